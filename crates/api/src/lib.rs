@@ -1,0 +1,1 @@
+//! kagi-api (skeleton; see ARCHITECTURE.md).

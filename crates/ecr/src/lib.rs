@@ -1,0 +1,1 @@
+//! kagi-ecr (skeleton; see ARCHITECTURE.md).

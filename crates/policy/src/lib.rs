@@ -1,0 +1,1 @@
+//! kagi-policy (skeleton; see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! kagi-sigv4 (skeleton; see ARCHITECTURE.md).
