@@ -1,0 +1,345 @@
+//! AWS JSON 1.1 (ECR): `POST /`, `Content-Type: application/x-amz-json-1.1`,
+//! `X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.CreateRepository`, JSON bodies whose
+//! keys are the shapes' member names. Timestamps are epoch seconds on the wire (ISO strings in
+//! Values); blobs are base64 strings on both sides. Errors are `{"__type": code, "message": ..}`;
+//! a received `__type` may carry a `prefix#` (stripped).
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::model::{Operation, Protocol, Service, ShapeId, ShapeKind};
+use crate::time::Timestamp;
+use crate::validate;
+
+/// The `Content-Type` of JSON 1.1 requests and responses.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// Which way a Value is being converted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    /// Value → wire (timestamps to epoch numbers).
+    ToWire,
+    /// wire → Value (epoch numbers to ISO strings); strict about types.
+    FromWire,
+}
+
+fn target_prefix(service: &Service) -> &'static str {
+    match service.protocol {
+        Protocol::Json11 { target_prefix, .. } => target_prefix,
+        Protocol::Query { .. } => "",
+    }
+}
+
+/// Client side: the `X-Amz-Target` header value and the body for `op` with `input`.
+pub fn encode_request(
+    service: &'static Service,
+    op: &Operation,
+    input: &Value,
+) -> (String, Vec<u8>) {
+    let target = format!("{}.{}", target_prefix(service), op.name);
+    let body = match op.input {
+        Some(shape) => convert(service, shape, input, Dir::ToWire, "").unwrap_or(Value::Null),
+        None => Value::Object(Map::new()),
+    };
+    let body = if body.is_null() {
+        Value::Object(Map::new())
+    } else {
+        body
+    };
+    (
+        target,
+        serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec()),
+    )
+}
+
+/// Server side: resolves the operation from `X-Amz-Target`, parses and validates the body.
+/// Errors: `UnknownOperationException` (bad target), `SerializationException` (bad JSON or
+/// type), `ValidationException` (constraints).
+pub fn decode_request(
+    service: &'static Service,
+    target_header: &str,
+    body: &[u8],
+) -> Result<(&'static Operation, Value), ApiError> {
+    let name = target_header
+        .strip_prefix(target_prefix(service))
+        .and_then(|r| r.strip_prefix('.'))
+        .ok_or_else(ApiError::unknown_operation)?;
+    let op = service
+        .operation(name)
+        .ok_or_else(ApiError::unknown_operation)?;
+    let raw: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(body).map_err(|e| ApiError::serialization(e.to_string()))?
+    };
+    if !raw.is_object() {
+        return Err(ApiError::serialization(
+            "Start of structure or map found where not expected.",
+        ));
+    }
+    let value = match op.input {
+        Some(shape) => {
+            let v = convert(service, shape, &raw, Dir::FromWire, "")?;
+            let violations = validate::violations(service, shape, &v);
+            if !violations.is_empty() {
+                return Err(ApiError::validation_exception(validate::message(
+                    &violations,
+                )));
+            }
+            v
+        }
+        None => Value::Object(Map::new()),
+    };
+    Ok((op, value))
+}
+
+/// Server side: the response body for `op` with `output`.
+pub fn encode_response(op: &Operation, output: &Value) -> Vec<u8> {
+    let body = match op.output {
+        Some(shape) => convert(op.service(), shape, output, Dir::ToWire, "").unwrap_or(Value::Null),
+        None => Value::Object(Map::new()),
+    };
+    let body = if body.is_null() {
+        Value::Object(Map::new())
+    } else {
+        body
+    };
+    serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// Client side: decodes a successful response body (an empty body is `{}`).
+pub fn decode_response(op: &Operation, body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    let raw: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            "MalformedResponse",
+            format!("unable to parse the JSON response: {e}"),
+            500,
+        )
+    })?;
+    match op.output {
+        Some(shape) => convert(op.service(), shape, &raw, Dir::FromWire, "")
+            .map_err(|e| ApiError::new("MalformedResponse", e.message, 500)),
+        None => Ok(Value::Object(Map::new())),
+    }
+}
+
+/// The error body `{"__type": code, "message": message}`.
+pub fn encode_error(err: &ApiError) -> Vec<u8> {
+    let mut obj = Map::new();
+    obj.insert("__type".into(), Value::String(err.code.clone()));
+    obj.insert("message".into(), Value::String(err.message.clone()));
+    serde_json::to_vec(&Value::Object(obj)).unwrap_or_default()
+}
+
+/// Decodes an error body. `__type` may be `prefix#Code` or a URL-ish `Code:http://...`; the code
+/// is the part after `#` and before `:`. The status is 400 (callers overwrite it with the HTTP
+/// status they saw).
+pub fn decode_error(body: &[u8]) -> Option<ApiError> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let obj = v.as_object()?;
+    let raw = obj
+        .get("__type")
+        .or_else(|| obj.get("code"))
+        .or_else(|| obj.get("Code"))?
+        .as_str()?;
+    let code = raw.rsplit('#').next().unwrap_or(raw);
+    let code = code.split(':').next().unwrap_or(code);
+    let message = ["message", "Message", "errorMessage"]
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(Value::as_str))
+        .unwrap_or("");
+    Some(ApiError::new(code, message, 400))
+}
+
+fn type_error(path: &str, what: &str) -> ApiError {
+    let at = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at '{path}'")
+    };
+    ApiError::serialization(format!("Expected {what}{at}"))
+}
+
+fn convert(
+    service: &'static Service,
+    shape_id: ShapeId,
+    value: &Value,
+    dir: Dir,
+    path: &str,
+) -> Result<Value, ApiError> {
+    if value.is_null() {
+        return Ok(Value::Null);
+    }
+    let strict = dir == Dir::FromWire;
+    let shape = service.shape(shape_id);
+    let sub = |name: &str| {
+        if path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    Ok(match (&shape.kind, value) {
+        (ShapeKind::Structure { members }, Value::Object(obj)) => {
+            let mut out = Map::new();
+            for m in members {
+                if let Some(v) = obj.get(m.name) {
+                    let c = convert(service, m.shape, v, dir, &sub(m.name))?;
+                    if !c.is_null() {
+                        out.insert(m.name.to_string(), c);
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        (ShapeKind::List { member }, Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| convert(service, *member, v, dir, &sub(&i.to_string())))
+                .collect::<Result<_, _>>()?,
+        ),
+        (ShapeKind::Map { value: vshape, .. }, Value::Object(obj)) => {
+            let mut out = Map::new();
+            for (k, v) in obj {
+                out.insert(k.clone(), convert(service, *vshape, v, dir, &sub(k))?);
+            }
+            Value::Object(out)
+        }
+        (ShapeKind::Timestamp, v) => {
+            let ts = match v {
+                Value::Number(n) => n.as_f64().and_then(Timestamp::from_epoch_f64),
+                Value::String(s) => Timestamp::parse(s),
+                _ => None,
+            };
+            match (ts, dir) {
+                (Some(t), Dir::ToWire) => t.to_epoch_json(),
+                (Some(t), Dir::FromWire) => Value::String(t.to_value_string()),
+                (None, _) if strict => return Err(type_error(path, "a timestamp")),
+                (None, _) => v.clone(),
+            }
+        }
+        (ShapeKind::String | ShapeKind::Blob, Value::String(_))
+        | (ShapeKind::Boolean, Value::Bool(_)) => value.clone(),
+        (ShapeKind::Integer | ShapeKind::Long, Value::Number(n)) if n.is_i64() || n.is_u64() => {
+            value.clone()
+        }
+        (ShapeKind::Double | ShapeKind::Float, Value::Number(_)) => value.clone(),
+        (kind, v) if strict => {
+            return Err(type_error(
+                path,
+                match kind {
+                    ShapeKind::Structure { .. } | ShapeKind::Map { .. } => "an object",
+                    ShapeKind::List { .. } => "a list",
+                    ShapeKind::Boolean => "a boolean",
+                    ShapeKind::Integer | ShapeKind::Long => "an integer",
+                    ShapeKind::Double | ShapeKind::Float => "a number",
+                    _ => {
+                        let _ = v;
+                        "a string"
+                    }
+                },
+            ));
+        }
+        (_, v) => v.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ecr() -> &'static Service {
+        crate::service("ecr").unwrap()
+    }
+
+    #[test]
+    fn request_round_trip() {
+        let op = ecr().operation("CreateRepository").unwrap();
+        let input = json!({"repositoryName": "app", "imageTagMutability": "IMMUTABLE",
+            "tags": [{"Key": "team", "Value": "a"}]});
+        let (target, body) = encode_request(ecr(), op, &input);
+        assert_eq!(
+            target,
+            "AmazonEC2ContainerRegistry_V20150921.CreateRepository"
+        );
+        let (op2, back) = decode_request(ecr(), &target, &body).unwrap();
+        assert_eq!(op2.name, "CreateRepository");
+        assert_eq!(back, input);
+    }
+
+    #[test]
+    fn request_errors() {
+        let e =
+            decode_request(ecr(), "AmazonEC2ContainerRegistry_V20150921.Nope", b"{}").unwrap_err();
+        assert_eq!(e.code, "UnknownOperationException");
+        let e = decode_request(ecr(), "Other.CreateRepository", b"{}").unwrap_err();
+        assert_eq!(e.code, "UnknownOperationException");
+        let t = "AmazonEC2ContainerRegistry_V20150921.CreateRepository";
+        let e = decode_request(ecr(), t, b"{").unwrap_err();
+        assert_eq!(e.code, "SerializationException");
+        let e = decode_request(ecr(), t, br#"{"repositoryName": 5}"#).unwrap_err();
+        assert_eq!(e.code, "SerializationException");
+        let e = decode_request(ecr(), t, b"{}").unwrap_err();
+        assert_eq!(e.code, "ValidationException");
+        assert_eq!(
+            e.message,
+            "1 validation error detected: Value null at 'repositoryName' failed to satisfy constraint: Member must not be null"
+        );
+        let (_, v) = decode_request(
+            ecr(),
+            "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
+            b"",
+        )
+        .unwrap();
+        assert_eq!(v, json!({}));
+    }
+
+    #[test]
+    fn timestamps_are_epoch_on_the_wire() {
+        let op = ecr().operation("DescribeRepositories").unwrap();
+        let out = json!({"repositories": [{"repositoryName": "app", "createdAt": "2026-11-24T10:30:00+00:00"}]});
+        let body = encode_response(op, &out);
+        let wire: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            wire["repositories"][0]["createdAt"],
+            json!(1_795_516_200i64)
+        );
+        assert_eq!(decode_response(op, &body).unwrap(), out);
+        let v =
+            decode_response(op, br#"{"repositories":[{"createdAt":1.795516200123E9}]}"#).unwrap();
+        assert_eq!(
+            v["repositories"][0]["createdAt"],
+            "2026-11-24T10:30:00.123000+00:00"
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let e = ApiError::repository_not_found(
+            "The repository with name 'x' does not exist in the registry with id '123456789012'",
+        );
+        let body = encode_error(&e);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"__type": "RepositoryNotFoundException", "message": e.message})
+        );
+        assert_eq!(
+            decode_error(&body).unwrap().code,
+            "RepositoryNotFoundException"
+        );
+        let d = decode_error(
+            br#"{"__type":"com.amazonaws.ecr#RepositoryNotFoundException","message":"m"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (d.code.as_str(), d.message.as_str()),
+            ("RepositoryNotFoundException", "m")
+        );
+        assert_eq!(decode_error(b"nope"), None);
+    }
+}
