@@ -1,1 +1,14 @@
-//! kagi-policy (skeleton; see ARCHITECTURE.md).
+//! kagi-policy: the IAM policy language.
+#![forbid(unsafe_code)]
+
+pub mod ast;
+pub mod condition;
+pub mod context;
+pub mod error;
+pub mod json;
+pub mod parse;
+pub mod pattern;
+
+pub use ast::{Effect, Policy, PolicyType, Version};
+pub use error::{ErrorCode, PolicyError};
+pub use parse::{SizeQuota, check_size, parse, policy_size};

@@ -1,0 +1,169 @@
+//! The typed policy document: what `parse` produces, with a span on everything so that
+//! validation findings and evaluation explanations can point into the source.
+
+use crate::json::Span;
+
+/// A value with the span of its source text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+/// The kind of document, which decides the structural rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PolicyType {
+    /// Attached to a user, group or role; also permissions boundaries and session policies.
+    /// Must not have `Principal`; needs `Resource`.
+    Identity,
+    /// Attached to a resource (an ECR repository policy, a bucket policy). Needs `Principal`;
+    /// `Resource` is optional (it defaults to the resource the policy is attached to).
+    Resource,
+    /// A role's trust policy (`AWS::IAM::AssumeRolePolicyDocument`). Needs `Principal`;
+    /// `Resource` is prohibited.
+    Trust,
+}
+
+/// The policy language version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    V2012_10_17,
+    V2008_10_17,
+    /// No `Version` element: IAM treats this as 2008-10-17 (no policy variables).
+    Absent,
+}
+
+impl Version {
+    pub fn as_str(self) -> Option<&'static str> {
+        match self {
+            Version::V2012_10_17 => Some("2012-10-17"),
+            Version::V2008_10_17 => Some("2008-10-17"),
+            Version::Absent => None,
+        }
+    }
+
+    /// Policy variables are substituted only in 2012-10-17 documents; elsewhere `${...}` is text.
+    pub fn supports_variables(self) -> bool {
+        self == Version::V2012_10_17
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        }
+    }
+}
+
+/// A parsed policy document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    pub policy_type: PolicyType,
+    pub version: Version,
+    /// Span of the `Version` member (key to value), when present.
+    pub version_span: Option<Span>,
+    pub id: Option<Spanned<String>>,
+    pub statements: Vec<Statement>,
+    /// True when `Statement` was an array (locations then carry an index).
+    pub statement_is_array: bool,
+    /// Span of the whole document's top-level object.
+    pub span: Span,
+}
+
+/// One statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Statement {
+    /// 0-based position in the `Statement` array (0 when `Statement` is an object).
+    pub index: usize,
+    /// Span of the statement object, `{` to `}` inclusive.
+    pub span: Span,
+    pub sid: Option<Spanned<String>>,
+    pub effect: Spanned<Effect>,
+    pub principal: Option<PrincipalElement>,
+    pub action: Option<ListElement>,
+    pub resource: Option<ListElement>,
+    pub condition: Option<ConditionElement>,
+}
+
+/// `Action`/`NotAction` or `Resource`/`NotResource`: a string or a list of strings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListElement {
+    /// `NotAction` / `NotResource`.
+    pub negated: bool,
+    pub key_span: Span,
+    pub values: Vec<Spanned<String>>,
+    /// Whether the source wrote a JSON array.
+    pub is_list: bool,
+}
+
+/// `Principal` / `NotPrincipal`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrincipalElement {
+    pub negated: bool,
+    pub key_span: Span,
+    pub principal: Principal,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Principal {
+    /// `"Principal": "*"`: everyone (same as `{"AWS": "*"}`).
+    Wildcard,
+    Map(Vec<PrincipalEntry>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    Aws,
+    Service,
+    Federated,
+    CanonicalUser,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::Aws => "AWS",
+            PrincipalKind::Service => "Service",
+            PrincipalKind::Federated => "Federated",
+            PrincipalKind::CanonicalUser => "CanonicalUser",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrincipalEntry {
+    pub kind: PrincipalKind,
+    pub key_span: Span,
+    pub values: Vec<Spanned<String>>,
+}
+
+/// The `Condition` element.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConditionElement {
+    pub key_span: Span,
+    pub blocks: Vec<ConditionBlock>,
+}
+
+/// One operator with its keys: `"StringEquals": {"aws:username": ["a", "b"]}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConditionBlock {
+    pub operator: crate::condition::Operator,
+    pub operator_text: Spanned<String>,
+    pub entries: Vec<ConditionEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConditionEntry {
+    pub key: Spanned<String>,
+    /// Values as text (JSON booleans and numbers are kept as their text).
+    pub values: Vec<Spanned<String>>,
+    pub is_list: bool,
+}
