@@ -1,1 +1,134 @@
-//! kagi-sigv4 (skeleton; see ARCHITECTURE.md).
+//! kagi-sigv4: the one AWS Signature Version 4 implementation of kagi.
+//!
+//! The client (`kagi-cli`) signs with it, the server (`kagi-server`) verifies with it, so the two
+//! cannot drift. The crate is pure: no I/O, no clock reads (every time is an argument), no
+//! global state.
+//!
+//! # Layout
+//!
+//! * [`canonical`]: the canonical request and what is derived from it, shared by both sides:
+//!   URI encoding, path normalization ([`PathMode`]), canonical query, header canonicalisation,
+//!   string to sign, [`SigningKey`] derivation, HMAC and constant-time verification.
+//! * `sign`: [`sign_headers`] (adds `x-amz-date`, `x-amz-security-token`, `authorization`) and
+//!   [`presign`] (returns the query string with the `X-Amz-*` parameters). The `*_with`
+//!   variants take [`SigningSettings`] and return the intermediate strings ([`SigningOutput`]).
+//! * `verify`: [`parse`] reads the claims ([`SignedInfo`]) out of an [`IncomingRequest`]
+//!   (Authorization header or presigned query); the server looks up the access key, then
+//!   [`verify`] / [`verify_cached`] / [`verify_with`] check time, payload hash, signed-header
+//!   rules and the HMAC. Failures are [`AuthError`]s with AWS's codes and messages.
+//! * `cache`: [`SigningKeyCache`], a bounded per-(secret, date, region, service) key cache.
+//! * `time`: UTC formatting/parsing of `X-Amz-Date` without a date crate.
+//!
+//! # Server flow
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use kagi_sigv4::*;
+//!
+//! // Client side.
+//! let creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+//! let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+//! let params = SigningParams { region: "us-east-1", service: "sts", time: t };
+//! let body = b"Action=GetCallerIdentity&Version=2011-06-15";
+//! let mut headers = vec![
+//!     ("Host".to_owned(), "127.0.0.1:4566".to_owned()),
+//!     ("Content-Type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned()),
+//! ];
+//! sign_headers("POST", "/", "", &mut headers, body, &creds, &params).unwrap();
+//!
+//! // Server side.
+//! let hash = sha256_hex(body);
+//! let req = IncomingRequest { method: "POST", path: "/", query: "", headers: &headers, payload_sha256_hex: &hash };
+//! let info = parse(&req).unwrap();
+//! assert_eq!(info.access_key_id, "AKIDEXAMPLE");
+//! // ... look up the secret for info.access_key_id ...
+//! verify(&req, &info, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", t + Duration::from_secs(60)).unwrap();
+//! let err = verify(&req, &info, "wrong secret", t).unwrap_err();
+//! assert_eq!(err.code, AuthErrorCode::SignatureDoesNotMatch);
+//! ```
+//!
+//! # Invariants and decisions
+//!
+//! * Paths and queries are handled raw, as on the wire. Non-S3 services normalize the path and
+//!   encode it a second time; `s3` uses it as sent ([`PathMode::Auto`]). Query parameters are
+//!   decoded (`+` is a space) and re-encoded with SigV4's `UriEncode`, then sorted by encoded
+//!   name and value.
+//! * Header values are trimmed and every run of ASCII whitespace (including folded lines) is
+//!   collapsed to one space, as botocore does.
+//! * The verifier follows the client's `SignedHeaders`, but requires `host` and every `x-amz-*`
+//!   header present to be signed (presigned URLs may leave `x-amz-user-agent` and
+//!   `x-amz-checksum-mode` unsigned). Consequently a session token added *after* signing (the
+//!   test suite's `post-sts-header-after`) is rejected.
+//! * `x-amz-content-sha256`, when sent, must equal the body's hash or be `UNSIGNED-PAYLOAD`; it
+//!   is never assumed when not sent (except S3 presigned URLs, where it is the default).
+//! * Header signatures must be within ±15 minutes of `now`; presigned URLs must not be more
+//!   than 15 minutes in the future and are valid until `X-Amz-Date + X-Amz-Expires` (≤ 7 days).
+//! * Signatures are compared in constant time (`hmac`'s `verify_slice`).
+//! * `Debug` never prints secrets, session tokens, derived keys or full signatures.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cache;
+pub mod canonical;
+mod sign;
+mod time;
+mod verify;
+
+pub use cache::SigningKeyCache;
+pub use canonical::{PathMode, SigningKey, sha256_hex};
+pub use sign::{
+    Credentials, SignError, SigningOutput, SigningParams, SigningSettings, presign, presign_with,
+    sign_headers, sign_headers_with,
+};
+pub use time::{format_amz_date, format_date, parse_amz_date};
+pub use verify::{
+    AuthError, AuthErrorCode, IncomingRequest, MAX_SKEW, SIGNATURE_MISMATCH_MESSAGE, SignedInfo,
+    VerifyOptions, check_time, parse, verify, verify_cached, verify_with,
+};
+
+/// Longest presigned URL lifetime SigV4 allows (7 days).
+pub const MAX_PRESIGN_EXPIRES_SECS: u64 = 604_800;
+
+/// Shows at most the first 8 characters of a signature.
+pub(crate) fn redact_signature(sig: &str) -> String {
+    match sig.get(..8) {
+        Some(p) if sig.len() > 8 => format!("{p}…"),
+        _ => "<redacted>".to_owned(),
+    }
+}
+
+pub(crate) mod hex {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+
+    pub fn encode(bytes: &[u8]) -> String {
+        let mut s = String::with_capacity(bytes.len() * 2);
+        for &b in bytes {
+            s.push(HEX[usize::from(b >> 4)] as char);
+            s.push(HEX[usize::from(b & 15)] as char);
+        }
+        s
+    }
+
+    fn val(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+
+    /// Decodes exactly 64 hex characters.
+    pub fn decode32(s: &str) -> Option<[u8; 32]> {
+        let b = s.as_bytes();
+        if b.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = val(b[2 * i])? << 4 | val(b[2 * i + 1])?;
+        }
+        Some(out)
+    }
+}

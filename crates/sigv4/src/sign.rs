@@ -1,0 +1,358 @@
+//! Client side: header signing and presigned URLs.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use crate::canonical::{
+    self, ALGORITHM, PathMode, SigningKey, UNSIGNED_PAYLOAD, canonical_headers, canonical_query,
+    canonical_uri, credential_scope, sha256_hex, string_to_sign, uri_encode,
+};
+use crate::time::{format_amz_date, format_date};
+
+/// An access key, its secret and an optional session token. `Debug` redacts the secret and the
+/// token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// `AKIA…` / `ASIA…`
+    pub access_key_id: String,
+    /// The secret access key. Never logged.
+    pub secret_access_key: String,
+    /// Session token of temporary credentials. Never logged.
+    pub session_token: Option<String>,
+}
+
+impl Credentials {
+    /// Long-term credentials (no session token).
+    pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        Credentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token: None,
+        }
+    }
+
+    /// Adds a session token.
+    pub fn with_session_token(mut self, token: impl Into<String>) -> Self {
+        self.session_token = Some(token.into());
+        self
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Where and when a request is signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigningParams<'a> {
+    /// Region of the credential scope (`us-east-1`).
+    pub region: &'a str,
+    /// Signing name of the service (`iam`, `sts`, `ecr`, `s3`).
+    pub service: &'a str,
+    /// Signing time; becomes `X-Amz-Date`.
+    pub time: SystemTime,
+}
+
+/// Knobs that almost nobody needs; [`Default`] is what the AWS CLI does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigningSettings {
+    /// Canonical URI rules (default: from the service).
+    pub path_mode: PathMode,
+}
+
+/// What signing computed, for diagnostics and tests. `Debug` redacts the signature and does not
+/// print the canonical request (it may contain the session token).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningOutput {
+    /// The canonical request that was signed.
+    pub canonical_request: String,
+    /// The string to sign.
+    pub string_to_sign: String,
+    /// Lower-case hex signature.
+    pub signature: String,
+}
+
+impl fmt::Debug for SigningOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningOutput")
+            .field("string_to_sign", &self.string_to_sign)
+            .field("signature", &crate::redact_signature(&self.signature))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a request could not be signed (programming errors on the caller's side).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignError {
+    /// `headers` has no `host` header.
+    MissingHost,
+    /// Presign expiry outside 1 s ..= 7 days.
+    InvalidExpires(Duration),
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignError::MissingHost => f.write_str("the request to sign has no Host header"),
+            SignError::InvalidExpires(d) => write!(
+                f,
+                "presigned URL expiry must be between 1 and 604800 seconds, got {}",
+                d.as_secs()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SignError {}
+
+/// Headers never signed: computed by signing itself, or rewritten by proxies and HTTP stacks
+/// (the union of botocore's and aws-sigv4's exclusion lists).
+const EXCLUDED_HEADERS: &[&str] = &[
+    "authorization",
+    "user-agent",
+    "x-amzn-trace-id",
+    "transfer-encoding",
+    "expect",
+];
+
+/// Additionally not signed in presigned URLs (aws-sigv4 behaviour).
+const PRESIGN_EXCLUDED_HEADERS: &[&str] = &["x-amz-user-agent", "x-amz-checksum-mode"];
+
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn headers_to_sign(headers: &[(String, String)], presign: bool) -> Vec<String> {
+    let mut names: Vec<String> = headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .filter(|n| {
+            let skip = n.is_empty()
+                || EXCLUDED_HEADERS.contains(&n.as_str())
+                || (presign && PRESIGN_EXCLUDED_HEADERS.contains(&n.as_str()));
+            !skip
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Signs a request in place with an `Authorization` header: removes any previous
+/// `authorization`, `x-amz-date` and `x-amz-security-token`, then adds `x-amz-date`,
+/// `x-amz-security-token` (when the credentials have a session token) and `authorization`.
+///
+/// `path` is the raw, already-encoded request path and `query` the raw query string (without
+/// `?`), exactly as they will be sent. `host` must already be in `headers`. Every header in
+/// `headers` is signed except `authorization`, `user-agent`, `x-amzn-trace-id`,
+/// `transfer-encoding` and `expect`. The payload hash is `x-amz-content-sha256` if that header is
+/// present (it may be `UNSIGNED-PAYLOAD`), the SHA-256 of `body` otherwise.
+pub fn sign_headers(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &mut Vec<(String, String)>,
+    body: &[u8],
+    creds: &Credentials,
+    params: &SigningParams<'_>,
+) -> Result<(), SignError> {
+    sign_headers_with(
+        method,
+        path,
+        query,
+        headers,
+        body,
+        creds,
+        params,
+        &SigningSettings::default(),
+    )
+    .map(|_| ())
+}
+
+/// [`sign_headers`] with explicit settings, returning the intermediate strings.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_headers_with(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &mut Vec<(String, String)>,
+    body: &[u8],
+    creds: &Credentials,
+    params: &SigningParams<'_>,
+    settings: &SigningSettings,
+) -> Result<SigningOutput, SignError> {
+    if header(headers, "host").is_none() {
+        return Err(SignError::MissingHost);
+    }
+    headers.retain(|(n, _)| {
+        !(n.eq_ignore_ascii_case("authorization")
+            || n.eq_ignore_ascii_case("x-amz-date")
+            || n.eq_ignore_ascii_case("x-amz-security-token"))
+    });
+    let amz_date = format_amz_date(params.time);
+    headers.push(("x-amz-date".to_owned(), amz_date.clone()));
+    if let Some(token) = &creds.session_token {
+        headers.push(("x-amz-security-token".to_owned(), token.clone()));
+    }
+    let payload_hash = match header(headers, "x-amz-content-sha256") {
+        Some(v) => v.trim().to_owned(),
+        None => sha256_hex(body),
+    };
+    let signed = headers_to_sign(headers, false);
+    let signed_str = signed.join(";");
+    let creq = canonical::canonical_request(
+        method,
+        &canonical_uri(path, settings.path_mode, params.service),
+        &canonical_query(query, false),
+        &canonical_headers(headers, &signed),
+        &signed_str,
+        &payload_hash,
+    );
+    let date = format_date(params.time);
+    let scope = credential_scope(&date, params.region, params.service);
+    let sts = string_to_sign(&amz_date, &scope, &creq);
+    let key = SigningKey::derive(
+        &creds.secret_access_key,
+        &date,
+        params.region,
+        params.service,
+    );
+    let signature = key.sign(&sts);
+    headers.push((
+        "authorization".to_owned(),
+        format!(
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_str}, Signature={signature}",
+            creds.access_key_id
+        ),
+    ));
+    Ok(SigningOutput {
+        canonical_request: creq,
+        string_to_sign: sts,
+        signature,
+    })
+}
+
+/// Presigns a request: returns the new raw query string (the original `query` followed by
+/// `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`,
+/// `X-Amz-Security-Token` when there is a session token, and `X-Amz-Signature`).
+///
+/// `headers` (with `host`) are the headers the URL's user will send; all are signed except the
+/// ones [`sign_headers`] skips plus `x-amz-user-agent` and `x-amz-checksum-mode`. The payload
+/// hash is `x-amz-content-sha256` if present, `UNSIGNED-PAYLOAD` for `s3`, and the SHA-256 of
+/// `body` otherwise. `expires_in` must be within 1 s ..= 7 days.
+#[allow(clippy::too_many_arguments)]
+pub fn presign(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    creds: &Credentials,
+    params: &SigningParams<'_>,
+    expires_in: Duration,
+) -> Result<String, SignError> {
+    presign_with(
+        method,
+        path,
+        query,
+        headers,
+        body,
+        creds,
+        params,
+        expires_in,
+        &SigningSettings::default(),
+    )
+    .map(|(q, _)| q)
+}
+
+/// [`presign`] with explicit settings, also returning the intermediate strings.
+#[allow(clippy::too_many_arguments)]
+pub fn presign_with(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    creds: &Credentials,
+    params: &SigningParams<'_>,
+    expires_in: Duration,
+    settings: &SigningSettings,
+) -> Result<(String, SigningOutput), SignError> {
+    if header(headers, "host").is_none() {
+        return Err(SignError::MissingHost);
+    }
+    let secs = expires_in.as_secs();
+    if !(1..=crate::MAX_PRESIGN_EXPIRES_SECS).contains(&secs) {
+        return Err(SignError::InvalidExpires(expires_in));
+    }
+    let amz_date = format_amz_date(params.time);
+    let date = format_date(params.time);
+    let scope = credential_scope(&date, params.region, params.service);
+    let signed = headers_to_sign(headers, true);
+    let signed_str = signed.join(";");
+
+    let mut q = String::from(query);
+    let mut add = |k: &str, v: &str| {
+        if !q.is_empty() {
+            q.push('&');
+        }
+        q.push_str(k);
+        q.push('=');
+        q.push_str(&uri_encode(v.as_bytes(), false));
+    };
+    add("X-Amz-Algorithm", ALGORITHM);
+    add(
+        "X-Amz-Credential",
+        &format!("{}/{scope}", creds.access_key_id),
+    );
+    add("X-Amz-Date", &amz_date);
+    add("X-Amz-Expires", &secs.to_string());
+    add("X-Amz-SignedHeaders", &signed_str);
+    if let Some(token) = &creds.session_token {
+        add("X-Amz-Security-Token", token);
+    }
+
+    let payload_hash = match header(headers, "x-amz-content-sha256") {
+        Some(v) => v.trim().to_owned(),
+        None if params.service == "s3" => UNSIGNED_PAYLOAD.to_owned(),
+        None => sha256_hex(body),
+    };
+    let creq = canonical::canonical_request(
+        method,
+        &canonical_uri(path, settings.path_mode, params.service),
+        &canonical_query(&q, false),
+        &canonical_headers(headers, &signed),
+        &signed_str,
+        &payload_hash,
+    );
+    let sts = string_to_sign(&amz_date, &scope, &creq);
+    let key = SigningKey::derive(
+        &creds.secret_access_key,
+        &date,
+        params.region,
+        params.service,
+    );
+    let signature = key.sign(&sts);
+    q.push_str("&X-Amz-Signature=");
+    q.push_str(&signature);
+    Ok((
+        q,
+        SigningOutput {
+            canonical_request: creq,
+            string_to_sign: sts,
+            signature,
+        },
+    ))
+}
