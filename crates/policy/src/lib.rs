@@ -12,3 +12,6 @@ pub mod pattern;
 pub use ast::{Effect, Policy, PolicyType, Version};
 pub use error::{ErrorCode, PolicyError};
 pub use parse::{SizeQuota, check_size, parse, policy_size};
+pub mod eval;
+pub use context::{Context, ContextType, ContextValue, PrincipalInfo, PrincipalType, RequestFacts, SessionInfo, global_context};
+pub use eval::{CompiledPolicy, Decision, Evaluation, MatchedStatement, Policies, PolicyMeta, PolicyOrigin, PolicyRole, Reason, Request, ResourcePolicyKind, assume_role_denied_message, evaluate};
