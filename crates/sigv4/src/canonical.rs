@@ -36,7 +36,8 @@ pub enum PathMode {
     /// `"normalize": false`).
     DoubleEncoded,
     /// Amazon S3: the path is used as sent (single encoding, no normalization); only bytes that
-    /// are neither unreserved, `/`, nor part of a `%XX` escape get encoded.
+    /// cannot appear in a URI path (space, non-ASCII, controls, a `%` not starting an escape)
+    /// get encoded.
     S3,
 }
 
@@ -169,7 +170,9 @@ pub fn canonical_uri(raw_path: &str, mode: PathMode, service: &str) -> String {
                     i += 3;
                     continue;
                 }
-                if is_unreserved(c) || c == b'/' {
+                // Characters valid in a URI path (RFC 3986 pchar) are kept as sent; only bytes
+                // that cannot appear on the wire (space, non-ASCII, ...) are encoded.
+                if is_unreserved(c) || b"/!$&'()*+,;=:@".contains(&c) {
                     out.push(c as char);
                 } else {
                     push_escaped(&mut out, c);
@@ -407,6 +410,11 @@ mod tests {
             "//a/./b"
         );
         assert_eq!(canonical_uri("%", PathMode::S3, "s3"), "/%25");
+        assert_eq!(canonical_uri("/a!b:c@d", PathMode::S3, "s3"), "/a!b:c@d");
+        assert_eq!(
+            canonical_uri("/a!b:c@d", PathMode::Auto, "iam"),
+            "/a%21b%3Ac%40d"
+        );
     }
 
     #[test]
