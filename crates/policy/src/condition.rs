@@ -54,7 +54,10 @@ const KINDS: &[(&str, OpKind)] = &[
     ("StringEquals", OpKind::StringEquals),
     ("StringNotEquals", OpKind::StringNotEquals),
     ("StringEqualsIgnoreCase", OpKind::StringEqualsIgnoreCase),
-    ("StringNotEqualsIgnoreCase", OpKind::StringNotEqualsIgnoreCase),
+    (
+        "StringNotEqualsIgnoreCase",
+        OpKind::StringNotEqualsIgnoreCase,
+    ),
     ("StringLike", OpKind::StringLike),
     ("StringNotLike", OpKind::StringNotLike),
     ("NumericEquals", OpKind::NumericEquals),
@@ -228,7 +231,9 @@ impl CCondition {
             .iter()
             .map(|v| match op.kind.positive() {
                 OpKind::StringEquals => CValue::Str(Template::compile(v, false, vars, false)),
-                OpKind::StringEqualsIgnoreCase => CValue::Str(Template::compile(v, false, vars, true)),
+                OpKind::StringEqualsIgnoreCase => {
+                    CValue::Str(Template::compile(v, false, vars, true))
+                }
                 OpKind::StringLike => CValue::Str(Template::compile(v, true, vars, false)),
                 OpKind::ArnEquals | OpKind::ArnLike => CValue::Arn(ArnPattern::compile(v, vars)),
                 OpKind::NumericEquals
@@ -307,7 +312,9 @@ impl CCondition {
         match policy {
             CValue::Str(t) => match kind {
                 OpKind::StringEqualsIgnoreCase => {
-                    let Some(s) = t.substitute(ctx) else { return false };
+                    let Some(s) = t.substitute(ctx) else {
+                        return false;
+                    };
                     s.to_lowercase() == value.to_lowercase()
                 }
                 OpKind::StringEquals => match t.as_literal() {
@@ -405,11 +412,19 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.prefix)
+                };
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - self.prefix) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.prefix)
+                };
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -474,7 +489,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Returns milliseconds since the epoch.
 pub fn parse_date(s: &str) -> Option<i64> {
     let s = s.trim();
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') && !s[1..].contains('-') {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        && !s[1..].contains('-')
+    {
         let f: f64 = s.parse().ok()?;
         return Some((f * 1000.0).round() as i64);
     }
@@ -585,7 +604,11 @@ mod tests {
         assert_eq!(o.set, Some(SetQualifier::ForAnyValue));
         assert_eq!(o.name(), "ForAnyValue:StringLikeIfExists");
         assert!(Operator::parse("NullIfExists").is_err());
-        assert!(Operator::parse("stringequals").unwrap_err().contains("did you mean StringEquals"));
+        assert!(
+            Operator::parse("stringequals")
+                .unwrap_err()
+                .contains("did you mean StringEquals")
+        );
     }
 
     #[test]
@@ -593,8 +616,14 @@ mod tests {
         assert_eq!(parse_date("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_date("1700000000"), Some(1_700_000_000_000));
         assert_eq!(parse_date("2023-11-14T22:13:20Z"), Some(1_700_000_000_000));
-        assert_eq!(parse_date("2023-11-15T07:13:20+09:00"), Some(1_700_000_000_000));
-        assert_eq!(parse_date("2023-11-14T22:13:20.5Z"), Some(1_700_000_000_500));
+        assert_eq!(
+            parse_date("2023-11-15T07:13:20+09:00"),
+            Some(1_700_000_000_000)
+        );
+        assert_eq!(
+            parse_date("2023-11-14T22:13:20.5Z"),
+            Some(1_700_000_000_500)
+        );
         assert_eq!(parse_date("2023-11-14"), Some(1_699_920_000_000));
         assert_eq!(parse_date("yesterday"), None);
         assert_eq!(parse_date("2023-13-01"), None);
@@ -609,7 +638,11 @@ mod tests {
         let c = Cidr::parse("2001:db8::/32").unwrap();
         assert!(c.contains("2001:db8:1::1".parse().unwrap()));
         assert!(!c.contains("127.0.0.1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
         assert!(Cidr::parse("1.2.3.4/33").is_none());
     }
 
@@ -637,9 +670,15 @@ mod tests {
     #[test]
     fn sets() {
         let mut ctx = Context::new();
-        ctx.set_list("aws:TagKeys", ContextType::String, vec!["a".into(), "b".into()]);
+        ctx.set_list(
+            "aws:TagKeys",
+            ContextType::String,
+            vec!["a".into(), "b".into()],
+        );
         let mut m = Vec::new();
-        assert!(cond("ForAllValues:StringEquals", "aws:TagKeys", &["a", "b", "c"]).eval(&ctx, &mut m));
+        assert!(
+            cond("ForAllValues:StringEquals", "aws:TagKeys", &["a", "b", "c"]).eval(&ctx, &mut m)
+        );
         assert!(!cond("ForAllValues:StringEquals", "aws:TagKeys", &["a"]).eval(&ctx, &mut m));
         assert!(cond("ForAnyValue:StringEquals", "aws:TagKeys", &["a"]).eval(&ctx, &mut m));
         assert!(!cond("ForAnyValue:StringEquals", "aws:TagKeys", &["z"]).eval(&ctx, &mut m));

@@ -328,9 +328,14 @@ mod tests {
         assert_eq!(p.kind, PrincipalType::User);
         assert_eq!(p.user_name.as_deref(), Some("alice"));
         let p = PrincipalInfo::from_arn("arn:aws:sts::123456789012:assumed-role/R/s1").unwrap();
-        assert_eq!(p.session.unwrap().role_arn, "arn:aws:iam::123456789012:role/R");
         assert_eq!(
-            PrincipalInfo::from_arn("arn:aws:iam::123456789012:root").unwrap().kind,
+            p.session.unwrap().role_arn,
+            "arn:aws:iam::123456789012:role/R"
+        );
+        assert_eq!(
+            PrincipalInfo::from_arn("arn:aws:iam::123456789012:root")
+                .unwrap()
+                .kind,
             PrincipalType::Root
         );
         assert!(PrincipalInfo::from_arn("nope").is_none());
@@ -348,12 +353,21 @@ mod tests {
             requested_region: Some("ap-northeast-1".into()),
         };
         let c = global_context(&p, &facts);
-        assert_eq!(c.get("AWS:PRINCIPALARN").unwrap().values, ["arn:aws:iam::123456789012:role/R"]);
+        assert_eq!(
+            c.get("AWS:PRINCIPALARN").unwrap().values,
+            ["arn:aws:iam::123456789012:role/R"]
+        );
         assert_eq!(c.get("aws:PrincipalType").unwrap().values, ["AssumedRole"]);
         assert_eq!(c.get("aws:EpochTime").unwrap().values, ["1700000000"]);
-        assert_eq!(c.get("aws:CurrentTime").unwrap().values, ["2023-11-14T22:13:20Z"]);
+        assert_eq!(
+            c.get("aws:CurrentTime").unwrap().values,
+            ["2023-11-14T22:13:20Z"]
+        );
         assert_eq!(c.get("aws:PrincipalTag/team").unwrap().values, ["blue"]);
         assert!(c.get("aws:username").is_none());
-        assert_eq!(c.get("aws:MultiFactorAuthPresent").unwrap().values, ["false"]);
+        assert_eq!(
+            c.get("aws:MultiFactorAuthPresent").unwrap().values,
+            ["false"]
+        );
     }
 }

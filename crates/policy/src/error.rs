@@ -3,7 +3,21 @@
 
 use std::fmt;
 
-use crate::json::Position;
+use crate::json::{Position, Span};
+
+/// One step of a path into a policy document (Access Analyzer's `PathElement`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PathElement {
+    Key(String),
+    Index(usize),
+}
+
+/// Where a problem is: the path of elements and the source span.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub path: Vec<PathElement>,
+    pub span: Span,
+}
 
 /// AWS error codes this crate produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,16 +74,38 @@ pub struct PolicyError {
     pub detail: String,
     /// Where in the document, when the problem is at one place.
     pub position: Option<Position>,
+    /// The Access Analyzer issue code this problem corresponds to (`JSON_SYNTAX_ERROR`, ...);
+    /// empty for non-document errors.
+    pub issue_code: &'static str,
+    /// Path and span, when known (used by validation findings).
+    pub location: Option<Box<Location>>,
 }
 
 impl PolicyError {
-    pub(crate) fn malformed(message: &str, detail: impl Into<String>, position: Option<Position>) -> Self {
+    pub(crate) fn malformed(
+        message: &str,
+        detail: impl Into<String>,
+        position: Option<Position>,
+    ) -> Self {
         PolicyError {
             code: ErrorCode::MalformedPolicyDocument,
             message: message.to_string(),
             detail: detail.into(),
             position,
+            issue_code: "",
+            location: None,
         }
+    }
+
+    pub(crate) fn issue(mut self, code: &'static str) -> Self {
+        self.issue_code = code;
+        self
+    }
+
+    pub(crate) fn at(mut self, path: Vec<PathElement>, span: Span) -> Self {
+        self.position = Some(span.start);
+        self.location = Some(Box::new(Location { path, span }));
+        self
     }
 
     pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
@@ -79,6 +115,8 @@ impl PolicyError {
             detail: message.clone(),
             message,
             position: None,
+            issue_code: "",
+            location: None,
         }
     }
 

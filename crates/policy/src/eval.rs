@@ -173,7 +173,11 @@ pub struct CompiledPolicy {
 
 impl CompiledPolicy {
     /// Parses and compiles a document.
-    pub fn from_text(text: &str, policy_type: PolicyType, meta: PolicyMeta) -> Result<Self, PolicyError> {
+    pub fn from_text(
+        text: &str,
+        policy_type: PolicyType,
+        meta: PolicyMeta,
+    ) -> Result<Self, PolicyError> {
         Ok(Self::compile(crate::parse::parse(text, policy_type)?, meta))
     }
 
@@ -228,7 +232,11 @@ impl CompiledPolicy {
                 Principal::Map(entries) => {
                     let values: Vec<(PrincipalKind, Box<str>)> = entries
                         .iter()
-                        .flat_map(|e| e.values.iter().map(move |v| (e.kind, v.value.as_str().into())))
+                        .flat_map(|e| {
+                            e.values
+                                .iter()
+                                .map(move |v| (e.kind, v.value.as_str().into()))
+                        })
                         .collect();
                     CPrincipal {
                         negated: p.negated,
@@ -245,7 +253,8 @@ impl CompiledPolicy {
                 .flat_map(|c| &c.blocks)
                 .flat_map(|b| {
                     b.entries.iter().map(move |e| {
-                        let values: Vec<String> = e.values.iter().map(|v| v.value.clone()).collect();
+                        let values: Vec<String> =
+                            e.values.iter().map(|v| v.value.clone()).collect();
                         CCondition::compile(b.operator, &e.key.value, &values, vars)
                     })
                 })
@@ -322,10 +331,10 @@ impl Ids<'_> {
         if v == "*" || v == p.arn || (!p.unique_id.is_empty() && v == p.unique_id) {
             return Some(PrincipalMatch::Direct);
         }
-        if let Some(s) = &p.session {
-            if v == s.role_arn || (!s.role_id.is_empty() && v == s.role_id) {
-                return Some(PrincipalMatch::Role);
-            }
+        if let Some(s) = &p.session
+            && (v == s.role_arn || (!s.role_id.is_empty() && v == s.role_id))
+        {
+            return Some(PrincipalMatch::Role);
         }
         if v == p.account || v == self.root_arn {
             return Some(PrincipalMatch::Account);
@@ -594,7 +603,13 @@ pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p
     let mut identity = SetOutcome::default();
     if !is_root {
         for p in policies.identity {
-            prepared.eval_policy(p, PolicyRole::Identity, &mut identity, &mut matched, &mut missing);
+            prepared.eval_policy(
+                p,
+                PolicyRole::Identity,
+                &mut identity,
+                &mut matched,
+                &mut missing,
+            );
         }
     }
     let resource = policies.resource.map(|p| {
@@ -604,7 +619,13 @@ pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p
     });
     let boundary = policies.permissions_boundary.filter(|_| !is_root).map(|p| {
         let mut o = SetOutcome::default();
-        prepared.eval_policy(p, PolicyRole::PermissionsBoundary, &mut o, &mut matched, &mut missing);
+        prepared.eval_policy(
+            p,
+            PolicyRole::PermissionsBoundary,
+            &mut o,
+            &mut matched,
+            &mut missing,
+        );
         o
     });
     let session = (!policies.session.is_empty() && !is_root).then(|| {
@@ -709,10 +730,19 @@ impl Evaluation<'_> {
     /// identity-based policy allows the ACTION action`, `... with an explicit deny in an
     /// identity-based policy[: POLICY-ARN]`, and the resource-based / permissions boundary /
     /// session policy variants. A trust-policy refusal has no "because" clause.
-    pub fn access_denied_message(&self, principal_arn: &str, action: &str, resource: &str) -> Option<String> {
-        let head = format!("User: {principal_arn} is not authorized to perform: {action} on resource: {resource}");
+    pub fn access_denied_message(
+        &self,
+        principal_arn: &str,
+        action: &str,
+        resource: &str,
+    ) -> Option<String> {
+        let head = format!(
+            "User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+        );
         let tail = match &self.reason {
-            Reason::AllowedByIdentity | Reason::AllowedByResource(_) | Reason::RootUser => return None,
+            Reason::AllowedByIdentity | Reason::AllowedByResource(_) | Reason::RootUser => {
+                return None;
+            }
             Reason::ExplicitDeny { role, policy_arn } => {
                 let mut s = format!(" with an explicit deny in {}", role.denial_phrase());
                 if let Some(arn) = policy_arn {
@@ -721,10 +751,18 @@ impl Evaluation<'_> {
                 }
                 s
             }
-            Reason::NoIdentityAllow => format!(" because no identity-based policy allows the {action} action"),
-            Reason::NoBoundaryAllow => format!(" because no permissions boundary allows the {action} action"),
-            Reason::NoSessionAllow => format!(" because no session policy allows the {action} action"),
-            Reason::NoResourceAllow => format!(" because no resource-based policy allows the {action} action"),
+            Reason::NoIdentityAllow => {
+                format!(" because no identity-based policy allows the {action} action")
+            }
+            Reason::NoBoundaryAllow => {
+                format!(" because no permissions boundary allows the {action} action")
+            }
+            Reason::NoSessionAllow => {
+                format!(" because no session policy allows the {action} action")
+            }
+            Reason::NoResourceAllow => {
+                format!(" because no resource-based policy allows the {action} action")
+            }
             Reason::TrustPolicyDoesNotAllow => String::new(),
         };
         Some(head + &tail)
@@ -740,14 +778,24 @@ impl Evaluation<'_> {
         let mut s = format!("{}: ", self.decision.as_str());
         s.push_str(&match &self.reason {
             Reason::AllowedByIdentity => "an identity-based policy allows it".to_string(),
-            Reason::AllowedByResource(m) => format!("the resource-based policy allows it (principal matched as {m:?})"),
-            Reason::RootUser => "the account root user may do anything not explicitly denied".into(),
-            Reason::ExplicitDeny { role, .. } => format!("explicitly denied by {}", role.denial_phrase()),
+            Reason::AllowedByResource(m) => {
+                format!("the resource-based policy allows it (principal matched as {m:?})")
+            }
+            Reason::RootUser => {
+                "the account root user may do anything not explicitly denied".into()
+            }
+            Reason::ExplicitDeny { role, .. } => {
+                format!("explicitly denied by {}", role.denial_phrase())
+            }
             Reason::NoIdentityAllow => "no identity-based policy allows it".into(),
             Reason::NoBoundaryAllow => "the permissions boundary does not allow it".into(),
             Reason::NoSessionAllow => "no session policy allows it".into(),
-            Reason::NoResourceAllow => "cross-account, and the resource-based policy does not allow it".into(),
-            Reason::TrustPolicyDoesNotAllow => "the role's trust policy does not allow this principal".into(),
+            Reason::NoResourceAllow => {
+                "cross-account, and the resource-based policy does not allow it".into()
+            }
+            Reason::TrustPolicyDoesNotAllow => {
+                "the role's trust policy does not allow this principal".into()
+            }
         });
         for m in &self.matched {
             let sp = m.span();
@@ -762,7 +810,10 @@ impl Evaluation<'_> {
             ));
         }
         if !self.missing_context_keys.is_empty() {
-            s.push_str(&format!("; missing context keys: {}", self.missing_context_keys.join(", ")));
+            s.push_str(&format!(
+                "; missing context keys: {}",
+                self.missing_context_keys.join(", ")
+            ));
         }
         s
     }
@@ -770,7 +821,9 @@ impl Evaluation<'_> {
 
 /// The AccessDenied message for a refused `sts:AssumeRole`: AWS stops after the role ARN.
 pub fn assume_role_denied_message(principal_arn: &str, role_arn: &str) -> String {
-    format!("User: {principal_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
+    format!(
+        "User: {principal_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    )
 }
 
 #[cfg(test)]
@@ -807,15 +860,23 @@ mod tests {
             resource: "*",
             context: &ctx,
         };
-        assert_eq!(evaluate(&r("ECR:GETDOWNLOADURLFORLAYER"), &pol).decision, Decision::Allowed);
+        assert_eq!(
+            evaluate(&r("ECR:GETDOWNLOADURLFORLAYER"), &pol).decision,
+            Decision::Allowed
+        );
         let e = evaluate(&r("ecr:GetAuthorizationToken"), &pol);
         assert_eq!(e.decision, Decision::ExplicitDeny);
         assert_eq!(
-            e.access_denied_message(&u.arn, "ecr:GetAuthorizationToken", "*").unwrap(),
+            e.access_denied_message(&u.arn, "ecr:GetAuthorizationToken", "*")
+                .unwrap(),
             "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: ecr:GetAuthorizationToken on resource: * with an explicit deny in an identity-based policy"
         );
         let e = evaluate(&r("ecr:PutImage"), &pol);
         assert_eq!(e.decision, Decision::ImplicitDeny);
-        assert!(e.access_denied_message(&u.arn, "ecr:PutImage", "*").unwrap().ends_with("because no identity-based policy allows the ecr:PutImage action"));
+        assert!(
+            e.access_denied_message(&u.arn, "ecr:PutImage", "*")
+                .unwrap()
+                .ends_with("because no identity-based policy allows the ecr:PutImage action")
+        );
     }
 }

@@ -167,7 +167,10 @@ impl Parser<'_> {
                  breaks between values"
             ))
         } else {
-            self.err(format!("unexpected character {} {context}", describe_char(c)))
+            self.err(format!(
+                "unexpected character {} {context}",
+                describe_char(c)
+            ))
         }
     }
 
@@ -210,9 +213,7 @@ impl Parser<'_> {
 
     fn value(&mut self, depth: usize) -> Result<Node, JsonError> {
         if depth > MAX_DEPTH {
-            return Err(self.err(format!(
-                "the document nests deeper than {MAX_DEPTH} levels"
-            )));
+            return Err(self.err(format!("the document nests deeper than {MAX_DEPTH} levels")));
         }
         let start = self.pos;
         let Some(c) = self.peek_char() else {
@@ -227,9 +228,9 @@ impl Parser<'_> {
             'n' => self.literal("null", Value::Null)?,
             '-' | '0'..='9' => self.number()?,
             '\'' => {
-                return Err(self.err(
-                    "strings must be in double quotes (\"), not single quotes (')",
-                ));
+                return Err(
+                    self.err("strings must be in double quotes (\"), not single quotes (')")
+                );
             }
             '\u{201c}' | '\u{201d}' => {
                 return Err(self.bad_char(c, "(a typographic quote: use a plain \" instead)"));
@@ -408,9 +409,7 @@ impl Parser<'_> {
                     self.bump();
                     self.skip_ws()?;
                     if self.peek_char() == Some(']') {
-                        return Err(self.err(
-                            "a trailing comma before `]` is not allowed in JSON",
-                        ));
+                        return Err(self.err("a trailing comma before `]` is not allowed in JSON"));
                     }
                 }
                 Some(']') => {
@@ -437,12 +436,13 @@ impl Parser<'_> {
             match self.peek_char() {
                 Some('"') => {}
                 Some('\'') => {
-                    return Err(self.err(
-                        "object keys must be in double quotes (\"), not single quotes (')",
-                    ));
+                    return Err(self
+                        .err("object keys must be in double quotes (\"), not single quotes (')"));
                 }
                 Some(c) => {
-                    return Err(self.bad_char(c, "where an object key in double quotes was expected"));
+                    return Err(
+                        self.bad_char(c, "where an object key in double quotes was expected")
+                    );
                 }
                 None => {
                     return Err(self.err("the document ends inside an object: `}` is missing"));
@@ -485,9 +485,7 @@ impl Parser<'_> {
                     self.bump();
                     self.skip_ws()?;
                     if self.peek_char() == Some('}') {
-                        return Err(self.err(
-                            "a trailing comma before `}` is not allowed in JSON",
-                        ));
+                        return Err(self.err("a trailing comma before `}` is not allowed in JSON"));
                     }
                 }
                 Some('}') => {
@@ -529,7 +527,9 @@ mod tests {
         assert_eq!(m[0].key, "a");
         assert_eq!(m[0].key_span.start.line, 2);
         assert_eq!(m[0].key_span.start.column, 3);
-        let Value::Array(items) = &m[0].value.value else { panic!() };
+        let Value::Array(items) = &m[0].value.value else {
+            panic!()
+        };
         assert_eq!(items[1].span.start.column, 12);
         assert_eq!(items[1].span.end.column, 15);
         assert_eq!(n.span.end.line, 3);
@@ -565,7 +565,9 @@ mod tests {
     #[test]
     fn escapes_and_numbers() {
         let n = parse(r#"["\u00e9\n", -1.5e3, true, null]"#).unwrap();
-        let Value::Array(items) = n.value else { panic!() };
+        let Value::Array(items) = n.value else {
+            panic!()
+        };
         assert_eq!(items[0].value, Value::String("é\n".into()));
         assert_eq!(items[1].value, Value::Number("-1.5e3".into()));
     }

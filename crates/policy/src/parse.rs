@@ -5,27 +5,44 @@
 
 use crate::ast::*;
 use crate::condition::Operator;
-use crate::error::{PolicyError, aws_message as msg};
+use crate::error::{PathElement, PolicyError, aws_message as msg};
 use crate::json::{self, Member, Node, Position, Span, Value};
 
 /// Parses and checks a policy document of the given type.
 pub fn parse(text: &str, policy_type: PolicyType) -> Result<Policy, PolicyError> {
     let root = json::parse(text).map_err(|e| {
         PolicyError::malformed(msg::SYNTAX, e.message.clone(), Some(e.position))
+            .issue("JSON_SYNTAX_ERROR")
     })?;
     let policy = build(&root, policy_type)?;
-    check(&policy)?;
+    if let Some(e) = check_all(&policy).into_iter().next() {
+        return Err(e);
+    }
     Ok(policy)
 }
 
-fn syntax(detail: impl Into<String>, at: Position) -> PolicyError {
-    PolicyError::malformed(msg::SYNTAX, detail, Some(at))
+/// Parses the grammar only (no structural rules): for validation, which reports every
+/// structural problem as a finding.
+pub(crate) fn parse_lenient(text: &str, policy_type: PolicyType) -> Result<Policy, PolicyError> {
+    let root = json::parse(text).map_err(|e| {
+        PolicyError::malformed(msg::SYNTAX, e.message.clone(), Some(e.position))
+            .issue("JSON_SYNTAX_ERROR")
+    })?;
+    build(&root, policy_type)
+}
+
+fn syntax(issue: &'static str, detail: impl Into<String>, at: Position) -> PolicyError {
+    PolicyError::malformed(msg::SYNTAX, detail, Some(at)).issue(issue)
 }
 
 fn build(root: &Node, policy_type: PolicyType) -> Result<Policy, PolicyError> {
     let Value::Object(members) = &root.value else {
         return Err(syntax(
-            format!("a policy document must be a JSON object, not {}", root.value.kind()),
+            "DATA_TYPE_MISMATCH",
+            format!(
+                "a policy document must be a JSON object, not {}",
+                root.value.kind()
+            ),
             root.span.start,
         ));
     };
@@ -48,7 +65,9 @@ fn build(root: &Node, policy_type: PolicyType) -> Result<Policy, PolicyError> {
                                  (or the older \"2008-10-17\")"
                             ),
                             Some(m.value.span.start),
-                        ));
+                        )
+                        .issue("INVALID_VERSION")
+                        .at(vec![PathElement::Key("Version".into())], m.value.span));
                     }
                 };
                 version_span = Some(Span {
@@ -68,6 +87,7 @@ fn build(root: &Node, policy_type: PolicyType) -> Result<Policy, PolicyError> {
     }
     let Some(stmt_member) = statement else {
         return Err(syntax(
+            "MISSING_STATEMENT",
             "the policy has no \"Statement\" element",
             root.span.start,
         ));
@@ -77,6 +97,7 @@ fn build(root: &Node, policy_type: PolicyType) -> Result<Policy, PolicyError> {
         Value::Array(items) => (items.iter().collect(), true),
         other => {
             return Err(syntax(
+                "DATA_TYPE_MISMATCH",
                 format!(
                     "\"Statement\" must be an object or an array of objects, not {}",
                     other.kind()
@@ -108,6 +129,7 @@ fn unknown_element(key: &str, m: &Member, known: &[&str]) -> PolicyError {
         .map(|k| format!(" (element names are case-sensitive: did you mean \"{k}\"?)"))
         .unwrap_or_else(|| format!(" (allowed here: {})", known.join(", ")));
     syntax(
+        "INVALID_POLICY_ELEMENT",
         format!("\"{key}\" is not a policy element{hint}"),
         m.key_span.start,
     )
@@ -117,6 +139,7 @@ fn expect_string(n: &Node, what: &str) -> Result<String, PolicyError> {
     match &n.value {
         Value::String(s) => Ok(s.clone()),
         other => Err(syntax(
+            "DATA_TYPE_MISMATCH",
             format!("\"{what}\" must be a string, not {}", other.kind()),
             n.span.start,
         )),
@@ -143,7 +166,11 @@ fn string_list(n: &Node, what: &str) -> Result<(Vec<Spanned<String>>, bool), Pol
                     }),
                     other => {
                         return Err(syntax(
-                            format!("each value of \"{what}\" must be a string, not {}", other.kind()),
+                            "DATA_TYPE_MISMATCH",
+                            format!(
+                                "each value of \"{what}\" must be a string, not {}",
+                                other.kind()
+                            ),
                             it.span.start,
                         ));
                     }
@@ -152,7 +179,11 @@ fn string_list(n: &Node, what: &str) -> Result<(Vec<Spanned<String>>, bool), Pol
             Ok((out, true))
         }
         other => Err(syntax(
-            format!("\"{what}\" must be a string or a list of strings, not {}", other.kind()),
+            "DATA_TYPE_MISMATCH",
+            format!(
+                "\"{what}\" must be a string or a list of strings, not {}",
+                other.kind()
+            ),
             n.span.start,
         )),
     }
@@ -173,7 +204,11 @@ const STATEMENT_KEYS: &[&str] = &[
 fn build_statement(index: usize, n: &Node) -> Result<Statement, PolicyError> {
     let Value::Object(members) = &n.value else {
         return Err(syntax(
-            format!("each statement must be a JSON object, not {}", n.value.kind()),
+            "DATA_TYPE_MISMATCH",
+            format!(
+                "each statement must be a JSON object, not {}",
+                n.value.kind()
+            ),
             n.span.start,
         ));
     };
@@ -198,7 +233,10 @@ fn build_statement(index: usize, n: &Node) -> Result<Statement, PolicyError> {
                     "Deny" => Effect::Deny,
                     _ => {
                         return Err(syntax(
-                            format!("\"Effect\" must be \"Allow\" or \"Deny\" (case-sensitive), not \"{s}\""),
+                            "INVALID_EFFECT",
+                            format!(
+                                "\"Effect\" must be \"Allow\" or \"Deny\" (case-sensitive), not \"{s}\""
+                            ),
                             m.value.span.start,
                         ));
                     }
@@ -211,6 +249,7 @@ fn build_statement(index: usize, n: &Node) -> Result<Statement, PolicyError> {
             "Principal" | "NotPrincipal" => {
                 if principal.is_some() {
                     return Err(syntax(
+                        "INVALID_POLICY_ELEMENT",
                         "a statement cannot have both \"Principal\" and \"NotPrincipal\"",
                         m.key_span.start,
                     ));
@@ -220,6 +259,7 @@ fn build_statement(index: usize, n: &Node) -> Result<Statement, PolicyError> {
             "Action" | "NotAction" => {
                 if action.is_some() {
                     return Err(syntax(
+                        "INVALID_POLICY_ELEMENT",
                         "a statement cannot have both \"Action\" and \"NotAction\": use one of them",
                         m.key_span.start,
                     ));
@@ -235,6 +275,7 @@ fn build_statement(index: usize, n: &Node) -> Result<Statement, PolicyError> {
             "Resource" | "NotResource" => {
                 if resource.is_some() {
                     return Err(syntax(
+                        "INVALID_POLICY_ELEMENT",
                         "a statement cannot have both \"Resource\" and \"NotResource\": use one of them",
                         m.key_span.start,
                     ));
@@ -253,7 +294,11 @@ fn build_statement(index: usize, n: &Node) -> Result<Statement, PolicyError> {
     }
     let Some(effect) = effect else {
         return Err(syntax(
-            format!("statement {} has no \"Effect\": add \"Effect\": \"Allow\" or \"Deny\"", index + 1),
+            "MISSING_EFFECT",
+            format!(
+                "statement {} has no \"Effect\": add \"Effect\": \"Allow\" or \"Deny\"",
+                index + 1
+            ),
             n.span.start,
         ));
     };
@@ -275,6 +320,7 @@ fn build_principal(m: &Member) -> Result<PrincipalElement, PolicyError> {
         Value::String(s) if s == "*" => Principal::Wildcard,
         Value::String(s) => {
             return Err(syntax(
+                "INVALID_PRINCIPAL_FORMAT",
                 format!(
                     "\"{}\" must be \"*\" or an object such as {{\"AWS\": \"{s}\"}}",
                     m.key
@@ -309,7 +355,12 @@ fn build_principal(m: &Member) -> Result<PrincipalElement, PolicyError> {
         }
         other => {
             return Err(syntax(
-                format!("\"{}\" must be \"*\" or an object, not {}", m.key, other.kind()),
+                "DATA_TYPE_MISMATCH",
+                format!(
+                    "\"{}\" must be \"*\" or an object, not {}",
+                    m.key,
+                    other.kind()
+                ),
                 m.value.span.start,
             ));
         }
@@ -324,15 +375,30 @@ fn build_principal(m: &Member) -> Result<PrincipalElement, PolicyError> {
 fn build_condition(m: &Member) -> Result<ConditionElement, PolicyError> {
     let Value::Object(ops) = &m.value.value else {
         return Err(syntax(
-            format!("\"Condition\" must be an object, not {}", m.value.value.kind()),
+            "DATA_TYPE_MISMATCH",
+            format!(
+                "\"Condition\" must be an object, not {}",
+                m.value.value.kind()
+            ),
             m.value.span.start,
         ));
     };
     let mut blocks = Vec::new();
     for op in ops {
-        let operator = Operator::parse(&op.key).map_err(|e| syntax(e, op.key_span.start))?;
+        let operator = Operator::parse(&op.key).map_err(|e| {
+            syntax(
+                if e.contains("IfExists") {
+                    "NULL_WITH_IF_EXISTS"
+                } else {
+                    "INVALID_CONDITION_OPERATOR"
+                },
+                e,
+                op.key_span.start,
+            )
+        })?;
         let Value::Object(keys) = &op.value.value else {
             return Err(syntax(
+                "DATA_TYPE_MISMATCH",
                 format!(
                     "the value of condition operator \"{}\" must be an object of condition keys, not {}",
                     op.key,
@@ -350,6 +416,7 @@ fn build_condition(m: &Member) -> Result<ConditionElement, PolicyError> {
                     Value::Number(x) => x.clone(),
                     other => {
                         return Err(syntax(
+                            "DATA_TYPE_MISMATCH",
                             format!(
                                 "condition values must be strings, numbers or booleans, not {}",
                                 other.kind()
@@ -364,7 +431,10 @@ fn build_condition(m: &Member) -> Result<ConditionElement, PolicyError> {
                 })
             };
             let (values, is_list) = match &k.value.value {
-                Value::Array(items) => (items.iter().map(scalar).collect::<Result<Vec<_>, _>>()?, true),
+                Value::Array(items) => (
+                    items.iter().map(scalar).collect::<Result<Vec<_>, _>>()?,
+                    true,
+                ),
                 _ => (vec![scalar(&k.value)?], false),
             };
             entries.push(ConditionEntry {
@@ -393,7 +463,9 @@ fn build_condition(m: &Member) -> Result<ConditionElement, PolicyError> {
 
 /// Whether an action name has a vendor prefix (`iam:GetUser`), or is `*`.
 pub(crate) fn action_has_vendor(a: &str) -> bool {
-    a == "*" || a.split_once(':').is_some_and(|(v, n)| !v.is_empty() && !n.is_empty())
+    a == "*"
+        || a.split_once(':')
+            .is_some_and(|(v, n)| !v.is_empty() && !n.is_empty())
 }
 
 /// Whether a resource value is `*` or ARN-shaped (`arn:` and six `:`-separated parts).
@@ -407,7 +479,11 @@ pub(crate) fn aws_principal_ok(v: &str) -> bool {
         return true;
     }
     // Unique ids (AIDA..., AROA...) are what IAM stores after resolution.
-    if v.len() >= 16 && v.starts_with('A') && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+    if v.len() >= 16
+        && v.starts_with('A')
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
         return true;
     }
     let parts: Vec<&str> = v.splitn(6, ':').collect();
@@ -420,150 +496,264 @@ pub(crate) fn aws_principal_ok(v: &str) -> bool {
         && !v.contains('*')
 }
 
-/// The structural rules IAM applies when a policy is saved.
-fn check(p: &Policy) -> Result<(), PolicyError> {
+/// The path of a statement: `Statement` or `Statement[i]`.
+pub(crate) fn statement_path(p: &Policy, s: &Statement) -> Vec<PathElement> {
+    let mut v = vec![PathElement::Key("Statement".into())];
+    if p.statement_is_array {
+        v.push(PathElement::Index(s.index));
+    }
+    v
+}
+
+fn with(mut path: Vec<PathElement>, more: &[PathElement]) -> Vec<PathElement> {
+    path.extend_from_slice(more);
+    path
+}
+
+fn key(k: &str) -> PathElement {
+    PathElement::Key(k.to_string())
+}
+
+fn list_path(
+    base: &[PathElement],
+    el: &ListElement,
+    name: &str,
+    negname: &str,
+    i: usize,
+) -> Vec<PathElement> {
+    let mut v = base.to_vec();
+    v.push(key(if el.negated { negname } else { name }));
+    if el.is_list {
+        v.push(PathElement::Index(i));
+    }
+    v
+}
+
+/// The structural rules IAM applies when a policy is saved: every violation, in document order.
+pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
+    let mut errs = Vec::new();
     let mut sids: Vec<&Spanned<String>> = Vec::new();
     for s in &p.statements {
-        let here = s.span.start;
+        let sp = statement_path(p, s);
         if let Some(sid) = &s.sid {
             if p.policy_type != PolicyType::Resource
                 && !sid.value.bytes().all(|b| b.is_ascii_alphanumeric())
             {
-                return Err(PolicyError::malformed(
-                    msg::SID_ALNUM,
-                    format!(
-                        "the Sid \"{}\" has characters other than letters and digits",
-                        sid.value
-                    ),
-                    Some(sid.span.start),
-                ));
+                errs.push(
+                    PolicyError::malformed(
+                        msg::SID_ALNUM,
+                        format!(
+                            "the Sid \"{}\" has characters other than letters and digits",
+                            sid.value
+                        ),
+                        None,
+                    )
+                    .issue("INVALID_SID")
+                    .at(with(sp.clone(), &[key("Sid")]), sid.span),
+                );
             }
             if let Some(first) = sids.iter().find(|o| o.value == sid.value) {
-                return Err(PolicyError::malformed(
-                    msg::DUPLICATE_SID,
-                    format!(
-                        "the Sid \"{}\" is already used by the statement at line {}, column {}",
-                        sid.value, first.span.start.line, first.span.start.column
-                    ),
-                    Some(sid.span.start),
-                ));
+                errs.push(
+                    PolicyError::malformed(
+                        msg::DUPLICATE_SID,
+                        format!(
+                            "the Sid \"{}\" is already used by the statement at line {}, column {}",
+                            sid.value, first.span.start.line, first.span.start.column
+                        ),
+                        None,
+                    )
+                    .issue("UNIQUE_SIDS_REQUIRED")
+                    .at(with(sp.clone(), &[key("Sid")]), sid.span),
+                );
             }
             sids.push(sid);
         }
         match (&s.principal, p.policy_type) {
-            (Some(pr), PolicyType::Identity) => {
-                return Err(PolicyError::malformed(
+            (Some(pr), PolicyType::Identity) => errs.push(
+                PolicyError::malformed(
                     msg::NO_PRINCIPAL_ALLOWED,
                     "an identity-based policy (attached to a user, group or role) cannot name a \
                      Principal: the principal is whoever the policy is attached to",
-                    Some(pr.key_span.start),
-                ));
-            }
-            (None, PolicyType::Trust | PolicyType::Resource) => {
-                return Err(PolicyError::malformed(
+                    None,
+                )
+                .issue("UNSUPPORTED_PRINCIPAL")
+                .at(
+                    with(sp.clone(), &[key(if pr.negated { "NotPrincipal" } else { "Principal" })]),
+                    pr.key_span,
+                ),
+            ),
+            (None, PolicyType::Trust | PolicyType::Resource) => errs.push(
+                PolicyError::malformed(
                     msg::MISSING_PRINCIPAL,
                     format!(
                         "statement {} of this {} policy must say who it applies to with \"Principal\"",
                         s.index + 1,
                         if p.policy_type == PolicyType::Trust { "trust" } else { "resource-based" }
                     ),
-                    Some(here),
-                ));
-            }
+                    None,
+                )
+                .issue("MISSING_PRINCIPAL")
+                .at(sp.clone(), s.span),
+            ),
             _ => {}
         }
-        if let Some(pr) = &s.principal {
-            if let Principal::Map(entries) = &pr.principal {
-                for e in entries {
-                    if e.kind != PrincipalKind::Aws {
-                        continue;
-                    }
-                    for v in &e.values {
-                        if !aws_principal_ok(&v.value) {
-                            return Err(PolicyError::malformed(
+        if let Some(pr) = &s.principal
+            && let Principal::Map(entries) = &pr.principal
+        {
+            for e in entries.iter().filter(|e| e.kind == PrincipalKind::Aws) {
+                for (i, v) in e.values.iter().enumerate() {
+                    if !aws_principal_ok(&v.value) {
+                        errs.push(
+                            PolicyError::malformed(
                                 &format!("Invalid principal in policy: \"AWS\":\"{}\"", v.value),
                                 format!(
                                     "\"{}\" is not an AWS principal: use an account id, \
-                                     arn:aws:iam::ACCOUNT:root, a user or role ARN, or \"*\"",
+                                         arn:aws:iam::ACCOUNT:root, a user or role ARN, or \"*\"",
                                     v.value
                                 ),
-                                Some(v.span.start),
-                            ));
-                        }
+                                None,
+                            )
+                            .issue("INVALID_PRINCIPAL_FORMAT")
+                            .at(
+                                with(
+                                    sp.clone(),
+                                    &[
+                                        key(if pr.negated {
+                                            "NotPrincipal"
+                                        } else {
+                                            "Principal"
+                                        }),
+                                        key("AWS"),
+                                        PathElement::Index(i),
+                                    ],
+                                ),
+                                v.span,
+                            ),
+                        );
                     }
                 }
             }
         }
         match &s.action {
-            None => {
-                return Err(PolicyError::malformed(
+            None => errs.push(
+                PolicyError::malformed(
                     msg::MISSING_ACTIONS,
-                    format!("statement {} has no \"Action\" (or \"NotAction\")", s.index + 1),
-                    Some(here),
-                ));
-            }
-            Some(a) if a.values.is_empty() => {
-                return Err(PolicyError::malformed(
+                    format!(
+                        "statement {} has no \"Action\" (or \"NotAction\")",
+                        s.index + 1
+                    ),
+                    None,
+                )
+                .issue("MISSING_ACTION")
+                .at(sp.clone(), s.span),
+            ),
+            Some(a) if a.values.is_empty() => errs.push(
+                PolicyError::malformed(
                     msg::MISSING_ACTIONS,
-                    format!("the \"{}\" list of statement {} is empty", if a.negated { "NotAction" } else { "Action" }, s.index + 1),
-                    Some(a.key_span.start),
-                ));
-            }
+                    format!(
+                        "the \"{}\" list of statement {} is empty",
+                        if a.negated { "NotAction" } else { "Action" },
+                        s.index + 1
+                    ),
+                    None,
+                )
+                .issue("MISSING_ACTION")
+                .at(
+                    with(
+                        sp.clone(),
+                        &[key(if a.negated { "NotAction" } else { "Action" })],
+                    ),
+                    a.key_span,
+                ),
+            ),
             Some(a) => {
-                for v in &a.values {
+                for (i, v) in a.values.iter().enumerate() {
                     if !action_has_vendor(&v.value) {
-                        return Err(PolicyError::malformed(
-                            msg::VENDOR,
-                            format!(
-                                "the action \"{}\" has no service prefix: write it as \
-                                 \"service:Action\", e.g. \"ecr:PutImage\"",
-                                v.value
-                            ),
-                            Some(v.span.start),
-                        ));
+                        errs.push(
+                            PolicyError::malformed(
+                                msg::VENDOR,
+                                format!(
+                                    "the action \"{}\" has no service prefix: write it as \
+                                     \"service:Action\", e.g. \"ecr:PutImage\"",
+                                    v.value
+                                ),
+                                None,
+                            )
+                            .issue("INVALID_ACTION")
+                            .at(list_path(&sp, a, "Action", "NotAction", i), v.span),
+                        );
                     }
                 }
             }
         }
         match (&s.resource, p.policy_type) {
-            (Some(r), PolicyType::Trust) => {
-                return Err(PolicyError::malformed(
+            (Some(r), PolicyType::Trust) => errs.push(
+                PolicyError::malformed(
                     msg::PROHIBITED_RESOURCE,
                     format!(
                         "a trust policy cannot have \"{}\": the resource is the role itself",
                         if r.negated { "NotResource" } else { "Resource" }
                     ),
-                    Some(r.key_span.start),
-                ));
-            }
-            (None, PolicyType::Identity) => {
-                return Err(PolicyError::malformed(
+                    None,
+                )
+                .issue("UNSUPPORTED_RESOURCE_ARN_IN_POLICY")
+                .at(
+                    with(
+                        sp.clone(),
+                        &[key(if r.negated { "NotResource" } else { "Resource" })],
+                    ),
+                    r.key_span,
+                ),
+            ),
+            (None, PolicyType::Identity) => errs.push(
+                PolicyError::malformed(
                     msg::MISSING_RESOURCES,
-                    format!("statement {} has no \"Resource\" (or \"NotResource\")", s.index + 1),
-                    Some(here),
-                ));
-            }
-            (Some(r), PolicyType::Identity) if r.values.is_empty() => {
-                return Err(PolicyError::malformed(
+                    format!(
+                        "statement {} has no \"Resource\" (or \"NotResource\")",
+                        s.index + 1
+                    ),
+                    None,
+                )
+                .issue("MISSING_RESOURCE")
+                .at(sp.clone(), s.span),
+            ),
+            (Some(r), PolicyType::Identity) if r.values.is_empty() => errs.push(
+                PolicyError::malformed(
                     msg::MISSING_RESOURCES,
                     format!("the resource list of statement {} is empty", s.index + 1),
-                    Some(r.key_span.start),
-                ));
-            }
+                    None,
+                )
+                .issue("MISSING_RESOURCE")
+                .at(
+                    with(
+                        sp.clone(),
+                        &[key(if r.negated { "NotResource" } else { "Resource" })],
+                    ),
+                    r.key_span,
+                ),
+            ),
             _ => {}
         }
-        if let Some(r) = &s.resource {
-            for v in &r.values {
+        if let (Some(r), false) = (&s.resource, p.policy_type == PolicyType::Trust) {
+            for (i, v) in r.values.iter().enumerate() {
                 if !resource_is_arn(&v.value) {
-                    return Err(PolicyError::malformed(
-                        &format!("Resource {} must be in ARN format or \"*\".", v.value),
-                        format!(
-                            "\"{}\" is not an ARN: resources look like \
-                             arn:aws:ecr:REGION:ACCOUNT:repository/NAME, or \"*\"",
-                            v.value
-                        ),
-                        Some(v.span.start),
-                    ));
+                    errs.push(
+                        PolicyError::malformed(
+                            &format!("Resource {} must be in ARN format or \"*\".", v.value),
+                            format!(
+                                "\"{}\" is not an ARN: resources look like \
+                                 arn:aws:ecr:REGION:ACCOUNT:repository/NAME, or \"*\"",
+                                v.value
+                            ),
+                            None,
+                        )
+                        .issue(if v.value.starts_with("arn:") {
+                            "MISSING_ARN_FIELD"
+                        } else {
+                            "INVALID_ARN_PREFIX"
+                        })
+                        .at(list_path(&sp, r, "Resource", "NotResource", i), v.span),
+                    );
                 }
             }
         }
@@ -571,21 +761,35 @@ fn check(p: &Policy) -> Result<(), PolicyError> {
             for b in &c.blocks {
                 for e in &b.entries {
                     if !e.key.value.contains(':') {
-                        return Err(PolicyError::malformed(
-                            msg::VENDOR,
-                            format!(
-                                "the condition key \"{}\" has no prefix: write it as \
-                                 \"aws:{}\" or \"service:{}\"",
-                                e.key.value, e.key.value, e.key.value
+                        errs.push(
+                            PolicyError::malformed(
+                                msg::VENDOR,
+                                format!(
+                                    "the condition key \"{}\" has no prefix: write it as \
+                                     \"aws:{}\" or \"service:{}\"",
+                                    e.key.value, e.key.value, e.key.value
+                                ),
+                                None,
+                            )
+                            .issue("INVALID_CONDITION_KEY_FORMAT")
+                            .at(
+                                with(
+                                    sp.clone(),
+                                    &[
+                                        key("Condition"),
+                                        key(&b.operator_text.value),
+                                        key(&e.key.value),
+                                    ],
+                                ),
+                                e.key.span,
                             ),
-                            Some(e.key.span.start),
-                        ));
+                        );
                     }
                 }
             }
         }
     }
-    Ok(())
+    errs
 }
 
 /// Which size quota a document is saved under
@@ -649,6 +853,8 @@ pub fn check_size(text: &str, quota: SizeQuota, entity_name: &str) -> Result<(),
             "the policy has {size} characters (whitespace not counted); the limit is {limit}"
         ),
         position: None,
+        issue_code: "",
+        location: None,
     })
 }
 
@@ -673,36 +879,81 @@ mod tests {
 
     #[test]
     fn structural_errors() {
-        let e = err(r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#,
+            PolicyType::Identity,
+        );
         assert_eq!(e.message, msg::NO_PRINCIPAL_ALLOWED);
-        let e = err(r#"{"Statement":{"Effect":"Allow","Action":"s3:*"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:*"}}"#,
+            PolicyType::Identity,
+        );
         assert_eq!(e.message, msg::MISSING_RESOURCES);
-        let e = err(r#"{"Statement":{"Effect":"Allow","Resource":"*"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Resource":"*"}}"#,
+            PolicyType::Identity,
+        );
         assert_eq!(e.message, msg::MISSING_ACTIONS);
-        let e = err(r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole","Resource":"*"}}"#, PolicyType::Trust);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole","Resource":"*"}}"#,
+            PolicyType::Trust,
+        );
         assert_eq!(e.message, msg::PROHIBITED_RESOURCE);
-        let e = err(r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole"}}"#, PolicyType::Trust);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole"}}"#,
+            PolicyType::Trust,
+        );
         assert_eq!(e.message, msg::MISSING_PRINCIPAL);
-        let e = err(r#"{"Statement":{"Action":"s3:*","Resource":"*"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"Action":"s3:*","Resource":"*"}}"#,
+            PolicyType::Identity,
+        );
         assert_eq!(e.message, msg::SYNTAX);
         assert!(e.detail.contains("no \"Effect\""));
-        let e = err(r#"{"Statement":{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}}"#,
+            PolicyType::Identity,
+        );
         assert!(e.detail.contains("both \"Action\" and \"NotAction\""));
-        let e = err(r#"{"Statement":{"Effect":"Allow","Action":"GetObject","Resource":"*"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Action":"GetObject","Resource":"*"}}"#,
+            PolicyType::Identity,
+        );
         assert_eq!(e.message, msg::VENDOR);
-        let e = err(r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}}"#,
+            PolicyType::Identity,
+        );
         assert_eq!(e.message, "Resource bucket must be in ARN format or \"*\".");
-        let e = err(r#"{"Statement":[{"Sid":"a","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"a","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":[{"Sid":"a","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"a","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+            PolicyType::Identity,
+        );
         assert_eq!(e.message, msg::DUPLICATE_SID);
-        let e = err(r#"{"Statement":{"Sid":"a b","Effect":"Allow","Action":"s3:*","Resource":"*"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"Sid":"a b","Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+            PolicyType::Identity,
+        );
         assert_eq!(e.message, msg::SID_ALNUM);
-        let e = err(r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"aws:username":"a"}}}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"aws:username":"a"}}}}"#,
+            PolicyType::Identity,
+        );
         assert!(e.detail.contains("StringEqualz"));
-        let e = err(r#"{"Version":"2012-10-18","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Version":"2012-10-18","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+            PolicyType::Identity,
+        );
         assert_eq!(e.message, msg::LEGACY_PARSING);
-        let e = err(r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"sts:AssumeRole"}}"#, PolicyType::Trust);
+        let e = err(
+            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"sts:AssumeRole"}}"#,
+            PolicyType::Trust,
+        );
         assert!(e.message.starts_with("Invalid principal in policy"));
-        let e = err(r#"{"Statement":{"effect":"Allow","Action":"s3:*","Resource":"*"}}"#, PolicyType::Identity);
+        let e = err(
+            r#"{"Statement":{"effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+            PolicyType::Identity,
+        );
         assert!(e.detail.contains("did you mean \"Effect\""));
     }
 

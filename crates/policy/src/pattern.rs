@@ -56,28 +56,31 @@ impl Template {
         let flush = |lit: &mut String, pieces: &mut Vec<Piece>| {
             if !lit.is_empty() {
                 let s = std::mem::take(lit);
-                pieces.push(Piece::Lit(if lowercase { s.to_lowercase() } else { s }.into()));
+                pieces.push(Piece::Lit(
+                    if lowercase { s.to_lowercase() } else { s }.into(),
+                ));
             }
         };
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
-            if variables && rest.starts_with("${") {
-                if let Some(end) = rest.find('}') {
-                    let inner = &rest[2..end];
-                    rest = &rest[end + 1..];
-                    match inner {
-                        "*" | "?" | "$" => lit.push_str(inner),
-                        _ => {
-                            let (key, default) = split_default(inner);
-                            flush(&mut lit, &mut pieces);
-                            pieces.push(Piece::Var {
-                                key: key.trim().to_ascii_lowercase().into(),
-                                default: default.map(Into::into),
-                            });
-                        }
+            if variables
+                && rest.starts_with("${")
+                && let Some(end) = rest.find('}')
+            {
+                let inner = &rest[2..end];
+                rest = &rest[end + 1..];
+                match inner {
+                    "*" | "?" | "$" => lit.push_str(inner),
+                    _ => {
+                        let (key, default) = split_default(inner);
+                        flush(&mut lit, &mut pieces);
+                        pieces.push(Piece::Var {
+                            key: key.trim().to_ascii_lowercase().into(),
+                            default: default.map(Into::into),
+                        });
                     }
-                    continue;
                 }
+                continue;
             }
             rest = &rest[c.len_utf8()..];
             match c {
@@ -174,10 +177,10 @@ impl Template {
         }
         if self.has_vars {
             for p in &self.pieces {
-                if let Piece::Var { key, default } = p {
-                    if resolve_var(r, key, default).is_none() {
-                        return false;
-                    }
+                if let Piece::Var { key, default } = p
+                    && resolve_var(r, key, default).is_none()
+                {
+                    return false;
                 }
             }
         }
@@ -185,7 +188,11 @@ impl Template {
     }
 }
 
-fn resolve_var<'a>(r: &'a dyn Resolver, key: &str, default: &'a Option<Box<str>>) -> Option<&'a str> {
+fn resolve_var<'a>(
+    r: &'a dyn Resolver,
+    key: &str,
+    default: &'a Option<Box<str>>,
+) -> Option<&'a str> {
     r.resolve(key).or(default.as_deref())
 }
 

@@ -51,7 +51,13 @@ pub fn simulate(input: &SimulationInput<'_>) -> Value {
                 },
                 &input.policies,
             );
-            results.push(evaluation_result(action, resource, &ev, &input.policies, input.resource_specific));
+            results.push(evaluation_result(
+                action,
+                resource,
+                &ev,
+                &input.policies,
+                input.resource_specific,
+            ));
         }
     }
     json!({ "EvaluationResults": results, "IsTruncated": false })
@@ -70,14 +76,20 @@ fn statements_json(ev: &Evaluation<'_>) -> Vec<Value> {
         .map(|m| {
             let sp = m.span();
             let mut o = Map::new();
-            o.insert("SourcePolicyId".into(), Value::String(m.policy.meta.id.clone()));
+            o.insert(
+                "SourcePolicyId".into(),
+                Value::String(m.policy.meta.id.clone()),
+            );
             if m.policy.meta.origin != PolicyOrigin::None {
                 o.insert(
                     "SourcePolicyType".into(),
                     Value::String(m.policy.meta.origin.as_str().into()),
                 );
             }
-            o.insert("StartPosition".into(), position(sp.start.line, sp.start.column + 1));
+            o.insert(
+                "StartPosition".into(),
+                position(sp.start.line, sp.start.column + 1),
+            );
             o.insert("EndPosition".into(), position(sp.end.line, sp.end.column));
             Value::Object(o)
         })
@@ -98,18 +110,30 @@ pub fn evaluation_result(
     o.insert("EvalDecision".into(), ev.decision.as_str().into());
     let statements = statements_json(ev);
     o.insert("MatchedStatements".into(), Value::Array(statements.clone()));
-    let missing: Vec<Value> = ev.missing_context_keys.iter().map(|k| Value::String(k.clone())).collect();
+    let missing: Vec<Value> = ev
+        .missing_context_keys
+        .iter()
+        .map(|k| Value::String(k.clone()))
+        .collect();
     o.insert("MissingContextValues".into(), Value::Array(missing.clone()));
     let mut details = Map::new();
     if policies.resource.is_some() {
-        let id_decision = if ev.matched.iter().any(|m| m.role == PolicyRole::Identity && m.effect == Effect::Deny) {
+        let id_decision = if ev
+            .matched
+            .iter()
+            .any(|m| m.role == PolicyRole::Identity && m.effect == Effect::Deny)
+        {
             Decision::ExplicitDeny
         } else if ev.identity_allows {
             Decision::Allowed
         } else {
             Decision::ImplicitDeny
         };
-        let res_decision = if ev.matched.iter().any(|m| m.role == PolicyRole::Resource && m.effect == Effect::Deny) {
+        let res_decision = if ev
+            .matched
+            .iter()
+            .any(|m| m.role == PolicyRole::Resource && m.effect == Effect::Deny)
+        {
             Decision::ExplicitDeny
         } else if ev.resource_allows.is_some() {
             Decision::Allowed
@@ -138,7 +162,10 @@ pub fn evaluation_result(
         if let Some(b) = boundary {
             r.insert("PermissionsBoundaryDecisionDetail".into(), b);
         }
-        o.insert("ResourceSpecificResults".into(), Value::Array(vec![Value::Object(r)]));
+        o.insert(
+            "ResourceSpecificResults".into(),
+            Value::Array(vec![Value::Object(r)]),
+        );
     }
     Value::Object(o)
 }
@@ -159,7 +186,9 @@ fn string_list(input: &Value, member: &str, required: bool) -> Result<Vec<String
             })
             .collect(),
         Some(Value::String(s)) => Ok(vec![s.clone()]),
-        Some(_) => Err(PolicyError::invalid_input(format!("{member} must be a list of strings"))),
+        Some(_) => Err(PolicyError::invalid_input(format!(
+            "{member} must be a list of strings"
+        ))),
     }
 }
 
@@ -184,7 +213,9 @@ pub fn parse_context_entries(entries: Option<&Value>) -> Result<Context, PolicyE
         let name = e
             .get("ContextKeyName")
             .and_then(Value::as_str)
-            .ok_or_else(|| PolicyError::invalid_input("Each context entry needs a ContextKeyName"))?;
+            .ok_or_else(|| {
+                PolicyError::invalid_input("Each context entry needs a ContextKeyName")
+            })?;
         let values: Vec<String> = match e.get("ContextKeyValues") {
             Some(Value::Array(a)) => a
                 .iter()
@@ -192,13 +223,18 @@ pub fn parse_context_entries(entries: Option<&Value>) -> Result<Context, PolicyE
                     Value::String(s) => Ok(s.clone()),
                     Value::Bool(b) => Ok(b.to_string()),
                     Value::Number(n) => Ok(n.to_string()),
-                    _ => Err(PolicyError::invalid_input("ContextKeyValues must be strings")),
+                    _ => Err(PolicyError::invalid_input(
+                        "ContextKeyValues must be strings",
+                    )),
                 })
                 .collect::<Result<_, _>>()?,
             Some(Value::String(s)) => vec![s.clone()],
             _ => Vec::new(),
         };
-        let type_name = e.get("ContextKeyType").and_then(Value::as_str).unwrap_or("string");
+        let type_name = e
+            .get("ContextKeyType")
+            .and_then(Value::as_str)
+            .unwrap_or("string");
         let (ty, list) = ContextType::parse_aws(type_name).ok_or_else(|| {
             PolicyError::invalid_input(format!(
                 "Invalid ContextKeyType {type_name}: expected string, stringList, numeric, numericList, boolean, booleanList, ip, ipList, binary, binaryList, date or dateList"
@@ -208,7 +244,9 @@ pub fn parse_context_entries(entries: Option<&Value>) -> Result<Context, PolicyE
             let ok = match ty {
                 ContextType::String => true,
                 ContextType::Numeric => v.trim().parse::<f64>().is_ok(),
-                ContextType::Boolean => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
+                ContextType::Boolean => {
+                    v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false")
+                }
                 ContextType::Ip => crate::condition::Cidr::parse(v).is_some(),
                 ContextType::Binary => crate::condition::base64_decode(v).is_some(),
                 ContextType::Date => crate::condition::parse_date(v).is_some(),
@@ -236,7 +274,12 @@ pub fn parse_context_entries(entries: Option<&Value>) -> Result<Context, PolicyE
     Ok(ctx)
 }
 
-fn parse_input_policy(text: &str, t: PolicyType, id: String, origin: PolicyOrigin) -> Result<CompiledPolicy, PolicyError> {
+fn parse_input_policy(
+    text: &str,
+    t: PolicyType,
+    id: String,
+    origin: PolicyOrigin,
+) -> Result<CompiledPolicy, PolicyError> {
     CompiledPolicy::from_text(
         text,
         t,
@@ -266,7 +309,14 @@ pub fn simulate_custom_policy(input: &Value, now: SystemTime) -> Result<Value, P
     let identity = policy_texts
         .iter()
         .enumerate()
-        .map(|(i, t)| parse_input_policy(t, PolicyType::Identity, format!("PolicyInputList.{}", i + 1), PolicyOrigin::None))
+        .map(|(i, t)| {
+            parse_input_policy(
+                t,
+                PolicyType::Identity,
+                format!("PolicyInputList.{}", i + 1),
+                PolicyOrigin::None,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let boundary_texts = string_list(input, "PermissionsBoundaryPolicyInputList", false)?;
     if boundary_texts.len() > 1 {
@@ -276,26 +326,43 @@ pub fn simulate_custom_policy(input: &Value, now: SystemTime) -> Result<Value, P
     }
     let boundary = boundary_texts
         .first()
-        .map(|t| parse_input_policy(t, PolicyType::Identity, "PermissionsBoundaryPolicyInputList.1".into(), PolicyOrigin::None))
+        .map(|t| {
+            parse_input_policy(
+                t,
+                PolicyType::Identity,
+                "PermissionsBoundaryPolicyInputList.1".into(),
+                PolicyOrigin::None,
+            )
+        })
         .transpose()?;
     let actions = string_list(input, "ActionNames", true)?;
     if actions.is_empty() {
-        return Err(PolicyError::invalid_input("ActionNames must name at least one action"));
+        return Err(PolicyError::invalid_input(
+            "ActionNames must name at least one action",
+        ));
     }
     let resources = string_list(input, "ResourceArns", false)?;
     let resource_policy = match input.get("ResourcePolicy").and_then(Value::as_str) {
         Some(t) => {
             // A trust policy has no Resource; other resource policies may have one.
-            let p = parse_input_policy(t, PolicyType::Resource, "ResourcePolicy".into(), PolicyOrigin::Resource)?;
+            let p = parse_input_policy(
+                t,
+                PolicyType::Resource,
+                "ResourcePolicy".into(),
+                PolicyOrigin::Resource,
+            )?;
             Some(p)
         }
         None => None,
     };
     let caller = input.get("CallerArn").and_then(Value::as_str);
-    let owner = input
-        .get("ResourceOwner")
-        .and_then(Value::as_str)
-        .map(|o| o.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or(o).to_string());
+    let owner = input.get("ResourceOwner").and_then(Value::as_str).map(|o| {
+        o.split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(o)
+            .to_string()
+    });
     let principal = match caller {
         Some(arn) => PrincipalInfo::from_arn(arn).ok_or_else(|| {
             PolicyError::invalid_input(format!(
@@ -324,14 +391,24 @@ pub fn simulate_custom_policy(input: &Value, now: SystemTime) -> Result<Value, P
     principal.has_permissions_boundary = boundary.is_some();
     let mut context = parse_context_entries(input.get("ContextEntries"))?;
     if context.get("aws:CurrentTime").is_none() {
-        context.set("aws:CurrentTime", ContextType::Date, crate::condition::format_iso8601(now));
+        context.set(
+            "aws:CurrentTime",
+            ContextType::Date,
+            crate::condition::format_iso8601(now),
+        );
     }
     if context.get("aws:EpochTime").is_none() {
-        let secs = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secs = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         context.set("aws:EpochTime", ContextType::Date, secs.to_string());
     }
     let identity_refs: Vec<&CompiledPolicy> = identity.iter().collect();
-    let resource_kind = if actions.iter().all(|a| a.to_ascii_lowercase().starts_with("sts:assumerole")) {
+    let resource_kind = if actions
+        .iter()
+        .all(|a| a.to_ascii_lowercase().starts_with("sts:assumerole"))
+    {
         ResourcePolicyKind::Trust
     } else {
         ResourcePolicyKind::Resource
@@ -395,10 +472,18 @@ mod tests {
         });
         let out = simulate_custom_policy(&input, SystemTime::UNIX_EPOCH).unwrap();
         assert_eq!(out["EvaluationResults"][0]["EvalDecision"], "implicitDeny");
-        assert_eq!(out["EvaluationResults"][0]["MissingContextValues"], json!(["aws:username"]));
-        let e = simulate_custom_policy(&json!({"PolicyInputList": ["{"], "ActionNames": ["s3:GetObject"]}), SystemTime::UNIX_EPOCH).unwrap_err();
+        assert_eq!(
+            out["EvaluationResults"][0]["MissingContextValues"],
+            json!(["aws:username"])
+        );
+        let e = simulate_custom_policy(
+            &json!({"PolicyInputList": ["{"], "ActionNames": ["s3:GetObject"]}),
+            SystemTime::UNIX_EPOCH,
+        )
+        .unwrap_err();
         assert_eq!(e.code.as_str(), "MalformedPolicyDocument");
-        let e = simulate_custom_policy(&json!({"PolicyInputList": []}), SystemTime::UNIX_EPOCH).unwrap_err();
+        let e = simulate_custom_policy(&json!({"PolicyInputList": []}), SystemTime::UNIX_EPOCH)
+            .unwrap_err();
         assert_eq!(e.code.as_str(), "InvalidInput");
     }
 }
