@@ -47,6 +47,30 @@
 //! assert_eq!(err.code, AuthErrorCode::SignatureDoesNotMatch);
 //! ```
 //!
+//! # Presigned URLs
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use kagi_sigv4::*;
+//!
+//! let creds = Credentials::new("AKIDEXAMPLE", "secret").with_session_token("token");
+//! let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+//! let params = SigningParams { region: "us-east-1", service: "sts", time: t };
+//! let headers = vec![("host".to_owned(), "127.0.0.1:4566".to_owned())];
+//! let query = presign("GET", "/", "Action=GetCallerIdentity&Version=2011-06-15", &headers, b"",
+//!                     &creds, &params, Duration::from_secs(900)).unwrap();
+//! assert!(query.starts_with("Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&"));
+//! assert!(query.contains("&X-Amz-Security-Token=token&X-Amz-Signature="));
+//!
+//! let hash = sha256_hex(b"");
+//! let req = IncomingRequest { method: "GET", path: "/", query: &query, headers: &headers, payload_sha256_hex: &hash };
+//! let info = parse(&req).unwrap();
+//! assert_eq!(info.presigned_expires, Some(Duration::from_secs(900)));
+//! verify(&req, &info, "secret", t + Duration::from_secs(900)).unwrap();
+//! let late = verify(&req, &info, "secret", t + Duration::from_secs(901)).unwrap_err();
+//! assert_eq!((late.code, late.message.as_str()), (AuthErrorCode::AccessDenied, "Request has expired"));
+//! ```
+//!
 //! # Invariants and decisions
 //!
 //! * Paths and queries are handled raw, as on the wire. Non-S3 services normalize the path and

@@ -113,6 +113,30 @@ impl AuthError {
         )
     }
 
+    /// The message with AWS's diagnostic suffix, as some AWS services return it on a
+    /// signature mismatch:
+    ///
+    /// ```text
+    /// <message>
+    ///
+    /// The Canonical String for this request should have been
+    /// '<canonical request>'
+    ///
+    /// The String-to-Sign should have been
+    /// '<string to sign>'
+    /// ```
+    ///
+    /// Only for the requester: the canonical request contains its session token.
+    pub fn detailed_message(&self) -> String {
+        match (&self.canonical_request, &self.string_to_sign) {
+            (Some(creq), Some(sts)) => format!(
+                "{}\n\nThe Canonical String for this request should have been\n'{creq}'\n\nThe String-to-Sign should have been\n'{sts}'\n",
+                self.message
+            ),
+            _ => self.message.clone(),
+        }
+    }
+
     /// For servers that serve one region: "Credential should be scoped to a valid region, not 'x'. "
     pub fn wrong_region(region: &str) -> Self {
         AuthError::new(
@@ -762,6 +786,17 @@ mod tests {
         );
         assert_eq!(e.code.http_status(), 403);
         assert_eq!(e.code.json_code(), "InvalidSignatureException");
+        let detailed = e.detailed_message();
+        assert!(detailed.starts_with(SIGNATURE_MISMATCH_MESSAGE));
+        assert!(
+            detailed
+                .contains("\n\nThe Canonical String for this request should have been\n'POST\n/\n")
+        );
+        assert!(detailed.contains("'\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n"));
+        assert_eq!(
+            AuthError::signature_mismatch().detailed_message(),
+            SIGNATURE_MISMATCH_MESSAGE
+        );
         // The body is covered too.
         let other = sha256_hex(b"Action=GetCallerIdentity&Version=2011-06-16");
         let r2 = req(&headers, &other);
