@@ -1,5 +1,5 @@
-//! The storage layer's error, and its two renderings: the registry's OCI error JSON and ECR's
-//! JSON 1.1 exception (`__type`/`message`).
+//! The storage layer's error and the registry's OCI error JSON (the API's exceptions are
+//! `kagi_api::ApiError`, rendered by `kagi_api::json11`).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,8 +13,13 @@ pub enum StoreError {
     UploadBusy,
     UploadInvalid(String),
     /// `Content-Range`/`partFirstByte` does not continue at the current offset.
-    RangeInvalid { offset: u64 },
-    DigestMismatch { expected: String, actual: String },
+    RangeInvalid {
+        offset: u64,
+    },
+    DigestMismatch {
+        expected: String,
+        actual: String,
+    },
     BlobUnknown(String),
     BlobReferenced(String),
     ManifestInvalid(String),
@@ -23,7 +28,9 @@ pub enum StoreError {
     ManifestUnknown,
     /// The image is a child of an index/manifest list in the same repository.
     ImageReferenced(String),
-    TagImmutable { tag: String },
+    TagImmutable {
+        tag: String,
+    },
     Io(anyhow::Error),
 }
 
@@ -49,34 +56,60 @@ pub struct RegistryError {
 
 impl RegistryError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        RegistryError { status, code, message: message.into(), detail: serde_json::Value::Null }
+        RegistryError {
+            status,
+            code,
+            message: message.into(),
+            detail: serde_json::Value::Null,
+        }
     }
     pub fn detail(mut self, d: serde_json::Value) -> Self {
         self.detail = d;
         self
     }
     pub fn name_unknown(name: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "repository name not known to registry")
-            .detail(serde_json::json!({ "name": name }))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NAME_UNKNOWN",
+            "repository name not known to registry",
+        )
+        .detail(serde_json::json!({ "name": name }))
     }
     pub fn denied(msg: String) -> Self {
         Self::new(StatusCode::FORBIDDEN, "DENIED", msg)
     }
     pub fn blob_unknown(digest: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry").detail(serde_json::json!({ "digest": digest }))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "BLOB_UNKNOWN",
+            "blob unknown to registry",
+        )
+        .detail(serde_json::json!({ "digest": digest }))
     }
     pub fn upload_unknown() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "BLOB_UPLOAD_UNKNOWN",
+            "blob upload unknown to registry",
+        )
     }
     pub fn digest_invalid(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "DIGEST_INVALID", msg)
     }
     pub fn manifest_unknown(reference: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown")
-            .detail(serde_json::json!({ "reference": reference }))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "MANIFEST_UNKNOWN",
+            "manifest unknown",
+        )
+        .detail(serde_json::json!({ "reference": reference }))
     }
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", format!("internal error: {e}"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN",
+            format!("internal error: {e}"),
+        )
     }
 }
 
@@ -86,8 +119,14 @@ impl From<StoreError> for RegistryError {
         match e {
             RepoNotFound(n) => RegistryError::name_unknown(&n),
             UploadUnknown => RegistryError::upload_unknown(),
-            UploadBusy => RegistryError::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", "upload is in use by another request"),
-            UploadInvalid(m) => RegistryError::new(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID", m),
+            UploadBusy => RegistryError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "BLOB_UPLOAD_INVALID",
+                "upload is in use by another request",
+            ),
+            UploadInvalid(m) => {
+                RegistryError::new(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID", m)
+            }
             RangeInvalid { offset } => RegistryError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "RANGE_INVALID",
@@ -97,18 +136,40 @@ impl From<StoreError> for RegistryError {
                 "provided digest {expected} did not match uploaded content ({actual})"
             )),
             BlobUnknown(d) => RegistryError::blob_unknown(&d),
-            BlobReferenced(d) => RegistryError::new(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "blob is referenced by an image in this repository")
-                .detail(serde_json::json!({ "digest": d })),
-            ManifestInvalid(m) => RegistryError::new(StatusCode::BAD_REQUEST, "MANIFEST_INVALID", format!("manifest invalid: {m}")),
-            ManifestBlobUnknown(ds) => RegistryError::new(StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN", "blob unknown to registry")
-                .detail(serde_json::json!({ "digests": ds })),
-            ManifestUnknown => RegistryError::new(StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown"),
-            ImageReferenced(d) => RegistryError::new(StatusCode::CONFLICT, "UNSUPPORTED", "the image is referenced by a manifest list or index in this repository")
-                .detail(serde_json::json!({ "digest": d })),
+            BlobReferenced(d) => RegistryError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNSUPPORTED",
+                "blob is referenced by an image in this repository",
+            )
+            .detail(serde_json::json!({ "digest": d })),
+            ManifestInvalid(m) => RegistryError::new(
+                StatusCode::BAD_REQUEST,
+                "MANIFEST_INVALID",
+                format!("manifest invalid: {m}"),
+            ),
+            ManifestBlobUnknown(ds) => RegistryError::new(
+                StatusCode::BAD_REQUEST,
+                "MANIFEST_BLOB_UNKNOWN",
+                "blob unknown to registry",
+            )
+            .detail(serde_json::json!({ "digests": ds })),
+            ManifestUnknown => RegistryError::new(
+                StatusCode::NOT_FOUND,
+                "MANIFEST_UNKNOWN",
+                "manifest unknown",
+            ),
+            ImageReferenced(d) => RegistryError::new(
+                StatusCode::CONFLICT,
+                "UNSUPPORTED",
+                "the image is referenced by a manifest list or index in this repository",
+            )
+            .detail(serde_json::json!({ "digest": d })),
             TagImmutable { tag } => RegistryError::new(
                 StatusCode::BAD_REQUEST,
                 "TAG_INVALID",
-                format!("The image tag '{tag}' already exists in the repository and cannot be overwritten because the repository is immutable."),
+                format!(
+                    "The image tag '{tag}' already exists in the repository and cannot be overwritten because the repository is immutable."
+                ),
             ),
             Io(e) => RegistryError::internal(e),
         }
@@ -120,37 +181,14 @@ impl IntoResponse for RegistryError {
         let body = serde_json::json!({ "errors": [ { "code": self.code, "message": self.message, "detail": self.detail } ] });
         let mut r = (self.status, body.to_string()).into_response();
         let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-        h.insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
-        r
-    }
-}
-
-/// An ECR API exception: JSON 1.1 `{"__type": code, "message": ...}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
-    pub code: &'static str,
-    pub message: String,
-    pub status: u16,
-}
-
-impl ApiError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), status: 400 }
-    }
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new("InvalidParameterException", message)
-    }
-    pub fn server(e: impl std::fmt::Display) -> Self {
-        ApiError { code: "ServerException", message: format!("internal error: {e}"), status: 500 }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "__type": self.code, "message": self.message });
-        let mut r = (StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST), body.to_string()).into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        h.insert(
+            "docker-distribution-api-version",
+            HeaderValue::from_static("registry/2.0"),
+        );
         r
     }
 }

@@ -1,6 +1,162 @@
-//! kagi-ecr (in progress).
+//! kagi-ecr: Amazon ECR as kagi serves it — the JSON 1.1 API, the OCI/Docker registry v2 that
+//! ECR is, and the storage both share.
+//!
+//! # Where things live
+//! * [`Ecr`] (this file) ties it together: [`Ecr::open`] opens the storage and the registry
+//!   token key; [`Ecr::handle_api`] serves one already-authenticated ECR API call (the server
+//!   verified SigV4); [`Ecr::registry_router`] is the axum router for `/v2/…`, which
+//!   authenticates its own Basic `AWS:<password>` tokens.
+//! * [`api`]: the ECR operations, decoded and encoded through `kagi_api::json11` with the `ecr`
+//!   model so that client and server share one description of the wire.
+//! * [`registry`]: the OCI distribution endpoints, each mapped to the ECR action AWS authorises
+//!   it as (see the table in that module).
+//! * [`store`]: SQLite metadata (`ecr.sqlite`) and the content-addressed blob files; the
+//!   invariants of durable, verified, atomically visible blobs are documented there.
+//! * [`manifest`]: manifest media types and the references a manifest must have.
+//! * [`token`]: registry passwords and download tokens (HMAC-SHA256 with a 0600 key file).
+//! * [`client`]: a small blocking registry client and a deterministic image generator, used by
+//!   `kagi demo`, the tests and the benchmark.
+//!
+//! # Authorisation
+//! Every API call and every registry request (except the `GET /v2/` challenge) is authorised
+//! through [`Host::authorize`] with the caller, the `ecr:<Action>`, the repository ARN and the
+//! repository policy. The server implements [`Host`] with kagi-policy. Authorisation happens
+//! before the repository is looked up, so a denied caller learns nothing about existence.
+//! A registry password names only an access key id, a region and an expiry; each request
+//! re-resolves the caller through [`Host::caller_for_key`], so a deleted key or an expired
+//! session stops working at once.
+
+pub mod api;
+pub mod client;
 pub mod error;
 pub mod manifest;
+pub mod registry;
 pub mod store;
 pub mod token;
 pub mod util;
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+/// The principal of a request, as the server resolved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub access_key_id: String,
+    /// `arn:aws:iam::ACCT:user/x`, `arn:aws:sts::ACCT:assumed-role/R/s` or `arn:aws:iam::ACCT:root`.
+    pub arn: String,
+    pub account_id: String,
+}
+
+/// What kagi-ecr needs from the server.
+pub trait Host: Send + Sync + 'static {
+    /// Authorises `action` (e.g. "ecr:PutImage") on `resource_arn` for the caller, with the
+    /// repository policy if any. `Err` carries AWS's AccessDenied message.
+    fn authorize(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource_arn: &str,
+        resource_policy: Option<&str>,
+    ) -> Result<(), String>;
+    /// Re-resolves a caller from an access key id (registry tokens): `None` when the key is
+    /// deleted/inactive or its session expired.
+    fn caller_for_key(&self, access_key_id: &str) -> Option<Caller>;
+    /// When the caller's credentials expire (temporary credentials); registry tokens never
+    /// outlive it. The default says "no expiry".
+    fn session_expiry(&self, _caller: &Caller) -> Option<SystemTime> {
+        None
+    }
+}
+
+/// ECR for one account.
+pub struct Ecr {
+    pub(crate) store: Arc<store::Store>,
+    pub(crate) account_id: String,
+    pub(crate) host: Arc<dyn Host>,
+    pub(crate) key: token::TokenKey,
+    endpoint: RwLock<Option<String>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Ecr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ecr")
+            .field("account_id", &self.account_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ecr {
+    /// Opens (creating if needed) the ECR data in `data_dir` (`None` = a temporary directory
+    /// removed when the `Ecr` is dropped). Abandoned uploads older than
+    /// [`store::DEFAULT_UPLOAD_MAX_AGE`] are collected.
+    pub fn open(
+        data_dir: Option<&Path>,
+        account_id: &str,
+        host: Arc<dyn Host>,
+    ) -> anyhow::Result<Arc<Ecr>> {
+        let (tmp, dir) = match data_dir {
+            Some(d) => (None, d.to_path_buf()),
+            None => {
+                let t = tempfile::Builder::new().prefix("kagi-ecr-").tempdir()?;
+                let p = t.path().to_path_buf();
+                (Some(t), p)
+            }
+        };
+        std::fs::create_dir_all(&dir)?;
+        let store = store::Store::open(&dir)?;
+        store
+            .gc(store::DEFAULT_UPLOAD_MAX_AGE)
+            .map_err(|e| anyhow::anyhow!("ecr garbage collection: {e:?}"))?;
+        let key = token::TokenKey::load_or_create(&dir.join("registry-token.key"))?;
+        Ok(Arc::new(Ecr {
+            store: Arc::new(store),
+            account_id: account_id.to_string(),
+            host,
+            key,
+            endpoint: RwLock::new(None),
+            _tmp: tmp,
+        }))
+    }
+
+    /// The registry's `host:port`, used in `repositoryUri`, `proxyEndpoint` and download URLs.
+    pub fn set_registry_endpoint(&self, host_port: String) {
+        *self.endpoint.write().unwrap_or_else(|e| e.into_inner()) = Some(host_port);
+    }
+
+    pub(crate) fn endpoint(&self, region: &str) -> String {
+        self.endpoint
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| format!("{}.dkr.ecr.{region}.amazonaws.com", self.account_id))
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// Collects uploads and unreferenced blob links idle longer than `max_age`, and blobs no
+    /// repository links.
+    pub fn gc(&self, max_age: Duration) -> anyhow::Result<store::GcStats> {
+        self.store.gc(max_age).map_err(|e| anyhow::anyhow!("{e:?}"))
+    }
+
+    /// Serves one ECR JSON 1.1 call. `target` is the `X-Amz-Target` header
+    /// (`AmazonEC2ContainerRegistry_V20150921.<Op>`); the caller is already authenticated.
+    pub async fn handle_api(
+        self: &Arc<Self>,
+        caller: &Caller,
+        region: &str,
+        target: &str,
+        body: bytes::Bytes,
+    ) -> axum::response::Response {
+        api::handle(self, caller, region, target, body).await
+    }
+
+    /// The router for `/v2/` and below.
+    pub fn registry_router(self: &Arc<Self>) -> axum::Router {
+        registry::router(self.clone())
+    }
+}

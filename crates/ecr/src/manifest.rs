@@ -37,7 +37,8 @@ pub fn parse(bytes: &[u8], declared: Option<&str>) -> Result<Parsed, StoreError>
     if bytes.len() > MAX_MANIFEST {
         return Err(inv("manifest exceeds 4 MiB"));
     }
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| StoreError::ManifestInvalid(format!("not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::ManifestInvalid(format!("not JSON: {e}")))?;
     let obj = v.as_object().ok_or_else(|| inv("not a JSON object"))?;
     match obj.get("schemaVersion").and_then(Value::as_i64) {
         Some(2) => {}
@@ -47,10 +48,15 @@ pub fn parse(bytes: &[u8], declared: Option<&str>) -> Result<Parsed, StoreError>
     let declared = declared
         .map(|d| d.split(';').next().unwrap_or("").trim().to_string())
         .filter(|d| !d.is_empty() && d != "application/json" && d != "application/octet-stream");
-    let body_mt = obj.get("mediaType").and_then(Value::as_str).map(str::to_string);
+    let body_mt = obj
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let media_type = match (&body_mt, &declared) {
         (Some(b), Some(d)) if b != d => {
-            return Err(StoreError::ManifestInvalid(format!("mediaType {b} does not match Content-Type {d}")));
+            return Err(StoreError::ManifestInvalid(format!(
+                "mediaType {b} does not match Content-Type {d}"
+            )));
         }
         (Some(b), _) => b.clone(),
         (None, Some(d)) => d.clone(),
@@ -62,27 +68,45 @@ pub fn parse(bytes: &[u8], declared: Option<&str>) -> Result<Parsed, StoreError>
             }
         }
     };
-    let mut p = Parsed { media_type: media_type.clone(), blobs: vec![], manifests: vec![], size: 0, config_media_type: None };
+    let mut p = Parsed {
+        media_type: media_type.clone(),
+        blobs: vec![],
+        manifests: vec![],
+        size: 0,
+        config_media_type: None,
+    };
     match media_type.as_str() {
         DOCKER_MANIFEST | OCI_MANIFEST => {
             let config = obj.get("config").ok_or_else(|| inv("missing config"))?;
             let (d, s) = descriptor(config)?;
-            p.config_media_type = config.get("mediaType").and_then(Value::as_str).map(str::to_string);
+            p.config_media_type = config
+                .get("mediaType")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             p.blobs.push(d);
             p.size += s;
-            let layers = obj.get("layers").and_then(Value::as_array).ok_or_else(|| inv("missing layers"))?;
+            let layers = obj
+                .get("layers")
+                .and_then(Value::as_array)
+                .ok_or_else(|| inv("missing layers"))?;
             for l in layers {
                 let (d, s) = descriptor(l)?;
                 p.size += s;
                 // Foreign (non-distributable) layers live elsewhere.
-                let foreign = l.get("urls").and_then(Value::as_array).is_some_and(|u| !u.is_empty());
+                let foreign = l
+                    .get("urls")
+                    .and_then(Value::as_array)
+                    .is_some_and(|u| !u.is_empty());
                 if !foreign && !p.blobs.contains(&d) {
                     p.blobs.push(d);
                 }
             }
         }
         DOCKER_LIST | OCI_INDEX => {
-            let ms = obj.get("manifests").and_then(Value::as_array).ok_or_else(|| inv("missing manifests"))?;
+            let ms = obj
+                .get("manifests")
+                .and_then(Value::as_array)
+                .ok_or_else(|| inv("missing manifests"))?;
             for m in ms {
                 let (d, s) = descriptor(m)?;
                 p.size += s;
@@ -91,7 +115,11 @@ pub fn parse(bytes: &[u8], declared: Option<&str>) -> Result<Parsed, StoreError>
                 }
             }
         }
-        other => return Err(StoreError::ManifestInvalid(format!("unsupported manifest media type {other}"))),
+        other => {
+            return Err(StoreError::ManifestInvalid(format!(
+                "unsupported manifest media type {other}"
+            )));
+        }
     }
     Ok(p)
 }
@@ -102,12 +130,13 @@ fn descriptor(v: &Value) -> Result<(String, u64), StoreError> {
         .and_then(Value::as_str)
         .ok_or_else(|| StoreError::ManifestInvalid("descriptor without digest".into()))?;
     if !valid_digest(d) {
-        return Err(StoreError::ManifestInvalid(format!("invalid descriptor digest {d}")));
+        return Err(StoreError::ManifestInvalid(format!(
+            "invalid descriptor digest {d}"
+        )));
     }
-    let s = v
-        .get("size")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| StoreError::ManifestInvalid(format!("descriptor {d} without a valid size")))?;
+    let s = v.get("size").and_then(Value::as_u64).ok_or_else(|| {
+        StoreError::ManifestInvalid(format!("descriptor {d} without a valid size"))
+    })?;
     Ok((d.to_string(), s))
 }
 
@@ -127,7 +156,13 @@ mod tests {
         assert_eq!(p.blobs, vec![c, l]);
         assert_eq!(p.size, 16);
         assert!(parse(m.to_string().as_bytes(), Some(DOCKER_MANIFEST)).is_err());
-        assert!(parse(m.to_string().as_bytes(), Some(&format!("{OCI_MANIFEST}; charset=x"))).is_ok());
+        assert!(
+            parse(
+                m.to_string().as_bytes(),
+                Some(&format!("{OCI_MANIFEST}; charset=x"))
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -139,7 +174,13 @@ mod tests {
         assert_eq!(p.manifests, vec![d]);
         assert!(parse(b"{", None).is_err());
         assert!(parse(br#"{"schemaVersion":1}"#, None).is_err());
-        assert!(parse(br#"{"schemaVersion":2,"config":{"digest":"sha256:zz","size":1},"layers":[]}"#, None).is_err());
+        assert!(
+            parse(
+                br#"{"schemaVersion":2,"config":{"digest":"sha256:zz","size":1},"layers":[]}"#,
+                None
+            )
+            .is_err()
+        );
         assert!(parse(br#"{"schemaVersion":2,"mediaType":"text/plain"}"#, None).is_err());
     }
 }

@@ -145,7 +145,8 @@ fn repo_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Repo> {
         policy: r.get(8)?,
     })
 }
-const REPO_COLS: &str = "id, region, name, created_at, mutability, scan_on_push, encryption_type, kms_key, policy";
+const REPO_COLS: &str =
+    "id, region, name, created_at, mutability, scan_on_push, encryption_type, kms_key, policy";
 
 fn fsync_dir(p: &Path) -> std::io::Result<()> {
     std::fs::File::open(p)?.sync_all()
@@ -160,7 +161,9 @@ fn hash_file(path: &Path, len: u64) -> std::io::Result<Sha256> {
         let want = buf.len().min(left as usize);
         let n = f.read(&mut buf[..want])?;
         if n == 0 {
-            return Err(std::io::Error::other("upload file shorter than its recorded offset"));
+            return Err(std::io::Error::other(
+                "upload file shorter than its recorded offset",
+            ));
         }
         h.update(&buf[..n]);
         left -= n as u64;
@@ -212,8 +215,13 @@ impl Store {
     pub fn create_repo(&self, n: &NewRepo<'_>) -> Result<Option<Repo>, StoreError> {
         let mut db = self.db();
         let tx = db.transaction()?;
-        let exists: Option<i64> =
-            tx.query_row("SELECT id FROM repos WHERE region=?1 AND name=?2", params![n.region, n.name], |r| r.get(0)).optional()?;
+        let exists: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM repos WHERE region=?1 AND name=?2",
+                params![n.region, n.name],
+                |r| r.get(0),
+            )
+            .optional()?;
         if exists.is_some() {
             return Ok(None);
         }
@@ -223,9 +231,16 @@ impl Store {
         )?;
         let id = tx.last_insert_rowid();
         for (k, v) in n.tags {
-            tx.execute("INSERT OR REPLACE INTO repo_tags(repo_id, key, value) VALUES(?1,?2,?3)", params![id, k, v])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO repo_tags(repo_id, key, value) VALUES(?1,?2,?3)",
+                params![id, k, v],
+            )?;
         }
-        let repo = tx.query_row(&format!("SELECT {REPO_COLS} FROM repos WHERE id=?1"), [id], repo_from_row)?;
+        let repo = tx.query_row(
+            &format!("SELECT {REPO_COLS} FROM repos WHERE id=?1"),
+            [id],
+            repo_from_row,
+        )?;
         tx.commit()?;
         Ok(Some(repo))
     }
@@ -233,20 +248,32 @@ impl Store {
     pub fn get_repo(&self, region: &str, name: &str) -> Result<Option<Repo>, StoreError> {
         Ok(self
             .db()
-            .query_row(&format!("SELECT {REPO_COLS} FROM repos WHERE region=?1 AND name=?2"), params![region, name], repo_from_row)
+            .query_row(
+                &format!("SELECT {REPO_COLS} FROM repos WHERE region=?1 AND name=?2"),
+                params![region, name],
+                repo_from_row,
+            )
             .optional()?)
     }
 
     /// Repositories of a region, sorted by name.
     pub fn list_repos(&self, region: &str) -> Result<Vec<Repo>, StoreError> {
         let db = self.db();
-        let mut st = db.prepare(&format!("SELECT {REPO_COLS} FROM repos WHERE region=?1 ORDER BY name"))?;
-        let rows = st.query_map([region], repo_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        let mut st = db.prepare(&format!(
+            "SELECT {REPO_COLS} FROM repos WHERE region=?1 ORDER BY name"
+        ))?;
+        let rows = st
+            .query_map([region], repo_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     pub fn image_count(&self, repo_id: i64) -> Result<u64, StoreError> {
-        Ok(self.db().query_row("SELECT COUNT(*) FROM images WHERE repo_id=?1", [repo_id], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self.db().query_row(
+            "SELECT COUNT(*) FROM images WHERE repo_id=?1",
+            [repo_id],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// Deletes the repository, its images, tags, links and uploads, then collects garbage.
@@ -256,9 +283,17 @@ impl Store {
             let tx = db.transaction()?;
             let ups = {
                 let mut st = tx.prepare("SELECT id FROM uploads WHERE repo_id=?1")?;
-                st.query_map([repo_id], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?
+                st.query_map([repo_id], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?
             };
-            for t in ["repo_tags", "repo_blobs", "images", "image_refs", "tags", "uploads"] {
+            for t in [
+                "repo_tags",
+                "repo_blobs",
+                "images",
+                "image_refs",
+                "tags",
+                "uploads",
+            ] {
                 tx.execute(&format!("DELETE FROM {t} WHERE repo_id=?1"), [repo_id])?;
             }
             tx.execute("DELETE FROM repos WHERE id=?1", [repo_id])?;
@@ -274,24 +309,36 @@ impl Store {
     }
 
     pub fn set_policy(&self, repo_id: i64, policy: Option<&str>) -> Result<(), StoreError> {
-        self.db().execute("UPDATE repos SET policy=?1 WHERE id=?2", params![policy, repo_id])?;
+        self.db().execute(
+            "UPDATE repos SET policy=?1 WHERE id=?2",
+            params![policy, repo_id],
+        )?;
         Ok(())
     }
 
     pub fn set_mutability(&self, repo_id: i64, m: &str) -> Result<(), StoreError> {
-        self.db().execute("UPDATE repos SET mutability=?1 WHERE id=?2", params![m, repo_id])?;
+        self.db().execute(
+            "UPDATE repos SET mutability=?1 WHERE id=?2",
+            params![m, repo_id],
+        )?;
         Ok(())
     }
 
     pub fn set_scan_on_push(&self, repo_id: i64, scan: bool) -> Result<(), StoreError> {
-        self.db().execute("UPDATE repos SET scan_on_push=?1 WHERE id=?2", params![scan as i64, repo_id])?;
+        self.db().execute(
+            "UPDATE repos SET scan_on_push=?1 WHERE id=?2",
+            params![scan as i64, repo_id],
+        )?;
         Ok(())
     }
 
     pub fn repo_tags(&self, repo_id: i64) -> Result<Vec<(String, String)>, StoreError> {
         let db = self.db();
-        let mut st = db.prepare("SELECT key, value FROM repo_tags WHERE repo_id=?1 ORDER BY key")?;
-        let rows = st.query_map([repo_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+        let mut st =
+            db.prepare("SELECT key, value FROM repo_tags WHERE repo_id=?1 ORDER BY key")?;
+        let rows = st
+            .query_map([repo_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
@@ -299,7 +346,10 @@ impl Store {
         let mut db = self.db();
         let tx = db.transaction()?;
         for (k, v) in tags {
-            tx.execute("INSERT OR REPLACE INTO repo_tags(repo_id, key, value) VALUES(?1,?2,?3)", params![repo_id, k, v])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO repo_tags(repo_id, key, value) VALUES(?1,?2,?3)",
+                params![repo_id, k, v],
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -309,7 +359,10 @@ impl Store {
         let mut db = self.db();
         let tx = db.transaction()?;
         for k in keys {
-            tx.execute("DELETE FROM repo_tags WHERE repo_id=?1 AND key=?2", params![repo_id, k])?;
+            tx.execute(
+                "DELETE FROM repo_tags WHERE repo_id=?1 AND key=?2",
+                params![repo_id, k],
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -340,11 +393,18 @@ impl Store {
     pub fn link_blob(&self, repo_id: i64, digest: &str) -> Result<bool, StoreError> {
         let _g = lock(&self.commit_lock);
         let db = self.db();
-        let exists: Option<i64> = db.query_row("SELECT size FROM blobs WHERE digest=?1", [digest], |r| r.get(0)).optional()?;
+        let exists: Option<i64> = db
+            .query_row("SELECT size FROM blobs WHERE digest=?1", [digest], |r| {
+                r.get(0)
+            })
+            .optional()?;
         if exists.is_none() {
             return Ok(false);
         }
-        db.execute("INSERT OR REPLACE INTO repo_blobs(repo_id, digest, linked_at) VALUES(?1,?2,?3)", params![repo_id, digest, epoch(now())])?;
+        db.execute(
+            "INSERT OR REPLACE INTO repo_blobs(repo_id, digest, linked_at) VALUES(?1,?2,?3)",
+            params![repo_id, digest, epoch(now())],
+        )?;
         Ok(true)
     }
 
@@ -353,12 +413,20 @@ impl Store {
         {
             let db = self.db();
             let referenced: Option<i64> = db
-                .query_row("SELECT 1 FROM image_refs WHERE repo_id=?1 AND ref_digest=?2 LIMIT 1", params![repo_id, digest], |r| r.get(0))
+                .query_row(
+                    "SELECT 1 FROM image_refs WHERE repo_id=?1 AND ref_digest=?2 LIMIT 1",
+                    params![repo_id, digest],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if referenced.is_some() {
                 return Err(StoreError::BlobReferenced(digest.into()));
             }
-            if db.execute("DELETE FROM repo_blobs WHERE repo_id=?1 AND digest=?2", params![repo_id, digest])? == 0 {
+            if db.execute(
+                "DELETE FROM repo_blobs WHERE repo_id=?1 AND digest=?2",
+                params![repo_id, digest],
+            )? == 0
+            {
                 return Err(StoreError::BlobUnknown(digest.into()));
             }
         }
@@ -367,10 +435,22 @@ impl Store {
     }
 
     /// Moves a verified file into the blob store and links it, atomically and durably.
-    fn commit_blob(&self, tmp: &Path, digest: &str, size: u64, repo_id: i64, upload_id: &str) -> Result<(), StoreError> {
+    fn commit_blob(
+        &self,
+        tmp: &Path,
+        digest: &str,
+        size: u64,
+        repo_id: i64,
+        upload_id: &str,
+    ) -> Result<(), StoreError> {
         let _g = lock(&self.commit_lock);
         let dest = self.blob_path(digest);
-        let known: Option<i64> = self.db().query_row("SELECT size FROM blobs WHERE digest=?1", [digest], |r| r.get(0)).optional()?;
+        let known: Option<i64> = self
+            .db()
+            .query_row("SELECT size FROM blobs WHERE digest=?1", [digest], |r| {
+                r.get(0)
+            })
+            .optional()?;
         if known.is_some() && dest.exists() {
             std::fs::remove_file(tmp)?;
         } else {
@@ -387,8 +467,14 @@ impl Store {
         let mut db = self.db();
         let tx = db.transaction()?;
         let t = epoch(now());
-        tx.execute("INSERT OR IGNORE INTO blobs(digest, size, created_at) VALUES(?1,?2,?3)", params![digest, size as i64, t])?;
-        tx.execute("INSERT OR REPLACE INTO repo_blobs(repo_id, digest, linked_at) VALUES(?1,?2,?3)", params![repo_id, digest, t])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO blobs(digest, size, created_at) VALUES(?1,?2,?3)",
+            params![digest, size as i64, t],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO repo_blobs(repo_id, digest, linked_at) VALUES(?1,?2,?3)",
+            params![repo_id, digest, t],
+        )?;
         tx.execute("DELETE FROM uploads WHERE id=?1", [upload_id])?;
         tx.commit()?;
         Ok(())
@@ -398,7 +484,10 @@ impl Store {
 
     pub fn new_upload(&self, repo_id: i64) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        self.db().execute("INSERT INTO uploads(id, repo_id, offset, created_at) VALUES(?1,?2,0,?3)", params![id, repo_id, epoch(now())])?;
+        self.db().execute(
+            "INSERT INTO uploads(id, repo_id, offset, created_at) VALUES(?1,?2,0,?3)",
+            params![id, repo_id, epoch(now())],
+        )?;
         std::fs::File::create(self.uploads_dir.join(&id))?;
         Ok(id)
     }
@@ -409,7 +498,11 @@ impl Store {
             return Err(StoreError::UploadUnknown);
         }
         self.db()
-            .query_row("SELECT offset FROM uploads WHERE id=?1 AND repo_id=?2", params![id, repo_id], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT offset FROM uploads WHERE id=?1 AND repo_id=?2",
+                params![id, repo_id],
+                |r| r.get::<_, i64>(0),
+            )
             .optional()?
             .map(|o| o as u64)
             .ok_or(StoreError::UploadUnknown)
@@ -419,13 +512,22 @@ impl Store {
         if !lock(&self.busy).insert(id.to_string()) {
             return Err(StoreError::UploadBusy);
         }
-        Ok(Busy { set: &self.busy, id: id.to_string() })
+        Ok(Busy {
+            set: &self.busy,
+            id: id.to_string(),
+        })
     }
 
     /// Appends `src` to the upload. `start`, when given, must equal the current offset.
     /// Returns the new offset. The body is streamed to a blocking writer thread through a
     /// bounded channel, hashed on the way.
-    pub async fn append(&self, repo_id: i64, id: &str, start: Option<u64>, src: Source) -> Result<u64, StoreError> {
+    pub async fn append(
+        &self,
+        repo_id: i64,
+        id: &str,
+        start: Option<u64>,
+        src: Source,
+    ) -> Result<u64, StoreError> {
         let offset = self.upload_offset(repo_id, id)?;
         if let Some(s) = start
             && s != offset
@@ -433,13 +535,21 @@ impl Store {
             return Err(StoreError::RangeInvalid { offset });
         }
         let _busy = self.claim(id)?;
-        let hasher = lock(&self.hashers).remove(id).filter(|(o, _)| *o == offset).map(|(_, h)| h);
+        let hasher = lock(&self.hashers)
+            .remove(id)
+            .filter(|(o, _)| *o == offset)
+            .map(|(_, h)| h);
         let path = self.uploads_dir.join(id);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
         let writer = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Sha256)> {
-            let mut f = std::fs::OpenOptions::new().read(true).write(true).open(&path)?;
+            let mut f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)?;
             if f.metadata()?.len() < offset {
-                return Err(std::io::Error::other("upload file shorter than its recorded offset"));
+                return Err(std::io::Error::other(
+                    "upload file shorter than its recorded offset",
+                ));
             }
             f.set_len(offset)?;
             let mut h = match hasher {
@@ -482,20 +592,33 @@ impl Store {
         }
         drop(tx);
         let (n, h) = writer.await.map_err(|e| StoreError::Io(e.into()))??;
-        self.db().execute("UPDATE uploads SET offset=?1 WHERE id=?2", params![n as i64, id])?;
+        self.db().execute(
+            "UPDATE uploads SET offset=?1 WHERE id=?2",
+            params![n as i64, id],
+        )?;
         lock(&self.hashers).insert(id.to_string(), (n, h));
         if let Some(e) = body_err {
-            return Err(StoreError::UploadInvalid(format!("reading the request body failed: {e}")));
+            return Err(StoreError::UploadInvalid(format!(
+                "reading the request body failed: {e}"
+            )));
         }
         Ok(n)
     }
 
     /// Verifies the upload against `digest` and commits it as a blob of the repository.
     /// On a digest mismatch the upload is discarded.
-    pub async fn finish(self: &Arc<Self>, repo_id: i64, id: &str, digest: &str) -> Result<u64, StoreError> {
+    pub async fn finish(
+        self: &Arc<Self>,
+        repo_id: i64,
+        id: &str,
+        digest: &str,
+    ) -> Result<u64, StoreError> {
         let offset = self.upload_offset(repo_id, id)?;
         let busy = self.claim(id)?;
-        let hasher = lock(&self.hashers).remove(id).filter(|(o, _)| *o == offset).map(|(_, h)| h);
+        let hasher = lock(&self.hashers)
+            .remove(id)
+            .filter(|(o, _)| *o == offset)
+            .map(|(_, h)| h);
         let store = self.clone();
         let id2 = id.to_string();
         let digest2 = digest.to_string();
@@ -507,9 +630,14 @@ impl Store {
             };
             let actual = finish_hex(h);
             if actual != digest2 {
-                store.db().execute("DELETE FROM uploads WHERE id=?1", [&id2])?;
+                store
+                    .db()
+                    .execute("DELETE FROM uploads WHERE id=?1", [&id2])?;
                 let _ = std::fs::remove_file(&path);
-                return Err(StoreError::DigestMismatch { expected: digest2, actual });
+                return Err(StoreError::DigestMismatch {
+                    expected: digest2,
+                    actual,
+                });
             }
             store.commit_blob(&path, &digest2, offset, repo_id, &id2)?;
             Ok(offset)
@@ -547,15 +675,24 @@ impl Store {
         let mut missing = vec![];
         for b in &parsed.blobs {
             let linked: Option<i64> = tx
-                .query_row("SELECT 1 FROM repo_blobs WHERE repo_id=?1 AND digest=?2", params![repo_id, b], |r| r.get(0))
+                .query_row(
+                    "SELECT 1 FROM repo_blobs WHERE repo_id=?1 AND digest=?2",
+                    params![repo_id, b],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if linked.is_none() {
                 missing.push(b.clone());
             }
         }
         for m in &parsed.manifests {
-            let present: Option<i64> =
-                tx.query_row("SELECT 1 FROM images WHERE repo_id=?1 AND digest=?2", params![repo_id, m], |r| r.get(0)).optional()?;
+            let present: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM images WHERE repo_id=?1 AND digest=?2",
+                    params![repo_id, m],
+                    |r| r.get(0),
+                )
+                .optional()?;
             if present.is_none() {
                 missing.push(m.clone());
             }
@@ -565,15 +702,25 @@ impl Store {
         }
         let mut tag_unchanged = true;
         if let Some(tag) = tag {
-            let cur: Option<String> =
-                tx.query_row("SELECT digest FROM tags WHERE repo_id=?1 AND tag=?2", params![repo_id, tag], |r| r.get(0)).optional()?;
+            let cur: Option<String> = tx
+                .query_row(
+                    "SELECT digest FROM tags WHERE repo_id=?1 AND tag=?2",
+                    params![repo_id, tag],
+                    |r| r.get(0),
+                )
+                .optional()?;
             tag_unchanged = cur.as_deref() == Some(digest);
             if immutable && cur.is_some() && !tag_unchanged {
                 return Err(StoreError::TagImmutable { tag: tag.into() });
             }
         }
-        let image_existed: Option<i64> =
-            tx.query_row("SELECT 1 FROM images WHERE repo_id=?1 AND digest=?2", params![repo_id, digest], |r| r.get(0)).optional()?;
+        let image_existed: Option<i64> = tx
+            .query_row(
+                "SELECT 1 FROM images WHERE repo_id=?1 AND digest=?2",
+                params![repo_id, digest],
+                |r| r.get(0),
+            )
+            .optional()?;
         if image_existed.is_none() {
             tx.execute(
                 "INSERT INTO images(repo_id, digest, media_type, manifest, size, pushed_at, artifact_media_type) VALUES(?1,?2,?3,?4,?5,?6,?7)",
@@ -587,18 +734,30 @@ impl Store {
             }
         }
         if let Some(tag) = tag {
-            tx.execute("INSERT OR REPLACE INTO tags(repo_id, tag, digest) VALUES(?1,?2,?3)", params![repo_id, tag, digest])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO tags(repo_id, tag, digest) VALUES(?1,?2,?3)",
+                params![repo_id, tag, digest],
+            )?;
         }
         tx.commit()?;
-        Ok(PutOutcome { image_existed: image_existed.is_some(), tag_unchanged })
+        Ok(PutOutcome {
+            image_existed: image_existed.is_some(),
+            tag_unchanged,
+        })
     }
 
     fn image_tags(db: &Connection, repo_id: i64, digest: &str) -> rusqlite::Result<Vec<String>> {
-        let mut st = db.prepare_cached("SELECT tag FROM tags WHERE repo_id=?1 AND digest=?2 ORDER BY tag")?;
-        st.query_map(params![repo_id, digest], |r| r.get(0))?.collect()
+        let mut st =
+            db.prepare_cached("SELECT tag FROM tags WHERE repo_id=?1 AND digest=?2 ORDER BY tag")?;
+        st.query_map(params![repo_id, digest], |r| r.get(0))?
+            .collect()
     }
 
-    fn image_by_digest(db: &Connection, repo_id: i64, digest: &str) -> rusqlite::Result<Option<ImageRow>> {
+    fn image_by_digest(
+        db: &Connection,
+        repo_id: i64,
+        digest: &str,
+    ) -> rusqlite::Result<Option<ImageRow>> {
         let row = db
             .query_row(
                 "SELECT digest, media_type, manifest, size, pushed_at, artifact_media_type FROM images WHERE repo_id=?1 AND digest=?2",
@@ -632,7 +791,11 @@ impl Store {
             reference.to_string()
         } else {
             match db
-                .query_row("SELECT digest FROM tags WHERE repo_id=?1 AND tag=?2", params![repo_id, reference], |r| r.get::<_, String>(0))
+                .query_row(
+                    "SELECT digest FROM tags WHERE repo_id=?1 AND tag=?2",
+                    params![repo_id, reference],
+                    |r| r.get::<_, String>(0),
+                )
                 .optional()?
             {
                 Some(d) => d,
@@ -646,8 +809,10 @@ impl Store {
     pub fn list_images(&self, repo_id: i64) -> Result<Vec<ImageRow>, StoreError> {
         let db = self.db();
         let digests: Vec<String> = {
-            let mut st = db.prepare("SELECT digest FROM images WHERE repo_id=?1 ORDER BY digest")?;
-            st.query_map([repo_id], |r| r.get(0))?.collect::<Result<_, _>>()?
+            let mut st =
+                db.prepare("SELECT digest FROM images WHERE repo_id=?1 ORDER BY digest")?;
+            st.query_map([repo_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
         };
         let mut out = Vec::with_capacity(digests.len());
         for d in digests {
@@ -662,17 +827,27 @@ impl Store {
     pub fn list_tags(&self, repo_id: i64) -> Result<Vec<String>, StoreError> {
         let db = self.db();
         let mut st = db.prepare("SELECT tag FROM tags WHERE repo_id=?1 ORDER BY tag")?;
-        let rows = st.query_map([repo_id], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+        let rows = st
+            .query_map([repo_id], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// Removes a tag; returns the digest it pointed at.
     pub fn delete_tag(&self, repo_id: i64, tag: &str) -> Result<Option<String>, StoreError> {
         let db = self.db();
-        let d: Option<String> =
-            db.query_row("SELECT digest FROM tags WHERE repo_id=?1 AND tag=?2", params![repo_id, tag], |r| r.get(0)).optional()?;
+        let d: Option<String> = db
+            .query_row(
+                "SELECT digest FROM tags WHERE repo_id=?1 AND tag=?2",
+                params![repo_id, tag],
+                |r| r.get(0),
+            )
+            .optional()?;
         if d.is_some() {
-            db.execute("DELETE FROM tags WHERE repo_id=?1 AND tag=?2", params![repo_id, tag])?;
+            db.execute(
+                "DELETE FROM tags WHERE repo_id=?1 AND tag=?2",
+                params![repo_id, tag],
+            )?;
         }
         Ok(d)
     }
@@ -683,8 +858,13 @@ impl Store {
         let tags = {
             let mut db = self.db();
             let tx = db.transaction()?;
-            let exists: Option<i64> =
-                tx.query_row("SELECT 1 FROM images WHERE repo_id=?1 AND digest=?2", params![repo_id, digest], |r| r.get(0)).optional()?;
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM images WHERE repo_id=?1 AND digest=?2",
+                    params![repo_id, digest],
+                    |r| r.get(0),
+                )
+                .optional()?;
             if exists.is_none() {
                 return Err(StoreError::ManifestUnknown);
             }
@@ -701,11 +881,21 @@ impl Store {
             let tags = Self::image_tags(&tx, repo_id, digest)?;
             let refs: Vec<String> = {
                 let mut st = tx.prepare("SELECT ref_digest FROM image_refs WHERE repo_id=?1 AND image_digest=?2 AND kind='blob'")?;
-                st.query_map(params![repo_id, digest], |r| r.get(0))?.collect::<Result<_, _>>()?
+                st.query_map(params![repo_id, digest], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
             };
-            tx.execute("DELETE FROM tags WHERE repo_id=?1 AND digest=?2", params![repo_id, digest])?;
-            tx.execute("DELETE FROM image_refs WHERE repo_id=?1 AND image_digest=?2", params![repo_id, digest])?;
-            tx.execute("DELETE FROM images WHERE repo_id=?1 AND digest=?2", params![repo_id, digest])?;
+            tx.execute(
+                "DELETE FROM tags WHERE repo_id=?1 AND digest=?2",
+                params![repo_id, digest],
+            )?;
+            tx.execute(
+                "DELETE FROM image_refs WHERE repo_id=?1 AND image_digest=?2",
+                params![repo_id, digest],
+            )?;
+            tx.execute(
+                "DELETE FROM images WHERE repo_id=?1 AND digest=?2",
+                params![repo_id, digest],
+            )?;
             for r in refs {
                 tx.execute(
                     "DELETE FROM repo_blobs WHERE repo_id=?1 AND digest=?2 AND NOT EXISTS (SELECT 1 FROM image_refs WHERE repo_id=?1 AND ref_digest=?2)",
@@ -733,9 +923,15 @@ impl Store {
         let (old, live): (Vec<String>, HashSet<String>) = {
             let db = self.db();
             let mut st = db.prepare("SELECT id, created_at FROM uploads")?;
-            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+            let rows = st
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
             let busy = lock(&self.busy);
-            let old: Vec<String> = rows.iter().filter(|(id, t)| *t < cutoff && !busy.contains(id)).map(|(id, _)| id.clone()).collect();
+            let old: Vec<String> = rows
+                .iter()
+                .filter(|(id, t)| *t < cutoff && !busy.contains(id))
+                .map(|(id, _)| id.clone())
+                .collect();
             let live = rows.into_iter().map(|(id, _)| id).collect();
             (old, live)
         };
@@ -780,7 +976,8 @@ impl Store {
         let known: HashSet<String> = {
             let db = self.db();
             let mut st = db.prepare("SELECT digest FROM blobs")?;
-            st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<_, _>>()?
+            st.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<_, _>>()?
         };
         for sub in std::fs::read_dir(&self.blobs_dir)? {
             let sub = sub?;
@@ -806,14 +1003,29 @@ mod tests {
     use crate::util::sha256_digest;
 
     fn repo(s: &Store, name: &str) -> Repo {
-        s.create_repo(&NewRepo { region: "r", name, mutability: "MUTABLE", scan_on_push: false, encryption_type: "AES256", kms_key: None, tags: &[] })
-            .unwrap()
-            .unwrap()
+        s.create_repo(&NewRepo {
+            region: "r",
+            name,
+            mutability: "MUTABLE",
+            scan_on_push: false,
+            encryption_type: "AES256",
+            kms_key: None,
+            tags: &[],
+        })
+        .unwrap()
+        .unwrap()
     }
 
     async fn upload(s: &Arc<Store>, repo: i64, data: &[u8]) -> String {
         let id = s.new_upload(repo).unwrap();
-        s.append(repo, &id, Some(0), Source::Bytes(Bytes::copy_from_slice(data))).await.unwrap();
+        s.append(
+            repo,
+            &id,
+            Some(0),
+            Source::Bytes(Bytes::copy_from_slice(data)),
+        )
+        .await
+        .unwrap();
         let d = sha256_digest(data);
         s.finish(repo, &id, &d).await.unwrap();
         d
@@ -824,16 +1036,58 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Arc::new(Store::open(dir.path()).unwrap());
         let r = repo(&s, "aa");
-        assert!(s.create_repo(&NewRepo { region: "r", name: "aa", mutability: "MUTABLE", scan_on_push: false, encryption_type: "AES256", kms_key: None, tags: &[] }).unwrap().is_none());
+        assert!(
+            s.create_repo(&NewRepo {
+                region: "r",
+                name: "aa",
+                mutability: "MUTABLE",
+                scan_on_push: false,
+                encryption_type: "AES256",
+                kms_key: None,
+                tags: &[]
+            })
+            .unwrap()
+            .is_none()
+        );
         // chunked, with a lost in-memory hasher in the middle (re-hash from disk)
         let id = s.new_upload(r.id).unwrap();
-        assert_eq!(s.append(r.id, &id, Some(0), Source::Bytes(Bytes::from_static(b"hello "))).await.unwrap(), 6);
+        assert_eq!(
+            s.append(
+                r.id,
+                &id,
+                Some(0),
+                Source::Bytes(Bytes::from_static(b"hello "))
+            )
+            .await
+            .unwrap(),
+            6
+        );
         lock(&s.hashers).clear();
-        assert!(matches!(s.append(r.id, &id, Some(3), Source::Bytes(Bytes::from_static(b"x"))).await, Err(StoreError::RangeInvalid { offset: 6 })));
-        assert_eq!(s.append(r.id, &id, Some(6), Source::Bytes(Bytes::from_static(b"world"))).await.unwrap(), 11);
+        assert!(matches!(
+            s.append(r.id, &id, Some(3), Source::Bytes(Bytes::from_static(b"x")))
+                .await,
+            Err(StoreError::RangeInvalid { offset: 6 })
+        ));
+        assert_eq!(
+            s.append(
+                r.id,
+                &id,
+                Some(6),
+                Source::Bytes(Bytes::from_static(b"world"))
+            )
+            .await
+            .unwrap(),
+            11
+        );
         let d = sha256_digest(b"hello world");
-        assert!(matches!(s.finish(r.id, &id, &sha256_digest(b"nope")).await, Err(StoreError::DigestMismatch { .. })));
-        assert!(matches!(s.upload_offset(r.id, &id), Err(StoreError::UploadUnknown)), "a failed upload is discarded");
+        assert!(matches!(
+            s.finish(r.id, &id, &sha256_digest(b"nope")).await,
+            Err(StoreError::DigestMismatch { .. })
+        ));
+        assert!(
+            matches!(s.upload_offset(r.id, &id), Err(StoreError::UploadUnknown)),
+            "a failed upload is discarded"
+        );
         let d2 = upload(&s, r.id, b"hello world").await;
         assert_eq!(d, d2);
         assert_eq!(std::fs::read(s.blob_path(&d)).unwrap(), b"hello world");
@@ -842,22 +1096,35 @@ mod tests {
         let cfg = upload(&s, r.id, b"{}").await;
         let m = serde_json::json!({"schemaVersion":2,"mediaType":crate::manifest::OCI_MANIFEST,
             "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":cfg,"size":2},
-            "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":d,"size":11}]}).to_string();
+            "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":d,"size":11}]})
+        .to_string();
         let p = crate::manifest::parse(m.as_bytes(), None).unwrap();
         let md = sha256_digest(m.as_bytes());
         let other = repo(&s, "bb");
-        assert!(matches!(s.put_image(other.id, &md, &p, m.as_bytes(), Some("v1"), false), Err(StoreError::ManifestBlobUnknown(ref v)) if v.len() == 2));
-        s.put_image(r.id, &md, &p, m.as_bytes(), Some("v1"), true).unwrap();
-        assert!(matches!(s.put_image(r.id, "sha256:00", &p, m.as_bytes(), Some("v1"), true), Err(StoreError::TagImmutable { .. })));
+        assert!(
+            matches!(s.put_image(other.id, &md, &p, m.as_bytes(), Some("v1"), false), Err(StoreError::ManifestBlobUnknown(ref v)) if v.len() == 2)
+        );
+        s.put_image(r.id, &md, &p, m.as_bytes(), Some("v1"), true)
+            .unwrap();
+        assert!(matches!(
+            s.put_image(r.id, "sha256:00", &p, m.as_bytes(), Some("v1"), true),
+            Err(StoreError::TagImmutable { .. })
+        ));
         assert_eq!(s.resolve(r.id, "v1").unwrap().unwrap().digest, md);
         // abandoned upload and unreferenced blob link survive a GC inside the grace period
         let stale = s.new_upload(r.id).unwrap();
         let loose = upload(&s, r.id, b"loose").await;
         assert_eq!(s.gc(DEFAULT_UPLOAD_MAX_AGE).unwrap(), GcStats::default());
         let st = s.gc(Duration::ZERO).unwrap();
-        assert_eq!((st.uploads_removed, st.links_removed, st.blobs_removed), (1, 1, 1));
+        assert_eq!(
+            (st.uploads_removed, st.links_removed, st.blobs_removed),
+            (1, 1, 1)
+        );
         assert!(!s.blob_path(&loose).exists());
-        assert!(matches!(s.upload_offset(r.id, &stale), Err(StoreError::UploadUnknown)));
+        assert!(matches!(
+            s.upload_offset(r.id, &stale),
+            Err(StoreError::UploadUnknown)
+        ));
         // deleting the image frees its blobs
         assert!(s.blob_path(&d).exists());
         assert_eq!(s.delete_image(r.id, &md).unwrap(), vec!["v1".to_string()]);

@@ -87,7 +87,11 @@ impl TokenKey {
 
     fn seal(&self, payload: String) -> String {
         let tag = self.mac(payload.as_bytes()).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload.as_bytes()), URL_SAFE_NO_PAD.encode(tag))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload.as_bytes()),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
     }
 
     /// Returns the payload when the MAC verifies (constant-time).
@@ -114,11 +118,22 @@ impl TokenKey {
         if now >= expires {
             return None;
         }
-        Some(RegistryClaims { access_key_id: f[1].into(), region: f[2].into(), expires })
+        Some(RegistryClaims {
+            access_key_id: f[1].into(),
+            region: f[2].into(),
+            expires,
+        })
     }
 
     pub fn mint_download(&self, c: &DownloadClaims, expires: SystemTime) -> String {
-        self.seal(format!("dl1\n{}\n{}\n{}\n{}\n{}", c.access_key_id, c.region, c.repository, c.digest, secs(expires)))
+        self.seal(format!(
+            "dl1\n{}\n{}\n{}\n{}\n{}",
+            c.access_key_id,
+            c.region,
+            c.repository,
+            c.digest,
+            secs(expires)
+        ))
     }
 
     pub fn verify_download(&self, token: &str, now: SystemTime) -> Option<DownloadClaims> {
@@ -130,12 +145,19 @@ impl TokenKey {
         if now >= UNIX_EPOCH + Duration::from_secs(f[5].parse().ok()?) {
             return None;
         }
-        Some(DownloadClaims { access_key_id: f[1].into(), region: f[2].into(), repository: f[3].into(), digest: f[4].into() })
+        Some(DownloadClaims {
+            access_key_id: f[1].into(),
+            region: f[2].into(),
+            repository: f[3].into(),
+            digest: f[4].into(),
+        })
     }
 }
 
 fn secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -146,16 +168,27 @@ mod tests {
     fn registry_roundtrip_and_tamper() {
         let k = TokenKey::from_bytes([7; 32]);
         let now = SystemTime::now();
-        let t = k.mint_registry("AKIAEXAMPLE", "ap-northeast-1", now + Duration::from_secs(60));
+        let t = k.mint_registry(
+            "AKIAEXAMPLE",
+            "ap-northeast-1",
+            now + Duration::from_secs(60),
+        );
         let c = k.verify_registry(&t, now).unwrap();
         assert_eq!(c.access_key_id, "AKIAEXAMPLE");
         assert_eq!(c.region, "ap-northeast-1");
-        assert!(k.verify_registry(&t, now + Duration::from_secs(61)).is_none(), "expired");
+        assert!(
+            k.verify_registry(&t, now + Duration::from_secs(61))
+                .is_none(),
+            "expired"
+        );
         let other = TokenKey::from_bytes([8; 32]);
         assert!(other.verify_registry(&t, now).is_none(), "other key");
         // Swap the payload for one naming another key id, keep the MAC.
         let (_, mac) = t.split_once('.').unwrap();
-        let forged = format!("{}.{mac}", URL_SAFE_NO_PAD.encode(format!("v1\nAKIAOTHER\nap-northeast-1\n{}", secs(now) + 60)));
+        let forged = format!(
+            "{}.{mac}",
+            URL_SAFE_NO_PAD.encode(format!("v1\nAKIAOTHER\nap-northeast-1\n{}", secs(now) + 60))
+        );
         assert!(k.verify_registry(&forged, now).is_none());
         assert!(k.verify_registry("garbage", now).is_none());
     }
@@ -164,10 +197,18 @@ mod tests {
     fn download_roundtrip() {
         let k = TokenKey::from_bytes([1; 32]);
         let now = SystemTime::now();
-        let c = DownloadClaims { access_key_id: "A".into(), region: "r".into(), repository: "x/y".into(), digest: "sha256:00".into() };
+        let c = DownloadClaims {
+            access_key_id: "A".into(),
+            region: "r".into(),
+            repository: "x/y".into(),
+            digest: "sha256:00".into(),
+        };
         let t = k.mint_download(&c, now + Duration::from_secs(5));
         assert_eq!(k.verify_download(&t, now), Some(c));
-        assert!(k.verify_registry(&t, now).is_none(), "a download token is not a password");
+        assert!(
+            k.verify_registry(&t, now).is_none(),
+            "a download token is not a password"
+        );
     }
 
     #[test]
@@ -180,7 +221,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 }

@@ -6,7 +6,8 @@ use sha2::{Digest as _, Sha256};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The repository name pattern as ECR documents it (botocore's `RepositoryName` pattern).
-pub const REPO_NAME_PATTERN: &str = "(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*";
+pub const REPO_NAME_PATTERN: &str =
+    "(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*";
 
 /// True when `name` is a valid ECR repository name: 2..=256 characters, `/`-separated components of
 /// lowercase alphanumeric runs joined by `.`, `_`, `__` or one or more `-`.
@@ -72,7 +73,12 @@ pub fn valid_tag(tag: &str) -> bool {
 /// True for `sha256:<64 lowercase hex>`, the only algorithm kagi stores.
 pub fn valid_digest(d: &str) -> bool {
     match d.strip_prefix("sha256:") {
-        Some(hex) => hex.len() == 64 && hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+        Some(hex) => {
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        }
         None => false,
     }
 }
@@ -124,7 +130,9 @@ pub fn now() -> SystemTime {
 
 /// Seconds since the epoch (fractional), the JSON 1.1 timestamp form.
 pub fn epoch(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Rounds to milliseconds, as AWS timestamps are.
@@ -138,7 +146,10 @@ pub fn encode_token(key: &str) -> String {
 }
 
 pub fn decode_token(tok: &str) -> Option<String> {
-    URL_SAFE_NO_PAD.decode(tok).ok().and_then(|b| String::from_utf8(b).ok())
+    URL_SAFE_NO_PAD
+        .decode(tok)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
 }
 
 /// Decodes `%XX` escapes of a query component (and `+` as space).
@@ -149,7 +160,9 @@ pub fn percent_decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                let h = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let h = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match h {
                     Some(v) => {
                         out.push(v);
@@ -204,10 +217,20 @@ mod tests {
 
     #[test]
     fn repo_names() {
-        for ok in ["test-repos", "ab", "a/b", "team/app.v2", "a__b", "a---b", "x_y/z-9"] {
+        for ok in [
+            "test-repos",
+            "ab",
+            "a/b",
+            "team/app.v2",
+            "a__b",
+            "a---b",
+            "x_y/z-9",
+        ] {
             assert!(valid_repo_name(ok), "{ok}");
         }
-        for bad in ["a", "A", "-ab", "ab-", "a//b", "/ab", "ab/", "a___b", "a..b", "a_.b", "ab c", "Abc"] {
+        for bad in [
+            "a", "A", "-ab", "ab-", "a//b", "/ab", "ab/", "a___b", "a..b", "a_.b", "ab c", "Abc",
+        ] {
             assert!(!valid_repo_name(bad), "{bad}");
         }
         assert!(!valid_repo_name(&"a".repeat(257)));
@@ -217,9 +240,14 @@ mod tests {
     #[test]
     fn tags_and_digests() {
         assert!(valid_tag("latest") && valid_tag("_x") && valid_tag("v1.2-rc_3"));
-        assert!(!valid_tag("") && !valid_tag(".x") && !valid_tag("a/b") && !valid_tag(&"a".repeat(129)));
+        assert!(
+            !valid_tag("") && !valid_tag(".x") && !valid_tag("a/b") && !valid_tag(&"a".repeat(129))
+        );
         let d = sha256_digest(b"");
-        assert_eq!(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            d,
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert!(valid_digest(&d));
         assert!(!valid_digest("sha256:E3B0") && !valid_digest("sha512:00"));
     }
@@ -227,10 +255,16 @@ mod tests {
     #[test]
     fn arns_and_tokens() {
         let arn = repo_arn("ap-northeast-1", "123456789012", "team/app");
-        assert_eq!(parse_repo_arn(&arn), Some(("ap-northeast-1", "123456789012", "team/app")));
+        assert_eq!(
+            parse_repo_arn(&arn),
+            Some(("ap-northeast-1", "123456789012", "team/app"))
+        );
         assert_eq!(parse_repo_arn("arn:aws:iam::1:user/x"), None);
         assert_eq!(decode_token(&encode_token("a/b")).as_deref(), Some("a/b"));
         assert_eq!(percent_decode("sha256%3Aab+c"), "sha256:ab c");
-        assert_eq!(query_pairs("n=2&last=a%2Fb"), vec![("n".into(), "2".into()), ("last".into(), "a/b".into())]);
+        assert_eq!(
+            query_pairs("n=2&last=a%2Fb"),
+            vec![("n".into(), "2".into()), ("last".into(), "a/b".into())]
+        );
     }
 }
