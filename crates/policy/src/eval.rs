@@ -493,6 +493,9 @@ pub struct Evaluation<'p> {
     pub session_allows: Option<bool>,
     /// Strongest principal match of an allowing resource-policy statement.
     pub resource_allows: Option<PrincipalMatch>,
+    /// The request was checked against a role trust policy (`sts:AssumeRole`): AWS's implicit
+    /// denial message then has no "because" clause.
+    pub trust: bool,
 }
 
 #[derive(Default)]
@@ -645,6 +648,7 @@ pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p
         boundary_allows: boundary.as_ref().map(|o| o.allow),
         session_allows: session.as_ref().map(|o| o.allow),
         resource_allows: resource.as_ref().and_then(|o| o.strength),
+        trust: policies.resource.is_some() && policies.resource_kind == ResourcePolicyKind::Trust,
     };
 
     // 1. Explicit deny anywhere.
