@@ -755,6 +755,7 @@ impl Evaluation<'_> {
                 }
                 s
             }
+            _ if self.trust => String::new(),
             Reason::NoIdentityAllow => {
                 format!(" because no identity-based policy allows the {action} action")
             }
