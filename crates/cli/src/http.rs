@@ -1,0 +1,462 @@
+//! One API call: endpoint selection, SigV4 signing (kagi-sigv4), transport (blocking ureq,
+//! created on first use), wire codecs (kagi-api) and the `--debug` trace.
+//!
+//! Endpoints when nothing is configured (botocore's partition data for `aws`): IAM is global,
+//! `https://iam.amazonaws.com` signed for `us-east-1`; STS and ECR are regional,
+//! `https://sts.REGION.amazonaws.com` and `https://api.ecr.REGION.amazonaws.com`.
+//! A configured endpoint (see [`crate::config::configured_endpoint`]) replaces the URL; requests
+//! are then signed for the resolved region (IAM: its global region when none is set).
+
+use std::cell::{OnceCell, RefCell};
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use kagi_api::{Operation, Protocol, Service};
+use kagi_sigv4::{Credentials, SigningParams, SigningSettings};
+
+use crate::config::{self, Env, Files, ProfileChoice};
+use crate::ini::Props;
+use crate::{CliError, Globals};
+
+/// Everything one invocation resolves once: environment, options, files, the chosen profile,
+/// and the lazily built HTTP agent. (botocore's Session.)
+pub struct Session<'a> {
+    pub env: &'a Env,
+    pub g: &'a Globals,
+    pub files: Files,
+    pub choice: ProfileChoice,
+    agent: OnceCell<ureq::Agent>,
+    debug: RefCell<Vec<String>>,
+    /// Number of HTTP requests sent (diagnostics and tests).
+    pub requests: std::cell::Cell<u32>,
+    last_request_id: RefCell<Option<String>>,
+}
+
+/// Where a request goes and how it is signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub url: String,
+    pub signing_region: String,
+    pub source: String,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(env: &'a Env, g: &'a Globals) -> Result<Session<'a>, CliError> {
+        let files = Files::load(env)?;
+        let choice = config::choose_profile(g.profile.as_deref(), env);
+        Ok(Session {
+            env,
+            g,
+            files,
+            choice,
+            agent: OnceCell::new(),
+            debug: RefCell::new(Vec::new()),
+            requests: std::cell::Cell::new(0),
+            last_request_id: RefCell::new(None),
+        })
+    }
+
+    /// The active profile (error if it was named explicitly and does not exist).
+    pub fn profile(&self) -> Result<Option<&Props>, CliError> {
+        config::active_profile(&self.files, &self.choice)
+    }
+
+    pub fn region(&self) -> Result<Option<String>, CliError> {
+        Ok(config::region(
+            self.g.region.as_deref(),
+            self.env,
+            self.profile()?,
+        ))
+    }
+
+    pub fn debug(&self, line: impl FnOnce() -> String) {
+        if self.g.debug {
+            self.debug.borrow_mut().push(line());
+        }
+    }
+
+    /// The request id of the last response, when the protocol carries one in the body.
+    pub fn last_request_id(&self) -> Option<String> {
+        self.last_request_id.borrow().clone()
+    }
+
+    /// Debug lines collected so far (drained).
+    pub fn take_debug(&self) -> Vec<String> {
+        std::mem::take(&mut self.debug.borrow_mut())
+    }
+
+    fn agent(&self) -> &ureq::Agent {
+        self.agent.get_or_init(|| {
+            let mut b = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .user_agent(format!(
+                    "aws-cli/{} md/installer#source ua/2.1 os/{} md/arch#{} kagi/{}",
+                    crate::AWS_CLI_VERSION,
+                    std::env::consts::OS,
+                    std::env::consts::ARCH,
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .timeout_connect(Some(
+                    Duration::from_secs(self.g.connect_timeout.unwrap_or(60))
+                        .max(Duration::from_millis(1)),
+                ))
+                .max_redirects(0);
+            let read = self.g.read_timeout.unwrap_or(60);
+            if read > 0 {
+                b = b
+                    .timeout_recv_response(Some(Duration::from_secs(read)))
+                    .timeout_recv_body(Some(Duration::from_secs(read)));
+            }
+            if self.g.no_verify_ssl {
+                b = b.tls_config(
+                    ureq::tls::TlsConfig::builder()
+                        .disable_verification(true)
+                        .build(),
+                );
+            }
+            b.build().into()
+        })
+    }
+
+    /// Resolves the endpoint of `service` for `region` (see the module docs).
+    pub fn endpoint(
+        &self,
+        service: &'static Service,
+        region: Option<&str>,
+        use_cli_flag: bool,
+    ) -> Result<Endpoint, CliError> {
+        let configured = config::configured_endpoint(
+            if use_cli_flag {
+                self.g.endpoint_url.as_deref()
+            } else {
+                None
+            },
+            self.env,
+            &self.files,
+            self.profile()?,
+            service.service_id,
+        );
+        let signing_region = match (service.global_region, region) {
+            (Some(g), _) if configured.is_none() => g.to_string(),
+            (_, Some(r)) => r.to_string(),
+            (Some(g), None) => g.to_string(),
+            (None, None) => return Err(CliError::NoRegion),
+        };
+        let ep = match configured {
+            Some((url, source)) => Endpoint {
+                url,
+                signing_region,
+                source: source.to_string(),
+            },
+            None => {
+                let url = match service.global_endpoint {
+                    Some(host) => format!("https://{host}"),
+                    None => format!(
+                        "https://{}.{}.amazonaws.com",
+                        service.endpoint_prefix, signing_region
+                    ),
+                };
+                Endpoint {
+                    url,
+                    signing_region,
+                    source: "default endpoint".into(),
+                }
+            }
+        };
+        Ok(ep)
+    }
+
+    /// Sends one operation and decodes the response into the output Value.
+    pub fn call(
+        &self,
+        op: &'static Operation,
+        ep: &Endpoint,
+        creds: Option<&Credentials>,
+        input: &Value,
+    ) -> Result<Value, CliError> {
+        let service = op.service();
+        let (mut headers, body) = match service.protocol {
+            Protocol::Query { .. } => (
+                vec![(
+                    "Content-Type".to_string(),
+                    "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+                )],
+                kagi_api::query::encode(op, service, input).into_bytes(),
+            ),
+            Protocol::Json11 { json_version, .. } => {
+                let (target, body) = kagi_api::json11::encode_request(service, op, input);
+                (
+                    vec![
+                        (
+                            "Content-Type".to_string(),
+                            format!("application/x-amz-json-{json_version}"),
+                        ),
+                        ("X-Amz-Target".to_string(), target),
+                    ],
+                    body,
+                )
+            }
+        };
+        let (scheme_host, path, query) = split_url(&ep.url).map_err(CliError::General)?;
+        let host = scheme_host
+            .split_once("://")
+            .map(|x| x.1)
+            .unwrap_or(&scheme_host)
+            .to_string();
+        let host = strip_default_port(&scheme_host, &host);
+        headers.insert(0, ("Host".to_string(), host));
+        self.debug(|| {
+            format!(
+                "kagi: [DEBUG] {}.{} -> POST {} (endpoint from {}; signing region {}, service {})",
+                service.cli_name,
+                op.name,
+                ep.url,
+                ep.source,
+                ep.signing_region,
+                service.signing_name
+            )
+        });
+        if let Some(c) = creds {
+            let params = SigningParams {
+                region: &ep.signing_region,
+                service: service.signing_name,
+                time: SystemTime::now(),
+            };
+            let out = kagi_sigv4::sign_headers_with(
+                "POST",
+                &path,
+                &query,
+                &mut headers,
+                &body,
+                c,
+                &params,
+                &SigningSettings::default(),
+            )
+            .map_err(|e| CliError::General(e.to_string()))?;
+            self.debug(|| {
+                let redacted: Vec<String> = out
+                    .canonical_request
+                    .lines()
+                    .map(|l| {
+                        if l.starts_with("x-amz-security-token:") { "x-amz-security-token:<redacted>".to_string() } else { l.to_string() }
+                    })
+                    .collect();
+                format!(
+                    "kagi: [DEBUG] access key {} ({})\nkagi: [DEBUG] CanonicalRequest:\n{}\nkagi: [DEBUG] StringToSign:\n{}",
+                    c.access_key_id,
+                    if c.session_token.is_some() { "temporary" } else { "long-term" },
+                    redacted.join("\n"),
+                    out.string_to_sign
+                )
+            });
+        } else {
+            self.debug(|| "kagi: [DEBUG] request not signed (--no-sign-request)".into());
+        }
+        let (status, resp_body) = self.send(&ep.url, &headers, &body)?;
+        *self.last_request_id.borrow_mut() = request_id(service, &resp_body);
+        self.debug(|| {
+            format!(
+                "kagi: [DEBUG] response: HTTP {status}, {} bytes, request id {}",
+                resp_body.len(),
+                request_id(service, &resp_body).unwrap_or_else(|| "-".into())
+            )
+        });
+        let text = String::from_utf8_lossy(&resp_body);
+        if (200..300).contains(&status) {
+            let decoded = match service.protocol {
+                Protocol::Query { .. } => kagi_api::xml::decode_response(service, op, &text),
+                Protocol::Json11 { .. } => kagi_api::json11::decode_response(op, &resp_body),
+            };
+            return decoded.map_err(|e| {
+                CliError::General(format!(
+                    "Unable to parse the response of {}: {}",
+                    op.name, e.message
+                ))
+            });
+        }
+        let err = match service.protocol {
+            Protocol::Query { .. } => kagi_api::xml::decode_error(&text),
+            Protocol::Json11 { .. } => kagi_api::json11::decode_error(&resp_body),
+        };
+        let (code, message) = match err {
+            Some(e) => (e.code, e.message),
+            None => (status.to_string(), reason(status).to_string()),
+        };
+        Err(CliError::Service {
+            code,
+            message,
+            operation: op.name.to_string(),
+        })
+    }
+
+    fn send(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), CliError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.requests.set(self.requests.get() + 1);
+            let mut req = self.agent().post(url);
+            for (k, v) in headers {
+                if !k.eq_ignore_ascii_case("host") {
+                    req = req.header(k.as_str(), v.as_str());
+                }
+            }
+            match req.send(body) {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let bytes = resp
+                        .into_body()
+                        .with_config()
+                        .limit(64 * 1024 * 1024)
+                        .read_to_vec()
+                        .map_err(|e| {
+                            CliError::General(format!(
+                                "Read timeout on endpoint URL: \"{url}\" ({e})"
+                            ))
+                        })?;
+                    // botocore's standard retry mode: 3 attempts for throttling and 5xx.
+                    if attempt < 3 && matches!(status, 500 | 502 | 503 | 504) {
+                        std::thread::sleep(Duration::from_millis(50 * attempt));
+                        continue;
+                    }
+                    return Ok((status, bytes));
+                }
+                Err(e) => {
+                    let connect = matches!(
+                        e,
+                        ureq::Error::Io(_)
+                            | ureq::Error::ConnectionFailed
+                            | ureq::Error::HostNotFound
+                    );
+                    if connect && attempt < 3 {
+                        std::thread::sleep(Duration::from_millis(50 * attempt));
+                        continue;
+                    }
+                    self.debug(|| format!("kagi: [DEBUG] transport error: {e}"));
+                    return Err(match e {
+                        ureq::Error::Timeout(_) => {
+                            CliError::General(format!("Read timeout on endpoint URL: \"{url}\""))
+                        }
+                        _ => CliError::General(format!(
+                            "Could not connect to the endpoint URL: \"{url}\""
+                        )),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn request_id(service: &'static Service, body: &[u8]) -> Option<String> {
+    match service.protocol {
+        Protocol::Query { .. } => kagi_api::xml::request_id(&String::from_utf8_lossy(body)),
+        Protocol::Json11 { .. } => None,
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Request Entity Too Large",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Unknown",
+    }
+}
+
+fn strip_default_port(scheme_host: &str, host: &str) -> String {
+    if scheme_host.starts_with("https://") {
+        host.strip_suffix(":443").unwrap_or(host).to_string()
+    } else {
+        host.strip_suffix(":80").unwrap_or(host).to_string()
+    }
+}
+
+/// Splits `scheme://host[:port][/path][?query]` into (`scheme://host[:port]`, path, query).
+pub fn split_url(url: &str) -> Result<(String, String, String), String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(format!("Invalid endpoint: {url}"));
+    };
+    if !matches!(scheme, "http" | "https") || rest.is_empty() {
+        return Err(format!("Invalid endpoint: {url}"));
+    }
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let (path, query) = match tail.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (tail, ""),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    Ok((
+        format!("{scheme}://{authority}"),
+        path.to_string(),
+        query.to_string(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_split() {
+        assert_eq!(
+            split_url("http://127.0.0.1:5000").unwrap(),
+            ("http://127.0.0.1:5000".into(), "/".into(), "".into())
+        );
+        assert_eq!(
+            split_url("https://h/p?a=b").unwrap(),
+            ("https://h".into(), "/p".into(), "a=b".into())
+        );
+        assert!(split_url("localhost:5000").is_err());
+        assert_eq!(strip_default_port("https://h:443", "h:443"), "h");
+    }
+
+    #[test]
+    fn default_endpoints() {
+        let env = Env::default();
+        let g = Globals::default();
+        let s = Session {
+            env: &env,
+            g: &g,
+            files: Files::default(),
+            choice: config::choose_profile(None, &env),
+            agent: OnceCell::new(),
+            debug: RefCell::new(vec![]),
+            requests: Default::default(),
+            last_request_id: RefCell::new(None),
+        };
+        let iam = kagi_api::service("iam").unwrap();
+        let sts = kagi_api::service("sts").unwrap();
+        let ecr = kagi_api::service("ecr").unwrap();
+        let e = s.endpoint(iam, Some("ap-northeast-1"), true).unwrap();
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("https://iam.amazonaws.com", "us-east-1")
+        );
+        assert_eq!(
+            s.endpoint(sts, Some("ap-northeast-1"), true).unwrap().url,
+            "https://sts.ap-northeast-1.amazonaws.com"
+        );
+        assert_eq!(
+            s.endpoint(ecr, Some("eu-west-1"), true).unwrap().url,
+            "https://api.ecr.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(s.endpoint(sts, None, true).unwrap_err(), CliError::NoRegion);
+    }
+}

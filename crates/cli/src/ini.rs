@@ -1,0 +1,575 @@
+//! The AWS shared config/credentials INI dialect: a reader with the cross-SDK semantics
+//! (`profile-parser-tests.json`) and a format-preserving line editor for `configure set`.
+//!
+//! Reading follows the shared SDK spec (the one botocore's configparser-based loader agrees with
+//! on every file the AWS CLI writes): `#`/`;` comment lines; comments after a section header
+//! anywhere, after a value only when preceded by whitespace; indented lines continue the previous
+//! value (a value that is empty on its own line starts sub-properties, which must be `k = v`);
+//! property names are lowercased; `[profile NAME]` and `[default]` are profiles in the config
+//! file, `[NAME]` in the credentials file; `[sso-session NAME]`, `[services NAME]` are their own
+//! sections; invalid names are ignored.
+//!
+//! Editing never re-renders the file: only the affected lines change, everything else (comments,
+//! order, unrelated sections, blank lines) is kept byte for byte.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+const WS: &[char] = &[' ', '\t'];
+const COMMENT: &[char] = &['#', ';'];
+
+/// Which file a text came from (they name profiles differently).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Config,
+    Credentials,
+}
+
+/// A parse error with its 1-based line number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Properties of one section, in the order first seen (names lowercased).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Props(pub Vec<(String, String)>);
+
+impl Props {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+    fn set(&mut self, key: String, value: String) {
+        if let Some(slot) = self.0.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = value;
+        } else {
+            self.0.push((key, value));
+        }
+    }
+    fn merge_from(&mut self, other: &Props) {
+        for (k, v) in &other.0 {
+            self.set(k.clone(), v.clone());
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Parses a nested value (`"\nname = value\nname2 = v"`) into its sub-properties.
+pub fn sub_properties(value: &str) -> Vec<(String, String)> {
+    value
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            let k = k.trim_matches(WS);
+            (!k.is_empty()).then(|| (k.to_ascii_lowercase(), v.trim_matches(WS).to_string()))
+        })
+        .collect()
+}
+
+/// The merged view of the config and credentials files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileSet {
+    /// Profiles in order: config file order first, then credentials-only profiles.
+    pub profiles: Vec<(String, Props)>,
+    pub sso_sessions: BTreeMap<String, Props>,
+    pub services: BTreeMap<String, Props>,
+}
+
+impl ProfileSet {
+    pub fn profile(&self, name: &str) -> Option<&Props> {
+        self.profiles
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p)
+    }
+    fn profile_mut(&mut self, name: &str) -> &mut Props {
+        if let Some(i) = self.profiles.iter().position(|(n, _)| n == name) {
+            &mut self.profiles[i].1
+        } else {
+            self.profiles.push((name.to_string(), Props::default()));
+            &mut self.profiles.last_mut().expect("just pushed").1
+        }
+    }
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.profiles.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Builds the merged set; credentials-file properties win over config-file ones.
+    pub fn load(config: Option<&str>, credentials: Option<&str>) -> Result<ProfileSet, ParseError> {
+        let mut set = ProfileSet::default();
+        if let Some(text) = config {
+            let raw = parse_raw(text)?;
+            // `[profile default]` beats `[default]` regardless of order.
+            let has_prefixed_default = raw.iter().any(|(h, _)| {
+                classify(h, FileKind::Config) == Section::Profile("default".into())
+                    && h.trim_matches(WS) != "default"
+            });
+            for (header, props) in &raw {
+                match classify(header, FileKind::Config) {
+                    Section::Profile(name) => {
+                        if name == "default"
+                            && has_prefixed_default
+                            && header.trim_matches(WS) == "default"
+                        {
+                            continue;
+                        }
+                        set.profile_mut(&name).merge_from(props);
+                    }
+                    Section::SsoSession(name) => {
+                        set.sso_sessions.entry(name).or_default().merge_from(props)
+                    }
+                    Section::Services(name) => {
+                        set.services.entry(name).or_default().merge_from(props)
+                    }
+                    Section::Ignored => {}
+                }
+            }
+        }
+        if let Some(text) = credentials {
+            for (header, props) in &parse_raw(text)? {
+                if let Section::Profile(name) = classify(header, FileKind::Credentials) {
+                    set.profile_mut(&name).merge_from(props);
+                }
+            }
+        }
+        Ok(set)
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Section {
+    Profile(String),
+    SsoSession(String),
+    Services(String),
+    Ignored,
+}
+
+fn valid_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-/.%@_:+".contains(c))
+}
+
+fn split_prefix<'a>(header: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = header.strip_prefix(prefix)?;
+    if rest.starts_with(WS) {
+        Some(rest.trim_matches(WS))
+    } else {
+        None
+    }
+}
+
+fn classify(header: &str, kind: FileKind) -> Section {
+    let h = header.trim_matches(WS);
+    let named = |n: &str, f: fn(String) -> Section| {
+        if valid_identifier(n) {
+            f(n.to_string())
+        } else {
+            Section::Ignored
+        }
+    };
+    match kind {
+        FileKind::Config => {
+            if h == "default" {
+                Section::Profile("default".into())
+            } else if let Some(n) = split_prefix(h, "profile") {
+                named(n, Section::Profile)
+            } else if let Some(n) = split_prefix(h, "sso-session") {
+                named(n, Section::SsoSession)
+            } else if let Some(n) = split_prefix(h, "services") {
+                named(n, Section::Services)
+            } else {
+                Section::Ignored
+            }
+        }
+        FileKind::Credentials => named(h, Section::Profile),
+    }
+}
+
+/// Strips a trailing comment; in values a comment needs whitespace before it.
+fn strip_comment(line: &str, needs_ws: bool) -> &str {
+    let line = line.trim_matches(WS);
+    let mut prev_ws = false;
+    for (i, c) in line.char_indices() {
+        if COMMENT.contains(&c) && (prev_ws || !needs_ws) {
+            return line[..i].trim_matches(WS);
+        }
+        prev_ws = c.is_whitespace();
+    }
+    line
+}
+
+enum PropErr {
+    NoEquals,
+    NoName,
+}
+
+fn parse_property(line: &str) -> Result<(String, String), PropErr> {
+    let line = strip_comment(line, true);
+    let (k, v) = line.split_once('=').ok_or(PropErr::NoEquals)?;
+    let k = k.trim_matches(WS);
+    if k.is_empty() {
+        return Err(PropErr::NoName);
+    }
+    Ok((k.to_ascii_lowercase(), v.trim_matches(WS).to_string()))
+}
+
+fn prop_error(e: PropErr, what: &str, line: usize) -> ParseError {
+    let message = match e {
+        PropErr::NoName => {
+            let mut w = what.to_string();
+            w[..1].make_ascii_uppercase();
+            format!("{w} did not have a name")
+        }
+        PropErr::NoEquals => format!("Expected an '=' sign defining a {what}"),
+    };
+    ParseError { line, message }
+}
+
+/// Parses one file into raw `(header, props)` sections (headers untrimmed inside the brackets,
+/// duplicates merged, properties with invalid names dropped).
+pub fn parse_raw(text: &str) -> Result<Vec<(String, Props)>, ParseError> {
+    let mut sections: Vec<(String, Props)> = Vec::new();
+    let mut current: Option<usize> = None;
+    let mut property: Option<String> = None;
+    let mut sub = false;
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim_matches(WS).is_empty() || line.starts_with(COMMENT) {
+            continue;
+        }
+        if line.starts_with('[') {
+            let l = strip_comment(line, false);
+            let name = l
+                .strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+                .ok_or_else(|| ParseError {
+                    line: n,
+                    message: "Profile definition must end with ']'".into(),
+                })?;
+            let idx = match sections.iter().position(|(h, _)| h == name) {
+                Some(idx) => idx,
+                None => {
+                    sections.push((name.to_string(), Props::default()));
+                    sections.len() - 1
+                }
+            };
+            current = Some(idx);
+            property = None;
+            sub = false;
+        } else if line.starts_with(WS) {
+            let Some(idx) = current else {
+                return Err(ParseError {
+                    line: n,
+                    message: "Expected a profile definition".into(),
+                });
+            };
+            let Some(prop) = &property else {
+                return Err(ParseError {
+                    line: n,
+                    message: "Expected a property definition, found continuation".into(),
+                });
+            };
+            if sub {
+                parse_property(line).map_err(|e| prop_error(e, "sub-property", n))?;
+            }
+            let props = &mut sections[idx].1;
+            if let Some(slot) = props.0.iter_mut().find(|(k, _)| k == prop) {
+                slot.1.push('\n');
+                slot.1.push_str(line.trim_matches(WS));
+            }
+        } else {
+            let Some(idx) = current else {
+                return Err(ParseError {
+                    line: n,
+                    message: "Expected a profile definition".into(),
+                });
+            };
+            let (k, v) = parse_property(line).map_err(|e| prop_error(e, "property", n))?;
+            sub = v.is_empty();
+            property = Some(k.clone());
+            if valid_identifier(&k) {
+                sections[idx].1.set(k, v);
+            } else {
+                // Invalid names are dropped; continuations of them are dropped too.
+                property = Some(String::from("\u{0}invalid"));
+            }
+        }
+    }
+    Ok(sections)
+}
+
+/// A value written by the editor: a scalar, a nested block, or a removal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditValue {
+    Set(String),
+    Nested(Vec<(String, String)>),
+    Remove,
+}
+
+fn header_of(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    let rest = t.strip_prefix('[')?;
+    let end = rest.find(']')?;
+    Some(&rest[..end])
+}
+
+fn option_of(line: &str) -> Option<(&str, usize)> {
+    // `key = value` or `key: value` (botocore's writer accepts both); returns the key and its indent.
+    if line.trim().is_empty() || line.trim_start().starts_with(COMMENT) {
+        return None;
+    }
+    let pos = line.find(['=', ':'])?;
+    if pos == 0 {
+        return None;
+    }
+    let key = &line[..pos];
+    let indent = key.len() - key.trim_start().len();
+    Some((key.trim(), indent))
+}
+
+/// Rejects values the files cannot hold.
+pub fn check_value(key: &str, value: &str) -> Result<(), String> {
+    if value.contains(['\n', '\r']) {
+        return Err(format!(
+            "Invalid value for key {key}: newline characters and carriage returns are not allowed."
+        ));
+    }
+    Ok(())
+}
+
+/// Applies `values` to section `[section]` of `text`, returning the new text. Lines outside the
+/// touched keys are kept byte for byte; a missing section is appended, a missing key is inserted
+/// after the section's last option line.
+pub fn edit(text: &str, section: &str, values: &[(String, EditValue)]) -> String {
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    let mut pending: Vec<(String, EditValue)> = values.to_vec();
+    let start = lines.iter().position(|l| {
+        !l.trim().starts_with(COMMENT)
+            && header_of(l)
+                .map(|h| h == section || quoted_eq(h, section))
+                .unwrap_or(false)
+    });
+    let Some(start) = start else {
+        let mut out = text.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        let body = render_new(&pending, "");
+        if body.is_empty() {
+            return text.to_string();
+        }
+        out.push_str(&format!("[{section}]\n"));
+        out.push_str(&body);
+        return out;
+    };
+    let mut last_option = start;
+    let mut j = start + 1;
+    while j < lines.len() {
+        if header_of(&lines[j]).is_some() && !lines[j].starts_with(WS) {
+            break;
+        }
+        if let Some((key, indent)) = option_of(&lines[j]) {
+            let key = key.to_string();
+            if indent == 0 {
+                last_option = j;
+            }
+            if indent == 0
+                && let Some(pos) = pending.iter().position(|(k, _)| *k == key)
+            {
+                let (_, v) = pending.remove(pos);
+                match v {
+                    EditValue::Set(s) => lines[j] = format!("{key} = {s}\n"),
+                    EditValue::Remove => {
+                        lines[j].clear();
+                        // drop continuation lines of a removed key as well
+                        let mut k = j + 1;
+                        while k < lines.len()
+                            && lines[k].starts_with(WS)
+                            && !lines[k].trim().is_empty()
+                        {
+                            lines[k].clear();
+                            k += 1;
+                        }
+                    }
+                    EditValue::Nested(subs) => {
+                        let mut subs = subs;
+                        let mut k = j + 1;
+                        while k < lines.len()
+                            && lines[k].starts_with(WS)
+                            && !lines[k].trim().is_empty()
+                        {
+                            if let Some((sk, sind)) = option_of(&lines[k])
+                                && let Some(p) = subs.iter().position(|(n, _)| n == sk)
+                            {
+                                let (n, v) = subs.remove(p);
+                                lines[k] = format!("{}{n} = {v}\n", " ".repeat(sind));
+                            }
+                            k += 1;
+                        }
+                        let extra: String = subs
+                            .iter()
+                            .map(|(n, v)| format!("    {n} = {v}\n"))
+                            .collect();
+                        if !extra.is_empty() {
+                            if !lines[k - 1].ends_with('\n') {
+                                lines[k - 1].push('\n');
+                            }
+                            lines.insert(k, extra);
+                        }
+                        last_option = k.min(lines.len() - 1);
+                        j = k;
+                    }
+                }
+            }
+        }
+        j += 1;
+    }
+    // keep continuation lines of the last option together with it
+    let mut insert_at = last_option + 1;
+    while insert_at < lines.len()
+        && lines[insert_at].starts_with(WS)
+        && !lines[insert_at].trim().is_empty()
+    {
+        insert_at += 1;
+    }
+    let body = render_new(&pending, "");
+    if !body.is_empty() {
+        if insert_at > 0 && !lines[insert_at - 1].ends_with('\n') {
+            lines[insert_at - 1].push('\n');
+        }
+        lines.insert(insert_at, body);
+    }
+    lines.concat()
+}
+
+fn quoted_eq(header: &str, section: &str) -> bool {
+    match section.split_once(' ') {
+        Some((a, b)) => header == format!("{a} \"{b}\""),
+        None => false,
+    }
+}
+
+fn render_new(values: &[(String, EditValue)], indent: &str) -> String {
+    let mut out = String::new();
+    for (k, v) in values {
+        match v {
+            EditValue::Set(s) => out.push_str(&format!("{indent}{k} = {s}\n")),
+            EditValue::Nested(subs) => {
+                out.push_str(&format!("{indent}{k} =\n"));
+                for (sk, sv) in subs {
+                    out.push_str(&format!("{indent}    {sk} = {sv}\n"));
+                }
+            }
+            EditValue::Remove => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(k: &str, v: &str) -> (String, EditValue) {
+        (k.to_string(), EditValue::Set(v.to_string()))
+    }
+
+    #[test]
+    fn edit_keeps_comments_and_order() {
+        let text = "# top comment\n[default]\nregion = us-east-1 ; trailing\n\n[profile other]\n# keep me\noutput = text\n";
+        let out = edit(
+            text,
+            "default",
+            &[set("region", "ap-northeast-1"), set("output", "json")],
+        );
+        assert_eq!(
+            out,
+            "# top comment\n[default]\nregion = ap-northeast-1\noutput = json\n\n[profile other]\n# keep me\noutput = text\n"
+        );
+    }
+
+    #[test]
+    fn edit_appends_missing_section_with_newline() {
+        let out = edit(
+            "[default]\nregion = x",
+            "profile p",
+            &[set("role_arn", "arn")],
+        );
+        assert_eq!(out, "[default]\nregion = x\n[profile p]\nrole_arn = arn\n");
+        assert_eq!(edit("", "default", &[set("a", "b")]), "[default]\na = b\n");
+    }
+
+    #[test]
+    fn edit_removes_and_nests() {
+        let text = "[default]\naws_access_key_id = A\naws_session_token = T\n[x]\n";
+        let out = edit(
+            text,
+            "default",
+            &[("aws_session_token".into(), EditValue::Remove)],
+        );
+        assert_eq!(out, "[default]\naws_access_key_id = A\n[x]\n");
+        let text = "[services s]\nsts =\n  endpoint_url = a\nother = 1\n";
+        let out = edit(
+            text,
+            "services s",
+            &[(
+                "sts".into(),
+                EditValue::Nested(vec![
+                    ("endpoint_url".into(), "b".into()),
+                    ("x".into(), "y".into()),
+                ]),
+            )],
+        );
+        assert_eq!(
+            out,
+            "[services s]\nsts =\n  endpoint_url = b\n    x = y\nother = 1\n"
+        );
+        let parsed = ProfileSet::load(Some(&out), None).unwrap();
+        assert_eq!(
+            sub_properties(parsed.services["s"].get("sts").unwrap()),
+            vec![
+                ("endpoint_url".into(), "b".into()),
+                ("x".into(), "y".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn edit_inserts_after_continuations() {
+        let text = "[profile a]\ns3 =\n  max = 1\n[b]\n";
+        let out = edit(text, "profile a", &[set("region", "r")]);
+        assert_eq!(out, "[profile a]\ns3 =\n  max = 1\nregion = r\n[b]\n");
+    }
+
+    #[test]
+    fn config_and_credentials_merge() {
+        let set = ProfileSet::load(
+            Some("[default]\nregion = a\n[profile p]\nrole_arn = r\nsource_profile = default\n[services s]\nsts =\n  endpoint_url = http://x\n"),
+            Some("[default]\naws_access_key_id = K\n[q]\nregion = z\n"),
+        )
+        .unwrap();
+        assert_eq!(set.names().collect::<Vec<_>>(), ["default", "p", "q"]);
+        assert_eq!(
+            set.profile("default").unwrap().get("aws_access_key_id"),
+            Some("K")
+        );
+        assert_eq!(
+            set.services["s"].get("sts"),
+            Some("\nendpoint_url = http://x")
+        );
+    }
+}
