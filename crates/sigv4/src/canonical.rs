@@ -8,6 +8,8 @@
 //! METHOD \n CanonicalURI \n CanonicalQuery \n CanonicalHeaders \n \n SignedHeaders \n PayloadHash
 //! ```
 
+use std::collections::HashMap;
+
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
@@ -241,20 +243,40 @@ pub fn canonical_header_value(value: &str, out: &mut String) {
 /// joined with `,` in request order. A signed header missing from the request yields `name:`.
 pub fn canonical_headers(headers: &[(String, String)], signed: &[String]) -> String {
     let mut out = String::with_capacity(64 * signed.len());
-    for name in signed {
-        out.push_str(name);
-        out.push(':');
-        let mut first = true;
-        for (n, v) in headers {
-            if n.eq_ignore_ascii_case(name) {
-                if !first {
-                    out.push(',');
-                }
-                canonical_header_value(v, &mut out);
-                first = false;
+    let push_values = |out: &mut String, values: &mut dyn Iterator<Item = &str>| {
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                out.push(',');
             }
+            canonical_header_value(v, out);
         }
-        out.push('\n');
+    };
+    if signed.len().saturating_mul(headers.len()) <= 1024 {
+        // The usual case: a handful of headers, scanned directly.
+        for name in signed {
+            out.push_str(name);
+            out.push(':');
+            let mut values = headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str());
+            push_values(&mut out, &mut values);
+            out.push('\n');
+        }
+    } else {
+        // Hostile sizes (thousands of signed names): index once instead of O(n*m).
+        let mut index: HashMap<String, Vec<&str>> = HashMap::new();
+        for (n, v) in headers {
+            index.entry(n.to_ascii_lowercase()).or_default().push(v);
+        }
+        for name in signed {
+            out.push_str(name);
+            out.push(':');
+            if let Some(values) = index.get(name.to_ascii_lowercase().as_str()) {
+                push_values(&mut out, &mut values.iter().copied());
+            }
+            out.push('\n');
+        }
     }
     out
 }
@@ -450,6 +472,30 @@ mod tests {
             canonical_headers(&h, &signed),
             "host:example.com\nmy-header1:a b c,value1 value2\nx-empty:\nx-absent:\n"
         );
+    }
+
+    #[test]
+    fn large_header_sets_use_the_index_with_the_same_result() {
+        let headers: Vec<(String, String)> = (0..100)
+            .flat_map(|i| {
+                [
+                    (format!("X-H{i}"), format!(" v  {i} ")),
+                    (format!("x-h{i}"), "again".to_owned()),
+                ]
+            })
+            .collect();
+        let signed: Vec<String> = (0..120).map(|i| format!("x-h{i}")).collect();
+        let big = canonical_headers(&headers, &signed);
+        // Same answer as the direct scan, one name at a time.
+        let mut expected = String::new();
+        for name in &signed {
+            let one = canonical_headers(&headers, std::slice::from_ref(name));
+            expected.push_str(&one);
+        }
+        assert!(signed.len() * headers.len() > 1024);
+        assert_eq!(big, expected);
+        assert!(big.starts_with("x-h0:v 0,again\nx-h1:v 1,again\n"));
+        assert!(big.ends_with("x-h119:\n"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Server side: parsing the signature out of a request and verifying it.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -611,12 +612,18 @@ pub fn verify_with(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
         ));
     }
+    let signed_set: Option<HashSet<&str>> = (info.signed_headers.len() > 16)
+        .then(|| info.signed_headers.iter().map(String::as_str).collect());
+    let is_signed = |h: &str| match &signed_set {
+        Some(set) => set.contains(h),
+        None => info.signed_headers.iter().any(|s| s == h),
+    };
     let mut unsigned: Vec<String> = Vec::new();
     for (name, _) in req.headers {
-        if name.len() > 6 && name[..6].eq_ignore_ascii_case("x-amz-") {
+        if name.len() > 6 && name.as_bytes()[..6].eq_ignore_ascii_case(b"x-amz-") {
             let lower = name.to_ascii_lowercase();
             let exempt = info.is_presigned() && PRESIGN_UNSIGNED_OK.contains(&lower.as_str());
-            if !exempt && !info.signed_headers.contains(&lower) && !unsigned.contains(&lower) {
+            if !exempt && !is_signed(&lower) && !unsigned.contains(&lower) {
                 unsigned.push(lower);
             }
         }

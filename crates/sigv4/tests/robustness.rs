@@ -192,6 +192,32 @@ proptest! {
 }
 
 #[test]
+fn non_ascii_header_names_do_not_panic() {
+    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    let creds = Credentials::new("AKID", "s");
+    let params = SigningParams {
+        region: "us-east-1",
+        service: "iam",
+        time: t,
+    };
+    let mut headers = vec![("host".to_owned(), "h".to_owned())];
+    sign_headers("GET", "/", "", &mut headers, b"", &creds, &params).unwrap();
+    // A multi-byte character straddling byte 6 (where the "x-amz-" prefix check looks).
+    headers.push(("a\u{e9}\u{e9}\u{e9}\u{e9}".to_owned(), "v".to_owned()));
+    headers.push(("x-am\u{e9}z".to_owned(), "v".to_owned()));
+    let hash = sha256_hex(b"");
+    let req = IncomingRequest {
+        method: "GET",
+        path: "/",
+        query: "",
+        headers: &headers,
+        payload_sha256_hex: &hash,
+    };
+    let info = parse(&req).unwrap();
+    verify(&req, &info, "s", t).unwrap();
+}
+
+#[test]
 fn time_boundaries_are_exact() {
     let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
     let creds = Credentials::new("AKID", "s");
