@@ -107,6 +107,44 @@ proptest! {
         }
     }
 
+    /// Starts from a valid signed request so that parsing succeeds and the verifier's deeper
+    /// paths run, then adds arbitrary headers, query text and Authorization edits.
+    #[test]
+    fn verify_never_panics_on_mutated_valid_requests(
+        extra in proptest::collection::vec(("\\PC{0,12}", "\\PC{0,12}"), 0..6),
+        query_extra in "\\PC{0,20}",
+        path in "\\PC{0,20}",
+        signed_headers in "\\PC{0,30}",
+        signature in "\\PC{0,70}",
+        presigned in any::<bool>(),
+    ) {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        let creds = Credentials::new("AKID", "s").with_session_token("tok");
+        let params = SigningParams { region: "us-east-1", service: "sts", time: t };
+        let mut headers = vec![("host".to_owned(), "h".to_owned())];
+        let mut query = String::from("a=1");
+        if presigned {
+            query = presign("GET", "/", &query, &headers, b"", &creds, &params,
+                Duration::from_secs(60)).unwrap();
+        } else {
+            sign_headers("GET", "/", &query, &mut headers, b"", &creds, &params).unwrap();
+            // Rewrite the SignedHeaders and Signature parts of the Authorization header.
+            let auth = headers.iter_mut().find(|(n, _)| n == "authorization").unwrap();
+            auth.1 = format!(
+                "AWS4-HMAC-SHA256 Credential=AKID/20200913/us-east-1/sts/aws4_request, SignedHeaders={signed_headers}, Signature={signature}"
+            );
+        }
+        headers.extend(extra);
+        query.push_str(&query_extra);
+        let hash = sha256_hex(b"");
+        let req = IncomingRequest { method: "GET", path: &path, query: &query, headers: &headers,
+            payload_sha256_hex: &hash };
+        if let Ok(info) = parse(&req) {
+            let _ = verify(&req, &info, "s", t);
+            let _ = format!("{info:?}");
+        }
+    }
+
     #[test]
     fn canonical_forms_are_idempotent(q in "\\PC{0,40}", p in "\\PC{0,40}") {
         let once = canonical_query(&q, false);
