@@ -1,10 +1,446 @@
-//! kagi-server: IAM, STS and ECR on loopback (skeleton; see ARCHITECTURE.md).
+//! kagi-server: `kagi serve`, a local IAM + STS (+ ECR, mounted from kagi-ecr) that really
+//! authenticates (SigV4) and really authorises (IAM policy evaluation) every request.
+//!
+//! # Map
+//!
+//! | module | what |
+//! |---|---|
+//! | `lib.rs` | [`ServerConfig`], [`start_background`] / [`RunningServer`], [`serve_main`] (`kagi serve` args), startup and graceful shutdown |
+//! | [`app`] | axum router and the request pipeline: body → auth → route (ECR JSON / IAM / STS query) → response, request ids, one log line per request |
+//! | [`auth`] | SigV4 via kagi-sigv4, access-key and session-token resolution into a [`auth::Caller`] |
+//! | [`authz`] | gathers a principal's policies (inline, managed, groups, boundary, session) and asks kagi-policy; AccessDenied wording |
+//! | [`iam`] | IAM operations (users, keys, groups, policies, roles, MFA, simulation), one submodule per area |
+//! | [`sts`] | STS operations (GetCallerIdentity, AssumeRole, GetSessionToken) and session tokens |
+//! | [`ecr_host`] | the `kagi_ecr::Host` implementation: ECR asks the server who a key is and whether it may act |
+//! | [`store`] | the storage trait ([`store::Store`]) and its SQLite implementation |
+//! | [`model`] | the stored entity documents |
+//! | [`account`] | first-start account creation, root credentials file, data directory layout |
+//! | [`crypto`] | AES-GCM sealing of secrets at rest and of session tokens |
+//! | [`ids`] | AWS-style ids, ARNs, timestamps, name/path validation |
+//! | [`totp`] | RFC 6238 TOTP for virtual MFA devices |
+//!
+//! # Invariants
+//!
+//! * Every request except `GET /health` and the registry's own challenge is authenticated and
+//!   then authorised through kagi-policy; the account root is the only principal allowed
+//!   everything, and `sts:GetCallerIdentity` is always allowed (as on AWS).
+//! * Secrets (secret keys, session secrets, MFA seeds) are stored sealed with the data key and
+//!   never logged; `Debug` of anything holding one redacts it.
+//! * A write is committed (SQLite WAL, synchronous=FULL) before its response is sent.
+//! * Session tokens are self-contained sealed [`model::Session`]s: unforgeable, expiring, and
+//!   verifiable without a lookup; they are also stored so ECR registry tokens can re-resolve them.
 
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod app;
+pub mod auth;
+pub mod authz;
+pub mod crypto;
+pub mod ecr_host;
+pub mod error;
+pub mod iam;
+pub mod ids;
+pub mod model;
+pub mod store;
+pub mod sts;
+pub mod totp;
+
+use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-/// Entry point of `kagi serve ARGS`.
-pub fn serve_main(_args: &[OsString]) -> ExitCode {
-    eprintln!("kagi serve: not yet implemented");
-    ExitCode::from(2)
+/// The documented default port of `kagi serve`.
+pub const DEFAULT_PORT: u16 = 7474;
+
+/// How to run a server.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub bind: IpAddr,
+    /// 0 = any free port.
+    pub port: u16,
+    /// `None` = in-memory (nothing survives the process).
+    pub data_dir: Option<PathBuf>,
+    pub account_id: Option<String>,
+    pub root_access_key_id: Option<String>,
+    pub root_secret_access_key: Option<String>,
+}
+
+impl ServerConfig {
+    /// Loopback, a free port, in memory, fresh random account.
+    pub fn in_memory() -> ServerConfig {
+        ServerConfig {
+            bind: Ipv4Addr::LOCALHOST.into(),
+            port: 0,
+            data_dir: None,
+            account_id: None,
+            root_access_key_id: None,
+            root_secret_access_key: None,
+        }
+    }
+}
+
+/// A server running on its own thread and tokio runtime.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub account_id: String,
+    pub root_access_key_id: String,
+    root_secret_access_key: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .field("account_id", &self.account_id)
+            .field("root_access_key_id", &self.root_access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    pub fn root_secret_access_key(&self) -> &str {
+        &self.root_secret_access_key
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and joins the server thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A built (not yet listening) server.
+pub struct Built {
+    pub state: Arc<app::AppState>,
+    pub account: account::Account,
+}
+
+/// Opens storage, bootstraps the account, mounts ECR.
+pub fn build(config: &ServerConfig) -> Result<Built> {
+    let (store, sealer): (Arc<dyn store::Store>, crypto::Sealer) = match &config.data_dir {
+        Some(dir) => {
+            create_private_dir(dir)?;
+            let sealer = crypto::Sealer::open_key_file(&dir.join("kagi.key"))?;
+            (
+                Arc::new(store::sqlite::SqliteStore::open(&dir.join("kagi.db"))?),
+                sealer,
+            )
+        }
+        None => (
+            Arc::new(store::sqlite::SqliteStore::in_memory()?),
+            crypto::Sealer::random(),
+        ),
+    };
+    let overrides = account::Overrides {
+        account_id: config.account_id.as_deref(),
+        root_access_key_id: config.root_access_key_id.as_deref(),
+        root_secret_access_key: config.root_secret_access_key.as_deref(),
+    };
+    let account = account::bootstrap(&*store, &sealer, config.data_dir.as_deref(), &overrides)?;
+    iam::managed::install_aws_managed(&*store)?;
+    let host = Arc::new(ecr_host::ServerHost::default());
+    let ecr_dir = config.data_dir.as_ref().map(|d| d.join("ecr"));
+    let ecr = kagi_ecr::Ecr::open(ecr_dir.as_deref(), &account.account_id, host.clone())
+        .context("opening the ECR store")?;
+    let state = Arc::new(app::AppState {
+        store,
+        sealer,
+        account_id: account.account_id.clone(),
+        signing_keys: kagi_sigv4::SigningKeyCache::default(),
+        keys: Default::default(),
+        policies: Default::default(),
+        ecr: Some(ecr),
+        last_used: Default::default(),
+    });
+    host.set_state(&state);
+    Ok(Built { state, account })
+}
+
+fn create_private_dir(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+async fn run(
+    state: Arc<app::AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    if let Some(ecr) = &state.ecr {
+        ecr.set_registry_endpoint(addr.to_string());
+    }
+    let app = app::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Starts a server on its own thread (own multi-threaded tokio runtime) and returns once it is
+/// listening. Dropping or [`RunningServer::shutdown`] stops it.
+pub fn start_background(config: ServerConfig) -> Result<RunningServer> {
+    let built = build(&config)?;
+    let std_listener = std::net::TcpListener::bind((config.bind, config.port))
+        .with_context(|| format!("binding {}:{}", config.bind, config.port))?;
+    std_listener.set_nonblocking(true)?;
+    let addr = std_listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = built.state.clone();
+    let thread = std::thread::Builder::new()
+        .name("kagi-server".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("kagi-server-worker")
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                if let Err(e) = run(state, listener, async move {
+                    let _ = rx.await;
+                })
+                .await
+                {
+                    tracing::error!(error = %e, "server stopped");
+                }
+            });
+        })?;
+    Ok(RunningServer {
+        addr,
+        account_id: built.account.account_id.clone(),
+        root_access_key_id: built.account.root_access_key_id.clone(),
+        root_secret_access_key: built.account.root_secret_access_key.clone(),
+        shutdown: Some(tx),
+        thread: Some(thread),
+    })
+}
+
+const USAGE: &str = "\
+usage: kagi serve [--bind ADDR] [--port N] [--data-dir DIR | --in-memory]
+
+Serves IAM, STS, ECR and the container registry on one port, authenticating every request
+with SigV4 and authorising it with IAM policies.
+
+  --bind ADDR      address to listen on (default 127.0.0.1)
+  --port N         port (default 7474; 0 picks a free port, printed at start)
+  --data-dir DIR   where the database, key file and root credentials live
+                   (default $XDG_DATA_HOME/kagi or ~/.local/share/kagi)
+  --in-memory      keep nothing on disk
+  --log LEVEL      error|warn|info|debug|trace (default info; RUST_LOG also works)
+
+Environment: KAGI_ACCOUNT_ID, KAGI_ROOT_ACCESS_KEY_ID, KAGI_ROOT_SECRET_ACCESS_KEY make the
+account deterministic.";
+
+struct ServeArgs {
+    config: ServerConfig,
+    log: Option<String>,
+}
+
+fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
+    let mut config = ServerConfig {
+        port: DEFAULT_PORT,
+        ..ServerConfig::in_memory()
+    };
+    let mut data_dir: Option<PathBuf> = None;
+    let mut in_memory = false;
+    let mut log = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let a = a.to_str().context("arguments must be UTF-8")?;
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (a, None),
+        };
+        let mut value = |name: &str| -> Result<String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it
+                    .next()
+                    .and_then(|v| v.to_str())
+                    .map(str::to_owned)
+                    .with_context(|| format!("{name} needs a value")),
+            }
+        };
+        match flag {
+            "-h" | "--help" | "help" => return Ok(None),
+            "--bind" => {
+                config.bind = value("--bind")?
+                    .parse()
+                    .context("--bind: not an IP address")?
+            }
+            "--port" => {
+                config.port = value("--port")?
+                    .parse()
+                    .context("--port: not a port number")?
+            }
+            "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            "--in-memory" => in_memory = true,
+            "--log" => log = Some(value("--log")?),
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    if in_memory && data_dir.is_some() {
+        bail!("--in-memory and --data-dir exclude each other");
+    }
+    config.data_dir = if in_memory {
+        None
+    } else {
+        Some(data_dir.map_or_else(default_data_dir, Ok)?)
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    config.account_id = env("KAGI_ACCOUNT_ID");
+    config.root_access_key_id = env("KAGI_ROOT_ACCESS_KEY_ID");
+    config.root_secret_access_key = env("KAGI_ROOT_SECRET_ACCESS_KEY");
+    Ok(Some(ServeArgs { config, log }))
+}
+
+fn default_data_dir() -> Result<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(x).join("kagi"));
+    }
+    let home = std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?;
+    Ok(PathBuf::from(home).join(".local/share/kagi"))
+}
+
+fn init_tracing(level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match level {
+        Some(l) => EnvFilter::new(format!("kagi_server={l},kagi_ecr={l},warn")),
+        None => EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("kagi_server=info,kagi_ecr=info,warn")),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// `kagi serve ARGS` (arguments after `serve`).
+pub fn serve_main(args: &[OsString]) -> ExitCode {
+    let parsed = match parse_args(args) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("kagi serve: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(parsed.log.as_deref());
+    match serve_blocking(parsed.config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kagi serve: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve_blocking(config: ServerConfig) -> Result<()> {
+    let built = build(&config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((config.bind, config.port))
+            .await
+            .with_context(|| format!("binding {}:{}", config.bind, config.port))?;
+        let addr = listener.local_addr()?;
+        let a = &built.account;
+        println!("kagi serve: listening on http://{addr}");
+        println!("  account          {}", a.account_id);
+        println!("  root access key  {}", a.root_access_key_id);
+        match (&a.credentials_file, &config.data_dir) {
+            (Some(p), _) => println!("  root credentials written to {} (0600)", p.display()),
+            (None, Some(d)) => println!(
+                "  root credentials in {}",
+                d.join(account::ROOT_CREDENTIALS_FILE).display()
+            ),
+            (None, None) => {
+                println!("  in-memory: root secret is only in KAGI_ROOT_SECRET_ACCESS_KEY (if set)")
+            }
+        }
+        if let Some(d) = &config.data_dir {
+            println!("  data             {}", d.display());
+        }
+        println!("  try: aws --endpoint-url http://{addr} sts get-caller-identity");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        run(built.state, listener, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down (signal received)");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn parses_flags() {
+        let p = parse_args(&args(&["--bind", "127.0.0.1", "--port=0", "--in-memory"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.config.port, 0);
+        assert!(p.config.data_dir.is_none());
+        let p = parse_args(&args(&["--data-dir", "/tmp/x"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.config.port, DEFAULT_PORT);
+        assert_eq!(
+            p.config.data_dir.as_deref(),
+            Some(std::path::Path::new("/tmp/x"))
+        );
+        assert!(parse_args(&args(&["--bogus"])).is_err());
+        assert!(parse_args(&args(&["--in-memory", "--data-dir", "x"])).is_err());
+        assert!(parse_args(&args(&["--help"])).unwrap().is_none());
+    }
 }

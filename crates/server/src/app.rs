@@ -1,0 +1,418 @@
+//! The axum application: shared state, routes, and the request pipeline.
+//!
+//! Routes (one port for everything):
+//! * `GET /health` → `ok` (unauthenticated liveness probe);
+//! * `/v2/…` → kagi-ecr's registry router (registry Basic auth, see [`crate::ecr_host`]);
+//! * every other request → [`aws_entry`]: read the body (1 MiB for query APIs, 64 MiB for ECR),
+//!   authenticate ([`crate::auth`]), then route: `X-Amz-Target:
+//!   AmazonEC2ContainerRegistry_V20150921.*` → kagi-ecr's `handle_api`; otherwise the credential
+//!   scope's service (`iam` | `sts`) selects the query-protocol service, kagi-api decodes the form
+//!   (POST body or GET query), [`crate::iam`] / [`crate::sts`] handle the operation, kagi-api
+//!   encodes the XML response. Errors use the protocol's envelope with AWS's HTTP status.
+//!
+//! Each request gets a uuid request id (`x-amzn-RequestId`) and one `tracing` line with method,
+//! service, action, caller ARN, status and latency. Secrets never reach the log.
+
+use crate::auth::{self, Caller, KeyCache};
+use crate::authz::PolicyCache;
+use crate::crypto::Sealer;
+use crate::error::{AwsError, AwsResult};
+use crate::store::Store;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+pub const QUERY_BODY_LIMIT: usize = 1 << 20;
+pub const JSON_BODY_LIMIT: usize = 64 << 20;
+pub const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub sealer: Sealer,
+    pub account_id: String,
+    pub signing_keys: kagi_sigv4::SigningKeyCache,
+    pub keys: KeyCache,
+    pub policies: PolicyCache,
+    pub ecr: Option<Arc<kagi_ecr::Ecr>>,
+    /// Access keys' last use (kept in memory; see `GetAccessKeyLastUsed`).
+    pub last_used: parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
+}
+
+impl AppState {
+    pub fn last_used(&self, key_id: &str) -> Option<crate::model::LastUsed> {
+        self.last_used.lock().get(key_id).cloned()
+    }
+
+    fn note_use(&self, key_id: &str, service: &str, region: &str, now: i64) {
+        if key_id.starts_with("AKIA") {
+            let mut m = self.last_used.lock();
+            match m.get_mut(key_id) {
+                Some(l) if l.date == now && l.service == service => {}
+                _ => {
+                    m.insert(
+                        key_id.to_owned(),
+                        crate::model::LastUsed {
+                            date: now,
+                            service: service.to_owned(),
+                            region: region.to_owned(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Per-request context handed to operation handlers.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub caller: &'a Caller,
+    pub now: i64,
+    pub region: String,
+    pub source_ip: IpAddr,
+    pub request_id: String,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let ecr = state.ecr.clone();
+    let mut r: Router = Router::new()
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .fallback(aws_entry)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .with_state(state);
+    if let Some(ecr) = ecr {
+        r = r.merge(ecr.registry_router());
+    }
+    r
+}
+
+enum Proto {
+    Query,
+    Json,
+}
+
+async fn aws_entry(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = req.into_parts();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let proto = match &target {
+        Some(t) if t.starts_with(ECR_TARGET_PREFIX) => Proto::Json,
+        _ => Proto::Query,
+    };
+    let limit = match proto {
+        Proto::Query => QUERY_BODY_LIMIT,
+        Proto::Json => JSON_BODY_LIMIT,
+    };
+    let body = match read_body(body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            return finish(
+                &parts.method,
+                "-",
+                "-",
+                "-",
+                error_response(&proto, None, &e, &request_id),
+                &request_id,
+                started,
+            );
+        }
+    };
+    let headers = header_pairs(&parts.headers);
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let payload = kagi_sigv4::sha256_hex(&body);
+    let inreq = kagi_sigv4::IncomingRequest {
+        method: parts.method.as_str(),
+        path: &path,
+        query: &query,
+        headers: &headers,
+        payload_sha256_hex: &payload,
+    };
+    let form = match proto {
+        Proto::Query => query_form(&parts.method, &parts.headers, &query, &body),
+        Proto::Json => Vec::new(),
+    };
+    let now = SystemTime::now();
+    let parsed = auth::parse(&inreq);
+    let scope_service = parsed.as_ref().ok().map(|i| i.service.clone());
+    let service_name = match proto {
+        Proto::Json => "ecr".to_owned(),
+        Proto::Query => scope_service
+            .clone()
+            .unwrap_or_else(|| guess_service(&form).to_owned()),
+    };
+    let action = match proto {
+        Proto::Json => target
+            .as_deref()
+            .unwrap_or("")
+            .trim_start_matches(ECR_TARGET_PREFIX)
+            .to_owned(),
+        Proto::Query => form
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+    };
+    let authed = parsed.and_then(|info| auth::authenticate(&state, &inreq, info, now));
+    let authed = match authed {
+        Ok(a) => a,
+        Err(f) => {
+            let e = match proto {
+                Proto::Query => f.for_query(),
+                Proto::Json => f.for_json(),
+            };
+            let resp = error_response(&proto, Some(&service_name), &e, &request_id);
+            return finish(
+                &parts.method,
+                &service_name,
+                &action,
+                "-",
+                resp,
+                &request_id,
+                started,
+            );
+        }
+    };
+    let caller_arn = authed.caller.arn();
+    state.note_use(
+        &authed.caller.access_key_id,
+        &authed.info.service,
+        &authed.info.region,
+        crate::ids::secs_of(now),
+    );
+    let resp = match proto {
+        Proto::Json => {
+            let caller = crate::ecr_host::ecr_caller(&authed.caller);
+            match &state.ecr {
+                Some(ecr) if authed.info.service == "ecr" => {
+                    ecr.handle_api(
+                        &caller,
+                        &authed.info.region,
+                        target.as_deref().unwrap_or(""),
+                        body,
+                    )
+                    .await
+                }
+                _ => error_response(
+                    &proto,
+                    Some("ecr"),
+                    &AwsError::new(
+                        400,
+                        "UnknownOperationException",
+                        "The requested service is not available.",
+                    ),
+                    &request_id,
+                ),
+            }
+        }
+        Proto::Query => {
+            let ctx = Ctx {
+                state: &state,
+                caller: &authed.caller,
+                now: crate::ids::secs_of(now),
+                region: authed.info.region.clone(),
+                source_ip: peer.ip(),
+                request_id: request_id.clone(),
+            };
+            // Handlers run inline: SQLite calls take microseconds and writes are serialised anyway.
+            match query_call(&ctx, &authed.info.service, &form) {
+                Ok(xml) => xml_response(200, xml, &request_id),
+                Err(e) => error_response(&proto, Some(&authed.info.service), &e, &request_id),
+            }
+        }
+    };
+    finish(
+        &parts.method,
+        &service_name,
+        &action,
+        &caller_arn,
+        resp,
+        &request_id,
+        started,
+    )
+}
+
+fn query_call(ctx: &Ctx, service_name: &str, form: &[(String, String)]) -> AwsResult<String> {
+    let service = match service_name {
+        "iam" | "sts" => kagi_api::service(service_name).expect("iam and sts are modelled"),
+        _ => {
+            return Err(AwsError::new(
+                400,
+                "InvalidAction",
+                format!("The service '{service_name}' is not available on this endpoint."),
+            ));
+        }
+    };
+    let (op, input) = kagi_api::query::decode(service, form).map_err(from_api)?;
+    let output: Value = match service_name {
+        "iam" => crate::iam::handle(ctx, op.name, input)?,
+        _ => crate::sts::handle(ctx, op.name, input)?,
+    };
+    Ok(kagi_api::xml::encode_response(
+        service,
+        op,
+        &output,
+        &ctx.request_id,
+    ))
+}
+
+pub fn from_api(e: kagi_api::ApiError) -> AwsError {
+    AwsError {
+        code: e.code,
+        message: e.message,
+        status: e.status,
+        sender_fault: e.sender_fault,
+    }
+}
+
+fn to_api(e: &AwsError) -> kagi_api::ApiError {
+    kagi_api::ApiError {
+        code: e.code.clone(),
+        message: e.message.clone(),
+        status: e.status,
+        sender_fault: e.sender_fault,
+    }
+}
+
+/// Which query service an unauthenticated request was probably meant for (for the error's
+/// namespace only).
+fn guess_service(form: &[(String, String)]) -> &'static str {
+    let action = form
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    match kagi_api::service("sts") {
+        Some(sts) if sts.operation(action).is_some() => "sts",
+        _ => "iam",
+    }
+}
+
+async fn read_body(body: Body, limit: usize) -> AwsResult<Bytes> {
+    let limited = http_body_util::Limited::new(body, limit);
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(_) => Err(AwsError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request body must be smaller than {limit} bytes."),
+        )),
+    }
+}
+
+fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The query protocol's parameters: the URL query plus, for form POSTs, the body. SigV4
+/// presigning parameters are not API parameters.
+fn query_form(
+    method: &Method,
+    headers: &HeaderMap,
+    query: &str,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    let mut form: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| !k.starts_with("X-Amz-"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if method == Method::POST && is_form {
+        form.extend(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())));
+    }
+    form
+}
+
+fn xml_response(status: u16, xml: String, request_id: &str) -> Response {
+    let mut r = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, "text/xml")],
+        xml,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut().insert("x-amzn-requestid", v);
+    }
+    r
+}
+
+fn error_response(
+    proto: &Proto,
+    service: Option<&str>,
+    e: &AwsError,
+    request_id: &str,
+) -> Response {
+    match proto {
+        Proto::Query => {
+            let svc = kagi_api::service(match service {
+                Some("sts") => "sts",
+                _ => "iam",
+            })
+            .expect("iam and sts are modelled");
+            xml_response(
+                e.status,
+                kagi_api::xml::encode_error(svc, &to_api(e), request_id),
+                request_id,
+            )
+        }
+        Proto::Json => {
+            let mut r = (
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                [(header::CONTENT_TYPE, "application/x-amz-json-1.1")],
+                kagi_api::json11::encode_error(&to_api(e)),
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(request_id) {
+                r.headers_mut().insert("x-amzn-requestid", v);
+            }
+            r
+        }
+    }
+}
+
+fn finish(
+    method: &Method,
+    service: &str,
+    action: &str,
+    caller: &str,
+    resp: Response,
+    request_id: &str,
+    started: Instant,
+) -> Response {
+    let status = resp.status().as_u16();
+    let micros = started.elapsed().as_micros() as u64;
+    if status >= 500 {
+        tracing::warn!(%method, service, action, caller, status, micros, request_id, "request");
+    } else if status >= 400 {
+        tracing::info!(%method, service, action, caller, status, micros, request_id, "request");
+    } else {
+        tracing::debug!(%method, service, action, caller, status, micros, request_id, "request");
+    }
+    resp
+}

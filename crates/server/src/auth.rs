@@ -1,0 +1,328 @@
+//! Authentication: SigV4 (via kagi-sigv4) and caller resolution.
+//!
+//! [`authenticate`] turns a raw request into a [`Caller`]:
+//! 1. `kagi_sigv4::parse` (no auth at all → `MissingAuthenticationToken`);
+//! 2. look up the access key: `AKIA…` in the store (unknown, deleted or inactive →
+//!    `InvalidClientTokenId`); `ASIA…` from the sealed session token in `X-Amz-Security-Token`
+//!    (absent, forged, tampered, or for another key → `InvalidClientTokenId`);
+//! 3. `kagi_sigv4::verify_cached` with the key's secret (constant-time; skew and expiry rules);
+//! 4. for temporary credentials, expiry → `ExpiredToken` (checked after the signature, so an
+//!    unsigned request learns nothing about a token);
+//! 5. the principal behind the key must still exist.
+//!
+//! Resolved long-term keys are cached per store generation ([`crate::store::Store::generation`]),
+//! so a deleted or deactivated key stops working with the very next request.
+
+use crate::app::AppState;
+use crate::error::{AwsError, AwsResult};
+use crate::model::{AccessKey, Role, Session, SessionKind, User};
+use crate::store::{StoreExt, Table, TxExt, name_key};
+use kagi_sigv4::{AuthError, IncomingRequest, SignedInfo};
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Who is calling.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Root,
+    User {
+        name: String,
+        id: String,
+        path: String,
+    },
+    /// An assumed-role session.
+    Role {
+        name: String,
+        id: String,
+        path: String,
+        session_name: String,
+    },
+}
+
+/// An authenticated caller. `Debug` never shows a secret (none is held).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub account_id: String,
+    pub access_key_id: String,
+    /// Set for temporary (STS) credentials.
+    pub session: Option<Arc<Session>>,
+}
+
+impl Caller {
+    /// The ARN AWS reports (GetCallerIdentity, AccessDenied messages).
+    pub fn arn(&self) -> String {
+        match &self.principal {
+            Principal::Root => format!("arn:aws:iam::{}:root", self.account_id),
+            Principal::User { name, path, .. } => {
+                crate::ids::iam_arn(&self.account_id, "user", path, name)
+            }
+            Principal::Role {
+                name, session_name, ..
+            } => {
+                format!(
+                    "arn:aws:sts::{}:assumed-role/{name}/{session_name}",
+                    self.account_id
+                )
+            }
+        }
+    }
+
+    /// `UserId` of GetCallerIdentity: `AIDA…`, `AROA…:session`, or the account id for root.
+    pub fn user_id(&self) -> String {
+        match &self.principal {
+            Principal::Root => self.account_id.clone(),
+            Principal::User { id, .. } => id.clone(),
+            Principal::Role {
+                id, session_name, ..
+            } => format!("{id}:{session_name}"),
+        }
+    }
+
+    pub fn is_root(&self) -> bool {
+        matches!(self.principal, Principal::Root)
+    }
+
+    pub fn is_temporary(&self) -> bool {
+        self.session.is_some()
+    }
+
+    pub fn mfa_present(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.mfa)
+    }
+}
+
+/// A cached, resolved long-term key: owner and secret (kept only in memory).
+#[derive(Clone)]
+struct KeyEntry {
+    secret: Arc<str>,
+    principal: Principal,
+}
+
+/// Cache of long-term keys, valid for one store generation.
+#[derive(Default)]
+pub struct KeyCache {
+    inner: RwLock<(u64, HashMap<String, Option<KeyEntry>>)>,
+}
+
+/// What the request claimed plus who it turned out to be.
+pub struct Authenticated {
+    pub info: SignedInfo,
+    pub caller: Caller,
+}
+
+/// The error of a failed authentication, kept as kagi-sigv4's error when it is one so that the
+/// response can use the right code for the protocol (query vs JSON).
+pub enum AuthFailure {
+    Sig(AuthError),
+    Aws(AwsError),
+}
+
+impl From<AwsError> for AuthFailure {
+    fn from(e: AwsError) -> Self {
+        AuthFailure::Aws(e)
+    }
+}
+
+impl AuthFailure {
+    /// The error rendered for the query protocol (IAM, STS).
+    pub fn for_query(&self) -> AwsError {
+        match self {
+            AuthFailure::Sig(e) => {
+                AwsError::new(e.code.http_status(), e.code.as_str(), e.message.clone())
+            }
+            AuthFailure::Aws(e) => e.clone(),
+        }
+    }
+
+    /// The error rendered for JSON 1.1 services (ECR).
+    pub fn for_json(&self) -> AwsError {
+        match self {
+            AuthFailure::Sig(e) => AwsError::new(400, e.code.json_code(), e.message.clone()),
+            AuthFailure::Aws(e) => {
+                let code = match e.code.as_str() {
+                    "InvalidClientTokenId" => "UnrecognizedClientException",
+                    "ExpiredToken" => "ExpiredTokenException",
+                    "AccessDenied" => "AccessDeniedException",
+                    other => other,
+                };
+                AwsError::new(400, code, e.message.clone())
+            }
+        }
+    }
+}
+
+/// Parses only (used to route errors before the key is known).
+pub fn parse(req: &IncomingRequest<'_>) -> Result<SignedInfo, AuthFailure> {
+    kagi_sigv4::parse(req).map_err(AuthFailure::Sig)
+}
+
+pub fn authenticate(
+    state: &AppState,
+    req: &IncomingRequest<'_>,
+    info: SignedInfo,
+    now: SystemTime,
+) -> Result<Authenticated, AuthFailure> {
+    let key_id = info.access_key_id.as_str();
+    if key_id.starts_with("ASIA") {
+        let token = info
+            .session_token
+            .as_deref()
+            .ok_or_else(AwsError::invalid_client_token)?;
+        let session = open_session(state, token).ok_or_else(AwsError::invalid_client_token)?;
+        if session.access_key_id != key_id {
+            return Err(AwsError::invalid_client_token().into());
+        }
+        let secret = state
+            .sealer
+            .open_str("session-secret", &session.secret_sealed)
+            .ok_or_else(AwsError::invalid_client_token)?;
+        kagi_sigv4::verify_cached(req, &info, &secret, now, &state.signing_keys)
+            .map_err(AuthFailure::Sig)?;
+        if session.expires <= crate::ids::secs_of(now) {
+            return Err(AwsError::expired_token().into());
+        }
+        let principal =
+            session_principal(state, &session)?.ok_or_else(AwsError::invalid_client_token)?;
+        let caller = Caller {
+            principal,
+            account_id: state.account_id.clone(),
+            access_key_id: key_id.to_owned(),
+            session: Some(Arc::new(session)),
+        };
+        return Ok(Authenticated { info, caller });
+    }
+    let entry = lookup_key(state, key_id)?.ok_or_else(AwsError::invalid_client_token)?;
+    kagi_sigv4::verify_cached(req, &info, &entry.secret, now, &state.signing_keys)
+        .map_err(AuthFailure::Sig)?;
+    let caller = Caller {
+        principal: entry.principal,
+        account_id: state.account_id.clone(),
+        access_key_id: key_id.to_owned(),
+        session: None,
+    };
+    Ok(Authenticated { info, caller })
+}
+
+/// Decodes and authenticates a session token (sealed [`Session`]).
+pub fn open_session(state: &AppState, token: &str) -> Option<Session> {
+    let plain = state.sealer.open_token(token)?;
+    serde_json::from_slice(&plain).ok()
+}
+
+fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principal>> {
+    Ok(match &s.kind {
+        SessionKind::Root => Some(Principal::Root),
+        SessionKind::User { user_name } => {
+            let u: Option<User> = state
+                .store
+                .view(|tx| tx.get_json(Table::Users, &name_key(user_name)))?;
+            u.map(|u| Principal::User {
+                name: u.name,
+                id: u.id,
+                path: u.path,
+            })
+        }
+        SessionKind::Role {
+            role_name,
+            role_id,
+            session_name,
+        } => {
+            let r: Option<Role> = state
+                .store
+                .view(|tx| tx.get_json(Table::Roles, &name_key(role_name)))?;
+            // A role deleted and re-created under the same name is a different role.
+            r.filter(|r| &r.id == role_id).map(|r| Principal::Role {
+                name: r.name,
+                id: r.id,
+                path: r.path,
+                session_name: session_name.clone(),
+            })
+        }
+    })
+}
+
+fn lookup_key(state: &AppState, key_id: &str) -> AwsResult<Option<KeyEntry>> {
+    let generation = state.store.generation();
+    {
+        let c = state.keys.inner.read();
+        if c.0 == generation {
+            if let Some(e) = c.1.get(key_id) {
+                return Ok(e.clone());
+            }
+        }
+    }
+    let entry = load_key(state, key_id)?;
+    let mut c = state.keys.inner.write();
+    if c.0 != generation {
+        *c = (generation, HashMap::new());
+    }
+    if c.1.len() < 100_000 {
+        c.1.insert(key_id.to_owned(), entry.clone());
+    }
+    Ok(entry)
+}
+
+fn load_key(state: &AppState, key_id: &str) -> AwsResult<Option<KeyEntry>> {
+    let found = state.store.view(|tx| {
+        let Some(k) = tx.get_json::<AccessKey>(Table::AccessKeys, key_id)? else {
+            return Ok(None);
+        };
+        if !k.active {
+            return Ok(None);
+        }
+        let principal = match &k.user {
+            None => Principal::Root,
+            Some(u) => match tx.get_json::<User>(Table::Users, &name_key(u))? {
+                Some(u) => Principal::User {
+                    name: u.name,
+                    id: u.id,
+                    path: u.path,
+                },
+                None => return Ok(None),
+            },
+        };
+        Ok(Some((k, principal)))
+    })?;
+    let Some((k, principal)) = found else {
+        return Ok(None);
+    };
+    let secret = state.sealer.open_str("access-key", &k.secret_sealed).ok_or_else(|| {
+        tracing::error!(access_key_id = %k.id, "stored secret does not decrypt with this kagi.key");
+        AwsError::internal()
+    })?;
+    Ok(Some(KeyEntry {
+        secret: secret.into(),
+        principal,
+    }))
+}
+
+/// Re-resolves a caller from an access key id alone (registry tokens minted by ECR): `None`
+/// when the key is deleted/inactive or its session expired.
+pub fn caller_for_key(state: &AppState, key_id: &str) -> Option<Caller> {
+    if key_id.starts_with("ASIA") {
+        let s: Session = state
+            .store
+            .view(|tx| tx.get_json(Table::Sessions, key_id))
+            .ok()??;
+        if s.expires <= crate::ids::now_secs() {
+            return None;
+        }
+        let principal = session_principal(state, &s).ok()??;
+        return Some(Caller {
+            principal,
+            account_id: state.account_id.clone(),
+            access_key_id: key_id.to_owned(),
+            session: Some(Arc::new(s)),
+        });
+    }
+    let e = lookup_key(state, key_id).ok()??;
+    Some(Caller {
+        principal: e.principal,
+        account_id: state.account_id.clone(),
+        access_key_id: key_id.to_owned(),
+        session: None,
+    })
+}

@@ -1,0 +1,465 @@
+//! Authorisation through kagi-policy.
+//!
+//! [`PrincipalPolicies`] is everything that applies to a principal: for a user its inline and
+//! attached policies plus those of its groups, for a role its inline and attached policies; and
+//! the permissions boundary. They are compiled once per store generation and cached
+//! ([`PolicyCache`]). Session policies (AssumeRole `Policy`/`PolicyArns`) travel in the session
+//! and are compiled per session (cached by access key id).
+//!
+//! [`Ctx::authorize`] is what IAM/STS handlers call; [`decide`] is the general form (with a
+//! resource or trust policy and extra context) that STS AssumeRole and the ECR host use.
+//! The account root is allowed everything (kagi-policy implements that rule too).
+
+use crate::app::{AppState, Ctx};
+use crate::auth::{Caller, Principal};
+use crate::error::{AwsError, AwsResult};
+use crate::model::{Attachment, EntityKind, InlinePolicy, ManagedPolicy, Role, Session, User};
+use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
+use kagi_policy::{
+    CompiledPolicy, Context, ContextType, Evaluation, Policies, PolicyError, PolicyMeta,
+    PolicyOrigin, PolicyType, PrincipalInfo, PrincipalType, RequestFacts, ResourcePolicyKind,
+    SessionInfo,
+};
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// A kagi-policy error in AWS's shape (MalformedPolicyDocument 400, LimitExceeded 409, ...).
+pub fn policy_error(e: PolicyError) -> AwsError {
+    AwsError::new(e.code.http_status(), e.code.as_str(), e.message)
+}
+
+pub fn check_policy(doc: &str, ty: PolicyType) -> AwsResult<()> {
+    kagi_policy::parse(doc, ty)
+        .map(|_| ())
+        .map_err(policy_error)
+}
+
+pub fn check_identity_policy(doc: &str) -> AwsResult<()> {
+    check_policy(doc, PolicyType::Identity)
+}
+
+/// The compiled policies that apply to one principal.
+#[derive(Default)]
+pub struct PrincipalPolicies {
+    pub identity: Vec<CompiledPolicy>,
+    pub boundary: Option<CompiledPolicy>,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+pub struct PolicyCache {
+    principals: RwLock<(u64, HashMap<String, Arc<PrincipalPolicies>>)>,
+    sessions: RwLock<HashMap<String, Arc<Vec<CompiledPolicy>>>>,
+}
+
+fn compile(doc: &str, meta: PolicyMeta) -> Option<CompiledPolicy> {
+    match CompiledPolicy::from_text(doc, PolicyType::Identity, meta) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            // Stored documents were validated on the way in; a parser change may still reject
+            // one. Skipping it can only deny more, never allow more.
+            tracing::warn!(error = %e, "stored policy no longer parses; ignored");
+            None
+        }
+    }
+}
+
+fn managed_meta(p: &ManagedPolicy) -> PolicyMeta {
+    let origin = if p.arn.starts_with("arn:aws:iam::aws:") {
+        PolicyOrigin::AwsManaged
+    } else {
+        PolicyOrigin::UserManaged
+    };
+    PolicyMeta {
+        id: p.name.clone(),
+        arn: Some(p.arn.clone()),
+        origin,
+    }
+}
+
+fn entity_policies(
+    tx: &dyn Tx,
+    kind: EntityKind,
+    name: &str,
+    out: &mut Vec<CompiledPolicy>,
+) -> anyhow::Result<()> {
+    let prefix = crate::iam::policies::entity_prefix(kind, name);
+    let origin = match kind {
+        EntityKind::User => PolicyOrigin::User,
+        EntityKind::Group => PolicyOrigin::Group,
+        EntityKind::Role => PolicyOrigin::Role,
+    };
+    for (_, ip) in tx.scan_json::<InlinePolicy>(Table::InlinePolicies, &prefix)? {
+        out.extend(compile(
+            &ip.document,
+            PolicyMeta {
+                id: ip.name.clone(),
+                arn: None,
+                origin,
+            },
+        ));
+    }
+    for (_, a) in tx.scan_json::<Attachment>(Table::Attachments, &prefix)? {
+        if let Some(p) = tx.get_json::<ManagedPolicy>(Table::Policies, &a.policy_arn)? {
+            out.extend(compile(p.default_document(), managed_meta(&p)));
+        }
+    }
+    Ok(())
+}
+
+fn boundary_policy(tx: &dyn Tx, arn: Option<&str>) -> anyhow::Result<Option<CompiledPolicy>> {
+    let Some(arn) = arn else { return Ok(None) };
+    Ok(match tx.get_json::<ManagedPolicy>(Table::Policies, arn)? {
+        Some(p) => compile(p.default_document(), managed_meta(&p)),
+        // A boundary that no longer exists allows nothing.
+        None => Some(
+            CompiledPolicy::from_text(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":"sts:GetCallerIdentity","Resource":"*"}]}"#,
+                PolicyType::Identity,
+                PolicyMeta { id: "missing-boundary".into(), arn: Some(arn.into()), origin: PolicyOrigin::None },
+            )
+            .expect("static policy"),
+        ),
+    })
+}
+
+/// Loads a user's or role's policies (uncached).
+pub fn load_principal_policies(
+    tx: &dyn Tx,
+    kind: EntityKind,
+    name: &str,
+) -> anyhow::Result<Option<PrincipalPolicies>> {
+    let mut pp = PrincipalPolicies::default();
+    match kind {
+        EntityKind::User => {
+            let Some(u) = tx.get_json::<User>(Table::Users, &name_key(name))? else {
+                return Ok(None);
+            };
+            entity_policies(tx, EntityKind::User, &u.name, &mut pp.identity)?;
+            for g in crate::iam::groups::groups_of(tx, &u.name)? {
+                entity_policies(tx, EntityKind::Group, &g.name, &mut pp.identity)?;
+            }
+            pp.boundary = boundary_policy(tx, u.boundary.as_deref())?;
+            pp.tags = u
+                .tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect();
+        }
+        EntityKind::Role => {
+            let Some(r) = tx.get_json::<Role>(Table::Roles, &name_key(name))? else {
+                return Ok(None);
+            };
+            entity_policies(tx, EntityKind::Role, &r.name, &mut pp.identity)?;
+            pp.boundary = boundary_policy(tx, r.boundary.as_deref())?;
+            pp.tags = r
+                .tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect();
+        }
+        EntityKind::Group => {
+            entity_policies(tx, EntityKind::Group, name, &mut pp.identity)?;
+        }
+    }
+    Ok(Some(pp))
+}
+
+/// Cached [`load_principal_policies`].
+pub fn principal_policies(
+    state: &AppState,
+    kind: EntityKind,
+    name: &str,
+) -> AwsResult<Arc<PrincipalPolicies>> {
+    let key = format!("{}\0{}", kind.as_str(), name_key(name));
+    let generation = state.store.generation();
+    {
+        let c = state.policies.principals.read();
+        if c.0 == generation {
+            if let Some(p) = c.1.get(&key) {
+                return Ok(p.clone());
+            }
+        }
+    }
+    let pp = Arc::new(
+        state
+            .store
+            .view(|tx| load_principal_policies(tx, kind, name))?
+            .unwrap_or_default(),
+    );
+    let mut c = state.policies.principals.write();
+    if c.0 != generation {
+        *c = (generation, HashMap::new());
+    }
+    c.1.insert(key, pp.clone());
+    Ok(pp)
+}
+
+fn session_policies(state: &AppState, key_id: &str, s: &Session) -> Arc<Vec<CompiledPolicy>> {
+    if let Some(p) = state.policies.sessions.read().get(key_id) {
+        return p.clone();
+    }
+    let compiled: Vec<CompiledPolicy> = s
+        .session_policies
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            compile(
+                d,
+                PolicyMeta {
+                    id: format!("SessionPolicy.{}", i + 1),
+                    arn: None,
+                    origin: PolicyOrigin::None,
+                },
+            )
+        })
+        .collect();
+    let mut compiled = compiled;
+    if s.has_session_policy && compiled.is_empty() {
+        // Session policies were passed but none survives: nothing is allowed.
+        compiled.extend(compile(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#, PolicyMeta::named("SessionPolicy")));
+    }
+    let arc = Arc::new(compiled);
+    let mut w = state.policies.sessions.write();
+    if w.len() > 50_000 {
+        w.clear();
+    }
+    w.insert(key_id.to_owned(), arc.clone());
+    arc
+}
+
+/// The kagi-policy view of a caller, with the policies that apply to it.
+pub struct Subject {
+    pub info: PrincipalInfo,
+    pub policies: Arc<PrincipalPolicies>,
+    pub session: Arc<Vec<CompiledPolicy>>,
+    pub mfa: bool,
+}
+
+pub fn subject(state: &AppState, caller: &Caller) -> AwsResult<Subject> {
+    let account = caller.account_id.clone();
+    let arn = caller.arn();
+    let unique_id = caller.user_id();
+    let issued = caller
+        .session
+        .as_ref()
+        .map(|s| UNIX_EPOCH + Duration::from_secs(s.issued.max(0) as u64));
+    let mfa = caller.mfa_present();
+    let empty = || Arc::new(Vec::new());
+    Ok(match &caller.principal {
+        Principal::Root => Subject {
+            info: PrincipalInfo {
+                account,
+                arn,
+                kind: PrincipalType::Root,
+                unique_id,
+                user_name: None,
+                tags: Vec::new(),
+                session: None,
+                has_permissions_boundary: false,
+            },
+            policies: Arc::new(PrincipalPolicies::default()),
+            session: empty(),
+            mfa,
+        },
+        Principal::User { name, .. } => {
+            let pp = principal_policies(state, EntityKind::User, name)?;
+            let session = match &caller.session {
+                Some(s) => session_policies(state, &caller.access_key_id, s),
+                None => empty(),
+            };
+            Subject {
+                info: PrincipalInfo {
+                    account,
+                    arn,
+                    kind: PrincipalType::User,
+                    unique_id,
+                    user_name: Some(name.clone()),
+                    tags: pp.tags.clone(),
+                    session: None,
+                    has_permissions_boundary: pp.boundary.is_some(),
+                },
+                policies: pp,
+                session,
+                mfa,
+            }
+        }
+        Principal::Role {
+            name,
+            id,
+            path,
+            session_name,
+        } => {
+            let pp = principal_policies(state, EntityKind::Role, name)?;
+            let mut tags = pp.tags.clone();
+            if let Some(s) = &caller.session {
+                for t in &s.tags {
+                    tags.retain(|(k, _)| !k.eq_ignore_ascii_case(&t.key));
+                    tags.push((t.key.clone(), t.value.clone()));
+                }
+            }
+            let session = match &caller.session {
+                Some(s) => session_policies(state, &caller.access_key_id, s),
+                None => empty(),
+            };
+            Subject {
+                info: PrincipalInfo {
+                    account: account.clone(),
+                    arn,
+                    kind: PrincipalType::AssumedRole,
+                    unique_id,
+                    user_name: None,
+                    tags,
+                    session: Some(SessionInfo {
+                        role_arn: crate::ids::iam_arn(&account, "role", path, name),
+                        role_id: id.clone(),
+                        session_name: session_name.clone(),
+                        issued_at: issued,
+                        mfa,
+                    }),
+                    has_permissions_boundary: pp.boundary.is_some(),
+                },
+                policies: pp,
+                session,
+                mfa,
+            }
+        }
+    })
+}
+
+/// Request facts → the global context, plus MFA for non-role temporary credentials.
+pub fn context_for(
+    subject: &Subject,
+    caller: &Caller,
+    now: i64,
+    source_ip: Option<std::net::IpAddr>,
+    region: Option<&str>,
+) -> Context {
+    let facts = RequestFacts {
+        now: UNIX_EPOCH + Duration::from_secs(now.max(0) as u64),
+        source_ip,
+        secure_transport: false,
+        requested_region: region.map(str::to_owned),
+    };
+    let mut c = kagi_policy::global_context(&subject.info, &facts);
+    if let Some(s) = &caller.session {
+        if subject.info.session.is_none() {
+            c.set(
+                "aws:MultiFactorAuthPresent",
+                ContextType::Boolean,
+                s.mfa.to_string(),
+            );
+            c.set(
+                "aws:TokenIssueTime",
+                ContextType::Date,
+                crate::ids::iso8601(s.issued),
+            );
+        }
+    }
+    c
+}
+
+/// Evaluates `action` on `resource` for `subject` with an optional resource/trust policy.
+pub fn evaluate<'p>(
+    subject: &'p Subject,
+    context: &Context,
+    action: &str,
+    resource: &str,
+    resource_policy: Option<(&'p CompiledPolicy, ResourcePolicyKind)>,
+    identity: &'p [&'p CompiledPolicy],
+    session: &'p [&'p CompiledPolicy],
+) -> Evaluation<'p> {
+    let policies = Policies {
+        identity,
+        resource: resource_policy.map(|(p, _)| p),
+        resource_kind: resource_policy.map(|(_, k)| k).unwrap_or_default(),
+        resource_owner: None,
+        permissions_boundary: subject.policies.boundary.as_ref(),
+        session,
+    };
+    kagi_policy::evaluate(
+        &kagi_policy::Request {
+            principal: &subject.info,
+            action,
+            resource,
+            context,
+        },
+        &policies,
+    )
+}
+
+/// Decides one request; `Err` carries AWS's AccessDenied message.
+pub fn decide(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    resource_policy: Option<(&CompiledPolicy, ResourcePolicyKind)>,
+    extra: &[(&str, ContextType, String)],
+    facts: (i64, Option<std::net::IpAddr>, Option<&str>),
+) -> AwsResult<Result<(), String>> {
+    let subject = subject(state, caller)?;
+    let mut context = context_for(&subject, caller, facts.0, facts.1, facts.2);
+    for (k, ty, v) in extra {
+        context.set(k, *ty, v.clone());
+    }
+    let identity: Vec<&CompiledPolicy> = subject.policies.identity.iter().collect();
+    let session: Vec<&CompiledPolicy> = subject.session.iter().collect();
+    let ev = evaluate(
+        &subject,
+        &context,
+        action,
+        resource,
+        resource_policy,
+        &identity,
+        &session,
+    );
+    if ev.is_allowed() {
+        return Ok(Ok(()));
+    }
+    let msg = ev
+        .access_denied_message(&subject.info.arn, action, resource)
+        .unwrap_or_else(|| {
+            format!(
+                "User: {} is not authorized to perform: {action} on resource: {resource}",
+                subject.info.arn
+            )
+        });
+    tracing::debug!(caller = %subject.info.arn, action, resource, why = %ev.explain(), "denied");
+    Ok(Err(msg))
+}
+
+impl Ctx<'_> {
+    /// Authorises an IAM/STS call on `resource`; AccessDenied (403) in AWS's wording otherwise.
+    pub fn authorize(&self, action: &str, resource: &str) -> AwsResult<()> {
+        if self.caller.is_root() && self.caller.session.is_none() {
+            return Ok(());
+        }
+        // Credentials from GetSessionToken without MFA cannot call IAM (AWS documents this).
+        if let (Principal::User { .. } | Principal::Root, Some(s)) =
+            (&self.caller.principal, &self.caller.session)
+        {
+            if action.starts_with("iam:") && !s.mfa {
+                return Err(AwsError::new(
+                    403,
+                    "InvalidClientTokenId",
+                    "The security token included in the request is invalid",
+                ));
+            }
+        }
+        match decide(
+            self.state,
+            self.caller,
+            action,
+            resource,
+            None,
+            &[],
+            (self.now, Some(self.source_ip), Some(&self.region)),
+        )? {
+            Ok(()) => Ok(()),
+            Err(msg) => Err(AwsError::access_denied(msg)),
+        }
+    }
+}

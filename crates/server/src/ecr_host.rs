@@ -1,0 +1,96 @@
+//! kagi-ecr's [`kagi_ecr::Host`], implemented by the server: ECR asks who an access key is
+//! ([`crate::auth::caller_for_key`]) and whether a caller may perform an `ecr:` action on a
+//! repository ([`crate::authz::decide`], with the repository policy as a resource policy).
+
+use crate::app::AppState;
+use crate::auth::{self, Caller};
+use kagi_policy::{CompiledPolicy, PolicyMeta, PolicyOrigin, PolicyType, ResourcePolicyKind};
+use std::sync::{OnceLock, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Set once the state exists (the state owns the ECR instance that owns this host, hence Weak).
+#[derive(Default)]
+pub struct ServerHost {
+    state: OnceLock<Weak<AppState>>,
+}
+
+impl ServerHost {
+    pub fn set_state(&self, state: &std::sync::Arc<AppState>) {
+        let _ = self.state.set(std::sync::Arc::downgrade(state));
+    }
+
+    fn state(&self) -> Option<std::sync::Arc<AppState>> {
+        self.state.get()?.upgrade()
+    }
+}
+
+/// The ECR view of an authenticated caller.
+pub fn ecr_caller(c: &Caller) -> kagi_ecr::Caller {
+    kagi_ecr::Caller {
+        access_key_id: c.access_key_id.clone(),
+        arn: c.arn(),
+        account_id: c.account_id.clone(),
+    }
+}
+
+const INVALID: &str = "The security token included in the request is invalid.";
+
+impl kagi_ecr::Host for ServerHost {
+    fn authorize(
+        &self,
+        caller: &kagi_ecr::Caller,
+        action: &str,
+        resource_arn: &str,
+        resource_policy: Option<&str>,
+    ) -> Result<(), String> {
+        let state = self
+            .state()
+            .ok_or_else(|| "The server is shutting down.".to_owned())?;
+        let c = auth::caller_for_key(&state, &caller.access_key_id)
+            .ok_or_else(|| INVALID.to_owned())?;
+        let policy = match resource_policy {
+            Some(text) => match CompiledPolicy::from_text(
+                text,
+                PolicyType::Resource,
+                PolicyMeta {
+                    id: "RepositoryPolicy".into(),
+                    arn: None,
+                    origin: PolicyOrigin::Resource,
+                },
+            ) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::warn!(error = %e, resource_arn, "repository policy does not parse; ignored");
+                    None
+                }
+            },
+            None => None,
+        };
+        let region = resource_arn.split(':').nth(3).filter(|r| !r.is_empty());
+        let rp = policy.as_ref().map(|p| (p, ResourcePolicyKind::Resource));
+        match crate::authz::decide(
+            &state,
+            &c,
+            action,
+            resource_arn,
+            rp,
+            &[],
+            (crate::ids::now_secs(), None, region),
+        ) {
+            Ok(r) => r,
+            Err(e) => Err(e.message),
+        }
+    }
+
+    fn caller_for_key(&self, access_key_id: &str) -> Option<kagi_ecr::Caller> {
+        let state = self.state()?;
+        auth::caller_for_key(&state, access_key_id).map(|c| ecr_caller(&c))
+    }
+
+    fn session_expiry(&self, caller: &kagi_ecr::Caller) -> Option<SystemTime> {
+        let state = self.state()?;
+        let c = auth::caller_for_key(&state, &caller.access_key_id)?;
+        c.session
+            .map(|s| UNIX_EPOCH + Duration::from_secs(s.expires.max(0) as u64))
+    }
+}

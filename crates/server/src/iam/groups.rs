@@ -1,0 +1,229 @@
+//! Groups and group membership. A group's policies count in its members' evaluation
+//! ([`crate::authz`]).
+
+use super::users::{load_user, member_key, user_value};
+use super::{name_param, opt, paginate, paginate_into, path_param, req, ts};
+use crate::app::Ctx;
+use crate::error::{AwsError, AwsResult};
+use crate::ids::{self, IdKind};
+use crate::model::{Group, Membership, User};
+use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
+use serde_json::{Map, Value, json};
+
+pub fn group_value(g: &Group) -> Value {
+    json!({"Path": g.path, "GroupName": g.name, "GroupId": g.id, "Arn": g.arn, "CreateDate": ts(g.created)})
+}
+
+pub fn load_group(tx: &dyn Tx, name: &str) -> AwsResult<Group> {
+    tx.get_json::<Group>(Table::Groups, &name_key(name))?
+        .ok_or_else(|| {
+            AwsError::no_such_entity(format!("The group with name {name} cannot be found."))
+        })
+}
+
+pub fn group_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
+    let g: Option<Group> = ctx
+        .state
+        .store
+        .view(|tx| tx.get_json(Table::Groups, &name_key(name)))?;
+    Ok(match g {
+        Some(g) => g.arn,
+        None => ids::iam_arn(&ctx.state.account_id, "group", "/", name),
+    })
+}
+
+/// The groups `user` belongs to, by name order.
+pub fn groups_of(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<Group>> {
+    let mut out = Vec::new();
+    for (_, m) in tx.scan_json::<Membership>(Table::GroupMembers, "")? {
+        if name_key(&m.user) == name_key(user) {
+            if let Some(g) = tx.get_json::<Group>(Table::Groups, &name_key(&m.group))? {
+                out.push(g);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn create_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = name_param(i, "GroupName", 128)?;
+    let path = path_param(i, "Path")?;
+    let arn = ids::iam_arn(&ctx.state.account_id, "group", &path, name);
+    ctx.authorize("iam:CreateGroup", &arn)?;
+    let g = ctx.state.store.write(|tx| {
+        if tx.get(Table::Groups, &name_key(name))?.is_some() {
+            return Err(AwsError::already_exists(format!(
+                "Group with name {name} already exists."
+            ))
+            .into());
+        }
+        let g = Group {
+            id: ids::unique_id(IdKind::Group),
+            name: name.into(),
+            path: path.clone(),
+            arn: arn.clone(),
+            created: ctx.now,
+        };
+        tx.put_json(Table::Groups, &name_key(name), &g)?;
+        Ok(g)
+    })?;
+    Ok(json!({"Group": group_value(&g)}))
+}
+
+pub fn get_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "GroupName")?;
+    ctx.authorize("iam:GetGroup", &group_arn(ctx, name)?)?;
+    let (g, users) = ctx.state.store.view(|tx| {
+        let g = load_group(tx, name)?;
+        let mut users = Vec::new();
+        for (_, m) in
+            tx.scan_json::<Membership>(Table::GroupMembers, &format!("{}\0", name_key(name)))?
+        {
+            if let Some(u) = tx.get_json::<User>(Table::Users, &name_key(&m.user))? {
+                users.push(u);
+            }
+        }
+        Ok((g, users))
+    })?;
+    let mut out = Map::new();
+    out.insert("Group".into(), group_value(&g));
+    paginate_into(
+        i,
+        users.iter().map(|u| user_value(u, false)).collect(),
+        "Users",
+        out,
+    )
+}
+
+pub fn list_groups(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let prefix = opt(i, "PathPrefix").unwrap_or("/");
+    ctx.authorize(
+        "iam:ListGroups",
+        &format!("arn:aws:iam::{}:group/", ctx.state.account_id),
+    )?;
+    let groups: Vec<(String, Group)> =
+        ctx.state.store.view(|tx| tx.scan_json(Table::Groups, ""))?;
+    let items = groups
+        .iter()
+        .filter(|(_, g)| g.path.starts_with(prefix))
+        .map(|(_, g)| group_value(g))
+        .collect();
+    paginate(i, items, "Groups")
+}
+
+pub fn update_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "GroupName")?;
+    ctx.authorize("iam:UpdateGroup", &group_arn(ctx, name)?)?;
+    let new_path = match opt(i, "NewPath") {
+        Some(_) => Some(path_param(i, "NewPath")?),
+        None => None,
+    };
+    if opt(i, "NewGroupName").is_some_and(|n| name_key(n) != name_key(name)) {
+        return Err(AwsError::new(
+            501,
+            "NotImplemented",
+            "Renaming groups is not supported by kagi yet.",
+        ));
+    }
+    ctx.state.store.write(|tx| {
+        let mut g = load_group(tx, name)?;
+        if let Some(p) = new_path {
+            g.path = p;
+        }
+        if let Some(n) = opt(i, "NewGroupName") {
+            g.name = n.to_owned();
+        }
+        g.arn = ids::iam_arn(&ctx.state.account_id, "group", &g.path, &g.name);
+        tx.put_json(Table::Groups, &name_key(&g.name), &g)
+    })?;
+    Ok(json!({}))
+}
+
+pub fn delete_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "GroupName")?;
+    ctx.authorize("iam:DeleteGroup", &group_arn(ctx, name)?)?;
+    ctx.state.store.write(|tx| {
+        let g = load_group(tx, name)?;
+        if !tx
+            .scan(Table::GroupMembers, &format!("{}\0", name_key(&g.name)))?
+            .is_empty()
+        {
+            return Err(AwsError::delete_conflict(
+                "Cannot delete entity, must remove users from group first.",
+            )
+            .into());
+        }
+        let p = format!("group\0{}\0", name_key(&g.name));
+        if !tx.scan(Table::InlinePolicies, &p)?.is_empty() {
+            return Err(AwsError::delete_conflict(
+                "Cannot delete entity, must delete policies first.",
+            )
+            .into());
+        }
+        if !tx.scan(Table::Attachments, &p)?.is_empty() {
+            return Err(AwsError::delete_conflict(
+                "Cannot delete entity, must detach all policies first.",
+            )
+            .into());
+        }
+        tx.delete(Table::Groups, &name_key(&g.name))?;
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn add_user_to_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let group = req(i, "GroupName")?;
+    let user = req(i, "UserName")?;
+    ctx.authorize("iam:AddUserToGroup", &group_arn(ctx, group)?)?;
+    ctx.state.store.write(|tx| {
+        let g = load_group(tx, group)?;
+        let u = load_user(tx, user)?;
+        if tx
+            .get(Table::GroupMembers, &member_key(&g.name, &u.name))?
+            .is_none()
+            && groups_of(tx, &u.name)?.len() >= 10
+        {
+            return Err(
+                AwsError::limit_exceeded("Cannot exceed quota for GroupsPerUser: 10").into(),
+            );
+        }
+        tx.put_json(
+            Table::GroupMembers,
+            &member_key(&g.name, &u.name),
+            &Membership {
+                group: g.name,
+                user: u.name,
+            },
+        )
+    })?;
+    Ok(json!({}))
+}
+
+pub fn remove_user_from_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let group = req(i, "GroupName")?;
+    let user = req(i, "UserName")?;
+    ctx.authorize("iam:RemoveUserFromGroup", &group_arn(ctx, group)?)?;
+    ctx.state.store.write(|tx| {
+        let g = load_group(tx, group)?;
+        let u = load_user(tx, user)?;
+        if !tx.delete(Table::GroupMembers, &member_key(&g.name, &u.name))? {
+            return Err(AwsError::no_such_entity(format!(
+                "The user with name {user} cannot be found in group {group}."
+            ))
+            .into());
+        }
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn list_groups_for_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let user = req(i, "UserName")?;
+    ctx.authorize("iam:ListGroupsForUser", &super::users::user_arn(ctx, user)?)?;
+    let groups = ctx.state.store.view(|tx| {
+        let u = load_user(tx, user)?;
+        groups_of(tx, &u.name)
+    })?;
+    paginate(i, groups.iter().map(group_value).collect(), "Groups")
+}

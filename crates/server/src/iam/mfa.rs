@@ -1,0 +1,229 @@
+//! Virtual MFA devices with real TOTP (RFC 6238): the seed is 40 random bytes, handed out once
+//! as base32 (`Base32StringSeed`) and stored sealed. Enabling needs two consecutive codes; STS
+//! checks codes with [`verify_code`], which never accepts the same time step twice.
+
+use super::users::load_user;
+use super::{implicit_user, name_param, opt, paginate, path_param, req, ts};
+use crate::app::Ctx;
+use crate::error::{AwsError, AwsResult};
+use crate::model::MfaDevice;
+use crate::store::{StoreExt, Table, TxExt, name_key};
+use crate::totp;
+use base64::Engine;
+use serde_json::{Value, json};
+
+fn invalid_code() -> AwsError {
+    AwsError::new(
+        403,
+        "InvalidAuthenticationCode",
+        "Authentication code for device is not valid.",
+    )
+}
+
+fn six_digits(c: &str) -> bool {
+    c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub fn create_virtual_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = name_param(i, "VirtualMFADeviceName", 226)?;
+    let path = path_param(i, "Path")?;
+    let serial = crate::ids::iam_arn(&ctx.state.account_id, "mfa", &path, name);
+    ctx.authorize("iam:CreateVirtualMFADevice", &serial)?;
+    let mut seed = [0u8; 40];
+    crate::ids::random_bytes(&mut seed);
+    let b32 = totp::base32_encode(&seed);
+    let sealed = ctx.state.sealer.seal("mfa-seed", &seed);
+    ctx.state.store.write(|tx| {
+        let existing = tx.scan_json::<MfaDevice>(Table::MfaDevices, "")?;
+        if existing
+            .iter()
+            .any(|(_, d)| d.serial.rsplit('/').next().map(name_key) == Some(name_key(name)))
+        {
+            return Err(AwsError::already_exists(
+                "MFADevice entity at the same path and name already exists.",
+            )
+            .into());
+        }
+        let d = MfaDevice {
+            serial: serial.clone(),
+            seed_sealed: sealed.clone(),
+            user: None,
+            created: ctx.now,
+            enabled: None,
+            last_step: 0,
+            tags: super::tags_param(i)?,
+        };
+        tx.put_json(Table::MfaDevices, &serial, &d)
+    })?;
+    let std = base64::engine::general_purpose::STANDARD;
+    Ok(json!({"VirtualMFADevice": {
+        "SerialNumber": serial,
+        "Base32StringSeed": std.encode(b32.as_bytes()),
+    }}))
+}
+
+fn seed_of(ctx: &Ctx, d: &MfaDevice) -> AwsResult<Vec<u8>> {
+    ctx.state
+        .sealer
+        .open("mfa-seed", &d.seed_sealed)
+        .ok_or_else(AwsError::internal)
+}
+
+pub fn enable_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let user = req(i, "UserName")?;
+    let serial = req(i, "SerialNumber")?;
+    let c1 = req(i, "AuthenticationCode1")?;
+    let c2 = req(i, "AuthenticationCode2")?;
+    ctx.authorize("iam:EnableMFADevice", &super::users::user_arn(ctx, user)?)?;
+    if !six_digits(c1) || !six_digits(c2) {
+        return Err(invalid_code());
+    }
+    ctx.state.store.write(|tx| {
+        let u = load_user(tx, user)?;
+        let mut d: MfaDevice = tx.get_json(Table::MfaDevices, serial)?.ok_or_else(|| {
+            AwsError::no_such_entity(format!(
+                "VirtualMFADevice with serial number {serial} does not exist."
+            ))
+        })?;
+        if d.user.is_some() {
+            return Err(AwsError::already_exists("MFA Device is already in use.").into());
+        }
+        let seed = seed_of(ctx, &d)?;
+        // Two consecutive codes from the recent past (the user read them one after the other).
+        let now = totp::step_of(ctx.now);
+        let step = (now.saturating_sub(10)..=now)
+            .find(|&s| {
+                crate::crypto::ct_eq(totp::code_at_step(&seed, s).as_bytes(), c1.as_bytes())
+                    && crate::crypto::ct_eq(
+                        totp::code_at_step(&seed, s + 1).as_bytes(),
+                        c2.as_bytes(),
+                    )
+            })
+            .ok_or_else(invalid_code)?;
+        d.user = Some(u.name);
+        d.enabled = Some(ctx.now);
+        d.last_step = step + 1;
+        tx.put_json(Table::MfaDevices, serial, &d)
+    })?;
+    Ok(json!({}))
+}
+
+pub fn deactivate_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let user = implicit_user(ctx, i)?;
+    let serial = req(i, "SerialNumber")?;
+    ctx.authorize(
+        "iam:DeactivateMFADevice",
+        &super::users::user_arn(ctx, &user)?,
+    )?;
+    ctx.state.store.write(|tx| {
+        let mut d: MfaDevice = tx
+            .get_json(Table::MfaDevices, serial)?
+            .filter(|d: &MfaDevice| {
+                d.user
+                    .as_deref()
+                    .is_some_and(|x| name_key(x) == name_key(&user))
+            })
+            .ok_or_else(|| {
+                AwsError::no_such_entity(format!(
+                    "MFA Device with serial number {serial} does not exist."
+                ))
+            })?;
+        d.user = None;
+        d.enabled = None;
+        tx.put_json(Table::MfaDevices, serial, &d)
+    })?;
+    Ok(json!({}))
+}
+
+pub fn delete_virtual_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let serial = req(i, "SerialNumber")?;
+    ctx.authorize("iam:DeleteVirtualMFADevice", serial)?;
+    ctx.state.store.write(|tx| {
+        let d: MfaDevice = tx.get_json(Table::MfaDevices, serial)?.ok_or_else(|| {
+            AwsError::no_such_entity(format!(
+                "VirtualMFADevice with serial number {serial} does not exist."
+            ))
+        })?;
+        if d.user.is_some() {
+            return Err(AwsError::delete_conflict("MFA Device is still in use.").into());
+        }
+        tx.delete(Table::MfaDevices, serial)?;
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn list_mfa_devices(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let user = implicit_user(ctx, i)?;
+    ctx.authorize("iam:ListMFADevices", &super::users::user_arn(ctx, &user)?)?;
+    let devices = ctx.state.store.view(|tx| {
+        let u = load_user(tx, &user)?;
+        Ok(tx
+            .scan_json::<MfaDevice>(Table::MfaDevices, "")?
+            .into_iter()
+            .filter(|(_, d)| d.user.as_deref().is_some_and(|x| name_key(x) == name_key(&u.name)))
+            .map(|(_, d)| json!({"UserName": u.name, "SerialNumber": d.serial, "EnableDate": ts(d.enabled.unwrap_or(d.created))}))
+            .collect::<Vec<_>>())
+    })?;
+    paginate(i, devices, "MFADevices")
+}
+
+pub fn list_virtual_mfa_devices(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    ctx.authorize(
+        "iam:ListVirtualMFADevices",
+        &format!("arn:aws:iam::{}:mfa/", ctx.state.account_id),
+    )?;
+    let status = opt(i, "AssignmentStatus").unwrap_or("Any");
+    let devices = ctx.state.store.view(|tx| {
+        let mut out = Vec::new();
+        for (_, d) in tx.scan_json::<MfaDevice>(Table::MfaDevices, "")? {
+            let assigned = d.user.is_some();
+            if (status == "Assigned" && !assigned) || (status == "Unassigned" && assigned) {
+                continue;
+            }
+            let mut v = json!({"SerialNumber": d.serial});
+            if let Some(u) = &d.user {
+                if let Some(user) = tx.get_json::<crate::model::User>(Table::Users, &name_key(u))? {
+                    v["User"] = super::users::user_value(&user, false);
+                }
+                v["EnableDate"] = ts(d.enabled.unwrap_or(d.created));
+            }
+            out.push(v);
+        }
+        Ok(out)
+    })?;
+    paginate(i, devices, "VirtualMFADevices")
+}
+
+/// Checks an MFA code for STS: the device must be enabled for `user` (`None` = the account
+/// root's devices are not supported), and the code must be current (±1 step) and not used before.
+pub fn verify_code(ctx: &Ctx, user: Option<&str>, serial: &str, code: &str) -> AwsResult<bool> {
+    if !six_digits(code) {
+        return Ok(false);
+    }
+    let Some(user) = user else { return Ok(false) };
+    ctx.state
+        .store
+        .write(|tx| {
+            let Some(mut d) = tx.get_json::<MfaDevice>(Table::MfaDevices, serial)? else {
+                return Ok(false);
+            };
+            if !d
+                .user
+                .as_deref()
+                .is_some_and(|x| name_key(x) == name_key(user))
+            {
+                return Ok(false);
+            }
+            let seed = seed_of(ctx, &d)?;
+            match totp::matching_step(&seed, code, ctx.now, 1) {
+                Some(step) if step > d.last_step => {
+                    d.last_step = step;
+                    tx.put_json(Table::MfaDevices, serial, &d)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .map_err(Into::into)
+}

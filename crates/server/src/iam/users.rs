@@ -1,0 +1,436 @@
+//! Users, access keys, user tags and user permissions boundaries.
+
+use super::{implicit_user, name_param, opt, paginate, path_param, req, tags_param, ts, with_tags};
+use crate::app::Ctx;
+use crate::error::{AwsError, AwsResult};
+use crate::ids::{self, IdKind};
+use crate::model::{AccessKey, Attachment, EntityKind, InlinePolicy, Membership, MfaDevice, User};
+use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
+use serde_json::{Value, json};
+
+pub fn user_value(u: &User, full: bool) -> Value {
+    let mut v = json!({
+        "Path": u.path, "UserName": u.name, "UserId": u.id, "Arn": u.arn, "CreateDate": ts(u.created),
+    });
+    if full {
+        if let Some(b) = &u.boundary {
+            v["PermissionsBoundary"] = json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": b});
+        }
+        v = with_tags(v, &u.tags);
+    }
+    v
+}
+
+pub fn load_user(tx: &dyn Tx, name: &str) -> AwsResult<User> {
+    tx.get_json::<User>(Table::Users, &name_key(name))?
+        .ok_or_else(|| {
+            AwsError::no_such_entity(format!("The user with name {name} cannot be found."))
+        })
+}
+
+/// The ARN of a (possibly not existing) user, for authorisation.
+pub fn user_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
+    let u: Option<User> = ctx
+        .state
+        .store
+        .view(|tx| tx.get_json(Table::Users, &name_key(name)))?;
+    Ok(match u {
+        Some(u) => u.arn,
+        None => ids::iam_arn(&ctx.state.account_id, "user", "/", name),
+    })
+}
+
+pub fn create_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = name_param(i, "UserName", 64)?;
+    let path = path_param(i, "Path")?;
+    let arn = ids::iam_arn(&ctx.state.account_id, "user", &path, name);
+    ctx.authorize("iam:CreateUser", &arn)?;
+    let tags = tags_param(i)?;
+    let boundary = opt(i, "PermissionsBoundary").map(str::to_owned);
+    let user = ctx.state.store.write(|tx| {
+        if tx.get(Table::Users, &name_key(name))?.is_some() {
+            return Err(
+                AwsError::already_exists(format!("User with name {name} already exists.")).into(),
+            );
+        }
+        if let Some(b) = &boundary {
+            super::policies::require_attachable(tx, b)?;
+        }
+        let u = User {
+            id: ids::unique_id(IdKind::User),
+            name: name.to_owned(),
+            path: path.clone(),
+            arn: arn.clone(),
+            created: ctx.now,
+            tags: tags.clone(),
+            boundary: boundary.clone(),
+        };
+        tx.put_json(Table::Users, &name_key(name), &u)?;
+        Ok(u)
+    })?;
+    Ok(json!({"User": user_value(&user, true)}))
+}
+
+pub fn get_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = match opt(i, "UserName") {
+        Some(n) => n.to_owned(),
+        None => match &ctx.caller.principal {
+            crate::auth::Principal::User { name, .. } => name.clone(),
+            crate::auth::Principal::Root => {
+                // AWS answers the root's bare GetUser with the root "user".
+                return Ok(json!({"User": {
+                    "Path": "/", "UserName": ctx.state.account_id, "UserId": ctx.state.account_id,
+                    "Arn": format!("arn:aws:iam::{}:root", ctx.state.account_id), "CreateDate": ts(0),
+                }}));
+            }
+            _ => {
+                return Err(AwsError::validation(
+                    "Must specify userName when calling with non-User credentials",
+                ));
+            }
+        },
+    };
+    ctx.authorize("iam:GetUser", &user_arn(ctx, &name)?)?;
+    let u = ctx.state.store.view(|tx| Ok(load_user(tx, &name)?))?;
+    Ok(json!({"User": user_value(&u, true)}))
+}
+
+pub fn list_users(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let prefix = opt(i, "PathPrefix").unwrap_or("/");
+    ctx.authorize(
+        "iam:ListUsers",
+        &format!("arn:aws:iam::{}:user/", ctx.state.account_id),
+    )?;
+    let users: Vec<(String, User)> = ctx.state.store.view(|tx| tx.scan_json(Table::Users, ""))?;
+    let items = users
+        .iter()
+        .filter(|(_, u)| u.path.starts_with(prefix))
+        .map(|(_, u)| user_value(u, false))
+        .collect();
+    paginate(i, items, "Users")
+}
+
+pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "UserName")?;
+    ctx.authorize("iam:UpdateUser", &user_arn(ctx, name)?)?;
+    let new_name = match opt(i, "NewUserName") {
+        Some(_) => Some(name_param(i, "NewUserName", 64)?.to_owned()),
+        None => None,
+    };
+    let new_path = match opt(i, "NewPath") {
+        Some(_) => Some(path_param(i, "NewPath")?),
+        None => None,
+    };
+    ctx.state.store.write(|tx| {
+        let mut u = load_user(tx, name)?;
+        if let Some(p) = new_path {
+            u.path = p;
+        }
+        let old_key = name_key(&u.name);
+        if let Some(n) = &new_name {
+            if name_key(n) != old_key && tx.get(Table::Users, &name_key(n))?.is_some() {
+                return Err(AwsError::already_exists(format!(
+                    "User with name {n} already exists."
+                ))
+                .into());
+            }
+            rename_user_refs(tx, &u.name, n)?;
+            u.name = n.clone();
+        }
+        u.arn = ids::iam_arn(&ctx.state.account_id, "user", &u.path, &u.name);
+        tx.delete(Table::Users, &old_key)?;
+        tx.put_json(Table::Users, &name_key(&u.name), &u)?;
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+fn rename_user_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()> {
+    for (k, mut key) in tx.scan_json::<AccessKey>(Table::AccessKeys, "")? {
+        if key
+            .user
+            .as_deref()
+            .is_some_and(|u| name_key(u) == name_key(old))
+        {
+            key.user = Some(new.to_owned());
+            tx.put_json(Table::AccessKeys, &k, &key)?;
+        }
+    }
+    for (k, m) in tx.scan_json::<Membership>(Table::GroupMembers, "")? {
+        if name_key(&m.user) == name_key(old) {
+            tx.delete(Table::GroupMembers, &k)?;
+            let m = Membership {
+                group: m.group,
+                user: new.to_owned(),
+            };
+            tx.put_json(Table::GroupMembers, &member_key(&m.group, new), &m)?;
+        }
+    }
+    let p = format!("user\0{}\0", name_key(old));
+    for (k, mut a) in tx.scan_json::<Attachment>(Table::Attachments, &p)? {
+        tx.delete(Table::Attachments, &k)?;
+        a.entity = new.to_owned();
+        tx.put_json(
+            Table::Attachments,
+            &super::policies::attachment_key(EntityKind::User, new, &a.policy_arn),
+            &a,
+        )?;
+    }
+    for (k, mut ip) in tx.scan_json::<InlinePolicy>(Table::InlinePolicies, &p)? {
+        tx.delete(Table::InlinePolicies, &k)?;
+        ip.entity = new.to_owned();
+        tx.put_json(
+            Table::InlinePolicies,
+            &super::policies::inline_key(EntityKind::User, new, &ip.name),
+            &ip,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn member_key(group: &str, user: &str) -> String {
+    format!("{}\0{}", name_key(group), name_key(user))
+}
+
+pub fn delete_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "UserName")?;
+    ctx.authorize("iam:DeleteUser", &user_arn(ctx, name)?)?;
+    ctx.state.store.write(|tx| {
+        let u = load_user(tx, name)?;
+        let conflict = |what: &str| -> anyhow::Error {
+            AwsError::delete_conflict(format!("Cannot delete entity, must {what} first.")).into()
+        };
+        let keys: Vec<(String, AccessKey)> = tx.scan_json(Table::AccessKeys, "")?;
+        if keys.iter().any(|(_, k)| {
+            k.user
+                .as_deref()
+                .is_some_and(|x| name_key(x) == name_key(&u.name))
+        }) {
+            return Err(conflict("delete access keys"));
+        }
+        let p = format!("user\0{}\0", name_key(&u.name));
+        if !tx.scan(Table::InlinePolicies, &p)?.is_empty() {
+            return Err(conflict("delete policies"));
+        }
+        if !tx.scan(Table::Attachments, &p)?.is_empty() {
+            return Err(conflict("detach all policies"));
+        }
+        let members: Vec<(String, Membership)> = tx.scan_json(Table::GroupMembers, "")?;
+        if members
+            .iter()
+            .any(|(_, m)| name_key(&m.user) == name_key(&u.name))
+        {
+            return Err(conflict("remove users from group"));
+        }
+        let mfas: Vec<(String, MfaDevice)> = tx.scan_json(Table::MfaDevices, "")?;
+        if mfas.iter().any(|(_, m)| {
+            m.user
+                .as_deref()
+                .is_some_and(|x| name_key(x) == name_key(&u.name))
+        }) {
+            return Err(conflict("delete MFA device"));
+        }
+        tx.delete(Table::Users, &name_key(&u.name))?;
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn tag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "UserName")?;
+    ctx.authorize("iam:TagUser", &user_arn(ctx, name)?)?;
+    let tags = tags_param(i)?;
+    ctx.state.store.write(|tx| {
+        let mut u = load_user(tx, name)?;
+        super::merge_tags(&mut u.tags, tags)?;
+        tx.put_json(Table::Users, &name_key(&u.name), &u)
+    })?;
+    Ok(json!({}))
+}
+
+pub fn untag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "UserName")?;
+    ctx.authorize("iam:UntagUser", &user_arn(ctx, name)?)?;
+    ctx.state.store.write(|tx| {
+        let mut u = load_user(tx, name)?;
+        super::remove_tags(&mut u.tags, i);
+        tx.put_json(Table::Users, &name_key(&u.name), &u)
+    })?;
+    Ok(json!({}))
+}
+
+pub fn list_user_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "UserName")?;
+    ctx.authorize("iam:ListUserTags", &user_arn(ctx, name)?)?;
+    let u = ctx.state.store.view(|tx| Ok(load_user(tx, name)?))?;
+    let items = u
+        .tags
+        .iter()
+        .map(|t| json!({"Key": t.key, "Value": t.value}))
+        .collect();
+    paginate(i, items, "Tags")
+}
+
+pub fn put_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "UserName")?;
+    let b = req(i, "PermissionsBoundary")?;
+    ctx.authorize("iam:PutUserPermissionsBoundary", &user_arn(ctx, name)?)?;
+    ctx.state.store.write(|tx| {
+        let mut u = load_user(tx, name)?;
+        super::policies::require_attachable(tx, b)?;
+        u.boundary = Some(b.to_owned());
+        tx.put_json(Table::Users, &name_key(&u.name), &u)
+    })?;
+    Ok(json!({}))
+}
+
+pub fn delete_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = req(i, "UserName")?;
+    ctx.authorize("iam:DeleteUserPermissionsBoundary", &user_arn(ctx, name)?)?;
+    ctx.state.store.write(|tx| {
+        let mut u = load_user(tx, name)?;
+        u.boundary = None;
+        tx.put_json(Table::Users, &name_key(&u.name), &u)
+    })?;
+    Ok(json!({}))
+}
+
+// ---- access keys ----
+
+fn user_keys(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<AccessKey>> {
+    let mut keys: Vec<AccessKey> = tx
+        .scan_json::<AccessKey>(Table::AccessKeys, "")?
+        .into_iter()
+        .map(|(_, k)| k)
+        .filter(|k| {
+            k.user
+                .as_deref()
+                .is_some_and(|u| name_key(u) == name_key(user))
+        })
+        .collect();
+    keys.sort_by_key(|k| k.created);
+    Ok(keys)
+}
+
+pub fn create_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = implicit_user(ctx, i)?;
+    ctx.authorize("iam:CreateAccessKey", &user_arn(ctx, &name)?)?;
+    let secret = ids::secret_access_key();
+    let sealed = ctx.state.sealer.seal_str("access-key", &secret);
+    let key = ctx.state.store.write(|tx| {
+        let u = load_user(tx, &name)?;
+        if user_keys(tx, &u.name)?.len() >= 2 {
+            return Err(
+                AwsError::limit_exceeded("Cannot exceed quota for AccessKeysPerUser: 2").into(),
+            );
+        }
+        let k = AccessKey {
+            id: ids::access_key_id(false),
+            user: Some(u.name.clone()),
+            secret_sealed: sealed.clone(),
+            active: true,
+            created: ctx.now,
+            last_used: None,
+        };
+        tx.put_json(Table::AccessKeys, &k.id, &k)?;
+        Ok(k)
+    })?;
+    Ok(json!({"AccessKey": {
+        "UserName": key.user, "AccessKeyId": key.id, "Status": "Active",
+        "SecretAccessKey": secret, "CreateDate": ts(key.created),
+    }}))
+}
+
+fn status(k: &AccessKey) -> &'static str {
+    if k.active { "Active" } else { "Inactive" }
+}
+
+pub fn list_access_keys(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = implicit_user(ctx, i)?;
+    ctx.authorize("iam:ListAccessKeys", &user_arn(ctx, &name)?)?;
+    let keys = ctx.state.store.view(|tx| {
+        let u = load_user(tx, &name)?;
+        user_keys(tx, &u.name)
+    })?;
+    let items = keys
+        .iter()
+        .map(|k| json!({"UserName": k.user, "AccessKeyId": k.id, "Status": status(k), "CreateDate": ts(k.created)}))
+        .collect();
+    paginate(i, items, "AccessKeyMetadata")
+}
+
+fn find_key(tx: &dyn Tx, user: &str, key_id: &str) -> AwsResult<AccessKey> {
+    let u = load_user(tx, user)?;
+    tx.get_json::<AccessKey>(Table::AccessKeys, key_id)?
+        .filter(|k| {
+            k.user
+                .as_deref()
+                .is_some_and(|x| name_key(x) == name_key(&u.name))
+        })
+        .ok_or_else(|| {
+            AwsError::no_such_entity(format!("The Access Key with id {key_id} cannot be found."))
+        })
+}
+
+pub fn update_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = implicit_user(ctx, i)?;
+    let key_id = req(i, "AccessKeyId")?;
+    let st = req(i, "Status")?;
+    ctx.authorize("iam:UpdateAccessKey", &user_arn(ctx, &name)?)?;
+    let active = match st {
+        "Active" => true,
+        "Inactive" => false,
+        other => {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{other}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"
+            )));
+        }
+    };
+    ctx.state.store.write(|tx| {
+        let mut k = find_key(tx, &name, key_id)?;
+        k.active = active;
+        tx.put_json(Table::AccessKeys, &k.id, &k)
+    })?;
+    Ok(json!({}))
+}
+
+pub fn delete_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let name = implicit_user(ctx, i)?;
+    let key_id = req(i, "AccessKeyId")?;
+    ctx.authorize("iam:DeleteAccessKey", &user_arn(ctx, &name)?)?;
+    ctx.state.store.write(|tx| {
+        let k = find_key(tx, &name, key_id)?;
+        tx.delete(Table::AccessKeys, &k.id)?;
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn get_access_key_last_used(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let key_id = req(i, "AccessKeyId")?;
+    let k: Option<AccessKey> = ctx
+        .state
+        .store
+        .view(|tx| tx.get_json(Table::AccessKeys, key_id))?;
+    let k = k.ok_or_else(|| AwsError::access_denied(format!(
+        "User: {} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key {key_id}",
+        ctx.caller.arn()
+    )))?;
+    let resource = match &k.user {
+        Some(u) => user_arn(ctx, u)?,
+        None => format!("arn:aws:iam::{}:root", ctx.state.account_id),
+    };
+    ctx.authorize("iam:GetAccessKeyLastUsed", &resource)?;
+    let last = ctx.state.last_used(&k.id).or(k.last_used.clone());
+    let used = match last {
+        Some(l) => {
+            json!({"LastUsedDate": ts(l.date), "ServiceName": l.service, "Region": l.region})
+        }
+        None => json!({"ServiceName": "N/A", "Region": "N/A"}),
+    };
+    let mut out = json!({"AccessKeyLastUsed": used});
+    if let Some(u) = k.user {
+        out["UserName"] = json!(u);
+    }
+    Ok(out)
+}

@@ -1,0 +1,437 @@
+//! STS: GetCallerIdentity, AssumeRole, GetSessionToken.
+//!
+//! AssumeRole follows AWS's same-account rules through kagi-policy: the role's trust policy is
+//! evaluated as a trust (resource) policy beside the caller's identity policies, so a trust
+//! policy naming the user (or session) suffices, one naming the account root delegates to the
+//! caller's identity policies, and an explicit deny anywhere wins. The account root cannot
+//! assume roles. Role chaining is capped at one hour.
+//!
+//! A session is a [`Session`] sealed into the session token ([`crate::crypto`]); it is also
+//! stored (Sessions table, keyed by its `ASIA…` id) so ECR registry tokens can re-resolve it.
+
+use crate::app::Ctx;
+use crate::auth::Principal;
+use crate::error::{AwsError, AwsResult};
+use crate::iam::{opt, opt_i64, req};
+use crate::model::{ManagedPolicy, Role, Session, SessionKind, Tag};
+use crate::store::{StoreExt, Table, TxExt, name_key};
+use kagi_policy::{
+    CompiledPolicy, ContextType, PolicyMeta, PolicyOrigin, PolicyType, ResourcePolicyKind,
+};
+use serde_json::{Value, json};
+
+pub const CHAINING_LIMIT: i64 = 3600;
+pub const PACKED_LIMIT: usize = 2048;
+
+pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
+    // GetSessionToken credentials may call only AssumeRole and GetCallerIdentity on STS.
+    if let (Principal::User { .. } | Principal::Root, Some(_)) =
+        (&ctx.caller.principal, &ctx.caller.session)
+    {
+        if !matches!(op, "AssumeRole" | "GetCallerIdentity") {
+            return Err(AwsError::access_denied(format!(
+                "User: {} is not authorized to perform: sts:{op} on resource: * because temporary credentials from GetSessionToken cannot call it",
+                ctx.caller.arn()
+            )));
+        }
+    }
+    match op {
+        "GetCallerIdentity" => Ok(json!({
+            "UserId": ctx.caller.user_id(),
+            "Account": ctx.caller.account_id,
+            "Arn": ctx.caller.arn(),
+        })),
+        "AssumeRole" => assume_role(ctx, &input),
+        "GetSessionToken" => get_session_token(ctx, &input),
+        other => {
+            ctx.authorize(&format!("sts:{other}"), "*")?;
+            Err(AwsError::new(
+                501,
+                "NotImplemented",
+                format!("kagi does not implement sts:{other} yet."),
+            ))
+        }
+    }
+}
+
+fn validation(member: &str, value: &str, constraint: &str) -> AwsError {
+    AwsError::validation(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+    ))
+}
+
+fn check_session_name(name: &str) -> AwsResult<()> {
+    if name.len() < 2 {
+        return Err(validation(
+            "roleSessionName",
+            name,
+            "Member must have length greater than or equal to 2",
+        ));
+    }
+    if name.len() > 64 {
+        return Err(validation(
+            "roleSessionName",
+            name,
+            "Member must have length less than or equal to 64",
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+    {
+        return Err(validation(
+            "roleSessionName",
+            name,
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    }
+    Ok(())
+}
+
+fn mfa_check(ctx: &Ctx, input: &Value) -> AwsResult<bool> {
+    match (opt(input, "SerialNumber"), opt(input, "TokenCode")) {
+        (None, None) => Ok(false),
+        (Some(serial), Some(code)) => {
+            let user = match &ctx.caller.principal {
+                Principal::User { name, .. } => Some(name.as_str()),
+                _ => None,
+            };
+            if crate::iam::mfa::verify_code(ctx, user, serial, code)? {
+                Ok(true)
+            } else {
+                Err(AwsError::access_denied(
+                    "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+                ))
+            }
+        }
+        (Some(_), None) => Err(AwsError::access_denied(
+            "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.",
+        )),
+        (None, Some(_)) => Err(AwsError::validation(
+            "SerialNumber is required when TokenCode is provided.",
+        )),
+    }
+}
+
+fn new_credentials(ctx: &Ctx, mut session: Session) -> AwsResult<(Value, Session)> {
+    let key_id = crate::ids::access_key_id(true);
+    let secret = crate::ids::secret_access_key();
+    session.access_key_id = key_id.clone();
+    session.secret_sealed = ctx.state.sealer.seal_str("session-secret", &secret);
+    let plain = serde_json::to_vec(&session).map_err(|e| AwsError::from(anyhow::Error::from(e)))?;
+    let token = ctx.state.sealer.seal_token(&plain);
+    ctx.state
+        .store
+        .write(|tx| tx.put_json(Table::Sessions, &key_id, &session))?;
+    let creds = json!({
+        "AccessKeyId": key_id,
+        "SecretAccessKey": secret,
+        "SessionToken": token,
+        "Expiration": crate::ids::iso8601(session.expires),
+    });
+    Ok((creds, session))
+}
+
+fn parse_role_arn(account: &str, arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] != account {
+        return None;
+    }
+    let res = parts[5].strip_prefix("role/")?;
+    Some(res.rsplit('/').next()?.to_owned())
+}
+
+fn session_tags(input: &Value) -> AwsResult<Vec<Tag>> {
+    let tags = crate::iam::tags_param(input)?;
+    if tags.len() > 50 {
+        return Err(validation(
+            "tags",
+            "[...]",
+            "Member must have length less than or equal to 50",
+        ));
+    }
+    Ok(tags)
+}
+
+pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
+    let role_arn = req(input, "RoleArn")?;
+    let session_name = req(input, "RoleSessionName")?;
+    check_session_name(session_name)?;
+    let caller_arn = ctx.caller.arn();
+    if ctx.caller.is_root() {
+        return Err(AwsError::access_denied(
+            "Roles may not be assumed by root accounts.",
+        ));
+    }
+    if let Some(e) = opt(input, "ExternalId") {
+        if e.len() < 2 || e.len() > 1224 {
+            return Err(validation(
+                "externalId",
+                e,
+                "Member must have length between 2 and 1224",
+            ));
+        }
+    }
+    let denied = || {
+        AwsError::access_denied(kagi_policy::assume_role_denied_message(
+            &caller_arn,
+            role_arn,
+        ))
+    };
+    let role_name = parse_role_arn(&ctx.state.account_id, role_arn).ok_or_else(denied)?;
+    let role: Role = ctx
+        .state
+        .store
+        .view(|tx| tx.get_json::<Role>(Table::Roles, &name_key(&role_name)))?
+        .filter(|r| r.arn == role_arn)
+        .ok_or_else(denied)?;
+
+    // Duration rules.
+    let chaining = matches!(ctx.caller.principal, Principal::Role { .. });
+    let duration = opt_i64(input, "DurationSeconds").unwrap_or(3600);
+    if duration < 900 {
+        return Err(validation(
+            "durationSeconds",
+            &duration.to_string(),
+            "Member must have value greater than or equal to 900",
+        ));
+    }
+    if duration > 43200 {
+        return Err(validation(
+            "durationSeconds",
+            &duration.to_string(),
+            "Member must have value less than or equal to 43200",
+        ));
+    }
+    if chaining && duration > CHAINING_LIMIT {
+        return Err(AwsError::validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
+    if duration > role.max_session_duration {
+        return Err(AwsError::validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
+    }
+
+    // Session policies: validated like identity policies; together at most 2,048 characters.
+    let inline = opt(input, "Policy");
+    if let Some(p) = inline {
+        crate::authz::check_identity_policy(p)?;
+    }
+    let arns: Vec<String> = input
+        .get("PolicyArns")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.get("arn").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if arns.len() > 10 {
+        return Err(validation(
+            "policyArns",
+            "[...]",
+            "Member must have length less than or equal to 10",
+        ));
+    }
+    let mut session_policies: Vec<String> = inline.map(|p| vec![p.to_owned()]).unwrap_or_default();
+    for a in &arns {
+        let p: Option<ManagedPolicy> =
+            ctx.state.store.view(|tx| tx.get_json(Table::Policies, a))?;
+        let p = p.ok_or_else(|| {
+            AwsError::invalid_input(format!("Policy {a} does not exist or is not attachable."))
+        })?;
+        session_policies.push(p.default_document().to_owned());
+    }
+    let tags = session_tags(input)?;
+    let packed: usize = inline.map(kagi_policy::policy_size).unwrap_or(0)
+        + arns.iter().map(|a| a.len()).sum::<usize>()
+        + tags
+            .iter()
+            .map(|t| t.key.len() + t.value.len())
+            .sum::<usize>();
+    let packed_pct = packed * 100 / PACKED_LIMIT;
+    if packed > PACKED_LIMIT {
+        return Err(AwsError::new(
+            400,
+            "PackedPolicyTooLarge",
+            format!(
+                "Packed policy consumes {packed_pct}% of allotted space, please use smaller policy for session."
+            ),
+        ));
+    }
+
+    let mfa = mfa_check(ctx, input)?;
+
+    // Authorisation: the trust policy (as a trust policy) beside the caller's identity policies.
+    let trust = CompiledPolicy::from_text(
+        &role.trust_policy,
+        PolicyType::Trust,
+        PolicyMeta {
+            id: format!("{}-trust", role.name),
+            arn: None,
+            origin: PolicyOrigin::Resource,
+        },
+    )
+    .map_err(crate::authz::policy_error)?;
+    let mut extra: Vec<(&str, ContextType, String)> = vec![(
+        "sts:RoleSessionName",
+        ContextType::String,
+        session_name.to_owned(),
+    )];
+    if let Some(e) = opt(input, "ExternalId") {
+        extra.push(("sts:ExternalId", ContextType::String, e.to_owned()));
+    }
+    if mfa {
+        extra.push((
+            "aws:MultiFactorAuthPresent",
+            ContextType::Boolean,
+            "true".into(),
+        ));
+        extra.push(("aws:MultiFactorAuthAge", ContextType::Numeric, "0".into()));
+    }
+    if let Some(s) = opt(input, "SourceIdentity") {
+        extra.push(("sts:SourceIdentity", ContextType::String, s.to_owned()));
+    }
+    let tag_keys: Vec<String> = tags
+        .iter()
+        .map(|t| format!("aws:RequestTag/{}", t.key))
+        .collect();
+    for (t, k) in tags.iter().zip(&tag_keys) {
+        extra.push((k.as_str(), ContextType::String, t.value.clone()));
+    }
+    let facts = (ctx.now, Some(ctx.source_ip), Some(ctx.region.as_str()));
+    let mut actions = vec!["sts:AssumeRole"];
+    if !tags.is_empty() {
+        actions.push("sts:TagSession");
+    }
+    for action in actions {
+        let decision = crate::authz::decide(
+            ctx.state,
+            ctx.caller,
+            action,
+            role_arn,
+            Some((&trust, ResourcePolicyKind::Trust)),
+            &extra,
+            facts,
+        )?;
+        if let Err(why) = decision {
+            tracing::debug!(%why, "AssumeRole refused");
+            return Err(AwsError::access_denied(
+                kagi_policy::assume_role_denied_message(&caller_arn, role_arn),
+            ));
+        }
+    }
+
+    let session = Session {
+        access_key_id: String::new(),
+        secret_sealed: String::new(),
+        kind: SessionKind::Role {
+            role_name: role.name.clone(),
+            role_id: role.id.clone(),
+            session_name: session_name.to_owned(),
+        },
+        issued: ctx.now,
+        expires: ctx.now + duration,
+        mfa: mfa || ctx.caller.mfa_present(),
+        has_session_policy: inline.is_some() || !arns.is_empty(),
+        session_policies,
+        tags,
+        source_identity: opt(input, "SourceIdentity").map(str::to_owned),
+    };
+    let (creds, _) = new_credentials(ctx, session)?;
+    let mut out = json!({
+        "Credentials": creds,
+        "AssumedRoleUser": {
+            "AssumedRoleId": format!("{}:{session_name}", role.id),
+            "Arn": format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", ctx.state.account_id, role.name),
+        },
+    });
+    if inline.is_some() || !arns.is_empty() || input.get("Tags").is_some() {
+        out["PackedPolicySize"] = json!(packed_pct);
+    }
+    if let Some(s) = opt(input, "SourceIdentity") {
+        out["SourceIdentity"] = json!(s);
+    }
+    Ok(out)
+}
+
+pub fn get_session_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
+    if ctx.caller.session.is_some() {
+        return Err(AwsError::access_denied(
+            "Cannot call GetSessionToken with session credentials",
+        ));
+    }
+    let (kind, default, max) = match &ctx.caller.principal {
+        Principal::Root => (SessionKind::Root, 3600, 3600),
+        Principal::User { name, .. } => (
+            SessionKind::User {
+                user_name: name.clone(),
+            },
+            43200,
+            129_600,
+        ),
+        Principal::Role { .. } => {
+            return Err(AwsError::access_denied(
+                "Cannot call GetSessionToken with session credentials",
+            ));
+        }
+    };
+    let duration = opt_i64(input, "DurationSeconds").unwrap_or(default);
+    if duration < 900 {
+        return Err(validation(
+            "durationSeconds",
+            &duration.to_string(),
+            "Member must have value greater than or equal to 900",
+        ));
+    }
+    if duration > 129_600 {
+        return Err(validation(
+            "durationSeconds",
+            &duration.to_string(),
+            "Member must have value less than or equal to 129600",
+        ));
+    }
+    let duration = duration.min(max);
+    let mfa = mfa_check(ctx, input)?;
+    let session = Session {
+        access_key_id: String::new(),
+        secret_sealed: String::new(),
+        kind,
+        issued: ctx.now,
+        expires: ctx.now + duration,
+        mfa,
+        session_policies: Vec::new(),
+        has_session_policy: false,
+        tags: Vec::new(),
+        source_identity: None,
+    };
+    let (creds, _) = new_credentials(ctx, session)?;
+    Ok(json!({"Credentials": creds}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_and_role_arns() {
+        assert!(check_session_name("botocore-session-1700000000").is_ok());
+        assert!(check_session_name("a").is_err());
+        assert!(check_session_name("has space").is_err());
+        assert!(check_session_name(&"x".repeat(65)).is_err());
+        assert_eq!(
+            parse_role_arn("123456789012", "arn:aws:iam::123456789012:role/a/b/R").as_deref(),
+            Some("R")
+        );
+        assert_eq!(
+            parse_role_arn("123456789012", "arn:aws:iam::999999999999:role/R"),
+            None
+        );
+        assert_eq!(
+            parse_role_arn("123456789012", "arn:aws:iam::123456789012:user/R"),
+            None
+        );
+    }
+}
