@@ -13,7 +13,8 @@
 //!   [`query::decode`] (with validation).
 //! * [`xml`]: query protocol responses and `ErrorResponse` errors, both directions.
 //! * [`json11`]: AWS JSON 1.1 (ECR) requests, responses and errors, both directions.
-//! * [`validate`]: AWS's server-side constraint checks and their exact wording.
+//! * [`validate`]: AWS's server-side constraint checks and their exact wording;
+//!   [`pattern`] is the small regex matcher for the models' `pattern` constraints.
 //! * [`time`]: timestamp parsing and the wire/Value formats.
 //! * [`ApiError`]: an AWS error (code, message, status, sender/receiver fault).
 //!
@@ -51,6 +52,7 @@
 pub mod error;
 pub mod json11;
 pub mod model;
+pub mod pattern;
 pub mod query;
 pub mod time;
 pub mod validate;

@@ -1,8 +1,7 @@
 //! Server-side constraint validation with AWS's (Coral's) wording:
 //! `1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member
-//! must not be null`. Checks required members, lengths, numeric ranges and enums; patterns are
-//! available in the model ([`crate::Shape::pattern`]) but not checked here (no regex engine in a
-//! crate the CLI links).
+//! must not be null`. Checks required members, lengths, numeric ranges, patterns (with
+//! [`crate::pattern`]) and enums, in that order for each value.
 
 use serde_json::Value;
 
@@ -142,6 +141,14 @@ fn check(
             ));
         }
     }
+    if let (Some(pattern), ShapeKind::String, Value::String(s)) =
+        (shape.pattern, &shape.kind, value)
+        && !crate::pattern::matches(pattern, s)
+    {
+        push(format!(
+            "Member must satisfy regular expression pattern: {pattern}"
+        ));
+    }
     if let (false, Value::String(s)) = (shape.enum_values.is_empty(), value)
         && !shape.enum_values.contains(&s.as_str())
     {
@@ -212,9 +219,9 @@ mod tests {
             op.input.unwrap(),
             &json!({"UserName": long, "Path": ""}),
         );
-        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v.len(), 3, "{v:?}");
         let msg = message(&v);
-        assert!(msg.starts_with("2 validation errors detected: Value '' at 'path' failed to satisfy constraint: Member must have length greater than or equal to 1; "), "{msg}");
+        assert!(msg.starts_with("3 validation errors detected: Value '' at 'path' failed to satisfy constraint: Member must have length greater than or equal to 1; Value '' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F); "), "{msg}");
         assert!(msg.contains("at 'userName' failed to satisfy constraint: Member must have length less than or equal to 64"), "{msg}");
     }
 
@@ -244,6 +251,25 @@ mod tests {
         assert_eq!(
             v[0].constraint,
             "Member must have value greater than or equal to 1"
+        );
+    }
+
+    #[test]
+    fn patterns() {
+        let iam = crate::service("iam").unwrap();
+        let op = iam.operation("CreateUser").unwrap();
+        let v = violations(iam, op.input.unwrap(), &json!({"UserName": "bad name"}));
+        assert_eq!(
+            message(&v),
+            "1 validation error detected: Value 'bad name' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
+        );
+        let op = iam.operation("CreatePolicy").unwrap();
+        let ok = json!({"PolicyName": "p", "PolicyDocument": "{\"Version\": \"2012-10-17\"}"});
+        assert!(violations(iam, op.input.unwrap(), &ok).is_empty());
+        let bad = json!({"PolicyName": "p", "PolicyDocument": "{\"Sid\": \"\u{65e5}\"}"});
+        assert_eq!(
+            violations(iam, op.input.unwrap(), &bad)[0].path,
+            "policyDocument"
         );
     }
 

@@ -184,6 +184,20 @@ fn xml_error(msg: impl std::fmt::Display) -> ApiError {
     )
 }
 
+fn push_normalized(out: &mut String, raw: &str) {
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+}
+
 /// Parses an XML document into its root [`Element`] (namespaces dropped, entities resolved).
 pub fn parse_document(body: &str) -> Result<Element, ApiError> {
     use quick_xml::events::Event;
@@ -220,7 +234,10 @@ pub fn parse_document(body: &str) -> Result<Element, ApiError> {
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml_content().map_err(xml_error)?);
+                    // XML 1.0 end-of-line handling only (CRLF and CR become LF); NEL and
+                    // U+2028 are ordinary characters, as in expat/ElementTree.
+                    let raw = t.decode().map_err(xml_error)?;
+                    push_normalized(&mut top.text, &raw);
                 }
             }
             Event::CData(t) => {
@@ -440,8 +457,14 @@ mod tests {
     fn carriage_returns_survive() {
         let iam = crate::service("iam").unwrap();
         let op = iam.operation("GetUserPolicy").unwrap();
-        let out = json!({"UserName": "u", "PolicyName": "p", "PolicyDocument": "{\r\n\t\"a\": 1}"});
+        let out = json!({"UserName": "u", "PolicyName": "p", "PolicyDocument": "{\r\n\t\"a\": 1}\u{85}\u{2028}"});
         let xml = encode_response(iam, op, &out, "r");
         assert_eq!(decode_response(iam, op, &xml).unwrap(), out);
+        // Raw CR LF / CR in a document are line ends (XML 1.0 2.11).
+        let raw = "<GetUserPolicyResponse><GetUserPolicyResult><PolicyDocument>a\r\nb\rc</PolicyDocument></GetUserPolicyResult></GetUserPolicyResponse>";
+        assert_eq!(
+            decode_response(iam, op, raw).unwrap()["PolicyDocument"],
+            "a\nb\nc"
+        );
     }
 }

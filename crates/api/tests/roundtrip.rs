@@ -101,9 +101,30 @@ fn arb_value(svc: &'static Service, id: ShapeId, depth: u32) -> BoxedStrategy<Va
                 .prop_map(|s| Value::String(s.to_string()))
                 .boxed()
         }
-        ShapeKind::String => arb_string(min, max.unwrap_or(min + 12))
+        ShapeKind::String => {
+            let max = max.unwrap_or(if shape.pattern.is_some() {
+                usize::MAX
+            } else {
+                min + 12
+            });
+            let base = match shape.pattern {
+                Some(p) => {
+                    match proptest::string::string_regex(&generation_regex(p, min.max(4).min(max)))
+                    {
+                        Ok(strategy) => strategy.boxed(),
+                        Err(_) => arb_string(min, max),
+                    }
+                }
+                None => arb_string(min, max),
+            };
+            let pattern = shape.pattern;
+            base.prop_filter("length and pattern constraints", move |s| {
+                let n = s.chars().count();
+                n >= min && n <= max && pattern.is_none_or(|p| kagi_api::pattern::matches(p, s))
+            })
             .prop_map(Value::String)
-            .boxed(),
+            .boxed()
+        }
         ShapeKind::Blob => proptest::collection::vec(any::<u8>(), 0..24)
             .prop_map(|bytes| Value::String(base64(&bytes)))
             .boxed(),
@@ -132,6 +153,64 @@ fn arb_value(svc: &'static Service, id: ShapeId, depth: u32) -> BoxedStrategy<Va
             .prop_map(|(secs, micros)| Value::String(Timestamp { secs, micros }.to_value_string()))
             .boxed(),
     }
+}
+
+/// Turns a model (Java) pattern into a regex to generate values from: Java's `\w` and `\d`
+/// are ASCII-only while Rust's regex is Unicode; repetitions are bounded to keep values short;
+/// lookaheads and anchors are dropped (the filter checks the real pattern).
+fn generation_regex(java: &str, reps: usize) -> String {
+    let mut out = String::new();
+    let mut in_class = false;
+    let mut chars = java.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('w') if in_class => out.push_str("a-zA-Z0-9_"),
+                Some('w') => out.push_str("[a-zA-Z0-9_]"),
+                Some('d') if in_class => out.push_str("0-9"),
+                Some('d') => out.push_str("[0-9]"),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '(' if !in_class && chars.peek() == Some(&'?') => {
+                let rest: String = chars.clone().take(2).collect();
+                if rest == "?!" || rest == "?=" {
+                    // Drop the lookahead (generate a superset; the filter checks the rest).
+                    let mut depth = 1;
+                    for d in chars.by_ref() {
+                        match d {
+                            '(' => depth += 1,
+                            ')' => depth -= 1,
+                            _ => {}
+                        }
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            // Short values: unbounded repetition would generate kilobytes.
+            '*' if !in_class => out.push_str(&format!("{{0,{reps}}}")),
+            '+' if !in_class => out.push_str(&format!("{{1,{reps}}}")),
+            // Whole-string matching: anchors add nothing (and the generator rejects them).
+            '^' | '$' if !in_class => {}
+            '[' => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn base64(bytes: &[u8]) -> String {
