@@ -98,6 +98,11 @@
 //!   is never assumed when not sent (except S3 presigned URLs, where it is the default).
 //! * Header signatures must be within ±15 minutes of `now`; presigned URLs must not be more
 //!   than 15 minutes in the future and are valid until `X-Amz-Date + X-Amz-Expires` (≤ 7 days).
+//!   (S3's rule and message, `AccessDenied` "Request has expired". AWS's other services are
+//!   stricter and also cap presigned requests at 15 minutes; kagi honours `X-Amz-Expires`.)
+//! * The only test-suite case verified differently is `get-space-normalized`, whose expected
+//!   canonical URI assumes single encoding (aws-sigv4 skips it for the same reason); and
+//!   `post-sts-header-after` must be rejected (see above).
 //! * Signatures are compared in constant time (`hmac`'s `verify_slice`).
 //! * `Debug` never prints secrets, session tokens, derived keys or full signatures.
 

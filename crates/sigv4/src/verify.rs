@@ -59,7 +59,8 @@ impl AuthErrorCode {
         }
     }
 
-    /// HTTP status AWS answers with.
+    /// HTTP status AWS's query-protocol (XML) services answer with. JSON 1.1 services such as
+    /// ECR answer 400 for every authentication error.
     pub fn http_status(self) -> u16 {
         match self {
             AuthErrorCode::IncompleteSignature
@@ -175,8 +176,10 @@ impl std::error::Error for AuthError {}
 /// AWS's text for a wrong signature.
 pub const SIGNATURE_MISMATCH_MESSAGE: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
-/// A request as the server received it.
-#[derive(Clone, Copy, Debug)]
+/// A request as the server received it. `Debug` redacts the `Authorization` and
+/// `X-Amz-Security-Token` headers and the `X-Amz-Signature` / `X-Amz-Security-Token` query
+/// parameters.
+#[derive(Clone, Copy)]
 pub struct IncomingRequest<'a> {
     /// HTTP method (`POST`).
     pub method: &'a str,
@@ -188,6 +191,40 @@ pub struct IncomingRequest<'a> {
     pub headers: &'a [(String, String)],
     /// Lower-case hex SHA-256 of the request body.
     pub payload_sha256_hex: &'a str,
+}
+
+const SENSITIVE_HEADERS: [&str; 2] = ["authorization", "x-amz-security-token"];
+const SENSITIVE_PARAMS: [&str; 2] = ["X-Amz-Signature", "X-Amz-Security-Token"];
+
+impl fmt::Debug for IncomingRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let sensitive = SENSITIVE_HEADERS.iter().any(|s| n.eq_ignore_ascii_case(s));
+                (
+                    n.as_str(),
+                    if sensitive { "<redacted>" } else { v.as_str() },
+                )
+            })
+            .collect();
+        let query: Vec<String> = self
+            .query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if SENSITIVE_PARAMS.contains(&k) => format!("{k}=<redacted>"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        f.debug_struct("IncomingRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &query.join("&"))
+            .field("headers", &headers)
+            .field("payload_sha256_hex", &self.payload_sha256_hex)
+            .finish()
+    }
 }
 
 /// What the request claims: who signed it, for which scope, when. Produced by [`parse`]; the
@@ -1087,6 +1124,30 @@ mod tests {
         );
         let e = verify(&r, &info, "bad", at).unwrap_err();
         assert!(!format!("{e:?}").contains("SESSIONTOKENSECRETVALUE"));
+        let r_dbg = format!("{r:?}");
+        assert!(!r_dbg.contains("SESSIONTOKENSECRETVALUE") && !r_dbg.contains(&info.signature));
+        assert!(r_dbg.contains("x-amz-date"));
+        let creds2 = Credentials::new("AKID", SECRET).with_session_token("SESSIONTOKENSECRETVALUE");
+        let params = SigningParams {
+            region: "us-east-1",
+            service: "sts",
+            time: at,
+        };
+        let q = presign(
+            "GET",
+            "/",
+            "a=1",
+            &headers,
+            b"",
+            &creds2,
+            &params,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let pr = IncomingRequest { query: &q, ..r };
+        let p_dbg = format!("{pr:?}");
+        assert!(!p_dbg.contains("SESSIONTOKENSECRETVALUE"));
+        assert!(p_dbg.contains("X-Amz-Signature=<redacted>") && p_dbg.contains("a=1&"));
         let key = SigningKey::derive(SECRET, "20200706", "us-east-1", "sts");
         assert_eq!(format!("{key:?}"), "SigningKey(<redacted>)");
     }
