@@ -501,9 +501,8 @@ impl RegistryClient {
         if head.status().as_u16() == 200 {
             return Ok(false);
         }
-        if head.status().as_u16() != 404 {
-            return Err(Self::fail(head));
-        }
+        // Anything else (404, or a denial whose HEAD response has no body to explain it):
+        // start an upload, whose response carries the registry's error if there is one.
         let r = self
             .agent
             .post(self.url(&format!("/v2/{repo}/blobs/uploads/")))

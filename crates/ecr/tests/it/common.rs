@@ -215,10 +215,6 @@ impl TestServer {
         }
     }
 
-    pub fn caller(&self, akid: &str) -> Caller {
-        self.host.caller_for_key(akid).unwrap()
-    }
-
     /// Calls an ECR operation as `akid`; returns (status, JSON body).
     pub fn api(&self, akid: &str, op: &str, input: Value) -> (u16, Value) {
         let mut r = self
@@ -294,7 +290,10 @@ impl TestServer {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        let mut r = self.agent.run(b.body(body.to_vec()).unwrap()).unwrap();
+        let mut r = self
+            .agent
+            .run(b.body(body.to_vec()).unwrap())
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = r.status().as_u16();
         let hs = r
             .headers()
