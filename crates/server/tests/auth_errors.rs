@@ -1,0 +1,192 @@
+//! Authentication failures in AWS's codes and messages.
+
+mod common;
+use common::*;
+use kagi_server::model::{Session, SessionKind};
+use serde_json::json;
+use std::time::{Duration, SystemTime};
+
+const GCI: &str = "Action=GetCallerIdentity&Version=2011-06-15";
+
+#[test]
+fn signature_and_key_failures() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let alice = user_with_key(&root, "alice");
+
+    // No auth at all.
+    let raw = root.post_raw(
+        &[(
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        GCI,
+    );
+    assert_eq!(raw.status, 403, "{}", raw.body);
+    assert!(
+        raw.body.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{}",
+        raw.body
+    );
+    assert!(
+        raw.body
+            .contains("https://sts.amazonaws.com/doc/2011-06-15/"),
+        "{}",
+        raw.body
+    );
+
+    // Unknown key.
+    let ghost = Client::new(server.addr, "AKIAAAAAAAAAAAAAAAAA", ROOT_SECRET, None);
+    let (status, code, msg) = ghost.err("sts", "GetCallerIdentity", json!({}));
+    assert_eq!(
+        (status, code.as_str(), msg.as_str()),
+        (
+            403,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid."
+        )
+    );
+
+    // Wrong secret.
+    let wrong = Client::new(
+        server.addr,
+        &alice.creds.access_key_id,
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        None,
+    );
+    let (status, code, _) = wrong.err("sts", "GetCallerIdentity", json!({}));
+    assert_eq!((status, code.as_str()), (403, "SignatureDoesNotMatch"));
+
+    // 16 minutes of skew.
+    let raw = alice.send("sts", GCI, SystemTime::now() - Duration::from_secs(16 * 60));
+    assert_eq!(raw.status, 403);
+    let e = kagi_api::xml::decode_error(&raw.body).unwrap();
+    assert_eq!(e.code, "SignatureDoesNotMatch");
+    assert!(
+        e.message.starts_with("Signature expired: "),
+        "{}",
+        e.message
+    );
+
+    // Inactive, then deleted key.
+    alice.ok("sts", "GetCallerIdentity", json!({}));
+    root.ok("iam", "UpdateAccessKey", json!({"UserName": "alice", "AccessKeyId": alice.creds.access_key_id, "Status": "Inactive"}));
+    assert_eq!(
+        alice.err("sts", "GetCallerIdentity", json!({})).1,
+        "InvalidClientTokenId"
+    );
+    root.ok(
+        "iam",
+        "UpdateAccessKey",
+        json!({"UserName": "alice", "AccessKeyId": alice.creds.access_key_id, "Status": "Active"}),
+    );
+    alice.ok("sts", "GetCallerIdentity", json!({}));
+    root.ok(
+        "iam",
+        "DeleteAccessKey",
+        json!({"UserName": "alice", "AccessKeyId": alice.creds.access_key_id}),
+    );
+    assert_eq!(
+        alice.err("sts", "GetCallerIdentity", json!({})).1,
+        "InvalidClientTokenId"
+    );
+}
+
+#[test]
+fn session_tokens_tampered_missing_and_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with_dir(Some(dir.path().to_path_buf()));
+    let root = Client::root(&server);
+    let alice = user_with_key(&root, "alice");
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/alice"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    root.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "R", "AssumeRolePolicyDocument": trust}),
+    );
+    let a = alice.ok(
+        "sts",
+        "AssumeRole",
+        json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/R"), "RoleSessionName": "s1"}),
+    );
+    let c = &a["Credentials"];
+    let good = Client::from_credentials(server.addr, c);
+    assert!(good.whoami().ends_with(":assumed-role/R/s1"));
+
+    // Token missing.
+    let no_token = Client::new(
+        server.addr,
+        c["AccessKeyId"].as_str().unwrap(),
+        c["SecretAccessKey"].as_str().unwrap(),
+        None,
+    );
+    assert_eq!(
+        no_token.err("sts", "GetCallerIdentity", json!({})).1,
+        "InvalidClientTokenId"
+    );
+
+    // Token tampered (one character changed in the middle).
+    let mut t = c["SessionToken"].as_str().unwrap().as_bytes().to_vec();
+    let i = t.len() / 2;
+    t[i] = if t[i] == b'A' { b'B' } else { b'A' };
+    let tampered = Client::new(
+        server.addr,
+        c["AccessKeyId"].as_str().unwrap(),
+        c["SecretAccessKey"].as_str().unwrap(),
+        Some(std::str::from_utf8(&t).unwrap()),
+    );
+    let (status, code, _) = tampered.err("sts", "GetCallerIdentity", json!({}));
+    assert_eq!((status, code.as_str()), (403, "InvalidClientTokenId"));
+
+    // Another session's token with this key: refused.
+    let b = alice.ok(
+        "sts",
+        "AssumeRole",
+        json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/R"), "RoleSessionName": "s2"}),
+    );
+    let mixed = Client::new(
+        server.addr,
+        c["AccessKeyId"].as_str().unwrap(),
+        c["SecretAccessKey"].as_str().unwrap(),
+        b["Credentials"]["SessionToken"].as_str(),
+    );
+    assert_eq!(
+        mixed.err("sts", "GetCallerIdentity", json!({})).1,
+        "InvalidClientTokenId"
+    );
+
+    // An expired session, minted with the server's own key (as if time had passed).
+    let sealer = kagi_server::crypto::Sealer::open_key_file(&dir.path().join("kagi.key")).unwrap();
+    let role_id = a["AssumedRoleUser"]["AssumedRoleId"]
+        .as_str()
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let now = kagi_server::ids::now_secs();
+    let secret = "expiredexpiredexpiredexpiredexpired12345";
+    let s = Session {
+        access_key_id: "ASIAEXPIREDEXPIRED22".into(),
+        secret_sealed: sealer.seal_str("session-secret", secret),
+        kind: SessionKind::Role {
+            role_name: "R".into(),
+            role_id,
+            session_name: "old".into(),
+        },
+        issued: now - 7200,
+        expires: now - 3600,
+        mfa: false,
+        session_policies: vec![],
+        has_session_policy: false,
+        tags: vec![],
+        source_identity: None,
+    };
+    let token = sealer.seal_token(&serde_json::to_vec(&s).unwrap());
+    let expired = Client::new(server.addr, "ASIAEXPIREDEXPIRED22", secret, Some(&token));
+    let (status, code, msg) = expired.err("sts", "GetCallerIdentity", json!({}));
+    assert_eq!((status, code.as_str()), (400, "ExpiredToken"));
+    assert_eq!(msg, "The security token included in the request is expired");
+}

@@ -1,0 +1,197 @@
+//! Test client: signs real SigV4 requests with kagi-sigv4 and speaks the query protocol through
+//! kagi-api, over HTTP to a server started with `kagi_server::start_background`.
+#![allow(dead_code)]
+
+use kagi_api::ApiError;
+use kagi_sigv4::{Credentials, SigningParams};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const ROOT_AKID: &str = "AKIAKAGITESTROOTKEY2";
+pub const ROOT_SECRET: &str = "kagi/test/root/secret/key/0123456789abcd";
+
+pub fn start_in_memory() -> kagi_server::RunningServer {
+    start_with_dir(None)
+}
+
+pub fn start_with_dir(dir: Option<std::path::PathBuf>) -> kagi_server::RunningServer {
+    kagi_server::start_background(kagi_server::ServerConfig {
+        data_dir: dir,
+        account_id: Some(ACCOUNT.into()),
+        root_access_key_id: Some(ROOT_AKID.into()),
+        root_secret_access_key: Some(ROOT_SECRET.into()),
+        ..kagi_server::ServerConfig::in_memory()
+    })
+    .expect("server starts")
+}
+
+#[derive(Clone)]
+pub struct Client {
+    pub addr: SocketAddr,
+    pub creds: Credentials,
+    pub region: String,
+    agent: ureq::Agent,
+}
+
+pub struct Raw {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Client {
+    pub fn new(addr: SocketAddr, akid: &str, secret: &str, token: Option<&str>) -> Client {
+        let mut creds = Credentials::new(akid, secret);
+        if let Some(t) = token {
+            creds = creds.with_session_token(t);
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Client {
+            addr,
+            creds,
+            region: "us-east-1".into(),
+            agent,
+        }
+    }
+
+    pub fn root(server: &kagi_server::RunningServer) -> Client {
+        Client::new(
+            server.addr,
+            &server.root_access_key_id,
+            server.root_secret_access_key(),
+            None,
+        )
+    }
+
+    /// Client for credentials returned in a `Credentials` structure (AssumeRole/GetSessionToken).
+    pub fn from_credentials(addr: SocketAddr, c: &Value) -> Client {
+        Client::new(
+            addr,
+            c["AccessKeyId"].as_str().unwrap(),
+            c["SecretAccessKey"].as_str().unwrap(),
+            c["SessionToken"].as_str(),
+        )
+    }
+
+    pub fn from_access_key(addr: SocketAddr, k: &Value) -> Client {
+        Client::new(
+            addr,
+            k["AccessKeyId"].as_str().unwrap(),
+            k["SecretAccessKey"].as_str().unwrap(),
+            None,
+        )
+    }
+
+    /// Sends a signed POST with `body` for `service`, signed at `time`.
+    pub fn send(&self, service: &str, body: &str, time: SystemTime) -> Raw {
+        let host = self.addr.to_string();
+        let mut headers = vec![
+            ("host".to_string(), host.clone()),
+            (
+                "content-type".to_string(),
+                "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+            ),
+        ];
+        kagi_sigv4::sign_headers(
+            "POST",
+            "/",
+            "",
+            &mut headers,
+            body.as_bytes(),
+            &self.creds,
+            &SigningParams {
+                region: &self.region,
+                service,
+                time,
+            },
+        )
+        .unwrap();
+        self.post_raw(&headers, body)
+    }
+
+    pub fn post_raw(&self, headers: &[(String, String)], body: &str) -> Raw {
+        let mut req = self.agent.post(format!("http://{}/", self.addr));
+        for (k, v) in headers {
+            if k != "host" {
+                req = req.header(k.as_str(), v.as_str());
+            }
+        }
+        let mut resp = req.send(body.as_bytes()).expect("http round trip");
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().read_to_string().unwrap_or_default();
+        Raw { status, body }
+    }
+
+    pub fn call(
+        &self,
+        service: &str,
+        action: &str,
+        input: Value,
+    ) -> Result<Value, (u16, ApiError)> {
+        let svc = kagi_api::service(service).unwrap();
+        let op = svc
+            .operation(action)
+            .unwrap_or_else(|| panic!("{service}:{action} is modelled"));
+        let body = kagi_api::query::encode(op, svc, &input);
+        let raw = self.send(svc.signing_name, &body, SystemTime::now());
+        if raw.status == 200 {
+            Ok(kagi_api::xml::decode_response(svc, op, &raw.body)
+                .unwrap_or_else(|e| panic!("{e}: {}", raw.body)))
+        } else {
+            let e = kagi_api::xml::decode_error(&raw.body)
+                .unwrap_or_else(|| panic!("no ErrorResponse: {}", raw.body));
+            Err((raw.status, e))
+        }
+    }
+
+    pub fn iam(&self, action: &str, input: Value) -> Result<Value, (u16, ApiError)> {
+        self.call("iam", action, input)
+    }
+
+    pub fn sts(&self, action: &str, input: Value) -> Result<Value, (u16, ApiError)> {
+        self.call("sts", action, input)
+    }
+
+    pub fn ok(&self, service: &str, action: &str, input: Value) -> Value {
+        self.call(service, action, input)
+            .unwrap_or_else(|(s, e)| panic!("{service}:{action} failed: {s} {e}"))
+    }
+
+    /// Expects an error; returns (status, code, message).
+    pub fn err(&self, service: &str, action: &str, input: Value) -> (u16, String, String) {
+        match self.call(service, action, input) {
+            Ok(v) => panic!("{service}:{action} unexpectedly succeeded: {v}"),
+            Err((s, e)) => (s, e.code, e.message),
+        }
+    }
+
+    pub fn whoami(&self) -> String {
+        self.ok("sts", "GetCallerIdentity", json!({}))["Arn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+pub fn switch_role_policy() -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::{ACCOUNT}:role/ECRLoginAndPushRole"}}]}}"#
+    )
+}
+
+pub fn root_trust() -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole","Condition":{{}}}}]}}"#
+    )
+}
+
+/// Creates a user with one access key; returns a client for it.
+pub fn user_with_key(root: &Client, name: &str) -> Client {
+    root.ok("iam", "CreateUser", json!({"UserName": name}));
+    let k = root.ok("iam", "CreateAccessKey", json!({"UserName": name}));
+    Client::from_access_key(root.addr, &k["AccessKey"])
+}
