@@ -20,7 +20,10 @@
 //! | `GET /v2/_catalog` | `ecr:DescribeRepositories` per repository (filters) |
 //!
 //! A denial is 403 `DENIED` with the AccessDenied message the host produced. Authorisation
-//! happens before the repository is looked up.
+//! happens before the repository is looked up. One exception: a denied `HEAD` of a blob answers
+//! 404, because a HEAD response has no body to carry the message and skopeo treats any other
+//! status as fatal; the client then POSTs the upload and gets the 403 `DENIED` naming
+//! `ecr:InitiateLayerUpload`, which is what docker users see against ECR.
 //!
 //! A `GET` of a blob may instead carry a download token (`?kagi-download=`) minted by
 //! GetDownloadUrlForLayer for exactly that repository and digest; the token's principal is
@@ -54,10 +57,17 @@ pub fn router(ecr: Arc<Ecr>) -> Router {
 }
 
 async fn dispatch(State(ecr): State<Arc<Ecr>>, req: Request) -> Response {
+    let with_body = has_body(req.headers());
     let mut resp = match handle(&ecr, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
+    // An error may leave the request body unread; the connection cannot be reused then, so
+    // say so rather than let a client's pool hit a closed socket.
+    if with_body && (resp.status().is_client_error() || resp.status().is_server_error()) {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     resp.headers_mut().insert(
         "docker-distribution-api-version",
         HeaderValue::from_static("registry/2.0"),
@@ -286,7 +296,16 @@ async fn handle(ecr: &Arc<Ecr>, req: Request) -> Result<Response, RegistryError>
         }
         Route::Blob(name, digest) => match method {
             Method::HEAD => {
-                let repo = rq.repo(&name, &["BatchCheckLayerAvailability"])?;
+                let repo = match rq.repo(&name, &["BatchCheckLayerAvailability"]) {
+                    Ok(r) => r,
+                    // A HEAD response cannot carry the DENIED body; answer "unknown" so the
+                    // client goes on to POST the upload, whose 403 names the action (what
+                    // docker shows against ECR: "denied: ... ecr:InitiateLayerUpload ...").
+                    Err(e) if e.code == "DENIED" => {
+                        return Err(RegistryError::blob_unknown(&digest));
+                    }
+                    Err(e) => return Err(e),
+                };
                 get_blob(&rq, &repo, &digest, &headers, true).await
             }
             Method::GET => {
