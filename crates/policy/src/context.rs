@@ -5,7 +5,6 @@
 //! type; operators interpret the text (numbers, dates, IPs, base64) when they compare. A key given
 //! as a list type (`stringList`, ...) or with several values is multivalued.
 
-use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::pattern::Resolver;
@@ -54,7 +53,7 @@ pub struct ContextValue {
 /// Condition keys for one request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Context {
-    map: HashMap<String, ContextValue>,
+    map: crate::fxhash::FxMap<String, ContextValue>,
 }
 
 impl Context {

@@ -22,9 +22,6 @@
 //! statements are indexed by action (exact name, service prefix, or "could match anything"), so
 //! a decision only looks at statements that can concern the requested action.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use crate::ast::{Effect, Policy, PolicyType, Principal, PrincipalKind, Version};
 use crate::condition::CCondition;
 use crate::context::{Context, PrincipalInfo, PrincipalType};
@@ -99,36 +96,7 @@ impl PolicyMeta {
     }
 }
 
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+use crate::fxhash::FxMap;
 
 #[derive(Clone, Debug)]
 struct CPrincipal {
@@ -319,7 +287,15 @@ pub enum PrincipalMatch {
 /// The principal's identifiers, computed once per request.
 struct Ids<'a> {
     p: &'a PrincipalInfo,
-    root_arn: String,
+}
+
+/// Whether `v` is `arn:PARTITION:iam::ACCOUNT:root` for this account.
+fn is_root_arn_of(v: &str, account: &str) -> bool {
+    v.strip_suffix(":root")
+        .and_then(|r| r.strip_suffix(account))
+        .and_then(|r| r.strip_prefix("arn:"))
+        .and_then(|r| r.strip_suffix(":iam::"))
+        .is_some_and(|partition| !partition.is_empty() && !partition.contains(':'))
 }
 
 impl Ids<'_> {
@@ -336,7 +312,7 @@ impl Ids<'_> {
         {
             return Some(PrincipalMatch::Role);
         }
-        if v == p.account || v == self.root_arn {
+        if v == p.account || is_root_arn_of(v, &p.account) {
             return Some(PrincipalMatch::Account);
         }
         None
@@ -594,10 +570,7 @@ pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p
         req,
         action_lc,
         svc_len,
-        ids: Ids {
-            p: req.principal,
-            root_arn: req.principal.account_root_arn(),
-        },
+        ids: Ids { p: req.principal },
     };
     let mut matched = Vec::new();
     let mut missing = Vec::new();

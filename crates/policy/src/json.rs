@@ -136,10 +136,16 @@ impl Parser<'_> {
         }
     }
 
+    #[inline]
     fn peek_char(&self) -> Option<char> {
-        self.text[self.i..].chars().next()
+        match self.bytes.get(self.i) {
+            Some(&b) if b < 0x80 => Some(b as char),
+            Some(_) => self.text[self.i..].chars().next(),
+            None => None,
+        }
     }
 
+    #[inline]
     fn bump(&mut self) -> Option<char> {
         let c = self.peek_char()?;
         self.i += c.len_utf8();
@@ -372,9 +378,21 @@ impl Parser<'_> {
                 c if !allowed_char(c) => {
                     return Err(self.bad_char(c, "inside a string"));
                 }
-                c => {
-                    self.bump();
-                    out.push(c);
+                _ => {
+                    // Copy the run of plain characters at once (no line breaks in a run).
+                    let start = self.i;
+                    let mut chars = 0u32;
+                    for (k, ch) in self.text[start..].char_indices() {
+                        if ch == '"' || ch == '\\' || (ch as u32) < 0x20 || !allowed_char(ch) {
+                            self.i = start + k;
+                            break;
+                        }
+                        chars += 1;
+                        self.i = start + k + ch.len_utf8();
+                    }
+                    out.push_str(&self.text[start..self.i]);
+                    self.pos.offset += chars;
+                    self.pos.column += chars;
                 }
             }
         }

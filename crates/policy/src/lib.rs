@@ -13,6 +13,7 @@ pub use ast::{Effect, Policy, PolicyType, Version};
 pub use error::{ErrorCode, PolicyError};
 pub use parse::{SizeQuota, check_size, parse, policy_size};
 pub mod eval;
+mod fxhash;
 pub use context::{
     Context, ContextType, ContextValue, PrincipalInfo, PrincipalType, RequestFacts, SessionInfo,
     global_context,

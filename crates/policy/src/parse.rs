@@ -534,7 +534,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
     let mut errs = Vec::new();
     let mut sids: Vec<&Spanned<String>> = Vec::new();
     for s in &p.statements {
-        let sp = statement_path(p, s);
+        let sp = || statement_path(p, s);
         if let Some(sid) = &s.sid {
             if p.policy_type != PolicyType::Resource
                 && !sid.value.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -549,7 +549,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                         None,
                     )
                     .issue("INVALID_SID")
-                    .at(with(sp.clone(), &[key("Sid")]), sid.span),
+                    .at(with(sp(), &[key("Sid")]), sid.span),
                 );
             }
             if let Some(first) = sids.iter().find(|o| o.value == sid.value) {
@@ -563,7 +563,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                         None,
                     )
                     .issue("UNIQUE_SIDS_REQUIRED")
-                    .at(with(sp.clone(), &[key("Sid")]), sid.span),
+                    .at(with(sp(), &[key("Sid")]), sid.span),
                 );
             }
             sids.push(sid);
@@ -578,7 +578,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                 )
                 .issue("UNSUPPORTED_PRINCIPAL")
                 .at(
-                    with(sp.clone(), &[key(if pr.negated { "NotPrincipal" } else { "Principal" })]),
+                    with(sp(), &[key(if pr.negated { "NotPrincipal" } else { "Principal" })]),
                     pr.key_span,
                 ),
             ),
@@ -593,7 +593,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                     None,
                 )
                 .issue("MISSING_PRINCIPAL")
-                .at(sp.clone(), s.span),
+                .at(sp(), s.span),
             ),
             _ => {}
         }
@@ -616,7 +616,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                             .issue("INVALID_PRINCIPAL_FORMAT")
                             .at(
                                 with(
-                                    sp.clone(),
+                                    sp(),
                                     &[
                                         key(if pr.negated {
                                             "NotPrincipal"
@@ -645,7 +645,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                     None,
                 )
                 .issue("MISSING_ACTION")
-                .at(sp.clone(), s.span),
+                .at(sp(), s.span),
             ),
             Some(a) if a.values.is_empty() => errs.push(
                 PolicyError::malformed(
@@ -659,10 +659,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                 )
                 .issue("MISSING_ACTION")
                 .at(
-                    with(
-                        sp.clone(),
-                        &[key(if a.negated { "NotAction" } else { "Action" })],
-                    ),
+                    with(sp(), &[key(if a.negated { "NotAction" } else { "Action" })]),
                     a.key_span,
                 ),
             ),
@@ -680,7 +677,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                                 None,
                             )
                             .issue("INVALID_ACTION")
-                            .at(list_path(&sp, a, "Action", "NotAction", i), v.span),
+                            .at(list_path(&sp(), a, "Action", "NotAction", i), v.span),
                         );
                     }
                 }
@@ -699,7 +696,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                 .issue("UNSUPPORTED_RESOURCE_ARN_IN_POLICY")
                 .at(
                     with(
-                        sp.clone(),
+                        sp(),
                         &[key(if r.negated { "NotResource" } else { "Resource" })],
                     ),
                     r.key_span,
@@ -715,7 +712,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                     None,
                 )
                 .issue("MISSING_RESOURCE")
-                .at(sp.clone(), s.span),
+                .at(sp(), s.span),
             ),
             (Some(r), PolicyType::Identity) if r.values.is_empty() => errs.push(
                 PolicyError::malformed(
@@ -726,7 +723,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                 .issue("MISSING_RESOURCE")
                 .at(
                     with(
-                        sp.clone(),
+                        sp(),
                         &[key(if r.negated { "NotResource" } else { "Resource" })],
                     ),
                     r.key_span,
@@ -752,7 +749,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                         } else {
                             "INVALID_ARN_PREFIX"
                         })
-                        .at(list_path(&sp, r, "Resource", "NotResource", i), v.span),
+                        .at(list_path(&sp(), r, "Resource", "NotResource", i), v.span),
                     );
                 }
             }
@@ -774,7 +771,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                             .issue("INVALID_CONDITION_KEY_FORMAT")
                             .at(
                                 with(
-                                    sp.clone(),
+                                    sp(),
                                     &[
                                         key("Condition"),
                                         key(&b.operator_text.value),
