@@ -24,6 +24,25 @@ pub enum PolicyType {
     Trust,
 }
 
+impl PolicyType {
+    /// Maps Access Analyzer's `policyType` (and optional `validatePolicyResourceType`), plus
+    /// kagi's `TRUST_POLICY` shorthand, to a policy type.
+    pub fn from_access_analyzer(
+        policy_type: &str,
+        resource_type: Option<&str>,
+    ) -> Option<PolicyType> {
+        match (policy_type, resource_type) {
+            ("TRUST_POLICY", _) => Some(PolicyType::Trust),
+            ("RESOURCE_POLICY", Some("AWS::IAM::AssumeRolePolicyDocument")) => {
+                Some(PolicyType::Trust)
+            }
+            ("RESOURCE_POLICY", _) => Some(PolicyType::Resource),
+            ("IDENTITY_POLICY", _) => Some(PolicyType::Identity),
+            _ => None,
+        }
+    }
+}
+
 /// The policy language version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Version {
@@ -166,4 +185,49 @@ pub struct ConditionEntry {
     /// Values as text (JSON booleans and numbers are kept as their text).
     pub values: Vec<Spanned<String>>,
     pub is_list: bool,
+}
+
+impl Policy {
+    /// The context keys the policy's conditions and policy variables use, as IAM's
+    /// `GetContextKeysForCustomPolicy` lists them (condition keys as written; variables
+    /// lower-cased), sorted and without duplicates (case-insensitively).
+    pub fn context_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = Vec::new();
+        let mut add = |k: &str| {
+            if !keys.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+                keys.push(k.to_string());
+            }
+        };
+        let vars = self.version.supports_variables();
+        let mut scan = |text: &str, add: &mut dyn FnMut(&str)| {
+            if !vars {
+                return;
+            }
+            let t = crate::pattern::Template::compile(text, true, true, false);
+            for p in t.pieces() {
+                if let crate::pattern::Piece::Var { key, .. } = p {
+                    add(key);
+                }
+            }
+        };
+        for s in &self.statements {
+            if let Some(c) = &s.condition {
+                for b in &c.blocks {
+                    for e in &b.entries {
+                        add(&e.key.value);
+                        for v in &e.values {
+                            scan(&v.value, &mut add);
+                        }
+                    }
+                }
+            }
+            if let Some(r) = &s.resource {
+                for v in &r.values {
+                    scan(&v.value, &mut add);
+                }
+            }
+        }
+        keys.sort_by_key(|k| k.to_ascii_lowercase());
+        keys
+    }
 }

@@ -819,7 +819,9 @@ impl SizeQuota {
 
 /// The size IAM counts: characters, excluding whitespace.
 pub fn policy_size(text: &str) -> usize {
-    text.chars().filter(|c| !c.is_whitespace()).count()
+    text.chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\r'))
+        .count()
 }
 
 /// Checks a document (or, for inline quotas, the concatenation of an entity's inline policies)
@@ -961,5 +963,40 @@ mod tests {
         let e = check_size(&big, SizeQuota::TrustPolicy, "R").unwrap_err();
         assert_eq!(e.code, crate::error::ErrorCode::LimitExceeded);
         assert!(check_size(&big, SizeQuota::ManagedPolicy, "P").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn context_keys_and_types() {
+        let p = parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}/*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"${aws:PrincipalTag/team2}"},"Bool":{"aws:SecureTransport":"true"}}}}"#,
+            PolicyType::Identity,
+        )
+        .unwrap();
+        assert_eq!(
+            p.context_keys(),
+            [
+                "aws:PrincipalTag/team",
+                "aws:principaltag/team2",
+                "aws:SecureTransport",
+                "aws:username"
+            ]
+        );
+        assert_eq!(
+            PolicyType::from_access_analyzer(
+                "RESOURCE_POLICY",
+                Some("AWS::IAM::AssumeRolePolicyDocument")
+            ),
+            Some(PolicyType::Trust)
+        );
+        assert_eq!(
+            PolicyType::from_access_analyzer("SERVICE_CONTROL_POLICY", None),
+            None
+        );
+        assert_eq!(policy_size("{\u{a0}}"), 3);
     }
 }
