@@ -199,7 +199,7 @@ impl Policy {
             }
         };
         let vars = self.version.supports_variables();
-        let mut scan = |text: &str, add: &mut dyn FnMut(&str)| {
+        let scan = |text: &str, add: &mut dyn FnMut(&str)| {
             if !vars {
                 return;
             }
