@@ -172,7 +172,7 @@ impl CompiledPolicy {
                     if let Some(l) = t.as_literal() {
                         push_unique(index.exact.entry(l.into()).or_default(), i);
                     } else {
-                        let lower = v.value.to_ascii_lowercase();
+                        let lower = v.value.to_lowercase();
                         match lower.split_once(':') {
                             Some((svc, _)) if !svc.contains(['*', '?']) => {
                                 push_unique(index.by_service.entry(svc.into()).or_default(), i)
@@ -564,7 +564,12 @@ impl<'r> Prepared<'r> {
 
 /// Evaluates one request against its policies.
 pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p> {
-    let action_lc = req.action.to_ascii_lowercase();
+    // Same folding as the compiled patterns (Unicode lower case; ASCII fast path).
+    let action_lc = if req.action.is_ascii() {
+        req.action.to_ascii_lowercase()
+    } else {
+        req.action.to_lowercase()
+    };
     let svc_len = action_lc.find(':').unwrap_or(action_lc.len());
     let prepared = Prepared {
         req,
@@ -849,6 +854,18 @@ mod tests {
                 .unwrap(),
             "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: ecr:GetAuthorizationToken on resource: * with an explicit deny in an identity-based policy"
         );
+        // Case-insensitive action names, also beyond ASCII (U+0080-U+00FF are allowed).
+        let q = compile(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:Café","Resource":"*"}}"#,
+            PolicyType::Identity,
+            "q",
+        );
+        let qs = [&q];
+        let qpol = Policies {
+            identity: &qs,
+            ..Default::default()
+        };
+        assert_eq!(evaluate(&r("ECR:CAFÉ"), &qpol).decision, Decision::Allowed);
         let e = evaluate(&r("ecr:PutImage"), &pol);
         assert_eq!(e.decision, Decision::ImplicitDeny);
         assert!(

@@ -464,6 +464,49 @@ mod tests {
     }
 
     #[test]
+    fn boundary_and_resource_policy_details() {
+        let input = json!({
+            "PolicyInputList": [r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#],
+            "PermissionsBoundaryPolicyInputList": [r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"*"}}"#],
+            "ResourcePolicy": r#"{"Version":"2012-10-17","Statement":{"Sid":"Deny","Effect":"Deny","Principal":"*","Action":"ecr:DeleteRepository"}}"#,
+            "CallerArn": "arn:aws:iam::123456789012:user/alice",
+            "ActionNames": ["ecr:BatchGetImage", "ecr:PutImage", "ecr:DeleteRepository"],
+            "ResourceArns": ["arn:aws:ecr:us-east-1:123456789012:repository/r"]
+        });
+        let out = simulate_custom_policy(&input, SystemTime::UNIX_EPOCH).unwrap();
+        let r = out["EvaluationResults"].as_array().unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0]["EvalDecision"], "allowed");
+        assert_eq!(
+            r[0]["PermissionsBoundaryDecisionDetail"],
+            json!({"AllowedByPermissionsBoundary": true})
+        );
+        assert_eq!(
+            r[0]["EvalDecisionDetails"],
+            json!({"IAM Policy": "allowed", "Resource Policy": "implicitDeny"})
+        );
+        assert_eq!(r[1]["EvalDecision"], "implicitDeny");
+        assert_eq!(
+            r[1]["PermissionsBoundaryDecisionDetail"],
+            json!({"AllowedByPermissionsBoundary": false})
+        );
+        assert_eq!(r[2]["EvalDecision"], "explicitDeny");
+        assert_eq!(
+            r[2]["MatchedStatements"][0]["SourcePolicyId"],
+            "ResourcePolicy"
+        );
+        assert_eq!(r[2]["MatchedStatements"][0]["SourcePolicyType"], "resource");
+        assert_eq!(
+            r[2]["ResourceSpecificResults"][0]["EvalResourceDecision"],
+            "explicitDeny"
+        );
+        assert_eq!(
+            r[2]["ResourceSpecificResults"][0]["EvalResourceName"],
+            "arn:aws:ecr:us-east-1:123456789012:repository/r"
+        );
+    }
+
+    #[test]
     fn missing_context_and_errors() {
         let input = json!({
             "PolicyInputList": [r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}/*"}}"#],
