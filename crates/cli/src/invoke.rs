@@ -274,6 +274,15 @@ pub(crate) fn run_operation(
 /// Converts a Value into a [`Doc`] ordered like the shape's members (botocore's parsed order).
 pub fn shape_doc(service: &'static Service, shape: ShapeId, v: &Value) -> Doc {
     let s = service.shape(shape);
+    // botocore's `json_decode_policies` (IAM): URL-encoded policy documents become objects.
+    if s.name == "policyDocumentType"
+        && let Value::String(text) = v
+    {
+        let decoded = percent_decode(text);
+        if let Some(d) = output::parse_json_ordered(&decoded).filter(|d| matches!(d, Doc::Map(_))) {
+            return d;
+        }
+    }
     match (&s.kind, v) {
         (ShapeKind::Structure { members }, Value::Object(m)) => {
             let mut out: Vec<(String, Doc)> = Vec::new();
@@ -299,6 +308,32 @@ pub fn shape_doc(service: &'static Service, shape: ShapeId, v: &Value) -> Doc {
         ),
         _ => Doc::from_value(v),
     }
+}
+
+/// `urllib.parse.unquote`: `%XX` sequences (UTF-8), `+` kept.
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (
+                (b[i + 1] as char).to_digit(16),
+                (b[i + 2] as char).to_digit(16),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn output_doc(op: &'static Operation, v: &Value) -> Doc {

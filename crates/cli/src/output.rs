@@ -1253,3 +1253,144 @@ mod tests {
         assert_eq!(s.column_widths(0, Some(5)).iter().sum::<usize>(), 5);
     }
 }
+
+// ---------------------------------------------------------------- ordered JSON reading
+
+/// Parses JSON keeping object key order (Python's `json.loads` into dicts).
+pub fn parse_json_ordered(text: &str) -> Option<Doc> {
+    let mut p = JsonReader {
+        s: text.as_bytes(),
+        i: 0,
+    };
+    let v = p.value()?;
+    p.ws();
+    (p.i == p.s.len()).then_some(v)
+}
+
+struct JsonReader<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl JsonReader<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+    fn value(&mut self) -> Option<Doc> {
+        self.ws();
+        match *self.s.get(self.i)? {
+            b'{' => {
+                self.i += 1;
+                let mut m: Vec<(String, Doc)> = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Some(Doc::Map(m));
+                }
+                loop {
+                    self.ws();
+                    let k = self.string()?;
+                    self.ws();
+                    if self.s.get(self.i) != Some(&b':') {
+                        return None;
+                    }
+                    self.i += 1;
+                    let v = self.value()?;
+                    // duplicate keys: the last wins, at the first position (dict semantics)
+                    if let Some(slot) = m.iter_mut().find(|(x, _)| *x == k) {
+                        slot.1 = v;
+                    } else {
+                        m.push((k, v));
+                    }
+                    self.ws();
+                    match self.s.get(self.i)? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Some(Doc::Map(m));
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut l = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                    return Some(Doc::List(l));
+                }
+                loop {
+                    l.push(self.value()?);
+                    self.ws();
+                    match self.s.get(self.i)? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(Doc::List(l));
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string().map(Doc::Str),
+            _ => {
+                let st = self.i;
+                while self.i < self.s.len()
+                    && !matches!(
+                        self.s[self.i],
+                        b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'
+                    )
+                {
+                    self.i += 1;
+                }
+                let tok = std::str::from_utf8(&self.s[st..self.i]).ok()?;
+                let v: serde_json::Value = serde_json::from_str(tok).ok()?;
+                match v {
+                    serde_json::Value::Array(_)
+                    | serde_json::Value::Object(_)
+                    | serde_json::Value::String(_) => None,
+                    other => Some(Doc::from_value(&other)),
+                }
+            }
+        }
+    }
+    fn string(&mut self) -> Option<String> {
+        if self.s.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let st = self.i;
+        self.i += 1;
+        while self.i < self.s.len() {
+            match self.s[self.i] {
+                b'\\' => self.i += 2,
+                b'"' => {
+                    self.i += 1;
+                    let raw = std::str::from_utf8(&self.s[st..self.i]).ok()?;
+                    return serde_json::from_str::<String>(raw).ok();
+                }
+                _ => self.i += 1,
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod json_order_tests {
+    use super::*;
+
+    #[test]
+    fn keeps_order() {
+        let d = parse_json_ordered(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}], "n": 1.5, "b": true, "z": null}"#).unwrap();
+        assert_eq!(
+            to_json_compact(&d),
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}], "n": 1.5, "b": true, "z": null}"#
+        );
+        assert!(parse_json_ordered("{\"a\":1,}").is_none());
+        assert!(parse_json_ordered("{} x").is_none());
+    }
+}
