@@ -288,7 +288,7 @@ impl CCondition {
                 CValue::Str(t) => Some(t),
                 _ => None,
             };
-            if let Some(t) = t {
+            if let Some(t) = t.filter(|t| t.has_vars()) {
                 for k in t.unresolved(ctx) {
                     push_missing(missing, k);
                 }

@@ -519,7 +519,7 @@ impl<'r> Prepared<'r> {
                     .any(|pat| pat.matches(self.req.resource, self.req.context));
                 if hit == *negated {
                     // Unresolvable variables in Resource count as missing context.
-                    for pat in pats {
+                    for pat in pats.iter().filter(|p| p.has_vars()) {
                         for seg in pat.segments() {
                             for k in seg.unresolved(self.req.context) {
                                 if !missing.iter().any(|m| m == k) {

@@ -132,22 +132,13 @@ impl Template {
 
     /// Variable keys this template refers to that the resolver cannot resolve and that have no
     /// default.
-    pub fn unresolved<'a>(&'a self, r: &dyn Resolver) -> impl Iterator<Item = &'a str> + 'a {
-        let r: Vec<bool> = self
-            .pieces
-            .iter()
-            .map(|p| match p {
-                Piece::Var { key, default } => default.is_none() && r.resolve(key).is_none(),
-                _ => false,
-            })
-            .collect();
-        self.pieces
-            .iter()
-            .zip(r)
-            .filter_map(|(p, missing)| match p {
-                Piece::Var { key, .. } if missing => Some(&**key),
-                _ => None,
-            })
+    pub fn unresolved<'a>(&'a self, r: &'a dyn Resolver) -> impl Iterator<Item = &'a str> + 'a {
+        self.pieces.iter().filter_map(move |p| match p {
+            Piece::Var { key, default } if default.is_none() && r.resolve(key).is_none() => {
+                Some(&**key)
+            }
+            _ => None,
+        })
     }
 
     /// Substitutes variables, giving the text with wildcards written back as `*`/`?` (only
