@@ -72,20 +72,20 @@ pub fn bootstrap(
     data_dir: Option<&Path>,
     o: &Overrides,
 ) -> Result<Account> {
-    if let Some(a) = o.account_id {
-        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-            bail!("KAGI_ACCOUNT_ID must be 12 digits");
-        }
+    if let Some(a) = o.account_id
+        && (a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+    {
+        bail!("KAGI_ACCOUNT_ID must be 12 digits");
     }
-    if let Some(k) = o.root_access_key_id {
-        if !ids::is_access_key_id(k) || !k.starts_with("AKIA") {
-            bail!("KAGI_ROOT_ACCESS_KEY_ID must be AKIA followed by 16 characters of A-Z2-7");
-        }
+    if let Some(k) = o.root_access_key_id
+        && (!ids::is_access_key_id(k) || !k.starts_with("AKIA"))
+    {
+        bail!("KAGI_ROOT_ACCESS_KEY_ID must be AKIA followed by 16 characters of A-Z2-7");
     }
-    if let Some(s) = o.root_secret_access_key {
-        if s.len() < 16 || s.len() > 128 {
-            bail!("KAGI_ROOT_SECRET_ACCESS_KEY must be 16 to 128 characters");
-        }
+    if let Some(s) = o.root_secret_access_key
+        && (s.len() < 16 || s.len() > 128)
+    {
+        bail!("KAGI_ROOT_SECRET_ACCESS_KEY must be 16 to 128 characters");
     }
     if o.root_access_key_id.is_some() != o.root_secret_access_key.is_some() {
         bail!("KAGI_ROOT_ACCESS_KEY_ID and KAGI_ROOT_SECRET_ACCESS_KEY go together");
@@ -94,13 +94,13 @@ pub fn bootstrap(
     let existing: Option<AccountMeta> = store.view(|tx| tx.get_json(Table::Meta, "account"))?;
     let (meta, created) = match existing {
         Some(m) => {
-            if let Some(a) = o.account_id {
-                if a != m.account_id {
-                    bail!(
-                        "the data directory belongs to account {}, not {a}",
-                        m.account_id
-                    );
-                }
+            if let Some(a) = o.account_id
+                && a != m.account_id
+            {
+                bail!(
+                    "the data directory belongs to account {}, not {a}",
+                    m.account_id
+                );
             }
             (m, false)
         }
@@ -137,10 +137,10 @@ pub fn bootstrap(
     let sealed = sealer.seal_str("access-key", &secret);
     store.write(|tx| {
         let old: Option<AccountMeta> = tx.get_json(Table::Meta, "account")?;
-        if let Some(old) = old {
-            if old.root_access_key_id != key_id {
-                tx.delete(Table::AccessKeys, &old.root_access_key_id)?;
-            }
+        if let Some(old) = old
+            && old.root_access_key_id != key_id
+        {
+            tx.delete(Table::AccessKeys, &old.root_access_key_id)?;
         }
         let key = AccessKey {
             id: key_id.clone(),

@@ -248,10 +248,10 @@ fn lookup_key(state: &AppState, key_id: &str) -> AwsResult<Option<KeyEntry>> {
     let generation = state.store.generation();
     {
         let c = state.keys.inner.read();
-        if c.0 == generation {
-            if let Some(e) = c.1.get(key_id) {
-                return Ok(e.clone());
-            }
+        if c.0 == generation
+            && let Some(e) = c.1.get(key_id)
+        {
+            return Ok(e.clone());
         }
     }
     let entry = load_key(state, key_id)?;

@@ -177,10 +177,10 @@ pub fn principal_policies(
     let generation = state.store.generation();
     {
         let c = state.policies.principals.read();
-        if c.0 == generation {
-            if let Some(p) = c.1.get(&key) {
-                return Ok(p.clone());
-            }
+        if c.0 == generation
+            && let Some(p) = c.1.get(&key)
+        {
+            return Ok(p.clone());
         }
     }
     let pp = Arc::new(
@@ -344,19 +344,19 @@ pub fn context_for(
         requested_region: region.map(str::to_owned),
     };
     let mut c = kagi_policy::global_context(&subject.info, &facts);
-    if let Some(s) = &caller.session {
-        if subject.info.session.is_none() {
-            c.set(
-                "aws:MultiFactorAuthPresent",
-                ContextType::Boolean,
-                s.mfa.to_string(),
-            );
-            c.set(
-                "aws:TokenIssueTime",
-                ContextType::Date,
-                crate::ids::iso8601(s.issued),
-            );
-        }
+    if let Some(s) = &caller.session
+        && subject.info.session.is_none()
+    {
+        c.set(
+            "aws:MultiFactorAuthPresent",
+            ContextType::Boolean,
+            s.mfa.to_string(),
+        );
+        c.set(
+            "aws:TokenIssueTime",
+            ContextType::Date,
+            crate::ids::iso8601(s.issued),
+        );
     }
     c
 }
@@ -440,14 +440,14 @@ impl Ctx<'_> {
         // Credentials from GetSessionToken without MFA cannot call IAM (AWS documents this).
         if let (Principal::User { .. } | Principal::Root, Some(s)) =
             (&self.caller.principal, &self.caller.session)
+            && action.starts_with("iam:")
+            && !s.mfa
         {
-            if action.starts_with("iam:") && !s.mfa {
-                return Err(AwsError::new(
-                    403,
-                    "InvalidClientTokenId",
-                    "The security token included in the request is invalid",
-                ));
-            }
+            return Err(AwsError::new(
+                403,
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid",
+            ));
         }
         match decide(
             self.state,

@@ -36,10 +36,10 @@ pub fn group_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
 pub fn groups_of(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<Group>> {
     let mut out = Vec::new();
     for (_, m) in tx.scan_json::<Membership>(Table::GroupMembers, "")? {
-        if name_key(&m.user) == name_key(user) {
-            if let Some(g) = tx.get_json::<Group>(Table::Groups, &name_key(&m.group))? {
-                out.push(g);
-            }
+        if name_key(&m.user) == name_key(user)
+            && let Some(g) = tx.get_json::<Group>(Table::Groups, &name_key(&m.group))?
+        {
+            out.push(g);
         }
     }
     Ok(out)

@@ -208,10 +208,9 @@ pub fn verify_code(ctx: &Ctx, user: Option<&str>, serial: &str, code: &str) -> A
             let Some(mut d) = tx.get_json::<MfaDevice>(Table::MfaDevices, serial)? else {
                 return Ok(false);
             };
-            if !d
-                .user
+            if d.user
                 .as_deref()
-                .is_some_and(|x| name_key(x) == name_key(user))
+                .is_none_or(|x| name_key(x) != name_key(user))
             {
                 return Ok(false);
             }

@@ -520,10 +520,10 @@ pub fn list_attached(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value>
         let name = load_entity(tx, kind, entity)?;
         let mut out = Vec::new();
         for (_, a) in tx.scan_json::<Attachment>(Table::Attachments, &entity_prefix(kind, &name))? {
-            if let Some(p) = tx.get_json::<ManagedPolicy>(Table::Policies, &a.policy_arn)? {
-                if p.path.starts_with(prefix) {
-                    out.push(json!({"PolicyName": p.name, "PolicyArn": p.arn}));
-                }
+            if let Some(p) = tx.get_json::<ManagedPolicy>(Table::Policies, &a.policy_arn)?
+                && p.path.starts_with(prefix)
+            {
+                out.push(json!({"PolicyName": p.name, "PolicyArn": p.arn}));
             }
         }
         Ok(out)

@@ -115,10 +115,10 @@ pub fn simulate_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         };
         let global = kagi_policy::global_context(&principal, &facts);
         for k in global.keys().map(str::to_owned).collect::<Vec<_>>() {
-            if c.get(&k).is_none() {
-                if let Some(v) = global.get(&k) {
-                    c.insert(&k, v.clone());
-                }
+            if c.get(&k).is_none()
+                && let Some(v) = global.get(&k)
+            {
+                c.insert(&k, v.clone());
             }
         }
         c

@@ -27,13 +27,12 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
     // GetSessionToken credentials may call only AssumeRole and GetCallerIdentity on STS.
     if let (Principal::User { .. } | Principal::Root, Some(_)) =
         (&ctx.caller.principal, &ctx.caller.session)
+        && !matches!(op, "AssumeRole" | "GetCallerIdentity")
     {
-        if !matches!(op, "AssumeRole" | "GetCallerIdentity") {
-            return Err(AwsError::access_denied(format!(
-                "User: {} is not authorized to perform: sts:{op} on resource: * because temporary credentials from GetSessionToken cannot call it",
-                ctx.caller.arn()
-            )));
-        }
+        return Err(AwsError::access_denied(format!(
+            "User: {} is not authorized to perform: sts:{op} on resource: * because temporary credentials from GetSessionToken cannot call it",
+            ctx.caller.arn()
+        )));
     }
     match op {
         "GetCallerIdentity" => Ok(json!({
@@ -163,14 +162,14 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
             "Roles may not be assumed by root accounts.",
         ));
     }
-    if let Some(e) = opt(input, "ExternalId") {
-        if e.len() < 2 || e.len() > 1224 {
-            return Err(validation(
-                "externalId",
-                e,
-                "Member must have length between 2 and 1224",
-            ));
-        }
+    if let Some(e) = opt(input, "ExternalId")
+        && (e.len() < 2 || e.len() > 1224)
+    {
+        return Err(validation(
+            "externalId",
+            e,
+            "Member must have length between 2 and 1224",
+        ));
     }
     let denied = || {
         AwsError::access_denied(kagi_policy::assume_role_denied_message(
