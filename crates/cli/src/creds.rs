@@ -511,15 +511,7 @@ fn assume_role(
         .operation("AssumeRole")
         .ok_or_else(|| CliError::General("AssumeRole missing from the model".into()))?;
     let region = s.region()?;
-    let ep = match s.endpoint(sts, region.as_deref(), false) {
-        Ok(ep) => ep,
-        Err(CliError::NoRegion) => crate::http::Endpoint {
-            url: "https://sts.amazonaws.com".into(),
-            signing_region: "us-east-1".into(),
-            source: "global STS endpoint (no region)".into(),
-        },
-        Err(e) => return Err(e),
-    };
+    let ep = s.endpoint(sts, region.as_deref(), false)?;
     let out = s.call(
         op,
         &ep,

@@ -137,11 +137,22 @@ impl<'a> Session<'a> {
             self.profile()?,
             service.service_id,
         );
+        // Without a region, services with a partition endpoint (IAM, STS's `aws-global`) use it.
+        let partition_region = service
+            .global_region
+            .or((service.service_id == "STS").then_some("us-east-1"));
         let signing_region = match (service.global_region, region) {
             (Some(g), _) if configured.is_none() => g.to_string(),
             (_, Some(r)) => r.to_string(),
-            (Some(g), None) => g.to_string(),
-            (None, None) => return Err(CliError::NoRegion),
+            (_, None) => match partition_region {
+                Some(g) => g.to_string(),
+                None => return Err(CliError::NoRegion),
+            },
+        };
+        let global_host = match (service.global_endpoint, region) {
+            (Some(h), _) => Some(h.to_string()),
+            (None, None) => Some(format!("{}.amazonaws.com", service.endpoint_prefix)),
+            (None, Some(_)) => None,
         };
         let ep = match configured {
             Some((url, source)) => Endpoint {
@@ -150,7 +161,7 @@ impl<'a> Session<'a> {
                 source: source.to_string(),
             },
             None => {
-                let url = match service.global_endpoint {
+                let url = match global_host {
                     Some(host) => format!("https://{host}"),
                     None => format!(
                         "https://{}.{}.amazonaws.com",
@@ -457,6 +468,11 @@ mod tests {
             s.endpoint(ecr, Some("eu-west-1"), true).unwrap().url,
             "https://api.ecr.eu-west-1.amazonaws.com"
         );
-        assert_eq!(s.endpoint(sts, None, true).unwrap_err(), CliError::NoRegion);
+        assert_eq!(s.endpoint(ecr, None, true).unwrap_err(), CliError::NoRegion);
+        let e = s.endpoint(sts, None, true).unwrap();
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("https://sts.amazonaws.com", "us-east-1")
+        );
     }
 }

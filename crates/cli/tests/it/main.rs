@@ -2,4 +2,5 @@
 
 mod common;
 mod inprocess;
+mod moto;
 mod profile_parser;
