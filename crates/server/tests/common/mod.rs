@@ -195,3 +195,36 @@ pub fn user_with_key(root: &Client, name: &str) -> Client {
     let k = root.ok("iam", "CreateAccessKey", json!({"UserName": name}));
     Client::from_access_key(root.addr, &k["AccessKey"])
 }
+
+impl Client {
+    /// A signed ECR (JSON 1.1) call; Ok(output) or Err((status, __type, message)).
+    pub fn ecr(&self, action: &str, input: Value) -> Result<Value, (u16, String, String)> {
+        let svc = kagi_api::service("ecr").unwrap();
+        let op = svc.operation(action).unwrap();
+        let (target, body) = kagi_api::json11::encode_request(svc, op, &input);
+        let mut headers = vec![
+            ("host".to_string(), self.addr.to_string()),
+            (
+                "content-type".to_string(),
+                "application/x-amz-json-1.1".to_string(),
+            ),
+            ("x-amz-target".to_string(), target),
+        ];
+        let params = SigningParams {
+            region: "ap-northeast-1",
+            service: "ecr",
+            time: SystemTime::now(),
+        };
+        kagi_sigv4::sign_headers("POST", "/", "", &mut headers, &body, &self.creds, &params)
+            .unwrap();
+        let body = String::from_utf8(body).unwrap();
+        let raw = self.post_raw(&headers, &body);
+        if raw.status == 200 {
+            Ok(kagi_api::json11::decode_response(op, raw.body.as_bytes()).unwrap())
+        } else {
+            let e = kagi_api::json11::decode_error(raw.body.as_bytes())
+                .unwrap_or_else(|| panic!("{}", raw.body));
+            Err((raw.status, e.code, e.message))
+        }
+    }
+}
