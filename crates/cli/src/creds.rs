@@ -354,6 +354,12 @@ pub fn write_private(path: &std::path::Path, contents: &[u8]) -> std::io::Result
         o.mode(0o600);
     }
     let mut f = o.open(path)?;
+    #[cfg(unix)]
+    {
+        // An existing file keeps its mode on open; tighten it before writing the secret.
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     f.write_all(contents)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! kagi-cli integration tests: one binary, one module per area.
 
+mod cache_interop;
 mod common;
 mod inprocess;
 mod moto;
