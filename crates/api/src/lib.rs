@@ -195,6 +195,11 @@ mod tests {
         assert_eq!((e.status, e.sender_fault), (404, true));
         assert_eq!(service_by_signing_name("ecr").unwrap().cli_name, "ecr");
         assert!(service("s3").is_none());
+        let create = iam.operation("CreateUser").unwrap().input_shape().unwrap();
+        assert_eq!(
+            create.member("UserName").unwrap().documentation,
+            "The name of the user to create."
+        );
         let secret = iam
             .shape_by_name("accessKeySecretType")
             .expect("secret shape");

@@ -18,7 +18,7 @@
 //!   page in=Marker out=Marker limit=MaxItems more=IsTruncated keys=Users
 //! structure CreateUserRequest
 //!   Path pathType
-//!   UserName userNameType required
+//!   UserName userNameType required -- The name of the user to create.
 //! list tagListType member=Tag max=50
 //! map tagMap key=tagKeyType value=tagValueType
 //! string statusType enum=Active,Inactive
@@ -36,7 +36,8 @@
 //!   `min=`/`max=` (length for strings/lists/maps, value for numbers), `sensitive`,
 //!   `enum=A,B,C` and `pattern=REGEX` (always last: the rest of the line is the pattern).
 //!   A structure is followed by one indented line per member, in botocore's order:
-//!   `MemberName ShapeName [required]`.
+//!   `MemberName ShapeName [required] [-- one line of help]` (the help is kept for members of
+//!   operation input/output shapes only, which is what the CLI's `help` shows).
 //! * `error SHAPE code=CODE status=HTTP [sender]`: the operations' modelled errors.
 //!
 //! Shapes are referenced by name anywhere in the file; the parser assigns [`ShapeId`]s in a
@@ -94,7 +95,7 @@ impl std::fmt::Debug for Service {
 struct Model {
     operations: Vec<Operation>,
     shapes: Vec<Shape>,
-    shape_index: HashMap<&'static str, ShapeId>,
+    shape_index: ShapeIndex,
     errors: Vec<ErrorShape>,
 }
 
@@ -202,6 +203,8 @@ pub struct Member {
     pub name: &'static str,
     pub shape: ShapeId,
     pub required: bool,
+    /// One line of help (members of operation input/output shapes only; else empty).
+    pub documentation: &'static str,
 }
 
 /// A modelled error of the service.
@@ -402,21 +405,48 @@ pub fn xform_name(name: &str, sep: char) -> String {
     out.to_lowercase()
 }
 
-fn attrs<'a>(
-    tokens: &'a [&'static str],
-) -> impl Iterator<Item = (&'static str, &'static str)> + 'a {
-    tokens.iter().map(|t| t.split_once('=').unwrap_or((t, "")))
+/// `k=v` attribute tokens of `rest` (space separated).
+fn attrs(rest: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    rest.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(|t| t.split_once('=').unwrap_or((t, "")))
 }
 
+/// FNV-1a: shape names are short and trusted; SipHash costs more than the whole parse.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type ShapeIndex = HashMap<&'static str, ShapeId, std::hash::BuildHasherDefault<Fnv>>;
+
 fn parse(service: &'static Service, src: &'static str) -> Model {
-    // Pass 1: shape names -> ids.
-    let mut shape_index: HashMap<&'static str, ShapeId> = HashMap::new();
-    for line in src.lines() {
-        let mut it = line.split_ascii_whitespace();
-        if let (Some(kw), Some(name)) = (it.next(), it.next())
-            && !line.starts_with(' ')
+    // Pass 1: shape names -> ids (top-level lines whose keyword is a type).
+    let mut shape_index = ShapeIndex::with_capacity_and_hasher(512, Default::default());
+    for line in src.split('\n') {
+        if line.starts_with([' ', '#']) {
+            continue;
+        }
+        if let Some((kw, rest)) = line.split_once(' ')
             && type_keyword(kw)
         {
+            let name = rest.split_once(' ').map_or(rest, |(n, _)| n);
             let id = ShapeId(shape_index.len() as u32);
             assert!(
                 shape_index.insert(name, id).is_none(),
@@ -430,7 +460,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
             .unwrap_or_else(|| panic!("{}: unknown shape {name}", service.cli_name))
     };
 
-    let mut operations: Vec<Operation> = Vec::new();
+    let mut operations: Vec<Operation> = Vec::with_capacity(128);
     let mut shapes: Vec<Shape> = Vec::with_capacity(shape_index.len());
     let mut errors = Vec::new();
     // What indented lines attach to.
@@ -440,7 +470,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
         Struct,
     }
     let mut ctx = Ctx::None;
-    for line in src.lines() {
+    for line in src.split('\n') {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -451,7 +481,6 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     if let Some(doc) = rest.strip_prefix("doc ") {
                         op.documentation = doc;
                     } else if let Some(p) = rest.strip_prefix("page ") {
-                        let toks: Vec<&'static str> = p.split_ascii_whitespace().collect();
                         let mut pg = Paginator {
                             input_token: "",
                             output_token: "",
@@ -459,7 +488,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                             result_keys: Vec::new(),
                             more_results: None,
                         };
-                        for (k, v) in attrs(&toks) {
+                        for (k, v) in attrs(p) {
                             match k {
                                 "in" => pg.input_token = v,
                                 "out" => pg.output_token = v,
@@ -475,12 +504,20 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     }
                 }
                 Ctx::Struct => {
-                    let mut it = rest.split_ascii_whitespace();
-                    let (name, shape) = (it.next().expect("member"), it.next().expect("shape"));
-                    let required = match it.next() {
+                    // `Name Shape [required] [-- doc]`
+                    let (name, rest) = rest.split_once(' ').expect("member shape");
+                    let (shape, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
+                    let required = match rest.strip_prefix("required") {
+                        Some(r) => {
+                            rest = r.trim_start();
+                            true
+                        }
                         None => false,
-                        Some("required") => true,
-                        Some(other) => panic!("bad member flag {other}"),
+                    };
+                    let documentation = match rest.strip_prefix("-- ") {
+                        Some(doc) => doc,
+                        None if rest.is_empty() => "",
+                        None => panic!("bad member line {line:?}"),
                     };
                     let shape = id_of(shape);
                     if let Some(Shape {
@@ -492,6 +529,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                             name,
                             shape,
                             required,
+                            documentation,
                         });
                     }
                 }
@@ -499,13 +537,8 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
             }
             continue;
         }
-        // A pattern is the rest of the line after ` pattern=`.
-        let (head, pattern) = match line.find(" pattern=") {
-            Some(i) => (&line[..i], Some(&line[i + " pattern=".len()..])),
-            None => (line, None),
-        };
-        let toks: Vec<&'static str> = head.split_ascii_whitespace().collect();
-        let (kw, name) = (toks[0], toks[1]);
+        let (kw, rest) = line.split_once(' ').expect("keyword and name");
+        let (name, rest) = rest.split_once(' ').unwrap_or((rest, ""));
         match kw {
             "op" => {
                 let mut op = Operation {
@@ -518,7 +551,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     documentation: "",
                     service,
                 };
-                for (k, v) in attrs(&toks[2..]) {
+                for (k, v) in attrs(rest) {
                     match k {
                         "in" => op.input = Some(id_of(v)),
                         "out" => op.output = Some(id_of(v)),
@@ -536,7 +569,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     status: 400,
                     sender_fault: false,
                 };
-                for (k, v) in attrs(&toks[2..]) {
+                for (k, v) in attrs(rest) {
                     match k {
                         "code" => e.code = v,
                         "status" => e.status = v.parse().expect("status"),
@@ -548,6 +581,11 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                 ctx = Ctx::None;
             }
             _ => {
+                // A pattern is the rest of the line after `pattern=` (always last).
+                let (rest, pattern) = match rest.find("pattern=") {
+                    Some(i) => (&rest[..i], Some(&rest[i + "pattern=".len()..])),
+                    None => (rest, None),
+                };
                 let mut shape = Shape {
                     name,
                     kind: ShapeKind::String,
@@ -558,7 +596,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     sensitive: false,
                 };
                 let (mut member, mut key, mut value) = (None, None, None);
-                for (k, v) in attrs(&toks[2..]) {
+                for (k, v) in attrs(rest) {
                     match k {
                         "member" => member = Some(id_of(v)),
                         "key" => key = Some(id_of(v)),

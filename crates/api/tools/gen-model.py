@@ -65,6 +65,12 @@ def gen(name, data):
     shapes = svc["shapes"]
     ops = OPS[name].split()
     used, order, errors = set(), [], []
+    top = set()  # operation input/output shapes: their members carry a doc line
+    for opname in ops:
+        op = svc["operations"][opname]
+        for k in ("input", "output"):
+            if k in op:
+                top.add(op[k]["shape"])
 
     def visit(sname):
         if sname in used:
@@ -139,7 +145,11 @@ def gen(name, data):
             for mname, m in s["members"].items():
                 extra = [k for k in m if k not in ("shape", "documentation", "deprecated", "deprecatedMessage", "deprecatedSince")]
                 assert not extra, (sname, mname, extra)
-                out.append(f"  {mname} {m['shape']}" + (" required" if mname in req else ""))
+                line = f"  {mname} {m['shape']}" + (" required" if mname in req else "")
+                d = one_line_doc(m.get("documentation", "")) if sname in top else ""
+                if d:
+                    line += f" -- {d}"
+                out.append(line)
     out.append("")
     for ename in errors:
         s = shapes[ename]
