@@ -119,8 +119,9 @@ fn scalar_text(v: &Value) -> String {
 }
 
 /// Server side: decodes form pairs (query string and/or body) into the operation and its input
-/// Value, then validates it. Errors: `MissingAction`/`InvalidAction` (400) for a missing or
-/// unknown `Action`, `ValidationError` (400) for bad types and violated constraints.
+/// Value, then validates it. Errors: `MissingAction` (400) without `Action`, `InvalidAction`
+/// (400) for an unknown `Action` or a wrong or missing `Version` ("Could not find operation X
+/// for version Y"), `ValidationError` (400) for bad types and violated constraints.
 pub fn decode(
     service: &'static Service,
     form: &[(String, String)],
@@ -133,12 +134,22 @@ pub fn decode(
         .get("Action")
         .copied()
         .ok_or_else(|| ApiError::new("MissingAction", "Missing Action", 400))?;
-    let op = service.operation(action).ok_or_else(|| {
-        ApiError::invalid_action(format!(
-            "Could not find operation {action} for version {}",
-            service.api_version
-        ))
-    })?;
+    // AWS looks operations up by (Action, Version): a wrong or missing Version is the same
+    // InvalidAction as an unknown Action.
+    let expected = match service.protocol {
+        Protocol::Query { version, .. } => version,
+        Protocol::Json11 { .. } => service.api_version,
+    };
+    let version = params.get("Version").copied();
+    let op = service
+        .operation(action)
+        .filter(|_| version == Some(expected))
+        .ok_or_else(|| {
+            ApiError::invalid_action(format!(
+                "Could not find operation {action} for version {}",
+                version.unwrap_or("NO_VERSION_SPECIFIED")
+            ))
+        })?;
     let value = match op.input {
         Some(shape) => {
             let v = unflatten_struct(service, shape, &params, "", "")?;
@@ -372,10 +383,34 @@ mod tests {
         );
         let err = decode(iam(), &parse_form(b"Action=CreateUsr&Version=2010-05-08")).unwrap_err();
         assert_eq!((err.code.as_str(), err.status), ("InvalidAction", 400));
-        let err = decode(iam(), &parse_form(b"Action=ListUsers&MaxItems=ten")).unwrap_err();
+        assert_eq!(
+            err.message,
+            "Could not find operation CreateUsr for version 2010-05-08"
+        );
+        let err = decode(iam(), &parse_form(b"Action=ListUsers&Version=2011-06-15")).unwrap_err();
+        assert_eq!(
+            err.message,
+            "Could not find operation ListUsers for version 2011-06-15"
+        );
+        let err = decode(iam(), &parse_form(b"Action=ListUsers")).unwrap_err();
+        assert_eq!(
+            err.message,
+            "Could not find operation ListUsers for version NO_VERSION_SPECIFIED"
+        );
+        let err = decode(iam(), &parse_form(b"Version=2010-05-08")).unwrap_err();
+        assert_eq!((err.code.as_str(), err.status), ("MissingAction", 400));
+        let err = decode(
+            iam(),
+            &parse_form(b"Action=ListUsers&Version=2010-05-08&MaxItems=ten"),
+        )
+        .unwrap_err();
         assert_eq!(err.code, "ValidationError");
         assert!(err.message.contains("'maxItems'"), "{}", err.message);
-        let (_, v) = decode(iam(), &parse_form(b"Action=ListUsers&MaxItems=10")).unwrap();
+        let (_, v) = decode(
+            iam(),
+            &parse_form(b"Action=ListUsers&Version=2010-05-08&MaxItems=10"),
+        )
+        .unwrap();
         assert_eq!(v, json!({"MaxItems": 10}));
     }
 }
