@@ -159,6 +159,8 @@ pub struct Shape {
     pub pattern: Option<&'static str>,
     /// The value is secret (passwords, secret keys): never log it.
     pub sensitive: bool,
+    /// `pattern`, compiled on first use.
+    compiled: OnceLock<Option<crate::pattern::Pattern>>,
 }
 
 /// What kind of shape, with its children.
@@ -225,6 +227,18 @@ impl Shape {
             ShapeKind::Structure { members } => members,
             _ => &[],
         }
+    }
+
+    /// Whether `text` satisfies this shape's `pattern` (true when there is none). The pattern is
+    /// compiled once, on first use.
+    pub fn matches_pattern(&self, text: &str) -> bool {
+        let Some(src) = self.pattern else {
+            return true;
+        };
+        self.compiled
+            .get_or_init(|| crate::pattern::Pattern::new(src).ok())
+            .as_ref()
+            .is_none_or(|p| p.matches(text))
     }
 
     /// The member called `name`, for structures.
@@ -594,6 +608,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     enum_values: Vec::new(),
                     pattern,
                     sensitive: false,
+                    compiled: OnceLock::new(),
                 };
                 let (mut member, mut key, mut value) = (None, None, None);
                 for (k, v) in attrs(rest) {

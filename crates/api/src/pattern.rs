@@ -8,12 +8,12 @@
 //! alternation, quantifiers `* + ? {n} {n,} {n,m}` (lazy/possessive suffixes accepted and
 //! treated as greedy: only whole-string acceptance matters), anchors `^ $`.
 //!
+//! Shapes compile their pattern once ([`crate::Shape::matches_pattern`]); a pattern this
+//! matcher cannot compile accepts everything (the unit tests compile every model pattern).
+//!
 //! Matching computes the set of reachable end positions node by node, so it never backtracks
 //! exponentially; a quantified single-character atom is evaluated in linear time, which keeps
 //! 128 KiB policy documents cheap.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 #[derive(Debug, Clone)]
 enum ClassItem {
@@ -478,22 +478,6 @@ impl Pattern {
         let chars: Vec<char> = text.chars().collect();
         run(&self.root, &chars, &[0]).contains(&chars.len())
     }
-}
-
-/// Whether `text` matches the model pattern `src`; compiled patterns are cached. A pattern this
-/// matcher cannot compile accepts everything (and is caught by the unit test that compiles
-/// every model pattern).
-pub fn matches(src: &'static str, text: &str) -> bool {
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, Option<Pattern>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let compiled = {
-        let mut guard = cache.lock().unwrap_or_else(|e| e.into_inner());
-        guard
-            .entry(src)
-            .or_insert_with(|| Pattern::new(src).ok())
-            .clone()
-    };
-    compiled.is_none_or(|p| p.matches(text))
 }
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ fn check(
     }
     if let (Some(pattern), ShapeKind::String, Value::String(s)) =
         (shape.pattern, &shape.kind, value)
-        && !crate::pattern::matches(pattern, s)
+        && !shape.matches_pattern(s)
     {
         push(format!(
             "Member must satisfy regular expression pattern: {pattern}"

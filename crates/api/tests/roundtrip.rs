@@ -117,10 +117,9 @@ fn arb_value(svc: &'static Service, id: ShapeId, depth: u32) -> BoxedStrategy<Va
                 }
                 None => arb_string(min, max),
             };
-            let pattern = shape.pattern;
             base.prop_filter("length and pattern constraints", move |s| {
                 let n = s.chars().count();
-                n >= min && n <= max && pattern.is_none_or(|p| kagi_api::pattern::matches(p, s))
+                n >= min && n <= max && shape.matches_pattern(s)
             })
             .prop_map(Value::String)
             .boxed()
