@@ -424,10 +424,15 @@ impl Parser<'_> {
             self.skip_ws()?;
             match self.peek_char() {
                 Some(',') => {
+                    let comma = self.pos;
                     self.bump();
                     self.skip_ws()?;
                     if self.peek_char() == Some(']') {
-                        return Err(self.err("a trailing comma before `]` is not allowed in JSON"));
+                        return Err(JsonError {
+                            position: comma,
+                            is_comment: false,
+                            message: "a trailing comma before `]` is not allowed in JSON".into(),
+                        });
                     }
                 }
                 Some(']') => {
@@ -500,10 +505,15 @@ impl Parser<'_> {
             self.skip_ws()?;
             match self.peek_char() {
                 Some(',') => {
+                    let comma = self.pos;
                     self.bump();
                     self.skip_ws()?;
                     if self.peek_char() == Some('}') {
-                        return Err(self.err("a trailing comma before `}` is not allowed in JSON"));
+                        return Err(JsonError {
+                            position: comma,
+                            is_comment: false,
+                            message: "a trailing comma before `}` is not allowed in JSON".into(),
+                        });
                     }
                 }
                 Some('}') => {

@@ -188,6 +188,38 @@ pub fn validate(text: &str, policy_type: PolicyType) -> Vec<Finding> {
         Err(e) => return vec![error_finding(&e)],
     };
     let mut out: Vec<Finding> = check_all(&policy).iter().map(error_finding).collect();
+    // IAM's size quotas (characters without whitespace). A trust policy has one quota; an
+    // identity policy over 6,144 fits only as a role's inline policy, over 10,240 nowhere.
+    let size = crate::parse::policy_size(text);
+    let whole = at(Vec::new(), policy.span);
+    let quota_finding = |t: FindingType, limit: usize, what: &str| {
+        Finding::new(
+            t,
+            "POLICY_SIZE_EXCEEDS_QUOTA",
+            format!(
+                "The policy has {size} characters (whitespace not counted), more than the {limit} IAM allows for {what}; IAM would refuse it with LimitExceeded."
+            ),
+            whole.clone(),
+        )
+    };
+    match policy_type {
+        PolicyType::Trust if size > 2048 => out.push(quota_finding(
+            FindingType::Error,
+            2048,
+            "a role trust policy",
+        )),
+        PolicyType::Identity if size > 10240 => out.push(quota_finding(
+            FindingType::Error,
+            10240,
+            "any identity policy (the largest quota is a role's inline policies)",
+        )),
+        PolicyType::Identity if size > 6144 => out.push(quota_finding(
+            FindingType::Warning,
+            6144,
+            "a managed policy (it fits only as a role's inline policy)",
+        )),
+        _ => {}
+    }
     if policy.version == Version::Absent {
         out.push(Finding::new(
             FindingType::Warning,
@@ -455,6 +487,14 @@ mod tests {
             PolicyType::Trust,
         );
         assert_eq!(c, ["EMPTY_OBJECT_CONDITION"]);
+        let big = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"123456789012"}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"sts:ExternalId":"{}"}}}}}}}}"#,
+            "x".repeat(2100)
+        );
+        assert_eq!(
+            codes(&big, PolicyType::Trust),
+            ["POLICY_SIZE_EXCEEDS_QUOTA"]
+        );
         let c = codes("{\n // x\n}", PolicyType::Identity);
         assert_eq!(c, ["JSON_SYNTAX_ERROR"]);
     }
