@@ -9,8 +9,9 @@
 //!   missing or empty key; `ForAnyValue:` needs one request value to match and is false on a
 //!   missing or empty key
 //!   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>);
-//! * a negated operator on a multivalued key without qualifier is true when no request value
-//!   matches any policy value.
+//! * AWS says multivalued keys require a set operator and does not document the result without
+//!   one; here a positive operator is then true when any request value matches, and a negated
+//!   operator when no request value matches any policy value.
 
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -258,6 +258,15 @@ fn check_statement(p: &Policy, s: &Statement, out: &mut Vec<Finding>) {
                 continue;
             };
             if svc.contains(['*', '?']) {
+                out.push(Finding::new(
+                    FindingType::Error,
+                    "WILDCARD_IN_SERVICE_NAME",
+                    format!(
+                        "The service prefix of {} contains a wildcard: write the service name in full (\"*\" alone is the only action that spans services).",
+                        v.value
+                    ),
+                    at(path.clone(), v.span),
+                ));
                 continue;
             }
             if !actions::service_exists(svc) {
