@@ -370,9 +370,9 @@ pub fn simulate_custom_policy(input: &Value, now: SystemTime) -> Result<Value, P
             ))
         })?,
         None => {
-            if resource_policy.is_some() && caller.is_none() && owner.is_none() {
+            if resource_policy.is_some() {
                 return Err(PolicyError::invalid_input(
-                    "CallerArn is required when ResourcePolicy is given",
+                    "CallerArn is required if you include a ResourcePolicy, so that the policy's Principal element has a value to use in evaluating the policy",
                 ));
             }
             PrincipalInfo {
