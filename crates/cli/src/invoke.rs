@@ -146,10 +146,10 @@ pub(crate) fn run_operation(
     let paginate = op.paginator.is_some() && !s.g.no_paginate && !args.manual_paging;
     let Some(p) = op.paginator.as_ref().filter(|_| paginate) else {
         let mut input = input;
-        if let (Some(p), Some(n)) = (&op.paginator, args.page_size) {
-            if let Some(l) = p.limit_key {
-                input[l] = Value::from(n);
-            }
+        if let (Some(p), Some(n)) = (&op.paginator, args.page_size)
+            && let Some(l) = p.limit_key
+        {
+            input[l] = Value::from(n);
         }
         let out = s.call(op, ep, sig.as_ref(), &input)?;
         return Ok(Pages {

@@ -1039,7 +1039,7 @@ fn analyze(s: &str) -> Analysis {
         if is_break(c) {
             line_breaks = true;
         }
-        if !(c == '\n' || (' '..='~').contains(&c)) && !printable(c) {
+        if !printable(c) {
             special = true;
         }
         if c == ' ' {

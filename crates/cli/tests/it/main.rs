@@ -5,3 +5,5 @@ mod common;
 mod inprocess;
 mod moto;
 mod profile_parser;
+mod seed;
+mod serve;
