@@ -40,8 +40,8 @@
 //!   operation input/output shapes only, which is what the CLI's `help` shows).
 //! * `error SHAPE code=CODE status=HTTP [sender]`: the operations' modelled errors.
 //!
-//! Shapes are referenced by name anywhere in the file; the parser assigns [`ShapeId`]s in a
-//! first pass. A malformed model is a bug caught by the unit tests, so the parser panics on it.
+//! Shapes are referenced by name anywhere in the file (forward references included); the
+//! parser assigns [`ShapeId`]s in file order and resolves references at the end. A malformed model is a bug caught by the unit tests, so the parser panics on it.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -138,7 +138,8 @@ pub struct Paginator {
     pub output_token: &'static str,
     /// Input member limiting the page size (`MaxItems`, `maxResults`).
     pub limit_key: Option<&'static str>,
-    /// Output members aggregated across pages.
+    /// Output members aggregated across pages. Usually a member name; may be a dotted path
+    /// into the output (`imageScanFindings.findings`), as in botocore.
     pub result_keys: Vec<&'static str>,
     /// Output member telling whether more pages exist (`IsTruncated`).
     pub more_results: Option<&'static str>,
@@ -451,31 +452,22 @@ impl std::hash::Hasher for Fnv {
 type ShapeIndex = HashMap<&'static str, ShapeId, std::hash::BuildHasherDefault<Fnv>>;
 
 fn parse(service: &'static Service, src: &'static str) -> Model {
-    // Pass 1: shape names -> ids (top-level lines whose keyword is a type).
-    let mut shape_index = ShapeIndex::with_capacity_and_hasher(512, Default::default());
-    for line in src.split('\n') {
-        if line.starts_with([' ', '#']) {
-            continue;
-        }
-        if let Some((kw, rest)) = line.split_once(' ')
-            && type_keyword(kw)
-        {
-            let name = rest.split_once(' ').map_or(rest, |(n, _)| n);
-            let id = ShapeId(shape_index.len() as u32);
-            assert!(
-                shape_index.insert(name, id).is_none(),
-                "duplicate shape {name}"
-            );
-        }
+    // One pass: shape references may point forward, so they are recorded as names in `fixups`
+    // and resolved once every shape has an id.
+    let mut shape_index = ShapeIndex::with_capacity_and_hasher(1024, Default::default());
+    enum Fix {
+        Member(usize, usize),
+        ListMember(usize),
+        MapKey(usize),
+        MapValue(usize),
+        OpIn(usize),
+        OpOut(usize),
     }
-    let id_of = |name: &str| -> ShapeId {
-        *shape_index
-            .get(name)
-            .unwrap_or_else(|| panic!("{}: unknown shape {name}", service.cli_name))
-    };
+    let mut fixups: Vec<(Fix, &'static str)> = Vec::with_capacity(4096);
+    const UNRESOLVED: ShapeId = ShapeId(u32::MAX);
 
     let mut operations: Vec<Operation> = Vec::with_capacity(128);
-    let mut shapes: Vec<Shape> = Vec::with_capacity(shape_index.len());
+    let mut shapes: Vec<Shape> = Vec::with_capacity(1024);
     let mut errors = Vec::new();
     // What indented lines attach to.
     enum Ctx {
@@ -533,15 +525,16 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                         None if rest.is_empty() => "",
                         None => panic!("bad member line {line:?}"),
                     };
-                    let shape = id_of(shape);
+                    let si = shapes.len() - 1;
                     if let Some(Shape {
                         kind: ShapeKind::Structure { members },
                         ..
                     }) = shapes.last_mut()
                     {
+                        fixups.push((Fix::Member(si, members.len()), shape));
                         members.push(Member {
                             name,
-                            shape,
+                            shape: UNRESOLVED,
                             required,
                             documentation,
                         });
@@ -567,8 +560,14 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                 };
                 for (k, v) in attrs(rest) {
                     match k {
-                        "in" => op.input = Some(id_of(v)),
-                        "out" => op.output = Some(id_of(v)),
+                        "in" => {
+                            op.input = Some(UNRESOLVED);
+                            fixups.push((Fix::OpIn(operations.len()), v));
+                        }
+                        "out" => {
+                            op.output = Some(UNRESOLVED);
+                            fixups.push((Fix::OpOut(operations.len()), v));
+                        }
                         "wrap" => op.result_wrapper = Some(v),
                         _ => panic!("bad op attribute {k}"),
                     }
@@ -610,12 +609,27 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     sensitive: false,
                     compiled: OnceLock::new(),
                 };
+                let si = shapes.len();
+                let id = ShapeId(si as u32);
+                assert!(
+                    shape_index.insert(name, id).is_none(),
+                    "duplicate shape {name}"
+                );
                 let (mut member, mut key, mut value) = (None, None, None);
                 for (k, v) in attrs(rest) {
                     match k {
-                        "member" => member = Some(id_of(v)),
-                        "key" => key = Some(id_of(v)),
-                        "value" => value = Some(id_of(v)),
+                        "member" => {
+                            member = Some(UNRESOLVED);
+                            fixups.push((Fix::ListMember(si), v));
+                        }
+                        "key" => {
+                            key = Some(UNRESOLVED);
+                            fixups.push((Fix::MapKey(si), v));
+                        }
+                        "value" => {
+                            value = Some(UNRESOLVED);
+                            fixups.push((Fix::MapValue(si), v));
+                        }
                         "min" => shape.min = Some(v.parse().expect("min")),
                         "max" => shape.max = Some(v.parse().expect("max")),
                         "sensitive" => shape.sensitive = true,
@@ -644,7 +658,6 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     "float" => ShapeKind::Float,
                     _ => panic!("bad model line {line:?}"),
                 };
-                debug_assert_eq!(shape_index[name].0 as usize, shapes.len());
                 shapes.push(shape);
                 ctx = if kw == "structure" {
                     Ctx::Struct
@@ -654,29 +667,41 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
             }
         }
     }
+    for (fix, name) in fixups {
+        let id = *shape_index
+            .get(name)
+            .unwrap_or_else(|| panic!("{}: unknown shape {name}", service.cli_name));
+        match fix {
+            Fix::OpIn(i) => operations[i].input = Some(id),
+            Fix::OpOut(i) => operations[i].output = Some(id),
+            Fix::Member(si, mi) => {
+                if let ShapeKind::Structure { members } = &mut shapes[si].kind {
+                    members[mi].shape = id;
+                }
+            }
+            Fix::ListMember(si) => {
+                if let ShapeKind::List { member } = &mut shapes[si].kind {
+                    *member = id;
+                }
+            }
+            Fix::MapKey(si) => {
+                if let ShapeKind::Map { key, .. } = &mut shapes[si].kind {
+                    *key = id;
+                }
+            }
+            Fix::MapValue(si) => {
+                if let ShapeKind::Map { value, .. } = &mut shapes[si].kind {
+                    *value = id;
+                }
+            }
+        }
+    }
     Model {
         operations,
         shapes,
         shape_index,
         errors,
     }
-}
-
-fn type_keyword(kw: &str) -> bool {
-    matches!(
-        kw,
-        "structure"
-            | "list"
-            | "map"
-            | "string"
-            | "integer"
-            | "long"
-            | "boolean"
-            | "timestamp"
-            | "blob"
-            | "double"
-            | "float"
-    )
 }
 
 #[cfg(test)]

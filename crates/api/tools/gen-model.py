@@ -2,8 +2,10 @@
 """Transcribes botocore's service models into kagi-api's `.model` format.
 
 Usage: gen-model.py [PYTHON_WITH_BOTOCORE]   (default: python3 on PATH)
-Writes crates/api/model/{iam,sts,ecr}.model. Only the operations listed in OPS
-(and the shapes they reach) are transcribed; see src/model.rs for the format.
+Writes crates/api/model/{iam,sts,ecr}.model: every operation of the service and the shapes
+they reach; see src/model.rs for the format. OPS lists the operations kagi must have (the
+generator fails if botocore lost one); all the others are transcribed too, so the CLI can call
+any of them against AWS.
 The drift test (tests/drift.rs) checks the result against botocore again.
 """
 import json, os, re, subprocess, sys, html
@@ -63,7 +65,10 @@ def one_line_doc(doc):
 def gen(name, data):
     svc, pag = data["service"], data["paginators"].get("pagination", {})
     shapes = svc["shapes"]
-    ops = OPS[name].split()
+    needed = OPS[name].split()
+    missing = [o for o in needed if o not in svc["operations"]]
+    assert not missing, (name, missing)
+    ops = list(svc["operations"])
     used, order, errors = set(), [], []
     top = set()  # operation input/output shapes: their members carry a doc line
     for opname in ops:
