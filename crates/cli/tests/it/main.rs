@@ -2,6 +2,7 @@
 
 mod cache_interop;
 mod common;
+mod formats;
 mod inprocess;
 mod moto;
 mod profile_parser;
