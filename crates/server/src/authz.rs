@@ -51,6 +51,7 @@ pub struct PrincipalPolicies {
 #[derive(Default)]
 pub struct PolicyCache {
     principals: RwLock<(u64, HashMap<String, Arc<PrincipalPolicies>>)>,
+    trust: RwLock<(u64, HashMap<String, Arc<CompiledPolicy>>)>,
     sessions: RwLock<HashMap<String, Arc<Vec<CompiledPolicy>>>>,
 }
 
@@ -195,6 +196,38 @@ pub fn principal_policies(
     }
     c.1.insert(key, pp.clone());
     Ok(pp)
+}
+
+/// A role's trust policy, compiled (cached per store generation).
+pub fn trust_policy(state: &AppState, role: &Role) -> AwsResult<Arc<CompiledPolicy>> {
+    let generation = state.store.generation();
+    let key = format!("{}\0{}", role.id, name_key(&role.name));
+    {
+        let c = state.policies.trust.read();
+        if c.0 == generation
+            && let Some(p) = c.1.get(&key)
+        {
+            return Ok(p.clone());
+        }
+    }
+    let p = Arc::new(
+        CompiledPolicy::from_text(
+            &role.trust_policy,
+            PolicyType::Trust,
+            PolicyMeta {
+                id: format!("{}-trust", role.name),
+                arn: None,
+                origin: PolicyOrigin::Resource,
+            },
+        )
+        .map_err(policy_error)?,
+    );
+    let mut c = state.policies.trust.write();
+    if c.0 != generation {
+        *c = (generation, HashMap::new());
+    }
+    c.1.insert(key, p.clone());
+    Ok(p)
 }
 
 fn session_policies(state: &AppState, key_id: &str, s: &Session) -> Arc<Vec<CompiledPolicy>> {

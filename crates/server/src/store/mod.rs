@@ -88,6 +88,13 @@ pub trait Tx {
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` in a write transaction: commits if it returns `Ok`, rolls back otherwise.
     fn transaction(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+    /// Like [`Store::transaction`], but the commit need only survive a crash of this process,
+    /// not a power loss (SQLite WAL with `synchronous=NORMAL`: no fsync per commit). For rows
+    /// whose loss on power failure is harmless: STS session records (the session token itself
+    /// is self-contained).
+    fn transaction_relaxed(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.transaction(f)
+    }
     /// Runs `f` against a consistent read view (no writes).
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
     /// See the module invariants.
@@ -121,6 +128,7 @@ impl<T: Tx + ?Sized> TxExt for T {}
 /// Generic wrappers that return a value out of a transaction.
 pub trait StoreExt {
     fn write<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R>) -> Result<R>;
+    fn write_relaxed(&self, f: impl FnOnce(&mut dyn Tx) -> Result<()>) -> Result<()>;
     fn view<R>(&self, f: impl FnOnce(&dyn Tx) -> Result<R>) -> Result<R>;
 }
 
@@ -134,6 +142,10 @@ impl<S: Store + ?Sized> StoreExt for S {
             Ok(())
         })?;
         Ok(out.expect("committed transaction produced a value"))
+    }
+    fn write_relaxed(&self, f: impl FnOnce(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        let mut f = Some(f);
+        self.transaction_relaxed(&mut |tx| f.take().expect("transaction closure runs once")(tx))
     }
     fn view<R>(&self, f: impl FnOnce(&dyn Tx) -> Result<R>) -> Result<R> {
         let mut f = Some(f);

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     generation: AtomicU64,
+    on_disk: bool,
 }
 
 const SCHEMA_VERSION: i64 = 1;
@@ -22,14 +23,14 @@ impl SqliteStore {
         let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        Self::init(conn)
+        Self::init(conn, true)
     }
 
     pub fn in_memory() -> Result<SqliteStore> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, false)
     }
 
-    fn init(conn: Connection) -> Result<SqliteStore> {
+    fn init(conn: Connection, on_disk: bool) -> Result<SqliteStore> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -48,6 +49,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             generation: AtomicU64::new(1),
+            on_disk,
         })
     }
 }
@@ -136,6 +138,31 @@ impl Store for SqliteStore {
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
         Ok(())
+    }
+
+    fn transaction_relaxed(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        let mut conn = self.conn.lock();
+        if !self.on_disk {
+            drop(conn);
+            return self.transaction(f);
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = (|| {
+            let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut tx = SqlTx {
+                conn: &txn,
+                touched_non_session: false,
+            };
+            f(&mut tx)?;
+            let touched = tx.touched_non_session;
+            txn.commit()?;
+            if touched {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+            }
+            Ok(())
+        })();
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        result
     }
 
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {

@@ -15,9 +15,7 @@ use crate::error::{AwsError, AwsResult};
 use crate::iam::{opt, opt_i64, req};
 use crate::model::{ManagedPolicy, Role, Session, SessionKind, Tag};
 use crate::store::{StoreExt, Table, TxExt, name_key};
-use kagi_policy::{
-    CompiledPolicy, ContextType, PolicyMeta, PolicyOrigin, PolicyType, ResourcePolicyKind,
-};
+use kagi_policy::{ContextType, ResourcePolicyKind};
 use serde_json::{Value, json};
 
 pub const CHAINING_LIMIT: i64 = 3600;
@@ -264,16 +262,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
     let mfa = mfa_check(ctx, input)?;
 
     // Authorisation: the trust policy (as a trust policy) beside the caller's identity policies.
-    let trust = CompiledPolicy::from_text(
-        &role.trust_policy,
-        PolicyType::Trust,
-        PolicyMeta {
-            id: format!("{}-trust", role.name),
-            arn: None,
-            origin: PolicyOrigin::Resource,
-        },
-    )
-    .map_err(crate::authz::policy_error)?;
+    let trust = crate::authz::trust_policy(ctx.state, &role)?;
     let mut extra: Vec<(&str, ContextType, String)> = vec![(
         "sts:RoleSessionName",
         ContextType::String,
@@ -311,7 +300,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
             ctx.caller,
             action,
             role_arn,
-            Some((&trust, ResourcePolicyKind::Trust)),
+            Some((&*trust, ResourcePolicyKind::Trust)),
             &extra,
             facts,
         )?;

@@ -1,0 +1,438 @@
+//! Throughput benchmark: signed GetCallerIdentity and AssumeRole against `kagi serve` on
+//! loopback, at 64 connections, beside moto's server doing the same signed requests.
+//!
+//!     cargo bench -p kagi-server --bench throughput
+//!     KAGI_COMPAT_VENV=path/to/venv cargo bench -p kagi-server --bench throughput   # with moto
+//!     BENCH_SECONDS=10 BENCH_CONNECTIONS=64 ...
+//!
+//! The server runs in a child process (this binary re-executed with `--serve-child`) so that
+//! its idle RSS can be read from /proc and it does not share an allocator with the load
+//! generator. A signed request is replayed on every connection (AWS allows that within the
+//! 15-minute window), HTTP/1.1 keep-alive; connections the peer closes are reopened. Latency is
+//! per request, as seen by the client. Figures print to stdout; nothing is asserted.
+
+use kagi_sigv4::{Credentials, SigningParams};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ACCOUNT: &str = "123456789012";
+const ROOT_AKID: &str = "AKIAKAGIBENCHROOTKEY";
+const ROOT_SECRET: &str = "kagi/bench/root/secret/key/0123456789abc";
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server on {port} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// A complete signed HTTP/1.1 request for a query-protocol call.
+fn signed_request(
+    addr: SocketAddr,
+    creds: &Credentials,
+    service: &str,
+    action: &str,
+    input: &Value,
+) -> Vec<u8> {
+    let svc = kagi_api::service(service).unwrap();
+    let op = svc.operation(action).unwrap();
+    let body = kagi_api::query::encode(op, svc, input);
+    let mut headers = vec![
+        ("host".to_string(), addr.to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+        ),
+    ];
+    let params = SigningParams {
+        region: "us-east-1",
+        service: svc.signing_name,
+        time: SystemTime::now(),
+    };
+    kagi_sigv4::sign_headers(
+        "POST",
+        "/",
+        "",
+        &mut headers,
+        body.as_bytes(),
+        creds,
+        &params,
+    )
+    .unwrap();
+    let mut req = String::from("POST / HTTP/1.1\r\n");
+    for (k, v) in &headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
+    req.into_bytes()
+}
+
+/// One blocking round trip on a fresh connection (setup calls); returns (status, body).
+fn once(addr: SocketAddr, req: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(req).unwrap();
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 65536];
+    loop {
+        let n = s.read(&mut tmp).unwrap();
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some((status, body_start, len, _)) = parse_head(&buf) {
+            if buf.len() >= body_start + len {
+                return (
+                    status,
+                    String::from_utf8_lossy(&buf[body_start..body_start + len]).into_owned(),
+                );
+            }
+        }
+    }
+    panic!("connection closed before a full response");
+}
+
+/// Parses a response head: (status, body offset, content length, connection: close).
+fn parse_head(buf: &[u8]) -> Option<(u16, usize, usize, bool)> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&buf[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let mut len = 0;
+    let mut close = head.starts_with("HTTP/1.0");
+    for l in lines {
+        let (k, v) = l.split_once(':')?;
+        let v = v.trim();
+        if k.eq_ignore_ascii_case("content-length") {
+            len = v.parse().ok()?;
+        } else if k.eq_ignore_ascii_case("connection") {
+            close = v.eq_ignore_ascii_case("close");
+        }
+    }
+    Some((status, end + 4, len, close))
+}
+
+fn xml_field(body: &str, name: &str) -> String {
+    let open = format!("<{name}>");
+    let start = body
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{name}> in {body}"))
+        + open.len();
+    let end = body[start..].find(&format!("</{name}>")).unwrap() + start;
+    body[start..end].to_owned()
+}
+
+struct Result {
+    requests: u64,
+    errors: u64,
+    rps: f64,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+async fn connection(
+    addr: SocketAddr,
+    req: Arc<Vec<u8>>,
+    stop: Arc<AtomicBool>,
+    measure: Arc<AtomicBool>,
+) -> (Vec<u32>, u64) {
+    let mut lat = Vec::with_capacity(200_000);
+    let mut errors = 0;
+    let mut buf = vec![0u8; 65536];
+    'outer: while !stop.load(Ordering::Relaxed) {
+        let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+            errors += 1;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        };
+        let _ = s.set_nodelay(true);
+        while !stop.load(Ordering::Relaxed) {
+            let t0 = Instant::now();
+            if s.write_all(&req).await.is_err() {
+                continue 'outer;
+            }
+            let mut filled = 0;
+            let (status, close) = loop {
+                match s.read(&mut buf[filled..]).await {
+                    Ok(0) | Err(_) => continue 'outer,
+                    Ok(n) => filled += n,
+                }
+                if let Some((status, start, len, close)) = parse_head(&buf[..filled]) {
+                    if filled >= start + len {
+                        break (status, close);
+                    }
+                }
+                if filled == buf.len() {
+                    buf.resize(buf.len() * 2, 0);
+                }
+            };
+            if measure.load(Ordering::Relaxed) {
+                if status == 200 {
+                    lat.push(t0.elapsed().as_micros() as u32);
+                } else {
+                    errors += 1;
+                }
+            }
+            if close {
+                continue 'outer;
+            }
+        }
+    }
+    (lat, errors)
+}
+
+fn load(addr: SocketAddr, req: Vec<u8>, connections: usize, seconds: f64) -> Result {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let req = Arc::new(req);
+        let stop = Arc::new(AtomicBool::new(false));
+        let measure = Arc::new(AtomicBool::new(false));
+        let tasks: Vec<_> = (0..connections)
+            .map(|_| tokio::spawn(connection(addr, req.clone(), stop.clone(), measure.clone())))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await; // warm-up
+        measure.store(true, Ordering::Relaxed);
+        let t0 = Instant::now();
+        tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+        measure.store(false, Ordering::Relaxed);
+        let elapsed = t0.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        let mut errors = 0;
+        for t in tasks {
+            let (l, e) = t.await.unwrap();
+            all.extend(l);
+            errors += e;
+        }
+        all.sort_unstable();
+        let pct = |p: f64| {
+            all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0) as u64
+        };
+        Result {
+            requests: all.len() as u64,
+            errors,
+            rps: all.len() as f64 / elapsed,
+            p50_us: pct(0.50),
+            p99_us: pct(0.99),
+        }
+    })
+}
+
+fn report(name: &str, r: &Result) {
+    println!(
+        "{name:<34} {:>10.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} ok, {} errors)",
+        r.rps,
+        r.p50_us as f64 / 1000.0,
+        r.p99_us as f64 / 1000.0,
+        r.requests,
+        r.errors
+    );
+}
+
+struct Target {
+    addr: SocketAddr,
+    gci: Vec<u8>,
+    assume: Vec<u8>,
+}
+
+/// Creates a user with a key and a role trusting it; returns the signed requests.
+fn prepare(addr: SocketAddr) -> Target {
+    let root = Credentials::new(ROOT_AKID, ROOT_SECRET);
+    let (s, _) = once(
+        addr,
+        &signed_request(
+            addr,
+            &root,
+            "iam",
+            "CreateUser",
+            &json!({"UserName": "bench"}),
+        ),
+    );
+    assert_eq!(s, 200, "CreateUser");
+    let (s, body) = once(
+        addr,
+        &signed_request(
+            addr,
+            &root,
+            "iam",
+            "CreateAccessKey",
+            &json!({"UserName": "bench"}),
+        ),
+    );
+    assert_eq!(s, 200, "CreateAccessKey: {body}");
+    let user = Credentials::new(
+        xml_field(&body, "AccessKeyId"),
+        xml_field(&body, "SecretAccessKey"),
+    );
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/bench"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let (s, body) = once(
+        addr,
+        &signed_request(
+            addr,
+            &root,
+            "iam",
+            "CreateRole",
+            &json!({"RoleName": "BenchRole", "AssumeRolePolicyDocument": trust}),
+        ),
+    );
+    assert_eq!(s, 200, "CreateRole: {body}");
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/BenchRole");
+    let gci = signed_request(addr, &user, "sts", "GetCallerIdentity", &json!({}));
+    let assume = signed_request(
+        addr,
+        &user,
+        "sts",
+        "AssumeRole",
+        &json!({"RoleArn": role_arn, "RoleSessionName": "bench"}),
+    );
+    let (s, body) = once(addr, &assume);
+    assert_eq!(s, 200, "AssumeRole: {body}");
+    Target { addr, gci, assume }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve-child") {
+        let rest: Vec<std::ffi::OsString> = args[2..].iter().map(Into::into).collect();
+        std::process::exit(
+            if kagi_server::serve_main(&rest) == std::process::ExitCode::SUCCESS {
+                0
+            } else {
+                1
+            },
+        );
+    }
+    if args.iter().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --benches` probes
+    }
+    let seconds: f64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
+    let conns: usize = std::env::var("BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64);
+    let data = tempfile::tempdir().unwrap();
+
+    let port = free_port();
+    let server = Proc(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--serve-child",
+                "--port",
+                &port.to_string(),
+                "--log",
+                "warn",
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .env("KAGI_ACCOUNT_ID", ACCOUNT)
+            .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)
+            .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start kagi serve"),
+    );
+    wait_listening(port);
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = rss_kib(server.0.id());
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let kagi = prepare(addr);
+    println!(
+        "kagi serve (data dir, SQLite WAL), {conns} connections, {seconds} s per run, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "kagi idle RSS: {} MiB",
+        idle.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+    );
+    let kg = load(kagi.addr, kagi.gci.clone(), conns, seconds);
+    report("kagi  GetCallerIdentity (signed)", &kg);
+    let ka = load(kagi.addr, kagi.assume.clone(), conns, seconds);
+    report("kagi  AssumeRole (signed)", &ka);
+    println!(
+        "kagi RSS after load: {} MiB",
+        rss_kib(server.0.id()).map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+    );
+    drop(server);
+
+    let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV").map(std::path::PathBuf::from) else {
+        println!("moto: skipped (set KAGI_COMPAT_VENV to a venv with moto[server])");
+        return;
+    };
+    let mport = free_port();
+    let _moto = Proc(
+        Command::new(venv.join("bin/moto_server"))
+            .args(["-p", &mport.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server"),
+    );
+    wait_listening(mport);
+    let maddr: SocketAddr = format!("127.0.0.1:{mport}").parse().unwrap();
+    // moto accepts any key while its IAM checks are off; it needs the role to exist for nothing.
+    let creds = Credentials::new(
+        "AKIAMOTOBENCHKEY0001",
+        "motomotomotomotomotomotomotomotomotomoto",
+    );
+    let gci = signed_request(maddr, &creds, "sts", "GetCallerIdentity", &json!({}));
+    let assume = signed_request(
+        maddr,
+        &creds,
+        "sts",
+        "AssumeRole",
+        &json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/BenchRole"), "RoleSessionName": "bench"}),
+    );
+    let (s, body) = once(maddr, &gci);
+    assert_eq!(s, 200, "moto GetCallerIdentity: {body}");
+    let mg = load(maddr, gci, conns, seconds);
+    report("moto  GetCallerIdentity (signed)", &mg);
+    let ma = load(maddr, assume, conns, seconds);
+    report("moto  AssumeRole (signed)", &ma);
+    println!(
+        "ratio kagi/moto: GetCallerIdentity {:.1}x, AssumeRole {:.1}x",
+        kg.rps / mg.rps.max(1e-9),
+        ka.rps / ma.rps.max(1e-9)
+    );
+}
