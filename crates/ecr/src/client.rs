@@ -688,6 +688,63 @@ impl RegistryClient {
     }
 }
 
+/// The image `kagi demo` pushes: small, deterministic, three gzip'd layers.
+pub fn demo_image() -> Image {
+    generate_image(20_261_124, 3, 256 * 1024)
+}
+
+impl Image {
+    /// The manifest digest (`sha256:…`).
+    pub fn manifest_digest(&self) -> &str {
+        &self.manifest_digest
+    }
+
+    /// Total bytes of config, layers and manifest.
+    pub fn total_size(&self) -> u64 {
+        self.blobs().map(|b| b.data.len() as u64).sum::<u64>() + self.manifest.len() as u64
+    }
+}
+
+/// A convenience facade over [`RegistryClient`] with `anyhow` errors and byte-count progress
+/// (`done`, `total`), as `kagi demo` uses it.
+#[derive(Debug)]
+pub struct Registry(pub RegistryClient);
+
+impl Registry {
+    /// `endpoint` is `host:port` or `http://host:port`.
+    pub fn new(endpoint: &str, username: &str, password: &str) -> Registry {
+        Registry(RegistryClient::new(endpoint, username, password))
+    }
+
+    /// Pushes `image` as `repo:tag`; returns the manifest digest.
+    pub fn push(
+        &self,
+        repo: &str,
+        tag: &str,
+        image: &Image,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> anyhow::Result<String> {
+        let total = image.total_size();
+        let mut done = 0u64;
+        let d = self.0.push(repo, tag, image, &mut |p| {
+            match p {
+                Progress::BlobExists { size, .. } | Progress::BlobUploaded { size, .. } => {
+                    done += size
+                }
+                Progress::ManifestPushed { .. } => done = total,
+                _ => {}
+            }
+            progress(done, total);
+        })?;
+        Ok(d)
+    }
+
+    /// Pulls `repo:reference` and verifies every digest.
+    pub fn pull(&self, repo: &str, reference: &str) -> anyhow::Result<Image> {
+        Ok(self.0.pull(repo, reference, &mut |_| {})?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -715,6 +772,13 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, vec!["layer1/README", "layer1/data.bin"]);
+    }
+
+    #[test]
+    fn demo_image_is_small_and_stable() {
+        let a = demo_image();
+        assert_eq!(a.manifest_digest(), demo_image().manifest_digest());
+        assert!(a.total_size() > 3 * 256 * 1024 / 2 && a.total_size() < 2 * 1024 * 1024);
     }
 
     #[test]

@@ -16,6 +16,11 @@
 //! * [`token`]: registry passwords and download tokens (HMAC-SHA256 with a 0600 key file).
 //! * [`client`]: a small blocking registry client and a deterministic image generator, used by
 //!   `kagi demo`, the tests and the benchmark.
+//! * `examples/standalone.rs`: the registry served alone (allow-all host) and a large-image
+//!   layout generator; `bench/run.sh` pushes and pulls 1 GiB with skopeo against it and against
+//!   Debian's `docker-registry`, and reports kagi's peak RSS.
+//! * `tests/it/`: HTTP integration tests (a test host evaluating IAM policies with
+//!   kagi-policy) and a skopeo round trip.
 //!
 //! # Authorisation
 //! Every API call and every registry request (except the `GET /v2/` challenge) is authorised
@@ -76,6 +81,7 @@ pub struct Ecr {
     pub(crate) host: Arc<dyn Host>,
     pub(crate) key: token::TokenKey,
     endpoint: RwLock<Option<String>>,
+    gc_started: std::sync::atomic::AtomicBool,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -116,6 +122,7 @@ impl Ecr {
             host,
             key,
             endpoint: RwLock::new(None),
+            gc_started: Default::default(),
             _tmp: tmp,
         }))
     }
@@ -155,8 +162,30 @@ impl Ecr {
         api::handle(self, caller, region, target, body).await
     }
 
-    /// The router for `/v2/` and below.
+    /// The router for `/v2/` and below. Inside a tokio runtime this also starts (once) an
+    /// hourly garbage collection of uploads idle for [`store::DEFAULT_UPLOAD_MAX_AGE`].
     pub fn registry_router(self: &Arc<Self>) -> axum::Router {
+        if tokio::runtime::Handle::try_current().is_ok()
+            && !self
+                .gc_started
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            let weak = Arc::downgrade(self);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(3600));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let Some(ecr) = weak.upgrade() else { break };
+                    let store = ecr.store.clone();
+                    drop(ecr);
+                    let _ = tokio::task::spawn_blocking(move || {
+                        store.gc(store::DEFAULT_UPLOAD_MAX_AGE)
+                    })
+                    .await;
+                }
+            });
+        }
         registry::router(self.clone())
     }
 }

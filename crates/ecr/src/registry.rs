@@ -43,7 +43,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt as _;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 /// The query parameter carrying a GetDownloadUrlForLayer token.
 pub const DOWNLOAD_PARAM: &str = "kagi-download";
@@ -617,18 +616,9 @@ async fn get_blob(
     let body = if head {
         Body::empty()
     } else {
-        let mut f = tokio::fs::File::open(rq.ecr.store.blob_path(digest))
-            .await
-            .map_err(RegistryError::internal)?;
-        if start > 0 {
-            f.seek(std::io::SeekFrom::Start(start))
-                .await
-                .map_err(RegistryError::internal)?;
-        }
-        Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
-            f.take(len),
-            256 * 1024,
-        ))
+        let f =
+            std::fs::File::open(rq.ecr.store.blob_path(digest)).map_err(RegistryError::internal)?;
+        Body::new(FileBody::spawn(f, start, len))
     };
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
@@ -647,6 +637,68 @@ async fn get_blob(
         );
     }
     Ok(r)
+}
+
+/// A response body fed by a blocking reader thread through a small bounded channel: reads run
+/// ahead of the socket by at most `READ_AHEAD` chunks, with no async file I/O hops.
+struct FileBody {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<bytes::Bytes>>,
+}
+
+const READ_CHUNK: usize = 512 * 1024;
+const READ_AHEAD: usize = 4;
+
+impl FileBody {
+    fn spawn(mut f: std::fs::File, start: u64, len: u64) -> FileBody {
+        use std::io::{Read as _, Seek as _};
+        let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+        tokio::task::spawn_blocking(move || {
+            if start > 0
+                && let Err(e) = f.seek(std::io::SeekFrom::Start(start))
+            {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+            let mut left = len;
+            while left > 0 {
+                let want = READ_CHUNK.min(left as usize);
+                let mut buf = bytes::BytesMut::zeroed(want);
+                match f.read(&mut buf) {
+                    Ok(0) => {
+                        let _ = tx.blocking_send(Err(std::io::Error::other(
+                            "blob file shorter than recorded",
+                        )));
+                        return;
+                    }
+                    Ok(n) => {
+                        buf.truncate(n);
+                        left -= n as u64;
+                        if tx.blocking_send(Ok(buf.freeze())).is_err() {
+                            return; // the client went away
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        FileBody { rx }
+    }
+}
+
+impl http_body::Body for FileBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|o| o.map(|r| r.map(http_body::Frame::data)))
+    }
 }
 
 async fn put_manifest(

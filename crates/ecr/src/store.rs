@@ -37,6 +37,9 @@ use std::time::Duration;
 /// collection removes it.
 pub const DEFAULT_UPLOAD_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
+/// How many received bytes between background `fdatasync`s of an upload.
+const SYNC_EVERY: usize = 16 << 20;
+
 #[derive(Debug, Clone)]
 pub struct Repo {
     pub id: i64,
@@ -557,12 +560,28 @@ impl Store {
                 None => hash_file(&path, offset)?,
             };
             f.seek(SeekFrom::Start(offset))?;
+            // Flush to disk in the background while receiving, so the fsync that makes the blob
+            // durable at commit only has the tail left to write.
+            let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let for_sync = f.try_clone()?;
+            std::thread::spawn(move || {
+                while sync_rx.recv().is_ok() {
+                    let _ = for_sync.sync_data();
+                }
+            });
             let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
             let mut n = offset;
+            let mut unsynced = 0usize;
             while let Some(b) = rx.blocking_recv() {
                 h.update(&b);
                 w.write_all(&b)?;
                 n += b.len() as u64;
+                unsynced += b.len();
+                if unsynced >= SYNC_EVERY {
+                    w.flush()?;
+                    let _ = sync_tx.try_send(());
+                    unsynced = 0;
+                }
             }
             w.flush()?;
             Ok((n, h))

@@ -819,3 +819,32 @@ fn least_privilege_denials_mount_and_catalog() {
         json!([])
     );
 }
+
+#[test]
+fn demo_facade_push_pull_and_denied() {
+    let s = TestServer::start();
+    s.create_repo("test-repos");
+    s.create_repo("other");
+    let reg = kagi_ecr::client::Registry::new(&s.addr.to_string(), "AWS", &s.password(PUSHER));
+    let image = kagi_ecr::client::demo_image();
+    let mut last = (0, 0);
+    let d = reg
+        .push("test-repos", "v1", &image, &mut |done, total| {
+            last = (done, total)
+        })
+        .unwrap();
+    assert_eq!(d, image.manifest_digest());
+    assert_eq!(last, (image.total_size(), image.total_size()));
+    assert_eq!(
+        reg.pull("test-repos", "v1").unwrap().manifest_digest(),
+        image.manifest_digest()
+    );
+    let e = format!(
+        "{:#}",
+        reg.push("other", "v1", &image, &mut |_, _| {}).unwrap_err()
+    );
+    assert!(
+        e.contains("not authorized") && e.contains("ecr:InitiateLayerUpload"),
+        "{e}"
+    );
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): push and pull a multi-layer image (1 GiB by default) with skopeo
+# against kagi's registry (crates/ecr/examples/standalone.rs, release build) and against
+# Debian's `docker-registry` (github.com/docker/distribution, apt-get install docker-registry),
+# both on loopback with fresh data directories, and report kagi's peak RSS (VmHWM) during push.
+#
+#   crates/ecr/bench/run.sh            # SIZE_MIB=1024 LAYERS=4 ROUNDS=2
+#
+# The reference runs without authentication (its htpasswd auth would add a bcrypt check per
+# request); kagi verifies its HMAC token, re-resolves the principal and authorises every
+# request, and fsyncs every blob before acknowledging it.
+set -euo pipefail
+
+SIZE_MIB=${SIZE_MIB:-1024}
+LAYERS=${LAYERS:-4}
+ROUNDS=${ROUNDS:-2}
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+
+command -v skopeo >/dev/null || { echo "skopeo is required (apt-get install -y skopeo)" >&2; exit 1; }
+REGISTRY_BIN=$(command -v docker-registry || true)
+[ -n "$REGISTRY_BIN" ] || { echo "docker-registry is required (apt-get install -y docker-registry)" >&2; exit 1; }
+
+(cd "$ROOT" && cargo build --release -q -p kagi-ecr --example standalone)
+BIN=$TARGET/release/examples/standalone
+
+WORK=$(mktemp -d /tmp/kagi-ecr-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+per=$((SIZE_MIB / LAYERS))
+sizes=()
+for _ in $(seq "$LAYERS"); do sizes+=("$per"); done
+echo "generating a ${SIZE_MIB} MiB image in ${LAYERS} plain-tar layers..."
+"$BIN" gen-layout "$WORK/src" bench 1 "${sizes[@]}" >/dev/null
+du -sh "$WORK/src"
+
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+run_kagi() { # round
+    local dir=$WORK/kagi-$1 out=$WORK/kagi-$1.out
+    "$BIN" serve --data "$dir" --repo bench >"$out" 2>"$WORK/kagi-$1.err" &
+    local pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do grep -q '^PASSWORD' "$out" 2>/dev/null && break; sleep 0.1; done
+    local addr pw
+    addr=$(awk '/^LISTEN/{print $2}' "$out")
+    pw=$(awk '/^PASSWORD/{print $2}' "$out")
+    local t0 t1 t2
+    t0=$(now)
+    skopeo --insecure-policy copy -q --dest-creds "AWS:$pw" --dest-tls-verify=false "oci:$WORK/src:bench" "docker://$addr/bench:v1"
+    t1=$(now)
+    KAGI_HWM_PUSH=$(awk '/VmHWM/{print $2}' "/proc/$pid/status")
+    skopeo --insecure-policy copy -q --src-creds "AWS:$pw" --src-tls-verify=false "docker://$addr/bench:v1" "oci:$WORK/kagi-pull-$1:v1"
+    t2=$(now)
+    KAGI_HWM_ALL=$(awk '/VmHWM/{print $2}' "/proc/$pid/status")
+    KAGI_PUSH=$(elapsed "$t0" "$t1")
+    KAGI_PULL=$(elapsed "$t1" "$t2")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    rm -rf "$dir" "$WORK/kagi-pull-$1"
+}
+
+run_ref() { # round
+    local port dir=$WORK/ref-$1
+    port=$(free_port)
+    cat >"$WORK/ref-$1.yml" <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+YML
+    "$REGISTRY_BIN" serve "$WORK/ref-$1.yml" >"$WORK/ref-$1.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+    local t0 t1 t2
+    t0=$(now)
+    skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$WORK/src:bench" "docker://127.0.0.1:$port/bench:v1"
+    t1=$(now)
+    REF_HWM_PUSH=$(awk '/VmHWM/{print $2}' "/proc/$pid/status")
+    skopeo --insecure-policy copy -q --src-tls-verify=false "docker://127.0.0.1:$port/bench:v1" "oci:$WORK/ref-pull-$1:v1"
+    t2=$(now)
+    REF_PUSH=$(elapsed "$t0" "$t1")
+    REF_PULL=$(elapsed "$t1" "$t2")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    rm -rf "$dir" "$WORK/ref-pull-$1"
+}
+
+printf '%-6s %-16s %9s %9s %14s\n' round server push_s pull_s peakRSS_push
+best_kp=999999 best_kl=999999 best_rp=999999 best_rl=999999 max_hwm=0
+for r in $(seq "$ROUNDS"); do
+    if [ $((r % 2)) -eq 1 ]; then run_kagi "$r"; run_ref "$r"; else run_ref "$r"; run_kagi "$r"; fi
+    printf '%-6s %-16s %9.2f %9.2f %11s kB\n' "$r" kagi "$KAGI_PUSH" "$KAGI_PULL" "$KAGI_HWM_PUSH"
+    printf '%-6s %-16s %9.2f %9.2f %11s kB\n' "$r" docker-registry "$REF_PUSH" "$REF_PULL" "$REF_HWM_PUSH"
+    best_kp=$(echo "if ($KAGI_PUSH < $best_kp) $KAGI_PUSH else $best_kp" | bc)
+    best_kl=$(echo "if ($KAGI_PULL < $best_kl) $KAGI_PULL else $best_kl" | bc)
+    best_rp=$(echo "if ($REF_PUSH < $best_rp) $REF_PUSH else $best_rp" | bc)
+    best_rl=$(echo "if ($REF_PULL < $best_rl) $REF_PULL else $best_rl" | bc)
+    [ "$KAGI_HWM_ALL" -gt "$max_hwm" ] && max_hwm=$KAGI_HWM_ALL
+done
+echo
+echo "best of $ROUNDS, ${SIZE_MIB} MiB in ${LAYERS} layers:"
+printf 'push: kagi %.2f s, docker-registry %.2f s, reference/kagi = %.2f (>1: kagi faster)\n' "$best_kp" "$best_rp" "$(echo "scale=4; $best_rp / $best_kp" | bc)"
+printf 'pull: kagi %.2f s, docker-registry %.2f s, reference/kagi = %.2f\n' "$best_kl" "$best_rl" "$(echo "scale=4; $best_rl / $best_kl" | bc)"
+printf 'kagi peak RSS (VmHWM): %s kB during push, %s kB over push+pull\n' "$KAGI_HWM_PUSH" "$max_hwm"

@@ -1,0 +1,116 @@
+//! kagi's ECR registry served alone (no IAM): for the benchmark and for manual tests.
+//!
+//! ```text
+//! standalone serve --data DIR [--port N] [--repo NAME]...   # prints LISTEN, PASSWORD lines
+//! standalone gen-layout DIR TAG SEED SIZE_MIB...            # writes a plain-tar OCI layout
+//! ```
+//! `serve` allows everything for one synthetic principal; the password it prints is a real
+//! registry token for that principal (Basic `AWS:<password>`).
+
+use kagi_ecr::{Caller, Ecr, Host};
+use std::sync::Arc;
+
+const ACCOUNT: &str = "123456789012";
+const KEY: &str = "AKIASTANDALONE000000";
+
+struct AllowAll;
+impl Host for AllowAll {
+    fn authorize(&self, _: &Caller, _: &str, _: &str, _: Option<&str>) -> Result<(), String> {
+        Ok(())
+    }
+    fn caller_for_key(&self, akid: &str) -> Option<Caller> {
+        (akid == KEY).then(|| Caller {
+            access_key_id: KEY.into(),
+            arn: format!("arn:aws:iam::{ACCOUNT}:root"),
+            account_id: ACCOUNT.into(),
+        })
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("gen-layout") => {
+            let [dir, tag, seed, sizes @ ..] = &args[1..] else {
+                anyhow::bail!("gen-layout DIR TAG SEED SIZE_MIB...")
+            };
+            let sizes: Vec<u64> = sizes
+                .iter()
+                .map(|s| s.parse::<u64>().map(|m| m << 20))
+                .collect::<Result<_, _>>()?;
+            let d = kagi_ecr::client::write_large_oci_layout(
+                std::path::Path::new(dir),
+                tag,
+                seed.parse()?,
+                &sizes,
+            )?;
+            println!("{d}");
+            Ok(())
+        }
+        Some("serve") => serve(&args[1..]),
+        _ => anyhow::bail!(
+            "usage: standalone serve --data DIR [--port N] [--repo NAME]... | gen-layout DIR TAG SEED SIZE_MIB..."
+        ),
+    }
+}
+
+fn serve(args: &[String]) -> anyhow::Result<()> {
+    let mut data = None;
+    let mut port = 0u16;
+    let mut repos = vec![];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--data" => data = it.next().cloned(),
+            "--port" => port = it.next().map(|p| p.parse()).transpose()?.unwrap_or(0),
+            "--repo" => repos.extend(it.next().cloned()),
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let ecr = Ecr::open(
+            data.as_deref().map(std::path::Path::new),
+            ACCOUNT,
+            Arc::new(AllowAll),
+        )?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        ecr.set_registry_endpoint(addr.to_string());
+        let caller = AllowAll.caller_for_key(KEY).expect("the key");
+        let target = |op: &str| format!("AmazonEC2ContainerRegistry_V20150921.{op}");
+        for r in &repos {
+            let body = serde_json::json!({ "repositoryName": r }).to_string();
+            ecr.handle_api(
+                &caller,
+                "us-east-1",
+                &target("CreateRepository"),
+                body.into(),
+            )
+            .await;
+        }
+        let resp = ecr
+            .handle_api(
+                &caller,
+                "us-east-1",
+                &target("GetAuthorizationToken"),
+                "{}".into(),
+            )
+            .await;
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await?;
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        let tok = v["authorizationData"][0]["authorizationToken"]
+            .as_str()
+            .unwrap_or_default();
+        use base64::Engine as _;
+        let raw = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(tok)?)?;
+        println!("LISTEN {addr}");
+        println!("PASSWORD {}", raw.strip_prefix("AWS:").unwrap_or_default());
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+        axum::serve(listener, ecr.registry_router()).await?;
+        anyhow::Ok(())
+    })
+}
