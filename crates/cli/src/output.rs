@@ -720,13 +720,27 @@ pub fn to_table(title: &str, d: &Doc, terminal_width: usize, color: bool) -> Str
 
 // ---------------------------------------------------------------- yaml
 
-/// `YAMLDumper.dump`: scalars as JSON, collections as block YAML.
+/// `YAMLDumper.dump`: scalars as JSON, collections as block YAML. ruamel's safe representer
+/// sorts mapping keys, so the AWS CLI's YAML (unlike its JSON) is in key order.
 pub fn to_yaml(d: &Doc) -> String {
     if d.is_scalar() {
         return to_json_compact(d) + "\n";
     }
+    fn sorted(d: &Doc) -> Doc {
+        match d {
+            Doc::Map(m) => {
+                let mut m: Vec<(String, Doc)> =
+                    m.iter().map(|(k, v)| (k.clone(), sorted(v))).collect();
+                m.sort_by(|a, b| a.0.cmp(&b.0));
+                Doc::Map(m)
+            }
+            Doc::List(l) => Doc::List(l.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let d = sorted(d);
     let mut out = String::new();
-    yaml_node(d, 0, &mut out, Ctx::Top);
+    yaml_node(&d, 0, &mut out, Ctx::Top);
     if !out.ends_with('\n') {
         out.push('\n');
     }
@@ -764,14 +778,14 @@ fn yaml_node(d: &Doc, indent: usize, out: &mut String, ctx: Ctx) {
                 if !(i == 0 && ctx == Ctx::SeqItem) {
                     out.push_str(&" ".repeat(indent));
                 }
-                out.push_str(&yaml_scalar_str(k, indent, true));
+                out.push_str(&yaml_key(k));
                 out.push(':');
                 match v {
                     Doc::List(l) if !l.is_empty() => yaml_node(v, indent, out, Ctx::MapValue),
                     Doc::Map(mm) if !mm.is_empty() => yaml_node(v, indent + 2, out, Ctx::MapValue),
                     _ if v.is_scalar() => {
                         out.push(' ');
-                        out.push_str(&yaml_scalar(v, indent + 2));
+                        yaml_scalar(v, indent + 2, out);
                         out.push('\n');
                     }
                     _ => yaml_node(v, indent + 2, out, Ctx::MapValue),
@@ -791,7 +805,7 @@ fn yaml_node(d: &Doc, indent: usize, out: &mut String, ctx: Ctx) {
                     Doc::Map(m) if !m.is_empty() => yaml_node(e, indent + 2, out, Ctx::SeqItem),
                     Doc::List(ll) if !ll.is_empty() => yaml_node(e, indent + 2, out, Ctx::SeqItem),
                     _ if e.is_scalar() => {
-                        out.push_str(&yaml_scalar(e, indent + 2));
+                        yaml_scalar(e, indent + 2, out);
                         out.push('\n');
                     }
                     _ => yaml_node(e, indent + 2, out, Ctx::SeqItem),
@@ -799,13 +813,26 @@ fn yaml_node(d: &Doc, indent: usize, out: &mut String, ctx: Ctx) {
             }
         }
         other => {
-            out.push_str(&yaml_scalar(other, indent));
+            yaml_scalar(other, indent, out);
             out.push('\n');
         }
     }
 }
 
-fn yaml_scalar(d: &Doc, indent: usize) -> String {
+fn yaml_scalar(d: &Doc, indent: usize, out: &mut String) {
+    let column = out
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0);
+    let text = match d {
+        Doc::Str(s) => return yaml_scalar_str(s, indent, column, false, out),
+        other => yaml_plain_scalar(other),
+    };
+    out.push_str(&text);
+}
+
+fn yaml_plain_scalar(d: &Doc) -> String {
     match d {
         Doc::Null => "null".into(),
         Doc::Bool(b) => (if *b { "true" } else { "false" }).into(),
@@ -827,7 +854,6 @@ fn yaml_scalar(d: &Doc, indent: usize) -> String {
                 n.to_string()
             }
         }
-        Doc::Str(s) => yaml_scalar_str(s, indent, false),
         _ => String::new(),
     }
 }
@@ -1095,73 +1121,112 @@ fn analyze(s: &str) -> Analysis {
     }
 }
 
-fn yaml_scalar_str(s: &str, indent: usize, simple_key: bool) -> String {
+fn yaml_key(s: &str) -> String {
     let a = analyze(s);
-    if a.plain && !resolves_non_str(s) && !(simple_key && a.multiline) {
-        return fold(s, indent, None);
+    if a.plain && !resolves_non_str(s) && !a.multiline {
+        return s.to_string();
     }
-    if a.single && !(simple_key && a.multiline) {
-        return fold(s, indent, Some('\''));
+    if a.single && !a.multiline {
+        return format!("'{}'", s.replace('\'', "''"));
     }
     double_quoted(s)
 }
 
-/// Writes a plain or single-quoted scalar with PyYAML's folding at single spaces past column 80.
-/// The column is approximated from the indentation (keys are short in AWS responses).
-fn fold(s: &str, indent: usize, quote: Option<char>) -> String {
-    let mut out = String::new();
-    let mut column = indent;
-    if let Some(q) = quote {
-        out.push(q);
-        column += 1;
+fn yaml_scalar_str(s: &str, indent: usize, column: usize, _simple_key: bool, out: &mut String) {
+    let a = analyze(s);
+    if a.plain && !resolves_non_str(s) {
+        return write_plain(s, indent, column, out);
     }
+    // ruamel (unlike PyYAML) double-quotes scalars with line breaks.
+    if a.single && !a.multiline {
+        return write_single_quoted(s, indent, column, out);
+    }
+    out.push_str(&double_quoted(s));
+}
+
+fn newline_indent(out: &mut String, indent: usize) -> usize {
+    // ruamel's write_indent after content: a line break, then the indentation.
+    out.push('\n');
+    out.push_str(&" ".repeat(indent));
+    indent
+}
+
+/// ruamel's `write_plain` (split enabled): a word that would pass column 80 starts a new line
+/// (when not already at the indentation); a single space at or past column 80 becomes a break.
+fn write_plain(s: &str, indent: usize, mut column: usize, out: &mut String) {
     let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        if c == ' ' {
-            let start = i;
+        if chars[i] == ' ' {
+            let st = i;
             while i < chars.len() && chars[i] == ' ' {
                 i += 1;
             }
-            if i - start == 1 && column > BEST_WIDTH && start != 0 && i < chars.len() {
-                out.push('\n');
-                out.push_str(&" ".repeat(indent));
-                column = indent;
+            if i - st == 1 && column >= BEST_WIDTH {
+                column = newline_indent(out, indent);
             } else {
-                for _ in start..i {
-                    out.push(' ');
-                }
-                column += i - start;
+                out.extend(&chars[st..i]);
+                column += i - st;
             }
-            continue;
-        }
-        if c == '\n' && quote.is_some() {
-            let start = i;
-            while i < chars.len() && chars[i] == '\n' {
+        } else {
+            let st = i;
+            while i < chars.len() && chars[i] != ' ' {
                 i += 1;
             }
-            out.push('\n');
-            for _ in start..i {
+            let len = i - st;
+            if len + column > BEST_WIDTH && column > indent {
+                column = newline_indent(out, indent);
+            }
+            out.extend(&chars[st..i]);
+            column += len;
+        }
+    }
+}
+
+/// ruamel's `write_single_quoted`: `'` doubled, breaks doubled, folding at single spaces.
+fn write_single_quoted(s: &str, indent: usize, mut column: usize, out: &mut String) {
+    out.push('\'');
+    column += 1;
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    let mut i = 0;
+    while i < n {
+        let c = chars[i];
+        if c == ' ' {
+            let st = i;
+            while i < n && chars[i] == ' ' {
+                i += 1;
+            }
+            if i - st == 1 && column > BEST_WIDTH && st != 0 && i != n {
+                column = newline_indent(out, indent);
+            } else {
+                out.extend(&chars[st..i]);
+                column += i - st;
+            }
+        } else if matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}') {
+            let st = i;
+            while i < n && matches!(chars[i], '\n' | '\u{85}' | '\u{2028}' | '\u{2029}') {
+                i += 1;
+            }
+            if chars[st] == '\n' {
                 out.push('\n');
+            }
+            for br in &chars[st..i] {
+                out.push(*br);
             }
             out.push_str(&" ".repeat(indent));
             column = indent;
-            continue;
-        }
-        if c == '\'' && quote.is_some() {
+        } else if c == '\'' {
             out.push_str("''");
             column += 2;
+            i += 1;
         } else {
             out.push(c);
             column += 1;
+            i += 1;
         }
-        i += 1;
     }
-    if let Some(q) = quote {
-        out.push(q);
-    }
-    out
+    out.push('\'');
 }
 
 fn double_quoted(s: &str) -> String {

@@ -104,3 +104,54 @@ sys.stdout.write(out.getvalue())
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// YAML against ruamel's safe dumper as the AWS CLI v2 configures it (`YAMLDumper`), when the
+/// venv has `ruamel.yaml` (v2 is not on PyPI; its YAML path is ruamel).
+#[test]
+fn yaml_matches_ruamel_when_available() {
+    let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV") else {
+        crate::common::skip_or_fail("KAGI_COMPAT_VENV");
+        return;
+    };
+    let python = std::path::Path::new(&venv).join("bin/python");
+    let has_ruamel = std::process::Command::new(&python)
+        .args(["-c", "import ruamel.yaml"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_ruamel {
+        eprintln!(
+            "SKIPPED: ruamel.yaml is not installed in KAGI_COMPAT_VENV (pip install ruamel.yaml)"
+        );
+        return;
+    }
+    let py = r#"
+import sys, json, io
+from ruamel.yaml import YAML
+y = YAML(typ='safe'); y.encoding = None; y.representer.default_flow_style = False
+doc = json.loads(sys.argv[1])
+out = io.StringIO()
+if doc != {}:
+    y.dump(doc, out)
+sys.stdout.write(out.getvalue())
+"#;
+    let long = r##"{"Description": "A long description that goes on and on, well past the eighty columns that the YAML emitter uses as its best width, so it folds", "Weird": ["yes", "null", "1.5", "0x1F", "- dash", "a: b", "#x", "x #y", "", " lead", "trail ", "it's", "multi\nline", "2026-11-24", "~"]}"##;
+    let mut mismatches = Vec::new();
+    for (op, body) in RESPONSES.iter().chain([("Long", long)].iter()) {
+        let out = std::process::Command::new(&python)
+            .args(["-c", py, body])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs = String::from_utf8(out.stdout).unwrap();
+        let ours = render("yaml", op, &doc(body));
+        if theirs != ours {
+            mismatches.push(format!("{op}:\n--- ruamel\n{theirs}--- kagi\n{ours}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
