@@ -198,6 +198,9 @@ fn push_normalized(out: &mut String, raw: &str) {
     }
 }
 
+/// Deeper documents are refused (no AWS response comes close; it bounds recursion on drop).
+const MAX_DEPTH: usize = 100;
+
 /// Parses an XML document into its root [`Element`] (namespaces dropped, entities resolved).
 pub fn parse_document(body: &str) -> Result<Element, ApiError> {
     use quick_xml::events::Event;
@@ -207,6 +210,9 @@ pub fn parse_document(body: &str) -> Result<Element, ApiError> {
     loop {
         match reader.read_event().map_err(xml_error)? {
             Event::Start(e) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(xml_error("elements nested too deeply"));
+                }
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 stack.push(Element {
                     name,
