@@ -13,13 +13,21 @@ use serde_json::{Value, json};
 use crate::common::Sandbox;
 
 type Log = Arc<Mutex<Vec<(String, String)>>>;
+type Bodies = Arc<Mutex<Vec<String>>>;
 
 /// Serves AssumeRole and GetCallerIdentity; returns its URL and the request log.
 fn fake_sts() -> (String, Log) {
+    let (url, log, _) = fake_sts_with_bodies();
+    (url, log)
+}
+
+fn fake_sts_with_bodies() -> (String, Log, Bodies) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let log: Log = Arc::default();
     let l2 = log.clone();
+    let bodies: Bodies = Arc::default();
+    let b2 = bodies.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -53,6 +61,7 @@ fn fake_sts() -> (String, Log) {
                 .unwrap_or("")
                 .to_string();
             l2.lock().unwrap().push((action.clone(), akid.clone()));
+            b2.lock().unwrap().push(body.clone());
             let xml = match action.as_str() {
                 "AssumeRole" => {
                     let exp = kagi_api::Timestamp::from_system_time(
@@ -74,7 +83,7 @@ fn fake_sts() -> (String, Log) {
             );
         }
     });
-    (url, log)
+    (url, log, bodies)
 }
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/Admin";
@@ -232,4 +241,53 @@ fn official_cli_cache_file_name_matches() {
         String::from_utf8(out.stdout).unwrap().trim(),
         kagi_cli::creds::cache_key(&args)
     );
+}
+
+#[test]
+fn mfa_prompt_and_assume_role_arguments() {
+    let (url, log, bodies) = fake_sts_with_bodies();
+    let mut sb = Sandbox::new();
+    sb.set("AWS_ENDPOINT_URL", &url)
+        .set("AWS_DEFAULT_REGION", "us-east-1");
+    sb.write(
+        ".aws/config",
+        &format!("[profile role]\nrole_arn = {ROLE}\nsource_profile = role\naws_access_key_id = AKIASELF\naws_secret_access_key = s\nmfa_serial = arn:aws:iam::123456789012:mfa/me\nrole_session_name = mine\nduration_seconds = 1800\nexternal_id = ext\n"),
+    );
+    let o = sb.run_with_stdin(
+        &["sts", "get-caller-identity", "--profile", "role"],
+        "123456\n",
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        "Enter MFA code for arn:aws:iam::123456789012:mfa/me: "
+    );
+    // A profile naming itself as source_profile with its own keys is the usual pattern.
+    assert_eq!(
+        log.lock().unwrap()[0],
+        ("AssumeRole".to_string(), "AKIASELF".to_string())
+    );
+    let body = bodies.lock().unwrap()[0].clone();
+    for part in [
+        "RoleSessionName=mine",
+        "DurationSeconds=1800",
+        "ExternalId=ext",
+        "SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Fme",
+        "TokenCode=123456",
+    ] {
+        assert!(body.contains(part), "{part} missing from {body}");
+    }
+    let key = kagi_cli::creds::cache_key(
+        &json!({"RoleArn": ROLE, "RoleSessionName": "mine", "DurationSeconds": 1800, "ExternalId": "ext", "SerialNumber": "arn:aws:iam::123456789012:mfa/me"}),
+    );
+    assert!(
+        sb.home()
+            .join(format!(".aws/cli/cache/{key}.json"))
+            .exists()
+    );
+    // Cached: no prompt, no AssumeRole.
+    log.lock().unwrap().clear();
+    let o = sb.run(&["sts", "get-caller-identity", "--profile", "role"]);
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""));
+    assert_eq!(log.lock().unwrap().len(), 1);
 }

@@ -6,5 +6,6 @@ mod formats;
 mod inprocess;
 mod moto;
 mod profile_parser;
+mod pty;
 mod seed;
 mod serve;

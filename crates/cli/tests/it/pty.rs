@@ -1,0 +1,77 @@
+//! Interactive `configure` through a pseudo-terminal, on the built binary: `KAGI_BIN`, else
+//! `kagi` (or this crate's `kagi-cli` example) next to the test executable's target directory.
+
+use std::path::PathBuf;
+
+use crate::common::{Sandbox, skip_or_fail};
+
+fn binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("KAGI_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let profile_dir = exe.parent()?.parent()?; // target/<profile>/deps/it-... -> target/<profile>
+    ["kagi", "examples/kagi-cli"]
+        .iter()
+        .map(|n| profile_dir.join(n))
+        .find(|p| p.is_file())
+}
+
+#[test]
+fn configure_prompts_on_a_terminal() {
+    let Some(bin) = binary() else {
+        skip_or_fail("KAGI_BIN (the built kagi binary)");
+        return;
+    };
+    let sb = Sandbox::new();
+    let run = |answers: &[&str], prompts: &[&str]| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.arg("configure")
+            .env_clear()
+            .env("HOME", sb.home())
+            .env("PATH", "/usr/bin:/bin");
+        let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
+        for (prompt, answer) in prompts.iter().zip(answers) {
+            p.exp_string(prompt)
+                .unwrap_or_else(|e| panic!("waiting for {prompt:?}: {e}"));
+            p.send_line(answer).unwrap();
+        }
+        p.exp_eof().unwrap();
+    };
+    run(
+        &[
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "ap-northeast-1",
+            "",
+        ],
+        &[
+            "AWS Access Key ID [None]: ",
+            "AWS Secret Access Key [None]: ",
+            "Default region name [None]: ",
+            "Default output format [None]: ",
+        ],
+    );
+    assert_eq!(
+        sb.read(".aws/credentials"),
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    );
+    assert_eq!(
+        sb.read(".aws/config"),
+        "[default]\nregion = ap-northeast-1\n"
+    );
+    // Again: masked current values, Enter keeps them, a new output format is written.
+    run(
+        &["", "", "", "json"],
+        &[
+            "AWS Access Key ID [****************MPLE]: ",
+            "AWS Secret Access Key [****************EKEY]: ",
+            "Default region name [ap-northeast-1]: ",
+            "Default output format [None]: ",
+        ],
+    );
+    assert_eq!(
+        sb.read(".aws/config"),
+        "[default]\nregion = ap-northeast-1\noutput = json\n"
+    );
+}
