@@ -244,8 +244,38 @@ fn convert(
                 },
             ));
         }
-        (_, v) => v.clone(),
+        // Encoding is lenient with the server's own Values: coerce scalars to the shape's type.
+        (kind, v) => coerce_scalar(kind, v).unwrap_or_else(|| v.clone()),
     })
+}
+
+/// A scalar Value converted to the JSON type `kind` wants on the wire (`5.0` or `"5"` for an
+/// integer, `"true"` for a boolean, ...), when that is unambiguous.
+pub(crate) fn coerce_scalar(kind: &ShapeKind, v: &Value) -> Option<Value> {
+    match (kind, v) {
+        (ShapeKind::Integer | ShapeKind::Long, Value::Number(n)) => {
+            let f = n.as_f64()?;
+            (f.fract() == 0.0 && f.abs() < 9.0e15).then(|| Value::from(f as i64))
+        }
+        (ShapeKind::Integer | ShapeKind::Long, Value::String(s)) => {
+            s.trim().parse::<i64>().ok().map(Value::from)
+        }
+        (ShapeKind::Double | ShapeKind::Float, Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number),
+        (ShapeKind::Boolean, Value::String(s)) => match s.as_str() {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        (ShapeKind::String, Value::Number(_) | Value::Bool(_)) => {
+            Some(Value::String(v.to_string()))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -315,6 +345,21 @@ mod tests {
         assert_eq!(
             v["repositories"][0]["createdAt"],
             "2026-11-24T10:30:00.123000+00:00"
+        );
+    }
+
+    #[test]
+    fn encoding_coerces_the_servers_scalars() {
+        let op = ecr().operation("InitiateLayerUpload").unwrap();
+        let body = encode_response(op, &json!({"uploadId": "u", "partSize": 5.0}));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"uploadId": "u", "partSize": 5})
+        );
+        let body = encode_response(op, &json!({"partSize": "7"}));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"partSize": 7})
         );
     }
 

@@ -4,8 +4,11 @@
 //! # The `.model` format
 //!
 //! One file per service (`model/iam.model`, `model/sts.model`, `model/ecr.model`), transcribed
-//! from botocore's `service-2.json` + `paginators-1.json` by `tools/gen-model.py` and checked
-//! against botocore by `tests/drift.rs`. The file is embedded with `include_str!` and parsed on
+//! from botocore's `service-2.json` + `paginators-1.json` by `tools/gen-model.py` (run it as
+//! `python3 crates/api/tools/gen-model.py VENV/bin/python` with a venv holding botocore) and
+//! checked against botocore by `tests/drift.rs`. Every operation of the three services is
+//! transcribed (the CLI can call any of them); `kagi serve` implements the subset listed in the
+//! generator's `OPS`, which must exist. The file is embedded with `include_str!` and parsed on
 //! first use of the service (a few hundred lines, tens of microseconds); every name is a slice of
 //! the embedded text, so parsing allocates only the tables.
 //!

@@ -131,8 +131,10 @@ fn write_element(
                 (None, other) => escape(&other.to_string(), out),
             }
         }
-        (_, Value::String(s)) => escape(s, out),
-        (_, other) => escape(&other.to_string(), out),
+        (kind, v) => match crate::json11::coerce_scalar(kind, v).unwrap_or_else(|| v.clone()) {
+            Value::String(s) => escape(&s, out),
+            other => escape(&other.to_string(), out),
+        },
     }
     out.push_str("</");
     out.push_str(name);
