@@ -222,6 +222,9 @@ fn convert(
                 (None, _) => v.clone(),
             }
         }
+        (ShapeKind::Blob, Value::String(b64)) if strict && !is_base64(b64) => {
+            return Err(type_error(path, "base64-encoded binary data"));
+        }
         (ShapeKind::String | ShapeKind::Blob, Value::String(_))
         | (ShapeKind::Boolean, Value::Bool(_)) => value.clone(),
         (ShapeKind::Integer | ShapeKind::Long, Value::Number(n)) if n.is_i64() || n.is_u64() => {
@@ -247,6 +250,19 @@ fn convert(
         // Encoding is lenient with the server's own Values: coerce scalars to the shape's type.
         (kind, v) => coerce_scalar(kind, v).unwrap_or_else(|| v.clone()),
     })
+}
+
+/// Standard base64 with padding (what AWS JSON blobs carry).
+fn is_base64(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() % 4 != 0 {
+        return false;
+    }
+    let pad = b.iter().rev().take_while(|c| **c == b'=').count();
+    pad <= 2
+        && b[..b.len() - pad]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
 }
 
 /// A scalar Value converted to the JSON type `kind` wants on the wire (`5.0` or `"5"` for an
@@ -346,6 +362,19 @@ mod tests {
             v["repositories"][0]["createdAt"],
             "2026-11-24T10:30:00.123000+00:00"
         );
+    }
+
+    #[test]
+    fn blobs_must_be_base64() {
+        let t = "AmazonEC2ContainerRegistry_V20150921.UploadLayerPart";
+        let ok = br#"{"repositoryName":"app","uploadId":"0f0e2a4c-1b2d-4e5f-8a9b-0c1d2e3f4a5b","partFirstByte":0,"partLastByte":2,"layerPartBlob":"AAEC"}"#;
+        assert!(decode_request(ecr(), t, ok).is_ok());
+        let bad = br#"{"repositoryName":"app","uploadId":"0f0e2a4c-1b2d-4e5f-8a9b-0c1d2e3f4a5b","partFirstByte":0,"partLastByte":2,"layerPartBlob":"not base64!"}"#;
+        assert_eq!(
+            decode_request(ecr(), t, bad).unwrap_err().code,
+            "SerializationException"
+        );
+        assert!(is_base64("") && is_base64("AA==") && !is_base64("A===") && !is_base64("AA=A"));
     }
 
     #[test]
