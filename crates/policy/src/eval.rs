@@ -484,7 +484,7 @@ struct SetOutcome {
 
 struct Prepared<'r> {
     req: &'r Request<'r>,
-    action_lc: String,
+    action_lc: &'r str,
     svc_len: usize,
     ids: Ids<'r>,
 }
@@ -499,7 +499,7 @@ impl<'r> Prepared<'r> {
         missing: &mut Vec<String>,
     ) {
         let svc = &self.action_lc[..self.svc_len];
-        p.candidates(&self.action_lc, svc, |i| {
+        p.candidates(self.action_lc, svc, |i| {
             let st = &p.statements[i];
             let mut strength = PrincipalMatch::Direct;
             if role == PolicyRole::Resource {
@@ -509,7 +509,7 @@ impl<'r> Prepared<'r> {
                     None => return,
                 }
             }
-            let action_hit = st.actions.iter().any(|t| t.matches(&self.action_lc, &()));
+            let action_hit = st.actions.iter().any(|t| t.matches(self.action_lc, &()));
             if action_hit == st.action_negated {
                 return;
             }
@@ -564,11 +564,18 @@ impl<'r> Prepared<'r> {
 
 /// Evaluates one request against its policies.
 pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p> {
-    // Same folding as the compiled patterns (Unicode lower case; ASCII fast path).
-    let action_lc = if req.action.is_ascii() {
-        req.action.to_ascii_lowercase()
+    // Same folding as the compiled patterns (Unicode lower case; ASCII fast path without
+    // allocation).
+    let mut buf = [0u8; 128];
+    let owned: String;
+    let action_lc: &str = if req.action.is_ascii() && req.action.len() <= buf.len() {
+        let n = req.action.len();
+        buf[..n].copy_from_slice(req.action.as_bytes());
+        buf[..n].make_ascii_lowercase();
+        std::str::from_utf8(&buf[..n]).unwrap_or_default()
     } else {
-        req.action.to_lowercase()
+        owned = req.action.to_lowercase();
+        &owned
     };
     let svc_len = action_lc.find(':').unwrap_or(action_lc.len());
     let prepared = Prepared {
