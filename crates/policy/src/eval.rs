@@ -831,6 +831,46 @@ mod tests {
     }
 
     #[test]
+    fn explanation_and_policy_arn_in_explicit_deny() {
+        let p = CompiledPolicy::from_text(
+            "{\"Version\":\"2012-10-17\",\n \"Statement\":[\n  {\"Sid\":\"NoIam\",\"Effect\":\"Deny\",\"Action\":\"iam:*\",\"Resource\":\"*\"}]}",
+            PolicyType::Identity,
+            PolicyMeta {
+                id: "Guard".into(),
+                arn: Some("arn:aws:iam::123456789012:policy/Guard".into()),
+                origin: PolicyOrigin::UserManaged,
+            },
+        )
+        .unwrap();
+        let u = user();
+        let ctx = Context::new();
+        let ids = [&p];
+        let ev = evaluate(
+            &Request {
+                principal: &u,
+                action: "iam:CreateUser",
+                resource: "*",
+                context: &ctx,
+            },
+            &Policies {
+                identity: &ids,
+                ..Default::default()
+            },
+        );
+        assert_eq!(ev.decision, Decision::ExplicitDeny);
+        assert!(ev
+            .access_denied_message(&u.arn, "iam:CreateUser", "*")
+            .unwrap()
+            .ends_with("with an explicit deny in an identity-based policy: arn:aws:iam::123456789012:policy/Guard"));
+        let text = ev.explain();
+        assert!(
+            text.contains("Deny statement NoIam of Guard (Identity) at line 3, column 3"),
+            "{text}"
+        );
+        assert_eq!(ev.matched[0].label(), "NoIam");
+    }
+
+    #[test]
     fn identity_allow_and_messages() {
         let p = compile(
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:Get*","Resource":"*"},{"Sid":"No","Effect":"Deny","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}"#,
