@@ -10,10 +10,15 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    for t in [PolicyType::Identity, PolicyType::Resource, PolicyType::Trust] {
+    for t in [
+        PolicyType::Identity,
+        PolicyType::Resource,
+        PolicyType::Trust,
+    ] {
         let _ = validate(text, t);
         if let Ok(p) = CompiledPolicy::from_text(text, t, PolicyMeta::named("fuzz")) {
-            let principal = PrincipalInfo::from_arn("arn:aws:iam::123456789012:user/alice").unwrap();
+            let principal =
+                PrincipalInfo::from_arn("arn:aws:iam::123456789012:user/alice").unwrap();
             let mut ctx = Context::new();
             ctx.set_string("aws:username", "alice");
             let policies = [&p];
