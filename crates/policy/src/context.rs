@@ -251,7 +251,8 @@ pub struct RequestFacts {
 /// `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:userid`,
 /// `aws:username` (users only), `aws:CurrentTime`, `aws:EpochTime`, `aws:SecureTransport`,
 /// `aws:SourceIp`, `aws:MultiFactorAuthPresent` and `aws:TokenIssueTime` (temporary
-/// credentials only), `aws:PrincipalTag/*`, `aws:RequestedRegion`
+/// credentials only), `aws:PrincipalTag/*`, `aws:RequestedRegion`, and
+/// `aws:PrincipalIsAWSService`/`aws:ViaAWSService` (false: kagi has no service principals)
 /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html>).
 pub fn global_context(principal: &PrincipalInfo, facts: &RequestFacts) -> Context {
     let mut c = Context::new();
@@ -306,13 +307,9 @@ pub fn global_context(principal: &PrincipalInfo, facts: &RequestFacts) -> Contex
     for (k, v) in &principal.tags {
         c.set_string(&format!("aws:PrincipalTag/{k}"), v.clone());
     }
-    if !principal.tags.is_empty() {
-        c.set_list(
-            "aws:PrincipalTagKeys",
-            ContextType::String,
-            principal.tags.iter().map(|(k, _)| k.clone()).collect(),
-        );
-    }
+    // Requests made directly by the principal (not by a service on its behalf).
+    c.set("aws:PrincipalIsAWSService", ContextType::Boolean, "false");
+    c.set("aws:ViaAWSService", ContextType::Boolean, "false");
     c
 }
 
