@@ -102,6 +102,7 @@ YML
 
 printf '%-6s %-16s %9s %9s %14s\n' round server push_s pull_s peakRSS_push
 best_kp=999999 best_kl=999999 best_rp=999999 best_rl=999999 max_hwm=0
+ALL_KP=() ALL_KL=() ALL_RP=() ALL_RL=()
 for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) -eq 1 ]; then run_kagi "$r"; run_ref "$r"; else run_ref "$r"; run_kagi "$r"; fi
     printf '%-6s %-16s %9.2f %9.2f %11s kB\n' "$r" kagi "$KAGI_PUSH" "$KAGI_PULL" "$KAGI_HWM_PUSH"
@@ -111,9 +112,15 @@ for r in $(seq "$ROUNDS"); do
     best_rp=$(echo "if ($REF_PUSH < $best_rp) $REF_PUSH else $best_rp" | bc)
     best_rl=$(echo "if ($REF_PULL < $best_rl) $REF_PULL else $best_rl" | bc)
     [ "$KAGI_HWM_ALL" -gt "$max_hwm" ] && max_hwm=$KAGI_HWM_ALL
+    [ "$KAGI_HWM_PUSH" -gt "${max_hwm_push:-0}" ] && max_hwm_push=$KAGI_HWM_PUSH
+    ALL_KP+=("$KAGI_PUSH") ALL_KL+=("$KAGI_PULL") ALL_RP+=("$REF_PUSH") ALL_RL+=("$REF_PULL")
 done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
 echo "best of $ROUNDS, ${SIZE_MIB} MiB in ${LAYERS} layers:"
 printf 'push: kagi %.2f s, docker-registry %.2f s, reference/kagi = %.2f (>1: kagi faster)\n' "$best_kp" "$best_rp" "$(echo "scale=4; $best_rp / $best_kp" | bc)"
 printf 'pull: kagi %.2f s, docker-registry %.2f s, reference/kagi = %.2f\n' "$best_kl" "$best_rl" "$(echo "scale=4; $best_rl / $best_kl" | bc)"
-printf 'kagi peak RSS (VmHWM): %s kB during push, %s kB over push+pull\n' "$KAGI_HWM_PUSH" "$max_hwm"
+printf 'median of %s: push kagi %.2f s vs reference %.2f s; pull kagi %.2f s vs reference %.2f s\n' "$ROUNDS" \
+    "$(median "${ALL_KP[@]}")" "$(median "${ALL_RP[@]}")" "$(median "${ALL_KL[@]}")" "$(median "${ALL_RL[@]}")"
+printf 'kagi peak RSS (VmHWM): %s kB max during push, %s kB over push+pull\n' "$max_hwm_push" "$max_hwm"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (other work skews the figures)"

@@ -662,8 +662,8 @@ impl FileBody {
             let mut left = len;
             while left > 0 {
                 let want = READ_CHUNK.min(left as usize);
-                let mut buf = bytes::BytesMut::zeroed(want);
-                match f.read(&mut buf) {
+                let mut buf = Vec::with_capacity(want);
+                match (&mut f).take(want as u64).read_to_end(&mut buf) {
                     Ok(0) => {
                         let _ = tx.blocking_send(Err(std::io::Error::other(
                             "blob file shorter than recorded",
@@ -671,9 +671,8 @@ impl FileBody {
                         return;
                     }
                     Ok(n) => {
-                        buf.truncate(n);
                         left -= n as u64;
-                        if tx.blocking_send(Ok(buf.freeze())).is_err() {
+                        if tx.blocking_send(Ok(bytes::Bytes::from(buf))).is_err() {
                             return; // the client went away
                         }
                     }

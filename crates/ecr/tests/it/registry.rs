@@ -848,3 +848,82 @@ fn demo_facade_push_pull_and_denied() {
         "{e}"
     );
 }
+
+#[test]
+fn killed_client_leaves_a_resumable_upload_and_no_blob() {
+    use std::io::Write as _;
+    let s = TestServer::start();
+    s.create_repo("test-repos");
+    let auth = s.basic(PUSHER);
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let digest = sha256_digest(&data);
+    let loc = s
+        .reg(
+            "POST",
+            "/v2/test-repos/blobs/uploads/",
+            Some(&auth),
+            &[],
+            b"",
+        )
+        .header("location")
+        .unwrap()
+        .to_string();
+    // a client that announces 100000 bytes, sends 4000 and dies
+    {
+        let mut tcp = std::net::TcpStream::connect(s.addr).unwrap();
+        write!(tcp, "PATCH {loc} HTTP/1.1\r\nHost: {}\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n\r\n", s.addr, data.len()).unwrap();
+        tcp.write_all(&data[..4000]).unwrap();
+        tcp.flush().unwrap();
+    }
+    // nothing is visible under the digest
+    s.reg(
+        "GET",
+        &format!("/v2/test-repos/blobs/{digest}"),
+        Some(&auth),
+        &[],
+        b"",
+    )
+    .assert_error(404, "BLOB_UNKNOWN");
+    // wait until the server has seen the disconnect (the upload is no longer busy)
+    let mut offset = String::new();
+    for _ in 0..200 {
+        let st = s.reg("GET", &loc, Some(&auth), &[], b"");
+        offset = st.header("range").unwrap_or("").to_string();
+        if offset == "0-3999" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(
+        offset, "0-3999",
+        "the bytes received before the disconnect are kept"
+    );
+    // resume where it stopped and finish: the blob is exactly the data
+    let r = s.reg(
+        "PATCH",
+        &loc,
+        Some(&auth),
+        &[("content-range", &format!("4000-{}", data.len() - 1))],
+        &data[4000..],
+    );
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let r = s.reg(
+        "PUT",
+        &format!("{loc}?digest={digest}"),
+        Some(&auth),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        s.reg(
+            "GET",
+            &format!("/v2/test-repos/blobs/{digest}"),
+            Some(&auth),
+            &[],
+            b""
+        )
+        .body,
+        data
+    );
+}
