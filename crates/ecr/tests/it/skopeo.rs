@@ -150,6 +150,48 @@ fn skopeo_push_pull_and_denied() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains(&img.manifest_digest));
 
+    // Docker schema 2 (skopeo converts the manifest): stored and served with its media type
+    let out = skopeo(
+        &[
+            "copy",
+            "--format",
+            "v2s2",
+            "--dest-creds",
+            &creds,
+            "--dest-tls-verify=false",
+            &src_ref,
+            &format!("docker://{reg}/test-repos:v2s2"),
+        ],
+        work.path(),
+    );
+    assert!(
+        out.status.success(),
+        "push v2s2: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = skopeo(
+        &[
+            "inspect",
+            "--raw",
+            "--creds",
+            &creds,
+            "--tls-verify=false",
+            &format!("docker://{reg}/test-repos:v2s2"),
+        ],
+        work.path(),
+    );
+    assert!(
+        out.status.success(),
+        "inspect v2s2: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        raw["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(raw["layers"][0]["digest"], img.layers[0].digest.as_str());
+
     // another repository: denied
     let out = skopeo(
         &[
