@@ -1,7 +1,8 @@
 //! AWS JSON 1.1 (ECR): `POST /`, `Content-Type: application/x-amz-json-1.1`,
 //! `X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.CreateRepository`, JSON bodies whose
 //! keys are the shapes' member names. Timestamps are epoch seconds on the wire (ISO strings in
-//! Values); blobs are base64 strings on both sides. Errors are `{"__type": code, "message": ..}`;
+//! Values): whole seconds in requests (botocore's default precision), with the fraction in
+//! responses (as ECR sends `createdAt`); blobs are base64 strings on both sides. Errors are `{"__type": code, "message": ..}`;
 //! a received `__type` may carry a `prefix#` (stripped).
 
 use serde_json::{Map, Value};
@@ -17,10 +18,13 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// Which way a Value is being converted.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Dir {
-    /// Value → wire (timestamps to epoch numbers).
-    ToWire,
+    /// Value → wire for a request: timestamps to whole epoch seconds, as botocore sends them.
+    Request,
+    /// Value → wire for a response: timestamps to epoch seconds with their fraction, as AWS
+    /// sends them (`1479478123.512`).
+    Response,
     /// wire → Value (epoch numbers to ISO strings); strict about types.
-    FromWire,
+    Decode,
 }
 
 fn target_prefix(service: &Service) -> &'static str {
@@ -38,7 +42,7 @@ pub fn encode_request(
 ) -> (String, Vec<u8>) {
     let target = format!("{}.{}", target_prefix(service), op.name);
     let body = match op.input {
-        Some(shape) => convert(service, shape, input, Dir::ToWire, "").unwrap_or(Value::Null),
+        Some(shape) => convert(service, shape, input, Dir::Request, "").unwrap_or(Value::Null),
         None => Value::Object(Map::new()),
     };
     let body = if body.is_null() {
@@ -79,7 +83,7 @@ pub fn decode_request(
     }
     let value = match op.input {
         Some(shape) => {
-            let v = convert(service, shape, &raw, Dir::FromWire, "")?;
+            let v = convert(service, shape, &raw, Dir::Decode, "")?;
             let violations = validate::violations(service, shape, &v);
             if !violations.is_empty() {
                 return Err(ApiError::validation_exception(validate::message(
@@ -96,7 +100,9 @@ pub fn decode_request(
 /// Server side: the response body for `op` with `output`.
 pub fn encode_response(op: &Operation, output: &Value) -> Vec<u8> {
     let body = match op.output {
-        Some(shape) => convert(op.service(), shape, output, Dir::ToWire, "").unwrap_or(Value::Null),
+        Some(shape) => {
+            convert(op.service(), shape, output, Dir::Response, "").unwrap_or(Value::Null)
+        }
         None => Value::Object(Map::new()),
     };
     let body = if body.is_null() {
@@ -120,7 +126,7 @@ pub fn decode_response(op: &Operation, body: &[u8]) -> Result<Value, ApiError> {
         )
     })?;
     match op.output {
-        Some(shape) => convert(op.service(), shape, &raw, Dir::FromWire, "")
+        Some(shape) => convert(op.service(), shape, &raw, Dir::Decode, "")
             .map_err(|e| ApiError::new("MalformedResponse", e.message, 500)),
         None => Ok(Value::Object(Map::new())),
     }
@@ -173,7 +179,7 @@ fn convert(
     if value.is_null() {
         return Ok(Value::Null);
     }
-    let strict = dir == Dir::FromWire;
+    let strict = dir == Dir::Decode;
     let shape = service.shape(shape_id);
     let sub = |name: &str| {
         if path.is_empty() {
@@ -216,8 +222,9 @@ fn convert(
                 _ => None,
             };
             match (ts, dir) {
-                (Some(t), Dir::ToWire) => t.to_epoch_json(),
-                (Some(t), Dir::FromWire) => Value::String(t.to_value_string()),
+                (Some(t), Dir::Response) => t.to_epoch_json(),
+                (Some(t), Dir::Request) => Value::from(t.secs),
+                (Some(t), Dir::Decode) => Value::String(t.to_value_string()),
                 (None, _) if strict => return Err(type_error(path, "a timestamp")),
                 (None, _) => v.clone(),
             }
@@ -255,7 +262,7 @@ fn convert(
 /// Standard base64 with padding (what AWS JSON blobs carry).
 fn is_base64(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return false;
     }
     let pad = b.iter().rev().take_while(|c| **c == b'=').count();

@@ -36,7 +36,8 @@
 //!   `page in= out= [limit=] [more=] keys=K1,K2` (the botocore paginator).
 //! * `TYPE NAME [attrs]` where TYPE is one of `structure list map string integer long boolean
 //!   timestamp blob double float`. Attributes: `member=` (list), `key=`/`value=` (map),
-//!   `min=`/`max=` (length for strings/lists/maps, value for numbers), `sensitive`,
+//!   `min=`/`max=` (length for strings/lists/maps, value for numbers), `sensitive`, `union`
+//!   (a structure with exactly one member set),
 //!   `enum=A,B,C` and `pattern=REGEX` (always last: the rest of the line is the pattern).
 //!   A structure is followed by one indented line per member, in botocore's order:
 //!   `MemberName ShapeName [required] [-- one line of help]` (the help is kept for members of
@@ -163,6 +164,8 @@ pub struct Shape {
     pub pattern: Option<&'static str>,
     /// The value is secret (passwords, secret keys): never log it.
     pub sensitive: bool,
+    /// A tagged union: a structure in which exactly one member is set.
+    pub union: bool,
     /// `pattern`, compiled on first use.
     compiled: OnceLock<Option<crate::pattern::Pattern>>,
 }
@@ -610,6 +613,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     enum_values: Vec::new(),
                     pattern,
                     sensitive: false,
+                    union: false,
                     compiled: OnceLock::new(),
                 };
                 let si = shapes.len();
@@ -636,6 +640,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                         "min" => shape.min = Some(v.parse().expect("min")),
                         "max" => shape.max = Some(v.parse().expect("max")),
                         "sensitive" => shape.sensitive = true,
+                        "union" => shape.union = true,
                         "enum" => shape.enum_values = v.split(',').collect(),
                         _ => panic!("bad shape attribute {k}"),
                     }

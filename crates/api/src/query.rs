@@ -101,7 +101,7 @@ fn flatten(
                 _ => None,
             };
             match ts {
-                Some(t) => out.push((prefix.to_string(), t.to_iso_z())),
+                Some(t) => out.push((prefix.to_string(), t.to_iso_z_micros())),
                 None => out.push((prefix.to_string(), scalar_text(v))),
             }
         }

@@ -41,15 +41,25 @@ impl Timestamp {
         }
     }
 
-    /// From epoch seconds (JSON 1.1 wire form; fractional seconds allowed).
+    /// From epoch seconds (JSON 1.1 wire form; fractional seconds allowed). Rounds to the
+    /// microsecond exactly as Python's `datetime.fromtimestamp` (which botocore uses): the
+    /// fraction alone is scaled and rounded half to even.
     pub fn from_epoch_f64(v: f64) -> Option<Timestamp> {
         if !v.is_finite() || v.abs() > 1e13 {
             return None;
         }
-        let total_micros = (v * 1_000_000.0).round() as i64;
+        let mut secs = v.trunc() as i64;
+        let mut us = (v.fract() * 1e6).round_ties_even() as i64;
+        if us >= 1_000_000 {
+            secs += 1;
+            us -= 1_000_000;
+        } else if us < 0 {
+            secs -= 1;
+            us += 1_000_000;
+        }
         Some(Timestamp {
-            secs: total_micros.div_euclid(1_000_000),
-            micros: total_micros.rem_euclid(1_000_000) as u32,
+            secs,
+            micros: us as u32,
         })
     }
 
@@ -173,7 +183,21 @@ impl Timestamp {
         }
     }
 
-    /// The XML / query wire form: `2026-11-24T10:30:00Z` (`.123Z` or `.123456Z` when needed).
+    /// The query request form, as botocore's `_timestamp_iso8601`: `2026-11-24T10:30:00Z`, or
+    /// `.123456Z` (always six digits) when there is a fraction.
+    pub fn to_iso_z_micros(self) -> String {
+        let (y, mo, d, h, mi, s) = self.parts();
+        if self.micros == 0 {
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        } else {
+            format!(
+                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z",
+                self.micros
+            )
+        }
+    }
+
+    /// The XML response form: `2026-11-24T10:30:00Z` (`.123Z` or `.123456Z` when needed).
     pub fn to_iso_z(self) -> String {
         let (y, mo, d, h, mi, s) = self.parts();
         if self.micros == 0 {

@@ -235,6 +235,11 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
             str_of(&theirs["pattern"]),
         );
         c.eq(
+            format!("{what} union"),
+            shape.union,
+            theirs["union"].as_bool().unwrap_or(false),
+        );
+        c.eq(
             format!("{what} sensitive"),
             shape.sensitive,
             theirs["sensitive"].as_bool().unwrap_or(false),

@@ -140,6 +140,8 @@ def gen(name, data):
                 line += f" {k}={s[k]}"
         if s.get("sensitive"):
             line += " sensitive"
+        if s.get("union"):
+            line += " union"
         if s.get("enum"):
             line += " enum=" + ",".join(s["enum"])
         if "pattern" in s:
