@@ -73,6 +73,13 @@ for case in json.load(sys.stdin):
         body = req['body']
         out.append({'target': req['headers']['X-Amz-Target'],
                     'body': json.loads(body) if body else {}})
+    elif kind in ('xml_error', 'json_error'):
+        protocol = 'query' if kind == 'xml_error' else 'json'
+        parsed = parsers.create_parser(protocol).parse(
+            {'body': case['body'].encode(), 'status_code': case['status'], 'headers': {}},
+            op.output_shape)
+        err = parsed.get('Error', {})
+        out.append({'code': err.get('Code'), 'message': err.get('Message')})
     else:
         protocol = 'query' if kind == 'xml_output' else 'json'
         parsed = parsers.create_parser(protocol).parse(
@@ -166,6 +173,31 @@ fn codecs_agree_with_botocore() {
                     ours.push(v);
                 }
             }
+        }
+    }
+    // Errors: botocore reads our error bodies' code and message.
+    let errors = [
+        kagi_api::ApiError::no_such_entity("The user with name nobody cannot be found."),
+        kagi_api::ApiError::access_denied(
+            "User: arn:aws:iam::123456789012:user/x is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::123456789012:user/ because no identity-based policy allows the iam:ListUsers action",
+        ),
+        kagi_api::ApiError::validation(
+            "1 validation error detected: Value '<&>' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+        ),
+        kagi_api::ApiError::service_failure("boom"),
+    ];
+    for err in &errors {
+        for svc in kagi_api::services() {
+            let op = &svc.operations()[0];
+            let (kind, body) = match svc.protocol {
+                Protocol::Query { .. } => ("xml_error", xml::encode_error(svc, err, "req-1")),
+                Protocol::Json11 { .. } => (
+                    "json_error",
+                    String::from_utf8(json11::encode_error(err)).unwrap(),
+                ),
+            };
+            cases.push(json!({"service": svc.cli_name, "op": op.name, "kind": kind, "body": body, "status": err.status}));
+            ours.push(json!({"code": err.code, "message": err.message}));
         }
     }
     let theirs = botocore(&venv, &cases);
