@@ -341,6 +341,12 @@ impl Cx<'_> {
     fn describe_repositories(&self, input: &Value) -> R {
         let repos = match input.get("repositoryNames").and_then(Value::as_array) {
             Some(names) => {
+                if input.get("maxResults").is_some() || input.get("nextToken").is_some() {
+                    return Err(err(
+                        "InvalidParameterException",
+                        "Invalid parameter: maxResults and nextToken cannot be used with repositoryNames",
+                    ));
+                }
                 let mut out = vec![];
                 for n in names.iter().filter_map(Value::as_str) {
                     out.push(self.repo("DescribeRepositories", n)?);
@@ -350,11 +356,27 @@ impl Cx<'_> {
                 out
             }
             None => {
-                self.authorize("DescribeRepositories", &self.arn("*"), None)?;
-                self.ecr.store.list_repos(self.region).map_err(store_err)?
+                // All repositories the caller may describe; a caller who may describe none is
+                // denied on the registry's repositories.
+                let all = self.ecr.store.list_repos(self.region).map_err(store_err)?;
+                let visible: Vec<Repo> = all
+                    .into_iter()
+                    .filter(|r| {
+                        self.authorize(
+                            "DescribeRepositories",
+                            &self.arn(&r.name),
+                            r.policy.as_deref(),
+                        )
+                        .is_ok()
+                    })
+                    .collect();
+                if visible.is_empty() {
+                    self.authorize("DescribeRepositories", &self.arn("*"), None)?;
+                }
+                visible
             }
         };
-        let (page, next) = paginate(repos, input, 1000, |r| r.name.clone())?;
+        let (page, next) = paginate(repos, input, 100, |r| r.name.clone())?;
         let mut out =
             json!({ "repositories": page.iter().map(|r| self.repo_json(r)).collect::<Vec<_>>() });
         if let Some(n) = next {
@@ -792,7 +814,7 @@ impl Cx<'_> {
                 ids.push((i.digest.clone(), Some(t.clone())));
             }
         }
-        let (page, next) = paginate(ids, input, 1000, |(d, t)| {
+        let (page, next) = paginate(ids, input, 100, |(d, t)| {
             format!("{d}\n{}", t.as_deref().unwrap_or(""))
         })?;
         let mut out = json!({ "imageIds": page.into_iter().map(|(d, t)| match t {

@@ -559,7 +559,7 @@ fn repository_policy_and_tags() {
         "AccessDeniedException",
     );
     let policy = json!({"Version":"2012-10-17","Statement":[{"Sid":"u","Effect":"Allow",
-        "Principal":{"AWS":format!("arn:aws:iam::{ACCT}:user/user-for-switch")},"Action":["ecr:DescribeImages"]}]})
+        "Principal":{"AWS":format!("arn:aws:iam::{ACCT}:user/user-for-switch")},"Action":["ecr:DescribeImages","ecr:DescribeRepositories"]}]})
     .to_string();
     let r = s.ok(
         ROOT,
@@ -576,6 +576,35 @@ fn repository_policy_and_tags() {
         policy.as_str()
     );
     s.ok(USER, "DescribeImages", json!({"repositoryName":"shared"}));
+    // listing shows exactly the repositories the caller may describe
+    s.create_repo("hidden");
+    let all = s.ok(USER, "DescribeRepositories", json!({}));
+    let names: Vec<&str> = all["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["repositoryName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["shared"]);
+    s.fails(
+        PUSHER,
+        "DescribeRepositories",
+        json!({}),
+        "AccessDeniedException",
+    );
+    assert_eq!(
+        s.ok(READER, "DescribeRepositories", json!({}))["repositories"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    s.fails(
+        READER,
+        "DescribeRepositories",
+        json!({"repositoryNames":["shared"],"maxResults":5}),
+        "InvalidParameterException",
+    );
     s.fails(
         USER,
         "ListImages",
