@@ -775,7 +775,7 @@ impl Cx<'_> {
                     if let Some(a) = &accepted
                         && !a.contains(&i.media_type.as_str())
                     {
-                        failures.push(json!({ "imageId": id, "failureCode": "UnsupportedImageType", "failureReason": format!("Image type {} is not accepted", i.media_type) }));
+                        failures.push(json!({ "imageId": id, "failureCode": "ImageNotFound", "failureReason": format!("Requested image not found in an accepted media type (it is stored as {})", i.media_type) }));
                         continue;
                     }
                     let mut image_id = json!({ "imageDigest": i.digest });

@@ -431,6 +431,15 @@ fn images_put_get_list_describe_delete() {
         g["failures"][1]["failureCode"],
         "ImageTagDoesNotMatchDigest"
     );
+    // acceptedMediaTypes that exclude the stored type
+    let g = s.ok(
+        PUSHER,
+        "BatchGetImage",
+        json!({"repositoryName":"test-repos","imageIds":[{"imageTag":"v1"}],
+        "acceptedMediaTypes":["application/vnd.docker.distribution.manifest.v2+json"]}),
+    );
+    assert_eq!(g["failures"][0]["failureCode"], "ImageNotFound");
+    assert!(g["images"].as_array().unwrap().is_empty());
     // ListImages: one entry per tag, untagged by digest; filters; pagination
     let l = s.ok(ROOT, "ListImages", json!({"repositoryName":"test-repos"}));
     let ids = l["imageIds"].as_array().unwrap();
