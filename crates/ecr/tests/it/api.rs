@@ -125,7 +125,7 @@ fn repositories_create_describe_paginate_delete() {
         "RepositoryNotFoundException",
     );
     // its blobs are gone from disk
-    let blobs = walk(&s.dir.path().join("blobs/sha256"));
+    let blobs = walk(&s.data.join("blobs/sha256"));
     assert!(blobs.is_empty(), "{blobs:?}");
 }
 
@@ -679,4 +679,39 @@ fn repository_policy_and_tags() {
         json!({"resourceArn":arn,"tags":[{"Key":"k","Value":"1"}]}),
         "AccessDeniedException",
     );
+}
+
+#[test]
+fn state_and_registry_passwords_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = generate_image(11, 2, 300);
+    let (password, digest) = {
+        let s = TestServer::start_in(dir.path());
+        s.create_repo("test-repos");
+        let pw = s.password(PUSHER);
+        let d = s
+            .client(PUSHER)
+            .push("test-repos", "v1", &img, &mut |_| {})
+            .unwrap();
+        (pw, d)
+    };
+    let s = TestServer::start_in(dir.path());
+    let v = s.ok(
+        ROOT,
+        "DescribeImages",
+        json!({"repositoryName":"test-repos"}),
+    );
+    assert_eq!(v["imageDetails"][0]["imageDigest"], digest.as_str());
+    // the password minted before the restart still works: the key file persisted
+    let c = kagi_ecr::client::RegistryClient::new(&s.addr.to_string(), "AWS", &password);
+    assert_eq!(c.pull("test-repos", "v1", &mut |_| {}).unwrap(), img);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("registry-token.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

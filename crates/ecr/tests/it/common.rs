@@ -136,7 +136,9 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub ecr: Arc<Ecr>,
     pub host: Arc<TestHost>,
-    pub dir: tempfile::TempDir,
+    /// The data directory.
+    pub data: std::path::PathBuf,
+    pub dir: Option<tempfile::TempDir>,
     pub agent: ureq::Agent,
     _rt: tokio::runtime::Runtime,
 }
@@ -162,6 +164,15 @@ async fn api_route(
 
 impl TestServer {
     pub fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let mut s = TestServer::start_in(&path);
+        s.dir = Some(dir);
+        s
+    }
+
+    /// A server over an existing data directory (not removed afterwards).
+    pub fn start_in(data: &std::path::Path) -> TestServer {
         let host = Arc::new(TestHost::default());
         host.add(ROOT, &format!("arn:aws:iam::{ACCT}:root"), &[]);
         host.add(
@@ -183,8 +194,7 @@ impl TestServer {
                 "ecr:BatchCheckLayerAvailability","ecr:GetAuthorizationToken","ecr:ListImages","ecr:DescribeImages","ecr:DescribeRepositories"],"Resource":"*"}]})
             .to_string()],
         );
-        let dir = tempfile::tempdir().unwrap();
-        let ecr = Ecr::open(Some(dir.path()), ACCT, host.clone()).unwrap();
+        let ecr = Ecr::open(Some(data), ACCT, host.clone()).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -209,7 +219,8 @@ impl TestServer {
             addr,
             ecr,
             host,
-            dir,
+            data: data.to_path_buf(),
+            dir: None,
             agent,
             _rt: rt,
         }

@@ -350,7 +350,7 @@ fn upload_sessions_chunked_resumable_cancel_monolithic() {
     .assert_error(400, "DIGEST_INVALID");
     // no abandoned upload files remain after GC
     s.ecr.gc(Duration::ZERO).unwrap();
-    let uploads: Vec<_> = std::fs::read_dir(s.dir.path().join("blobs/_uploads"))
+    let uploads: Vec<_> = std::fs::read_dir(s.data.join("blobs/_uploads"))
         .unwrap()
         .collect();
     assert!(uploads.is_empty());

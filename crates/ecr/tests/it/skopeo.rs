@@ -206,6 +206,7 @@ fn skopeo_push_pull_and_denied() {
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!("skopeo, denied as expected: {}", err.trim());
     assert!(err.contains("denied") || err.contains("DENIED"), "{err}");
     assert!(
         err.contains("ecr:") && err.contains("repository/other"),
