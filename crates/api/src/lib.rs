@@ -7,8 +7,10 @@
 //! * [`model`]: [`Service`], [`Operation`], [`Shape`] and the `.model` text format they are
 //!   parsed from (documented there). `model/*.model` are transcriptions of botocore's
 //!   `service-2.json`/`paginators-1.json` made by `tools/gen-model.py`; `tests/drift.rs` checks
-//!   them against an installed botocore (`KAGI_COMPAT_VENV`). Each service's model is parsed on
-//!   first use (tens of microseconds) and then shared for the life of the process.
+//!   them against an installed botocore (`KAGI_COMPAT_VENV`). Every operation of the three
+//!   services is modelled (`kagi serve` implements a subset). Each service's model is parsed on
+//!   first use (release build: STS ≈ 0.05 ms, ECR ≈ 0.2 ms, IAM ≈ 0.3–0.5 ms; see
+//!   `examples/model_load.rs`) and then shared for the life of the process.
 //! * [`query`]: AWS query protocol requests (IAM, STS): client [`query::encode`], server
 //!   [`query::decode`] (with validation).
 //! * [`xml`]: query protocol responses and `ErrorResponse` errors, both directions.
@@ -40,6 +42,19 @@
 //! On the wire the codecs convert: XML/query timestamps are ISO 8601 `...Z`, JSON 1.1
 //! timestamps are epoch seconds (a number). Decoders always produce the Value forms above, so
 //! `decode(encode(v)) == v` for every well-formed `v` (checked by `tests/roundtrip.rs`).
+//!
+//! Objects keep the model's member order (serde_json's `preserve_order` is enabled here), so a
+//! decoded response prints in the same key order as the AWS CLI prints it.
+//!
+//! # Tests
+//!
+//! * `tests/roundtrip.rs`: for every operation, generated Values (honouring required members,
+//!   lengths, ranges, enums and patterns) survive encode → decode in each protocol.
+//! * `tests/botocore_diff.rs`: our encoders produce exactly botocore's requests and botocore's
+//!   parsers read our responses and errors into exactly our Values (needs `KAGI_COMPAT_VENV`).
+//! * `tests/drift.rs`: the model equals botocore's (needs `KAGI_COMPAT_VENV`).
+//! * `tests/golden.rs`: AWS documentation examples decode to what the AWS CLI prints.
+//! * `tests/robustness.rs`: decoders never panic on arbitrary input.
 //!
 //! # Invariants
 //!
