@@ -248,21 +248,101 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
     }
 }
 
-/// The binary's entry: real process environment and streams.
+/// The pager command for API output on a terminal (`--no-cli-pager` > `AWS_PAGER` >
+/// `cli_pager` > `PAGER` > `less`); `None` when disabled (an empty value disables it).
+fn pager_command(args: &[OsString], env: &Env) -> Option<String> {
+    let strings: Vec<String> = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str().map(str::to_string))
+        .collect();
+    let (g, rest) = globals::split(&strings).ok()?;
+    if g.no_cli_pager
+        || g.version
+        || matches!(
+            rest.first().map(String::as_str),
+            None | Some("configure" | "help")
+        )
+    {
+        return None;
+    }
+    if rest.iter().any(|a| a == "help") {
+        return None;
+    }
+    if let Some(v) = env.vars.get("AWS_PAGER") {
+        return (!v.trim().is_empty()).then(|| v.clone());
+    }
+    let from_config = config::Files::load(env).ok().and_then(|f| {
+        let choice = config::choose_profile(g.profile.as_deref(), env);
+        f.set
+            .profile(&choice.name)
+            .and_then(|p| p.get("cli_pager"))
+            .map(str::to_string)
+    });
+    if let Some(v) = from_config {
+        return (!v.trim().is_empty()).then_some(v);
+    }
+    if let Some(v) = env.vars.get("PAGER") {
+        return (!v.trim().is_empty()).then(|| v.clone());
+    }
+    Some("less".into())
+}
+
+fn page(cmd: &str, env: &Env, output: &[u8]) -> std::io::Result<()> {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c").arg(cmd).stdin(std::process::Stdio::piped());
+    if !env.vars.contains_key("LESS") {
+        c.env("LESS", "FRX");
+    }
+    let mut child = c.spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(output);
+    }
+    child.wait()?;
+    Ok(())
+}
+
+/// The binary's entry: real process environment and streams. API output to a terminal goes
+/// through the pager as with AWS CLI v2.
 pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     let env = Env::from_process();
     let stdin = std::io::stdin();
     let mut stdin = stdin.lock();
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut stderr = std::io::stderr().lock();
-    let code = {
-        let mut io = Io {
-            stdin: &mut stdin,
-            stdout: &mut stdout,
-            stderr: &mut stderr,
-        };
-        run(&args, &env, &mut io)
+    let pager = if env.stdout_tty {
+        pager_command(&args, &env)
+    } else {
+        None
     };
-    let _ = stdout.flush();
+    let code = match pager {
+        Some(cmd) => {
+            let mut buf: Vec<u8> = Vec::new();
+            let code = {
+                let mut io = Io {
+                    stdin: &mut stdin,
+                    stdout: &mut buf,
+                    stderr: &mut stderr,
+                };
+                run(&args, &env, &mut io)
+            };
+            if !buf.is_empty() && page(&cmd, &env, &buf).is_err() {
+                let _ = std::io::stdout().write_all(&buf);
+            }
+            code
+        }
+        None => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            let code = {
+                let mut io = Io {
+                    stdin: &mut stdin,
+                    stdout: &mut stdout,
+                    stderr: &mut stderr,
+                };
+                run(&args, &env, &mut io)
+            };
+            let _ = stdout.flush();
+            code
+        }
+    };
     ExitCode::from(code.clamp(0, 255) as u8)
 }

@@ -291,3 +291,37 @@ fn mfa_prompt_and_assume_role_arguments() {
     assert_eq!((o.code, o.stderr.as_str()), (0, ""));
     assert_eq!(log.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn debug_shows_routing_and_canonical_request_but_no_secret() {
+    let (url, _log) = fake_sts();
+    let mut sb = Sandbox::new();
+    sb.set("AWS_ENDPOINT_URL", &url)
+        .set("AWS_DEFAULT_REGION", "us-east-1")
+        .set("AWS_ACCESS_KEY_ID", "ASIADEBUG")
+        .set("AWS_SECRET_ACCESS_KEY", "topsecretkey")
+        .set("AWS_SESSION_TOKEN", "topsecrettoken");
+    let o = sb.run(&["sts", "get-caller-identity", "--debug"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains(&format!("sts.GetCallerIdentity -> POST {url}")),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("CanonicalRequest:\nPOST\n/\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("x-amz-security-token:<redacted>"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        !o.stderr.contains("topsecretkey") && !o.stderr.contains("topsecrettoken"),
+        "{}",
+        o.stderr
+    );
+}

@@ -407,3 +407,67 @@ fn credential_chain_configuration_errors() {
         o.stderr
     );
 }
+
+#[test]
+fn policy_validate_and_simulate_offline() {
+    let s = Sandbox::new();
+    let good = s.write("good.json", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}"#);
+    let o = s.run(&["policy", "validate", good.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert!(v["findings"].is_array());
+    // The seed's commented policy: a parse failure is an ERROR finding and a non-zero exit.
+    let bad = s.write(
+        "bad.json",
+        "{\n  \"Version\": \"2012-10-17\",\n  // comment\n  \"Statement\": []\n}\n",
+    );
+    let o = s.run(&["policy", "validate", &format!("file://{}", bad.display())]);
+    assert_eq!(o.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["findings"][0]["findingType"], "ERROR");
+    let o = s.run(&[
+        "policy",
+        "simulate",
+        "--policy-input-list",
+        &format!("file://{}", good.display()),
+        "--action-names",
+        "ecr:GetAuthorizationToken",
+        "iam:ListUsers",
+        "--query",
+        "EvaluationResults[].[EvalActionName,EvalDecision]",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        "ecr:GetAuthorizationToken\tallowed\niam:ListUsers\timplicitDeny\n"
+    );
+}
+
+#[test]
+fn cli_input_json_and_yaml_stream() {
+    let s = Sandbox::new();
+    let o = s.run(&[
+        "iam",
+        "create-user",
+        "--cli-input-json",
+        r#"{"UserName": ""}"#,
+    ]);
+    assert_eq!(o.code, 252);
+    assert!(
+        o.stderr
+            .contains("Invalid length for parameter UserName, value: 0, valid min length: 1"),
+        "{}",
+        o.stderr
+    );
+    let o = s.run(&["iam", "create-user", "--cli-input-json", r#"{"Bogus": 1}"#]);
+    assert_eq!(o.code, 252);
+    assert!(
+        o.stderr
+            .contains("Missing required parameter in input: \"UserName\""),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("Unknown parameter in input: \"Bogus\", must be one of: Path, UserName, PermissionsBoundary, Tags"), "{}", o.stderr);
+}
