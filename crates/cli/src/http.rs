@@ -86,37 +86,70 @@ impl<'a> Session<'a> {
         std::mem::take(&mut self.debug.borrow_mut())
     }
 
-    fn agent(&self) -> &ureq::Agent {
-        self.agent.get_or_init(|| {
-            let mut b = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .user_agent(format!(
-                    "aws-cli/{} md/installer#source ua/2.1 os/{} md/arch#{} kagi/{}",
-                    crate::AWS_CLI_VERSION,
-                    std::env::consts::OS,
-                    std::env::consts::ARCH,
-                    env!("CARGO_PKG_VERSION")
-                ))
-                .timeout_connect(Some(
-                    Duration::from_secs(self.g.connect_timeout.unwrap_or(60))
-                        .max(Duration::from_millis(1)),
-                ))
-                .max_redirects(0);
-            let read = self.g.read_timeout.unwrap_or(60);
-            if read > 0 {
-                b = b
-                    .timeout_recv_response(Some(Duration::from_secs(read)))
-                    .timeout_recv_body(Some(Duration::from_secs(read)));
+    /// The CA bundle: `--ca-bundle` > `AWS_CA_BUNDLE` > profile `ca_bundle`.
+    fn ca_bundle(&self) -> Option<String> {
+        self.g
+            .ca_bundle
+            .clone()
+            .or_else(|| self.env.var("AWS_CA_BUNDLE").map(str::to_string))
+            .or_else(|| {
+                self.profile()
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.get("ca_bundle"))
+                    .map(str::to_string)
+            })
+    }
+
+    fn agent(&self) -> Result<&ureq::Agent, CliError> {
+        if let Some(a) = self.agent.get() {
+            return Ok(a);
+        }
+        let mut b = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .user_agent(format!(
+                "aws-cli/{} md/installer#source ua/2.1 os/{} md/arch#{} kagi/{}",
+                crate::AWS_CLI_VERSION,
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                env!("CARGO_PKG_VERSION")
+            ))
+            .timeout_connect(Some(
+                Duration::from_secs(self.g.connect_timeout.unwrap_or(60))
+                    .max(Duration::from_millis(1)),
+            ))
+            .max_redirects(0);
+        let read = self.g.read_timeout.unwrap_or(60);
+        if read > 0 {
+            b = b
+                .timeout_recv_response(Some(Duration::from_secs(read)))
+                .timeout_recv_body(Some(Duration::from_secs(read)));
+        }
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if self.g.no_verify_ssl {
+            tls = tls.disable_verification(true);
+        }
+        if let Some(path) = self.ca_bundle() {
+            let p = self.env.expand(&path);
+            let pem = std::fs::read(&p).map_err(|e| {
+                CliError::General(format!("Unable to read the CA bundle {}: {e}", p.display()))
+            })?;
+            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(CliError::General(format!(
+                    "The CA bundle {} holds no certificate",
+                    p.display()
+                )));
             }
-            if self.g.no_verify_ssl {
-                b = b.tls_config(
-                    ureq::tls::TlsConfig::builder()
-                        .disable_verification(true)
-                        .build(),
-                );
-            }
-            b.build().into()
-        })
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent: ureq::Agent = b.tls_config(tls.build()).build().into();
+        Ok(self.agent.get_or_init(|| agent))
     }
 
     /// Resolves the endpoint of `service` for `region` (see the module docs).
@@ -311,7 +344,7 @@ impl<'a> Session<'a> {
         loop {
             attempt += 1;
             self.requests.set(self.requests.get() + 1);
-            let mut req = self.agent().post(url);
+            let mut req = self.agent()?.post(url);
             for (k, v) in headers {
                 if !k.eq_ignore_ascii_case("host") {
                     req = req.header(k.as_str(), v.as_str());

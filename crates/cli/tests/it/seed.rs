@@ -132,6 +132,41 @@ pub fn seed_steps(
         "ECRPushAndLoginPolicy"
     );
 
+    // The repository of step 10 (ECR speaks JSON 1.1: another codec, epoch timestamps).
+    let repo = json(&admin(
+        &sb,
+        &[
+            "ecr",
+            "create-repository",
+            "--repository-name",
+            "test-repos",
+            "--region",
+            "ap-northeast-1",
+        ],
+    ));
+    assert_eq!(repo["repository"]["repositoryName"], "test-repos");
+    assert!(
+        repo["repository"]["createdAt"]
+            .as_str()
+            .unwrap()
+            .ends_with("+00:00"),
+        "{repo}"
+    );
+    let names = admin(
+        &sb,
+        &[
+            "ecr",
+            "describe-repositories",
+            "--region",
+            "ap-northeast-1",
+            "--query",
+            "repositories[].repositoryName",
+            "--output",
+            "text",
+        ],
+    );
+    assert_eq!(names, "test-repos\n");
+
     // Step 7: configure, four prompts, Enter keeps the output format unset.
     let o = sb.run_with_stdin(
         &["configure"],
