@@ -13,6 +13,8 @@
 //! unknown elements are ignored, an empty element is an empty string, a present but empty list
 //! element is `[]`.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Number, Value};
 
 use crate::error::ApiError;
@@ -281,27 +283,281 @@ pub fn parse_document(body: &str) -> Result<Element, ApiError> {
 
 /// Decodes a successful response body of `op` into the output Value. An `ErrorResponse` body
 /// comes back as `Err` with its code and message.
+///
+/// Streams: the document is read once, shape-driven, without building a tree (unknown
+/// elements are skipped). [`decode_element`] over [`parse_document`] is the tree-based
+/// equivalent; the tests check that both agree.
 pub fn decode_response(
     service: &'static Service,
     op: &Operation,
     body: &str,
 ) -> Result<Value, ApiError> {
     let _ = service;
-    let root = parse_document(body)?;
-    if root.name == "ErrorResponse" || root.name == "Response" {
-        return Err(error_from_element(&root).unwrap_or_else(|| xml_error("unrecognised error")));
+    let mut r = Stream::new(body);
+    // The root element.
+    let (root, empty) = loop {
+        match r.next()? {
+            Ev::Start(name) => break (name, false),
+            Ev::Empty(name) => break (name, true),
+            Ev::End => return Err(xml_error("unbalanced end tag")),
+            Ev::Eof => return Err(xml_error("no root element")),
+            Ev::Text(_) => {}
+        }
+    };
+    if root == "ErrorResponse" || root == "Response" {
+        let doc = parse_document(body)?;
+        return Err(error_from_element(&doc).unwrap_or_else(|| xml_error("unrecognised error")));
     }
-    let Some(shape) = op.output else {
+    let (Some(shape), false) = (op.output, empty) else {
         return Ok(Value::Object(Map::new()));
     };
-    let result = match op.result_wrapper {
-        Some(w) => match root.child(w) {
-            Some(r) => r,
-            None => return Ok(Value::Object(Map::new())),
-        },
-        None => &root,
+    let svc = op.service();
+    let Some(wrapper) = op.result_wrapper else {
+        return r.value(svc, shape);
     };
-    decode_element(op.service(), shape, result)
+    // Children of the root: the result wrapper, ResponseMetadata, ...
+    let mut result = None;
+    loop {
+        match r.next()? {
+            Ev::Start(name) if name == wrapper && result.is_none() => {
+                result = Some(r.value(svc, shape)?);
+            }
+            Ev::Empty(name) if name == wrapper && result.is_none() => {
+                result = Some(Value::Object(Map::new()));
+            }
+            Ev::Start(_) => r.skip()?,
+            Ev::Empty(_) | Ev::Text(_) => {}
+            Ev::End | Ev::Eof => break,
+        }
+    }
+    Ok(result.unwrap_or_else(|| Value::Object(Map::new())))
+}
+
+/// One pull-parser event, names already reduced to local names.
+enum Ev<'a> {
+    Start(Cow<'a, str>),
+    Empty(Cow<'a, str>),
+    End,
+    Text(Cow<'a, str>),
+    Eof,
+}
+
+struct Stream<'a> {
+    reader: quick_xml::Reader<&'a [u8]>,
+    body: &'a str,
+    depth: usize,
+}
+
+impl<'a> Stream<'a> {
+    fn new(body: &'a str) -> Stream<'a> {
+        Stream {
+            reader: quick_xml::Reader::from_str(body),
+            body,
+            depth: 0,
+        }
+    }
+
+    /// The local name of the tag just read, borrowed from the document when possible. `tail` is
+    /// the length of the tag's closing (`>` = 1, `/>` = 2).
+    fn name(&self, e: &quick_xml::events::BytesStart<'_>, tail: usize) -> Cow<'a, str> {
+        let qname = e.name();
+        let qname = qname.as_ref();
+        let end = self.reader.buffer_position() as usize;
+        let borrowed = end
+            .checked_sub(tail + e.len())
+            .and_then(|start| self.body.get(start..start + qname.len()))
+            .filter(|s| s.as_bytes() == qname);
+        let full: Cow<'a, str> = match borrowed {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(String::from_utf8_lossy(qname).into_owned()),
+        };
+        match full {
+            Cow::Borrowed(s) => Cow::Borrowed(s.rsplit(':').next().unwrap_or(s)),
+            Cow::Owned(s) => Cow::Owned(s.rsplit(':').next().unwrap_or(&s).to_string()),
+        }
+    }
+
+    fn next(&mut self) -> Result<Ev<'a>, ApiError> {
+        use quick_xml::events::Event;
+        loop {
+            return Ok(match self.reader.read_event().map_err(xml_error)? {
+                Event::Start(e) => {
+                    self.depth += 1;
+                    if self.depth > MAX_DEPTH {
+                        return Err(xml_error("elements nested too deeply"));
+                    }
+                    Ev::Start(self.name(&e, 1))
+                }
+                Event::Empty(e) => Ev::Empty(self.name(&e, 2)),
+                Event::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    Ev::End
+                }
+                Event::Text(t) => {
+                    let raw = t.decode().map_err(xml_error)?;
+                    let mut s = String::with_capacity(raw.len());
+                    push_normalized(&mut s, &raw);
+                    Ev::Text(s.into())
+                }
+                Event::CData(t) => Ev::Text(t.decode().map_err(xml_error)?.into_owned().into()),
+                Event::GeneralRef(r) => {
+                    let c = match r.resolve_char_ref().map_err(xml_error)? {
+                        Some(c) => c,
+                        None => match r.decode().map_err(xml_error)?.as_ref() {
+                            "amp" => '&',
+                            "lt" => '<',
+                            "gt" => '>',
+                            "quot" => '"',
+                            "apos" => '\'',
+                            other => return Err(xml_error(format!("unknown entity &{other};"))),
+                        },
+                    };
+                    Ev::Text(c.to_string().into())
+                }
+                Event::Eof => Ev::Eof,
+                _ => continue,
+            });
+        }
+    }
+
+    /// Skips the rest of the current element (its start tag has been read).
+    fn skip(&mut self) -> Result<(), ApiError> {
+        let mut depth = 1usize;
+        while depth > 0 {
+            match self.next()? {
+                Ev::Start(_) => depth += 1,
+                Ev::End => depth -= 1,
+                Ev::Eof => return Err(xml_error("unexpected end of document")),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The text of the current element, up to its end tag (child elements are skipped).
+    fn text(&mut self) -> Result<String, ApiError> {
+        let mut out = String::new();
+        loop {
+            match self.next()? {
+                Ev::Text(t) => out.push_str(&t),
+                Ev::Start(_) => self.skip()?,
+                Ev::Empty(_) => {}
+                Ev::End => return Ok(out),
+                Ev::Eof => return Err(xml_error("unexpected end of document")),
+            }
+        }
+    }
+
+    /// The Value of an element of shape `id` whose start tag has been read.
+    fn value(&mut self, svc: &'static Service, id: ShapeId) -> Result<Value, ApiError> {
+        let shape = svc.shape(id);
+        match &shape.kind {
+            ShapeKind::Structure { members } => {
+                // Values by member index: the object is built in model order, as botocore does.
+                let mut found: Vec<Option<Value>> = vec![None; members.len()];
+                loop {
+                    match self.next()? {
+                        Ev::Start(name) => match members.iter().position(|m| m.name == name) {
+                            Some(i) if found[i].is_none() => {
+                                found[i] = Some(self.value(svc, members[i].shape)?);
+                            }
+                            _ => self.skip()?,
+                        },
+                        Ev::Empty(name) => {
+                            if let Some(i) = members.iter().position(|m| m.name == name)
+                                && found[i].is_none()
+                            {
+                                found[i] =
+                                    Some(empty_value(svc, members[i].shape, members[i].name)?);
+                            }
+                        }
+                        Ev::Text(_) => {}
+                        Ev::End => {
+                            let mut obj = Map::new();
+                            for (m, v) in members.iter().zip(found) {
+                                if let Some(v) = v {
+                                    obj.insert(m.name.to_string(), v);
+                                }
+                            }
+                            return Ok(Value::Object(obj));
+                        }
+                        Ev::Eof => return Err(xml_error("unexpected end of document")),
+                    }
+                }
+            }
+            ShapeKind::List { member } => {
+                let mut items = Vec::new();
+                loop {
+                    match self.next()? {
+                        Ev::Start(name) if name == "member" => {
+                            items.push(self.value(svc, *member)?);
+                        }
+                        Ev::Empty(name) if name == "member" => {
+                            items.push(empty_value(svc, *member, "member")?);
+                        }
+                        Ev::Start(_) => self.skip()?,
+                        Ev::Empty(_) | Ev::Text(_) => {}
+                        Ev::End => return Ok(Value::Array(items)),
+                        Ev::Eof => return Err(xml_error("unexpected end of document")),
+                    }
+                }
+            }
+            ShapeKind::Map { key, value } => {
+                let mut obj = Map::new();
+                loop {
+                    match self.next()? {
+                        Ev::Start(name) if name == "entry" => {
+                            let (mut k, mut v) = (None, None);
+                            loop {
+                                match self.next()? {
+                                    Ev::Start(n) if n == "key" && k.is_none() => {
+                                        k = Some(self.value(svc, *key)?);
+                                    }
+                                    Ev::Start(n) if n == "value" && v.is_none() => {
+                                        v = Some(self.value(svc, *value)?);
+                                    }
+                                    Ev::Empty(n) if n == "key" && k.is_none() => {
+                                        k = Some(empty_value(svc, *key, "key")?);
+                                    }
+                                    Ev::Empty(n) if n == "value" && v.is_none() => {
+                                        v = Some(empty_value(svc, *value, "value")?);
+                                    }
+                                    Ev::Start(_) => self.skip()?,
+                                    Ev::Empty(_) | Ev::Text(_) => {}
+                                    Ev::End => break,
+                                    Ev::Eof => {
+                                        return Err(xml_error("unexpected end of document"));
+                                    }
+                                }
+                            }
+                            if let Some(Value::String(k)) = k {
+                                obj.insert(k, v.unwrap_or(Value::Null));
+                            }
+                        }
+                        Ev::Start(_) => self.skip()?,
+                        Ev::Empty(_) | Ev::Text(_) => {}
+                        Ev::End => return Ok(Value::Object(obj)),
+                        Ev::Eof => return Err(xml_error("unexpected end of document")),
+                    }
+                }
+            }
+            kind => {
+                let text = self.text()?;
+                scalar(kind, &text, shape.name)
+            }
+        }
+    }
+}
+
+/// The Value of an empty element (`<Name/>`): like botocore, an empty string, list, map or
+/// structure; an error for numbers and timestamps; `false` for booleans.
+fn empty_value(svc: &'static Service, id: ShapeId, element: &str) -> Result<Value, ApiError> {
+    let shape = svc.shape(id);
+    Ok(match &shape.kind {
+        ShapeKind::Structure { .. } | ShapeKind::Map { .. } => Value::Object(Map::new()),
+        ShapeKind::List { .. } => Value::Array(Vec::new()),
+        kind => scalar(kind, "", element)?,
+    })
 }
 
 /// Decodes `el` as the shape `shape_id` (shape-driven, like botocore's XML parser).
@@ -311,7 +567,6 @@ pub fn decode_element(
     el: &Element,
 ) -> Result<Value, ApiError> {
     let shape = service.shape(shape_id);
-    let bad = |what: &str| xml_error(format!("invalid {what} {:?} in <{}>", el.text, el.name));
     Ok(match &shape.kind {
         ShapeKind::Structure { members } => {
             let mut obj = Map::new();
@@ -346,28 +601,35 @@ pub fn decode_element(
             }
             Value::Object(obj)
         }
+        kind => scalar(kind, &el.text, &el.name)?,
+    })
+}
+
+/// A scalar element's text as the Value for `kind` (botocore's rules: booleans are `true` or
+/// anything else, timestamps any ISO 8601 form or epoch seconds).
+fn scalar(kind: &ShapeKind, text: &str, element: &str) -> Result<Value, ApiError> {
+    let bad = |what: &str| xml_error(format!("invalid {what} {text:?} in <{element}>"));
+    Ok(match kind {
         ShapeKind::Integer | ShapeKind::Long => Value::Number(
-            el.text
-                .trim()
+            text.trim()
                 .parse::<i64>()
                 .map_err(|_| bad("integer"))?
                 .into(),
         ),
         ShapeKind::Double | ShapeKind::Float => Value::Number(
-            el.text
-                .trim()
+            text.trim()
                 .parse::<f64>()
                 .ok()
                 .and_then(Number::from_f64)
                 .ok_or_else(|| bad("number"))?,
         ),
-        ShapeKind::Boolean => Value::Bool(el.text.trim() == "true"),
+        ShapeKind::Boolean => Value::Bool(text.trim() == "true"),
         ShapeKind::Timestamp => Value::String(
-            Timestamp::parse(&el.text)
+            Timestamp::parse(text)
                 .ok_or_else(|| bad("timestamp"))?
                 .to_value_string(),
         ),
-        ShapeKind::String | ShapeKind::Blob => Value::String(el.text.clone()),
+        _ => Value::String(text.to_string()),
     })
 }
 
