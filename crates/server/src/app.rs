@@ -41,6 +41,7 @@ pub struct AppState {
     pub keys: KeyCache,
     pub policies: PolicyCache,
     pub ecr: Option<Arc<kagi_ecr::Ecr>>,
+    pub sessions: crate::sts::book::SessionBook,
     /// Access keys' last use (kept in memory; see `GetAccessKeyLastUsed`).
     pub last_used: parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
 }

@@ -303,10 +303,7 @@ fn load_key(state: &AppState, key_id: &str) -> AwsResult<Option<KeyEntry>> {
 /// when the key is deleted/inactive or its session expired.
 pub fn caller_for_key(state: &AppState, key_id: &str) -> Option<Caller> {
     if key_id.starts_with("ASIA") {
-        let s: Session = state
-            .store
-            .view(|tx| tx.get_json(Table::Sessions, key_id))
-            .ok()??;
+        let s = state.sessions.get(key_id)?;
         if s.expires <= crate::ids::now_secs() {
             return None;
         }
@@ -315,7 +312,7 @@ pub fn caller_for_key(state: &AppState, key_id: &str) -> Option<Caller> {
             principal,
             account_id: state.account_id.clone(),
             access_key_id: key_id.to_owned(),
-            session: Some(Arc::new(s)),
+            session: Some(s),
         });
     }
     let e = lookup_key(state, key_id).ok()??;

@@ -163,6 +163,7 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
     let ecr = kagi_ecr::Ecr::open(ecr_dir.as_deref(), &account.account_id, host.clone())
         .context("opening the ECR store")?;
     let state = Arc::new(app::AppState {
+        sessions: sts::book::SessionBook::new(store.clone()),
         store,
         sealer,
         account_id: account.account_id.clone(),
@@ -197,13 +198,20 @@ async fn run(
     if let Some(ecr) = &state.ecr {
         ecr.set_registry_endpoint(addr.to_string());
     }
-    let app = app::router(state);
+    let app = app::router(state.clone());
+    // Without TCP_NODELAY a response written in two segments waits for the peer's delayed ACK.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await?;
+    state.sessions.flush();
+    Ok(())
 }
 
 /// Starts a server on its own thread (own multi-threaded tokio runtime) and returns once it is

@@ -7,7 +7,7 @@
 //! assume roles. Role chaining is capped at one hour.
 //!
 //! A session is a [`Session`] sealed into the session token ([`crate::crypto`]); it is also
-//! stored (Sessions table, keyed by its `ASIA…` id) so ECR registry tokens can re-resolve it.
+//! recorded in the [`book::SessionBook`] so ECR registry tokens can re-resolve it.
 
 use crate::app::Ctx;
 use crate::auth::Principal;
@@ -17,6 +17,8 @@ use crate::model::{ManagedPolicy, Role, Session, SessionKind, Tag};
 use crate::store::{StoreExt, Table, TxExt, name_key};
 use kagi_policy::{ContextType, ResourcePolicyKind};
 use serde_json::{Value, json};
+
+pub mod book;
 
 pub const CHAINING_LIMIT: i64 = 3600;
 pub const PACKED_LIMIT: usize = 2048;
@@ -117,9 +119,7 @@ fn new_credentials(ctx: &Ctx, mut session: Session) -> AwsResult<(Value, Session
     session.secret_sealed = ctx.state.sealer.seal_str("session-secret", &secret);
     let plain = serde_json::to_vec(&session).map_err(|e| AwsError::from(anyhow::Error::from(e)))?;
     let token = ctx.state.sealer.seal_token(&plain);
-    ctx.state
-        .store
-        .write(|tx| tx.put_json(Table::Sessions, &key_id, &session))?;
+    ctx.state.sessions.put(&session, ctx.now)?;
     let creds = json!({
         "AccessKeyId": key_id,
         "SecretAccessKey": secret,

@@ -1,0 +1,153 @@
+//! The session book: where STS session records live for [`crate::auth::caller_for_key`].
+//!
+//! Authenticating a request never needs it (the session token is a sealed, self-contained
+//! [`Session`]); only ECR registry tokens, which carry just an access key id, must find a
+//! session by its `ASIA…` id. So AssumeRole does not wait for a database commit: the record
+//! goes into an in-memory map at once and to the Sessions table through a writer thread that
+//! commits in batches (one transaction per burst, relaxed durability). [`SessionBook::flush`]
+//! waits until everything recorded so far is committed; the server calls it at shutdown.
+
+use crate::model::Session;
+use crate::store::{Store, StoreExt, Table, TxExt};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+enum Msg {
+    Put(String, String),
+    Flush(mpsc::Sender<()>),
+}
+
+pub struct SessionBook {
+    store: Arc<dyn Store>,
+    recent: Mutex<HashMap<String, Arc<Session>>>,
+    tx: Mutex<mpsc::Sender<Msg>>,
+}
+
+const MAX_RECENT: usize = 200_000;
+const MAX_BATCH: usize = 1024;
+
+impl SessionBook {
+    pub fn new(store: Arc<dyn Store>) -> SessionBook {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let writer_store = store.clone();
+        std::thread::Builder::new()
+            .name("kagi-session-writer".into())
+            .spawn(move || writer(writer_store, rx))
+            .expect("spawn session writer");
+        SessionBook {
+            store,
+            recent: Mutex::new(HashMap::new()),
+            tx: Mutex::new(tx),
+        }
+    }
+
+    /// Records a new session (visible to [`SessionBook::get`] immediately).
+    pub fn put(&self, s: &Session, now: i64) -> anyhow::Result<()> {
+        let doc = serde_json::to_string(s)?;
+        {
+            let mut m = self.recent.lock();
+            if m.len() >= MAX_RECENT {
+                m.retain(|_, v| v.expires > now);
+                if m.len() >= MAX_RECENT {
+                    m.clear(); // still in the database
+                }
+            }
+            m.insert(s.access_key_id.clone(), Arc::new(s.clone()));
+        }
+        let _ = self.tx.lock().send(Msg::Put(s.access_key_id.clone(), doc));
+        Ok(())
+    }
+
+    pub fn get(&self, key_id: &str) -> Option<Arc<Session>> {
+        if let Some(s) = self.recent.lock().get(key_id) {
+            return Some(s.clone());
+        }
+        let s: Session = self
+            .store
+            .view(|tx| tx.get_json(Table::Sessions, key_id))
+            .ok()??;
+        Some(Arc::new(s))
+    }
+
+    /// Blocks until every session recorded before the call is committed.
+    pub fn flush(&self) {
+        let (ack_tx, ack_rx) = mpsc::channel();
+        if self.tx.lock().send(Msg::Flush(ack_tx)).is_ok() {
+            let _ = ack_rx.recv();
+        }
+    }
+}
+
+fn writer(store: Arc<dyn Store>, rx: mpsc::Receiver<Msg>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = Vec::new();
+        let mut acks = Vec::new();
+        let mut next = Some(first);
+        while let Some(m) = next {
+            match m {
+                Msg::Put(k, d) => batch.push((k, d)),
+                Msg::Flush(a) => acks.push(a),
+            }
+            next = if batch.len() < MAX_BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if !batch.is_empty() {
+            let r = store.write_relaxed(|tx| {
+                for (k, d) in &batch {
+                    tx.put(Table::Sessions, k, d)?;
+                }
+                Ok(())
+            });
+            if let Err(e) = r {
+                tracing::error!(error = %format!("{e:#}"), sessions = batch.len(), "could not store STS sessions");
+            }
+        }
+        for a in acks {
+            let _ = a.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SessionKind;
+
+    #[test]
+    fn put_get_flush_persists() {
+        let d = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(crate::store::sqlite::SqliteStore::open(&d.path().join("db")).unwrap());
+        let book = SessionBook::new(store.clone());
+        let s = Session {
+            access_key_id: "ASIATESTTESTTESTTEST".into(),
+            secret_sealed: "x".into(),
+            kind: SessionKind::Root,
+            issued: 1,
+            expires: 2,
+            mfa: false,
+            session_policies: vec![],
+            has_session_policy: false,
+            tags: vec![],
+            source_identity: None,
+        };
+        book.put(&s, 0).unwrap();
+        assert!(book.get("ASIATESTTESTTESTTEST").is_some());
+        book.flush();
+        let stored: Option<Session> = store
+            .view(|tx| tx.get_json(Table::Sessions, "ASIATESTTESTTESTTEST"))
+            .unwrap();
+        assert_eq!(stored.unwrap().expires, 2);
+        let fresh = SessionBook::new(store);
+        assert!(
+            fresh.get("ASIATESTTESTTESTTEST").is_some(),
+            "found in the database"
+        );
+        assert!(fresh.get("ASIANOPE").is_none());
+    }
+}
