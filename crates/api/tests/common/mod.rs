@@ -312,3 +312,9 @@ pub fn truncate_timestamps(svc: &'static Service, id: ShapeId, v: &Value) -> Val
         _ => v.clone(),
     }
 }
+
+/// Equality that also compares member order (serde_json's map equality ignores it, but the
+/// order is what the CLI prints).
+pub fn same(a: &Value, b: &Value) -> bool {
+    serde_json::to_string(a).ok() == serde_json::to_string(b).ok()
+}
