@@ -869,6 +869,160 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn parse_iam(op: &str, args: &[&str]) -> Result<Value, CliError> {
+        let iam = kagi_api::service("iam").unwrap();
+        let op = iam.operation(op).unwrap();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        parse(op, &args, &Env::default(), "base64").map(|a| Value::Object(a.input))
+    }
+
+    #[test]
+    fn model_driven_arguments() {
+        let v = parse_iam(
+            "CreateUser",
+            &[
+                "--user-name",
+                "u",
+                "--tags",
+                "Key=a,Value=b",
+                "Key=c,Value=d",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"UserName": "u", "Tags": [{"Key": "a", "Value": "b"}, {"Key": "c", "Value": "d"}]})
+        );
+        let v = parse_iam(
+            "CreateUser",
+            &["--user-name=u", "--tags", r#"[{"Key":"a","Value":"b"}]"#],
+        )
+        .unwrap();
+        assert_eq!(v["Tags"][0]["Key"], "a");
+        let v = parse_iam(
+            "UpdateLoginProfile",
+            &["--user-name", "u", "--password-reset-required"],
+        )
+        .unwrap();
+        assert_eq!(v["PasswordResetRequired"], true);
+        let v = parse_iam(
+            "UpdateLoginProfile",
+            &["--user-name", "u", "--no-password-reset-required"],
+        )
+        .unwrap();
+        assert_eq!(v["PasswordResetRequired"], false);
+        let v = parse_iam(
+            "CreateRole",
+            &[
+                "--role-name",
+                "r",
+                "--assume-role-policy-document",
+                "{}",
+                "--max-session-duration",
+                "7200",
+            ],
+        )
+        .unwrap();
+        assert_eq!(v["MaxSessionDuration"], 7200);
+        let v = parse_iam(
+            "SimulateCustomPolicy",
+            &[
+                "--policy-input-list",
+                "{}",
+                "--action-names",
+                "s3:GetObject",
+                "s3:PutObject",
+            ],
+        )
+        .unwrap();
+        assert_eq!(v["ActionNames"], json!(["s3:GetObject", "s3:PutObject"]));
+        let e = parse_iam(
+            "CreateRole",
+            &[
+                "--role-name",
+                "r",
+                "--assume-role-policy-document",
+                "{}",
+                "--max-session-duration",
+                "x",
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 252);
+        let e = parse_iam("CreateUser", &["--user-name"]).unwrap_err();
+        assert_eq!(
+            e,
+            CliError::Usage("argument --user-name: expected one argument".into())
+        );
+        // The CLI's paging options replace IAM's MaxItems; Marker stays usable and disables paging.
+        let iam = kagi_api::service("iam").unwrap();
+        let op = iam.operation("ListUsers").unwrap();
+        let a = parse(
+            op,
+            &[
+                "--max-items".into(),
+                "5".into(),
+                "--page-size".into(),
+                "2".into(),
+            ],
+            &Env::default(),
+            "base64",
+        )
+        .unwrap();
+        assert_eq!(
+            (a.max_items, a.page_size, a.manual_paging),
+            (Some(5), Some(2), false)
+        );
+        let a = parse(
+            op,
+            &["--marker".into(), "m".into()],
+            &Env::default(),
+            "base64",
+        )
+        .unwrap();
+        assert!(a.manual_paging);
+    }
+
+    #[test]
+    fn file_and_binary_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("doc.json");
+        std::fs::write(&p, "{\"Version\":\"2012-10-17\"}").unwrap();
+        let v = parse_iam(
+            "CreatePolicy",
+            &[
+                "--policy-name",
+                "p",
+                "--policy-document",
+                &format!("file://{}", p.display()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(v["PolicyDocument"], "{\"Version\":\"2012-10-17\"}");
+        let ecr = kagi_api::service("ecr").unwrap();
+        let op = ecr.operation("UploadLayerPart").unwrap();
+        let bin = dir.path().join("m.bin");
+        std::fs::write(&bin, [0u8, 255, 1]).unwrap();
+        let args: Vec<String> = [
+            "--repository-name",
+            "repo",
+            "--upload-id",
+            "u",
+            "--part-first-byte",
+            "0",
+            "--part-last-byte",
+            "2",
+            "--layer-part-blob",
+            &format!("fileb://{}", bin.display()),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let a = parse(op, &args, &Env::default(), "base64").unwrap();
+        assert_eq!(a.input["layerPartBlob"], "AP8B");
+        assert_eq!(a.input["partLastByte"], 2);
+    }
+
     #[test]
     fn shorthand_forms() {
         assert_eq!(
