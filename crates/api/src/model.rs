@@ -80,7 +80,9 @@ pub struct Service {
     pub signing_name: &'static str,
     /// The endpoint host prefix (`iam`, `sts`, `api.ecr`).
     pub endpoint_prefix: &'static str,
-    /// For global services: the region requests are signed for (`iam` → `us-east-1`).
+    /// For global services: the region requests are signed for (`iam` → `us-east-1`). `None`
+    /// for STS: the AWS CLI v2 uses the regional endpoints (`sts.REGION.amazonaws.com`) although
+    /// botocore's metadata still names `sts.amazonaws.com`.
     pub global_region: Option<&'static str>,
     /// For global services: the one endpoint host (`iam.amazonaws.com`).
     pub global_endpoint: Option<&'static str>,
