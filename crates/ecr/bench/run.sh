@@ -6,6 +6,11 @@
 #
 #   crates/ecr/bench/run.sh            # SIZE_MIB=1024 LAYERS=4 ROUNDS=2
 #
+# Both registries fsync blobs (docker-registry's filesystem driver does too; checked with strace).
+# A `sync` before each timed phase keeps one server's writeback from landing in the other's
+# timing. Wall times on a shared machine are noisy; the CPU seconds of the server process are a
+# steadier comparison.
+#
 # The reference runs without authentication (its htpasswd auth would add a bcrypt check per
 # request); kagi verifies its HMAC token, re-resolves the principal and authorises every
 # request, and fsyncs every blob before acknowledging it.
@@ -41,6 +46,8 @@ du -sh "$WORK/src"
 
 now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
+# CPU seconds (user+system) a process has used so far: load-independent, unlike wall time.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 run_kagi() { # round
@@ -48,19 +55,29 @@ run_kagi() { # round
     "$BIN" serve --data "$dir" --repo bench >"$out" 2>"$WORK/kagi-$1.err" &
     local pid=$!
     PIDS+=("$pid")
-    for _ in $(seq 100); do grep -q '^PASSWORD' "$out" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 300); do grep -q '^PASSWORD' "$out" 2>/dev/null && break; sleep 0.1; done
+    [ -n "$(awk '/^LISTEN/{print $2}' "$out")" ] || { echo "kagi did not start" >&2; cat "$WORK/kagi-$1.err" >&2; exit 1; }
     local addr pw
     addr=$(awk '/^LISTEN/{print $2}' "$out")
     pw=$(awk '/^PASSWORD/{print $2}' "$out")
-    local t0 t1 t2
+    local t0 t1 t2 c0 c1 c2
+    sync
+    c0=$(cpu_s "$pid")
     t0=$(now)
     skopeo --insecure-policy copy -q --dest-creds "AWS:$pw" --dest-tls-verify=false "oci:$WORK/src:bench" "docker://$addr/bench:v1"
     t1=$(now)
+    c1=$(cpu_s "$pid")
     KAGI_HWM_PUSH=$(awk '/VmHWM/{print $2}' "/proc/$pid/status")
+    KAGI_PUSH=$(elapsed "$t0" "$t1")
+    KAGI_CPU_PUSH=$(elapsed "$c0" "$c1")
+    sync
+    c1=$(cpu_s "$pid")
+    t1=$(now)
     skopeo --insecure-policy copy -q --src-creds "AWS:$pw" --src-tls-verify=false "docker://$addr/bench:v1" "oci:$WORK/kagi-pull-$1:v1"
     t2=$(now)
+    c2=$(cpu_s "$pid")
+    KAGI_CPU_PULL=$(elapsed "$c1" "$c2")
     KAGI_HWM_ALL=$(awk '/VmHWM/{print $2}' "/proc/$pid/status")
-    KAGI_PUSH=$(elapsed "$t0" "$t1")
     KAGI_PULL=$(elapsed "$t1" "$t2")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     rm -rf "$dir" "$WORK/kagi-pull-$1"
@@ -86,27 +103,36 @@ YML
     "$REGISTRY_BIN" serve "$WORK/ref-$1.yml" >"$WORK/ref-$1.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
-    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-    local t0 t1 t2
+    for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+    local t0 t1 t2 c0 c1 c2
+    sync
+    c0=$(cpu_s "$pid")
     t0=$(now)
     skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$WORK/src:bench" "docker://127.0.0.1:$port/bench:v1"
     t1=$(now)
+    c1=$(cpu_s "$pid")
     REF_HWM_PUSH=$(awk '/VmHWM/{print $2}' "/proc/$pid/status")
+    REF_PUSH=$(elapsed "$t0" "$t1")
+    REF_CPU_PUSH=$(elapsed "$c0" "$c1")
+    sync
+    c1=$(cpu_s "$pid")
+    t1=$(now)
     skopeo --insecure-policy copy -q --src-tls-verify=false "docker://127.0.0.1:$port/bench:v1" "oci:$WORK/ref-pull-$1:v1"
     t2=$(now)
-    REF_PUSH=$(elapsed "$t0" "$t1")
+    c2=$(cpu_s "$pid")
+    REF_CPU_PULL=$(elapsed "$c1" "$c2")
     REF_PULL=$(elapsed "$t1" "$t2")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     rm -rf "$dir" "$WORK/ref-pull-$1"
 }
 
-printf '%-6s %-16s %9s %9s %14s\n' round server push_s pull_s peakRSS_push
+printf '%-6s %-16s %9s %9s %12s %12s %14s\n' round server push_s pull_s push_cpu_s pull_cpu_s peakRSS_push
 best_kp=999999 best_kl=999999 best_rp=999999 best_rl=999999 max_hwm=0
 ALL_KP=() ALL_KL=() ALL_RP=() ALL_RL=()
 for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) -eq 1 ]; then run_kagi "$r"; run_ref "$r"; else run_ref "$r"; run_kagi "$r"; fi
-    printf '%-6s %-16s %9.2f %9.2f %11s kB\n' "$r" kagi "$KAGI_PUSH" "$KAGI_PULL" "$KAGI_HWM_PUSH"
-    printf '%-6s %-16s %9.2f %9.2f %11s kB\n' "$r" docker-registry "$REF_PUSH" "$REF_PULL" "$REF_HWM_PUSH"
+    printf '%-6s %-16s %9.2f %9.2f %12.2f %12.2f %11s kB\n' "$r" kagi "$KAGI_PUSH" "$KAGI_PULL" "$KAGI_CPU_PUSH" "$KAGI_CPU_PULL" "$KAGI_HWM_PUSH"
+    printf '%-6s %-16s %9.2f %9.2f %12.2f %12.2f %11s kB\n' "$r" docker-registry "$REF_PUSH" "$REF_PULL" "$REF_CPU_PUSH" "$REF_CPU_PULL" "$REF_HWM_PUSH"
     best_kp=$(echo "if ($KAGI_PUSH < $best_kp) $KAGI_PUSH else $best_kp" | bc)
     best_kl=$(echo "if ($KAGI_PULL < $best_kl) $KAGI_PULL else $best_kl" | bc)
     best_rp=$(echo "if ($REF_PUSH < $best_rp) $REF_PUSH else $best_rp" | bc)

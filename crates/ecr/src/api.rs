@@ -526,6 +526,10 @@ impl Cx<'_> {
             }
             Err(e) => return Err(store_err(e)),
         };
+        self.ecr
+            .store
+            .note_api_part(id, last - first + 1)
+            .map_err(store_err)?;
         Ok(
             json!({ "registryId": self.acct(), "repositoryName": r.name, "uploadId": id, "lastByteReceived": n - 1 }),
         )
@@ -561,6 +565,15 @@ impl Cx<'_> {
                 "EmptyUploadException",
                 format!(
                     "The specified layer upload with id '{id}' does not contain any layer parts"
+                ),
+            ));
+        }
+        if self.ecr.store.has_small_part(id).map_err(store_err)? {
+            return Err(err(
+                "LayerPartTooSmallException",
+                format!(
+                    "Layer parts must be at least {} bytes in size, except the last one",
+                    crate::store::MIN_API_PART
                 ),
             ));
         }

@@ -37,6 +37,9 @@ use std::time::Duration;
 /// collection removes it.
 pub const DEFAULT_UPLOAD_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
+/// ECR's minimum size of a layer part that is not the last one (`LayerPartTooSmallException`).
+pub const MIN_API_PART: u64 = 5 * 1024 * 1024;
+
 /// How many received bytes between background `fdatasync`s of an upload.
 const SYNC_EVERY: usize = 16 << 20;
 
@@ -132,7 +135,7 @@ CREATE INDEX IF NOT EXISTS image_refs_ref ON image_refs(repo_id, ref_digest);
 CREATE TABLE IF NOT EXISTS tags(repo_id INTEGER NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
   PRIMARY KEY(repo_id, tag));
 CREATE TABLE IF NOT EXISTS uploads(id TEXT PRIMARY KEY, repo_id INTEGER NOT NULL, offset INTEGER NOT NULL,
-  created_at REAL NOT NULL);
+  created_at REAL NOT NULL, last_part INTEGER, small_part INTEGER NOT NULL DEFAULT 0);
 ";
 
 fn repo_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Repo> {
@@ -509,6 +512,28 @@ impl Store {
             .optional()?
             .map(|o| o as u64)
             .ok_or(StoreError::UploadUnknown)
+    }
+
+    /// Records an API `UploadLayerPart` of `size` bytes. A part followed by another one must be
+    /// at least [`MIN_API_PART`] bytes; a violation is remembered for `CompleteLayerUpload`.
+    pub fn note_api_part(&self, id: &str, size: u64) -> Result<(), StoreError> {
+        self.db().execute(
+            "UPDATE uploads SET small_part = small_part OR (last_part IS NOT NULL AND last_part < ?2), last_part = ?3 WHERE id=?1",
+            params![id, MIN_API_PART as i64, size as i64],
+        )?;
+        Ok(())
+    }
+
+    /// True when a non-final API part was smaller than [`MIN_API_PART`].
+    pub fn has_small_part(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .db()
+            .query_row("SELECT small_part FROM uploads WHERE id=?1", [id], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+            .unwrap_or(0)
+            != 0)
     }
 
     fn claim(&self, id: &str) -> Result<Busy<'_>, StoreError> {

@@ -260,7 +260,29 @@ fn layer_upload_api_and_download_url() {
         s.ok(PUSHER, "UploadLayerPart", part(1000, 2999))["lastByteReceived"],
         2999
     );
-    // wrong digest: rejected and the upload is gone
+    // a 1000-byte part followed by another: too small, as ECR says
+    s.fails(
+        PUSHER,
+        "CompleteLayerUpload",
+        json!({"repositoryName":"test-repos","uploadId":id,"layerDigests":[digest]}),
+        "LayerPartTooSmallException",
+    );
+    // 5 MiB + a tail is fine; a wrong digest is rejected and the upload is gone
+    let big: Vec<u8> = (0..(5 << 20) + 100u32).map(|i| (i % 241) as u8).collect();
+    let id = s.ok(
+        PUSHER,
+        "InitiateLayerUpload",
+        json!({"repositoryName":"test-repos"}),
+    )["uploadId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let big_part = |first: usize, last: usize| {
+        json!({"repositoryName":"test-repos","uploadId":id,"partFirstByte":first,"partLastByte":last,
+               "layerPartBlob":STANDARD.encode(&big[first..=last])})
+    };
+    s.ok(PUSHER, "UploadLayerPart", big_part(0, (5 << 20) - 1));
+    s.ok(PUSHER, "UploadLayerPart", big_part(5 << 20, big.len() - 1));
     let wrong = sha256_digest(b"other");
     s.fails(
         PUSHER,
@@ -271,9 +293,29 @@ fn layer_upload_api_and_download_url() {
     s.fails(
         PUSHER,
         "CompleteLayerUpload",
-        json!({"repositoryName":"test-repos","uploadId":id,"layerDigests":[digest]}),
+        json!({"repositoryName":"test-repos","uploadId":id,"layerDigests":[sha256_digest(&big)]}),
         "UploadNotFoundException",
     );
+    let id = s.ok(
+        PUSHER,
+        "InitiateLayerUpload",
+        json!({"repositoryName":"test-repos"}),
+    )["uploadId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let big_part = |first: usize, last: usize| {
+        json!({"repositoryName":"test-repos","uploadId":id,"partFirstByte":first,"partLastByte":last,
+               "layerPartBlob":STANDARD.encode(&big[first..=last])})
+    };
+    s.ok(PUSHER, "UploadLayerPart", big_part(0, (5 << 20) - 1));
+    s.ok(PUSHER, "UploadLayerPart", big_part(5 << 20, big.len() - 1));
+    let c = s.ok(
+        PUSHER,
+        "CompleteLayerUpload",
+        json!({"repositoryName":"test-repos","uploadId":id,"layerDigests":[sha256_digest(&big)]}),
+    );
+    assert_eq!(c["layerDigest"], sha256_digest(&big).as_str());
     // again, correctly
     let id = s.ok(
         PUSHER,

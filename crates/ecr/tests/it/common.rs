@@ -206,7 +206,10 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         ecr.set_registry_endpoint(addr.to_string());
         let app = Router::new()
-            .route("/", post(api_route))
+            .route(
+                "/",
+                post(api_route).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+            )
             .with_state((ecr.clone(), host.clone()))
             .merge(ecr.registry_router());
         rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
