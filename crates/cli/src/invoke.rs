@@ -104,8 +104,14 @@ pub(crate) fn prepare(
 
 /// The pages of one (possibly paginated) call, plus the full result.
 pub(crate) struct Pages {
+    /// `build_full_result()` (or the single response).
     pub full: Value,
+    /// Each response as received (after `--max-items` truncation): yaml-stream prints these.
     pub pages: Vec<Value>,
+    /// Paginated: each page's result keys only, as the text formatter prints them.
+    pub result_pages: Option<Vec<Value>>,
+    /// Paginated and truncated by `--max-items`: the resume token.
+    pub next_token: Option<String>,
 }
 
 fn encode_token(token: &Map<String, Value>) -> String {
@@ -155,6 +161,8 @@ pub(crate) fn run_operation(
         return Ok(Pages {
             full: out.clone(),
             pages: vec![out],
+            result_pages: None,
+            next_token: None,
         });
     };
     let mut req = args.input.clone();
@@ -176,6 +184,7 @@ pub(crate) fn run_operation(
     let primary = p.result_keys.first().copied();
     let mut full = Map::new();
     let mut pages = Vec::new();
+    let mut raw_pages = Vec::new();
     let mut collected = 0usize;
     let mut resume: Option<Map<String, Value>> = None;
     loop {
@@ -251,6 +260,7 @@ pub(crate) fn run_operation(
             }
         }
         pages.push(Value::Object(page_view));
+        raw_pages.push(page.clone());
         if stop {
             break;
         }
@@ -258,16 +268,15 @@ pub(crate) fn run_operation(
         req.insert(p.input_token.to_string(), n.clone());
         current_token = Some(n);
     }
-    if let Some(t) = resume {
-        let token = encode_token(&t);
+    let next_token = resume.map(|t| encode_token(&t));
+    if let Some(token) = &next_token {
         full.insert("NextToken".into(), Value::String(token.clone()));
-        if let Some(Value::Object(last)) = pages.last_mut() {
-            last.insert("NextToken".into(), Value::String(token));
-        }
     }
     Ok(Pages {
         full: Value::Object(full),
-        pages,
+        pages: raw_pages,
+        result_pages: Some(pages),
+        next_token,
     })
 }
 
@@ -444,12 +453,26 @@ pub(crate) fn print_result(
         }
         "text" => {
             let mut out = String::new();
-            if op.paginator.is_some() && pages.pages.len() > 1 {
-                for p in &pages.pages {
-                    out.push_str(&output::to_text(&render(p)?));
+            match &pages.result_pages {
+                // TextFormatter on a PageIterator: each page's result keys, then the resume
+                // token as its own `{"NextToken": {"NextToken": ...}}` document (query applied).
+                Some(result_pages) => {
+                    for p in result_pages {
+                        out.push_str(&output::to_text(&render(p)?));
+                    }
+                    if let Some(t) = &pages.next_token {
+                        let d = Doc::Map(vec![(
+                            "NextToken".into(),
+                            Doc::Map(vec![("NextToken".into(), Doc::Str(t.clone()))]),
+                        )]);
+                        let d = match query {
+                            Some(q) => apply_query(q, d)?,
+                            None => d,
+                        };
+                        out.push_str(&output::to_text(&d));
+                    }
                 }
-            } else {
-                out.push_str(&output::to_text(&render(&pages.full)?));
+                None => out.push_str(&output::to_text(&render(&pages.full)?)),
             }
             out
         }

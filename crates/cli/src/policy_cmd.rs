@@ -145,6 +145,8 @@ fn simulate(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), 
     let pages = crate::invoke::Pages {
         full: out.clone(),
         pages: vec![out],
+        result_pages: None,
+        next_token: None,
     };
     // No network: the session only supplies output settings.
     let files_ok = crate::http::Session::new(env, g)?;
