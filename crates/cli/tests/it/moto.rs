@@ -111,3 +111,114 @@ fn pagination_against_moto() {
     ]);
     assert_eq!(text.stdout, "u0\tu1\tu2\tu3\tu4\n");
 }
+
+/// kagi and the official CLI (v1 from PyPI: same formatter, parameter parsing, paginator and
+/// error wording as v2) print the same bytes for the same commands on the same server. v1 is
+/// told `cli_timestamp_format = iso8601`, v2's default (and kagi's only form).
+#[test]
+fn same_output_as_the_official_cli_on_moto() {
+    let Some(moto) = start_moto() else { return };
+    let venv = std::env::var_os("KAGI_COMPAT_VENV").expect("checked by start_moto");
+    let mut sb = Sandbox::new();
+    sb.set("AWS_ENDPOINT_URL", &moto.url)
+        .set("AWS_ACCESS_KEY_ID", "testing")
+        .set("AWS_SECRET_ACCESS_KEY", "testing")
+        .set("AWS_DEFAULT_REGION", "us-east-1");
+    sb.write(".aws/config", "[default]\ncli_timestamp_format = iso8601\n");
+    for i in 0..3 {
+        let name = format!("user{i}");
+        assert_eq!(
+            sb.run(&[
+                "iam",
+                "create-user",
+                "--user-name",
+                &name,
+                "--tags",
+                "Key=team,Value=blue"
+            ])
+            .code,
+            0
+        );
+    }
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+    assert_eq!(
+        sb.run(&[
+            "iam",
+            "create-role",
+            "--role-name",
+            "r1",
+            "--assume-role-policy-document",
+            trust
+        ])
+        .code,
+        0
+    );
+    let commands: &[&[&str]] = &[
+        &["sts", "get-caller-identity"],
+        &["sts", "get-caller-identity", "--output", "text"],
+        &["sts", "get-caller-identity", "--output", "table"],
+        &["iam", "list-users"],
+        &["iam", "list-users", "--output", "text"],
+        &["iam", "list-users", "--output", "table"],
+        &["iam", "list-users", "--max-items", "2", "--page-size", "1"],
+        &[
+            "iam",
+            "list-users",
+            "--max-items",
+            "2",
+            "--page-size",
+            "1",
+            "--output",
+            "text",
+        ],
+        &[
+            "iam",
+            "list-users",
+            "--query",
+            "Users[?UserName=='user1'].[UserName,Path]",
+            "--output",
+            "text",
+        ],
+        &["iam", "get-role", "--role-name", "r1"],
+        &["iam", "get-role", "--role-name", "r1", "--output", "text"],
+        &["iam", "get-role", "--role-name", "r1", "--output", "table"],
+        &[
+            "iam",
+            "list-user-tags",
+            "--user-name",
+            "user0",
+            "--output",
+            "table",
+        ],
+        &["iam", "get-user", "--user-name", "nobody"],
+        &["iam", "create-user"],
+        &["iam", "create-user", "--user-name", "x", "--tags", "Key=a"],
+        &["iam", "list-users", "--bogus"],
+    ];
+    let mut diffs = Vec::new();
+    for args in commands {
+        let ours = sb.run(args);
+        let theirs = std::process::Command::new(std::path::Path::new(&venv).join("bin/aws"))
+            .args(*args)
+            .env_clear()
+            .envs(sb.env().vars)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .unwrap();
+        let their_out = String::from_utf8_lossy(&theirs.stdout).to_string();
+        // v1 prefixes usage errors with a "Note: AWS CLI version 2 ..." paragraph.
+        let their_err: String = String::from_utf8_lossy(&theirs.stderr)
+            .split_inclusive('\n')
+            .filter(|l| !l.contains("Note: AWS CLI version 2"))
+            .collect::<String>()
+            .replacen("\n\nusage:", "usage:", 1);
+        if ours.stdout != their_out || ours.stderr.trim_start() != their_err.trim_start() {
+            diffs.push(format!(
+                "{args:?}\n--- aws\n{their_out}{their_err}--- kagi\n{}{}",
+                ours.stdout, ours.stderr
+            ));
+        }
+        assert_eq!(ours.code == 0, theirs.status.success(), "{args:?}");
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
