@@ -22,6 +22,30 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modelled_errors_take_the_models_status() {
+        let iam = crate::service("iam").unwrap();
+        let e = ApiError::modelled(
+            iam,
+            "EntityAlreadyExists",
+            "User with name bob already exists.",
+        );
+        assert_eq!((e.status, e.sender_fault), (409, true));
+        let e = ApiError::modelled(iam, "ServiceFailure", "x");
+        assert_eq!((e.status, e.sender_fault), (500, false));
+        let ecr = crate::service("ecr").unwrap();
+        let e = ApiError::modelled(ecr, "RepositoryNotFoundException", "x");
+        assert_eq!((e.status, e.sender_fault), (400, true));
+        let e = ApiError::modelled(ecr, "ServerException", "x");
+        assert_eq!((e.status, e.sender_fault), (500, false));
+        assert_eq!(ApiError::modelled(iam, "Whatever", "x").status, 400);
+    }
+}
+
 impl ApiError {
     /// A client (sender) error.
     pub fn new(code: impl Into<String>, message: impl Into<String>, status: u16) -> ApiError {
@@ -30,6 +54,25 @@ impl ApiError {
             message: message.into(),
             status,
             sender_fault: status < 500,
+        }
+    }
+
+    /// An error the service's model declares (`NoSuchEntity`, `EntityAlreadyExists`,
+    /// `RepositoryNotFoundException`, ...), with the model's HTTP status and fault; a code the
+    /// model does not know is a 400 sender fault.
+    pub fn modelled(
+        service: &'static crate::Service,
+        code: &str,
+        message: impl Into<String>,
+    ) -> ApiError {
+        match service.error_by_code(code) {
+            Some(e) => ApiError {
+                code: e.code.to_string(),
+                message: message.into(),
+                status: e.status,
+                sender_fault: e.sender_fault,
+            },
+            None => ApiError::new(code, message, 400),
         }
     }
 
