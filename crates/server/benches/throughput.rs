@@ -112,8 +112,10 @@ fn once(addr: SocketAddr, req: &[u8]) -> (u16, String) {
             break;
         }
         buf.extend_from_slice(&tmp[..n]);
-        if let Some((status, body_start, len, _)) = parse_head(&buf) {
-            if buf.len() >= body_start + len {
+        if let Some((status, body_start, len, _)) = parse_head(&buf)
+            && buf.len() >= body_start + len
+        {
+            {
                 return (
                     status,
                     String::from_utf8_lossy(&buf[body_start..body_start + len]).into_owned(),
@@ -189,10 +191,10 @@ async fn connection(
                     Ok(0) | Err(_) => continue 'outer,
                     Ok(n) => filled += n,
                 }
-                if let Some((status, start, len, close)) = parse_head(&buf[..filled]) {
-                    if filled >= start + len {
-                        break (status, close);
-                    }
+                if let Some((status, start, len, close)) = parse_head(&buf[..filled])
+                    && filled >= start + len
+                {
+                    break (status, close);
                 }
                 if filled == buf.len() {
                     buf.resize(buf.len() * 2, 0);

@@ -216,9 +216,7 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
     Ok(match &s.kind {
         SessionKind::Root => Some(Principal::Root),
         SessionKind::User { user_name } => {
-            let u: Option<User> = state
-                .store
-                .view(|tx| tx.get_json(Table::Users, &name_key(user_name)))?;
+            let u: Option<User> = crate::authz::cached_entity(state, Table::Users, user_name)?;
             u.map(|u| Principal::User {
                 name: u.name,
                 id: u.id,
@@ -230,9 +228,7 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
             role_id,
             session_name,
         } => {
-            let r: Option<Role> = state
-                .store
-                .view(|tx| tx.get_json(Table::Roles, &name_key(role_name)))?;
+            let r: Option<Role> = crate::authz::cached_entity(state, Table::Roles, role_name)?;
             // A role deleted and re-created under the same name is a different role.
             r.filter(|r| &r.id == role_id).map(|r| Principal::Role {
                 name: r.name,

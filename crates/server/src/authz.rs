@@ -21,6 +21,7 @@ use kagi_policy::{
     SessionInfo,
 };
 use parking_lot::RwLock;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -48,10 +49,14 @@ pub struct PrincipalPolicies {
     pub tags: Vec<(String, String)>,
 }
 
+/// A map valid for one store generation.
+type GenMap<V> = RwLock<(u64, HashMap<String, V>)>;
+
 #[derive(Default)]
 pub struct PolicyCache {
     principals: RwLock<(u64, HashMap<String, Arc<PrincipalPolicies>>)>,
     trust: RwLock<(u64, HashMap<String, Arc<CompiledPolicy>>)>,
+    entities: GenMap<Option<Arc<Value>>>,
     sessions: RwLock<HashMap<String, Arc<Vec<CompiledPolicy>>>>,
 }
 
@@ -196,6 +201,47 @@ pub fn principal_policies(
     }
     c.1.insert(key, pp.clone());
     Ok(pp)
+}
+
+/// A user or role document by name, cached per store generation (the hot paths of
+/// authentication and AssumeRole then do not touch the database).
+pub fn cached_entity<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    table: Table,
+    name: &str,
+) -> AwsResult<Option<T>> {
+    let generation = state.store.generation();
+    let key = format!("{}\0{}", table.name(), name_key(name));
+    let hit = {
+        let c = state.policies.entities.read();
+        if c.0 == generation {
+            c.1.get(&key).cloned()
+        } else {
+            None
+        }
+    };
+    let v = match hit {
+        Some(v) => v,
+        None => {
+            let v: Option<Value> = state.store.view(|tx| tx.get_json(table, &name_key(name)))?;
+            let v = v.map(Arc::new);
+            let mut c = state.policies.entities.write();
+            if c.0 != generation {
+                *c = (generation, HashMap::new());
+            }
+            if c.1.len() < 100_000 {
+                c.1.insert(key, v.clone());
+            }
+            v
+        }
+    };
+    match v {
+        Some(v) => Ok(Some(
+            serde_json::from_value((*v).clone())
+                .map_err(|e| AwsError::from(anyhow::Error::from(e)))?,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// A role's trust policy, compiled (cached per store generation).

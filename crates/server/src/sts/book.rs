@@ -21,7 +21,8 @@ enum Msg {
 
 pub struct SessionBook {
     store: Arc<dyn Store>,
-    recent: Mutex<HashMap<String, Arc<Session>>>,
+    /// Sessions not yet committed by the writer (it removes them once they are).
+    recent: Arc<Mutex<HashMap<String, Arc<Session>>>>,
     tx: Mutex<mpsc::Sender<Msg>>,
 }
 
@@ -32,13 +33,15 @@ impl SessionBook {
     pub fn new(store: Arc<dyn Store>) -> SessionBook {
         let (tx, rx) = mpsc::channel::<Msg>();
         let writer_store = store.clone();
+        let recent = Arc::new(Mutex::new(HashMap::new()));
+        let writer_recent = recent.clone();
         std::thread::Builder::new()
             .name("kagi-session-writer".into())
-            .spawn(move || writer(writer_store, rx))
+            .spawn(move || writer(writer_store, writer_recent, rx))
             .expect("spawn session writer");
         SessionBook {
             store,
-            recent: Mutex::new(HashMap::new()),
+            recent,
             tx: Mutex::new(tx),
         }
     }
@@ -80,7 +83,11 @@ impl SessionBook {
     }
 }
 
-fn writer(store: Arc<dyn Store>, rx: mpsc::Receiver<Msg>) {
+fn writer(
+    store: Arc<dyn Store>,
+    recent: Arc<Mutex<HashMap<String, Arc<Session>>>>,
+    rx: mpsc::Receiver<Msg>,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::new();
         let mut acks = Vec::new();
@@ -103,8 +110,16 @@ fn writer(store: Arc<dyn Store>, rx: mpsc::Receiver<Msg>) {
                 }
                 Ok(())
             });
-            if let Err(e) = r {
-                tracing::error!(error = %format!("{e:#}"), sessions = batch.len(), "could not store STS sessions");
+            match r {
+                Ok(()) => {
+                    let mut m = recent.lock();
+                    for (k, _) in &batch {
+                        m.remove(k);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), sessions = batch.len(), "could not store STS sessions")
+                }
             }
         }
         for a in acks {
@@ -139,6 +154,11 @@ mod tests {
         book.put(&s, 0).unwrap();
         assert!(book.get("ASIATESTTESTTESTTEST").is_some());
         book.flush();
+        assert!(
+            book.recent.lock().is_empty(),
+            "committed sessions leave the map"
+        );
+        assert!(book.get("ASIATESTTESTTESTTEST").is_some());
         let stored: Option<Session> = store
             .view(|tx| tx.get_json(Table::Sessions, "ASIATESTTESTTESTTEST"))
             .unwrap();

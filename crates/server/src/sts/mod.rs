@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::error::{AwsError, AwsResult};
 use crate::iam::{opt, opt_i64, req};
 use crate::model::{ManagedPolicy, Role, Session, SessionKind, Tag};
-use crate::store::{StoreExt, Table, TxExt, name_key};
+use crate::store::{StoreExt, Table, TxExt};
 use kagi_policy::{ContextType, ResourcePolicyKind};
 use serde_json::{Value, json};
 
@@ -176,10 +176,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         ))
     };
     let role_name = parse_role_arn(&ctx.state.account_id, role_arn).ok_or_else(denied)?;
-    let role: Role = ctx
-        .state
-        .store
-        .view(|tx| tx.get_json::<Role>(Table::Roles, &name_key(&role_name)))?
+    let role: Role = crate::authz::cached_entity::<Role>(ctx.state, Table::Roles, &role_name)?
         .filter(|r| r.arn == role_arn)
         .ok_or_else(denied)?;
 
