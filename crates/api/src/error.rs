@@ -22,30 +22,6 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn modelled_errors_take_the_models_status() {
-        let iam = crate::service("iam").unwrap();
-        let e = ApiError::modelled(
-            iam,
-            "EntityAlreadyExists",
-            "User with name bob already exists.",
-        );
-        assert_eq!((e.status, e.sender_fault), (409, true));
-        let e = ApiError::modelled(iam, "ServiceFailure", "x");
-        assert_eq!((e.status, e.sender_fault), (500, false));
-        let ecr = crate::service("ecr").unwrap();
-        let e = ApiError::modelled(ecr, "RepositoryNotFoundException", "x");
-        assert_eq!((e.status, e.sender_fault), (400, true));
-        let e = ApiError::modelled(ecr, "ServerException", "x");
-        assert_eq!((e.status, e.sender_fault), (500, false));
-        assert_eq!(ApiError::modelled(iam, "Whatever", "x").status, 400);
-    }
-}
-
 impl ApiError {
     /// A client (sender) error.
     pub fn new(code: impl Into<String>, message: impl Into<String>, status: u16) -> ApiError {
@@ -175,5 +151,29 @@ impl ApiError {
     /// ECR `InvalidParameterException` 400.
     pub fn invalid_parameter(message: impl Into<String>) -> ApiError {
         ApiError::new("InvalidParameterException", message, 400)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modelled_errors_take_the_models_status() {
+        let iam = crate::service("iam").unwrap();
+        let e = ApiError::modelled(
+            iam,
+            "EntityAlreadyExists",
+            "User with name bob already exists.",
+        );
+        assert_eq!((e.status, e.sender_fault), (409, true));
+        let e = ApiError::modelled(iam, "ServiceFailure", "x");
+        assert_eq!((e.status, e.sender_fault), (500, false));
+        let ecr = crate::service("ecr").unwrap();
+        let e = ApiError::modelled(ecr, "RepositoryNotFoundException", "x");
+        assert_eq!((e.status, e.sender_fault), (400, true));
+        let e = ApiError::modelled(ecr, "ServerException", "x");
+        assert_eq!((e.status, e.sender_fault), (500, false));
+        assert_eq!(ApiError::modelled(iam, "Whatever", "x").status, 400);
     }
 }
