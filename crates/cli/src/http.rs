@@ -159,6 +159,13 @@ impl<'a> Session<'a> {
         region: Option<&str>,
         use_cli_flag: bool,
     ) -> Result<Endpoint, CliError> {
+        if let Some(r) = region
+            && !valid_region(r)
+        {
+            return Err(CliError::General(format!(
+                "Provided region_name '{r}' doesn't match a supported format."
+            )));
+        }
         let configured = config::configured_endpoint(
             if use_cli_flag {
                 self.g.endpoint_url.as_deref()
@@ -396,6 +403,16 @@ impl<'a> Session<'a> {
     }
 }
 
+/// botocore's `validate_region_name`: `^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$`.
+fn valid_region(r: &str) -> bool {
+    let b = r.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
 fn request_id(service: &'static Service, body: &[u8]) -> Option<String> {
     match service.protocol {
         Protocol::Query { .. } => kagi_api::xml::request_id(&String::from_utf8_lossy(body)),
@@ -468,6 +485,7 @@ mod tests {
             ("https://h".into(), "/p".into(), "a=b".into())
         );
         assert!(split_url("localhost:5000").is_err());
+        assert!(valid_region("ap-northeast-1") && !valid_region("x y") && !valid_region("-a"));
         assert_eq!(strip_default_port("https://h:443", "h:443"), "h");
     }
 

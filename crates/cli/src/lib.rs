@@ -161,6 +161,10 @@ impl CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
+        // A closed pipe on stdout (`kagi ... | head -1`) is not an error, as in the AWS CLI.
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return CliError::Silent(0);
+        }
         CliError::General(e.to_string())
     }
 }

@@ -194,6 +194,16 @@ fn same_output_as_the_official_cli_on_moto() {
         &["iam", "create-user"],
         &["iam", "create-user", "--user-name", "x", "--tags", "Key=a"],
         &["iam", "list-users", "--bogus"],
+        &["ecr", "describe-repositories", "--output", "text"],
+        &[
+            "ecr",
+            "describe-repositories",
+            "--query",
+            "repositories[].repositoryName",
+        ],
+        &["ecr", "get-authorization-token", "--output", "table"],
+        &["ecr", "list-images", "--repository-name", "test-repos"],
+        &["ecr", "describe-repositories", "--repository-names", "nope"],
     ];
     let mut diffs = Vec::new();
     for args in commands {
