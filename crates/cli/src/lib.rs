@@ -151,7 +151,7 @@ impl CliError {
     pub fn write(&self, stderr: &mut dyn Write, enhanced: bool) {
         let _ = match self {
             CliError::Silent(_) => Ok(()),
-            CliError::Usage(m) => write!(stderr, "{USAGE}aws: error: {m}\n"),
+            CliError::Usage(m) => writeln!(stderr, "{USAGE}aws: error: {m}"),
             CliError::UnknownArgs(_) => write!(stderr, "{USAGE}\n{}\n", self.message()),
             _ if enhanced => write!(stderr, "\naws: [ERROR]: {}\n", self.message().trim()),
             _ => write!(stderr, "\n{}\n", self.message()),
