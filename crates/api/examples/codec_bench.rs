@@ -41,11 +41,9 @@ fn main() {
         ("DurationSeconds", "3600"),
         ("Policy", policy),
     ]);
-    let ar = query::parse_form(body.as_bytes());
     time("sts AssumeRole parse_form+decode", 200_000, || {
         black_box(query::decode(sts, black_box(&query::parse_form(body.as_bytes()))).unwrap());
     });
-    let _ = ar;
     let users: Vec<_> = (0..100)
         .map(|i| json!({"Path": "/", "UserName": format!("user{i}"), "UserId": "AIDAEXAMPLEEXAMPLE123",
             "Arn": format!("arn:aws:iam::123456789012:user/user{i}"), "CreateDate": "2026-11-24T10:30:00+00:00"}))

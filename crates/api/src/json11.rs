@@ -238,7 +238,7 @@ fn convert(
             value.clone()
         }
         (ShapeKind::Double | ShapeKind::Float, Value::Number(_)) => value.clone(),
-        (kind, v) if strict => {
+        (kind, _) if strict => {
             return Err(type_error(
                 path,
                 match kind {
@@ -247,10 +247,7 @@ fn convert(
                     ShapeKind::Boolean => "a boolean",
                     ShapeKind::Integer | ShapeKind::Long => "an integer",
                     ShapeKind::Double | ShapeKind::Float => "a number",
-                    _ => {
-                        let _ = v;
-                        "a string"
-                    }
+                    _ => "a string",
                 },
             ));
         }

@@ -292,7 +292,10 @@ pub fn decode_response(
     op: &Operation,
     body: &str,
 ) -> Result<Value, ApiError> {
-    let _ = service;
+    debug_assert!(
+        std::ptr::eq(service, op.service()),
+        "operation of another service"
+    );
     let mut r = Stream::new(body);
     // The root element.
     let (root, empty) = loop {
