@@ -31,6 +31,8 @@ pub struct Session<'a> {
     /// Number of HTTP requests sent (diagnostics and tests).
     pub requests: std::cell::Cell<u32>,
     last_request_id: RefCell<Option<String>>,
+    /// Retries spent on the last call when it still failed retryably (the error says so).
+    retries: std::cell::Cell<u32>,
 }
 
 /// Where a request goes and how it is signed.
@@ -54,6 +56,7 @@ impl<'a> Session<'a> {
             debug: RefCell::new(Vec::new()),
             requests: std::cell::Cell::new(0),
             last_request_id: RefCell::new(None),
+            retries: std::cell::Cell::new(0),
         })
     }
 
@@ -338,6 +341,7 @@ impl<'a> Session<'a> {
             code,
             message,
             operation: op.name.to_string(),
+            retries: self.retries.get(),
         })
     }
 
@@ -348,6 +352,7 @@ impl<'a> Session<'a> {
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), CliError> {
         let mut attempt = 0;
+        self.retries.set(0);
         loop {
             attempt += 1;
             self.requests.set(self.requests.get() + 1);
@@ -370,10 +375,14 @@ impl<'a> Session<'a> {
                                 "Read timeout on endpoint URL: \"{url}\" ({e})"
                             ))
                         })?;
-                    // botocore's standard retry mode: 3 attempts for throttling and 5xx.
-                    if attempt < 3 && matches!(status, 500 | 502 | 503 | 504) {
-                        std::thread::sleep(Duration::from_millis(50 * attempt));
-                        continue;
+                    // botocore's standard retry mode: 3 attempts for throttling, transient
+                    // errors and 5xx.
+                    if retryable(status, &bytes) {
+                        if attempt < 3 {
+                            std::thread::sleep(Duration::from_millis(50 * attempt));
+                            continue;
+                        }
+                        self.retries.set(attempt as u32 - 1);
                     }
                     return Ok((status, bytes));
                 }
@@ -411,6 +420,41 @@ fn valid_region(r: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
+}
+
+/// botocore's standard-mode retryable responses: 500/502/503/504, and throttling or transient
+/// error codes.
+fn retryable(status: u16, body: &[u8]) -> bool {
+    const CODES: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    ];
+    if matches!(status, 500 | 502 | 503 | 504) {
+        return true;
+    }
+    if !(400..500).contains(&status) {
+        return false;
+    }
+    let text = String::from_utf8_lossy(body);
+    CODES.iter().any(|c| {
+        text.contains(&format!("<Code>{c}</Code>"))
+            || text.contains(&format!("\"{c}\""))
+            || text.contains(&format!("#{c}\""))
+    })
 }
 
 fn request_id(service: &'static Service, body: &[u8]) -> Option<String> {
@@ -502,6 +546,7 @@ mod tests {
             debug: RefCell::new(vec![]),
             requests: Default::default(),
             last_request_id: RefCell::new(None),
+            retries: Default::default(),
         };
         let iam = kagi_api::service("iam").unwrap();
         let sts = kagi_api::service("sts").unwrap();

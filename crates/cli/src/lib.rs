@@ -99,6 +99,8 @@ pub enum CliError {
         code: String,
         message: String,
         operation: String,
+        /// Retries spent when the error was still retryable: `(reached max retries: N)`.
+        retries: u32,
     },
     /// Anything else (255).
     General(String),
@@ -139,8 +141,9 @@ impl CliError {
             CliError::NoCredentials => {
                 "Unable to locate credentials. You can configure credentials by running \"aws configure\".".into()
             }
-            CliError::Service { code, message, operation } => {
-                format!("An error occurred ({code}) when calling the {operation} operation: {message}")
+            CliError::Service { code, message, operation, retries } => {
+                let suffix = if *retries > 0 { format!(" (reached max retries: {retries})") } else { String::new() };
+                format!("An error occurred ({code}) when calling the {operation} operation{suffix}: {message}")
             }
             CliError::Silent(_) => String::new(),
         }

@@ -140,6 +140,7 @@ fn simulate(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), 
                 code: e.code.as_str().to_string(),
                 message: e.message.clone(),
                 operation: "SimulateCustomPolicy".into(),
+                retries: 0,
             }
         })?;
     let pages = crate::invoke::Pages {

@@ -325,3 +325,68 @@ fn debug_shows_routing_and_canonical_request_but_no_secret() {
         o.stderr
     );
 }
+
+/// A server that always answers `status` with `body`; returns its URL and a request counter.
+fn always(status: u16, body: &'static str) -> (String, Arc<Mutex<u32>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(Mutex::new(0));
+    let c2 = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut b = vec![0; len];
+            let _ = reader.read_exact(&mut b);
+            *c2.lock().unwrap() += 1;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn retryable_errors_are_retried_and_said_so() {
+    let (url, count) = always(
+        400,
+        r#"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>"#,
+    );
+    let mut sb = Sandbox::new();
+    sb.set("AWS_ENDPOINT_URL", &url)
+        .set("AWS_ACCESS_KEY_ID", "AKIA")
+        .set("AWS_SECRET_ACCESS_KEY", "s")
+        .set("AWS_DEFAULT_REGION", "us-east-1");
+    let o = sb.run(&["sts", "get-caller-identity"]);
+    assert_eq!(o.code, 254);
+    assert_eq!(
+        o.stderr,
+        "\nAn error occurred (Throttling) when calling the GetCallerIdentity operation (reached max retries: 2): Rate exceeded\n"
+    );
+    assert_eq!(*count.lock().unwrap(), 3);
+    // A non-retryable error is sent once; an unmodelled body gives the HTTP status as the code.
+    let (url, count) = always(403, "forbidden");
+    sb.set("AWS_ENDPOINT_URL", &url);
+    let o = sb.run(&["sts", "get-caller-identity"]);
+    assert_eq!(
+        (o.code, o.stderr.as_str()),
+        (
+            254,
+            "\nAn error occurred (403) when calling the GetCallerIdentity operation: Forbidden\n"
+        )
+    );
+    assert_eq!(*count.lock().unwrap(), 1);
+}
