@@ -141,8 +141,14 @@ fn check(
             ));
         }
     }
+    // Patterns are only checked within the length limit: a general pattern costs up to
+    // quadratic time, and the limit bounds it (patterns on unbounded shapes are linear).
+    let within_max = shape
+        .max
+        .is_none_or(|max| length.is_none_or(|len| len <= max));
     if let (Some(pattern), ShapeKind::String, Value::String(s)) =
         (shape.pattern, &shape.kind, value)
+        && within_max
         && !shape.matches_pattern(s)
     {
         push(format!(
@@ -223,6 +229,10 @@ mod tests {
         let msg = message(&v);
         assert!(msg.starts_with("3 validation errors detected: Value '' at 'path' failed to satisfy constraint: Member must have length greater than or equal to 1; Value '' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F); "), "{msg}");
         assert!(msg.contains("at 'userName' failed to satisfy constraint: Member must have length less than or equal to 64"), "{msg}");
+        // Over the limit, the pattern is not evaluated (it bounds the matcher's work).
+        let huge = "a b".repeat(400_000);
+        let v = violations(iam, op.input.unwrap(), &json!({"UserName": huge}));
+        assert_eq!(v.len(), 1);
     }
 
     #[test]
