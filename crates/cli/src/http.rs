@@ -89,6 +89,23 @@ impl<'a> Session<'a> {
         std::mem::take(&mut self.debug.borrow_mut())
     }
 
+    /// `AWS_MAX_ATTEMPTS` > profile `max_attempts` > 3 (standard retry mode).
+    fn max_attempts(&self) -> u64 {
+        self.env
+            .var("AWS_MAX_ATTEMPTS")
+            .map(str::to_string)
+            .or_else(|| {
+                self.profile()
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.get("max_attempts"))
+                    .map(str::to_string)
+            })
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(3)
+    }
+
     /// The CA bundle: `--ca-bundle` > `AWS_CA_BUNDLE` > profile `ca_bundle`.
     fn ca_bundle(&self) -> Option<String> {
         self.g
@@ -378,7 +395,7 @@ impl<'a> Session<'a> {
                     // botocore's standard retry mode: 3 attempts for throttling, transient
                     // errors and 5xx.
                     if retryable(status, &bytes) {
-                        if attempt < 3 {
+                        if attempt < self.max_attempts() {
                             std::thread::sleep(Duration::from_millis(50 * attempt));
                             continue;
                         }
@@ -393,7 +410,7 @@ impl<'a> Session<'a> {
                             | ureq::Error::ConnectionFailed
                             | ureq::Error::HostNotFound
                     );
-                    if connect && attempt < 3 {
+                    if connect && attempt < self.max_attempts() {
                         std::thread::sleep(Duration::from_millis(50 * attempt));
                         continue;
                     }

@@ -492,7 +492,7 @@ pub(crate) fn print_result(
                 "json" if d.is_empty_map() => String::new(),
                 "json" => output::to_json(&d),
                 bad => {
-                    return Err(CliError::Config(format!("Unknown output type: {bad}")));
+                    return Err(CliError::General(format!("Unknown output type: {bad}")));
                 }
             }
         }
