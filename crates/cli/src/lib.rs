@@ -38,6 +38,28 @@
 //! * `output` — json/text/table/yaml/yaml-stream renderers over an ordered [`output::Doc`].
 //! * `configure`, `policy_cmd`, `help` — the non-API commands.
 //!
+//! # Behaviour notes (all pinned by tests; see `tests/it/`)
+//!
+//! * Output is byte-identical to the official CLI's formatter for json/text/table (differential
+//!   tests run `awscli.formatter` and the official `aws` against moto). JSON keeps the output
+//!   shape's member order; YAML is ruamel's safe dump (sorted keys, folding at 80 columns), as
+//!   2.36.7 configures it. IAM policy documents are URL-decoded and printed as objects
+//!   (botocore's `json_decode_policies`). Timestamps are ISO 8601 (`+00:00`), v2's default.
+//! * Paginated operations: text prints per page and ends with a `NEXTTOKEN` line; json/yaml/table
+//!   print `build_full_result()`; yaml-stream prints the raw pages.
+//! * `--query`: jmespath 0.5 sorts object keys; kagi restores the input's key order when the
+//!   result object has the same keys as an input object (multiselect hashes stay sorted).
+//! * Credentials for an assumed role are fetched with STS at the endpoint the *configuration*
+//!   gives (`AWS_ENDPOINT_URL[_STS]`, `services`, `endpoint_url`), not `--endpoint-url`, exactly
+//!   as botocore does. Without a region, STS uses its partition endpoint `sts.amazonaws.com`.
+//! * Retries: botocore's standard mode (3 attempts, `AWS_MAX_ATTEMPTS`/`max_attempts`) on
+//!   5xx, throttling and transient codes; the error then says `(reached max retries: N)`.
+//! * `configure` does not print 2.36.7's `aws login` tip (kagi has no `login`).
+//! * API output to a terminal goes through the pager (`AWS_PAGER` > `cli_pager` > `PAGER` >
+//!   `less`, `LESS=FRX`), never for `configure`/`help`; `--no-cli-pager` disables it.
+//! * Not implemented: SSO, web identity, instance/container credential providers (clear errors),
+//!   `--cli-input-yaml`, auto-prompt (accepted and ignored), services other than IAM/STS/ECR.
+//!
 //! # Invariants
 //!
 //! * No async runtime and nothing heavy at startup: the model of a service is parsed on first use
