@@ -141,6 +141,11 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         Some(dir) => {
             create_private_dir(dir)?;
             let sealer = crypto::Sealer::open_key_file(&dir.join("kagi.key"))?;
+            let db = dir.join("kagi.db");
+            if !db.exists() {
+                // SQLite gives the -wal and -shm files the database file's mode.
+                account::write_private_file(&db, b"")?;
+            }
             (
                 Arc::new(store::sqlite::SqliteStore::open(&dir.join("kagi.db"))?),
                 sealer,
@@ -351,6 +356,7 @@ fn init_tracing(level: Option<&str>) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }

@@ -190,3 +190,84 @@ fn session_tokens_tampered_missing_and_expired() {
     assert_eq!((status, code.as_str()), (400, "ExpiredToken"));
     assert_eq!(msg, "The security token included in the request is expired");
 }
+
+#[test]
+fn query_protocol_over_get_and_presigned_urls() {
+    use kagi_sigv4::SigningParams;
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let alice = user_with_key(&root, "alice");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let host = server.addr.to_string();
+    let get = |query: &str, headers: &[(String, String)]| {
+        let mut req = agent.get(format!("http://{host}/?{query}"));
+        for (k, v) in headers {
+            if k != "host" {
+                req = req.header(k.as_str(), v.as_str());
+            }
+        }
+        let mut r = req.call().unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    // Header-signed GET.
+    let q = "Action=GetCallerIdentity&Version=2011-06-15";
+    let mut headers = vec![("host".to_string(), host.clone())];
+    let params = SigningParams {
+        region: "us-east-1",
+        service: "sts",
+        time: SystemTime::now(),
+    };
+    kagi_sigv4::sign_headers("GET", "/", q, &mut headers, b"", &alice.creds, &params).unwrap();
+    let (status, body) = get(q, &headers);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!("<Arn>arn:aws:iam::{ACCOUNT}:user/alice</Arn>")),
+        "{body}"
+    );
+    // Presigned URL.
+    let host_only = vec![("host".to_string(), host.clone())];
+    let signed_q = kagi_sigv4::presign(
+        "GET",
+        "/",
+        q,
+        &host_only,
+        b"",
+        &alice.creds,
+        &params,
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    let (status, body) = get(&signed_q, &[]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<GetCallerIdentityResult>"), "{body}");
+    // Tampered presigned URL: another action under the same signature.
+    let (status, body) = get(
+        &signed_q.replace("GetCallerIdentity", "GetSessionToken"),
+        &[],
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    // IAM over GET, with the IAM namespace on errors.
+    let q = "Action=ListUsers&Version=2010-05-08";
+    let mut headers = vec![("host".to_string(), host.clone())];
+    let params = SigningParams {
+        region: "us-east-1",
+        service: "iam",
+        time: SystemTime::now(),
+    };
+    kagi_sigv4::sign_headers("GET", "/", q, &mut headers, b"", &alice.creds, &params).unwrap();
+    let (status, body) = get(q, &headers);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("https://iam.amazonaws.com/doc/2010-05-08/")
+            && body.contains("<Code>AccessDenied</Code>"),
+        "{body}"
+    );
+    assert!(body.contains("<RequestId>"), "{body}");
+}

@@ -623,7 +623,7 @@ fn restart_keeps_everything() {
         k
     };
     use std::os::unix::fs::PermissionsExt;
-    for f in ["kagi.key", "root-credentials"] {
+    for f in ["kagi.key", "root-credentials", "kagi.db"] {
         let mode = std::fs::metadata(dir.path().join(f))
             .unwrap()
             .permissions()
