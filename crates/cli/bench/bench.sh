@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kagi vs the official aws CLI (from PyPI) on the same machine and the same local server (moto):
 #   sts get-caller-identity (static keys), the same through a cached assumed-role profile, --version.
+# SERVER=kagi uses `kagi serve` (KAGI_SERVE=path, default target/release/kagi) instead of moto.
 # Reports hyperfine medians and peak RSS (/usr/bin/time -v). Not a test: figures only.
 #
 #   KAGI_COMPAT_VENV=/path/to/venv   (awscli + moto[server]; default: target/pyvenv)
@@ -23,16 +24,43 @@ command -v hyperfine >/dev/null || { echo "hyperfine is required (apt-get instal
 
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 300); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-
+server="${SERVER:-moto}"
 export HOME="$work" AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
 mkdir -p "$HOME/.aws"
-printf '[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n' > "$HOME/.aws/credentials"
-"$KAGI" iam create-role --role-name Bench --assume-role-policy-document '{"Version":"2012-10-17","Statement":[]}' >/dev/null
+if [ "$server" = kagi ]; then
+  # kagi serve: verifies every signature and evaluates the policies; root may not assume roles,
+  # so a user with an AssumeRole policy is the source profile (the seed's shape).
+  KAGI_SERVE="${KAGI_SERVE:-$target/release/kagi}"
+  KAGI_ACCOUNT_ID=123456789012 KAGI_ROOT_ACCESS_KEY_ID=AKIAKAGIBENCHROOT001 \
+    KAGI_ROOT_SECRET_ACCESS_KEY=kagiBenchRootSecretKey000000000000000000 \
+    "$KAGI_SERVE" serve --in-memory --port "$port" --log error >/dev/null 2>&1 &
+  srv=$!
+else
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+  srv=$!
+fi
+trap 'kill $srv 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 300); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+
+if [ "$server" = kagi ]; then
+  printf '[admin]\naws_access_key_id = AKIAKAGIBENCHROOT001\naws_secret_access_key = kagiBenchRootSecretKey000000000000000000\n' > "$HOME/.aws/credentials"
+  "$KAGI" iam create-user --user-name bench --profile admin >/dev/null
+  "$KAGI" iam put-user-policy --user-name bench --policy-name assume --profile admin \
+    --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}'
+  keys="$("$KAGI" iam create-access-key --user-name bench --profile admin --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text)"
+  printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' $keys > "$HOME/.aws/credentials"
+  trust='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}'
+else
+  printf '[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n' > "$HOME/.aws/credentials"
+  trust='{"Version":"2012-10-17","Statement":[]}'
+fi
+if [ "$server" = kagi ]; then
+  printf '[admin]\naws_access_key_id = AKIAKAGIBENCHROOT001\naws_secret_access_key = kagiBenchRootSecretKey000000000000000000\n' >> "$HOME/.aws/credentials"
+  "$KAGI" iam create-role --role-name Bench --assume-role-policy-document "$trust" --profile admin >/dev/null
+else
+  "$KAGI" iam create-role --role-name Bench --assume-role-policy-document "$trust" >/dev/null
+fi
 printf '[default]\nregion = us-east-1\n[profile role]\nrole_arn = arn:aws:iam::123456789012:role/Bench\nsource_profile = default\n' > "$HOME/.aws/config"
 "$KAGI" sts get-caller-identity --profile role >/dev/null   # fills ~/.aws/cli/cache (both tools share it)
 
@@ -46,7 +74,7 @@ hyperfine -N --warmup 3 --runs "${RUNS:-30}" --export-json "$json" \
   -n "aws --version" "$AWS --version" >/dev/null
 
 rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {printf "%.1f MB", $2/1024}'; }
-echo "binary: $KAGI"
+echo "server: $server, binary: $KAGI"
 echo "official: $("$AWS" --version 2>&1)"
 python3 - "$json" <<'PY'
 import json, sys

@@ -24,7 +24,7 @@
 //! * [`run`] / [`main_with_args`] — entry points; `globals` splits global options out of argv
 //!   (they may appear anywhere, as with argparse's `parse_known_args`).
 //! * `ini` — the shared config/credentials file dialect: reader (65 cross-SDK cases in
-//!   `tests/profile_parser.rs`) and the format-preserving editor used by `configure set`.
+//!   `tests/it/profile_parser.rs`) and the format-preserving editor used by `configure set`.
 //! * `config` — [`Env`] (injected environment), file locations, profile/region/output/endpoint
 //!   resolution.
 //! * `creds` — the botocore credential chain, assume-role with the AWS CLI's on-disk cache
