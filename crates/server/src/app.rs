@@ -51,6 +51,31 @@ impl AppState {
         self.last_used.lock().get(key_id).cloned()
     }
 
+    /// Writes the in-memory last-use records into the access key rows (at shutdown).
+    pub fn persist_last_used(&self) -> anyhow::Result<()> {
+        use crate::store::{StoreExt, Table, TxExt};
+        let used: Vec<(String, crate::model::LastUsed)> = self
+            .last_used
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if used.is_empty() {
+            return Ok(());
+        }
+        self.store.write(|tx| {
+            for (id, l) in &used {
+                if let Some(mut k) =
+                    tx.get_json::<crate::model::AccessKey>(Table::AccessKeys, id)?
+                {
+                    k.last_used = Some(l.clone());
+                    tx.put_json(Table::AccessKeys, id, &k)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn note_use(&self, key_id: &str, service: &str, region: &str, now: i64) {
         if key_id.starts_with("AKIA") {
             let mut m = self.last_used.lock();

@@ -216,6 +216,9 @@ async fn run(
     .with_graceful_shutdown(shutdown)
     .await?;
     state.sessions.flush();
+    if let Err(e) = state.persist_last_used() {
+        tracing::warn!(error = %format!("{e:#}"), "could not record access keys' last use");
+    }
     Ok(())
 }
 

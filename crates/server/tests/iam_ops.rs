@@ -614,6 +614,7 @@ fn restart_keeps_everything() {
         let server = start_with_dir(Some(dir.path().to_path_buf()));
         let root = Client::root(&server);
         let k = user_with_key(&root, "persist");
+        k.whoami();
         root.ok(
             "iam",
             "CreateRole",
@@ -638,6 +639,16 @@ fn restart_keeps_everything() {
         "secret stored in clear"
     );
     let server = start_with_dir(Some(dir.path().to_path_buf()));
+    let root = Client::root(&server);
+    let used = root.ok(
+        "iam",
+        "GetAccessKeyLastUsed",
+        json!({"AccessKeyId": key.creds.access_key_id}),
+    );
+    assert_eq!(
+        used["AccessKeyLastUsed"]["ServiceName"], "sts",
+        "last use survives a restart: {used}"
+    );
     let key = Client::new(server.addr, &key.creds.access_key_id, &secret, None);
     assert_eq!(key.whoami(), format!("arn:aws:iam::{ACCOUNT}:user/persist"));
     Client::root(&server).ok("iam", "GetRole", json!({"RoleName": "Kept"}));
