@@ -617,7 +617,11 @@ async fn get_blob(
         Body::empty()
     } else {
         let f =
-            std::fs::File::open(rq.ecr.store.blob_path(digest)).map_err(RegistryError::internal)?;
+            std::fs::File::open(rq.ecr.store.blob_path(digest)).map_err(|e| match e.kind() {
+                // deleted (image deletion and collection) since the lookup
+                std::io::ErrorKind::NotFound => RegistryError::blob_unknown(digest),
+                _ => RegistryError::internal(e),
+            })?;
         Body::new(FileBody::spawn(f, start, len))
     };
     let mut r = (status, body).into_response();

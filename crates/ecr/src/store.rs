@@ -449,6 +449,13 @@ impl Store {
         repo_id: i64,
         upload_id: &str,
     ) -> Result<(), StoreError> {
+        // The content is made durable outside the lock: the temporary file belongs to this
+        // upload alone, and concurrent uploads can then flush in parallel.
+        {
+            let f = std::fs::OpenOptions::new().write(true).open(tmp)?;
+            f.set_len(size)?;
+            f.sync_all()?;
+        }
         let _g = lock(&self.commit_lock);
         let dest = self.blob_path(digest);
         let known: Option<i64> = self
@@ -462,10 +469,6 @@ impl Store {
         } else {
             let dir = dest.parent().expect("blob path has a parent");
             std::fs::create_dir_all(dir)?;
-            let f = std::fs::OpenOptions::new().write(true).open(tmp)?;
-            f.set_len(size)?;
-            f.sync_all()?;
-            drop(f);
             std::fs::rename(tmp, &dest)?;
             fsync_dir(dir)?;
             fsync_dir(&self.uploads_dir)?;
