@@ -3,7 +3,7 @@
 //! Routes (one port for everything):
 //! * `GET /health` → `ok` (unauthenticated liveness probe);
 //! * `/v2/…` → kagi-ecr's registry router (registry Basic auth, see [`crate::ecr_host`]);
-//! * every other request → [`aws_entry`]: read the body (1 MiB for query APIs, 64 MiB for ECR),
+//! * every other request → `aws_entry`: read the body (1 MiB for query APIs, 64 MiB for ECR),
 //!   authenticate ([`crate::auth`]), then route: `X-Amz-Target:
 //!   AmazonEC2ContainerRegistry_V20150921.*` → kagi-ecr's `handle_api`; otherwise the credential
 //!   scope's service (`iam` | `sts`) selects the query-protocol service, kagi-api decodes the form

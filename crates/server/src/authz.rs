@@ -26,9 +26,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-/// A kagi-policy error in AWS's shape (MalformedPolicyDocument 400, LimitExceeded 409, ...).
+/// A kagi-policy error in AWS's shape (MalformedPolicyDocument 400, LimitExceeded 409, ...):
+/// AWS's own sentence first, then the engine's precise diagnosis with its position, e.g.
+/// `Syntax errors in policy. (line 3, column 9: comments are not allowed in JSON)`.
 pub fn policy_error(e: PolicyError) -> AwsError {
-    AwsError::new(e.code.http_status(), e.code.as_str(), e.message)
+    let message = if e.detail.is_empty() || e.detail == e.message {
+        e.message.clone()
+    } else {
+        format!("{} ({})", e.message, e.human())
+    };
+    AwsError::new(e.code.http_status(), e.code.as_str(), message)
 }
 
 pub fn check_policy(doc: &str, ty: PolicyType) -> AwsResult<()> {

@@ -209,13 +209,10 @@ fn managed_policies_versions_and_aws_policies() {
         "CreatePolicy",
         json!({"PolicyName": "Bad", "PolicyDocument": no_action}),
     );
-    assert_eq!(
-        (status, code.as_str(), msg.as_str()),
-        (
-            400,
-            "MalformedPolicyDocument",
-            "Policy statement must contain actions."
-        )
+    assert_eq!((status, code.as_str()), (400, "MalformedPolicyDocument"));
+    assert!(
+        msg.starts_with("Policy statement must contain actions."),
+        "{msg}"
     );
     let big = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{}],"Resource":"*"}}]}}"#,
