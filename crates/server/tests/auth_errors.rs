@@ -271,3 +271,22 @@ fn query_protocol_over_get_and_presigned_urls() {
     );
     assert!(body.contains("<RequestId>"), "{body}");
 }
+
+#[test]
+fn oversized_query_bodies_are_refused_before_auth() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let big = format!(
+        "Action=GetCallerIdentity&Version=2011-06-15&Pad={}",
+        "x".repeat(1 << 20)
+    );
+    let raw = root.send("sts", &big, SystemTime::now());
+    assert_eq!(raw.status, 413, "{}", &raw.body[..raw.body.len().min(300)]);
+    assert!(
+        raw.body.contains("<Code>RequestEntityTooLarge</Code>"),
+        "{}",
+        raw.body
+    );
+    // The server is fine afterwards.
+    root.ok("sts", "GetCallerIdentity", json!({}));
+}
