@@ -1,9 +1,754 @@
-//! `kagi demo`: walks the seed story end to end against an in-process server.
+//! `kagi demo`: the seed story (`shared/seed/walkthrough.md`), really executed.
+//!
+//! The demo starts `kagi serve` in-process on a free loopback port with a fresh data directory,
+//! makes a private `HOME` with its own `~/.aws`, and then performs every step of the tutorial
+//! by running this very binary under the name `aws` — the same code paths a user's commands
+//! take, with no private shortcut into the server. Image push and pull use `kagi_ecr::client`,
+//! the registry client that stands in for `docker push` (it speaks the same registry protocol
+//! with the same `AWS:<password>` Basic credentials).
+//!
+//! Every step states what the tutorial says must happen (success, or a denial with a given
+//! error code), and the demo exits 0 only when every step behaved that way.
 
 use std::ffi::OsString;
-use std::process::ExitCode;
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
 
-pub fn main(_args: &[OsString]) -> ExitCode {
-    eprintln!("kagi demo: not yet implemented");
-    ExitCode::from(2)
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+const REGION: &str = "ap-northeast-1";
+const USER: &str = "user-for-switch";
+const ROLE: &str = "ECRLoginAndPushRole";
+const ROLE_PROFILE: &str = "ECRLoginAndPushRoleProfile";
+const REPO: &str = "test-repos";
+const OTHER_REPO: &str = "other-repos";
+
+/// The seed's `ECRPushAndLoginPolicy` exactly as the tutorial prints it, `//` comments included.
+const ECR_POLICY_WITH_COMMENTS: &str = r#"{
+	"Version": "2012-10-17",
+        // ECRへのログインやプッシュに必要なアクションを指定
+	"Statement": [
+		{
+			"Sid": "VisualEditor0",
+			"Effect": "Allow",
+			"Action": [
+				"ecr:GetDownloadUrlForLayer",
+				"ecr:BatchGetImage",
+				"ecr:CompleteLayerUpload",
+				"ecr:UploadLayerPart",
+				"ecr:InitiateLayerUpload",
+				"ecr:BatchCheckLayerAvailability",
+				"ecr:PutImage"
+			],
+                          // アクションの対象となるECRのリポジトリを指定
+			"Resource": "arn:aws:ecr:ap-northeast-1:<your-account-id>:repository/test-repos"
+		},
+		{
+			"Effect": "Allow",
+			"Action": "ecr:GetAuthorizationToken",
+			"Resource": "*"
+		}
+	]
+}
+"#;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+}
+
+struct Options {
+    data_dir: Option<PathBuf>,
+    keep_running: bool,
+    format: Format,
+}
+
+fn parse_args(args: &[OsString]) -> Result<Options, String> {
+    let mut opts = Options {
+        data_dir: None,
+        keep_running: false,
+        format: Format::Human,
+    };
+    let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--data-dir" => {
+                let v = it.next().ok_or("--data-dir needs a directory")?;
+                opts.data_dir = Some(PathBuf::from(v));
+            }
+            "--keep-running" => opts.keep_running = true,
+            "--output" => match it.next().as_deref() {
+                Some("json") => opts.format = Format::Json,
+                Some("text") | Some("human") => opts.format = Format::Human,
+                other => return Err(format!("--output must be json or text, not {other:?}")),
+            },
+            "-h" | "--help" => {
+                return Err(
+                    "usage: kagi demo [--data-dir DIR] [--keep-running] [--output text|json]"
+                        .into(),
+                );
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(opts)
+}
+
+pub fn main(args: &[OsString]) -> ExitCode {
+    let opts = match parse_args(args) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("kagi demo: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&opts) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("kagi demo: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// What one `aws ...` invocation produced.
+struct Outcome {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn json(&self) -> Result<Value> {
+        serde_json::from_str(&self.stdout)
+            .with_context(|| format!("output is not JSON: {}", self.stdout.trim()))
+    }
+    /// The AWS error code in `An error occurred (Code) when calling ...`, if any.
+    fn error_code(&self) -> Option<String> {
+        let start = self.stderr.find("An error occurred (")? + "An error occurred (".len();
+        let end = self.stderr[start..].find(')')? + start;
+        Some(self.stderr[start..end].to_string())
+    }
+    fn error_line(&self) -> String {
+        self.stderr
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// The sandbox the demo's `aws` commands run in: a private HOME and the local endpoint.
+struct Shell {
+    exe: PathBuf,
+    home: PathBuf,
+    endpoint: String,
+}
+
+impl Shell {
+    fn aws(&self, args: &[&str], stdin: Option<&str>) -> Result<Outcome> {
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg0("aws").args(args);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("AWS_") {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("HOME", &self.home)
+            .env("AWS_CONFIG_FILE", self.home.join(".aws/config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.home.join(".aws/credentials"),
+            )
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_PAGER", "")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("running kagi as aws")?;
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("piped stdin")
+                .write_all(input.as_bytes())?;
+        }
+        let out = child.wait_with_output()?;
+        Ok(Outcome {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+}
+
+/// Records and prints steps.
+struct Report {
+    format: Format,
+    steps: Vec<Value>,
+    ok: bool,
+}
+
+impl Report {
+    fn section(&self, title: &str) {
+        if self.format == Format::Human {
+            println!("\n── {title}");
+        }
+    }
+
+    fn note(&self, text: &str) {
+        if self.format == Format::Human {
+            for line in text.lines() {
+                println!("   {line}");
+            }
+        }
+    }
+
+    /// Records one step: `command` is what a user would type, `expect` what the seed says must
+    /// happen, `result` what happened (Ok(detail) = behaved as expected).
+    fn step(&mut self, id: &str, command: &str, expect: &str, result: Result<String>) {
+        let (passed, detail) = match result {
+            Ok(d) => (true, d),
+            Err(e) => (false, format!("{e:#}")),
+        };
+        self.ok &= passed;
+        if self.format == Format::Human {
+            println!("$ {command}");
+            let mark = if passed { "✓" } else { "✗" };
+            for (i, line) in detail.lines().enumerate() {
+                if i == 0 {
+                    println!("  {mark} {line}");
+                } else {
+                    println!("    {line}");
+                }
+            }
+        }
+        self.steps.push(json!({
+            "id": id, "command": command, "expect": expect, "passed": passed, "detail": detail,
+        }));
+    }
+}
+
+/// Succeeds when the command exited 0; returns its JSON output.
+fn expect_ok(out: &Outcome) -> Result<Value> {
+    if out.status != 0 {
+        bail!("exit {}: {}", out.status, out.error_line());
+    }
+    if out.stdout.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    out.json()
+}
+
+/// Succeeds when the command failed with the given AWS error code and exit status 254.
+fn expect_denied(out: &Outcome, code: &str) -> Result<String> {
+    if out.status == 0 {
+        bail!(
+            "expected {code}, but the call succeeded: {}",
+            out.stdout.trim()
+        );
+    }
+    match out.error_code() {
+        Some(c) if c == code && out.status == 254 => {
+            Ok(format!("denied as expected: {}", out.error_line()))
+        }
+        Some(c) => bail!(
+            "expected {code} (exit 254), got {c} (exit {}): {}",
+            out.status,
+            out.error_line()
+        ),
+        None => bail!(
+            "expected {code}, got exit {}: {}",
+            out.status,
+            out.error_line()
+        ),
+    }
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Result<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p).with_context(|| format!("missing {p} in {v}"))?;
+    }
+    cur.as_str()
+        .with_context(|| format!("{} is not a string", path.join(".")))
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+fn run(opts: &Options) -> Result<bool> {
+    let started = Instant::now();
+    let scratch = tempfile::Builder::new().prefix("kagi-demo-").tempdir()?;
+    let data_dir = match &opts.data_dir {
+        Some(d) => d.clone(),
+        None => scratch.path().join("data"),
+    };
+    let home = scratch.path().join("home");
+    std::fs::create_dir_all(home.join(".aws"))?;
+    let files = scratch.path().join("files");
+    std::fs::create_dir_all(&files)?;
+
+    let server = kagi_server::start_background(kagi_server::ServerConfig {
+        bind: std::net::Ipv4Addr::LOCALHOST.into(),
+        port: 0,
+        data_dir: Some(data_dir.clone()),
+        account_id: None,
+        root_access_key_id: None,
+        root_secret_access_key: None,
+    })
+    .context("starting kagi serve")?;
+    let endpoint = format!("http://{}", server.addr);
+    let account = server.account_id.clone();
+    let shell = Shell {
+        exe: std::env::current_exe()?,
+        home: home.clone(),
+        endpoint: endpoint.clone(),
+    };
+    let mut r = Report {
+        format: opts.format,
+        steps: Vec::new(),
+        ok: true,
+    };
+
+    if r.format == Format::Human {
+        println!("kagi demo — the seed's least-privilege switch-role story, really executed");
+        println!(
+            "server: {endpoint}  account: {account}  data: {}",
+            data_dir.display()
+        );
+        println!("HOME for the aws commands below: {}", home.display());
+    }
+
+    // The console steps (2–6) are done by the account's administrator; here, the root user's
+    // keys in a profile named `admin`, exactly as a user of the IAM API would do them.
+    write_file(
+        &home.join(".aws/credentials"),
+        &format!(
+            "[admin]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            server.root_access_key_id,
+            server.root_secret_access_key()
+        ),
+    )?;
+    write_file(
+        &home.join(".aws/config"),
+        &format!("[profile admin]\nregion = {REGION}\n"),
+    )?;
+    let admin = |args: &[&str]| -> Result<Outcome> {
+        let mut v = args.to_vec();
+        v.extend(["--profile", "admin"]);
+        shell.aws(&v, None)
+    };
+
+    r.section("1. Install and check");
+    let out = shell.aws(&["--version"], None)?;
+    r.step(
+        "version",
+        "aws --version",
+        "one line naming the CLI version",
+        if out.status == 0 && out.stdout.lines().count() == 1 {
+            Ok(out.stdout.trim().to_string())
+        } else {
+            Err(anyhow::anyhow!("exit {}: {:?}", out.status, out.stdout))
+        },
+    );
+
+    r.section("2–3. Create the IAM user and its access key (as the account administrator)");
+    let out = admin(&["iam", "create-user", "--user-name", USER])?;
+    r.step(
+        "create-user",
+        "aws iam create-user --user-name user-for-switch",
+        "the user is created",
+        expect_ok(&out).and_then(|v| Ok(str_at(&v, &["User", "Arn"])?.to_string())),
+    );
+    let out = admin(&["iam", "create-access-key", "--user-name", USER])?;
+    let mut user_keys = None;
+    r.step(
+        "create-access-key",
+        "aws iam create-access-key --user-name user-for-switch",
+        "an access key id and secret, shown once",
+        expect_ok(&out).and_then(|v| {
+            let id = str_at(&v, &["AccessKey", "AccessKeyId"])?.to_string();
+            let secret = str_at(&v, &["AccessKey", "SecretAccessKey"])?.to_string();
+            let shown = format!(
+                "AccessKeyId {id}, SecretAccessKey ****{}",
+                &secret[secret.len().saturating_sub(4)..]
+            );
+            user_keys = Some((id, secret));
+            Ok(shown)
+        }),
+    );
+
+    r.section("4. SwitchRolePolicy: the user may only assume the role");
+    let role_arn = format!("arn:aws:iam::{account}:role/{ROLE}");
+    let switch_policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}]
+    });
+    let switch_path = files.join("switch-role-policy.json");
+    write_file(&switch_path, &serde_json::to_string_pretty(&switch_policy)?)?;
+    let switch_uri = format!("file://{}", switch_path.display());
+    let out = admin(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        "SwitchRolePolicy",
+        "--policy-document",
+        &switch_uri,
+    ])?;
+    r.step(
+        "create-policy-switch",
+        "aws iam create-policy --policy-name SwitchRolePolicy --policy-document file://switch-role-policy.json",
+        "the policy is created",
+        expect_ok(&out).and_then(|v| Ok(str_at(&v, &["Policy", "Arn"])?.to_string())),
+    );
+    let switch_arn = format!("arn:aws:iam::{account}:policy/SwitchRolePolicy");
+    let out = admin(&[
+        "iam",
+        "attach-user-policy",
+        "--user-name",
+        USER,
+        "--policy-arn",
+        &switch_arn,
+    ])?;
+    r.step(
+        "attach-user-policy",
+        "aws iam attach-user-policy --user-name user-for-switch --policy-arn .../SwitchRolePolicy",
+        "attached",
+        expect_ok(&out).map(|_| "attached to user-for-switch".to_string()),
+    );
+
+    r.section("5. ECRPushAndLoginPolicy: first as the tutorial prints it, with // comments");
+    let commented = ECR_POLICY_WITH_COMMENTS.replace("<your-account-id>", &account);
+    let commented_path = files.join("ecr-policy-with-comments.json");
+    write_file(&commented_path, &commented)?;
+    let out = admin(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        "ECRPushAndLoginPolicy",
+        "--policy-document",
+        &format!("file://{}", commented_path.display()),
+    ])?;
+    r.step(
+        "create-policy-with-comments",
+        "aws iam create-policy --policy-name ECRPushAndLoginPolicy --policy-document file://ecr-policy-with-comments.json",
+        "rejected as MalformedPolicyDocument, pointing at the first // comment",
+        expect_denied(&out, "MalformedPolicyDocument").and_then(|d| {
+            if d.contains("line 3") || d.contains("3:") {
+                Ok(d)
+            } else {
+                bail!("the rejection does not point at line 3: {d}")
+            }
+        }),
+    );
+    let ecr_policy: String = commented
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ecr_path = files.join("ecr-policy.json");
+    write_file(&ecr_path, &ecr_policy)?;
+    let out = admin(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        "ECRPushAndLoginPolicy",
+        "--policy-document",
+        &format!("file://{}", ecr_path.display()),
+    ])?;
+    r.step(
+        "create-policy-ecr",
+        "aws iam create-policy --policy-name ECRPushAndLoginPolicy --policy-document file://ecr-policy.json   # comments removed",
+        "the corrected policy is created",
+        expect_ok(&out).and_then(|v| Ok(str_at(&v, &["Policy", "Arn"])?.to_string())),
+    );
+
+    r.section("6. ECRLoginAndPushRole, trusted entity \"AWS account: this account\"");
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "sts:AssumeRole",
+            "Condition": {}
+        }]
+    });
+    let trust_path = files.join("trust-policy.json");
+    write_file(&trust_path, &serde_json::to_string_pretty(&trust)?)?;
+    let out = admin(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        ROLE,
+        "--assume-role-policy-document",
+        &format!("file://{}", trust_path.display()),
+    ])?;
+    r.step(
+        "create-role",
+        "aws iam create-role --role-name ECRLoginAndPushRole --assume-role-policy-document file://trust-policy.json",
+        "the role is created",
+        expect_ok(&out).and_then(|v| Ok(str_at(&v, &["Role", "Arn"])?.to_string())),
+    );
+    let ecr_policy_arn = format!("arn:aws:iam::{account}:policy/ECRPushAndLoginPolicy");
+    let out = admin(&[
+        "iam",
+        "attach-role-policy",
+        "--role-name",
+        ROLE,
+        "--policy-arn",
+        &ecr_policy_arn,
+    ])?;
+    r.step(
+        "attach-role-policy",
+        "aws iam attach-role-policy --role-name ECRLoginAndPushRole --policy-arn .../ECRPushAndLoginPolicy",
+        "attached",
+        expect_ok(&out).map(|_| "attached to ECRLoginAndPushRole".to_string()),
+    );
+    // The tutorial assumes the repository exists; an administrator creates it (and a second one
+    // to show that the role may push to nothing else).
+    for repo in [REPO, OTHER_REPO] {
+        let out = admin(&["ecr", "create-repository", "--repository-name", repo])?;
+        r.step(
+            &format!("create-repository-{repo}"),
+            &format!("aws ecr create-repository --repository-name {repo}"),
+            "the repository is created",
+            expect_ok(&out)
+                .and_then(|v| Ok(str_at(&v, &["repository", "repositoryUri"])?.to_string())),
+        );
+    }
+
+    r.section("7. aws configure, with user-for-switch's keys");
+    let (key_id, secret) = user_keys.clone().unwrap_or_default();
+    let answers = format!("{key_id}\n{secret}\n{REGION}\n\n");
+    let out = shell.aws(&["configure"], Some(&answers))?;
+    let creds_text = std::fs::read_to_string(home.join(".aws/credentials")).unwrap_or_default();
+    r.step(
+        "configure",
+        "aws configure",
+        "the keys land in ~/.aws/credentials under [default], the region in ~/.aws/config",
+        if out.status != 0 {
+            Err(anyhow::anyhow!("exit {}: {}", out.status, out.error_line()))
+        } else if !creds_text.contains("[default]") || !creds_text.contains(&key_id) {
+            Err(anyhow::anyhow!(
+                "~/.aws/credentials has no [default] with the key"
+            ))
+        } else {
+            Ok(out
+                .stdout
+                .split_inclusive(':')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("  "))
+        },
+    );
+
+    r.section("8. The switch-role profile in ~/.aws/config");
+    let profile =
+        format!("\n[profile {ROLE_PROFILE}]\nrole_arn = {role_arn}\nsource_profile = default\n");
+    let mut config = std::fs::read_to_string(home.join(".aws/config"))?;
+    config.push_str(&profile);
+    write_file(&home.join(".aws/config"), &config)?;
+    r.note(profile.trim());
+
+    r.section("9. Who am I?");
+    let out = shell.aws(
+        &["sts", "get-caller-identity", "--profile", ROLE_PROFILE],
+        None,
+    )?;
+    let assumed_prefix = format!("arn:aws:sts::{account}:assumed-role/{ROLE}/botocore-session-");
+    r.step(
+        "whoami-role",
+        "aws sts get-caller-identity --profile ECRLoginAndPushRoleProfile",
+        "the assumed-role ARN with a botocore-session-<unix-time> session name",
+        expect_ok(&out).and_then(|v| {
+            let arn = str_at(&v, &["Arn"])?;
+            let user_id = str_at(&v, &["UserId"])?;
+            if arn.starts_with(&assumed_prefix) && user_id.starts_with("AROA") {
+                Ok(format!("{arn}\nUserId {user_id}"))
+            } else {
+                bail!("unexpected identity {arn} / {user_id}")
+            }
+        }),
+    );
+    let out = shell.aws(&["sts", "get-caller-identity"], None)?;
+    let user_arn = format!("arn:aws:iam::{account}:user/{USER}");
+    r.step(
+        "whoami-user",
+        "aws sts get-caller-identity",
+        "the user's own ARN",
+        expect_ok(&out).and_then(|v| {
+            let arn = str_at(&v, &["Arn"])?;
+            if arn == user_arn {
+                Ok(arn.to_string())
+            } else {
+                bail!("unexpected identity {arn}")
+            }
+        }),
+    );
+
+    r.section("10. Work under the role: log in to ECR and push to test-repos");
+    // A profile does not inherit `region` from its source_profile (botocore's rule), so the
+    // role profile needs --region (or a `region` line of its own) for regional ECR.
+    r.note("(a profile does not inherit region from source_profile: ECR calls pass --region)");
+    let out = shell.aws(
+        &[
+            "ecr",
+            "get-login-password",
+            "--profile",
+            ROLE_PROFILE,
+            "--region",
+            REGION,
+        ],
+        None,
+    )?;
+    let password = out.stdout.trim().to_string();
+    r.step(
+        "get-login-password",
+        "aws ecr get-login-password --profile ECRLoginAndPushRoleProfile --region ap-northeast-1",
+        "a registry password for the role session",
+        if out.status == 0 && !password.is_empty() {
+            Ok(format!("password of {} characters", password.len()))
+        } else {
+            Err(anyhow::anyhow!("exit {}: {}", out.status, out.error_line()))
+        },
+    );
+    let registry = server.addr.to_string();
+    let image = kagi_ecr::client::demo_image();
+    let push = kagi_ecr::client::Registry::new(&registry, "AWS", &password);
+    let progress_on = r.format == Format::Human;
+    let pushed = push.push(REPO, "v1", &image, &mut |done, total| {
+        if progress_on {
+            print!("\r    pushing {done}/{total} bytes");
+            let _ = std::io::stdout().flush();
+        }
+    });
+    if progress_on {
+        println!();
+    }
+    r.step(
+        "push",
+        &format!("aws ecr get-login-password --profile {ROLE_PROFILE} --region {REGION} | docker login --username AWS --password-stdin {registry} && docker push {registry}/{REPO}:v1"),
+        "the image is pushed",
+        pushed.map(|digest| format!("pushed {registry}/{REPO}:v1 @ {digest}")),
+    );
+    let pulled = push.pull(REPO, "v1");
+    r.step(
+        "pull",
+        &format!("docker pull {registry}/{REPO}:v1"),
+        "the same image comes back, digests equal",
+        pulled.and_then(|img| {
+            if img.manifest_digest() == image.manifest_digest() {
+                Ok(format!("pulled {} @ {}", REPO, img.manifest_digest()))
+            } else {
+                bail!(
+                    "digest mismatch: {} != {}",
+                    img.manifest_digest(),
+                    image.manifest_digest()
+                )
+            }
+        }),
+    );
+
+    r.section("…and everything else is denied");
+    let denied = push.push(OTHER_REPO, "v1", &image, &mut |_, _| {});
+    r.step(
+        "push-other-repo",
+        &format!("docker push {registry}/{OTHER_REPO}:v1"),
+        "denied: the role may push only to test-repos",
+        match denied {
+            Ok(d) => Err(anyhow::anyhow!("the push succeeded ({d})")),
+            Err(e) => {
+                let msg = format!("{e:#}");
+                if msg.contains("DENIED") || msg.contains("not authorized") {
+                    Ok(format!("denied as expected: {msg}"))
+                } else {
+                    Err(anyhow::anyhow!("failed, but not with DENIED: {msg}"))
+                }
+            }
+        },
+    );
+    let out = shell.aws(&["ecr", "get-login-password"], None)?;
+    r.step(
+        "user-ecr-login",
+        "aws ecr get-login-password   # as the bare user, without the role",
+        "AccessDeniedException: the user itself may do nothing but assume the role",
+        expect_denied(&out, "AccessDeniedException"),
+    );
+    let out = shell.aws(&["iam", "list-users", "--profile", ROLE_PROFILE], None)?;
+    r.step(
+        "role-iam",
+        "aws iam list-users --profile ECRLoginAndPushRoleProfile",
+        "AccessDenied: the role cannot call IAM",
+        expect_denied(&out, "AccessDenied"),
+    );
+    let out = shell.aws(&["iam", "list-users"], None)?;
+    r.step(
+        "user-iam",
+        "aws iam list-users",
+        "AccessDenied: neither can the bare user",
+        expect_denied(&out, "AccessDenied"),
+    );
+
+    let passed = r.steps.iter().filter(|s| s["passed"] == true).count();
+    let total = r.steps.len();
+    match r.format {
+        Format::Json => {
+            let report = json!({
+                "ok": r.ok, "passed": passed, "total": total,
+                "endpoint": endpoint, "account": account,
+                "elapsedMs": started.elapsed().as_millis() as u64,
+                "steps": r.steps,
+            });
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Format::Human => {
+            println!(
+                "\n{} {passed}/{total} steps behaved as the tutorial says ({:.1} s)",
+                if r.ok { "✓" } else { "✗" },
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    if opts.keep_running {
+        let kept = scratch.keep();
+        if r.format == Format::Human {
+            println!("\nThe server keeps running. From your own shell, try:");
+            println!(
+                "  export HOME={}   # or copy its .aws/ into yours",
+                kept.join("home").display()
+            );
+            println!("  export AWS_ENDPOINT_URL={endpoint}");
+            println!("  kagi sts get-caller-identity --profile {ROLE_PROFILE}");
+            println!("  kagi ecr describe-repositories --profile admin --output table");
+            println!(
+                "  aws sts get-caller-identity --profile {ROLE_PROFILE}   # the official CLI works too"
+            );
+            println!("Press Ctrl-C to stop.");
+        }
+        loop {
+            std::thread::park();
+        }
+    }
+    if r.format == Format::Human {
+        println!(
+            "\nNext: `kagi demo --keep-running` leaves the server up to explore with kagi or the official aws CLI."
+        );
+    }
+    server.shutdown();
+    Ok(r.ok)
 }

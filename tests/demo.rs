@@ -46,7 +46,10 @@ fn demo_walks_the_seed_story() {
         "role-iam",
         "user-iam",
     ] {
-        assert!(ids.contains(&id), "step {id} missing from the demo: {ids:?}");
+        assert!(
+            ids.contains(&id),
+            "step {id} missing from the demo: {ids:?}"
+        );
     }
     let detail = |id: &str| {
         steps.iter().find(|s| s["id"] == id).unwrap()["detail"]
@@ -56,5 +59,9 @@ fn demo_walks_the_seed_story() {
     };
     assert!(detail("whoami-role").contains(":assumed-role/ECRLoginAndPushRole/botocore-session-"));
     assert!(detail("whoami-user").ends_with(":user/user-for-switch"));
-    assert!(detail("push-other-repo").contains("other-repos"), "{}", detail("push-other-repo"));
+    assert!(
+        detail("push-other-repo").contains("other-repos"),
+        "{}",
+        detail("push-other-repo")
+    );
 }

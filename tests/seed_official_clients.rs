@@ -33,12 +33,27 @@ fn seed_story_with_official_aws_cli_and_skopeo() {
         return tool_missing("skopeo");
     }
     let kagi = env!("CARGO_BIN_EXE_kagi");
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let data = tempfile::tempdir().unwrap();
-    let (account, akid, secret) = ("123456789012", "AKIAKAGISEEDTESTROOT", "kagi/seed/test/root/secret/key/0123456789");
+    let (account, akid, secret) = (
+        "123456789012",
+        "AKIAKAGISEEDTESTROOT",
+        "kagi/seed/test/root/secret/key/0123456789",
+    );
     let _server = Server(
         Command::new(kagi)
-            .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string(), "--data-dir"])
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--data-dir",
+            ])
             .arg(data.path())
             .env("KAGI_ACCOUNT_ID", account)
             .env("KAGI_ROOT_ACCESS_KEY_ID", akid)
@@ -50,7 +65,10 @@ fn seed_story_with_official_aws_cli_and_skopeo() {
     );
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "kagi serve did not listen on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "kagi serve did not listen on {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/seed_official.py");
@@ -66,6 +84,9 @@ fn seed_story_with_official_aws_cli_and_skopeo() {
         .expect("run seed_official.py");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "official clients failed the seed story:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "official clients failed the seed story:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("OK:"), "{stdout}");
 }

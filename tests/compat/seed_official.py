@@ -154,7 +154,8 @@ authfile = os.path.join(work, "auth.json")
 skopeo_tls = ["--tls-verify=false"]
 for cli, args in (("kagi", [KAGI, "ecr", "get-login-password", "--endpoint-url", E]),
                   ("aws", [AWS, "ecr", "get-login-password", "--endpoint-url", E])):
-    pw = run(args + ["--profile", "ECRLoginAndPushRoleProfile"]).stdout.strip()
+    # A profile does not inherit region from its source_profile: pass it.
+    pw = run(args + ["--profile", "ECRLoginAndPushRoleProfile", "--region", "ap-northeast-1"]).stdout.strip()
     if not pw:
         fail(f"{cli} ecr get-login-password printed nothing")
     run(["skopeo", "login", *skopeo_tls, "--authfile", authfile, "--username", "AWS", "--password-stdin",

@@ -366,6 +366,28 @@ mod tests {
     }
 
     #[test]
+    fn policy_documents_are_left_to_the_policy_engine() {
+        // The seed's policy has Japanese comments: outside the model's pattern, but the
+        // policy engine (not the codec) reports that, with a line and column.
+        let doc = "{\n  // ECRへのログイン\n}";
+        let body = format!(
+            "Action=CreatePolicy&Version=2010-05-08&PolicyName=p&PolicyDocument={}",
+            form_urlencoded::byte_serialize(doc.as_bytes()).collect::<String>()
+        );
+        let (_, v) = decode(iam(), &parse_form(body.as_bytes())).unwrap();
+        assert_eq!(v["PolicyDocument"], doc);
+        // Other patterns still apply.
+        let err = decode(
+            iam(),
+            &parse_form(
+                b"Action=CreatePolicy&Version=2010-05-08&PolicyName=a%20b&PolicyDocument=%7B%7D",
+            ),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("policyName"), "{}", err.message);
+    }
+
+    #[test]
     fn decodes_and_validates() {
         let form = parse_form(b"Action=CreateUser&Version=2010-05-08&UserName=bob&Tags.member.2.Value=2&Tags.member.2.Key=b&Tags.member.1.Key=a&Tags.member.1.Value=1");
         let (op, v) = decode(iam(), &form).unwrap();
