@@ -13,6 +13,12 @@ fn seed_switch_role_story() {
     let id = root.ok("sts", "GetCallerIdentity", json!({}));
     assert_eq!(id["UserId"], ACCOUNT);
     assert_eq!(id["Account"], ACCOUNT);
+    let info = root.ok("sts", "GetAccessKeyInfo", json!({"AccessKeyId": ROOT_AKID}));
+    assert_eq!(info["Account"], ACCOUNT);
+    assert_eq!(
+        root.ok("iam", "ListAccountAliases", json!({}))["AccountAliases"],
+        json!([])
+    );
 
     // 2-3. user + key
     let created = root.ok("iam", "CreateUser", json!({"UserName": "user-for-switch"}));

@@ -108,6 +108,10 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "SimulatePrincipalPolicy" => simulate::simulate_principal_policy(ctx, i),
         "SimulateCustomPolicy" => simulate::simulate_custom_policy(ctx, i),
         "GetAccountSummary" => get_account_summary(ctx),
+        "ListAccountAliases" => {
+            ctx.authorize("iam:ListAccountAliases", "*")?;
+            paginate(i, Vec::new(), "AccountAliases")
+        }
         other => {
             ctx.authorize(&format!("iam:{other}"), "*")?;
             Err(AwsError::new(

@@ -42,6 +42,19 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         })),
         "AssumeRole" => assume_role(ctx, &input),
         "GetSessionToken" => get_session_token(ctx, &input),
+        "GetAccessKeyInfo" => {
+            let key = req(&input, "AccessKeyId")?;
+            ctx.authorize("sts:GetAccessKeyInfo", "*")?;
+            if !crate::ids::is_access_key_id(key) {
+                return Err(validation(
+                    "accessKeyId",
+                    key,
+                    "Member must satisfy regular expression pattern: [\\w]*",
+                ));
+            }
+            // Every key this server issues belongs to its one account.
+            Ok(json!({"Account": ctx.state.account_id}))
+        }
         other => {
             ctx.authorize(&format!("sts:{other}"), "*")?;
             Err(AwsError::new(
