@@ -20,7 +20,13 @@ home = os.path.join(work, "home")
 os.makedirs(os.path.join(home, ".aws"))
 env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
 env.update(HOME=home, AWS_CONFIG_FILE=os.path.join(home, ".aws/config"),
-           AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, ".aws/credentials"), AWS_PAGER="")
+           AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, ".aws/credentials"), AWS_PAGER="",
+           # The credential provider's own AssumeRole call ignores --endpoint-url (as on AWS);
+           # it follows the configured endpoint, as a user pointing at kagi would set it.
+           AWS_ENDPOINT_URL=E,
+           # awscli v1 (PyPI) signs STS regionally and needs a region for the role profile,
+           # which has none (v2 falls back to the global endpoint).
+           AWS_DEFAULT_REGION="ap-northeast-1")
 steps = 0
 
 
@@ -93,7 +99,7 @@ for repo in ("test-repos", "other-repos"):
     aws("ecr", "create-repository", "--repository-name", repo, profile="admin")
 
 # Step 7: aws configure, answering its four questions.
-aws("configure", stdin=f"{key['AccessKeyId']}\n{key['SecretAccessKey']}\nap-northeast-1\n\n")
+run([AWS, "configure"], stdin=f"{key['AccessKeyId']}\n{key['SecretAccessKey']}\nap-northeast-1\n\n")
 if "[default]" not in open(os.path.join(home, ".aws/credentials")).read():
     fail("aws configure did not write [default]")
 # Step 8: the switch-role profile.
