@@ -32,7 +32,7 @@ if [ "$server" = kagi ]; then
   # kagi serve: verifies every signature and evaluates the policies; root may not assume roles,
   # so a user with an AssumeRole policy is the source profile (the seed's shape).
   KAGI_SERVE="${KAGI_SERVE:-$target/release/kagi}"
-  KAGI_ACCOUNT_ID=123456789012 KAGI_ROOT_ACCESS_KEY_ID=AKIAKAGIBENCHROOT001 \
+  KAGI_ACCOUNT_ID=123456789012 KAGI_ROOT_ACCESS_KEY_ID=AKIAKAGIBENCHROOTAAA \
     KAGI_ROOT_SECRET_ACCESS_KEY=kagiBenchRootSecretKey000000000000000000 \
     "$KAGI_SERVE" serve --in-memory --port "$port" --log error >/dev/null 2>&1 &
   srv=$!
@@ -44,7 +44,7 @@ trap 'kill $srv 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
 if [ "$server" = kagi ]; then
-  printf '[admin]\naws_access_key_id = AKIAKAGIBENCHROOT001\naws_secret_access_key = kagiBenchRootSecretKey000000000000000000\n' > "$HOME/.aws/credentials"
+  printf '[admin]\naws_access_key_id = AKIAKAGIBENCHROOTAAA\naws_secret_access_key = kagiBenchRootSecretKey000000000000000000\n' > "$HOME/.aws/credentials"
   "$KAGI" iam create-user --user-name bench --profile admin >/dev/null
   "$KAGI" iam put-user-policy --user-name bench --policy-name assume --profile admin \
     --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}'
@@ -56,7 +56,7 @@ else
   trust='{"Version":"2012-10-17","Statement":[]}'
 fi
 if [ "$server" = kagi ]; then
-  printf '[admin]\naws_access_key_id = AKIAKAGIBENCHROOT001\naws_secret_access_key = kagiBenchRootSecretKey000000000000000000\n' >> "$HOME/.aws/credentials"
+  printf '[admin]\naws_access_key_id = AKIAKAGIBENCHROOTAAA\naws_secret_access_key = kagiBenchRootSecretKey000000000000000000\n' >> "$HOME/.aws/credentials"
   "$KAGI" iam create-role --role-name Bench --assume-role-policy-document "$trust" --profile admin >/dev/null
 else
   "$KAGI" iam create-role --role-name Bench --assume-role-policy-document "$trust" >/dev/null
