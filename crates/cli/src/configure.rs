@@ -284,6 +284,14 @@ fn get(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliEr
         (None, _) => None,
     };
     match value {
+        Some(v) if v.starts_with('\n') => {
+            write!(
+                io.stderr,
+                "varname ({}) must reference a value, not a section or sub-section.",
+                pos[0]
+            )?;
+            Err(CliError::Silent(1))
+        }
         Some(v) => {
             writeln!(io.stdout, "{v}")?;
             Ok(())

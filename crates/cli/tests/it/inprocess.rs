@@ -261,6 +261,14 @@ fn configure_set_get_list_profiles() {
             .stdout,
         "20\n"
     );
+    let section = s.run(&["configure", "get", "s3"]);
+    assert_eq!(
+        (section.code, section.stderr.as_str()),
+        (
+            1,
+            "varname (s3) must reference a value, not a section or sub-section."
+        )
+    );
     let missing = s.run(&["configure", "get", "nothing"]);
     assert_eq!(
         (
