@@ -194,6 +194,10 @@ pub fn authenticate(
         };
         return Ok(Authenticated { info, caller });
     }
+    if info.session_token.is_some() {
+        // A session token belongs with temporary (ASIA) keys only.
+        return Err(AwsError::invalid_client_token().into());
+    }
     let entry = lookup_key(state, key_id)?.ok_or_else(AwsError::invalid_client_token)?;
     kagi_sigv4::verify_cached(req, &info, &entry.secret, now, &state.signing_keys)
         .map_err(AuthFailure::Sig)?;

@@ -140,6 +140,18 @@ fn session_tokens_tampered_missing_and_expired() {
     let (status, code, _) = tampered.err("sts", "GetCallerIdentity", json!({}));
     assert_eq!((status, code.as_str()), (403, "InvalidClientTokenId"));
 
+    // A long-term key with a session token: refused.
+    let akia_with_token = Client::new(
+        server.addr,
+        &alice.creds.access_key_id,
+        &alice.creds.secret_access_key,
+        c["SessionToken"].as_str(),
+    );
+    assert_eq!(
+        akia_with_token.err("sts", "GetCallerIdentity", json!({})).1,
+        "InvalidClientTokenId"
+    );
+
     // Another session's token with this key: refused.
     let b = alice.ok(
         "sts",
