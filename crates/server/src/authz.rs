@@ -476,6 +476,23 @@ pub fn evaluate<'p>(
     )
 }
 
+/// `aws:RequestTag/K` and `aws:TagKeys` entries for tags in a request.
+pub fn request_tag_context(tags: &[crate::model::Tag]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for t in tags {
+        out.push((format!("aws:RequestTag/{}", t.key), t.value.clone()));
+        out.push(("aws:TagKeys".to_owned(), t.key.clone()));
+    }
+    out
+}
+
+/// Borrows owned context entries as string-typed `extra` entries for [`decide`].
+pub fn as_extra(v: &[(String, String)]) -> Vec<(&str, ContextType, String)> {
+    v.iter()
+        .map(|(k, val)| (k.as_str(), ContextType::String, val.clone()))
+        .collect()
+}
+
 /// Decides one request; `Err` carries AWS's AccessDenied message.
 pub fn decide(
     state: &AppState,
@@ -488,8 +505,16 @@ pub fn decide(
 ) -> AwsResult<Result<(), String>> {
     let subject = subject(state, caller)?;
     let mut context = context_for(&subject, caller, facts.0, facts.1, facts.2);
+    let mut tag_keys = Vec::new();
     for (k, ty, v) in extra {
-        context.set(k, *ty, v.clone());
+        if *k == "aws:TagKeys" {
+            tag_keys.push(v.clone());
+        } else {
+            context.set(k, *ty, v.clone());
+        }
+    }
+    if !tag_keys.is_empty() {
+        context.set_list("aws:TagKeys", ContextType::String, tag_keys);
     }
     let identity: Vec<&CompiledPolicy> = subject.policies.identity.iter().collect();
     let session: Vec<&CompiledPolicy> = subject.session.iter().collect();
@@ -520,6 +545,17 @@ pub fn decide(
 impl Ctx<'_> {
     /// Authorises an IAM/STS call on `resource`; AccessDenied (403) in AWS's wording otherwise.
     pub fn authorize(&self, action: &str, resource: &str) -> AwsResult<()> {
+        self.authorize_with(action, resource, &[])
+    }
+
+    /// [`Ctx::authorize`] with request context keys (`iam:PolicyARN`, `iam:PermissionsBoundary`,
+    /// `aws:RequestTag/…`, `aws:TagKeys` (one entry per key; they form one list)).
+    pub fn authorize_with(
+        &self,
+        action: &str,
+        resource: &str,
+        extra: &[(&str, ContextType, String)],
+    ) -> AwsResult<()> {
         if self.caller.is_root() && self.caller.session.is_none() {
             return Ok(());
         }
@@ -541,7 +577,7 @@ impl Ctx<'_> {
             action,
             resource,
             None,
-            &[],
+            extra,
             (self.now, Some(self.source_ip), Some(&self.region)),
         )? {
             Ok(()) => Ok(()),

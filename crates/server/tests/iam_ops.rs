@@ -650,3 +650,59 @@ fn restart_keeps_everything() {
     assert_eq!(key.whoami(), format!("arn:aws:iam::{ACCOUNT}:user/persist"));
     Client::root(&server).ok("iam", "GetRole", json!({"RoleName": "Kept"}));
 }
+
+#[test]
+fn delegated_admin_conditions_on_iam_context_keys() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let b = root.ok(
+        "iam",
+        "CreatePolicy",
+        json!({"PolicyName": "Boundary", "PolicyDocument": allow("s3:*")}),
+    );
+    let barn = b["Policy"]["Arn"].as_str().unwrap().to_owned();
+    let admin = user_with_key(&root, "delegate");
+    let doc = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Action":"iam:CreateUser","Resource":"*","Condition":{{"StringEquals":{{"iam:PermissionsBoundary":"{barn}"}}}}}},
+            {{"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"*","Condition":{{"ArnEquals":{{"iam:PolicyARN":"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"}}}}}},
+            {{"Effect":"Allow","Action":"iam:TagUser","Resource":"*","Condition":{{"ForAllValues:StringEquals":{{"aws:TagKeys":["team"]}}}}}}
+        ]}}"#
+    );
+    root.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "delegate", "PolicyName": "d", "PolicyDocument": doc}),
+    );
+    assert_eq!(
+        admin
+            .err("iam", "CreateUser", json!({"UserName": "free"}))
+            .1,
+        "AccessDenied"
+    );
+    admin.ok(
+        "iam",
+        "CreateUser",
+        json!({"UserName": "bounded", "PermissionsBoundary": barn}),
+    );
+    assert_eq!(
+        admin.err("iam", "AttachUserPolicy", json!({"UserName": "bounded", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})).1,
+        "AccessDenied"
+    );
+    admin.ok("iam", "AttachUserPolicy", json!({"UserName": "bounded", "PolicyArn": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"}));
+    admin.ok(
+        "iam",
+        "TagUser",
+        json!({"UserName": "bounded", "Tags": [{"Key": "team", "Value": "a"}]}),
+    );
+    assert_eq!(
+        admin
+            .err(
+                "iam",
+                "TagUser",
+                json!({"UserName": "bounded", "Tags": [{"Key": "cost", "Value": "a"}]})
+            )
+            .1,
+        "AccessDenied"
+    );
+}

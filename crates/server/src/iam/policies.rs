@@ -457,9 +457,11 @@ pub fn list_entities_for_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn attach(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value> {
     let entity = req(i, entity_param(kind))?;
     let arn = req(i, "PolicyArn")?;
-    ctx.authorize(
+    let context = [("iam:PolicyARN".to_owned(), arn.to_owned())];
+    ctx.authorize_with(
         &format!("iam:Attach{}Policy", kind_title(kind)),
         &entity_arn(ctx, kind, entity)?,
+        &crate::authz::as_extra(&context),
     )?;
     ctx.state.store.write(|tx| {
         let name = load_entity(tx, kind, entity)?;
@@ -495,9 +497,11 @@ pub fn attach(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value> {
 pub fn detach(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value> {
     let entity = req(i, entity_param(kind))?;
     let arn = req(i, "PolicyArn")?;
-    ctx.authorize(
+    let context = [("iam:PolicyARN".to_owned(), arn.to_owned())];
+    ctx.authorize_with(
         &format!("iam:Detach{}Policy", kind_title(kind)),
         &entity_arn(ctx, kind, entity)?,
+        &crate::authz::as_extra(&context),
     )?;
     ctx.state.store.write(|tx| {
         let name = load_entity(tx, kind, entity)?;

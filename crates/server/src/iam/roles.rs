@@ -138,10 +138,15 @@ pub fn create_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let path = path_param(i, "Path")?;
     let doc = req(i, "AssumeRolePolicyDocument")?;
     let arn = ids::iam_arn(&ctx.state.account_id, "role", &path, name);
-    ctx.authorize("iam:CreateRole", &arn)?;
+
     let msd = max_session(i)?.unwrap_or(3600);
     let tags = tags_param(i)?;
     let boundary = opt(i, "PermissionsBoundary").map(str::to_owned);
+    let mut context = crate::authz::request_tag_context(&tags);
+    if let Some(b) = &boundary {
+        context.push(("iam:PermissionsBoundary".into(), b.clone()));
+    }
+    ctx.authorize_with("iam:CreateRole", &arn, &crate::authz::as_extra(&context))?;
     let r = ctx.state.store.write(|tx| {
         if tx.get(Table::Roles, &name_key(name))?.is_some() {
             return Err(
@@ -266,8 +271,13 @@ pub fn delete_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 
 pub fn tag_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
-    ctx.authorize("iam:TagRole", &role_arn(ctx, name)?)?;
     let tags = tags_param(i)?;
+    let context = crate::authz::request_tag_context(&tags);
+    ctx.authorize_with(
+        "iam:TagRole",
+        &role_arn(ctx, name)?,
+        &crate::authz::as_extra(&context),
+    )?;
     ctx.state.store.write(|tx| {
         let mut r = load_role(tx, name)?;
         super::merge_tags(&mut r.tags, tags)?;
@@ -304,7 +314,12 @@ pub fn list_role_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn put_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     let b = req(i, "PermissionsBoundary")?;
-    ctx.authorize("iam:PutRolePermissionsBoundary", &role_arn(ctx, name)?)?;
+    let context = [("iam:PermissionsBoundary".to_owned(), b.to_owned())];
+    ctx.authorize_with(
+        "iam:PutRolePermissionsBoundary",
+        &role_arn(ctx, name)?,
+        &crate::authz::as_extra(&context),
+    )?;
     ctx.state.store.write(|tx| {
         let mut r = load_role(tx, name)?;
         super::policies::require_attachable(tx, b)?;

@@ -44,9 +44,14 @@ pub fn create_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = name_param(i, "UserName", 64)?;
     let path = path_param(i, "Path")?;
     let arn = ids::iam_arn(&ctx.state.account_id, "user", &path, name);
-    ctx.authorize("iam:CreateUser", &arn)?;
+
     let tags = tags_param(i)?;
     let boundary = opt(i, "PermissionsBoundary").map(str::to_owned);
+    let mut context = crate::authz::request_tag_context(&tags);
+    if let Some(b) = &boundary {
+        context.push(("iam:PermissionsBoundary".into(), b.clone()));
+    }
+    ctx.authorize_with("iam:CreateUser", &arn, &crate::authz::as_extra(&context))?;
     let user = ctx.state.store.write(|tx| {
         if tx.get(Table::Users, &name_key(name))?.is_some() {
             return Err(
@@ -238,8 +243,13 @@ pub fn delete_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 
 pub fn tag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "UserName")?;
-    ctx.authorize("iam:TagUser", &user_arn(ctx, name)?)?;
     let tags = tags_param(i)?;
+    let context = crate::authz::request_tag_context(&tags);
+    ctx.authorize_with(
+        "iam:TagUser",
+        &user_arn(ctx, name)?,
+        &crate::authz::as_extra(&context),
+    )?;
     ctx.state.store.write(|tx| {
         let mut u = load_user(tx, name)?;
         super::merge_tags(&mut u.tags, tags)?;
@@ -274,7 +284,12 @@ pub fn list_user_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn put_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "UserName")?;
     let b = req(i, "PermissionsBoundary")?;
-    ctx.authorize("iam:PutUserPermissionsBoundary", &user_arn(ctx, name)?)?;
+    let context = [("iam:PermissionsBoundary".to_owned(), b.to_owned())];
+    ctx.authorize_with(
+        "iam:PutUserPermissionsBoundary",
+        &user_arn(ctx, name)?,
+        &crate::authz::as_extra(&context),
+    )?;
     ctx.state.store.write(|tx| {
         let mut u = load_user(tx, name)?;
         super::policies::require_attachable(tx, b)?;

@@ -298,6 +298,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         .collect();
     for (t, k) in tags.iter().zip(&tag_keys) {
         extra.push((k.as_str(), ContextType::String, t.value.clone()));
+        extra.push(("aws:TagKeys", ContextType::String, t.key.clone()));
     }
     let facts = (ctx.now, Some(ctx.source_ip), Some(ctx.region.as_str()));
     let mut actions = vec!["sts:AssumeRole"];
