@@ -368,12 +368,53 @@ pub(crate) fn apply_query(q: &str, d: Doc) -> Result<Doc, CliError> {
         .search(d.to_value())
         .map_err(|e| CliError::General(format!("Bad value for --query: {e}")))?;
     let v = serde_json::to_value(&*r).map_err(|e| CliError::General(e.to_string()))?;
-    Ok(reorder_like(&d, Doc::from_value(&v)))
+    let mut hashes = Vec::new();
+    multihash_keys(expr.as_ast(), &mut hashes);
+    Ok(reorder_like(&d, &hashes, Doc::from_value(&v)))
+}
+
+/// Key lists of the multiselect hashes (`{Name: UserName, Id: UserId}`) in the expression,
+/// in written order: Python keeps that order, jmespath.rs sorts.
+fn multihash_keys(ast: &jmespath::ast::Ast, out: &mut Vec<Vec<String>>) {
+    use jmespath::ast::Ast;
+    match ast {
+        Ast::MultiHash { elements, .. } => {
+            out.push(elements.iter().map(|kv| kv.key.clone()).collect());
+            for kv in elements {
+                multihash_keys(&kv.value, out);
+            }
+        }
+        Ast::Comparison { lhs, rhs, .. }
+        | Ast::Projection { lhs, rhs, .. }
+        | Ast::And { lhs, rhs, .. }
+        | Ast::Or { lhs, rhs, .. }
+        | Ast::Subexpr { lhs, rhs, .. } => {
+            multihash_keys(lhs, out);
+            multihash_keys(rhs, out);
+        }
+        Ast::Condition {
+            predicate, then, ..
+        } => {
+            multihash_keys(predicate, out);
+            multihash_keys(then, out);
+        }
+        Ast::Expref { ast, .. } => multihash_keys(ast, out),
+        Ast::Flatten { node, .. } | Ast::Not { node, .. } | Ast::ObjectValues { node, .. } => {
+            multihash_keys(node, out)
+        }
+        Ast::Function { args, .. } => args.iter().for_each(|a| multihash_keys(a, out)),
+        Ast::MultiList { elements, .. } => elements.iter().for_each(|a| multihash_keys(a, out)),
+        Ast::Identity { .. }
+        | Ast::Field { .. }
+        | Ast::Index { .. }
+        | Ast::Literal { .. }
+        | Ast::Slice { .. } => {}
+    }
 }
 
 /// JMESPath results come back with sorted keys; objects that are projections of the input keep
 /// the input's key order (as Python dicts do).
-fn reorder_like(original: &Doc, result: Doc) -> Doc {
+fn reorder_like(original: &Doc, hashes: &[Vec<String>], result: Doc) -> Doc {
     fn order_of<'a>(d: &'a Doc, keys: &[String], out: &mut Option<Vec<&'a str>>) {
         if out.is_some() {
             return;
@@ -399,18 +440,29 @@ fn reorder_like(original: &Doc, result: Doc) -> Doc {
     match result {
         Doc::Map(m) => {
             let keys: Vec<String> = m.iter().map(|(k, _)| k.clone()).collect();
-            let mut found = None;
-            order_of(original, &keys, &mut found);
             let mut m: Vec<(String, Doc)> = m
                 .into_iter()
-                .map(|(k, v)| (k, reorder_like(original, v)))
+                .map(|(k, v)| (k, reorder_like(original, hashes, v)))
                 .collect();
-            if let Some(order) = found {
+            let written = hashes
+                .iter()
+                .find(|h| h.len() == keys.len() && h.iter().all(|k| keys.contains(k)));
+            if let Some(order) = written {
                 m.sort_by_key(|(k, _)| order.iter().position(|o| o == k));
+            } else {
+                let mut found = None;
+                order_of(original, &keys, &mut found);
+                if let Some(order) = found {
+                    m.sort_by_key(|(k, _)| order.iter().position(|o| o == k));
+                }
             }
             Doc::Map(m)
         }
-        Doc::List(l) => Doc::List(l.into_iter().map(|x| reorder_like(original, x)).collect()),
+        Doc::List(l) => Doc::List(
+            l.into_iter()
+                .map(|x| reorder_like(original, hashes, x))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -567,6 +619,22 @@ mod tests {
         .unwrap();
         assert_eq!(raw, r#"{"Marker": "abc", "boto_truncate_amount": 2}"#);
         assert_eq!(decode_token(&t).unwrap(), m);
+    }
+
+    #[test]
+    fn multiselect_hash_keeps_written_order() {
+        let d = Doc::Map(vec![(
+            "Users".into(),
+            Doc::List(vec![Doc::Map(vec![
+                ("UserName".into(), Doc::Str("u".into())),
+                ("UserId".into(), Doc::Str("i".into())),
+            ])]),
+        )]);
+        let r = apply_query("Users[].{Zed: UserName, Alpha: UserId}", d).unwrap();
+        assert_eq!(
+            output::to_json_compact(&r),
+            r#"[{"Zed": "u", "Alpha": "i"}]"#
+        );
     }
 
     #[test]
