@@ -486,6 +486,34 @@ pub fn request_tag_context(tags: &[crate::model::Tag]) -> Vec<(String, String)> 
     out
 }
 
+/// `aws:ResourceTag/K` (and `iam:ResourceTag/K`) for an IAM user or role ARN of this account.
+pub fn resource_tag_context(state: &AppState, resource: &str) -> AwsResult<Vec<(String, String)>> {
+    let prefix = format!("arn:aws:iam::{}:", state.account_id);
+    let Some(rest) = resource.strip_prefix(&prefix) else {
+        return Ok(Vec::new());
+    };
+    let name = rest.rsplit('/').next().unwrap_or("");
+    let tags: Vec<crate::model::Tag> = if rest.starts_with("user/") {
+        match cached_entity::<User>(state, Table::Users, name)? {
+            Some(u) if u.arn == resource => u.tags,
+            _ => Vec::new(),
+        }
+    } else if rest.starts_with("role/") {
+        match cached_entity::<Role>(state, Table::Roles, name)? {
+            Some(r) if r.arn == resource => r.tags,
+            _ => Vec::new(),
+        }
+    } else {
+        Vec::new()
+    };
+    let mut out = Vec::new();
+    for t in tags {
+        out.push((format!("aws:ResourceTag/{}", t.key), t.value.clone()));
+        out.push((format!("iam:ResourceTag/{}", t.key), t.value));
+    }
+    Ok(out)
+}
+
 /// Borrows owned context entries as string-typed `extra` entries for [`decide`].
 pub fn as_extra(v: &[(String, String)]) -> Vec<(&str, ContextType, String)> {
     v.iter()
@@ -571,13 +599,16 @@ impl Ctx<'_> {
                 "The security token included in the request is invalid",
             ));
         }
+        let resource_tags = resource_tag_context(self.state, resource)?;
+        let mut all: Vec<(&str, ContextType, String)> = extra.to_vec();
+        all.extend(as_extra(&resource_tags));
         match decide(
             self.state,
             self.caller,
             action,
             resource,
             None,
-            extra,
+            &all,
             (self.now, Some(self.source_ip), Some(&self.region)),
         )? {
             Ok(()) => Ok(()),

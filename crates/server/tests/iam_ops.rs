@@ -705,4 +705,18 @@ fn delegated_admin_conditions_on_iam_context_keys() {
             .1,
         "AccessDenied"
     );
+    // aws:ResourceTag: the target user's own tags.
+    let by_tag = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"a"}}}]}"#;
+    root.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "delegate", "PolicyName": "t", "PolicyDocument": by_tag}),
+    );
+    admin.ok("iam", "GetUser", json!({"UserName": "bounded"}));
+    assert_eq!(
+        admin
+            .err("iam", "GetUser", json!({"UserName": "delegate"}))
+            .1,
+        "AccessDenied"
+    );
 }

@@ -300,6 +300,17 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         extra.push((k.as_str(), ContextType::String, t.value.clone()));
         extra.push(("aws:TagKeys", ContextType::String, t.key.clone()));
     }
+    let role_tags: Vec<(String, String)> = role
+        .tags
+        .iter()
+        .flat_map(|t| {
+            [
+                (format!("aws:ResourceTag/{}", t.key), t.value.clone()),
+                (format!("iam:ResourceTag/{}", t.key), t.value.clone()),
+            ]
+        })
+        .collect();
+    extra.extend(crate::authz::as_extra(&role_tags));
     let facts = (ctx.now, Some(ctx.source_ip), Some(ctx.region.as_str()));
     let mut actions = vec!["sts:AssumeRole"];
     if !tags.is_empty() {
