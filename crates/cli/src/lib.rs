@@ -47,8 +47,8 @@
 //!   (botocore's `json_decode_policies`). Timestamps are ISO 8601 (`+00:00`), v2's default.
 //! * Paginated operations: text prints per page and ends with a `NEXTTOKEN` line; json/yaml/table
 //!   print `build_full_result()`; yaml-stream prints the raw pages.
-//! * `--query`: jmespath 0.5 sorts object keys; kagi restores the input's key order when the
-//!   result object has the same keys as an input object (multiselect hashes stay sorted).
+//! * `--query`: jmespath 0.5 sorts object keys; kagi restores Python's order: a multiselect
+//!   hash keeps its written key order, an object projected from the input keeps the input's.
 //! * Credentials for an assumed role are fetched with STS at the endpoint the *configuration*
 //!   gives (`AWS_ENDPOINT_URL[_STS]`, `services`, `endpoint_url`), not `--endpoint-url`, exactly
 //!   as botocore does. Without a region, STS uses its partition endpoint `sts.amazonaws.com`.
