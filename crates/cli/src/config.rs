@@ -135,7 +135,7 @@ impl Files {
             } else {
                 &credentials_path
             };
-            CliError::Config(format!(
+            CliError::General(format!(
                 "Unable to parse config file: {} ({e})",
                 which.display()
             ))

@@ -479,3 +479,18 @@ fn cli_input_json_and_yaml_stream() {
     );
     assert!(o.stderr.contains("Unknown parameter in input: \"Bogus\", must be one of: Path, UserName, PermissionsBoundary, Tags"), "{}", o.stderr);
 }
+
+#[test]
+fn unparsable_config_names_the_file() {
+    let s = Sandbox::new();
+    let p = s.write(".aws/config", "[profile a]\n  -continued\n");
+    let o = s.run(&["configure", "list-profiles"]);
+    assert_eq!(o.code, 255);
+    assert!(
+        o.stderr
+            .starts_with(&format!("\nUnable to parse config file: {}", p.display())),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("line 2"), "{}", o.stderr);
+}
