@@ -242,12 +242,21 @@ pub fn run(args: &[OsString], env: &Env, io: &mut Io) -> i32 {
             return e.exit_code();
         }
     };
-    let enhanced = globals.error_format(env).as_deref() == Some("enhanced");
     match dispatch(&globals, &rest, env, io) {
         Ok(()) => 0,
         Err(e) => {
             let _ = io.stdout.flush();
-            e.write(io.stderr, enhanced);
+            // --cli-error-format > AWS_CLI_ERROR_FORMAT > the profile's cli_error_format.
+            let format = globals.error_format(env).or_else(|| {
+                let files = config::Files::load(env).ok()?;
+                let choice = config::choose_profile(globals.profile.as_deref(), env);
+                files
+                    .set
+                    .profile(&choice.name)?
+                    .get("cli_error_format")
+                    .map(str::to_ascii_lowercase)
+            });
+            e.write(io.stderr, format.as_deref() == Some("enhanced"));
             e.exit_code()
         }
     }

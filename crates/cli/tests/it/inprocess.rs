@@ -494,3 +494,29 @@ fn unparsable_config_names_the_file() {
     );
     assert!(o.stderr.contains("line 2"), "{}", o.stderr);
 }
+
+#[test]
+fn enhanced_error_format_on_request() {
+    let mut s = Sandbox::new();
+    s.set("AWS_DEFAULT_REGION", "us-east-1");
+    let o = s.run(&[
+        "sts",
+        "get-caller-identity",
+        "--cli-error-format",
+        "enhanced",
+    ]);
+    assert_eq!(
+        o.stderr,
+        "\naws: [ERROR]: Unable to locate credentials. You can configure credentials by running \"aws configure\".\n"
+    );
+    s.write(".aws/config", "[default]\ncli_error_format = enhanced\n");
+    let o = s.run(&["sts", "get-caller-identity"]);
+    assert!(o.stderr.starts_with("\naws: [ERROR]: "), "{}", o.stderr);
+    s.set("AWS_CLI_ERROR_FORMAT", "legacy");
+    let o = s.run(&["sts", "get-caller-identity"]);
+    assert!(
+        o.stderr.starts_with("\nUnable to locate credentials."),
+        "{}",
+        o.stderr
+    );
+}
