@@ -24,7 +24,7 @@ pub fn run(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
         Some("help") => {
             writeln!(
                 io.stdout,
-                "CONFIGURE()\n\nNAME\n       configure -\n\nDESCRIPTION\n       Configure AWS CLI options. If this command is run with no arguments,\n       you will be prompted for configuration values such as your AWS Access\n       Key Id and your AWS Secret Access Key.\n\nAVAILABLE COMMANDS\n       o export-credentials\n\n       o get\n\n       o list\n\n       o list-profiles\n\n       o set\n"
+                "CONFIGURE()\n\nNAME\n       configure -\n\nDESCRIPTION\n       Configure AWS CLI options. If this command is run with no arguments,\n       you will be prompted for configuration values such as your AWS Access\n       Key Id and your AWS Secret Access Key.\n\nAVAILABLE COMMANDS\n       o export-credentials\n\n       o get\n\n       o import\n\n       o list\n\n       o list-profiles\n\n       o set\n"
             )?;
             Ok(())
         }
@@ -40,6 +40,7 @@ pub fn run(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
             Ok(())
         }
         Some("export-credentials") => export_credentials(g, &args[1..], env, io),
+        Some("import") => import(&args[1..], env, io),
         Some(other) if other.starts_with("--") => Err(CliError::UnknownArgs(args.to_vec())),
         Some(other) => Err(CliError::Usage(format!(
             "argument subcommand: Found invalid choice '{other}'\n"
@@ -300,6 +301,128 @@ fn get(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliEr
     }
 }
 
+/// `configure import --csv file://credentials.csv [--skip-invalid] [--profile-prefix P]`: the
+/// console's CSV (`User Name`, `Access Key ID`, `Secret Access key` columns, any case/order).
+fn import(args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
+    let (mut csv, mut skip_invalid, mut prefix) = (None, false, String::new());
+    let mut i = 0;
+    while i < args.len() {
+        let (name, inline) = match args[i].split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (args[i].clone(), None),
+        };
+        let value = |i: &mut usize| -> Result<String, CliError> {
+            if let Some(v) = &inline {
+                return Ok(v.clone());
+            }
+            *i += 1;
+            args.get(*i)
+                .cloned()
+                .ok_or_else(|| CliError::Usage(format!("argument {name}: expected one argument")))
+        };
+        match name.as_str() {
+            "--csv" => csv = Some(value(&mut i)?),
+            "--profile-prefix" => prefix = value(&mut i)?,
+            "--skip-invalid" => skip_invalid = true,
+            _ => return Err(CliError::UnknownArgs(args[i..].to_vec())),
+        }
+        i += 1;
+    }
+    let Some(csv) = csv else {
+        return Err(CliError::Usage(
+            "the following arguments are required: --csv".into(),
+        ));
+    };
+    let contents = if let Some(path) = csv.strip_prefix("file://") {
+        std::fs::read_to_string(env.expand(path)).map_err(|e| {
+            CliError::BadParam(format!(
+                "Error parsing parameter '--csv': Unable to load paramfile {csv}: {e}"
+            ))
+        })?
+    } else {
+        if !csv.contains('\n') && std::path::Path::new(&csv).exists() {
+            return Err(CliError::General(
+                "You may be passing a file to import without the 'file://' prefix. To import a CSV file, use --csv file://path/to/file.csv".into(),
+            ));
+        }
+        csv
+    };
+    let creds = parse_console_csv(&contents, !skip_invalid).map_err(CliError::General)?;
+    let path = env.credentials_path();
+    for (name, akid, secret) in &creds {
+        update_file(
+            &path,
+            &format!("{prefix}{name}"),
+            &[
+                ("aws_access_key_id".into(), EditValue::Set(akid.clone())),
+                (
+                    "aws_secret_access_key".into(),
+                    EditValue::Set(secret.clone()),
+                ),
+            ],
+        )?;
+    }
+    writeln!(
+        io.stdout,
+        "Successfully imported {} profile(s)",
+        creds.len()
+    )?;
+    Ok(())
+}
+
+/// The console CSV as `CSVCredentialParser` reads it (plain comma split, no quoting).
+fn parse_console_csv(csv: &str, strict: bool) -> Result<Vec<(String, String, String)>, String> {
+    if csv.trim().is_empty() {
+        return Err("Provided CSV contains no contents".into());
+    }
+    let mut lines = csv.lines();
+    let fmt = |h: &str| {
+        h.trim_start_matches('\u{feff}')
+            .to_lowercase()
+            .trim()
+            .to_string()
+    };
+    let headers: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .map(fmt)
+        .collect();
+    let mut idx = Vec::new();
+    for h in ["User Name", "Access Key ID", "Secret Access key"] {
+        match headers.iter().position(|x| *x == fmt(h)) {
+            Some(i) => idx.push((h, i)),
+            None => return Err(format!("Expected header \"{h}\" not found")),
+        }
+    }
+    let mut out = Vec::new();
+    for (n, row) in lines.enumerate() {
+        let cols: Vec<&str> = row.split(',').collect();
+        let mut vals = Vec::new();
+        let mut missing = None;
+        for (h, i) in &idx {
+            match cols.get(*i).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                Some(v) => vals.push(v.to_string()),
+                None => {
+                    missing = Some(*h);
+                    break;
+                }
+            }
+        }
+        match missing {
+            Some(h) if strict => {
+                return Err(format!(
+                    "Failed to parse entry #{}: Row missing value for header \"{h}\"",
+                    n + 1
+                ));
+            }
+            Some(_) => continue,
+            None => out.push((vals[0].clone(), vals[1].clone(), vals[2].clone())),
+        }
+    }
+    Ok(out)
+}
+
 fn row(name: &str, value: &str, ty: &str, loc: &str) -> String {
     format!("{name:<10} : {value:<24} : {ty:<16} : {loc}\n")
 }
@@ -511,6 +634,23 @@ fn export_credentials(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn console_csv() {
+        let csv = "\u{feff}User name,Password,Access key ID,Secret access key,Console login link\nalice,,AKIA1,s1,https://x\nbob,pw,,,https://x\n";
+        assert_eq!(
+            parse_console_csv(csv, true).unwrap_err(),
+            "Failed to parse entry #2: Row missing value for header \"Access Key ID\""
+        );
+        assert_eq!(
+            parse_console_csv(csv, false).unwrap(),
+            vec![("alice".into(), "AKIA1".into(), "s1".into())]
+        );
+        assert_eq!(
+            parse_console_csv("a,b\n", true).unwrap_err(),
+            "Expected header \"User Name\" not found"
+        );
+    }
 
     #[test]
     fn masking() {

@@ -520,3 +520,27 @@ fn enhanced_error_format_on_request() {
         o.stderr
     );
 }
+
+#[test]
+fn configure_import_console_csv() {
+    let s = Sandbox::new();
+    let csv = s.write("creds.csv", "User name,Password,Access key ID,Secret access key,Console login link\nalice,,AKIAALICE,alicesecret,https://x\n");
+    let o = s.run(&[
+        "configure",
+        "import",
+        "--csv",
+        &format!("file://{}", csv.display()),
+        "--profile-prefix",
+        "p-",
+    ]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "Successfully imported 1 profile(s)\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        s.read(".aws/credentials"),
+        "[p-alice]\naws_access_key_id = AKIAALICE\naws_secret_access_key = alicesecret\n"
+    );
+}
