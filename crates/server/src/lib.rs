@@ -1,16 +1,21 @@
 //! kagi-server: `kagi serve`, a local IAM + STS (+ ECR, mounted from kagi-ecr) that really
 //! authenticates (SigV4) and really authorises (IAM policy evaluation) every request.
 //!
+//! `kagi serve [--bind 127.0.0.1] [--port 7474] [--data-dir DIR | --in-memory]` serves every
+//! service on one port ([`DEFAULT_PORT`] = 7474; `--port 0` picks a free one). The data
+//! directory defaults to `$XDG_DATA_HOME/kagi` or `~/.local/share/kagi`; see [`account`] for
+//! its layout. Tests and `kagi demo` use [`start_background`].
+//!
 //! # Map
 //!
 //! | module | what |
 //! |---|---|
-//! | `lib.rs` | [`ServerConfig`], [`start_background`] / [`RunningServer`], [`serve_main`] (`kagi serve` args), startup and graceful shutdown |
+//! | `lib.rs` | [`ServerConfig`], [`start_background`] / [`RunningServer`], [`serve_main`] (`kagi serve` args), startup and graceful shutdown (SIGINT/SIGTERM: stop accepting, finish requests, flush the session book) |
 //! | [`app`] | axum router and the request pipeline: body → auth → route (ECR JSON / IAM / STS query) → response, request ids, one log line per request |
 //! | [`auth`] | SigV4 via kagi-sigv4, access-key and session-token resolution into a [`auth::Caller`] |
-//! | [`authz`] | gathers a principal's policies (inline, managed, groups, boundary, session) and asks kagi-policy; AccessDenied wording |
+//! | [`authz`] | gathers a principal's policies (inline, managed, groups, boundary, session) and asks kagi-policy; request context keys; generation-keyed caches |
 //! | [`iam`] | IAM operations (users, keys, groups, policies, roles, MFA, simulation), one submodule per area |
-//! | [`sts`] | STS operations (GetCallerIdentity, AssumeRole, GetSessionToken) and session tokens |
+//! | [`sts`] | STS operations (GetCallerIdentity, AssumeRole, GetSessionToken, GetAccessKeyInfo); [`sts::book`] keeps session records |
 //! | [`ecr_host`] | the `kagi_ecr::Host` implementation: ECR asks the server who a key is and whether it may act |
 //! | [`store`] | the storage trait ([`store::Store`]) and its SQLite implementation |
 //! | [`model`] | the stored entity documents |
@@ -18,6 +23,7 @@
 //! | [`crypto`] | AES-GCM sealing of secrets at rest and of session tokens |
 //! | [`ids`] | AWS-style ids, ARNs, timestamps, name/path validation |
 //! | [`totp`] | RFC 6238 TOTP for virtual MFA devices |
+//! | [`error`] | [`error::AwsError`]: code, message, HTTP status |
 //!
 //! # Invariants
 //!
@@ -26,9 +32,15 @@
 //!   everything, and `sts:GetCallerIdentity` is always allowed (as on AWS).
 //! * Secrets (secret keys, session secrets, MFA seeds) are stored sealed with the data key and
 //!   never logged; `Debug` of anything holding one redacts it.
-//! * A write is committed (SQLite WAL, synchronous=FULL) before its response is sent.
-//! * Session tokens are self-contained sealed [`model::Session`]s: unforgeable, expiring, and
-//!   verifiable without a lookup; they are also stored so ECR registry tokens can re-resolve them.
+//! * An IAM write is committed (SQLite WAL, synchronous=FULL) before its response is sent.
+//!   The one exception is the STS session *record* ([`sts::book`]): committed in batches right
+//!   after the response, because the session token itself is the credential (self-contained,
+//!   sealed) and the record only serves ECR registry tokens.
+//! * Caches (access keys, principals' compiled policies, users and roles, trust policies) are
+//!   keyed by the store generation, which every committed IAM write bumps: a deleted key or a
+//!   detached policy takes effect on the very next request.
+//! * Session tokens are sealed [`model::Session`]s: unforgeable, expiring, and verifiable
+//!   without a lookup.
 
 #![forbid(unsafe_code)]
 
