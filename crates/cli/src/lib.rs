@@ -63,7 +63,9 @@
 //! # Invariants
 //!
 //! * No async runtime and nothing heavy at startup: the model of a service is parsed on first use
-//!   (kagi-api), files are read only when the command needs them; `--version` touches nothing.
+//!   (kagi-api), files are read only when the command needs them; `--version` reads no configuration.
+//!   Figures: `bench/bench.sh`, `bench/RESULTS.md` (~4 ms per call against a local server,
+//!   >100x the official CLI, ~6 MB peak RSS).
 //! * Secrets (secret keys, session tokens, MFA codes, passwords in request bodies) never reach
 //!   stdout/stderr except where the user asked for them (`configure get`, `export-credentials`,
 //!   `get-login-password`, API outputs).
