@@ -834,23 +834,35 @@ pub fn validate(
     }
 }
 
-/// `--generate-cli-skeleton input|output`: the shape with placeholder values.
-pub fn skeleton(service: &'static Service, shape: ShapeId, depth: usize) -> Value {
+/// `--generate-cli-skeleton input|output`: botocore's `ArgumentGenerator` (strings `""`, an enum's
+/// first value where botocore picks one at random, numbers 0, booleans true, timestamps
+/// `1970-01-01T00:00:00`, blobs null, one list element, maps `{"KeyName": ...}`, a structure met
+/// again inside itself `{}`).
+pub fn skeleton(service: &'static Service, shape: ShapeId, _depth: usize) -> Value {
+    let mut stack = Vec::new();
+    skeleton_rec(service, shape, &mut stack)
+}
+
+fn skeleton_rec(service: &'static Service, shape: ShapeId, stack: &mut Vec<ShapeId>) -> Value {
     let s = service.shape(shape);
-    if depth > 8 {
-        return Value::Object(Map::new());
-    }
-    match &s.kind {
-        ShapeKind::Structure { members } => Value::Object(
-            members
-                .iter()
-                .map(|m| (m.name.to_string(), skeleton(service, m.shape, depth + 1)))
-                .collect(),
-        ),
-        ShapeKind::List { member } => Value::Array(vec![skeleton(service, *member, depth + 1)]),
+    stack.push(shape);
+    let v = match &s.kind {
+        ShapeKind::Structure { members } => {
+            if stack.iter().filter(|x| **x == shape).count() > 1 {
+                Value::Object(Map::new())
+            } else {
+                Value::Object(
+                    members
+                        .iter()
+                        .map(|m| (m.name.to_string(), skeleton_rec(service, m.shape, stack)))
+                        .collect(),
+                )
+            }
+        }
+        ShapeKind::List { member } => Value::Array(vec![skeleton_rec(service, *member, stack)]),
         ShapeKind::Map { value, .. } => {
             let mut m = Map::new();
-            m.insert("KeyName".into(), skeleton(service, *value, depth + 1));
+            m.insert("KeyName".into(), skeleton_rec(service, *value, stack));
             Value::Object(m)
         }
         ShapeKind::String => {
@@ -861,7 +873,9 @@ pub fn skeleton(service: &'static Service, shape: ShapeId, depth: usize) -> Valu
         ShapeKind::Boolean => Value::Bool(true),
         ShapeKind::Timestamp => Value::String("1970-01-01T00:00:00".into()),
         ShapeKind::Blob => Value::Null,
-    }
+    };
+    stack.pop();
+    v
 }
 
 #[cfg(test)]
