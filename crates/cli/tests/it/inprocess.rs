@@ -336,7 +336,20 @@ fn configure_list_and_export_credentials() {
             "{f}"
         );
     }
-    // --profile skips the environment.
+    // AWS_PROFILE does not skip the environment (env keys win) ...
+    s.set("AWS_PROFILE", "default");
+    let o = s.run(&[
+        "configure",
+        "export-credentials",
+        "--format",
+        "env-no-export",
+    ]);
+    assert!(
+        o.stdout.starts_with("AWS_ACCESS_KEY_ID=ASIAENV\n"),
+        "{}",
+        o.stdout
+    );
+    // ... but --profile does.
     let o = s.run(&[
         "configure",
         "export-credentials",
