@@ -390,3 +390,40 @@ fn retryable_errors_are_retried_and_said_so() {
     );
     assert_eq!(*count.lock().unwrap(), 1);
 }
+
+#[test]
+fn credential_source_environment_and_chained_roles() {
+    let (url, log) = fake_sts();
+    let mut sb = Sandbox::new();
+    sb.set("AWS_ENDPOINT_URL", &url)
+        .set("AWS_DEFAULT_REGION", "us-east-1")
+        .set("AWS_ACCESS_KEY_ID", "AKIAFROMENV")
+        .set("AWS_SECRET_ACCESS_KEY", "envsecret");
+    sb.write(
+        ".aws/config",
+        &format!(
+            "[profile envrole]\nrole_arn = {ROLE}\ncredential_source = Environment\n\
+             [profile hop1]\nrole_arn = arn:aws:iam::123456789012:role/One\nsource_profile = base\n\
+             [profile hop2]\nrole_arn = arn:aws:iam::123456789012:role/Two\nsource_profile = hop1\n\
+             [profile base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n"
+        ),
+    );
+    let o = sb.run(&["sts", "get-caller-identity", "--profile", "envrole"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        log.lock().unwrap()[0],
+        ("AssumeRole".to_string(), "AKIAFROMENV".to_string())
+    );
+    // Two hops: base keys assume One, One's session assumes Two; each hop is cached.
+    log.lock().unwrap().clear();
+    let o = sb.run(&["sts", "get-caller-identity", "--profile", "hop2"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let calls: Vec<(String, String)> = log.lock().unwrap().clone();
+    assert_eq!(calls[0], ("AssumeRole".to_string(), "AKIABASE".to_string()));
+    assert_eq!(
+        calls[1],
+        ("AssumeRole".to_string(), "ASIAFRESH".to_string())
+    );
+    assert_eq!(calls[2].0, "GetCallerIdentity");
+    assert_eq!(calls.len(), 3);
+}
