@@ -555,6 +555,18 @@ fn mfa_totp_and_get_session_token() {
         ts.err("sts", "GetSessionToken", json!({})).1,
         "AccessDenied"
     );
+    // Without MFA such credentials cannot call IAM; with MFA they can (within alice's policies).
+    root.ok("iam", "PutUserPolicy", json!({"UserName": "alice", "PolicyName": "list", "PolicyDocument": allow("iam:ListUsers")}));
+    let (status, c, _) = ts.err("iam", "ListUsers", json!({}));
+    assert_eq!((status, c.as_str()), (403, "InvalidClientTokenId"));
+    let t = alice.ok(
+        "sts",
+        "GetSessionToken",
+        json!({"SerialNumber": serial, "TokenCode": code(step + 1)}),
+    );
+    let tm = Client::from_credentials(server.addr, &t["Credentials"]);
+    tm.ok("iam", "ListUsers", json!({}));
+    assert_eq!(tm.err("iam", "ListRoles", json!({})).1, "AccessDenied");
 }
 
 #[test]
