@@ -281,6 +281,27 @@ fn managed_policies_versions_and_aws_policies() {
         json!({"UserName": "dev"}),
     );
     assert_eq!(listed["AttachedPolicies"].as_array().unwrap().len(), 2);
+    root.ok("iam", "CreateGroup", json!({"GroupName": "g1"}));
+    root.ok(
+        "iam",
+        "AttachGroupPolicy",
+        json!({"GroupName": "g1", "PolicyArn": arn}),
+    );
+    let first = root.ok(
+        "iam",
+        "ListEntitiesForPolicy",
+        json!({"PolicyArn": arn, "MaxItems": 1}),
+    );
+    assert_eq!(first["PolicyGroups"][0]["GroupName"], "g1");
+    assert_eq!(first["PolicyUsers"], json!([]));
+    assert_eq!(first["IsTruncated"], true);
+    let second = root.ok(
+        "iam",
+        "ListEntitiesForPolicy",
+        json!({"PolicyArn": arn, "MaxItems": 1, "Marker": first["Marker"]}),
+    );
+    assert_eq!(second["PolicyUsers"][0]["UserName"], "dev");
+    assert_eq!(second["IsTruncated"], false);
     let e = root.ok("iam", "ListEntitiesForPolicy", json!({"PolicyArn": arn}));
     assert_eq!(e["PolicyUsers"][0]["UserName"], "dev");
 }

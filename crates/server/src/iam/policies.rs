@@ -446,10 +446,29 @@ pub fn list_entities_for_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             Vec::new()
         }
     };
-    Ok(json!({
-        "PolicyGroups": pick("Group", groups), "PolicyUsers": pick("User", users), "PolicyRoles": pick("Role", roles),
-        "IsTruncated": false,
-    }))
+    // One Marker/MaxItems pagination over groups, then users, then roles.
+    let mut all = Vec::new();
+    for (k, list) in [
+        ("PolicyGroups", pick("Group", groups)),
+        ("PolicyUsers", pick("User", users)),
+        ("PolicyRoles", pick("Role", roles)),
+    ] {
+        all.extend(list.into_iter().map(|v| json!({"k": k, "v": v})));
+    }
+    let mut page = paginate(i, all, "Items")?;
+    let items = page
+        .as_object_mut()
+        .and_then(|o| o.remove("Items"))
+        .unwrap_or_default();
+    for k in ["PolicyGroups", "PolicyUsers", "PolicyRoles"] {
+        page[k] = json!([]);
+    }
+    for it in items.as_array().into_iter().flatten() {
+        if let Some(a) = it["k"].as_str().and_then(|k| page[k].as_array_mut()) {
+            a.push(it["v"].clone());
+        }
+    }
+    Ok(page)
 }
 
 // ---- attachments ----
