@@ -11,8 +11,8 @@
 //! `cli_error_format = enhanced`) selects the prefixed form. Likewise the configuration errors keep
 //! the `aws configure` hint (not `aws login`), argument errors print argparse's
 //! `usage: ...` + `aws: error: ...`. Exit codes: 0 ok, 1 (`configure get` of an unset value),
-//! 252 bad parameters, 253 configuration, 254 service error, 255 other, 130 on Ctrl-C (the default
-//! SIGINT disposition: the shell reports 128+2).
+//! 252 bad parameters, 253 configuration, 254 service error, 255 other, 130 on Ctrl-C (a handler exits
+//! 130, as the AWS CLI's `InterruptExceptionHandler`).
 //!
 //! `--version` prints one line:
 //! `aws-cli/2.36.7 Python/3.13.0 Linux/<uname -r> [exec-env/$AWS_EXECUTION_ENV] source/<arch> kagi/<version>`
@@ -345,6 +345,9 @@ fn page(cmd: &str, env: &Env, output: &[u8]) -> std::io::Result<()> {
 /// The binary's entry: real process environment and streams. API output to a terminal goes
 /// through the pager as with AWS CLI v2.
 pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
+    // Ctrl-C: exit 130 as the AWS CLI's InterruptExceptionHandler does (stdout may be locked by
+    // the interrupted command, so the handler writes nothing).
+    let _ = ctrlc::set_handler(|| std::process::exit(130));
     let env = Env::from_process();
     let stdin = std::io::stdin();
     let mut stdin = stdin.lock();

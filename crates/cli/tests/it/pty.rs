@@ -1,5 +1,5 @@
-//! Interactive `configure` through a pseudo-terminal, on the built binary: `KAGI_BIN`, else
-//! `kagi` (or this crate's `kagi-cli` example) next to the test executable's target directory.
+//! Interactive `configure` through a pseudo-terminal, and Ctrl-C, on the built binary: `KAGI_BIN`,
+//! else this crate's `kagi-cli` example (built by `cargo test`) or `kagi` in the same target dir.
 
 use std::path::PathBuf;
 
@@ -74,4 +74,36 @@ fn configure_prompts_on_a_terminal() {
         sb.read(".aws/config"),
         "[default]\nregion = ap-northeast-1\noutput = json\n"
     );
+}
+
+#[test]
+fn ctrl_c_exits_130() {
+    let Some(bin) = binary() else {
+        skip_or_fail("KAGI_BIN (the built kagi binary)");
+        return;
+    };
+    // A listener that accepts and never answers keeps the request in flight.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let sb = Sandbox::new();
+    let mut child = std::process::Command::new(&bin)
+        .args(["sts", "get-caller-identity", "--endpoint-url", &url])
+        .env_clear()
+        .env("HOME", sb.home())
+        .env("AWS_ACCESS_KEY_ID", "AKIA")
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the request arrives, then interrupt.
+    let (_conn, _) = listener.accept().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
 }
