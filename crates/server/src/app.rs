@@ -44,6 +44,9 @@ pub struct AppState {
     pub sessions: crate::sts::book::SessionBook,
     /// Access keys' last use (kept in memory; see `GetAccessKeyLastUsed`).
     pub last_used: parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
+    /// Roles' last AssumeRole, by lower-cased role name (kept in memory, persisted at shutdown).
+    pub role_last_used:
+        parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
 }
 
 impl AppState {
@@ -54,6 +57,23 @@ impl AppState {
     /// Writes the in-memory last-use records into the access key rows (at shutdown).
     pub fn persist_last_used(&self) -> anyhow::Result<()> {
         use crate::store::{StoreExt, Table, TxExt};
+        let roles: Vec<(String, crate::model::LastUsed)> = self
+            .role_last_used
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !roles.is_empty() {
+            self.store.write(|tx| {
+                for (name, l) in &roles {
+                    if let Some(mut r) = tx.get_json::<crate::model::Role>(Table::Roles, name)? {
+                        r.last_used = Some(l.clone());
+                        tx.put_json(Table::Roles, name, &r)?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
         let used: Vec<(String, crate::model::LastUsed)> = self
             .last_used
             .lock()

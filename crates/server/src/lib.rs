@@ -189,6 +189,7 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         policies: Default::default(),
         ecr: Some(ecr),
         last_used: Default::default(),
+        role_last_used: Default::default(),
     });
     host.set_state(&state);
     Ok(Built { state, account })

@@ -444,6 +444,13 @@ fn sts_durations_chaining_external_id_and_session_policies() {
     );
     let a = alice.ok("sts", "AssumeRole", json!({"RoleArn": a_arn, "RoleSessionName": "x1", "ExternalId": "ext-123", "DurationSeconds": 7200}));
     let sa = Client::from_credentials(server.addr, &a["Credentials"]);
+    let got = root.ok("iam", "GetRole", json!({"RoleName": "A"}));
+    assert!(
+        got["Role"]["RoleLastUsed"]["LastUsedDate"]
+            .as_str()
+            .is_some(),
+        "{got}"
+    );
 
     // Chaining: capped at one hour.
     let (_, code, msg) = sa.err(

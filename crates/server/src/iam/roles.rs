@@ -183,7 +183,10 @@ pub fn create_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     ctx.authorize("iam:GetRole", &role_arn(ctx, name)?)?;
-    let r = ctx.state.store.view(|tx| Ok(load_role(tx, name)?))?;
+    let mut r = ctx.state.store.view(|tx| Ok(load_role(tx, name)?))?;
+    if let Some(l) = ctx.state.role_last_used.lock().get(&name_key(&r.name)) {
+        r.last_used = Some(l.clone());
+    }
     Ok(json!({"Role": role_value(&r, true)}))
 }
 

@@ -351,6 +351,14 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         source_identity: opt(input, "SourceIdentity").map(str::to_owned),
     };
     let (creds, _) = new_credentials(ctx, session)?;
+    ctx.state.role_last_used.lock().insert(
+        crate::store::name_key(&role.name),
+        crate::model::LastUsed {
+            date: ctx.now,
+            service: "sts".into(),
+            region: ctx.region.clone(),
+        },
+    );
     let mut out = json!({
         "Credentials": creds,
         "AssumedRoleUser": {
