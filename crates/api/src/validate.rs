@@ -285,11 +285,14 @@ mod tests {
         let op = iam.operation("CreatePolicy").unwrap();
         let ok = json!({"PolicyName": "p", "PolicyDocument": "{\"Version\": \"2012-10-17\"}"});
         assert!(violations(iam, op.input.unwrap(), &ok).is_empty());
-        let bad = json!({"PolicyName": "p", "PolicyDocument": "{\"Sid\": \"\u{65e5}\"}"});
-        assert_eq!(
-            violations(iam, op.input.unwrap(), &bad)[0].path,
-            "policyDocument"
-        );
+        // Characters outside IAM's set are the policy engine's to report, with a position
+        // (POLICY_DOCUMENT_SHAPE); the pattern still applies to every other member.
+        let non_latin1 = json!({"PolicyName": "p", "PolicyDocument": "{\"Sid\": \"\u{65e5}\"}"});
+        assert!(violations(iam, op.input.unwrap(), &non_latin1).is_empty());
+        let bad_name = json!({"PolicyName": "p q", "PolicyDocument": "{\"Sid\": \"\u{65e5}\"}"});
+        let v = violations(iam, op.input.unwrap(), &bad_name);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].path, "policyName");
     }
 
     #[test]
