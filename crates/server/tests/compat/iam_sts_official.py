@@ -186,4 +186,34 @@ names = [u["UserName"] for page in iam.get_paginator("list_users").paginate(Pagi
 if names != ["user-for-switch"]:
     fail(f"list_users paginator: {names}")
 
+# boto3: documents come back as parsed JSON, the simulator, virtual MFA with real TOTP codes.
+steps += 1
+r = iam.get_role(RoleName="ECRLoginAndPushRole")["Role"]
+if r["AssumeRolePolicyDocument"] != trust:
+    fail(f"trust policy did not round-trip: {r['AssumeRolePolicyDocument']}")
+sim = iam.simulate_principal_policy(PolicySourceArn=user["Arn"], ActionNames=["sts:AssumeRole", "iam:CreateUser"],
+                                    ResourceArns=[role_arn])["EvaluationResults"]
+if [e["EvalDecision"] for e in sim] != ["allowed", "implicitDeny"]:
+    fail(f"simulate_principal_policy: {sim}")
+import base64, hashlib, hmac, struct, time
+dev = iam.create_virtual_mfa_device(VirtualMFADeviceName="switch-phone")["VirtualMFADevice"]
+seed = base64.b32decode(dev["Base32StringSeed"])
+
+
+def totp(step):
+    h = hmac.new(seed, struct.pack(">Q", step), hashlib.sha1).digest()
+    o = h[19] & 15
+    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000)
+
+
+now = int(time.time()) // 30
+iam.enable_mfa_device(UserName="user-for-switch", SerialNumber=dev["SerialNumber"],
+                      AuthenticationCode1=totp(now - 2), AuthenticationCode2=totp(now - 1))
+mfa_creds = sts.get_session_token(SerialNumber=dev["SerialNumber"], TokenCode=totp(now))["Credentials"]
+if not mfa_creds["AccessKeyId"].startswith("ASIA"):
+    fail(f"get_session_token returned {mfa_creds['AccessKeyId']}")
+devices = iam.list_mfa_devices(UserName="user-for-switch")["MFADevices"]
+if [d["SerialNumber"] for d in devices] != [dev["SerialNumber"]]:
+    fail(f"list_mfa_devices: {devices}")
+
 print(f"OK: {steps} steps behaved as the seed says")
