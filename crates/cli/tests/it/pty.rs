@@ -108,3 +108,38 @@ fn ctrl_c_exits_130() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{} {status:?}", bin.display());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_named_aws_behaves_the_same() {
+    let Some(bin) = binary() else {
+        skip_or_fail("KAGI_BIN (the built kagi binary)");
+        return;
+    };
+    let sb = Sandbox::new();
+    let link = sb.home().join("aws");
+    std::os::unix::fs::symlink(&bin, &link).unwrap();
+    let run = |exe: &std::path::Path, args: &[&str]| {
+        let o = std::process::Command::new(exe)
+            .args(args)
+            .env_clear()
+            .env("HOME", sb.home())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8(o.stdout).unwrap(),
+            String::from_utf8(o.stderr).unwrap(),
+        )
+    };
+    assert_eq!(run(&link, &["--version"]), run(&bin, &["--version"]));
+    let (code, _, err) = run(
+        &link,
+        &["sts", "get-caller-identity", "--region", "us-east-1"],
+    );
+    assert_eq!(code, Some(253));
+    assert_eq!(
+        err,
+        "\nUnable to locate credentials. You can configure credentials by running \"aws configure\".\n"
+    );
+}
