@@ -728,9 +728,14 @@ fn run(opts: &Options) -> Result<bool> {
         let kept = scratch.keep();
         if r.format == Format::Human {
             println!("\nThe server keeps running. From your own shell, try:");
+            let aws_dir = kept.join("home/.aws");
             println!(
-                "  export HOME={}   # or copy its .aws/ into yours",
-                kept.join("home").display()
+                "  export AWS_CONFIG_FILE={}",
+                aws_dir.join("config").display()
+            );
+            println!(
+                "  export AWS_SHARED_CREDENTIALS_FILE={}",
+                aws_dir.join("credentials").display()
             );
             println!("  export AWS_ENDPOINT_URL={endpoint}");
             println!("  kagi sts get-caller-identity --profile {ROLE_PROFILE}");
