@@ -2,6 +2,7 @@
 //!
 //! Routes (one port for everything):
 //! * `GET /health` → `ok` (unauthenticated liveness probe);
+//! * `/console…` → the web console (kagi-console, via [`crate::console_host`]);
 //! * `/v2/…` → kagi-ecr's registry router (registry Basic auth, see [`crate::ecr_host`]);
 //! * every other request → `aws_entry`: read the body (1 MiB for query APIs, 64 MiB for ECR),
 //!   authenticate ([`crate::auth`]), then route: `X-Amz-Target:
@@ -128,11 +129,15 @@ pub struct Ctx<'a> {
 
 pub fn router(state: Arc<AppState>) -> Router {
     let ecr = state.ecr.clone();
+    let console = kagi_console::router(Arc::new(crate::console_host::ConsoleHost::new(
+        state.clone(),
+    )));
     let mut r: Router = Router::new()
         .route("/health", axum::routing::get(|| async { "ok" }))
         .fallback(aws_entry)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .with_state(state);
+        .with_state(state)
+        .merge(console);
     if let Some(ecr) = ecr {
         r = r.merge(ecr.registry_router());
     }
@@ -292,6 +297,65 @@ async fn aws_entry(
         &request_id,
         started,
     )
+}
+
+/// Runs one IAM or STS operation as the principal owning `access_key_id` (a long-term key or a
+/// live STS session, resolved by [`auth::caller_for_key`]) through the same steps as a signed
+/// API call after its signature check: kagi-api encodes the input to the query form and decodes
+/// and validates it exactly as a wire request, the handler authorises with kagi-policy and
+/// runs. There is no other way in: this is what the console ([`crate::console_host`]) calls.
+pub fn invoke(
+    state: &AppState,
+    access_key_id: &str,
+    source_ip: IpAddr,
+    service: &str,
+    operation: &str,
+    input: &Value,
+) -> Result<Value, kagi_api::ApiError> {
+    let caller = auth::caller_for_key(state, access_key_id)
+        .ok_or_else(|| to_api(&AwsError::invalid_client_token()))?;
+    let svc = match service {
+        "iam" | "sts" => kagi_api::service(service).expect("iam and sts are modelled"),
+        _ => {
+            return Err(to_api(&AwsError::new(
+                400,
+                "InvalidAction",
+                format!("The service '{service}' is not available on this endpoint."),
+            )));
+        }
+    };
+    let op = svc.operation(operation).ok_or_else(|| {
+        to_api(&AwsError::new(
+            400,
+            "InvalidAction",
+            format!("Could not find operation {operation}"),
+        ))
+    })?;
+    let form = kagi_api::query::encode_pairs(op, svc, input);
+    let (op, input) = kagi_api::query::decode(svc, &form)?;
+    let now = crate::ids::now_secs();
+    let region = "us-east-1";
+    state.note_use(access_key_id, service, region, now);
+    let ctx = Ctx {
+        state,
+        caller: &caller,
+        now,
+        region: region.to_owned(),
+        source_ip,
+        request_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let out = match service {
+        "iam" => crate::iam::handle(&ctx, op.name, input),
+        _ => crate::sts::handle(&ctx, op.name, input),
+    };
+    tracing::debug!(
+        service,
+        action = operation,
+        caller = %caller.arn(),
+        ok = out.is_ok(),
+        "console call"
+    );
+    out.map_err(|e| to_api(&e))
 }
 
 fn query_call(ctx: &Ctx, service_name: &str, form: &[(String, String)]) -> AwsResult<String> {

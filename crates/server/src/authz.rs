@@ -584,14 +584,17 @@ impl Ctx<'_> {
         resource: &str,
         extra: &[(&str, ContextType, String)],
     ) -> AwsResult<()> {
-        if self.caller.is_root() && self.caller.session.is_none() {
+        // The root's long-term key and the root's console session may do everything.
+        if self.caller.is_root() && self.caller.session.as_ref().is_none_or(|s| s.console) {
             return Ok(());
         }
-        // Credentials from GetSessionToken without MFA cannot call IAM (AWS documents this).
+        // Credentials from GetSessionToken without MFA cannot call IAM (AWS documents this);
+        // console sessions can (as the AWS console's can).
         if let (Principal::User { .. } | Principal::Root, Some(s)) =
             (&self.caller.principal, &self.caller.session)
             && action.starts_with("iam:")
             && !s.mfa
+            && !s.console
         {
             return Err(AwsError::new(
                 403,

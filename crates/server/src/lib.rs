@@ -16,6 +16,7 @@
 //! | [`authz`] | gathers a principal's policies (inline, managed, groups, boundary, session) and asks kagi-policy; request context keys; generation-keyed caches |
 //! | [`iam`] | IAM operations (users, keys, groups, policies, roles, MFA, simulation), one submodule per area |
 //! | [`sts`] | STS operations (GetCallerIdentity, AssumeRole, GetSessionToken, GetAccessKeyInfo); [`sts::book`] keeps session records |
+//! | [`console_host`] | the `kagi_console::Backend` implementation: console sign-in (root password, login profiles) and [`app::invoke`] |
 //! | [`ecr_host`] | the `kagi_ecr::Host` implementation: ECR asks the server who a key is and whether it may act |
 //! | [`store`] | the storage trait ([`store::Store`]) and its SQLite implementation |
 //! | [`model`] | the stored entity documents |
@@ -48,6 +49,7 @@ pub mod account;
 pub mod app;
 pub mod auth;
 pub mod authz;
+pub mod console_host;
 pub mod crypto;
 pub mod ecr_host;
 pub mod error;
@@ -101,6 +103,7 @@ pub struct RunningServer {
     pub account_id: String,
     pub root_access_key_id: String,
     root_secret_access_key: String,
+    state: Arc<app::AppState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -118,6 +121,11 @@ impl std::fmt::Debug for RunningServer {
 impl RunningServer {
     pub fn root_secret_access_key(&self) -> &str {
         &self.root_secret_access_key
+    }
+
+    /// Sets the root user's console password (stored as an argon2id hash).
+    pub fn set_console_root_password(&self, password: &str) -> Result<()> {
+        console_host::set_root_password(&*self.state.store, password)
     }
 
     /// Stops accepting, lets in-flight requests finish, and joins the server thread.
@@ -145,6 +153,8 @@ impl Drop for RunningServer {
 pub struct Built {
     pub state: Arc<app::AppState>,
     pub account: account::Account,
+    /// Set when this start generated the root's console password and wrote it there.
+    pub root_password_file: Option<PathBuf>,
 }
 
 /// Opens storage, bootstraps the account, mounts ECR.
@@ -192,7 +202,38 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         role_last_used: Default::default(),
     });
     host.set_state(&state);
-    Ok(Built { state, account })
+    let root_password_file = console_root_password(&*state.store, config.data_dir.as_deref())?;
+    Ok(Built {
+        state,
+        account,
+        root_password_file,
+    })
+}
+
+/// The root's console password: `KAGI_ROOT_PASSWORD` when set (hashed and stored at every
+/// start); otherwise, with a data directory and none stored yet, a random one written to
+/// `DIR/root-password` (0600) on first start.
+fn console_root_password(
+    store: &dyn store::Store,
+    data_dir: Option<&std::path::Path>,
+) -> Result<Option<PathBuf>> {
+    if let Some(pw) = std::env::var("KAGI_ROOT_PASSWORD")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        console_host::set_root_password(store, &pw)?;
+        return Ok(None);
+    }
+    match data_dir {
+        Some(dir) if !console_host::root_password_is_set(store)? => {
+            let pw = kagi_console::password::random_password();
+            let path = dir.join(console_host::ROOT_PASSWORD_FILE);
+            account::write_private_file(&path, format!("{pw}\n").as_bytes())?;
+            console_host::set_root_password(store, &pw)?;
+            Ok(Some(path))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn create_private_dir(dir: &std::path::Path) -> Result<()> {
@@ -270,6 +311,7 @@ pub fn start_background(config: ServerConfig) -> Result<RunningServer> {
         account_id: built.account.account_id.clone(),
         root_access_key_id: built.account.root_access_key_id.clone(),
         root_secret_access_key: built.account.root_secret_access_key.clone(),
+        state: built.state.clone(),
         shutdown: Some(tx),
         thread: Some(thread),
     })
@@ -289,7 +331,8 @@ with SigV4 and authorising it with IAM policies.
   --log LEVEL      error|warn|info|debug|trace (default info; RUST_LOG also works)
 
 Environment: KAGI_ACCOUNT_ID, KAGI_ROOT_ACCESS_KEY_ID, KAGI_ROOT_SECRET_ACCESS_KEY make the
-account deterministic.";
+account deterministic; KAGI_ROOT_PASSWORD sets the root user's console password (otherwise one
+is generated on first start and written to DIR/root-password).";
 
 struct ServeArgs {
     config: ServerConfig,
@@ -424,6 +467,10 @@ fn serve_blocking(config: ServerConfig) -> Result<()> {
                 println!("  in-memory: root secret is only in KAGI_ROOT_SECRET_ACCESS_KEY (if set)")
             }
         }
+        if let Some(p) = &built.root_password_file {
+            println!("  root console password written to {} (0600)", p.display());
+        }
+        println!("  console          http://{addr}/console");
         if let Some(d) = &config.data_dir {
             println!("  data             {}", d.display());
         }

@@ -169,6 +169,10 @@ pub struct Session {
     pub expires: i64,
     #[serde(default)]
     pub mfa: bool,
+    /// A console sign-in session (root or IAM user signed in with a password): unlike
+    /// GetSessionToken credentials it may call IAM, as the AWS console's sessions can.
+    #[serde(default)]
+    pub console: bool,
     /// Session policy documents (inline `Policy` and the defaults of `PolicyArns`).
     #[serde(default)]
     pub session_policies: Vec<String>,

@@ -191,6 +191,7 @@ fn session_tokens_tampered_missing_and_expired() {
         issued: now - 7200,
         expires: now - 3600,
         mfa: false,
+        console: false,
         session_policies: vec![],
         has_session_policy: false,
         tags: vec![],

@@ -33,6 +33,7 @@ fn seed_iam_sts_with_official_aws_cli_and_boto3() {
         issued: now - 7200,
         expires: now - 3600,
         mfa: false,
+        console: false,
         session_policies: vec![],
         has_session_policy: false,
         tags: vec![],

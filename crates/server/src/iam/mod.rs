@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`users`] | users, access keys, user tags, user permissions boundaries |
 //! | [`groups`] | groups and memberships |
+//! | [`login`] | login profiles (console passwords, argon2id) |
 //! | [`policies`] | customer managed policies and versions, attachments, inline policies |
 //! | [`managed`] | the AWS managed policies kagi ships (`arn:aws:iam::aws:policy/…`) |
 //! | [`roles`] | roles, trust policies, role tags and boundaries |
@@ -13,6 +14,7 @@
 //! | [`simulate`] | SimulatePrincipalPolicy, SimulateCustomPolicy |
 
 pub mod groups;
+pub mod login;
 pub mod managed;
 pub mod mfa;
 pub mod policies;
@@ -45,6 +47,10 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "UpdateAccessKey" => users::update_access_key(ctx, i),
         "DeleteAccessKey" => users::delete_access_key(ctx, i),
         "GetAccessKeyLastUsed" => users::get_access_key_last_used(ctx, i),
+        "CreateLoginProfile" => login::create_login_profile(ctx, i),
+        "GetLoginProfile" => login::get_login_profile(ctx, i),
+        "UpdateLoginProfile" => login::update_login_profile(ctx, i),
+        "DeleteLoginProfile" => login::delete_login_profile(ctx, i),
         "CreateGroup" => groups::create_group(ctx, i),
         "GetGroup" => groups::get_group(ctx, i),
         "ListGroups" => groups::list_groups(ctx, i),

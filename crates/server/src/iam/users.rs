@@ -213,6 +213,12 @@ pub fn delete_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         }) {
             return Err(conflict("delete access keys"));
         }
+        if tx
+            .get(Table::Meta, &super::login::profile_key(&u.name))?
+            .is_some()
+        {
+            return Err(conflict("delete login profile"));
+        }
         let p = format!("user\0{}\0", name_key(&u.name));
         if !tx.scan(Table::InlinePolicies, &p)?.is_empty() {
             return Err(conflict("delete policies"));

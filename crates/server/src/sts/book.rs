@@ -146,6 +146,7 @@ mod tests {
             issued: 1,
             expires: 2,
             mfa: false,
+            console: false,
             session_policies: vec![],
             has_session_policy: false,
             tags: vec![],

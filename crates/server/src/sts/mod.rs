@@ -345,6 +345,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         issued: ctx.now,
         expires: ctx.now + duration,
         mfa: mfa || ctx.caller.mfa_present(),
+        console: false,
         has_session_policy: inline.is_some() || !arns.is_empty(),
         session_policies,
         tags,
@@ -373,6 +374,37 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         out["SourceIdentity"] = json!(s);
     }
     Ok(out)
+}
+
+/// Mints a console sign-in session for `ctx.caller`'s principal (the root or an IAM user who
+/// just proved a password) lasting `duration` seconds: the same sealed, self-contained token as
+/// GetSessionToken, recorded in the session book, marked `console` (so it may call IAM).
+pub fn console_session(ctx: &Ctx, duration: i64) -> AwsResult<(Value, Session)> {
+    let kind = match &ctx.caller.principal {
+        Principal::Root => SessionKind::Root,
+        Principal::User { name, .. } => SessionKind::User {
+            user_name: name.clone(),
+        },
+        Principal::Role { .. } => {
+            return Err(AwsError::access_denied(
+                "A role session cannot sign in to the console with a password",
+            ));
+        }
+    };
+    let session = Session {
+        access_key_id: String::new(),
+        secret_sealed: String::new(),
+        kind,
+        issued: ctx.now,
+        expires: ctx.now + duration,
+        mfa: false,
+        console: true,
+        session_policies: Vec::new(),
+        has_session_policy: false,
+        tags: Vec::new(),
+        source_identity: None,
+    };
+    new_credentials(ctx, session)
 }
 
 pub fn get_session_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
@@ -420,6 +452,7 @@ pub fn get_session_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         issued: ctx.now,
         expires: ctx.now + duration,
         mfa,
+        console: false,
         session_policies: Vec::new(),
         has_session_policy: false,
         tags: Vec::new(),

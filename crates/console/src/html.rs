@@ -1,0 +1,94 @@
+//! HTML building: escaping and the page layout. Every dynamic string goes through [`esc`].
+
+use crate::session::ConsoleSession;
+
+/// Escapes text for HTML element content and double-quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Percent-encodes one path segment.
+pub fn seg(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// The hidden CSRF field of a form.
+pub fn csrf_field(s: &ConsoleSession) -> String {
+    format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        esc(&s.csrf)
+    )
+}
+
+/// A whole page: header with navigation (when signed in), then `body`.
+pub fn layout(title: &str, session: Option<&ConsoleSession>, body: &str) -> String {
+    let nav = match session {
+        Some(s) => format!(
+            r#"<nav aria-label="main"><a href="/console/users">Users</a> <a href="/console/policies">Policies</a> <a href="/console/roles">Roles</a>
+<span class="who">{arn}</span>
+<form method="post" action="/console/signout" class="inline">{csrf}<button type="submit">Sign out</button></form></nav>"#,
+            arn = esc(&s.arn),
+            csrf = csrf_field(s)
+        ),
+        None => String::new(),
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · kagi console</title><link rel="stylesheet" href="/console/static/console.css"></head>
+<body><header><strong>kagi console</strong> {nav}</header>
+<main><h1>{title}</h1>
+{body}
+</main></body></html>
+"#,
+        title = esc(title)
+    )
+}
+
+/// An error box with AWS's code and message.
+pub fn error_box(code: &str, message: &str) -> String {
+    format!(
+        r#"<div class="error" role="alert"><strong>{}</strong>: {}</div>"#,
+        esc(code),
+        esc(message)
+    )
+}
+
+pub const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;line-height:1.4}
+header{background:#232f3e;color:#fff;padding:.5em 1em;display:flex;flex-wrap:wrap;gap:1em;align-items:center}
+header a{color:#fff;margin-right:1em}header .who{opacity:.8;font-size:.9em}
+main{padding:1em;max-width:60em}table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left;word-break:break-all}
+.error{background:#fde8e8;border:1px solid #d13212;padding:.6em;margin:.6em 0}
+.notice{background:#e8f4fd;border:1px solid #0073bb;padding:.6em;margin:.6em 0}
+.inline{display:inline}textarea{width:100%;font-family:monospace}
+label{display:block;margin:.4em 0}input[type=text],input[type=password]{width:100%;max-width:30em}
+pre{background:#f4f4f4;padding:.5em;overflow:auto}
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_segments() {
+        assert_eq!(
+            esc(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(seg("a b/c+d"), "a%20b%2Fc%2Bd");
+    }
+}

@@ -1,0 +1,273 @@
+//! kagi-console: the kagi web console, served by `kagi serve` under `/console` on its own port.
+//!
+//! # Design
+//!
+//! * **Server-rendered HTML**, built with `format!` and one escaping function ([`html::esc`]);
+//!   a handwritten stylesheet at `/console/static/console.css`; **no JavaScript** in this slice
+//!   (so `Content-Security-Policy: default-src 'self'` holds trivially; no inline script/style).
+//! * **No second model, no privileged path.** The console never touches the store. It talks to
+//!   the server only through the [`Backend`] trait, which kagi-server implements
+//!   (`kagi_server::console_host`): [`Backend::invoke`] runs an IAM/STS operation *as the
+//!   principal owning an access key id*, through the server's own pipeline (kagi-api validation
+//!   → the handler, which authorises with kagi-policy → response value), exactly as an API call
+//!   signed with that key would. A denial is AWS's `AccessDenied` message, shown in the page with
+//!   status 403.
+//! * **Sign-in** ([`Backend::sign_in`]): the root user with the account id and the root password,
+//!   an IAM user with account id + user name + the password of their login profile (argon2id
+//!   PHC strings, [`password`]). A successful sign-in returns temporary credentials minted by the
+//!   server's STS session mechanism (a console session of that principal); the console keeps
+//!   only their access key id, so every page action is authorised as that principal and stops
+//!   when the credentials expire. Five failures per account+user lock sign-in for 15 minutes
+//!   ([`session::Lockout`]).
+//! * The crate depends on kagi-policy (pure) only to show the policy engine's validation findings
+//!   of a document in the policy editor, with their line and column.
+//!
+//! The dependency points from the server to the console (as with kagi-ecr's `Host`), so the
+//! console builds and unit-tests alone; the HTTP-level tests drive a real `kagi serve`
+//! (`crates/server/tests/console.rs`).
+//!
+//! # Map
+//!
+//! | module | what |
+//! |---|---|
+//! | `lib.rs` | [`Backend`], [`router`], request entry: cookies, CSRF checks, security headers |
+//! | [`pages`] | one function per page or form action |
+//! | [`session`] | sessions, CSRF tokens, constant-time compare, lockout |
+//! | [`html`] | escaping, layout, stylesheet |
+//! | [`password`] | argon2id hashing and verification |
+//!
+//! # Web security invariants
+//!
+//! * Every POST carries a `csrf` field equal (constant-time) to the session's random token; the
+//!   sign-in form uses a double-submit pre-session cookie. Mismatch → 403, nothing done.
+//! * The session cookie is `HttpOnly; SameSite=Strict; Path=/console` with `Max-Age` no longer
+//!   than the credentials; the session itself expires with them server-side.
+//! * Every response carries `Content-Security-Policy: default-src 'self'; frame-ancestors
+//!   'none'; form-action 'self'`, `X-Content-Type-Options: nosniff`, `Referrer-Policy:
+//!   no-referrer` and `Cache-Control: no-store`.
+//! * No secret in a URL or a log: passwords and new secret keys travel only in POST bodies and
+//!   the one response page that shows a new secret key; the console logs nothing.
+
+#![forbid(unsafe_code)]
+
+pub mod html;
+pub mod pages;
+pub mod password;
+pub mod session;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+/// An AWS error from an operation: code, message, HTTP status.
+#[derive(Clone, Debug)]
+pub struct CallError {
+    pub code: String,
+    pub message: String,
+    pub status: u16,
+}
+
+/// Temporary credentials of a console session (the secret stays with the server).
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub access_key_id: String,
+    /// The principal's ARN (shown in the header).
+    pub arn: String,
+    /// Unix seconds.
+    pub expires: i64,
+}
+
+/// Why a sign-in did not succeed.
+#[derive(Clone, Debug)]
+pub enum SignInError {
+    /// Wrong user, password or no login profile: one message for all (no user enumeration).
+    Failed,
+    /// Sign-in is not possible (e.g. no root password set); the message says why.
+    Unavailable(String),
+}
+
+/// What the console needs from the server.
+pub trait Backend: Send + Sync + 'static {
+    fn account_id(&self) -> String;
+    /// Runs `service:operation` with `input` (the API's input shape) as the principal owning
+    /// `access_key_id`, exactly like an API call: validated, authorised, handled.
+    fn invoke(
+        &self,
+        access_key_id: &str,
+        source_ip: IpAddr,
+        service: &str,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, CallError>;
+    /// Checks a password (`user_name` `None` = the account root) and mints a console session.
+    fn sign_in(
+        &self,
+        user_name: Option<&str>,
+        password: &str,
+        source_ip: IpAddr,
+    ) -> Result<Credentials, SignInError>;
+}
+
+/// Shared console state.
+pub struct Console {
+    pub backend: Arc<dyn Backend>,
+    pub sessions: session::Sessions,
+    pub lockout: session::Lockout,
+}
+
+pub const SESSION_COOKIE: &str = "kagi-console";
+pub const PRE_COOKIE: &str = "kagi-console-pre";
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// The console's routes (`/console` and everything under it), to merge into the server's router.
+pub fn router(backend: Arc<dyn Backend>) -> Router {
+    let console = Arc::new(Console {
+        backend,
+        sessions: Default::default(),
+        lockout: Default::default(),
+    });
+    Router::new()
+        .route("/console", axum::routing::any(entry))
+        .route("/console/", axum::routing::any(entry))
+        .route("/console/{*rest}", axum::routing::any(entry))
+        .with_state(console)
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// One parsed console request.
+pub struct Req {
+    pub method: Method,
+    /// Path segments after `/console`, percent-decoded.
+    pub segs: Vec<String>,
+    pub form: Vec<(String, String)>,
+    pub cookies: Vec<(String, String)>,
+    pub source_ip: IpAddr,
+}
+
+impl Req {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+async fn entry(State(c): State<Arc<Console>>, req: Request) -> Response {
+    let source_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let (parts, body) = req.into_parts();
+    let segs: Vec<String> = parts
+        .uri
+        .path()
+        .trim_start_matches("/console")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let cookies = parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect();
+    let form = if parts.method == Method::POST {
+        match axum::body::to_bytes(body, BODY_LIMIT).await {
+            Ok(b) => form_urlencoded::parse(&b)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            Err(_) => {
+                return secure(pages::plain(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request body too large.",
+                ));
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let r = Req {
+        method: parts.method,
+        segs,
+        form,
+        cookies,
+        source_ip,
+    };
+    secure(pages::dispatch(&c, &r))
+}
+
+/// Adds the security headers every console response carries.
+fn secure(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// An HTML response.
+pub fn html_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+/// A 303 redirect, optionally setting cookies.
+pub fn redirect(to: &str, cookies: &[String]) -> Response {
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+/// A `Set-Cookie` value for a console cookie living `max_age` seconds (0 = delete).
+pub fn cookie(name: &str, value: &str, max_age: i64) -> String {
+    format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/console; Max-Age={max_age}")
+}

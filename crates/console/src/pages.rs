@@ -1,0 +1,669 @@
+//! The pages and form actions. Each page calls the [`Backend`](crate::Backend) as the signed-in
+//! principal and renders what it answered; an AWS error is rendered with its own status (403 for
+//! AccessDenied) and message instead of the data.
+
+use crate::html::{csrf_field, error_box, esc, layout, seg};
+use crate::session::{ConsoleSession, ct_eq, random_token};
+use crate::{
+    CallError, Console, PRE_COOKIE, Req, SESSION_COOKIE, SignInError, cookie, html_response, now,
+    redirect,
+};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+pub fn plain(status: StatusCode, msg: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg.to_owned(),
+    )
+        .into_response()
+}
+
+pub fn dispatch(c: &Console, r: &Req) -> Response {
+    let segs: Vec<&str> = r.segs.iter().map(String::as_str).collect();
+    let get = r.method == Method::GET || r.method == Method::HEAD;
+    let post = r.method == Method::POST;
+    match (segs.as_slice(), get, post) {
+        (["static", "console.css"], true, _) => {
+            return (
+                [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                crate::html::CSS,
+            )
+                .into_response();
+        }
+        (["signin"], true, _) => return signin_form(None, StatusCode::OK),
+        (["signin"], _, true) => return signin(c, r),
+        _ => {}
+    }
+    let t = now();
+    let sid = r.cookie(SESSION_COOKIE).unwrap_or("");
+    let Some(s) = c.sessions.get(sid, t) else {
+        return if get {
+            redirect("/console/signin", &[])
+        } else {
+            page_status(
+                StatusCode::FORBIDDEN,
+                "Signed out",
+                None,
+                "<p>Your console session has ended. <a href=\"/console/signin\">Sign in</a> again.</p>",
+            )
+        };
+    };
+    if post && !r.field("csrf").is_some_and(|f| ct_eq(f, &s.csrf)) {
+        return page_status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            Some(&s),
+            &error_box(
+                "InvalidCsrfToken",
+                "The form's CSRF token is missing or does not match this session. Nothing was done.",
+            ),
+        );
+    }
+    let p = P { c, r, s: &s };
+    match (segs.as_slice(), get, post) {
+        ([], true, _) => redirect("/console/users", &[]),
+        (["signout"], _, true) => {
+            c.sessions.remove(sid);
+            redirect("/console/signin", &[cookie(SESSION_COOKIE, "", 0)])
+        }
+        (["users"], true, _) => p.users(),
+        (["users"], _, true) => p.create_user(),
+        (["users", u], true, _) => p.user(u),
+        (["users", u, "attach-policy"], _, true) => p.attach(u, "User"),
+        (["users", u, "login-profile"], _, true) => p.create_login_profile(u),
+        (["users", u, "access-keys"], _, true) => p.create_access_key(u),
+        (["users", u, "access-keys", k, "status"], _, true) => p.key_status(u, k),
+        (["users", u, "access-keys", k, "delete"], _, true) => p.delete_key(u, k),
+        (["policies"], true, _) => p.policies(),
+        (["policies", "new"], true, _) => p.policy_form("", "", "", None, StatusCode::OK),
+        (["policies"], _, true) => p.create_policy(),
+        (["roles"], true, _) => p.roles(),
+        (["roles", "new"], true, _) => p.role_form(None, StatusCode::OK),
+        (["roles"], _, true) => p.create_role(),
+        (["roles", n], true, _) => p.role(n),
+        (["roles", n, "attach-policy"], _, true) => p.attach(n, "Role"),
+        _ => page_status(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            Some(&s),
+            "<p>No such console page.</p>",
+        ),
+    }
+}
+
+fn page_status(
+    status: StatusCode,
+    title: &str,
+    s: Option<&ConsoleSession>,
+    body: &str,
+) -> Response {
+    html_response(status, layout(title, s, body))
+}
+
+// ---------------------------------------------------------------- sign-in
+
+const BAD_SIGNIN: &str = "Your authentication information is incorrect. Please try again.";
+
+fn signin_form(error: Option<&str>, status: StatusCode) -> Response {
+    let pre = random_token();
+    let err = error
+        .map(|e| error_box("SignInFailed", e))
+        .unwrap_or_default();
+    let body = format!(
+        r#"{err}<form method="post" action="/console/signin">
+<input type="hidden" name="csrf" value="{pre}">
+<label>Account ID <input type="text" name="account" required autocomplete="off" inputmode="numeric"></label>
+<label>IAM user name (leave empty to sign in as the root user) <input type="text" name="username" autocomplete="username"></label>
+<label>Password <input type="password" name="password" required autocomplete="current-password"></label>
+<button type="submit">Sign in</button></form>"#
+    );
+    let mut resp = html_response(status, layout("Sign in", None, &body));
+    if let Ok(v) = header::HeaderValue::from_str(&cookie(PRE_COOKIE, &pre, 600)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+fn signin(c: &Console, r: &Req) -> Response {
+    let pre_ok = match (r.cookie(PRE_COOKIE), r.field("csrf")) {
+        (Some(a), Some(b)) => !a.is_empty() && ct_eq(a, b),
+        _ => false,
+    };
+    if !pre_ok {
+        return page_status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            None,
+            &error_box(
+                "InvalidCsrfToken",
+                "The sign-in form's CSRF token is missing or does not match. Reload the sign-in page.",
+            ),
+        );
+    }
+    let account = r.field("account").unwrap_or("").trim();
+    let user = r.field("username").map(str::trim).filter(|u| !u.is_empty());
+    let password = r.field("password").unwrap_or("");
+    let t = now();
+    let key = format!(
+        "{account}\0{}",
+        user.map(str::to_ascii_lowercase)
+            .unwrap_or_else(|| "root".into())
+    );
+    if let Err(left) = c.lockout.check(&key, t) {
+        let mins = (left + 59) / 60;
+        return signin_form(
+            Some(&format!(
+                "Too many failed sign-in attempts. Sign-in for this user is locked; try again in {mins} minute(s)."
+            )),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    if account != c.backend.account_id() {
+        c.lockout.fail(&key, t);
+        return signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
+    }
+    match c.backend.sign_in(user, password, r.source_ip) {
+        Ok(creds) => {
+            c.lockout.succeed(&key);
+            let expires = creds.expires;
+            let id = c
+                .sessions
+                .create(creds.access_key_id, creds.arn, expires, t);
+            redirect(
+                "/console/users",
+                &[
+                    cookie(SESSION_COOKIE, &id, (expires - t).max(0)),
+                    cookie(PRE_COOKIE, "", 0),
+                ],
+            )
+        }
+        Err(SignInError::Failed) => {
+            c.lockout.fail(&key, t);
+            signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED)
+        }
+        Err(SignInError::Unavailable(msg)) => signin_form(Some(&msg), StatusCode::UNAUTHORIZED),
+    }
+}
+
+// ---------------------------------------------------------------- signed-in pages
+
+struct P<'a> {
+    c: &'a Console,
+    r: &'a Req,
+    s: &'a ConsoleSession,
+}
+
+fn txt(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn items<'v>(v: &'v Value, key: &str) -> &'v [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// A policy document as IAM returns it (URL-encoded on the wire; decoded here if needed).
+fn document_text(v: &Value) -> String {
+    let s = txt(v);
+    if s.starts_with('%') {
+        form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or(s)
+    } else {
+        s
+    }
+}
+
+impl P<'_> {
+    fn call(&self, service: &str, op: &str, input: Value) -> Result<Value, CallError> {
+        self.c
+            .backend
+            .invoke(&self.s.access_key_id, self.r.source_ip, service, op, input)
+    }
+
+    fn field(&self, name: &str) -> String {
+        self.r.field(name).unwrap_or("").trim().to_owned()
+    }
+
+    fn page(&self, title: &str, body: &str) -> Response {
+        page_status(StatusCode::OK, title, Some(self.s), body)
+    }
+
+    /// The page for a failed call: AWS's code and message, with AWS's status.
+    fn failed(&self, title: &str, e: &CallError) -> Response {
+        page_status(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            title,
+            Some(self.s),
+            &error_box(&e.code, &e.message),
+        )
+    }
+
+    fn csrf(&self) -> String {
+        csrf_field(self.s)
+    }
+
+    fn users(&self) -> Response {
+        let out = match self.call("iam", "ListUsers", json!({"MaxItems": 1000})) {
+            Ok(v) => v,
+            Err(e) => return self.failed("Users", &e),
+        };
+        let rows: String = items(&out, "Users")
+            .iter()
+            .map(|u| {
+                let name = txt(&u["UserName"]);
+                format!(
+                    "<tr><td><a href=\"/console/users/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+                    seg(&name),
+                    esc(&name),
+                    esc(&txt(&u["Arn"])),
+                    esc(&txt(&u["CreateDate"]))
+                )
+            })
+            .collect();
+        self.page(
+            "Users",
+            &format!(
+                r#"<table><thead><tr><th>User name</th><th>ARN</th><th>Created</th></tr></thead><tbody>{rows}</tbody></table>
+<h2>Create user</h2><form method="post" action="/console/users">{csrf}
+<label>User name <input type="text" name="UserName" required maxlength="64"></label>
+<button type="submit">Create user</button></form>"#,
+                csrf = self.csrf()
+            ),
+        )
+    }
+
+    fn create_user(&self) -> Response {
+        let name = self.field("UserName");
+        match self.call("iam", "CreateUser", json!({"UserName": name})) {
+            Ok(_) => redirect(&format!("/console/users/{}", seg(&name)), &[]),
+            Err(e) => self.failed("Create user", &e),
+        }
+    }
+
+    fn user(&self, name: &str) -> Response {
+        let user = match self.call("iam", "GetUser", json!({"UserName": name})) {
+            Ok(v) => v,
+            Err(e) => return self.failed(name, &e),
+        };
+        let u = &user["User"];
+        let base = format!("/console/users/{}", seg(name));
+        let csrf = self.csrf();
+        let mut body = format!(
+            "<p>ARN: <code>{}</code><br>Created: {}</p>",
+            esc(&txt(&u["Arn"])),
+            esc(&txt(&u["CreateDate"]))
+        );
+        body.push_str("<h2>Permissions policies</h2>");
+        match self.call("iam", "ListAttachedUserPolicies", json!({"UserName": name})) {
+            Ok(v) => body.push_str(&policy_table(items(&v, "AttachedPolicies"))),
+            Err(e) => body.push_str(&error_box(&e.code, &e.message)),
+        }
+        body.push_str(&format!(
+            r#"<form method="post" action="{base}/attach-policy">{csrf}
+<label>Policy ARN <input type="text" name="PolicyArn" required placeholder="arn:aws:iam::{acct}:policy/Name"></label>
+<button type="submit">Attach policy</button></form>"#,
+            acct = esc(&self.c.backend.account_id())
+        ));
+        body.push_str("<h2>Access keys</h2>");
+        match self.call("iam", "ListAccessKeys", json!({"UserName": name})) {
+            Ok(v) => {
+                body.push_str("<table><thead><tr><th>Access key ID</th><th>Status</th><th>Created</th><th>Actions</th></tr></thead><tbody>");
+                for k in items(&v, "AccessKeyMetadata") {
+                    let id = txt(&k["AccessKeyId"]);
+                    let status = txt(&k["Status"]);
+                    let (to, label) = if status == "Active" {
+                        ("Inactive", "Deactivate")
+                    } else {
+                        ("Active", "Activate")
+                    };
+                    body.push_str(&format!(
+                        r#"<tr><td><code>{ide}</code></td><td>{st}</td><td>{cr}</td><td>
+<form method="post" action="{base}/access-keys/{ids}/status" class="inline">{csrf}<input type="hidden" name="Status" value="{to}"><button type="submit">{label}</button></form>
+<form method="post" action="{base}/access-keys/{ids}/delete" class="inline">{csrf}<button type="submit">Delete</button></form></td></tr>"#,
+                        ide = esc(&id),
+                        ids = seg(&id),
+                        st = esc(&status),
+                        cr = esc(&txt(&k["CreateDate"])),
+                    ));
+                }
+                body.push_str("</tbody></table>");
+            }
+            Err(e) => body.push_str(&error_box(&e.code, &e.message)),
+        }
+        body.push_str(&format!(
+            r#"<form method="post" action="{base}/access-keys">{csrf}
+<fieldset><legend>Use case</legend>
+<label><input type="radio" name="UseCase" value="cli" checked> Command Line Interface (CLI)</label>
+<label><input type="radio" name="UseCase" value="local"> Local code</label>
+<label><input type="radio" name="UseCase" value="other"> Other</label></fieldset>
+<button type="submit">Create access key</button></form>"#
+        ));
+        body.push_str("<h2>Console access</h2>");
+        match self.call("iam", "GetLoginProfile", json!({"UserName": name})) {
+            Ok(v) => body.push_str(&format!(
+                "<p>Enabled (since {}).</p>",
+                esc(&txt(&v["LoginProfile"]["CreateDate"]))
+            )),
+            Err(e) if e.code == "NoSuchEntity" => body.push_str(&format!(
+                r#"<p>Not enabled.</p><form method="post" action="{base}/login-profile">{csrf}
+<label>Console password <input type="password" name="Password" required autocomplete="new-password"></label>
+<button type="submit">Enable console access</button></form>"#
+            )),
+            Err(e) => body.push_str(&error_box(&e.code, &e.message)),
+        }
+        self.page(name, &body)
+    }
+
+    fn attach(&self, name: &str, kind: &str) -> Response {
+        let arn = self.field("PolicyArn");
+        let (op, member, back) = match kind {
+            "User" => ("AttachUserPolicy", "UserName", "users"),
+            _ => ("AttachRolePolicy", "RoleName", "roles"),
+        };
+        match self.call("iam", op, json!({member: name, "PolicyArn": arn})) {
+            Ok(_) => redirect(&format!("/console/{back}/{}", seg(name)), &[]),
+            Err(e) => self.failed("Attach policy", &e),
+        }
+    }
+
+    fn create_login_profile(&self, name: &str) -> Response {
+        let pw = self.r.field("Password").unwrap_or("");
+        match self.call(
+            "iam",
+            "CreateLoginProfile",
+            json!({"UserName": name, "Password": pw}),
+        ) {
+            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Err(e) => self.failed("Enable console access", &e),
+        }
+    }
+
+    fn create_access_key(&self, name: &str) -> Response {
+        let out = match self.call("iam", "CreateAccessKey", json!({"UserName": name})) {
+            Ok(v) => v,
+            Err(e) => return self.failed("Create access key", &e),
+        };
+        let k = &out["AccessKey"];
+        self.page(
+            "Access key created",
+            &format!(
+                r#"<div class="notice" role="status">This is the only time the secret access key can be viewed. Save it now; you can create a new access key at any time.</div>
+<table><tr><th>Access key ID</th><td><code>{id}</code></td></tr>
+<tr><th>Secret access key</th><td><code>{secret}</code></td></tr></table>
+<p><a href="/console/users/{user}">Done</a></p>"#,
+                id = esc(&txt(&k["AccessKeyId"])),
+                secret = esc(&txt(&k["SecretAccessKey"])),
+                user = seg(name)
+            ),
+        )
+    }
+
+    fn key_status(&self, name: &str, key: &str) -> Response {
+        let status = self.field("Status");
+        match self.call(
+            "iam",
+            "UpdateAccessKey",
+            json!({"UserName": name, "AccessKeyId": key, "Status": status}),
+        ) {
+            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Err(e) => self.failed("Update access key", &e),
+        }
+    }
+
+    fn delete_key(&self, name: &str, key: &str) -> Response {
+        match self.call(
+            "iam",
+            "DeleteAccessKey",
+            json!({"UserName": name, "AccessKeyId": key}),
+        ) {
+            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Err(e) => self.failed("Delete access key", &e),
+        }
+    }
+
+    fn policies(&self) -> Response {
+        let out = match self.call(
+            "iam",
+            "ListPolicies",
+            json!({"Scope": "Local", "MaxItems": 1000}),
+        ) {
+            Ok(v) => v,
+            Err(e) => return self.failed("Policies", &e),
+        };
+        let rows: String = items(&out, "Policies")
+            .iter()
+            .map(|p| {
+                format!(
+                    "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                    esc(&txt(&p["PolicyName"])),
+                    esc(&txt(&p["Arn"])),
+                    esc(&txt(&p["AttachmentCount"]))
+                )
+            })
+            .collect();
+        self.page(
+            "Policies",
+            &format!(
+                r#"<p><a href="/console/policies/new">Create policy</a></p>
+<table><thead><tr><th>Policy name</th><th>ARN</th><th>Attachments</th></tr></thead><tbody>{rows}</tbody></table>"#
+            ),
+        )
+    }
+
+    fn policy_form(
+        &self,
+        name: &str,
+        description: &str,
+        document: &str,
+        problems: Option<&str>,
+        status: StatusCode,
+    ) -> Response {
+        let body = format!(
+            r#"{problems}<form method="post" action="/console/policies">{csrf}
+<label>Policy name <input type="text" name="PolicyName" required maxlength="128" value="{name}"></label>
+<label>Description <input type="text" name="Description" value="{description}"></label>
+<label>Policy document (JSON) <textarea name="PolicyDocument" rows="18" spellcheck="false">{document}</textarea></label>
+<button type="submit">Create policy</button></form>"#,
+            problems = problems.unwrap_or(""),
+            csrf = self.csrf(),
+            name = esc(name),
+            description = esc(description),
+            document = esc(document)
+        );
+        page_status(status, "Create policy", Some(self.s), &body)
+    }
+
+    fn create_policy(&self) -> Response {
+        let name = self.field("PolicyName");
+        let description = self.field("Description");
+        let document = self.r.field("PolicyDocument").unwrap_or("").to_owned();
+        let findings = kagi_policy::validate(&document, kagi_policy::PolicyType::Identity);
+        if kagi_policy::has_errors(&findings) {
+            return self.policy_form(
+                &name,
+                &description,
+                &document,
+                Some(&findings_html(&findings)),
+                StatusCode::BAD_REQUEST,
+            );
+        }
+        let mut input = json!({"PolicyName": name, "PolicyDocument": document});
+        if !description.is_empty() {
+            input["Description"] = json!(description);
+        }
+        match self.call("iam", "CreatePolicy", input) {
+            Ok(_) => redirect("/console/policies", &[]),
+            Err(e) => self.policy_form(
+                &name,
+                &description,
+                &document,
+                Some(&error_box(&e.code, &e.message)),
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            ),
+        }
+    }
+
+    fn roles(&self) -> Response {
+        let out = match self.call("iam", "ListRoles", json!({"MaxItems": 1000})) {
+            Ok(v) => v,
+            Err(e) => return self.failed("Roles", &e),
+        };
+        let rows: String = items(&out, "Roles")
+            .iter()
+            .map(|p| {
+                let name = txt(&p["RoleName"]);
+                format!(
+                    "<tr><td><a href=\"/console/roles/{}\">{}</a></td><td><code>{}</code></td></tr>",
+                    seg(&name),
+                    esc(&name),
+                    esc(&txt(&p["Arn"]))
+                )
+            })
+            .collect();
+        self.page(
+            "Roles",
+            &format!(
+                r#"<p><a href="/console/roles/new">Create role</a></p>
+<table><thead><tr><th>Role name</th><th>ARN</th></tr></thead><tbody>{rows}</tbody></table>"#
+            ),
+        )
+    }
+
+    /// The trust policy of "AWS account: this account".
+    fn this_account_trust(&self) -> String {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"sts:AssumeRole","Condition":{{}}}}]}}"#,
+            self.c.backend.account_id()
+        )
+    }
+
+    fn role_form(&self, problem: Option<&str>, status: StatusCode) -> Response {
+        let body = format!(
+            r#"{problem}<form method="post" action="/console/roles">{csrf}
+<fieldset><legend>Trusted entity type</legend>
+<label><input type="radio" name="TrustedEntity" value="this-account" checked> AWS account: this account</label></fieldset>
+<p>Trust policy:</p><pre>{trust}</pre>
+<label>Role name <input type="text" name="RoleName" required maxlength="64"></label>
+<label>Permissions policy ARN (optional) <input type="text" name="PolicyArn"></label>
+<button type="submit">Create role</button></form>"#,
+            problem = problem.unwrap_or(""),
+            csrf = self.csrf(),
+            trust = esc(&self.this_account_trust())
+        );
+        page_status(status, "Create role", Some(self.s), &body)
+    }
+
+    fn create_role(&self) -> Response {
+        let name = self.field("RoleName");
+        let trust = match self.r.field("TrustedEntity") {
+            Some("this-account") | None => self.this_account_trust(),
+            Some(_) => {
+                return self.role_form(
+                    Some(&error_box(
+                        "ValidationError",
+                        "This console supports only the trusted entity \"AWS account: this account\" so far.",
+                    )),
+                    StatusCode::BAD_REQUEST,
+                );
+            }
+        };
+        if let Err(e) = self.call(
+            "iam",
+            "CreateRole",
+            json!({"RoleName": name, "AssumeRolePolicyDocument": trust}),
+        ) {
+            return self.failed("Create role", &e);
+        }
+        let arn = self.field("PolicyArn");
+        if !arn.is_empty()
+            && let Err(e) = self.call(
+                "iam",
+                "AttachRolePolicy",
+                json!({"RoleName": name, "PolicyArn": arn}),
+            )
+        {
+            return self.failed("Attach policy", &e);
+        }
+        redirect(&format!("/console/roles/{}", seg(&name)), &[])
+    }
+
+    fn role(&self, name: &str) -> Response {
+        let role = match self.call("iam", "GetRole", json!({"RoleName": name})) {
+            Ok(v) => v,
+            Err(e) => return self.failed(name, &e),
+        };
+        let r = &role["Role"];
+        let mut body = format!(
+            "<p>ARN: <code>{}</code></p><h2>Trust relationships</h2><pre>{}</pre><h2>Permissions policies</h2>",
+            esc(&txt(&r["Arn"])),
+            esc(&document_text(&r["AssumeRolePolicyDocument"]))
+        );
+        match self.call("iam", "ListAttachedRolePolicies", json!({"RoleName": name})) {
+            Ok(v) => body.push_str(&policy_table(items(&v, "AttachedPolicies"))),
+            Err(e) => body.push_str(&error_box(&e.code, &e.message)),
+        }
+        body.push_str(&format!(
+            r#"<form method="post" action="/console/roles/{n}/attach-policy">{csrf}
+<label>Policy ARN <input type="text" name="PolicyArn" required></label>
+<button type="submit">Attach policy</button></form>"#,
+            n = seg(name),
+            csrf = self.csrf()
+        ));
+        self.page(name, &body)
+    }
+}
+
+fn policy_table(list: &[Value]) -> String {
+    let rows: String = list
+        .iter()
+        .map(|p| {
+            format!(
+                "<tr><td>{}</td><td><code>{}</code></td></tr>",
+                esc(&txt(&p["PolicyName"])),
+                esc(&txt(&p["PolicyArn"]))
+            )
+        })
+        .collect();
+    format!(
+        "<table><thead><tr><th>Policy name</th><th>ARN</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+}
+
+/// The policy engine's findings, each with its line and column.
+pub fn findings_html(findings: &[kagi_policy::Finding]) -> String {
+    let mut o = String::from(
+        r#"<div class="error" role="alert"><strong>The policy has problems:</strong><ul>"#,
+    );
+    for f in findings {
+        let at = f
+            .locations
+            .first()
+            .map(|l| {
+                format!(
+                    "Line {}, column {}: ",
+                    l.span.start.line, l.span.start.column
+                )
+            })
+            .unwrap_or_default();
+        o.push_str(&format!(
+            "<li>{} {}: {}{}</li>",
+            esc(f.finding_type.as_str()),
+            esc(&f.issue_code),
+            esc(&at),
+            esc(&f.details)
+        ));
+    }
+    o.push_str("</ul></div>");
+    o
+}

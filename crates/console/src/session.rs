@@ -1,0 +1,156 @@
+//! Console sessions, CSRF tokens and sign-in lockout, all in memory (a restart signs everyone
+//! out, which is the safe direction).
+//!
+//! A session id and its CSRF token are 32 random bytes each (base64url). The session holds the
+//! access key id of the principal's temporary credentials (never a secret) and ends no later than
+//! those credentials.
+
+use base64::Engine;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use subtle::ConstantTimeEq;
+
+/// Failures before an account+user is locked.
+pub const MAX_FAILURES: u32 = 5;
+/// How long a lock lasts (seconds).
+pub const LOCK_SECS: i64 = 15 * 60;
+/// At most this many live sessions (oldest-expiring evicted first when full).
+const MAX_SESSIONS: usize = 10_000;
+
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("operating system randomness");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Constant-time string equality (length is not secret).
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// One signed-in browser.
+#[derive(Clone)]
+pub struct ConsoleSession {
+    pub access_key_id: String,
+    pub arn: String,
+    pub csrf: String,
+    pub expires: i64,
+}
+
+impl std::fmt::Debug for ConsoleSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleSession")
+            .field("arn", &self.arn)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, ConsoleSession>>,
+}
+
+impl Sessions {
+    /// Creates a session; returns its id.
+    pub fn create(&self, access_key_id: String, arn: String, expires: i64, now: i64) -> String {
+        let id = random_token();
+        let mut m = self.map.lock();
+        if m.len() >= MAX_SESSIONS {
+            m.retain(|_, s| s.expires > now);
+        }
+        m.insert(
+            id.clone(),
+            ConsoleSession {
+                access_key_id,
+                arn,
+                csrf: random_token(),
+                expires,
+            },
+        );
+        id
+    }
+
+    /// The live session with this id (an expired one is removed).
+    pub fn get(&self, id: &str, now: i64) -> Option<ConsoleSession> {
+        let mut m = self.map.lock();
+        match m.get(id) {
+            Some(s) if s.expires > now => Some(s.clone()),
+            Some(_) => {
+                m.remove(id);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.map.lock().remove(id);
+    }
+}
+
+/// Failed sign-ins per `account\0user` (lower-cased user; `root` for the root user).
+#[derive(Default)]
+pub struct Lockout {
+    map: Mutex<HashMap<String, (u32, i64)>>,
+}
+
+impl Lockout {
+    /// `Err(seconds left)` while locked.
+    pub fn check(&self, key: &str, now: i64) -> Result<(), i64> {
+        match self.map.lock().get(key) {
+            Some((n, until)) if *n >= MAX_FAILURES && *until > now => Err(until - now),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn fail(&self, key: &str, now: i64) {
+        let mut m = self.map.lock();
+        let e = m.entry(key.to_owned()).or_insert((0, 0));
+        if e.0 >= MAX_FAILURES && e.1 <= now {
+            *e = (0, 0); // the lock ran out: start counting again
+        }
+        e.0 += 1;
+        if e.0 >= MAX_FAILURES {
+            e.1 = now + LOCK_SECS;
+        }
+    }
+
+    pub fn succeed(&self, key: &str) {
+        self.map.lock().remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_expire_and_tokens_differ() {
+        let s = Sessions::default();
+        let id = s.create("ASIAX".into(), "arn".into(), 100, 0);
+        let got = s.get(&id, 99).unwrap();
+        assert_eq!(got.access_key_id, "ASIAX");
+        assert_ne!(got.csrf, id);
+        assert!(s.get(&id, 100).is_none());
+        assert!(s.get(&id, 0).is_none(), "an expired session is gone");
+        assert!(ct_eq("abc", "abc") && !ct_eq("abc", "abd") && !ct_eq("abc", "ab"));
+    }
+
+    #[test]
+    fn lockout_after_five_failures_for_fifteen_minutes() {
+        let l = Lockout::default();
+        for _ in 0..4 {
+            l.fail("k", 10);
+            assert!(l.check("k", 10).is_ok());
+        }
+        l.fail("k", 10);
+        assert_eq!(l.check("k", 11), Err(LOCK_SECS - 1));
+        assert!(l.check("other", 11).is_ok());
+        assert!(l.check("k", 10 + LOCK_SECS).is_ok());
+        l.fail("k", 10 + LOCK_SECS);
+        assert!(l.check("k", 10 + LOCK_SECS).is_ok(), "counting restarts");
+        l.succeed("k");
+        assert!(l.check("k", 0).is_ok());
+    }
+}

@@ -1,0 +1,464 @@
+//! HTTP-level tests of the web console against a real server: the seed's console steps by form
+//! posts, a signed-in IAM user denied by policy, CSRF failures, wrong passwords and lockout.
+
+mod common;
+
+use common::{ACCOUNT, Client};
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+const ROOT_PASSWORD: &str = "Root-Passw0rd!";
+const USER_PASSWORD: &str = "Switch-Passw0rd!";
+
+/// A minimal browser: keeps cookies, never follows redirects.
+struct Browser {
+    addr: SocketAddr,
+    agent: ureq::Agent,
+    cookies: HashMap<String, String>,
+    set_cookie_lines: Vec<String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    csp: Option<String>,
+    body: String,
+}
+
+impl Page {
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let marker = r#"name="csrf" value=""#;
+        let at = self.body.find(marker).expect("page has a csrf field") + marker.len();
+        let end = self.body[at..].find('"').unwrap();
+        self.body[at..at + end].to_owned()
+    }
+}
+
+impl Browser {
+    fn new(addr: SocketAddr) -> Browser {
+        Browser {
+            addr,
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .build()
+                .into(),
+            cookies: HashMap::new(),
+            set_cookie_lines: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn take(&mut self, resp: ureq::http::Response<ureq::Body>) -> Page {
+        for v in resp.headers().get_all("set-cookie") {
+            let line = v.to_str().unwrap().to_owned();
+            let (kv, _) = line.split_once(';').unwrap_or((&line, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            if line.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), val.to_owned());
+            }
+            self.set_cookie_lines.push(line);
+        }
+        let status = resp.status().as_u16();
+        let header = |n: &str| {
+            resp.headers()
+                .get(n)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let location = header("location");
+        let csp = header("content-security-policy");
+        let body = resp.into_body().read_to_string().unwrap();
+        Page {
+            status,
+            location,
+            csp,
+            body,
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Page {
+        let resp = self
+            .agent
+            .get(format!("http://{}{path}", self.addr))
+            .header("cookie", self.cookie_header())
+            .call()
+            .unwrap();
+        self.take(resp)
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let resp = self
+            .agent
+            .post(format!("http://{}{path}", self.addr))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send(body)
+            .unwrap();
+        self.take(resp)
+    }
+
+    fn sign_in(&mut self, user: &str, password: &str) -> Page {
+        let form = self.get("/console/signin");
+        assert_eq!(form.status, 200);
+        let csrf = form.csrf();
+        self.post(
+            "/console/signin",
+            &[
+                ("csrf", &csrf),
+                ("account", ACCOUNT),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+    }
+}
+
+const COMMENTED_POLICY: &str = r#"{
+    "Version": "2012-10-17",
+    "Statement": [ // ECR push and login
+        {
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*"
+        }
+    ]
+}"#;
+
+fn ecr_policy() -> String {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+            "ecr:CompleteLayerUpload", "ecr:UploadLayerPart", "ecr:InitiateLayerUpload",
+            "ecr:BatchCheckLayerAvailability", "ecr:PutImage"],
+         "Resource": format!("arn:aws:ecr:ap-northeast-1:{ACCOUNT}:repository/test-repos")},
+        {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}]})
+    .to_string()
+}
+
+#[test]
+fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
+    let server = common::start_in_memory();
+    server.set_console_root_password(ROOT_PASSWORD).unwrap();
+    let mut root = Browser::new(server.addr);
+
+    // Not signed in: pages redirect to the sign-in form.
+    let p = root.get("/console/users");
+    assert_eq!(p.status, 303);
+    assert_eq!(p.location.as_deref(), Some("/console/signin"));
+
+    let p = root.sign_in("", ROOT_PASSWORD);
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/users"));
+    let session_cookie = root
+        .set_cookie_lines
+        .iter()
+        .find(|l| l.starts_with("kagi-console=") && !l.contains("Max-Age=0"))
+        .expect("session cookie")
+        .clone();
+    for attr in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/console",
+        "Max-Age=3600",
+    ] {
+        assert!(session_cookie.contains(attr), "{session_cookie}");
+    }
+
+    let users = root.get("/console/users");
+    assert_eq!(users.status, 200);
+    assert!(
+        users
+            .csp
+            .as_deref()
+            .is_some_and(|c| c.starts_with("default-src 'self'"))
+    );
+    assert!(users.body.contains(&format!("arn:aws:iam::{ACCOUNT}:root")));
+    let csrf = users.csrf();
+
+    // Step 2: create the user.
+    let p = root.post(
+        "/console/users",
+        &[("csrf", &csrf), ("UserName", "user-for-switch")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/users/user-for-switch")
+    );
+
+    // A POST without the session's CSRF token does nothing.
+    let p = root.post(
+        "/console/users",
+        &[("csrf", "forged"), ("UserName", "evil")],
+    );
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("CSRF"));
+    let p = root.post("/console/users", &[("UserName", "evil")]);
+    assert_eq!(p.status, 403);
+    let listed = root.get("/console/users").body;
+    assert!(listed.contains(">user-for-switch</a>"));
+    assert!(!listed.contains("evil"));
+
+    // Step 3: an access key, secret shown once; it really works.
+    let p = root.post(
+        "/console/users/user-for-switch/access-keys",
+        &[("csrf", &csrf), ("UseCase", "cli")],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    let grab = |after: &str| {
+        let at = p.body.find(after).unwrap() + after.len();
+        let rest = &p.body[at..];
+        let start = rest.find("<code>").unwrap() + 6;
+        let end = rest.find("</code>").unwrap();
+        rest[start..end].to_owned()
+    };
+    let akid = grab("Access key ID");
+    let secret = grab("Secret access key");
+    assert!(akid.starts_with("AKIA"), "{akid}");
+    assert_eq!(secret.len(), 40);
+    let user_client = Client::new(server.addr, &akid, &secret, None);
+    let me = user_client
+        .call("sts", "GetCallerIdentity", json!({}))
+        .unwrap();
+    assert_eq!(
+        me["Arn"],
+        format!("arn:aws:iam::{ACCOUNT}:user/user-for-switch")
+    );
+    let detail = root.get("/console/users/user-for-switch");
+    assert!(detail.body.contains(&akid));
+    assert!(
+        !detail.body.contains(&secret),
+        "the secret is shown only once"
+    );
+
+    // Step 4/5: the policy editor flags the seed's `//` comment at its line; valid ones go in.
+    let p = root.post(
+        "/console/policies",
+        &[
+            ("csrf", &csrf),
+            ("PolicyName", "ECRPushAndLoginPolicy"),
+            ("PolicyDocument", COMMENTED_POLICY),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("Line 3, column 20"), "{}", p.body);
+    assert!(
+        p.body.contains("// ECR push and login"),
+        "the draft is kept"
+    );
+    let switch = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Resource": format!("arn:aws:iam::{ACCOUNT}:role/ECRLoginAndPushRole")}]})
+    .to_string();
+    let ecr = ecr_policy();
+    for (name, doc) in [
+        ("SwitchRolePolicy", switch.as_str()),
+        ("ECRPushAndLoginPolicy", ecr.as_str()),
+    ] {
+        let p = root.post(
+            "/console/policies",
+            &[
+                ("csrf", &csrf),
+                ("PolicyName", name),
+                ("PolicyDocument", doc),
+            ],
+        );
+        assert_eq!(p.status, 303, "{}", p.body);
+    }
+    let listed = root.get("/console/policies").body;
+    assert!(listed.contains(&format!("arn:aws:iam::{ACCOUNT}:policy/SwitchRolePolicy")));
+    assert!(listed.contains(&format!(
+        "arn:aws:iam::{ACCOUNT}:policy/ECRPushAndLoginPolicy"
+    )));
+    let switch_arn = format!("arn:aws:iam::{ACCOUNT}:policy/SwitchRolePolicy");
+    let p = root.post(
+        "/console/users/user-for-switch/attach-policy",
+        &[("csrf", &csrf), ("PolicyArn", &switch_arn)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(
+        root.get("/console/users/user-for-switch")
+            .body
+            .contains(&switch_arn)
+    );
+
+    // Step 6: the role with "AWS account: this account" and the ECR policy.
+    let ecr_arn = format!("arn:aws:iam::{ACCOUNT}:policy/ECRPushAndLoginPolicy");
+    let p = root.post(
+        "/console/roles",
+        &[
+            ("csrf", &csrf),
+            ("TrustedEntity", "this-account"),
+            ("RoleName", "ECRLoginAndPushRole"),
+            ("PolicyArn", &ecr_arn),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let role = root.get("/console/roles/ECRLoginAndPushRole");
+    assert_eq!(role.status, 200);
+    assert!(role.body.contains(&ecr_arn));
+    let root_api = Client::new(server.addr, common::ROOT_AKID, common::ROOT_SECRET, None);
+    let got = root_api
+        .call("iam", "GetRole", json!({"RoleName": "ECRLoginAndPushRole"}))
+        .unwrap();
+    let doc = got["Role"]["AssumeRolePolicyDocument"].as_str().unwrap();
+    let doc = if doc.starts_with('%') {
+        form_urlencoded::parse(format!("x={doc}").as_bytes())
+            .next()
+            .unwrap()
+            .1
+            .into_owned()
+    } else {
+        doc.to_owned()
+    };
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(
+        doc,
+        json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":
+            format!("arn:aws:iam::{ACCOUNT}:root")},"Action":"sts:AssumeRole","Condition":{}}]})
+    );
+    // The console's user can assume it now (policies really attached).
+    user_client
+        .call(
+            "sts",
+            "AssumeRole",
+            json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/ECRLoginAndPushRole"),
+                "RoleSessionName": "s1"}),
+        )
+        .unwrap();
+
+    // Console access for the user; a weak password is refused with AWS's error.
+    let p = root.post(
+        "/console/users/user-for-switch/login-profile",
+        &[("csrf", &csrf), ("Password", "weak")],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("PasswordPolicyViolation"));
+    let p = root.post(
+        "/console/users/user-for-switch/login-profile",
+        &[("csrf", &csrf), ("Password", USER_PASSWORD)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let profile = root_api
+        .call(
+            "iam",
+            "GetLoginProfile",
+            json!({"UserName": "user-for-switch"}),
+        )
+        .unwrap();
+    assert_eq!(profile["LoginProfile"]["UserName"], "user-for-switch");
+
+    // The user signs in and is denied the users page by policy, in AWS's words, with no data.
+    let mut user = Browser::new(server.addr);
+    let p = user.sign_in("user-for-switch", USER_PASSWORD);
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = user.get("/console/users");
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("AccessDenied"), "{}", p.body);
+    assert!(
+        p.body.contains(&format!(
+            "User: arn:aws:iam::{ACCOUNT}:user/user-for-switch is not authorized to perform: iam:ListUsers"
+        )),
+        "{}",
+        p.body
+    );
+    assert!(!p.body.contains("<table"), "no data on a denied page");
+    let p = user.get("/console/roles/ECRLoginAndPushRole");
+    assert_eq!(p.status, 403);
+    assert!(!p.body.contains(&ecr_arn));
+    // Its session's CSRF token is its own: root's does not work in the user's session.
+    let p = user.post("/console/users", &[("csrf", &csrf), ("UserName", "x")]);
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("CSRF"));
+
+    // Sign-out ends the session server-side.
+    let p = root.post("/console/signout", &[("csrf", &csrf)]);
+    assert_eq!(p.status, 303);
+    root.cookies.insert(
+        "kagi-console".into(),
+        session_cookie[13..].split(';').next().unwrap().into(),
+    );
+    assert_eq!(root.get("/console/users").status, 303);
+}
+
+#[test]
+fn sign_in_failures_lock_out_and_csrf_is_required() {
+    let server = common::start_in_memory();
+    server.set_console_root_password(ROOT_PASSWORD).unwrap();
+    let root_api = Client::new(server.addr, common::ROOT_AKID, common::ROOT_SECRET, None);
+    root_api
+        .call("iam", "CreateUser", json!({"UserName": "alice"}))
+        .unwrap();
+    root_api
+        .call(
+            "iam",
+            "CreateLoginProfile",
+            json!({"UserName": "alice", "Password": USER_PASSWORD}),
+        )
+        .unwrap();
+
+    // Sign-in without the pre-session CSRF cookie/field pair is refused.
+    let mut b = Browser::new(server.addr);
+    let p = b.post(
+        "/console/signin",
+        &[
+            ("csrf", "x"),
+            ("account", ACCOUNT),
+            ("username", "alice"),
+            ("password", USER_PASSWORD),
+        ],
+    );
+    assert_eq!(p.status, 403);
+
+    // Wrong account id, unknown user, wrong password: one message.
+    let p = b.sign_in("nobody", USER_PASSWORD);
+    assert_eq!(p.status, 401);
+    assert!(
+        p.body
+            .contains("Your authentication information is incorrect")
+    );
+    for i in 0..5 {
+        let p = b.sign_in("alice", "Wrong-Passw0rd!");
+        assert_eq!(p.status, 401, "attempt {i}: {}", p.body);
+        assert!(
+            p.body
+                .contains("Your authentication information is incorrect")
+        );
+    }
+    // Locked: even the right password is refused now, for this user only.
+    let p = b.sign_in("alice", USER_PASSWORD);
+    assert_eq!(p.status, 429, "{}", p.body);
+    assert!(p.body.contains("Too many failed sign-in attempts"));
+    assert!(!b.cookies.contains_key("kagi-console"));
+    let p = b.sign_in("", ROOT_PASSWORD);
+    assert_eq!(p.status, 303, "root is not locked by alice's failures");
+
+    // DeleteUser needs the login profile gone first (as on AWS).
+    let e = root_api
+        .call("iam", "DeleteUser", json!({"UserName": "alice"}))
+        .unwrap_err();
+    assert_eq!(e.1.code, "DeleteConflict");
+    root_api
+        .call("iam", "DeleteLoginProfile", json!({"UserName": "alice"}))
+        .unwrap();
+    let e = root_api
+        .call("iam", "GetLoginProfile", json!({"UserName": "alice"}))
+        .unwrap_err();
+    assert_eq!(e.1.code, "NoSuchEntity");
+    root_api
+        .call("iam", "DeleteUser", json!({"UserName": "alice"}))
+        .unwrap();
+}
