@@ -244,6 +244,30 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
         "the secret is shown only once"
     );
 
+    // Deactivate, then delete, a second key from the user page.
+    let p = root.post(
+        "/console/users/user-for-switch/access-keys",
+        &[("csrf", &csrf), ("UseCase", "cli")],
+    );
+    assert_eq!(p.status, 200);
+    let keys = root_keys(&server);
+    assert_eq!(keys.len(), 2);
+    let second = keys.iter().find(|k| **k != akid).unwrap().clone();
+    let p = root.post(
+        &format!("/console/users/user-for-switch/access-keys/{second}/status"),
+        &[("csrf", &csrf), ("Status", "Inactive")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = root.get("/console/users/user-for-switch").body;
+    let row = &page[page.find(&second).unwrap()..];
+    assert!(row[..row.find("</tr>").unwrap()].contains("Inactive"));
+    let p = root.post(
+        &format!("/console/users/user-for-switch/access-keys/{second}/delete"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(root_keys(&server), vec![akid.clone()]);
+
     // Step 4/5: the policy editor flags the seed's `//` comment at its line; valid ones go in.
     let p = root.post(
         "/console/policies",
@@ -307,7 +331,14 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
         ],
     );
     assert_eq!(p.status, 303, "{}", p.body);
+    // The role page's attach form.
+    let p = root.post(
+        "/console/roles/ECRLoginAndPushRole/attach-policy",
+        &[("csrf", &csrf), ("PolicyArn", &switch_arn)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
     let role = root.get("/console/roles/ECRLoginAndPushRole");
+    assert!(role.body.contains(&switch_arn));
     assert_eq!(role.status, 200);
     assert!(role.body.contains(&ecr_arn));
     let root_api = Client::new(server.addr, common::ROOT_AKID, common::ROOT_SECRET, None);
@@ -392,6 +423,48 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
         session_cookie[13..].split(';').next().unwrap().into(),
     );
     assert_eq!(root.get("/console/users").status, 303);
+}
+
+fn root_keys(server: &kagi_server::RunningServer) -> Vec<String> {
+    let root_api = Client::new(server.addr, common::ROOT_AKID, common::ROOT_SECRET, None);
+    let out = root_api
+        .call(
+            "iam",
+            "ListAccessKeys",
+            json!({"UserName": "user-for-switch"}),
+        )
+        .unwrap();
+    out["AccessKeyMetadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["AccessKeyId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn first_start_writes_a_private_root_password_that_signs_in() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = common::start_with_dir(Some(data.clone()));
+    let file = data.join("root-password");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    assert!(password.len() >= 20);
+    let mut b = Browser::new(server.addr);
+    assert_eq!(b.sign_in("", "not-the-password").status, 401);
+    let p = b.sign_in("", &password);
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(b.get("/console/users").status, 200);
+    server.shutdown();
+    // A restart keeps the same password (only its hash is stored) and writes no new file.
+    std::fs::remove_file(&file).unwrap();
+    let server = common::start_with_dir(Some(data.clone()));
+    assert!(!file.exists());
+    let mut b = Browser::new(server.addr);
+    assert_eq!(b.sign_in("", &password).status, 303);
 }
 
 #[test]
