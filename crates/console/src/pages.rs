@@ -169,6 +169,8 @@ fn signin(c: &Console, r: &Req) -> Response {
         Ok(creds) => {
             c.lockout.succeed(&key);
             let expires = creds.expires;
+            // Read the clock again: the cookie must not outlive the credentials.
+            let t = now();
             let id = c
                 .sessions
                 .create(creds.access_key_id, creds.arn, expires, t);
@@ -277,6 +279,7 @@ impl P<'_> {
                 r#"<table><thead><tr><th>User name</th><th>ARN</th><th>Created</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>Create user</h2><form method="post" action="/console/users">{csrf}
 <label>User name <input type="text" name="UserName" required maxlength="64"></label>
+<label>Console password (optional: leave empty for no console access) <input type="password" name="Password" autocomplete="new-password"></label>
 <button type="submit">Create user</button></form>"#,
                 csrf = self.csrf()
             ),
@@ -285,10 +288,20 @@ impl P<'_> {
 
     fn create_user(&self) -> Response {
         let name = self.field("UserName");
-        match self.call("iam", "CreateUser", json!({"UserName": name})) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(&name)), &[]),
-            Err(e) => self.failed("Create user", &e),
+        if let Err(e) = self.call("iam", "CreateUser", json!({"UserName": name})) {
+            return self.failed("Create user", &e);
         }
+        let pw = self.r.field("Password").unwrap_or("");
+        if !pw.is_empty()
+            && let Err(e) = self.call(
+                "iam",
+                "CreateLoginProfile",
+                json!({"UserName": name, "Password": pw}),
+            )
+        {
+            return self.failed("Enable console access", &e);
+        }
+        redirect(&format!("/console/users/{}", seg(&name)), &[])
     }
 
     fn user(&self, name: &str) -> Response {
@@ -401,9 +414,15 @@ impl P<'_> {
                 r#"<div class="notice" role="status">This is the only time the secret access key can be viewed. Save it now; you can create a new access key at any time.</div>
 <table><tr><th>Access key ID</th><td><code>{id}</code></td></tr>
 <tr><th>Secret access key</th><td><code>{secret}</code></td></tr></table>
+<p><a download="{file}" href="data:text/csv;charset=utf-8,{csv}">Download .csv file</a></p>
 <p><a href="/console/users/{user}">Done</a></p>"#,
                 id = esc(&txt(&k["AccessKeyId"])),
                 secret = esc(&txt(&k["SecretAccessKey"])),
+                file = esc(&format!("{name}_accessKeys.csv")),
+                csv = seg(&access_key_csv(
+                    &txt(&k["AccessKeyId"]),
+                    &txt(&k["SecretAccessKey"])
+                )),
                 user = seg(name)
             ),
         )
@@ -622,6 +641,12 @@ impl P<'_> {
         ));
         self.page(name, &body)
     }
+}
+
+/// The `.csv` the IAM console offers for a new access key (kept in the page as a `data:` link,
+/// so the secret never travels in a URL to the server).
+pub fn access_key_csv(id: &str, secret: &str) -> String {
+    format!("Access key ID,Secret access key\n{id},{secret}\n")
 }
 
 fn policy_table(list: &[Value]) -> String {

@@ -168,14 +168,18 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
         .find(|l| l.starts_with("kagi-console=") && !l.contains("Max-Age=0"))
         .expect("session cookie")
         .clone();
-    for attr in [
-        "HttpOnly",
-        "SameSite=Strict",
-        "Path=/console",
-        "Max-Age=3600",
-    ] {
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(session_cookie.contains(attr), "{session_cookie}");
     }
+    // The cookie lives no longer than the root's one-hour console credentials.
+    let max_age: i64 = session_cookie
+        .split("Max-Age=")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(max_age > 0 && max_age <= 3600, "{session_cookie}");
 
     let users = root.get("/console/users");
     assert_eq!(users.status, 200);
@@ -227,6 +231,15 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
     };
     let akid = grab("Access key ID");
     let secret = grab("Secret access key");
+    let csv_link = format!(
+        "data:text/csv;charset=utf-8,Access%20key%20ID%2CSecret%20access%20key%0A{akid}%2C{}%0A",
+        secret.replace('/', "%2F").replace('+', "%2B")
+    );
+    assert!(p.body.contains(&csv_link), "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"download="user-for-switch_accessKeys.csv""#)
+    );
     assert!(akid.starts_with("AKIA"), "{akid}");
     assert_eq!(secret.len(), 40);
     let user_client = Client::new(server.addr, &akid, &secret, None);
@@ -495,6 +508,23 @@ fn sign_in_failures_lock_out_and_csrf_is_required() {
         ],
     );
     assert_eq!(p.status, 403);
+
+    // A user created in the console with a password can sign in at once.
+    let mut r = Browser::new(server.addr);
+    assert_eq!(r.sign_in("", ROOT_PASSWORD).status, 303);
+    let csrf = r.get("/console/users").csrf();
+    let p = r.post(
+        "/console/users",
+        &[
+            ("csrf", &csrf),
+            ("UserName", "bob"),
+            ("Password", USER_PASSWORD),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let mut bob = Browser::new(server.addr);
+    assert_eq!(bob.sign_in("bob", USER_PASSWORD).status, 303);
+    assert_eq!(bob.get("/console/users").status, 403);
 
     // Wrong account id, unknown user, wrong password: one message.
     let p = b.sign_in("nobody", USER_PASSWORD);
