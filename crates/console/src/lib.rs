@@ -3,8 +3,11 @@
 //! # Design
 //!
 //! * **Server-rendered HTML**, built with `format!` and one escaping function ([`html::esc`]);
-//!   a handwritten stylesheet at `/console/static/console.css`; **no JavaScript** in this slice
-//!   (so `Content-Security-Policy: default-src 'self'` holds trivially; no inline script/style).
+//!   a handwritten stylesheet at `/console/static/console.css` and one small handwritten script,
+//!   `/console/static/policy-editor.js` (`src/policy-editor.js`, compiled in): the policy
+//!   editor's live findings, fetched from `POST /console/policies/validate` (CSRF-protected) and
+//!   rendered with `textContent`. Every page works without it (findings are also shown on
+//!   submit). No inline script or style, so `Content-Security-Policy: default-src 'self'` holds.
 //! * **No second model, no privileged path.** The console never touches the store. It talks to
 //!   the server only through the [`Backend`] trait, which kagi-server implements
 //!   (`kagi_server::console_host`): [`Backend::invoke`] runs an IAM/STS operation *as the

@@ -12,6 +12,9 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+/// The policy editor's script (handwritten, served from `'self'`).
+pub const POLICY_EDITOR_JS: &str = include_str!("policy-editor.js");
+
 pub fn plain(status: StatusCode, msg: &str) -> Response {
     (
         status,
@@ -26,6 +29,13 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
     let get = r.method == Method::GET || r.method == Method::HEAD;
     let post = r.method == Method::POST;
     match (segs.as_slice(), get, post) {
+        (["static", "policy-editor.js"], true, _) => {
+            return (
+                [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                POLICY_EDITOR_JS,
+            )
+                .into_response();
+        }
         (["static", "console.css"], true, _) => {
             return (
                 [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
@@ -80,6 +90,7 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["policies"], true, _) => p.policies(),
         (["policies", "new"], true, _) => p.policy_form("", "", "", None, StatusCode::OK),
         (["policies"], _, true) => p.create_policy(),
+        (["policies", "validate"], _, true) => p.validate_policy(),
         (["roles"], true, _) => p.roles(),
         (["roles", "new"], true, _) => p.role_form(None, StatusCode::OK),
         (["roles"], _, true) => p.create_role(),
@@ -489,11 +500,13 @@ impl P<'_> {
         status: StatusCode,
     ) -> Response {
         let body = format!(
-            r#"{problems}<form method="post" action="/console/policies">{csrf}
+            r#"{problems}<form method="post" action="/console/policies" id="policy-form">{csrf}
 <label>Policy name <input type="text" name="PolicyName" required maxlength="128" value="{name}"></label>
 <label>Description <input type="text" name="Description" value="{description}"></label>
 <label>Policy document (JSON) <textarea name="PolicyDocument" rows="18" spellcheck="false">{document}</textarea></label>
-<button type="submit">Create policy</button></form>"#,
+<div id="findings" aria-live="polite"></div>
+<button type="submit">Create policy</button></form>
+<script src="/console/static/policy-editor.js" defer></script>"#,
             problems = problems.unwrap_or(""),
             csrf = self.csrf(),
             name = esc(name),
@@ -531,6 +544,30 @@ impl P<'_> {
                 StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             ),
         }
+    }
+
+    /// The policy engine's findings for a draft, as JSON (for the editor's live check).
+    fn validate_policy(&self) -> Response {
+        let document = self.r.field("PolicyDocument").unwrap_or("");
+        let findings = kagi_policy::validate(document, kagi_policy::PolicyType::Identity);
+        let list: Vec<Value> = findings
+            .iter()
+            .map(|f| {
+                let start = f.locations.first().map(|l| l.span.start);
+                json!({
+                    "type": f.finding_type.as_str(),
+                    "code": f.issue_code,
+                    "details": f.details,
+                    "line": start.map(|s| s.line),
+                    "column": start.map(|s| s.column),
+                })
+            })
+            .collect();
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"findings": list}).to_string(),
+        )
+            .into_response()
     }
 
     fn roles(&self) -> Response {

@@ -296,6 +296,29 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
         p.body.contains("// ECR push and login"),
         "the draft is kept"
     );
+    assert!(
+        p.body
+            .contains(r#"<script src="/console/static/policy-editor.js" defer></script>"#)
+    );
+    assert!(!p.body.contains("<script>"), "no inline script");
+    // The editor's live check: the engine's findings as JSON, CSRF-protected.
+    let v = root.post(
+        "/console/policies/validate",
+        &[("csrf", &csrf), ("PolicyDocument", COMMENTED_POLICY)],
+    );
+    assert_eq!(v.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&v.body).unwrap();
+    assert_eq!(v["findings"][0]["type"], "ERROR");
+    assert_eq!(v["findings"][0]["line"], 3);
+    assert_eq!(v["findings"][0]["column"], 20);
+    let v = root.post(
+        "/console/policies/validate",
+        &[("csrf", "forged"), ("PolicyDocument", COMMENTED_POLICY)],
+    );
+    assert_eq!(v.status, 403);
+    let js = root.get("/console/static/policy-editor.js");
+    assert_eq!(js.status, 200);
+    assert!(js.body.contains("/console/policies/validate"));
     let switch = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Action": "sts:AssumeRole",
         "Resource": format!("arn:aws:iam::{ACCOUNT}:role/ECRLoginAndPushRole")}]})
