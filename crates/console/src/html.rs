@@ -37,11 +37,19 @@ pub fn csrf_field(s: &ConsoleSession) -> String {
 pub fn layout(title: &str, session: Option<&ConsoleSession>, body: &str) -> String {
     let nav = match session {
         Some(s) => format!(
-            r#"<nav aria-label="main"><a href="/console/users">Users</a> <a href="/console/policies">Policies</a> <a href="/console/roles">Roles</a>
-<span class="who">{arn}</span>
+            r#"<nav aria-label="main"><a href="/console/users">Users</a> <a href="/console/policies">Policies</a> <a href="/console/roles">Roles</a> <a href="/console/switch-role">Switch role</a>
+<span class="who">{arn}</span>{banner}
 <form method="post" action="/console/signout" class="inline">{csrf}<button type="submit">Sign out</button></form></nav>"#,
             arn = esc(&s.arn),
-            csrf = csrf_field(s)
+            csrf = csrf_field(s),
+            banner = match &s.switched {
+                Some(w) => format!(
+                    r#" <span class="banner" role="status">{} <form method="post" action="/console/switch-back" class="inline">{}<button type="submit">Switch back</button></form></span>"#,
+                    esc(&w.display_name),
+                    csrf_field(s)
+                ),
+                None => String::new(),
+            }
         ),
         None => String::new(),
     };
@@ -77,6 +85,7 @@ td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left;word-break:break
 .inline{display:inline}textarea{width:100%;font-family:monospace}
 label{display:block;margin:.4em 0}input[type=text],input[type=password]{width:100%;max-width:30em}
 pre{background:#f4f4f4;padding:.5em;overflow:auto}
+.banner{background:#ff9900;color:#000;padding:.2em .6em;border-radius:.3em}
 ";
 
 #[cfg(test)]

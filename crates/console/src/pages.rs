@@ -79,6 +79,18 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
             c.sessions.remove(sid);
             redirect("/console/signin", &[cookie(SESSION_COOKIE, "", 0)])
         }
+        (["switch-role"], true, _) => p.switch_role_form(),
+        (["switch-role"], _, true) => p.switch_role(sid),
+        (["switch-back"], _, true) => {
+            c.sessions.update(sid, |s| {
+                if let Some(w) = s.switched.take() {
+                    s.access_key_id = w.base_access_key_id;
+                    s.arn = w.base_arn;
+                    s.expires = w.base_expires;
+                }
+            });
+            redirect("/console/users", &[])
+        }
         (["users"], true, _) => p.users(),
         (["users"], _, true) => p.create_user(),
         (["users", u], true, _) => p.user(u),
@@ -264,6 +276,86 @@ impl P<'_> {
 
     fn csrf(&self) -> String {
         csrf_field(self.s)
+    }
+
+    fn switch_role_form(&self) -> Response {
+        self.page(
+            "Switch role",
+            &format!(
+                r#"<form method="post" action="/console/switch-role">{csrf}
+<label>Account <input type="text" name="Account" required value="{acct}"></label>
+<label>Role <input type="text" name="RoleName" required></label>
+<label>Display name (optional) <input type="text" name="DisplayName" maxlength="64"></label>
+<button type="submit">Switch role</button></form>"#,
+                csrf = self.csrf(),
+                acct = esc(&self.c.backend.account_id())
+            ),
+        )
+    }
+
+    /// sts:AssumeRole as the signed-in principal; the console session then acts as the role
+    /// session until it ends or "Switch back".
+    fn switch_role(&self, sid: &str) -> Response {
+        let account = self.field("Account");
+        let role = self.field("RoleName");
+        let display = match self.field("DisplayName") {
+            d if d.is_empty() => format!("{role} @ {account}"),
+            d => d,
+        };
+        // The signed-in identity (not a role session, when switching again from one).
+        let (base_key, base_arn, base_expires) = match &self.s.switched {
+            Some(w) => (
+                w.base_access_key_id.clone(),
+                w.base_arn.clone(),
+                w.base_expires,
+            ),
+            None => (
+                self.s.access_key_id.clone(),
+                self.s.arn.clone(),
+                self.s.expires,
+            ),
+        };
+        let session_name: String = base_arn
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or("console")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
+            .take(64)
+            .collect();
+        let session_name = if session_name.len() < 2 {
+            "console-session".to_owned()
+        } else {
+            session_name
+        };
+        let t = now();
+        let out = match self.c.backend.invoke(
+            &base_key,
+            self.r.source_ip,
+            "sts",
+            "AssumeRole",
+            json!({"RoleArn": format!("arn:aws:iam::{account}:role/{role}"),
+                "RoleSessionName": session_name, "DurationSeconds": 3600}),
+        ) {
+            Ok(v) => v,
+            Err(e) => return self.failed("Switch role", &e),
+        };
+        let key = txt(&out["Credentials"]["AccessKeyId"]);
+        let arn = txt(&out["AssumedRoleUser"]["Arn"]);
+        // At most the hour asked for (counted from before the call), and never past the sign-in.
+        let expires = (t + 3600).min(base_expires);
+        self.c.sessions.update(sid, |s| {
+            s.access_key_id = key;
+            s.arn = arn;
+            s.expires = expires;
+            s.switched = Some(crate::session::Switched {
+                display_name: display,
+                base_access_key_id: base_key,
+                base_arn,
+                base_expires,
+            });
+        });
+        redirect("/console/users", &[])
     }
 
     fn users(&self) -> Response {

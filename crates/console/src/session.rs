@@ -35,6 +35,17 @@ pub struct ConsoleSession {
     pub arn: String,
     pub csrf: String,
     pub expires: i64,
+    /// While switched into a role: the display name, and the signed-in identity to switch back to.
+    pub switched: Option<Switched>,
+}
+
+/// The identity a switched session returns to.
+#[derive(Clone)]
+pub struct Switched {
+    pub display_name: String,
+    pub base_access_key_id: String,
+    pub base_arn: String,
+    pub base_expires: i64,
 }
 
 impl std::fmt::Debug for ConsoleSession {
@@ -66,6 +77,7 @@ impl Sessions {
                 arn,
                 csrf: random_token(),
                 expires,
+                switched: None,
             },
         );
         id
@@ -81,6 +93,13 @@ impl Sessions {
                 None
             }
             None => None,
+        }
+    }
+
+    /// Changes a live session in place (its id and CSRF token stay).
+    pub fn update(&self, id: &str, f: impl FnOnce(&mut ConsoleSession)) {
+        if let Some(s) = self.map.lock().get_mut(id) {
+            f(s);
         }
     }
 

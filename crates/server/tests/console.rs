@@ -446,6 +446,42 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
     let p = user.get("/console/roles/ECRLoginAndPushRole");
     assert_eq!(p.status, 403);
     assert!(!p.body.contains(&ecr_arn));
+    // Switch role: the console session becomes a real STS role session with the role's rights.
+    let ucsrf = user.get("/console/switch-role").csrf();
+    let p = user.post(
+        "/console/switch-role",
+        &[
+            ("csrf", &ucsrf),
+            ("Account", ACCOUNT),
+            ("RoleName", "ECRLoginAndPushRole"),
+            ("DisplayName", "ECR pusher"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = user.get("/console/users");
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains(&format!(
+        "arn:aws:sts::{ACCOUNT}:assumed-role/ECRLoginAndPushRole/user-for-switch is not authorized to perform: iam:ListUsers"
+    )), "{}", p.body);
+    assert!(
+        p.body.contains("ECR pusher"),
+        "the banner shows the display name"
+    );
+    let p = user.post("/console/switch-back", &[("csrf", &ucsrf)]);
+    assert_eq!(p.status, 303);
+    let p = user.get("/console/users");
+    assert!(p.body.contains(&format!(
+        "User: arn:aws:iam::{ACCOUNT}:user/user-for-switch is not authorized"
+    )));
+    assert!(!p.body.contains("ECR pusher"));
+    // A role the user may not assume: AWS's AccessDenied, and the session is unchanged.
+    let p = user.post(
+        "/console/switch-role",
+        &[("csrf", &ucsrf), ("Account", ACCOUNT), ("RoleName", "Nope")],
+    );
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("AccessDenied"));
+
     // Its session's CSRF token is its own: root's does not work in the user's session.
     let p = user.post("/console/users", &[("csrf", &csrf), ("UserName", "x")]);
     assert_eq!(p.status, 403);
