@@ -608,6 +608,46 @@ fn sign_in_failures_lock_out_and_csrf_is_required() {
     let p = b.sign_in("", ROOT_PASSWORD);
     assert_eq!(p.status, 303, "root is not locked by alice's failures");
 
+    // The account password policy is enforced on new passwords.
+    let e = root_api
+        .call("iam", "GetAccountPasswordPolicy", json!({}))
+        .unwrap_err();
+    assert_eq!(e.1.code, "NoSuchEntity");
+    assert_eq!(
+        e.1.message,
+        format!("The Password Policy with domain name {ACCOUNT} cannot be found.")
+    );
+    root_api
+        .call(
+            "iam",
+            "UpdateAccountPasswordPolicy",
+            json!({"MinimumPasswordLength": 20, "RequireSymbols": true}),
+        )
+        .unwrap();
+    let got = root_api
+        .call("iam", "GetAccountPasswordPolicy", json!({}))
+        .unwrap();
+    assert_eq!(got["PasswordPolicy"]["MinimumPasswordLength"], 20);
+    assert_eq!(got["PasswordPolicy"]["RequireSymbols"], true);
+    let e = root_api
+        .call(
+            "iam",
+            "UpdateLoginProfile",
+            json!({"UserName": "alice", "Password": USER_PASSWORD}),
+        )
+        .unwrap_err();
+    assert_eq!(e.1.code, "PasswordPolicyViolation");
+    root_api
+        .call(
+            "iam",
+            "UpdateLoginProfile",
+            json!({"UserName": "alice", "Password": "a-much-longer-password!"}),
+        )
+        .unwrap();
+    root_api
+        .call("iam", "DeleteAccountPasswordPolicy", json!({}))
+        .unwrap();
+
     // DeleteUser needs the login profile gone first (as on AWS).
     let e = root_api
         .call("iam", "DeleteUser", json!({"UserName": "alice"}))

@@ -1,10 +1,12 @@
 //! Login profiles (console passwords): CreateLoginProfile, GetLoginProfile, UpdateLoginProfile,
-//! DeleteLoginProfile.
+//! DeleteLoginProfile; the account password policy (Get/Update/DeleteAccountPasswordPolicy),
+//! enforced on every password set.
 //!
 //! A profile is stored in [`Table::Meta`] under `login-profile\0lower(user)` with the password as
 //! an argon2id PHC string (`kagi_console::password`); the clear password is never stored or
-//! logged. Passwords must satisfy AWS's default password policy (no account password policy is
-//! implemented yet): at least 8 characters and three of: uppercase, lowercase, digits, symbols.
+//! logged. Passwords must satisfy the account password policy (stored in [`Table::Meta`] under
+//! [`POLICY_KEY`]) or, without one, AWS's default: at least 8 characters and three of uppercase,
+//! lowercase, digits, symbols.
 
 use super::users::{load_user, user_arn};
 use super::{opt, opt_bool, req, ts};
@@ -45,6 +47,139 @@ fn not_found(user: &str) -> AwsError {
     AwsError::no_such_entity(format!("Login Profile for User {user} cannot be found."))
 }
 
+pub const POLICY_KEY: &str = "account-password-policy";
+
+/// The account password policy (UpdateAccountPasswordPolicy's parameters, AWS's defaults).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PasswordPolicy {
+    pub min_length: i64,
+    pub symbols: bool,
+    pub numbers: bool,
+    pub upper: bool,
+    pub lower: bool,
+    pub allow_change: bool,
+    pub max_age: Option<i64>,
+    pub reuse_prevention: Option<i64>,
+    pub hard_expiry: Option<bool>,
+}
+
+fn policy_missing(ctx: &Ctx) -> AwsError {
+    AwsError::no_such_entity(format!(
+        "The Password Policy with domain name {} cannot be found.",
+        ctx.state.account_id
+    ))
+}
+
+fn load_policy(ctx: &Ctx) -> AwsResult<Option<PasswordPolicy>> {
+    Ok(ctx
+        .state
+        .store
+        .view(|tx| tx.get_json(Table::Meta, POLICY_KEY))?)
+}
+
+pub fn update_account_password_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    ctx.authorize("iam:UpdateAccountPasswordPolicy", "*")?;
+    let flag = |n: &str| opt_bool(i, n).unwrap_or(false);
+    let p = PasswordPolicy {
+        min_length: super::opt_i64(i, "MinimumPasswordLength").unwrap_or(6),
+        symbols: flag("RequireSymbols"),
+        numbers: flag("RequireNumbers"),
+        upper: flag("RequireUppercaseCharacters"),
+        lower: flag("RequireLowercaseCharacters"),
+        allow_change: flag("AllowUsersToChangePassword"),
+        max_age: super::opt_i64(i, "MaxPasswordAge"),
+        reuse_prevention: super::opt_i64(i, "PasswordReusePrevention"),
+        hard_expiry: opt_bool(i, "HardExpiry"),
+    };
+    ctx.state
+        .store
+        .write(|tx| tx.put_json(Table::Meta, POLICY_KEY, &p))?;
+    Ok(json!({}))
+}
+
+pub fn get_account_password_policy(ctx: &Ctx) -> AwsResult<Value> {
+    ctx.authorize("iam:GetAccountPasswordPolicy", "*")?;
+    let p = load_policy(ctx)?.ok_or_else(|| policy_missing(ctx))?;
+    let mut v = json!({
+        "MinimumPasswordLength": p.min_length,
+        "RequireSymbols": p.symbols,
+        "RequireNumbers": p.numbers,
+        "RequireUppercaseCharacters": p.upper,
+        "RequireLowercaseCharacters": p.lower,
+        "AllowUsersToChangePassword": p.allow_change,
+        "ExpirePasswords": p.max_age.is_some_and(|a| a > 0),
+    });
+    if let Some(a) = p.max_age {
+        v["MaxPasswordAge"] = json!(a);
+    }
+    if let Some(r) = p.reuse_prevention {
+        v["PasswordReusePrevention"] = json!(r);
+    }
+    if let Some(h) = p.hard_expiry {
+        v["HardExpiry"] = json!(h);
+    }
+    Ok(json!({"PasswordPolicy": v}))
+}
+
+pub fn delete_account_password_policy(ctx: &Ctx) -> AwsResult<Value> {
+    ctx.authorize("iam:DeleteAccountPasswordPolicy", "*")?;
+    let gone = ctx
+        .state
+        .store
+        .write(|tx| tx.delete(Table::Meta, POLICY_KEY))?;
+    if !gone {
+        return Err(policy_missing(ctx));
+    }
+    Ok(json!({}))
+}
+
+fn violation(msg: impl Into<String>) -> AwsError {
+    AwsError::new(400, "PasswordPolicyViolation", msg)
+}
+
+/// Checks a new password against the account's policy (or AWS's default without one).
+fn check_for(ctx: &Ctx, pw: &str) -> AwsResult<()> {
+    check_against(load_policy(ctx)?.as_ref(), pw)
+}
+
+pub fn check_against(policy: Option<&PasswordPolicy>, pw: &str) -> AwsResult<()> {
+    let Some(p) = policy else {
+        return check_password(pw);
+    };
+    if (pw.chars().count() as i64) < p.min_length {
+        return Err(violation(format!(
+            "Password should have a minimum length of {}",
+            p.min_length
+        )));
+    }
+    let rules = [
+        (
+            p.upper,
+            pw.chars().any(|c| c.is_ascii_uppercase()),
+            "uppercase letter",
+        ),
+        (
+            p.lower,
+            pw.chars().any(|c| c.is_ascii_lowercase()),
+            "lowercase letter",
+        ),
+        (p.numbers, pw.chars().any(|c| c.is_ascii_digit()), "number"),
+        (
+            p.symbols,
+            pw.chars().any(|c| !c.is_ascii_alphanumeric()),
+            "symbol",
+        ),
+    ];
+    for (required, present, what) in rules {
+        if required && !present {
+            return Err(violation(format!(
+                "Password should have at least one {what}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// AWS's default password policy.
 pub fn check_password(pw: &str) -> AwsResult<()> {
     let classes = [
@@ -74,7 +209,7 @@ pub fn create_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "UserName")?;
     let password = req(i, "Password")?;
     ctx.authorize("iam:CreateLoginProfile", &user_arn(ctx, name)?)?;
-    check_password(password)?;
+    check_for(ctx, password)?;
     let phc = kagi_console::password::hash(password);
     let reset = opt_bool(i, "PasswordResetRequired").unwrap_or(false);
     let p = ctx.state.store.write(|tx| {
@@ -127,7 +262,7 @@ pub fn update_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:UpdateLoginProfile", &user_arn(ctx, name)?)?;
     let phc = match opt(i, "Password") {
         Some(pw) => {
-            check_password(pw)?;
+            check_for(ctx, pw)?;
             Some(kagi_console::password::hash(pw))
         }
         None => None,
@@ -164,6 +299,27 @@ pub fn delete_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_password_policy() {
+        let p = PasswordPolicy {
+            min_length: 12,
+            symbols: true,
+            numbers: false,
+            upper: false,
+            lower: false,
+            allow_change: false,
+            max_age: None,
+            reuse_prevention: None,
+            hard_expiry: None,
+        };
+        assert!(check_against(Some(&p), "longenough-pw").is_ok());
+        let e = check_against(Some(&p), "short-pw").unwrap_err();
+        assert_eq!(e.message, "Password should have a minimum length of 12");
+        let e = check_against(Some(&p), "longenoughpass").unwrap_err();
+        assert_eq!(e.message, "Password should have at least one symbol");
+        assert!(check_against(None, "alllowercase").is_err());
+    }
 
     #[test]
     fn default_password_policy() {

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`users`] | users, access keys, user tags, user permissions boundaries |
 //! | [`groups`] | groups and memberships |
-//! | [`login`] | login profiles (console passwords, argon2id) |
+//! | [`login`] | login profiles (console passwords, argon2id), the account password policy |
 //! | [`policies`] | customer managed policies and versions, attachments, inline policies |
 //! | [`managed`] | the AWS managed policies kagi ships (`arn:aws:iam::aws:policy/…`) |
 //! | [`roles`] | roles, trust policies, role tags and boundaries |
@@ -51,6 +51,9 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "GetLoginProfile" => login::get_login_profile(ctx, i),
         "UpdateLoginProfile" => login::update_login_profile(ctx, i),
         "DeleteLoginProfile" => login::delete_login_profile(ctx, i),
+        "UpdateAccountPasswordPolicy" => login::update_account_password_policy(ctx, i),
+        "GetAccountPasswordPolicy" => login::get_account_password_policy(ctx),
+        "DeleteAccountPasswordPolicy" => login::delete_account_password_policy(ctx),
         "CreateGroup" => groups::create_group(ctx, i),
         "GetGroup" => groups::get_group(ctx, i),
         "ListGroups" => groups::list_groups(ctx, i),
