@@ -375,6 +375,13 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
     assert_eq!(p.status, 303, "{}", p.body);
     let role = root.get("/console/roles/ECRLoginAndPushRole");
     assert!(role.body.contains(&switch_arn));
+    assert!(
+        role.body.contains(&format!(
+            "{{&quot;AWS&quot;:&quot;arn:aws:iam::{ACCOUNT}:root&quot;}}"
+        )),
+        "the trust relationship is shown decoded: {}",
+        role.body
+    );
     assert_eq!(role.status, 200);
     assert!(role.body.contains(&ecr_arn));
     let root_api = Client::new(server.addr, common::ROOT_AKID, common::ROOT_SECRET, None);
