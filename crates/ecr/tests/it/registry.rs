@@ -898,14 +898,27 @@ fn killed_client_leaves_a_resumable_upload_and_no_blob() {
         offset, "0-3999",
         "the bytes received before the disconnect are kept"
     );
-    // resume where it stopped and finish: the blob is exactly the data
-    let r = s.reg(
-        "PATCH",
-        &loc,
-        Some(&auth),
-        &[("content-range", &format!("4000-{}", data.len() - 1))],
-        &data[4000..],
-    );
+    // resume where it stopped and finish: the blob is exactly the data. The bytes can be
+    // counted before the dying request's handler has let go of the upload; until it has, a
+    // resume is refused as "in use" (nothing written), and a client retries, as this one does.
+    let mut r = None;
+    for _ in 0..200 {
+        let attempt = s.reg(
+            "PATCH",
+            &loc,
+            Some(&auth),
+            &[("content-range", &format!("4000-{}", data.len() - 1))],
+            &data[4000..],
+        );
+        let in_use =
+            attempt.status == 416 && String::from_utf8_lossy(&attempt.body).contains("in use");
+        r = Some(attempt);
+        if !in_use {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let r = r.unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
     let r = s.reg(
         "PUT",
