@@ -75,36 +75,59 @@ pub(crate) async fn handle(
         Ok(x) => x,
         Err(e) => return respond(Err(e)),
     };
+    let out = run(ecr, caller, region, op.name, &input).await;
+    respond(out.map(|v| kagi_api::json11::encode_response(op, &v)))
+}
+
+/// Runs one ECR operation from its input value as `caller` (already authenticated): the input
+/// goes through the JSON 1.1 wire form and back, so it is validated against the model exactly
+/// as a request body would be; the answer is the output shape's value.
+pub(crate) async fn call(
+    ecr: &Arc<Ecr>,
+    caller: &Caller,
+    region: &str,
+    operation: &str,
+    input: &Value,
+) -> R {
+    let service = kagi_api::service("ecr").expect("the ecr model is built in");
+    let op = service
+        .operation(operation)
+        .ok_or_else(ApiError::unknown_operation)?;
+    let (target, body) = kagi_api::json11::encode_request(service, op, input);
+    let (op, input) = kagi_api::json11::decode_request(service, &target, &body)?;
+    run(ecr, caller, region, op.name, &input).await
+}
+
+async fn run(ecr: &Arc<Ecr>, caller: &Caller, region: &str, op: &str, input: &Value) -> R {
     let cx = Cx {
         ecr,
         caller,
         region,
     };
-    let out = match op.name {
-        "CreateRepository" => cx.create_repository(&input),
-        "DescribeRepositories" => cx.describe_repositories(&input),
-        "DeleteRepository" => cx.delete_repository(&input).await,
+    match op {
+        "CreateRepository" => cx.create_repository(input),
+        "DescribeRepositories" => cx.describe_repositories(input),
+        "DeleteRepository" => cx.delete_repository(input).await,
         "GetAuthorizationToken" => cx.get_authorization_token(),
-        "BatchCheckLayerAvailability" => cx.batch_check_layer_availability(&input),
-        "InitiateLayerUpload" => cx.initiate_layer_upload(&input),
-        "UploadLayerPart" => cx.upload_layer_part(&input).await,
-        "CompleteLayerUpload" => cx.complete_layer_upload(&input).await,
-        "PutImage" => cx.put_image(&input),
-        "BatchGetImage" => cx.batch_get_image(&input),
-        "GetDownloadUrlForLayer" => cx.get_download_url_for_layer(&input),
-        "ListImages" => cx.list_images(&input),
-        "DescribeImages" => cx.describe_images(&input),
-        "BatchDeleteImage" => cx.batch_delete_image(&input).await,
-        "SetRepositoryPolicy" => cx.set_repository_policy(&input),
-        "GetRepositoryPolicy" => cx.get_repository_policy(&input),
-        "DeleteRepositoryPolicy" => cx.delete_repository_policy(&input),
-        "TagResource" => cx.tag_resource(&input),
-        "UntagResource" => cx.untag_resource(&input),
-        "ListTagsForResource" => cx.list_tags_for_resource(&input),
-        "PutImageTagMutability" => cx.put_image_tag_mutability(&input),
+        "BatchCheckLayerAvailability" => cx.batch_check_layer_availability(input),
+        "InitiateLayerUpload" => cx.initiate_layer_upload(input),
+        "UploadLayerPart" => cx.upload_layer_part(input).await,
+        "CompleteLayerUpload" => cx.complete_layer_upload(input).await,
+        "PutImage" => cx.put_image(input),
+        "BatchGetImage" => cx.batch_get_image(input),
+        "GetDownloadUrlForLayer" => cx.get_download_url_for_layer(input),
+        "ListImages" => cx.list_images(input),
+        "DescribeImages" => cx.describe_images(input),
+        "BatchDeleteImage" => cx.batch_delete_image(input).await,
+        "SetRepositoryPolicy" => cx.set_repository_policy(input),
+        "GetRepositoryPolicy" => cx.get_repository_policy(input),
+        "DeleteRepositoryPolicy" => cx.delete_repository_policy(input),
+        "TagResource" => cx.tag_resource(input),
+        "UntagResource" => cx.untag_resource(input),
+        "ListTagsForResource" => cx.list_tags_for_resource(input),
+        "PutImageTagMutability" => cx.put_image_tag_mutability(input),
         _ => Err(ApiError::unknown_operation()),
-    };
-    respond(out.map(|v| kagi_api::json11::encode_response(op, &v)))
+    }
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {

@@ -162,6 +162,25 @@ impl Ecr {
         api::handle(self, caller, region, target, body).await
     }
 
+    /// Runs one ECR operation as `caller` (already authenticated) with `input` shaped like the
+    /// operation's input (botocore member names), validated against the model as a request
+    /// body would be; answers the output shape's value or AWS's error. This is the same
+    /// dispatch as [`Ecr::handle_api`] without the wire: the web console calls it.
+    pub async fn call(
+        self: &Arc<Self>,
+        caller: &Caller,
+        region: &str,
+        operation: &str,
+        input: &serde_json::Value,
+    ) -> Result<serde_json::Value, kagi_api::ApiError> {
+        api::call(self, caller, region, operation, input).await
+    }
+
+    /// The registry's `host:port` as it appears in `repositoryUri` for `region`.
+    pub fn registry_endpoint(&self, region: &str) -> String {
+        self.endpoint(region)
+    }
+
     /// The router for `/v2/` and below. Inside a tokio runtime this also starts (once) an
     /// hourly garbage collection of uploads idle for [`store::DEFAULT_UPLOAD_MAX_AGE`].
     pub fn registry_router(self: &Arc<Self>) -> axum::Router {

@@ -757,3 +757,51 @@ fn state_and_registry_passwords_survive_a_restart() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+/// `Ecr::call` (the console's entry): the same dispatch and authorisation without the wire;
+/// values keep AWS CLI v2's timestamp strings; bad input fails the model's validation.
+#[test]
+fn call_runs_operations_as_the_caller_without_the_wire() {
+    let s = TestServer::start();
+    let caller = |akid: &str| kagi_ecr::Host::caller_for_key(&*s.host, akid).unwrap();
+    let ecr = s.ecr.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |akid: &str, op: &str, input: Value| {
+        let c = caller(akid);
+        rt.block_on(async { ecr.call(&c, REGION, op, &input).await })
+    };
+    let v = run(
+        ROOT,
+        "CreateRepository",
+        json!({"repositoryName":"test-repos"}),
+    )
+    .unwrap();
+    assert_eq!(
+        v["repository"]["repositoryUri"],
+        format!("{}/test-repos", s.addr)
+    );
+    assert!(
+        v["repository"]["createdAt"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("+00:00")),
+        "{v}"
+    );
+    assert_eq!(s.ecr.registry_endpoint(REGION), s.addr.to_string());
+    let listed = run(READER, "DescribeRepositories", json!({})).unwrap();
+    assert_eq!(listed["repositories"][0]["repositoryName"], "test-repos");
+    let e = run(PUSHER, "DescribeRepositories", json!({})).unwrap_err();
+    assert_eq!(e.code, "AccessDeniedException");
+    assert!(
+        e.message
+            .contains("is not authorized to perform: ecr:DescribeRepositories"),
+        "{}",
+        e.message
+    );
+    let e = run(ROOT, "CreateRepository", json!({})).unwrap_err();
+    assert_eq!(e.status, 400, "{e:?}");
+    let e = run(ROOT, "NoSuchOperation", json!({})).unwrap_err();
+    assert_eq!(e.code, "UnknownOperationException");
+}
