@@ -37,16 +37,22 @@ pub fn csrf_field(s: &ConsoleSession) -> String {
 pub fn layout(title: &str, session: Option<&ConsoleSession>, body: &str) -> String {
     let nav = match session {
         Some(s) => format!(
-            r#"<nav aria-label="main"><a href="/console/users">Users</a> <a href="/console/policies">Policies</a> <a href="/console/roles">Roles</a> <a href="/console/switch-role">Switch role</a>
+            r#"<nav aria-label="main"><a href="/console/users">Users</a> <a href="/console/groups">Groups</a> <a href="/console/policies">Policies</a> <a href="/console/roles">Roles</a> <a href="/console/simulator">Policy simulator</a> <a href="/console/ecr/repositories">ECR</a> <a href="/console/switch-role">Switch role</a> <a href="/console/password">Password</a>
 <span class="who">{arn}</span>{banner}
 <form method="post" action="/console/signout" class="inline">{csrf}<button type="submit">Sign out</button></form></nav>"#,
             arn = esc(&s.arn),
             csrf = csrf_field(s),
             banner = match &s.switched {
                 Some(w) => format!(
-                    r#" <span class="banner" role="status">{} <form method="post" action="/console/switch-back" class="inline">{}<button type="submit">Switch back</button></form></span>"#,
+                    r#" <span class="banner color-{}" role="status">{} <form method="post" action="/console/switch-back" class="inline">{}<button type="submit">Switch back</button></form></span>"#,
+                    esc(&w.color),
                     esc(&w.display_name),
                     csrf_field(s)
+                ),
+                // A role session signed in directly (federation): the banner names it.
+                None if s.arn.contains(":assumed-role/") => format!(
+                    r#" <span class="banner" role="status">{}</span>"#,
+                    esc(&s.arn)
                 ),
                 None => String::new(),
             }
@@ -86,6 +92,12 @@ td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left;word-break:break
 label{display:block;margin:.4em 0}input[type=text],input[type=password]{width:100%;max-width:30em}
 pre{background:#f4f4f4;padding:.5em;overflow:auto}
 .banner{background:#ff9900;color:#000;padding:.2em .6em;border-radius:.3em}
+.color-red{background:#f2b0a9;color:#000}.color-orange{background:#fbbf93;color:#000}
+.color-yellow{background:#fad791;color:#000}.color-green{background:#b7ca9d;color:#000}
+.color-blue{background:#99bcf3;color:#000}
+.swatch{display:inline-block;width:1em;height:1em;border:1px solid #555;vertical-align:middle}
+.ok{color:#1d8102}.bad{color:#d13212}details{margin:.6em 0}summary{cursor:pointer}
+fieldset{margin:.6em 0}ul.recent-roles{list-style:none;padding:0}ul.recent-roles li{margin:.3em 0}
 ";
 
 #[cfg(test)]

@@ -22,8 +22,24 @@
 //!   only their access key id, so every page action is authorised as that principal and stops
 //!   when the credentials expire. Five failures per account+user lock sign-in for 15 minutes
 //!   ([`session::Lockout`]).
+//! * **ECR** pages call [`Backend::invoke_ecr`] in the session's region (picked with
+//!   `?region=`, remembered in the session): ECR's own dispatch and authorisation
+//!   (`kagi_ecr::Ecr::call`), so a role that may push but not list sees ECR's
+//!   `AccessDeniedException` in the page. The "View push commands" panel is built from the
+//!   registry endpoint ([`Backend::registry_endpoint`]) and needs no call.
+//! * **Federation** ([`federation`]): AWS's `getSigninToken`/`login` protocol at `/federation`;
+//!   [`Backend::federate`] checks the temporary credentials, the console keeps a single-use
+//!   15-minute token, and `login` opens a console session of that principal.
+//! * **MFA at sign-in**: when [`Backend::sign_in`] answers [`SignInError::MfaRequired`], the
+//!   console remembers (in memory, 5 minutes, keyed by a random cookie) only *that the password
+//!   was right*, and asks for the code ([`Backend::sign_in_mfa`]); failures count toward the
+//!   same lockout as passwords.
+//! * **Switch role** is sts:AssumeRole as the signed-in identity; the banner takes one of AWS's
+//!   five colours; the last five roles are one-click entries (per signed-in session).
+//! * Pages run on tokio's blocking pool (`spawn_blocking`): backend calls are synchronous
+//!   (SQLite, argon2) and must not stall the server's async workers.
 //! * The crate depends on kagi-policy (pure) only to show the policy engine's validation findings
-//!   of a document in the policy editor, with their line and column.
+//!   of a document in the policy editors (identity and trust policies), with line and column.
 //!
 //! The dependency points from the server to the console (as with kagi-ecr's `Host`), so the
 //! console builds and unit-tests alone; the HTTP-level tests drive a real `kagi serve`
@@ -34,7 +50,11 @@
 //! | module | what |
 //! |---|---|
 //! | `lib.rs` | [`Backend`], [`router`], request entry: cookies, CSRF checks, security headers |
-//! | [`pages`] | one function per page or form action |
+//! | [`pages`] | routing table ([`pages::dispatch`]), sign-in (+ MFA step), users, keys, policies, roles, switch role |
+//! | `pages/ecr.rs` | ECR repositories, images, push commands |
+//! | `pages/groups.rs` | groups: members, attached policies |
+//! | `pages/iam_more.rs` | role wizard and trust editing, detach, policy versions, simulator, password pages |
+//! | [`federation`] | `/federation`: getSigninToken and login |
 //! | [`session`] | sessions, CSRF tokens, constant-time compare, lockout |
 //! | [`html`] | escaping, layout, stylesheet |
 //! | [`password`] | argon2id hashing and verification |
@@ -49,10 +69,17 @@
 //!   'none'; form-action 'self'`, `X-Content-Type-Options: nosniff`, `Referrer-Policy:
 //!   no-referrer` and `Cache-Control: no-store`.
 //! * No secret in a URL or a log: passwords and new secret keys travel only in POST bodies and
-//!   the one response page that shows a new secret key; the console logs nothing.
+//!   the one response page that shows a new secret key; the console logs nothing. (The
+//!   federation protocol itself puts temporary credentials in `getSigninToken`'s query, as AWS's
+//!   does; that request goes from a tool, not a browser, and kagi logs no query strings.)
+//! * Federation answers never echo a secret; sign-in tokens are single-use and live 15 minutes;
+//!   `login` redirects only to same-origin `/console…` paths.
+//! * Every page stays usable without the script and by keyboard: plain forms and links, labels
+//!   bound to their inputs, `<details>` for panels.
 
 #![forbid(unsafe_code)]
 
+pub mod federation;
 pub mod html;
 pub mod pages;
 pub mod password;
@@ -92,6 +119,9 @@ pub enum SignInError {
     Failed,
     /// Sign-in is not possible (e.g. no root password set); the message says why.
     Unavailable(String),
+    /// The password was right and the user has an enabled MFA device: the sign-in finishes
+    /// with [`Backend::sign_in_mfa`] and a current code.
+    MfaRequired,
 }
 
 /// What the console needs from the server.
@@ -107,13 +137,55 @@ pub trait Backend: Send + Sync + 'static {
         operation: &str,
         input: Value,
     ) -> Result<Value, CallError>;
-    /// Checks a password (`user_name` `None` = the account root) and mints a console session.
+    /// Checks a password (`user_name` `None` = the account root) and mints a console session,
+    /// or answers [`SignInError::MfaRequired`] when the user has an enabled MFA device.
     fn sign_in(
         &self,
         user_name: Option<&str>,
         password: &str,
         source_ip: IpAddr,
     ) -> Result<Credentials, SignInError>;
+    /// The second sign-in step for a user whose password was just accepted: checks a code of
+    /// their enabled MFA device (each time step at most once) and mints the console session.
+    fn sign_in_mfa(
+        &self,
+        _user_name: &str,
+        _code: &str,
+        _source_ip: IpAddr,
+    ) -> Result<Credentials, SignInError> {
+        Err(SignInError::Failed)
+    }
+    /// Runs an ECR operation in `region` as the principal owning `access_key_id` (the same
+    /// dispatch and authorisation as a signed ECR API call).
+    fn invoke_ecr(
+        &self,
+        _access_key_id: &str,
+        _region: &str,
+        operation: &str,
+        _input: Value,
+    ) -> Result<Value, CallError> {
+        Err(CallError {
+            code: "UnknownOperationException".into(),
+            message: format!("ECR is not available here (ecr:{operation})."),
+            status: 400,
+        })
+    }
+    /// The registry's `host:port` for `region` (what `repositoryUri` starts with).
+    fn registry_endpoint(&self, _region: &str) -> Option<String> {
+        None
+    }
+    /// Checks temporary credentials the server issued (access key id, secret compared in
+    /// constant time, session token) and that they are still valid; answers the principal's
+    /// console credentials (federation's `getSigninToken`). `Err` is a short reason that
+    /// never contains a secret.
+    fn federate(
+        &self,
+        _access_key_id: &str,
+        _secret_access_key: &str,
+        _session_token: &str,
+    ) -> Result<Credentials, String> {
+        Err("Federation is not available.".into())
+    }
 }
 
 /// Shared console state.
@@ -121,6 +193,10 @@ pub struct Console {
     pub backend: Arc<dyn Backend>,
     pub sessions: session::Sessions,
     pub lockout: session::Lockout,
+    /// Sign-ins waiting for their MFA code.
+    pub pending_mfa: session::PendingMfa,
+    /// Federation sign-in tokens (single use, 15 minutes).
+    pub signin_tokens: federation::SigninTokens,
 }
 
 pub const SESSION_COOKIE: &str = "kagi-console";
@@ -133,8 +209,11 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         backend,
         sessions: Default::default(),
         lockout: Default::default(),
+        pending_mfa: Default::default(),
+        signin_tokens: Default::default(),
     });
     Router::new()
+        .route("/federation", axum::routing::get(federation::entry))
         .route("/console", axum::routing::any(entry))
         .route("/console/", axum::routing::any(entry))
         .route("/console/{*rest}", axum::routing::any(entry))
@@ -153,6 +232,8 @@ pub struct Req {
     pub method: Method,
     /// Path segments after `/console`, percent-decoded.
     pub segs: Vec<String>,
+    /// The URL's query parameters (never a secret: forms with secrets are POSTed).
+    pub query: Vec<(String, String)>,
     pub form: Vec<(String, String)>,
     pub cookies: Vec<(String, String)>,
     pub source_ip: IpAddr,
@@ -164,6 +245,22 @@ impl Req {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All values of a form field (checkboxes, multi-line lists).
+    pub fn fields(&self, name: &str) -> Vec<&str> {
+        self.form
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     pub fn cookie(&self, name: &str) -> Option<&str> {
@@ -220,18 +317,30 @@ async fn entry(State(c): State<Arc<Console>>, req: Request) -> Response {
     } else {
         Vec::new()
     };
+    let query = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let r = Req {
         method: parts.method,
         segs,
+        query,
         form,
         cookies,
         source_ip,
     };
-    secure(pages::dispatch(&c, &r))
+    // Pages call the backend synchronously (store transactions, argon2 at sign-in): off the
+    // async workers.
+    match tokio::task::spawn_blocking(move || pages::dispatch(&c, &r)).await {
+        Ok(resp) => secure(resp),
+        Err(_) => secure(pages::plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The console could not answer this request.",
+        )),
+    }
 }
 
 /// Adds the security headers every console response carries.
-fn secure(mut resp: Response) -> Response {
+pub fn secure(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -12,6 +12,10 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+mod ecr;
+mod groups;
+mod iam_more;
+
 /// The policy editor's script (handwritten, served from `'self'`).
 pub const POLICY_EDITOR_JS: &str = include_str!("policy-editor.js");
 
@@ -45,6 +49,8 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         }
         (["signin"], true, _) => return signin_form(None, StatusCode::OK),
         (["signin"], _, true) => return signin(c, r),
+        (["signin", "mfa"], true, _) => return mfa_form(c, r, None, StatusCode::OK),
+        (["signin", "mfa"], _, true) => return signin_mfa(c, r),
         _ => {}
     }
     let t = now();
@@ -72,7 +78,7 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
             ),
         );
     }
-    let p = P { c, r, s: &s };
+    let p = P { c, r, s: &s, sid };
     match (segs.as_slice(), get, post) {
         ([], true, _) => redirect("/console/users", &[]),
         (["signout"], _, true) => {
@@ -80,7 +86,7 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
             redirect("/console/signin", &[cookie(SESSION_COOKIE, "", 0)])
         }
         (["switch-role"], true, _) => p.switch_role_form(),
-        (["switch-role"], _, true) => p.switch_role(sid),
+        (["switch-role"], _, true) => p.switch_role(),
         (["switch-back"], _, true) => {
             c.sessions.update(sid, |s| {
                 if let Some(w) = s.switched.take() {
@@ -108,12 +114,50 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["roles"], _, true) => p.create_role(),
         (["roles", n], true, _) => p.role(n),
         (["roles", n, "attach-policy"], _, true) => p.attach(n, "Role"),
+        (["roles", "review"], _, true) => p.review_role(),
+        (["roles", n, "trust"], _, true) => p.update_trust(n),
+        (["roles", n, "detach-policy"], _, true) => p.detach(n, "Role"),
+        (["users", u, "detach-policy"], _, true) => p.detach(u, "User"),
+        (["users", u, "groups"], _, true) => p.add_user_to_group_from_user(u),
+        (["ecr"], true, _) => redirect("/console/ecr/repositories", &[]),
+        (["ecr", "repositories"], true, _) => p.ecr_repositories(),
+        (["ecr", "open"], true, _) => p.ecr_open(),
+        (["ecr", "repositories"], _, true) => p.ecr_create_repository(),
+        (["ecr", "repositories", rest @ ..], true, _) if !rest.is_empty() => {
+            p.ecr_repository(&rest.join("/"))
+        }
+        (["groups"], true, _) => p.groups(),
+        (["groups"], _, true) => p.create_group(),
+        (["groups", g], true, _) => p.group(g),
+        (["groups", g, "members"], _, true) => p.add_member(g),
+        (["groups", g, "members", u, "remove"], _, true) => p.remove_member(g, u),
+        (["groups", g, "attach-policy"], _, true) => p.attach(g, "Group"),
+        (["groups", g, "detach-policy"], _, true) => p.detach(g, "Group"),
+        (["policies", arn], true, _) if arn.starts_with("arn:") => p.policy(arn),
+        (["policies", arn, "versions"], _, true) => p.create_policy_version(arn),
+        (["policies", arn, "versions", v, "default"], _, true) => p.set_default_version(arn, v),
+        (["policies", arn, "versions", v, "delete"], _, true) => p.delete_version(arn, v),
+        (["simulator"], true, _) => p.simulator(),
+        (["simulator"], _, true) => p.simulate(),
+        (["password"], true, _) => p.password_form(None, StatusCode::OK),
+        (["password"], _, true) => p.change_password(),
+        (["password-policy"], true, _) => p.password_policy(None, StatusCode::OK),
+        (["password-policy"], _, true) => p.update_password_policy(),
         _ => page_status(
             StatusCode::NOT_FOUND,
             "Not found",
             Some(&s),
             "<p>No such console page.</p>",
         ),
+    }
+}
+
+/// The HTTP status a console page answers for a failed call.
+fn error_status(e: &CallError) -> StatusCode {
+    if e.code.starts_with("AccessDenied") {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST)
     }
 }
 
@@ -210,6 +254,118 @@ fn signin(c: &Console, r: &Req) -> Response {
             signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED)
         }
         Err(SignInError::Unavailable(msg)) => signin_form(Some(&msg), StatusCode::UNAUTHORIZED),
+        Err(SignInError::MfaRequired) => {
+            // The password was right; the code is still to come. The lockout count stays
+            // until the whole sign-in succeeds.
+            let Some(user) = user else {
+                return signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
+            };
+            let id = c.pending_mfa.create(
+                crate::session::Pending {
+                    user_name: user.to_owned(),
+                    lock_key: key,
+                    expires: t + crate::session::MFA_WAIT_SECS,
+                },
+                t,
+            );
+            redirect(
+                "/console/signin/mfa",
+                &[cookie(MFA_COOKIE, &id, crate::session::MFA_WAIT_SECS)],
+            )
+        }
+    }
+}
+
+const MFA_COOKIE: &str = "kagi-console-mfa";
+
+/// The second sign-in step: the code of the user's virtual MFA device.
+fn mfa_form(c: &Console, r: &Req, error: Option<&str>, status: StatusCode) -> Response {
+    let t = now();
+    if r.cookie(MFA_COOKIE)
+        .and_then(|id| c.pending_mfa.get(id, t))
+        .is_none()
+    {
+        return redirect("/console/signin", &[]);
+    }
+    let pre = random_token();
+    let err = error
+        .map(|e| error_box("SignInFailed", e))
+        .unwrap_or_default();
+    let body = format!(
+        r#"{err}<p>Your account is protected by a multi-factor authentication (MFA) device. Enter the code from your authenticator app.</p>
+<form method="post" action="/console/signin/mfa">
+<input type="hidden" name="csrf" value="{pre}">
+<label for="mfa-code">MFA code</label> <input type="text" id="mfa-code" name="code" required autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{{6}}" maxlength="6">
+<button type="submit">Submit</button></form>
+<p><a href="/console/signin">Cancel</a></p>"#
+    );
+    let mut resp = html_response(status, layout("Multi-factor authentication", None, &body));
+    if let Ok(v) = header::HeaderValue::from_str(&cookie(PRE_COOKIE, &pre, 600)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+fn signin_mfa(c: &Console, r: &Req) -> Response {
+    let pre_ok = match (r.cookie(PRE_COOKIE), r.field("csrf")) {
+        (Some(a), Some(b)) => !a.is_empty() && ct_eq(a, b),
+        _ => false,
+    };
+    if !pre_ok {
+        return page_status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            None,
+            &error_box(
+                "InvalidCsrfToken",
+                "The form's CSRF token is missing or does not match. Sign in again.",
+            ),
+        );
+    }
+    let t = now();
+    let pid = r.cookie(MFA_COOKIE).unwrap_or("").to_owned();
+    let Some(p) = c.pending_mfa.get(&pid, t) else {
+        return redirect("/console/signin", &[]);
+    };
+    if let Err(left) = c.lockout.check(&p.lock_key, t) {
+        c.pending_mfa.remove(&pid);
+        let mins = (left + 59) / 60;
+        return signin_form(
+            Some(&format!(
+                "Too many failed sign-in attempts. Sign-in for this user is locked; try again in {mins} minute(s)."
+            )),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let code = r.field("code").unwrap_or("").trim();
+    match c.backend.sign_in_mfa(&p.user_name, code, r.source_ip) {
+        Ok(creds) => {
+            c.pending_mfa.remove(&pid);
+            c.lockout.succeed(&p.lock_key);
+            let expires = creds.expires;
+            let t = now();
+            let id = c
+                .sessions
+                .create(creds.access_key_id, creds.arn, expires, t);
+            redirect(
+                "/console/users",
+                &[
+                    cookie(SESSION_COOKIE, &id, (expires - t).max(0)),
+                    cookie(PRE_COOKIE, "", 0),
+                    cookie(MFA_COOKIE, "", 0),
+                ],
+            )
+        }
+        Err(SignInError::Unavailable(msg)) => mfa_form(c, r, Some(&msg), StatusCode::UNAUTHORIZED),
+        Err(_) => {
+            c.lockout.fail(&p.lock_key, t);
+            mfa_form(
+                c,
+                r,
+                Some("The MFA code is not valid. Please try again."),
+                StatusCode::UNAUTHORIZED,
+            )
+        }
     }
 }
 
@@ -219,6 +375,8 @@ struct P<'a> {
     c: &'a Console,
     r: &'a Req,
     s: &'a ConsoleSession,
+    /// The session's id (to change the session in place).
+    sid: &'a str,
 }
 
 fn txt(v: &Value) -> String {
@@ -264,10 +422,15 @@ impl P<'_> {
         page_status(StatusCode::OK, title, Some(self.s), body)
     }
 
-    /// The page for a failed call: AWS's code and message, with AWS's status.
+    fn page_with_status(&self, status: StatusCode, title: &str, body: &str) -> Response {
+        page_status(status, title, Some(self.s), body)
+    }
+
+    /// The page for a failed call: AWS's code and message, with AWS's status (403 for any
+    /// access denial, also ECR's `AccessDeniedException`, which its protocol sends with 400).
     fn failed(&self, title: &str, e: &CallError) -> Response {
         page_status(
-            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            error_status(e),
             title,
             Some(self.s),
             &error_box(&e.code, &e.message),
@@ -279,13 +442,44 @@ impl P<'_> {
     }
 
     fn switch_role_form(&self) -> Response {
+        let colors: String = crate::session::COLORS
+            .iter()
+            .enumerate()
+            .map(|(i, (v, label, css))| {
+                format!(
+                    r#"<label><input type="radio" name="Color" value="{v}"{checked}> <span class="swatch color-{v}" title="{css}"></span> {label}</label>"#,
+                    checked = if i == 0 { " checked" } else { "" }
+                )
+            })
+            .collect();
+        let recent = if self.s.recent_roles.is_empty() {
+            String::new()
+        } else {
+            let items: String = self
+                .s
+                .recent_roles
+                .iter()
+                .map(|r| {
+                    format!(
+                        r#"<li><form method="post" action="/console/switch-role" class="inline">{csrf}<input type="hidden" name="Account" value="{a}"><input type="hidden" name="RoleName" value="{n}"><input type="hidden" name="DisplayName" value="{d}"><input type="hidden" name="Color" value="{c}"><button type="submit" class="color-{c}">{d}</button></form> <small>{n} @ {a}</small></li>"#,
+                        csrf = self.csrf(),
+                        a = esc(&r.account),
+                        n = esc(&r.role),
+                        d = esc(&r.display_name),
+                        c = esc(&r.color),
+                    )
+                })
+                .collect();
+            format!(r#"<h2>Recent roles</h2><ul class="recent-roles">{items}</ul>"#)
+        };
         self.page(
             "Switch role",
             &format!(
-                r#"<form method="post" action="/console/switch-role">{csrf}
+                r#"{recent}<form method="post" action="/console/switch-role">{csrf}
 <label>Account <input type="text" name="Account" required value="{acct}"></label>
 <label>Role <input type="text" name="RoleName" required></label>
 <label>Display name (optional) <input type="text" name="DisplayName" maxlength="64"></label>
+<fieldset><legend>Display color</legend>{colors}</fieldset>
 <button type="submit">Switch role</button></form>"#,
                 csrf = self.csrf(),
                 acct = esc(&self.c.backend.account_id())
@@ -295,12 +489,17 @@ impl P<'_> {
 
     /// sts:AssumeRole as the signed-in principal; the console session then acts as the role
     /// session until it ends or "Switch back".
-    fn switch_role(&self, sid: &str) -> Response {
+    fn switch_role(&self) -> Response {
+        let sid = self.sid;
         let account = self.field("Account");
         let role = self.field("RoleName");
         let display = match self.field("DisplayName") {
             d if d.is_empty() => format!("{role} @ {account}"),
             d => d,
+        };
+        let color = match self.field("Color") {
+            c if crate::session::COLORS.iter().any(|(v, _, _)| *v == c) => c,
+            _ => crate::session::COLORS[0].0.to_owned(),
         };
         // The signed-in identity (not a role session, when switching again from one).
         let (base_key, base_arn, base_expires) = match &self.s.switched {
@@ -349,10 +548,17 @@ impl P<'_> {
             s.arn = arn;
             s.expires = expires;
             s.switched = Some(crate::session::Switched {
-                display_name: display,
+                display_name: display.clone(),
+                color: color.clone(),
                 base_access_key_id: base_key,
                 base_arn,
                 base_expires,
+            });
+            s.remember_role(crate::session::RecentRole {
+                account,
+                role,
+                display_name: display,
+                color,
             });
         });
         redirect("/console/users", &[])
@@ -422,7 +628,11 @@ impl P<'_> {
         );
         body.push_str("<h2>Permissions policies</h2>");
         match self.call("iam", "ListAttachedUserPolicies", json!({"UserName": name})) {
-            Ok(v) => body.push_str(&policy_table(items(&v, "AttachedPolicies"))),
+            Ok(v) => body.push_str(&policy_table_with_detach(
+                items(&v, "AttachedPolicies"),
+                &format!("{base}/detach-policy"),
+                &csrf,
+            )),
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
         body.push_str(&format!(
@@ -430,6 +640,33 @@ impl P<'_> {
 <label>Policy ARN <input type="text" name="PolicyArn" required placeholder="arn:aws:iam::{acct}:policy/Name"></label>
 <button type="submit">Attach policy</button></form>"#,
             acct = esc(&self.c.backend.account_id())
+        ));
+        body.push_str("<h2>Groups</h2>");
+        match self.call("iam", "ListGroupsForUser", json!({"UserName": name})) {
+            Ok(v) => {
+                let list: Vec<String> = items(&v, "Groups")
+                    .iter()
+                    .map(|g| {
+                        let gn = txt(&g["GroupName"]);
+                        format!(
+                            r#"<li><a href="/console/groups/{}">{}</a></li>"#,
+                            seg(&gn),
+                            esc(&gn)
+                        )
+                    })
+                    .collect();
+                if list.is_empty() {
+                    body.push_str("<p>Not in any group.</p>");
+                } else {
+                    body.push_str(&format!("<ul>{}</ul>", list.concat()));
+                }
+            }
+            Err(e) => body.push_str(&error_box(&e.code, &e.message)),
+        }
+        body.push_str(&format!(
+            r#"<form method="post" action="{base}/groups">{csrf}
+<label for="user-group">Group name</label> <input type="text" id="user-group" name="GroupName" required>
+<button type="submit">Add user to group</button></form>"#
         ));
         body.push_str("<h2>Access keys</h2>");
         match self.call("iam", "ListAccessKeys", json!({"UserName": name})) {
@@ -485,6 +722,7 @@ impl P<'_> {
         let arn = self.field("PolicyArn");
         let (op, member, back) = match kind {
             "User" => ("AttachUserPolicy", "UserName", "users"),
+            "Group" => ("AttachGroupPolicy", "GroupName", "groups"),
             _ => ("AttachRolePolicy", "RoleName", "roles"),
         };
         match self.call("iam", op, json!({member: name, "PolicyArn": arn})) {
@@ -567,7 +805,8 @@ impl P<'_> {
             .iter()
             .map(|p| {
                 format!(
-                    "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                    "<tr><td><a href=\"/console/policies/{}\">{}</a></td><td><code>{}</code></td><td>{}</td></tr>",
+                    seg(&txt(&p["Arn"])),
                     esc(&txt(&p["PolicyName"])),
                     esc(&txt(&p["Arn"])),
                     esc(&txt(&p["AttachmentCount"]))
@@ -595,7 +834,7 @@ impl P<'_> {
             r#"{problems}<form method="post" action="/console/policies" id="policy-form">{csrf}
 <label>Policy name <input type="text" name="PolicyName" required maxlength="128" value="{name}"></label>
 <label>Description <input type="text" name="Description" value="{description}"></label>
-<label>Policy document (JSON) <textarea name="PolicyDocument" rows="18" spellcheck="false">{document}</textarea></label>
+<label>Policy document (JSON) <textarea name="PolicyDocument" rows="18" spellcheck="false" data-policy-type="identity" data-findings="findings">{document}</textarea></label>
 <div id="findings" aria-live="polite"></div>
 <button type="submit">Create policy</button></form>
 <script src="/console/static/policy-editor.js" defer></script>"#,
@@ -641,7 +880,12 @@ impl P<'_> {
     /// The policy engine's findings for a draft, as JSON (for the editor's live check).
     fn validate_policy(&self) -> Response {
         let document = self.r.field("PolicyDocument").unwrap_or("");
-        let findings = kagi_policy::validate(document, kagi_policy::PolicyType::Identity);
+        let kind = match self.r.field("PolicyType") {
+            Some("trust") => kagi_policy::PolicyType::Trust,
+            Some("resource") => kagi_policy::PolicyType::Resource,
+            _ => kagi_policy::PolicyType::Identity,
+        };
+        let findings = kagi_policy::validate(document, kind);
         let list: Vec<Value> = findings
             .iter()
             .map(|f| {
@@ -697,53 +941,11 @@ impl P<'_> {
     }
 
     fn role_form(&self, problem: Option<&str>, status: StatusCode) -> Response {
-        let body = format!(
-            r#"{problem}<form method="post" action="/console/roles">{csrf}
-<fieldset><legend>Trusted entity type</legend>
-<label><input type="radio" name="TrustedEntity" value="this-account" checked> AWS account: this account</label></fieldset>
-<p>Trust policy:</p><pre>{trust}</pre>
-<label>Role name <input type="text" name="RoleName" required maxlength="64"></label>
-<label>Permissions policy ARN (optional) <input type="text" name="PolicyArn"></label>
-<button type="submit">Create role</button></form>"#,
-            problem = problem.unwrap_or(""),
-            csrf = self.csrf(),
-            trust = esc(&self.this_account_trust())
-        );
-        page_status(status, "Create role", Some(self.s), &body)
+        self.role_wizard(&Default::default(), "", "", problem, status)
     }
 
     fn create_role(&self) -> Response {
-        let name = self.field("RoleName");
-        let trust = match self.r.field("TrustedEntity") {
-            Some("this-account") | None => self.this_account_trust(),
-            Some(_) => {
-                return self.role_form(
-                    Some(&error_box(
-                        "ValidationError",
-                        "This console supports only the trusted entity \"AWS account: this account\" so far.",
-                    )),
-                    StatusCode::BAD_REQUEST,
-                );
-            }
-        };
-        if let Err(e) = self.call(
-            "iam",
-            "CreateRole",
-            json!({"RoleName": name, "AssumeRolePolicyDocument": trust}),
-        ) {
-            return self.failed("Create role", &e);
-        }
-        let arn = self.field("PolicyArn");
-        if !arn.is_empty()
-            && let Err(e) = self.call(
-                "iam",
-                "AttachRolePolicy",
-                json!({"RoleName": name, "PolicyArn": arn}),
-            )
-        {
-            return self.failed("Attach policy", &e);
-        }
-        redirect(&format!("/console/roles/{}", seg(&name)), &[])
+        self.create_role_from_wizard()
     }
 
     fn role(&self, name: &str) -> Response {
@@ -752,13 +954,19 @@ impl P<'_> {
             Err(e) => return self.failed(name, &e),
         };
         let r = &role["Role"];
+        let trust = document_text(&r["AssumeRolePolicyDocument"]);
         let mut body = format!(
-            "<p>ARN: <code>{}</code></p><h2>Trust relationships</h2><pre>{}</pre><h2>Permissions policies</h2>",
+            "<p>ARN: <code>{}</code></p><h2>Trust relationships</h2><pre>{}</pre>{}<h2>Permissions policies</h2>",
             esc(&txt(&r["Arn"])),
-            esc(&document_text(&r["AssumeRolePolicyDocument"]))
+            esc(&trust),
+            self.trust_editor(name, &trust)
         );
         match self.call("iam", "ListAttachedRolePolicies", json!({"RoleName": name})) {
-            Ok(v) => body.push_str(&policy_table(items(&v, "AttachedPolicies"))),
+            Ok(v) => body.push_str(&policy_table_with_detach(
+                items(&v, "AttachedPolicies"),
+                &format!("/console/roles/{}/detach-policy", seg(name)),
+                &self.csrf(),
+            )),
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
         body.push_str(&format!(
@@ -778,19 +986,23 @@ pub fn access_key_csv(id: &str, secret: &str) -> String {
     format!("Access key ID,Secret access key\n{id},{secret}\n")
 }
 
-fn policy_table(list: &[Value]) -> String {
+/// Attached policies, each with a "Detach" button posting its ARN to `action`.
+fn policy_table_with_detach(list: &[Value], action: &str, csrf: &str) -> String {
     let rows: String = list
         .iter()
         .map(|p| {
+            let arn = txt(&p["PolicyArn"]);
             format!(
-                "<tr><td>{}</td><td><code>{}</code></td></tr>",
-                esc(&txt(&p["PolicyName"])),
-                esc(&txt(&p["PolicyArn"]))
+                r#"<tr><td><a href="/console/policies/{s}">{n}</a></td><td><code>{a}</code></td><td><form method="post" action="{action}" class="inline">{csrf}<input type="hidden" name="PolicyArn" value="{a}"><button type="submit" aria-label="Detach {n}">Detach</button></form></td></tr>"#,
+                s = seg(&arn),
+                n = esc(&txt(&p["PolicyName"])),
+                a = esc(&arn),
+                action = esc(action),
             )
         })
         .collect();
     format!(
-        "<table><thead><tr><th>Policy name</th><th>ARN</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<table><thead><tr><th>Policy name</th><th>ARN</th><th>Actions</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 }
 

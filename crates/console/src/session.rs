@@ -14,6 +14,10 @@ use subtle::ConstantTimeEq;
 pub const MAX_FAILURES: u32 = 5;
 /// How long a lock lasts (seconds).
 pub const LOCK_SECS: i64 = 15 * 60;
+/// The ECR pages' region until the user picks one.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// How long a sign-in may wait for its MFA code (seconds).
+pub const MFA_WAIT_SECS: i64 = 5 * 60;
 /// At most this many live sessions (oldest-expiring evicted first when full).
 const MAX_SESSIONS: usize = 10_000;
 
@@ -37,12 +41,50 @@ pub struct ConsoleSession {
     pub expires: i64,
     /// While switched into a role: the display name, and the signed-in identity to switch back to.
     pub switched: Option<Switched>,
+    /// Roles switched to from this sign-in, newest first (at most [`MAX_RECENT_ROLES`]).
+    pub recent_roles: Vec<RecentRole>,
+    /// The region of the ECR pages.
+    pub region: String,
+}
+
+/// How many recent roles the switch-role page offers.
+pub const MAX_RECENT_ROLES: usize = 5;
+
+/// The colours AWS offers for a switched role's banner: (form value, label, CSS colour).
+pub const COLORS: [(&str, &str, &str); 5] = [
+    ("red", "Red", "#f2b0a9"),
+    ("orange", "Orange", "#fbbf93"),
+    ("yellow", "Yellow", "#fad791"),
+    ("green", "Green", "#b7ca9d"),
+    ("blue", "Blue", "#99bcf3"),
+];
+
+/// A role in the "recent roles" list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecentRole {
+    pub account: String,
+    pub role: String,
+    pub display_name: String,
+    /// One of [`COLORS`]' form values.
+    pub color: String,
+}
+
+impl ConsoleSession {
+    /// Puts `r` first in the recent roles (replacing an entry for the same account and role).
+    pub fn remember_role(&mut self, r: RecentRole) {
+        self.recent_roles
+            .retain(|x| !(x.account == r.account && x.role == r.role));
+        self.recent_roles.insert(0, r);
+        self.recent_roles.truncate(MAX_RECENT_ROLES);
+    }
 }
 
 /// The identity a switched session returns to.
 #[derive(Clone)]
 pub struct Switched {
     pub display_name: String,
+    /// One of [`COLORS`]' form values.
+    pub color: String,
     pub base_access_key_id: String,
     pub base_arn: String,
     pub base_expires: i64,
@@ -78,6 +120,8 @@ impl Sessions {
                 csrf: random_token(),
                 expires,
                 switched: None,
+                recent_roles: Vec::new(),
+                region: DEFAULT_REGION.to_owned(),
             },
         );
         id
@@ -101,6 +145,41 @@ impl Sessions {
         if let Some(s) = self.map.lock().get_mut(id) {
             f(s);
         }
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.map.lock().remove(id);
+    }
+}
+
+/// A sign-in whose password was accepted, waiting for the MFA code (keyed by a random token
+/// held in a cookie). It holds no password; the code step counts failures like passwords do.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub user_name: String,
+    /// The lockout key of this account+user.
+    pub lock_key: String,
+    pub expires: i64,
+}
+
+#[derive(Default)]
+pub struct PendingMfa {
+    map: Mutex<HashMap<String, Pending>>,
+}
+
+impl PendingMfa {
+    pub fn create(&self, p: Pending, now: i64) -> String {
+        let id = random_token();
+        let mut m = self.map.lock();
+        m.retain(|_, x| x.expires > now);
+        if m.len() < MAX_SESSIONS {
+            m.insert(id.clone(), p);
+        }
+        id
+    }
+
+    pub fn get(&self, id: &str, now: i64) -> Option<Pending> {
+        self.map.lock().get(id).filter(|p| p.expires > now).cloned()
     }
 
     pub fn remove(&self, id: &str) {
@@ -154,6 +233,30 @@ mod tests {
         assert!(s.get(&id, 100).is_none());
         assert!(s.get(&id, 0).is_none(), "an expired session is gone");
         assert!(ct_eq("abc", "abc") && !ct_eq("abc", "abd") && !ct_eq("abc", "ab"));
+    }
+
+    #[test]
+    fn recent_roles_keep_the_last_five_without_duplicates() {
+        let s = Sessions::default();
+        let id = s.create("ASIAX".into(), "arn".into(), 100, 0);
+        let role = |n: usize| RecentRole {
+            account: "123456789012".into(),
+            role: format!("R{n}"),
+            display_name: format!("R{n}"),
+            color: "blue".into(),
+        };
+        for n in 0..7 {
+            s.update(&id, |x| x.remember_role(role(n)));
+        }
+        s.update(&id, |x| x.remember_role(role(4)));
+        let got: Vec<String> = s
+            .get(&id, 1)
+            .unwrap()
+            .recent_roles
+            .into_iter()
+            .map(|r| r.role)
+            .collect();
+        assert_eq!(got, ["R4", "R6", "R5", "R3", "R2"]);
     }
 
     #[test]

@@ -6,6 +6,17 @@
 //!   [`ROOT_PASSWORD_KEY`]) or the user's login profile ([`crate::iam::login`]) and mints a console
 //!   session with [`crate::sts::console_session`]: root 1 hour (as GetSessionToken for root),
 //!   IAM users 12 hours.
+//! * ECR pages: [`Backend::invoke_ecr`](kagi_console::Backend::invoke_ecr) resolves the caller
+//!   the same way and runs [`kagi_ecr::Ecr::call`] (ECR's own dispatch and authorisation),
+//!   blocking on the server's runtime (console pages run on its blocking threads).
+//! * Federation: [`Backend::federate`](kagi_console::Backend::federate) opens the sealed session
+//!   token, checks it names the access key id, compares the secret in constant time, checks
+//!   expiry and that the principal still exists; AssumeRole and console sessions qualify,
+//!   GetSessionToken sessions do not (as on AWS).
+//! * MFA at sign-in: a user with an enabled virtual MFA device gets
+//!   [`SignInError::MfaRequired`] after the password, then
+//!   [`Backend::sign_in_mfa`](kagi_console::Backend::sign_in_mfa) checks a code with
+//!   [`crate::iam::mfa::verify_code`] (each time step once).
 //! * The root password comes from `KAGI_ROOT_PASSWORD` (set at every start) or, with a data
 //!   directory and nothing set yet, is generated on first start and written to
 //!   [`ROOT_PASSWORD_FILE`] (0600) beside the root credentials; only its hash is stored.
@@ -112,6 +123,143 @@ impl Backend for ConsoleHost {
         })
     }
 
+    fn invoke_ecr(
+        &self,
+        access_key_id: &str,
+        region: &str,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, CallError> {
+        let Some(ecr) = &self.state.ecr else {
+            return Err(CallError {
+                code: "UnknownOperationException".into(),
+                message: "The requested service is not available.".into(),
+                status: 400,
+            });
+        };
+        let caller =
+            crate::auth::caller_for_key(&self.state, access_key_id).ok_or_else(|| CallError {
+                code: "UnrecognizedClientException".into(),
+                message: "The security token included in the request is invalid.".into(),
+                status: 400,
+            })?;
+        let caller = crate::ecr_host::ecr_caller(&caller);
+        let fut = ecr.call(&caller, region, operation, &input);
+        // The console runs pages on blocking threads of the server's runtime.
+        let out = match tokio::runtime::Handle::try_current() {
+            Ok(h) => h.block_on(fut),
+            Err(_) => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CallError {
+                    code: "ServerException".into(),
+                    message: e.to_string(),
+                    status: 500,
+                })?
+                .block_on(fut),
+        };
+        tracing::debug!(service = "ecr", action = operation, caller = %caller.arn, ok = out.is_ok(), "console call");
+        out.map_err(|e| CallError {
+            code: e.code,
+            message: e.message,
+            status: e.status,
+        })
+    }
+
+    fn registry_endpoint(&self, region: &str) -> Option<String> {
+        self.state.ecr.as_ref().map(|e| e.registry_endpoint(region))
+    }
+
+    fn federate(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &str,
+        session_token: &str,
+    ) -> Result<Credentials, String> {
+        const INVALID: &str = "The credentials are not valid temporary credentials of this server.";
+        if !access_key_id.starts_with("ASIA") {
+            return Err(
+                "getSigninToken needs temporary credentials (an ASIA access key id with its session token)."
+                    .into(),
+            );
+        }
+        let session = crate::auth::open_session(&self.state, session_token)
+            .ok_or_else(|| INVALID.to_owned())?;
+        if session.access_key_id != access_key_id {
+            return Err(INVALID.into());
+        }
+        let secret = self
+            .state
+            .sealer
+            .open_str("session-secret", &session.secret_sealed)
+            .ok_or_else(|| INVALID.to_owned())?;
+        if !crate::crypto::ct_eq(secret.as_bytes(), secret_access_key.as_bytes()) {
+            return Err(INVALID.into());
+        }
+        if session.expires <= crate::ids::now_secs() {
+            return Err("The credentials have expired.".into());
+        }
+        // As on AWS: role sessions (and console sessions) sign in; GetSessionToken's do not.
+        if !session.console && !matches!(session.kind, crate::model::SessionKind::Role { .. }) {
+            return Err(
+                "getSigninToken accepts credentials from AssumeRole (GetSessionToken credentials cannot sign in)."
+                    .into(),
+            );
+        }
+        let caller = crate::auth::caller_for_key(&self.state, access_key_id)
+            .ok_or_else(|| INVALID.to_owned())?;
+        Ok(Credentials {
+            access_key_id: access_key_id.to_owned(),
+            arn: caller.arn(),
+            expires: session.expires,
+        })
+    }
+
+    fn sign_in_mfa(
+        &self,
+        user_name: &str,
+        code: &str,
+        source_ip: IpAddr,
+    ) -> Result<Credentials, SignInError> {
+        let store = &self.state.store;
+        let found: Option<User> = store
+            .view(|tx| tx.get_json(Table::Users, &name_key(user_name)))
+            .map_err(|_| SignInError::Failed)?;
+        let Some(u) = found else {
+            return Err(SignInError::Failed);
+        };
+        let principal = Principal::User {
+            name: u.name.clone(),
+            id: u.id,
+            path: u.path,
+        };
+        let caller = Caller {
+            principal: principal.clone(),
+            account_id: self.state.account_id.clone(),
+            access_key_id: String::new(),
+            session: None,
+        };
+        let ctx = Ctx {
+            state: &self.state,
+            caller: &caller,
+            now: crate::ids::now_secs(),
+            region: "us-east-1".into(),
+            source_ip,
+            request_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut ok = false;
+        for serial in enabled_mfa_devices(store.as_ref(), &u.name)? {
+            if crate::iam::mfa::verify_code(&ctx, Some(&u.name), &serial, code).unwrap_or(false) {
+                ok = true;
+                break;
+            }
+        }
+        if !ok {
+            return Err(SignInError::Failed);
+        }
+        self.mint(principal, USER_SESSION_SECS, source_ip)
+    }
+
     fn sign_in(
         &self,
         user_name: Option<&str>,
@@ -150,6 +298,9 @@ impl Backend for ConsoleHost {
                 if !kagi_console::password::verify(password, &p.password_phc) {
                     return Err(SignInError::Failed);
                 }
+                if !enabled_mfa_devices(store.as_ref(), &u.name)?.is_empty() {
+                    return Err(SignInError::MfaRequired);
+                }
                 self.mint(
                     Principal::User {
                         name: u.name,
@@ -162,6 +313,23 @@ impl Backend for ConsoleHost {
             }
         }
     }
+}
+
+/// Serial numbers of the MFA devices enabled for `user`.
+fn enabled_mfa_devices(store: &dyn Store, user: &str) -> Result<Vec<String>, SignInError> {
+    let devices = store
+        .view(|tx| tx.scan_json::<crate::model::MfaDevice>(Table::MfaDevices, ""))
+        .map_err(|_| SignInError::Failed)?;
+    Ok(devices
+        .into_iter()
+        .filter(|(_, d)| {
+            d.enabled.is_some()
+                && d.user
+                    .as_deref()
+                    .is_some_and(|x| name_key(x) == name_key(user))
+        })
+        .map(|(_, d)| d.serial)
+        .collect())
 }
 
 /// The hash of a random throwaway password, verified against when the user or profile does not

@@ -671,3 +671,439 @@ fn sign_in_failures_lock_out_and_csrf_is_required() {
         .call("iam", "DeleteUser", json!({"UserName": "alice"}))
         .unwrap();
 }
+
+// ------------------------------------------------------------------------------------------
+// Helpers for the tests below: the seed's IAM state made through the API (the test above makes
+// it by form posts), and small page probes.
+
+const ROLE: &str = "ECRLoginAndPushRole";
+
+/// user-for-switch (console password, SwitchRolePolicy), ECRPushAndLoginPolicy, the role with
+/// "this account" trust. Returns the root API client and the user's API client.
+fn seed_by_api(server: &kagi_server::RunningServer) -> (Client, Client) {
+    let root = Client::new(server.addr, common::ROOT_AKID, common::ROOT_SECRET, None);
+    let user = common::user_with_key(&root, "user-for-switch");
+    root.ok(
+        "iam",
+        "CreateLoginProfile",
+        json!({"UserName": "user-for-switch", "Password": USER_PASSWORD}),
+    );
+    for (name, doc) in [
+        ("SwitchRolePolicy", common::switch_role_policy()),
+        ("ECRPushAndLoginPolicy", ecr_policy()),
+    ] {
+        root.ok(
+            "iam",
+            "CreatePolicy",
+            json!({"PolicyName": name, "PolicyDocument": doc}),
+        );
+    }
+    root.ok(
+        "iam",
+        "AttachUserPolicy",
+        json!({"UserName": "user-for-switch",
+            "PolicyArn": format!("arn:aws:iam::{ACCOUNT}:policy/SwitchRolePolicy")}),
+    );
+    root.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": ROLE, "AssumeRolePolicyDocument": common::root_trust()}),
+    );
+    root.ok(
+        "iam",
+        "AttachRolePolicy",
+        json!({"RoleName": ROLE,
+            "PolicyArn": format!("arn:aws:iam::{ACCOUNT}:policy/ECRPushAndLoginPolicy")}),
+    );
+    (root, user)
+}
+
+fn signed_in_root(server: &kagi_server::RunningServer) -> (Browser, String) {
+    server.set_console_root_password(ROOT_PASSWORD).unwrap();
+    let mut b = Browser::new(server.addr);
+    assert_eq!(b.sign_in("", ROOT_PASSWORD).status, 303);
+    let csrf = b.get("/console/users").csrf();
+    (b, csrf)
+}
+
+/// The user signed in and switched into the role (display name and colour given).
+fn switched_user(server: &kagi_server::RunningServer, color: &str) -> (Browser, String) {
+    let mut b = Browser::new(server.addr);
+    let p = b.sign_in("user-for-switch", USER_PASSWORD);
+    assert_eq!(p.status, 303, "{}", p.body);
+    let csrf = b.get("/console/switch-role").csrf();
+    let p = b.post(
+        "/console/switch-role",
+        &[
+            ("csrf", &csrf),
+            ("Account", ACCOUNT),
+            ("RoleName", ROLE),
+            ("DisplayName", "ECR pusher"),
+            ("Color", color),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    (b, csrf)
+}
+
+fn role_session_arn() -> String {
+    format!("arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/user-for-switch")
+}
+
+#[test]
+fn ecr_pages_list_images_push_commands_and_the_roles_denials() {
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    let addr = server.addr.to_string();
+
+    // The nav links to ECR; the list starts empty in the chosen region.
+    assert!(
+        root.get("/console/users")
+            .body
+            .contains(r#"<a href="/console/ecr/repositories">ECR</a>"#)
+    );
+    let p = root.get("/console/ecr/repositories?region=ap-northeast-1");
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains(r#"<label for="region">Region</label>"#));
+    assert!(p.body.contains(r#"value="ap-northeast-1""#));
+    assert!(!p.body.contains("test-repos"));
+
+    // Create repository: CSRF first, then the real thing.
+    let p = root.post(
+        "/console/ecr/repositories",
+        &[
+            ("csrf", "forged"),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("CSRF"));
+    assert_eq!(
+        root_api
+            .ecr("DescribeRepositories", json!({}))
+            .map(|v| v["repositories"].as_array().unwrap().len())
+            .unwrap(),
+        0,
+        "nothing was created"
+    );
+    let p = root.post(
+        "/console/ecr/repositories",
+        &[
+            ("csrf", &csrf),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+            ("imageTagMutability", "MUTABLE"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/ecr/repositories/test-repos?region=ap-northeast-1")
+    );
+    // A second one with the same name: ECR's own error in the page.
+    let p = root.post(
+        "/console/ecr/repositories",
+        &[
+            ("csrf", &csrf),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+        ],
+    );
+    assert_eq!(p.status, 400);
+    assert!(
+        p.body.contains("RepositoryAlreadyExistsException"),
+        "{}",
+        p.body
+    );
+
+    // Push an image with the registry client, as the API would.
+    let auth = root_api.ecr("GetAuthorizationToken", json!({})).unwrap();
+    let token = auth["authorizationData"][0]["authorizationToken"]
+        .as_str()
+        .unwrap();
+    let reg = kagi_ecr::client::RegistryClient::from_authorization_token(&addr, token).unwrap();
+    let image = kagi_ecr::client::demo_image();
+    let digest = reg.push("test-repos", "v1", &image, &mut |_| {}).unwrap();
+    assert_eq!(digest, image.manifest_digest());
+
+    // The list, from the session's remembered region: name, URI, created.
+    let repo = root_api
+        .ecr(
+            "DescribeRepositories",
+            json!({"repositoryNames": ["test-repos"]}),
+        )
+        .unwrap();
+    let created = repo["repositories"][0]["createdAt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p = root.get("/console/ecr/repositories");
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains(
+        r#"<a href="/console/ecr/repositories/test-repos?region=ap-northeast-1">test-repos</a>"#
+    ));
+    assert!(
+        p.body.contains(&format!("<code>{addr}/test-repos</code>")),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(&created), "{created}: {}", p.body);
+    // Another region has its own (empty) list.
+    assert!(
+        !root
+            .get("/console/ecr/repositories?region=us-east-1")
+            .body
+            .contains("test-repos")
+    );
+
+    // The repository: its images with tag, digest, size and pushed-at, and the push commands.
+    let images = root_api
+        .ecr("DescribeImages", json!({"repositoryName": "test-repos"}))
+        .unwrap();
+    let img = &images["imageDetails"][0];
+    let size = img["imageSizeInBytes"].as_u64().unwrap();
+    let p = root.get("/console/ecr/repositories/test-repos?region=ap-northeast-1");
+    assert_eq!(p.status, 200, "{}", p.body);
+    let row_at = p
+        .body
+        .find(&format!("<code>{digest}</code>"))
+        .expect("digest shown");
+    let row = &p.body[p.body[..row_at].rfind("<tr>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("<td>v1</td>"), "{row}");
+    assert!(row.contains(&format!(r#"title="{size} bytes""#)), "{row}");
+    assert!(
+        row.contains(&format!("{:.2}", size as f64 / 1048576.0)),
+        "{row}"
+    );
+    assert!(
+        row.contains(img["imagePushedAt"].as_str().unwrap()),
+        "{row}"
+    );
+    assert!(p.body.contains("<summary>View push commands</summary>"));
+    assert!(p.body.contains(&format!(
+        "aws ecr get-login-password --region ap-northeast-1 --endpoint-url http://{addr} | docker login --username AWS --password-stdin {addr}"
+    )), "{}", p.body);
+    assert!(p.body.contains(&format!(
+        "docker tag test-repos:latest {addr}/test-repos:latest"
+    )));
+    assert!(
+        p.body
+            .contains(&format!("docker push {addr}/test-repos:latest"))
+    );
+
+    // As the role session: the role may push but not list or describe; AWS's words, no data.
+    let (mut role, rcsrf) = switched_user(&server, "blue");
+    let p = role.get("/console/ecr/repositories?region=ap-northeast-1");
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("AccessDeniedException"));
+    assert!(p.body.contains(&format!(
+        "User: {} is not authorized to perform: ecr:DescribeRepositories on resource: arn:aws:ecr:ap-northeast-1:{ACCOUNT}:repository/",
+        role_session_arn()
+    )), "{}", p.body);
+    assert!(!p.body.contains("<table"), "no data on a denied page");
+    let p = role.get("/console/ecr/open?name=test-repos&region=ap-northeast-1");
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/ecr/repositories/test-repos?region=ap-northeast-1")
+    );
+    let p = role.get("/console/ecr/repositories/test-repos?region=ap-northeast-1");
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains(&format!(
+        "is not authorized to perform: ecr:DescribeRepositories on resource: arn:aws:ecr:ap-northeast-1:{ACCOUNT}:repository/test-repos"
+    )), "{}", p.body);
+    assert!(
+        p.body
+            .contains("is not authorized to perform: ecr:DescribeImages")
+    );
+    assert!(!p.body.contains(&digest), "no image data");
+    assert!(
+        p.body
+            .contains(&format!("docker push {addr}/test-repos:latest")),
+        "push commands stay"
+    );
+    let p = role.post(
+        "/console/ecr/repositories",
+        &[
+            ("csrf", &rcsrf),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "other"),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body
+            .contains("is not authorized to perform: ecr:CreateRepository"),
+        "{}",
+        p.body
+    );
+    assert!(
+        root_api
+            .ecr(
+                "DescribeRepositories",
+                json!({"repositoryNames": ["other"]})
+            )
+            .is_err()
+    );
+}
+
+/// The federation endpoint's answer: status, body, Location, Set-Cookie lines.
+fn federation_get(b: &mut Browser, query: &[(&str, &str)]) -> Page {
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query)
+        .finish();
+    b.get(&format!("/federation?{q}"))
+}
+
+fn session_json(c: &serde_json::Value) -> String {
+    json!({"sessionId": c["AccessKeyId"], "sessionKey": c["SecretAccessKey"],
+        "sessionToken": c["SessionToken"]})
+    .to_string()
+}
+
+#[test]
+fn federation_signs_a_role_session_into_the_console_once() {
+    let server = common::start_in_memory();
+    let (_, user) = seed_by_api(&server);
+    let assumed = user.ok(
+        "sts",
+        "AssumeRole",
+        json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/{ROLE}"),
+            "RoleSessionName": "botocore-session-1"}),
+    );
+    let creds = &assumed["Credentials"];
+    let mut b = Browser::new(server.addr);
+
+    // getSigninToken with the role's temporary credentials.
+    let p = federation_get(
+        &mut b,
+        &[
+            ("Action", "getSigninToken"),
+            ("Session", &session_json(creds)),
+        ],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    let v: serde_json::Value = serde_json::from_str(&p.body).unwrap();
+    let token = v["SigninToken"].as_str().unwrap().to_owned();
+    assert!(token.len() >= 64, "{token}");
+
+    // Refused: a wrong secret, a tampered token, long-term keys, GetSessionToken credentials,
+    // a bad SessionDuration, garbage. The secret is never echoed.
+    let secret = creds["SecretAccessKey"].as_str().unwrap();
+    let mut wrong = creds.clone();
+    wrong["SecretAccessKey"] = json!(format!("{}x", &secret[..secret.len() - 1]));
+    let mut tampered = creds.clone();
+    let t = creds["SessionToken"].as_str().unwrap();
+    tampered["SessionToken"] = json!(format!("{}A{}", &t[..20], &t[21..]));
+    let user_session = user.ok("sts", "GetSessionToken", json!({}));
+    let long_term = json!({"AccessKeyId": user.creds.access_key_id,
+        "SecretAccessKey": user.creds.secret_access_key, "SessionToken": ""});
+    for bad in [
+        session_json(&wrong),
+        session_json(&tampered),
+        session_json(&user_session["Credentials"]),
+        session_json(&long_term),
+        "not json".to_owned(),
+    ] {
+        let p = federation_get(&mut b, &[("Action", "getSigninToken"), ("Session", &bad)]);
+        assert_eq!(p.status, 400, "{bad}: {}", p.body);
+        assert!(!p.body.contains(secret) && !p.body.contains(&user.creds.secret_access_key));
+        assert!(!p.body.contains("\"SigninToken\""));
+    }
+    let p = federation_get(
+        &mut b,
+        &[
+            ("Action", "getSigninToken"),
+            ("SessionDuration", "60"),
+            ("Session", &session_json(creds)),
+        ],
+    );
+    assert_eq!(p.status, 400);
+
+    // login: a redirect to the same-origin destination with the session cookie.
+    let dest = format!("http://{}/console/ecr/repositories", server.addr);
+    let p = federation_get(
+        &mut b,
+        &[
+            ("Action", "login"),
+            ("Issuer", "https://example.com"),
+            ("Destination", &dest),
+            ("SigninToken", &token),
+        ],
+    );
+    assert_eq!(p.status, 302, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/ecr/repositories"));
+    let cookie = b
+        .set_cookie_lines
+        .iter()
+        .find(|l| l.starts_with("kagi-console="))
+        .expect("session cookie")
+        .clone();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let max_age: i64 = cookie.split("Max-Age=").nth(1).unwrap().parse().unwrap();
+    assert!(
+        max_age > 0 && max_age <= 3600,
+        "ends with the role's credentials: {cookie}"
+    );
+    // In the console as the role session: its ARN in the banner, the role's rights only.
+    let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/botocore-session-1");
+    let p = b.get("/console/users");
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body.contains(&format!(
+            r#"<span class="banner" role="status">{arn}</span>"#
+        )),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(&format!(
+        "User: {arn} is not authorized to perform: iam:ListUsers"
+    )));
+
+    // The token worked once.
+    let mut other = Browser::new(server.addr);
+    let p = federation_get(
+        &mut other,
+        &[
+            ("Action", "login"),
+            ("Destination", "/console/users"),
+            ("SigninToken", &token),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(!other.cookies.contains_key("kagi-console"));
+    let p = federation_get(
+        &mut other,
+        &[
+            ("Action", "login"),
+            ("Destination", "/console/users"),
+            ("SigninToken", "made-up"),
+        ],
+    );
+    assert_eq!(p.status, 400);
+
+    // Another destination elsewhere lands on the console's front page instead.
+    let p = federation_get(
+        &mut other,
+        &[
+            ("Action", "getSigninToken"),
+            ("Session", &session_json(creds)),
+        ],
+    );
+    let t2: serde_json::Value = serde_json::from_str(&p.body).unwrap();
+    let p = federation_get(
+        &mut other,
+        &[
+            ("Action", "login"),
+            ("Destination", "https://console.aws.amazon.com/"),
+            ("SigninToken", t2["SigninToken"].as_str().unwrap()),
+        ],
+    );
+    assert_eq!(p.status, 302);
+    assert_eq!(p.location.as_deref(), Some("/console/"));
+}
