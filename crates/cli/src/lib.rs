@@ -36,7 +36,8 @@
 //! * `invoke` — one operation: pagination (`--max-items`, `--starting-token`, `--page-size`),
 //!   `--query`, output formatting; customisations (`ecr get-login-password`).
 //! * `output` — json/text/table/yaml/yaml-stream renderers over an ordered [`output::Doc`].
-//! * `configure`, `policy_cmd`, `help` — the non-API commands.
+//! * `configure`, `policy_cmd`, `console_cmd` (`kagi console`: a console sign-in URL through
+//!   AWS's federation endpoint), `help` — the non-API commands.
 //!
 //! # Behaviour notes (all pinned by tests; see `tests/it/`)
 //!
@@ -79,6 +80,7 @@ use std::process::ExitCode;
 
 pub mod config;
 pub mod configure;
+mod console_cmd;
 pub mod creds;
 mod globals;
 mod help;
@@ -278,6 +280,7 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
     match command.as_str() {
         "help" => help::top(io),
         "configure" => configure::run(g, sub, env, io),
+        "console" => console_cmd::run(g, sub, env, io),
         "policy" => policy_cmd::run(g, sub, env, io),
         name => match kagi_api::service(name) {
             Some(service) => invoke::service_command(service, g, sub, env, io),
@@ -301,7 +304,7 @@ fn pager_command(args: &[OsString], env: &Env) -> Option<String> {
         || g.version
         || matches!(
             rest.first().map(String::as_str),
-            None | Some("configure" | "help")
+            None | Some("configure" | "console" | "help")
         )
     {
         return None;
