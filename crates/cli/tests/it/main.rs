@@ -2,6 +2,7 @@
 
 mod cache_interop;
 mod common;
+mod console;
 mod formats;
 mod inprocess;
 mod moto;

@@ -1,0 +1,174 @@
+//! `kagi console` against `kagi serve` (in-process, free loopback port): the seed's role profile
+//! gets a sign-in URL that logs a browser in as the role session, once.
+
+use serde_json::Value;
+
+use crate::common::Sandbox;
+
+const ROLE_PROFILE: &str = "ECRLoginAndPushRoleProfile";
+
+fn http_get(url: &str, cookie: Option<&str>) -> (u16, Vec<(String, String)>, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut req = agent.get(url);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let mut resp = req.call().expect("GET");
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, headers, body)
+}
+
+fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    h.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The login URL must be one line: `<endpoint>/federation?Action=login&...&SigninToken=<t>`.
+fn login_line(sb: &Sandbox, args: &[&str]) -> String {
+    let o = sb.run(args);
+    assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+    assert!(
+        o.stdout.ends_with('\n') && o.stdout.lines().count() == 1,
+        "{}",
+        o.stdout
+    );
+    o.stdout.trim_end().to_string()
+}
+
+#[test]
+fn console_url_signs_the_role_session_in_once() {
+    let server = kagi_server::start_background(kagi_server::ServerConfig {
+        bind: "127.0.0.1".parse().unwrap(),
+        port: 0,
+        data_dir: None,
+        account_id: None,
+        root_access_key_id: None,
+        root_secret_access_key: None,
+    })
+    .expect("kagi serve starts");
+    let url = format!("http://{}", server.addr);
+    let account = server.account_id.clone();
+    let mut sb = crate::seed::seed_steps(
+        &url,
+        &server.root_access_key_id.clone(),
+        server.root_secret_access_key(),
+        &account,
+        true,
+    );
+
+    // The role profile: the CLI assumes the role, then asks /federation for a sign-in token.
+    let line = login_line(&sb, &["console", "--profile", ROLE_PROFILE]);
+    let prefix = format!(
+        "{url}/federation?Action=login&Issuer=kagi&Destination={}&SigninToken=",
+        kagi_sigv4::canonical::uri_encode(format!("{url}/console/").as_bytes(), false)
+    );
+    assert!(line.starts_with(&prefix), "{line}\n{prefix}");
+    let token = &line[prefix.len()..];
+    assert!(
+        token.len() >= 64
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{token}"
+    );
+
+    // Following it: a console session cookie for the role session, landing on /console/.
+    let (status, h, _) = http_get(&line, None);
+    assert_eq!(status, 302);
+    assert_eq!(header(&h, "location"), Some("/console/"));
+    let set_cookie = header(&h, "set-cookie").expect("a session cookie");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let (status, _, page) = http_get(&format!("{url}/console/users"), Some(&cookie));
+    let session_arn = format!("arn:aws:sts::{account}:assumed-role/ECRLoginAndPushRole/");
+    assert!(page.contains(&session_arn), "{page}");
+    // ... and the role's permissions: no iam:ListUsers.
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("AccessDenied"), "{page}");
+
+    // A sign-in token works once.
+    let (status, _, body) = http_get(&line, None);
+    assert_eq!(status, 400, "{body}");
+
+    // --destination: a console path of this server.
+    let line = login_line(
+        &sb,
+        &[
+            "console",
+            "--profile",
+            ROLE_PROFILE,
+            "--destination",
+            "/console/switch-role",
+        ],
+    );
+    assert!(
+        line.contains("&Destination=%2Fconsole%2Fswitch-role&"),
+        "{line}"
+    );
+    let (status, h, _) = http_get(&line, None);
+    assert_eq!(status, 302);
+    assert_eq!(header(&h, "location"), Some("/console/switch-role"));
+
+    // The bare user has long-term keys: refused before anything is sent.
+    let o = sb.run(&["console"]);
+    assert_eq!(o.code, 253, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("needs temporary credentials"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stdout, "");
+
+    // Temporary credentials with a wrong secret: the server refuses, the secret is not echoed.
+    let creds: Value = serde_json::from_str(
+        &sb.run(&[
+            "sts",
+            "assume-role",
+            "--role-arn",
+            &format!("arn:aws:iam::{account}:role/ECRLoginAndPushRole"),
+            "--role-session-name",
+            "console-test",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let c = &creds["Credentials"];
+    let wrong = "wrong-secret-0123456789-do-not-print";
+    sb.set("AWS_ACCESS_KEY_ID", c["AccessKeyId"].as_str().unwrap())
+        .set("AWS_SECRET_ACCESS_KEY", wrong)
+        .set("AWS_SESSION_TOKEN", c["SessionToken"].as_str().unwrap());
+    let o = sb.run(&["console"]);
+    assert_eq!(o.code, 255, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "The sign-in federation endpoint {url}/federation refused to issue a sign-in token (HTTP 400)"
+        )),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains(wrong), "{}", o.stderr);
+    // The right secret from the environment works too (any temporary credentials do).
+    sb.set(
+        "AWS_SECRET_ACCESS_KEY",
+        c["SecretAccessKey"].as_str().unwrap(),
+    );
+    let line = login_line(&sb, &["console"]);
+    let (status, _, _) = http_get(&line, None);
+    assert_eq!(status, 302);
+
+    server.shutdown();
+}
