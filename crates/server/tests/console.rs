@@ -1107,3 +1107,679 @@ fn federation_signs_a_role_session_into_the_console_once() {
     assert_eq!(p.status, 302);
     assert_eq!(p.location.as_deref(), Some("/console/"));
 }
+
+fn decoded_trust(root: &Client, role: &str) -> serde_json::Value {
+    let got = root.ok("iam", "GetRole", json!({"RoleName": role}));
+    let doc = got["Role"]["AssumeRolePolicyDocument"].as_str().unwrap();
+    let doc = if doc.starts_with('%') {
+        form_urlencoded::parse(format!("x={doc}").as_bytes())
+            .next()
+            .unwrap()
+            .1
+            .into_owned()
+    } else {
+        doc.to_owned()
+    };
+    serde_json::from_str(&doc).unwrap()
+}
+
+#[test]
+fn switch_role_colour_recent_roles_and_the_role_wizard() {
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+
+    // Switch role with a colour: the banner wears it; the role is remembered.
+    let (mut b, csrf) = switched_user(&server, "green");
+    let p = b.get("/console/switch-role");
+    assert!(
+        p.body
+            .contains(r#"<span class="banner color-green" role="status">ECR pusher"#),
+        "{}",
+        p.body
+    );
+    for (v, label) in [
+        ("red", "Red"),
+        ("orange", "Orange"),
+        ("yellow", "Yellow"),
+        ("green", "Green"),
+        ("blue", "Blue"),
+    ] {
+        assert!(p.body.contains(&format!(r#"name="Color" value="{v}""#)) && p.body.contains(label));
+    }
+    assert!(p.body.contains("<h2>Recent roles</h2>"));
+    assert!(p.body.contains(&format!(
+        r#"<input type="hidden" name="RoleName" value="{ROLE}"><input type="hidden" name="DisplayName" value="ECR pusher"><input type="hidden" name="Color" value="green"><button type="submit" class="color-green">ECR pusher</button>"#
+    )), "{}", p.body);
+    // An unknown colour falls back to the first; back, then one click on the recent entry.
+    assert_eq!(
+        b.post("/console/switch-back", &[("csrf", &csrf)]).status,
+        303
+    );
+    let p = b.get("/console/switch-role");
+    assert!(!p.body.contains("class=\"banner"), "switched back");
+    assert!(
+        p.body.contains("<h2>Recent roles</h2>"),
+        "recent roles survive switching back"
+    );
+    let p = b.post(
+        "/console/switch-role",
+        &[
+            ("csrf", &csrf),
+            ("Account", ACCOUNT),
+            ("RoleName", ROLE),
+            ("DisplayName", "again"),
+            ("Color", "purple"),
+        ],
+    );
+    assert_eq!(p.status, 303);
+    let p = b.get("/console/users");
+    assert!(
+        p.body
+            .contains(r#"<span class="banner color-red" role="status">again"#),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(&role_session_arn()));
+    // The same role is listed once, newest first.
+    let page = b.get("/console/switch-role").body;
+    assert_eq!(
+        page.matches(&format!(r#"name="RoleName" value="{ROLE}""#))
+            .count(),
+        1
+    );
+    assert!(page.contains(r#"class="color-red">again</button>"#));
+
+    // The role wizard as root: another account, external ID and MFA, reviewed then created.
+    let (mut root, rcsrf) = signed_in_root(&server);
+    let p = root.get("/console/roles/new");
+    assert_eq!(p.status, 200);
+    for needle in [
+        r#"value="this-account" checked"#,
+        r#"value="another-account""#,
+        r#"value="custom""#,
+        r#"<label for="other-account">"#,
+        r#"<label for="external-id">"#,
+        r#"name="RequireMfa""#,
+        r#"formaction="/console/roles/review""#,
+        r#"data-policy-type="trust""#,
+    ] {
+        assert!(p.body.contains(needle), "{needle}");
+    }
+    let form = [
+        ("csrf", rcsrf.as_str()),
+        ("TrustedEntity", "another-account"),
+        ("OtherAccountId", "210987654321"),
+        ("RequireExternalId", "true"),
+        ("ExternalId", "ext-42"),
+        ("RequireMfa", "true"),
+        ("RoleName", "CrossAccount"),
+        ("PolicyArn", ""),
+    ];
+    let p = root.post("/console/roles/review", &form);
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Name, review, and create"));
+    assert!(p.body.contains("arn:aws:iam::210987654321:root"));
+    assert!(
+        p.body
+            .contains("&quot;sts:ExternalId&quot;: &quot;ext-42&quot;"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains("&quot;aws:MultiFactorAuthPresent&quot;: &quot;true&quot;")
+    );
+    assert!(
+        root_api
+            .err("iam", "GetRole", json!({"RoleName": "CrossAccount"}))
+            .1
+            == "NoSuchEntity",
+        "review creates nothing"
+    );
+    // The review's own form carries the choices.
+    let confirm = p.csrf();
+    assert_eq!(confirm, rcsrf);
+    assert!(
+        p.body
+            .contains(r#"<input type="hidden" name="ExternalId" value="ext-42">"#)
+    );
+    let p = root.post("/console/roles", &form);
+    assert_eq!(p.status, 303, "{}", p.body);
+    let trust = decoded_trust(&root_api, "CrossAccount");
+    assert_eq!(
+        trust,
+        json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+            "Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":"sts:AssumeRole",
+            "Condition":{"StringEquals":{"sts:ExternalId":"ext-42"},
+                "Bool":{"aws:MultiFactorAuthPresent":"true"}}}]})
+    );
+    // Missing pieces and a bad custom trust policy come back to the form with the reason.
+    let p = root.post(
+        "/console/roles",
+        &[
+            ("csrf", &rcsrf),
+            ("TrustedEntity", "another-account"),
+            ("OtherAccountId", "12"),
+            ("RoleName", "X1"),
+        ],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("12-digit"));
+    let commented = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [ // trust\n  ]\n}";
+    let p = root.post(
+        "/console/roles",
+        &[
+            ("csrf", &rcsrf),
+            ("TrustedEntity", "custom"),
+            ("TrustPolicy", commented),
+            ("RoleName", "X2"),
+        ],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Line 3, column"), "{}", p.body);
+    assert!(p.body.contains("// trust"), "the draft is kept");
+    assert_eq!(
+        root_api.err("iam", "GetRole", json!({"RoleName": "X2"})).1,
+        "NoSuchEntity"
+    );
+    // The live check knows trust policies: an identity-style document lacks a Principal.
+    let v = root.post(
+        "/console/policies/validate",
+        &[
+            ("csrf", &rcsrf),
+            ("PolicyType", "trust"),
+            ("PolicyDocument", &common::switch_role_policy()),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&v.body).unwrap();
+    assert_eq!(v["findings"][0]["type"], "ERROR", "{v}");
+    let v = root.post(
+        "/console/policies/validate",
+        &[
+            ("csrf", &rcsrf),
+            ("PolicyType", "trust"),
+            ("PolicyDocument", &common::root_trust()),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&v.body).unwrap();
+    assert!(
+        !v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["type"] == "ERROR"),
+        "{v}"
+    );
+    // A custom trust policy that is valid goes in as written.
+    let custom = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/user-for-switch"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let p = root.post(
+        "/console/roles",
+        &[
+            ("csrf", &rcsrf),
+            ("TrustedEntity", "custom"),
+            ("TrustPolicy", &custom),
+            ("RoleName", "Custom"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        decoded_trust(&root_api, "Custom")["Statement"][0]["Principal"]["AWS"],
+        format!("arn:aws:iam::{ACCOUNT}:user/user-for-switch")
+    );
+
+    // Role detail: trust relationship edited (CSRF first), a policy detached.
+    let p = root.get(&format!("/console/roles/{ROLE}"));
+    assert!(p.body.contains("<summary>Edit trust policy</summary>"));
+    assert!(p.body.contains(r#"<label for="trust-document">"#));
+    let p = root.post(
+        &format!("/console/roles/{ROLE}/trust"),
+        &[("csrf", "forged"), ("PolicyDocument", &custom)],
+    );
+    assert_eq!(p.status, 403);
+    assert_eq!(
+        decoded_trust(&root_api, ROLE)["Statement"][0]["Principal"]["AWS"],
+        format!("arn:aws:iam::{ACCOUNT}:root")
+    );
+    let p = root.post(
+        &format!("/console/roles/{ROLE}/trust"),
+        &[("csrf", &rcsrf), ("PolicyDocument", commented)],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Line 3, column"));
+    let p = root.post(
+        &format!("/console/roles/{ROLE}/trust"),
+        &[("csrf", &rcsrf), ("PolicyDocument", &custom)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        decoded_trust(&root_api, ROLE)["Statement"][0]["Principal"]["AWS"],
+        format!("arn:aws:iam::{ACCOUNT}:user/user-for-switch")
+    );
+    let ecr_arn = format!("arn:aws:iam::{ACCOUNT}:policy/ECRPushAndLoginPolicy");
+    let p = root.get(&format!("/console/roles/{ROLE}"));
+    assert!(p.body.contains(&format!(r#"<input type="hidden" name="PolicyArn" value="{ecr_arn}"><button type="submit" aria-label="Detach ECRPushAndLoginPolicy">Detach</button>"#)), "{}", p.body);
+    let p = root.post(
+        &format!("/console/roles/{ROLE}/detach-policy"),
+        &[("csrf", &rcsrf), ("PolicyArn", &ecr_arn)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let attached = root_api.ok("iam", "ListAttachedRolePolicies", json!({"RoleName": ROLE}));
+    assert_eq!(attached["AttachedPolicies"].as_array().unwrap().len(), 0);
+    // The role session cannot edit the trust policy: AWS's AccessDenied.
+    let p = b.post(
+        &format!("/console/roles/{ROLE}/trust"),
+        &[("csrf", &csrf), ("PolicyDocument", &common::root_trust())],
+    );
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body
+            .contains("is not authorized to perform: iam:UpdateAssumeRolePolicy"),
+        "{}",
+        p.body
+    );
+}
+
+#[test]
+fn groups_policy_versions_and_the_simulator() {
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    let switch_arn = format!("arn:aws:iam::{ACCOUNT}:policy/SwitchRolePolicy");
+
+    // Groups: create, add a member (from the group and from the user), attach, detach, remove.
+    let p = root.get("/console/groups");
+    assert_eq!(p.status, 200);
+    assert!(
+        p.body
+            .contains(r#"<label for="group-name">User group name</label>"#)
+    );
+    let p = root.post(
+        "/console/groups",
+        &[("csrf", "forged"), ("GroupName", "pushers")],
+    );
+    assert_eq!(p.status, 403);
+    let p = root.post(
+        "/console/groups",
+        &[("csrf", &csrf), ("GroupName", "pushers")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/groups/pushers"));
+    assert!(
+        root.get("/console/groups")
+            .body
+            .contains(r#"<a href="/console/groups/pushers">pushers</a>"#)
+    );
+    let p = root.post(
+        "/console/groups/pushers/members",
+        &[("csrf", &csrf), ("UserName", "user-for-switch")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = root.post(
+        "/console/groups/pushers/members",
+        &[("csrf", &csrf), ("UserName", "nobody")],
+    );
+    assert_eq!(p.status, 404);
+    assert!(p.body.contains("NoSuchEntity"));
+    let p = root.post(
+        "/console/groups/pushers/attach-policy",
+        &[("csrf", &csrf), ("PolicyArn", &switch_arn)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let g = root.get("/console/groups/pushers").body;
+    assert!(g.contains(r#"<a href="/console/users/user-for-switch">user-for-switch</a>"#));
+    assert!(g.contains(&switch_arn));
+    let members = root_api.ok("iam", "GetGroup", json!({"GroupName": "pushers"}));
+    assert_eq!(members["Users"][0]["UserName"], "user-for-switch");
+    assert!(
+        root.get("/console/users/user-for-switch")
+            .body
+            .contains(r#"<a href="/console/groups/pushers">pushers</a>"#)
+    );
+    let p = root.post(
+        "/console/groups/pushers/detach-policy",
+        &[("csrf", &csrf), ("PolicyArn", &switch_arn)],
+    );
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        root_api.ok(
+            "iam",
+            "ListAttachedGroupPolicies",
+            json!({"GroupName": "pushers"})
+        )["AttachedPolicies"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let p = root.post(
+        "/console/groups/pushers/members/user-for-switch/remove",
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        root_api.ok("iam", "GetGroup", json!({"GroupName": "pushers"}))["Users"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let p = root.post(
+        "/console/users/user-for-switch/groups",
+        &[("csrf", &csrf), ("GroupName", "pushers")],
+    );
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        root_api.ok("iam", "GetGroup", json!({"GroupName": "pushers"}))["Users"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Detach from the user page too.
+    let p = root.post(
+        "/console/users/user-for-switch/detach-policy",
+        &[("csrf", &csrf), ("PolicyArn", &switch_arn)],
+    );
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        root_api.ok(
+            "iam",
+            "ListAttachedUserPolicies",
+            json!({"UserName": "user-for-switch"})
+        )["AttachedPolicies"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    root_api.ok(
+        "iam",
+        "AttachUserPolicy",
+        json!({"UserName": "user-for-switch", "PolicyArn": switch_arn}),
+    );
+
+    // Policy detail and versions: the list links to it; new version, set default, delete.
+    let policies = root.get("/console/policies").body;
+    let enc = "arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2FSwitchRolePolicy";
+    assert!(
+        policies.contains(&format!(
+            r#"<a href="/console/policies/{enc}">SwitchRolePolicy</a>"#
+        )),
+        "{policies}"
+    );
+    let p = root.get(&format!("/console/policies/{enc}"));
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Default version: v1"));
+    assert!(p.body.contains("sts:AssumeRole"));
+    let v2 = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession"],"Resource":"arn:aws:iam::{ACCOUNT}:role/{ROLE}"}}]}}"#
+    );
+    let p = root.post(
+        &format!("/console/policies/{enc}/versions"),
+        &[
+            ("csrf", "forged"),
+            ("PolicyDocument", &v2),
+            ("SetAsDefault", "true"),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    let p = root.post(
+        &format!("/console/policies/{enc}/versions"),
+        &[
+            ("csrf", &csrf),
+            ("PolicyDocument", COMMENTED_POLICY),
+            ("SetAsDefault", "true"),
+        ],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Line 3, column 20"));
+    let p = root.post(
+        &format!("/console/policies/{enc}/versions"),
+        &[
+            ("csrf", &csrf),
+            ("PolicyDocument", &v2),
+            ("SetAsDefault", "true"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let got = root_api.ok("iam", "GetPolicy", json!({"PolicyArn": switch_arn}));
+    assert_eq!(got["Policy"]["DefaultVersionId"], "v2");
+    let p = root.get(&format!("/console/policies/{enc}"));
+    assert!(p.body.contains("sts:TagSession"));
+    assert!(p.body.contains(r#"aria-label="Set v1 as default""#));
+    let p = root.post(
+        &format!("/console/policies/{enc}/versions/v1/default"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        root_api.ok("iam", "GetPolicy", json!({"PolicyArn": switch_arn}))["Policy"]["DefaultVersionId"],
+        "v1"
+    );
+    // The default version cannot be deleted (IAM's DeleteConflict); another one can.
+    let p = root.post(
+        &format!("/console/policies/{enc}/versions/v1/delete"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.body.contains("DeleteConflict"));
+    let p = root.post(
+        &format!("/console/policies/{enc}/versions/v2/delete"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 303);
+    let versions = root_api.ok(
+        "iam",
+        "ListPolicyVersions",
+        json!({"PolicyArn": switch_arn}),
+    );
+    assert_eq!(versions["Versions"].as_array().unwrap().len(), 1);
+
+    // The simulator: SimulatePrincipalPolicy for the user, one decision per action.
+    let p = root.get("/console/simulator");
+    assert!(p.body.contains(r#"<label for="sim-principal">"#));
+    let user_arn = format!("arn:aws:iam::{ACCOUNT}:user/user-for-switch");
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/{ROLE}");
+    let p = root.post(
+        "/console/simulator",
+        &[
+            ("csrf", &csrf),
+            ("PolicySourceArn", &user_arn),
+            ("ActionNames", "sts:AssumeRole\niam:ListUsers"),
+            ("ResourceArns", &role_arn),
+        ],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains(&format!(r#"<tr><td>sts:AssumeRole</td><td><code>{role_arn}</code></td><td class="ok">allowed</td><td>SwitchRolePolicy</td></tr>"#)), "{}", p.body);
+    assert!(p.body.contains(&format!(r#"<tr><td>iam:ListUsers</td><td><code>{role_arn}</code></td><td class="bad">implicitDeny</td>"#)), "{}", p.body);
+    // The user may not simulate: AWS's AccessDenied, the form kept.
+    let mut user = Browser::new(server.addr);
+    assert_eq!(user.sign_in("user-for-switch", USER_PASSWORD).status, 303);
+    let ucsrf = user.get("/console/switch-role").csrf();
+    let p = user.post(
+        "/console/simulator",
+        &[
+            ("csrf", &ucsrf),
+            ("PolicySourceArn", &user_arn),
+            ("ActionNames", "iam:ListUsers"),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body
+            .contains("is not authorized to perform: iam:SimulatePrincipalPolicy"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(r#"<label for="sim-principal">"#));
+    // Nor see groups.
+    let p = user.get("/console/groups");
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("iam:ListGroups"));
+}
+
+#[test]
+fn password_policy_page_and_mfa_at_sign_in() {
+    use base64::Engine;
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+
+    // The account password policy: none yet, then set from the page and enforced.
+    let p = root.get("/console/password-policy");
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("No password policy is set"));
+    assert!(
+        p.body
+            .contains(r#"<label for="pp-min">Minimum password length</label>"#)
+    );
+    let p = root.post(
+        "/console/password-policy",
+        &[("csrf", "forged"), ("MinimumPasswordLength", "20")],
+    );
+    assert_eq!(p.status, 403);
+    let p = root.post(
+        "/console/password-policy",
+        &[
+            ("csrf", &csrf),
+            ("MinimumPasswordLength", "20"),
+            ("RequireSymbols", "true"),
+            ("AllowUsersToChangePassword", "true"),
+        ],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("The password policy was saved."));
+    assert!(p.body.contains(r#"value="20""#));
+    let got = root_api.ok("iam", "GetAccountPasswordPolicy", json!({}));
+    assert_eq!(got["PasswordPolicy"]["MinimumPasswordLength"], 20);
+    assert_eq!(got["PasswordPolicy"]["RequireSymbols"], true);
+    assert_eq!(got["PasswordPolicy"]["RequireNumbers"], false);
+    let p = root.post(
+        "/console/users",
+        &[
+            ("csrf", &csrf),
+            ("UserName", "weakling"),
+            ("Password", USER_PASSWORD),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("PasswordPolicyViolation"));
+    let p = root.post(
+        "/console/password-policy",
+        &[("csrf", &csrf), ("MinimumPasswordLength", "many")],
+    );
+    assert_eq!(p.status, 400);
+    // The user may not read it.
+    let mut user = Browser::new(server.addr);
+    assert_eq!(user.sign_in("user-for-switch", USER_PASSWORD).status, 303);
+    let p = user.get("/console/password-policy");
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("iam:GetAccountPasswordPolicy"));
+    // The self-service form checks the confirmation before anything is sent.
+    let ucsrf = user.get("/console/password").csrf();
+    let p = user.post(
+        "/console/password",
+        &[
+            ("csrf", &ucsrf),
+            ("OldPassword", USER_PASSWORD),
+            ("NewPassword", "a"),
+            ("ConfirmPassword", "b"),
+        ],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("do not match"));
+
+    // A virtual MFA device for the user: sign-in then asks for a code.
+    let d = root_api.ok(
+        "iam",
+        "CreateVirtualMFADevice",
+        json!({"VirtualMFADeviceName": "switch-phone"}),
+    );
+    let serial = d["VirtualMFADevice"]["SerialNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b32 = base64::engine::general_purpose::STANDARD
+        .decode(d["VirtualMFADevice"]["Base32StringSeed"].as_str().unwrap())
+        .unwrap();
+    let seed = kagi_server::totp::base32_decode(std::str::from_utf8(&b32).unwrap()).unwrap();
+    let step = kagi_server::totp::step_of(kagi_server::ids::now_secs());
+    let code = |s: u64| kagi_server::totp::code_at_step(&seed, s);
+    root_api.ok(
+        "iam",
+        "EnableMFADevice",
+        json!({"UserName": "user-for-switch", "SerialNumber": serial,
+            "AuthenticationCode1": code(step - 2), "AuthenticationCode2": code(step - 1)}),
+    );
+    let mut b = Browser::new(server.addr);
+    let p = b.sign_in("user-for-switch", USER_PASSWORD);
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/signin/mfa"));
+    assert!(
+        !b.cookies.contains_key("kagi-console"),
+        "no session before the code"
+    );
+    assert_eq!(b.get("/console/users").status, 303);
+    let form = b.get("/console/signin/mfa");
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body
+            .contains(r#"<label for="mfa-code">MFA code</label>"#)
+    );
+    // A wrong code (none of the current window's) is refused.
+    let wrong = (0..1_000_000u32)
+        .map(|n| format!("{n:06}"))
+        .find(|c| (step - 1..=step + 1).all(|s| code(s) != *c))
+        .unwrap();
+    let p = b.post(
+        "/console/signin/mfa",
+        &[("csrf", &form.csrf()), ("code", &wrong)],
+    );
+    assert_eq!(p.status, 401, "{}", p.body);
+    assert!(p.body.contains("The MFA code is not valid"));
+    assert!(!b.cookies.contains_key("kagi-console"));
+    // Without the pre-session CSRF pair: refused.
+    let p = b.post(
+        "/console/signin/mfa",
+        &[("csrf", "x"), ("code", &code(step))],
+    );
+    assert_eq!(p.status, 403);
+    // Without the pending sign-in (another browser): back to the sign-in form.
+    let mut stranger = Browser::new(server.addr);
+    assert_eq!(stranger.get("/console/signin/mfa").status, 303);
+    // The right code signs in.
+    let form = b.get("/console/signin/mfa");
+    let p = b.post(
+        "/console/signin/mfa",
+        &[("csrf", &form.csrf()), ("code", &code(step))],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/users"));
+    assert!(b.cookies.contains_key("kagi-console"));
+    assert!(
+        !b.cookies.contains_key("kagi-console-mfa"),
+        "the pending sign-in is gone"
+    );
+    let p = b.get("/console/switch-role");
+    assert_eq!(p.status, 200);
+    assert!(
+        p.body
+            .contains(&format!("arn:aws:iam::{ACCOUNT}:user/user-for-switch"))
+    );
+    // The same code again (a replay) does not sign in a second time.
+    let mut again = Browser::new(server.addr);
+    assert_eq!(again.sign_in("user-for-switch", USER_PASSWORD).status, 303);
+    let form = again.get("/console/signin/mfa");
+    let p = again.post(
+        "/console/signin/mfa",
+        &[("csrf", &form.csrf()), ("code", &code(step))],
+    );
+    assert_eq!(p.status, 401, "a TOTP step is accepted once");
+    // A wrong password never reaches the MFA step.
+    let mut c = Browser::new(server.addr);
+    let p = c.sign_in("user-for-switch", "Wrong-Passw0rd!");
+    assert_eq!(p.status, 401);
+    assert!(!c.cookies.contains_key("kagi-console-mfa"));
+}
