@@ -589,7 +589,11 @@ impl P<'_> {
 <h2>Create user</h2><form method="post" action="/console/users">{csrf}
 <label>User name <input type="text" name="UserName" required maxlength="64"></label>
 <label>Console password (optional: leave empty for no console access) <input type="password" name="Password" autocomplete="new-password"></label>
+<fieldset><legend>Permissions (optional)</legend>
+<label for="new-user-policy">Attach a policy directly (policy ARN)</label> <input type="text" id="new-user-policy" name="PolicyArn" placeholder="arn:aws:iam::{acct}:policy/Name">
+<label for="new-user-group">Add to a group (group name)</label> <input type="text" id="new-user-group" name="GroupName"></fieldset>
 <button type="submit">Create user</button></form>"#,
+                acct = esc(&self.c.backend.account_id()),
                 csrf = self.csrf()
             ),
         )
@@ -608,7 +612,42 @@ impl P<'_> {
                 json!({"UserName": name, "Password": pw}),
             )
         {
-            return self.failed("Enable console access", &e);
+            // Undo the half-made user (as far as this principal may), so that the form can
+            // simply be sent again with a better password.
+            let undone = self
+                .call("iam", "DeleteUser", json!({"UserName": name}))
+                .is_ok();
+            let note = if undone {
+                "<p>The user was not created.</p>"
+            } else {
+                "<p>The user was created without console access.</p>"
+            };
+            return page_status(
+                error_status(&e),
+                "Create user",
+                Some(self.s),
+                &format!("{}{note}", error_box(&e.code, &e.message)),
+            );
+        }
+        let policy = self.field("PolicyArn");
+        if !policy.is_empty()
+            && let Err(e) = self.call(
+                "iam",
+                "AttachUserPolicy",
+                json!({"UserName": name, "PolicyArn": policy}),
+            )
+        {
+            return self.failed("Attach policy", &e);
+        }
+        let group = self.field("GroupName");
+        if !group.is_empty()
+            && let Err(e) = self.call(
+                "iam",
+                "AddUserToGroup",
+                json!({"UserName": name, "GroupName": group}),
+            )
+        {
+            return self.failed("Add user to group", &e);
         }
         redirect(&format!("/console/users/{}", seg(&name)), &[])
     }
@@ -671,7 +710,7 @@ impl P<'_> {
         body.push_str("<h2>Access keys</h2>");
         match self.call("iam", "ListAccessKeys", json!({"UserName": name})) {
             Ok(v) => {
-                body.push_str("<table><thead><tr><th>Access key ID</th><th>Status</th><th>Created</th><th>Actions</th></tr></thead><tbody>");
+                body.push_str("<table><thead><tr><th>Access key ID</th><th>Status</th><th>Created</th><th>Last used</th><th>Actions</th></tr></thead><tbody>");
                 for k in items(&v, "AccessKeyMetadata") {
                     let id = txt(&k["AccessKeyId"]);
                     let status = txt(&k["Status"]);
@@ -681,13 +720,14 @@ impl P<'_> {
                         ("Active", "Activate")
                     };
                     body.push_str(&format!(
-                        r#"<tr><td><code>{ide}</code></td><td>{st}</td><td>{cr}</td><td>
+                        r#"<tr><td><code>{ide}</code></td><td>{st}</td><td>{cr}</td><td>{lu}</td><td>
 <form method="post" action="{base}/access-keys/{ids}/status" class="inline">{csrf}<input type="hidden" name="Status" value="{to}"><button type="submit">{label}</button></form>
 <form method="post" action="{base}/access-keys/{ids}/delete" class="inline">{csrf}<button type="submit">Delete</button></form></td></tr>"#,
                         ide = esc(&id),
                         ids = seg(&id),
                         st = esc(&status),
                         cr = esc(&txt(&k["CreateDate"])),
+                        lu = self.last_used(&id),
                     ));
                 }
                 body.push_str("</tbody></table>");
@@ -716,6 +756,25 @@ impl P<'_> {
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
         self.page(name, &body)
+    }
+
+    /// "Last used" of an access key: date, service and region, or N/A.
+    fn last_used(&self, key: &str) -> String {
+        match self.call("iam", "GetAccessKeyLastUsed", json!({"AccessKeyId": key})) {
+            Ok(v) => {
+                let l = &v["AccessKeyLastUsed"];
+                match l["LastUsedDate"].as_str() {
+                    Some(d) => format!(
+                        "{} ({} in {})",
+                        esc(d),
+                        esc(&txt(&l["ServiceName"])),
+                        esc(&txt(&l["Region"]))
+                    ),
+                    None => "N/A".to_owned(),
+                }
+            }
+            Err(e) => esc(&e.code),
+        }
     }
 
     fn attach(&self, name: &str, kind: &str) -> Response {

@@ -1384,7 +1384,7 @@ fn switch_role_colour_recent_roles_and_the_role_wizard() {
 #[test]
 fn groups_policy_versions_and_the_simulator() {
     let server = common::start_in_memory();
-    let (root_api, _) = seed_by_api(&server);
+    let (root_api, user_api) = seed_by_api(&server);
     let (mut root, csrf) = signed_in_root(&server);
     let switch_arn = format!("arn:aws:iam::{ACCOUNT}:policy/SwitchRolePolicy");
 
@@ -1498,6 +1498,62 @@ fn groups_policy_versions_and_the_simulator() {
         "iam",
         "AttachUserPolicy",
         json!({"UserName": "user-for-switch", "PolicyArn": switch_arn}),
+    );
+
+    // Create user with permissions: a policy attached and a group joined in one form.
+    let p = root.post(
+        "/console/users",
+        &[
+            ("csrf", &csrf),
+            ("UserName", "carol"),
+            ("PolicyArn", &switch_arn),
+            ("GroupName", "pushers"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        root_api.ok(
+            "iam",
+            "ListAttachedUserPolicies",
+            json!({"UserName": "carol"})
+        )["AttachedPolicies"][0]["PolicyArn"],
+        switch_arn.as_str()
+    );
+    assert_eq!(
+        root_api.ok("iam", "ListGroupsForUser", json!({"UserName": "carol"}))["Groups"][0]["GroupName"],
+        "pushers"
+    );
+    // A refused console password leaves no half-made user behind.
+    let p = root.post(
+        "/console/users",
+        &[("csrf", &csrf), ("UserName", "dave"), ("Password", "weak")],
+    );
+    assert_eq!(p.status, 400);
+    assert!(
+        p.body.contains("PasswordPolicyViolation") && p.body.contains("The user was not created.")
+    );
+    assert_eq!(
+        root_api
+            .err("iam", "GetUser", json!({"UserName": "dave"}))
+            .1,
+        "NoSuchEntity"
+    );
+    // Access keys show when they were last used, and for what.
+    let key = user_api.creds.access_key_id.clone();
+    user_api.ok("sts", "GetCallerIdentity", json!({}));
+    let lu = root_api.ok("iam", "GetAccessKeyLastUsed", json!({"AccessKeyId": key}));
+    let lu = &lu["AccessKeyLastUsed"];
+    let page = root.get("/console/users/user-for-switch").body;
+    let row = &page[page.find(&key).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains(&format!(
+            "<td>{} ({} in {})</td>",
+            lu["LastUsedDate"].as_str().unwrap(),
+            lu["ServiceName"].as_str().unwrap(),
+            lu["Region"].as_str().unwrap()
+        )),
+        "{row}"
     );
 
     // Policy detail and versions: the list links to it; new version, set default, delete.
