@@ -134,6 +134,18 @@ fn seed_console_steps_in_chromium() {
         "{created}"
     );
 
+    // An image in it, pushed as the root with a registry password from the CLI, so the
+    // repository page has a tag, a digest and a size to show.
+    let password = kagi_as_root(kagi, home.path(), &endpoint, &["ecr", "get-login-password"]);
+    kagi_ecr::client::Registry::new(&format!("127.0.0.1:{port}"), "AWS", password.trim())
+        .push(
+            "test-repos",
+            "v1",
+            &kagi_ecr::client::demo_image(),
+            &mut |_, _| {},
+        )
+        .expect("push an image to test-repos");
+
     let shots = root.join("target/browser-shots");
     let out = Command::new("node")
         .arg(browser_dir.join("console.test.mjs"))

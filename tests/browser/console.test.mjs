@@ -44,11 +44,12 @@ const REGION = "ap-northeast-1";
 
 // Screenshots copied to docs/screenshots/ (README's "Console" section) with KAGI_UPDATE_SCREENSHOTS=1.
 const DOCS_SHOTS = new Set([
-  "signin",
   "policy-editor-findings",
   "role-created",
   "switched-role-denied",
-  "ecr-repositories",
+  "ecr-repository",
+  "ecr-as-role",
+  "federated-role-session",
 ]);
 
 const switchRolePolicy = JSON.stringify(
@@ -345,6 +346,32 @@ try {
     await page.getByRole("row", { name: /SwitchRolePolicy/ }).waitFor();
   });
 
+  await step("ecr-repositories", async () => {
+    await nav().getByRole("link", { name: "ECR" }).click();
+    await page.getByLabel("Region").fill(REGION);
+    await page.getByRole("button", { name: "Change region" }).click();
+    await page.getByRole("heading", { name: "ECR repositories" }).waitFor();
+    const row = page.getByRole("row", { name: new RegExp(escapeRe(REPO)) });
+    await row.waitFor();
+    // The URI names this server's registry, as a docker client would use it.
+    await row.getByText(`${new URL(endpoint).host}/${REPO}`).waitFor();
+  });
+
+  await step("ecr-repository", async () => {
+    await page.getByRole("link", { name: REPO, exact: true }).click();
+    await page.getByRole("heading", { name: REPO }).waitFor();
+    // The image the Rust test pushed, with its tag and digest.
+    await page.getByRole("row", { name: /\bv1\b.*sha256:[0-9a-f]{64}/ }).waitFor();
+  });
+
+  await step("ecr-push-commands", async () => {
+    await page.getByText("View push commands").click();
+    await page
+      .getByText(`aws ecr get-login-password --region ${REGION} --endpoint-url ${endpoint} | docker login --username AWS --password-stdin ${new URL(endpoint).host}`)
+      .waitFor();
+    await page.getByText(`docker push ${new URL(endpoint).host}/${REPO}:latest`).waitFor();
+  });
+
   await step("signed-out", async () => {
     await nav().getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
@@ -396,15 +423,22 @@ try {
     assert.match(await alertText(), /AccessDenied.*iam:ListRoles/s);
   });
 
-  const repoLink = nav().getByRole("link", { name: /Repositories/i });
-  if ((await repoLink.count()) > 0) {
-    await step("ecr-repositories", async () => {
-      await repoLink.first().click();
-      await page.getByText(REPO, { exact: true }).first().waitFor();
-    });
-  } else {
-    console.log("note: this console has no ECR repositories page yet; the ECR step was not run");
-  }
+  await step("ecr-as-role", async () => {
+    await nav().getByRole("link", { name: "ECR" }).click();
+    await page.getByLabel("Region").fill(REGION);
+    await page.getByRole("button", { name: "Change region" }).click();
+    // The seed's policy allows pushing to test-repos, not listing repositories.
+    assert.match(
+      await alertText(),
+      new RegExp(`AccessDenied.*User: ${sessionArn.source} is not authorized to perform: ecr:DescribeRepositories`, "s"),
+    );
+    const open = page.locator("form").filter({ has: page.getByRole("button", { name: "Open repository" }) });
+    await open.getByLabel("Repository name").fill(REPO);
+    await open.getByRole("button", { name: "Open repository" }).click();
+    await page.getByRole("heading", { name: REPO }).waitFor();
+    await page.getByText("View push commands").click();
+    await page.getByText(`docker push ${new URL(endpoint).host}/${REPO}:latest`).waitFor();
+  });
 
   await step("switched-back", async () => {
     await nav().getByRole("button", { name: "Switch back" }).click();
@@ -412,6 +446,54 @@ try {
     assert.doesNotMatch(await nav().innerText(), sessionArn);
     await nav().getByText(`arn:aws:iam::${account}:user/${USER}`).waitFor();
   });
+
+  // ---------------------------------------------------------------- `kagi console` (federation)
+  // The seed's steps 7–8 with the keys the console showed, then `kagi console --profile` of the
+  // role profile: the URL it prints signs a fresh browser in as the role session.
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "kagi-browser-home-"));
+  fs.mkdirSync(path.join(home, ".aws"));
+  fs.writeFileSync(
+    path.join(home, ".aws/credentials"),
+    `[default]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secretAccessKey}\n`,
+    { mode: 0o600 },
+  );
+  fs.writeFileSync(
+    path.join(home, ".aws/config"),
+    `[default]\nregion = ${REGION}\n\n[profile ${ROLE_PROFILE}]\nrole_arn = arn:aws:iam::${account}:role/${ROLE}\nsource_profile = default\n`,
+  );
+  const cliEnv = { HOME: home, AWS_ENDPOINT_URL: endpoint };
+  const loginUrl = kagi(["console", "--profile", ROLE_PROFILE], cliEnv).trim();
+  assert.ok(loginUrl.startsWith(`${endpoint}/federation?Action=login&`), loginUrl);
+  assert.ok(!loginUrl.includes(secretAccessKey));
+  console.log("ok   kagi console --profile printed a sign-in URL");
+
+  const fresh = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await fresh.newPage();
+  watch(page);
+  const cliSessionArn = new RegExp(`arn:aws:sts::${account}:assumed-role/${ROLE}/botocore-session-\\d+`);
+  await step("federated-role-session", async () => {
+    await page.goto(loginUrl);
+    assert.match(new URL(page.url()).pathname, /^\/console\//, "landed in the console");
+    assert.match(await nav().innerText(), cliSessionArn);
+    // With the role's permissions: AWS's AccessDenied for IAM, as in the API.
+    assert.match(await alertText(), /AccessDenied.*is not authorized to perform: iam:ListUsers/s);
+  });
+
+  await step("federation-token-used", async () => {
+    // A sign-in token works once.
+    const again = await page.goto(loginUrl);
+    assert.equal(again.status(), 400);
+  });
+
+  // Long-term keys cannot sign in to the console this way (exit 253, nothing printed).
+  try {
+    kagi(["console"], cliEnv);
+    assert.fail("kagi console with long-term keys must fail");
+  } catch (e) {
+    assert.equal(e.status, 253, String(e.stderr));
+    assert.match(String(e.stderr), /needs temporary credentials/);
+  }
+  console.log("ok   kagi console refuses the user's long-term keys (exit 253)");
 
   assert.deepEqual(problems, [], "no page errors and no CSP violations");
   console.log(`OK: ${shotNo} steps, screenshots in ${shotsDir}`);
