@@ -97,7 +97,7 @@ pre{background:#f4f4f4;padding:.5em;overflow:auto}
 .color-blue{background:#99bcf3;color:#000}
 .swatch{display:inline-block;width:1em;height:1em;border:1px solid #555;vertical-align:middle}
 .ok{color:#1d8102}.bad{color:#d13212}details{margin:.6em 0}summary{cursor:pointer}
-fieldset{margin:.6em 0}ul.recent-roles{list-style:none;padding:0}ul.recent-roles li{margin:.3em 0}
+fieldset{margin:.6em 0}.qr svg{width:240px;max-width:100%;height:auto}ul.recent-roles{list-style:none;padding:0}ul.recent-roles li{margin:.3em 0}
 ";
 
 #[cfg(test)]

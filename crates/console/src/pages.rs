@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 mod ecr;
 mod groups;
 mod iam_more;
+mod mfa;
 
 /// The policy editor's script (handwritten, served from `'self'`).
 pub const POLICY_EDITOR_JS: &str = include_str!("policy-editor.js");
@@ -119,6 +120,9 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["roles", n, "detach-policy"], _, true) => p.detach(n, "Role"),
         (["users", u, "detach-policy"], _, true) => p.detach(u, "User"),
         (["users", u, "groups"], _, true) => p.add_user_to_group_from_user(u),
+        (["users", u, "mfa"], _, true) => p.assign_mfa(u),
+        (["users", u, "mfa", "enable"], _, true) => p.enable_mfa(u),
+        (["users", u, "mfa", "remove"], _, true) => p.remove_mfa(u),
         (["ecr"], true, _) => redirect("/console/ecr/repositories", &[]),
         (["ecr", "repositories"], true, _) => p.ecr_repositories(),
         (["ecr", "open"], true, _) => p.ecr_open(),
@@ -742,6 +746,7 @@ impl P<'_> {
 <label><input type="radio" name="UseCase" value="other"> Other</label></fieldset>
 <button type="submit">Create access key</button></form>"#
         ));
+        body.push_str(&self.mfa_section(name));
         body.push_str("<h2>Console access</h2>");
         match self.call("iam", "GetLoginProfile", json!({"UserName": name})) {
             Ok(v) => body.push_str(&format!(

@@ -45,6 +45,9 @@ pub struct ConsoleSession {
     pub recent_roles: Vec<RecentRole>,
     /// The region of the ECR pages.
     pub region: String,
+    /// A virtual MFA device being assigned: serial number and base32 seed, kept only until it
+    /// is enabled (so mistyped codes can be retried). Never in `Debug`.
+    pub pending_mfa_seed: Option<(String, String)>,
 }
 
 /// How many recent roles the switch-role page offers.
@@ -122,6 +125,7 @@ impl Sessions {
                 switched: None,
                 recent_roles: Vec::new(),
                 region: DEFAULT_REGION.to_owned(),
+                pending_mfa_seed: None,
             },
         );
         id

@@ -1839,3 +1839,93 @@ fn password_policy_page_and_mfa_at_sign_in() {
     assert_eq!(p.status, 401);
     assert!(!c.cookies.contains_key("kagi-console-mfa"));
 }
+
+#[test]
+fn assign_a_virtual_mfa_device_with_a_qr_code_then_remove_it() {
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    let page = root.get("/console/users/user-for-switch").body;
+    assert!(page.contains("<h2>Multi-factor authentication (MFA)</h2>"));
+    assert!(page.contains("No MFA device assigned."));
+    let p = root.post(
+        "/console/users/user-for-switch/mfa",
+        &[("csrf", "forged"), ("VirtualMFADeviceName", "phone")],
+    );
+    assert_eq!(p.status, 403);
+    let p = root.post(
+        "/console/users/user-for-switch/mfa",
+        &[("csrf", &csrf), ("VirtualMFADeviceName", "phone")],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"<svg role="img" aria-label="QR code for the authenticator app""#)
+    );
+    let marker = "<summary>Show secret key</summary><p><code>";
+    let at = p.body.find(marker).unwrap() + marker.len();
+    let seed_b32 = &p.body[at..at + p.body[at..].find('<').unwrap()];
+    let seed = kagi_server::totp::base32_decode(seed_b32).expect("base32 secret");
+    assert_eq!(seed.len(), 40);
+    let serial = format!("arn:aws:iam::{ACCOUNT}:mfa/phone");
+    assert!(
+        p.body
+            .contains(&format!(r#"name="SerialNumber" value="{serial}""#))
+    );
+    let step = kagi_server::totp::step_of(kagi_server::ids::now_secs());
+    let code = |s: u64| kagi_server::totp::code_at_step(&seed, s);
+    // Codes out of order: AWS's error, and the same QR code again to retry.
+    let p = root.post(
+        "/console/users/user-for-switch/mfa/enable",
+        &[
+            ("csrf", &csrf),
+            ("SerialNumber", &serial),
+            ("AuthenticationCode1", &code(step - 1)),
+            ("AuthenticationCode2", &code(step - 2)),
+        ],
+    );
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("InvalidAuthenticationCode"));
+    assert!(p.body.contains(seed_b32), "the same device can be retried");
+    let p = root.post(
+        "/console/users/user-for-switch/mfa/enable",
+        &[
+            ("csrf", &csrf),
+            ("SerialNumber", &serial),
+            ("AuthenticationCode1", &code(step - 2)),
+            ("AuthenticationCode2", &code(step - 1)),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let listed = root_api.ok(
+        "iam",
+        "ListMFADevices",
+        json!({"UserName": "user-for-switch"}),
+    );
+    assert_eq!(listed["MFADevices"][0]["SerialNumber"], serial.as_str());
+    let page = root.get("/console/users/user-for-switch").body;
+    assert!(page.contains(&format!("<code>{serial}</code>")));
+    assert!(
+        !page.contains(seed_b32),
+        "the secret is shown only while assigning"
+    );
+    // Now the user's sign-in asks for a code.
+    let mut b = Browser::new(server.addr);
+    let p = b.sign_in("user-for-switch", USER_PASSWORD);
+    assert_eq!(p.location.as_deref(), Some("/console/signin/mfa"));
+    // Remove: deactivated and deleted; sign-in needs the password only again.
+    let p = root.post(
+        "/console/users/user-for-switch/mfa/remove",
+        &[("csrf", &csrf), ("SerialNumber", &serial)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let listed = root_api.ok("iam", "ListVirtualMFADevices", json!({}));
+    assert_eq!(listed["VirtualMFADevices"].as_array().unwrap().len(), 0);
+    let mut b = Browser::new(server.addr);
+    assert_eq!(
+        b.sign_in("user-for-switch", USER_PASSWORD)
+            .location
+            .as_deref(),
+        Some("/console/users")
+    );
+}
