@@ -54,6 +54,7 @@
 //! | `pages/ecr.rs` | ECR repositories, images, push commands |
 //! | `pages/groups.rs` | groups: members, attached policies |
 //! | `pages/iam_more.rs` | role wizard and trust editing, detach, policy versions, simulator, password pages |
+//! | `pages/mfa.rs` | assigning a virtual MFA device (QR code via the `qrcode` crate, inline SVG) and removing it |
 //! | [`federation`] | `/federation`: getSigninToken and login |
 //! | [`session`] | sessions, CSRF tokens, constant-time compare, lockout |
 //! | [`html`] | escaping, layout, stylesheet |
@@ -69,7 +70,8 @@
 //!   'none'; form-action 'self'`, `X-Content-Type-Options: nosniff`, `Referrer-Policy:
 //!   no-referrer` and `Cache-Control: no-store`.
 //! * No secret in a URL or a log: passwords and new secret keys travel only in POST bodies and
-//!   the one response page that shows a new secret key; the console logs nothing. (The
+//!   the response pages that show a new secret once (an access key's secret; a virtual MFA
+//!   device's seed while it is being assigned); the console logs nothing. (The
 //!   federation protocol itself puts temporary credentials in `getSigninToken`'s query, as AWS's
 //!   does; that request goes from a tool, not a browser, and kagi logs no query strings.)
 //! * Federation answers never echo a secret; sign-in tokens are single-use and live 15 minutes;
