@@ -170,5 +170,25 @@ fn console_url_signs_the_role_session_in_once() {
     let (status, _, _) = http_get(&line, None);
     assert_eq!(status, 302);
 
+    // --open hands the URL to $BROWSER instead of printing it.
+    let opened = sb.home().join("opened");
+    let script = sb.write(
+        "browser.sh",
+        &format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    sb.set("BROWSER", &script.display().to_string());
+    let o = sb.run(&["console", "--open", "--destination", "/console/roles"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+    let line = std::fs::read_to_string(&opened).unwrap();
+    assert!(
+        line.starts_with(&format!("{url}/federation?Action=login&")),
+        "{line}"
+    );
+    let (status, h, _) = http_get(&line, None);
+    assert_eq!(status, 302);
+    assert_eq!(header(&h, "location"), Some("/console/roles"));
+
     server.shutdown();
 }
