@@ -177,15 +177,6 @@ async function clickForPage(locator, pathSuffix) {
   return resp;
 }
 
-async function signIn(user, password) {
-  await page.goto(`${endpoint}/console/signin`);
-  await page.getByLabel("Account ID").fill(account);
-  await page.getByLabel("IAM user name").fill(user);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForLoadState();
-}
-
 function kagi(args, extraEnv) {
   return execFileSync(kagiBin, args, {
     encoding: "utf8",
@@ -382,7 +373,16 @@ try {
 
   // ---------------------------------------------------------------- user-for-switch
   await step("signed-in-user", async () => {
-    await signIn(USER, USER_PASSWORD);
+    // With the keyboard only: type, Tab to the next field, Enter submits.
+    await page.goto(`${endpoint}/console/signin`);
+    await page.getByLabel("Account ID").focus();
+    await page.keyboard.type(account);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(USER);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(USER_PASSWORD);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/console\/users$/);
     await nav().getByText(`arn:aws:iam::${account}:user/${USER}`).waitFor();
     // The user may only assume the role: even its first page is AWS's AccessDenied.
     assert.match(
@@ -399,13 +399,17 @@ try {
     assert.equal(await page.getByLabel("Account").inputValue(), account);
     await page.getByLabel("Role", { exact: true }).fill(ROLE);
     await page.getByLabel(/Display name/).fill("ECR push");
+    await page.getByRole("radio", { name: "Green" }).check();
   });
 
   const sessionArn = new RegExp(`arn:aws:sts::${account}:assumed-role/${ROLE}/[\\w+=,.@-]+`);
   await step("switched-role-denied", async () => {
     const resp = await clickForPage(page.getByRole("button", { name: "Switch role" }), "/console/users");
     // The banner shows the role session, and the page is the role's AccessDenied, with 403.
-    await nav().getByRole("status").getByText("ECR push").waitFor();
+    const banner = nav().getByRole("status");
+    await banner.getByText("ECR push").waitFor();
+    // In the colour chosen (the IAM console's "Green").
+    assert.equal(await banner.evaluate((e) => getComputedStyle(e).backgroundColor), "rgb(183, 202, 157)");
     assert.match(await nav().innerText(), sessionArn);
     assert.equal(resp.status(), 403);
     assert.match(
@@ -494,6 +498,33 @@ try {
     assert.match(String(e.stderr), /needs temporary credentials/);
   }
   console.log("ok   kagi console refuses the user's long-term keys (exit 253)");
+
+  // ---------------------------------------------------------------- on a phone
+  // The same console on a phone-sized screen: pages fit the width (no sideways scrolling).
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 1,
+    isMobile: true,
+    hasTouch: true,
+  });
+  page = await phone.newPage();
+  watch(page);
+  const fitsWidth = async () => {
+    const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(scroll <= width, `page is ${scroll}px wide on a ${width}px screen`);
+  };
+  await step("phone-signin", async () => {
+    await page.goto(`${endpoint}/console/signin`);
+    await fitsWidth();
+    await page.getByLabel("Account ID").fill(account);
+    await page.getByLabel("Password", { exact: true }).fill(rootPassword);
+    await page.getByRole("button", { name: "Sign in" }).tap();
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+  });
+  await step("phone-users", async () => {
+    await page.getByRole("row", { name: new RegExp(USER) }).waitFor();
+    await fitsWidth();
+  });
 
   assert.deepEqual(problems, [], "no page errors and no CSP violations");
   console.log(`OK: ${shotNo} steps, screenshots in ${shotsDir}`);
