@@ -12,6 +12,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+mod delete;
 mod ecr;
 mod groups;
 mod iam_more;
@@ -127,6 +128,14 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["ecr", "repositories"], true, _) => p.ecr_repositories(),
         (["ecr", "open"], true, _) => p.ecr_open(),
         (["ecr", "repositories"], _, true) => p.ecr_create_repository(),
+        (["ecr", "delete-repository"], _, true) => {
+            let name = p.r.field("repositoryName").unwrap_or("").to_owned();
+            p.ecr_delete_repository(&name)
+        }
+        (["users", u, "delete"], _, true) => p.delete_user(u),
+        (["roles", n, "delete"], _, true) => p.delete_role(n),
+        (["groups", g, "delete"], _, true) => p.delete_group(g),
+        (["policies", arn, "delete"], _, true) => p.delete_policy(arn),
         (["ecr", "repositories", rest @ ..], true, _) if !rest.is_empty() => {
             p.ecr_repository(&rest.join("/"))
         }
@@ -760,6 +769,7 @@ impl P<'_> {
             )),
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
+        body.push_str(&self.delete_section("user", name, &format!("{base}/delete")));
         self.page(name, &body)
     }
 
@@ -1039,6 +1049,11 @@ impl P<'_> {
 <button type="submit">Attach policy</button></form>"#,
             n = seg(name),
             csrf = self.csrf()
+        ));
+        body.push_str(&self.delete_section(
+            "role",
+            name,
+            &format!("/console/roles/{}/delete", seg(name)),
         ));
         self.page(name, &body)
     }

@@ -1929,3 +1929,211 @@ fn assign_a_virtual_mfa_device_with_a_qr_code_then_remove_it() {
         Some("/console/users")
     );
 }
+
+#[test]
+fn deletes_confirm_by_name_and_remove_dependents_first() {
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    let switch_arn = format!("arn:aws:iam::{ACCOUNT}:policy/SwitchRolePolicy");
+    let ecr_arn = format!("arn:aws:iam::{ACCOUNT}:policy/ECRPushAndLoginPolicy");
+    // Give the user everything that blocks DeleteUser: a group, an MFA device, a second
+    // version-carrying policy, an inline policy (plus the key, login profile, attached policy).
+    root_api.ok("iam", "CreateGroup", json!({"GroupName": "pushers"}));
+    root_api.ok(
+        "iam",
+        "AddUserToGroup",
+        json!({"GroupName": "pushers", "UserName": "user-for-switch"}),
+    );
+    root_api.ok(
+        "iam",
+        "AttachGroupPolicy",
+        json!({"GroupName": "pushers", "PolicyArn": switch_arn}),
+    );
+    root_api.ok("iam", "PutUserPolicy", json!({"UserName": "user-for-switch", "PolicyName": "inline", "PolicyDocument": common::switch_role_policy()}));
+    root_api.ok(
+        "iam",
+        "CreatePolicyVersion",
+        json!({"PolicyArn": switch_arn, "PolicyDocument": common::switch_role_policy()}),
+    );
+
+    let page = root.get("/console/users/user-for-switch").body;
+    assert!(page.contains(r#"<label for="confirm-delete">To confirm, enter the user name: <code>user-for-switch</code></label>"#));
+    // A wrong confirmation deletes nothing.
+    let p = root.post(
+        "/console/users/user-for-switch/delete",
+        &[("csrf", &csrf), ("ConfirmName", "user-for")],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Nothing was deleted"));
+    root_api.ok("iam", "GetUser", json!({"UserName": "user-for-switch"}));
+    let p = root.post(
+        "/console/users/user-for-switch/delete",
+        &[("csrf", "forged"), ("ConfirmName", "user-for-switch")],
+    );
+    assert_eq!(p.status, 403);
+    // The role session may not delete the role.
+    let (mut role, rcsrf) = switched_user(&server, "red");
+    let p = role.post(
+        &format!("/console/roles/{ROLE}/delete"),
+        &[("csrf", &rcsrf), ("ConfirmName", ROLE)],
+    );
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body
+            .contains("is not authorized to perform: iam:ListAttachedRolePolicies"),
+        "{}",
+        p.body
+    );
+    root_api.ok("iam", "GetRole", json!({"RoleName": ROLE}));
+
+    {
+        use base64::Engine;
+        let d = root_api.ok(
+            "iam",
+            "CreateVirtualMFADevice",
+            json!({"VirtualMFADeviceName": "phone"}),
+        );
+        let b32 = base64::engine::general_purpose::STANDARD
+            .decode(d["VirtualMFADevice"]["Base32StringSeed"].as_str().unwrap())
+            .unwrap();
+        let seed = kagi_server::totp::base32_decode(std::str::from_utf8(&b32).unwrap()).unwrap();
+        let step = kagi_server::totp::step_of(kagi_server::ids::now_secs());
+        let code = |s: u64| kagi_server::totp::code_at_step(&seed, s);
+        root_api.ok(
+            "iam",
+            "EnableMFADevice",
+            json!({"UserName": "user-for-switch",
+            "SerialNumber": d["VirtualMFADevice"]["SerialNumber"],
+            "AuthenticationCode1": code(step - 2), "AuthenticationCode2": code(step - 1)}),
+        );
+    }
+    let p = root.post(
+        "/console/users/user-for-switch/delete",
+        &[("csrf", &csrf), ("ConfirmName", "user-for-switch")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/users"));
+    assert_eq!(
+        root_api
+            .err("iam", "GetUser", json!({"UserName": "user-for-switch"}))
+            .1,
+        "NoSuchEntity"
+    );
+    let devices = root_api.ok("iam", "ListVirtualMFADevices", json!({}));
+    assert_eq!(
+        devices["VirtualMFADevices"].as_array().unwrap().len(),
+        0,
+        "its MFA device went too"
+    );
+
+    // Role, group, policy (attached to the role and the group, two versions).
+    root_api.ok(
+        "iam",
+        "AttachRolePolicy",
+        json!({"RoleName": ROLE, "PolicyArn": switch_arn}),
+    );
+    let p = root.post(
+        &format!("/console/roles/{ROLE}/delete"),
+        &[("csrf", &csrf), ("ConfirmName", ROLE)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        root_api.err("iam", "GetRole", json!({"RoleName": ROLE})).1,
+        "NoSuchEntity"
+    );
+    root_api.ok(
+        "iam",
+        "AttachGroupPolicy",
+        json!({"GroupName": "pushers", "PolicyArn": ecr_arn}),
+    );
+    let enc = "arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2FSwitchRolePolicy";
+    let p = root.post(
+        &format!("/console/policies/{enc}/delete"),
+        &[("csrf", &csrf), ("ConfirmName", "SwitchRolePolicy")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        root_api
+            .err("iam", "GetPolicy", json!({"PolicyArn": switch_arn}))
+            .1,
+        "NoSuchEntity"
+    );
+    let p = root.post(
+        "/console/groups/pushers/delete",
+        &[("csrf", &csrf), ("ConfirmName", "pushers")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        root_api
+            .err("iam", "GetGroup", json!({"GroupName": "pushers"}))
+            .1,
+        "NoSuchEntity"
+    );
+    root_api.ok("iam", "GetPolicy", json!({"PolicyArn": ecr_arn}));
+
+    // An ECR repository with an image goes with its images.
+    root_api
+        .ecr("CreateRepository", json!({"repositoryName": "test-repos"}))
+        .unwrap();
+    let token = root_api.ecr("GetAuthorizationToken", json!({})).unwrap()["authorizationData"][0]["authorizationToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reg = kagi_ecr::client::RegistryClient::from_authorization_token(
+        &server.addr.to_string(),
+        &token,
+    )
+    .unwrap();
+    reg.push(
+        "test-repos",
+        "v1",
+        &kagi_ecr::client::demo_image(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let page = root
+        .get("/console/ecr/repositories/test-repos?region=ap-northeast-1")
+        .body;
+    assert!(page.contains("<h2>Delete repository</h2>"));
+    let p = root.post(
+        "/console/ecr/delete-repository",
+        &[
+            ("csrf", &csrf),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+            ("ConfirmName", "test"),
+        ],
+    );
+    assert_eq!(p.status, 400);
+    root_api
+        .ecr(
+            "DescribeRepositories",
+            json!({"repositoryNames": ["test-repos"]}),
+        )
+        .unwrap();
+    let p = root.post(
+        "/console/ecr/delete-repository",
+        &[
+            ("csrf", &csrf),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+            ("ConfirmName", "test-repos"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/ecr/repositories?region=ap-northeast-1")
+    );
+    assert_eq!(
+        root_api
+            .ecr(
+                "DescribeRepositories",
+                json!({"repositoryNames": ["test-repos"]})
+            )
+            .unwrap_err()
+            .1,
+        "RepositoryNotFoundException"
+    );
+}

@@ -261,6 +261,15 @@ impl P<'_> {
                 body.push_str(&error_box(&e.code, &e.message));
             }
         }
+        body.push_str(&format!(
+            r#"<h2>Delete repository</h2><form method="post" action="/console/ecr/delete-repository">{csrf}
+<input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}">
+<label for="confirm-delete">To confirm, enter the repository name (its images are deleted too): <code>{n}</code></label> <input type="text" id="confirm-delete" name="ConfirmName" required autocomplete="off">
+<button type="submit">Delete repository</button></form>"#,
+            csrf = self.csrf(),
+            rg = esc(&region),
+            n = esc(name),
+        ));
         super::page_status(status, name, Some(self.s), &body)
     }
 }

@@ -356,6 +356,7 @@ impl P<'_> {
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
         body.push_str(&self.version_form(arn, &document, None));
+        body.push_str(&self.delete_section("policy", &name, &format!("{base}/delete")));
         self.page(&name, &body)
     }
 

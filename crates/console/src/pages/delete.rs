@@ -1,0 +1,255 @@
+//! Deleting users, roles, groups, policies and ECR repositories, as the IAM and ECR consoles do
+//! it: the name typed again to confirm, then every dependent removed first (a user's keys,
+//! login profile, MFA devices, group memberships and policies; a role's or group's policies; a
+//! policy's attachments and non-default versions), each step a call by the signed-in principal.
+//! The first refused step stops the deletion and shows AWS's error.
+
+use super::{P, items, txt};
+use crate::html::{error_box, esc, seg};
+use crate::{CallError, redirect};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+impl P<'_> {
+    /// The "Delete" section of a detail page: type `name` to confirm.
+    pub(super) fn delete_section(&self, what: &str, name: &str, action: &str) -> String {
+        format!(
+            r#"<h2>Delete {what}</h2><form method="post" action="{action}">{csrf}
+<label for="confirm-delete">To confirm, enter the {what} name: <code>{n}</code></label> <input type="text" id="confirm-delete" name="ConfirmName" required autocomplete="off">
+<button type="submit">Delete {what}</button></form>"#,
+            action = esc(action),
+            csrf = self.csrf(),
+            n = esc(name),
+        )
+    }
+
+    fn confirmed(&self, name: &str) -> Option<Response> {
+        if self.r.field("ConfirmName").map(str::trim) == Some(name) {
+            None
+        } else {
+            Some(super::page_status(
+                StatusCode::BAD_REQUEST,
+                "Not deleted",
+                Some(self.s),
+                &error_box(
+                    "ValidationError",
+                    &format!(
+                        "Type the name '{name}' to confirm the deletion. Nothing was deleted."
+                    ),
+                ),
+            ))
+        }
+    }
+
+    fn steps(&self, title: &str, f: impl FnOnce() -> Result<(), CallError>) -> Response {
+        match f() {
+            Ok(()) => redirect(title, &[]),
+            Err(e) => self.failed("Delete", &e),
+        }
+    }
+
+    fn names(
+        &self,
+        op: &str,
+        input: Value,
+        list: &str,
+        member: &str,
+    ) -> Result<Vec<String>, CallError> {
+        let v = self.call("iam", op, input)?;
+        Ok(items(&v, list).iter().map(|x| txt(&x[member])).collect())
+    }
+
+    pub(super) fn delete_user(&self, user: &str) -> Response {
+        if let Some(r) = self.confirmed(user) {
+            return r;
+        }
+        self.steps("/console/users", || {
+            let u = json!({"UserName": user});
+            for k in self.names(
+                "ListAccessKeys",
+                u.clone(),
+                "AccessKeyMetadata",
+                "AccessKeyId",
+            )? {
+                self.call(
+                    "iam",
+                    "DeleteAccessKey",
+                    json!({"UserName": user, "AccessKeyId": k}),
+                )?;
+            }
+            match self.call("iam", "DeleteLoginProfile", u.clone()) {
+                Err(e) if e.code != "NoSuchEntity" => return Err(e),
+                _ => {}
+            }
+            for s in self.names("ListMFADevices", u.clone(), "MFADevices", "SerialNumber")? {
+                self.call(
+                    "iam",
+                    "DeactivateMFADevice",
+                    json!({"UserName": user, "SerialNumber": s}),
+                )?;
+                self.call("iam", "DeleteVirtualMFADevice", json!({"SerialNumber": s}))?;
+            }
+            for g in self.names("ListGroupsForUser", u.clone(), "Groups", "GroupName")? {
+                self.call(
+                    "iam",
+                    "RemoveUserFromGroup",
+                    json!({"UserName": user, "GroupName": g}),
+                )?;
+            }
+            for a in self.names(
+                "ListAttachedUserPolicies",
+                u.clone(),
+                "AttachedPolicies",
+                "PolicyArn",
+            )? {
+                self.call(
+                    "iam",
+                    "DetachUserPolicy",
+                    json!({"UserName": user, "PolicyArn": a}),
+                )?;
+            }
+            let inline = self.call("iam", "ListUserPolicies", u.clone())?;
+            for p in items(&inline, "PolicyNames").iter().map(txt) {
+                self.call(
+                    "iam",
+                    "DeleteUserPolicy",
+                    json!({"UserName": user, "PolicyName": p}),
+                )?;
+            }
+            self.call("iam", "DeleteUser", u)?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn delete_role(&self, role: &str) -> Response {
+        if let Some(r) = self.confirmed(role) {
+            return r;
+        }
+        self.steps("/console/roles", || {
+            let r = json!({"RoleName": role});
+            for a in self.names(
+                "ListAttachedRolePolicies",
+                r.clone(),
+                "AttachedPolicies",
+                "PolicyArn",
+            )? {
+                self.call(
+                    "iam",
+                    "DetachRolePolicy",
+                    json!({"RoleName": role, "PolicyArn": a}),
+                )?;
+            }
+            let inline = self.call("iam", "ListRolePolicies", r.clone())?;
+            for p in items(&inline, "PolicyNames").iter().map(txt) {
+                self.call(
+                    "iam",
+                    "DeleteRolePolicy",
+                    json!({"RoleName": role, "PolicyName": p}),
+                )?;
+            }
+            self.call("iam", "DeleteRole", r)?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn delete_group(&self, group: &str) -> Response {
+        if let Some(r) = self.confirmed(group) {
+            return r;
+        }
+        self.steps("/console/groups", || {
+            let g = json!({"GroupName": group});
+            for u in self.names("GetGroup", g.clone(), "Users", "UserName")? {
+                self.call(
+                    "iam",
+                    "RemoveUserFromGroup",
+                    json!({"GroupName": group, "UserName": u}),
+                )?;
+            }
+            for a in self.names(
+                "ListAttachedGroupPolicies",
+                g.clone(),
+                "AttachedPolicies",
+                "PolicyArn",
+            )? {
+                self.call(
+                    "iam",
+                    "DetachGroupPolicy",
+                    json!({"GroupName": group, "PolicyArn": a}),
+                )?;
+            }
+            let inline = self.call("iam", "ListGroupPolicies", g.clone())?;
+            for p in items(&inline, "PolicyNames").iter().map(txt) {
+                self.call(
+                    "iam",
+                    "DeleteGroupPolicy",
+                    json!({"GroupName": group, "PolicyName": p}),
+                )?;
+            }
+            self.call("iam", "DeleteGroup", g)?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn delete_policy(&self, arn: &str) -> Response {
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        if let Some(r) = self.confirmed(name) {
+            return r;
+        }
+        self.steps("/console/policies", || {
+            let p = json!({"PolicyArn": arn});
+            let e = self.call("iam", "ListEntitiesForPolicy", p.clone())?;
+            for (list, member, op, key) in [
+                ("PolicyUsers", "UserName", "DetachUserPolicy", "UserName"),
+                (
+                    "PolicyGroups",
+                    "GroupName",
+                    "DetachGroupPolicy",
+                    "GroupName",
+                ),
+                ("PolicyRoles", "RoleName", "DetachRolePolicy", "RoleName"),
+            ] {
+                for n in items(&e, list).iter().map(|x| txt(&x[member])) {
+                    self.call("iam", op, json!({key: n, "PolicyArn": arn}))?;
+                }
+            }
+            let v = self.call("iam", "ListPolicyVersions", p.clone())?;
+            for ver in items(&v, "Versions") {
+                if !ver["IsDefaultVersion"].as_bool().unwrap_or(false) {
+                    self.call(
+                        "iam",
+                        "DeletePolicyVersion",
+                        json!({"PolicyArn": arn, "VersionId": txt(&ver["VersionId"])}),
+                    )?;
+                }
+            }
+            self.call("iam", "DeletePolicy", p)?;
+            Ok(())
+        })
+    }
+
+    /// Deletes an ECR repository with its images (`force`), as the ECR console does.
+    pub(super) fn ecr_delete_repository(&self, name: &str) -> Response {
+        if let Some(r) = self.confirmed(name) {
+            return r;
+        }
+        let region = self.field("region");
+        let region = if super::ecr::valid_region(&region) {
+            region
+        } else {
+            self.s.region.clone()
+        };
+        match self.c.backend.invoke_ecr(
+            &self.s.access_key_id,
+            &region,
+            "DeleteRepository",
+            json!({"repositoryName": name, "force": true}),
+        ) {
+            Ok(_) => redirect(
+                &format!("/console/ecr/repositories?region={}", seg(&region)),
+                &[],
+            ),
+            Err(e) => self.failed("Delete repository", &e),
+        }
+    }
+}
