@@ -1,5 +1,15 @@
 // The seed's console steps (shared/seed/walkthrough.md, steps 2–6, then the switch role) done by
-// clicking in Debian's chromium, driven by playwright-core, against a real `kagi serve`.
+// clicking in Debian's chromium, driven by playwright-core, against a real `kagi serve`:
+//   root: sign in; create user-for-switch (console password); its access key (use case CLI,
+//     secret read once from the page, the .csv checked, the key checked with the CLI);
+//     SwitchRolePolicy; ECRPushAndLoginPolicy pasted first with the seed's `//` comments (flagged
+//     live at line 3, refused on submit), then clean; ECRLoginAndPushRole ("this account", with
+//     the ECR policy); SwitchRolePolicy attached to the user; ECR repository test-repos; sign out.
+//   user-for-switch (keyboard sign-in): switch role (banner, colour), IAM pages AccessDenied,
+//     the ECR repository by name with its push commands, switch back.
+//   `kagi console --profile ECRLoginAndPushRoleProfile` (keys from the page): the URL lands a
+//     fresh browser as the role session, once; long-term keys are refused (253).
+//   a phone-sized screen: no sideways scrolling.
 //
 // Run by tests/console_browser.rs, which starts the server and passes:
 //   KAGI_ENDPOINT        http://127.0.0.1:PORT
