@@ -25,19 +25,37 @@ use crate::time::Timestamp;
 /// (C0 controls other than TAB, LF, CR) are dropped; CR is written as `&#xD;` so it survives
 /// parsers' end-of-line normalisation.
 pub fn escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#xD;"),
-            '\t' | '\n' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
+    // Byte scan: everything that needs work starts with an ASCII byte or 0xEF (U+FFFE and
+    // U+FFFF are EF BF BE / EF BF BF), so runs of other bytes are copied in one go; most
+    // values (ids, tokens) are a single run.
+    let b = s.as_bytes();
+    let mut run = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let (rep, len) = match b[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            b'\'' => ("&apos;", 1),
+            b'\r' => ("&#xD;", 1),
+            b'\t' | b'\n' => {
+                i += 1;
+                continue;
+            }
+            c if c < 0x20 => ("", 1),
+            0xEF if matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => ("", 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[run..i]);
+        out.push_str(rep);
+        i += len;
+        run = i;
     }
+    out.push_str(&s[run..]);
 }
 
 fn xmlns(service: &Service) -> &'static str {
@@ -673,6 +691,34 @@ pub fn request_id(body: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The plain definition of [`escape`], one character at a time.
+    fn escape_reference(s: &str) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                '\r' => out.push_str("&#xD;"),
+                '\t' | '\n' => out.push(c),
+                c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escape_matches_its_definition(s in "(?s)[a-z<>&\"'\r\n\t\u{0}-\u{1f}\u{fffe}\u{ffff}é鍵]{0,40}") {
+            let mut out = String::from("prefix:");
+            escape(&s, &mut out);
+            proptest::prop_assert_eq!(out, format!("prefix:{}", escape_reference(&s)));
+        }
+    }
 
     #[test]
     fn response_envelope_and_round_trip() {

@@ -15,8 +15,35 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// Fills `buf` from the operating system's CSPRNG.
+///
+/// Small requests are served from a per-thread buffer of OS randomness refilled 1 KiB at a time
+/// (one `getrandom` call instead of one per id, key, secret and nonce); every byte is handed
+/// out once and then forgotten, so this is exactly as unpredictable as calling the OS each time.
 pub fn random_bytes(buf: &mut [u8]) {
-    getrandom::fill(buf).expect("the operating system's random number generator failed");
+    const POOL: usize = 1024;
+    struct Pool {
+        bytes: [u8; POOL],
+        used: usize,
+    }
+    thread_local! {
+        static RNG: std::cell::RefCell<Pool> =
+            const { std::cell::RefCell::new(Pool { bytes: [0; POOL], used: POOL }) };
+    }
+    if buf.len() > POOL / 4 {
+        getrandom::fill(buf).expect("the operating system's random number generator failed");
+        return;
+    }
+    RNG.with_borrow_mut(|p| {
+        if p.used + buf.len() > POOL {
+            getrandom::fill(&mut p.bytes)
+                .expect("the operating system's random number generator failed");
+            p.used = 0;
+        }
+        let take = &mut p.bytes[p.used..p.used + buf.len()];
+        buf.copy_from_slice(take);
+        take.fill(0); // handed out: not kept
+        p.used += buf.len();
+    });
 }
 
 fn random_base32(n: usize) -> String {
@@ -202,6 +229,21 @@ mod tests {
         assert_eq!(a.len(), 12);
         assert!(a.bytes().all(|b| b.is_ascii_digit()) && !a.starts_with('0'));
         assert_ne!(unique_id(IdKind::Role), unique_id(IdKind::Role));
+    }
+
+    #[test]
+    fn random_bytes_never_repeat_across_pool_refills() {
+        // 64 draws of 24 bytes cross the 1 KiB pool boundary; a stuck or replayed pool would
+        // hand out the same bytes twice.
+        let mut seen = std::collections::HashSet::new();
+        for len in [24usize, 16, 12, 32, 300] {
+            for _ in 0..64 {
+                let mut b = vec![0u8; len];
+                random_bytes(&mut b);
+                assert!(b.iter().any(|&x| x != 0));
+                assert!(seen.insert(b), "random bytes repeated");
+            }
+        }
     }
 
     #[test]

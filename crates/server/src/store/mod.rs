@@ -99,6 +99,23 @@ pub trait Store: Send + Sync + 'static {
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
     /// See the module invariants.
     fn generation(&self) -> u64;
+    /// Deletes the STS session records that expired before `expired_before` (Unix seconds);
+    /// returns how many. Session documents carry an `expires` field ([`crate::model::Session`]).
+    fn purge_sessions(&self, expired_before: i64) -> Result<usize> {
+        let mut n = 0;
+        self.transaction(&mut |tx| {
+            n = 0;
+            for (k, doc) in tx.scan(Table::Sessions, "")? {
+                let v: serde_json::Value = serde_json::from_str(&doc)?;
+                if v["expires"].as_i64().is_some_and(|e| e < expired_before) {
+                    tx.delete(Table::Sessions, &k)?;
+                    n += 1;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(n)
+    }
 }
 
 /// Typed helpers over [`Tx`].

@@ -4,8 +4,9 @@
 //! [`Session`]); only ECR registry tokens, which carry just an access key id, must find a
 //! session by its `ASIA…` id. So AssumeRole does not wait for a database commit: the record
 //! goes into an in-memory map at once and to the Sessions table through a writer thread that
-//! commits in batches (one transaction per burst, relaxed durability). [`SessionBook::flush`]
+//! commits in batches (one transaction per 20 ms window at most, relaxed durability). [`SessionBook::flush`]
 //! waits until everything recorded so far is committed; the server calls it at shutdown.
+//! Every ten minutes the writer also deletes the records of sessions that have expired.
 
 use crate::model::Session;
 use crate::store::{Store, StoreExt, Table, TxExt};
@@ -27,7 +28,11 @@ pub struct SessionBook {
 }
 
 const MAX_RECENT: usize = 200_000;
-const MAX_BATCH: usize = 1024;
+const MAX_BATCH: usize = 4096;
+/// How long the writer gathers records before it commits them.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
+/// How often the writer deletes the records of expired sessions.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl SessionBook {
     pub fn new(store: Arc<dyn Store>) -> SessionBook {
@@ -88,19 +93,42 @@ fn writer(
     recent: Arc<Mutex<HashMap<String, Arc<Session>>>>,
     rx: mpsc::Receiver<Msg>,
 ) {
-    while let Ok(first) = rx.recv() {
+    let mut last_purge = std::time::Instant::now();
+    loop {
+        if last_purge.elapsed() >= PURGE_EVERY {
+            last_purge = std::time::Instant::now();
+            match store.purge_sessions(crate::ids::now_secs()) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(sessions = n, "purged expired STS sessions"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "could not purge expired STS sessions")
+                }
+            }
+        }
+        let first = match rx.recv_timeout(PURGE_EVERY) {
+            Ok(m) => m,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut batch = Vec::new();
         let mut acks = Vec::new();
+        // Gather for up to BATCH_WINDOW after the first record (nobody waits for the commit,
+        // and one commit per window costs far less than one per record), unless the batch is
+        // full or somebody asked for a flush.
+        let deadline = std::time::Instant::now() + BATCH_WINDOW;
         let mut next = Some(first);
         while let Some(m) = next {
             match m {
                 Msg::Put(k, d) => batch.push((k, d)),
                 Msg::Flush(a) => acks.push(a),
             }
-            next = if batch.len() < MAX_BATCH {
+            next = if batch.len() >= MAX_BATCH {
+                None
+            } else if !acks.is_empty() {
                 rx.try_recv().ok()
             } else {
-                None
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                rx.recv_timeout(left).ok()
             };
         }
         if !batch.is_empty() {
