@@ -33,8 +33,16 @@ pub fn csrf_field(s: &ConsoleSession) -> String {
     )
 }
 
-/// A whole page: header with navigation (when signed in), then `body`.
+const EDITOR_SCRIPT: &str = r#"<script src="/console/static/policy-editor.js" defer></script>"#;
+
+/// A whole page: header with navigation (when signed in), then `body`. A body with a policy
+/// editor (`data-policy-type`) gets the editor's script, once.
 pub fn layout(title: &str, session: Option<&ConsoleSession>, body: &str) -> String {
+    let script = if body.contains("data-policy-type") && !body.contains(EDITOR_SCRIPT) {
+        EDITOR_SCRIPT
+    } else {
+        ""
+    };
     let nav = match session {
         Some(s) => format!(
             r#"<nav aria-label="main"><a href="/console/users">Users</a> <a href="/console/groups">Groups</a> <a href="/console/policies">Policies</a> <a href="/console/roles">Roles</a> <a href="/console/simulator">Policy simulator</a> <a href="/console/ecr/repositories">ECR</a> <a href="/console/switch-role">Switch role</a> <a href="/console/password">Password</a>
@@ -65,7 +73,7 @@ pub fn layout(title: &str, session: Option<&ConsoleSession>, body: &str) -> Stri
 <title>{title} · kagi console</title><link rel="stylesheet" href="/console/static/console.css"></head>
 <body><header><strong>kagi console</strong> {nav}</header>
 <main><h1>{title}</h1>
-{body}
+{body}{script}
 </main></body></html>
 "#,
         title = esc(title)
@@ -90,7 +98,7 @@ td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left;word-break:break
 .notice{background:#e8f4fd;border:1px solid #0073bb;padding:.6em;margin:.6em 0}
 .inline{display:inline}textarea{width:100%;font-family:monospace}
 label{display:block;margin:.4em 0}input[type=text],input[type=password]{width:100%;max-width:30em}
-pre{background:#f4f4f4;padding:.5em;overflow:auto}
+pre{background:#f4f4f4;padding:.5em;overflow:auto;white-space:pre-wrap;word-break:break-all}
 .banner{background:#ff9900;color:#000;padding:.2em .6em;border-radius:.3em}
 .color-red{background:#f2b0a9;color:#000}.color-orange{background:#fbbf93;color:#000}
 .color-yellow{background:#fad791;color:#000}.color-green{background:#b7ca9d;color:#000}

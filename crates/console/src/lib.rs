@@ -54,6 +54,7 @@
 //! | `pages/ecr.rs` | ECR repositories, images, push commands |
 //! | `pages/groups.rs` | groups: members, attached policies |
 //! | `pages/iam_more.rs` | role wizard and trust editing, detach, policy versions, simulator, password pages |
+//! | `pages/inline.rs` | inline policies of users, roles, groups (list with documents, add, delete) |
 //! | `pages/delete.rs` | deleting users, roles, groups, policies, repositories (name typed to confirm; dependents first) |
 //! | `pages/mfa.rs` | assigning a virtual MFA device (QR code via the `qrcode` crate, inline SVG) and removing it |
 //! | [`federation`] | `/federation`: getSigninToken and login |

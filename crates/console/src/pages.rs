@@ -16,6 +16,7 @@ mod delete;
 mod ecr;
 mod groups;
 mod iam_more;
+mod inline;
 mod mfa;
 
 /// The policy editor's script (handwritten, served from `'self'`).
@@ -104,6 +105,8 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["users", u], true, _) => p.user(u),
         (["users", u, "attach-policy"], _, true) => p.attach(u, "User"),
         (["users", u, "login-profile"], _, true) => p.create_login_profile(u),
+        (["users", u, "login-profile", "update"], _, true) => p.update_login_profile(u),
+        (["users", u, "login-profile", "delete"], _, true) => p.delete_login_profile(u),
         (["users", u, "access-keys"], _, true) => p.create_access_key(u),
         (["users", u, "access-keys", k, "status"], _, true) => p.key_status(u, k),
         (["users", u, "access-keys", k, "delete"], _, true) => p.delete_key(u, k),
@@ -121,6 +124,12 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["roles", n, "detach-policy"], _, true) => p.detach(n, "Role"),
         (["users", u, "detach-policy"], _, true) => p.detach(u, "User"),
         (["users", u, "groups"], _, true) => p.add_user_to_group_from_user(u),
+        (["users", u, "inline"], _, true) => p.put_inline("User", u),
+        (["users", u, "inline", "delete"], _, true) => p.delete_inline("User", u),
+        (["roles", n, "inline"], _, true) => p.put_inline("Role", n),
+        (["roles", n, "inline", "delete"], _, true) => p.delete_inline("Role", n),
+        (["groups", g, "inline"], _, true) => p.put_inline("Group", g),
+        (["groups", g, "inline", "delete"], _, true) => p.delete_inline("Group", g),
         (["users", u, "mfa"], _, true) => p.assign_mfa(u),
         (["users", u, "mfa", "enable"], _, true) => p.enable_mfa(u),
         (["users", u, "mfa", "remove"], _, true) => p.remove_mfa(u),
@@ -693,6 +702,7 @@ impl P<'_> {
 <button type="submit">Attach policy</button></form>"#,
             acct = esc(&self.c.backend.account_id())
         ));
+        body.push_str(&self.inline_section("User", name));
         body.push_str("<h2>Groups</h2>");
         match self.call("iam", "ListGroupsForUser", json!({"UserName": name})) {
             Ok(v) => {
@@ -759,8 +769,19 @@ impl P<'_> {
         body.push_str("<h2>Console access</h2>");
         match self.call("iam", "GetLoginProfile", json!({"UserName": name})) {
             Ok(v) => body.push_str(&format!(
-                "<p>Enabled (since {}).</p>",
-                esc(&txt(&v["LoginProfile"]["CreateDate"]))
+                r#"<p>Enabled (since {since}){reset}.</p>
+<details><summary>Manage console access</summary>
+<form method="post" action="{base}/login-profile/update">{csrf}
+<label for="reset-password">New console password</label> <input type="password" id="reset-password" name="Password" required autocomplete="new-password">
+<label><input type="checkbox" name="PasswordResetRequired" value="true"> User must create a new password at next sign-in</label>
+<button type="submit">Reset password</button></form>
+<form method="post" action="{base}/login-profile/delete">{csrf}<button type="submit">Disable console access</button></form></details>"#,
+                since = esc(&txt(&v["LoginProfile"]["CreateDate"])),
+                reset = if v["LoginProfile"]["PasswordResetRequired"].as_bool() == Some(true) {
+                    "; a new password is required at next sign-in"
+                } else {
+                    ""
+                },
             )),
             Err(e) if e.code == "NoSuchEntity" => body.push_str(&format!(
                 r#"<p>Not enabled.</p><form method="post" action="{base}/login-profile">{csrf}
@@ -814,6 +835,26 @@ impl P<'_> {
         ) {
             Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
             Err(e) => self.failed("Enable console access", &e),
+        }
+    }
+
+    fn update_login_profile(&self, name: &str) -> Response {
+        let pw = self.r.field("Password").unwrap_or("");
+        let reset = self.r.field("PasswordResetRequired").is_some();
+        match self.call(
+            "iam",
+            "UpdateLoginProfile",
+            json!({"UserName": name, "Password": pw, "PasswordResetRequired": reset}),
+        ) {
+            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Err(e) => self.failed("Reset password", &e),
+        }
+    }
+
+    fn delete_login_profile(&self, name: &str) -> Response {
+        match self.call("iam", "DeleteLoginProfile", json!({"UserName": name})) {
+            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Err(e) => self.failed("Disable console access", &e),
         }
     }
 
@@ -1029,9 +1070,15 @@ impl P<'_> {
         };
         let r = &role["Role"];
         let trust = document_text(&r["AssumeRolePolicyDocument"]);
+        let last = match r["RoleLastUsed"]["LastUsedDate"].as_str() {
+            Some(d) => format!("{} ({})", esc(d), esc(&txt(&r["RoleLastUsed"]["Region"]))),
+            None => "None".to_owned(),
+        };
         let mut body = format!(
-            "<p>ARN: <code>{}</code></p><h2>Trust relationships</h2><pre>{}</pre>{}<h2>Permissions policies</h2>",
+            "<p>ARN: <code>{}</code><br>Created: {}<br>Maximum session duration: {} seconds<br>Last activity: {last}</p><h2>Trust relationships</h2><pre>{}</pre>{}<h2>Permissions policies</h2>",
             esc(&txt(&r["Arn"])),
+            esc(&txt(&r["CreateDate"])),
+            esc(&txt(&r["MaxSessionDuration"])),
             esc(&trust),
             self.trust_editor(name, &trust)
         );
@@ -1050,6 +1097,7 @@ impl P<'_> {
             n = seg(name),
             csrf = self.csrf()
         ));
+        body.push_str(&self.inline_section("Role", name));
         body.push_str(&self.delete_section(
             "role",
             name,

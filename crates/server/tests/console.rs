@@ -2137,3 +2137,144 @@ fn deletes_confirm_by_name_and_remove_dependents_first() {
         "RepositoryNotFoundException"
     );
 }
+
+#[test]
+fn inline_policies_console_access_and_role_details() {
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    let script = r#"<script src="/console/static/policy-editor.js" defer></script>"#;
+
+    // Inline policies on a user, a role and a group: added (findings first), shown, deleted.
+    root_api.ok("iam", "CreateGroup", json!({"GroupName": "pushers"}));
+    for (path, list, member, name) in [
+        ("users", "ListUserPolicies", "UserName", "user-for-switch"),
+        ("roles", "ListRolePolicies", "RoleName", ROLE),
+        ("groups", "ListGroupPolicies", "GroupName", "pushers"),
+    ] {
+        let page = root.get(&format!("/console/{path}/{name}")).body;
+        assert!(page.contains("<h2>Inline policies</h2>") && page.contains("No inline policies."));
+        assert!(
+            page.contains(r#"<label for="inline-document">Inline policy document (JSON)</label>"#)
+        );
+        assert_eq!(
+            page.matches(script).count(),
+            1,
+            "the editor's script once: {path}"
+        );
+        let p = root.post(
+            &format!("/console/{path}/{name}/inline"),
+            &[
+                ("csrf", &csrf),
+                ("PolicyName", "extra"),
+                ("PolicyDocument", COMMENTED_POLICY),
+            ],
+        );
+        assert_eq!(p.status, 400);
+        assert!(p.body.contains("Line 3, column 20"), "{}", p.body);
+        let p = root.post(
+            &format!("/console/{path}/{name}/inline"),
+            &[
+                ("csrf", "forged"),
+                ("PolicyName", "extra"),
+                ("PolicyDocument", &common::switch_role_policy()),
+            ],
+        );
+        assert_eq!(p.status, 403);
+        let p = root.post(
+            &format!("/console/{path}/{name}/inline"),
+            &[
+                ("csrf", &csrf),
+                ("PolicyName", "extra"),
+                ("PolicyDocument", &common::switch_role_policy()),
+            ],
+        );
+        assert_eq!(p.status, 303, "{}", p.body);
+        let names = root_api.ok("iam", list, json!({member: name}));
+        assert_eq!(names["PolicyNames"], json!(["extra"]));
+        let page = root.get(&format!("/console/{path}/{name}")).body;
+        assert!(page.contains("<summary>extra</summary>"));
+        assert!(page.contains(&format!("arn:aws:iam::{ACCOUNT}:role/ECRLoginAndPushRole")));
+        let p = root.post(
+            &format!("/console/{path}/{name}/inline/delete"),
+            &[("csrf", &csrf), ("PolicyName", "extra")],
+        );
+        assert_eq!(p.status, 303, "{}", p.body);
+        let names = root_api.ok("iam", list, json!({member: name}));
+        assert_eq!(names["PolicyNames"], json!([]));
+    }
+
+    // Console access: reset the password (reset required at next sign-in), then disable it.
+    let page = root.get("/console/users/user-for-switch").body;
+    assert!(page.contains("<summary>Manage console access</summary>"));
+    let p = root.post(
+        "/console/users/user-for-switch/login-profile/update",
+        &[("csrf", &csrf), ("Password", "weak")],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("PasswordPolicyViolation"));
+    let p = root.post(
+        "/console/users/user-for-switch/login-profile/update",
+        &[
+            ("csrf", &csrf),
+            ("Password", "Another-Passw0rd!"),
+            ("PasswordResetRequired", "true"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let prof = root_api.ok(
+        "iam",
+        "GetLoginProfile",
+        json!({"UserName": "user-for-switch"}),
+    );
+    assert_eq!(prof["LoginProfile"]["PasswordResetRequired"], true);
+    assert!(
+        root.get("/console/users/user-for-switch")
+            .body
+            .contains("a new password is required at next sign-in")
+    );
+    let mut b = Browser::new(server.addr);
+    assert_eq!(
+        b.sign_in("user-for-switch", USER_PASSWORD).status,
+        401,
+        "the old password is gone"
+    );
+    let mut b = Browser::new(server.addr);
+    assert_eq!(
+        b.sign_in("user-for-switch", "Another-Passw0rd!").status,
+        303
+    );
+    let p = root.post(
+        "/console/users/user-for-switch/login-profile/delete",
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        root_api
+            .err(
+                "iam",
+                "GetLoginProfile",
+                json!({"UserName": "user-for-switch"})
+            )
+            .1,
+        "NoSuchEntity"
+    );
+    assert!(
+        root.get("/console/users/user-for-switch")
+            .body
+            .contains("<p>Not enabled.</p>")
+    );
+
+    // Role details: created, maximum session duration, last activity after an AssumeRole.
+    let role = root_api.ok("iam", "GetRole", json!({"RoleName": ROLE}));
+    let page = root.get(&format!("/console/roles/{ROLE}")).body;
+    assert!(page.contains(&format!(
+        "Created: {}",
+        role["Role"]["CreateDate"].as_str().unwrap()
+    )));
+    assert!(page.contains(&format!(
+        "Maximum session duration: {} seconds",
+        role["Role"]["MaxSessionDuration"]
+    )));
+    assert!(page.contains("Last activity: None"), "{page}");
+}

@@ -97,6 +97,7 @@ impl P<'_> {
 <button type="submit">Attach policy</button></form>"#,
             acct = esc(&self.c.backend.account_id())
         ));
+        body.push_str(&self.inline_section("Group", name));
         body.push_str(&self.delete_section("group", name, &format!("{base}/delete")));
         self.page(name, &body)
     }

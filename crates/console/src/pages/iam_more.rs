@@ -118,8 +118,7 @@ impl P<'_> {
 <div id="trust-findings" aria-live="polite"></div>
 <label>Role name <input type="text" name="RoleName" required maxlength="64" value="{name}"></label>
 <label>Permissions policy ARN (optional) <input type="text" name="PolicyArn" value="{parn}"></label>
-<button type="submit">Create role</button> <button type="submit" formaction="/console/roles/review">Next: review</button></form>
-<script src="/console/static/policy-editor.js" defer></script>"#,
+<button type="submit">Create role</button> <button type="submit" formaction="/console/roles/review">Next: review</button></form>"#,
             problem = problem.unwrap_or(""),
             csrf = self.csrf(),
             c_this = checked(ent == "this-account"),
@@ -245,8 +244,7 @@ impl P<'_> {
 <label for="trust-document">Trust policy (JSON)</label>
 <textarea id="trust-document" name="PolicyDocument" rows="14" spellcheck="false" data-policy-type="trust" data-findings="trust-document-findings">{doc}</textarea>
 <div id="trust-document-findings" aria-live="polite"></div>
-<button type="submit">Update policy</button></form></details>
-<script src="/console/static/policy-editor.js" defer></script>"#,
+<button type="submit">Update policy</button></form></details>"#,
             n = seg(role),
             csrf = self.csrf(),
             doc = esc(document)
@@ -367,8 +365,7 @@ impl P<'_> {
 <textarea id="version-document" name="PolicyDocument" rows="16" spellcheck="false" data-policy-type="identity" data-findings="version-findings">{doc}</textarea>
 <div id="version-findings" aria-live="polite"></div>
 <label><input type="checkbox" name="SetAsDefault" value="true" checked> Set as default</label>
-<button type="submit">Save changes</button></form>
-<script src="/console/static/policy-editor.js" defer></script>"#,
+<button type="submit">Save changes</button></form>"#,
             problems = problems.unwrap_or(""),
             a = seg(arn),
             csrf = self.csrf(),
