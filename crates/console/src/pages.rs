@@ -137,6 +137,8 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["ecr", "repositories"], true, _) => p.ecr_repositories(),
         (["ecr", "open"], true, _) => p.ecr_open(),
         (["ecr", "repositories"], _, true) => p.ecr_create_repository(),
+        (["ecr", "delete-image"], _, true) => p.ecr_delete_image(),
+        (["ecr", "repository-policy"], _, true) => p.ecr_set_policy(),
         (["ecr", "delete-repository"], _, true) => {
             let name = p.r.field("repositoryName").unwrap_or("").to_owned();
             p.ecr_delete_repository(&name)
@@ -463,17 +465,30 @@ impl P<'_> {
         csrf_field(self.s)
     }
 
+    /// The switch-role form, prefilled from a switch-role link's query as the AWS console's
+    /// `switchrole?account=…&roleName=…&displayName=…&color=…` links do (colour by name or by
+    /// AWS's hex code).
     fn switch_role_form(&self) -> Response {
+        let q = |k: &str| self.r.query(k).unwrap_or("").trim().to_owned();
+        let wanted = q("color").trim_start_matches('#').to_ascii_lowercase();
+        let chosen = crate::session::COLORS
+            .iter()
+            .position(|(v, _, css)| *v == wanted || css.trim_start_matches('#') == wanted)
+            .unwrap_or(0);
         let colors: String = crate::session::COLORS
             .iter()
             .enumerate()
             .map(|(i, (v, label, css))| {
                 format!(
                     r#"<label><input type="radio" name="Color" value="{v}"{checked}> <span class="swatch color-{v}" title="{css}"></span> {label}</label>"#,
-                    checked = if i == 0 { " checked" } else { "" }
+                    checked = if i == chosen { " checked" } else { "" }
                 )
             })
             .collect();
+        let account = match q("account") {
+            a if a.is_empty() => self.c.backend.account_id(),
+            a => a,
+        };
         let recent = if self.s.recent_roles.is_empty() {
             String::new()
         } else {
@@ -499,12 +514,14 @@ impl P<'_> {
             &format!(
                 r#"{recent}<form method="post" action="/console/switch-role">{csrf}
 <label>Account <input type="text" name="Account" required value="{acct}"></label>
-<label>Role <input type="text" name="RoleName" required></label>
-<label>Display name (optional) <input type="text" name="DisplayName" maxlength="64"></label>
+<label>Role <input type="text" name="RoleName" required value="{role}"></label>
+<label>Display name (optional) <input type="text" name="DisplayName" maxlength="64" value="{display}"></label>
 <fieldset><legend>Display color</legend>{colors}</fieldset>
 <button type="submit">Switch role</button></form>"#,
                 csrf = self.csrf(),
-                acct = esc(&self.c.backend.account_id())
+                acct = esc(&account),
+                role = esc(&q("roleName")),
+                display = esc(&q("displayName")),
             ),
         )
     }

@@ -948,6 +948,84 @@ fn ecr_pages_list_images_push_commands_and_the_roles_denials() {
             )
             .is_err()
     );
+
+    // A repository policy (edited in the page, checked as a resource policy) lets the role read
+    // the images; a policy without a Principal is flagged and not saved.
+    let no_principal = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "ecr:DescribeImages", "Resource": "*"}]})
+    .to_string();
+    let p = root.post(
+        "/console/ecr/repository-policy",
+        &[
+            ("csrf", &csrf),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+            ("policyText", &no_principal),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("The policy has problems"), "{}", p.body);
+    let grant = json!({"Version": "2012-10-17", "Statement": [{"Sid": "ReadForTheRole",
+        "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:role/{ROLE}")},
+        "Action": ["ecr:DescribeImages", "ecr:DescribeRepositories"]}]})
+    .to_string();
+    let p = role.post(
+        "/console/ecr/repository-policy",
+        &[
+            ("csrf", &rcsrf),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+            ("policyText", &grant),
+        ],
+    );
+    assert_eq!(p.status, 403, "the role may not set it");
+    let p = root.post(
+        "/console/ecr/repository-policy",
+        &[
+            ("csrf", &csrf),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+            ("policyText", &grant),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(
+        root.get("/console/ecr/repositories/test-repos?region=ap-northeast-1")
+            .body
+            .contains("ReadForTheRole")
+    );
+    let p = role.get("/console/ecr/repositories/test-repos?region=ap-northeast-1");
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains(&format!("<code>{digest}</code>")),
+        "the role sees the image now"
+    );
+
+    // Deleting the image (CSRF first).
+    let p = root.post(
+        "/console/ecr/delete-image",
+        &[
+            ("csrf", "forged"),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+            ("imageDigest", &digest),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    let p = root.post(
+        "/console/ecr/delete-image",
+        &[
+            ("csrf", &csrf),
+            ("region", "ap-northeast-1"),
+            ("repositoryName", "test-repos"),
+            ("imageDigest", &digest),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let images = root_api
+        .ecr("DescribeImages", json!({"repositoryName": "test-repos"}))
+        .unwrap();
+    assert_eq!(images["imageDetails"].as_array().unwrap().len(), 0);
 }
 
 /// The federation endpoint's answer: status, body, Location, Set-Cookie lines.
@@ -1150,6 +1228,23 @@ fn switch_role_colour_recent_roles_and_the_role_wizard() {
     assert!(p.body.contains(&format!(
         r#"<input type="hidden" name="RoleName" value="{ROLE}"><input type="hidden" name="DisplayName" value="ECR pusher"><input type="hidden" name="Color" value="green"><button type="submit" class="color-green">ECR pusher</button>"#
     )), "{}", p.body);
+    // A switch-role link as the AWS console builds them prefills the form (colour by hex).
+    let p = b.get(&format!(
+        "/console/switch-role?account={ACCOUNT}&roleName={ROLE}&displayName=Linked&color=FAD791"
+    ));
+    assert!(
+        p.body
+            .contains(&format!(r#"name="RoleName" required value="{ROLE}""#))
+    );
+    assert!(
+        p.body
+            .contains(r#"name="DisplayName" maxlength="64" value="Linked""#)
+    );
+    assert!(
+        p.body.contains(r#"name="Color" value="yellow" checked"#),
+        "{}",
+        p.body
+    );
     // An unknown colour falls back to the first; back, then one click on the recent entry.
     assert_eq!(
         b.post("/console/switch-back", &[("csrf", &csrf)]).status,

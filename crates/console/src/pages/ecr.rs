@@ -237,7 +237,10 @@ impl P<'_> {
                         let tags: Vec<String> = items(i, "imageTags").iter().map(txt).collect();
                         let bytes = i["imageSizeInBytes"].as_u64().unwrap_or(0);
                         format!(
-                            r#"<tr><td>{t}</td><td><code>{d}</code></td><td title="{b} bytes">{mb}</td><td>{p}</td></tr>"#,
+                            r#"<tr><td>{t}</td><td><code>{d}</code></td><td title="{b} bytes">{mb}</td><td>{p}</td><td><form method="post" action="/console/ecr/delete-image" class="inline">{csrf}<input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}"><input type="hidden" name="imageDigest" value="{d}"><button type="submit" aria-label="Delete image {d}">Delete</button></form></td></tr>"#,
+                            csrf = self.csrf(),
+                            rg = esc(&region),
+                            n = esc(name),
                             t = if tags.is_empty() {
                                 "<em>untagged</em>".to_owned()
                             } else {
@@ -251,7 +254,7 @@ impl P<'_> {
                     })
                     .collect();
                 body.push_str(&format!(
-                    "<table><thead><tr><th>Image tags</th><th>Digest</th><th>Size (MB)</th><th>Pushed at</th></tr></thead><tbody>{rows}</tbody></table>"
+                    "<table><thead><tr><th>Image tags</th><th>Digest</th><th>Size (MB)</th><th>Pushed at</th><th>Actions</th></tr></thead><tbody>{rows}</tbody></table>"
                 ));
             }
             Err(e) => {
@@ -261,6 +264,38 @@ impl P<'_> {
                 body.push_str(&error_box(&e.code, &e.message));
             }
         }
+        body.push_str("<h2>Repository policy</h2>");
+        let current = match self.ecr(
+            "GetRepositoryPolicy",
+            &region,
+            json!({"repositoryName": name}),
+        ) {
+            Ok(v) => {
+                let text = txt(&v["policyText"]);
+                body.push_str(&format!("<pre>{}</pre>", esc(&text)));
+                text
+            }
+            Err(e) if e.code == "RepositoryPolicyNotFoundException" => {
+                body.push_str("<p>No repository policy.</p>");
+                String::new()
+            }
+            Err(e) => {
+                body.push_str(&error_box(&e.code, &e.message));
+                String::new()
+            }
+        };
+        body.push_str(&format!(
+            r#"<details><summary>Edit repository policy</summary><form method="post" action="/console/ecr/repository-policy">{csrf}
+<input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}">
+<label for="repo-policy">Repository policy (JSON)</label>
+<textarea id="repo-policy" name="policyText" rows="12" spellcheck="false" data-policy-type="resource" data-findings="repo-policy-findings">{doc}</textarea>
+<div id="repo-policy-findings" aria-live="polite"></div>
+<button type="submit">Save repository policy</button></form></details>"#,
+            csrf = self.csrf(),
+            rg = esc(&region),
+            n = esc(name),
+            doc = esc(&current),
+        ));
         body.push_str(&format!(
             r#"<h2>Delete repository</h2><form method="post" action="/console/ecr/delete-repository">{csrf}
 <input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}">
@@ -271,6 +306,64 @@ impl P<'_> {
             n = esc(name),
         ));
         super::page_status(status, name, Some(self.s), &body)
+    }
+}
+
+impl P<'_> {
+    fn back_to_repository(&self, region: &str, name: &str) -> Response {
+        redirect(
+            &format!(
+                "/console/ecr/repositories/{}?region={}",
+                seg(name),
+                seg(region)
+            ),
+            &[],
+        )
+    }
+
+    pub(super) fn ecr_delete_image(&self) -> Response {
+        let region = self.region();
+        let name = self.field("repositoryName");
+        let digest = self.field("imageDigest");
+        match self.ecr(
+            "BatchDeleteImage",
+            &region,
+            json!({"repositoryName": name, "imageIds": [{"imageDigest": digest}]}),
+        ) {
+            Ok(v) => match items(&v, "failures").first() {
+                Some(f) => super::page_status(
+                    StatusCode::BAD_REQUEST,
+                    "Delete image",
+                    Some(self.s),
+                    &error_box(&txt(&f["failureCode"]), &txt(&f["failureReason"])),
+                ),
+                None => self.back_to_repository(&region, &name),
+            },
+            Err(e) => self.failed("Delete image", &e),
+        }
+    }
+
+    pub(super) fn ecr_set_policy(&self) -> Response {
+        let region = self.region();
+        let name = self.field("repositoryName");
+        let text = self.r.field("policyText").unwrap_or("").to_owned();
+        let findings = kagi_policy::validate(&text, kagi_policy::PolicyType::Resource);
+        if kagi_policy::has_errors(&findings) {
+            return super::page_status(
+                StatusCode::BAD_REQUEST,
+                "Repository policy",
+                Some(self.s),
+                &super::findings_html(&findings),
+            );
+        }
+        match self.ecr(
+            "SetRepositoryPolicy",
+            &region,
+            json!({"repositoryName": name, "policyText": text}),
+        ) {
+            Ok(_) => self.back_to_repository(&region, &name),
+            Err(e) => self.failed("Repository policy", &e),
+        }
     }
 }
 
