@@ -50,7 +50,9 @@
 //! | module | what |
 //! |---|---|
 //! | `lib.rs` | [`Backend`], [`router`], request entry: cookies, CSRF checks, security headers |
-//! | [`pages`] | routing table ([`pages::dispatch`]), sign-in (+ MFA step), users, keys, policies, roles, switch role |
+//! | [`pages`] | routing table ([`pages::dispatch`]), users, access keys, policies, roles |
+//! | `pages/signin.rs` | sign-in (root, IAM user) and its MFA step |
+//! | `pages/switch.rs` | switch role, colours, recent roles |
 //! | `pages/ecr.rs` | ECR repositories, images, push commands |
 //! | `pages/groups.rs` | groups: members, attached policies |
 //! | `pages/iam_more.rs` | role wizard and trust editing, detach, policy versions, simulator, password pages |

@@ -1,0 +1,209 @@
+//! Sign-in: the root user or an IAM user with a password, then (when the user has an enabled
+//! virtual MFA device) a second step asking for a code. The forms use a double-submit
+//! pre-session CSRF cookie; failures count toward the lockout.
+
+use super::page_status;
+use crate::html::{error_box, layout};
+use crate::session::{ct_eq, random_token};
+use crate::{
+    Console, PRE_COOKIE, Req, SESSION_COOKIE, SignInError, cookie, html_response, now, redirect,
+};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+
+const BAD_SIGNIN: &str = "Your authentication information is incorrect. Please try again.";
+
+pub(super) fn signin_form(error: Option<&str>, status: StatusCode) -> Response {
+    let pre = random_token();
+    let err = error
+        .map(|e| error_box("SignInFailed", e))
+        .unwrap_or_default();
+    let body = format!(
+        r#"{err}<form method="post" action="/console/signin">
+<input type="hidden" name="csrf" value="{pre}">
+<label>Account ID <input type="text" name="account" required autocomplete="off" inputmode="numeric"></label>
+<label>IAM user name (leave empty to sign in as the root user) <input type="text" name="username" autocomplete="username"></label>
+<label>Password <input type="password" name="password" required autocomplete="current-password"></label>
+<button type="submit">Sign in</button></form>"#
+    );
+    let mut resp = html_response(status, layout("Sign in", None, &body));
+    if let Ok(v) = header::HeaderValue::from_str(&cookie(PRE_COOKIE, &pre, 600)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+pub(super) fn signin(c: &Console, r: &Req) -> Response {
+    let pre_ok = match (r.cookie(PRE_COOKIE), r.field("csrf")) {
+        (Some(a), Some(b)) => !a.is_empty() && ct_eq(a, b),
+        _ => false,
+    };
+    if !pre_ok {
+        return page_status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            None,
+            &error_box(
+                "InvalidCsrfToken",
+                "The sign-in form's CSRF token is missing or does not match. Reload the sign-in page.",
+            ),
+        );
+    }
+    let account = r.field("account").unwrap_or("").trim();
+    let user = r.field("username").map(str::trim).filter(|u| !u.is_empty());
+    let password = r.field("password").unwrap_or("");
+    let t = now();
+    let key = format!(
+        "{account}\0{}",
+        user.map(str::to_ascii_lowercase)
+            .unwrap_or_else(|| "root".into())
+    );
+    if let Err(left) = c.lockout.check(&key, t) {
+        let mins = (left + 59) / 60;
+        return signin_form(
+            Some(&format!(
+                "Too many failed sign-in attempts. Sign-in for this user is locked; try again in {mins} minute(s)."
+            )),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    if account != c.backend.account_id() {
+        c.lockout.fail(&key, t);
+        return signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
+    }
+    match c.backend.sign_in(user, password, r.source_ip) {
+        Ok(creds) => {
+            c.lockout.succeed(&key);
+            let expires = creds.expires;
+            // Read the clock again: the cookie must not outlive the credentials.
+            let t = now();
+            let id = c
+                .sessions
+                .create(creds.access_key_id, creds.arn, expires, t);
+            redirect(
+                "/console/users",
+                &[
+                    cookie(SESSION_COOKIE, &id, (expires - t).max(0)),
+                    cookie(PRE_COOKIE, "", 0),
+                ],
+            )
+        }
+        Err(SignInError::Failed) => {
+            c.lockout.fail(&key, t);
+            signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED)
+        }
+        Err(SignInError::Unavailable(msg)) => signin_form(Some(&msg), StatusCode::UNAUTHORIZED),
+        Err(SignInError::MfaRequired) => {
+            // The password was right; the code is still to come. The lockout count stays
+            // until the whole sign-in succeeds.
+            let Some(user) = user else {
+                return signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
+            };
+            let id = c.pending_mfa.create(
+                crate::session::Pending {
+                    user_name: user.to_owned(),
+                    lock_key: key,
+                    expires: t + crate::session::MFA_WAIT_SECS,
+                },
+                t,
+            );
+            redirect(
+                "/console/signin/mfa",
+                &[cookie(MFA_COOKIE, &id, crate::session::MFA_WAIT_SECS)],
+            )
+        }
+    }
+}
+
+const MFA_COOKIE: &str = "kagi-console-mfa";
+
+/// The second sign-in step: the code of the user's virtual MFA device.
+pub(super) fn mfa_form(c: &Console, r: &Req, error: Option<&str>, status: StatusCode) -> Response {
+    let t = now();
+    if r.cookie(MFA_COOKIE)
+        .and_then(|id| c.pending_mfa.get(id, t))
+        .is_none()
+    {
+        return redirect("/console/signin", &[]);
+    }
+    let pre = random_token();
+    let err = error
+        .map(|e| error_box("SignInFailed", e))
+        .unwrap_or_default();
+    let body = format!(
+        r#"{err}<p>Your account is protected by a multi-factor authentication (MFA) device. Enter the code from your authenticator app.</p>
+<form method="post" action="/console/signin/mfa">
+<input type="hidden" name="csrf" value="{pre}">
+<label for="mfa-code">MFA code</label> <input type="text" id="mfa-code" name="code" required autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{{6}}" maxlength="6">
+<button type="submit">Submit</button></form>
+<p><a href="/console/signin">Cancel</a></p>"#
+    );
+    let mut resp = html_response(status, layout("Multi-factor authentication", None, &body));
+    if let Ok(v) = header::HeaderValue::from_str(&cookie(PRE_COOKIE, &pre, 600)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+pub(super) fn signin_mfa(c: &Console, r: &Req) -> Response {
+    let pre_ok = match (r.cookie(PRE_COOKIE), r.field("csrf")) {
+        (Some(a), Some(b)) => !a.is_empty() && ct_eq(a, b),
+        _ => false,
+    };
+    if !pre_ok {
+        return page_status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            None,
+            &error_box(
+                "InvalidCsrfToken",
+                "The form's CSRF token is missing or does not match. Sign in again.",
+            ),
+        );
+    }
+    let t = now();
+    let pid = r.cookie(MFA_COOKIE).unwrap_or("").to_owned();
+    let Some(p) = c.pending_mfa.get(&pid, t) else {
+        return redirect("/console/signin", &[]);
+    };
+    if let Err(left) = c.lockout.check(&p.lock_key, t) {
+        c.pending_mfa.remove(&pid);
+        let mins = (left + 59) / 60;
+        return signin_form(
+            Some(&format!(
+                "Too many failed sign-in attempts. Sign-in for this user is locked; try again in {mins} minute(s)."
+            )),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let code = r.field("code").unwrap_or("").trim();
+    match c.backend.sign_in_mfa(&p.user_name, code, r.source_ip) {
+        Ok(creds) => {
+            c.pending_mfa.remove(&pid);
+            c.lockout.succeed(&p.lock_key);
+            let expires = creds.expires;
+            let t = now();
+            let id = c
+                .sessions
+                .create(creds.access_key_id, creds.arn, expires, t);
+            redirect(
+                "/console/users",
+                &[
+                    cookie(SESSION_COOKIE, &id, (expires - t).max(0)),
+                    cookie(PRE_COOKIE, "", 0),
+                    cookie(MFA_COOKIE, "", 0),
+                ],
+            )
+        }
+        Err(SignInError::Unavailable(msg)) => mfa_form(c, r, Some(&msg), StatusCode::UNAUTHORIZED),
+        Err(_) => {
+            c.lockout.fail(&p.lock_key, t);
+            mfa_form(
+                c,
+                r,
+                Some("The MFA code is not valid. Please try again."),
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+    }
+}
