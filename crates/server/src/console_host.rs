@@ -338,3 +338,71 @@ fn dummy_phc() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| kagi_console::password::hash(&kagi_console::password::random_password()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Session, SessionKind};
+
+    /// A sealed session token as STS issues them, for a session of `kind` expiring at `expires`.
+    fn token(
+        state: &AppState,
+        kind: SessionKind,
+        console: bool,
+        expires: i64,
+    ) -> (String, String, String) {
+        let akid = crate::ids::access_key_id(true);
+        let secret = crate::ids::secret_access_key();
+        let s = Session {
+            access_key_id: akid.clone(),
+            secret_sealed: state.sealer.seal_str("session-secret", &secret),
+            kind,
+            issued: expires - 3600,
+            expires,
+            mfa: false,
+            console,
+            session_policies: Vec::new(),
+            has_session_policy: false,
+            tags: Vec::new(),
+            source_identity: None,
+        };
+        state.sessions.put(&s, expires - 3600).unwrap();
+        let t = state.sealer.seal_token(&serde_json::to_vec(&s).unwrap());
+        (akid, secret, t)
+    }
+
+    #[test]
+    fn federate_refuses_expired_wrong_and_get_session_token_credentials() {
+        let built = crate::build(&crate::ServerConfig::in_memory()).unwrap();
+        let host = ConsoleHost::new(built.state.clone());
+        let now = crate::ids::now_secs();
+        // A console session of the root: accepted while valid, with the root's ARN.
+        let (akid, secret, tok) = token(&built.state, SessionKind::Root, true, now + 600);
+        let c = host.federate(&akid, &secret, &tok).unwrap();
+        assert_eq!(
+            c.arn,
+            format!("arn:aws:iam::{}:root", built.state.account_id)
+        );
+        assert_eq!(c.expires, now + 600);
+        // The same credentials one second past their expiry: refused.
+        let (akid, secret, tok) = token(&built.state, SessionKind::Root, true, now - 1);
+        let e = host.federate(&akid, &secret, &tok).unwrap_err();
+        assert_eq!(e, "The credentials have expired.");
+        // A wrong secret, another key's token, a long-term key: refused, secret never echoed.
+        let (akid, secret, tok) = token(&built.state, SessionKind::Root, true, now + 600);
+        let wrong = format!("{}x", &secret[..secret.len() - 1]);
+        let e = host.federate(&akid, &wrong, &tok).unwrap_err();
+        assert!(!e.contains(&secret) && !e.contains(&wrong));
+        let (other, _, _) = token(&built.state, SessionKind::Root, true, now + 600);
+        assert!(host.federate(&other, &secret, &tok).is_err());
+        assert!(host.federate("AKIAEXAMPLE", &secret, &tok).is_err());
+        assert!(host.federate(&akid, &secret, "garbage").is_err());
+        // GetSessionToken credentials (not a console session, not a role): refused, as on AWS.
+        let (akid, secret, tok) = token(&built.state, SessionKind::Root, false, now + 600);
+        assert!(
+            host.federate(&akid, &secret, &tok)
+                .unwrap_err()
+                .contains("AssumeRole")
+        );
+    }
+}
