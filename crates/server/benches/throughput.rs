@@ -357,7 +357,7 @@ fn measured(
 ) -> Result {
     let before = cpu_secs(pid);
     let st = load(addr, req, conns, secs);
-    std::thread::sleep(Duration::from_millis(300)); // let batched background work finish
+    std::thread::sleep(Duration::from_millis(1000)); // let batched background work finish
     report(name, &st);
     if let (Some(a), Some(b)) = (before, cpu_secs(pid)) {
         println!(
