@@ -263,6 +263,31 @@ impl P<'_> {
         )
     }
 
+    /// The account's customer managed policies the principal may list: `(name, ARN)`.
+    fn local_policies(&self) -> Vec<(String, String)> {
+        match self.call(
+            "iam",
+            "ListPolicies",
+            json!({"Scope": "Local", "MaxItems": 1000}),
+        ) {
+            Ok(v) => items(&v, "Policies")
+                .iter()
+                .map(|p| (txt(&p["PolicyName"]), txt(&p["Arn"])))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Suggestions for policy ARN inputs (`list="policy-arns"`).
+    fn policy_datalist(&self) -> String {
+        let options: String = self
+            .local_policies()
+            .iter()
+            .map(|(n, a)| format!(r#"<option value="{}">{}</option>"#, esc(a), esc(n)))
+            .collect();
+        format!(r#"<datalist id="policy-arns">{options}</datalist>"#)
+    }
+
     fn csrf(&self) -> String {
         csrf_field(self.s)
     }
@@ -293,11 +318,12 @@ impl P<'_> {
 <label>User name <input type="text" name="UserName" required maxlength="64"></label>
 <label>Console password (optional: leave empty for no console access) <input type="password" name="Password" autocomplete="new-password"></label>
 <fieldset><legend>Permissions (optional)</legend>
-<label for="new-user-policy">Attach a policy directly (policy ARN)</label> <input type="text" id="new-user-policy" name="PolicyArn" placeholder="arn:aws:iam::{acct}:policy/Name">
+<label for="new-user-policy">Attach a policy directly (policy ARN)</label> <input type="text" id="new-user-policy" name="PolicyArn" list="policy-arns" placeholder="arn:aws:iam::{acct}:policy/Name">{arns}
 <label for="new-user-group">Add to a group (group name)</label> <input type="text" id="new-user-group" name="GroupName"></fieldset>
 <button type="submit">Create user</button></form>"#,
                 acct = esc(&self.c.backend.account_id()),
-                csrf = self.csrf()
+                csrf = self.csrf(),
+                arns = self.policy_datalist()
             ),
         )
     }
@@ -379,9 +405,10 @@ impl P<'_> {
         }
         body.push_str(&format!(
             r#"<form method="post" action="{base}/attach-policy">{csrf}
-<label>Policy ARN <input type="text" name="PolicyArn" required placeholder="arn:aws:iam::{acct}:policy/Name"></label>
+<label>Policy ARN <input type="text" name="PolicyArn" required list="policy-arns" placeholder="arn:aws:iam::{acct}:policy/Name"></label>{arns}
 <button type="submit">Attach policy</button></form>"#,
-            acct = esc(&self.c.backend.account_id())
+            acct = esc(&self.c.backend.account_id()),
+            arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("User", name));
         body.push_str("<h2>Groups</h2>");
@@ -773,10 +800,11 @@ impl P<'_> {
         }
         body.push_str(&format!(
             r#"<form method="post" action="/console/roles/{n}/attach-policy">{csrf}
-<label>Policy ARN <input type="text" name="PolicyArn" required></label>
+<label>Policy ARN <input type="text" name="PolicyArn" required list="policy-arns"></label>{arns}
 <button type="submit">Attach policy</button></form>"#,
             n = seg(name),
-            csrf = self.csrf()
+            csrf = self.csrf(),
+            arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("Role", name));
         body.push_str(&self.delete_section(

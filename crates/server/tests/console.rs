@@ -1405,6 +1405,61 @@ fn switch_role_colour_recent_roles_and_the_role_wizard() {
             .any(|f| f["type"] == "ERROR"),
         "{v}"
     );
+    // The permissions step: a checkbox per customer managed policy (and ARN suggestions).
+    let page = root.get("/console/roles/new").body;
+    let switch_arn = format!("arn:aws:iam::{ACCOUNT}:policy/SwitchRolePolicy");
+    let ecr_arn = format!("arn:aws:iam::{ACCOUNT}:policy/ECRPushAndLoginPolicy");
+    for a in [&switch_arn, &ecr_arn] {
+        assert!(
+            page.contains(&format!(
+                r#"<input type="checkbox" name="PolicyArns" value="{a}">"#
+            )),
+            "{page}"
+        );
+        assert!(page.contains(&format!(r#"<option value="{a}">"#)));
+    }
+    let p = root.post(
+        "/console/roles/review",
+        &[
+            ("csrf", &rcsrf),
+            ("TrustedEntity", "this-account"),
+            ("RoleName", "Both"),
+            ("PolicyArns", &switch_arn),
+            ("PolicyArns", &ecr_arn),
+            ("PolicyArn", &ecr_arn),
+        ],
+    );
+    assert_eq!(p.status, 200);
+    assert!(
+        p.body.contains(&format!(
+            "<code>{switch_arn}</code><br><code>{ecr_arn}</code></p>"
+        )),
+        "{}",
+        p.body
+    );
+    let p = root.post(
+        "/console/roles",
+        &[
+            ("csrf", &rcsrf),
+            ("TrustedEntity", "this-account"),
+            ("RoleName", "Both"),
+            ("PolicyArns", &switch_arn),
+            ("PolicyArns", &ecr_arn),
+            ("PolicyArn", &ecr_arn),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let attached = root_api.ok(
+        "iam",
+        "ListAttachedRolePolicies",
+        json!({"RoleName": "Both"}),
+    );
+    assert_eq!(
+        attached["AttachedPolicies"].as_array().unwrap().len(),
+        2,
+        "{attached}"
+    );
+
     // A custom trust policy that is valid goes in as written.
     let custom = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/user-for-switch"}},"Action":"sts:AssumeRole"}}]}}"#

@@ -93,9 +93,10 @@ impl P<'_> {
         }
         body.push_str(&format!(
             r#"<form method="post" action="{base}/attach-policy">{csrf}
-<label for="group-policy-arn">Policy ARN</label> <input type="text" id="group-policy-arn" name="PolicyArn" required placeholder="arn:aws:iam::{acct}:policy/Name">
+<label for="group-policy-arn">Policy ARN</label> <input type="text" id="group-policy-arn" name="PolicyArn" required list="policy-arns" placeholder="arn:aws:iam::{acct}:policy/Name">{arns}
 <button type="submit">Attach policy</button></form>"#,
-            acct = esc(&self.c.backend.account_id())
+            acct = esc(&self.c.backend.account_id()),
+            arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("Group", name));
         body.push_str(&self.delete_section("group", name, &format!("{base}/delete")));

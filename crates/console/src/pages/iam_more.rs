@@ -117,7 +117,7 @@ impl P<'_> {
 <textarea id="trust-policy" name="TrustPolicy" rows="12" spellcheck="false" data-policy-type="trust" data-findings="trust-findings">{custom}</textarea>
 <div id="trust-findings" aria-live="polite"></div>
 <label>Role name <input type="text" name="RoleName" required maxlength="64" value="{name}"></label>
-<label>Permissions policy ARN (optional) <input type="text" name="PolicyArn" value="{parn}"></label>
+{choices}<label>Permissions policy ARN (optional) <input type="text" name="PolicyArn" list="policy-arns" value="{parn}"></label>{arns}
 <button type="submit">Create role</button> <button type="submit" formaction="/console/roles/review">Next: review</button></form>"#,
             problem = problem.unwrap_or(""),
             csrf = self.csrf(),
@@ -132,8 +132,49 @@ impl P<'_> {
             custom = esc(&c.custom),
             name = esc(name),
             parn = esc(policy_arn),
+            choices = self.policy_choices(),
+            arns = self.policy_datalist(),
         );
         page_status(status, "Create role", Some(self.s), &body)
+    }
+
+    /// The wizard's "Add permissions" step: a checkbox per customer managed policy.
+    fn policy_choices(&self) -> String {
+        let chosen = self.r.fields("PolicyArns");
+        let boxes: String = self
+            .local_policies()
+            .iter()
+            .map(|(n, a)| {
+                format!(
+                    r#"<label><input type="checkbox" name="PolicyArns" value="{a}"{c}> {n}</label>"#,
+                    a = esc(a),
+                    n = esc(n),
+                    c = checked(chosen.contains(&a.as_str())),
+                )
+            })
+            .collect();
+        if boxes.is_empty() {
+            String::new()
+        } else {
+            format!("<fieldset><legend>Permissions policies</legend>{boxes}</fieldset>")
+        }
+    }
+
+    /// Every policy the wizard was asked to attach (checkboxes and the ARN field), once each.
+    fn chosen_policies(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for a in self
+            .r
+            .fields("PolicyArns")
+            .into_iter()
+            .chain(std::iter::once(self.r.field("PolicyArn").unwrap_or("")))
+        {
+            let a = a.trim();
+            if !a.is_empty() && !out.iter().any(|x| x == a) {
+                out.push(a.to_owned());
+            }
+        }
+        out
     }
 
     /// The generated trust policy of the submitted choice, or the wizard page with a problem.
@@ -190,7 +231,7 @@ impl P<'_> {
             })
             .collect();
         let name = self.field("RoleName");
-        let parn = self.field("PolicyArn");
+        let policies = self.chosen_policies();
         self.page(
             "Name, review, and create",
             &format!(
@@ -201,10 +242,14 @@ impl P<'_> {
 <p><a href="/console/roles/new">Back</a></p>"#,
                 name = esc(&name),
                 pretty = esc(&pretty),
-                perm = if parn.is_empty() {
+                perm = if policies.is_empty() {
                     "No permissions policy attached.".to_owned()
                 } else {
-                    format!("<code>{}</code>", esc(&parn))
+                    policies
+                        .iter()
+                        .map(|a| format!("<code>{}</code>", esc(a)))
+                        .collect::<Vec<_>>()
+                        .join("<br>")
                 },
                 csrf = self.csrf(),
             ),
@@ -224,15 +269,14 @@ impl P<'_> {
         ) {
             return self.failed("Create role", &e);
         }
-        let arn = self.field("PolicyArn");
-        if !arn.is_empty()
-            && let Err(e) = self.call(
+        for arn in self.chosen_policies() {
+            if let Err(e) = self.call(
                 "iam",
                 "AttachRolePolicy",
                 json!({"RoleName": name, "PolicyArn": arn}),
-            )
-        {
-            return self.failed("Attach policy", &e);
+            ) {
+                return self.failed("Attach policy", &e);
+            }
         }
         redirect(&format!("/console/roles/{}", seg(&name)), &[])
     }
