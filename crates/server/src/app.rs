@@ -134,6 +134,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     )));
     let mut r: Router = Router::new()
         .route("/health", axum::routing::get(|| async { "ok" }))
+        // Browsers ask for it on every console page; it is not an AWS request.
+        .route(
+            "/favicon.ico",
+            axum::routing::get(|| async { axum::http::StatusCode::NOT_FOUND }),
+        )
         .fallback(aws_entry)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .with_state(state)

@@ -303,3 +303,23 @@ fn oversized_query_bodies_are_refused_before_auth() {
     // The server is fine afterwards.
     root.ok("sts", "GetCallerIdentity", json!({}));
 }
+
+#[test]
+fn favicon_is_not_an_aws_request() {
+    let server = start_in_memory();
+    let resp = ureq::get(format!("http://{}/favicon.ico", server.addr))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    // Any other unsigned GET is still an AWS request, refused as AWS does.
+    let resp = ureq::get(format!("http://{}/robots.txt", server.addr))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+}
