@@ -51,7 +51,7 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
             )
                 .into_response();
         }
-        (["signin"], true, _) => return signin_form(None, StatusCode::OK),
+        (["signin"], true, _) => return signin_form(r, None, StatusCode::OK),
         (["signin"], _, true) => return signin(c, r),
         (["signin", "mfa"], true, _) => return mfa_form(c, r, None, StatusCode::OK),
         (["signin", "mfa"], _, true) => return signin_mfa(c, r),

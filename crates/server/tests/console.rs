@@ -592,9 +592,21 @@ fn sign_in_failures_lock_out_and_csrf_is_required() {
     assert_eq!(bob.sign_in("bob", USER_PASSWORD).status, 303);
     assert_eq!(bob.get("/console/users").status, 403);
 
-    // Wrong account id, unknown user, wrong password: one message.
+    // A sign-in link prefills the account and user.
+    let p = b.get(&format!("/console/signin?account={ACCOUNT}&username=alice"));
+    assert!(
+        p.body
+            .contains(&format!(r#"inputmode="numeric" value="{ACCOUNT}""#)),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(r#"autocomplete="username" value="alice""#));
+    // Wrong account id, unknown user, wrong password: one message; the form keeps the account
+    // and the user name, never the password.
     let p = b.sign_in("nobody", USER_PASSWORD);
     assert_eq!(p.status, 401);
+    assert!(p.body.contains(r#"autocomplete="username" value="nobody""#));
+    assert!(!p.body.contains(USER_PASSWORD));
     assert!(
         p.body
             .contains("Your authentication information is incorrect")

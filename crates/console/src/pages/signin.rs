@@ -13,7 +13,11 @@ use axum::response::Response;
 
 const BAD_SIGNIN: &str = "Your authentication information is incorrect. Please try again.";
 
-pub(super) fn signin_form(error: Option<&str>, status: StatusCode) -> Response {
+/// The sign-in form. The account id and user name are kept from `r` (the failed attempt's
+/// fields, or a sign-in link's `?account=…&username=…`); the password never is.
+pub(super) fn signin_form(r: &Req, error: Option<&str>, status: StatusCode) -> Response {
+    let keep = |k: &str| crate::html::esc(r.field(k).or_else(|| r.query(k)).unwrap_or("").trim());
+    let (account, user) = (keep("account"), keep("username"));
     let pre = random_token();
     let err = error
         .map(|e| error_box("SignInFailed", e))
@@ -21,8 +25,8 @@ pub(super) fn signin_form(error: Option<&str>, status: StatusCode) -> Response {
     let body = format!(
         r#"{err}<form method="post" action="/console/signin">
 <input type="hidden" name="csrf" value="{pre}">
-<label>Account ID <input type="text" name="account" required autocomplete="off" inputmode="numeric"></label>
-<label>IAM user name (leave empty to sign in as the root user) <input type="text" name="username" autocomplete="username"></label>
+<label>Account ID <input type="text" name="account" required autocomplete="off" inputmode="numeric" value="{account}"></label>
+<label>IAM user name (leave empty to sign in as the root user) <input type="text" name="username" autocomplete="username" value="{user}"></label>
 <label>Password <input type="password" name="password" required autocomplete="current-password"></label>
 <button type="submit">Sign in</button></form>"#
     );
@@ -61,6 +65,7 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
     if let Err(left) = c.lockout.check(&key, t) {
         let mins = (left + 59) / 60;
         return signin_form(
+            r,
             Some(&format!(
                 "Too many failed sign-in attempts. Sign-in for this user is locked; try again in {mins} minute(s)."
             )),
@@ -69,7 +74,7 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
     }
     if account != c.backend.account_id() {
         c.lockout.fail(&key, t);
-        return signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
+        return signin_form(r, Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
     }
     match c.backend.sign_in(user, password, r.source_ip) {
         Ok(creds) => {
@@ -90,14 +95,14 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
         }
         Err(SignInError::Failed) => {
             c.lockout.fail(&key, t);
-            signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED)
+            signin_form(r, Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED)
         }
-        Err(SignInError::Unavailable(msg)) => signin_form(Some(&msg), StatusCode::UNAUTHORIZED),
+        Err(SignInError::Unavailable(msg)) => signin_form(r, Some(&msg), StatusCode::UNAUTHORIZED),
         Err(SignInError::MfaRequired) => {
             // The password was right; the code is still to come. The lockout count stays
             // until the whole sign-in succeeds.
             let Some(user) = user else {
-                return signin_form(Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
+                return signin_form(r, Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
             };
             let id = c.pending_mfa.create(
                 crate::session::Pending {
@@ -170,6 +175,7 @@ pub(super) fn signin_mfa(c: &Console, r: &Req) -> Response {
         c.pending_mfa.remove(&pid);
         let mins = (left + 59) / 60;
         return signin_form(
+            r,
             Some(&format!(
                 "Too many failed sign-in attempts. Sign-in for this user is locked; try again in {mins} minute(s)."
             )),
