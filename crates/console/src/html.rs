@@ -120,4 +120,14 @@ mod tests {
         );
         assert_eq!(seg("a b/c+d"), "a%20b%2Fc%2Bd");
     }
+
+    #[test]
+    fn the_editor_script_comes_once_and_only_with_an_editor() {
+        let editor = r#"<textarea data-policy-type="trust"></textarea>"#;
+        assert_eq!(layout("t", None, editor).matches(EDITOR_SCRIPT).count(), 1);
+        let both = format!("{editor}{EDITOR_SCRIPT}");
+        assert_eq!(layout("t", None, &both).matches(EDITOR_SCRIPT).count(), 1);
+        assert!(!layout("t", None, "<p>x</p>").contains("<script"));
+        assert!(layout("<b>", None, "").contains("<h1>&lt;b&gt;</h1>"));
+    }
 }
