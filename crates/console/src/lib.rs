@@ -176,6 +176,21 @@ pub trait Backend: Send + Sync + 'static {
             status: 400,
         })
     }
+    /// Changes the account root's console password; `access_key_id` must be a session of the
+    /// root. A wrong `old` password is `IncorrectPassword`; a weak new one
+    /// `PasswordPolicyViolation`.
+    fn change_root_password(
+        &self,
+        _access_key_id: &str,
+        _old: &str,
+        _new: &str,
+    ) -> Result<(), CallError> {
+        Err(CallError {
+            code: "NotImplemented".into(),
+            message: "The root password cannot be changed here.".into(),
+            status: 501,
+        })
+    }
     /// The registry's `host:port` for `region` (what `repositoryUri` starts with).
     fn registry_endpoint(&self, _region: &str) -> Option<String> {
         None

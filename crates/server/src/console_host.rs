@@ -166,6 +166,52 @@ impl Backend for ConsoleHost {
         })
     }
 
+    fn change_root_password(
+        &self,
+        access_key_id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<(), CallError> {
+        let err = |status: u16, code: &str, message: &str| CallError {
+            code: code.into(),
+            message: message.into(),
+            status,
+        };
+        let caller = crate::auth::caller_for_key(&self.state, access_key_id).ok_or_else(|| {
+            err(
+                403,
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            )
+        })?;
+        if !caller.is_root() {
+            return Err(err(
+                403,
+                "AccessDenied",
+                "Only the root user can change the root user's password.",
+            ));
+        }
+        let stored: Option<RootPassword> = self
+            .state
+            .store
+            .view(|tx| tx.get_json(Table::Meta, ROOT_PASSWORD_KEY))
+            .map_err(|_| err(500, "ServiceFailure", "The password could not be read."))?;
+        if !stored.is_some_and(|s| kagi_console::password::verify(old, &s.phc)) {
+            return Err(err(
+                403,
+                "IncorrectPassword",
+                "The current password is incorrect.",
+            ));
+        }
+        crate::iam::login::check_password(new).map_err(|e| CallError {
+            code: e.code,
+            message: e.message,
+            status: e.status,
+        })?;
+        set_root_password(&*self.state.store, new)
+            .map_err(|_| err(500, "ServiceFailure", "The password could not be stored."))
+    }
+
     fn registry_endpoint(&self, region: &str) -> Option<String> {
         self.state.ecr.as_ref().map(|e| e.registry_endpoint(region))
     }

@@ -1909,6 +1909,64 @@ fn password_policy_page_and_mfa_at_sign_in() {
     assert_eq!(p.status, 400);
     assert!(p.body.contains("do not match"));
 
+    // The root changes its own console password (the old one first, IAM's password rules).
+    let p = root.get("/console/password");
+    assert!(
+        p.body
+            .contains("this changes the root user's console password")
+    );
+    let change = |b: &mut Browser, old: &str, new: &str, confirm: &str| {
+        b.post(
+            "/console/password",
+            &[
+                ("csrf", &csrf),
+                ("OldPassword", old),
+                ("NewPassword", new),
+                ("ConfirmPassword", confirm),
+            ],
+        )
+    };
+    let p = change(
+        &mut root,
+        "Wrong-Passw0rd!",
+        "New-Root-Passw0rd!",
+        "New-Root-Passw0rd!",
+    );
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("IncorrectPassword"));
+    let p = change(&mut root, ROOT_PASSWORD, "short", "short");
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("PasswordPolicyViolation"));
+    let p = change(
+        &mut root,
+        ROOT_PASSWORD,
+        "New-Root-Passw0rd!",
+        "New-Root-Passw0rd",
+    );
+    assert_eq!(p.status, 400);
+    let p = change(
+        &mut root,
+        ROOT_PASSWORD,
+        "New-Root-Passw0rd!",
+        "New-Root-Passw0rd!",
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Your password has been changed."));
+    assert!(
+        !p.body.contains("New-Root-Passw0rd!"),
+        "no password in the page"
+    );
+    assert_eq!(
+        Browser::new(server.addr).sign_in("", ROOT_PASSWORD).status,
+        401
+    );
+    assert_eq!(
+        Browser::new(server.addr)
+            .sign_in("", "New-Root-Passw0rd!")
+            .status,
+        303
+    );
+
     // A virtual MFA device for the user: sign-in then asks for a code.
     let d = root_api.ok(
         "iam",

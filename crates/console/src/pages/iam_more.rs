@@ -538,10 +538,11 @@ impl P<'_> {
     // ------------------------------------------------------------ passwords
 
     pub(super) fn password_form(&self, notice: Option<&str>, status: StatusCode) -> Response {
-        let admin = if self.s.arn.ends_with(":root") || self.s.switched.is_none() {
-            r#"<p><a href="/console/password-policy">Account password policy</a></p>"#
-        } else {
-            ""
+        let admin = r#"<p><a href="/console/password-policy">Account password policy</a></p>"#;
+        let notice = match notice {
+            Some(n) => n.to_owned(),
+            None if self.is_root() => "<p>You are signed in as the root user: this changes the root user's console password.</p>".to_owned(),
+            None => String::new(),
         };
         page_status(
             status,
@@ -553,10 +554,14 @@ impl P<'_> {
 <label for="new-password">New password</label> <input type="password" id="new-password" name="NewPassword" required autocomplete="new-password">
 <label for="confirm-password">Confirm new password</label> <input type="password" id="confirm-password" name="ConfirmPassword" required autocomplete="new-password">
 <button type="submit">Change password</button></form>{admin}"#,
-                notice = notice.unwrap_or(""),
                 csrf = self.csrf(),
             ),
         )
+    }
+
+    /// Signed in as the account root (and not switched into a role).
+    fn is_root(&self) -> bool {
+        self.s.switched.is_none() && self.s.arn.ends_with(":root")
     }
 
     pub(super) fn change_password(&self) -> Response {
@@ -571,11 +576,34 @@ impl P<'_> {
                 StatusCode::BAD_REQUEST,
             );
         }
-        match self.call(
-            "iam",
-            "ChangePassword",
-            json!({"OldPassword": old, "NewPassword": new}),
-        ) {
+        let result = if self.is_root() {
+            let key = format!("{}\0root", self.c.backend.account_id());
+            let t = crate::now();
+            if self.c.lockout.check(&key, t).is_err() {
+                return self.password_form(
+                    Some(&error_box(
+                        "LimitExceeded",
+                        "Too many failed attempts. Try again later.",
+                    )),
+                    StatusCode::TOO_MANY_REQUESTS,
+                );
+            }
+            let r = self
+                .c
+                .backend
+                .change_root_password(&self.s.access_key_id, old, new);
+            if r.as_ref().is_err_and(|e| e.code == "IncorrectPassword") {
+                self.c.lockout.fail(&key, t);
+            }
+            r.map(|_| json!({}))
+        } else {
+            self.call(
+                "iam",
+                "ChangePassword",
+                json!({"OldPassword": old, "NewPassword": new}),
+            )
+        };
+        match result {
             Ok(_) => self.password_form(
                 Some(r#"<div class="notice" role="status">Your password has been changed.</div>"#),
                 StatusCode::OK,
