@@ -16,7 +16,9 @@
 //! * MFA at sign-in: a user with an enabled virtual MFA device gets
 //!   [`SignInError::MfaRequired`] after the password, then
 //!   [`Backend::sign_in_mfa`](kagi_console::Backend::sign_in_mfa) checks a code with
-//!   [`crate::iam::mfa::verify_code`] (each time step once).
+//!   [`crate::iam::mfa::verify_code`] (each time step once). That console session has
+//!   `aws:MultiFactorAuthPresent` (its record in the session book says `mfa`; the console's
+//!   credentials never leave the server, so the book is what its calls resolve).
 //! * The root password comes from `KAGI_ROOT_PASSWORD` (set at every start) or, with a data
 //!   directory and nothing set yet, is generated on first start and written to
 //!   [`ROOT_PASSWORD_FILE`] (0600) beside the root credentials; only its hash is stored.
@@ -64,11 +66,13 @@ impl ConsoleHost {
         ConsoleHost { state }
     }
 
+    /// Mints the console session; `mfa` = the sign-in proved an MFA code.
     fn mint(
         &self,
         principal: Principal,
         secs: i64,
         source_ip: IpAddr,
+        mfa: bool,
     ) -> Result<Credentials, SignInError> {
         let caller = Caller {
             principal,
@@ -85,11 +89,26 @@ impl ConsoleHost {
             request_id: uuid::Uuid::new_v4().to_string(),
         };
         match crate::sts::console_session(&ctx, secs) {
-            Ok((_, session)) => Ok(Credentials {
-                access_key_id: session.access_key_id,
-                arn: caller.arn(),
-                expires: session.expires,
-            }),
+            Ok((_, mut session)) => {
+                if mfa {
+                    // `aws:MultiFactorAuthPresent` for this session. The console's credentials
+                    // never leave the server: every console call resolves the caller from the
+                    // session book by access key id, so the book's record is what counts.
+                    // (Stopgap until `sts::console_session` takes the MFA flag itself and seals
+                    // it into the token as well.)
+                    session.mfa = true;
+                    if self.state.sessions.put(&session, ctx.now).is_err() {
+                        return Err(SignInError::Unavailable(
+                            "The console session could not be recorded.".into(),
+                        ));
+                    }
+                }
+                Ok(Credentials {
+                    access_key_id: session.access_key_id,
+                    arn: caller.arn(),
+                    expires: session.expires,
+                })
+            }
             Err(e) => Err(SignInError::Unavailable(e.message)),
         }
     }
@@ -303,7 +322,7 @@ impl Backend for ConsoleHost {
         if !ok {
             return Err(SignInError::Failed);
         }
-        self.mint(principal, USER_SESSION_SECS, source_ip)
+        self.mint(principal, USER_SESSION_SECS, source_ip, true)
     }
 
     fn sign_in(
@@ -326,7 +345,7 @@ impl Backend for ConsoleHost {
                 if !kagi_console::password::verify(password, &stored.phc) {
                     return Err(SignInError::Failed);
                 }
-                self.mint(Principal::Root, ROOT_SESSION_SECS, source_ip)
+                self.mint(Principal::Root, ROOT_SESSION_SECS, source_ip, false)
             }
             Some(name) => {
                 let found = store
@@ -355,6 +374,7 @@ impl Backend for ConsoleHost {
                     },
                     USER_SESSION_SECS,
                     source_ip,
+                    false,
                 )
             }
         }

@@ -2044,6 +2044,65 @@ fn password_policy_page_and_mfa_at_sign_in() {
         p.body
             .contains(&format!("arn:aws:iam::{ACCOUNT}:user/user-for-switch"))
     );
+    // That session carries MFA: it may switch to a role whose trust policy requires MFA.
+    let mfa_trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole","Condition":{{"Bool":{{"aws:MultiFactorAuthPresent":"true"}}}}}}]}}"#
+    );
+    root_api.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "NeedsMfa", "AssumeRolePolicyDocument": mfa_trust}),
+    );
+    let may_assume = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "sts:AssumeRole", "Resource": format!("arn:aws:iam::{ACCOUNT}:role/NeedsMfa")}]})
+    .to_string();
+    for u in ["user-for-switch", "no-mfa"] {
+        if u == "no-mfa" {
+            root_api.ok("iam", "CreateUser", json!({"UserName": u}));
+            root_api.ok(
+                "iam",
+                "CreateLoginProfile",
+                json!({"UserName": u, "Password": "A-Long-Enough-Passw0rd!"}),
+            );
+        }
+        root_api.ok(
+            "iam",
+            "PutUserPolicy",
+            json!({"UserName": u, "PolicyName": "may", "PolicyDocument": may_assume}),
+        );
+    }
+    let bcsrf = b.get("/console/switch-role").csrf();
+    let p = b.post(
+        "/console/switch-role",
+        &[
+            ("csrf", &bcsrf),
+            ("Account", ACCOUNT),
+            ("RoleName", "NeedsMfa"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(
+        b.get("/console/users")
+            .body
+            .contains("assumed-role/NeedsMfa/user-for-switch")
+    );
+    let mut plain = Browser::new(server.addr);
+    assert_eq!(
+        plain.sign_in("no-mfa", "A-Long-Enough-Passw0rd!").status,
+        303
+    );
+    let pcsrf = plain.get("/console/switch-role").csrf();
+    let p = plain.post(
+        "/console/switch-role",
+        &[
+            ("csrf", &pcsrf),
+            ("Account", ACCOUNT),
+            ("RoleName", "NeedsMfa"),
+        ],
+    );
+    assert_eq!(p.status, 403, "a password-only session may not: {}", p.body);
+    assert!(p.body.contains("AccessDenied"));
+
     // The same code again (a replay) does not sign in a second time.
     let mut again = Browser::new(server.addr);
     assert_eq!(again.sign_in("user-for-switch", USER_PASSWORD).status, 303);
