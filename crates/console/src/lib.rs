@@ -34,6 +34,9 @@
 //!   console remembers (in memory, 5 minutes, keyed by a random cookie) only *that the password
 //!   was right*, and asks for the code ([`Backend::sign_in_mfa`]); failures count toward the
 //!   same lockout as passwords.
+//! * **Passwords**: IAM users change theirs with `iam:ChangePassword`; the account root's
+//!   console password (not an IAM entity) changes through [`Backend::change_root_password`],
+//!   which checks the old one (wrong guesses count toward the root's lockout).
 //! * **Switch role** is sts:AssumeRole as the signed-in identity; the banner takes one of AWS's
 //!   five colours; the last five roles are one-click entries (per signed-in session).
 //! * Pages run on tokio's blocking pool (`spawn_blocking`): backend calls are synchronous
