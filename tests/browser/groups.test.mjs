@@ -1,0 +1,111 @@
+// Groups, by clicking, with two browsers side by side:
+//   group-user (signed in, no policies) is denied the Users page (AccessDenied, 403).
+//   root: creates the policy ListUsersAndGroups, the group Readers, adds group-user, attaches
+//     the policy; the group's page lists both; the user's page lists the group.
+//   group-user: the same page now shows the users (200), with no new sign-in: permissions are
+//     evaluated per request.
+//   root removes the user from the group; group-user is denied again.
+
+import {
+  alertText,
+  allow,
+  assert,
+  clickForPage,
+  createPolicy,
+  createUser,
+  escapeRe,
+  feature,
+  iamArn,
+  nav,
+  rootPage,
+  signIn,
+} from "./lib.mjs";
+
+const USER = "group-user";
+const PASSWORD = "Group-User-Password-1!";
+const GROUP = "Readers";
+const POLICY = "ListUsersAndGroups";
+
+await feature("groups", async (t) => {
+  const root = await rootPage(t);
+  await t.step("user-created", async () => {
+    await createUser(root, USER, PASSWORD);
+    await root.getByText("Not in any group.").waitFor();
+  });
+
+  const user = await t.newPage();
+  const usersPage = () => clickForPage(user, nav(user).getByRole("link", { name: "Users" }), "/console/users");
+  await t.step("user-denied-users-page", async () => {
+    await signIn(user, USER, PASSWORD);
+    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    const resp = await usersPage();
+    assert.equal(resp.status(), 403);
+    assert.match(
+      await alertText(user),
+      new RegExp(`AccessDenied.*User: ${escapeRe(iamArn("user", USER))} is not authorized to perform: iam:ListUsers`, "s"),
+    );
+  });
+
+  t.page = root;
+  let policyArn;
+  await t.step("policy-created", async () => {
+    policyArn = await createPolicy(root, POLICY, allow(["iam:ListUsers", "iam:ListGroups"]));
+  });
+
+  await t.step("group-created", async () => {
+    await nav(root).getByRole("link", { name: "Groups" }).click();
+    await root.getByRole("heading", { name: "User groups" }).waitFor();
+    await root.getByLabel("User group name").fill(GROUP);
+    await root.getByRole("button", { name: "Create group" }).click();
+    await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
+    await root.getByText(iamArn("group", GROUP)).waitFor();
+  });
+
+  await t.step("member-added", async () => {
+    await root.getByLabel("User name").fill(USER);
+    await root.getByRole("button", { name: "Add user" }).click();
+    await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
+    await root.getByRole("button", { name: `Remove ${USER} from the group` }).waitFor();
+  });
+
+  await t.step("group-policy-attached", async () => {
+    await root.getByLabel("Policy ARN").fill(policyArn);
+    await root.getByRole("button", { name: "Attach policy" }).click();
+    await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
+    await root.getByRole("row", { name: new RegExp(POLICY) }).getByRole("button", { name: `Detach ${POLICY}` }).waitFor();
+  });
+
+  await t.step("user-page-lists-group", async () => {
+    await root.getByRole("link", { name: USER, exact: true }).click();
+    await root.getByRole("heading", { name: USER, exact: true }).waitFor();
+    await root.getByRole("link", { name: GROUP, exact: true }).waitFor();
+    // The policy is the group's, not attached to the user.
+    assert.equal(await root.getByRole("row", { name: new RegExp(POLICY) }).count(), 0);
+  });
+
+  t.page = user;
+  await t.step("user-allowed-through-group", async () => {
+    const resp = await usersPage();
+    assert.equal(resp.status(), 200);
+    await user.getByRole("row", { name: new RegExp(escapeRe(iamArn("user", USER))) }).waitFor();
+    // And the groups list (the policy's second action).
+    const groups = await clickForPage(user, nav(user).getByRole("link", { name: "Groups" }), "/console/groups");
+    assert.equal(groups.status(), 200);
+    await user.getByRole("row", { name: new RegExp(GROUP) }).waitFor();
+  });
+
+  t.page = root;
+  await t.step("member-removed", async () => {
+    await root.getByRole("link", { name: GROUP, exact: true }).click();
+    await root.getByRole("button", { name: `Remove ${USER} from the group` }).click();
+    await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
+    assert.equal(await root.getByRole("button", { name: `Remove ${USER} from the group` }).count(), 0);
+  });
+
+  t.page = user;
+  await t.step("user-denied-again", async () => {
+    const resp = await usersPage();
+    assert.equal(resp.status(), 403);
+    assert.match(await alertText(user), /AccessDenied.*iam:ListUsers/s);
+  });
+});

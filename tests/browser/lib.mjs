@@ -1,0 +1,310 @@
+// The shared harness of the console's feature tests (tests/browser/*.test.mjs but the seed's
+// console.test.mjs, which predates it): one chromium per feature, one screenshot per step, and
+// checks that run on every page of every feature:
+//   - no page error and no Content-Security-Policy violation (the DOM's
+//     `securitypolicyviolation` event, reported through a CDP binding that CSP cannot block);
+//   - every console document carries the console's security headers;
+//   - every console cookie is HttpOnly and SameSite=Strict, scoped to /console.
+//
+// Run by tests/console_browser.rs, which starts a fresh `kagi serve` per feature and passes:
+//   KAGI_ENDPOINT, KAGI_ACCOUNT, KAGI_ROOT_PASSWORD, KAGI_BIN, KAGI_SHOTS_DIR (this feature's
+//   own folder), KAGI_CHROMIUM, and the root's access key (KAGI_ROOT_ACCESS_KEY_ID,
+//   KAGI_ROOT_SECRET_ACCESS_KEY) for setup done with the CLI rather than by clicking.
+//
+// Selectors are labels, roles and visible text (what a user sees), never CSS paths.
+
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const env = process.env;
+const need = (name) => {
+  const v = env[name];
+  if (!v) throw new Error(`${name} is not set (tests/console_browser.rs sets it)`);
+  return v;
+};
+export const endpoint = need("KAGI_ENDPOINT");
+export const account = need("KAGI_ACCOUNT");
+export const rootPassword = need("KAGI_ROOT_PASSWORD");
+const kagiBin = need("KAGI_BIN");
+const shotsDir = need("KAGI_SHOTS_DIR");
+const executablePath = env.KAGI_CHROMIUM || "/usr/bin/chromium";
+
+export const REGION = "ap-northeast-1";
+export const CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'";
+export const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+export const iamArn = (kind, name) => `arn:aws:iam::${account}:${kind}/${name}`;
+export { assert };
+
+/** A policy document allowing `actions` on `resource`. */
+export const allow = (actions, resource = "*") =>
+  JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: actions, Resource: resource }] }, null, 2);
+
+// ---------------------------------------------------------------- TOTP (RFC 6238), for MFA
+
+/** RFC 4648 base32 (no padding) to bytes. */
+export function base32Decode(s) {
+  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of s.replace(/=+$/, "").toUpperCase()) {
+    const v = abc.indexOf(ch);
+    if (v < 0) throw new Error(`not base32: ${ch}`);
+    value = (value << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** The 6-digit TOTP code of `seed` (bytes) for 30-second time step `step` (HMAC-SHA1). */
+export function totp(seed, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const h = crypto.createHmac("sha1", seed).update(counter).digest();
+  const off = h[19] & 0x0f;
+  const bin = ((h[off] & 0x7f) << 24) | (h[off + 1] << 16) | (h[off + 2] << 8) | h[off + 3];
+  return String(bin % 1_000_000).padStart(6, "0");
+}
+export const stepNow = () => Math.floor(Date.now() / 1000 / 30);
+
+// RFC 6238 Appendix B (SHA1, seed "12345678901234567890"): the last 6 digits. The harness
+// checks its own TOTP before any feature relies on it.
+assert.equal(totp(Buffer.from("12345678901234567890"), Math.floor(59 / 30)), "287082");
+assert.equal(totp(Buffer.from("12345678901234567890"), Math.floor(1111111109 / 30)), "081804");
+assert.equal(base32Decode("MZXW6YTBOI").toString(), "foobar");
+
+// ---------------------------------------------------------------- the CLI, as the root user
+
+/** Runs the CLI half of kagi as the account root (private HOME, JSON output), parsed. */
+export function rootCli(args) {
+  const out = execFileSync(
+    kagiBin,
+    [...args, "--endpoint-url", endpoint, "--region", REGION, "--output", "json"],
+    {
+      encoding: "utf8",
+      env: {
+        PATH: env.PATH,
+        HOME: fs.mkdtempSync(path.join(os.tmpdir(), "kagi-browser-cli-")),
+        AWS_ACCESS_KEY_ID: need("KAGI_ROOT_ACCESS_KEY_ID"),
+        AWS_SECRET_ACCESS_KEY: need("KAGI_ROOT_SECRET_ACCESS_KEY"),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  return out.trim() ? JSON.parse(out) : {};
+}
+
+// ---------------------------------------------------------------- the harness
+
+class Harness {
+  constructor(feature, browser) {
+    this.feature = feature;
+    this.browser = browser;
+    this.problems = [];
+    this.shotNo = 0;
+    /** The page steps screenshot (the last one opened, or set by the feature). */
+    this.page = null;
+    this.contexts = [];
+  }
+
+  /** A fresh browser (own cookies) with one page, watched by the harness. */
+  async newPage(options = {}) {
+    const ctx = await this.browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    this.contexts.push(ctx);
+    await ctx.exposeBinding("kagiCspViolation", (_source, what) => this.problems.push(`CSP violation: ${what}`));
+    await ctx.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (e) => {
+        window.kagiCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} on ${e.documentURI}`);
+      });
+    });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on("pageerror", (e) => this.problems.push(`page error: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) {
+        this.problems.push(`CSP console error: ${m.text()}`);
+      }
+    });
+    page.on("response", async (r) => {
+      const url = new URL(r.url());
+      if (url.origin !== new URL(endpoint).origin || !url.pathname.startsWith("/console")) return;
+      const h = r.headers();
+      if (h["content-security-policy"] !== CSP) {
+        this.problems.push(`${r.status()} ${url.pathname}: Content-Security-Policy is ${h["content-security-policy"]}`);
+      }
+      if (h["x-content-type-options"] !== "nosniff") {
+        this.problems.push(`${url.pathname}: no X-Content-Type-Options: nosniff`);
+      }
+    });
+    this.page = page;
+    return page;
+  }
+
+  /** Every console cookie of every open browser is HttpOnly, SameSite=Strict, Path=/console. */
+  async checkCookies() {
+    for (const ctx of this.contexts) {
+      let cookies;
+      try {
+        cookies = await ctx.cookies();
+      } catch {
+        continue; // closed
+      }
+      for (const c of cookies.filter((c) => c.name.startsWith("kagi-console"))) {
+        if (!c.httpOnly || c.sameSite !== "Strict" || c.path !== "/console") {
+          this.problems.push(`cookie ${c.name}: httpOnly=${c.httpOnly} sameSite=${c.sameSite} path=${c.path}`);
+        }
+      }
+    }
+  }
+
+  async shot(name, page = this.page) {
+    this.shotNo += 1;
+    await page.screenshot({ path: path.join(shotsDir, `${String(this.shotNo).padStart(2, "0")}-${name}.png`) });
+  }
+
+  /** One step: run it, check cookies, screenshot the page it leaves, report. */
+  async step(name, fn) {
+    const page = this.page;
+    try {
+      await fn();
+      await this.checkCookies();
+    } catch (e) {
+      try {
+        await this.page.screenshot({ path: path.join(shotsDir, `FAILED-${name}.png`) });
+      } catch {}
+      const text = this.page ? await this.page.locator("main").innerText().catch(() => "") : "";
+      throw new Error(`[${this.feature}] step ${name} failed at ${this.page?.url()}: ${e.message}\n--- page ---\n${text}`);
+    }
+    await this.shot(name, this.page || page);
+    console.log(`ok ${this.shotNo} ${this.feature}: ${name}`);
+  }
+}
+
+/**
+ * Runs one feature: `body(t)` with a fresh harness. Prints `OK:` at the end, or the failure
+ * (exit code 1). Problems seen on any page (CSP, headers, cookies, page errors) fail it too.
+ */
+export async function feature(name, body) {
+  fs.mkdirSync(shotsDir, { recursive: true });
+  for (const f of fs.readdirSync(shotsDir)) {
+    if (f.endsWith(".png")) fs.rmSync(path.join(shotsDir, f));
+  }
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    // What works on this machine's closed network (see the README's test section).
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const t = new Harness(name, browser);
+  try {
+    await body(t);
+    assert.deepEqual(t.problems, [], "no page errors, CSP violations, missing headers or loose cookies");
+    console.log(`OK: ${name}: ${t.shotNo} steps, screenshots in ${shotsDir}`);
+  } catch (e) {
+    console.error(e.stack || String(e));
+    if (t.problems.length) console.error(`problems seen: ${JSON.stringify(t.problems, null, 2)}`);
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+// ---------------------------------------------------------------- page helpers
+
+export const nav = (page) => page.getByRole("navigation");
+export const alertText = (page) => page.getByRole("alert").first().innerText();
+
+/** Clicks `locator` and returns the HTTP response of the page it leads to (after redirects). */
+export async function clickForPage(page, locator, pathSuffix) {
+  const [resp] = await Promise.all([
+    page.waitForResponse(
+      (r) =>
+        r.request().isNavigationRequest() && new URL(r.url()).pathname.endsWith(pathSuffix) && r.status() !== 303,
+    ),
+    locator.click(),
+  ]);
+  await page.waitForLoadState();
+  return resp;
+}
+
+/** Fills and sends the sign-in form (user `null` = the root user); returns the response. */
+export async function signIn(page, user, password) {
+  await page.goto(`${endpoint}/console/signin`);
+  await page.getByLabel("Account ID").fill(account);
+  if (user) await page.getByLabel(/IAM user name/).fill(user);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  return clickForPage(page, page.getByRole("button", { name: "Sign in" }), "");
+}
+
+export async function signOut(page) {
+  await nav(page).getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+}
+
+/** A new browser signed in as the root user (on the Users page). */
+export async function rootPage(t) {
+  const page = await t.newPage();
+  await signIn(page, null, rootPassword);
+  await nav(page).getByText(`arn:aws:iam::${account}:root`).waitFor();
+  return page;
+}
+
+/** Creates a user on the Users page (with a console password when given); lands on its page. */
+export async function createUser(page, name, password = "") {
+  await nav(page).getByRole("link", { name: "Users" }).click();
+  await page.getByLabel("User name").fill(name);
+  await page.getByLabel(/Console password/).fill(password);
+  await page.getByRole("button", { name: "Create user" }).click();
+  await page.getByRole("heading", { name, exact: true }).waitFor();
+}
+
+/** Creates a customer managed policy with the editor; answers its ARN. */
+export async function createPolicy(page, name, document) {
+  await nav(page).getByRole("link", { name: "Policies" }).click();
+  await page.getByRole("link", { name: "Create policy" }).click();
+  await page.getByLabel("Policy name").fill(name);
+  await page.getByLabel("Policy document (JSON)").fill(document);
+  await page.getByText("The policy engine has no findings.").waitFor();
+  await page.getByRole("button", { name: "Create policy" }).click();
+  await page.getByRole("heading", { name: "Policies" }).waitFor();
+  const arn = iamArn("policy", name);
+  await page.getByRole("row", { name: new RegExp(escapeRe(name)) }).getByText(arn).waitFor();
+  return arn;
+}
+
+/**
+ * Runs the policy simulator page for `principal` (ARN) with `actions` and `resources` (arrays);
+ * answers its results table as `[{action, resource, decision, matched}]`.
+ */
+export async function simulate(page, principal, actions, resources = []) {
+  await nav(page).getByRole("link", { name: "Policy simulator" }).click();
+  await page.getByRole("heading", { name: "Policy simulator" }).waitFor();
+  await page.getByLabel(/^Principal/).fill(principal);
+  await page.getByLabel(/^Actions/).fill(actions.join("\n"));
+  await page.getByLabel(/^Resource ARNs/).fill(resources.join("\n"));
+  await page.getByRole("button", { name: "Run simulation" }).click();
+  await page.getByRole("heading", { name: "Results" }).waitFor();
+  const rows = await page
+    .getByRole("table")
+    .last()
+    .getByRole("row")
+    .evaluateAll((trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent.trim())));
+  return rows.map(([action, resource, decision, matched]) => ({ action, resource, decision, matched }));
+}
