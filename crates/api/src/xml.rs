@@ -28,7 +28,27 @@ pub fn escape(s: &str, out: &mut String) {
     // Byte scan: everything that needs work starts with an ASCII byte or 0xEF (U+FFFE and
     // U+FFFF are EF BF BE / EF BF BF), so runs of other bytes are copied in one go; most
     // values (ids, tokens) are a single run.
+    /// Bytes that may need work: the escaped ASCII, control characters, and 0xEF.
+    const SPECIAL: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 0x20 {
+            t[i] = true;
+            i += 1;
+        }
+        t[b'&' as usize] = true;
+        t[b'<' as usize] = true;
+        t[b'>' as usize] = true;
+        t[b'"' as usize] = true;
+        t[b'\'' as usize] = true;
+        t[0xEF] = true;
+        t
+    };
     let b = s.as_bytes();
+    if !b.iter().any(|&c| SPECIAL[c as usize]) {
+        out.push_str(s);
+        return;
+    }
     let mut run = 0;
     let mut i = 0;
     while i < b.len() {

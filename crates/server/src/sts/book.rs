@@ -24,7 +24,7 @@ pub struct SessionBook {
     store: Arc<dyn Store>,
     /// Sessions not yet committed by the writer (it removes them once they are).
     recent: Arc<Mutex<HashMap<String, Arc<Session>>>>,
-    tx: Mutex<mpsc::Sender<Msg>>,
+    tx: mpsc::Sender<Msg>,
 }
 
 const MAX_RECENT: usize = 200_000;
@@ -44,11 +44,7 @@ impl SessionBook {
             .name("kagi-session-writer".into())
             .spawn(move || writer(writer_store, writer_recent, rx))
             .expect("spawn session writer");
-        SessionBook {
-            store,
-            recent,
-            tx: Mutex::new(tx),
-        }
+        SessionBook { store, recent, tx }
     }
 
     /// Records a new session (visible to [`SessionBook::get`] immediately).
@@ -64,7 +60,7 @@ impl SessionBook {
             }
             m.insert(s.access_key_id.clone(), Arc::new(s.clone()));
         }
-        let _ = self.tx.lock().send(Msg::Put(s.access_key_id.clone(), doc));
+        let _ = self.tx.send(Msg::Put(s.access_key_id.clone(), doc));
         Ok(())
     }
 
@@ -82,7 +78,7 @@ impl SessionBook {
     /// Blocks until every session recorded before the call is committed.
     pub fn flush(&self) {
         let (ack_tx, ack_rx) = mpsc::channel();
-        if self.tx.lock().send(Msg::Flush(ack_tx)).is_ok() {
+        if self.tx.send(Msg::Flush(ack_tx)).is_ok() {
             let _ = ack_rx.recv();
         }
     }
@@ -118,11 +114,15 @@ fn writer(
         };
         let mut batch = Vec::new();
         let mut acks = Vec::new();
-        // Gather for up to BATCH_WINDOW after the first record (nobody waits for the commit,
-        // and one commit per window costs far less than one per record), unless the batch is
-        // full or somebody asked for a flush.
-        let deadline = std::time::Instant::now() + BATCH_WINDOW;
+        // Sleep through a window, then take everything that arrived (one commit per window
+        // costs far less than one per record, and nobody waits for it). Not blocking on the
+        // channel during the window matters: a blocked receiver makes every `put` a futex wake
+        // and a context switch. A flush skips the window.
+        let flushing = matches!(first, Msg::Flush(_));
         let mut next = Some(first);
+        if !flushing {
+            std::thread::sleep(BATCH_WINDOW);
+        }
         while let Some(m) = next {
             match m {
                 Msg::Put(k, d) => batch.push((k, d)),
@@ -130,11 +130,8 @@ fn writer(
             }
             next = if batch.len() >= MAX_BATCH {
                 None
-            } else if !acks.is_empty() {
-                rx.try_recv().ok()
             } else {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                rx.recv_timeout(left).ok()
+                rx.try_recv().ok()
             };
         }
         if !batch.is_empty() {
