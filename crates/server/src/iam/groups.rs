@@ -6,7 +6,7 @@ use super::{name_param, opt, paginate, paginate_into, path_param, req, ts};
 use crate::app::Ctx;
 use crate::error::{AwsError, AwsResult};
 use crate::ids::{self, IdKind};
-use crate::model::{Group, Membership, User};
+use crate::model::{Attachment, EntityKind, Group, InlinePolicy, Membership, User};
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use serde_json::{Map, Value, json};
 
@@ -111,32 +111,96 @@ pub fn list_groups(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     paginate(i, items, "Groups")
 }
 
+/// UpdateGroup: a new path and/or a new name. A rename re-keys, in the same transaction, the
+/// group document, its membership rows, its managed-policy attachments and its inline policies,
+/// so nothing is left under the old name. As on AWS, the caller needs `iam:UpdateGroup` on both
+/// the group as it is and the group as it will be.
 pub fn update_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "GroupName")?;
-    ctx.authorize("iam:UpdateGroup", &group_arn(ctx, name)?)?;
+    let new_name = match opt(i, "NewGroupName") {
+        Some(_) => Some(name_param(i, "NewGroupName", 128)?.to_owned()),
+        None => None,
+    };
     let new_path = match opt(i, "NewPath") {
         Some(_) => Some(path_param(i, "NewPath")?),
         None => None,
     };
-    if opt(i, "NewGroupName").is_some_and(|n| name_key(n) != name_key(name)) {
-        return Err(AwsError::new(
-            501,
-            "NotImplemented",
-            "Renaming groups is not supported by kagi yet.",
-        ));
+    let current: Option<Group> = ctx
+        .state
+        .store
+        .view(|tx| tx.get_json(Table::Groups, &name_key(name)))?;
+    let old_arn = match &current {
+        Some(g) => g.arn.clone(),
+        None => ids::iam_arn(&ctx.state.account_id, "group", "/", name),
+    };
+    ctx.authorize("iam:UpdateGroup", &old_arn)?;
+    if let Some(g) = &current {
+        let target = ids::iam_arn(
+            &ctx.state.account_id,
+            "group",
+            new_path.as_deref().unwrap_or(&g.path),
+            new_name.as_deref().unwrap_or(&g.name),
+        );
+        if target != old_arn {
+            ctx.authorize("iam:UpdateGroup", &target)?;
+        }
     }
     ctx.state.store.write(|tx| {
         let mut g = load_group(tx, name)?;
-        if let Some(p) = new_path {
-            g.path = p;
+        if let Some(p) = &new_path {
+            g.path = p.clone();
         }
-        if let Some(n) = opt(i, "NewGroupName") {
-            g.name = n.to_owned();
+        let old_key = name_key(&g.name);
+        if let Some(n) = &new_name {
+            if name_key(n) != old_key && tx.get(Table::Groups, &name_key(n))?.is_some() {
+                return Err(AwsError::already_exists(format!(
+                    "Group with name {n} already exists."
+                ))
+                .into());
+            }
+            rename_group_refs(tx, &g.name, n)?;
+            g.name = n.clone();
         }
         g.arn = ids::iam_arn(&ctx.state.account_id, "group", &g.path, &g.name);
+        tx.delete(Table::Groups, &old_key)?;
         tx.put_json(Table::Groups, &name_key(&g.name), &g)
     })?;
     Ok(json!({}))
+}
+
+/// Moves everything keyed by a group's name from `old` to `new` (same transaction as the
+/// group document itself).
+fn rename_group_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()> {
+    for (k, m) in
+        tx.scan_json::<Membership>(Table::GroupMembers, &format!("{}\0", name_key(old)))?
+    {
+        tx.delete(Table::GroupMembers, &k)?;
+        let m = Membership {
+            group: new.to_owned(),
+            user: m.user,
+        };
+        tx.put_json(Table::GroupMembers, &member_key(new, &m.user), &m)?;
+    }
+    let p = crate::iam::policies::entity_prefix(EntityKind::Group, old);
+    for (k, mut a) in tx.scan_json::<Attachment>(Table::Attachments, &p)? {
+        tx.delete(Table::Attachments, &k)?;
+        a.entity = new.to_owned();
+        tx.put_json(
+            Table::Attachments,
+            &crate::iam::policies::attachment_key(EntityKind::Group, new, &a.policy_arn),
+            &a,
+        )?;
+    }
+    for (k, mut ip) in tx.scan_json::<InlinePolicy>(Table::InlinePolicies, &p)? {
+        tx.delete(Table::InlinePolicies, &k)?;
+        ip.entity = new.to_owned();
+        tx.put_json(
+            Table::InlinePolicies,
+            &crate::iam::policies::inline_key(EntityKind::Group, new, &ip.name),
+            &ip,
+        )?;
+    }
+    Ok(())
 }
 
 pub fn delete_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {

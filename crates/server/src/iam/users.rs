@@ -117,7 +117,6 @@ pub fn list_users(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 
 pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "UserName")?;
-    ctx.authorize("iam:UpdateUser", &user_arn(ctx, name)?)?;
     let new_name = match opt(i, "NewUserName") {
         Some(_) => Some(name_param(i, "NewUserName", 64)?.to_owned()),
         None => None,
@@ -126,6 +125,27 @@ pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         Some(_) => Some(path_param(i, "NewPath")?),
         None => None,
     };
+    // As on AWS, a rename or move needs permission on the user as it is and as it will be.
+    let current: Option<User> = ctx
+        .state
+        .store
+        .view(|tx| tx.get_json(Table::Users, &name_key(name)))?;
+    let old_arn = match &current {
+        Some(u) => u.arn.clone(),
+        None => ids::iam_arn(&ctx.state.account_id, "user", "/", name),
+    };
+    ctx.authorize("iam:UpdateUser", &old_arn)?;
+    if let Some(u) = &current {
+        let target = ids::iam_arn(
+            &ctx.state.account_id,
+            "user",
+            new_path.as_deref().unwrap_or(&u.path),
+            new_name.as_deref().unwrap_or(&u.name),
+        );
+        if target != old_arn {
+            ctx.authorize("iam:UpdateUser", &target)?;
+        }
+    }
     ctx.state.store.write(|tx| {
         let mut u = load_user(tx, name)?;
         if let Some(p) = new_path {
@@ -189,6 +209,21 @@ fn rename_user_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()>
             &super::policies::inline_key(EntityKind::User, new, &ip.name),
             &ip,
         )?;
+    }
+    let old_profile = super::login::profile_key(old);
+    if let Some(mut lp) = tx.get_json::<super::login::LoginProfile>(Table::Meta, &old_profile)? {
+        tx.delete(Table::Meta, &old_profile)?;
+        lp.user = new.to_owned();
+        tx.put_json(Table::Meta, &super::login::profile_key(new), &lp)?;
+    }
+    for (k, mut d) in tx.scan_json::<MfaDevice>(Table::MfaDevices, "")? {
+        if d.user
+            .as_deref()
+            .is_some_and(|u| name_key(u) == name_key(old))
+        {
+            d.user = Some(new.to_owned());
+            tx.put_json(Table::MfaDevices, &k, &d)?;
+        }
     }
     Ok(())
 }
