@@ -35,7 +35,33 @@ const shotsDir = need("KAGI_SHOTS_DIR");
 const executablePath = env.KAGI_CHROMIUM || "/usr/bin/chromium";
 
 export const REGION = "ap-northeast-1";
-export const CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'";
+/**
+ * What is wrong with a console response's Content-Security-Policy (empty: nothing). Required:
+ * `default-src 'self'`, `frame-ancestors 'none'`, `form-action 'self'`; nothing `unsafe-*`, no
+ * wildcard source. Further directives may be added (they only restrict more).
+ */
+export function cspProblems(header) {
+  if (!header) return ["no Content-Security-Policy"];
+  const dirs = new Map(
+    header
+      .split(";")
+      .map((d) => d.trim().split(/\s+/))
+      .filter((d) => d[0])
+      .map(([name, ...values]) => [name.toLowerCase(), values]),
+  );
+  const out = [];
+  const want = { "default-src": "'self'", "frame-ancestors": "'none'", "form-action": "'self'" };
+  for (const [name, value] of Object.entries(want)) {
+    if ((dirs.get(name) || []).join(" ") !== value) out.push(`${name} is not ${value}`);
+  }
+  for (const [name, values] of dirs) {
+    if (values.some((v) => /unsafe-|^\*$|^https?:$|^data:$/i.test(v))) out.push(`${name} allows ${values.join(" ")}`);
+  }
+  return out;
+}
+assert.deepEqual(cspProblems("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"), []);
+assert.equal(cspProblems("default-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'").length, 2);
+assert.equal(cspProblems("default-src 'self'; script-src *; frame-ancestors 'none'; form-action 'self'").length, 1);
 export const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 export const iamArn = (kind, name) => `arn:aws:iam::${account}:${kind}/${name}`;
 export { assert };
@@ -138,8 +164,8 @@ class Harness {
       const url = new URL(r.url());
       if (url.origin !== new URL(endpoint).origin || !url.pathname.startsWith("/console")) return;
       const h = r.headers();
-      if (h["content-security-policy"] !== CSP) {
-        this.problems.push(`${r.status()} ${url.pathname}: Content-Security-Policy is ${h["content-security-policy"]}`);
+      for (const p of cspProblems(h["content-security-policy"])) {
+        this.problems.push(`${r.status()} ${url.pathname}: Content-Security-Policy: ${p}`);
       }
       if (h["x-content-type-options"] !== "nosniff") {
         this.problems.push(`${url.pathname}: no X-Content-Type-Options: nosniff`);

@@ -1,0 +1,112 @@
+// Passwords, by clicking:
+//   root: the account password policy page (none set: IAM's default is described); sets a
+//     minimum length of 14 and "Allow users to change their own password"; the page shows
+//     what was saved.
+//   root: creating pw-user with an 11-character password is refused with IAM's
+//     PasswordPolicyViolation message and no user is left behind; a long one works; resetting
+//     the user's password to a short one is refused the same way.
+//   pw-user: the Password page (ChangePassword): a confirmation that differs is refused; a
+//     too-short new password is refused with IAM's message; a good one is accepted; then the
+//     old password no longer signs in and the new one does.
+// As on AWS, "Allow users to change their own password" gives every IAM user
+// iam:ChangePassword on their own user (and iam:GetAccountPasswordPolicy) without a policy.
+
+import { alertText, assert, clickForPage, createUser, feature, iamArn, nav, rootPage, signIn, signOut } from "./lib.mjs";
+
+const USER = "pw-user";
+const FIRST = "First-Password-2026!";
+const SECOND = "Second-Password-2026!";
+const SHORT = "Short-Pw-1!"; // 11 characters, all four character classes
+const TOO_SHORT = /PasswordPolicyViolation.*Password should have a minimum length of 14/s;
+
+await feature("password", async (t) => {
+  const root = await rootPage(t);
+
+  await t.step("policy-page-default", async () => {
+    await nav(root).getByRole("link", { name: "Password" }).click();
+    await root.getByRole("heading", { name: "Change password" }).waitFor();
+    await root.getByRole("link", { name: "Account password policy" }).click();
+    await root.getByRole("heading", { name: "Password policy" }).waitFor();
+    await root.getByText(/No password policy is set/).waitFor();
+  });
+
+  await t.step("policy-saved", async () => {
+    await root.getByLabel("Minimum password length").fill("14");
+    await root.getByLabel("Allow users to change their own password").check();
+    await root.getByRole("button", { name: "Save changes" }).click();
+    await root.getByText("The password policy was saved.").waitFor();
+    assert.equal(await root.getByLabel("Minimum password length").inputValue(), "14");
+    assert.ok(await root.getByLabel("Allow users to change their own password").isChecked());
+    assert.ok(!(await root.getByLabel("Require at least one number").isChecked()));
+    assert.equal(await root.getByText(/No password policy is set/).count(), 0);
+  });
+
+  await t.step("short-password-refused-at-create", async () => {
+    await nav(root).getByRole("link", { name: "Users" }).click();
+    await root.getByLabel("User name").fill(USER);
+    await root.getByLabel(/Console password/).fill(SHORT);
+    const resp = await clickForPage(root, root.getByRole("button", { name: "Create user" }), "/console/users");
+    assert.equal(resp.status(), 400);
+    assert.match(await alertText(root), TOO_SHORT);
+    await root.getByText("The user was not created.").waitFor();
+  });
+
+  await t.step("user-created", async () => {
+    await createUser(root, USER, FIRST);
+    await root.getByText(/Enabled \(since/).waitFor();
+  });
+
+  await t.step("short-password-refused-at-reset", async () => {
+    await root.getByText("Manage console access").click();
+    await root.getByLabel("New console password").fill(SHORT);
+    const resp = await clickForPage(root, root.getByRole("button", { name: "Reset password" }), "/login-profile/update");
+    assert.equal(resp.status(), 400);
+    assert.match(await alertText(root), TOO_SHORT);
+  });
+
+  // ---------------------------------------------------------------- the user changes it
+  const user = await t.newPage();
+  const form = async (current, next, confirm = next) => {
+    await user.getByLabel("Current password").fill(current);
+    await user.getByLabel("New password", { exact: true }).fill(next);
+    await user.getByLabel("Confirm new password").fill(confirm);
+    return clickForPage(user, user.getByRole("button", { name: "Change password" }), "/console/password");
+  };
+
+  await t.step("user-password-page", async () => {
+    await signIn(user, USER, FIRST);
+    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    await nav(user).getByRole("link", { name: "Password" }).click();
+    await user.getByRole("heading", { name: "Change password" }).waitFor();
+  });
+
+  await t.step("confirmation-mismatch-refused", async () => {
+    const resp = await form(FIRST, SECOND, `${SECOND}x`);
+    assert.equal(resp.status(), 400);
+    assert.match(await alertText(user), /do not match/);
+  });
+
+  await t.step("too-short-refused", async () => {
+    const resp = await form(FIRST, SHORT);
+    assert.equal(resp.status(), 400, `ChangePassword answered: ${await alertText(user).catch(() => "")}`);
+    assert.match(await alertText(user), TOO_SHORT);
+  });
+
+  await t.step("password-changed", async () => {
+    const resp = await form(FIRST, SECOND);
+    assert.equal(resp.status(), 200, `ChangePassword answered: ${await alertText(user).catch(() => "")}`);
+    await user.getByText("Your password has been changed.").waitFor();
+  });
+
+  await t.step("old-password-refused", async () => {
+    await signOut(user);
+    const resp = await signIn(user, USER, FIRST);
+    assert.equal(resp.status(), 401);
+    assert.match(await alertText(user), /Your authentication information is incorrect/);
+  });
+
+  await t.step("new-password-signs-in", async () => {
+    await signIn(user, USER, SECOND);
+    await nav(user).getByText(iamArn("user", USER)).waitFor();
+  });
+});
