@@ -352,6 +352,96 @@ pub fn delete_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 }
 
 // ---- access keys ----
+//
+// Without `UserName`, an IAM user manages its own keys and the account root manages the
+// root's keys (stored with `user: None`; the one from `KAGI_ROOT_ACCESS_KEY_ID` or the
+// `root-credentials` file is one of them). As on AWS the root has at most two, and may delete
+// or deactivate every one of them: its console password still signs in. Every change bumps
+// the store generation, which empties the authentication key cache, so a deleted or
+// deactivated key is refused from the very next request.
+//
+// Start-up ([`crate::account`]) loads the root key the account document names. When that key
+// is deleted, the document is pointed at the root's other key; when it was the last one, its
+// row stays, inactive, as a tombstone (named in `Table::Meta` under [`ROOT_KEY_TOMBSTONE`])
+// that no API call shows and that authentication refuses like any inactive key, so the next
+// start still finds it. A new root key replaces the tombstone. (A key configured with
+// `KAGI_ROOT_ACCESS_KEY_ID` is re-activated by the next start, as configured.)
+
+/// `Table::Meta` key of the id of the deleted last root key kept for start-up.
+pub const ROOT_KEY_TOMBSTONE: &str = "root-key-tombstone";
+
+fn root_tombstone(tx: &dyn Tx) -> anyhow::Result<Option<String>> {
+    Ok(tx
+        .get_json::<Value>(Table::Meta, ROOT_KEY_TOMBSTONE)?
+        .and_then(|v| v["id"].as_str().map(str::to_owned)))
+}
+
+/// The root's keys, oldest first, without the tombstone (unless configuration revived it).
+fn root_keys(tx: &dyn Tx) -> anyhow::Result<Vec<AccessKey>> {
+    let tomb = root_tombstone(tx)?;
+    let mut keys: Vec<AccessKey> = tx
+        .scan_json::<AccessKey>(Table::AccessKeys, "")?
+        .into_iter()
+        .map(|(_, k)| k)
+        .filter(|k| k.user.is_none() && (k.active || tomb.as_deref() != Some(&k.id)))
+        .collect();
+    keys.sort_by_key(|k| k.created);
+    Ok(keys)
+}
+
+/// Whose keys a call is about.
+enum KeyOwner {
+    Root,
+    User(String),
+}
+
+impl KeyOwner {
+    fn of(ctx: &Ctx, i: &Value) -> AwsResult<KeyOwner> {
+        if opt(i, "UserName").is_none() && ctx.caller.is_root() {
+            return Ok(KeyOwner::Root);
+        }
+        Ok(KeyOwner::User(implicit_user(ctx, i)?))
+    }
+
+    fn arn(&self, ctx: &Ctx) -> AwsResult<String> {
+        match self {
+            KeyOwner::Root => Ok(format!("arn:aws:iam::{}:root", ctx.state.account_id)),
+            KeyOwner::User(name) => user_arn(ctx, name),
+        }
+    }
+
+    /// The owner's keys, oldest first (NoSuchEntity for a missing user).
+    fn keys(&self, tx: &dyn Tx) -> AwsResult<Vec<AccessKey>> {
+        match self {
+            KeyOwner::Root => Ok(root_keys(tx)?),
+            KeyOwner::User(name) => {
+                let u = load_user(tx, name)?;
+                Ok(user_keys(tx, &u.name)?)
+            }
+        }
+    }
+
+    /// The owner's key `key_id`, or AWS's NoSuchEntity.
+    fn key(&self, tx: &dyn Tx, key_id: &str) -> AwsResult<AccessKey> {
+        self.keys(tx)?
+            .into_iter()
+            .find(|k| k.id == key_id)
+            .ok_or_else(|| {
+                AwsError::no_such_entity(format!(
+                    "The Access Key with id {key_id} cannot be found."
+                ))
+            })
+    }
+}
+
+/// A key's metadata as ListAccessKeys shows it (a root key names no user).
+fn key_metadata(k: &AccessKey) -> Value {
+    let mut v = json!({"AccessKeyId": k.id, "Status": status(k), "CreateDate": ts(k.created)});
+    if let Some(u) = &k.user {
+        v["UserName"] = json!(u);
+    }
+    v
+}
 
 fn user_keys(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<AccessKey>> {
     let mut keys: Vec<AccessKey> = tx
@@ -369,32 +459,37 @@ fn user_keys(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<AccessKey>> {
 }
 
 pub fn create_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    let name = implicit_user(ctx, i)?;
-    ctx.authorize("iam:CreateAccessKey", &user_arn(ctx, &name)?)?;
+    let owner = KeyOwner::of(ctx, i)?;
+    ctx.authorize("iam:CreateAccessKey", &owner.arn(ctx)?)?;
     let secret = ids::secret_access_key();
     let sealed = ctx.state.sealer.seal_str("access-key", &secret);
     let key = ctx.state.store.write(|tx| {
-        let u = load_user(tx, &name)?;
-        if user_keys(tx, &u.name)?.len() >= 2 {
+        let user = match &owner {
+            KeyOwner::Root => None,
+            KeyOwner::User(name) => Some(load_user(tx, name)?.name),
+        };
+        if owner.keys(tx)?.len() >= 2 {
             return Err(
                 AwsError::limit_exceeded("Cannot exceed quota for AccessKeysPerUser: 2").into(),
             );
         }
         let k = AccessKey {
             id: ids::access_key_id(false),
-            user: Some(u.name.clone()),
+            user,
             secret_sealed: sealed.clone(),
             active: true,
             created: ctx.now,
             last_used: None,
         };
         tx.put_json(Table::AccessKeys, &k.id, &k)?;
+        if k.user.is_none() {
+            replace_root_tombstone(tx, &k.id)?;
+        }
         Ok(k)
     })?;
-    Ok(json!({"AccessKey": {
-        "UserName": key.user, "AccessKeyId": key.id, "Status": "Active",
-        "SecretAccessKey": secret, "CreateDate": ts(key.created),
-    }}))
+    let mut out = key_metadata(&key);
+    out["SecretAccessKey"] = json!(secret);
+    Ok(json!({ "AccessKey": out }))
 }
 
 fn status(k: &AccessKey) -> &'static str {
@@ -402,37 +497,21 @@ fn status(k: &AccessKey) -> &'static str {
 }
 
 pub fn list_access_keys(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    let name = implicit_user(ctx, i)?;
-    ctx.authorize("iam:ListAccessKeys", &user_arn(ctx, &name)?)?;
-    let keys = ctx.state.store.view(|tx| {
-        let u = load_user(tx, &name)?;
-        user_keys(tx, &u.name)
-    })?;
-    let items = keys
-        .iter()
-        .map(|k| json!({"UserName": k.user, "AccessKeyId": k.id, "Status": status(k), "CreateDate": ts(k.created)}))
-        .collect();
-    paginate(i, items, "AccessKeyMetadata")
-}
-
-fn find_key(tx: &dyn Tx, user: &str, key_id: &str) -> AwsResult<AccessKey> {
-    let u = load_user(tx, user)?;
-    tx.get_json::<AccessKey>(Table::AccessKeys, key_id)?
-        .filter(|k| {
-            k.user
-                .as_deref()
-                .is_some_and(|x| name_key(x) == name_key(&u.name))
-        })
-        .ok_or_else(|| {
-            AwsError::no_such_entity(format!("The Access Key with id {key_id} cannot be found."))
-        })
+    let owner = KeyOwner::of(ctx, i)?;
+    ctx.authorize("iam:ListAccessKeys", &owner.arn(ctx)?)?;
+    let keys = ctx.state.store.view(|tx| Ok(owner.keys(tx)?))?;
+    paginate(
+        i,
+        keys.iter().map(key_metadata).collect(),
+        "AccessKeyMetadata",
+    )
 }
 
 pub fn update_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    let name = implicit_user(ctx, i)?;
+    let owner = KeyOwner::of(ctx, i)?;
     let key_id = req(i, "AccessKeyId")?;
     let st = req(i, "Status")?;
-    ctx.authorize("iam:UpdateAccessKey", &user_arn(ctx, &name)?)?;
+    ctx.authorize("iam:UpdateAccessKey", &owner.arn(ctx)?)?;
     let active = match st {
         "Active" => true,
         "Inactive" => false,
@@ -443,7 +522,7 @@ pub fn update_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         }
     };
     ctx.state.store.write(|tx| {
-        let mut k = find_key(tx, &name, key_id)?;
+        let mut k = owner.key(tx, key_id)?;
         k.active = active;
         tx.put_json(Table::AccessKeys, &k.id, &k)
     })?;
@@ -451,23 +530,72 @@ pub fn update_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 }
 
 pub fn delete_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    let name = implicit_user(ctx, i)?;
+    let owner = KeyOwner::of(ctx, i)?;
     let key_id = req(i, "AccessKeyId")?;
-    ctx.authorize("iam:DeleteAccessKey", &user_arn(ctx, &name)?)?;
+    ctx.authorize("iam:DeleteAccessKey", &owner.arn(ctx)?)?;
     ctx.state.store.write(|tx| {
-        let k = find_key(tx, &name, key_id)?;
+        let k = owner.key(tx, key_id)?;
         tx.delete(Table::AccessKeys, &k.id)?;
+        if k.user.is_none() {
+            repoint_account_root_key(tx, &k)?;
+        }
         Ok(())
     })?;
     Ok(json!({}))
 }
 
+/// The account document (`Table::Meta`, key `account`) names the root key that start-up
+/// loads. When that key is deleted, point it at the root's other key; without one, keep the
+/// row as an inactive tombstone (see the section comment).
+fn repoint_account_root_key(tx: &mut dyn Tx, deleted: &AccessKey) -> anyhow::Result<()> {
+    let Some(mut meta) = tx.get_json::<Value>(Table::Meta, "account")? else {
+        return Ok(());
+    };
+    if meta["root_access_key_id"].as_str() != Some(deleted.id.as_str()) {
+        return Ok(());
+    }
+    match root_keys(tx)?.into_iter().find(|k| k.id != deleted.id) {
+        Some(other) => {
+            meta["root_access_key_id"] = json!(other.id);
+            tx.put_json(Table::Meta, "account", &meta)
+        }
+        None => {
+            let mut tomb = deleted.clone();
+            tomb.active = false;
+            tx.put_json(Table::AccessKeys, &tomb.id, &tomb)?;
+            tx.put_json(Table::Meta, ROOT_KEY_TOMBSTONE, &json!({"id": tomb.id}))
+        }
+    }
+}
+
+/// A new root key `new_id` takes the tombstone's place as the key start-up loads.
+fn replace_root_tombstone(tx: &mut dyn Tx, new_id: &str) -> anyhow::Result<()> {
+    let Some(tomb) = root_tombstone(tx)? else {
+        return Ok(());
+    };
+    if let Some(k) = tx.get_json::<AccessKey>(Table::AccessKeys, &tomb)?
+        && !k.active
+    {
+        tx.delete(Table::AccessKeys, &tomb)?;
+    }
+    tx.delete(Table::Meta, ROOT_KEY_TOMBSTONE)?;
+    if let Some(mut meta) = tx.get_json::<Value>(Table::Meta, "account")?
+        && meta["root_access_key_id"].as_str() == Some(tomb.as_str())
+    {
+        meta["root_access_key_id"] = json!(new_id);
+        tx.put_json(Table::Meta, "account", &meta)?;
+    }
+    Ok(())
+}
+
 pub fn get_access_key_last_used(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let key_id = req(i, "AccessKeyId")?;
-    let k: Option<AccessKey> = ctx
-        .state
-        .store
-        .view(|tx| tx.get_json(Table::AccessKeys, key_id))?;
+    let k: Option<AccessKey> = ctx.state.store.view(|tx| {
+        let k: Option<AccessKey> = tx.get_json(Table::AccessKeys, key_id)?;
+        let tomb = root_tombstone(tx)?;
+        // The root's deleted last key (kept for start-up) is gone as far as the API goes.
+        Ok(k.filter(|k| !(k.user.is_none() && !k.active && tomb.as_deref() == Some(&k.id))))
+    })?;
     let k = k.ok_or_else(|| AwsError::access_denied(format!(
         "User: {} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key {key_id}",
         ctx.caller.arn()
