@@ -74,7 +74,7 @@
 //! * The session cookie is `HttpOnly; SameSite=Strict; Path=/console` with `Max-Age` no longer
 //!   than the credentials; the session itself expires with them server-side.
 //! * Every response carries `Content-Security-Policy: default-src 'self'; frame-ancestors
-//!   'none'; form-action 'self'; base-uri 'none'`, `X-Content-Type-Options: nosniff`, `Referrer-Policy:
+//!   'none'; form-action 'self'`, `X-Content-Type-Options: nosniff`, `Referrer-Policy:
 //!   no-referrer` and `Cache-Control: no-store`.
 //! * No secret in a URL or a log: passwords and new secret keys travel only in POST bodies and
 //!   the response pages that show a new secret once (an access key's secret; a virtual MFA
@@ -368,9 +368,7 @@ pub fn secure(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ),
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

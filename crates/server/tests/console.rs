@@ -187,7 +187,7 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
         users
             .csp
             .as_deref()
-            .is_some_and(|c| c.starts_with("default-src 'self'") && c.contains("base-uri 'none'"))
+            .is_some_and(|c| c == "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
     );
     assert!(users.body.contains(&format!("arn:aws:iam::{ACCOUNT}:root")));
     let csrf = users.csrf();
