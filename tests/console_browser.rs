@@ -12,6 +12,7 @@
 //! | `browser_role_trust` | `role-trust.test.mjs` | role wizard: another account, external ID, MFA, custom |
 //! | `browser_password` | `password.test.mjs` | password policy, ChangePassword |
 //! | `browser_security` | `security.test.mjs` | CSP, cookies, CSRF as the browser sees them |
+//! | `browser_lifecycle` | `lifecycle.test.mjs` | inline policies, access keys, console access, deleting |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
 //! feature: no CSP violation, the security headers, HttpOnly/SameSite=Strict cookies.
@@ -270,4 +271,11 @@ fn browser_password() {
 fn browser_security() {
     let Some(fx) = fixture() else { return };
     run_script(&fx, "security.test.mjs", "security");
+}
+
+/// Inline policies, access key status, console access, deleting users, groups, roles, policies.
+#[test]
+fn browser_lifecycle() {
+    let Some(fx) = fixture() else { return };
+    run_script(&fx, "lifecycle.test.mjs", "lifecycle");
 }

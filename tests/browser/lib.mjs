@@ -200,6 +200,7 @@ class Harness {
   /** One step: run it, check cookies, screenshot the page it leaves, report. */
   async step(name, fn) {
     const page = this.page;
+    const started = Date.now();
     try {
       await fn();
       await this.checkCookies();
@@ -211,7 +212,7 @@ class Harness {
       throw new Error(`[${this.feature}] step ${name} failed at ${this.page?.url()}: ${e.message}\n--- page ---\n${text}`);
     }
     await this.shot(name, this.page || page);
-    console.log(`ok ${this.shotNo} ${this.feature}: ${name}`);
+    console.log(`ok ${this.shotNo} ${this.feature}: ${name} (${Date.now() - started} ms)`);
   }
 }
 
