@@ -39,6 +39,12 @@ pub enum Principal {
         path: String,
         session_name: String,
     },
+    /// A GetFederationToken session `name`, federated by the IAM user `user` (`None`: the
+    /// root). Its permissions: the federating user's, narrowed by the session policies.
+    Federated {
+        name: String,
+        user: Option<String>,
+    },
 }
 
 /// An authenticated caller. `Debug` never shows a secret (none is held).
@@ -67,6 +73,9 @@ impl Caller {
                     self.account_id
                 )
             }
+            Principal::Federated { name, .. } => {
+                format!("arn:aws:sts::{}:federated-user/{name}", self.account_id)
+            }
         }
     }
 
@@ -78,6 +87,7 @@ impl Caller {
             Principal::Role {
                 id, session_name, ..
             } => format!("{id}:{session_name}"),
+            Principal::Federated { name, .. } => format!("{}:{name}", self.account_id),
         }
     }
 
@@ -241,6 +251,24 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
                 session_name: session_name.clone(),
             })
         }
+        SessionKind::Federated {
+            federated_name,
+            user_name,
+            user_id,
+        } => match user_name {
+            None => Some(Principal::Federated {
+                name: federated_name.clone(),
+                user: None,
+            }),
+            Some(u) => {
+                let u: Option<User> = crate::authz::cached_entity(state, Table::Users, u)?;
+                u.filter(|u| user_id.as_deref().is_none_or(|id| id == u.id))
+                    .map(|u| Principal::Federated {
+                        name: federated_name.clone(),
+                        user: Some(u.name),
+                    })
+            }
+        },
     })
 }
 

@@ -412,7 +412,63 @@ pub fn subject(state: &AppState, caller: &Caller) -> AwsResult<Subject> {
                 mfa,
             }
         }
+        Principal::Federated { user, .. } => {
+            // The federating user's policies (the root's: everything), narrowed by the
+            // session policies; a session without any has no permissions (GetFederationToken
+            // records `has_session_policy` for every session).
+            let pp = match user {
+                Some(u) => principal_policies(state, EntityKind::User, u)?,
+                None => root_everything(),
+            };
+            let mut tags = pp.tags.clone();
+            if let Some(s) = &caller.session {
+                for t in &s.tags {
+                    tags.retain(|(k, _)| !k.eq_ignore_ascii_case(&t.key));
+                    tags.push((t.key.clone(), t.value.clone()));
+                }
+            }
+            let session = match &caller.session {
+                Some(s) => session_policies(state, &caller.access_key_id, s),
+                None => empty(),
+            };
+            Subject {
+                info: PrincipalInfo {
+                    account,
+                    arn,
+                    kind: PrincipalType::FederatedUser,
+                    unique_id,
+                    user_name: None,
+                    tags,
+                    session: None,
+                    has_permissions_boundary: pp.boundary.is_some(),
+                },
+                policies: pp,
+                session,
+                mfa,
+            }
+        }
     })
+}
+
+/// What the account root's identity allows, as a policy set: everything (for sessions the
+/// root federates, which are evaluated as ordinary principals narrowed by session policies).
+fn root_everything() -> Arc<PrincipalPolicies> {
+    static ALL: std::sync::OnceLock<Arc<PrincipalPolicies>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        Arc::new(PrincipalPolicies {
+            identity: vec![
+                CompiledPolicy::from_text(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                    PolicyType::Identity,
+                    PolicyMeta::named("AccountRoot"),
+                )
+                .expect("static policy"),
+            ],
+            boundary: None,
+            tags: Vec::new(),
+        })
+    })
+    .clone()
 }
 
 /// Request facts → the global context, plus MFA for non-role temporary credentials.
@@ -570,6 +626,24 @@ pub fn decide(
     Ok(Err(msg))
 }
 
+/// Whether `caller`'s credentials may call IAM at all: credentials from GetSessionToken without
+/// MFA may not (AWS documents this), nor may GetFederationToken's, MFA or not; console sessions
+/// may (as the AWS console's can). AWS refuses such credentials like an invalid token.
+pub fn may_call_iam(caller: &Caller) -> AwsResult<()> {
+    if let (p @ (Principal::User { .. } | Principal::Root | Principal::Federated { .. }), Some(s)) =
+        (&caller.principal, &caller.session)
+        && (!s.mfa || matches!(p, Principal::Federated { .. }))
+        && !s.console
+    {
+        return Err(AwsError::new(
+            403,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid",
+        ));
+    }
+    Ok(())
+}
+
 impl Ctx<'_> {
     /// Authorises an IAM/STS call on `resource`; AccessDenied (403) in AWS's wording otherwise.
     pub fn authorize(&self, action: &str, resource: &str) -> AwsResult<()> {
@@ -588,19 +662,8 @@ impl Ctx<'_> {
         if self.caller.is_root() && self.caller.session.as_ref().is_none_or(|s| s.console) {
             return Ok(());
         }
-        // Credentials from GetSessionToken without MFA cannot call IAM (AWS documents this);
-        // console sessions can (as the AWS console's can).
-        if let (Principal::User { .. } | Principal::Root, Some(s)) =
-            (&self.caller.principal, &self.caller.session)
-            && action.starts_with("iam:")
-            && !s.mfa
-            && !s.console
-        {
-            return Err(AwsError::new(
-                403,
-                "InvalidClientTokenId",
-                "The security token included in the request is invalid",
-            ));
+        if action.starts_with("iam:") {
+            may_call_iam(self.caller)?;
         }
         let resource_tags = resource_tag_context(self.state, resource)?;
         let mut all: Vec<(&str, ContextType, String)> = extra.to_vec();

@@ -198,4 +198,14 @@ pub enum SessionKind {
     User { user_name: String },
     /// `GetSessionToken` for the account root.
     Root,
+    /// `GetFederationToken`: a federated user session named `federated_name`, federated by
+    /// the IAM user `user_name` (its id in `user_id`, so that a user deleted and re-created
+    /// under the same name is another user) or, with both `None`, by the account root.
+    Federated {
+        federated_name: String,
+        #[serde(default)]
+        user_name: Option<String>,
+        #[serde(default)]
+        user_id: Option<String>,
+    },
 }

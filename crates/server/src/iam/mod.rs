@@ -30,6 +30,8 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
+    // Credentials that may not call IAM are refused before anything else is looked at.
+    crate::authz::may_call_iam(ctx.caller)?;
     let i = &input;
     match op {
         "CreateUser" => users::create_user(ctx, i),

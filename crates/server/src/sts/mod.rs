@@ -1,4 +1,4 @@
-//! STS: GetCallerIdentity, AssumeRole, GetSessionToken.
+//! STS: GetCallerIdentity, AssumeRole, GetSessionToken, GetFederationToken.
 //!
 //! AssumeRole follows AWS's same-account rules through kagi-policy: the role's trust policy is
 //! evaluated as a trust (resource) policy beside the caller's identity policies, so a trust
@@ -24,13 +24,20 @@ pub const CHAINING_LIMIT: i64 = 3600;
 pub const PACKED_LIMIT: usize = 2048;
 
 pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
-    // GetSessionToken credentials may call only AssumeRole and GetCallerIdentity on STS.
+    // GetSessionToken credentials may call only AssumeRole and GetCallerIdentity on STS;
+    // GetFederationToken credentials only GetCallerIdentity (AWS documents both).
     if let (Principal::User { .. } | Principal::Root, Some(_)) =
         (&ctx.caller.principal, &ctx.caller.session)
         && !matches!(op, "AssumeRole" | "GetCallerIdentity")
     {
         return Err(AwsError::access_denied(format!(
             "User: {} is not authorized to perform: sts:{op} on resource: * because temporary credentials from GetSessionToken cannot call it",
+            ctx.caller.arn()
+        )));
+    }
+    if matches!(ctx.caller.principal, Principal::Federated { .. }) && op != "GetCallerIdentity" {
+        return Err(AwsError::access_denied(format!(
+            "User: {} is not authorized to perform: sts:{op} on resource: * because temporary credentials from GetFederationToken cannot call it",
             ctx.caller.arn()
         )));
     }
@@ -42,6 +49,7 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         })),
         "AssumeRole" => assume_role(ctx, &input),
         "GetSessionToken" => get_session_token(ctx, &input),
+        "GetFederationToken" => get_federation_token(ctx, &input),
         "GetAccessKeyInfo" => {
             let key = req(&input, "AccessKeyId")?;
             ctx.authorize("sts:GetAccessKeyInfo", "*")?;
@@ -163,6 +171,75 @@ fn session_tags(input: &Value) -> AwsResult<Vec<Tag>> {
     Ok(tags)
 }
 
+/// The session policies (`Policy`, `PolicyArns`) and session tags (`Tags`) of AssumeRole and
+/// GetFederationToken, checked as AWS checks them.
+struct SessionParams<'i> {
+    inline: Option<&'i str>,
+    arns: Vec<String>,
+    /// The inline document, then the default version of each `PolicyArns` policy.
+    session_policies: Vec<String>,
+    tags: Vec<Tag>,
+    /// `PackedPolicySize`.
+    packed_pct: usize,
+}
+
+fn session_params<'i>(ctx: &Ctx, input: &'i Value) -> AwsResult<SessionParams<'i>> {
+    // Session policies: validated like identity policies; together at most 2,048 characters.
+    let inline = opt(input, "Policy");
+    if let Some(p) = inline {
+        crate::authz::check_identity_policy(p)?;
+    }
+    let arns: Vec<String> = input
+        .get("PolicyArns")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.get("arn").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if arns.len() > 10 {
+        return Err(validation(
+            "policyArns",
+            "[...]",
+            "Member must have length less than or equal to 10",
+        ));
+    }
+    let mut session_policies: Vec<String> = inline.map(|p| vec![p.to_owned()]).unwrap_or_default();
+    for a in &arns {
+        let p: Option<ManagedPolicy> =
+            ctx.state.store.view(|tx| tx.get_json(Table::Policies, a))?;
+        let p = p.ok_or_else(|| {
+            AwsError::invalid_input(format!("Policy {a} does not exist or is not attachable."))
+        })?;
+        session_policies.push(p.default_document().to_owned());
+    }
+    let tags = session_tags(input)?;
+    let packed: usize = inline.map(kagi_policy::policy_size).unwrap_or(0)
+        + arns.iter().map(|a| a.len()).sum::<usize>()
+        + tags
+            .iter()
+            .map(|t| t.key.len() + t.value.len())
+            .sum::<usize>();
+    let packed_pct = packed * 100 / PACKED_LIMIT;
+    if packed > PACKED_LIMIT {
+        return Err(AwsError::new(
+            400,
+            "PackedPolicyTooLarge",
+            format!(
+                "Packed policy consumes {packed_pct}% of allotted space, please use smaller policy for session."
+            ),
+        ));
+    }
+    Ok(SessionParams {
+        inline,
+        arns,
+        session_policies,
+        tags,
+        packed_pct,
+    })
+}
+
 pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
     let role_arn = req(input, "RoleArn")?;
     let session_name = req(input, "RoleSessionName")?;
@@ -221,53 +298,13 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         ));
     }
 
-    // Session policies: validated like identity policies; together at most 2,048 characters.
-    let inline = opt(input, "Policy");
-    if let Some(p) = inline {
-        crate::authz::check_identity_policy(p)?;
-    }
-    let arns: Vec<String> = input
-        .get("PolicyArns")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.get("arn").and_then(Value::as_str).map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    if arns.len() > 10 {
-        return Err(validation(
-            "policyArns",
-            "[...]",
-            "Member must have length less than or equal to 10",
-        ));
-    }
-    let mut session_policies: Vec<String> = inline.map(|p| vec![p.to_owned()]).unwrap_or_default();
-    for a in &arns {
-        let p: Option<ManagedPolicy> =
-            ctx.state.store.view(|tx| tx.get_json(Table::Policies, a))?;
-        let p = p.ok_or_else(|| {
-            AwsError::invalid_input(format!("Policy {a} does not exist or is not attachable."))
-        })?;
-        session_policies.push(p.default_document().to_owned());
-    }
-    let tags = session_tags(input)?;
-    let packed: usize = inline.map(kagi_policy::policy_size).unwrap_or(0)
-        + arns.iter().map(|a| a.len()).sum::<usize>()
-        + tags
-            .iter()
-            .map(|t| t.key.len() + t.value.len())
-            .sum::<usize>();
-    let packed_pct = packed * 100 / PACKED_LIMIT;
-    if packed > PACKED_LIMIT {
-        return Err(AwsError::new(
-            400,
-            "PackedPolicyTooLarge",
-            format!(
-                "Packed policy consumes {packed_pct}% of allotted space, please use smaller policy for session."
-            ),
-        ));
-    }
+    let SessionParams {
+        inline,
+        arns,
+        session_policies,
+        tags,
+        packed_pct,
+    } = session_params(ctx, input)?;
 
     let mfa = mfa_check(ctx, input)?;
 
@@ -385,7 +422,7 @@ pub fn console_session(ctx: &Ctx, duration: i64) -> AwsResult<(Value, Session)> 
         Principal::User { name, .. } => SessionKind::User {
             user_name: name.clone(),
         },
-        Principal::Role { .. } => {
+        Principal::Role { .. } | Principal::Federated { .. } => {
             return Err(AwsError::access_denied(
                 "A role session cannot sign in to the console with a password",
             ));
@@ -407,6 +444,145 @@ pub fn console_session(ctx: &Ctx, duration: i64) -> AwsResult<(Value, Session)> 
     new_credentials(ctx, session)
 }
 
+/// A console session for the principal of a GetFederationToken session `base` (the sign-in
+/// federation endpoint's `getSigninToken`): the same federated user with the same session
+/// policies and tags, marked `console` (so it may call IAM within those permissions, as the
+/// AWS console's federated sessions can), ending at `expires`.
+pub fn federated_console_session(
+    ctx: &Ctx,
+    base: &Session,
+    expires: i64,
+) -> AwsResult<(Value, Session)> {
+    if !matches!(base.kind, SessionKind::Federated { .. }) {
+        return Err(AwsError::access_denied(
+            "Only GetFederationToken sessions are federated this way",
+        ));
+    }
+    let session = Session {
+        access_key_id: String::new(),
+        secret_sealed: String::new(),
+        issued: ctx.now,
+        expires,
+        console: true,
+        ..base.clone()
+    };
+    new_credentials(ctx, session)
+}
+
+/// GetFederationToken: temporary credentials for the federated user `Name`, called with the
+/// long-term keys of an IAM user (or of the root). The session's permissions are the
+/// intersection of the calling user's policies (the root's: everything) and the session
+/// policies passed; without any, the session has no permissions (as AWS documents). Its
+/// credentials may call no IAM operation and no STS operation but GetCallerIdentity.
+pub fn get_federation_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
+    if ctx.caller.session.is_some() {
+        return Err(AwsError::access_denied(
+            "Cannot call GetFederationToken with session credentials",
+        ));
+    }
+    let name = req(input, "Name")?;
+    if name.len() < 2 {
+        return Err(validation(
+            "name",
+            name,
+            "Member must have length greater than or equal to 2",
+        ));
+    }
+    if name.len() > 32 {
+        return Err(validation(
+            "name",
+            name,
+            "Member must have length less than or equal to 32",
+        ));
+    }
+    if !crate::ids::valid_name(name, 32) {
+        return Err(validation(
+            "name",
+            name,
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    }
+    let (user_name, user_id) = match &ctx.caller.principal {
+        Principal::Root => (None, None),
+        Principal::User { name, id, .. } => (Some(name.clone()), Some(id.clone())),
+        Principal::Role { .. } | Principal::Federated { .. } => {
+            return Err(AwsError::access_denied(
+                "Cannot call GetFederationToken with session credentials",
+            ));
+        }
+    };
+    let duration = opt_i64(input, "DurationSeconds").unwrap_or(43200);
+    if duration < 900 {
+        return Err(validation(
+            "durationSeconds",
+            &duration.to_string(),
+            "Member must have value greater than or equal to 900",
+        ));
+    }
+    if duration > 129_600 {
+        return Err(validation(
+            "durationSeconds",
+            &duration.to_string(),
+            "Member must have value less than or equal to 129600",
+        ));
+    }
+    // The root's federated sessions last at most an hour (a longer request gets the hour).
+    let duration = if user_name.is_none() {
+        duration.min(3600)
+    } else {
+        duration
+    };
+    let SessionParams {
+        inline,
+        arns,
+        session_policies,
+        tags,
+        packed_pct,
+    } = session_params(ctx, input)?;
+
+    let arn = format!(
+        "arn:aws:sts::{}:federated-user/{name}",
+        ctx.state.account_id
+    );
+    let context = crate::authz::request_tag_context(&tags);
+    let extra = crate::authz::as_extra(&context);
+    ctx.authorize_with("sts:GetFederationToken", &arn, &extra)?;
+    if !tags.is_empty() {
+        ctx.authorize_with("sts:TagSession", &arn, &extra)?;
+    }
+
+    let session = Session {
+        access_key_id: String::new(),
+        secret_sealed: String::new(),
+        kind: SessionKind::Federated {
+            federated_name: name.to_owned(),
+            user_name,
+            user_id,
+        },
+        issued: ctx.now,
+        expires: ctx.now + duration,
+        mfa: false,
+        console: false,
+        session_policies,
+        // Always: a federated session without session policies has no permissions.
+        has_session_policy: true,
+        tags,
+        source_identity: None,
+    };
+    let (creds, _) = new_credentials(ctx, session)?;
+    let mut out = json!({
+        "Credentials": creds,
+        "FederatedUser": {
+            "FederatedUserId": format!("{}:{name}", ctx.state.account_id),
+            "Arn": arn,
+        },
+    });
+    if inline.is_some() || !arns.is_empty() || input.get("Tags").is_some() {
+        out["PackedPolicySize"] = json!(packed_pct);
+    }
+    Ok(out)
+}
+
 pub fn get_session_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
     if ctx.caller.session.is_some() {
         return Err(AwsError::access_denied(
@@ -422,7 +598,7 @@ pub fn get_session_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
             43200,
             129_600,
         ),
-        Principal::Role { .. } => {
+        Principal::Role { .. } | Principal::Federated { .. } => {
             return Err(AwsError::access_denied(
                 "Cannot call GetSessionToken with session credentials",
             ));
