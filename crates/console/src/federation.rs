@@ -5,8 +5,9 @@
 //!   "sessionToken"}>[&SessionDuration=900..43200]` → `{"SigninToken": "…"}`. The credentials
 //!   must be temporary credentials this server issued and still valid ([`Backend::federate`]:
 //!   secret compared in constant time, token checked). Anything else → 400 with a short text
-//!   that never echoes the secret. `SessionDuration` is range-checked; as on AWS it does not
-//!   lengthen a role session, which ends at its credentials' expiry.
+//!   that never echoes the secret. `SessionDuration` is range-checked; it can shorten a
+//!   federated user's (GetFederationToken) console session; as on AWS it does not change a
+//!   role session's, which ends at its credentials' expiry.
 //! * `GET /federation?Action=login&Issuer=…&Destination=…&SigninToken=…` → 302 to the
 //!   destination when it is a same-origin `/console…` path (else `/console/`), with the console
 //!   session cookie of that principal.
@@ -117,12 +118,13 @@ fn signin_token(
     session: Option<&str>,
     duration: Option<&str>,
 ) -> Response {
-    if let Some(d) = duration {
-        match d.parse::<i64>() {
-            Ok(n) if (900..=43200).contains(&n) => {}
+    let duration = match duration {
+        None => None,
+        Some(d) => match d.parse::<i64>() {
+            Ok(n) if (900..=43200).contains(&n) => Some(n),
             _ => return bad("SessionDuration must be a number of seconds from 900 to 43200."),
-        }
-    }
+        },
+    };
     let Some(session) = session else {
         return bad("Missing Session.");
     };
@@ -131,11 +133,13 @@ fn signin_token(
             "Session must be JSON with sessionId, sessionKey and sessionToken (temporary credentials).",
         );
     };
-    let creds = match backend.federate(&s.session_id, &s.session_key, &s.session_token) {
+    let mut creds = match backend.federate(&s.session_id, &s.session_key, &s.session_token) {
         Ok(c) => c,
         Err(reason) => return bad(&reason),
     };
-    let token = c.signin_tokens.mint(creds, now());
+    let t = now();
+    creds.expires = session_end(&creds, duration, t);
+    let token = c.signin_tokens.mint(creds, t);
     secure(
         (
             StatusCode::OK,
@@ -144,6 +148,16 @@ fn signin_token(
         )
             .into_response(),
     )
+}
+
+/// When the console session of these credentials ends: at their expiry; a federated user's
+/// (GetFederationToken) session ends earlier if `SessionDuration` says so. As on AWS, a role
+/// session's console session is not shortened or lengthened by it.
+pub fn session_end(creds: &Credentials, duration: Option<i64>, now: i64) -> i64 {
+    match duration {
+        Some(d) if creds.arn.contains(":federated-user/") => creds.expires.min(now + d),
+        _ => creds.expires,
+    }
 }
 
 /// The console path to land on: a `/console…` path, given as a path or as a URL of this very
@@ -216,6 +230,24 @@ mod tests {
         let b = t.mint(creds(), 100);
         assert!(t.redeem(&b, 100 + TOKEN_SECS).is_none(), "15 minutes");
         assert!(t.redeem("nope", 100).is_none());
+    }
+
+    #[test]
+    fn session_duration_shortens_only_federated_user_sessions() {
+        let role = creds();
+        assert_eq!(session_end(&role, Some(900), 100), 10_000);
+        assert_eq!(session_end(&role, None, 100), 10_000);
+        let fed = Credentials {
+            arn: "arn:aws:sts::123456789012:federated-user/bob".into(),
+            ..creds()
+        };
+        assert_eq!(session_end(&fed, Some(900), 100), 1_000);
+        assert_eq!(
+            session_end(&fed, Some(43_200), 100),
+            10_000,
+            "never past the credentials"
+        );
+        assert_eq!(session_end(&fed, None, 100), 10_000);
     }
 
     #[test]

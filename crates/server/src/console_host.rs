@@ -264,10 +264,15 @@ impl Backend for ConsoleHost {
         if session.expires <= crate::ids::now_secs() {
             return Err("The credentials have expired.".into());
         }
-        // As on AWS: role sessions (and console sessions) sign in; GetSessionToken's do not.
-        if !session.console && !matches!(session.kind, crate::model::SessionKind::Role { .. }) {
+        // As on AWS: role, federated-user and console sessions sign in; GetSessionToken's do not.
+        if !session.console
+            && matches!(
+                session.kind,
+                crate::model::SessionKind::User { .. } | crate::model::SessionKind::Root
+            )
+        {
             return Err(
-                "getSigninToken accepts credentials from AssumeRole (GetSessionToken credentials cannot sign in)."
+                "getSigninToken accepts credentials from AssumeRole or GetFederationToken (GetSessionToken credentials cannot sign in)."
                     .into(),
             );
         }
