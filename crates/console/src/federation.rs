@@ -5,9 +5,9 @@
 //!   "sessionToken"}>[&SessionDuration=900..43200]` → `{"SigninToken": "…"}`. The credentials
 //!   must be temporary credentials this server issued and still valid ([`Backend::federate`]:
 //!   secret compared in constant time, token checked). Anything else → 400 with a short text
-//!   that never echoes the secret. `SessionDuration` is range-checked; it can shorten a
-//!   federated user's (GetFederationToken) console session; as on AWS it does not change a
-//!   role session's, which ends at its credentials' expiry.
+//!   that never echoes the secret. `SessionDuration` is range-checked and sets a federated
+//!   user's (GetFederationToken) console session length (never past its credentials); as on
+//!   AWS it does not change a role session's, which ends at its credentials' expiry.
 //! * `GET /federation?Action=login&Issuer=…&Destination=…&SigninToken=…` → 302 to the
 //!   destination when it is a same-origin `/console…` path (else `/console/`), with the console
 //!   session cookie of that principal.
@@ -133,13 +133,11 @@ fn signin_token(
             "Session must be JSON with sessionId, sessionKey and sessionToken (temporary credentials).",
         );
     };
-    let mut creds = match backend.federate(&s.session_id, &s.session_key, &s.session_token) {
+    let creds = match backend.federate(&s.session_id, &s.session_key, &s.session_token, duration) {
         Ok(c) => c,
         Err(reason) => return bad(&reason),
     };
-    let t = now();
-    creds.expires = session_end(&creds, duration, t);
-    let token = c.signin_tokens.mint(creds, t);
+    let token = c.signin_tokens.mint(creds, now());
     secure(
         (
             StatusCode::OK,
@@ -148,16 +146,6 @@ fn signin_token(
         )
             .into_response(),
     )
-}
-
-/// When the console session of these credentials ends: at their expiry; a federated user's
-/// (GetFederationToken) session ends earlier if `SessionDuration` says so. As on AWS, a role
-/// session's console session is not shortened or lengthened by it.
-pub fn session_end(creds: &Credentials, duration: Option<i64>, now: i64) -> i64 {
-    match duration {
-        Some(d) if creds.arn.contains(":federated-user/") => creds.expires.min(now + d),
-        _ => creds.expires,
-    }
 }
 
 /// The console path to land on: a `/console…` path, given as a path or as a URL of this very
@@ -230,24 +218,6 @@ mod tests {
         let b = t.mint(creds(), 100);
         assert!(t.redeem(&b, 100 + TOKEN_SECS).is_none(), "15 minutes");
         assert!(t.redeem("nope", 100).is_none());
-    }
-
-    #[test]
-    fn session_duration_shortens_only_federated_user_sessions() {
-        let role = creds();
-        assert_eq!(session_end(&role, Some(900), 100), 10_000);
-        assert_eq!(session_end(&role, None, 100), 10_000);
-        let fed = Credentials {
-            arn: "arn:aws:sts::123456789012:federated-user/bob".into(),
-            ..creds()
-        };
-        assert_eq!(session_end(&fed, Some(900), 100), 1_000);
-        assert_eq!(
-            session_end(&fed, Some(43_200), 100),
-            10_000,
-            "never past the credentials"
-        );
-        assert_eq!(session_end(&fed, None, 100), 10_000);
     }
 
     #[test]

@@ -28,8 +28,9 @@
 //!   `AccessDeniedException` in the page. The "View push commands" panel is built from the
 //!   registry endpoint ([`Backend::registry_endpoint`]) and needs no call.
 //! * **Federation** ([`federation`]): AWS's `getSigninToken`/`login` protocol at `/federation`;
-//!   [`Backend::federate`] checks the temporary credentials, the console keeps a single-use
-//!   15-minute token, and `login` opens a console session of that principal.
+//!   [`Backend::federate`] checks the temporary credentials (a role session signs in as itself;
+//!   a GetFederationToken user gets a console session of its own, `SessionDuration` long), the
+//!   console keeps a single-use 15-minute token, and `login` opens the console session.
 //! * **MFA at sign-in**: when [`Backend::sign_in`] answers [`SignInError::MfaRequired`], the
 //!   console remembers (in memory, 5 minutes, keyed by a random cookie) only *that the password
 //!   was right*, and asks for the code ([`Backend::sign_in_mfa`]); failures count toward the
@@ -200,13 +201,16 @@ pub trait Backend: Send + Sync + 'static {
     }
     /// Checks temporary credentials the server issued (access key id, secret compared in
     /// constant time, session token) and that they are still valid; answers the principal's
-    /// console credentials (federation's `getSigninToken`). `Err` is a short reason that
-    /// never contains a secret.
+    /// console credentials (federation's `getSigninToken`): a role session's own, ending with
+    /// them; for a federated user (GetFederationToken) a console session of its own lasting
+    /// `session_duration` (seconds, already range-checked) or the default. `Err` is a short
+    /// reason that never contains a secret.
     fn federate(
         &self,
         _access_key_id: &str,
         _secret_access_key: &str,
         _session_token: &str,
+        _session_duration: Option<i64>,
     ) -> Result<Credentials, String> {
         Err("Federation is not available.".into())
     }

@@ -37,6 +37,8 @@ pub const ROOT_PASSWORD_KEY: &str = "console-root-password";
 pub const ROOT_PASSWORD_FILE: &str = "root-password";
 const ROOT_SESSION_SECS: i64 = 3600;
 const USER_SESSION_SECS: i64 = 12 * 3600;
+/// A federated user's console session without `SessionDuration` (AWS's default, 12 hours).
+const FEDERATED_CONSOLE_SECS: i64 = 12 * 3600;
 
 #[derive(Serialize, Deserialize)]
 struct RootPassword {
@@ -240,6 +242,7 @@ impl Backend for ConsoleHost {
         access_key_id: &str,
         secret_access_key: &str,
         session_token: &str,
+        session_duration: Option<i64>,
     ) -> Result<Credentials, String> {
         const INVALID: &str = "The credentials are not valid temporary credentials of this server.";
         if !access_key_id.starts_with("ASIA") {
@@ -278,6 +281,32 @@ impl Backend for ConsoleHost {
         }
         let caller = crate::auth::caller_for_key(&self.state, access_key_id)
             .ok_or_else(|| INVALID.to_owned())?;
+        if matches!(session.kind, crate::model::SessionKind::Federated { .. }) {
+            // A federated user's console session: its own credentials (a console session, so
+            // it may call IAM within the federated user's permissions), lasting SessionDuration
+            // (12 hours by default) but never past the credentials it came from.
+            let now = crate::ids::now_secs();
+            let expires = session
+                .expires
+                .min(now + session_duration.unwrap_or(FEDERATED_CONSOLE_SECS));
+            let ctx = Ctx {
+                state: &self.state,
+                caller: &caller,
+                now,
+                region: "us-east-1".into(),
+                source_ip: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                request_id: uuid::Uuid::new_v4().to_string(),
+            };
+            let (_, console) = crate::sts::federated_console_session(&ctx, &session, expires)
+                .map_err(|e| e.message)?;
+            return Ok(Credentials {
+                access_key_id: console.access_key_id,
+                arn: caller.arn(),
+                expires: console.expires,
+            });
+        }
+        // A role session's console session ends with its credentials (SessionDuration does not
+        // apply, as on AWS).
         Ok(Credentials {
             access_key_id: access_key_id.to_owned(),
             arn: caller.arn(),
@@ -449,7 +478,7 @@ mod tests {
         let now = crate::ids::now_secs();
         // A console session of the root: accepted while valid, with the root's ARN.
         let (akid, secret, tok) = token(&built.state, SessionKind::Root, true, now + 600);
-        let c = host.federate(&akid, &secret, &tok).unwrap();
+        let c = host.federate(&akid, &secret, &tok, None).unwrap();
         assert_eq!(
             c.arn,
             format!("arn:aws:iam::{}:root", built.state.account_id)
@@ -457,21 +486,21 @@ mod tests {
         assert_eq!(c.expires, now + 600);
         // The same credentials one second past their expiry: refused.
         let (akid, secret, tok) = token(&built.state, SessionKind::Root, true, now - 1);
-        let e = host.federate(&akid, &secret, &tok).unwrap_err();
+        let e = host.federate(&akid, &secret, &tok, None).unwrap_err();
         assert_eq!(e, "The credentials have expired.");
         // A wrong secret, another key's token, a long-term key: refused, secret never echoed.
         let (akid, secret, tok) = token(&built.state, SessionKind::Root, true, now + 600);
         let wrong = format!("{}x", &secret[..secret.len() - 1]);
-        let e = host.federate(&akid, &wrong, &tok).unwrap_err();
+        let e = host.federate(&akid, &wrong, &tok, None).unwrap_err();
         assert!(!e.contains(&secret) && !e.contains(&wrong));
         let (other, _, _) = token(&built.state, SessionKind::Root, true, now + 600);
-        assert!(host.federate(&other, &secret, &tok).is_err());
-        assert!(host.federate("AKIAEXAMPLE", &secret, &tok).is_err());
-        assert!(host.federate(&akid, &secret, "garbage").is_err());
+        assert!(host.federate(&other, &secret, &tok, None).is_err());
+        assert!(host.federate("AKIAEXAMPLE", &secret, &tok, None).is_err());
+        assert!(host.federate(&akid, &secret, "garbage", None).is_err());
         // GetSessionToken credentials (not a console session, not a role): refused, as on AWS.
         let (akid, secret, tok) = token(&built.state, SessionKind::Root, false, now + 600);
         assert!(
-            host.federate(&akid, &secret, &tok)
+            host.federate(&akid, &secret, &tok, None)
                 .unwrap_err()
                 .contains("AssumeRole")
         );

@@ -2557,3 +2557,83 @@ fn inline_policies_console_access_and_role_details() {
     )));
     assert!(page.contains("Last activity: None"), "{page}");
 }
+
+#[test]
+fn federation_of_a_federated_user_gets_its_own_console_session() {
+    let server = common::start_in_memory();
+    let root_api = Client::new(server.addr, common::ROOT_AKID, common::ROOT_SECRET, None);
+    let broker = common::user_with_key(&root_api, "broker");
+    let allow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["sts:GetFederationToken", "iam:ListUsers", "iam:ListRoles"], "Resource": "*"}]})
+    .to_string();
+    root_api.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "broker", "PolicyName": "broker", "PolicyDocument": allow}),
+    );
+    // The federated user may list users (the session policy), not roles.
+    let session_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "iam:ListUsers", "Resource": "*"}]})
+    .to_string();
+    let fed = broker.ok(
+        "sts",
+        "GetFederationToken",
+        json!({"Name": "bob", "Policy": session_policy}),
+    );
+    let creds = &fed["Credentials"];
+    let mut b = Browser::new(server.addr);
+    let p = federation_get(
+        &mut b,
+        &[
+            ("Action", "getSigninToken"),
+            ("SessionDuration", "900"),
+            ("Session", &session_json(creds)),
+        ],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    let token: serde_json::Value = serde_json::from_str(&p.body).unwrap();
+    let p = federation_get(
+        &mut b,
+        &[
+            ("Action", "login"),
+            ("Destination", "/console/users"),
+            ("SigninToken", token["SigninToken"].as_str().unwrap()),
+        ],
+    );
+    assert_eq!(p.status, 302, "{}", p.body);
+    let cookie = b
+        .set_cookie_lines
+        .iter()
+        .find(|l| l.starts_with("kagi-console="))
+        .unwrap()
+        .clone();
+    let max_age: i64 = cookie.split("Max-Age=").nth(1).unwrap().parse().unwrap();
+    assert!(max_age > 0 && max_age <= 900, "SessionDuration: {cookie}");
+    // Its console session may call IAM within the federated user's permissions.
+    let p = b.get("/console/users");
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body
+            .contains(&format!("arn:aws:sts::{ACCOUNT}:federated-user/bob"))
+    );
+    assert!(p.body.contains(">broker</a>"));
+    let p = b.get("/console/roles");
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body.contains(&format!(
+            "arn:aws:sts::{ACCOUNT}:federated-user/bob is not authorized to perform: iam:ListRoles"
+        )),
+        "{}",
+        p.body
+    );
+    // A SessionDuration out of range is refused.
+    let p = federation_get(
+        &mut b,
+        &[
+            ("Action", "getSigninToken"),
+            ("SessionDuration", "43201"),
+            ("Session", &session_json(creds)),
+        ],
+    );
+    assert_eq!(p.status, 400);
+}
