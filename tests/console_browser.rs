@@ -17,17 +17,27 @@
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
 //! feature: no CSP violation, the security headers, HttpOnly/SameSite=Strict cookies.
 //!
+//! **Running them.** A feature spends most of its time waiting (page loads, the editor's
+//! debounce), so the features run [`PARALLEL`] at a time in the background, started by the
+//! first test that runs; each test then waits for its own feature's outcome and reports it
+//! under its own name. Only the features the test filter selects are started (libtest's
+//! substring filters, `--exact` and `--skip` are understood); a test whose feature was not
+//! started in the background runs it itself.
+//!
 //! Needs `node`, a chromium (`/usr/bin/chromium`, or `KAGI_CHROMIUM`) and
 //! `tests/browser/node_modules` (`npm ci` there; `scripts/test` does all three). Without them the
-//! test says so and passes on a developer machine, and fails under CI (`CI` set), where it must run.
+//! tests say so and pass on a developer machine, and fail under CI (`CI` set), where they must run.
 //!
 //! Screenshots of every step land in `target/browser-shots/` (a feature's in
 //! `target/browser-shots/<feature>/`); with `KAGI_UPDATE_SCREENSHOTS=1`
 //! the chosen few are copied to `docs/screenshots/` (shown in the README).
 
+use std::collections::HashMap;
 use std::net::TcpListener;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 struct Server(Child);
@@ -38,12 +48,20 @@ impl Drop for Server {
     }
 }
 
-fn tool_missing(what: &str) {
+/// What a missing tool means: a failure under CI, a skip elsewhere.
+fn tool_missing(what: &str) -> Outcome {
     if std::env::var_os("CI").is_some() {
-        panic!("{what} is required under CI (scripts/test installs it)");
+        return Err(format!(
+            "{what} is required under CI (scripts/test installs it)"
+        ));
     }
-    eprintln!("SKIPPED: {what} is missing; run `bash scripts/test` to install it");
+    Ok(format!(
+        "SKIPPED: {what} is missing; run `bash scripts/test` to install it"
+    ))
 }
+
+/// A feature's outcome: its output (or why it was skipped), or why it failed.
+type Outcome = Result<String, String>;
 
 const ACCOUNT: &str = "123456789012";
 const ROOT_AKID: &str = "AKIAKAGIBROWSERTROOT";
@@ -89,29 +107,32 @@ struct Fixture {
     chromium: PathBuf,
 }
 
-/// Starts a server, or `None` (after [`tool_missing`]) when the browser tools are not there.
-fn fixture() -> Option<Fixture> {
+/// The browser tools: the chromium to use, or the outcome for every feature when missing.
+fn tools() -> Result<PathBuf, Outcome> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let browser_dir = root.join("tests/browser");
     if Command::new("node").arg("--version").output().is_err() {
-        tool_missing("node");
-        return None;
+        return Err(tool_missing("node"));
     }
     let chromium = std::env::var_os("KAGI_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     if !chromium.is_file() {
-        tool_missing(&format!("chromium ({})", chromium.display()));
-        return None;
+        return Err(tool_missing(&format!("chromium ({})", chromium.display())));
     }
-    if !browser_dir
-        .join("node_modules/playwright-core/package.json")
+    if !root
+        .join("tests/browser/node_modules/playwright-core/package.json")
         .is_file()
     {
-        tool_missing("tests/browser/node_modules (npm ci in tests/browser)");
-        return None;
+        return Err(tool_missing(
+            "tests/browser/node_modules (npm ci in tests/browser)",
+        ));
     }
+    Ok(chromium)
+}
 
+/// Starts a `kagi serve` with a fresh data directory.
+fn fixture(chromium: PathBuf) -> Fixture {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let kagi = env!("CARGO_BIN_EXE_kagi");
     let port = free_port();
     let data = tempfile::tempdir().unwrap();
@@ -143,19 +164,19 @@ fn fixture() -> Option<Fixture> {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    Some(Fixture {
+    Fixture {
         _server: server,
         _data: data,
         endpoint: format!("http://127.0.0.1:{port}"),
         port,
         root,
         chromium,
-    })
+    }
 }
 
 /// Runs `tests/browser/<script>` against the fixture's server; screenshots go to
-/// `target/browser-shots/<shots>`. Panics with the script's output unless it printed `OK:`.
-fn run_script(fx: &Fixture, script: &str, shots: &str) {
+/// `target/browser-shots/<shots>`. Succeeds with the script's output when it printed `OK:`.
+fn run_script(fx: &Fixture, script: &str, shots: &str) -> Outcome {
     let browser_dir = fx.root.join("tests/browser");
     let shots = fx.root.join("target/browser-shots").join(shots);
     let out = Command::new("node")
@@ -171,24 +192,23 @@ fn run_script(fx: &Fixture, script: &str, shots: &str) {
         .env("KAGI_DOCS_DIR", fx.root.join("docs/screenshots"))
         .env("KAGI_CHROMIUM", &fx.chromium)
         .output()
-        .unwrap_or_else(|e| panic!("run node tests/browser/{script}: {e}"));
+        .map_err(|e| format!("run node tests/browser/{script}: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the browser test {script} failed (screenshots in {}):\n{stdout}\n{stderr}",
-        shots.display()
-    );
-    assert!(stdout.contains("OK:"), "{stdout}");
+    if out.status.success() && stdout.contains("OK:") {
+        Ok(stdout.into_owned())
+    } else {
+        Err(format!(
+            "the browser test {script} failed (screenshots in {}):\n{stdout}\n{stderr}",
+            shots.display()
+        ))
+    }
 }
 
-#[test]
-fn seed_console_steps_in_chromium() {
-    let Some(fx) = fixture() else { return };
+/// The seed's preparation outside the console: the repository test-repos with an image.
+fn seed_setup(fx: &Fixture) {
     let kagi = env!("CARGO_BIN_EXE_kagi");
     let endpoint = &fx.endpoint;
-
     // The repository the role may push to exists before the story starts (the seed makes it
     // outside the console too).
     let home = tempfile::tempdir().unwrap();
@@ -207,7 +227,6 @@ fn seed_console_steps_in_chromium() {
         created.contains("\"repositoryName\": \"test-repos\""),
         "{created}"
     );
-
     // An image in it, pushed as the root with a registry password from the CLI, so the
     // repository page has a tag, a digest and a size to show.
     let password = kagi_as_root(kagi, home.path(), endpoint, &["ecr", "get-login-password"]);
@@ -219,63 +238,191 @@ fn seed_console_steps_in_chromium() {
             &mut |_, _| {},
         )
         .expect("push an image to test-repos");
-
-    run_script(&fx, "console.test.mjs", "");
 }
 
+/// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
+/// this order).
+const FEATURES: [(&str, &str, &str); 9] = [
+    ("seed_console_steps_in_chromium", "console.test.mjs", ""),
+    ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
+    ("browser_mfa", "mfa.test.mjs", "mfa"),
+    ("browser_role_trust", "role-trust.test.mjs", "role-trust"),
+    ("browser_password", "password.test.mjs", "password"),
+    (
+        "browser_policy_versions",
+        "policy-versions.test.mjs",
+        "policy-versions",
+    ),
+    ("browser_security", "security.test.mjs", "security"),
+    ("browser_groups", "groups.test.mjs", "groups"),
+    ("browser_simulator", "simulator.test.mjs", "simulator"),
+];
+
+/// How many features run at once (each: a server, node, a chromium).
+const PARALLEL: usize = 3;
+
+/// Runs one feature from start to end: its own server, its setup, its script.
+fn run_feature(test: &str) -> Outcome {
+    let (_, script, shots) = FEATURES
+        .iter()
+        .find(|f| f.0 == test)
+        .unwrap_or_else(|| panic!("no feature {test}"));
+    let chromium = match tools() {
+        Ok(c) => c,
+        Err(outcome) => return outcome,
+    };
+    catch_unwind(AssertUnwindSafe(|| {
+        let fx = fixture(chromium);
+        if test == "seed_console_steps_in_chromium" {
+            seed_setup(&fx);
+        }
+        run_script(&fx, script, shots)
+    }))
+    .unwrap_or_else(|p| {
+        Err(p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "the feature's setup panicked".into()))
+    })
+}
+
+/// The tests this run of the test binary selects, by libtest's rules for its arguments.
+fn selected() -> Vec<&'static str> {
+    let mut filters = Vec::new();
+    let mut skips = Vec::new();
+    let mut exact = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--exact" => exact = true,
+            "--skip" => skips.extend(args.next()),
+            "--test-threads" | "--format" | "--color" | "--logfile" | "-Z" | "--shuffle-seed" => {
+                args.next();
+            }
+            f if f.starts_with('-') => {}
+            f => filters.push(f.to_owned()),
+        }
+    }
+    let hit = |name: &str, f: &str| if exact { name == f } else { name.contains(f) };
+    FEATURES
+        .iter()
+        .map(|f| f.0)
+        .filter(|n| filters.is_empty() || filters.iter().any(|f| hit(n, f)))
+        .filter(|n| !skips.iter().any(|s| hit(n, s)))
+        .collect()
+}
+
+/// The features running in the background and their outcomes.
+struct Runs {
+    started: Vec<&'static str>,
+    outcomes: Mutex<HashMap<&'static str, Outcome>>,
+    done: Condvar,
+}
+
+static RUNS: OnceLock<Arc<Runs>> = OnceLock::new();
+
+/// Starts the selected features, [`PARALLEL`] at a time, in background threads.
+fn start() -> Arc<Runs> {
+    let started = selected();
+    let runs = Arc::new(Runs {
+        started: started.clone(),
+        outcomes: Mutex::new(HashMap::new()),
+        done: Condvar::new(),
+    });
+    let queue = Arc::new(Mutex::new(started));
+    for _ in 0..PARALLEL {
+        let (runs, queue) = (runs.clone(), queue.clone());
+        std::thread::spawn(move || {
+            loop {
+                let next = {
+                    let mut q = queue.lock().unwrap();
+                    if q.is_empty() {
+                        None
+                    } else {
+                        Some(q.remove(0))
+                    }
+                };
+                let Some(test) = next else { break };
+                let outcome = run_feature(test);
+                runs.outcomes.lock().unwrap().insert(test, outcome);
+                runs.done.notify_all();
+            }
+        });
+    }
+    runs
+}
+
+/// The outcome of `test`'s feature: from the background run, or run here when not started.
+fn feature(test: &'static str) {
+    let runs = RUNS.get_or_init(start);
+    let outcome = if runs.started.contains(&test) {
+        let mut outcomes = runs.outcomes.lock().unwrap();
+        loop {
+            if let Some(o) = outcomes.remove(test) {
+                break o;
+            }
+            outcomes = runs.done.wait(outcomes).unwrap();
+        }
+    } else {
+        run_feature(test)
+    };
+    match outcome {
+        Ok(out) => eprintln!("{out}"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The seed's console steps 2–6, switch role, ECR pages, `kagi console`.
+#[test]
+fn seed_console_steps_in_chromium() {
+    feature("seed_console_steps_in_chromium");
+}
 /// Virtual MFA: assign a device (secret read once, two TOTP codes), then sign in with a code;
 /// wrong and reused codes are refused; an MFA sign-in may assume a role that requires MFA.
 #[test]
 fn browser_mfa() {
-    let Some(fx) = fixture() else { return };
-    run_script(&fx, "mfa.test.mjs", "mfa");
+    feature("browser_mfa");
 }
 
 /// Groups: a member's permissions follow the group's policies.
 #[test]
 fn browser_groups() {
-    let Some(fx) = fixture() else { return };
-    run_script(&fx, "groups.test.mjs", "groups");
+    feature("browser_groups");
 }
 
 /// Policy versions: new version, default, delete; the editor's live findings.
 #[test]
 fn browser_policy_versions() {
-    let Some(fx) = fixture() else { return };
-    run_script(&fx, "policy-versions.test.mjs", "policy-versions");
+    feature("browser_policy_versions");
 }
 
 /// The policy simulator on the seed's role.
 #[test]
 fn browser_simulator() {
-    let Some(fx) = fixture() else { return };
-    run_script(&fx, "simulator.test.mjs", "simulator");
+    feature("browser_simulator");
 }
 
 /// The role wizard's trust options and the trust-policy editor.
 #[test]
 fn browser_role_trust() {
-    let Some(fx) = fixture() else { return };
-    run_script(&fx, "role-trust.test.mjs", "role-trust");
+    feature("browser_role_trust");
 }
 
 /// The account password policy and ChangePassword.
 #[test]
 fn browser_password() {
-    let Some(fx) = fixture() else { return };
-    run_script(&fx, "password.test.mjs", "password");
+    feature("browser_password");
 }
 
 /// Web security as the browser sees it: CSP, cookies, CSRF.
 #[test]
 fn browser_security() {
-    let Some(fx) = fixture() else { return };
-    run_script(&fx, "security.test.mjs", "security");
+    feature("browser_security");
 }
 
 /// Inline policies, access key status, console access, deleting users, groups, roles, policies.
 #[test]
 fn browser_lifecycle() {
-    let Some(fx) = fixture() else { return };
-    run_script(&fx, "lifecycle.test.mjs", "lifecycle");
+    feature("browser_lifecycle");
 }
