@@ -725,6 +725,11 @@ fn run(opts: &Options) -> Result<bool> {
     }
 
     if opts.keep_running {
+        // With the default data dir inside the scratch dir, keep the path valid after keep().
+        let data_dir = match &opts.data_dir {
+            Some(d) => d.clone(),
+            None => scratch.path().join("data"),
+        };
         let kept = scratch.keep();
         if r.format == Format::Human {
             println!("\nThe server keeps running. From your own shell, try:");
@@ -743,6 +748,17 @@ fn run(opts: &Options) -> Result<bool> {
             println!(
                 "  aws sts get-caller-identity --profile {ROLE_PROFILE}   # the official CLI works too"
             );
+            println!(
+                "  kagi console --profile {ROLE_PROFILE} --open   # the web console, as the role session"
+            );
+            let password = data_dir.join("root-password");
+            if password.exists() {
+                println!(
+                    "Console: {endpoint}/console/ — sign in as the root user with account {} and the password in {}",
+                    server.account_id,
+                    password.display()
+                );
+            }
             println!("Press Ctrl-C to stop.");
         }
         loop {
