@@ -13,6 +13,7 @@
 //! | `browser_password` | `password.test.mjs` | password policy, ChangePassword |
 //! | `browser_security` | `security.test.mjs` | CSP, cookies, CSRF as the browser sees them |
 //! | `browser_lifecycle` | `lifecycle.test.mjs` | inline policies, access keys, console access, deleting |
+//! | `browser_ecr` | `ecr.test.mjs` | create/delete repositories and images, repository policy |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
 //! feature: no CSP violation, the security headers, HttpOnly/SameSite=Strict cookies.
@@ -205,7 +206,8 @@ fn run_script(fx: &Fixture, script: &str, shots: &str) -> Outcome {
     }
 }
 
-/// The seed's preparation outside the console: the repository test-repos with an image.
+/// The seed's preparation outside the console: the repository test-repos with an image (for
+/// the seed's steps and the ECR feature).
 fn seed_setup(fx: &Fixture) {
     let kagi = env!("CARGO_BIN_EXE_kagi");
     let endpoint = &fx.endpoint;
@@ -242,7 +244,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 9] = [
+const FEATURES: [(&str, &str, &str); 10] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -254,6 +256,7 @@ const FEATURES: [(&str, &str, &str); 9] = [
         "policy-versions",
     ),
     ("browser_security", "security.test.mjs", "security"),
+    ("browser_ecr", "ecr.test.mjs", "ecr"),
     ("browser_groups", "groups.test.mjs", "groups"),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
 ];
@@ -273,7 +276,7 @@ fn run_feature(test: &str) -> Outcome {
     };
     catch_unwind(AssertUnwindSafe(|| {
         let fx = fixture(chromium);
-        if test == "seed_console_steps_in_chromium" {
+        if matches!(test, "seed_console_steps_in_chromium" | "browser_ecr") {
             seed_setup(&fx);
         }
         run_script(&fx, script, shots)
@@ -425,4 +428,10 @@ fn browser_security() {
 #[test]
 fn browser_lifecycle() {
     feature("browser_lifecycle");
+}
+
+/// ECR: repositories created and deleted, images deleted, the repository policy.
+#[test]
+fn browser_ecr() {
+    feature("browser_ecr");
 }
