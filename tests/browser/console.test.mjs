@@ -24,6 +24,7 @@
 // expectation throws; the script then saves a FAILED-*.png and exits 1.
 
 import { chromium } from "playwright-core";
+import { guardContext, looseCookies, watchPage } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -138,15 +139,17 @@ let shotNo = 0;
 let page;
 const problems = [];
 
+/** A new browser context, guarded by the shared checks (tests/browser/lib.mjs): CSP
+ * violations (the DOM's event), security headers, page errors; cookies are checked per step. */
+const contexts = [];
+async function newContext(options) {
+  const ctx = await browser.newContext(options);
+  await guardContext(ctx, problems);
+  contexts.push(ctx);
+  return ctx;
+}
 function watch(p) {
-  p.setDefaultTimeout(15_000);
-  p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  p.on("console", (m) => {
-    // A Content-Security-Policy violation means the console broke its own CSP.
-    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) {
-      problems.push(`CSP violation: ${m.text()}`);
-    }
-  });
+  watchPage(p, problems);
 }
 
 async function shot(name) {
@@ -163,6 +166,7 @@ async function shot(name) {
 async function step(name, fn) {
   try {
     await fn();
+    for (const ctx of contexts) problems.push(...looseCookies(await ctx.cookies()));
   } catch (e) {
     try {
       await page.screenshot({ path: path.join(shotsDir, `FAILED-${name}.png`) });
@@ -199,7 +203,7 @@ let accessKeyId;
 let secretAccessKey;
 
 try {
-  const context = await browser.newContext({
+  const context = await newContext({
     viewport: { width: 1280, height: 800 },
     acceptDownloads: true,
   });
@@ -481,7 +485,7 @@ try {
   assert.ok(!loginUrl.includes(secretAccessKey));
   console.log("ok   kagi console --profile printed a sign-in URL");
 
-  const fresh = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const fresh = await newContext({ viewport: { width: 1280, height: 800 } });
   page = await fresh.newPage();
   watch(page);
   const cliSessionArn = new RegExp(`arn:aws:sts::${account}:assumed-role/${ROLE}/botocore-session-\\d+`);
@@ -511,7 +515,7 @@ try {
 
   // ---------------------------------------------------------------- on a phone
   // The same console on a phone-sized screen: pages fit the width (no sideways scrolling).
-  const phone = await browser.newContext({
+  const phone = await newContext({
     viewport: { width: 390, height: 844 },
     deviceScaleFactor: 1,
     isMobile: true,
@@ -536,7 +540,7 @@ try {
     await fitsWidth();
   });
 
-  assert.deepEqual(problems, [], "no page errors and no CSP violations");
+  assert.deepEqual(problems, [], "no page errors, CSP violations, missing security headers or loose cookies");
   console.log(`OK: ${shotNo} steps, screenshots in ${shotsDir}`);
 } catch (e) {
   console.error(e.stack || String(e));

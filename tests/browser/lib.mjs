@@ -1,9 +1,9 @@
-// The shared harness of the console's feature tests (tests/browser/*.test.mjs but the seed's
-// console.test.mjs, which predates it): one chromium per feature, one screenshot per step, and
-// checks that run on every page of every feature:
+// The shared harness of the console's feature tests (tests/browser/*.test.mjs; the seed's
+// console.test.mjs, which predates it, uses only its guards): one chromium per feature, one
+// screenshot per step, and checks that run on every page of every feature:
 //   - no page error and no Content-Security-Policy violation (the DOM's
 //     `securitypolicyviolation` event, reported through a CDP binding that CSP cannot block);
-//   - every console document carries the console's security headers;
+//   - every console response carries a strict CSP (checked by directive) and nosniff;
 //   - every console cookie is HttpOnly and SameSite=Strict, scoped to /console.
 //
 // Run by tests/console_browser.rs, which starts a fresh `kagi serve` per feature and passes:
@@ -131,6 +131,53 @@ export function rootCli(args) {
 
 // ---------------------------------------------------------------- the harness
 
+/**
+ * Reports into `problems` every Content-Security-Policy violation in any page of `ctx`: the
+ * DOM's `securitypolicyviolation` event, passed on through a CDP binding (which the page's CSP
+ * cannot block). Call before the context's first page.
+ */
+export async function guardContext(ctx, problems) {
+  await ctx.exposeBinding("kagiCspViolation", (_source, what) => problems.push(`CSP violation: ${what}`));
+  await ctx.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.kagiCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} on ${e.documentURI}`);
+    });
+  });
+}
+
+/**
+ * Reports into `problems` a page's errors, chromium's CSP console errors, and console
+ * responses without the console's CSP or `X-Content-Type-Options: nosniff`.
+ */
+export function watchPage(page, problems) {
+  page.setDefaultTimeout(15_000);
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) {
+      problems.push(`CSP console error: ${m.text()}`);
+    }
+  });
+  page.on("response", (r) => {
+    const url = new URL(r.url());
+    if (url.origin !== new URL(endpoint).origin || !url.pathname.startsWith("/console")) return;
+    const h = r.headers();
+    for (const p of cspProblems(h["content-security-policy"])) {
+      problems.push(`${r.status()} ${url.pathname}: Content-Security-Policy: ${p}`);
+    }
+    if (h["x-content-type-options"] !== "nosniff") {
+      problems.push(`${url.pathname}: no X-Content-Type-Options: nosniff`);
+    }
+  });
+}
+
+/** Console cookies in `cookies` that are not HttpOnly, SameSite=Strict, Path=/console. */
+export function looseCookies(cookies) {
+  return cookies
+    .filter((c) => c.name.startsWith("kagi-console"))
+    .filter((c) => !c.httpOnly || c.sameSite !== "Strict" || c.path !== "/console")
+    .map((c) => `cookie ${c.name}: httpOnly=${c.httpOnly} sameSite=${c.sameSite} path=${c.path}`);
+}
+
 class Harness {
   constructor(feature, browser) {
     this.feature = feature;
@@ -146,31 +193,9 @@ class Harness {
   async newPage(options = {}) {
     const ctx = await this.browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
     this.contexts.push(ctx);
-    await ctx.exposeBinding("kagiCspViolation", (_source, what) => this.problems.push(`CSP violation: ${what}`));
-    await ctx.addInitScript(() => {
-      document.addEventListener("securitypolicyviolation", (e) => {
-        window.kagiCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} on ${e.documentURI}`);
-      });
-    });
+    await guardContext(ctx, this.problems);
     const page = await ctx.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on("pageerror", (e) => this.problems.push(`page error: ${e.message}`));
-    page.on("console", (m) => {
-      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) {
-        this.problems.push(`CSP console error: ${m.text()}`);
-      }
-    });
-    page.on("response", async (r) => {
-      const url = new URL(r.url());
-      if (url.origin !== new URL(endpoint).origin || !url.pathname.startsWith("/console")) return;
-      const h = r.headers();
-      for (const p of cspProblems(h["content-security-policy"])) {
-        this.problems.push(`${r.status()} ${url.pathname}: Content-Security-Policy: ${p}`);
-      }
-      if (h["x-content-type-options"] !== "nosniff") {
-        this.problems.push(`${url.pathname}: no X-Content-Type-Options: nosniff`);
-      }
-    });
+    watchPage(page, this.problems);
     this.page = page;
     return page;
   }
@@ -184,11 +209,7 @@ class Harness {
       } catch {
         continue; // closed
       }
-      for (const c of cookies.filter((c) => c.name.startsWith("kagi-console"))) {
-        if (!c.httpOnly || c.sameSite !== "Strict" || c.path !== "/console") {
-          this.problems.push(`cookie ${c.name}: httpOnly=${c.httpOnly} sameSite=${c.sameSite} path=${c.path}`);
-        }
-      }
+      this.problems.push(...looseCookies(cookies));
     }
   }
 
