@@ -13,6 +13,7 @@
 //! | `browser_password` | `password.test.mjs` | password policy, ChangePassword |
 //! | `browser_security` | `security.test.mjs` | CSP, cookies, CSRF as the browser sees them |
 //! | `browser_lifecycle` | `lifecycle.test.mjs` | inline policies, access keys, console access, deleting |
+//! | `browser_switch_role` | `switch-role.test.mjs` | switch-role links, switching again, recent roles |
 //! | `browser_ecr` | `ecr.test.mjs` | create/delete repositories and images, repository policy |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
@@ -244,7 +245,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 10] = [
+const FEATURES: [(&str, &str, &str); 11] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -257,6 +258,7 @@ const FEATURES: [(&str, &str, &str); 10] = [
     ),
     ("browser_security", "security.test.mjs", "security"),
     ("browser_ecr", "ecr.test.mjs", "ecr"),
+    ("browser_switch_role", "switch-role.test.mjs", "switch-role"),
     ("browser_groups", "groups.test.mjs", "groups"),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
 ];
@@ -434,4 +436,10 @@ fn browser_lifecycle() {
 #[test]
 fn browser_ecr() {
     feature("browser_ecr");
+}
+
+/// Switch role: links that prefill, switching from a role session, recent roles, switch back.
+#[test]
+fn browser_switch_role() {
+    feature("browser_switch_role");
 }

@@ -10,9 +10,23 @@
 //     nothing; the same form with its token works;
 //   a new access key's secret is never in a request the browser sends, and the page showing it
 //     is no-store with no referrer;
-//   after sign-out the old session cookie, put back into a fresh browser, opens nothing.
+//   after sign-out the old session cookie, put back into a fresh browser, opens nothing;
+//   five wrong passwords lock a user's sign-in: then even the right password is refused (429),
+//     while other users still sign in.
 
-import { alertText, assert, clickForPage, endpoint, escapeRe, feature, nav, rootPage, rootPassword, signIn } from "./lib.mjs";
+import {
+  alertText,
+  assert,
+  clickForPage,
+  endpoint,
+  escapeRe,
+  feature,
+  nav,
+  rootCli,
+  rootPage,
+  rootPassword,
+  signIn,
+} from "./lib.mjs";
 
 await feature("security", async (t) => {
   const page = await t.newPage();
@@ -121,5 +135,23 @@ await feature("security", async (t) => {
   const other = await rootPage(t);
   await t.step("other-session-unaffected", async () => {
     await other.getByRole("row", { name: /csrf-victim/ }).waitFor();
+  });
+
+  rootCli(["iam", "create-login-profile", "--user-name", "csrf-victim", "--password", "Csrf-Victim-Password-1!"]);
+  await t.step("lockout-after-five-failures", async () => {
+    for (let i = 1; i <= 5; i++) {
+      const resp = await signIn(page, "csrf-victim", `Wrong-Password-${i}!`);
+      assert.equal(resp.status(), 401, `attempt ${i}`);
+      assert.match(await alertText(page), /Your authentication information is incorrect/);
+    }
+    const resp = await signIn(page, "csrf-victim", "Csrf-Victim-Password-1!");
+    assert.equal(resp.status(), 429);
+    assert.match(await alertText(page), /Too many failed sign-in attempts.*try again in 15 minute/s);
+    assert.equal((await page.context().cookies()).filter((c) => c.name === "kagi-console").length, 0);
+  });
+
+  await t.step("lockout-is-per-user", async () => {
+    await signIn(page, null, rootPassword);
+    await nav(page).getByText(`:root`).waitFor();
   });
 });
