@@ -73,7 +73,7 @@ await feature("groups", async (t) => {
     await root.getByRole("button", { name: "Attach policy" }).click();
     await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
     await root.getByRole("row", { name: new RegExp(POLICY) }).getByRole("button", { name: `Detach ${POLICY}` }).waitFor();
-  });
+  }, { docs: "group" });
 
   await t.step("user-page-lists-group", async () => {
     await root.getByRole("link", { name: USER, exact: true }).click();

@@ -32,6 +32,8 @@ export const account = need("KAGI_ACCOUNT");
 export const rootPassword = need("KAGI_ROOT_PASSWORD");
 const kagiBin = need("KAGI_BIN");
 const shotsDir = need("KAGI_SHOTS_DIR");
+const docsDir = env.KAGI_DOCS_DIR;
+const updateDocs = env.KAGI_UPDATE_SCREENSHOTS === "1";
 const executablePath = env.KAGI_CHROMIUM || "/usr/bin/chromium";
 
 export const REGION = "ap-northeast-1";
@@ -213,13 +215,23 @@ class Harness {
     }
   }
 
-  async shot(name, page = this.page) {
+  /** Screenshots `page`; with `docs` (a file name) and KAGI_UPDATE_SCREENSHOTS=1, also into
+   * docs/screenshots/ under that name. */
+  async shot(name, page = this.page, docs = null) {
     this.shotNo += 1;
-    await page.screenshot({ path: path.join(shotsDir, `${String(this.shotNo).padStart(2, "0")}-${name}.png`) });
+    const file = path.join(shotsDir, `${String(this.shotNo).padStart(2, "0")}-${name}.png`);
+    await page.screenshot({ path: file });
+    if (docs && updateDocs && docsDir) {
+      fs.mkdirSync(docsDir, { recursive: true });
+      fs.copyFileSync(file, path.join(docsDir, `${docs}.png`));
+    }
   }
 
-  /** One step: run it, check cookies, screenshot the page it leaves, report. */
-  async step(name, fn) {
+  /**
+   * One step: run it, check cookies, screenshot the page it leaves, report. `options.docs`
+   * names the screenshot's copy in docs/screenshots/ (made with KAGI_UPDATE_SCREENSHOTS=1).
+   */
+  async step(name, fn, options = {}) {
     const page = this.page;
     const started = Date.now();
     try {
@@ -232,7 +244,7 @@ class Harness {
       const text = this.page ? await this.page.locator("main").innerText().catch(() => "") : "";
       throw new Error(`[${this.feature}] step ${name} failed at ${this.page?.url()}: ${e.message}\n--- page ---\n${text}`);
     }
-    await this.shot(name, this.page || page);
+    await this.shot(name, this.page || page, options.docs);
     console.log(`ok ${this.shotNo} ${this.feature}: ${name} (${Date.now() - started} ms)`);
   }
 }

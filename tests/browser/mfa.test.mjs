@@ -58,7 +58,7 @@ await feature("mfa", async (t) => {
     // 40 random bytes in base32, as IAM's Base32StringSeed.
     assert.match(secret, /^[A-Z2-7]{64}$/, "the seed in base32");
     seed = base32Decode(secret);
-  });
+  }, { docs: "mfa-assign-device" });
 
   await t.step("mfa-codes-in-wrong-order-refused", async () => {
     const T = stepNow();

@@ -102,7 +102,7 @@ await feature("policy-versions", async (t) => {
     await root.getByText("Default version: v1").waitFor();
     await versionRow("v1").getByText("Default").waitFor();
     assert.doesNotMatch(await defaultDocument(), /iam:ListGroups/);
-  });
+  }, { docs: "policy-versions" });
 
   await t.step("simulated-with-v1", async () => {
     const rows = await simulate(root, iamArn("user", USER), ["iam:ListGroups", "iam:ListUsers"]);

@@ -82,7 +82,7 @@ await feature("role-trust", async (t) => {
         },
       ],
     });
-  });
+  }, { docs: "role-review-external-id-mfa" });
 
   await t.step("another-account-created", async () => {
     await root.getByRole("button", { name: "Create role" }).click();

@@ -81,7 +81,7 @@ await feature("simulator", async (t) => {
     assert.equal(rows[1].matched, "");
     // The form keeps what was asked, for the next run.
     assert.equal(await root.getByLabel(/^Principal/).inputValue(), iamArn("role", ROLE));
-  });
+  }, { docs: "policy-simulator" });
 
   await t.step("token-and-iam", async () => {
     const rows = await simulate(root, iamArn("role", ROLE), ["ecr:GetAuthorizationToken", "iam:ListUsers"]);
