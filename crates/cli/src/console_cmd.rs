@@ -3,9 +3,18 @@
 //! (the "custom identity broker" flow of the IAM User Guide):
 //!
 //! 1. Credentials come from the normal chain ([`crate::creds::resolve`]), so `--profile` of a
-//!    role profile assumes the role (or reuses the AWS CLI's cache). They must be temporary:
-//!    the federation endpoint accepts only session credentials, so long-term access keys stop
-//!    here with exit 253 and a sentence saying what to use instead. Nothing is sent then.
+//!    role profile assumes the role (or reuses the AWS CLI's cache). The federation endpoint
+//!    accepts only session credentials, so an IAM user's long-term access keys are first
+//!    exchanged, as aws-vault does, for a federated user session: STS `GetCallerIdentity`
+//!    (who is this?), then `GetFederationToken` with `Name` = the user name (or
+//!    [`FEDERATED_NAME`] when the name does not fit STS's 2–32 `[\w+=,.@-]` rule) and the
+//!    session policy [`FEDERATION_POLICY`], which lets the session do exactly what the user
+//!    may do (a session's permissions are the intersection of the user's and the session
+//!    policy's). The user needs `sts:GetFederationToken`; without it STS's AccessDenied is the
+//!    answer (exit 254). The account root's long-term keys stop here with exit 253: the root
+//!    signs in to the console with its password. STS is reached through `--endpoint-url` when
+//!    that names a bare origin (kagi serves STS and the federation endpoint on one port), else
+//!    STS's configured or default endpoint.
 //! 2. `GET <federation>?Action=getSigninToken&Session=<JSON sessionId/sessionKey/sessionToken>`
 //!    [`&SessionDuration=N`] → `{"SigninToken": "…"}`.
 //! 3. The login URL, `<federation>?Action=login&Issuer=…&Destination=…&SigninToken=…`, is
@@ -39,6 +48,12 @@ pub const AWS_FEDERATION: &str = "https://signin.aws.amazon.com/federation";
 pub const AWS_CONSOLE: &str = "https://console.aws.amazon.com/";
 /// The `Issuer` when none is given (shown by AWS on the sign-out page's link back).
 pub const DEFAULT_ISSUER: &str = "kagi";
+/// GetFederationToken's `Name` when the IAM user name is not a valid federated user name.
+pub const FEDERATED_NAME: &str = "kagi-console";
+/// The session policy of the federated session made from long-term keys: everything, so the
+/// session has exactly the federating user's permissions.
+pub const FEDERATION_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 const USAGE: &str = "usage: kagi console [--profile P] [--endpoint-url URL] [--destination URL_OR_PATH]\n                    [--issuer URL] [--session-duration SECONDS] [--open]\n";
 
@@ -46,8 +61,10 @@ const HELP: &str = "kagi console
 
 Prints a console sign-in URL for the credentials of the profile (AWS's sign-in federation:
 getSigninToken, then a login URL), so that `kagi console --profile ECRLoginAndPushRoleProfile`
-opens the console as that role session. The credentials must be temporary (a role profile, or
-AWS_SESSION_TOKEN); the URL works once, within 15 minutes.
+opens the console as that role session. An IAM user's long-term keys are first exchanged for a
+federated user session with the user's permissions (STS GetFederationToken: the user needs
+sts:GetFederationToken); the account root's keys are refused. The URL works once, within 15
+minutes.
 
 Options:
   --destination URL_OR_PATH  where to land (default: the console of the endpoint)
@@ -214,11 +231,83 @@ pub fn parse_signin_token(federation: &str, status: u16, body: &str) -> Result<S
     }))
 }
 
-fn long_term_message(profile: &str, c: &Creds) -> String {
+fn root_message(profile: &str, c: &Creds) -> String {
     format!(
-        "kagi console needs temporary credentials (an assumed role or a federation token), but the credentials of profile \"{profile}\" ({}, {}) are long-term access keys. Use a role profile (role_arn + source_profile, e.g. --profile ECRLoginAndPushRoleProfile) or credentials with a session token.",
+        "kagi console cannot sign in with the account root's access keys (profile \"{profile}\", {}, {}): the root signs in to the console with its password. Use an IAM user's keys, a role profile (role_arn + source_profile, e.g. --profile ECRLoginAndPushRoleProfile) or credentials with a session token.",
         c.method, c.access_key_id
     )
+}
+
+/// GetFederationToken's `Name` for the IAM user `arn` (`arn:aws:iam::A:user/path/name`).
+pub fn federated_name(arn: &str) -> String {
+    let name = arn
+        .split_once(":user/")
+        .map(|(_, rest)| rest.rsplit('/').next().unwrap_or(rest))
+        .unwrap_or("");
+    let fits = (2..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
+    if fits {
+        name.to_string()
+    } else {
+        FEDERATED_NAME.to_string()
+    }
+}
+
+/// Exchanges long-term keys for a federated user session (see the module docs).
+fn federate(s: &Session, c: &Creds, opts: &Options) -> Result<Creds, CliError> {
+    let sts =
+        kagi_api::service("sts").ok_or_else(|| CliError::General("sts model missing".into()))?;
+    let op = |name: &str| {
+        sts.operation(name)
+            .ok_or_else(|| CliError::General(format!("{name} missing from the model")))
+    };
+    let bare_origin =
+        s.g.endpoint_url
+            .as_deref()
+            .is_some_and(|u| federation_url(u) != u.trim().trim_end_matches('/'));
+    let region = s.region()?;
+    let ep = s.endpoint(sts, region.as_deref(), bare_origin)?;
+    let signing = c.to_sigv4();
+    let me = s.call(op("GetCallerIdentity")?, &ep, Some(&signing), &json!({}))?;
+    let arn = me.get("Arn").and_then(Value::as_str).unwrap_or_default();
+    if arn.ends_with(":root") {
+        return Err(CliError::Config(root_message(&s.choice.name, c)));
+    }
+    let name = federated_name(arn);
+    let mut input = json!({"Name": name, "Policy": FEDERATION_POLICY});
+    if let Some(d) = opts.session_duration {
+        input["DurationSeconds"] = json!(d);
+    }
+    let out = s.call(op("GetFederationToken")?, &ep, Some(&signing), &input)?;
+    let fc = out.get("Credentials").cloned().unwrap_or(Value::Null);
+    let get = |k: &str| fc.get(k).and_then(Value::as_str).map(str::to_string);
+    let (Some(akid), Some(secret), Some(token)) = (
+        get("AccessKeyId"),
+        get("SecretAccessKey"),
+        get("SessionToken"),
+    ) else {
+        return Err(CliError::General(
+            "GetFederationToken returned no credentials".into(),
+        ));
+    };
+    s.debug(|| {
+        format!(
+            "kagi: [DEBUG] {arn} federated as {} ({akid})",
+            out.pointer("/FederatedUser/Arn")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+        )
+    });
+    Ok(Creds {
+        access_key_id: akid,
+        secret_access_key: secret,
+        session_token: Some(token),
+        expiration: get("Expiration"),
+        account_id: c.account_id.clone(),
+        method: "federation-token",
+    })
 }
 
 /// A blocking HTTP agent honouring the invocation's TLS and timeout options.
@@ -339,9 +428,12 @@ pub fn run(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
     };
     let s = Session::new(env, g)?;
     let result = (|| {
-        let c = creds::resolve(&s, io)?;
+        let mut c = creds::resolve(&s, io)?;
+        if c.session_token.is_none() {
+            c = federate(&s, &c, &opts)?;
+        }
         let Some(token) = c.session_token.clone() else {
-            return Err(CliError::Config(long_term_message(&s.choice.name, &c)));
+            return Err(CliError::General("no session token".into()));
         };
         let federation = config::configured_endpoint(
             g.endpoint_url.as_deref(),
@@ -552,20 +644,58 @@ mod tests {
     }
 
     #[test]
-    fn long_term_keys_are_refused_before_any_request() {
+    fn long_term_keys_go_to_sts_first_and_are_not_echoed() {
         let (_dir, env) = sandbox(
             "[default]\naws_access_key_id = AKIAEXAMPLEEXAMPLE12\naws_secret_access_key = do-not-print-me\n",
         );
-        let (code, out, err) = run_console(&env, &[]);
-        assert_eq!(code, 253, "{err}");
+        let (code, out, err) = run_console(&env, &["--debug"]);
+        assert_eq!(code, 255, "{err}");
         assert_eq!(out, "");
-        assert!(err.contains("needs temporary credentials"), "{err}");
-        assert!(err.contains("profile \"default\""), "{err}");
-        assert!(err.contains("AKIAEXAMPLEEXAMPLE12"), "{err}");
-        assert!(!err.contains("do-not-print-me"), "{err}");
+        // STS (GetCallerIdentity) is asked first, at the configured endpoint; it cannot answer.
         assert!(
-            !err.contains("Could not connect"),
-            "nothing was sent: {err}"
+            err.contains("Could not connect to the endpoint URL: \"http://127.0.0.1:9\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("sts.GetCallerIdentity -> POST http://127.0.0.1:9"),
+            "{err}"
+        );
+        assert!(!err.contains("getSigninToken at"), "{err}");
+        assert!(!err.contains("do-not-print-me"), "{err}");
+    }
+
+    #[test]
+    fn federated_names() {
+        assert_eq!(
+            federated_name("arn:aws:iam::123456789012:user/user-for-switch"),
+            "user-for-switch"
+        );
+        assert_eq!(
+            federated_name("arn:aws:iam::123456789012:user/dev/team/alice"),
+            "alice"
+        );
+        // Too long, too short, or a character GetFederationToken's Name does not take.
+        assert_eq!(
+            federated_name(&format!(
+                "arn:aws:iam::123456789012:user/{}",
+                "a".repeat(33)
+            )),
+            FEDERATED_NAME
+        );
+        assert_eq!(
+            federated_name("arn:aws:iam::123456789012:user/a"),
+            FEDERATED_NAME
+        );
+        assert_eq!(
+            federated_name("arn:aws:sts::1:assumed-role/R/s"),
+            FEDERATED_NAME
+        );
+        assert_eq!(
+            federated_name(&format!(
+                "arn:aws:iam::123456789012:user/{}",
+                "b".repeat(32)
+            )),
+            "b".repeat(32)
         );
     }
 

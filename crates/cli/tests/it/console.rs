@@ -123,11 +123,23 @@ fn console_url_signs_the_role_session_in_once() {
     assert_eq!(status, 302);
     assert_eq!(header(&h, "location"), Some("/console/switch-role"));
 
-    // The bare user has long-term keys: refused before anything is sent.
+    // The bare user has long-term keys: kagi console asks STS for a federation token, which
+    // the user's policies (only sts:AssumeRole on the role) do not allow.
     let o = sb.run(&["console"]);
+    assert_eq!(o.code, 254, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        format!(
+            "\nAn error occurred (AccessDenied) when calling the GetFederationToken operation: User: arn:aws:iam::{account}:user/user-for-switch is not authorized to perform: sts:GetFederationToken on resource: arn:aws:sts::{account}:federated-user/user-for-switch because no identity-based policy allows the sts:GetFederationToken action\n"
+        )
+    );
+    assert_eq!(o.stdout, "");
+    // The account root's keys: refused, with what to do instead.
+    let o = sb.run(&["console", "--profile", "admin"]);
     assert_eq!(o.code, 253, "{}", o.stderr);
     assert!(
-        o.stderr.contains("needs temporary credentials"),
+        o.stderr
+            .contains("cannot sign in with the account root's access keys (profile \"admin\""),
         "{}",
         o.stderr
     );
@@ -190,5 +202,130 @@ fn console_url_signs_the_role_session_in_once() {
     assert_eq!(status, 302);
     assert_eq!(header(&h, "location"), Some("/console/roles"));
 
+    server.shutdown();
+}
+
+/// An IAM user with `sts:GetFederationToken` and long-term keys: the CLI federates it (the
+/// session policy allows everything, so the session has exactly the user's permissions).
+fn federating_user(url: &str, server: &kagi_server::RunningServer) -> crate::common::Sandbox {
+    let mut sb = crate::common::Sandbox::new();
+    sb.set("AWS_ENDPOINT_URL", url);
+    sb.write(
+        ".aws/config",
+        &format!(
+            "[profile admin]\naws_access_key_id = {}\naws_secret_access_key = {}\nregion = us-east-1\n",
+            server.root_access_key_id,
+            server.root_secret_access_key()
+        ),
+    );
+    let admin = |sb: &crate::common::Sandbox, args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend(["--profile", "admin"]);
+        let o = sb.run(&a);
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        o.stdout
+    };
+    admin(&sb, &["iam", "create-user", "--user-name", "console-user"]);
+    admin(
+        &sb,
+        &[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            "console-user",
+            "--policy-name",
+            "federate-and-read",
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:GetFederationToken","iam:ListUsers"],"Resource":"*"}]}"#,
+        ],
+    );
+    let key: Value = serde_json::from_str(&admin(
+        &sb,
+        &["iam", "create-access-key", "--user-name", "console-user"],
+    ))
+    .unwrap();
+    sb.set(
+        "AWS_ACCESS_KEY_ID",
+        key["AccessKey"]["AccessKeyId"].as_str().unwrap(),
+    )
+    .set(
+        "AWS_SECRET_ACCESS_KEY",
+        key["AccessKey"]["SecretAccessKey"].as_str().unwrap(),
+    );
+    sb
+}
+
+fn start() -> kagi_server::RunningServer {
+    kagi_server::start_background(kagi_server::ServerConfig {
+        bind: "127.0.0.1".parse().unwrap(),
+        port: 0,
+        data_dir: None,
+        account_id: None,
+        root_access_key_id: None,
+        root_secret_access_key: None,
+    })
+    .expect("kagi serve starts")
+}
+
+#[test]
+fn long_term_user_keys_are_federated_first() {
+    let server = start();
+    let url = format!("http://{}", server.addr);
+    let account = server.account_id.clone();
+    let sb = federating_user(&url, &server);
+    let o = sb.run(&["console", "--debug", "--session-duration", "3600"]);
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default();
+    assert!(
+        o.stderr.contains(&format!(
+            "kagi: [DEBUG] arn:aws:iam::{account}:user/console-user federated as arn:aws:sts::{account}:federated-user/console-user (ASIA"
+        )),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("sts.GetFederationToken -> POST"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains(&format!(
+            "kagi: [DEBUG] getSigninToken at {url}/federation for ASIA"
+        )),
+        "{}",
+        o.stderr
+    );
+    assert!(secret.is_empty() || !o.stderr.contains(&secret));
+    server.shutdown();
+}
+
+/// The whole way for long-term keys: needs the federation endpoint to accept GetFederationToken
+/// sessions (kagi-server's console_host `federate`, which now takes role and console sessions
+/// only; see the iam helper's report).
+#[test]
+#[ignore = "the /federation endpoint does not take GetFederationToken sessions yet"]
+fn long_term_user_keys_land_in_the_console_as_the_federated_user() {
+    let server = start();
+    let url = format!("http://{}", server.addr);
+    let account = server.account_id.clone();
+    let sb = federating_user(&url, &server);
+    let line = login_line(&sb, &["console"]);
+    let (status, h, _) = http_get(&line, None);
+    assert_eq!(status, 302);
+    let cookie = header(&h, "set-cookie")
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    // The federated user: the user's own permissions (iam:ListUsers), in the console.
+    let (status, _, page) = http_get(&format!("{url}/console/users"), Some(&cookie));
+    assert!(
+        page.contains(&format!(
+            "arn:aws:sts::{account}:federated-user/console-user"
+        )),
+        "{page}"
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("console-user"), "{page}");
     server.shutdown();
 }
