@@ -207,7 +207,10 @@ fn console_url_signs_the_role_session_in_once() {
 
 /// An IAM user with `sts:GetFederationToken` and long-term keys: the CLI federates it (the
 /// session policy allows everything, so the session has exactly the user's permissions).
-fn federating_user(url: &str, server: &kagi_server::RunningServer) -> crate::common::Sandbox {
+fn federating_user(
+    url: &str,
+    server: &kagi_server::RunningServer,
+) -> (crate::common::Sandbox, String) {
     let mut sb = crate::common::Sandbox::new();
     sb.set("AWS_ENDPOINT_URL", url);
     sb.write(
@@ -252,7 +255,11 @@ fn federating_user(url: &str, server: &kagi_server::RunningServer) -> crate::com
         "AWS_SECRET_ACCESS_KEY",
         key["AccessKey"]["SecretAccessKey"].as_str().unwrap(),
     );
-    sb
+    let secret = key["AccessKey"]["SecretAccessKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (sb, secret)
 }
 
 fn start() -> kagi_server::RunningServer {
@@ -272,9 +279,15 @@ fn long_term_user_keys_are_federated_first() {
     let server = start();
     let url = format!("http://{}", server.addr);
     let account = server.account_id.clone();
-    let sb = federating_user(&url, &server);
+    let (sb, secret) = federating_user(&url, &server);
     let o = sb.run(&["console", "--debug", "--session-duration", "3600"]);
-    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout
+            .starts_with(&format!("{url}/federation?Action=login&Issuer=kagi&")),
+        "{}",
+        o.stdout
+    );
     assert!(
         o.stderr.contains(&format!(
             "kagi: [DEBUG] arn:aws:iam::{account}:user/console-user federated as arn:aws:sts::{account}:federated-user/console-user (ASIA"
@@ -294,20 +307,18 @@ fn long_term_user_keys_are_federated_first() {
         "{}",
         o.stderr
     );
-    assert!(secret.is_empty() || !o.stderr.contains(&secret));
+    assert!(!o.stderr.contains(&secret) && !o.stdout.contains(&secret));
     server.shutdown();
 }
 
-/// The whole way for long-term keys: needs the federation endpoint to accept GetFederationToken
-/// sessions (kagi-server's console_host `federate`, which now takes role and console sessions
-/// only; see the iam helper's report).
+/// The whole way for long-term keys: federated, signed in, and in the console with the user's
+/// permissions (IAM included: a federated user's console session may call IAM).
 #[test]
-#[ignore = "the /federation endpoint does not take GetFederationToken sessions yet"]
 fn long_term_user_keys_land_in_the_console_as_the_federated_user() {
     let server = start();
     let url = format!("http://{}", server.addr);
     let account = server.account_id.clone();
-    let sb = federating_user(&url, &server);
+    let (sb, _) = federating_user(&url, &server);
     let line = login_line(&sb, &["console"]);
     let (status, h, _) = http_get(&line, None);
     assert_eq!(status, 302);
@@ -327,5 +338,9 @@ fn long_term_user_keys_land_in_the_console_as_the_federated_user() {
     );
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("console-user"), "{page}");
+    // ... and no more: the user may not list roles, so neither may its federated session.
+    let (status, _, page) = http_get(&format!("{url}/console/roles"), Some(&cookie));
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("AccessDenied"), "{page}");
     server.shutdown();
 }
