@@ -1,5 +1,5 @@
 //! Login profiles (console passwords): CreateLoginProfile, GetLoginProfile, UpdateLoginProfile,
-//! DeleteLoginProfile; the account password policy (Get/Update/DeleteAccountPasswordPolicy),
+//! DeleteLoginProfile, ChangePassword; the account password policy (Get/Update/DeleteAccountPasswordPolicy),
 //! enforced on every password set.
 //!
 //! A profile is stored in [`Table::Meta`] under `login-profile\0lower(user)` with the password as
@@ -292,6 +292,56 @@ pub fn delete_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             return Err(not_found(name).into());
         }
         Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+/// ChangePassword: the calling IAM user changes its own console password, proving the old
+/// one. Allowed to every user when the account password policy says
+/// `AllowUsersToChangePassword`, else only with `iam:ChangePassword` on the user itself. The
+/// new password must satisfy the account password policy; a required reset is then done.
+pub fn change_password(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let old = req(i, "OldPassword")?;
+    let new = req(i, "NewPassword")?;
+    let crate::auth::Principal::User { name, .. } = &ctx.caller.principal else {
+        return Err(AwsError::new(
+            400,
+            "InvalidUserType",
+            "The request was rejected because the type of user for the transaction was incorrect: only IAM users change their password with ChangePassword.",
+        ));
+    };
+    let everyone_may = load_policy(ctx)?.is_some_and(|p| p.allow_change);
+    if !everyone_may {
+        ctx.authorize("iam:ChangePassword", &user_arn(ctx, name)?)?;
+    }
+    let current = ctx.state.store.view(|tx| {
+        let u = load_user(tx, name)?;
+        load_profile(tx, &u.name)
+    })?;
+    let current = current.ok_or_else(|| not_found(name))?;
+    if !kagi_console::password::verify(old, &current.password_phc) {
+        return Err(AwsError::access_denied("The old password is incorrect."));
+    }
+    check_for(ctx, new)?;
+    let phc = kagi_console::password::hash(new);
+    ctx.state.store.write(|tx| {
+        let u = load_user(tx, name)?;
+        let mut p = load_profile(tx, &u.name)?.ok_or_else(|| not_found(name))?;
+        // The profile changed under us (another password set meanwhile): start again.
+        if p.password_phc != current.password_phc {
+            return Err(AwsError::new(
+                409,
+                "EntityTemporarilyUnmodifiable",
+                format!(
+                    "Login Profile for User {} is being changed; try again.",
+                    u.name
+                ),
+            )
+            .into());
+        }
+        p.password_phc = phc.clone();
+        p.reset_required = false;
+        tx.put_json(Table::Meta, &profile_key(&u.name), &p)
     })?;
     Ok(json!({}))
 }

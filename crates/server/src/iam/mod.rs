@@ -53,6 +53,7 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "GetLoginProfile" => login::get_login_profile(ctx, i),
         "UpdateLoginProfile" => login::update_login_profile(ctx, i),
         "DeleteLoginProfile" => login::delete_login_profile(ctx, i),
+        "ChangePassword" => login::change_password(ctx, i),
         "UpdateAccountPasswordPolicy" => login::update_account_password_policy(ctx, i),
         "GetAccountPasswordPolicy" => login::get_account_password_policy(ctx),
         "DeleteAccountPasswordPolicy" => login::delete_account_password_policy(ctx),
