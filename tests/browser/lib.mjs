@@ -14,6 +14,7 @@
 // Selectors are labels, roles and visible text (what a user sees), never CSS paths.
 
 import { chromium } from "playwright-core";
+import jsQR from "jsqr";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { execFileSync } from "node:child_process";
@@ -109,6 +110,28 @@ export const stepNow = () => Math.floor(Date.now() / 1000 / 30);
 assert.equal(totp(Buffer.from("12345678901234567890"), Math.floor(59 / 30)), "287082");
 assert.equal(totp(Buffer.from("12345678901234567890"), Math.floor(1111111109 / 30)), "081804");
 assert.equal(base32Decode("MZXW6YTBOI").toString(), "foobar");
+
+/**
+ * The text a QR code drawn as an SVG path of dark rectangles (`M{x} {y}h{w}v{h}H{x}V{y}`, as
+ * the qrcode crate writes it) encodes, decoded by jsQR from the rasterised modules.
+ */
+export function qrText(svg) {
+  const box = svg.match(/viewBox="0 0 (\d+) (\d+)"/);
+  if (!box) throw new Error(`no viewBox in ${svg.slice(0, 200)}`);
+  const [w, h] = [Number(box[1]), Number(box[2])];
+  const rgba = new Uint8ClampedArray(w * h * 4).fill(255);
+  const d = svg.match(/<path[^>]* d="([^"]*)"/)[1];
+  for (const [, x, y, rw, rh] of d.matchAll(/M(\d+) (\d+)h(\d+)v(\d+)H\d+V\d+/g)) {
+    for (let j = Number(y); j < Number(y) + Number(rh); j++) {
+      for (let i = Number(x); i < Number(x) + Number(rw); i++) {
+        rgba.fill(0, (j * w + i) * 4, (j * w + i) * 4 + 3);
+      }
+    }
+  }
+  const found = jsQR(rgba, w, h);
+  if (!found) throw new Error("no QR code could be read from the SVG");
+  return found.data;
+}
 
 // ---------------------------------------------------------------- the CLI, as the root user
 

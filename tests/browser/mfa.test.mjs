@@ -1,6 +1,6 @@
 // Virtual MFA, by clicking:
-//   root: creates mfa-user (console password), assigns it a virtual MFA device: the QR code and
-//     the secret shown once; two codes in the wrong order are refused and the same device is
+//   root: creates mfa-user (console password), assigns it a virtual MFA device: the QR code
+//     (decoded here: the otpauth:// URI) and the secret shown once; two codes in the wrong order are refused and the same device is
 //     offered again; two consecutive TOTP codes (computed here from the secret, RFC 6238)
 //     enable it.
 //   mfa-user: the password alone does not sign in (no session before the code); a wrong code
@@ -26,6 +26,7 @@ import {
   feature,
   iamArn,
   nav,
+  qrText,
   rootCli,
   rootPage,
   signIn,
@@ -58,6 +59,14 @@ await feature("mfa", async (t) => {
     // 40 random bytes in base32, as IAM's Base32StringSeed.
     assert.match(secret, /^[A-Z2-7]{64}$/, "the seed in base32");
     seed = base32Decode(secret);
+    // The QR code is the otpauth:// URI an authenticator app reads, with that same secret.
+    const svg = await root.getByRole("img", { name: "QR code for the authenticator app" }).evaluate((e) => e.outerHTML);
+    const uri = new URL(qrText(svg));
+    assert.equal(uri.protocol, "otpauth:");
+    assert.equal(uri.host, "totp");
+    assert.equal(decodeURIComponent(uri.pathname), `/kagi:${USER}@${account}`);
+    assert.equal(uri.searchParams.get("secret"), secret);
+    assert.equal(uri.searchParams.get("issuer"), "kagi");
   }, { docs: "mfa-assign-device" });
 
   await t.step("mfa-codes-in-wrong-order-refused", async () => {
@@ -214,6 +223,8 @@ await feature("mfa", async (t) => {
     assert.equal(resp.status(), 200, `switch role answered: ${await alertText(user).catch(() => "")}`);
     assert.match(new URL(user.url()).pathname, /\/console\/users$/);
     await nav(user).getByRole("status").getByText("MFA role").waitFor();
-    await user.getByRole("row", { name: new RegExp(USER) }).waitFor();
+    // With the role's permissions: the user list.
+    await user.getByRole("link", { name: USER, exact: true }).waitFor();
+    assert.match(await nav(user).innerText(), new RegExp(`arn:aws:sts::${account}:assumed-role/${ROLE}/`));
   });
 });
