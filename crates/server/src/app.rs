@@ -254,6 +254,11 @@ async fn aws_entry(
     );
     let resp = match proto {
         Proto::Json => {
+            // ECR re-resolves its caller by access key id (and registry passwords carry only
+            // that), so a session calling ECR must be in the session book.
+            if let Some(s) = &authed.caller.session {
+                state.sessions.pin(s, crate::ids::secs_of(now));
+            }
             let caller = crate::ecr_host::ecr_caller(&authed.caller);
             match &state.ecr {
                 Some(ecr) if authed.info.service == "ecr" => {
@@ -353,6 +358,14 @@ pub fn invoke(
         "iam" => crate::iam::handle(&ctx, op.name, input),
         _ => crate::sts::handle(&ctx, op.name, input),
     };
+    // Credentials minted for the console (switch role) never leave the server: the console
+    // names them by key id alone, so their session goes into the book.
+    if let Ok(v) = &out
+        && let Some(token) = v["Credentials"]["SessionToken"].as_str()
+        && let Some(s) = auth::open_session(state, token)
+    {
+        state.sessions.pin(&s, now);
+    }
     tracing::debug!(
         service,
         action = operation,

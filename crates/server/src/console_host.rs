@@ -279,6 +279,8 @@ impl Backend for ConsoleHost {
                     .into(),
             );
         }
+        // The console will name this session by key id alone: make sure the book has it.
+        self.state.sessions.pin(&session, crate::ids::now_secs());
         let caller = crate::auth::caller_for_key(&self.state, access_key_id)
             .ok_or_else(|| INVALID.to_owned())?;
         if matches!(session.kind, crate::model::SessionKind::Federated { .. }) {

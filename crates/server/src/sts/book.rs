@@ -1,12 +1,16 @@
 //! The session book: where STS session records live for [`crate::auth::caller_for_key`].
 //!
-//! Authenticating a request never needs it (the session token is a sealed, self-contained
-//! [`Session`]); only ECR registry tokens, which carry just an access key id, must find a
-//! session by its `ASIA…` id. So AssumeRole does not wait for a database commit: the record
-//! goes into an in-memory map at once and to the Sessions table through a writer thread that
-//! commits in batches (one transaction per 20 ms window at most, relaxed durability). [`SessionBook::flush`]
-//! waits until everything recorded so far is committed; the server calls it at shutdown.
-//! Every ten minutes the writer also deletes the records of sessions that have expired.
+//! Authenticating a request never needs it: the session token is a sealed, self-contained
+//! [`Session`]. Only what names a session by its `ASIA…` key id alone needs a record: ECR
+//! (its registry passwords carry just a key id, and it re-resolves API callers the same way)
+//! and the console (its sessions, and role sessions signed in through `/federation`). So
+//! AssumeRole, GetSessionToken and GetFederationToken record nothing; a session is recorded
+//! ([`SessionBook::pin`]) the first time it calls ECR or signs in to the console, and console
+//! sessions when they are minted. A record goes into an in-memory map at once and to the
+//! Sessions table through a writer thread that commits in batches (one transaction per 20 ms
+//! window at most, relaxed durability). [`SessionBook::flush`] waits until everything recorded
+//! so far is committed; the server calls it at shutdown. Every ten minutes the writer also
+//! deletes the records of sessions that have expired.
 
 use crate::model::Session;
 use crate::store::{Store, StoreExt, Table, TxExt};
@@ -62,6 +66,13 @@ impl SessionBook {
         }
         let _ = self.tx.send(Msg::Put(s.access_key_id.clone(), doc));
         Ok(())
+    }
+
+    /// Records `s` unless the book already has it (a read, and a write only the first time).
+    pub fn pin(&self, s: &Session, now: i64) {
+        if self.get(&s.access_key_id).is_none() {
+            let _ = self.put(s, now);
+        }
     }
 
     pub fn get(&self, key_id: &str) -> Option<Arc<Session>> {

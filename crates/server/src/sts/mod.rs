@@ -140,7 +140,8 @@ fn new_credentials(ctx: &Ctx, mut session: Session) -> AwsResult<(Value, Session
     session.secret_sealed = ctx.state.sealer.seal_str("session-secret", &secret);
     let plain = serde_json::to_vec(&session).map_err(|e| AwsError::from(anyhow::Error::from(e)))?;
     let token = ctx.state.sealer.seal_token(&plain);
-    ctx.state.sessions.put(&session, ctx.now)?;
+    // Not recorded in the session book: the token is the credential. A session is recorded
+    // when something will later name it by key id alone (see `sts::book`).
     let creds = json!({
         "AccessKeyId": key_id,
         "SecretAccessKey": secret,
@@ -441,7 +442,9 @@ pub fn console_session(ctx: &Ctx, duration: i64) -> AwsResult<(Value, Session)> 
         tags: Vec::new(),
         source_identity: None,
     };
-    new_credentials(ctx, session)
+    let (creds, session) = new_credentials(ctx, session)?;
+    ctx.state.sessions.put(&session, ctx.now)?; // the console names it by key id
+    Ok((creds, session))
 }
 
 /// A console session for the principal of a GetFederationToken session `base` (the sign-in
@@ -466,7 +469,9 @@ pub fn federated_console_session(
         console: true,
         ..base.clone()
     };
-    new_credentials(ctx, session)
+    let (creds, session) = new_credentials(ctx, session)?;
+    ctx.state.sessions.put(&session, ctx.now)?; // the console names it by key id
+    Ok((creds, session))
 }
 
 /// GetFederationToken: temporary credentials for the federated user `Name`, called with the
