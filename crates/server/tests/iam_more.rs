@@ -76,3 +76,207 @@ fn change_password_needs_the_old_one_and_permission_or_the_account_policy() {
     let (status, e) = change(&root, "Any-Pass-1", "Other-Pass-2").unwrap_err();
     assert_eq!((status, e.code.as_str()), (400, "InvalidUserType"));
 }
+
+#[test]
+fn account_alias_create_replace_delete() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let aliases =
+        |c: &Client| c.ok("iam", "ListAccountAliases", json!({}))["AccountAliases"].clone();
+    assert_eq!(aliases(&root), json!([]));
+    root.ok(
+        "iam",
+        "CreateAccountAlias",
+        json!({"AccountAlias": "kagi-dev"}),
+    );
+    assert_eq!(aliases(&root), json!(["kagi-dev"]));
+    // One alias per account: a new one replaces it.
+    root.ok(
+        "iam",
+        "CreateAccountAlias",
+        json!({"AccountAlias": "kagi-prod-1"}),
+    );
+    assert_eq!(aliases(&root), json!(["kagi-prod-1"]));
+    for bad in [
+        "ab",
+        "Upper-Case",
+        "-leading",
+        "trailing-",
+        "double--hyphen",
+        "under_score",
+    ] {
+        let (status, code, _) = root.err("iam", "CreateAccountAlias", json!({"AccountAlias": bad}));
+        assert_eq!((status, code.as_str()), (400, "ValidationError"), "{bad}");
+    }
+    let (status, code, _) = root.err(
+        "iam",
+        "DeleteAccountAlias",
+        json!({"AccountAlias": "kagi-dev"}),
+    );
+    assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
+    // Under policy: listing is allowed, creating is not.
+    let alice = user_with_key(&root, "alice");
+    root.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "alice", "PolicyName": "p", "PolicyDocument": allow("iam:ListAccountAliases", "*")}),
+    );
+    assert_eq!(aliases(&alice), json!(["kagi-prod-1"]));
+    let (status, code, _) = alice.err("iam", "CreateAccountAlias", json!({"AccountAlias": "mine"}));
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+    root.ok(
+        "iam",
+        "DeleteAccountAlias",
+        json!({"AccountAlias": "kagi-prod-1"}),
+    );
+    assert_eq!(aliases(&root), json!([]));
+}
+
+#[test]
+fn mfa_device_get_and_tags() {
+    use base64::Engine;
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    root.ok("iam", "CreateUser", json!({"UserName": "alice"}));
+    let d = root.ok(
+        "iam",
+        "CreateVirtualMFADevice",
+        json!({"VirtualMFADeviceName": "alice-phone", "Tags": [{"Key": "kind", "Value": "phone"}]}),
+    );
+    let serial = d["VirtualMFADevice"]["SerialNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tags = |c: &Client| {
+        c.ok("iam", "ListMFADeviceTags", json!({"SerialNumber": serial}))["Tags"].clone()
+    };
+    assert_eq!(tags(&root), json!([{"Key": "kind", "Value": "phone"}]));
+    root.ok(
+        "iam",
+        "TagMFADevice",
+        json!({"SerialNumber": serial, "Tags": [{"Key": "owner", "Value": "alice"}, {"Key": "KIND", "Value": "tablet"}]}),
+    );
+    assert_eq!(
+        tags(&root),
+        json!([{"Key": "kind", "Value": "tablet"}, {"Key": "owner", "Value": "alice"}])
+    );
+    root.ok(
+        "iam",
+        "UntagMFADevice",
+        json!({"SerialNumber": serial, "TagKeys": ["owner"]}),
+    );
+    assert_eq!(tags(&root), json!([{"Key": "kind", "Value": "tablet"}]));
+    let missing = format!("arn:aws:iam::{ACCOUNT}:mfa/nothing");
+    let (status, code, _) = root.err("iam", "ListMFADeviceTags", json!({"SerialNumber": missing}));
+    assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
+
+    // GetMFADevice: only once the device is enabled for the user.
+    let (status, code, _) = root.err(
+        "iam",
+        "GetMFADevice",
+        json!({"UserName": "alice", "SerialNumber": serial}),
+    );
+    assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
+    let b32 = base64::engine::general_purpose::STANDARD
+        .decode(d["VirtualMFADevice"]["Base32StringSeed"].as_str().unwrap())
+        .unwrap();
+    let seed = kagi_server::totp::base32_decode(std::str::from_utf8(&b32).unwrap()).unwrap();
+    let step = kagi_server::totp::step_of(kagi_server::ids::now_secs());
+    let code_at = |s: u64| kagi_server::totp::code_at_step(&seed, s);
+    root.ok("iam", "EnableMFADevice", json!({"UserName": "alice", "SerialNumber": serial, "AuthenticationCode1": code_at(step - 2), "AuthenticationCode2": code_at(step - 1)}));
+    let got = root.ok(
+        "iam",
+        "GetMFADevice",
+        json!({"UserName": "alice", "SerialNumber": serial}),
+    );
+    assert_eq!(got["UserName"], "alice");
+    assert_eq!(got["SerialNumber"], serial.as_str());
+    assert!(got["EnableDate"].is_string());
+    root.ok("iam", "CreateUser", json!({"UserName": "bob"}));
+    let (status, code, _) = root.err(
+        "iam",
+        "GetMFADevice",
+        json!({"UserName": "bob", "SerialNumber": serial}),
+    );
+    assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    v["ContextKeyNames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn context_keys_of_custom_and_principal_policies() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let with_conditions = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}/*","Condition":{"Bool":{"aws:SecureTransport":"true"},"StringEquals":{"aws:PrincipalTag/team":"blue"}}}]}"#;
+    let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"Bool":{"aws:SecureTransport":"true"}}}]}"#;
+    let got = root.ok(
+        "iam",
+        "GetContextKeysForCustomPolicy",
+        json!({"PolicyInputList": [with_conditions, other]}),
+    );
+    assert_eq!(
+        keys(&got),
+        [
+            "aws:PrincipalTag/team",
+            "aws:SecureTransport",
+            "aws:SourceIp",
+            "aws:username"
+        ]
+    );
+    let (status, code, _) = root.err(
+        "iam",
+        "GetContextKeysForCustomPolicy",
+        json!({"PolicyInputList": ["{\"Version\":\"2012-10-17\",\"Statement\":["]}),
+    );
+    assert_eq!((status, code.as_str()), (400, "MalformedPolicyDocument"));
+
+    // A user's own policies and its groups' policies, plus PolicyInputList.
+    root.ok("iam", "CreateUser", json!({"UserName": "alice"}));
+    root.ok("iam", "CreateGroup", json!({"GroupName": "g"}));
+    root.ok(
+        "iam",
+        "AddUserToGroup",
+        json!({"GroupName": "g", "UserName": "alice"}),
+    );
+    root.ok(
+        "iam",
+        "PutGroupPolicy",
+        json!({"GroupName": "g", "PolicyName": "p", "PolicyDocument": other}),
+    );
+    let user_arn = format!("arn:aws:iam::{ACCOUNT}:user/alice");
+    let got = root.ok(
+        "iam",
+        "GetContextKeysForPrincipalPolicy",
+        json!({"PolicySourceArn": user_arn}),
+    );
+    assert_eq!(keys(&got), ["aws:SecureTransport", "aws:SourceIp"]);
+    let got = root.ok(
+        "iam",
+        "GetContextKeysForPrincipalPolicy",
+        json!({"PolicySourceArn": user_arn, "PolicyInputList": [with_conditions]}),
+    );
+    assert_eq!(
+        keys(&got),
+        [
+            "aws:PrincipalTag/team",
+            "aws:SecureTransport",
+            "aws:SourceIp",
+            "aws:username"
+        ]
+    );
+    for missing in ["user/nobody", "group/nobody", "role/nobody"] {
+        let (status, code, _) = root.err(
+            "iam",
+            "GetContextKeysForPrincipalPolicy",
+            json!({"PolicySourceArn": format!("arn:aws:iam::{ACCOUNT}:{missing}")}),
+        );
+        assert_eq!((status, code.as_str()), (404, "NoSuchEntity"), "{missing}");
+    }
+}

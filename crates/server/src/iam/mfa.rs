@@ -195,6 +195,85 @@ pub fn list_virtual_mfa_devices(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     paginate(i, devices, "VirtualMFADevices")
 }
 
+fn no_such_device(serial: &str) -> AwsError {
+    AwsError::no_such_entity(format!("MFA device with serial number {serial} not found."))
+}
+
+/// GetMFADevice: an MFA device enabled for the user (`UserName`, else the calling user).
+pub fn get_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let serial = req(i, "SerialNumber")?;
+    let user = implicit_user(ctx, i)?;
+    ctx.authorize("iam:GetMFADevice", &super::users::user_arn(ctx, &user)?)?;
+    let (u, d) = ctx.state.store.view(|tx| {
+        let u = load_user(tx, &user)?;
+        let d: Option<MfaDevice> = tx.get_json(Table::MfaDevices, serial)?;
+        Ok((u, d))
+    })?;
+    let d = d
+        .filter(|d| {
+            d.user
+                .as_deref()
+                .is_some_and(|x| name_key(x) == name_key(&u.name))
+        })
+        .ok_or_else(|| no_such_device(serial))?;
+    Ok(json!({
+        "UserName": u.name,
+        "SerialNumber": d.serial,
+        "EnableDate": ts(d.enabled.unwrap_or(d.created)),
+    }))
+}
+
+/// TagMFADevice / UntagMFADevice / ListMFADeviceTags (the resource is the serial number ARN).
+pub fn tag_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let serial = req(i, "SerialNumber")?;
+    let tags = super::tags_param(i)?;
+    let context = crate::authz::request_tag_context(&tags);
+    ctx.authorize_with(
+        "iam:TagMFADevice",
+        serial,
+        &crate::authz::as_extra(&context),
+    )?;
+    ctx.state.store.write(|tx| {
+        let mut d: MfaDevice = tx
+            .get_json(Table::MfaDevices, serial)?
+            .ok_or_else(|| no_such_device(serial))?;
+        super::merge_tags(&mut d.tags, tags)?;
+        tx.put_json(Table::MfaDevices, serial, &d)
+    })?;
+    Ok(json!({}))
+}
+
+pub fn untag_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let serial = req(i, "SerialNumber")?;
+    ctx.authorize("iam:UntagMFADevice", serial)?;
+    ctx.state.store.write(|tx| {
+        let mut d: MfaDevice = tx
+            .get_json(Table::MfaDevices, serial)?
+            .ok_or_else(|| no_such_device(serial))?;
+        super::remove_tags(&mut d.tags, i);
+        tx.put_json(Table::MfaDevices, serial, &d)
+    })?;
+    Ok(json!({}))
+}
+
+pub fn list_mfa_device_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let serial = req(i, "SerialNumber")?;
+    ctx.authorize("iam:ListMFADeviceTags", serial)?;
+    let d: MfaDevice = ctx
+        .state
+        .store
+        .view(|tx| tx.get_json(Table::MfaDevices, serial))?
+        .ok_or_else(|| no_such_device(serial))?;
+    paginate(
+        i,
+        super::tags_value(&d.tags)
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+        "Tags",
+    )
+}
+
 /// Checks an MFA code for STS: the device must be enabled for `user` (`None` = the account
 /// root's devices are not supported), and the code must be current (±1 step) and not used before.
 pub fn verify_code(ctx: &Ctx, user: Option<&str>, serial: &str, code: &str) -> AwsResult<bool> {

@@ -117,13 +117,18 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "DeleteVirtualMFADevice" => mfa::delete_virtual_mfa_device(ctx, i),
         "ListMFADevices" => mfa::list_mfa_devices(ctx, i),
         "ListVirtualMFADevices" => mfa::list_virtual_mfa_devices(ctx, i),
+        "GetMFADevice" => mfa::get_mfa_device(ctx, i),
+        "TagMFADevice" => mfa::tag_mfa_device(ctx, i),
+        "UntagMFADevice" => mfa::untag_mfa_device(ctx, i),
+        "ListMFADeviceTags" => mfa::list_mfa_device_tags(ctx, i),
+        "GetContextKeysForCustomPolicy" => simulate::context_keys_for_custom_policy(ctx, i),
+        "GetContextKeysForPrincipalPolicy" => simulate::context_keys_for_principal_policy(ctx, i),
+        "CreateAccountAlias" => create_account_alias(ctx, i),
+        "DeleteAccountAlias" => delete_account_alias(ctx, i),
         "SimulatePrincipalPolicy" => simulate::simulate_principal_policy(ctx, i),
         "SimulateCustomPolicy" => simulate::simulate_custom_policy(ctx, i),
         "GetAccountSummary" => get_account_summary(ctx),
-        "ListAccountAliases" => {
-            ctx.authorize("iam:ListAccountAliases", "*")?;
-            paginate(i, Vec::new(), "AccountAliases")
-        }
+        "ListAccountAliases" => list_account_aliases(ctx, i),
         other => {
             ctx.authorize(&format!("iam:{other}"), "*")?;
             Err(AwsError::new(
@@ -324,6 +329,72 @@ pub fn implicit_user(ctx: &Ctx, input: &Value) -> AwsResult<String> {
             "Must specify userName when calling with non-User credentials",
         )),
     }
+}
+
+// ---- the account alias ----
+//
+// One alias per account, kept in `Table::Meta` under [`ALIAS_KEY`]. As on AWS, creating an
+// alias replaces the one the account had.
+
+pub const ALIAS_KEY: &str = "account-alias";
+
+fn account_alias(ctx: &Ctx) -> AwsResult<Option<String>> {
+    use crate::store::{StoreExt, Table, TxExt};
+    let v: Option<Value> = ctx
+        .state
+        .store
+        .view(|tx| tx.get_json(Table::Meta, ALIAS_KEY))?;
+    Ok(v.and_then(|v| v["alias"].as_str().map(str::to_owned)))
+}
+
+/// IAM's `accountAliasType`: `^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$`.
+fn valid_alias(a: &str) -> bool {
+    let b = a.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+        && !a.contains("--")
+}
+
+fn create_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    use crate::store::{StoreExt, Table, TxExt};
+    let alias = req(i, "AccountAlias")?;
+    ctx.authorize("iam:CreateAccountAlias", "*")?;
+    if !valid_alias(alias) {
+        return Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{alias}' at 'accountAlias' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){{1,61}}[a-z0-9]$"
+        )));
+    }
+    ctx.state
+        .store
+        .write(|tx| tx.put_json(Table::Meta, ALIAS_KEY, &json!({"alias": alias})))?;
+    Ok(json!({}))
+}
+
+fn delete_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    use crate::store::{StoreExt, Table, TxExt};
+    let alias = req(i, "AccountAlias")?;
+    ctx.authorize("iam:DeleteAccountAlias", "*")?;
+    ctx.state.store.write(|tx| {
+        let current: Option<Value> = tx.get_json(Table::Meta, ALIAS_KEY)?;
+        if current.as_ref().and_then(|v| v["alias"].as_str()) != Some(alias) {
+            return Err(AwsError::no_such_entity(format!(
+                "The account alias {alias} cannot be found."
+            ))
+            .into());
+        }
+        tx.delete(Table::Meta, ALIAS_KEY)?;
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+fn list_account_aliases(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    ctx.authorize("iam:ListAccountAliases", "*")?;
+    let items = account_alias(ctx)?.into_iter().map(Value::String).collect();
+    paginate(i, items, "AccountAliases")
 }
 
 fn get_account_summary(ctx: &Ctx) -> AwsResult<Value> {

@@ -25,6 +25,83 @@ fn strings(input: &Value, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The context keys of policy documents, sorted as IAM lists them, without duplicates
+/// (case-insensitively).
+fn context_keys<'p>(policies: impl IntoIterator<Item = &'p kagi_policy::Policy>) -> Value {
+    let mut keys: Vec<String> = Vec::new();
+    for p in policies {
+        for k in p.context_keys() {
+            if !keys.iter().any(|x| x.eq_ignore_ascii_case(&k)) {
+                keys.push(k);
+            }
+        }
+    }
+    keys.sort_by_key(|k| k.to_ascii_lowercase());
+    serde_json::json!({ "ContextKeyNames": keys })
+}
+
+fn input_policies(i: &Value) -> AwsResult<Vec<kagi_policy::Policy>> {
+    strings(i, "PolicyInputList")
+        .iter()
+        .map(|t| kagi_policy::parse(t, PolicyType::Identity).map_err(crate::authz::policy_error))
+        .collect()
+}
+
+/// GetContextKeysForCustomPolicy: the condition keys and policy variables of the documents.
+pub fn context_keys_for_custom_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    ctx.authorize("iam:GetContextKeysForCustomPolicy", "*")?;
+    if i.get("PolicyInputList").is_none() {
+        return Err(AwsError::missing_param("PolicyInputList"));
+    }
+    Ok(context_keys(&input_policies(i)?))
+}
+
+/// GetContextKeysForPrincipalPolicy: the same for every policy that applies to a user (its
+/// groups' too), group or role, plus `PolicyInputList`.
+pub fn context_keys_for_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let source = req(i, "PolicySourceArn")?;
+    ctx.authorize("iam:GetContextKeysForPrincipalPolicy", source)?;
+    let (kind, name) = principal_of(ctx, source)?;
+    if kind == EntityKind::Group {
+        ctx.state
+            .store
+            .view(|tx| Ok(super::groups::load_group(tx, name)?))?;
+    }
+    let pp = ctx
+        .state
+        .store
+        .view(|tx| crate::authz::load_principal_policies(tx, kind, name))?
+        .ok_or_else(|| {
+            AwsError::no_such_entity(format!(
+                "The {} with name {name} cannot be found.",
+                kind.as_str()
+            ))
+        })?;
+    let extra = input_policies(i)?;
+    Ok(context_keys(
+        pp.identity.iter().map(|c| &c.policy).chain(extra.iter()),
+    ))
+}
+
+/// The entity a `PolicySourceArn` of this account names.
+fn principal_of<'a>(ctx: &Ctx, source: &'a str) -> AwsResult<(EntityKind, &'a str)> {
+    let parts: Vec<&str> = source.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[2] != "iam" || parts[4] != ctx.state.account_id {
+        return Err(AwsError::invalid_input(format!("Invalid ARN: {source}")));
+    }
+    let res = parts[5];
+    for (prefix, kind) in [
+        ("user/", EntityKind::User),
+        ("role/", EntityKind::Role),
+        ("group/", EntityKind::Group),
+    ] {
+        if let Some(r) = res.strip_prefix(prefix) {
+            return Ok((kind, r.rsplit('/').next().unwrap_or(r)));
+        }
+    }
+    Err(AwsError::invalid_input(format!("Invalid ARN: {source}")))
+}
+
 pub fn simulate_custom_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:SimulateCustomPolicy", "*")?;
     let now = UNIX_EPOCH + Duration::from_secs(ctx.now.max(0) as u64);
