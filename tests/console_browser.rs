@@ -14,6 +14,7 @@
 //! | `browser_security` | `security.test.mjs` | CSP, cookies, CSRF as the browser sees them |
 //! | `browser_lifecycle` | `lifecycle.test.mjs` | inline policies, access keys, console access, deleting |
 //! | `browser_switch_role` | `switch-role.test.mjs` | switch-role links, switching again, recent roles |
+//! | `browser_phone` | `phone.test.mjs` | every kind of page fits a phone's width |
 //! | `browser_ecr` | `ecr.test.mjs` | create/delete repositories and images, repository policy |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
@@ -208,7 +209,7 @@ fn run_script(fx: &Fixture, script: &str, shots: &str) -> Outcome {
 }
 
 /// The seed's preparation outside the console: the repository test-repos with an image (for
-/// the seed's steps and the ECR feature).
+/// the seed's steps and the ECR and phone features).
 fn seed_setup(fx: &Fixture) {
     let kagi = env!("CARGO_BIN_EXE_kagi");
     let endpoint = &fx.endpoint;
@@ -245,7 +246,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 11] = [
+const FEATURES: [(&str, &str, &str); 12] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -258,6 +259,7 @@ const FEATURES: [(&str, &str, &str); 11] = [
     ),
     ("browser_security", "security.test.mjs", "security"),
     ("browser_ecr", "ecr.test.mjs", "ecr"),
+    ("browser_phone", "phone.test.mjs", "phone"),
     ("browser_switch_role", "switch-role.test.mjs", "switch-role"),
     ("browser_groups", "groups.test.mjs", "groups"),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
@@ -278,7 +280,10 @@ fn run_feature(test: &str) -> Outcome {
     };
     catch_unwind(AssertUnwindSafe(|| {
         let fx = fixture(chromium);
-        if matches!(test, "seed_console_steps_in_chromium" | "browser_ecr") {
+        if matches!(
+            test,
+            "seed_console_steps_in_chromium" | "browser_ecr" | "browser_phone"
+        ) {
             seed_setup(&fx);
         }
         run_script(&fx, script, shots)
@@ -442,4 +447,10 @@ fn browser_ecr() {
 #[test]
 fn browser_switch_role() {
     feature("browser_switch_role");
+}
+
+/// Every kind of console page on a phone-sized screen: no sideways scrolling.
+#[test]
+fn browser_phone() {
+    feature("browser_phone");
 }
