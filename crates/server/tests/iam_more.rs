@@ -280,3 +280,154 @@ fn context_keys_of_custom_and_principal_policies() {
         assert_eq!((status, code.as_str()), (404, "NoSuchEntity"), "{missing}");
     }
 }
+
+#[test]
+fn account_authorization_details_and_summary() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let doc = allow("iam:List*", "*");
+    root.ok("iam", "CreateUser", json!({"UserName": "alice", "Path": "/staff/", "Tags": [{"Key": "team", "Value": "blue"}], "PermissionsBoundary": "arn:aws:iam::aws:policy/IAMReadOnlyAccess"}));
+    root.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "alice", "PolicyName": "mine", "PolicyDocument": doc}),
+    );
+    root.ok("iam", "CreateGroup", json!({"GroupName": "readers"}));
+    root.ok(
+        "iam",
+        "AddUserToGroup",
+        json!({"GroupName": "readers", "UserName": "alice"}),
+    );
+    root.ok(
+        "iam",
+        "AttachGroupPolicy",
+        json!({"GroupName": "readers", "PolicyArn": "arn:aws:iam::aws:policy/IAMReadOnlyAccess"}),
+    );
+    root.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "R", "AssumeRolePolicyDocument": root_trust()}),
+    );
+    let p = root.ok(
+        "iam",
+        "CreatePolicy",
+        json!({"PolicyName": "local", "PolicyDocument": doc, "Description": "d"}),
+    );
+    let local = p["Policy"]["Arn"].as_str().unwrap().to_owned();
+    root.ok(
+        "iam",
+        "CreatePolicyVersion",
+        json!({"PolicyArn": local, "PolicyDocument": allow("iam:Get*", "*"), "SetAsDefault": true}),
+    );
+    root.ok(
+        "iam",
+        "AttachRolePolicy",
+        json!({"RoleName": "R", "PolicyArn": local}),
+    );
+    root.ok(
+        "iam",
+        "PutRolePolicy",
+        json!({"RoleName": "R", "PolicyName": "inline", "PolicyDocument": doc}),
+    );
+
+    let all = root.ok("iam", "GetAccountAuthorizationDetails", json!({}));
+    assert_eq!(all["IsTruncated"], false);
+    let u = &all["UserDetailList"][0];
+    assert_eq!(u["UserName"], "alice");
+    assert_eq!(u["Path"], "/staff/");
+    assert_eq!(u["GroupList"], json!(["readers"]));
+    assert_eq!(u["UserPolicyList"][0]["PolicyName"], "mine");
+    assert_eq!(u["UserPolicyList"][0]["PolicyDocument"], doc.as_str());
+    assert_eq!(
+        u["PermissionsBoundary"]["PermissionsBoundaryArn"],
+        "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+    );
+    assert_eq!(u["Tags"], json!([{"Key": "team", "Value": "blue"}]));
+    let g = &all["GroupDetailList"][0];
+    assert_eq!(g["GroupName"], "readers");
+    assert_eq!(
+        g["AttachedManagedPolicies"][0]["PolicyName"],
+        "IAMReadOnlyAccess"
+    );
+    let r = &all["RoleDetailList"][0];
+    assert_eq!(r["RoleName"], "R");
+    assert_eq!(r["AssumeRolePolicyDocument"], root_trust().as_str());
+    assert_eq!(r["RolePolicyList"][0]["PolicyName"], "inline");
+    assert_eq!(r["AttachedManagedPolicies"][0]["PolicyArn"], local.as_str());
+    // The customer managed policy with every version, and only the AWS managed policies in use.
+    let policy = |name: &str| -> Value {
+        all["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["PolicyName"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        all["Policies"].as_array().unwrap().len(),
+        2,
+        "{}",
+        all["Policies"]
+    );
+    let lp = policy("local");
+    assert_eq!(lp["DefaultVersionId"], "v2");
+    assert_eq!(lp["AttachmentCount"], 1);
+    assert_eq!(lp["PolicyVersionList"].as_array().unwrap().len(), 2);
+    assert_eq!(lp["PolicyVersionList"][1]["IsDefaultVersion"], true);
+    let aws = policy("IAMReadOnlyAccess");
+    assert_eq!(aws["AttachmentCount"], 1);
+    assert_eq!(aws["PermissionsBoundaryUsageCount"], 1);
+
+    // Filters.
+    let only = root.ok(
+        "iam",
+        "GetAccountAuthorizationDetails",
+        json!({"Filter": ["Role", "LocalManagedPolicy"]}),
+    );
+    assert_eq!(only["UserDetailList"], json!([]));
+    assert_eq!(only["GroupDetailList"], json!([]));
+    assert_eq!(only["RoleDetailList"].as_array().unwrap().len(), 1);
+    assert_eq!(only["Policies"].as_array().unwrap().len(), 1);
+    let (status, code, _) = root.err(
+        "iam",
+        "GetAccountAuthorizationDetails",
+        json!({"Filter": ["Nope"]}),
+    );
+    assert_eq!((status, code.as_str()), (400, "ValidationError"));
+
+    // Paging one item at a time walks everything once.
+    let mut input = json!({"MaxItems": 1});
+    let mut seen = 0;
+    loop {
+        let page = root.ok("iam", "GetAccountAuthorizationDetails", input.clone());
+        let n: usize = [
+            "UserDetailList",
+            "GroupDetailList",
+            "RoleDetailList",
+            "Policies",
+        ]
+        .iter()
+        .map(|l| page[*l].as_array().map_or(0, Vec::len))
+        .sum();
+        assert_eq!(n, 1);
+        seen += n;
+        if page["IsTruncated"] == false {
+            break;
+        }
+        input["Marker"] = page["Marker"].clone();
+    }
+    assert_eq!(seen, 5);
+
+    // Not for everyone.
+    let bob = user_with_key(&root, "bob");
+    let (status, code, _) = bob.err("iam", "GetAccountAuthorizationDetails", json!({}));
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+
+    // The summary counts the root's access keys.
+    let s = root.ok("iam", "GetAccountSummary", json!({}));
+    assert_eq!(s["SummaryMap"]["AccountAccessKeysPresent"], 1);
+    assert_eq!(s["SummaryMap"]["Users"], 2);
+    let (status, code, _) = bob.err("iam", "GetAccountSummary", json!({}));
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+}

@@ -4,15 +4,18 @@
 //!
 //! | module | operations |
 //! |---|---|
-//! | [`users`] | users, access keys, user tags, user permissions boundaries |
-//! | [`groups`] | groups and memberships |
-//! | [`login`] | login profiles (console passwords, argon2id), the account password policy |
+//! | [`users`] | users (renames move everything keyed by the name), access keys (the root's own too), user tags, user permissions boundaries |
+//! | [`groups`] | groups (renames move members, attachments, inline policies) and memberships |
+//! | [`login`] | login profiles (console passwords, argon2id), ChangePassword, the account password policy |
 //! | [`policies`] | customer managed policies and versions, attachments, inline policies |
 //! | [`managed`] | the AWS managed policies kagi ships (`arn:aws:iam::aws:policy/…`) |
 //! | [`roles`] | roles, trust policies, role tags and boundaries |
-//! | [`mfa`] | virtual MFA devices (TOTP) |
-//! | [`simulate`] | SimulatePrincipalPolicy, SimulateCustomPolicy |
+//! | [`mfa`] | virtual MFA devices (TOTP), GetMFADevice, MFA device tags |
+//! | [`simulate`] | SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor{Custom,Principal}Policy |
+//! | [`details`] | GetAccountAuthorizationDetails |
+//! | this module | account aliases, GetAccountSummary, parameter helpers, pagination |
 
+pub mod details;
 pub mod groups;
 pub mod login;
 pub mod managed;
@@ -128,6 +131,7 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "SimulatePrincipalPolicy" => simulate::simulate_principal_policy(ctx, i),
         "SimulateCustomPolicy" => simulate::simulate_custom_policy(ctx, i),
         "GetAccountSummary" => get_account_summary(ctx),
+        "GetAccountAuthorizationDetails" => details::get_account_authorization_details(ctx, i),
         "ListAccountAliases" => list_account_aliases(ctx, i),
         other => {
             ctx.authorize(&format!("iam:{other}"), "*")?;
@@ -407,6 +411,7 @@ fn get_account_summary(ctx: &Ctx) -> AwsResult<Value> {
             tx.scan(Table::Roles, "")?.len(),
             tx.scan(Table::Policies, "")?.len(),
             tx.scan(Table::MfaDevices, "")?.len(),
+            users::root_has_keys(tx)?,
         ))
     })?;
     Ok(json!({"SummaryMap": {
@@ -415,6 +420,7 @@ fn get_account_summary(ctx: &Ctx) -> AwsResult<Value> {
         "Roles": counts.2, "RolesQuota": 1000,
         "Policies": counts.3, "PoliciesQuota": 1500,
         "MFADevices": counts.4,
+        "AccountAccessKeysPresent": u8::from(counts.5), "AccountMFAEnabled": 0,
         "AccessKeysPerUserQuota": 2, "AttachedPoliciesPerUserQuota": 10,
         "AttachedPoliciesPerRoleQuota": 10, "AttachedPoliciesPerGroupQuota": 10,
         "PolicyVersionsInUseQuota": 10000, "VersionsPerPolicyQuota": 5,

@@ -376,6 +376,11 @@ fn root_tombstone(tx: &dyn Tx) -> anyhow::Result<Option<String>> {
         .and_then(|v| v["id"].as_str().map(str::to_owned)))
 }
 
+/// Whether the account root has an access key (GetAccountSummary's `AccountAccessKeysPresent`).
+pub fn root_has_keys(tx: &dyn Tx) -> anyhow::Result<bool> {
+    Ok(!root_keys(tx)?.is_empty())
+}
+
 /// The root's keys, oldest first, without the tombstone (unless configuration revived it).
 fn root_keys(tx: &dyn Tx) -> anyhow::Result<Vec<AccessKey>> {
     let tomb = root_tombstone(tx)?;
