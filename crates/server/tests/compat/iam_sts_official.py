@@ -216,4 +216,50 @@ devices = iam.list_mfa_devices(UserName="user-for-switch")["MFADevices"]
 if [d["SerialNumber"] for d in devices] != [dev["SerialNumber"]]:
     fail(f"list_mfa_devices: {devices}")
 
+# Beyond the seed, with the official clients: federation, the root's own keys, renames and the
+# account authorization details (whose documents botocore URL-decodes and parses).
+steps += 1
+iam.create_user(UserName="broker")
+iam.put_user_policy(UserName="broker", PolicyName="fed", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sts:GetFederationToken", "iam:ListUsers"],
+                                             "Resource": "*"}]}))
+bk = iam.create_access_key(UserName="broker")["AccessKey"]
+bsts = boto3.Session(aws_access_key_id=bk["AccessKeyId"], aws_secret_access_key=bk["SecretAccessKey"],
+                     region_name="us-east-1").client("sts", endpoint_url=E)
+fed = bsts.get_federation_token(Name="bob", DurationSeconds=900, Policy=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+if fed["FederatedUser"] != {"FederatedUserId": f"{ACCT}:bob", "Arn": f"arn:aws:sts::{ACCT}:federated-user/bob"}:
+    fail(f"get_federation_token: {fed['FederatedUser']}")
+fc = fed["Credentials"]
+fs = boto3.Session(aws_access_key_id=fc["AccessKeyId"], aws_secret_access_key=fc["SecretAccessKey"],
+                   aws_session_token=fc["SessionToken"], region_name="us-east-1")
+if fs.client("sts", endpoint_url=E).get_caller_identity()["Arn"] != f"arn:aws:sts::{ACCT}:federated-user/bob":
+    fail("federated identity")
+try:
+    fs.client("iam", endpoint_url=E).list_users()
+    fail("a federated user called IAM")
+except botocore.exceptions.ClientError as e:
+    if e.response["Error"]["Code"] != "InvalidClientTokenId":
+        fail(f"federated IAM call: {e}")
+fed = aws("sts", "get-federation-token", "--name", "cli-fed", "--policy-arns",
+          "arn=arn:aws:iam::aws:policy/IAMReadOnlyAccess", env=dict(
+              base_env, AWS_ACCESS_KEY_ID=bk["AccessKeyId"], AWS_SECRET_ACCESS_KEY=bk["SecretAccessKey"]))
+if fed["FederatedUser"]["Arn"] != f"arn:aws:sts::{ACCT}:federated-user/cli-fed":
+    fail(f"aws sts get-federation-token: {fed}")
+
+root_keys = aws("iam", "list-access-keys", profile="admin")["AccessKeyMetadata"]
+if [k["AccessKeyId"] for k in root_keys] != [os.environ["KAGI_ROOT_AKID"]]:
+    fail(f"the root's own keys: {root_keys}")
+aws("iam", "create-group", "--group-name", "Builders", profile="admin")
+aws("iam", "add-user-to-group", "--group-name", "Builders", "--user-name", "broker", profile="admin")
+aws("iam", "update-group", "--group-name", "Builders", "--new-group-name", "Makers", "--new-path", "/eng/",
+    profile="admin")
+g = aws("iam", "get-group", "--group-name", "Makers", profile="admin")
+if g["Group"]["Arn"] != f"arn:aws:iam::{ACCT}:group/eng/Makers" or [u["UserName"] for u in g["Users"]] != ["broker"]:
+    fail(f"renamed group: {g}")
+details = iam.get_account_authorization_details(Filter=["User"])["UserDetailList"]
+broker = [u for u in details if u["UserName"] == "broker"][0]
+if broker["GroupList"] != ["Makers"] or broker["UserPolicyList"][0]["PolicyDocument"]["Statement"][0]["Effect"] != "Allow":
+    fail(f"get_account_authorization_details: {broker}")
+
 print(f"OK: {steps} steps behaved as the seed says")
