@@ -431,3 +431,71 @@ fn account_authorization_details_and_summary() {
     let (status, code, _) = bob.err("iam", "GetAccountSummary", json!({}));
     assert_eq!((status, code.as_str()), (403, "AccessDenied"));
 }
+
+#[test]
+fn credential_report() {
+    use base64::Engine;
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let (status, code, _) = root.err("iam", "GetCredentialReport", json!({}));
+    assert_eq!((status, code.as_str()), (410, "ReportNotPresent"));
+    let alice = user_with_key(&root, "alice");
+    alice.whoami();
+    root.ok(
+        "iam",
+        "CreateLoginProfile",
+        json!({"UserName": "alice", "Password": "Some-Pass-1"}),
+    );
+    root.ok(
+        "iam",
+        "UpdateAccountPasswordPolicy",
+        json!({"MaxPasswordAge": 90}),
+    );
+    root.ok("iam", "CreateUser", json!({"UserName": "bob"}));
+
+    let g = root.ok("iam", "GenerateCredentialReport", json!({}));
+    assert_eq!(g["State"], "COMPLETE");
+    let r = root.ok("iam", "GetCredentialReport", json!({}));
+    assert_eq!(r["ReportFormat"], "text/csv");
+    let csv = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(r["Content"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let header = &rows[0];
+    assert_eq!(header.len(), 22);
+    assert_eq!(header[0], "user");
+    assert_eq!(header[8], "access_key_1_active");
+    let col = |row: &[&str], name: &str| -> String {
+        row[header.iter().position(|h| *h == name).unwrap()].to_owned()
+    };
+    assert_eq!(rows.len(), 4, "{csv}");
+    let root_row = &rows[1];
+    assert_eq!(root_row[0], "<root_account>");
+    assert_eq!(col(root_row, "arn"), format!("arn:aws:iam::{ACCOUNT}:root"));
+    assert_eq!(col(root_row, "password_enabled"), "not_supported");
+    assert_eq!(col(root_row, "access_key_1_active"), "true");
+    assert_eq!(col(root_row, "access_key_1_last_used_service"), "iam");
+    assert_eq!(col(root_row, "access_key_2_active"), "false");
+    let alice_row = &rows[2];
+    assert_eq!(alice_row[0], "alice");
+    assert_eq!(col(alice_row, "password_enabled"), "true");
+    assert_eq!(col(alice_row, "password_last_used"), "no_information");
+    assert_ne!(col(alice_row, "password_next_rotation"), "N/A");
+    assert_eq!(col(alice_row, "mfa_active"), "false");
+    assert_eq!(col(alice_row, "access_key_1_active"), "true");
+    assert_eq!(col(alice_row, "access_key_1_last_used_service"), "sts");
+    assert_eq!(col(alice_row, "access_key_1_last_used_region"), "us-east-1");
+    let bob_row = &rows[3];
+    assert_eq!(bob_row[0], "bob");
+    assert_eq!(col(bob_row, "password_enabled"), "false");
+    assert_eq!(col(bob_row, "access_key_1_active"), "false");
+    assert_eq!(col(bob_row, "access_key_1_last_rotated"), "N/A");
+
+    let (status, code, _) = alice.err("iam", "GenerateCredentialReport", json!({}));
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+    let (status, code, _) = alice.err("iam", "GetCredentialReport", json!({}));
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+}

@@ -24,6 +24,9 @@ pub struct LoginProfile {
     pub created: i64,
     #[serde(default)]
     pub reset_required: bool,
+    /// When the password was last set after creation (UpdateLoginProfile, ChangePassword).
+    #[serde(default)]
+    pub changed: Option<i64>,
 }
 
 impl std::fmt::Debug for LoginProfile {
@@ -70,7 +73,7 @@ fn policy_missing(ctx: &Ctx) -> AwsError {
     ))
 }
 
-fn load_policy(ctx: &Ctx) -> AwsResult<Option<PasswordPolicy>> {
+pub fn load_policy(ctx: &Ctx) -> AwsResult<Option<PasswordPolicy>> {
     Ok(ctx
         .state
         .store
@@ -227,6 +230,7 @@ pub fn create_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             password_phc: phc,
             created: ctx.now,
             reset_required: reset,
+            changed: None,
         };
         tx.put_json(Table::Meta, &profile_key(&u.name), &p)?;
         Ok(p)
@@ -273,6 +277,7 @@ pub fn update_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         let mut p = load_profile(tx, &u.name)?.ok_or_else(|| not_found(name))?;
         if let Some(phc) = phc {
             p.password_phc = phc;
+            p.changed = Some(ctx.now);
         }
         if let Some(r) = reset {
             p.reset_required = r;
@@ -340,6 +345,7 @@ pub fn change_password(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             .into());
         }
         p.password_phc = phc.clone();
+        p.changed = Some(ctx.now);
         p.reset_required = false;
         tx.put_json(Table::Meta, &profile_key(&u.name), &p)
     })?;

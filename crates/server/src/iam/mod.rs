@@ -13,6 +13,7 @@
 //! | [`mfa`] | virtual MFA devices (TOTP), GetMFADevice, MFA device tags |
 //! | [`simulate`] | SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor{Custom,Principal}Policy |
 //! | [`details`] | GetAccountAuthorizationDetails |
+//! | [`report`] | GenerateCredentialReport, GetCredentialReport |
 //! | this module | account aliases, GetAccountSummary, parameter helpers, pagination |
 
 pub mod details;
@@ -21,6 +22,7 @@ pub mod login;
 pub mod managed;
 pub mod mfa;
 pub mod policies;
+pub mod report;
 pub mod roles;
 pub mod simulate;
 pub mod users;
@@ -132,6 +134,8 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "SimulateCustomPolicy" => simulate::simulate_custom_policy(ctx, i),
         "GetAccountSummary" => get_account_summary(ctx),
         "GetAccountAuthorizationDetails" => details::get_account_authorization_details(ctx, i),
+        "GenerateCredentialReport" => report::generate_credential_report(ctx),
+        "GetCredentialReport" => report::get_credential_report(ctx),
         "ListAccountAliases" => list_account_aliases(ctx, i),
         other => {
             ctx.authorize(&format!("iam:{other}"), "*")?;

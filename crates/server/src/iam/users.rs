@@ -376,6 +376,16 @@ fn root_tombstone(tx: &dyn Tx) -> anyhow::Result<Option<String>> {
         .and_then(|v| v["id"].as_str().map(str::to_owned)))
 }
 
+/// The root's access keys, oldest first (for the credential report).
+pub fn root_access_keys(tx: &dyn Tx) -> anyhow::Result<Vec<AccessKey>> {
+    root_keys(tx)
+}
+
+/// An IAM user's access keys, oldest first.
+pub fn access_keys_of(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<AccessKey>> {
+    user_keys(tx, user)
+}
+
 /// Whether the account root has an access key (GetAccountSummary's `AccountAccessKeysPresent`).
 pub fn root_has_keys(tx: &dyn Tx) -> anyhow::Result<bool> {
     Ok(!root_keys(tx)?.is_empty())
