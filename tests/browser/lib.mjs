@@ -313,6 +313,11 @@ export async function feature(name, body) {
 
 export const nav = (page) => page.getByRole("navigation");
 export const alertText = (page) => page.getByRole("alert").first().innerText();
+/** The page's first alert's text now, or "" (no waiting: for assertion messages). */
+export const alertNow = async (page) => {
+  const a = page.getByRole("alert");
+  return (await a.count()) ? a.first().innerText() : "";
+};
 
 /** Clicks `locator` and returns the HTTP response of the page it leads to (after redirects). */
 export async function clickForPage(page, locator, pathSuffix) {

@@ -15,6 +15,7 @@
 
 import {
   account,
+  alertNow,
   alertText,
   allow,
   assert,
@@ -220,7 +221,7 @@ await feature("mfa", async (t) => {
     await user.getByLabel(/Display name/).fill("MFA role");
     const resp = await clickForPage(user, user.getByRole("button", { name: "Switch role" }), "");
     // The role's trust policy requires MFA, and this console session was signed in with it.
-    assert.equal(resp.status(), 200, `switch role answered: ${await alertText(user).catch(() => "")}`);
+    assert.equal(resp.status(), 200, `switch role answered: ${await alertNow(user)}`);
     assert.match(new URL(user.url()).pathname, /\/console\/users$/);
     await nav(user).getByRole("status").getByText("MFA role").waitFor();
     // With the role's permissions: the user list.
