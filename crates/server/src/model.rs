@@ -143,6 +143,22 @@ pub struct Role {
     pub last_used: Option<LastUsed>,
 }
 
+/// An instance profile (stored in `Table::Meta` under `instance-profile\0lower(name)`): a
+/// container for at most one role, as EC2 uses them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InstanceProfile {
+    pub id: String,
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    pub created: i64,
+    /// Role names (AWS allows one).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MfaDevice {
     pub serial: String,

@@ -499,3 +499,191 @@ fn credential_report() {
     let (status, code, _) = alice.err("iam", "GetCredentialReport", json!({}));
     assert_eq!((status, code.as_str()), (403, "AccessDenied"));
 }
+
+#[test]
+fn instance_profiles_hold_one_role_and_keep_it_from_deletion() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    root.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "Web", "AssumeRolePolicyDocument": root_trust()}),
+    );
+    root.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "Other", "AssumeRolePolicyDocument": root_trust()}),
+    );
+    let p = root.ok(
+        "iam",
+        "CreateInstanceProfile",
+        json!({"InstanceProfileName": "web-profile", "Path": "/app/", "Tags": [{"Key": "env", "Value": "dev"}]}),
+    );
+    let ip = &p["InstanceProfile"];
+    assert_eq!(
+        ip["Arn"],
+        format!("arn:aws:iam::{ACCOUNT}:instance-profile/app/web-profile")
+    );
+    assert!(
+        ip["InstanceProfileId"]
+            .as_str()
+            .unwrap()
+            .starts_with("AIPA")
+    );
+    assert_eq!(ip["Roles"], json!([]));
+    let (status, code, _) = root.err(
+        "iam",
+        "CreateInstanceProfile",
+        json!({"InstanceProfileName": "WEB-profile"}),
+    );
+    assert_eq!((status, code.as_str()), (409, "EntityAlreadyExists"));
+
+    root.ok(
+        "iam",
+        "AddRoleToInstanceProfile",
+        json!({"InstanceProfileName": "web-profile", "RoleName": "Web"}),
+    );
+    let (status, code, _) = root.err(
+        "iam",
+        "AddRoleToInstanceProfile",
+        json!({"InstanceProfileName": "web-profile", "RoleName": "Other"}),
+    );
+    assert_eq!((status, code.as_str()), (409, "LimitExceeded"));
+    let (status, code, _) = root.err(
+        "iam",
+        "AddRoleToInstanceProfile",
+        json!({"InstanceProfileName": "web-profile", "RoleName": "Nobody"}),
+    );
+    assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
+    let got = root.ok(
+        "iam",
+        "GetInstanceProfile",
+        json!({"InstanceProfileName": "web-profile"}),
+    );
+    assert_eq!(got["InstanceProfile"]["Roles"][0]["RoleName"], "Web");
+    assert_eq!(
+        got["InstanceProfile"]["Tags"],
+        json!([{"Key": "env", "Value": "dev"}])
+    );
+    let for_role = root.ok(
+        "iam",
+        "ListInstanceProfilesForRole",
+        json!({"RoleName": "Web"}),
+    );
+    assert_eq!(
+        for_role["InstanceProfiles"][0]["InstanceProfileName"],
+        "web-profile"
+    );
+    assert_eq!(
+        root.ok(
+            "iam",
+            "ListInstanceProfilesForRole",
+            json!({"RoleName": "Other"})
+        )["InstanceProfiles"],
+        json!([])
+    );
+    assert_eq!(
+        root.ok(
+            "iam",
+            "ListInstanceProfiles",
+            json!({"PathPrefix": "/app/"})
+        )["InstanceProfiles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        root.ok(
+            "iam",
+            "ListInstanceProfiles",
+            json!({"PathPrefix": "/other/"})
+        )["InstanceProfiles"],
+        json!([])
+    );
+    let details = root.ok(
+        "iam",
+        "GetAccountAuthorizationDetails",
+        json!({"Filter": ["Role"]}),
+    );
+    let web = details["RoleDetailList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["RoleName"] == "Web")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        web["InstanceProfileList"][0]["InstanceProfileName"],
+        "web-profile"
+    );
+
+    // Neither the role nor the profile can go while they are together.
+    let (status, code, msg) = root.err("iam", "DeleteRole", json!({"RoleName": "Web"}));
+    assert_eq!((status, code.as_str()), (409, "DeleteConflict"));
+    assert!(msg.contains("instance profile"), "{msg}");
+    let (status, code, _) = root.err(
+        "iam",
+        "DeleteInstanceProfile",
+        json!({"InstanceProfileName": "web-profile"}),
+    );
+    assert_eq!((status, code.as_str()), (409, "DeleteConflict"));
+
+    // Adding a role passes it: a user needs iam:PassRole on the role as well.
+    let ops = user_with_key(&root, "ops");
+    root.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "ops", "PolicyName": "p", "PolicyDocument": allow("iam:*InstanceProfile*", "*")}),
+    );
+    ops.ok(
+        "iam",
+        "RemoveRoleFromInstanceProfile",
+        json!({"InstanceProfileName": "web-profile", "RoleName": "Web"}),
+    );
+    let (status, code, msg) = ops.err(
+        "iam",
+        "AddRoleToInstanceProfile",
+        json!({"InstanceProfileName": "web-profile", "RoleName": "Web"}),
+    );
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+    assert!(msg.contains("iam:PassRole"), "{msg}");
+    let (status, code, _) = ops.err(
+        "iam",
+        "RemoveRoleFromInstanceProfile",
+        json!({"InstanceProfileName": "web-profile", "RoleName": "Web"}),
+    );
+    assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
+
+    // Tags, then the clean-up order Terraform uses.
+    root.ok(
+        "iam",
+        "TagInstanceProfile",
+        json!({"InstanceProfileName": "web-profile", "Tags": [{"Key": "team", "Value": "a"}]}),
+    );
+    root.ok(
+        "iam",
+        "UntagInstanceProfile",
+        json!({"InstanceProfileName": "web-profile", "TagKeys": ["env"]}),
+    );
+    assert_eq!(
+        root.ok(
+            "iam",
+            "ListInstanceProfileTags",
+            json!({"InstanceProfileName": "web-profile"})
+        )["Tags"],
+        json!([{"Key": "team", "Value": "a"}])
+    );
+    root.ok("iam", "DeleteRole", json!({"RoleName": "Web"}));
+    root.ok(
+        "iam",
+        "DeleteInstanceProfile",
+        json!({"InstanceProfileName": "web-profile"}),
+    );
+    let (status, code, _) = root.err(
+        "iam",
+        "GetInstanceProfile",
+        json!({"InstanceProfileName": "web-profile"}),
+    );
+    assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
+}

@@ -81,7 +81,10 @@ fn role_detail(tx: &dyn Tx, r: &Role) -> anyhow::Result<Value> {
         "Path": r.path, "RoleName": r.name, "RoleId": r.id, "Arn": r.arn,
         "CreateDate": ts(r.created),
         "AssumeRolePolicyDocument": r.trust_policy,
-        "InstanceProfileList": [],
+        "InstanceProfileList": super::instance_profiles::profiles_of_role(tx, &r.name)?
+            .iter()
+            .map(|p| super::instance_profiles::value(tx, p))
+            .collect::<anyhow::Result<Vec<_>>>()?,
         "RolePolicyList": inline_list(tx, EntityKind::Role, &r.name)?,
         "AttachedManagedPolicies": attached_list(tx, EntityKind::Role, &r.name)?,
     });

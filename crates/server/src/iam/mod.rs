@@ -10,6 +10,7 @@
 //! | [`policies`] | customer managed policies and versions, attachments, inline policies |
 //! | [`managed`] | the AWS managed policies kagi ships (`arn:aws:iam::aws:policy/…`) |
 //! | [`roles`] | roles, trust policies, role tags and boundaries |
+//! | [`instance_profiles`] | instance profiles (a role each), their tags |
 //! | [`mfa`] | virtual MFA devices (TOTP), GetMFADevice, MFA device tags |
 //! | [`simulate`] | SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor{Custom,Principal}Policy |
 //! | [`details`] | GetAccountAuthorizationDetails |
@@ -18,6 +19,7 @@
 
 pub mod details;
 pub mod groups;
+pub mod instance_profiles;
 pub mod login;
 pub mod managed;
 pub mod mfa;
@@ -116,6 +118,18 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "ListRoleTags" => roles::list_role_tags(ctx, i),
         "PutRolePermissionsBoundary" => roles::put_boundary(ctx, i),
         "DeleteRolePermissionsBoundary" => roles::delete_boundary(ctx, i),
+        "CreateInstanceProfile" => instance_profiles::create_instance_profile(ctx, i),
+        "GetInstanceProfile" => instance_profiles::get_instance_profile(ctx, i),
+        "DeleteInstanceProfile" => instance_profiles::delete_instance_profile(ctx, i),
+        "AddRoleToInstanceProfile" => instance_profiles::add_role_to_instance_profile(ctx, i),
+        "RemoveRoleFromInstanceProfile" => {
+            instance_profiles::remove_role_from_instance_profile(ctx, i)
+        }
+        "ListInstanceProfiles" => instance_profiles::list_instance_profiles(ctx, i),
+        "ListInstanceProfilesForRole" => instance_profiles::list_instance_profiles_for_role(ctx, i),
+        "TagInstanceProfile" => instance_profiles::tag_instance_profile(ctx, i),
+        "UntagInstanceProfile" => instance_profiles::untag_instance_profile(ctx, i),
+        "ListInstanceProfileTags" => instance_profiles::list_instance_profile_tags(ctx, i),
         "CreateVirtualMFADevice" => mfa::create_virtual_mfa_device(ctx, i),
         "EnableMFADevice" => mfa::enable_mfa_device(ctx, i),
         "DeactivateMFADevice" => mfa::deactivate_mfa_device(ctx, i),
@@ -416,6 +430,7 @@ fn get_account_summary(ctx: &Ctx) -> AwsResult<Value> {
             tx.scan(Table::Policies, "")?.len(),
             tx.scan(Table::MfaDevices, "")?.len(),
             users::root_has_keys(tx)?,
+            tx.scan(Table::Meta, "instance-profile\0")?.len(),
         ))
     })?;
     Ok(json!({"SummaryMap": {
@@ -424,6 +439,7 @@ fn get_account_summary(ctx: &Ctx) -> AwsResult<Value> {
         "Roles": counts.2, "RolesQuota": 1000,
         "Policies": counts.3, "PoliciesQuota": 1500,
         "MFADevices": counts.4,
+        "InstanceProfiles": counts.6, "InstanceProfilesQuota": 1000,
         "AccountAccessKeysPresent": u8::from(counts.5), "AccountMFAEnabled": 0,
         "AccessKeysPerUserQuota": 2, "AttachedPoliciesPerUserQuota": 10,
         "AttachedPoliciesPerRoleQuota": 10, "AttachedPoliciesPerGroupQuota": 10,

@@ -266,6 +266,12 @@ pub fn delete_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             )
             .into());
         }
+        if !super::instance_profiles::profiles_of_role(tx, &r.name)?.is_empty() {
+            return Err(AwsError::delete_conflict(
+                "Cannot delete entity, must remove roles from instance profile first.",
+            )
+            .into());
+        }
         tx.delete(Table::Roles, &name_key(&r.name))?;
         Ok(())
     })?;
