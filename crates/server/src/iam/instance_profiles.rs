@@ -197,10 +197,10 @@ pub fn list_instance_profiles_for_role(ctx: &Ctx, i: &Value) -> AwsResult<Value>
     ctx.authorize("iam:ListInstanceProfilesForRole", &role_arn(ctx, role)?)?;
     let items = ctx.state.store.view(|tx| {
         let r = load_role(tx, role)?;
-        Ok(profiles_of_role(tx, &r.name)?
+        profiles_of_role(tx, &r.name)?
             .iter()
             .map(|p| value(tx, p))
-            .collect::<anyhow::Result<Vec<_>>>()?)
+            .collect::<anyhow::Result<Vec<_>>>()
     })?;
     paginate(i, items, "InstanceProfiles")
 }
