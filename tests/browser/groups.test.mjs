@@ -4,7 +4,9 @@
 //     the policy; the group's page lists both; the user's page lists the group.
 //   group-user: the same page now shows the users (200), with no new sign-in: permissions are
 //     evaluated per request.
-//   root removes the user from the group; group-user is denied again.
+//   root creates second-reader with the Users page's form, naming the group and the policy:
+//     the new user is in the group and has the policy attached.
+//   root removes group-user from the group; group-user is denied again.
 
 import {
   alertText,
@@ -94,7 +96,19 @@ await feature("groups", async (t) => {
     await user.getByRole("row", { name: new RegExp(GROUP) }).waitFor();
   });
 
+  // The Users page's create form does both at once: a new user straight into the group.
   t.page = root;
+  await t.step("user-created-into-group", async () => {
+    await nav(root).getByRole("link", { name: "Users" }).click();
+    await root.getByLabel("User name").fill("second-reader");
+    await root.getByLabel("Add to a group (group name)").fill(GROUP);
+    await root.getByLabel("Attach a policy directly (policy ARN)").fill(policyArn);
+    await root.getByRole("button", { name: "Create user" }).click();
+    await root.getByRole("heading", { name: "second-reader", exact: true }).waitFor();
+    await root.getByRole("link", { name: GROUP, exact: true }).waitFor();
+    await root.getByRole("row", { name: new RegExp(POLICY) }).waitFor();
+  });
+
   await t.step("member-removed", async () => {
     await root.getByRole("link", { name: GROUP, exact: true }).click();
     await root.getByRole("button", { name: `Remove ${USER} from the group` }).click();

@@ -7,7 +7,8 @@
 //     is refused; a right one lands; the same code again is refused (each time step once).
 //   Root's role MfaRole trusts this account only with aws:MultiFactorAuthPresent: mfa-user,
 //     signed in with MFA, may switch to it (as on AWS, where a console sign-in with MFA
-//     carries MultiFactorAuthPresent into AssumeRole).
+//     carries MultiFactorAuthPresent into AssumeRole); a user signed in without MFA may not.
+//   Root removes the device: the password alone signs in again.
 //
 // Codes: enabling takes the codes of steps T-2 and T-1 (two codes the user read one after the
 // other, just now); sign-in then uses step T+1 (inside the ±1-step window, and later than any
@@ -227,5 +228,18 @@ await feature("mfa", async (t) => {
     // With the role's permissions: the user list.
     await user.getByRole("link", { name: USER, exact: true }).waitFor();
     assert.match(await nav(user).innerText(), new RegExp(`arn:aws:sts::${account}:assumed-role/${ROLE}/`));
+  });
+
+  // Removing the device (root): the user signs in with the password alone again.
+  t.page = root;
+  await t.step("mfa-device-removed", async () => {
+    await nav(root).getByRole("link", { name: "Users" }).click();
+    await root.getByRole("link", { name: USER, exact: true }).click();
+    await root.getByRole("row", { name: new RegExp(escapeRe(serial)) }).getByRole("button", { name: "Remove" }).click();
+    await root.getByText("No MFA device assigned.").waitFor();
+    assert.deepEqual(rootCli(["iam", "list-mfa-devices", "--user-name", USER]).MFADevices, []);
+    await signIn(other, USER, PASSWORD);
+    await other.waitForURL(/\/console\/users$/);
+    await nav(other).getByText(iamArn("user", USER)).waitFor();
   });
 });

@@ -2,7 +2,8 @@
 //   "AWS account: another AWS account" 210987654321 with "Require external ID" and "Require
 //     MFA": the review step shows the generated trust policy, with the other account's root
 //     as principal, sts:ExternalId under StringEquals and aws:MultiFactorAuthPresent under
-//     Bool; the role is created with exactly that trust policy (checked with the CLI too).
+//     Bool, and the policy ticked in the permissions step; the role is created with exactly
+//     that trust policy (checked with the CLI too) and that policy attached.
 //   Missing pieces are refused with a message: a 2-digit account, an empty external ID.
 //   "Custom trust policy": a draft with a `//` comment is flagged live and refused at review;
 //     a valid one (a service principal) is reviewed and created.
@@ -14,6 +15,7 @@ const OTHER = "210987654321";
 const EXTERNAL_ID = "kagi-external-42";
 const CROSS = "CrossAccountRole";
 const CUSTOM = "Ec2ServiceRole";
+const PERMISSIONS = "CrossAccountReadOnly";
 
 const customTrust = JSON.stringify(
   {
@@ -26,6 +28,14 @@ const customTrust = JSON.stringify(
 const commentedTrust = customTrust.replace('"Statement"', '// EC2 may assume it\n  "Statement"');
 
 await feature("role-trust", async (t) => {
+  rootCli([
+    "iam",
+    "create-policy",
+    "--policy-name",
+    PERMISSIONS,
+    "--policy-document",
+    JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:ListAllMyBuckets", Resource: "*" }] }),
+  ]);
   const root = await rootPage(t);
   const wizard = async () => {
     await nav(root).getByRole("link", { name: "Roles" }).click();
@@ -63,10 +73,13 @@ await feature("role-trust", async (t) => {
   let reviewed;
   await t.step("another-account-review", async () => {
     await anotherAccount({ id: OTHER, externalId: EXTERNAL_ID });
+    // The permissions step: the account's policies as checkboxes.
+    await root.getByRole("checkbox", { name: PERMISSIONS }).check();
     const resp = await review();
     assert.equal(resp.status(), 200);
     await root.getByRole("heading", { name: "Name, review, and create" }).waitFor();
     await root.getByText(CROSS, { exact: true }).waitFor();
+    await root.getByText(iamArn("policy", PERMISSIONS), { exact: true }).waitFor();
     reviewed = JSON.parse(await root.locator("#review-trust").innerText());
     assert.deepEqual(reviewed, {
       Version: "2012-10-17",
@@ -92,6 +105,7 @@ await feature("role-trust", async (t) => {
       await root.getByRole("heading", { name: "Trust relationships" }).locator("xpath=following-sibling::pre[1]").innerText(),
     );
     assert.deepEqual(shown, reviewed);
+    await root.getByRole("row", { name: new RegExp(PERMISSIONS) }).waitFor();
   });
   {
     const got = rootCli(["iam", "get-role", "--role-name", CROSS]).Role.AssumeRolePolicyDocument;
