@@ -192,6 +192,25 @@ fn mfa_device_get_and_tags() {
     assert_eq!(got["UserName"], "alice");
     assert_eq!(got["SerialNumber"], serial.as_str());
     assert!(got["EnableDate"].is_string());
+    // Resync: two consecutive fresh codes; the codes used to enable it are spent.
+    let resync = |a: String, b: String| {
+        root.call(
+            "iam",
+            "ResyncMFADevice",
+            json!({"UserName": "alice", "SerialNumber": serial, "AuthenticationCode1": a, "AuthenticationCode2": b}),
+        )
+    };
+    let (status, e) = resync(code_at(step - 2), code_at(step - 1)).unwrap_err();
+    assert_eq!(
+        (status, e.code.as_str()),
+        (403, "InvalidAuthenticationCode")
+    );
+    let (status, e) = resync("000000".into(), "000001".into()).unwrap_err();
+    assert_eq!(
+        (status, e.code.as_str()),
+        (403, "InvalidAuthenticationCode")
+    );
+    resync(code_at(step), code_at(step + 1)).unwrap();
     root.ok("iam", "CreateUser", json!({"UserName": "bob"}));
     let (status, code, _) = root.err(
         "iam",

@@ -108,6 +108,47 @@ pub fn enable_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     Ok(json!({}))
 }
 
+/// ResyncMFADevice: two consecutive fresh codes from a device enabled for the user. kagi keeps
+/// no clock drift per device (its clock is the only one), so a resync proves the device and
+/// moves its last accepted step forward (codes up to there are never accepted again).
+pub fn resync_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let user = req(i, "UserName")?;
+    let serial = req(i, "SerialNumber")?;
+    let c1 = req(i, "AuthenticationCode1")?;
+    let c2 = req(i, "AuthenticationCode2")?;
+    ctx.authorize("iam:ResyncMFADevice", &super::users::user_arn(ctx, user)?)?;
+    if !six_digits(c1) || !six_digits(c2) {
+        return Err(invalid_code());
+    }
+    ctx.state.store.write(|tx| {
+        let u = load_user(tx, user)?;
+        let mut d: MfaDevice = tx
+            .get_json(Table::MfaDevices, serial)?
+            .filter(|d: &MfaDevice| {
+                d.enabled.is_some()
+                    && d.user
+                        .as_deref()
+                        .is_some_and(|x| name_key(x) == name_key(&u.name))
+            })
+            .ok_or_else(|| no_such_device(serial))?;
+        let seed = seed_of(ctx, &d)?;
+        let now = totp::step_of(ctx.now);
+        let step = (now.saturating_sub(10)..=now)
+            .filter(|&s| s > d.last_step)
+            .find(|&s| {
+                crate::crypto::ct_eq(totp::code_at_step(&seed, s).as_bytes(), c1.as_bytes())
+                    && crate::crypto::ct_eq(
+                        totp::code_at_step(&seed, s + 1).as_bytes(),
+                        c2.as_bytes(),
+                    )
+            })
+            .ok_or_else(invalid_code)?;
+        d.last_step = step + 1;
+        tx.put_json(Table::MfaDevices, serial, &d)
+    })?;
+    Ok(json!({}))
+}
+
 pub fn deactivate_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let user = implicit_user(ctx, i)?;
     let serial = req(i, "SerialNumber")?;

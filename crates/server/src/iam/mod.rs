@@ -11,7 +11,7 @@
 //! | [`managed`] | the AWS managed policies kagi ships (`arn:aws:iam::aws:policy/…`) |
 //! | [`roles`] | roles, trust policies, role tags and boundaries |
 //! | [`instance_profiles`] | instance profiles (a role each), their tags |
-//! | [`mfa`] | virtual MFA devices (TOTP), GetMFADevice, MFA device tags |
+//! | [`mfa`] | virtual MFA devices (TOTP), GetMFADevice, ResyncMFADevice, MFA device tags |
 //! | [`simulate`] | SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor{Custom,Principal}Policy |
 //! | [`details`] | GetAccountAuthorizationDetails |
 //! | [`report`] | GenerateCredentialReport, GetCredentialReport |
@@ -137,6 +137,7 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "ListMFADevices" => mfa::list_mfa_devices(ctx, i),
         "ListVirtualMFADevices" => mfa::list_virtual_mfa_devices(ctx, i),
         "GetMFADevice" => mfa::get_mfa_device(ctx, i),
+        "ResyncMFADevice" => mfa::resync_mfa_device(ctx, i),
         "TagMFADevice" => mfa::tag_mfa_device(ctx, i),
         "UntagMFADevice" => mfa::untag_mfa_device(ctx, i),
         "ListMFADeviceTags" => mfa::list_mfa_device_tags(ctx, i),
