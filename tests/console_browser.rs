@@ -15,6 +15,7 @@
 //! | `browser_lifecycle` | `lifecycle.test.mjs` | inline policies, access keys, console access, deleting |
 //! | `browser_switch_role` | `switch-role.test.mjs` | switch-role links, switching again, recent roles |
 //! | `browser_phone` | `phone.test.mjs` | every kind of page fits a phone's width |
+//! | `browser_federation` | `federation.test.mjs` | `kagi console` with user keys, tool-built URLs |
 //! | `browser_ecr` | `ecr.test.mjs` | create/delete repositories and images, repository policy |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
@@ -246,7 +247,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 12] = [
+const FEATURES: [(&str, &str, &str); 13] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -260,6 +261,7 @@ const FEATURES: [(&str, &str, &str); 12] = [
     ("browser_security", "security.test.mjs", "security"),
     ("browser_ecr", "ecr.test.mjs", "ecr"),
     ("browser_phone", "phone.test.mjs", "phone"),
+    ("browser_federation", "federation.test.mjs", "federation"),
     ("browser_switch_role", "switch-role.test.mjs", "switch-role"),
     ("browser_groups", "groups.test.mjs", "groups"),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
@@ -453,4 +455,10 @@ fn browser_switch_role() {
 #[test]
 fn browser_phone() {
     feature("browser_phone");
+}
+
+/// Federation: `kagi console` with an IAM user's keys, console URLs built by a tool.
+#[test]
+fn browser_federation() {
+    feature("browser_federation");
 }
