@@ -3,12 +3,18 @@
 //! [`PrincipalPolicies`] is everything that applies to a principal: for a user its inline and
 //! attached policies plus those of its groups, for a role its inline and attached policies; and
 //! the permissions boundary. They are compiled once per store generation and cached
-//! ([`PolicyCache`]). Session policies (AssumeRole `Policy`/`PolicyArns`) travel in the session
-//! and are compiled per session (cached by access key id).
+//! ([`PolicyCache`]). Session policies (AssumeRole's and GetFederationToken's `Policy` /
+//! `PolicyArns`) travel in the session and are compiled per session (cached by access key id).
+//!
+//! A federated user (GetFederationToken) is evaluated as kagi-policy's `FederatedUser` with the
+//! federating user's policies (the root's: allow everything) narrowed by its session policies;
+//! a federated session without session policies carries a deny-all one (AWS: no permissions).
 //!
 //! [`Ctx::authorize`] is what IAM/STS handlers call; [`decide`] is the general form (with a
 //! resource or trust policy and extra context) that STS AssumeRole and the ECR host use.
 //! The account root is allowed everything (kagi-policy implements that rule too).
+//! [`may_call_iam`] is AWS's rule for temporary credentials and IAM: GetSessionToken's need MFA,
+//! GetFederationToken's never may; console sessions may.
 
 use crate::app::{AppState, Ctx};
 use crate::auth::{Caller, Principal};

@@ -6,6 +6,13 @@
 //! caller's identity policies, and an explicit deny anywhere wins. The account root cannot
 //! assume roles. Role chaining is capped at one hour.
 //!
+//! GetFederationToken (long-term keys of an IAM user or the root) mints a federated user
+//! session, `arn:aws:sts::ACCOUNT:federated-user/Name`, whose permissions are the caller's
+//! narrowed by the session policies passed (none passed: no permissions); its credentials call
+//! no IAM and no STS operation but GetCallerIdentity. [`federated_console_session`] gives such
+//! a session a console session of its own (the sign-in federation endpoint uses it).
+//! AssumeRole and GetFederationToken share the checks of session policies and tags.
+//!
 //! A session is a [`Session`] sealed into the session token ([`crate::crypto`]); it is also
 //! recorded in the [`book::SessionBook`] so ECR registry tokens can re-resolve it.
 
