@@ -4,6 +4,7 @@
 //     the policy; the group's page lists both; the user's page lists the group.
 //   group-user: the same page now shows the users (200), with no new sign-in: permissions are
 //     evaluated per request.
+//   root detaches the policy from the group: denied; attaches it again: allowed.
 //   root creates second-reader with the Users page's form, naming the group and the policy:
 //     the new user is in the group and has the policy attached.
 //   root removes group-user from the group; group-user is denied again.
@@ -94,6 +95,25 @@ await feature("groups", async (t) => {
     const groups = await clickForPage(user, nav(user).getByRole("link", { name: "Groups" }), "/console/groups");
     assert.equal(groups.status(), 200);
     await user.getByRole("row", { name: new RegExp(GROUP) }).waitFor();
+  });
+
+  // Detaching the group's policy takes the permission away; attaching it again gives it back.
+  t.page = root;
+  await t.step("group-policy-detached", async () => {
+    await nav(root).getByRole("link", { name: "Groups" }).click();
+    await root.getByRole("link", { name: GROUP, exact: true }).click();
+    await root.getByRole("button", { name: `Detach ${POLICY}` }).click();
+    await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
+    assert.equal(await root.getByRole("button", { name: `Detach ${POLICY}` }).count(), 0);
+    t.page = user;
+    assert.equal((await usersPage()).status(), 403);
+    t.page = root;
+    await root.getByLabel("Policy ARN").fill(policyArn);
+    await root.getByRole("button", { name: "Attach policy" }).click();
+    await root.getByRole("button", { name: `Detach ${POLICY}` }).waitFor();
+    t.page = user;
+    assert.equal((await usersPage()).status(), 200);
+    t.page = root;
   });
 
   // The Users page's create form does both at once: a new user straight into the group.

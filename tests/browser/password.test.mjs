@@ -8,6 +8,8 @@
 //   pw-user: the Password page (ChangePassword): a confirmation that differs is refused; a
 //     too-short new password is refused with IAM's message; a good one is accepted; then the
 //     old password no longer signs in and the new one does.
+//   root: "User must create a new password at next sign-in": the user's next sign-in leads to
+//     the password change, and no other page opens until it is done.
 //   root: changes its own console password on the same page (the current one checked, AWS's
 //     rules for the new one, not the account's policy); then only the new one signs in.
 // As on AWS, "Allow users to change their own password" gives every IAM user
@@ -20,6 +22,7 @@ import {
   assert,
   clickForPage,
   createUser,
+  endpoint,
   feature,
   iamArn,
   nav,
@@ -159,5 +162,38 @@ await feature("password", async (t) => {
     assert.equal(old.status(), 401);
     await signIn(root, null, ROOT_NEW);
     await nav(root).getByText(`arn:aws:iam::${account}:root`).waitFor();
+  });
+
+  // "User must create a new password at next sign-in": as in the AWS console, the next
+  // sign-in leads to the password change first, and nothing else opens until it is done.
+  const THIRD = "Third-Password-2026!";
+  const FOURTH = "Fourth-Password-2026!";
+  t.page = root;
+  await t.step("reset-required-set", async () => {
+    await nav(root).getByRole("link", { name: "Users" }).click();
+    await root.getByRole("link", { name: USER, exact: true }).click();
+    await root.locator("summary", { hasText: "Manage console access" }).click();
+    await root.getByLabel("New console password").fill(THIRD);
+    await root.getByLabel("User must create a new password at next sign-in").check();
+    await root.getByRole("button", { name: "Reset password" }).click();
+    await root.getByText(/a new password is required at next sign-in/).waitFor();
+  });
+
+  t.page = user;
+  await t.step("reset-required-sign-in-asks-for-new-password", async () => {
+    await signIn(user, USER, THIRD);
+    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    assert.equal(new URL(user.url()).pathname, "/console/password", "the sign-in lands on the password change");
+    await user.goto(`${endpoint}/console/users`);
+    assert.equal(new URL(user.url()).pathname, "/console/password", "other pages wait for the new password");
+  });
+
+  await t.step("reset-required-cleared", async () => {
+    const resp = await form(THIRD, FOURTH);
+    assert.equal(resp.status(), 200, await alertNow(user));
+    await user.getByText("Your password has been changed.").waitFor();
+    const resp2 = await clickForPage(user, nav(user).getByRole("link", { name: "Users" }), "/console/users");
+    assert.equal(new URL(user.url()).pathname, "/console/users");
+    assert.notEqual(resp2.status(), 303);
   });
 });
