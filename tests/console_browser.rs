@@ -26,7 +26,8 @@
 //! first test that runs; each test then waits for its own feature's outcome and reports it
 //! under its own name. Only the features the test filter selects are started (libtest's
 //! substring filters, `--exact` and `--skip` are understood); a test whose feature was not
-//! started in the background runs it itself.
+//! started in the background runs it itself. Under `cargo nextest` (one process per test,
+//! `--exact`) each test thus runs just its own feature.
 //!
 //! Needs `node`, a chromium (`/usr/bin/chromium`, or `KAGI_CHROMIUM`) and
 //! `tests/browser/node_modules` (`npm ci` there; `scripts/test` does all three). Without them the
