@@ -159,6 +159,21 @@ pub struct InstanceProfile {
     pub tags: Vec<Tag>,
 }
 
+/// An IAM OpenID Connect identity provider (stored in `Table::Meta` under
+/// `oidc-provider\0ARN`). `url` is kept without its `https://`, as IAM shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OidcProvider {
+    pub arn: String,
+    pub url: String,
+    pub created: i64,
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+    #[serde(default)]
+    pub thumbprints: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MfaDevice {
     pub serial: String,

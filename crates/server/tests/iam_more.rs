@@ -706,3 +706,102 @@ fn instance_profiles_hold_one_role_and_keep_it_from_deletion() {
     );
     assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
 }
+
+#[test]
+fn openid_connect_providers() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let thumb = "6938fd4d98bab03faadb97b34396831e3780aea1";
+    let made = root.ok(
+        "iam",
+        "CreateOpenIDConnectProvider",
+        json!({"Url": "https://token.actions.githubusercontent.com", "ClientIDList": ["sts.amazonaws.com"], "ThumbprintList": [thumb], "Tags": [{"Key": "ci", "Value": "gha"}]}),
+    );
+    let arn = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com");
+    assert_eq!(made["OpenIDConnectProviderArn"], arn.as_str());
+    assert_eq!(made["Tags"], json!([{"Key": "ci", "Value": "gha"}]));
+    let (status, code, _) = root.err(
+        "iam",
+        "CreateOpenIDConnectProvider",
+        json!({"Url": "https://token.actions.githubusercontent.com", "ThumbprintList": [thumb]}),
+    );
+    assert_eq!((status, code.as_str()), (409, "EntityAlreadyExists"));
+    for bad in [
+        json!({"Url": "http://insecure.example", "ThumbprintList": [thumb]}),
+        json!({"Url": "https://ok.example", "ThumbprintList": ["abc"]}),
+    ] {
+        let (status, code, _) = root.err("iam", "CreateOpenIDConnectProvider", bad.clone());
+        assert_eq!((status, code.as_str()), (400, "ValidationError"), "{bad}");
+    }
+
+    root.ok(
+        "iam",
+        "AddClientIDToOpenIDConnectProvider",
+        json!({"OpenIDConnectProviderArn": arn, "ClientID": "my-app"}),
+    );
+    root.ok(
+        "iam",
+        "RemoveClientIDFromOpenIDConnectProvider",
+        json!({"OpenIDConnectProviderArn": arn, "ClientID": "sts.amazonaws.com"}),
+    );
+    let other = "1c58a3a8518e8759bf075b76b750d4f2df264fcd";
+    root.ok(
+        "iam",
+        "UpdateOpenIDConnectProviderThumbprint",
+        json!({"OpenIDConnectProviderArn": arn, "ThumbprintList": [thumb, other]}),
+    );
+    let got = root.ok(
+        "iam",
+        "GetOpenIDConnectProvider",
+        json!({"OpenIDConnectProviderArn": arn}),
+    );
+    assert_eq!(got["Url"], "token.actions.githubusercontent.com");
+    assert_eq!(got["ClientIDList"], json!(["my-app"]));
+    assert_eq!(got["ThumbprintList"], json!([thumb, other]));
+    assert!(got["CreateDate"].is_string());
+    root.ok(
+        "iam",
+        "TagOpenIDConnectProvider",
+        json!({"OpenIDConnectProviderArn": arn, "Tags": [{"Key": "team", "Value": "infra"}]}),
+    );
+    root.ok(
+        "iam",
+        "UntagOpenIDConnectProvider",
+        json!({"OpenIDConnectProviderArn": arn, "TagKeys": ["ci"]}),
+    );
+    assert_eq!(
+        root.ok(
+            "iam",
+            "ListOpenIDConnectProviderTags",
+            json!({"OpenIDConnectProviderArn": arn})
+        )["Tags"],
+        json!([{"Key": "team", "Value": "infra"}])
+    );
+    let listed = root.ok("iam", "ListOpenIDConnectProviders", json!({}));
+    assert_eq!(listed["OpenIDConnectProviderList"], json!([{"Arn": arn}]));
+
+    // Under policy.
+    let dev = user_with_key(&root, "dev");
+    let (status, code, _) = dev.err(
+        "iam",
+        "GetOpenIDConnectProvider",
+        json!({"OpenIDConnectProviderArn": arn}),
+    );
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+
+    root.ok(
+        "iam",
+        "DeleteOpenIDConnectProvider",
+        json!({"OpenIDConnectProviderArn": arn}),
+    );
+    let (status, code, _) = root.err(
+        "iam",
+        "GetOpenIDConnectProvider",
+        json!({"OpenIDConnectProviderArn": arn}),
+    );
+    assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
+    assert_eq!(
+        root.ok("iam", "ListOpenIDConnectProviders", json!({}))["OpenIDConnectProviderList"],
+        json!([])
+    );
+}

@@ -11,6 +11,7 @@
 //! | [`managed`] | the AWS managed policies kagi ships (`arn:aws:iam::aws:policy/…`) |
 //! | [`roles`] | roles, trust policies, role tags and boundaries |
 //! | [`instance_profiles`] | instance profiles (a role each), their tags |
+//! | [`oidc`] | OpenID Connect identity providers (client ids, thumbprints, tags) |
 //! | [`mfa`] | virtual MFA devices (TOTP), GetMFADevice, ResyncMFADevice, MFA device tags |
 //! | [`simulate`] | SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor{Custom,Principal}Policy |
 //! | [`details`] | GetAccountAuthorizationDetails |
@@ -23,6 +24,7 @@ pub mod instance_profiles;
 pub mod login;
 pub mod managed;
 pub mod mfa;
+pub mod oidc;
 pub mod policies;
 pub mod report;
 pub mod roles;
@@ -130,6 +132,16 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "TagInstanceProfile" => instance_profiles::tag_instance_profile(ctx, i),
         "UntagInstanceProfile" => instance_profiles::untag_instance_profile(ctx, i),
         "ListInstanceProfileTags" => instance_profiles::list_instance_profile_tags(ctx, i),
+        "CreateOpenIDConnectProvider" => oidc::create(ctx, i),
+        "GetOpenIDConnectProvider" => oidc::get(ctx, i),
+        "ListOpenIDConnectProviders" => oidc::list(ctx),
+        "DeleteOpenIDConnectProvider" => oidc::delete(ctx, i),
+        "AddClientIDToOpenIDConnectProvider" => oidc::add_client_id(ctx, i),
+        "RemoveClientIDFromOpenIDConnectProvider" => oidc::remove_client_id(ctx, i),
+        "UpdateOpenIDConnectProviderThumbprint" => oidc::update_thumbprint(ctx, i),
+        "TagOpenIDConnectProvider" => oidc::tag(ctx, i),
+        "UntagOpenIDConnectProvider" => oidc::untag(ctx, i),
+        "ListOpenIDConnectProviderTags" => oidc::list_tags(ctx, i),
         "CreateVirtualMFADevice" => mfa::create_virtual_mfa_device(ctx, i),
         "EnableMFADevice" => mfa::enable_mfa_device(ctx, i),
         "DeactivateMFADevice" => mfa::deactivate_mfa_device(ctx, i),
