@@ -174,6 +174,19 @@ pub struct OidcProvider {
     pub tags: Vec<Tag>,
 }
 
+/// An IAM SAML identity provider (stored in `Table::Meta` under `saml-provider\0lower(name)`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SamlProvider {
+    pub arn: String,
+    pub name: String,
+    pub uuid: String,
+    pub metadata: String,
+    pub created: i64,
+    pub valid_until: i64,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MfaDevice {
     pub serial: String,

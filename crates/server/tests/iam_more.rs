@@ -805,3 +805,93 @@ fn openid_connect_providers() {
         json!([])
     );
 }
+
+fn saml_metadata(valid_until: Option<&str>) -> String {
+    let until = valid_until
+        .map(|u| format!(r#" validUntil="{u}""#))
+        .unwrap_or_default();
+    let cert = "MIIC".to_owned() + &"A".repeat(1200);
+    format!(
+        r#"<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example/"{until}><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+    )
+}
+
+#[test]
+fn saml_providers() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let made = root.ok(
+        "iam",
+        "CreateSAMLProvider",
+        json!({"Name": "corp-idp", "SAMLMetadataDocument": saml_metadata(Some("2031-01-02T03:04:05Z")), "Tags": [{"Key": "k", "Value": "v"}]}),
+    );
+    let arn = format!("arn:aws:iam::{ACCOUNT}:saml-provider/corp-idp");
+    assert_eq!(made["SAMLProviderArn"], arn.as_str());
+    let (status, code, _) = root.err(
+        "iam",
+        "CreateSAMLProvider",
+        json!({"Name": "CORP-idp", "SAMLMetadataDocument": saml_metadata(None)}),
+    );
+    assert_eq!((status, code.as_str()), (409, "EntityAlreadyExists"));
+    let (status, code, _) = root.err(
+        "iam",
+        "CreateSAMLProvider",
+        json!({"Name": "other", "SAMLMetadataDocument": "x".repeat(1200)}),
+    );
+    assert_eq!((status, code.as_str()), (400, "InvalidInput"));
+
+    let got = root.ok("iam", "GetSAMLProvider", json!({"SAMLProviderArn": arn}));
+    assert!(
+        got["ValidUntil"]
+            .as_str()
+            .unwrap()
+            .starts_with("2031-01-02T03:04:05"),
+        "{got}"
+    );
+    assert_eq!(got["Tags"], json!([{"Key": "k", "Value": "v"}]));
+    assert!(
+        got["SAMLMetadataDocument"]
+            .as_str()
+            .unwrap()
+            .contains("EntityDescriptor")
+    );
+    let updated = root.ok(
+        "iam",
+        "UpdateSAMLProvider",
+        json!({"SAMLProviderArn": arn, "SAMLMetadataDocument": saml_metadata(None)}),
+    );
+    assert_eq!(updated["SAMLProviderArn"], arn.as_str());
+    let listed = root.ok("iam", "ListSAMLProviders", json!({}));
+    assert_eq!(listed["SAMLProviderList"][0]["Arn"], arn.as_str());
+    // Without validUntil: valid for a hundred years.
+    let until = listed["SAMLProviderList"][0]["ValidUntil"]
+        .as_str()
+        .unwrap();
+    let year: i32 = until[..4].parse().unwrap();
+    assert!(year >= 2120, "{until}");
+    root.ok(
+        "iam",
+        "TagSAMLProvider",
+        json!({"SAMLProviderArn": arn, "Tags": [{"Key": "team", "Value": "id"}]}),
+    );
+    root.ok(
+        "iam",
+        "UntagSAMLProvider",
+        json!({"SAMLProviderArn": arn, "TagKeys": ["k"]}),
+    );
+    assert_eq!(
+        root.ok(
+            "iam",
+            "ListSAMLProviderTags",
+            json!({"SAMLProviderArn": arn})
+        )["Tags"],
+        json!([{"Key": "team", "Value": "id"}])
+    );
+    assert_eq!(
+        root.ok("iam", "GetAccountSummary", json!({}))["SummaryMap"]["Providers"],
+        1
+    );
+    root.ok("iam", "DeleteSAMLProvider", json!({"SAMLProviderArn": arn}));
+    let (status, code, _) = root.err("iam", "GetSAMLProvider", json!({"SAMLProviderArn": arn}));
+    assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
+}

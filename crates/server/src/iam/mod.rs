@@ -12,6 +12,7 @@
 //! | [`roles`] | roles, trust policies, role tags and boundaries |
 //! | [`instance_profiles`] | instance profiles (a role each), their tags |
 //! | [`oidc`] | OpenID Connect identity providers (client ids, thumbprints, tags) |
+//! | [`saml`] | SAML identity providers (metadata, tags) |
 //! | [`mfa`] | virtual MFA devices (TOTP), GetMFADevice, ResyncMFADevice, MFA device tags |
 //! | [`simulate`] | SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor{Custom,Principal}Policy |
 //! | [`details`] | GetAccountAuthorizationDetails |
@@ -28,6 +29,7 @@ pub mod oidc;
 pub mod policies;
 pub mod report;
 pub mod roles;
+pub mod saml;
 pub mod simulate;
 pub mod users;
 
@@ -142,6 +144,14 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "TagOpenIDConnectProvider" => oidc::tag(ctx, i),
         "UntagOpenIDConnectProvider" => oidc::untag(ctx, i),
         "ListOpenIDConnectProviderTags" => oidc::list_tags(ctx, i),
+        "CreateSAMLProvider" => saml::create(ctx, i),
+        "GetSAMLProvider" => saml::get(ctx, i),
+        "ListSAMLProviders" => saml::list(ctx),
+        "UpdateSAMLProvider" => saml::update(ctx, i),
+        "DeleteSAMLProvider" => saml::delete(ctx, i),
+        "TagSAMLProvider" => saml::tag(ctx, i),
+        "UntagSAMLProvider" => saml::untag(ctx, i),
+        "ListSAMLProviderTags" => saml::list_tags(ctx, i),
         "CreateVirtualMFADevice" => mfa::create_virtual_mfa_device(ctx, i),
         "EnableMFADevice" => mfa::enable_mfa_device(ctx, i),
         "DeactivateMFADevice" => mfa::deactivate_mfa_device(ctx, i),
@@ -444,6 +454,8 @@ fn get_account_summary(ctx: &Ctx) -> AwsResult<Value> {
             tx.scan(Table::MfaDevices, "")?.len(),
             users::root_has_keys(tx)?,
             tx.scan(Table::Meta, "instance-profile\0")?.len(),
+            tx.scan(Table::Meta, "oidc-provider\0")?.len()
+                + tx.scan(Table::Meta, "saml-provider\0")?.len(),
         ))
     })?;
     Ok(json!({"SummaryMap": {
@@ -452,7 +464,7 @@ fn get_account_summary(ctx: &Ctx) -> AwsResult<Value> {
         "Roles": counts.2, "RolesQuota": 1000,
         "Policies": counts.3, "PoliciesQuota": 1500,
         "MFADevices": counts.4,
-        "InstanceProfiles": counts.6, "InstanceProfilesQuota": 1000,
+        "InstanceProfiles": counts.6, "InstanceProfilesQuota": 1000, "Providers": counts.7,
         "AccountAccessKeysPresent": u8::from(counts.5), "AccountMFAEnabled": 0,
         "AccessKeysPerUserQuota": 2, "AttachedPoliciesPerUserQuota": 10,
         "AttachedPoliciesPerRoleQuota": 10, "AttachedPoliciesPerGroupQuota": 10,
