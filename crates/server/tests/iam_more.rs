@@ -895,3 +895,38 @@ fn saml_providers() {
     let (status, code, _) = root.err("iam", "GetSAMLProvider", json!({"SAMLProviderArn": arn}));
     assert_eq!((status, code.as_str()), (404, "NoSuchEntity"));
 }
+
+#[test]
+fn trust_policies_name_existing_identity_providers() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let oidc = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com");
+    let trust = |federated: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{federated}"}},"Action":"sts:AssumeRoleWithWebIdentity"}}]}}"#
+        )
+    };
+    let (status, code, msg) = root.err(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "Ci", "AssumeRolePolicyDocument": trust(&oidc)}),
+    );
+    assert_eq!((status, code.as_str()), (400, "MalformedPolicyDocument"));
+    assert!(msg.contains("Invalid principal in policy"), "{msg}");
+    root.ok(
+        "iam",
+        "CreateOpenIDConnectProvider",
+        json!({"Url": "https://token.actions.githubusercontent.com", "ClientIDList": ["sts.amazonaws.com"]}),
+    );
+    root.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "Ci", "AssumeRolePolicyDocument": trust(&oidc)}),
+    );
+    // Web identity providers by name need no IAM provider.
+    root.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "Google", "AssumeRolePolicyDocument": trust("accounts.google.com")}),
+    );
+}

@@ -95,9 +95,41 @@ pub fn check_trust_policy(ctx: &Ctx, tx: &dyn Tx, doc: &str, role: &str) -> AwsR
                     )));
                 }
             }
+            // A federated principal naming an identity provider of this account must exist
+            // (web identity providers such as accounts.google.com are names, not ARNs).
+            let federated = match p.get("Federated") {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for f in federated {
+                if !provider_exists(ctx, tx, &f)? {
+                    return Err(AwsError::malformed_policy(format!(
+                        "Invalid principal in policy: \"Federated\":\"{f}\""
+                    )));
+                }
+            }
         }
     }
     Ok(())
+}
+
+fn provider_exists(ctx: &Ctx, tx: &dyn Tx, f: &str) -> AwsResult<bool> {
+    let Some(res) = f.strip_prefix(&format!("arn:aws:iam::{}:", ctx.state.account_id)) else {
+        return Ok(true);
+    };
+    Ok(if let Some(name) = res.strip_prefix("saml-provider/") {
+        tx.get(Table::Meta, &format!("saml-provider\0{}", name_key(name)))?
+            .is_some()
+    } else if res.starts_with("oidc-provider/") {
+        tx.get(Table::Meta, &format!("oidc-provider\0{f}"))?
+            .is_some()
+    } else {
+        false
+    })
 }
 
 fn principal_exists(ctx: &Ctx, tx: &dyn Tx, p: &str) -> AwsResult<bool> {
