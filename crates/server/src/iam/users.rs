@@ -633,3 +633,91 @@ pub fn get_access_key_last_used(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+
+    fn root_key(id: &str, created: i64) -> AccessKey {
+        AccessKey {
+            id: id.into(),
+            user: None,
+            secret_sealed: String::new(),
+            active: true,
+            created,
+            last_used: None,
+        }
+    }
+
+    fn meta_key(tx: &dyn Tx) -> String {
+        tx.get_json::<Value>(Table::Meta, "account")
+            .unwrap()
+            .unwrap()["root_access_key_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn the_key_start_up_loads_follows_deletions_and_a_new_key() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.write(|tx| {
+            tx.put_json(
+                Table::Meta,
+                "account",
+                &json!({"account_id": "123456789012", "root_access_key_id": "AKIAONE", "created": 1}),
+            )?;
+            tx.put_json(Table::AccessKeys, "AKIAONE", &root_key("AKIAONE", 1))?;
+            tx.put_json(Table::AccessKeys, "AKIATWO", &root_key("AKIATWO", 2))?;
+            // The configured key goes: start-up is pointed at the other one.
+            let one = root_key("AKIAONE", 1);
+            tx.delete(Table::AccessKeys, "AKIAONE")?;
+            repoint_account_root_key(tx, &one)?;
+            assert_eq!(meta_key(tx), "AKIATWO");
+            // The last one goes: its row stays, inactive and unlisted, for start-up.
+            let two = root_key("AKIATWO", 2);
+            tx.delete(Table::AccessKeys, "AKIATWO")?;
+            repoint_account_root_key(tx, &two)?;
+            assert_eq!(meta_key(tx), "AKIATWO");
+            let tomb: AccessKey = tx.get_json(Table::AccessKeys, "AKIATWO")?.unwrap();
+            assert!(!tomb.active);
+            assert!(root_keys(tx)?.is_empty());
+            assert!(!root_has_keys(tx)?);
+            // A new key replaces the tombstone.
+            tx.put_json(Table::AccessKeys, "AKIANEW", &root_key("AKIANEW", 3))?;
+            replace_root_tombstone(tx, "AKIANEW")?;
+            assert_eq!(meta_key(tx), "AKIANEW");
+            assert!(tx.get(Table::AccessKeys, "AKIATWO")?.is_none());
+            assert!(tx.get(Table::Meta, ROOT_KEY_TOMBSTONE)?.is_none());
+            assert_eq!(
+                root_keys(tx)?.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+                ["AKIANEW"]
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_configured_key_revived_at_start_up_is_listed_again() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.write(|tx| {
+            tx.put_json(
+                Table::Meta,
+                "account",
+                &json!({"account_id": "123456789012", "root_access_key_id": "AKIAONE", "created": 1}),
+            )?;
+            let one = root_key("AKIAONE", 1);
+            tx.put_json(Table::AccessKeys, "AKIAONE", &one)?;
+            tx.delete(Table::AccessKeys, "AKIAONE")?;
+            repoint_account_root_key(tx, &one)?;
+            assert!(root_keys(tx)?.is_empty());
+            // What start-up does with KAGI_ROOT_ACCESS_KEY_ID set: the key is active again.
+            tx.put_json(Table::AccessKeys, "AKIAONE", &one)?;
+            assert_eq!(root_keys(tx)?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+}
