@@ -930,3 +930,46 @@ fn trust_policies_name_existing_identity_providers() {
         json!({"RoleName": "Google", "AssumeRolePolicyDocument": trust("accounts.google.com")}),
     );
 }
+
+#[test]
+fn lists_of_credentials_kagi_does_not_store_are_empty() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let alice = user_with_key(&root, "alice");
+    for (op, key) in [
+        ("ListSSHPublicKeys", "SSHPublicKeys"),
+        ("ListSigningCertificates", "Certificates"),
+        (
+            "ListServiceSpecificCredentials",
+            "ServiceSpecificCredentials",
+        ),
+    ] {
+        let got = root.ok("iam", op, json!({"UserName": "alice"}));
+        assert_eq!(got[key], json!([]), "{op}: {got}");
+        let (status, code, _) = root.err("iam", op, json!({"UserName": "nobody"}));
+        assert_eq!((status, code.as_str()), (404, "NoSuchEntity"), "{op}");
+        // Without UserName: the caller's own, which it needs permission for.
+        let (status, code, _) = alice.err("iam", op, json!({}));
+        assert_eq!((status, code.as_str()), (403, "AccessDenied"), "{op}");
+    }
+    root.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "alice", "PolicyName": "p", "PolicyDocument": allow("iam:List*", &format!("arn:aws:iam::{ACCOUNT}:user/alice"))}),
+    );
+    assert_eq!(
+        alice.ok("iam", "ListSSHPublicKeys", json!({}))["SSHPublicKeys"],
+        json!([])
+    );
+    assert_eq!(
+        root.ok("iam", "ListServerCertificates", json!({}))["ServerCertificateMetadataList"],
+        json!([])
+    );
+    // Creating one is not implemented, and says so.
+    let (status, code, _) = root.err(
+        "iam",
+        "UploadSSHPublicKey",
+        json!({"UserName": "alice", "SSHPublicKeyBody": "ssh-rsa AAAA"}),
+    );
+    assert_eq!((status, code.as_str()), (501, "NotImplemented"));
+}

@@ -169,6 +169,25 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "DeleteAccountAlias" => delete_account_alias(ctx, i),
         "SimulatePrincipalPolicy" => simulate::simulate_principal_policy(ctx, i),
         "SimulateCustomPolicy" => simulate::simulate_custom_policy(ctx, i),
+        // kagi stores no SSH keys, signing certificates, service-specific credentials or
+        // server certificates (creating them answers NotImplemented), so their lists are empty;
+        // tools that clean a user up before deleting it walk them.
+        "ListSSHPublicKeys" => empty_user_list(ctx, i, op, "SSHPublicKeys"),
+        "ListSigningCertificates" => empty_user_list(ctx, i, op, "Certificates"),
+        "ListServiceSpecificCredentials" if opt_bool(i, "AllUsers") == Some(true) => {
+            ctx.authorize("iam:ListServiceSpecificCredentials", "*")?;
+            paginate(i, Vec::new(), "ServiceSpecificCredentials")
+        }
+        "ListServiceSpecificCredentials" => {
+            empty_user_list(ctx, i, op, "ServiceSpecificCredentials")
+        }
+        "ListServerCertificates" => {
+            ctx.authorize(
+                "iam:ListServerCertificates",
+                &format!("arn:aws:iam::{}:server-certificate/", ctx.state.account_id),
+            )?;
+            paginate(i, Vec::new(), "ServerCertificateMetadataList")
+        }
         "GetAccountSummary" => get_account_summary(ctx),
         "GetAccountAuthorizationDetails" => details::get_account_authorization_details(ctx, i),
         "GenerateCredentialReport" => report::generate_credential_report(ctx),
@@ -374,6 +393,18 @@ pub fn implicit_user(ctx: &Ctx, input: &Value) -> AwsResult<String> {
             "Must specify userName when calling with non-User credentials",
         )),
     }
+}
+
+/// A per-user list kagi never fills: authorised on the user (the caller without `UserName`),
+/// NoSuchEntity for a missing user, else an empty page.
+fn empty_user_list(ctx: &Ctx, i: &Value, op: &str, key: &str) -> AwsResult<Value> {
+    use crate::store::StoreExt;
+    let user = implicit_user(ctx, i)?;
+    ctx.authorize(&format!("iam:{op}"), &users::user_arn(ctx, &user)?)?;
+    ctx.state
+        .store
+        .view(|tx| Ok(users::load_user(tx, &user)?))?;
+    paginate(i, Vec::new(), key)
 }
 
 // ---- the account alias ----
