@@ -201,6 +201,7 @@ mod tests {
             access_key_id: "ASIAX".into(),
             arn: "arn:aws:sts::123456789012:assumed-role/R/s".into(),
             expires: 10_000,
+            password_reset_required: false,
         }
     }
 

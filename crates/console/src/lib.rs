@@ -120,6 +120,9 @@ pub struct Credentials {
     pub arn: String,
     /// Unix seconds.
     pub expires: i64,
+    /// The login profile says "User must create a new password at next sign-in": until the
+    /// password is changed, the session may open only the password page.
+    pub password_reset_required: bool,
 }
 
 /// Why a sign-in did not succeed.

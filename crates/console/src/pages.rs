@@ -82,6 +82,11 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
             ),
         );
     }
+    // "User must create a new password at next sign-in": only the password page and sign-out
+    // open until it is done (as in the AWS console).
+    if s.must_change_password && !matches!(segs.as_slice(), ["password"] | ["signout"]) {
+        return redirect("/console/password", &[]);
+    }
     let p = P { c, r, s: &s, sid };
     match (segs.as_slice(), get, post) {
         ([], true, _) => redirect("/console/users", &[]),
@@ -554,6 +559,18 @@ impl P<'_> {
             "UpdateLoginProfile",
             json!({"UserName": name, "Password": pw, "PasswordResetRequired": reset}),
         ) {
+            Ok(_) if reset => {
+                // As the AWS console does: a user asked for a new password gets the permission
+                // to set one (AWS managed policy IAMUserChangePassword), as the signed-in admin.
+                match self.call(
+                    "iam",
+                    "AttachUserPolicy",
+                    json!({"UserName": name, "PolicyArn": "arn:aws:iam::aws:policy/IAMUserChangePassword"}),
+                ) {
+                    Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+                    Err(e) => self.failed("Reset password (IAMUserChangePassword not attached)", &e),
+                }
+            }
             Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
             Err(e) => self.failed("Reset password", &e),
         }

@@ -48,6 +48,8 @@ pub struct ConsoleSession {
     /// A virtual MFA device being assigned: serial number and base32 seed, kept only until it
     /// is enabled (so mistyped codes can be retried). Never in `Debug`.
     pub pending_mfa_seed: Option<(String, String)>,
+    /// The password must be changed before anything else opens (PasswordResetRequired).
+    pub must_change_password: bool,
 }
 
 /// How many recent roles the switch-role page offers.
@@ -126,6 +128,7 @@ impl Sessions {
                 recent_roles: Vec::new(),
                 region: DEFAULT_REGION.to_owned(),
                 pending_mfa_seed: None,
+                must_change_password: false,
             },
         );
         id

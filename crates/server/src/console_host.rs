@@ -75,6 +75,7 @@ impl ConsoleHost {
         secs: i64,
         source_ip: IpAddr,
         mfa: bool,
+        reset_required: bool,
     ) -> Result<Credentials, SignInError> {
         let caller = Caller {
             principal,
@@ -90,27 +91,14 @@ impl ConsoleHost {
             source_ip,
             request_id: uuid::Uuid::new_v4().to_string(),
         };
-        match crate::sts::console_session(&ctx, secs) {
-            Ok((_, mut session)) => {
-                if mfa {
-                    // `aws:MultiFactorAuthPresent` for this session. The console's credentials
-                    // never leave the server: every console call resolves the caller from the
-                    // session book by access key id, so the book's record is what counts.
-                    // (Stopgap until `sts::console_session` takes the MFA flag itself and seals
-                    // it into the token as well.)
-                    session.mfa = true;
-                    if self.state.sessions.put(&session, ctx.now).is_err() {
-                        return Err(SignInError::Unavailable(
-                            "The console session could not be recorded.".into(),
-                        ));
-                    }
-                }
-                Ok(Credentials {
-                    access_key_id: session.access_key_id,
-                    arn: caller.arn(),
-                    expires: session.expires,
-                })
-            }
+        // `mfa`: `aws:MultiFactorAuthPresent` for this session, sealed into its token.
+        match crate::sts::console_session(&ctx, secs, mfa) {
+            Ok((_, session)) => Ok(Credentials {
+                access_key_id: session.access_key_id,
+                arn: caller.arn(),
+                expires: session.expires,
+                password_reset_required: reset_required,
+            }),
             Err(e) => Err(SignInError::Unavailable(e.message)),
         }
     }
@@ -305,6 +293,7 @@ impl Backend for ConsoleHost {
                 access_key_id: console.access_key_id,
                 arn: caller.arn(),
                 expires: console.expires,
+                password_reset_required: false,
             });
         }
         // A role session's console session ends with its credentials (SessionDuration does not
@@ -313,6 +302,7 @@ impl Backend for ConsoleHost {
             access_key_id: access_key_id.to_owned(),
             arn: caller.arn(),
             expires: session.expires,
+            password_reset_required: false,
         })
     }
 
@@ -358,7 +348,18 @@ impl Backend for ConsoleHost {
         if !ok {
             return Err(SignInError::Failed);
         }
-        self.mint(principal, USER_SESSION_SECS, source_ip, true)
+        // The password was proved in the first step; a required reset still applies.
+        let reset_required = store
+            .view(|tx| crate::iam::login::load_profile(tx, &u.name))
+            .map_err(|_| SignInError::Failed)?
+            .is_some_and(|p| p.reset_required);
+        self.mint(
+            principal,
+            USER_SESSION_SECS,
+            source_ip,
+            true,
+            reset_required,
+        )
     }
 
     fn sign_in(
@@ -381,7 +382,7 @@ impl Backend for ConsoleHost {
                 if !kagi_console::password::verify(password, &stored.phc) {
                     return Err(SignInError::Failed);
                 }
-                self.mint(Principal::Root, ROOT_SESSION_SECS, source_ip, false)
+                self.mint(Principal::Root, ROOT_SESSION_SECS, source_ip, false, false)
             }
             Some(name) => {
                 let found = store
@@ -411,6 +412,7 @@ impl Backend for ConsoleHost {
                     USER_SESSION_SECS,
                     source_ip,
                     false,
+                    p.reset_required,
                 )
             }
         }

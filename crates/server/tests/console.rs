@@ -2637,3 +2637,97 @@ fn federation_of_a_federated_user_gets_its_own_console_session() {
     );
     assert_eq!(p.status, 400);
 }
+
+#[test]
+fn password_reset_required_opens_only_the_password_page_until_it_is_changed() {
+    let server = common::start_in_memory();
+    let root = Client::root(&server);
+    root.ok("iam", "CreateUser", json!({"UserName": "newcomer"}));
+    root.ok(
+        "iam",
+        "CreateLoginProfile",
+        json!({"UserName": "newcomer", "Password": "Zeroth-Password-2026!"}),
+    );
+    // The root resets the password in the console and asks for a new one at next sign-in: as
+    // in the AWS console, that also attaches IAMUserChangePassword.
+    let (mut admin, csrf) = signed_in_root(&server);
+    let p = admin.post(
+        "/console/users/newcomer/login-profile/update",
+        &[
+            ("csrf", &csrf),
+            ("Password", "First-Password-2026!"),
+            ("PasswordResetRequired", "true"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let attached = root.ok(
+        "iam",
+        "ListAttachedUserPolicies",
+        json!({"UserName": "newcomer"}),
+    );
+    assert_eq!(
+        attached["AttachedPolicies"][0]["PolicyArn"],
+        json!("arn:aws:iam::aws:policy/IAMUserChangePassword")
+    );
+
+    let mut b = Browser::new(server.addr);
+    let p = b.sign_in("newcomer", "First-Password-2026!");
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/password"));
+    // Every other page waits for the new password.
+    for path in [
+        "/console/users",
+        "/console/roles",
+        "/console/ecr/repositories",
+    ] {
+        let p = b.get(path);
+        assert_eq!(
+            (p.status, p.location.as_deref()),
+            (303, Some("/console/password")),
+            "{path}"
+        );
+    }
+    let form = b.get("/console/password");
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body.contains("A new password is required"),
+        "{}",
+        form.body
+    );
+    let csrf = form.csrf();
+    let wrong = b.post(
+        "/console/password",
+        &[
+            ("csrf", &csrf),
+            ("OldPassword", "not-it"),
+            ("NewPassword", "Second-Password-2026!"),
+            ("ConfirmPassword", "Second-Password-2026!"),
+        ],
+    );
+    assert_eq!(wrong.status, 403, "{}", wrong.body);
+    assert_eq!(b.get("/console/users").status, 303, "still gated");
+    let ok = b.post(
+        "/console/password",
+        &[
+            ("csrf", &csrf),
+            ("OldPassword", "First-Password-2026!"),
+            ("NewPassword", "Second-Password-2026!"),
+            ("ConfirmPassword", "Second-Password-2026!"),
+        ],
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.body.contains("Your password has been changed."));
+    // Now the pages open (and say what the user may not do, in AWS's words).
+    let users = b.get("/console/users");
+    assert_eq!(users.status, 403, "{}", users.body);
+    assert!(users.body.contains("iam:ListUsers"));
+    let profile = root.ok("iam", "GetLoginProfile", json!({"UserName": "newcomer"}));
+    assert_eq!(
+        profile["LoginProfile"]["PasswordResetRequired"],
+        json!(false)
+    );
+    // The new password signs in straight to the console.
+    let mut again = Browser::new(server.addr);
+    let p = again.sign_in("newcomer", "Second-Password-2026!");
+    assert_eq!(p.location.as_deref(), Some("/console/users"));
+}

@@ -541,6 +541,7 @@ impl P<'_> {
         let admin = r#"<p><a href="/console/password-policy">Account password policy</a></p>"#;
         let notice = match notice {
             Some(n) => n.to_owned(),
+            None if self.s.must_change_password => r#"<div class="notice" role="status">A new password is required before you continue: your administrator asked for it at this sign-in.</div>"#.to_owned(),
             None if self.is_root() => "<p>You are signed in as the root user: this changes the root user's console password.</p>".to_owned(),
             None => String::new(),
         };
@@ -604,10 +605,15 @@ impl P<'_> {
             )
         };
         match result {
-            Ok(_) => self.password_form(
-                Some(r#"<div class="notice" role="status">Your password has been changed.</div>"#),
-                StatusCode::OK,
-            ),
+            Ok(_) => {
+                self.c
+                    .sessions
+                    .update(self.sid, |s| s.must_change_password = false);
+                self.password_form(
+                    Some(r#"<div class="notice" role="status">Your password has been changed.</div>"#),
+                    StatusCode::OK,
+                )
+            }
             Err(e) => self.password_form(
                 Some(&error_box(&e.code, &e.message)),
                 super::error_status(&e),

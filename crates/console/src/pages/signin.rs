@@ -82,11 +82,19 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
             let expires = creds.expires;
             // Read the clock again: the cookie must not outlive the credentials.
             let t = now();
+            let reset = creds.password_reset_required;
             let id = c
                 .sessions
                 .create(creds.access_key_id, creds.arn, expires, t);
+            if reset {
+                c.sessions.update(&id, |s| s.must_change_password = true);
+            }
             redirect(
-                "/console/users",
+                if reset {
+                    "/console/password"
+                } else {
+                    "/console/users"
+                },
                 &[
                     cookie(SESSION_COOKIE, &id, (expires - t).max(0)),
                     cookie(PRE_COOKIE, "", 0),
@@ -189,11 +197,19 @@ pub(super) fn signin_mfa(c: &Console, r: &Req) -> Response {
             c.lockout.succeed(&p.lock_key);
             let expires = creds.expires;
             let t = now();
+            let reset = creds.password_reset_required;
             let id = c
                 .sessions
                 .create(creds.access_key_id, creds.arn, expires, t);
+            if reset {
+                c.sessions.update(&id, |s| s.must_change_password = true);
+            }
             redirect(
-                "/console/users",
+                if reset {
+                    "/console/password"
+                } else {
+                    "/console/users"
+                },
                 &[
                     cookie(SESSION_COOKIE, &id, (expires - t).max(0)),
                     cookie(PRE_COOKIE, "", 0),

@@ -12,6 +12,25 @@ const PUBLISHED: i64 = 1_423_247_986;
 
 pub const AWS_MANAGED: &[(&str, &str, &str)] = &[
     (
+        "IAMUserChangePassword",
+        "Provides the ability for an IAM user to change their own password.",
+        r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": ["iam:ChangePassword"],
+      "Resource": ["arn:aws:iam::*:user/${aws:username}", "arn:aws:iam::*:user/*/${aws:username}"]
+    },
+    {
+      "Effect": "Allow",
+      "Action": ["iam:GetAccountPasswordPolicy"],
+      "Resource": "*"
+    }
+  ]
+}"#,
+    ),
+    (
         "AdministratorAccess",
         "Provides full access to AWS services and resources.",
         r#"{

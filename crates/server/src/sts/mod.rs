@@ -424,7 +424,8 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
 /// Mints a console sign-in session for `ctx.caller`'s principal (the root or an IAM user who
 /// just proved a password) lasting `duration` seconds: the same sealed, self-contained token as
 /// GetSessionToken, recorded in the session book, marked `console` (so it may call IAM).
-pub fn console_session(ctx: &Ctx, duration: i64) -> AwsResult<(Value, Session)> {
+/// `mfa`: the sign-in proved a virtual MFA code (`aws:MultiFactorAuthPresent`).
+pub fn console_session(ctx: &Ctx, duration: i64, mfa: bool) -> AwsResult<(Value, Session)> {
     let kind = match &ctx.caller.principal {
         Principal::Root => SessionKind::Root,
         Principal::User { name, .. } => SessionKind::User {
@@ -442,7 +443,7 @@ pub fn console_session(ctx: &Ctx, duration: i64) -> AwsResult<(Value, Session)> 
         kind,
         issued: ctx.now,
         expires: ctx.now + duration,
-        mfa: false,
+        mfa,
         console: true,
         session_policies: Vec::new(),
         has_session_policy: false,
