@@ -32,7 +32,6 @@
 //! request URL, and errors never include it.
 
 use std::io::Read as _;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -310,62 +309,6 @@ fn federate(s: &Session, c: &Creds, opts: &Options) -> Result<Creds, CliError> {
     })
 }
 
-/// A blocking HTTP agent honouring the invocation's TLS and timeout options.
-fn agent(s: &Session) -> Result<ureq::Agent, CliError> {
-    let mut b = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(format!(
-            "aws-cli/{} kagi/{} command/console",
-            crate::AWS_CLI_VERSION,
-            env!("CARGO_PKG_VERSION")
-        ))
-        .timeout_connect(Some(
-            Duration::from_secs(s.g.connect_timeout.unwrap_or(60)).max(Duration::from_millis(1)),
-        ));
-    let read = s.g.read_timeout.unwrap_or(60);
-    if read > 0 {
-        b = b
-            .timeout_recv_response(Some(Duration::from_secs(read)))
-            .timeout_recv_body(Some(Duration::from_secs(read)));
-    }
-    let mut tls = ureq::tls::TlsConfig::builder();
-    if s.g.no_verify_ssl {
-        tls = tls.disable_verification(true);
-    }
-    let bundle =
-        s.g.ca_bundle
-            .clone()
-            .or_else(|| s.env.var("AWS_CA_BUNDLE").map(str::to_string))
-            .or_else(|| {
-                s.profile()
-                    .ok()
-                    .flatten()
-                    .and_then(|p| p.get("ca_bundle"))
-                    .map(str::to_string)
-            });
-    if let Some(path) = bundle {
-        let p = s.env.expand(&path);
-        let pem = std::fs::read(&p).map_err(|e| {
-            CliError::General(format!("Unable to read the CA bundle {}: {e}", p.display()))
-        })?;
-        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                _ => None,
-            })
-            .collect();
-        if certs.is_empty() {
-            return Err(CliError::General(format!(
-                "The CA bundle {} holds no certificate",
-                p.display()
-            )));
-        }
-        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-    }
-    Ok(b.tls_config(tls.build()).build().into())
-}
-
 /// Hands the URL to `$BROWSER` (a command; `%s` is replaced by the URL, else it is appended)
 /// or to the platform's opener.
 fn open_url(env: &Env, url: &str) -> Result<(), CliError> {
@@ -459,7 +402,7 @@ pub fn run(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
             &session_json(&c, &token),
             opts.session_duration,
         );
-        let mut resp = agent(&s)?.get(&url).call().map_err(|_| {
+        let mut resp = s.agent()?.get(&url).call().map_err(|_| {
             CliError::General(format!(
                 "Could not connect to the endpoint URL: \"{federation}\""
             ))

@@ -65,7 +65,7 @@ pub fn top(io: &mut Io) -> Result<(), CliError> {
         s.push_str(&format!("       o {n}\n\n"));
     }
     s.push_str(
-        "KAGI COMMANDS\n       o serve   run the local IAM/STS/ECR cloud (kagi serve --help)\n\n       o demo    walk the switch-role tutorial end to end against a private server\n\n       o policy  validate or simulate IAM policies offline (validate, simulate)\n\n       o console print a console sign-in URL for temporary credentials (kagi console help)\n\n",
+        "KAGI COMMANDS\n       o serve   run the local IAM/STS/ECR cloud (kagi serve --help)\n\n       o demo    walk the switch-role tutorial end to end against a private server\n\n       o policy  validate or simulate IAM policies offline (validate, simulate)\n\n       o console print a console sign-in URL for the profile's credentials (kagi console help)\n\n",
     );
     io.stdout.write_all(s.as_bytes())?;
     Ok(())

@@ -121,7 +121,8 @@ impl<'a> Session<'a> {
             })
     }
 
-    fn agent(&self) -> Result<&ureq::Agent, CliError> {
+    /// The invocation's HTTP agent (TLS, CA bundle, timeouts, user agent), built once.
+    pub(crate) fn agent(&self) -> Result<&ureq::Agent, CliError> {
         if let Some(a) = self.agent.get() {
             return Ok(a);
         }

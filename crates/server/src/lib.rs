@@ -15,7 +15,7 @@
 //! | [`auth`] | SigV4 via kagi-sigv4, access-key and session-token resolution into a [`auth::Caller`] |
 //! | [`authz`] | gathers a principal's policies (inline, managed, groups, boundary, session) and asks kagi-policy; request context keys; generation-keyed caches |
 //! | [`iam`] | IAM operations (users, keys, groups, policies, roles, MFA, simulation), one submodule per area |
-//! | [`sts`] | STS operations (GetCallerIdentity, AssumeRole, GetSessionToken, GetAccessKeyInfo); [`sts::book`] keeps session records |
+//! | [`sts`] | STS operations (GetCallerIdentity, AssumeRole, GetSessionToken, GetFederationToken, GetAccessKeyInfo); [`sts::book`] keeps the records of sessions named by key id (ECR, console) |
 //! | [`console_host`] | the `kagi_console::Backend` implementation: console sign-in (root password, login profiles) and [`app::invoke`] |
 //! | [`ecr_host`] | the `kagi_ecr::Host` implementation: ECR asks the server who a key is and whether it may act |
 //! | [`store`] | the storage trait ([`store::Store`]) and its SQLite implementation |
