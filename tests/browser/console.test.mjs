@@ -460,10 +460,10 @@ try {
   });
 
   await step("switched-back", async () => {
-    await nav().getByRole("button", { name: "Switch back" }).click();
-    await page.waitForLoadState();
-    assert.doesNotMatch(await nav().innerText(), sessionArn);
+    // Wait for the page the button leads to (not the one it was on) before reading the header.
+    await clickForPage(nav().getByRole("button", { name: "Switch back" }), "/console/users");
     await nav().getByText(`arn:aws:iam::${account}:user/${USER}`).waitFor();
+    assert.doesNotMatch(await nav().innerText(), sessionArn);
   });
 
   // ---------------------------------------------------------------- `kagi console` (federation)

@@ -84,8 +84,7 @@ await feature("ecr", async (t) => {
   await t.step("repository-policy-saved", async () => {
     await policyEditor().fill(grant);
     await root.locator("#repo-policy-findings").getByText("The policy engine has no findings.").waitFor();
-    await root.getByRole("button", { name: "Save repository policy" }).click();
-    await root.getByRole("heading", { name: REPO, exact: true }).waitFor();
+    await clickForPage(root, root.getByRole("button", { name: "Save repository policy" }), `/${REPO}`);
     const shown = await root.getByRole("heading", { name: "Repository policy" }).locator("xpath=following-sibling::pre[1]").innerText();
     assert.deepEqual(JSON.parse(shown), JSON.parse(grant));
   });
@@ -104,8 +103,7 @@ await feature("ecr", async (t) => {
     await openRepo(root, REPO);
     const row = root.getByRole("row", { name: /\bv1\b.*sha256:[0-9a-f]{64}/ });
     const digest = (await row.innerText()).match(/sha256:[0-9a-f]{64}/)[0];
-    await row.getByRole("button", { name: `Delete image ${digest}` }).click();
-    await root.getByRole("heading", { name: REPO, exact: true }).waitFor();
+    await clickForPage(root, row.getByRole("button", { name: `Delete image ${digest}` }), `/${REPO}`);
     assert.equal(await root.getByText(digest).count(), 0);
     assert.deepEqual(rootCli(["ecr", "list-images", "--repository-name", REPO]).imageIds, []);
   });

@@ -102,8 +102,7 @@ await feature("groups", async (t) => {
   await t.step("group-policy-detached", async () => {
     await nav(root).getByRole("link", { name: "Groups" }).click();
     await root.getByRole("link", { name: GROUP, exact: true }).click();
-    await root.getByRole("button", { name: `Detach ${POLICY}` }).click();
-    await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
+    await clickForPage(root, root.getByRole("button", { name: `Detach ${POLICY}` }), `/groups/${GROUP}`);
     assert.equal(await root.getByRole("button", { name: `Detach ${POLICY}` }).count(), 0);
     t.page = user;
     assert.equal((await usersPage()).status(), 403);
@@ -131,8 +130,7 @@ await feature("groups", async (t) => {
 
   await t.step("member-removed", async () => {
     await root.getByRole("link", { name: GROUP, exact: true }).click();
-    await root.getByRole("button", { name: `Remove ${USER} from the group` }).click();
-    await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
+    await clickForPage(root, root.getByRole("button", { name: `Remove ${USER} from the group` }), `/groups/${GROUP}`);
     assert.equal(await root.getByRole("button", { name: `Remove ${USER} from the group` }).count(), 0);
   });
 

@@ -4,7 +4,8 @@
 //   - no page error and no Content-Security-Policy violation (the DOM's
 //     `securitypolicyviolation` event, reported through a CDP binding that CSP cannot block);
 //   - every console response carries a strict CSP (checked by directive) and nosniff;
-//   - every console cookie is HttpOnly and SameSite=Strict, scoped to /console.
+//   - every console cookie is HttpOnly and SameSite=Strict, scoped to /console;
+//   - every form control on the page a step leaves has a name (a bound label or aria-label).
 //
 // Run by tests/console_browser.rs, which starts a fresh `kagi serve` per feature and passes:
 //   KAGI_ENDPOINT, KAGI_ACCOUNT, KAGI_ROOT_PASSWORD, KAGI_BIN, KAGI_SHOTS_DIR (this feature's
@@ -195,6 +196,27 @@ export function watchPage(page, problems) {
   });
 }
 
+/**
+ * Form controls of `page` a keyboard or screen-reader user could not name: visible inputs,
+ * selects and textareas without a bound label or aria-label, buttons without text. (The
+ * console's invariant: labels bound to their inputs.)
+ */
+export async function unnamedControls(page) {
+  if (!new URL(page.url()).pathname.startsWith("/console")) return [];
+  return page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll("input, select, textarea, button")) {
+      if (el.type === "hidden") continue;
+      const named =
+        el.tagName === "BUTTON"
+          ? (el.textContent.trim() || el.getAttribute("aria-label") || "").length > 0
+          : el.labels.length > 0 || !!el.getAttribute("aria-label");
+      if (!named) out.push(`${location.pathname}: unnamed <${el.tagName.toLowerCase()} name=${el.name}>`);
+    }
+    return out;
+  });
+}
+
 /** Console cookies in `cookies` that are not HttpOnly, SameSite=Strict, Path=/console. */
 export function looseCookies(cookies) {
   return cookies
@@ -260,6 +282,7 @@ class Harness {
     try {
       await fn();
       await this.checkCookies();
+      if (this.page) this.problems.push(...(await unnamedControls(this.page)));
     } catch (e) {
       try {
         await this.page.screenshot({ path: path.join(shotsDir, `FAILED-${name}.png`) });

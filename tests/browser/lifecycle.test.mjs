@@ -128,10 +128,10 @@ await feature("lifecycle", async (t) => {
     await root.getByRole("button", { name: "Create access key" }).click();
     keyId = (await root.getByRole("row", { name: /Access key ID/ }).getByRole("cell").innerText()).trim();
     secret = (await root.getByRole("row", { name: /Secret access key/ }).getByRole("cell").innerText()).trim();
-    await root.getByRole("link", { name: "Done" }).click();
+    await clickForPage(root, root.getByRole("link", { name: "Done" }), `/users/${USER}`);
     assert.equal(whoAmI(keyId, secret), iamArn("user", USER));
     // Its last use, as GetAccessKeyLastUsed tells (service sts).
-    await root.reload();
+    await userPage();
     await keyRow().getByText(/\(sts in /).waitFor();
   });
 
@@ -148,8 +148,7 @@ await feature("lifecycle", async (t) => {
   });
 
   await t.step("access-key-deleted", async () => {
-    await keyRow().getByRole("button", { name: "Delete" }).click();
-    await root.getByRole("heading", { name: USER, exact: true }).waitFor();
+    await clickForPage(root, keyRow().getByRole("button", { name: "Delete" }), `/users/${USER}`);
     assert.equal(await keyRow().count(), 0);
     assert.match(whoAmI(keyId, secret), /^error: .*InvalidClientTokenId/s);
   });

@@ -117,10 +117,8 @@ await feature("policy-versions", async (t) => {
 
   await t.step("non-default-versions-deleted", async () => {
     await policyPage();
-    await root.getByRole("button", { name: "Delete v3", exact: true }).click();
-    await root.getByRole("heading", { name: POLICY, exact: true }).waitFor();
-    await root.getByRole("button", { name: "Delete v2", exact: true }).click();
-    await root.getByRole("heading", { name: POLICY, exact: true }).waitFor();
+    await clickForPage(root, root.getByRole("button", { name: "Delete v3", exact: true }), "");
+    await clickForPage(root, root.getByRole("button", { name: "Delete v2", exact: true }), "");
     assert.equal(await versionRow("v2").count(), 0);
     assert.equal(await versionRow("v3").count(), 0);
     await versionRow("v1").getByText("Default").waitFor();

@@ -1,6 +1,7 @@
 // Web security as the browser sees it (the harness also checks, on every page of every feature,
 // that no CSP violation happens, that console documents carry the CSP and nosniff headers, and
 // that console cookies are HttpOnly and SameSite=Strict):
+//   the harness's detectors themselves work: an unlabelled input is seen;
 //   the CSP violation detector itself works: an inline script injected into a console page is
 //     blocked by the page's CSP and reported (then that expected report is dropped);
 //   cookies, from context.cookies(): the pre-session cookie on the sign-in page, the session
@@ -26,6 +27,7 @@ import {
   rootPage,
   rootPassword,
   signIn,
+  unnamedControls,
 } from "./lib.mjs";
 
 await feature("security", async (t) => {
@@ -60,6 +62,20 @@ await feature("security", async (t) => {
       seen.some((p) => p.startsWith("CSP violation: script-src")) && seen.every((p) => /CSP/.test(p) && /script-src/.test(p)),
       `the detector reported the blocked inline script: ${JSON.stringify(seen)}`,
     );
+  });
+
+  await t.step("label-detector-works", async () => {
+    // The harness checks that every control is named; this shows the check can see one that
+    // is not (added here, then removed before the step ends).
+    assert.deepEqual(await unnamedControls(page), []);
+    await page.evaluate(() => {
+      const i = document.createElement("input");
+      i.name = "unlabelled";
+      i.id = "kagi-unlabelled";
+      document.querySelector("main").appendChild(i);
+    });
+    assert.deepEqual(await unnamedControls(page), ["/console/signin: unnamed <input name=unlabelled>"]);
+    await page.evaluate(() => document.getElementById("kagi-unlabelled").remove());
   });
 
   let session;
