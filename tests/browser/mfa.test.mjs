@@ -170,8 +170,10 @@ await feature("mfa", async (t) => {
   let code;
   await t.step("right-code-signs-in", async () => {
     code = totp(seed, stepNow() + 1);
-    await user.getByLabel("MFA code").fill(code);
-    await user.getByRole("button", { name: "Submit" }).click();
+    // With the keyboard, as from an authenticator app: type the code, Enter.
+    await user.getByLabel("MFA code").focus();
+    await user.keyboard.type(code);
+    await user.keyboard.press("Enter");
     await user.waitForURL(/\/console\/users$/);
     await nav(user).getByText(iamArn("user", USER)).waitFor();
     // Signed in with the user's own permissions: none for IAM's user list.
