@@ -25,7 +25,7 @@
 // expectation throws; the script then saves a FAILED-*.png and exits 1.
 
 import { chromium } from "playwright-core";
-import { guardContext, looseCookies, watchPage } from "./lib.mjs";
+import { guardContext, looseCookies, tempDir, watchPage } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -258,7 +258,7 @@ try {
   {
     const out = JSON.parse(
       kagi(["sts", "get-caller-identity", "--endpoint-url", endpoint, "--region", REGION, "--output", "json"], {
-        HOME: fs.mkdtempSync(path.join(os.tmpdir(), "kagi-browser-")),
+        HOME: tempDir("kagi-browser-"),
         AWS_ACCESS_KEY_ID: accessKeyId,
         AWS_SECRET_ACCESS_KEY: secretAccessKey,
       }),
@@ -469,7 +469,7 @@ try {
   // ---------------------------------------------------------------- `kagi console` (federation)
   // The seed's steps 7–8 with the keys the console showed, then `kagi console --profile` of the
   // role profile: the URL it prints signs a fresh browser in as the role session.
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "kagi-browser-home-"));
+  const home = tempDir("kagi-browser-home-");
   fs.mkdirSync(path.join(home, ".aws"));
   fs.writeFileSync(
     path.join(home, ".aws/credentials"),

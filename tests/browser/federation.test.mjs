@@ -10,9 +10,8 @@
 
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { account, alertText, assert, clickForPage, endpoint, feature, iamArn, nav, REGION, rootCli } from "./lib.mjs";
+import { account, alertText, assert, clickForPage, endpoint, feature, iamArn, nav, REGION, rootCli, tempDir } from "./lib.mjs";
 
 const USER = "fed-user";
 const ROLE = "FedToolRole";
@@ -74,7 +73,7 @@ await feature("federation", async (t) => {
     JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:ListRoles", Resource: "*" }] })]);
   const key = rootCli(["iam", "create-access-key", "--user-name", USER]).AccessKey;
 
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "kagi-browser-fed-"));
+  const home = tempDir("kagi-browser-fed-");
   fs.mkdirSync(path.join(home, ".aws"));
   fs.writeFileSync(
     path.join(home, ".aws/credentials"),

@@ -134,8 +134,22 @@ export function qrText(svg) {
   return found.data;
 }
 
+// ---------------------------------------------------------------- temporary folders
+
+const tempDirs = [];
+process.on("exit", () => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+/** A new empty folder under the system's temporary folder, removed when the script exits. */
+export function tempDir(prefix) {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
 // ---------------------------------------------------------------- the CLI, as the root user
 
+let cliHome;
 /** Runs the CLI half of kagi as the account root (private HOME, JSON output), parsed. */
 export function rootCli(args) {
   const out = execFileSync(
@@ -145,7 +159,7 @@ export function rootCli(args) {
       encoding: "utf8",
       env: {
         PATH: env.PATH,
-        HOME: fs.mkdtempSync(path.join(os.tmpdir(), "kagi-browser-cli-")),
+        HOME: (cliHome ??= tempDir("kagi-browser-cli-")),
         AWS_ACCESS_KEY_ID: need("KAGI_ROOT_ACCESS_KEY_ID"),
         AWS_SECRET_ACCESS_KEY: need("KAGI_ROOT_SECRET_ACCESS_KEY"),
       },

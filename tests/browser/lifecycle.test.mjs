@@ -25,11 +25,9 @@ import {
   rootCli,
   rootPage,
   signIn,
+  tempDir,
 } from "./lib.mjs";
 import { execFileSync } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 
 const USER = "life-user";
 const PASSWORD = "Life-User-Password-1!";
@@ -54,7 +52,7 @@ function whoAmI(id, secret) {
         encoding: "utf8",
         env: {
           PATH: process.env.PATH,
-          HOME: fs.mkdtempSync(path.join(os.tmpdir(), "kagi-browser-life-")),
+          HOME: tempDir("kagi-browser-life-"),
           AWS_ACCESS_KEY_ID: id,
           AWS_SECRET_ACCESS_KEY: secret,
         },
