@@ -91,15 +91,17 @@ pub fn error_box(code: &str, message: &str) -> String {
 
 pub const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;line-height:1.4}
 header{background:#232f3e;color:#fff;padding:.5em 1em;display:flex;flex-wrap:wrap;gap:1em;align-items:center}
-header a{color:#fff;margin-right:1em}header .who{opacity:.8;font-size:.9em}
+header a{color:#fff;margin-right:1em}header .who{opacity:.8;font-size:.9em;overflow-wrap:anywhere}
 main{padding:1em;max-width:60em}table{border-collapse:collapse;width:100%}
-td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left;word-break:break-all}
+td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left;overflow-wrap:break-word}
+td code,td a,td.long{overflow-wrap:anywhere}td button{white-space:nowrap}
 .error{background:#fde8e8;border:1px solid #d13212;padding:.6em;margin:.6em 0}
 .notice{background:#e8f4fd;border:1px solid #0073bb;padding:.6em;margin:.6em 0}
 .inline{display:inline}textarea{width:100%;font-family:monospace}
 label{display:block;margin:.4em 0}input[type=text],input[type=password]{width:100%;max-width:30em}
-pre{background:#f4f4f4;padding:.5em;overflow:auto;white-space:pre-wrap;word-break:break-all}
-.banner{background:#ff9900;color:#000;padding:.2em .6em;border-radius:.3em}
+pre{background:#f4f4f4;padding:.5em;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere}
+.banner{background:#ff9900;color:#000;padding:.2em .6em;border-radius:.3em;display:inline-block;max-width:100%;box-sizing:border-box}
+.banner button{white-space:nowrap}
 .color-red{background:#f2b0a9;color:#000}.color-orange{background:#fbbf93;color:#000}
 .color-yellow{background:#fad791;color:#000}.color-green{background:#b7ca9d;color:#000}
 .color-blue{background:#99bcf3;color:#000}

@@ -75,8 +75,10 @@
 //! * The session cookie is `HttpOnly; SameSite=Strict; Path=/console` with `Max-Age` no longer
 //!   than the credentials; the session itself expires with them server-side.
 //! * Every response carries `Content-Security-Policy: default-src 'self'; frame-ancestors
-//!   'none'; form-action 'self'`, `X-Content-Type-Options: nosniff`, `Referrer-Policy:
-//!   no-referrer` and `Cache-Control: no-store`.
+//!   'none'; form-action 'self'; base-uri 'none'` (`default-src` does not cover `base-uri`: an
+//!   injected `<base>` could otherwise redirect relative links and the script's URL),
+//!   `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer` and
+//!   `Cache-Control: no-store`.
 //! * No secret in a URL or a log: passwords and new secret keys travel only in POST bodies and
 //!   the response pages that show a new secret once (an access key's secret; a virtual MFA
 //!   device's seed while it is being assigned); the console logs nothing. (The
@@ -375,7 +377,9 @@ pub fn secure(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+        HeaderValue::from_static(
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -126,6 +126,7 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["roles", n], true, _) => p.role(n),
         (["roles", n, "attach-policy"], _, true) => p.attach(n, "Role"),
         (["roles", "review"], _, true) => p.review_role(),
+        (["roles", "trust-preview"], _, true) => p.trust_preview(),
         (["roles", n, "trust"], _, true) => p.update_trust(n),
         (["roles", n, "detach-policy"], _, true) => p.detach(n, "Role"),
         (["users", u, "detach-policy"], _, true) => p.detach(u, "User"),
@@ -238,6 +239,15 @@ fn document_text(v: &Value) -> String {
     }
 }
 
+/// A policy document for reading: pretty-printed JSON (two-space indent, keys in their order),
+/// or the text unchanged when it is not JSON.
+fn pretty_document(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_owned())
+}
+
 impl P<'_> {
     fn call(&self, service: &str, op: &str, input: Value) -> Result<Value, CallError> {
         self.c
@@ -307,7 +317,7 @@ impl P<'_> {
             .map(|u| {
                 let name = txt(&u["UserName"]);
                 format!(
-                    "<tr><td><a href=\"/console/users/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td><a href=\"/console/users/{}\">{}</a></td><td><code>{}</code></td><td>{}</td></tr>",
                     seg(&name),
                     esc(&name),
                     esc(&txt(&u["Arn"])),
@@ -772,14 +782,6 @@ impl P<'_> {
         )
     }
 
-    /// The trust policy of "AWS account: this account".
-    fn this_account_trust(&self) -> String {
-        format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"sts:AssumeRole","Condition":{{}}}}]}}"#,
-            self.c.backend.account_id()
-        )
-    }
-
     fn role_form(&self, problem: Option<&str>, status: StatusCode) -> Response {
         self.role_wizard(&Default::default(), "", "", problem, status)
     }
@@ -804,7 +806,7 @@ impl P<'_> {
             esc(&txt(&r["Arn"])),
             esc(&txt(&r["CreateDate"])),
             esc(&txt(&r["MaxSessionDuration"])),
-            esc(&trust),
+            esc(&pretty_document(&trust)),
             self.trust_editor(name, &trust)
         );
         match self.call("iam", "ListAttachedRolePolicies", json!({"RoleName": name})) {

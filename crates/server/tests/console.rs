@@ -138,6 +138,15 @@ const COMMENTED_POLICY: &str = r#"{
     ]
 }"#;
 
+/// Text as the console escapes it inside HTML.
+fn html_escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 fn ecr_policy() -> String {
     json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
@@ -184,10 +193,25 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
     let users = root.get("/console/users");
     assert_eq!(users.status, 200);
     assert!(
-        users
-            .csp
-            .as_deref()
-            .is_some_and(|c| c == "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+        users.csp.as_deref().is_some_and(|c| c
+            == "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    );
+    // The stylesheet breaks long values (ARNs, digests, names) anywhere, but never headers,
+    // short values or buttons mid-word; the switch-role banner stays one box.
+    let css = root.get("/console/static/console.css");
+    assert_eq!(css.status, 200);
+    assert!(!css.body.contains("break-all"), "{}", css.body);
+    assert!(
+        css.body
+            .contains("td code,td a,td.long{overflow-wrap:anywhere}td button{white-space:nowrap}"),
+        "{}",
+        css.body
+    );
+    assert!(
+        css.body.contains("display:inline-block")
+            && css.body.contains(".banner button{white-space:nowrap}"),
+        "{}",
+        css.body
     );
     assert!(users.body.contains(&format!("arn:aws:iam::{ACCOUNT}:root")));
     let csrf = users.csrf();
@@ -214,6 +238,12 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
     assert_eq!(p.status, 403);
     let listed = root.get("/console/users").body;
     assert!(listed.contains(">user-for-switch</a>"));
+    assert!(
+        listed.contains(&format!(
+            "<td><code>arn:aws:iam::{ACCOUNT}:user/user-for-switch</code></td>"
+        )),
+        "the ARN is a long value (code, broken anywhere): {listed}"
+    );
     assert!(!listed.contains("evil"));
 
     // Step 3: an access key, secret shown once; it really works.
@@ -977,6 +1007,23 @@ fn ecr_pages_list_images_push_commands_and_the_roles_denials() {
     );
     assert_eq!(p.status, 400, "{}", p.body);
     assert!(p.body.contains("The policy has problems"), "{}", p.body);
+    // The refused draft comes back in the editor (open), as in the other policy editors.
+    assert!(
+        p.body.contains(&format!(
+            r#"name="policyText" rows="12" spellcheck="false" data-policy-type="resource" data-findings="repo-policy-findings">{}</textarea>"#,
+            html_escaped(&no_principal)
+        )),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains("<details open><summary>Edit repository policy")
+    );
+    assert!(
+        p.body
+            .contains(r#"name="repositoryName" value="test-repos""#)
+    );
     let grant = json!({"Version": "2012-10-17", "Statement": [{"Sid": "ReadForTheRole",
         "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:role/{ROLE}")},
         "Action": ["ecr:DescribeImages", "ecr:DescribeRepositories"]}]})
@@ -1372,6 +1419,12 @@ fn switch_role_colour_recent_roles_and_the_role_wizard() {
     );
     assert_eq!(p.status, 400);
     assert!(p.body.contains("12-digit"));
+    // The form comes back with the preview of the chosen option (here: what is missing).
+    assert!(
+        p.body.contains(r#"(<span id="trust-preview-label">AWS account: another AWS account</span>):</p><pre id="trust-preview" hidden></pre><p id="trust-preview-problem">Enter the 12-digit"#),
+        "{}",
+        p.body
+    );
     let commented = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [ // trust\n  ]\n}";
     let p = root.post(
         "/console/roles",
@@ -1385,6 +1438,48 @@ fn switch_role_colour_recent_roles_and_the_role_wizard() {
     assert_eq!(p.status, 400);
     assert!(p.body.contains("Line 3, column"), "{}", p.body);
     assert!(p.body.contains("// trust"), "the draft is kept");
+    assert!(
+        p.body.contains(&format!(
+            r#"(<span id="trust-preview-label">Custom trust policy</span>):</p><pre id="trust-preview">{}</pre>"#,
+            html_escaped(commented)
+        )),
+        "{}",
+        p.body
+    );
+    // The wizard's preview follows the choice: first "this account", pretty-printed; the
+    // script asks the server for the preview of the current choices (CSRF-checked).
+    let page = root.get("/console/roles/new").body;
+    let this_account = serde_json::to_string_pretty(
+        &serde_json::from_str::<serde_json::Value>(&common::root_trust()).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        page.contains(&format!(
+            r#"(<span id="trust-preview-label">AWS account: this account</span>):</p><pre id="trust-preview">{}</pre><p id="trust-preview-problem" hidden></p>"#,
+            html_escaped(&this_account)
+        )),
+        "{page}"
+    );
+    let v = root.post("/console/roles/trust-preview", &form);
+    assert_eq!(v.status, 200, "{}", v.body);
+    let v: serde_json::Value = serde_json::from_str(&v.body).unwrap();
+    assert_eq!(v["label"], "AWS account: another AWS account");
+    let previewed: serde_json::Value = serde_json::from_str(v["policy"].as_str().unwrap()).unwrap();
+    assert_eq!(previewed, trust, "the preview is what was created");
+    let v = root.post(
+        "/console/roles/trust-preview",
+        &[("csrf", &rcsrf), ("TrustedEntity", "custom")],
+    );
+    let v: serde_json::Value = serde_json::from_str(&v.body).unwrap();
+    assert_eq!(
+        v,
+        json!({"label": "Custom trust policy", "problem": "Enter a custom trust policy."})
+    );
+    let v = root.post(
+        "/console/roles/trust-preview",
+        &[("csrf", "forged"), ("TrustedEntity", "this-account")],
+    );
+    assert_eq!(v.status, 403);
     assert_eq!(
         root_api.err("iam", "GetRole", json!({"RoleName": "X2"})).1,
         "NoSuchEntity"
@@ -1810,7 +1905,7 @@ fn groups_policy_versions_and_the_simulator() {
         ],
     );
     assert_eq!(p.status, 200, "{}", p.body);
-    assert!(p.body.contains(&format!(r#"<tr><td>sts:AssumeRole</td><td><code>{role_arn}</code></td><td class="ok">allowed</td><td>SwitchRolePolicy</td></tr>"#)), "{}", p.body);
+    assert!(p.body.contains(&format!(r#"<tr><td>sts:AssumeRole</td><td><code>{role_arn}</code></td><td class="ok">allowed</td><td class="long">SwitchRolePolicy</td></tr>"#)), "{}", p.body);
     assert!(p.body.contains(&format!(r#"<tr><td>iam:ListUsers</td><td><code>{role_arn}</code></td><td class="bad">implicitDeny</td>"#)), "{}", p.body);
     // The user may not simulate: AWS's AccessDenied, the form kept.
     let mut user = Browser::new(server.addr);
@@ -2474,6 +2569,19 @@ fn inline_policies_console_access_and_role_details() {
         let page = root.get(&format!("/console/{path}/{name}")).body;
         assert!(page.contains("<summary>extra</summary>"));
         assert!(page.contains(&format!("arn:aws:iam::{ACCOUNT}:role/ECRLoginAndPushRole")));
+        // Shown pretty-printed, as the role wizard's review shows a document.
+        let pretty = serde_json::to_string_pretty(
+            &serde_json::from_str::<serde_json::Value>(&common::switch_role_policy()).unwrap(),
+        )
+        .unwrap();
+        assert!(pretty.contains("\n  \"Statement\": ["));
+        assert!(
+            page.contains(&format!(
+                "<summary>extra</summary><pre>{}</pre>",
+                html_escaped(&pretty)
+            )),
+            "{page}"
+        );
         let p = root.post(
             &format!("/console/{path}/{name}/inline/delete"),
             &[("csrf", &csrf), ("PolicyName", "extra")],
@@ -2556,6 +2664,15 @@ fn inline_policies_console_access_and_role_details() {
         role["Role"]["MaxSessionDuration"]
     )));
     assert!(page.contains("Last activity: None"), "{page}");
+    // The trust policy is shown pretty-printed (the editor below keeps the stored text).
+    let trust = decoded_trust(&root_api, ROLE);
+    assert!(
+        page.contains(&format!(
+            "<h2>Trust relationships</h2><pre>{}</pre>",
+            html_escaped(&serde_json::to_string_pretty(&trust).unwrap())
+        )),
+        "{page}"
+    );
 }
 
 #[test]

@@ -284,18 +284,7 @@ impl P<'_> {
                 String::new()
             }
         };
-        body.push_str(&format!(
-            r#"<details><summary>Edit repository policy</summary><form method="post" action="/console/ecr/repository-policy">{csrf}
-<input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}">
-<label for="repo-policy">Repository policy (JSON)</label>
-<textarea id="repo-policy" name="policyText" rows="12" spellcheck="false" data-policy-type="resource" data-findings="repo-policy-findings">{doc}</textarea>
-<div id="repo-policy-findings" aria-live="polite"></div>
-<button type="submit">Save repository policy</button></form></details>"#,
-            csrf = self.csrf(),
-            rg = esc(&region),
-            n = esc(name),
-            doc = esc(&current),
-        ));
+        body.push_str(&self.repository_policy_editor(&region, name, &current, false));
         body.push_str(&format!(
             r#"<h2>Delete repository</h2><form method="post" action="/console/ecr/delete-repository">{csrf}
 <input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}">
@@ -310,6 +299,43 @@ impl P<'_> {
 }
 
 impl P<'_> {
+    /// The repository policy editor (a `<details>`, `open` when it holds a refused draft).
+    fn repository_policy_editor(&self, region: &str, name: &str, doc: &str, open: bool) -> String {
+        format!(
+            r#"<details{open}><summary>Edit repository policy</summary><form method="post" action="/console/ecr/repository-policy">{csrf}
+<input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}">
+<label for="repo-policy">Repository policy (JSON)</label>
+<textarea id="repo-policy" name="policyText" rows="12" spellcheck="false" data-policy-type="resource" data-findings="repo-policy-findings">{doc}</textarea>
+<div id="repo-policy-findings" aria-live="polite"></div>
+<button type="submit">Save repository policy</button></form></details>"#,
+            open = if open { " open" } else { "" },
+            csrf = self.csrf(),
+            rg = esc(region),
+            n = esc(name),
+            doc = esc(doc),
+        )
+    }
+
+    /// A refused repository policy: the problems (the policy engine's findings or ECR's error)
+    /// above the editor, which keeps the user's draft.
+    fn refused_repository_policy(
+        &self,
+        status: StatusCode,
+        region: &str,
+        name: &str,
+        draft: &str,
+        problems: &str,
+    ) -> Response {
+        let body = format!(
+            r#"<p><a href="/console/ecr/repositories?region={rs}">Private repositories</a> › <a href="/console/ecr/repositories/{ns}?region={rs}">{n}</a></p>{problems}{editor}"#,
+            rs = seg(region),
+            ns = seg(name),
+            n = esc(name),
+            editor = self.repository_policy_editor(region, name, draft, true),
+        );
+        super::page_status(status, "Repository policy", Some(self.s), &body)
+    }
+
     fn back_to_repository(&self, region: &str, name: &str) -> Response {
         redirect(
             &format!(
@@ -349,10 +375,11 @@ impl P<'_> {
         let text = self.r.field("policyText").unwrap_or("").to_owned();
         let findings = kagi_policy::validate(&text, kagi_policy::PolicyType::Resource);
         if kagi_policy::has_errors(&findings) {
-            return super::page_status(
+            return self.refused_repository_policy(
                 StatusCode::BAD_REQUEST,
-                "Repository policy",
-                Some(self.s),
+                &region,
+                &name,
+                &text,
                 &super::findings_html(&findings),
             );
         }
@@ -362,7 +389,13 @@ impl P<'_> {
             json!({"repositoryName": name, "policyText": text}),
         ) {
             Ok(_) => self.back_to_repository(&region, &name),
-            Err(e) => self.failed("Repository policy", &e),
+            Err(e) => self.refused_repository_policy(
+                error_status(&e),
+                &region,
+                &name,
+                &text,
+                &error_box(&e.code, &e.message),
+            ),
         }
     }
 }

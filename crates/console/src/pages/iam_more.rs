@@ -6,7 +6,7 @@ use super::{P, document_text, findings_html, items, page_status, txt};
 use crate::html::{error_box, esc, seg};
 use crate::redirect;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 /// A JSON string literal.
@@ -71,6 +71,15 @@ pub fn list_field(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The wizard's name of a trusted-entity option (what the preview is labelled with).
+pub fn entity_label(entity: &str) -> &'static str {
+    match entity {
+        "another-account" => "AWS account: another AWS account",
+        "custom" => "Custom trust policy",
+        _ => "AWS account: this account",
+    }
+}
+
 fn checked(b: bool) -> &'static str {
     if b { " checked" } else { "" }
 }
@@ -101,6 +110,9 @@ impl P<'_> {
         } else {
             c.entity.as_str()
         };
+        // The preview follows the chosen option (the script refreshes it while choosing).
+        let preview =
+            trust_policy(&self.c.backend.account_id(), c).map(|t| super::pretty_document(&t));
         let body = format!(
             r#"{problem}<form method="post" action="/console/roles" id="role-form">{csrf}
 <fieldset><legend>Trusted entity type</legend>
@@ -112,7 +124,7 @@ impl P<'_> {
 <label><input type="checkbox" name="RequireExternalId" value="true"{c_ext}> Require external ID</label>
 <label for="external-id">External ID</label> <input type="text" id="external-id" name="ExternalId" maxlength="1224" value="{ext}">
 <label><input type="checkbox" name="RequireMfa" value="true"{c_mfa}> Require MFA</label></fieldset>
-<p>Trust policy ("AWS account: this account"):</p><pre>{trust}</pre>
+<p>Trust policy (<span id="trust-preview-label">{label}</span>):</p><pre id="trust-preview"{pre_hidden}>{trust}</pre><p id="trust-preview-problem"{problem_hidden}>{trust_problem}</p>
 <label for="trust-policy">Custom trust policy (JSON)</label>
 <textarea id="trust-policy" name="TrustPolicy" rows="12" spellcheck="false" data-policy-type="trust" data-findings="trust-findings">{custom}</textarea>
 <div id="trust-findings" aria-live="polite"></div>
@@ -128,7 +140,11 @@ impl P<'_> {
             c_ext = checked(c.external_id.is_some()),
             ext = esc(c.external_id.as_deref().unwrap_or("")),
             c_mfa = checked(c.require_mfa),
-            trust = esc(&self.this_account_trust()),
+            label = entity_label(ent),
+            trust = esc(preview.as_deref().unwrap_or("")),
+            pre_hidden = if preview.is_ok() { "" } else { " hidden" },
+            trust_problem = esc(preview.as_ref().err().map(String::as_str).unwrap_or("")),
+            problem_hidden = if preview.is_ok() { " hidden" } else { "" },
             custom = esc(&c.custom),
             name = esc(name),
             parn = esc(policy_arn),
@@ -136,6 +152,23 @@ impl P<'_> {
             arns = self.policy_datalist(),
         );
         page_status(status, "Create role", Some(self.s), &body)
+    }
+
+    /// `POST /console/roles/trust-preview` (the wizard's script, CSRF-checked like every POST):
+    /// the trust policy the submitted choice generates, as JSON `{label, policy}` or
+    /// `{label, problem}`; the same generator as the review step.
+    pub(super) fn trust_preview(&self) -> Response {
+        let c = self.trust_choice();
+        let label = entity_label(&c.entity);
+        let out = match trust_policy(&self.c.backend.account_id(), &c) {
+            Ok(t) => json!({"label": label, "policy": super::pretty_document(&t)}),
+            Err(problem) => json!({"label": label, "problem": problem}),
+        };
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            out.to_string(),
+        )
+            .into_response()
     }
 
     /// The wizard's "Add permissions" step: a checkbox per customer managed policy.
@@ -213,10 +246,7 @@ impl P<'_> {
             Ok(t) => t,
             Err(r) => return *r,
         };
-        let pretty = serde_json::from_str::<Value>(&trust)
-            .ok()
-            .and_then(|v| serde_json::to_string_pretty(&v).ok())
-            .unwrap_or_else(|| trust.clone());
+        let pretty = super::pretty_document(&trust);
         let hidden: String = self
             .r
             .form
@@ -362,7 +392,7 @@ impl P<'_> {
                 document = document_text(&v["PolicyVersion"]["Document"]);
                 body.push_str(&format!(
                     "<h2>Permissions (default version)</h2><pre>{}</pre>",
-                    esc(&document)
+                    esc(&super::pretty_document(&document))
                 ));
             }
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
@@ -510,7 +540,7 @@ impl P<'_> {
                             .map(|m| txt(&m["SourcePolicyId"]))
                             .collect();
                         format!(
-                            r#"<tr><td>{a}</td><td><code>{res}</code></td><td class="{cls}">{d}</td><td>{m}</td></tr>"#,
+                            r#"<tr><td>{a}</td><td><code>{res}</code></td><td class="{cls}">{d}</td><td class="long">{m}</td></tr>"#,
                             a = esc(&txt(&r["EvalActionName"])),
                             res = esc(&txt(&r["EvalResourceName"])),
                             cls = if decision == "allowed" { "ok" } else { "bad" },

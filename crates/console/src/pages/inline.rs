@@ -1,7 +1,7 @@
 //! Inline policies of users, roles and groups: each shown with its document, deletable, and a
 //! form to add one (Put*Policy) with the policy engine's findings, live and on submit.
 
-use super::{P, document_text, findings_html, items, page_status, txt};
+use super::{P, document_text, findings_html, items, page_status, pretty_document, txt};
 use crate::html::{error_box, esc, seg};
 use crate::redirect;
 use axum::http::StatusCode;
@@ -63,7 +63,10 @@ impl P<'_> {
                 for pn in names {
                     let doc = match self.call("iam", get, json!({member: name, "PolicyName": pn})) {
                         Ok(d) => {
-                            format!("<pre>{}</pre>", esc(&document_text(&d["PolicyDocument"])))
+                            format!(
+                                "<pre>{}</pre>",
+                                esc(&pretty_document(&document_text(&d["PolicyDocument"])))
+                            )
                         }
                         Err(e) => error_box(&e.code, &e.message),
                     };
