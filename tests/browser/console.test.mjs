@@ -328,8 +328,8 @@ try {
     await nav().getByRole("link", { name: "Roles" }).click();
     await page.getByRole("link", { name: "Create role" }).click();
     await page.getByRole("radio", { name: "AWS account: this account" }).check();
-    // The generated trust policy names this account's root, as in the seed.
-    await page.getByText(`"AWS":"arn:aws:iam::${account}:root"`).first().waitFor();
+    // The generated trust policy (pretty-printed) names this account's root, as in the seed.
+    await page.getByText(new RegExp(`"AWS":\\s*"arn:aws:iam::${account}:root"`)).first().waitFor();
     await page.getByLabel("Role name").fill(ROLE);
     await page.getByLabel(/Permissions policy ARN/).fill(ecrPolicyArn);
   });
@@ -339,7 +339,7 @@ try {
     await page.getByRole("heading", { name: ROLE }).waitFor();
     await page.getByText(`arn:aws:iam::${account}:role/${ROLE}`).first().waitFor();
     await page.getByRole("heading", { name: "Trust relationships" }).waitFor();
-    await page.getByText(`"AWS":"arn:aws:iam::${account}:root"`).first().waitFor();
+    await page.getByText(new RegExp(`"AWS":\\s*"arn:aws:iam::${account}:root"`)).first().waitFor();
     await page.getByRole("row", { name: /ECRPushAndLoginPolicy/ }).waitFor();
   });
 

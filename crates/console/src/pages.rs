@@ -466,7 +466,7 @@ impl P<'_> {
                         ("Active", "Activate")
                     };
                     body.push_str(&format!(
-                        r#"<tr><td><code>{ide}</code></td><td>{st}</td><td>{cr}</td><td>{lu}</td><td>
+                        r#"<tr><td><code class="id">{ide}</code></td><td>{st}</td><td>{cr}</td><td>{lu}</td><td>
 <form method="post" action="{base}/access-keys/{ids}/status" class="inline">{csrf}<input type="hidden" name="Status" value="{to}"><button type="submit">{label}</button></form>
 <form method="post" action="{base}/access-keys/{ids}/delete" class="inline">{csrf}<button type="submit">Delete</button></form></td></tr>"#,
                         ide = esc(&id),
