@@ -202,9 +202,11 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
     assert_eq!(css.status, 200);
     assert!(!css.body.contains("break-all"), "{}", css.body);
     assert!(
-        css.body.contains(
-            "td code,td a,td.long{overflow-wrap:anywhere}td button,td code.id{white-space:nowrap}"
-        ),
+        css.body
+            .contains("td code,td a,td.long{overflow-wrap:anywhere}td button{white-space:nowrap}")
+            && css
+                .body
+                .contains("@media (min-width:48em){td code.id{white-space:nowrap}}"),
         "{}",
         css.body
     );
