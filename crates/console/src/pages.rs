@@ -807,7 +807,7 @@ impl P<'_> {
             esc(&txt(&r["CreateDate"])),
             esc(&txt(&r["MaxSessionDuration"])),
             esc(&pretty_document(&trust)),
-            self.trust_editor(name, &trust)
+            self.trust_editor(name, &trust, false)
         );
         match self.call("iam", "ListAttachedRolePolicies", json!({"RoleName": name})) {
             Ok(v) => body.push_str(&policy_table_with_detach(

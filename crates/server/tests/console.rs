@@ -1608,6 +1608,16 @@ fn switch_role_colour_recent_roles_and_the_role_wizard() {
     );
     assert_eq!(p.status, 400);
     assert!(p.body.contains("Line 3, column"));
+    assert!(
+        p.body
+            .contains(r#"<details open><summary>Edit trust policy</summary>"#)
+            && p.body.contains(&format!(
+                r#"data-findings="trust-document-findings">{}</textarea>"#,
+                html_escaped(commented)
+            )),
+        "the refused draft is kept in the open editor: {}",
+        p.body
+    );
     let p = root.post(
         &format!("/console/roles/{ROLE}/trust"),
         &[("csrf", &rcsrf), ("PolicyDocument", &custom)],
@@ -1635,7 +1645,11 @@ fn switch_role_colour_recent_roles_and_the_role_wizard() {
     assert_eq!(p.status, 403);
     assert!(
         p.body
-            .contains("is not authorized to perform: iam:UpdateAssumeRolePolicy"),
+            .contains("is not authorized to perform: iam:UpdateAssumeRolePolicy")
+            && p.body.contains(&format!(
+                r#"data-findings="trust-document-findings">{}</textarea>"#,
+                html_escaped(&common::root_trust())
+            )),
         "{}",
         p.body
     );

@@ -311,17 +311,39 @@ impl P<'_> {
         redirect(&format!("/console/roles/{}", seg(&name)), &[])
     }
 
-    /// The role page's trust-relationship editor.
-    pub(super) fn trust_editor(&self, role: &str, document: &str) -> String {
+    /// The role page's trust-relationship editor (`open` when it holds a refused draft).
+    pub(super) fn trust_editor(&self, role: &str, document: &str, open: bool) -> String {
         format!(
-            r#"<details><summary>Edit trust policy</summary><form method="post" action="/console/roles/{n}/trust">{csrf}
+            r#"<details{open}><summary>Edit trust policy</summary><form method="post" action="/console/roles/{n}/trust">{csrf}
 <label for="trust-document">Trust policy (JSON)</label>
 <textarea id="trust-document" name="PolicyDocument" rows="14" spellcheck="false" data-policy-type="trust" data-findings="trust-document-findings">{doc}</textarea>
 <div id="trust-document-findings" aria-live="polite"></div>
 <button type="submit">Update policy</button></form></details>"#,
+            open = if open { " open" } else { "" },
             n = seg(role),
             csrf = self.csrf(),
             doc = esc(document)
+        )
+    }
+
+    /// A refused trust policy: the problems above the open editor, which keeps the draft.
+    fn refused_trust(
+        &self,
+        status: StatusCode,
+        role: &str,
+        draft: &str,
+        problems: &str,
+    ) -> Response {
+        page_status(
+            status,
+            "Edit trust policy",
+            Some(self.s),
+            &format!(
+                r#"<p><a href="/console/roles/{s}">{n}</a></p>{problems}{editor}"#,
+                s = seg(role),
+                n = esc(role),
+                editor = self.trust_editor(role, draft, true)
+            ),
         )
     }
 
@@ -329,15 +351,11 @@ impl P<'_> {
         let doc = self.r.field("PolicyDocument").unwrap_or("").to_owned();
         let findings = kagi_policy::validate(&doc, kagi_policy::PolicyType::Trust);
         if kagi_policy::has_errors(&findings) {
-            return page_status(
+            return self.refused_trust(
                 StatusCode::BAD_REQUEST,
-                "Edit trust policy",
-                Some(self.s),
-                &format!(
-                    "{}{}",
-                    findings_html(&findings),
-                    self.trust_editor(role, &doc)
-                ),
+                role,
+                &doc,
+                &findings_html(&findings),
             );
         }
         match self.call(
@@ -346,7 +364,12 @@ impl P<'_> {
             json!({"RoleName": role, "PolicyDocument": doc}),
         ) {
             Ok(_) => redirect(&format!("/console/roles/{}", seg(role)), &[]),
-            Err(e) => self.failed("Edit trust policy", &e),
+            Err(e) => self.refused_trust(
+                super::error_status(&e),
+                role,
+                &doc,
+                &error_box(&e.code, &e.message),
+            ),
         }
     }
 
