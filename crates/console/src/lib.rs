@@ -6,8 +6,13 @@
 //!   a handwritten stylesheet at `/console/static/console.css` and one small handwritten script,
 //!   `/console/static/policy-editor.js` (`src/policy-editor.js`, compiled in): the policy
 //!   editor's live findings, fetched from `POST /console/policies/validate` (CSRF-protected) and
-//!   rendered with `textContent`. Every page works without it (findings are also shown on
-//!   submit). No inline script or style, so `Content-Security-Policy: default-src 'self'` holds.
+//!   rendered with `textContent`; and the role wizard's trust policy preview, which follows the
+//!   chosen trusted entity (`POST /console/roles/trust-preview`: the server's generator, the
+//!   one the review step uses). Every page works without it (findings are also shown on submit,
+//!   the preview is rendered for the submitted choice). A refused policy (findings or the
+//!   service's error) comes back in its open editor with the user's draft. Documents are shown
+//!   pretty-printed. No inline script or style, so `Content-Security-Policy: default-src 'self'`
+//!   holds.
 //! * **No second model, no privileged path.** The console never touches the store. It talks to
 //!   the server only through the [`Backend`] trait, which kagi-server implements
 //!   (`kagi_server::console_host`): [`Backend::invoke`] runs an IAM/STS operation *as the
