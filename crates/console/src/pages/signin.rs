@@ -6,7 +6,8 @@ use super::page_status;
 use crate::html::{error_box, layout};
 use crate::session::{ct_eq, random_token};
 use crate::{
-    Console, PRE_COOKIE, Req, SESSION_COOKIE, SignInError, cookie, html_response, now, redirect,
+    Console, Credentials, PRE_COOKIE, Req, SESSION_COOKIE, SignInError, cookie, html_response, now,
+    redirect,
 };
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -38,11 +39,7 @@ pub(super) fn signin_form(r: &Req, error: Option<&str>, status: StatusCode) -> R
 }
 
 pub(super) fn signin(c: &Console, r: &Req) -> Response {
-    let pre_ok = match (r.cookie(PRE_COOKIE), r.field("csrf")) {
-        (Some(a), Some(b)) => !a.is_empty() && ct_eq(a, b),
-        _ => false,
-    };
-    if !pre_ok {
+    if !pre_csrf_ok(r) {
         return page_status(
             StatusCode::FORBIDDEN,
             "Forbidden",
@@ -79,27 +76,7 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
     match c.backend.sign_in(user, password, r.source_ip) {
         Ok(creds) => {
             c.lockout.succeed(&key);
-            let expires = creds.expires;
-            // Read the clock again: the cookie must not outlive the credentials.
-            let t = now();
-            let reset = creds.password_reset_required;
-            let id = c
-                .sessions
-                .create(creds.access_key_id, creds.arn, expires, t);
-            if reset {
-                c.sessions.update(&id, |s| s.must_change_password = true);
-            }
-            redirect(
-                if reset {
-                    "/console/password"
-                } else {
-                    "/console/users"
-                },
-                &[
-                    cookie(SESSION_COOKIE, &id, (expires - t).max(0)),
-                    cookie(PRE_COOKIE, "", 0),
-                ],
-            )
+            start_session(c, creds, &[PRE_COOKIE])
         }
         Err(SignInError::Failed) => {
             c.lockout.fail(&key, t);
@@ -159,11 +136,7 @@ pub(super) fn mfa_form(c: &Console, r: &Req, error: Option<&str>, status: Status
 }
 
 pub(super) fn signin_mfa(c: &Console, r: &Req) -> Response {
-    let pre_ok = match (r.cookie(PRE_COOKIE), r.field("csrf")) {
-        (Some(a), Some(b)) => !a.is_empty() && ct_eq(a, b),
-        _ => false,
-    };
-    if !pre_ok {
+    if !pre_csrf_ok(r) {
         return page_status(
             StatusCode::FORBIDDEN,
             "Forbidden",
@@ -195,27 +168,7 @@ pub(super) fn signin_mfa(c: &Console, r: &Req) -> Response {
         Ok(creds) => {
             c.pending_mfa.remove(&pid);
             c.lockout.succeed(&p.lock_key);
-            let expires = creds.expires;
-            let t = now();
-            let reset = creds.password_reset_required;
-            let id = c
-                .sessions
-                .create(creds.access_key_id, creds.arn, expires, t);
-            if reset {
-                c.sessions.update(&id, |s| s.must_change_password = true);
-            }
-            redirect(
-                if reset {
-                    "/console/password"
-                } else {
-                    "/console/users"
-                },
-                &[
-                    cookie(SESSION_COOKIE, &id, (expires - t).max(0)),
-                    cookie(PRE_COOKIE, "", 0),
-                    cookie(MFA_COOKIE, "", 0),
-                ],
-            )
+            start_session(c, creds, &[PRE_COOKIE, MFA_COOKIE])
         }
         Err(SignInError::Unavailable(msg)) => mfa_form(c, r, Some(&msg), StatusCode::UNAUTHORIZED),
         Err(_) => {
@@ -228,4 +181,38 @@ pub(super) fn signin_mfa(c: &Console, r: &Req) -> Response {
             )
         }
     }
+}
+
+/// The sign-in forms' double-submit check: the form's `csrf` equals the pre-session cookie.
+fn pre_csrf_ok(r: &Req) -> bool {
+    match (r.cookie(PRE_COOKIE), r.field("csrf")) {
+        (Some(a), Some(b)) => !a.is_empty() && ct_eq(a, b),
+        _ => false,
+    }
+}
+
+/// A successful sign-in: the console session, its cookie (never outliving the credentials),
+/// the sign-in cookies in `clear` removed, and the first page — the password change when the
+/// login profile requires a new password.
+fn start_session(c: &Console, creds: Credentials, clear: &[&str]) -> Response {
+    let expires = creds.expires;
+    let reset = creds.password_reset_required;
+    // Read the clock again: the cookie must not outlive the credentials.
+    let t = now();
+    let id = c
+        .sessions
+        .create(creds.access_key_id, creds.arn, expires, t);
+    if reset {
+        c.sessions.update(&id, |s| s.must_change_password = true);
+    }
+    let mut cookies = vec![cookie(SESSION_COOKIE, &id, (expires - t).max(0))];
+    cookies.extend(clear.iter().map(|name| cookie(name, "", 0)));
+    redirect(
+        if reset {
+            "/console/password"
+        } else {
+            "/console/users"
+        },
+        &cookies,
+    )
 }
