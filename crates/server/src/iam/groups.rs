@@ -129,22 +129,19 @@ pub fn update_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         .state
         .store
         .view(|tx| tx.get_json(Table::Groups, &name_key(name)))?;
-    let old_arn = match &current {
-        Some(g) => g.arn.clone(),
-        None => ids::iam_arn(&ctx.state.account_id, "group", "/", name),
-    };
-    ctx.authorize("iam:UpdateGroup", &old_arn)?;
-    if let Some(g) = &current {
-        let target = ids::iam_arn(
-            &ctx.state.account_id,
-            "group",
-            new_path.as_deref().unwrap_or(&g.path),
-            new_name.as_deref().unwrap_or(&g.name),
-        );
-        if target != old_arn {
-            ctx.authorize("iam:UpdateGroup", &target)?;
-        }
-    }
+    super::authorize_rename(
+        ctx,
+        "iam:UpdateGroup",
+        "group",
+        name,
+        current.as_ref().map(|g| super::Located {
+            arn: &g.arn,
+            path: &g.path,
+            name: &g.name,
+        }),
+        new_path.as_deref(),
+        new_name.as_deref(),
+    )?;
     ctx.state.store.write(|tx| {
         let mut g = load_group(tx, name)?;
         if let Some(p) = &new_path {

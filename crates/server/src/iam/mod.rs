@@ -378,6 +378,42 @@ fn decode_marker(m: &str) -> Option<usize> {
         .ok()
 }
 
+/// Where an entity is now (`arn`, `path`, `name`) — `None` when it does not exist.
+pub struct Located<'a> {
+    pub arn: &'a str,
+    pub path: &'a str,
+    pub name: &'a str,
+}
+
+/// A rename or move (UpdateUser, UpdateGroup) needs `action` on the entity as it is and as it
+/// will be, as on AWS. A missing entity is authorised on its would-be ARN (so the caller learns
+/// `NoSuchEntity` only when allowed to ask).
+pub fn authorize_rename(
+    ctx: &Ctx,
+    action: &str,
+    kind: &str,
+    name: &str,
+    current: Option<Located>,
+    new_path: Option<&str>,
+    new_name: Option<&str>,
+) -> AwsResult<()> {
+    let Some(cur) = current else {
+        let arn = crate::ids::iam_arn(&ctx.state.account_id, kind, "/", name);
+        return ctx.authorize(action, &arn);
+    };
+    ctx.authorize(action, cur.arn)?;
+    let target = crate::ids::iam_arn(
+        &ctx.state.account_id,
+        kind,
+        new_path.unwrap_or(cur.path),
+        new_name.unwrap_or(cur.name),
+    );
+    if target != cur.arn {
+        ctx.authorize(action, &target)?;
+    }
+    Ok(())
+}
+
 pub fn ts(secs: i64) -> Value {
     Value::String(crate::ids::iso8601(secs))
 }

@@ -130,22 +130,19 @@ pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         .state
         .store
         .view(|tx| tx.get_json(Table::Users, &name_key(name)))?;
-    let old_arn = match &current {
-        Some(u) => u.arn.clone(),
-        None => ids::iam_arn(&ctx.state.account_id, "user", "/", name),
-    };
-    ctx.authorize("iam:UpdateUser", &old_arn)?;
-    if let Some(u) = &current {
-        let target = ids::iam_arn(
-            &ctx.state.account_id,
-            "user",
-            new_path.as_deref().unwrap_or(&u.path),
-            new_name.as_deref().unwrap_or(&u.name),
-        );
-        if target != old_arn {
-            ctx.authorize("iam:UpdateUser", &target)?;
-        }
-    }
+    super::authorize_rename(
+        ctx,
+        "iam:UpdateUser",
+        "user",
+        name,
+        current.as_ref().map(|u| super::Located {
+            arn: &u.arn,
+            path: &u.path,
+            name: &u.name,
+        }),
+        new_path.as_deref(),
+        new_name.as_deref(),
+    )?;
     ctx.state.store.write(|tx| {
         let mut u = load_user(tx, name)?;
         if let Some(p) = new_path {
