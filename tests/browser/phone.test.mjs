@@ -39,8 +39,14 @@ await feature("phone", async (t) => {
 
   const page = await t.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
   const fits = async () => {
-    const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-    assert.ok(scroll <= width, `${new URL(page.url()).pathname} is ${scroll}px wide on a ${width}px screen`);
+    const [scroll, width] = [await page.evaluate(() => document.documentElement.scrollWidth), page.viewportSize().width]; // not innerWidth: a mobile layout viewport widens to fit wide content
+    const wide = scroll <= width ? "" : await page.evaluate((w) => {
+      // The innermost elements that stick out, to name in the failure.
+      const out = [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > w + 1
+        && ![...e.children].some((c) => c.getBoundingClientRect().right > w + 1));
+      return out.slice(0, 3).map((e) => `<${e.tagName.toLowerCase()}${e.className ? "." + e.className : ""}> ${Math.round(e.getBoundingClientRect().right)}px "${(e.textContent || "").slice(0, 40)}"`).join("; ");
+    }, width);
+    assert.ok(scroll <= width, `${new URL(page.url()).pathname} is ${scroll}px wide on a ${width}px screen: ${wide}`);
   };
 
   await t.step("signin", async () => {

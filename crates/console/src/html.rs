@@ -92,10 +92,10 @@ pub fn error_box(code: &str, message: &str) -> String {
 pub const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;line-height:1.4}
 header{background:#232f3e;color:#fff;padding:.5em 1em;display:flex;flex-wrap:wrap;gap:1em;align-items:center}
 header a{color:#fff;margin-right:1em}header .who{opacity:.8;font-size:.9em;overflow-wrap:anywhere}
-main{padding:1em;max-width:60em}table{border-collapse:collapse;width:100%}
+main{padding:1em;max-width:60em}main h1,main h2,main p,main li,main code,main label{overflow-wrap:anywhere}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left;overflow-wrap:break-word}
 td code,td a,td.long{overflow-wrap:anywhere}td button{white-space:nowrap}
-@media (min-width:48em){td code.id{white-space:nowrap}}
+@media (min-width:48em){td code.id{white-space:nowrap}}@media (max-width:48em){table{display:block;overflow-x:auto}}
 .error{background:#fde8e8;border:1px solid #d13212;padding:.6em;margin:.6em 0}
 .notice{background:#e8f4fd;border:1px solid #0073bb;padding:.6em;margin:.6em 0}
 .inline{display:inline}textarea{width:100%;font-family:monospace}
