@@ -229,13 +229,15 @@ pub fn open_session(state: &AppState, token: &str) -> Option<Session> {
 fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principal>> {
     Ok(match &s.kind {
         SessionKind::Root => Some(Principal::Root),
-        SessionKind::User { user_name } => {
+        SessionKind::User { user_name, user_id } => {
             let u: Option<User> = crate::authz::cached_entity(state, Table::Users, user_name)?;
-            u.map(|u| Principal::User {
-                name: u.name,
-                id: u.id,
-                path: u.path,
-            })
+            // A user deleted and re-created under the same name is a different user.
+            u.filter(|u| user_id.as_deref().is_none_or(|id| id == u.id))
+                .map(|u| Principal::User {
+                    name: u.name,
+                    id: u.id,
+                    path: u.path,
+                })
         }
         SessionKind::Role {
             role_name,

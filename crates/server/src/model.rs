@@ -239,7 +239,13 @@ pub enum SessionKind {
         session_name: String,
     },
     /// `GetSessionToken` for an IAM user.
-    User { user_name: String },
+    User {
+        user_name: String,
+        /// The user's id: a user deleted and re-created under the same name is a different
+        /// user, whose sessions these are not. (Absent in records from before it was kept.)
+        #[serde(default)]
+        user_id: Option<String>,
+    },
     /// `GetSessionToken` for the account root.
     Root,
     /// `GetFederationToken`: a federated user session named `federated_name`, federated by

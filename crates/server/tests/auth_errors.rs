@@ -323,3 +323,23 @@ fn favicon_is_not_an_aws_request() {
         .unwrap();
     assert_eq!(resp.status(), 403);
 }
+
+#[test]
+fn a_user_re_created_under_the_same_name_does_not_inherit_old_sessions() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let alice = user_with_key(&root, "alice");
+    let out = alice.ok("sts", "GetSessionToken", json!({}));
+    let session = Client::from_credentials(server.addr, &out["Credentials"]);
+    assert!(session.whoami().ends_with(":user/alice"));
+    // Delete alice (her key first) and make a new alice.
+    root.ok(
+        "iam",
+        "DeleteAccessKey",
+        json!({"UserName": "alice", "AccessKeyId": alice.creds.access_key_id}),
+    );
+    root.ok("iam", "DeleteUser", json!({"UserName": "alice"}));
+    let _new_alice = user_with_key(&root, "alice");
+    let (status, code, _) = session.err("sts", "GetCallerIdentity", json!({}));
+    assert_eq!((status, code.as_str()), (403, "InvalidClientTokenId"));
+}

@@ -1137,7 +1137,10 @@ fn federation_signs_a_role_session_into_the_console_once() {
     wrong["SecretAccessKey"] = json!(format!("{}x", &secret[..secret.len() - 1]));
     let mut tampered = creds.clone();
     let t = creds["SessionToken"].as_str().unwrap();
-    tampered["SessionToken"] = json!(format!("{}A{}", &t[..20], &t[21..]));
+    // One character changed (to one it is not already: a fixed replacement would leave the
+    // token intact one run in 64).
+    let swap = if &t[20..21] == "A" { "B" } else { "A" };
+    tampered["SessionToken"] = json!(format!("{}{swap}{}", &t[..20], &t[21..]));
     let user_session = user.ok("sts", "GetSessionToken", json!({}));
     let long_term = json!({"AccessKeyId": user.creds.access_key_id,
         "SecretAccessKey": user.creds.secret_access_key, "SessionToken": ""});

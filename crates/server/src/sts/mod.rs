@@ -428,8 +428,9 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
 pub fn console_session(ctx: &Ctx, duration: i64, mfa: bool) -> AwsResult<(Value, Session)> {
     let kind = match &ctx.caller.principal {
         Principal::Root => SessionKind::Root,
-        Principal::User { name, .. } => SessionKind::User {
+        Principal::User { name, id, .. } => SessionKind::User {
             user_name: name.clone(),
+            user_id: Some(id.clone()),
         },
         Principal::Role { .. } | Principal::Federated { .. } => {
             return Err(AwsError::access_denied(
@@ -604,9 +605,10 @@ pub fn get_session_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
     }
     let (kind, default, max) = match &ctx.caller.principal {
         Principal::Root => (SessionKind::Root, 3600, 3600),
-        Principal::User { name, .. } => (
+        Principal::User { name, id, .. } => (
             SessionKind::User {
                 user_name: name.clone(),
+                user_id: Some(id.clone()),
             },
             43200,
             129_600,
