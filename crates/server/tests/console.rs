@@ -1134,7 +1134,8 @@ fn federation_signs_a_role_session_into_the_console_once() {
     // a bad SessionDuration, garbage. The secret is never echoed.
     let secret = creds["SecretAccessKey"].as_str().unwrap();
     let mut wrong = creds.clone();
-    wrong["SecretAccessKey"] = json!(format!("{}x", &secret[..secret.len() - 1]));
+    let last = if secret.ends_with('x') { "y" } else { "x" };
+    wrong["SecretAccessKey"] = json!(format!("{}{last}", &secret[..secret.len() - 1]));
     let mut tampered = creds.clone();
     let t = creds["SessionToken"].as_str().unwrap();
     // One character changed (to one it is not already: a fixed replacement would leave the
