@@ -248,6 +248,24 @@ fn session_params<'i>(ctx: &Ctx, input: &'i Value) -> AwsResult<SessionParams<'i
     })
 }
 
+/// `DurationSeconds` (or `default`), within the model's 900..=`max` range, with the model's
+/// ValidationError wording.
+fn duration_param(input: &Value, default: i64, max: i64) -> AwsResult<i64> {
+    let duration = opt_i64(input, "DurationSeconds").unwrap_or(default);
+    let problem = if duration < 900 {
+        "Member must have value greater than or equal to 900".to_owned()
+    } else if duration > max {
+        format!("Member must have value less than or equal to {max}")
+    } else {
+        return Ok(duration);
+    };
+    Err(validation(
+        "durationSeconds",
+        &duration.to_string(),
+        &problem,
+    ))
+}
+
 pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
     let role_arn = req(input, "RoleArn")?;
     let session_name = req(input, "RoleSessionName")?;
@@ -280,21 +298,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
 
     // Duration rules.
     let chaining = matches!(ctx.caller.principal, Principal::Role { .. });
-    let duration = opt_i64(input, "DurationSeconds").unwrap_or(3600);
-    if duration < 900 {
-        return Err(validation(
-            "durationSeconds",
-            &duration.to_string(),
-            "Member must have value greater than or equal to 900",
-        ));
-    }
-    if duration > 43200 {
-        return Err(validation(
-            "durationSeconds",
-            &duration.to_string(),
-            "Member must have value less than or equal to 43200",
-        ));
-    }
+    let duration = duration_param(input, 3600, 43200)?;
     if chaining && duration > CHAINING_LIMIT {
         return Err(AwsError::validation(
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
@@ -525,21 +529,7 @@ pub fn get_federation_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
             ));
         }
     };
-    let duration = opt_i64(input, "DurationSeconds").unwrap_or(43200);
-    if duration < 900 {
-        return Err(validation(
-            "durationSeconds",
-            &duration.to_string(),
-            "Member must have value greater than or equal to 900",
-        ));
-    }
-    if duration > 129_600 {
-        return Err(validation(
-            "durationSeconds",
-            &duration.to_string(),
-            "Member must have value less than or equal to 129600",
-        ));
-    }
+    let duration = duration_param(input, 43200, 129_600)?;
     // The root's federated sessions last at most an hour (a longer request gets the hour).
     let duration = if user_name.is_none() {
         duration.min(3600)
@@ -619,21 +609,7 @@ pub fn get_session_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
             ));
         }
     };
-    let duration = opt_i64(input, "DurationSeconds").unwrap_or(default);
-    if duration < 900 {
-        return Err(validation(
-            "durationSeconds",
-            &duration.to_string(),
-            "Member must have value greater than or equal to 900",
-        ));
-    }
-    if duration > 129_600 {
-        return Err(validation(
-            "durationSeconds",
-            &duration.to_string(),
-            "Member must have value less than or equal to 129600",
-        ));
-    }
+    let duration = duration_param(input, default, 129_600)?;
     let duration = duration.min(max);
     let mfa = mfa_check(ctx, input)?;
     let session = Session {
