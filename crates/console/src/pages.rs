@@ -226,6 +226,25 @@ fn items<'v>(v: &'v Value, key: &str) -> &'v [Value] {
         .unwrap_or(&[])
 }
 
+/// The rows of a list page: the entity's name linked to `/console/{base}/{its id_key}`, its
+/// ARN, then the plain columns `extra`.
+fn entity_rows(list: &[Value], base: &str, id_key: &str, name_key: &str, extra: &[&str]) -> String {
+    let mut rows = String::new();
+    for e in list {
+        rows.push_str(&format!(
+            "<tr><td><a href=\"/console/{base}/{}\">{}</a></td><td><code>{}</code></td>",
+            seg(&txt(&e[id_key])),
+            esc(&txt(&e[name_key])),
+            esc(&txt(&e["Arn"]))
+        ));
+        for col in extra {
+            rows.push_str(&format!("<td>{}</td>", esc(&txt(&e[*col]))));
+        }
+        rows.push_str("</tr>");
+    }
+    rows
+}
+
 /// A policy document as IAM returns it (URL-encoded on the wire; decoded here if needed).
 fn document_text(v: &Value) -> String {
     let s = txt(v);
@@ -312,19 +331,13 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("Users", &e),
         };
-        let rows: String = items(&out, "Users")
-            .iter()
-            .map(|u| {
-                let name = txt(&u["UserName"]);
-                format!(
-                    "<tr><td><a href=\"/console/users/{}\">{}</a></td><td><code>{}</code></td><td>{}</td></tr>",
-                    seg(&name),
-                    esc(&name),
-                    esc(&txt(&u["Arn"])),
-                    esc(&txt(&u["CreateDate"]))
-                )
-            })
-            .collect();
+        let rows = entity_rows(
+            items(&out, "Users"),
+            "users",
+            "UserName",
+            "UserName",
+            &["CreateDate"],
+        );
         self.page(
             "Users",
             &format!(
@@ -651,18 +664,13 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("Policies", &e),
         };
-        let rows: String = items(&out, "Policies")
-            .iter()
-            .map(|p| {
-                format!(
-                    "<tr><td><a href=\"/console/policies/{}\">{}</a></td><td><code>{}</code></td><td>{}</td></tr>",
-                    seg(&txt(&p["Arn"])),
-                    esc(&txt(&p["PolicyName"])),
-                    esc(&txt(&p["Arn"])),
-                    esc(&txt(&p["AttachmentCount"]))
-                )
-            })
-            .collect();
+        let rows = entity_rows(
+            items(&out, "Policies"),
+            "policies",
+            "Arn",
+            "PolicyName",
+            &["AttachmentCount"],
+        );
         self.page(
             "Policies",
             &format!(
@@ -761,18 +769,7 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("Roles", &e),
         };
-        let rows: String = items(&out, "Roles")
-            .iter()
-            .map(|p| {
-                let name = txt(&p["RoleName"]);
-                format!(
-                    "<tr><td><a href=\"/console/roles/{}\">{}</a></td><td><code>{}</code></td></tr>",
-                    seg(&name),
-                    esc(&name),
-                    esc(&txt(&p["Arn"]))
-                )
-            })
-            .collect();
+        let rows = entity_rows(items(&out, "Roles"), "roles", "RoleName", "RoleName", &[]);
         self.page(
             "Roles",
             &format!(

@@ -1,7 +1,7 @@
 //! Groups: list and create, a group's members (add, remove) and attached policies (attach,
 //! detach), and "add to group" from a user's page.
 
-use super::{P, items, policy_table_with_detach, txt};
+use super::{P, entity_rows, items, policy_table_with_detach, txt};
 use crate::html::{error_box, esc, seg};
 use crate::redirect;
 use axum::response::Response;
@@ -13,19 +13,13 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("User groups", &e),
         };
-        let rows: String = items(&out, "Groups")
-            .iter()
-            .map(|g| {
-                let name = txt(&g["GroupName"]);
-                format!(
-                    "<tr><td><a href=\"/console/groups/{}\">{}</a></td><td><code>{}</code></td><td>{}</td></tr>",
-                    seg(&name),
-                    esc(&name),
-                    esc(&txt(&g["Arn"])),
-                    esc(&txt(&g["CreateDate"]))
-                )
-            })
-            .collect();
+        let rows = entity_rows(
+            items(&out, "Groups"),
+            "groups",
+            "GroupName",
+            "GroupName",
+            &["CreateDate"],
+        );
         self.page(
             "User groups",
             &format!(
