@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::canonical::{
     self, ALGORITHM, PathMode, SigningKey, UNSIGNED_PAYLOAD, canonical_headers, canonical_query,
-    canonical_uri, credential_scope, sha256_hex, string_to_sign, uri_encode,
+    canonical_uri, credential_scope, percent_decode, sha256_hex, string_to_sign, uri_encode,
 };
 use crate::time::{format_amz_date, format_date};
 
@@ -244,9 +244,37 @@ pub fn sign_headers_with(
     })
 }
 
+/// The parameters presigning adds (the verifier reads them back).
+const ADDED_BY_PRESIGN: [&str; 7] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Security-Token",
+    "X-Amz-Signature",
+];
+
+/// `query` without the parameters named in [`ADDED_BY_PRESIGN`]; everything else byte for byte.
+fn without_presign_params(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            let name = percent_decode(name, true);
+            !ADDED_BY_PRESIGN
+                .iter()
+                .any(|p| p.as_bytes() == name.as_slice())
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Presigns a request: returns the new raw query string (the original `query` followed by
 /// `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`,
-/// `X-Amz-Security-Token` when there is a session token, and `X-Amz-Signature`).
+/// `X-Amz-Security-Token` when there is a session token, and `X-Amz-Signature`). Those
+/// parameters already in `query` (a URL presigned again) are replaced, as botocore does, so
+/// the URL never carries two signatures.
 ///
 /// `headers` (with `host`) are the headers the URL's user will send; all are signed except the
 /// ones [`sign_headers`] skips plus `x-amz-user-agent` and `x-amz-checksum-mode`. The payload
@@ -303,7 +331,7 @@ pub fn presign_with(
     let signed = headers_to_sign(headers, true);
     let signed_str = signed.join(";");
 
-    let mut q = String::from(query);
+    let mut q = without_presign_params(query);
     let mut add = |k: &str, v: &str| {
         if !q.is_empty() {
             q.push('&');
