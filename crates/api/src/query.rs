@@ -231,7 +231,10 @@ fn unflatten(
             if !has_children(params, key) {
                 return Ok(None);
             }
-            unflatten_struct(service, shape_id, params, key, path).map(Some)
+            // Sub-keys that name no member (`X.member.1.Typo=v`) do not make a structure: an
+            // empty one could not be sent back (botocore writes nothing for it).
+            let v = unflatten_struct(service, shape_id, params, key, path)?;
+            Ok(v.as_object().is_some_and(|o| !o.is_empty()).then_some(v))
         }
         ShapeKind::List { member } => {
             let base = format!("{key}.member");
@@ -385,6 +388,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message.contains("policyName"), "{}", err.message);
+    }
+
+    /// Found by `fuzz/` (target `query`): a list entry whose keys name no member decoded to
+    /// `{}`, which encodes to nothing, so decode(encode(x)) lost the list.
+    #[test]
+    fn keys_naming_no_member_make_no_structure() {
+        let form = parse_form(b"Action=SimulatePrincipalPolicy&Version=2010-05-08&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Fa&ActionNames.member.1=iam%3AGetUser&ContextEntries.member.1.ContextKeyTyp=ip&ContextEntries.member.2.ContextKeyName=aws%3ASourceIp");
+        let (op, v) = decode(iam(), &form).unwrap();
+        assert_eq!(
+            v["ContextEntries"],
+            json!([{"ContextKeyName": "aws:SourceIp"}])
+        );
+        let (_, again) = decode(iam(), &encode_pairs(op, iam(), &v)).unwrap();
+        assert_eq!(again, v);
     }
 
     #[test]
