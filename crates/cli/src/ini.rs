@@ -251,15 +251,11 @@ pub fn parse_raw(text: &str) -> Result<Vec<(String, Props)>, ParseError> {
         if line.trim_matches(WS).is_empty() || line.starts_with(COMMENT) {
             continue;
         }
-        if line.starts_with('[') {
-            let l = strip_comment(line, false);
-            let name = l
-                .strip_prefix('[')
-                .and_then(|l| l.strip_suffix(']'))
-                .ok_or_else(|| ParseError {
-                    line: n,
-                    message: "Profile definition must end with ']'".into(),
-                })?;
+        if let Some(name) = header_name(line) {
+            let name = name.ok_or_else(|| ParseError {
+                line: n,
+                message: "Profile definition must end with ']'".into(),
+            })?;
             let idx = match sections.iter().position(|(h, _)| h == name) {
                 Some(idx) => idx,
                 None => {
@@ -320,11 +316,20 @@ pub enum EditValue {
     Remove,
 }
 
+/// A section header line as botocore reads one: `[` in the first column, `]` at the end (a
+/// comment may follow). `None`: not a header line; `Some(None)`: starts like one but is not.
+/// The parser and the editor both use it, so `edit` writes into the section `parse_raw` reads.
+fn header_name(line: &str) -> Option<Option<&str>> {
+    if !line.starts_with('[') {
+        return None;
+    }
+    let l = strip_comment(line.trim_end_matches(['\n', '\r']), false);
+    Some(l.strip_prefix('[').and_then(|l| l.strip_suffix(']')))
+}
+
+/// The section a line of the editor's text opens, if it is a valid header.
 fn header_of(line: &str) -> Option<&str> {
-    let t = line.trim_start();
-    let rest = t.strip_prefix('[')?;
-    let end = rest.find(']')?;
-    Some(&rest[..end])
+    header_name(line).flatten()
 }
 
 fn option_of(line: &str) -> Option<(&str, usize)> {
@@ -379,7 +384,7 @@ pub fn edit(text: &str, section: &str, values: &[(String, EditValue)]) -> String
     let mut last_option = start;
     let mut j = start + 1;
     while j < lines.len() {
-        if header_of(&lines[j]).is_some() && !lines[j].starts_with(WS) {
+        if header_of(&lines[j]).is_some() {
             break;
         }
         if let Some((key, indent)) = option_of(&lines[j]) {
@@ -553,6 +558,26 @@ mod tests {
         let text = "[profile a]\ns3 =\n  max = 1\n[b]\n";
         let out = edit(text, "profile a", &[set("region", "r")]);
         assert_eq!(out, "[profile a]\ns3 =\n  max = 1\nregion = r\n[b]\n");
+    }
+
+    /// Found by `fuzz/` (target `ini`): the editor took `[default]x[y]` for `[default]` (up to
+    /// the first `]`) while the parser, like botocore, reads the section `default]x[y`; the
+    /// value `configure set` wrote was then not read back. Both now share one header rule.
+    #[test]
+    fn edit_writes_where_the_parser_reads() {
+        for text in [
+            "[default]x[y]\nm = 1\n",
+            "[a]\nk = v\n  [default]\n",
+            "[default] # c\n",
+        ] {
+            let out = edit(text, "default", &[set("region", "r")]);
+            let parsed = parse_raw(&out).unwrap_or_else(|e| panic!("{e}:\n{out}"));
+            let got = parsed
+                .iter()
+                .find(|(n, _)| n == "default")
+                .and_then(|(_, p)| p.get("region"));
+            assert_eq!(got, Some("r"), "{text:?} became {out:?}");
+        }
     }
 
     #[test]
