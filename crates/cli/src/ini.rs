@@ -333,11 +333,12 @@ fn header_of(line: &str) -> Option<&str> {
 }
 
 fn option_of(line: &str) -> Option<(&str, usize)> {
-    // `key = value` or `key: value` (botocore's writer accepts both); returns the key and its indent.
+    // `key = value`, split at the first `=` as the reader does (it refuses `key: value`);
+    // returns the key and its indent.
     if line.trim().is_empty() || line.trim_start().starts_with(COMMENT) {
         return None;
     }
-    let pos = line.find(['=', ':'])?;
+    let pos = line.find('=')?;
     if pos == 0 {
         return None;
     }
@@ -396,19 +397,24 @@ pub fn edit(text: &str, section: &str, values: &[(String, EditValue)]) -> String
                 && let Some(pos) = pending.iter().position(|(k, _)| *k == key)
             {
                 let (_, v) = pending.remove(pos);
+                // A new scalar or a removal ends the old value's continuation lines too
+                // (otherwise they would carry on as part of the new value).
+                let drop_continuations = |lines: &mut Vec<String>| {
+                    let mut k = j + 1;
+                    while k < lines.len() && lines[k].starts_with(WS) && !lines[k].trim().is_empty()
+                    {
+                        lines[k].clear();
+                        k += 1;
+                    }
+                };
                 match v {
-                    EditValue::Set(s) => lines[j] = format!("{key} = {s}\n"),
+                    EditValue::Set(s) => {
+                        lines[j] = format!("{key} = {s}\n");
+                        drop_continuations(&mut lines);
+                    }
                     EditValue::Remove => {
                         lines[j].clear();
-                        // drop continuation lines of a removed key as well
-                        let mut k = j + 1;
-                        while k < lines.len()
-                            && lines[k].starts_with(WS)
-                            && !lines[k].trim().is_empty()
-                        {
-                            lines[k].clear();
-                            k += 1;
-                        }
+                        drop_continuations(&mut lines);
                     }
                     EditValue::Nested(subs) => {
                         let mut subs = subs;
@@ -569,6 +575,9 @@ mod tests {
             "[default]x[y]\nm = 1\n",
             "[a]\nk = v\n  [default]\n",
             "[default] # c\n",
+            // Also found by fuzzing: the old value's continuation lines outlived it, and a
+            // `:` before the `=` made the editor see another key than the reader.
+            "[default]\nregion = old\n  more = 1\nregion:x=y\n",
         ] {
             let out = edit(text, "default", &[set("region", "r")]);
             let parsed = parse_raw(&out).unwrap_or_else(|e| panic!("{e}:\n{out}"));
