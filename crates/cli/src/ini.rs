@@ -248,7 +248,7 @@ pub fn parse_raw(text: &str) -> Result<Vec<(String, Props)>, ParseError> {
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim_matches(WS).is_empty() || line.starts_with(COMMENT) {
+        if is_skipped(line) {
             continue;
         }
         if let Some(name) = header_name(line) {
@@ -314,6 +314,32 @@ pub enum EditValue {
     Set(String),
     Nested(Vec<(String, String)>),
     Remove,
+}
+
+/// A line the reader passes over: blank, or a comment starting in the first column.
+fn is_skipped(line: &str) -> bool {
+    let line = line.trim_end_matches(['\n', '\r']);
+    line.trim_matches(WS).is_empty() || line.starts_with(COMMENT)
+}
+
+/// A line the reader takes as the continuation of the property before it: indented, not
+/// skipped.
+fn is_continuation(line: &str) -> bool {
+    line.starts_with(WS) && !is_skipped(line)
+}
+
+/// The index just after the last continuation line of the property on line `at`. Blank and
+/// comment lines do not end a value (the reader skips them), so continuations after them count.
+fn continuation_end(lines: &[String], at: usize) -> usize {
+    let mut end = at + 1;
+    for (k, line) in lines.iter().enumerate().skip(at + 1) {
+        if is_continuation(line) {
+            end = k + 1;
+        } else if !is_skipped(line) {
+            break;
+        }
+    }
+    end
 }
 
 /// A section header line as botocore reads one: `[` in the first column, `]` at the end (a
@@ -400,11 +426,11 @@ pub fn edit(text: &str, section: &str, values: &[(String, EditValue)]) -> String
                 // A new scalar or a removal ends the old value's continuation lines too
                 // (otherwise they would carry on as part of the new value).
                 let drop_continuations = |lines: &mut Vec<String>| {
-                    let mut k = j + 1;
-                    while k < lines.len() && lines[k].starts_with(WS) && !lines[k].trim().is_empty()
-                    {
-                        lines[k].clear();
-                        k += 1;
+                    let end = continuation_end(lines, j);
+                    for line in &mut lines[j + 1..end] {
+                        if is_continuation(line) {
+                            line.clear();
+                        }
                     }
                 };
                 match v {
@@ -418,18 +444,15 @@ pub fn edit(text: &str, section: &str, values: &[(String, EditValue)]) -> String
                     }
                     EditValue::Nested(subs) => {
                         let mut subs = subs;
-                        let mut k = j + 1;
-                        while k < lines.len()
-                            && lines[k].starts_with(WS)
-                            && !lines[k].trim().is_empty()
-                        {
-                            if let Some((sk, sind)) = option_of(&lines[k])
+                        let k = continuation_end(&lines, j);
+                        for line in &mut lines[j + 1..k] {
+                            if is_continuation(line)
+                                && let Some((sk, sind)) = option_of(line)
                                 && let Some(p) = subs.iter().position(|(n, _)| n == sk)
                             {
                                 let (n, v) = subs.remove(p);
-                                lines[k] = format!("{}{n} = {v}\n", " ".repeat(sind));
+                                *line = format!("{}{n} = {v}\n", " ".repeat(sind));
                             }
-                            k += 1;
                         }
                         let extra: String = subs
                             .iter()
@@ -450,13 +473,7 @@ pub fn edit(text: &str, section: &str, values: &[(String, EditValue)]) -> String
         j += 1;
     }
     // keep continuation lines of the last option together with it
-    let mut insert_at = last_option + 1;
-    while insert_at < lines.len()
-        && lines[insert_at].starts_with(WS)
-        && !lines[insert_at].trim().is_empty()
-    {
-        insert_at += 1;
-    }
+    let insert_at = continuation_end(&lines, last_option);
     let body = render_new(&pending, "");
     if !body.is_empty() {
         if insert_at > 0 && !lines[insert_at - 1].ends_with('\n') {
@@ -578,6 +595,9 @@ mod tests {
             // Also found by fuzzing: the old value's continuation lines outlived it, and a
             // `:` before the `=` made the editor see another key than the reader.
             "[default]\nregion = old\n  more = 1\nregion:x=y\n",
+            // ...and continuations after a blank line or a comment still continue.
+            "[default]\ns3 =\n  a = 1\n\n# c\n  b = 2\n",
+            "[default]\nregion = old\n\n  more\n",
         ] {
             let out = edit(text, "default", &[set("region", "r")]);
             let parsed = parse_raw(&out).unwrap_or_else(|e| panic!("{e}:\n{out}"));
