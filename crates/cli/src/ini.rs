@@ -385,103 +385,136 @@ pub fn check_value(key: &str, value: &str) -> Result<(), String> {
 
 /// Applies `values` to section `[section]` of `text`, returning the new text. Lines outside the
 /// touched keys are kept byte for byte; a missing section is appended, a missing key is inserted
-/// after the section's last option line.
+/// after the last property of the section.
+///
+/// The editor sees the file as the reader does ([`parse_raw`]): sections with the same name
+/// merge and a key's last occurrence wins, values continue across blank and comment lines. So a
+/// key is written at its last occurrence (new keys go into the last such section) and its
+/// earlier occurrences are removed: what was set is what is read back.
 pub fn edit(text: &str, section: &str, values: &[(String, EditValue)]) -> String {
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
-    let mut pending: Vec<(String, EditValue)> = values.to_vec();
-    let start = lines.iter().position(|l| {
-        !l.trim().starts_with(COMMENT)
-            && header_of(l)
-                .map(|h| h == section || quoted_eq(h, section))
-                .unwrap_or(false)
-    });
-    let Some(start) = start else {
+    let headers: Vec<usize> = (0..lines.len())
+        .filter(|&i| header_of(&lines[i]).is_some())
+        .collect();
+    // Every `[section]` in the file, as (header line, end) ranges.
+    let ranges: Vec<(usize, usize)> = headers
+        .iter()
+        .enumerate()
+        .filter(|&(_, &i)| {
+            header_of(&lines[i]).is_some_and(|h| h == section || quoted_eq(h, section))
+        })
+        .map(|(n, &i)| (i, headers.get(n + 1).copied().unwrap_or(lines.len())))
+        .collect();
+    let Some(&(last_start, last_end)) = ranges.last() else {
+        let body = render_new(values, "");
+        if body.is_empty() {
+            return text.to_string();
+        }
         let mut out = text.to_string();
         if !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');
-        }
-        let body = render_new(&pending, "");
-        if body.is_empty() {
-            return text.to_string();
         }
         out.push_str(&format!("[{section}]\n"));
         out.push_str(&body);
         return out;
     };
-    let mut last_option = start;
-    let mut j = start + 1;
-    while j < lines.len() {
-        if header_of(&lines[j]).is_some() {
-            break;
-        }
-        if let Some((key, indent)) = option_of(&lines[j]) {
-            let key = key.to_string();
-            if indent == 0 {
-                last_option = j;
+    let is_property = |line: &str| option_of(line).is_some_and(|(_, indent)| indent == 0);
+    let mut missing: Vec<(String, EditValue)> = Vec::new();
+    for (key, value) in values {
+        let occurrences: Vec<usize> = ranges
+            .iter()
+            .flat_map(|&(start, end)| start + 1..end)
+            .filter(|&i| {
+                option_of(&lines[i])
+                    .is_some_and(|(k, indent)| indent == 0 && k.eq_ignore_ascii_case(key))
+            })
+            .collect();
+        let Some((&target, earlier)) = occurrences.split_last() else {
+            if *value != EditValue::Remove {
+                missing.push((key.clone(), value.clone()));
             }
-            if indent == 0
-                && let Some(pos) = pending.iter().position(|(k, _)| *k == key)
-            {
-                let (_, v) = pending.remove(pos);
-                // A new scalar or a removal ends the old value's continuation lines too
-                // (otherwise they would carry on as part of the new value).
-                let drop_continuations = |lines: &mut Vec<String>| {
-                    let end = continuation_end(lines, j);
-                    for line in &mut lines[j + 1..end] {
-                        if is_continuation(line) {
-                            line.clear();
-                        }
-                    }
-                };
-                match v {
-                    EditValue::Set(s) => {
-                        lines[j] = format!("{key} = {s}\n");
-                        drop_continuations(&mut lines);
-                    }
-                    EditValue::Remove => {
-                        lines[j].clear();
-                        drop_continuations(&mut lines);
-                    }
-                    EditValue::Nested(subs) => {
-                        let mut subs = subs;
-                        let k = continuation_end(&lines, j);
-                        for line in &mut lines[j + 1..k] {
-                            if is_continuation(line)
-                                && let Some((sk, sind)) = option_of(line)
-                                && let Some(p) = subs.iter().position(|(n, _)| n == sk)
-                            {
-                                let (n, v) = subs.remove(p);
-                                *line = format!("{}{n} = {v}\n", " ".repeat(sind));
-                            }
-                        }
-                        let extra: String = subs
-                            .iter()
-                            .map(|(n, v)| format!("    {n} = {v}\n"))
-                            .collect();
-                        if !extra.is_empty() {
-                            if !lines[k - 1].ends_with('\n') {
-                                lines[k - 1].push('\n');
-                            }
-                            lines.insert(k, extra);
-                        }
-                        last_option = k.min(lines.len() - 1);
-                        j = k;
-                    }
-                }
+            continue;
+        };
+        for &i in earlier {
+            clear_continuations(&mut lines, i);
+            lines[i].clear();
+        }
+        match value {
+            EditValue::Remove => {
+                clear_continuations(&mut lines, target);
+                lines[target].clear();
             }
+            // A new scalar ends the old value's continuation lines too (otherwise they would
+            // carry on as part of the new value).
+            EditValue::Set(s) => {
+                clear_continuations(&mut lines, target);
+                lines[target] = format!("{key} = {s}\n");
+            }
+            EditValue::Nested(subs) => set_nested(&mut lines, target, key, subs),
         }
-        j += 1;
     }
-    // keep continuation lines of the last option together with it
-    let insert_at = continuation_end(&lines, last_option);
-    let body = render_new(&pending, "");
-    if !body.is_empty() {
-        if insert_at > 0 && !lines[insert_at - 1].ends_with('\n') {
-            lines[insert_at - 1].push('\n');
-        }
-        lines.insert(insert_at, body);
-    }
+    let last_property = (last_start + 1..last_end)
+        .rfind(|&i| is_property(&lines[i]))
+        .unwrap_or(last_start);
+    // After the last property's continuation lines.
+    let at = continuation_end(&lines, last_property) - 1;
+    append_after(&mut lines, at, &render_new(&missing, ""));
     lines.concat()
+}
+
+/// Clears the continuation lines of the property on line `at`.
+fn clear_continuations(lines: &mut [String], at: usize) {
+    let end = continuation_end(lines, at);
+    for line in &mut lines[at + 1..end] {
+        if is_continuation(line) {
+            line.clear();
+        }
+    }
+}
+
+/// Appends `text` (whole lines) after line `at`.
+fn append_after(lines: &mut [String], at: usize, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    if !lines[at].ends_with('\n') {
+        lines[at].push('\n');
+    }
+    lines[at].push_str(text);
+}
+
+/// Sets sub-properties `subs` of the property `key` on line `at`: each at its last occurrence
+/// (earlier ones removed), missing ones appended. A scalar value there is replaced.
+fn set_nested(lines: &mut [String], at: usize, key: &str, subs: &[(String, String)]) {
+    let scalar = lines[at]
+        .split_once('=')
+        .is_some_and(|(_, v)| !v.trim().is_empty());
+    if scalar {
+        clear_continuations(lines, at);
+        lines[at] = format!("{key} =\n");
+    }
+    let end = continuation_end(lines, at);
+    let mut extra = String::new();
+    for (name, value) in subs {
+        let found: Vec<usize> = (at + 1..end)
+            .filter(|&i| {
+                is_continuation(&lines[i])
+                    && option_of(&lines[i]).is_some_and(|(k, _)| k.eq_ignore_ascii_case(name))
+            })
+            .collect();
+        match found.split_last() {
+            Some((&last, earlier)) => {
+                for &i in earlier {
+                    lines[i].clear();
+                }
+                let indent = option_of(&lines[last]).map_or(4, |(_, indent)| indent);
+                lines[last] = format!("{}{name} = {value}\n", " ".repeat(indent));
+            }
+            None => extra.push_str(&format!("    {name} = {value}\n")),
+        }
+    }
+    let last = (at..end).rfind(|&i| !lines[i].is_empty()).unwrap_or(at);
+    append_after(lines, last, &extra);
 }
 
 fn quoted_eq(header: &str, section: &str) -> bool {
@@ -595,7 +628,11 @@ mod tests {
             // Also found by fuzzing: the old value's continuation lines outlived it, and a
             // `:` before the `=` made the editor see another key than the reader.
             "[default]\nregion = old\n  more = 1\nregion:x=y\n",
-            // ...and continuations after a blank line or a comment still continue.
+            // ...continuations after a blank line or a comment still continue, a key's last
+            // occurrence wins, and so does the last of two sections with the same name.
+            "[default]\nregion = a\nregion = b\n",
+            "[default]\nregion = a\n[other]\n[default]\noutput = json\n",
+            "[default]\nregion = a\n[default]\nregion = b\nRegion = c\n",
             "[default]\ns3 =\n  a = 1\n\n# c\n  b = 2\n",
             "[default]\nregion = old\n\n  more\n",
         ] {
