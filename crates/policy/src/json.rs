@@ -4,7 +4,7 @@
 //! blog post, a duplicated key, a smart quote) deserve an answer that names the line and column.
 //! This reader accepts RFC 8259 JSON restricted to the character set IAM allows (TAB, LF, CR and
 //! U+0020–U+00FF), rejects duplicate object keys, and records a [`Span`] for every value and key.
-//! It never panics on any input (fuzzed in `crates/policy/fuzz`).
+//! It never panics on any input (fuzzed by `fuzz/` target `policy`).
 
 use std::fmt;
 
