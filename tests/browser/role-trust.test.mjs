@@ -3,7 +3,8 @@
 //     MFA": the review step shows the generated trust policy, with the other account's root
 //     as principal, sts:ExternalId under StringEquals and aws:MultiFactorAuthPresent under
 //     Bool, and the policy ticked in the permissions step; the role is created with exactly
-//     that trust policy (checked with the CLI too) and that policy attached.
+//     that trust policy (checked with the CLI too) and that policy attached. The review's
+//     "Back" returns to the wizard with every choice still made.
 //   Missing pieces are refused with a message: a 2-digit account, an empty external ID.
 //   "Custom trust policy": a draft with a `//` comment is flagged live and refused at review;
 //     a valid one (a service principal) is reviewed and created.
@@ -96,6 +97,21 @@ await feature("role-trust", async (t) => {
       ],
     });
   }, { docs: "role-review-external-id-mfa" });
+
+  await t.step("another-account-back-keeps-choices", async () => {
+    const resp = await clickForPage(root, root.getByRole("button", { name: "Back" }), "");
+    assert.equal(resp.status(), 200);
+    await root.getByRole("heading", { name: "Create role" }).waitFor();
+    assert.ok(await root.getByRole("radio", { name: "AWS account: another AWS account" }).isChecked());
+    assert.equal(await root.getByLabel("Account ID (another AWS account)").inputValue(), OTHER);
+    assert.ok(await root.getByRole("checkbox", { name: "Require external ID" }).isChecked());
+    assert.equal(await root.getByLabel("External ID", { exact: true }).inputValue(), EXTERNAL_ID);
+    assert.ok(await root.getByRole("checkbox", { name: "Require MFA" }).isChecked());
+    assert.equal(await root.getByLabel("Role name").inputValue(), CROSS);
+    assert.ok(await root.getByRole("checkbox", { name: PERMISSIONS }).isChecked());
+    assert.equal((await review()).status(), 200);
+    assert.deepEqual(JSON.parse(await root.locator("#review-trust").innerText()), reviewed);
+  });
 
   await t.step("another-account-created", async () => {
     await root.getByRole("button", { name: "Create role" }).click();

@@ -122,6 +122,7 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["policies", "validate"], _, true) => p.validate_policy(),
         (["roles"], true, _) => p.roles(),
         (["roles", "new"], true, _) => p.role_form(None, StatusCode::OK),
+        (["roles", "new"], _, true) => p.role_wizard_back(),
         (["roles"], _, true) => p.create_role(),
         (["roles", n], true, _) => p.role(n),
         (["roles", n, "attach-policy"], _, true) => p.attach(n, "Role"),

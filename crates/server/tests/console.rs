@@ -1404,6 +1404,23 @@ fn switch_role_colour_recent_roles_and_the_role_wizard() {
         p.body
             .contains(r#"<input type="hidden" name="ExternalId" value="ext-42">"#)
     );
+    // "Back" posts them to the first step, which shows every choice again.
+    assert!(
+        p.body
+            .contains(r#"formaction="/console/roles/new">Back</button>"#)
+    );
+    let back = root.post("/console/roles/new", &form);
+    assert_eq!(back.status, 200, "{}", back.body);
+    for chosen in [
+        r#"value="another-account" checked"#,
+        r#"name="OtherAccountId" inputmode="numeric" maxlength="12" value="210987654321""#,
+        r#"name="RequireExternalId" value="true" checked"#,
+        r#"name="ExternalId" maxlength="1224" value="ext-42""#,
+        r#"name="RequireMfa" value="true" checked"#,
+        r#"value="CrossAccount""#,
+    ] {
+        assert!(back.body.contains(chosen), "{chosen} in {}", back.body);
+    }
     let p = root.post("/console/roles", &form);
     assert_eq!(p.status, 303, "{}", p.body);
     let trust = decoded_trust(&root_api, "CrossAccount");

@@ -240,6 +240,19 @@ impl P<'_> {
         Ok(trust)
     }
 
+    /// `POST /console/roles/new` (the review step's "Back"): the wizard again, with every
+    /// choice the review carried in its hidden fields.
+    pub(super) fn role_wizard_back(&self) -> Response {
+        let c = self.trust_choice();
+        self.role_wizard(
+            &c,
+            &self.field("RoleName"),
+            &self.field("PolicyArn"),
+            None,
+            StatusCode::OK,
+        )
+    }
+
     /// Step "Name, review, and create": the generated trust policy, then a confirming form.
     pub(super) fn review_role(&self) -> Response {
         let trust = match self.chosen_trust() {
@@ -268,8 +281,7 @@ impl P<'_> {
                 r#"<h2>Role name</h2><p>{name}</p>
 <h2>Trust policy</h2><pre id="review-trust">{pretty}</pre>
 <h2>Permissions</h2><p>{perm}</p>
-<form method="post" action="/console/roles">{csrf}{hidden}<button type="submit">Create role</button></form>
-<p><a href="/console/roles/new">Back</a></p>"#,
+<form method="post" action="/console/roles">{csrf}{hidden}<button type="submit">Create role</button> <button type="submit" formaction="/console/roles/new">Back</button></form>"#,
                 name = esc(&name),
                 pretty = esc(&pretty),
                 perm = if policies.is_empty() {
