@@ -179,7 +179,7 @@ async function step(name, fn) {
   console.log(`ok ${shotNo} ${name}`);
 }
 
-const nav = () => page.getByRole("navigation");
+const nav = () => page.getByRole("navigation", { name: "main" });
 const alertText = () => page.getByRole("alert").first().innerText();
 
 /** Clicks `locator` and returns the HTTP response of the page it leads to (after redirects). */

@@ -348,7 +348,7 @@ export async function feature(name, body) {
 
 // ---------------------------------------------------------------- page helpers
 
-export const nav = (page) => page.getByRole("navigation");
+export const nav = (page) => page.getByRole("navigation", { name: "main" });
 export const alertText = (page) => page.getByRole("alert").first().innerText();
 /** The page's first alert's text now, or "" (no waiting: for assertion messages). */
 export const alertNow = async (page) => {

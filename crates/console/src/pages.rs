@@ -656,27 +656,65 @@ impl P<'_> {
         }
     }
 
+    /// The policies list, filtered by type as the AWS console does (`?type=aws|customer`;
+    /// all by default): `ListPolicies` with `Scope` `AWS`, `Local` or `All`.
     fn policies(&self) -> Response {
+        const TYPES: [(&str, &str, &str); 3] = [
+            ("all", "All", "All types"),
+            ("aws", "AWS", "AWS managed"),
+            ("customer", "Local", "Customer managed"),
+        ];
+        let chosen = self.r.query("type").unwrap_or("all");
+        let (chosen, scope, _) = TYPES
+            .iter()
+            .copied()
+            .find(|(t, _, _)| *t == chosen)
+            .unwrap_or(TYPES[0]);
         let out = match self.call(
             "iam",
             "ListPolicies",
-            json!({"Scope": "Local", "MaxItems": 1000}),
+            json!({"Scope": scope, "MaxItems": 1000}),
         ) {
             Ok(v) => v,
             Err(e) => return self.failed("Policies", &e),
         };
+        let listed: Vec<Value> = items(&out, "Policies")
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                let aws = txt(&p["Arn"]).starts_with("arn:aws:iam::aws:policy/");
+                p["Type"] = json!(if aws {
+                    "AWS managed"
+                } else {
+                    "Customer managed"
+                });
+                p
+            })
+            .collect();
         let rows = entity_rows(
-            items(&out, "Policies"),
+            &listed,
             "policies",
             "Arn",
             "PolicyName",
-            &["AttachmentCount"],
+            &["Type", "AttachmentCount"],
         );
+        let filter: Vec<String> = TYPES
+            .iter()
+            .map(|(t, _, label)| {
+                if *t == chosen {
+                    format!(r#"<a href="/console/policies?type={t}" aria-current="page"><strong>{label}</strong></a>"#)
+                } else {
+                    format!(r#"<a href="/console/policies?type={t}">{label}</a>"#)
+                }
+            })
+            .collect();
         self.page(
             "Policies",
             &format!(
                 r#"<p><a href="/console/policies/new">Create policy</a></p>
-<table><thead><tr><th>Policy name</th><th>ARN</th><th>Attachments</th></tr></thead><tbody>{rows}</tbody></table>"#
+<p role="group" aria-label="Filter by type">Type: {filter}</p>
+<table><thead><tr><th>Policy name</th><th>ARN</th><th>Type</th><th>Attachments</th></tr></thead><tbody>{rows}</tbody></table>"#,
+                filter = filter.join(" · ")
             ),
         )
     }

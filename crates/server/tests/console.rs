@@ -376,6 +376,31 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
     assert!(listed.contains(&format!(
         "arn:aws:iam::{ACCOUNT}:policy/ECRPushAndLoginPolicy"
     )));
+    // All types by default, as the AWS console; the filter narrows to AWS or customer managed.
+    let aws_managed = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser";
+    assert!(listed.contains(aws_managed), "{listed}");
+    assert!(
+        listed.contains("<td>AWS managed</td>") && listed.contains("<td>Customer managed</td>")
+    );
+    let only_aws = root.get("/console/policies?type=aws").body;
+    assert!(only_aws.contains(aws_managed) && !only_aws.contains("SwitchRolePolicy"));
+    assert!(only_aws.contains(r#"aria-current="page"><strong>AWS managed</strong>"#));
+    let only_local = root.get("/console/policies?type=customer").body;
+    assert!(only_local.contains("SwitchRolePolicy") && !only_local.contains(aws_managed));
+    // An AWS managed policy's page shows its document.
+    let page = root.get(&format!(
+        "/console/policies/{}",
+        aws_managed.replace(':', "%3A").replace('/', "%2F")
+    ));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("ecr:GetAuthorizationToken"),
+        "{}",
+        page.body
+    );
+    // ...and offers no edit or delete: AWS maintains it.
+    assert!(page.body.contains("AWS managed policy") && !page.body.contains("Save changes"));
+    assert!(!page.body.contains("/delete\""), "{}", page.body);
     let switch_arn = format!("arn:aws:iam::{ACCOUNT}:policy/SwitchRolePolicy");
     let p = root.post(
         "/console/users/user-for-switch/attach-policy",

@@ -410,6 +410,8 @@ impl P<'_> {
         let default = txt(&p["DefaultVersionId"]);
         let base = format!("/console/policies/{}", seg(arn));
         let csrf = self.csrf();
+        // AWS managed policies are AWS's to change: shown, never edited or deleted.
+        let aws_managed = arn.starts_with("arn:aws:iam::aws:policy/");
         let mut body = format!(
             "<p>ARN: <code>{}</code><br>Description: {}<br>Attachments: {}<br>Default version: {}</p>",
             esc(arn),
@@ -442,6 +444,8 @@ impl P<'_> {
                         let is_default = ver["IsDefaultVersion"].as_bool().unwrap_or(false);
                         let actions = if is_default {
                             "Default".to_owned()
+                        } else if aws_managed {
+                            String::new()
                         } else {
                             format!(
                                 r#"<form method="post" action="{base}/versions/{i}/default" class="inline">{csrf}<button type="submit" aria-label="Set {i} as default">Set as default</button></form>
@@ -462,8 +466,12 @@ impl P<'_> {
             }
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
-        body.push_str(&self.version_form(arn, &document, None));
-        body.push_str(&self.delete_section("policy", &name, &format!("{base}/delete")));
+        if aws_managed {
+            body.push_str("<p>This is an AWS managed policy: AWS maintains it, so it cannot be edited or deleted.</p>");
+        } else {
+            body.push_str(&self.version_form(arn, &document, None));
+            body.push_str(&self.delete_section("policy", &name, &format!("{base}/delete")));
+        }
         self.page(&name, &body)
     }
 
