@@ -97,6 +97,15 @@ fuzz_target!(|input: Input| {
         service,
         time: now,
     };
+    // A header-signed request whose query also carries presign parameters has two auth
+    // mechanisms; AWS (and the verifier) refuse it whoever signed it.
+    let presign_names: [&[u8]; 3] = [b"X-Amz-Algorithm", b"X-Amz-Credential", b"X-Amz-Signature"];
+    let two_mechanisms = parse_query(&input.query)
+        .iter()
+        .any(|(k, _)| presign_names.contains(&k.as_slice()));
+    if input.presign_for.is_none() && two_mechanisms {
+        return;
+    }
     let (query, headers) = match input.presign_for {
         None => {
             sign_headers(
