@@ -358,19 +358,18 @@ fn header_of(line: &str) -> Option<&str> {
     header_name(line).flatten()
 }
 
-fn option_of(line: &str) -> Option<(&str, usize)> {
-    // `key = value`, split at the first `=` as the reader does (it refuses `key: value`);
-    // returns the key and its indent.
-    if line.trim().is_empty() || line.trim_start().starts_with(COMMENT) {
+/// The property a line of the editor's text defines, as the reader sees it: its name
+/// (lowercased, as [`parse_property`] reads it) and its indent. `None` for skipped lines and
+/// lines the reader would not take as a property.
+fn option_of(line: &str) -> Option<(String, usize)> {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if is_skipped(line) {
         return None;
     }
-    let pos = line.find('=')?;
-    if pos == 0 {
-        return None;
-    }
-    let key = &line[..pos];
-    let indent = key.len() - key.trim_start().len();
-    Some((key.trim(), indent))
+    let indent = line.len() - line.trim_start_matches(WS).len();
+    let (key, _) = parse_property(line).ok()?;
+    Some((key, indent))
 }
 
 /// Rejects values the files cannot hold.
@@ -644,6 +643,21 @@ mod tests {
                 .and_then(|(_, p)| p.get("region"));
             assert_eq!(got, Some("r"), "{text:?} became {out:?}");
         }
+    }
+
+    /// Found by `fuzz/` (target `ini`): the editor trimmed `\r` off a name the reader keeps
+    /// (`s3\r\r` is no identifier, so the reader drops it), took it for `s3` and left the nested
+    /// value unwritten.
+    #[test]
+    fn edit_takes_names_as_the_reader_does() {
+        let nested = EditValue::Nested(vec![("max_concurrent_requests".into(), "20".into())]);
+        let out = edit("[default]\ns3\r\r =\n", "default", &[("s3".into(), nested)]);
+        let parsed = parse_raw(&out).unwrap();
+        let s3 = parsed[0].1.get("s3").unwrap_or_else(|| panic!("{out:?}"));
+        assert_eq!(
+            sub_properties(s3),
+            [("max_concurrent_requests".to_string(), "20".to_string())]
+        );
     }
 
     #[test]
