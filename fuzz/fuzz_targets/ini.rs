@@ -8,13 +8,24 @@ use kagi_cli::ini::{self, EditValue};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&which, rest)) = data.split_first() else { return };
-    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
     for line in text.lines() {
         let _ = ini::sub_properties(line);
     }
-    let Ok(before) = ini::parse_raw(text) else { return };
-    let section = ["default", "profile dev", "sso-session corp", "services local"][usize::from(which & 3)];
+    let Ok(before) = ini::parse_raw(text) else {
+        return;
+    };
+    let section = [
+        "default",
+        "profile dev",
+        "sso-session corp",
+        "services local",
+    ][usize::from(which & 3)];
     let key = ["region", "s3", "output", "role_arn"][usize::from((which >> 2) & 3)];
     let value = match which >> 4 {
         0..=9 => EditValue::Set("us-west-2".into()),
@@ -33,17 +44,30 @@ fuzz_target!(|data: &[u8]| {
         .filter_map(|(_, props)| props.get(key))
         .last();
     match &value {
-        EditValue::Set(v) => assert_eq!(read, Some(v.as_str()), "the value set does not read back:\n{edited}"),
+        EditValue::Set(v) => assert_eq!(
+            read,
+            Some(v.as_str()),
+            "the value set does not read back:\n{edited}"
+        ),
         EditValue::Nested(subs) => {
-            let got = ini::sub_properties(read.unwrap_or_else(|| panic!("the nested value is missing:\n{edited}")));
+            let got = ini::sub_properties(
+                read.unwrap_or_else(|| panic!("the nested value is missing:\n{edited}")),
+            );
             for (n, v) in subs {
                 let found = got.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v);
-                assert_eq!(found, Some(v), "sub-property {n} does not read back:\n{edited}");
+                assert_eq!(
+                    found,
+                    Some(v),
+                    "sub-property {n} does not read back:\n{edited}"
+                );
             }
         }
         EditValue::Remove => assert_eq!(read, None, "the removed key is still read:\n{edited}"),
     }
     for (name, _) in &before {
-        assert!(after.iter().any(|(n, _)| n == name), "section [{name}] lost:\n{edited}");
+        assert!(
+            after.iter().any(|(n, _)| n == name),
+            "section [{name}] lost:\n{edited}"
+        );
     }
 });
