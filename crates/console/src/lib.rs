@@ -66,6 +66,7 @@
 //! | `pages/groups.rs` | groups: members, attached policies |
 //! | `pages/iam_more.rs` | role wizard and trust editing, detach, policy versions, simulator, password pages |
 //! | `pages/inline.rs` | inline policies of users, roles, groups (list with documents, add, delete) |
+//! | `pages/tags.rs` | tags of users and roles (list, add or change, remove) |
 //! | `pages/delete.rs` | deleting users, roles, groups, policies, repositories (name typed to confirm; dependents first) |
 //! | `pages/mfa.rs` | assigning a virtual MFA device (QR code via the `qrcode` crate, inline SVG) and removing it |
 //! | [`federation`] | `/federation`: getSigninToken and login |

@@ -17,6 +17,7 @@ mod inline;
 mod mfa;
 mod signin;
 mod switch;
+mod tags;
 
 use signin::{mfa_form, signin, signin_form, signin_mfa};
 
@@ -138,6 +139,10 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["roles", n, "inline", "delete"], _, true) => p.delete_inline("Role", n),
         (["groups", g, "inline"], _, true) => p.put_inline("Group", g),
         (["groups", g, "inline", "delete"], _, true) => p.delete_inline("Group", g),
+        (["users", u, "tags"], _, true) => p.add_tag("User", u),
+        (["users", u, "tags", "remove"], _, true) => p.remove_tag("User", u),
+        (["roles", n, "tags"], _, true) => p.add_tag("Role", n),
+        (["roles", n, "tags", "remove"], _, true) => p.remove_tag("Role", n),
         (["users", u, "mfa"], _, true) => p.assign_mfa(u),
         (["users", u, "mfa", "enable"], _, true) => p.enable_mfa(u),
         (["users", u, "mfa", "remove"], _, true) => p.remove_mfa(u),
@@ -527,6 +532,7 @@ impl P<'_> {
             )),
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
+        body.push_str(&self.tags_section("User", name));
         body.push_str(&self.delete_section("user", name, &format!("{base}/delete")));
         self.page(name, &body)
     }
@@ -862,6 +868,7 @@ impl P<'_> {
             arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("Role", name));
+        body.push_str(&self.tags_section("Role", name));
         body.push_str(&self.delete_section(
             "role",
             name,

@@ -2911,3 +2911,70 @@ fn password_reset_required_opens_only_the_password_page_until_it_is_changed() {
     let p = again.sign_in("newcomer", "Second-Password-2026!");
     assert_eq!(p.location.as_deref(), Some("/console/users"));
 }
+
+#[test]
+fn tags_on_users_and_roles_are_added_changed_and_removed() {
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    for (path, list, member, name) in [
+        ("users", "ListUserTags", "UserName", "user-for-switch"),
+        ("roles", "ListRoleTags", "RoleName", ROLE),
+    ] {
+        let page = format!("/console/{path}/{name}");
+        let body = root.get(&page).body;
+        assert!(
+            body.contains("<h2>Tags</h2>") && body.contains("No tags."),
+            "{body}"
+        );
+        let tags = |api: &Client| api.ok("iam", list, json!({member: name}))["Tags"].clone();
+        // Added, then changed: TagUser / TagRole overwrite the key's value.
+        for value in ["web", "api"] {
+            let p = root.post(
+                &format!("{page}/tags"),
+                &[("csrf", &csrf), ("Key", "team"), ("Value", value)],
+            );
+            assert_eq!(p.status, 303, "{}", p.body);
+            assert_eq!(tags(&root_api), json!([{"Key": "team", "Value": value}]));
+        }
+        let body = root.get(&page).body;
+        assert!(body.contains("<tr><td>team</td><td>api</td>"), "{body}");
+        assert!(body.contains(r#"aria-label="Remove tag team""#));
+        // Bad input comes back in AWS's words, and changes nothing.
+        let p = root.post(
+            &format!("{page}/tags"),
+            &[("csrf", &csrf), ("Key", "team#1"), ("Value", "x")],
+        );
+        assert_eq!(p.status, 400, "{}", p.body);
+        assert!(p.body.contains("ValidationError"), "{}", p.body);
+        assert_eq!(tags(&root_api), json!([{"Key": "team", "Value": "api"}]));
+        // Without the CSRF token nothing happens.
+        let p = root.post(&format!("{page}/tags/remove"), &[("Key", "team")]);
+        assert_eq!(p.status, 403, "{}", p.body);
+        let p = root.post(
+            &format!("{page}/tags/remove"),
+            &[("csrf", &csrf), ("Key", "team")],
+        );
+        assert_eq!(p.status, 303, "{}", p.body);
+        assert_eq!(tags(&root_api), json!([]));
+    }
+    // The role session may not tag its own role: AWS's AccessDenied, nothing written.
+    let (mut role, rcsrf) = switched_user(&server, "blue");
+    let p = role.post(
+        &format!("/console/roles/{ROLE}/tags"),
+        &[("csrf", &rcsrf), ("Key", "team"), ("Value", "x")],
+    );
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(
+        p.body.contains(&format!(
+            "User: {} is not authorized to perform: iam:TagRole",
+            role_session_arn()
+        )),
+        "{}",
+        p.body
+    );
+    assert_eq!(
+        root_api.ok("iam", "ListRoleTags", json!({"RoleName": ROLE}))["Tags"],
+        json!([])
+    );
+}
