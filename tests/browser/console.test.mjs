@@ -24,8 +24,7 @@
 // Selectors are labels, roles and visible text (what a user sees), never CSS paths. Any failed
 // expectation throws; the script then saves a FAILED-*.png and exits 1.
 
-import { chromium } from "playwright-core";
-import { guardContext, looseCookies, tempDir, watchPage } from "./lib.mjs";
+import { escapeRe, guardContext, launchBrowser, looseCookies, tempDir, watchPage } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -45,7 +44,6 @@ const kagiBin = need("KAGI_BIN");
 const shotsDir = need("KAGI_SHOTS_DIR");
 const docsDir = env.KAGI_DOCS_DIR;
 const update = env.KAGI_UPDATE_SCREENSHOTS === "1";
-const executablePath = env.KAGI_CHROMIUM || "/usr/bin/chromium";
 
 const USER = "user-for-switch";
 const USER_PASSWORD = "Switch-Role-2026!pw";
@@ -114,27 +112,7 @@ const ecrPolicy = ecrPolicyWithComments
   .filter((l) => !l.trim().startsWith("//"))
   .join("\n");
 
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-fs.mkdirSync(shotsDir, { recursive: true });
-for (const f of fs.readdirSync(shotsDir)) {
-  if (f.endsWith(".png")) fs.rmSync(path.join(shotsDir, f));
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  // What works on this machine's closed network (see the README's test section).
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchBrowser();
 
 let shotNo = 0;
 let page;

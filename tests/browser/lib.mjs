@@ -309,16 +309,13 @@ class Harness {
   }
 }
 
-/**
- * Runs one feature: `body(t)` with a fresh harness. Prints `OK:` at the end, or the failure
- * (exit code 1). Problems seen on any page (CSP, headers, cookies, page errors) fail it too.
- */
-export async function feature(name, body) {
+/** Empties the screenshot directory of an earlier run and starts headless chromium. */
+export async function launchBrowser() {
   fs.mkdirSync(shotsDir, { recursive: true });
   for (const f of fs.readdirSync(shotsDir)) {
     if (f.endsWith(".png")) fs.rmSync(path.join(shotsDir, f));
   }
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath,
     headless: true,
     // What works on this machine's closed network (see the README's test section).
@@ -332,6 +329,14 @@ export async function feature(name, body) {
       "--disable-sync",
     ],
   });
+}
+
+/**
+ * Runs one feature: `body(t)` with a fresh harness. Prints `OK:` at the end, or the failure
+ * (exit code 1). Problems seen on any page (CSP, headers, cookies, page errors) fail it too.
+ */
+export async function feature(name, body) {
+  const browser = await launchBrowser();
   const t = new Harness(name, browser);
   try {
     await body(t);
