@@ -48,6 +48,8 @@ pub struct AppState {
     /// Roles' last AssumeRole, by lower-cased role name (kept in memory, persisted at shutdown).
     pub role_last_used:
         parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
+    /// OIDC issuers' signing keys (AssumeRoleWithWebIdentity).
+    pub jwks: crate::sts::web_identity::JwksCache,
 }
 
 impl AppState {
@@ -225,6 +227,24 @@ async fn aws_entry(
             .map(|(_, v)| v.clone())
             .unwrap_or_default(),
     };
+    // AssumeRoleWithWebIdentity is not signed (AWS's model says so): the OIDC token in the
+    // form is the credential, checked by `sts::web_identity`.
+    if matches!(proto, Proto::Query) && action == "AssumeRoleWithWebIdentity" {
+        let region = parsed
+            .as_ref()
+            .map(|i| i.region.clone())
+            .unwrap_or_else(|_| "us-east-1".to_owned());
+        let resp = web_identity_call(state.clone(), form, peer.ip(), region, &request_id).await;
+        return finish(
+            &parts.method,
+            "sts",
+            &action,
+            "-",
+            resp,
+            &request_id,
+            started,
+        );
+    }
     let authed = parsed.and_then(|info| auth::authenticate(&state, &inreq, info, now));
     let authed = match authed {
         Ok(a) => a,
@@ -374,6 +394,39 @@ pub fn invoke(
         "console call"
     );
     out.map_err(|e| to_api(&e))
+}
+
+/// AssumeRoleWithWebIdentity, on a blocking thread: it may ask the token's issuer for its keys.
+async fn web_identity_call(
+    state: Arc<AppState>,
+    form: Vec<(String, String)>,
+    source_ip: IpAddr,
+    region: String,
+    request_id: &str,
+) -> Response {
+    let sts = kagi_api::service("sts").expect("sts is modelled");
+    let id = request_id.to_owned();
+    let out = tokio::task::spawn_blocking(move || -> AwsResult<String> {
+        let (op, input) = kagi_api::query::decode(sts, &form).map_err(from_api)?;
+        let facts = crate::sts::web_identity::Facts {
+            now: crate::ids::now_secs(),
+            source_ip,
+            region,
+        };
+        let output =
+            crate::sts::web_identity::assume_role_with_web_identity(&state, &input, &facts)?;
+        Ok(kagi_api::xml::encode_response(sts, op, &output, &id))
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(AwsError::from(anyhow::anyhow!(
+            "web identity task failed: {e}"
+        )))
+    });
+    match out {
+        Ok(xml) => xml_response(200, xml, request_id),
+        Err(e) => error_response(&Proto::Query, Some("sts"), &e, request_id),
+    }
 }
 
 fn query_call(ctx: &Ctx, service_name: &str, form: &[(String, String)]) -> AwsResult<String> {

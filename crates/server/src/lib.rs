@@ -200,6 +200,7 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         ecr: Some(ecr),
         last_used: Default::default(),
         role_last_used: Default::default(),
+        jwks: Default::default(),
     });
     host.set_state(&state);
     let root_password_file = console_root_password(&*state.store, config.data_dir.as_deref())?;

@@ -172,6 +172,9 @@ pub struct OidcProvider {
     pub thumbprints: Vec<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// The provider's URL is `http://` (kagi allows it for loopback hosts only), not `https://`.
+    #[serde(default)]
+    pub http: bool,
 }
 
 /// An IAM SAML identity provider (stored in `Table::Meta` under `saml-provider\0lower(name)`).

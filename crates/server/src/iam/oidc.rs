@@ -1,6 +1,6 @@
 //! IAM OpenID Connect identity providers: Create/Get/List/Delete, client ids, thumbprints and
-//! tags. kagi does not exchange web identity tokens (no AssumeRoleWithWebIdentity), but
-//! infrastructure code that declares a provider (e.g. for CI) can create, read and delete it.
+//! tags. Their tokens are exchanged for role sessions by AssumeRoleWithWebIdentity
+//! ([`crate::sts::web_identity`]).
 //!
 //! Stored in `Table::Meta` under `oidc-provider\0ARN`; the ARN is
 //! `arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH` (the URL without `https://`).
@@ -66,8 +66,11 @@ fn check_client_id(c: &str) -> AwsResult<()> {
 
 pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let url = req(i, "Url")?;
+    // kagi also accepts http:// for a loopback host (a test identity provider beside kagi).
+    let http = url.starts_with("http://") && crate::sts::web_identity::allowed_url(url);
     let rest = url
         .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://").filter(|_| http))
         .filter(|r| !r.is_empty() && url.len() <= 255 && !r.contains(['?', '#', ' ']))
         .ok_or_else(|| {
             AwsError::validation(format!(
@@ -114,6 +117,7 @@ pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             client_ids: ids,
             thumbprints: thumbprints.clone(),
             tags: tags.clone(),
+            http,
         };
         tx.put_json(Table::Meta, &key(&arn), &p)
     })?;

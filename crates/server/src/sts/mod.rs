@@ -1,4 +1,5 @@
-//! STS: GetCallerIdentity, AssumeRole, GetSessionToken, GetFederationToken.
+//! STS: GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity, GetSessionToken,
+//! GetFederationToken.
 //!
 //! AssumeRole follows AWS's same-account rules through kagi-policy: the role's trust policy is
 //! evaluated as a trust (resource) policy beside the caller's identity policies, so a trust
@@ -13,10 +14,12 @@
 //! a session a console session of its own (the sign-in federation endpoint uses it).
 //! AssumeRole and GetFederationToken share the checks of session policies and tags.
 //!
+//! AssumeRoleWithWebIdentity (unsigned: the OIDC token is the credential) is in [`web_identity`].
+//!
 //! A session is a [`Session`] sealed into the session token ([`crate::crypto`]); it is also
 //! recorded in the [`book::SessionBook`] so ECR registry tokens can re-resolve it.
 
-use crate::app::Ctx;
+use crate::app::{AppState, Ctx};
 use crate::auth::Principal;
 use crate::error::{AwsError, AwsResult};
 use crate::iam::{opt, opt_i64, req};
@@ -26,6 +29,7 @@ use kagi_policy::{ContextType, ResourcePolicyKind};
 use serde_json::{Value, json};
 
 pub mod book;
+pub mod web_identity;
 
 pub const CHAINING_LIMIT: i64 = 3600;
 pub const PACKED_LIMIT: usize = 2048;
@@ -140,13 +144,13 @@ fn mfa_check(ctx: &Ctx, input: &Value) -> AwsResult<bool> {
     }
 }
 
-fn new_credentials(ctx: &Ctx, mut session: Session) -> AwsResult<(Value, Session)> {
+fn new_credentials(state: &AppState, mut session: Session) -> AwsResult<(Value, Session)> {
     let key_id = crate::ids::access_key_id(true);
     let secret = crate::ids::secret_access_key();
     session.access_key_id = key_id.clone();
-    session.secret_sealed = ctx.state.sealer.seal_str("session-secret", &secret);
+    session.secret_sealed = state.sealer.seal_str("session-secret", &secret);
     let plain = serde_json::to_vec(&session).map_err(|e| AwsError::from(anyhow::Error::from(e)))?;
-    let token = ctx.state.sealer.seal_token(&plain);
+    let token = state.sealer.seal_token(&plain);
     // Not recorded in the session book: the token is the credential. A session is recorded
     // when something will later name it by key id alone (see `sts::book`).
     let creds = json!({
@@ -191,7 +195,7 @@ struct SessionParams<'i> {
     packed_pct: usize,
 }
 
-fn session_params<'i>(ctx: &Ctx, input: &'i Value) -> AwsResult<SessionParams<'i>> {
+fn session_params<'i>(state: &AppState, input: &'i Value) -> AwsResult<SessionParams<'i>> {
     // Session policies: validated like identity policies; together at most 2,048 characters.
     let inline = opt(input, "Policy");
     if let Some(p) = inline {
@@ -215,8 +219,7 @@ fn session_params<'i>(ctx: &Ctx, input: &'i Value) -> AwsResult<SessionParams<'i
     }
     let mut session_policies: Vec<String> = inline.map(|p| vec![p.to_owned()]).unwrap_or_default();
     for a in &arns {
-        let p: Option<ManagedPolicy> =
-            ctx.state.store.view(|tx| tx.get_json(Table::Policies, a))?;
+        let p: Option<ManagedPolicy> = state.store.view(|tx| tx.get_json(Table::Policies, a))?;
         let p = p.ok_or_else(|| {
             AwsError::invalid_input(format!("Policy {a} does not exist or is not attachable."))
         })?;
@@ -316,7 +319,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         session_policies,
         tags,
         packed_pct,
-    } = session_params(ctx, input)?;
+    } = session_params(ctx.state, input)?;
 
     let mfa = mfa_check(ctx, input)?;
 
@@ -400,7 +403,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         tags,
         source_identity: opt(input, "SourceIdentity").map(str::to_owned),
     };
-    let (creds, _) = new_credentials(ctx, session)?;
+    let (creds, _) = new_credentials(ctx.state, session)?;
     ctx.state.role_last_used.lock().insert(
         crate::store::name_key(&role.name),
         crate::model::LastUsed {
@@ -455,7 +458,7 @@ pub fn console_session(ctx: &Ctx, duration: i64, mfa: bool) -> AwsResult<(Value,
         tags: Vec::new(),
         source_identity: None,
     };
-    let (creds, session) = new_credentials(ctx, session)?;
+    let (creds, session) = new_credentials(ctx.state, session)?;
     ctx.state.sessions.put(&session, ctx.now)?; // the console names it by key id
     Ok((creds, session))
 }
@@ -482,7 +485,7 @@ pub fn federated_console_session(
         console: true,
         ..base.clone()
     };
-    let (creds, session) = new_credentials(ctx, session)?;
+    let (creds, session) = new_credentials(ctx.state, session)?;
     ctx.state.sessions.put(&session, ctx.now)?; // the console names it by key id
     Ok((creds, session))
 }
@@ -542,7 +545,7 @@ pub fn get_federation_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         session_policies,
         tags,
         packed_pct,
-    } = session_params(ctx, input)?;
+    } = session_params(ctx.state, input)?;
 
     let arn = format!(
         "arn:aws:sts::{}:federated-user/{name}",
@@ -573,7 +576,7 @@ pub fn get_federation_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         tags,
         source_identity: None,
     };
-    let (creds, _) = new_credentials(ctx, session)?;
+    let (creds, _) = new_credentials(ctx.state, session)?;
     let mut out = json!({
         "Credentials": creds,
         "FederatedUser": {
@@ -625,7 +628,7 @@ pub fn get_session_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         tags: Vec::new(),
         source_identity: None,
     };
-    let (creds, _) = new_credentials(ctx, session)?;
+    let (creds, _) = new_credentials(ctx.state, session)?;
     Ok(json!({"Credentials": creds}))
 }
 

@@ -148,6 +148,32 @@ impl Client {
         }
     }
 
+    /// Sends `action` unsigned (no Authorization header), as clients send
+    /// AssumeRoleWithWebIdentity.
+    pub fn call_unsigned(
+        &self,
+        service: &str,
+        action: &str,
+        input: Value,
+    ) -> Result<Value, (u16, ApiError)> {
+        let svc = kagi_api::service(service).unwrap();
+        let op = svc.operation(action).unwrap();
+        let body = kagi_api::query::encode(op, svc, &input);
+        let headers = vec![(
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+        )];
+        let raw = self.post_raw(&headers, &body);
+        if raw.status == 200 {
+            Ok(kagi_api::xml::decode_response(svc, op, &raw.body)
+                .unwrap_or_else(|e| panic!("{e}: {}", raw.body)))
+        } else {
+            let e = kagi_api::xml::decode_error(&raw.body)
+                .unwrap_or_else(|| panic!("no ErrorResponse: {}", raw.body));
+            Err((raw.status, e))
+        }
+    }
+
     pub fn iam(&self, action: &str, input: Value) -> Result<Value, (u16, ApiError)> {
         self.call("iam", action, input)
     }
