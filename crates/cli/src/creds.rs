@@ -1,18 +1,32 @@
 //! The credential chain, as botocore's `create_credential_resolver` orders it for the AWS CLI:
 //!
 //! 1. environment (`AWS_ACCESS_KEY_ID`...; **skipped when `--profile` is on the command line**),
-//! 2. assume-role (`role_arn` + `source_profile` | `credential_source`), cached on disk,
-//! 3. shared credentials file static keys, 4. `credential_process` (Version 1),
-//! 5. config file static keys.
+//! 2. assume-role (`role_arn` + `source_profile` | `credential_source`, in a profile *without*
+//!    `web_identity_token_file`), cached on disk,
+//! 3. assume-role-with-web-identity (`web_identity_token_file` + `role_arn`
+//!    [+ `role_session_name`]), cached on disk,
+//! 4. shared credentials file static keys, 5. `credential_process` (Version 1),
+//! 6. config file static keys.
 //!
-//! SSO, web identity and the instance/container providers are not implemented; profiles that need
-//! them get one clear sentence instead of a silent fall-through.
+//! Web identity (botocore's `AssumeRoleWithWebIdentityProvider`): each of its three settings is
+//! read from its environment variable (`AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`,
+//! `AWS_ROLE_SESSION_NAME`) when set, else from the profile, key by key; the variables are
+//! ignored with `--profile` and for a profile reached as a `source_profile` (so a role profile
+//! can chain from a web identity profile). The token file is read on every fetch (tokens
+//! rotate), after the cache; AssumeRoleWithWebIdentity is sent unsigned, to the STS endpoint
+//! the assume-role provider uses. `duration_seconds` is not used (botocore does not read it for
+//! web identity). The session name defaults to `botocore-session-<unix seconds>`.
 //!
-//! The assume-role cache is the AWS CLI's own (`awscli/customizations/assumerole.py`,
+//! SSO and the instance/container providers are not implemented; profiles that need them get
+//! one clear sentence instead of a silent fall-through.
+//!
+//! The cache is the AWS CLI's own (`awscli/customizations/assumerole.py` installs one
+//! `JSONFileCache` for both the assume-role and the web identity provider;
 //! `botocore.credentials.CachedCredentialFetcher`): `~/.aws/cli/cache/<sha1>.json` where the key
 //! is the SHA-1 of `json.dumps(assume_role_kwargs, sort_keys=True)` (only configured arguments:
-//! `RoleArn`, `RoleSessionName`, `DurationSeconds`, `ExternalId`, `SerialNumber`), the content is
-//! the AssumeRole response as JSON with `Expiration` as `%Y-%m-%dT%H:%M:%S%Z`; an entry is reused
+//! `RoleArn`, `RoleSessionName`, `DurationSeconds`, `ExternalId`, `SerialNumber` for
+//! assume-role; `RoleArn`, `RoleSessionName` for web identity, never the token), the content is
+//! the response as JSON with `Expiration` as `%Y-%m-%dT%H:%M:%S%Z`; an entry is reused
 //! while more than 900 s remain. Files are created 0600.
 
 use std::fmt;
@@ -36,8 +50,8 @@ pub struct Creds {
     /// Value form (`2026-11-24T10:30:00+00:00`) when temporary.
     pub expiration: Option<String>,
     pub account_id: Option<String>,
-    /// botocore's provider method name: `env`, `assume-role`, `shared-credentials-file`,
-    /// `custom-process`, `config-file`.
+    /// botocore's provider method name: `env`, `assume-role`, `assume-role-with-web-identity`,
+    /// `shared-credentials-file`, `custom-process`, `config-file`.
     pub method: &'static str,
 }
 
@@ -109,12 +123,19 @@ pub fn resolve(s: &Session, io: &mut Io) -> Result<Creds, CliError> {
         });
         return Ok(c);
     }
-    let Some(props) = s.profile()? else {
-        return Err(CliError::NoCredentials);
-    };
+    // An absent implicit `default` profile still has the environment form of web identity.
+    let empty = Props::default();
+    let props = s.profile()?.unwrap_or(&empty);
     let mut visited = Vec::new();
-    let c = profile_creds(s, &s.choice.name, props, &mut visited, io)?
-        .ok_or(CliError::NoCredentials)?;
+    let c = profile_creds(
+        s,
+        &s.choice.name,
+        props,
+        !s.choice.from_cli,
+        &mut visited,
+        io,
+    )?
+    .ok_or(CliError::NoCredentials)?;
     s.debug(|| {
         format!(
             "kagi: [DEBUG] credentials from {} (profile {}): {}",
@@ -151,21 +172,25 @@ fn static_keys(props: &Props, method: &'static str) -> Result<Option<Creds>, Cli
     }
 }
 
-/// The non-env chain for one profile.
+/// The non-env chain for one profile. `web_identity_env`: whether the web identity provider
+/// may read its `AWS_WEB_IDENTITY_TOKEN_FILE`/`AWS_ROLE_ARN`/`AWS_ROLE_SESSION_NAME` variables
+/// (botocore's `disable_env_vars`: not with `--profile`, never for a `source_profile`).
 fn profile_creds(
     s: &Session,
     name: &str,
     props: &Props,
+    web_identity_env: bool,
     visited: &mut Vec<String>,
     io: &mut Io,
 ) -> Result<Option<Creds>, CliError> {
+    // botocore's AssumeRoleProvider leaves profiles with web_identity_token_file to the web
+    // identity provider (also when such a profile is some role's source_profile).
     if props.get("role_arn").is_some() && props.get("web_identity_token_file").is_none() {
         return assume_role(s, name, props, visited, io).map(Some);
     }
-    if props.get("web_identity_token_file").is_some() {
-        return Err(CliError::General(format!(
-            "The profile \"{name}\" uses web_identity_token_file, which kagi does not support yet."
-        )));
+    let env = web_identity_env.then_some(s.env);
+    if let Some(cfg) = web_identity_config(env, props)? {
+        return web_identity(s, &cfg).map(Some);
     }
     if props.get("sso_session").is_some() || props.get("sso_start_url").is_some() {
         return Err(CliError::General(format!(
@@ -300,7 +325,7 @@ pub fn cache_key(args: &Value) -> String {
 }
 
 /// Reads a cache entry; `None` when absent, unreadable or within 900 s of expiry.
-pub fn read_cache(path: &std::path::Path, now: i64) -> Option<Creds> {
+pub fn read_cache(path: &std::path::Path, now: i64, method: &'static str) -> Option<Creds> {
     let text = std::fs::read_to_string(path).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     let c = v.get("Credentials")?;
@@ -330,7 +355,7 @@ pub fn read_cache(path: &std::path::Path, now: i64) -> Option<Creds> {
                     .and_then(Value::as_str)
                     .and_then(account_of)
             }),
-        method: "assume-role",
+        method,
     })
 }
 
@@ -453,7 +478,7 @@ fn assume_role(
         )));
     }
 
-    if let Some(c) = read_cache(&cache_path, now_secs()) {
+    if let Some(c) = read_cache(&cache_path, now_secs(), "assume-role") {
         s.debug(|| {
             format!(
                 "kagi: [DEBUG] assume-role credentials for {role_arn} from cache {}",
@@ -474,7 +499,7 @@ fn assume_role(
         },
         Source::Profile(sp) => {
             let sprops = s.files.set.profile(&sp).expect("checked above");
-            match profile_creds(s, &sp, sprops, visited, io)? {
+            match profile_creds(s, &sp, sprops, false, visited, io)? {
                 Some(c) => c,
                 None => {
                     return Err(CliError::General(format!(
@@ -524,12 +549,25 @@ fn assume_role(
         Some(&source_creds.to_sigv4()),
         &Value::Object(call_args),
     )?;
+    store_sts_credentials(s, "AssumeRole", &out, &cache_path, "assume-role")
+}
+
+/// Turns an AssumeRole* response into credentials and writes it to the AWS CLI's cache, shaped
+/// as `JSONFileCache` writes it (the response's members in order with `Credentials.Expiration`
+/// as `%Y-%m-%dT%H:%M:%S%Z` and `Credentials.AccountId` added, then `ResponseMetadata`).
+fn store_sts_credentials(
+    s: &Session,
+    op_name: &str,
+    out: &Value,
+    cache_path: &std::path::Path,
+    method: &'static str,
+) -> Result<Creds, CliError> {
     let c = out.get("Credentials").cloned().unwrap_or(Value::Null);
     let get = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
     let (Some(akid), Some(secret)) = (get("AccessKeyId"), get("SecretAccessKey")) else {
-        return Err(CliError::General(
-            "AssumeRole returned no credentials".into(),
-        ));
+        return Err(CliError::General(format!(
+            "{op_name} returned no credentials"
+        )));
     };
     let arn = out
         .pointer("/AssumedRoleUser/Arn")
@@ -538,7 +576,6 @@ fn assume_role(
         .to_string();
     let account_id = account_of(&arn);
     let expiration = get("Expiration");
-    // The cache entry, shaped as the AWS CLI writes it.
     let mut cred_obj = Map::new();
     cred_obj.insert("AccessKeyId".into(), Value::String(akid.clone()));
     cred_obj.insert("SecretAccessKey".into(), Value::String(secret.clone()));
@@ -551,30 +588,21 @@ fn assume_role(
     if let Some(a) = &account_id {
         cred_obj.insert("AccountId".into(), Value::String(a.clone()));
     }
-    let mut entry = crate::output::Doc::Map(vec![(
+    let mut entry = Doc::Map(vec![(
         "Credentials".into(),
-        crate::output::Doc::from_value(&Value::Object(cred_obj)),
+        Doc::from_value(&Value::Object(cred_obj)),
     )]);
-    if let Some(u) = out.get("AssumedRoleUser") {
-        let doc = crate::output::Doc::Map(vec![
-            (
-                "AssumedRoleId".into(),
-                crate::output::Doc::from_value(u.get("AssumedRoleId").unwrap_or(&Value::Null)),
-            ),
-            (
-                "Arn".into(),
-                crate::output::Doc::from_value(u.get("Arn").unwrap_or(&Value::Null)),
-            ),
-        ]);
-        entry.insert("AssumedRoleUser", doc);
-    }
-    if let Some(p) = out.get("PackedPolicySize") {
-        entry.insert("PackedPolicySize", crate::output::Doc::from_value(p));
+    if let Some(members) = out.as_object() {
+        for (k, v) in members {
+            if k != "Credentials" && k != "ResponseMetadata" {
+                entry.insert(k, Doc::from_value(v));
+            }
+        }
     }
     let meta = json!({"RequestId": s.last_request_id().unwrap_or_default(), "HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0});
-    entry.insert("ResponseMetadata", crate::output::Doc::from_value(&meta));
+    entry.insert("ResponseMetadata", Doc::from_value(&meta));
     if let Err(e) = write_private(
-        &cache_path,
+        cache_path,
         crate::output::to_json_compact(&entry).as_bytes(),
     ) {
         s.debug(|| {
@@ -590,8 +618,146 @@ fn assume_role(
         session_token: get("SessionToken"),
         expiration,
         account_id,
-        method: "assume-role",
+        method,
     })
+}
+
+/// botocore's name for the web identity provider (`Credentials.method`).
+pub const WEB_IDENTITY_METHOD: &str = "assume-role-with-web-identity";
+
+/// The settings of botocore's `AssumeRoleWithWebIdentityProvider`, each resolved on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebIdentityConfig {
+    pub token_file: String,
+    pub role_arn: String,
+    /// As configured; `None` (or empty) means `botocore-session-<unix seconds>` per call.
+    pub role_session_name: Option<String>,
+}
+
+/// Resolves the web identity settings as botocore's `_get_config` does: for each key the
+/// environment variable when `env` is given and the variable is set (even to the empty string:
+/// botocore tests `key in os.environ`), else the profile's value. `None` when no token file is
+/// configured (the provider does not apply); an error when there is one but no role ARN.
+pub fn web_identity_config(
+    env: Option<&crate::Env>,
+    props: &Props,
+) -> Result<Option<WebIdentityConfig>, CliError> {
+    let get = |key: &str, var: &str| -> Option<String> {
+        env.and_then(|e| e.vars.get(var))
+            .map(String::as_str)
+            .or_else(|| props.get(key))
+            .map(str::to_string)
+    };
+    let Some(token_file) =
+        get("web_identity_token_file", "AWS_WEB_IDENTITY_TOKEN_FILE").filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    let Some(role_arn) = get("role_arn", "AWS_ROLE_ARN").filter(|r| !r.is_empty()) else {
+        // botocore's InvalidConfigError, word for word (its missing space included).
+        return Err(CliError::General(
+            "The provided profile or the current environment is configured to assume role with web identity but has no role ARN configured. Ensure that the profile has the role_arnconfiguration set or the AWS_ROLE_ARN env var is set.".into(),
+        ));
+    };
+    Ok(Some(WebIdentityConfig {
+        token_file,
+        role_arn,
+        role_session_name: get("role_session_name", "AWS_ROLE_SESSION_NAME"),
+    }))
+}
+
+impl WebIdentityConfig {
+    /// The arguments the cache key is computed from (botocore's `_assume_kwargs`): `RoleArn`,
+    /// and `RoleSessionName` only when configured. The token is added per call, so it is never
+    /// part of the key; nor is `duration_seconds` (botocore's provider does not read it).
+    pub fn cache_args(&self) -> Value {
+        let mut args = Map::new();
+        args.insert("RoleArn".into(), Value::String(self.role_arn.clone()));
+        if let Some(n) = self.role_session_name.as_ref().filter(|n| !n.is_empty()) {
+            args.insert("RoleSessionName".into(), Value::String(n.clone()));
+        }
+        Value::Object(args)
+    }
+
+    /// The AssumeRoleWithWebIdentity input: the cache arguments, the default session name
+    /// when none is configured, and the token.
+    pub fn call_input(&self, token: String, now: i64) -> Value {
+        let mut args = match self.cache_args() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        if !args.contains_key("RoleSessionName") {
+            args.insert(
+                "RoleSessionName".into(),
+                Value::String(default_session_name(now)),
+            );
+        }
+        args.insert("WebIdentityToken".into(), Value::String(token));
+        Value::Object(args)
+    }
+}
+
+/// botocore's generated session name: `botocore-session-<int(time.time())>`.
+pub fn default_session_name(now: i64) -> String {
+    format!("botocore-session-{now}")
+}
+
+/// Reads the token, whole and untrimmed (botocore's `FileWebIdentityTokenLoader`), on every
+/// fetch: tokens rotate. Errors read like Python's `OSError` (what the AWS CLI prints).
+pub fn read_web_identity_token(path: &str) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let text = e.to_string();
+        let text = match text.rfind(" (os error ") {
+            Some(i) => &text[..i],
+            None => &text,
+        };
+        CliError::General(match e.raw_os_error() {
+            Some(code) => format!("[Errno {code}] {text}: '{path}'"),
+            None => format!("{text}: '{path}'"),
+        })
+    })
+}
+
+/// The AssumeRoleWithWebIdentity request of the provider, sent without signature.
+fn web_identity_request(
+    s: &Session,
+    cfg: &WebIdentityConfig,
+    now: i64,
+) -> Result<(&'static kagi_api::Operation, crate::http::Endpoint, Value), CliError> {
+    let token = read_web_identity_token(&cfg.token_file)?;
+    let sts =
+        kagi_api::service("sts").ok_or_else(|| CliError::General("sts model missing".into()))?;
+    let op = sts.operation("AssumeRoleWithWebIdentity").ok_or_else(|| {
+        CliError::General("AssumeRoleWithWebIdentity missing from the model".into())
+    })?;
+    // The same STS client as the assume-role provider's (region and configured endpoint,
+    // not `--endpoint-url`).
+    let region = s.region()?;
+    let ep = s.endpoint(sts, region.as_deref(), false)?;
+    Ok((op, ep, cfg.call_input(token, now)))
+}
+
+/// botocore's `AssumeRoleWithWebIdentityCredentialFetcher` with the AWS CLI's file cache: the
+/// cache first (a missing token file does not matter while the entry is fresh), then the token
+/// file, then an unsigned AssumeRoleWithWebIdentity.
+fn web_identity(s: &Session, cfg: &WebIdentityConfig) -> Result<Creds, CliError> {
+    let cache_path: PathBuf = s
+        .env
+        .cache_dir()
+        .join(format!("{}.json", cache_key(&cfg.cache_args())));
+    if let Some(c) = read_cache(&cache_path, now_secs(), WEB_IDENTITY_METHOD) {
+        s.debug(|| {
+            format!(
+                "kagi: [DEBUG] assume-role-with-web-identity credentials for {} from cache {}",
+                cfg.role_arn,
+                cache_path.display()
+            )
+        });
+        return Ok(c);
+    }
+    let (op, ep, input) = web_identity_request(s, cfg, now_secs())?;
+    let out = s.call(op, &ep, None, &input)?;
+    store_sts_credentials(s, op.name, &out, &cache_path, WEB_IDENTITY_METHOD)
 }
 
 enum Source {
@@ -783,13 +949,13 @@ mod tests {
             )
         };
         std::fs::write(&p, entry(now + 901)).unwrap();
-        let c = read_cache(&p, now).unwrap();
+        let c = read_cache(&p, now, "assume-role").unwrap();
         assert_eq!(
             (c.access_key_id.as_str(), c.account_id.as_deref()),
             ("ASIA1", Some("123456789012"))
         );
         std::fs::write(&p, entry(now + 900)).unwrap();
-        assert!(read_cache(&p, now).is_none());
+        assert!(read_cache(&p, now, "assume-role").is_none());
     }
 
     #[test]
@@ -813,5 +979,376 @@ mod tests {
         };
         let d = format!("{c:?}");
         assert!(!d.contains("SECRET") && !d.contains("TOKEN"));
+    }
+
+    /// A home directory with `~/.aws/config`, and the environment of one invocation.
+    struct Fixture {
+        dir: tempfile::TempDir,
+        env: crate::Env,
+    }
+
+    impl Fixture {
+        fn new(config: &str, vars: &[(&str, &str)]) -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join(".aws")).unwrap();
+            std::fs::write(dir.path().join(".aws/config"), config).unwrap();
+            let env = crate::Env {
+                vars: vars
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                home: dir.path().to_path_buf(),
+                ..Default::default()
+            };
+            Fixture { dir, env }
+        }
+
+        fn path(&self, name: &str) -> String {
+            self.dir.path().join(name).display().to_string()
+        }
+
+        /// Writes a fresh cache entry for these web identity / assume-role arguments.
+        fn cache(&self, args: Value, akid: &str) {
+            let exp = kagi_api::time::Timestamp {
+                secs: now_secs() + 3600,
+                micros: 0,
+            }
+            .to_value_string();
+            let entry = format!(
+                r#"{{"Credentials": {{"AccessKeyId": "{akid}", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "{}"}}, "AssumedRoleUser": {{"AssumedRoleId": "AROA:x", "Arn": "arn:aws:sts::123456789012:assumed-role/R/x"}}}}"#,
+                cache_time(&exp)
+            );
+            let p = self
+                .env
+                .cache_dir()
+                .join(format!("{}.json", cache_key(&args)));
+            write_private(&p, entry.as_bytes()).unwrap();
+        }
+
+        fn resolve(&self, g: &crate::Globals) -> (Result<Creds, CliError>, Vec<String>, u32) {
+            resolve_in(&self.env, g)
+        }
+    }
+
+    /// Resolves the chain of one invocation: (result, debug lines, HTTP requests sent).
+    fn resolve_in(
+        env: &crate::Env,
+        g: &crate::Globals,
+    ) -> (Result<Creds, CliError>, Vec<String>, u32) {
+        let s = Session::new(env, g).unwrap();
+        let mut stdin = std::io::BufReader::new(std::io::empty());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Io {
+            stdin: &mut stdin,
+            stdout: &mut out,
+            stderr: &mut err,
+        };
+        let r = resolve(&s, &mut io);
+        (r, s.take_debug(), s.requests.get())
+    }
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        Props(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/ci";
+
+    #[test]
+    fn web_identity_config_precedence() {
+        let profile = props(&[
+            ("web_identity_token_file", "/p/token"),
+            ("role_arn", "arn:aws:iam::111111111111:role/p"),
+            ("role_session_name", "from-profile"),
+        ]);
+        let cfg = |env: Option<&crate::Env>, p: &Props| web_identity_config(env, p).unwrap();
+        // Profile alone.
+        assert_eq!(
+            cfg(None, &profile),
+            Some(WebIdentityConfig {
+                token_file: "/p/token".into(),
+                role_arn: "arn:aws:iam::111111111111:role/p".into(),
+                role_session_name: Some("from-profile".into()),
+            })
+        );
+        // Each variable wins over its own key only; the others still come from the profile.
+        let env = Fixture::new("", &[("AWS_ROLE_ARN", ROLE)]).env;
+        let c = cfg(Some(&env), &profile).unwrap();
+        assert_eq!(
+            (c.token_file.as_str(), c.role_arn.as_str()),
+            ("/p/token", ROLE)
+        );
+        assert_eq!(c.role_session_name.as_deref(), Some("from-profile"));
+        // Variables alone (no profile at all).
+        let env = Fixture::new(
+            "",
+            &[
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "/e/token"),
+                ("AWS_ROLE_ARN", ROLE),
+                ("AWS_ROLE_SESSION_NAME", "from-env"),
+            ],
+        )
+        .env;
+        assert_eq!(
+            cfg(Some(&env), &Props::default()),
+            Some(WebIdentityConfig {
+                token_file: "/e/token".into(),
+                role_arn: ROLE.into(),
+                role_session_name: Some("from-env".into()),
+            })
+        );
+        // Disabled variables (`--profile`, source profiles): the profile's values only.
+        assert_eq!(cfg(None, &profile).unwrap().token_file, "/p/token");
+        assert_eq!(cfg(None, &Props::default()), None);
+        // A variable set to the empty string still overrides (botocore: `key in os.environ`),
+        // and an empty token file disables the provider.
+        let env = Fixture::new("", &[("AWS_WEB_IDENTITY_TOKEN_FILE", "")]).env;
+        assert_eq!(cfg(Some(&env), &profile), None);
+        // A token file without a role ARN is a configuration error.
+        let e =
+            web_identity_config(None, &props(&[("web_identity_token_file", "/t")])).unwrap_err();
+        assert!(
+            e.message().contains("has no role ARN configured")
+                && e.message().contains("AWS_ROLE_ARN env var"),
+            "{e:?}"
+        );
+        assert_eq!(e.exit_code(), 255);
+    }
+
+    #[test]
+    fn web_identity_session_name_and_cache_key() {
+        let mut cfg = WebIdentityConfig {
+            token_file: "/t".into(),
+            role_arn: "arn:aws:iam::123456789012:role/Admin".into(),
+            role_session_name: None,
+        };
+        // Default name: `botocore-session-<unix seconds>`, and not part of the cache key.
+        let input = cfg.call_input("TOKEN".into(), 1_750_000_000);
+        assert_eq!(input["RoleSessionName"], "botocore-session-1750000000");
+        assert_eq!(input["WebIdentityToken"], "TOKEN");
+        let name = default_session_name(now_secs());
+        let digits = name.strip_prefix("botocore-session-").unwrap();
+        assert!(digits.len() >= 10 && digits.bytes().all(|b| b.is_ascii_digit()));
+        // The same key as the AWS CLI's (python: sha1(json.dumps(kwargs, sort_keys=True))).
+        assert_eq!(
+            cache_key(&cfg.cache_args()),
+            "51e7b105b5040ce662656c8dc6ab4de70c4de7ad"
+        );
+        // An empty configured name counts as none.
+        cfg.role_session_name = Some(String::new());
+        assert_eq!(
+            cache_key(&cfg.cache_args()),
+            "51e7b105b5040ce662656c8dc6ab4de70c4de7ad"
+        );
+        assert!(
+            cfg.call_input("T".into(), 1)["RoleSessionName"]
+                .as_str()
+                .unwrap()
+                .starts_with("botocore-session-")
+        );
+        // A configured name is sent and is part of the key; the token never is.
+        cfg.role_arn = ROLE.into();
+        cfg.role_session_name = Some("gha".into());
+        assert_eq!(
+            cfg.cache_args(),
+            json!({"RoleArn": ROLE, "RoleSessionName": "gha"})
+        );
+        assert_eq!(
+            cache_key(&cfg.cache_args()),
+            "08b6d500ad3ead9fcc456e78253cec1c2759faac"
+        );
+        assert_eq!(cfg.call_input("T".into(), 1)["RoleSessionName"], "gha");
+    }
+
+    #[test]
+    fn web_identity_missing_token_file() {
+        let e = read_web_identity_token("/nonexistent/kagi/token").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "[Errno 2] No such file or directory: '/nonexistent/kagi/token'"
+        );
+        // Through the chain: no cache entry, so the token is needed; nothing is sent.
+        let f = Fixture::new(
+            "",
+            &[
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/kagi/token"),
+                ("AWS_ROLE_ARN", ROLE),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+            ],
+        );
+        let (r, _, requests) = f.resolve(&crate::Globals::default());
+        assert_eq!(
+            r.unwrap_err().message(),
+            "[Errno 2] No such file or directory: '/nonexistent/kagi/token'"
+        );
+        assert_eq!(requests, 0);
+        // A fresh cache entry is used without reading the token (botocore checks the cache
+        // before loading the token).
+        f.cache(json!({"RoleArn": ROLE}), "ASIACACHED");
+        let (r, _, requests) = f.resolve(&crate::Globals::default());
+        let c = r.unwrap();
+        assert_eq!(
+            (c.access_key_id.as_str(), c.method, requests),
+            ("ASIACACHED", "assume-role-with-web-identity", 0)
+        );
+    }
+
+    #[test]
+    fn web_identity_request_is_unsigned_and_rereads_the_token() {
+        let f = Fixture::new("", &[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:4566/sts")]);
+        let token = f.path("token");
+        std::fs::write(&token, "eyJ.first\n").unwrap();
+        let cfg = WebIdentityConfig {
+            token_file: token.clone(),
+            role_arn: ROLE.into(),
+            role_session_name: None,
+        };
+        let g = crate::Globals {
+            // Not applied to the provider's STS client, as in botocore.
+            endpoint_url: Some("http://elsewhere.invalid".into()),
+            ..Default::default()
+        };
+        let s = Session::new(&f.env, &g).unwrap();
+        let (op, ep, input) = web_identity_request(&s, &cfg, 1_750_000_000).unwrap();
+        assert_eq!(ep.url, "http://127.0.0.1:4566/sts");
+        let req = s.build_request(op, &ep, None, &input).unwrap();
+        assert_eq!(req.url, "http://127.0.0.1:4566/sts");
+        for h in ["Authorization", "X-Amz-Date", "X-Amz-Security-Token"] {
+            assert_eq!(req.header(h), None, "{h}");
+        }
+        let body = String::from_utf8(req.body).unwrap();
+        assert!(body.starts_with("Action=AssumeRoleWithWebIdentity&Version=2011-06-15"));
+        assert!(body.contains("RoleSessionName=botocore-session-1750000000"));
+        assert!(body.contains("WebIdentityToken=eyJ.first%0A"), "{body}");
+        assert!(!body.contains("DurationSeconds"));
+        // Tokens rotate: the file is read again for the next request.
+        std::fs::write(&token, "eyJ.second").unwrap();
+        let (op, ep, input) = web_identity_request(&s, &cfg, 1_750_000_000).unwrap();
+        let body = String::from_utf8(s.build_request(op, &ep, None, &input).unwrap().body).unwrap();
+        assert!(body.contains("WebIdentityToken=eyJ.second"), "{body}");
+    }
+
+    #[test]
+    fn web_identity_in_the_chain() {
+        let wi_env = |f: &Fixture| {
+            let mut env = f.env.clone();
+            env.vars.extend([
+                ("AWS_WEB_IDENTITY_TOKEN_FILE".to_string(), f.path("token")),
+                ("AWS_ROLE_ARN".to_string(), ROLE.to_string()),
+            ]);
+            env
+        };
+        let cli_profile = |p: &str| crate::Globals {
+            profile: Some(p.into()),
+            ..Default::default()
+        };
+        let f = Fixture::new(
+            "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s\n\
+             [profile static]\naws_access_key_id = AKIASTATIC\naws_secret_access_key = s\n\
+             [profile role]\nrole_arn = arn:aws:iam::123456789012:role/other\nsource_profile = static\n\
+             [profile wi]\nweb_identity_token_file = /nonexistent\nrole_arn = arn:aws:iam::123456789012:role/wi\n",
+            &[],
+        );
+        f.cache(json!({"RoleArn": ROLE}), "ASIAENVWI");
+        f.cache(
+            json!({"RoleArn": "arn:aws:iam::123456789012:role/other"}),
+            "ASIAROLE",
+        );
+        f.cache(
+            json!({"RoleArn": "arn:aws:iam::123456789012:role/wi"}),
+            "ASIAPROFILEWI",
+        );
+        let mut f = f;
+        f.env = wi_env(&f);
+        let akid = |r: (Result<Creds, CliError>, Vec<String>, u32)| {
+            let c = r.0.unwrap();
+            (c.access_key_id, c.method)
+        };
+        // The environment form comes before the profile's static keys.
+        assert_eq!(
+            akid(f.resolve(&crate::Globals::default())),
+            ("ASIAENVWI".into(), "assume-role-with-web-identity")
+        );
+        // ... but after environment keys.
+        let mut with_keys = f.env.clone();
+        with_keys.vars.extend([
+            ("AWS_ACCESS_KEY_ID".to_string(), "AKIAENV".to_string()),
+            ("AWS_SECRET_ACCESS_KEY".to_string(), "s".to_string()),
+        ]);
+        let g = crate::Globals::default();
+        assert_eq!(akid(resolve_in(&with_keys, &g)), ("AKIAENV".into(), "env"));
+        // `--profile` disables the environment form.
+        assert_eq!(
+            akid(f.resolve(&cli_profile("static"))),
+            ("AKIASTATIC".into(), "config-file")
+        );
+        // AWS_PROFILE does not.
+        let mut by_env = f.env.clone();
+        by_env.vars.insert("AWS_PROFILE".into(), "static".into());
+        assert_eq!(akid(resolve_in(&by_env, &g)).0, "ASIAENVWI");
+        // A role profile (assume-role) comes first.
+        assert_eq!(
+            akid(f.resolve(&cli_profile("role"))),
+            ("ASIAROLE".into(), "assume-role")
+        );
+        let mut by_env = f.env.clone();
+        by_env.vars.insert("AWS_PROFILE".into(), "role".into());
+        assert_eq!(akid(resolve_in(&by_env, &g)).0, "ASIAROLE");
+        // The profile form (its own cache key; the missing token file is not needed).
+        assert_eq!(
+            akid(f.resolve(&cli_profile("wi"))),
+            ("ASIAPROFILEWI".into(), "assume-role-with-web-identity")
+        );
+    }
+
+    #[test]
+    fn role_chained_from_a_web_identity_profile() {
+        let f = Fixture::new(
+            "[profile wi]\nweb_identity_token_file = /nonexistent\nrole_arn = arn:aws:iam::123456789012:role/wi\n\
+             [profile chained]\nrole_arn = arn:aws:iam::123456789012:role/target\nsource_profile = wi\n",
+            &[
+                // Ignored for a source profile: were it read, the cache would miss.
+                ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/env"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+                ("AWS_MAX_ATTEMPTS", "1"),
+            ],
+        );
+        f.cache(
+            json!({"RoleArn": "arn:aws:iam::123456789012:role/wi"}),
+            "ASIAWI",
+        );
+        let g = crate::Globals {
+            profile: Some("chained".into()),
+            debug: true,
+            ..Default::default()
+        };
+        let (r, debug, _) = f.resolve(&g);
+        // The web identity source resolved from its cache; then AssumeRole went to the
+        // (closed) endpoint.
+        assert!(
+            debug.iter().any(|l| l.contains(
+                "assume-role-with-web-identity credentials for arn:aws:iam::123456789012:role/wi from cache"
+            )),
+            "{debug:?}"
+        );
+        assert!(
+            debug.iter().any(|l| l.contains("sts.AssumeRole -> POST")),
+            "{debug:?}"
+        );
+        assert!(r.unwrap_err().message().contains("Could not connect"));
+        // With the target's credentials cached, the chain stops there.
+        f.cache(
+            json!({"RoleArn": "arn:aws:iam::123456789012:role/target"}),
+            "ASIATARGET",
+        );
+        let c = f.resolve(&g).0.unwrap();
+        assert_eq!(
+            (c.access_key_id.as_str(), c.method),
+            ("ASIATARGET", "assume-role")
+        );
     }
 }

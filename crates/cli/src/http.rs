@@ -35,6 +35,25 @@ pub struct Session<'a> {
     retries: std::cell::Cell<u32>,
 }
 
+/// One encoded (and possibly signed) HTTP request: always `POST` to `url`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub url: String,
+    /// `Host` first, then the protocol headers, then the SigV4 headers when signed.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header of this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// Where a request goes and how it is signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
@@ -239,14 +258,16 @@ impl<'a> Session<'a> {
         Ok(ep)
     }
 
-    /// Sends one operation and decodes the response into the output Value.
-    pub fn call(
+    /// Encodes one operation into its HTTP request and signs it when `creds` are given
+    /// (`None`: `--no-sign-request`, or an operation that takes no authentication, as
+    /// `AssumeRoleWithWebIdentity`: no `Authorization` header at all).
+    pub fn build_request(
         &self,
         op: &'static Operation,
         ep: &Endpoint,
         creds: Option<&Credentials>,
         input: &Value,
-    ) -> Result<Value, CliError> {
+    ) -> Result<Request, CliError> {
         let service = op.service();
         let (mut headers, body) = match service.protocol {
             Protocol::Query { .. } => (
@@ -322,10 +343,34 @@ impl<'a> Session<'a> {
                     out.string_to_sign
                 )
             });
-        } else {
+        } else if self.g.no_sign_request {
             self.debug(|| "kagi: [DEBUG] request not signed (--no-sign-request)".into());
+        } else {
+            self.debug(|| {
+                format!(
+                    "kagi: [DEBUG] request not signed ({} takes no authentication)",
+                    op.name
+                )
+            });
         }
-        let (status, resp_body) = self.send(&ep.url, &headers, &body)?;
+        Ok(Request {
+            url: ep.url.clone(),
+            headers,
+            body,
+        })
+    }
+
+    /// Sends one operation and decodes the response into the output Value.
+    pub fn call(
+        &self,
+        op: &'static Operation,
+        ep: &Endpoint,
+        creds: Option<&Credentials>,
+        input: &Value,
+    ) -> Result<Value, CliError> {
+        let service = op.service();
+        let Request { url, headers, body } = self.build_request(op, ep, creds, input)?;
+        let (status, resp_body) = self.send(&url, &headers, &body)?;
         *self.last_request_id.borrow_mut() = request_id(service, &resp_body);
         self.debug(|| {
             format!(

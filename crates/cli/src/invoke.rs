@@ -72,7 +72,7 @@ pub fn service_command(
     }
     let s = Session::new(env, g)?;
     let result = (|| {
-        let (ep, creds) = prepare(&s, service, io)?;
+        let (ep, creds) = prepare_op(&s, op, io)?;
         let pages = run_operation(&s, op, &ep, creds.as_ref(), &args)?;
         print_result(&s, op, pages, io)
     })();
@@ -100,6 +100,29 @@ pub(crate) fn prepare(
         Some(creds::resolve(s, io)?)
     };
     Ok((ep, creds))
+}
+
+/// Operations that botocore's model marks as taking no authentication (`"auth":
+/// ["smithy.api#noAuth"]`, `"authtype": "none"`): the AWS CLI sends them unsigned and never
+/// resolves credentials for them. kagi-api's model carries no auth trait, so they are listed
+/// here (all of sts-2011-06-15's: AssumeRoleWithSAML and AssumeRoleWithWebIdentity).
+pub(crate) fn takes_no_auth(op: &Operation) -> bool {
+    op.service().cli_name == "sts"
+        && matches!(op.name, "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML")
+}
+
+/// [`prepare`] for one operation: no credentials for an operation that takes no authentication.
+pub(crate) fn prepare_op(
+    s: &Session,
+    op: &'static Operation,
+    io: &mut Io,
+) -> Result<(Endpoint, Option<Creds>), CliError> {
+    if takes_no_auth(op) {
+        let profile_region = s.region()?;
+        let ep = s.endpoint(op.service(), profile_region.as_deref(), true)?;
+        return Ok((ep, None));
+    }
+    prepare(s, op.service(), io)
 }
 
 /// The pages of one (possibly paginated) call, plus the full result.
@@ -604,6 +627,78 @@ fn ecr_get_login_password(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_auth_operations_need_no_credentials_and_are_not_signed() {
+        let sts = kagi_api::service("sts").unwrap();
+        let iam = kagi_api::service("iam").unwrap();
+        // botocore's sts model: the only operations with `"authtype": "none"` (IAM and ECR
+        // have none).
+        let no_auth: Vec<&str> = [sts, iam, kagi_api::service("ecr").unwrap()]
+            .iter()
+            .flat_map(|svc| svc.operations().iter())
+            .filter(|o| takes_no_auth(o))
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(no_auth, ["AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"]);
+
+        // No credentials anywhere: an empty home, no variables.
+        let home = tempfile::tempdir().unwrap();
+        let env = Env {
+            home: home.path().to_path_buf(),
+            ..Default::default()
+        };
+        let g = Globals {
+            endpoint_url: Some("http://127.0.0.1:4566".into()),
+            ..Default::default()
+        };
+        let s = Session::new(&env, &g).unwrap();
+        let mut stdin = std::io::BufReader::new(std::io::empty());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Io {
+            stdin: &mut stdin,
+            stdout: &mut out,
+            stderr: &mut err,
+        };
+        let op = sts
+            .operation_by_cli_name("assume-role-with-web-identity")
+            .unwrap();
+        let args = params::parse(
+            op,
+            &[
+                "--role-arn",
+                "arn:aws:iam::123456789012:role/ci",
+                "--role-session-name",
+                "gha",
+                "--web-identity-token",
+                "eyJ.token",
+            ]
+            .map(String::from),
+            &env,
+            "base64",
+        )
+        .unwrap();
+        let (ep, creds) = prepare_op(&s, op, &mut io).unwrap();
+        assert!(creds.is_none());
+        assert_eq!(ep.url, "http://127.0.0.1:4566");
+        let req = s
+            .build_request(op, &ep, None, &Value::Object(args.input))
+            .unwrap();
+        assert_eq!(req.header("Authorization"), None);
+        assert_eq!(req.header("X-Amz-Date"), None);
+        let body = String::from_utf8(req.body).unwrap();
+        assert!(
+            body.starts_with("Action=AssumeRoleWithWebIdentity&Version=2011-06-15&")
+                && body.contains("WebIdentityToken=eyJ.token"),
+            "{body}"
+        );
+        // Any other operation still needs credentials.
+        let gci = sts.operation("GetCallerIdentity").unwrap();
+        assert_eq!(
+            prepare_op(&s, gci, &mut io).unwrap_err(),
+            CliError::NoCredentials
+        );
+    }
 
     #[test]
     fn token_roundtrip() {

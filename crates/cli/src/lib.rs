@@ -50,7 +50,8 @@
 //!   print `build_full_result()`; yaml-stream prints the raw pages.
 //! * `--query`: jmespath 0.5 sorts object keys; kagi restores Python's order: a multiselect
 //!   hash keeps its written key order, an object projected from the input keeps the input's.
-//! * Credentials for an assumed role are fetched with STS at the endpoint the *configuration*
+//! * Credentials for an assumed role (and for web identity) are fetched with STS at the
+//!   endpoint the *configuration*
 //!   gives (`AWS_ENDPOINT_URL[_STS]`, `services`, `endpoint_url`), not `--endpoint-url`, exactly
 //!   as botocore does. Without a region, STS uses its partition endpoint `sts.amazonaws.com`.
 //! * Retries: botocore's standard mode (3 attempts, `AWS_MAX_ATTEMPTS`/`max_attempts`) on
@@ -58,7 +59,9 @@
 //! * `configure` does not print 2.36.7's `aws login` tip (kagi has no `login`).
 //! * API output to a terminal goes through the pager (`AWS_PAGER` > `cli_pager` > `PAGER` >
 //!   `less`, `LESS=FRX`), never for `configure`/`help`; `--no-cli-pager` disables it.
-//! * Not implemented: SSO, web identity, instance/container credential providers (clear errors),
+//! * `sts assume-role-with-web-identity` and `assume-role-with-saml` are sent unsigned and need
+//!   no credentials (botocore's model marks them `noAuth`).
+//! * Not implemented: SSO, instance/container credential providers (clear errors),
 //!   `--cli-input-yaml`, auto-prompt (accepted and ignored), services other than IAM/STS/ECR.
 //!
 //! # Invariants
