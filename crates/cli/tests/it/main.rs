@@ -10,3 +10,4 @@ mod profile_parser;
 mod pty;
 mod seed;
 mod serve;
+mod web_identity;
