@@ -392,3 +392,62 @@ fn official_clients_exchange_a_token_file() {
         "{stderr}"
     );
 }
+
+/// Session tags from the token's `https://aws.amazon.com/tags` claim: they need sts:TagSession in
+/// the trust policy, reach it as `aws:RequestTag/K`, and become the session's principal tags.
+#[test]
+fn session_tags_from_the_token() {
+    let fx = fixture();
+    let host = fx.issuer.host();
+    let provider = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{host}");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": provider},
+        "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+        "Condition": {"StringEquals": {format!("{host}:aud"): AUDIENCE, "aws:RequestTag/team": "platform"}}
+    }]});
+    let tagged = fx.root.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "tagged", "AssumeRolePolicyDocument": trust.to_string()}),
+    )["Role"]["Arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fx.root.ok(
+        "iam",
+        "PutRolePolicy",
+        json!({"RoleName": "tagged", "PolicyName": "by-team", "PolicyDocument": json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalTag/team": "platform"}}}]
+        }).to_string()}),
+    );
+    let claims = |team: Value| {
+        let mut c = fx.issuer.claims("repo:kagi/kagi:ref:refs/heads/main");
+        c["https://aws.amazon.com/tags"] =
+            json!({"principal_tags": {"team": team}, "transitive_tag_keys": ["team"]});
+        c
+    };
+    let exchange = |role: &str, claims: &Value| {
+        fx.exchange(
+            &fx.keys.token("ES256", "ec-1", claims),
+            json!({"RoleArn": role}),
+        )
+    };
+
+    let out = exchange(&tagged, &claims(json!(["platform"]))).unwrap();
+    assert!(out["PackedPolicySize"].as_i64().is_some(), "{out}");
+    let session = Client::from_credentials(fx.server.addr, &out["Credentials"]);
+    session.ok("iam", "ListUsers", json!({}));
+
+    // Another team's token: the trust policy's aws:RequestTag condition refuses it.
+    let (status, code, _) = exchange(&tagged, &claims(json!(["web"]))).unwrap_err();
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+    // ci-deploy's trust policy does not allow sts:TagSession: a tagged token is refused there.
+    let (status, _, msg) = exchange(&fx.role_arn, &claims(json!(["platform"]))).unwrap_err();
+    assert_eq!((status, msg.as_str()), (403, NOT_AUTHORIZED));
+    // A malformed claim is a malformed token.
+    let (status, code, _) = exchange(&tagged, &claims(json!("platform"))).unwrap_err();
+    assert_eq!((status, code.as_str()), (400, "InvalidIdentityToken"));
+}

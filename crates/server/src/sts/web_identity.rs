@@ -18,7 +18,8 @@
 //!    that does not exist. Only the trust policy decides: a web identity has no identity policies.
 //!
 //! The session is a role session like AssumeRole's (session policies, DurationSeconds up to the
-//! role's MaxSessionDuration). kagi differs from AWS in one way, on purpose: a provider may be
+//! role's MaxSessionDuration). Session tags come from the token's `https://aws.amazon.com/tags`
+//! claim (`principal_tags`) and need `sts:TagSession` in the trust policy, as on AWS. kagi differs from AWS in one way, on purpose: a provider may be
 //! `http://` when its host is loopback (a test IdP beside kagi); anything else must be https.
 //! Thumbprints are stored but not used, as AWS no longer uses them for most providers.
 
@@ -333,6 +334,30 @@ fn claim_strings(v: &Value) -> Vec<String> {
     }
 }
 
+/// The token's session tags as AssumeRole's `Tags` input (`[{"Key", "Value"}]`), from the claim
+/// `{"https://aws.amazon.com/tags": {"principal_tags": {"K": ["V"]}, ...}}`; `None` without it.
+/// `transitive_tag_keys` is accepted and not kept (kagi has no transitive session tags yet).
+fn tags_claim(claims: &Value) -> AwsResult<Option<Value>> {
+    let Some(claim) = claims.get(TAGS_CLAIM) else {
+        return Ok(None);
+    };
+    let bad = || invalid_token(format!("The {TAGS_CLAIM} claim is not valid."));
+    let Some(tags) = claim.get("principal_tags") else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for (k, v) in tags.as_object().ok_or_else(bad)? {
+        let value = match v {
+            Value::Array(a) if a.len() == 1 => a[0].as_str().ok_or_else(bad)?,
+            _ => return Err(bad()),
+        };
+        out.push(json!({"Key": k, "Value": value}));
+    }
+    Ok(Some(Value::Array(out)))
+}
+
+const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
+
 /// The request's facts beside the form: when, from where, which region.
 pub struct Facts {
     pub now: i64,
@@ -394,7 +419,14 @@ pub fn assume_role_with_web_identity(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         ));
     }
-    let params = super::session_params(state, input)?;
+    // Session tags travel in the token (AWS's `https://aws.amazon.com/tags` claim); they are
+    // checked and counted as AssumeRole's `Tags` are, and need sts:TagSession in the trust policy.
+    let mut with_tags = input.clone();
+    let token_tags = tags_claim(&jwt.claims)?;
+    if let Some(t) = &token_tags {
+        with_tags["Tags"] = t.clone();
+    }
+    let params = super::session_params(state, &with_tags)?;
 
     // Only the trust policy decides, for the principal {"Federated": PROVIDER-ARN}.
     let trust = crate::authz::trust_policy(state, &role)?;
@@ -428,23 +460,36 @@ pub fn assume_role_with_web_identity(
     if !amr.is_empty() {
         context.set_list(&format!("{prefix}:amr"), ContextType::String, amr);
     }
+    let tag_keys: Vec<String> = params.tags.iter().map(|t| t.key.clone()).collect();
+    for t in &params.tags {
+        context.set_string(&format!("aws:RequestTag/{}", t.key), t.value.clone());
+    }
+    if !tag_keys.is_empty() {
+        context.set_list("aws:TagKeys", ContextType::String, tag_keys);
+    }
     let policies = kagi_policy::Policies {
         resource: Some(&trust),
         resource_kind: ResourcePolicyKind::Trust,
         ..Default::default()
     };
-    let ev = kagi_policy::evaluate(
-        &kagi_policy::Request {
-            principal: &principal,
-            action: "sts:AssumeRoleWithWebIdentity",
-            resource: role_arn,
-            context: &context,
-        },
-        &policies,
-    );
-    if !ev.is_allowed() {
-        tracing::debug!(provider = %provider.arn, role_arn, why = %ev.explain(), "AssumeRoleWithWebIdentity refused");
-        return Err(denied());
+    let mut actions = vec!["sts:AssumeRoleWithWebIdentity"];
+    if !params.tags.is_empty() {
+        actions.push("sts:TagSession");
+    }
+    for action in actions {
+        let ev = kagi_policy::evaluate(
+            &kagi_policy::Request {
+                principal: &principal,
+                action,
+                resource: role_arn,
+                context: &context,
+            },
+            &policies,
+        );
+        if !ev.is_allowed() {
+            tracing::debug!(provider = %provider.arn, role_arn, action, why = %ev.explain(), "AssumeRoleWithWebIdentity refused");
+            return Err(denied());
+        }
     }
 
     let session = Session {
@@ -461,7 +506,7 @@ pub fn assume_role_with_web_identity(
         console: false,
         has_session_policy: params.inline.is_some() || !params.arns.is_empty(),
         session_policies: params.session_policies,
-        tags: Vec::new(),
+        tags: params.tags,
         source_identity: None,
     };
     let (creds, _) = super::new_credentials(state, session)?;
@@ -483,7 +528,7 @@ pub fn assume_role_with_web_identity(
         "Provider": provider.arn,
         "Audience": audience,
     });
-    if params.inline.is_some() || !params.arns.is_empty() {
+    if params.inline.is_some() || !params.arns.is_empty() || token_tags.is_some() {
         out["PackedPolicySize"] = json!(params.packed_pct);
     }
     if opt(input, "ProviderId").is_some() {
