@@ -451,3 +451,24 @@ fn session_tags_from_the_token() {
     let (status, code, _) = exchange(&tagged, &claims(json!("platform"))).unwrap_err();
     assert_eq!((status, code.as_str()), (400, "InvalidIdentityToken"));
 }
+
+/// A burst of tokens from a cold cache asks the issuer once (one fetch per issuer at a time).
+#[test]
+fn a_burst_of_tokens_asks_the_issuer_once() {
+    let fx = fixture();
+    let token = fx.keys.token(
+        "ES256",
+        "ec-1",
+        &fx.issuer.claims("repo:kagi/kagi:ref:refs/heads/main"),
+    );
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| fx.exchange(&token, json!({})).unwrap());
+        }
+    });
+    assert_eq!(
+        fx.issuer.hits.load(Ordering::SeqCst),
+        2,
+        "one discovery document and one key set"
+    );
+}

@@ -77,35 +77,56 @@ struct JwkSet {
     keys: Vec<Jwk>,
 }
 
-struct Cached {
-    fetched: Instant,
+/// One issuer's keys, and its last failure.
+#[derive(Default)]
+struct Entry {
+    fetched: Option<Instant>,
     keys: Arc<Vec<Jwk>>,
+    failed: Option<(Instant, String)>,
 }
 
-/// Issuers' keys, by issuer URL.
+/// Issuers' keys, by issuer URL (only issuers of this account's providers get an entry).
 #[derive(Default)]
 pub struct JwksCache {
-    by_issuer: parking_lot::Mutex<HashMap<String, Cached>>,
+    by_issuer: parking_lot::Mutex<HashMap<String, Arc<parking_lot::Mutex<Entry>>>>,
 }
 
 impl JwksCache {
     /// The issuer's keys; `refresh` asks the issuer again unless it was asked moments ago.
+    /// One fetch per issuer at a time: concurrent requests wait for it and share its answer,
+    /// and a failure is remembered for a second, so a burst of tokens never becomes a burst of
+    /// requests to the issuer.
     fn keys(&self, issuer: &str, refresh: bool) -> Result<Arc<Vec<Jwk>>, String> {
-        if let Some(c) = self.by_issuer.lock().get(issuer) {
-            let age = c.fetched.elapsed();
+        let entry = self
+            .by_issuer
+            .lock()
+            .entry(issuer.to_owned())
+            .or_default()
+            .clone();
+        let mut e = entry.lock();
+        if let Some(at) = e.fetched {
+            let age = at.elapsed();
             if age < JWKS_TTL && (!refresh || age < JWKS_REFRESH_MIN) {
-                return Ok(c.keys.clone());
+                return Ok(e.keys.clone());
             }
         }
-        let keys = Arc::new(fetch_jwks(issuer)?);
-        self.by_issuer.lock().insert(
-            issuer.to_owned(),
-            Cached {
-                fetched: Instant::now(),
-                keys: keys.clone(),
-            },
-        );
-        Ok(keys)
+        if let Some((at, why)) = &e.failed
+            && at.elapsed() < JWKS_REFRESH_MIN
+        {
+            return Err(why.clone());
+        }
+        match fetch_jwks(issuer) {
+            Ok(keys) => {
+                e.keys = Arc::new(keys);
+                e.fetched = Some(Instant::now());
+                e.failed = None;
+                Ok(e.keys.clone())
+            }
+            Err(why) => {
+                e.failed = Some((Instant::now(), why.clone()));
+                Err(why)
+            }
+        }
     }
 }
 
