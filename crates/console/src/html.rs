@@ -45,7 +45,7 @@ pub fn layout(title: &str, session: Option<&ConsoleSession>, body: &str) -> Stri
     };
     let nav = match session {
         Some(s) => format!(
-            r#"<nav aria-label="main"><a href="/console/users">Users</a> <a href="/console/groups">Groups</a> <a href="/console/policies">Policies</a> <a href="/console/roles">Roles</a> <a href="/console/simulator">Policy simulator</a> <a href="/console/ecr/repositories">ECR</a> <a href="/console/switch-role">Switch role</a> <a href="/console/password">Password</a>
+            r#"<nav aria-label="main"><a href="/console/users">Users</a> <a href="/console/groups">Groups</a> <a href="/console/policies">Policies</a> <a href="/console/roles">Roles</a> <a href="/console/identity-providers">Identity providers</a> <a href="/console/simulator">Policy simulator</a> <a href="/console/ecr/repositories">ECR</a> <a href="/console/switch-role">Switch role</a> <a href="/console/password">Password</a>
 <span class="who">{arn}</span>{banner}
 <form method="post" action="/console/signout" class="inline">{csrf}<button type="submit">Sign out</button></form></nav>"#,
             arn = esc(&s.arn),

@@ -64,7 +64,8 @@
 //! | `pages/switch.rs` | switch role, colours, recent roles |
 //! | `pages/ecr.rs` | ECR repositories, images, push commands |
 //! | `pages/groups.rs` | groups: members, attached policies |
-//! | `pages/iam_more.rs` | role wizard and trust editing, detach, policy versions, simulator, password pages |
+//! | `pages/iam_more.rs` | role wizard (this account, another account, web identity, custom) and trust editing, detach, policy versions, simulator, password pages |
+//! | `pages/oidc.rs` | identity providers (OpenID Connect): list, add, audiences, delete; the role wizard's "Web identity" options |
 //! | `pages/inline.rs` | inline policies of users, roles, groups (list with documents, add, delete) |
 //! | `pages/tags.rs` | tags of users and roles (list, add or change, remove) |
 //! | `pages/delete.rs` | deleting users, roles, groups, policies, repositories (name typed to confirm; dependents first) |

@@ -15,6 +15,7 @@ mod groups;
 mod iam_more;
 mod inline;
 mod mfa;
+mod oidc;
 mod signin;
 mod switch;
 mod tags;
@@ -123,6 +124,19 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
         (["policies", "validate"], _, true) => p.validate_policy(),
         (["roles"], true, _) => p.roles(),
         (["roles", "new"], true, _) => p.role_form(None, StatusCode::OK),
+        (["identity-providers"], true, _) => p.identity_providers(),
+        (["identity-providers", "new"], true, _) => {
+            p.provider_form("", "", "", None, StatusCode::OK)
+        }
+        (["identity-providers"], _, true) => p.create_provider(),
+        (["identity-providers", arn], true, _) if arn.starts_with("arn:") => {
+            p.identity_provider(arn)
+        }
+        (["identity-providers", arn, "audiences"], _, true) => p.provider_audience(arn, true),
+        (["identity-providers", arn, "audiences", "remove"], _, true) => {
+            p.provider_audience(arn, false)
+        }
+        (["identity-providers", arn, "delete"], _, true) => p.delete_provider(arn),
         (["roles", "new"], _, true) => p.role_wizard_back(),
         (["roles"], _, true) => p.create_role(),
         (["roles", n], true, _) => p.role(n),
@@ -824,8 +838,18 @@ impl P<'_> {
         )
     }
 
+    /// The wizard; a provider's "Assign role" (`?provider=ARN`) starts it on "Web identity"
+    /// with that provider chosen.
     fn role_form(&self, problem: Option<&str>, status: StatusCode) -> Response {
-        self.role_wizard(&Default::default(), "", "", problem, status)
+        let c = match self.r.query("provider") {
+            Some(arn) => iam_more::TrustChoice {
+                entity: "web-identity".into(),
+                provider: arn.to_owned(),
+                ..Default::default()
+            },
+            None => Default::default(),
+        };
+        self.role_wizard(&c, "", "", problem, status)
     }
 
     fn create_role(&self) -> Response {

@@ -2,7 +2,8 @@
 // Every <textarea data-policy-type="identity|trust|resource" data-findings="ID"> inside a form
 // with a CSRF field posts its draft to /console/policies/validate while typing and lists the
 // policy engine's findings (with line and column) in the element with that ID (at once for a
-// draft already present on load); the role wizard's trust policy preview follows its choices.
+// draft already present on load); the role wizard's trust policy preview follows its choices,
+// and its web identity audiences follow the chosen provider.
 // textContent only.
 (function () {
   "use strict";
@@ -96,8 +97,37 @@
     // Choices made before this deferred script ran (or restored by the browser on "Back").
     update();
   }
+  // The wizard's "Web identity" audience list holds one group per provider
+  // (<optgroup data-provider="ARN">): only the chosen provider's group stays offered, and an
+  // audience of another provider (or none) gives way to the chosen provider's first.
+  function wireAudiences(form) {
+    var provider = form.querySelector("select[name=IdentityProvider]");
+    var audience = form.querySelector("select[name=Audience]");
+    if (!provider || !audience) return;
+    function sync() {
+      var groups = audience.querySelectorAll("optgroup");
+      var first = null;
+      for (var i = 0; i < groups.length; i++) {
+        var mine = groups[i].getAttribute("data-provider") === provider.value;
+        groups[i].disabled = !mine;
+        groups[i].hidden = !mine;
+        if (mine && !first) first = groups[i].querySelector("option");
+      }
+      var cur = audience.options[audience.selectedIndex];
+      var ok = cur && cur.value && cur.parentNode.getAttribute("data-provider") === provider.value;
+      if (!ok) {
+        if (first) first.selected = true;
+        else audience.value = "";
+      }
+    }
+    provider.addEventListener("change", sync);
+    sync();
+  }
   var areas = document.querySelectorAll("textarea[data-policy-type]");
   for (var i = 0; i < areas.length; i++) wire(areas[i]);
   var roleForm = document.getElementById("role-form");
-  if (roleForm) wirePreview(roleForm);
+  if (roleForm) {
+    wireAudiences(roleForm);
+    wirePreview(roleForm);
+  }
 })();

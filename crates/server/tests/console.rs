@@ -2978,3 +2978,365 @@ fn tags_on_users_and_roles_are_added_changed_and_removed() {
         json!([])
     );
 }
+
+/// The OIDC provider ARN of a `HOST/PATH`.
+fn provider_arn(host_path: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{host_path}")
+}
+
+fn provider_audiences(root: &Client, arn: &str) -> Vec<String> {
+    let v = root.ok(
+        "iam",
+        "GetOpenIDConnectProvider",
+        json!({"OpenIDConnectProviderArn": arn}),
+    );
+    serde_json::from_value(v["ClientIDList"].clone()).unwrap()
+}
+
+#[test]
+fn identity_providers_and_the_web_identity_role_wizard() {
+    use kagi_testkit::oidc::{AUDIENCE, Issuer, Keys};
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    // A real issuer on loopback, so that the role the wizard makes is used at the end.
+    let keys = Keys::new();
+    let issuer = Issuer::start(json!({"keys": [keys.ec_jwk("ec-1")]}));
+    let host = issuer.host().to_owned();
+    let arn = provider_arn(&host);
+
+    // The navigation links the page; no provider yet, and the wizard says where to add one.
+    let p = root.get("/console/identity-providers");
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"<a href="/console/identity-providers">Identity providers</a>"#)
+    );
+    assert!(p.body.contains("No identity providers in this account."));
+    assert!(
+        p.body
+            .contains(r#"<a href="/console/identity-providers/new">Add provider</a>"#)
+    );
+    let p = root.get("/console/roles/new");
+    assert!(
+        p.body
+            .contains(r#"name="TrustedEntity" value="web-identity""#)
+    );
+    assert!(
+        p.body
+            .contains(r#"<a href="/console/identity-providers/new">Add an identity provider</a>"#)
+    );
+    let p = root.get("/console/identity-providers/new");
+    assert_eq!(p.status, 200);
+    for needle in [
+        r#"<label for="provider-url">"#,
+        r#"<label for="provider-audiences">"#,
+        r#"<label for="provider-thumbprints">"#,
+    ] {
+        assert!(p.body.contains(needle), "{needle}");
+    }
+
+    // Without the session's CSRF token nothing is created.
+    for form in [
+        vec![("Url", issuer.url.as_str()), ("ClientIDList", AUDIENCE)],
+        vec![
+            ("csrf", "forged"),
+            ("Url", issuer.url.as_str()),
+            ("ClientIDList", AUDIENCE),
+        ],
+    ] {
+        let p = root.post("/console/identity-providers", &form);
+        assert_eq!(p.status, 403);
+        assert!(p.body.contains("InvalidCsrfToken"));
+    }
+    let listed = root_api.ok("iam", "ListOpenIDConnectProviders", json!({}));
+    assert_eq!(listed["OpenIDConnectProviderList"], json!([]));
+
+    // IAM's refusal comes back in the form, which keeps what was typed.
+    let p = root.post(
+        "/console/identity-providers",
+        &[
+            ("csrf", &csrf),
+            ("Url", "ftp://example.com"),
+            ("ClientIDList", "kept-audience"),
+            ("ThumbprintList", ""),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("ValidationError"));
+    assert!(p.body.contains(r#"value="ftp://example.com""#));
+    assert!(p.body.contains(">kept-audience</textarea>"));
+    let p = root.post(
+        "/console/identity-providers",
+        &[("csrf", &csrf), ("Url", &issuer.url), ("ClientIDList", " ")],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Enter at least one audience."));
+
+    // Added with two audiences (one per line): its page follows.
+    let p = root.post(
+        "/console/identity-providers",
+        &[
+            ("csrf", &csrf),
+            ("Url", &issuer.url),
+            ("ClientIDList", &format!("{AUDIENCE}\r\nother-app\r\n")),
+            ("ThumbprintList", ""),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = p.location.unwrap();
+    let arn_seg: String = form_urlencoded::byte_serialize(arn.as_bytes()).collect();
+    assert_eq!(page, format!("/console/identity-providers/{arn_seg}"));
+    assert_eq!(provider_audiences(&root_api, &arn), [AUDIENCE, "other-app"]);
+    // A second provider (https, with a thumbprint), for the wizard's choices.
+    let gh = provider_arn("token.actions.githubusercontent.com");
+    let p = root.post(
+        "/console/identity-providers",
+        &[
+            ("csrf", &csrf),
+            ("Url", "https://token.actions.githubusercontent.com"),
+            ("ClientIDList", "gh-only-audience"),
+            ("ThumbprintList", "6938fd4d98bab03faadb97b34396831e3780aea1"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+
+    let p = root.get("/console/identity-providers");
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains(&format!(">{host}</a>")), "{}", p.body);
+    assert!(p.body.contains(">token.actions.githubusercontent.com</a>"));
+    assert!(p.body.contains(&format!("<code>{arn}</code>")));
+    assert!(p.body.contains("<td>OpenID Connect</td>"));
+
+    let p = root.get(&page);
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains(&format!("<h1>{host}</h1>")));
+    assert!(p.body.contains(&format!("ARN: <code>{arn}</code>")));
+    assert!(p.body.contains(r#"aria-label="Remove audience other-app""#));
+    assert!(p.body.contains(r#"<label for="new-audience">"#));
+    // Audiences added and removed; without the CSRF token, nothing changes.
+    let p = root.post(
+        &format!("{page}/audiences"),
+        &[("csrf", &csrf), ("ClientID", "third-app")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some(page.as_str()));
+    let p = root.post(
+        &format!("{page}/audiences/remove"),
+        &[("ClientID", "other-app")],
+    );
+    assert_eq!(p.status, 403);
+    assert_eq!(
+        provider_audiences(&root_api, &arn),
+        [AUDIENCE, "other-app", "third-app"]
+    );
+    let p = root.post(
+        &format!("{page}/audiences/remove"),
+        &[("csrf", &csrf), ("ClientID", "other-app")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(provider_audiences(&root_api, &arn), [AUDIENCE, "third-app"]);
+    let p = root.get(&page);
+    assert!(p.body.contains("<code>third-app</code>"));
+    assert!(!p.body.contains("other-app"));
+    let gh_page = root.get(&format!(
+        "/console/identity-providers/{}",
+        form_urlencoded::byte_serialize(gh.as_bytes()).collect::<String>()
+    ));
+    assert!(
+        gh_page
+            .body
+            .contains("<code>6938fd4d98bab03faadb97b34396831e3780aea1</code>")
+    );
+
+    // The wizard offers both providers and each one's audiences.
+    let p = root.get("/console/roles/new");
+    assert!(
+        p.body
+            .contains(&format!(r#"<option value="{arn}">{host}</option>"#))
+    );
+    assert!(p.body.contains(&format!(
+        r#"<optgroup label="{host}" data-provider="{arn}"><option value="{AUDIENCE}">{AUDIENCE}</option><option value="third-app">third-app</option></optgroup>"#
+    )), "{}", p.body);
+    assert!(p.body.contains(r#"<label for="identity-provider">"#));
+    assert!(p.body.contains(r#"<label for="audience">"#));
+    assert!(p.body.contains(r#"<label for="subject">"#));
+    // The provider page's "Assign role" starts the wizard on it.
+    assert!(
+        root.get(&page)
+            .body
+            .contains(&format!(r#"href="/console/roles/new?provider={arn_seg}""#))
+    );
+    let p = root.get(&format!("/console/roles/new?provider={arn_seg}"));
+    assert!(p.body.contains(r#"value="web-identity" checked"#));
+    assert!(
+        p.body
+            .contains(&format!(r#"<option value="{arn}" selected>"#))
+    );
+
+    let expected = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {format!("{host}:aud"): AUDIENCE},
+            "StringLike": {format!("{host}:sub"): "repo:org/repo:*"}
+        }
+    }]});
+    let wizard = |audience: &'static str, subject: &'static str, name: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("TrustedEntity", "web-identity".to_owned()),
+            ("IdentityProvider", arn.clone()),
+            ("Audience", audience.to_owned()),
+            ("Subject", subject.to_owned()),
+            ("RoleName", name.to_owned()),
+            ("PolicyArn", String::new()),
+        ]
+    };
+    let post = |b: &mut Browser, path: &str, form: &[(&str, String)]| {
+        let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        b.post(path, &f)
+    };
+    // The live preview (the script's endpoint) and the review show the same document.
+    let form = wizard(AUDIENCE, "repo:org/repo:*", "WebIdentityRole");
+    let p = post(&mut root, "/console/roles/trust-preview", &form);
+    assert_eq!(p.status, 200);
+    let preview: serde_json::Value = serde_json::from_str(&p.body).unwrap();
+    assert_eq!(preview["label"], "Web identity");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(preview["policy"].as_str().unwrap()).unwrap(),
+        expected
+    );
+    let p = post(&mut root, "/console/roles/review", &form);
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains(&html_escaped(
+        &serde_json::to_string_pretty(&expected).unwrap()
+    )));
+    // "Back" keeps every choice.
+    let p = post(&mut root, "/console/roles/new", &form);
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains(r#"value="web-identity" checked"#));
+    assert!(
+        p.body
+            .contains(&format!(r#"<option value="{arn}" selected>"#))
+    );
+    assert!(p.body.contains(&format!(
+        r#"data-provider="{arn}"><option value="{AUDIENCE}" selected>"#
+    )));
+    assert!(
+        p.body
+            .contains(r#"name="Subject" maxlength="1024" value="repo:org/repo:*""#)
+    );
+    assert!(
+        p.body
+            .contains(r#"name="RoleName" required maxlength="64" value="WebIdentityRole""#)
+    );
+    // Another provider's audience, or none, is refused with a message.
+    let p = post(
+        &mut root,
+        "/console/roles/review",
+        &wizard("gh-only-audience", "", "WebIdentityRole"),
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("is not an audience of"), "{}", p.body);
+    let p = post(&mut root, "/console/roles/review", &wizard("", "", "X"));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Choose an audience."));
+    // Without the CSRF token, no role.
+    let mut forged = form.clone();
+    forged[0].1 = "forged".into();
+    assert_eq!(post(&mut root, "/console/roles", &forged).status, 403);
+    assert!(
+        root_api
+            .err("iam", "GetRole", json!({"RoleName": "WebIdentityRole"}))
+            .1
+            .contains("NoSuchEntity")
+    );
+    // Created: GetRole has exactly that trust policy; without a subject, no StringLike.
+    let p = post(&mut root, "/console/roles", &form);
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/roles/WebIdentityRole")
+    );
+    assert_eq!(decoded_trust(&root_api, "WebIdentityRole"), expected);
+    let p = post(
+        &mut root,
+        "/console/roles",
+        &wizard("third-app", "", "WebIdentityAnySubject"),
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        decoded_trust(&root_api, "WebIdentityAnySubject"),
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{host}:aud"): "third-app"}}
+        }]})
+    );
+
+    // The role works: a token of the issuer for a matching subject becomes a session of it;
+    // another subject does not.
+    let exchange = |sub: &str| {
+        let token = keys.token("ES256", "ec-1", &issuer.claims(sub));
+        root_api.call_unsigned(
+            "sts",
+            "AssumeRoleWithWebIdentity",
+            json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/WebIdentityRole"),
+                   "RoleSessionName": "console-made", "WebIdentityToken": token}),
+        )
+    };
+    let out = exchange("repo:org/repo:ref:refs/heads/main").unwrap();
+    assert_eq!(
+        out["AssumedRoleUser"]["Arn"],
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/WebIdentityRole/console-made").as_str()
+    );
+    assert!(exchange("repo:other/repo:ref:refs/heads/main").is_err());
+
+    // A user without iam:ListOpenIDConnectProviders sees AWS's AccessDenied; the wizard still
+    // opens and says why it has no providers to offer.
+    let mut user = Browser::new(server.addr);
+    assert_eq!(user.sign_in("user-for-switch", USER_PASSWORD).status, 303);
+    let p = user.get("/console/identity-providers");
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("AccessDenied"));
+    assert!(
+        p.body
+            .contains("not authorized to perform: iam:ListOpenIDConnectProviders"),
+        "{}",
+        p.body
+    );
+    let p = user.get("/console/roles/new");
+    assert!(
+        p.body
+            .contains("The identity providers cannot be listed: AccessDenied"),
+        "{}",
+        p.body
+    );
+    let p = user.get(&page);
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("iam:GetOpenIDConnectProvider"));
+
+    // Delete: the provider's URL typed to confirm.
+    let p = root.post(
+        &format!("{page}/delete"),
+        &[("csrf", &csrf), ("ConfirmName", "wrong")],
+    );
+    assert_eq!(p.status, 400);
+    assert_eq!(provider_audiences(&root_api, &arn).len(), 2);
+    assert_eq!(
+        root.post(&format!("{page}/delete"), &[("ConfirmName", &host)])
+            .status,
+        403
+    );
+    let p = root.post(
+        &format!("{page}/delete"),
+        &[("csrf", &csrf), ("ConfirmName", &host)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/identity-providers"));
+    let listed = root_api.ok("iam", "ListOpenIDConnectProviders", json!({}));
+    assert_eq!(listed["OpenIDConnectProviderList"], json!([{"Arn": gh}]));
+}

@@ -24,7 +24,7 @@ impl P<'_> {
         )
     }
 
-    fn confirmed(&self, name: &str) -> Option<Response> {
+    pub(super) fn confirmed(&self, name: &str) -> Option<Response> {
         if self.r.field("ConfirmName").map(str::trim) == Some(name) {
             None
         } else {

@@ -17,12 +17,62 @@ fn js(s: &str) -> String {
 /// What the role wizard's first step chose.
 #[derive(Debug, Default, Clone)]
 pub struct TrustChoice {
-    /// `this-account`, `another-account` or `custom`.
+    /// `this-account`, `another-account`, `web-identity` or `custom`.
     pub entity: String,
     pub other_account: String,
     pub external_id: Option<String>,
     pub require_mfa: bool,
     pub custom: String,
+    /// Web identity: the OIDC provider's ARN (`arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`).
+    pub provider: String,
+    /// Web identity: the audience (one of the provider's client ids).
+    pub audience: String,
+    /// Web identity: an optional pattern for the token's `sub` (`StringLike`).
+    pub subject: String,
+}
+
+/// The condition key prefix of an OIDC provider: its ARN's resource after `oidc-provider/`
+/// (`HOST/PATH`), or `None` for anything else.
+pub fn provider_key_prefix(arn: &str) -> Option<&str> {
+    let (head, rest) = arn.split_once(":oidc-provider/")?;
+    (head.starts_with("arn:") && head.contains(":iam::") && !rest.is_empty()).then_some(rest)
+}
+
+/// The web identity trust policy, as the IAM console writes it: the provider as `Federated`
+/// principal, `sts:AssumeRoleWithWebIdentity`, the audience under `StringEquals` on
+/// `HOST/PATH:aud` and, when given, the subject pattern under `StringLike` on `HOST/PATH:sub`.
+fn web_identity_trust(c: &TrustChoice) -> Result<String, String> {
+    let provider = c.provider.trim();
+    if provider.is_empty() {
+        return Err("Choose an identity provider.".into());
+    }
+    let Some(host) = provider_key_prefix(provider) else {
+        return Err(format!(
+            "'{provider}' is not an OpenID Connect provider ARN."
+        ));
+    };
+    let audience = c.audience.trim();
+    if audience.is_empty() {
+        return Err("Choose an audience.".into());
+    }
+    let mut conditions = vec![format!(
+        r#""StringEquals":{{{}:{}}}"#,
+        js(&format!("{host}:aud")),
+        js(audience)
+    )];
+    let subject = c.subject.trim();
+    if !subject.is_empty() {
+        conditions.push(format!(
+            r#""StringLike":{{{}:{}}}"#,
+            js(&format!("{host}:sub")),
+            js(subject)
+        ));
+    }
+    Ok(format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":{}}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{{}}}}}]}}"#,
+        js(provider),
+        conditions.join(",")
+    ))
 }
 
 /// The trust policy a choice generates, as the IAM console writes it (member order kept:
@@ -43,6 +93,7 @@ pub fn trust_policy(account_id: &str, c: &TrustChoice) -> Result<String, String>
             }
             return Ok(c.custom.clone());
         }
+        "web-identity" => return web_identity_trust(c),
         other => return Err(format!("Unknown trusted entity type '{other}'.")),
     };
     let mut conditions = Vec::new();
@@ -75,6 +126,7 @@ pub fn list_field(s: &str) -> Vec<String> {
 pub fn entity_label(entity: &str) -> &'static str {
     match entity {
         "another-account" => "AWS account: another AWS account",
+        "web-identity" => "Web identity",
         "custom" => "Custom trust policy",
         _ => "AWS account: this account",
     }
@@ -93,7 +145,18 @@ impl P<'_> {
             external_id: external.then(|| self.field("ExternalId")),
             require_mfa: self.r.field("RequireMfa").is_some(),
             custom: self.r.field("TrustPolicy").unwrap_or("").to_owned(),
+            provider: self.field("IdentityProvider"),
+            audience: self.field("Audience"),
+            subject: self.field("Subject"),
         }
+    }
+
+    /// The trust policy of a choice, once a web identity's audience is checked against its
+    /// provider.
+    fn checked_trust(&self, c: &TrustChoice) -> Result<String, String> {
+        let t = trust_policy(&self.c.backend.account_id(), c)?;
+        self.check_web_identity(c)?;
+        Ok(t)
     }
 
     /// The wizard's first page (also shown again with a problem).
@@ -111,19 +174,20 @@ impl P<'_> {
             c.entity.as_str()
         };
         // The preview follows the chosen option (the script refreshes it while choosing).
-        let preview =
-            trust_policy(&self.c.backend.account_id(), c).map(|t| super::pretty_document(&t));
+        let preview = self.checked_trust(c).map(|t| super::pretty_document(&t));
         let body = format!(
             r#"{problem}<form method="post" action="/console/roles" id="role-form">{csrf}
 <fieldset><legend>Trusted entity type</legend>
 <label><input type="radio" name="TrustedEntity" value="this-account"{c_this}> AWS account: this account</label>
 <label><input type="radio" name="TrustedEntity" value="another-account"{c_other}> AWS account: another AWS account</label>
 <label for="other-account">Account ID (another AWS account)</label> <input type="text" id="other-account" name="OtherAccountId" inputmode="numeric" maxlength="12" value="{other}">
+<label><input type="radio" name="TrustedEntity" value="web-identity"{c_web}> Web identity</label>
 <label><input type="radio" name="TrustedEntity" value="custom"{c_custom}> Custom trust policy</label></fieldset>
 <fieldset><legend>Options (AWS account)</legend>
 <label><input type="checkbox" name="RequireExternalId" value="true"{c_ext}> Require external ID</label>
 <label for="external-id">External ID</label> <input type="text" id="external-id" name="ExternalId" maxlength="1224" value="{ext}">
 <label><input type="checkbox" name="RequireMfa" value="true"{c_mfa}> Require MFA</label></fieldset>
+{web}
 <p>Trust policy (<span id="trust-preview-label">{label}</span>):</p><pre id="trust-preview"{pre_hidden}>{trust}</pre><p id="trust-preview-problem"{problem_hidden}>{trust_problem}</p>
 <label for="trust-policy">Custom trust policy (JSON)</label>
 <textarea id="trust-policy" name="TrustPolicy" rows="12" spellcheck="false" data-policy-type="trust" data-findings="trust-findings">{custom}</textarea>
@@ -135,7 +199,9 @@ impl P<'_> {
             csrf = self.csrf(),
             c_this = checked(ent == "this-account"),
             c_other = checked(ent == "another-account"),
+            c_web = checked(ent == "web-identity"),
             c_custom = checked(ent == "custom"),
+            web = self.web_identity_fields(c),
             other = esc(&c.other_account),
             c_ext = checked(c.external_id.is_some()),
             ext = esc(c.external_id.as_deref().unwrap_or("")),
@@ -160,7 +226,7 @@ impl P<'_> {
     pub(super) fn trust_preview(&self) -> Response {
         let c = self.trust_choice();
         let label = entity_label(&c.entity);
-        let out = match trust_policy(&self.c.backend.account_id(), &c) {
+        let out = match self.checked_trust(&c) {
             Ok(t) => json!({"label": label, "policy": super::pretty_document(&t)}),
             Err(problem) => json!({"label": label, "problem": problem}),
         };
@@ -215,7 +281,7 @@ impl P<'_> {
         let c = self.trust_choice();
         let name = self.field("RoleName");
         let parn = self.field("PolicyArn");
-        let trust = match trust_policy(&self.c.backend.account_id(), &c) {
+        let trust = match self.checked_trust(&c) {
             Ok(t) => t,
             Err(msg) => {
                 return Err(Box::new(self.role_wizard(
@@ -854,5 +920,73 @@ mod tests {
             list_field("ecr:PutImage\r\n iam:ListUsers, sts:AssumeRole\n"),
             ["ecr:PutImage", "iam:ListUsers", "sts:AssumeRole"]
         );
+    }
+
+    fn web(provider: &str, audience: &str, subject: &str) -> TrustChoice {
+        TrustChoice {
+            entity: "web-identity".into(),
+            provider: provider.into(),
+            audience: audience.into(),
+            subject: subject.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn web_identity_trust_is_the_iam_consoles() {
+        let gh = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+        let t = trust_policy(ACCT, &web(gh, "sts.amazonaws.com", "")).unwrap();
+        assert_eq!(
+            t,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}"#
+        );
+        assert!(!kagi_policy::has_errors(&kagi_policy::validate(
+            &t,
+            kagi_policy::PolicyType::Trust
+        )));
+        assert_eq!(entity_label("web-identity"), "Web identity");
+    }
+
+    #[test]
+    fn web_identity_trust_with_a_subject_and_a_path() {
+        let idp = "arn:aws:iam::123456789012:oidc-provider/127.0.0.1:9/idp";
+        let t = trust_policy(ACCT, &web(idp, " my-app ", " repo:org/repo:* ")).unwrap();
+        assert_eq!(
+            t,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/127.0.0.1:9/idp"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"127.0.0.1:9/idp:aud":"my-app"},"StringLike":{"127.0.0.1:9/idp:sub":"repo:org/repo:*"}}}]}"#
+        );
+        let v: Value = serde_json::from_str(&t).unwrap();
+        assert_eq!(
+            v["Statement"][0]["Condition"]["StringLike"]["127.0.0.1:9/idp:sub"],
+            "repo:org/repo:*"
+        );
+        assert!(!kagi_policy::has_errors(&kagi_policy::validate(
+            &t,
+            kagi_policy::PolicyType::Trust
+        )));
+        // Quotes in a subject stay inside their JSON string.
+        let q = trust_policy(ACCT, &web(idp, "a", "x\"y")).unwrap();
+        let v: Value = serde_json::from_str(&q).unwrap();
+        assert_eq!(
+            v["Statement"][0]["Condition"]["StringLike"]["127.0.0.1:9/idp:sub"],
+            "x\"y"
+        );
+    }
+
+    #[test]
+    fn web_identity_needs_a_provider_and_an_audience() {
+        let idp = "arn:aws:iam::123456789012:oidc-provider/example.com";
+        assert_eq!(
+            trust_policy(ACCT, &web("", "a", "")).unwrap_err(),
+            "Choose an identity provider."
+        );
+        assert_eq!(
+            trust_policy(ACCT, &web(idp, " ", "")).unwrap_err(),
+            "Choose an audience."
+        );
+        assert!(trust_policy(ACCT, &web("arn:aws:iam::123456789012:role/x", "a", "")).is_err());
+        assert!(trust_policy(ACCT, &web("arn:aws:iam::1:oidc-provider/", "a", "")).is_err());
+        assert_eq!(provider_key_prefix(idp), Some("example.com"));
+        assert_eq!(provider_key_prefix("oidc-provider/x"), None);
     }
 }
