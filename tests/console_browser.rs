@@ -17,6 +17,7 @@
 //! | `browser_phone` | `phone.test.mjs` | every kind of page fits a phone's width |
 //! | `browser_federation` | `federation.test.mjs` | `kagi console` with user keys, tool-built URLs |
 //! | `browser_ecr` | `ecr.test.mjs` | create/delete repositories and images, repository policy |
+//! | `browser_web_identity` | `web-identity.test.mjs` | identity providers, role wizard "Web identity" |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
 //! feature: no CSP violation, the security headers, HttpOnly/SameSite=Strict cookies.
@@ -248,7 +249,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 13] = [
+const FEATURES: [(&str, &str, &str); 14] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -266,6 +267,11 @@ const FEATURES: [(&str, &str, &str); 13] = [
     ("browser_switch_role", "switch-role.test.mjs", "switch-role"),
     ("browser_groups", "groups.test.mjs", "groups"),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
+    (
+        "browser_web_identity",
+        "web-identity.test.mjs",
+        "web-identity",
+    ),
 ];
 
 /// How many features run at once (each: a server, node, a chromium).
@@ -462,4 +468,10 @@ fn browser_phone() {
 #[test]
 fn browser_federation() {
     feature("browser_federation");
+}
+
+/// Identity providers (add, audiences) and the role wizard's "Web identity" trusted entity.
+#[test]
+fn browser_web_identity() {
+    feature("browser_web_identity");
 }

@@ -219,6 +219,8 @@ impl P<'_> {
                 "<p>None: the issuer's certificate is checked against trusted roots.</p>",
             );
         } else {
+            // Stored and shown, as IAM does; kagi's token checks do not use them (AWS no longer
+            // does for most providers).
             let li: String = p
                 .thumbprints
                 .iter()
