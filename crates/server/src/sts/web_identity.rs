@@ -48,6 +48,10 @@ const CLOCK_SKEW: i64 = 300;
 
 pub const NOT_AUTHORIZED: &str = "Not authorized to perform sts:AssumeRoleWithWebIdentity";
 
+/// AWS's own messages are used where known ("Incorrect token audience", "No OpenIDConnect
+/// provider found in your account for ISS", "Couldn't retrieve verification key…", "Token
+/// expired: …"); the ones for a malformed token, an unsupported `alg`, a bad signature, a bad
+/// tags claim and a future `nbf`/`iat` are kagi's wording (AWS's are not documented).
 fn invalid_token(msg: impl Into<String>) -> AwsError {
     AwsError::new(400, "InvalidIdentityToken", msg)
 }
