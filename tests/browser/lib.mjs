@@ -424,12 +424,13 @@ export async function createPolicy(page, name, document) {
  * answers its results table as `[{action, resource, decision, matched}]`.
  */
 export async function simulate(page, principal, actions, resources = []) {
-  await nav(page).getByRole("link", { name: "Policy simulator" }).click();
-  await page.getByRole("heading", { name: "Policy simulator" }).waitFor();
+  // Wait for each page itself (a results page already has both headings, and its colours need
+  // the stylesheet, which only the load event guarantees).
+  await clickForPage(page, nav(page).getByRole("link", { name: "Policy simulator" }), "/console/simulator");
   await page.getByLabel(/^Principal/).fill(principal);
   await page.getByLabel(/^Actions/).fill(actions.join("\n"));
   await page.getByLabel(/^Resource ARNs/).fill(resources.join("\n"));
-  await page.getByRole("button", { name: "Run simulation" }).click();
+  await clickForPage(page, page.getByRole("button", { name: "Run simulation" }), "/console/simulator");
   await page.getByRole("heading", { name: "Results" }).waitFor();
   const rows = await page
     .getByRole("table")

@@ -81,6 +81,7 @@ await feature("switch-role", async (t) => {
     await page.getByRole("radio", { name: "Red" }).check();
     await page.getByRole("main").getByRole("button", { name: "Switch role" }).click();
     await banner().getByText("Pusher").waitFor();
+    await page.waitForLoadState(); // the colour comes from the stylesheet: wait for the load event
     assert.equal(await banner().evaluate((e) => getComputedStyle(e).backgroundColor), "rgb(242, 176, 169)");
     // Assumed by the user (its name is the session name), not by ReaderRole.
     assert.match(await nav(page).innerText(), sessionArn("PusherRole"));
