@@ -3,6 +3,7 @@
 //! policy) before it looks the repository up, then answers with the model's output shape.
 
 use crate::error::StoreError;
+use crate::lifecycle;
 use crate::store::{ImageRow, NewRepo, Repo, Source};
 use crate::util::{self, repo_arn};
 use crate::{Caller, Ecr};
@@ -126,6 +127,11 @@ async fn run(ecr: &Arc<Ecr>, caller: &Caller, region: &str, op: &str, input: &Va
         "UntagResource" => cx.untag_resource(input),
         "ListTagsForResource" => cx.list_tags_for_resource(input),
         "PutImageTagMutability" => cx.put_image_tag_mutability(input),
+        "PutLifecyclePolicy" => cx.put_lifecycle_policy(input).await,
+        "GetLifecyclePolicy" => cx.get_lifecycle_policy(input),
+        "DeleteLifecyclePolicy" => cx.delete_lifecycle_policy(input),
+        "StartLifecyclePolicyPreview" => cx.start_lifecycle_policy_preview(input),
+        "GetLifecyclePolicyPreview" => cx.get_lifecycle_policy_preview(input),
         _ => Err(ApiError::unknown_operation()),
     }
 }
@@ -1087,5 +1093,205 @@ impl Cx<'_> {
         }
         self.ecr.store.set_mutability(r.id, m).map_err(store_err)?;
         Ok(json!({ "registryId": self.acct(), "repositoryName": r.name, "imageTagMutability": m }))
+    }
+
+    // ---- lifecycle policies --------------------------------------------------------------
+
+    fn lifecycle_text(input: &Value) -> Result<(&str, lifecycle::Policy), ApiError> {
+        let text = required(input, "lifecyclePolicyText")?;
+        let policy = lifecycle::parse(text)
+            .map_err(|d| err("InvalidParameterException", lifecycle::invalid(&d)))?;
+        Ok((text, policy))
+    }
+
+    fn lifecycle_not_found(&self, r: &Repo) -> ApiError {
+        err(
+            "LifecyclePolicyNotFoundException",
+            format!(
+                "Lifecycle policy does not exist for the repository with name '{}' in the registry with id '{}'",
+                r.name,
+                self.acct()
+            ),
+        )
+    }
+
+    /// Stores the policy, then applies it at once (AWS: "within 24 hours").
+    async fn put_lifecycle_policy(&self, input: &Value) -> R {
+        let r = self.repo_of("PutLifecyclePolicy", input)?;
+        let (text, _) = Self::lifecycle_text(input)?;
+        self.ecr
+            .store
+            .set_lifecycle_policy(r.id, Some(text))
+            .map_err(store_err)?;
+        let store = self.ecr.store.clone();
+        let (rid, t) = (r.id, text.to_string());
+        tokio::task::spawn_blocking(move || {
+            lifecycle::apply(&store, rid, &t, util::epoch(util::now()))
+        })
+        .await
+        .map_err(|e| ApiError::new("ServerException", e.to_string(), 500))?
+        .map_err(store_err)?;
+        Ok(
+            json!({ "registryId": self.acct(), "repositoryName": r.name, "lifecyclePolicyText": text }),
+        )
+    }
+
+    fn lifecycle_out(&self, r: &Repo, text: &str, evaluated: Option<f64>) -> Value {
+        let mut out = json!({ "registryId": self.acct(), "repositoryName": r.name, "lifecyclePolicyText": text });
+        if let Some(t) = evaluated {
+            out["lastEvaluatedAt"] = ts(t);
+        }
+        out
+    }
+
+    fn get_lifecycle_policy(&self, input: &Value) -> R {
+        let r = self.repo_of("GetLifecyclePolicy", input)?;
+        let (text, at) = self
+            .ecr
+            .store
+            .lifecycle_policy(r.id)
+            .map_err(store_err)?
+            .ok_or_else(|| self.lifecycle_not_found(&r))?;
+        Ok(self.lifecycle_out(&r, &text, at))
+    }
+
+    fn delete_lifecycle_policy(&self, input: &Value) -> R {
+        let r = self.repo_of("DeleteLifecyclePolicy", input)?;
+        let (text, at) = self
+            .ecr
+            .store
+            .lifecycle_policy(r.id)
+            .map_err(store_err)?
+            .ok_or_else(|| self.lifecycle_not_found(&r))?;
+        self.ecr
+            .store
+            .set_lifecycle_policy(r.id, None)
+            .map_err(store_err)?;
+        Ok(self.lifecycle_out(&r, &text, at))
+    }
+
+    /// Evaluates the given (or the current) policy now and stores the result: the preview is
+    /// COMPLETE as soon as this answers.
+    fn start_lifecycle_policy_preview(&self, input: &Value) -> R {
+        let r = self.repo_of("StartLifecyclePolicyPreview", input)?;
+        let (text, policy) = if input.get("lifecyclePolicyText").is_some() {
+            let (t, p) = Self::lifecycle_text(input)?;
+            (t.to_string(), p)
+        } else {
+            let (t, _) = self
+                .ecr
+                .store
+                .lifecycle_policy(r.id)
+                .map_err(store_err)?
+                .ok_or_else(|| self.lifecycle_not_found(&r))?;
+            let p = lifecycle::parse(&t)
+                .map_err(|d| err("InvalidParameterException", lifecycle::invalid(&d)))?;
+            (t, p)
+        };
+        let rows = self.ecr.store.list_images(r.id).map_err(store_err)?;
+        let expiring = lifecycle::evaluate(
+            &policy,
+            &lifecycle::images_of(&rows),
+            util::epoch(util::now()),
+        );
+        let results: Vec<Value> = expiring
+            .iter()
+            .filter_map(|e| {
+                let i = rows.iter().find(|i| i.digest == e.digest)?;
+                Some(json!({ "digest": i.digest, "tags": i.tags, "pushedAt": i.pushed_at, "rule": e.rule_priority }))
+            })
+            .collect();
+        self.ecr
+            .store
+            .set_lifecycle_preview(r.id, &text, &Value::Array(results).to_string())
+            .map_err(store_err)?;
+        Ok(
+            json!({ "registryId": self.acct(), "repositoryName": r.name, "lifecyclePolicyText": text, "status": "COMPLETE" }),
+        )
+    }
+
+    fn get_lifecycle_policy_preview(&self, input: &Value) -> R {
+        let r = self.repo_of("GetLifecyclePolicyPreview", input)?;
+        let (text, results) = self
+            .ecr
+            .store
+            .lifecycle_preview(r.id)
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                err(
+                    "LifecyclePolicyPreviewNotFoundException",
+                    format!(
+                        "There is no dry run for the repository with name '{}' in the registry with id '{}'",
+                        r.name,
+                        self.acct()
+                    ),
+                )
+            })?;
+        let all: Vec<Value> = serde_json::from_str(&results).unwrap_or_default();
+        let total = all.len();
+        let ids = input.get("imageIds").and_then(Value::as_array);
+        if ids.is_some() && (input.get("nextToken").is_some() || input.get("maxResults").is_some())
+        {
+            return Err(err(
+                "InvalidParameterException",
+                "Invalid parameter: maxResults and nextToken cannot be used together with imageIds",
+            ));
+        }
+        let tags_of = |v: &Value| -> Vec<String> {
+            v["tags"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let filtered: Vec<&Value> = all
+            .iter()
+            .filter(
+                |v| match input.pointer("/filter/tagStatus").and_then(Value::as_str) {
+                    Some("TAGGED") => !tags_of(v).is_empty(),
+                    Some("UNTAGGED") => tags_of(v).is_empty(),
+                    _ => true,
+                },
+            )
+            .filter(|v| {
+                ids.is_none_or(|ids| {
+                    ids.iter().any(|id| {
+                        s(id, "imageDigest").is_none_or(|d| Some(d) == v["digest"].as_str())
+                            && s(id, "imageTag").is_none_or(|t| tags_of(v).iter().any(|x| x == t))
+                    })
+                })
+            })
+            .collect();
+        let (page, next) = paginate(filtered, input, 100, |v| {
+            v["digest"].as_str().unwrap_or_default().to_string()
+        })?;
+        let preview: Vec<Value> = page
+            .into_iter()
+            .map(|v| {
+                let mut o = json!({
+                    "imageDigest": v["digest"],
+                    "imagePushedAt": ts(v["pushedAt"].as_f64().unwrap_or_default()),
+                    "action": { "type": "EXPIRE" },
+                    "appliedRulePriority": v["rule"],
+                });
+                let tags = tags_of(v);
+                if !tags.is_empty() {
+                    o["imageTags"] = json!(tags);
+                }
+                o
+            })
+            .collect();
+        let mut out = json!({
+            "registryId": self.acct(), "repositoryName": r.name, "lifecyclePolicyText": text,
+            "status": "COMPLETE", "previewResults": preview,
+            "summary": { "expiringImageTotalCount": total },
+        });
+        if let Some(n) = next {
+            out["nextToken"] = json!(n);
+        }
+        Ok(out)
     }
 }

@@ -34,6 +34,7 @@
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod lifecycle;
 pub mod manifest;
 pub mod registry;
 pub mod store;
@@ -181,8 +182,26 @@ impl Ecr {
         self.endpoint(region)
     }
 
+    /// Applies every repository's lifecycle policy as of `now` (what the periodic task does);
+    /// returns how many images it expired.
+    pub fn apply_lifecycle_policies(&self, now: SystemTime) -> anyhow::Result<usize> {
+        let at = util::epoch(now);
+        let mut n = 0;
+        for (repo_id, text) in self
+            .store
+            .lifecycle_policies()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        {
+            n += lifecycle::apply(&self.store, repo_id, &text, at)
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                .len();
+        }
+        Ok(n)
+    }
+
     /// The router for `/v2/` and below. Inside a tokio runtime this also starts (once) an
-    /// hourly garbage collection of uploads idle for [`store::DEFAULT_UPLOAD_MAX_AGE`].
+    /// hourly garbage collection of uploads idle for [`store::DEFAULT_UPLOAD_MAX_AGE`], and the
+    /// application of every lifecycle policy each [`lifecycle::APPLY_PERIOD`] (10 minutes).
     pub fn registry_router(self: &Arc<Self>) -> axum::Router {
         if tokio::runtime::Handle::try_current().is_ok()
             && !self
@@ -200,6 +219,20 @@ impl Ecr {
                     drop(ecr);
                     let _ = tokio::task::spawn_blocking(move || {
                         store.gc(store::DEFAULT_UPLOAD_MAX_AGE)
+                    })
+                    .await;
+                }
+            });
+            let weak = Arc::downgrade(self);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(lifecycle::APPLY_PERIOD);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let Some(ecr) = weak.upgrade() else { break };
+                    let _ = tokio::task::spawn_blocking(move || {
+                        ecr.apply_lifecycle_policies(SystemTime::now())
                     })
                     .await;
                 }

@@ -3,7 +3,8 @@
 //! Layout under the data directory:
 //! * `ecr.sqlite` — repositories, repository tags and policy, images (manifest bytes, media type,
 //!   size, push time), image tags, which digests each image references, per-repository blob
-//!   links, and upload sessions (id, repository, offset, creation time).
+//!   links, upload sessions (id, repository, offset, creation time), and each repository's
+//!   lifecycle policy (text, when last applied, the last preview).
 //! * `blobs/sha256/ab/abcdef…` — blob content, named by its sha256.
 //! * `blobs/_uploads/<uuid>` — upload sessions in progress (same filesystem as the blobs, so the
 //!   final rename is atomic).
@@ -134,6 +135,8 @@ CREATE INDEX IF NOT EXISTS image_refs_img ON image_refs(repo_id, image_digest);
 CREATE INDEX IF NOT EXISTS image_refs_ref ON image_refs(repo_id, ref_digest);
 CREATE TABLE IF NOT EXISTS tags(repo_id INTEGER NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
   PRIMARY KEY(repo_id, tag));
+CREATE TABLE IF NOT EXISTS lifecycle(repo_id INTEGER PRIMARY KEY, policy TEXT, evaluated_at REAL,
+  preview_policy TEXT, preview_results TEXT);
 CREATE TABLE IF NOT EXISTS uploads(id TEXT PRIMARY KEY, repo_id INTEGER NOT NULL, offset INTEGER NOT NULL,
   created_at REAL NOT NULL, last_part INTEGER, small_part INTEGER NOT NULL DEFAULT 0);
 ";
@@ -299,6 +302,7 @@ impl Store {
                 "image_refs",
                 "tags",
                 "uploads",
+                "lifecycle",
             ] {
                 tx.execute(&format!("DELETE FROM {t} WHERE repo_id=?1"), [repo_id])?;
             }
@@ -320,6 +324,88 @@ impl Store {
             params![policy, repo_id],
         )?;
         Ok(())
+    }
+
+    /// The repository's lifecycle policy and when it was last applied.
+    pub fn lifecycle_policy(
+        &self,
+        repo_id: i64,
+    ) -> Result<Option<(String, Option<f64>)>, StoreError> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT policy, evaluated_at FROM lifecycle WHERE repo_id=?1 AND policy IS NOT NULL",
+                [repo_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Sets (or, with `None`, removes) the lifecycle policy; either way `evaluated_at` restarts.
+    pub fn set_lifecycle_policy(
+        &self,
+        repo_id: i64,
+        policy: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.db().execute(
+            "INSERT INTO lifecycle(repo_id, policy) VALUES(?1, ?2)
+             ON CONFLICT(repo_id) DO UPDATE SET policy=?2, evaluated_at=NULL",
+            params![repo_id, policy],
+        )?;
+        Ok(())
+    }
+
+    /// Records that the policy `policy` was applied at `at` (unless it was replaced meanwhile).
+    pub fn set_lifecycle_evaluated(
+        &self,
+        repo_id: i64,
+        policy: &str,
+        at: f64,
+    ) -> Result<(), StoreError> {
+        self.db().execute(
+            "UPDATE lifecycle SET evaluated_at=?3 WHERE repo_id=?1 AND policy=?2",
+            params![repo_id, policy, at],
+        )?;
+        Ok(())
+    }
+
+    /// Every repository with a lifecycle policy: (repository id, policy text).
+    pub fn lifecycle_policies(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        let db = self.db();
+        let mut st = db.prepare(
+            "SELECT l.repo_id, l.policy FROM lifecycle l JOIN repos r ON r.id=l.repo_id WHERE l.policy IS NOT NULL ORDER BY l.repo_id",
+        )?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Stores the last lifecycle policy preview (the policy text and the results as JSON).
+    pub fn set_lifecycle_preview(
+        &self,
+        repo_id: i64,
+        policy: &str,
+        results: &str,
+    ) -> Result<(), StoreError> {
+        self.db().execute(
+            "INSERT INTO lifecycle(repo_id, preview_policy, preview_results) VALUES(?1, ?2, ?3)
+             ON CONFLICT(repo_id) DO UPDATE SET preview_policy=?2, preview_results=?3",
+            params![repo_id, policy, results],
+        )?;
+        Ok(())
+    }
+
+    /// The last lifecycle policy preview: (policy text, results JSON).
+    pub fn lifecycle_preview(&self, repo_id: i64) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT preview_policy, preview_results FROM lifecycle WHERE repo_id=?1 AND preview_policy IS NOT NULL",
+                [repo_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
     }
 
     pub fn set_mutability(&self, repo_id: i64, m: &str) -> Result<(), StoreError> {
