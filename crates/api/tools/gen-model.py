@@ -34,7 +34,8 @@ OPS = {
       BatchCheckLayerAvailability InitiateLayerUpload UploadLayerPart CompleteLayerUpload PutImage
       BatchGetImage GetDownloadUrlForLayer ListImages DescribeImages BatchDeleteImage
       SetRepositoryPolicy GetRepositoryPolicy DeleteRepositoryPolicy TagResource UntagResource
-      ListTagsForResource PutImageTagMutability""",
+      ListTagsForResource PutImageTagMutability PutLifecyclePolicy GetLifecyclePolicy
+      DeleteLifecyclePolicy StartLifecyclePolicyPreview GetLifecyclePolicyPreview""",
 }
 
 LOADER = """

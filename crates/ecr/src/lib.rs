@@ -12,6 +12,13 @@
 //!   it as (see the table in that module).
 //! * [`store`]: SQLite metadata (`ecr.sqlite`) and the content-addressed blob files; the
 //!   invariants of durable, verified, atomically visible blobs are documented there.
+//! * [`lifecycle`]: lifecycle policies — the document's validation (`PutLifecyclePolicy`'s
+//!   `InvalidParameterException`s), the evaluator (a pure function of rules, images and time,
+//!   following AWS's documented semantics) and its application, which deletes expired images as
+//!   `BatchDeleteImage` does. A policy is applied when it is put and then every
+//!   [`lifecycle::APPLY_PERIOD`] (10 minutes; AWS says "within 24 hours") by the task
+//!   [`Ecr::registry_router`] starts; [`Ecr::apply_lifecycle_policies`] runs one round. Policies,
+//!   `lastEvaluatedAt` and the last preview live in `ecr.sqlite` with their repository.
 //! * [`manifest`]: manifest media types and the references a manifest must have.
 //! * [`token`]: registry passwords and download tokens (HMAC-SHA256 with a 0600 key file).
 //! * [`client`]: a small blocking registry client and a deterministic image generator, used by
@@ -20,7 +27,7 @@
 //!   layout generator; `bench/run.sh` pushes and pulls 1 GiB with skopeo against it and against
 //!   Debian's `docker-registry`, and reports kagi's peak RSS.
 //! * `tests/it/`: HTTP integration tests (a test host evaluating IAM policies with
-//!   kagi-policy) and a skopeo round trip.
+//!   kagi-policy; `lifecycle.rs` for lifecycle policies) and a skopeo round trip.
 //!
 //! # Authorisation
 //! Every API call and every registry request (except the `GET /v2/` challenge) is authorised

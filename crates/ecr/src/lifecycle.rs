@@ -262,10 +262,7 @@ fn parse_rule(i: usize, v: &Value) -> Result<Rule, String> {
                 "tagStatus 'tagged' requires a tagPrefixList or a tagPatternList (at {at_s})"
             ));
         }
-        (s, None, None) => {
-            let _ = s;
-            TagFilter::None
-        }
+        (_, None, None) => TagFilter::None,
         (s, _, _) => {
             return Err(format!(
                 "tagPrefixList and tagPatternList must be omitted when tagStatus is '{}' (at {at_s})",
@@ -609,23 +606,40 @@ mod tests {
         ]
     }
 
+    /// The page's examples use `tagPatternList` (`prod*`) today and `tagPrefixList` (`prod`) in
+    /// earlier editions; both give the same results.
+    fn tag_sel(kind: &str, tags: &[&str]) -> (&'static str, Value) {
+        if kind == "prefix" {
+            ("tagPrefixList", json!(tags))
+        } else {
+            let p: Vec<String> = tags.iter().map(|t| format!("{t}*")).collect();
+            ("tagPatternList", json!(p))
+        }
+    }
+
+    fn tagged_count(p: u64, kind: &str, tags: &[&str], n: u64) -> Value {
+        let (k, v) = tag_sel(kind, tags);
+        let mut sel =
+            json!({"tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": n});
+        sel[k] = v;
+        rule(p, sel)
+    }
+
     #[test]
     fn example_multiple_rules_a() {
-        let p = json!({"rules": [
-            rule(1, json!({"tagStatus": "tagged", "tagPatternList": ["prod*"], "countType": "imageCountMoreThan", "countNumber": 1})),
-            rule(2, json!({"tagStatus": "tagged", "tagPatternList": ["beta*"], "countType": "imageCountMoreThan", "countNumber": 1})),
-        ]});
-        // Rule 2 would mark A and B, but both were seen by rule 1: only A is expired.
-        assert_eq!(run(p, &abc()), ["A"]);
+        for kind in ["prefix", "pattern"] {
+            let p = json!({"rules": [tagged_count(1, kind, &["prod"], 1), tagged_count(2, kind, &["beta"], 1)]});
+            // Rule 2 would mark A and B, but both were seen by rule 1: only A is expired.
+            assert_eq!(run(p, &abc()), ["A"], "{kind}");
+        }
     }
 
     #[test]
     fn example_multiple_rules_b() {
-        let p = json!({"rules": [
-            rule(1, json!({"tagStatus": "tagged", "tagPatternList": ["beta*"], "countType": "imageCountMoreThan", "countNumber": 1})),
-            rule(2, json!({"tagStatus": "tagged", "tagPatternList": ["prod*"], "countType": "imageCountMoreThan", "countNumber": 1})),
-        ]});
-        assert_eq!(run(p, &abc()), ["A", "B"]);
+        for kind in ["prefix", "pattern"] {
+            let p = json!({"rules": [tagged_count(1, kind, &["beta"], 1), tagged_count(2, kind, &["prod"], 1)]});
+            assert_eq!(run(p, &abc()), ["A", "B"], "{kind}");
+        }
     }
 
     #[test]
@@ -645,14 +659,15 @@ mod tests {
 
     #[test]
     fn example_multiple_tags_in_a_single_rule_b() {
-        let p = json!({"rules": [rule(1, json!({"tagStatus": "tagged", "tagPatternList": ["alpha*", "beta*"],
-            "countType": "imageCountMoreThan", "countNumber": 1}))]});
-        let imgs = [
-            img("A", &["alpha-1", "beta-1", "gamma-1"], 10.0),
-            img("B", &["alpha-2", "beta-2"], 9.0),
-            img("C", &["alpha-3", "beta-3", "gamma-2"], 8.0),
-        ];
-        assert_eq!(run(p, &imgs), ["A", "B"]);
+        for kind in ["prefix", "pattern"] {
+            let p = json!({"rules": [tagged_count(1, kind, &["alpha", "beta"], 1)]});
+            let imgs = [
+                img("A", &["alpha-1", "beta-1", "gamma-1"], 10.0),
+                img("B", &["alpha-2", "beta-2"], 9.0),
+                img("C", &["alpha-3", "beta-3", "gamma-2"], 8.0),
+            ];
+            assert_eq!(run(p, &imgs), ["A", "B"], "{kind}");
+        }
     }
 
     #[test]

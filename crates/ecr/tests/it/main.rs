@@ -2,5 +2,6 @@
 //! and an ECR API route, with a test `Host` that evaluates IAM policies with kagi-policy.
 mod api;
 mod common;
+mod lifecycle;
 mod registry;
 mod skopeo;
