@@ -1,5 +1,7 @@
 //! Throughput benchmark: signed GetCallerIdentity and AssumeRole against `kagi serve` on
-//! loopback, at 64 connections, beside moto's server doing the same signed requests.
+//! loopback, at 64 connections, beside moto's server doing the same signed requests; and
+//! AssumeRoleWithWebIdentity (unsigned, an ES256 ID token from kagi-testkit's loopback issuer,
+//! whose keys kagi caches), which moto does not verify and so is not compared.
 //!
 //!     cargo bench -p kagi-server --bench throughput
 //!     KAGI_COMPAT_VENV=path/to/venv cargo bench -p kagi-server --bench throughput   # with moto
@@ -101,6 +103,18 @@ fn signed_request(
     }
     req.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
     req.into_bytes()
+}
+
+/// A complete unsigned HTTP/1.1 request for a query-protocol call (AssumeRoleWithWebIdentity).
+fn unsigned_request(addr: SocketAddr, service: &str, action: &str, input: &Value) -> Vec<u8> {
+    let svc = kagi_api::service(service).unwrap();
+    let op = svc.operation(action).unwrap();
+    let body = kagi_api::query::encode(op, svc, input);
+    format!(
+        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded; charset=utf-8\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// One blocking round trip on a fresh connection (setup calls); returns (status, body).
@@ -276,10 +290,11 @@ struct Target {
     addr: SocketAddr,
     gci: Vec<u8>,
     assume: Vec<u8>,
+    web_identity: Vec<u8>,
 }
 
 /// Creates a user with a key and a role trusting it; returns the signed requests.
-fn prepare(addr: SocketAddr) -> Target {
+fn prepare(addr: SocketAddr, issuer: &kagi_testkit::oidc::Issuer) -> Target {
     let root = Credentials::new(ROOT_AKID, ROOT_SECRET);
     let (s, _) = once(
         addr,
@@ -332,7 +347,58 @@ fn prepare(addr: SocketAddr) -> Target {
     );
     let (s, body) = once(addr, &assume);
     assert_eq!(s, 200, "AssumeRole: {body}");
-    Target { addr, gci, assume }
+    let web_identity = web_identity_request(addr, &root, issuer);
+    Target {
+        addr,
+        gci,
+        assume,
+        web_identity,
+    }
+}
+
+/// An OIDC provider for `issuer`, a role trusting it, and an AssumeRoleWithWebIdentity request
+/// with an hour-long token.
+fn web_identity_request(
+    addr: SocketAddr,
+    root: &Credentials,
+    issuer: &kagi_testkit::oidc::Issuer,
+) -> Vec<u8> {
+    use kagi_testkit::oidc::AUDIENCE;
+    let call = |action: &str, input: Value| {
+        let (s, body) = once(addr, &signed_request(addr, root, "iam", action, &input));
+        assert_eq!(s, 200, "{action}: {body}");
+    };
+    call(
+        "CreateOpenIDConnectProvider",
+        json!({"Url": issuer.url, "ClientIDList": [AUDIENCE]}),
+    );
+    let host = issuer.host();
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{host}")},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {format!("{host}:aud"): AUDIENCE},
+                      "StringLike": {format!("{host}:sub"): "repo:kagi/*"}}}]});
+    call(
+        "CreateRole",
+        json!({"RoleName": "BenchWebRole", "AssumeRolePolicyDocument": trust.to_string()}),
+    );
+    let mut claims = issuer.claims("repo:kagi/kagi:ref:refs/heads/main");
+    claims["exp"] = json!(kagi_testkit::oidc::now() + 3600);
+    let token = KEYS.with(|k| k.token("ES256", "ec-1", &claims));
+    let req = unsigned_request(
+        addr,
+        "sts",
+        "AssumeRoleWithWebIdentity",
+        &json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/BenchWebRole"),
+                "RoleSessionName": "bench", "WebIdentityToken": token}),
+    );
+    let (s, body) = once(addr, &req);
+    assert_eq!(s, 200, "AssumeRoleWithWebIdentity: {body}");
+    req
+}
+
+thread_local! {
+    static KEYS: kagi_testkit::oidc::Keys = kagi_testkit::oidc::Keys::new();
 }
 
 /// CPU time (user + system) the process has used, in seconds.
@@ -417,7 +483,9 @@ fn main() {
     std::thread::sleep(Duration::from_millis(500));
     let idle = rss_kib(server.0.id());
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let kagi = prepare(addr);
+    let issuer =
+        KEYS.with(|k| kagi_testkit::oidc::Issuer::start(json!({"keys": [k.ec_jwk("ec-1")]})));
+    let kagi = prepare(addr, &issuer);
     println!(
         "kagi serve (data dir, SQLite WAL), {conns} connections, {seconds} s per run, {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -440,6 +508,14 @@ fn main() {
         pid,
         kagi.addr,
         kagi.assume.clone(),
+        conns,
+        seconds,
+    );
+    measured(
+        "kagi  AssumeRoleWithWebIdentity (ES256 token)",
+        pid,
+        kagi.addr,
+        kagi.web_identity.clone(),
         conns,
         seconds,
     );

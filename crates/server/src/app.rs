@@ -396,7 +396,8 @@ pub fn invoke(
     out.map_err(|e| to_api(&e))
 }
 
-/// AssumeRoleWithWebIdentity, on a blocking thread: it may ask the token's issuer for its keys.
+/// AssumeRoleWithWebIdentity: inline when the issuer's keys are cached (the usual case: a
+/// signature check, microseconds), on the blocking pool when they must be fetched.
 async fn web_identity_call(
     state: Arc<AppState>,
     form: Vec<(String, String)>,
@@ -405,9 +406,13 @@ async fn web_identity_call(
     request_id: &str,
 ) -> Response {
     let sts = kagi_api::service("sts").expect("sts is modelled");
+    let (op, input) = match kagi_api::query::decode(sts, &form) {
+        Ok(d) => d,
+        Err(e) => return error_response(&Proto::Query, Some("sts"), &from_api(e), request_id),
+    };
+    let inline = crate::sts::web_identity::keys_at_hand(&state, &input);
     let id = request_id.to_owned();
-    let out = tokio::task::spawn_blocking(move || -> AwsResult<String> {
-        let (op, input) = kagi_api::query::decode(sts, &form).map_err(from_api)?;
+    let run = move || -> AwsResult<String> {
         let facts = crate::sts::web_identity::Facts {
             now: crate::ids::now_secs(),
             source_ip,
@@ -416,13 +421,16 @@ async fn web_identity_call(
         let output =
             crate::sts::web_identity::assume_role_with_web_identity(&state, &input, &facts)?;
         Ok(kagi_api::xml::encode_response(sts, op, &output, &id))
-    })
-    .await
-    .unwrap_or_else(|e| {
-        Err(AwsError::from(anyhow::anyhow!(
-            "web identity task failed: {e}"
-        )))
-    });
+    };
+    let out = if inline {
+        run()
+    } else {
+        tokio::task::spawn_blocking(run).await.unwrap_or_else(|e| {
+            Err(AwsError::from(anyhow::anyhow!(
+                "web identity task failed: {e}"
+            )))
+        })
+    };
     match out {
         Ok(xml) => xml_response(200, xml, request_id),
         Err(e) => error_response(&Proto::Query, Some("sts"), &e, request_id),

@@ -96,6 +96,21 @@ pub struct JwksCache {
 }
 
 impl JwksCache {
+    /// Whether the keys for a token of `issuer` naming `kid` are cached and fresh, so that
+    /// verifying it needs no request to the issuer (never waits for a fetch in progress).
+    fn at_hand(&self, issuer: &str, kid: Option<&str>) -> bool {
+        let Some(entry) = self.by_issuer.lock().get(issuer).cloned() else {
+            return false;
+        };
+        let Some(e) = entry.try_lock() else {
+            return false;
+        };
+        e.fetched.is_some_and(|at| at.elapsed() < JWKS_TTL)
+            && e.keys
+                .iter()
+                .any(|k| kid.is_none() || k.kid.as_deref() == kid)
+    }
+
     /// The issuer's keys; `refresh` asks the issuer again unless it was asked moments ago.
     /// One fetch per issuer at a time: concurrent requests wait for it and share its answer,
     /// and a failure is remembered for a second, so a burst of tokens never becomes a burst of
@@ -388,6 +403,20 @@ pub struct Facts {
     pub now: i64,
     pub source_ip: IpAddr,
     pub region: String,
+}
+
+/// Whether [`assume_role_with_web_identity`] can answer `input` without asking the token's
+/// issuer for its keys (then it takes microseconds and may run on an async worker; otherwise it
+/// belongs on the blocking pool). A malformed token is answered at once too.
+pub fn keys_at_hand(state: &AppState, input: &Value) -> bool {
+    let Some(token) = opt(input, "WebIdentityToken") else {
+        return true;
+    };
+    let Ok(jwt) = decode_jwt(token) else {
+        return true;
+    };
+    let iss = jwt.claims["iss"].as_str().unwrap_or("");
+    state.jwks.at_hand(iss, jwt.kid.as_deref())
 }
 
 pub fn assume_role_with_web_identity(
