@@ -227,27 +227,37 @@ fn write_until_killed(server: Server, round: u32, kill_after: usize) -> Acked {
         .unwrap()
 }
 
-fn assert_all_there(server: Endpoint, acked: &Acked) {
-    let users = server.root_json(&[
-        "iam",
-        "list-users",
-        "--query",
-        "Users[].UserName",
-        "--output",
-        "json",
-    ]);
-    let users: Vec<&str> = users
+/// Fails naming every `acked` name that `query` (a kagi command printing a JSON list of
+/// names) no longer lists.
+fn assert_listed(server: Endpoint, query: &[&str], acked: &[String], what: &str) {
+    let listed = server.root_json(query);
+    let listed: Vec<&str> = listed
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|v| v.as_str())
         .collect();
     let lost: Vec<&String> = acked
-        .users
         .iter()
-        .filter(|u| !users.contains(&u.as_str()))
+        .filter(|n| !listed.contains(&n.as_str()))
         .collect();
-    assert!(lost.is_empty(), "acknowledged users lost: {lost:?}");
+    assert!(lost.is_empty(), "acknowledged {what} lost: {lost:?}");
+}
+
+fn assert_all_there(server: Endpoint, acked: &Acked) {
+    assert_listed(
+        server,
+        &[
+            "iam",
+            "list-users",
+            "--query",
+            "Users[].UserName",
+            "--output",
+            "json",
+        ],
+        &acked.users,
+        "users",
+    );
 
     for (user, akid, secret) in &acked.keys {
         let out = server.kagi((akid, secret), &["sts", "get-caller-identity"]);
@@ -260,26 +270,19 @@ fn assert_all_there(server: Endpoint, acked: &Acked) {
         assert_eq!(v["Arn"], format!("arn:aws:iam::{ACCOUNT}:user/{user}"));
     }
 
-    let repos = server.root_json(&[
-        "ecr",
-        "describe-repositories",
-        "--query",
-        "repositories[].repositoryName",
-        "--output",
-        "json",
-    ]);
-    let repos: Vec<&str> = repos
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|v| v.as_str())
-        .collect();
-    let lost: Vec<&String> = acked
-        .repos
-        .iter()
-        .filter(|r| !repos.contains(&r.as_str()))
-        .collect();
-    assert!(lost.is_empty(), "acknowledged repositories lost: {lost:?}");
+    assert_listed(
+        server,
+        &[
+            "ecr",
+            "describe-repositories",
+            "--query",
+            "repositories[].repositoryName",
+            "--output",
+            "json",
+        ],
+        &acked.repos,
+        "repositories",
+    );
 
     // Every acknowledged image pulls whole: manifest, config and layers, digests verified.
     let out = server.root(&["ecr", "get-login-password"]);

@@ -48,15 +48,8 @@ fn login_line(sb: &Sandbox, args: &[&str]) -> String {
 
 #[test]
 fn console_url_signs_the_role_session_in_once() {
-    let server = kagi_server::start_background(kagi_server::ServerConfig {
-        bind: "127.0.0.1".parse().unwrap(),
-        port: 0,
-        data_dir: None,
-        account_id: None,
-        root_access_key_id: None,
-        root_secret_access_key: None,
-    })
-    .expect("kagi serve starts");
+    let server = kagi_server::start_background(kagi_server::ServerConfig::in_memory())
+        .expect("kagi serve starts");
     let url = format!("http://{}", server.addr);
     let account = server.account_id.clone();
     let mut sb = crate::seed::seed_steps(
@@ -263,15 +256,8 @@ fn federating_user(
 }
 
 fn start() -> kagi_server::RunningServer {
-    kagi_server::start_background(kagi_server::ServerConfig {
-        bind: "127.0.0.1".parse().unwrap(),
-        port: 0,
-        data_dir: None,
-        account_id: None,
-        root_access_key_id: None,
-        root_secret_access_key: None,
-    })
-    .expect("kagi serve starts")
+    kagi_server::start_background(kagi_server::ServerConfig::in_memory())
+        .expect("kagi serve starts")
 }
 
 #[test]

@@ -3,15 +3,8 @@
 
 #[test]
 fn seed_steps_against_kagi_serve() {
-    let server = kagi_server::start_background(kagi_server::ServerConfig {
-        bind: "127.0.0.1".parse().unwrap(),
-        port: 0,
-        data_dir: None,
-        account_id: None,
-        root_access_key_id: None,
-        root_secret_access_key: None,
-    })
-    .expect("kagi serve starts");
+    let server = kagi_server::start_background(kagi_server::ServerConfig::in_memory())
+        .expect("kagi serve starts");
     let url = format!("http://{}", server.addr);
     let akid = server.root_access_key_id.clone();
     let secret = server.root_secret_access_key().to_string();

@@ -40,15 +40,8 @@ fn root_ok(root: &Sandbox, args: &[&str]) -> Value {
 
 /// `deploy` trusts the issuer's tokens for `repo:kagi/*`; `chained` trusts `deploy` sessions.
 fn world() -> World {
-    let server = kagi_server::start_background(kagi_server::ServerConfig {
-        bind: "127.0.0.1".parse().unwrap(),
-        port: 0,
-        data_dir: None,
-        account_id: None,
-        root_access_key_id: None,
-        root_secret_access_key: None,
-    })
-    .expect("kagi serve starts");
+    let server = kagi_server::start_background(kagi_server::ServerConfig::in_memory())
+        .expect("kagi serve starts");
     let keys = Keys::new();
     let issuer = Issuer::start(json!({"keys": [keys.ec_jwk("ec-1")]}));
     let mut root = Sandbox::new();

@@ -386,46 +386,85 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         }
     }
 
-    let session = Session {
-        access_key_id: String::new(),
-        secret_sealed: String::new(),
-        kind: SessionKind::Role {
-            role_name: role.name.clone(),
-            role_id: role.id.clone(),
-            session_name: session_name.to_owned(),
+    let has_policies = inline.is_some() || !arns.is_empty();
+    let mut out = mint_role_session(
+        ctx.state,
+        &RoleSession {
+            role: &role,
+            session_name,
+            now: ctx.now,
+            duration,
+            mfa: mfa || ctx.caller.mfa_present(),
+            source_identity: opt(input, "SourceIdentity"),
+            region: &ctx.region,
         },
-        issued: ctx.now,
-        expires: ctx.now + duration,
-        mfa: mfa || ctx.caller.mfa_present(),
-        console: false,
-        has_session_policy: inline.is_some() || !arns.is_empty(),
+        has_policies,
         session_policies,
         tags,
-        source_identity: opt(input, "SourceIdentity").map(str::to_owned),
-    };
-    let (creds, _) = new_credentials(ctx.state, session)?;
-    ctx.state.role_last_used.lock().insert(
-        crate::store::name_key(&role.name),
-        crate::model::LastUsed {
-            date: ctx.now,
-            service: "sts".into(),
-            region: ctx.region.clone(),
-        },
-    );
-    let mut out = json!({
-        "Credentials": creds,
-        "AssumedRoleUser": {
-            "AssumedRoleId": format!("{}:{session_name}", role.id),
-            "Arn": format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", ctx.state.account_id, role.name),
-        },
-    });
-    if inline.is_some() || !arns.is_empty() || input.get("Tags").is_some() {
+    )?;
+    if has_policies || input.get("Tags").is_some() {
         out["PackedPolicySize"] = json!(packed_pct);
     }
     if let Some(s) = opt(input, "SourceIdentity") {
         out["SourceIdentity"] = json!(s);
     }
     Ok(out)
+}
+
+/// A role session being minted (AssumeRole, AssumeRoleWithWebIdentity).
+struct RoleSession<'a> {
+    role: &'a Role,
+    session_name: &'a str,
+    now: i64,
+    duration: i64,
+    mfa: bool,
+    source_identity: Option<&'a str>,
+    region: &'a str,
+}
+
+/// Seals the role session into credentials and notes the role's last use; returns
+/// `{"Credentials", "AssumedRoleUser"}`, to which each operation adds its own members.
+fn mint_role_session(
+    state: &AppState,
+    r: &RoleSession,
+    has_session_policy: bool,
+    session_policies: Vec<String>,
+    tags: Vec<Tag>,
+) -> AwsResult<Value> {
+    let session = Session {
+        access_key_id: String::new(),
+        secret_sealed: String::new(),
+        kind: SessionKind::Role {
+            role_name: r.role.name.clone(),
+            role_id: r.role.id.clone(),
+            session_name: r.session_name.to_owned(),
+        },
+        issued: r.now,
+        expires: r.now + r.duration,
+        mfa: r.mfa,
+        console: false,
+        has_session_policy,
+        session_policies,
+        tags,
+        source_identity: r.source_identity.map(str::to_owned),
+    };
+    let (creds, _) = new_credentials(state, session)?;
+    state.role_last_used.lock().insert(
+        crate::store::name_key(&r.role.name),
+        crate::model::LastUsed {
+            date: r.now,
+            service: "sts".into(),
+            region: r.region.to_owned(),
+        },
+    );
+    let (role, name) = (r.role, r.session_name);
+    Ok(json!({
+        "Credentials": creds,
+        "AssumedRoleUser": {
+            "AssumedRoleId": format!("{}:{name}", role.id),
+            "Arn": format!("arn:aws:sts::{}:assumed-role/{}/{name}", state.account_id, role.name),
+        },
+    }))
 }
 
 /// Mints a console sign-in session for `ctx.caller`'s principal (the root or an IAM user who

@@ -26,7 +26,7 @@
 use crate::app::AppState;
 use crate::error::{AwsError, AwsResult};
 use crate::iam::{opt, req};
-use crate::model::{OidcProvider, Role, Session, SessionKind};
+use crate::model::{OidcProvider, Role};
 use crate::store::{StoreExt, Table, TxExt};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -546,43 +546,26 @@ pub fn assume_role_with_web_identity(
         }
     }
 
-    let session = Session {
-        access_key_id: String::new(),
-        secret_sealed: String::new(),
-        kind: SessionKind::Role {
-            role_name: role.name.clone(),
-            role_id: role.id.clone(),
-            session_name: session_name.to_owned(),
+    let has_policies = params.inline.is_some() || !params.arns.is_empty();
+    let mut out = super::mint_role_session(
+        state,
+        &super::RoleSession {
+            role: &role,
+            session_name,
+            now,
+            duration,
+            mfa: false,
+            source_identity: None,
+            region: &facts.region,
         },
-        issued: now,
-        expires: now + duration,
-        mfa: false,
-        console: false,
-        has_session_policy: params.inline.is_some() || !params.arns.is_empty(),
-        session_policies: params.session_policies,
-        tags: params.tags,
-        source_identity: None,
-    };
-    let (creds, _) = super::new_credentials(state, session)?;
-    state.role_last_used.lock().insert(
-        crate::store::name_key(&role.name),
-        crate::model::LastUsed {
-            date: now,
-            service: "sts".into(),
-            region: facts.region.clone(),
-        },
-    );
-    let mut out = json!({
-        "Credentials": creds,
-        "SubjectFromWebIdentityToken": subject,
-        "AssumedRoleUser": {
-            "AssumedRoleId": format!("{}:{session_name}", role.id),
-            "Arn": format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", state.account_id, role.name),
-        },
-        "Provider": provider.arn,
-        "Audience": audience,
-    });
-    if params.inline.is_some() || !params.arns.is_empty() || token_tags.is_some() {
+        has_policies,
+        params.session_policies,
+        params.tags,
+    )?;
+    out["SubjectFromWebIdentityToken"] = json!(subject);
+    out["Provider"] = json!(provider.arn);
+    out["Audience"] = json!(audience);
+    if has_policies || token_tags.is_some() {
         out["PackedPolicySize"] = json!(params.packed_pct);
     }
     if opt(input, "ProviderId").is_some() {

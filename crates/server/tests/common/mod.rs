@@ -137,15 +137,11 @@ impl Client {
             .operation(action)
             .unwrap_or_else(|| panic!("{service}:{action} is modelled"));
         let body = kagi_api::query::encode(op, svc, &input);
-        let raw = self.send(svc.signing_name, &body, SystemTime::now());
-        if raw.status == 200 {
-            Ok(kagi_api::xml::decode_response(svc, op, &raw.body)
-                .unwrap_or_else(|e| panic!("{e}: {}", raw.body)))
-        } else {
-            let e = kagi_api::xml::decode_error(&raw.body)
-                .unwrap_or_else(|| panic!("no ErrorResponse: {}", raw.body));
-            Err((raw.status, e))
-        }
+        decoded(
+            svc,
+            op,
+            self.send(svc.signing_name, &body, SystemTime::now()),
+        )
     }
 
     /// Sends `action` unsigned (no Authorization header), as clients send
@@ -163,15 +159,7 @@ impl Client {
             "content-type".to_string(),
             "application/x-www-form-urlencoded; charset=utf-8".to_string(),
         )];
-        let raw = self.post_raw(&headers, &body);
-        if raw.status == 200 {
-            Ok(kagi_api::xml::decode_response(svc, op, &raw.body)
-                .unwrap_or_else(|e| panic!("{e}: {}", raw.body)))
-        } else {
-            let e = kagi_api::xml::decode_error(&raw.body)
-                .unwrap_or_else(|| panic!("no ErrorResponse: {}", raw.body));
-            Err((raw.status, e))
-        }
+        decoded(svc, op, self.post_raw(&headers, &body))
     }
 
     pub fn iam(&self, action: &str, input: Value) -> Result<Value, (u16, ApiError)> {
@@ -200,6 +188,22 @@ impl Client {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+}
+
+/// A query-protocol response: the output, or (status, error).
+fn decoded(
+    svc: &'static kagi_api::model::Service,
+    op: &'static kagi_api::model::Operation,
+    raw: Raw,
+) -> Result<Value, (u16, ApiError)> {
+    if raw.status == 200 {
+        Ok(kagi_api::xml::decode_response(svc, op, &raw.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", raw.body)))
+    } else {
+        let e = kagi_api::xml::decode_error(&raw.body)
+            .unwrap_or_else(|| panic!("no ErrorResponse: {}", raw.body));
+        Err((raw.status, e))
     }
 }
 
