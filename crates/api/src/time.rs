@@ -165,11 +165,8 @@ impl Timestamp {
         })
     }
 
-    fn parts(self) -> (i64, i64, i64, i64, i64, i64) {
-        let days = self.secs.div_euclid(86_400);
-        let rem = self.secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+    fn parts(self) -> (i64, u32, u32, u32, u32, u32) {
+        kagi_time::civil_time(self.secs)
     }
 
     /// The Value convention / AWS CLI v2 output form: `2026-11-24T10:30:00+00:00`
@@ -217,12 +214,6 @@ impl Timestamp {
             )
         }
     }
-}
-
-/// [`kagi_time::civil_from_days`] in this module's `i64` arithmetic.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let (y, m, d) = kagi_time::civil_from_days(z);
-    (y, m.into(), d.into())
 }
 
 /// Normalises any accepted timestamp string to the Value form (`...+00:00`).

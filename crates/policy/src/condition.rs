@@ -13,9 +13,10 @@
 //!   one; here a positive operator is then true when any request value matches, and a negated
 //!   operator when no request value matches any policy value.
 
-use kagi_time::{civil_from_days, days_from_civil};
+use kagi_time::days_from_civil;
 use std::net::IpAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+#[cfg(test)]
+use std::time::UNIX_EPOCH;
 
 use crate::context::Context;
 use crate::pattern::{ArnPattern, Template};
@@ -548,22 +549,6 @@ pub fn parse_date(s: &str) -> Option<i64> {
     }
 }
 
-/// Formats a time as AWS writes `aws:CurrentTime`: `2026-11-24T10:30:00Z`.
-pub fn format_iso8601(t: SystemTime) -> String {
-    let secs = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
-    };
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,7 +590,10 @@ mod tests {
         assert_eq!(parse_date("2023-11-14"), Some(1_699_920_000_000));
         assert_eq!(parse_date("yesterday"), None);
         assert_eq!(parse_date("2023-13-01"), None);
-        assert_eq!(format_iso8601(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            crate::context::format_iso8601(UNIX_EPOCH),
+            "1970-01-01T00:00:00Z"
+        );
     }
 
     #[test]

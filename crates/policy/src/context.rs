@@ -271,7 +271,7 @@ pub fn global_context(principal: &PrincipalInfo, facts: &RequestFacts) -> Contex
     c.set(
         "aws:CurrentTime",
         ContextType::Date,
-        crate::condition::format_iso8601(facts.now),
+        format_iso8601(facts.now),
     );
     let epoch = facts
         .now
@@ -297,11 +297,7 @@ pub fn global_context(principal: &PrincipalInfo, facts: &RequestFacts) -> Contex
             s.mfa.to_string(),
         );
         if let Some(t) = s.issued_at {
-            c.set(
-                "aws:TokenIssueTime",
-                ContextType::Date,
-                crate::condition::format_iso8601(t),
-            );
+            c.set("aws:TokenIssueTime", ContextType::Date, format_iso8601(t));
         }
     }
     for (k, v) in &principal.tags {
@@ -311,6 +307,15 @@ pub fn global_context(principal: &PrincipalInfo, facts: &RequestFacts) -> Contex
     c.set("aws:PrincipalIsAWSService", ContextType::Boolean, "false");
     c.set("aws:ViaAWSService", ContextType::Boolean, "false");
     c
+}
+
+/// Formats a time as AWS writes `aws:CurrentTime`: `2026-11-24T10:30:00Z`.
+pub fn format_iso8601(t: std::time::SystemTime) -> String {
+    let secs = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    };
+    kagi_time::iso8601_z(secs)
 }
 
 #[cfg(test)]

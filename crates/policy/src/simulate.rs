@@ -394,7 +394,7 @@ pub fn simulate_custom_policy(input: &Value, now: SystemTime) -> Result<Value, P
         context.set(
             "aws:CurrentTime",
             ContextType::Date,
-            crate::condition::format_iso8601(now),
+            crate::context::format_iso8601(now),
         );
     }
     if context.get("aws:EpochTime").is_none() {

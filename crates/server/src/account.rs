@@ -16,7 +16,6 @@ use crate::model::AccessKey;
 use crate::store::{Store, StoreExt, Table, TxExt};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 pub const ROOT_CREDENTIALS_FILE: &str = "root-credentials";
@@ -43,20 +42,6 @@ impl std::fmt::Debug for Account {
             .field("root_access_key_id", &self.root_access_key_id)
             .finish_non_exhaustive()
     }
-}
-
-/// Creates a file with mode 0600 (before writing anything) and fsyncs it. Fails if it exists.
-pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
 }
 
 pub struct Overrides<'a> {
@@ -166,7 +151,7 @@ pub fn bootstrap(
                 key_id,
                 secret
             );
-            write_private_file(&p, text.as_bytes())?;
+            crate::files::write_private_file(&p, text.as_bytes())?;
             credentials_file = Some(p);
         }
     }

@@ -13,109 +13,15 @@
 //! Resolved long-term keys are cached per store generation ([`crate::store::Store::generation`]),
 //! so a deleted or deactivated key stops working with the very next request.
 
-use crate::app::AppState;
+use crate::caller::{Caller, Principal};
 use crate::error::{AwsError, AwsResult};
 use crate::model::{AccessKey, Role, Session, SessionKind, User};
+use crate::state::AppState;
+use crate::state::cache::KeyEntry;
 use crate::store::{StoreExt, Table, TxExt, name_key};
 use kagi_sigv4::{AuthError, IncomingRequest, SignedInfo};
-use parking_lot::RwLock;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
-
-/// Who is calling.
-#[derive(Clone, Debug)]
-pub enum Principal {
-    Root,
-    User {
-        name: String,
-        id: String,
-        path: String,
-    },
-    /// An assumed-role session.
-    Role {
-        name: String,
-        id: String,
-        path: String,
-        session_name: String,
-    },
-    /// A GetFederationToken session `name`, federated by the IAM user `user` (`None`: the
-    /// root). Its permissions: the federating user's, narrowed by the session policies.
-    Federated {
-        name: String,
-        user: Option<String>,
-    },
-}
-
-/// An authenticated caller. `Debug` never shows a secret (none is held).
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub principal: Principal,
-    pub account_id: String,
-    pub access_key_id: String,
-    /// Set for temporary (STS) credentials.
-    pub session: Option<Arc<Session>>,
-}
-
-impl Caller {
-    /// The ARN AWS reports (GetCallerIdentity, AccessDenied messages).
-    pub fn arn(&self) -> String {
-        match &self.principal {
-            Principal::Root => format!("arn:aws:iam::{}:root", self.account_id),
-            Principal::User { name, path, .. } => {
-                crate::ids::iam_arn(&self.account_id, "user", path, name)
-            }
-            Principal::Role {
-                name, session_name, ..
-            } => {
-                format!(
-                    "arn:aws:sts::{}:assumed-role/{name}/{session_name}",
-                    self.account_id
-                )
-            }
-            Principal::Federated { name, .. } => {
-                format!("arn:aws:sts::{}:federated-user/{name}", self.account_id)
-            }
-        }
-    }
-
-    /// `UserId` of GetCallerIdentity: `AIDA…`, `AROA…:session`, or the account id for root.
-    pub fn user_id(&self) -> String {
-        match &self.principal {
-            Principal::Root => self.account_id.clone(),
-            Principal::User { id, .. } => id.clone(),
-            Principal::Role {
-                id, session_name, ..
-            } => format!("{id}:{session_name}"),
-            Principal::Federated { name, .. } => format!("{}:{name}", self.account_id),
-        }
-    }
-
-    pub fn is_root(&self) -> bool {
-        matches!(self.principal, Principal::Root)
-    }
-
-    pub fn is_temporary(&self) -> bool {
-        self.session.is_some()
-    }
-
-    pub fn mfa_present(&self) -> bool {
-        self.session.as_ref().is_some_and(|s| s.mfa)
-    }
-}
-
-/// A cached, resolved long-term key: owner and secret (kept only in memory).
-#[derive(Clone)]
-struct KeyEntry {
-    secret: Arc<str>,
-    principal: Principal,
-}
-
-/// Cache of long-term keys, valid for one store generation.
-#[derive(Default)]
-pub struct KeyCache {
-    inner: RwLock<(u64, HashMap<String, Option<KeyEntry>>)>,
-}
 
 /// What the request claimed plus who it turned out to be.
 pub struct Authenticated {
@@ -230,7 +136,7 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
     Ok(match &s.kind {
         SessionKind::Root => Some(Principal::Root),
         SessionKind::User { user_name, user_id } => {
-            let u: Option<User> = crate::authz::cached_entity(state, Table::Users, user_name)?;
+            let u: Option<User> = crate::entities::cached_entity(state, Table::Users, user_name)?;
             // A user deleted and re-created under the same name is a different user.
             u.filter(|u| user_id.as_deref().is_none_or(|id| id == u.id))
                 .map(|u| Principal::User {
@@ -244,7 +150,7 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
             role_id,
             session_name,
         } => {
-            let r: Option<Role> = crate::authz::cached_entity(state, Table::Roles, role_name)?;
+            let r: Option<Role> = crate::entities::cached_entity(state, Table::Roles, role_name)?;
             // A role deleted and re-created under the same name is a different role.
             r.filter(|r| &r.id == role_id).map(|r| Principal::Role {
                 name: r.name,
@@ -263,7 +169,7 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
                 user: None,
             }),
             Some(u) => {
-                let u: Option<User> = crate::authz::cached_entity(state, Table::Users, u)?;
+                let u: Option<User> = crate::entities::cached_entity(state, Table::Users, u)?;
                 u.filter(|u| user_id.as_deref().is_none_or(|id| id == u.id))
                     .map(|u| Principal::Federated {
                         name: federated_name.clone(),
@@ -275,24 +181,9 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
 }
 
 fn lookup_key(state: &AppState, key_id: &str) -> AwsResult<Option<KeyEntry>> {
-    let generation = state.store.generation();
-    {
-        let c = state.keys.inner.read();
-        if c.0 == generation
-            && let Some(e) = c.1.get(key_id)
-        {
-            return Ok(e.clone());
-        }
-    }
-    let entry = load_key(state, key_id)?;
-    let mut c = state.keys.inner.write();
-    if c.0 != generation {
-        *c = (generation, HashMap::new());
-    }
-    if c.1.len() < 100_000 {
-        c.1.insert(key_id.to_owned(), entry.clone());
-    }
-    Ok(entry)
+    state
+        .keys
+        .get_or_load(state.store.generation(), key_id, || load_key(state, key_id))
 }
 
 fn load_key(state: &AppState, key_id: &str) -> AwsResult<Option<KeyEntry>> {

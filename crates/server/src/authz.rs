@@ -1,6 +1,6 @@
 //! Authorisation through kagi-policy.
 //!
-//! [`PrincipalPolicies`] is everything that applies to a principal: for a user its inline and
+//! [`PrincipalPolicies`](crate::state::cache::PrincipalPolicies) is everything that applies to a principal: for a user its inline and
 //! attached policies plus those of its groups, for a role its inline and attached policies; and
 //! the permissions boundary. They are compiled once per store generation and cached
 //! ([`PolicyCache`]). Session policies (AssumeRole's and GetFederationToken's `Policy` /
@@ -16,19 +16,18 @@
 //! [`may_call_iam`] is AWS's rule for temporary credentials and IAM: GetSessionToken's need MFA,
 //! GetFederationToken's never may; console sessions may.
 
-use crate::app::{AppState, Ctx};
-use crate::auth::{Caller, Principal};
+use crate::caller::{Caller, Principal};
+use crate::entities::cached_entity;
 use crate::error::{AwsError, AwsResult};
 use crate::model::{Attachment, EntityKind, InlinePolicy, ManagedPolicy, Role, Session, User};
+use crate::state::cache::PrincipalPolicies;
+use crate::state::{AppState, Ctx};
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use kagi_policy::{
     CompiledPolicy, Context, ContextType, Evaluation, Policies, PolicyError, PolicyMeta,
     PolicyOrigin, PolicyType, PrincipalInfo, PrincipalType, RequestFacts, ResourcePolicyKind,
     SessionInfo,
 };
-use parking_lot::RwLock;
-use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -52,25 +51,6 @@ pub fn check_policy(doc: &str, ty: PolicyType) -> AwsResult<()> {
 
 pub fn check_identity_policy(doc: &str) -> AwsResult<()> {
     check_policy(doc, PolicyType::Identity)
-}
-
-/// The compiled policies that apply to one principal.
-#[derive(Default)]
-pub struct PrincipalPolicies {
-    pub identity: Vec<CompiledPolicy>,
-    pub boundary: Option<CompiledPolicy>,
-    pub tags: Vec<(String, String)>,
-}
-
-/// A map valid for one store generation.
-type GenMap<V> = RwLock<(u64, HashMap<String, V>)>;
-
-#[derive(Default)]
-pub struct PolicyCache {
-    principals: RwLock<(u64, HashMap<String, Arc<PrincipalPolicies>>)>,
-    trust: RwLock<(u64, HashMap<String, Arc<CompiledPolicy>>)>,
-    entities: GenMap<Option<Arc<Value>>>,
-    sessions: RwLock<HashMap<String, Arc<Vec<CompiledPolicy>>>>,
 }
 
 fn compile(doc: &str, meta: PolicyMeta) -> Option<CompiledPolicy> {
@@ -104,7 +84,7 @@ fn entity_policies(
     name: &str,
     out: &mut Vec<CompiledPolicy>,
 ) -> anyhow::Result<()> {
-    let prefix = crate::iam::policies::entity_prefix(kind, name);
+    let prefix = crate::entities::entity_prefix(kind, name);
     let origin = match kind {
         EntityKind::User => PolicyOrigin::User,
         EntityKind::Group => PolicyOrigin::Group,
@@ -157,7 +137,7 @@ pub fn load_principal_policies(
                 return Ok(None);
             };
             entity_policies(tx, EntityKind::User, &u.name, &mut pp.identity)?;
-            for g in crate::iam::groups::groups_of(tx, &u.name)? {
+            for g in crate::entities::groups_of(tx, &u.name)? {
                 entity_policies(tx, EntityKind::Group, &g.name, &mut pp.identity)?;
             }
             pp.boundary = boundary_policy(tx, u.boundary.as_deref())?;
@@ -193,100 +173,39 @@ pub fn principal_policies(
     name: &str,
 ) -> AwsResult<Arc<PrincipalPolicies>> {
     let key = format!("{}\0{}", kind.as_str(), name_key(name));
-    let generation = state.store.generation();
-    {
-        let c = state.policies.principals.read();
-        if c.0 == generation
-            && let Some(p) = c.1.get(&key)
-        {
-            return Ok(p.clone());
-        }
-    }
-    let pp = Arc::new(
-        state
-            .store
-            .view(|tx| load_principal_policies(tx, kind, name))?
-            .unwrap_or_default(),
-    );
-    let mut c = state.policies.principals.write();
-    if c.0 != generation {
-        *c = (generation, HashMap::new());
-    }
-    c.1.insert(key, pp.clone());
-    Ok(pp)
-}
-
-/// A user or role document by name, cached per store generation (the hot paths of
-/// authentication and AssumeRole then do not touch the database).
-pub fn cached_entity<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    table: Table,
-    name: &str,
-) -> AwsResult<Option<T>> {
-    let generation = state.store.generation();
-    let key = format!("{}\0{}", table.name(), name_key(name));
-    let hit = {
-        let c = state.policies.entities.read();
-        if c.0 == generation {
-            c.1.get(&key).cloned()
-        } else {
-            None
-        }
-    };
-    let v = match hit {
-        Some(v) => v,
-        None => {
-            let v: Option<Value> = state.store.view(|tx| tx.get_json(table, &name_key(name)))?;
-            let v = v.map(Arc::new);
-            let mut c = state.policies.entities.write();
-            if c.0 != generation {
-                *c = (generation, HashMap::new());
-            }
-            if c.1.len() < 100_000 {
-                c.1.insert(key, v.clone());
-            }
-            v
-        }
-    };
-    match v {
-        Some(v) => Ok(Some(
-            serde_json::from_value((*v).clone())
-                .map_err(|e| AwsError::from(anyhow::Error::from(e)))?,
-        )),
-        None => Ok(None),
-    }
+    state
+        .policies
+        .principals
+        .get_or_load(state.store.generation(), &key, || {
+            Ok::<_, AwsError>(Arc::new(
+                state
+                    .store
+                    .view(|tx| load_principal_policies(tx, kind, name))?
+                    .unwrap_or_default(),
+            ))
+        })
 }
 
 /// A role's trust policy, compiled (cached per store generation).
 pub fn trust_policy(state: &AppState, role: &Role) -> AwsResult<Arc<CompiledPolicy>> {
-    let generation = state.store.generation();
     let key = format!("{}\0{}", role.id, name_key(&role.name));
-    {
-        let c = state.policies.trust.read();
-        if c.0 == generation
-            && let Some(p) = c.1.get(&key)
-        {
-            return Ok(p.clone());
-        }
-    }
-    let p = Arc::new(
-        CompiledPolicy::from_text(
-            &role.trust_policy,
-            PolicyType::Trust,
-            PolicyMeta {
-                id: format!("{}-trust", role.name),
-                arn: None,
-                origin: PolicyOrigin::Resource,
-            },
-        )
-        .map_err(policy_error)?,
-    );
-    let mut c = state.policies.trust.write();
-    if c.0 != generation {
-        *c = (generation, HashMap::new());
-    }
-    c.1.insert(key, p.clone());
-    Ok(p)
+    state
+        .policies
+        .trust
+        .get_or_load(state.store.generation(), &key, || {
+            Ok(Arc::new(
+                CompiledPolicy::from_text(
+                    &role.trust_policy,
+                    PolicyType::Trust,
+                    PolicyMeta {
+                        id: format!("{}-trust", role.name),
+                        arn: None,
+                        origin: PolicyOrigin::Resource,
+                    },
+                )
+                .map_err(policy_error)?,
+            ))
+        })
 }
 
 fn session_policies(state: &AppState, key_id: &str, s: &Session) -> Arc<Vec<CompiledPolicy>> {

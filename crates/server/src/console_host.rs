@@ -1,10 +1,10 @@
 //! kagi-console's [`kagi_console::Backend`], implemented by the server.
 //!
-//! * [`Backend::invoke`](kagi_console::Backend::invoke) is [`crate::app::invoke`]: the caller is
+//! * [`Backend::invoke`](kagi_console::Backend::invoke) is [`crate::dispatch::invoke`]: the caller is
 //!   resolved from the console session's access key id, then the API pipeline runs.
 //! * Sign-in checks the root password (argon2id PHC in [`Table::Meta`] under
 //!   [`ROOT_PASSWORD_KEY`]) or the user's login profile ([`crate::iam::login`]) and mints a console
-//!   session with [`crate::sts::console_session`]: root 1 hour (as GetSessionToken for root),
+//!   session with [`crate::sts::tokens::console_session`]: root 1 hour (as GetSessionToken for root),
 //!   IAM users 12 hours.
 //! * ECR pages: [`Backend::invoke_ecr`](kagi_console::Backend::invoke_ecr) resolves the caller
 //!   the same way and runs [`kagi_ecr::Ecr::call`] (ECR's own dispatch and authorisation),
@@ -23,9 +23,9 @@
 //!   directory and nothing set yet, is generated on first start and written to
 //!   [`ROOT_PASSWORD_FILE`] (0600) beside the root credentials; only its hash is stored.
 
-use crate::app::{AppState, Ctx};
-use crate::auth::{Caller, Principal};
+use crate::caller::{Caller, Principal};
 use crate::model::User;
+use crate::state::{AppState, Ctx};
 use crate::store::{Store, StoreExt, Table, TxExt, name_key};
 use kagi_console::{Backend, CallError, Credentials, SignInError};
 use serde::{Deserialize, Serialize};
@@ -92,7 +92,7 @@ impl ConsoleHost {
             request_id: uuid::Uuid::new_v4().to_string(),
         };
         // `mfa`: `aws:MultiFactorAuthPresent` for this session, sealed into its token.
-        match crate::sts::console_session(&ctx, secs, mfa) {
+        match crate::sts::tokens::console_session(&ctx, secs, mfa) {
             Ok((_, session)) => Ok(Credentials {
                 access_key_id: session.access_key_id,
                 arn: caller.arn(),
@@ -117,7 +117,7 @@ impl Backend for ConsoleHost {
         operation: &str,
         input: Value,
     ) -> Result<Value, CallError> {
-        crate::app::invoke(
+        crate::dispatch::invoke(
             &self.state,
             access_key_id,
             source_ip,
@@ -287,8 +287,9 @@ impl Backend for ConsoleHost {
                 source_ip: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
                 request_id: uuid::Uuid::new_v4().to_string(),
             };
-            let (_, console) = crate::sts::federated_console_session(&ctx, &session, expires)
-                .map_err(|e| e.message)?;
+            let (_, console) =
+                crate::sts::tokens::federated_console_session(&ctx, &session, expires)
+                    .map_err(|e| e.message)?;
             return Ok(Credentials {
                 access_key_id: console.access_key_id,
                 arn: caller.arn(),
@@ -350,7 +351,7 @@ impl Backend for ConsoleHost {
         }
         // The password was proved in the first step; a required reset still applies.
         let reset_required = store
-            .view(|tx| crate::iam::login::load_profile(tx, &u.name))
+            .view(|tx| crate::entities::load_profile(tx, &u.name))
             .map_err(|_| SignInError::Failed)?
             .is_some_and(|p| p.reset_required);
         self.mint(
@@ -388,7 +389,7 @@ impl Backend for ConsoleHost {
                 let found = store
                     .view(|tx| {
                         let u: Option<User> = tx.get_json(Table::Users, &name_key(name))?;
-                        let p = crate::iam::login::load_profile(tx, name)?;
+                        let p = crate::entities::load_profile(tx, name)?;
                         Ok(u.zip(p))
                     })
                     .map_err(|_| SignInError::Failed)?;

@@ -53,7 +53,7 @@ impl Sealer {
         }
         let mut key = [0u8; 32];
         crate::ids::random_bytes(&mut key);
-        crate::account::write_private_file(path, &key)?;
+        crate::files::write_private_file(path, &key)?;
         Ok(Sealer::from_key(&key))
     }
 

@@ -2,8 +2,9 @@
 //! ([`crate::auth::caller_for_key`]) and whether a caller may perform an `ecr:` action on a
 //! repository ([`crate::authz::decide`], with the repository policy as a resource policy).
 
-use crate::app::AppState;
-use crate::auth::{self, Caller};
+use crate::auth;
+use crate::caller::Caller;
+use crate::state::AppState;
 use kagi_policy::{CompiledPolicy, PolicyMeta, PolicyOrigin, PolicyType, ResourcePolicyKind};
 use std::sync::{OnceLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -9,7 +9,7 @@
 //! Time is carried as whole Unix seconds (`i64`) and rendered as ISO-8601 UTC in the form the
 //! cross-crate value convention wants (`2026-11-24T10:30:00+00:00`).
 
-use kagi_time::{civil_from_days, days_from_civil};
+use kagi_time::days_from_civil;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -137,11 +137,8 @@ pub fn secs_of(t: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
-fn parts(secs: i64) -> (i64, u32, u32, i64, i64, i64) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+fn parts(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    kagi_time::civil_time(secs)
 }
 
 /// `2026-11-24T10:30:00+00:00`: the timestamp form inside a `serde_json::Value`.

@@ -11,20 +11,29 @@
 //! | module | what |
 //! |---|---|
 //! | `lib.rs` | [`ServerConfig`], [`start_background`] / [`RunningServer`], [`serve_main`] (`kagi serve` args), startup and graceful shutdown (SIGINT/SIGTERM: stop accepting, finish requests, flush the session book) |
-//! | [`app`] | axum router and the request pipeline: body → auth → route (ECR JSON / IAM / STS query) → response, request ids, one log line per request |
-//! | [`auth`] | SigV4 via kagi-sigv4, access-key and session-token resolution into a [`auth::Caller`] |
-//! | [`authz`] | gathers a principal's policies (inline, managed, groups, boundary, session) and asks kagi-policy; request context keys; generation-keyed caches |
-//! | [`iam`] | IAM operations (users, keys, groups, policies, roles, MFA, simulation), one submodule per area |
-//! | [`sts`] | STS operations (GetCallerIdentity, AssumeRole, GetSessionToken, GetFederationToken, GetAccessKeyInfo); [`sts::book`] keeps the records of sessions named by key id (ECR, console) |
-//! | [`console_host`] | the `kagi_console::Backend` implementation: console sign-in (root password, login profiles) and [`app::invoke`] |
+//! | [`http`] | axum router and the HTTP pipeline: body → auth → [`dispatch`] → response, request ids, one log line per request |
+//! | [`dispatch`] | from a decoded operation to its handler (IAM / STS query, AssumeRoleWithWebIdentity), shared by HTTP and the console ([`dispatch::invoke`]) |
+//! | [`console_host`] | the `kagi_console::Backend` implementation: console sign-in (root password, login profiles), pages through [`dispatch::invoke`] |
 //! | [`ecr_host`] | the `kagi_ecr::Host` implementation: ECR asks the server who a key is and whether it may act |
+//! | [`iam`] | IAM operations, one submodule per area; `iam/mod.rs` only dispatches |
+//! | [`sts`] | STS operations: [`sts::tokens`] (AssumeRole, GetSessionToken, GetFederationToken, console sessions), [`sts::web_identity`]; `sts/mod.rs` only dispatches |
+//! | [`auth`] | SigV4 via kagi-sigv4, access-key and session-token resolution into a [`caller::Caller`] |
+//! | [`authz`] | gathers a principal's policies (inline, managed, groups, boundary, session) and asks kagi-policy; request context keys |
+//! | [`entities`] | loaders, keys and ARNs of users, groups, roles, policies, login and instance profiles, shared by every handler |
+//! | [`params`] | request parameters, tags, pagination, timestamps in responses |
+//! | [`state`] | [`state::AppState`] and [`state::Ctx`], below every handler: the store, the sealer, generation-keyed caches ([`state::cache`]), the session book ([`state::book`]), OIDC issuers' keys ([`state::jwks`]) |
+//! | [`caller`] | [`caller::Caller`] and [`caller::Principal`]: who is calling |
 //! | [`store`] | the storage trait ([`store::Store`]) and its SQLite implementation |
 //! | [`model`] | the stored entity documents |
 //! | [`account`] | first-start account creation, root credentials file, data directory layout |
 //! | [`crypto`] | AES-GCM sealing of secrets at rest and of session tokens |
+//! | [`files`] | files that hold secrets (0600 before the first byte) |
 //! | [`ids`] | AWS-style ids, ARNs, timestamps, name/path validation |
 //! | [`totp`] | RFC 6238 TOTP for virtual MFA devices |
 //! | [`error`] | [`error::AwsError`]: code, message, HTTP status |
+//!
+//! The modules form a DAG (checked by `tests/module_graph.rs`): handlers sit above `state`,
+//! `entities`, `params`, `auth` and `authz`; nothing imports the module that dispatches to it.
 //!
 //! # Invariants
 //!
@@ -34,7 +43,7 @@
 //! * Secrets (secret keys, session secrets, MFA seeds) are stored sealed with the data key and
 //!   never logged; `Debug` of anything holding one redacts it.
 //! * An IAM write is committed (SQLite WAL, synchronous=FULL) before its response is sent.
-//!   The one exception is the STS session *record* ([`sts::book`]): committed in batches right
+//!   The one exception is the STS session *record* ([`state::book`]): committed in batches right
 //!   after the response, because the session token itself is the credential (self-contained,
 //!   sealed) and the record only serves ECR registry tokens.
 //! * Caches (access keys, principals' compiled policies, users and roles, trust policies) are
@@ -46,16 +55,22 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
-pub mod app;
 pub mod auth;
 pub mod authz;
+pub mod caller;
 pub mod console_host;
 pub mod crypto;
+pub mod dispatch;
 pub mod ecr_host;
+pub mod entities;
 pub mod error;
+pub mod files;
+pub mod http;
 pub mod iam;
 pub mod ids;
 pub mod model;
+pub mod params;
+pub mod state;
 pub mod store;
 pub mod sts;
 pub mod totp;
@@ -103,7 +118,7 @@ pub struct RunningServer {
     pub account_id: String,
     pub root_access_key_id: String,
     root_secret_access_key: String,
-    state: Arc<app::AppState>,
+    state: Arc<state::AppState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -151,7 +166,7 @@ impl Drop for RunningServer {
 
 /// A built (not yet listening) server.
 pub struct Built {
-    pub state: Arc<app::AppState>,
+    pub state: Arc<state::AppState>,
     pub account: account::Account,
     /// Set when this start generated the root's console password and wrote it there.
     pub root_password_file: Option<PathBuf>,
@@ -166,7 +181,7 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
             let db = dir.join("kagi.db");
             if !db.exists() {
                 // SQLite gives the -wal and -shm files the database file's mode.
-                account::write_private_file(&db, b"")?;
+                files::write_private_file(&db, b"")?;
             }
             (
                 Arc::new(store::sqlite::SqliteStore::open(&dir.join("kagi.db"))?),
@@ -189,8 +204,8 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
     let ecr_dir = config.data_dir.as_ref().map(|d| d.join("ecr"));
     let ecr = kagi_ecr::Ecr::open(ecr_dir.as_deref(), &account.account_id, host.clone())
         .context("opening the ECR store")?;
-    let state = Arc::new(app::AppState {
-        sessions: sts::book::SessionBook::new(store.clone()),
+    let state = Arc::new(state::AppState {
+        sessions: state::book::SessionBook::new(store.clone()),
         store,
         sealer,
         account_id: account.account_id.clone(),
@@ -229,7 +244,7 @@ fn console_root_password(
         Some(dir) if !console_host::root_password_is_set(store)? => {
             let pw = kagi_console::password::random_password();
             let path = dir.join(console_host::ROOT_PASSWORD_FILE);
-            account::write_private_file(&path, format!("{pw}\n").as_bytes())?;
+            files::write_private_file(&path, format!("{pw}\n").as_bytes())?;
             console_host::set_root_password(store, &pw)?;
             Ok(Some(path))
         }
@@ -250,7 +265,7 @@ fn create_private_dir(dir: &std::path::Path) -> Result<()> {
 }
 
 async fn run(
-    state: Arc<app::AppState>,
+    state: Arc<state::AppState>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -258,7 +273,7 @@ async fn run(
     if let Some(ecr) = &state.ecr {
         ecr.set_registry_endpoint(addr.to_string());
     }
-    let app = app::router(state.clone());
+    let app = http::router(state.clone());
     // Without TCP_NODELAY a response written in two segments waits for the peer's delayed ACK.
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {

@@ -55,6 +55,21 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// Unix second `secs` as a UTC (year, month, day, hour, minute, second): what every timestamp
+/// format in kagi is written from.
+pub fn civil_time(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u32);
+    let (y, m, d) = civil_from_days(days);
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// `2026-11-24T10:30:00Z`: ISO 8601 in UTC with whole seconds (AWS's `aws:CurrentTime`, the
+/// policy engine's date values).
+pub fn iso8601_z(secs: i64) -> String {
+    let (y, mo, d, h, mi, s) = civil_time(secs);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +110,13 @@ mod tests {
         assert_eq!(days_in_month(2024, 2), 29);
         assert_eq!(days_in_month(2100, 2), 28);
         assert_eq!(days_in_month(2026, 13), 0);
+    }
+
+    #[test]
+    fn civil_time_and_iso8601() {
+        assert_eq!(civil_time(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(civil_time(-1), (1969, 12, 31, 23, 59, 59));
+        assert_eq!(iso8601_z(1_795_516_200), "2026-11-24T10:30:00Z");
+        assert_eq!(iso8601_z(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -7,10 +7,10 @@
 //! `MaxItems`/`Marker` page through the concatenation users, groups, roles, policies, so a page
 //! may end in the middle of one list and the next page go on from there, as on AWS.
 
-use super::{paginate, ts, with_tags};
-use crate::app::Ctx;
 use crate::error::{AwsError, AwsResult};
 use crate::model::{Attachment, EntityKind, Group, InlinePolicy, ManagedPolicy, Role, User};
+use crate::params::{paginate, ts, with_tags};
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt};
 use serde_json::{Map, Value, json};
 
@@ -23,7 +23,7 @@ const FILTERS: [&str; 5] = [
 ];
 
 fn inline_list(tx: &dyn Tx, kind: EntityKind, name: &str) -> anyhow::Result<Value> {
-    let prefix = super::policies::entity_prefix(kind, name);
+    let prefix = crate::entities::entity_prefix(kind, name);
     Ok(Value::Array(
         tx.scan_json::<InlinePolicy>(Table::InlinePolicies, &prefix)?
             .into_iter()
@@ -33,7 +33,7 @@ fn inline_list(tx: &dyn Tx, kind: EntityKind, name: &str) -> anyhow::Result<Valu
 }
 
 fn attached_list(tx: &dyn Tx, kind: EntityKind, name: &str) -> anyhow::Result<Value> {
-    let prefix = super::policies::entity_prefix(kind, name);
+    let prefix = crate::entities::entity_prefix(kind, name);
     let mut out = Vec::new();
     for (_, a) in tx.scan_json::<Attachment>(Table::Attachments, &prefix)? {
         if let Some(p) = tx.get_json::<ManagedPolicy>(Table::Policies, &a.policy_arn)? {
@@ -50,7 +50,7 @@ fn boundary(b: &Option<String>) -> Option<Value> {
 }
 
 fn user_detail(tx: &dyn Tx, u: &User) -> anyhow::Result<Value> {
-    let groups: Vec<String> = super::groups::groups_of(tx, &u.name)?
+    let groups: Vec<String> = crate::entities::groups_of(tx, &u.name)?
         .into_iter()
         .map(|g| g.name)
         .collect();
@@ -81,7 +81,7 @@ fn role_detail(tx: &dyn Tx, r: &Role) -> anyhow::Result<Value> {
         "Path": r.path, "RoleName": r.name, "RoleId": r.id, "Arn": r.arn,
         "CreateDate": ts(r.created),
         "AssumeRolePolicyDocument": r.trust_policy,
-        "InstanceProfileList": super::instance_profiles::profiles_of_role(tx, &r.name)?
+        "InstanceProfileList": crate::entities::profiles_of_role(tx, &r.name)?
             .iter()
             .map(|p| super::instance_profiles::value(tx, p))
             .collect::<anyhow::Result<Vec<_>>>()?,

@@ -1,48 +1,18 @@
 //! Groups and group membership. A group's policies count in its members' evaluation
 //! ([`crate::authz`]).
 
-use super::users::{load_user, member_key, user_value};
-use super::{name_param, opt, paginate, paginate_into, path_param, req, ts};
-use crate::app::Ctx;
+use crate::entities::{group_arn, groups_of, load_group};
+use crate::entities::{load_user, member_key, user_value};
 use crate::error::{AwsError, AwsResult};
 use crate::ids::{self, IdKind};
 use crate::model::{Attachment, EntityKind, Group, InlinePolicy, Membership, User};
+use crate::params::{name_param, opt, paginate, paginate_into, path_param, req, ts};
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use serde_json::{Map, Value, json};
 
 pub fn group_value(g: &Group) -> Value {
     json!({"Path": g.path, "GroupName": g.name, "GroupId": g.id, "Arn": g.arn, "CreateDate": ts(g.created)})
-}
-
-pub fn load_group(tx: &dyn Tx, name: &str) -> AwsResult<Group> {
-    tx.get_json::<Group>(Table::Groups, &name_key(name))?
-        .ok_or_else(|| {
-            AwsError::no_such_entity(format!("The group with name {name} cannot be found."))
-        })
-}
-
-pub fn group_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
-    let g: Option<Group> = ctx
-        .state
-        .store
-        .view(|tx| tx.get_json(Table::Groups, &name_key(name)))?;
-    Ok(match g {
-        Some(g) => g.arn,
-        None => ids::iam_arn(&ctx.state.account_id, "group", "/", name),
-    })
-}
-
-/// The groups `user` belongs to, by name order.
-pub fn groups_of(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<Group>> {
-    let mut out = Vec::new();
-    for (_, m) in tx.scan_json::<Membership>(Table::GroupMembers, "")? {
-        if name_key(&m.user) == name_key(user)
-            && let Some(g) = tx.get_json::<Group>(Table::Groups, &name_key(&m.group))?
-        {
-            out.push(g);
-        }
-    }
-    Ok(out)
 }
 
 pub fn create_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
@@ -129,12 +99,12 @@ pub fn update_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         .state
         .store
         .view(|tx| tx.get_json(Table::Groups, &name_key(name)))?;
-    super::authorize_rename(
+    crate::params::authorize_rename(
         ctx,
         "iam:UpdateGroup",
         "group",
         name,
-        current.as_ref().map(|g| super::Located {
+        current.as_ref().map(|g| crate::params::Located {
             arn: &g.arn,
             path: &g.path,
             name: &g.name,
@@ -178,13 +148,13 @@ fn rename_group_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()
         };
         tx.put_json(Table::GroupMembers, &member_key(new, &m.user), &m)?;
     }
-    let p = crate::iam::policies::entity_prefix(EntityKind::Group, old);
+    let p = crate::entities::entity_prefix(EntityKind::Group, old);
     for (k, mut a) in tx.scan_json::<Attachment>(Table::Attachments, &p)? {
         tx.delete(Table::Attachments, &k)?;
         a.entity = new.to_owned();
         tx.put_json(
             Table::Attachments,
-            &crate::iam::policies::attachment_key(EntityKind::Group, new, &a.policy_arn),
+            &crate::entities::attachment_key(EntityKind::Group, new, &a.policy_arn),
             &a,
         )?;
     }
@@ -193,7 +163,7 @@ fn rename_group_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()
         ip.entity = new.to_owned();
         tx.put_json(
             Table::InlinePolicies,
-            &crate::iam::policies::inline_key(EntityKind::Group, new, &ip.name),
+            &crate::entities::inline_key(EntityKind::Group, new, &ip.name),
             &ip,
         )?;
     }
@@ -281,7 +251,10 @@ pub fn remove_user_from_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 
 pub fn list_groups_for_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let user = req(i, "UserName")?;
-    ctx.authorize("iam:ListGroupsForUser", &super::users::user_arn(ctx, user)?)?;
+    ctx.authorize(
+        "iam:ListGroupsForUser",
+        &crate::entities::user_arn(ctx, user)?,
+    )?;
     let groups = ctx.state.store.view(|tx| {
         let u = load_user(tx, user)?;
         groups_of(tx, &u.name)

@@ -6,16 +6,17 @@
 //! Stored in `Table::Meta` under [`key`] (`instance-profile\0lower(name)`), holding role
 //! names; at most one role per profile (AWS's quota).
 
-use super::roles::{load_role, role_arn, role_value};
-use super::{name_param, opt, paginate, path_param, req, tags_param, ts, with_tags};
-use crate::app::Ctx;
+use crate::entities::profiles_of_role;
+use crate::entities::{load_role, role_arn, role_value};
 use crate::error::{AwsError, AwsResult};
 use crate::ids::{self, IdKind};
 use crate::model::{InstanceProfile, Role};
+use crate::params::{name_param, opt, paginate, path_param, req, tags_param, ts, with_tags};
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use serde_json::{Value, json};
 
-const PREFIX: &str = "instance-profile\0";
+use crate::entities::INSTANCE_PROFILE_PREFIX as PREFIX;
 
 pub fn key(name: &str) -> String {
     format!("{PREFIX}{}", name_key(name))
@@ -28,22 +29,6 @@ fn not_found(name: &str) -> AwsError {
 fn load(tx: &dyn Tx, name: &str) -> AwsResult<InstanceProfile> {
     tx.get_json::<InstanceProfile>(Table::Meta, &key(name))?
         .ok_or_else(|| not_found(name))
-}
-
-fn all(tx: &dyn Tx) -> anyhow::Result<Vec<InstanceProfile>> {
-    Ok(tx
-        .scan_json::<InstanceProfile>(Table::Meta, PREFIX)?
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect())
-}
-
-/// The instance profiles `role` is in (DeleteRole refuses while there is one).
-pub fn profiles_of_role(tx: &dyn Tx, role: &str) -> anyhow::Result<Vec<InstanceProfile>> {
-    Ok(all(tx)?
-        .into_iter()
-        .filter(|p| p.roles.iter().any(|r| name_key(r) == name_key(role)))
-        .collect())
 }
 
 fn arn_of(ctx: &Ctx, name: &str) -> AwsResult<String> {
@@ -183,7 +168,7 @@ pub fn list_instance_profiles(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         &format!("arn:aws:iam::{}:instance-profile/", ctx.state.account_id),
     )?;
     let items = ctx.state.store.view(|tx| {
-        all(tx)?
+        crate::entities::all_instance_profiles(tx)?
             .iter()
             .filter(|p| p.path.starts_with(prefix))
             .map(|p| value(tx, p))
@@ -216,7 +201,7 @@ pub fn tag_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut p = load(tx, name)?;
-        super::merge_tags(&mut p.tags, tags)?;
+        crate::params::merge_tags(&mut p.tags, tags)?;
         tx.put_json(Table::Meta, &key(&p.name), &p)
     })?;
     Ok(json!({}))
@@ -227,7 +212,7 @@ pub fn untag_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:UntagInstanceProfile", &arn_of(ctx, name)?)?;
     ctx.state.store.write(|tx| {
         let mut p = load(tx, name)?;
-        super::remove_tags(&mut p.tags, i);
+        crate::params::remove_tags(&mut p.tags, i);
         tx.put_json(Table::Meta, &key(&p.name), &p)
     })?;
     Ok(json!({}))
@@ -239,7 +224,7 @@ pub fn list_instance_profile_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let p = ctx.state.store.view(|tx| Ok(load(tx, name)?))?;
     paginate(
         i,
-        super::tags_value(&p.tags)
+        crate::params::tags_value(&p.tags)
             .as_array()
             .cloned()
             .unwrap_or_default(),

@@ -8,43 +8,14 @@
 //! [`POLICY_KEY`]) or, without one, AWS's default: at least 8 characters and three of uppercase,
 //! lowercase, digits, symbols.
 
-use super::users::{load_user, user_arn};
-use super::{opt, opt_bool, req, ts};
-use crate::app::Ctx;
+use crate::entities::{LoginProfile, load_profile, profile_key};
+use crate::entities::{load_user, user_arn};
 use crate::error::{AwsError, AwsResult};
-use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
+use crate::params::{opt, opt_bool, req, ts};
+use crate::state::Ctx;
+use crate::store::{StoreExt, Table, TxExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-
-/// A stored login profile. `Debug` omits the hash.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct LoginProfile {
-    pub user: String,
-    pub password_phc: String,
-    pub created: i64,
-    #[serde(default)]
-    pub reset_required: bool,
-    /// When the password was last set after creation (UpdateLoginProfile, ChangePassword).
-    #[serde(default)]
-    pub changed: Option<i64>,
-}
-
-impl std::fmt::Debug for LoginProfile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginProfile")
-            .field("user", &self.user)
-            .field("created", &self.created)
-            .finish_non_exhaustive()
-    }
-}
-
-pub fn profile_key(user: &str) -> String {
-    format!("login-profile\0{}", name_key(user))
-}
-
-pub fn load_profile(tx: &dyn Tx, user: &str) -> anyhow::Result<Option<LoginProfile>> {
-    tx.get_json(Table::Meta, &profile_key(user))
-}
 
 fn not_found(user: &str) -> AwsError {
     AwsError::no_such_entity(format!("Login Profile for User {user} cannot be found."))
@@ -84,14 +55,14 @@ pub fn update_account_password_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> 
     ctx.authorize("iam:UpdateAccountPasswordPolicy", "*")?;
     let flag = |n: &str| opt_bool(i, n).unwrap_or(false);
     let p = PasswordPolicy {
-        min_length: super::opt_i64(i, "MinimumPasswordLength").unwrap_or(6),
+        min_length: crate::params::opt_i64(i, "MinimumPasswordLength").unwrap_or(6),
         symbols: flag("RequireSymbols"),
         numbers: flag("RequireNumbers"),
         upper: flag("RequireUppercaseCharacters"),
         lower: flag("RequireLowercaseCharacters"),
         allow_change: flag("AllowUsersToChangePassword"),
-        max_age: super::opt_i64(i, "MaxPasswordAge"),
-        reuse_prevention: super::opt_i64(i, "PasswordReusePrevention"),
+        max_age: crate::params::opt_i64(i, "MaxPasswordAge"),
+        reuse_prevention: crate::params::opt_i64(i, "PasswordReusePrevention"),
         hard_expiry: opt_bool(i, "HardExpiry"),
     };
     ctx.state
@@ -242,7 +213,7 @@ fn target_user(ctx: &Ctx, i: &Value) -> AwsResult<String> {
     match opt(i, "UserName") {
         Some(n) => Ok(n.to_owned()),
         None => match &ctx.caller.principal {
-            crate::auth::Principal::User { name, .. } => Ok(name.clone()),
+            crate::caller::Principal::User { name, .. } => Ok(name.clone()),
             _ => Err(AwsError::validation(
                 "Must specify userName when calling with non-User credentials",
             )),
@@ -308,7 +279,7 @@ pub fn delete_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn change_password(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let old = req(i, "OldPassword")?;
     let new = req(i, "NewPassword")?;
-    let crate::auth::Principal::User { name, .. } = &ctx.caller.principal else {
+    let crate::caller::Principal::User { name, .. } = &ctx.caller.principal else {
         return Err(AwsError::new(
             400,
             "InvalidUserType",

@@ -2,11 +2,11 @@
 //! as base32 (`Base32StringSeed`) and stored sealed. Enabling needs two consecutive codes; STS
 //! checks codes with [`verify_code`], which never accepts the same time step twice.
 
-use super::users::load_user;
-use super::{implicit_user, name_param, opt, paginate, path_param, req, ts};
-use crate::app::Ctx;
+use crate::entities::load_user;
 use crate::error::{AwsError, AwsResult};
 use crate::model::MfaDevice;
+use crate::params::{implicit_user, name_param, opt, paginate, path_param, req, ts};
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, TxExt, name_key};
 use crate::totp;
 use base64::Engine;
@@ -51,7 +51,7 @@ pub fn create_virtual_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             created: ctx.now,
             enabled: None,
             last_step: 0,
-            tags: super::tags_param(i)?,
+            tags: crate::params::tags_param(i)?,
         };
         tx.put_json(Table::MfaDevices, &serial, &d)
     })?;
@@ -74,7 +74,10 @@ pub fn enable_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let serial = req(i, "SerialNumber")?;
     let c1 = req(i, "AuthenticationCode1")?;
     let c2 = req(i, "AuthenticationCode2")?;
-    ctx.authorize("iam:EnableMFADevice", &super::users::user_arn(ctx, user)?)?;
+    ctx.authorize(
+        "iam:EnableMFADevice",
+        &crate::entities::user_arn(ctx, user)?,
+    )?;
     if !six_digits(c1) || !six_digits(c2) {
         return Err(invalid_code());
     }
@@ -116,7 +119,10 @@ pub fn resync_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let serial = req(i, "SerialNumber")?;
     let c1 = req(i, "AuthenticationCode1")?;
     let c2 = req(i, "AuthenticationCode2")?;
-    ctx.authorize("iam:ResyncMFADevice", &super::users::user_arn(ctx, user)?)?;
+    ctx.authorize(
+        "iam:ResyncMFADevice",
+        &crate::entities::user_arn(ctx, user)?,
+    )?;
     if !six_digits(c1) || !six_digits(c2) {
         return Err(invalid_code());
     }
@@ -154,7 +160,7 @@ pub fn deactivate_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let serial = req(i, "SerialNumber")?;
     ctx.authorize(
         "iam:DeactivateMFADevice",
-        &super::users::user_arn(ctx, &user)?,
+        &crate::entities::user_arn(ctx, &user)?,
     )?;
     ctx.state.store.write(|tx| {
         let mut d: MfaDevice = tx
@@ -196,7 +202,10 @@ pub fn delete_virtual_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 
 pub fn list_mfa_devices(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let user = implicit_user(ctx, i)?;
-    ctx.authorize("iam:ListMFADevices", &super::users::user_arn(ctx, &user)?)?;
+    ctx.authorize(
+        "iam:ListMFADevices",
+        &crate::entities::user_arn(ctx, &user)?,
+    )?;
     let devices = ctx.state.store.view(|tx| {
         let u = load_user(tx, &user)?;
         Ok(tx
@@ -225,7 +234,7 @@ pub fn list_virtual_mfa_devices(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             let mut v = json!({"SerialNumber": d.serial});
             if let Some(u) = &d.user {
                 if let Some(user) = tx.get_json::<crate::model::User>(Table::Users, &name_key(u))? {
-                    v["User"] = super::users::user_value(&user, false);
+                    v["User"] = crate::entities::user_value(&user, false);
                 }
                 v["EnableDate"] = ts(d.enabled.unwrap_or(d.created));
             }
@@ -244,7 +253,7 @@ fn no_such_device(serial: &str) -> AwsError {
 pub fn get_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let serial = req(i, "SerialNumber")?;
     let user = implicit_user(ctx, i)?;
-    ctx.authorize("iam:GetMFADevice", &super::users::user_arn(ctx, &user)?)?;
+    ctx.authorize("iam:GetMFADevice", &crate::entities::user_arn(ctx, &user)?)?;
     let (u, d) = ctx.state.store.view(|tx| {
         let u = load_user(tx, &user)?;
         let d: Option<MfaDevice> = tx.get_json(Table::MfaDevices, serial)?;
@@ -267,7 +276,7 @@ pub fn get_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 /// TagMFADevice / UntagMFADevice / ListMFADeviceTags (the resource is the serial number ARN).
 pub fn tag_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let serial = req(i, "SerialNumber")?;
-    let tags = super::tags_param(i)?;
+    let tags = crate::params::tags_param(i)?;
     let context = crate::authz::request_tag_context(&tags);
     ctx.authorize_with(
         "iam:TagMFADevice",
@@ -278,7 +287,7 @@ pub fn tag_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         let mut d: MfaDevice = tx
             .get_json(Table::MfaDevices, serial)?
             .ok_or_else(|| no_such_device(serial))?;
-        super::merge_tags(&mut d.tags, tags)?;
+        crate::params::merge_tags(&mut d.tags, tags)?;
         tx.put_json(Table::MfaDevices, serial, &d)
     })?;
     Ok(json!({}))
@@ -291,7 +300,7 @@ pub fn untag_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         let mut d: MfaDevice = tx
             .get_json(Table::MfaDevices, serial)?
             .ok_or_else(|| no_such_device(serial))?;
-        super::remove_tags(&mut d.tags, i);
+        crate::params::remove_tags(&mut d.tags, i);
         tx.put_json(Table::MfaDevices, serial, &d)
     })?;
     Ok(json!({}))
@@ -307,7 +316,7 @@ pub fn list_mfa_device_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         .ok_or_else(|| no_such_device(serial))?;
     paginate(
         i,
-        super::tags_value(&d.tags)
+        crate::params::tags_value(&d.tags)
             .as_array()
             .cloned()
             .unwrap_or_default(),

@@ -5,10 +5,10 @@
 //! Stored in `Table::Meta` under `oidc-provider\0ARN`; the ARN is
 //! `arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH` (the URL without `https://`).
 
-use super::{paginate, req, tags_param, ts, with_tags};
-use crate::app::Ctx;
 use crate::error::{AwsError, AwsResult};
 use crate::model::OidcProvider;
+use crate::params::{paginate, req, tags_param, ts, with_tags};
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt};
 use serde_json::{Value, json};
 
@@ -67,7 +67,7 @@ fn check_client_id(c: &str) -> AwsResult<()> {
 pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let url = req(i, "Url")?;
     // kagi also accepts http:// for a loopback host (a test identity provider beside kagi).
-    let http = url.starts_with("http://") && crate::sts::web_identity::allowed_url(url);
+    let http = url.starts_with("http://") && crate::state::jwks::allowed_url(url);
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://").filter(|_| http))
@@ -227,7 +227,7 @@ pub fn tag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut p = load(tx, arn)?;
-        super::merge_tags(&mut p.tags, tags)?;
+        crate::params::merge_tags(&mut p.tags, tags)?;
         tx.put_json(Table::Meta, &key(arn), &p)
     })?;
     Ok(json!({}))
@@ -235,7 +235,7 @@ pub fn tag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 
 pub fn untag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     modify(ctx, i, "iam:UntagOpenIDConnectProvider", |p| {
-        super::remove_tags(&mut p.tags, i);
+        crate::params::remove_tags(&mut p.tags, i);
         Ok(())
     })
 }
@@ -246,7 +246,7 @@ pub fn list_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let p = ctx.state.store.view(|tx| Ok(load(tx, arn)?))?;
     paginate(
         i,
-        super::tags_value(&p.tags)
+        crate::params::tags_value(&p.tags)
             .as_array()
             .cloned()
             .unwrap_or_default(),

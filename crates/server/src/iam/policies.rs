@@ -4,33 +4,22 @@
 //! stored: bad JSON or grammar → `MalformedPolicyDocument` with the engine's message; size over
 //! quota → `LimitExceeded`.
 
-use super::{
-    name_param, opt, opt_bool, paginate, paginate_into, path_param, req, tags_param, ts, with_tags,
-};
-use crate::app::Ctx;
+use crate::entities::{attachment_key, entity_prefix, inline_key, load_policy, require_attachable};
 use crate::error::{AwsError, AwsResult};
 use crate::ids::{self, IdKind};
 use crate::model::{
     Attachment, EntityKind, InlinePolicy, ManagedPolicy, PolicyVersion, Role, User,
 };
+use crate::params::{
+    name_param, opt, opt_bool, paginate, paginate_into, path_param, req, tags_param, ts, with_tags,
+};
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use kagi_policy::SizeQuota;
 use serde_json::{Map, Value, json};
 
 pub const MAX_VERSIONS: usize = 5;
 pub const MAX_ATTACHED: usize = 10;
-
-pub fn attachment_key(kind: EntityKind, entity: &str, arn: &str) -> String {
-    format!("{}\0{}\0{arn}", kind.as_str(), name_key(entity))
-}
-
-pub fn inline_key(kind: EntityKind, entity: &str, policy: &str) -> String {
-    format!("{}\0{}\0{policy}", kind.as_str(), name_key(entity))
-}
-
-pub fn entity_prefix(kind: EntityKind, entity: &str) -> String {
-    format!("{}\0{}\0", kind.as_str(), name_key(entity))
-}
 
 fn entity_param(kind: EntityKind) -> &'static str {
     match kind {
@@ -51,36 +40,18 @@ fn kind_title(kind: EntityKind) -> &'static str {
 /// Loads the entity (NoSuchEntity if missing) and returns its name as stored.
 pub fn load_entity(tx: &dyn Tx, kind: EntityKind, name: &str) -> AwsResult<String> {
     Ok(match kind {
-        EntityKind::User => super::users::load_user(tx, name)?.name,
-        EntityKind::Group => super::groups::load_group(tx, name)?.name,
-        EntityKind::Role => super::roles::load_role(tx, name)?.name,
+        EntityKind::User => crate::entities::load_user(tx, name)?.name,
+        EntityKind::Group => crate::entities::load_group(tx, name)?.name,
+        EntityKind::Role => crate::entities::load_role(tx, name)?.name,
     })
 }
 
 pub fn entity_arn(ctx: &Ctx, kind: EntityKind, name: &str) -> AwsResult<String> {
     match kind {
-        EntityKind::User => super::users::user_arn(ctx, name),
-        EntityKind::Group => super::groups::group_arn(ctx, name),
-        EntityKind::Role => super::roles::role_arn(ctx, name),
+        EntityKind::User => crate::entities::user_arn(ctx, name),
+        EntityKind::Group => crate::entities::group_arn(ctx, name),
+        EntityKind::Role => crate::entities::role_arn(ctx, name),
     }
-}
-
-pub fn load_policy(tx: &dyn Tx, arn: &str) -> AwsResult<ManagedPolicy> {
-    tx.get_json::<ManagedPolicy>(Table::Policies, arn)?
-        .ok_or_else(|| {
-            AwsError::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
-        })
-}
-
-/// A boundary or attachment target must be an existing managed policy.
-pub fn require_attachable(tx: &dyn Tx, arn: &str) -> AwsResult<ManagedPolicy> {
-    load_policy(tx, arn).map_err(|_| {
-        if arn.starts_with("arn:") {
-            AwsError::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
-        } else {
-            AwsError::invalid_input(format!("ARN {arn} is not valid."))
-        }
-    })
 }
 
 fn is_aws_managed(arn: &str) -> bool {
@@ -371,7 +342,7 @@ pub fn tag_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let tags = tags_param(i)?;
     ctx.state.store.write(|tx| {
         let mut p = load_policy(tx, arn)?;
-        super::merge_tags(&mut p.tags, tags)?;
+        crate::params::merge_tags(&mut p.tags, tags)?;
         tx.put_json(Table::Policies, arn, &p)
     })?;
     Ok(json!({}))
@@ -382,7 +353,7 @@ pub fn untag_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:UntagPolicy", arn)?;
     ctx.state.store.write(|tx| {
         let mut p = load_policy(tx, arn)?;
-        super::remove_tags(&mut p.tags, i);
+        crate::params::remove_tags(&mut p.tags, i);
         tx.put_json(Table::Policies, arn, &p)
     })?;
     Ok(json!({}))

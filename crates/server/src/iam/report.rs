@@ -8,11 +8,11 @@
 //! `password_last_used` is `no_information` for users with a password; signing certificates do
 //! not exist in kagi (`cert_*` are `false`/`N/A`).
 
-use super::ts;
-use crate::app::Ctx;
 use crate::error::{AwsError, AwsResult};
 use crate::ids::iso8601;
 use crate::model::{AccessKey, MfaDevice, User};
+use crate::params::ts;
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use base64::Engine;
 use serde_json::{Value, json};
@@ -67,7 +67,7 @@ fn generate(ctx: &Ctx, tx: &dyn Tx) -> anyhow::Result<String> {
         "not_supported".into(),
         "false".into(),
     ];
-    key_columns(ctx, &super::users::root_access_keys(tx)?, &mut root);
+    key_columns(ctx, &crate::entities::root_access_keys(tx)?, &mut root);
     lines.push(root.join(","));
     let devices: Vec<MfaDevice> = tx
         .scan_json::<MfaDevice>(Table::MfaDevices, "")?
@@ -75,7 +75,7 @@ fn generate(ctx: &Ctx, tx: &dyn Tx) -> anyhow::Result<String> {
         .map(|(_, d)| d)
         .collect();
     for (_, u) in tx.scan_json::<User>(Table::Users, "")? {
-        let profile = super::login::load_profile(tx, &u.name)?;
+        let profile = crate::entities::load_profile(tx, &u.name)?;
         let mfa = devices.iter().any(|d| {
             d.enabled.is_some()
                 && d.user
@@ -97,7 +97,11 @@ fn generate(ctx: &Ctx, tx: &dyn Tx) -> anyhow::Result<String> {
             None => row.extend(["false", "N/A", "N/A", "N/A"].map(String::from)),
         }
         row.push(mfa.to_string());
-        key_columns(ctx, &super::users::access_keys_of(tx, &u.name)?, &mut row);
+        key_columns(
+            ctx,
+            &crate::entities::access_keys_of(tx, &u.name)?,
+            &mut row,
+        );
         lines.push(row.join(","));
     }
     Ok(lines.join("\n"))

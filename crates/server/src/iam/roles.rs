@@ -1,52 +1,14 @@
 //! Roles: trust policies (validated as `AWS::IAM::AssumeRolePolicyDocument`, principals resolved
 //! against existing entities), MaxSessionDuration, boundaries, tags.
 
-use super::{name_param, opt, opt_i64, paginate, path_param, req, tags_param, ts, with_tags};
-use crate::app::Ctx;
+use crate::entities::{load_role, role_arn, role_value};
 use crate::error::{AwsError, AwsResult};
 use crate::ids::{self, IdKind};
 use crate::model::{Role, User};
+use crate::params::{name_param, opt, opt_i64, paginate, path_param, req, tags_param};
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use serde_json::{Value, json};
-
-pub fn role_value(r: &Role, full: bool) -> Value {
-    let mut v = json!({
-        "Path": r.path, "RoleName": r.name, "RoleId": r.id, "Arn": r.arn, "CreateDate": ts(r.created),
-        "AssumeRolePolicyDocument": r.trust_policy, "MaxSessionDuration": r.max_session_duration,
-    });
-    if let Some(d) = &r.description {
-        v["Description"] = json!(d);
-    }
-    if full {
-        if let Some(b) = &r.boundary {
-            v["PermissionsBoundary"] = json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": b});
-        }
-        v = with_tags(v, &r.tags);
-        v["RoleLastUsed"] = match &r.last_used {
-            Some(l) => json!({"LastUsedDate": ts(l.date), "Region": l.region}),
-            None => json!({}),
-        };
-    }
-    v
-}
-
-pub fn load_role(tx: &dyn Tx, name: &str) -> AwsResult<Role> {
-    tx.get_json::<Role>(Table::Roles, &name_key(name))?
-        .ok_or_else(|| {
-            AwsError::no_such_entity(format!("The role with name {name} cannot be found."))
-        })
-}
-
-pub fn role_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
-    let r: Option<Role> = ctx
-        .state
-        .store
-        .view(|tx| tx.get_json(Table::Roles, &name_key(name)))?;
-    Ok(match r {
-        Some(r) => r.arn,
-        None => ids::iam_arn(&ctx.state.account_id, "role", "/", name),
-    })
-}
 
 fn max_session(i: &Value) -> AwsResult<Option<i64>> {
     match opt_i64(i, "MaxSessionDuration") {
@@ -187,7 +149,7 @@ pub fn create_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         }
         check_trust_policy(ctx, tx, doc, name)?;
         if let Some(b) = &boundary {
-            super::policies::require_attachable(tx, b)?;
+            crate::entities::require_attachable(tx, b)?;
         }
         let r = Role {
             id: ids::unique_id(IdKind::Role),
@@ -285,7 +247,7 @@ pub fn delete_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:DeleteRole", &role_arn(ctx, name)?)?;
     ctx.state.store.write(|tx| {
         let r = load_role(tx, name)?;
-        let p = super::policies::entity_prefix(crate::model::EntityKind::Role, &r.name);
+        let p = crate::entities::entity_prefix(crate::model::EntityKind::Role, &r.name);
         if !tx.scan(Table::Attachments, &p)?.is_empty() {
             return Err(AwsError::delete_conflict(
                 "Cannot delete entity, must detach all policies first.",
@@ -298,7 +260,7 @@ pub fn delete_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             )
             .into());
         }
-        if !super::instance_profiles::profiles_of_role(tx, &r.name)?.is_empty() {
+        if !crate::entities::profiles_of_role(tx, &r.name)?.is_empty() {
             return Err(AwsError::delete_conflict(
                 "Cannot delete entity, must remove roles from instance profile first.",
             )
@@ -321,7 +283,7 @@ pub fn tag_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut r = load_role(tx, name)?;
-        super::merge_tags(&mut r.tags, tags)?;
+        crate::params::merge_tags(&mut r.tags, tags)?;
         tx.put_json(Table::Roles, &name_key(&r.name), &r)
     })?;
     Ok(json!({}))
@@ -332,7 +294,7 @@ pub fn untag_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:UntagRole", &role_arn(ctx, name)?)?;
     ctx.state.store.write(|tx| {
         let mut r = load_role(tx, name)?;
-        super::remove_tags(&mut r.tags, i);
+        crate::params::remove_tags(&mut r.tags, i);
         tx.put_json(Table::Roles, &name_key(&r.name), &r)
     })?;
     Ok(json!({}))
@@ -363,7 +325,7 @@ pub fn put_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut r = load_role(tx, name)?;
-        super::policies::require_attachable(tx, b)?;
+        crate::entities::require_attachable(tx, b)?;
         r.boundary = Some(b.into());
         tx.put_json(Table::Roles, &name_key(&r.name), &r)
     })?;

@@ -6,10 +6,10 @@
 //! `validUntil` attribute, when present, is the provider's `ValidUntil`, else 100 years from
 //! creation (as IAM does). Stored in `Table::Meta` under `saml-provider\0lower(name)`.
 
-use super::{paginate, req, tags_param, ts, with_tags};
-use crate::app::Ctx;
 use crate::error::{AwsError, AwsResult};
 use crate::model::SamlProvider;
+use crate::params::{paginate, req, tags_param, ts, with_tags};
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use serde_json::{Value, json};
 
@@ -162,7 +162,7 @@ pub fn tag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut p = load(ctx, tx, arn)?;
-        super::merge_tags(&mut p.tags, tags)?;
+        crate::params::merge_tags(&mut p.tags, tags)?;
         tx.put_json(Table::Meta, &key(&p.name), &p)
     })?;
     Ok(json!({}))
@@ -173,7 +173,7 @@ pub fn untag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:UntagSAMLProvider", arn)?;
     ctx.state.store.write(|tx| {
         let mut p = load(ctx, tx, arn)?;
-        super::remove_tags(&mut p.tags, i);
+        crate::params::remove_tags(&mut p.tags, i);
         tx.put_json(Table::Meta, &key(&p.name), &p)
     })?;
     Ok(json!({}))
@@ -185,7 +185,7 @@ pub fn list_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let p = ctx.state.store.view(|tx| Ok(load(ctx, tx, arn)?))?;
     paginate(
         i,
-        super::tags_value(&p.tags)
+        crate::params::tags_value(&p.tags)
             .as_array()
             .cloned()
             .unwrap_or_default(),

@@ -1,10 +1,10 @@
 //! SimulatePrincipalPolicy (the principal's stored policies, optionally plus `PolicyInputList`)
 //! and SimulateCustomPolicy (kagi-policy's offline simulator).
 
-use super::req;
-use crate::app::Ctx;
 use crate::error::{AwsError, AwsResult};
 use crate::model::EntityKind;
+use crate::params::req;
+use crate::state::Ctx;
 use crate::store::StoreExt;
 use kagi_policy::{
     CompiledPolicy, Policies, PolicyMeta, PolicyOrigin, PolicyType, PrincipalInfo,
@@ -65,7 +65,7 @@ pub fn context_keys_for_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Valu
     if kind == EntityKind::Group {
         ctx.state
             .store
-            .view(|tx| Ok(super::groups::load_group(tx, name)?))?;
+            .view(|tx| Ok(crate::entities::load_group(tx, name)?))?;
     }
     let pp = ctx
         .state
@@ -231,5 +231,5 @@ pub fn simulate_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    super::paginate(i, results, "EvaluationResults")
+    crate::params::paginate(i, results, "EvaluationResults")
 }

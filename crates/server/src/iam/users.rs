@@ -1,44 +1,16 @@
 //! Users, access keys, user tags and user permissions boundaries.
 
-use super::{implicit_user, name_param, opt, paginate, path_param, req, tags_param, ts, with_tags};
-use crate::app::Ctx;
+use crate::entities::{
+    ROOT_KEY_TOMBSTONE, access_keys_of, load_user, member_key, root_access_keys, user_arn,
+    user_value,
+};
 use crate::error::{AwsError, AwsResult};
 use crate::ids::{self, IdKind};
 use crate::model::{AccessKey, Attachment, EntityKind, InlinePolicy, Membership, MfaDevice, User};
+use crate::params::{implicit_user, name_param, opt, paginate, path_param, req, tags_param, ts};
+use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use serde_json::{Value, json};
-
-pub fn user_value(u: &User, full: bool) -> Value {
-    let mut v = json!({
-        "Path": u.path, "UserName": u.name, "UserId": u.id, "Arn": u.arn, "CreateDate": ts(u.created),
-    });
-    if full {
-        if let Some(b) = &u.boundary {
-            v["PermissionsBoundary"] = json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": b});
-        }
-        v = with_tags(v, &u.tags);
-    }
-    v
-}
-
-pub fn load_user(tx: &dyn Tx, name: &str) -> AwsResult<User> {
-    tx.get_json::<User>(Table::Users, &name_key(name))?
-        .ok_or_else(|| {
-            AwsError::no_such_entity(format!("The user with name {name} cannot be found."))
-        })
-}
-
-/// The ARN of a (possibly not existing) user, for authorisation.
-pub fn user_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
-    let u: Option<User> = ctx
-        .state
-        .store
-        .view(|tx| tx.get_json(Table::Users, &name_key(name)))?;
-    Ok(match u {
-        Some(u) => u.arn,
-        None => ids::iam_arn(&ctx.state.account_id, "user", "/", name),
-    })
-}
 
 pub fn create_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = name_param(i, "UserName", 64)?;
@@ -59,7 +31,7 @@ pub fn create_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             );
         }
         if let Some(b) = &boundary {
-            super::policies::require_attachable(tx, b)?;
+            crate::entities::require_attachable(tx, b)?;
         }
         let u = User {
             id: ids::unique_id(IdKind::User),
@@ -80,8 +52,8 @@ pub fn get_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = match opt(i, "UserName") {
         Some(n) => n.to_owned(),
         None => match &ctx.caller.principal {
-            crate::auth::Principal::User { name, .. } => name.clone(),
-            crate::auth::Principal::Root => {
+            crate::caller::Principal::User { name, .. } => name.clone(),
+            crate::caller::Principal::Root => {
                 // AWS answers the root's bare GetUser with the root "user".
                 return Ok(json!({"User": {
                     "Path": "/", "UserName": ctx.state.account_id, "UserId": ctx.state.account_id,
@@ -130,12 +102,12 @@ pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         .state
         .store
         .view(|tx| tx.get_json(Table::Users, &name_key(name)))?;
-    super::authorize_rename(
+    crate::params::authorize_rename(
         ctx,
         "iam:UpdateUser",
         "user",
         name,
-        current.as_ref().map(|u| super::Located {
+        current.as_ref().map(|u| crate::params::Located {
             arn: &u.arn,
             path: &u.path,
             name: &u.name,
@@ -194,7 +166,7 @@ fn rename_user_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()>
         a.entity = new.to_owned();
         tx.put_json(
             Table::Attachments,
-            &super::policies::attachment_key(EntityKind::User, new, &a.policy_arn),
+            &crate::entities::attachment_key(EntityKind::User, new, &a.policy_arn),
             &a,
         )?;
     }
@@ -203,15 +175,15 @@ fn rename_user_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()>
         ip.entity = new.to_owned();
         tx.put_json(
             Table::InlinePolicies,
-            &super::policies::inline_key(EntityKind::User, new, &ip.name),
+            &crate::entities::inline_key(EntityKind::User, new, &ip.name),
             &ip,
         )?;
     }
-    let old_profile = super::login::profile_key(old);
-    if let Some(mut lp) = tx.get_json::<super::login::LoginProfile>(Table::Meta, &old_profile)? {
+    let old_profile = crate::entities::profile_key(old);
+    if let Some(mut lp) = tx.get_json::<crate::entities::LoginProfile>(Table::Meta, &old_profile)? {
         tx.delete(Table::Meta, &old_profile)?;
         lp.user = new.to_owned();
-        tx.put_json(Table::Meta, &super::login::profile_key(new), &lp)?;
+        tx.put_json(Table::Meta, &crate::entities::profile_key(new), &lp)?;
     }
     for (k, mut d) in tx.scan_json::<MfaDevice>(Table::MfaDevices, "")? {
         if d.user
@@ -223,10 +195,6 @@ fn rename_user_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()>
         }
     }
     Ok(())
-}
-
-pub fn member_key(group: &str, user: &str) -> String {
-    format!("{}\0{}", name_key(group), name_key(user))
 }
 
 pub fn delete_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
@@ -246,7 +214,7 @@ pub fn delete_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             return Err(conflict("delete access keys"));
         }
         if tx
-            .get(Table::Meta, &super::login::profile_key(&u.name))?
+            .get(Table::Meta, &crate::entities::profile_key(&u.name))?
             .is_some()
         {
             return Err(conflict("delete login profile"));
@@ -290,7 +258,7 @@ pub fn tag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut u = load_user(tx, name)?;
-        super::merge_tags(&mut u.tags, tags)?;
+        crate::params::merge_tags(&mut u.tags, tags)?;
         tx.put_json(Table::Users, &name_key(&u.name), &u)
     })?;
     Ok(json!({}))
@@ -301,7 +269,7 @@ pub fn untag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:UntagUser", &user_arn(ctx, name)?)?;
     ctx.state.store.write(|tx| {
         let mut u = load_user(tx, name)?;
-        super::remove_tags(&mut u.tags, i);
+        crate::params::remove_tags(&mut u.tags, i);
         tx.put_json(Table::Users, &name_key(&u.name), &u)
     })?;
     Ok(json!({}))
@@ -330,7 +298,7 @@ pub fn put_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut u = load_user(tx, name)?;
-        super::policies::require_attachable(tx, b)?;
+        crate::entities::require_attachable(tx, b)?;
         u.boundary = Some(b.to_owned());
         tx.put_json(Table::Users, &name_key(&u.name), &u)
     })?;
@@ -364,43 +332,6 @@ pub fn delete_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 // start still finds it. A new root key replaces the tombstone. (A key configured with
 // `KAGI_ROOT_ACCESS_KEY_ID` is re-activated by the next start, as configured.)
 
-/// `Table::Meta` key of the id of the deleted last root key kept for start-up.
-pub const ROOT_KEY_TOMBSTONE: &str = "root-key-tombstone";
-
-fn root_tombstone(tx: &dyn Tx) -> anyhow::Result<Option<String>> {
-    Ok(tx
-        .get_json::<Value>(Table::Meta, ROOT_KEY_TOMBSTONE)?
-        .and_then(|v| v["id"].as_str().map(str::to_owned)))
-}
-
-/// The root's access keys, oldest first (for the credential report).
-pub fn root_access_keys(tx: &dyn Tx) -> anyhow::Result<Vec<AccessKey>> {
-    root_keys(tx)
-}
-
-/// An IAM user's access keys, oldest first.
-pub fn access_keys_of(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<AccessKey>> {
-    user_keys(tx, user)
-}
-
-/// Whether the account root has an access key (GetAccountSummary's `AccountAccessKeysPresent`).
-pub fn root_has_keys(tx: &dyn Tx) -> anyhow::Result<bool> {
-    Ok(!root_keys(tx)?.is_empty())
-}
-
-/// The root's keys, oldest first, without the tombstone (unless configuration revived it).
-fn root_keys(tx: &dyn Tx) -> anyhow::Result<Vec<AccessKey>> {
-    let tomb = root_tombstone(tx)?;
-    let mut keys: Vec<AccessKey> = tx
-        .scan_json::<AccessKey>(Table::AccessKeys, "")?
-        .into_iter()
-        .map(|(_, k)| k)
-        .filter(|k| k.user.is_none() && (k.active || tomb.as_deref() != Some(&k.id)))
-        .collect();
-    keys.sort_by_key(|k| k.created);
-    Ok(keys)
-}
-
 /// Whose keys a call is about.
 enum KeyOwner {
     Root,
@@ -425,10 +356,10 @@ impl KeyOwner {
     /// The owner's keys, oldest first (NoSuchEntity for a missing user).
     fn keys(&self, tx: &dyn Tx) -> AwsResult<Vec<AccessKey>> {
         match self {
-            KeyOwner::Root => Ok(root_keys(tx)?),
+            KeyOwner::Root => Ok(root_access_keys(tx)?),
             KeyOwner::User(name) => {
                 let u = load_user(tx, name)?;
-                Ok(user_keys(tx, &u.name)?)
+                Ok(access_keys_of(tx, &u.name)?)
             }
         }
     }
@@ -453,21 +384,6 @@ fn key_metadata(k: &AccessKey) -> Value {
         v["UserName"] = json!(u);
     }
     v
-}
-
-fn user_keys(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<AccessKey>> {
-    let mut keys: Vec<AccessKey> = tx
-        .scan_json::<AccessKey>(Table::AccessKeys, "")?
-        .into_iter()
-        .map(|(_, k)| k)
-        .filter(|k| {
-            k.user
-                .as_deref()
-                .is_some_and(|u| name_key(u) == name_key(user))
-        })
-        .collect();
-    keys.sort_by_key(|k| k.created);
-    Ok(keys)
 }
 
 pub fn create_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
@@ -566,7 +482,10 @@ fn repoint_account_root_key(tx: &mut dyn Tx, deleted: &AccessKey) -> anyhow::Res
     if meta["root_access_key_id"].as_str() != Some(deleted.id.as_str()) {
         return Ok(());
     }
-    match root_keys(tx)?.into_iter().find(|k| k.id != deleted.id) {
+    match root_access_keys(tx)?
+        .into_iter()
+        .find(|k| k.id != deleted.id)
+    {
         Some(other) => {
             meta["root_access_key_id"] = json!(other.id);
             tx.put_json(Table::Meta, "account", &meta)
@@ -582,7 +501,7 @@ fn repoint_account_root_key(tx: &mut dyn Tx, deleted: &AccessKey) -> anyhow::Res
 
 /// A new root key `new_id` takes the tombstone's place as the key start-up loads.
 fn replace_root_tombstone(tx: &mut dyn Tx, new_id: &str) -> anyhow::Result<()> {
-    let Some(tomb) = root_tombstone(tx)? else {
+    let Some(tomb) = crate::entities::root_tombstone(tx)? else {
         return Ok(());
     };
     if let Some(k) = tx.get_json::<AccessKey>(Table::AccessKeys, &tomb)?
@@ -604,7 +523,7 @@ pub fn get_access_key_last_used(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let key_id = req(i, "AccessKeyId")?;
     let k: Option<AccessKey> = ctx.state.store.view(|tx| {
         let k: Option<AccessKey> = tx.get_json(Table::AccessKeys, key_id)?;
-        let tomb = root_tombstone(tx)?;
+        let tomb = crate::entities::root_tombstone(tx)?;
         // The root's deleted last key (kept for start-up) is gone as far as the API goes.
         Ok(k.filter(|k| !(k.user.is_none() && !k.active && tomb.as_deref() == Some(&k.id))))
     })?;
@@ -679,8 +598,8 @@ mod tests {
             assert_eq!(meta_key(tx), "AKIATWO");
             let tomb: AccessKey = tx.get_json(Table::AccessKeys, "AKIATWO")?.unwrap();
             assert!(!tomb.active);
-            assert!(root_keys(tx)?.is_empty());
-            assert!(!root_has_keys(tx)?);
+            assert!(root_access_keys(tx)?.is_empty());
+            assert!(!crate::entities::root_has_keys(tx)?);
             // A new key replaces the tombstone.
             tx.put_json(Table::AccessKeys, "AKIANEW", &root_key("AKIANEW", 3))?;
             replace_root_tombstone(tx, "AKIANEW")?;
@@ -688,7 +607,7 @@ mod tests {
             assert!(tx.get(Table::AccessKeys, "AKIATWO")?.is_none());
             assert!(tx.get(Table::Meta, ROOT_KEY_TOMBSTONE)?.is_none());
             assert_eq!(
-                root_keys(tx)?.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+                root_access_keys(tx)?.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
                 ["AKIANEW"]
             );
             Ok(())
@@ -709,10 +628,10 @@ mod tests {
             tx.put_json(Table::AccessKeys, "AKIAONE", &one)?;
             tx.delete(Table::AccessKeys, "AKIAONE")?;
             repoint_account_root_key(tx, &one)?;
-            assert!(root_keys(tx)?.is_empty());
+            assert!(root_access_keys(tx)?.is_empty());
             // What start-up does with KAGI_ROOT_ACCESS_KEY_ID set: the key is active again.
             tx.put_json(Table::AccessKeys, "AKIAONE", &one)?;
-            assert_eq!(root_keys(tx)?.len(), 1);
+            assert_eq!(root_access_keys(tx)?.len(), 1);
             Ok(())
         })
         .unwrap();

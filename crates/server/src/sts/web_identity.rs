@@ -23,27 +23,19 @@
 //! `http://` when its host is loopback (a test IdP beside kagi); anything else must be https.
 //! Thumbprints are stored but not used, as AWS no longer uses them for most providers.
 
-use crate::app::AppState;
 use crate::error::{AwsError, AwsResult};
-use crate::iam::{opt, req};
 use crate::model::{OidcProvider, Role};
+use crate::params::{opt, req};
+use crate::state::AppState;
+use crate::state::jwks::{Jwk, JwksCache};
 use crate::store::{StoreExt, Table, TxExt};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kagi_policy::{ContextType, PrincipalInfo, PrincipalType, ResourcePolicyKind};
-use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
-/// How long an issuer's keys are trusted without asking again.
-const JWKS_TTL: Duration = Duration::from_secs(600);
-/// An unknown `kid` makes kagi re-read the keys, but not more often than this.
-const JWKS_REFRESH_MIN: Duration = Duration::from_secs(1);
-/// Discovery documents and key sets larger than this are refused.
-const IDP_BODY_LIMIT: u64 = 1 << 20;
 const CLOCK_SKEW: i64 = 300;
 
 pub const NOT_AUTHORIZED: &str = "Not authorized to perform sts:AssumeRoleWithWebIdentity";
@@ -54,164 +46,6 @@ pub const NOT_AUTHORIZED: &str = "Not authorized to perform sts:AssumeRoleWithWe
 /// tags claim and a future `nbf`/`iat` are kagi's wording (AWS's are not documented).
 fn invalid_token(msg: impl Into<String>) -> AwsError {
     AwsError::new(400, "InvalidIdentityToken", msg)
-}
-
-/// One key of a JWKS (RFC 7517), the members kagi uses.
-#[derive(Clone, Debug, Deserialize)]
-struct Jwk {
-    kty: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default, rename = "use")]
-    use_: Option<String>,
-    #[serde(default)]
-    n: Option<String>,
-    #[serde(default)]
-    e: Option<String>,
-    #[serde(default)]
-    crv: Option<String>,
-    #[serde(default)]
-    x: Option<String>,
-    #[serde(default)]
-    y: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct JwkSet {
-    keys: Vec<Jwk>,
-}
-
-/// One issuer's keys, and its last failure.
-#[derive(Default)]
-struct Entry {
-    fetched: Option<Instant>,
-    keys: Arc<Vec<Jwk>>,
-    failed: Option<(Instant, String)>,
-}
-
-/// Issuers' keys, by issuer URL (only issuers of this account's providers get an entry).
-#[derive(Default)]
-pub struct JwksCache {
-    by_issuer: parking_lot::Mutex<HashMap<String, Arc<parking_lot::Mutex<Entry>>>>,
-}
-
-impl JwksCache {
-    /// Whether the keys for a token of `issuer` naming `kid` are cached and fresh, so that
-    /// verifying it needs no request to the issuer (never waits for a fetch in progress).
-    fn at_hand(&self, issuer: &str, kid: Option<&str>) -> bool {
-        let Some(entry) = self.by_issuer.lock().get(issuer).cloned() else {
-            return false;
-        };
-        let Some(e) = entry.try_lock() else {
-            return false;
-        };
-        e.fetched.is_some_and(|at| at.elapsed() < JWKS_TTL)
-            && e.keys
-                .iter()
-                .any(|k| kid.is_none() || k.kid.as_deref() == kid)
-    }
-
-    /// The issuer's keys; `refresh` asks the issuer again unless it was asked moments ago.
-    /// One fetch per issuer at a time: concurrent requests wait for it and share its answer,
-    /// and a failure is remembered for a second, so a burst of tokens never becomes a burst of
-    /// requests to the issuer.
-    fn keys(&self, issuer: &str, refresh: bool) -> Result<Arc<Vec<Jwk>>, String> {
-        let entry = self
-            .by_issuer
-            .lock()
-            .entry(issuer.to_owned())
-            .or_default()
-            .clone();
-        let mut e = entry.lock();
-        if let Some(at) = e.fetched {
-            let age = at.elapsed();
-            if age < JWKS_TTL && (!refresh || age < JWKS_REFRESH_MIN) {
-                return Ok(e.keys.clone());
-            }
-        }
-        if let Some((at, why)) = &e.failed
-            && at.elapsed() < JWKS_REFRESH_MIN
-        {
-            return Err(why.clone());
-        }
-        match fetch_jwks(issuer) {
-            Ok(keys) => {
-                e.keys = Arc::new(keys);
-                e.fetched = Some(Instant::now());
-                e.failed = None;
-                Ok(e.keys.clone())
-            }
-            Err(why) => {
-                e.failed = Some((Instant::now(), why.clone()));
-                Err(why)
-            }
-        }
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .max_redirects(3)
-        .build()
-        .into()
-}
-
-fn get_json(agent: &ureq::Agent, url: &str) -> Result<Value, String> {
-    let mut resp = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
-    if resp.status() != 200 {
-        return Err(format!("{url}: HTTP {}", resp.status().as_u16()));
-    }
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(IDP_BODY_LIMIT)
-        .read_to_vec()
-        .map_err(|e| format!("{url}: {e}"))?;
-    serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
-}
-
-/// OpenID Connect Discovery: the issuer's configuration names its key set.
-fn fetch_jwks(issuer: &str) -> Result<Vec<Jwk>, String> {
-    let agent = agent();
-    let config = get_json(
-        &agent,
-        &format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        ),
-    )?;
-    let jwks_uri = config["jwks_uri"]
-        .as_str()
-        .ok_or("the discovery document has no jwks_uri")?;
-    if !allowed_url(jwks_uri) {
-        return Err(format!("jwks_uri {jwks_uri} is neither https nor loopback"));
-    }
-    let set: JwkSet = serde_json::from_value(get_json(&agent, jwks_uri)?)
-        .map_err(|e| format!("{jwks_uri}: not a JWK set: {e}"))?;
-    Ok(set.keys)
-}
-
-/// `https://…`, or `http://` to a loopback host.
-pub fn allowed_url(url: &str) -> bool {
-    if url.starts_with("https://") {
-        return true;
-    }
-    url.strip_prefix("http://")
-        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
-        .is_some_and(is_loopback_authority)
-}
-
-/// `127.0.0.1`, `localhost`, `[::1]`, each with an optional port.
-pub fn is_loopback_authority(authority: &str) -> bool {
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        authority.split(':').next().unwrap_or("")
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A decoded, not yet verified, JWT.
@@ -426,7 +260,7 @@ pub fn assume_role_with_web_identity(
 ) -> AwsResult<Value> {
     let role_arn = req(input, "RoleArn")?;
     let session_name = req(input, "RoleSessionName")?;
-    super::check_session_name(session_name)?;
+    super::tokens::check_session_name(session_name)?;
     let token = req(input, "WebIdentityToken")?;
     let now = facts.now;
 
@@ -463,11 +297,12 @@ pub fn assume_role_with_web_identity(
     let subject = jwt.claims["sub"].as_str().unwrap_or("").to_owned();
 
     let denied = || AwsError::access_denied(NOT_AUTHORIZED);
-    let role_name = super::parse_role_arn(&state.account_id, role_arn).ok_or_else(denied)?;
-    let role: Role = crate::authz::cached_entity::<Role>(state, Table::Roles, &role_name)?
+    let role_name =
+        super::tokens::parse_role_arn(&state.account_id, role_arn).ok_or_else(denied)?;
+    let role: Role = crate::entities::cached_entity::<Role>(state, Table::Roles, &role_name)?
         .filter(|r| r.arn == role_arn)
         .ok_or_else(denied)?;
-    let duration = super::duration_param(input, 3600, 43200)?;
+    let duration = super::tokens::duration_param(input, 3600, 43200)?;
     if duration > role.max_session_duration {
         return Err(AwsError::validation(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
@@ -480,7 +315,7 @@ pub fn assume_role_with_web_identity(
     if let Some(t) = &token_tags {
         with_tags["Tags"] = t.clone();
     }
-    let params = super::session_params(state, &with_tags)?;
+    let params = super::tokens::session_params(state, &with_tags)?;
 
     // Only the trust policy decides, for the principal {"Federated": PROVIDER-ARN}.
     let trust = crate::authz::trust_policy(state, &role)?;
@@ -499,7 +334,7 @@ pub fn assume_role_with_web_identity(
     context.set(
         "aws:CurrentTime",
         ContextType::Date,
-        kagi_policy::condition::format_iso8601(when),
+        kagi_policy::context::format_iso8601(when),
     );
     context.set("aws:EpochTime", ContextType::Date, now.to_string());
     context.set("aws:SecureTransport", ContextType::Boolean, "false");
@@ -547,9 +382,9 @@ pub fn assume_role_with_web_identity(
     }
 
     let has_policies = params.inline.is_some() || !params.arns.is_empty();
-    let mut out = super::mint_role_session(
+    let mut out = super::tokens::mint_role_session(
         state,
-        &super::RoleSession {
+        &super::tokens::RoleSession {
             role: &role,
             session_name,
             now,
@@ -578,28 +413,6 @@ pub fn assume_role_with_web_identity(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_https_or_loopback_http() {
-        for ok in [
-            "https://token.actions.githubusercontent.com",
-            "http://127.0.0.1:8080/x",
-            "http://localhost",
-            "http://[::1]:9/a",
-            "http://127.1.2.3/",
-        ] {
-            assert!(allowed_url(ok), "{ok}");
-        }
-        for bad in [
-            "http://example.com",
-            "http://127.0.0.1.evil.com/",
-            "http://localhost.evil.com",
-            "ftp://127.0.0.1",
-            "http://[::2]/",
-        ] {
-            assert!(!allowed_url(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn malformed_tokens_are_invalid_identity_tokens() {

@@ -1,4 +1,5 @@
-//! The axum application: shared state, routes, and the request pipeline.
+//! HTTP: the axum router and the request pipeline (bodies, authentication, statuses, request
+//! ids, the log line); what an operation does is [`crate::dispatch`]'s.
 //!
 //! Routes (one port for everything):
 //! * `GET /health` → `ok` (unauthenticated liveness probe);
@@ -14,120 +15,23 @@
 //! Each request gets a uuid request id (`x-amzn-RequestId`) and one `tracing` line with method,
 //! service, action, caller ARN, status and latency. Secrets never reach the log.
 
-use crate::auth::{self, Caller, KeyCache};
-use crate::authz::PolicyCache;
-use crate::crypto::Sealer;
+use crate::auth;
+use crate::dispatch::{query_call, to_api};
 use crate::error::{AwsError, AwsResult};
-use crate::store::Store;
+use crate::state::{AppState, Ctx};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
-use serde_json::Value;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 pub const QUERY_BODY_LIMIT: usize = 1 << 20;
 pub const JSON_BODY_LIMIT: usize = 64 << 20;
 pub const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
-
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub sealer: Sealer,
-    pub account_id: String,
-    pub signing_keys: kagi_sigv4::SigningKeyCache,
-    pub keys: KeyCache,
-    pub policies: PolicyCache,
-    pub ecr: Option<Arc<kagi_ecr::Ecr>>,
-    pub sessions: crate::sts::book::SessionBook,
-    /// Access keys' last use (kept in memory; see `GetAccessKeyLastUsed`).
-    pub last_used: parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
-    /// Roles' last AssumeRole, by lower-cased role name (kept in memory, persisted at shutdown).
-    pub role_last_used:
-        parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
-    /// OIDC issuers' signing keys (AssumeRoleWithWebIdentity).
-    pub jwks: crate::sts::web_identity::JwksCache,
-}
-
-impl AppState {
-    pub fn last_used(&self, key_id: &str) -> Option<crate::model::LastUsed> {
-        self.last_used.lock().get(key_id).cloned()
-    }
-
-    /// Writes the in-memory last-use records into the access key rows (at shutdown).
-    pub fn persist_last_used(&self) -> anyhow::Result<()> {
-        use crate::store::{StoreExt, Table, TxExt};
-        let roles: Vec<(String, crate::model::LastUsed)> = self
-            .role_last_used
-            .lock()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !roles.is_empty() {
-            self.store.write(|tx| {
-                for (name, l) in &roles {
-                    if let Some(mut r) = tx.get_json::<crate::model::Role>(Table::Roles, name)? {
-                        r.last_used = Some(l.clone());
-                        tx.put_json(Table::Roles, name, &r)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        let used: Vec<(String, crate::model::LastUsed)> = self
-            .last_used
-            .lock()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if used.is_empty() {
-            return Ok(());
-        }
-        self.store.write(|tx| {
-            for (id, l) in &used {
-                if let Some(mut k) =
-                    tx.get_json::<crate::model::AccessKey>(Table::AccessKeys, id)?
-                {
-                    k.last_used = Some(l.clone());
-                    tx.put_json(Table::AccessKeys, id, &k)?;
-                }
-            }
-            Ok(())
-        })
-    }
-
-    fn note_use(&self, key_id: &str, service: &str, region: &str, now: i64) {
-        if key_id.starts_with("AKIA") {
-            let mut m = self.last_used.lock();
-            match m.get_mut(key_id) {
-                Some(l) if l.date == now && l.service == service => {}
-                _ => {
-                    m.insert(
-                        key_id.to_owned(),
-                        crate::model::LastUsed {
-                            date: now,
-                            service: service.to_owned(),
-                            region: region.to_owned(),
-                        },
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// Per-request context handed to operation handlers.
-pub struct Ctx<'a> {
-    pub state: &'a AppState,
-    pub caller: &'a Caller,
-    pub now: i64,
-    pub region: String,
-    pub source_ip: IpAddr,
-    pub request_id: String,
-}
 
 pub fn router(state: Arc<AppState>) -> Router {
     let ecr = state.ecr.clone();
@@ -234,7 +138,18 @@ async fn aws_entry(
             .as_ref()
             .map(|i| i.region.clone())
             .unwrap_or_else(|_| "us-east-1".to_owned());
-        let resp = web_identity_call(state.clone(), form, peer.ip(), region, &request_id).await;
+        let resp = match crate::dispatch::web_identity(
+            state.clone(),
+            form,
+            peer.ip(),
+            region,
+            &request_id,
+        )
+        .await
+        {
+            Ok(xml) => xml_response(200, xml, &request_id),
+            Err(e) => error_response(&Proto::Query, Some("sts"), &e, &request_id),
+        };
         return finish(
             &parts.method,
             "sts",
@@ -327,156 +242,6 @@ async fn aws_entry(
         &request_id,
         started,
     )
-}
-
-/// Runs one IAM or STS operation as the principal owning `access_key_id` (a long-term key or a
-/// live STS session, resolved by [`auth::caller_for_key`]) through the same steps as a signed
-/// API call after its signature check: kagi-api encodes the input to the query form and decodes
-/// and validates it exactly as a wire request, the handler authorises with kagi-policy and
-/// runs. There is no other way in: this is what the console ([`crate::console_host`]) calls.
-pub fn invoke(
-    state: &AppState,
-    access_key_id: &str,
-    source_ip: IpAddr,
-    service: &str,
-    operation: &str,
-    input: &Value,
-) -> Result<Value, kagi_api::ApiError> {
-    let caller = auth::caller_for_key(state, access_key_id)
-        .ok_or_else(|| to_api(&AwsError::invalid_client_token()))?;
-    let svc = match service {
-        "iam" | "sts" => kagi_api::service(service).expect("iam and sts are modelled"),
-        _ => {
-            return Err(to_api(&AwsError::new(
-                400,
-                "InvalidAction",
-                format!("The service '{service}' is not available on this endpoint."),
-            )));
-        }
-    };
-    let op = svc.operation(operation).ok_or_else(|| {
-        to_api(&AwsError::new(
-            400,
-            "InvalidAction",
-            format!("Could not find operation {operation}"),
-        ))
-    })?;
-    let form = kagi_api::query::encode_pairs(op, svc, input);
-    let (op, input) = kagi_api::query::decode(svc, &form)?;
-    let now = crate::ids::now_secs();
-    let region = "us-east-1";
-    state.note_use(access_key_id, service, region, now);
-    let ctx = Ctx {
-        state,
-        caller: &caller,
-        now,
-        region: region.to_owned(),
-        source_ip,
-        request_id: uuid::Uuid::new_v4().to_string(),
-    };
-    let out = match service {
-        "iam" => crate::iam::handle(&ctx, op.name, input),
-        _ => crate::sts::handle(&ctx, op.name, input),
-    };
-    // Credentials minted for the console (switch role) never leave the server: the console
-    // names them by key id alone, so their session goes into the book.
-    if let Ok(v) = &out
-        && let Some(token) = v["Credentials"]["SessionToken"].as_str()
-        && let Some(s) = auth::open_session(state, token)
-    {
-        state.sessions.pin(&s, now);
-    }
-    tracing::debug!(
-        service,
-        action = operation,
-        caller = %caller.arn(),
-        ok = out.is_ok(),
-        "console call"
-    );
-    out.map_err(|e| to_api(&e))
-}
-
-/// AssumeRoleWithWebIdentity: inline when the issuer's keys are cached (the usual case: a
-/// signature check, microseconds), on the blocking pool when they must be fetched.
-async fn web_identity_call(
-    state: Arc<AppState>,
-    form: Vec<(String, String)>,
-    source_ip: IpAddr,
-    region: String,
-    request_id: &str,
-) -> Response {
-    let sts = kagi_api::service("sts").expect("sts is modelled");
-    let (op, input) = match kagi_api::query::decode(sts, &form) {
-        Ok(d) => d,
-        Err(e) => return error_response(&Proto::Query, Some("sts"), &from_api(e), request_id),
-    };
-    let inline = crate::sts::web_identity::keys_at_hand(&state, &input);
-    let id = request_id.to_owned();
-    let run = move || -> AwsResult<String> {
-        let facts = crate::sts::web_identity::Facts {
-            now: crate::ids::now_secs(),
-            source_ip,
-            region,
-        };
-        let output =
-            crate::sts::web_identity::assume_role_with_web_identity(&state, &input, &facts)?;
-        Ok(kagi_api::xml::encode_response(sts, op, &output, &id))
-    };
-    let out = if inline {
-        run()
-    } else {
-        tokio::task::spawn_blocking(run).await.unwrap_or_else(|e| {
-            Err(AwsError::from(anyhow::anyhow!(
-                "web identity task failed: {e}"
-            )))
-        })
-    };
-    match out {
-        Ok(xml) => xml_response(200, xml, request_id),
-        Err(e) => error_response(&Proto::Query, Some("sts"), &e, request_id),
-    }
-}
-
-fn query_call(ctx: &Ctx, service_name: &str, form: &[(String, String)]) -> AwsResult<String> {
-    let service = match service_name {
-        "iam" | "sts" => kagi_api::service(service_name).expect("iam and sts are modelled"),
-        _ => {
-            return Err(AwsError::new(
-                400,
-                "InvalidAction",
-                format!("The service '{service_name}' is not available on this endpoint."),
-            ));
-        }
-    };
-    let (op, input) = kagi_api::query::decode(service, form).map_err(from_api)?;
-    let output: Value = match service_name {
-        "iam" => crate::iam::handle(ctx, op.name, input)?,
-        _ => crate::sts::handle(ctx, op.name, input)?,
-    };
-    Ok(kagi_api::xml::encode_response(
-        service,
-        op,
-        &output,
-        &ctx.request_id,
-    ))
-}
-
-pub fn from_api(e: kagi_api::ApiError) -> AwsError {
-    AwsError {
-        code: e.code,
-        message: e.message,
-        status: e.status,
-        sender_fault: e.sender_fault,
-    }
-}
-
-fn to_api(e: &AwsError) -> kagi_api::ApiError {
-    kagi_api::ApiError {
-        code: e.code.clone(),
-        message: e.message.clone(),
-        status: e.status,
-        sender_fault: e.sender_fault,
-    }
 }
 
 /// Which query service an unauthenticated request was probably meant for (for the error's

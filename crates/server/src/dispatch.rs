@@ -1,0 +1,154 @@
+//! Dispatch: from a decoded operation to its handler, shared by the HTTP pipeline
+//! ([`crate::http`]) and the console ([`crate::console_host`], through [`invoke`]). Protocol
+//! codecs are kagi-api's; HTTP (bodies, headers, statuses) is [`crate::http`]'s.
+
+use crate::auth;
+use crate::error::{AwsError, AwsResult};
+use crate::state::{AppState, Ctx};
+use serde_json::Value;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Runs one IAM or STS operation as the principal owning `access_key_id` (a long-term key or a
+/// live STS session, resolved by [`auth::caller_for_key`]) through the same steps as a signed
+/// API call after its signature check: kagi-api encodes the input to the query form and decodes
+/// and validates it exactly as a wire request, the handler authorises with kagi-policy and
+/// runs. There is no other way in: this is what the console ([`crate::console_host`]) calls.
+pub fn invoke(
+    state: &AppState,
+    access_key_id: &str,
+    source_ip: IpAddr,
+    service: &str,
+    operation: &str,
+    input: &Value,
+) -> Result<Value, kagi_api::ApiError> {
+    let caller = auth::caller_for_key(state, access_key_id)
+        .ok_or_else(|| to_api(&AwsError::invalid_client_token()))?;
+    let svc = match service {
+        "iam" | "sts" => kagi_api::service(service).expect("iam and sts are modelled"),
+        _ => {
+            return Err(to_api(&AwsError::new(
+                400,
+                "InvalidAction",
+                format!("The service '{service}' is not available on this endpoint."),
+            )));
+        }
+    };
+    let op = svc.operation(operation).ok_or_else(|| {
+        to_api(&AwsError::new(
+            400,
+            "InvalidAction",
+            format!("Could not find operation {operation}"),
+        ))
+    })?;
+    let form = kagi_api::query::encode_pairs(op, svc, input);
+    let (op, input) = kagi_api::query::decode(svc, &form)?;
+    let now = crate::ids::now_secs();
+    let region = "us-east-1";
+    state.note_use(access_key_id, service, region, now);
+    let ctx = Ctx {
+        state,
+        caller: &caller,
+        now,
+        region: region.to_owned(),
+        source_ip,
+        request_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let out = match service {
+        "iam" => crate::iam::handle(&ctx, op.name, input),
+        _ => crate::sts::handle(&ctx, op.name, input),
+    };
+    // Credentials minted for the console (switch role) never leave the server: the console
+    // names them by key id alone, so their session goes into the book.
+    if let Ok(v) = &out
+        && let Some(token) = v["Credentials"]["SessionToken"].as_str()
+        && let Some(s) = auth::open_session(state, token)
+    {
+        state.sessions.pin(&s, now);
+    }
+    tracing::debug!(
+        service,
+        action = operation,
+        caller = %caller.arn(),
+        ok = out.is_ok(),
+        "console call"
+    );
+    out.map_err(|e| to_api(&e))
+}
+
+pub fn query_call(ctx: &Ctx, service_name: &str, form: &[(String, String)]) -> AwsResult<String> {
+    let service = match service_name {
+        "iam" | "sts" => kagi_api::service(service_name).expect("iam and sts are modelled"),
+        _ => {
+            return Err(AwsError::new(
+                400,
+                "InvalidAction",
+                format!("The service '{service_name}' is not available on this endpoint."),
+            ));
+        }
+    };
+    let (op, input) = kagi_api::query::decode(service, form).map_err(from_api)?;
+    let output: Value = match service_name {
+        "iam" => crate::iam::handle(ctx, op.name, input)?,
+        _ => crate::sts::handle(ctx, op.name, input)?,
+    };
+    Ok(kagi_api::xml::encode_response(
+        service,
+        op,
+        &output,
+        &ctx.request_id,
+    ))
+}
+
+pub fn from_api(e: kagi_api::ApiError) -> AwsError {
+    AwsError {
+        code: e.code,
+        message: e.message,
+        status: e.status,
+        sender_fault: e.sender_fault,
+    }
+}
+
+pub fn to_api(e: &AwsError) -> kagi_api::ApiError {
+    kagi_api::ApiError {
+        code: e.code.clone(),
+        message: e.message.clone(),
+        status: e.status,
+        sender_fault: e.sender_fault,
+    }
+}
+
+/// AssumeRoleWithWebIdentity (unsigned: the OIDC token in the form is the credential): inline
+/// when the issuer's keys are cached (the usual case: a signature check, microseconds), on the
+/// blocking pool when they must be fetched. Returns the XML response.
+pub async fn web_identity(
+    state: Arc<AppState>,
+    form: Vec<(String, String)>,
+    source_ip: IpAddr,
+    region: String,
+    request_id: &str,
+) -> AwsResult<String> {
+    let sts = kagi_api::service("sts").expect("sts is modelled");
+    let (op, input) = kagi_api::query::decode(sts, &form).map_err(from_api)?;
+    let inline = crate::sts::web_identity::keys_at_hand(&state, &input);
+    let id = request_id.to_owned();
+    let run = move || -> AwsResult<String> {
+        let facts = crate::sts::web_identity::Facts {
+            now: crate::ids::now_secs(),
+            source_ip,
+            region,
+        };
+        let output =
+            crate::sts::web_identity::assume_role_with_web_identity(&state, &input, &facts)?;
+        Ok(kagi_api::xml::encode_response(sts, op, &output, &id))
+    };
+    if inline {
+        run()
+    } else {
+        tokio::task::spawn_blocking(run).await.unwrap_or_else(|e| {
+            Err(AwsError::from(anyhow::anyhow!(
+                "web identity task failed: {e}"
+            )))
+        })
+    }
+}
