@@ -13,10 +13,11 @@
 use crate::crypto::Sealer;
 use crate::ids;
 use crate::model::AccessKey;
-use crate::store::{Store, StoreExt, Table, TxExt};
+use crate::store::{self, AccountStore, Durability, GLOBAL, Kv, StoreExt, Table, TxExt};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::Arc;
 
 pub const ROOT_CREDENTIALS_FILE: &str = "root-credentials";
 
@@ -52,7 +53,7 @@ pub struct Overrides<'a> {
 
 /// Loads the account from the store or creates it.
 pub fn bootstrap(
-    store: &dyn Store,
+    kv: &Arc<dyn Kv>,
     sealer: &Sealer,
     data_dir: Option<&Path>,
     o: &Overrides,
@@ -76,7 +77,9 @@ pub fn bootstrap(
         bail!("KAGI_ROOT_ACCESS_KEY_ID and KAGI_ROOT_SECRET_ACCESS_KEY go together");
     }
     let now = ids::now_secs();
-    let existing: Option<AccountMeta> = store.view(|tx| tx.get_json(Table::Meta, "account"))?;
+    // The store-wide record names the account; the account's own record holds its root key.
+    let global = AccountStore::new(kv.clone(), GLOBAL);
+    let existing: Option<AccountMeta> = global.view(|tx| tx.get_json(Table::Meta, "account"))?;
     let (meta, created) = match existing {
         Some(m) => {
             if let Some(a) = o.account_id
@@ -87,7 +90,10 @@ pub fn bootstrap(
                     m.account_id
                 );
             }
-            (m, false)
+            // Root key changes (`iam:CreateAccessKey` as root) update the account's own record.
+            let own: Option<AccountMeta> = AccountStore::new(kv.clone(), &m.account_id)
+                .view(|tx| tx.get_json(Table::Meta, "account"))?;
+            (own.unwrap_or(m), false)
         }
         None => (
             AccountMeta {
@@ -101,6 +107,7 @@ pub fn bootstrap(
             true,
         ),
     };
+    let store = AccountStore::new(kv.clone(), &meta.account_id);
     // Root key: the configured one, else the stored one, else a new one.
     let (key_id, secret) = match (o.root_access_key_id, o.root_secret_access_key) {
         (Some(k), Some(s)) => (k.to_owned(), s.to_owned()),
@@ -120,25 +127,30 @@ pub fn bootstrap(
         ..meta
     };
     let sealed = sealer.seal_str("access-key", &secret);
-    store.write(|tx| {
-        let old: Option<AccountMeta> = tx.get_json(Table::Meta, "account")?;
-        if let Some(old) = old
-            && old.root_access_key_id != key_id
-        {
-            tx.delete(Table::AccessKeys, &old.root_access_key_id)?;
-        }
-        let key = AccessKey {
-            id: key_id.clone(),
-            user: None,
-            secret_sealed: sealed.clone(),
-            active: true,
-            created: now,
-            last_used: None,
-        };
-        if tx.get(Table::AccessKeys, &key_id)?.is_none() || o.root_secret_access_key.is_some() {
-            tx.put_json(Table::AccessKeys, &key_id, &key)?;
-        }
-        tx.put_json(Table::Meta, "account", &meta)
+    // The account's rows and the store-wide record commit together: a crash between them
+    // must not leave a store that a restart would give a second account.
+    kv.transaction(Durability::Full, &mut |raw| {
+        store::in_account(raw, &meta.account_id, |tx| {
+            let old: Option<AccountMeta> = tx.get_json(Table::Meta, "account")?;
+            if let Some(old) = old
+                && old.root_access_key_id != key_id
+            {
+                tx.delete(Table::AccessKeys, &old.root_access_key_id)?;
+            }
+            let key = AccessKey {
+                id: key_id.clone(),
+                user: None,
+                secret_sealed: sealed.clone(),
+                active: true,
+                created: now,
+                last_used: None,
+            };
+            if tx.get(Table::AccessKeys, &key_id)?.is_none() || o.root_secret_access_key.is_some() {
+                tx.put_json(Table::AccessKeys, &key_id, &key)?;
+            }
+            tx.put_json(Table::Meta, "account", &meta)
+        })?;
+        store::in_account(raw, GLOBAL, |tx| tx.put_json(Table::Meta, "account", &meta))
     })?;
     let mut credentials_file = None;
     if let Some(dir) = data_dir {
@@ -178,7 +190,8 @@ mod tests {
             root_secret_access_key: None,
         };
         let a = {
-            let store = SqliteStore::open(&d.path().join("kagi.db")).unwrap();
+            let store: Arc<dyn Kv> =
+                Arc::new(SqliteStore::open(&d.path().join("kagi.db")).unwrap());
             bootstrap(&store, &sealer, Some(d.path()), &none).unwrap()
         };
         let p = a.credentials_file.clone().unwrap();
@@ -189,7 +202,7 @@ mod tests {
         );
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(text.contains(&a.root_access_key_id) && text.contains(&a.root_secret_access_key));
-        let store = SqliteStore::open(&d.path().join("kagi.db")).unwrap();
+        let store: Arc<dyn Kv> = Arc::new(SqliteStore::open(&d.path().join("kagi.db")).unwrap());
         let b = bootstrap(&store, &sealer, Some(d.path()), &none).unwrap();
         assert_eq!(a.account_id, b.account_id);
         assert_eq!(a.root_access_key_id, b.root_access_key_id);
@@ -200,7 +213,7 @@ mod tests {
 
     #[test]
     fn deterministic_overrides() {
-        let store = SqliteStore::in_memory().unwrap();
+        let store: Arc<dyn Kv> = Arc::new(SqliteStore::in_memory().unwrap());
         let sealer = Sealer::random();
         let o = Overrides {
             account_id: Some("123456789012"),

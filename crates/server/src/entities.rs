@@ -5,12 +5,10 @@
 
 use crate::error::{AwsError, AwsResult};
 use crate::ids;
-use crate::model::{
-    AccessKey, EntityKind, Group, InstanceProfile, ManagedPolicy, Membership, Role, User,
-};
+use crate::model::{AccessKey, EntityKind, Group, InstanceProfile, ManagedPolicy, Role, User};
 use crate::params::{ts, with_tags};
 use crate::state::{AppState, Ctx};
-use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
+use crate::store::{StoreExt, Table, Tx, TxExt, name_key, owner_prefix};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -69,14 +67,36 @@ pub fn root_has_keys(tx: &dyn Tx) -> anyhow::Result<bool> {
 /// The root's keys, oldest first, without the tombstone (unless configuration revived it).
 fn root_keys(tx: &dyn Tx) -> anyhow::Result<Vec<AccessKey>> {
     let tomb = root_tombstone(tx)?;
-    let mut keys: Vec<AccessKey> = tx
-        .scan_json::<AccessKey>(Table::AccessKeys, "")?
+    let mut keys = keys_by_owner(tx, None)?;
+    keys.retain(|k| k.active || tomb.as_deref() != Some(&k.id));
+    Ok(keys)
+}
+
+/// An owner's keys (`None`: the root's), oldest first, through [`Table::KeysByOwner`].
+fn keys_by_owner(tx: &dyn Tx, user: Option<&str>) -> anyhow::Result<Vec<AccessKey>> {
+    let mut keys: Vec<AccessKey> = by_index(tx, Table::KeysByOwner, Table::AccessKeys, user)?
         .into_iter()
         .map(|(_, k)| k)
-        .filter(|k| k.user.is_none() && (k.active || tomb.as_deref() != Some(&k.id)))
         .collect();
     keys.sort_by_key(|k| k.created);
     Ok(keys)
+}
+
+/// The rows of `base` that the store's index `index` lists for `user` (`None`: the root), as
+/// (base key, document), in index order. See [`crate::store::index_entries`].
+pub fn by_index<T: serde::de::DeserializeOwned>(
+    tx: &dyn Tx,
+    index: Table,
+    base: Table,
+    user: Option<&str>,
+) -> anyhow::Result<Vec<(String, T)>> {
+    let mut out = Vec::new();
+    for (_, key) in tx.scan(index, &owner_prefix(user))? {
+        if let Some(v) = tx.get_json::<T>(base, &key)? {
+            out.push((key, v));
+        }
+    }
+    Ok(out)
 }
 
 pub fn root_tombstone(tx: &dyn Tx) -> anyhow::Result<Option<String>> {
@@ -86,18 +106,7 @@ pub fn root_tombstone(tx: &dyn Tx) -> anyhow::Result<Option<String>> {
 }
 
 fn user_keys(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<AccessKey>> {
-    let mut keys: Vec<AccessKey> = tx
-        .scan_json::<AccessKey>(Table::AccessKeys, "")?
-        .into_iter()
-        .map(|(_, k)| k)
-        .filter(|k| {
-            k.user
-                .as_deref()
-                .is_some_and(|u| name_key(u) == name_key(user))
-        })
-        .collect();
-    keys.sort_by_key(|k| k.created);
-    Ok(keys)
+    keys_by_owner(tx, Some(user))
 }
 
 pub fn load_group(tx: &dyn Tx, name: &str) -> AwsResult<Group> {
@@ -118,15 +127,12 @@ pub fn group_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
     })
 }
 
-/// The groups `user` belongs to, by name order.
+/// The groups `user` belongs to, by name order (through [`Table::UserGroups`]).
 pub fn groups_of(tx: &dyn Tx, user: &str) -> anyhow::Result<Vec<Group>> {
     let mut out = Vec::new();
-    for (_, m) in tx.scan_json::<Membership>(Table::GroupMembers, "")? {
-        if name_key(&m.user) == name_key(user)
-            && let Some(g) = tx.get_json::<Group>(Table::Groups, &name_key(&m.group))?
-        {
-            out.push(g);
-        }
+    for (k, _) in tx.scan(Table::UserGroups, &owner_prefix(Some(user)))? {
+        let group = k.split_once('\0').map_or("", |(_, g)| g);
+        out.extend(tx.get_json::<Group>(Table::Groups, group)?);
     }
     Ok(out)
 }

@@ -174,7 +174,7 @@ pub struct Built {
 
 /// Opens storage, bootstraps the account, mounts ECR.
 pub fn build(config: &ServerConfig) -> Result<Built> {
-    let (store, sealer): (Arc<dyn store::Store>, crypto::Sealer) = match &config.data_dir {
+    let (kv, sealer): (Arc<dyn store::Kv>, crypto::Sealer) = match &config.data_dir {
         Some(dir) => {
             create_private_dir(dir)?;
             let sealer = crypto::Sealer::open_key_file(&dir.join("kagi.key"))?;
@@ -198,7 +198,8 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         root_access_key_id: config.root_access_key_id.as_deref(),
         root_secret_access_key: config.root_secret_access_key.as_deref(),
     };
-    let account = account::bootstrap(&*store, &sealer, config.data_dir.as_deref(), &overrides)?;
+    let account = account::bootstrap(&kv, &sealer, config.data_dir.as_deref(), &overrides)?;
+    let store: Arc<dyn store::Store> = Arc::new(store::AccountStore::new(kv, &account.account_id));
     iam::managed::install_aws_managed(&*store)?;
     let host = Arc::new(ecr_host::ServerHost::default());
     let ecr_dir = config.data_dir.as_ref().map(|d| d.join("ecr"));

@@ -201,7 +201,7 @@ pub fn tag_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut p = load(tx, name)?;
-        crate::params::merge_tags(&mut p.tags, tags)?;
+        crate::params::merge_tags(&mut p.tags, tags.clone())?;
         tx.put_json(Table::Meta, &key(&p.name), &p)
     })?;
     Ok(json!({}))

@@ -198,7 +198,7 @@ pub fn create_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         }
         let p = LoginProfile {
             user: u.name.clone(),
-            password_phc: phc,
+            password_phc: phc.clone(),
             created: ctx.now,
             reset_required: reset,
             changed: None,
@@ -246,8 +246,8 @@ pub fn update_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.state.store.write(|tx| {
         let u = load_user(tx, name)?;
         let mut p = load_profile(tx, &u.name)?.ok_or_else(|| not_found(name))?;
-        if let Some(phc) = phc {
-            p.password_phc = phc;
+        if let Some(phc) = &phc {
+            p.password_phc = phc.clone();
             p.changed = Some(ctx.now);
         }
         if let Some(r) = reset {

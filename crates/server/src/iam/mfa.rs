@@ -208,10 +208,8 @@ pub fn list_mfa_devices(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     let devices = ctx.state.store.view(|tx| {
         let u = load_user(tx, &user)?;
-        Ok(tx
-            .scan_json::<MfaDevice>(Table::MfaDevices, "")?
+        Ok(crate::entities::by_index::<MfaDevice>(tx, Table::MfaByUser, Table::MfaDevices, Some(&u.name))?
             .into_iter()
-            .filter(|(_, d)| d.user.as_deref().is_some_and(|x| name_key(x) == name_key(&u.name)))
             .map(|(_, d)| json!({"UserName": u.name, "SerialNumber": d.serial, "EnableDate": ts(d.enabled.unwrap_or(d.created))}))
             .collect::<Vec<_>>())
     })?;
@@ -287,7 +285,7 @@ pub fn tag_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         let mut d: MfaDevice = tx
             .get_json(Table::MfaDevices, serial)?
             .ok_or_else(|| no_such_device(serial))?;
-        crate::params::merge_tags(&mut d.tags, tags)?;
+        crate::params::merge_tags(&mut d.tags, tags.clone())?;
         tx.put_json(Table::MfaDevices, serial, &d)
     })?;
     Ok(json!({}))

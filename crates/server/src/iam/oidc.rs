@@ -168,7 +168,7 @@ fn modify(
     ctx: &Ctx,
     i: &Value,
     action: &str,
-    change: impl FnOnce(&mut OidcProvider) -> AwsResult<()>,
+    mut change: impl FnMut(&mut OidcProvider) -> AwsResult<()>,
 ) -> AwsResult<Value> {
     let arn = req(i, "OpenIDConnectProviderArn")?;
     ctx.authorize(action, arn)?;
@@ -211,7 +211,7 @@ pub fn update_thumbprint(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let t = strings(i, "ThumbprintList");
     check_thumbprints(&t)?;
     modify(ctx, i, "iam:UpdateOpenIDConnectProviderThumbprint", |p| {
-        p.thumbprints = t;
+        p.thumbprints = t.clone();
         Ok(())
     })
 }
@@ -227,7 +227,7 @@ pub fn tag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut p = load(tx, arn)?;
-        crate::params::merge_tags(&mut p.tags, tags)?;
+        crate::params::merge_tags(&mut p.tags, tags.clone())?;
         tx.put_json(Table::Meta, &key(arn), &p)
     })?;
     Ok(json!({}))

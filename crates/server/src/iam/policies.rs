@@ -342,7 +342,7 @@ pub fn tag_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let tags = tags_param(i)?;
     ctx.state.store.write(|tx| {
         let mut p = load_policy(tx, arn)?;
-        crate::params::merge_tags(&mut p.tags, tags)?;
+        crate::params::merge_tags(&mut p.tags, tags.clone())?;
         tx.put_json(Table::Policies, arn, &p)
     })?;
     Ok(json!({}))

@@ -283,7 +283,7 @@ pub fn tag_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut r = load_role(tx, name)?;
-        crate::params::merge_tags(&mut r.tags, tags)?;
+        crate::params::merge_tags(&mut r.tags, tags.clone())?;
         tx.put_json(Table::Roles, &name_key(&r.name), &r)
     })?;
     Ok(json!({}))

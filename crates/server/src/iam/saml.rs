@@ -162,7 +162,7 @@ pub fn tag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut p = load(ctx, tx, arn)?;
-        crate::params::merge_tags(&mut p.tags, tags)?;
+        crate::params::merge_tags(&mut p.tags, tags.clone())?;
         tx.put_json(Table::Meta, &key(&p.name), &p)
     })?;
     Ok(json!({}))

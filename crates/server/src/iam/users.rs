@@ -1,15 +1,15 @@
 //! Users, access keys, user tags and user permissions boundaries.
 
 use crate::entities::{
-    ROOT_KEY_TOMBSTONE, access_keys_of, load_user, member_key, root_access_keys, user_arn,
-    user_value,
+    ROOT_KEY_TOMBSTONE, access_keys_of, by_index, load_user, member_key, root_access_keys,
+    user_arn, user_value,
 };
 use crate::error::{AwsError, AwsResult};
 use crate::ids::{self, IdKind};
 use crate::model::{AccessKey, Attachment, EntityKind, InlinePolicy, Membership, MfaDevice, User};
 use crate::params::{implicit_user, name_param, opt, paginate, path_param, req, tags_param, ts};
 use crate::state::Ctx;
-use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
+use crate::store::{StoreExt, Table, Tx, TxExt, name_key, owner_prefix};
 use serde_json::{Value, json};
 
 pub fn create_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
@@ -117,7 +117,7 @@ pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut u = load_user(tx, name)?;
-        if let Some(p) = new_path {
+        if let Some(p) = new_path.clone() {
             u.path = p;
         }
         let old_key = name_key(&u.name);
@@ -140,25 +140,21 @@ pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 }
 
 fn rename_user_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()> {
-    for (k, mut key) in tx.scan_json::<AccessKey>(Table::AccessKeys, "")? {
-        if key
-            .user
-            .as_deref()
-            .is_some_and(|u| name_key(u) == name_key(old))
-        {
-            key.user = Some(new.to_owned());
-            tx.put_json(Table::AccessKeys, &k, &key)?;
-        }
+    let keys: Vec<(String, AccessKey)> =
+        by_index(tx, Table::KeysByOwner, Table::AccessKeys, Some(old))?;
+    for (k, mut key) in keys {
+        key.user = Some(new.to_owned());
+        tx.put_json(Table::AccessKeys, &k, &key)?;
     }
-    for (k, m) in tx.scan_json::<Membership>(Table::GroupMembers, "")? {
-        if name_key(&m.user) == name_key(old) {
-            tx.delete(Table::GroupMembers, &k)?;
-            let m = Membership {
-                group: m.group,
-                user: new.to_owned(),
-            };
-            tx.put_json(Table::GroupMembers, &member_key(&m.group, new), &m)?;
-        }
+    let members: Vec<(String, Membership)> =
+        by_index(tx, Table::UserGroups, Table::GroupMembers, Some(old))?;
+    for (k, m) in members {
+        tx.delete(Table::GroupMembers, &k)?;
+        let m = Membership {
+            group: m.group,
+            user: new.to_owned(),
+        };
+        tx.put_json(Table::GroupMembers, &member_key(&m.group, new), &m)?;
     }
     let p = format!("user\0{}\0", name_key(old));
     for (k, mut a) in tx.scan_json::<Attachment>(Table::Attachments, &p)? {
@@ -185,14 +181,11 @@ fn rename_user_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()>
         lp.user = new.to_owned();
         tx.put_json(Table::Meta, &crate::entities::profile_key(new), &lp)?;
     }
-    for (k, mut d) in tx.scan_json::<MfaDevice>(Table::MfaDevices, "")? {
-        if d.user
-            .as_deref()
-            .is_some_and(|u| name_key(u) == name_key(old))
-        {
-            d.user = Some(new.to_owned());
-            tx.put_json(Table::MfaDevices, &k, &d)?;
-        }
+    let devices: Vec<(String, MfaDevice)> =
+        by_index(tx, Table::MfaByUser, Table::MfaDevices, Some(old))?;
+    for (k, mut d) in devices {
+        d.user = Some(new.to_owned());
+        tx.put_json(Table::MfaDevices, &k, &d)?;
     }
     Ok(())
 }
@@ -205,12 +198,8 @@ pub fn delete_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         let conflict = |what: &str| -> anyhow::Error {
             AwsError::delete_conflict(format!("Cannot delete entity, must {what} first.")).into()
         };
-        let keys: Vec<(String, AccessKey)> = tx.scan_json(Table::AccessKeys, "")?;
-        if keys.iter().any(|(_, k)| {
-            k.user
-                .as_deref()
-                .is_some_and(|x| name_key(x) == name_key(&u.name))
-        }) {
+        let mine = owner_prefix(Some(&u.name));
+        if !tx.scan_page(Table::KeysByOwner, &mine, None, 1)?.is_empty() {
             return Err(conflict("delete access keys"));
         }
         if tx
@@ -226,19 +215,10 @@ pub fn delete_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         if !tx.scan(Table::Attachments, &p)?.is_empty() {
             return Err(conflict("detach all policies"));
         }
-        let members: Vec<(String, Membership)> = tx.scan_json(Table::GroupMembers, "")?;
-        if members
-            .iter()
-            .any(|(_, m)| name_key(&m.user) == name_key(&u.name))
-        {
+        if !tx.scan_page(Table::UserGroups, &mine, None, 1)?.is_empty() {
             return Err(conflict("remove users from group"));
         }
-        let mfas: Vec<(String, MfaDevice)> = tx.scan_json(Table::MfaDevices, "")?;
-        if mfas.iter().any(|(_, m)| {
-            m.user
-                .as_deref()
-                .is_some_and(|x| name_key(x) == name_key(&u.name))
-        }) {
+        if !tx.scan_page(Table::MfaByUser, &mine, None, 1)?.is_empty() {
             return Err(conflict("delete MFA device"));
         }
         tx.delete(Table::Users, &name_key(&u.name))?;
@@ -258,7 +238,7 @@ pub fn tag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )?;
     ctx.state.store.write(|tx| {
         let mut u = load_user(tx, name)?;
-        crate::params::merge_tags(&mut u.tags, tags)?;
+        crate::params::merge_tags(&mut u.tags, tags.clone())?;
         tx.put_json(Table::Users, &name_key(&u.name), &u)
     })?;
     Ok(json!({}))
@@ -577,7 +557,10 @@ mod tests {
 
     #[test]
     fn the_key_start_up_loads_follows_deletions_and_a_new_key() {
-        let s = SqliteStore::in_memory().unwrap();
+        let s = crate::store::AccountStore::new(
+            std::sync::Arc::new(SqliteStore::in_memory().unwrap()),
+            "123456789012",
+        );
         s.write(|tx| {
             tx.put_json(
                 Table::Meta,
@@ -617,7 +600,10 @@ mod tests {
 
     #[test]
     fn a_configured_key_revived_at_start_up_is_listed_again() {
-        let s = SqliteStore::in_memory().unwrap();
+        let s = crate::store::AccountStore::new(
+            std::sync::Arc::new(SqliteStore::in_memory().unwrap()),
+            "123456789012",
+        );
         s.write(|tx| {
             tx.put_json(
                 Table::Meta,

@@ -178,8 +178,10 @@ mod tests {
     #[test]
     fn put_get_flush_persists() {
         let d = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> =
-            Arc::new(crate::store::sqlite::SqliteStore::open(&d.path().join("db")).unwrap());
+        let store: Arc<dyn Store> = Arc::new(crate::store::AccountStore::new(
+            Arc::new(crate::store::sqlite::SqliteStore::open(&d.path().join("db")).unwrap()),
+            "123456789012",
+        ));
         let book = SessionBook::new(store.clone());
         let s = Session {
             access_key_id: "ASIATESTTESTTESTTEST".into(),

@@ -1,25 +1,39 @@
-//! Storage: a small transactional document store behind the [`Store`] trait.
+//! Storage: a small transactional document store, in two layers.
 //!
-//! Each entity kind has its own table ([`Table`]); a row is a string key and a JSON document
-//! (the serde form of the structs in [`crate::model`]). Keys are built so that everything that
-//! must be listed together shares a prefix (`scan`), e.g. attachments are keyed
-//! `KIND\0lower(name)\0policy-arn`. IAM names are case-insensitively unique, so name keys are
-//! lower-cased and the document keeps the name as written.
+//! * [`Kv`] is the backend seam (Garage's `db` crate is the model): rows addressed by
+//!   (table, account id, key) holding a JSON document, point reads and writes, ordered range
+//!   pages by key ([`RawTx::scan_page`]), re-runnable write transactions, consistent read
+//!   snapshots. [`StoreError`] (storage failed / serialization conflict) is kept apart from a
+//!   transaction's own abort (its closure's error, usually an `AwsError`): only a conflict is
+//!   retried. Every implementation passes the same suite, [`conformance`].
+//! * [`Store`] is what handlers hold: a [`Kv`] scoped to one account ([`AccountStore`]), whose
+//!   [`Tx`] reads and writes that account's rows only. Every row of every table carries its
+//!   account id in its primary key, so several accounts live in one store.
+//!
+//! Each entity kind has its own table ([`Table`]); a row's document is the serde form of a
+//! struct in [`crate::model`]. Keys are built so that everything that must be listed together
+//! shares a prefix (`scan`), e.g. attachments are keyed `KIND\0lower(name)\0policy-arn`. IAM
+//! names are case-insensitively unique, so name keys are lower-cased and the document keeps the
+//! name as written.
 //!
 //! Invariants:
-//! * everything inside one [`Store::transaction`] call commits atomically or not at all, and is
-//!   durable (committed WAL) before `transaction` returns, so before any response is sent;
-//! * [`Store::generation`] changes after every committed transaction that touched a table other
+//! * everything inside one transaction commits atomically or not at all, and with
+//!   [`Durability::Full`] is durable before `transaction` returns, so before any response is sent;
+//! * a transaction closure may run more than once (after a conflict); only its last run's
+//!   writes are committed, so it must have no effect outside the transaction;
+//! * [`Kv::generation`] changes after every committed transaction that touched a table other
 //!   than [`Table::Sessions`]; in-memory caches of derived data (access keys, principals' policy
 //!   sets) key themselves by it.
 //!
-//! [`sqlite::SqliteStore`] is the implementation (one file in WAL mode, or `:memory:`).
+//! [`sqlite::SqliteStore`] is the embedded implementation (one file in WAL mode, or `:memory:`).
 
+pub mod conformance;
 pub mod sqlite;
 
 use anyhow::Result;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Table {
@@ -41,10 +55,17 @@ pub enum Table {
     MfaDevices,
     /// STS sessions, key: ASIA access key id
     Sessions,
+    /// Index of [`Table::GroupMembers`] by user, kept by the store: `lower(user)\0lower(group)`.
+    UserGroups,
+    /// Index of [`Table::AccessKeys`] by owner, kept by the store: `lower(user)\0KEY-ID`, or
+    /// `\0KEY-ID` for the root's keys. The document is the access key id.
+    KeysByOwner,
+    /// Index of enabled [`Table::MfaDevices`] by user, kept by the store: `lower(user)\0SERIAL`.
+    MfaByUser,
 }
 
 impl Table {
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 14] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -56,6 +77,9 @@ impl Table {
         Table::Roles,
         Table::MfaDevices,
         Table::Sessions,
+        Table::UserGroups,
+        Table::KeysByOwner,
+        Table::MfaByUser,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,11 +95,58 @@ impl Table {
             Table::Roles => "roles",
             Table::MfaDevices => "mfa_devices",
             Table::Sessions => "sts_sessions",
+            Table::UserGroups => "idx_user_groups",
+            Table::KeysByOwner => "idx_keys_by_owner",
+            Table::MfaByUser => "idx_mfa_by_user",
         }
     }
 }
 
-/// One transaction's view of the data.
+/// The secondary index rows that a row of `table` implies: (index table, index key); each index
+/// row's document is the base row's key. [`Tx::put`] and [`Tx::delete`] keep them (so every
+/// backend has them, in the same transaction as the row), and a migration builds them for rows
+/// written before. Documents that do not parse index nothing.
+pub fn index_entries(table: Table, key: &str, doc: &str) -> Vec<(Table, String)> {
+    let user_of = || -> Option<Option<String>> {
+        let v: serde_json::Value = serde_json::from_str(doc).ok()?;
+        Some(v["user"].as_str().map(name_key))
+    };
+    match table {
+        Table::GroupMembers => match key.split_once('\0') {
+            Some((group, user)) => vec![(Table::UserGroups, format!("{user}\0{group}"))],
+            None => Vec::new(),
+        },
+        Table::AccessKeys => match user_of() {
+            Some(Some(user)) => vec![(Table::KeysByOwner, format!("{user}\0{key}"))],
+            Some(None) => vec![(Table::KeysByOwner, format!("\0{key}"))],
+            None => Vec::new(),
+        },
+        Table::MfaDevices => match user_of() {
+            Some(Some(user)) => vec![(Table::MfaByUser, format!("{user}\0{key}"))],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the store keeps indexes of `table`'s rows.
+fn is_indexed(table: Table) -> bool {
+    matches!(
+        table,
+        Table::GroupMembers | Table::AccessKeys | Table::MfaDevices
+    )
+}
+
+/// The index prefix of a user's rows in [`Table::UserGroups`], [`Table::KeysByOwner`] and
+/// [`Table::MfaByUser`] (`None`: the account root, whose keys are indexed under `\0`).
+pub fn owner_prefix(user: Option<&str>) -> String {
+    match user {
+        Some(u) => format!("{}\0", name_key(u)),
+        None => "\0".to_owned(),
+    }
+}
+
+/// One transaction's view of one account's data (what handlers see).
 pub trait Tx {
     fn get(&self, table: Table, key: &str) -> Result<Option<String>>;
     fn put(&mut self, table: Table, key: &str, doc: &str) -> Result<()>;
@@ -83,38 +154,252 @@ pub trait Tx {
     fn delete(&mut self, table: Table, key: &str) -> Result<bool>;
     /// Rows whose key starts with `prefix`, in key order.
     fn scan(&self, table: Table, prefix: &str) -> Result<Vec<(String, String)>>;
+    /// At most `limit` rows whose key starts with `prefix` and sorts after `after` (all of them
+    /// when `after` is `None`), in key order: a page of a list, found by key, not by offset.
+    fn scan_page(
+        &self,
+        table: Table,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>>;
 }
 
+/// A backend's transaction: every row is addressed by (table, account, key). The account `""`
+/// is the store-wide scope (which accounts exist; see [`GLOBAL`]).
+pub trait RawTx {
+    fn get(&self, table: Table, account: &str, key: &str) -> Result<Option<String>>;
+    fn put(&mut self, table: Table, account: &str, key: &str, doc: &str) -> Result<()>;
+    fn delete(&mut self, table: Table, account: &str, key: &str) -> Result<bool>;
+    fn scan_page(
+        &self,
+        table: Table,
+        account: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>>;
+}
+
+/// The store-wide scope: rows that belong to no account (the bootstrap account's record).
+pub const GLOBAL: &str = "";
+
+/// How durable a commit must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// On stable storage before `transaction` returns (every acknowledged write).
+    Full,
+    /// Survives a crash of this process, not necessarily a power loss (STS session records).
+    Relaxed,
+}
+
+/// A storage failure, as opposed to a transaction's own decision to abort (any other error
+/// its closure returns, typically an [`crate::error::AwsError`], which rolls back and is
+/// handed back unchanged). Backends return these from [`RawTx`] methods and commits; a
+/// [`StoreError::Conflict`] (a serialization failure between concurrent transactions) makes
+/// [`Kv::transaction`] roll back and run the closure again, which is why closures are `FnMut`
+/// and must not have effects outside the transaction.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the transaction conflicted with a concurrent one")]
+    Conflict,
+    #[error("storage failed: {0}")]
+    Failed(String),
+}
+
+impl StoreError {
+    /// Whether `e` is a conflict that a re-run may resolve.
+    pub fn is_conflict(e: &anyhow::Error) -> bool {
+        matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Conflict))
+    }
+}
+
+/// How many times [`Kv::transaction`] runs a closure that keeps conflicting before it gives up.
+pub const MAX_ATTEMPTS: usize = 8;
+
+/// A storage backend: byte-for-byte the same behaviour for every implementation (checked by
+/// [`conformance`]).
+pub trait Kv: Send + Sync + 'static {
+    /// Runs `f` in a write transaction and commits it if `f` returns `Ok`; rolls back and
+    /// returns `f`'s error otherwise. Re-runs `f` (at most [`MAX_ATTEMPTS`] times) when the
+    /// backend reports a [`StoreError::Conflict`].
+    fn transaction(
+        &self,
+        durability: Durability,
+        f: &mut dyn FnMut(&mut dyn RawTx) -> Result<()>,
+    ) -> Result<()>;
+    /// Runs `f` against a consistent snapshot (no writes).
+    fn read(&self, f: &mut dyn FnMut(&dyn RawTx) -> Result<()>) -> Result<()>;
+    /// Changes after every committed transaction that touched a table other than
+    /// [`Table::Sessions`] (see the module invariants).
+    fn generation(&self) -> u64;
+    /// Deletes the STS session records (of every account) that expired before
+    /// `expired_before` (Unix seconds); returns how many.
+    fn purge_sessions(&self, expired_before: i64) -> Result<usize>;
+}
+
+/// What handlers hold: the store, scoped to one account.
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` in a write transaction: commits if it returns `Ok`, rolls back otherwise.
     fn transaction(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
-    /// Like [`Store::transaction`], but the commit need only survive a crash of this process,
-    /// not a power loss (SQLite WAL with `synchronous=NORMAL`: no fsync per commit). For rows
-    /// whose loss on power failure is harmless: STS session records (the session token itself
-    /// is self-contained).
-    fn transaction_relaxed(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        self.transaction(f)
-    }
+    /// Like [`Store::transaction`], with [`Durability::Relaxed`]. For rows whose loss on power
+    /// failure is harmless: STS session records (the session token itself is self-contained).
+    fn transaction_relaxed(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
     /// Runs `f` against a consistent read view (no writes).
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
     /// See the module invariants.
     fn generation(&self) -> u64;
-    /// Deletes the STS session records that expired before `expired_before` (Unix seconds);
-    /// returns how many. Session documents carry an `expires` field ([`crate::model::Session`]).
+    /// Deletes the STS session records that expired before `expired_before` (Unix seconds).
+    fn purge_sessions(&self, expired_before: i64) -> Result<usize>;
+}
+
+/// A [`Kv`] seen as one account's [`Store`].
+pub struct AccountStore {
+    kv: Arc<dyn Kv>,
+    account: String,
+}
+
+impl AccountStore {
+    pub fn new(kv: Arc<dyn Kv>, account: &str) -> AccountStore {
+        AccountStore {
+            kv,
+            account: account.to_owned(),
+        }
+    }
+
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    pub fn kv(&self) -> &Arc<dyn Kv> {
+        &self.kv
+    }
+
+    fn run(
+        &self,
+        durability: Durability,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<()> {
+        self.kv.transaction(durability, &mut |raw| {
+            f(&mut Scoped {
+                raw: RawRef::Mut(raw),
+                account: &self.account,
+            })
+        })
+    }
+}
+
+impl Store for AccountStore {
+    fn transaction(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.run(Durability::Full, f)
+    }
+    fn transaction_relaxed(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.run(Durability::Relaxed, f)
+    }
+    fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+        self.kv.read(&mut |raw| {
+            f(&Scoped {
+                raw: RawRef::Shared(raw),
+                account: &self.account,
+            })
+        })
+    }
+    fn generation(&self) -> u64 {
+        self.kv.generation()
+    }
     fn purge_sessions(&self, expired_before: i64) -> Result<usize> {
-        let mut n = 0;
-        self.transaction(&mut |tx| {
-            n = 0;
-            for (k, doc) in tx.scan(Table::Sessions, "")? {
-                let v: serde_json::Value = serde_json::from_str(&doc)?;
-                if v["expires"].as_i64().is_some_and(|e| e < expired_before) {
-                    tx.delete(Table::Sessions, &k)?;
-                    n += 1;
+        self.kv.purge_sessions(expired_before)
+    }
+}
+
+/// Runs `f` on `raw`'s rows of `account`: for a transaction that writes several accounts (or
+/// an account and the store-wide scope) at once, through [`Kv::transaction`].
+pub fn in_account<R>(
+    raw: &mut dyn RawTx,
+    account: &str,
+    f: impl FnOnce(&mut dyn Tx) -> Result<R>,
+) -> Result<R> {
+    f(&mut Scoped {
+        raw: RawRef::Mut(raw),
+        account,
+    })
+}
+
+enum RawRef<'t> {
+    Mut(&'t mut dyn RawTx),
+    Shared(&'t dyn RawTx),
+}
+
+/// A [`RawTx`] seen through one account.
+struct Scoped<'t> {
+    raw: RawRef<'t>,
+    account: &'t str,
+}
+
+impl Scoped<'_> {
+    fn raw(&self) -> &dyn RawTx {
+        match &self.raw {
+            RawRef::Mut(r) => &**r,
+            RawRef::Shared(r) => *r,
+        }
+    }
+    fn raw_mut(&mut self) -> Result<&mut dyn RawTx> {
+        match &mut self.raw {
+            RawRef::Mut(r) => Ok(&mut **r),
+            RawRef::Shared(_) => anyhow::bail!(StoreError::Failed("write in a read view".into())),
+        }
+    }
+}
+
+impl Tx for Scoped<'_> {
+    fn get(&self, table: Table, key: &str) -> Result<Option<String>> {
+        self.raw().get(table, self.account, key)
+    }
+    fn put(&mut self, table: Table, key: &str, doc: &str) -> Result<()> {
+        let account = self.account;
+        if is_indexed(table) {
+            let old = self.raw().get(table, account, key)?;
+            let new = index_entries(table, key, doc);
+            let raw = self.raw_mut()?;
+            for (t, k) in old
+                .map(|o| index_entries(table, key, &o))
+                .unwrap_or_default()
+            {
+                if !new.contains(&(t, k.clone())) {
+                    raw.delete(t, account, &k)?;
                 }
             }
-            Ok(())
-        })?;
-        Ok(n)
+            for (t, k) in &new {
+                raw.put(*t, account, k, key)?;
+            }
+        }
+        self.raw_mut()?.put(table, account, key, doc)
+    }
+    fn delete(&mut self, table: Table, key: &str) -> Result<bool> {
+        let account = self.account;
+        if is_indexed(table)
+            && let Some(old) = self.raw().get(table, account, key)?
+        {
+            let raw = self.raw_mut()?;
+            for (t, k) in index_entries(table, key, &old) {
+                raw.delete(t, account, &k)?;
+            }
+        }
+        self.raw_mut()?.delete(table, account, key)
+    }
+    fn scan(&self, table: Table, prefix: &str) -> Result<Vec<(String, String)>> {
+        self.raw()
+            .scan_page(table, self.account, prefix, None, usize::MAX)
+    }
+    fn scan_page(
+        &self,
+        table: Table,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>> {
+        self.raw()
+            .scan_page(table, self.account, prefix, after, limit)
     }
 }
 
@@ -142,27 +427,25 @@ pub trait TxExt: Tx {
 }
 impl<T: Tx + ?Sized> TxExt for T {}
 
-/// Generic wrappers that return a value out of a transaction.
+/// Generic wrappers that return a value out of a transaction. Write closures are `FnMut`: a
+/// backend runs one again after a serialization conflict (see [`StoreError`]).
 pub trait StoreExt {
-    fn write<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R>) -> Result<R>;
-    fn write_relaxed(&self, f: impl FnOnce(&mut dyn Tx) -> Result<()>) -> Result<()>;
+    fn write<R>(&self, f: impl FnMut(&mut dyn Tx) -> Result<R>) -> Result<R>;
+    fn write_relaxed(&self, f: impl FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
     fn view<R>(&self, f: impl FnOnce(&dyn Tx) -> Result<R>) -> Result<R>;
 }
 
 impl<S: Store + ?Sized> StoreExt for S {
-    fn write<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R>) -> Result<R> {
-        let mut f = Some(f);
+    fn write<R>(&self, mut f: impl FnMut(&mut dyn Tx) -> Result<R>) -> Result<R> {
         let mut out = None;
         self.transaction(&mut |tx| {
-            let f = f.take().expect("transaction closure runs once");
             out = Some(f(tx)?);
             Ok(())
         })?;
         Ok(out.expect("committed transaction produced a value"))
     }
-    fn write_relaxed(&self, f: impl FnOnce(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        let mut f = Some(f);
-        self.transaction_relaxed(&mut |tx| f.take().expect("transaction closure runs once")(tx))
+    fn write_relaxed(&self, mut f: impl FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.transaction_relaxed(&mut |tx| f(tx))
     }
     fn view<R>(&self, f: impl FnOnce(&dyn Tx) -> Result<R>) -> Result<R> {
         let mut f = Some(f);

@@ -1,18 +1,23 @@
-//! The SQLite [`Store`]: one database file (`DATA_DIR/kagi.db`) in WAL mode, or `:memory:`.
+//! The SQLite [`Kv`]: one database file (`DATA_DIR/kagi.db`) in WAL mode, or `:memory:`.
 //!
 //! Two connections to a file: one writer behind a mutex (SQLite has one writer anyway) and one
 //! reader, so that a write transaction (the STS session writer's batches, a checkpoint) never
 //! holds up requests that only read. WAL gives every read transaction a consistent snapshot
 //! of everything committed before it began. `synchronous=FULL` makes each commit durable
-//! before `transaction` returns. An in-memory store has only the one connection.
+//! before `transaction` returns. An in-memory store has only the one connection. Write
+//! transactions begin `IMMEDIATE` (they take the write lock first), so they never conflict:
+//! SQLite never reports [`super::StoreError::Conflict`].
 //!
-//! Schema (version 2): every table is `(k TEXT PRIMARY KEY, doc TEXT) WITHOUT ROWID` except
-//! the STS sessions, which arrive at tens of thousands per second with random `ASIA…` keys:
-//! they live in a rowid table (documents appended in arrival order, so a batch dirties a few
-//! sequential pages) with a unique index on the key (small entries, so the random inserts stay
-//! in cache). Version 1 databases are migrated in one transaction when opened.
+//! Schema (version 3): every table is `(account TEXT, k TEXT, doc TEXT, PRIMARY KEY (account,
+//! k)) WITHOUT ROWID` except the STS sessions, which arrive at tens of thousands per second with
+//! random `ASIA…` keys: they live in a rowid table (documents appended in arrival order, so a
+//! batch dirties a few sequential pages) with a unique index on (account, k) (small entries, so
+//! the random inserts stay in cache). Older databases are migrated in one transaction when
+//! opened: version 1 kept sessions `WITHOUT ROWID`, version 2 had no account column (its rows
+//! all belong to the account its `meta` table names; that record is also copied to the
+//! store-wide scope, account `""`).
 
-use super::{Store, Table, Tx};
+use super::{Durability, GLOBAL, Kv, RawTx, StoreError, Table};
 use anyhow::{Context, Result};
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -21,20 +26,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
-    /// A second connection for [`Store::read`] (file databases only).
+    /// A second connection for [`Kv::read`] (file databases only).
     reader: Option<Mutex<Connection>>,
     generation: AtomicU64,
     on_disk: bool,
 }
 
-const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 /// Page cache per connection, in KiB (SQLite grows it only as pages are used).
 const CACHE_KIB: i64 = 32 * 1024;
 
+fn table_ddl(name: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {name} (account TEXT NOT NULL, k TEXT NOT NULL, doc TEXT NOT NULL,
+         PRIMARY KEY (account, k)) WITHOUT ROWID;"
+    )
+}
+
 fn sessions_ddl(name: &str) -> String {
     format!(
-        "CREATE TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY, k TEXT NOT NULL, doc TEXT NOT NULL);
-         CREATE UNIQUE INDEX IF NOT EXISTS {name}_k ON {name} (k);"
+        "CREATE TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY, account TEXT NOT NULL, k TEXT NOT NULL, doc TEXT NOT NULL);
+         CREATE UNIQUE INDEX IF NOT EXISTS {name}_k ON {name} (account, k);"
     )
 }
 
@@ -70,29 +82,18 @@ impl SqliteStore {
             );
         }
         let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if (1..SCHEMA_VERSION).contains(&version) {
+            migrate_to_v3(&txn, version)?;
+        }
         for t in Table::ALL {
             if t == Table::Sessions {
-                continue;
+                txn.execute_batch(&sessions_ddl(t.name()))?;
+            } else {
+                txn.execute_batch(&table_ddl(t.name()))?;
             }
-            txn.execute_batch(&format!(
-                "CREATE TABLE IF NOT EXISTS {} (k TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;",
-                t.name()
-            ))?;
         }
-        let sessions = Table::Sessions.name();
-        if version == 1 {
-            // v1 kept sessions WITHOUT ROWID like every other table.
-            txn.execute_batch(&format!(
-                "{}
-                 INSERT INTO {sessions}_v2 (k, doc) SELECT k, doc FROM {sessions};
-                 DROP TABLE {sessions};
-                 ALTER TABLE {sessions}_v2 RENAME TO {sessions};
-                 DROP INDEX {sessions}_v2_k;
-                 CREATE UNIQUE INDEX {sessions}_k ON {sessions} (k);",
-                sessions_ddl(&format!("{sessions}_v2"))
-            ))?;
-        } else {
-            txn.execute_batch(&sessions_ddl(sessions))?;
+        if (1..SCHEMA_VERSION).contains(&version) {
+            build_indexes(&txn)?;
         }
         txn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         txn.commit()?;
@@ -103,6 +104,111 @@ impl SqliteStore {
             on_disk,
         })
     }
+
+    fn write(
+        &self,
+        conn: &mut Connection,
+        f: &mut dyn FnMut(&mut dyn RawTx) -> Result<()>,
+    ) -> Result<()> {
+        let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut tx = SqlTx {
+            conn: &txn,
+            touched_non_session: false,
+        };
+        f(&mut tx)?; // dropping `txn` on error rolls back
+        let touched = tx.touched_non_session;
+        txn.commit().map_err(failed)?;
+        if touched {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+}
+
+/// Versions 1 and 2 → 3: the account column (and, from 1, the sessions' rowid table).
+fn migrate_to_v3(txn: &rusqlite::Transaction, version: i64) -> Result<()> {
+    let meta: Option<String> = txn
+        .query_row("SELECT doc FROM meta WHERE k = 'account'", [], |r| r.get(0))
+        .optional()?;
+    let account = match &meta {
+        Some(doc) => serde_json::from_str::<serde_json::Value>(doc)?["account_id"]
+            .as_str()
+            .context("the meta table's account record has no account_id")?
+            .to_owned(),
+        None => String::new(),
+    };
+    for t in Table::ALL {
+        let name = t.name();
+        let exists: bool = txn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                params![name],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)?;
+        if !exists {
+            continue;
+        }
+        let ddl = if t == Table::Sessions {
+            sessions_ddl(&format!("{name}_v3"))
+        } else {
+            table_ddl(&format!("{name}_v3"))
+        };
+        let order = if t == Table::Sessions && version >= 2 {
+            "ORDER BY id"
+        } else {
+            ""
+        };
+        txn.execute_batch(&ddl)?;
+        txn.execute(
+            &format!(
+                "INSERT INTO {name}_v3 (account, k, doc) SELECT ?1, k, doc FROM {name} {order}"
+            ),
+            params![account],
+        )?;
+        txn.execute_batch(&format!(
+            "DROP TABLE {name}; ALTER TABLE {name}_v3 RENAME TO {name};"
+        ))?;
+        if t == Table::Sessions {
+            txn.execute_batch(&format!(
+                "DROP INDEX IF EXISTS {name}_v3_k; DROP INDEX IF EXISTS {name}_k;
+                 CREATE UNIQUE INDEX {name}_k ON {name} (account, k);"
+            ))?;
+        }
+    }
+    if let Some(doc) = meta {
+        txn.execute(
+            "INSERT OR REPLACE INTO meta (account, k, doc) VALUES (?1, 'account', ?2)",
+            params![GLOBAL, doc],
+        )?;
+    }
+    Ok(())
+}
+
+/// Index rows ([`super::index_entries`]) for every row written before the store kept them.
+fn build_indexes(txn: &rusqlite::Transaction) -> Result<()> {
+    for t in [Table::GroupMembers, Table::AccessKeys, Table::MfaDevices] {
+        let rows: Vec<(String, String, String)> = txn
+            .prepare(&format!("SELECT account, k, doc FROM {}", t.name()))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (account, k, doc) in rows {
+            for (it, ik) in super::index_entries(t, &k, &doc) {
+                txn.execute(
+                    &format!(
+                        "INSERT OR REPLACE INTO {} (account, k, doc) VALUES (?1, ?2, ?3)",
+                        it.name()
+                    ),
+                    params![account, ik, k],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn failed(e: rusqlite::Error) -> anyhow::Error {
+    anyhow::Error::new(StoreError::Failed(e.to_string()))
 }
 
 struct SqlTx<'c> {
@@ -110,8 +216,8 @@ struct SqlTx<'c> {
     touched_non_session: bool,
 }
 
-fn prefix_end(prefix: &str) -> Option<String> {
-    // The smallest string greater than every string starting with `prefix`.
+/// The smallest string greater than every string starting with `prefix`.
+pub fn prefix_end(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(c) = chars.pop() {
         if let Some(n) = char::from_u32(c as u32 + 1) {
@@ -122,101 +228,108 @@ fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
-impl Tx for SqlTx<'_> {
-    fn get(&self, table: Table, key: &str) -> Result<Option<String>> {
+impl RawTx for SqlTx<'_> {
+    fn get(&self, table: Table, account: &str, key: &str) -> Result<Option<String>> {
         let mut st = self
             .conn
-            .prepare_cached(&format!("SELECT doc FROM {} WHERE k = ?1", table.name()))?;
-        Ok(st.query_row(params![key], |r| r.get(0)).optional()?)
+            .prepare_cached(&format!(
+                "SELECT doc FROM {} WHERE account = ?1 AND k = ?2",
+                table.name()
+            ))
+            .map_err(failed)?;
+        st.query_row(params![account, key], |r| r.get(0))
+            .optional()
+            .map_err(failed)
     }
 
-    fn put(&mut self, table: Table, key: &str, doc: &str) -> Result<()> {
+    fn put(&mut self, table: Table, account: &str, key: &str, doc: &str) -> Result<()> {
         if table != Table::Sessions {
             self.touched_non_session = true;
         }
-        let mut st = self.conn.prepare_cached(&format!(
-            "INSERT INTO {} (k, doc) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET doc = excluded.doc",
-            table.name()
-        ))?;
-        st.execute(params![key, doc])?;
+        let mut st = self
+            .conn
+            .prepare_cached(&format!(
+                "INSERT INTO {} (account, k, doc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(account, k) DO UPDATE SET doc = excluded.doc",
+                table.name()
+            ))
+            .map_err(failed)?;
+        st.execute(params![account, key, doc]).map_err(failed)?;
         Ok(())
     }
 
-    fn delete(&mut self, table: Table, key: &str) -> Result<bool> {
+    fn delete(&mut self, table: Table, account: &str, key: &str) -> Result<bool> {
         if table != Table::Sessions {
             self.touched_non_session = true;
         }
         let mut st = self
             .conn
-            .prepare_cached(&format!("DELETE FROM {} WHERE k = ?1", table.name()))?;
-        Ok(st.execute(params![key])? > 0)
+            .prepare_cached(&format!(
+                "DELETE FROM {} WHERE account = ?1 AND k = ?2",
+                table.name()
+            ))
+            .map_err(failed)?;
+        Ok(st.execute(params![account, key]).map_err(failed)? > 0)
     }
 
-    fn scan(&self, table: Table, prefix: &str) -> Result<Vec<(String, String)>> {
-        let rows = match prefix_end(prefix) {
-            Some(end) if !prefix.is_empty() => {
-                let mut st = self.conn.prepare_cached(&format!(
-                    "SELECT k, doc FROM {} WHERE k >= ?1 AND k < ?2 ORDER BY k",
-                    table.name()
-                ))?;
-                st.query_map(params![prefix, end], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-            }
-            _ => {
-                let mut st = self
-                    .conn
-                    .prepare_cached(&format!("SELECT k, doc FROM {} ORDER BY k", table.name()))?;
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-            }
+    fn scan_page(
+        &self,
+        table: Table,
+        account: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>> {
+        // Keys compare as SQLite compares TEXT (memcmp of UTF-8), as Rust compares `str`.
+        let from = match after {
+            Some(a) if a >= prefix => a,
+            _ => prefix,
         };
+        let end = prefix_end(prefix).filter(|_| !prefix.is_empty());
+        let lower = if after.is_some_and(|a| a >= prefix) {
+            ">"
+        } else {
+            ">="
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = format!(
+            "SELECT k, doc FROM {} WHERE account = ?1 AND k {lower} ?2 {} ORDER BY k LIMIT ?4",
+            table.name(),
+            if end.is_some() {
+                "AND k < ?3"
+            } else {
+                "AND ?3 IS NULL"
+            },
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(failed)?;
+        let rows = st
+            .query_map(params![account, from, end, limit], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(failed)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(failed)?;
         Ok(rows)
     }
 }
 
-impl Store for SqliteStore {
-    fn transaction(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+impl Kv for SqliteStore {
+    fn transaction(
+        &self,
+        durability: Durability,
+        f: &mut dyn FnMut(&mut dyn RawTx) -> Result<()>,
+    ) -> Result<()> {
         let mut conn = self.conn.lock();
-        let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut tx = SqlTx {
-            conn: &txn,
-            touched_non_session: false,
-        };
-        f(&mut tx)?; // dropping `txn` on error rolls back
-        let touched = tx.touched_non_session;
-        txn.commit()?;
-        if touched {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-        }
-        Ok(())
-    }
-
-    fn transaction_relaxed(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        let mut conn = self.conn.lock();
-        if !self.on_disk {
-            drop(conn);
-            return self.transaction(f);
+        if durability == Durability::Full || !self.on_disk {
+            return self.write(&mut conn, f);
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = (|| {
-            let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let mut tx = SqlTx {
-                conn: &txn,
-                touched_non_session: false,
-            };
-            f(&mut tx)?;
-            let touched = tx.touched_non_session;
-            txn.commit()?;
-            if touched {
-                self.generation.fetch_add(1, Ordering::AcqRel);
-            }
-            Ok(())
-        })();
+        let result = self.write(&mut conn, f);
         conn.pragma_update(None, "synchronous", "FULL")?;
         result
     }
 
-    fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+    fn read(&self, f: &mut dyn FnMut(&dyn RawTx) -> Result<()>) -> Result<()> {
         let Some(reader) = &self.reader else {
             let conn = self.conn.lock();
             let tx = SqlTx {
@@ -256,159 +369,147 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreExt;
+    use crate::store::{AccountStore, Store, StoreExt};
+    use std::sync::Arc;
 
     #[test]
-    fn crud_scan_rollback_and_generation() {
-        let s = SqliteStore::in_memory().unwrap();
-        let g0 = s.generation();
-        s.write(|tx| {
-            tx.put(Table::Attachments, "user\0alice\0arn:1", "{}")?;
-            tx.put(Table::Attachments, "user\0alice\0arn:2", "{}")?;
-            tx.put(Table::Attachments, "user\0alicex\0arn:3", "{}")?;
-            Ok(())
-        })
-        .unwrap();
-        assert!(s.generation() > g0);
-        let rows = s
-            .view(|tx| tx.scan(Table::Attachments, "user\0alice\0"))
-            .unwrap();
-        assert_eq!(rows.len(), 2);
-        let err: anyhow::Result<()> = s.write(|tx| {
-            tx.put(Table::Users, "bob", "{}")?;
-            anyhow::bail!("boom")
-        });
-        assert!(err.is_err());
-        assert_eq!(s.view(|tx| tx.get(Table::Users, "bob")).unwrap(), None);
-        let g1 = s.generation();
-        s.write(|tx| tx.put(Table::Sessions, "ASIA", "{}")).unwrap();
-        assert_eq!(
-            s.generation(),
-            g1,
-            "session writes do not invalidate caches"
-        );
-        assert!(s.write(|tx| tx.delete(Table::Sessions, "ASIA")).unwrap());
+    fn conformance_in_memory() {
+        crate::store::conformance::run(Arc::new(SqliteStore::in_memory().unwrap()));
     }
 
     #[test]
-    fn purge_deletes_only_expired_sessions() {
-        for s in [
-            SqliteStore::in_memory().unwrap(),
-            SqliteStore::open(&tempfile::tempdir().unwrap().keep().join("kagi.db")).unwrap(),
-        ] {
-            s.write(|tx| {
-                tx.put(Table::Sessions, "ASIAOLD", r#"{"expires":100}"#)?;
-                tx.put(Table::Sessions, "ASIANEW", r#"{"expires":300}"#)?;
-                tx.put(Table::Sessions, "ASIANEW", r#"{"expires":301}"#) // upsert
-            })
-            .unwrap();
-            assert_eq!(s.purge_sessions(200).unwrap(), 1);
-            assert_eq!(
-                s.view(|tx| tx.get(Table::Sessions, "ASIAOLD")).unwrap(),
-                None
-            );
-            assert_eq!(
-                s.view(|tx| tx.get(Table::Sessions, "ASIANEW"))
-                    .unwrap()
-                    .as_deref(),
-                Some(r#"{"expires":301}"#)
-            );
-        }
-    }
-
-    #[test]
-    fn reader_sees_every_committed_write_and_no_rolled_back_one() {
+    fn conformance_on_a_file() {
         let d = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&d.path().join("kagi.db")).unwrap();
-        for i in 0..50 {
-            s.write(|tx| tx.put(Table::Users, &format!("u{i:02}"), "{}"))
+        crate::store::conformance::run(Arc::new(
+            SqliteStore::open(&d.path().join("kagi.db")).unwrap(),
+        ));
+    }
+
+    fn account(kv: SqliteStore) -> AccountStore {
+        AccountStore::new(Arc::new(kv), "123456789012")
+    }
+
+    /// Creates a database with an older schema: `version` 1 (every table WITHOUT ROWID) or
+    /// 2 (sessions in a rowid table), without account columns, holding `rows`.
+    fn old_database(p: &Path, version: i64, rows: &[(&str, &str, &str)]) {
+        let c = Connection::open(p).unwrap();
+        for t in Table::ALL {
+            if t == Table::Sessions && version == 2 {
+                c.execute_batch(
+                    "CREATE TABLE sts_sessions (id INTEGER PRIMARY KEY, k TEXT NOT NULL, doc TEXT NOT NULL);
+                     CREATE UNIQUE INDEX sts_sessions_k ON sts_sessions (k);",
+                )
                 .unwrap();
-            assert_eq!(
-                s.view(|tx| tx.scan(Table::Users, "u")).unwrap().len(),
-                i + 1
-            );
-        }
-        let _: anyhow::Result<()> = s.write(|tx| {
-            tx.put(Table::Users, "zz", "{}")?;
-            anyhow::bail!("rolled back")
-        });
-        assert_eq!(s.view(|tx| tx.get(Table::Users, "zz")).unwrap(), None);
-    }
-
-    #[test]
-    fn version_1_database_is_migrated() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("kagi.db");
-        {
-            // The v1 schema: every table WITHOUT ROWID.
-            let c = Connection::open(&p).unwrap();
-            for t in Table::ALL {
+            } else {
                 c.execute_batch(&format!(
                     "CREATE TABLE {} (k TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;",
                     t.name()
                 ))
                 .unwrap();
             }
-            c.execute_batch(
-                "INSERT INTO sts_sessions VALUES ('ASIAKEEP', '{\"expires\":9}');
-                 INSERT INTO users VALUES ('alice', '{}');
-                 PRAGMA user_version = 1;",
+        }
+        for (table, k, doc) in rows {
+            c.execute(
+                &format!("INSERT INTO {table} (k, doc) VALUES (?1, ?2)"),
+                params![k, doc],
             )
             .unwrap();
         }
-        let s = SqliteStore::open(&p).unwrap();
-        assert_eq!(
-            s.view(|tx| tx.get(Table::Sessions, "ASIAKEEP"))
-                .unwrap()
-                .as_deref(),
-            Some("{\"expires\":9}")
-        );
-        assert!(
-            s.view(|tx| tx.get(Table::Users, "alice"))
-                .unwrap()
-                .is_some()
-        );
-        s.write(|tx| tx.put(Table::Sessions, "ASIAKEEP", "{}"))
-            .unwrap();
-        assert!(
+        c.pragma_update(None, "user_version", version).unwrap();
+    }
+
+    #[test]
+    fn older_databases_are_migrated_into_their_account() {
+        for version in [1, 2] {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("kagi.db");
+            let meta = r#"{"account_id":"123456789012","root_access_key_id":"AKIAX","created":1}"#;
+            old_database(
+                &p,
+                version,
+                &[
+                    ("sts_sessions", "ASIAKEEP", r#"{"expires":9}"#),
+                    ("users", "alice", "{}"),
+                    ("meta", "account", meta),
+                    ("group_members", "devs\0alice", "{}"),
+                    ("access_keys", "AKIAOLD", r#"{"user":"alice"}"#),
+                ],
+            );
+            let kv = SqliteStore::open(&p).unwrap();
+            let s = account(kv);
+            assert_eq!(
+                s.view(|tx| tx.get(Table::Sessions, "ASIAKEEP"))
+                    .unwrap()
+                    .as_deref(),
+                Some(r#"{"expires":9}"#),
+                "v{version}"
+            );
+            assert!(
+                s.view(|tx| tx.get(Table::Users, "alice"))
+                    .unwrap()
+                    .is_some()
+            );
+            let global = AccountStore::new(s.kv().clone(), crate::store::GLOBAL);
+            assert_eq!(
+                global
+                    .view(|tx| tx.get(Table::Meta, "account"))
+                    .unwrap()
+                    .as_deref(),
+                Some(meta),
+                "the account record is also store-wide"
+            );
+            s.write(|tx| tx.put(Table::Sessions, "ASIAKEEP", "{}"))
+                .unwrap();
             s.write(|tx| tx.put(Table::Sessions, "ASIANEXT", "{}"))
-                .is_ok(),
-            "the new table takes inserts"
-        );
-        drop(s);
-        let c = Connection::open(&p).unwrap();
-        let v: i64 = c
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
-        let n: i64 = c
-            .query_row(
-                "SELECT count(*) FROM sts_sessions WHERE k = 'ASIAKEEP'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(n, 1, "upsert kept one row per key");
-        // Opening again leaves a migrated database alone.
-        drop(c);
-        SqliteStore::open(&p).unwrap();
+                .unwrap();
+            drop(s);
+            let c = Connection::open(&p).unwrap();
+            let v: i64 = c
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(v, SCHEMA_VERSION);
+            let n: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM sts_sessions WHERE k = 'ASIAKEEP'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, 1, "upsert kept one row per key");
+            drop(c);
+            // Opening again leaves a migrated database alone.
+            let s = account(SqliteStore::open(&p).unwrap());
+            assert!(
+                s.view(|tx| tx.get(Table::Users, "alice"))
+                    .unwrap()
+                    .is_some()
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_old_database_migrates_to_an_empty_store() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("kagi.db");
+        old_database(&p, 2, &[]);
+        let s = account(SqliteStore::open(&p).unwrap());
+        assert!(s.view(|tx| tx.scan(Table::Users, "")).unwrap().is_empty());
     }
 
     #[test]
     fn file_store_survives_reopen() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("kagi.db");
-        {
-            let s = SqliteStore::open(&p).unwrap();
-            s.write(|tx| tx.put(Table::Users, "alice", "{\"a\":1}"))
-                .unwrap();
-        }
-        let s = SqliteStore::open(&p).unwrap();
+        account(SqliteStore::open(&p).unwrap())
+            .write(|tx| tx.put(Table::Users, "alice", "{\"a\":1}"))
+            .unwrap();
+        let s = account(SqliteStore::open(&p).unwrap());
         assert_eq!(
             s.view(|tx| tx.get(Table::Users, "alice"))
                 .unwrap()
                 .as_deref(),
             Some("{\"a\":1}")
         );
+        let _ = s.generation();
     }
 }
