@@ -305,9 +305,7 @@ fn run(opts: &Options) -> Result<bool> {
         bind: std::net::Ipv4Addr::LOCALHOST.into(),
         port: 0,
         data_dir: Some(data_dir.clone()),
-        account_id: None,
-        root_access_key_id: None,
-        root_secret_access_key: None,
+        ..kagi_server::ServerConfig::in_memory()
     })
     .context("starting kagi serve")?;
     let endpoint = format!("http://{}", server.addr);

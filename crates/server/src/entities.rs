@@ -92,6 +92,7 @@ pub fn by_index<T: serde::de::DeserializeOwned>(
 ) -> anyhow::Result<Vec<(String, T)>> {
     let mut out = Vec::new();
     for (_, key) in tx.scan(index, &owner_prefix(user))? {
+        let key: String = serde_json::from_str(&key)?;
         if let Some(v) = tx.get_json::<T>(base, &key)? {
             out.push((key, v));
         }

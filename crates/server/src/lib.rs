@@ -93,6 +93,9 @@ pub struct ServerConfig {
     pub port: u16,
     /// `None` = in-memory (nothing survives the process).
     pub data_dir: Option<PathBuf>,
+    /// `postgres://…`: IAM/STS/console state in PostgreSQL, shared by every node started with
+    /// the same URL (the sealing key too); `None`: SQLite in the data directory.
+    pub database_url: Option<String>,
     pub account_id: Option<String>,
     pub root_access_key_id: Option<String>,
     pub root_secret_access_key: Option<String>,
@@ -105,6 +108,7 @@ impl ServerConfig {
             bind: Ipv4Addr::LOCALHOST.into(),
             port: 0,
             data_dir: None,
+            database_url: None,
             account_id: None,
             root_access_key_id: None,
             root_secret_access_key: None,
@@ -174,25 +178,33 @@ pub struct Built {
 
 /// Opens storage, bootstraps the account, mounts ECR.
 pub fn build(config: &ServerConfig) -> Result<Built> {
-    let (kv, sealer): (Arc<dyn store::Kv>, crypto::Sealer) = match &config.data_dir {
-        Some(dir) => {
-            create_private_dir(dir)?;
-            let sealer = crypto::Sealer::open_key_file(&dir.join("kagi.key"))?;
-            let db = dir.join("kagi.db");
-            if !db.exists() {
-                // SQLite gives the -wal and -shm files the database file's mode.
-                files::write_private_file(&db, b"")?;
+    if let Some(dir) = &config.data_dir {
+        create_private_dir(dir)?;
+    }
+    let (kv, sealer): (Arc<dyn store::Kv>, crypto::Sealer) =
+        match (&config.database_url, &config.data_dir) {
+            (Some(url), _) => {
+                let kv: Arc<dyn store::Kv> = Arc::new(store::postgres::PgStore::open(url)?);
+                let sealer = crypto::Sealer::shared(&kv)?;
+                (kv, sealer)
             }
-            (
-                Arc::new(store::sqlite::SqliteStore::open(&dir.join("kagi.db"))?),
-                sealer,
-            )
-        }
-        None => (
-            Arc::new(store::sqlite::SqliteStore::in_memory()?),
-            crypto::Sealer::random(),
-        ),
-    };
+            (None, Some(dir)) => {
+                let sealer = crypto::Sealer::open_key_file(&dir.join("kagi.key"))?;
+                let db = dir.join("kagi.db");
+                if !db.exists() {
+                    // SQLite gives the -wal and -shm files the database file's mode.
+                    files::write_private_file(&db, b"")?;
+                }
+                (
+                    Arc::new(store::sqlite::SqliteStore::open(&dir.join("kagi.db"))?),
+                    sealer,
+                )
+            }
+            (None, None) => (
+                Arc::new(store::sqlite::SqliteStore::in_memory()?),
+                crypto::Sealer::random(),
+            ),
+        };
     let overrides = account::Overrides {
         account_id: config.account_id.as_deref(),
         root_access_key_id: config.root_access_key_id.as_deref(),
@@ -206,7 +218,8 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
     let ecr = kagi_ecr::Ecr::open(ecr_dir.as_deref(), &account.account_id, host.clone())
         .context("opening the ECR store")?;
     let state = Arc::new(state::AppState {
-        sessions: state::book::SessionBook::new(store.clone()),
+        // Other nodes must find a session recorded here at once (registry passwords, console).
+        sessions: state::book::SessionBook::new(store.clone(), config.database_url.is_some()),
         store,
         sealer,
         account_id: account.account_id.clone(),
@@ -335,7 +348,7 @@ pub fn start_background(config: ServerConfig) -> Result<RunningServer> {
 }
 
 const USAGE: &str = "\
-usage: kagi serve [--bind ADDR] [--port N] [--data-dir DIR | --in-memory]
+usage: kagi serve [--bind ADDR] [--port N] [--data-dir DIR | --in-memory] [--database-url URL]
 
 Serves IAM, STS, ECR and the container registry on one port, authenticating every request
 with SigV4 and authorising it with IAM policies.
@@ -345,6 +358,10 @@ with SigV4 and authorising it with IAM policies.
   --data-dir DIR   where the database, key file and root credentials live
                    (default $XDG_DATA_HOME/kagi or ~/.local/share/kagi)
   --in-memory      keep nothing on disk
+  --database-url postgres://USER[:PASS]@HOST[:PORT]/DB
+                   keep IAM, STS and console state (and the sealing key) in PostgreSQL:
+                   every node started with the same URL serves the same account
+                   (env KAGI_DATABASE_URL; default: SQLite in the data directory)
   --log LEVEL      error|warn|info|debug|trace (default info; RUST_LOG also works)
 
 Environment: KAGI_ACCOUNT_ID, KAGI_ROOT_ACCESS_KEY_ID, KAGI_ROOT_SECRET_ACCESS_KEY make the
@@ -394,6 +411,7 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
                     .context("--port: not a port number")?
             }
             "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            "--database-url" => config.database_url = Some(value("--database-url")?),
             "--in-memory" => in_memory = true,
             "--log" => log = Some(value("--log")?),
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
@@ -408,6 +426,14 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
         Some(data_dir.map_or_else(default_data_dir, Ok)?)
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if config.database_url.is_none() {
+        config.database_url = env("KAGI_DATABASE_URL");
+    }
+    if let Some(url) = &config.database_url
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        bail!("--database-url must be postgres://USER[:PASS]@HOST[:PORT]/DB");
+    }
     config.account_id = env("KAGI_ACCOUNT_ID");
     config.root_access_key_id = env("KAGI_ROOT_ACCESS_KEY_ID");
     config.root_secret_access_key = env("KAGI_ROOT_SECRET_ACCESS_KEY");

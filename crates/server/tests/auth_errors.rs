@@ -170,7 +170,7 @@ fn session_tokens_tampered_missing_and_expired() {
     );
 
     // An expired session, minted with the server's own key (as if time had passed).
-    let sealer = kagi_server::crypto::Sealer::open_key_file(&dir.path().join("kagi.key")).unwrap();
+    let sealer = sealer_of(dir.path());
     let role_id = a["AssumedRoleUser"]["AssumedRoleId"]
         .as_str()
         .unwrap()

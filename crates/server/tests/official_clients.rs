@@ -23,7 +23,7 @@ fn seed_iam_sts_with_official_aws_cli_and_boto3() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with_dir(Some(dir.path().to_path_buf()));
     // An expired session, minted with the server's own key as if an hour had passed.
-    let sealer = kagi_server::crypto::Sealer::open_key_file(&dir.path().join("kagi.key")).unwrap();
+    let sealer = sealer_of(dir.path());
     let now = kagi_server::ids::now_secs();
     let secret = "expiredSessionSecret0123456789abcdefghij";
     let s = Session {

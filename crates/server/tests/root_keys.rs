@@ -146,6 +146,7 @@ fn root_manages_its_own_keys() {
 fn config(dir: &std::path::Path) -> kagi_server::ServerConfig {
     kagi_server::ServerConfig {
         data_dir: Some(dir.to_owned()),
+        database_url: common::test_database(Some(dir)),
         account_id: Some(ACCOUNT.into()),
         ..kagi_server::ServerConfig::in_memory()
     }

@@ -4,13 +4,14 @@ mod common;
 use common::*;
 use serde_json::json;
 
-fn session_rows(db: &std::path::Path) -> Vec<String> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut st = c.prepare("SELECT k FROM sts_sessions ORDER BY k").unwrap();
-    st.query_map([], |r| r.get(0))
+fn session_rows(dir: &std::path::Path) -> Vec<String> {
+    use kagi_server::store::{AccountStore, StoreExt, Table};
+    AccountStore::new(backend_of(dir), ACCOUNT)
+        .view(|tx| tx.scan(Table::Sessions, ""))
         .unwrap()
-        .collect::<rusqlite::Result<Vec<String>>>()
-        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
 }
 
 #[test]
@@ -53,5 +54,5 @@ fn assume_role_records_nothing_until_the_session_calls_ecr() {
     busy.ecr("GetAuthorizationToken", json!({})).unwrap(); // idempotent
     let busy_key = busy.creds.access_key_id.clone();
     server.shutdown(); // flushes the book
-    assert_eq!(session_rows(&dir.path().join("kagi.db")), vec![busy_key]);
+    assert_eq!(session_rows(dir.path()), vec![busy_key]);
 }

@@ -4,6 +4,11 @@
 //! over HTTP, and ID tokens signed with ring (an EC P-256 key made per run, an RSA key from
 //! `data/oidc-test-rsa-key.der`, a throw-away test key) — so that AssumeRoleWithWebIdentity is
 //! tested against a real issuer, from the server's tests and the CLI's alike.
+//!
+//! [`postgres`]: a throw-away PostgreSQL server (Debian's binaries) on a free loopback port,
+//! one per test process, with a fresh database per caller.
+
+pub mod postgres;
 
 pub mod oidc {
     use base64::Engine as _;

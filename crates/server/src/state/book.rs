@@ -29,6 +29,8 @@ pub struct SessionBook {
     /// Sessions not yet committed by the writer (it removes them once they are).
     recent: Arc<Mutex<HashMap<String, Arc<Session>>>>,
     tx: mpsc::Sender<Msg>,
+    /// Commit each record before `put` returns (a shared store: other nodes must see it).
+    write_through: bool,
 }
 
 const MAX_RECENT: usize = 200_000;
@@ -39,7 +41,9 @@ const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl SessionBook {
-    pub fn new(store: Arc<dyn Store>) -> SessionBook {
+    /// `write_through`: commit each record before [`SessionBook::put`] returns instead of in
+    /// the writer's next batch (for a store that other nodes read).
+    pub fn new(store: Arc<dyn Store>, write_through: bool) -> SessionBook {
         let (tx, rx) = mpsc::channel::<Msg>();
         let writer_store = store.clone();
         let recent = Arc::new(Mutex::new(HashMap::new()));
@@ -48,12 +52,22 @@ impl SessionBook {
             .name("kagi-session-writer".into())
             .spawn(move || writer(writer_store, writer_recent, rx))
             .expect("spawn session writer");
-        SessionBook { store, recent, tx }
+        SessionBook {
+            store,
+            recent,
+            tx,
+            write_through,
+        }
     }
 
     /// Records a new session (visible to [`SessionBook::get`] immediately).
     pub fn put(&self, s: &Session, now: i64) -> anyhow::Result<()> {
         let doc = serde_json::to_string(s)?;
+        if self.write_through {
+            return self
+                .store
+                .write_relaxed(|tx| tx.put(Table::Sessions, &s.access_key_id, &doc));
+        }
         {
             let mut m = self.recent.lock();
             if m.len() >= MAX_RECENT {
@@ -182,7 +196,7 @@ mod tests {
             Arc::new(crate::store::sqlite::SqliteStore::open(&d.path().join("db")).unwrap()),
             "123456789012",
         ));
-        let book = SessionBook::new(store.clone());
+        let book = SessionBook::new(store.clone(), false);
         let s = Session {
             access_key_id: "ASIATESTTESTTESTTEST".into(),
             secret_sealed: "x".into(),
@@ -208,7 +222,7 @@ mod tests {
             .view(|tx| tx.get_json(Table::Sessions, "ASIATESTTESTTESTTEST"))
             .unwrap();
         assert_eq!(stored.unwrap().expires, 2);
-        let fresh = SessionBook::new(store);
+        let fresh = SessionBook::new(store, false);
         assert!(
             fresh.get("ASIATESTTESTTESTTEST").is_some(),
             "found in the database"

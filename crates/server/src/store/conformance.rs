@@ -301,7 +301,7 @@ fn indexes_follow_their_rows(kv: &Arc<dyn Kv>) {
         s.view(|tx| tx.scan(t, &owner_prefix(user)))
             .unwrap()
             .into_iter()
-            .map(|(_, base)| base)
+            .map(|(_, base)| serde_json::from_str::<String>(&base).unwrap())
             .collect()
     };
     s.write(|tx| {

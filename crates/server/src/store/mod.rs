@@ -28,6 +28,7 @@
 //! [`sqlite::SqliteStore`] is the embedded implementation (one file in WAL mode, or `:memory:`).
 
 pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
 
 use anyhow::Result;
@@ -103,7 +104,8 @@ impl Table {
 }
 
 /// The secondary index rows that a row of `table` implies: (index table, index key); each index
-/// row's document is the base row's key. [`Tx::put`] and [`Tx::delete`] keep them (so every
+/// row's document is the base row's key as a JSON string (documents are JSON everywhere, and
+/// keys may hold NUL, which a JSON string escapes). [`Tx::put`] and [`Tx::delete`] keep them (so every
 /// backend has them, in the same transaction as the row), and a migration builds them for rows
 /// written before. Documents that do not parse index nothing.
 pub fn index_entries(table: Table, key: &str, doc: &str) -> Vec<(Table, String)> {
@@ -369,8 +371,9 @@ impl Tx for Scoped<'_> {
                     raw.delete(t, account, &k)?;
                 }
             }
+            let doc = serde_json::to_string(key)?;
             for (t, k) in &new {
-                raw.put(*t, account, k, key)?;
+                raw.put(*t, account, k, &doc)?;
             }
         }
         self.raw_mut()?.put(table, account, key, doc)

@@ -199,7 +199,7 @@ fn build_indexes(txn: &rusqlite::Transaction) -> Result<()> {
                         "INSERT OR REPLACE INTO {} (account, k, doc) VALUES (?1, ?2, ?3)",
                         it.name()
                     ),
-                    params![account, ik, k],
+                    params![account, ik, serde_json::to_string(&k)?],
                 )?;
             }
         }

@@ -16,8 +16,56 @@ pub fn start_in_memory() -> kagi_server::RunningServer {
     start_with_dir(None)
 }
 
+/// The database of a test server: with `KAGI_TEST_BACKEND=postgres` (scripts/test runs the
+/// server's suite once so), a fresh PostgreSQL database per server, or the one a data
+/// directory used before (restarts keep their state); otherwise none (SQLite).
+pub fn test_database(dir: Option<&std::path::Path>) -> Option<String> {
+    if std::env::var("KAGI_TEST_BACKEND").ok().as_deref() != Some("postgres") {
+        return None;
+    }
+    let pg = kagi_testkit::postgres::shared()
+        .expect("KAGI_TEST_BACKEND=postgres needs PostgreSQL (apt-get install postgresql)");
+    let Some(dir) = dir else {
+        return Some(pg.new_database());
+    };
+    let remembered = dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return Some(url);
+    }
+    let url = pg.new_database();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(&remembered, &url).unwrap();
+    Some(url)
+}
+
+/// The store a test server with data directory `dir` uses (its PostgreSQL database when it
+/// has one, else `DIR/kagi.db`), opened beside the server.
+pub fn backend_of(dir: &std::path::Path) -> std::sync::Arc<dyn kagi_server::store::Kv> {
+    match std::fs::read_to_string(dir.join("test-database-url")) {
+        Ok(url) => std::sync::Arc::new(kagi_server::store::postgres::PgStore::open(&url).unwrap()),
+        Err(_) => std::sync::Arc::new(
+            kagi_server::store::sqlite::SqliteStore::open(&dir.join("kagi.db")).unwrap(),
+        ),
+    }
+}
+
+/// Whether a test server with data directory `dir` keeps its state in PostgreSQL.
+pub fn on_postgres(dir: &std::path::Path) -> bool {
+    dir.join("test-database-url").exists()
+}
+
+/// The key a test server with data directory `dir` seals tokens with.
+pub fn sealer_of(dir: &std::path::Path) -> kagi_server::crypto::Sealer {
+    if on_postgres(dir) {
+        kagi_server::crypto::Sealer::shared(&backend_of(dir)).unwrap()
+    } else {
+        kagi_server::crypto::Sealer::open_key_file(&dir.join("kagi.key")).unwrap()
+    }
+}
+
 pub fn start_with_dir(dir: Option<std::path::PathBuf>) -> kagi_server::RunningServer {
     kagi_server::start_background(kagi_server::ServerConfig {
+        database_url: test_database(dir.as_deref()),
         data_dir: dir,
         account_id: Some(ACCOUNT.into()),
         root_access_key_id: Some(ROOT_AKID.into()),
