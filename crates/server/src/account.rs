@@ -51,8 +51,30 @@ pub struct Overrides<'a> {
     pub root_secret_access_key: Option<&'a str>,
 }
 
-/// Loads the account from the store or creates it.
+/// Another node created the account first (see [`bootstrap`]).
+#[derive(Debug, thiserror::Error)]
+#[error("another node created the account first")]
+struct LostRace;
+
+/// Loads the account from the store or creates it. Nodes starting together against an empty
+/// shared store create one account: the creation commits only if no account record exists
+/// (checked in its transaction); the others find it on their next attempt.
 pub fn bootstrap(
+    kv: &Arc<dyn Kv>,
+    sealer: &Sealer,
+    data_dir: Option<&Path>,
+    o: &Overrides,
+) -> Result<Account> {
+    let mut attempts = 0;
+    loop {
+        match bootstrap_once(kv, sealer, data_dir, o) {
+            Err(e) if e.is::<LostRace>() && attempts < 3 => attempts += 1,
+            r => return r,
+        }
+    }
+}
+
+fn bootstrap_once(
     kv: &Arc<dyn Kv>,
     sealer: &Sealer,
     data_dir: Option<&Path>,
@@ -150,7 +172,12 @@ pub fn bootstrap(
             }
             tx.put_json(Table::Meta, "account", &meta)
         })?;
-        store::in_account(raw, GLOBAL, |tx| tx.put_json(Table::Meta, "account", &meta))
+        store::in_account(raw, GLOBAL, |tx| {
+            if created && tx.get(Table::Meta, "account")?.is_some() {
+                return Err(LostRace.into());
+            }
+            tx.put_json(Table::Meta, "account", &meta)
+        })
     })?;
     let mut credentials_file = None;
     if let Some(dir) = data_dir {

@@ -103,3 +103,33 @@ fn nodes_opening_together_migrate_once() {
         o.unwrap();
     }
 }
+
+#[test]
+fn nodes_starting_together_create_one_account() {
+    let Some(url) = database("one_account") else {
+        return;
+    };
+    let none = kagi_server::account::Overrides {
+        account_id: None,
+        root_access_key_id: None,
+        root_secret_access_key: None,
+    };
+    let accounts: Vec<(String, String)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                sc.spawn(|| {
+                    let kv: Arc<dyn Kv> = Arc::new(PgStore::open(&url).unwrap());
+                    let sealer = kagi_server::crypto::Sealer::shared(&kv).unwrap();
+                    let a = kagi_server::account::bootstrap(&kv, &sealer, None, &none).unwrap();
+                    (a.account_id, a.root_secret_access_key)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        accounts.windows(2).all(|w| w[0] == w[1]),
+        "every node has the same account and root key: {:?}",
+        accounts.iter().map(|a| &a.0).collect::<Vec<_>>()
+    );
+}
