@@ -5,111 +5,12 @@
 //! there, every acknowledged access key must still sign requests, and the server must keep
 //! serving writes. The clients are the `kagi` binary itself, as a user would run it.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const ACCOUNT: &str = "123456789012";
-const ROOT_AKID: &str = "AKIAKAGICRASHTESTKEY";
-const ROOT_SECRET: &str = "crashtestcrashtestcrashtestcrashtest0001";
-const KAGI: &str = env!("CARGO_BIN_EXE_kagi");
-
-/// A `kagi serve` child process on a free port of 127.0.0.1.
-struct Server {
-    child: Child,
-    at: Endpoint,
-}
-
-/// Where clients reach a server.
-#[derive(Clone, Copy)]
-struct Endpoint {
-    port: u16,
-}
-
-impl Server {
-    fn start(data: &Path) -> Server {
-        let mut child = Command::new(KAGI)
-            .args(["serve", "--port", "0", "--data-dir"])
-            .arg(data)
-            .env("KAGI_ACCOUNT_ID", ACCOUNT)
-            .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)
-            .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
-            .env("KAGI_ROOT_PASSWORD", "crash-test-root-password-1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start kagi serve");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("kagi serve exited before listening")
-                .unwrap();
-            if let Some(rest) = line.strip_prefix("kagi serve: listening on http://127.0.0.1:") {
-                break rest.trim().parse().expect("port");
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Server {
-            child,
-            at: Endpoint { port },
-        }
-    }
-
-    /// SIGKILL: no shutdown handler runs, nothing is flushed.
-    fn kill(self) {
-        drop(self)
-    }
-}
-
-impl Drop for Server {
-    /// Also when a test fails: an orphaned server would hold the test's output open.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Endpoint {
-    fn kagi(&self, creds: (&str, &str), args: &[&str]) -> Output {
-        Command::new(KAGI)
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", "/nonexistent-kagi-crash-home")
-            .env("AWS_CONFIG_FILE", "/nonexistent-kagi-crash-config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent-kagi-crash-credentials",
-            )
-            .env("AWS_ACCESS_KEY_ID", creds.0)
-            .env("AWS_SECRET_ACCESS_KEY", creds.1)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env(
-                "AWS_ENDPOINT_URL",
-                format!("http://127.0.0.1:{}", self.port),
-            )
-            .output()
-            .expect("run kagi")
-    }
-
-    fn root(&self, args: &[&str]) -> Output {
-        self.kagi((ROOT_AKID, ROOT_SECRET), args)
-    }
-
-    fn root_json(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.root(args);
-        assert!(
-            out.status.success(),
-            "kagi {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("JSON output")
-    }
-}
+mod support;
+use support::{ACCOUNT, Endpoint, Server};
 
 #[derive(Default)]
 struct Acked {
@@ -302,16 +203,33 @@ fn assert_all_there(server: Endpoint, acked: &Acked) {
 
 #[test]
 fn sigkill_during_writes_loses_nothing_acknowledged() {
+    crash_rounds(&[]);
+}
+
+/// The same with IAM/STS state in PostgreSQL (`--database-url`); ECR stays in the data dir.
+#[test]
+fn sigkill_on_postgres_loses_nothing_acknowledged() {
+    let Some(pg) = kagi_testkit::postgres::required("sigkill_on_postgres") else {
+        return;
+    };
+    crash_rounds(&["--database-url", &pg.new_database()]);
+}
+
+fn crash_rounds(extra: &[&str]) {
     let data = tempfile::tempdir().unwrap();
     let mut all = Acked::default();
     {
-        let server = Server::start(data.path());
+        let server = Server::start(data.path(), extra);
         server
             .at
             .root_json(&["ecr", "create-repository", "--repository-name", IMAGES]);
     }
     for round in 0..2 {
-        let acked = write_until_killed(Server::start(data.path()), round, 30 + 20 * round as usize);
+        let acked = write_until_killed(
+            Server::start(data.path(), extra),
+            round,
+            30 + 20 * round as usize,
+        );
         assert!(
             !acked.users.is_empty()
                 && !acked.keys.is_empty()
@@ -331,7 +249,7 @@ fn sigkill_during_writes_loses_nothing_acknowledged() {
         all.repos.extend(acked.repos);
         all.images.extend(acked.images);
 
-        let server = Server::start(data.path());
+        let server = Server::start(data.path(), extra);
         assert_all_there(server.at, &all);
         // Still writable after the crash, and the new write is there too.
         let name = format!("after-crash-{round}");

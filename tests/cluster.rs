@@ -1,0 +1,372 @@
+//! Several `kagi serve` nodes started with one `--database-url` behave as one server (IAM and
+//! STS; ECR's registry is still each node's own, see ARCHITECTURE.md). Three nodes on a
+//! throw-away PostgreSQL, behind a round-robin proxy; each property is checked against the
+//! nodes directly:
+//! * a write acknowledged by one node is seen by every node's next request;
+//! * an STS session minted on one node signs requests on the others (one sealing key);
+//! * a revocation (a deleted access key, a deleted inline policy) takes effect on every node
+//!   within the stated bound (`store::postgres::POLL`, 200 ms; asserted here: < 1 s), and the
+//!   figures measured are printed;
+//! * `kill -9` of one node while clients write through the proxy loses nothing acknowledged, the
+//!   other nodes keep serving, and the killed node restarts and serves everything;
+//! * the official `aws` CLI works through the proxy (with `KAGI_COMPAT_VENV`, as scripts/test sets).
+//!
+//! The proxy is the test's own: per-connection round robin, skipping a node that refuses the
+//! connection (as nginx's `proxy_next_upstream` does). Every `kagi` or `aws` command is a new
+//! process with a new connection, so consecutive commands land on consecutive nodes.
+
+mod support;
+use serde_json::Value;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{ACCOUNT, Endpoint, Server};
+
+/// The revocation bound this test holds the cluster to (the stated one is 200 ms).
+const BOUND: Duration = Duration::from_secs(1);
+
+/// A per-connection round-robin TCP proxy to `ports` on 127.0.0.1; returns its port.
+fn proxy(ports: Arc<Mutex<Vec<u16>>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let next = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let ports = ports.lock().unwrap().clone();
+            let first = next.fetch_add(1, Ordering::Relaxed);
+            let upstream = (0..ports.len())
+                .map(|i| ports[(first + i) % ports.len()])
+                .find_map(|p| TcpStream::connect(("127.0.0.1", p)).ok());
+            let Some(upstream) = upstream else { continue };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), upstream.try_clone().unwrap()),
+                (upstream, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    port
+}
+
+fn ok(out: std::process::Output, what: &str) -> Value {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.stdout.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+}
+
+fn users(at: Endpoint) -> Vec<String> {
+    let v = at.root_json(&["iam", "list-users"]);
+    v["Users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["UserName"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// How long until `refused` holds for the node `at` after `since`, polling.
+fn time_until(since: Instant, mut refused: impl FnMut() -> bool) -> Duration {
+    loop {
+        if refused() {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < BOUND * 3,
+            "still not revoked after {:?}",
+            since.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn new_key(at: Endpoint, user: &str) -> (String, String) {
+    let v = ok(
+        at.root(&["iam", "create-access-key", "--user-name", user]),
+        "create-access-key",
+    );
+    (
+        v["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned(),
+        v["AccessKey"]["SecretAccessKey"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+#[test]
+fn three_nodes_behave_as_one_server() {
+    let Some(pg) = kagi_testkit::postgres::required("three_nodes_behave_as_one_server") else {
+        return;
+    };
+    let url = pg.new_database();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    // The nodes start at the same moment against the empty database.
+    let mut nodes: Vec<Option<Server>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = dirs
+            .iter()
+            .map(|d| sc.spawn(|| Server::start(d.path(), &["--database-url", &url])))
+            .collect();
+        hs.into_iter().map(|h| Some(h.join().unwrap())).collect()
+    });
+    let at = |nodes: &[Option<Server>], i: usize| nodes[i].as_ref().unwrap().at;
+    let ports = Arc::new(Mutex::new(
+        (0..3).map(|i| at(&nodes, i).port).collect::<Vec<_>>(),
+    ));
+    let lb = Endpoint {
+        port: proxy(ports.clone()),
+    };
+
+    // Writes through the proxy land on every node in turn; every node sees all of them.
+    for i in 0..6 {
+        ok(
+            lb.root(&["iam", "create-user", "--user-name", &format!("u{i}")]),
+            "create-user",
+        );
+    }
+    for n in 0..3 {
+        let seen = users(at(&nodes, n));
+        for i in 0..6 {
+            assert!(seen.contains(&format!("u{i}")), "node {n} misses u{i}");
+        }
+    }
+
+    // A key made on node 0 signs on node 2; deleted on node 0, it stops within the bound.
+    ok(
+        at(&nodes, 0).root(&["iam", "create-user", "--user-name", "alice"]),
+        "alice",
+    );
+    let key = new_key(at(&nodes, 0), "alice");
+    let whoami = |n: usize, k: &(String, String)| {
+        at(&nodes, n).kagi((&k.0, &k.1), &["sts", "get-caller-identity"])
+    };
+    assert!(whoami(2, &key).status.success());
+    let t = Instant::now();
+    ok(
+        at(&nodes, 0).root(&[
+            "iam",
+            "delete-access-key",
+            "--user-name",
+            "alice",
+            "--access-key-id",
+            &key.0,
+        ]),
+        "delete-access-key",
+    );
+    let key_revoked = time_until(t, || !whoami(2, &key).status.success());
+    let out = whoami(2, &key);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("InvalidClientTokenId"));
+
+    // A policy deleted on node 1 stops allowing on node 2 within the bound.
+    let key = new_key(at(&nodes, 1), "alice");
+    ok(
+        at(&nodes, 1).root(&[
+            "iam", "put-user-policy", "--user-name", "alice", "--policy-name", "list",
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListUsers","sts:AssumeRole"],"Resource":"*"}]}"#,
+        ]),
+        "put-user-policy",
+    );
+    let list = |n: usize| at(&nodes, n).kagi((&key.0, &key.1), &["iam", "list-users"]);
+    assert!(list(2).status.success(), "allowed on another node at once");
+    let t = Instant::now();
+    ok(
+        at(&nodes, 1).root(&[
+            "iam",
+            "delete-user-policy",
+            "--user-name",
+            "alice",
+            "--policy-name",
+            "list",
+        ]),
+        "delete-user-policy",
+    );
+    let policy_revoked = time_until(t, || !list(2).status.success());
+    assert!(String::from_utf8_lossy(&list(2).stderr).contains("AccessDenied"));
+    eprintln!(
+        "revocation seen on another node after {key_revoked:?} (deleted key), {policy_revoked:?} (deleted policy); bound {BOUND:?}"
+    );
+    assert!(key_revoked < BOUND && policy_revoked < BOUND);
+
+    // A role session minted on node 0 is good on node 1 and 2.
+    ok(
+        at(&nodes, 0).root(&[
+            "iam", "put-user-policy", "--user-name", "alice", "--policy-name", "switch",
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+        ]),
+        "switch policy",
+    );
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    ok(
+        at(&nodes, 0).root(&[
+            "iam",
+            "create-role",
+            "--role-name",
+            "R",
+            "--assume-role-policy-document",
+            &trust,
+        ]),
+        "create-role",
+    );
+    let assumed = ok(
+        at(&nodes, 0).kagi(
+            (&key.0, &key.1),
+            &[
+                "sts",
+                "assume-role",
+                "--role-arn",
+                &format!("arn:aws:iam::{ACCOUNT}:role/R"),
+                "--role-session-name",
+                "seed",
+            ],
+        ),
+        "assume-role",
+    );
+    let c = &assumed["Credentials"];
+    for n in [1, 2] {
+        let out = std::process::Command::new(support::KAGI)
+            .args(["sts", "get-caller-identity"])
+            .env("AWS_ACCESS_KEY_ID", c["AccessKeyId"].as_str().unwrap())
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                c["SecretAccessKey"].as_str().unwrap(),
+            )
+            .env("AWS_SESSION_TOKEN", c["SessionToken"].as_str().unwrap())
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", at(&nodes, n).port),
+            )
+            .output()
+            .unwrap();
+        let v = ok(out, "session on another node");
+        assert_eq!(
+            v["Arn"],
+            format!("arn:aws:sts::{ACCOUNT}:assumed-role/R/seed")
+        );
+    }
+
+    // kill -9 of node 1 while clients write through the proxy.
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..2)
+        .map(|t| {
+            let (acked, stop, failures) = (acked.clone(), stop.clone(), failures.clone());
+            std::thread::spawn(move || {
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let name = format!("k{t}-{i}");
+                    if lb
+                        .root(&["iam", "create-user", "--user-name", &name])
+                        .status
+                        .success()
+                    {
+                        acked.lock().unwrap().push(name);
+                    } else {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    while acked.lock().unwrap().len() < 20 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed_port = at(&nodes, 1).port;
+    nodes[1].take().unwrap().kill();
+    ports.lock().unwrap().retain(|p| *p != killed_port);
+    let at_kill = acked.lock().unwrap().len();
+    while acked.lock().unwrap().len() < at_kill + 20 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let failed = failures.load(Ordering::Relaxed);
+    eprintln!(
+        "kill -9 of one node: {} writes acknowledged ({at_kill} before the kill), {failed} refused in flight",
+        acked.len()
+    );
+    assert!(
+        failed <= 4,
+        "only requests in flight on the killed node may fail ({failed})"
+    );
+    for n in [0, 2] {
+        let seen = users(at(&nodes, n));
+        for name in &acked {
+            assert!(seen.contains(name), "node {n} lost acknowledged {name}");
+        }
+    }
+    // The killed node restarts on its data directory and serves everything.
+    let restarted = Server::start(dirs[1].path(), &["--database-url", &url]);
+    let seen = users(restarted.at);
+    for name in &acked {
+        assert!(seen.contains(name), "the restarted node misses {name}");
+    }
+    ports.lock().unwrap().push(restarted.at.port);
+    nodes[1] = Some(restarted);
+
+    // The official CLI through the proxy.
+    let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "KAGI_COMPAT_VENV (a venv with awscli) is required under CI"
+        );
+        eprintln!("SKIPPED the official CLI part: KAGI_COMPAT_VENV is not set");
+        return;
+    };
+    let aws = |args: &[&str]| {
+        std::process::Command::new(std::path::Path::new(&venv).join("bin/aws"))
+            .args(args)
+            .args(["--output", "json"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dirs[0].path())
+            .env("AWS_ACCESS_KEY_ID", support::ROOT_AKID)
+            .env("AWS_SECRET_ACCESS_KEY", support::ROOT_SECRET)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", lb.port))
+            .output()
+            .unwrap()
+    };
+    for i in 0..3 {
+        ok(
+            aws(&["iam", "create-user", "--user-name", &format!("official{i}")]),
+            "aws iam create-user",
+        );
+    }
+    for _ in 0..3 {
+        let v = ok(
+            aws(&["iam", "get-user", "--user-name", "official0"]),
+            "aws iam get-user",
+        );
+        assert_eq!(v["User"]["UserName"], "official0");
+        let v = ok(
+            aws(&["sts", "get-caller-identity"]),
+            "aws sts get-caller-identity",
+        );
+        assert_eq!(v["Account"], ACCOUNT);
+    }
+}

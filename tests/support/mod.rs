@@ -1,0 +1,108 @@
+//! What the tests that run `kagi serve` as a process share: a [`Server`] child on a free
+//! loopback port and an [`Endpoint`] that runs the `kagi` binary against it, as a user would.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const ROOT_AKID: &str = "AKIAKAGICRASHTESTKEY";
+pub const ROOT_SECRET: &str = "crashtestcrashtestcrashtestcrashtest0001";
+pub const KAGI: &str = env!("CARGO_BIN_EXE_kagi");
+
+/// A `kagi serve` child process on a free port of 127.0.0.1.
+pub struct Server {
+    child: Child,
+    pub at: Endpoint,
+}
+
+/// Where clients reach a server.
+#[derive(Clone, Copy)]
+pub struct Endpoint {
+    pub port: u16,
+}
+
+impl Server {
+    /// `kagi serve --port 0 --data-dir DATA EXTRA...` with the test account and root key.
+    pub fn start(data: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(KAGI)
+            .args(["serve", "--port", "0", "--data-dir"])
+            .arg(data)
+            .args(extra)
+            .env("KAGI_ACCOUNT_ID", ACCOUNT)
+            .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)
+            .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
+            .env("KAGI_ROOT_PASSWORD", "kagi-test-root-password-1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start kagi serve");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("kagi serve exited before listening")
+                .unwrap();
+            if let Some(rest) = line.strip_prefix("kagi serve: listening on http://127.0.0.1:") {
+                break rest.trim().parse().expect("port");
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            child,
+            at: Endpoint { port },
+        }
+    }
+
+    /// SIGKILL: no shutdown handler runs, nothing is flushed.
+    pub fn kill(self) {
+        drop(self)
+    }
+}
+
+impl Drop for Server {
+    /// Also when a test fails: an orphaned server would hold the test's output open.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Endpoint {
+    pub fn kagi(&self, creds: (&str, &str), args: &[&str]) -> Output {
+        Command::new(KAGI)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", "/nonexistent-kagi-test-home")
+            .env("AWS_CONFIG_FILE", "/nonexistent-kagi-test-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent-kagi-test-credentials",
+            )
+            .env("AWS_ACCESS_KEY_ID", creds.0)
+            .env("AWS_SECRET_ACCESS_KEY", creds.1)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            )
+            .output()
+            .expect("run kagi")
+    }
+
+    pub fn root(&self, args: &[&str]) -> Output {
+        self.kagi((ROOT_AKID, ROOT_SECRET), args)
+    }
+
+    pub fn root_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.root(args);
+        assert!(
+            out.status.success(),
+            "kagi {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    }
+}
