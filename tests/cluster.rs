@@ -7,6 +7,7 @@
 //! * a revocation (a deleted access key, a deleted inline policy) takes effect on every node
 //!   within the stated bound (`store::postgres::POLL`, 200 ms; asserted here: < 1 s), and the
 //!   figures measured are printed;
+//! * a console sign-in on one node is a session on every node;
 //! * `kill -9` of one node while clients write through the proxy loses nothing acknowledged, the
 //!   other nodes keep serving, and the killed node restarts and serves everything;
 //! * the official `aws` CLI works through the proxy (with `KAGI_COMPAT_VENV`, as scripts/test sets).
@@ -75,6 +76,46 @@ fn users(at: Endpoint) -> Vec<String> {
         .iter()
         .map(|u| u["UserName"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` (the connection closes after it): status,
+/// `Set-Cookie` name=value pairs, body.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    cookies: &str,
+    form: &str,
+) -> (u16, Vec<String>, String) {
+    use std::io::{Read, Write};
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        c,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nCookie: {cookies}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    c.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head[9..12].parse().unwrap();
+    let cookies = head
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .map(|l| l.split(';').next().unwrap().to_owned())
+        .collect();
+    (status, cookies, body.to_owned())
+}
+
+/// The value of the sign-in form's `csrf` field.
+fn csrf(page: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let at = page.find(marker).expect("a csrf field") + marker.len();
+    page[at..at + page[at..].find('"').unwrap()].to_owned()
 }
 
 /// How long until `refused` holds for the node `at` after `since`, polling.
@@ -262,6 +303,55 @@ fn three_nodes_behave_as_one_server() {
             format!("arn:aws:sts::{ACCOUNT}:assumed-role/R/seed")
         );
     }
+
+    // A console sign-in on node 0 is a session on node 2; signing out on node 1 ends it.
+    ok(
+        at(&nodes, 0).root(&["iam", "create-user", "--user-name", "webuser"]),
+        "webuser",
+    );
+    ok(
+        at(&nodes, 0).root(&[
+            "iam",
+            "create-login-profile",
+            "--user-name",
+            "webuser",
+            "--password",
+            "Web-Passw0rd!",
+        ]),
+        "login profile",
+    );
+    let (_, pre, form) = http(at(&nodes, 0).port, "GET", "/console/signin", "", "");
+    let pre = pre.join("; ");
+    let body = format!(
+        "csrf={}&account={ACCOUNT}&username=webuser&password=Web-Passw0rd%21",
+        csrf(&form)
+    );
+    let (status, session, _) = http(at(&nodes, 0).port, "POST", "/console/signin", &pre, &body);
+    assert_eq!(status, 303, "signed in on node 0");
+    let session = session
+        .into_iter()
+        .find(|c| c.starts_with("kagi-console="))
+        .expect("session cookie");
+    let (status, _, page) = http(at(&nodes, 2).port, "GET", "/console/password", &session, "");
+    assert_eq!(status, 200, "the session cookie opens node 2's console");
+    assert!(page.contains("webuser"), "signed in as webuser on node 2");
+    let (_, _, home) = http(at(&nodes, 1).port, "GET", "/console/password", &session, "");
+    let (status, _, _) = http(
+        at(&nodes, 1).port,
+        "POST",
+        "/console/signout",
+        &session,
+        &format!("csrf={}", csrf(&home)),
+    );
+    assert!(
+        status == 303 || status == 200,
+        "signed out on node 1 ({status})"
+    );
+    let (status, _, _) = http(at(&nodes, 2).port, "GET", "/console/password", &session, "");
+    assert_eq!(
+        status, 303,
+        "signed out everywhere: back to the sign-in page"
+    );
 
     // kill -9 of node 1 while clients write through the proxy.
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));

@@ -15,44 +15,43 @@
 //! Sign-in tokens are 48 random bytes (64 base64url characters), kept only in memory, valid
 //! [`TOKEN_SECS`] and removed when used: a token works once.
 
+use crate::state::{SharedState, SharedStateExt};
 use crate::{Backend, Console, Credentials, SESSION_COOKIE, cookie, now, secure};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use parking_lot::Mutex;
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// How long a sign-in token may wait for its login (seconds).
 pub const TOKEN_SECS: i64 = 15 * 60;
-const MAX_TOKENS: usize = 10_000;
 
-/// Unused sign-in tokens.
-#[derive(Default)]
+/// Unused sign-in tokens, in the console's [`SharedState`] (any node may redeem one).
 pub struct SigninTokens {
-    map: Mutex<HashMap<String, (Credentials, i64)>>,
+    state: Arc<dyn SharedState>,
 }
 
+const TOKEN: &str = "signin-token";
+
 impl SigninTokens {
+    pub fn new(state: Arc<dyn SharedState>) -> SigninTokens {
+        SigninTokens { state }
+    }
+
     /// Stores credentials under a new token minted at `now`.
     pub fn mint(&self, creds: Credentials, now: i64) -> String {
         let mut b = [0u8; 48];
         getrandom::fill(&mut b).expect("operating system randomness");
         use base64::Engine;
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-        let mut m = self.map.lock();
-        m.retain(|_, (_, t)| now - *t < TOKEN_SECS);
-        if m.len() >= MAX_TOKENS {
-            m.clear();
-        }
-        m.insert(token.clone(), (creds, now));
+        self.state
+            .put_json(TOKEN, &token, &(creds, now), now + TOKEN_SECS, now);
         token
     }
 
     /// Takes (removes) a token's credentials if it is known and not older than [`TOKEN_SECS`].
     pub fn redeem(&self, token: &str, now: i64) -> Option<Credentials> {
-        let (creds, minted) = self.map.lock().remove(token)?;
+        let (creds, minted): (Credentials, i64) = self.state.take_json(TOKEN, token, now)?;
         (now - minted < TOKEN_SECS && now >= minted).then_some(creds)
     }
 }
@@ -207,7 +206,7 @@ mod tests {
 
     #[test]
     fn tokens_are_long_single_use_and_expire() {
-        let t = SigninTokens::default();
+        let t = SigninTokens::new(std::sync::Arc::new(crate::state::MemoryState::default()));
         let a = t.mint(creds(), 100);
         assert_eq!(a.len(), 64);
         assert!(

@@ -103,6 +103,7 @@ pub mod html;
 pub mod pages;
 pub mod password;
 pub mod session;
+pub mod state;
 
 use axum::Router;
 use axum::body::Body;
@@ -122,7 +123,7 @@ pub struct CallError {
 }
 
 /// Temporary credentials of a console session (the secret stays with the server).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Credentials {
     pub access_key_id: String,
     /// The principal's ARN (shown in the header).
@@ -226,6 +227,12 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Credentials, String> {
         Err("Federation is not available.".into())
     }
+    /// Where sessions, pending MFA sign-ins, lockout counts and sign-in tokens live: `None`
+    /// (the default) keeps them in this process ([`state::MemoryState`]); a server running as
+    /// several nodes returns its shared store, so every node sees them.
+    fn shared_state(&self) -> Option<Arc<dyn state::SharedState>> {
+        None
+    }
 }
 
 /// Shared console state.
@@ -245,12 +252,15 @@ const BODY_LIMIT: usize = 256 * 1024;
 
 /// The console's routes (`/console` and everything under it), to merge into the server's router.
 pub fn router(backend: Arc<dyn Backend>) -> Router {
+    let state: Arc<dyn state::SharedState> = backend
+        .shared_state()
+        .unwrap_or_else(|| Arc::new(state::MemoryState::default()));
     let console = Arc::new(Console {
         backend,
-        sessions: Default::default(),
-        lockout: Default::default(),
-        pending_mfa: Default::default(),
-        signin_tokens: Default::default(),
+        sessions: session::Sessions::new(state.clone()),
+        lockout: session::Lockout::new(state.clone()),
+        pending_mfa: session::PendingMfa::new(state.clone()),
+        signin_tokens: federation::SigninTokens::new(state),
     });
     Router::new()
         .route("/federation", axum::routing::get(federation::entry))

@@ -1,13 +1,15 @@
-//! Console sessions, CSRF tokens and sign-in lockout, all in memory (a restart signs everyone
-//! out, which is the safe direction).
+//! Console sessions, CSRF tokens and sign-in lockout, kept in the console's [`SharedState`]
+//! (this process's memory by default, so a restart signs everyone out, the safe direction; the
+//! shared store when the server runs as several nodes).
 //!
 //! A session id and its CSRF token are 32 random bytes each (base64url). The session holds the
 //! access key id of the principal's temporary credentials (never a secret) and ends no later than
 //! those credentials.
 
+use crate::state::{SharedState, SharedStateExt};
 use base64::Engine;
-use parking_lot::Mutex;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// Failures before an account+user is locked.
@@ -18,8 +20,8 @@ pub const LOCK_SECS: i64 = 15 * 60;
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// How long a sign-in may wait for its MFA code (seconds).
 pub const MFA_WAIT_SECS: i64 = 5 * 60;
-/// At most this many live sessions (oldest-expiring evicted first when full).
-const MAX_SESSIONS: usize = 10_000;
+/// How long failed sign-ins are remembered after the last one (unless a lock lasts longer).
+const FAILURES_KEPT_SECS: i64 = 24 * 3600;
 
 pub fn random_token() -> String {
     let mut b = [0u8; 32];
@@ -33,7 +35,7 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
 }
 
 /// One signed-in browser.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ConsoleSession {
     pub access_key_id: String,
     pub arn: String,
@@ -65,7 +67,7 @@ pub const COLORS: [(&str, &str, &str); 5] = [
 ];
 
 /// A role in the "recent roles" list.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecentRole {
     pub account: String,
     pub role: String,
@@ -85,7 +87,7 @@ impl ConsoleSession {
 }
 
 /// The identity a switched session returns to.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Switched {
     pub display_name: String,
     /// One of [`COLORS`]' form values.
@@ -104,64 +106,65 @@ impl std::fmt::Debug for ConsoleSession {
     }
 }
 
-#[derive(Default)]
+const SESSION: &str = "session";
+const PENDING: &str = "mfa-pending";
+const LOCKOUT: &str = "lockout";
+
 pub struct Sessions {
-    map: Mutex<HashMap<String, ConsoleSession>>,
+    state: Arc<dyn SharedState>,
 }
 
 impl Sessions {
+    pub fn new(state: Arc<dyn SharedState>) -> Sessions {
+        Sessions { state }
+    }
+
     /// Creates a session; returns its id.
     pub fn create(&self, access_key_id: String, arn: String, expires: i64, now: i64) -> String {
         let id = random_token();
-        let mut m = self.map.lock();
-        if m.len() >= MAX_SESSIONS {
-            m.retain(|_, s| s.expires > now);
-        }
-        m.insert(
-            id.clone(),
-            ConsoleSession {
-                access_key_id,
-                arn,
-                csrf: random_token(),
-                expires,
-                switched: None,
-                recent_roles: Vec::new(),
-                region: DEFAULT_REGION.to_owned(),
-                pending_mfa_seed: None,
-                must_change_password: false,
-            },
-        );
+        let s = ConsoleSession {
+            access_key_id,
+            arn,
+            csrf: random_token(),
+            expires,
+            switched: None,
+            recent_roles: Vec::new(),
+            region: DEFAULT_REGION.to_owned(),
+            pending_mfa_seed: None,
+            must_change_password: false,
+        };
+        self.state.put_json(SESSION, &id, &s, expires, now);
         id
     }
 
-    /// The live session with this id (an expired one is removed).
+    /// The live session with this id.
     pub fn get(&self, id: &str, now: i64) -> Option<ConsoleSession> {
-        let mut m = self.map.lock();
-        match m.get(id) {
-            Some(s) if s.expires > now => Some(s.clone()),
-            Some(_) => {
-                m.remove(id);
-                None
-            }
-            None => None,
-        }
+        self.state
+            .get_json::<ConsoleSession>(SESSION, id, now)
+            .filter(|s| s.expires > now)
     }
 
     /// Changes a live session in place (its id and CSRF token stay).
     pub fn update(&self, id: &str, f: impl FnOnce(&mut ConsoleSession)) {
-        if let Some(s) = self.map.lock().get_mut(id) {
-            f(s);
-        }
+        let mut f = Some(f);
+        self.state.update(SESSION, id, crate::now(), &mut |cur| {
+            let mut s: ConsoleSession = serde_json::from_str(cur?).ok()?;
+            if let Some(f) = f.take() {
+                f(&mut s);
+            }
+            let expires = s.expires;
+            Some((serde_json::to_string(&s).ok()?, expires))
+        });
     }
 
     pub fn remove(&self, id: &str) {
-        self.map.lock().remove(id);
+        self.state.update(SESSION, id, crate::now(), &mut |_| None);
     }
 }
 
 /// A sign-in whose password was accepted, waiting for the MFA code (keyed by a random token
 /// held in a cookie). It holds no password; the code step counts failures like passwords do.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pending {
     pub user_name: String,
     /// The lockout key of this account+user.
@@ -169,60 +172,68 @@ pub struct Pending {
     pub expires: i64,
 }
 
-#[derive(Default)]
 pub struct PendingMfa {
-    map: Mutex<HashMap<String, Pending>>,
+    state: Arc<dyn SharedState>,
 }
 
 impl PendingMfa {
+    pub fn new(state: Arc<dyn SharedState>) -> PendingMfa {
+        PendingMfa { state }
+    }
+
     pub fn create(&self, p: Pending, now: i64) -> String {
         let id = random_token();
-        let mut m = self.map.lock();
-        m.retain(|_, x| x.expires > now);
-        if m.len() < MAX_SESSIONS {
-            m.insert(id.clone(), p);
-        }
+        self.state.put_json(PENDING, &id, &p, p.expires, now);
         id
     }
 
     pub fn get(&self, id: &str, now: i64) -> Option<Pending> {
-        self.map.lock().get(id).filter(|p| p.expires > now).cloned()
+        self.state.get_json(PENDING, id, now)
     }
 
     pub fn remove(&self, id: &str) {
-        self.map.lock().remove(id);
+        self.state.update(PENDING, id, crate::now(), &mut |_| None);
     }
 }
 
-/// Failed sign-ins per `account\0user` (lower-cased user; `root` for the root user).
-#[derive(Default)]
+/// Failed sign-ins per `account\0user` (lower-cased user; `root` for the root user), counted
+/// across every node that shares the state.
 pub struct Lockout {
-    map: Mutex<HashMap<String, (u32, i64)>>,
+    state: Arc<dyn SharedState>,
 }
 
 impl Lockout {
+    pub fn new(state: Arc<dyn SharedState>) -> Lockout {
+        Lockout { state }
+    }
+
     /// `Err(seconds left)` while locked.
     pub fn check(&self, key: &str, now: i64) -> Result<(), i64> {
-        match self.map.lock().get(key) {
-            Some((n, until)) if *n >= MAX_FAILURES && *until > now => Err(until - now),
+        match self.state.get_json::<(u32, i64)>(LOCKOUT, key, now) {
+            Some((n, until)) if n >= MAX_FAILURES && until > now => Err(until - now),
             _ => Ok(()),
         }
     }
 
     pub fn fail(&self, key: &str, now: i64) {
-        let mut m = self.map.lock();
-        let e = m.entry(key.to_owned()).or_insert((0, 0));
-        if e.0 >= MAX_FAILURES && e.1 <= now {
-            *e = (0, 0); // the lock ran out: start counting again
-        }
-        e.0 += 1;
-        if e.0 >= MAX_FAILURES {
-            e.1 = now + LOCK_SECS;
-        }
+        self.state.update(LOCKOUT, key, now, &mut |cur| {
+            let (mut n, mut until) = cur
+                .and_then(|c| serde_json::from_str::<(u32, i64)>(c).ok())
+                .unwrap_or((0, 0));
+            if n >= MAX_FAILURES && until <= now {
+                (n, until) = (0, 0); // the lock ran out: start counting again
+            }
+            n += 1;
+            if n >= MAX_FAILURES {
+                until = now + LOCK_SECS;
+            }
+            let keep = (now + FAILURES_KEPT_SECS).max(until);
+            Some((serde_json::to_string(&(n, until)).ok()?, keep))
+        });
     }
 
     pub fn succeed(&self, key: &str) {
-        self.map.lock().remove(key);
+        self.state.update(LOCKOUT, key, crate::now(), &mut |_| None);
     }
 }
 
@@ -232,20 +243,20 @@ mod tests {
 
     #[test]
     fn sessions_expire_and_tokens_differ() {
-        let s = Sessions::default();
+        let s = Sessions::new(std::sync::Arc::new(crate::state::MemoryState::default()));
         let id = s.create("ASIAX".into(), "arn".into(), 100, 0);
         let got = s.get(&id, 99).unwrap();
         assert_eq!(got.access_key_id, "ASIAX");
         assert_ne!(got.csrf, id);
         assert!(s.get(&id, 100).is_none());
-        assert!(s.get(&id, 0).is_none(), "an expired session is gone");
         assert!(ct_eq("abc", "abc") && !ct_eq("abc", "abd") && !ct_eq("abc", "ab"));
     }
 
     #[test]
     fn recent_roles_keep_the_last_five_without_duplicates() {
-        let s = Sessions::default();
-        let id = s.create("ASIAX".into(), "arn".into(), 100, 0);
+        let s = Sessions::new(std::sync::Arc::new(crate::state::MemoryState::default()));
+        let t = crate::now();
+        let id = s.create("ASIAX".into(), "arn".into(), t + 100, t);
         let role = |n: usize| RecentRole {
             account: "123456789012".into(),
             role: format!("R{n}"),
@@ -257,7 +268,7 @@ mod tests {
         }
         s.update(&id, |x| x.remember_role(role(4)));
         let got: Vec<String> = s
-            .get(&id, 1)
+            .get(&id, t + 1)
             .unwrap()
             .recent_roles
             .into_iter()
@@ -268,7 +279,7 @@ mod tests {
 
     #[test]
     fn lockout_after_five_failures_for_fifteen_minutes() {
-        let l = Lockout::default();
+        let l = Lockout::new(std::sync::Arc::new(crate::state::MemoryState::default()));
         for _ in 0..4 {
             l.fail("k", 10);
             assert!(l.check("k", 10).is_ok());

@@ -105,6 +105,10 @@ impl ConsoleHost {
 }
 
 impl Backend for ConsoleHost {
+    fn shared_state(&self) -> Option<Arc<dyn kagi_console::state::SharedState>> {
+        self.state.console_state.clone()
+    }
+
     fn account_id(&self) -> String {
         self.state.account_id.clone()
     }

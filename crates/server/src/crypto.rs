@@ -15,6 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use std::path::Path;
 
+#[derive(Clone)]
 pub struct Sealer {
     cipher: Aes256Gcm,
     mac_key: [u8; 32],

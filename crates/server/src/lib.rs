@@ -13,6 +13,7 @@
 //! | `lib.rs` | [`ServerConfig`], [`start_background`] / [`RunningServer`], [`serve_main`] (`kagi serve` args), startup and graceful shutdown (SIGINT/SIGTERM: stop accepting, finish requests, flush the session book) |
 //! | [`http`] | axum router and the HTTP pipeline: body → auth → [`dispatch`] → response, request ids, one log line per request |
 //! | [`dispatch`] | from a decoded operation to its handler (IAM / STS query, AssumeRoleWithWebIdentity), shared by HTTP and the console ([`dispatch::invoke`]) |
+//! | [`console_state`] | the console's sessions, pending MFA sign-ins, lockout counts and sign-in tokens in the store (several nodes) |
 //! | [`console_host`] | the `kagi_console::Backend` implementation: console sign-in (root password, login profiles), pages through [`dispatch::invoke`] |
 //! | [`ecr_host`] | the `kagi_ecr::Host` implementation: ECR asks the server who a key is and whether it may act |
 //! | [`iam`] | IAM operations, one submodule per area; `iam/mod.rs` only dispatches |
@@ -59,6 +60,7 @@ pub mod auth;
 pub mod authz;
 pub mod caller;
 pub mod console_host;
+pub mod console_state;
 pub mod crypto;
 pub mod dispatch;
 pub mod ecr_host;
@@ -211,6 +213,14 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         root_secret_access_key: config.root_secret_access_key.as_deref(),
     };
     let account = account::bootstrap(&kv, &sealer, config.data_dir.as_deref(), &overrides)?;
+    let console_state: Option<Arc<dyn kagi_console::state::SharedState>> =
+        match &config.database_url {
+            Some(_) => Some(Arc::new(console_state::StoreState::new(
+                kv.clone(),
+                sealer.clone(),
+            ))),
+            None => None,
+        };
     let store: Arc<dyn store::Store> = Arc::new(store::AccountStore::new(kv, &account.account_id));
     iam::managed::install_aws_managed(&*store)?;
     let host = Arc::new(ecr_host::ServerHost::default());
@@ -230,6 +240,7 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         last_used: Default::default(),
         role_last_used: Default::default(),
         jwks: Default::default(),
+        console_state,
     });
     host.set_state(&state);
     let root_password_file = console_root_password(&*state.store, config.data_dir.as_deref())?;

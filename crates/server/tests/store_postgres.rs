@@ -133,3 +133,59 @@ fn nodes_starting_together_create_one_account() {
         accounts.iter().map(|a| &a.0).collect::<Vec<_>>()
     );
 }
+
+/// The console's state on PostgreSQL: the console crate's conformance check, then two nodes:
+/// a session made on one is found on the other, failures count toward one lockout, and a
+/// federation sign-in token works once, wherever it is redeemed.
+#[test]
+fn console_state_is_shared_by_nodes() {
+    use kagi_console::session::{Lockout, Sessions};
+    let Some(url) = database("console_state") else {
+        return;
+    };
+    let node = || -> Arc<dyn kagi_console::state::SharedState> {
+        let kv: Arc<dyn Kv> = Arc::new(PgStore::open(&url).unwrap());
+        let sealer = kagi_server::crypto::Sealer::shared(&kv).unwrap();
+        Arc::new(kagi_server::console_state::StoreState::new(kv, sealer))
+    };
+    let (a, b) = (node(), node());
+    kagi_console::state::conformance(&*a);
+    let now = kagi_console::now();
+    let id = Sessions::new(a.clone()).create("ASIAX".into(), "arn".into(), now + 60, now);
+    let on_b = Sessions::new(b.clone())
+        .get(&id, now)
+        .expect("the other node finds it");
+    assert_eq!(on_b.access_key_id, "ASIAX");
+    Sessions::new(b.clone()).update(&id, |s| s.region = "eu-west-1".into());
+    assert_eq!(
+        Sessions::new(a.clone()).get(&id, now).unwrap().region,
+        "eu-west-1"
+    );
+    Sessions::new(a.clone()).remove(&id);
+    assert!(
+        Sessions::new(b.clone()).get(&id, now).is_none(),
+        "signed out everywhere"
+    );
+
+    let (la, lb) = (Lockout::new(a.clone()), Lockout::new(b.clone()));
+    for i in 0..kagi_console::session::MAX_FAILURES {
+        assert!(la.check("acct\0alice", now).is_ok());
+        if i % 2 == 0 {
+            la.fail("acct\0alice", now)
+        } else {
+            lb.fail("acct\0alice", now)
+        }
+    }
+    assert!(la.check("acct\0alice", now).is_err() && lb.check("acct\0alice", now).is_err());
+
+    let creds = kagi_console::Credentials {
+        access_key_id: "ASIAY".into(),
+        arn: "arn".into(),
+        expires: now + 60,
+        password_reset_required: false,
+    };
+    let token = kagi_console::federation::SigninTokens::new(a).mint(creds, now);
+    let tb = kagi_console::federation::SigninTokens::new(b);
+    assert!(tb.redeem(&token, now).is_some());
+    assert!(tb.redeem(&token, now).is_none(), "a token works once");
+}

@@ -124,7 +124,7 @@ fn writer(
     loop {
         if last_purge.elapsed() >= PURGE_EVERY {
             last_purge = std::time::Instant::now();
-            match store.purge_sessions(crate::ids::now_secs()) {
+            match store.purge_expired(crate::ids::now_secs()) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(sessions = n, "purged expired STS sessions"),
                 Err(e) => {

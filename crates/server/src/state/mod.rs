@@ -30,6 +30,9 @@ pub struct AppState {
     /// Roles' last AssumeRole, by lower-cased role name (kept in memory, persisted at shutdown).
     pub role_last_used:
         parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
+    /// Where the console keeps its sessions when nodes share the store (`None`: the
+    /// console's own memory).
+    pub console_state: Option<Arc<dyn kagi_console::state::SharedState>>,
     /// OIDC issuers' signing keys (AssumeRoleWithWebIdentity).
     pub jwks: jwks::JwksCache,
 }

@@ -266,7 +266,7 @@ fn purge_sessions(kv: &Arc<dyn Kv>) {
     b.write(|tx| tx.put(Table::Sessions, "ASIAOLDB", r#"{"expires":150}"#))
         .unwrap();
     assert_eq!(
-        a.purge_sessions(200).unwrap(),
+        a.purge_expired(200).unwrap(),
         2,
         "every account's expired sessions"
     );

@@ -21,8 +21,8 @@
 //!   [`Durability::Full`] is durable before `transaction` returns, so before any response is sent;
 //! * a transaction closure may run more than once (after a conflict); only its last run's
 //!   writes are committed, so it must have no effect outside the transaction;
-//! * [`Kv::generation`] changes after every committed transaction that touched a table other
-//!   than [`Table::Sessions`]; in-memory caches of derived data (access keys, principals' policy
+//! * [`Kv::generation`] changes after every committed transaction that touched a table that is
+//!   not [`Table::is_ephemeral`] (STS session records, console state); in-memory caches of derived data (access keys, principals' policy
 //!   sets) key themselves by it.
 //!
 //! [`sqlite::SqliteStore`] is the embedded implementation (one file in WAL mode, or `:memory:`).
@@ -61,12 +61,16 @@ pub enum Table {
     /// Index of [`Table::AccessKeys`] by owner, kept by the store: `lower(user)\0KEY-ID`, or
     /// `\0KEY-ID` for the root's keys. The document is the access key id.
     KeysByOwner,
+    /// The console's state when nodes share the store (sessions, pending MFA sign-ins, lockout
+    /// counts, federation sign-in tokens), store-wide scope, key `KIND\0KEY`; the document is
+    /// `{"expires": SECS, "sealed": …}` (sealed with the data key: it can hold secrets).
+    Console,
     /// Index of enabled [`Table::MfaDevices`] by user, kept by the store: `lower(user)\0SERIAL`.
     MfaByUser,
 }
 
 impl Table {
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -81,7 +85,14 @@ impl Table {
         Table::UserGroups,
         Table::KeysByOwner,
         Table::MfaByUser,
+        Table::Console,
     ];
+
+    /// Rows that caches never derive from (STS session records, console state): writing them
+    /// does not change the generation.
+    pub fn is_ephemeral(self) -> bool {
+        matches!(self, Table::Sessions | Table::Console)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -99,6 +110,7 @@ impl Table {
             Table::UserGroups => "idx_user_groups",
             Table::KeysByOwner => "idx_keys_by_owner",
             Table::MfaByUser => "idx_mfa_by_user",
+            Table::Console => "console_state",
         }
     }
 }
@@ -232,12 +244,13 @@ pub trait Kv: Send + Sync + 'static {
     ) -> Result<()>;
     /// Runs `f` against a consistent snapshot (no writes).
     fn read(&self, f: &mut dyn FnMut(&dyn RawTx) -> Result<()>) -> Result<()>;
-    /// Changes after every committed transaction that touched a table other than
-    /// [`Table::Sessions`] (see the module invariants).
+    /// Changes after every committed transaction that touched a table that is not
+    /// [`Table::is_ephemeral`] (see the module invariants).
     fn generation(&self) -> u64;
-    /// Deletes the STS session records (of every account) that expired before
-    /// `expired_before` (Unix seconds); returns how many.
-    fn purge_sessions(&self, expired_before: i64) -> Result<usize>;
+    /// Deletes the rows of `table` (of every account) whose document's `expires` (Unix
+    /// seconds) is before `expired_before`; returns how many. For [`Table::Sessions`] and
+    /// [`Table::Console`].
+    fn purge_expired(&self, table: Table, expired_before: i64) -> Result<usize>;
 }
 
 /// What handlers hold: the store, scoped to one account.
@@ -251,8 +264,9 @@ pub trait Store: Send + Sync + 'static {
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
     /// See the module invariants.
     fn generation(&self) -> u64;
-    /// Deletes the STS session records that expired before `expired_before` (Unix seconds).
-    fn purge_sessions(&self, expired_before: i64) -> Result<usize>;
+    /// Deletes the STS session records and console state (of every account) that expired
+    /// before `expired_before` (Unix seconds); returns how many.
+    fn purge_expired(&self, expired_before: i64) -> Result<usize>;
 }
 
 /// A [`Kv`] seen as one account's [`Store`].
@@ -309,8 +323,9 @@ impl Store for AccountStore {
     fn generation(&self) -> u64 {
         self.kv.generation()
     }
-    fn purge_sessions(&self, expired_before: i64) -> Result<usize> {
-        self.kv.purge_sessions(expired_before)
+    fn purge_expired(&self, expired_before: i64) -> Result<usize> {
+        Ok(self.kv.purge_expired(Table::Sessions, expired_before)?
+            + self.kv.purge_expired(Table::Console, expired_before)?)
     }
 }
 

@@ -324,7 +324,7 @@ impl RawTx for PgTxCell<'_, '_> {
         get(&mut self.tx.borrow_mut(), table, account, key)
     }
     fn put(&mut self, table: Table, account: &str, key: &str, doc: &str) -> Result<()> {
-        if table != Table::Sessions {
+        if !table.is_ephemeral() {
             self.touched_non_session.set(true);
         }
         self.tx
@@ -341,7 +341,7 @@ impl RawTx for PgTxCell<'_, '_> {
         Ok(())
     }
     fn delete(&mut self, table: Table, account: &str, key: &str) -> Result<bool> {
-        if table != Table::Sessions {
+        if !table.is_ephemeral() {
             self.touched_non_session.set(true);
         }
         let n = self
@@ -495,13 +495,13 @@ impl Kv for PgStore {
         self.generation.load(Ordering::Acquire)
     }
 
-    fn purge_sessions(&self, expired_before: i64) -> Result<usize> {
+    fn purge_expired(&self, table: Table, expired_before: i64) -> Result<usize> {
         self.with_client(|c| {
             let n = c
                 .execute(
                     &format!(
                         "DELETE FROM {} WHERE (doc::jsonb->>'expires')::bigint < $1",
-                        Table::Sessions.name()
+                        table.name()
                     ),
                     &[&expired_before],
                 )

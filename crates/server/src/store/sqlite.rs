@@ -243,7 +243,7 @@ impl RawTx for SqlTx<'_> {
     }
 
     fn put(&mut self, table: Table, account: &str, key: &str, doc: &str) -> Result<()> {
-        if table != Table::Sessions {
+        if !table.is_ephemeral() {
             self.touched_non_session = true;
         }
         let mut st = self
@@ -259,7 +259,7 @@ impl RawTx for SqlTx<'_> {
     }
 
     fn delete(&mut self, table: Table, account: &str, key: &str) -> Result<bool> {
-        if table != Table::Sessions {
+        if !table.is_ephemeral() {
             self.touched_non_session = true;
         }
         let mut st = self
@@ -350,12 +350,12 @@ impl Kv for SqliteStore {
         r
     }
 
-    fn purge_sessions(&self, expired_before: i64) -> Result<usize> {
+    fn purge_expired(&self, table: Table, expired_before: i64) -> Result<usize> {
         let conn = self.conn.lock();
         let n = conn
             .prepare_cached(&format!(
                 "DELETE FROM {} WHERE json_extract(doc, '$.expires') < ?1",
-                Table::Sessions.name()
+                table.name()
             ))?
             .execute(params![expired_before])?;
         Ok(n)
