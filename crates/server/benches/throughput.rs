@@ -6,6 +6,7 @@
 //!     cargo bench -p kagi-server --bench throughput
 //!     KAGI_COMPAT_VENV=path/to/venv cargo bench -p kagi-server --bench throughput   # with moto
 //!     BENCH_SECONDS=10 BENCH_CONNECTIONS=64 ...
+//!     BENCH_BACKEND=postgres ...    # state in a throw-away PostgreSQL (kagi-testkit) instead of SQLite
 //!
 //! The server runs in a child process (this binary re-executed with `--serve-child`) so that
 //! its idle RSS can be read from /proc and it does not share an allocator with the load
@@ -459,6 +460,14 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(64);
     let data = tempfile::tempdir().unwrap();
+    let database_url = match std::env::var("BENCH_BACKEND").as_deref() {
+        Ok("postgres") => Some(
+            kagi_testkit::postgres::shared()
+                .expect("BENCH_BACKEND=postgres needs PostgreSQL's server binaries")
+                .new_database(),
+        ),
+        _ => None,
+    };
 
     let port = free_port();
     let server = Proc(
@@ -472,6 +481,11 @@ fn main() {
                 "--data-dir",
             ])
             .arg(data.path())
+            .args(
+                database_url
+                    .iter()
+                    .flat_map(|u| ["--database-url".to_owned(), u.clone()]),
+            )
             .env("KAGI_ACCOUNT_ID", ACCOUNT)
             .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)
             .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
@@ -487,7 +501,12 @@ fn main() {
         KEYS.with(|k| kagi_testkit::oidc::Issuer::start(json!({"keys": [k.ec_jwk("ec-1")]})));
     let kagi = prepare(addr, &issuer);
     println!(
-        "kagi serve (data dir, SQLite WAL), {conns} connections, {seconds} s per run, {} cores",
+        "kagi serve ({}), {conns} connections, {seconds} s per run, {} cores",
+        if database_url.is_some() {
+            "PostgreSQL, a throw-away cluster on loopback"
+        } else {
+            "data dir, SQLite WAL"
+        },
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
