@@ -248,6 +248,11 @@ fn crash_rounds(extra: &[&str]) {
         all.keys.extend(acked.keys);
         all.repos.extend(acked.repos);
         all.images.extend(acked.images);
+        let (ok, report) = check(data.path(), extra);
+        assert!(
+            ok,
+            "kagi serve --check after the crash of round {round}:\n{report}"
+        );
 
         let server = Server::start(data.path(), extra);
         assert_all_there(server.at, &all);
@@ -260,4 +265,38 @@ fn crash_rounds(extra: &[&str]) {
         assert_all_there(server.at, &all);
         server.kill();
     }
+    // The check can fail: a blob file lost behind the store's back is reported.
+    let blobs = data.path().join("ecr/blobs/sha256");
+    let victim = std::fs::read_dir(&blobs)
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .next()
+        .expect("a blob file");
+    std::fs::remove_file(&victim).unwrap();
+    let (ok, report) = check(data.path(), extra);
+    assert!(!ok, "a missing blob is damage");
+    let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        report.contains(&format!(
+            "sha256:{name} is recorded but its file is missing"
+        )),
+        "{report}"
+    );
+}
+
+/// `kagi serve --check` on the data directory (and database): success, and what it printed.
+fn check(data: &std::path::Path, extra: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(support::KAGI)
+        .args(["serve", "--check", "--data-dir"])
+        .arg(data)
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
 }

@@ -105,6 +105,12 @@ impl Ecr {
     /// Opens (creating if needed) the ECR data in `data_dir` (`None` = a temporary directory
     /// removed when the `Ecr` is dropped). Abandoned uploads older than
     /// [`store::DEFAULT_UPLOAD_MAX_AGE`] are collected.
+    /// `kagi serve --check`: verifies the store under `dir` (see [`store::Store::check`])
+    /// without starting anything; the damage found, one sentence each.
+    pub fn check(dir: &Path) -> anyhow::Result<Vec<String>> {
+        store::Store::open(dir)?.check()
+    }
+
     pub fn open(
         data_dir: Option<&Path>,
         account_id: &str,

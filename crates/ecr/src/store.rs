@@ -218,6 +218,75 @@ impl Store {
         lock(&self.db)
     }
 
+    /// Verifies the store (`kagi serve --check`): every recorded blob has its file, of its
+    /// size and with its sha256; every blob an image references is recorded and linked in the
+    /// image's repository; every child manifest of an index is an image of its repository;
+    /// every tag names an image; every link names a recorded blob. Returns the damage found,
+    /// one sentence each (empty: none). Reads only.
+    pub fn check(&self) -> anyhow::Result<Vec<String>> {
+        let db = self.db();
+        let mut problems = Vec::new();
+        let rows = |sql: &str| -> anyhow::Result<Vec<(String, String, String)>> {
+            let mut st = db.prepare(sql)?;
+            let r = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(r)
+        };
+        let blobs: Vec<(String, i64)> = {
+            let mut st = db.prepare("SELECT digest, size FROM blobs ORDER BY digest")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (digest, size) in &blobs {
+            let path = self.blob_path(digest);
+            match std::fs::metadata(&path) {
+                Err(_) => {
+                    problems.push(format!("blob {digest} is recorded but its file is missing"))
+                }
+                Ok(m) if m.len() != *size as u64 => problems.push(format!(
+                    "blob {digest} is {} bytes on disk, {size} recorded",
+                    m.len()
+                )),
+                Ok(_) => {
+                    let got = hash_file(&path, *size as u64)
+                        .map(|h| format!("sha256:{}", hex(&h.finalize())))
+                        .unwrap_or_default();
+                    if &got != digest {
+                        problems.push(format!("blob {digest}'s content hashes to {got}"));
+                    }
+                }
+            }
+        }
+        for (repo, image, blob) in rows(
+            "SELECT r.name, i.image_digest, i.ref_digest FROM image_refs i JOIN repos r ON r.id = i.repo_id
+             WHERE i.kind = 'blob' AND (NOT EXISTS (SELECT 1 FROM blobs b WHERE b.digest = i.ref_digest)
+               OR NOT EXISTS (SELECT 1 FROM repo_blobs l WHERE l.repo_id = i.repo_id AND l.digest = i.ref_digest))",
+        )? {
+            problems.push(format!("image {image} of {repo} references blob {blob}, which is not in the repository"));
+        }
+        for (repo, image, child) in rows(
+            "SELECT r.name, i.image_digest, i.ref_digest FROM image_refs i JOIN repos r ON r.id = i.repo_id
+             WHERE i.kind = 'manifest' AND NOT EXISTS
+               (SELECT 1 FROM images m WHERE m.repo_id = i.repo_id AND m.digest = i.ref_digest)",
+        )? {
+            problems.push(format!("index {image} of {repo} lists manifest {child}, which is not an image of it"));
+        }
+        for (repo, tag, digest) in rows(
+            "SELECT r.name, t.tag, t.digest FROM tags t JOIN repos r ON r.id = t.repo_id
+             WHERE NOT EXISTS (SELECT 1 FROM images m WHERE m.repo_id = t.repo_id AND m.digest = t.digest)",
+        )? {
+            problems.push(format!("tag {tag} of {repo} names {digest}, which is not an image of it"));
+        }
+        for (repo, digest, _) in rows(
+            "SELECT r.name, l.digest, '' FROM repo_blobs l JOIN repos r ON r.id = l.repo_id
+             WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.digest = l.digest)",
+        )? {
+            problems.push(format!("{repo} links blob {digest}, which is not recorded"));
+        }
+        Ok(problems)
+    }
+
     // ---- repositories -------------------------------------------------------------------
 
     /// Creates a repository; `Ok(None)` when it already exists.

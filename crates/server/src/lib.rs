@@ -360,6 +360,7 @@ pub fn start_background(config: ServerConfig) -> Result<RunningServer> {
 
 const USAGE: &str = "\
 usage: kagi serve [--bind ADDR] [--port N] [--data-dir DIR | --in-memory] [--database-url URL]
+       kagi serve --check [--data-dir DIR] [--database-url URL]
 
 Serves IAM, STS, ECR and the container registry on one port, authenticating every request
 with SigV4 and authorising it with IAM policies.
@@ -374,6 +375,8 @@ with SigV4 and authorising it with IAM policies.
                    every node started with the same URL serves the same account
                    (env KAGI_DATABASE_URL; default: SQLite in the data directory)
   --log LEVEL      error|warn|info|debug|trace (default info; RUST_LOG also works)
+  --check          verify the store instead of serving (indexes, references, every blob's
+                   size and sha256, every image's blobs); exit 1 on damage
 
 Environment: KAGI_ACCOUNT_ID, KAGI_ROOT_ACCESS_KEY_ID, KAGI_ROOT_SECRET_ACCESS_KEY make the
 account deterministic; KAGI_ROOT_PASSWORD sets the root user's console password (otherwise one
@@ -382,6 +385,8 @@ is generated on first start and written to DIR/root-password).";
 struct ServeArgs {
     config: ServerConfig,
     log: Option<String>,
+    /// `--check`: verify the store and exit.
+    check: bool,
 }
 
 fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
@@ -392,6 +397,7 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
     let mut data_dir: Option<PathBuf> = None;
     let mut in_memory = false;
     let mut log = None;
+    let mut check = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let a = a.to_str().context("arguments must be UTF-8")?;
@@ -425,6 +431,7 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
             "--database-url" => config.database_url = Some(value("--database-url")?),
             "--in-memory" => in_memory = true,
             "--log" => log = Some(value("--log")?),
+            "--check" => check = true,
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }
@@ -448,7 +455,7 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
     config.account_id = env("KAGI_ACCOUNT_ID");
     config.root_access_key_id = env("KAGI_ROOT_ACCESS_KEY_ID");
     config.root_secret_access_key = env("KAGI_ROOT_SECRET_ACCESS_KEY");
-    Ok(Some(ServeArgs { config, log }))
+    Ok(Some(ServeArgs { config, log, check }))
 }
 
 fn default_data_dir() -> Result<PathBuf> {
@@ -488,6 +495,25 @@ pub fn serve_main(args: &[OsString]) -> ExitCode {
         }
     };
     init_tracing(parsed.log.as_deref());
+    if parsed.check {
+        return match check_store(&parsed.config) {
+            Ok(problems) if problems.is_empty() => {
+                println!("kagi serve --check: no damage found");
+                ExitCode::SUCCESS
+            }
+            Ok(problems) => {
+                for p in &problems {
+                    println!("damage: {p}");
+                }
+                println!("kagi serve --check: {} problem(s)", problems.len());
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("kagi serve --check: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match serve_blocking(parsed.config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -495,6 +521,44 @@ pub fn serve_main(args: &[OsString]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `kagi serve --check`: the account's rows ([`store::check`]) and ECR's store
+/// ([`kagi_ecr::Ecr::check`]), without starting a server or changing anything.
+pub fn check_store(config: &ServerConfig) -> Result<Vec<String>> {
+    let kv: Arc<dyn store::Kv> = match (&config.database_url, &config.data_dir) {
+        (Some(url), _) => Arc::new(store::postgres::PgStore::open(url)?),
+        (None, Some(dir)) => {
+            let db = dir.join("kagi.db");
+            if !db.exists() {
+                bail!("{} does not exist: nothing to check", db.display());
+            }
+            Arc::new(store::sqlite::SqliteStore::open(&db)?)
+        }
+        (None, None) => bail!("--check needs --data-dir or --database-url"),
+    };
+    let global = store::AccountStore::new(kv.clone(), store::GLOBAL);
+    let meta: Option<serde_json::Value> = {
+        use store::{StoreExt, TxExt};
+        global.view(|tx| tx.get_json(store::Table::Meta, "account"))?
+    };
+    let mut problems = Vec::new();
+    match meta.as_ref().and_then(|m| m["account_id"].as_str()) {
+        Some(account) => {
+            problems.extend(store::check(&store::AccountStore::new(kv, account))?);
+        }
+        None => problems.push("the store names no account".to_owned()),
+    }
+    if let Some(ecr) = config.data_dir.as_ref().map(|d| d.join("ecr"))
+        && ecr.join("ecr.sqlite").exists()
+    {
+        problems.extend(
+            kagi_ecr::Ecr::check(&ecr)?
+                .into_iter()
+                .map(|p| format!("ecr: {p}")),
+        );
+    }
+    Ok(problems)
 }
 
 fn serve_blocking(config: ServerConfig) -> Result<()> {

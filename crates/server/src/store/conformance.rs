@@ -24,6 +24,7 @@ pub fn run(kv: Arc<dyn Kv>) {
     concurrent_writers_lose_nothing(&kv);
     purge_sessions(&kv);
     indexes_follow_their_rows(&kv);
+    check_finds_damage(&kv);
 }
 
 fn store(kv: &Arc<dyn Kv>, account: &str) -> AccountStore {
@@ -356,4 +357,69 @@ fn indexes_follow_their_rows(kv: &Arc<dyn Kv>) {
             "{t:?} is empty once its rows are gone"
         );
     }
+}
+
+fn check_finds_damage(kv: &Arc<dyn Kv>) {
+    let s = store(kv, A);
+    assert_eq!(
+        super::check(&s).unwrap(),
+        Vec::<String>::new(),
+        "a healthy store"
+    );
+    s.write(|tx| {
+        tx.put(Table::Users, "alice", r#"{"name":"alice"}"#)?;
+        tx.put(Table::Groups, "devs", r#"{"name":"devs"}"#)?;
+        tx.put(
+            Table::GroupMembers,
+            "devs\0alice",
+            r#"{"group":"devs","user":"alice"}"#,
+        )?;
+        tx.put(Table::AccessKeys, "AKIAOK", r#"{"user":"alice"}"#)
+    })
+    .unwrap();
+    assert!(
+        super::check(&s).unwrap().is_empty(),
+        "{:?}",
+        super::check(&s).unwrap()
+    );
+    // Damage that only bypassing the store's own bookkeeping can cause.
+    kv.transaction(Durability::Full, &mut |tx: &mut dyn RawTx| {
+        tx.delete(Table::UserGroups, A, "alice\0devs")?;
+        tx.put(Table::KeysByOwner, A, "bob\0AKIAGONE", r#""AKIAGONE""#)?;
+        tx.put(Table::AccessKeys, A, "AKIAORPHAN", r#"{"user":"carol"}"#)?;
+        tx.put(
+            Table::Attachments,
+            A,
+            "user\0alice\0arn:x",
+            r#"{"kind":"user","entity":"alice","policy_arn":"arn:x"}"#,
+        )
+    })
+    .unwrap();
+    let found = super::check(&s).unwrap().join("\n");
+    for what in [
+        "missing from idx_user_groups",
+        "AKIAGONE",
+        "missing user carol",
+        "missing from idx_keys_by_owner",
+        "missing policy arn:x",
+    ] {
+        assert!(found.contains(what), "{what} in:\n{found}");
+    }
+    kv.transaction(Durability::Full, &mut |tx: &mut dyn RawTx| {
+        for (t, k) in [
+            (Table::Users, "alice"),
+            (Table::Groups, "devs"),
+            (Table::GroupMembers, "devs\0alice"),
+            (Table::AccessKeys, "AKIAOK"),
+            (Table::KeysByOwner, "alice\0AKIAOK"),
+            (Table::KeysByOwner, "bob\0AKIAGONE"),
+            (Table::AccessKeys, "AKIAORPHAN"),
+            (Table::Attachments, "user\0alice\0arn:x"),
+        ] {
+            tx.delete(t, A, k)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert!(super::check(&s).unwrap().is_empty());
 }
