@@ -27,10 +27,8 @@ use support::{ACCOUNT, Endpoint, Server};
 /// The revocation bound this test holds the cluster to (the stated one is 200 ms).
 const BOUND: Duration = Duration::from_secs(1);
 
-/// A per-connection round-robin TCP proxy to `ports` on 127.0.0.1; returns its port.
-fn proxy(ports: Arc<Mutex<Vec<u16>>>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+/// A per-connection round-robin TCP proxy on `listener` to `ports` on 127.0.0.1.
+fn proxy(listener: TcpListener, ports: Arc<Mutex<Vec<u16>>>) {
     let next = Arc::new(AtomicUsize::new(0));
     std::thread::spawn(move || {
         for client in listener.incoming() {
@@ -52,7 +50,6 @@ fn proxy(ports: Arc<Mutex<Vec<u16>>>) -> u16 {
             }
         }
     });
-    port
 }
 
 fn ok(out: std::process::Output, what: &str) -> Value {
@@ -154,11 +151,21 @@ fn three_nodes_behave_as_one_server() {
     };
     let url = pg.new_database();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    // The load balancer's address is the nodes' public URL.
+    let lb_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let lb = Endpoint {
+        port: lb_listener.local_addr().unwrap().port(),
+    };
+    let public = format!("http://127.0.0.1:{}", lb.port);
     // The nodes start at the same moment against the empty database.
     let mut nodes: Vec<Option<Server>> = std::thread::scope(|sc| {
         let hs: Vec<_> = dirs
             .iter()
-            .map(|d| sc.spawn(|| Server::start(d.path(), &["--database-url", &url])))
+            .map(|d| {
+                sc.spawn(|| {
+                    Server::start(d.path(), &["--database-url", &url, "--public-url", &public])
+                })
+            })
             .collect();
         hs.into_iter().map(|h| Some(h.join().unwrap())).collect()
     });
@@ -166,9 +173,7 @@ fn three_nodes_behave_as_one_server() {
     let ports = Arc::new(Mutex::new(
         (0..3).map(|i| at(&nodes, i).port).collect::<Vec<_>>(),
     ));
-    let lb = Endpoint {
-        port: proxy(ports.clone()),
-    };
+    proxy(lb_listener, ports.clone());
 
     // Writes through the proxy land on every node in turn; every node sees all of them.
     for i in 0..6 {
@@ -183,6 +188,21 @@ fn three_nodes_behave_as_one_server() {
             assert!(seen.contains(&format!("u{i}")), "node {n} misses u{i}");
         }
     }
+
+    // ECR names the public address (each node's ECR is still its own: see ARCHITECTURE.md).
+    let repo = ok(
+        at(&nodes, 0).root(&["ecr", "create-repository", "--repository-name", "pub"]),
+        "create-repository",
+    );
+    assert_eq!(
+        repo["repository"]["repositoryUri"],
+        format!("127.0.0.1:{}/pub", lb.port)
+    );
+    let token = ok(
+        at(&nodes, 0).root(&["ecr", "get-authorization-token"]),
+        "token",
+    );
+    assert_eq!(token["authorizationData"][0]["proxyEndpoint"], public);
 
     // A key made on node 0 signs on node 2; deleted on node 0, it stops within the bound.
     ok(
@@ -410,7 +430,10 @@ fn three_nodes_behave_as_one_server() {
         }
     }
     // The killed node restarts on its data directory and serves everything.
-    let restarted = Server::start(dirs[1].path(), &["--database-url", &url]);
+    let restarted = Server::start(
+        dirs[1].path(),
+        &["--database-url", &url, "--public-url", &public],
+    );
     let seen = users(restarted.at);
     for name in &acked {
         assert!(seen.contains(name), "the restarted node misses {name}");

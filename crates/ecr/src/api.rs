@@ -450,7 +450,7 @@ impl Cx<'_> {
         Ok(json!({ "authorizationData": [ {
             "authorizationToken": STANDARD.encode(format!("AWS:{password}")),
             "expiresAt": ts(util::epoch(expires).floor()),
-            "proxyEndpoint": format!("http://{}", self.ecr.endpoint(self.region)),
+            "proxyEndpoint": self.ecr.proxy_endpoint(self.region),
         } ] }))
     }
 

@@ -88,7 +88,7 @@ pub struct Ecr {
     pub(crate) account_id: String,
     pub(crate) host: Arc<dyn Host>,
     pub(crate) key: token::TokenKey,
-    endpoint: RwLock<Option<String>>,
+    endpoint: RwLock<Option<(String, String)>>,
     gc_started: std::sync::atomic::AtomicBool,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -141,17 +141,38 @@ impl Ecr {
         }))
     }
 
-    /// The registry's `host:port`, used in `repositoryUri`, `proxyEndpoint` and download URLs.
+    /// The registry's `host:port`, used in `repositoryUri`, `proxyEndpoint` and download URLs
+    /// (reached over http).
     pub fn set_registry_endpoint(&self, host_port: String) {
-        *self.endpoint.write().unwrap_or_else(|e| e.into_inner()) = Some(host_port);
+        self.set_public_endpoint("http", host_port);
+    }
+
+    /// The registry's address as clients reach it (a load balancer's): `scheme` is `http` or
+    /// `https` (`proxyEndpoint`'s), `host_port` what `repositoryUri` starts with.
+    pub fn set_public_endpoint(&self, scheme: &str, host_port: String) {
+        *self.endpoint.write().unwrap_or_else(|e| e.into_inner()) =
+            Some((scheme.to_owned(), host_port));
     }
 
     pub(crate) fn endpoint(&self, region: &str) -> String {
         self.endpoint
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .as_ref()
+            .map(|(_, h)| h.clone())
             .unwrap_or_else(|| format!("{}.dkr.ecr.{region}.amazonaws.com", self.account_id))
+    }
+
+    /// `proxyEndpoint`: the registry's URL (`https://ACCOUNT.dkr.ecr.REGION.amazonaws.com` unless
+    /// set).
+    pub(crate) fn proxy_endpoint(&self, region: &str) -> String {
+        let scheme = self
+            .endpoint
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or("https".to_owned(), |(s, _)| s.clone());
+        format!("{scheme}://{}", self.endpoint(region))
     }
 
     pub fn account_id(&self) -> &str {

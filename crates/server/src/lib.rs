@@ -98,6 +98,9 @@ pub struct ServerConfig {
     /// `postgres://…`: IAM/STS/console state in PostgreSQL, shared by every node started with
     /// the same URL (the sealing key too); `None`: SQLite in the data directory.
     pub database_url: Option<String>,
+    /// `http(s)://HOST[:PORT]`: the address clients reach (a load balancer's), used in ECR's
+    /// `repositoryUri` and `proxyEndpoint`; `None`: the listening address.
+    pub public_url: Option<String>,
     pub account_id: Option<String>,
     pub root_access_key_id: Option<String>,
     pub root_secret_access_key: Option<String>,
@@ -111,6 +114,7 @@ impl ServerConfig {
             port: 0,
             data_dir: None,
             database_url: None,
+            public_url: None,
             account_id: None,
             root_access_key_id: None,
             root_secret_access_key: None,
@@ -241,6 +245,7 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         role_last_used: Default::default(),
         jwks: Default::default(),
         console_state,
+        public_url: config.public_url.clone(),
     });
     host.set_state(&state);
     let root_password_file = console_root_password(&*state.store, config.data_dir.as_deref())?;
@@ -289,6 +294,16 @@ fn create_private_dir(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// `http(s)://HOST[:PORT][/]` → (scheme, `HOST[:PORT]`); `None` for anything else.
+pub fn split_public_url(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host_port = rest.strip_suffix('/').unwrap_or(rest);
+    let valid = matches!(scheme, "http" | "https")
+        && !host_port.is_empty()
+        && !host_port.contains(['/', '?', '#', '@', ' ']);
+    valid.then_some((scheme, host_port))
+}
+
 async fn run(
     state: Arc<state::AppState>,
     listener: tokio::net::TcpListener,
@@ -296,7 +311,10 @@ async fn run(
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     if let Some(ecr) = &state.ecr {
-        ecr.set_registry_endpoint(addr.to_string());
+        match state.public_url.as_deref().and_then(split_public_url) {
+            Some((scheme, host_port)) => ecr.set_public_endpoint(scheme, host_port.to_owned()),
+            None => ecr.set_registry_endpoint(addr.to_string()),
+        }
     }
     let app = http::router(state.clone());
     // Without TCP_NODELAY a response written in two segments waits for the peer's delayed ACK.
@@ -374,6 +392,9 @@ with SigV4 and authorising it with IAM policies.
                    keep IAM, STS and console state (and the sealing key) in PostgreSQL:
                    every node started with the same URL serves the same account
                    (env KAGI_DATABASE_URL; default: SQLite in the data directory)
+  --public-url http(s)://HOST[:PORT]
+                   the address clients reach (a load balancer's): ECR's repositoryUri and
+                   proxyEndpoint name it (env KAGI_PUBLIC_URL; default: the listening address)
   --log LEVEL      error|warn|info|debug|trace (default info; RUST_LOG also works)
   --check          verify the store instead of serving (indexes, references, every blob's
                    size and sha256, every image's blobs); exit 1 on damage
@@ -429,6 +450,7 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
             }
             "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--database-url" => config.database_url = Some(value("--database-url")?),
+            "--public-url" => config.public_url = Some(value("--public-url")?),
             "--in-memory" => in_memory = true,
             "--log" => log = Some(value("--log")?),
             "--check" => check = true,
@@ -446,6 +468,14 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     if config.database_url.is_none() {
         config.database_url = env("KAGI_DATABASE_URL");
+    }
+    if config.public_url.is_none() {
+        config.public_url = env("KAGI_PUBLIC_URL");
+    }
+    if let Some(url) = &config.public_url
+        && split_public_url(url).is_none()
+    {
+        bail!("--public-url must be http(s)://HOST[:PORT], without a path");
     }
     if let Some(url) = &config.database_url
         && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
@@ -637,5 +667,42 @@ mod tests {
         assert!(parse_args(&args(&["--bogus"])).is_err());
         assert!(parse_args(&args(&["--in-memory", "--data-dir", "x"])).is_err());
         assert!(parse_args(&args(&["--help"])).unwrap().is_none());
+    }
+
+    #[test]
+    fn parses_the_shared_store_and_public_url_flags() {
+        let p = parse_args(&args(&[
+            "--in-memory",
+            "--database-url",
+            "postgres://kagi:pw@db:5432/kagi",
+            "--public-url=https://registry.example.com/",
+            "--check",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            p.config.database_url.as_deref(),
+            Some("postgres://kagi:pw@db:5432/kagi")
+        );
+        assert!(p.check);
+        assert_eq!(
+            split_public_url(p.config.public_url.as_deref().unwrap()),
+            Some(("https", "registry.example.com"))
+        );
+        assert_eq!(
+            split_public_url("http://10.0.0.5:7474"),
+            Some(("http", "10.0.0.5:7474"))
+        );
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://x/path",
+            "x:80",
+            "https://u@x",
+        ] {
+            assert_eq!(split_public_url(bad), None, "{bad}");
+            assert!(parse_args(&args(&["--in-memory", "--public-url", bad])).is_err());
+        }
+        assert!(parse_args(&args(&["--in-memory", "--database-url", "mysql://x/y"])).is_err());
     }
 }

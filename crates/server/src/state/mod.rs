@@ -33,6 +33,8 @@ pub struct AppState {
     /// Where the console keeps its sessions when nodes share the store (`None`: the
     /// console's own memory).
     pub console_state: Option<Arc<dyn kagi_console::state::SharedState>>,
+    /// `--public-url`: the address clients reach.
+    pub public_url: Option<String>,
     /// OIDC issuers' signing keys (AssumeRoleWithWebIdentity).
     pub jwks: jwks::JwksCache,
 }
