@@ -256,12 +256,6 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// A read snapshot. `RawTx`'s reads take `&self` but the client needs `&mut`: they go through
-/// a `RefCell` around the transaction.
-struct PgRead<'a, 'c> {
-    tx: std::cell::RefCell<&'a mut Transaction<'c>>,
-}
-
 fn get(tx: &mut Transaction, table: Table, account: &str, key: &str) -> Result<Option<String>> {
     let row = tx
         .query_opt(
@@ -312,76 +306,47 @@ fn scan_page(
         .collect()
 }
 
-/// A write transaction: reads and writes share the one `Transaction` through a `RefCell`
-/// (the trait's reads take `&self`).
-struct PgTxCell<'a, 'c> {
+/// One transaction as a [`RawTx`]. `RawTx`'s reads take `&self` but the client needs `&mut`:
+/// everything goes through a `RefCell` around the transaction. A read snapshot refuses writes.
+struct PgTx<'a, 'c> {
     tx: std::cell::RefCell<&'a mut Transaction<'c>>,
-    touched_non_session: std::cell::Cell<bool>,
+    writable: bool,
+    touched_non_session: bool,
 }
 
-impl RawTx for PgTxCell<'_, '_> {
+impl PgTx<'_, '_> {
+    fn write(
+        &mut self,
+        table: Table,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<u64> {
+        if !self.writable {
+            anyhow::bail!(StoreError::Failed("write in a read view".into()));
+        }
+        if !table.is_ephemeral() {
+            self.touched_non_session = true;
+        }
+        self.tx.get_mut().execute(sql, params).map_err(pg_error)
+    }
+}
+
+impl RawTx for PgTx<'_, '_> {
     fn get(&self, table: Table, account: &str, key: &str) -> Result<Option<String>> {
         get(&mut self.tx.borrow_mut(), table, account, key)
     }
     fn put(&mut self, table: Table, account: &str, key: &str, doc: &str) -> Result<()> {
-        if !table.is_ephemeral() {
-            self.touched_non_session.set(true);
-        }
-        self.tx
-            .borrow_mut()
-            .execute(
-                &format!(
-                    "INSERT INTO {} (account, k, doc) VALUES ($1, $2, $3)
-                     ON CONFLICT (account, k) DO UPDATE SET doc = excluded.doc",
-                    table.name()
-                ),
-                &[&account, &key.as_bytes(), &doc],
-            )
-            .map_err(pg_error)?;
-        Ok(())
+        let sql = format!(
+            "INSERT INTO {} (account, k, doc) VALUES ($1, $2, $3)
+             ON CONFLICT (account, k) DO UPDATE SET doc = excluded.doc",
+            table.name()
+        );
+        self.write(table, &sql, &[&account, &key.as_bytes(), &doc])
+            .map(drop)
     }
     fn delete(&mut self, table: Table, account: &str, key: &str) -> Result<bool> {
-        if !table.is_ephemeral() {
-            self.touched_non_session.set(true);
-        }
-        let n = self
-            .tx
-            .borrow_mut()
-            .execute(
-                &format!("DELETE FROM {} WHERE account = $1 AND k = $2", table.name()),
-                &[&account, &key.as_bytes()],
-            )
-            .map_err(pg_error)?;
-        Ok(n > 0)
-    }
-    fn scan_page(
-        &self,
-        table: Table,
-        account: &str,
-        prefix: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<(String, String)>> {
-        scan_page(
-            &mut self.tx.borrow_mut(),
-            table,
-            account,
-            prefix,
-            after,
-            limit,
-        )
-    }
-}
-
-impl RawTx for PgRead<'_, '_> {
-    fn get(&self, table: Table, account: &str, key: &str) -> Result<Option<String>> {
-        get(&mut self.tx.borrow_mut(), table, account, key)
-    }
-    fn put(&mut self, _: Table, _: &str, _: &str, _: &str) -> Result<()> {
-        anyhow::bail!(StoreError::Failed("write in a read view".into()))
-    }
-    fn delete(&mut self, _: Table, _: &str, _: &str) -> Result<bool> {
-        anyhow::bail!(StoreError::Failed("write in a read view".into()))
+        let sql = format!("DELETE FROM {} WHERE account = $1 AND k = $2", table.name());
+        Ok(self.write(table, &sql, &[&account, &key.as_bytes()])? > 0)
     }
     fn scan_page(
         &self,
@@ -419,12 +384,13 @@ impl PgStore {
                 .map_err(pg_error)?;
         }
         let touched = {
-            let mut cell = PgTxCell {
+            let mut raw = PgTx {
                 tx: std::cell::RefCell::new(&mut tx),
-                touched_non_session: std::cell::Cell::new(false),
+                writable: true,
+                touched_non_session: false,
             };
-            f(&mut cell)?; // dropping `tx` on error rolls back
-            cell.touched_non_session.get()
+            f(&mut raw)?; // dropping `tx` on error rolls back
+            raw.touched_non_session
         };
         let generation = if touched {
             let n: i64 = tx
@@ -483,8 +449,10 @@ impl Kv for PgStore {
                 .read_only(true)
                 .start()
                 .map_err(pg_error)?;
-            let r = f(&PgRead {
+            let r = f(&PgTx {
                 tx: std::cell::RefCell::new(&mut tx),
+                writable: false,
+                touched_non_session: false,
             });
             tx.commit().map_err(pg_error)?;
             r
