@@ -132,7 +132,15 @@ async fn run(ecr: &Arc<Ecr>, caller: &Caller, region: &str, op: &str, input: &Va
         "DeleteLifecyclePolicy" => cx.delete_lifecycle_policy(input),
         "StartLifecyclePolicyPreview" => cx.start_lifecycle_policy_preview(input),
         "GetLifecyclePolicyPreview" => cx.get_lifecycle_policy_preview(input),
-        _ => Err(ApiError::unknown_operation()),
+        other => {
+            // Modelled but not served: authorised like the others first (deny by default
+            // tells a caller nothing about what kagi serves), then said so.
+            let resource = s(input, "repositoryName").map_or_else(|| "*".to_owned(), |n| cx.arn(n));
+            cx.authorize(other, &resource, None)?;
+            let mut e = ApiError::unknown_operation();
+            e.message = format!("kagi does not implement ecr:{other} yet.");
+            Err(e)
+        }
     }
 }
 

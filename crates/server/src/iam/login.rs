@@ -180,9 +180,10 @@ fn profile_value(p: &LoginProfile) -> Value {
 }
 
 pub fn create_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    let name = req(i, "UserName")?;
-    let password = req(i, "Password")?;
+    // Without `UserName`, the calling user's own (the model lets it be left out).
+    let name = &crate::params::implicit_user(ctx, i)?;
     ctx.authorize("iam:CreateLoginProfile", &user_arn(ctx, name)?)?;
+    let password = req(i, "Password")?;
     check_for(ctx, password)?;
     let phc = kagi_console::password::hash(password);
     let reset = opt_bool(i, "PasswordResetRequired").unwrap_or(false);
@@ -260,7 +261,7 @@ pub fn update_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 }
 
 pub fn delete_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    let name = req(i, "UserName")?;
+    let name = &crate::params::implicit_user(ctx, i)?;
     ctx.authorize("iam:DeleteLoginProfile", &user_arn(ctx, name)?)?;
     ctx.state.store.write(|tx| {
         let u = load_user(tx, name)?;

@@ -66,8 +66,6 @@ pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w._-]+"
         )));
     }
-    let doc = req(i, "SAMLMetadataDocument")?;
-    let valid_until = metadata_valid_until(doc, ctx.now)?;
     let tags = tags_param(i)?;
     let arn = format!("arn:aws:iam::{}:saml-provider/{name}", ctx.state.account_id);
     let context = crate::authz::request_tag_context(&tags);
@@ -76,6 +74,10 @@ pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         &arn,
         &crate::authz::as_extra(&context),
     )?;
+    // The metadata is judged after authorisation: only a caller allowed to create learns why
+    // a document is refused.
+    let doc = req(i, "SAMLMetadataDocument")?;
+    let valid_until = metadata_valid_until(doc, ctx.now)?;
     ctx.state.store.write(|tx| {
         if tx.get(Table::Meta, &key(name))?.is_some() {
             return Err(
