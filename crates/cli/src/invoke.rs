@@ -47,7 +47,10 @@ pub fn service_command(
         .cli_binary_format
         .clone()
         .unwrap_or_else(|| "base64".into());
-    let args = params::parse(op, &sub[1..], env, &binary_format)?;
+    let mut args = params::parse(op, &sub[1..], env, &binary_format)?;
+    if op.paginator.is_some() && (g.no_paginate || args.manual_paging) {
+        unpaginated(op, &mut args)?;
+    }
     if args.help {
         return crate::help::operation(op, io);
     }
@@ -127,6 +130,52 @@ pub(crate) fn prepare_op(
     prepare(s, op.service(), io)
 }
 
+/// Pagination is off (`--no-paginate`, or a paging member such as `--marker` given): the AWS
+/// CLI's `check_should_enable_pagination`. Its own paging options are an error, except where
+/// they shadow a member of the operation (IAM's `MaxItems` is `--max-items`): that member gets
+/// the value back.
+fn unpaginated(op: &'static Operation, args: &mut OpArgs) -> Result<(), CliError> {
+    let options = [
+        (
+            "starting-token",
+            args.starting_token
+                .take()
+                .filter(|t| !t.is_empty())
+                .map(Value::String),
+        ),
+        (
+            "page-size",
+            args.page_size.take().filter(|n| *n != 0).map(Value::from),
+        ),
+        (
+            "max-items",
+            args.max_items.take().filter(|n| *n != 0).map(Value::from),
+        ),
+    ];
+    let members = op.input_shape().map(|s| s.members()).unwrap_or_default();
+    let mut used = Vec::new();
+    for (cli, value) in options {
+        let Some(value) = value else { continue };
+        match members
+            .iter()
+            .find(|m| kagi_api::xform_name(m.name, '-') == cli)
+        {
+            Some(m) => {
+                args.input.insert(m.name.to_string(), value);
+            }
+            None => used.push(format!("--{cli}")),
+        }
+    }
+    if used.is_empty() {
+        return Ok(());
+    }
+    // v2's ParamValidationError (v1 raised a PaginationError: "Error during pagination: ...").
+    Err(CliError::BadParam(format!(
+        "Cannot specify --no-paginate along with pagination arguments: {}",
+        used.join(", ")
+    )))
+}
+
 /// The pages of one (possibly paginated) call, plus the full result.
 pub(crate) struct Pages {
     /// `build_full_result()` (or the single response).
@@ -176,12 +225,6 @@ pub(crate) fn run_operation(
     let input = Value::Object(args.input.clone());
     let paginate = op.paginator.is_some() && !s.g.no_paginate && !args.manual_paging;
     let Some(p) = op.paginator.as_ref().filter(|_| paginate) else {
-        let mut input = input;
-        if let (Some(p), Some(n)) = (&op.paginator, args.page_size)
-            && let Some(l) = p.limit_key
-        {
-            input[l] = Value::from(n);
-        }
         let out = s.call(op, ep, sig.as_ref(), &input)?;
         return Ok(Pages {
             full: out.clone(),

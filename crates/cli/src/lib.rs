@@ -85,6 +85,7 @@ pub mod config;
 pub mod configure;
 mod console_cmd;
 pub mod creds;
+mod east_asian_width;
 mod globals;
 mod help;
 pub mod http;
