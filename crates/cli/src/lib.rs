@@ -111,7 +111,7 @@ pub struct Io<'a> {
 /// Everything that ends a command with a non-zero status, in AWS CLI terms.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CliError {
-    /// argparse-style error (252): `usage: ...` then `aws: error: <msg>`.
+    /// argparse-style error (252): `usage: ...`, a blank line, then `aws: error: <msg>`.
     Usage(String),
     /// Unrecognised arguments (252).
     UnknownArgs(Vec<String>),
@@ -184,8 +184,11 @@ impl CliError {
     pub fn write(&self, stderr: &mut dyn Write, enhanced: bool) {
         let _ = match self {
             CliError::Silent(_) => Ok(()),
-            CliError::Usage(m) => writeln!(stderr, "{USAGE}aws: error: {m}"),
-            CliError::UnknownArgs(_) => write!(stderr, "{USAGE}\n{}\n", self.message()),
+            // v2's handlers: an ArgParseException (usage, a blank line, `aws: error: ...`) goes
+            // through write_exception (a newline before and after); UnknownArgumentErrorHandler
+            // writes the same frame around `Unknown options: ...`.
+            CliError::Usage(m) => write!(stderr, "\n{USAGE}\naws: error: {m}\n\n"),
+            CliError::UnknownArgs(_) => write!(stderr, "\n{USAGE}\n{}\n\n", self.message()),
             _ if enhanced => write!(stderr, "\naws: [ERROR]: {}\n", self.message().trim()),
             _ => write!(stderr, "\n{}\n", self.message()),
         };

@@ -187,16 +187,23 @@ pub fn differences(
     diffs
 }
 
-/// v1 prefixes usage errors with a "Note: AWS CLI version 2 ..." paragraph that v2 (and kagi)
-/// do not print, and words one parameter error as a pagination error (v2: a parameter error).
+/// v1's errors in v2's words (kagi's): v1 prefixes usage errors with a "Note: AWS CLI version
+/// 2 ..." paragraph, prints argparse's frame (no blank line before `aws: error:`, none after),
+/// and words one parameter error as a pagination error.
 pub fn without_v1_note(err: &str) -> String {
-    err.split_inclusive('\n')
+    let err = err
+        .split_inclusive('\n')
         .filter(|l| !l.contains("Note: AWS CLI version 2"))
         .collect::<String>()
-        .replacen("\n\nusage:", "usage:", 1)
         .replacen(
             "Error during pagination: Cannot specify --no-paginate",
             "Cannot specify --no-paginate",
             1,
-        )
+        );
+    let body = err.trim_start_matches('\n');
+    if !body.starts_with("usage: aws") {
+        return err;
+    }
+    let body = body.replacen("help\naws: error:", "help\n\naws: error:", 1);
+    format!("\n{}\n", body)
 }

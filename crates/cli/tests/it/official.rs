@@ -516,7 +516,28 @@ fn commands(
             "1",
         ],
     ];
+    // Errors: a service error, usage errors.
+    c.push(vec!["iam", "get-user", "--user-name", "nobody"]);
+    c.push(vec![
+        "iam",
+        "get-role-policy",
+        "--role-name",
+        "role0",
+        "--policy-name",
+        "none",
+    ]);
+    c.push(vec!["iam", "create-user"]);
+    c.push(vec!["iam", "list-users", "--bogus"]);
+    c.push(vec![
+        "ecr",
+        "describe-repositories",
+        "--repository-names",
+        "nope",
+    ]);
     if v2 {
+        // v2's own output rules: configure's listings (v1 words them differently).
+        c.push(vec!["configure", "list-profiles"]);
+        c.push(vec!["configure", "get", "cli_timestamp_format"]);
         // v1 has no YAML output.
         for f in ["yaml", "yaml-stream"] {
             c.push(vec![
@@ -639,4 +660,46 @@ fn same_output_as_aws_cli_v1_on_kagi_serve() {
 fn same_output_as_aws_cli_v2_on_kagi_serve() {
     let Some(v2) = official_v2() else { return };
     compare(&v2, &|e: &str| e.to_string());
+    configure_list_says_the_same(&v2);
+}
+
+/// `configure list`: v2 releases before 2.3x printed a four-column table (`Name Value Type
+/// Location`, Location the variables it looked at); later ones, and kagi, print
+/// `NAME : VALUE : TYPE : LOCATION`. The layouts differ by release, the rows must not: the
+/// same names, values and types.
+fn configure_list_says_the_same(v2: &Official) {
+    let w = world();
+    let ours = w.sb.run(&["configure", "list"]);
+    let theirs = std::process::Command::new(&v2.bin)
+        .args(["configure", "list"])
+        .env_clear()
+        .envs(w.sb.env().vars)
+        .output()
+        .unwrap();
+    let theirs = String::from_utf8_lossy(&theirs.stdout).to_string();
+    let rows = |text: &str, sep: Option<&str>| -> Vec<Vec<String>> {
+        text.lines()
+            .skip(if sep.is_some() { 1 } else { 2 })
+            .map(|l| {
+                let cells: Vec<String> = match sep {
+                    Some(s) => l.split(s).map(|c| c.trim().to_string()).collect(),
+                    // Columns are separated by two or more spaces (`<not set>` has one).
+                    None => l
+                        .split("  ")
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                };
+                cells.into_iter().take(3).collect()
+            })
+            .collect()
+    };
+    let (a, b) = (rows(&ours.stdout, Some(" : ")), rows(&theirs, None));
+    assert_eq!(a.len(), 4, "{}", ours.stdout);
+    if theirs.starts_with("NAME ") {
+        assert_eq!(ours.stdout, theirs);
+    } else {
+        assert_eq!(a, b, "kagi:\n{}\naws:\n{theirs}", ours.stdout);
+    }
 }
