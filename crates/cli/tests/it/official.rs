@@ -528,6 +528,23 @@ fn commands(
     ]);
     c.push(vec!["iam", "create-user"]);
     c.push(vec!["iam", "list-users", "--bogus"]);
+    // Reserved tag keys: IAM's InvalidInput, as every CLI prints it.
+    c.push(vec![
+        "iam",
+        "create-user",
+        "--user-name",
+        "tagged",
+        "--tags",
+        "Key=aws:team,Value=x",
+    ]);
+    c.push(vec![
+        "iam",
+        "tag-role",
+        "--role-name",
+        "role0",
+        "--tags",
+        "Key=AWS:Owner,Value=y",
+    ]);
     c.push(vec![
         "ecr",
         "describe-repositories",
