@@ -152,21 +152,29 @@ fn world() -> World {
                 .expect("push");
         }
     }
-    // GetLifecyclePolicyPreview: a paginator with five non-aggregate keys; the rule keeps two
-    // images, so the preview lists the other two.
+    // GetLifecyclePolicyPreview: a paginator with five non-aggregate keys. The policy put on
+    // the repository keeps ten images (it is applied at once, so it must expire none); the
+    // previewed one keeps two, so the preview lists the other two.
+    let keep = |n: u32| {
+        format!(
+            r#"{{"rules":[{{"rulePriority":1,"description":"keep {n}","selection":{{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":{n}}},"action":{{"type":"expire"}}}}]}}"#
+        )
+    };
     run(&[
         "ecr",
         "put-lifecycle-policy",
         "--repository-name",
         "repo-a",
         "--lifecycle-policy-text",
-        r#"{"rules":[{"rulePriority":1,"description":"keep two","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}"#,
+        &keep(10),
     ]);
     run(&[
         "ecr",
         "start-lifecycle-policy-preview",
         "--repository-name",
         "repo-a",
+        "--lifecycle-policy-text",
+        &keep(2),
     ]);
     World { server, sb, url }
 }
@@ -813,6 +821,28 @@ fn compare(official: &Official, normalize_err: &dyn Fn(&str) -> String) {
     .unwrap();
     assert_eq!(group["Group"]["GroupName"], "devs");
     assert_eq!(group["Users"].as_array().unwrap().len(), 5);
+    // The ECR listings have something to paginate: five image ids, a preview of two images
+    // with its non-aggregate keys.
+    let ecr = |args: &[&str]| -> Value {
+        let mut a = args.to_vec();
+        a.extend(["--endpoint-url", w.url.as_str(), "--page-size", "1"]);
+        serde_json::from_str(&ok(&w.sb, &a)).unwrap()
+    };
+    let ids = ecr(&["ecr", "list-images", "--repository-name", "repo-a"]);
+    assert_eq!(ids["imageIds"].as_array().unwrap().len(), 5, "{ids}");
+    let preview = ecr(&[
+        "ecr",
+        "get-lifecycle-policy-preview",
+        "--repository-name",
+        "repo-a",
+    ]);
+    assert_eq!(
+        preview["previewResults"].as_array().unwrap().len(),
+        2,
+        "{preview}"
+    );
+    assert_eq!(preview["repositoryName"], "repo-a", "{preview}");
+    assert!(preview["lifecyclePolicyText"].is_string(), "{preview}");
     let tokens = tokens(&w);
     let diffs = differences(
         &w.sb,
