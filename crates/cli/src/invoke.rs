@@ -223,8 +223,8 @@ pub(crate) fn run_operation(
 ) -> Result<Pages, CliError> {
     let sig = creds.map(Creds::to_sigv4);
     let input = Value::Object(args.input.clone());
-    let paginate = op.paginator.is_some() && !s.g.no_paginate && !args.manual_paging;
-    let Some(p) = op.paginator.as_ref().filter(|_| paginate) else {
+    let paginated = op.paginator.is_some() && !s.g.no_paginate && !args.manual_paging;
+    let Some(p) = op.paginator.as_ref().filter(|_| paginated) else {
         let out = s.call(op, ep, sig.as_ref(), &input)?;
         return Ok(Pages {
             full: out.clone(),
@@ -233,6 +233,20 @@ pub(crate) fn run_operation(
             next_token: None,
         });
     };
+    paginate(p, args, &mut |req: &Map<String, Value>| {
+        s.call(op, ep, sig.as_ref(), &Value::Object(req.clone()))
+    })
+}
+
+/// One request of a paginated call: the input members in, the page out.
+type PageCall<'a> = dyn FnMut(&Map<String, Value>) -> Result<Value, CliError> + 'a;
+
+/// botocore's `PageIterator` and `build_full_result` over `call` (one request per page).
+fn paginate(
+    p: &kagi_api::Paginator,
+    args: &OpArgs,
+    call: &mut PageCall,
+) -> Result<Pages, CliError> {
     let mut req = args.input.clone();
     if let (Some(l), Some(n)) = (p.limit_key, args.page_size) {
         req.insert(l.to_string(), Value::from(n));
@@ -261,7 +275,7 @@ pub(crate) fn run_operation(
     let mut resume: Option<Map<String, Value>> = None;
     let mut previous: Option<Value> = None;
     loop {
-        let mut page = s.call(op, ep, sig.as_ref(), &Value::Object(req.clone()))?;
+        let mut page = call(&req)?;
         let first = pages.is_empty();
         if first && args.starting_token.is_some() {
             handle_first_request(&mut page, &p.result_keys, starting_truncation);
@@ -351,8 +365,28 @@ pub(crate) fn run_operation(
             }
         }
     }
+    // Python aliasing: a non-aggregate key that contains a result key (`imageScanFindings` and
+    // `imageScanFindings.findings`) holds the first page's list, the very list object that
+    // build_full_result extended; merging it back therefore writes the aggregated list.
+    let aliased: Vec<(&str, Value)> = p
+        .result_keys
+        .iter()
+        .filter(|k| {
+            p.non_aggregate_keys
+                .iter()
+                .any(|n| k.strip_prefix(n).is_some_and(|rest| rest.starts_with('.')))
+                && matches!(
+                    pages.first().and_then(|f| search(f, k)),
+                    Some(Value::Array(_))
+                )
+        })
+        .filter_map(|k| search(&full, k).map(|v| (*k, v.clone())))
+        .collect();
     if let Value::Object(f) = &mut full {
         merge_dicts(f, &non_aggregate);
+        for (k, v) in aliased {
+            set_path_in(f, k, v);
+        }
         if let Some(token) = &next_token {
             f.insert("NextToken".into(), Value::String(token.clone()));
         }
@@ -906,5 +940,150 @@ mod tests {
         ]);
         let r = apply_query("@", d.clone()).unwrap();
         assert_eq!(r, d);
+    }
+
+    /// botocore's own paginator over the same pages: `Paginator(...).paginate(...)
+    /// .build_full_result()` and the requests it made.
+    const BOTOCORE_PAGINATE: &str = r#"
+import json, sys
+import botocore.session
+from botocore.paginate import Paginator
+case = json.load(sys.stdin)
+session = botocore.session.get_session()
+model = session.get_service_model(case["service"]).operation_model(case["op"])
+config = session.get_paginator_model(case["service"]).get_paginator(case["op"])
+calls = []
+def method(**kw):
+    calls.append(kw)
+    return json.loads(json.dumps(case["pages"][len(calls) - 1]))
+conf = {k: v for k, v in case["config"].items() if v is not None}
+full = Paginator(method, config, model).paginate(PaginationConfig=conf).build_full_result()
+print(json.dumps({"full": full, "calls": calls}))
+"#;
+
+    /// Paginates `pages` with kagi and with botocore; the full results (key order included)
+    /// and the requests must be the same. Returns the full result.
+    fn same_as_botocore(
+        venv: &std::path::Path,
+        op: &'static Operation,
+        pages: &[Value],
+        max_items: Option<i64>,
+        page_size: Option<i64>,
+        starting_token: Option<&str>,
+    ) -> Value {
+        let args = OpArgs {
+            max_items,
+            page_size,
+            starting_token: starting_token.map(str::to_string),
+            ..OpArgs::default()
+        };
+        let mut calls = Vec::new();
+        let ours = paginate(op.paginator.as_ref().unwrap(), &args, &mut |req| {
+            calls.push(Value::Object(req.clone()));
+            Ok(pages[calls.len() - 1].clone())
+        })
+        .unwrap();
+        let case = serde_json::json!({
+            "service": op.service().cli_name, "op": op.name, "pages": pages,
+            "config": {"MaxItems": max_items, "PageSize": page_size, "StartingToken": starting_token},
+        });
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(venv.join("bin/python"))
+            .args(["-c", BOTOCORE_PAGINATE])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(case.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // As text, so that key order counts too.
+        assert_eq!(
+            ours.full.to_string(),
+            theirs["full"].to_string(),
+            "{} {max_items:?} {starting_token:?}",
+            op.name
+        );
+        assert_eq!(Value::Array(calls), theirs["calls"], "{}", op.name);
+        ours.full
+    }
+
+    #[test]
+    fn pagination_is_botocores() {
+        let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV").map(std::path::PathBuf::from) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "KAGI_COMPAT_VENV (botocore) is required under CI"
+            );
+            eprintln!("SKIPPED: KAGI_COMPAT_VENV is not set");
+            return;
+        };
+        let iam = kagi_api::service("iam").unwrap();
+        let ecr = kagi_api::service("ecr").unwrap();
+        let user = |n: u32| serde_json::json!({"UserName": format!("u{n}"), "Path": "/"});
+        // GetGroup: Users aggregated, Group from the first page, after the result keys.
+        let get_group = iam.operation("GetGroup").unwrap();
+        let group = serde_json::json!({"GroupName": "g", "Path": "/"});
+        let pages = [
+            serde_json::json!({"Group": group, "Users": [user(0), user(1)], "IsTruncated": true, "Marker": "m1"}),
+            serde_json::json!({"Group": group, "Users": [user(2), user(3)], "IsTruncated": true, "Marker": "m2"}),
+            serde_json::json!({"Group": group, "Users": [user(4)], "IsTruncated": false}),
+        ];
+        let full = same_as_botocore(&venv, get_group, &pages, None, Some(2), None);
+        assert_eq!(full["Users"].as_array().unwrap().len(), 5);
+        assert_eq!(full["Group"], group);
+        let truncated = same_as_botocore(&venv, get_group, &pages, Some(3), None, None);
+        let token = truncated["NextToken"].as_str().unwrap().to_string();
+        same_as_botocore(&venv, get_group, &pages[1..], None, None, Some(&token));
+        same_as_botocore(&venv, get_group, &pages, Some(2), None, None);
+        // DescribeImageScanFindings: dotted result keys, nested non-aggregate keys merged as
+        // botocore's merge_dicts does.
+        let findings = ecr.operation("DescribeImageScanFindings").unwrap();
+        let finding = |n: u32| serde_json::json!({"name": format!("CVE-{n}"), "severity": "HIGH"});
+        let scan = |f: Vec<Value>, next: Option<&str>| {
+            let mut v = serde_json::json!({
+                "registryId": "123456789012", "repositoryName": "r",
+                "imageId": {"imageDigest": "sha256:00"},
+                "imageScanStatus": {"status": "COMPLETE"},
+                "imageScanFindings": {"imageScanCompletedAt": 1.0, "findings": f,
+                    "findingSeverityCounts": {"HIGH": 5}}});
+            if let Some(n) = next {
+                v["nextToken"] = Value::from(n);
+            }
+            v
+        };
+        let pages = [
+            scan(vec![finding(0), finding(1)], Some("t1")),
+            scan(vec![finding(2), finding(3)], Some("t2")),
+            scan(vec![finding(4)], None),
+        ];
+        same_as_botocore(&venv, findings, &pages, None, None, None);
+        let truncated = same_as_botocore(&venv, findings, &pages, Some(3), None, None);
+        let token = truncated["NextToken"].as_str().unwrap().to_string();
+        same_as_botocore(&venv, findings, &pages[1..], None, None, Some(&token));
+        // GetAccountAuthorizationDetails: four result keys; --max-items truncates only the
+        // first, and resuming empties the others on the first page.
+        let details = iam.operation("GetAccountAuthorizationDetails").unwrap();
+        let pages = [
+            serde_json::json!({"UserDetailList": [user(0), user(1)], "GroupDetailList": [group],
+                "RoleDetailList": [], "Policies": [], "IsTruncated": true, "Marker": "m1"}),
+            serde_json::json!({"UserDetailList": [user(2)], "GroupDetailList": [],
+                "RoleDetailList": [{"RoleName": "r"}], "Policies": [], "IsTruncated": false}),
+        ];
+        same_as_botocore(&venv, details, &pages, None, None, None);
+        let truncated = same_as_botocore(&venv, details, &pages, Some(1), None, None);
+        let token = truncated["NextToken"].as_str().unwrap().to_string();
+        same_as_botocore(&venv, details, &pages, None, None, Some(&token));
     }
 }
