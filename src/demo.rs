@@ -18,6 +18,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+
+use crate::progress::Transfer;
 use serde_json::{Value, json};
 
 const REGION: &str = "ap-northeast-1";
@@ -627,15 +629,15 @@ fn run(opts: &Options) -> Result<bool> {
     let registry = server.addr.to_string();
     let image = kagi_ecr::client::demo_image();
     let push = kagi_ecr::client::Registry::new(&registry, "AWS", &password);
-    let progress_on = r.format == Format::Human;
+    // Progress goes to stderr (redrawn in place only on a terminal); the JSON report has none.
+    let mut progress = (r.format == Format::Human).then(|| Transfer::new("pushing", "pushed"));
     let pushed = push.push(REPO, "v1", &image, &mut |done, total| {
-        if progress_on {
-            print!("\r    pushing {done}/{total} bytes");
-            let _ = std::io::stdout().flush();
+        if let Some(p) = &mut progress {
+            p.update(done, total);
         }
     });
-    if progress_on {
-        println!();
+    if let Some(p) = progress {
+        p.finish();
     }
     r.step(
         "push",

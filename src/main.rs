@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 mod demo;
+mod progress;
 
 /// mimalloc: the server allocates many small, short-lived strings per request; with glibc's
 /// allocator malloc/free took ~15% of a request's CPU, with mimalloc a quarter less CPU per

@@ -65,3 +65,63 @@ fn demo_walks_the_seed_story() {
         detail("push-other-repo")
     );
 }
+
+/// The `pushed N/N bytes` lines of `text`.
+fn pushed_lines(text: &str) -> Vec<&str> {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| l.starts_with("pushed ") && l.ends_with(" bytes"))
+        .collect()
+}
+
+/// Not on a terminal (a pipe, a CI log): the push's progress is one final line on stderr,
+/// nothing is redrawn and stdout carries none of it.
+#[test]
+fn push_progress_is_one_line_on_stderr_when_not_a_terminal() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kagi"))
+        .arg("demo")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run kagi demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains('\r') && !stderr.contains('\r'), "{stderr}");
+    assert!(!stdout.contains("pushing") && pushed_lines(&stdout).is_empty());
+    let lines = pushed_lines(&stderr);
+    assert_eq!(lines.len(), 1, "{stderr}");
+    let (done, total) = lines[0]
+        .trim_start_matches("pushed ")
+        .trim_end_matches(" bytes")
+        .split_once('/')
+        .unwrap();
+    assert_eq!(done, total, "{stderr}");
+    assert!(total.parse::<u64>().unwrap() > 0);
+}
+
+/// On a terminal the bar is redrawn in place (carriage return, erase line) and ends on the same
+/// final line.
+#[test]
+fn push_progress_redraws_in_place_on_a_terminal() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kagi"));
+    cmd.arg("demo").env_remove("AWS_PROFILE");
+    let mut p = rexpect::session::spawn_command(cmd, Some(300_000)).expect("spawn in a pty");
+    let transcript = p.exp_eof().expect("the demo ends");
+    let at = transcript
+        .find("pushing ")
+        .unwrap_or_else(|| panic!("no progress bar:\n{transcript}"));
+    let progress = &transcript[at..];
+    assert!(progress.contains("\r\u{1b}[2K"), "{progress}");
+    let end = progress
+        .find("pushed ")
+        .unwrap_or_else(|| panic!("no final line: {progress}"));
+    let final_line = progress[end..].split('\n').next().unwrap();
+    assert!(
+        final_line.trim_end().ends_with(" bytes") && !final_line.contains("$ "),
+        "the final line must end before the demo goes on: {final_line:?}"
+    );
+    assert!(
+        transcript.contains("steps behaved as the tutorial says"),
+        "{transcript}"
+    );
+}

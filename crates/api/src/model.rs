@@ -33,7 +33,7 @@
 //!
 //! * `op NAME [in=SHAPE] [out=SHAPE] [wrap=RESULT_WRAPPER]`, followed by optional `doc TEXT`
 //!   (one line of help: the first sentence of botocore's documentation) and
-//!   `page in= out= [limit=] [more=] keys=K1,K2` (the botocore paginator).
+//!   `page in= out= [limit=] [more=] keys=K1,K2 [nonagg=N1,N2]` (the botocore paginator).
 //! * `TYPE NAME [attrs]` where TYPE is one of `structure list map string integer long boolean
 //!   timestamp blob double float`. Attributes: `member=` (list), `key=`/`value=` (map),
 //!   `min=`/`max=` (length for strings/lists/maps, value for numbers), `sensitive`, `union`
@@ -149,6 +149,9 @@ pub struct Paginator {
     pub result_keys: Vec<&'static str>,
     /// Output member telling whether more pages exist (`IsTruncated`).
     pub more_results: Option<&'static str>,
+    /// Output members that are not aggregated: the CLI shows the first page's values beside
+    /// the aggregated result keys (`Group` of GetGroup).
+    pub non_aggregate_keys: Vec<&'static str>,
 }
 
 /// A shape (type) of the model.
@@ -501,6 +504,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                             limit_key: None,
                             result_keys: Vec::new(),
                             more_results: None,
+                            non_aggregate_keys: Vec::new(),
                         };
                         for (k, v) in attrs(p) {
                             match k {
@@ -509,6 +513,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                                 "limit" => pg.limit_key = Some(v),
                                 "more" => pg.more_results = Some(v),
                                 "keys" => pg.result_keys = v.split(',').collect(),
+                                "nonagg" => pg.non_aggregate_keys = v.split(',').collect(),
                                 _ => panic!("bad paginator attribute {k}"),
                             }
                         }

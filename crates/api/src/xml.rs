@@ -12,6 +12,13 @@
 //! the wire and `...+00:00` in Values. Decoding is shape driven like botocore's `QueryParser`:
 //! unknown elements are ignored, an empty element is an empty string, a present but empty list
 //! element is `[]`.
+//!
+//! Policy documents (members of IAM's `policyDocumentType` shape: trust policies, policy
+//! versions, inline policies, wherever a response carries one) are percent-encoded on the wire
+//! (RFC 3986), as IAM sends them, and decoded back by the decoder: a Value always holds the
+//! document itself. botocore's parser leaves the encoded text and its `json_decode_policies`
+//! handler unquotes it (`urllib.parse.unquote`, `+` kept); the decoder here does that unquoting,
+//! and the CLI parses the JSON as the handler does.
 
 use std::borrow::Cow;
 
@@ -20,6 +27,24 @@ use serde_json::{Map, Number, Value};
 use crate::error::ApiError;
 use crate::model::{Operation, Service, ShapeId, ShapeKind};
 use crate::time::Timestamp;
+use crate::validate::POLICY_DOCUMENT_SHAPE;
+
+/// Whether `shape` is a policy document, percent-encoded on the wire.
+fn is_policy_document(shape: &crate::model::Shape) -> bool {
+    shape.name == POLICY_DOCUMENT_SHAPE && matches!(shape.kind, ShapeKind::String)
+}
+
+/// A policy document as IAM sends it: RFC 3986 percent-encoding (everything but
+/// `A-Za-z0-9-._~` as `%XX`).
+fn encode_policy_document(doc: &str) -> String {
+    kagi_sigv4::canonical::uri_encode(doc.as_bytes(), false)
+}
+
+/// The inverse, as botocore's `urllib.parse.unquote`: `%XX` escapes as UTF-8 (invalid
+/// sequences replaced), `+` kept, malformed escapes kept literally.
+fn decode_policy_document(text: &str) -> String {
+    String::from_utf8_lossy(&kagi_sigv4::canonical::percent_decode(text, false)).into_owned()
+}
 
 /// Escapes text for element content and attribute values. Characters XML 1.0 cannot carry
 /// (C0 controls other than TAB, LF, CR) are dropped; CR is written as `&#xD;` so it survives
@@ -170,6 +195,9 @@ fn write_element(
                 (None, Value::String(s)) => escape(s, out),
                 (None, other) => escape(&other.to_string(), out),
             }
+        }
+        (_, Value::String(doc)) if is_policy_document(shape) => {
+            out.push_str(&encode_policy_document(doc));
         }
         (kind, v) => match crate::json11::coerce_scalar(kind, v).unwrap_or_else(|| v.clone()) {
             Value::String(s) => escape(&s, out),
@@ -582,6 +610,9 @@ impl<'a> Stream<'a> {
                     }
                 }
             }
+            _ if is_policy_document(shape) => {
+                Ok(Value::String(decode_policy_document(&self.text()?)))
+            }
             kind => {
                 let text = self.text()?;
                 scalar(kind, &text, shape.name)
@@ -642,6 +673,7 @@ pub fn decode_element(
             }
             Value::Object(obj)
         }
+        _ if is_policy_document(shape) => Value::String(decode_policy_document(&el.text)),
         kind => scalar(kind, &el.text, &el.name)?,
     })
 }
@@ -756,6 +788,69 @@ mod tests {
         ));
         assert_eq!(decode_response(iam, op, &xml).unwrap(), out);
         assert_eq!(request_id(&xml).as_deref(), Some("req-1"));
+    }
+
+    /// The text of every `<name>` element of `xml`.
+    fn element_texts<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
+        let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+        xml.split(open.as_str())
+            .skip(1)
+            .map(|rest| &rest[..rest.find(close.as_str()).unwrap()])
+            .collect()
+    }
+
+    #[test]
+    fn policy_documents_are_percent_encoded_on_the_wire() {
+        let iam = crate::service("iam").unwrap();
+        // RFC 3986: only A-Za-z0-9-._~ stay; `+` and `%` are escaped too, UTF-8 byte by byte.
+        let doc = "{\"Version\": \"2012-10-17\",\n \"S\": \"a+b/*%~é\"}";
+        let encoded = "%7B%22Version%22%3A%20%222012-10-17%22%2C%0A%20%22S%22%3A%20%22a%2Bb%2F%2A%25~%C3%A9%22%7D";
+        let op = iam.operation("GetRole").unwrap();
+        let out = json!({"Role": {"Path": "/", "RoleName": "r", "RoleId": "AROAEXAMPLE",
+            "Arn": "arn:aws:iam::123456789012:role/r", "CreateDate": "2026-11-24T10:30:00+00:00",
+            "AssumeRolePolicyDocument": doc}});
+        let xml = encode_response(iam, op, &out, "r");
+        assert_eq!(element_texts(&xml, "AssumeRolePolicyDocument"), [encoded]);
+        assert_eq!(decode_response(iam, op, &xml).unwrap(), out);
+        let tree = parse_document(&xml).unwrap();
+        let result = tree.child("GetRoleResult").unwrap();
+        assert_eq!(
+            decode_element(iam, op.output.unwrap(), result).unwrap(),
+            out
+        );
+        // Nested in lists (GetAccountAuthorizationDetails): every document, at every depth.
+        let op = iam.operation("GetAccountAuthorizationDetails").unwrap();
+        let out = json!({
+            "UserDetailList": [{"UserName": "u", "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc}]}],
+            "RoleDetailList": [{"RoleName": "r", "AssumeRolePolicyDocument": doc,
+                "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": doc}]}],
+            "Policies": [{"PolicyName": "m", "PolicyVersionList": [{"Document": doc, "VersionId": "v1"}]}],
+            "IsTruncated": false});
+        let xml = encode_response(iam, op, &out, "r");
+        for name in ["PolicyDocument", "AssumeRolePolicyDocument", "Document"] {
+            let texts = element_texts(&xml, name);
+            assert!(!texts.is_empty(), "{name}: {xml}");
+            assert!(texts.iter().all(|t| *t == encoded), "{name}: {xml}");
+        }
+        assert_eq!(decode_response(iam, op, &xml).unwrap(), out);
+        // Other strings are not touched: a policy name with a `%` stays as it is.
+        let op = iam.operation("GetUserPolicy").unwrap();
+        let out = json!({"UserName": "u", "PolicyName": "100%", "PolicyDocument": doc});
+        let xml = encode_response(iam, op, &out, "r");
+        assert_eq!(element_texts(&xml, "PolicyName"), ["100%"]);
+        assert_eq!(decode_response(iam, op, &xml).unwrap(), out);
+    }
+
+    #[test]
+    fn policy_documents_decode_as_urllib_unquote() {
+        let iam = crate::service("iam").unwrap();
+        let op = iam.operation("GetGroupPolicy").unwrap();
+        // `+` stays a plus, malformed escapes stay literal, invalid UTF-8 becomes U+FFFD.
+        let xml = "<GetGroupPolicyResponse><GetGroupPolicyResult><GroupName>g</GroupName>\
+            <PolicyName>p</PolicyName><PolicyDocument>a+b%2x%zz%41%FF%</PolicyDocument>\
+            </GetGroupPolicyResult></GetGroupPolicyResponse>";
+        let v = decode_response(iam, op, xml).unwrap();
+        assert_eq!(v["PolicyDocument"], "a+b%2x%zzA\u{fffd}%");
     }
 
     #[test]

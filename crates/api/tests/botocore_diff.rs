@@ -3,7 +3,9 @@
 //! * our query encoding equals botocore's `QuerySerializer` (same pairs, same values);
 //! * our JSON 1.1 request equals botocore's `JSONSerializer` (target header and body);
 //! * botocore's parsers read our XML and JSON responses into exactly the Value we started
-//!   from, rendered as the AWS CLI renders it (datetimes `isoformat()`, blobs base64).
+//!   from, rendered as the AWS CLI renders it (datetimes `isoformat()`, blobs base64), once
+//!   the percent-encoded policy documents are unquoted as botocore's `json_decode_policies`
+//!   does (with botocore's own traversal of the output shape).
 //!
 //! So a response from `kagi serve` reads the same in the official CLI, and a request from the
 //! kagi CLI is byte-for-byte what the official CLI would send. Without the variable the test
@@ -24,7 +26,9 @@ use serde_json::{Value, json};
 const PYTHON: &str = r#"
 import sys, json, base64, datetime
 import botocore.session
-from botocore import serialize, parsers
+from urllib.parse import unquote
+from botocore import serialize, parsers, handlers
+handlers.decode_quoted_jsondoc = unquote
 
 session = botocore.session.get_session()
 models = {}
@@ -85,6 +89,11 @@ for case in json.load(sys.stdin):
         parsed = parsers.create_parser(protocol).parse(
             {'body': case['body'].encode(), 'status_code': 200, 'headers': {}},
             op.output_shape)
+        if protocol == 'query' and op.output_shape is not None:
+            # Policy documents are percent-encoded on the wire; kagi's decoder unquotes them as
+            # botocore's json_decode_policies does, walking the shapes with botocore's own
+            # traversal (its json.loads step is the CLI's, checked elsewhere).
+            handlers._decode_policy_types(parsed, op.output_shape)
         out.append(to_cli(parsed))
 print(json.dumps(out))
 "#;

@@ -211,6 +211,15 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
                     _ => vec![],
                 };
                 c.eq(format!("{what} result_keys"), p.result_keys.clone(), keys);
+                let non_aggregate: Vec<&str> = pag["non_aggregate_keys"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                c.eq(
+                    format!("{what} non_aggregate_keys"),
+                    p.non_aggregate_keys.clone(),
+                    non_aggregate,
+                );
             }
         }
     }

@@ -124,6 +124,8 @@ def gen(name, data):
             if "more_results" in p:
                 pl += f" more={p['more_results']}"
             pl += " keys=" + ",".join(keys)
+            if p.get("non_aggregate_keys"):
+                pl += " nonagg=" + ",".join(p["non_aggregate_keys"])
             out.append(pl)
     out.append("")
     for sname in order:

@@ -3,9 +3,11 @@
 //!
 //! Pagination follows botocore's `PageIterator` as the AWS CLI drives it: all pages are fetched
 //! unless `--no-paginate` or a paging member was given explicitly; the result keys are
-//! concatenated, other members dropped; `--max-items` truncates and emits `NextToken`, a
-//! base64 JSON resume token (`{"Marker": ..., "boto_truncate_amount": n}`) that
-//! `--starting-token` accepts.
+//! concatenated (dotted keys such as `imageScanFindings.findings` too), the first page's
+//! `non_aggregate_keys` merged in after them (`Group` of `iam get-group`), other members
+//! dropped; `--max-items` truncates the primary result key and emits `NextToken`, a base64 JSON
+//! resume token (`{"Marker": ..., "boto_truncate_amount": n}`) that `--starting-token`
+//! accepts. The text format prints page by page, the first page with its non-aggregate keys.
 
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -45,7 +47,10 @@ pub fn service_command(
         .cli_binary_format
         .clone()
         .unwrap_or_else(|| "base64".into());
-    let args = params::parse(op, &sub[1..], env, &binary_format)?;
+    let mut args = params::parse(op, &sub[1..], env, &binary_format)?;
+    if op.paginator.is_some() && (g.no_paginate || args.manual_paging) {
+        unpaginated(op, &mut args)?;
+    }
     if args.help {
         return crate::help::operation(op, io);
     }
@@ -125,6 +130,52 @@ pub(crate) fn prepare_op(
     prepare(s, op.service(), io)
 }
 
+/// Pagination is off (`--no-paginate`, or a paging member such as `--marker` given): the AWS
+/// CLI's `check_should_enable_pagination`. Its own paging options are an error, except where
+/// they shadow a member of the operation (IAM's `MaxItems` is `--max-items`): that member gets
+/// the value back.
+fn unpaginated(op: &'static Operation, args: &mut OpArgs) -> Result<(), CliError> {
+    let options = [
+        (
+            "starting-token",
+            args.starting_token
+                .take()
+                .filter(|t| !t.is_empty())
+                .map(Value::String),
+        ),
+        (
+            "page-size",
+            args.page_size.take().filter(|n| *n != 0).map(Value::from),
+        ),
+        (
+            "max-items",
+            args.max_items.take().filter(|n| *n != 0).map(Value::from),
+        ),
+    ];
+    let members = op.input_shape().map(|s| s.members()).unwrap_or_default();
+    let mut used = Vec::new();
+    for (cli, value) in options {
+        let Some(value) = value else { continue };
+        match members
+            .iter()
+            .find(|m| kagi_api::xform_name(m.name, '-') == cli)
+        {
+            Some(m) => {
+                args.input.insert(m.name.to_string(), value);
+            }
+            None => used.push(format!("--{cli}")),
+        }
+    }
+    if used.is_empty() {
+        return Ok(());
+    }
+    // v2's ParamValidationError (v1 raised a PaginationError: "Error during pagination: ...").
+    Err(CliError::BadParam(format!(
+        "Cannot specify --no-paginate along with pagination arguments: {}",
+        used.join(", ")
+    )))
+}
+
 /// The pages of one (possibly paginated) call, plus the full result.
 pub(crate) struct Pages {
     /// `build_full_result()` (or the single response).
@@ -172,14 +223,8 @@ pub(crate) fn run_operation(
 ) -> Result<Pages, CliError> {
     let sig = creds.map(Creds::to_sigv4);
     let input = Value::Object(args.input.clone());
-    let paginate = op.paginator.is_some() && !s.g.no_paginate && !args.manual_paging;
-    let Some(p) = op.paginator.as_ref().filter(|_| paginate) else {
-        let mut input = input;
-        if let (Some(p), Some(n)) = (&op.paginator, args.page_size)
-            && let Some(l) = p.limit_key
-        {
-            input[l] = Value::from(n);
-        }
+    let paginated = op.paginator.is_some() && !s.g.no_paginate && !args.manual_paging;
+    let Some(p) = op.paginator.as_ref().filter(|_| paginated) else {
         let out = s.call(op, ep, sig.as_ref(), &input)?;
         return Ok(Pages {
             full: out.clone(),
@@ -188,134 +233,312 @@ pub(crate) fn run_operation(
             next_token: None,
         });
     };
+    paginate(p, args, &mut |req: &Map<String, Value>| {
+        s.call(op, ep, sig.as_ref(), &Value::Object(req.clone()))
+    })
+}
+
+/// One request of a paginated call: the input members in, the page out.
+type PageCall<'a> = dyn FnMut(&Map<String, Value>) -> Result<Value, CliError> + 'a;
+
+/// botocore's `PageIterator` and `build_full_result` over `call` (one request per page).
+fn paginate(
+    p: &kagi_api::Paginator,
+    args: &OpArgs,
+    call: &mut PageCall,
+) -> Result<Pages, CliError> {
     let mut req = args.input.clone();
     if let (Some(l), Some(n)) = (p.limit_key, args.page_size) {
         req.insert(l.to_string(), Value::from(n));
     }
-    let mut skip = 0usize;
+    // botocore's PageIterator.__iter__, step by step.
+    let mut starting_truncation = 0usize;
     let mut current_token: Option<Value> = None;
     if let Some(t) = &args.starting_token {
         let m = decode_token(t)?;
         if let Some(n) = m.get("boto_truncate_amount").and_then(Value::as_u64) {
-            skip = n as usize;
+            starting_truncation = n as usize;
         }
-        if let Some(v) = m.get(p.input_token).filter(|v| !v.is_null()) {
+        if let Some(v) = m
+            .get(p.input_token)
+            .filter(|v| !v.is_null() && v.as_str() != Some("None"))
+        {
             req.insert(p.input_token.to_string(), v.clone());
             current_token = Some(v.clone());
         }
     }
-    let primary = p.result_keys.first().copied();
-    let mut full = Map::new();
-    let mut pages = Vec::new();
-    let mut raw_pages = Vec::new();
-    let mut collected = 0usize;
+    let primary = p.result_keys[0];
+    let max_items = args.max_items.map(|m| m.max(0) as usize);
+    let mut pages: Vec<Value> = Vec::new();
+    let mut non_aggregate = Map::new();
+    let mut total_items = 0usize;
     let mut resume: Option<Map<String, Value>> = None;
+    let mut previous: Option<Value> = None;
     loop {
-        let mut page = s.call(op, ep, sig.as_ref(), &Value::Object(req.clone()))?;
-        let next = page
-            .get(p.output_token)
-            .filter(|v| !v.is_null() && v.as_str() != Some(""))
-            .cloned();
-        let more = match p.more_results {
-            Some(k) => page.get(k).and_then(Value::as_bool).unwrap_or(false) && next.is_some(),
-            None => next.is_some(),
+        let mut page = call(&req)?;
+        let first = pages.is_empty();
+        if first && args.starting_token.is_some() {
+            handle_first_request(&mut page, &p.result_keys, starting_truncation);
+        } else if !first {
+            starting_truncation = 0;
+        }
+        let n = match search(&page, primary) {
+            Some(Value::Array(a)) => a.len(),
+            Some(Value::String(s)) => s.chars().count(),
+            _ => 0,
         };
-        if skip > 0 {
-            for k in &p.result_keys {
-                if let Some(Value::Array(a)) = page.get_mut(*k) {
-                    let n = skip.min(a.len());
-                    a.drain(..n);
-                }
+        let truncate = max_items.map_or(0, |max| (total_items + n).saturating_sub(max));
+        let mut next = None;
+        if truncate > 0 {
+            // Only the primary result key is truncated (botocore's _truncate_response).
+            let kept = n - truncate;
+            if let Some(Value::Array(a)) = search(&page, primary) {
+                let a = a[..kept].to_vec();
+                set_path(&mut page, primary, Value::Array(a));
+            }
+            let mut t = Map::new();
+            t.insert(
+                p.input_token.to_string(),
+                current_token.clone().unwrap_or(Value::Null),
+            );
+            t.insert(
+                "boto_truncate_amount".into(),
+                Value::from(kept + starting_truncation),
+            );
+            resume = Some(t);
+        } else {
+            total_items += n;
+            let more = p
+                .more_results
+                .is_none_or(|k| search(&page, k).is_some_and(truthy));
+            next = search(&page, p.output_token)
+                .filter(|v| more && truthy(v))
+                .cloned();
+        }
+        if first {
+            // _record_non_aggregate_key_values: botocore keeps references into the first page,
+            // so they show its truncation too.
+            for k in &p.non_aggregate_keys {
+                let v = search(&page, k).cloned().unwrap_or(Value::Null);
+                set_path_in(&mut non_aggregate, k, v);
             }
         }
-        let page_skip = skip;
-        skip = 0;
-        let mut stop = !more;
-        if let (Some(max), Some(pk)) = (args.max_items, primary) {
-            let max = max.max(0) as usize;
-            let len = page
-                .get(pk)
-                .and_then(Value::as_array)
-                .map(Vec::len)
-                .unwrap_or(0);
-            if collected + len > max {
-                let keep = max - collected;
-                for k in &p.result_keys {
-                    if let Some(Value::Array(a)) = page.get_mut(*k) {
-                        a.truncate(if *k == pk { keep } else { 0 });
-                    }
-                }
-                let mut t = Map::new();
-                t.insert(
-                    p.input_token.to_string(),
-                    current_token.clone().unwrap_or(Value::Null),
-                );
-                t.insert("boto_truncate_amount".into(), Value::from(keep + page_skip));
-                resume = Some(t);
-                collected = max;
-                stop = true;
-            } else {
-                collected += len;
-                if collected == max && more {
-                    let mut t = Map::new();
-                    t.insert(
-                        p.input_token.to_string(),
-                        next.clone().unwrap_or(Value::Null),
-                    );
-                    resume = Some(t);
-                    stop = true;
-                }
-            }
+        pages.push(page);
+        let Some(next) = next else { break };
+        if max_items == Some(total_items) {
+            let mut t = Map::new();
+            t.insert(p.input_token.to_string(), next);
+            resume = Some(t);
+            break;
         }
+        if previous.as_ref() == Some(&next) {
+            return Err(CliError::General(format!(
+                "Error during pagination: The same next token was received twice: {{'{}': {}}}",
+                p.input_token,
+                python_repr(&next)
+            )));
+        }
+        req.insert(p.input_token.to_string(), next.clone());
+        previous = Some(next.clone());
+        current_token = Some(next);
+    }
+    let next_token = resume.map(|t| encode_token(&t));
+    // build_full_result: result keys concatenated page by page, then the first page's
+    // non-aggregate keys merged in (merge_dicts), then NextToken.
+    let mut full = Value::Object(Map::new());
+    for page in &pages {
         for k in &p.result_keys {
-            match (page.get(*k), full.get_mut(*k)) {
-                (Some(Value::Array(a)), Some(Value::Array(f))) => f.extend(a.iter().cloned()),
-                (Some(v), None) => {
-                    full.insert(k.to_string(), v.clone());
+            let Some(v) = search(page, k) else { continue };
+            match (search_mut(&mut full, k), v) {
+                (None, v) => set_path(&mut full, k, v.clone()),
+                (Some(Value::Array(e)), Value::Array(a)) => e.extend(a.iter().cloned()),
+                (Some(e @ Value::String(_)), Value::String(a)) => {
+                    let joined = format!("{}{a}", e.as_str().unwrap_or_default());
+                    *e = Value::String(joined);
+                }
+                (Some(e @ Value::Number(_)), Value::Number(a)) => {
+                    if let (Some(x), Some(y)) = (e.as_i64(), a.as_i64()) {
+                        *e = Value::from(x + y);
+                    }
                 }
                 _ => {}
             }
         }
-        let mut page_view = Map::new();
-        for k in &p.result_keys {
-            if let Some(v) = page.get(*k) {
-                page_view.insert(k.to_string(), v.clone());
+    }
+    // Python aliasing: a non-aggregate key that contains a result key (`imageScanFindings` and
+    // `imageScanFindings.findings`) holds the first page's list, the very list object that
+    // build_full_result extended; merging it back therefore writes the aggregated list.
+    let aliased: Vec<(&str, Value)> = p
+        .result_keys
+        .iter()
+        .filter(|k| {
+            p.non_aggregate_keys
+                .iter()
+                .any(|n| k.strip_prefix(n).is_some_and(|rest| rest.starts_with('.')))
+                && matches!(
+                    pages.first().and_then(|f| search(f, k)),
+                    Some(Value::Array(_))
+                )
+        })
+        .filter_map(|k| search(&full, k).map(|v| (*k, v.clone())))
+        .collect();
+    if let Value::Object(f) = &mut full {
+        merge_dicts(f, &non_aggregate);
+        for (k, v) in aliased {
+            set_path_in(f, k, v);
+        }
+        if let Some(token) = &next_token {
+            f.insert("NextToken".into(), Value::String(token.clone()));
+        }
+    }
+    // The text formatter's view of each page: the non-aggregate part on the first page, then
+    // every result key (null when the page lacks it).
+    let result_pages = pages
+        .iter()
+        .enumerate()
+        .map(|(i, page)| {
+            let mut current = if i == 0 {
+                Value::Object(non_aggregate.clone())
+            } else {
+                Value::Object(Map::new())
+            };
+            for k in &p.result_keys {
+                set_path(
+                    &mut current,
+                    k,
+                    search(page, k).cloned().unwrap_or(Value::Null),
+                );
             }
-        }
-        pages.push(Value::Object(page_view));
-        raw_pages.push(page.clone());
-        if stop {
-            break;
-        }
-        let Some(n) = next else { break };
-        req.insert(p.input_token.to_string(), n.clone());
-        current_token = Some(n);
-    }
-    let next_token = resume.map(|t| encode_token(&t));
-    if let Some(token) = &next_token {
-        full.insert("NextToken".into(), Value::String(token.clone()));
-    }
+            current
+        })
+        .collect();
     Ok(Pages {
-        full: Value::Object(full),
-        pages: raw_pages,
-        result_pages: Some(pages),
+        full,
+        pages,
+        result_pages: Some(result_pages),
         next_token,
     })
 }
 
-/// Converts a Value into a [`Doc`] ordered like the shape's members (botocore's parsed order).
-pub fn shape_doc(service: &'static Service, shape: ShapeId, v: &Value) -> Doc {
-    let s = service.shape(shape);
-    // botocore's `json_decode_policies` (IAM): URL-encoded policy documents become objects.
-    if s.name == "policyDocumentType"
-        && let Value::String(text) = v
-    {
-        let decoded = percent_decode(text);
-        if let Some(d) = output::parse_json_ordered(&decoded).filter(|d| matches!(d, Doc::Map(_))) {
-            return d;
+/// JMESPath's truthiness, as botocore tests `more_results` and next tokens (an empty string,
+/// list or object and `false` are not "more").
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Number(_) => true,
+    }
+}
+
+/// A token as Python's `repr` prints it in botocore's "same next token" error.
+fn python_repr(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    }
+}
+
+/// A paginator key (`Users`, `imageScanFindings.findings`): a dotted JMESPath sub-expression.
+/// Missing and null are both `None`, as JMESPath's search gives.
+fn search<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(v, |v, k| v.get(k))
+        .filter(|v| !v.is_null())
+}
+
+fn search_mut<'a>(v: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    path.split('.')
+        .try_fold(v, |v, k| v.get_mut(k))
+        .filter(|v| !v.is_null())
+}
+
+/// botocore's `set_value_from_jmespath`: missing intermediate keys become objects.
+fn set_path(v: &mut Value, path: &str, x: Value) {
+    if let Value::Object(m) = v {
+        set_path_in(m, path, x);
+    }
+}
+
+fn set_path_in(m: &mut Map<String, Value>, path: &str, x: Value) {
+    match path.split_once('.') {
+        None => {
+            m.insert(path.to_string(), x);
+        }
+        Some((k, rest)) => {
+            let inner = m
+                .entry(k.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            set_path(inner, rest, x);
         }
     }
+}
+
+/// botocore's `merge_dicts` (without `append_lists`): objects merge key by key, anything else
+/// replaces.
+fn merge_dicts(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    for (k, v) in from {
+        match (into.get_mut(k), v) {
+            (Some(Value::Object(a)), Value::Object(b)) => merge_dicts(a, b),
+            _ => {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// `_handle_first_request` on resuming: the primary result key loses the items already shown,
+/// the other result keys were shown in full and become empty.
+fn handle_first_request(page: &mut Value, keys: &[&str], truncation: usize) {
+    let data = match search(page, keys[0]) {
+        Some(Value::Array(a)) => Value::Array(a.iter().skip(truncation).cloned().collect()),
+        Some(Value::String(s)) => Value::String(s.chars().skip(truncation).collect()),
+        _ => Value::Null,
+    };
+    set_path(page, keys[0], data);
+    for k in &keys[1..] {
+        let empty = match search(page, k) {
+            Some(Value::Array(_)) => Value::Array(Vec::new()),
+            Some(Value::String(_)) => Value::String(String::new()),
+            Some(n @ Value::Number(_)) => n.clone(),
+            _ => Value::Null,
+        };
+        set_path(page, k, empty);
+    }
+}
+
+/// Converts a Value into a [`Doc`] ordered like the shape's members (botocore's parsed order).
+pub fn shape_doc(service: &'static Service, shape: ShapeId, v: &Value) -> Doc {
+    shape_doc_in(service, shape, v, false)
+}
+
+/// [`shape_doc`], keeping the Value's own key order when `keep_order` (a paginated result:
+/// botocore's `build_full_result` puts the result keys first, then the non-aggregate keys).
+fn shape_doc_in(service: &'static Service, shape: ShapeId, v: &Value, keep_order: bool) -> Doc {
+    let s = service.shape(shape);
+    // botocore's `json_decode_policies` (IAM): a policy document becomes the JSON it holds.
+    // kagi-api's XML decoder has already undone the wire's percent-encoding (the handler's
+    // `unquote`); as in botocore, text that is not JSON stays a string.
+    if s.name == kagi_api::validate::POLICY_DOCUMENT_SHAPE
+        && let Value::String(text) = v
+        && let Some(d) = output::parse_json_ordered(text)
+    {
+        return d;
+    }
     match (&s.kind, v) {
+        (ShapeKind::Structure { members }, Value::Object(m)) if keep_order => Doc::Map(
+            m.iter()
+                .map(|(k, x)| {
+                    let d = match members.iter().find(|mm| mm.name == k) {
+                        Some(mm) => shape_doc_in(service, mm.shape, x, true),
+                        None => Doc::from_value(x),
+                    };
+                    (k.clone(), d)
+                })
+                .collect(),
+        ),
         (ShapeKind::Structure { members }, Value::Object(m)) => {
             let mut out: Vec<(String, Doc)> = Vec::new();
             for mm in members {
@@ -342,36 +565,10 @@ pub fn shape_doc(service: &'static Service, shape: ShapeId, v: &Value) -> Doc {
     }
 }
 
-/// `urllib.parse.unquote`: `%XX` sequences (UTF-8), `+` kept.
-fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_string();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (
-                (b[i + 1] as char).to_digit(16),
-                (b[i + 2] as char).to_digit(16),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn output_doc(op: &'static Operation, v: &Value) -> Doc {
+fn output_doc(op: &'static Operation, v: &Value, keep_order: bool) -> Doc {
     match op.output {
         Some(shape) => {
-            let mut d = shape_doc(op.service(), shape, v);
+            let mut d = shape_doc_in(op.service(), shape, v, keep_order);
             // NextToken (pagination) goes last, as botocore appends it.
             if let Some(t) = d.remove("NextToken") {
                 d.insert("NextToken", t);
@@ -507,13 +704,16 @@ pub(crate) fn print_result(
 ) -> Result<(), CliError> {
     let format = crate::config::output(s.g.output.as_deref(), s.env, s.profile()?);
     let query = s.g.query.as_deref();
-    let render = |v: &Value| -> Result<Doc, CliError> {
-        let d = output_doc(op, v);
+    // A paginated full result keeps botocore's key order; single responses are in model order.
+    let paginated = pages.result_pages.is_some();
+    let render_in = |v: &Value, keep_order: bool| -> Result<Doc, CliError> {
+        let d = output_doc(op, v, keep_order);
         match query {
             Some(q) => apply_query(q, d),
             None => Ok(d),
         }
     };
+    let render = |v: &Value| render_in(v, false);
     let text = match format.as_str() {
         "off" => String::new(),
         "yaml-stream" => {
@@ -552,7 +752,7 @@ pub(crate) fn print_result(
             out
         }
         other => {
-            let d = render(&pages.full)?;
+            let d = render_in(&pages.full, paginated)?;
             match other {
                 "table" => {
                     let color = match s.g.color.as_deref() {
@@ -740,5 +940,150 @@ mod tests {
         ]);
         let r = apply_query("@", d.clone()).unwrap();
         assert_eq!(r, d);
+    }
+
+    /// botocore's own paginator over the same pages: `Paginator(...).paginate(...)
+    /// .build_full_result()` and the requests it made.
+    const BOTOCORE_PAGINATE: &str = r#"
+import json, sys
+import botocore.session
+from botocore.paginate import Paginator
+case = json.load(sys.stdin)
+session = botocore.session.get_session()
+model = session.get_service_model(case["service"]).operation_model(case["op"])
+config = session.get_paginator_model(case["service"]).get_paginator(case["op"])
+calls = []
+def method(**kw):
+    calls.append(kw)
+    return json.loads(json.dumps(case["pages"][len(calls) - 1]))
+conf = {k: v for k, v in case["config"].items() if v is not None}
+full = Paginator(method, config, model).paginate(PaginationConfig=conf).build_full_result()
+print(json.dumps({"full": full, "calls": calls}))
+"#;
+
+    /// Paginates `pages` with kagi and with botocore; the full results (key order included)
+    /// and the requests must be the same. Returns the full result.
+    fn same_as_botocore(
+        venv: &std::path::Path,
+        op: &'static Operation,
+        pages: &[Value],
+        max_items: Option<i64>,
+        page_size: Option<i64>,
+        starting_token: Option<&str>,
+    ) -> Value {
+        let args = OpArgs {
+            max_items,
+            page_size,
+            starting_token: starting_token.map(str::to_string),
+            ..OpArgs::default()
+        };
+        let mut calls = Vec::new();
+        let ours = paginate(op.paginator.as_ref().unwrap(), &args, &mut |req| {
+            calls.push(Value::Object(req.clone()));
+            Ok(pages[calls.len() - 1].clone())
+        })
+        .unwrap();
+        let case = serde_json::json!({
+            "service": op.service().cli_name, "op": op.name, "pages": pages,
+            "config": {"MaxItems": max_items, "PageSize": page_size, "StartingToken": starting_token},
+        });
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(venv.join("bin/python"))
+            .args(["-c", BOTOCORE_PAGINATE])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(case.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // As text, so that key order counts too.
+        assert_eq!(
+            ours.full.to_string(),
+            theirs["full"].to_string(),
+            "{} {max_items:?} {starting_token:?}",
+            op.name
+        );
+        assert_eq!(Value::Array(calls), theirs["calls"], "{}", op.name);
+        ours.full
+    }
+
+    #[test]
+    fn pagination_is_botocores() {
+        let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV").map(std::path::PathBuf::from) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "KAGI_COMPAT_VENV (botocore) is required under CI"
+            );
+            eprintln!("SKIPPED: KAGI_COMPAT_VENV is not set");
+            return;
+        };
+        let iam = kagi_api::service("iam").unwrap();
+        let ecr = kagi_api::service("ecr").unwrap();
+        let user = |n: u32| serde_json::json!({"UserName": format!("u{n}"), "Path": "/"});
+        // GetGroup: Users aggregated, Group from the first page, after the result keys.
+        let get_group = iam.operation("GetGroup").unwrap();
+        let group = serde_json::json!({"GroupName": "g", "Path": "/"});
+        let pages = [
+            serde_json::json!({"Group": group, "Users": [user(0), user(1)], "IsTruncated": true, "Marker": "m1"}),
+            serde_json::json!({"Group": group, "Users": [user(2), user(3)], "IsTruncated": true, "Marker": "m2"}),
+            serde_json::json!({"Group": group, "Users": [user(4)], "IsTruncated": false}),
+        ];
+        let full = same_as_botocore(&venv, get_group, &pages, None, Some(2), None);
+        assert_eq!(full["Users"].as_array().unwrap().len(), 5);
+        assert_eq!(full["Group"], group);
+        let truncated = same_as_botocore(&venv, get_group, &pages, Some(3), None, None);
+        let token = truncated["NextToken"].as_str().unwrap().to_string();
+        same_as_botocore(&venv, get_group, &pages[1..], None, None, Some(&token));
+        same_as_botocore(&venv, get_group, &pages, Some(2), None, None);
+        // DescribeImageScanFindings: dotted result keys, nested non-aggregate keys merged as
+        // botocore's merge_dicts does.
+        let findings = ecr.operation("DescribeImageScanFindings").unwrap();
+        let finding = |n: u32| serde_json::json!({"name": format!("CVE-{n}"), "severity": "HIGH"});
+        let scan = |f: Vec<Value>, next: Option<&str>| {
+            let mut v = serde_json::json!({
+                "registryId": "123456789012", "repositoryName": "r",
+                "imageId": {"imageDigest": "sha256:00"},
+                "imageScanStatus": {"status": "COMPLETE"},
+                "imageScanFindings": {"imageScanCompletedAt": 1.0, "findings": f,
+                    "findingSeverityCounts": {"HIGH": 5}}});
+            if let Some(n) = next {
+                v["nextToken"] = Value::from(n);
+            }
+            v
+        };
+        let pages = [
+            scan(vec![finding(0), finding(1)], Some("t1")),
+            scan(vec![finding(2), finding(3)], Some("t2")),
+            scan(vec![finding(4)], None),
+        ];
+        same_as_botocore(&venv, findings, &pages, None, None, None);
+        let truncated = same_as_botocore(&venv, findings, &pages, Some(3), None, None);
+        let token = truncated["NextToken"].as_str().unwrap().to_string();
+        same_as_botocore(&venv, findings, &pages[1..], None, None, Some(&token));
+        // GetAccountAuthorizationDetails: four result keys; --max-items truncates only the
+        // first, and resuming empties the others on the first page.
+        let details = iam.operation("GetAccountAuthorizationDetails").unwrap();
+        let pages = [
+            serde_json::json!({"UserDetailList": [user(0), user(1)], "GroupDetailList": [group],
+                "RoleDetailList": [], "Policies": [], "IsTruncated": true, "Marker": "m1"}),
+            serde_json::json!({"UserDetailList": [user(2)], "GroupDetailList": [],
+                "RoleDetailList": [{"RoleName": "r"}], "Policies": [], "IsTruncated": false}),
+        ];
+        same_as_botocore(&venv, details, &pages, None, None, None);
+        let truncated = same_as_botocore(&venv, details, &pages, Some(1), None, None);
+        let token = truncated["NextToken"].as_str().unwrap().to_string();
+        same_as_botocore(&venv, details, &pages, None, None, Some(&token));
     }
 }

@@ -333,15 +333,25 @@ fn text_dict(
 
 // ---------------------------------------------------------------- table
 
-/// Display width as `table.py`'s `get_text_length` (East Asian W/F/A count 2).
+/// Display width as `table.py`'s `get_text_length`: East Asian Width W, F and A count 2 (as
+/// Python's `unicodedata` has them; unicode-width's `width_cjk` counts Latin-1's ambiguous
+/// letters such as `é` as 1).
 fn text_len(s: &str) -> usize {
     s.chars()
         .map(|c| {
-            if unicode_width::UnicodeWidthChar::width_cjk(c) == Some(2) {
-                2
-            } else {
-                1
-            }
+            let c = c as u32;
+            let wide = crate::east_asian_width::WIDE
+                .binary_search_by(|&(lo, hi)| {
+                    if hi < c {
+                        std::cmp::Ordering::Less
+                    } else if lo > c {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                })
+                .is_ok();
+            if wide { 2 } else { 1 }
         })
         .sum()
 }
@@ -1457,5 +1467,22 @@ mod json_order_tests {
         );
         assert!(parse_json_ordered("{\"a\":1,}").is_none());
         assert!(parse_json_ordered("{} x").is_none());
+    }
+}
+
+#[cfg(test)]
+mod text_len_tests {
+    use super::text_len;
+
+    #[test]
+    fn counts_as_the_aws_cli_table_does() {
+        // Values from Python: sum(2 if unicodedata.east_asian_width(c) in 'WFA' else 1).
+        assert_eq!(text_len("abc"), 3);
+        assert_eq!(text_len("é"), 2); // A
+        assert_eq!(text_len("鍵"), 2); // W
+        assert_eq!(text_len("ｱ"), 1); // H (halfwidth katakana)
+        assert_eq!(text_len("Ａ"), 2); // F
+        assert_eq!(text_len("\u{10FFFD}"), 2); // A (private use)
+        assert_eq!(text_len("a+b 100% é*"), 12);
     }
 }

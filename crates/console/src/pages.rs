@@ -265,17 +265,11 @@ fn entity_rows(list: &[Value], base: &str, id_key: &str, name_key: &str, extra: 
     rows
 }
 
-/// A policy document as IAM returns it (URL-encoded on the wire; decoded here if needed).
+/// A policy document from an output Value. The Backend hands over Values, never XML: the
+/// percent-encoding IAM puts on the wire is kagi-api's XML codec's, so a Value holds the
+/// document itself and the page shows it as it was written.
 fn document_text(v: &Value) -> String {
-    let s = txt(v);
-    if s.starts_with('%') {
-        form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or(s)
-    } else {
-        s
-    }
+    txt(v)
 }
 
 /// A policy document for reading: pretty-printed JSON (two-space indent, keys in their order),

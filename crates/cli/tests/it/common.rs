@@ -90,3 +90,120 @@ pub fn skip_or_fail(what: &str) {
     }
     eprintln!("SKIPPED: {what} is not available (set it, or CI=1 to make this a failure)");
 }
+
+/// An official CLI to compare kagi with.
+pub struct Official {
+    pub bin: std::path::PathBuf,
+    /// `aws-cli/1...` or `aws-cli/2...` (`aws --version`).
+    pub version: String,
+}
+
+impl Official {
+    pub fn v2(&self) -> bool {
+        self.version.starts_with("aws-cli/2.")
+    }
+}
+
+/// AWS CLI v1 from the compat venv (`KAGI_COMPAT_VENV`), or a skip notice (a failure under CI).
+pub fn official_v1() -> Option<Official> {
+    let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV") else {
+        skip_or_fail("KAGI_COMPAT_VENV (the official aws CLI v1)");
+        return None;
+    };
+    official_at(std::path::Path::new(&venv).join("bin/aws"))
+}
+
+/// AWS CLI v2: Debian's `awscli` package (`/usr/bin/aws`, installed by scripts/test), or the
+/// binary named by `KAGI_AWS_V2`; a skip notice without it (a failure under CI).
+pub fn official_v2() -> Option<Official> {
+    let bin = std::env::var_os("KAGI_AWS_V2")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/aws"));
+    match official_at(bin.clone()) {
+        Some(o) if o.v2() => Some(o),
+        _ => {
+            skip_or_fail(&format!(
+                "AWS CLI v2 at {} (apt-get install awscli)",
+                bin.display()
+            ));
+            None
+        }
+    }
+}
+
+fn official_at(bin: std::path::PathBuf) -> Option<Official> {
+    let out = std::process::Command::new(&bin)
+        .arg("--version")
+        .env("AWS_PAGER", "")
+        .output()
+        .ok()?;
+    // v1 printed its version on stderr.
+    let text = String::from_utf8_lossy(if out.stdout.is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    })
+    .trim()
+    .to_string();
+    Some(Official { bin, version: text })
+}
+
+/// Runs each command with kagi (in-process) and with `official`, both with the sandbox's
+/// environment, and returns the commands whose stdout, stderr or success differ (as readable
+/// diffs). `normalize_err` adapts the official CLI's stderr where it differs by design.
+pub fn differences(
+    sb: &Sandbox,
+    official: &Official,
+    commands: &[Vec<String>],
+    normalize_err: &dyn Fn(&str) -> String,
+) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for args in commands {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let ours = sb.run(&argv);
+        let theirs = std::process::Command::new(&official.bin)
+            .args(args)
+            .env_clear()
+            .envs(sb.env().vars)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .unwrap();
+        let their_out = String::from_utf8_lossy(&theirs.stdout).to_string();
+        let their_err = normalize_err(&String::from_utf8_lossy(&theirs.stderr));
+        if ours.stdout != their_out
+            || ours.stderr.trim_start() != their_err.trim_start()
+            || (ours.code == 0) != theirs.status.success()
+        {
+            diffs.push(format!(
+                "{args:?} ({})\n--- aws (exit {:?})\n{their_out}{their_err}--- kagi (exit {})\n{}{}",
+                official.version,
+                theirs.status.code(),
+                ours.code,
+                ours.stdout,
+                ours.stderr
+            ));
+        }
+    }
+    diffs
+}
+
+/// v1's errors in v2's words (kagi's): v1 prefixes usage errors with a "Note: AWS CLI version
+/// 2 ..." paragraph, prints argparse's frame (no blank line before `aws: error:`, none after),
+/// and words one parameter error as a pagination error.
+pub fn without_v1_note(err: &str) -> String {
+    let err = err
+        .split_inclusive('\n')
+        .filter(|l| !l.contains("Note: AWS CLI version 2"))
+        .collect::<String>()
+        .replacen(
+            "Error during pagination: Cannot specify --no-paginate",
+            "Cannot specify --no-paginate",
+            1,
+        );
+    let body = err.trim_start_matches('\n');
+    if !body.starts_with("usage: aws") {
+        return err;
+    }
+    let body = body.replacen("help\naws: error:", "help\n\naws: error:", 1);
+    format!("\n{}\n", body)
+}

@@ -60,17 +60,18 @@ fn argument_errors_exit_252_with_the_aws_cli_wording() {
     let s = Sandbox::new();
     let o = s.run(&["iam", "get-user-policy", "--policy-name", "p"]);
     assert_eq!(o.code, 252);
-    assert!(o.stderr.starts_with("usage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]\nTo see help text, you can run:\n"));
+    assert!(o.stderr.starts_with("\nusage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]\nTo see help text, you can run:\n"));
     assert!(
         o.stderr
-            .ends_with("\naws: error: the following arguments are required: --user-name\n"),
+            .ends_with("help\n\naws: error: the following arguments are required: --user-name\n\n"),
         "{}",
         o.stderr
     );
     let o = s.run(&["iam", "create-user", "--user-name", "a", "--bogus", "1"]);
     assert_eq!(o.code, 252);
     assert!(
-        o.stderr.ends_with("\nUnknown options: --bogus, 1\n"),
+        o.stderr
+            .ends_with("help\n\nUnknown options: --bogus, 1\n\n"),
         "{}",
         o.stderr
     );

@@ -6,6 +6,7 @@ mod console;
 mod formats;
 mod inprocess;
 mod moto;
+mod official;
 mod profile_parser;
 mod pty;
 mod seed;

@@ -118,7 +118,6 @@ fn pagination_against_moto() {
 #[test]
 fn same_output_as_the_official_cli_on_moto() {
     let Some(moto) = start_moto() else { return };
-    let venv = std::env::var_os("KAGI_COMPAT_VENV").expect("checked by start_moto");
     let mut sb = Sandbox::new();
     sb.set("AWS_ENDPOINT_URL", &moto.url)
         .set("AWS_ACCESS_KEY_ID", "testing")
@@ -205,30 +204,13 @@ fn same_output_as_the_official_cli_on_moto() {
         &["ecr", "list-images", "--repository-name", "test-repos"],
         &["ecr", "describe-repositories", "--repository-names", "nope"],
     ];
-    let mut diffs = Vec::new();
-    for args in commands {
-        let ours = sb.run(args);
-        let theirs = std::process::Command::new(std::path::Path::new(&venv).join("bin/aws"))
-            .args(*args)
-            .env_clear()
-            .envs(sb.env().vars)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .output()
-            .unwrap();
-        let their_out = String::from_utf8_lossy(&theirs.stdout).to_string();
-        // v1 prefixes usage errors with a "Note: AWS CLI version 2 ..." paragraph.
-        let their_err: String = String::from_utf8_lossy(&theirs.stderr)
-            .split_inclusive('\n')
-            .filter(|l| !l.contains("Note: AWS CLI version 2"))
-            .collect::<String>()
-            .replacen("\n\nusage:", "usage:", 1);
-        if ours.stdout != their_out || ours.stderr.trim_start() != their_err.trim_start() {
-            diffs.push(format!(
-                "{args:?}\n--- aws\n{their_out}{their_err}--- kagi\n{}{}",
-                ours.stdout, ours.stderr
-            ));
-        }
-        assert_eq!(ours.code == 0, theirs.status.success(), "{args:?}");
-    }
+    let Some(v1) = crate::common::official_v1() else {
+        return;
+    };
+    let commands: Vec<Vec<String>> = commands
+        .iter()
+        .map(|c| c.iter().map(|a| a.to_string()).collect())
+        .collect();
+    let diffs = crate::common::differences(&sb, &v1, &commands, &crate::common::without_v1_note);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }

@@ -51,6 +51,20 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
     // Credentials that may not call IAM are refused before anything else is looked at.
     crate::authz::may_call_iam(ctx.caller)?;
     let i = &input;
+    // Tag keys beginning with `aws:` (in any case) are reserved by AWS: IAM refuses them
+    // wherever tags are set (Create*, Tag*), before looking anything up.
+    if let Some(tags) = i.get("Tags").and_then(Value::as_array)
+        && tags.iter().any(|t| {
+            t.get("Key")
+                .and_then(Value::as_str)
+                .and_then(|k| k.get(..4))
+                .is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+        })
+    {
+        return Err(AwsError::invalid_input(
+            "Tag keys beginning with aws: are reserved for system use.",
+        ));
+    }
     match op {
         "CreateUser" => users::create_user(ctx, i),
         "GetUser" => users::get_user(ctx, i),

@@ -5,7 +5,8 @@ Run by crates/server/tests/official_clients.rs. Environment:
   KAGI_ENDPOINT    http://127.0.0.1:PORT
   KAGI_ACCOUNT     account id;  KAGI_ROOT_AKID / KAGI_ROOT_SECRET  root keys
   KAGI_EXPIRED_AKID / KAGI_EXPIRED_SECRET / KAGI_EXPIRED_TOKEN   credentials of an expired session
-  AWS_BIN          the official aws CLI
+  AWS_BIN          the official aws CLI (v1 or v2)
+  AWS_V1_BIN       with a v2 AWS_BIN: the v1 CLI, for the steps v2 2.9 cannot point at kagi
 Prints "OK: N steps" on success; exits non-zero at the first step that misbehaves.
 """
 import json, os, subprocess, sys, tempfile
@@ -27,6 +28,11 @@ base_env.update(HOME=home, AWS_CONFIG_FILE=os.path.join(home, ".aws/config"),
                 # awscli v1 (PyPI) needs a region for a profile that has none (the role profile).
                 AWS_DEFAULT_REGION="ap-northeast-1")
 steps = 0
+VERSION = subprocess.run([AWS, "--version"], capture_output=True, text=True, env=base_env)
+VERSION = (VERSION.stdout or VERSION.stderr).strip()
+IS_V2 = VERSION.startswith("aws-cli/2.")
+ROLE_PROFILE = "ECRLoginAndPushRoleProfile"
+print("official CLI:", VERSION)
 
 
 def fail(msg):
@@ -37,11 +43,17 @@ def fail(msg):
 def aws(*args, profile=None, stdin=None, expect_ok=True, env=None):
     global steps
     steps += 1
-    argv = [AWS, *args, "--endpoint-url", E]
+    cli = AWS
+    if IS_V2 and profile == ROLE_PROFILE:
+        # AWS CLI v2 2.9 (Debian bookworm) predates endpoint_url in profiles and
+        # AWS_ENDPOINT_URL (2.13): its assume-role provider would call the real STS, whatever
+        # --endpoint-url says for the command itself. This step runs with the v1 CLI.
+        cli = os.environ["AWS_V1_BIN"]
+    argv = [cli, *args, "--endpoint-url", E]
     if profile:
         argv += ["--profile", profile]
     p = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env or base_env)
-    print("$ aws", " ".join(a if len(a) < 60 else a[:57] + "..." for a in args),
+    print("$ aws" if cli == AWS else "$ aws(v1)", " ".join(a if len(a) < 60 else a[:57] + "..." for a in args),
           f"--profile {profile}" if profile else "", "->", p.returncode)
     if expect_ok:
         if p.returncode != 0:
