@@ -21,6 +21,7 @@ import {
   iamArn,
   nav,
   rootPage,
+  signedInAs,
   signIn,
 } from "./lib.mjs";
 
@@ -40,7 +41,7 @@ await feature("groups", async (t) => {
   const usersPage = () => clickForPage(user, nav(user).getByRole("link", { name: "Users" }), "/console/users");
   await t.step("user-denied-users-page", async () => {
     await signIn(user, USER, PASSWORD);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(user, iamArn("user", USER));
     const resp = await usersPage();
     assert.equal(resp.status(), 403);
     assert.match(

@@ -24,6 +24,7 @@ import {
   REGION,
   rootCli,
   rootPage,
+  signedInAs,
   signIn,
   tempDir,
 } from "./lib.mjs";
@@ -167,7 +168,7 @@ await feature("lifecycle", async (t) => {
     await root.getByRole("button", { name: "Enable console access" }).click();
     await root.getByText(/Enabled \(since/).waitFor();
     await signIn(other, USER, NEW_PASSWORD);
-    await nav(other).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(other, iamArn("user", USER));
   });
 
   // ---------------------------------------------------------------- deleting

@@ -16,6 +16,7 @@
 
 import {
   account,
+  accountMenu,
   alertNow,
   alertText,
   allow,
@@ -26,11 +27,13 @@ import {
   endpoint,
   escapeRe,
   feature,
+  header,
   iamArn,
   nav,
   qrText,
   rootCli,
   rootPage,
+  signedInAs,
   signIn,
   signOut,
   stepNow,
@@ -175,7 +178,7 @@ await feature("mfa", async (t) => {
     await user.keyboard.type(code);
     await user.keyboard.press("Enter");
     await user.waitForURL(/\/console\/users$/);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(user, iamArn("user", USER));
     // Signed in with the user's own permissions: none for IAM's user list.
     assert.match(await alertText(user), /AccessDenied.*iam:ListUsers/s);
   });
@@ -208,8 +211,8 @@ await feature("mfa", async (t) => {
   ]);
   await t.step("password-session-may-not-switch-to-it", async () => {
     await signIn(other, "no-mfa-user", PASSWORD);
-    await nav(other).getByText(iamArn("user", "no-mfa-user")).waitFor();
-    await nav(other).getByRole("link", { name: "Switch role" }).click();
+    await signedInAs(other, iamArn("user", "no-mfa-user"));
+    await accountMenu(other, "Switch role");
     await other.getByLabel("Role", { exact: true }).fill(ROLE);
     const resp = await clickForPage(other, other.getByRole("button", { name: "Switch role" }), "");
     assert.equal(resp.status(), 403);
@@ -219,17 +222,17 @@ await feature("mfa", async (t) => {
   // Back in the browser signed in with the code.
   t.page = user;
   await t.step("mfa-session-switches-to-role-requiring-mfa", async () => {
-    await nav(user).getByRole("link", { name: "Switch role" }).click();
+    await accountMenu(user, "Switch role");
     await user.getByLabel("Role", { exact: true }).fill(ROLE);
     await user.getByLabel(/Display name/).fill("MFA role");
     const resp = await clickForPage(user, user.getByRole("button", { name: "Switch role" }), "");
     // The role's trust policy requires MFA, and this console session was signed in with it.
     assert.equal(resp.status(), 200, `switch role answered: ${await alertNow(user)}`);
     assert.match(new URL(user.url()).pathname, /\/console\/users$/);
-    await nav(user).getByRole("status").getByText("MFA role").waitFor();
+    await header(user).getByRole("status").getByText("MFA role").waitFor();
     // With the role's permissions: the user list.
     await user.getByRole("link", { name: USER, exact: true }).waitFor();
-    assert.match(await nav(user).innerText(), new RegExp(`arn:aws:sts::${account}:assumed-role/${ROLE}/`));
+    assert.match(await header(user).textContent(), new RegExp(`arn:aws:sts::${account}:assumed-role/${ROLE}/`));
   });
 
   // Removing the device (root): the user signs in with the password alone again.
@@ -242,6 +245,6 @@ await feature("mfa", async (t) => {
     assert.deepEqual(rootCli(["iam", "list-mfa-devices", "--user-name", USER]).MFADevices, []);
     await signIn(other, USER, PASSWORD);
     await other.waitForURL(/\/console\/users$/);
-    await nav(other).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(other, iamArn("user", USER));
   });
 });

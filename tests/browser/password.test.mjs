@@ -17,6 +17,7 @@
 
 import {
   account,
+  accountMenu,
   alertNow,
   alertText,
   assert,
@@ -28,6 +29,7 @@ import {
   nav,
   rootPage,
   rootPassword,
+  signedInAs,
   signIn,
   signOut,
 } from "./lib.mjs";
@@ -42,7 +44,7 @@ await feature("password", async (t) => {
   const root = await rootPage(t);
 
   await t.step("policy-page-default", async () => {
-    await nav(root).getByRole("link", { name: "Password" }).click();
+    await accountMenu(root, "Security credentials");
     await root.getByRole("heading", { name: "Change password" }).waitFor();
     await root.getByRole("link", { name: "Account password policy" }).click();
     await root.getByRole("heading", { name: "Password policy" }).waitFor();
@@ -94,8 +96,8 @@ await feature("password", async (t) => {
 
   await t.step("user-password-page", async () => {
     await signIn(user, USER, FIRST);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
-    await nav(user).getByRole("link", { name: "Password" }).click();
+    await signedInAs(user, iamArn("user", USER));
+    await accountMenu(user, "Security credentials");
     await user.getByRole("heading", { name: "Change password" }).waitFor();
   });
 
@@ -126,7 +128,7 @@ await feature("password", async (t) => {
 
   await t.step("new-password-signs-in", async () => {
     await signIn(user, USER, SECOND);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(user, iamArn("user", USER));
   });
 
   // ---------------------------------------------------------------- the root's own password
@@ -139,7 +141,7 @@ await feature("password", async (t) => {
     return clickForPage(root, root.getByRole("button", { name: "Change password" }), "/console/password");
   };
   await t.step("root-wrong-current-refused", async () => {
-    await nav(root).getByRole("link", { name: "Password" }).click();
+    await accountMenu(root, "Security credentials");
     const resp = await rootForm(`${rootPassword}x`, ROOT_NEW);
     assert.equal(resp.status(), 403);
     assert.match(await alertText(root), /IncorrectPassword/);
@@ -161,7 +163,7 @@ await feature("password", async (t) => {
     const old = await signIn(root, null, rootPassword);
     assert.equal(old.status(), 401);
     await signIn(root, null, ROOT_NEW);
-    await nav(root).getByText(`arn:aws:iam::${account}:root`).waitFor();
+    await signedInAs(root, `arn:aws:iam::${account}:root`);
   });
 
   // "User must create a new password at next sign-in": as in the AWS console, the next
@@ -182,7 +184,7 @@ await feature("password", async (t) => {
   t.page = user;
   await t.step("reset-required-sign-in-asks-for-new-password", async () => {
     await signIn(user, USER, THIRD);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(user, iamArn("user", USER));
     assert.equal(new URL(user.url()).pathname, "/console/password", "the sign-in lands on the password change");
     await user.goto(`${endpoint}/console/users`);
     assert.equal(new URL(user.url()).pathname, "/console/password", "other pages wait for the new password");

@@ -16,6 +16,7 @@
 //     while other users still sign in.
 
 import {
+  accountMenu,
   alertText,
   assert,
   clickForPage,
@@ -26,6 +27,7 @@ import {
   rootCli,
   rootPage,
   rootPassword,
+  signedInAs,
   signIn,
   unnamedControls,
 } from "./lib.mjs";
@@ -136,7 +138,7 @@ await feature("security", async (t) => {
   });
 
   await t.step("signed-out-cookie-dead", async () => {
-    await nav(page).getByRole("button", { name: "Sign out" }).click();
+    await accountMenu(page, "Sign out");
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     assert.equal((await page.context().cookies()).filter((c) => c.name === "kagi-console").length, 0);
     // The old cookie, replayed from another browser, is refused: the session ended server-side.
@@ -168,6 +170,6 @@ await feature("security", async (t) => {
 
   await t.step("lockout-is-per-user", async () => {
     await signIn(page, null, rootPassword);
-    await nav(page).getByText(`:root`).waitFor();
+    await signedInAs(page, `:root`);
   });
 });

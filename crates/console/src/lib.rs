@@ -74,6 +74,7 @@
 //! | [`session`] | sessions, CSRF tokens, constant-time compare, lockout |
 //! | [`html`] | escaping, layout, stylesheet |
 //! | [`password`] | argon2id hashing and verification |
+//! | [`summary`] | a policy document as a table: effect, service, actions, resources, principal, condition |
 //!
 //! # Web security invariants
 //!
@@ -103,6 +104,7 @@ pub mod html;
 pub mod pages;
 pub mod password;
 pub mod session;
+pub mod summary;
 
 use axum::Router;
 use axum::body::Body;

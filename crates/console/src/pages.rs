@@ -2,7 +2,7 @@
 //! principal and renders what it answered; an AWS error is rendered with its own status (403 for
 //! AccessDenied) and message instead of the data.
 
-use crate::html::{csrf_field, error_box, esc, layout, seg};
+use crate::html::{csrf_field, data_table, error_box, esc, layout, seg};
 use crate::session::{ConsoleSession, ct_eq};
 use crate::{CallError, Console, Req, SESSION_COOKIE, cookie, html_response, now, redirect};
 use axum::http::{Method, StatusCode, header};
@@ -35,6 +35,10 @@ pub fn plain(status: StatusCode, msg: &str) -> Response {
 }
 
 pub fn dispatch(c: &Console, r: &Req) -> Response {
+    crate::html::at_path(&r.segs, || route(c, r))
+}
+
+fn route(c: &Console, r: &Req) -> Response {
     let segs: Vec<&str> = r.segs.iter().map(String::as_str).collect();
     let get = r.method == Method::GET || r.method == Method::HEAD;
     let post = r.method == Method::POST;
@@ -43,6 +47,13 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
             return (
                 [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
                 POLICY_EDITOR_JS,
+            )
+                .into_response();
+        }
+        (["static", "console.js"], true, _) => {
+            return (
+                [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                crate::html::CONSOLE_JS,
             )
                 .into_response();
         }
@@ -351,18 +362,21 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("Users", &e),
         };
-        let rows = entity_rows(
-            items(&out, "Users"),
+        let list = items(&out, "Users");
+        let rows = entity_rows(list, "users", "UserName", "UserName", &["CreateDate"]);
+        let table = data_table(
+            "Users",
             "users",
-            "UserName",
-            "UserName",
-            &["CreateDate"],
+            &["User name", "ARN", "Created"],
+            &rows,
+            list.len(),
+            r##"<strong>No users yet</strong> <a href="#create-user">Create a user</a> to give a person or a program its own credentials."##,
         );
         self.page(
             "Users",
             &format!(
-                r#"<table><thead><tr><th>User name</th><th>ARN</th><th>Created</th></tr></thead><tbody>{rows}</tbody></table>
-<h2>Create user</h2><form method="post" action="/console/users">{csrf}
+                r#"{table}
+<h2 id="create-user">Create user</h2><form method="post" action="/console/users">{csrf}
 <label>User name <input type="text" name="UserName" required maxlength="64"></label>
 <label>Console password (optional: leave empty for no console access) <input type="password" name="Password" autocomplete="new-password"></label>
 <fieldset><legend>Permissions (optional)</legend>
@@ -718,6 +732,14 @@ impl P<'_> {
             "PolicyName",
             &["Type", "AttachmentCount"],
         );
+        let table = data_table(
+            "Policies",
+            "policies",
+            &["Policy name", "ARN", "Type", "Attachments"],
+            &rows,
+            listed.len(),
+            r#"<strong>No policies of this type</strong> <a href="/console/policies/new">Create a policy</a> to say what an identity may do."#,
+        );
         let filter: Vec<String> = TYPES
             .iter()
             .map(|(t, _, label)| {
@@ -731,9 +753,8 @@ impl P<'_> {
         self.page(
             "Policies",
             &format!(
-                r#"<p><a href="/console/policies/new">Create policy</a></p>
-<p role="group" aria-label="Filter by type">Type: {filter}</p>
-<table><thead><tr><th>Policy name</th><th>ARN</th><th>Type</th><th>Attachments</th></tr></thead><tbody>{rows}</tbody></table>"#,
+                r#"<p role="group" aria-label="Filter by type">Type: {filter}</p>
+{table}"#,
                 filter = filter.join(" · ")
             ),
         )
@@ -816,9 +837,12 @@ impl P<'_> {
                 })
             })
             .collect();
+        let summary = crate::summary::summarize(document)
+            .map(|rows| crate::summary::to_json(&rows))
+            .unwrap_or(Value::Null);
         (
             [(header::CONTENT_TYPE, "application/json")],
-            json!({"findings": list}).to_string(),
+            json!({"findings": list, "summary": summary}).to_string(),
         )
             .into_response()
     }
@@ -828,12 +852,17 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("Roles", &e),
         };
-        let rows = entity_rows(items(&out, "Roles"), "roles", "RoleName", "RoleName", &[]);
+        let list = items(&out, "Roles");
+        let rows = entity_rows(list, "roles", "RoleName", "RoleName", &[]);
         self.page(
             "Roles",
-            &format!(
-                r#"<p><a href="/console/roles/new">Create role</a></p>
-<table><thead><tr><th>Role name</th><th>ARN</th></tr></thead><tbody>{rows}</tbody></table>"#
+            &data_table(
+                "Roles",
+                "roles",
+                &["Role name", "ARN"],
+                &rows,
+                list.len(),
+                r#"<strong>No roles yet</strong> <a href="/console/roles/new">Create a role</a> that people, programs or identity providers can switch to."#,
             ),
         )
     }
@@ -868,11 +897,12 @@ impl P<'_> {
             None => "None".to_owned(),
         };
         let mut body = format!(
-            "<p>ARN: <code>{}</code><br>Created: {}<br>Maximum session duration: {} seconds<br>Last activity: {last}</p><h2>Trust relationships</h2><pre>{}</pre>{}<h2>Permissions policies</h2>",
+            "<p>ARN: <code>{}</code><br>Created: {}<br>Maximum session duration: {} seconds<br>Last activity: {last}</p><h2>Trust relationships</h2><pre>{}</pre>{}{}<h2>Permissions policies</h2>",
             esc(&txt(&r["Arn"])),
             esc(&txt(&r["CreateDate"])),
             esc(&txt(&r["MaxSessionDuration"])),
             esc(&pretty_document(&trust)),
+            crate::summary::table(&trust, "Who can assume this role"),
             self.trust_editor(name, &trust, false)
         );
         match self.call("iam", "ListAttachedRolePolicies", json!({"RoleName": name})) {

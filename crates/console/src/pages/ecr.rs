@@ -83,11 +83,11 @@ impl P<'_> {
     pub(super) fn ecr_repositories(&self) -> Response {
         let region = self.region();
         let mut body = self.region_picker(&region, "/console/ecr/repositories");
-        body.push_str("<h2>Private repositories</h2>");
         let mut status = StatusCode::OK;
         match self.ecr("DescribeRepositories", &region, json!({"maxResults": 1000})) {
             Ok(v) => {
-                let rows: String = items(&v, "repositories")
+                let list = items(&v, "repositories");
+                let rows: String = list
                     .iter()
                     .map(|r| {
                         let name = txt(&r["repositoryName"]);
@@ -102,8 +102,13 @@ impl P<'_> {
                         )
                     })
                     .collect();
-                body.push_str(&format!(
-                    "<table><thead><tr><th>Repository name</th><th>URI</th><th>Created at</th><th>Tag immutability</th></tr></thead><tbody>{rows}</tbody></table>"
+                body.push_str(&crate::html::data_table(
+                    "Private repositories",
+                    "repositories",
+                    &["Repository name", "URI", "Created at", "Tag immutability"],
+                    &rows,
+                    list.len(),
+                    r##"<strong>No repositories in this region yet</strong> <a href="#create-repository">Create a repository</a> to push images to."##,
                 ));
             }
             Err(e) => {
@@ -113,7 +118,7 @@ impl P<'_> {
         }
         body.push_str(&format!(
             r#"<p>Open a repository by name: </p><form method="get" action="/console/ecr/open"><label for="open-name">Repository name</label> <input type="text" id="open-name" name="name" required><input type="hidden" name="region" value="{rg}"> <button type="submit">Open repository</button></form>
-<h2>Create repository</h2><form method="post" action="/console/ecr/repositories">{csrf}
+<h2 id="create-repository">Create repository</h2><form method="post" action="/console/ecr/repositories">{csrf}
 <input type="hidden" name="region" value="{rg}">
 <label for="repositoryName">Repository name</label> <input type="text" id="repositoryName" name="repositoryName" required maxlength="256">
 <label for="imageTagMutability">Tag immutability</label> <select id="imageTagMutability" name="imageTagMutability"><option value="MUTABLE" selected>Mutable</option><option value="IMMUTABLE">Immutable</option></select>

@@ -13,18 +13,21 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("User groups", &e),
         };
-        let rows = entity_rows(
-            items(&out, "Groups"),
+        let list = items(&out, "Groups");
+        let rows = entity_rows(list, "groups", "GroupName", "GroupName", &["CreateDate"]);
+        let table = crate::html::data_table(
+            "User groups",
             "groups",
-            "GroupName",
-            "GroupName",
-            &["CreateDate"],
+            &["Group name", "ARN", "Created"],
+            &rows,
+            list.len(),
+            r##"<strong>No user groups yet</strong> <a href="#create-group">Create a group</a> to give several users the same permissions."##,
         );
         self.page(
             "User groups",
             &format!(
-                r#"<table><thead><tr><th>Group name</th><th>ARN</th><th>Created</th></tr></thead><tbody>{rows}</tbody></table>
-<h2>Create group</h2><form method="post" action="/console/groups">{csrf}
+                r#"{table}
+<h2 id="create-group">Create group</h2><form method="post" action="/console/groups">{csrf}
 <label for="group-name">User group name</label> <input type="text" id="group-name" name="GroupName" required maxlength="128">
 <button type="submit">Create group</button></form>"#,
                 csrf = self.csrf()

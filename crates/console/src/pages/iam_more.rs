@@ -494,7 +494,8 @@ impl P<'_> {
             Ok(v) => {
                 document = document_text(&v["PolicyVersion"]["Document"]);
                 body.push_str(&format!(
-                    "<h2>Permissions (default version)</h2><pre>{}</pre>",
+                    "<h2>Permissions (default version)</h2>{}<pre>{}</pre>",
+                    crate::summary::table(&document, "Summary"),
                     esc(&super::pretty_document(&document))
                 ));
             }
@@ -514,7 +515,7 @@ impl P<'_> {
                             String::new()
                         } else {
                             format!(
-                                r#"<form method="post" action="{base}/versions/{i}/default" class="inline">{csrf}<button type="submit" aria-label="Set {i} as default">Set as default</button></form>
+                                r#"<form method="post" action="{base}/versions/{i}/default" class="inline">{csrf}<button type="submit" aria-label="Set {i} as default">Set {i} as default</button></form>
 <form method="post" action="{base}/versions/{i}/delete" class="inline">{csrf}<button type="submit" aria-label="Delete {i}">Delete</button></form>"#,
                                 i = esc(&id)
                             )

@@ -105,17 +105,17 @@ impl P<'_> {
                 )
             })
             .collect();
-        let table = if list.is_empty() {
-            "<p>No identity providers in this account.</p>".to_owned()
-        } else {
-            format!(
-                "<table><thead><tr><th>Provider</th><th>Type</th><th>ARN</th><th>Creation time</th></tr></thead><tbody>{rows}</tbody></table>"
-            )
-        };
-        self.page(
+        let table = crate::html::data_table(
             "Identity providers",
-            &format!(r#"<p><a href="{BASE}/new">Add provider</a></p>{table}"#),
-        )
+            "providers",
+            &["Provider", "Type", "ARN", "Creation time"],
+            &rows,
+            list.len(),
+            &format!(
+                r#"<strong>No identity providers in this account.</strong> <a href="{BASE}/new">Add an OpenID Connect provider</a> so that its tokens can assume roles."#
+            ),
+        );
+        self.page("Identity providers", &table)
     }
 
     /// `GET /console/identity-providers/new` (and again with a problem).
