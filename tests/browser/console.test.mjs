@@ -223,6 +223,8 @@ try {
     secretAccessKey = (await page.getByRole("row", { name: /Secret access key/ }).getByRole("cell").innerText()).trim();
     assert.match(accessKeyId, /^AKIA[A-Z0-9]{16}$/);
     assert.equal(secretAccessKey.length, 40, "a secret access key has 40 characters");
+    // Shown once, with a copy button (the console's script) and the .csv download.
+    await page.getByRole("button", { name: "Copy secret access key" }).waitFor();
     // The .csv download, in the IAM console's format.
     const [download] = await Promise.all([
       page.waitForEvent("download"),

@@ -104,6 +104,10 @@ await feature("tables", async (t) => {
     await page.getByLabel("User group name").fill("first-group");
     await page.getByRole("button", { name: "Create group" }).click();
     await page.getByRole("heading", { name: "first-group", exact: true }).waitFor();
+    // The action says what it did, once.
+    await page.getByRole("status").getByText("Group first-group created.").waitFor();
+    await page.reload();
+    assert.equal(await page.getByText("Group first-group created.").count(), 0);
     // The breadcrumbs lead back to the list, which now counts it.
     await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: "User groups" }).click();
     await page.getByRole("table", { name: "User groups (1)" }).waitFor();

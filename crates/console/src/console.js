@@ -147,6 +147,27 @@
   window.addEventListener("resize", scrollablesFocusable);
   document.addEventListener("toggle", scrollablesFocusable, true);
 
+  // Copy buttons: <p data-copy="ID" data-copy-label="…"> gets a button copying the text of
+  // the element ID (a new access key's secret, shown once) to the clipboard.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (slot) {
+    var target = document.getElementById(slot.getAttribute("data-copy"));
+    if (!target || !navigator.clipboard) return;
+    var b = el("button", { type: "button" }, slot.getAttribute("data-copy-label") || "Copy");
+    var said = el("span", { class: "copy-said", "aria-live": "polite" });
+    b.addEventListener("click", function () {
+      navigator.clipboard.writeText(target.textContent.trim()).then(
+        function () {
+          said.textContent = " Copied.";
+        },
+        function () {
+          said.textContent = " Could not copy: select the text and copy it.";
+        },
+      );
+    });
+    slot.appendChild(b);
+    slot.appendChild(said);
+  });
+
   // The account menu: Escape or a click elsewhere closes it.
   var menu = document.querySelector("details.account");
   if (menu) {

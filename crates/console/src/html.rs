@@ -266,8 +266,12 @@ fn account_menu(s: &ConsoleSession) -> String {
     } else {
         format!(r#"<li class="menu-heading">Recent roles</li>{recent}"#)
     };
+    let color = match &s.switched {
+        Some(w) => format!(r#" class="color-{}""#, esc(&w.color)),
+        None => String::new(),
+    };
     format!(
-        r#"<details class="account"><summary aria-label="Signed in as {name} @ {account}"><span class="who-name">{name}</span> <span class="who-account">@ {account}</span></summary>
+        r#"<details class="account"><summary{color} aria-label="Signed in as {name} @ {account}"><span class="who-name">{name}</span> <span class="who-account">@ {account}</span></summary>
 <div class="account-menu"><dl><dt>Principal</dt> <dd><code>{arn}</code></dd> <dt>Account ID</dt> <dd>{account}</dd></dl>
 <ul><li><a href="/console/switch-role">Switch role</a></li>{recent}<li><a href="/console/password">Security credentials</a></li></ul>
 <form method="post" action="/console/signout" class="inline signout">{csrf}<button type="submit">Sign out</button></form></div></details>"#,
@@ -373,7 +377,7 @@ pub fn layout(title: &str, session: Option<&ConsoleSession>, body: &str) -> Stri
 {menu}</div>{band}</header>
 <div class="shell"><nav aria-label="{svc_name}" class="side"><p class="side-title"><a href="{home}">{svc_long}</a></p>{side}</nav>
 <main id="content" tabindex="-1">{crumbs}<div class="page-head"><h1>{t}</h1><div class="page-actions">{actions}</div></div>
-{body}
+{flash}{body}
 </main></div>{CONSOLE_SCRIPT}{editor}</body></html>
 "##,
         t = esc(title),
@@ -383,6 +387,10 @@ pub fn layout(title: &str, session: Option<&ConsoleSession>, body: &str) -> Stri
         svc_long = svc.long,
         home = svc.home,
         crumbs = breadcrumbs(&segs, title, svc, item),
+        flash = match &s.flash {
+            Some(m) => format!(r#"<div class="success" role="status">{}</div>"#, esc(m)),
+            None => String::new(),
+        },
     )
 }
 

@@ -72,7 +72,7 @@ fn route(c: &Console, r: &Req) -> Response {
     }
     let t = now();
     let sid = r.cookie(SESSION_COOKIE).unwrap_or("");
-    let Some(s) = c.sessions.get(sid, t) else {
+    let Some(mut s) = c.sessions.get(sid, t) else {
         return if get {
             redirect("/console/signin", &[])
         } else {
@@ -99,6 +99,12 @@ fn route(c: &Console, r: &Req) -> Response {
     // open until it is done (as in the AWS console).
     if s.must_change_password && !matches!(segs.as_slice(), ["password"] | ["signout"]) {
         return redirect("/console/password", &[]);
+    }
+    // The last action's message is shown once, on the next page.
+    if get && s.flash.is_some() {
+        c.sessions.update(sid, |x| x.flash = None);
+    } else {
+        s.flash = None;
     }
     let p = P { c, r, s: &s, sid };
     match (segs.as_slice(), get, post) {
@@ -305,6 +311,13 @@ impl P<'_> {
             .invoke(&self.s.access_key_id, self.r.source_ip, service, op, input)
     }
 
+    /// After an action: `msg` is shown once on the page `to` (a 303 there).
+    fn done(&self, to: &str, msg: impl Into<String>) -> Response {
+        let msg = msg.into();
+        self.c.sessions.update(self.sid, |x| x.flash = Some(msg));
+        redirect(to, &[])
+    }
+
     fn field(&self, name: &str) -> String {
         self.r.field(name).unwrap_or("").trim().to_owned()
     }
@@ -440,7 +453,10 @@ impl P<'_> {
         {
             return self.failed("Add user to group", &e);
         }
-        redirect(&format!("/console/users/{}", seg(&name)), &[])
+        self.done(
+            &format!("/console/users/{}", seg(&name)),
+            format!("User {name} created."),
+        )
     }
 
     fn user(&self, name: &str) -> Response {
@@ -592,7 +608,10 @@ impl P<'_> {
             _ => ("AttachRolePolicy", "RoleName", "roles"),
         };
         match self.call("iam", op, json!({member: name, "PolicyArn": arn})) {
-            Ok(_) => redirect(&format!("/console/{back}/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/{back}/{}", seg(name)),
+                "Policy attached.",
+            ),
             Err(e) => self.failed("Attach policy", &e),
         }
     }
@@ -604,7 +623,10 @@ impl P<'_> {
             "CreateLoginProfile",
             json!({"UserName": name, "Password": pw}),
         ) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}", seg(name)),
+                "Console access enabled.",
+            ),
             Err(e) => self.failed("Enable console access", &e),
         }
     }
@@ -625,18 +647,24 @@ impl P<'_> {
                     "AttachUserPolicy",
                     json!({"UserName": name, "PolicyArn": "arn:aws:iam::aws:policy/IAMUserChangePassword"}),
                 ) {
-                    Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+                    Ok(_) => self.done(
+                        &format!("/console/users/{}", seg(name)),
+                        "Password reset; a new one is required at next sign-in.",
+                    ),
                     Err(e) => self.failed("Reset password (IAMUserChangePassword not attached)", &e),
                 }
             }
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(&format!("/console/users/{}", seg(name)), "Password reset."),
             Err(e) => self.failed("Reset password", &e),
         }
     }
 
     fn delete_login_profile(&self, name: &str) -> Response {
         match self.call("iam", "DeleteLoginProfile", json!({"UserName": name})) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}", seg(name)),
+                "Console access disabled.",
+            ),
             Err(e) => self.failed("Disable console access", &e),
         }
     }
@@ -652,7 +680,8 @@ impl P<'_> {
             &format!(
                 r#"<div class="notice" role="status">This is the only time the secret access key can be viewed. Save it now; you can create a new access key at any time.</div>
 <table><tr><th>Access key ID</th><td><code>{id}</code></td></tr>
-<tr><th>Secret access key</th><td><code>{secret}</code></td></tr></table>
+<tr><th>Secret access key</th><td id="new-secret"><code>{secret}</code></td></tr></table>
+<p class="copy-slot" data-copy="new-secret" data-copy-label="Copy secret access key"></p>
 <p><a download="{file}" href="data:text/csv;charset=utf-8,{csv}">Download .csv file</a></p>
 <p><a href="/console/users/{user}">Done</a></p>"#,
                 id = esc(&txt(&k["AccessKeyId"])),
@@ -674,7 +703,14 @@ impl P<'_> {
             "UpdateAccessKey",
             json!({"UserName": name, "AccessKeyId": key, "Status": status}),
         ) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}", seg(name)),
+                if status == "Active" {
+                    "Access key activated."
+                } else {
+                    "Access key deactivated."
+                },
+            ),
             Err(e) => self.failed("Update access key", &e),
         }
     }
@@ -685,7 +721,10 @@ impl P<'_> {
             "DeleteAccessKey",
             json!({"UserName": name, "AccessKeyId": key}),
         ) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}", seg(name)),
+                "Access key deleted.",
+            ),
             Err(e) => self.failed("Delete access key", &e),
         }
     }
@@ -804,7 +843,7 @@ impl P<'_> {
             input["Description"] = json!(description);
         }
         match self.call("iam", "CreatePolicy", input) {
-            Ok(_) => redirect("/console/policies", &[]),
+            Ok(_) => self.done("/console/policies", format!("Policy {name} created.")),
             Err(e) => self.policy_form(
                 &name,
                 &description,

@@ -50,6 +50,8 @@ pub struct ConsoleSession {
     pub pending_mfa_seed: Option<(String, String)>,
     /// The password must be changed before anything else opens (PasswordResetRequired).
     pub must_change_password: bool,
+    /// What the last action did ("User alice created."), shown once on the next page.
+    pub flash: Option<String>,
 }
 
 /// How many recent roles the switch-role page offers.
@@ -129,6 +131,7 @@ impl Sessions {
                 region: DEFAULT_REGION.to_owned(),
                 pending_mfa_seed: None,
                 must_change_password: false,
+                flash: None,
             },
         );
         id

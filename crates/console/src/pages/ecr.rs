@@ -159,13 +159,13 @@ impl P<'_> {
             &region,
             json!({"repositoryName": name, "imageTagMutability": mutability}),
         ) {
-            Ok(_) => redirect(
+            Ok(_) => self.done(
                 &format!(
                     "/console/ecr/repositories/{}?region={}",
                     seg(&name),
                     seg(&region)
                 ),
-                &[],
+                format!("Repository {name} created."),
             ),
             Err(e) => self.failed("Create repository", &e),
         }
@@ -341,14 +341,14 @@ impl P<'_> {
         super::page_status(status, "Repository policy", Some(self.s), &body)
     }
 
-    fn back_to_repository(&self, region: &str, name: &str) -> Response {
-        redirect(
+    fn back_to_repository(&self, region: &str, name: &str, done: &str) -> Response {
+        self.done(
             &format!(
                 "/console/ecr/repositories/{}?region={}",
                 seg(name),
                 seg(region)
             ),
-            &[],
+            done,
         )
     }
 
@@ -368,7 +368,7 @@ impl P<'_> {
                     Some(self.s),
                     &error_box(&txt(&f["failureCode"]), &txt(&f["failureReason"])),
                 ),
-                None => self.back_to_repository(&region, &name),
+                None => self.back_to_repository(&region, &name, "Image deleted."),
             },
             Err(e) => self.failed("Delete image", &e),
         }
@@ -393,7 +393,7 @@ impl P<'_> {
             &region,
             json!({"repositoryName": name, "policyText": text}),
         ) {
-            Ok(_) => self.back_to_repository(&region, &name),
+            Ok(_) => self.back_to_repository(&region, &name, "Repository policy saved."),
             Err(e) => self.refused_repository_policy(
                 error_status(&e),
                 &region,

@@ -3,7 +3,6 @@
 
 use super::{P, entity_rows, items, policy_table_with_detach, txt};
 use crate::html::{error_box, esc, seg};
-use crate::redirect;
 use axum::response::Response;
 use serde_json::json;
 
@@ -38,7 +37,10 @@ impl P<'_> {
     pub(super) fn create_group(&self) -> Response {
         let name = self.field("GroupName");
         match self.call("iam", "CreateGroup", json!({"GroupName": name})) {
-            Ok(_) => redirect(&format!("/console/groups/{}", seg(&name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/groups/{}", seg(&name)),
+                format!("Group {name} created."),
+            ),
             Err(e) => self.failed("Create group", &e),
         }
     }
@@ -107,7 +109,7 @@ impl P<'_> {
             "AddUserToGroup",
             json!({"GroupName": group, "UserName": user}),
         ) {
-            Ok(_) => redirect(&format!("/console/groups/{}", seg(group)), &[]),
+            Ok(_) => self.done(&format!("/console/groups/{}", seg(group)), "User added."),
             Err(e) => self.failed("Add user to group", &e),
         }
     }
@@ -118,7 +120,7 @@ impl P<'_> {
             "RemoveUserFromGroup",
             json!({"GroupName": group, "UserName": user}),
         ) {
-            Ok(_) => redirect(&format!("/console/groups/{}", seg(group)), &[]),
+            Ok(_) => self.done(&format!("/console/groups/{}", seg(group)), "User removed."),
             Err(e) => self.failed("Remove user from group", &e),
         }
     }
@@ -131,7 +133,10 @@ impl P<'_> {
             "AddUserToGroup",
             json!({"GroupName": group, "UserName": user}),
         ) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(user)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}", seg(user)),
+                "Added to the group.",
+            ),
             Err(e) => self.failed("Add user to group", &e),
         }
     }

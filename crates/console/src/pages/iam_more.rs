@@ -4,7 +4,6 @@
 
 use super::{P, document_text, findings_html, items, page_status, txt};
 use crate::html::{error_box, esc, seg};
-use crate::redirect;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -386,7 +385,10 @@ impl P<'_> {
                 return self.failed("Attach policy", &e);
             }
         }
-        redirect(&format!("/console/roles/{}", seg(&name)), &[])
+        self.done(
+            &format!("/console/roles/{}", seg(&name)),
+            format!("Role {name} created."),
+        )
     }
 
     /// The role page's trust-relationship editor (`open` when it holds a refused draft).
@@ -441,7 +443,10 @@ impl P<'_> {
             "UpdateAssumeRolePolicy",
             json!({"RoleName": role, "PolicyDocument": doc}),
         ) {
-            Ok(_) => redirect(&format!("/console/roles/{}", seg(role)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/roles/{}", seg(role)),
+                "Trust policy updated.",
+            ),
             Err(e) => self.refused_trust(
                 super::error_status(&e),
                 role,
@@ -459,7 +464,10 @@ impl P<'_> {
             _ => ("DetachRolePolicy", "RoleName", "roles"),
         };
         match self.call("iam", op, json!({member: name, "PolicyArn": arn})) {
-            Ok(_) => redirect(&format!("/console/{back}/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/{back}/{}", seg(name)),
+                "Policy detached.",
+            ),
             Err(e) => self.failed("Detach policy", &e),
         }
     }
@@ -574,7 +582,10 @@ impl P<'_> {
             "CreatePolicyVersion",
             json!({"PolicyArn": arn, "PolicyDocument": doc, "SetAsDefault": set_default}),
         ) {
-            Ok(_) => redirect(&format!("/console/policies/{}", seg(arn)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/policies/{}", seg(arn)),
+                "Policy version created.",
+            ),
             Err(e) => page_status(
                 super::error_status(&e),
                 "Create policy version",
@@ -590,7 +601,10 @@ impl P<'_> {
             "SetDefaultPolicyVersion",
             json!({"PolicyArn": arn, "VersionId": version}),
         ) {
-            Ok(_) => redirect(&format!("/console/policies/{}", seg(arn)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/policies/{}", seg(arn)),
+                "Default version set.",
+            ),
             Err(e) => self.failed("Set default version", &e),
         }
     }
@@ -601,7 +615,10 @@ impl P<'_> {
             "DeletePolicyVersion",
             json!({"PolicyArn": arn, "VersionId": version}),
         ) {
-            Ok(_) => redirect(&format!("/console/policies/{}", seg(arn)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/policies/{}", seg(arn)),
+                "Policy version deleted.",
+            ),
             Err(e) => self.failed("Delete policy version", &e),
         }
     }
