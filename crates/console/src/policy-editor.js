@@ -108,6 +108,8 @@
         if (m) l.classList.add("has-" + m.type);
         shade.appendChild(l);
       });
+      // The editor grows with its draft (8 to 32 lines; longer drafts scroll).
+      area.rows = Math.min(Math.max(lines.length + 1, 8), 32);
       gutter.textContent = "";
       lines.forEach(function (_, i) {
         var n = el("span", "code-num", String(i + 1));

@@ -174,11 +174,8 @@ impl P<'_> {
     pub(super) fn ecr_repository(&self, name: &str) -> Response {
         let region = self.region();
         let mut status = StatusCode::OK;
-        let mut body = format!(
-            r#"<p><a href="/console/ecr/repositories?region={}">Private repositories</a> › {}</p>"#,
-            seg(&region),
-            esc(name)
-        );
+        // (The layout's breadcrumbs lead back to the list.)
+        let mut body = format!(r#"<p class="muted">Region: {}</p>"#, esc(&region));
         let mut uri = self
             .c
             .backend
