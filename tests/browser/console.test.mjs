@@ -25,7 +25,7 @@
 // expectation throws; the script then saves a FAILED-*.png and exits 1.
 
 import * as lib from "./lib.mjs";
-import { accountMenu, axeProblems, axeSettled, escapeRe, guardContext, header, launchBrowser, looseCookies, signedInAs, tempDir, watchPage } from "./lib.mjs";
+import { accountMenu, axeProblems, openTab, axeSettled, escapeRe, guardContext, header, launchBrowser, looseCookies, signedInAs, tempDir, watchPage } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -215,6 +215,7 @@ try {
   });
 
   await step("access-key-created", async () => {
+    await openTab(page, "Security credentials");
     await page.getByRole("radio", { name: "Command Line Interface (CLI)" }).check();
     await page.getByRole("button", { name: "Create access key" }).click();
     await page.getByRole("heading", { name: "Access key created" }).waitFor();

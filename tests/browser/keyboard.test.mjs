@@ -65,6 +65,10 @@ await feature("keyboard", async (t) => {
   });
 
   await t.step("access-key", async () => {
+    // The user's tabs: focus the selected one, arrow keys move to the last.
+    await press(page.getByRole("tab", { name: "Permissions" }), "End");
+    assert.equal(await focused(), "Security credentials");
+    await key("Enter");
     await press(page.getByRole("radio", { name: "Command Line Interface (CLI)" }), "Space");
     assert.ok(await page.getByRole("radio", { name: "Command Line Interface (CLI)" }).isChecked());
     await press(page.getByRole("button", { name: "Create access key" }));

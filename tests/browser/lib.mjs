@@ -423,6 +423,8 @@ export async function feature(name, body) {
 export const nav = (page) => page.getByRole("navigation", { name: /^(Services|IAM|ECR)$/ });
 /** The page's header (banner): service switcher, account menu, switch-role band. */
 export const header = (page) => page.getByRole("banner");
+/** Opens the tab `name` of a detail page ("Permissions", "Security credentials", ...). */
+export const openTab = (page, name) => page.getByRole("tab", { name, exact: true }).click();
 /** Waits until the header's account menu names `arn` (or a part of it) as the principal. */
 export const signedInAs = (page, arn) => header(page).getByText(arn).first().waitFor({ state: "attached" });
 /**

@@ -21,6 +21,7 @@ import {
   feature,
   iamArn,
   nav,
+  openTab,
   REGION,
   rootCli,
   rootPage,
@@ -80,6 +81,7 @@ await feature("lifecycle", async (t) => {
     await root.getByRole("button", { name: "Create group" }).click();
     await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
     await createUser(root, USER, PASSWORD);
+    await openTab(root, "Groups");
     await root.getByLabel("Group name").fill(GROUP);
     await root.getByRole("button", { name: "Add user to group" }).click();
     await root.getByRole("link", { name: GROUP, exact: true }).waitFor();
@@ -92,6 +94,7 @@ await feature("lifecycle", async (t) => {
   t.page = root;
 
   await t.step("inline-draft-flagged", async () => {
+    await openTab(root, "Permissions");
     await root.locator("summary", { hasText: "Create inline policy" }).click();
     await root.getByLabel("Inline policy name").fill("ListUsersInline");
     await root.getByLabel("Inline policy document (JSON)").fill(commented);
@@ -124,6 +127,7 @@ await feature("lifecycle", async (t) => {
   let secret;
   const keyRow = () => root.getByRole("row", { name: new RegExp(escapeRe(keyId)) });
   await t.step("access-key-works", async () => {
+    await openTab(root, "Security credentials");
     await root.getByRole("button", { name: "Create access key" }).click();
     keyId = (await root.getByRole("row", { name: /Access key ID/ }).getByRole("cell").innerText()).trim();
     secret = (await root.getByRole("row", { name: /Secret access key/ }).getByRole("cell").innerText()).trim();
@@ -131,6 +135,7 @@ await feature("lifecycle", async (t) => {
     assert.equal(whoAmI(keyId, secret), iamArn("user", USER));
     // Its last use, as GetAccessKeyLastUsed tells (service sts).
     await userPage();
+    await openTab(root, "Security credentials");
     await keyRow().getByText(/\(sts in /).waitFor();
   });
 
@@ -180,6 +185,7 @@ await feature("lifecycle", async (t) => {
   await t.step("user-delete-wrong-name-refused", async () => {
     await userPage();
     // Give the user a key again, so that the deletion has dependents to remove.
+    await openTab(root, "Security credentials");
     await root.getByRole("button", { name: "Create access key" }).click();
     await root.getByRole("link", { name: "Done" }).click();
     const resp = await confirmDelete("user", `${USER}x`);

@@ -30,6 +30,7 @@ import {
   header,
   iamArn,
   nav,
+  openTab,
   qrText,
   rootCli,
   rootPage,
@@ -51,11 +52,13 @@ await feature("mfa", async (t) => {
 
   await t.step("user-created", async () => {
     await createUser(root, USER, PASSWORD);
+    await openTab(root, "Security credentials");
     await root.getByText("No MFA device assigned.").waitFor();
   });
 
   await t.step("mfa-device-qr-and-secret", async () => {
     assert.equal(await root.getByLabel("Device name").inputValue(), USER);
+    await openTab(root, "Security credentials");
     await root.getByRole("button", { name: "Assign MFA device" }).click();
     await root.getByRole("heading", { name: "Set up virtual MFA device" }).waitFor();
     await root.getByRole("img", { name: "QR code for the authenticator app" }).waitFor();
@@ -240,6 +243,7 @@ await feature("mfa", async (t) => {
   await t.step("mfa-device-removed", async () => {
     await nav(root).getByRole("link", { name: "Users" }).click();
     await root.getByRole("link", { name: USER, exact: true }).click();
+    await openTab(root, "Security credentials");
     await root.getByRole("row", { name: new RegExp(escapeRe(serial)) }).getByRole("button", { name: "Remove" }).click();
     await root.getByText("No MFA device assigned.").waitFor();
     assert.deepEqual(rootCli(["iam", "list-mfa-devices", "--user-name", USER]).MFADevices, []);

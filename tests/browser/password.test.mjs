@@ -27,6 +27,7 @@ import {
   feature,
   iamArn,
   nav,
+  openTab,
   rootPage,
   rootPassword,
   signedInAs,
@@ -74,10 +75,12 @@ await feature("password", async (t) => {
 
   await t.step("user-created", async () => {
     await createUser(root, USER, FIRST);
+    await openTab(root, "Security credentials");
     await root.getByText(/Enabled \(since/).waitFor();
   });
 
   await t.step("short-password-refused-at-reset", async () => {
+    await openTab(root, "Security credentials");
     await root.getByText("Manage console access").click();
     await root.getByLabel("New console password").fill(SHORT);
     const resp = await clickForPage(root, root.getByRole("button", { name: "Reset password" }), "/login-profile/update");
@@ -174,6 +177,7 @@ await feature("password", async (t) => {
   await t.step("reset-required-set", async () => {
     await nav(root).getByRole("link", { name: "Users" }).click();
     await root.getByRole("link", { name: USER, exact: true }).click();
+    await openTab(root, "Security credentials");
     await root.locator("summary", { hasText: "Manage console access" }).click();
     await root.getByLabel("New console password").fill(THIRD);
     await root.getByLabel("User must create a new password at next sign-in").check();

@@ -99,6 +99,7 @@ await feature("phone", async (t) => {
 
   await t.step("mfa-setup", async () => {
     await page.goto(`${endpoint}/console/users/${USER}`);
+    await page.getByRole("tab", { name: "Security credentials" }).tap();
     await page.getByRole("button", { name: "Assign MFA device" }).tap();
     await page.getByRole("img", { name: "QR code for the authenticator app" }).waitFor();
     await page.getByText("Show secret key").tap();
@@ -107,6 +108,7 @@ await feature("phone", async (t) => {
 
   await t.step("access-key-created", async () => {
     await page.goto(`${endpoint}/console/users/${USER}`);
+    await page.getByRole("tab", { name: "Security credentials" }).tap();
     await page.getByRole("button", { name: "Create access key" }).tap();
     await page.getByRole("heading", { name: "Access key created" }).waitFor();
     await fits();

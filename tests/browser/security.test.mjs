@@ -24,6 +24,7 @@ import {
   escapeRe,
   feature,
   nav,
+  openTab,
   rootCli,
   rootPage,
   rootPassword,
@@ -122,6 +123,7 @@ await feature("security", async (t) => {
     const sent = [];
     const onRequest = (r) => sent.push(`${r.url()}\n${r.postData() || ""}\n${JSON.stringify(r.headers())}`);
     page.on("request", onRequest);
+    await openTab(page, "Security credentials");
     const resp = await clickForPage(page, page.getByRole("button", { name: "Create access key" }), "/access-keys");
     const secret = (await page.getByRole("row", { name: /Secret access key/ }).getByRole("cell").innerText()).trim();
     assert.equal(secret.length, 40);

@@ -132,6 +132,62 @@
 
   Array.prototype.forEach.call(document.querySelectorAll("table[data-table]"), enhance);
 
+  // Tabs (<div data-tabs>: a nav of #links, one <section> per link): ARIA tabs, one panel
+  // shown, chosen by the URL's fragment (a link or a redirect to #id opens that tab); arrow
+  // keys, Home and End move between tabs.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-tabs]"), function (box) {
+    var nav = box.querySelector(".tab-links");
+    if (!nav) return;
+    var list = el("div", { role: "tablist", class: "tab-list", "aria-label": nav.getAttribute("aria-label") || "Sections" });
+    var tabs = [];
+    var panels = [];
+    Array.prototype.forEach.call(nav.querySelectorAll("a"), function (a) {
+      var id = a.getAttribute("href").slice(1);
+      var panel = document.getElementById(id);
+      if (!panel) return;
+      var tab = el("button", { type: "button", role: "tab", id: "tab-" + id, "aria-controls": id }, a.textContent);
+      panel.setAttribute("role", "tabpanel");
+      panel.setAttribute("aria-labelledby", "tab-" + id);
+      panel.removeAttribute("aria-label");
+      tab.addEventListener("click", function () {
+        select(tabs.indexOf(tab), true);
+      });
+      tab.addEventListener("keydown", function (e) {
+        var i = tabs.indexOf(tab);
+        var to = e.key === "ArrowRight" ? i + 1 : e.key === "ArrowLeft" ? i - 1 : e.key === "Home" ? 0 : e.key === "End" ? tabs.length - 1 : null;
+        if (to === null) return;
+        e.preventDefault();
+        to = (to + tabs.length) % tabs.length;
+        select(to, true);
+        tabs[to].focus();
+      });
+      tabs.push(tab);
+      panels.push(panel);
+      list.appendChild(tab);
+    });
+    if (!tabs.length) return;
+    nav.parentNode.replaceChild(list, nav);
+    function select(i, remember) {
+      tabs.forEach(function (t, j) {
+        t.setAttribute("aria-selected", String(i === j));
+        t.tabIndex = i === j ? 0 : -1;
+        panels[j].hidden = i !== j;
+      });
+      if (remember && history.replaceState) history.replaceState(null, "", "#" + panels[i].id);
+    }
+    function fromHash() {
+      var id = decodeURIComponent(location.hash.slice(1));
+      var target = id && document.getElementById(id);
+      var i = panels.findIndex(function (p) {
+        return target && (p === target || p.contains(target));
+      });
+      select(i < 0 ? 0 : i, false);
+      if (target && i >= 0 && target !== panels[i]) target.scrollIntoView();
+    }
+    fromHash();
+    window.addEventListener("hashchange", fromHash);
+  });
+
   // A table or code block wider than the screen scrolls sideways on its own (the page does
   // not): such a region must be reachable by keyboard to be scrolled.
   function scrollablesFocusable() {

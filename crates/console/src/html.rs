@@ -426,6 +426,30 @@ pub fn data_table(
     )
 }
 
+/// The tabs of a detail page: `(id, label, content)`. Without the script, links to the
+/// sections and every section shown; with it (`console.js`), ARIA tabs showing one panel at a
+/// time, chosen by the URL's fragment (`#security-credentials`), so that a link or a redirect
+/// can open a tab.
+pub fn tabs(label: &str, tabs: &[(&str, &str, &str)]) -> String {
+    let links: String = tabs
+        .iter()
+        .map(|(id, l, _)| format!(r##"<li><a href="#{id}">{}</a></li>"##, esc(l)))
+        .collect();
+    let panels: String = tabs
+        .iter()
+        .map(|(id, l, content)| {
+            format!(
+                r#"<section id="{id}" class="tab-panel" aria-label="{}">{content}</section>"#,
+                esc(l)
+            )
+        })
+        .collect();
+    format!(
+        r#"<div class="tabs" data-tabs><nav class="tab-links" aria-label="{}"><ul>{links}</ul></nav>{panels}</div>"#,
+        esc(label)
+    )
+}
+
 /// An error box with AWS's code and message.
 pub fn error_box(code: &str, message: &str) -> String {
     format!(

@@ -472,6 +472,7 @@ impl P<'_> {
             esc(&txt(&u["Arn"])),
             esc(&txt(&u["CreateDate"]))
         );
+        let head = std::mem::take(&mut body);
         body.push_str("<h2>Permissions policies</h2>");
         match self.call("iam", "ListAttachedUserPolicies", json!({"UserName": name})) {
             Ok(v) => body.push_str(&policy_table_with_detach(
@@ -489,6 +490,7 @@ impl P<'_> {
             arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("User", name));
+        let permissions = std::mem::take(&mut body);
         body.push_str("<h2>Groups</h2>");
         match self.call("iam", "ListGroupsForUser", json!({"UserName": name})) {
             Ok(v) => {
@@ -516,6 +518,7 @@ impl P<'_> {
 <label for="user-group">Group name</label> <input type="text" id="user-group" name="GroupName" required>
 <button type="submit">Add user to group</button></form>"#
         ));
+        let groups = std::mem::take(&mut body);
         body.push_str("<h2>Access keys</h2>");
         match self.call("iam", "ListAccessKeys", json!({"UserName": name})) {
             Ok(v) => {
@@ -576,9 +579,18 @@ impl P<'_> {
             )),
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
-        body.push_str(&self.tags_section("User", name));
-        body.push_str(&self.delete_section("user", name, &format!("{base}/delete")));
-        self.page(name, &body)
+        let credentials = std::mem::take(&mut body);
+        let tabs = crate::html::tabs(
+            &format!("Sections of user {name}"),
+            &[
+                ("permissions", "Permissions", &permissions),
+                ("groups", "Groups", &groups),
+                ("tags", "Tags", &self.tags_section("User", name)),
+                ("security-credentials", "Security credentials", &credentials),
+            ],
+        );
+        let delete = self.delete_section("user", name, &format!("{base}/delete"));
+        self.page(name, &format!("{head}{tabs}{delete}"))
     }
 
     /// "Last used" of an access key: date, service and region, or N/A.
@@ -624,7 +636,7 @@ impl P<'_> {
             json!({"UserName": name, "Password": pw}),
         ) {
             Ok(_) => self.done(
-                &format!("/console/users/{}", seg(name)),
+                &format!("/console/users/{}#security-credentials", seg(name)),
                 "Console access enabled.",
             ),
             Err(e) => self.failed("Enable console access", &e),
@@ -648,13 +660,16 @@ impl P<'_> {
                     json!({"UserName": name, "PolicyArn": "arn:aws:iam::aws:policy/IAMUserChangePassword"}),
                 ) {
                     Ok(_) => self.done(
-                        &format!("/console/users/{}", seg(name)),
+                        &format!("/console/users/{}#security-credentials", seg(name)),
                         "Password reset; a new one is required at next sign-in.",
                     ),
                     Err(e) => self.failed("Reset password (IAMUserChangePassword not attached)", &e),
                 }
             }
-            Ok(_) => self.done(&format!("/console/users/{}", seg(name)), "Password reset."),
+            Ok(_) => self.done(
+                &format!("/console/users/{}#security-credentials", seg(name)),
+                "Password reset.",
+            ),
             Err(e) => self.failed("Reset password", &e),
         }
     }
@@ -662,7 +677,7 @@ impl P<'_> {
     fn delete_login_profile(&self, name: &str) -> Response {
         match self.call("iam", "DeleteLoginProfile", json!({"UserName": name})) {
             Ok(_) => self.done(
-                &format!("/console/users/{}", seg(name)),
+                &format!("/console/users/{}#security-credentials", seg(name)),
                 "Console access disabled.",
             ),
             Err(e) => self.failed("Disable console access", &e),
@@ -683,7 +698,7 @@ impl P<'_> {
 <tr><th>Secret access key</th><td id="new-secret"><code>{secret}</code></td></tr></table>
 <p class="copy-slot" data-copy="new-secret" data-copy-label="Copy secret access key"></p>
 <p><a download="{file}" href="data:text/csv;charset=utf-8,{csv}">Download .csv file</a></p>
-<p><a href="/console/users/{user}">Done</a></p>"#,
+<p><a href="/console/users/{user}#security-credentials">Done</a></p>"#,
                 id = esc(&txt(&k["AccessKeyId"])),
                 secret = esc(&txt(&k["SecretAccessKey"])),
                 file = esc(&format!("{name}_accessKeys.csv")),
@@ -704,7 +719,7 @@ impl P<'_> {
             json!({"UserName": name, "AccessKeyId": key, "Status": status}),
         ) {
             Ok(_) => self.done(
-                &format!("/console/users/{}", seg(name)),
+                &format!("/console/users/{}#security-credentials", seg(name)),
                 if status == "Active" {
                     "Access key activated."
                 } else {
@@ -722,7 +737,7 @@ impl P<'_> {
             json!({"UserName": name, "AccessKeyId": key}),
         ) {
             Ok(_) => self.done(
-                &format!("/console/users/{}", seg(name)),
+                &format!("/console/users/{}#security-credentials", seg(name)),
                 "Access key deleted.",
             ),
             Err(e) => self.failed("Delete access key", &e),

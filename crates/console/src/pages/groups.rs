@@ -134,7 +134,7 @@ impl P<'_> {
             json!({"GroupName": group, "UserName": user}),
         ) {
             Ok(_) => self.done(
-                &format!("/console/users/{}", seg(user)),
+                &format!("/console/users/{}#groups", seg(user)),
                 "Added to the group.",
             ),
             Err(e) => self.failed("Add user to group", &e),

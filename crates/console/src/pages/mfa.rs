@@ -162,7 +162,7 @@ impl P<'_> {
                     .sessions
                     .update(self.sid, |s| s.pending_mfa_seed = None);
                 self.done(
-                    &format!("/console/users/{}", seg(user)),
+                    &format!("/console/users/{}#security-credentials", seg(user)),
                     "MFA device assigned.",
                 )
             }
@@ -196,7 +196,7 @@ impl P<'_> {
             return self.failed("Remove MFA device", &e);
         }
         self.done(
-            &format!("/console/users/{}", seg(user)),
+            &format!("/console/users/{}#security-credentials", seg(user)),
             "MFA device removed.",
         )
     }

@@ -67,7 +67,7 @@ impl P<'_> {
         let (_, tag, _, member, path) = ops(kind);
         let tags = json!([{"Key": self.field("Key"), "Value": self.field("Value")}]);
         match self.call("iam", tag, json!({member: name, "Tags": tags})) {
-            Ok(_) => self.done(&format!("/console/{path}/{}", seg(name)), "Tag saved."),
+            Ok(_) => self.done(&format!("/console/{path}/{}#tags", seg(name)), "Tag saved."),
             Err(e) => self.failed("Add tag", &e),
         }
     }
@@ -77,7 +77,10 @@ impl P<'_> {
         let (_, _, untag, member, path) = ops(kind);
         let keys = json!([self.field("Key")]);
         match self.call("iam", untag, json!({member: name, "TagKeys": keys})) {
-            Ok(_) => self.done(&format!("/console/{path}/{}", seg(name)), "Tag removed."),
+            Ok(_) => self.done(
+                &format!("/console/{path}/{}#tags", seg(name)),
+                "Tag removed.",
+            ),
             Err(e) => self.failed("Remove tag", &e),
         }
     }
