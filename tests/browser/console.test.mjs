@@ -321,9 +321,10 @@ try {
     await page.getByRole("button", { name: "Create role" }).click();
     await page.getByRole("heading", { name: ROLE }).waitFor();
     await page.getByText(`arn:aws:iam::${account}:role/${ROLE}`).first().waitFor();
+    await page.getByRole("row", { name: /ECRPushAndLoginPolicy/ }).waitFor();
+    await openTab(page, "Trust relationships");
     await page.getByRole("heading", { name: "Trust relationships" }).waitFor();
     await page.getByText(new RegExp(`"AWS":\\s*"arn:aws:iam::${account}:root"`)).first().waitFor();
-    await page.getByRole("row", { name: /ECRPushAndLoginPolicy/ }).waitFor();
   });
 
   await step("user-policy-attached", async () => {

@@ -950,15 +950,19 @@ impl P<'_> {
             Some(d) => format!("{} ({})", esc(d), esc(&txt(&r["RoleLastUsed"]["Region"]))),
             None => "None".to_owned(),
         };
-        let mut body = format!(
-            "<p>ARN: <code>{}</code><br>Created: {}<br>Maximum session duration: {} seconds<br>Last activity: {last}</p><h2>Trust relationships</h2><pre>{}</pre>{}{}<h2>Permissions policies</h2>",
+        let head = format!(
+            "<p>ARN: <code>{}</code><br>Created: {}<br>Maximum session duration: {} seconds<br>Last activity: {last}</p>",
             esc(&txt(&r["Arn"])),
             esc(&txt(&r["CreateDate"])),
             esc(&txt(&r["MaxSessionDuration"])),
+        );
+        let trust_tab = format!(
+            "<h2>Trust relationships</h2><pre>{}</pre>{}{}",
             esc(&pretty_document(&trust)),
             crate::summary::table(&trust, "Who can assume this role"),
             self.trust_editor(name, &trust, false)
         );
+        let mut body = String::from("<h2>Permissions policies</h2>");
         match self.call("iam", "ListAttachedRolePolicies", json!({"RoleName": name})) {
             Ok(v) => body.push_str(&policy_table_with_detach(
                 items(&v, "AttachedPolicies"),
@@ -976,13 +980,20 @@ impl P<'_> {
             arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("Role", name));
-        body.push_str(&self.tags_section("Role", name));
-        body.push_str(&self.delete_section(
+        let tabs = crate::html::tabs(
+            &format!("Sections of role {name}"),
+            &[
+                ("permissions", "Permissions", &body),
+                ("trust-relationships", "Trust relationships", &trust_tab),
+                ("tags", "Tags", &self.tags_section("Role", name)),
+            ],
+        );
+        let delete = self.delete_section(
             "role",
             name,
             &format!("/console/roles/{}/delete", seg(name)),
-        ));
-        self.page(name, &body)
+        );
+        self.page(name, &format!("{head}{tabs}{delete}"))
     }
 }
 

@@ -444,7 +444,7 @@ impl P<'_> {
             json!({"RoleName": role, "PolicyDocument": doc}),
         ) {
             Ok(_) => self.done(
-                &format!("/console/roles/{}", seg(role)),
+                &format!("/console/roles/{}#trust-relationships", seg(role)),
                 "Trust policy updated.",
             ),
             Err(e) => self.refused_trust(
