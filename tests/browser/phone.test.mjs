@@ -39,6 +39,8 @@ await feature("phone", async (t) => {
 
   const page = await t.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
   const fits = async () => {
+    // Measured with the stylesheet applied (the load event waits for it).
+    await page.waitForLoadState("load");
     const [scroll, width] = [await page.evaluate(() => document.documentElement.scrollWidth), page.viewportSize().width]; // not innerWidth: a mobile layout viewport widens to fit wide content
     const wide = scroll <= width ? "" : await page.evaluate((w) => {
       // The innermost elements that stick out, to name in the failure.

@@ -493,6 +493,7 @@ impl P<'_> {
             esc(&txt(&p["AttachmentCount"])),
             esc(&default)
         );
+        let head = std::mem::take(&mut body);
         let mut document = String::new();
         match self.call(
             "iam",
@@ -509,6 +510,7 @@ impl P<'_> {
             }
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
+        let mut permissions = std::mem::take(&mut body);
         body.push_str("<h2>Policy versions</h2>");
         match self.call("iam", "ListPolicyVersions", json!({"PolicyArn": arn})) {
             Ok(v) => {
@@ -541,13 +543,58 @@ impl P<'_> {
             }
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
+        let versions = std::mem::take(&mut body);
+        let mut delete = String::new();
         if aws_managed {
-            body.push_str("<p>This is an AWS managed policy: AWS maintains it, so it cannot be edited or deleted.</p>");
+            permissions.push_str("<p>This is an AWS managed policy: AWS maintains it, so it cannot be edited or deleted.</p>");
         } else {
-            body.push_str(&self.version_form(arn, &document, None));
-            body.push_str(&self.delete_section("policy", &name, &format!("{base}/delete")));
+            permissions.push_str(&self.version_form(arn, &document, None));
+            delete = self.delete_section("policy", &name, &format!("{base}/delete"));
         }
-        self.page(&name, &body)
+        let tabs = crate::html::tabs(
+            &format!("Sections of policy {name}"),
+            &[
+                ("permissions", "Permissions", &permissions),
+                ("entities", "Entities attached", &self.policy_entities(arn)),
+                ("versions", "Policy versions", &versions),
+            ],
+        );
+        self.page(&name, &format!("{head}{tabs}{delete}"))
+    }
+
+    /// The users, groups and roles a managed policy is attached to (ListEntitiesForPolicy).
+    fn policy_entities(&self, arn: &str) -> String {
+        let v = match self.call("iam", "ListEntitiesForPolicy", json!({"PolicyArn": arn})) {
+            Ok(v) => v,
+            Err(e) => return error_box(&e.code, &e.message),
+        };
+        let mut rows = String::new();
+        for (list, key, kind, path) in [
+            ("PolicyUsers", "UserName", "User", "users"),
+            ("PolicyGroups", "GroupName", "Group", "groups"),
+            ("PolicyRoles", "RoleName", "Role", "roles"),
+        ] {
+            for e in items(&v, list) {
+                let n = txt(&e[key]);
+                rows.push_str(&format!(
+                    r#"<tr><td><a href="/console/{path}/{}">{}</a></td><td>{kind}</td></tr>"#,
+                    seg(&n),
+                    esc(&n)
+                ));
+            }
+        }
+        let count = rows.matches("<tr>").count();
+        format!(
+            "<h2>Entities attached</h2>{}",
+            crate::html::data_table(
+                "Attached to",
+                "entities",
+                &["Name", "Type"],
+                &rows,
+                count,
+                "<strong>Not attached to any user, group or role.</strong>",
+            )
+        )
     }
 
     fn version_form(&self, arn: &str, document: &str, problems: Option<&str>) -> String {
@@ -602,7 +649,7 @@ impl P<'_> {
             json!({"PolicyArn": arn, "VersionId": version}),
         ) {
             Ok(_) => self.done(
-                &format!("/console/policies/{}", seg(arn)),
+                &format!("/console/policies/{}#versions", seg(arn)),
                 "Default version set.",
             ),
             Err(e) => self.failed("Set default version", &e),
@@ -616,7 +663,7 @@ impl P<'_> {
             json!({"PolicyArn": arn, "VersionId": version}),
         ) {
             Ok(_) => self.done(
-                &format!("/console/policies/{}", seg(arn)),
+                &format!("/console/policies/{}#versions", seg(arn)),
                 "Policy version deleted.",
             ),
             Err(e) => self.failed("Delete policy version", &e),
