@@ -224,6 +224,7 @@ impl P<'_> {
                 push = esc(&push),
             ));
         }
+        let head = std::mem::take(&mut body);
         body.push_str("<h2>Images</h2>");
         match self.ecr(
             "DescribeImages",
@@ -266,6 +267,7 @@ impl P<'_> {
                 body.push_str(&error_box(&e.code, &e.message));
             }
         }
+        let images = std::mem::take(&mut body);
         body.push_str("<h2>Repository policy</h2>");
         let current = match self.ecr(
             "GetRepositoryPolicy",
@@ -287,6 +289,14 @@ impl P<'_> {
             }
         };
         body.push_str(&self.repository_policy_editor(&region, name, &current, false));
+        let permissions = std::mem::take(&mut body);
+        body.push_str(&crate::html::tabs(
+            &format!("Sections of repository {name}"),
+            &[
+                ("images", "Images", &images),
+                ("permissions", "Permissions", &permissions),
+            ],
+        ));
         body.push_str(&format!(
             r#"<h2>Delete repository</h2><form method="post" action="/console/ecr/delete-repository">{csrf}
 <input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}">
@@ -296,7 +306,7 @@ impl P<'_> {
             rg = esc(&region),
             n = esc(name),
         ));
-        super::page_status(status, name, Some(self.s), &body)
+        super::page_status(status, name, Some(self.s), &format!("{head}{body}"))
     }
 }
 
@@ -338,10 +348,11 @@ impl P<'_> {
         super::page_status(status, "Repository policy", Some(self.s), &body)
     }
 
-    fn back_to_repository(&self, region: &str, name: &str, done: &str) -> Response {
+    /// Back to the repository's page, its tab `tab` (`#images`), saying `done`.
+    fn back_to_repository(&self, region: &str, name: &str, done: &str, tab: &str) -> Response {
         self.done(
             &format!(
-                "/console/ecr/repositories/{}?region={}",
+                "/console/ecr/repositories/{}?region={}{tab}",
                 seg(name),
                 seg(region)
             ),
@@ -365,7 +376,7 @@ impl P<'_> {
                     Some(self.s),
                     &error_box(&txt(&f["failureCode"]), &txt(&f["failureReason"])),
                 ),
-                None => self.back_to_repository(&region, &name, "Image deleted."),
+                None => self.back_to_repository(&region, &name, "Image deleted.", "#images"),
             },
             Err(e) => self.failed("Delete image", &e),
         }
@@ -390,7 +401,9 @@ impl P<'_> {
             &region,
             json!({"repositoryName": name, "policyText": text}),
         ) {
-            Ok(_) => self.back_to_repository(&region, &name, "Repository policy saved."),
+            Ok(_) => {
+                self.back_to_repository(&region, &name, "Repository policy saved.", "#permissions")
+            }
             Err(e) => self.refused_repository_policy(
                 error_status(&e),
                 &region,
