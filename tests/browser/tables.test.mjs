@@ -2,7 +2,7 @@
 // in the browser (the console's script; 25 rows a page), by mouse and by keyboard; without the
 // script the same page lists every user; an empty list says what to do next.
 
-import { accountMenu, assert, feature, nav, rootCli, rootPage, rootPassword, signIn } from "./lib.mjs";
+import { accountMenu, assert, endpoint, feature, nav, rootCli, rootPage, rootPassword, signIn } from "./lib.mjs";
 
 const N = 120;
 const names = Array.from({ length: N }, (_, i) => `user-${String(i).padStart(3, "0")}`);
@@ -93,6 +93,31 @@ await feature("tables", async (t) => {
     assert.equal(await plain.getByLabel("Filter users").count(), 0);
     await t.shot("no-script-list", plain);
     await ctx.close();
+  });
+
+  await t.step("bulk-detach", async () => {
+    // Two policies attached to one user; both detached at once from its Permissions tab.
+    const arns = ["BulkOne", "BulkTwo"].map(
+      (name) =>
+        rootCli([
+          "iam",
+          "create-policy",
+          "--policy-name",
+          name,
+          "--policy-document",
+          JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }] }),
+        ]).Policy.Arn,
+    );
+    for (const arn of arns) rootCli(["iam", "attach-user-policy", "--user-name", "user-000", "--policy-arn", arn]);
+    await page.goto(`${endpoint}/console/users/user-000`);
+    const policies = page.getByRole("table", { name: "Permissions policies (2)" });
+    await policies.waitFor();
+    await page.getByRole("checkbox", { name: "Select BulkOne" }).check();
+    await page.getByRole("checkbox", { name: "Select BulkTwo" }).check();
+    await page.getByRole("button", { name: "Detach selected" }).click();
+    await page.getByRole("status").getByText("2 policies detached.").waitFor();
+    await page.getByRole("table", { name: "Permissions policies (0)" }).getByText("No policies attached.").waitFor();
+    assert.deepEqual(rootCli(["iam", "list-attached-user-policies", "--user-name", "user-000"]).AttachedPolicies, []);
   });
 
   await t.step("empty-state", async () => {

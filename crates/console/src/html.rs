@@ -405,9 +405,16 @@ pub fn data_table(
     count: usize,
     empty: &str,
 ) -> String {
+    // A "Select" column (checkboxes) is named for screen readers only and not sortable.
     let ths: String = headers
         .iter()
-        .map(|h| format!(r#"<th scope="col">{}</th>"#, esc(h)))
+        .map(|h| match *h {
+            "Select" => {
+                r#"<th scope="col" data-nosort><span class="visually-hidden">Select</span></th>"#
+                    .to_owned()
+            }
+            h => format!(r#"<th scope="col">{}</th>"#, esc(h)),
+        })
         .collect();
     let (attr, body) = if count == 0 {
         (

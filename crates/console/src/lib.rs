@@ -8,13 +8,14 @@
 //!   the switched role's colour band; the service's left navigation; breadcrumbs; the page's
 //!   title with its primary actions. Service, navigation entry, breadcrumbs and actions follow
 //!   from the request's path ([`html::at_path`]). Lists are data tables ([`html::data_table`]:
-//!   caption with the count, an empty state saying what to do next). After an action, the page
-//!   it leads to says what it did, once (the session's `flash`).
+//!   caption with the count, an empty state saying what to do next); detail pages are in tabs
+//!   ([`html::tabs`]: sections reached by `#fragment`, so a redirect can return to one). After an
+//!   action, the page it leads to says what it did, once (the session's `flash`).
 //! * **One stylesheet, two scripts**, handwritten and compiled in: `/console/static/console.css`
 //!   (`src/console.css`: design tokens as CSS variables, a dark theme following
 //!   `prefers-color-scheme`, responsive down to a phone, visible focus);
 //!   `/console/static/console.js` (`src/console.js`: the data tables' filter, sorting and
-//!   pages, the account menu, busy submit buttons, copy buttons); and
+//!   pages, tabs, the account menu, busy submit buttons, copy buttons); and
 //!   `/console/static/policy-editor.js` (`src/policy-editor.js`): the policy editors (line
 //!   numbers, JSON highlighting, bracket matching, the policy engine's findings fetched from
 //!   `POST /console/policies/validate` (CSRF-protected), listed and marked on their lines, and

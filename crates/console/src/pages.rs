@@ -1003,14 +1003,16 @@ pub fn access_key_csv(id: &str, secret: &str) -> String {
     format!("Access key ID,Secret access key\n{id},{secret}\n")
 }
 
-/// Attached policies, each with a "Detach" button posting its ARN to `action`.
+/// Attached policies, each with a "Detach" button posting its ARN to `action`, and a checkbox
+/// for "Detach selected" (one form for several: the checkboxes belong to it by `form=`, as
+/// forms cannot nest), as the IAM console's "Remove" does.
 fn policy_table_with_detach(list: &[Value], action: &str, csrf: &str) -> String {
     let rows: String = list
         .iter()
         .map(|p| {
             let arn = txt(&p["PolicyArn"]);
             format!(
-                r#"<tr><td><a href="/console/policies/{s}">{n}</a></td><td><code>{a}</code></td><td><form method="post" action="{action}" class="inline">{csrf}<input type="hidden" name="PolicyArn" value="{a}"><button type="submit" aria-label="Detach {n}">Detach</button></form></td></tr>"#,
+                r#"<tr><td><input type="checkbox" name="PolicyArn" value="{a}" form="detach-selected" aria-label="Select {n}"></td><td><a href="/console/policies/{s}">{n}</a></td><td><code>{a}</code></td><td><form method="post" action="{action}" class="inline">{csrf}<input type="hidden" name="PolicyArn" value="{a}"><button type="submit" aria-label="Detach {n}">Detach</button></form></td></tr>"#,
                 s = seg(&arn),
                 n = esc(&txt(&p["PolicyName"])),
                 a = esc(&arn),
@@ -1018,9 +1020,24 @@ fn policy_table_with_detach(list: &[Value], action: &str, csrf: &str) -> String 
             )
         })
         .collect();
-    format!(
-        "<table><thead><tr><th>Policy name</th><th>ARN</th><th>Actions</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
+    let count = list.len();
+    let table = crate::html::data_table(
+        "Permissions policies",
+        "policies",
+        &["Select", "Policy name", "ARN", "Actions"],
+        &rows,
+        count,
+        "<strong>No policies attached.</strong> Attach one below.",
+    );
+    let bulk = if count > 0 {
+        format!(
+            r#"<form method="post" action="{}" id="detach-selected" class="bulk-actions">{csrf}<button type="submit">Detach selected</button></form>"#,
+            esc(action)
+        )
+    } else {
+        String::new()
+    };
+    format!("{table}{bulk}")
 }
 
 /// The policy engine's findings, each with its line and column.

@@ -456,20 +456,35 @@ impl P<'_> {
         }
     }
 
+    /// Detaches the posted policy ARNs (one from a row's button, several from "Detach
+    /// selected"), in order; the first failure stops and is shown.
     pub(super) fn detach(&self, name: &str, kind: &str) -> Response {
-        let arn = self.field("PolicyArn");
+        let arns = self.r.fields("PolicyArn");
         let (op, member, back) = match kind {
             "User" => ("DetachUserPolicy", "UserName", "users"),
             "Group" => ("DetachGroupPolicy", "GroupName", "groups"),
             _ => ("DetachRolePolicy", "RoleName", "roles"),
         };
-        match self.call("iam", op, json!({member: name, "PolicyArn": arn})) {
-            Ok(_) => self.done(
-                &format!("/console/{back}/{}", seg(name)),
-                "Policy detached.",
-            ),
-            Err(e) => self.failed("Detach policy", &e),
+        if arns.is_empty() {
+            return self.page_with_status(
+                StatusCode::BAD_REQUEST,
+                "Detach policy",
+                &error_box("ValidationError", "Select at least one policy to detach."),
+            );
         }
+        for arn in &arns {
+            if let Err(e) = self.call("iam", op, json!({member: name, "PolicyArn": arn})) {
+                return self.failed("Detach policy", &e);
+            }
+        }
+        self.done(
+            &format!("/console/{back}/{}", seg(name)),
+            if arns.len() == 1 {
+                "Policy detached.".to_owned()
+            } else {
+                format!("{} policies detached.", arns.len())
+            },
+        )
     }
 
     // ------------------------------------------------------------ policy detail, versions
