@@ -3,7 +3,11 @@
 // menu is a plain <details>, every form posts as it is.
 //   - Data tables (<table data-table="users">): a text filter, sortable columns (buttons in the
 //     headers, aria-sort), pagination (25 rows a page) and a live count of what is shown.
+//   - Tabs (<div data-tabs>): ARIA tabs over a detail page's sections, chosen by the URL's
+//     fragment (without the script: links to sections that are all shown).
 //   - The account menu (<details class="account">) closes on Escape and on a click elsewhere.
+//   - Copy buttons (<p data-copy="ID">) for a new access key's secret.
+//   - Tables and code blocks that scroll sideways on a small screen become focusable.
 //   - A form being sent disables its submit button and says so (no double submits).
 // textContent only: no HTML is built from strings.
 (function () {
