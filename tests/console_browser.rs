@@ -18,9 +18,13 @@
 //! | `browser_federation` | `federation.test.mjs` | `kagi console` with user keys, tool-built URLs |
 //! | `browser_ecr` | `ecr.test.mjs` | create/delete repositories and images, repository policy |
 //! | `browser_web_identity` | `web-identity.test.mjs` | identity providers, role wizard "Web identity" |
+//! | `browser_themes` | `themes.test.mjs` | one page of every kind in the light and dark themes |
+//! | `browser_keyboard` | `keyboard.test.mjs` | the seed's console steps with the keyboard only |
+//! | `browser_tables` | `tables.test.mjs` | 120 users: filter, sort, pages (mouse, keyboard), no script, empty state |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
-//! feature: no CSP violation, the security headers, HttpOnly/SameSite=Strict cookies.
+//! feature: no CSP violation, the security headers, HttpOnly/SameSite=Strict cookies, and no
+//! serious or critical axe-core accessibility violation.
 //!
 //! **Running them.** A feature spends most of its time waiting (page loads, the editor's
 //! debounce), so the features run [`PARALLEL`] at a time in the background, started by the
@@ -249,7 +253,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 14] = [
+const FEATURES: [(&str, &str, &str); 17] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -263,6 +267,9 @@ const FEATURES: [(&str, &str, &str); 14] = [
     ("browser_security", "security.test.mjs", "security"),
     ("browser_ecr", "ecr.test.mjs", "ecr"),
     ("browser_phone", "phone.test.mjs", "phone"),
+    ("browser_tables", "tables.test.mjs", "tables"),
+    ("browser_themes", "themes.test.mjs", "themes"),
+    ("browser_keyboard", "keyboard.test.mjs", "keyboard"),
     ("browser_federation", "federation.test.mjs", "federation"),
     ("browser_switch_role", "switch-role.test.mjs", "switch-role"),
     ("browser_groups", "groups.test.mjs", "groups"),
@@ -291,7 +298,11 @@ fn run_feature(test: &str) -> Outcome {
         let fx = fixture(chromium);
         if matches!(
             test,
-            "seed_console_steps_in_chromium" | "browser_ecr" | "browser_phone"
+            "seed_console_steps_in_chromium"
+                | "browser_ecr"
+                | "browser_phone"
+                | "browser_themes"
+                | "browser_keyboard"
         ) {
             seed_setup(&fx);
         }
@@ -462,6 +473,25 @@ fn browser_switch_role() {
 #[test]
 fn browser_phone() {
     feature("browser_phone");
+}
+
+/// Data tables: 120 users filtered, sorted and paged (mouse and keyboard); without the script;
+/// an empty list's next step.
+#[test]
+fn browser_tables() {
+    feature("browser_tables");
+}
+
+/// One page of every kind in the light and the dark theme (axe-checked in both).
+#[test]
+fn browser_themes() {
+    feature("browser_themes");
+}
+
+/// The seed's console steps with the keyboard only.
+#[test]
+fn browser_keyboard() {
+    feature("browser_keyboard");
 }
 
 /// Federation: `kagi console` with an IAM user's keys, console URLs built by a tool.

@@ -24,7 +24,8 @@
 // Selectors are labels, roles and visible text (what a user sees), never CSS paths. Any failed
 // expectation throws; the script then saves a FAILED-*.png and exits 1.
 
-import { escapeRe, guardContext, launchBrowser, looseCookies, tempDir, watchPage } from "./lib.mjs";
+import * as lib from "./lib.mjs";
+import { accountMenu, axeProblems, openTab, axeSettled, escapeRe, guardContext, header, launchBrowser, looseCookies, signedInAs, tempDir, watchPage } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -146,6 +147,7 @@ async function step(name, fn) {
   try {
     await fn();
     for (const ctx of contexts) problems.push(...looseCookies(await ctx.cookies()));
+    problems.push(...(await axeProblems(page)));
   } catch (e) {
     try {
       await page.screenshot({ path: path.join(shotsDir, `FAILED-${name}.png`) });
@@ -157,7 +159,7 @@ async function step(name, fn) {
   console.log(`ok ${shotNo} ${name}`);
 }
 
-const nav = () => page.getByRole("navigation", { name: "main" });
+const nav = () => lib.nav(page);
 const alertText = () => page.getByRole("alert").first().innerText();
 
 /** Clicks `locator` and returns the HTTP response of the page it leads to (after redirects). */
@@ -200,7 +202,7 @@ try {
   await step("signed-in-root", async () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForLoadState();
-    await nav().getByText(`arn:aws:iam::${account}:root`).waitFor();
+    await signedInAs(page, `arn:aws:iam::${account}:root`);
     await page.getByRole("heading", { name: "Users" }).waitFor();
   });
 
@@ -213,6 +215,7 @@ try {
   });
 
   await step("access-key-created", async () => {
+    await openTab(page, "Security credentials");
     await page.getByRole("radio", { name: "Command Line Interface (CLI)" }).check();
     await page.getByRole("button", { name: "Create access key" }).click();
     await page.getByRole("heading", { name: "Access key created" }).waitFor();
@@ -221,6 +224,8 @@ try {
     secretAccessKey = (await page.getByRole("row", { name: /Secret access key/ }).getByRole("cell").innerText()).trim();
     assert.match(accessKeyId, /^AKIA[A-Z0-9]{16}$/);
     assert.equal(secretAccessKey.length, 40, "a secret access key has 40 characters");
+    // Shown once, with a copy button (the console's script) and the .csv download.
+    await page.getByRole("button", { name: "Copy secret access key" }).waitFor();
     // The .csv download, in the IAM console's format.
     const [download] = await Promise.all([
       page.waitForEvent("download"),
@@ -316,9 +321,10 @@ try {
     await page.getByRole("button", { name: "Create role" }).click();
     await page.getByRole("heading", { name: ROLE }).waitFor();
     await page.getByText(`arn:aws:iam::${account}:role/${ROLE}`).first().waitFor();
+    await page.getByRole("row", { name: /ECRPushAndLoginPolicy/ }).waitFor();
+    await openTab(page, "Trust relationships");
     await page.getByRole("heading", { name: "Trust relationships" }).waitFor();
     await page.getByText(new RegExp(`"AWS":\\s*"arn:aws:iam::${account}:root"`)).first().waitFor();
-    await page.getByRole("row", { name: /ECRPushAndLoginPolicy/ }).waitFor();
   });
 
   await step("user-policy-attached", async () => {
@@ -357,7 +363,7 @@ try {
   });
 
   await step("signed-out", async () => {
-    await nav().getByRole("button", { name: "Sign out" }).click();
+    await accountMenu(page, "Sign out");
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     // The old session is gone: a console page sends us back to sign-in.
     await page.goto(`${endpoint}/console/users`);
@@ -376,7 +382,7 @@ try {
     await page.keyboard.type(USER_PASSWORD);
     await page.keyboard.press("Enter");
     await page.waitForURL(/\/console\/users$/);
-    await nav().getByText(`arn:aws:iam::${account}:user/${USER}`).waitFor();
+    await signedInAs(page, `arn:aws:iam::${account}:user/${USER}`);
     // The user may only assume the role: even its first page is AWS's AccessDenied.
     assert.match(
       await alertText(),
@@ -388,7 +394,7 @@ try {
   });
 
   await step("switch-role-form", async () => {
-    await nav().getByRole("link", { name: "Switch role" }).click();
+    await accountMenu(page, "Switch role");
     assert.equal(await page.getByLabel("Account").inputValue(), account);
     await page.getByLabel("Role", { exact: true }).fill(ROLE);
     await page.getByLabel(/Display name/).fill("ECR push");
@@ -399,11 +405,11 @@ try {
   await step("switched-role-denied", async () => {
     const resp = await clickForPage(page.getByRole("button", { name: "Switch role" }), "/console/users");
     // The banner shows the role session, and the page is the role's AccessDenied, with 403.
-    const banner = nav().getByRole("status");
+    const banner = header(page).getByRole("status");
     await banner.getByText("ECR push").waitFor();
     // In the colour chosen (the IAM console's "Green").
     assert.equal(await banner.evaluate((e) => getComputedStyle(e).backgroundColor), "rgb(183, 202, 157)");
-    assert.match(await nav().innerText(), sessionArn);
+    assert.match(await header(page).textContent(), sessionArn);
     assert.equal(resp.status(), 403);
     assert.match(
       await alertText(),
@@ -439,9 +445,9 @@ try {
 
   await step("switched-back", async () => {
     // Wait for the page the button leads to (not the one it was on) before reading the header.
-    await clickForPage(nav().getByRole("button", { name: "Switch back" }), "/console/users");
-    await nav().getByText(`arn:aws:iam::${account}:user/${USER}`).waitFor();
-    assert.doesNotMatch(await nav().innerText(), sessionArn);
+    await clickForPage(header(page).getByRole("button", { name: "Switch back" }), "/console/users");
+    await signedInAs(page, `arn:aws:iam::${account}:user/${USER}`);
+    assert.doesNotMatch(await header(page).textContent(), sessionArn);
   });
 
   // ---------------------------------------------------------------- `kagi console` (federation)
@@ -471,7 +477,7 @@ try {
   await step("federated-role-session", async () => {
     await page.goto(loginUrl);
     assert.match(new URL(page.url()).pathname, /^\/console\//, "landed in the console");
-    assert.match(await nav().innerText(), cliSessionArn);
+    assert.match(await header(page).textContent(), cliSessionArn);
     // With the role's permissions: AWS's AccessDenied for IAM, as in the API.
     assert.match(await alertText(), /AccessDenied.*is not authorized to perform: iam:ListUsers/s);
   });
@@ -523,7 +529,8 @@ try {
     await fitsWidth();
   });
 
-  assert.deepEqual(problems, [], "no page errors, CSP violations, missing security headers or loose cookies");
+  await axeSettled();
+  assert.deepEqual([...new Set(problems)], [], "no page errors, CSP violations, missing security headers or loose cookies");
   console.log(`OK: ${shotNo} steps, screenshots in ${shotsDir}`);
 } catch (e) {
   console.error(e.stack || String(e));

@@ -9,7 +9,7 @@
 //     repository console-repo (its name typed to confirm);
 //   a refused repository policy keeps the draft in the editor, as the other policy editors do.
 
-import { alertText, assert, clickForPage, escapeRe, feature, iamArn, nav, REGION, rootCli, rootPage, signIn } from "./lib.mjs";
+import { alertText, assert, clickForPage, escapeRe, feature, iamArn, nav, openTab, REGION, rootCli, rootPage, signIn } from "./lib.mjs";
 
 const USER = "ecr-user";
 const PASSWORD = "Ecr-User-Password-1!";
@@ -56,6 +56,7 @@ await feature("ecr", async (t) => {
     await create.getByRole("button", { name: "Create repository" }).click();
     await root.getByRole("heading", { name: NEW_REPO, exact: true }).waitFor();
     await root.getByRole("row", { name: /Tag immutability/ }).getByText("IMMUTABLE").waitFor();
+    await openTab(root, "Permissions");
     await root.getByText("No repository policy.").waitFor();
     const described = rootCli(["ecr", "describe-repositories", "--repository-names", NEW_REPO]).repositories;
     assert.equal(described[0].imageTagMutability, "IMMUTABLE");
@@ -76,6 +77,7 @@ await feature("ecr", async (t) => {
   await t.step("repository-policy-flagged-live", async () => {
     await openRepo(root, REPO);
     await root.getByRole("row", { name: /\bv1\b.*sha256:[0-9a-f]{64}/ }).waitFor();
+    await openTab(root, "Permissions");
     await root.locator("summary", { hasText: "Edit repository policy" }).click();
     await policyEditor().fill(commented);
     await root.locator("#repo-policy-findings").getByText(/Line 3, column 3: /).waitFor();
@@ -119,6 +121,7 @@ await feature("ecr", async (t) => {
 
   await t.step("refused-repository-policy-keeps-draft", async () => {
     await openRepo(root, REPO);
+    await openTab(root, "Permissions");
     await root.locator("summary", { hasText: "Edit repository policy" }).click();
     await policyEditor().fill(commented);
     const resp = await clickForPage(root, root.getByRole("button", { name: "Save repository policy" }), "/console/ecr/repository-policy");

@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { account, alertText, assert, clickForPage, endpoint, feature, iamArn, nav, REGION, rootCli, tempDir } from "./lib.mjs";
+import { account, alertText, assert, clickForPage, endpoint, feature, header, iamArn, nav, REGION, rootCli, signedInAs, tempDir } from "./lib.mjs";
 
 const USER = "fed-user";
 const ROLE = "FedToolRole";
@@ -92,7 +92,7 @@ await feature("federation", async (t) => {
     assert.ok(!url.includes(key.SecretAccessKey));
     await page.goto(url);
     assert.match(new URL(page.url()).pathname, /^\/console\//);
-    await nav(page).getByText(fedArn).waitFor();
+    await signedInAs(page, fedArn);
     assert.equal(await status("Users", "/console/users"), 200);
     await page.getByRole("link", { name: USER, exact: true }).waitFor();
     assert.equal(await status("Roles", "/console/roles"), 403);
@@ -113,7 +113,7 @@ await feature("federation", async (t) => {
     assert.equal(resp.status(), 200);
     assert.equal(new URL(tool.url()).pathname, "/console/roles");
     // The role session, named in the header and in its banner.
-    await nav(tool).getByRole("status").getByText(`arn:aws:sts::${account}:assumed-role/${ROLE}/tool-session`).waitFor();
+    await header(tool).getByRole("status").getByText(`arn:aws:sts::${account}:assumed-role/${ROLE}/tool-session`).waitFor();
     await tool.getByRole("link", { name: ROLE, exact: true }).waitFor();
   });
 

@@ -20,7 +20,9 @@ import {
   feature,
   iamArn,
   nav,
+  openTab,
   rootPage,
+  signedInAs,
   signIn,
 } from "./lib.mjs";
 
@@ -33,6 +35,7 @@ await feature("groups", async (t) => {
   const root = await rootPage(t);
   await t.step("user-created", async () => {
     await createUser(root, USER, PASSWORD);
+    await openTab(root, "Groups");
     await root.getByText("Not in any group.").waitFor();
   });
 
@@ -40,7 +43,7 @@ await feature("groups", async (t) => {
   const usersPage = () => clickForPage(user, nav(user).getByRole("link", { name: "Users" }), "/console/users");
   await t.step("user-denied-users-page", async () => {
     await signIn(user, USER, PASSWORD);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(user, iamArn("user", USER));
     const resp = await usersPage();
     assert.equal(resp.status(), 403);
     assert.match(
@@ -81,9 +84,11 @@ await feature("groups", async (t) => {
   await t.step("user-page-lists-group", async () => {
     await root.getByRole("link", { name: USER, exact: true }).click();
     await root.getByRole("heading", { name: USER, exact: true }).waitFor();
-    await root.getByRole("link", { name: GROUP, exact: true }).waitFor();
-    // The policy is the group's, not attached to the user.
+    // The policy is the group's, not attached to the user (its Permissions tab).
+    await openTab(root, "Permissions");
     assert.equal(await root.getByRole("row", { name: new RegExp(POLICY) }).count(), 0);
+    await openTab(root, "Groups");
+    await root.getByRole("link", { name: GROUP, exact: true }).waitFor();
   });
 
   t.page = user;
@@ -124,8 +129,9 @@ await feature("groups", async (t) => {
     await root.getByLabel("Attach a policy directly (policy ARN)").fill(policyArn);
     await root.getByRole("button", { name: "Create user" }).click();
     await root.getByRole("heading", { name: "second-reader", exact: true }).waitFor();
-    await root.getByRole("link", { name: GROUP, exact: true }).waitFor();
     await root.getByRole("row", { name: new RegExp(POLICY) }).waitFor();
+    await openTab(root, "Groups");
+    await root.getByRole("link", { name: GROUP, exact: true }).waitFor();
   });
 
   await t.step("member-removed", async () => {

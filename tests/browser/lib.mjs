@@ -5,7 +5,9 @@
 //     `securitypolicyviolation` event, reported through a CDP binding that CSP cannot block);
 //   - every console response carries a strict CSP (checked by directive) and nosniff;
 //   - every console cookie is HttpOnly and SameSite=Strict, scoped to /console;
-//   - every form control on the page a step leaves has a name (a bound label or aria-label).
+//   - every form control on the page a step leaves has a name (a bound label or aria-label);
+//   - axe-core (npm, pinned in package-lock.json) finds no serious or critical accessibility
+//     violation: on every console page that finishes loading, and on the page each step leaves.
 //
 // Run by tests/console_browser.rs, which starts a fresh `kagi serve` per feature and passes:
 //   KAGI_ENDPOINT, KAGI_ACCOUNT, KAGI_ROOT_PASSWORD, KAGI_BIN, KAGI_SHOTS_DIR (this feature's
@@ -20,6 +22,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 
@@ -185,9 +188,69 @@ export async function guardContext(ctx, problems) {
   });
 }
 
+// ---------------------------------------------------------------- accessibility (axe-core)
+
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const axePending = new Set();
+
 /**
- * Reports into `problems` a page's errors, chromium's CSP console errors, and console
- * responses without the console's CSP or `X-Content-Type-Options: nosniff`.
+ * The serious and critical axe-core violations of the console page `page` shows, one line each
+ * (rule, impact, help, where). axe is put into the page through the DevTools protocol, as a
+ * console evaluation (which the page's CSP does not govern: the page itself stays as strict),
+ * and its runs on one page are queued (axe refuses two at once).
+ */
+export async function axeProblems(page) {
+  const url = new URL(page.url());
+  if (url.origin !== new URL(endpoint).origin || !url.pathname.startsWith("/console")) return [];
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("axe did not finish in 30 s")), 30_000);
+  });
+  const found = await Promise.race([timeout, runAxe(page)]).finally(() => clearTimeout(timer));
+  return found.map((f) => `${url.pathname}${url.search}: axe: ${f}`);
+}
+
+// axe's source, then its run on the page (queued: axe refuses two runs at once), in one
+// evaluation so that both happen in the same document.
+const axeScript = `${axeSource}
+;(() => {
+  const run = () =>
+    window.axe.run(document, { resultTypes: ["violations"] }).then((r) =>
+      r.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => v.id + " (" + v.impact + "): " + v.help + ": " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")),
+    );
+  window.kagiAxeQueue = (window.kagiAxeQueue || Promise.resolve()).then(run, run);
+  return window.kagiAxeQueue;
+})()`;
+
+function runAxe(page) {
+  return page.evaluate(axeScript);
+}
+
+/** Waits for the axe checks started by page loads (see [`watchPage`]). */
+export async function axeSettled() {
+  while (axePending.size) await Promise.all([...axePending]);
+}
+
+/** An axe check of `page` now, its violations into `problems`; a page that navigates away
+ * meanwhile is not an error (the page it goes to is checked when it loads). */
+function axeOnLoad(page, problems) {
+  const p = axeProblems(page)
+    .then((found) => problems.push(...found))
+    .catch((e) => {
+      if (!/Execution context was destroyed|Target page, context or browser has been closed|navigat/i.test(String(e))) {
+        problems.push(`axe could not run on ${page.url()}: ${e.message}`);
+      }
+    })
+    .finally(() => axePending.delete(p));
+  axePending.add(p);
+}
+
+/**
+ * Reports into `problems` a page's errors, chromium's CSP console errors, console
+ * responses without the console's CSP or `X-Content-Type-Options: nosniff`, and the serious or
+ * critical axe-core violations of every console page that loads.
  */
 export function watchPage(page, problems) {
   page.setDefaultTimeout(15_000);
@@ -197,6 +260,7 @@ export function watchPage(page, problems) {
       problems.push(`CSP console error: ${m.text()}`);
     }
   });
+  page.on("load", () => axeOnLoad(page, problems));
   page.on("response", (r) => {
     const url = new URL(r.url());
     if (url.origin !== new URL(endpoint).origin || !url.pathname.startsWith("/console")) return;
@@ -297,6 +361,7 @@ class Harness {
       await fn();
       await this.checkCookies();
       if (this.page) this.problems.push(...(await unnamedControls(this.page)));
+      if (this.page) this.problems.push(...(await axeProblems(this.page)));
     } catch (e) {
       try {
         await this.page.screenshot({ path: path.join(shotsDir, `FAILED-${name}.png`) });
@@ -340,7 +405,8 @@ export async function feature(name, body) {
   const t = new Harness(name, browser);
   try {
     await body(t);
-    assert.deepEqual(t.problems, [], "no page errors, CSP violations, missing headers or loose cookies");
+    await axeSettled();
+    assert.deepEqual([...new Set(t.problems)], [], "no page errors, CSP violations, missing headers or loose cookies");
     console.log(`OK: ${name}: ${t.shotNo} steps, screenshots in ${shotsDir}`);
   } catch (e) {
     console.error(e.stack || String(e));
@@ -353,7 +419,26 @@ export async function feature(name, body) {
 
 // ---------------------------------------------------------------- page helpers
 
-export const nav = (page) => page.getByRole("navigation", { name: "main" });
+/** The console's navigation: the header's service switcher and the service's left navigation. */
+export const nav = (page) => page.getByRole("navigation", { name: /^(Services|IAM|ECR)$/ });
+/** The page's header (banner): service switcher, account menu, switch-role band. */
+export const header = (page) => page.getByRole("banner");
+/** Opens the tab `name` of a detail page ("Permissions", "Security credentials", ...). */
+export const openTab = (page, name) => page.getByRole("tab", { name, exact: true }).click();
+/** Waits until the header's account menu names `arn` (or a part of it) as the principal. */
+export const signedInAs = (page, arn) => header(page).getByText(arn).first().waitFor({ state: "attached" });
+/**
+ * Opens the header's account menu (with the keyboard: focus, Enter) unless it is open, then
+ * follows its entry `item` ("Switch role", "Security credentials", "Sign out", a recent role).
+ */
+export async function accountMenu(page, item) {
+  const entry = header(page).getByRole(item === "Sign out" ? "button" : "link", { name: item, exact: true });
+  if (!(await entry.isVisible())) {
+    await page.getByLabel(/^Signed in as /).focus();
+    await page.keyboard.press("Enter");
+  }
+  await entry.click();
+}
 export const alertText = (page) => page.getByRole("alert").first().innerText();
 /** The page's first alert's text now, or "" (no waiting: for assertion messages). */
 export const alertNow = async (page) => {
@@ -384,7 +469,7 @@ export async function signIn(page, user, password) {
 }
 
 export async function signOut(page) {
-  await nav(page).getByRole("button", { name: "Sign out" }).click();
+  await accountMenu(page, "Sign out");
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
 }
 
@@ -392,7 +477,7 @@ export async function signOut(page) {
 export async function rootPage(t) {
   const page = await t.newPage();
   await signIn(page, null, rootPassword);
-  await nav(page).getByText(`arn:aws:iam::${account}:root`).waitFor();
+  await signedInAs(page, `arn:aws:iam::${account}:root`);
   return page;
 }
 

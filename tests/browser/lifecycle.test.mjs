@@ -21,9 +21,11 @@ import {
   feature,
   iamArn,
   nav,
+  openTab,
   REGION,
   rootCli,
   rootPage,
+  signedInAs,
   signIn,
   tempDir,
 } from "./lib.mjs";
@@ -79,6 +81,7 @@ await feature("lifecycle", async (t) => {
     await root.getByRole("button", { name: "Create group" }).click();
     await root.getByRole("heading", { name: GROUP, exact: true }).waitFor();
     await createUser(root, USER, PASSWORD);
+    await openTab(root, "Groups");
     await root.getByLabel("Group name").fill(GROUP);
     await root.getByRole("button", { name: "Add user to group" }).click();
     await root.getByRole("link", { name: GROUP, exact: true }).waitFor();
@@ -91,6 +94,7 @@ await feature("lifecycle", async (t) => {
   t.page = root;
 
   await t.step("inline-draft-flagged", async () => {
+    await openTab(root, "Permissions");
     await root.locator("summary", { hasText: "Create inline policy" }).click();
     await root.getByLabel("Inline policy name").fill("ListUsersInline");
     await root.getByLabel("Inline policy document (JSON)").fill(commented);
@@ -123,6 +127,7 @@ await feature("lifecycle", async (t) => {
   let secret;
   const keyRow = () => root.getByRole("row", { name: new RegExp(escapeRe(keyId)) });
   await t.step("access-key-works", async () => {
+    await openTab(root, "Security credentials");
     await root.getByRole("button", { name: "Create access key" }).click();
     keyId = (await root.getByRole("row", { name: /Access key ID/ }).getByRole("cell").innerText()).trim();
     secret = (await root.getByRole("row", { name: /Secret access key/ }).getByRole("cell").innerText()).trim();
@@ -130,6 +135,7 @@ await feature("lifecycle", async (t) => {
     assert.equal(whoAmI(keyId, secret), iamArn("user", USER));
     // Its last use, as GetAccessKeyLastUsed tells (service sts).
     await userPage();
+    await openTab(root, "Security credentials");
     await keyRow().getByText(/\(sts in /).waitFor();
   });
 
@@ -167,7 +173,7 @@ await feature("lifecycle", async (t) => {
     await root.getByRole("button", { name: "Enable console access" }).click();
     await root.getByText(/Enabled \(since/).waitFor();
     await signIn(other, USER, NEW_PASSWORD);
-    await nav(other).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(other, iamArn("user", USER));
   });
 
   // ---------------------------------------------------------------- deleting
@@ -179,6 +185,7 @@ await feature("lifecycle", async (t) => {
   await t.step("user-delete-wrong-name-refused", async () => {
     await userPage();
     // Give the user a key again, so that the deletion has dependents to remove.
+    await openTab(root, "Security credentials");
     await root.getByRole("button", { name: "Create access key" }).click();
     await root.getByRole("link", { name: "Done" }).click();
     const resp = await confirmDelete("user", `${USER}x`);

@@ -16,6 +16,7 @@
 
 import {
   account,
+  accountMenu,
   alertNow,
   alertText,
   allow,
@@ -26,11 +27,14 @@ import {
   endpoint,
   escapeRe,
   feature,
+  header,
   iamArn,
   nav,
+  openTab,
   qrText,
   rootCli,
   rootPage,
+  signedInAs,
   signIn,
   signOut,
   stepNow,
@@ -48,11 +52,13 @@ await feature("mfa", async (t) => {
 
   await t.step("user-created", async () => {
     await createUser(root, USER, PASSWORD);
+    await openTab(root, "Security credentials");
     await root.getByText("No MFA device assigned.").waitFor();
   });
 
   await t.step("mfa-device-qr-and-secret", async () => {
     assert.equal(await root.getByLabel("Device name").inputValue(), USER);
+    await openTab(root, "Security credentials");
     await root.getByRole("button", { name: "Assign MFA device" }).click();
     await root.getByRole("heading", { name: "Set up virtual MFA device" }).waitFor();
     await root.getByRole("img", { name: "QR code for the authenticator app" }).waitFor();
@@ -175,7 +181,7 @@ await feature("mfa", async (t) => {
     await user.keyboard.type(code);
     await user.keyboard.press("Enter");
     await user.waitForURL(/\/console\/users$/);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(user, iamArn("user", USER));
     // Signed in with the user's own permissions: none for IAM's user list.
     assert.match(await alertText(user), /AccessDenied.*iam:ListUsers/s);
   });
@@ -208,8 +214,8 @@ await feature("mfa", async (t) => {
   ]);
   await t.step("password-session-may-not-switch-to-it", async () => {
     await signIn(other, "no-mfa-user", PASSWORD);
-    await nav(other).getByText(iamArn("user", "no-mfa-user")).waitFor();
-    await nav(other).getByRole("link", { name: "Switch role" }).click();
+    await signedInAs(other, iamArn("user", "no-mfa-user"));
+    await accountMenu(other, "Switch role");
     await other.getByLabel("Role", { exact: true }).fill(ROLE);
     const resp = await clickForPage(other, other.getByRole("button", { name: "Switch role" }), "");
     assert.equal(resp.status(), 403);
@@ -219,17 +225,17 @@ await feature("mfa", async (t) => {
   // Back in the browser signed in with the code.
   t.page = user;
   await t.step("mfa-session-switches-to-role-requiring-mfa", async () => {
-    await nav(user).getByRole("link", { name: "Switch role" }).click();
+    await accountMenu(user, "Switch role");
     await user.getByLabel("Role", { exact: true }).fill(ROLE);
     await user.getByLabel(/Display name/).fill("MFA role");
     const resp = await clickForPage(user, user.getByRole("button", { name: "Switch role" }), "");
     // The role's trust policy requires MFA, and this console session was signed in with it.
     assert.equal(resp.status(), 200, `switch role answered: ${await alertNow(user)}`);
     assert.match(new URL(user.url()).pathname, /\/console\/users$/);
-    await nav(user).getByRole("status").getByText("MFA role").waitFor();
+    await header(user).getByRole("status").getByText("MFA role").waitFor();
     // With the role's permissions: the user list.
     await user.getByRole("link", { name: USER, exact: true }).waitFor();
-    assert.match(await nav(user).innerText(), new RegExp(`arn:aws:sts::${account}:assumed-role/${ROLE}/`));
+    assert.match(await header(user).textContent(), new RegExp(`arn:aws:sts::${account}:assumed-role/${ROLE}/`));
   });
 
   // Removing the device (root): the user signs in with the password alone again.
@@ -237,11 +243,12 @@ await feature("mfa", async (t) => {
   await t.step("mfa-device-removed", async () => {
     await nav(root).getByRole("link", { name: "Users" }).click();
     await root.getByRole("link", { name: USER, exact: true }).click();
+    await openTab(root, "Security credentials");
     await root.getByRole("row", { name: new RegExp(escapeRe(serial)) }).getByRole("button", { name: "Remove" }).click();
     await root.getByText("No MFA device assigned.").waitFor();
     assert.deepEqual(rootCli(["iam", "list-mfa-devices", "--user-name", USER]).MFADevices, []);
     await signIn(other, USER, PASSWORD);
     await other.waitForURL(/\/console\/users$/);
-    await nav(other).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(other, iamArn("user", USER));
   });
 });

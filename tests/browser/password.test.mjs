@@ -17,6 +17,7 @@
 
 import {
   account,
+  accountMenu,
   alertNow,
   alertText,
   assert,
@@ -26,8 +27,10 @@ import {
   feature,
   iamArn,
   nav,
+  openTab,
   rootPage,
   rootPassword,
+  signedInAs,
   signIn,
   signOut,
 } from "./lib.mjs";
@@ -42,7 +45,7 @@ await feature("password", async (t) => {
   const root = await rootPage(t);
 
   await t.step("policy-page-default", async () => {
-    await nav(root).getByRole("link", { name: "Password" }).click();
+    await accountMenu(root, "Security credentials");
     await root.getByRole("heading", { name: "Change password" }).waitFor();
     await root.getByRole("link", { name: "Account password policy" }).click();
     await root.getByRole("heading", { name: "Password policy" }).waitFor();
@@ -72,10 +75,12 @@ await feature("password", async (t) => {
 
   await t.step("user-created", async () => {
     await createUser(root, USER, FIRST);
+    await openTab(root, "Security credentials");
     await root.getByText(/Enabled \(since/).waitFor();
   });
 
   await t.step("short-password-refused-at-reset", async () => {
+    await openTab(root, "Security credentials");
     await root.getByText("Manage console access").click();
     await root.getByLabel("New console password").fill(SHORT);
     const resp = await clickForPage(root, root.getByRole("button", { name: "Reset password" }), "/login-profile/update");
@@ -94,8 +99,8 @@ await feature("password", async (t) => {
 
   await t.step("user-password-page", async () => {
     await signIn(user, USER, FIRST);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
-    await nav(user).getByRole("link", { name: "Password" }).click();
+    await signedInAs(user, iamArn("user", USER));
+    await accountMenu(user, "Security credentials");
     await user.getByRole("heading", { name: "Change password" }).waitFor();
   });
 
@@ -126,7 +131,7 @@ await feature("password", async (t) => {
 
   await t.step("new-password-signs-in", async () => {
     await signIn(user, USER, SECOND);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(user, iamArn("user", USER));
   });
 
   // ---------------------------------------------------------------- the root's own password
@@ -139,7 +144,7 @@ await feature("password", async (t) => {
     return clickForPage(root, root.getByRole("button", { name: "Change password" }), "/console/password");
   };
   await t.step("root-wrong-current-refused", async () => {
-    await nav(root).getByRole("link", { name: "Password" }).click();
+    await accountMenu(root, "Security credentials");
     const resp = await rootForm(`${rootPassword}x`, ROOT_NEW);
     assert.equal(resp.status(), 403);
     assert.match(await alertText(root), /IncorrectPassword/);
@@ -161,7 +166,7 @@ await feature("password", async (t) => {
     const old = await signIn(root, null, rootPassword);
     assert.equal(old.status(), 401);
     await signIn(root, null, ROOT_NEW);
-    await nav(root).getByText(`arn:aws:iam::${account}:root`).waitFor();
+    await signedInAs(root, `arn:aws:iam::${account}:root`);
   });
 
   // "User must create a new password at next sign-in": as in the AWS console, the next
@@ -172,6 +177,7 @@ await feature("password", async (t) => {
   await t.step("reset-required-set", async () => {
     await nav(root).getByRole("link", { name: "Users" }).click();
     await root.getByRole("link", { name: USER, exact: true }).click();
+    await openTab(root, "Security credentials");
     await root.locator("summary", { hasText: "Manage console access" }).click();
     await root.getByLabel("New console password").fill(THIRD);
     await root.getByLabel("User must create a new password at next sign-in").check();
@@ -182,7 +188,7 @@ await feature("password", async (t) => {
   t.page = user;
   await t.step("reset-required-sign-in-asks-for-new-password", async () => {
     await signIn(user, USER, THIRD);
-    await nav(user).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(user, iamArn("user", USER));
     assert.equal(new URL(user.url()).pathname, "/console/password", "the sign-in lands on the password change");
     await user.goto(`${endpoint}/console/users`);
     assert.equal(new URL(user.url()).pathname, "/console/password", "other pages wait for the new password");

@@ -39,6 +39,8 @@ await feature("phone", async (t) => {
 
   const page = await t.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
   const fits = async () => {
+    // Measured with the stylesheet applied (the load event waits for it).
+    await page.waitForLoadState("load");
     const [scroll, width] = [await page.evaluate(() => document.documentElement.scrollWidth), page.viewportSize().width]; // not innerWidth: a mobile layout viewport widens to fit wide content
     const wide = scroll <= width ? "" : await page.evaluate((w) => {
       // The innermost elements that stick out, to name in the failure.
@@ -99,6 +101,7 @@ await feature("phone", async (t) => {
 
   await t.step("mfa-setup", async () => {
     await page.goto(`${endpoint}/console/users/${USER}`);
+    await page.getByRole("tab", { name: "Security credentials" }).tap();
     await page.getByRole("button", { name: "Assign MFA device" }).tap();
     await page.getByRole("img", { name: "QR code for the authenticator app" }).waitFor();
     await page.getByText("Show secret key").tap();
@@ -107,6 +110,7 @@ await feature("phone", async (t) => {
 
   await t.step("access-key-created", async () => {
     await page.goto(`${endpoint}/console/users/${USER}`);
+    await page.getByRole("tab", { name: "Security credentials" }).tap();
     await page.getByRole("button", { name: "Create access key" }).tap();
     await page.getByRole("heading", { name: "Access key created" }).waitFor();
     await fits();

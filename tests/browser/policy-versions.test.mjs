@@ -16,6 +16,7 @@ import {
   feature,
   iamArn,
   nav,
+  openTab,
   rootCli,
   rootPage,
   simulate,
@@ -53,9 +54,11 @@ await feature("policy-versions", async (t) => {
   await t.step("policy-page", async () => {
     await policyPage();
     await root.getByText("Default version: v1").waitFor();
+    await openTab(root, "Policy versions");
     await versionRow("v1").getByText("Default").waitFor();
     assert.equal(await root.getByRole("button", { name: "Delete v1", exact: true }).count(), 0);
-    // The editor starts from the default version's document.
+    // The editor (Permissions) starts from the default version's document.
+    await openTab(root, "Permissions");
     assert.deepEqual(JSON.parse(await editor().inputValue()), JSON.parse(allow("iam:ListUsers")));
   });
 
@@ -77,9 +80,10 @@ await feature("policy-versions", async (t) => {
     assert.ok(await root.getByLabel("Set as default").isChecked());
     await root.getByRole("button", { name: "Save changes" }).click();
     await root.getByText("Default version: v2").waitFor();
+    assert.match(await defaultDocument(), /iam:ListGroups/);
+    await openTab(root, "Policy versions");
     await versionRow("v2").getByText("Default").waitFor();
     await versionRow("v1").getByRole("button", { name: "Set v1 as default" }).waitFor();
-    assert.match(await defaultDocument(), /iam:ListGroups/);
   });
 
   await t.step("simulated-with-v2", async () => {
@@ -93,6 +97,8 @@ await feature("policy-versions", async (t) => {
     await editor().fill(allow(["iam:ListUsers", "iam:ListRoles"]));
     await root.getByLabel("Set as default").uncheck();
     await root.getByRole("button", { name: "Save changes" }).click();
+    await root.getByText("Policy version created.").waitFor();
+    await openTab(root, "Policy versions");
     await versionRow("v3").getByRole("button", { name: "Set v3 as default" }).waitFor();
     await root.getByText("Default version: v2").waitFor();
   });
@@ -101,7 +107,9 @@ await feature("policy-versions", async (t) => {
     await versionRow("v1").getByRole("button", { name: "Set v1 as default" }).click();
     await root.getByText("Default version: v1").waitFor();
     await versionRow("v1").getByText("Default").waitFor();
+    await openTab(root, "Permissions");
     assert.doesNotMatch(await defaultDocument(), /iam:ListGroups/);
+    await openTab(root, "Policy versions");
   }, { docs: "policy-versions" });
 
   await t.step("simulated-with-v1", async () => {
@@ -117,6 +125,10 @@ await feature("policy-versions", async (t) => {
 
   await t.step("non-default-versions-deleted", async () => {
     await policyPage();
+    // The user the policy is attached to, among its entities.
+    await openTab(root, "Entities attached");
+    await root.getByRole("table", { name: "Attached to (1)" }).getByRole("row", { name: new RegExp(`${USER} User`) }).waitFor();
+    await openTab(root, "Policy versions");
     await clickForPage(root, root.getByRole("button", { name: "Delete v3", exact: true }), "");
     await clickForPage(root, root.getByRole("button", { name: "Delete v2", exact: true }), "");
     assert.equal(await versionRow("v2").count(), 0);

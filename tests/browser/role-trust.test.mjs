@@ -10,7 +10,7 @@
 //     a valid one (a service principal) is reviewed and created.
 //   The role page's "Edit trust policy" refuses a bad document and saves a good one.
 
-import { account, alertText, assert, clickForPage, feature, iamArn, nav, rootCli, rootPage } from "./lib.mjs";
+import { account, alertText, assert, clickForPage, feature, iamArn, nav, openTab, rootCli, rootPage } from "./lib.mjs";
 
 const OTHER = "210987654321";
 const EXTERNAL_ID = "kagi-external-42";
@@ -117,11 +117,12 @@ await feature("role-trust", async (t) => {
     await root.getByRole("button", { name: "Create role" }).click();
     await root.getByRole("heading", { name: CROSS, exact: true }).waitFor();
     await root.getByText(iamArn("role", CROSS)).first().waitFor();
+    await root.getByRole("row", { name: new RegExp(PERMISSIONS) }).waitFor();
+    await openTab(root, "Trust relationships");
     const shown = JSON.parse(
       await root.getByRole("heading", { name: "Trust relationships" }).locator("xpath=following-sibling::pre[1]").innerText(),
     );
     assert.deepEqual(shown, reviewed);
-    await root.getByRole("row", { name: new RegExp(PERMISSIONS) }).waitFor();
   });
   {
     const got = rootCli(["iam", "get-role", "--role-name", CROSS]).Role.AssumeRolePolicyDocument;
@@ -155,6 +156,7 @@ await feature("role-trust", async (t) => {
   await t.step("custom-trust-created", async () => {
     await root.getByRole("button", { name: "Create role" }).click();
     await root.getByRole("heading", { name: CUSTOM, exact: true }).waitFor();
+    await openTab(root, "Trust relationships");
     await root.getByText('"Service": "ec2.amazonaws.com"').first().waitFor();
   });
 

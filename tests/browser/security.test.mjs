@@ -16,6 +16,7 @@
 //     while other users still sign in.
 
 import {
+  accountMenu,
   alertText,
   assert,
   clickForPage,
@@ -23,9 +24,11 @@ import {
   escapeRe,
   feature,
   nav,
+  openTab,
   rootCli,
   rootPage,
   rootPassword,
+  signedInAs,
   signIn,
   unnamedControls,
 } from "./lib.mjs";
@@ -120,6 +123,7 @@ await feature("security", async (t) => {
     const sent = [];
     const onRequest = (r) => sent.push(`${r.url()}\n${r.postData() || ""}\n${JSON.stringify(r.headers())}`);
     page.on("request", onRequest);
+    await openTab(page, "Security credentials");
     const resp = await clickForPage(page, page.getByRole("button", { name: "Create access key" }), "/access-keys");
     const secret = (await page.getByRole("row", { name: /Secret access key/ }).getByRole("cell").innerText()).trim();
     assert.equal(secret.length, 40);
@@ -136,7 +140,7 @@ await feature("security", async (t) => {
   });
 
   await t.step("signed-out-cookie-dead", async () => {
-    await nav(page).getByRole("button", { name: "Sign out" }).click();
+    await accountMenu(page, "Sign out");
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     assert.equal((await page.context().cookies()).filter((c) => c.name === "kagi-console").length, 0);
     // The old cookie, replayed from another browser, is refused: the session ended server-side.
@@ -168,6 +172,6 @@ await feature("security", async (t) => {
 
   await t.step("lockout-is-per-user", async () => {
     await signIn(page, null, rootPassword);
-    await nav(page).getByText(`:root`).waitFor();
+    await signedInAs(page, `:root`);
   });
 });

@@ -8,7 +8,7 @@
 //   "Recent roles" offers both as one-click entries; one click switches back to ReaderRole;
 //   "Switch back" returns to the user and its own permissions.
 
-import { account, alertText, assert, clickForPage, endpoint, escapeRe, feature, iamArn, nav, rootCli } from "./lib.mjs";
+import { account, accountMenu, alertText, assert, clickForPage, endpoint, escapeRe, feature, header, iamArn, nav, rootCli, signedInAs } from "./lib.mjs";
 
 const USER = "switch-user";
 const PASSWORD = "Switch-User-Password-1!";
@@ -41,7 +41,7 @@ await feature("switch-role", async (t) => {
   ]);
 
   const page = await t.newPage();
-  const banner = () => nav(page).getByRole("status");
+  const banner = () => header(page).getByRole("status");
   const status = async (link, path) => (await clickForPage(page, nav(page).getByRole("link", { name: link }), path)).status();
   const sessionArn = (role) => new RegExp(`arn:aws:sts::${account}:assumed-role/${role}/${escapeRe(USER)}\\b`);
 
@@ -52,7 +52,7 @@ await feature("switch-role", async (t) => {
     assert.equal(await page.getByLabel("Password", { exact: true }).inputValue(), "");
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await nav(page).getByText(iamArn("user", USER)).waitFor();
+    await signedInAs(page, iamArn("user", USER));
     assert.match(await alertText(page), /AccessDenied.*iam:ListUsers/s);
   });
 
@@ -69,13 +69,13 @@ await feature("switch-role", async (t) => {
     assert.equal(resp.status(), 200);
     await banner().getByText("Reader").waitFor();
     assert.equal(await banner().evaluate((e) => getComputedStyle(e).backgroundColor), "rgb(153, 188, 243)");
-    assert.match(await nav(page).innerText(), sessionArn("ReaderRole"));
+    assert.match(await header(page).textContent(), sessionArn("ReaderRole"));
     await page.getByRole("row", { name: new RegExp(escapeRe(iamArn("user", USER))) }).waitFor();
     assert.equal(await status("Roles", "/console/roles"), 403);
   });
 
   await t.step("switched-to-pusher-from-role-session", async () => {
-    await nav(page).getByRole("link", { name: "Switch role" }).click();
+    await accountMenu(page, "Switch role");
     await page.getByLabel("Role", { exact: true }).fill("PusherRole");
     await page.getByLabel(/Display name/).fill("Pusher");
     await page.getByRole("radio", { name: "Red" }).check();
@@ -84,25 +84,25 @@ await feature("switch-role", async (t) => {
     await page.waitForLoadState(); // the colour comes from the stylesheet: wait for the load event
     assert.equal(await banner().evaluate((e) => getComputedStyle(e).backgroundColor), "rgb(242, 176, 169)");
     // Assumed by the user (its name is the session name), not by ReaderRole.
-    assert.match(await nav(page).innerText(), sessionArn("PusherRole"));
+    assert.match(await header(page).textContent(), sessionArn("PusherRole"));
     assert.equal(await status("Users", "/console/users"), 403);
     assert.equal(await status("Roles", "/console/roles"), 200);
   });
 
   await t.step("recent-roles", async () => {
-    await nav(page).getByRole("link", { name: "Switch role" }).click();
+    await accountMenu(page, "Switch role");
     await page.getByRole("heading", { name: "Recent roles" }).waitFor();
     const recent = page.getByRole("list").filter({ has: page.getByRole("button", { name: "Reader", exact: true }) });
     await recent.getByRole("button", { name: "Pusher", exact: true }).waitFor();
     await recent.getByRole("button", { name: "Reader", exact: true }).click();
     await banner().getByText("Reader").waitFor();
-    assert.match(await nav(page).innerText(), sessionArn("ReaderRole"));
+    assert.match(await header(page).textContent(), sessionArn("ReaderRole"));
     await page.getByRole("row", { name: new RegExp(escapeRe(iamArn("user", USER))) }).waitFor();
   });
 
   await t.step("switched-back", async () => {
-    await nav(page).getByRole("button", { name: "Switch back" }).click();
-    await nav(page).getByText(iamArn("user", USER)).waitFor();
+    await header(page).getByRole("button", { name: "Switch back" }).click();
+    await signedInAs(page, iamArn("user", USER));
     assert.equal(await banner().count(), 0);
     assert.equal(await status("Users", "/console/users"), 403);
   });

@@ -9,7 +9,7 @@
 //     "Back" keeps every choice, and the role is created with exactly that trust policy
 //     (checked with the CLI too).
 
-import { account, assert, clickForPage, feature, nav, rootCli, rootPage } from "./lib.mjs";
+import { account, assert, clickForPage, feature, nav, openTab, rootCli, rootPage } from "./lib.mjs";
 
 const HOST = "127.0.0.1:9/idp";
 const URL_ = `http://${HOST}`;
@@ -108,6 +108,7 @@ await feature("web-identity", async (t) => {
   await t.step("role-created", async () => {
     await root.getByRole("button", { name: "Create role" }).click();
     await root.getByRole("heading", { name: ROLE, exact: true }).waitFor();
+    await openTab(root, "Trust relationships");
     const shown = JSON.parse(
       await root.getByRole("heading", { name: "Trust relationships" }).locator("xpath=following-sibling::pre[1]").innerText(),
     );

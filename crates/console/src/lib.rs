@@ -2,17 +2,31 @@
 //!
 //! # Design
 //!
-//! * **Server-rendered HTML**, built with `format!` and one escaping function ([`html::esc`]);
-//!   a handwritten stylesheet at `/console/static/console.css` and one small handwritten script,
-//!   `/console/static/policy-editor.js` (`src/policy-editor.js`, compiled in): the policy
-//!   editor's live findings, fetched from `POST /console/policies/validate` (CSRF-protected) and
-//!   rendered with `textContent`; and the role wizard's trust policy preview, which follows the
-//!   chosen trusted entity (`POST /console/roles/trust-preview`: the server's generator, the
-//!   one the review step uses). Every page works without it (findings are also shown on submit,
-//!   the preview is rendered for the submitted choice). A refused policy (findings or the
-//!   service's error) comes back in its open editor with the user's draft. Documents are shown
-//!   pretty-printed. No inline script or style, so `Content-Security-Policy: default-src 'self'`
-//!   holds.
+//! * **Server-rendered HTML**, built with `format!` and one escaping function ([`html::esc`]),
+//!   in one layout ([`html::layout`]): a header with the service switcher (IAM, ECR), the
+//!   signed-in principal's menu (switch role, recent roles, security credentials, sign out) and
+//!   the switched role's colour band; the service's left navigation; breadcrumbs; the page's
+//!   title with its primary actions. Service, navigation entry, breadcrumbs and actions follow
+//!   from the request's path ([`html::at_path`]). Lists are data tables ([`html::data_table`]:
+//!   caption with the count, an empty state saying what to do next); detail pages are in tabs
+//!   ([`html::tabs`]: sections reached by `#fragment`, so a redirect can return to one). After an
+//!   action, the page it leads to says what it did, once (the session's `flash`).
+//! * **One stylesheet, two scripts**, handwritten and compiled in: `/console/static/console.css`
+//!   (`src/console.css`: design tokens as CSS variables, a dark theme following
+//!   `prefers-color-scheme`, responsive down to a phone, visible focus);
+//!   `/console/static/console.js` (`src/console.js`: the data tables' filter, sorting and
+//!   pages, tabs, the account menu, busy submit buttons, copy buttons); and
+//!   `/console/static/policy-editor.js` (`src/policy-editor.js`): the policy editors (line
+//!   numbers, JSON highlighting, bracket matching, the policy engine's findings fetched from
+//!   `POST /console/policies/validate` (CSRF-protected), listed and marked on their lines, and
+//!   a table of what the draft allows ([`summary`])), and the role wizard's trust policy
+//!   preview, which follows the chosen trusted entity (`POST /console/roles/trust-preview`: the
+//!   server's generator, the one the review step uses). Everything is rendered with
+//!   `textContent`. Every page works without the scripts (lists show every row, findings are
+//!   also shown on submit, the preview is rendered for the submitted choice). A refused policy
+//!   (findings or the service's error) comes back in its open editor with the user's draft.
+//!   Documents are shown pretty-printed, with a summary table. No inline script or style, so
+//!   `Content-Security-Policy: default-src 'self'` holds.
 //! * **No second model, no privileged path.** The console never touches the store. It talks to
 //!   the server only through the [`Backend`] trait, which kagi-server implements
 //!   (`kagi_server::console_host`): [`Backend::invoke`] runs an IAM/STS operation *as the
@@ -72,8 +86,9 @@
 //! | `pages/mfa.rs` | assigning a virtual MFA device (QR code via the `qrcode` crate, inline SVG) and removing it |
 //! | [`federation`] | `/federation`: getSigninToken and login |
 //! | [`session`] | sessions, CSRF tokens, constant-time compare, lockout |
-//! | [`html`] | escaping, layout, stylesheet |
+//! | [`html`] | escaping, the layout (header, navigation, breadcrumbs), data tables, stylesheet and script |
 //! | [`password`] | argon2id hashing and verification |
+//! | [`summary`] | a policy document as a table: effect, service, actions, resources, principal, condition |
 //!
 //! # Web security invariants
 //!
@@ -104,6 +119,7 @@ pub mod pages;
 pub mod password;
 pub mod session;
 pub mod state;
+pub mod summary;
 
 use axum::Router;
 use axum::body::Body;

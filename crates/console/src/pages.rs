@@ -2,7 +2,7 @@
 //! principal and renders what it answered; an AWS error is rendered with its own status (403 for
 //! AccessDenied) and message instead of the data.
 
-use crate::html::{csrf_field, error_box, esc, layout, seg};
+use crate::html::{csrf_field, data_table, error_box, esc, layout, seg};
 use crate::session::{ConsoleSession, ct_eq};
 use crate::{CallError, Console, Req, SESSION_COOKIE, cookie, html_response, now, redirect};
 use axum::http::{Method, StatusCode, header};
@@ -35,6 +35,10 @@ pub fn plain(status: StatusCode, msg: &str) -> Response {
 }
 
 pub fn dispatch(c: &Console, r: &Req) -> Response {
+    crate::html::at_path(&r.segs, || route(c, r))
+}
+
+fn route(c: &Console, r: &Req) -> Response {
     let segs: Vec<&str> = r.segs.iter().map(String::as_str).collect();
     let get = r.method == Method::GET || r.method == Method::HEAD;
     let post = r.method == Method::POST;
@@ -43,6 +47,13 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
             return (
                 [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
                 POLICY_EDITOR_JS,
+            )
+                .into_response();
+        }
+        (["static", "console.js"], true, _) => {
+            return (
+                [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                crate::html::CONSOLE_JS,
             )
                 .into_response();
         }
@@ -61,7 +72,7 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
     }
     let t = now();
     let sid = r.cookie(SESSION_COOKIE).unwrap_or("");
-    let Some(s) = c.sessions.get(sid, t) else {
+    let Some(mut s) = c.sessions.get(sid, t) else {
         return if get {
             redirect("/console/signin", &[])
         } else {
@@ -88,6 +99,12 @@ pub fn dispatch(c: &Console, r: &Req) -> Response {
     // open until it is done (as in the AWS console).
     if s.must_change_password && !matches!(segs.as_slice(), ["password"] | ["signout"]) {
         return redirect("/console/password", &[]);
+    }
+    // The last action's message is shown once, on the next page.
+    if get && s.flash.is_some() {
+        c.sessions.update(sid, |x| x.flash = None);
+    } else {
+        s.flash = None;
     }
     let p = P { c, r, s: &s, sid };
     match (segs.as_slice(), get, post) {
@@ -288,6 +305,13 @@ impl P<'_> {
             .invoke(&self.s.access_key_id, self.r.source_ip, service, op, input)
     }
 
+    /// After an action: `msg` is shown once on the page `to` (a 303 there).
+    fn done(&self, to: &str, msg: impl Into<String>) -> Response {
+        let msg = msg.into();
+        self.c.sessions.update(self.sid, |x| x.flash = Some(msg));
+        redirect(to, &[])
+    }
+
     fn field(&self, name: &str) -> String {
         self.r.field(name).unwrap_or("").trim().to_owned()
     }
@@ -345,18 +369,21 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("Users", &e),
         };
-        let rows = entity_rows(
-            items(&out, "Users"),
+        let list = items(&out, "Users");
+        let rows = entity_rows(list, "users", "UserName", "UserName", &["CreateDate"]);
+        let table = data_table(
+            "Users",
             "users",
-            "UserName",
-            "UserName",
-            &["CreateDate"],
+            &["User name", "ARN", "Created"],
+            &rows,
+            list.len(),
+            r##"<strong>No users yet</strong> <a href="#create-user">Create a user</a> to give a person or a program its own credentials."##,
         );
         self.page(
             "Users",
             &format!(
-                r#"<table><thead><tr><th>User name</th><th>ARN</th><th>Created</th></tr></thead><tbody>{rows}</tbody></table>
-<h2>Create user</h2><form method="post" action="/console/users">{csrf}
+                r#"{table}
+<h2 id="create-user">Create user</h2><form method="post" action="/console/users">{csrf}
 <label>User name <input type="text" name="UserName" required maxlength="64"></label>
 <label>Console password (optional: leave empty for no console access) <input type="password" name="Password" autocomplete="new-password"></label>
 <fieldset><legend>Permissions (optional)</legend>
@@ -420,7 +447,10 @@ impl P<'_> {
         {
             return self.failed("Add user to group", &e);
         }
-        redirect(&format!("/console/users/{}", seg(&name)), &[])
+        self.done(
+            &format!("/console/users/{}", seg(&name)),
+            format!("User {name} created."),
+        )
     }
 
     fn user(&self, name: &str) -> Response {
@@ -436,6 +466,7 @@ impl P<'_> {
             esc(&txt(&u["Arn"])),
             esc(&txt(&u["CreateDate"]))
         );
+        let head = std::mem::take(&mut body);
         body.push_str("<h2>Permissions policies</h2>");
         match self.call("iam", "ListAttachedUserPolicies", json!({"UserName": name})) {
             Ok(v) => body.push_str(&policy_table_with_detach(
@@ -453,6 +484,7 @@ impl P<'_> {
             arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("User", name));
+        let permissions = std::mem::take(&mut body);
         body.push_str("<h2>Groups</h2>");
         match self.call("iam", "ListGroupsForUser", json!({"UserName": name})) {
             Ok(v) => {
@@ -480,6 +512,7 @@ impl P<'_> {
 <label for="user-group">Group name</label> <input type="text" id="user-group" name="GroupName" required>
 <button type="submit">Add user to group</button></form>"#
         ));
+        let groups = std::mem::take(&mut body);
         body.push_str("<h2>Access keys</h2>");
         match self.call("iam", "ListAccessKeys", json!({"UserName": name})) {
             Ok(v) => {
@@ -540,9 +573,18 @@ impl P<'_> {
             )),
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
-        body.push_str(&self.tags_section("User", name));
-        body.push_str(&self.delete_section("user", name, &format!("{base}/delete")));
-        self.page(name, &body)
+        let credentials = std::mem::take(&mut body);
+        let tabs = crate::html::tabs(
+            &format!("Sections of user {name}"),
+            &[
+                ("permissions", "Permissions", &permissions),
+                ("groups", "Groups", &groups),
+                ("tags", "Tags", &self.tags_section("User", name)),
+                ("security-credentials", "Security credentials", &credentials),
+            ],
+        );
+        let delete = self.delete_section("user", name, &format!("{base}/delete"));
+        self.page(name, &format!("{head}{tabs}{delete}"))
     }
 
     /// "Last used" of an access key: date, service and region, or N/A.
@@ -572,7 +614,10 @@ impl P<'_> {
             _ => ("AttachRolePolicy", "RoleName", "roles"),
         };
         match self.call("iam", op, json!({member: name, "PolicyArn": arn})) {
-            Ok(_) => redirect(&format!("/console/{back}/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/{back}/{}", seg(name)),
+                "Policy attached.",
+            ),
             Err(e) => self.failed("Attach policy", &e),
         }
     }
@@ -584,7 +629,10 @@ impl P<'_> {
             "CreateLoginProfile",
             json!({"UserName": name, "Password": pw}),
         ) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}#security-credentials", seg(name)),
+                "Console access enabled.",
+            ),
             Err(e) => self.failed("Enable console access", &e),
         }
     }
@@ -605,18 +653,27 @@ impl P<'_> {
                     "AttachUserPolicy",
                     json!({"UserName": name, "PolicyArn": "arn:aws:iam::aws:policy/IAMUserChangePassword"}),
                 ) {
-                    Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+                    Ok(_) => self.done(
+                        &format!("/console/users/{}#security-credentials", seg(name)),
+                        "Password reset; a new one is required at next sign-in.",
+                    ),
                     Err(e) => self.failed("Reset password (IAMUserChangePassword not attached)", &e),
                 }
             }
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}#security-credentials", seg(name)),
+                "Password reset.",
+            ),
             Err(e) => self.failed("Reset password", &e),
         }
     }
 
     fn delete_login_profile(&self, name: &str) -> Response {
         match self.call("iam", "DeleteLoginProfile", json!({"UserName": name})) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}#security-credentials", seg(name)),
+                "Console access disabled.",
+            ),
             Err(e) => self.failed("Disable console access", &e),
         }
     }
@@ -632,9 +689,10 @@ impl P<'_> {
             &format!(
                 r#"<div class="notice" role="status">This is the only time the secret access key can be viewed. Save it now; you can create a new access key at any time.</div>
 <table><tr><th>Access key ID</th><td><code>{id}</code></td></tr>
-<tr><th>Secret access key</th><td><code>{secret}</code></td></tr></table>
+<tr><th>Secret access key</th><td id="new-secret"><code>{secret}</code></td></tr></table>
+<p class="copy-slot" data-copy="new-secret" data-copy-label="Copy secret access key"></p>
 <p><a download="{file}" href="data:text/csv;charset=utf-8,{csv}">Download .csv file</a></p>
-<p><a href="/console/users/{user}">Done</a></p>"#,
+<p><a href="/console/users/{user}#security-credentials">Done</a></p>"#,
                 id = esc(&txt(&k["AccessKeyId"])),
                 secret = esc(&txt(&k["SecretAccessKey"])),
                 file = esc(&format!("{name}_accessKeys.csv")),
@@ -654,7 +712,14 @@ impl P<'_> {
             "UpdateAccessKey",
             json!({"UserName": name, "AccessKeyId": key, "Status": status}),
         ) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}#security-credentials", seg(name)),
+                if status == "Active" {
+                    "Access key activated."
+                } else {
+                    "Access key deactivated."
+                },
+            ),
             Err(e) => self.failed("Update access key", &e),
         }
     }
@@ -665,7 +730,10 @@ impl P<'_> {
             "DeleteAccessKey",
             json!({"UserName": name, "AccessKeyId": key}),
         ) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}#security-credentials", seg(name)),
+                "Access key deleted.",
+            ),
             Err(e) => self.failed("Delete access key", &e),
         }
     }
@@ -712,6 +780,14 @@ impl P<'_> {
             "PolicyName",
             &["Type", "AttachmentCount"],
         );
+        let table = data_table(
+            "Policies",
+            "policies",
+            &["Policy name", "ARN", "Type", "Attachments"],
+            &rows,
+            listed.len(),
+            r#"<strong>No policies of this type</strong> <a href="/console/policies/new">Create a policy</a> to say what an identity may do."#,
+        );
         let filter: Vec<String> = TYPES
             .iter()
             .map(|(t, _, label)| {
@@ -725,9 +801,8 @@ impl P<'_> {
         self.page(
             "Policies",
             &format!(
-                r#"<p><a href="/console/policies/new">Create policy</a></p>
-<p role="group" aria-label="Filter by type">Type: {filter}</p>
-<table><thead><tr><th>Policy name</th><th>ARN</th><th>Type</th><th>Attachments</th></tr></thead><tbody>{rows}</tbody></table>"#,
+                r#"<p role="group" aria-label="Filter by type">Type: {filter}</p>
+{table}"#,
                 filter = filter.join(" · ")
             ),
         )
@@ -777,7 +852,7 @@ impl P<'_> {
             input["Description"] = json!(description);
         }
         match self.call("iam", "CreatePolicy", input) {
-            Ok(_) => redirect("/console/policies", &[]),
+            Ok(_) => self.done("/console/policies", format!("Policy {name} created.")),
             Err(e) => self.policy_form(
                 &name,
                 &description,
@@ -810,9 +885,12 @@ impl P<'_> {
                 })
             })
             .collect();
+        let summary = crate::summary::summarize(document)
+            .map(|rows| crate::summary::to_json(&rows))
+            .unwrap_or(Value::Null);
         (
             [(header::CONTENT_TYPE, "application/json")],
-            json!({"findings": list}).to_string(),
+            json!({"findings": list, "summary": summary}).to_string(),
         )
             .into_response()
     }
@@ -822,12 +900,17 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("Roles", &e),
         };
-        let rows = entity_rows(items(&out, "Roles"), "roles", "RoleName", "RoleName", &[]);
+        let list = items(&out, "Roles");
+        let rows = entity_rows(list, "roles", "RoleName", "RoleName", &[]);
         self.page(
             "Roles",
-            &format!(
-                r#"<p><a href="/console/roles/new">Create role</a></p>
-<table><thead><tr><th>Role name</th><th>ARN</th></tr></thead><tbody>{rows}</tbody></table>"#
+            &data_table(
+                "Roles",
+                "roles",
+                &["Role name", "ARN"],
+                &rows,
+                list.len(),
+                r#"<strong>No roles yet</strong> <a href="/console/roles/new">Create a role</a> that people, programs or identity providers can switch to."#,
             ),
         )
     }
@@ -861,14 +944,19 @@ impl P<'_> {
             Some(d) => format!("{} ({})", esc(d), esc(&txt(&r["RoleLastUsed"]["Region"]))),
             None => "None".to_owned(),
         };
-        let mut body = format!(
-            "<p>ARN: <code>{}</code><br>Created: {}<br>Maximum session duration: {} seconds<br>Last activity: {last}</p><h2>Trust relationships</h2><pre>{}</pre>{}<h2>Permissions policies</h2>",
+        let head = format!(
+            "<p>ARN: <code>{}</code><br>Created: {}<br>Maximum session duration: {} seconds<br>Last activity: {last}</p>",
             esc(&txt(&r["Arn"])),
             esc(&txt(&r["CreateDate"])),
             esc(&txt(&r["MaxSessionDuration"])),
+        );
+        let trust_tab = format!(
+            "<h2>Trust relationships</h2><pre>{}</pre>{}{}",
             esc(&pretty_document(&trust)),
+            crate::summary::table(&trust, "Who can assume this role"),
             self.trust_editor(name, &trust, false)
         );
+        let mut body = String::from("<h2>Permissions policies</h2>");
         match self.call("iam", "ListAttachedRolePolicies", json!({"RoleName": name})) {
             Ok(v) => body.push_str(&policy_table_with_detach(
                 items(&v, "AttachedPolicies"),
@@ -886,13 +974,20 @@ impl P<'_> {
             arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("Role", name));
-        body.push_str(&self.tags_section("Role", name));
-        body.push_str(&self.delete_section(
+        let tabs = crate::html::tabs(
+            &format!("Sections of role {name}"),
+            &[
+                ("permissions", "Permissions", &body),
+                ("trust-relationships", "Trust relationships", &trust_tab),
+                ("tags", "Tags", &self.tags_section("Role", name)),
+            ],
+        );
+        let delete = self.delete_section(
             "role",
             name,
             &format!("/console/roles/{}/delete", seg(name)),
-        ));
-        self.page(name, &body)
+        );
+        self.page(name, &format!("{head}{tabs}{delete}"))
     }
 }
 
@@ -902,14 +997,16 @@ pub fn access_key_csv(id: &str, secret: &str) -> String {
     format!("Access key ID,Secret access key\n{id},{secret}\n")
 }
 
-/// Attached policies, each with a "Detach" button posting its ARN to `action`.
+/// Attached policies, each with a "Detach" button posting its ARN to `action`, and a checkbox
+/// for "Detach selected" (one form for several: the checkboxes belong to it by `form=`, as
+/// forms cannot nest), as the IAM console's "Remove" does.
 fn policy_table_with_detach(list: &[Value], action: &str, csrf: &str) -> String {
     let rows: String = list
         .iter()
         .map(|p| {
             let arn = txt(&p["PolicyArn"]);
             format!(
-                r#"<tr><td><a href="/console/policies/{s}">{n}</a></td><td><code>{a}</code></td><td><form method="post" action="{action}" class="inline">{csrf}<input type="hidden" name="PolicyArn" value="{a}"><button type="submit" aria-label="Detach {n}">Detach</button></form></td></tr>"#,
+                r#"<tr><td><input type="checkbox" name="PolicyArn" value="{a}" form="detach-selected" aria-label="Select {n}"></td><td><a href="/console/policies/{s}">{n}</a></td><td><code>{a}</code></td><td><form method="post" action="{action}" class="inline">{csrf}<input type="hidden" name="PolicyArn" value="{a}"><button type="submit" aria-label="Detach {n}">Detach</button></form></td></tr>"#,
                 s = seg(&arn),
                 n = esc(&txt(&p["PolicyName"])),
                 a = esc(&arn),
@@ -917,9 +1014,24 @@ fn policy_table_with_detach(list: &[Value], action: &str, csrf: &str) -> String 
             )
         })
         .collect();
-    format!(
-        "<table><thead><tr><th>Policy name</th><th>ARN</th><th>Actions</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
+    let count = list.len();
+    let table = crate::html::data_table(
+        "Permissions policies",
+        "policies",
+        &["Select", "Policy name", "ARN", "Actions"],
+        &rows,
+        count,
+        "<strong>No policies attached.</strong> Attach one below.",
+    );
+    let bulk = if count > 0 {
+        format!(
+            r#"<form method="post" action="{}" id="detach-selected" class="bulk-actions">{csrf}<button type="submit">Detach selected</button></form>"#,
+            esc(action)
+        )
+    } else {
+        String::new()
+    };
+    format!("{table}{bulk}")
 }
 
 /// The policy engine's findings, each with its line and column.

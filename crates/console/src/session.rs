@@ -52,6 +52,9 @@ pub struct ConsoleSession {
     pub pending_mfa_seed: Option<(String, String)>,
     /// The password must be changed before anything else opens (PasswordResetRequired).
     pub must_change_password: bool,
+    /// What the last action did ("User alice created."), shown once on the next page.
+    #[serde(default)]
+    pub flash: Option<String>,
 }
 
 /// How many recent roles the switch-role page offers.
@@ -132,6 +135,7 @@ impl Sessions {
             region: DEFAULT_REGION.to_owned(),
             pending_mfa_seed: None,
             must_change_password: false,
+            flash: None,
         };
         self.state.put_json(SESSION, &id, &s, expires, now);
         id

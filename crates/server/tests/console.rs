@@ -203,16 +203,22 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
     assert!(!css.body.contains("break-all"), "{}", css.body);
     assert!(
         css.body
-            .contains("td code,td a,td.long{overflow-wrap:anywhere}td button{white-space:nowrap}")
+            .contains("td code, td a, td.long { overflow-wrap: anywhere; }")
+            && css.body.contains(
+                "td button, td .btn { padding: 0.1rem 0.7rem; font-size: var(--step--1); white-space: nowrap; }"
+            )
             && css
                 .body
-                .contains("@media (min-width:48em){td code.id{white-space:nowrap}}"),
+                .contains("@media (min-width: 48em) { td code.id { white-space: nowrap; } }"),
         "{}",
         css.body
     );
     assert!(
-        css.body.contains("display:inline-block")
-            && css.body.contains(".banner button{white-space:nowrap}"),
+        css.body
+            .contains(".band {\n  display: flex; flex-wrap: wrap;")
+            && css
+                .body
+                .contains(".band button { margin-left: auto; white-space: nowrap; }"),
         "{}",
         css.body
     );
@@ -538,7 +544,9 @@ fn seed_console_steps_by_form_posts_then_a_user_is_denied() {
     assert!(p.body.contains(&format!(
         "User: arn:aws:iam::{ACCOUNT}:user/user-for-switch is not authorized"
     )));
-    assert!(!p.body.contains("ECR pusher"));
+    // No banner any more (the role stays among the account menu's recent roles).
+    assert!(!p.body.contains(r#"role="status">ECR pusher"#));
+    assert!(!p.body.contains("class=\"banner"));
     // A role the user may not assume: AWS's AccessDenied, and the session is unchanged.
     let p = user.post(
         "/console/switch-role",
@@ -1366,8 +1374,10 @@ fn switch_role_colour_recent_roles_and_the_role_wizard() {
         p.body
     );
     assert!(p.body.contains(&role_session_arn()));
-    // The same role is listed once, newest first.
-    let page = b.get("/console/switch-role").body;
+    // The same role is listed once, newest first (in the page; the header's account menu
+    // lists the recent roles too).
+    let body = b.get("/console/switch-role").body;
+    let page = body.split("<main").nth(1).unwrap_or_default();
     assert_eq!(
         page.matches(&format!(r#"name="RoleName" value="{ROLE}""#))
             .count(),
@@ -3008,15 +3018,13 @@ fn identity_providers_and_the_web_identity_role_wizard() {
     // The navigation links the page; no provider yet, and the wizard says where to add one.
     let p = root.get("/console/identity-providers");
     assert_eq!(p.status, 200, "{}", p.body);
-    assert!(
-        p.body
-            .contains(r#"<a href="/console/identity-providers">Identity providers</a>"#)
-    );
+    assert!(p.body.contains(
+        r#"<a href="/console/identity-providers" aria-current="page">Identity providers</a>"#
+    ));
     assert!(p.body.contains("No identity providers in this account."));
-    assert!(
-        p.body
-            .contains(r#"<a href="/console/identity-providers/new">Add provider</a>"#)
-    );
+    assert!(p.body.contains(
+        r#"<a href="/console/identity-providers/new" class="btn primary">Add provider</a>"#
+    ));
     let p = root.get("/console/roles/new");
     assert!(
         p.body

@@ -5,8 +5,8 @@
 //! The first refused step stops the deletion and shows AWS's error.
 
 use super::{P, items, txt};
+use crate::CallError;
 use crate::html::{error_box, esc, seg};
-use crate::{CallError, redirect};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -42,9 +42,10 @@ impl P<'_> {
         }
     }
 
-    fn steps(&self, title: &str, f: impl FnOnce() -> Result<(), CallError>) -> Response {
+    /// Runs the deletion's steps; when all succeed, back to the list `to`, saying `done`.
+    fn steps(&self, to: &str, done: &str, f: impl FnOnce() -> Result<(), CallError>) -> Response {
         match f() {
-            Ok(()) => redirect(title, &[]),
+            Ok(()) => self.done(to, done),
             Err(e) => self.failed("Delete", &e),
         }
     }
@@ -64,7 +65,7 @@ impl P<'_> {
         if let Some(r) = self.confirmed(user) {
             return r;
         }
-        self.steps("/console/users", || {
+        self.steps("/console/users", &format!("User {user} deleted."), || {
             let u = json!({"UserName": user});
             for k in self.names(
                 "ListAccessKeys",
@@ -126,7 +127,7 @@ impl P<'_> {
         if let Some(r) = self.confirmed(role) {
             return r;
         }
-        self.steps("/console/roles", || {
+        self.steps("/console/roles", &format!("Role {role} deleted."), || {
             let r = json!({"RoleName": role});
             for a in self.names(
                 "ListAttachedRolePolicies",
@@ -157,38 +158,42 @@ impl P<'_> {
         if let Some(r) = self.confirmed(group) {
             return r;
         }
-        self.steps("/console/groups", || {
-            let g = json!({"GroupName": group});
-            for u in self.names("GetGroup", g.clone(), "Users", "UserName")? {
-                self.call(
-                    "iam",
-                    "RemoveUserFromGroup",
-                    json!({"GroupName": group, "UserName": u}),
-                )?;
-            }
-            for a in self.names(
-                "ListAttachedGroupPolicies",
-                g.clone(),
-                "AttachedPolicies",
-                "PolicyArn",
-            )? {
-                self.call(
-                    "iam",
-                    "DetachGroupPolicy",
-                    json!({"GroupName": group, "PolicyArn": a}),
-                )?;
-            }
-            let inline = self.call("iam", "ListGroupPolicies", g.clone())?;
-            for p in items(&inline, "PolicyNames").iter().map(txt) {
-                self.call(
-                    "iam",
-                    "DeleteGroupPolicy",
-                    json!({"GroupName": group, "PolicyName": p}),
-                )?;
-            }
-            self.call("iam", "DeleteGroup", g)?;
-            Ok(())
-        })
+        self.steps(
+            "/console/groups",
+            &format!("Group {group} deleted."),
+            || {
+                let g = json!({"GroupName": group});
+                for u in self.names("GetGroup", g.clone(), "Users", "UserName")? {
+                    self.call(
+                        "iam",
+                        "RemoveUserFromGroup",
+                        json!({"GroupName": group, "UserName": u}),
+                    )?;
+                }
+                for a in self.names(
+                    "ListAttachedGroupPolicies",
+                    g.clone(),
+                    "AttachedPolicies",
+                    "PolicyArn",
+                )? {
+                    self.call(
+                        "iam",
+                        "DetachGroupPolicy",
+                        json!({"GroupName": group, "PolicyArn": a}),
+                    )?;
+                }
+                let inline = self.call("iam", "ListGroupPolicies", g.clone())?;
+                for p in items(&inline, "PolicyNames").iter().map(txt) {
+                    self.call(
+                        "iam",
+                        "DeleteGroupPolicy",
+                        json!({"GroupName": group, "PolicyName": p}),
+                    )?;
+                }
+                self.call("iam", "DeleteGroup", g)?;
+                Ok(())
+            },
+        )
     }
 
     pub(super) fn delete_policy(&self, arn: &str) -> Response {
@@ -196,36 +201,40 @@ impl P<'_> {
         if let Some(r) = self.confirmed(name) {
             return r;
         }
-        self.steps("/console/policies", || {
-            let p = json!({"PolicyArn": arn});
-            let e = self.call("iam", "ListEntitiesForPolicy", p.clone())?;
-            for (list, member, op, key) in [
-                ("PolicyUsers", "UserName", "DetachUserPolicy", "UserName"),
-                (
-                    "PolicyGroups",
-                    "GroupName",
-                    "DetachGroupPolicy",
-                    "GroupName",
-                ),
-                ("PolicyRoles", "RoleName", "DetachRolePolicy", "RoleName"),
-            ] {
-                for n in items(&e, list).iter().map(|x| txt(&x[member])) {
-                    self.call("iam", op, json!({key: n, "PolicyArn": arn}))?;
+        self.steps(
+            "/console/policies",
+            &format!("Policy {name} deleted."),
+            || {
+                let p = json!({"PolicyArn": arn});
+                let e = self.call("iam", "ListEntitiesForPolicy", p.clone())?;
+                for (list, member, op, key) in [
+                    ("PolicyUsers", "UserName", "DetachUserPolicy", "UserName"),
+                    (
+                        "PolicyGroups",
+                        "GroupName",
+                        "DetachGroupPolicy",
+                        "GroupName",
+                    ),
+                    ("PolicyRoles", "RoleName", "DetachRolePolicy", "RoleName"),
+                ] {
+                    for n in items(&e, list).iter().map(|x| txt(&x[member])) {
+                        self.call("iam", op, json!({key: n, "PolicyArn": arn}))?;
+                    }
                 }
-            }
-            let v = self.call("iam", "ListPolicyVersions", p.clone())?;
-            for ver in items(&v, "Versions") {
-                if !ver["IsDefaultVersion"].as_bool().unwrap_or(false) {
-                    self.call(
-                        "iam",
-                        "DeletePolicyVersion",
-                        json!({"PolicyArn": arn, "VersionId": txt(&ver["VersionId"])}),
-                    )?;
+                let v = self.call("iam", "ListPolicyVersions", p.clone())?;
+                for ver in items(&v, "Versions") {
+                    if !ver["IsDefaultVersion"].as_bool().unwrap_or(false) {
+                        self.call(
+                            "iam",
+                            "DeletePolicyVersion",
+                            json!({"PolicyArn": arn, "VersionId": txt(&ver["VersionId"])}),
+                        )?;
+                    }
                 }
-            }
-            self.call("iam", "DeletePolicy", p)?;
-            Ok(())
-        })
+                self.call("iam", "DeletePolicy", p)?;
+                Ok(())
+            },
+        )
     }
 
     /// Deletes an ECR repository with its images (`force`), as the ECR console does.
@@ -245,9 +254,9 @@ impl P<'_> {
             "DeleteRepository",
             json!({"repositoryName": name, "force": true}),
         ) {
-            Ok(_) => redirect(
+            Ok(_) => self.done(
                 &format!("/console/ecr/repositories?region={}", seg(&region)),
-                &[],
+                format!("Repository {name} deleted."),
             ),
             Err(e) => self.failed("Delete repository", &e),
         }

@@ -83,11 +83,11 @@ impl P<'_> {
     pub(super) fn ecr_repositories(&self) -> Response {
         let region = self.region();
         let mut body = self.region_picker(&region, "/console/ecr/repositories");
-        body.push_str("<h2>Private repositories</h2>");
         let mut status = StatusCode::OK;
         match self.ecr("DescribeRepositories", &region, json!({"maxResults": 1000})) {
             Ok(v) => {
-                let rows: String = items(&v, "repositories")
+                let list = items(&v, "repositories");
+                let rows: String = list
                     .iter()
                     .map(|r| {
                         let name = txt(&r["repositoryName"]);
@@ -102,8 +102,13 @@ impl P<'_> {
                         )
                     })
                     .collect();
-                body.push_str(&format!(
-                    "<table><thead><tr><th>Repository name</th><th>URI</th><th>Created at</th><th>Tag immutability</th></tr></thead><tbody>{rows}</tbody></table>"
+                body.push_str(&crate::html::data_table(
+                    "Private repositories",
+                    "repositories",
+                    &["Repository name", "URI", "Created at", "Tag immutability"],
+                    &rows,
+                    list.len(),
+                    r##"<strong>No repositories in this region yet</strong> <a href="#create-repository">Create a repository</a> to push images to."##,
                 ));
             }
             Err(e) => {
@@ -113,7 +118,7 @@ impl P<'_> {
         }
         body.push_str(&format!(
             r#"<p>Open a repository by name: </p><form method="get" action="/console/ecr/open"><label for="open-name">Repository name</label> <input type="text" id="open-name" name="name" required><input type="hidden" name="region" value="{rg}"> <button type="submit">Open repository</button></form>
-<h2>Create repository</h2><form method="post" action="/console/ecr/repositories">{csrf}
+<h2 id="create-repository">Create repository</h2><form method="post" action="/console/ecr/repositories">{csrf}
 <input type="hidden" name="region" value="{rg}">
 <label for="repositoryName">Repository name</label> <input type="text" id="repositoryName" name="repositoryName" required maxlength="256">
 <label for="imageTagMutability">Tag immutability</label> <select id="imageTagMutability" name="imageTagMutability"><option value="MUTABLE" selected>Mutable</option><option value="IMMUTABLE">Immutable</option></select>
@@ -154,13 +159,13 @@ impl P<'_> {
             &region,
             json!({"repositoryName": name, "imageTagMutability": mutability}),
         ) {
-            Ok(_) => redirect(
+            Ok(_) => self.done(
                 &format!(
                     "/console/ecr/repositories/{}?region={}",
                     seg(&name),
                     seg(&region)
                 ),
-                &[],
+                format!("Repository {name} created."),
             ),
             Err(e) => self.failed("Create repository", &e),
         }
@@ -169,11 +174,8 @@ impl P<'_> {
     pub(super) fn ecr_repository(&self, name: &str) -> Response {
         let region = self.region();
         let mut status = StatusCode::OK;
-        let mut body = format!(
-            r#"<p><a href="/console/ecr/repositories?region={}">Private repositories</a> › {}</p>"#,
-            seg(&region),
-            esc(name)
-        );
+        // (The layout's breadcrumbs lead back to the list.)
+        let mut body = format!(r#"<p class="muted">Region: {}</p>"#, esc(&region));
         let mut uri = self
             .c
             .backend
@@ -222,6 +224,7 @@ impl P<'_> {
                 push = esc(&push),
             ));
         }
+        let head = std::mem::take(&mut body);
         body.push_str("<h2>Images</h2>");
         match self.ecr(
             "DescribeImages",
@@ -264,6 +267,7 @@ impl P<'_> {
                 body.push_str(&error_box(&e.code, &e.message));
             }
         }
+        let images = std::mem::take(&mut body);
         body.push_str("<h2>Repository policy</h2>");
         let current = match self.ecr(
             "GetRepositoryPolicy",
@@ -285,6 +289,14 @@ impl P<'_> {
             }
         };
         body.push_str(&self.repository_policy_editor(&region, name, &current, false));
+        let permissions = std::mem::take(&mut body);
+        body.push_str(&crate::html::tabs(
+            &format!("Sections of repository {name}"),
+            &[
+                ("images", "Images", &images),
+                ("permissions", "Permissions", &permissions),
+            ],
+        ));
         body.push_str(&format!(
             r#"<h2>Delete repository</h2><form method="post" action="/console/ecr/delete-repository">{csrf}
 <input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}">
@@ -294,7 +306,7 @@ impl P<'_> {
             rg = esc(&region),
             n = esc(name),
         ));
-        super::page_status(status, name, Some(self.s), &body)
+        super::page_status(status, name, Some(self.s), &format!("{head}{body}"))
     }
 }
 
@@ -336,14 +348,15 @@ impl P<'_> {
         super::page_status(status, "Repository policy", Some(self.s), &body)
     }
 
-    fn back_to_repository(&self, region: &str, name: &str) -> Response {
-        redirect(
+    /// Back to the repository's page, its tab `tab` (`#images`), saying `done`.
+    fn back_to_repository(&self, region: &str, name: &str, done: &str, tab: &str) -> Response {
+        self.done(
             &format!(
-                "/console/ecr/repositories/{}?region={}",
+                "/console/ecr/repositories/{}?region={}{tab}",
                 seg(name),
                 seg(region)
             ),
-            &[],
+            done,
         )
     }
 
@@ -363,7 +376,7 @@ impl P<'_> {
                     Some(self.s),
                     &error_box(&txt(&f["failureCode"]), &txt(&f["failureReason"])),
                 ),
-                None => self.back_to_repository(&region, &name),
+                None => self.back_to_repository(&region, &name, "Image deleted.", "#images"),
             },
             Err(e) => self.failed("Delete image", &e),
         }
@@ -388,7 +401,9 @@ impl P<'_> {
             &region,
             json!({"repositoryName": name, "policyText": text}),
         ) {
-            Ok(_) => self.back_to_repository(&region, &name),
+            Ok(_) => {
+                self.back_to_repository(&region, &name, "Repository policy saved.", "#permissions")
+            }
             Err(e) => self.refused_repository_policy(
                 error_status(&e),
                 &region,

@@ -3,7 +3,6 @@
 
 use super::{P, entity_rows, items, policy_table_with_detach, txt};
 use crate::html::{error_box, esc, seg};
-use crate::redirect;
 use axum::response::Response;
 use serde_json::json;
 
@@ -13,18 +12,21 @@ impl P<'_> {
             Ok(v) => v,
             Err(e) => return self.failed("User groups", &e),
         };
-        let rows = entity_rows(
-            items(&out, "Groups"),
+        let list = items(&out, "Groups");
+        let rows = entity_rows(list, "groups", "GroupName", "GroupName", &["CreateDate"]);
+        let table = crate::html::data_table(
+            "User groups",
             "groups",
-            "GroupName",
-            "GroupName",
-            &["CreateDate"],
+            &["Group name", "ARN", "Created"],
+            &rows,
+            list.len(),
+            r##"<strong>No user groups yet</strong> <a href="#create-group">Create a group</a> to give several users the same permissions."##,
         );
         self.page(
             "User groups",
             &format!(
-                r#"<table><thead><tr><th>Group name</th><th>ARN</th><th>Created</th></tr></thead><tbody>{rows}</tbody></table>
-<h2>Create group</h2><form method="post" action="/console/groups">{csrf}
+                r#"{table}
+<h2 id="create-group">Create group</h2><form method="post" action="/console/groups">{csrf}
 <label for="group-name">User group name</label> <input type="text" id="group-name" name="GroupName" required maxlength="128">
 <button type="submit">Create group</button></form>"#,
                 csrf = self.csrf()
@@ -35,7 +37,10 @@ impl P<'_> {
     pub(super) fn create_group(&self) -> Response {
         let name = self.field("GroupName");
         match self.call("iam", "CreateGroup", json!({"GroupName": name})) {
-            Ok(_) => redirect(&format!("/console/groups/{}", seg(&name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/groups/{}", seg(&name)),
+                format!("Group {name} created."),
+            ),
             Err(e) => self.failed("Create group", &e),
         }
     }
@@ -104,7 +109,7 @@ impl P<'_> {
             "AddUserToGroup",
             json!({"GroupName": group, "UserName": user}),
         ) {
-            Ok(_) => redirect(&format!("/console/groups/{}", seg(group)), &[]),
+            Ok(_) => self.done(&format!("/console/groups/{}", seg(group)), "User added."),
             Err(e) => self.failed("Add user to group", &e),
         }
     }
@@ -115,7 +120,7 @@ impl P<'_> {
             "RemoveUserFromGroup",
             json!({"GroupName": group, "UserName": user}),
         ) {
-            Ok(_) => redirect(&format!("/console/groups/{}", seg(group)), &[]),
+            Ok(_) => self.done(&format!("/console/groups/{}", seg(group)), "User removed."),
             Err(e) => self.failed("Remove user from group", &e),
         }
     }
@@ -128,7 +133,10 @@ impl P<'_> {
             "AddUserToGroup",
             json!({"GroupName": group, "UserName": user}),
         ) {
-            Ok(_) => redirect(&format!("/console/users/{}", seg(user)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/users/{}#groups", seg(user)),
+                "Added to the group.",
+            ),
             Err(e) => self.failed("Add user to group", &e),
         }
     }

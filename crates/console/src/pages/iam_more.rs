@@ -4,7 +4,6 @@
 
 use super::{P, document_text, findings_html, items, page_status, txt};
 use crate::html::{error_box, esc, seg};
-use crate::redirect;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -386,7 +385,10 @@ impl P<'_> {
                 return self.failed("Attach policy", &e);
             }
         }
-        redirect(&format!("/console/roles/{}", seg(&name)), &[])
+        self.done(
+            &format!("/console/roles/{}", seg(&name)),
+            format!("Role {name} created."),
+        )
     }
 
     /// The role page's trust-relationship editor (`open` when it holds a refused draft).
@@ -441,7 +443,10 @@ impl P<'_> {
             "UpdateAssumeRolePolicy",
             json!({"RoleName": role, "PolicyDocument": doc}),
         ) {
-            Ok(_) => redirect(&format!("/console/roles/{}", seg(role)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/roles/{}#trust-relationships", seg(role)),
+                "Trust policy updated.",
+            ),
             Err(e) => self.refused_trust(
                 super::error_status(&e),
                 role,
@@ -451,17 +456,35 @@ impl P<'_> {
         }
     }
 
+    /// Detaches the posted policy ARNs (one from a row's button, several from "Detach
+    /// selected"), in order; the first failure stops and is shown.
     pub(super) fn detach(&self, name: &str, kind: &str) -> Response {
-        let arn = self.field("PolicyArn");
+        let arns = self.r.fields("PolicyArn");
         let (op, member, back) = match kind {
             "User" => ("DetachUserPolicy", "UserName", "users"),
             "Group" => ("DetachGroupPolicy", "GroupName", "groups"),
             _ => ("DetachRolePolicy", "RoleName", "roles"),
         };
-        match self.call("iam", op, json!({member: name, "PolicyArn": arn})) {
-            Ok(_) => redirect(&format!("/console/{back}/{}", seg(name)), &[]),
-            Err(e) => self.failed("Detach policy", &e),
+        if arns.is_empty() {
+            return self.page_with_status(
+                StatusCode::BAD_REQUEST,
+                "Detach policy",
+                &error_box("ValidationError", "Select at least one policy to detach."),
+            );
         }
+        for arn in &arns {
+            if let Err(e) = self.call("iam", op, json!({member: name, "PolicyArn": arn})) {
+                return self.failed("Detach policy", &e);
+            }
+        }
+        self.done(
+            &format!("/console/{back}/{}", seg(name)),
+            if arns.len() == 1 {
+                "Policy detached.".to_owned()
+            } else {
+                format!("{} policies detached.", arns.len())
+            },
+        )
     }
 
     // ------------------------------------------------------------ policy detail, versions
@@ -485,6 +508,7 @@ impl P<'_> {
             esc(&txt(&p["AttachmentCount"])),
             esc(&default)
         );
+        let head = std::mem::take(&mut body);
         let mut document = String::new();
         match self.call(
             "iam",
@@ -494,12 +518,14 @@ impl P<'_> {
             Ok(v) => {
                 document = document_text(&v["PolicyVersion"]["Document"]);
                 body.push_str(&format!(
-                    "<h2>Permissions (default version)</h2><pre>{}</pre>",
+                    "<h2>Permissions (default version)</h2>{}<pre>{}</pre>",
+                    crate::summary::table(&document, "Summary"),
                     esc(&super::pretty_document(&document))
                 ));
             }
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
+        let mut permissions = std::mem::take(&mut body);
         body.push_str("<h2>Policy versions</h2>");
         match self.call("iam", "ListPolicyVersions", json!({"PolicyArn": arn})) {
             Ok(v) => {
@@ -514,7 +540,7 @@ impl P<'_> {
                             String::new()
                         } else {
                             format!(
-                                r#"<form method="post" action="{base}/versions/{i}/default" class="inline">{csrf}<button type="submit" aria-label="Set {i} as default">Set as default</button></form>
+                                r#"<form method="post" action="{base}/versions/{i}/default" class="inline">{csrf}<button type="submit" aria-label="Set {i} as default">Set {i} as default</button></form>
 <form method="post" action="{base}/versions/{i}/delete" class="inline">{csrf}<button type="submit" aria-label="Delete {i}">Delete</button></form>"#,
                                 i = esc(&id)
                             )
@@ -532,13 +558,58 @@ impl P<'_> {
             }
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
         }
+        let versions = std::mem::take(&mut body);
+        let mut delete = String::new();
         if aws_managed {
-            body.push_str("<p>This is an AWS managed policy: AWS maintains it, so it cannot be edited or deleted.</p>");
+            permissions.push_str("<p>This is an AWS managed policy: AWS maintains it, so it cannot be edited or deleted.</p>");
         } else {
-            body.push_str(&self.version_form(arn, &document, None));
-            body.push_str(&self.delete_section("policy", &name, &format!("{base}/delete")));
+            permissions.push_str(&self.version_form(arn, &document, None));
+            delete = self.delete_section("policy", &name, &format!("{base}/delete"));
         }
-        self.page(&name, &body)
+        let tabs = crate::html::tabs(
+            &format!("Sections of policy {name}"),
+            &[
+                ("permissions", "Permissions", &permissions),
+                ("entities", "Entities attached", &self.policy_entities(arn)),
+                ("versions", "Policy versions", &versions),
+            ],
+        );
+        self.page(&name, &format!("{head}{tabs}{delete}"))
+    }
+
+    /// The users, groups and roles a managed policy is attached to (ListEntitiesForPolicy).
+    fn policy_entities(&self, arn: &str) -> String {
+        let v = match self.call("iam", "ListEntitiesForPolicy", json!({"PolicyArn": arn})) {
+            Ok(v) => v,
+            Err(e) => return error_box(&e.code, &e.message),
+        };
+        let mut rows = String::new();
+        for (list, key, kind, path) in [
+            ("PolicyUsers", "UserName", "User", "users"),
+            ("PolicyGroups", "GroupName", "Group", "groups"),
+            ("PolicyRoles", "RoleName", "Role", "roles"),
+        ] {
+            for e in items(&v, list) {
+                let n = txt(&e[key]);
+                rows.push_str(&format!(
+                    r#"<tr><td><a href="/console/{path}/{}">{}</a></td><td>{kind}</td></tr>"#,
+                    seg(&n),
+                    esc(&n)
+                ));
+            }
+        }
+        let count = rows.matches("<tr>").count();
+        format!(
+            "<h2>Entities attached</h2>{}",
+            crate::html::data_table(
+                "Attached to",
+                "entities",
+                &["Name", "Type"],
+                &rows,
+                count,
+                "<strong>Not attached to any user, group or role.</strong>",
+            )
+        )
     }
 
     fn version_form(&self, arn: &str, document: &str, problems: Option<&str>) -> String {
@@ -573,7 +644,10 @@ impl P<'_> {
             "CreatePolicyVersion",
             json!({"PolicyArn": arn, "PolicyDocument": doc, "SetAsDefault": set_default}),
         ) {
-            Ok(_) => redirect(&format!("/console/policies/{}", seg(arn)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/policies/{}", seg(arn)),
+                "Policy version created.",
+            ),
             Err(e) => page_status(
                 super::error_status(&e),
                 "Create policy version",
@@ -589,7 +663,10 @@ impl P<'_> {
             "SetDefaultPolicyVersion",
             json!({"PolicyArn": arn, "VersionId": version}),
         ) {
-            Ok(_) => redirect(&format!("/console/policies/{}", seg(arn)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/policies/{}#versions", seg(arn)),
+                "Default version set.",
+            ),
             Err(e) => self.failed("Set default version", &e),
         }
     }
@@ -600,7 +677,10 @@ impl P<'_> {
             "DeletePolicyVersion",
             json!({"PolicyArn": arn, "VersionId": version}),
         ) {
-            Ok(_) => redirect(&format!("/console/policies/{}", seg(arn)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/policies/{}#versions", seg(arn)),
+                "Policy version deleted.",
+            ),
             Err(e) => self.failed("Delete policy version", &e),
         }
     }

@@ -3,7 +3,6 @@
 
 use super::{P, document_text, findings_html, items, page_status, pretty_document, txt};
 use crate::html::{error_box, esc, seg};
-use crate::redirect;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
@@ -117,7 +116,7 @@ impl P<'_> {
             put,
             json!({member: name, "PolicyName": pn, "PolicyDocument": doc}),
         ) {
-            Ok(_) => redirect(&base, &[]),
+            Ok(_) => self.done(&base, "Inline policy saved."),
             Err(e) => page_status(
                 super::error_status(&e),
                 "Create inline policy",
@@ -131,7 +130,10 @@ impl P<'_> {
         let (_, _, _, delete, member, path) = ops(kind);
         let pn = self.field("PolicyName");
         match self.call("iam", delete, json!({member: name, "PolicyName": pn})) {
-            Ok(_) => redirect(&format!("/console/{path}/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/{path}/{}", seg(name)),
+                "Inline policy deleted.",
+            ),
             Err(e) => self.failed("Delete inline policy", &e),
         }
     }

@@ -8,7 +8,6 @@
 
 use super::{P, error_status, items, page_status, txt};
 use crate::html::{error_box, esc, seg};
-use crate::redirect;
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
@@ -162,7 +161,10 @@ impl P<'_> {
                 self.c
                     .sessions
                     .update(self.sid, |s| s.pending_mfa_seed = None);
-                redirect(&format!("/console/users/{}", seg(user)), &[])
+                self.done(
+                    &format!("/console/users/{}#security-credentials", seg(user)),
+                    "MFA device assigned.",
+                )
             }
             Err(e) => match &self.s.pending_mfa_seed {
                 Some((s, seed)) if *s == serial => self.mfa_setup_page(
@@ -193,7 +195,10 @@ impl P<'_> {
         ) {
             return self.failed("Remove MFA device", &e);
         }
-        redirect(&format!("/console/users/{}", seg(user)), &[])
+        self.done(
+            &format!("/console/users/{}#security-credentials", seg(user)),
+            "MFA device removed.",
+        )
     }
 }
 

@@ -7,8 +7,8 @@
 
 use super::iam_more::{TrustChoice, list_field, provider_key_prefix};
 use super::{P, items, txt};
+use crate::CallError;
 use crate::html::{error_box, esc, seg};
-use crate::{CallError, redirect};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -105,17 +105,17 @@ impl P<'_> {
                 )
             })
             .collect();
-        let table = if list.is_empty() {
-            "<p>No identity providers in this account.</p>".to_owned()
-        } else {
-            format!(
-                "<table><thead><tr><th>Provider</th><th>Type</th><th>ARN</th><th>Creation time</th></tr></thead><tbody>{rows}</tbody></table>"
-            )
-        };
-        self.page(
+        let table = crate::html::data_table(
             "Identity providers",
-            &format!(r#"<p><a href="{BASE}/new">Add provider</a></p>{table}"#),
-        )
+            "providers",
+            &["Provider", "Type", "ARN", "Creation time"],
+            &rows,
+            list.len(),
+            &format!(
+                r#"<strong>No identity providers in this account.</strong> <a href="{BASE}/new">Add an OpenID Connect provider</a> so that its tokens can assume roles."#
+            ),
+        );
+        self.page("Identity providers", &table)
     }
 
     /// `GET /console/identity-providers/new` (and again with a problem).
@@ -169,7 +169,10 @@ impl P<'_> {
             input["ThumbprintList"] = json!(thumbprints);
         }
         match self.call("iam", "CreateOpenIDConnectProvider", input) {
-            Ok(v) => redirect(&provider_path(&txt(&v["OpenIDConnectProviderArn"])), &[]),
+            Ok(v) => self.done(
+                &provider_path(&txt(&v["OpenIDConnectProviderArn"])),
+                "Identity provider added.",
+            ),
             Err(e) => again(super::error_status(&e), &error_box(&e.code, &e.message)),
         }
     }
@@ -258,7 +261,7 @@ impl P<'_> {
             op,
             json!({"OpenIDConnectProviderArn": arn, "ClientID": self.field("ClientID")}),
         ) {
-            Ok(_) => redirect(&provider_path(arn), &[]),
+            Ok(_) => self.done(&provider_path(arn), "Audiences updated."),
             Err(e) => self.failed(title, &e),
         }
     }
@@ -274,7 +277,7 @@ impl P<'_> {
             "DeleteOpenIDConnectProvider",
             json!({"OpenIDConnectProviderArn": arn}),
         ) {
-            Ok(_) => redirect(BASE, &[]),
+            Ok(_) => self.done(BASE, "Identity provider deleted."),
             Err(e) => self.failed("Delete identity provider", &e),
         }
     }

@@ -3,7 +3,6 @@
 
 use super::{P, items, txt};
 use crate::html::{error_box, esc, seg};
-use crate::redirect;
 use axum::response::Response;
 use serde_json::json;
 
@@ -68,7 +67,7 @@ impl P<'_> {
         let (_, tag, _, member, path) = ops(kind);
         let tags = json!([{"Key": self.field("Key"), "Value": self.field("Value")}]);
         match self.call("iam", tag, json!({member: name, "Tags": tags})) {
-            Ok(_) => redirect(&format!("/console/{path}/{}", seg(name)), &[]),
+            Ok(_) => self.done(&format!("/console/{path}/{}#tags", seg(name)), "Tag saved."),
             Err(e) => self.failed("Add tag", &e),
         }
     }
@@ -78,7 +77,10 @@ impl P<'_> {
         let (_, _, untag, member, path) = ops(kind);
         let keys = json!([self.field("Key")]);
         match self.call("iam", untag, json!({member: name, "TagKeys": keys})) {
-            Ok(_) => redirect(&format!("/console/{path}/{}", seg(name)), &[]),
+            Ok(_) => self.done(
+                &format!("/console/{path}/{}#tags", seg(name)),
+                "Tag removed.",
+            ),
             Err(e) => self.failed("Remove tag", &e),
         }
     }
