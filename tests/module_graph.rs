@@ -17,6 +17,7 @@ const CRATES: &[&str] = &[
     "crates/ecr/src",
     "crates/time/src",
     "crates/testkit/src",
+    "crates/console/src",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

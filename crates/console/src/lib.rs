@@ -73,7 +73,9 @@
 //! | module | what |
 //! |---|---|
 //! | `lib.rs` | [`Backend`], [`router`], request entry: cookies, CSRF checks, security headers |
-//! | [`pages`] | routing table ([`pages::dispatch`]), users, access keys, policies, roles |
+//! | [`pages`] | the routing table ([`pages::dispatch`]); it only dispatches |
+//! | `pages/kit.rs` | what every page module shares: the signed-in context `P`, page frame and status, tables, documents, findings |
+//! | `pages/iam.rs` | users, access keys, policies and versions, roles |
 //! | `pages/signin.rs` | sign-in (root, IAM user) and its MFA step |
 //! | `pages/switch.rs` | switch role, colours, recent roles |
 //! | `pages/ecr.rs` | ECR repositories, images, push commands |

@@ -244,12 +244,21 @@ pub fn cached_entity<T: serde::de::DeserializeOwned>(
     table: Table,
     name: &str,
 ) -> AwsResult<Option<T>> {
-    let key = format!("{}\0{}", table.name(), name_key(name));
+    cached_row(state, table, &name_key(name))
+}
+
+/// The document of `table`'s row `key`, cached per store generation.
+pub fn cached_row<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    table: Table,
+    key: &str,
+) -> AwsResult<Option<T>> {
+    let cache_key = format!("{}\0{key}", table.name());
     let v = state
         .policies
         .entities
-        .get_or_load(state.store.generation(), &key, || {
-            let v: Option<Value> = state.store.view(|tx| tx.get_json(table, &name_key(name)))?;
+        .get_or_load(state.store.generation(), &cache_key, || {
+            let v: Option<Value> = state.store.view(|tx| tx.get_json(table, key))?;
             Ok::<_, AwsError>(v.map(Arc::new))
         })?;
     match v {

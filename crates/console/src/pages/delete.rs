@@ -4,7 +4,7 @@
 //! policy's attachments and non-default versions), each step a call by the signed-in principal.
 //! The first refused step stops the deletion and shows AWS's error.
 
-use super::{P, items, txt};
+use super::kit::{P, items, txt};
 use crate::CallError;
 use crate::html::{error_box, esc, seg};
 use axum::http::StatusCode;
@@ -28,7 +28,7 @@ impl P<'_> {
         if self.r.field("ConfirmName").map(str::trim) == Some(name) {
             None
         } else {
-            Some(super::page_status(
+            Some(super::kit::page_status(
                 StatusCode::BAD_REQUEST,
                 "Not deleted",
                 Some(self.s),

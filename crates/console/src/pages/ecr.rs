@@ -2,7 +2,7 @@
 //! panel with the exact commands for this server. Every call is an ECR operation as the
 //! signed-in principal in the session's region ([`Backend::invoke_ecr`](crate::Backend::invoke_ecr)).
 
-use super::{P, error_status, items, txt};
+use super::kit::{P, error_status, items, txt};
 use crate::html::{error_box, esc, seg};
 use crate::{CallError, redirect};
 use axum::http::StatusCode;
@@ -126,7 +126,7 @@ impl P<'_> {
             csrf = self.csrf(),
             rg = esc(&region)
         ));
-        super::page_status(status, "ECR repositories", Some(self.s), &body)
+        super::kit::page_status(status, "ECR repositories", Some(self.s), &body)
     }
 
     /// `GET /console/ecr/open?name=…`: the repository page by name (for principals who may
@@ -306,7 +306,7 @@ impl P<'_> {
             rg = esc(&region),
             n = esc(name),
         ));
-        super::page_status(status, name, Some(self.s), &format!("{head}{body}"))
+        super::kit::page_status(status, name, Some(self.s), &format!("{head}{body}"))
     }
 }
 
@@ -345,7 +345,7 @@ impl P<'_> {
             n = esc(name),
             editor = self.repository_policy_editor(region, name, draft, true),
         );
-        super::page_status(status, "Repository policy", Some(self.s), &body)
+        super::kit::page_status(status, "Repository policy", Some(self.s), &body)
     }
 
     /// Back to the repository's page, its tab `tab` (`#images`), saying `done`.
@@ -370,7 +370,7 @@ impl P<'_> {
             json!({"repositoryName": name, "imageIds": [{"imageDigest": digest}]}),
         ) {
             Ok(v) => match items(&v, "failures").first() {
-                Some(f) => super::page_status(
+                Some(f) => super::kit::page_status(
                     StatusCode::BAD_REQUEST,
                     "Delete image",
                     Some(self.s),
@@ -393,7 +393,7 @@ impl P<'_> {
                 &region,
                 &name,
                 &text,
-                &super::findings_html(&findings),
+                &super::kit::findings_html(&findings),
             );
         }
         match self.ecr(

@@ -1,7 +1,7 @@
 //! Groups: list and create, a group's members (add, remove) and attached policies (attach,
 //! detach), and "add to group" from a user's page.
 
-use super::{P, entity_rows, items, policy_table_with_detach, txt};
+use super::kit::{P, entity_rows, items, policy_table_with_detach, txt};
 use crate::html::{error_box, esc, seg};
 use axum::response::Response;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! detaching policies, policy detail with versions, the policy simulator, and the password
 //! pages (self-service change, the account password policy).
 
-use super::{P, document_text, findings_html, items, page_status, txt};
+use super::kit::{P, document_text, findings_html, items, page_status, txt};
 use crate::html::{error_box, esc, seg};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -173,7 +173,9 @@ impl P<'_> {
             c.entity.as_str()
         };
         // The preview follows the chosen option (the script refreshes it while choosing).
-        let preview = self.checked_trust(c).map(|t| super::pretty_document(&t));
+        let preview = self
+            .checked_trust(c)
+            .map(|t| super::kit::pretty_document(&t));
         let body = format!(
             r#"{problem}<form method="post" action="/console/roles" id="role-form">{csrf}
 <fieldset><legend>Trusted entity type</legend>
@@ -226,7 +228,7 @@ impl P<'_> {
         let c = self.trust_choice();
         let label = entity_label(&c.entity);
         let out = match self.checked_trust(&c) {
-            Ok(t) => json!({"label": label, "policy": super::pretty_document(&t)}),
+            Ok(t) => json!({"label": label, "policy": super::kit::pretty_document(&t)}),
             Err(problem) => json!({"label": label, "problem": problem}),
         };
         (
@@ -324,7 +326,7 @@ impl P<'_> {
             Ok(t) => t,
             Err(r) => return *r,
         };
-        let pretty = super::pretty_document(&trust);
+        let pretty = super::kit::pretty_document(&trust);
         let hidden: String = self
             .r
             .form
@@ -448,7 +450,7 @@ impl P<'_> {
                 "Trust policy updated.",
             ),
             Err(e) => self.refused_trust(
-                super::error_status(&e),
+                super::kit::error_status(&e),
                 role,
                 &doc,
                 &error_box(&e.code, &e.message),
@@ -520,7 +522,7 @@ impl P<'_> {
                 body.push_str(&format!(
                     "<h2>Permissions (default version)</h2>{}<pre>{}</pre>",
                     crate::summary::table(&document, "Summary"),
-                    esc(&super::pretty_document(&document))
+                    esc(&super::kit::pretty_document(&document))
                 ));
             }
             Err(e) => body.push_str(&error_box(&e.code, &e.message)),
@@ -649,7 +651,7 @@ impl P<'_> {
                 "Policy version created.",
             ),
             Err(e) => page_status(
-                super::error_status(&e),
+                super::kit::error_status(&e),
                 "Create policy version",
                 Some(self.s),
                 &self.version_form(arn, &doc, Some(&error_box(&e.code, &e.message))),
@@ -746,7 +748,7 @@ impl P<'_> {
                 )
             }
             Err(e) => page_status(
-                super::error_status(&e),
+                super::kit::error_status(&e),
                 "Policy simulator",
                 Some(self.s),
                 &format!("{}{form}", error_box(&e.code, &e.message)),
@@ -835,7 +837,7 @@ impl P<'_> {
             }
             Err(e) => self.password_form(
                 Some(&error_box(&e.code, &e.message)),
-                super::error_status(&e),
+                super::kit::error_status(&e),
             ),
         }
     }

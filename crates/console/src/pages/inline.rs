@@ -1,7 +1,7 @@
 //! Inline policies of users, roles and groups: each shown with its document, deletable, and a
 //! form to add one (Put*Policy) with the policy engine's findings, live and on submit.
 
-use super::{P, document_text, findings_html, items, page_status, pretty_document, txt};
+use super::kit::{P, document_text, findings_html, items, page_status, pretty_document, txt};
 use crate::html::{error_box, esc, seg};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -118,7 +118,7 @@ impl P<'_> {
         ) {
             Ok(_) => self.done(&base, "Inline policy saved."),
             Err(e) => page_status(
-                super::error_status(&e),
+                super::kit::error_status(&e),
                 "Create inline policy",
                 Some(self.s),
                 &self.inline_form(&base, &pn, &doc, Some(&error_box(&e.code, &e.message))),

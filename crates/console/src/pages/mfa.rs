@@ -6,7 +6,7 @@
 //! console keeps it in the session (memory only) so that a mistyped pair of codes can be
 //! retried without a new device; enabling, or starting another assignment, drops it.
 
-use super::{P, error_status, items, page_status, txt};
+use super::kit::{P, error_status, items, page_status, txt};
 use crate::html::{error_box, esc, seg};
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -6,7 +6,7 @@
 //! call by the signed-in principal.
 
 use super::iam_more::{TrustChoice, list_field, provider_key_prefix};
-use super::{P, items, txt};
+use super::kit::{P, items, txt};
 use crate::CallError;
 use crate::html::{error_box, esc, seg};
 use axum::http::StatusCode;
@@ -173,7 +173,10 @@ impl P<'_> {
                 &provider_path(&txt(&v["OpenIDConnectProviderArn"])),
                 "Identity provider added.",
             ),
-            Err(e) => again(super::error_status(&e), &error_box(&e.code, &e.message)),
+            Err(e) => again(
+                super::kit::error_status(&e),
+                &error_box(&e.code, &e.message),
+            ),
         }
     }
 

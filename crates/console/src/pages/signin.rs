@@ -2,7 +2,7 @@
 //! virtual MFA device) a second step asking for a code. The forms use a double-submit
 //! pre-session CSRF cookie; failures count toward the lockout.
 
-use super::page_status;
+use super::kit::page_status;
 use crate::html::{error_box, layout};
 use crate::session::{ct_eq, random_token};
 use crate::{

@@ -2,7 +2,7 @@
 //! again), the session's banner (display name, one of AWS's five colours), switch back, and
 //! the recent roles as one-click entries.
 
-use super::{P, txt};
+use super::kit::{P, txt};
 use crate::html::esc;
 use crate::{now, redirect};
 use axum::response::Response;

@@ -1,7 +1,7 @@
 //! Tags of users and roles: listed with a Remove button each, and a form to add or change one
 //! (TagUser / TagRole overwrite a key's value; UntagUser / UntagRole remove it).
 
-use super::{P, items, txt};
+use super::kit::{P, items, txt};
 use crate::html::{error_box, esc, seg};
 use axum::response::Response;
 use serde_json::json;

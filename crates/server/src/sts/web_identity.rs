@@ -28,7 +28,7 @@ use crate::model::{OidcProvider, Role};
 use crate::params::{opt, req};
 use crate::state::AppState;
 use crate::state::jwks::{Jwk, JwksCache};
-use crate::store::{StoreExt, Table, TxExt};
+use crate::store::Table;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kagi_policy::{ContextType, PrincipalInfo, PrincipalType, ResourcePolicyKind};
@@ -191,9 +191,10 @@ fn provider_for(state: &AppState, iss: &str) -> AwsResult<OidcProvider> {
         state.account_id,
         rest.trim_end_matches('/')
     );
-    let p: Option<OidcProvider> = state
-        .store
-        .view(|tx| tx.get_json(Table::Meta, &format!("oidc-provider\0{arn}")))?;
+    // Cached per store generation like users and roles: the token exchange is a hot path and
+    // must not read the database (several nodes: a round trip) for every request.
+    let p: Option<OidcProvider> =
+        crate::entities::cached_row(state, Table::Meta, &format!("oidc-provider\0{arn}"))?;
     p.filter(|p| p.http == http).ok_or_else(not_found)
 }
 

@@ -1,332 +1,45 @@
-//! The pages and form actions. Each page calls the [`Backend`](crate::Backend) as the signed-in
-//! principal and renders what it answered; an AWS error is rendered with its own status (403 for
-//! AccessDenied) and message instead of the data.
+//! IAM's pages on [`P`]: users, access keys, groups' and users' policies, policies and their
+//! versions, roles (what the other page modules do not cover).
 
-use crate::html::{csrf_field, data_table, error_box, esc, layout, seg};
-use crate::session::{ConsoleSession, ct_eq};
-use crate::{CallError, Console, Req, SESSION_COOKIE, cookie, html_response, now, redirect};
-use axum::http::{Method, StatusCode, header};
+use super::kit::{
+    P, access_key_csv, document_text, entity_rows, error_status, findings_html, items, page_status,
+    policy_table_with_detach, pretty_document, txt,
+};
+use crate::html::{csrf_field, data_table, error_box, esc, seg};
+use crate::{CallError, redirect};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-mod delete;
-mod ecr;
-mod groups;
-mod iam_more;
-mod inline;
-mod mfa;
-mod oidc;
-mod signin;
-mod switch;
-mod tags;
-
-use signin::{mfa_form, signin, signin_form, signin_mfa};
-
-/// The policy editor's script (handwritten, served from `'self'`).
-pub const POLICY_EDITOR_JS: &str = include_str!("policy-editor.js");
-
-pub fn plain(status: StatusCode, msg: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        msg.to_owned(),
-    )
-        .into_response()
-}
-
-pub fn dispatch(c: &Console, r: &Req) -> Response {
-    crate::html::at_path(&r.segs, || route(c, r))
-}
-
-fn route(c: &Console, r: &Req) -> Response {
-    let segs: Vec<&str> = r.segs.iter().map(String::as_str).collect();
-    let get = r.method == Method::GET || r.method == Method::HEAD;
-    let post = r.method == Method::POST;
-    match (segs.as_slice(), get, post) {
-        (["static", "policy-editor.js"], true, _) => {
-            return (
-                [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-                POLICY_EDITOR_JS,
-            )
-                .into_response();
-        }
-        (["static", "console.js"], true, _) => {
-            return (
-                [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-                crate::html::CONSOLE_JS,
-            )
-                .into_response();
-        }
-        (["static", "console.css"], true, _) => {
-            return (
-                [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-                crate::html::CSS,
-            )
-                .into_response();
-        }
-        (["signin"], true, _) => return signin_form(r, None, StatusCode::OK),
-        (["signin"], _, true) => return signin(c, r),
-        (["signin", "mfa"], true, _) => return mfa_form(c, r, None, StatusCode::OK),
-        (["signin", "mfa"], _, true) => return signin_mfa(c, r),
-        _ => {}
-    }
-    let t = now();
-    let sid = r.cookie(SESSION_COOKIE).unwrap_or("");
-    let Some(mut s) = c.sessions.get(sid, t) else {
-        return if get {
-            redirect("/console/signin", &[])
-        } else {
-            page_status(
-                StatusCode::FORBIDDEN,
-                "Signed out",
-                None,
-                "<p>Your console session has ended. <a href=\"/console/signin\">Sign in</a> again.</p>",
-            )
-        };
-    };
-    if post && !r.field("csrf").is_some_and(|f| ct_eq(f, &s.csrf)) {
-        return page_status(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            Some(&s),
-            &error_box(
-                "InvalidCsrfToken",
-                "The form's CSRF token is missing or does not match this session. Nothing was done.",
-            ),
-        );
-    }
-    // "User must create a new password at next sign-in": only the password page and sign-out
-    // open until it is done (as in the AWS console).
-    if s.must_change_password && !matches!(segs.as_slice(), ["password"] | ["signout"]) {
-        return redirect("/console/password", &[]);
-    }
-    // The last action's message is shown once, on the next page.
-    if get && s.flash.is_some() {
-        c.sessions.update(sid, |x| x.flash = None);
-    } else {
-        s.flash = None;
-    }
-    let p = P { c, r, s: &s, sid };
-    match (segs.as_slice(), get, post) {
-        ([], true, _) => redirect("/console/users", &[]),
-        (["signout"], _, true) => {
-            c.sessions.remove(sid);
-            redirect("/console/signin", &[cookie(SESSION_COOKIE, "", 0)])
-        }
-        (["switch-role"], true, _) => p.switch_role_form(),
-        (["switch-role"], _, true) => p.switch_role(),
-        (["switch-back"], _, true) => {
-            c.sessions.update(sid, |s| {
-                if let Some(w) = s.switched.take() {
-                    s.access_key_id = w.base_access_key_id;
-                    s.arn = w.base_arn;
-                    s.expires = w.base_expires;
-                }
-            });
-            redirect("/console/users", &[])
-        }
-        (["users"], true, _) => p.users(),
-        (["users"], _, true) => p.create_user(),
-        (["users", u], true, _) => p.user(u),
-        (["users", u, "attach-policy"], _, true) => p.attach(u, "User"),
-        (["users", u, "login-profile"], _, true) => p.create_login_profile(u),
-        (["users", u, "login-profile", "update"], _, true) => p.update_login_profile(u),
-        (["users", u, "login-profile", "delete"], _, true) => p.delete_login_profile(u),
-        (["users", u, "access-keys"], _, true) => p.create_access_key(u),
-        (["users", u, "access-keys", k, "status"], _, true) => p.key_status(u, k),
-        (["users", u, "access-keys", k, "delete"], _, true) => p.delete_key(u, k),
-        (["policies"], true, _) => p.policies(),
-        (["policies", "new"], true, _) => p.policy_form("", "", "", None, StatusCode::OK),
-        (["policies"], _, true) => p.create_policy(),
-        (["policies", "validate"], _, true) => p.validate_policy(),
-        (["roles"], true, _) => p.roles(),
-        (["roles", "new"], true, _) => p.role_form(None, StatusCode::OK),
-        (["identity-providers"], true, _) => p.identity_providers(),
-        (["identity-providers", "new"], true, _) => {
-            p.provider_form("", "", "", None, StatusCode::OK)
-        }
-        (["identity-providers"], _, true) => p.create_provider(),
-        (["identity-providers", arn], true, _) if arn.starts_with("arn:") => {
-            p.identity_provider(arn)
-        }
-        (["identity-providers", arn, "audiences"], _, true) => p.provider_audience(arn, true),
-        (["identity-providers", arn, "audiences", "remove"], _, true) => {
-            p.provider_audience(arn, false)
-        }
-        (["identity-providers", arn, "delete"], _, true) => p.delete_provider(arn),
-        (["roles", "new"], _, true) => p.role_wizard_back(),
-        (["roles"], _, true) => p.create_role(),
-        (["roles", n], true, _) => p.role(n),
-        (["roles", n, "attach-policy"], _, true) => p.attach(n, "Role"),
-        (["roles", "review"], _, true) => p.review_role(),
-        (["roles", "trust-preview"], _, true) => p.trust_preview(),
-        (["roles", n, "trust"], _, true) => p.update_trust(n),
-        (["roles", n, "detach-policy"], _, true) => p.detach(n, "Role"),
-        (["users", u, "detach-policy"], _, true) => p.detach(u, "User"),
-        (["users", u, "groups"], _, true) => p.add_user_to_group_from_user(u),
-        (["users", u, "inline"], _, true) => p.put_inline("User", u),
-        (["users", u, "inline", "delete"], _, true) => p.delete_inline("User", u),
-        (["roles", n, "inline"], _, true) => p.put_inline("Role", n),
-        (["roles", n, "inline", "delete"], _, true) => p.delete_inline("Role", n),
-        (["groups", g, "inline"], _, true) => p.put_inline("Group", g),
-        (["groups", g, "inline", "delete"], _, true) => p.delete_inline("Group", g),
-        (["users", u, "tags"], _, true) => p.add_tag("User", u),
-        (["users", u, "tags", "remove"], _, true) => p.remove_tag("User", u),
-        (["roles", n, "tags"], _, true) => p.add_tag("Role", n),
-        (["roles", n, "tags", "remove"], _, true) => p.remove_tag("Role", n),
-        (["users", u, "mfa"], _, true) => p.assign_mfa(u),
-        (["users", u, "mfa", "enable"], _, true) => p.enable_mfa(u),
-        (["users", u, "mfa", "remove"], _, true) => p.remove_mfa(u),
-        (["ecr"], true, _) => redirect("/console/ecr/repositories", &[]),
-        (["ecr", "repositories"], true, _) => p.ecr_repositories(),
-        (["ecr", "open"], true, _) => p.ecr_open(),
-        (["ecr", "repositories"], _, true) => p.ecr_create_repository(),
-        (["ecr", "delete-image"], _, true) => p.ecr_delete_image(),
-        (["ecr", "repository-policy"], _, true) => p.ecr_set_policy(),
-        (["ecr", "delete-repository"], _, true) => {
-            let name = p.r.field("repositoryName").unwrap_or("").to_owned();
-            p.ecr_delete_repository(&name)
-        }
-        (["users", u, "delete"], _, true) => p.delete_user(u),
-        (["roles", n, "delete"], _, true) => p.delete_role(n),
-        (["groups", g, "delete"], _, true) => p.delete_group(g),
-        (["policies", arn, "delete"], _, true) => p.delete_policy(arn),
-        (["ecr", "repositories", rest @ ..], true, _) if !rest.is_empty() => {
-            p.ecr_repository(&rest.join("/"))
-        }
-        (["groups"], true, _) => p.groups(),
-        (["groups"], _, true) => p.create_group(),
-        (["groups", g], true, _) => p.group(g),
-        (["groups", g, "members"], _, true) => p.add_member(g),
-        (["groups", g, "members", u, "remove"], _, true) => p.remove_member(g, u),
-        (["groups", g, "attach-policy"], _, true) => p.attach(g, "Group"),
-        (["groups", g, "detach-policy"], _, true) => p.detach(g, "Group"),
-        (["policies", arn], true, _) if arn.starts_with("arn:") => p.policy(arn),
-        (["policies", arn, "versions"], _, true) => p.create_policy_version(arn),
-        (["policies", arn, "versions", v, "default"], _, true) => p.set_default_version(arn, v),
-        (["policies", arn, "versions", v, "delete"], _, true) => p.delete_version(arn, v),
-        (["simulator"], true, _) => p.simulator(),
-        (["simulator"], _, true) => p.simulate(),
-        (["password"], true, _) => p.password_form(None, StatusCode::OK),
-        (["password"], _, true) => p.change_password(),
-        (["password-policy"], true, _) => p.password_policy(None, StatusCode::OK),
-        (["password-policy"], _, true) => p.update_password_policy(),
-        _ => page_status(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            Some(&s),
-            "<p>No such console page.</p>",
-        ),
-    }
-}
-
-/// The HTTP status a console page answers for a failed call.
-fn error_status(e: &CallError) -> StatusCode {
-    if e.code.starts_with("AccessDenied") {
-        StatusCode::FORBIDDEN
-    } else {
-        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST)
-    }
-}
-
-fn page_status(
-    status: StatusCode,
-    title: &str,
-    s: Option<&ConsoleSession>,
-    body: &str,
-) -> Response {
-    html_response(status, layout(title, s, body))
-}
-
-// ---------------------------------------------------------------- signed-in pages
-
-struct P<'a> {
-    c: &'a Console,
-    r: &'a Req,
-    s: &'a ConsoleSession,
-    /// The session's id (to change the session in place).
-    sid: &'a str,
-}
-
-fn txt(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn items<'v>(v: &'v Value, key: &str) -> &'v [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
-
-/// The rows of a list page: the entity's name linked to `/console/{base}/{its id_key}`, its
-/// ARN, then the plain columns `extra`.
-fn entity_rows(list: &[Value], base: &str, id_key: &str, name_key: &str, extra: &[&str]) -> String {
-    let mut rows = String::new();
-    for e in list {
-        rows.push_str(&format!(
-            "<tr><td><a href=\"/console/{base}/{}\">{}</a></td><td><code>{}</code></td>",
-            seg(&txt(&e[id_key])),
-            esc(&txt(&e[name_key])),
-            esc(&txt(&e["Arn"]))
-        ));
-        for col in extra {
-            rows.push_str(&format!("<td>{}</td>", esc(&txt(&e[*col]))));
-        }
-        rows.push_str("</tr>");
-    }
-    rows
-}
-
-/// A policy document from an output Value. The Backend hands over Values, never XML: the
-/// percent-encoding IAM puts on the wire is kagi-api's XML codec's, so a Value holds the
-/// document itself and the page shows it as it was written.
-fn document_text(v: &Value) -> String {
-    txt(v)
-}
-
-/// A policy document for reading: pretty-printed JSON (two-space indent, keys in their order),
-/// or the text unchanged when it is not JSON.
-fn pretty_document(text: &str) -> String {
-    serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| text.to_owned())
-}
-
 impl P<'_> {
-    fn call(&self, service: &str, op: &str, input: Value) -> Result<Value, CallError> {
+    pub(super) fn call(&self, service: &str, op: &str, input: Value) -> Result<Value, CallError> {
         self.c
             .backend
             .invoke(&self.s.access_key_id, self.r.source_ip, service, op, input)
     }
 
     /// After an action: `msg` is shown once on the page `to` (a 303 there).
-    fn done(&self, to: &str, msg: impl Into<String>) -> Response {
+    pub(super) fn done(&self, to: &str, msg: impl Into<String>) -> Response {
         let msg = msg.into();
         self.c.sessions.update(self.sid, |x| x.flash = Some(msg));
         redirect(to, &[])
     }
 
-    fn field(&self, name: &str) -> String {
+    pub(super) fn field(&self, name: &str) -> String {
         self.r.field(name).unwrap_or("").trim().to_owned()
     }
 
-    fn page(&self, title: &str, body: &str) -> Response {
+    pub(super) fn page(&self, title: &str, body: &str) -> Response {
         page_status(StatusCode::OK, title, Some(self.s), body)
     }
 
-    fn page_with_status(&self, status: StatusCode, title: &str, body: &str) -> Response {
+    pub(super) fn page_with_status(&self, status: StatusCode, title: &str, body: &str) -> Response {
         page_status(status, title, Some(self.s), body)
     }
 
     /// The page for a failed call: AWS's code and message, with AWS's status (403 for any
     /// access denial, also ECR's `AccessDeniedException`, which its protocol sends with 400).
-    fn failed(&self, title: &str, e: &CallError) -> Response {
+    pub(super) fn failed(&self, title: &str, e: &CallError) -> Response {
         page_status(
             error_status(e),
             title,
@@ -336,7 +49,7 @@ impl P<'_> {
     }
 
     /// The account's customer managed policies the principal may list: `(name, ARN)`.
-    fn local_policies(&self) -> Vec<(String, String)> {
+    pub(super) fn local_policies(&self) -> Vec<(String, String)> {
         match self.call(
             "iam",
             "ListPolicies",
@@ -351,7 +64,7 @@ impl P<'_> {
     }
 
     /// Suggestions for policy ARN inputs (`list="policy-arns"`).
-    fn policy_datalist(&self) -> String {
+    pub(super) fn policy_datalist(&self) -> String {
         let options: String = self
             .local_policies()
             .iter()
@@ -360,11 +73,11 @@ impl P<'_> {
         format!(r#"<datalist id="policy-arns">{options}</datalist>"#)
     }
 
-    fn csrf(&self) -> String {
+    pub(super) fn csrf(&self) -> String {
         csrf_field(self.s)
     }
 
-    fn users(&self) -> Response {
+    pub(super) fn users(&self) -> Response {
         let out = match self.call("iam", "ListUsers", json!({"MaxItems": 1000})) {
             Ok(v) => v,
             Err(e) => return self.failed("Users", &e),
@@ -397,7 +110,7 @@ impl P<'_> {
         )
     }
 
-    fn create_user(&self) -> Response {
+    pub(super) fn create_user(&self) -> Response {
         let name = self.field("UserName");
         if let Err(e) = self.call("iam", "CreateUser", json!({"UserName": name})) {
             return self.failed("Create user", &e);
@@ -453,7 +166,7 @@ impl P<'_> {
         )
     }
 
-    fn user(&self, name: &str) -> Response {
+    pub(super) fn user(&self, name: &str) -> Response {
         let user = match self.call("iam", "GetUser", json!({"UserName": name})) {
             Ok(v) => v,
             Err(e) => return self.failed(name, &e),
@@ -588,7 +301,7 @@ impl P<'_> {
     }
 
     /// "Last used" of an access key: date, service and region, or N/A.
-    fn last_used(&self, key: &str) -> String {
+    pub(super) fn last_used(&self, key: &str) -> String {
         match self.call("iam", "GetAccessKeyLastUsed", json!({"AccessKeyId": key})) {
             Ok(v) => {
                 let l = &v["AccessKeyLastUsed"];
@@ -606,7 +319,7 @@ impl P<'_> {
         }
     }
 
-    fn attach(&self, name: &str, kind: &str) -> Response {
+    pub(super) fn attach(&self, name: &str, kind: &str) -> Response {
         let arn = self.field("PolicyArn");
         let (op, member, back) = match kind {
             "User" => ("AttachUserPolicy", "UserName", "users"),
@@ -622,7 +335,7 @@ impl P<'_> {
         }
     }
 
-    fn create_login_profile(&self, name: &str) -> Response {
+    pub(super) fn create_login_profile(&self, name: &str) -> Response {
         let pw = self.r.field("Password").unwrap_or("");
         match self.call(
             "iam",
@@ -637,7 +350,7 @@ impl P<'_> {
         }
     }
 
-    fn update_login_profile(&self, name: &str) -> Response {
+    pub(super) fn update_login_profile(&self, name: &str) -> Response {
         let pw = self.r.field("Password").unwrap_or("");
         let reset = self.r.field("PasswordResetRequired").is_some();
         match self.call(
@@ -668,7 +381,7 @@ impl P<'_> {
         }
     }
 
-    fn delete_login_profile(&self, name: &str) -> Response {
+    pub(super) fn delete_login_profile(&self, name: &str) -> Response {
         match self.call("iam", "DeleteLoginProfile", json!({"UserName": name})) {
             Ok(_) => self.done(
                 &format!("/console/users/{}#security-credentials", seg(name)),
@@ -678,7 +391,7 @@ impl P<'_> {
         }
     }
 
-    fn create_access_key(&self, name: &str) -> Response {
+    pub(super) fn create_access_key(&self, name: &str) -> Response {
         let out = match self.call("iam", "CreateAccessKey", json!({"UserName": name})) {
             Ok(v) => v,
             Err(e) => return self.failed("Create access key", &e),
@@ -705,7 +418,7 @@ impl P<'_> {
         )
     }
 
-    fn key_status(&self, name: &str, key: &str) -> Response {
+    pub(super) fn key_status(&self, name: &str, key: &str) -> Response {
         let status = self.field("Status");
         match self.call(
             "iam",
@@ -724,7 +437,7 @@ impl P<'_> {
         }
     }
 
-    fn delete_key(&self, name: &str, key: &str) -> Response {
+    pub(super) fn delete_key(&self, name: &str, key: &str) -> Response {
         match self.call(
             "iam",
             "DeleteAccessKey",
@@ -740,7 +453,7 @@ impl P<'_> {
 
     /// The policies list, filtered by type as the AWS console does (`?type=aws|customer`;
     /// all by default): `ListPolicies` with `Scope` `AWS`, `Local` or `All`.
-    fn policies(&self) -> Response {
+    pub(super) fn policies(&self) -> Response {
         const TYPES: [(&str, &str, &str); 3] = [
             ("all", "All", "All types"),
             ("aws", "AWS", "AWS managed"),
@@ -808,7 +521,7 @@ impl P<'_> {
         )
     }
 
-    fn policy_form(
+    pub(super) fn policy_form(
         &self,
         name: &str,
         description: &str,
@@ -833,7 +546,7 @@ impl P<'_> {
         page_status(status, "Create policy", Some(self.s), &body)
     }
 
-    fn create_policy(&self) -> Response {
+    pub(super) fn create_policy(&self) -> Response {
         let name = self.field("PolicyName");
         let description = self.field("Description");
         let document = self.r.field("PolicyDocument").unwrap_or("").to_owned();
@@ -864,7 +577,7 @@ impl P<'_> {
     }
 
     /// The policy engine's findings for a draft, as JSON (for the editor's live check).
-    fn validate_policy(&self) -> Response {
+    pub(super) fn validate_policy(&self) -> Response {
         let document = self.r.field("PolicyDocument").unwrap_or("");
         let kind = match self.r.field("PolicyType") {
             Some("trust") => kagi_policy::PolicyType::Trust,
@@ -895,7 +608,7 @@ impl P<'_> {
             .into_response()
     }
 
-    fn roles(&self) -> Response {
+    pub(super) fn roles(&self) -> Response {
         let out = match self.call("iam", "ListRoles", json!({"MaxItems": 1000})) {
             Ok(v) => v,
             Err(e) => return self.failed("Roles", &e),
@@ -917,9 +630,9 @@ impl P<'_> {
 
     /// The wizard; a provider's "Assign role" (`?provider=ARN`) starts it on "Web identity"
     /// with that provider chosen.
-    fn role_form(&self, problem: Option<&str>, status: StatusCode) -> Response {
+    pub(super) fn role_form(&self, problem: Option<&str>, status: StatusCode) -> Response {
         let c = match self.r.query("provider") {
-            Some(arn) => iam_more::TrustChoice {
+            Some(arn) => super::iam_more::TrustChoice {
                 entity: "web-identity".into(),
                 provider: arn.to_owned(),
                 ..Default::default()
@@ -929,11 +642,11 @@ impl P<'_> {
         self.role_wizard(&c, "", "", problem, status)
     }
 
-    fn create_role(&self) -> Response {
+    pub(super) fn create_role(&self) -> Response {
         self.create_role_from_wizard()
     }
 
-    fn role(&self, name: &str) -> Response {
+    pub(super) fn role(&self, name: &str) -> Response {
         let role = match self.call("iam", "GetRole", json!({"RoleName": name})) {
             Ok(v) => v,
             Err(e) => return self.failed(name, &e),
@@ -989,75 +702,4 @@ impl P<'_> {
         );
         self.page(name, &format!("{head}{tabs}{delete}"))
     }
-}
-
-/// The `.csv` the IAM console offers for a new access key (kept in the page as a `data:` link,
-/// so the secret never travels in a URL to the server).
-pub fn access_key_csv(id: &str, secret: &str) -> String {
-    format!("Access key ID,Secret access key\n{id},{secret}\n")
-}
-
-/// Attached policies, each with a "Detach" button posting its ARN to `action`, and a checkbox
-/// for "Detach selected" (one form for several: the checkboxes belong to it by `form=`, as
-/// forms cannot nest), as the IAM console's "Remove" does.
-fn policy_table_with_detach(list: &[Value], action: &str, csrf: &str) -> String {
-    let rows: String = list
-        .iter()
-        .map(|p| {
-            let arn = txt(&p["PolicyArn"]);
-            format!(
-                r#"<tr><td><input type="checkbox" name="PolicyArn" value="{a}" form="detach-selected" aria-label="Select {n}"></td><td><a href="/console/policies/{s}">{n}</a></td><td><code>{a}</code></td><td><form method="post" action="{action}" class="inline">{csrf}<input type="hidden" name="PolicyArn" value="{a}"><button type="submit" aria-label="Detach {n}">Detach</button></form></td></tr>"#,
-                s = seg(&arn),
-                n = esc(&txt(&p["PolicyName"])),
-                a = esc(&arn),
-                action = esc(action),
-            )
-        })
-        .collect();
-    let count = list.len();
-    let table = crate::html::data_table(
-        "Permissions policies",
-        "policies",
-        &["Select", "Policy name", "ARN", "Actions"],
-        &rows,
-        count,
-        "<strong>No policies attached.</strong> Attach one below.",
-    );
-    let bulk = if count > 0 {
-        format!(
-            r#"<form method="post" action="{}" id="detach-selected" class="bulk-actions">{csrf}<button type="submit">Detach selected</button></form>"#,
-            esc(action)
-        )
-    } else {
-        String::new()
-    };
-    format!("{table}{bulk}")
-}
-
-/// The policy engine's findings, each with its line and column.
-pub fn findings_html(findings: &[kagi_policy::Finding]) -> String {
-    let mut o = String::from(
-        r#"<div class="error" role="alert"><strong>The policy has problems:</strong><ul>"#,
-    );
-    for f in findings {
-        let at = f
-            .locations
-            .first()
-            .map(|l| {
-                format!(
-                    "Line {}, column {}: ",
-                    l.span.start.line, l.span.start.column
-                )
-            })
-            .unwrap_or_default();
-        o.push_str(&format!(
-            "<li>{} {}: {}{}</li>",
-            esc(f.finding_type.as_str()),
-            esc(&f.issue_code),
-            esc(&at),
-            esc(&f.details)
-        ));
-    }
-    o.push_str("</ul></div>");
-    o
 }
