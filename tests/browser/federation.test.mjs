@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { account, alertText, assert, clickForPage, endpoint, feature, header, iamArn, nav, REGION, rootCli, signedInAs, tempDir } from "./lib.mjs";
+import { account, alertText, assert, clickForPage, endpoint, feature, header, iamArn, nav, REGION, rootCli, signedInAs, tempDir, createRoleTrustingAccount } from "./lib.mjs";
 
 const USER = "fed-user";
 const ROLE = "FedToolRole";
@@ -58,17 +58,7 @@ await feature("federation", async (t) => {
       ],
     }),
   ]);
-  rootCli([
-    "iam",
-    "create-role",
-    "--role-name",
-    ROLE,
-    "--assume-role-policy-document",
-    JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "sts:AssumeRole" }],
-    }),
-  ]);
+  createRoleTrustingAccount(ROLE, account);
   rootCli(["iam", "put-role-policy", "--role-name", ROLE, "--policy-name", "Roles", "--policy-document",
     JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:ListRoles", Resource: "*" }] })]);
   const key = rootCli(["iam", "create-access-key", "--user-name", USER]).AccessKey;

@@ -179,6 +179,21 @@ export function rootCli(args) {
  * DOM's `securitypolicyviolation` event, passed on through a CDP binding (which the page's CSP
  * cannot block). Call before the context's first page.
  */
+/** Creates `role` trusting the account `account` (its root, so identity policies decide), as the root user. */
+export function createRoleTrustingAccount(role, account) {
+  rootCli([
+    "iam",
+    "create-role",
+    "--role-name",
+    role,
+    "--assume-role-policy-document",
+    JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "sts:AssumeRole" }],
+    }),
+  ]);
+}
+
 export async function guardContext(ctx, problems) {
   await ctx.exposeBinding("kagiCspViolation", (_source, what) => problems.push(`CSP violation: ${what}`));
   await ctx.addInitScript(() => {

@@ -27,8 +27,7 @@ import {
   rootPage,
   signedInAs,
   signIn,
-  tempDir,
-} from "./lib.mjs";
+  tempDir, createRoleTrustingAccount } from "./lib.mjs";
 import { execFileSync } from "node:child_process";
 
 const USER = "life-user";
@@ -215,17 +214,7 @@ await feature("lifecycle", async (t) => {
   let policyArn;
   await t.step("role-with-policy", async () => {
     policyArn = await createPolicy(root, POLICY, allow("iam:ListUsers"));
-    rootCli([
-      "iam",
-      "create-role",
-      "--role-name",
-      ROLE,
-      "--assume-role-policy-document",
-      JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "sts:AssumeRole" }],
-      }),
-    ]);
+    createRoleTrustingAccount(ROLE, account);
     rootCli(["iam", "attach-role-policy", "--role-name", ROLE, "--policy-arn", policyArn]);
     await root.getByRole("link", { name: POLICY, exact: true }).click();
     await root.getByText("Attachments: 1").waitFor();

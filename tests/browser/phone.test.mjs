@@ -2,7 +2,7 @@
 // (no sideways scrolling), one screenshot each. The entities are made with the CLI (the Rust
 // side made test-repos with an image); the root signs in by tapping.
 
-import { account, assert, endpoint, feature, iamArn, REGION, rootCli, rootPassword } from "./lib.mjs";
+import { account, assert, endpoint, feature, iamArn, REGION, rootCli, rootPassword, createRoleTrustingAccount } from "./lib.mjs";
 
 const USER = "phone-user-with-a-rather-long-name-for-a-small-screen";
 const GROUP = "PhoneGroupWithALongName";
@@ -23,17 +23,7 @@ await feature("phone", async (t) => {
   rootCli(["iam", "attach-group-policy", "--group-name", GROUP, "--policy-arn", Policy.Arn]);
   rootCli(["iam", "attach-user-policy", "--user-name", USER, "--policy-arn", Policy.Arn]);
   rootCli(["iam", "put-user-policy", "--user-name", USER, "--policy-name", "Inline", "--policy-document", doc]);
-  rootCli([
-    "iam",
-    "create-role",
-    "--role-name",
-    ROLE,
-    "--assume-role-policy-document",
-    JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "sts:AssumeRole" }],
-    }),
-  ]);
+  createRoleTrustingAccount(ROLE, account);
   rootCli(["iam", "attach-role-policy", "--role-name", ROLE, "--policy-arn", Policy.Arn]);
   rootCli(["iam", "create-policy-version", "--policy-arn", Policy.Arn, "--policy-document", doc]);
 

@@ -20,8 +20,7 @@ import {
   rootCli,
   rootPage,
   signIn,
-  simulate,
-} from "./lib.mjs";
+  simulate, createRoleTrustingAccount } from "./lib.mjs";
 
 const ROLE = "ECRLoginAndPushRole";
 const POLICY = "ECRPushAndLoginPolicy";
@@ -55,17 +54,7 @@ await feature("simulator", async (t) => {
       ],
     }),
   ]);
-  rootCli([
-    "iam",
-    "create-role",
-    "--role-name",
-    ROLE,
-    "--assume-role-policy-document",
-    JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "sts:AssumeRole" }],
-    }),
-  ]);
+  createRoleTrustingAccount(ROLE, account);
   rootCli(["iam", "attach-role-policy", "--role-name", ROLE, "--policy-arn", Policy.Arn]);
 
   const root = await rootPage(t);

@@ -5,7 +5,7 @@
 // README's (docs/screenshots/light-*.png, dark-*.png, with KAGI_UPDATE_SCREENSHOTS=1).
 // The Rust test pushed test-repos:v1 before this script starts.
 
-import { account, assert, createUser, endpoint, feature, REGION, rootCli, rootPassword, signIn } from "./lib.mjs";
+import { account, assert, createUser, endpoint, feature, REGION, rootCli, rootPassword, signIn, createRoleTrustingAccount } from "./lib.mjs";
 
 const USER = "design-user";
 const ROLE = "DesignRole";
@@ -23,17 +23,7 @@ await feature("themes", async (t) => {
       Statement: [{ Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" }],
     }),
   ]);
-  rootCli([
-    "iam",
-    "create-role",
-    "--role-name",
-    ROLE,
-    "--assume-role-policy-document",
-    JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "sts:AssumeRole" }],
-    }),
-  ]);
+  createRoleTrustingAccount(ROLE, account);
   rootCli(["iam", "attach-role-policy", "--role-name", ROLE, "--policy-arn", Policy.Arn]);
 
   for (const scheme of ["light", "dark"]) {
