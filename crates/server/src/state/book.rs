@@ -26,7 +26,8 @@ enum Msg {
 
 pub struct SessionBook {
     store: Arc<dyn Store>,
-    /// Sessions not yet committed by the writer (it removes them once they are).
+    /// Sessions not yet committed by the writer (it removes them once they are); with
+    /// `write_through`, the sessions this node recorded (bounded, a cache of the table).
     recent: Arc<Mutex<HashMap<String, Arc<Session>>>>,
     tx: mpsc::Sender<Msg>,
     /// Commit each record before `put` returns (a shared store: other nodes must see it).
@@ -64,11 +65,12 @@ impl SessionBook {
     pub fn put(&self, s: &Session, now: i64) -> anyhow::Result<()> {
         let doc = serde_json::to_string(s)?;
         if self.write_through {
-            return self
-                .store
-                .write_relaxed(|tx| tx.put(Table::Sessions, &s.access_key_id, &doc));
+            self.store
+                .write_relaxed(|tx| tx.put(Table::Sessions, &s.access_key_id, &doc))?;
         }
         {
+            // Write-through: committed records stay here too, so pinning a session again (every
+            // ECR call it makes) reads no database.
             let mut m = self.recent.lock();
             if m.len() >= MAX_RECENT {
                 m.retain(|_, v| v.expires > now);
@@ -78,7 +80,9 @@ impl SessionBook {
             }
             m.insert(s.access_key_id.clone(), Arc::new(s.clone()));
         }
-        let _ = self.tx.send(Msg::Put(s.access_key_id.clone(), doc));
+        if !self.write_through {
+            let _ = self.tx.send(Msg::Put(s.access_key_id.clone(), doc));
+        }
         Ok(())
     }
 

@@ -552,3 +552,16 @@ pub fn check(store: &dyn Store) -> Result<Vec<String>> {
     })?;
     Ok(problems)
 }
+
+/// The smallest string greater than every string starting with `prefix` (the exclusive end of
+/// a prefix scan). UTF-8 orders bytes as code points, so it bounds a bytewise scan too.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(c) = chars.pop() {
+        if let Some(n) = char::from_u32(c as u32 + 1) {
+            chars.push(n);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}

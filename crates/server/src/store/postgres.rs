@@ -244,18 +244,6 @@ fn migrate(c: &mut Client) -> Result<()> {
     Ok(())
 }
 
-/// The smallest byte string greater than every one starting with `prefix` (`None`: no bound).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut p = prefix.to_vec();
-    while let Some(last) = p.pop() {
-        if last < 0xff {
-            p.push(last + 1);
-            return Some(p);
-        }
-    }
-    None
-}
-
 fn get(tx: &mut Transaction, table: Table, account: &str, key: &str) -> Result<Option<String>> {
     let row = tx
         .query_opt(
@@ -282,7 +270,9 @@ fn scan_page(
         Some(a) if a.as_bytes() >= p => (a.as_bytes(), ">"),
         _ => (p, ">="),
     };
-    let end = if p.is_empty() { None } else { prefix_end(p) };
+    let end = super::prefix_end(prefix)
+        .filter(|_| !prefix.is_empty())
+        .map(String::into_bytes);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = tx
         .query(

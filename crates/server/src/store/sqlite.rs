@@ -17,7 +17,7 @@
 //! all belong to the account its `meta` table names; that record is also copied to the
 //! store-wide scope, account `""`).
 
-use super::{Durability, GLOBAL, Kv, RawTx, StoreError, Table};
+use super::{Durability, GLOBAL, Kv, RawTx, StoreError, Table, prefix_end};
 use anyhow::{Context, Result};
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -214,18 +214,6 @@ fn failed(e: rusqlite::Error) -> anyhow::Error {
 struct SqlTx<'c> {
     conn: &'c Connection,
     touched_non_session: bool,
-}
-
-/// The smallest string greater than every string starting with `prefix`.
-pub fn prefix_end(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(c) = chars.pop() {
-        if let Some(n) = char::from_u32(c as u32 + 1) {
-            chars.push(n);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
 }
 
 impl RawTx for SqlTx<'_> {

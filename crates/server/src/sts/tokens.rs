@@ -21,26 +21,29 @@ pub fn validation(member: &str, value: &str, constraint: &str) -> AwsError {
 }
 
 pub fn check_session_name(name: &str) -> AwsResult<()> {
+    check_name("roleSessionName", name, 64)
+}
+
+/// STS's names (role session names, federated user names): 2 to `max` characters of
+/// `[\w+=,.@-]`, each violation in AWS's validation wording.
+fn check_name(member: &str, name: &str, max: usize) -> AwsResult<()> {
     if name.len() < 2 {
         return Err(validation(
-            "roleSessionName",
+            member,
             name,
             "Member must have length greater than or equal to 2",
         ));
     }
-    if name.len() > 64 {
+    if name.len() > max {
         return Err(validation(
-            "roleSessionName",
+            member,
             name,
-            "Member must have length less than or equal to 64",
+            &format!("Member must have length less than or equal to {max}"),
         ));
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
-    {
+    if !crate::ids::valid_name(name, max) {
         return Err(validation(
-            "roleSessionName",
+            member,
             name,
             "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
         ));
@@ -470,27 +473,7 @@ pub fn get_federation_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         ));
     }
     let name = req(input, "Name")?;
-    if name.len() < 2 {
-        return Err(validation(
-            "name",
-            name,
-            "Member must have length greater than or equal to 2",
-        ));
-    }
-    if name.len() > 32 {
-        return Err(validation(
-            "name",
-            name,
-            "Member must have length less than or equal to 32",
-        ));
-    }
-    if !crate::ids::valid_name(name, 32) {
-        return Err(validation(
-            "name",
-            name,
-            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
-        ));
-    }
+    check_name("name", name, 32)?;
     let (user_name, user_id) = match &ctx.caller.principal {
         Principal::Root => (None, None),
         Principal::User { name, id, .. } => (Some(name.clone()), Some(id.clone())),
