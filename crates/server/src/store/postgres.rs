@@ -468,3 +468,27 @@ impl Kv for PgStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_be_reached_is_named_without_its_password() {
+        assert_eq!(
+            redact("postgres://kagi:s3cret@db:5432/kagi"),
+            "postgres://kagi@db:5432/kagi"
+        );
+        assert_eq!(redact("postgres://db/kagi"), "postgres://db/kagi");
+        let e = PgStore::open("postgres://kagi:s3cret@127.0.0.1:1/kagi")
+            .err()
+            .expect("nothing listens on port 1");
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("connecting to PostgreSQL at postgres://kagi@127.0.0.1:1/kagi"),
+            "{msg}"
+        );
+        assert!(!msg.contains("s3cret"), "{msg}");
+        assert!(PgStore::open("mysql://x").is_err());
+    }
+}
