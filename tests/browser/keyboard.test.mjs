@@ -82,6 +82,8 @@ await feature("keyboard", async (t) => {
     await press(nav("Policies"));
     await heading("Policies");
     await press(page.getByRole("link", { name: "Create policy", exact: true }));
+    // The editor's script sets the page up on load; tabbing before it ran can land elsewhere.
+    await page.waitForURL(/\/console\/policies\/new$/, { waitUntil: "load" });
     await type(page.getByLabel("Policy name"), name);
     await key("Tab"); // description
     await key("Tab"); // the editor
