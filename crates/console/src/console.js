@@ -109,15 +109,27 @@
       state.page = Math.min(Math.max(0, state.page), pages - 1);
       var from = state.page * PAGE_SIZE;
       var onPage = shown.slice(from, from + PAGE_SIZE);
+      // Re-append in the chosen order: the DOM order is the reading order. Rows already in
+      // that order are left where they are: moving a row blurs a link focused inside it (a
+      // keyboard user who reached a row before this script first drew the table lost their
+      // place, and the Enter they pressed next went nowhere).
+      var current = Array.prototype.slice.call(tbody.rows);
+      var moved = shown.some(function (r, i) {
+        return current[i] !== r;
+      });
+      if (moved) {
+        var focused = document.activeElement;
+        shown.forEach(function (r) {
+          tbody.appendChild(r);
+        });
+        if (focused && focused !== document.activeElement && tbody.contains(focused)) focused.focus();
+      }
+      // Only rows whose state changes are touched: hiding a row, even for a moment, blurs a
+      // link focused inside it.
+      var visible = new Set(onPage);
       all.forEach(function (r) {
-        r.hidden = true;
-      });
-      // Re-append in the chosen order: the DOM order is the reading order.
-      shown.forEach(function (r) {
-        tbody.appendChild(r);
-      });
-      onPage.forEach(function (r) {
-        r.hidden = false;
+        var hide = !visible.has(r);
+        if (r.hidden !== hide) r.hidden = hide;
       });
       if (!shown.length) {
         status.textContent = "No " + noun + " match “" + input.value.trim() + "”.";
