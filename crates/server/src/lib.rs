@@ -73,7 +73,8 @@ pub mod ids;
 pub mod model;
 pub mod params;
 pub mod state;
-pub mod store;
+/// The storage seam lives in its own crate (`kagi-store`), shared with kagi-ecr.
+pub use kagi_store as store;
 pub mod sts;
 pub mod totp;
 

@@ -420,7 +420,7 @@ impl Kv for PgStore {
                     Err(e) if StoreError::is_conflict(&e) && attempt < super::MAX_ATTEMPTS => {
                         // Back off a little, more each time, so conflicting writers spread out.
                         let mut jitter = [0u8; 1];
-                        crate::ids::random_bytes(&mut jitter);
+                        getrandom::fill(&mut jitter).expect("the operating system's random source");
                         std::thread::sleep(Duration::from_millis(
                             (1u64 << attempt.min(6)) + u64::from(jitter[0] % 8),
                         ));

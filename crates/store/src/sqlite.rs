@@ -357,18 +357,18 @@ impl Kv for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AccountStore, Store, StoreExt};
+    use crate::{AccountStore, Store, StoreExt};
     use std::sync::Arc;
 
     #[test]
     fn conformance_in_memory() {
-        crate::store::conformance::run(Arc::new(SqliteStore::in_memory().unwrap()));
+        crate::conformance::run(Arc::new(SqliteStore::in_memory().unwrap()));
     }
 
     #[test]
     fn conformance_on_a_file() {
         let d = tempfile::tempdir().unwrap();
-        crate::store::conformance::run(Arc::new(
+        crate::conformance::run(Arc::new(
             SqliteStore::open(&d.path().join("kagi.db")).unwrap(),
         ));
     }
@@ -437,7 +437,7 @@ mod tests {
                     .unwrap()
                     .is_some()
             );
-            let global = AccountStore::new(s.kv().clone(), crate::store::GLOBAL);
+            let global = AccountStore::new(s.kv().clone(), crate::GLOBAL);
             assert_eq!(
                 global
                     .view(|tx| tx.get(Table::Meta, "account"))

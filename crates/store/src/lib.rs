@@ -11,7 +11,7 @@
 //!   account id in its primary key, so several accounts live in one store.
 //!
 //! Each entity kind has its own table ([`Table`]); a row's document is the serde form of a
-//! struct in [`crate::model`]. Keys are built so that everything that must be listed together
+//! struct in the owning crate's model (`kagi_server::model` for IAM). Keys are built so that everything that must be listed together
 //! shares a prefix (`scan`), e.g. attachments are keyed `KIND\0lower(name)\0policy-arn`. IAM
 //! names are case-insensitively unique, so name keys are lower-cased and the document keeps the
 //! name as written.
@@ -208,7 +208,7 @@ pub enum Durability {
 }
 
 /// A storage failure, as opposed to a transaction's own decision to abort (any other error
-/// its closure returns, typically an [`crate::error::AwsError`], which rolls back and is
+/// its closure returns, typically the owner's domain error, e.g. `kagi_server::error::AwsError`, which rolls back and is
 /// handed back unchanged). Backends return these from [`RawTx`] methods and commits; a
 /// [`StoreError::Conflict`] (a serialization failure between concurrent transactions) makes
 /// [`Kv::transaction`] roll back and run the closure again, which is why closures are `FnMut`
