@@ -9,7 +9,7 @@
 //! * a console sign-in on one node is a session on every node;
 //! * a registry upload begun on one node continues on the others (POST on A, PATCH on B, PATCH
 //!   on A, PUT on C) and yields the right digest; an image pushed through one node pulls
-//!   through another;
+//!   through another; skopeo pushes and pulls the seed's image through the proxy;
 //! * `kill -9` of one node while clients write through the proxy loses nothing acknowledged, the
 //!   other nodes keep serving, and the killed node restarts and serves everything;
 //! * the official `aws` CLI works through the proxy (with `KAGI_COMPAT_VENV`, as scripts/test sets).
@@ -167,6 +167,22 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&raw[eol + 2..eol + 2 + size]);
         raw = &raw[eol + 2 + size + 2..];
     }
+}
+
+/// Whether skopeo is installed (required under CI).
+fn skopeo_found() -> bool {
+    let found = std::process::Command::new("skopeo")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "skopeo is required under CI"
+    );
+    if !found {
+        eprintln!("SKIPPED the skopeo part: skopeo is not installed");
+    }
+    found
 }
 
 /// The path (and query) of a `Location` that may be absolute.
@@ -379,6 +395,51 @@ fn three_nodes_behave_as_one_server() {
         (pulled.manifest_digest(), pushed.as_str()),
         (image.manifest_digest(), image.manifest_digest())
     );
+    // The seed's push with a real client through the load balancer: skopeo's connections land
+    // on different nodes, and the image pulls back whole.
+    if skopeo_found() {
+        let work = tempfile::tempdir().unwrap();
+        let image = kagi_ecr::client::generate_image(8, 3, 2 << 20);
+        kagi_ecr::client::write_oci_layout(&image, &work.path().join("src"), "seed").unwrap();
+        let creds = format!("AWS:{password}");
+        let dest = format!("docker://127.0.0.1:{}/pub:seed", lb.port);
+        let src = format!("oci:{}:seed", work.path().join("src").display());
+        let back = format!("oci:{}:seed", work.path().join("back").display());
+        for args in [
+            vec![
+                "copy",
+                "--dest-creds",
+                &creds,
+                "--dest-tls-verify=false",
+                &src,
+                &dest,
+            ],
+            vec![
+                "copy",
+                "--src-creds",
+                &creds,
+                "--src-tls-verify=false",
+                &dest,
+                &back,
+            ],
+        ] {
+            let out = std::process::Command::new("skopeo")
+                .arg("--insecure-policy")
+                .args(&args)
+                .env("HOME", work.path())
+                .env("XDG_RUNTIME_DIR", work.path())
+                .env_remove("REGISTRY_AUTH_FILE")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "skopeo {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let pulled = kagi_ecr::client::read_oci_layout(&work.path().join("back"), "seed").unwrap();
+        assert_eq!(pulled.manifest_digest(), image.manifest_digest());
+    }
 
     // A key made on node 0 signs on node 2; deleted on node 0, it stops within the bound.
     ok(
