@@ -164,6 +164,12 @@ impl RunningServer {
     }
 
     /// Sets the root user's console password (stored as an argon2id hash).
+    /// Merges this server's last-use records into the shared store now (what it does every
+    /// [`state::LAST_USED_FLUSH`] and at shutdown).
+    pub fn flush_last_used(&self) -> Result<()> {
+        self.state.persist_last_used()
+    }
+
     pub fn set_console_root_password(&self, password: &str) -> Result<()> {
         console_host::set_root_password(&*self.state.store, password)
     }
@@ -387,6 +393,22 @@ async fn run(
             None => ecr.set_registry_endpoint(addr.to_string()),
         }
     }
+    // Each node's last-use records reach the shared store every LAST_USED_FLUSH.
+    let flusher = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(state::LAST_USED_FLUSH);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let s = state.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.persist_last_used()).await
+                {
+                    tracing::warn!(error = %format!("{e:#}"), "could not record last use");
+                }
+            }
+        })
+    };
     let app = http::router(state.clone());
     // Without TCP_NODELAY a response written in two segments waits for the peer's delayed ACK.
     use axum::serve::ListenerExt;
@@ -399,6 +421,7 @@ async fn run(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+    flusher.abort();
     state.sessions.flush();
     if let Err(e) = state.persist_last_used() {
         tracing::warn!(error = %format!("{e:#}"), "could not record access keys' last use");
