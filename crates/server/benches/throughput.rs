@@ -7,6 +7,8 @@
 //!     KAGI_COMPAT_VENV=path/to/venv cargo bench -p kagi-server --bench throughput   # with moto
 //!     BENCH_SECONDS=10 BENCH_CONNECTIONS=64 ...
 //!     BENCH_BACKEND=postgres ...    # state in a throw-away PostgreSQL (kagi-testkit) instead of SQLite
+//!     BENCH_BACKEND=postgres BENCH_NODES=2 ...   # two nodes on that database, connections
+//!                                   # split between them (as a round-robin proxy would)
 //!
 //! The server runs in a child process (this binary re-executed with `--serve-child`) so that
 //! its idle RSS can be read from /proc and it does not share an allocator with the load
@@ -234,7 +236,8 @@ async fn connection(
     (lat, errors)
 }
 
-fn load(addr: SocketAddr, req: Vec<u8>, connections: usize, seconds: f64) -> Result {
+fn load(addrs: &[SocketAddr], req: Vec<u8>, connections: usize, seconds: f64) -> Result {
+    let addrs = addrs.to_vec();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -244,7 +247,14 @@ fn load(addr: SocketAddr, req: Vec<u8>, connections: usize, seconds: f64) -> Res
         let stop = Arc::new(AtomicBool::new(false));
         let measure = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = (0..connections)
-            .map(|_| tokio::spawn(connection(addr, req.clone(), stop.clone(), measure.clone())))
+            .map(|i| {
+                tokio::spawn(connection(
+                    addrs[i % addrs.len()],
+                    req.clone(),
+                    stop.clone(),
+                    measure.clone(),
+                ))
+            })
             .collect();
         tokio::time::sleep(Duration::from_millis(500)).await; // warm-up
         measure.store(true, Ordering::Relaxed);
@@ -288,7 +298,6 @@ fn report(name: &str, r: &Result) {
 }
 
 struct Target {
-    addr: SocketAddr,
     gci: Vec<u8>,
     assume: Vec<u8>,
     web_identity: Vec<u8>,
@@ -350,7 +359,6 @@ fn prepare(addr: SocketAddr, issuer: &kagi_testkit::oidc::Issuer) -> Target {
     assert_eq!(s, 200, "AssumeRole: {body}");
     let web_identity = web_identity_request(addr, &root, issuer);
     Target {
-        addr,
         gci,
         assume,
         web_identity,
@@ -416,17 +424,18 @@ fn cpu_secs(pid: u32) -> Option<f64> {
 /// processes on the machine disturb far less than req/s and latency.
 fn measured(
     name: &str,
-    pid: u32,
-    addr: SocketAddr,
+    pids: &[u32],
+    addrs: &[SocketAddr],
     req: Vec<u8>,
     conns: usize,
     secs: f64,
 ) -> Result {
-    let before = cpu_secs(pid);
-    let st = load(addr, req, conns, secs);
+    let cpu = || -> Option<f64> { pids.iter().map(|p| cpu_secs(*p)).sum() };
+    let before = cpu();
+    let st = load(addrs, req, conns, secs);
     std::thread::sleep(Duration::from_millis(1000)); // let batched background work finish
     report(name, &st);
-    if let (Some(a), Some(b)) = (before, cpu_secs(pid)) {
+    if let (Some(a), Some(b)) = (before, cpu()) {
         println!(
             "      server CPU per request: {:.1} µs ({} requests)",
             (b - a) * 1e6 / st.requests.max(1) as f64,
@@ -469,43 +478,70 @@ fn main() {
         _ => None,
     };
 
-    let port = free_port();
-    let server = Proc(
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--serve-child",
-                "--port",
-                &port.to_string(),
-                "--log",
-                "warn",
-                "--data-dir",
-            ])
-            .arg(data.path())
-            .args(
-                database_url
-                    .iter()
-                    .flat_map(|u| ["--database-url".to_owned(), u.clone()]),
-            )
-            .env("KAGI_ACCOUNT_ID", ACCOUNT)
-            .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)
-            .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start kagi serve"),
+    let nodes: usize = std::env::var("BENCH_NODES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    assert!(
+        nodes == 1 || database_url.is_some(),
+        "BENCH_NODES > 1 needs BENCH_BACKEND=postgres (nodes share the database)"
     );
-    wait_listening(port);
+    let dirs: Vec<tempfile::TempDir> = (1..nodes).map(|_| tempfile::tempdir().unwrap()).collect();
+    let servers: Vec<(Proc, u16)> = std::iter::once(data.path())
+        .chain(dirs.iter().map(|d| d.path()))
+        .map(|dir| {
+            let port = free_port();
+            let p = Proc(
+                Command::new(std::env::current_exe().unwrap())
+                    .args([
+                        "--serve-child",
+                        "--port",
+                        &port.to_string(),
+                        "--log",
+                        "warn",
+                        "--data-dir",
+                    ])
+                    .arg(dir)
+                    .args(
+                        database_url
+                            .iter()
+                            .flat_map(|u| ["--database-url".to_owned(), u.clone()]),
+                    )
+                    .env("KAGI_ACCOUNT_ID", ACCOUNT)
+                    .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)
+                    .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .expect("start kagi serve"),
+            );
+            wait_listening(port);
+            (p, port)
+        })
+        .collect();
     std::thread::sleep(Duration::from_millis(500));
-    let idle = rss_kib(server.0.id());
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let idle = rss_kib(servers[0].0.0.id());
+    let addrs: Vec<SocketAddr> = servers
+        .iter()
+        .map(|(_, port)| format!("127.0.0.1:{port}").parse().unwrap())
+        .collect();
+    let pids: Vec<u32> = servers.iter().map(|(p, _)| p.0.id()).collect();
     let issuer =
         KEYS.with(|k| kagi_testkit::oidc::Issuer::start(json!({"keys": [k.ec_jwk("ec-1")]})));
-    let kagi = prepare(addr, &issuer);
+    // Prepared (and signed, Host included) against node 0; every node verifies the same bytes,
+    // as each would behind a proxy that passes the Host header through.
+    let kagi = prepare(addrs[0], &issuer);
     println!(
-        "kagi serve ({}), {conns} connections, {seconds} s per run, {} cores",
+        "kagi serve ({}{}), {conns} connections, {seconds} s per run, {} cores",
         if database_url.is_some() {
             "PostgreSQL, a throw-away cluster on loopback"
         } else {
             "data dir, SQLite WAL"
+        },
+        if nodes > 1 {
+            format!("; {nodes} nodes, connections split between them; CPU summed")
+        } else {
+            String::new()
         },
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
@@ -513,36 +549,35 @@ fn main() {
         "kagi idle RSS: {} MiB",
         idle.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
     );
-    let pid = server.0.id();
     let kg = measured(
         "kagi  GetCallerIdentity (signed)",
-        pid,
-        kagi.addr,
+        &pids,
+        &addrs,
         kagi.gci.clone(),
         conns,
         seconds,
     );
     let ka = measured(
         "kagi  AssumeRole (signed)",
-        pid,
-        kagi.addr,
+        &pids,
+        &addrs,
         kagi.assume.clone(),
         conns,
         seconds,
     );
     measured(
         "kagi  AssumeRoleWithWebIdentity (ES256 token)",
-        pid,
-        kagi.addr,
+        &pids,
+        &addrs,
         kagi.web_identity.clone(),
         conns,
         seconds,
     );
     println!(
         "kagi RSS after load: {} MiB",
-        rss_kib(server.0.id()).map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+        rss_kib(pids[0]).map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
     );
-    drop(server);
+    drop(servers);
 
     let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV").map(std::path::PathBuf::from) else {
         println!("moto: skipped (set KAGI_COMPAT_VENV to a venv with moto[server])");
@@ -574,9 +609,9 @@ fn main() {
     );
     let (s, body) = once(maddr, &gci);
     assert_eq!(s, 200, "moto GetCallerIdentity: {body}");
-    let mg = load(maddr, gci, conns, seconds);
+    let mg = load(&[maddr], gci, conns, seconds);
     report("moto  GetCallerIdentity (signed)", &mg);
-    let ma = load(maddr, assume, conns, seconds);
+    let ma = load(&[maddr], assume, conns, seconds);
     report("moto  AssumeRole (signed)", &ma);
     println!(
         "ratio kagi/moto: GetCallerIdentity {:.1}x, AssumeRole {:.1}x",
