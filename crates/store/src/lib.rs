@@ -376,6 +376,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the STS session records and console state (of every account) that expired
     /// before `expired_before` (Unix seconds); returns how many.
     fn purge_expired(&self, expired_before: i64) -> Result<usize>;
+    /// [`jobs::claim`] on the store this one scopes.
+    fn claim_job(&self, name: &str, period: std::time::Duration, node: &str) -> Result<bool>;
 }
 
 /// A [`Kv`] seen as one account's [`Store`].
@@ -435,6 +437,9 @@ impl Store for AccountStore {
     fn purge_expired(&self, expired_before: i64) -> Result<usize> {
         Ok(self.kv.purge_expired(Table::Sessions, expired_before)?
             + self.kv.purge_expired(Table::Console, expired_before)?)
+    }
+    fn claim_job(&self, name: &str, period: std::time::Duration, node: &str) -> Result<bool> {
+        jobs::claim(&self.kv, name, period, node)
     }
 }
 

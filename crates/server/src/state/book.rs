@@ -125,10 +125,24 @@ fn writer(
     #[cfg(target_os = "linux")]
     let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
     let mut last_purge = std::time::Instant::now();
+    // Nodes sharing a store purge once per period between them.
+    let node = {
+        let mut b = [0u8; 8];
+        crate::ids::random_bytes(&mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    };
     loop {
         if last_purge.elapsed() >= PURGE_EVERY {
             last_purge = std::time::Instant::now();
-            match store.purge_expired(crate::ids::now_secs()) {
+            match store
+                .claim_job("sts-purge", PURGE_EVERY, &node)
+                .and_then(|mine| {
+                    if mine {
+                        store.purge_expired(crate::ids::now_secs())
+                    } else {
+                        Ok(0)
+                    }
+                }) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(sessions = n, "purged expired STS sessions"),
                 Err(e) => {
