@@ -88,6 +88,42 @@ fn writers_on_two_nodes_conflict_and_lose_nothing() {
     assert_eq!(n, 2 * 3 * 20);
 }
 
+/// A version 3 database (before kagi-ecr's tables) is brought to the current version on open,
+/// its rows kept.
+#[test]
+fn a_version_3_database_gains_the_ecr_tables() {
+    let Some(url) = database("version_3") else {
+        return;
+    };
+    let kv: Arc<dyn Kv> = Arc::new(PgStore::open(&url).unwrap());
+    let s = AccountStore::new(kv, "123456789012");
+    s.write(|tx| tx.put(Table::Users, "alice", "{}")).unwrap();
+    drop(s);
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    for t in Table::ALL {
+        if t >= Table::EcrRepos {
+            c.batch_execute(&format!("DROP TABLE {}", t.name()))
+                .unwrap();
+        }
+    }
+    c.batch_execute("UPDATE kagi_schema SET version = 3")
+        .unwrap();
+    let kv: Arc<dyn Kv> = Arc::new(PgStore::open(&url).unwrap());
+    let s = AccountStore::new(kv, "123456789012");
+    assert!(
+        s.view(|tx| tx.get(Table::Users, "alice"))
+            .unwrap()
+            .is_some()
+    );
+    s.write(|tx| tx.put(Table::EcrBlobs, "sha256:x", "{}"))
+        .unwrap();
+    let v: i32 = c
+        .query_one("SELECT max(version) FROM kagi_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(v, kagi_server::store::postgres::SCHEMA_VERSION);
+}
+
 #[test]
 fn nodes_opening_together_migrate_once() {
     let Some(url) = database("migrate_together") else {

@@ -501,4 +501,37 @@ mod tests {
         );
         let _ = s.generation();
     }
+
+    /// Version 3 (before kagi-ecr's tables): opened, it gains the tables and keeps its rows.
+    #[test]
+    fn a_version_3_database_gains_the_ecr_tables() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("kagi.db");
+        account(SqliteStore::open(&p).unwrap())
+            .write(|tx| tx.put(Table::Users, "alice", "{}"))
+            .unwrap();
+        {
+            let c = Connection::open(&p).unwrap();
+            for t in Table::ALL {
+                if t >= Table::EcrRepos {
+                    c.execute_batch(&format!("DROP TABLE {}", t.name()))
+                        .unwrap();
+                }
+            }
+            c.pragma_update(None, "user_version", 3).unwrap();
+        }
+        let s = account(SqliteStore::open(&p).unwrap());
+        assert!(
+            s.view(|tx| tx.get(Table::Users, "alice"))
+                .unwrap()
+                .is_some()
+        );
+        s.write(|tx| tx.put(Table::EcrBlobs, "sha256:x", "{}"))
+            .unwrap();
+        let v: i64 = Connection::open(&p)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
 }
