@@ -300,6 +300,21 @@ fn ecr_indexes_follow_their_rows(kv: &Arc<dyn Kv>) {
     }
 }
 
+/// A transaction opened inside another on the same store is an error, not a hang (SQLite) or
+/// a read around the outer one's writes.
+pub fn nested_transactions_are_refused(kv: &Arc<dyn Kv>) {
+    let s = store(kv, A);
+    let inner = s.view(|_| Ok(s.view(|tx| tx.get(Table::Users, "x")).is_err()));
+    assert!(inner.unwrap(), "a read inside a read");
+    let inner = s.write(|_| Ok(s.view(|tx| tx.get(Table::Users, "x")).is_err()));
+    assert!(inner.unwrap(), "a read inside a write");
+    // And the store is usable afterwards.
+    s.write(|tx| tx.put(Table::Users, "after-nesting", "{}"))
+        .unwrap();
+    s.write(|tx| tx.delete(Table::Users, "after-nesting").map(drop))
+        .unwrap();
+}
+
 fn jobs_run_once_per_period(kv: &Arc<dyn Kv>) {
     let hour = std::time::Duration::from_secs(3600);
     assert!(crate::jobs::claim(kv, "conformance-job", hour, "node-a").unwrap());

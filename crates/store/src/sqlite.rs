@@ -37,6 +37,39 @@ pub const SCHEMA_VERSION: i64 = 4;
 /// Page cache per connection, in KiB (SQLite grows it only as pages are used).
 const CACHE_KIB: i64 = 32 * 1024;
 
+thread_local! {
+    /// The stores this thread has a transaction open on.
+    static OPEN: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks a transaction open on this thread for its lifetime. A second one on the same store
+/// from inside the first would wait forever on a connection the first holds (or, with two
+/// connections, read around the first's writes): it is refused instead, as a bug to fix
+/// (pass the open transaction down).
+struct Open(usize);
+
+impl Open {
+    fn enter(store: &SqliteStore) -> Result<Open> {
+        let id = store as *const SqliteStore as usize;
+        OPEN.with(|o| {
+            let mut o = o.borrow_mut();
+            if o.contains(&id) {
+                return Err(anyhow::Error::new(StoreError::Failed(
+                    "a transaction was opened inside another on the same store".into(),
+                )));
+            }
+            o.push(id);
+            Ok(Open(id))
+        })
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        OPEN.with(|o| o.borrow_mut().retain(|x| *x != self.0));
+    }
+}
+
 fn table_ddl(name: &str) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {name} (account TEXT NOT NULL, k TEXT NOT NULL, doc TEXT NOT NULL,
@@ -308,6 +341,7 @@ impl Kv for SqliteStore {
         durability: Durability,
         f: &mut dyn FnMut(&mut dyn RawTx) -> Result<()>,
     ) -> Result<()> {
+        let _open = Open::enter(self)?;
         let mut conn = self.conn.lock();
         if durability == Durability::Full || !self.on_disk {
             return self.write(&mut conn, f);
@@ -319,6 +353,7 @@ impl Kv for SqliteStore {
     }
 
     fn read(&self, f: &mut dyn FnMut(&dyn RawTx) -> Result<()>) -> Result<()> {
+        let _open = Open::enter(self)?;
         let Some(reader) = &self.reader else {
             let conn = self.conn.lock();
             let tx = SqlTx {
@@ -483,6 +518,17 @@ mod tests {
         old_database(&p, 2, &[]);
         let s = account(SqliteStore::open(&p).unwrap());
         assert!(s.view(|tx| tx.scan(Table::Users, "")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn nested_transactions_are_refused() {
+        crate::conformance::nested_transactions_are_refused(
+            &(Arc::new(SqliteStore::in_memory().unwrap()) as Arc<dyn Kv>),
+        );
+        let d = tempfile::tempdir().unwrap();
+        crate::conformance::nested_transactions_are_refused(
+            &(Arc::new(SqliteStore::open(&d.path().join("n.db")).unwrap()) as Arc<dyn Kv>),
+        );
     }
 
     #[test]

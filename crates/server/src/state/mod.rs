@@ -55,6 +55,21 @@ impl AppState {
         ])
     }
 
+    /// [`AppState::key_last_used`] inside a transaction that is already open (a nested read
+    /// of the store from inside one would wait on itself).
+    pub fn key_last_used_in(
+        &self,
+        tx: &dyn crate::store::Tx,
+        key: &crate::model::AccessKey,
+    ) -> anyhow::Result<Option<crate::model::LastUsed>> {
+        use crate::store::{Table, TxExt};
+        Ok(latest([
+            self.last_used(&key.id),
+            tx.get_json::<crate::model::LastUsed>(Table::LastUsed, &format!("key\0{}", key.id))?,
+            key.last_used.clone(),
+        ]))
+    }
+
     /// When the role was last assumed, by any node (as [`AppState::key_last_used`]).
     pub fn role_last_used_of(&self, role: &crate::model::Role) -> Option<crate::model::LastUsed> {
         let name = crate::store::name_key(&role.name);
