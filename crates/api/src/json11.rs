@@ -29,8 +29,8 @@ enum Dir {
 
 fn target_prefix(service: &Service) -> &'static str {
     match service.protocol {
-        Protocol::Json11 { target_prefix, .. } => target_prefix,
-        Protocol::Query { .. } => "",
+        Protocol::Json11 { target_prefix, .. } | Protocol::Cbor { target_prefix } => target_prefix,
+        _ => "",
     }
 }
 
@@ -188,14 +188,23 @@ fn convert(
             format!("{path}.{name}")
         }
     };
+    // A document is any JSON value, carried as it is.
+    if shape.document {
+        return Ok(value.clone());
+    }
     Ok(match (&shape.kind, value) {
         (ShapeKind::Structure { members }, Value::Object(obj)) => {
+            // Values are keyed by member name, the wire by `locationName` when there is one.
             let mut out = Map::new();
             for m in members {
-                if let Some(v) = obj.get(m.name) {
+                let (from, to) = match dir {
+                    Dir::Decode => (m.wire_name(), m.name),
+                    _ => (m.name, m.wire_name()),
+                };
+                if let Some(v) = obj.get(from) {
                     let c = convert(service, m.shape, v, dir, &sub(m.name))?;
                     if !c.is_null() {
-                        out.insert(m.name.to_string(), c);
+                        out.insert(to.to_string(), c);
                     }
                 }
             }
@@ -222,6 +231,13 @@ fn convert(
                 _ => None,
             };
             match (ts, dir) {
+                // A shape may say how it travels (`iso8601`, `rfc822`); JSON's default is epoch
+                // seconds.
+                (Some(t), Dir::Request | Dir::Response)
+                    if shape.timestamp_format.is_some_and(|f| f != "unixTimestamp") =>
+                {
+                    Value::String(crate::time::format_as(t, shape.timestamp_format))
+                }
                 (Some(t), Dir::Response) => t.to_epoch_json(),
                 (Some(t), Dir::Request) => Value::from(t.secs),
                 (Some(t), Dir::Decode) => Value::String(t.to_value_string()),

@@ -64,6 +64,7 @@
 //!   shape (`ValidationError`, `SerializationException`, `InvalidAction`, ...).
 //! * Shapes marked `sensitive` are never echoed in validation messages.
 
+pub mod endpoints;
 pub mod error;
 pub mod json11;
 pub mod model;
@@ -80,66 +81,43 @@ pub use model::{
 };
 pub use time::Timestamp;
 
-static SERVICES: [Service; 3] = [
-    Service::new(
-        (
-            "iam",
-            "IAM",
-            "AWS Identity and Access Management",
-            "2010-05-08",
-        ),
-        Protocol::Query {
-            version: "2010-05-08",
-            xmlns: "https://iam.amazonaws.com/doc/2010-05-08/",
-        },
-        "iam",
-        "iam",
-        Some(("us-east-1", "iam.amazonaws.com")),
-        include_str!("../model/iam.model"),
-    ),
-    Service::new(
-        ("sts", "STS", "AWS Security Token Service", "2011-06-15"),
-        Protocol::Query {
-            version: "2011-06-15",
-            xmlns: "https://sts.amazonaws.com/doc/2011-06-15/",
-        },
-        "sts",
-        "sts",
-        None,
-        include_str!("../model/sts.model"),
-    ),
-    Service::new(
-        (
-            "ecr",
-            "ECR",
-            "Amazon Elastic Container Registry",
-            "2015-09-21",
-        ),
-        Protocol::Json11 {
-            target_prefix: "AmazonEC2ContainerRegistry_V20150921",
-            json_version: "1.1",
-        },
-        "ecr",
-        "api.ecr",
-        None,
-        include_str!("../model/ecr.model"),
-    ),
-];
+// The generated service table: `static SERVICES` (every service of the pinned botocore,
+// sorted by botocore's name) and `static ALIASES` (hidden command aliases).
+use model::ModelSource;
+include!("../model/catalog.rs");
 
-/// All services, in a fixed order (iam, sts, ecr).
+/// All services, sorted by botocore's service name.
 pub fn services() -> &'static [Service] {
     &SERVICES
 }
 
-/// The service with CLI name `cli_name` (`iam`, `sts`, `ecr`).
+/// The service with CLI name `cli_name` (`iam`, `sts`, `ecr`, `s3api`, `configservice`), or a
+/// hidden alias of one (`runtime.sagemaker`).
 pub fn service(cli_name: &str) -> Option<&'static Service> {
-    SERVICES.iter().find(|s| s.cli_name == cli_name)
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == cli_name)
+        .map_or(cli_name, |(_, target)| *target);
+    SERVICES.iter().find(|s| s.cli_name == name)
+}
+
+/// The service whose botocore name is `name` (`s3`, `config`).
+pub fn service_by_name(name: &str) -> Option<&'static Service> {
+    SERVICES
+        .binary_search_by(|s| s.name.cmp(name))
+        .ok()
+        .map(|i| &SERVICES[i])
 }
 
 /// The service whose SigV4 signing name is `signing_name` (server side: from the credential
-/// scope).
+/// scope). Several services share some signing names; the first by botocore name wins, and
+/// kagi serve only asks for the ones it serves (`iam`, `sts`, `ecr`).
 pub fn service_by_signing_name(signing_name: &str) -> Option<&'static Service> {
-    SERVICES.iter().find(|s| s.signing_name == signing_name)
+    ["iam", "sts", "ecr"]
+        .iter()
+        .filter_map(|n| service(n))
+        .chain(SERVICES.iter())
+        .find(|s| s.signing_name == signing_name)
 }
 
 #[cfg(test)]
@@ -148,35 +126,51 @@ mod tests {
 
     #[test]
     fn every_model_parses_and_is_consistent() {
+        let mut ops = 0;
         for svc in services() {
             assert!(!svc.operations().is_empty(), "{}", svc.cli_name);
             for op in svc.operations() {
-                assert!(!op.documentation.is_empty(), "{} has no doc", op.name);
+                ops += 1;
                 if let Some(s) = op.input_shape() {
                     assert_eq!(s.kind.type_name(), "structure");
                 }
                 if let Some(p) = &op.paginator {
                     let input = op.input_shape().unwrap();
                     let output = op.output_shape().unwrap();
-                    assert!(input.member(p.input_token).is_some(), "{}", op.name);
-                    assert!(output.member(p.output_token).is_some(), "{}", op.name);
-                    for k in &p.result_keys {
-                        // A result key may be a path (`imageScanFindings.findings`).
-                        let first = k.split('.').next().unwrap_or(k);
-                        assert!(output.member(first).is_some(), "{}: {k}", op.name);
+                    for t in &p.input_tokens {
+                        assert!(input.member(t).is_some(), "{}.{}", svc.name, op.name);
+                    }
+                    // An output token or result key may be a path (`imageScanFindings.findings`)
+                    // or, rarely, an expression (`NextMarker || Contents[-1].Key`).
+                    for k in p.output_tokens.iter().chain(&p.result_keys) {
+                        let first = k.split(['.', ' ', '[']).next().unwrap_or(k);
+                        assert!(
+                            output.member(first).is_some(),
+                            "{}.{}: {k}",
+                            svc.name,
+                            op.name
+                        );
                     }
                 }
-                match svc.protocol {
-                    Protocol::Query { .. } => assert_eq!(
+                // (A JSON service that also lists the query protocol, as CloudWatch, keeps
+                // its query result wrappers in the model.)
+                if let Protocol::Query { .. } = svc.protocol {
+                    assert_eq!(
                         op.result_wrapper.is_some(),
                         op.output.is_some(),
                         "{}",
                         op.name
-                    ),
-                    Protocol::Json11 { .. } => assert!(op.result_wrapper.is_none()),
+                    );
+                }
+                if matches!(svc.protocol, Protocol::RestJson | Protocol::RestXml { .. }) {
+                    assert!(op.request_uri.starts_with('/'), "{}", op.name);
                 }
             }
         }
+        // Every service of the pinned botocore (1.44.5 has 439): a regenerated model that lost
+        // services fails here before it fails in a user's hands.
+        assert!(services().len() >= 400, "{}", services().len());
+        assert!(ops > 15_000, "{ops}");
     }
 
     #[test]
@@ -211,7 +205,57 @@ mod tests {
         let e = iam.error_by_code("NoSuchEntity").unwrap();
         assert_eq!((e.status, e.sender_fault), (404, true));
         assert_eq!(service_by_signing_name("ecr").unwrap().cli_name, "ecr");
-        assert!(service("s3").is_none());
+        assert!(
+            service("s3").is_none(),
+            "s3 is the high-level command; s3api the API"
+        );
+        assert_eq!(service("s3api").unwrap().name, "s3");
+        assert_eq!(service("configservice").unwrap().name, "config");
+        assert_eq!(service("deploy").unwrap().name, "codedeploy");
+        assert_eq!(
+            service("runtime.sagemaker").unwrap().cli_name,
+            "sagemaker-runtime"
+        );
+        assert_eq!(service_by_name("dynamodb").unwrap().cli_name, "dynamodb");
+        let lambda = service("lambda").unwrap();
+        assert_eq!(lambda.protocol, Protocol::RestJson);
+        let get = lambda.operation("GetFunction").unwrap();
+        assert_eq!(
+            (get.http_method, get.request_uri),
+            ("GET", "/2015-03-31/functions/{FunctionName}")
+        );
+        let name = get.input_shape().unwrap().member("FunctionName").unwrap();
+        assert_eq!(
+            (name.location, name.wire_name()),
+            (Some("uri"), "FunctionName")
+        );
+        let qualifier = get.input_shape().unwrap().member("Qualifier").unwrap();
+        assert_eq!(
+            (qualifier.location, qualifier.wire_name()),
+            (Some("querystring"), "Qualifier")
+        );
+        assert_eq!(
+            lambda.operation("CreateFunction").unwrap().response_code,
+            201
+        );
+        let ec2 = service("ec2").unwrap();
+        assert!(matches!(ec2.protocol, Protocol::Ec2 { .. }));
+        let tags = ec2.shape_by_name("TagList").unwrap();
+        assert_eq!(tags.member_location_name, Some("item"));
+        // Enum values with spaces and commas survive the `%XX` escapes.
+        let case = service("security-ir")
+            .unwrap()
+            .shape_by_name("CaseStatus")
+            .unwrap();
+        assert!(
+            case.enum_values
+                .contains(&"Containment, Eradication and Recovery")
+        );
+        let sts = service("sts").unwrap();
+        assert_eq!(
+            sts.operation("AssumeRoleWithWebIdentity").unwrap().auth,
+            Some("none")
+        );
         let create = iam.operation("CreateUser").unwrap().input_shape().unwrap();
         assert_eq!(
             create.member("UserName").unwrap().documentation,

@@ -20,8 +20,8 @@ pub fn encode_pairs(
     input: &Value,
 ) -> Vec<(String, String)> {
     let version = match service.protocol {
-        Protocol::Query { version, .. } => version,
-        Protocol::Json11 { .. } => service.api_version,
+        Protocol::Query { version, .. } | Protocol::Ec2 { version, .. } => version,
+        _ => service.api_version,
     };
     let mut out = vec![
         ("Action".to_string(), op.name.to_string()),
@@ -137,8 +137,8 @@ pub fn decode(
     // AWS looks operations up by (Action, Version): a wrong or missing Version is the same
     // InvalidAction as an unknown Action.
     let expected = match service.protocol {
-        Protocol::Query { version, .. } => version,
-        Protocol::Json11 { .. } => service.api_version,
+        Protocol::Query { version, .. } | Protocol::Ec2 { version, .. } => version,
+        _ => service.api_version,
     };
     let version = params.get("Version").copied();
     let op = service

@@ -2,13 +2,16 @@
 """Transcribes botocore's service models into kagi-api's `.model` format.
 
 Usage: gen-model.py [PYTHON_WITH_BOTOCORE]   (default: python3 on PATH)
-Writes crates/api/model/{iam,sts,ecr}.model: every operation of the service and the shapes
-they reach; see src/model.rs for the format. OPS lists the operations kagi must have (the
-generator fails if botocore lost one); all the others are transcribed too, so the CLI can call
-any of them against AWS.
+Writes, for every service of the installed botocore:
+  crates/api/model/<name>.model   every operation and the shapes they reach (src/model.rs has
+                                  the format); build.rs compresses each one into the binary
+  crates/api/model/catalog.rs     the service table (metadata, CLI names, aliases), compiled in
+                                  as it is so that choosing a service decodes no model
+  crates/api/model/endpoints.txt  botocore's endpoints.json as a compact table (src/endpoints.rs)
+OPS lists the operations kagi serve implements (the generator fails if botocore lost one).
 The drift test (tests/drift.rs) checks the result against botocore again.
 """
-import json, os, re, subprocess, sys, html
+import json, os, re, subprocess, sys, html, glob
 
 OPS = {
     "iam": """CreateUser GetUser ListUsers UpdateUser DeleteUser TagUser UntagUser ListUserTags
@@ -38,18 +41,68 @@ OPS = {
       DeleteLifecyclePolicy StartLifecyclePolicyPreview GetLifecyclePolicyPreview""",
 }
 
+# The AWS CLI's command names where they are not botocore's service names
+# (awscli/customizations: s3/s3.py, configservice/rename_cmd.py, codedeploy/codedeploy.py).
+RENAMES = {"s3": "s3api", "config": "configservice", "codedeploy": "deploy"}
+# Hidden command aliases (awscli/customizations/sagemaker.py; botocore's SERVICE_NAME_ALIASES).
+ALIASES = {"runtime.sagemaker": "sagemaker-runtime"}
+
+# botocore's PRIORITY_ORDERED_SUPPORTED_PROTOCOLS (botocore/utils.py): a service listing several
+# `protocols` is spoken in the first of these it lists (model.py, resolved_protocol).
+PRIORITY = ("json", "rest-json", "rest-xml", "smithy-rpc-v2-cbor", "query", "ec2")
+
 LOADER = """
-import json, sys, botocore.loaders
+import json, sys, botocore, botocore.loaders
 l = botocore.loaders.Loader()
-out = {}
-for name in sys.argv[1:]:
-    out[name] = {"service": l.load_service_model(name, "service-2"),
-                 "paginators": l.load_service_model(name, "paginators-1")}
+out = {"version": botocore.__version__, "services": {},
+       "endpoints": l.load_data("endpoints"),
+       # botocore's xform_name exceptions (CreateOAuth2Token -> create-oauth2-token)
+       "xform": {k[0]: v for k, v in botocore._xform_cache.items() if k[1] == "-"}}
+for name in l.list_available_services("service-2"):
+    svc = l.load_service_model(name, "service-2")
+    try:
+        pag = l.load_service_model(name, "paginators-1")
+    except Exception:
+        pag = {}
+    out["services"][name] = {"service": svc, "paginators": pag}
 print(json.dumps(out))
 """
 
 TYPES = {"structure", "list", "map", "string", "integer", "long", "boolean",
          "timestamp", "blob", "double", "float"}
+
+# Member traits transcribed (see src/model.rs) and those deliberately left out: documentation
+# and deprecation notes (help shows one line of the former), `box` (a Java-SDK nullability
+# hint), `contextParam` (inputs of the endpoint rule sets; kagi resolves endpoints from
+# endpoints.json's table), `enum` on two members (the shape carries the enum).
+MEMBER_KEPT = {"shape", "location", "locationName", "queryName", "idempotencyToken",
+               "hostLabel", "jsonvalue", "xmlAttribute", "xmlNamespace", "flattened",
+               "eventpayload", "streaming"}
+MEMBER_IGNORED = {"documentation", "deprecated", "deprecatedMessage", "deprecatedSince",
+                  "box", "contextParam", "enum"}
+SHAPE_KEPT = {"type", "members", "required", "max", "min", "member", "enum", "pattern",
+              "sensitive", "key", "value", "union", "payload", "timestampFormat", "flattened",
+              "eventstream", "event", "document", "streaming", "locationName", "xmlNamespace",
+              "requiresLength", "error", "exception", "fault"}
+# `retryable` (botocore's retry handler reads error codes, not this), `wrapper`, `synthetic`,
+# `sparse`, `xmlOrder` (request element order follows the member order anyway), `box`.
+SHAPE_IGNORED = {"documentation", "deprecated", "deprecatedMessage", "deprecatedSince", "box",
+                 "retryable", "wrapper", "synthetic", "sparse", "xmlOrder"}
+
+TOKEN = re.compile(r"^[^\s]*$")
+
+
+def tok(v, what):
+    """A value that must be one space-free token in the model's line format."""
+    v = str(v)
+    assert TOKEN.match(v), (what, v)
+    return v
+
+
+def enum_escape(v):
+    """An enum value in the `enum=` list: `%`, space, `,`, `=` and control characters
+    percent-encoded (src/model.rs decodes them)."""
+    return "".join(f"%{ord(c):02X}" if c in "%,= " or ord(c) < 0x20 else c for c in v)
 
 
 def one_line_doc(doc):
@@ -63,10 +116,56 @@ def one_line_doc(doc):
     return m.group(1) if m else text
 
 
-def gen(name, data):
+def resolved_protocol(meta):
+    if meta.get("protocols"):
+        for p in PRIORITY:
+            if p in meta["protocols"]:
+                return p
+        raise AssertionError(meta["protocols"])
+    return meta["protocol"]
+
+
+def member_attrs(m, where):
+    extra = [k for k in m if k not in MEMBER_KEPT and k not in MEMBER_IGNORED]
+    assert not extra, (where, extra)
+    out = []
+    if "location" in m:
+        out.append("loc=" + tok(m["location"], where))
+    if "locationName" in m:
+        out.append("as=" + tok(m["locationName"], where))
+    if "queryName" in m:
+        out.append("qn=" + tok(m["queryName"], where))
+    if m.get("idempotencyToken"):
+        out.append("idem")
+    if m.get("hostLabel"):
+        out.append("host")
+    if m.get("jsonvalue"):
+        out.append("jsonvalue")
+    if m.get("xmlAttribute"):
+        out.append("xmlattr")
+    if m.get("flattened"):
+        out.append("flat")
+    if m.get("eventpayload"):
+        out.append("eventpayload")
+    if m.get("streaming"):
+        out.append("streaming")
+    if "xmlNamespace" in m:
+        ns = m["xmlNamespace"]
+        out.append("ns=" + tok(ns["uri"], where))
+        if "prefix" in ns:
+            out.append("nsprefix=" + tok(ns["prefix"], where))
+    return out
+
+
+XFORM = {}
+
+
+def gen(name, data, version):
     svc, pag = data["service"], data["paginators"].get("pagination", {})
     shapes = svc["shapes"]
-    needed = OPS[name].split()
+    meta = svc["metadata"]
+    protocol = resolved_protocol(meta)
+    needed = OPS.get(name, "").split()
     missing = [o for o in needed if o not in svc["operations"]]
     assert not missing, (name, missing)
     ops = list(svc["operations"])
@@ -95,10 +194,13 @@ def gen(name, data):
             visit(s["value"]["shape"])
 
     out = [f"# kagi-api model for {name}: transcribed by tools/gen-model.py from botocore "
-           f"{data['version']} ({svc['metadata']['uid']}). Format: see src/model.rs."]
+           f"{version} ({meta.get('uid', meta['apiVersion'])}). Format: see src/model.rs."]
+    rest = protocol in ("rest-json", "rest-xml")
     for opname in ops:
         op = svc["operations"][opname]
         line = f"op {opname}"
+        if opname in XFORM:
+            line += " cli=" + tok(XFORM[opname], opname)
         if "input" in op:
             line += f" in={op['input']['shape']}"
             visit(op["input"]["shape"])
@@ -107,6 +209,22 @@ def gen(name, data):
             if "resultWrapper" in op["output"]:
                 line += f" wrap={op['output']['resultWrapper']}"
             visit(op["output"]["shape"])
+        http = op.get("http", {})
+        if rest or http.get("method", "POST") != "POST" or http.get("requestUri", "/") != "/":
+            line += f" http={tok(http['method'], opname)}:{tok(http['requestUri'], opname)}"
+        if "responseCode" in http and http["responseCode"] != 200:
+            line += f" code={int(http['responseCode'])}"
+        if "endpoint" in op:
+            line += " hostprefix=" + tok(op["endpoint"]["hostPrefix"], opname)
+        auth = op.get("authtype") or ""
+        if not auth and op.get("auth"):
+            auth = "none" if op["auth"] == ["smithy.api#noAuth"] else ""
+        if auth in ("none", "v4-unsigned-body"):
+            line += f" auth={auth}"
+        if op.get("unsignedPayload"):
+            line += " auth=v4-unsigned-body" if "auth=" not in line else ""
+        if op.get("httpChecksumRequired") or op.get("httpChecksum", {}).get("requestChecksumRequired"):
+            line += " checksum"
         for e in op.get("errors", []):
             if e["shape"] not in errors:
                 errors.append(e["shape"])
@@ -117,45 +235,86 @@ def gen(name, data):
         p = pag.get(opname)
         if p:
             keys = p["result_key"] if isinstance(p["result_key"], list) else [p["result_key"]]
-            assert isinstance(p["input_token"], str) and isinstance(p["output_token"], str)
-            pl = f"  page in={p['input_token']} out={p['output_token']}"
+            itok = p["input_token"] if isinstance(p["input_token"], list) else [p["input_token"]]
+            otok = p["output_token"] if isinstance(p["output_token"], list) else [p["output_token"]]
+            pl = f"  page in={','.join(map(enum_escape, itok))} out={','.join(map(enum_escape, otok))}"
             if "limit_key" in p:
-                pl += f" limit={p['limit_key']}"
+                pl += f" limit={tok(p['limit_key'], opname)}"
             if "more_results" in p:
-                pl += f" more={p['more_results']}"
-            pl += " keys=" + ",".join(keys)
+                pl += f" more={enum_escape(p['more_results'])}"
+            pl += " keys=" + ",".join(map(enum_escape, keys))
             if p.get("non_aggregate_keys"):
-                pl += " nonagg=" + ",".join(p["non_aggregate_keys"])
+                pl += " nonagg=" + ",".join(map(enum_escape, p["non_aggregate_keys"]))
             out.append(pl)
     out.append("")
     for sname in order:
         s = shapes[sname]
         t = s["type"]
         assert t in TYPES, (sname, t)
+        extra = [k for k in s if k not in SHAPE_KEPT and k not in SHAPE_IGNORED]
+        assert not extra, (name, sname, extra)
         line = f"{t} {sname}"
         if t == "list":
             line += f" member={s['member']['shape']}"
+            for k, v in s["member"].items():
+                if k == "locationName":
+                    line += " memberas=" + tok(v, sname)
+                elif k == "jsonvalue":
+                    line += " memberjsonvalue"
+                else:
+                    assert k in ("shape", "documentation"), (sname, k)
         elif t == "map":
             line += f" key={s['key']['shape']} value={s['value']['shape']}"
+            for part in ("key", "value"):
+                for k, v in s[part].items():
+                    if k == "locationName":
+                        line += f" {part}as=" + tok(v, sname)
+                    else:
+                        assert k in ("shape", "documentation"), (sname, k)
         for k in ("min", "max"):
             if k in s:
-                assert isinstance(s[k], int)
-                line += f" {k}={s[k]}"
+                # Bounds of float/double shapes may be fractional: `fmin=`/`fmax=`.
+                if isinstance(s[k], int):
+                    line += f" {k}={s[k]}"
+                else:
+                    line += f" f{k}={float(s[k])!r}"
         if s.get("sensitive"):
             line += " sensitive"
         if s.get("union"):
             line += " union"
+        if s.get("document"):
+            line += " document"
+        if s.get("flattened"):
+            line += " flat"
+        if s.get("streaming"):
+            line += " streaming"
+        if s.get("requiresLength"):
+            line += " requireslength"
+        if s.get("eventstream"):
+            line += " eventstream"
+        if s.get("event"):
+            line += " event"
+        if "payload" in s:
+            line += " payload=" + tok(s["payload"], sname)
+        if "timestampFormat" in s:
+            line += " ts=" + tok(s["timestampFormat"], sname)
+        if "locationName" in s:
+            line += " as=" + tok(s["locationName"], sname)
+        if "xmlNamespace" in s:
+            line += " ns=" + tok(s["xmlNamespace"]["uri"], sname)
         if s.get("enum"):
-            line += " enum=" + ",".join(s["enum"])
+            line += " enum=" + ",".join(enum_escape(e) for e in s["enum"])
         if "pattern" in s:
             line += f" pattern={s['pattern']}"
+        assert "\n" not in line, sname
         out.append(line)
         if t == "structure":
             req = set(s.get("required", []))
             for mname, m in s["members"].items():
-                extra = [k for k in m if k not in ("shape", "documentation", "deprecated", "deprecatedMessage", "deprecatedSince")]
-                assert not extra, (sname, mname, extra)
+                attrs = member_attrs(m, f"{name}.{sname}.{mname}")
                 line = f"  {mname} {m['shape']}" + (" required" if mname in req else "")
+                if attrs:
+                    line += " " + " ".join(attrs)
                 d = one_line_doc(m.get("documentation", "")) if sname in top else ""
                 if d:
                     line += f" -- {d}"
@@ -166,24 +325,175 @@ def gen(name, data):
         e = s.get("error", {})
         fault = bool(s.get("fault"))
         status = e.get("httpStatusCode", 500 if fault else 400)
-        line = f"error {ename} code={e.get('code', ename)} status={status}"
+        line = f"error {ename} code={tok(e.get('code', ename), ename)} status={status}"
         if e.get("senderFault") or ("error" not in s and not fault):
             line += " sender"
         out.append(line)
     return "\n".join(out) + "\n"
 
 
+def rust_str(s):
+    return json.dumps(s, ensure_ascii=False)
+
+
+def global_endpoint(endpoints, prefix):
+    """(credential scope region, hostname) of a service that is not regionalized in the aws
+    partition (IAM: `us-east-1`, `iam.amazonaws.com`)."""
+    aws = endpoints["partitions"][0]
+    assert aws["partition"] == "aws"
+    s = aws["services"].get(prefix)
+    if not s or s.get("isRegionalized", True) or "partitionEndpoint" not in s:
+        return None
+    ep = s["endpoints"][s["partitionEndpoint"]]
+    region = ep.get("credentialScope", {}).get("region", "us-east-1")
+    host = ep.get("hostname") or aws["defaults"]["hostname"].format(
+        service=prefix, region=s["partitionEndpoint"], dnsSuffix=aws["dnsSuffix"])
+    return region, host
+
+
+def catalog(models, endpoints):
+    rows = []
+    for name in sorted(models):
+        meta = models[name]["service"]["metadata"]
+        protocol = resolved_protocol(meta)
+        cli = RENAMES.get(name, name)
+        prefix = meta["endpointPrefix"]
+        signing = meta.get("signingName", prefix)
+        if protocol in ("query", "ec2"):
+            proto = f"Protocol::{'Query' if protocol == 'query' else 'Ec2'} {{ version: {rust_str(meta['apiVersion'])}, xmlns: {rust_str(meta.get('xmlNamespace', ''))} }}"
+        elif protocol == "json":
+            proto = f"Protocol::Json11 {{ target_prefix: {rust_str(meta['targetPrefix'])}, json_version: {rust_str(meta.get('jsonVersion', '1.0'))} }}"
+        elif protocol == "rest-json":
+            proto = "Protocol::RestJson"
+        elif protocol == "rest-xml":
+            proto = f"Protocol::RestXml {{ xmlns: {rust_str(meta.get('xmlNamespace', {}).get('uri', '') if isinstance(meta.get('xmlNamespace'), dict) else meta.get('xmlNamespace', ''))} }}"
+        elif protocol == "smithy-rpc-v2-cbor":
+            proto = f"Protocol::Cbor {{ target_prefix: {rust_str(meta.get('targetPrefix', ''))} }}"
+        else:
+            raise AssertionError(protocol)
+        # STS: the AWS CLI v2 uses the regional endpoints although endpoints.json keeps
+        # `sts.amazonaws.com` as aws-global (see src/endpoints.rs).
+        g = None if name == "sts" else global_endpoint(endpoints, prefix)
+        glob_ = f"Some(({rust_str(g[0])}, {rust_str(g[1])}))" if g else "None"
+        query_compat = "true" if "awsQueryCompatible" in meta else "false"
+        # The services kagi serve speaks stay uncompressed: the server parses them at every
+        # start, and the seed story's CLI calls them (no inflating on that path).
+        if name in OPS:
+            source = f"ModelSource::Text(include_str!(\"{name}.model\"))"
+        else:
+            source = f"ModelSource::Deflate(include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.model.z\")))"
+        rows.append(
+            f"    Service::generated({rust_str(name)}, {rust_str(cli)}, "
+            f"({rust_str(meta['serviceId'])}, {rust_str(meta['serviceFullName'])}, "
+            f"{rust_str(meta['apiVersion'])}), {proto}, {rust_str(signing)}, "
+            f"{rust_str(prefix)}, {glob_}, {query_compat}, {source}),")
+    aliases = "".join(f"    ({rust_str(a)}, {rust_str(RENAMES.get(t, t))}),\n"
+                      for a, t in sorted(ALIASES.items()))
+    return ("// @generated by crates/api/tools/gen-model.py from botocore: do not edit.\n"
+            "// Every service of the pinned botocore, sorted by botocore's name; the models\n"
+            "// themselves are model/<name>.model, compressed by build.rs.\n"
+            f"static SERVICES: [Service; {len(rows)}] = [\n" + "\n".join(rows) + "\n];\n\n"
+            "/// Hidden command aliases: (alias, CLI name).\n"
+            f"static ALIASES: [(&str, &str); {len(ALIASES)}] = [\n{aliases}];\n")
+
+
+def endpoint_table(endpoints):
+    """endpoints.json as a compact table (src/endpoints.rs documents the format and the
+    resolution). Only what differs from the partition's defaults is kept: a region endpoint
+    whose hostname is the default template's, with no credential scope and no variant of its
+    own, is what the resolver computes anyway; deprecated pseudo-regions (`fips-us-east-1`) are
+    left out."""
+    out = ["# botocore endpoints.json, compacted by tools/gen-model.py. Format: src/endpoints.rs."]
+
+    def variants(vs, indent, default_suffix):
+        lines = []
+        for v in vs:
+            line = f"{indent}variant {'+'.join(sorted(v['tags']))}"
+            if "hostname" in v:
+                line += " host=" + tok(v["hostname"], "variant")
+            if "dnsSuffix" in v and v["dnsSuffix"] != default_suffix:
+                line += " suffix=" + tok(v["dnsSuffix"], "variant")
+            lines.append(line)
+        return lines
+
+    def default_variant(v, region, sname, sd, d, suffix):
+        """Whether an endpoint's variant is what the service's or the partition's default
+        variant of the same tags gives anyway."""
+        tags = sorted(v["tags"])
+        for defaults in (sd, d):
+            for dv in defaults.get("variants", []):
+                if sorted(dv["tags"]) == tags and "hostname" in dv:
+                    host = dv["hostname"].format(service=sname, region=region,
+                                                 dnsSuffix=dv.get("dnsSuffix", suffix))
+                    return v.get("hostname") == host and "dnsSuffix" not in v
+        return False
+
+    for p in endpoints["partitions"]:
+        d = p["defaults"]
+        suffix = p["dnsSuffix"]
+        out.append(f"partition {tok(p['partition'], 'p')} suffix={tok(suffix, 'p')} "
+                   f"host={tok(d['hostname'], 'p')} regex={tok(p['regionRegex'], 'p')} "
+                   f"regions={','.join(p['regions'])}")
+        out.extend(variants(d.get("variants", []), "  ", None))
+        for sname, s in sorted(p["services"].items()):
+            sd = s.get("defaults", {})
+            default_host = sd.get("hostname", d["hostname"])
+            lines = []
+            for ename, e in sorted(s.get("endpoints", {}).items()):
+                if e.get("deprecated"):
+                    continue
+                host = e.get("hostname")
+                expanded = default_host.format(service=sname, region=ename, dnsSuffix=suffix)
+                cs = e.get("credentialScope", {})
+                own = [v for v in e.get("variants", [])
+                       if not default_variant(v, ename, sname, sd, d, suffix)]
+                line = f"    endpoint {tok(ename, sname)}"
+                if host and host != expanded:
+                    line += " host=" + tok(host, sname)
+                if "region" in cs:
+                    line += " scope=" + tok(cs["region"], sname)
+                if "service" in cs:
+                    line += " scope-service=" + tok(cs["service"], sname)
+                vlines = variants(own, "      ", suffix)
+                if line != f"    endpoint {ename}" or vlines or ename == s.get("partitionEndpoint"):
+                    lines.append(line)
+                    lines.extend(vlines)
+            line = f"  service {tok(sname, 's')}"
+            if "partitionEndpoint" in s:
+                line += " partition-endpoint=" + tok(s["partitionEndpoint"], sname)
+            if s.get("isRegionalized") is False:
+                line += " global"
+            if "hostname" in sd:
+                line += " host=" + tok(sd["hostname"], sname)
+            if "region" in sd.get("credentialScope", {}):
+                line += " scope=" + tok(sd["credentialScope"]["region"], sname)
+            if "service" in sd.get("credentialScope", {}):
+                line += " scope-service=" + tok(sd["credentialScope"]["service"], sname)
+            vlines = variants(sd.get("variants", []), "    ", suffix)
+            if line != f"  service {sname}" or vlines or lines:
+                out.append(line)
+                out.extend(vlines)
+                out.extend(lines)
+    return "\n".join(out) + "\n"
+
+
 def main():
     py = sys.argv[1] if len(sys.argv) > 1 else "python3"
-    raw = subprocess.run([py, "-c", LOADER, *OPS], check=True, capture_output=True, text=True).stdout
-    version = subprocess.run([py, "-c", "import botocore; print(botocore.__version__)"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-    models = json.loads(raw)
+    raw = subprocess.run([py, "-c", LOADER], check=True, capture_output=True, text=True).stdout
+    data = json.loads(raw)
+    models, version = data["services"], data["version"]
+    XFORM.update(data["xform"])
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model")
-    for name, data in models.items():
-        data["version"] = version
+    for old in glob.glob(os.path.join(here, "*.model")):
+        if os.path.basename(old)[:-len(".model")] not in models:
+            os.remove(old)
+    for name, d in models.items():
         with open(os.path.join(here, f"{name}.model"), "w") as f:
-            f.write(gen(name, data))
+            f.write(gen(name, d, version))
+    with open(os.path.join(here, "catalog.rs"), "w") as f:
+        f.write(catalog(models, data["endpoints"]))
+    with open(os.path.join(here, "endpoints.txt"), "w") as f:
+        f.write(endpoint_table(data["endpoints"]))
 
 
 if __name__ == "__main__":
