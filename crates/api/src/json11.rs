@@ -56,6 +56,26 @@ pub fn encode_request(
     )
 }
 
+/// The JSON bytes of `value` as shape `shape` in a request (shared with rest-json).
+pub(crate) fn encode_shape(service: &'static Service, shape: ShapeId, value: &Value) -> Vec<u8> {
+    let v = convert(service, shape, value, Dir::Request, "").unwrap_or(Value::Null);
+    let v = if v.is_null() {
+        Value::Object(Map::new())
+    } else {
+        v
+    };
+    serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// The Value of parsed response JSON `raw` as shape `shape` (shared with rest-json).
+pub(crate) fn decode_shape(
+    service: &'static Service,
+    shape: ShapeId,
+    raw: &Value,
+) -> Result<Value, ApiError> {
+    convert(service, shape, raw, Dir::Decode, "")
+}
+
 /// Server side: resolves the operation from `X-Amz-Target`, parses and validates the body.
 /// Errors: `UnknownOperationException` (bad target), `SerializationException` (bad JSON or
 /// type), `ValidationException` (constraints).
@@ -220,14 +240,17 @@ fn convert(
         (ShapeKind::Map { value: vshape, .. }, Value::Object(obj)) => {
             let mut out = Map::new();
             for (k, v) in obj {
-                out.insert(k.clone(), convert(service, *vshape, v, dir, &sub(k))?);
+                // A null map value is left out, as botocore's parsers do.
+                if !v.is_null() {
+                    out.insert(k.clone(), convert(service, *vshape, v, dir, &sub(k))?);
+                }
             }
             Value::Object(out)
         }
         (ShapeKind::Timestamp, v) => {
             let ts = match v {
                 Value::Number(n) => n.as_f64().and_then(Timestamp::from_epoch_f64),
-                Value::String(s) => Timestamp::parse(s),
+                Value::String(s) => crate::time::parse_any(s),
                 _ => None,
             };
             match (ts, dir) {

@@ -70,6 +70,7 @@ pub mod json11;
 pub mod model;
 pub mod pattern;
 pub mod query;
+pub mod rest;
 pub mod time;
 pub mod validate;
 pub mod xml;

@@ -438,6 +438,24 @@ impl Service {
         Box::leak(text.into_boxed_str())
     }
 
+    /// A service built at run time from `.model` text (the protocol test suites build one per
+    /// case with tools/gen-model.py). It lives for the rest of the process.
+    #[doc(hidden)]
+    pub fn from_model_text(name: &str, protocol: Protocol, text: String) -> &'static Service {
+        let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+        Box::leak(Box::new(Service::generated(
+            name,
+            name,
+            (name, name, ""),
+            protocol,
+            name,
+            name,
+            None,
+            false,
+            ModelSource::Text(Box::leak(text.into_boxed_str())),
+        )))
+    }
+
     /// The size of the model embedded in the binary (compressed, for most).
     pub fn compressed_len(&self) -> usize {
         match self.source {

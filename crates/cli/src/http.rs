@@ -37,9 +37,11 @@ pub struct Session<'a> {
     retries: std::cell::Cell<u32>,
 }
 
-/// One encoded (and possibly signed) HTTP request: always `POST` to `url`.
+/// One encoded (and possibly signed) HTTP request: `POST` to the endpoint for the RPC
+/// protocols; the model's method and path for the REST protocols.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
+    pub method: String,
     pub url: String,
     /// `Host` first, then the protocol headers, then the SigV4 headers when signed.
     pub headers: Vec<(String, String)>,
@@ -55,6 +57,9 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 }
+
+/// A response: status, headers, body.
+type Response = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// Where a request goes and how it is signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -297,6 +302,10 @@ impl<'a> Session<'a> {
         input: &Value,
     ) -> Result<Request, CliError> {
         let service = op.service();
+        let filled = self.with_idempotency_tokens(op, input);
+        let input = &filled;
+        let mut method = "POST".to_string();
+        let mut rest_path = None;
         let (mut headers, body) = match service.protocol {
             Protocol::Query { .. } => (
                 vec![(
@@ -318,9 +327,26 @@ impl<'a> Session<'a> {
                     body,
                 )
             }
+            Protocol::RestJson => {
+                let r = kagi_api::rest::encode_request(op, input);
+                method = r.method;
+                rest_path = Some(r.path);
+                (r.headers, r.body)
+            }
             other => return Err(unsupported_protocol(service, other)),
         };
-        let (scheme_host, path, query) = split_url(&ep.url).map_err(CliError::General)?;
+        let url = match &rest_path {
+            Some(p) => join_url(&ep.url, p),
+            None => ep.url.clone(),
+        };
+        // The model's host prefix (`data.`, `{AccountId}.`) on AWS's own endpoints only.
+        let url = match op.host_prefix {
+            Some(prefix) if ep.source == "default endpoint" => {
+                with_host_prefix(&url, prefix, op, input)
+            }
+            _ => url,
+        };
+        let (scheme_host, path, query) = split_url(&url).map_err(CliError::General)?;
         let host = scheme_host
             .split_once("://")
             .map(|x| x.1)
@@ -330,10 +356,9 @@ impl<'a> Session<'a> {
         headers.insert(0, ("Host".to_string(), host));
         self.debug(|| {
             format!(
-                "kagi: [DEBUG] {}.{} -> POST {} (endpoint from {}; signing region {}, service {})",
+                "kagi: [DEBUG] {}.{} -> {method} {url} (endpoint from {}; signing region {}, service {})",
                 service.cli_name,
                 op.name,
-                ep.url,
                 ep.source,
                 ep.signing_region,
                 service.signing_name
@@ -346,7 +371,7 @@ impl<'a> Session<'a> {
                 time: SystemTime::now(),
             };
             let out = kagi_sigv4::sign_headers_with(
-                "POST",
+                &method,
                 &path,
                 &query,
                 &mut headers,
@@ -383,10 +408,25 @@ impl<'a> Session<'a> {
             });
         }
         Ok(Request {
-            url: ep.url.clone(),
+            method,
+            url,
             headers,
             body,
         })
+    }
+
+    /// The input with every unset top-level idempotency token (`ClientToken`) filled with a
+    /// fresh UUID v4, as botocore's `generate_idempotent_uuid` does.
+    fn with_idempotency_tokens(&self, op: &'static Operation, input: &Value) -> Value {
+        let mut v = input.clone();
+        if let (Some(shape), Value::Object(obj)) = (op.input_shape(), &mut v) {
+            for m in shape.members().iter().filter(|m| m.idempotency_token) {
+                if !obj.contains_key(m.name) {
+                    obj.insert(m.name.to_string(), Value::String(uuid_v4()));
+                }
+            }
+        }
+        v
     }
 
     /// Sends one operation and decodes the response into the output Value.
@@ -398,8 +438,13 @@ impl<'a> Session<'a> {
         input: &Value,
     ) -> Result<Value, CliError> {
         let service = op.service();
-        let Request { url, headers, body } = self.build_request(op, ep, creds, input)?;
-        let (status, resp_body) = self.send(&url, &headers, &body)?;
+        let Request {
+            method,
+            url,
+            headers,
+            body,
+        } = self.build_request(op, ep, creds, input)?;
+        let (status, resp_headers, resp_body) = self.send(&method, &url, &headers, &body)?;
         *self.last_request_id.borrow_mut() = request_id(service, &resp_body);
         self.debug(|| {
             format!(
@@ -413,6 +458,9 @@ impl<'a> Session<'a> {
             let decoded = match service.protocol {
                 Protocol::Query { .. } => kagi_api::xml::decode_response(service, op, &text),
                 Protocol::Json11 { .. } => kagi_api::json11::decode_response(op, &resp_body),
+                Protocol::RestJson => {
+                    kagi_api::rest::decode_response(op, status, &resp_headers, &resp_body)
+                }
                 other => return Err(unsupported_protocol(service, other)),
             };
             return decoded.map_err(|e| {
@@ -422,10 +470,26 @@ impl<'a> Session<'a> {
                 ))
             });
         }
-        let err = match service.protocol {
+        let mut err = match service.protocol {
             Protocol::Query { .. } => kagi_api::xml::decode_error(&text),
+            Protocol::RestJson => Some(kagi_api::rest::decode_error(
+                status,
+                &resp_headers,
+                &resp_body,
+            )),
             _ => kagi_api::json11::decode_error(&resp_body),
         };
+        // A JSON service compatible with its old query protocol (SQS) names the query
+        // error code in `x-amzn-query-error: Code;Sender`, and botocore reports that code.
+        if service.aws_query_compatible
+            && let Some(q) = resp_headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("x-amzn-query-error"))
+                .map(|(_, v)| v.split(';').next().unwrap_or(v).to_string())
+            && let Some(e) = err.as_mut()
+        {
+            e.code = q;
+        }
         let (code, message) = match err {
             Some(e) => (e.code, e.message),
             None => (status.to_string(), reason(status).to_string()),
@@ -440,24 +504,38 @@ impl<'a> Session<'a> {
 
     fn send(
         &self,
+        method: &str,
         url: &str,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Result<(u16, Vec<u8>), CliError> {
+    ) -> Result<Response, CliError> {
         let mut attempt = 0;
         self.retries.set(0);
         loop {
             attempt += 1;
             self.requests.set(self.requests.get() + 1);
-            let mut req = self.agent()?.post(url);
+            let mut req = ureq::http::Request::builder().method(method).uri(url);
             for (k, v) in headers {
                 if !k.eq_ignore_ascii_case("host") {
                     req = req.header(k.as_str(), v.as_str());
                 }
             }
-            match req.send(body) {
+            let req = req
+                .body(body.to_vec())
+                .map_err(|e| CliError::General(format!("Invalid request to \"{url}\": {e}")))?;
+            match self.agent()?.run(req) {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
+                    let resp_headers: Vec<(String, String)> = resp
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect();
                     let bytes = resp
                         .into_body()
                         .with_config()
@@ -477,7 +555,7 @@ impl<'a> Session<'a> {
                         }
                         self.retries.set(attempt as u32 - 1);
                     }
-                    return Ok((status, bytes));
+                    return Ok((status, resp_headers, bytes));
                 }
                 Err(e) => {
                     let connect = matches!(
@@ -555,6 +633,53 @@ fn request_id(service: &'static Service, body: &[u8]) -> Option<String> {
         Protocol::Query { .. } => kagi_api::xml::request_id(&String::from_utf8_lossy(body)),
         _ => None,
     }
+}
+
+/// `base` (`https://host[:port][/path]`) joined with a request path (`/a/b?x=1`).
+fn join_url(base: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    format!("{base}{path}")
+}
+
+/// The endpoint's host with the operation's host prefix (`{AccountId}.` filled from the
+/// input's host-label members).
+fn with_host_prefix(url: &str, prefix: &str, op: &'static Operation, input: &Value) -> String {
+    let mut p = prefix.to_string();
+    if let Some(shape) = op.input_shape() {
+        for m in shape.members().iter().filter(|m| m.host_label) {
+            if let Some(v) = input.get(m.name).and_then(Value::as_str) {
+                p = p.replace(&format!("{{{}}}", m.wire_name()), v);
+            }
+        }
+    }
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{p}{rest}"),
+        None => url.to_string(),
+    }
+}
+
+/// A random UUID v4 (idempotency tokens).
+fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        // No OS randomness: the clock still makes the token unique per call.
+        let t = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        b = t.to_le_bytes();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A service whose wire protocol kagi does not speak yet: said plainly, before anything is
