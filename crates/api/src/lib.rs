@@ -74,6 +74,7 @@ pub mod rest;
 pub mod time;
 pub mod validate;
 pub mod xml;
+pub mod xmlshape;
 
 pub use error::ApiError;
 pub use model::{

@@ -180,6 +180,10 @@ pub struct Operation {
     pub auth: Option<&'static str>,
     /// The request must carry a checksum (`Content-MD5` or a flexible checksum).
     pub checksum_required: bool,
+    /// rest-xml: the root element of the request body and its namespace (the operation's
+    /// input reference: `CreateHostedZoneRequest`, Route 53's namespace).
+    pub input_location_name: Option<&'static str>,
+    pub input_xml_namespace: Option<&'static str>,
     service: &'static Service,
 }
 
@@ -810,6 +814,8 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     host_prefix: None,
                     auth: None,
                     checksum_required: false,
+                    input_location_name: None,
+                    input_xml_namespace: None,
                     service,
                 };
                 for (k, v) in attrs(rest) {
@@ -837,6 +843,8 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                         "hostprefix" => op.host_prefix = Some(v),
                         "auth" => op.auth = Some(v),
                         "checksum" => op.checksum_required = true,
+                        "inas" => op.input_location_name = Some(v),
+                        "inns" => op.input_xml_namespace = Some(v),
                         _ => panic!("bad op attribute {k}"),
                     }
                 }

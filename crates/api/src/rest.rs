@@ -1,5 +1,6 @@
 //! The REST protocols, client side: `rest-json` (Lambda, API Gateway, EKS, most newer
-//! services). Members are bound by the model to the URI (`{FunctionName}`, greedy `{Key+}`),
+//! services) and `rest-xml` (Route 53, CloudFront; not S3's customizations yet), whose bodies
+//! are XML (`xmlshape`). Members are bound by the model to the URI (`{FunctionName}`, greedy `{Key+}`),
 //! the query string, headers (a `headers` map under a prefix) or the status code; the rest, or
 //! the one `payload` member, is the body. Follows botocore's `RestJSONSerializer` and
 //! `RestJSONParser`:
@@ -263,6 +264,7 @@ pub fn encode_request(op: &'static Operation, input: &Value) -> HttpRequest {
     }
     let mut body = Vec::new();
     let mut structured = false;
+    let xml = matches!(service.protocol, crate::Protocol::RestXml { .. });
     match payload.and_then(|p| op.input_shape()?.member(p)) {
         Some(pm) => {
             let pshape = service.shape(pm.shape);
@@ -272,16 +274,40 @@ pub fn encode_request(op: &'static Operation, input: &Value) -> HttpRequest {
                 }
                 (ShapeKind::String, Some(Value::String(s))) => body = s.as_bytes().to_vec(),
                 (ShapeKind::Blob | ShapeKind::String, _) => {}
+                (_, Some(v)) if !v.is_null() && xml => {
+                    body = crate::xmlshape::encode_body(
+                        service,
+                        pm.shape,
+                        v,
+                        pm.location_name.or(pshape.location_name).unwrap_or(pm.name),
+                        pm.xml_namespace.or(pshape.xml_namespace),
+                    );
+                }
                 (_, Some(v)) if !v.is_null() => {
                     body = crate::json11::encode_shape(service, pm.shape, v);
                     structured = true;
                 }
-                // An unset structure payload is `{}`; an unset union, no body at all.
-                (_, _) if pshape.union => {}
+                // rest-xml sends no body for an unset payload; rest-json `{}`, or nothing for
+                // an unset union.
+                (_, _) if xml || pshape.union => {}
                 (_, _) => {
                     body = b"{}".to_vec();
                     structured = true;
                 }
+            }
+        }
+        None if xml => {
+            if !body_members.is_empty() {
+                let shape = op.input_shape().expect("members come from the input");
+                body = crate::xmlshape::encode_body(
+                    service,
+                    op.input.expect("input"),
+                    &Value::Object(body_members),
+                    op.input_location_name
+                        .or(shape.location_name)
+                        .unwrap_or(shape.name),
+                    op.input_xml_namespace.or(shape.xml_namespace),
+                );
             }
         }
         None => {
@@ -423,6 +449,7 @@ pub fn decode_response(
         return Ok(Value::Object(Map::new()));
     };
     let malformed = |e: String| ApiError::new("MalformedResponse", e, 500);
+    let xml = matches!(service.protocol, crate::Protocol::RestXml { .. });
     let mut out = Map::new();
     let payload = out_shape.payload.and_then(|p| out_shape.member(p));
     match payload {
@@ -440,6 +467,12 @@ pub fn decode_response(
                     );
                 }
                 _ if body.iter().all(u8::is_ascii_whitespace) => {}
+                _ if xml => {
+                    let root = crate::xml::parse_document(&String::from_utf8_lossy(body))
+                        .map_err(|e| malformed(e.message))?;
+                    let v = crate::xmlshape::decode(service, pm.shape, &[&root])?;
+                    out.insert(pm.name.to_string(), v);
+                }
                 _ => {
                     let raw: Value = serde_json::from_slice(body).map_err(|e| {
                         malformed(format!("unable to parse the JSON response: {e}"))
@@ -448,6 +481,15 @@ pub fn decode_response(
                         .map_err(|e| malformed(e.message))?;
                     out.insert(pm.name.to_string(), v);
                 }
+            }
+        }
+        None if xml && !body.iter().all(u8::is_ascii_whitespace) => {
+            let root = crate::xml::parse_document(&String::from_utf8_lossy(body))
+                .map_err(|e| malformed(e.message))?;
+            if let Value::Object(v) =
+                crate::xmlshape::decode(service, op.output.expect("output"), &[&root])?
+            {
+                out = v;
             }
         }
         None if !body.iter().all(u8::is_ascii_whitespace) => {
@@ -481,9 +523,8 @@ pub fn decode_response(
                         map.insert(key.to_string(), Value::String(v.clone()));
                     }
                 }
-                if !map.is_empty() {
-                    out.insert(m.name.to_string(), Value::Object(map));
-                }
+                // Present even when empty, as botocore's parser leaves it.
+                out.insert(m.name.to_string(), Value::Object(map));
             }
             Some("statusCode") => {
                 out.insert(m.name.to_string(), Value::from(status));
@@ -491,9 +532,16 @@ pub fn decode_response(
             _ => {}
         }
     }
-    // The model's member order, as botocore builds the parsed dict.
+    // botocore's order (what the CLI prints): the members bound to headers and the status
+    // code first, then the body's (or the payload), each in model order.
     let mut ordered = Map::new();
-    for m in out_shape.members() {
+    let bound = |m: &&Member| matches!(m.location, Some("header" | "headers" | "statusCode"));
+    let members = out_shape.members();
+    for m in members
+        .iter()
+        .filter(bound)
+        .chain(members.iter().filter(|m| !bound(m)))
+    {
         if let Some(v) = out.remove(m.name) {
             ordered.insert(m.name.to_string(), v);
         }
@@ -502,16 +550,36 @@ pub fn decode_response(
 }
 
 /// Client side: the error of a failed response (`x-amzn-errortype`, else the body's
-/// `__type`/`code`; the code is the part before `:` and after `#`).
-pub fn decode_error(status: u16, headers: &[(String, String)], body: &[u8]) -> ApiError {
+/// `__type`/`code`; the code is the part before `:` and after `#`; rest-xml's `<Error>`).
+/// `None` when the response names no error code (the caller reports the HTTP status).
+pub fn decode_error(status: u16, headers: &[(String, String)], body: &[u8]) -> Option<ApiError> {
+    // rest-xml: `<ErrorResponse><Error>..` or a bare `<Error>` (S3).
+    if body.trim_ascii_start().starts_with(b"<") {
+        let text = String::from_utf8_lossy(body);
+        if let Ok(root) = crate::xml::parse_document(&text) {
+            let error = if root.name == "Error" {
+                Some(&root)
+            } else {
+                root.child("Error")
+                    .or_else(|| root.child("Errors").and_then(|e| e.child("Error")))
+            };
+            if let Some(e) = error {
+                let code = e.child("Code").map(|c| c.text.clone());
+                let message = e
+                    .child("Message")
+                    .map(|c| c.text.clone())
+                    .unwrap_or_default();
+                return Some(ApiError::new(code?, message, status));
+            }
+        }
+    }
     let from_body = crate::json11::decode_error(body);
     let code = header(headers, "x-amzn-errortype")
         .map(|c| {
             let c = c.split(':').next().unwrap_or(c);
             c.rsplit('#').next().unwrap_or(c).to_string()
         })
-        .or_else(|| from_body.as_ref().map(|e| e.code.clone()))
-        .unwrap_or_else(|| status.to_string());
+        .or_else(|| from_body.as_ref().map(|e| e.code.clone()))?;
     let message = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| {
@@ -520,7 +588,7 @@ pub fn decode_error(status: u16, headers: &[(String, String)], body: &[u8]) -> A
                 .find_map(|k| v.get(*k)?.as_str().map(str::to_string))
         })
         .unwrap_or_default();
-    ApiError::new(code, message, status)
+    Some(ApiError::new(code, message, status))
 }
 
 #[cfg(test)]

@@ -266,6 +266,14 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value, endpoints
             ),
         );
         c.eq(
+            format!("{what} input locationName/xmlNamespace"),
+            (op.input_location_name, op.input_xml_namespace),
+            (
+                str_of(&theirs["input"]["locationName"]),
+                str_of(&theirs["input"]["xmlNamespace"]["uri"]),
+            ),
+        );
+        c.eq(
             format!("{what} hostPrefix"),
             op.host_prefix,
             str_of(&theirs["endpoint"]["hostPrefix"]),

@@ -307,7 +307,7 @@ impl<'a> Session<'a> {
         let mut method = "POST".to_string();
         let mut rest_path = None;
         let (mut headers, body) = match service.protocol {
-            Protocol::Query { .. } => (
+            Protocol::Query { .. } | Protocol::Ec2 { .. } => (
                 vec![(
                     "Content-Type".to_string(),
                     "application/x-www-form-urlencoded; charset=utf-8".to_string(),
@@ -327,7 +327,7 @@ impl<'a> Session<'a> {
                     body,
                 )
             }
-            Protocol::RestJson => {
+            Protocol::RestJson | Protocol::RestXml { .. } => {
                 let r = kagi_api::rest::encode_request(op, input);
                 method = r.method;
                 rest_path = Some(r.path);
@@ -415,10 +415,26 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// The input with every unset top-level idempotency token (`ClientToken`) filled with a
-    /// fresh UUID v4, as botocore's `generate_idempotent_uuid` does.
+    /// The input as botocore's handlers leave it: every unset top-level idempotency token
+    /// (`ClientToken`) filled with a fresh UUID v4 (`generate_idempotent_uuid`), Route 53's
+    /// ids reduced to their last path segment.
     fn with_idempotency_tokens(&self, op: &'static Operation, input: &Value) -> Value {
         let mut v = input.clone();
+        // botocore's `fix_route53_ids`: Route 53 ids may be given as the paths its responses
+        // show (`/hostedzone/Z1D633PJN98FT9`); only the last segment is sent.
+        if op.service().name == "route53"
+            && let (Some(shape), Value::Object(obj)) = (op.input_shape(), &mut v)
+        {
+            for m in shape.members() {
+                let id_shape = op.service().shape(m.shape).name;
+                if matches!(id_shape, "ResourceId" | "DelegationSetId" | "ChangeId")
+                    && let Some(Value::String(s)) = obj.get_mut(m.name)
+                    && let Some((_, last)) = s.rsplit_once('/')
+                {
+                    *s = last.to_string();
+                }
+            }
+        }
         if let (Some(shape), Value::Object(obj)) = (op.input_shape(), &mut v) {
             for m in shape.members().iter().filter(|m| m.idempotency_token) {
                 if !obj.contains_key(m.name) {
@@ -456,9 +472,15 @@ impl<'a> Session<'a> {
         let text = String::from_utf8_lossy(&resp_body);
         if (200..300).contains(&status) {
             let decoded = match service.protocol {
-                Protocol::Query { .. } => kagi_api::xml::decode_response(service, op, &text),
+                // IAM and STS: the streaming decoder that unquotes policy documents.
+                Protocol::Query { .. } if matches!(service.name, "iam" | "sts") => {
+                    kagi_api::xml::decode_response(service, op, &text)
+                }
+                Protocol::Query { .. } | Protocol::Ec2 { .. } => {
+                    kagi_api::xmlshape::decode_body(op, &text)
+                }
                 Protocol::Json11 { .. } => kagi_api::json11::decode_response(op, &resp_body),
-                Protocol::RestJson => {
+                Protocol::RestJson | Protocol::RestXml { .. } => {
                     kagi_api::rest::decode_response(op, status, &resp_headers, &resp_body)
                 }
                 other => return Err(unsupported_protocol(service, other)),
@@ -471,12 +493,10 @@ impl<'a> Session<'a> {
             });
         }
         let mut err = match service.protocol {
-            Protocol::Query { .. } => kagi_api::xml::decode_error(&text),
-            Protocol::RestJson => Some(kagi_api::rest::decode_error(
-                status,
-                &resp_headers,
-                &resp_body,
-            )),
+            Protocol::Query { .. } | Protocol::Ec2 { .. } => kagi_api::xml::decode_error(&text),
+            Protocol::RestJson | Protocol::RestXml { .. } => {
+                kagi_api::rest::decode_error(status, &resp_headers, &resp_body)
+            }
             _ => kagi_api::json11::decode_error(&resp_body),
         };
         // A JSON service compatible with its old query protocol (SQS) names the query
