@@ -1,18 +1,25 @@
-//! kagi-api: the one model of the IAM, STS and ECR operations kagi speaks, and the wire codecs
-//! that turn request/response data into bytes and back. Both the client (`kagi-cli`) and the
-//! server (`kagi-server`, `kagi-ecr`) use it, so they cannot drift apart. Pure: no I/O, no clock.
+//! kagi-api: the one model of every AWS service botocore knows (439 in botocore 1.44.5) and the
+//! wire codecs that turn request/response data into bytes and back. Both the client
+//! (`kagi-cli`) and the server (`kagi-server`, `kagi-ecr`) use it, so they cannot drift apart.
+//! Pure: no I/O, no clock.
 //!
 //! # What lives where
 //!
 //! * [`model`]: [`Service`], [`Operation`], [`Shape`] and the `.model` text format they are
 //!   parsed from (documented there). `model/*.model` are transcriptions of botocore's
-//!   `service-2.json`/`paginators-1.json` made by `tools/gen-model.py`; `tests/drift.rs` checks
-//!   them against an installed botocore (`KAGI_COMPAT_VENV`). Every operation of the three
-//!   services is modelled (`kagi serve` implements a subset). Each service's model is parsed on
-//!   first use (release build: STS ≈ 0.05 ms, ECR ≈ 0.2 ms, IAM ≈ 0.3–0.5 ms; see
+//!   `service-2.json`/`paginators-1.json` made by `tools/gen-model.py`, with the service table
+//!   `model/catalog.rs` (compiled in as it is: choosing a service decodes nothing) and
+//!   `model/endpoints.txt`; `tests/drift.rs` checks them against an installed botocore
+//!   (`KAGI_COMPAT_VENV`). `build.rs` deflates each model into the binary (miniz_oxide); IAM,
+//!   STS and ECR, which `kagi serve` speaks, stay as text. A service's model is inflated and
+//!   parsed on first use (release build: STS ≈ 0.1 ms, ECR ≈ 0.7 ms, IAM ≈ 1 ms cold; see
 //!   `examples/model_load.rs`) and then shared for the life of the process.
-//! * [`query`]: AWS query protocol requests (IAM, STS): client [`query::encode`], server
-//!   [`query::decode`] (with validation).
+//! * [`endpoints`]: default endpoints by region and partition (botocore's `endpoints.json`).
+//! * [`rest`]: the REST protocols, client side (rest-json, rest-xml: URI, query string,
+//!   headers, payloads); [`xmlshape`]: shape-driven XML for query/EC2/rest-xml responses and
+//!   rest-xml bodies (botocore's XML parser and serializer).
+//! * [`query`]: AWS query protocol requests (every query service, and EC2's dialect): client
+//!   [`query::encode`], server [`query::decode`] (with validation; IAM, STS).
 //! * [`xml`]: query protocol responses and `ErrorResponse` errors, both directions.
 //! * [`json11`]: AWS JSON 1.1 (ECR) requests, responses and errors, both directions.
 //! * [`validate`]: AWS's server-side constraint checks and their exact wording;
@@ -52,7 +59,10 @@
 //!   lengths, ranges, enums and patterns) survive encode → decode in each protocol.
 //! * `tests/botocore_diff.rs`: our encoders produce exactly botocore's requests and botocore's
 //!   parsers read our responses and errors into exactly our Values (needs `KAGI_COMPAT_VENV`).
-//! * `tests/drift.rs`: the model equals botocore's (needs `KAGI_COMPAT_VENV`).
+//! * `tests/drift.rs`: the model equals botocore's, service by service (needs
+//!   `KAGI_COMPAT_VENV`).
+//! * `tests/protocols.rs`: botocore's own protocol test suites (query, ec2, rest-json,
+//!   rest-xml; inputs and outputs) through the codecs (needs `KAGI_BOTOCORE_SRC`).
 //! * `tests/golden.rs`: AWS documentation examples decode to what the AWS CLI prints.
 //! * `tests/robustness.rs`: decoders never panic on arbitrary input.
 //!

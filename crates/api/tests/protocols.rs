@@ -99,6 +99,36 @@ print(json.dumps(out))
 /// Cases not handled yet: (suite, case id, reason).
 const SKIP: &[(&str, &str, &str)] = &[
     (
+        "output/json",
+        "AwsJson11SupportsNaNFloatInputs",
+        "NaN in a Value",
+    ),
+    (
+        "output/json",
+        "AwsJson11SupportsInfinityFloatInputs",
+        "infinity in a Value",
+    ),
+    (
+        "output/json",
+        "AwsJson11SupportsNegativeInfinityFloatInputs",
+        "infinity in a Value",
+    ),
+    (
+        "output/json_1_0",
+        "AwsJson10SupportsNaNFloatInputs",
+        "NaN in a Value",
+    ),
+    (
+        "output/json_1_0",
+        "AwsJson10SupportsInfinityFloatInputs",
+        "infinity in a Value",
+    ),
+    (
+        "output/json_1_0",
+        "AwsJson10SupportsNegativeInfinityFloatInputs",
+        "infinity in a Value",
+    ),
+    (
         "output/ec2",
         "Ec2QuerySupportsNaNFloatOutputs",
         "NaN in a Value",
@@ -616,4 +646,65 @@ fn rest_xml_responses() {
             Err(e) => Some(format!("error {e}")),
         }
     });
+}
+
+fn json_requests(suite: &str) {
+    run(suite, |svc, op, case| {
+        let (target, body) = kagi_api::json11::encode_request(svc, op, &case["params"]);
+        let want = &case["serialized"];
+        let mut diffs = Vec::new();
+        if let Some(t) = want["headers"]["X-Amz-Target"].as_str()
+            && t != target
+        {
+            diffs.push(format!("target {target} != {t}"));
+        }
+        if let Some(b) = want["body"].as_str()
+            && !same_body(&body, b)
+        {
+            diffs.push(format!("body {} != {b}", String::from_utf8_lossy(&body)));
+        }
+        (!diffs.is_empty()).then(|| diffs.join("; "))
+    });
+}
+
+fn json_responses(suite: &str) {
+    run(suite, |_svc, op, case| {
+        let body = case["response"]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .as_bytes();
+        if let Some(code) = case["errorCode"].as_str() {
+            let e = kagi_api::json11::decode_error(body);
+            let msg = case["errorMessage"].as_str().unwrap_or_default();
+            return match e {
+                Some(e) if e.code == code && e.message == msg => None,
+                other => Some(format!("error {other:?} != ({code}, {msg:?})")),
+            };
+        }
+        match kagi_api::json11::decode_response(op, body) {
+            Ok(v) if v == case["result"] => None,
+            Ok(v) => Some(format!("result {v} != {}", case["result"])),
+            Err(e) => Some(format!("error {e}")),
+        }
+    });
+}
+
+#[test]
+fn json_1_1_requests() {
+    json_requests("input/json");
+}
+
+#[test]
+fn json_1_1_responses() {
+    json_responses("output/json");
+}
+
+#[test]
+fn json_1_0_requests() {
+    json_requests("input/json_1_0");
+}
+
+#[test]
+fn json_1_0_responses() {
+    json_responses("output/json_1_0");
 }
