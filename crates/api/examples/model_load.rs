@@ -6,7 +6,7 @@ use std::time::Instant;
 fn main() {
     let only: Vec<String> = std::env::args().skip(1).collect();
     let (mut total, mut packed) = (std::time::Duration::ZERO, 0);
-    for svc in kagi_api::services() {
+    for &svc in kagi_api::services() {
         if !only.is_empty() && !only.iter().any(|n| n == svc.cli_name) {
             continue;
         }

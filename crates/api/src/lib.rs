@@ -8,9 +8,10 @@
 //! * [`model`]: [`Service`], [`Operation`], [`Shape`] and the `.model` text format they are
 //!   parsed from (documented there). `model/*.model` are transcriptions of botocore's
 //!   `service-2.json`/`paginators-1.json` made by `tools/gen-model.py`, with the service table
-//!   `model/catalog.rs` (compiled in as it is: choosing a service decodes nothing) and
+//!   `model/catalog.txt` (compiled in as text with an integer index from `build.rs`: nothing to
+//!   relocate at load, a service is built from its line when first named) and
 //!   `model/endpoints.txt`; `tests/drift.rs` checks them against an installed botocore
-//!   (`KAGI_COMPAT_VENV`). `build.rs` deflates each model into the binary (miniz_oxide); IAM,
+//!   (`KAGI_COMPAT_VENV`). `build.rs` deflates the models into one blob (miniz_oxide); IAM,
 //!   STS and ECR, which `kagi serve` speaks, stay as text. A service's model is inflated and
 //!   parsed on first use (release build: STS ≈ 0.1 ms, ECR ≈ 0.7 ms, IAM ≈ 1 ms cold; see
 //!   `examples/model_load.rs`) and then shared for the life of the process.
@@ -93,43 +94,127 @@ pub use model::{
 };
 pub use time::Timestamp;
 
-// The generated service table: `static SERVICES` (every service of the pinned botocore,
-// sorted by botocore's name) and `static ALIASES` (hidden command aliases).
-use model::ModelSource;
-include!("../model/catalog.rs");
+// The service table: `model/catalog.txt` (one tab-separated line per service, sorted by
+// botocore's name; written by tools/gen-model.py), its index from build.rs (`MODEL_SPANS`,
+// `LINE_STARTS`, `CLI_NAMES`) and the deflated models. All of it is text and integers: nothing
+// to relocate at load, and a service is built from its line the first time it is named.
+static CATALOG: &str = include_str!("../model/catalog.txt");
+static MODELS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/models.bin"));
+include!(concat!(env!("OUT_DIR"), "/catalog_index.rs"));
 
-/// All services, sorted by botocore's service name.
-pub fn services() -> &'static [Service] {
-    &SERVICES
+const COUNT: usize = LINE_STARTS.len();
+static CELLS: [std::sync::OnceLock<Service>; COUNT] = [const { std::sync::OnceLock::new() }; COUNT];
+static ALL: std::sync::OnceLock<Vec<&'static Service>> = std::sync::OnceLock::new();
+
+/// The models of the services kagi serve speaks, kept as text (the server parses them at every
+/// start; the seed story's CLI calls them).
+fn text_model(name: &str) -> Option<&'static str> {
+    match name {
+        "iam" => Some(include_str!("../model/iam.model")),
+        "sts" => Some(include_str!("../model/sts.model")),
+        "ecr" => Some(include_str!("../model/ecr.model")),
+        _ => None,
+    }
+}
+
+/// The `i`th service of the catalog, built from its line on first use.
+fn nth(i: usize) -> &'static Service {
+    CELLS[i].get_or_init(|| {
+        let start = LINE_STARTS[i] as usize;
+        let line = CATALOG[start..].split('\n').next().unwrap_or_default();
+        let f: Vec<&'static str> = line.split('\t').collect();
+        assert_eq!(f.len(), 13, "catalog line {i}: {line:?}");
+        let protocol = match f[5] {
+            "query" => Protocol::Query {
+                version: f[6],
+                xmlns: f[7],
+            },
+            "ec2" => Protocol::Ec2 {
+                version: f[6],
+                xmlns: f[7],
+            },
+            "json" => Protocol::Json11 {
+                target_prefix: f[6],
+                json_version: f[7],
+            },
+            "rest-json" => Protocol::RestJson,
+            "rest-xml" => Protocol::RestXml { xmlns: f[6] },
+            "smithy-rpc-v2-cbor" => Protocol::Cbor {
+                target_prefix: f[6],
+            },
+            other => panic!("catalog line {i}: protocol {other}"),
+        };
+        let source = match text_model(f[0]) {
+            Some(text) => model::ModelSource::Text(text),
+            None => {
+                let (at, len) = MODEL_SPANS[i];
+                model::ModelSource::Deflate(&MODELS[at as usize..(at + len) as usize])
+            }
+        };
+        Service::generated(
+            f[0],
+            f[1],
+            (f[2], f[3], f[4]),
+            protocol,
+            f[8],
+            f[9],
+            (!f[10].is_empty()).then_some((f[10], f[11])),
+            f[12] == "1",
+            source,
+        )
+    })
+}
+
+/// All services, sorted by botocore's service name (building them all: for listings and tests;
+/// a command names one service with [`service`]).
+pub fn services() -> &'static [&'static Service] {
+    ALL.get_or_init(|| (0..COUNT).map(nth).collect())
 }
 
 /// The service with CLI name `cli_name` (`iam`, `sts`, `ecr`, `s3api`, `configservice`), or a
 /// hidden alias of one (`runtime.sagemaker`).
 pub fn service(cli_name: &str) -> Option<&'static Service> {
-    let name = ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == cli_name)
-        .map_or(cli_name, |(_, target)| *target);
-    SERVICES.iter().find(|s| s.cli_name == name)
+    if cli_name.is_empty() || cli_name.contains(['\n', '\t']) {
+        return None;
+    }
+    let alias = CATALOG
+        .lines()
+        .rev()
+        .take_while(|l| l.starts_with("alias\t"))
+        .find_map(|l| {
+            let mut f = l.split('\t').skip(1);
+            (f.next() == Some(cli_name)).then(|| f.next()).flatten()
+        });
+    let name = alias.unwrap_or(cli_name);
+    let at = CLI_NAMES.find(&format!("\n{name}\n"))?;
+    Some(nth(CLI_NAMES[..at].matches('\n').count()))
 }
 
 /// The service whose botocore name is `name` (`s3`, `config`).
 pub fn service_by_name(name: &str) -> Option<&'static Service> {
-    SERVICES
-        .binary_search_by(|s| s.name.cmp(name))
-        .ok()
-        .map(|i| &SERVICES[i])
+    let i = LINE_STARTS
+        .binary_search_by(|start| {
+            let line = &CATALOG[*start as usize..];
+            line[..line.find('\t').unwrap_or(0)].cmp(name)
+        })
+        .ok()?;
+    Some(nth(i))
 }
 
 /// The service whose SigV4 signing name is `signing_name` (server side: from the credential
-/// scope). Several services share some signing names; the first by botocore name wins, and
-/// kagi serve only asks for the ones it serves (`iam`, `sts`, `ecr`).
+/// scope). Several services share some signing names; kagi serve only asks for the ones it
+/// serves (`iam`, `sts`, `ecr`), which are looked at first.
 pub fn service_by_signing_name(signing_name: &str) -> Option<&'static Service> {
     ["iam", "sts", "ecr"]
         .iter()
         .filter_map(|n| service(n))
-        .chain(SERVICES.iter())
         .find(|s| s.signing_name == signing_name)
+        .or_else(|| {
+            services()
+                .iter()
+                .copied()
+                .find(|s| s.signing_name == signing_name)
+        })
 }
 
 #[cfg(test)]
@@ -139,7 +224,7 @@ mod tests {
     #[test]
     fn every_model_parses_and_is_consistent() {
         let mut ops = 0;
-        for svc in services() {
+        for &svc in services() {
             assert!(!svc.operations().is_empty(), "{}", svc.cli_name);
             for op in svc.operations() {
                 ops += 1;
@@ -182,6 +267,21 @@ mod tests {
         // Every service of the pinned botocore (1.44.5 has 439): a regenerated model that lost
         // services fails here before it fails in a user's hands.
         assert!(services().len() >= 400, "{}", services().len());
+        // The catalog, its index and the packed models line up: every service is found by
+        // its CLI name and by its name, and its model is its own.
+        for (i, &svc) in services().iter().enumerate() {
+            assert!(
+                std::ptr::eq(service(svc.cli_name).unwrap(), svc),
+                "{}",
+                svc.name
+            );
+            assert!(
+                std::ptr::eq(service_by_name(svc.name).unwrap(), svc),
+                "{}",
+                svc.name
+            );
+            assert!(std::ptr::eq(nth(i), svc));
+        }
         assert!(ops > 15_000, "{ops}");
     }
 

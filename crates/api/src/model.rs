@@ -3,14 +3,15 @@
 //!
 //! # The `.model` format
 //!
-//! One file per service (`model/iam.model`, `model/sts.model`, `model/ecr.model`), transcribed
+//! One file per service of the pinned botocore (`model/<name>.model`, 439 of them), transcribed
 //! from botocore's `service-2.json` + `paginators-1.json` by `tools/gen-model.py` (run it as
 //! `python3 crates/api/tools/gen-model.py VENV/bin/python` with a venv holding botocore) and
-//! checked against botocore by `tests/drift.rs`. Every operation of the three services is
-//! transcribed (the CLI can call any of them); `kagi serve` implements the subset listed in the
-//! generator's `OPS`, which must exist. The file is embedded with `include_str!` and parsed on
-//! first use of the service (a few hundred lines, tens of microseconds); every name is a slice of
-//! the embedded text, so parsing allocates only the tables.
+//! checked against botocore by `tests/drift.rs`. Every operation is transcribed (the CLI can
+//! call any of them); `kagi serve` implements the subset of IAM, STS and ECR listed in the
+//! generator's `OPS`, which must exist. `build.rs` deflates the files into the binary (IAM,
+//! STS and ECR stay text); a service's model is inflated and parsed on first use of the
+//! service; every name is a slice of the (then leaked) text, so parsing allocates only the
+//! tables.
 //!
 //! The format is line oriented; `#` starts a comment line, blank lines are ignored. Top-level
 //! lines start with a keyword, indented lines belong to the preceding top-level line:
@@ -31,17 +32,28 @@
 //! error NoSuchEntityException code=NoSuchEntity status=404 sender
 //! ```
 //!
-//! * `op NAME [in=SHAPE] [out=SHAPE] [wrap=RESULT_WRAPPER]`, followed by optional `doc TEXT`
-//!   (one line of help: the first sentence of botocore's documentation) and
-//!   `page in= out= [limit=] [more=] keys=K1,K2 [nonagg=N1,N2]` (the botocore paginator).
+//! * `op NAME [cli=NAME] [in=SHAPE [inas=ROOT] [inns=URI]] [out=SHAPE] [wrap=RESULT_WRAPPER]
+//!   [http=METHOD:URI] [code=STATUS] [hostprefix=P] [auth=none|v4-unsigned-body] [checksum]`,
+//!   followed by optional `doc TEXT` (one line of help: the first sentence of botocore's
+//!   documentation) and `page in= out= [limit=] [more=] keys=K1,K2 [nonagg=N1,N2]` (the
+//!   botocore paginator; tokens may be lists and expressions, `%XX`-escaped). `cli=` is one of
+//!   botocore's xform exceptions (`create-oauth2-token`); `inas=`/`inns=` the rest-xml body's
+//!   root element and namespace; `http=` is written for the REST protocols and wherever it is
+//!   not `POST:/`.
 //! * `TYPE NAME [attrs]` where TYPE is one of `structure list map string integer long boolean
 //!   timestamp blob double float`. Attributes: `member=` (list), `key=`/`value=` (map),
 //!   `min=`/`max=` (length for strings/lists/maps, value for numbers), `sensitive`, `union`
 //!   (a structure with exactly one member set),
-//!   `enum=A,B,C` and `pattern=REGEX` (always last: the rest of the line is the pattern).
+//!   `fmin=`/`fmax=` (fractional bounds), `document`, `flat`, `streaming`, `requireslength`,
+//!   `eventstream`, `event`, `payload=MEMBER`, `ts=FORMAT`, `as=` (XML name), `ns=URI`,
+//!   `memberas=`/`keyas=`/`valueas=` (item names), `memberjsonvalue`,
+//!   `enum=A,B,C` (values `%XX`-escaped for `%`, space, `,`, `=`) and `pattern=REGEX` (always
+//!   last: the rest of the line is the pattern).
 //!   A structure is followed by one indented line per member, in botocore's order:
-//!   `MemberName ShapeName [required] [-- one line of help]` (the help is kept for members of
-//!   operation input/output shapes only, which is what the CLI's `help` shows).
+//!   `MemberName ShapeName [required] [loc=uri|querystring|header|headers|statusCode]
+//!   [as=WIRE_NAME] [qn=EC2_NAME] [idem] [host] [jsonvalue] [xmlattr] [flat] [ns=URI]
+//!   [nsprefix=P] [eventpayload] [streaming] [-- one line of help]` (the help is kept for
+//!   members of operation input/output shapes only, which is what the CLI's `help` shows).
 //! * `error SHAPE code=CODE status=HTTP [sender]`: the operations' modelled errors.
 //!
 //! Shapes are referenced by name anywhere in the file (forward references included); the
@@ -387,7 +399,7 @@ impl Shape {
 }
 
 impl Service {
-    /// One row of the generated catalog (`model/catalog.rs`).
+    /// One row of the catalog (`model/catalog.txt`; see `lib.rs`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) const fn generated(
         name: &'static str,

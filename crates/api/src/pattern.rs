@@ -494,7 +494,7 @@ mod tests {
         // are only the server's business (botocore does not check them either); a pattern
         // this matcher cannot compile accepts everything, so the few left over are listed.
         let (mut total, mut failed) = (0, Vec::new());
-        for svc in crate::services() {
+        for &svc in crate::services() {
             let served = ["iam", "sts", "ecr"].contains(&svc.cli_name);
             for shape in svc.shapes() {
                 if let Some(p) = shape.pattern {

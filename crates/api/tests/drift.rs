@@ -612,7 +612,7 @@ fn model_matches_botocore() {
         .collect();
     let ours: Vec<&str> = kagi_api::services().iter().map(|s| s.name).collect();
     c.eq("services".to_string(), ours, available);
-    for svc in kagi_api::services() {
+    for &svc in kagi_api::services() {
         let d = &data["services"][svc.name];
         assert!(!d.is_null(), "botocore has no {}", svc.name);
         check_service(&mut c, svc, d, &data["endpoints"]);
