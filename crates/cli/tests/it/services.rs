@@ -24,6 +24,7 @@ struct World {
     url: String,
     queue_url: String,
     topic_arn: String,
+    api_id: String,
     zone_id: String,
     vpc_id: String,
 }
@@ -42,7 +43,8 @@ fn run_ok(w: &Sandbox, url: &str, args: &[&str]) -> Value {
 }
 
 /// One moto server with a queue, a table and an item, a KMS key, a secret, a parameter, a log
-/// group and a Lambda function, all created by kagi.
+/// group, a Lambda function, a stream, a REST API, a topic, a stack, a hosted zone, a VPC and a
+/// security group, all created by kagi.
 fn world() -> Option<World> {
     let moto = start_moto()?;
     let mut sb = Sandbox::new();
@@ -168,6 +170,24 @@ fn world() -> Option<World> {
     ]);
     assert_eq!(f["FunctionName"], "f1", "{f}");
     assert_eq!(f["Timeout"], 7, "{f}");
+    // json 1.1 (Kinesis), rest-json (API Gateway).
+    r(&[
+        "kinesis",
+        "create-stream",
+        "--stream-name",
+        "k1",
+        "--shard-count",
+        "1",
+    ]);
+    let api = r(&[
+        "apigateway",
+        "create-rest-api",
+        "--name",
+        "a1",
+        "--description",
+        "kagi",
+    ]);
+    let api_id = api["id"].as_str().expect("rest api id").to_string();
     // query (SNS, CloudFormation).
     let topic = r(&[
         "sns",
@@ -240,6 +260,7 @@ fn world() -> Option<World> {
         url,
         queue_url,
         topic_arn,
+        api_id,
         zone_id,
         vpc_id,
     })
@@ -436,6 +457,62 @@ fn commands(w: &World) -> Vec<Vec<String>> {
         "arn:aws:lambda:us-east-1:123456789012:function:f1",
     ]));
     cmds.push(vec!["lambda", "get-function", "--function-name", "nope"]);
+    // Kinesis (json 1.1).
+    cmds.push(vec![
+        "kinesis",
+        "create-stream",
+        "--stream-name",
+        "k1",
+        "--shard-count",
+        "1",
+    ]);
+    cmds.extend(three(&[
+        "kinesis",
+        "describe-stream-summary",
+        "--stream-name",
+        "k1",
+        "--query",
+        "StreamDescriptionSummary.[StreamName,StreamStatus,OpenShardCount]",
+    ]));
+    cmds.extend(three(&[
+        "kinesis",
+        "list-streams",
+        "--query",
+        "StreamNames",
+    ]));
+    cmds.push(vec![
+        "kinesis",
+        "describe-stream-summary",
+        "--stream-name",
+        "nope",
+    ]);
+    // API Gateway (rest-json).
+    let api = w.api_id.as_str();
+    cmds.push(vec![
+        "apigateway",
+        "create-rest-api",
+        "--name",
+        "a2",
+        "--query",
+        "[name,apiKeySource]",
+    ]);
+    cmds.extend(three(&[
+        "apigateway",
+        "get-rest-api",
+        "--rest-api-id",
+        api,
+        "--query",
+        "[id,name,description]",
+    ]));
+    cmds.extend(three(&[
+        "apigateway",
+        "get-resources",
+        "--rest-api-id",
+        api,
+        "--query",
+        "items[].path",
+    ]));
+    cmds.push(vec!["apigateway", "get-rest-api", "--rest-api-id", "nope"]);
     // SNS (query).
     let topic = w.topic_arn.as_str();
     cmds.push(vec![
