@@ -29,8 +29,8 @@ enum Dir {
 
 fn target_prefix(service: &Service) -> &'static str {
     match service.protocol {
-        Protocol::Json11 { target_prefix, .. } => target_prefix,
-        Protocol::Query { .. } => "",
+        Protocol::Json11 { target_prefix, .. } | Protocol::Cbor { target_prefix } => target_prefix,
+        _ => "",
     }
 }
 
@@ -54,6 +54,26 @@ pub fn encode_request(
         target,
         serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec()),
     )
+}
+
+/// The JSON bytes of `value` as shape `shape` in a request (shared with rest-json).
+pub(crate) fn encode_shape(service: &'static Service, shape: ShapeId, value: &Value) -> Vec<u8> {
+    let v = convert(service, shape, value, Dir::Request, "").unwrap_or(Value::Null);
+    let v = if v.is_null() {
+        Value::Object(Map::new())
+    } else {
+        v
+    };
+    serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// The Value of parsed response JSON `raw` as shape `shape` (shared with rest-json).
+pub(crate) fn decode_shape(
+    service: &'static Service,
+    shape: ShapeId,
+    raw: &Value,
+) -> Result<Value, ApiError> {
+    convert(service, shape, raw, Dir::Decode, "")
 }
 
 /// Server side: resolves the operation from `X-Amz-Target`, parses and validates the body.
@@ -188,14 +208,23 @@ fn convert(
             format!("{path}.{name}")
         }
     };
+    // A document is any JSON value, carried as it is.
+    if shape.document {
+        return Ok(value.clone());
+    }
     Ok(match (&shape.kind, value) {
         (ShapeKind::Structure { members }, Value::Object(obj)) => {
+            // Values are keyed by member name, the wire by `locationName` when there is one.
             let mut out = Map::new();
             for m in members {
-                if let Some(v) = obj.get(m.name) {
+                let (from, to) = match dir {
+                    Dir::Decode => (m.wire_name(), m.name),
+                    _ => (m.name, m.wire_name()),
+                };
+                if let Some(v) = obj.get(from) {
                     let c = convert(service, m.shape, v, dir, &sub(m.name))?;
                     if !c.is_null() {
-                        out.insert(m.name.to_string(), c);
+                        out.insert(to.to_string(), c);
                     }
                 }
             }
@@ -211,17 +240,27 @@ fn convert(
         (ShapeKind::Map { value: vshape, .. }, Value::Object(obj)) => {
             let mut out = Map::new();
             for (k, v) in obj {
-                out.insert(k.clone(), convert(service, *vshape, v, dir, &sub(k))?);
+                // A null map value is left out, as botocore's parsers do.
+                if !v.is_null() {
+                    out.insert(k.clone(), convert(service, *vshape, v, dir, &sub(k))?);
+                }
             }
             Value::Object(out)
         }
         (ShapeKind::Timestamp, v) => {
             let ts = match v {
                 Value::Number(n) => n.as_f64().and_then(Timestamp::from_epoch_f64),
-                Value::String(s) => Timestamp::parse(s),
+                Value::String(s) => crate::time::parse_any(s),
                 _ => None,
             };
             match (ts, dir) {
+                // A shape may say how it travels (`iso8601`, `rfc822`); JSON's default is epoch
+                // seconds.
+                (Some(t), Dir::Request | Dir::Response)
+                    if shape.timestamp_format.is_some_and(|f| f != "unixTimestamp") =>
+                {
+                    Value::String(crate::time::format_as(t, shape.timestamp_format))
+                }
                 (Some(t), Dir::Response) => t.to_epoch_json(),
                 (Some(t), Dir::Request) => Value::from(t.secs),
                 (Some(t), Dir::Decode) => Value::String(t.to_value_string()),

@@ -1,18 +1,26 @@
-//! kagi-api: the one model of the IAM, STS and ECR operations kagi speaks, and the wire codecs
-//! that turn request/response data into bytes and back. Both the client (`kagi-cli`) and the
-//! server (`kagi-server`, `kagi-ecr`) use it, so they cannot drift apart. Pure: no I/O, no clock.
+//! kagi-api: the one model of every AWS service botocore knows (439 in botocore 1.44.5) and the
+//! wire codecs that turn request/response data into bytes and back. Both the client
+//! (`kagi-cli`) and the server (`kagi-server`, `kagi-ecr`) use it, so they cannot drift apart.
+//! Pure: no I/O, no clock.
 //!
 //! # What lives where
 //!
 //! * [`model`]: [`Service`], [`Operation`], [`Shape`] and the `.model` text format they are
 //!   parsed from (documented there). `model/*.model` are transcriptions of botocore's
-//!   `service-2.json`/`paginators-1.json` made by `tools/gen-model.py`; `tests/drift.rs` checks
-//!   them against an installed botocore (`KAGI_COMPAT_VENV`). Every operation of the three
-//!   services is modelled (`kagi serve` implements a subset). Each service's model is parsed on
-//!   first use (release build: STS ≈ 0.05 ms, ECR ≈ 0.2 ms, IAM ≈ 0.3–0.5 ms; see
+//!   `service-2.json`/`paginators-1.json` made by `tools/gen-model.py`, with the service table
+//!   `model/catalog.txt` (compiled in as text with an integer index from `build.rs`: nothing to
+//!   relocate at load, a service is built from its line when first named) and
+//!   `model/endpoints.txt`; `tests/drift.rs` checks them against an installed botocore
+//!   (`KAGI_COMPAT_VENV`). `build.rs` deflates the models into one blob (miniz_oxide); IAM,
+//!   STS and ECR, which `kagi serve` speaks, stay as text. A service's model is inflated and
+//!   parsed on first use (release build: STS ≈ 0.1 ms, ECR ≈ 0.7 ms, IAM ≈ 1 ms cold; see
 //!   `examples/model_load.rs`) and then shared for the life of the process.
-//! * [`query`]: AWS query protocol requests (IAM, STS): client [`query::encode`], server
-//!   [`query::decode`] (with validation).
+//! * [`endpoints`]: default endpoints by region and partition (botocore's `endpoints.json`).
+//! * [`rest`]: the REST protocols, client side (rest-json, rest-xml: URI, query string,
+//!   headers, payloads); [`xmlshape`]: shape-driven XML for query/EC2/rest-xml responses and
+//!   rest-xml bodies (botocore's XML parser and serializer).
+//! * [`query`]: AWS query protocol requests (every query service, and EC2's dialect): client
+//!   [`query::encode`], server [`query::decode`] (with validation; IAM, STS).
 //! * [`xml`]: query protocol responses and `ErrorResponse` errors, both directions.
 //! * [`json11`]: AWS JSON 1.1 (ECR) requests, responses and errors, both directions.
 //! * [`validate`]: AWS's server-side constraint checks and their exact wording;
@@ -52,7 +60,10 @@
 //!   lengths, ranges, enums and patterns) survive encode → decode in each protocol.
 //! * `tests/botocore_diff.rs`: our encoders produce exactly botocore's requests and botocore's
 //!   parsers read our responses and errors into exactly our Values (needs `KAGI_COMPAT_VENV`).
-//! * `tests/drift.rs`: the model equals botocore's (needs `KAGI_COMPAT_VENV`).
+//! * `tests/drift.rs`: the model equals botocore's, service by service (needs
+//!   `KAGI_COMPAT_VENV`).
+//! * `tests/protocols.rs`: botocore's own protocol test suites (query, ec2, rest-json,
+//!   rest-xml; inputs and outputs) through the codecs (needs `KAGI_BOTOCORE_SRC`).
 //! * `tests/golden.rs`: AWS documentation examples decode to what the AWS CLI prints.
 //! * `tests/robustness.rs`: decoders never panic on arbitrary input.
 //!
@@ -64,14 +75,17 @@
 //!   shape (`ValidationError`, `SerializationException`, `InvalidAction`, ...).
 //! * Shapes marked `sensitive` are never echoed in validation messages.
 
+pub mod endpoints;
 pub mod error;
 pub mod json11;
 pub mod model;
 pub mod pattern;
 pub mod query;
+pub mod rest;
 pub mod time;
 pub mod validate;
 pub mod xml;
+pub mod xmlshape;
 
 pub use error::ApiError;
 pub use model::{
@@ -80,66 +94,127 @@ pub use model::{
 };
 pub use time::Timestamp;
 
-static SERVICES: [Service; 3] = [
-    Service::new(
-        (
-            "iam",
-            "IAM",
-            "AWS Identity and Access Management",
-            "2010-05-08",
-        ),
-        Protocol::Query {
-            version: "2010-05-08",
-            xmlns: "https://iam.amazonaws.com/doc/2010-05-08/",
-        },
-        "iam",
-        "iam",
-        Some(("us-east-1", "iam.amazonaws.com")),
-        include_str!("../model/iam.model"),
-    ),
-    Service::new(
-        ("sts", "STS", "AWS Security Token Service", "2011-06-15"),
-        Protocol::Query {
-            version: "2011-06-15",
-            xmlns: "https://sts.amazonaws.com/doc/2011-06-15/",
-        },
-        "sts",
-        "sts",
-        None,
-        include_str!("../model/sts.model"),
-    ),
-    Service::new(
-        (
-            "ecr",
-            "ECR",
-            "Amazon Elastic Container Registry",
-            "2015-09-21",
-        ),
-        Protocol::Json11 {
-            target_prefix: "AmazonEC2ContainerRegistry_V20150921",
-            json_version: "1.1",
-        },
-        "ecr",
-        "api.ecr",
-        None,
-        include_str!("../model/ecr.model"),
-    ),
-];
+// The service table: `model/catalog.txt` (one tab-separated line per service, sorted by
+// botocore's name; written by tools/gen-model.py), its index from build.rs (`MODEL_SPANS`,
+// `LINE_STARTS`, `CLI_NAMES`) and the deflated models. All of it is text and integers: nothing
+// to relocate at load, and a service is built from its line the first time it is named.
+static CATALOG: &str = include_str!("../model/catalog.txt");
+static MODELS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/models.bin"));
+include!(concat!(env!("OUT_DIR"), "/catalog_index.rs"));
 
-/// All services, in a fixed order (iam, sts, ecr).
-pub fn services() -> &'static [Service] {
-    &SERVICES
+const COUNT: usize = LINE_STARTS.len();
+static CELLS: [std::sync::OnceLock<Service>; COUNT] = [const { std::sync::OnceLock::new() }; COUNT];
+static ALL: std::sync::OnceLock<Vec<&'static Service>> = std::sync::OnceLock::new();
+
+/// The models of the services kagi serve speaks, kept as text (the server parses them at every
+/// start; the seed story's CLI calls them).
+fn text_model(name: &str) -> Option<&'static str> {
+    match name {
+        "iam" => Some(include_str!("../model/iam.model")),
+        "sts" => Some(include_str!("../model/sts.model")),
+        "ecr" => Some(include_str!("../model/ecr.model")),
+        _ => None,
+    }
 }
 
-/// The service with CLI name `cli_name` (`iam`, `sts`, `ecr`).
+/// The `i`th service of the catalog, built from its line on first use.
+fn nth(i: usize) -> &'static Service {
+    CELLS[i].get_or_init(|| {
+        let start = LINE_STARTS[i] as usize;
+        let line = CATALOG[start..].split('\n').next().unwrap_or_default();
+        let f: Vec<&'static str> = line.split('\t').collect();
+        assert_eq!(f.len(), 13, "catalog line {i}: {line:?}");
+        let protocol = match f[5] {
+            "query" => Protocol::Query {
+                version: f[6],
+                xmlns: f[7],
+            },
+            "ec2" => Protocol::Ec2 {
+                version: f[6],
+                xmlns: f[7],
+            },
+            "json" => Protocol::Json11 {
+                target_prefix: f[6],
+                json_version: f[7],
+            },
+            "rest-json" => Protocol::RestJson,
+            "rest-xml" => Protocol::RestXml { xmlns: f[6] },
+            "smithy-rpc-v2-cbor" => Protocol::Cbor {
+                target_prefix: f[6],
+            },
+            other => panic!("catalog line {i}: protocol {other}"),
+        };
+        let source = match text_model(f[0]) {
+            Some(text) => model::ModelSource::Text(text),
+            None => {
+                let (at, len) = MODEL_SPANS[i];
+                model::ModelSource::Deflate(&MODELS[at as usize..(at + len) as usize])
+            }
+        };
+        Service::generated(
+            f[0],
+            f[1],
+            (f[2], f[3], f[4]),
+            protocol,
+            f[8],
+            f[9],
+            (!f[10].is_empty()).then_some((f[10], f[11])),
+            f[12] == "1",
+            source,
+        )
+    })
+}
+
+/// All services, sorted by botocore's service name (building them all: for listings and tests;
+/// a command names one service with [`service`]).
+pub fn services() -> &'static [&'static Service] {
+    ALL.get_or_init(|| (0..COUNT).map(nth).collect())
+}
+
+/// The service with CLI name `cli_name` (`iam`, `sts`, `ecr`, `s3api`, `configservice`), or a
+/// hidden alias of one (`runtime.sagemaker`).
 pub fn service(cli_name: &str) -> Option<&'static Service> {
-    SERVICES.iter().find(|s| s.cli_name == cli_name)
+    if cli_name.is_empty() || cli_name.contains(['\n', '\t']) {
+        return None;
+    }
+    let alias = CATALOG
+        .lines()
+        .rev()
+        .take_while(|l| l.starts_with("alias\t"))
+        .find_map(|l| {
+            let mut f = l.split('\t').skip(1);
+            (f.next() == Some(cli_name)).then(|| f.next()).flatten()
+        });
+    let name = alias.unwrap_or(cli_name);
+    let at = CLI_NAMES.find(&format!("\n{name}\n"))?;
+    Some(nth(CLI_NAMES[..at].matches('\n').count()))
+}
+
+/// The service whose botocore name is `name` (`s3`, `config`).
+pub fn service_by_name(name: &str) -> Option<&'static Service> {
+    let i = LINE_STARTS
+        .binary_search_by(|start| {
+            let line = &CATALOG[*start as usize..];
+            line[..line.find('\t').unwrap_or(0)].cmp(name)
+        })
+        .ok()?;
+    Some(nth(i))
 }
 
 /// The service whose SigV4 signing name is `signing_name` (server side: from the credential
-/// scope).
+/// scope). Several services share some signing names; kagi serve only asks for the ones it
+/// serves (`iam`, `sts`, `ecr`), which are looked at first.
 pub fn service_by_signing_name(signing_name: &str) -> Option<&'static Service> {
-    SERVICES.iter().find(|s| s.signing_name == signing_name)
+    ["iam", "sts", "ecr"]
+        .iter()
+        .filter_map(|n| service(n))
+        .find(|s| s.signing_name == signing_name)
+        .or_else(|| {
+            services()
+                .iter()
+                .copied()
+                .find(|s| s.signing_name == signing_name)
+        })
 }
 
 #[cfg(test)]
@@ -148,35 +223,66 @@ mod tests {
 
     #[test]
     fn every_model_parses_and_is_consistent() {
-        for svc in services() {
+        let mut ops = 0;
+        for &svc in services() {
             assert!(!svc.operations().is_empty(), "{}", svc.cli_name);
             for op in svc.operations() {
-                assert!(!op.documentation.is_empty(), "{} has no doc", op.name);
+                ops += 1;
                 if let Some(s) = op.input_shape() {
                     assert_eq!(s.kind.type_name(), "structure");
                 }
                 if let Some(p) = &op.paginator {
                     let input = op.input_shape().unwrap();
                     let output = op.output_shape().unwrap();
-                    assert!(input.member(p.input_token).is_some(), "{}", op.name);
-                    assert!(output.member(p.output_token).is_some(), "{}", op.name);
-                    for k in &p.result_keys {
-                        // A result key may be a path (`imageScanFindings.findings`).
-                        let first = k.split('.').next().unwrap_or(k);
-                        assert!(output.member(first).is_some(), "{}: {k}", op.name);
+                    for t in &p.input_tokens {
+                        assert!(input.member(t).is_some(), "{}.{}", svc.name, op.name);
+                    }
+                    // An output token or result key may be a path (`imageScanFindings.findings`)
+                    // or, rarely, an expression (`NextMarker || Contents[-1].Key`).
+                    for k in p.output_tokens.iter().chain(&p.result_keys) {
+                        let first = k.split(['.', ' ', '[']).next().unwrap_or(k);
+                        assert!(
+                            output.member(first).is_some(),
+                            "{}.{}: {k}",
+                            svc.name,
+                            op.name
+                        );
                     }
                 }
-                match svc.protocol {
-                    Protocol::Query { .. } => assert_eq!(
+                // (A JSON service that also lists the query protocol, as CloudWatch, keeps
+                // its query result wrappers in the model.)
+                if let Protocol::Query { .. } = svc.protocol {
+                    assert_eq!(
                         op.result_wrapper.is_some(),
                         op.output.is_some(),
                         "{}",
                         op.name
-                    ),
-                    Protocol::Json11 { .. } => assert!(op.result_wrapper.is_none()),
+                    );
+                }
+                if matches!(svc.protocol, Protocol::RestJson | Protocol::RestXml { .. }) {
+                    assert!(op.request_uri.starts_with('/'), "{}", op.name);
                 }
             }
         }
+        // Every service of the pinned botocore (1.44.5 has 439): a regenerated model that lost
+        // services fails here before it fails in a user's hands.
+        assert!(services().len() >= 400, "{}", services().len());
+        // The catalog, its index and the packed models line up: every service is found by
+        // its CLI name and by its name, and its model is its own.
+        for (i, &svc) in services().iter().enumerate() {
+            assert!(
+                std::ptr::eq(service(svc.cli_name).unwrap(), svc),
+                "{}",
+                svc.name
+            );
+            assert!(
+                std::ptr::eq(service_by_name(svc.name).unwrap(), svc),
+                "{}",
+                svc.name
+            );
+            assert!(std::ptr::eq(nth(i), svc));
+        }
+        assert!(ops > 15_000, "{ops}");
     }
 
     #[test]
@@ -211,7 +317,57 @@ mod tests {
         let e = iam.error_by_code("NoSuchEntity").unwrap();
         assert_eq!((e.status, e.sender_fault), (404, true));
         assert_eq!(service_by_signing_name("ecr").unwrap().cli_name, "ecr");
-        assert!(service("s3").is_none());
+        assert!(
+            service("s3").is_none(),
+            "s3 is the high-level command; s3api the API"
+        );
+        assert_eq!(service("s3api").unwrap().name, "s3");
+        assert_eq!(service("configservice").unwrap().name, "config");
+        assert_eq!(service("deploy").unwrap().name, "codedeploy");
+        assert_eq!(
+            service("runtime.sagemaker").unwrap().cli_name,
+            "sagemaker-runtime"
+        );
+        assert_eq!(service_by_name("dynamodb").unwrap().cli_name, "dynamodb");
+        let lambda = service("lambda").unwrap();
+        assert_eq!(lambda.protocol, Protocol::RestJson);
+        let get = lambda.operation("GetFunction").unwrap();
+        assert_eq!(
+            (get.http_method, get.request_uri),
+            ("GET", "/2015-03-31/functions/{FunctionName}")
+        );
+        let name = get.input_shape().unwrap().member("FunctionName").unwrap();
+        assert_eq!(
+            (name.location, name.wire_name()),
+            (Some("uri"), "FunctionName")
+        );
+        let qualifier = get.input_shape().unwrap().member("Qualifier").unwrap();
+        assert_eq!(
+            (qualifier.location, qualifier.wire_name()),
+            (Some("querystring"), "Qualifier")
+        );
+        assert_eq!(
+            lambda.operation("CreateFunction").unwrap().response_code,
+            201
+        );
+        let ec2 = service("ec2").unwrap();
+        assert!(matches!(ec2.protocol, Protocol::Ec2 { .. }));
+        let tags = ec2.shape_by_name("TagList").unwrap();
+        assert_eq!(tags.member_location_name, Some("item"));
+        // Enum values with spaces and commas survive the `%XX` escapes.
+        let case = service("security-ir")
+            .unwrap()
+            .shape_by_name("CaseStatus")
+            .unwrap();
+        assert!(
+            case.enum_values
+                .contains(&"Containment, Eradication and Recovery")
+        );
+        let sts = service("sts").unwrap();
+        assert_eq!(
+            sts.operation("AssumeRoleWithWebIdentity").unwrap().auth,
+            Some("none")
+        );
         let create = iam.operation("CreateUser").unwrap().input_shape().unwrap();
         assert_eq!(
             create.member("UserName").unwrap().documentation,

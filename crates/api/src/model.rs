@@ -3,14 +3,15 @@
 //!
 //! # The `.model` format
 //!
-//! One file per service (`model/iam.model`, `model/sts.model`, `model/ecr.model`), transcribed
+//! One file per service of the pinned botocore (`model/<name>.model`, 439 of them), transcribed
 //! from botocore's `service-2.json` + `paginators-1.json` by `tools/gen-model.py` (run it as
 //! `python3 crates/api/tools/gen-model.py VENV/bin/python` with a venv holding botocore) and
-//! checked against botocore by `tests/drift.rs`. Every operation of the three services is
-//! transcribed (the CLI can call any of them); `kagi serve` implements the subset listed in the
-//! generator's `OPS`, which must exist. The file is embedded with `include_str!` and parsed on
-//! first use of the service (a few hundred lines, tens of microseconds); every name is a slice of
-//! the embedded text, so parsing allocates only the tables.
+//! checked against botocore by `tests/drift.rs`. Every operation is transcribed (the CLI can
+//! call any of them); `kagi serve` implements the subset of IAM, STS and ECR listed in the
+//! generator's `OPS`, which must exist. `build.rs` deflates the files into the binary (IAM,
+//! STS and ECR stay text); a service's model is inflated and parsed on first use of the
+//! service; every name is a slice of the (then leaked) text, so parsing allocates only the
+//! tables.
 //!
 //! The format is line oriented; `#` starts a comment line, blank lines are ignored. Top-level
 //! lines start with a keyword, indented lines belong to the preceding top-level line:
@@ -31,17 +32,28 @@
 //! error NoSuchEntityException code=NoSuchEntity status=404 sender
 //! ```
 //!
-//! * `op NAME [in=SHAPE] [out=SHAPE] [wrap=RESULT_WRAPPER]`, followed by optional `doc TEXT`
-//!   (one line of help: the first sentence of botocore's documentation) and
-//!   `page in= out= [limit=] [more=] keys=K1,K2 [nonagg=N1,N2]` (the botocore paginator).
+//! * `op NAME [cli=NAME] [in=SHAPE [inas=ROOT] [inns=URI]] [out=SHAPE] [wrap=RESULT_WRAPPER]
+//!   [http=METHOD:URI] [code=STATUS] [hostprefix=P] [auth=none|v4-unsigned-body] [checksum]`,
+//!   followed by optional `doc TEXT` (one line of help: the first sentence of botocore's
+//!   documentation) and `page in= out= [limit=] [more=] keys=K1,K2 [nonagg=N1,N2]` (the
+//!   botocore paginator; tokens may be lists and expressions, `%XX`-escaped). `cli=` is one of
+//!   botocore's xform exceptions (`create-oauth2-token`); `inas=`/`inns=` the rest-xml body's
+//!   root element and namespace; `http=` is written for the REST protocols and wherever it is
+//!   not `POST:/`.
 //! * `TYPE NAME [attrs]` where TYPE is one of `structure list map string integer long boolean
 //!   timestamp blob double float`. Attributes: `member=` (list), `key=`/`value=` (map),
 //!   `min=`/`max=` (length for strings/lists/maps, value for numbers), `sensitive`, `union`
 //!   (a structure with exactly one member set),
-//!   `enum=A,B,C` and `pattern=REGEX` (always last: the rest of the line is the pattern).
+//!   `fmin=`/`fmax=` (fractional bounds), `document`, `flat`, `streaming`, `requireslength`,
+//!   `eventstream`, `event`, `payload=MEMBER`, `ts=FORMAT`, `as=` (XML name), `ns=URI`,
+//!   `memberas=`/`keyas=`/`valueas=` (item names), `memberjsonvalue`,
+//!   `enum=A,B,C` (values `%XX`-escaped for `%`, space, `,`, `=`) and `pattern=REGEX` (always
+//!   last: the rest of the line is the pattern).
 //!   A structure is followed by one indented line per member, in botocore's order:
-//!   `MemberName ShapeName [required] [-- one line of help]` (the help is kept for members of
-//!   operation input/output shapes only, which is what the CLI's `help` shows).
+//!   `MemberName ShapeName [required] [loc=uri|querystring|header|headers|statusCode]
+//!   [as=WIRE_NAME] [qn=EC2_NAME] [idem] [host] [jsonvalue] [xmlattr] [flat] [ns=URI]
+//!   [nsprefix=P] [eventpayload] [streaming] [-- one line of help]` (the help is kept for
+//!   members of operation input/output shapes only, which is what the CLI's `help` shows).
 //! * `error SHAPE code=CODE status=HTTP [sender]`: the operations' modelled errors.
 //!
 //! Shapes are referenced by name anywhere in the file (forward references included); the
@@ -58,16 +70,53 @@ pub enum Protocol {
         version: &'static str,
         xmlns: &'static str,
     },
-    /// AWS JSON 1.1: `X-Amz-Target: prefix.Operation`, JSON bodies (ECR).
+    /// AWS JSON 1.0/1.1: `X-Amz-Target: prefix.Operation`, JSON bodies (ECR, DynamoDB, SQS).
     Json11 {
         target_prefix: &'static str,
         json_version: &'static str,
     },
+    /// REST with JSON bodies: members bound to the URI, query string and headers (Lambda).
+    RestJson,
+    /// REST with XML bodies (Route 53, CloudFront, S3).
+    RestXml { xmlns: &'static str },
+    /// The EC2 dialect of the query protocol.
+    Ec2 {
+        version: &'static str,
+        xmlns: &'static str,
+    },
+    /// Smithy RPC v2 CBOR (services that list no other protocol botocore speaks).
+    Cbor { target_prefix: &'static str },
+}
+
+impl Protocol {
+    /// botocore's protocol name (`query`, `json`, `rest-json`, `rest-xml`, `ec2`,
+    /// `smithy-rpc-v2-cbor`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Protocol::Query { .. } => "query",
+            Protocol::Json11 { .. } => "json",
+            Protocol::RestJson => "rest-json",
+            Protocol::RestXml { .. } => "rest-xml",
+            Protocol::Ec2 { .. } => "ec2",
+            Protocol::Cbor { .. } => "smithy-rpc-v2-cbor",
+        }
+    }
+}
+
+/// Where a service's model text lives in the binary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ModelSource {
+    /// Uncompressed (`include_str!`).
+    Text(&'static str),
+    /// Raw deflate, inflated on first use.
+    Deflate(&'static [u8]),
 }
 
 /// One AWS service: static metadata plus the lazily parsed model.
 pub struct Service {
-    /// The CLI command name (`iam`, `sts`, `ecr`).
+    /// botocore's service name, the name of its data directory (`s3`, `config`).
+    pub name: &'static str,
+    /// The CLI command name (`iam`, `sts`, `ecr`, `s3api`, `configservice`).
     pub cli_name: &'static str,
     /// botocore's `serviceId` (`IAM`, `STS`, `ECR`).
     pub service_id: &'static str,
@@ -86,8 +135,13 @@ pub struct Service {
     pub global_region: Option<&'static str>,
     /// For global services: the one endpoint host (`iam.amazonaws.com`).
     pub global_endpoint: Option<&'static str>,
-    source: &'static str,
-    model: OnceLock<Model>,
+    /// The JSON protocol service answers errors with the query protocol's codes
+    /// (`awsQueryCompatible`: SQS), in the `x-amzn-query-error` header.
+    pub aws_query_compatible: bool,
+    /// The model text: raw deflate (build.rs), or as it is for the services kagi serve
+    /// speaks (their models are parsed at every server start and on the seed story's CLI path).
+    source: ModelSource,
+    model: OnceLock<Box<Model>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -114,6 +168,8 @@ pub struct Operation {
     /// The API name (`CreateUser`).
     pub name: &'static str,
     cli_name: String,
+    /// A hidden alias (the generic `xform_name` form when botocore overrides it).
+    cli_alias: Option<String>,
     /// The input structure, if the operation takes one.
     pub input: Option<ShapeId>,
     /// The output structure, if the operation returns one.
@@ -123,6 +179,23 @@ pub struct Operation {
     pub paginator: Option<Paginator>,
     /// One line of help text.
     pub documentation: &'static str,
+    /// HTTP method and request URI (`POST`, `/`; REST protocols: `GET`,
+    /// `/2015-03-31/functions/{FunctionName}`).
+    pub http_method: &'static str,
+    pub request_uri: &'static str,
+    /// The success status (`200`; REST protocols may say `201`, `204`).
+    pub response_code: u16,
+    /// The host prefix (`data.`, `{AccountId}.`) put before the endpoint's host.
+    pub host_prefix: Option<&'static str>,
+    /// `none`: sent unsigned (`AssumeRoleWithWebIdentity`); `v4-unsigned-body`: signed with
+    /// an unsigned payload.
+    pub auth: Option<&'static str>,
+    /// The request must carry a checksum (`Content-MD5` or a flexible checksum).
+    pub checksum_required: bool,
+    /// rest-xml: the root element of the request body and its namespace (the operation's
+    /// input reference: `CreateHostedZoneRequest`, Route 53's namespace).
+    pub input_location_name: Option<&'static str>,
+    pub input_xml_namespace: Option<&'static str>,
     service: &'static Service,
 }
 
@@ -138,10 +211,16 @@ impl std::fmt::Debug for Operation {
 /// botocore's paginator description for an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paginator {
-    /// Input member carrying the continuation token (`Marker`, `nextToken`).
+    /// Input member carrying the continuation token (`Marker`, `nextToken`); the first of
+    /// `input_tokens`.
     pub input_token: &'static str,
-    /// Output member carrying the next token (`Marker`, `nextToken`).
+    /// Output member carrying the next token (`Marker`, `nextToken`); the first of
+    /// `output_tokens`.
     pub output_token: &'static str,
+    /// All input tokens (S3's ListObjectVersions has two).
+    pub input_tokens: Vec<&'static str>,
+    /// All output tokens; each may be a JMESPath expression (`NextMarker || Contents[-1].Key`).
+    pub output_tokens: Vec<&'static str>,
     /// Input member limiting the page size (`MaxItems`, `maxResults`).
     pub limit_key: Option<&'static str>,
     /// Output members aggregated across pages. Usually a member name; may be a dotted path
@@ -171,6 +250,34 @@ pub struct Shape {
     pub sensitive: bool,
     /// A tagged union: a structure in which exactly one member is set.
     pub union: bool,
+    /// Fractional bounds of float/double shapes (`fmin=`/`fmax=`).
+    pub fmin: Option<f64>,
+    pub fmax: Option<f64>,
+    /// A document: any JSON value, carried as it is.
+    pub document: bool,
+    /// XML: a flattened list or map (no wrapping element).
+    pub flattened: bool,
+    /// A streaming blob (the operation's body).
+    pub streaming: bool,
+    /// An event stream, and an event of one.
+    pub eventstream: bool,
+    pub event: bool,
+    /// A streaming body whose length must be known.
+    pub requires_length: bool,
+    /// REST: the member that is the whole body.
+    pub payload: Option<&'static str>,
+    /// `iso8601`, `rfc822`, `unixTimestamp`: overrides the protocol's timestamp format.
+    pub timestamp_format: Option<&'static str>,
+    /// XML: the element name of this shape (a top-level input's root element).
+    pub location_name: Option<&'static str>,
+    /// XML: the namespace of this shape's element.
+    pub xml_namespace: Option<&'static str>,
+    /// Lists: the element name of each item (`member`, `item`); maps: of keys and values.
+    pub member_location_name: Option<&'static str>,
+    pub key_location_name: Option<&'static str>,
+    pub value_location_name: Option<&'static str>,
+    /// Lists: each item is a JSON document in a string.
+    pub member_json_value: bool,
     /// `pattern`, compiled on first use.
     compiled: OnceLock<Option<crate::pattern::Pattern>>,
 }
@@ -219,6 +326,38 @@ pub struct Member {
     pub required: bool,
     /// One line of help (members of operation input/output shapes only; else empty).
     pub documentation: &'static str,
+    /// Where a REST protocol puts the member (`uri`, `querystring`, `header`, `headers`,
+    /// `statusCode`); `None`: in the body.
+    pub location: Option<&'static str>,
+    /// The wire name (header, query key, URI label, XML element, JSON key, query-protocol
+    /// key) when it is not `name`.
+    pub location_name: Option<&'static str>,
+    /// EC2: the query key (`queryName`).
+    pub query_name: Option<&'static str>,
+    /// Filled with a fresh UUID when not given (`ClientToken`).
+    pub idempotency_token: bool,
+    /// Part of the endpoint's host prefix.
+    pub host_label: bool,
+    /// A JSON document carried in a string (a header, base64-encoded).
+    pub json_value: bool,
+    /// XML: an attribute, not an element.
+    pub xml_attribute: bool,
+    /// XML: a flattened list or map.
+    pub flattened: bool,
+    /// XML namespace (and prefix) of the element.
+    pub xml_namespace: Option<&'static str>,
+    pub xml_namespace_prefix: Option<&'static str>,
+    /// The event stream's payload member.
+    pub event_payload: bool,
+    /// A streaming member.
+    pub streaming: bool,
+}
+
+impl Member {
+    /// The name on the wire: `locationName` when the model gives one.
+    pub fn wire_name(&self) -> &'static str {
+        self.location_name.unwrap_or(self.name)
+    }
 }
 
 /// A modelled error of the service.
@@ -260,19 +399,26 @@ impl Shape {
 }
 
 impl Service {
-    pub(crate) const fn new(
-        meta: (&'static str, &'static str, &'static str, &'static str),
+    /// One row of the catalog (`model/catalog.txt`; see `lib.rs`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) const fn generated(
+        name: &'static str,
+        cli_name: &'static str,
+        meta: (&'static str, &'static str, &'static str),
         protocol: Protocol,
         signing_name: &'static str,
         endpoint_prefix: &'static str,
         global: Option<(&'static str, &'static str)>,
-        source: &'static str,
+        aws_query_compatible: bool,
+        source: ModelSource,
     ) -> Service {
         Service {
-            cli_name: meta.0,
-            service_id: meta.1,
-            full_name: meta.2,
-            api_version: meta.3,
+            name,
+            cli_name,
+            service_id: meta.0,
+            full_name: meta.1,
+            api_version: meta.2,
+            aws_query_compatible,
             protocol,
             signing_name,
             endpoint_prefix,
@@ -290,7 +436,48 @@ impl Service {
     }
 
     fn model(&'static self) -> &'static Model {
-        self.model.get_or_init(|| parse(self, self.source))
+        self.model
+            .get_or_init(|| Box::new(parse(self, self.inflate())))
+    }
+
+    /// The model's text, inflated (once, by `model`: it then lives as long as the process,
+    /// every name in the parsed model is a slice of it).
+    fn inflate(&self) -> &'static str {
+        let packed = match self.source {
+            ModelSource::Text(text) => return text,
+            ModelSource::Deflate(packed) => packed,
+        };
+        let bytes = miniz_oxide::inflate::decompress_to_vec(packed)
+            .unwrap_or_else(|e| panic!("{}: corrupt embedded model: {e:?}", self.name));
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|_| panic!("{}: embedded model is not UTF-8", self.name));
+        Box::leak(text.into_boxed_str())
+    }
+
+    /// A service built at run time from `.model` text (the protocol test suites build one per
+    /// case with tools/gen-model.py). It lives for the rest of the process.
+    #[doc(hidden)]
+    pub fn from_model_text(name: &str, protocol: Protocol, text: String) -> &'static Service {
+        let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+        Box::leak(Box::new(Service::generated(
+            name,
+            name,
+            (name, name, ""),
+            protocol,
+            name,
+            name,
+            None,
+            false,
+            ModelSource::Text(Box::leak(text.into_boxed_str())),
+        )))
+    }
+
+    /// The size of the model embedded in the binary (compressed, for most).
+    pub fn compressed_len(&self) -> usize {
+        match self.source {
+            ModelSource::Text(t) => t.len(),
+            ModelSource::Deflate(b) => b.len(),
+        }
     }
 
     /// All modelled operations, in the model's order.
@@ -305,7 +492,10 @@ impl Service {
 
     /// The operation with CLI name `name` (`create-user`).
     pub fn operation_by_cli_name(&'static self, name: &str) -> Option<&'static Operation> {
-        self.operations().iter().find(|o| o.cli_name == name)
+        let ops = self.operations();
+        ops.iter()
+            .find(|o| o.cli_name == name)
+            .or_else(|| ops.iter().find(|o| o.cli_alias.as_deref() == Some(name)))
     }
 
     /// The shape with id `id`. Panics on an id from another service.
@@ -337,8 +527,10 @@ impl Service {
     /// The XML namespace of query services.
     pub fn xmlns(&self) -> Option<&'static str> {
         match self.protocol {
-            Protocol::Query { xmlns, .. } => Some(xmlns),
-            Protocol::Json11 { .. } => None,
+            Protocol::Query { xmlns, .. }
+            | Protocol::Ec2 { xmlns, .. }
+            | Protocol::RestXml { xmlns } => Some(xmlns),
+            Protocol::Json11 { .. } | Protocol::RestJson | Protocol::Cbor { .. } => None,
         }
     }
 }
@@ -462,6 +654,35 @@ impl std::hash::Hasher for Fnv {
 
 type ShapeIndex = HashMap<&'static str, ShapeId, std::hash::BuildHasherDefault<Fnv>>;
 
+/// Decodes the `%XX` escapes of an enum value or paginator expression (`tools/gen-model.py`'s
+/// `enum_escape`). Values without escapes stay slices of the model text; the few others are
+/// decoded once and kept for the life of the process, like the model itself.
+fn unescape(v: &'static str) -> &'static str {
+    if !v.contains('%') {
+        return v;
+    }
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(x) = u8::from_str_radix(&v[i + 1..i + 3], 16)
+        {
+            out.push(x);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Box::leak(String::from_utf8_lossy(&out).into_owned().into_boxed_str())
+}
+
+fn list(v: &'static str) -> Vec<&'static str> {
+    v.split(',').map(unescape).collect()
+}
+
 fn parse(service: &'static Service, src: &'static str) -> Model {
     // One pass: shape references may point forward, so they are recorded as names in `fixups`
     // and resolved once every shape has an id.
@@ -501,6 +722,8 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                         let mut pg = Paginator {
                             input_token: "",
                             output_token: "",
+                            input_tokens: Vec::new(),
+                            output_tokens: Vec::new(),
                             limit_key: None,
                             result_keys: Vec::new(),
                             more_results: None,
@@ -508,36 +731,68 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                         };
                         for (k, v) in attrs(p) {
                             match k {
-                                "in" => pg.input_token = v,
-                                "out" => pg.output_token = v,
+                                "in" => pg.input_tokens = list(v),
+                                "out" => pg.output_tokens = list(v),
                                 "limit" => pg.limit_key = Some(v),
-                                "more" => pg.more_results = Some(v),
-                                "keys" => pg.result_keys = v.split(',').collect(),
-                                "nonagg" => pg.non_aggregate_keys = v.split(',').collect(),
+                                "more" => pg.more_results = Some(unescape(v)),
+                                "keys" => pg.result_keys = list(v),
+                                "nonagg" => pg.non_aggregate_keys = list(v),
                                 _ => panic!("bad paginator attribute {k}"),
                             }
                         }
+                        pg.input_token = pg.input_tokens.first().copied().unwrap_or("");
+                        pg.output_token = pg.output_tokens.first().copied().unwrap_or("");
                         op.paginator = Some(pg);
                     } else {
                         panic!("bad op line {line:?}");
                     }
                 }
                 Ctx::Struct => {
-                    // `Name Shape [required] [-- doc]`
-                    let (name, rest) = rest.split_once(' ').expect("member shape");
-                    let (shape, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
-                    let required = match rest.strip_prefix("required") {
-                        Some(r) => {
-                            rest = r.trim_start();
-                            true
+                    // `Name Shape [required] [attrs] [-- doc]`
+                    let (rest, documentation) = match rest.split_once(" -- ") {
+                        Some((r, d)) => (r, d),
+                        None => (rest, ""),
+                    };
+                    let mut words = rest.split(' ');
+                    let name = words.next().expect("member name");
+                    let shape = words.next().expect("member shape");
+                    let mut m = Member {
+                        name,
+                        shape: UNRESOLVED,
+                        required: false,
+                        documentation,
+                        location: None,
+                        location_name: None,
+                        query_name: None,
+                        idempotency_token: false,
+                        host_label: false,
+                        json_value: false,
+                        xml_attribute: false,
+                        flattened: false,
+                        xml_namespace: None,
+                        xml_namespace_prefix: None,
+                        event_payload: false,
+                        streaming: false,
+                    };
+                    for w in words {
+                        let (k, v) = w.split_once('=').unwrap_or((w, ""));
+                        match k {
+                            "required" => m.required = true,
+                            "loc" => m.location = Some(v),
+                            "as" => m.location_name = Some(v),
+                            "qn" => m.query_name = Some(v),
+                            "idem" => m.idempotency_token = true,
+                            "host" => m.host_label = true,
+                            "jsonvalue" => m.json_value = true,
+                            "xmlattr" => m.xml_attribute = true,
+                            "flat" => m.flattened = true,
+                            "ns" => m.xml_namespace = Some(v),
+                            "nsprefix" => m.xml_namespace_prefix = Some(v),
+                            "eventpayload" => m.event_payload = true,
+                            "streaming" => m.streaming = true,
+                            _ => panic!("bad member line {line:?}"),
                         }
-                        None => false,
-                    };
-                    let documentation = match rest.strip_prefix("-- ") {
-                        Some(doc) => doc,
-                        None if rest.is_empty() => "",
-                        None => panic!("bad member line {line:?}"),
-                    };
+                    }
                     let si = shapes.len() - 1;
                     if let Some(Shape {
                         kind: ShapeKind::Structure { members },
@@ -545,12 +800,7 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     }) = shapes.last_mut()
                     {
                         fixups.push((Fix::Member(si, members.len()), shape));
-                        members.push(Member {
-                            name,
-                            shape: UNRESOLVED,
-                            required,
-                            documentation,
-                        });
+                        members.push(m);
                     }
                 }
                 Ctx::None => panic!("indented line outside a block: {line:?}"),
@@ -564,11 +814,20 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                 let mut op = Operation {
                     name,
                     cli_name: xform_name(name, '-'),
+                    cli_alias: None,
                     input: None,
                     output: None,
                     result_wrapper: None,
                     paginator: None,
                     documentation: "",
+                    http_method: "POST",
+                    request_uri: "/",
+                    response_code: 200,
+                    host_prefix: None,
+                    auth: None,
+                    checksum_required: false,
+                    input_location_name: None,
+                    input_xml_namespace: None,
                     service,
                 };
                 for (k, v) in attrs(rest) {
@@ -582,6 +841,22 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                             fixups.push((Fix::OpOut(operations.len()), v));
                         }
                         "wrap" => op.result_wrapper = Some(v),
+                        // botocore's xform_name exceptions (`create-oauth2-token`); the
+                        // generic form stays accepted, as the AWS CLI's hidden aliases do.
+                        "cli" => {
+                            op.cli_alias = Some(std::mem::replace(&mut op.cli_name, v.into()));
+                        }
+                        "http" => {
+                            let (m, u) = v.split_once(':').expect("http=METHOD:URI");
+                            op.http_method = m;
+                            op.request_uri = u;
+                        }
+                        "code" => op.response_code = v.parse().expect("code"),
+                        "hostprefix" => op.host_prefix = Some(v),
+                        "auth" => op.auth = Some(v),
+                        "checksum" => op.checksum_required = true,
+                        "inas" => op.input_location_name = Some(v),
+                        "inns" => op.input_xml_namespace = Some(v),
                         _ => panic!("bad op attribute {k}"),
                     }
                 }
@@ -621,6 +896,22 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     pattern,
                     sensitive: false,
                     union: false,
+                    fmin: None,
+                    fmax: None,
+                    document: false,
+                    flattened: false,
+                    streaming: false,
+                    eventstream: false,
+                    event: false,
+                    requires_length: false,
+                    payload: None,
+                    timestamp_format: None,
+                    location_name: None,
+                    xml_namespace: None,
+                    member_location_name: None,
+                    key_location_name: None,
+                    value_location_name: None,
+                    member_json_value: false,
                     compiled: OnceLock::new(),
                 };
                 let si = shapes.len();
@@ -646,9 +937,25 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                         }
                         "min" => shape.min = Some(v.parse().expect("min")),
                         "max" => shape.max = Some(v.parse().expect("max")),
+                        "fmin" => shape.fmin = Some(v.parse().expect("fmin")),
+                        "fmax" => shape.fmax = Some(v.parse().expect("fmax")),
                         "sensitive" => shape.sensitive = true,
                         "union" => shape.union = true,
-                        "enum" => shape.enum_values = v.split(',').collect(),
+                        "document" => shape.document = true,
+                        "flat" => shape.flattened = true,
+                        "streaming" => shape.streaming = true,
+                        "requireslength" => shape.requires_length = true,
+                        "eventstream" => shape.eventstream = true,
+                        "event" => shape.event = true,
+                        "payload" => shape.payload = Some(v),
+                        "ts" => shape.timestamp_format = Some(v),
+                        "as" => shape.location_name = Some(v),
+                        "ns" => shape.xml_namespace = Some(v),
+                        "memberas" => shape.member_location_name = Some(v),
+                        "keyas" => shape.key_location_name = Some(v),
+                        "valueas" => shape.value_location_name = Some(v),
+                        "memberjsonvalue" => shape.member_json_value = true,
+                        "enum" => shape.enum_values = list(v),
                         _ => panic!("bad shape attribute {k}"),
                     }
                 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Number, Value};
 
 use crate::error::ApiError;
-use crate::model::{Operation, Protocol, Service, ShapeId, ShapeKind};
+use crate::model::{Member, Operation, Protocol, Service, ShapeId, ShapeKind};
 use crate::time::Timestamp;
 use crate::validate;
 
@@ -20,8 +20,8 @@ pub fn encode_pairs(
     input: &Value,
 ) -> Vec<(String, String)> {
     let version = match service.protocol {
-        Protocol::Query { version, .. } => version,
-        Protocol::Json11 { .. } => service.api_version,
+        Protocol::Query { version, .. } | Protocol::Ec2 { version, .. } => version,
+        _ => service.api_version,
     };
     let mut out = vec![
         ("Action".to_string(), op.name.to_string()),
@@ -57,52 +57,124 @@ fn flatten(
     prefix: &str,
     out: &mut Vec<(String, String)>,
 ) {
+    flatten_member(service, shape_id, None, value, prefix, out);
+}
+
+/// The serialized name of a member (botocore's `_get_serialized_name`): query uses its
+/// `locationName` (or the target shape's), EC2 its `queryName`, else the capitalised
+/// `locationName`.
+fn member_name(service: &'static Service, m: &Member, ec2: bool) -> String {
+    let loc = m.location_name.or(service.shape(m.shape).location_name);
+    if ec2 {
+        if let Some(q) = m.query_name {
+            return q.to_string();
+        }
+        if let Some(n) = loc {
+            let mut c = n.chars();
+            return match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect(),
+                None => String::new(),
+            };
+        }
+        return m.name.to_string();
+    }
+    loc.unwrap_or(m.name).to_string()
+}
+
+/// Flattens `value` of shape `shape_id` under `prefix`; `via` is the structure member that
+/// led here (its `flattened` trait counts).
+fn flatten_member(
+    service: &'static Service,
+    shape_id: ShapeId,
+    via: Option<&Member>,
+    value: &Value,
+    prefix: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    let ec2 = matches!(service.protocol, Protocol::Ec2 { .. });
     let shape = service.shape(shape_id);
+    let flattened = shape.flattened || via.is_some_and(|m| m.flattened);
     match (&shape.kind, value) {
         (_, Value::Null) => {}
         (ShapeKind::Structure { members }, Value::Object(obj)) => {
             for m in members {
                 if let Some(v) = obj.get(m.name) {
-                    flatten(service, m.shape, v, &join(prefix, m.name), out);
+                    let name = member_name(service, m, ec2);
+                    flatten_member(service, m.shape, Some(m), v, &join(prefix, &name), out);
                 }
             }
         }
         (ShapeKind::List { member }, Value::Array(items)) => {
-            if items.is_empty() {
-                out.push((prefix.to_string(), String::new()));
-            }
+            let list_prefix = if ec2 {
+                prefix.to_string()
+            } else {
+                if items.is_empty() {
+                    out.push((prefix.to_string(), String::new()));
+                }
+                let item_name = shape
+                    .member_location_name
+                    .or(service.shape(*member).location_name);
+                if flattened {
+                    match item_name {
+                        // Replace the last segment ('.Original') with the item name.
+                        Some(n) => match prefix.rsplit_once('.') {
+                            Some((head, _)) => format!("{head}.{n}"),
+                            None => n.to_string(),
+                        },
+                        None => prefix.to_string(),
+                    }
+                } else {
+                    format!("{prefix}.{}", item_name.unwrap_or("member"))
+                }
+            };
             for (i, item) in items.iter().enumerate() {
-                flatten(
+                flatten_member(
                     service,
                     *member,
+                    None,
                     item,
-                    &format!("{prefix}.member.{}", i + 1),
+                    &format!("{list_prefix}.{}", i + 1),
                     out,
                 );
             }
         }
         (ShapeKind::Map { key, value: vshape }, Value::Object(obj)) => {
+            let base = if flattened {
+                prefix.to_string()
+            } else {
+                format!("{prefix}.entry")
+            };
+            let kname = shape
+                .key_location_name
+                .or(service.shape(*key).location_name)
+                .unwrap_or("key");
+            let vname = shape
+                .value_location_name
+                .or(service.shape(*vshape).location_name)
+                .unwrap_or("value");
             for (i, (k, v)) in obj.iter().enumerate() {
-                let entry = format!("{prefix}.entry.{}", i + 1);
-                flatten(
+                let entry = format!("{base}.{}", i + 1);
+                flatten_member(
                     service,
                     *key,
+                    None,
                     &Value::String(k.clone()),
-                    &format!("{entry}.key"),
+                    &format!("{entry}.{kname}"),
                     out,
                 );
-                flatten(service, *vshape, v, &format!("{entry}.value"), out);
+                flatten_member(service, *vshape, None, v, &format!("{entry}.{vname}"), out);
             }
         }
         (ShapeKind::Timestamp, v) => {
             let ts = match v {
-                Value::String(s) => Timestamp::parse(s),
+                Value::String(s) => crate::time::parse_any(s),
                 Value::Number(n) => n.as_f64().and_then(Timestamp::from_epoch_f64),
                 _ => None,
             };
-            match ts {
-                Some(t) => out.push((prefix.to_string(), t.to_iso_z_micros())),
-                None => out.push((prefix.to_string(), scalar_text(v))),
+            match (ts, shape.timestamp_format) {
+                (Some(t), None) => out.push((prefix.to_string(), t.to_iso_z_micros())),
+                (Some(t), f) => out.push((prefix.to_string(), crate::time::format_as(t, f))),
+                (None, _) => out.push((prefix.to_string(), scalar_text(v))),
             }
         }
         (_, v) => out.push((prefix.to_string(), scalar_text(v))),
@@ -137,8 +209,8 @@ pub fn decode(
     // AWS looks operations up by (Action, Version): a wrong or missing Version is the same
     // InvalidAction as an unknown Action.
     let expected = match service.protocol {
-        Protocol::Query { version, .. } => version,
-        Protocol::Json11 { .. } => service.api_version,
+        Protocol::Query { version, .. } | Protocol::Ec2 { version, .. } => version,
+        _ => service.api_version,
     };
     let version = params.get("Version").copied();
     let op = service

@@ -216,6 +216,68 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// RFC 822 / HTTP-date form, as botocore's `_timestamp_rfc822`:
+    /// `Tue, 24 Nov 2026 10:30:00 GMT`.
+    pub fn to_rfc822(self) -> String {
+        const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let (y, mo, d, h, mi, s) = self.parts();
+        let weekday = DAYS[self.secs.div_euclid(86_400).rem_euclid(7) as usize];
+        format!(
+            "{weekday}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT",
+            MONTHS[(mo as usize).saturating_sub(1).min(11)]
+        )
+    }
+
+    /// Parses an RFC 822 / HTTP date (`Tue, 24 Nov 2026 10:30:00 GMT`).
+    pub fn parse_rfc822(s: &str) -> Option<Timestamp> {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let s = s.trim();
+        let s = s.split_once(", ").map_or(s, |(_, r)| r);
+        let mut it = s.split_ascii_whitespace();
+        let d: u32 = it.next()?.parse().ok()?;
+        let mon = it.next()?;
+        let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(mon))? + 1;
+        let y: i64 = it.next()?.parse().ok()?;
+        let time = it.next()?;
+        let zone = it.next().unwrap_or("GMT");
+        if !matches!(zone, "GMT" | "UTC" | "Z" | "+0000") {
+            return None;
+        }
+        Timestamp::parse(&format!("{y:04}-{mo:02}-{d:02}T{time}Z"))
+    }
+}
+
+/// A timestamp in the wire form a shape's `timestampFormat` names (`iso8601`, `rfc822`,
+/// `unixTimestamp`); `None`: ISO 8601 with `Z`.
+pub fn format_as(t: Timestamp, format: Option<&str>) -> String {
+    match format {
+        Some("rfc822") => t.to_rfc822(),
+        Some("unixTimestamp") => match t.to_epoch_json() {
+            serde_json::Value::Number(n) => n.to_string(),
+            other => other.to_string(),
+        },
+        _ => t.to_iso_z(),
+    }
+}
+
+/// Parses any wire form of a timestamp: ISO 8601, epoch seconds, RFC 822.
+pub fn parse_any(s: &str) -> Option<Timestamp> {
+    Timestamp::parse(s)
+        .or_else(|| Timestamp::parse_rfc822(s))
+        .or_else(|| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(Timestamp::from_epoch_f64)
+        })
+}
+
 /// Normalises any accepted timestamp string to the Value form (`...+00:00`).
 pub fn normalize(s: &str) -> Option<String> {
     Timestamp::parse(s).map(Timestamp::to_value_string)
@@ -256,6 +318,18 @@ mod tests {
         ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn rfc822() {
+        let t = Timestamp::parse("2026-11-24T10:30:00Z").unwrap();
+        assert_eq!(t.to_rfc822(), "Tue, 24 Nov 2026 10:30:00 GMT");
+        assert_eq!(Timestamp::parse_rfc822(&t.to_rfc822()), Some(t));
+        let epoch = Timestamp { secs: 0, micros: 0 };
+        assert_eq!(epoch.to_rfc822(), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(parse_any("Thu, 01 Jan 1970 00:00:00 GMT"), Some(epoch));
+        assert_eq!(format_as(t, Some("unixTimestamp")), "1795516200");
+        assert_eq!(format_as(t, Some("iso8601")), "2026-11-24T10:30:00Z");
     }
 
     #[test]

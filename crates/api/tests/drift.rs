@@ -12,17 +12,35 @@ use kagi_api::{Protocol, Service, ShapeKind};
 use serde_json::Value;
 
 const LOADER: &str = r#"
-import json, sys, botocore, botocore.loaders
+import json, sys, botocore, botocore.loaders, botocore.exceptions, botocore.utils
+from botocore.model import ServiceModel
 l = botocore.loaders.Loader()
-out = {"version": botocore.__version__, "services": {}}
+out = {"version": botocore.__version__, "services": {},
+       "available": l.list_available_services("service-2"),
+       "endpoints": l.load_data("endpoints")}
+def pages(name):
+    try:
+        return l.load_service_model(name, "paginators-1").get("pagination", {})
+    except botocore.exceptions.UnknownServiceError:  # a service without paginators
+        return {}
 for name in sys.argv[1:]:
     svc = l.load_service_model(name, "service-2")
+    svc["metadata"]["resolved_protocol"] = ServiceModel(svc, name).resolved_protocol
+    # What AWS_ENDPOINT_URL_<SERVICE> and the services section call it (configprovider.py).
+    svc["metadata"]["snake_id"] = botocore.utils.CLIENT_NAME_TO_HYPHENIZED_SERVICE_ID_OVERRIDES.get(
+        botocore.utils.SERVICE_NAME_ALIASES.get(name, name), name).replace("-", "_")
+    for op in svc["operations"].values():
+        op.pop("documentation", None)
+    for s in svc["shapes"].values():
+        s.pop("documentation", None)
+        for m in s.get("members", {}).values():
+            m.pop("documentation", None)
     names = set(svc["operations"])
     for s in svc["shapes"].values():
         names.update(s.get("members", {}))
     out["services"][name] = {
         "service": svc,
-        "paginators": l.load_service_model(name, "paginators-1").get("pagination", {}),
+        "paginators": pages(name),
         "xform": {n: botocore.xform_name(n, "-") for n in names},
         "order": {k: list(s.get("members", {})) for k, s in svc["shapes"].items()},
     }
@@ -37,7 +55,7 @@ fn load(venv: &str) -> Value {
     let out = Command::new(&python)
         .arg("-c")
         .arg(LOADER)
-        .args(kagi_api::services().iter().map(|s| s.cli_name))
+        .args(kagi_api::services().iter().map(|s| s.name))
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
     assert!(
@@ -66,8 +84,37 @@ fn str_of(v: &Value) -> Option<&str> {
     v.as_str()
 }
 
-fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
-    let name = svc.cli_name;
+/// botocore's partition endpoint of a service that is not regionalized in the aws partition
+/// (IAM: `iam.amazonaws.com`, signed for `us-east-1`).
+fn global_endpoint(endpoints: &Value, prefix: &str) -> Option<(String, String)> {
+    let aws = &endpoints["partitions"][0];
+    let s = &aws["services"][prefix];
+    if s["isRegionalized"].as_bool() != Some(false) {
+        return None;
+    }
+    let pe = s["partitionEndpoint"].as_str()?;
+    let ep = &s["endpoints"][pe];
+    let region = ep["credentialScope"]["region"]
+        .as_str()
+        .unwrap_or("us-east-1")
+        .to_string();
+    let host = match ep["hostname"].as_str() {
+        Some(h) => h.to_string(),
+        None => format!("{prefix}.{pe}.{}", aws["dnsSuffix"].as_str()?),
+    };
+    Some((region, host))
+}
+
+fn opt_str(v: &Value) -> Option<&str> {
+    v.as_str()
+}
+
+fn flag(v: &Value) -> bool {
+    v.as_bool().unwrap_or(false)
+}
+
+fn check_service(c: &mut Checker, svc: &'static Service, data: &Value, endpoints: &Value) {
+    let name = svc.name;
     let model = &data["service"];
     let meta = &model["metadata"];
     c.eq(
@@ -95,20 +142,38 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
         Some(svc.signing_name),
         str_of(&meta["signingName"]).or(str_of(&meta["endpointPrefix"])),
     );
-    if svc.global_endpoint.is_some() {
-        c.eq(
-            format!("{name} globalEndpoint"),
-            svc.global_endpoint,
-            str_of(&meta["globalEndpoint"]),
-        );
-    }
+    // STS keeps its regional endpoints (src/endpoints.rs); every other service that is not
+    // regionalized has botocore's partition endpoint.
+    let global = if name == "sts" {
+        None
+    } else {
+        global_endpoint(endpoints, svc.endpoint_prefix)
+    };
+    c.eq(
+        format!("{name} global endpoint"),
+        svc.global_endpoint.zip(svc.global_region),
+        global.as_ref().map(|(r, h)| (h.as_str(), r.as_str())),
+    );
+    c.eq(
+        format!("{name} protocol"),
+        Some(svc.protocol.name()),
+        str_of(&meta["resolved_protocol"]),
+    );
+    // kagi-cli names the endpoint variable and the services-section key after the service id
+    // (`Secrets Manager` → `secrets_manager`); botocore after the client name and its
+    // overrides. They must agree for every service.
+    c.eq(
+        format!("{name} endpoint config key"),
+        Some(svc.service_id.replace([' ', '-'], "_").to_ascii_lowercase()),
+        str_of(&meta["snake_id"]).map(str::to_string),
+    );
+    c.eq(
+        format!("{name} awsQueryCompatible"),
+        svc.aws_query_compatible,
+        !meta["awsQueryCompatible"].is_null(),
+    );
     match svc.protocol {
         Protocol::Query { version, xmlns } => {
-            c.eq(
-                format!("{name} protocol"),
-                Some("query"),
-                str_of(&meta["protocol"]),
-            );
             c.eq(
                 format!("{name} version"),
                 Some(version),
@@ -125,11 +190,6 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
             json_version,
         } => {
             c.eq(
-                format!("{name} protocol"),
-                Some("json"),
-                str_of(&meta["protocol"]),
-            );
-            c.eq(
                 format!("{name} targetPrefix"),
                 Some(target_prefix),
                 str_of(&meta["targetPrefix"]),
@@ -137,9 +197,34 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
             c.eq(
                 format!("{name} jsonVersion"),
                 Some(json_version),
-                str_of(&meta["jsonVersion"]),
+                str_of(&meta["jsonVersion"]).or(Some("1.0")),
             );
         }
+        Protocol::Ec2 { version, xmlns } => {
+            c.eq(
+                format!("{name} version"),
+                Some(version),
+                str_of(&meta["apiVersion"]),
+            );
+            c.eq(
+                format!("{name} xmlns"),
+                Some(xmlns),
+                str_of(&meta["xmlNamespace"]),
+            );
+        }
+        Protocol::RestXml { xmlns } => c.eq(
+            format!("{name} xmlns"),
+            xmlns,
+            str_of(&meta["xmlNamespace"]["uri"])
+                .or(str_of(&meta["xmlNamespace"]))
+                .unwrap_or(""),
+        ),
+        Protocol::Cbor { target_prefix } => c.eq(
+            format!("{name} targetPrefix"),
+            target_prefix,
+            str_of(&meta["targetPrefix"]).unwrap_or(""),
+        ),
+        Protocol::RestJson => {}
     }
 
     let shapes = &model["shapes"];
@@ -171,6 +256,49 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
             op.result_wrapper,
             str_of(&theirs["output"]["resultWrapper"]),
         );
+        c.eq(
+            format!("{what} http"),
+            (op.http_method, op.request_uri, op.response_code as u64),
+            (
+                str_of(&theirs["http"]["method"]).unwrap_or("POST"),
+                str_of(&theirs["http"]["requestUri"]).unwrap_or("/"),
+                theirs["http"]["responseCode"].as_u64().unwrap_or(200),
+            ),
+        );
+        c.eq(
+            format!("{what} input locationName/xmlNamespace"),
+            (op.input_location_name, op.input_xml_namespace),
+            (
+                str_of(&theirs["input"]["locationName"]),
+                str_of(&theirs["input"]["xmlNamespace"]["uri"]),
+            ),
+        );
+        c.eq(
+            format!("{what} hostPrefix"),
+            op.host_prefix,
+            str_of(&theirs["endpoint"]["hostPrefix"]),
+        );
+        let no_auth = theirs["authtype"] == "none"
+            || theirs["auth"] == serde_json::json!(["smithy.api#noAuth"]);
+        let unsigned_body =
+            theirs["authtype"] == "v4-unsigned-body" || flag(&theirs["unsignedPayload"]);
+        c.eq(
+            format!("{what} auth"),
+            op.auth,
+            if no_auth {
+                Some("none")
+            } else if unsigned_body {
+                Some("v4-unsigned-body")
+            } else {
+                None
+            },
+        );
+        c.eq(
+            format!("{what} checksum required"),
+            op.checksum_required,
+            flag(&theirs["httpChecksumRequired"])
+                || flag(&theirs["httpChecksum"]["requestChecksumRequired"]),
+        );
         for e in theirs["errors"].as_array().into_iter().flatten() {
             let ename = e["shape"].as_str().unwrap_or_default();
             if !svc.errors().iter().any(|x| x.shape == ename) {
@@ -185,15 +313,26 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
                 .problems
                 .push(format!("{what}: paginator not in botocore")),
             (Some(p), false) => {
+                let strings = |v: &Value| -> Vec<String> {
+                    match v {
+                        Value::String(s) => vec![s.clone()],
+                        Value::Array(a) => a
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect(),
+                        _ => vec![],
+                    }
+                };
                 c.eq(
                     format!("{what} input_token"),
-                    Some(p.input_token),
-                    str_of(&pag["input_token"]),
+                    p.input_tokens.iter().map(|t| t.to_string()).collect(),
+                    strings(&pag["input_token"]),
                 );
                 c.eq(
                     format!("{what} output_token"),
-                    Some(p.output_token),
-                    str_of(&pag["output_token"]),
+                    p.output_tokens.iter().map(|t| t.to_string()).collect(),
+                    strings(&pag["output_token"]),
                 );
                 c.eq(
                     format!("{what} limit_key"),
@@ -260,6 +399,63 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
             .filter_map(Value::as_str)
             .collect();
         c.eq(format!("{what} enum"), shape.enum_values.clone(), enums);
+        let fbound = |v: &Value| if v.is_i64() { None } else { v.as_f64() };
+        c.eq(format!("{what} fmin"), shape.fmin, fbound(&theirs["min"]));
+        c.eq(format!("{what} fmax"), shape.fmax, fbound(&theirs["max"]));
+        c.eq(
+            format!("{what} traits"),
+            (
+                shape.document,
+                shape.flattened,
+                shape.streaming,
+                shape.eventstream,
+                shape.event,
+                shape.requires_length,
+            ),
+            (
+                flag(&theirs["document"]),
+                flag(&theirs["flattened"]),
+                flag(&theirs["streaming"]),
+                flag(&theirs["eventstream"]),
+                flag(&theirs["event"]),
+                flag(&theirs["requiresLength"]),
+            ),
+        );
+        c.eq(
+            format!("{what} payload"),
+            shape.payload,
+            opt_str(&theirs["payload"]),
+        );
+        c.eq(
+            format!("{what} timestampFormat"),
+            shape.timestamp_format,
+            opt_str(&theirs["timestampFormat"]),
+        );
+        c.eq(
+            format!("{what} locationName"),
+            shape.location_name,
+            opt_str(&theirs["locationName"]),
+        );
+        c.eq(
+            format!("{what} xmlNamespace"),
+            shape.xml_namespace,
+            opt_str(&theirs["xmlNamespace"]["uri"]),
+        );
+        c.eq(
+            format!("{what} member/key/value locationName"),
+            (
+                shape.member_location_name,
+                shape.key_location_name,
+                shape.value_location_name,
+                shape.member_json_value,
+            ),
+            (
+                opt_str(&theirs["member"]["locationName"]),
+                opt_str(&theirs["key"]["locationName"]),
+                opt_str(&theirs["value"]["locationName"]),
+                flag(&theirs["member"]["jsonvalue"]),
+            ),
+        );
         match &shape.kind {
             ShapeKind::Structure { members } => {
                 let their_members = theirs["members"].as_object();
@@ -286,6 +482,47 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value) {
                         their_members
                             .and_then(|tm| tm.get(m.name))
                             .and_then(|v| v["shape"].as_str()),
+                    );
+                    let tm = their_members
+                        .and_then(|tm| tm.get(m.name))
+                        .unwrap_or(&Value::Null);
+                    c.eq(
+                        format!("{mwhat} location"),
+                        (m.location, m.location_name, m.query_name),
+                        (
+                            opt_str(&tm["location"]),
+                            opt_str(&tm["locationName"]),
+                            opt_str(&tm["queryName"]),
+                        ),
+                    );
+                    c.eq(
+                        format!("{mwhat} traits"),
+                        (
+                            m.idempotency_token,
+                            m.host_label,
+                            m.json_value,
+                            m.xml_attribute,
+                            m.flattened,
+                            m.event_payload,
+                            m.streaming,
+                        ),
+                        (
+                            flag(&tm["idempotencyToken"]),
+                            flag(&tm["hostLabel"]),
+                            flag(&tm["jsonvalue"]),
+                            flag(&tm["xmlAttribute"]),
+                            flag(&tm["flattened"]),
+                            flag(&tm["eventpayload"]),
+                            flag(&tm["streaming"]),
+                        ),
+                    );
+                    c.eq(
+                        format!("{mwhat} xmlNamespace"),
+                        (m.xml_namespace, m.xml_namespace_prefix),
+                        (
+                            opt_str(&tm["xmlNamespace"]["uri"]),
+                            opt_str(&tm["xmlNamespace"]["prefix"]),
+                        ),
                     );
                     c.eq(
                         format!("{mwhat} required"),
@@ -366,10 +603,19 @@ fn model_matches_botocore() {
         problems: Vec::new(),
     };
     let mut checked = 0;
-    for svc in kagi_api::services() {
-        let d = &data["services"][svc.cli_name];
-        assert!(!d.is_null(), "botocore has no {}", svc.cli_name);
-        check_service(&mut c, svc, d);
+    // Every service of botocore is in kagi, and nothing else.
+    let available: Vec<&str> = data["available"]
+        .as_array()
+        .expect("available services")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let ours: Vec<&str> = kagi_api::services().iter().map(|s| s.name).collect();
+    c.eq("services".to_string(), ours, available);
+    for &svc in kagi_api::services() {
+        let d = &data["services"][svc.name];
+        assert!(!d.is_null(), "botocore has no {}", svc.name);
+        check_service(&mut c, svc, d, &data["endpoints"]);
         checked += svc.operations().len();
     }
     println!(

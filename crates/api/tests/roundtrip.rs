@@ -30,7 +30,7 @@ fn check(ok: bool, msg: impl FnOnce() -> String) -> Result<(), TestCaseError> {
 #[test]
 fn query_requests_round_trip() {
     let mut ops = 0;
-    for svc in kagi_api::services() {
+    for svc in common::served_services() {
         if !matches!(svc.protocol, Protocol::Query { .. }) {
             continue;
         }
@@ -59,7 +59,7 @@ fn query_requests_round_trip() {
 #[test]
 fn xml_responses_round_trip() {
     let mut ops = 0;
-    for svc in kagi_api::services() {
+    for svc in common::served_services() {
         if !matches!(svc.protocol, Protocol::Query { .. }) {
             continue;
         }

@@ -1,9 +1,11 @@
 //! One API call: endpoint selection, SigV4 signing (kagi-sigv4), transport (blocking ureq,
 //! created on first use), wire codecs (kagi-api) and the `--debug` trace.
 //!
-//! Endpoints when nothing is configured (botocore's partition data for `aws`): IAM is global,
-//! `https://iam.amazonaws.com` signed for `us-east-1`; STS and ECR are regional,
-//! `https://sts.REGION.amazonaws.com` and `https://api.ecr.REGION.amazonaws.com`.
+//! Endpoints when nothing is configured: kagi-api's `endpoints::resolve` (botocore's
+//! `endpoints.json`, every partition, FIPS and dual-stack variants with `use_fips_endpoint` /
+//! `use_dualstack_endpoint`): IAM is global, `https://iam.amazonaws.com` signed for
+//! `us-east-1`; STS, ECR and most services are regional (`https://sts.REGION.amazonaws.com`,
+//! `https://api.ecr.REGION.amazonaws.com`). Without a region, the partition endpoint.
 //! A configured endpoint (see [`crate::config::configured_endpoint`]) replaces the URL; requests
 //! are then signed for the resolved region (IAM: its global region when none is set).
 
@@ -35,9 +37,11 @@ pub struct Session<'a> {
     retries: std::cell::Cell<u32>,
 }
 
-/// One encoded (and possibly signed) HTTP request: always `POST` to `url`.
+/// One encoded (and possibly signed) HTTP request: `POST` to the endpoint for the RPC
+/// protocols; the model's method and path for the REST protocols.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
+    pub method: String,
     pub url: String,
     /// `Host` first, then the protocol headers, then the SigV4 headers when signed.
     pub headers: Vec<(String, String)>,
@@ -53,6 +57,9 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 }
+
+/// A response: status, headers, body.
+type Response = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// Where a request goes and how it is signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,33 +236,59 @@ impl<'a> Session<'a> {
                 None => return Err(CliError::NoRegion),
             },
         };
-        let global_host = match (service.global_endpoint, region) {
-            (Some(h), _) => Some(h.to_string()),
-            (None, None) => Some(format!("{}.amazonaws.com", service.endpoint_prefix)),
-            (None, Some(_)) => None,
-        };
         let ep = match configured {
             Some((url, source)) => Endpoint {
                 url,
                 signing_region,
                 source: source.to_string(),
             },
+            // No region: the partition endpoint (`iam.amazonaws.com`, `sts.amazonaws.com`).
+            None if region.is_none() => Endpoint {
+                url: format!(
+                    "https://{}",
+                    service
+                        .global_endpoint
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("{}.amazonaws.com", service.endpoint_prefix))
+                ),
+                signing_region,
+                source: "default endpoint".into(),
+            },
             None => {
-                let url = match global_host {
-                    Some(host) => format!("https://{host}"),
-                    None => format!(
-                        "https://{}.{}.amazonaws.com",
-                        service.endpoint_prefix, signing_region
-                    ),
-                };
+                let (fips, dualstack) = self.endpoint_variants()?;
+                let r = kagi_api::endpoints::resolve(
+                    service,
+                    region.unwrap_or(&signing_region),
+                    fips,
+                    dualstack,
+                )
+                .map_err(|e| CliError::General(e.to_string()))?;
                 Endpoint {
-                    url,
-                    signing_region,
+                    url: r.url,
+                    signing_region: r.signing_region,
                     source: "default endpoint".into(),
                 }
             }
         };
         Ok(ep)
+    }
+
+    /// FIPS and dual-stack endpoints: `AWS_USE_FIPS_ENDPOINT` > profile `use_fips_endpoint`,
+    /// `AWS_USE_DUALSTACK_ENDPOINT` > profile `use_dualstack_endpoint` (botocore's config
+    /// chain; only `true`, any case, turns one on).
+    fn endpoint_variants(&self) -> Result<(bool, bool), CliError> {
+        let profile = self.profile()?;
+        let flag = |env: &str, key: &str| {
+            self.env
+                .var(env)
+                .map(str::to_string)
+                .or_else(|| profile.and_then(|p| p.get(key)).map(str::to_string))
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        };
+        Ok((
+            flag("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint"),
+            flag("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
+        ))
     }
 
     /// Encodes one operation into its HTTP request and signs it when `creds` are given
@@ -269,8 +302,12 @@ impl<'a> Session<'a> {
         input: &Value,
     ) -> Result<Request, CliError> {
         let service = op.service();
+        let filled = self.with_idempotency_tokens(op, input);
+        let input = &filled;
+        let mut method = "POST".to_string();
+        let mut rest_path = None;
         let (mut headers, body) = match service.protocol {
-            Protocol::Query { .. } => (
+            Protocol::Query { .. } | Protocol::Ec2 { .. } => (
                 vec![(
                     "Content-Type".to_string(),
                     "application/x-www-form-urlencoded; charset=utf-8".to_string(),
@@ -290,8 +327,26 @@ impl<'a> Session<'a> {
                     body,
                 )
             }
+            Protocol::RestJson | Protocol::RestXml { .. } => {
+                let r = kagi_api::rest::encode_request(op, input);
+                method = r.method;
+                rest_path = Some(r.path);
+                (r.headers, r.body)
+            }
+            other => return Err(unsupported_protocol(service, other)),
         };
-        let (scheme_host, path, query) = split_url(&ep.url).map_err(CliError::General)?;
+        let url = match &rest_path {
+            Some(p) => join_url(&ep.url, p),
+            None => ep.url.clone(),
+        };
+        // The model's host prefix (`data.`, `{AccountId}.`) on AWS's own endpoints only.
+        let url = match op.host_prefix {
+            Some(prefix) if ep.source == "default endpoint" => {
+                with_host_prefix(&url, prefix, op, input)
+            }
+            _ => url,
+        };
+        let (scheme_host, path, query) = split_url(&url).map_err(CliError::General)?;
         let host = scheme_host
             .split_once("://")
             .map(|x| x.1)
@@ -301,10 +356,9 @@ impl<'a> Session<'a> {
         headers.insert(0, ("Host".to_string(), host));
         self.debug(|| {
             format!(
-                "kagi: [DEBUG] {}.{} -> POST {} (endpoint from {}; signing region {}, service {})",
+                "kagi: [DEBUG] {}.{} -> {method} {url} (endpoint from {}; signing region {}, service {})",
                 service.cli_name,
                 op.name,
-                ep.url,
                 ep.source,
                 ep.signing_region,
                 service.signing_name
@@ -317,7 +371,7 @@ impl<'a> Session<'a> {
                 time: SystemTime::now(),
             };
             let out = kagi_sigv4::sign_headers_with(
-                "POST",
+                &method,
                 &path,
                 &query,
                 &mut headers,
@@ -354,10 +408,41 @@ impl<'a> Session<'a> {
             });
         }
         Ok(Request {
-            url: ep.url.clone(),
+            method,
+            url,
             headers,
             body,
         })
+    }
+
+    /// The input as botocore's handlers leave it: every unset top-level idempotency token
+    /// (`ClientToken`) filled with a fresh UUID v4 (`generate_idempotent_uuid`), Route 53's
+    /// ids reduced to their last path segment.
+    fn with_idempotency_tokens(&self, op: &'static Operation, input: &Value) -> Value {
+        let mut v = input.clone();
+        // botocore's `fix_route53_ids`: Route 53 ids may be given as the paths its responses
+        // show (`/hostedzone/Z1D633PJN98FT9`); only the last segment is sent.
+        if op.service().name == "route53"
+            && let (Some(shape), Value::Object(obj)) = (op.input_shape(), &mut v)
+        {
+            for m in shape.members() {
+                let id_shape = op.service().shape(m.shape).name;
+                if matches!(id_shape, "ResourceId" | "DelegationSetId" | "ChangeId")
+                    && let Some(Value::String(s)) = obj.get_mut(m.name)
+                    && let Some((_, last)) = s.rsplit_once('/')
+                {
+                    *s = last.to_string();
+                }
+            }
+        }
+        if let (Some(shape), Value::Object(obj)) = (op.input_shape(), &mut v) {
+            for m in shape.members().iter().filter(|m| m.idempotency_token) {
+                if !obj.contains_key(m.name) {
+                    obj.insert(m.name.to_string(), Value::String(uuid_v4()));
+                }
+            }
+        }
+        v
     }
 
     /// Sends one operation and decodes the response into the output Value.
@@ -369,8 +454,13 @@ impl<'a> Session<'a> {
         input: &Value,
     ) -> Result<Value, CliError> {
         let service = op.service();
-        let Request { url, headers, body } = self.build_request(op, ep, creds, input)?;
-        let (status, resp_body) = self.send(&url, &headers, &body)?;
+        let Request {
+            method,
+            url,
+            headers,
+            body,
+        } = self.build_request(op, ep, creds, input)?;
+        let (status, resp_headers, resp_body) = self.send(&method, &url, &headers, &body)?;
         *self.last_request_id.borrow_mut() = request_id(service, &resp_body);
         self.debug(|| {
             format!(
@@ -382,8 +472,18 @@ impl<'a> Session<'a> {
         let text = String::from_utf8_lossy(&resp_body);
         if (200..300).contains(&status) {
             let decoded = match service.protocol {
-                Protocol::Query { .. } => kagi_api::xml::decode_response(service, op, &text),
+                // IAM and STS: the streaming decoder that unquotes policy documents.
+                Protocol::Query { .. } if matches!(service.name, "iam" | "sts") => {
+                    kagi_api::xml::decode_response(service, op, &text)
+                }
+                Protocol::Query { .. } | Protocol::Ec2 { .. } => {
+                    kagi_api::xmlshape::decode_body(op, &text)
+                }
                 Protocol::Json11 { .. } => kagi_api::json11::decode_response(op, &resp_body),
+                Protocol::RestJson | Protocol::RestXml { .. } => {
+                    kagi_api::rest::decode_response(op, status, &resp_headers, &resp_body)
+                }
+                other => return Err(unsupported_protocol(service, other)),
             };
             return decoded.map_err(|e| {
                 CliError::General(format!(
@@ -392,10 +492,24 @@ impl<'a> Session<'a> {
                 ))
             });
         }
-        let err = match service.protocol {
-            Protocol::Query { .. } => kagi_api::xml::decode_error(&text),
-            Protocol::Json11 { .. } => kagi_api::json11::decode_error(&resp_body),
+        let mut err = match service.protocol {
+            Protocol::Query { .. } | Protocol::Ec2 { .. } => kagi_api::xml::decode_error(&text),
+            Protocol::RestJson | Protocol::RestXml { .. } => {
+                kagi_api::rest::decode_error(status, &resp_headers, &resp_body)
+            }
+            _ => kagi_api::json11::decode_error(&resp_body),
         };
+        // A JSON service compatible with its old query protocol (SQS) names the query
+        // error code in `x-amzn-query-error: Code;Sender`, and botocore reports that code.
+        if service.aws_query_compatible
+            && let Some(q) = resp_headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("x-amzn-query-error"))
+                .map(|(_, v)| v.split(';').next().unwrap_or(v).to_string())
+            && let Some(e) = err.as_mut()
+        {
+            e.code = q;
+        }
         let (code, message) = match err {
             Some(e) => (e.code, e.message),
             None => (status.to_string(), reason(status).to_string()),
@@ -410,24 +524,38 @@ impl<'a> Session<'a> {
 
     fn send(
         &self,
+        method: &str,
         url: &str,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Result<(u16, Vec<u8>), CliError> {
+    ) -> Result<Response, CliError> {
         let mut attempt = 0;
         self.retries.set(0);
         loop {
             attempt += 1;
             self.requests.set(self.requests.get() + 1);
-            let mut req = self.agent()?.post(url);
+            let mut req = ureq::http::Request::builder().method(method).uri(url);
             for (k, v) in headers {
                 if !k.eq_ignore_ascii_case("host") {
                     req = req.header(k.as_str(), v.as_str());
                 }
             }
-            match req.send(body) {
+            let req = req
+                .body(body.to_vec())
+                .map_err(|e| CliError::General(format!("Invalid request to \"{url}\": {e}")))?;
+            match self.agent()?.run(req) {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
+                    let resp_headers: Vec<(String, String)> = resp
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect();
                     let bytes = resp
                         .into_body()
                         .with_config()
@@ -447,7 +575,7 @@ impl<'a> Session<'a> {
                         }
                         self.retries.set(attempt as u32 - 1);
                     }
-                    return Ok((status, bytes));
+                    return Ok((status, resp_headers, bytes));
                 }
                 Err(e) => {
                     let connect = matches!(
@@ -523,8 +651,65 @@ fn retryable(status: u16, body: &[u8]) -> bool {
 fn request_id(service: &'static Service, body: &[u8]) -> Option<String> {
     match service.protocol {
         Protocol::Query { .. } => kagi_api::xml::request_id(&String::from_utf8_lossy(body)),
-        Protocol::Json11 { .. } => None,
+        _ => None,
     }
+}
+
+/// `base` (`https://host[:port][/path]`) joined with a request path (`/a/b?x=1`).
+fn join_url(base: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    format!("{base}{path}")
+}
+
+/// The endpoint's host with the operation's host prefix (`{AccountId}.` filled from the
+/// input's host-label members).
+fn with_host_prefix(url: &str, prefix: &str, op: &'static Operation, input: &Value) -> String {
+    let mut p = prefix.to_string();
+    if let Some(shape) = op.input_shape() {
+        for m in shape.members().iter().filter(|m| m.host_label) {
+            if let Some(v) = input.get(m.name).and_then(Value::as_str) {
+                p = p.replace(&format!("{{{}}}", m.wire_name()), v);
+            }
+        }
+    }
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{p}{rest}"),
+        None => url.to_string(),
+    }
+}
+
+/// A random UUID v4 (idempotency tokens).
+fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        // No OS randomness: the clock still makes the token unique per call.
+        let t = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        b = t.to_le_bytes();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A service whose wire protocol kagi does not speak yet: said plainly, before anything is
+/// sent.
+pub fn unsupported_protocol(service: &Service, protocol: Protocol) -> CliError {
+    CliError::General(format!(
+        "kagi does not speak the {} protocol of {} yet (issue #18); the official AWS CLI does",
+        protocol.name(),
+        service.cli_name
+    ))
 }
 
 fn reason(status: u16) -> &'static str {
@@ -632,6 +817,92 @@ mod tests {
         assert_eq!(
             (e.url.as_str(), e.signing_region.as_str()),
             ("https://sts.amazonaws.com", "us-east-1")
+        );
+        // Every service, every partition: botocore's endpoints.json.
+        let svc = |n: &str| kagi_api::service(n).unwrap();
+        let e = s.endpoint(svc("iam"), Some("cn-north-1"), true).unwrap();
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1")
+        );
+        assert_eq!(
+            s.endpoint(svc("dynamodb"), Some("us-gov-west-1"), true)
+                .unwrap()
+                .url,
+            "https://dynamodb.us-gov-west-1.amazonaws.com"
+        );
+        let e = s.endpoint(svc("route53"), Some("eu-west-1"), true).unwrap();
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("https://route53.amazonaws.com", "us-east-1")
+        );
+    }
+
+    fn session_with<'a>(env: &'a Env, g: &'a Globals, config: &str) -> Session<'a> {
+        Session {
+            env,
+            g,
+            files: Files {
+                set: crate::ini::ProfileSet::load(Some(config), None).unwrap(),
+                ..Default::default()
+            },
+            choice: config::choose_profile(None, env),
+            agent: OnceCell::new(),
+            debug: RefCell::new(vec![]),
+            requests: Default::default(),
+            last_request_id: RefCell::new(None),
+            retries: Default::default(),
+        }
+    }
+
+    #[test]
+    fn fips_dualstack_and_configured_endpoints() {
+        let g = Globals::default();
+        let sqs = kagi_api::service("sqs").unwrap();
+        // use_fips_endpoint in the profile, AWS_USE_DUALSTACK_ENDPOINT in the environment.
+        let env = Env {
+            vars: [("AWS_USE_DUALSTACK_ENDPOINT", "true")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        let s = session_with(&env, &g, "[default]\nuse_fips_endpoint = true\n");
+        assert_eq!(
+            s.endpoint(sqs, Some("us-east-1"), true).unwrap().url,
+            "https://sqs-fips.us-east-1.api.aws"
+        );
+        let plain = Env::default();
+        let s = session_with(&plain, &g, "[default]\nuse_fips_endpoint = true\n");
+        assert_eq!(
+            s.endpoint(sqs, Some("us-west-2"), true).unwrap().url,
+            "https://sqs-fips.us-west-2.amazonaws.com"
+        );
+        // A services section and AWS_ENDPOINT_URL_<SERVICE> for any service (service id
+        // `Secrets Manager` → `secrets_manager`, `SECRETS_MANAGER`).
+        let config = "[default]\nservices = local\n[services local]\nsecrets_manager =\n  endpoint_url = http://127.0.0.1:1111\n";
+        let s = session_with(&plain, &g, config);
+        let sm = kagi_api::service("secretsmanager").unwrap();
+        let e = s.endpoint(sm, Some("eu-west-1"), true).unwrap();
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("http://127.0.0.1:1111", "eu-west-1")
+        );
+        assert_eq!(
+            s.endpoint(sqs, Some("eu-west-1"), true).unwrap().url,
+            "https://sqs.eu-west-1.amazonaws.com"
+        );
+        let env = Env {
+            vars: [("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:2222")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        let s = session_with(&env, &g, "[default]\n");
+        assert_eq!(
+            s.endpoint(sm, Some("eu-west-1"), true).unwrap().url,
+            "http://127.0.0.1:2222"
         );
     }
 }

@@ -566,6 +566,13 @@ fn shape_doc_in(service: &'static Service, shape: ShapeId, v: &Value, keep_order
 }
 
 fn output_doc(op: &'static Operation, v: &Value, keep_order: bool) -> Doc {
+    // REST outputs come decoded in botocore's order (members bound to headers and the status
+    // code before the body's), which is not the model's.
+    let keep_order = keep_order
+        || matches!(
+            op.service().protocol,
+            kagi_api::Protocol::RestJson | kagi_api::Protocol::RestXml { .. }
+        );
     match op.output {
         Some(shape) => {
             let mut d = shape_doc_in(op.service(), shape, v, keep_order);

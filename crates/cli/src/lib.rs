@@ -68,8 +68,16 @@
 //!   `less`, `LESS=FRX`), never for `configure`/`help`; `--no-cli-pager` disables it.
 //! * `sts assume-role-with-web-identity` and `assume-role-with-saml` are sent unsigned and need
 //!   no credentials (botocore's model marks them `noAuth`).
+//! * Every service of the pinned botocore: its model is kagi-api's (compiled in, decoded on
+//!   first use); requests go through kagi-api's codec for the service's protocol (`query`,
+//!   `json`, `rest-json`, `rest-xml`, `ec2`; the three CBOR-only services answer that kagi
+//!   does not speak their protocol yet). botocore's request handlers kagi applies: idempotency
+//!   tokens filled (UUID v4), Route 53 ids reduced to their last segment, host prefixes on
+//!   AWS's endpoints; SQS's query-compatible error codes (`x-amzn-query-error`).
 //! * Not implemented: SSO, instance/container credential providers (clear errors),
-//!   `--cli-input-yaml`, auto-prompt (accepted and ignored), services other than IAM/STS/ECR.
+//!   `--cli-input-yaml`, auto-prompt (accepted and ignored), the `s3` high-level commands,
+//!   waiters, the official CLI's hand-written options (`--zip-file`, ...), S3's addressing,
+//!   checksums and streaming bodies, multi-token paginators (one page at a time).
 //!
 //! # Invariants
 //!
@@ -296,6 +304,10 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
         "configure" => configure::run(g, sub, env, io),
         "console" => console_cmd::run(g, sub, env, io),
         "policy" => policy_cmd::run(g, sub, env, io),
+        // The official CLI's hand-written `s3` commands (ls, cp, sync, ...): said plainly.
+        "s3" => Err(CliError::General(
+            "kagi does not have the AWS CLI's s3 commands (ls, cp, mv, rm, sync, mb, rb, presign) yet; `kagi s3api ...` speaks the S3 API".into(),
+        )),
         name => match kagi_api::service(name) {
             Some(service) => invoke::service_command(service, g, sub, env, io),
             None => Err(CliError::Usage(format!(

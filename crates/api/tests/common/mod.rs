@@ -318,3 +318,11 @@ pub fn truncate_timestamps(svc: &'static Service, id: ShapeId, v: &Value) -> Val
 pub fn same(a: &Value, b: &Value) -> bool {
     serde_json::to_string(a).ok() == serde_json::to_string(b).ok()
 }
+
+/// The services `kagi serve` speaks (both directions of their codecs are exercised here);
+/// every other service's requests are checked against botocore's protocol test suites.
+pub fn served_services() -> impl Iterator<Item = &'static kagi_api::Service> {
+    ["iam", "sts", "ecr"]
+        .into_iter()
+        .map(|n| kagi_api::service(n).expect("served service"))
+}

@@ -81,6 +81,39 @@ fn argument_errors_exit_252_with_the_aws_cli_wording() {
         o.stderr,
         "\nParameter validation failed:\nInvalid length for parameter UserName, value: 0, valid min length: 1\n"
     );
+    // Every botocore service is a command, under the official CLI's names and aliases.
+    let o = s.run(&["help"]);
+    assert_eq!(o.code, 0);
+    for listed in [
+        "o dynamodb\n",
+        "o ec2\n",
+        "o s3api\n",
+        "o configservice\n",
+        "o deploy\n",
+    ] {
+        assert!(o.stdout.contains(listed), "{listed} not in help");
+    }
+    for hidden in [
+        "o s3\n",
+        "o config\n",
+        "o codedeploy\n",
+        "o runtime.sagemaker\n",
+    ] {
+        assert!(!o.stdout.contains(hidden), "{hidden} in help");
+    }
+    let services = o.stdout.matches("\n       o ").count();
+    assert!(services > 400, "{services} commands listed");
+    for cmd in [
+        ["runtime.sagemaker", "help"],
+        ["configservice", "help"],
+        ["lambda", "help"],
+    ] {
+        let o = s.run(&cmd);
+        assert_eq!(o.code, 0, "{cmd:?}: {}", o.stderr);
+    }
+    let o = s.run(&["s3", "ls"]);
+    assert_eq!(o.code, 255);
+    assert!(o.stderr.contains("`kagi s3api ...`"), "{}", o.stderr);
     let o = s.run(&["nosuchservice", "op"]);
     assert_eq!(o.code, 252);
     assert!(

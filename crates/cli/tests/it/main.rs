@@ -11,4 +11,5 @@ mod profile_parser;
 mod pty;
 mod seed;
 mod serve;
+mod services;
 mod web_identity;
