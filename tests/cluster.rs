@@ -610,10 +610,41 @@ fn three_nodes_behave_as_one_server() {
         "signed out everywhere: back to the sign-in page"
     );
 
-    // kill -9 of node 1 while clients write through the proxy.
+    // kill -9 of node 1 while clients write through the proxy: IAM writes, and image pushes
+    // (each push a new client, so new connections, spread over the nodes).
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let failures = Arc::new(AtomicUsize::new(0));
+    let pushed = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let push_failures = Arc::new(AtomicUsize::new(0));
+    let pusher = {
+        let (pushed, stop, push_failures, password) = (
+            pushed.clone(),
+            stop.clone(),
+            push_failures.clone(),
+            password.clone(),
+        );
+        std::thread::spawn(move || {
+            for i in 0u64.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let image = kagi_ecr::client::generate_image(100 + i, 2, 512 << 10);
+                let tag = format!("during-kill-{i}");
+                let registry = kagi_ecr::client::Registry::new(
+                    &format!("127.0.0.1:{}", lb.port),
+                    "AWS",
+                    &password,
+                );
+                match registry.push("pub", &tag, &image, &mut |_, _| {}) {
+                    Ok(d) => pushed.lock().unwrap().push((tag, d)),
+                    Err(_) => {
+                        push_failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        })
+    };
     let writers: Vec<_> = (0..2)
         .map(|t| {
             let (acked, stop, failures) = (acked.clone(), stop.clone(), failures.clone());
@@ -646,10 +677,14 @@ fn three_nodes_behave_as_one_server() {
     while acked.lock().unwrap().len() < at_kill + 20 {
         std::thread::sleep(Duration::from_millis(10));
     }
+    while pushed.lock().unwrap().len() < 2 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.join().unwrap();
     }
+    pusher.join().unwrap();
     let acked = acked.lock().unwrap().clone();
     let failed = failures.load(Ordering::Relaxed);
     eprintln!(
@@ -664,6 +699,29 @@ fn three_nodes_behave_as_one_server() {
         let seen = users(at(&nodes, n));
         for name in &acked {
             assert!(seen.contains(name), "node {n} lost acknowledged {name}");
+        }
+    }
+    let pushed = pushed.lock().unwrap().clone();
+    let push_failed = push_failures.load(Ordering::Relaxed);
+    eprintln!(
+        "kill -9 of one node: {} image pushes acknowledged, {push_failed} broken off in flight",
+        pushed.len()
+    );
+    assert!(
+        push_failed <= 2,
+        "only pushes in flight on the killed node may fail ({push_failed})"
+    );
+    for n in [0, 2] {
+        let registry = kagi_ecr::client::Registry::new(
+            &format!("127.0.0.1:{}", at(&nodes, n).port),
+            "AWS",
+            &password,
+        );
+        for (tag, digest) in &pushed {
+            let image = registry
+                .pull("pub", tag)
+                .unwrap_or_else(|e| panic!("node {n} lost acknowledged image pub:{tag}: {e:#}"));
+            assert_eq!(image.manifest_digest(), digest);
         }
     }
     // The killed node restarts on its data directory and serves everything.
