@@ -62,24 +62,10 @@ impl Sealer {
     /// `sealing-key`): created by the first node in a transaction, so nodes starting together
     /// agree on one (the loser of the race conflicts, re-runs, and reads the winner's).
     pub fn shared(kv: &std::sync::Arc<dyn crate::store::Kv>) -> anyhow::Result<Sealer> {
-        use crate::store::{AccountStore, GLOBAL, StoreExt, Table, TxExt};
-        let global = AccountStore::new(kv.clone(), GLOBAL);
-        let encoded: String = global.write(|tx| {
-            if let Some(k) = tx.get_json::<String>(Table::Meta, "sealing-key")? {
-                return Ok(k);
-            }
-            let mut key = [0u8; 32];
-            crate::ids::random_bytes(&mut key);
-            let k = STANDARD.encode(key);
-            tx.put_json(Table::Meta, "sealing-key", &k)?;
-            Ok(k)
-        })?;
-        let key: [u8; 32] = STANDARD
-            .decode(encoded)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| anyhow::anyhow!("the store's sealing key is not 32 bytes of base64"))?;
-        Ok(Sealer::from_key(&key))
+        Ok(Sealer::from_key(&crate::store::shared_key(
+            kv,
+            "sealing-key",
+        )?))
     }
 
     /// Seals `plain` for `purpose`; standard base64.

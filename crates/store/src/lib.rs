@@ -699,6 +699,30 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
+/// A 32-byte secret kept in the store-wide `Meta` row `row` (base64), created by whichever
+/// caller asks first, in one transaction: every node sharing the store gets the same key (the
+/// server's sealing key, the registry token key). The database must then be protected as a key
+/// file would be.
+pub fn shared_key(kv: &Arc<dyn Kv>, row: &str) -> Result<[u8; 32]> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    let encoded: String = AccountStore::new(kv.clone(), GLOBAL).write(|tx| {
+        if let Some(k) = tx.get_json::<String>(Table::Meta, row)? {
+            return Ok(k);
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("random: {e}"))?;
+        let k = STANDARD.encode(key);
+        tx.put_json(Table::Meta, row, &k)?;
+        Ok(k)
+    })?;
+    STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| anyhow::anyhow!("the store's {row} is not 32 bytes of base64"))
+}
+
 /// Background jobs that several nodes sharing one store run once per period between them
 /// (garbage collection, lifecycle policies): each node asks [`jobs::claim`] on its own timer;
 /// the first to ask after a period has passed gets the run.

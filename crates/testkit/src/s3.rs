@@ -1,4 +1,5 @@
-//! An S3-compatible server on loopback for tests: moto's server (`moto_server` from the venv
+//! An S3-compatible server on loopback for tests (and, being moto, every other AWS API it
+//! mocks: the CLI's differential tests use it so): moto's server (`moto_server` from the venv
 //! that `scripts/test` makes, `KAGI_COMPAT_VENV`), one process per [`S3Server`], killed when it
 //! is dropped. moto does not check signatures, which is fine here: what the tests check is that
 //! kagi's blob store keeps and returns bytes through a real S3 wire protocol.
@@ -49,7 +50,12 @@ pub fn required(test: &str) -> Option<S3Server> {
         endpoint: format!("http://127.0.0.1:{port}"),
         port,
     };
-    // Readiness wait (not a timing assertion): moto imports for a few seconds.
+    wait_ready(port);
+    Some(server)
+}
+
+/// Readiness wait (not a timing assertion): moto imports for a few seconds.
+fn wait_ready(port: u16) {
     let start = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -58,7 +64,6 @@ pub fn required(test: &str) -> Option<S3Server> {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Some(server)
 }
 
 impl S3Server {
@@ -116,14 +121,7 @@ impl Shared {
             .stderr(Stdio::null())
             .spawn()
             .expect("sh starts");
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "moto_server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_ready(port);
         Some(Shared {
             endpoint: format!("http://127.0.0.1:{port}"),
             port,

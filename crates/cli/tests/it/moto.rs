@@ -1,24 +1,13 @@
 //! The seed's steps 7–9 against moto (a server nobody here wrote), driven in-process.
 //! Needs `KAGI_COMPAT_VENV` (a venv with `moto[server]`); skips with a notice unless CI is set.
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 
-use crate::common::{Sandbox, skip_or_fail};
+use crate::common::Sandbox;
 
 pub struct Moto {
-    child: Child,
+    _server: kagi_testkit::s3::S3Server,
     pub url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 pub fn free_port() -> u16 {
@@ -29,33 +18,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// moto's server on loopback (kagi-testkit's), or `None` (skipped with a notice) without
+/// `KAGI_COMPAT_VENV`, unless `CI` is set.
 pub fn start_moto() -> Option<Moto> {
-    let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV") else {
-        skip_or_fail("KAGI_COMPAT_VENV (a venv with moto[server])");
-        return None;
-    };
-    let bin = std::path::Path::new(&venv).join("bin").join("moto_server");
-    let port = free_port();
-    let child = Command::new(&bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let moto = Moto {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    // Readiness wait (not a timing assertion): moto imports for a few seconds.
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "moto_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(moto)
+    let server = kagi_testkit::s3::required("moto")?;
+    Some(Moto {
+        url: server.endpoint.clone(),
+        _server: server,
+    })
 }
 
 fn json(s: &str) -> Value {
