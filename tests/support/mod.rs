@@ -26,10 +26,16 @@ pub struct Endpoint {
 impl Server {
     /// `kagi serve --port 0 --data-dir DATA EXTRA...` with the test account and root key.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        Server::start_env(data, extra, &[])
+    }
+
+    /// [`Server::start`] with more environment variables.
+    pub fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(KAGI)
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data)
             .args(extra)
+            .envs(env.iter().copied())
             .env("KAGI_ACCOUNT_ID", ACCOUNT)
             .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)
             .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
@@ -53,6 +59,10 @@ impl Server {
             child,
             at: Endpoint { port },
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no shutdown handler runs, nothing is flushed.

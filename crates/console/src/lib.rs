@@ -339,6 +339,19 @@ impl Req {
     }
 }
 
+/// Whether a body read failed on the server's body timeout (a `TimedOut` I/O error in the
+/// chain; kagi-server's edge sets it).
+fn body_timed_out(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(e) = cur {
+        match e.downcast_ref::<std::io::Error>() {
+            Some(io) if io.kind() == std::io::ErrorKind::TimedOut => return true,
+            _ => cur = e.source(),
+        }
+    }
+    false
+}
+
 async fn entry(State(c): State<Arc<Console>>, req: Request) -> Response {
     let source_ip = req
         .extensions()
@@ -375,6 +388,12 @@ async fn entry(State(c): State<Arc<Console>>, req: Request) -> Response {
             Ok(b) => form_urlencoded::parse(&b)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
+            Err(e) if body_timed_out(&e) => {
+                return secure(pages::plain(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "The request body did not arrive in time.",
+                ));
+            }
             Err(_) => {
                 return secure(pages::plain(
                     StatusCode::PAYLOAD_TOO_LARGE,

@@ -11,6 +11,7 @@
 //! | module | what |
 //! |---|---|
 //! | `lib.rs` | [`ServerConfig`], [`start_background`] / [`RunningServer`], [`serve_main`] (`kagi serve` args), startup and graceful shutdown (SIGINT/SIGTERM: stop accepting, finish requests, flush the session book) |
+//! | [`edge`] | the accept loop: connection limit, header/body/idle timeouts, header size, lingering close |
 //! | [`http`] | axum router and the HTTP pipeline: body → auth → [`dispatch`] → response, request ids, one log line per request |
 //! | [`dispatch`] | from a decoded operation to its handler (IAM / STS query, AssumeRoleWithWebIdentity), shared by HTTP and the console ([`dispatch::invoke`]) |
 //! | [`console_state`] | the console's sessions, pending MFA sign-ins, lockout counts and sign-in tokens in the store (several nodes) |
@@ -64,6 +65,7 @@ pub mod console_state;
 pub mod crypto;
 pub mod dispatch;
 pub mod ecr_host;
+pub mod edge;
 pub mod entities;
 pub mod error;
 pub mod files;
@@ -104,6 +106,8 @@ pub struct ServerConfig {
     pub account_id: Option<String>,
     pub root_access_key_id: Option<String>,
     pub root_secret_access_key: Option<String>,
+    /// Connection limit and timeouts at the edge (`--max-connections`, `--*-timeout`).
+    pub limits: edge::Limits,
 }
 
 impl ServerConfig {
@@ -118,6 +122,7 @@ impl ServerConfig {
             account_id: None,
             root_access_key_id: None,
             root_secret_access_key: None,
+            limits: edge::Limits::default(),
         }
     }
 }
@@ -307,6 +312,7 @@ pub fn split_public_url(url: &str) -> Option<(&str, &str)> {
 async fn run(
     state: Arc<state::AppState>,
     listener: tokio::net::TcpListener,
+    limits: edge::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
@@ -316,18 +322,7 @@ async fn run(
             None => ecr.set_registry_endpoint(addr.to_string()),
         }
     }
-    let app = http::router(state.clone());
-    // Without TCP_NODELAY a response written in two segments waits for the peer's delayed ACK.
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    edge::serve(listener, http::router(state.clone()), limits, shutdown).await;
     state.sessions.flush();
     if let Err(e) = state.persist_last_used() {
         tracing::warn!(error = %format!("{e:#}"), "could not record access keys' last use");
@@ -345,6 +340,7 @@ pub fn start_background(config: ServerConfig) -> Result<RunningServer> {
     let addr = std_listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = built.state.clone();
+    let limits = config.limits.clone();
     let thread = std::thread::Builder::new()
         .name("kagi-server".into())
         .spawn(move || {
@@ -356,7 +352,7 @@ pub fn start_background(config: ServerConfig) -> Result<RunningServer> {
                 .expect("tokio runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                if let Err(e) = run(state, listener, async move {
+                if let Err(e) = run(state, listener, limits, async move {
                     let _ = rx.await;
                 })
                 .await
@@ -395,6 +391,19 @@ with SigV4 and authorising it with IAM policies.
   --public-url http(s)://HOST[:PORT]
                    the address clients reach (a load balancer's): ECR's repositoryUri and
                    proxyEndpoint name it (env KAGI_PUBLIC_URL; default: the listening address)
+  --max-connections N
+                   open connections at most (env KAGI_MAX_CONNECTIONS; default 4096, lowered
+                   to fit the open-file limit); at the limit a new connection closes the one
+                   idle longest, and is refused (503) only if every one has a request in flight
+  --header-timeout SECS
+                   from a request's first byte to the end of its headers (env
+                   KAGI_HEADER_TIMEOUT; default 10); header sections over 64 KiB get 431
+  --body-timeout SECS
+                   a request body must arrive within SECS plus 1 s per 32 KiB it carries,
+                   or the answer is 408 (env KAGI_BODY_TIMEOUT; default 30)
+  --idle-timeout SECS
+                   a connection without a request in flight that sends and receives nothing
+                   for SECS is closed (env KAGI_IDLE_TIMEOUT; default 60)
   --log LEVEL      error|warn|info|debug|trace (default info; RUST_LOG also works)
   --check          verify the store instead of serving (indexes, references, every blob's
                    size and sha256, every image's blobs); exit 1 on damage
@@ -419,6 +428,8 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
     let mut in_memory = false;
     let mut log = None;
     let mut check = false;
+    let (mut max_connections, mut header_timeout, mut body_timeout, mut idle_timeout) =
+        (None, None, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let a = a.to_str().context("arguments must be UTF-8")?;
@@ -451,6 +462,12 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
             "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--database-url" => config.database_url = Some(value("--database-url")?),
             "--public-url" => config.public_url = Some(value("--public-url")?),
+            "--max-connections" => {
+                max_connections = Some(value("--max-connections")?);
+            }
+            "--header-timeout" => header_timeout = Some(value("--header-timeout")?),
+            "--body-timeout" => body_timeout = Some(value("--body-timeout")?),
+            "--idle-timeout" => idle_timeout = Some(value("--idle-timeout")?),
             "--in-memory" => in_memory = true,
             "--log" => log = Some(value("--log")?),
             "--check" => check = true,
@@ -482,10 +499,41 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
     {
         bail!("--database-url must be postgres://USER[:PASS]@HOST[:PORT]/DB");
     }
+    let limits = &mut config.limits;
+    if let Some(n) = max_connections.or_else(|| env("KAGI_MAX_CONNECTIONS")) {
+        limits.max_connections = n
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .context("--max-connections: not a positive number")?;
+    }
+    for (flag, value, slot) in [
+        (
+            "--header-timeout",
+            header_timeout,
+            &mut limits.header_timeout,
+        ),
+        ("--body-timeout", body_timeout, &mut limits.body_timeout),
+        ("--idle-timeout", idle_timeout, &mut limits.idle_timeout),
+    ] {
+        let var = format!("KAGI_{}", flag[2..].replace('-', "_").to_uppercase());
+        if let Some(v) = value.or_else(|| env(&var)) {
+            *slot = seconds(&v).with_context(|| format!("{flag} ({var}): {v:?}"))?;
+        }
+    }
     config.account_id = env("KAGI_ACCOUNT_ID");
     config.root_access_key_id = env("KAGI_ROOT_ACCESS_KEY_ID");
     config.root_secret_access_key = env("KAGI_ROOT_SECRET_ACCESS_KEY");
     Ok(Some(ServeArgs { config, log, check }))
+}
+
+/// `SECS` (a positive number of seconds, fractions allowed) as a duration.
+fn seconds(v: &str) -> Result<std::time::Duration> {
+    let secs: f64 = v.parse().ok().context("not a number of seconds")?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        bail!("must be more than 0 and at most 86400 seconds");
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 fn default_data_dir() -> Result<PathBuf> {
@@ -625,7 +673,7 @@ fn serve_blocking(config: ServerConfig) -> Result<()> {
         println!("  try: aws --endpoint-url http://{addr} sts get-caller-identity");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        run(built.state, listener, shutdown_signal()).await?;
+        run(built.state, listener, config.limits, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
     })
@@ -704,5 +752,46 @@ mod tests {
             assert!(parse_args(&args(&["--in-memory", "--public-url", bad])).is_err());
         }
         assert!(parse_args(&args(&["--in-memory", "--database-url", "mysql://x/y"])).is_err());
+    }
+
+    #[test]
+    fn parses_the_edge_limits() {
+        let p = parse_args(&args(&["--in-memory"])).unwrap().unwrap();
+        assert_eq!(p.config.limits, edge::Limits::default());
+        let p = parse_args(&args(&[
+            "--in-memory",
+            "--max-connections",
+            "100",
+            "--header-timeout=2.5",
+            "--body-timeout",
+            "3",
+            "--idle-timeout",
+            "0.5",
+        ]))
+        .unwrap()
+        .unwrap();
+        let secs = std::time::Duration::from_secs_f64;
+        assert_eq!(
+            p.config.limits,
+            edge::Limits {
+                max_connections: 100,
+                header_timeout: secs(2.5),
+                body_timeout: secs(3.0),
+                idle_timeout: secs(0.5),
+            }
+        );
+        for bad in [
+            ["--max-connections", "0"],
+            ["--max-connections", "many"],
+            ["--header-timeout", "0"],
+            ["--body-timeout", "-1"],
+            ["--idle-timeout", "1e9"],
+            ["--idle-timeout", "NaN"],
+        ] {
+            assert!(
+                parse_args(&args(&["--in-memory", bad[0], bad[1]])).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }
