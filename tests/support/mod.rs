@@ -2,6 +2,8 @@
 //! loopback port and an [`Endpoint`] that runs the `kagi` binary against it, as a user would.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -31,6 +33,16 @@ impl Server {
 
     /// [`Server::start`] with more environment variables.
     pub fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_with(data, extra, env, Stdio::inherit())
+    }
+
+    /// [`Server::start_env`] with its log (stderr) sent to `stderr`.
+    pub fn start_with(
+        data: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: impl Into<Stdio>,
+    ) -> Server {
         let mut child = Command::new(KAGI)
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data)
@@ -41,7 +53,7 @@ impl Server {
             .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
             .env("KAGI_ROOT_PASSWORD", "kagi-test-root-password-1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start kagi serve");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -81,6 +93,11 @@ impl Drop for Server {
 
 impl Endpoint {
     pub fn kagi(&self, creds: (&str, &str), args: &[&str]) -> Output {
+        self.kagi_env(creds, &[], args)
+    }
+
+    /// [`Endpoint::kagi`] with more environment variables (`AWS_SESSION_TOKEN`, ...).
+    pub fn kagi_env(&self, creds: (&str, &str), env: &[(&str, &str)], args: &[&str]) -> Output {
         Command::new(KAGI)
             .args(args)
             .env_clear()
@@ -98,6 +115,7 @@ impl Endpoint {
                 "AWS_ENDPOINT_URL",
                 format!("http://127.0.0.1:{}", self.port),
             )
+            .envs(env.iter().copied())
             .output()
             .expect("run kagi")
     }

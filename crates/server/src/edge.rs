@@ -353,7 +353,7 @@ async fn connection(
         peer,
     };
     let mut http = hyper::server::conn::http1::Builder::new()
-        .max_buf_size(MAX_HEADER_BYTES)
+        .max_header_size(MAX_HEADER_BYTES)
         .header_read_timeout(None)
         .serve_connection(io, svc);
     enum Step {
