@@ -758,3 +758,208 @@ fn registry_paths_and_repository_names_do_not_traverse() {
     );
     eprintln!("{tried} traversal requests, all refused with a 4xx");
 }
+
+/// Signs in to the console as the root user; the session cookie as a `cookie:` header line.
+fn root_console(at: Endpoint) -> String {
+    let cookie = console_sign_in(at, None, ROOT_PASSWORD).expect("root signs in");
+    format!("cookie: kagi-console={cookie}\r\n")
+}
+
+/// Every `href="/console…"` and every POST form's action in a page.
+fn links_and_forms(html: &str) -> (Vec<String>, Vec<String>) {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let i = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let v = &tag[i..];
+        Some(v[..v.find('"')?].replace("&amp;", "&"))
+    };
+    let mut links = vec![];
+    let mut forms = vec![];
+    for piece in html.split('<').skip(1) {
+        let tag = piece.split('>').next().unwrap_or("");
+        if tag.starts_with("a ") {
+            if let Some(h) = attr(tag, "href").filter(|h| h.starts_with("/console")) {
+                links.push(h.split('#').next().unwrap().to_owned());
+            }
+        } else if tag.starts_with("form ")
+            && tag.contains("method=\"post\"")
+            && let Some(a) = attr(tag, "action")
+        {
+            forms.push(a);
+        }
+    }
+    (links, forms)
+}
+
+/// CSRF and clickjacking across the whole console: a crawl of every page reachable from the
+/// root's console (with users, a role, a group, a policy and a repository to show) checks that
+/// each page forbids framing (CSP `frame-ancestors 'none'`) and collects
+/// every POST form; each form posted without its CSRF token, or with another session's, is
+/// refused (403 `InvalidCsrfToken`) and changes nothing.
+#[test]
+fn every_console_form_needs_its_csrf_token_and_no_page_can_be_framed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let at = server.at;
+    let mut traces = String::new();
+    let user = seed(at, &mut traces);
+    let root = Creds::root();
+    for args in [
+        &["iam", "create-group", "--group-name", "builders"][..],
+        &[
+            "iam",
+            "add-user-to-group",
+            "--group-name",
+            "builders",
+            "--user-name",
+            "user-for-switch",
+        ],
+        &[
+            "iam",
+            "create-policy",
+            "--policy-name",
+            "ReadOnly",
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Get*","Resource":"*"}]}"#,
+        ],
+    ] {
+        cli_json(at, &root, args, &mut traces);
+    }
+    let _ = user;
+    let session = root_console(at);
+    let other_session = root_console(at);
+    let other_csrf = {
+        let page = get(at, "/console/users", &other_session);
+        let i = page.body.find("name=\"csrf\" value=\"").expect("a form") + 19;
+        page.body[i..i + page.body[i..].find('"').unwrap()].to_owned()
+    };
+    let state = |traces: &mut String| {
+        [
+            cli_json(at, &root, &["iam", "list-users"], traces),
+            cli_json(at, &root, &["iam", "list-roles"], traces),
+            cli_json(at, &root, &["iam", "list-groups"], traces),
+            cli_json(
+                at,
+                &root,
+                &["iam", "list-policies", "--scope", "Local"],
+                traces,
+            ),
+            cli_json(at, &root, &["ecr", "describe-repositories"], traces),
+        ]
+        .map(|mut v| {
+            // Last-used times move as the crawl reads; what matters is what exists.
+            for list in ["Users", "Roles"] {
+                for e in v[list].as_array_mut().into_iter().flatten() {
+                    e.as_object_mut().unwrap().remove("RoleLastUsed");
+                    e.as_object_mut().unwrap().remove("PasswordLastUsed");
+                }
+            }
+            v
+        })
+    };
+    let before = state(&mut traces);
+    let mut queue = vec!["/console/".to_owned()];
+    let mut seen = std::collections::BTreeSet::new();
+    let mut forms = std::collections::BTreeSet::new();
+    while let Some(path) = queue.pop() {
+        if seen.len() >= 150 || !seen.insert(path.clone()) {
+            continue;
+        }
+        let page = get(at, &path, &session);
+        let csp = page.header("content-security-policy").unwrap_or("");
+        assert!(
+            csp.contains("frame-ancestors 'none'"),
+            "{path} may be framed: {csp:?}"
+        );
+        if let Some(to) = page
+            .header("location")
+            .filter(|l| l.starts_with("/console"))
+        {
+            queue.push(to.split('#').next().unwrap().to_owned());
+        }
+        if page.status != 200 {
+            continue;
+        }
+        let (links, actions) = links_and_forms(&page.body);
+        forms.extend(actions);
+        queue.extend(
+            links
+                .into_iter()
+                .filter(|l| !l.contains("signout") && !l.contains("sign-out")),
+        );
+    }
+    assert!(
+        seen.len() >= 20 && forms.len() >= 15,
+        "the crawl saw only {} pages and {} forms",
+        seen.len(),
+        forms.len()
+    );
+    for action in &forms {
+        for csrf in [None, Some("forged"), Some(other_csrf.as_str())] {
+            let form = match csrf {
+                Some(c) => format!("csrf={}&UserName=mallory&RoleName=mallory", enc(c)),
+                None => "UserName=mallory&RoleName=mallory".to_owned(),
+            };
+            let a = post_form(at, action, &session, &form);
+            assert_eq!(
+                a.status, 403,
+                "POST {action} with csrf {csrf:?} was not refused: {}",
+                a.body
+            );
+            assert!(a.body.contains("InvalidCsrfToken"), "{action}: {}", a.body);
+        }
+    }
+    assert_eq!(
+        state(&mut traces),
+        before,
+        "a form without its token did something"
+    );
+    eprintln!(
+        "{} console pages crawled, {} POST forms refused without their CSRF token",
+        seen.len(),
+        forms.len()
+    );
+}
+
+/// Session fixation: a session cookie planted before sign-in is neither kept nor honoured;
+/// signing in always issues a fresh, unguessable one.
+#[test]
+fn console_sign_in_issues_a_fresh_session_and_ignores_a_planted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let at = server.at;
+    let planted = "attacker-chosen-session-id-0123456789abcdef";
+    let form = format!(
+        "csrf=pre-token&account={ACCOUNT}&username=&password={}",
+        enc(ROOT_PASSWORD)
+    );
+    let a = post_form(
+        at,
+        "/console/signin",
+        &format!("cookie: kagi-console-pre=pre-token; kagi-console={planted}\r\n"),
+        &form,
+    );
+    let fresh = a.cookie("kagi-console").expect("a session cookie");
+    assert_ne!(fresh, planted);
+    assert!(fresh.len() >= 32, "a short session id: {fresh}");
+    let set = a.headers("set-cookie").join("\n");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let with = |c: &str| {
+        get(
+            at,
+            "/console/users",
+            &format!("cookie: kagi-console={c}\r\n"),
+        )
+    };
+    assert_eq!(with(&fresh).status, 200);
+    let planted_page = with(planted);
+    assert_ne!(
+        planted_page.status, 200,
+        "the planted session id was honoured"
+    );
+    // Two sign-ins never share a session.
+    let again = console_sign_in(at, None, ROOT_PASSWORD).unwrap();
+    assert_ne!(again, fresh);
+}
