@@ -963,3 +963,53 @@ fn console_sign_in_issues_a_fresh_session_and_ignores_a_planted_one() {
     let again = console_sign_in(at, None, ROOT_PASSWORD).unwrap();
     assert_ne!(again, fresh);
 }
+
+/// Sign-in failures count per account and per source: a password sprayed over many user
+/// names (never five guesses for one, so no account locks) locks the source address after 20
+/// failures, for every account, the right password included; the per-account lock still
+/// comes after 5.
+#[test]
+fn sign_in_failures_lock_out_per_account_and_per_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let at = server.at;
+    let attempt = |user: &str, password: &str| {
+        let form = format!(
+            "csrf=pre-token&account={ACCOUNT}&username={}&password={}",
+            enc(user),
+            enc(password)
+        );
+        post_form(
+            at,
+            "/console/signin",
+            "cookie: kagi-console-pre=pre-token\r\n",
+            &form,
+        )
+    };
+    // Per account: the fifth failure locks bob, not others.
+    for i in 0..5 {
+        assert_eq!(attempt("bob", "Wrong-password-1").status, 401, "try {i}");
+    }
+    let locked = attempt("bob", "Wrong-password-1");
+    assert_eq!(locked.status, 429);
+    assert!(
+        locked.body.contains("for this user is locked"),
+        "{}",
+        locked.body
+    );
+    // Per source: 15 more failures over 15 names (20 in all from this address)...
+    for i in 0..15 {
+        assert_eq!(
+            attempt(&format!("sprayed-{i}"), "Spring2026!").status,
+            401,
+            "name {i}"
+        );
+    }
+    // ...and the address is locked, for the right password too.
+    let a = attempt("someone-else", "Spring2026!");
+    assert_eq!(a.status, 429, "{}", a.body);
+    assert!(a.body.contains("from this address"), "{}", a.body);
+    let a = attempt("", ROOT_PASSWORD);
+    assert_eq!(a.status, 429, "the root signed in from a locked address");
+    assert_eq!(a.cookie("kagi-console"), None);
+}

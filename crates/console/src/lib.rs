@@ -258,6 +258,8 @@ pub struct Console {
     pub backend: Arc<dyn Backend>,
     pub sessions: session::Sessions,
     pub lockout: session::Lockout,
+    /// Failed sign-ins per source address (any account).
+    pub source_lockout: session::Lockout,
     /// Sign-ins waiting for their MFA code.
     pub pending_mfa: session::PendingMfa,
     /// Federation sign-in tokens (single use, 15 minutes).
@@ -277,6 +279,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         backend,
         sessions: session::Sessions::new(state.clone()),
         lockout: session::Lockout::new(state.clone()),
+        source_lockout: session::Lockout::per_source(state.clone()),
         pending_mfa: session::PendingMfa::new(state.clone()),
         signin_tokens: federation::SigninTokens::new(state),
     });
