@@ -228,6 +228,15 @@ fn raise_open_files() -> u64 {
     getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
 }
 
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 fn open_files(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())
@@ -260,6 +269,7 @@ fn ten_thousand_idle_connections_are_bounded_and_others_are_served() {
     let opened = started.elapsed();
     std::thread::sleep(Duration::from_millis(500));
     let held = open_files(server.pid());
+    let rss = rss_mib(server.pid());
     let (answer, took) = signed_whoami(server.at);
     assert_eq!(answer.status, 200, "{answer:?}");
     assert!(
@@ -269,8 +279,8 @@ fn ten_thousand_idle_connections_are_bounded_and_others_are_served() {
     );
     let closed = idle.iter().filter(|s| closed_by_server(s)).count();
     eprintln!(
-        "{n} idle connections opened in {opened:?}; the server holds {held} open files; \
-         {closed} were closed by eviction; a signed request took {took:?}"
+        "{n} idle connections opened in {opened:?}; the server holds {held} open files \
+         ({rss:.1} MiB RSS); {closed} were closed by eviction; a signed request took {took:?}"
     );
     assert!(
         held <= limit + 300,

@@ -385,6 +385,7 @@ async fn connection(
         tokio::select! {
             _ = linger(tcp) => {}
             _ = conn.kill.notified() => {}
+            _ = stop.changed() => {}
         }
     }
     edge.remove(id);
