@@ -1,5 +1,5 @@
 //! A crash loses nothing acknowledged: `kagi serve` is killed with SIGKILL while clients are
-//! writing (IAM users and access keys in `kagi.db`, ECR repositories in `ecr.sqlite`, image
+//! writing (IAM users, access keys and ECR repositories in `kagi.db` or PostgreSQL, image
 //! blobs and manifests pushed over the registry API), then
 //! restarted on the same data directory. Every write whose response a client received must be
 //! there, every acknowledged access key must still sign requests, and the server must keep
@@ -206,7 +206,8 @@ fn sigkill_during_writes_loses_nothing_acknowledged() {
     crash_rounds(&[]);
 }
 
-/// The same with IAM/STS state in PostgreSQL (`--database-url`); ECR stays in the data dir.
+/// The same with IAM/STS and ECR's rows in PostgreSQL (`--database-url`); blob bytes stay in
+/// the data dir.
 #[test]
 fn sigkill_on_postgres_loses_nothing_acknowledged() {
     let Some(pg) = kagi_testkit::postgres::required("sigkill_on_postgres") else {
@@ -266,23 +267,36 @@ fn crash_rounds(extra: &[&str]) {
         server.kill();
     }
     // The check can fail: a blob file lost behind the store's back is reported.
-    let blobs = data.path().join("ecr/blobs/sha256");
-    let victim = std::fs::read_dir(&blobs)
-        .unwrap()
-        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
-        .map(|f| f.unwrap().path())
-        .next()
-        .expect("a blob file");
+    let blobs = data.path().join("ecr/blobs");
+    let victim = walk(&blobs)
+        .into_iter()
+        .find(|p| !p.starts_with(blobs.join("tmp")))
+        .expect("a blob object");
     std::fs::remove_file(&victim).unwrap();
     let (ok, report) = check(data.path(), extra);
     assert!(!ok, "a missing blob is damage");
-    let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+    let key = victim
+        .strip_prefix(&blobs)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     assert!(
-        report.contains(&format!(
-            "sha256:{name} is recorded but its file is missing"
-        )),
+        report.contains(&format!("is recorded but its object {key} is missing")),
         "{report}"
     );
+}
+
+fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
 }
 
 /// `kagi serve --check` on the data directory (and database): success, and what it printed.

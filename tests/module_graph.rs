@@ -18,6 +18,7 @@ const CRATES: &[&str] = &[
     "crates/time/src",
     "crates/testkit/src",
     "crates/console/src",
+    "crates/store/src",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -39,9 +39,24 @@ impl From<std::io::Error> for StoreError {
         StoreError::Io(e.into())
     }
 }
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Io(e.into())
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Io(e) => write!(f, "storage failed: {e:#}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A transaction's error: the domain error it aborted with, or the storage's own failure.
+impl From<anyhow::Error> for StoreError {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<StoreError>() {
+            Ok(s) => s,
+            Err(e) => StoreError::Io(e),
+        }
     }
 }
 

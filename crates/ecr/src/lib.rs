@@ -10,15 +10,17 @@
 //!   model so that client and server share one description of the wire.
 //! * [`registry`]: the OCI distribution endpoints, each mapped to the ECR action AWS authorises
 //!   it as (see the table in that module).
-//! * [`store`]: SQLite metadata (`ecr.sqlite`) and the content-addressed blob files; the
-//!   invariants of durable, verified, atomically visible blobs are documented there.
+//! * [`store`]: ECR's rows in `kagi-store` (the server's store, in the account's scope) and
+//!   the blob bytes behind [`blobs::BlobStore`]; the invariants of durable, verified, atomically
+//!   visible blobs, and of commits beside garbage collection on other nodes, are documented
+//!   there. [`blobs`]: the object store seam and its file implementation.
 //! * [`lifecycle`]: lifecycle policies — the document's validation (`PutLifecyclePolicy`'s
 //!   `InvalidParameterException`s), the evaluator (a pure function of rules, images and time,
 //!   following AWS's documented semantics) and its application, which deletes expired images as
 //!   `BatchDeleteImage` does. A policy is applied when it is put and then every
 //!   [`lifecycle::APPLY_PERIOD`] (10 minutes; AWS says "within 24 hours") by the task
 //!   [`Ecr::registry_router`] starts; [`Ecr::apply_lifecycle_policies`] runs one round. Policies,
-//!   `lastEvaluatedAt` and the last preview live in `ecr.sqlite` with their repository.
+//!   `lastEvaluatedAt` and the last preview live in the store with their repository.
 //! * [`manifest`]: manifest media types and the references a manifest must have.
 //! * [`token`]: registry passwords and download tokens (HMAC-SHA256 with a 0600 key file).
 //! * [`client`]: a small blocking registry client and a deterministic image generator, used by
@@ -39,8 +41,10 @@
 //! session stops working at once.
 
 pub mod api;
+pub mod blobs;
 pub mod client;
 pub mod error;
+mod legacy;
 pub mod lifecycle;
 pub mod manifest;
 pub mod registry;
@@ -48,6 +52,7 @@ pub mod store;
 pub mod token;
 pub mod util;
 
+use anyhow::Context as _;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
@@ -83,8 +88,23 @@ pub trait Host: Send + Sync + 'static {
 }
 
 /// ECR for one account.
+/// Where ECR keeps its data (see [`Ecr::with_storage`]).
+pub struct Storage {
+    /// The rows (`kagi-store`; ECR's tables in the account's scope).
+    pub kv: Arc<dyn kagi_store::Kv>,
+    /// Blob and upload bytes.
+    pub blobs: Arc<dyn blobs::BlobStore>,
+    /// The key of registry passwords and download tokens (the same on every node).
+    pub token_key: token::TokenKey,
+    /// A directory that may hold an earlier version's `ecr.sqlite` to import.
+    pub legacy_dir: Option<std::path::PathBuf>,
+}
+
 pub struct Ecr {
     pub(crate) store: Arc<store::Store>,
+    kv: Arc<dyn kagi_store::Kv>,
+    /// This process's name in [`kagi_store::jobs`] records.
+    node: String,
     pub(crate) account_id: String,
     pub(crate) host: Arc<dyn Host>,
     pub(crate) key: token::TokenKey,
@@ -102,15 +122,10 @@ impl std::fmt::Debug for Ecr {
 }
 
 impl Ecr {
-    /// Opens (creating if needed) the ECR data in `data_dir` (`None` = a temporary directory
-    /// removed when the `Ecr` is dropped). Abandoned uploads older than
-    /// [`store::DEFAULT_UPLOAD_MAX_AGE`] are collected.
-    /// `kagi serve --check`: verifies the store under `dir` (see [`store::Store::check`])
-    /// without starting anything; the damage found, one sentence each.
-    pub fn check(dir: &Path) -> anyhow::Result<Vec<String>> {
-        store::Store::open(dir)?.check()
-    }
-
+    /// Opens ECR on its own (the crate's tests, `examples/standalone.rs`): rows in
+    /// `data_dir/ecr.db` (SQLite), blobs under `data_dir/blobs`, the registry token key in
+    /// `data_dir/registry-token.key`; `None` = a temporary directory removed when the `Ecr` is
+    /// dropped. See [`Ecr::with_storage`].
     pub fn open(
         data_dir: Option<&Path>,
         account_id: &str,
@@ -125,20 +140,74 @@ impl Ecr {
             }
         };
         std::fs::create_dir_all(&dir)?;
-        let store = store::Store::open(&dir)?;
+        let storage = Storage {
+            kv: Arc::new(kagi_store::sqlite::SqliteStore::open(&dir.join("ecr.db"))?),
+            blobs: Arc::new(blobs::FileBlobs::open(&dir.join("blobs"))?),
+            token_key: token::TokenKey::load_or_create(&dir.join("registry-token.key"))?,
+            legacy_dir: Some(dir),
+        };
+        let ecr = Self::build(storage, account_id, host, tmp)?;
+        Ok(ecr)
+    }
+
+    /// Opens ECR for `account_id` on `storage` (the server's store and blob store). An earlier
+    /// version's `ecr.sqlite` in `storage.legacy_dir` is imported first; abandoned uploads
+    /// older than [`store::DEFAULT_UPLOAD_MAX_AGE`] are collected.
+    pub fn with_storage(
+        storage: Storage,
+        account_id: &str,
+        host: Arc<dyn Host>,
+    ) -> anyhow::Result<Arc<Ecr>> {
+        Self::build(storage, account_id, host, None)
+    }
+
+    /// Keeps `tmp` (a temporary directory the storage lives in) until the `Ecr` is dropped.
+    pub fn with_storage_in(
+        storage: Storage,
+        account_id: &str,
+        host: Arc<dyn Host>,
+        tmp: tempfile::TempDir,
+    ) -> anyhow::Result<Arc<Ecr>> {
+        Self::build(storage, account_id, host, Some(tmp))
+    }
+
+    fn build(
+        storage: Storage,
+        account_id: &str,
+        host: Arc<dyn Host>,
+        tmp: Option<tempfile::TempDir>,
+    ) -> anyhow::Result<Arc<Ecr>> {
+        let store = store::Store::new(storage.kv.clone(), account_id, storage.blobs);
+        if let Some(dir) = &storage.legacy_dir {
+            store
+                .import_legacy(dir)
+                .with_context(|| format!("importing {}", dir.join("ecr.sqlite").display()))?;
+        }
         store
             .gc(store::DEFAULT_UPLOAD_MAX_AGE)
-            .map_err(|e| anyhow::anyhow!("ecr garbage collection: {e:?}"))?;
-        let key = token::TokenKey::load_or_create(&dir.join("registry-token.key"))?;
+            .map_err(|e| anyhow::anyhow!("ecr garbage collection: {e}"))?;
         Ok(Arc::new(Ecr {
             store: Arc::new(store),
+            kv: storage.kv,
             account_id: account_id.to_string(),
             host,
-            key,
+            key: storage.token_key,
             endpoint: RwLock::new(None),
             gc_started: Default::default(),
+            node: blobs::nonce(),
             _tmp: tmp,
         }))
+    }
+
+    /// `kagi serve --check`: verifies ECR's rows of `account_id` and the objects they name
+    /// (see [`store::Store::check`]) without changing anything; the damage found, one
+    /// sentence each.
+    pub fn check(
+        kv: Arc<dyn kagi_store::Kv>,
+        account_id: &str,
+        blobs: Arc<dyn blobs::BlobStore>,
+    ) -> anyhow::Result<Vec<String>> {
+        store::Store::new(kv, account_id, blobs).check()
     }
 
     /// The registry's `host:port`, used in `repositoryUri`, `proxyEndpoint` and download URLs
@@ -182,7 +251,7 @@ impl Ecr {
     /// Collects uploads and unreferenced blob links idle longer than `max_age`, and blobs no
     /// repository links.
     pub fn gc(&self, max_age: Duration) -> anyhow::Result<store::GcStats> {
-        self.store.gc(max_age).map_err(|e| anyhow::anyhow!("{e:?}"))
+        self.store.gc(max_age).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// Serves one ECR JSON 1.1 call. `target` is the `X-Amz-Target` header
@@ -224,54 +293,65 @@ impl Ecr {
         for (repo_id, text) in self
             .store
             .lifecycle_policies()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            .map_err(|e| anyhow::anyhow!("{e}"))?
         {
             n += lifecycle::apply(&self.store, repo_id, &text, at)
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                .map_err(|e| anyhow::anyhow!("{e}"))?
                 .len();
         }
         Ok(n)
     }
 
-    /// The router for `/v2/` and below. Inside a tokio runtime this also starts (once) an
-    /// hourly garbage collection of uploads idle for [`store::DEFAULT_UPLOAD_MAX_AGE`], and the
-    /// application of every lifecycle policy each [`lifecycle::APPLY_PERIOD`] (10 minutes).
+    /// The router for `/v2/` and below. Inside a tokio runtime this also starts (once) the
+    /// background jobs: garbage collection of uploads idle for
+    /// [`store::DEFAULT_UPLOAD_MAX_AGE`] and of blobs nothing links (hourly), and the
+    /// application of every lifecycle policy (each [`lifecycle::APPLY_PERIOD`], 10 minutes).
+    /// Nodes sharing a store run each job once per period between them
+    /// ([`kagi_store::jobs::claim`]); each node asks ten times a period.
     pub fn registry_router(self: &Arc<Self>) -> axum::Router {
         if tokio::runtime::Handle::try_current().is_ok()
             && !self
                 .gc_started
                 .swap(true, std::sync::atomic::Ordering::SeqCst)
         {
-            let weak = Arc::downgrade(self);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(3600));
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    let Some(ecr) = weak.upgrade() else { break };
-                    let store = ecr.store.clone();
-                    drop(ecr);
-                    let _ = tokio::task::spawn_blocking(move || {
-                        store.gc(store::DEFAULT_UPLOAD_MAX_AGE)
-                    })
-                    .await;
-                }
+            self.spawn_job("gc", GC_PERIOD, |ecr| {
+                ecr.gc(store::DEFAULT_UPLOAD_MAX_AGE).map(drop)
             });
-            let weak = Arc::downgrade(self);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(lifecycle::APPLY_PERIOD);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    let Some(ecr) = weak.upgrade() else { break };
-                    let _ = tokio::task::spawn_blocking(move || {
-                        ecr.apply_lifecycle_policies(SystemTime::now())
-                    })
-                    .await;
-                }
+            self.spawn_job("lifecycle", lifecycle::APPLY_PERIOD, |ecr| {
+                ecr.apply_lifecycle_policies(SystemTime::now()).map(drop)
             });
         }
         registry::router(self.clone())
     }
+
+    /// Runs `job` every `period` on one node of those sharing the store.
+    fn spawn_job(
+        self: &Arc<Self>,
+        name: &'static str,
+        period: Duration,
+        job: fn(&Ecr) -> anyhow::Result<()>,
+    ) {
+        let weak = Arc::downgrade(self);
+        let record = format!("ecr-{name}:{}", self.account_id);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period / 10);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(ecr) = weak.upgrade() else { break };
+                let record = record.clone();
+                let _ = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                    if kagi_store::jobs::claim(&ecr.kv, &record, period, &ecr.node)? {
+                        job(&ecr)?;
+                    }
+                    Ok(())
+                })
+                .await;
+            }
+        });
+    }
 }
+
+/// How often garbage collection runs (once per cluster).
+const GC_PERIOD: Duration = Duration::from_secs(3600);

@@ -587,10 +587,10 @@ async fn get_blob(
     if !util::valid_digest(digest) {
         return Err(RegistryError::blob_unknown(digest));
     }
-    let size = rq
+    let (size, object) = rq
         .ecr
         .store
-        .blob_in_repo(repo.id, digest)?
+        .blob_object(repo.id, digest)?
         .ok_or_else(|| RegistryError::blob_unknown(digest))?;
     let range = match parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
@@ -616,13 +616,16 @@ async fn get_blob(
     let body = if head {
         Body::empty()
     } else {
-        let f =
-            std::fs::File::open(rq.ecr.store.blob_path(digest)).map_err(|e| match e.kind() {
+        let store = rq.ecr.store.clone();
+        let r = tokio::task::spawn_blocking(move || store.read_object(&object, start, len))
+            .await
+            .map_err(RegistryError::internal)?
+            .map_err(|e| match e.kind() {
                 // deleted (image deletion and collection) since the lookup
                 std::io::ErrorKind::NotFound => RegistryError::blob_unknown(digest),
                 _ => RegistryError::internal(e),
             })?;
-        Body::new(FileBody::spawn(f, start, len))
+        Body::new(FileBody::spawn(r, len))
     };
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
@@ -653,16 +656,10 @@ const READ_CHUNK: usize = 512 * 1024;
 const READ_AHEAD: usize = 4;
 
 impl FileBody {
-    fn spawn(mut f: std::fs::File, start: u64, len: u64) -> FileBody {
-        use std::io::{Read as _, Seek as _};
+    fn spawn(mut f: Box<dyn std::io::Read + Send>, len: u64) -> FileBody {
+        use std::io::Read as _;
         let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
         tokio::task::spawn_blocking(move || {
-            if start > 0
-                && let Err(e) = f.seek(std::io::SeekFrom::Start(start))
-            {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
             let mut left = len;
             while left > 0 {
                 let want = READ_CHUNK.min(left as usize);
@@ -670,7 +667,7 @@ impl FileBody {
                 match (&mut f).take(want as u64).read_to_end(&mut buf) {
                     Ok(0) => {
                         let _ = tx.blocking_send(Err(std::io::Error::other(
-                            "blob file shorter than recorded",
+                            "blob object shorter than recorded",
                         )));
                         return;
                     }

@@ -1,36 +1,53 @@
-//! Storage: repository/image metadata in SQLite (`ecr.sqlite`), blobs on the filesystem.
+//! Storage: repository/image metadata as rows of `kagi-store` (one account's scope of the
+//! server's store: SQLite in the data directory, or PostgreSQL shared by several nodes), blob
+//! bytes as objects of a [`BlobStore`] (files, or an S3-compatible bucket).
 //!
-//! Layout under the data directory:
-//! * `ecr.sqlite` — repositories, repository tags and policy, images (manifest bytes, media type,
-//!   size, push time), image tags, which digests each image references, per-repository blob
-//!   links, upload sessions (id, repository, offset, creation time), and each repository's
-//!   lifecycle policy (text, when last applied, the last preview).
-//! * `blobs/sha256/ab/abcdef…` — blob content, named by its sha256.
-//! * `blobs/_uploads/<uuid>` — upload sessions in progress (same filesystem as the blobs, so the
-//!   final rename is atomic).
+//! Rows (tables `ecr_*` of [`kagi_store::Table`]; `REPO` is the repository's random id in 16
+//! hex digits, so a repository deleted and created again never sees its predecessor's rows):
+//! * `EcrRepos` `region\0name` → [`Repo`] and its tags; index `EcrRepoIds` by id.
+//! * `EcrImages` `REPO\0DIGEST` → the manifest and the digests it references; index `EcrRefs`
+//!   `REPO\0REFERENCED\0b|m\0IMAGE` (which images use a blob or child manifest).
+//! * `EcrTags` `REPO\0TAG` → digest; index `EcrTagsByImage` `REPO\0DIGEST\0TAG`.
+//! * `EcrLinks` `REPO\0DIGEST` → when the blob was linked into the repository; index
+//!   `EcrLinksByBlob` `DIGEST\0REPO`.
+//! * `EcrBlobs` `DIGEST` → size and the object that holds the content.
+//! * `EcrUploads` `ID` → repository, offset, and the objects of the chunks received so far.
+//! * `EcrLifecycle` `REPO` → lifecycle policy, when it was last applied, the last preview.
 //!
 //! Invariants:
-//! * A file under `blobs/sha256` has the content its name says: uploads are hashed while they are
-//!   written (or re-hashed from disk when the in-memory state was lost), compared with the
-//!   client's digest, fsynced, renamed into place, and the directory fsynced, before the blob is
-//!   recorded in SQLite and linked to the repository.
-//! * A blob is visible in a repository only through a link (`repo_blobs`); a manifest is stored
-//!   only when every blob it references is linked in its repository (or, for an index, every
-//!   child manifest is an image of the repository), inside one SQLite transaction.
-//! * Blob visibility and garbage collection are serialised by `commit_lock`, so collection never
-//!   deletes a file that is being committed.
-//! * Request bodies are streamed to disk through a bounded channel; no layer is held in memory.
+//! * An object named by a blob row has the content the digest says: every upload is hashed
+//!   (while it is received, or read back when another node received part of it) and compared
+//!   with the client's digest before the blob row is written, and objects are durable before
+//!   their keys are recorded ([`BlobStore::write`]).
+//! * Object keys are never reused, and an object is deleted only after the row naming it is
+//!   gone (committed). A commit whose blob already has a row links that row and deletes its own
+//!   object; one whose blob has none records its own object. So a commit on one node and a
+//!   collection on another can interleave in any order without losing content: the collector
+//!   deletes the object of the row *it* removed (only when no repository linked the blob, in
+//!   the same transaction), and no new row can name that object.
+//! * A blob is visible in a repository only through a link; a manifest is stored only when
+//!   every blob it references is linked in its repository (or, for an index, every child
+//!   manifest is an image of the repository), in one transaction.
+//! * Uploads live in the store (offset and chunk objects), so a `PATCH` on one node continues
+//!   an upload started on another. Concurrent appends to one upload are decided by the
+//!   transaction that records a chunk: it must still find the offset the chunk was written at.
+//! * Request bodies are streamed to the blob store through a bounded channel; no layer is held
+//!   in memory.
 
+use crate::blobs::{self, BlobStore};
 use crate::error::StoreError;
 use crate::manifest::Parsed;
 use crate::util::{epoch, hex, now};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
-use rusqlite::{Connection, OptionalExtension as _, params};
+use kagi_store::{AccountStore, Kv, StoreExt as _, Table, Tx, TxExt as _};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use std::collections::{HashMap, HashSet};
-use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read as _;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -41,10 +58,7 @@ pub const DEFAULT_UPLOAD_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// ECR's minimum size of a layer part that is not the last one (`LayerPartTooSmallException`).
 pub const MIN_API_PART: u64 = 5 * 1024 * 1024;
 
-/// How many received bytes between background `fdatasync`s of an upload.
-const SYNC_EVERY: usize = 16 << 20;
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Repo {
     pub id: i64,
     pub region: String,
@@ -53,7 +67,9 @@ pub struct Repo {
     pub mutability: String,
     pub scan_on_push: bool,
     pub encryption_type: String,
+    #[serde(default)]
     pub kms_key: Option<String>,
+    #[serde(default)]
     pub policy: Option<String>,
 }
 
@@ -100,91 +116,150 @@ pub struct GcStats {
     pub blobs_removed: usize,
 }
 
-pub struct Store {
-    blobs_dir: PathBuf,
-    uploads_dir: PathBuf,
-    db: Mutex<Connection>,
-    commit_lock: Mutex<()>,
-    /// Running sha256 of an upload's first `offset` bytes, kept between requests.
-    hashers: Mutex<HashMap<String, (u64, Sha256)>>,
-    busy: Mutex<HashSet<String>>,
+// ---- documents --------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+struct RepoDoc {
+    #[serde(flatten)]
+    repo: Repo,
+    #[serde(default)]
+    tags: Vec<(String, String)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ImageDoc {
+    media_type: String,
+    /// The manifest's exact bytes, base64 (its digest is over these bytes).
+    manifest: String,
+    size: u64,
+    pushed_at: f64,
+    #[serde(default)]
+    artifact_media_type: Option<String>,
+    /// Blobs it references (indexed as `EcrRefs` kind `b`).
+    #[serde(default)]
+    blobs: Vec<String>,
+    /// Child manifests (an index), indexed as kind `m`.
+    #[serde(default)]
+    manifests: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BlobDoc {
+    size: u64,
+    /// The [`BlobStore`] key of the content.
+    object: String,
+    created_at: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LinkDoc {
+    linked_at: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq)]
+struct Chunk {
+    key: String,
+    size: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct UploadDoc {
+    repo: i64,
+    offset: u64,
+    created_at: f64,
+    #[serde(default)]
+    last_part: Option<u64>,
+    #[serde(default)]
+    small_part: bool,
+    #[serde(default)]
+    chunks: Vec<Chunk>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct LifecycleDoc {
+    #[serde(default)]
+    policy: Option<String>,
+    #[serde(default)]
+    evaluated_at: Option<f64>,
+    #[serde(default)]
+    preview_policy: Option<String>,
+    #[serde(default)]
+    preview_results: Option<String>,
+}
+
+/// The key part of a repository id.
+fn rk(id: i64) -> String {
+    format!("{id:016x}")
+}
+
+fn repo_key(region: &str, name: &str) -> String {
+    format!("{region}\0{name}")
+}
+
+fn in_repo(id: i64, rest: &str) -> String {
+    format!("{}\0{rest}", rk(id))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-const SCHEMA: &str = "
-PRAGMA journal_mode=WAL;
-PRAGMA synchronous=FULL;
-CREATE TABLE IF NOT EXISTS repos(id INTEGER PRIMARY KEY, region TEXT NOT NULL, name TEXT NOT NULL,
-  created_at REAL NOT NULL, mutability TEXT NOT NULL, scan_on_push INTEGER NOT NULL,
-  encryption_type TEXT NOT NULL, kms_key TEXT, policy TEXT, UNIQUE(region, name));
-CREATE TABLE IF NOT EXISTS repo_tags(repo_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-  PRIMARY KEY(repo_id, key));
-CREATE TABLE IF NOT EXISTS blobs(digest TEXT PRIMARY KEY, size INTEGER NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS repo_blobs(repo_id INTEGER NOT NULL, digest TEXT NOT NULL, linked_at REAL NOT NULL,
-  PRIMARY KEY(repo_id, digest));
-CREATE INDEX IF NOT EXISTS repo_blobs_digest ON repo_blobs(digest);
-CREATE TABLE IF NOT EXISTS images(repo_id INTEGER NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL,
-  manifest BLOB NOT NULL, size INTEGER NOT NULL, pushed_at REAL NOT NULL, artifact_media_type TEXT,
-  PRIMARY KEY(repo_id, digest));
-CREATE TABLE IF NOT EXISTS image_refs(repo_id INTEGER NOT NULL, image_digest TEXT NOT NULL,
-  ref_digest TEXT NOT NULL, kind TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS image_refs_img ON image_refs(repo_id, image_digest);
-CREATE INDEX IF NOT EXISTS image_refs_ref ON image_refs(repo_id, ref_digest);
-CREATE TABLE IF NOT EXISTS tags(repo_id INTEGER NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
-  PRIMARY KEY(repo_id, tag));
-CREATE TABLE IF NOT EXISTS lifecycle(repo_id INTEGER PRIMARY KEY, policy TEXT, evaluated_at REAL,
-  preview_policy TEXT, preview_results TEXT);
-CREATE TABLE IF NOT EXISTS uploads(id TEXT PRIMARY KEY, repo_id INTEGER NOT NULL, offset INTEGER NOT NULL,
-  created_at REAL NOT NULL, last_part INTEGER, small_part INTEGER NOT NULL DEFAULT 0);
-";
-
-fn repo_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Repo> {
-    Ok(Repo {
-        id: r.get(0)?,
-        region: r.get(1)?,
-        name: r.get(2)?,
-        created_at: r.get(3)?,
-        mutability: r.get(4)?,
-        scan_on_push: r.get::<_, i64>(5)? != 0,
-        encryption_type: r.get(6)?,
-        kms_key: r.get(7)?,
-        policy: r.get(8)?,
-    })
-}
-const REPO_COLS: &str =
-    "id, region, name, created_at, mutability, scan_on_push, encryption_type, kms_key, policy";
-
-fn fsync_dir(p: &Path) -> std::io::Result<()> {
-    std::fs::File::open(p)?.sync_all()
-}
-
-fn hash_file(path: &Path, len: u64) -> std::io::Result<Sha256> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut left = len;
-    while left > 0 {
-        let want = buf.len().min(left as usize);
-        let n = f.read(&mut buf[..want])?;
-        if n == 0 {
-            return Err(std::io::Error::other(
-                "upload file shorter than its recorded offset",
-            ));
-        }
-        h.update(&buf[..n]);
-        left -= n as u64;
-    }
-    Ok(h)
+/// A domain error, to abort a transaction with (handed back by [`StoreError::from`]).
+fn abort(e: StoreError) -> anyhow::Error {
+    anyhow::Error::new(e)
 }
 
 fn finish_hex(h: Sha256) -> String {
     format!("sha256:{}", hex(&h.finalize()))
 }
 
-/// Marks an upload as in use for the guard's lifetime.
+/// Whether any row of `table` starts with `prefix`.
+fn any(tx: &dyn Tx, table: Table, prefix: &str) -> anyhow::Result<bool> {
+    Ok(!tx.scan_page(table, prefix, None, 1)?.is_empty())
+}
+
+fn repo_by_id(tx: &dyn Tx, id: i64) -> anyhow::Result<Option<(String, RepoDoc)>> {
+    let Some(key) = tx.get_json::<String>(Table::EcrRepoIds, &rk(id))? else {
+        return Ok(None);
+    };
+    Ok(tx
+        .get_json::<RepoDoc>(Table::EcrRepos, &key)?
+        .map(|d| (key, d)))
+}
+
+fn image_tags(tx: &dyn Tx, repo_id: i64, digest: &str) -> anyhow::Result<Vec<String>> {
+    let prefix = format!("{}\0{digest}\0", rk(repo_id));
+    Ok(tx
+        .scan(Table::EcrTagsByImage, &prefix)?
+        .into_iter()
+        .map(|(k, _)| k[prefix.len()..].to_owned())
+        .collect())
+}
+
+fn image_row(digest: &str, d: ImageDoc, tags: Vec<String>) -> anyhow::Result<ImageRow> {
+    Ok(ImageRow {
+        digest: digest.to_owned(),
+        media_type: d.media_type,
+        manifest: STANDARD.decode(d.manifest)?,
+        size: d.size,
+        pushed_at: d.pushed_at,
+        artifact_media_type: d.artifact_media_type,
+        tags,
+    })
+}
+
+fn image_by_digest(tx: &dyn Tx, repo_id: i64, digest: &str) -> anyhow::Result<Option<ImageRow>> {
+    match tx.get_json::<ImageDoc>(Table::EcrImages, &in_repo(repo_id, digest))? {
+        Some(d) => Ok(Some(image_row(
+            digest,
+            d,
+            image_tags(tx, repo_id, digest)?,
+        )?)),
+        None => Ok(None),
+    }
+}
+
+/// Marks an upload as in use on this node for the guard's lifetime.
 struct Busy<'a> {
     set: &'a Mutex<HashSet<String>>,
     id: String,
@@ -195,94 +270,158 @@ impl Drop for Busy<'_> {
     }
 }
 
+pub struct Store {
+    rows: AccountStore,
+    blobs: Arc<dyn BlobStore>,
+    /// Running sha256 of an upload's first `offset` bytes, when this node received all of them.
+    hashers: Mutex<HashMap<String, (u64, Sha256)>>,
+    busy: Mutex<HashSet<String>>,
+}
+
 impl Store {
-    pub fn open(root: &Path) -> anyhow::Result<Store> {
-        let blobs_dir = root.join("blobs").join("sha256");
-        let uploads_dir = root.join("blobs").join("_uploads");
-        std::fs::create_dir_all(&blobs_dir)?;
-        std::fs::create_dir_all(&uploads_dir)?;
-        let conn = Connection::open(root.join("ecr.sqlite"))?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Store {
-            blobs_dir,
-            uploads_dir,
-            db: Mutex::new(conn),
-            commit_lock: Mutex::new(()),
+    /// ECR's rows of `account` in `kv`, blob bytes in `blobs`.
+    pub fn new(kv: Arc<dyn Kv>, account: &str, blobs: Arc<dyn BlobStore>) -> Store {
+        Store {
+            rows: AccountStore::new(kv, account),
+            blobs,
             hashers: Mutex::new(HashMap::new()),
             busy: Mutex::new(HashSet::new()),
-        })
+        }
     }
 
-    fn db(&self) -> MutexGuard<'_, Connection> {
-        lock(&self.db)
+    pub fn blob_store(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
     }
 
-    /// Verifies the store (`kagi serve --check`): every recorded blob has its file, of its
+    fn write<R>(&self, f: impl FnMut(&mut dyn Tx) -> anyhow::Result<R>) -> Result<R, StoreError> {
+        Ok(self.rows.write(f)?)
+    }
+
+    fn view<R>(&self, f: impl FnOnce(&dyn Tx) -> anyhow::Result<R>) -> Result<R, StoreError> {
+        Ok(self.rows.view(f)?)
+    }
+
+    /// Deletes objects whose rows are gone (best effort: what fails here is an orphan that
+    /// garbage collection removes later).
+    fn delete_objects<'a>(&self, keys: impl IntoIterator<Item = &'a String>) {
+        for k in keys {
+            let _ = self.blobs.delete(k);
+        }
+    }
+
+    /// Verifies the store (`kagi serve --check`): every recorded blob has its object, of its
     /// size and with its sha256; every blob an image references is recorded and linked in the
     /// image's repository; every child manifest of an index is an image of its repository;
-    /// every tag names an image; every link names a recorded blob. Returns the damage found,
-    /// one sentence each (empty: none). Reads only.
+    /// every tag names an image; every link names a recorded blob; every upload's chunks
+    /// exist. Returns the damage found, one sentence each (empty: none). Reads only.
     pub fn check(&self) -> anyhow::Result<Vec<String>> {
-        let db = self.db();
-        let mut problems = Vec::new();
-        let rows = |sql: &str| -> anyhow::Result<Vec<(String, String, String)>> {
-            let mut st = db.prepare(sql)?;
-            let r = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(r)
+        struct Rows {
+            repos: BTreeMap<String, String>,
+            blobs: Vec<(String, BlobDoc)>,
+            images: Vec<(String, ImageDoc)>,
+            tags: Vec<(String, String)>,
+            links: Vec<(String, LinkDoc)>,
+            uploads: Vec<(String, UploadDoc)>,
+        }
+        let mut problems = kagi_store::check_indexes(&self.rows)?;
+        let rows = self.rows.view(|tx| {
+            Ok(Rows {
+                repos: tx
+                    .scan_json::<RepoDoc>(Table::EcrRepos, "")?
+                    .into_iter()
+                    .map(|(_, d)| (rk(d.repo.id), d.repo.name))
+                    .collect(),
+                blobs: tx.scan_json(Table::EcrBlobs, "")?,
+                images: tx.scan_json(Table::EcrImages, "")?,
+                tags: tx.scan_json(Table::EcrTags, "")?,
+                links: tx.scan_json(Table::EcrLinks, "")?,
+                uploads: tx.scan_json(Table::EcrUploads, "")?,
+            })
+        })?;
+        let split = |k: &str| -> (String, String) {
+            let (r, rest) = k.split_once('\0').unwrap_or((k, ""));
+            (r.to_owned(), rest.to_owned())
         };
-        let blobs: Vec<(String, i64)> = {
-            let mut st = db.prepare("SELECT digest, size FROM blobs ORDER BY digest")?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        for (digest, size) in &blobs {
-            let path = self.blob_path(digest);
-            match std::fs::metadata(&path) {
-                Err(_) => {
-                    problems.push(format!("blob {digest} is recorded but its file is missing"))
-                }
-                Ok(m) if m.len() != *size as u64 => problems.push(format!(
-                    "blob {digest} is {} bytes on disk, {size} recorded",
-                    m.len()
+        let name = |r: &str| rows.repos.get(r).cloned().unwrap_or_else(|| r.to_owned());
+        let recorded: HashSet<&str> = rows.blobs.iter().map(|(d, _)| d.as_str()).collect();
+        let linked: HashSet<&str> = rows.links.iter().map(|(k, _)| k.as_str()).collect();
+        let images: HashSet<&str> = rows.images.iter().map(|(k, _)| k.as_str()).collect();
+        for (digest, b) in &rows.blobs {
+            match self.blobs.size(&b.object)? {
+                None => problems.push(format!(
+                    "blob {digest} is recorded but its object {} is missing",
+                    b.object
                 )),
-                Ok(_) => {
-                    let got = hash_file(&path, *size as u64)
-                        .map(|h| format!("sha256:{}", hex(&h.finalize())))
-                        .unwrap_or_default();
+                Some(n) if n != b.size => problems.push(format!(
+                    "blob {digest}'s object {} is {n} bytes, {} recorded",
+                    b.object, b.size
+                )),
+                Some(_) => {
+                    let mut h = Sha256::new();
+                    let mut r = self.blobs.read(&b.object, 0, b.size)?;
+                    let mut buf = vec![0u8; 1 << 20];
+                    loop {
+                        let n = r.read(&mut buf)?;
+                        if n == 0 {
+                            break;
+                        }
+                        h.update(&buf[..n]);
+                    }
+                    let got = finish_hex(h);
                     if &got != digest {
                         problems.push(format!("blob {digest}'s content hashes to {got}"));
                     }
                 }
             }
         }
-        for (repo, image, blob) in rows(
-            "SELECT r.name, i.image_digest, i.ref_digest FROM image_refs i JOIN repos r ON r.id = i.repo_id
-             WHERE i.kind = 'blob' AND (NOT EXISTS (SELECT 1 FROM blobs b WHERE b.digest = i.ref_digest)
-               OR NOT EXISTS (SELECT 1 FROM repo_blobs l WHERE l.repo_id = i.repo_id AND l.digest = i.ref_digest))",
-        )? {
-            problems.push(format!("image {image} of {repo} references blob {blob}, which is not in the repository"));
+        for (k, img) in &rows.images {
+            let (r, image) = split(k);
+            if !rows.repos.contains_key(&r) {
+                problems.push(format!("image {image} belongs to no repository"));
+            }
+            for blob in &img.blobs {
+                if !recorded.contains(blob.as_str())
+                    || !linked.contains(format!("{r}\0{blob}").as_str())
+                {
+                    problems.push(format!(
+                        "image {image} of {} references blob {blob}, which is not in the repository",
+                        name(&r)
+                    ));
+                }
+            }
+            for child in &img.manifests {
+                if !images.contains(format!("{r}\0{child}").as_str()) {
+                    problems.push(format!(
+                        "index {image} of {} lists manifest {child}, which is not an image of it",
+                        name(&r)
+                    ));
+                }
+            }
         }
-        for (repo, image, child) in rows(
-            "SELECT r.name, i.image_digest, i.ref_digest FROM image_refs i JOIN repos r ON r.id = i.repo_id
-             WHERE i.kind = 'manifest' AND NOT EXISTS
-               (SELECT 1 FROM images m WHERE m.repo_id = i.repo_id AND m.digest = i.ref_digest)",
-        )? {
-            problems.push(format!("index {image} of {repo} lists manifest {child}, which is not an image of it"));
+        for (k, digest) in &rows.tags {
+            let (r, tag) = split(k);
+            if !images.contains(format!("{r}\0{digest}").as_str()) {
+                problems.push(format!(
+                    "tag {tag} of {} names {digest}, which is not an image of it",
+                    name(&r)
+                ));
+            }
         }
-        for (repo, tag, digest) in rows(
-            "SELECT r.name, t.tag, t.digest FROM tags t JOIN repos r ON r.id = t.repo_id
-             WHERE NOT EXISTS (SELECT 1 FROM images m WHERE m.repo_id = t.repo_id AND m.digest = t.digest)",
-        )? {
-            problems.push(format!("tag {tag} of {repo} names {digest}, which is not an image of it"));
+        for (k, _) in &rows.links {
+            let (r, digest) = split(k);
+            if !recorded.contains(digest.as_str()) {
+                problems.push(format!(
+                    "{} links blob {digest}, which is not recorded",
+                    name(&r)
+                ));
+            }
         }
-        for (repo, digest, _) in rows(
-            "SELECT r.name, l.digest, '' FROM repo_blobs l JOIN repos r ON r.id = l.repo_id
-             WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.digest = l.digest)",
-        )? {
-            problems.push(format!("{repo} links blob {digest}, which is not recorded"));
+        for (id, u) in &rows.uploads {
+            for c in &u.chunks {
+                if self.blobs.size(&c.key)?.is_none_or(|n| n < c.size) {
+                    problems.push(format!("upload {id}'s chunk {} is missing or short", c.key));
+                }
+            }
         }
         Ok(problems)
     }
@@ -291,108 +430,128 @@ impl Store {
 
     /// Creates a repository; `Ok(None)` when it already exists.
     pub fn create_repo(&self, n: &NewRepo<'_>) -> Result<Option<Repo>, StoreError> {
-        let mut db = self.db();
-        let tx = db.transaction()?;
-        let exists: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM repos WHERE region=?1 AND name=?2",
-                params![n.region, n.name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if exists.is_some() {
-            return Ok(None);
-        }
-        tx.execute(
-            "INSERT INTO repos(region, name, created_at, mutability, scan_on_push, encryption_type, kms_key) VALUES(?1,?2,?3,?4,?5,?6,?7)",
-            params![n.region, n.name, (epoch(now()) * 1000.0).floor() / 1000.0, n.mutability, n.scan_on_push as i64, n.encryption_type, n.kms_key],
-        )?;
-        let id = tx.last_insert_rowid();
-        for (k, v) in n.tags {
-            tx.execute(
-                "INSERT OR REPLACE INTO repo_tags(repo_id, key, value) VALUES(?1,?2,?3)",
-                params![id, k, v],
+        let key = repo_key(n.region, n.name);
+        self.write(|tx| {
+            if tx.get(Table::EcrRepos, &key)?.is_some() {
+                return Ok(None);
+            }
+            let id = loop {
+                let mut b = [0u8; 8];
+                getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("random: {e}"))?;
+                let id = (u64::from_be_bytes(b) >> 1) as i64;
+                if id != 0 && tx.get(Table::EcrRepoIds, &rk(id))?.is_none() {
+                    break id;
+                }
+            };
+            let mut tags = n.tags.to_vec();
+            tags.sort();
+            tags.dedup_by(|a, b| a.0 == b.0);
+            let repo = Repo {
+                id,
+                region: n.region.to_owned(),
+                name: n.name.to_owned(),
+                created_at: (epoch(now()) * 1000.0).floor() / 1000.0,
+                mutability: n.mutability.to_owned(),
+                scan_on_push: n.scan_on_push,
+                encryption_type: n.encryption_type.to_owned(),
+                kms_key: n.kms_key.map(str::to_owned),
+                policy: None,
+            };
+            tx.put_json(
+                Table::EcrRepos,
+                &key,
+                &RepoDoc {
+                    repo: repo.clone(),
+                    tags,
+                },
             )?;
-        }
-        let repo = tx.query_row(
-            &format!("SELECT {REPO_COLS} FROM repos WHERE id=?1"),
-            [id],
-            repo_from_row,
-        )?;
-        tx.commit()?;
-        Ok(Some(repo))
+            Ok(Some(repo))
+        })
     }
 
     pub fn get_repo(&self, region: &str, name: &str) -> Result<Option<Repo>, StoreError> {
-        Ok(self
-            .db()
-            .query_row(
-                &format!("SELECT {REPO_COLS} FROM repos WHERE region=?1 AND name=?2"),
-                params![region, name],
-                repo_from_row,
-            )
-            .optional()?)
+        self.view(|tx| {
+            Ok(tx
+                .get_json::<RepoDoc>(Table::EcrRepos, &repo_key(region, name))?
+                .map(|d| d.repo))
+        })
     }
 
     /// Repositories of a region, sorted by name.
     pub fn list_repos(&self, region: &str) -> Result<Vec<Repo>, StoreError> {
-        let db = self.db();
-        let mut st = db.prepare(&format!(
-            "SELECT {REPO_COLS} FROM repos WHERE region=?1 ORDER BY name"
-        ))?;
-        let rows = st
-            .query_map([region], repo_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        self.view(|tx| {
+            Ok(tx
+                .scan_json::<RepoDoc>(Table::EcrRepos, &format!("{region}\0"))?
+                .into_iter()
+                .map(|(_, d)| d.repo)
+                .collect())
+        })
     }
 
     pub fn image_count(&self, repo_id: i64) -> Result<u64, StoreError> {
-        Ok(self.db().query_row(
-            "SELECT COUNT(*) FROM images WHERE repo_id=?1",
-            [repo_id],
-            |r| r.get::<_, i64>(0),
-        )? as u64)
+        self.view(|tx| Ok(tx.scan(Table::EcrImages, &in_repo(repo_id, ""))?.len() as u64))
     }
 
-    /// Deletes the repository, its images, tags, links and uploads, then collects garbage.
+    /// Deletes the repository, its images, tags, links and uploads, then the blobs no
+    /// repository links any more.
     pub fn delete_repo(&self, repo_id: i64) -> Result<(), StoreError> {
-        let uploads: Vec<String> = {
-            let mut db = self.db();
-            let tx = db.transaction()?;
-            let ups = {
-                let mut st = tx.prepare("SELECT id FROM uploads WHERE repo_id=?1")?;
-                st.query_map([repo_id], |r| r.get::<_, String>(0))?
-                    .collect::<Result<Vec<_>, _>>()?
-            };
-            for t in [
-                "repo_tags",
-                "repo_blobs",
-                "images",
-                "image_refs",
-                "tags",
-                "uploads",
-                "lifecycle",
-            ] {
-                tx.execute(&format!("DELETE FROM {t} WHERE repo_id=?1"), [repo_id])?;
+        let (unlinked, chunks) = self.write(|tx| {
+            let prefix = in_repo(repo_id, "");
+            let mut unlinked = Vec::new();
+            for table in [Table::EcrTags, Table::EcrImages, Table::EcrLinks] {
+                for (k, _) in tx.scan(table, &prefix)? {
+                    tx.delete(table, &k)?;
+                    if table == Table::EcrLinks {
+                        unlinked.push(k[prefix.len()..].to_owned());
+                    }
+                }
             }
-            tx.execute("DELETE FROM repos WHERE id=?1", [repo_id])?;
-            tx.commit()?;
-            ups
-        };
-        for u in uploads {
-            lock(&self.hashers).remove(&u);
-            let _ = std::fs::remove_file(self.uploads_dir.join(&u));
-        }
-        self.gc(DEFAULT_UPLOAD_MAX_AGE)?;
+            tx.delete(Table::EcrLifecycle, &rk(repo_id))?;
+            let mut chunks = Vec::new();
+            for (id, u) in tx.scan_json::<UploadDoc>(Table::EcrUploads, "")? {
+                if u.repo == repo_id {
+                    tx.delete(Table::EcrUploads, &id)?;
+                    chunks.extend(u.chunks.into_iter().map(|c| c.key));
+                }
+            }
+            if let Some((key, _)) = repo_by_id(tx, repo_id)? {
+                tx.delete(Table::EcrRepos, &key)?;
+            }
+            Ok((unlinked, chunks))
+        })?;
+        self.delete_objects(&chunks);
+        self.collect_blobs(&unlinked)?;
         Ok(())
+    }
+
+    /// Changes the repository's row with `f`.
+    fn update_repo(&self, repo_id: i64, mut f: impl FnMut(&mut RepoDoc)) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let (key, mut doc) = repo_by_id(tx, repo_id)?
+                .ok_or_else(|| abort(StoreError::RepoNotFound(rk(repo_id))))?;
+            f(&mut doc);
+            tx.put_json(Table::EcrRepos, &key, &doc)
+        })
     }
 
     pub fn set_policy(&self, repo_id: i64, policy: Option<&str>) -> Result<(), StoreError> {
-        self.db().execute(
-            "UPDATE repos SET policy=?1 WHERE id=?2",
-            params![policy, repo_id],
-        )?;
-        Ok(())
+        self.update_repo(repo_id, |d| d.repo.policy = policy.map(str::to_owned))
+    }
+
+    fn update_lifecycle(
+        &self,
+        repo_id: i64,
+        mut f: impl FnMut(&mut LifecycleDoc) -> bool,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut doc = tx
+                .get_json::<LifecycleDoc>(Table::EcrLifecycle, &rk(repo_id))?
+                .unwrap_or_default();
+            if f(&mut doc) {
+                tx.put_json(Table::EcrLifecycle, &rk(repo_id), &doc)?;
+            }
+            Ok(())
+        })
     }
 
     /// The repository's lifecycle policy and when it was last applied.
@@ -400,14 +559,11 @@ impl Store {
         &self,
         repo_id: i64,
     ) -> Result<Option<(String, Option<f64>)>, StoreError> {
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT policy, evaluated_at FROM lifecycle WHERE repo_id=?1 AND policy IS NOT NULL",
-                [repo_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+        self.view(|tx| {
+            Ok(tx
+                .get_json::<LifecycleDoc>(Table::EcrLifecycle, &rk(repo_id))?
+                .and_then(|d| d.policy.map(|p| (p, d.evaluated_at))))
+        })
     }
 
     /// Sets (or, with `None`, removes) the lifecycle policy; either way `evaluated_at` restarts.
@@ -416,12 +572,11 @@ impl Store {
         repo_id: i64,
         policy: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.db().execute(
-            "INSERT INTO lifecycle(repo_id, policy) VALUES(?1, ?2)
-             ON CONFLICT(repo_id) DO UPDATE SET policy=?2, evaluated_at=NULL",
-            params![repo_id, policy],
-        )?;
-        Ok(())
+        self.update_lifecycle(repo_id, |d| {
+            d.policy = policy.map(str::to_owned);
+            d.evaluated_at = None;
+            true
+        })
     }
 
     /// Records that the policy `policy` was applied at `at` (unless it was replaced meanwhile).
@@ -431,23 +586,29 @@ impl Store {
         policy: &str,
         at: f64,
     ) -> Result<(), StoreError> {
-        self.db().execute(
-            "UPDATE lifecycle SET evaluated_at=?3 WHERE repo_id=?1 AND policy=?2",
-            params![repo_id, policy, at],
-        )?;
-        Ok(())
+        self.update_lifecycle(repo_id, |d| {
+            let same = d.policy.as_deref() == Some(policy);
+            if same {
+                d.evaluated_at = Some(at);
+            }
+            same
+        })
     }
 
     /// Every repository with a lifecycle policy: (repository id, policy text).
     pub fn lifecycle_policies(&self) -> Result<Vec<(i64, String)>, StoreError> {
-        let db = self.db();
-        let mut st = db.prepare(
-            "SELECT l.repo_id, l.policy FROM lifecycle l JOIN repos r ON r.id=l.repo_id WHERE l.policy IS NOT NULL ORDER BY l.repo_id",
-        )?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        self.view(|tx| {
+            let mut out = Vec::new();
+            for (k, d) in tx.scan_json::<LifecycleDoc>(Table::EcrLifecycle, "")? {
+                let id = i64::from_str_radix(&k, 16)?;
+                if let Some(p) = d.policy
+                    && tx.get(Table::EcrRepoIds, &k)?.is_some()
+                {
+                    out.push((id, p));
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// Stores the last lifecycle policy preview (the policy text and the results as JSON).
@@ -457,241 +618,205 @@ impl Store {
         policy: &str,
         results: &str,
     ) -> Result<(), StoreError> {
-        self.db().execute(
-            "INSERT INTO lifecycle(repo_id, preview_policy, preview_results) VALUES(?1, ?2, ?3)
-             ON CONFLICT(repo_id) DO UPDATE SET preview_policy=?2, preview_results=?3",
-            params![repo_id, policy, results],
-        )?;
-        Ok(())
+        self.update_lifecycle(repo_id, |d| {
+            d.preview_policy = Some(policy.to_owned());
+            d.preview_results = Some(results.to_owned());
+            true
+        })
     }
 
     /// The last lifecycle policy preview: (policy text, results JSON).
     pub fn lifecycle_preview(&self, repo_id: i64) -> Result<Option<(String, String)>, StoreError> {
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT preview_policy, preview_results FROM lifecycle WHERE repo_id=?1 AND preview_policy IS NOT NULL",
-                [repo_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+        self.view(|tx| {
+            Ok(tx
+                .get_json::<LifecycleDoc>(Table::EcrLifecycle, &rk(repo_id))?
+                .and_then(|d| d.preview_policy.zip(d.preview_results)))
+        })
     }
 
     pub fn set_mutability(&self, repo_id: i64, m: &str) -> Result<(), StoreError> {
-        self.db().execute(
-            "UPDATE repos SET mutability=?1 WHERE id=?2",
-            params![m, repo_id],
-        )?;
-        Ok(())
+        self.update_repo(repo_id, |d| d.repo.mutability = m.to_owned())
     }
 
     pub fn set_scan_on_push(&self, repo_id: i64, scan: bool) -> Result<(), StoreError> {
-        self.db().execute(
-            "UPDATE repos SET scan_on_push=?1 WHERE id=?2",
-            params![scan as i64, repo_id],
-        )?;
-        Ok(())
+        self.update_repo(repo_id, |d| d.repo.scan_on_push = scan)
     }
 
+    /// The repository's tags, sorted by key.
     pub fn repo_tags(&self, repo_id: i64) -> Result<Vec<(String, String)>, StoreError> {
-        let db = self.db();
-        let mut st =
-            db.prepare("SELECT key, value FROM repo_tags WHERE repo_id=?1 ORDER BY key")?;
-        let rows = st
-            .query_map([repo_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        self.view(|tx| {
+            Ok(repo_by_id(tx, repo_id)?
+                .map(|(_, d)| d.tags)
+                .unwrap_or_default())
+        })
     }
 
     pub fn tag_repo(&self, repo_id: i64, tags: &[(String, String)]) -> Result<(), StoreError> {
-        let mut db = self.db();
-        let tx = db.transaction()?;
-        for (k, v) in tags {
-            tx.execute(
-                "INSERT OR REPLACE INTO repo_tags(repo_id, key, value) VALUES(?1,?2,?3)",
-                params![repo_id, k, v],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.update_repo(repo_id, |d| {
+            for (k, v) in tags {
+                match d.tags.binary_search_by(|(tk, _)| tk.cmp(k)) {
+                    Ok(i) => d.tags[i].1 = v.clone(),
+                    Err(i) => d.tags.insert(i, (k.clone(), v.clone())),
+                }
+            }
+        })
     }
 
     pub fn untag_repo(&self, repo_id: i64, keys: &[String]) -> Result<(), StoreError> {
-        let mut db = self.db();
-        let tx = db.transaction()?;
-        for k in keys {
-            tx.execute(
-                "DELETE FROM repo_tags WHERE repo_id=?1 AND key=?2",
-                params![repo_id, k],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.update_repo(repo_id, |d| d.tags.retain(|(k, _)| !keys.contains(k)))
     }
 
     // ---- blobs --------------------------------------------------------------------------
 
-    pub fn blob_path(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-        self.blobs_dir.join(&hex[..2.min(hex.len())]).join(hex)
+    /// The blob's size and object when it is linked in the repository.
+    pub fn blob_object(
+        &self,
+        repo_id: i64,
+        digest: &str,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        self.view(|tx| {
+            if tx
+                .get(Table::EcrLinks, &in_repo(repo_id, digest))?
+                .is_none()
+            {
+                return Ok(None);
+            }
+            Ok(tx
+                .get_json::<BlobDoc>(Table::EcrBlobs, digest)?
+                .map(|b| (b.size, b.object)))
+        })
     }
 
     /// The blob's size when it is linked in the repository.
     pub fn blob_in_repo(&self, repo_id: i64, digest: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT b.size FROM repo_blobs l JOIN blobs b ON b.digest=l.digest WHERE l.repo_id=?1 AND l.digest=?2",
-                params![repo_id, digest],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-            .map(|s| s as u64))
+        Ok(self.blob_object(repo_id, digest)?.map(|(s, _)| s))
+    }
+
+    /// A reader of `len` bytes of a blob's object from `start` (blocking).
+    pub fn read_object(
+        &self,
+        object: &str,
+        start: u64,
+        len: u64,
+    ) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        self.blobs.read(object, start, len)
     }
 
     /// Links an existing blob into a repository (cross-repository mount). False when the blob
     /// is not stored at all.
     pub fn link_blob(&self, repo_id: i64, digest: &str) -> Result<bool, StoreError> {
-        let _g = lock(&self.commit_lock);
-        let db = self.db();
-        let exists: Option<i64> = db
-            .query_row("SELECT size FROM blobs WHERE digest=?1", [digest], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if exists.is_none() {
-            return Ok(false);
-        }
-        db.execute(
-            "INSERT OR REPLACE INTO repo_blobs(repo_id, digest, linked_at) VALUES(?1,?2,?3)",
-            params![repo_id, digest, epoch(now())],
-        )?;
-        Ok(true)
+        self.write(|tx| {
+            if tx.get(Table::EcrBlobs, digest)?.is_none() {
+                return Ok(false);
+            }
+            tx.put_json(
+                Table::EcrLinks,
+                &in_repo(repo_id, digest),
+                &LinkDoc {
+                    linked_at: epoch(now()),
+                },
+            )?;
+            Ok(true)
+        })
     }
 
     /// Removes a blob's link from a repository unless an image of the repository references it.
     pub fn unlink_blob(&self, repo_id: i64, digest: &str) -> Result<(), StoreError> {
-        {
-            let db = self.db();
-            let referenced: Option<i64> = db
-                .query_row(
-                    "SELECT 1 FROM image_refs WHERE repo_id=?1 AND ref_digest=?2 LIMIT 1",
-                    params![repo_id, digest],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if referenced.is_some() {
-                return Err(StoreError::BlobReferenced(digest.into()));
+        self.write(|tx| {
+            if any(
+                tx,
+                Table::EcrRefs,
+                &in_repo(repo_id, &format!("{digest}\0")),
+            )? {
+                return Err(abort(StoreError::BlobReferenced(digest.into())));
             }
-            if db.execute(
-                "DELETE FROM repo_blobs WHERE repo_id=?1 AND digest=?2",
-                params![repo_id, digest],
-            )? == 0
-            {
-                return Err(StoreError::BlobUnknown(digest.into()));
+            if !tx.delete(Table::EcrLinks, &in_repo(repo_id, digest))? {
+                return Err(abort(StoreError::BlobUnknown(digest.into())));
             }
-        }
-        self.gc(DEFAULT_UPLOAD_MAX_AGE)?;
+            Ok(())
+        })?;
+        self.collect_blobs(&[digest.to_owned()])?;
         Ok(())
     }
 
-    /// Moves a verified file into the blob store and links it, atomically and durably.
-    fn commit_blob(
-        &self,
-        tmp: &Path,
-        digest: &str,
-        size: u64,
-        repo_id: i64,
-        upload_id: &str,
-    ) -> Result<(), StoreError> {
-        // The content is made durable outside the lock: the temporary file belongs to this
-        // upload alone, and concurrent uploads can then flush in parallel.
-        {
-            let f = std::fs::OpenOptions::new().write(true).open(tmp)?;
-            f.set_len(size)?;
-            f.sync_all()?;
+    /// Deletes the rows, then the objects, of those of `digests` that no repository links.
+    /// Returns how many.
+    fn collect_blobs(&self, digests: &[String]) -> Result<usize, StoreError> {
+        Ok(self.collect_blob_objects(digests)?.len())
+    }
+
+    /// [`Store::collect_blobs`], answering the objects it deleted.
+    fn collect_blob_objects(&self, digests: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut gone = Vec::new();
+        for d in digests {
+            let object = self.write(|tx| {
+                if any(tx, Table::EcrLinksByBlob, &format!("{d}\0"))? {
+                    return Ok(None);
+                }
+                let Some(b) = tx.get_json::<BlobDoc>(Table::EcrBlobs, d)? else {
+                    return Ok(None);
+                };
+                tx.delete(Table::EcrBlobs, d)?;
+                Ok(Some(b.object))
+            })?;
+            if let Some(o) = object {
+                self.delete_objects([&o]);
+                gone.push(o);
+            }
         }
-        let _g = lock(&self.commit_lock);
-        let dest = self.blob_path(digest);
-        let known: Option<i64> = self
-            .db()
-            .query_row("SELECT size FROM blobs WHERE digest=?1", [digest], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if known.is_some() && dest.exists() {
-            std::fs::remove_file(tmp)?;
-        } else {
-            let dir = dest.parent().expect("blob path has a parent");
-            std::fs::create_dir_all(dir)?;
-            std::fs::rename(tmp, &dest)?;
-            fsync_dir(dir)?;
-            fsync_dir(&self.uploads_dir)?;
-        }
-        let mut db = self.db();
-        let tx = db.transaction()?;
-        let t = epoch(now());
-        tx.execute(
-            "INSERT OR IGNORE INTO blobs(digest, size, created_at) VALUES(?1,?2,?3)",
-            params![digest, size as i64, t],
-        )?;
-        tx.execute(
-            "INSERT OR REPLACE INTO repo_blobs(repo_id, digest, linked_at) VALUES(?1,?2,?3)",
-            params![repo_id, digest, t],
-        )?;
-        tx.execute("DELETE FROM uploads WHERE id=?1", [upload_id])?;
-        tx.commit()?;
-        Ok(())
+        Ok(gone)
     }
 
     // ---- uploads ------------------------------------------------------------------------
 
     pub fn new_upload(&self, repo_id: i64) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        self.db().execute(
-            "INSERT INTO uploads(id, repo_id, offset, created_at) VALUES(?1,?2,0,?3)",
-            params![id, repo_id, epoch(now())],
-        )?;
-        std::fs::File::create(self.uploads_dir.join(&id))?;
+        let doc = UploadDoc {
+            repo: repo_id,
+            offset: 0,
+            created_at: epoch(now()),
+            last_part: None,
+            small_part: false,
+            chunks: Vec::new(),
+        };
+        self.write(|tx| tx.put_json(Table::EcrUploads, &id, &doc))?;
         Ok(id)
+    }
+
+    fn upload(&self, repo_id: i64, id: &str) -> Result<UploadDoc, StoreError> {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(StoreError::UploadUnknown);
+        }
+        self.view(|tx| tx.get_json::<UploadDoc>(Table::EcrUploads, id))?
+            .filter(|u| u.repo == repo_id)
+            .ok_or(StoreError::UploadUnknown)
     }
 
     /// The upload's current offset (bytes received).
     pub fn upload_offset(&self, repo_id: i64, id: &str) -> Result<u64, StoreError> {
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(StoreError::UploadUnknown);
-        }
-        self.db()
-            .query_row(
-                "SELECT offset FROM uploads WHERE id=?1 AND repo_id=?2",
-                params![id, repo_id],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-            .map(|o| o as u64)
-            .ok_or(StoreError::UploadUnknown)
+        Ok(self.upload(repo_id, id)?.offset)
     }
 
     /// Records an API `UploadLayerPart` of `size` bytes. A part followed by another one must be
     /// at least [`MIN_API_PART`] bytes; a violation is remembered for `CompleteLayerUpload`.
     pub fn note_api_part(&self, id: &str, size: u64) -> Result<(), StoreError> {
-        self.db().execute(
-            "UPDATE uploads SET small_part = small_part OR (last_part IS NOT NULL AND last_part < ?2), last_part = ?3 WHERE id=?1",
-            params![id, MIN_API_PART as i64, size as i64],
-        )?;
-        Ok(())
+        self.write(|tx| {
+            if let Some(mut u) = tx.get_json::<UploadDoc>(Table::EcrUploads, id)? {
+                u.small_part |= u.last_part.is_some_and(|p| p < MIN_API_PART);
+                u.last_part = Some(size);
+                tx.put_json(Table::EcrUploads, id, &u)?;
+            }
+            Ok(())
+        })
     }
 
     /// True when a non-final API part was smaller than [`MIN_API_PART`].
     pub fn has_small_part(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .db()
-            .query_row("SELECT small_part FROM uploads WHERE id=?1", [id], |r| {
-                r.get::<_, i64>(0)
-            })
-            .optional()?
-            .unwrap_or(0)
-            != 0)
+        self.view(|tx| {
+            Ok(tx
+                .get_json::<UploadDoc>(Table::EcrUploads, id)?
+                .is_some_and(|u| u.small_part))
+        })
     }
 
     fn claim(&self, id: &str) -> Result<Busy<'_>, StoreError> {
@@ -704,9 +829,10 @@ impl Store {
         })
     }
 
-    /// Appends `src` to the upload. `start`, when given, must equal the current offset.
-    /// Returns the new offset. The body is streamed to a blocking writer thread through a
-    /// bounded channel, hashed on the way.
+    /// Appends `src` to the upload as one new chunk object. `start`, when given, must equal
+    /// the current offset. Returns the new offset. The body is streamed to a blocking writer
+    /// through a bounded channel, hashed on the way when this node has the hash of what came
+    /// before.
     pub async fn append(
         &self,
         repo_id: i64,
@@ -724,50 +850,20 @@ impl Store {
         let hasher = lock(&self.hashers)
             .remove(id)
             .filter(|(o, _)| *o == offset)
-            .map(|(_, h)| h);
-        let path = self.uploads_dir.join(id);
+            .map(|(_, h)| h)
+            .or_else(|| (offset == 0).then(Sha256::new));
+        let key = blobs::chunk_key(id, offset);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
-        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Sha256)> {
-            let mut f = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)?;
-            if f.metadata()?.len() < offset {
-                return Err(std::io::Error::other(
-                    "upload file shorter than its recorded offset",
-                ));
-            }
-            f.set_len(offset)?;
-            let mut h = match hasher {
-                Some(h) => h,
-                None => hash_file(&path, offset)?,
-            };
-            f.seek(SeekFrom::Start(offset))?;
-            // Flush to disk in the background while receiving, so the fsync that makes the blob
-            // durable at commit only has the tail left to write.
-            let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<()>(1);
-            let for_sync = f.try_clone()?;
-            std::thread::spawn(move || {
-                while sync_rx.recv().is_ok() {
-                    let _ = for_sync.sync_data();
+        let store = self.blobs.clone();
+        let k = key.clone();
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut h = hasher;
+            let n = store.write(&k, &mut || rx.blocking_recv().map(Ok), &mut |b| {
+                if let Some(h) = h.as_mut() {
+                    h.update(b);
                 }
-            });
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-            let mut n = offset;
-            let mut unsynced = 0usize;
-            while let Some(b) = rx.blocking_recv() {
-                h.update(&b);
-                w.write_all(&b)?;
-                n += b.len() as u64;
-                unsynced += b.len();
-                if unsynced >= SYNC_EVERY {
-                    w.flush()?;
-                    let _ = sync_tx.try_send(());
-                    unsynced = 0;
-                }
-            }
-            w.flush()?;
-            Ok((n, h))
+            })?;
+            Ok::<_, std::io::Error>((n, h))
         });
         let mut body_err = None;
         match src {
@@ -794,17 +890,43 @@ impl Store {
         }
         drop(tx);
         let (n, h) = writer.await.map_err(|e| StoreError::Io(e.into()))??;
-        self.db().execute(
-            "UPDATE uploads SET offset=?1 WHERE id=?2",
-            params![n as i64, id],
-        )?;
-        lock(&self.hashers).insert(id.to_string(), (n, h));
+        let recorded = if n == 0 {
+            self.delete_objects([&key]);
+            Ok(offset)
+        } else {
+            let chunk = Chunk {
+                key: key.clone(),
+                size: n,
+            };
+            self.write(|tx| {
+                let Some(mut u) = tx.get_json::<UploadDoc>(Table::EcrUploads, id)? else {
+                    return Err(abort(StoreError::UploadUnknown));
+                };
+                if u.offset != offset {
+                    return Err(abort(StoreError::RangeInvalid { offset: u.offset }));
+                }
+                u.offset += n;
+                u.chunks.push(chunk.clone());
+                tx.put_json(Table::EcrUploads, id, &u)?;
+                Ok(u.offset)
+            })
+        };
+        let end = match recorded {
+            Ok(end) => end,
+            Err(e) => {
+                self.delete_objects([&key]);
+                return Err(e);
+            }
+        };
+        if let Some(h) = h {
+            lock(&self.hashers).insert(id.to_string(), (end, h));
+        }
         if let Some(e) = body_err {
             return Err(StoreError::UploadInvalid(format!(
                 "reading the request body failed: {e}"
             )));
         }
-        Ok(n)
+        Ok(end)
     }
 
     /// Verifies the upload against `digest` and commits it as a blob of the repository.
@@ -815,34 +937,17 @@ impl Store {
         id: &str,
         digest: &str,
     ) -> Result<u64, StoreError> {
-        let offset = self.upload_offset(repo_id, id)?;
+        let upload = self.upload(repo_id, id)?;
         let busy = self.claim(id)?;
         let hasher = lock(&self.hashers)
             .remove(id)
-            .filter(|(o, _)| *o == offset)
+            .filter(|(o, _)| *o == upload.offset)
             .map(|(_, h)| h);
         let store = self.clone();
         let id2 = id.to_string();
         let digest2 = digest.to_string();
-        let res = tokio::task::spawn_blocking(move || -> Result<u64, StoreError> {
-            let path = store.uploads_dir.join(&id2);
-            let h = match hasher {
-                Some(h) => h,
-                None => hash_file(&path, offset)?,
-            };
-            let actual = finish_hex(h);
-            if actual != digest2 {
-                store
-                    .db()
-                    .execute("DELETE FROM uploads WHERE id=?1", [&id2])?;
-                let _ = std::fs::remove_file(&path);
-                return Err(StoreError::DigestMismatch {
-                    expected: digest2,
-                    actual,
-                });
-            }
-            store.commit_blob(&path, &digest2, offset, repo_id, &id2)?;
-            Ok(offset)
+        let res = tokio::task::spawn_blocking(move || {
+            store.commit(repo_id, &id2, &digest2, upload, hasher)
         })
         .await
         .map_err(|e| StoreError::Io(e.into()))?;
@@ -850,12 +955,149 @@ impl Store {
         res
     }
 
+    /// [`Store::finish`]'s blocking part: the content as one object, verified, recorded.
+    fn commit(
+        &self,
+        repo_id: i64,
+        id: &str,
+        digest: &str,
+        upload: UploadDoc,
+        hasher: Option<Sha256>,
+    ) -> Result<u64, StoreError> {
+        let size = upload.offset;
+        let chunk_keys: Vec<String> = upload.chunks.iter().map(|c| c.key.clone()).collect();
+        // One chunk written by this version is the blob's object as it is; several chunks
+        // (or an old data directory's upload file, which may be longer than its offset) are
+        // copied into one object, hashing on the way when the hash is not known yet.
+        let reuse = match upload.chunks.as_slice() {
+            [c] if c.key.starts_with("uploads/") => Some(c.key.clone()),
+            _ => None,
+        };
+        let (object, actual, composed) = match (reuse, hasher) {
+            (Some(key), Some(h)) => (key, finish_hex(h), false),
+            (Some(key), None) => {
+                let mut h = Sha256::new();
+                let mut r = self.blobs.read(&key, 0, size)?;
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = r.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                }
+                (key, finish_hex(h), false)
+            }
+            (None, known) => {
+                let key = blobs::composed_key(digest);
+                let mut h = Sha256::new();
+                let mut parts = upload.chunks.iter();
+                let mut reader: Option<Box<dyn std::io::Read + Send>> = None;
+                let mut next = || -> Option<std::io::Result<Bytes>> {
+                    loop {
+                        if reader.is_none() {
+                            let c = parts.next()?;
+                            match self.blobs.read(&c.key, 0, c.size) {
+                                Ok(r) => reader = Some(r),
+                                Err(e) => return Some(Err(e)),
+                            }
+                        }
+                        let mut buf = vec![0u8; 1 << 20];
+                        match reader.as_mut().expect("set above").read(&mut buf) {
+                            Ok(0) => reader = None,
+                            Ok(n) => {
+                                buf.truncate(n);
+                                return Some(Ok(Bytes::from(buf)));
+                            }
+                            Err(e) => return Some(Err(e)),
+                        }
+                    }
+                };
+                let hashing = known.is_none();
+                let n = self.blobs.write(&key, &mut next, &mut |b| {
+                    if hashing {
+                        h.update(b);
+                    }
+                })?;
+                if n != size {
+                    self.delete_objects([&key]);
+                    return Err(StoreError::Io(anyhow::anyhow!(
+                        "upload {id}'s chunks hold {n} bytes, {size} recorded"
+                    )));
+                }
+                (key, finish_hex(known.unwrap_or(h)), true)
+            }
+        };
+        if actual != digest {
+            self.write(|tx| {
+                tx.delete(Table::EcrUploads, id)?;
+                Ok(())
+            })?;
+            self.delete_objects(&chunk_keys);
+            if composed {
+                self.delete_objects([&object]);
+            }
+            return Err(StoreError::DigestMismatch {
+                expected: digest.to_owned(),
+                actual,
+            });
+        }
+        let t = epoch(now());
+        let recorded = self.write(|tx| {
+            if tx.get(Table::EcrUploads, id)?.is_none() {
+                return Err(abort(StoreError::UploadUnknown));
+            }
+            let existed = tx.get(Table::EcrBlobs, digest)?.is_some();
+            if !existed {
+                tx.put_json(
+                    Table::EcrBlobs,
+                    digest,
+                    &BlobDoc {
+                        size,
+                        object: object.clone(),
+                        created_at: t,
+                    },
+                )?;
+            }
+            tx.put_json(
+                Table::EcrLinks,
+                &in_repo(repo_id, digest),
+                &LinkDoc { linked_at: t },
+            )?;
+            tx.delete(Table::EcrUploads, id)?;
+            Ok(existed)
+        });
+        match recorded {
+            Ok(existed) => {
+                // What the blob's row does not name is no one's now.
+                let unused = chunk_keys
+                    .iter()
+                    .chain(composed.then_some(&object))
+                    .filter(|k| existed || **k != object);
+                self.delete_objects(unused);
+                Ok(size)
+            }
+            Err(e) => {
+                if composed {
+                    self.delete_objects([&object]);
+                }
+                Err(e)
+            }
+        }
+    }
+
     pub fn cancel_upload(&self, repo_id: i64, id: &str) -> Result<(), StoreError> {
-        self.upload_offset(repo_id, id)?;
+        self.upload(repo_id, id)?;
         let _busy = self.claim(id)?;
-        self.db().execute("DELETE FROM uploads WHERE id=?1", [id])?;
+        let chunks = self.write(|tx| {
+            Ok(tx
+                .get_json::<UploadDoc>(Table::EcrUploads, id)?
+                .map(|u| tx.delete(Table::EcrUploads, id).map(|_| u.chunks))
+                .transpose()?
+                .unwrap_or_default())
+        })?;
         lock(&self.hashers).remove(id);
-        let _ = std::fs::remove_file(self.uploads_dir.join(id));
+        self.delete_objects(chunks.iter().map(|c| &c.key));
         Ok(())
     }
 
@@ -872,337 +1114,388 @@ impl Store {
         tag: Option<&str>,
         immutable: bool,
     ) -> Result<PutOutcome, StoreError> {
-        let mut db = self.db();
-        let tx = db.transaction()?;
-        let mut missing = vec![];
-        for b in &parsed.blobs {
-            let linked: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM repo_blobs WHERE repo_id=?1 AND digest=?2",
-                    params![repo_id, b],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if linked.is_none() {
-                missing.push(b.clone());
+        let pushed_at = (epoch(now()) * 1000.0).floor() / 1000.0;
+        let encoded = STANDARD.encode(manifest);
+        self.write(|tx| {
+            if tx.get(Table::EcrRepoIds, &rk(repo_id))?.is_none() {
+                return Err(abort(StoreError::RepoNotFound(rk(repo_id))));
             }
-        }
-        for m in &parsed.manifests {
-            let present: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM images WHERE repo_id=?1 AND digest=?2",
-                    params![repo_id, m],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if present.is_none() {
-                missing.push(m.clone());
-            }
-        }
-        if !missing.is_empty() {
-            return Err(StoreError::ManifestBlobUnknown(missing));
-        }
-        let mut tag_unchanged = true;
-        if let Some(tag) = tag {
-            let cur: Option<String> = tx
-                .query_row(
-                    "SELECT digest FROM tags WHERE repo_id=?1 AND tag=?2",
-                    params![repo_id, tag],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            tag_unchanged = cur.as_deref() == Some(digest);
-            if immutable && cur.is_some() && !tag_unchanged {
-                return Err(StoreError::TagImmutable { tag: tag.into() });
-            }
-        }
-        let image_existed: Option<i64> = tx
-            .query_row(
-                "SELECT 1 FROM images WHERE repo_id=?1 AND digest=?2",
-                params![repo_id, digest],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if image_existed.is_none() {
-            tx.execute(
-                "INSERT INTO images(repo_id, digest, media_type, manifest, size, pushed_at, artifact_media_type) VALUES(?1,?2,?3,?4,?5,?6,?7)",
-                params![repo_id, digest, parsed.media_type, manifest, parsed.size as i64, (epoch(now()) * 1000.0).floor() / 1000.0, parsed.config_media_type],
-            )?;
+            let mut missing = vec![];
             for b in &parsed.blobs {
-                tx.execute("INSERT INTO image_refs(repo_id, image_digest, ref_digest, kind) VALUES(?1,?2,?3,'blob')", params![repo_id, digest, b])?;
+                if tx.get(Table::EcrLinks, &in_repo(repo_id, b))?.is_none() {
+                    missing.push(b.clone());
+                }
             }
             for m in &parsed.manifests {
-                tx.execute("INSERT INTO image_refs(repo_id, image_digest, ref_digest, kind) VALUES(?1,?2,?3,'manifest')", params![repo_id, digest, m])?;
+                if tx.get(Table::EcrImages, &in_repo(repo_id, m))?.is_none() {
+                    missing.push(m.clone());
+                }
             }
-        }
-        if let Some(tag) = tag {
-            tx.execute(
-                "INSERT OR REPLACE INTO tags(repo_id, tag, digest) VALUES(?1,?2,?3)",
-                params![repo_id, tag, digest],
-            )?;
-        }
-        tx.commit()?;
-        Ok(PutOutcome {
-            image_existed: image_existed.is_some(),
-            tag_unchanged,
+            if !missing.is_empty() {
+                return Err(abort(StoreError::ManifestBlobUnknown(missing)));
+            }
+            let mut tag_unchanged = true;
+            if let Some(tag) = tag {
+                let cur = tx.get_json::<String>(Table::EcrTags, &in_repo(repo_id, tag))?;
+                tag_unchanged = cur.as_deref() == Some(digest);
+                if immutable && cur.is_some() && !tag_unchanged {
+                    return Err(abort(StoreError::TagImmutable { tag: tag.into() }));
+                }
+            }
+            let image_existed = tx
+                .get(Table::EcrImages, &in_repo(repo_id, digest))?
+                .is_some();
+            if !image_existed {
+                tx.put_json(
+                    Table::EcrImages,
+                    &in_repo(repo_id, digest),
+                    &ImageDoc {
+                        media_type: parsed.media_type.clone(),
+                        manifest: encoded.clone(),
+                        size: parsed.size,
+                        pushed_at,
+                        artifact_media_type: parsed.config_media_type.clone(),
+                        blobs: parsed.blobs.clone(),
+                        manifests: parsed.manifests.clone(),
+                    },
+                )?;
+            }
+            if let Some(tag) = tag
+                && !tag_unchanged
+            {
+                tx.put_json(Table::EcrTags, &in_repo(repo_id, tag), &digest)?;
+            }
+            Ok(PutOutcome {
+                image_existed,
+                tag_unchanged,
+            })
         })
-    }
-
-    fn image_tags(db: &Connection, repo_id: i64, digest: &str) -> rusqlite::Result<Vec<String>> {
-        let mut st =
-            db.prepare_cached("SELECT tag FROM tags WHERE repo_id=?1 AND digest=?2 ORDER BY tag")?;
-        st.query_map(params![repo_id, digest], |r| r.get(0))?
-            .collect()
-    }
-
-    fn image_by_digest(
-        db: &Connection,
-        repo_id: i64,
-        digest: &str,
-    ) -> rusqlite::Result<Option<ImageRow>> {
-        let row = db
-            .query_row(
-                "SELECT digest, media_type, manifest, size, pushed_at, artifact_media_type FROM images WHERE repo_id=?1 AND digest=?2",
-                params![repo_id, digest],
-                |r| {
-                    Ok(ImageRow {
-                        digest: r.get(0)?,
-                        media_type: r.get(1)?,
-                        manifest: r.get(2)?,
-                        size: r.get::<_, i64>(3)? as u64,
-                        pushed_at: r.get(4)?,
-                        artifact_media_type: r.get(5)?,
-                        tags: vec![],
-                    })
-                },
-            )
-            .optional()?;
-        match row {
-            Some(mut i) => {
-                i.tags = Self::image_tags(db, repo_id, digest)?;
-                Ok(Some(i))
-            }
-            None => Ok(None),
-        }
     }
 
     /// Resolves a tag or digest reference.
     pub fn resolve(&self, repo_id: i64, reference: &str) -> Result<Option<ImageRow>, StoreError> {
-        let db = self.db();
-        let digest = if crate::util::looks_like_digest(reference) {
-            reference.to_string()
-        } else {
-            match db
-                .query_row(
-                    "SELECT digest FROM tags WHERE repo_id=?1 AND tag=?2",
-                    params![repo_id, reference],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()?
-            {
-                Some(d) => d,
-                None => return Ok(None),
-            }
-        };
-        Ok(Self::image_by_digest(&db, repo_id, &digest)?)
+        self.view(|tx| {
+            let digest = if crate::util::looks_like_digest(reference) {
+                reference.to_string()
+            } else {
+                match tx.get_json::<String>(Table::EcrTags, &in_repo(repo_id, reference))? {
+                    Some(d) => d,
+                    None => return Ok(None),
+                }
+            };
+            image_by_digest(tx, repo_id, &digest)
+        })
     }
 
     /// All images of a repository, by digest.
     pub fn list_images(&self, repo_id: i64) -> Result<Vec<ImageRow>, StoreError> {
-        let db = self.db();
-        let digests: Vec<String> = {
-            let mut st =
-                db.prepare("SELECT digest FROM images WHERE repo_id=?1 ORDER BY digest")?;
-            st.query_map([repo_id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?
-        };
-        let mut out = Vec::with_capacity(digests.len());
-        for d in digests {
-            if let Some(i) = Self::image_by_digest(&db, repo_id, &d)? {
-                out.push(i);
+        self.view(|tx| {
+            let prefix = in_repo(repo_id, "");
+            let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+            for (k, d) in tx.scan_json::<String>(Table::EcrTags, &prefix)? {
+                tags.entry(d)
+                    .or_default()
+                    .push(k[prefix.len()..].to_owned());
             }
-        }
-        Ok(out)
+            tx.scan_json::<ImageDoc>(Table::EcrImages, &prefix)?
+                .into_iter()
+                .map(|(k, d)| {
+                    let digest = &k[prefix.len()..];
+                    let mut t = tags.remove(digest).unwrap_or_default();
+                    t.sort();
+                    image_row(digest, d, t)
+                })
+                .collect()
+        })
     }
 
     /// Tags of a repository, sorted.
     pub fn list_tags(&self, repo_id: i64) -> Result<Vec<String>, StoreError> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT tag FROM tags WHERE repo_id=?1 ORDER BY tag")?;
-        let rows = st
-            .query_map([repo_id], |r| r.get(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        self.view(|tx| {
+            let prefix = in_repo(repo_id, "");
+            Ok(tx
+                .scan(Table::EcrTags, &prefix)?
+                .into_iter()
+                .map(|(k, _)| k[prefix.len()..].to_owned())
+                .collect())
+        })
     }
 
     /// Removes a tag; returns the digest it pointed at.
     pub fn delete_tag(&self, repo_id: i64, tag: &str) -> Result<Option<String>, StoreError> {
-        let db = self.db();
-        let d: Option<String> = db
-            .query_row(
-                "SELECT digest FROM tags WHERE repo_id=?1 AND tag=?2",
-                params![repo_id, tag],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if d.is_some() {
-            db.execute(
-                "DELETE FROM tags WHERE repo_id=?1 AND tag=?2",
-                params![repo_id, tag],
-            )?;
-        }
-        Ok(d)
+        self.write(|tx| {
+            let key = in_repo(repo_id, tag);
+            let d = tx.get_json::<String>(Table::EcrTags, &key)?;
+            if d.is_some() {
+                tx.delete(Table::EcrTags, &key)?;
+            }
+            Ok(d)
+        })
     }
 
     /// Deletes an image and its tags, unlinks blobs no other image of the repository uses, and
-    /// collects garbage. Returns the tags it had.
+    /// deletes the blobs no repository links any more. Returns the tags it had.
     pub fn delete_image(&self, repo_id: i64, digest: &str) -> Result<Vec<String>, StoreError> {
-        let tags = {
-            let mut db = self.db();
-            let tx = db.transaction()?;
-            let exists: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM images WHERE repo_id=?1 AND digest=?2",
-                    params![repo_id, digest],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if exists.is_none() {
-                return Err(StoreError::ManifestUnknown);
-            }
-            let parent: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM image_refs WHERE repo_id=?1 AND ref_digest=?2 AND kind='manifest' LIMIT 1",
-                    params![repo_id, digest],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if parent.is_some() {
-                return Err(StoreError::ImageReferenced(digest.into()));
-            }
-            let tags = Self::image_tags(&tx, repo_id, digest)?;
-            let refs: Vec<String> = {
-                let mut st = tx.prepare("SELECT ref_digest FROM image_refs WHERE repo_id=?1 AND image_digest=?2 AND kind='blob'")?;
-                st.query_map(params![repo_id, digest], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?
+        let (tags, unlinked) = self.write(|tx| {
+            let key = in_repo(repo_id, digest);
+            let Some(image) = tx.get_json::<ImageDoc>(Table::EcrImages, &key)? else {
+                return Err(abort(StoreError::ManifestUnknown));
             };
-            tx.execute(
-                "DELETE FROM tags WHERE repo_id=?1 AND digest=?2",
-                params![repo_id, digest],
-            )?;
-            tx.execute(
-                "DELETE FROM image_refs WHERE repo_id=?1 AND image_digest=?2",
-                params![repo_id, digest],
-            )?;
-            tx.execute(
-                "DELETE FROM images WHERE repo_id=?1 AND digest=?2",
-                params![repo_id, digest],
-            )?;
-            for r in refs {
-                tx.execute(
-                    "DELETE FROM repo_blobs WHERE repo_id=?1 AND digest=?2 AND NOT EXISTS (SELECT 1 FROM image_refs WHERE repo_id=?1 AND ref_digest=?2)",
-                    params![repo_id, r],
-                )?;
+            if any(
+                tx,
+                Table::EcrRefs,
+                &in_repo(repo_id, &format!("{digest}\0m\0")),
+            )? {
+                return Err(abort(StoreError::ImageReferenced(digest.into())));
             }
-            tx.commit()?;
-            tags
-        };
-        self.gc(DEFAULT_UPLOAD_MAX_AGE)?;
+            let tags = image_tags(tx, repo_id, digest)?;
+            for t in &tags {
+                tx.delete(Table::EcrTags, &in_repo(repo_id, t))?;
+            }
+            tx.delete(Table::EcrImages, &key)?;
+            let mut unlinked = Vec::new();
+            for b in &image.blobs {
+                if !any(tx, Table::EcrRefs, &in_repo(repo_id, &format!("{b}\0")))?
+                    && tx.delete(Table::EcrLinks, &in_repo(repo_id, b))?
+                {
+                    unlinked.push(b.clone());
+                }
+            }
+            Ok((tags, unlinked))
+        })?;
+        self.collect_blobs(&unlinked)?;
         Ok(tags)
     }
 
     // ---- garbage collection -------------------------------------------------------------
 
-    /// Removes uploads idle longer than `max_age` (and upload files without a session),
-    /// repository links to blobs that no image references and that are older than `max_age`,
-    /// blobs linked nowhere, and blob files the database does not know (a crash between rename
-    /// and commit).
+    /// Removes uploads idle longer than `max_age`, repository links to blobs that no image
+    /// references and that are older than `max_age`, blobs linked nowhere, and objects older
+    /// than `max_age` that no row names (a crash between writing an object and recording it).
     pub fn gc(&self, max_age: Duration) -> Result<GcStats, StoreError> {
-        let _g = lock(&self.commit_lock);
         let mut stats = GcStats::default();
         let cutoff = epoch(now()) - max_age.as_secs_f64();
+        // Listed before the rows are read: an object written after this listing is not in it,
+        // and one in it that a row names by the time the rows are read is kept.
+        let objects = self.blobs.list()?;
+        // What this run deleted through rows (not orphans when step 4 meets them).
+        let mut deleted: HashSet<String> = HashSet::new();
         // 1. abandoned uploads
-        let (old, live): (Vec<String>, HashSet<String>) = {
-            let db = self.db();
-            let mut st = db.prepare("SELECT id, created_at FROM uploads")?;
-            let rows = st
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            let busy = lock(&self.busy);
-            let old: Vec<String> = rows
-                .iter()
-                .filter(|(id, t)| *t < cutoff && !busy.contains(id))
-                .map(|(id, _)| id.clone())
-                .collect();
-            let live = rows.into_iter().map(|(id, _)| id).collect();
-            (old, live)
-        };
-        for id in &old {
-            self.db().execute("DELETE FROM uploads WHERE id=?1", [id])?;
-            lock(&self.hashers).remove(id);
-            let _ = std::fs::remove_file(self.uploads_dir.join(id));
-            stats.uploads_removed += 1;
-        }
-        for e in std::fs::read_dir(&self.uploads_dir)? {
-            let e = e?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !live.contains(&name) {
-                let _ = std::fs::remove_file(e.path());
+        let uploads = self.view(|tx| tx.scan_json::<UploadDoc>(Table::EcrUploads, ""))?;
+        for (id, u) in uploads {
+            if u.created_at >= cutoff || lock(&self.busy).contains(&id) {
+                continue;
+            }
+            let gone =
+                self.write(
+                    |tx| match tx.get_json::<UploadDoc>(Table::EcrUploads, &id)? {
+                        Some(u) if u.created_at < cutoff => {
+                            tx.delete(Table::EcrUploads, &id)?;
+                            Ok(Some(u.chunks))
+                        }
+                        _ => Ok(None),
+                    },
+                )?;
+            if let Some(chunks) = gone {
+                lock(&self.hashers).remove(&id);
+                self.delete_objects(chunks.iter().map(|c| &c.key));
+                deleted.extend(chunks.into_iter().map(|c| c.key));
                 stats.uploads_removed += 1;
             }
         }
-        // 2. stale unreferenced links, 3. blobs linked nowhere
-        let dead: Vec<String> = {
-            let mut db = self.db();
-            let tx = db.transaction()?;
-            stats.links_removed = tx.execute(
-                "DELETE FROM repo_blobs WHERE linked_at < ?1 AND NOT EXISTS
-                   (SELECT 1 FROM image_refs r WHERE r.repo_id=repo_blobs.repo_id AND r.ref_digest=repo_blobs.digest)",
-                [cutoff],
-            )?;
-            let dead: Vec<String> = {
-                let mut st = tx.prepare("SELECT digest FROM blobs WHERE NOT EXISTS (SELECT 1 FROM repo_blobs l WHERE l.digest=blobs.digest)")?;
-                st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
-            };
-            for d in &dead {
-                tx.execute("DELETE FROM blobs WHERE digest=?1", [d])?;
-            }
-            tx.commit()?;
-            dead
-        };
-        for d in &dead {
-            let _ = std::fs::remove_file(self.blob_path(d));
-            stats.blobs_removed += 1;
-        }
-        // 4. files the database does not know
-        let known: HashSet<String> = {
-            let db = self.db();
-            let mut st = db.prepare("SELECT digest FROM blobs")?;
-            st.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<_, _>>()?
-        };
-        for sub in std::fs::read_dir(&self.blobs_dir)? {
-            let sub = sub?;
-            if !sub.file_type()?.is_dir() {
+        // 2. stale unreferenced links
+        let links = self.view(|tx| tx.scan_json::<LinkDoc>(Table::EcrLinks, ""))?;
+        for (k, l) in links {
+            if l.linked_at >= cutoff {
                 continue;
             }
-            for f in std::fs::read_dir(sub.path())? {
-                let f = f?;
-                let d = format!("sha256:{}", f.file_name().to_string_lossy());
-                if !known.contains(&d) {
-                    let _ = std::fs::remove_file(f.path());
+            let removed = self.write(|tx| {
+                let (repo, digest) = k.split_once('\0').unwrap_or((&k, ""));
+                let still = tx
+                    .get_json::<LinkDoc>(Table::EcrLinks, &k)?
+                    .is_some_and(|l| l.linked_at < cutoff);
+                if !still || any(tx, Table::EcrRefs, &format!("{repo}\0{digest}\0"))? {
+                    return Ok(false);
+                }
+                tx.delete(Table::EcrLinks, &k)
+            })?;
+            stats.links_removed += usize::from(removed);
+        }
+        // 3. blobs linked nowhere
+        let unlinked = self.view(|tx| {
+            let mut out = Vec::new();
+            for (d, _) in tx.scan(Table::EcrBlobs, "")? {
+                if !any(tx, Table::EcrLinksByBlob, &format!("{d}\0"))? {
+                    out.push(d);
+                }
+            }
+            Ok(out)
+        })?;
+        let collected = self.collect_blob_objects(&unlinked)?;
+        stats.blobs_removed += collected.len();
+        deleted.extend(collected);
+        // 4. objects no row names
+        let named: HashSet<String> = self.view(|tx| {
+            let mut named = HashSet::new();
+            for (_, b) in tx.scan_json::<BlobDoc>(Table::EcrBlobs, "")? {
+                named.insert(b.object);
+            }
+            for (_, u) in tx.scan_json::<UploadDoc>(Table::EcrUploads, "")? {
+                named.extend(u.chunks.into_iter().map(|c| c.key));
+            }
+            Ok(named)
+        })?;
+        let cutoff_time = std::time::SystemTime::now() - max_age;
+        for o in objects {
+            if !named.contains(&o.key) && !deleted.contains(&o.key) && o.modified <= cutoff_time {
+                self.delete_objects([&o.key]);
+                if o.key.starts_with("uploads/") || o.key.starts_with("_uploads/") {
+                    stats.uploads_removed += 1;
+                } else {
                     stats.blobs_removed += 1;
                 }
             }
         }
         Ok(stats)
     }
+
+    // ---- data directories of earlier versions -------------------------------------------
+
+    /// Imports an `ecr.sqlite` of an earlier version from `dir` (its blob files stay where they
+    /// are; their keys are `sha256/ab/HEX` and `_uploads/ID` in a [`blobs::FileBlobs`] on
+    /// `dir/blobs`), then renames it `ecr.sqlite.imported`. Nothing happens without one.
+    /// Returns whether it imported.
+    pub fn import_legacy(&self, dir: &Path) -> anyhow::Result<bool> {
+        let path = dir.join("ecr.sqlite");
+        if !path.exists() {
+            return Ok(false);
+        }
+        let legacy = crate::legacy::read(&path)?;
+        let already = self
+            .rows
+            .view(|tx| Ok(any(tx, Table::EcrRepos, "")? || any(tx, Table::EcrBlobs, "")?))?;
+        if !already {
+            self.rows.write(|tx| {
+                for r in &legacy.repos {
+                    let repo = Repo {
+                        id: r.id,
+                        region: r.region.clone(),
+                        name: r.name.clone(),
+                        created_at: r.created_at,
+                        mutability: r.mutability.clone(),
+                        scan_on_push: r.scan_on_push,
+                        encryption_type: r.encryption_type.clone(),
+                        kms_key: r.kms_key.clone(),
+                        policy: r.policy.clone(),
+                    };
+                    tx.put_json(
+                        Table::EcrRepos,
+                        &repo_key(&r.region, &r.name),
+                        &RepoDoc {
+                            repo,
+                            tags: r.tags.clone(),
+                        },
+                    )?;
+                }
+                for (digest, size, created_at) in &legacy.blobs {
+                    tx.put_json(
+                        Table::EcrBlobs,
+                        digest,
+                        &BlobDoc {
+                            size: *size,
+                            object: blobs::legacy_blob_key(digest),
+                            created_at: *created_at,
+                        },
+                    )?;
+                }
+                for (repo, digest, linked_at) in &legacy.links {
+                    tx.put_json(
+                        Table::EcrLinks,
+                        &in_repo(*repo, digest),
+                        &LinkDoc {
+                            linked_at: *linked_at,
+                        },
+                    )?;
+                }
+                for i in &legacy.images {
+                    tx.put_json(
+                        Table::EcrImages,
+                        &in_repo(i.repo, &i.digest),
+                        &ImageDoc {
+                            media_type: i.media_type.clone(),
+                            manifest: STANDARD.encode(&i.manifest),
+                            size: i.size,
+                            pushed_at: i.pushed_at,
+                            artifact_media_type: i.artifact_media_type.clone(),
+                            blobs: i.blobs.clone(),
+                            manifests: i.manifests.clone(),
+                        },
+                    )?;
+                }
+                for (repo, tag, digest) in &legacy.tags {
+                    tx.put_json(Table::EcrTags, &in_repo(*repo, tag), digest)?;
+                }
+                for (repo, l) in &legacy.lifecycle {
+                    tx.put_json(
+                        Table::EcrLifecycle,
+                        &rk(*repo),
+                        &LifecycleDoc {
+                            policy: l.0.clone(),
+                            evaluated_at: l.1,
+                            preview_policy: l.2.clone(),
+                            preview_results: l.3.clone(),
+                        },
+                    )?;
+                }
+                for u in &legacy.uploads {
+                    tx.put_json(
+                        Table::EcrUploads,
+                        &u.id,
+                        &UploadDoc {
+                            repo: u.repo,
+                            offset: u.offset,
+                            created_at: u.created_at,
+                            last_part: u.last_part,
+                            small_part: u.small_part,
+                            chunks: if u.offset > 0 {
+                                vec![Chunk {
+                                    key: format!("_uploads/{}", u.id),
+                                    size: u.offset,
+                                }]
+                            } else {
+                                Vec::new()
+                            },
+                        },
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let from = dir.join(format!("ecr.sqlite{suffix}"));
+            if from.exists() {
+                std::fs::rename(&from, dir.join(format!("ecr.sqlite{suffix}.imported")))?;
+            }
+        }
+        Ok(!already)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blobs::FileBlobs;
     use crate::util::sha256_digest;
+
+    fn open(dir: &Path) -> Arc<Store> {
+        let kv: Arc<dyn Kv> =
+            Arc::new(kagi_store::sqlite::SqliteStore::open(&dir.join("ecr.db")).unwrap());
+        Arc::new(Store::new(
+            kv,
+            "123456789012",
+            Arc::new(FileBlobs::open(&dir.join("blobs")).unwrap()),
+        ))
+    }
 
     fn repo(s: &Store, name: &str) -> Repo {
         s.create_repo(&NewRepo {
@@ -1233,10 +1526,24 @@ mod tests {
         d
     }
 
-    #[tokio::test]
+    fn content(s: &Store, repo: i64, digest: &str) -> Option<Vec<u8>> {
+        let (size, object) = s.blob_object(repo, digest).unwrap()?;
+        let mut out = Vec::new();
+        s.read_object(&object, 0, size)
+            .ok()?
+            .read_to_end(&mut out)
+            .unwrap();
+        Some(out)
+    }
+
+    fn objects(s: &Store) -> Vec<String> {
+        s.blobs.list().unwrap().into_iter().map(|l| l.key).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn upload_verify_commit_and_gc() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Arc::new(Store::open(dir.path()).unwrap());
+        let s = open(dir.path());
         let r = repo(&s, "aa");
         assert!(
             s.create_repo(&NewRepo {
@@ -1251,7 +1558,7 @@ mod tests {
             .unwrap()
             .is_none()
         );
-        // chunked, with a lost in-memory hasher in the middle (re-hash from disk)
+        // chunked, with a lost in-memory hasher in the middle (re-hash at commit)
         let id = s.new_upload(r.id).unwrap();
         assert_eq!(
             s.append(
@@ -1290,9 +1597,21 @@ mod tests {
             matches!(s.upload_offset(r.id, &id), Err(StoreError::UploadUnknown)),
             "a failed upload is discarded"
         );
+        assert!(objects(&s).is_empty(), "and its chunks: {:?}", objects(&s));
+        // Two chunks again, this time committed: composed into one object.
+        let id = s.new_upload(r.id).unwrap();
+        for (at, part) in [(0, &b"hello "[..]), (6, b"world")] {
+            s.append(r.id, &id, Some(at), Source::Bytes(Bytes::from_static(part)))
+                .await
+                .unwrap();
+        }
+        s.finish(r.id, &id, &d).await.unwrap();
+        assert_eq!(content(&s, r.id, &d).unwrap(), b"hello world");
+        assert_eq!(objects(&s).len(), 1, "the chunks went: {:?}", objects(&s));
+        // The same blob again, in one chunk: linked, its own object deleted.
         let d2 = upload(&s, r.id, b"hello world").await;
         assert_eq!(d, d2);
-        assert_eq!(std::fs::read(s.blob_path(&d)).unwrap(), b"hello world");
+        assert_eq!(objects(&s).len(), 1);
         assert_eq!(s.blob_in_repo(r.id, &d).unwrap(), Some(11));
         // manifest needs its blobs
         let cfg = upload(&s, r.id, b"{}").await;
@@ -1312,24 +1631,190 @@ mod tests {
             s.put_image(r.id, "sha256:00", &p, m.as_bytes(), Some("v1"), true),
             Err(StoreError::TagImmutable { .. })
         ));
-        assert_eq!(s.resolve(r.id, "v1").unwrap().unwrap().digest, md);
+        let img = s.resolve(r.id, "v1").unwrap().unwrap();
+        assert_eq!(
+            (img.digest.as_str(), img.manifest.as_slice()),
+            (md.as_str(), m.as_bytes())
+        );
+        assert_eq!(img.tags, ["v1"]);
+        assert!(matches!(
+            s.unlink_blob(r.id, &d),
+            Err(StoreError::BlobReferenced(_))
+        ));
         // abandoned upload and unreferenced blob link survive a GC inside the grace period
         let stale = s.new_upload(r.id).unwrap();
+        s.append(
+            r.id,
+            &stale,
+            Some(0),
+            Source::Bytes(Bytes::from_static(b"half")),
+        )
+        .await
+        .unwrap();
         let loose = upload(&s, r.id, b"loose").await;
         assert_eq!(s.gc(DEFAULT_UPLOAD_MAX_AGE).unwrap(), GcStats::default());
+        assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
         let st = s.gc(Duration::ZERO).unwrap();
         assert_eq!(
             (st.uploads_removed, st.links_removed, st.blobs_removed),
             (1, 1, 1)
         );
-        assert!(!s.blob_path(&loose).exists());
+        assert!(content(&s, r.id, &loose).is_none());
         assert!(matches!(
             s.upload_offset(r.id, &stale),
             Err(StoreError::UploadUnknown)
         ));
+        assert_eq!(
+            objects(&s).len(),
+            2,
+            "the layer and the config: {:?}",
+            objects(&s)
+        );
         // deleting the image frees its blobs
-        assert!(s.blob_path(&d).exists());
         assert_eq!(s.delete_image(r.id, &md).unwrap(), vec!["v1".to_string()]);
-        assert!(!s.blob_path(&d).exists() && !s.blob_path(&cfg).exists());
+        assert!(objects(&s).is_empty(), "{:?}", objects(&s));
+        assert!(s.check().unwrap().is_empty());
+    }
+
+    /// A commit on one node and garbage collection on another, in the order that loses data
+    /// when objects are shared: the collector removed the blob's row (nothing linked it) just
+    /// before the commit ran. The commit records its own object, which the collector's
+    /// deletion of the old one cannot touch.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_commit_beside_a_collection_keeps_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let kv: Arc<dyn Kv> =
+            Arc::new(kagi_store::sqlite::SqliteStore::open(&dir.path().join("ecr.db")).unwrap());
+        let blobs: Arc<dyn BlobStore> = Arc::new(FileBlobs::open(&dir.path().join("b")).unwrap());
+        let a = Arc::new(Store::new(kv.clone(), "123456789012", blobs.clone()));
+        let b = Arc::new(Store::new(kv, "123456789012", blobs));
+        let r = repo(&a, "race");
+        let d = upload(&a, r.id, b"layer").await;
+        // Node B starts an upload of the same content...
+        let id = b.new_upload(r.id).unwrap();
+        b.append(
+            r.id,
+            &id,
+            Some(0),
+            Source::Bytes(Bytes::from_static(b"layer")),
+        )
+        .await
+        .unwrap();
+        // ...node A unlinks the blob and collects it (row, then object)...
+        a.unlink_blob(r.id, &d).unwrap();
+        assert!(a.blob_object(r.id, &d).unwrap().is_none());
+        // ...and B's commit still yields the content.
+        b.finish(r.id, &id, &d).await.unwrap();
+        assert_eq!(content(&a, r.id, &d).unwrap(), b"layer");
+        // The upload continues on the other node: POST on A, PATCH on B, PATCH on A, PUT on B.
+        let id = a.new_upload(r.id).unwrap();
+        b.append(
+            r.id,
+            &id,
+            Some(0),
+            Source::Bytes(Bytes::from_static(b"one ")),
+        )
+        .await
+        .unwrap();
+        a.append(
+            r.id,
+            &id,
+            Some(4),
+            Source::Bytes(Bytes::from_static(b"two")),
+        )
+        .await
+        .unwrap();
+        let d2 = sha256_digest(b"one two");
+        b.finish(r.id, &id, &d2).await.unwrap();
+        assert_eq!(content(&a, r.id, &d2).unwrap(), b"one two");
+        assert!(a.check().unwrap().is_empty());
+    }
+
+    mod legacy {
+        use crate::blobs::FileBlobs;
+        use crate::store::{Source, Store};
+        use crate::util::sha256_digest;
+        use bytes::Bytes;
+        use std::sync::Arc;
+
+        /// The schema of `ecr.sqlite` as the versions before kagi-store wrote it.
+        const OLD_SCHEMA: &str = include_str!("../tests/data/ecr-sqlite-v1.sql");
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn an_old_data_directory_is_imported_whole() {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            let layer = b"layer bytes";
+            let ld = sha256_digest(layer);
+            let hex = ld.strip_prefix("sha256:").unwrap();
+            std::fs::create_dir_all(d.join("blobs/sha256").join(&hex[..2])).unwrap();
+            std::fs::write(d.join("blobs/sha256").join(&hex[..2]).join(hex), layer).unwrap();
+            let manifest = br#"{"schemaVersion":2,"layers":[]}"#;
+            let md = sha256_digest(manifest);
+            let upload = uuid::Uuid::new_v4().to_string();
+            std::fs::create_dir_all(d.join("blobs/_uploads")).unwrap();
+            // An upload file longer than its recorded offset (a crash in the middle of a PATCH).
+            std::fs::write(d.join("blobs/_uploads").join(&upload), b"half and garbage").unwrap();
+            {
+                let c = rusqlite::Connection::open(d.join("ecr.sqlite")).unwrap();
+                c.execute_batch(OLD_SCHEMA).unwrap();
+                c.execute_batch(&format!(
+                    "INSERT INTO repos VALUES (7, 'eu-west-1', 'web', 1700000000.5, 'IMMUTABLE', 1, 'AES256', NULL, '{{\"Version\":\"2012-10-17\"}}');
+                     INSERT INTO repo_tags VALUES (7, 'team', 'core');
+                     INSERT INTO blobs VALUES ('{ld}', {len}, 1700000001.0);
+                     INSERT INTO repo_blobs VALUES (7, '{ld}', 1700000001.0);
+                     INSERT INTO images VALUES (7, '{md}', 'application/vnd.oci.image.manifest.v1+json', CAST('{m}' AS BLOB), 42, 1700000002.0, NULL);
+                     INSERT INTO image_refs VALUES (7, '{md}', '{ld}', 'blob');
+                     INSERT INTO tags VALUES (7, 'v1', '{md}');
+                     INSERT INTO lifecycle VALUES (7, '{{\"rules\":[]}}', 1700000003.0, NULL, NULL);
+                     INSERT INTO uploads VALUES ('{upload}', 7, 4, 1700000004.0, NULL, 0);",
+                    len = layer.len(),
+                    m = std::str::from_utf8(manifest).unwrap(),
+                ))
+                .unwrap();
+            }
+            let kv: Arc<dyn kagi_store::Kv> =
+                Arc::new(kagi_store::sqlite::SqliteStore::open(&d.join("kagi.db")).unwrap());
+            let s = Arc::new(Store::new(
+                kv,
+                "123456789012",
+                Arc::new(FileBlobs::open(&d.join("blobs")).unwrap()),
+            ));
+            assert!(s.import_legacy(d).unwrap());
+            assert!(!d.join("ecr.sqlite").exists() && d.join("ecr.sqlite.imported").exists());
+            assert!(!s.import_legacy(d).unwrap(), "imported once");
+            assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
+            let r = s.get_repo("eu-west-1", "web").unwrap().unwrap();
+            assert_eq!(
+                (r.id, r.mutability.as_str(), r.scan_on_push),
+                (7, "IMMUTABLE", true)
+            );
+            assert_eq!(r.policy.as_deref(), Some(r#"{"Version":"2012-10-17"}"#));
+            assert_eq!(
+                s.repo_tags(7).unwrap(),
+                [("team".to_owned(), "core".to_owned())]
+            );
+            let img = s.resolve(7, "v1").unwrap().unwrap();
+            assert_eq!((img.digest, img.manifest.as_slice()), (md, &manifest[..]));
+            assert_eq!(s.blob_in_repo(7, &ld).unwrap(), Some(layer.len() as u64));
+            assert_eq!(
+                s.lifecycle_policy(7).unwrap(),
+                Some((r#"{"rules":[]}"#.to_owned(), Some(1700000003.0)))
+            );
+            // The upload in progress continues where its offset says.
+            assert_eq!(s.upload_offset(7, &upload).unwrap(), 4);
+            s.append(
+                7,
+                &upload,
+                Some(4),
+                Source::Bytes(Bytes::from_static(b" done")),
+            )
+            .await
+            .unwrap();
+            let whole = sha256_digest(b"half done");
+            s.finish(7, &upload, &whole).await.unwrap();
+            assert_eq!(s.blob_in_repo(7, &whole).unwrap(), Some(9));
+            assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
+        }
     }
 }

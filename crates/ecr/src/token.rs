@@ -74,6 +74,32 @@ impl TokenKey {
         Ok(TokenKey { key })
     }
 
+    /// The key kept in the shared store (store-wide `Meta` row `ecr-registry-token-key`),
+    /// created by whichever node asks first: every node then accepts the registry passwords
+    /// every other node issued.
+    pub fn shared(kv: &std::sync::Arc<dyn kagi_store::Kv>) -> anyhow::Result<TokenKey> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD;
+        use kagi_store::{AccountStore, GLOBAL, StoreExt as _, Table, TxExt as _};
+        const ROW: &str = "ecr-registry-token-key";
+        let encoded: String = AccountStore::new(kv.clone(), GLOBAL).write(|tx| {
+            if let Some(k) = tx.get_json::<String>(Table::Meta, ROW)? {
+                return Ok(k);
+            }
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("random: {e}"))?;
+            let k = STANDARD.encode(key);
+            tx.put_json(Table::Meta, ROW, &k)?;
+            Ok(k)
+        })?;
+        let key: [u8; 32] = STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| anyhow::anyhow!("the store's registry token key is not 32 bytes"))?;
+        Ok(TokenKey { key })
+    }
+
     #[cfg(test)]
     pub fn from_bytes(key: [u8; 32]) -> TokenKey {
         TokenKey { key }

@@ -75,7 +75,8 @@ pub mod ids;
 pub mod model;
 pub mod params;
 pub mod state;
-pub mod store;
+/// The storage seam lives in its own crate (`kagi-store`), shared with kagi-ecr.
+pub use kagi_store as store;
 pub mod sts;
 pub mod totp;
 
@@ -230,11 +231,11 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
             ))),
             None => None,
         };
-    let store: Arc<dyn store::Store> = Arc::new(store::AccountStore::new(kv, &account.account_id));
+    let store: Arc<dyn store::Store> =
+        Arc::new(store::AccountStore::new(kv.clone(), &account.account_id));
     iam::managed::install_aws_managed(&*store)?;
     let host = Arc::new(ecr_host::ServerHost::default());
-    let ecr_dir = config.data_dir.as_ref().map(|d| d.join("ecr"));
-    let ecr = kagi_ecr::Ecr::open(ecr_dir.as_deref(), &account.account_id, host.clone())
+    let ecr = open_ecr(config, &kv, &account.account_id, host.clone())
         .context("opening the ECR store")?;
     let state = Arc::new(state::AppState {
         // Other nodes must find a session recorded here at once (registry passwords, console).
@@ -259,6 +260,40 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         account,
         root_password_file,
     })
+}
+
+/// ECR on the server's store: its rows beside IAM's (the account's scope), blob bytes under
+/// `DATA_DIR/ecr/blobs` (a temporary directory without one), the registry token key in
+/// `DATA_DIR/ecr/registry-token.key` or, with a database URL, in the database (every node
+/// accepts every node's registry passwords). An `ecr.sqlite` of an earlier version is imported.
+fn open_ecr(
+    config: &ServerConfig,
+    kv: &Arc<dyn store::Kv>,
+    account_id: &str,
+    host: Arc<ecr_host::ServerHost>,
+) -> Result<Arc<kagi_ecr::Ecr>> {
+    let (dir, tmp) = match &config.data_dir {
+        Some(d) => (d.join("ecr"), None),
+        None => {
+            let t = tempfile::Builder::new().prefix("kagi-ecr-").tempdir()?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    std::fs::create_dir_all(&dir)?;
+    let token_key = match &config.database_url {
+        Some(_) => kagi_ecr::token::TokenKey::shared(kv)?,
+        None => kagi_ecr::token::TokenKey::load_or_create(&dir.join("registry-token.key"))?,
+    };
+    let storage = kagi_ecr::Storage {
+        kv: kv.clone(),
+        blobs: Arc::new(kagi_ecr::blobs::FileBlobs::open(&dir.join("blobs"))?),
+        token_key,
+        legacy_dir: Some(dir),
+    };
+    match tmp {
+        Some(t) => kagi_ecr::Ecr::with_storage_in(storage, account_id, host, t),
+        None => kagi_ecr::Ecr::with_storage(storage, account_id, host),
+    }
 }
 
 /// The root's console password: `KAGI_ROOT_PASSWORD` when set (hashed and stored at every
@@ -623,18 +658,23 @@ pub fn check_store(config: &ServerConfig) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     match meta.as_ref().and_then(|m| m["account_id"].as_str()) {
         Some(account) => {
-            problems.extend(store::check(&store::AccountStore::new(kv, account))?);
+            problems.extend(store::check(&store::AccountStore::new(
+                kv.clone(),
+                account,
+            ))?);
+            // ECR's rows name objects under DATA_DIR/ecr/blobs; without a data directory
+            // there are none to check. (An earlier version's `ecr.sqlite`, not imported
+            // yet, is imported at the next start.)
+            if let Some(dir) = &config.data_dir {
+                let blobs = Arc::new(kagi_ecr::blobs::FileBlobs::at(&dir.join("ecr/blobs")));
+                problems.extend(
+                    kagi_ecr::Ecr::check(kv, account, blobs)?
+                        .into_iter()
+                        .map(|p| format!("ecr: {p}")),
+                );
+            }
         }
         None => problems.push("the store names no account".to_owned()),
-    }
-    if let Some(ecr) = config.data_dir.as_ref().map(|d| d.join("ecr"))
-        && ecr.join("ecr.sqlite").exists()
-    {
-        problems.extend(
-            kagi_ecr::Ecr::check(&ecr)?
-                .into_iter()
-                .map(|p| format!("ecr: {p}")),
-        );
     }
     Ok(problems)
 }

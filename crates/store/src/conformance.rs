@@ -24,6 +24,8 @@ pub fn run(kv: Arc<dyn Kv>) {
     concurrent_writers_lose_nothing(&kv);
     purge_sessions(&kv);
     indexes_follow_their_rows(&kv);
+    ecr_indexes_follow_their_rows(&kv);
+    jobs_run_once_per_period(&kv);
     check_finds_damage(&kv);
 }
 
@@ -227,6 +229,99 @@ fn generation_moves_on_every_commit_but_sessions(kv: &Arc<dyn Kv>) {
         .unwrap();
     s.write(|tx| tx.delete(Table::Sessions, "ASIAGEN").map(drop))
         .unwrap();
+    let g2 = s.generation();
+    s.write(|tx| tx.put(Table::EcrBlobs, "sha256:gen", "{}"))
+        .unwrap();
+    s.write(|tx| tx.delete(Table::EcrBlobs, "sha256:gen").map(drop))
+        .unwrap();
+    assert_eq!(
+        s.generation(),
+        g2,
+        "an image push does not invalidate IAM's caches"
+    );
+}
+
+fn ecr_indexes_follow_their_rows(kv: &Arc<dyn Kv>) {
+    let s = store(kv, A);
+    let keys = |t: Table, prefix: &str| -> Vec<String> {
+        s.view(|tx| tx.scan(t, prefix))
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    };
+    let image = |blobs: &[&str], manifests: &[&str]| {
+        serde_json::json!({"blobs": blobs, "manifests": manifests}).to_string()
+    };
+    s.write(|tx| {
+        tx.put(
+            Table::EcrImages,
+            "r1\0sha256:i",
+            &image(&["sha256:a", "sha256:b"], &["sha256:c"]),
+        )
+    })
+    .unwrap();
+    assert_eq!(
+        keys(Table::EcrRefs, "r1\0"),
+        [
+            "r1\0sha256:a\0b\0sha256:i",
+            "r1\0sha256:b\0b\0sha256:i",
+            "r1\0sha256:c\0m\0sha256:i"
+        ]
+    );
+    s.write(|tx| tx.put(Table::EcrImages, "r1\0sha256:i", &image(&["sha256:b"], &[])))
+        .unwrap();
+    assert_eq!(keys(Table::EcrRefs, "r1\0"), ["r1\0sha256:b\0b\0sha256:i"]);
+    s.write(|tx| tx.put(Table::EcrTags, "r1\0latest", "\"sha256:i\""))
+        .unwrap();
+    s.write(|tx| tx.put(Table::EcrLinks, "r1\0sha256:b", "{}"))
+        .unwrap();
+    s.write(|tx| tx.put(Table::EcrRepos, "us-east-1\0web", r#"{"id":255}"#))
+        .unwrap();
+    assert_eq!(keys(Table::EcrTagsByImage, ""), ["r1\0sha256:i\0latest"]);
+    assert_eq!(keys(Table::EcrLinksByBlob, ""), ["sha256:b\0r1"]);
+    assert_eq!(keys(Table::EcrRepoIds, ""), ["00000000000000ff"]);
+    assert!(crate::check_indexes(&s).unwrap().is_empty());
+    for (t, k) in [
+        (Table::EcrImages, "r1\0sha256:i"),
+        (Table::EcrTags, "r1\0latest"),
+        (Table::EcrLinks, "r1\0sha256:b"),
+        (Table::EcrRepos, "us-east-1\0web"),
+    ] {
+        s.write(|tx| tx.delete(t, k).map(drop)).unwrap();
+    }
+    for t in [
+        Table::EcrRefs,
+        Table::EcrTagsByImage,
+        Table::EcrLinksByBlob,
+        Table::EcrRepoIds,
+    ] {
+        assert!(keys(t, "").is_empty(), "{t:?}");
+    }
+}
+
+fn jobs_run_once_per_period(kv: &Arc<dyn Kv>) {
+    let hour = std::time::Duration::from_secs(3600);
+    assert!(crate::jobs::claim(kv, "conformance-job", hour, "node-a").unwrap());
+    assert!(!crate::jobs::claim(kv, "conformance-job", hour, "node-b").unwrap());
+    assert_eq!(
+        crate::jobs::last(kv, "conformance-job")
+            .unwrap()
+            .unwrap()
+            .node,
+        "node-a"
+    );
+    // A period of zero has always passed.
+    assert!(
+        crate::jobs::claim(kv, "conformance-job", std::time::Duration::ZERO, "node-b").unwrap()
+    );
+    assert_eq!(
+        crate::jobs::last(kv, "conformance-job")
+            .unwrap()
+            .unwrap()
+            .node,
+        "node-b"
+    );
 }
 
 fn concurrent_writers_lose_nothing(kv: &Arc<dyn Kv>) {

@@ -32,7 +32,8 @@ pub struct SqliteStore {
     on_disk: bool,
 }
 
-pub const SCHEMA_VERSION: i64 = 3;
+/// 4: kagi-ecr's tables (created empty; `kagi_ecr::store` imports an old `ecr.sqlite`).
+pub const SCHEMA_VERSION: i64 = 4;
 /// Page cache per connection, in KiB (SQLite grows it only as pages are used).
 const CACHE_KIB: i64 = 32 * 1024;
 
@@ -82,7 +83,7 @@ impl SqliteStore {
             );
         }
         let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if (1..SCHEMA_VERSION).contains(&version) {
+        if (1..3).contains(&version) {
             migrate_to_v3(&txn, version)?;
         }
         for t in Table::ALL {
@@ -92,7 +93,7 @@ impl SqliteStore {
                 txn.execute_batch(&table_ddl(t.name()))?;
             }
         }
-        if (1..SCHEMA_VERSION).contains(&version) {
+        if (1..3).contains(&version) {
             build_indexes(&txn)?;
         }
         txn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -357,18 +358,18 @@ impl Kv for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AccountStore, Store, StoreExt};
+    use crate::{AccountStore, Store, StoreExt};
     use std::sync::Arc;
 
     #[test]
     fn conformance_in_memory() {
-        crate::store::conformance::run(Arc::new(SqliteStore::in_memory().unwrap()));
+        crate::conformance::run(Arc::new(SqliteStore::in_memory().unwrap()));
     }
 
     #[test]
     fn conformance_on_a_file() {
         let d = tempfile::tempdir().unwrap();
-        crate::store::conformance::run(Arc::new(
+        crate::conformance::run(Arc::new(
             SqliteStore::open(&d.path().join("kagi.db")).unwrap(),
         ));
     }
@@ -437,7 +438,7 @@ mod tests {
                     .unwrap()
                     .is_some()
             );
-            let global = AccountStore::new(s.kv().clone(), crate::store::GLOBAL);
+            let global = AccountStore::new(s.kv().clone(), crate::GLOBAL);
             assert_eq!(
                 global
                     .view(|tx| tx.get(Table::Meta, "account"))

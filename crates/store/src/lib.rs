@@ -11,7 +11,7 @@
 //!   account id in its primary key, so several accounts live in one store.
 //!
 //! Each entity kind has its own table ([`Table`]); a row's document is the serde form of a
-//! struct in [`crate::model`]. Keys are built so that everything that must be listed together
+//! struct in the owning crate's model (`kagi_server::model` for IAM). Keys are built so that everything that must be listed together
 //! shares a prefix (`scan`), e.g. attachments are keyed `KIND\0lower(name)\0policy-arn`. IAM
 //! names are case-insensitively unique, so name keys are lower-cased and the document keeps the
 //! name as written.
@@ -36,7 +36,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
     /// Account-level settings: account id, root key, MFA seeds for root, counters.
     Meta,
@@ -67,10 +67,37 @@ pub enum Table {
     Console,
     /// Index of enabled [`Table::MfaDevices`] by user, kept by the store: `lower(user)\0SERIAL`.
     MfaByUser,
+    /// ECR repositories (kagi-ecr's `store`), key `region\0name`; the document holds the
+    /// repository's random id (`REPO` below: 16 hex digits), settings, policy and tags.
+    EcrRepos,
+    /// Index of [`Table::EcrRepos`] by id, kept by the store: `REPO`.
+    EcrRepoIds,
+    /// Images, key `REPO\0DIGEST`; the document holds the manifest and what it references.
+    EcrImages,
+    /// Index of what [`Table::EcrImages`] reference, kept by the store:
+    /// `REPO\0REFERENCED-DIGEST\0KIND\0IMAGE-DIGEST`, KIND `b` (blob) or `m` (child manifest).
+    EcrRefs,
+    /// Image tags, key `REPO\0TAG`; the document is the digest (a JSON string).
+    EcrTags,
+    /// Index of [`Table::EcrTags`] by image, kept by the store: `REPO\0DIGEST\0TAG`.
+    EcrTagsByImage,
+    /// A blob's link into a repository, key `REPO\0DIGEST`.
+    EcrLinks,
+    /// Index of [`Table::EcrLinks`] by blob, kept by the store: `DIGEST\0REPO`.
+    EcrLinksByBlob,
+    /// Blobs, key `DIGEST`: size and the object holding the content.
+    EcrBlobs,
+    /// Uploads in progress, key: the upload id; offset and the objects of its chunks.
+    EcrUploads,
+    /// Lifecycle policies, key `REPO`: the policy, when it was last applied, the last preview.
+    EcrLifecycle,
+    /// Cluster-wide background jobs (store-wide scope), key: the job's name; when it last ran
+    /// and on which node, so that several nodes run each job once per period.
+    Jobs,
 }
 
 impl Table {
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 27] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -86,12 +113,40 @@ impl Table {
         Table::KeysByOwner,
         Table::MfaByUser,
         Table::Console,
+        Table::EcrRepos,
+        Table::EcrRepoIds,
+        Table::EcrImages,
+        Table::EcrRefs,
+        Table::EcrTags,
+        Table::EcrTagsByImage,
+        Table::EcrLinks,
+        Table::EcrLinksByBlob,
+        Table::EcrBlobs,
+        Table::EcrUploads,
+        Table::EcrLifecycle,
+        Table::Jobs,
     ];
 
-    /// Rows that caches never derive from (STS session records, console state): writing them
-    /// does not change the generation.
+    /// Rows that the generation-keyed caches never derive from (STS session records, console
+    /// state, ECR's rows, job records): writing them does not change the generation, so an
+    /// image push on one node does not empty every node's key and policy caches.
     pub fn is_ephemeral(self) -> bool {
-        matches!(self, Table::Sessions | Table::Console)
+        !matches!(
+            self,
+            Table::Meta
+                | Table::Users
+                | Table::AccessKeys
+                | Table::Groups
+                | Table::GroupMembers
+                | Table::Policies
+                | Table::Attachments
+                | Table::InlinePolicies
+                | Table::Roles
+                | Table::MfaDevices
+                | Table::UserGroups
+                | Table::KeysByOwner
+                | Table::MfaByUser
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -111,6 +166,18 @@ impl Table {
             Table::KeysByOwner => "idx_keys_by_owner",
             Table::MfaByUser => "idx_mfa_by_user",
             Table::Console => "console_state",
+            Table::EcrRepos => "ecr_repos",
+            Table::EcrRepoIds => "idx_ecr_repo_ids",
+            Table::EcrImages => "ecr_images",
+            Table::EcrRefs => "idx_ecr_refs",
+            Table::EcrTags => "ecr_tags",
+            Table::EcrTagsByImage => "idx_ecr_tags_by_image",
+            Table::EcrLinks => "ecr_links",
+            Table::EcrLinksByBlob => "idx_ecr_links_by_blob",
+            Table::EcrBlobs => "ecr_blobs",
+            Table::EcrUploads => "ecr_uploads",
+            Table::EcrLifecycle => "ecr_lifecycle",
+            Table::Jobs => "jobs",
         }
     }
 }
@@ -139,16 +206,52 @@ pub fn index_entries(table: Table, key: &str, doc: &str) -> Vec<(Table, String)>
             Some(Some(user)) => vec![(Table::MfaByUser, format!("{user}\0{key}"))],
             _ => Vec::new(),
         },
+        Table::EcrRepos => match serde_json::from_str::<serde_json::Value>(doc) {
+            Ok(v) => match v["id"].as_i64() {
+                Some(id) => vec![(Table::EcrRepoIds, format!("{id:016x}"))],
+                None => Vec::new(),
+            },
+            Err(_) => Vec::new(),
+        },
+        Table::EcrImages => {
+            let Some((repo, image)) = key.split_once('\0') else {
+                return Vec::new();
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(doc) else {
+                return Vec::new();
+            };
+            let refs = |field: &str, kind: &str| -> Vec<(Table, String)> {
+                v[field]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.as_str())
+                    .map(|d| (Table::EcrRefs, format!("{repo}\0{d}\0{kind}\0{image}")))
+                    .collect()
+            };
+            let mut out = refs("blobs", "b");
+            out.extend(refs("manifests", "m"));
+            out.sort();
+            out.dedup();
+            out
+        }
+        Table::EcrTags => match (key.split_once('\0'), serde_json::from_str::<String>(doc)) {
+            (Some((repo, tag)), Ok(digest)) => {
+                vec![(Table::EcrTagsByImage, format!("{repo}\0{digest}\0{tag}"))]
+            }
+            _ => Vec::new(),
+        },
+        Table::EcrLinks => match key.split_once('\0') {
+            Some((repo, digest)) => vec![(Table::EcrLinksByBlob, format!("{digest}\0{repo}"))],
+            None => Vec::new(),
+        },
         _ => Vec::new(),
     }
 }
 
 /// Whether the store keeps indexes of `table`'s rows.
 fn is_indexed(table: Table) -> bool {
-    matches!(
-        table,
-        Table::GroupMembers | Table::AccessKeys | Table::MfaDevices
-    )
+    INDEXES.iter().any(|(base, _)| *base == table)
 }
 
 /// The index prefix of a user's rows in [`Table::UserGroups`], [`Table::KeysByOwner`] and
@@ -208,7 +311,7 @@ pub enum Durability {
 }
 
 /// A storage failure, as opposed to a transaction's own decision to abort (any other error
-/// its closure returns, typically an [`crate::error::AwsError`], which rolls back and is
+/// its closure returns, typically the owner's domain error, e.g. `kagi_server::error::AwsError`, which rolls back and is
 /// handed back unchanged). Backends return these from [`RawTx`] methods and commits; a
 /// [`StoreError::Conflict`] (a serialization failure between concurrent transactions) makes
 /// [`Kv::transaction`] roll back and run the closure again, which is why closures are `FnMut`
@@ -482,15 +585,25 @@ pub fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
-/// Verifies one account's rows (`kagi serve --check`): every index row matches a row of the
-/// table it indexes and every indexed row has its index rows; every group membership names a
-/// user and a group, every user's access key a user, every attachment a policy. Returns the
-/// damage found, one sentence each (empty: none).
-pub fn check(store: &dyn Store) -> Result<Vec<String>> {
+/// The store-kept indexes: (base table, index table) for every index [`index_entries`] makes.
+const INDEXES: [(Table, Table); 7] = [
+    (Table::GroupMembers, Table::UserGroups),
+    (Table::AccessKeys, Table::KeysByOwner),
+    (Table::MfaDevices, Table::MfaByUser),
+    (Table::EcrRepos, Table::EcrRepoIds),
+    (Table::EcrImages, Table::EcrRefs),
+    (Table::EcrTags, Table::EcrTagsByImage),
+    (Table::EcrLinks, Table::EcrLinksByBlob),
+];
+
+/// Verifies one account's store-kept indexes: every index row matches a row of the table it
+/// indexes and every indexed row has its index rows. Returns the damage found, one sentence
+/// each (empty: none).
+pub fn check_indexes(store: &dyn Store) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     store.read(&mut |tx| {
         problems.clear();
-        for base in [Table::GroupMembers, Table::AccessKeys, Table::MfaDevices] {
+        for (base, _) in INDEXES {
             for (k, doc) in tx.scan(base, "")? {
                 for (index, ik) in index_entries(base, &k, &doc) {
                     let want = serde_json::to_string(&k)?;
@@ -504,11 +617,7 @@ pub fn check(store: &dyn Store) -> Result<Vec<String>> {
                 }
             }
         }
-        for (index, base) in [
-            (Table::UserGroups, Table::GroupMembers),
-            (Table::KeysByOwner, Table::AccessKeys),
-            (Table::MfaByUser, Table::MfaDevices),
-        ] {
+        for (base, index) in INDEXES {
             for (ik, doc) in tx.scan(index, "")? {
                 let k: String = serde_json::from_str(&doc)?;
                 let ok = tx
@@ -523,6 +632,19 @@ pub fn check(store: &dyn Store) -> Result<Vec<String>> {
                 }
             }
         }
+        Ok(())
+    })?;
+    Ok(problems)
+}
+
+/// Verifies one account's IAM rows (`kagi serve --check`): its indexes ([`check_indexes`]),
+/// and every group membership names a user and a group, every user's access key a user, every
+/// attachment a policy. Returns the damage found, one sentence each (empty: none).
+pub fn check(store: &dyn Store) -> Result<Vec<String>> {
+    let mut problems = check_indexes(store)?;
+    let found = problems.len();
+    store.read(&mut |tx| {
+        problems.truncate(found);
         for (k, m) in tx.scan_json::<serde_json::Value>(Table::GroupMembers, "")? {
             for (what, table) in [("group", Table::Groups), ("user", Table::Users)] {
                 let name = m[what].as_str().unwrap_or("");
@@ -564,4 +686,59 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Background jobs that several nodes sharing one store run once per period between them
+/// (garbage collection, lifecycle policies): each node asks [`jobs::claim`] on its own timer;
+/// the first to ask after a period has passed gets the run.
+pub mod jobs {
+    use super::{AccountStore, GLOBAL, Kv, StoreExt as _, Table, TxExt as _};
+    use serde::{Deserialize, Serialize};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    /// A job's record (store-wide [`Table::Jobs`], keyed by the job's name).
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct Run {
+        /// When the last run was claimed (Unix seconds).
+        pub at: f64,
+        /// Which node claimed it.
+        pub node: String,
+    }
+
+    /// Claims the run of job `name` for `node` when none was claimed within the last `period`;
+    /// false when another claim is younger. A node that dies during its run delays the job by
+    /// at most one period: the next claim after it succeeds.
+    pub fn claim(
+        kv: &Arc<dyn Kv>,
+        name: &str,
+        period: Duration,
+        node: &str,
+    ) -> anyhow::Result<bool> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        AccountStore::new(kv.clone(), GLOBAL).write(|tx| {
+            if let Some(last) = tx.get_json::<Run>(Table::Jobs, name)?
+                && last.at + period.as_secs_f64() > now
+            {
+                return Ok(false);
+            }
+            tx.put_json(
+                Table::Jobs,
+                name,
+                &Run {
+                    at: now,
+                    node: node.to_owned(),
+                },
+            )?;
+            Ok(true)
+        })
+    }
+
+    /// The last claimed run of job `name`.
+    pub fn last(kv: &Arc<dyn Kv>, name: &str) -> anyhow::Result<Option<Run>> {
+        AccountStore::new(kv.clone(), GLOBAL).view(|tx| tx.get_json::<Run>(Table::Jobs, name))
+    }
 }

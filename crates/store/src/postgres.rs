@@ -31,7 +31,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-pub const SCHEMA_VERSION: i32 = 3;
+/// 4: kagi-ecr's tables.
+pub const SCHEMA_VERSION: i32 = 4;
 /// How often each node reads the generation even without a notification: the bound on how
 /// long another node's write can go unseen by this node's caches.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -230,7 +231,8 @@ fn migrate(c: &mut Client) -> Result<()> {
         }
         Some(v) if v == SCHEMA_VERSION => {}
         _ => {
-            // Version 3 is PostgreSQL's first.
+            // Version 3 is PostgreSQL's first; 4 adds tables. Every table is created if
+            // missing, so this brings any older version up to date.
             for t in Table::ALL {
                 tx.batch_execute(&table_ddl(t)).map_err(pg_error)?;
             }
@@ -420,7 +422,7 @@ impl Kv for PgStore {
                     Err(e) if StoreError::is_conflict(&e) && attempt < super::MAX_ATTEMPTS => {
                         // Back off a little, more each time, so conflicting writers spread out.
                         let mut jitter = [0u8; 1];
-                        crate::ids::random_bytes(&mut jitter);
+                        getrandom::fill(&mut jitter).expect("the operating system's random source");
                         std::thread::sleep(Duration::from_millis(
                             (1u64 << attempt.min(6)) + u64::from(jitter[0] % 8),
                         ));

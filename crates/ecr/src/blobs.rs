@@ -1,0 +1,322 @@
+//! Blob objects: the bytes of layers, configs and upload chunks, behind [`BlobStore`].
+//!
+//! The store knows objects by key and nothing else; what a key holds (which blob, which
+//! upload) is recorded in the metadata store ([`crate::store`]), which is the only place that
+//! decides when an object may be deleted. Keys are never reused: every object is written once,
+//! under a key with a fresh random part, so that a writer and a collector on different nodes
+//! can never act on the same object by accident (see the invariants in [`crate::store`]).
+//!
+//! Key layout:
+//! * `uploads/<upload-id>/<offset>-<nonce>`: one chunk of an upload (a `PATCH`, an
+//!   `UploadLayerPart`, a monolithic `PUT`'s body). A committed blob made of a single chunk
+//!   keeps that object as its content: nothing is copied.
+//! * `sha256/<ab>/<hex>.<nonce>`: a blob composed at commit from several chunks.
+//! * `sha256/<ab>/<hex>` and `_uploads/<upload-id>`: what data directories written before the
+//!   metadata moved into `kagi-store` hold (still read; never written).
+//!
+//! [`FileBlobs`] keeps objects as files under a directory (the embedded default): every object
+//! is written to a temporary name, `fsync`ed, renamed into place and its directory `fsync`ed
+//! before [`BlobStore::write`] returns, so an acknowledged write survives a crash.
+
+use bytes::Bytes;
+use std::io::{Read, Seek as _, SeekFrom, Write as _};
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
+
+/// One stored object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
+/// Where blob bytes live. Methods block (call them from a blocking thread, e.g.
+/// `tokio::task::spawn_blocking`); implementations must be safe to share between threads and
+/// between nodes that share the same backing storage.
+pub trait BlobStore: Send + Sync + 'static {
+    /// Writes a new object `key` from the chunks `next` yields (until `None`), passing every
+    /// chunk to `tap` on its way (hashing). The object is durable when this returns `Ok`; on
+    /// an error nothing is left under `key`. Returns the bytes written.
+    fn write(
+        &self,
+        key: &str,
+        next: &mut dyn FnMut() -> Option<std::io::Result<Bytes>>,
+        tap: &mut dyn FnMut(&[u8]),
+    ) -> std::io::Result<u64>;
+    /// A reader of `len` bytes of object `key` from byte `start` (`NotFound` when the object
+    /// does not exist).
+    fn read(&self, key: &str, start: u64, len: u64) -> std::io::Result<Box<dyn Read + Send>>;
+    /// The object's size, `None` when it does not exist.
+    fn size(&self, key: &str) -> std::io::Result<Option<u64>>;
+    /// Deletes an object; deleting one that does not exist is not an error.
+    fn delete(&self, key: &str) -> std::io::Result<()>;
+    /// Every object (for garbage collection and checks).
+    fn list(&self) -> std::io::Result<Vec<Listed>>;
+    /// Where objects live, for messages (`/var/lib/kagi/ecr/blobs`, `s3://bucket/prefix`).
+    fn describe(&self) -> String;
+}
+
+/// A fresh random part for object keys.
+pub fn nonce() -> String {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).expect("the operating system's random source");
+    crate::util::hex(&b)
+}
+
+/// The key of a chunk of `upload` starting at `offset`.
+pub fn chunk_key(upload: &str, offset: u64) -> String {
+    format!("uploads/{upload}/{offset:016}-{}", nonce())
+}
+
+/// The key of a blob composed from several chunks.
+pub fn composed_key(digest: &str) -> String {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    format!("sha256/{}/{hex}.{}", &hex[..2.min(hex.len())], nonce())
+}
+
+/// The key of a blob file written before objects had keys of their own.
+pub fn legacy_blob_key(digest: &str) -> String {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    format!("sha256/{}/{hex}", &hex[..2.min(hex.len())])
+}
+
+/// Objects as files under one directory.
+#[derive(Debug)]
+pub struct FileBlobs {
+    root: PathBuf,
+}
+
+/// How many written bytes between background `fdatasync`s of an object being written, so that
+/// the `fsync` that makes it durable only has the tail left to flush.
+const SYNC_EVERY: usize = 16 << 20;
+
+fn fsync_dir(p: &Path) -> std::io::Result<()> {
+    std::fs::File::open(p)?.sync_all()
+}
+
+impl FileBlobs {
+    /// Opens (creating) the directory. Temporary files older than a day (writes a crash
+    /// interrupted; no write takes that long) are removed.
+    pub fn open(root: &Path) -> std::io::Result<FileBlobs> {
+        let tmp = root.join("tmp");
+        std::fs::create_dir_all(&tmp)?;
+        let day_ago = SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
+        for e in std::fs::read_dir(&tmp)? {
+            let e = e?;
+            if e.metadata()?.modified()? < day_ago {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        Ok(FileBlobs {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The objects under `root` as they are, creating and removing nothing (`kagi serve
+    /// --check`).
+    pub fn at(root: &Path) -> FileBlobs {
+        FileBlobs {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// The file of an object. Keys are made by this crate, but they are checked anyway: only
+    /// plain relative components, so no key names a file outside the root.
+    pub fn path(&self, key: &str) -> std::io::Result<PathBuf> {
+        let p = Path::new(key);
+        let plain = !key.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain || p.starts_with("tmp") {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("not an object key: {key:?}"),
+            ));
+        }
+        Ok(self.root.join(p))
+    }
+}
+
+impl BlobStore for FileBlobs {
+    fn write(
+        &self,
+        key: &str,
+        next: &mut dyn FnMut() -> Option<std::io::Result<Bytes>>,
+        tap: &mut dyn FnMut(&[u8]),
+    ) -> std::io::Result<u64> {
+        let dest = self.path(key)?;
+        let tmp = self.root.join("tmp").join(nonce());
+        let result = (|| -> std::io::Result<u64> {
+            let f = std::fs::File::create(&tmp)?;
+            // Flush to disk in the background while receiving.
+            let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let for_sync = f.try_clone()?;
+            std::thread::spawn(move || {
+                while sync_rx.recv().is_ok() {
+                    let _ = for_sync.sync_data();
+                }
+            });
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            let mut n = 0u64;
+            let mut unsynced = 0usize;
+            while let Some(chunk) = next() {
+                let chunk = chunk?;
+                tap(&chunk);
+                w.write_all(&chunk)?;
+                n += chunk.len() as u64;
+                unsynced += chunk.len();
+                if unsynced >= SYNC_EVERY {
+                    w.flush()?;
+                    let _ = sync_tx.try_send(());
+                    unsynced = 0;
+                }
+            }
+            drop(sync_tx);
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            let dir = dest.parent().expect("an object path has a parent");
+            std::fs::create_dir_all(dir)?;
+            std::fs::rename(&tmp, &dest)?;
+            fsync_dir(dir)?;
+            Ok(n)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn read(&self, key: &str, start: u64, len: u64) -> std::io::Result<Box<dyn Read + Send>> {
+        let mut f = std::fs::File::open(self.path(key)?)?;
+        if start > 0 {
+            f.seek(SeekFrom::Start(start))?;
+        }
+        Ok(Box::new(f.take(len)))
+    }
+
+    fn size(&self, key: &str) -> std::io::Result<Option<u64>> {
+        match std::fs::metadata(self.path(key)?) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn delete(&self, key: &str) -> std::io::Result<()> {
+        let p = self.path(key)?;
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        // An upload's directory goes with its last chunk (best effort: a chunk being written
+        // beside it keeps it).
+        if key.starts_with("uploads/")
+            && let Some(dir) = p.parent()
+        {
+            let _ = std::fs::remove_dir(dir);
+        }
+        Ok(())
+    }
+
+    fn list(&self) -> std::io::Result<Vec<Listed>> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<Listed>) -> std::io::Result<()> {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            for e in entries {
+                let e = e?;
+                let t = e.file_type()?;
+                if t.is_dir() {
+                    walk(root, &e.path(), out)?;
+                } else if t.is_file() {
+                    let m = e.metadata()?;
+                    let rel = e.path();
+                    let rel = rel.strip_prefix(root).expect("walked under the root");
+                    out.push(Listed {
+                        key: rel.to_string_lossy().replace('\\', "/"),
+                        size: m.len(),
+                        modified: m.modified()?,
+                    });
+                }
+            }
+            Ok(())
+        }
+        let mut out = Vec::new();
+        let tops = match std::fs::read_dir(&self.root) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for top in tops {
+            let top = top?;
+            // `tmp/` holds writes in progress, not objects.
+            if top.file_name() != "tmp" && top.file_type()?.is_dir() {
+                walk(&self.root, &top.path(), &mut out)?;
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(s: &dyn BlobStore, key: &str, parts: &[&[u8]]) -> std::io::Result<u64> {
+        let mut it = parts.iter().map(|p| Ok(Bytes::copy_from_slice(p)));
+        s.write(key, &mut || it.next(), &mut |_| {})
+    }
+
+    /// What every implementation must do (run by each implementation's tests).
+    pub(crate) fn conformance(s: &dyn BlobStore) {
+        let k = chunk_key("u1", 0);
+        assert_eq!(write(s, &k, &[b"hello ", b"world"]).unwrap(), 11);
+        assert_eq!(s.size(&k).unwrap(), Some(11));
+        let mut got = String::new();
+        s.read(&k, 6, 5).unwrap().read_to_string(&mut got).unwrap();
+        assert_eq!(got, "world");
+        let mut tapped = Vec::new();
+        let k2 = composed_key("sha256:abcdef");
+        let mut it = [Bytes::from_static(b"ab"), Bytes::from_static(b"c")]
+            .into_iter()
+            .map(Ok);
+        s.write(&k2, &mut || it.next(), &mut |b| tapped.extend_from_slice(b))
+            .unwrap();
+        assert_eq!(tapped, b"abc");
+        let keys: Vec<String> = s.list().unwrap().into_iter().map(|l| l.key).collect();
+        assert!(keys.contains(&k) && keys.contains(&k2), "{keys:?}");
+        // A failed write leaves nothing under its key.
+        let k3 = chunk_key("u2", 0);
+        let mut failing = [
+            Ok(Bytes::from_static(b"x")),
+            Err(std::io::Error::other("client went away")),
+        ]
+        .into_iter();
+        assert!(s.write(&k3, &mut || failing.next(), &mut |_| {}).is_err());
+        assert_eq!(s.size(&k3).unwrap(), None);
+        s.delete(&k).unwrap();
+        s.delete(&k).unwrap();
+        assert_eq!(s.size(&k).unwrap(), None);
+        assert_eq!(
+            s.read(&k, 0, 1).err().map(|e| e.kind()),
+            Some(std::io::ErrorKind::NotFound)
+        );
+    }
+
+    #[test]
+    fn files_conform_and_stay_under_their_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FileBlobs::open(dir.path()).unwrap();
+        conformance(&s);
+        for bad in ["../x", "/etc/passwd", "a/../../b", "", "tmp/x"] {
+            assert!(s.path(bad).is_err(), "{bad}");
+        }
+    }
+}
