@@ -90,8 +90,9 @@ use std::sync::Arc;
 /// The documented default port of `kagi serve`.
 pub const DEFAULT_PORT: u16 = 7474;
 
-/// How to run a server.
-#[derive(Clone, Debug)]
+/// How to run a server. Its `Debug` leaves out the root's secret and the database URL's
+/// password (a secret never appears in a `Debug` output).
+#[derive(Clone)]
 pub struct ServerConfig {
     pub bind: IpAddr,
     /// 0 = any free port.
@@ -109,6 +110,28 @@ pub struct ServerConfig {
     pub root_secret_access_key: Option<String>,
     /// Connection limit and timeouts at the edge (`--max-connections`, `--*-timeout`).
     pub limits: edge::Limits,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("bind", &self.bind)
+            .field("port", &self.port)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(store::postgres::redact),
+            )
+            .field("public_url", &self.public_url)
+            .field("account_id", &self.account_id)
+            .field("root_access_key_id", &self.root_access_key_id)
+            .field(
+                "root_secret_access_key",
+                &self.root_secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerConfig {
@@ -792,6 +815,22 @@ mod tests {
             assert!(parse_args(&args(&["--in-memory", "--public-url", bad])).is_err());
         }
         assert!(parse_args(&args(&["--in-memory", "--database-url", "mysql://x/y"])).is_err());
+    }
+
+    #[test]
+    fn debug_of_the_config_redacts_its_secrets() {
+        let config = ServerConfig {
+            database_url: Some("postgres://kagi:db-Passw0rd-x9@db:5432/kagi".into()),
+            root_access_key_id: Some("AKIAEXAMPLEROOTKEY01".into()),
+            root_secret_access_key: Some("root/secret/never/printed/0123456789ab".into()),
+            ..ServerConfig::in_memory()
+        };
+        let shown = format!("{config:?}");
+        assert!(shown.contains("AKIAEXAMPLEROOTKEY01"), "{shown}");
+        assert!(shown.contains("db:5432"), "{shown}");
+        for secret in ["root/secret/never/printed", "db-Passw0rd-x9"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 
     #[test]
