@@ -72,7 +72,8 @@ fn slowloris_headers_are_cut_off_by_the_header_timeout() {
 }
 
 /// A body that never finishes (and one that trickles) is cut off by the body timeout
-/// (`--body-timeout 2`) with a 408 the client can read: on the AWS API and on the console.
+/// (`--body-timeout 2`) with a 408 the client can read: on the AWS API and on the console;
+/// a stalled registry upload gets the registry's own error, as readable, as soon.
 #[test]
 fn a_body_that_never_finishes_is_answered_408() {
     let dir = data_dir();
@@ -118,6 +119,58 @@ fn a_body_that_never_finishes_is_answered_408() {
             drop(s);
             trickler.join().unwrap();
         }
+    }
+    // A registry blob upload (PATCH, and a monolithic PUT) that stalls is answered in the
+    // registry's error shape at the same bound.
+    assert!(
+        server
+            .at
+            .root(&["ecr", "create-repository", "--repository-name", "slow"])
+            .status
+            .success()
+    );
+    let out = server.at.root(&["ecr", "get-login-password"]);
+    let password = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    use base64::Engine;
+    let auth = format!(
+        "authorization: Basic {}\r\n",
+        base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"))
+    );
+    for method in ["PATCH", "PUT"] {
+        let started = support::raw::request(
+            server.at,
+            &format!(
+                "POST /v2/slow/blobs/uploads/ HTTP/1.1\r\nhost: x\r\n{auth}content-length: 0\r\n\r\n"
+            ),
+        );
+        assert_eq!(started.status, 202, "{started:?}");
+        let location = started.header("location").unwrap().to_owned();
+        let digest = format!("digest=sha256:{}", "0".repeat(64));
+        let target = match (method, location.contains('?')) {
+            ("PUT", true) => format!("{location}&{digest}"),
+            ("PUT", false) => format!("{location}?{digest}"),
+            _ => location,
+        };
+        let mut s = connect(server.at);
+        let began = Instant::now();
+        s.write_all(
+            format!(
+                "{method} {target} HTTP/1.1\r\nhost: x\r\n{auth}\
+                 content-type: application/octet-stream\r\ncontent-length: 1000\r\n\r\n0123456789"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let answer = read_answer(&mut s).expect("an answer to a stalled upload");
+        let waited = began.elapsed();
+        assert!(
+            (400..500).contains(&answer.status) && answer.body.contains("did not arrive in time"),
+            "{method}: {answer:?}"
+        );
+        assert!(
+            waited >= Duration::from_millis(1900) && waited < Duration::from_secs(4),
+            "{method}: answered after {waited:?}"
+        );
     }
 }
 
