@@ -51,6 +51,14 @@ fn slowloris_headers_are_cut_off_by_the_header_timeout() {
             std::thread::sleep(Duration::from_secs(1));
         }
     });
+    // While it trickles, others are served as ever.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (answer, took) = signed_whoami(server.at);
+    assert_eq!(answer.status, 200);
+    assert!(
+        took < Duration::from_secs(1),
+        "served in {took:?} beside a slowloris"
+    );
     let mut buf = [0u8; 256];
     let outcome = s.read(&mut buf);
     let waited = started.elapsed();

@@ -160,7 +160,7 @@ impl Edge {
     /// request in flight.
     fn admit(&self, id: u64, conn: Arc<Conn>) -> bool {
         let mut conns = self.conns.lock();
-        if conns.len() - self.dying.load(Relaxed) >= self.limits.max_connections {
+        if conns.len().saturating_sub(self.dying.load(Relaxed)) >= self.limits.max_connections {
             let mut idle: Vec<(u64, &Arc<Conn>)> = conns
                 .values()
                 .filter(|c| !c.killed.load(Relaxed) && c.in_flight.load(Relaxed) == 0)
