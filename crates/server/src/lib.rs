@@ -451,8 +451,9 @@ with SigV4 and authorising it with IAM policies.
                    proxyEndpoint name it (env KAGI_PUBLIC_URL; default: the listening address)
   --max-connections N
                    open connections at most (env KAGI_MAX_CONNECTIONS; default 4096, lowered
-                   to fit the open-file limit); at the limit a new connection closes the one
-                   idle longest, and is refused (503) only if every one has a request in flight
+                   to fit the open-file limit); at the limit a new connection closes those
+                   idle longest (a sixteenth of the limit at once), and is refused (503) only
+                   if every one has a request in flight
   --header-timeout SECS
                    from a request's first byte to the end of its headers (env
                    KAGI_HEADER_TIMEOUT; default 10); header sections over 64 KiB get 431
