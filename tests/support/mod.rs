@@ -52,6 +52,9 @@ impl Server {
             .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)
             .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
             .env("KAGI_ROOT_PASSWORD", "kagi-test-root-password-1")
+            // For `--blob-store` on the tests' S3-compatible server (moto accepts any key).
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

@@ -5,6 +5,8 @@
 # both on loopback with fresh data directories, and report kagi's peak RSS (VmHWM) during push.
 #
 #   crates/ecr/bench/run.sh            # SIZE_MIB=1024 LAYERS=4 ROUNDS=2
+#   S3=1 crates/ecr/bench/run.sh       # kagi's blobs in an S3-compatible bucket: moto's server
+#                                      # from target/pyvenv (bash scripts/test makes it), on loopback
 #
 # Both registries fsync blobs (docker-registry's filesystem driver does too; checked with strace).
 # A `sync` before each timed phase keeps one server's writeback from landing in the other's
@@ -37,6 +39,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+S3=${S3:-}
+MOTO=
+if [ -n "$S3" ]; then
+    VENV=${KAGI_COMPAT_VENV:-$ROOT/target/pyvenv}
+    [ -x "$VENV/bin/moto_server" ] || { echo "S3=1 needs moto_server in $VENV (bash scripts/test makes it)" >&2; exit 1; }
+    moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 &
+    PIDS+=("$!")
+    MOTO=http://127.0.0.1:$moto_port
+    for _ in $(seq 600); do curl -fs "$MOTO/" >/dev/null 2>&1 && break; sleep 0.1; done
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+fi
+
 per=$((SIZE_MIB / LAYERS))
 sizes=()
 for _ in $(seq "$LAYERS"); do sizes+=("$per"); done
@@ -52,7 +67,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 run_kagi() { # round
     local dir=$WORK/kagi-$1 out=$WORK/kagi-$1.out
-    "$BIN" serve --data "$dir" --repo bench >"$out" 2>"$WORK/kagi-$1.err" &
+    local blobs=()
+    if [ -n "$MOTO" ]; then
+        curl -fs -X PUT "$MOTO/bench-$1" >/dev/null
+        blobs=(--s3 "s3://bench-$1" --s3-endpoint "$MOTO")
+    fi
+    "$BIN" serve --data "$dir" --repo bench "${blobs[@]}" >"$out" 2>"$WORK/kagi-$1.err" &
     local pid=$!
     PIDS+=("$pid")
     for _ in $(seq 300); do grep -q '^PASSWORD' "$out" 2>/dev/null && break; sleep 0.1; done
@@ -148,5 +168,7 @@ printf 'push: kagi %.2f s, docker-registry %.2f s, reference/kagi = %.2f (>1: ka
 printf 'pull: kagi %.2f s, docker-registry %.2f s, reference/kagi = %.2f\n' "$best_kl" "$best_rl" "$(echo "scale=4; $best_rl / $best_kl" | bc)"
 printf 'median of %s: push kagi %.2f s vs reference %.2f s; pull kagi %.2f s vs reference %.2f s\n' "$ROUNDS" \
     "$(median "${ALL_KP[@]}")" "$(median "${ALL_RP[@]}")" "$(median "${ALL_KL[@]}")" "$(median "${ALL_RL[@]}")"
+printf 'kagi throughput, best: push %.0f MB/s, pull %.0f MB/s%s\n' "$(echo "scale=4; $SIZE_MIB * 1.048576 / $best_kp" | bc)" \
+    "$(echo "scale=4; $SIZE_MIB * 1.048576 / $best_kl" | bc)" "${MOTO:+ (blobs in S3: moto at $MOTO)}"
 printf 'kagi peak RSS (VmHWM): %s kB max during push, %s kB over push+pull\n' "$max_hwm_push" "$max_hwm"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (other work skews the figures)"

@@ -1,7 +1,7 @@
 //! kagi's ECR registry served alone (no IAM): for the benchmark and for manual tests.
 //!
 //! ```text
-//! standalone serve --data DIR [--port N] [--repo NAME]...   # prints LISTEN, PASSWORD lines
+//! standalone serve --data DIR [--port N] [--repo NAME]... [--s3 s3://BUCKET --s3-endpoint URL]   # prints LISTEN, PASSWORD lines
 //! standalone gen-layout DIR TAG SEED SIZE_MIB...            # writes a plain-tar OCI layout
 //! ```
 //! `serve` allows everything for one synthetic principal; the password it prints is a real
@@ -58,10 +58,14 @@ fn serve(args: &[String]) -> anyhow::Result<()> {
     let mut data = None;
     let mut port = 0u16;
     let mut repos = vec![];
+    let mut s3: Option<String> = None;
+    let mut s3_endpoint: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--data" => data = it.next().cloned(),
+            "--s3" => s3 = it.next().cloned(),
+            "--s3-endpoint" => s3_endpoint = it.next().cloned(),
             "--port" => port = it.next().map(|p| p.parse()).transpose()?.unwrap_or(0),
             "--repo" => repos.extend(it.next().cloned()),
             other => anyhow::bail!("unknown argument {other}"),
@@ -71,11 +75,35 @@ fn serve(args: &[String]) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let ecr = Ecr::open(
-            data.as_deref().map(std::path::Path::new),
-            ACCOUNT,
-            Arc::new(AllowAll),
-        )?;
+        let ecr = match &s3 {
+            // Blobs in an S3-compatible bucket (credentials and region from AWS_* variables),
+            // rows in DATA/ecr.db.
+            Some(url) => {
+                let dir = std::path::PathBuf::from(data.as_deref().unwrap_or("."));
+                std::fs::create_dir_all(&dir)?;
+                let blobs = kagi_ecr::blobs::s3::S3Blobs::open(
+                    &kagi_ecr::blobs::s3::S3Config::parse(url, s3_endpoint.as_deref())?,
+                )?;
+                blobs.probe()?;
+                Ecr::with_storage(
+                    kagi_ecr::Storage {
+                        kv: Arc::new(kagi_store::sqlite::SqliteStore::open(&dir.join("ecr.db"))?),
+                        blobs: Arc::new(blobs),
+                        token_key: kagi_ecr::token::TokenKey::load_or_create(
+                            &dir.join("registry-token.key"),
+                        )?,
+                        legacy_dir: None,
+                    },
+                    ACCOUNT,
+                    Arc::new(AllowAll),
+                )?
+            }
+            None => Ecr::open(
+                data.as_deref().map(std::path::Path::new),
+                ACCOUNT,
+                Arc::new(AllowAll),
+            )?,
+        };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         ecr.set_registry_endpoint(addr.to_string());

@@ -18,6 +18,8 @@
 //! is written to a temporary name, `fsync`ed, renamed into place and its directory `fsync`ed
 //! before [`BlobStore::write`] returns, so an acknowledged write survives a crash.
 
+pub mod s3;
+
 use bytes::Bytes;
 use std::io::{Read, Seek as _, SeekFrom, Write as _};
 use std::path::{Component, Path, PathBuf};
@@ -265,50 +267,74 @@ impl BlobStore for FileBlobs {
     }
 }
 
+fn write_parts(s: &dyn BlobStore, key: &str, parts: &[&[u8]]) -> std::io::Result<u64> {
+    let mut it = parts.iter().map(|p| Ok(Bytes::copy_from_slice(p)));
+    s.write(key, &mut || it.next(), &mut |_| {})
+}
+
+/// What every implementation must do (run by each implementation's tests: files here, S3 in
+/// `tests/it/s3.rs` against an S3-compatible server).
+pub fn conformance(s: &dyn BlobStore) {
+    let k = chunk_key("u1", 0);
+    assert_eq!(write_parts(s, &k, &[b"hello ", b"world"]).unwrap(), 11);
+    assert_eq!(s.size(&k).unwrap(), Some(11));
+    let mut got = String::new();
+    s.read(&k, 6, 5).unwrap().read_to_string(&mut got).unwrap();
+    assert_eq!(got, "world");
+    let mut tapped = Vec::new();
+    let k2 = composed_key("sha256:abcdef");
+    let mut it = [Bytes::from_static(b"ab"), Bytes::from_static(b"c")]
+        .into_iter()
+        .map(Ok);
+    s.write(&k2, &mut || it.next(), &mut |b| tapped.extend_from_slice(b))
+        .unwrap();
+    assert_eq!(tapped, b"abc");
+    let keys: Vec<String> = s.list().unwrap().into_iter().map(|l| l.key).collect();
+    assert!(keys.contains(&k) && keys.contains(&k2), "{keys:?}");
+    // A failed write leaves nothing under its key.
+    let k3 = chunk_key("u2", 0);
+    let mut failing = [
+        Ok(Bytes::from_static(b"x")),
+        Err(std::io::Error::other("client went away")),
+    ]
+    .into_iter();
+    assert!(s.write(&k3, &mut || failing.next(), &mut |_| {}).is_err());
+    assert_eq!(s.size(&k3).unwrap(), None);
+    // Larger than an S3 multipart part: streamed in parts, read back across them.
+    let big: Vec<u8> = (0..(9u32 << 20)).map(|i| (i % 251) as u8).collect();
+    let k4 = composed_key("sha256:big");
+    let mut parts = big.chunks(1 << 20).map(|c| Ok(Bytes::copy_from_slice(c)));
+    let mut seen = 0usize;
+    assert_eq!(
+        s.write(&k4, &mut || parts.next(), &mut |b| seen += b.len())
+            .unwrap(),
+        big.len() as u64
+    );
+    assert_eq!(
+        (seen, s.size(&k4).unwrap()),
+        (big.len(), Some(big.len() as u64))
+    );
+    let from = (8 << 20) - 3;
+    let mut got = Vec::new();
+    s.read(&k4, from, 1 << 20)
+        .unwrap()
+        .read_to_end(&mut got)
+        .unwrap();
+    assert_eq!(got, &big[from as usize..from as usize + (1 << 20)]);
+    s.delete(&k4).unwrap();
+    s.delete(&k2).unwrap();
+    s.delete(&k).unwrap();
+    s.delete(&k).unwrap();
+    assert_eq!(s.size(&k).unwrap(), None);
+    assert_eq!(
+        s.read(&k, 0, 1).err().map(|e| e.kind()),
+        Some(std::io::ErrorKind::NotFound)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write(s: &dyn BlobStore, key: &str, parts: &[&[u8]]) -> std::io::Result<u64> {
-        let mut it = parts.iter().map(|p| Ok(Bytes::copy_from_slice(p)));
-        s.write(key, &mut || it.next(), &mut |_| {})
-    }
-
-    /// What every implementation must do (run by each implementation's tests).
-    pub(crate) fn conformance(s: &dyn BlobStore) {
-        let k = chunk_key("u1", 0);
-        assert_eq!(write(s, &k, &[b"hello ", b"world"]).unwrap(), 11);
-        assert_eq!(s.size(&k).unwrap(), Some(11));
-        let mut got = String::new();
-        s.read(&k, 6, 5).unwrap().read_to_string(&mut got).unwrap();
-        assert_eq!(got, "world");
-        let mut tapped = Vec::new();
-        let k2 = composed_key("sha256:abcdef");
-        let mut it = [Bytes::from_static(b"ab"), Bytes::from_static(b"c")]
-            .into_iter()
-            .map(Ok);
-        s.write(&k2, &mut || it.next(), &mut |b| tapped.extend_from_slice(b))
-            .unwrap();
-        assert_eq!(tapped, b"abc");
-        let keys: Vec<String> = s.list().unwrap().into_iter().map(|l| l.key).collect();
-        assert!(keys.contains(&k) && keys.contains(&k2), "{keys:?}");
-        // A failed write leaves nothing under its key.
-        let k3 = chunk_key("u2", 0);
-        let mut failing = [
-            Ok(Bytes::from_static(b"x")),
-            Err(std::io::Error::other("client went away")),
-        ]
-        .into_iter();
-        assert!(s.write(&k3, &mut || failing.next(), &mut |_| {}).is_err());
-        assert_eq!(s.size(&k3).unwrap(), None);
-        s.delete(&k).unwrap();
-        s.delete(&k).unwrap();
-        assert_eq!(s.size(&k).unwrap(), None);
-        assert_eq!(
-            s.read(&k, 0, 1).err().map(|e| e.kind()),
-            Some(std::io::ErrorKind::NotFound)
-        );
-    }
 
     #[test]
     fn files_conform_and_stay_under_their_root() {

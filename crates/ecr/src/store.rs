@@ -1728,6 +1728,23 @@ mod tests {
         b.finish(r.id, &id, &d2).await.unwrap();
         assert_eq!(content(&a, r.id, &d2).unwrap(), b"one two");
         assert!(a.check().unwrap().is_empty());
+        // Two nodes commit the same new blob at once: one object stays, the other goes.
+        let same = b"same content, twice";
+        let ds = sha256_digest(same);
+        let (ua, ub) = (a.new_upload(r.id).unwrap(), b.new_upload(r.id).unwrap());
+        for (s, u) in [(&a, &ua), (&b, &ub)] {
+            s.append(r.id, u, Some(0), Source::Bytes(Bytes::from_static(same)))
+                .await
+                .unwrap();
+        }
+        let (ra, rb) = tokio::join!(a.finish(r.id, &ua, &ds), b.finish(r.id, &ub, &ds));
+        assert_eq!(
+            (ra.unwrap(), rb.unwrap()),
+            (same.len() as u64, same.len() as u64)
+        );
+        assert_eq!(content(&b, r.id, &ds).unwrap(), same);
+        assert_eq!(objects(&a).len(), 3, "{:?}", objects(&a));
+        assert!(a.check().unwrap().is_empty());
     }
 
     mod legacy {

@@ -83,7 +83,7 @@ pub mod totp;
 use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -105,6 +105,16 @@ pub struct ServerConfig {
     /// `http(s)://HOST[:PORT]`: the address clients reach (a load balancer's), used in ECR's
     /// `repositoryUri` and `proxyEndpoint`; `None`: the listening address.
     pub public_url: Option<String>,
+    /// `s3://BUCKET[/PREFIX]`: ECR's blob bytes in an S3-compatible bucket (credentials and
+    /// region from `AWS_*` in the environment); `None`: files under `DATA_DIR/ecr/blobs`.
+    pub blob_store: Option<String>,
+    /// The S3-compatible server's URL for `blob_store` (path-style); `None`: AWS's.
+    pub s3_endpoint: Option<String>,
+    /// Access key id and secret for `blob_store` (`kagi serve` reads `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY`); `None`: the rest of the AWS chain (instance role, ...).
+    pub s3_credentials: Option<(String, String)>,
+    /// The bucket's region (`AWS_REGION`, `AWS_DEFAULT_REGION`); `None`: us-east-1.
+    pub s3_region: Option<String>,
     pub account_id: Option<String>,
     pub root_access_key_id: Option<String>,
     pub root_secret_access_key: Option<String>,
@@ -123,6 +133,16 @@ impl std::fmt::Debug for ServerConfig {
                 &self.database_url.as_deref().map(store::postgres::redact),
             )
             .field("public_url", &self.public_url)
+            .field("blob_store", &self.blob_store)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field(
+                "s3_credentials",
+                &self
+                    .s3_credentials
+                    .as_ref()
+                    .map(|(id, _)| (id, "<redacted>")),
+            )
+            .field("s3_region", &self.s3_region)
             .field("account_id", &self.account_id)
             .field("root_access_key_id", &self.root_access_key_id)
             .field(
@@ -143,6 +163,10 @@ impl ServerConfig {
             data_dir: None,
             database_url: None,
             public_url: None,
+            blob_store: None,
+            s3_endpoint: None,
+            s3_credentials: None,
+            s3_region: None,
             account_id: None,
             root_access_key_id: None,
             root_secret_access_key: None,
@@ -178,6 +202,12 @@ impl RunningServer {
     }
 
     /// Sets the root user's console password (stored as an argon2id hash).
+    /// Merges this server's last-use records into the shared store now (what it does every
+    /// [`state::LAST_USED_FLUSH`] and at shutdown).
+    pub fn flush_last_used(&self) -> Result<()> {
+        self.state.persist_last_used()
+    }
+
     pub fn set_console_root_password(&self, password: &str) -> Result<()> {
         console_host::set_root_password(&*self.state.store, password)
     }
@@ -309,7 +339,7 @@ fn open_ecr(
     };
     let storage = kagi_ecr::Storage {
         kv: kv.clone(),
-        blobs: Arc::new(kagi_ecr::blobs::FileBlobs::open(&dir.join("blobs"))?),
+        blobs: blob_store(config, &dir.join("blobs"), true)?,
         token_key,
         legacy_dir: Some(dir),
     };
@@ -317,6 +347,28 @@ fn open_ecr(
         Some(t) => kagi_ecr::Ecr::with_storage_in(storage, account_id, host, t),
         None => kagi_ecr::Ecr::with_storage(storage, account_id, host),
     }
+}
+
+/// ECR's blob store: the S3 bucket of `--blob-store` (checked to answer), or files under
+/// `files` (created when `create`; `--check` creates nothing).
+fn blob_store(
+    config: &ServerConfig,
+    files: &Path,
+    create: bool,
+) -> Result<Arc<dyn kagi_ecr::blobs::BlobStore>> {
+    use kagi_ecr::blobs::{FileBlobs, s3};
+    Ok(match &config.blob_store {
+        Some(url) => {
+            let mut cfg = s3::S3Config::parse(url, config.s3_endpoint.as_deref())?;
+            cfg.credentials = config.s3_credentials.clone();
+            cfg.region = config.s3_region.clone();
+            let s3 = s3::S3Blobs::open(&cfg)?;
+            s3.probe().context("the blob store does not answer")?;
+            Arc::new(s3)
+        }
+        None if create => Arc::new(FileBlobs::open(files)?),
+        None => Arc::new(FileBlobs::at(files)),
+    })
 }
 
 /// The root's console password: `KAGI_ROOT_PASSWORD` when set (hashed and stored at every
@@ -380,7 +432,24 @@ async fn run(
             None => ecr.set_registry_endpoint(addr.to_string()),
         }
     }
+    // Each node's last-use records reach the shared store every LAST_USED_FLUSH.
+    let flusher = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(state::LAST_USED_FLUSH);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let s = state.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.persist_last_used()).await
+                {
+                    tracing::warn!(error = %format!("{e:#}"), "could not record last use");
+                }
+            }
+        })
+    };
     edge::serve(listener, http::router(state.clone()), limits, shutdown).await;
+    flusher.abort();
     state.sessions.flush();
     if let Err(e) = state.persist_last_used() {
         tracing::warn!(error = %format!("{e:#}"), "could not record access keys' last use");
@@ -432,7 +501,8 @@ pub fn start_background(config: ServerConfig) -> Result<RunningServer> {
 
 const USAGE: &str = "\
 usage: kagi serve [--bind ADDR] [--port N] [--data-dir DIR | --in-memory] [--database-url URL]
-       kagi serve --check [--data-dir DIR] [--database-url URL]
+                  [--blob-store s3://BUCKET[/PREFIX] [--s3-endpoint URL]] [--public-url URL]
+       kagi serve --check [--data-dir DIR] [--database-url URL] [--blob-store ...]
 
 Serves IAM, STS, ECR and the container registry on one port, authenticating every request
 with SigV4 and authorising it with IAM policies.
@@ -443,12 +513,20 @@ with SigV4 and authorising it with IAM policies.
                    (default $XDG_DATA_HOME/kagi or ~/.local/share/kagi)
   --in-memory      keep nothing on disk
   --database-url postgres://USER[:PASS]@HOST[:PORT]/DB
-                   keep IAM, STS and console state (and the sealing key) in PostgreSQL:
+                   keep IAM, STS, ECR and console state (and the sealing key) in PostgreSQL:
                    every node started with the same URL serves the same account
                    (env KAGI_DATABASE_URL; default: SQLite in the data directory)
   --public-url http(s)://HOST[:PORT]
                    the address clients reach (a load balancer's): ECR's repositoryUri and
                    proxyEndpoint name it (env KAGI_PUBLIC_URL; default: the listening address)
+  --blob-store s3://BUCKET[/PREFIX]
+                   keep ECR's blob bytes in an S3-compatible bucket, shared by every node
+                   (credentials and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                   AWS_SESSION_TOKEN, AWS_REGION; env KAGI_BLOB_STORE; default: files
+                   under DIR/ecr/blobs)
+  --s3-endpoint URL
+                   the S3-compatible server of --blob-store (path-style requests;
+                   env KAGI_S3_ENDPOINT; default: AWS's endpoint for the region)
   --max-connections N
                    open connections at most (env KAGI_MAX_CONNECTIONS; default 4096, lowered
                    to fit the open-file limit); at the limit a new connection closes those
@@ -521,6 +599,8 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
             "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--database-url" => config.database_url = Some(value("--database-url")?),
             "--public-url" => config.public_url = Some(value("--public-url")?),
+            "--blob-store" => config.blob_store = Some(value("--blob-store")?),
+            "--s3-endpoint" => config.s3_endpoint = Some(value("--s3-endpoint")?),
             "--max-connections" => {
                 max_connections = Some(value("--max-connections")?);
             }
@@ -547,6 +627,19 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
     }
     if config.public_url.is_none() {
         config.public_url = env("KAGI_PUBLIC_URL");
+    }
+    if config.blob_store.is_none() {
+        config.blob_store = env("KAGI_BLOB_STORE");
+    }
+    if config.s3_endpoint.is_none() {
+        config.s3_endpoint = env("KAGI_S3_ENDPOINT");
+    }
+    config.s3_credentials = env("AWS_ACCESS_KEY_ID").zip(env("AWS_SECRET_ACCESS_KEY"));
+    config.s3_region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"));
+    if let Some(url) = &config.blob_store {
+        kagi_ecr::blobs::s3::S3Config::parse(url, None)?;
+    } else if config.s3_endpoint.is_some() {
+        bail!("--s3-endpoint needs --blob-store s3://BUCKET[/PREFIX]");
     }
     if let Some(url) = &config.public_url
         && split_public_url(url).is_none()
@@ -686,11 +779,13 @@ pub fn check_store(config: &ServerConfig) -> Result<Vec<String>> {
                 kv.clone(),
                 account,
             ))?);
-            // ECR's rows name objects under DATA_DIR/ecr/blobs; without a data directory
-            // there are none to check. (An earlier version's `ecr.sqlite`, not imported
-            // yet, is imported at the next start.)
-            if let Some(dir) = &config.data_dir {
-                let blobs = Arc::new(kagi_ecr::blobs::FileBlobs::at(&dir.join("ecr/blobs")));
+            // ECR's rows name objects in the blob store (files under DATA_DIR/ecr/blobs, or
+            // the bucket); without either there are none to check. (An earlier version's
+            // `ecr.sqlite`, not imported yet, is imported at the next start.)
+            let files = config.data_dir.as_ref().map(|d| d.join("ecr/blobs"));
+            if config.blob_store.is_some() || files.is_some() {
+                let files = files.unwrap_or_default();
+                let blobs = blob_store(config, &files, false)?;
                 problems.extend(
                     kagi_ecr::Ecr::check(kv, account, blobs)?
                         .into_iter()
@@ -824,12 +919,21 @@ mod tests {
             database_url: Some("postgres://kagi:db-Passw0rd-x9@db:5432/kagi".into()),
             root_access_key_id: Some("AKIAEXAMPLEROOTKEY01".into()),
             root_secret_access_key: Some("root/secret/never/printed/0123456789ab".into()),
+            s3_credentials: Some((
+                "AKIAEXAMPLES3KEYID01".into(),
+                "s3/secret/never/shown".into(),
+            )),
             ..ServerConfig::in_memory()
         };
         let shown = format!("{config:?}");
         assert!(shown.contains("AKIAEXAMPLEROOTKEY01"), "{shown}");
+        assert!(shown.contains("AKIAEXAMPLES3KEYID01"), "{shown}");
         assert!(shown.contains("db:5432"), "{shown}");
-        for secret in ["root/secret/never/printed", "db-Passw0rd-x9"] {
+        for secret in [
+            "root/secret/never/printed",
+            "db-Passw0rd-x9",
+            "s3/secret/never",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
     }
@@ -872,6 +976,30 @@ mod tests {
                 parse_args(&args(&["--in-memory", bad[0], bad[1]])).is_err(),
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn parses_the_blob_store_flags() {
+        let p = parse_args(&args(&[
+            "--in-memory",
+            "--blob-store",
+            "s3://images/kagi",
+            "--s3-endpoint=http://127.0.0.1:9000",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.config.blob_store.as_deref(), Some("s3://images/kagi"));
+        assert_eq!(
+            p.config.s3_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        for bad in [
+            &["--in-memory", "--blob-store", "/srv/blobs"][..],
+            &["--in-memory", "--blob-store", "s3://"],
+            &["--in-memory", "--s3-endpoint", "http://127.0.0.1:9000"],
+        ] {
+            assert!(parse_args(&args(bad)).is_err(), "{bad:?}");
         }
     }
 }

@@ -644,6 +644,60 @@ fn simulate_principal_and_custom_policy() {
     assert_eq!(d, vec![json!("allowed"), json!("implicitDeny")]);
 }
 
+/// Two servers on one store (two nodes): a key used and a role assumed on one are reported as
+/// used by the other once the first flushes its records (every minute, and at shutdown).
+#[test]
+fn last_use_is_shared_between_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = start_with_dir(Some(dir.path().to_path_buf()));
+    let b = start_with_dir(Some(dir.path().to_path_buf()));
+    let root_a = Client::root(&a);
+    let k = user_with_key(&root_a, "roamer");
+    root_a.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "Roamed", "AssumeRolePolicyDocument": root_trust()}),
+    );
+    let key_a = Client::new(
+        a.addr,
+        &k.creds.access_key_id,
+        &k.creds.secret_access_key,
+        None,
+    );
+    key_a.whoami();
+    root_a.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "roamer", "PolicyName": "assume", "PolicyDocument":
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#}),
+    );
+    key_a.ok(
+        "sts",
+        "AssumeRole",
+        json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/Roamed"), "RoleSessionName": "roamer"}),
+    );
+    let root_b = Client::root(&b);
+    let used_on_b = || {
+        root_b.ok(
+            "iam",
+            "GetAccessKeyLastUsed",
+            json!({"AccessKeyId": k.creds.access_key_id}),
+        )["AccessKeyLastUsed"]["ServiceName"]
+            .clone()
+    };
+    assert_eq!(used_on_b(), "N/A", "not flushed yet");
+    a.flush_last_used().unwrap();
+    assert_eq!(used_on_b(), "sts");
+    let role = root_b.ok("iam", "GetRole", json!({"RoleName": "Roamed"}));
+    assert!(
+        role["Role"]["RoleLastUsed"]["LastUsedDate"].is_string(),
+        "{role}"
+    );
+    // An older record from another node does not replace a newer one.
+    b.flush_last_used().unwrap();
+    assert_eq!(used_on_b(), "sts");
+}
+
 #[test]
 fn restart_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();

@@ -94,10 +94,14 @@ pub enum Table {
     /// Cluster-wide background jobs (store-wide scope), key: the job's name; when it last ran
     /// and on which node, so that several nodes run each job once per period.
     Jobs,
+    /// When access keys and roles were last used (`key\0AKIA…`, `role\0lower(name)`): each
+    /// node's records, merged (the latest wins) every minute, so every node answers
+    /// `GetAccessKeyLastUsed` with every node's use.
+    LastUsed,
 }
 
 impl Table {
-    pub const ALL: [Table; 27] = [
+    pub const ALL: [Table; 28] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -125,10 +129,11 @@ impl Table {
         Table::EcrUploads,
         Table::EcrLifecycle,
         Table::Jobs,
+        Table::LastUsed,
     ];
 
     /// Rows that the generation-keyed caches never derive from (STS session records, console
-    /// state, ECR's rows, job records): writing them does not change the generation, so an
+    /// state, ECR's rows, job records, last-use records): writing them does not change the generation, so an
     /// image push on one node does not empty every node's key and policy caches.
     pub fn is_ephemeral(self) -> bool {
         !matches!(
@@ -178,6 +183,7 @@ impl Table {
             Table::EcrUploads => "ecr_uploads",
             Table::EcrLifecycle => "ecr_lifecycle",
             Table::Jobs => "jobs",
+            Table::LastUsed => "last_used",
         }
     }
 }

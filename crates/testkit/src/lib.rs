@@ -9,6 +9,7 @@
 //! one per test process, with a fresh database per caller.
 
 pub mod postgres;
+pub mod s3;
 
 pub mod oidc {
     use base64::Engine as _;

@@ -4,4 +4,5 @@ mod api;
 mod common;
 mod lifecycle;
 mod registry;
+mod s3;
 mod skopeo;

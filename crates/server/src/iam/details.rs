@@ -163,7 +163,8 @@ pub fn get_account_authorization_details(ctx: &Ctx, i: &Value) -> AwsResult<Valu
             }
         }
         if wants("Role") {
-            for (_, r) in tx.scan_json::<Role>(Table::Roles, "")? {
+            for (_, mut r) in tx.scan_json::<Role>(Table::Roles, "")? {
+                r.last_used = ctx.state.role_last_used_in(tx, &r)?;
                 items.push((Kind::Role, role_detail(tx, &r)?));
             }
         }

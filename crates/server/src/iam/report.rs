@@ -29,7 +29,7 @@ fn key_columns(ctx: &Ctx, keys: &[AccessKey], out: &mut Vec<String>) {
             Some(k) => {
                 out.push(k.active.to_string());
                 out.push(iso8601(k.created));
-                match ctx.state.last_used(&k.id).or(k.last_used.clone()) {
+                match ctx.state.key_last_used(k) {
                     Some(l) => {
                         out.push(iso8601(l.date));
                         out.push(l.region);

@@ -178,9 +178,7 @@ pub fn get_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     ctx.authorize("iam:GetRole", &role_arn(ctx, name)?)?;
     let mut r = ctx.state.store.view(|tx| Ok(load_role(tx, name)?))?;
-    if let Some(l) = ctx.state.role_last_used.lock().get(&name_key(&r.name)) {
-        r.last_used = Some(l.clone());
-    }
+    r.last_used = ctx.state.role_last_used_of(&r);
     Ok(json!({"Role": role_value(&r, true)}))
 }
 

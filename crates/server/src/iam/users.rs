@@ -516,7 +516,7 @@ pub fn get_access_key_last_used(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         None => format!("arn:aws:iam::{}:root", ctx.state.account_id),
     };
     ctx.authorize("iam:GetAccessKeyLastUsed", &resource)?;
-    let last = ctx.state.last_used(&k.id).or(k.last_used.clone());
+    let last = ctx.state.key_last_used(&k);
     let used = match last {
         Some(l) => {
             json!({"LastUsedDate": ts(l.date), "ServiceName": l.service, "Region": l.region})

@@ -25,9 +25,9 @@ pub struct AppState {
     pub policies: PolicyCache,
     pub ecr: Option<Arc<kagi_ecr::Ecr>>,
     pub sessions: book::SessionBook,
-    /// Access keys' last use (kept in memory; see `GetAccessKeyLastUsed`).
+    /// Access keys' last use on this node since the last flush (see `persist_last_used`).
     pub last_used: parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
-    /// Roles' last AssumeRole, by lower-cased role name (kept in memory, persisted at shutdown).
+    /// Roles' last AssumeRole on this node since the last flush, by lower-cased role name.
     pub role_last_used:
         parking_lot::Mutex<std::collections::HashMap<String, crate::model::LastUsed>>,
     /// Where the console keeps its sessions when nodes share the store (`None`: the
@@ -44,46 +44,93 @@ impl AppState {
         self.last_used.lock().get(key_id).cloned()
     }
 
-    /// Writes the in-memory last-use records into the access key rows (at shutdown).
+    /// When the access key was last used, by any node: this node's record since its last
+    /// flush, the shared record ([`Table::LastUsed`](crate::store::Table::LastUsed)), or what
+    /// the key's row kept from versions before that table; the latest of them.
+    pub fn key_last_used(&self, key: &crate::model::AccessKey) -> Option<crate::model::LastUsed> {
+        latest([
+            self.last_used(&key.id),
+            self.shared_last_used(&format!("key\0{}", key.id)),
+            key.last_used.clone(),
+        ])
+    }
+
+    /// When the role was last assumed, by any node (as [`AppState::key_last_used`]).
+    pub fn role_last_used_of(&self, role: &crate::model::Role) -> Option<crate::model::LastUsed> {
+        let name = crate::store::name_key(&role.name);
+        latest([
+            self.role_last_used.lock().get(&name).cloned(),
+            self.shared_last_used(&format!("role\0{name}")),
+            role.last_used.clone(),
+        ])
+    }
+
+    /// [`AppState::role_last_used_of`] inside a transaction that is already open.
+    pub fn role_last_used_in(
+        &self,
+        tx: &dyn crate::store::Tx,
+        role: &crate::model::Role,
+    ) -> anyhow::Result<Option<crate::model::LastUsed>> {
+        use crate::store::{Table, TxExt};
+        let name = crate::store::name_key(&role.name);
+        Ok(latest([
+            self.role_last_used.lock().get(&name).cloned(),
+            tx.get_json::<crate::model::LastUsed>(Table::LastUsed, &format!("role\0{name}"))?,
+            role.last_used.clone(),
+        ]))
+    }
+
+    fn shared_last_used(&self, key: &str) -> Option<crate::model::LastUsed> {
+        use crate::store::{StoreExt, Table, TxExt};
+        self.store
+            .view(|tx| tx.get_json::<crate::model::LastUsed>(Table::LastUsed, key))
+            .ok()
+            .flatten()
+    }
+
+    /// Merges this node's last-use records into the shared ones (the latest wins) and forgets
+    /// them here: every [`LAST_USED_FLUSH`] and at shutdown. These rows do not change the cache
+    /// generation, so a busy key costs every node nothing.
     pub fn persist_last_used(&self) -> anyhow::Result<()> {
         use crate::store::{StoreExt, Table, TxExt};
-        let roles: Vec<(String, crate::model::LastUsed)> = self
-            .role_last_used
-            .lock()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !roles.is_empty() {
-            self.store.write(|tx| {
-                for (name, l) in &roles {
-                    if let Some(mut r) = tx.get_json::<crate::model::Role>(Table::Roles, name)? {
-                        r.last_used = Some(l.clone());
-                        tx.put_json(Table::Roles, name, &r)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        let used: Vec<(String, crate::model::LastUsed)> = self
-            .last_used
-            .lock()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if used.is_empty() {
+        let mut records: Vec<(String, crate::model::LastUsed)> =
+            std::mem::take(&mut *self.last_used.lock())
+                .into_iter()
+                .map(|(k, v)| (format!("key\0{k}"), v))
+                .collect();
+        records.extend(
+            std::mem::take(&mut *self.role_last_used.lock())
+                .into_iter()
+                .map(|(k, v)| (format!("role\0{k}"), v)),
+        );
+        if records.is_empty() {
             return Ok(());
         }
-        self.store.write(|tx| {
-            for (id, l) in &used {
-                if let Some(mut k) =
-                    tx.get_json::<crate::model::AccessKey>(Table::AccessKeys, id)?
-                {
-                    k.last_used = Some(l.clone());
-                    tx.put_json(Table::AccessKeys, id, &k)?;
+        let written = self.store.write(|tx| {
+            for (k, l) in &records {
+                let newer = tx
+                    .get_json::<crate::model::LastUsed>(Table::LastUsed, k)?
+                    .is_none_or(|old| old.date <= l.date);
+                if newer {
+                    tx.put_json(Table::LastUsed, k, l)?;
                 }
             }
             Ok(())
-        })
+        });
+        if written.is_err() {
+            // Kept for the next flush (unless a newer use replaced them meanwhile).
+            for (k, l) in records {
+                if let Some(id) = k.strip_prefix("key\0") {
+                    self.last_used.lock().entry(id.to_owned()).or_insert(l);
+                } else if let Some(name) = k.strip_prefix("role\0") {
+                    self.role_last_used
+                        .lock()
+                        .entry(name.to_owned())
+                        .or_insert(l);
+                }
+            }
+        }
+        written
     }
 
     pub(crate) fn note_use(&self, key_id: &str, service: &str, region: &str, now: i64) {
@@ -104,6 +151,17 @@ impl AppState {
             }
         }
     }
+}
+
+/// How often a node merges its last-use records into the shared ones: the bound within which
+/// every node reports a key's or role's use on another node.
+pub const LAST_USED_FLUSH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The latest of several last-use records.
+fn latest<const N: usize>(
+    records: [Option<crate::model::LastUsed>; N],
+) -> Option<crate::model::LastUsed> {
+    records.into_iter().flatten().max_by_key(|l| l.date)
 }
 
 /// Per-request context handed to operation handlers.

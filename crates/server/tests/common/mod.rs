@@ -63,8 +63,33 @@ pub fn sealer_of(dir: &std::path::Path) -> kagi_server::crypto::Sealer {
     }
 }
 
+/// The blob store of a test server: with `KAGI_TEST_BACKEND=postgres`, a fresh bucket of an
+/// S3-compatible server (moto's, one per test process) per server, or the one a data directory
+/// used before; otherwise none (files). Returns (`s3://BUCKET`, endpoint).
+pub fn test_blob_store(dir: Option<&std::path::Path>) -> Option<(String, String)> {
+    if std::env::var("KAGI_TEST_BACKEND").ok().as_deref() != Some("postgres") {
+        return None;
+    }
+    let s3 = kagi_testkit::s3::shared()
+        .expect("KAGI_TEST_BACKEND=postgres needs KAGI_COMPAT_VENV (moto's S3 server)");
+    let remembered = dir.map(|d| d.join("test-blob-store"));
+    if let Some(Ok(bucket)) = remembered.as_ref().map(std::fs::read_to_string) {
+        return Some((format!("s3://{bucket}"), s3.endpoint.clone()));
+    }
+    let bucket = s3.new_bucket();
+    if let (Some(r), Some(d)) = (&remembered, dir) {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(r, &bucket).unwrap();
+    }
+    Some((format!("s3://{bucket}"), s3.endpoint.clone()))
+}
+
 pub fn start_with_dir(dir: Option<std::path::PathBuf>) -> kagi_server::RunningServer {
+    let blobs = test_blob_store(dir.as_deref());
     kagi_server::start_background(kagi_server::ServerConfig {
+        blob_store: blobs.as_ref().map(|(url, _)| url.clone()),
+        s3_endpoint: blobs.map(|(_, endpoint)| endpoint),
+        s3_credentials: Some(("testing".into(), "testing".into())),
         database_url: test_database(dir.as_deref()),
         data_dir: dir,
         account_id: Some(ACCOUNT.into()),
