@@ -23,13 +23,13 @@ const VALID_SECS: i64 = 4 * 3600;
 
 const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
 
-fn key_columns(ctx: &Ctx, keys: &[AccessKey], out: &mut Vec<String>) {
+fn key_columns(ctx: &Ctx, tx: &dyn Tx, keys: &[AccessKey], out: &mut Vec<String>) {
     for n in 0..2 {
         match keys.get(n) {
             Some(k) => {
                 out.push(k.active.to_string());
                 out.push(iso8601(k.created));
-                match ctx.state.key_last_used(k) {
+                match ctx.state.key_last_used_in(tx, k) {
                     Some(l) => {
                         out.push(iso8601(l.date));
                         out.push(l.region);
@@ -67,7 +67,7 @@ fn generate(ctx: &Ctx, tx: &dyn Tx) -> anyhow::Result<String> {
         "not_supported".into(),
         "false".into(),
     ];
-    key_columns(ctx, &crate::entities::root_access_keys(tx)?, &mut root);
+    key_columns(ctx, tx, &crate::entities::root_access_keys(tx)?, &mut root);
     lines.push(root.join(","));
     let devices: Vec<MfaDevice> = tx
         .scan_json::<MfaDevice>(Table::MfaDevices, "")?
@@ -99,6 +99,7 @@ fn generate(ctx: &Ctx, tx: &dyn Tx) -> anyhow::Result<String> {
         row.push(mfa.to_string());
         key_columns(
             ctx,
+            tx,
             &crate::entities::access_keys_of(tx, &u.name)?,
             &mut row,
         );

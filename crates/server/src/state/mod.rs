@@ -55,6 +55,23 @@ impl AppState {
         ])
     }
 
+    /// [`AppState::key_last_used`] inside a transaction that is already open (a second one
+    /// from inside it would wait for the connection its caller holds).
+    pub fn key_last_used_in(
+        &self,
+        tx: &dyn crate::store::Tx,
+        key: &crate::model::AccessKey,
+    ) -> Option<crate::model::LastUsed> {
+        use crate::store::{Table, TxExt};
+        latest([
+            self.last_used(&key.id),
+            tx.get_json::<crate::model::LastUsed>(Table::LastUsed, &format!("key\0{}", key.id))
+                .ok()
+                .flatten(),
+            key.last_used.clone(),
+        ])
+    }
+
     /// When the role was last assumed, by any node (as [`AppState::key_last_used`]).
     pub fn role_last_used_of(&self, role: &crate::model::Role) -> Option<crate::model::LastUsed> {
         let name = crate::store::name_key(&role.name);
