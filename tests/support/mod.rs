@@ -2,6 +2,8 @@
 //! loopback port and an [`Endpoint`] that runs the `kagi` binary against it, as a user would.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -26,10 +28,26 @@ pub struct Endpoint {
 impl Server {
     /// `kagi serve --port 0 --data-dir DATA EXTRA...` with the test account and root key.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        Server::start_env(data, extra, &[])
+    }
+
+    /// [`Server::start`] with more environment variables.
+    pub fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_with(data, extra, env, Stdio::inherit())
+    }
+
+    /// [`Server::start_env`] with its log (stderr) sent to `stderr`.
+    pub fn start_with(
+        data: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: impl Into<Stdio>,
+    ) -> Server {
         let mut child = Command::new(KAGI)
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data)
             .args(extra)
+            .envs(env.iter().copied())
             .env("KAGI_ACCOUNT_ID", ACCOUNT)
             .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)
             .env("KAGI_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
@@ -38,7 +56,7 @@ impl Server {
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start kagi serve");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -58,6 +76,10 @@ impl Server {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown handler runs, nothing is flushed.
     pub fn kill(self) {
         drop(self)
@@ -74,6 +96,11 @@ impl Drop for Server {
 
 impl Endpoint {
     pub fn kagi(&self, creds: (&str, &str), args: &[&str]) -> Output {
+        self.kagi_env(creds, &[], args)
+    }
+
+    /// [`Endpoint::kagi`] with more environment variables (`AWS_SESSION_TOKEN`, ...).
+    pub fn kagi_env(&self, creds: (&str, &str), env: &[(&str, &str)], args: &[&str]) -> Output {
         Command::new(KAGI)
             .args(args)
             .env_clear()
@@ -91,6 +118,7 @@ impl Endpoint {
                 "AWS_ENDPOINT_URL",
                 format!("http://127.0.0.1:{}", self.port),
             )
+            .envs(env.iter().copied())
             .output()
             .expect("run kagi")
     }

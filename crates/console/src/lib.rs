@@ -258,6 +258,8 @@ pub struct Console {
     pub backend: Arc<dyn Backend>,
     pub sessions: session::Sessions,
     pub lockout: session::Lockout,
+    /// Failed sign-ins per source address (any account).
+    pub source_lockout: session::Lockout,
     /// Sign-ins waiting for their MFA code.
     pub pending_mfa: session::PendingMfa,
     /// Federation sign-in tokens (single use, 15 minutes).
@@ -277,6 +279,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         backend,
         sessions: session::Sessions::new(state.clone()),
         lockout: session::Lockout::new(state.clone()),
+        source_lockout: session::Lockout::per_source(state.clone()),
         pending_mfa: session::PendingMfa::new(state.clone()),
         signin_tokens: federation::SigninTokens::new(state),
     });
@@ -339,6 +342,19 @@ impl Req {
     }
 }
 
+/// Whether a body read failed on the server's body timeout (a `TimedOut` I/O error in the
+/// chain; kagi-server's edge sets it).
+fn body_timed_out(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(e) = cur {
+        match e.downcast_ref::<std::io::Error>() {
+            Some(io) if io.kind() == std::io::ErrorKind::TimedOut => return true,
+            _ => cur = e.source(),
+        }
+    }
+    false
+}
+
 async fn entry(State(c): State<Arc<Console>>, req: Request) -> Response {
     let source_ip = req
         .extensions()
@@ -375,6 +391,12 @@ async fn entry(State(c): State<Arc<Console>>, req: Request) -> Response {
             Ok(b) => form_urlencoded::parse(&b)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
+            Err(e) if body_timed_out(&e) => {
+                return secure(pages::plain(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "The request body did not arrive in time.",
+                ));
+            }
             Err(_) => {
                 return secure(pages::plain(
                     StatusCode::PAYLOAD_TOO_LARGE,

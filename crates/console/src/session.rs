@@ -14,6 +14,9 @@ use subtle::ConstantTimeEq;
 
 /// Failures before an account+user is locked.
 pub const MAX_FAILURES: u32 = 5;
+/// Failures from one source address (whatever accounts they named) before it is locked: a
+/// password sprayed over many accounts, a few guesses each, is stopped too.
+pub const SOURCE_MAX_FAILURES: u32 = 20;
 /// How long a lock lasts (seconds).
 pub const LOCK_SECS: i64 = 15 * 60;
 /// The ECR pages' region until the user picks one.
@@ -112,6 +115,7 @@ impl std::fmt::Debug for ConsoleSession {
 const SESSION: &str = "session";
 const PENDING: &str = "mfa-pending";
 const LOCKOUT: &str = "lockout";
+const LOCKOUT_SOURCE: &str = "lockout-source";
 
 pub struct Sessions {
     state: Arc<dyn SharedState>,
@@ -204,31 +208,48 @@ impl PendingMfa {
 /// across every node that shares the state.
 pub struct Lockout {
     state: Arc<dyn SharedState>,
+    kind: &'static str,
+    max: u32,
 }
 
 impl Lockout {
+    /// Counted per account and user name: [`MAX_FAILURES`].
     pub fn new(state: Arc<dyn SharedState>) -> Lockout {
-        Lockout { state }
+        Lockout {
+            state,
+            kind: LOCKOUT,
+            max: MAX_FAILURES,
+        }
+    }
+
+    /// Counted per source address: [`SOURCE_MAX_FAILURES`], locked as long.
+    pub fn per_source(state: Arc<dyn SharedState>) -> Lockout {
+        Lockout {
+            state,
+            kind: LOCKOUT_SOURCE,
+            max: SOURCE_MAX_FAILURES,
+        }
     }
 
     /// `Err(seconds left)` while locked.
     pub fn check(&self, key: &str, now: i64) -> Result<(), i64> {
-        match self.state.get_json::<(u32, i64)>(LOCKOUT, key, now) {
-            Some((n, until)) if n >= MAX_FAILURES && until > now => Err(until - now),
+        match self.state.get_json::<(u32, i64)>(self.kind, key, now) {
+            Some((n, until)) if n >= self.max && until > now => Err(until - now),
             _ => Ok(()),
         }
     }
 
     pub fn fail(&self, key: &str, now: i64) {
-        self.state.update(LOCKOUT, key, now, &mut |cur| {
+        let max = self.max;
+        self.state.update(self.kind, key, now, &mut |cur| {
             let (mut n, mut until) = cur
                 .and_then(|c| serde_json::from_str::<(u32, i64)>(c).ok())
                 .unwrap_or((0, 0));
-            if n >= MAX_FAILURES && until <= now {
+            if n >= max && until <= now {
                 (n, until) = (0, 0); // the lock ran out: start counting again
             }
             n += 1;
-            if n >= MAX_FAILURES {
+            if n >= max {
                 until = now + LOCK_SECS;
             }
             let keep = (now + FAILURES_KEPT_SECS).max(until);
@@ -237,7 +258,8 @@ impl Lockout {
     }
 
     pub fn succeed(&self, key: &str) {
-        self.state.update(LOCKOUT, key, crate::now(), &mut |_| None);
+        self.state
+            .update(self.kind, key, crate::now(), &mut |_| None);
     }
 }
 

@@ -722,11 +722,22 @@ async fn put_manifest(
     let limited = http_body_util::Limited::new(body, crate::manifest::MAX_MANIFEST);
     let bytes = match limited.collect().await {
         Ok(c) => c.to_bytes(),
+        // The distribution spec's answer to a manifest over the registry's limit.
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(RegistryError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "SIZE_INVALID",
+                format!(
+                    "manifest body larger than {} bytes",
+                    crate::manifest::MAX_MANIFEST
+                ),
+            ));
+        }
         Err(e) => {
             return Err(RegistryError::new(
                 StatusCode::BAD_REQUEST,
                 "SIZE_INVALID",
-                format!("manifest body too large or unreadable: {e}"),
+                format!("manifest body unreadable: {e}"),
             ));
         }
     };

@@ -258,14 +258,26 @@ fn guess_service(form: &[(String, String)]) -> &'static str {
     }
 }
 
+/// The whole body, at most `limit` bytes: beyond it 413 (the edge's lingering close lets a
+/// client still sending read it), overdue 408 ([`crate::edge`]'s body timeout).
 async fn read_body(body: Body, limit: usize) -> AwsResult<Bytes> {
     let limited = http_body_util::Limited::new(body, limit);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(_) => Err(AwsError::new(
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(AwsError::new(
             413,
             "RequestEntityTooLarge",
             format!("Request body must be smaller than {limit} bytes."),
+        )),
+        Err(e) if crate::edge::is_timeout(&*e) => Err(AwsError::new(
+            408,
+            "RequestTimeout",
+            "The request body did not arrive within the server's body timeout.",
+        )),
+        Err(_) => Err(AwsError::new(
+            400,
+            "IncompleteBody",
+            "The request body could not be read to its end.",
         )),
     }
 }

@@ -11,6 +11,7 @@
 //! | module | what |
 //! |---|---|
 //! | `lib.rs` | [`ServerConfig`], [`start_background`] / [`RunningServer`], [`serve_main`] (`kagi serve` args), startup and graceful shutdown (SIGINT/SIGTERM: stop accepting, finish requests, flush the session book) |
+//! | [`edge`] | the accept loop: connection limit, header/body/idle timeouts, header size, lingering close |
 //! | [`http`] | axum router and the HTTP pipeline: body → auth → [`dispatch`] → response, request ids, one log line per request |
 //! | [`dispatch`] | from a decoded operation to its handler (IAM / STS query, AssumeRoleWithWebIdentity), shared by HTTP and the console ([`dispatch::invoke`]) |
 //! | [`console_state`] | the console's sessions, pending MFA sign-ins, lockout counts and sign-in tokens in the store (several nodes) |
@@ -64,6 +65,7 @@ pub mod console_state;
 pub mod crypto;
 pub mod dispatch;
 pub mod ecr_host;
+pub mod edge;
 pub mod entities;
 pub mod error;
 pub mod files;
@@ -88,8 +90,9 @@ use std::sync::Arc;
 /// The documented default port of `kagi serve`.
 pub const DEFAULT_PORT: u16 = 7474;
 
-/// How to run a server.
-#[derive(Clone, Debug)]
+/// How to run a server. Its `Debug` leaves out the root's secret and the database URL's
+/// password (a secret never appears in a `Debug` output).
+#[derive(Clone)]
 pub struct ServerConfig {
     pub bind: IpAddr,
     /// 0 = any free port.
@@ -115,6 +118,40 @@ pub struct ServerConfig {
     pub account_id: Option<String>,
     pub root_access_key_id: Option<String>,
     pub root_secret_access_key: Option<String>,
+    /// Connection limit and timeouts at the edge (`--max-connections`, `--*-timeout`).
+    pub limits: edge::Limits,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("bind", &self.bind)
+            .field("port", &self.port)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(store::postgres::redact),
+            )
+            .field("public_url", &self.public_url)
+            .field("blob_store", &self.blob_store)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field(
+                "s3_credentials",
+                &self
+                    .s3_credentials
+                    .as_ref()
+                    .map(|(id, _)| (id, "<redacted>")),
+            )
+            .field("s3_region", &self.s3_region)
+            .field("account_id", &self.account_id)
+            .field("root_access_key_id", &self.root_access_key_id)
+            .field(
+                "root_secret_access_key",
+                &self.root_secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerConfig {
@@ -133,6 +170,7 @@ impl ServerConfig {
             account_id: None,
             root_access_key_id: None,
             root_secret_access_key: None,
+            limits: edge::Limits::default(),
         }
     }
 }
@@ -384,6 +422,7 @@ pub fn split_public_url(url: &str) -> Option<(&str, &str)> {
 async fn run(
     state: Arc<state::AppState>,
     listener: tokio::net::TcpListener,
+    limits: edge::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
@@ -409,18 +448,7 @@ async fn run(
             }
         })
     };
-    let app = http::router(state.clone());
-    // Without TCP_NODELAY a response written in two segments waits for the peer's delayed ACK.
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    edge::serve(listener, http::router(state.clone()), limits, shutdown).await;
     flusher.abort();
     state.sessions.flush();
     if let Err(e) = state.persist_last_used() {
@@ -439,6 +467,7 @@ pub fn start_background(config: ServerConfig) -> Result<RunningServer> {
     let addr = std_listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = built.state.clone();
+    let limits = config.limits.clone();
     let thread = std::thread::Builder::new()
         .name("kagi-server".into())
         .spawn(move || {
@@ -450,7 +479,7 @@ pub fn start_background(config: ServerConfig) -> Result<RunningServer> {
                 .expect("tokio runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                if let Err(e) = run(state, listener, async move {
+                if let Err(e) = run(state, listener, limits, async move {
                     let _ = rx.await;
                 })
                 .await
@@ -498,6 +527,20 @@ with SigV4 and authorising it with IAM policies.
   --s3-endpoint URL
                    the S3-compatible server of --blob-store (path-style requests;
                    env KAGI_S3_ENDPOINT; default: AWS's endpoint for the region)
+  --max-connections N
+                   open connections at most (env KAGI_MAX_CONNECTIONS; default 4096, lowered
+                   to fit the open-file limit); at the limit a new connection closes those
+                   idle longest (a sixteenth of the limit at once), and is refused (503) only
+                   if every one has a request in flight
+  --header-timeout SECS
+                   from a request's first byte to the end of its headers (env
+                   KAGI_HEADER_TIMEOUT; default 10); header sections over 64 KiB get 431
+  --body-timeout SECS
+                   a request body must arrive within SECS plus 1 s per 32 KiB it carries,
+                   or the answer is 408 (env KAGI_BODY_TIMEOUT; default 30)
+  --idle-timeout SECS
+                   a connection without a request in flight that sends and receives nothing
+                   for SECS is closed (env KAGI_IDLE_TIMEOUT; default 60)
   --log LEVEL      error|warn|info|debug|trace (default info; RUST_LOG also works)
   --check          verify the store instead of serving (indexes, references, every blob's
                    size and sha256, every image's blobs); exit 1 on damage
@@ -522,6 +565,8 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
     let mut in_memory = false;
     let mut log = None;
     let mut check = false;
+    let (mut max_connections, mut header_timeout, mut body_timeout, mut idle_timeout) =
+        (None, None, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let a = a.to_str().context("arguments must be UTF-8")?;
@@ -556,6 +601,12 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
             "--public-url" => config.public_url = Some(value("--public-url")?),
             "--blob-store" => config.blob_store = Some(value("--blob-store")?),
             "--s3-endpoint" => config.s3_endpoint = Some(value("--s3-endpoint")?),
+            "--max-connections" => {
+                max_connections = Some(value("--max-connections")?);
+            }
+            "--header-timeout" => header_timeout = Some(value("--header-timeout")?),
+            "--body-timeout" => body_timeout = Some(value("--body-timeout")?),
+            "--idle-timeout" => idle_timeout = Some(value("--idle-timeout")?),
             "--in-memory" => in_memory = true,
             "--log" => log = Some(value("--log")?),
             "--check" => check = true,
@@ -600,10 +651,41 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
     {
         bail!("--database-url must be postgres://USER[:PASS]@HOST[:PORT]/DB");
     }
+    let limits = &mut config.limits;
+    if let Some(n) = max_connections.or_else(|| env("KAGI_MAX_CONNECTIONS")) {
+        limits.max_connections = n
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .context("--max-connections: not a positive number")?;
+    }
+    for (flag, value, slot) in [
+        (
+            "--header-timeout",
+            header_timeout,
+            &mut limits.header_timeout,
+        ),
+        ("--body-timeout", body_timeout, &mut limits.body_timeout),
+        ("--idle-timeout", idle_timeout, &mut limits.idle_timeout),
+    ] {
+        let var = format!("KAGI_{}", flag[2..].replace('-', "_").to_uppercase());
+        if let Some(v) = value.or_else(|| env(&var)) {
+            *slot = seconds(&v).with_context(|| format!("{flag} ({var}): {v:?}"))?;
+        }
+    }
     config.account_id = env("KAGI_ACCOUNT_ID");
     config.root_access_key_id = env("KAGI_ROOT_ACCESS_KEY_ID");
     config.root_secret_access_key = env("KAGI_ROOT_SECRET_ACCESS_KEY");
     Ok(Some(ServeArgs { config, log, check }))
+}
+
+/// `SECS` (a positive number of seconds, fractions allowed) as a duration.
+fn seconds(v: &str) -> Result<std::time::Duration> {
+    let secs: f64 = v.parse().ok().context("not a number of seconds")?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        bail!("must be more than 0 and at most 86400 seconds");
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 fn default_data_dir() -> Result<PathBuf> {
@@ -750,7 +832,7 @@ fn serve_blocking(config: ServerConfig) -> Result<()> {
         println!("  try: aws --endpoint-url http://{addr} sts get-caller-identity");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        run(built.state, listener, shutdown_signal()).await?;
+        run(built.state, listener, config.limits, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
     })
@@ -829,6 +911,72 @@ mod tests {
             assert!(parse_args(&args(&["--in-memory", "--public-url", bad])).is_err());
         }
         assert!(parse_args(&args(&["--in-memory", "--database-url", "mysql://x/y"])).is_err());
+    }
+
+    #[test]
+    fn debug_of_the_config_redacts_its_secrets() {
+        let config = ServerConfig {
+            database_url: Some("postgres://kagi:db-Passw0rd-x9@db:5432/kagi".into()),
+            root_access_key_id: Some("AKIAEXAMPLEROOTKEY01".into()),
+            root_secret_access_key: Some("root/secret/never/printed/0123456789ab".into()),
+            s3_credentials: Some((
+                "AKIAEXAMPLES3KEYID01".into(),
+                "s3/secret/never/shown".into(),
+            )),
+            ..ServerConfig::in_memory()
+        };
+        let shown = format!("{config:?}");
+        assert!(shown.contains("AKIAEXAMPLEROOTKEY01"), "{shown}");
+        assert!(shown.contains("AKIAEXAMPLES3KEYID01"), "{shown}");
+        assert!(shown.contains("db:5432"), "{shown}");
+        for secret in [
+            "root/secret/never/printed",
+            "db-Passw0rd-x9",
+            "s3/secret/never",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
+    fn parses_the_edge_limits() {
+        let p = parse_args(&args(&["--in-memory"])).unwrap().unwrap();
+        assert_eq!(p.config.limits, edge::Limits::default());
+        let p = parse_args(&args(&[
+            "--in-memory",
+            "--max-connections",
+            "100",
+            "--header-timeout=2.5",
+            "--body-timeout",
+            "3",
+            "--idle-timeout",
+            "0.5",
+        ]))
+        .unwrap()
+        .unwrap();
+        let secs = std::time::Duration::from_secs_f64;
+        assert_eq!(
+            p.config.limits,
+            edge::Limits {
+                max_connections: 100,
+                header_timeout: secs(2.5),
+                body_timeout: secs(3.0),
+                idle_timeout: secs(0.5),
+            }
+        );
+        for bad in [
+            ["--max-connections", "0"],
+            ["--max-connections", "many"],
+            ["--header-timeout", "0"],
+            ["--body-timeout", "-1"],
+            ["--idle-timeout", "1e9"],
+            ["--idle-timeout", "NaN"],
+        ] {
+            assert!(
+                parse_args(&args(&["--in-memory", bad[0], bad[1]])).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -472,3 +472,81 @@ fn a_burst_of_tokens_asks_the_issuer_once() {
         "one discovery document and one key set"
     );
 }
+
+/// SSRF through an issuer (issue #15): an issuer's discovery answering with a redirect is not
+/// followed (a redirect could send the server's request anywhere the destination check would
+/// refuse), so the key set behind the redirect is never asked for and the token is refused.
+#[test]
+fn an_issuer_redirect_is_not_followed() {
+    let server = start_in_memory();
+    let root = Client::root(&server);
+    let keys = Keys::new();
+    // The real keys, reachable only by following the redirect.
+    let behind = Issuer::start(json!({"keys": [keys.ec_jwk("ec-1")]}));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (target, redirects) = (
+        behind.url.clone(),
+        std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    );
+    let counted = redirects.clone();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            counted.fetch_add(1, Ordering::SeqCst);
+            let _ = write!(
+                s,
+                "HTTP/1.1 302 Found\r\nLocation: {target}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let host = url.trim_start_matches("http://").to_owned();
+    let provider = root.ok(
+        "iam",
+        "CreateOpenIDConnectProvider",
+        json!({"Url": url, "ClientIDList": [AUDIENCE]}),
+    )["OpenIDConnectProviderArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let trust = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {format!("{host}:aud"): AUDIENCE}}
+    }]});
+    let role_arn = root.ok(
+        "iam",
+        "CreateRole",
+        json!({"RoleName": "redirected", "AssumeRolePolicyDocument": trust.to_string()}),
+    )["Role"]["Arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = now();
+    let token = keys.token(
+        "ES256",
+        "ec-1",
+        &json!({"iss": url, "aud": AUDIENCE, "sub": "repo:x/y:ref", "iat": t, "nbf": t, "exp": t + 300}),
+    );
+    let refused = root.call_unsigned(
+        "sts",
+        "AssumeRoleWithWebIdentity",
+        json!({"RoleArn": role_arn, "RoleSessionName": "redirected", "WebIdentityToken": token}),
+    );
+    let (status, e) = refused.expect_err("a token whose keys are behind a redirect");
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        redirects.load(Ordering::SeqCst) >= 1,
+        "the issuer was not asked: {e}"
+    );
+    assert_eq!(
+        behind.hits.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+}

@@ -59,6 +59,9 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
         user.map(str::to_ascii_lowercase)
             .unwrap_or_else(|| "root".into())
     );
+    if let Some(locked) = source_locked(c, r, t) {
+        return locked;
+    }
     if let Err(left) = c.lockout.check(&key, t) {
         let mins = (left + 59) / 60;
         return signin_form(
@@ -69,7 +72,9 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
+    let source = r.source_ip.to_string();
     if account != c.backend.account_id() {
+        c.source_lockout.fail(&source, t);
         c.lockout.fail(&key, t);
         return signin_form(r, Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
     }
@@ -79,6 +84,7 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
             start_session(c, creds, &[PRE_COOKIE])
         }
         Err(SignInError::Failed) => {
+            c.source_lockout.fail(&source, t);
             c.lockout.fail(&key, t);
             signin_form(r, Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED)
         }
@@ -106,6 +112,20 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
 }
 
 const MFA_COOKIE: &str = "kagi-console-mfa";
+
+/// The sign-in form saying so, while this source address is locked out (too many failures,
+/// whatever accounts they named).
+fn source_locked(c: &Console, r: &Req, t: i64) -> Option<Response> {
+    let left = c.source_lockout.check(&r.source_ip.to_string(), t).err()?;
+    let mins = (left + 59) / 60;
+    Some(signin_form(
+        r,
+        Some(&format!(
+            "Too many failed sign-in attempts from this address. Try again in {mins} minute(s)."
+        )),
+        StatusCode::TOO_MANY_REQUESTS,
+    ))
+}
 
 /// The second sign-in step: the code of the user's virtual MFA device.
 pub(super) fn mfa_form(c: &Console, r: &Req, error: Option<&str>, status: StatusCode) -> Response {
@@ -152,6 +172,9 @@ pub(super) fn signin_mfa(c: &Console, r: &Req) -> Response {
     let Some(p) = c.pending_mfa.get(&pid, t) else {
         return redirect("/console/signin", &[]);
     };
+    if let Some(locked) = source_locked(c, r, t) {
+        return locked;
+    }
     if let Err(left) = c.lockout.check(&p.lock_key, t) {
         c.pending_mfa.remove(&pid);
         let mins = (left + 59) / 60;
@@ -172,6 +195,7 @@ pub(super) fn signin_mfa(c: &Console, r: &Req) -> Response {
         }
         Err(SignInError::Unavailable(msg)) => mfa_form(c, r, Some(&msg), StatusCode::UNAUTHORIZED),
         Err(_) => {
+            c.source_lockout.fail(&r.source_ip.to_string(), t);
             c.lockout.fail(&p.lock_key, t);
             mfa_form(
                 c,

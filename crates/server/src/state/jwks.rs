@@ -110,16 +110,19 @@ impl JwksCache {
     }
 }
 
+/// No redirects: a redirect is how a fetch that passed [`check_destination`] would be sent to
+/// an address that would not (SSRF); OpenID Connect Discovery needs none.
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
         .http_status_as_error(false)
-        .max_redirects(3)
+        .max_redirects(0)
         .build()
         .into()
 }
 
 fn get_json(agent: &ureq::Agent, url: &str) -> Result<Value, String> {
+    check_destination(url)?;
     let mut resp = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
     if resp.status() != 200 {
         return Err(format!("{url}: HTTP {}", resp.status().as_u16()));
@@ -164,6 +167,90 @@ pub fn allowed_url(url: &str) -> bool {
         .is_some_and(is_loopback_authority)
 }
 
+/// Refuses (before any connection) a URL whose host is, or resolves to, an address that is
+/// neither public nor loopback: private ranges, link-local (where clouds serve instance
+/// metadata), shared (CGNAT), unique-local, unspecified, multicast, reserved. Loopback stays
+/// allowed for a test IdP beside kagi, as [`allowed_url`] allows it. (The HTTP client resolves
+/// the name again; a name that changes its answer between the two is not caught.)
+pub fn check_destination(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("{url}: not a URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') || authority.is_empty() {
+        return Err(format!("{url}: not an issuer URL"));
+    }
+    if is_loopback_authority(authority) {
+        return Ok(());
+    }
+    let default_port = if scheme.eq_ignore_ascii_case("http") {
+        80
+    } else {
+        443
+    };
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (h, after) = v6.split_once(']').unwrap_or((v6, ""));
+            (h, after.strip_prefix(':').and_then(|p| p.parse().ok()))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().ok()),
+            None => (authority, None),
+        },
+    };
+    let port = port.unwrap_or(default_port);
+    let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+            .map_err(|e| format!("{url}: {e}"))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    match addrs.iter().find(|ip| !is_public(**ip)) {
+        Some(ip) => Err(format!(
+            "{url}: {ip} is not a public address; kagi fetches issuers' keys only from public \
+             addresses (or loopback)"
+        )),
+        None if addrs.is_empty() => Err(format!("{url}: {host} has no address")),
+        None => Ok(()),
+    }
+}
+
+/// Whether `ip` is a public unicast address.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || (s[0] == 0x64 && s[1] == 0xff9b)
+                || s[..6] == [0; 6])
+        }
+    }
+}
+
 /// `127.0.0.1`, `localhost`, `[::1]`, each with an optional port.
 pub fn is_loopback_authority(authority: &str) -> bool {
     let host = if let Some(v6) = authority.strip_prefix('[') {
@@ -178,6 +265,38 @@ pub fn is_loopback_authority(authority: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_public_or_loopback_destinations() {
+        for bad in [
+            "https://10.0.0.1/.well-known/openid-configuration",
+            "https://172.16.5.4",
+            "https://192.168.1.1:8443/x",
+            "https://169.254.169.254/latest/meta-data",
+            "http://169.254.169.254/",
+            "https://100.64.0.1",
+            "https://0.0.0.0",
+            "https://224.0.0.1",
+            "https://[fe80::1]/",
+            "https://[fd00::1]:443/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://[::ffff:169.254.169.254]/",
+            "https://[::]/",
+            "https://user@token.example/",
+            "not a url",
+        ] {
+            assert!(check_destination(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "http://127.0.0.1:8080/x",
+            "https://localhost/",
+            "https://[::1]:9/",
+            "https://8.8.8.8/keys",
+            "https://[2606:4700::1111]/",
+        ] {
+            assert!(check_destination(ok).is_ok(), "{ok}");
+        }
+    }
 
     #[test]
     fn only_https_or_loopback_http() {
