@@ -59,6 +59,7 @@
 pub mod account;
 pub mod auth;
 pub mod authz;
+pub mod backup;
 pub mod caller;
 pub mod console_host;
 pub mod console_state;
@@ -688,7 +689,7 @@ fn seconds(v: &str) -> Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 
-fn default_data_dir() -> Result<PathBuf> {
+pub(crate) fn default_data_dir() -> Result<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(x).join("kagi"));
     }

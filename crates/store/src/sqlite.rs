@@ -101,6 +101,18 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Writes a consistent copy of the database at `path` to `to` (a new file) while other
+    /// connections may be writing: SQLite's `VACUUM INTO`, one read transaction.
+    pub fn snapshot(path: &Path, to: &Path) -> Result<()> {
+        let c = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("opening {}", path.display()))?;
+        c.busy_timeout(std::time::Duration::from_secs(10))?;
+        let to = to.to_str().context("the snapshot's path must be UTF-8")?;
+        c.execute("VACUUM INTO ?1", [to])
+            .with_context(|| format!("snapshotting {} into {to}", path.display()))?;
+        Ok(())
+    }
+
     pub fn in_memory() -> Result<SqliteStore> {
         Self::init(Connection::open_in_memory()?, false)
     }
