@@ -153,7 +153,10 @@ fn backup_of_a_live_server_restores_whole() {
 
     // A backup missing a blob is damage: restore says so and fails.
     let blobs = backup.join("ecr/blobs");
-    let victim = walk(&blobs).into_iter().next().expect("a blob object");
+    let victim = support::walk(&blobs)
+        .into_iter()
+        .next()
+        .expect("a blob object");
     std::fs::remove_file(&victim).unwrap();
     let out = kagi(&[
         "restore",
@@ -185,17 +188,4 @@ fn backup_operations_stay_aws_backups() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(p).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
 }

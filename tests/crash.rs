@@ -292,7 +292,7 @@ fn crash_rounds(extra: &[&str]) {
     }
     // The check can fail: a blob file lost behind the store's back is reported.
     let blobs = data.path().join("ecr/blobs");
-    let victim = walk(&blobs)
+    let victim = support::walk(&blobs)
         .into_iter()
         .find(|p| !p.starts_with(blobs.join("tmp")))
         .expect("a blob object");
@@ -308,19 +308,6 @@ fn crash_rounds(extra: &[&str]) {
         report.contains(&format!("is recorded but its object {key} is missing")),
         "{report}"
     );
-}
-
-fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(p).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
 }
 
 /// `kagi serve --check` on the data directory (and database): success, and what it printed.

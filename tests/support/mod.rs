@@ -137,3 +137,17 @@ impl Endpoint {
         serde_json::from_slice(&out.stdout).expect("JSON output")
     }
 }
+
+/// Every file under `p`, recursively.
+pub fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
