@@ -29,7 +29,13 @@ await feature("keyboard", async (t) => {
     await page.keyboard.type(text);
   };
   const nav = (name) => page.getByRole("navigation", { name: /^(Services|IAM|ECR)$/ }).getByRole("link", { name, exact: true });
-  const heading = (name) => page.getByRole("heading", { name, exact: true }).waitFor();
+  // A page counts as shown once loaded (its deferred script run): keys pressed while it still
+  // loads can land before the browser handles them as a user would see (a fragment link's
+  // focus move waits for the load).
+  const heading = async (name) => {
+    await page.getByRole("heading", { name, exact: true }).waitFor();
+    await page.waitForLoadState("load");
+  };
   const focused = () => page.evaluate(() => (document.activeElement.textContent || "").trim());
   const menu = async (item) => {
     await press(page.getByLabel(/^Signed in as /));
