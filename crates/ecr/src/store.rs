@@ -309,6 +309,20 @@ impl Store {
         }
     }
 
+    /// The `sha256:…` digest of the first `size` bytes of an object, read back.
+    fn hash_object(&self, key: &str, size: u64) -> std::io::Result<String> {
+        let mut h = Sha256::new();
+        let mut r = self.blobs.read(key, 0, size)?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                return Ok(finish_hex(h));
+            }
+            h.update(&buf[..n]);
+        }
+    }
+
     /// Verifies the store (`kagi serve --check`): every recorded blob has its object, of its
     /// size and with its sha256; every blob an image references is recorded and linked in the
     /// image's repository; every child manifest of an index is an image of its repository;
@@ -357,17 +371,7 @@ impl Store {
                     b.object, b.size
                 )),
                 Some(_) => {
-                    let mut h = Sha256::new();
-                    let mut r = self.blobs.read(&b.object, 0, b.size)?;
-                    let mut buf = vec![0u8; 1 << 20];
-                    loop {
-                        let n = r.read(&mut buf)?;
-                        if n == 0 {
-                            break;
-                        }
-                        h.update(&buf[..n]);
-                    }
-                    let got = finish_hex(h);
+                    let got = self.hash_object(&b.object, b.size)?;
                     if &got != digest {
                         problems.push(format!("blob {digest}'s content hashes to {got}"));
                     }
@@ -976,17 +980,8 @@ impl Store {
         let (object, actual, composed) = match (reuse, hasher) {
             (Some(key), Some(h)) => (key, finish_hex(h), false),
             (Some(key), None) => {
-                let mut h = Sha256::new();
-                let mut r = self.blobs.read(&key, 0, size)?;
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let n = r.read(&mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    h.update(&buf[..n]);
-                }
-                (key, finish_hex(h), false)
+                let digest = self.hash_object(&key, size)?;
+                (key, digest, false)
             }
             (None, known) => {
                 let key = blobs::composed_key(digest);

@@ -152,15 +152,6 @@ pub struct Report {
     pub problems: Vec<String>,
 }
 
-fn private_dir(p: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(p)
-        .with_context(|| format!("creating {}", p.display()))
-}
-
 /// Copies the objects under `from` (a blob directory) to `to` that `done` does not hold yet;
 /// each file is written under a temporary name, synced and renamed.
 fn copy_objects(from: &Path, to: &Path, done: &mut HashSet<String>, r: &mut Report) -> Result<()> {
@@ -172,7 +163,7 @@ fn copy_objects(from: &Path, to: &Path, done: &mut HashSet<String>, r: &mut Repo
         let src = from.join(&o.key);
         let dst = to.join(&o.key);
         let tmp = dst.with_extension("copying");
-        private_dir(dst.parent().expect("an object has a directory"))?;
+        crate::create_private_dir(dst.parent().expect("an object has a directory"))?;
         match std::fs::copy(&src, &tmp) {
             Ok(n) => {
                 std::fs::File::open(&tmp)?.sync_all()?;
@@ -193,7 +184,7 @@ fn copy_key_files(from: &Path, to: &Path) -> Result<()> {
     for f in KEY_FILES {
         match std::fs::read(from.join(f)) {
             Ok(bytes) => {
-                private_dir(to.join(f).parent().expect("a file has a directory"))?;
+                crate::create_private_dir(to.join(f).parent().expect("a file has a directory"))?;
                 write_private_file(&to.join(f), &bytes)?;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -223,7 +214,7 @@ pub fn backup(data: &Path, to: &Path) -> Result<Report> {
             to.display()
         );
     }
-    private_dir(to)?;
+    crate::create_private_dir(to)?;
     let mut r = Report::default();
     let mut done = HashSet::new();
     let (blobs, to_blobs) = (data.join("ecr/blobs"), to.join("ecr/blobs"));
@@ -255,7 +246,7 @@ pub fn restore(from: &Path, data: &Path) -> Result<Report> {
             data.display()
         );
     }
-    private_dir(data)?;
+    crate::create_private_dir(data)?;
     let mut r = Report::default();
     copy_objects(
         &from.join("ecr/blobs"),

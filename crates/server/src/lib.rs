@@ -398,7 +398,8 @@ fn console_root_password(
     }
 }
 
-fn create_private_dir(dir: &std::path::Path) -> Result<()> {
+/// Creates `dir` and its missing parents with mode 0700 (nothing when it exists).
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if !dir.exists() {
         std::fs::DirBuilder::new()
