@@ -169,17 +169,18 @@ pub fn load_principal_policies(
 /// Cached [`load_principal_policies`].
 pub fn principal_policies(
     state: &AppState,
+    account: &str,
     kind: EntityKind,
     name: &str,
 ) -> AwsResult<Arc<PrincipalPolicies>> {
-    let key = format!("{}\0{}", kind.as_str(), name_key(name));
+    let key = format!("{account}\0{}\0{}", kind.as_str(), name_key(name));
     state
         .policies
         .principals
-        .get_or_load(state.store.generation(), &key, || {
+        .get_or_load(state.generation(), &key, || {
             Ok::<_, AwsError>(Arc::new(
                 state
-                    .store
+                    .store(account)
                     .view(|tx| load_principal_policies(tx, kind, name))?
                     .unwrap_or_default(),
             ))
@@ -192,7 +193,7 @@ pub fn trust_policy(state: &AppState, role: &Role) -> AwsResult<Arc<CompiledPoli
     state
         .policies
         .trust
-        .get_or_load(state.store.generation(), &key, || {
+        .get_or_load(state.generation(), &key, || {
             Ok(Arc::new(
                 CompiledPolicy::from_text(
                     &role.trust_policy,
@@ -276,7 +277,7 @@ pub fn subject(state: &AppState, caller: &Caller) -> AwsResult<Subject> {
             mfa,
         },
         Principal::User { name, .. } => {
-            let pp = principal_policies(state, EntityKind::User, name)?;
+            let pp = principal_policies(state, &caller.account_id, EntityKind::User, name)?;
             let session = match &caller.session {
                 Some(s) => session_policies(state, &caller.access_key_id, s),
                 None => empty(),
@@ -303,7 +304,7 @@ pub fn subject(state: &AppState, caller: &Caller) -> AwsResult<Subject> {
             path,
             session_name,
         } => {
-            let pp = principal_policies(state, EntityKind::Role, name)?;
+            let pp = principal_policies(state, &caller.account_id, EntityKind::Role, name)?;
             let mut tags = pp.tags.clone();
             if let Some(s) = &caller.session {
                 for t in &s.tags {
@@ -342,7 +343,7 @@ pub fn subject(state: &AppState, caller: &Caller) -> AwsResult<Subject> {
             // session policies; a session without any has no permissions (GetFederationToken
             // records `has_session_policy` for every session).
             let pp = match user {
-                Some(u) => principal_policies(state, EntityKind::User, u)?,
+                Some(u) => principal_policies(state, &caller.account_id, EntityKind::User, u)?,
                 None => root_everything(),
             };
             let mut tags = pp.tags.clone();
@@ -433,7 +434,7 @@ pub fn evaluate<'p>(
     subject: &'p Subject,
     context: &Context,
     action: &str,
-    resource: &str,
+    resource: &'p str,
     resource_policy: Option<(&'p CompiledPolicy, ResourcePolicyKind)>,
     identity: &'p [&'p CompiledPolicy],
     session: &'p [&'p CompiledPolicy],
@@ -442,7 +443,9 @@ pub fn evaluate<'p>(
         identity,
         resource: resource_policy.map(|(p, _)| p),
         resource_kind: resource_policy.map(|(_, k)| k).unwrap_or_default(),
-        resource_owner: None,
+        // A resource of another account (a role to assume, a repository): its policy and
+        // the caller's own policies must then both allow.
+        resource_owner: arn_account(resource),
         permissions_boundary: subject.policies.boundary.as_ref(),
         session,
     };
@@ -457,6 +460,17 @@ pub fn evaluate<'p>(
     )
 }
 
+/// The account an ARN names (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`), when it is an
+/// account id (not `aws`, as AWS managed policies have, nor empty, as S3's ARNs have).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    if parts.next() != Some("arn") {
+        return None;
+    }
+    let account = parts.nth(3)?;
+    crate::ids::is_account_id(account).then_some(account)
+}
+
 /// `aws:RequestTag/K` and `aws:TagKeys` entries for tags in a request.
 pub fn request_tag_context(tags: &[crate::model::Tag]) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -469,18 +483,23 @@ pub fn request_tag_context(tags: &[crate::model::Tag]) -> Vec<(String, String)> 
 
 /// `aws:ResourceTag/K` (and `iam:ResourceTag/K`) for an IAM user or role ARN of this account.
 pub fn resource_tag_context(state: &AppState, resource: &str) -> AwsResult<Vec<(String, String)>> {
-    let prefix = format!("arn:aws:iam::{}:", state.account_id);
-    let Some(rest) = resource.strip_prefix(&prefix) else {
+    let Some(rest) = resource.strip_prefix("arn:aws:iam::") else {
         return Ok(Vec::new());
     };
+    let Some((account, rest)) = rest.split_once(':') else {
+        return Ok(Vec::new());
+    };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Vec::new());
+    }
     let name = rest.rsplit('/').next().unwrap_or("");
     let tags: Vec<crate::model::Tag> = if rest.starts_with("user/") {
-        match cached_entity::<User>(state, Table::Users, name)? {
+        match cached_entity::<User>(state, account, Table::Users, name)? {
             Some(u) if u.arn == resource => u.tags,
             _ => Vec::new(),
         }
     } else if rest.starts_with("role/") {
-        match cached_entity::<Role>(state, Table::Roles, name)? {
+        match cached_entity::<Role>(state, account, Table::Roles, name)? {
             Some(r) if r.arn == resource => r.tags,
             _ => Vec::new(),
         }
@@ -514,6 +533,21 @@ pub fn decide(
 ) -> AwsResult<Result<(), String>> {
     let subject = subject(state, caller)?;
     let mut context = context_for(&subject, caller, facts.0, facts.1, facts.2);
+    if let Some(a) = arn_account(resource) {
+        context.set_string("aws:ResourceAccount", a);
+        if let Some(v) = crate::organization::view(state, a)? {
+            context.set_string("aws:ResourceOrgID", v.org_id.clone());
+        }
+    }
+    let org = crate::organization::view(state, &caller.account_id)?;
+    if let Some(v) = &org {
+        context.set_string("aws:PrincipalOrgID", v.org_id.clone());
+        context.set_list(
+            "aws:PrincipalOrgPaths",
+            ContextType::String,
+            vec![v.path.clone()],
+        );
+    }
     let mut tag_keys = Vec::new();
     for (k, ty, v) in extra {
         if *k == "aws:TagKeys" {

@@ -32,6 +32,9 @@ use std::time::{Instant, SystemTime};
 pub const QUERY_BODY_LIMIT: usize = 1 << 20;
 pub const JSON_BODY_LIMIT: usize = 64 << 20;
 pub const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
+/// JSON 1.1 services answered by the server's own handlers ([`crate::dispatch::json_call`]),
+/// by `X-Amz-Target` prefix.
+pub const JSON_SERVICES: &[(&str, &str)] = &[("AWSOrganizationsV20161128.", "organizations")];
 
 pub fn router(state: Arc<AppState>) -> Router {
     let ecr = state.ecr.clone();
@@ -73,9 +76,18 @@ async fn aws_entry(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let proto = match &target {
-        Some(t) if t.starts_with(ECR_TARGET_PREFIX) => Proto::Json,
-        _ => Proto::Query,
+    let json_service = target.as_deref().and_then(|t| {
+        if t.starts_with(ECR_TARGET_PREFIX) {
+            return Some(("ecr", ECR_TARGET_PREFIX));
+        }
+        JSON_SERVICES
+            .iter()
+            .find(|(p, _)| t.starts_with(p))
+            .map(|(p, s)| (*s, *p))
+    });
+    let proto = match json_service {
+        Some(_) => Proto::Json,
+        None => Proto::Query,
     };
     let limit = match proto {
         Proto::Query => QUERY_BODY_LIMIT,
@@ -113,9 +125,10 @@ async fn aws_entry(
     let now = SystemTime::now();
     let parsed = auth::parse(&inreq);
     let scope_service = parsed.as_ref().ok().map(|i| i.service.clone());
-    let service_name = match proto {
-        Proto::Json => "ecr".to_owned(),
-        Proto::Query => scope_service
+    let service_name = match json_service {
+        Some((s, _)) => s.to_owned(),
+        None if matches!(proto, Proto::Json) => "ecr".to_owned(),
+        None => scope_service
             .clone()
             .unwrap_or_else(|| guess_service(&form).to_owned()),
     };
@@ -123,7 +136,7 @@ async fn aws_entry(
         Proto::Json => target
             .as_deref()
             .unwrap_or("")
-            .trim_start_matches(ECR_TARGET_PREFIX)
+            .trim_start_matches(json_service.map(|(_, p)| p).unwrap_or(ECR_TARGET_PREFIX))
             .to_owned(),
         Proto::Query => form
             .iter()
@@ -182,12 +195,33 @@ async fn aws_entry(
     };
     let caller_arn = authed.caller.arn();
     state.note_use(
+        &authed.caller.account_id,
         &authed.caller.access_key_id,
         &authed.info.service,
         &authed.info.region,
         crate::ids::secs_of(now),
     );
     let resp = match proto {
+        Proto::Json if service_name != "ecr" => {
+            let ctx = Ctx {
+                state: &state,
+                caller: &authed.caller,
+                store: state.store(&authed.caller.account_id),
+                now: crate::ids::secs_of(now),
+                region: authed.info.region.clone(),
+                source_ip: peer.ip(),
+                request_id: request_id.clone(),
+            };
+            match crate::dispatch::json_call(
+                &ctx,
+                &service_name,
+                target.as_deref().unwrap_or(""),
+                &body,
+            ) {
+                Ok(out) => json_response(out, &request_id),
+                Err(e) => error_response(&proto, Some(&service_name), &e, &request_id),
+            }
+        }
         Proto::Json => {
             // ECR re-resolves its caller by access key id (and registry passwords carry only
             // that), so a session calling ECR must be in the session book.
@@ -221,6 +255,7 @@ async fn aws_entry(
             let ctx = Ctx {
                 state: &state,
                 caller: &authed.caller,
+                store: state.store(&authed.caller.account_id),
                 now: crate::ids::secs_of(now),
                 region: authed.info.region.clone(),
                 source_ip: peer.ip(),
@@ -313,6 +348,19 @@ fn query_form(
         form.extend(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())));
     }
     form
+}
+
+fn json_response(body: Vec<u8>, request_id: &str) -> Response {
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-amz-json-1.1")],
+        body,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut().insert("x-amzn-requestid", v);
+    }
+    r
 }
 
 fn xml_response(status: u16, xml: String, request_id: &str) -> Response {

@@ -57,6 +57,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod accounts;
 pub mod auth;
 pub mod authz;
 pub mod backup;
@@ -74,6 +75,8 @@ pub mod http;
 pub mod iam;
 pub mod ids;
 pub mod model;
+pub mod organization;
+pub mod orgs;
 pub mod params;
 pub mod state;
 /// The storage seam lives in its own crate (`kagi-store`), shared with kagi-ecr.
@@ -210,7 +213,7 @@ impl RunningServer {
     }
 
     pub fn set_console_root_password(&self, password: &str) -> Result<()> {
-        console_host::set_root_password(&*self.state.store, password)
+        console_host::set_root_password(&*self.state.store(&self.state.bootstrap_account), password)
     }
 
     /// Stops accepting, lets in-flight requests finish, and joins the server thread.
@@ -293,10 +296,14 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         .context("opening the ECR store")?;
     let state = Arc::new(state::AppState {
         // Other nodes must find a session recorded here at once (registry passwords, console).
-        sessions: state::book::SessionBook::new(store.clone(), config.database_url.is_some()),
-        store,
+        sessions: state::book::SessionBook::new(
+            kv.clone(),
+            &account.account_id,
+            config.database_url.is_some(),
+        ),
+        kv: kv.clone(),
         sealer,
-        account_id: account.account_id.clone(),
+        bootstrap_account: account.account_id.clone(),
         signing_keys: kagi_sigv4::SigningKeyCache::default(),
         keys: Default::default(),
         policies: Default::default(),
@@ -308,7 +315,18 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         public_url: config.public_url.clone(),
     });
     host.set_state(&state);
-    let root_password_file = console_root_password(&*state.store, config.data_dir.as_deref())?;
+    // Every account's AWS managed policies follow this version's documents; stores from before
+    // accounts had records give the bootstrap account one.
+    accounts::ensure_bootstrap(&state)?;
+    let others: Vec<String> = store::StoreExt::view(&*state.store(store::GLOBAL), accounts::all)?
+        .into_iter()
+        .map(|a| a.id)
+        .filter(|a| *a != state.bootstrap_account)
+        .collect();
+    for a in others {
+        iam::managed::install_aws_managed(&*state.store(&a))?;
+    }
+    let root_password_file = console_root_password(&*store, config.data_dir.as_deref())?;
     Ok(Built {
         state,
         account,

@@ -98,10 +98,18 @@ pub enum Table {
     /// node's records, merged (the latest wins) every minute, so every node answers
     /// `GetAccessKeyLastUsed` with every node's use.
     LastUsed,
+    /// The accounts this store serves (store-wide scope), key: the 12-digit account id; the
+    /// document is kagi-server's account record (name, e-mail, status, alias, when created).
+    /// The bootstrap account is one of them.
+    Accounts,
+    /// AWS Organizations (store-wide scope): `org\0ID` the organization, `member\0ACCOUNT` the
+    /// organization an account belongs to, and under `ID\0` its OUs, policies, attachments
+    /// and account-creation statuses (kagi-server's `orgs` module).
+    Organizations,
 }
 
 impl Table {
-    pub const ALL: [Table; 28] = [
+    pub const ALL: [Table; 30] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -130,6 +138,8 @@ impl Table {
         Table::EcrLifecycle,
         Table::Jobs,
         Table::LastUsed,
+        Table::Accounts,
+        Table::Organizations,
     ];
 
     /// Rows that the generation-keyed caches never derive from (STS session records, console
@@ -151,6 +161,8 @@ impl Table {
                 | Table::UserGroups
                 | Table::KeysByOwner
                 | Table::MfaByUser
+                | Table::Accounts
+                | Table::Organizations
         )
     }
 
@@ -184,6 +196,8 @@ impl Table {
             Table::EcrLifecycle => "ecr_lifecycle",
             Table::Jobs => "jobs",
             Table::LastUsed => "last_used",
+            Table::Accounts => "accounts",
+            Table::Organizations => "organizations",
         }
     }
 }

@@ -14,7 +14,7 @@ pub fn empty_user_list(ctx: &Ctx, i: &Value, op: &str, key: &str) -> AwsResult<V
     use crate::store::StoreExt;
     let user = implicit_user(ctx, i)?;
     ctx.authorize(&format!("iam:{op}"), &user_arn(ctx, &user)?)?;
-    ctx.state.store.view(|tx| Ok(load_user(tx, &user)?))?;
+    ctx.store.view(|tx| Ok(load_user(tx, &user)?))?;
     paginate(i, Vec::new(), key)
 }
 
@@ -22,10 +22,7 @@ pub const ALIAS_KEY: &str = "account-alias";
 
 fn account_alias(ctx: &Ctx) -> AwsResult<Option<String>> {
     use crate::store::{StoreExt, Table, TxExt};
-    let v: Option<Value> = ctx
-        .state
-        .store
-        .view(|tx| tx.get_json(Table::Meta, ALIAS_KEY))?;
+    let v: Option<Value> = ctx.store.view(|tx| tx.get_json(Table::Meta, ALIAS_KEY))?;
     Ok(v.and_then(|v| v["alias"].as_str().map(str::to_owned)))
 }
 
@@ -49,8 +46,7 @@ pub fn create_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             "1 validation error detected: Value '{alias}' at 'accountAlias' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){{1,61}}[a-z0-9]$"
         )));
     }
-    ctx.state
-        .store
+    ctx.store
         .write(|tx| tx.put_json(Table::Meta, ALIAS_KEY, &json!({"alias": alias})))?;
     Ok(json!({}))
 }
@@ -59,7 +55,7 @@ pub fn delete_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     use crate::store::{StoreExt, Table, TxExt};
     let alias = req(i, "AccountAlias")?;
     ctx.authorize("iam:DeleteAccountAlias", "*")?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let current: Option<Value> = tx.get_json(Table::Meta, ALIAS_KEY)?;
         if current.as_ref().and_then(|v| v["alias"].as_str()) != Some(alias) {
             return Err(AwsError::no_such_entity(format!(
@@ -82,7 +78,7 @@ pub fn list_account_aliases(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get_account_summary(ctx: &Ctx) -> AwsResult<Value> {
     use crate::store::{StoreExt, Table};
     ctx.authorize("iam:GetAccountSummary", "*")?;
-    let counts = ctx.state.store.view(|tx| {
+    let counts = ctx.store.view(|tx| {
         Ok((
             tx.scan(Table::Users, "")?.len(),
             tx.scan(Table::Groups, "")?.len(),

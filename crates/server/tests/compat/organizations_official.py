@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Organizations and cross-account switch role with the official clients (boto3 and the aws CLI
+from PyPI) against kagi.
+
+Run by crates/server/tests/organizations.rs. Environment:
+  KAGI_ENDPOINT    http://127.0.0.1:PORT
+  KAGI_ACCOUNT     the management account id;  KAGI_ROOT_AKID / KAGI_ROOT_SECRET  its root keys
+  AWS_BIN          the official aws CLI (v1)
+Prints "OK: N steps" on success; exits non-zero at the first step that misbehaves.
+"""
+import json, os, subprocess, sys, tempfile
+
+import boto3
+import botocore.exceptions
+
+E = os.environ["KAGI_ENDPOINT"]
+MGMT = os.environ["KAGI_ACCOUNT"]
+AWS = os.environ["AWS_BIN"]
+REGION = "us-east-1"
+steps = 0
+work = tempfile.mkdtemp(prefix="kagi-orgs-")
+home = os.path.join(work, "home")
+os.makedirs(os.path.join(home, ".aws"))
+
+
+def fail(msg):
+    print(f"FAIL after {steps} steps: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def step(msg):
+    global steps
+    steps += 1
+    print(f"{steps:3} {msg}")
+
+
+def client(service, akid, secret, token=None):
+    return boto3.client(service, endpoint_url=E, region_name=REGION, aws_access_key_id=akid,
+                        aws_secret_access_key=secret, aws_session_token=token)
+
+
+def expect_error(code, fn, *args, contains=None, **kw):
+    try:
+        fn(*args, **kw)
+    except botocore.exceptions.ClientError as e:
+        got = e.response["Error"]["Code"]
+        if got != code:
+            fail(f"expected {code}, got {got}: {e}")
+        if contains and contains not in e.response["Error"]["Message"]:
+            fail(f"{code} message {e.response['Error']['Message']!r} lacks {contains!r}")
+        return e.response["Error"]["Message"]
+    fail(f"expected {code}, the call succeeded")
+
+
+root = (os.environ["KAGI_ROOT_AKID"], os.environ["KAGI_ROOT_SECRET"])
+org = client("organizations", *root)
+iam = client("iam", *root)
+sts = client("sts", *root)
+
+# --- the organization ---
+expect_error("AWSOrganizationsNotInUseException", org.describe_organization)
+step("DescribeOrganization before there is one: AWSOrganizationsNotInUseException")
+o = org.create_organization(FeatureSet="ALL")["Organization"]
+if o["MasterAccountId"] != MGMT or not o["Id"].startswith("o-"):
+    fail(f"organization {o}")
+step(f"CreateOrganization -> {o['Id']} managed by {MGMT}")
+expect_error("AlreadyInOrganizationException", org.create_organization)
+step("CreateOrganization again: AlreadyInOrganizationException")
+root_id = org.list_roots()["Roots"][0]["Id"]
+ou = org.create_organizational_unit(ParentId=root_id, Name="Workloads")["OrganizationalUnit"]
+step(f"CreateOrganizationalUnit Workloads -> {ou['Id']}")
+expect_error("DuplicateOrganizationalUnitException", org.create_organizational_unit,
+             ParentId=root_id, Name="Workloads")
+st = org.create_account(Email="workload@example.com", AccountName="workload")["CreateAccountStatus"]
+st = org.describe_create_account_status(CreateAccountRequestId=st["Id"])["CreateAccountStatus"]
+if st["State"] != "SUCCEEDED":
+    fail(f"create account status {st}")
+WORK = st["AccountId"]
+step(f"CreateAccount workload -> {WORK} (DescribeCreateAccountStatus SUCCEEDED)")
+st2 = org.create_account(Email="workload@example.com", AccountName="again")["CreateAccountStatus"]
+if st2["State"] != "FAILED" or st2.get("FailureReason") != "EMAIL_ALREADY_EXISTS":
+    fail(f"duplicate e-mail: {st2}")
+step("CreateAccount with a used e-mail: FAILED, EMAIL_ALREADY_EXISTS")
+org.move_account(AccountId=WORK, SourceParentId=root_id, DestinationParentId=ou["Id"])
+parents = org.list_parents(ChildId=WORK)["Parents"]
+if parents != [{"Id": ou["Id"], "Type": "ORGANIZATIONAL_UNIT"}]:
+    fail(f"parents {parents}")
+kids = [c["Id"] for c in org.list_children(ParentId=ou["Id"], ChildType="ACCOUNT")["Children"]]
+if kids != [WORK]:
+    fail(f"children {kids}")
+step("MoveAccount into the OU; ListParents / ListChildren agree")
+ids = sorted(a["Id"] for p in org.get_paginator("list_accounts").paginate(PaginationConfig={"PageSize": 1})
+             for a in p["Accounts"])
+if ids != sorted([MGMT, WORK]):
+    fail(f"ListAccounts {ids}")
+step("ListAccounts (paginated one per page) lists both accounts")
+
+# --- reaching the new account: OrganizationAccountAccessRole ---
+role_arn = f"arn:aws:iam::{WORK}:role/OrganizationAccountAccessRole"
+iam.create_user(UserName="ops")
+k = iam.create_access_key(UserName="ops")["AccessKey"]
+ops = (k["AccessKeyId"], k["SecretAccessKey"])
+ops_sts = client("sts", *ops)
+msg = expect_error("AccessDenied", ops_sts.assume_role, RoleArn=role_arn, RoleSessionName="s1")
+if msg != f"User: arn:aws:iam::{MGMT}:user/ops is not authorized to perform: sts:AssumeRole on resource: {role_arn}":
+    fail(f"denial message {msg!r}")
+step("a user whose own policies do not allow sts:AssumeRole is refused (trust alone is not enough across accounts)")
+iam.put_user_policy(UserName="ops", PolicyName="switch", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/*"}]}))
+c = ops_sts.assume_role(RoleArn=role_arn, RoleSessionName="ops")["Credentials"]
+work_creds = (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+who = client("sts", *work_creds).get_caller_identity()
+if who["Account"] != WORK or who["Arn"] != f"arn:aws:sts::{WORK}:assumed-role/OrganizationAccountAccessRole/ops":
+    fail(f"caller {who}")
+info = sts.get_access_key_info(AccessKeyId=c["AccessKeyId"])
+if info["Account"] != WORK:
+    fail(f"GetAccessKeyInfo {info}")
+step("AssumeRole into the workload account: GetCallerIdentity and GetAccessKeyInfo name it")
+w_iam = client("iam", *work_creds)
+names = [r["RoleName"] for r in w_iam.list_roles()["Roles"]]
+if names != ["OrganizationAccountAccessRole"]:
+    fail(f"workload roles {names}")
+att = w_iam.list_attached_role_policies(RoleName="OrganizationAccountAccessRole")["AttachedPolicies"]
+if [a["PolicyName"] for a in att] != ["AdministratorAccess"]:
+    fail(f"attached {att}")
+if any(u["UserName"] == "ops" for u in w_iam.list_users()["Users"]):
+    fail("the management account's users leak into the workload account")
+step("the workload account has its own IAM: only its role (AdministratorAccess), none of the management account's users")
+
+# A role in the workload account that the management account may assume with an external id.
+w_iam.create_role(RoleName="Deployer", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MGMT}:root"},
+                   "Action": "sts:AssumeRole",
+                   "Condition": {"StringEquals": {"sts:ExternalId": "shared-secret-42"}}}]}))
+deployer = f"arn:aws:iam::{WORK}:role/Deployer"
+expect_error("AccessDenied", ops_sts.assume_role, RoleArn=deployer, RoleSessionName="d1")
+expect_error("AccessDenied", ops_sts.assume_role, RoleArn=deployer, RoleSessionName="d1", ExternalId="wrong-id")
+ops_sts.assume_role(RoleArn=deployer, RoleSessionName="d1", ExternalId="shared-secret-42")
+step("cross-account role with sts:ExternalId: refused without it or with a wrong one, allowed with it")
+
+# aws:PrincipalOrgID in a trust policy: any principal of the organization.
+w_iam.create_role(RoleName="OrgReader", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
+                   "Condition": {"StringEquals": {"aws:PrincipalOrgID": o["Id"]}}}]}))
+ops_sts.assume_role(RoleArn=f"arn:aws:iam::{WORK}:role/OrgReader", RoleSessionName="r1")
+step("a trust policy with aws:PrincipalOrgID admits a principal of the organization")
+
+# Role chaining into the next account, and the CLI's role profiles.
+cfg = os.path.join(home, ".aws/config")
+creds = os.path.join(home, ".aws/credentials")
+with open(creds, "w") as f:
+    f.write(f"[ops]\naws_access_key_id = {ops[0]}\naws_secret_access_key = {ops[1]}\n")
+with open(cfg, "w") as f:
+    f.write(f"[profile ops]\nregion = {REGION}\nendpoint_url = {E}\n"
+            f"[profile workload]\nrole_arn = {role_arn}\nsource_profile = ops\nregion = {REGION}\nendpoint_url = {E}\n"
+            f"[profile deployer]\nrole_arn = {deployer}\nsource_profile = ops\nexternal_id = shared-secret-42\n"
+            f"region = {REGION}\nendpoint_url = {E}\n")
+env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+env.update(HOME=home, AWS_CONFIG_FILE=cfg, AWS_SHARED_CREDENTIALS_FILE=creds, AWS_PAGER="")
+for profile, want in [("workload", "OrganizationAccountAccessRole"), ("deployer", "Deployer")]:
+    p = subprocess.run([AWS, "sts", "get-caller-identity", "--profile", profile, "--output", "json"],
+                       capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        fail(f"aws --profile {profile}: {p.stderr}")
+    got = json.loads(p.stdout)
+    if got["Account"] != WORK or f":assumed-role/{want}/" not in got["Arn"]:
+        fail(f"aws --profile {profile}: {got}")
+    step(f"aws CLI role profile '{profile}' (source_profile, role in another account) -> {got['Arn']}")
+p = subprocess.run([AWS, "organizations", "list-accounts", "--query", "length(Accounts)", "--profile", "workload"],
+                   capture_output=True, text=True, env=env)
+if p.returncode == 0 or "AccessDeniedException" not in p.stderr:
+    fail(f"a member account listed the organization's accounts: {p.returncode} {p.stdout} {p.stderr}")
+step("a member account's principal cannot manage the organization (AccessDeniedException)")
+
+# --- closing an account ---
+org.close_account(AccountId=WORK)
+expect_error("InvalidClientTokenId", client("sts", *work_creds).get_caller_identity)
+expect_error("AccessDenied", ops_sts.assume_role, RoleArn=role_arn, RoleSessionName="late")
+step("CloseAccount: the account's sessions stop working and its roles can no longer be assumed")
+print(f"OK: {steps} steps")
