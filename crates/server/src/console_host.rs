@@ -144,7 +144,7 @@ impl Backend for ConsoleHost {
         operation: &str,
         input: Value,
     ) -> Result<Value, CallError> {
-        let Some(ecr) = &self.state.ecr else {
+        let Some(ecrs) = &self.state.ecr else {
             return Err(CallError {
                 code: "UnknownOperationException".into(),
                 message: "The requested service is not available.".into(),
@@ -156,6 +156,12 @@ impl Backend for ConsoleHost {
                 code: "UnrecognizedClientException".into(),
                 message: "The security token included in the request is invalid.".into(),
                 status: 400,
+            })?;
+        let ecr = crate::ecr_host::api_target(ecrs, &caller, input.to_string().as_bytes())
+            .map_err(|e| CallError {
+                code: e.code,
+                message: e.message,
+                status: e.status,
             })?;
         let caller = crate::ecr_host::ecr_caller(&caller);
         let fut = ecr.call(&caller, region, operation, &input);
@@ -226,7 +232,10 @@ impl Backend for ConsoleHost {
     }
 
     fn registry_endpoint(&self, region: &str) -> Option<String> {
-        self.state.ecr.as_ref().map(|e| e.registry_endpoint(region))
+        self.state
+            .ecr
+            .as_ref()
+            .map(|e| e.bootstrap().registry_endpoint(region))
     }
 
     fn federate(

@@ -52,10 +52,62 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .with_state(state)
         .merge(console);
-    if let Some(ecr) = ecr {
-        r = r.merge(ecr.registry_router());
+    if let Some(ecrs) = ecr {
+        // Every account's registry behind the one address (see `crate::registries`).
+        let registry = Router::new()
+            .route("/v2", axum::routing::any(registry_entry))
+            .route("/v2/", axum::routing::any(registry_entry))
+            .route("/v2/{*rest}", axum::routing::any(registry_entry))
+            .with_state(ecrs);
+        r = r.merge(registry);
     }
     r
+}
+
+/// A registry request, handed to the registry of the account it is for.
+async fn registry_entry(
+    State(ecrs): State<Arc<crate::registries::Registries>>,
+    req: Request,
+) -> Response {
+    use tower::ServiceExt as _;
+    let (host, auth, pq) = {
+        let header = |name: header::HeaderName| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let host = header(header::HOST).or_else(|| req.uri().authority().map(|a| a.to_string()));
+        let pq = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
+        (host, header(header::AUTHORIZATION), pq)
+    };
+    // A map lookup, except the first request of an account (which opens its ECR).
+    let routed = ecrs.router_for(host.as_deref(), auth.as_deref(), &pq);
+    match routed {
+        Ok(Some(router)) => match router.oneshot(req).await {
+            Ok(r) => r,
+            Err(e) => match e {},
+        },
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"errors":[{"code":"NAME_UNKNOWN","message":"The registry host names no account of this server."}]}"#,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "opening an account's registry");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"errors":[{"code":"UNKNOWN","message":"The registry could not be opened."}]}"#,
+            )
+                .into_response()
+        }
+    }
 }
 
 enum Proto {
@@ -230,14 +282,19 @@ async fn aws_entry(
             }
             let caller = crate::ecr_host::ecr_caller(&authed.caller);
             match &state.ecr {
-                Some(ecr) if authed.info.service == "ecr" => {
-                    ecr.handle_api(
-                        &caller,
-                        &authed.info.region,
-                        target.as_deref().unwrap_or(""),
-                        body,
-                    )
-                    .await
+                Some(ecrs) if authed.info.service == "ecr" => {
+                    match crate::ecr_host::api_target(ecrs, &authed.caller, &body) {
+                        Ok(ecr) => {
+                            ecr.handle_api(
+                                &caller,
+                                &authed.info.region,
+                                target.as_deref().unwrap_or(""),
+                                body,
+                            )
+                            .await
+                        }
+                        Err(e) => error_response(&proto, Some("ecr"), &e, &request_id),
+                    }
                 }
                 _ => error_response(
                     &proto,

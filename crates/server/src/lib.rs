@@ -78,6 +78,7 @@ pub mod model;
 pub mod organization;
 pub mod orgs;
 pub mod params;
+pub mod registries;
 pub mod state;
 /// The storage seam lives in its own crate (`kagi-store`), shared with kagi-ecr.
 pub use kagi_store as store;
@@ -307,7 +308,7 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         signing_keys: kagi_sigv4::SigningKeyCache::default(),
         keys: Default::default(),
         policies: Default::default(),
-        ecr: Some(ecr),
+        ecr: Some(Arc::new(ecr)),
         last_used: Default::default(),
         role_last_used: Default::default(),
         jwks: Default::default(),
@@ -343,7 +344,7 @@ fn open_ecr(
     kv: &Arc<dyn store::Kv>,
     account_id: &str,
     host: Arc<ecr_host::ServerHost>,
-) -> Result<Arc<kagi_ecr::Ecr>> {
+) -> Result<registries::Registries> {
     let (dir, tmp) = match &config.data_dir {
         Some(d) => (d.join("ecr"), None),
         None => {
@@ -356,16 +357,25 @@ fn open_ecr(
         Some(_) => kagi_ecr::token::TokenKey::shared(kv)?,
         None => kagi_ecr::token::TokenKey::load_or_create(&dir.join("registry-token.key"))?,
     };
+    let blobs = blob_store(config, &dir.join("blobs"), true)?;
     let storage = kagi_ecr::Storage {
         kv: kv.clone(),
-        blobs: blob_store(config, &dir.join("blobs"), true)?,
-        token_key,
+        blobs: blobs.clone(),
+        token_key: token_key.clone(),
         legacy_dir: Some(dir),
     };
-    match tmp {
-        Some(t) => kagi_ecr::Ecr::with_storage_in(storage, account_id, host, t),
-        None => kagi_ecr::Ecr::with_storage(storage, account_id, host),
-    }
+    let bootstrap = match tmp {
+        Some(t) => kagi_ecr::Ecr::with_storage_in(storage, account_id, host.clone(), t)?,
+        None => kagi_ecr::Ecr::with_storage(storage, account_id, host.clone())?,
+    };
+    Ok(registries::Registries::new(
+        bootstrap,
+        account_id,
+        kv.clone(),
+        blobs,
+        token_key,
+        host,
+    ))
 }
 
 /// ECR's blob store: the S3 bucket of `--blob-store` (checked to answer), or files under
@@ -449,7 +459,7 @@ async fn run(
     if let Some(ecr) = &state.ecr {
         match state.public_url.as_deref().and_then(split_public_url) {
             Some((scheme, host_port)) => ecr.set_public_endpoint(scheme, host_port.to_owned()),
-            None => ecr.set_registry_endpoint(addr.to_string()),
+            None => ecr.set_public_endpoint("http", addr.to_string()),
         }
     }
     // Each node's last-use records reach the shared store every LAST_USED_FLUSH.
@@ -793,27 +803,53 @@ pub fn check_store(config: &ServerConfig) -> Result<Vec<String>> {
         global.view(|tx| tx.get_json(store::Table::Meta, "account"))?
     };
     let mut problems = Vec::new();
-    match meta.as_ref().and_then(|m| m["account_id"].as_str()) {
-        Some(account) => {
-            problems.extend(store::check(&store::AccountStore::new(
-                kv.clone(),
-                account,
-            ))?);
-            // ECR's rows name objects in the blob store (files under DATA_DIR/ecr/blobs, or
-            // the bucket); without either there are none to check. (An earlier version's
-            // `ecr.sqlite`, not imported yet, is imported at the next start.)
-            let files = config.data_dir.as_ref().map(|d| d.join("ecr/blobs"));
-            if config.blob_store.is_some() || files.is_some() {
-                let files = files.unwrap_or_default();
-                let blobs = blob_store(config, &files, false)?;
-                problems.extend(
-                    kagi_ecr::Ecr::check(kv, account, blobs)?
-                        .into_iter()
-                        .map(|p| format!("ecr: {p}")),
-                );
-            }
+    let Some(bootstrap) = meta
+        .as_ref()
+        .and_then(|m| m["account_id"].as_str())
+        .map(str::to_owned)
+    else {
+        problems.push("the store names no account".to_owned());
+        return Ok(problems);
+    };
+    let mut accounts: Vec<String> = {
+        use store::StoreExt;
+        global
+            .view(accounts::all)?
+            .into_iter()
+            .map(|a| a.id)
+            .collect()
+    };
+    if !accounts.contains(&bootstrap) {
+        accounts.insert(0, bootstrap);
+    }
+    problems.extend(store::check(&global)?);
+    // ECR's rows name objects in the blob store (files under DATA_DIR/ecr/blobs, or the
+    // bucket); without either there are none to check. (An earlier version's `ecr.sqlite`,
+    // not imported yet, is imported at the next start.)
+    let files = config.data_dir.as_ref().map(|d| d.join("ecr/blobs"));
+    let blobs = if config.blob_store.is_some() || files.is_some() {
+        Some(blob_store(config, &files.unwrap_or_default(), false)?)
+    } else {
+        None
+    };
+    for account in &accounts {
+        let prefix = if accounts.len() > 1 {
+            format!("account {account}: ")
+        } else {
+            String::new()
+        };
+        problems.extend(
+            store::check(&store::AccountStore::new(kv.clone(), account))?
+                .into_iter()
+                .map(|p| format!("{prefix}{p}")),
+        );
+        if let Some(blobs) = &blobs {
+            problems.extend(
+                kagi_ecr::Ecr::check(kv.clone(), account, blobs.clone())?
+                    .into_iter()
+                    .map(|p| format!("{prefix}ecr: {p}")),
+            );
         }
-        None => problems.push("the store names no account".to_owned()),
     }
     Ok(problems)
 }

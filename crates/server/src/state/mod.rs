@@ -26,7 +26,8 @@ pub struct AppState {
     pub signing_keys: kagi_sigv4::SigningKeyCache,
     pub keys: KeyCache,
     pub policies: PolicyCache,
-    pub ecr: Option<Arc<kagi_ecr::Ecr>>,
+    /// ECR of every account (see [`crate::registries`]).
+    pub ecr: Option<Arc<crate::registries::Registries>>,
     pub sessions: book::SessionBook,
     /// Access keys' last use on this node since the last flush (see `persist_last_used`), by
     /// `ACCOUNT\0KEY-ID`.

@@ -8,7 +8,7 @@ Run by crates/server/tests/organizations.rs. Environment:
   AWS_BIN          the official aws CLI (v1)
 Prints "OK: N steps" on success; exits non-zero at the first step that misbehaves.
 """
-import json, os, subprocess, sys, tempfile
+import base64, gzip, hashlib, io, json, os, shutil, subprocess, sys, tarfile, tempfile
 
 import boto3
 import botocore.exceptions
@@ -174,6 +174,115 @@ p = subprocess.run([AWS, "organizations", "list-accounts", "--query", "length(Ac
 if p.returncode == 0 or "AccessDeniedException" not in p.stderr:
     fail(f"a member account listed the organization's accounts: {p.returncode} {p.stdout} {p.stderr}")
 step("a member account's principal cannot manage the organization (AccessDeniedException)")
+
+
+# --- cross-account ECR: a repository of the workload account, pulled from the management account ---
+w_ecr = client("ecr", *work_creds)
+w_ecr.create_repository(repositoryName="shared/app")
+w_ecr.set_repository_policy(repositoryName="shared/app", policyText=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "OrgPull", "Effect": "Allow", "Principal": "*",
+                   "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                              "ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"],
+                   "Condition": {"StringEquals": {"aws:PrincipalOrgID": o["Id"]}}}]}))
+step("the workload account shares shared/app with its organization (aws:PrincipalOrgID in the repository policy)")
+
+
+def blob(layout, data):
+    d = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(layout, "blobs/sha256", d), "wb") as f:
+        f.write(data)
+    return {"digest": "sha256:" + d, "size": len(data)}
+
+
+layout = os.path.join(work, "image")
+os.makedirs(os.path.join(layout, "blobs/sha256"))
+with open(os.path.join(layout, "oci-layout"), "w") as f:
+    f.write('{"imageLayoutVersion": "1.0.0"}')
+raw = io.BytesIO()
+with tarfile.open(fileobj=raw, mode="w") as t:
+    content = b"shared across accounts\n" * 500
+    info = tarfile.TarInfo("hello.txt")
+    info.size = len(content)
+    t.addfile(info, io.BytesIO(content))
+gz = gzip.compress(raw.getvalue(), mtime=0)
+lay = dict(blob(layout, gz), mediaType="application/vnd.oci.image.layer.v1.tar+gzip")
+cfg_blob = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                       "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()]}}).encode()
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": dict(blob(layout, cfg_blob), mediaType="application/vnd.oci.image.config.v1+json"),
+                       "layers": [lay]}).encode()
+man = blob(layout, manifest)
+with open(os.path.join(layout, "index.json"), "w") as f:
+    f.write(json.dumps({"schemaVersion": 2, "manifests": [
+        dict(man, mediaType="application/vnd.oci.image.manifest.v1+json",
+             annotations={"org.opencontainers.image.ref.name": "v1"})]}))
+
+REGISTRY = E.split("://", 1)[1]
+PORT = REGISTRY.rsplit(":", 1)[1]
+WORK_REGISTRY = f"{WORK}.dkr.ecr.{REGION}.localhost:{PORT}"
+skenv = dict(env)
+
+
+def password(ecr_client):
+    tok = ecr_client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    return base64.b64decode(tok).decode().split(":", 1)[1]
+
+
+def skopeo(*args, creds, proxy=False, expect_ok=True):
+    e = dict(skenv)
+    if proxy:
+        # Go's resolver (skopeo's) does not map *.localhost to loopback: kagi answers
+        # proxy-form requests for its own registry hosts.
+        e.update(HTTP_PROXY=E, http_proxy=E, NO_PROXY="", no_proxy="")
+    side = "--src-creds" if args[-2].startswith("docker://") else "--dest-creds"
+    p = subprocess.run(["skopeo", args[0], side, f"AWS:{creds}", *args[1:]], capture_output=True, text=True, env=e)
+    if expect_ok and p.returncode != 0:
+        fail(f"skopeo {args}: {p.stderr.strip()}")
+    return p
+
+
+# The workload account pushes to its own registry at the server's plain address (its token names it).
+skopeo("copy", "--dest-tls-verify=false", f"oci:{layout}:v1", f"docker://{REGISTRY}/shared/app:v1",
+       creds=password(w_ecr))
+step("the workload role pushes shared/app:v1 to its own account's registry at 127.0.0.1 (skopeo)")
+# The management account's ops user: its own policy must allow pulling too.
+ops_ecr = client("ecr", *ops)
+iam.put_user_policy(UserName="ops", PolicyName="pull", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"}]}))
+back = os.path.join(work, "back")
+p = skopeo("copy", "--src-tls-verify=false", f"docker://{WORK_REGISTRY}/shared/app:v1", f"oci:{back}:v1",
+           creds=password(ops_ecr), proxy=True, expect_ok=False)
+if p.returncode == 0:
+    fail("a principal whose own policies allow no ECR pull pulled across accounts")
+step("cross-account pull refused while the puller's own policies do not allow it")
+iam.put_user_policy(UserName="ops", PolicyName="pull", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+                  {"Effect": "Allow", "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                                 "ecr:BatchCheckLayerAvailability", "ecr:DescribeImages",
+                                                 "ecr:PutImage", "ecr:InitiateLayerUpload",
+                                                 "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"],
+                   "Resource": f"arn:aws:ecr:*:{WORK}:repository/*"}]}))
+skopeo("copy", "--src-tls-verify=false", f"docker://{WORK_REGISTRY}/shared/app:v1", f"oci:{back}:v1",
+       creds=password(ops_ecr), proxy=True)
+got = json.load(open(os.path.join(back, "index.json")))["manifests"][0]["digest"]
+if got != man["digest"]:
+    fail(f"pulled {got}, pushed {man['digest']}")
+step(f"cross-account pull with skopeo from {WORK_REGISTRY} (repository policy + own policy) -> same digest")
+p = skopeo("copy", "--dest-tls-verify=false", f"oci:{layout}:v1", f"docker://{WORK_REGISTRY}/shared/app:v2",
+           creds=password(ops_ecr), proxy=True, expect_ok=False)
+if p.returncode == 0 or "denied" not in p.stderr.lower():
+    fail(f"a push the repository policy does not grant was not denied: {p.returncode} {p.stderr.strip()}")
+step("cross-account push refused: the repository policy grants pulls only")
+imgs = ops_ecr.describe_images(registryId=WORK, repositoryName="shared/app")["imageDetails"]
+if [i["imageDigest"] for i in imgs] != [man["digest"]] or imgs[0]["registryId"] != WORK:
+    fail(f"describe-images across accounts: {imgs}")
+step("DescribeImages with registryId of the other account (API, boto3)")
+expect_error("AccessDeniedException", ops_ecr.describe_images, repositoryName="shared/app",
+             contains=f"arn:aws:ecr:{REGION}:{MGMT}:repository/shared/app")
+step("without registryId the caller's own registry is asked")
 
 # --- closing an account ---
 org.close_account(AccountId=WORK)
