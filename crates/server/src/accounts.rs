@@ -40,18 +40,42 @@ pub fn record(tx: &dyn Tx, account: &str) -> anyhow::Result<Option<AccountRecord
 
 /// Every account, by id.
 pub fn all(tx: &dyn Tx) -> anyhow::Result<Vec<AccountRecord>> {
-    Ok(tx
-        .scan_json::<AccountRecord>(Table::Accounts, "")?
-        .into_iter()
-        .map(|(_, a)| a)
-        .collect())
+    let mut out = Vec::new();
+    for (k, doc) in tx.scan(Table::Accounts, "")? {
+        // Alias rows (`alias\0…`) share the table.
+        if ids::is_account_id(&k) {
+            out.push(serde_json::from_str(&doc)?);
+        }
+    }
+    Ok(out)
+}
+
+/// [`Table::Accounts`] key of an account alias (aliases are unique across accounts, as on
+/// AWS); the document is the account id.
+pub fn alias_key(alias: &str) -> String {
+    format!("alias\0{alias}")
+}
+
+/// The account an alias names (store-wide scope).
+pub fn account_of_alias(tx: &dyn Tx, alias: &str) -> anyhow::Result<Option<String>> {
+    tx.get_json(Table::Accounts, &alias_key(alias))
 }
 
 /// Writes the bootstrap account's record when it has none (stores created before accounts had
 /// records): named `kagi`, with a placeholder e-mail address.
 pub fn ensure_bootstrap(state: &AppState) -> anyhow::Result<()> {
     let account = state.bootstrap_account.clone();
+    // An alias set before aliases were registered store-wide.
+    let alias: Option<serde_json::Value> = state
+        .store(&account)
+        .view(|tx| tx.get_json(Table::Meta, crate::iam::account::ALIAS_KEY))?;
+    let alias = alias.and_then(|v| v["alias"].as_str().map(str::to_owned));
     state.store(GLOBAL).write(|tx| {
+        if let Some(a) = &alias
+            && account_of_alias(tx, a)?.is_none()
+        {
+            tx.put_json(Table::Accounts, &alias_key(a), &account)?;
+        }
         if record(tx, &account)?.is_none() {
             tx.put_json(
                 Table::Accounts,

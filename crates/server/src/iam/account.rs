@@ -38,7 +38,7 @@ fn valid_alias(a: &str) -> bool {
 }
 
 pub fn create_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    use crate::store::{StoreExt, Table, TxExt};
+    use crate::store::{Table, TxExt};
     let alias = req(i, "AccountAlias")?;
     ctx.authorize("iam:CreateAccountAlias", "*")?;
     if !valid_alias(alias) {
@@ -46,26 +46,66 @@ pub fn create_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             "1 validation error detected: Value '{alias}' at 'accountAlias' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){{1,61}}[a-z0-9]$"
         )));
     }
-    ctx.store
-        .write(|tx| tx.put_json(Table::Meta, ALIAS_KEY, &json!({"alias": alias})))?;
+    // Aliases are unique across accounts (the store-wide index in `Table::Accounts`), and an
+    // account has one: creating an alias replaces the account's previous one.
+    let account = ctx.account().to_owned();
+    ctx.state
+        .kv
+        .transaction(crate::store::Durability::Full, &mut |raw| {
+            let previous = crate::store::in_account(raw, &account, |tx| {
+                let v: Option<Value> = tx.get_json(Table::Meta, ALIAS_KEY)?;
+                Ok(v.and_then(|v| v["alias"].as_str().map(str::to_owned)))
+            })?;
+            crate::store::in_account(raw, crate::store::GLOBAL, |tx| {
+                match crate::accounts::account_of_alias(tx, alias)? {
+                    Some(owner) if owner != account => {
+                        return Err(AwsError::already_exists(format!(
+                            "The account alias {alias} already exists."
+                        ))
+                        .into());
+                    }
+                    _ => {}
+                }
+                if let Some(p) = previous.as_deref().filter(|p| *p != alias) {
+                    tx.delete(Table::Accounts, &crate::accounts::alias_key(p))?;
+                }
+                tx.put_json(
+                    Table::Accounts,
+                    &crate::accounts::alias_key(alias),
+                    &account,
+                )
+            })?;
+            crate::store::in_account(raw, &account, |tx| {
+                tx.put_json(Table::Meta, ALIAS_KEY, &json!({"alias": alias}))
+            })
+        })?;
     Ok(json!({}))
 }
 
 pub fn delete_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    use crate::store::{StoreExt, Table, TxExt};
+    use crate::store::{Table, TxExt};
     let alias = req(i, "AccountAlias")?;
     ctx.authorize("iam:DeleteAccountAlias", "*")?;
-    ctx.store.write(|tx| {
-        let current: Option<Value> = tx.get_json(Table::Meta, ALIAS_KEY)?;
-        if current.as_ref().and_then(|v| v["alias"].as_str()) != Some(alias) {
-            return Err(AwsError::no_such_entity(format!(
-                "The account alias {alias} cannot be found."
-            ))
-            .into());
-        }
-        tx.delete(Table::Meta, ALIAS_KEY)?;
-        Ok(())
-    })?;
+    let account = ctx.account().to_owned();
+    ctx.state
+        .kv
+        .transaction(crate::store::Durability::Full, &mut |raw| {
+            crate::store::in_account(raw, &account, |tx| {
+                let current: Option<Value> = tx.get_json(Table::Meta, ALIAS_KEY)?;
+                if current.as_ref().and_then(|v| v["alias"].as_str()) != Some(alias) {
+                    return Err(AwsError::no_such_entity(format!(
+                        "The account alias {alias} cannot be found."
+                    ))
+                    .into());
+                }
+                tx.delete(Table::Meta, ALIAS_KEY)?;
+                Ok(())
+            })?;
+            crate::store::in_account(raw, crate::store::GLOBAL, |tx| {
+                tx.delete(Table::Accounts, &crate::accounts::alias_key(alias))?;
+                Ok(())
+            })
+        })?;
     Ok(json!({}))
 }
 

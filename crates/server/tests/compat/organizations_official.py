@@ -128,6 +128,15 @@ if any(u["UserName"] == "ops" for u in w_iam.list_users()["Users"]):
     fail("the management account's users leak into the workload account")
 step("the workload account has its own IAM: only its role (AdministratorAccess), none of the management account's users")
 
+w_iam.create_account_alias(AccountAlias="kagi-workload")
+expect_error("EntityAlreadyExists", iam.create_account_alias, AccountAlias="kagi-workload",
+             contains="The account alias kagi-workload already exists.")
+iam.create_account_alias(AccountAlias="kagi-management")
+if w_iam.list_account_aliases()["AccountAliases"] != ["kagi-workload"] or \
+        iam.list_account_aliases()["AccountAliases"] != ["kagi-management"]:
+    fail("account aliases are not per account")
+step("account aliases are per account and unique across accounts (EntityAlreadyExists)")
+
 # A role in the workload account that the management account may assume with an external id.
 w_iam.create_role(RoleName="Deployer", AssumeRolePolicyDocument=json.dumps({
     "Version": "2012-10-17",
