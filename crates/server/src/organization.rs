@@ -151,7 +151,7 @@ impl Organization {
             self.master_account_id, self.id
         )
     }
-    fn arn_of(&self, kind: &str, id: &str) -> String {
+    pub fn arn_of(&self, kind: &str, id: &str) -> String {
         format!(
             "arn:aws:organizations::{}:{kind}/{}/{id}",
             self.master_account_id, self.id

@@ -940,6 +940,18 @@ fn check_content(kind: &str, content: &str) -> AwsResult<()> {
     Ok(())
 }
 
+/// A policy's ARN, or the one a missing policy would have (so that authorisation comes before
+/// the caller learns whether it exists).
+fn policy_arn_of(org: &Organization, id: &str, p: Option<&OrgPolicy>) -> String {
+    match p {
+        Some(p) => org.policy_arn(p),
+        None => format!(
+            "arn:aws:organizations::{}:policy/{}/service_control_policy/{id}",
+            org.master_account_id, org.id
+        ),
+    }
+}
+
 fn policy_not_found() -> AwsError {
     err(
         "PolicyNotFoundException",
@@ -1009,8 +1021,12 @@ fn describe_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         let p = load_policy(tx, &org.id, id)?;
         Ok((org, p))
     })?;
+    // Authorised before the policy's existence is told (on the ARN it would have).
+    ctx.authorize(
+        "organizations:DescribePolicy",
+        &policy_arn_of(&org, id, p.as_ref()),
+    )?;
     let p = p.ok_or_else(policy_not_found)?;
-    ctx.authorize("organizations:DescribePolicy", &org.policy_arn(&p))?;
     Ok(json!({"Policy": {"PolicySummary": summary(&org, &p), "Content": p.content}}))
 }
 
@@ -1021,8 +1037,12 @@ fn update_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         let p = load_policy(tx, &org.id, id)?;
         Ok((org, p))
     })?;
+    // Authorised before the policy's existence is told (on the ARN it would have).
+    ctx.authorize(
+        "organizations:UpdatePolicy",
+        &policy_arn_of(&org, id, p.as_ref()),
+    )?;
     let p = p.ok_or_else(policy_not_found)?;
-    ctx.authorize("organizations:UpdatePolicy", &org.policy_arn(&p))?;
     if p.aws_managed {
         return Err(constraint(
             "You can't modify an AWS managed policy. (CANNOT_MODIFY_AWS_MANAGED_POLICY)",
@@ -1057,8 +1077,12 @@ fn delete_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         let p = load_policy(tx, &org.id, id)?;
         Ok((org, p))
     })?;
+    // Authorised before the policy's existence is told (on the ARN it would have).
+    ctx.authorize(
+        "organizations:DeletePolicy",
+        &policy_arn_of(&org, id, p.as_ref()),
+    )?;
     let p = p.ok_or_else(policy_not_found)?;
-    ctx.authorize("organizations:DeletePolicy", &org.policy_arn(&p))?;
     if p.aws_managed {
         return Err(constraint(
             "You can't delete an AWS managed policy. (CANNOT_DELETE_AWS_MANAGED_POLICY)",
@@ -1131,6 +1155,20 @@ fn target(
     Ok(None)
 }
 
+/// The ARN an id would have in `org` (so that authorisation comes before the caller learns
+/// whether it exists).
+fn guess_arn(org: &Organization, id: &str) -> String {
+    if id.starts_with("ou-") {
+        org.ou_arn(id)
+    } else if id.starts_with("r-") {
+        org.arn_of("root", id)
+    } else if id.starts_with("p-") {
+        policy_arn_of(org, id, None)
+    } else {
+        org.account_arn(id)
+    }
+}
+
 fn target_not_found() -> AwsError {
     err(
         "TargetNotFoundException",
@@ -1147,15 +1185,19 @@ fn attach_policy(ctx: &Ctx, i: &Value, attach: bool) -> AwsResult<Value> {
         let t = target(tx, &org, target_id)?;
         Ok((org, p, t))
     })?;
-    let p = p.ok_or_else(policy_not_found)?;
-    let (_, target_arn, _) = t.ok_or_else(target_not_found)?;
     let op = if attach {
         "organizations:AttachPolicy"
     } else {
         "organizations:DetachPolicy"
     };
-    ctx.authorize(op, &org.policy_arn(&p))?;
+    ctx.authorize(op, &policy_arn_of(&org, id, p.as_ref()))?;
+    let target_arn = match &t {
+        Some((_, arn, _)) => arn.clone(),
+        None => org.account_arn(target_id),
+    };
     ctx.authorize(op, &target_arn)?;
+    let p = p.ok_or_else(policy_not_found)?;
+    t.ok_or_else(target_not_found)?;
     global(ctx).write(|tx| {
         let org = managed_org(ctx, tx)?;
         if !org.enabled_types.contains(&p.kind) {
@@ -1229,8 +1271,14 @@ fn list_policies_for_target(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         }
         Ok((org, t, list))
     })?;
-    let (_, arn, _) = t.ok_or_else(target_not_found)?;
+    let found = t.is_some();
+    let arn = t
+        .map(|(_, arn, _)| arn)
+        .unwrap_or_else(|| guess_arn(&org, target_id));
     ctx.authorize("organizations:ListPoliciesForTarget", &arn)?;
+    if !found {
+        return Err(target_not_found());
+    }
     page(
         i,
         list.iter().map(|p| summary(&org, p)).collect(),
@@ -1256,8 +1304,12 @@ fn list_targets_for_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         }
         Ok((org, p, out))
     })?;
-    let p = p.ok_or_else(policy_not_found)?;
-    ctx.authorize("organizations:ListTargetsForPolicy", &org.policy_arn(&p))?;
+    // Authorised before the policy's existence is told (on the ARN it would have).
+    ctx.authorize(
+        "organizations:ListTargetsForPolicy",
+        &policy_arn_of(&org, id, p.as_ref()),
+    )?;
+    p.ok_or_else(policy_not_found)?;
     page(i, targets, "Targets")
 }
 
@@ -1272,7 +1324,8 @@ fn tag_resource(ctx: &Ctx, i: &Value, add: bool) -> AwsResult<Value> {
             .filter(|p| !p.aws_managed)
             .map(|p| org.policy_arn(&p)))
     })?;
-    let arn = arn.ok_or_else(target_not_found)?;
+    let found = arn.is_some();
+    let arn = arn.unwrap_or_else(|| guess_arn(&org, resource));
     let new_tags = if add { tags_param(i)? } else { Vec::new() };
     let removed: Vec<String> = i["TagKeys"]
         .as_array()
@@ -1288,6 +1341,9 @@ fn tag_resource(ctx: &Ctx, i: &Value, add: bool) -> AwsResult<Value> {
         )?;
     } else {
         ctx.authorize("organizations:UntagResource", &arn)?;
+    }
+    if !found {
+        return Err(target_not_found());
     }
     global(ctx).write(|tx| {
         let key = keys::tags(&org.id, resource);
@@ -1325,8 +1381,12 @@ fn list_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             .unwrap_or_default();
         Ok((arn, tags))
     })?;
-    let arn = arn.ok_or_else(target_not_found)?;
+    let found = arn.is_some();
+    let arn = arn.unwrap_or_else(|| guess_arn(&org, resource));
     ctx.authorize("organizations:ListTagsForResource", &arn)?;
+    if !found {
+        return Err(target_not_found());
+    }
     let items = tags
         .iter()
         .map(|t| json!({"Key": t.key, "Value": t.value}))
