@@ -96,6 +96,7 @@ pub mod error;
 pub mod eval;
 mod fxhash;
 pub mod json;
+pub mod organizations;
 pub mod parse;
 pub mod pattern;
 pub mod simulate;
@@ -112,6 +113,10 @@ pub use eval::{
     PolicyRole, PrincipalMatch, Reason, Request, ResourcePolicyKind, assume_role_denied_message,
     evaluate,
 };
+pub use organizations::{FULL_AWS_ACCESS, RCP_FULL_AWS_ACCESS};
 pub use parse::{SizeQuota, check_size, parse, policy_size};
-pub use simulate::{SimulationInput, parse_context_entries, simulate, simulate_custom_policy};
+pub use simulate::{
+    OrganizationsPolicies, SimulationInput, parse_context_entries, simulate,
+    simulate_custom_policy, simulate_custom_policy_with,
+};
 pub use validate::{Finding, FindingType, findings_json, has_errors, validate};
