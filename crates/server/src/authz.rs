@@ -429,7 +429,21 @@ pub fn context_for(
     c
 }
 
+/// The control policies of an organization view, level by level, as kagi-policy takes them.
+pub fn levels(policies: &[Vec<CompiledPolicy>]) -> Vec<Vec<&CompiledPolicy>> {
+    policies.iter().map(|l| l.iter().collect()).collect()
+}
+
+/// Organizations' policies that apply to one request: the SCPs of the principal's account and
+/// the RCPs of the resource's account, level by level (`None`: they do not apply).
+#[derive(Default, Clone, Copy)]
+pub struct OrgPolicies<'p> {
+    pub scp: Option<&'p [&'p [&'p CompiledPolicy]]>,
+    pub rcp: Option<&'p [&'p [&'p CompiledPolicy]]>,
+}
+
 /// Evaluates `action` on `resource` for `subject` with an optional resource/trust policy.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate<'p>(
     subject: &'p Subject,
     context: &Context,
@@ -438,8 +452,11 @@ pub fn evaluate<'p>(
     resource_policy: Option<(&'p CompiledPolicy, ResourcePolicyKind)>,
     identity: &'p [&'p CompiledPolicy],
     session: &'p [&'p CompiledPolicy],
+    org: OrgPolicies<'p>,
 ) -> Evaluation<'p> {
     let policies = Policies {
+        scp: org.scp,
+        rcp: org.rcp,
         identity,
         resource: resource_policy.map(|(p, _)| p),
         resource_kind: resource_policy.map(|(_, k)| k).unwrap_or_default(),
@@ -533,9 +550,11 @@ pub fn decide(
 ) -> AwsResult<Result<(), String>> {
     let subject = subject(state, caller)?;
     let mut context = context_for(&subject, caller, facts.0, facts.1, facts.2);
+    let mut resource_org = None;
     if let Some(a) = arn_account(resource) {
         context.set_string("aws:ResourceAccount", a);
-        if let Some(v) = crate::organization::view(state, a)? {
+        resource_org = crate::organization::view(state, a)?;
+        if let Some(v) = &resource_org {
             context.set_string("aws:ResourceOrgID", v.org_id.clone());
         }
     }
@@ -561,6 +580,26 @@ pub fn decide(
     }
     let identity: Vec<&CompiledPolicy> = subject.policies.identity.iter().collect();
     let session: Vec<&CompiledPolicy> = subject.session.iter().collect();
+    // SCPs: the principal's account's (the view leaves them out for the management account);
+    // service-linked roles are exempt. RCPs: the resource's account's, for the services AWS
+    // applies them to.
+    let scp_refs = org
+        .as_ref()
+        .filter(|_| !is_service_linked(caller))
+        .and_then(|v| v.scp.as_deref())
+        .map(levels);
+    let scp_levels: Option<Vec<&[&CompiledPolicy]>> = scp_refs
+        .as_ref()
+        .map(|l| l.iter().map(Vec::as_slice).collect());
+    let service = action.split(':').next().unwrap_or("");
+    let rcp_refs = resource_org
+        .as_ref()
+        .filter(|_| kagi_policy::organizations::rcp_supports_service(service))
+        .and_then(|v| v.rcp.as_deref())
+        .map(levels);
+    let rcp_levels: Option<Vec<&[&CompiledPolicy]>> = rcp_refs
+        .as_ref()
+        .map(|l| l.iter().map(Vec::as_slice).collect());
     let ev = evaluate(
         &subject,
         &context,
@@ -569,6 +608,10 @@ pub fn decide(
         resource_policy,
         &identity,
         &session,
+        OrgPolicies {
+            scp: scp_levels.as_deref(),
+            rcp: rcp_levels.as_deref(),
+        },
     );
     if ev.is_allowed() {
         return Ok(Ok(()));
@@ -583,6 +626,11 @@ pub fn decide(
         });
     tracing::debug!(caller = %subject.info.arn, action, resource, why = %ev.explain(), "denied");
     Ok(Err(msg))
+}
+
+/// A service-linked role (path `/aws-service-role/`): SCPs do not apply to it.
+fn is_service_linked(caller: &Caller) -> bool {
+    matches!(&caller.principal, Principal::Role { path, .. } if path.starts_with("/aws-service-role/"))
 }
 
 /// Whether `caller`'s credentials may call IAM at all: credentials from GetSessionToken without
@@ -617,8 +665,13 @@ impl Ctx<'_> {
         resource: &str,
         extra: &[(&str, ContextType, String)],
     ) -> AwsResult<()> {
-        // The root's long-term key and the root's console session may do everything.
-        if self.caller.is_root() && self.caller.session.as_ref().is_none_or(|s| s.console) {
+        // The root's long-term key and the root's console session may do everything, except
+        // what the SCPs of its organization (a member account's) deny.
+        if self.caller.is_root()
+            && self.caller.session.as_ref().is_none_or(|s| s.console)
+            && crate::organization::view(self.state, self.account())?
+                .is_none_or(|v| v.scp.is_none())
+        {
             return Ok(());
         }
         if action.starts_with("iam:") {

@@ -22,9 +22,9 @@ pub fn is_closed(state: &AppState, account: &str) -> AwsResult<bool> {
 /// Parses a control policy of `kind` (`SERVICE_CONTROL_POLICY` or `RESOURCE_CONTROL_POLICY`).
 pub fn parse_control_policy(kind: &str, content: &str, id: &str) -> Result<CompiledPolicy, String> {
     let ty = if kind == RCP {
-        PolicyType::Resource
+        PolicyType::ResourceControl
     } else {
-        PolicyType::Identity
+        PolicyType::ServiceControl
     };
     CompiledPolicy::from_text(
         content,
@@ -73,7 +73,16 @@ fn load(tx: &dyn Tx, account: &str) -> anyhow::Result<Option<OrgView>> {
                 if let Some(p) = load_policy(tx, &org.id, &id)?
                     && p.kind == kind
                 {
-                    match parse_control_policy(kind, &p.content, &p.name) {
+                    // The AWS managed documents come compiled from kagi-policy (an RCP may
+                    // allow only as RCPFullAWSAccess does).
+                    let compiled = match p.id.as_str() {
+                        FULL_AWS_ACCESS => Ok(kagi_policy::organizations::full_aws_access()),
+                        RCP_FULL_AWS_ACCESS => {
+                            Ok(kagi_policy::organizations::rcp_full_aws_access())
+                        }
+                        _ => parse_control_policy(kind, &p.content, &p.name),
+                    };
+                    match compiled {
                         Ok(mut c) => {
                             c.meta.arn = Some(org.policy_arn(&p));
                             level.push(c);
@@ -127,10 +136,10 @@ fn levels(
 pub const SCP: &str = "SERVICE_CONTROL_POLICY";
 pub const RCP: &str = "RESOURCE_CONTROL_POLICY";
 /// The AWS managed policies attached everywhere when their type is enabled.
-pub const FULL_AWS_ACCESS: &str = "p-FullAWSAccess";
-pub const RCP_FULL_AWS_ACCESS: &str = "p-RCPFullAWSAccess";
-/// Organizations' limit on a control policy document (characters).
-pub const MAX_POLICY_SIZE: usize = 5120;
+pub use kagi_policy::organizations::{
+    FULL_AWS_ACCESS_ID as FULL_AWS_ACCESS, MAX_POLICY_SIZE,
+    RCP_FULL_AWS_ACCESS_ID as RCP_FULL_AWS_ACCESS,
+};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Organization {
@@ -261,13 +270,13 @@ pub fn aws_managed(id: &str) -> Option<OrgPolicy> {
             "FullAWSAccess",
             "Allows access to every operation",
             SCP,
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            kagi_policy::FULL_AWS_ACCESS,
         ),
         RCP_FULL_AWS_ACCESS => (
             "RCPFullAWSAccess",
             "Allows access to every operation",
             RCP,
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#,
+            kagi_policy::RCP_FULL_AWS_ACCESS,
         ),
         _ => return None,
     };

@@ -207,6 +207,14 @@ pub fn simulate_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         ));
     }
     let resources = strings(i, "ResourceArns");
+    let org = crate::organization::view(ctx.state, ctx.account())?;
+    let scp_refs = org
+        .as_ref()
+        .and_then(|v| v.scp.as_deref())
+        .map(crate::authz::levels);
+    let scp_levels: Option<Vec<&[&CompiledPolicy]>> = scp_refs
+        .as_ref()
+        .map(|l| l.iter().map(Vec::as_slice).collect());
     let input = kagi_policy::SimulationInput {
         principal: &principal,
         policies: Policies {
@@ -216,6 +224,10 @@ pub fn simulate_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             resource_owner: None,
             permissions_boundary: boundary,
             session: &[],
+            // The simulated principal's SCPs, as IAM's simulator reports them
+            // (`OrganizationsDecisionDetail`).
+            scp: scp_levels.as_deref(),
+            rcp: None,
         },
         actions: &actions,
         resources: &resources,

@@ -293,6 +293,73 @@ expect_error("AccessDeniedException", ops_ecr.describe_images, repositoryName="s
              contains=f"arn:aws:ecr:{REGION}:{MGMT}:repository/shared/app")
 step("without registryId the caller's own registry is asked")
 
+# --- service control policies and resource control policies ---
+root_after = org.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")["Root"]
+if root_after["PolicyTypes"] != [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]:
+    fail(f"root policy types {root_after}")
+for target in (root_id, ou["Id"], WORK, MGMT):
+    got = [p["Name"] for p in org.list_policies_for_target(TargetId=target, Filter="SERVICE_CONTROL_POLICY")["Policies"]]
+    if got != ["FullAWSAccess"]:
+        fail(f"policies of {target}: {got}")
+step("EnablePolicyType SCP: FullAWSAccess is attached to the root, the OU and every account")
+w_iam.list_users()
+deny = org.create_policy(Name="NoNewUsers", Description="no IAM users in workloads", Type="SERVICE_CONTROL_POLICY",
+                         Content=json.dumps({"Version": "2012-10-17", "Statement": [
+                             {"Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"}]}))["Policy"]["PolicySummary"]
+org.attach_policy(PolicyId=deny["Id"], TargetId=ou["Id"])
+expect_error("DuplicatePolicyAttachmentException", org.attach_policy, PolicyId=deny["Id"], TargetId=ou["Id"])
+msg = expect_error("AccessDenied", w_iam.create_user, UserName="intruder")
+want = (f"User: arn:aws:sts::{WORK}:assumed-role/OrganizationAccountAccessRole/ops is not authorized to perform: "
+        f"iam:CreateUser on resource: arn:aws:iam::{WORK}:user/intruder with an explicit deny in a service control policy")
+if not msg.startswith(want):
+    fail(f"SCP denial message {msg!r}")
+iam.create_user(UserName="still-fine")
+step("an SCP on the OU denies iam:CreateUser to the workload's administrator role; the management account is exempt")
+expect_error("ConstraintViolationException", org.detach_policy, PolicyId="p-FullAWSAccess", TargetId=WORK)
+allow = org.create_policy(Name="OnlyEcrAndSts", Description="allow-list", Type="SERVICE_CONTROL_POLICY",
+                          Content=json.dumps({"Version": "2012-10-17", "Statement": [
+                              {"Effect": "Allow", "Action": ["ecr:*", "sts:*"], "Resource": "*"}]}))["Policy"]["PolicySummary"]
+org.attach_policy(PolicyId=allow["Id"], TargetId=ou["Id"])
+org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=ou["Id"])
+msg = expect_error("AccessDenied", w_iam.list_roles)
+if not msg.endswith("because no service control policy allows the iam:ListRoles action"):
+    fail(f"allow-list SCP message {msg!r}")
+w_ecr.describe_repositories()
+step("an allow-list SCP on the OU (ecr:*, sts:* only): iam:ListRoles is denied as no SCP allows it, ECR still works")
+targets = sorted(t["TargetId"] for t in org.list_targets_for_policy(PolicyId=allow["Id"])["Targets"])
+if targets != [ou["Id"]]:
+    fail(f"targets {targets}")
+org.attach_policy(PolicyId="p-FullAWSAccess", TargetId=ou["Id"])
+org.detach_policy(PolicyId=allow["Id"], TargetId=ou["Id"])
+w_iam.list_roles()
+step("ListTargetsForPolicy; re-attaching FullAWSAccess restores what the SCPs cap")
+org.enable_policy_type(RootId=root_id, PolicyType="RESOURCE_CONTROL_POLICY")
+rcp = org.create_policy(Name="OwnAccountPullsOnly", Description="only the workload pulls", Type="RESOURCE_CONTROL_POLICY",
+                        Content=json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Deny", "Principal": "*", "Action": "ecr:BatchGetImage", "Resource": "*",
+                             "Condition": {"StringNotEquals": {"aws:PrincipalAccount": WORK}}}]}))["Policy"]["PolicySummary"]
+org.attach_policy(PolicyId=rcp["Id"], TargetId=WORK)
+p = skopeo("copy", "--src-tls-verify=false", f"docker://{WORK_REGISTRY}/shared/app:v1", f"oci:{back}-rcp:v1",
+           creds=password(ops_ecr), proxy=True, expect_ok=False)
+if p.returncode == 0:
+    fail("an RCP denying other accounts' pulls did not stop one")
+msg = expect_error("AccessDeniedException", ops_ecr.batch_get_image, registryId=WORK, repositoryName="shared/app",
+                   imageIds=[{"imageTag": "v1"}])
+if "with an explicit deny in a resource control policy" not in msg:
+    fail(f"RCP denial message {msg!r}")
+w_ecr.batch_get_image(repositoryName="shared/app", imageIds=[{"imageTag": "v1"}])
+step("an RCP on the workload account denies other accounts' pulls (skopeo and the API), its own still work")
+org.detach_policy(PolicyId=rcp["Id"], TargetId=WORK)
+bad = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:*", "Resource": "*"}]}
+expect_error("MalformedPolicyDocumentException", org.create_policy, Name="bad", Description="x",
+             Type="RESOURCE_CONTROL_POLICY", Content=json.dumps(bad))
+expect_error("ConstraintViolationException", org.create_policy, Name="huge", Description="x",
+             Type="SERVICE_CONTROL_POLICY", Content=json.dumps({"Version": "2012-10-17", "Statement": [
+                 {"Effect": "Deny", "Action": f"s3:Get{'x' * 5200}", "Resource": "*"}]}))
+step("CreatePolicy refuses an RCP that allows (MalformedPolicyDocumentException) and a document over 5,120 characters")
+sim = iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{MGMT}:user/ops", ActionNames=["iam:CreateUser"])
+step("the management account's simulator is unaffected by SCPs")
+
 # --- closing an account ---
 org.close_account(AccountId=WORK)
 expect_error("InvalidClientTokenId", client("sts", *work_creds).get_caller_identity)
