@@ -559,6 +559,63 @@ mod tests {
     }
 
     #[test]
+    fn organizations_details() {
+        let input = json!({
+            "PolicyInputList": [r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#],
+            "ActionNames": ["ecr:PutImage", "iam:ListUsers"]
+        });
+        let full = crate::organizations::full_aws_access();
+        let ecr = CompiledPolicy::from_text(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#,
+            PolicyType::ServiceControl,
+            PolicyMeta::named("ecr"),
+        )
+        .unwrap();
+        let deny_all = CompiledPolicy::from_text(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}}"#,
+            PolicyType::ResourceControl,
+            PolicyMeta::named("deny-all"),
+        )
+        .unwrap();
+        let root = [&full];
+        let ou = [&ecr];
+        let scp: [&[&CompiledPolicy]; 2] = [&root, &ou];
+        let rlevel = [&deny_all];
+        let rcp: [&[&CompiledPolicy]; 1] = [&rlevel];
+        let out = simulate_custom_policy_with(
+            &input,
+            SystemTime::UNIX_EPOCH,
+            OrganizationsPolicies {
+                scp: Some(&scp),
+                rcp: Some(&rcp),
+            },
+        )
+        .unwrap();
+        let r = &out["EvaluationResults"];
+        // ECR supports RCPs: the RCP's deny applies.
+        assert_eq!(r[0]["EvalDecision"], "explicitDeny");
+        assert_eq!(
+            r[0]["EvalDecisionDetails"],
+            json!({"IAM Policy": "allowed", "Service Control Policy": "allowed", "Resource Control Policy": "explicitDeny"})
+        );
+        assert_eq!(
+            r[0]["OrganizationsDecisionDetail"],
+            json!({"AllowedByOrganizations": false})
+        );
+        // IAM does not: only the SCPs apply, and the OU's allows only ECR.
+        assert_eq!(r[1]["EvalDecision"], "implicitDeny");
+        assert_eq!(
+            r[1]["EvalDecisionDetails"],
+            json!({"IAM Policy": "allowed", "Service Control Policy": "implicitDeny"})
+        );
+        // Without Organizations policies, nothing of this appears.
+        let out = simulate_custom_policy(&input, SystemTime::UNIX_EPOCH).unwrap();
+        let r = &out["EvaluationResults"][0];
+        assert!(r.get("EvalDecisionDetails").is_none());
+        assert!(r.get("OrganizationsDecisionDetail").is_none());
+    }
+
+    #[test]
     fn missing_context_and_errors() {
         let input = json!({
             "PolicyInputList": [r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}/*"}}"#],
