@@ -115,6 +115,8 @@ pub fn json_call(ctx: &Ctx, service_name: &str, target: &str, body: &[u8]) -> Aw
     let (op, input) = kagi_api::json11::decode_request(service, target, body).map_err(from_api)?;
     let out = match service_name {
         "organizations" => crate::orgs::handle(ctx, op.name, input),
+        "identitystore" => crate::sso::identitystore::handle(ctx, op.name, input),
+        "sso-admin" => crate::sso::admin::handle(ctx, op.name, input),
         _ => Err(AwsError::new(
             400,
             "UnknownOperationException",

@@ -34,7 +34,11 @@ pub const JSON_BODY_LIMIT: usize = 64 << 20;
 pub const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
 /// JSON 1.1 services answered by the server's own handlers ([`crate::dispatch::json_call`]),
 /// by `X-Amz-Target` prefix.
-pub const JSON_SERVICES: &[(&str, &str)] = &[("AWSOrganizationsV20161128.", "organizations")];
+pub const JSON_SERVICES: &[(&str, &str)] = &[
+    ("AWSOrganizationsV20161128.", "organizations"),
+    ("AWSIdentityStore.", "identitystore"),
+    ("SWBExternalService.", "sso-admin"),
+];
 
 pub fn router(state: Arc<AppState>) -> Router {
     let ecr = state.ecr.clone();

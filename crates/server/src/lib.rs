@@ -73,12 +73,14 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod iam;
+pub mod identity_center;
 pub mod ids;
 pub mod model;
 pub mod organization;
 pub mod orgs;
 pub mod params;
 pub mod registries;
+pub mod sso;
 pub mod state;
 /// The storage seam lives in its own crate (`kagi-store`), shared with kagi-ecr.
 pub use kagi_store as store;

@@ -106,10 +106,18 @@ pub enum Table {
     /// organization an account belongs to, and under `ID\0` its OUs, policies, attachments
     /// and account-creation statuses (kagi-server's `orgs` module).
     Organizations,
+    /// IAM Identity Center (store-wide scope): instances, identity stores (users, groups,
+    /// memberships), permission sets, account assignments, provisioning records
+    /// (kagi-server's `identity_center` module).
+    IdentityCenter,
+    /// Identity Center's sign-in state (store-wide scope): OIDC clients, device authorizations,
+    /// authorization codes, access and refresh tokens (by hash), portal sessions. Documents
+    /// carry `expires`; short-lived, so writing them never changes the cache generation.
+    SsoTokens,
 }
 
 impl Table {
-    pub const ALL: [Table; 30] = [
+    pub const ALL: [Table; 32] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -140,6 +148,8 @@ impl Table {
         Table::LastUsed,
         Table::Accounts,
         Table::Organizations,
+        Table::IdentityCenter,
+        Table::SsoTokens,
     ];
 
     /// Rows that the generation-keyed caches never derive from (STS session records, console
@@ -163,6 +173,7 @@ impl Table {
                 | Table::MfaByUser
                 | Table::Accounts
                 | Table::Organizations
+                | Table::IdentityCenter
         )
     }
 
@@ -198,6 +209,8 @@ impl Table {
             Table::LastUsed => "last_used",
             Table::Accounts => "accounts",
             Table::Organizations => "organizations",
+            Table::IdentityCenter => "identity_center",
+            Table::SsoTokens => "sso_tokens",
         }
     }
 }
