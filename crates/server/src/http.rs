@@ -45,6 +45,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     let console = kagi_console::router(Arc::new(crate::console_host::ConsoleHost::new(
         state.clone(),
     )));
+    // IAM Identity Center's sign-in half: sso-oidc, the portal API and pages.
+    let sso = crate::sso::web::router(state.clone(), console.clone());
     let mut r: Router = Router::new()
         .route("/health", axum::routing::get(|| async { "ok" }))
         // Browsers ask for it on every console page; it is not an AWS request.
@@ -55,7 +57,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(aws_entry)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .with_state(state)
-        .merge(console);
+        .merge(console)
+        .merge(sso);
     if let Some(ecrs) = ecr {
         // Every account's registry behind the one address (see `crate::registries`).
         let registry = Router::new()

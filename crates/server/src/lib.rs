@@ -208,6 +208,12 @@ impl RunningServer {
         &self.root_secret_access_key
     }
 
+    /// The server's state, for tests that set up data no API writes (and benchmarks).
+    #[doc(hidden)]
+    pub fn state(&self) -> &Arc<state::AppState> {
+        &self.state
+    }
+
     /// Sets the root user's console password (stored as an argon2id hash).
     /// Merges this server's last-use records into the shared store now (what it does every
     /// [`state::LAST_USED_FLUSH`] and at shutdown).

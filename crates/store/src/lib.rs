@@ -400,8 +400,8 @@ pub trait Store: Send + Sync + 'static {
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
     /// See the module invariants.
     fn generation(&self) -> u64;
-    /// Deletes the STS session records and console state (of every account) that expired
-    /// before `expired_before` (Unix seconds); returns how many.
+    /// Deletes the STS session records, console state and Identity Center sign-in state (of
+    /// every account) that expired before `expired_before` (Unix seconds); returns how many.
     fn purge_expired(&self, expired_before: i64) -> Result<usize>;
     /// [`jobs::claim`] on the store this one scopes.
     fn claim_job(&self, name: &str, period: std::time::Duration, node: &str) -> Result<bool>;
@@ -463,7 +463,8 @@ impl Store for AccountStore {
     }
     fn purge_expired(&self, expired_before: i64) -> Result<usize> {
         Ok(self.kv.purge_expired(Table::Sessions, expired_before)?
-            + self.kv.purge_expired(Table::Console, expired_before)?)
+            + self.kv.purge_expired(Table::Console, expired_before)?
+            + self.kv.purge_expired(Table::SsoTokens, expired_before)?)
     }
     fn claim_job(&self, name: &str, period: std::time::Duration, node: &str) -> Result<bool> {
         jobs::claim(&self.kv, name, period, node)

@@ -5,3 +5,7 @@
 
 pub mod admin;
 pub mod identitystore;
+pub mod oidc;
+pub mod portal;
+pub mod tokens;
+pub mod web;
