@@ -21,6 +21,7 @@
 //! | `browser_themes` | `themes.test.mjs` | one page of every kind in the light and dark themes |
 //! | `browser_keyboard` | `keyboard.test.mjs` | the seed's console steps with the keyboard only |
 //! | `browser_tables` | `tables.test.mjs` | 120 users: filter, sort, pages (mouse, keyboard), no script, empty state |
+//! | `browser_cross_account` | `cross-account.test.mjs` | switch role into a created account's OrganizationAccountAccessRole, band, switch back |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
 //! feature: no CSP violation, the security headers, HttpOnly/SameSite=Strict cookies, and no
@@ -253,7 +254,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 17] = [
+const FEATURES: [(&str, &str, &str); 18] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -272,6 +273,11 @@ const FEATURES: [(&str, &str, &str); 17] = [
     ("browser_keyboard", "keyboard.test.mjs", "keyboard"),
     ("browser_federation", "federation.test.mjs", "federation"),
     ("browser_switch_role", "switch-role.test.mjs", "switch-role"),
+    (
+        "browser_cross_account",
+        "cross-account.test.mjs",
+        "cross-account",
+    ),
     ("browser_groups", "groups.test.mjs", "groups"),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
     (
@@ -467,6 +473,13 @@ fn browser_ecr() {
 #[test]
 fn browser_switch_role() {
     feature("browser_switch_role");
+}
+
+/// Cross-account switch role: into OrganizationAccountAccessRole of an account created with the
+/// CLI, the band with the colour and the account's id, that account's IAM, switch back.
+#[test]
+fn browser_cross_account() {
+    feature("browser_cross_account");
 }
 
 /// Every kind of console page on a phone-sized screen: no sideways scrolling.

@@ -152,23 +152,58 @@ const ECR: Service = Service {
     )],
 };
 
-const SERVICES: [&Service; 2] = [&IAM, &ECR];
+const ORGS: Service = Service {
+    name: "Organizations",
+    long: "AWS Organizations",
+    home: "/console/organizations",
+    nav: &[(
+        "AWS Organizations",
+        &[
+            NavItem {
+                prefix: &["organizations"],
+                label: "AWS accounts",
+                href: "/console/organizations",
+                list_title: "AWS accounts",
+                actions: &[("Add an AWS account", "#create-account")],
+            },
+            NavItem {
+                prefix: &["organizations", "policies"],
+                label: "Policies",
+                href: "/console/organizations/policies",
+                list_title: "Policies",
+                actions: &[(
+                    "Create policy",
+                    "/console/organizations/policies/new?type=SERVICE_CONTROL_POLICY",
+                )],
+            },
+        ],
+    )],
+};
+
+const SERVICES: [&Service; 3] = [&IAM, &ECR, &ORGS];
 
 /// The service and navigation entry a path belongs to (the account pages — switch role,
 /// security credentials — show IAM's navigation with no entry current).
 fn place(segs: &[String]) -> (&'static Service, Option<&'static NavItem>) {
+    // The entry with the longest matching prefix (`organizations/policies` over
+    // `organizations`).
+    let mut best: Option<(&'static Service, &'static NavItem)> = None;
     for svc in SERVICES {
         for (_, items) in svc.nav {
             for item in *items {
                 if segs.len() >= item.prefix.len()
                     && item.prefix.iter().zip(segs).all(|(a, b)| *a == b.as_str())
+                    && best.is_none_or(|(_, b)| b.prefix.len() < item.prefix.len())
                 {
-                    return (svc, Some(item));
+                    best = Some((svc, item));
                 }
             }
         }
     }
-    (&IAM, None)
+    match best {
+        Some((svc, item)) => (svc, Some(item)),
+        None => (&IAM, None),
+    }
 }
 
 /// The principal's short name and account id, from its ARN (`root`, a user's name, a role
@@ -203,19 +238,23 @@ fn breadcrumbs(segs: &[String], title: &str, svc: &Service, item: Option<&NavIte
                 _ => None,
             }
         } else {
-            match segs {
-                [first, id, ..]
+            // The entity is the segment after the entry's prefix.
+            match segs.get(item.prefix.len()) {
+                Some(id)
                     if id != "new"
                         && id != "validate"
                         && id != "review"
-                        && id != "trust-preview" =>
+                        && id != "trust-preview"
+                        && item.prefix != ["organizations"] =>
                 {
                     let label = if id.starts_with("arn:") {
                         id.rsplit('/').next().unwrap_or(id).to_owned()
                     } else {
                         id.clone()
                     };
-                    Some((label, format!("/console/{}/{}", seg(first), seg(id))))
+                    let prefix: String =
+                        item.prefix.iter().map(|p| format!("/{}", seg(p))).collect();
+                    Some((label, format!("/console{prefix}/{}", seg(id))))
                 }
                 _ => None,
             }
@@ -287,9 +326,10 @@ fn account_menu(s: &ConsoleSession) -> String {
 fn band(s: &ConsoleSession) -> String {
     match &s.switched {
         Some(w) => format!(
-            r#"<div class="band color-{c}"><span class="visually-hidden">Switched role:</span><span class="banner color-{c}" role="status">{d}</span> <span class="band-arn">{arn}</span> <form method="post" action="/console/switch-back" class="inline">{csrf}<button type="submit">Switch back</button></form></div>"#,
+            r#"<div class="band color-{c}"><span class="visually-hidden">Switched role:</span><span class="banner color-{c}" role="status">{d}</span> <span class="band-account">Account ID: {acct}</span> <span class="band-arn">{arn}</span> <form method="post" action="/console/switch-back" class="inline">{csrf}<button type="submit">Switch back</button></form></div>"#,
             c = esc(&w.color),
             d = esc(&w.display_name),
+            acct = esc(&principal_name(&s.arn).1),
             arn = esc(&s.arn),
             csrf = csrf_field(s)
         ),
@@ -548,6 +588,17 @@ mod tests {
         assert!(
             repo.contains(r#"<a href="/console/ecr/repositories">ECR</a></li><li><a href="/console/ecr/repositories">Repositories</a></li><li aria-current="page">team/app</li>"#),
             "{repo}"
+        );
+        // The longest matching entry: an Organizations policy is under Policies, not accounts.
+        let scp = crumbs(&["organizations", "policies", "p-abc"], "NoUsers");
+        assert!(
+            scp.contains(r#"<li><a href="/console/organizations">Organizations</a></li><li><a href="/console/organizations/policies">Policies</a></li><li><a href="/console/organizations/policies/p-abc">p-abc</a></li><li aria-current="page">NoUsers</li>"#),
+            "{scp}"
+        );
+        let accounts = crumbs(&["organizations"], "AWS accounts");
+        assert!(
+            accounts.contains(r#"<li aria-current="page">AWS accounts</li>"#),
+            "{accounts}"
         );
         let new = crumbs(&["policies", "new"], "Create policy");
         assert!(new.contains(r#"<a href="/console/policies">Policies</a></li><li aria-current="page">Create policy</li>"#), "{new}");

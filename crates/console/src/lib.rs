@@ -5,7 +5,7 @@
 //! * **Server-rendered HTML**, built with `format!` and one escaping function ([`html::esc`]),
 //!   in one layout ([`html::layout`]): a header with the service switcher (IAM, ECR), the
 //!   signed-in principal's menu (switch role, recent roles, security credentials, sign out) and
-//!   the switched role's colour band; the service's left navigation; breadcrumbs; the page's
+//!   the switched role's colour band (with the role's account); the service's left navigation; breadcrumbs; the page's
 //!   title with its primary actions. Service, navigation entry, breadcrumbs and actions follow
 //!   from the request's path ([`html::at_path`]). Lists are data tables ([`html::data_table`]:
 //!   caption with the count, an empty state saying what to do next); detail pages are in tabs
@@ -29,14 +29,18 @@
 //!   `Content-Security-Policy: default-src 'self'` holds.
 //! * **No second model, no privileged path.** The console never touches the store. It talks to
 //!   the server only through the [`Backend`] trait, which kagi-server implements
-//!   (`kagi_server::console_host`): [`Backend::invoke`] runs an IAM/STS operation *as the
-//!   principal owning an access key id*, through the server's own pipeline (kagi-api validation
+//!   (`kagi_server::console_host`): [`Backend::invoke`] runs an IAM/STS/Organizations
+//!   operation *as the principal owning an access key id*, through the server's own pipeline (kagi-api validation
 //!   → the handler, which authorises with kagi-policy → response value), exactly as an API call
 //!   signed with that key would. A denial is AWS's `AccessDenied` message, shown in the page with
 //!   status 403.
-//! * **Sign-in** ([`Backend::sign_in`]): the root user with the account id and the root password,
-//!   an IAM user with account id + user name + the password of their login profile (argon2id
-//!   PHC strings, [`password`]). A successful sign-in returns temporary credentials minted by the
+//! * **Sign-in** ([`Backend::sign_in`]) to any of the server's accounts, named by its 12-digit id
+//!   or its account alias (as AWS's IAM-user sign-in; `/console?account=ID-OR-ALIAS` is the
+//!   local form of AWS's `https://ACCOUNT.signin.aws.amazon.com/console` and fills the form in):
+//!   the root user with the account and the root password (only the account the server started
+//!   with has one: as on AWS, a created account's root must recover its password), an IAM user
+//!   with account + user name + the password of their login profile (argon2id PHC strings,
+//!   [`password`]). An unknown account or alias fails exactly like a wrong password. A successful sign-in returns temporary credentials minted by the
 //!   server's STS session mechanism (a console session of that principal); the console keeps
 //!   only their access key id, so every page action is authorised as that principal and stops
 //!   when the credentials expire. Five failures per account+user lock sign-in for 15 minutes
@@ -57,8 +61,16 @@
 //! * **Passwords**: IAM users change theirs with `iam:ChangePassword`; the account root's
 //!   console password (not an IAM entity) changes through [`Backend::change_root_password`],
 //!   which checks the old one (wrong guesses count toward the root's lockout).
-//! * **Switch role** is sts:AssumeRole as the signed-in identity; the banner takes one of AWS's
-//!   five colours; the last five roles are one-click entries (per signed-in session).
+//! * **Switch role** is sts:AssumeRole as the signed-in identity, into a role of its own account
+//!   or of another (named by id or alias, [`Backend::resolve_account`]; the server checks both
+//!   the role's trust policy and the caller's own policies); every page then acts in the role's
+//!   account. The band takes one of AWS's five colours and names the account; the last five
+//!   roles (account + role) are one-click entries (per signed-in session).
+//! * **Organizations** (`/console/organizations`): the organization, its accounts, its OUs as
+//!   a tree, its control policies (SCPs, RCPs) with the policy editor, attach/detach, create
+//!   account, create OU, move account — each an Organizations API call through
+//!   [`Backend::invoke`] (service `organizations`), for principals of the management account;
+//!   a member account sees a read-only notice, an account in none "Create organization".
 //! * Pages run on tokio's blocking pool (`spawn_blocking`): backend calls are synchronous
 //!   (SQLite, argon2) and must not stall the server's async workers.
 //! * The crate depends on kagi-policy (pure) only to show the policy engine's validation findings
@@ -79,6 +91,7 @@
 //! | `pages/signin.rs` | sign-in (root, IAM user) and its MFA step |
 //! | `pages/switch.rs` | switch role, colours, recent roles |
 //! | `pages/ecr.rs` | ECR repositories, images, push commands |
+//! | `pages/orgs.rs` | Organizations: accounts, OU tree, control policies, attach/detach, create account/OU, move account |
 //! | `pages/groups.rs` | groups: members, attached policies |
 //! | `pages/iam_more.rs` | role wizard (this account, another account, web identity, custom) and trust editing, detach, policy versions, simulator, password pages |
 //! | `pages/oidc.rs` | identity providers (OpenID Connect): list, add, audiences, delete; the role wizard's "Web identity" options |
@@ -167,6 +180,8 @@ pub enum SignInError {
 
 /// What the console needs from the server.
 pub trait Backend: Send + Sync + 'static {
+    /// The account the server started with (the sign-in page's suggestion, and what a backend
+    /// with one account serves).
     fn account_id(&self) -> String;
     /// Runs `service:operation` with `input` (the API's input shape) as the principal owning
     /// `access_key_id`, exactly like an API call: validated, authorised, handled.
@@ -178,23 +193,37 @@ pub trait Backend: Send + Sync + 'static {
         operation: &str,
         input: Value,
     ) -> Result<Value, CallError>;
-    /// Checks a password (`user_name` `None` = the account root) and mints a console session,
-    /// or answers [`SignInError::MfaRequired`] when the user has an enabled MFA device.
+    /// Checks a password (`user_name` `None` = the account root) of a principal of `account`
+    /// (what the sign-in form's "Account ID or account alias" field says: a 12-digit account id
+    /// or an account alias, which the backend resolves) and mints a console session, or answers
+    /// [`SignInError::MfaRequired`] when the user has an enabled MFA device. An unknown account
+    /// or alias fails exactly like a wrong password ([`SignInError::Failed`], in the same time).
     fn sign_in(
         &self,
+        account: &str,
         user_name: Option<&str>,
         password: &str,
         source_ip: IpAddr,
     ) -> Result<Credentials, SignInError>;
-    /// The second sign-in step for a user whose password was just accepted: checks a code of
-    /// their enabled MFA device (each time step at most once) and mints the console session.
+    /// The second sign-in step for a user of `account` (as given to [`Backend::sign_in`]) whose
+    /// password was just accepted: checks a code of their enabled MFA device (each time step at
+    /// most once) and mints the console session.
     fn sign_in_mfa(
         &self,
+        _account: &str,
         _user_name: &str,
         _code: &str,
         _source_ip: IpAddr,
     ) -> Result<Credentials, SignInError> {
         Err(SignInError::Failed)
+    }
+    /// The 12-digit id of the account that `account` names (an id of one of the server's
+    /// accounts, or an account alias), if any: the switch-role form's "Account ID or alias",
+    /// and the key failed sign-ins count under (an account named by id or by alias is one
+    /// account). The default knows only [`Backend::account_id`].
+    fn resolve_account(&self, account: &str) -> Option<String> {
+        let own = self.account_id();
+        (account.trim() == own).then_some(own)
     }
     /// Runs an ECR operation in `region` as the principal owning `access_key_id` (the same
     /// dispatch and authorisation as a signed ECR API call).

@@ -174,6 +174,9 @@ impl Sessions {
 /// held in a cookie). It holds no password; the code step counts failures like passwords do.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pending {
+    /// The account as the sign-in form named it (id or alias).
+    #[serde(default)]
+    pub account: String,
     pub user_name: String,
     /// The lockout key of this account+user.
     pub lock_key: String,

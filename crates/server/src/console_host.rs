@@ -2,10 +2,14 @@
 //!
 //! * [`Backend::invoke`](kagi_console::Backend::invoke) is [`crate::dispatch::invoke`]: the caller is
 //!   resolved from the console session's access key id, then the API pipeline runs.
-//! * Sign-in checks the root password (argon2id PHC in [`Table::Meta`] under
-//!   [`ROOT_PASSWORD_KEY`]) or the user's login profile ([`crate::iam::login`]) and mints a console
-//!   session with [`crate::sts::tokens::console_session`]: root 1 hour (as GetSessionToken for root),
-//!   IAM users 12 hours.
+//! * Sign-in names an account by id or alias ([`account_for_sign_in`]: the accounts' records in
+//!   [`Table::Accounts`], each account's IAM alias); in that account's scope it checks the root
+//!   password (argon2id PHC in [`Table::Meta`] under [`ROOT_PASSWORD_KEY`]; only the bootstrap
+//!   account has one, from `KAGI_ROOT_PASSWORD`) or the user's login profile
+//!   ([`crate::iam::login`]) and mints a console session of that account with
+//!   [`crate::sts::tokens::console_session`]: root 1 hour (as GetSessionToken for root), IAM
+//!   users 12 hours. An unknown account or alias, or the root of a created account (no
+//!   password, as on AWS), fails like a wrong password after verifying the dummy hash.
 //! * ECR pages: [`Backend::invoke_ecr`](kagi_console::Backend::invoke_ecr) resolves the caller
 //!   the same way and runs [`kagi_ecr::Ecr::call`] (ECR's own dispatch and authorisation),
 //!   blocking on the server's runtime (console pages run on its blocking threads).
@@ -26,7 +30,7 @@
 use crate::caller::{Caller, Principal};
 use crate::model::User;
 use crate::state::{AppState, Ctx};
-use crate::store::{Store, StoreExt, Table, TxExt, name_key};
+use crate::store::{GLOBAL, Store, StoreExt, Table, TxExt, name_key};
 use kagi_console::{Backend, CallError, Credentials, SignInError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -71,6 +75,7 @@ impl ConsoleHost {
     /// Mints the console session; `mfa` = the sign-in proved an MFA code.
     fn mint(
         &self,
+        account: &str,
         principal: Principal,
         secs: i64,
         source_ip: IpAddr,
@@ -79,7 +84,7 @@ impl ConsoleHost {
     ) -> Result<Credentials, SignInError> {
         let caller = Caller {
             principal,
-            account_id: self.state.bootstrap_account.clone(),
+            account_id: account.to_owned(),
             access_key_id: String::new(),
             session: None,
         };
@@ -321,13 +326,19 @@ impl Backend for ConsoleHost {
         })
     }
 
+    fn resolve_account(&self, account: &str) -> Option<String> {
+        account_for_sign_in(&self.state, account)
+    }
+
     fn sign_in_mfa(
         &self,
+        account: &str,
         user_name: &str,
         code: &str,
         source_ip: IpAddr,
     ) -> Result<Credentials, SignInError> {
-        let store = self.state.store(&self.state.bootstrap_account);
+        let account = account_for_sign_in(&self.state, account).ok_or(SignInError::Failed)?;
+        let store = self.state.store(&account);
         let found: Option<User> = store
             .view(|tx| tx.get_json(Table::Users, &name_key(user_name)))
             .map_err(|_| SignInError::Failed)?;
@@ -341,7 +352,7 @@ impl Backend for ConsoleHost {
         };
         let caller = Caller {
             principal: principal.clone(),
-            account_id: self.state.bootstrap_account.clone(),
+            account_id: account.clone(),
             access_key_id: String::new(),
             session: None,
         };
@@ -370,6 +381,7 @@ impl Backend for ConsoleHost {
             .map_err(|_| SignInError::Failed)?
             .is_some_and(|p| p.reset_required);
         self.mint(
+            &account,
             principal,
             USER_SESSION_SECS,
             source_ip,
@@ -380,17 +392,29 @@ impl Backend for ConsoleHost {
 
     fn sign_in(
         &self,
+        account: &str,
         user_name: Option<&str>,
         password: &str,
         source_ip: IpAddr,
     ) -> Result<Credentials, SignInError> {
-        let store = self.state.store(&self.state.bootstrap_account);
+        // An unknown account or alias costs a hash like a wrong password and answers the same.
+        let Some(account) = account_for_sign_in(&self.state, account) else {
+            let _ = kagi_console::password::verify(password, dummy_phc());
+            return Err(SignInError::Failed);
+        };
+        let store = self.state.store(&account);
         match user_name {
             None => {
                 let stored: Option<RootPassword> = store
                     .view(|tx| tx.get_json(Table::Meta, ROOT_PASSWORD_KEY))
                     .map_err(|_| SignInError::Failed)?;
                 let Some(stored) = stored else {
+                    if account != self.state.bootstrap_account {
+                        // As on AWS, the root of a created account has no password until it is
+                        // recovered; saying so would tell that the account exists.
+                        let _ = kagi_console::password::verify(password, dummy_phc());
+                        return Err(SignInError::Failed);
+                    }
                     return Err(SignInError::Unavailable(
                         "The root user has no console password. Set KAGI_ROOT_PASSWORD and restart kagi serve.".into(),
                     ));
@@ -398,7 +422,14 @@ impl Backend for ConsoleHost {
                 if !kagi_console::password::verify(password, &stored.phc) {
                     return Err(SignInError::Failed);
                 }
-                self.mint(Principal::Root, ROOT_SESSION_SECS, source_ip, false, false)
+                self.mint(
+                    &account,
+                    Principal::Root,
+                    ROOT_SESSION_SECS,
+                    source_ip,
+                    false,
+                    false,
+                )
             }
             Some(name) => {
                 let found = store
@@ -420,6 +451,7 @@ impl Backend for ConsoleHost {
                     return Err(SignInError::MfaRequired);
                 }
                 self.mint(
+                    &account,
                     Principal::User {
                         name: u.name,
                         id: u.id,
@@ -433,6 +465,37 @@ impl Backend for ConsoleHost {
             }
         }
     }
+}
+
+/// The account a console sign-in (or switch role) names: `text` is a 12-digit id of one of the
+/// store's active accounts ([`Table::Accounts`]), or an account alias (IAM's, kept per account
+/// in [`Table::Meta`] under [`crate::iam::account::ALIAS_KEY`]; matched case-insensitively, as
+/// aliases are lower case). An alias is looked up by reading each account's alias: one small
+/// read per account, at sign-in only. An alias two accounts claim names neither.
+pub fn account_for_sign_in(state: &AppState, text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > 63 {
+        return None;
+    }
+    let records = state
+        .store(GLOBAL)
+        .view(|tx| crate::accounts::all(tx))
+        .ok()?;
+    let active = records.into_iter().filter(|a| a.is_active());
+    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return active.map(|a| a.id).find(|id| id == text);
+    }
+    let wanted = text.to_ascii_lowercase();
+    let mut found = active.filter(|a| {
+        state
+            .store(&a.id)
+            .view(|tx| tx.get_json::<Value>(Table::Meta, crate::iam::account::ALIAS_KEY))
+            .ok()
+            .flatten()
+            .is_some_and(|v| v["alias"].as_str() == Some(wanted.as_str()))
+    });
+    let first = found.next()?;
+    found.next().is_none().then_some(first.id)
 }
 
 /// Serial numbers of the MFA devices enabled for `user`.

@@ -9,11 +9,13 @@ use serde_json::Value;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// Runs one IAM or STS operation as the principal owning `access_key_id` (a long-term key or a
-/// live STS session, resolved by [`auth::caller_for_key`]) through the same steps as a signed
-/// API call after its signature check: kagi-api encodes the input to the query form and decodes
-/// and validates it exactly as a wire request, the handler authorises with kagi-policy and
-/// runs. There is no other way in: this is what the console ([`crate::console_host`]) calls.
+/// Runs one IAM, STS or Organizations operation as the principal owning `access_key_id` (a
+/// long-term key or a live STS session, resolved by [`auth::caller_for_key`]) through the same
+/// steps as a signed API call after its signature check: kagi-api encodes the input to the
+/// query form (IAM, STS) or the JSON 1.1 body (Organizations, through [`json_call`]) and
+/// decodes and validates it exactly as a wire request, the handler authorises with kagi-policy
+/// and runs. There is no other way in: this is what the console ([`crate::console_host`])
+/// calls.
 pub fn invoke(
     state: &AppState,
     access_key_id: &str,
@@ -24,15 +26,16 @@ pub fn invoke(
 ) -> Result<Value, kagi_api::ApiError> {
     let caller = auth::caller_for_key(state, access_key_id)
         .ok_or_else(|| to_api(&AwsError::invalid_client_token()))?;
-    let svc = match service {
-        "iam" | "sts" => kagi_api::service(service).expect("iam and sts are modelled"),
-        _ => {
-            return Err(to_api(&AwsError::new(
-                400,
-                "InvalidAction",
-                format!("The service '{service}' is not available on this endpoint."),
-            )));
-        }
+    let Some(svc) = ["iam", "sts", "organizations"]
+        .contains(&service)
+        .then(|| kagi_api::service(service))
+        .flatten()
+    else {
+        return Err(to_api(&AwsError::new(
+            400,
+            "InvalidAction",
+            format!("The service '{service}' is not available on this endpoint."),
+        )));
     };
     let op = svc.operation(operation).ok_or_else(|| {
         to_api(&AwsError::new(
@@ -41,11 +44,8 @@ pub fn invoke(
             format!("Could not find operation {operation}"),
         ))
     })?;
-    let form = kagi_api::query::encode_pairs(op, svc, input);
-    let (op, input) = kagi_api::query::decode(svc, &form)?;
     let now = crate::ids::now_secs();
     let region = "us-east-1";
-    state.note_use(&caller.account_id, access_key_id, service, region, now);
     let ctx = Ctx {
         state,
         caller: &caller,
@@ -55,6 +55,24 @@ pub fn invoke(
         source_ip,
         request_id: uuid::Uuid::new_v4().to_string(),
     };
+    if service == "organizations" {
+        // JSON 1.1: the input encoded to the wire body and decoded and validated from it, as a
+        // signed request's; the answer decoded from the response body the same way.
+        let (target, body) = kagi_api::json11::encode_request(svc, op, input);
+        state.note_use(&caller.account_id, access_key_id, service, region, now);
+        let out = json_call(&ctx, service, &target, &body);
+        tracing::debug!(
+            service,
+            action = operation,
+            caller = %caller.arn(),
+            ok = out.is_ok(),
+            "console call"
+        );
+        return kagi_api::json11::decode_response(op, &out.map_err(|e| to_api(&e))?);
+    }
+    let form = kagi_api::query::encode_pairs(op, svc, input);
+    let (op, input) = kagi_api::query::decode(svc, &form)?;
+    state.note_use(&caller.account_id, access_key_id, service, region, now);
     let out = match service {
         "iam" => crate::iam::handle(&ctx, op.name, input),
         _ => crate::sts::handle(&ctx, op.name, input),

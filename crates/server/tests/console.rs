@@ -662,7 +662,7 @@ fn sign_in_failures_lock_out_and_csrf_is_required() {
     let p = b.get(&format!("/console/signin?account={ACCOUNT}&username=alice"));
     assert!(
         p.body
-            .contains(&format!(r#"inputmode="numeric" value="{ACCOUNT}""#)),
+            .contains(&format!(r#"autocapitalize="none" value="{ACCOUNT}""#)),
         "{}",
         p.body
     );
@@ -3347,4 +3347,654 @@ fn identity_providers_and_the_web_identity_role_wizard() {
     assert_eq!(p.location.as_deref(), Some("/console/identity-providers"));
     let listed = root_api.ok("iam", "ListOpenIDConnectProviders", json!({}));
     assert_eq!(listed["OpenIDConnectProviderList"], json!([{"Arn": gh}]));
+}
+
+// ---- many accounts: sign-in by account id or alias, cross-account switch role, Organizations
+
+/// A signed Organizations (JSON 1.1) call; Ok(output) or Err((status, __type, message)).
+fn org(
+    c: &Client,
+    action: &str,
+    input: serde_json::Value,
+) -> Result<serde_json::Value, (u16, String, String)> {
+    let svc = kagi_api::service("organizations").unwrap();
+    let op = svc.operation(action).unwrap();
+    let (target, body) = kagi_api::json11::encode_request(svc, op, &input);
+    let mut headers = vec![
+        ("host".to_string(), c.addr.to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.1".to_string(),
+        ),
+        ("x-amz-target".to_string(), target),
+    ];
+    let params = kagi_sigv4::SigningParams {
+        region: "us-east-1",
+        service: "organizations",
+        time: std::time::SystemTime::now(),
+    };
+    kagi_sigv4::sign_headers("POST", "/", "", &mut headers, &body, &c.creds, &params).unwrap();
+    let raw = c.post_raw(&headers, &String::from_utf8(body).unwrap());
+    if raw.status == 200 {
+        Ok(kagi_api::json11::decode_response(op, raw.body.as_bytes()).unwrap())
+    } else {
+        let e = kagi_api::json11::decode_error(raw.body.as_bytes())
+            .unwrap_or_else(|| panic!("{}", raw.body));
+        Err((raw.status, e.code, e.message))
+    }
+}
+
+const MEMBER_PASSWORD: &str = "Member-Passw0rd!";
+
+/// An organization with one member account `workload` (alias `workload-team`), in which the
+/// user `wl-user` (console password, may list IAM) exists. Returns the root API client, the
+/// member account's id and an API client of its OrganizationAccountAccessRole.
+fn organization_with_member(server: &kagi_server::RunningServer) -> (Client, String, Client) {
+    let root = Client::new(server.addr, common::ROOT_AKID, common::ROOT_SECRET, None);
+    org(&root, "CreateOrganization", json!({"FeatureSet": "ALL"})).unwrap();
+    let created = org(
+        &root,
+        "CreateAccount",
+        json!({"AccountName": "workload", "Email": "workload@example.com"}),
+    )
+    .unwrap();
+    let member = created["CreateAccountStatus"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(member, ACCOUNT);
+    // The management account's root may not assume roles (as on AWS): a user of it does.
+    let admin = common::user_with_key(&root, "org-admin");
+    root.ok(
+        "iam",
+        "AttachUserPolicy",
+        json!({"UserName": "org-admin", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    );
+    let assumed = admin.ok(
+        "sts",
+        "AssumeRole",
+        json!({"RoleArn": format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole"),
+            "RoleSessionName": "setup"}),
+    );
+    let in_member = Client::from_credentials(server.addr, &assumed["Credentials"]);
+    in_member.ok("iam", "CreateUser", json!({"UserName": "wl-user"}));
+    in_member.ok(
+        "iam",
+        "CreateLoginProfile",
+        json!({"UserName": "wl-user", "Password": MEMBER_PASSWORD}),
+    );
+    in_member.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "wl-user", "PolicyName": "ListIam",
+            "PolicyDocument": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:List*","iam:Get*","organizations:Describe*"],"Resource":"*"}]}"#}),
+    );
+    in_member.ok(
+        "iam",
+        "CreateAccountAlias",
+        json!({"AccountAlias": "workload-team"}),
+    );
+    (root, member, in_member)
+}
+
+impl Browser {
+    fn sign_in_to(&mut self, account: &str, user: &str, password: &str) -> Page {
+        let form = self.get("/console/signin");
+        let csrf = form.csrf();
+        self.post(
+            "/console/signin",
+            &[
+                ("csrf", &csrf),
+                ("account", account),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+    }
+}
+
+#[test]
+fn sign_in_by_account_id_or_alias_and_unknown_accounts_fail_like_bad_passwords() {
+    let server = common::start_in_memory();
+    server.set_console_root_password(ROOT_PASSWORD).unwrap();
+    let (root, member, _) = organization_with_member(&server);
+    root.ok(
+        "iam",
+        "CreateAccountAlias",
+        json!({"AccountAlias": "kagi-main"}),
+    );
+
+    // By the member account's id, then by its alias (any case): a session of that account.
+    for name in [member.as_str(), "workload-team", "Workload-Team"] {
+        let mut b = Browser::new(server.addr);
+        let p = b.sign_in_to(name, "wl-user", MEMBER_PASSWORD);
+        assert_eq!(p.status, 303, "{name}: {}", p.body);
+        let users = b.get("/console/users");
+        assert_eq!(users.status, 200, "{}", users.body);
+        assert!(
+            users
+                .body
+                .contains(&format!("arn:aws:iam::{member}:user/wl-user")),
+            "{}",
+            users.body
+        );
+        assert!(users.body.contains(&format!(
+            r#"<span class="who-name">wl-user</span> <span class="who-account">@ {member}</span>"#
+        )));
+        // The member's users, not the management account's.
+        assert!(!users.body.contains("org-admin"), "{}", users.body);
+    }
+    // The bootstrap account's root by its alias.
+    let mut b = Browser::new(server.addr);
+    assert_eq!(b.sign_in_to("kagi-main", "", ROOT_PASSWORD).status, 303);
+    assert!(
+        b.get("/console/users")
+            .body
+            .contains(&format!("arn:aws:iam::{ACCOUNT}:root"))
+    );
+
+    // Unknown account ids and aliases, a user of another account, the root of a created
+    // account (no password, as on AWS): all one message and status, as a wrong password.
+    let time = |account: &str, user: &str, password: &str| {
+        let mut b = Browser::new(server.addr);
+        let start = std::time::Instant::now();
+        let p = b.sign_in_to(account, user, password);
+        let took = start.elapsed();
+        assert_eq!(p.status, 401, "{account}/{user}: {}", p.body);
+        assert!(
+            p.body
+                .contains("Your authentication information is incorrect. Please try again."),
+            "{account}/{user}: {}",
+            p.body
+        );
+        assert!(!b.cookies.contains_key("kagi-console"));
+        took
+    };
+    let wrong_password = time(&member, "wl-user", "Wrong-Passw0rd!");
+    let mut unknown = Vec::new();
+    for (account, user, password) in [
+        ("999999999999", "wl-user", MEMBER_PASSWORD),
+        ("no-such-alias", "wl-user", MEMBER_PASSWORD),
+        (ACCOUNT, "wl-user", MEMBER_PASSWORD),
+        (member.as_str(), "", ROOT_PASSWORD),
+        ("12345", "wl-user", MEMBER_PASSWORD),
+    ] {
+        unknown.push(time(account, user, password));
+    }
+    // Each costs a password hash like the wrong password did (no fast path that tells an
+    // unknown account apart; generous bounds for a loaded machine).
+    let fastest = unknown.iter().min().unwrap();
+    assert!(
+        *fastest * 4 >= wrong_password,
+        "an unknown account answered in {fastest:?}, a wrong password in {wrong_password:?}"
+    );
+
+    // Failures count per account, whether named by id or by alias: with the wrong password
+    // above (by id), four more by alias and id lock the user out.
+    let mut b = Browser::new(server.addr);
+    for (i, name) in [
+        "workload-team",
+        member.as_str(),
+        "workload-team",
+        member.as_str(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = b.sign_in_to(name, "wl-user", "Wrong-Passw0rd!");
+        assert_eq!(p.status, 401, "attempt {i}");
+    }
+    let p = b.sign_in_to("workload-team", "wl-user", MEMBER_PASSWORD);
+    assert_eq!(p.status, 429, "{}", p.body);
+
+    // AWS's account sign-in URL, locally: /console?account=… opens the form for that account.
+    let mut b = Browser::new(server.addr);
+    let p = b.get("/console?account=workload-team");
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/signin?account=workload-team")
+    );
+    let p = b.get("/console/signin?account=workload-team");
+    assert!(
+        p.body
+            .contains(r#"autocapitalize="none" value="workload-team""#),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("Account ID (12 digits) or account alias"));
+}
+
+#[test]
+fn switch_role_into_another_account_shows_its_iam_then_switches_back() {
+    let server = common::start_in_memory();
+    let (root, member, _) = organization_with_member(&server);
+    // A user of the management account who may assume the member's role (the identity-policy
+    // side; the role's trust policy trusts the management account).
+    for (user, allowed) in [("switcher", true), ("stranger", false)] {
+        root.ok("iam", "CreateUser", json!({"UserName": user}));
+        root.ok(
+            "iam",
+            "CreateLoginProfile",
+            json!({"UserName": user, "Password": USER_PASSWORD}),
+        );
+        if allowed {
+            root.ok(
+                "iam",
+                "PutUserPolicy",
+                json!({"UserName": user, "PolicyName": "Switch",
+                    "PolicyDocument": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/OrganizationAccountAccessRole"}]}"#}),
+            );
+        }
+    }
+    let mut b = Browser::new(server.addr);
+    assert_eq!(b.sign_in("switcher", USER_PASSWORD).status, 303);
+    let form = b.get(&format!(
+        "/console/switch-role?account={member}&roleName=OrganizationAccountAccessRole"
+    ));
+    assert!(form.body.contains("Account ID or alias"), "{}", form.body);
+    let csrf = form.csrf();
+    let switch = |b: &mut Browser, account: &str, color: &str| {
+        b.post(
+            "/console/switch-role",
+            &[
+                ("csrf", &csrf),
+                ("Account", account),
+                ("RoleName", "OrganizationAccountAccessRole"),
+                ("DisplayName", "Workload admin"),
+                ("Color", color),
+            ],
+        )
+    };
+    // By alias: the role of the other account.
+    let p = switch(&mut b, "workload-team", "blue");
+    assert_eq!(p.status, 303, "{}", p.body);
+    let users = b.get("/console/users");
+    assert_eq!(users.status, 200, "{}", users.body);
+    assert!(
+        users
+            .body
+            .contains(&format!("arn:aws:iam::{member}:user/wl-user")),
+        "the member's users: {}",
+        users.body
+    );
+    assert!(!users.body.contains(":user/switcher"), "{}", users.body);
+    assert!(
+        users
+            .body
+            .contains(r#"<span class="banner color-blue" role="status">Workload admin</span>"#)
+    );
+    assert!(
+        users.body.contains(&format!(
+            r#"<span class="band-account">Account ID: {member}</span>"#
+        )),
+        "{}",
+        users.body
+    );
+    assert!(users.body.contains(&format!(
+        "arn:aws:sts::{member}:assumed-role/OrganizationAccountAccessRole/switcher"
+    )));
+    // Roles and policies are the member's too; the recent role remembers account and role.
+    let roles = b.get("/console/roles");
+    assert!(
+        roles.body.contains(&format!(
+            "arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+        )),
+        "{}",
+        roles.body
+    );
+    let form = b.get("/console/switch-role");
+    assert!(
+        form.body
+            .contains("<small>OrganizationAccountAccessRole @ workload-team</small>"),
+        "{}",
+        form.body
+    );
+    // The Organizations page of a member account: a read-only notice.
+    let orgs = b.get("/console/organizations");
+    assert_eq!(orgs.status, 200, "{}", orgs.body);
+    assert!(
+        orgs.body.contains("is a member of the organization"),
+        "{}",
+        orgs.body
+    );
+    assert!(!orgs.body.contains("Create AWS account"));
+
+    // Switch back: the signed-in user, in its own account (it may not list users).
+    let p = b.post("/console/switch-back", &[("csrf", &csrf)]);
+    assert_eq!(p.status, 303);
+    let users = b.get("/console/users");
+    assert_eq!(users.status, 403, "{}", users.body);
+    assert!(!users.body.contains("band-account"));
+    assert!(users.body.contains(&format!(
+        r#"<span class="who-name">switcher</span> <span class="who-account">@ {ACCOUNT}</span>"#
+    )));
+    // By id, in another colour.
+    assert_eq!(switch(&mut b, &member, "green").status, 303);
+    assert!(
+        b.get("/console/users")
+            .body
+            .contains(r#"<span class="banner color-green" role="status">"#)
+    );
+    // An unknown alias: AWS's words, nothing switched.
+    let p = switch(&mut b, "no-such-alias", "red");
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("Invalid information in one or more fields"));
+
+    // Without the identity-policy side the trust policy alone is not enough.
+    let mut s = Browser::new(server.addr);
+    assert_eq!(s.sign_in("stranger", USER_PASSWORD).status, 303);
+    let csrf = s.get("/console/switch-role").csrf();
+    let p = s.post(
+        "/console/switch-role",
+        &[
+            ("csrf", &csrf),
+            ("Account", &member),
+            ("RoleName", "OrganizationAccountAccessRole"),
+            ("DisplayName", ""),
+            ("Color", "red"),
+        ],
+    );
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("AccessDenied"), "{}", p.body);
+}
+
+#[test]
+fn federation_signs_in_a_role_session_of_another_account() {
+    let server = common::start_in_memory();
+    let (root, member, _) = organization_with_member(&server);
+    let admin = common::user_with_key(&root, "fed-admin");
+    root.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "fed-admin", "PolicyName": "Switch",
+            "PolicyDocument": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#}),
+    );
+    let assumed = admin.ok(
+        "sts",
+        "AssumeRole",
+        json!({"RoleArn": format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole"),
+            "RoleSessionName": "fed"}),
+    );
+    let mut b = Browser::new(server.addr);
+    let p = federation_get(
+        &mut b,
+        &[
+            ("Action", "getSigninToken"),
+            ("Session", &session_json(&assumed["Credentials"])),
+        ],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    let v: serde_json::Value = serde_json::from_str(&p.body).unwrap();
+    let token = v["SigninToken"].as_str().unwrap().to_owned();
+    let dest = format!("http://{}/console/users", server.addr);
+    let p = federation_get(
+        &mut b,
+        &[
+            ("Action", "login"),
+            ("Destination", &dest),
+            ("SigninToken", &token),
+        ],
+    );
+    assert_eq!(p.status, 302, "{}", p.body);
+    let users = b.get("/console/users");
+    assert_eq!(users.status, 200, "{}", users.body);
+    assert!(
+        users
+            .body
+            .contains(&format!("arn:aws:iam::{member}:user/wl-user")),
+        "{}",
+        users.body
+    );
+}
+
+/// The value of the first `<option>` whose text contains `label`.
+fn option_value(body: &str, label: &str) -> String {
+    let at = body
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label} in {body}"));
+    let start = body[..at].rfind(r#"<option value=""#).unwrap() + r#"<option value=""#.len();
+    let end = body[start..].find('"').unwrap();
+    body[start..start + end].to_owned()
+}
+
+#[test]
+fn organizations_page_creates_accounts_ous_and_control_policies_through_the_api() {
+    let server = common::start_in_memory();
+    let (mut b, csrf) = signed_in_root(&server);
+    let root_api = Client::new(server.addr, common::ROOT_AKID, common::ROOT_SECRET, None);
+
+    // Not in an organization yet: the page offers to create one.
+    let p = b.get("/console/organizations");
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Create organization"), "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"<a href="/console/organizations" aria-current="true">Organizations</a>"#),
+        "{}",
+        p.body
+    );
+    let p = b.post("/console/organizations/create", &[("csrf", &csrf)]);
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = b.get("/console/organizations");
+    assert!(p.body.contains("Organization created"), "{}", p.body);
+    let org_id = org(&root_api, "DescribeOrganization", json!({})).unwrap()["Organization"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(p.body.contains(&format!("<code>{org_id}</code>")));
+    let root_id = org(&root_api, "ListRoots", json!({})).unwrap()["Roots"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Create an account, an OU; move the account into it.
+    let p = b.post(
+        "/console/organizations/accounts",
+        &[
+            ("csrf", &csrf),
+            ("AccountName", "dev"),
+            ("Email", "dev@example.com"),
+            ("RoleName", ""),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = b.get("/console/organizations");
+    assert!(page.body.contains("Account dev created"), "{}", page.body);
+    let p = b.post(
+        "/console/organizations/ous",
+        &[
+            ("csrf", &csrf),
+            ("ParentId", &root_id),
+            ("Name", "Workloads"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = b.get("/console/organizations");
+    assert!(page.body.contains("Organizational unit Workloads created."));
+    let dev = option_value(&page.body, ">dev (");
+    let ou = option_value(&page.body, "OU: Workloads (");
+    assert!(ou.starts_with("ou-"), "{ou}");
+    let p = b.post(
+        "/console/organizations/move",
+        &[
+            ("csrf", &csrf),
+            ("AccountId", &dev),
+            ("DestinationParentId", &ou),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = b.get("/console/organizations");
+    assert!(
+        page.body.contains(&format!(
+            "<tr><td>dev</td><td><code>{dev}</code></td><td>dev@example.com</td><td>ACTIVE</td><td>Workloads <code>{ou}</code></td></tr>"
+        )),
+        "{}",
+        page.body
+    );
+    let parents = org(&root_api, "ListParents", json!({"ChildId": dev})).unwrap();
+    assert_eq!(parents["Parents"][0]["Id"], json!(ou));
+    // The tree: the OU under the root, the account under the OU.
+    assert!(page.body.contains(&format!(
+        r#"<li><span class="tag">OU</span> <strong>Workloads</strong> <code>{ou}</code><ul><li>dev <code>{dev}</code>"#
+    )), "{}", page.body);
+    // An error in AWS's words: a duplicate OU name.
+    let p = b.post(
+        "/console/organizations/ous",
+        &[
+            ("csrf", &csrf),
+            ("ParentId", &root_id),
+            ("Name", "Workloads"),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body.contains("DuplicateOrganizationalUnitException"),
+        "{}",
+        p.body
+    );
+
+    // Control policies: enable SCPs on the root, create one in the editor, attach, detach.
+    let p = b.get("/console/organizations/policies");
+    assert!(
+        p.body.contains("Enable service control policies"),
+        "{}",
+        p.body
+    );
+    let p = b.post(
+        "/console/organizations/policy-types",
+        &[
+            ("csrf", &csrf),
+            ("PolicyType", "SERVICE_CONTROL_POLICY"),
+            ("Enable", "1"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = b.get("/console/organizations/policies");
+    assert!(
+        p.body.contains("Disable service control policies"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("FullAWSAccess"), "{}", p.body);
+    let form = b.get("/console/organizations/policies/new?type=SERVICE_CONTROL_POLICY");
+    assert!(
+        form.body.contains(r#"data-policy-type="identity""#),
+        "{}",
+        form.body
+    );
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:CreateUser","Resource":"*"}]}"#;
+    // A malformed document comes back in the editor with AWS's error.
+    let p = b.post(
+        "/console/organizations/policies",
+        &[
+            ("csrf", &csrf),
+            ("Type", "SERVICE_CONTROL_POLICY"),
+            ("Name", "NoUsers"),
+            ("Description", "No new users"),
+            ("Content", "{not json"),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body.contains("MalformedPolicyDocumentException"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("{not json"));
+    let p = b.post(
+        "/console/organizations/policies",
+        &[
+            ("csrf", &csrf),
+            ("Type", "SERVICE_CONTROL_POLICY"),
+            ("Name", "NoUsers"),
+            ("Description", "No new users"),
+            ("Content", deny),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let policy_page = p.location.unwrap();
+    let policy_id = policy_page.rsplit('/').next().unwrap().to_owned();
+    assert!(policy_id.starts_with("p-"), "{policy_id}");
+    let page = b.get(&policy_page);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Not attached."), "{}", page.body);
+    let p = b.post(
+        &format!("{policy_page}/attach"),
+        &[("csrf", &csrf), ("TargetId", &ou)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let targets = org(
+        &root_api,
+        "ListTargetsForPolicy",
+        json!({"PolicyId": policy_id}),
+    )
+    .unwrap();
+    assert_eq!(targets["Targets"][0]["TargetId"], json!(ou));
+    let page = b.get(&policy_page);
+    assert!(
+        page.body
+            .contains(&format!("<td>Workloads</td><td><code>{ou}</code></td>")),
+        "{}",
+        page.body
+    );
+    // Attached twice: AWS's error.
+    let p = b.post(
+        &format!("{policy_page}/attach"),
+        &[("csrf", &csrf), ("TargetId", &ou)],
+    );
+    assert!(
+        p.body.contains("DuplicatePolicyAttachmentException"),
+        "{}",
+        p.body
+    );
+    // Edited in the editor.
+    let allow_deny = deny.replace("iam:CreateUser", "iam:DeleteUser");
+    let p = b.post(
+        &policy_page,
+        &[
+            ("csrf", &csrf),
+            ("Type", "SERVICE_CONTROL_POLICY"),
+            ("Name", "NoUserDeletes"),
+            ("Description", "No deletes"),
+            ("Content", &allow_deny),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let described = org(&root_api, "DescribePolicy", json!({"PolicyId": policy_id})).unwrap();
+    assert_eq!(
+        described["Policy"]["PolicySummary"]["Name"],
+        json!("NoUserDeletes")
+    );
+    assert!(
+        described["Policy"]["Content"]
+            .as_str()
+            .unwrap()
+            .contains("iam:DeleteUser")
+    );
+    let p = b.post(
+        &format!("{policy_page}/detach"),
+        &[("csrf", &csrf), ("TargetId", &ou)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(b.get(&policy_page).body.contains("Not attached."));
+
+    // An IAM user of the management account without Organizations permissions: denied, in
+    // AWS's words.
+    root_api.ok("iam", "CreateUser", json!({"UserName": "no-orgs"}));
+    root_api.ok(
+        "iam",
+        "CreateLoginProfile",
+        json!({"UserName": "no-orgs", "Password": USER_PASSWORD}),
+    );
+    let mut u = Browser::new(server.addr);
+    assert_eq!(u.sign_in("no-orgs", USER_PASSWORD).status, 303);
+    let p = u.get("/console/organizations");
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("AccessDeniedException"), "{}", p.body);
+    assert!(
+        p.body.contains("organizations:DescribeOrganization"),
+        "{}",
+        p.body
+    );
 }

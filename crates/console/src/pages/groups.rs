@@ -94,7 +94,7 @@ impl P<'_> {
             r#"<form method="post" action="{base}/attach-policy">{csrf}
 <label for="group-policy-arn">Policy ARN</label> <input type="text" id="group-policy-arn" name="PolicyArn" required list="policy-arns" placeholder="arn:aws:iam::{acct}:policy/Name">{arns}
 <button type="submit">Attach policy</button></form>"#,
-            acct = esc(&self.c.backend.account_id()),
+            acct = esc(&self.account()),
             arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("Group", name));

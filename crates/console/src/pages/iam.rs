@@ -103,7 +103,7 @@ impl P<'_> {
 <label for="new-user-policy">Attach a policy directly (policy ARN)</label> <input type="text" id="new-user-policy" name="PolicyArn" list="policy-arns" placeholder="arn:aws:iam::{acct}:policy/Name">{arns}
 <label for="new-user-group">Add to a group (group name)</label> <input type="text" id="new-user-group" name="GroupName"></fieldset>
 <button type="submit">Create user</button></form>"#,
-                acct = esc(&self.c.backend.account_id()),
+                acct = esc(&self.account()),
                 csrf = self.csrf(),
                 arns = self.policy_datalist()
             ),
@@ -193,7 +193,7 @@ impl P<'_> {
             r#"<form method="post" action="{base}/attach-policy">{csrf}
 <label>Policy ARN <input type="text" name="PolicyArn" required list="policy-arns" placeholder="arn:aws:iam::{acct}:policy/Name"></label>{arns}
 <button type="submit">Attach policy</button></form>"#,
-            acct = esc(&self.c.backend.account_id()),
+            acct = esc(&self.account()),
             arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("User", name));

@@ -153,7 +153,7 @@ impl P<'_> {
     /// The trust policy of a choice, once a web identity's audience is checked against its
     /// provider.
     fn checked_trust(&self, c: &TrustChoice) -> Result<String, String> {
-        let t = trust_policy(&self.c.backend.account_id(), c)?;
+        let t = trust_policy(&self.account(), c)?;
         self.check_web_identity(c)?;
         Ok(t)
     }
@@ -700,7 +700,7 @@ impl P<'_> {
 <button type="submit">Run simulation</button></form>"#,
             csrf = self.csrf(),
             src = esc(source),
-            acct = esc(&self.c.backend.account_id()),
+            acct = esc(&self.account()),
             act = esc(actions),
             res = esc(resources)
         )
@@ -799,7 +799,7 @@ impl P<'_> {
             );
         }
         let result = if self.is_root() {
-            let key = format!("{}\0root", self.c.backend.account_id());
+            let key = format!("{}\0root", self.account());
             let t = crate::now();
             if self.c.lockout.check(&key, t).is_err() {
                 return self.password_form(

@@ -35,6 +35,14 @@ pub(super) struct P<'a> {
     pub(super) sid: &'a str,
 }
 
+impl P<'_> {
+    /// The account the session acts in: the signed-in principal's, or after a switch role the
+    /// role's (from the session's ARN).
+    pub(super) fn account(&self) -> String {
+        crate::html::principal_name(&self.s.arn).1
+    }
+}
+
 pub(super) fn txt(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),

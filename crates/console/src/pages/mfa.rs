@@ -98,7 +98,7 @@ impl P<'_> {
         problem: Option<&str>,
         status: StatusCode,
     ) -> Response {
-        let uri = otpauth_uri(user, &self.c.backend.account_id(), seed_b32);
+        let uri = otpauth_uri(user, &self.account(), seed_b32);
         page_status(
             status,
             "Set up virtual MFA device",

@@ -17,6 +17,7 @@ mod inline;
 mod kit;
 mod mfa;
 mod oidc;
+mod orgs;
 mod signin;
 mod switch;
 mod tags;
@@ -77,7 +78,15 @@ fn route(c: &Console, r: &Req) -> Response {
     let sid = r.cookie(SESSION_COOKIE).unwrap_or("");
     let Some(mut s) = c.sessions.get(sid, t) else {
         return if get {
-            redirect("/console/signin", &[])
+            // `/console?account=ID-OR-ALIAS`: the local form of AWS's account sign-in URL
+            // (`https://ACCOUNT.signin.aws.amazon.com/console`) opens the sign-in form for it.
+            match (segs.as_slice(), r.query("account")) {
+                ([], Some(a)) if !a.trim().is_empty() => redirect(
+                    &format!("/console/signin?account={}", crate::html::seg(a.trim())),
+                    &[],
+                ),
+                _ => redirect("/console/signin", &[]),
+            }
         } else {
             page_status(
                 StatusCode::FORBIDDEN,
@@ -208,6 +217,19 @@ fn route(c: &Console, r: &Req) -> Response {
         (["policies", arn, "versions"], _, true) => p.create_policy_version(arn),
         (["policies", arn, "versions", v, "default"], _, true) => p.set_default_version(arn, v),
         (["policies", arn, "versions", v, "delete"], _, true) => p.delete_version(arn, v),
+        (["organizations"], true, _) => p.organization(),
+        (["organizations", "create"], _, true) => p.create_organization(),
+        (["organizations", "accounts"], _, true) => p.create_org_account(),
+        (["organizations", "ous"], _, true) => p.create_org_unit(),
+        (["organizations", "move"], _, true) => p.move_org_account(),
+        (["organizations", "policies"], true, _) => p.org_policies(),
+        (["organizations", "policies"], _, true) => p.create_org_policy(),
+        (["organizations", "policy-types"], _, true) => p.set_org_policy_type(),
+        (["organizations", "policies", "new"], true, _) => p.new_org_policy(),
+        (["organizations", "policies", id], true, _) => p.org_policy(id),
+        (["organizations", "policies", id], _, true) => p.update_org_policy(id),
+        (["organizations", "policies", id, "attach"], _, true) => p.attach_org_policy(id, true),
+        (["organizations", "policies", id, "detach"], _, true) => p.attach_org_policy(id, false),
         (["simulator"], true, _) => p.simulator(),
         (["simulator"], _, true) => p.simulate(),
         (["password"], true, _) => p.password_form(None, StatusCode::OK),

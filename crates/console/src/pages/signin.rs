@@ -1,4 +1,6 @@
-//! Sign-in: the root user or an IAM user with a password, then (when the user has an enabled
+//! Sign-in to an account named by its id or its alias (`/console?account=…` or
+//! `/console/signin?account=…`, the local form of AWS's `https://ACCOUNT.signin.aws.amazon.com/console`,
+//! fills it in): the root user or an IAM user with a password, then (when the user has an enabled
 //! virtual MFA device) a second step asking for a code. The forms use a double-submit
 //! pre-session CSRF cookie; failures count toward the lockout.
 
@@ -26,7 +28,7 @@ pub(super) fn signin_form(r: &Req, error: Option<&str>, status: StatusCode) -> R
     let body = format!(
         r#"{err}<form method="post" action="/console/signin">
 <input type="hidden" name="csrf" value="{pre}">
-<label>Account ID <input type="text" name="account" required autocomplete="off" inputmode="numeric" value="{account}"></label>
+<label>Account ID (12 digits) or account alias <input type="text" name="account" required autocomplete="organization" spellcheck="false" autocapitalize="none" value="{account}"></label>
 <label>IAM user name (leave empty to sign in as the root user) <input type="text" name="username" autocomplete="username" value="{user}"></label>
 <label>Password <input type="password" name="password" required autocomplete="current-password"></label>
 <button type="submit">Sign in</button></form>"#
@@ -54,8 +56,14 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
     let user = r.field("username").map(str::trim).filter(|u| !u.is_empty());
     let password = r.field("password").unwrap_or("");
     let t = now();
+    // Failures count per account whether it was named by id or by alias (an unknown name
+    // counts under itself).
+    let lock_account = c
+        .backend
+        .resolve_account(account)
+        .unwrap_or_else(|| account.to_ascii_lowercase());
     let key = format!(
-        "{account}\0{}",
+        "{lock_account}\0{}",
         user.map(str::to_ascii_lowercase)
             .unwrap_or_else(|| "root".into())
     );
@@ -73,12 +81,7 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
         );
     }
     let source = r.source_ip.to_string();
-    if account != c.backend.account_id() {
-        c.source_lockout.fail(&source, t);
-        c.lockout.fail(&key, t);
-        return signin_form(r, Some(BAD_SIGNIN), StatusCode::UNAUTHORIZED);
-    }
-    match c.backend.sign_in(user, password, r.source_ip) {
+    match c.backend.sign_in(account, user, password, r.source_ip) {
         Ok(creds) => {
             c.lockout.succeed(&key);
             start_session(c, creds, &[PRE_COOKIE])
@@ -97,6 +100,7 @@ pub(super) fn signin(c: &Console, r: &Req) -> Response {
             };
             let id = c.pending_mfa.create(
                 crate::session::Pending {
+                    account: account.to_owned(),
                     user_name: user.to_owned(),
                     lock_key: key,
                     expires: t + crate::session::MFA_WAIT_SECS,
@@ -187,7 +191,10 @@ pub(super) fn signin_mfa(c: &Console, r: &Req) -> Response {
         );
     }
     let code = r.field("code").unwrap_or("").trim();
-    match c.backend.sign_in_mfa(&p.user_name, code, r.source_ip) {
+    match c
+        .backend
+        .sign_in_mfa(&p.account, &p.user_name, code, r.source_ip)
+    {
         Ok(creds) => {
             c.pending_mfa.remove(&pid);
             c.lockout.succeed(&p.lock_key);

@@ -1,4 +1,4 @@
-//! Switch role: sts:AssumeRole as the signed-in identity (never as a role session when switching
+//! Switch role (into a role of this account or, named by id or alias, of another): sts:AssumeRole as the signed-in identity (never as a role session when switching
 //! again), the session's banner (display name, one of AWS's five colours), switch back, and
 //! the recent roles as one-click entries.
 
@@ -29,8 +29,14 @@ impl P<'_> {
                 )
             })
             .collect();
+        // By default the signed-in identity's own account (also while switched).
+        let base_arn = self
+            .s
+            .switched
+            .as_ref()
+            .map_or(&self.s.arn, |w| &w.base_arn);
         let account = match q("account") {
-            a if a.is_empty() => self.c.backend.account_id(),
+            a if a.is_empty() => crate::html::principal_name(base_arn).1,
             a => a,
         };
         let recent = if self.s.recent_roles.is_empty() {
@@ -57,7 +63,7 @@ impl P<'_> {
             "Switch role",
             &format!(
                 r#"{recent}<form method="post" action="/console/switch-role">{csrf}
-<label>Account <input type="text" name="Account" required value="{acct}"></label>
+<label>Account ID or alias <input type="text" name="Account" required maxlength="63" spellcheck="false" autocapitalize="none" value="{acct}"></label>
 <label>Role <input type="text" name="RoleName" required value="{role}"></label>
 <label>Display name (optional) <input type="text" name="DisplayName" maxlength="64" value="{display}"></label>
 <fieldset><legend>Display color</legend>{colors}</fieldset>
@@ -76,6 +82,25 @@ impl P<'_> {
         let sid = self.sid;
         let account = self.field("Account");
         let role = self.field("RoleName");
+        // Another account may be named by its alias, as in AWS's console; the role's ARN takes
+        // its id.
+        let account_id = if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+            account.clone()
+        } else {
+            match self.c.backend.resolve_account(&account) {
+                Some(id) => id,
+                None => {
+                    return self.failed(
+                        "Switch role",
+                        &crate::CallError {
+                            code: "InvalidInput".into(),
+                            message: "Invalid information in one or more fields. Check your information or contact your administrator.".into(),
+                            status: 400,
+                        },
+                    );
+                }
+            }
+        };
         let display = match self.field("DisplayName") {
             d if d.is_empty() => format!("{role} @ {account}"),
             d => d,
@@ -116,7 +141,7 @@ impl P<'_> {
             self.r.source_ip,
             "sts",
             "AssumeRole",
-            json!({"RoleArn": format!("arn:aws:iam::{account}:role/{role}"),
+            json!({"RoleArn": format!("arn:aws:iam::{account_id}:role/{role}"),
                 "RoleSessionName": session_name, "DurationSeconds": 3600}),
         ) {
             Ok(v) => v,
