@@ -8,12 +8,19 @@
 //     and, on the Organizations page, the member account's read-only notice;
 //   "Recent roles" remembers account and role;
 //   "Switch back" returns to the user in the management account.
+// Before that, the management account's root on the Organizations pages: the new account in
+// the accounts table, an OU created and the account moved into it, SCPs enabled on the root
+// and a policy created in the policy editor and attached to the OU.
 
-import { accountMenu, alertText, assert, clickForPage, escapeRe, feature, header, iamArn, nav, rootCli, signIn, signedInAs } from "./lib.mjs";
+import { accountMenu, alertText, assert, clickForPage, escapeRe, feature, header, iamArn, nav, rootCli, rootPage, signIn, signedInAs } from "./lib.mjs";
 
 const USER = "org-switcher";
 const PASSWORD = "Org-Switcher-Password-1!";
 const ROLE = "OrganizationAccountAccessRole";
+
+/** Chooses the option of `select` whose text contains `text`. */
+const pick = async (select, text) =>
+  select.selectOption(await select.locator("option", { hasText: text }).first().getAttribute("value"));
 
 await feature("cross-account", async (t) => {
   rootCli(["organizations", "create-organization", "--feature-set", "ALL"]);
@@ -35,6 +42,34 @@ await feature("cross-account", async (t) => {
       Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: `arn:aws:iam::*:role/${ROLE}` }],
     }),
   ]);
+
+  await t.step("organizations-as-management-account", async () => {
+    const root = await rootPage(t);
+    assert.equal((await clickForPage(root, nav(root).getByRole("link", { name: "Organizations" }), "/console/organizations")).status(), 200);
+    await root.getByRole("row", { name: new RegExp(`workload ${member}`) }).waitFor();
+    await root.getByLabel("Organizational unit name").fill("Workloads");
+    await clickForPage(root, root.getByRole("button", { name: "Create organizational unit" }), "/console/organizations");
+    await root.getByText("Organizational unit Workloads created.").waitFor();
+    await root.getByLabel("Account", { exact: true }).selectOption(member);
+    await pick(root.getByLabel("Destination"), "OU: Workloads");
+    await clickForPage(root, root.getByRole("button", { name: "Move AWS account" }), "/console/organizations");
+    await root.getByRole("row", { name: new RegExp(`workload ${member} .* Workloads ou-`) }).waitFor();
+  });
+
+  await t.step("service-control-policy-attached", async () => {
+    const root = t.page;
+    await clickForPage(root, root.getByRole("navigation", { name: "Organizations" }).getByRole("link", { name: "Policies" }), "/console/organizations/policies");
+    await clickForPage(root, root.getByRole("button", { name: "Enable service control policies" }), "/console/organizations/policies");
+    await root.getByRole("link", { name: "FullAWSAccess", exact: true }).waitFor();
+    await clickForPage(root, root.getByRole("link", { name: "Create a service control policy" }), "/console/organizations/policies/new");
+    await root.getByLabel("Policy name").fill("NoNewUsers");
+    await root.getByText("The policy engine has no findings.").waitFor();
+    await clickForPage(root, root.getByRole("button", { name: "Create policy" }), "");
+    await root.getByRole("heading", { name: "NoNewUsers" }).waitFor();
+    await pick(root.getByLabel("Target"), "OU: Workloads");
+    await clickForPage(root, root.getByRole("button", { name: "Attach policy" }), "");
+    await root.getByRole("row", { name: /Workloads ou-.* ORGANIZATIONAL_UNIT/ }).waitFor();
+  });
 
   const page = await t.newPage();
   const band = () => header(page).getByRole("status");

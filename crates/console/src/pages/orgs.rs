@@ -471,7 +471,7 @@ impl P<'_> {
                         .collect();
                     body.push_str(&data_table(
                         label,
-                        &slug,
+                        "policies",
                         &["Policy name", "Policy ID", "Type", "Description"],
                         &rows,
                         list.len(),
