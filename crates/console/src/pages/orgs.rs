@@ -170,12 +170,12 @@ impl P<'_> {
     /// The organization's tree for its management account; otherwise the page to show: "Create
     /// organization" for an account in none, a read-only notice for a member account, or the
     /// error.
-    fn org_notice(&self) -> Result<Tree, Response> {
+    fn org_notice(&self) -> Result<Tree, Box<Response>> {
         // Not "AWS accounts" or "Policies": those titles carry the management pages' actions.
         let title = "AWS Organizations";
         match self.org_tree() {
             Ok(Ok(tree)) => Ok(tree),
-            Ok(Err(org)) => Err(self.page(
+            Ok(Err(org)) => Err(Box::new(self.page(
                 title,
                 &format!(
                     r#"<div class="notice" role="note"><h2>Your organization</h2><p>This account ({me}) is a member of the organization <code>{id}</code>. Its management account <strong>{master}</strong> ({email}) manages the organization's accounts, organizational units and policies; they can be viewed and changed only from there.</p></div>"#,
@@ -184,8 +184,8 @@ impl P<'_> {
                     master = esc(&txt(&org["MasterAccountId"])),
                     email = esc(&txt(&org["MasterAccountEmail"])),
                 ),
-            )),
-            Err(e) if not_in_use(&e) => Err(self.page(
+            ))),
+            Err(e) if not_in_use(&e) => Err(Box::new(self.page(
                 title,
                 &format!(
                     r#"<div class="notice" role="note"><h2>Create an organization</h2><p>This account ({me}) is not in an organization. Create one to manage several AWS accounts together: this account becomes its management account, and you can create accounts in it, group them in organizational units and apply service and resource control policies.</p>
@@ -193,8 +193,8 @@ impl P<'_> {
                     me = esc(&self.account()),
                     csrf = self.csrf(),
                 ),
-            )),
-            Err(e) => Err(self.failed(title, &e)),
+            ))),
+            Err(e) => Err(Box::new(self.failed(title, &e))),
         }
     }
 
@@ -226,7 +226,7 @@ impl P<'_> {
         let title = "AWS accounts";
         let tree = match self.org_notice() {
             Ok(t) => t,
-            Err(page) => return page,
+            Err(page) => return *page,
         };
         let accounts: Vec<&Node> = tree.nodes.iter().filter(|n| n.kind == "ACCOUNT").collect();
         let master = txt(&tree.org["MasterAccountId"]);
@@ -429,7 +429,7 @@ impl P<'_> {
         let title = "Policies";
         let tree = match self.org_notice() {
             Ok(t) => t,
-            Err(page) => return page,
+            Err(page) => return *page,
         };
         let mut body = String::new();
         for (kind, label, _) in TYPES {
