@@ -468,34 +468,30 @@ impl Backend for ConsoleHost {
 }
 
 /// The account a console sign-in (or switch role) names: `text` is a 12-digit id of one of the
-/// store's active accounts ([`Table::Accounts`]), or an account alias (IAM's, kept per account
-/// in [`Table::Meta`] under [`crate::iam::account::ALIAS_KEY`]; matched case-insensitively, as
-/// aliases are lower case). An alias is looked up by reading each account's alias: one small
-/// read per account, at sign-in only. An alias two accounts claim names neither.
+/// store's active accounts ([`Table::Accounts`]), or an account alias (IAM's, unique across
+/// accounts: the store-wide index [`crate::accounts::account_of_alias`]; matched
+/// case-insensitively, as aliases are lower case). One store-wide read or two.
 pub fn account_for_sign_in(state: &AppState, text: &str) -> Option<String> {
     let text = text.trim();
     if text.is_empty() || text.len() > 63 {
         return None;
     }
-    let records = state
+    state
         .store(GLOBAL)
-        .view(|tx| crate::accounts::all(tx))
-        .ok()?;
-    let active = records.into_iter().filter(|a| a.is_active());
-    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
-        return active.map(|a| a.id).find(|id| id == text);
-    }
-    let wanted = text.to_ascii_lowercase();
-    let mut found = active.filter(|a| {
-        state
-            .store(&a.id)
-            .view(|tx| tx.get_json::<Value>(Table::Meta, crate::iam::account::ALIAS_KEY))
-            .ok()
-            .flatten()
-            .is_some_and(|v| v["alias"].as_str() == Some(wanted.as_str()))
-    });
-    let first = found.next()?;
-    found.next().is_none().then_some(first.id)
+        .view(|tx| {
+            let id = if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+                text.to_owned()
+            } else {
+                match crate::accounts::account_of_alias(tx, &text.to_ascii_lowercase())? {
+                    Some(id) => id,
+                    None => return Ok(None),
+                }
+            };
+            let active = crate::accounts::record(tx, &id)?.is_some_and(|r| r.is_active());
+            Ok(active.then_some(id))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Serial numbers of the MFA devices enabled for `user`.

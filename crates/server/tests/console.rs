@@ -3457,11 +3457,30 @@ impl Browser {
 fn sign_in_by_account_id_or_alias_and_unknown_accounts_fail_like_bad_passwords() {
     let server = common::start_in_memory();
     server.set_console_root_password(ROOT_PASSWORD).unwrap();
-    let (root, member, _) = organization_with_member(&server);
+    let (root, member, in_member) = organization_with_member(&server);
     root.ok(
         "iam",
         "CreateAccountAlias",
         json!({"AccountAlias": "kagi-main"}),
+    );
+    // Aliases are unique across the accounts, as on AWS (an account may set its own again).
+    let (status, code, message) = root.err(
+        "iam",
+        "CreateAccountAlias",
+        json!({"AccountAlias": "workload-team"}),
+    );
+    assert_eq!(
+        (status, code.as_str(), message.as_str()),
+        (
+            409,
+            "EntityAlreadyExists",
+            "The account alias workload-team already exists."
+        )
+    );
+    in_member.ok(
+        "iam",
+        "CreateAccountAlias",
+        json!({"AccountAlias": "workload-team"}),
     );
 
     // By the member account's id, then by its alias (any case): a session of that account.
@@ -3997,4 +4016,51 @@ fn organizations_page_creates_accounts_ous_and_control_policies_through_the_api(
         "{}",
         p.body
     );
+}
+
+#[test]
+fn mfa_sign_in_to_a_member_account_named_by_its_alias() {
+    use base64::Engine;
+    let server = common::start_in_memory();
+    let (_, member, in_member) = organization_with_member(&server);
+    let d = in_member.ok(
+        "iam",
+        "CreateVirtualMFADevice",
+        json!({"VirtualMFADeviceName": "wl-phone"}),
+    );
+    let serial = d["VirtualMFADevice"]["SerialNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        serial.starts_with(&format!("arn:aws:iam::{member}:mfa/")),
+        "{serial}"
+    );
+    let b32 = base64::engine::general_purpose::STANDARD
+        .decode(d["VirtualMFADevice"]["Base32StringSeed"].as_str().unwrap())
+        .unwrap();
+    let seed = kagi_server::totp::base32_decode(std::str::from_utf8(&b32).unwrap()).unwrap();
+    let step = kagi_server::totp::step_of(kagi_server::ids::now_secs());
+    let code = |s: u64| kagi_server::totp::code_at_step(&seed, s);
+    in_member.ok(
+        "iam",
+        "EnableMFADevice",
+        json!({"UserName": "wl-user", "SerialNumber": serial,
+            "AuthenticationCode1": code(step - 2), "AuthenticationCode2": code(step - 1)}),
+    );
+    let mut b = Browser::new(server.addr);
+    let p = b.sign_in_to("workload-team", "wl-user", MEMBER_PASSWORD);
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/signin/mfa"));
+    let form = b.get("/console/signin/mfa");
+    let p = b.post(
+        "/console/signin/mfa",
+        &[("csrf", &form.csrf()), ("code", &code(step))],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let users = b.get("/console/users");
+    assert_eq!(users.status, 200, "{}", users.body);
+    assert!(users.body.contains(&format!(
+        r#"<span class="who-name">wl-user</span> <span class="who-account">@ {member}</span>"#
+    )));
 }
