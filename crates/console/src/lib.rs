@@ -180,8 +180,7 @@ pub enum SignInError {
 
 /// What the console needs from the server.
 pub trait Backend: Send + Sync + 'static {
-    /// The account the server started with (the sign-in page's suggestion, and what a backend
-    /// with one account serves).
+    /// The account the server started with (all a backend with one account serves).
     fn account_id(&self) -> String;
     /// Runs `service:operation` with `input` (the API's input shape) as the principal owning
     /// `access_key_id`, exactly like an API call: validated, authorised, handled.

@@ -3998,6 +3998,56 @@ fn organizations_page_creates_accounts_ous_and_control_policies_through_the_api(
     assert_eq!(p.status, 303, "{}", p.body);
     assert!(b.get(&policy_page).body.contains("Not attached."));
 
+    // An RCP, attached to an account.
+    let p = b.post(
+        "/console/organizations/policy-types",
+        &[
+            ("csrf", &csrf),
+            ("PolicyType", "RESOURCE_CONTROL_POLICY"),
+            ("Enable", "1"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(
+        b.get("/console/organizations/policies")
+            .body
+            .contains("Disable resource control policies")
+    );
+    let form = b.get("/console/organizations/policies/new?type=RESOURCE_CONTROL_POLICY");
+    assert!(
+        form.body.contains(r#"data-policy-type="resource""#),
+        "{}",
+        form.body
+    );
+    let rcp = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-none"}}}]}"#;
+    let p = b.post(
+        "/console/organizations/policies",
+        &[
+            ("csrf", &csrf),
+            ("Type", "RESOURCE_CONTROL_POLICY"),
+            ("Name", "OrgOnly"),
+            ("Description", ""),
+            ("Content", rcp),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let rcp_page = p.location.unwrap();
+    let p = b.post(
+        &format!("{rcp_page}/attach"),
+        &[("csrf", &csrf), ("TargetId", &dev)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = b.get(&rcp_page);
+    assert!(
+        page.body.contains(&format!(
+            "<td>dev</td><td><code>{dev}</code></td><td>ACCOUNT</td>"
+        )),
+        "{}",
+        page.body
+    );
+    let listed = b.get("/console/organizations/policies");
+    assert!(listed.body.contains(">OrgOnly</a>"), "{}", listed.body);
+
     // An IAM user of the management account without Organizations permissions: denied, in
     // AWS's words.
     root_api.ok("iam", "CreateUser", json!({"UserName": "no-orgs"}));
