@@ -3587,7 +3587,7 @@ fn sign_in_by_account_id_or_alias_and_unknown_accounts_fail_like_bad_passwords()
 #[test]
 fn switch_role_into_another_account_shows_its_iam_then_switches_back() {
     let server = common::start_in_memory();
-    let (root, member, _) = organization_with_member(&server);
+    let (root, member, in_member) = organization_with_member(&server);
     // A user of the management account who may assume the member's role (the identity-policy
     // side; the role's trust policy trusts the management account).
     for (user, allowed) in [("switcher", true), ("stranger", false)] {
@@ -3668,6 +3668,32 @@ fn switch_role_into_another_account_shows_its_iam_then_switches_back() {
             .contains("<small>OrganizationAccountAccessRole @ workload-team</small>"),
         "{}",
         form.body
+    );
+    // ECR is the member account's registry: a repository created here is the member's.
+    let p = b.post(
+        "/console/ecr/repositories",
+        &[
+            ("csrf", &csrf),
+            ("repositoryName", "wl-app"),
+            ("region", "ap-northeast-1"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let repos = b.get("/console/ecr/repositories");
+    assert_eq!(repos.status, 200, "{}", repos.body);
+    assert!(repos.body.contains(">wl-app</a>"), "{}", repos.body);
+    let in_member_repos = in_member.ecr("DescribeRepositories", json!({})).unwrap();
+    assert_eq!(
+        in_member_repos["repositories"][0]["repositoryArn"],
+        json!(format!(
+            "arn:aws:ecr:ap-northeast-1:{member}:repository/wl-app"
+        ))
+    );
+    let own = root.ecr("DescribeRepositories", json!({})).unwrap();
+    assert_eq!(
+        own["repositories"],
+        json!([]),
+        "not the management account's"
     );
     // The Organizations page of a member account: a read-only notice.
     let orgs = b.get("/console/organizations");
