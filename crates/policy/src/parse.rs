@@ -7,6 +7,7 @@ use crate::ast::*;
 use crate::condition::Operator;
 use crate::error::{PathElement, PolicyError, aws_message as msg};
 use crate::json::{self, Member, Node, Position, Span, Value};
+use crate::path::{key, list_path, statement_path, with};
 
 /// Parses and checks a policy document of the given type.
 ///
@@ -21,8 +22,8 @@ use crate::json::{self, Member, Node, Position, Span, Value};
 /// [`ErrorCode::OrganizationsMalformedPolicyDocument`]: crate::error::ErrorCode::OrganizationsMalformedPolicyDocument
 pub fn parse(text: &str, policy_type: PolicyType) -> Result<Policy, PolicyError> {
     if policy_type.is_organizations() {
-        crate::organizations::check_size(text)?;
-        return parse_iam(text, policy_type).map_err(crate::organizations::as_organizations_error);
+        crate::org_rules::check_size(text)?;
+        return parse_iam(text, policy_type).map_err(crate::org_rules::as_organizations_error);
     }
     parse_iam(text, policy_type)
 }
@@ -514,44 +515,11 @@ pub(crate) fn aws_principal_ok(v: &str) -> bool {
         && !v.contains('*')
 }
 
-/// The path of a statement: `Statement` or `Statement[i]`.
-pub(crate) fn statement_path(p: &Policy, s: &Statement) -> Vec<PathElement> {
-    let mut v = vec![PathElement::Key("Statement".into())];
-    if p.statement_is_array {
-        v.push(PathElement::Index(s.index));
-    }
-    v
-}
-
-pub(crate) fn with(mut path: Vec<PathElement>, more: &[PathElement]) -> Vec<PathElement> {
-    path.extend_from_slice(more);
-    path
-}
-
-pub(crate) fn key(k: &str) -> PathElement {
-    PathElement::Key(k.to_string())
-}
-
-pub(crate) fn list_path(
-    base: &[PathElement],
-    el: &ListElement,
-    name: &str,
-    negname: &str,
-    i: usize,
-) -> Vec<PathElement> {
-    let mut v = base.to_vec();
-    v.push(key(if el.negated { negname } else { name }));
-    if el.is_list {
-        v.push(PathElement::Index(i));
-    }
-    v
-}
-
 /// The structural rules IAM applies when a policy is saved: every violation, in document order.
 pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
     let mut errs = Vec::new();
     if p.policy_type.is_organizations() {
-        crate::organizations::check_document(p, &mut errs);
+        crate::org_rules::check_document(p, &mut errs);
     }
     let mut sids: Vec<&Spanned<String>> = Vec::new();
     for s in &p.statements {
@@ -590,7 +558,7 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
             sids.push(sid);
         }
         if p.policy_type.is_organizations() {
-            crate::organizations::check_statement(p, s, &mut errs);
+            crate::org_rules::check_statement(p, s, &mut errs);
         }
         match (&s.principal, p.policy_type) {
             (Some(pr), PolicyType::Identity) => errs.push(

@@ -46,7 +46,7 @@ pub fn simulate(input: &SimulationInput<'_>) -> Value {
     for action in input.actions {
         let mut policies = input.policies;
         let service = action.split_once(':').map_or(action.as_str(), |(s, _)| s);
-        if !crate::organizations::rcp_supports_service(service) {
+        if !crate::org_rules::rcp_supports_service(service) {
             policies.rcp = None;
         }
         for resource in resources {

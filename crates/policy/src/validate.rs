@@ -12,7 +12,8 @@ use crate::ast::{Effect, ListElement, Policy, PolicyType, Statement, Version};
 use crate::condition::OpKind;
 use crate::error::{Location, PathElement, PolicyError};
 use crate::json::Span;
-use crate::parse::{check_all, parse_lenient, statement_path};
+use crate::parse::{check_all, parse_lenient};
+use crate::path::statement_path;
 use crate::pattern::{ArnPattern, Template};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -220,7 +221,7 @@ pub fn validate(text: &str, policy_type: PolicyType) -> Vec<Finding> {
         )),
         PolicyType::ServiceControl | PolicyType::ResourceControl => {
             // Organizations counts every character, whitespace included.
-            if let Err(e) = crate::organizations::check_size(text) {
+            if let Err(e) = crate::org_rules::check_size(text) {
                 out.push(Finding::new(
                     FindingType::Error,
                     "POLICY_SIZE_EXCEEDS_QUOTA",

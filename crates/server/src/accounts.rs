@@ -50,6 +50,9 @@ pub fn all(tx: &dyn Tx) -> anyhow::Result<Vec<AccountRecord>> {
     Ok(out)
 }
 
+/// `Table::Meta` key of an account's alias (in its own scope; IAM's CreateAccountAlias).
+pub const ALIAS_KEY: &str = "account-alias";
+
 /// [`Table::Accounts`] key of an account alias (aliases are unique across accounts, as on
 /// AWS); the document is the account id.
 pub fn alias_key(alias: &str) -> String {
@@ -68,7 +71,7 @@ pub fn ensure_bootstrap(state: &AppState) -> anyhow::Result<()> {
     // An alias set before aliases were registered store-wide.
     let alias: Option<serde_json::Value> = state
         .store(&account)
-        .view(|tx| tx.get_json(Table::Meta, crate::iam::account::ALIAS_KEY))?;
+        .view(|tx| tx.get_json(Table::Meta, ALIAS_KEY))?;
     let alias = alias.and_then(|v| v["alias"].as_str().map(str::to_owned));
     state.store(GLOBAL).write(|tx| {
         if let Some(a) = &alias

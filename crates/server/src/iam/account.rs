@@ -18,7 +18,7 @@ pub fn empty_user_list(ctx: &Ctx, i: &Value, op: &str, key: &str) -> AwsResult<V
     paginate(i, Vec::new(), key)
 }
 
-pub const ALIAS_KEY: &str = "account-alias";
+pub use crate::accounts::ALIAS_KEY;
 
 fn account_alias(ctx: &Ctx) -> AwsResult<Option<String>> {
     use crate::store::{StoreExt, Table, TxExt};
