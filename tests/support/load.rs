@@ -13,13 +13,14 @@
 //!
 //! The server's peak RSS is its `VmHWM` (kernel-kept high-water mark) at the end of the run.
 
+use crate::support::signed::{escape as form_escape, parse_head, request as signed};
 use crate::support::{ACCOUNT, Endpoint};
-use kagi_sigv4::{Credentials, SigningParams};
+use kagi_sigv4::Credentials;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What to run; [`Config::from_env`] reads `MIXED_CONNECTIONS`, `MIXED_SECONDS`,
@@ -218,65 +219,6 @@ fn setup(at: Endpoint) -> Setup {
     }
 }
 
-/// Percent-encodes all but RFC 3986's unreserved characters.
-fn form_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A signed HTTP/1.1 request: query protocol (IAM, STS) when `target` is None, else ECR's
-/// JSON 1.1 with that `X-Amz-Target` operation.
-fn signed(
-    port: u16,
-    creds: &Credentials,
-    service: &str,
-    target: Option<&str>,
-    body: &str,
-) -> Vec<u8> {
-    let host = format!("127.0.0.1:{port}");
-    let mut headers = vec![("host".to_string(), host)];
-    match target {
-        None => headers.push((
-            "content-type".into(),
-            "application/x-www-form-urlencoded; charset=utf-8".into(),
-        )),
-        Some(op) => {
-            headers.push(("content-type".into(), "application/x-amz-json-1.1".into()));
-            headers.push((
-                "x-amz-target".into(),
-                format!("AmazonEC2ContainerRegistry_V20150921.{op}"),
-            ));
-        }
-    }
-    let params = SigningParams {
-        region: "us-east-1",
-        service,
-        time: SystemTime::now(),
-    };
-    kagi_sigv4::sign_headers(
-        "POST",
-        "/",
-        "",
-        &mut headers,
-        body.as_bytes(),
-        creds,
-        &params,
-    )
-    .expect("sign");
-    let mut req = String::from("POST / HTTP/1.1\r\n");
-    for (k, v) in &headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
-    req.into_bytes()
-}
-
 /// The operations of the mix and their weights (out of 100).
 pub const MIX: &[(&str, u32)] = &[
     ("sts GetCallerIdentity", 22),
@@ -362,26 +304,6 @@ impl Conn {
         };
         (op, req)
     }
-}
-
-/// Parses a response head: (status, body offset, content length, connection: close).
-fn parse_head(buf: &[u8]) -> Option<(u16, usize, usize, bool)> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&buf[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let mut len = 0;
-    let mut close = false;
-    for l in lines {
-        let (k, v) = l.split_once(':')?;
-        let v = v.trim();
-        if k.eq_ignore_ascii_case("content-length") {
-            len = v.parse().ok()?;
-        } else if k.eq_ignore_ascii_case("connection") {
-            close = v.eq_ignore_ascii_case("close");
-        }
-    }
-    Some((status, end + 4, len, close))
 }
 
 type Stats = BTreeMap<&'static str, OpStats>;
