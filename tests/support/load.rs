@@ -78,6 +78,12 @@ pub struct Report {
     pub idle_rss_kib: Option<u64>,
     pub peak_rss_kib: Option<u64>,
     pub rss_after_kib: Option<u64>,
+    /// The server's CPU time (user + system) during the run, in seconds.
+    pub server_cpu: Option<f64>,
+    /// The machine's 1-minute load average at the start (other work disturbs the figures).
+    pub loadavg: Option<String>,
+    /// The most threads the server had (sampled every 200 ms).
+    pub peak_threads: u64,
 }
 
 impl Report {
@@ -117,11 +123,20 @@ impl Report {
         let mib =
             |k: Option<u64>| k.map_or("?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
         println!(
-            "server RSS: idle {}, peak {} (VmHWM), after the load {}",
+            "server RSS: idle {}, peak {} (VmHWM), after the load {}; at most {} threads",
             mib(self.idle_rss_kib),
             mib(self.peak_rss_kib),
-            mib(self.rss_after_kib)
+            mib(self.rss_after_kib),
+            self.peak_threads
         );
+        if let Some(cpu) = self.server_cpu {
+            println!(
+                "server CPU: {cpu:.1} s ({:.0}% of one core), {:.0} µs per answer; load average at the start {}",
+                cpu * 100.0 / self.elapsed,
+                cpu * 1e6 / total.max(1) as f64,
+                self.loadavg.as_deref().unwrap_or("?")
+            );
+        }
         for e in &self.error_samples {
             println!("unexpected: {e}");
         }
@@ -137,6 +152,15 @@ pub fn proc_kib(pid: u32, field: &str) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// CPU time (user + system) process `pid` has used, in seconds.
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ
 }
 
 /// Raises this process's open-file limit to its hard limit; returns the soft limit now.
@@ -241,6 +265,8 @@ struct Conn {
     /// Users this connection created and has not deleted yet.
     created: Vec<String>,
     n: u64,
+    /// IAM writes in the mix (`MIXED_IAM_WRITES=0` turns them into GetUser).
+    writes: bool,
 }
 
 impl Conn {
@@ -258,6 +284,11 @@ impl Conn {
         }
         if op == "iam DeleteUser" && self.created.is_empty() {
             op = "iam CreateUser";
+        }
+        if !self.writes && op.starts_with("iam CreateUser")
+            || !self.writes && op == "iam DeleteUser"
+        {
+            op = "iam GetUser";
         }
         let s = &self.setup;
         let q = |body: String, svc: &str| signed(self.port, &s.user, svc, None, &body);
@@ -519,6 +550,10 @@ pub fn run(at: Endpoint, pid: u32, cfg: &Config) -> Report {
     );
     let setup = Arc::new(setup(at));
     let idle_rss_kib = proc_kib(pid, "VmRSS:");
+    let loadavg = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned));
+    let cpu_before = cpu_secs(pid);
     let shared = Arc::new(Shared {
         stop: AtomicBool::new(false),
         open: AtomicU64::new(0),
@@ -526,6 +561,17 @@ pub fn run(at: Endpoint, pid: u32, cfg: &Config) -> Report {
         samples: Mutex::new(vec![]),
     });
     let registry = registry_workers(at, &setup, cfg, &shared);
+    let sampler = {
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            let mut most = 0;
+            while !shared.stop.load(Ordering::Relaxed) {
+                most = most.max(proc_kib(pid, "Threads:").unwrap_or(0));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            most
+        })
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -540,6 +586,7 @@ pub fn run(at: Endpoint, pid: u32, cfg: &Config) -> Report {
                     setup: setup.clone(),
                     created: vec![],
                     n: 0,
+                    writes: std::env::var("MIXED_IAM_WRITES").as_deref() != Ok("0"),
                 };
                 tokio::spawn(connection(c, shared.clone()))
             })
@@ -553,6 +600,7 @@ pub fn run(at: Endpoint, pid: u32, cfg: &Config) -> Report {
         all
     });
     let elapsed = t0.elapsed().as_secs_f64();
+    let server_cpu = cpu_before.zip(cpu_secs(pid)).map(|(a, b)| b - a);
     for t in registry {
         merge(&mut ops, t.join().unwrap());
     }
@@ -568,5 +616,8 @@ pub fn run(at: Endpoint, pid: u32, cfg: &Config) -> Report {
         idle_rss_kib,
         peak_rss_kib: proc_kib(pid, "VmHWM:"),
         rss_after_kib: proc_kib(pid, "VmRSS:"),
+        server_cpu,
+        loadavg,
+        peak_threads: sampler.join().unwrap(),
     }
 }
