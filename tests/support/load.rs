@@ -419,6 +419,9 @@ async fn connection(mut c: Conn, shared: Arc<Shared>) -> Stats {
                 } else {
                     status == 200
                 };
+                if !ok && op == "iam CreateUser" {
+                    c.created.pop(); // nothing to delete
+                }
                 if ok {
                     st.latencies.push(us);
                     if denial {
