@@ -32,8 +32,7 @@ fn main() {
     let data = tempfile::tempdir().unwrap();
     let backend = std::env::var("MIXED_BACKEND").unwrap_or_default();
     let mut extra: Vec<String> = vec!["--log".into(), "warn".into()];
-    let _s3;
-    if backend == "postgres" {
+    let _s3 = if backend == "postgres" {
         let pg = kagi_testkit::postgres::shared()
             .expect("MIXED_BACKEND=postgres needs PostgreSQL's server binaries");
         let s3 = kagi_testkit::s3::required("mixed")
@@ -47,10 +46,10 @@ fn main() {
             "--s3-endpoint".into(),
             s3.endpoint.clone(),
         ]);
-        _s3 = Some(s3);
+        Some(s3)
     } else {
-        _s3 = None;
-    }
+        None
+    };
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let server = support::Server::start(data.path(), &extra);
     println!(

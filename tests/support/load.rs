@@ -285,9 +285,7 @@ impl Conn {
         if op == "iam DeleteUser" && self.created.is_empty() {
             op = "iam CreateUser";
         }
-        if !self.writes && op.starts_with("iam CreateUser")
-            || !self.writes && op == "iam DeleteUser"
-        {
+        if !self.writes && (op == "iam CreateUser" || op == "iam DeleteUser") {
             op = "iam GetUser";
         }
         let s = &self.setup;
