@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod raw;
+pub mod signed;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

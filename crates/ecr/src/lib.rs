@@ -314,10 +314,10 @@ impl Ecr {
                 .gc_started
                 .swap(true, std::sync::atomic::Ordering::SeqCst)
         {
-            self.spawn_job("gc", GC_PERIOD, |ecr| {
+            self.spawn_job("gc", job_period(GC_PERIOD), |ecr| {
                 ecr.gc(store::DEFAULT_UPLOAD_MAX_AGE).map(drop)
             });
-            self.spawn_job("lifecycle", lifecycle::APPLY_PERIOD, |ecr| {
+            self.spawn_job("lifecycle", job_period(lifecycle::APPLY_PERIOD), |ecr| {
                 ecr.apply_lifecycle_policies(SystemTime::now()).map(drop)
             });
         }
@@ -355,3 +355,15 @@ impl Ecr {
 
 /// How often garbage collection runs (once per cluster).
 const GC_PERIOD: Duration = Duration::from_secs(3600);
+
+/// `KAGI_ECR_JOB_PERIOD` (seconds, in the server's environment) runs garbage collection and
+/// lifecycle policies that often instead of hourly and every 10 minutes: for tests that want
+/// them running under load (`tests/crash.rs`), and for a registry that must reclaim space
+/// sooner. Unset, zero or unparsable: `default`.
+fn job_period(default: Duration) -> Duration {
+    std::env::var("KAGI_ECR_JOB_PERIOD")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(default, |s| Duration::from_secs_f64(s.max(0.1)))
+}

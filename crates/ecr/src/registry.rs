@@ -74,8 +74,9 @@ async fn dispatch(State(ecr): State<Arc<Ecr>>, req: Request) -> Response {
     resp
 }
 
+/// What a registry path names (public for the `registry_route` fuzz target).
 #[derive(Debug, PartialEq)]
-enum Route {
+pub enum Route {
     Base,
     Catalog,
     Tags(String),
@@ -85,7 +86,9 @@ enum Route {
     Upload(String, String),
 }
 
-fn parse_route(path: &str) -> Option<Route> {
+/// Routes a `/v2/…` path (segments percent-decoded); `None` for no registry route. Names and
+/// references are checked by the handlers (ECR's grammar, `sha256:` digests), not here.
+pub fn parse_route(path: &str) -> Option<Route> {
     let rest = path.strip_prefix("/v2")?;
     let rest = rest.strip_prefix('/').unwrap_or(rest);
     if rest.is_empty() {
@@ -449,7 +452,7 @@ fn has_body(h: &HeaderMap) -> bool {
 }
 
 /// `Content-Range: <start>-<end>` (also tolerates a `bytes ` / `bytes=` prefix); returns start.
-fn parse_content_range(v: &str) -> Option<u64> {
+pub fn parse_content_range(v: &str) -> Option<u64> {
     let v = v.trim();
     let v = v
         .strip_prefix("bytes=")
@@ -544,8 +547,10 @@ async fn start_upload(
     Ok(upload_status(StatusCode::ACCEPTED, name, &id, 0))
 }
 
-/// Parses `Range: bytes=a-b | a- | -n` against `size`. `Ok(None)` = no (usable) Range header.
-fn parse_range(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, ()> {
+/// Parses `Range: bytes=a-b | a- | -n` against `size`. `Ok(None)` = no (usable) Range header;
+/// `Ok(Some((start, end)))` is inclusive and always within the blob; `Err` is a 416.
+#[allow(clippy::result_unit_err)]
+pub fn parse_range(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, ()> {
     let Some(v) = h else { return Ok(None) };
     let Some(spec) = v.trim().strip_prefix("bytes=") else {
         return Ok(None);

@@ -1,10 +1,12 @@
 //! OpenID Connect issuers' signing keys (for AssumeRoleWithWebIdentity, [`crate::sts::web_identity`]):
-//! fetched by OpenID Connect Discovery, cached per issuer, one fetch per issuer at a time.
+//! fetched by OpenID Connect Discovery, cached per issuer, one fetch per issuer at a time,
+//! only from public addresses (or loopback, named as such), checked on the very addresses the
+//! client connects to ([`PinnedResolver`]: no DNS rebinding).
 
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -110,19 +112,120 @@ impl JwksCache {
     }
 }
 
-/// No redirects: a redirect is how a fetch that passed [`check_destination`] would be sent to
-/// an address that would not (SSRF); OpenID Connect Discovery needs none.
+/// No redirects: a redirect is how a fetch that passed the destination check would be sent to
+/// an address that would not (SSRF); OpenID Connect Discovery needs none. Names are resolved by
+/// [`PinnedResolver`]: once, checked, and those very addresses connected to.
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
+    agent_with(system_lookup, Duration::from_secs(10))
+}
+
+fn agent_with(lookup: Lookup, timeout: Duration) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(0)
-        .build()
-        .into()
+        .build();
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        PinnedResolver { lookup },
+    )
+}
+
+/// A name lookup: the system's, or a test's.
+type Lookup = fn(&str, u16) -> std::io::Result<Vec<SocketAddr>>;
+
+fn system_lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).map(Iterator::collect)
+}
+
+/// The HTTP client's resolver (DNS rebinding): it looks the host up once, refuses the request
+/// unless every address it got passes [`allowed_addresses`], and gives the client exactly
+/// those addresses to connect to. A checker that resolved the name and a client that resolved
+/// it again would connect wherever the second answer pointed (a name answering a public
+/// address, then 127.0.0.1 or 169.254.169.254).
+#[derive(Debug)]
+struct PinnedResolver {
+    lookup: Lookup,
+}
+
+impl ureq::unversioned::resolver::Resolver for PinnedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let refuse = |why: String| {
+            ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                why,
+            ))
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| refuse(format!("{uri}: no host")))?;
+        let port = authority.port_u16().unwrap_or(
+            if uri
+                .scheme_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("http"))
+            {
+                80
+            } else {
+                443
+            },
+        );
+        let addrs = allowed_addresses(authority.as_str(), authority.host(), port, self.lookup)
+            .map_err(|why| refuse(format!("{uri}: {why}")))?;
+        let mut out = self.empty();
+        for a in addrs.into_iter().take(16) {
+            out.push(a);
+        }
+        Ok(out)
+    }
+}
+
+/// The addresses a fetch from `host:port` may connect to: all of them public, or all loopback
+/// when the URL names loopback itself (`127.0.0.1`, `[::1]`, `localhost`: a test IdP beside
+/// kagi). A name that resolves to a private, link-local, loopback or reserved address is
+/// refused, whatever else it resolves to.
+fn allowed_addresses(
+    authority: &str,
+    host: &str,
+    port: u16,
+    lookup: Lookup,
+) -> Result<Vec<SocketAddr>, String> {
+    if authority.contains('@') || host.is_empty() {
+        return Err("not an issuer URL".into());
+    }
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => lookup(host, port).map_err(|e| format!("{host}: {e}"))?,
+    };
+    if addrs.is_empty() {
+        return Err(format!("{host} has no address"));
+    }
+    let loopback_named = is_loopback_authority(authority);
+    match addrs.iter().find(|a| {
+        if loopback_named {
+            !a.ip().is_loopback()
+        } else {
+            !is_public(a.ip())
+        }
+    }) {
+        Some(a) if loopback_named => Err(format!("{host} resolves to {} (not loopback)", a.ip())),
+        Some(a) => Err(format!(
+            "{} is not a public address; kagi fetches issuers' keys only from public \
+             addresses (or loopback)",
+            a.ip()
+        )),
+        None => Ok(addrs),
+    }
 }
 
 fn get_json(agent: &ureq::Agent, url: &str) -> Result<Value, String> {
-    check_destination(url)?;
+    // The destination is checked by the agent's resolver, on the addresses it connects to.
     let mut resp = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
     if resp.status() != 200 {
         return Err(format!("{url}: HTTP {}", resp.status().as_u16()));
@@ -167,11 +270,11 @@ pub fn allowed_url(url: &str) -> bool {
         .is_some_and(is_loopback_authority)
 }
 
-/// Refuses (before any connection) a URL whose host is, or resolves to, an address that is
-/// neither public nor loopback: private ranges, link-local (where clouds serve instance
-/// metadata), shared (CGNAT), unique-local, unspecified, multicast, reserved. Loopback stays
-/// allowed for a test IdP beside kagi, as [`allowed_url`] allows it. (The HTTP client resolves
-/// the name again; a name that changes its answer between the two is not caught.)
+/// Refuses a URL whose host is, or resolves to, an address that is neither public nor
+/// loopback: private ranges, link-local (where clouds serve instance metadata), shared (CGNAT),
+/// unique-local, unspecified, multicast, reserved. Loopback stays allowed for a test IdP beside
+/// kagi when the URL names it, as [`allowed_url`] allows it. The fetch itself applies the same
+/// rule to the addresses it connects to ([`PinnedResolver`]); this is the check for a URL alone.
 pub fn check_destination(url: &str) -> Result<(), String> {
     let (scheme, rest) = url
         .split_once("://")
@@ -179,9 +282,6 @@ pub fn check_destination(url: &str) -> Result<(), String> {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') || authority.is_empty() {
         return Err(format!("{url}: not an issuer URL"));
-    }
-    if is_loopback_authority(authority) {
-        return Ok(());
     }
     let default_port = if scheme.eq_ignore_ascii_case("http") {
         80
@@ -198,22 +298,9 @@ pub fn check_destination(url: &str) -> Result<(), String> {
             None => (authority, None),
         },
     };
-    let port = port.unwrap_or(default_port);
-    let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
-            .map_err(|e| format!("{url}: {e}"))?
-            .map(|a| a.ip())
-            .collect(),
-    };
-    match addrs.iter().find(|ip| !is_public(**ip)) {
-        Some(ip) => Err(format!(
-            "{url}: {ip} is not a public address; kagi fetches issuers' keys only from public \
-             addresses (or loopback)"
-        )),
-        None if addrs.is_empty() => Err(format!("{url}: {host} has no address")),
-        None => Ok(()),
-    }
+    allowed_addresses(authority, host, port.unwrap_or(default_port), system_lookup)
+        .map(drop)
+        .map_err(|why| format!("{url}: {why}"))
 }
 
 /// Whether `ip` is a public unicast address.
@@ -296,6 +383,81 @@ mod tests {
         ] {
             assert!(check_destination(ok).is_ok(), "{ok}");
         }
+    }
+
+    /// DNS rebinding: a name that answers a public address to one lookup and 127.0.0.1 to the
+    /// next is looked up once, and the client connects only to what was checked; a name that
+    /// resolves to loopback (or any private address) is refused before any connection.
+    #[test]
+    fn the_address_checked_is_the_address_connected_to() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static LOOKUPS: AtomicUsize = AtomicUsize::new(0);
+        static PORT: AtomicUsize = AtomicUsize::new(0);
+        // A local "internal service" that counts the connections it gets.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        PORT.store(port.into(), Ordering::SeqCst);
+        listener.set_nonblocking(true).unwrap();
+        let connections = |l: &std::net::TcpListener| {
+            let mut n = 0;
+            while l.accept().is_ok() {
+                n += 1;
+            }
+            n
+        };
+        let local =
+            || -> SocketAddr { ([127, 0, 0, 1], PORT.load(Ordering::SeqCst) as u16).into() };
+
+        // Public first (TEST-NET is not public; 192.88.99.1 is, and nothing answers there in
+        // a test), loopback for every later lookup.
+        fn rebinding(_: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+            Ok(vec![if LOOKUPS.fetch_add(1, Ordering::SeqCst) == 0 {
+                SocketAddr::from(([192, 88, 99, 1], port))
+            } else {
+                SocketAddr::from(([127, 0, 0, 1], port))
+            }])
+        }
+        let agent = agent_with(rebinding, Duration::from_millis(500));
+        let url = format!("https://rebind.example:{port}/.well-known/openid-configuration");
+        let r = get_json(&agent, &url);
+        assert!(r.is_err(), "{r:?}");
+        assert_eq!(LOOKUPS.load(Ordering::SeqCst), 1, "one lookup per fetch");
+        assert_eq!(
+            connections(&listener),
+            0,
+            "the rebound address was connected to"
+        );
+        let _ = local;
+
+        // A name that resolves to loopback is refused before any connection.
+        fn to_loopback(_: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+            Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
+        }
+        let agent = agent_with(to_loopback, Duration::from_secs(5));
+        let err = get_json(&agent, &format!("http://internal.example:{port}/jwks")).unwrap_err();
+        assert!(err.contains("127.0.0.1 is not a public address"), "{err}");
+        // Also mixed answers, and the metadata address.
+        fn mixed(_: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+            Ok(vec![
+                SocketAddr::from(([8, 8, 8, 8], port)),
+                SocketAddr::from(([169, 254, 169, 254], port)),
+            ])
+        }
+        let err = get_json(
+            &agent_with(mixed, Duration::from_secs(5)),
+            "https://x.example/",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("169.254.169.254 is not a public address"),
+            "{err}"
+        );
+        assert_eq!(connections(&listener), 0);
+
+        // Loopback named as such stays allowed (test IdPs): that one connects.
+        let agent = agent_with(to_loopback, Duration::from_millis(500));
+        let _ = get_json(&agent, &format!("http://127.0.0.1:{port}/jwks"));
+        assert_eq!(connections(&listener), 1, "a loopback URL is fetched");
     }
 
     #[test]
