@@ -109,6 +109,9 @@ mod invoke;
 pub mod output;
 pub mod params;
 mod policy_cmd;
+mod s3cmd;
+mod tz;
+mod waiter;
 
 pub use config::Env;
 pub use globals::Globals;
@@ -304,10 +307,8 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
         "configure" => configure::run(g, sub, env, io),
         "console" => console_cmd::run(g, sub, env, io),
         "policy" => policy_cmd::run(g, sub, env, io),
-        // The official CLI's hand-written `s3` commands (ls, cp, sync, ...): said plainly.
-        "s3" => Err(CliError::General(
-            "kagi does not have the AWS CLI's s3 commands (ls, cp, mv, rm, sync, mb, rb, presign) yet; `kagi s3api ...` speaks the S3 API".into(),
-        )),
+        // The official CLI's hand-written `s3` commands (ls, cp, sync, ...).
+        "s3" => s3cmd::run(g, sub, env, io),
         name => match kagi_api::service(name) {
             Some(service) => invoke::service_command(service, g, sub, env, io),
             None => Err(CliError::Usage(format!(
