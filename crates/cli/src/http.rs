@@ -33,6 +33,8 @@ pub struct Session<'a> {
     /// Number of HTTP requests sent (diagnostics and tests).
     pub requests: std::cell::Cell<u32>,
     last_request_id: RefCell<Option<String>>,
+    /// The HTTP status of the last response (waiters' `status` acceptors).
+    pub last_status: std::cell::Cell<u16>,
     /// Retries spent on the last call when it still failed retryably (the error says so).
     retries: std::cell::Cell<u32>,
 }
@@ -121,6 +123,7 @@ impl<'a> Session<'a> {
             debug: RefCell::new(Vec::new()),
             requests: std::cell::Cell::new(0),
             last_request_id: RefCell::new(None),
+            last_status: Default::default(),
             retries: std::cell::Cell::new(0),
         })
     }
@@ -610,6 +613,7 @@ impl<'a> Session<'a> {
             && input.get("EncodingType").is_none();
         let req = self.build_request_with(op, ep, creds, input, file)?;
         let (mut status, resp_headers, resp_body) = self.send(&req, sink)?;
+        self.last_status.set(status);
         // botocore's `_handle_200_error`: a copy that failed after S3 sent `200 OK`.
         if s3 && status == 200 && kagi_api::s3::is_200_error(op.name, &resp_body) {
             status = 500;
@@ -1204,6 +1208,7 @@ mod tests {
             debug: RefCell::new(vec![]),
             requests: Default::default(),
             last_request_id: RefCell::new(None),
+            last_status: Default::default(),
             retries: Default::default(),
         };
         let iam = kagi_api::service("iam").unwrap();
@@ -1261,6 +1266,7 @@ mod tests {
             debug: RefCell::new(vec![]),
             requests: Default::default(),
             last_request_id: RefCell::new(None),
+            last_status: Default::default(),
             retries: Default::default(),
         }
     }
