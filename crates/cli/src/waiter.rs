@@ -247,7 +247,7 @@ mod tests {
             "Waiter InstanceRunning failed: Waiter encountered a terminal failure state: For expression \"Reservations[].Instances[].State.Name\" we matched expected path: \"terminated\" at least once"
         );
         // Status acceptors; retries until max attempts.
-        let w = waiter("s3", "BucketNotExists");
+        let w = waiter("s3api", "BucketNotExists");
         let mut n = 0;
         let e = wait(w, 0.0, &mut || {
             n += 1;
@@ -259,7 +259,7 @@ mod tests {
             e.message(),
             "Waiter BucketNotExists failed: Max attempts exceeded"
         );
-        let w = waiter("s3", "BucketExists");
+        let w = waiter("s3api", "BucketExists");
         let mut n = 0;
         let e = wait(w, 0.0, &mut || {
             n += 1;
