@@ -1942,13 +1942,18 @@ fn stream_copy(
         };
     }
     let (bucket, key) = split_s3(src);
-    let r = ctx.call_with(
-        s,
-        "GetObject",
-        json!({"Bucket": bucket, "Key": key}),
-        None,
-        Sink::Writer(io.stdout),
-    );
+    // s3transfer asks for the size first (HeadObject), then streams the object.
+    let r = ctx
+        .call(s, "HeadObject", json!({"Bucket": bucket, "Key": key}))
+        .and_then(|_| {
+            ctx.call_with(
+                s,
+                "GetObject",
+                json!({"Bucket": bucket, "Key": key}),
+                None,
+                Sink::Writer(io.stdout),
+            )
+        });
     match r {
         Ok(_) => Ok(0),
         Err(CliError::Silent(c)) => Err(CliError::Silent(c)),
