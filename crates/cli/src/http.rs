@@ -1196,6 +1196,93 @@ mod tests {
     }
 
     #[test]
+    fn aws_chunked_framing_as_botocore() {
+        use std::io::Read as _;
+        // botocore's AwsChunkedWrapper over b"hello" with CRC32: one chunk, then the trailer.
+        let mut r = AwsChunked::new(&b"hello"[..], "crc32");
+        let mut out = String::new();
+        r.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n");
+        let mut r = AwsChunked::new(&b""[..], "crc32");
+        let mut out = String::new();
+        r.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n");
+    }
+
+    #[test]
+    fn s3_requests_carry_s3s_rules() {
+        let env = Env::default();
+        let g = Globals::default();
+        let s = session_with(&env, &g, "[default]\n");
+        let s3 = kagi_api::service("s3api").unwrap();
+        let creds = Credentials::new("AKIDEXAMPLE", "secret");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("body");
+        std::fs::write(&file, b"hello").unwrap();
+        let put = s3.operation("PutObject").unwrap();
+        let input = serde_json::json!({"Bucket": "my-bucket", "Key": "a b/c+d.txt"});
+        // A configured http endpoint: path style, the payload's SHA-256, CRC32 in a header.
+        let ep = Endpoint {
+            url: "http://127.0.0.1:9000".into(),
+            signing_region: "us-east-1".into(),
+            source: "--endpoint-url".into(),
+        };
+        let slice = FileSlice::whole(&file).unwrap();
+        let r = s
+            .build_request_with(put, &ep, Some(&creds), &input, Some(slice.clone()))
+            .unwrap();
+        assert_eq!(r.url, "http://127.0.0.1:9000/my-bucket/a%20b/c%2Bd.txt");
+        assert_eq!(r.header("x-amz-checksum-crc32"), Some("NhCmhg=="));
+        assert_eq!(r.header("x-amz-sdk-checksum-algorithm"), Some("CRC32"));
+        assert_eq!(
+            r.header("x-amz-content-sha256"),
+            Some("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+        );
+        assert_eq!(r.header("expect"), Some("100-continue"));
+        assert_eq!(r.header("content-length"), Some("5"));
+        assert!(r.body.is_empty() && r.trailer.is_none());
+        // AWS's https endpoint: virtual-hosted style, the checksum in an aws-chunked trailer,
+        // the payload not hashed.
+        let ep = Endpoint {
+            url: "https://s3.us-west-2.amazonaws.com".into(),
+            signing_region: "us-west-2".into(),
+            source: "default endpoint".into(),
+        };
+        let r = s
+            .build_request_with(put, &ep, Some(&creds), &input, Some(slice))
+            .unwrap();
+        assert_eq!(r.url, "https://my-bucket.s3.us-west-2.amazonaws.com/a%20b/c%2Bd.txt");
+        assert_eq!(r.header("host"), Some("my-bucket.s3.us-west-2.amazonaws.com"));
+        assert_eq!(
+            r.header("x-amz-content-sha256"),
+            Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        );
+        assert_eq!(r.header("content-encoding"), Some("aws-chunked"));
+        assert_eq!(r.header("x-amz-trailer"), Some("x-amz-checksum-crc32"));
+        assert_eq!(r.header("x-amz-decoded-content-length"), Some("5"));
+        assert_eq!(r.header("content-length"), None);
+        assert_eq!(r.trailer.as_deref(), Some("crc32"));
+        // Listings ask for URL-encoded keys; GetObject for a response checksum.
+        let list = s3.operation("ListObjectsV2").unwrap();
+        let r = s
+            .build_request(list, &ep, Some(&creds), &serde_json::json!({"Bucket": "my-bucket"}))
+            .unwrap();
+        assert_eq!(
+            r.url,
+            "https://my-bucket.s3.us-west-2.amazonaws.com/?list-type=2&encoding-type=url"
+        );
+        let get = s3.operation("GetObject").unwrap();
+        let r = s.build_request(get, &ep, Some(&creds), &input).unwrap();
+        assert_eq!(r.header("x-amz-checksum-mode"), Some("ENABLED"));
+        // botocore's bucket name check.
+        let bad = serde_json::json!({"Bucket": "a/b", "Key": "k"});
+        assert!(matches!(
+            s.build_request(get, &ep, Some(&creds), &bad),
+            Err(CliError::ParamValidation(_))
+        ));
+    }
+
+    #[test]
     fn default_endpoints() {
         let env = Env::default();
         let g = Globals::default();

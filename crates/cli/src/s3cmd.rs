@@ -878,6 +878,7 @@ fn mtime_of(m: &std::fs::Metadata) -> f64 {
 }
 
 /// The source side of a command: every entry with its compare key.
+#[allow(clippy::too_many_arguments)]
 fn list_source(
     ctx: &Ctx,
     s: &Session,
@@ -1468,7 +1469,7 @@ fn transfer(
                             progress_len,
                         )?;
                     } else if printer.progress && progress_len > 0 {
-                        write!(io.stdout, "{:progress_len$}\n", "")?;
+                        writeln!(io.stdout, "{:progress_len$}", "")?;
                         progress_len = 0;
                     }
                     io.stdout.flush()?;
