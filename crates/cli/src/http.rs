@@ -266,10 +266,12 @@ impl<'a> Session<'a> {
             self.profile()?,
             service.service_id,
         );
-        // Without a region, services with a partition endpoint (IAM, STS's `aws-global`) use it.
-        let partition_region = service
-            .global_region
-            .or((service.service_id == "STS").then_some("us-east-1"));
+        // Without a region, services with a partition endpoint (IAM, STS's and S3's
+        // `aws-global`: `s3.amazonaws.com`, signed for us-east-1) use it.
+        let partition_region =
+            service
+                .global_region
+                .or((matches!(service.service_id, "STS" | "S3")).then_some("us-east-1"));
         let signing_region = match (service.global_region, region) {
             (Some(g), _) if configured.is_none() => g.to_string(),
             (_, Some(r)) => r.to_string(),
@@ -720,10 +722,21 @@ impl<'a> Session<'a> {
                         .map_err(invalid)?;
                     self.agent()?.run(r)
                 }
-                None => {
-                    let r = builder.body(req.body.as_slice()).map_err(invalid)?;
-                    self.agent()?.run(r)
-                }
+                None => match &req.trailer {
+                    // An in-memory body (stdin parts, `put-object` without `--body`) framed
+                    // as aws-chunked too.
+                    Some(algorithm) => {
+                        let mut reader = AwsChunked::new(req.body.as_slice(), algorithm);
+                        let r = builder
+                            .body(ureq::SendBody::from_reader(&mut reader))
+                            .map_err(invalid)?;
+                        self.agent()?.run(r)
+                    }
+                    None => {
+                        let r = builder.body(req.body.as_slice()).map_err(invalid)?;
+                        self.agent()?.run(r)
+                    }
+                },
             };
             match result {
                 Ok(resp) => {
@@ -1202,7 +1215,10 @@ mod tests {
         let mut r = AwsChunked::new(&b"hello"[..], "crc32");
         let mut out = String::new();
         r.read_to_string(&mut out).unwrap();
-        assert_eq!(out, "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n");
+        assert_eq!(
+            out,
+            "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"
+        );
         let mut r = AwsChunked::new(&b""[..], "crc32");
         let mut out = String::new();
         r.read_to_string(&mut out).unwrap();
@@ -1251,8 +1267,14 @@ mod tests {
         let r = s
             .build_request_with(put, &ep, Some(&creds), &input, Some(slice))
             .unwrap();
-        assert_eq!(r.url, "https://my-bucket.s3.us-west-2.amazonaws.com/a%20b/c%2Bd.txt");
-        assert_eq!(r.header("host"), Some("my-bucket.s3.us-west-2.amazonaws.com"));
+        assert_eq!(
+            r.url,
+            "https://my-bucket.s3.us-west-2.amazonaws.com/a%20b/c%2Bd.txt"
+        );
+        assert_eq!(
+            r.header("host"),
+            Some("my-bucket.s3.us-west-2.amazonaws.com")
+        );
         assert_eq!(
             r.header("x-amz-content-sha256"),
             Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER")
@@ -1265,7 +1287,12 @@ mod tests {
         // Listings ask for URL-encoded keys; GetObject for a response checksum.
         let list = s3.operation("ListObjectsV2").unwrap();
         let r = s
-            .build_request(list, &ep, Some(&creds), &serde_json::json!({"Bucket": "my-bucket"}))
+            .build_request(
+                list,
+                &ep,
+                Some(&creds),
+                &serde_json::json!({"Bucket": "my-bucket"}),
+            )
             .unwrap();
         assert_eq!(
             r.url,

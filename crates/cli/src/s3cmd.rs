@@ -21,6 +21,8 @@
 //!   each part a job of its own on the same queue, read from the file as it is sent; a
 //!   download above 8 MiB is ranged GETs written at their offsets. Memory therefore stays at
 //!   the workers' buffers whatever the file size (stdin uploads hold at most ten 8 MiB parts).
+//!   The profile's `s3` section changes these as it does for the AWS CLI
+//!   (`max_concurrent_requests`, `multipart_threshold`, `multipart_chunksize`).
 //!   Checksums are CRC32 as botocore's `when_supported` (per part, and in the completion).
 //!   Downloaded files get the object's `LastModified` as their mtime (what `sync` compares).
 //! * **Output**: `upload: ./a to s3://b/a`, `download: ...`, `copy: ...`, `move: ...`,
@@ -49,6 +51,73 @@ pub const MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
 pub const CHUNK_SIZE: u64 = 8 * 1024 * 1024;
 /// `max_concurrent_requests`.
 pub const WORKERS: usize = 10;
+
+/// The profile's `s3` section as the AWS CLI reads it (`max_concurrent_requests`,
+/// `multipart_threshold`, `multipart_chunksize`; sizes as `8MB`, `64KiB` or bytes, base 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransferConfig {
+    pub threshold: u64,
+    pub chunk: u64,
+    pub workers: usize,
+}
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        TransferConfig {
+            threshold: MULTIPART_THRESHOLD,
+            chunk: CHUNK_SIZE,
+            workers: WORKERS,
+        }
+    }
+}
+
+/// awscli's `human_readable_to_bytes`: `10MB`, `10MiB`, `1024` (suffixes base 2).
+pub fn human_to_bytes(v: &str) -> Option<u64> {
+    let v = v.trim().to_ascii_lowercase();
+    for (suffix, mult) in [
+        ("kib", 1u64 << 10),
+        ("mib", 1 << 20),
+        ("gib", 1 << 30),
+        ("tib", 1 << 40),
+        ("kb", 1 << 10),
+        ("mb", 1 << 20),
+        ("gb", 1 << 30),
+        ("tb", 1 << 40),
+    ] {
+        if let Some(n) = v.strip_suffix(suffix) {
+            return n.trim().parse::<u64>().ok().map(|n| n * mult);
+        }
+    }
+    v.parse().ok()
+}
+
+impl TransferConfig {
+    fn from_profile(s: &Session) -> Result<TransferConfig, CliError> {
+        let mut c = TransferConfig::default();
+        let Some(section) = s.profile()?.and_then(|p| p.get("s3")) else {
+            return Ok(c);
+        };
+        for (k, v) in crate::ini::sub_properties(section) {
+            let bad = || CliError::General(format!("Invalid value for {k}: {v}"));
+            match k.as_str() {
+                "max_concurrent_requests" => {
+                    c.workers = v
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(bad)?
+                }
+                "multipart_threshold" => c.threshold = human_to_bytes(&v).ok_or_else(bad)?,
+                "multipart_chunksize" => {
+                    c.chunk = human_to_bytes(&v).filter(|n| *n > 0).ok_or_else(bad)?
+                }
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}
 const MAX_PARTS: u64 = 10_000;
 
 const COMMANDS: &[&str] = &[
@@ -178,6 +247,18 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             "the following arguments are required: operation".into(),
         ));
     };
+    if cmd == "help" || sub.get(1).is_some_and(|a| a == "help") {
+        writeln!(
+            io.stdout,
+            "s3\n\nThis section explains prominent concepts and notations in the set of high-level S3 commands provided.\n\nAvailable Commands\n\n{}",
+            COMMANDS
+                .iter()
+                .map(|c| format!("* {c}"))
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        )?;
+        return Ok(());
+    }
     if !COMMANDS.contains(&cmd.as_str()) {
         return Err(CliError::Usage(format!(
             "argument operation: Found invalid choice '{cmd}'\n"
@@ -234,6 +315,7 @@ struct Ctx<'a> {
     creds: Option<kagi_sigv4::Credentials>,
     region: Option<String>,
     service: &'static kagi_api::Service,
+    tc: TransferConfig,
 }
 
 impl<'a> Ctx<'a> {
@@ -248,6 +330,7 @@ impl<'a> Ctx<'a> {
             creds: creds.as_ref().map(crate::creds::Creds::to_sigv4),
             region: s.region()?,
             service,
+            tc: TransferConfig::from_profile(s)?,
         })
     }
 
@@ -1357,15 +1440,15 @@ impl Queue {
 }
 
 /// The part size for `size` bytes: 8 MiB, doubled until at most 10,000 parts.
-pub fn part_size(size: u64) -> u64 {
-    let mut p = CHUNK_SIZE;
+pub fn part_size(size: u64, chunk: u64) -> u64 {
+    let mut p = chunk;
     while size.div_ceil(p) > MAX_PARTS {
         p *= 2;
     }
     p
 }
 
-/// Runs `tasks` on [`WORKERS`] threads, printing results as they finish. Returns the number
+/// Runs `tasks` on `max_concurrent_requests` threads, printing results as they finish. Returns the number
 /// of failed tasks.
 fn transfer(
     ctx: &Ctx,
@@ -1387,7 +1470,7 @@ fn transfer(
     let (tx, rx) = mpsc::channel::<Event>();
     let mut failed = 0;
     std::thread::scope(|scope| -> Result<(), CliError> {
-        let workers = WORKERS.min(tasks.len().max(1) * 4).max(1);
+        let workers = ctx.tc.workers;
         for _ in 0..workers {
             let tx = tx.clone();
             let (queue, tasks, bytes_done) = (&queue, &tasks, &bytes_done);
@@ -1633,7 +1716,7 @@ fn start_task(
                 input.insert("ContentType".into(), json!(ct));
             }
             input.insert("ChecksumAlgorithm".into(), json!("CRC32"));
-            if slice.len < MULTIPART_THRESHOLD {
+            if slice.len < ctx.tc.threshold {
                 let len = slice.len;
                 ctx.call_with(
                     s,
@@ -1649,7 +1732,7 @@ fn start_task(
             }
             let created = ctx.call(s, "CreateMultipartUpload", Value::Object(input))?;
             let upload_id = created["UploadId"].as_str().unwrap_or_default().to_string();
-            let psize = part_size(slice.len);
+            let psize = part_size(slice.len, ctx.tc.chunk);
             let parts = slice.len.div_ceil(psize);
             let mp = Arc::new(Multipart {
                 task: i,
@@ -1678,7 +1761,7 @@ fn start_task(
             }
             let size = t.size.unwrap_or(0);
             let tmp = temp_name(&dest);
-            if size < MULTIPART_THRESHOLD {
+            if size < ctx.tc.threshold {
                 let mut f = std::fs::File::create(&tmp)?;
                 let r = ctx.call_with(
                     s,
@@ -1706,7 +1789,7 @@ fn start_task(
             }
             let file = std::fs::File::create(&tmp)?;
             file.set_len(size)?;
-            let parts = size.div_ceil(CHUNK_SIZE);
+            let parts = size.div_ceil(ctx.tc.chunk);
             let rd = Arc::new(RangedDownload {
                 task: i,
                 bucket,
@@ -1825,8 +1908,8 @@ fn download_range(ctx: &Ctx, s: &Session, rd: &RangedDownload, n: u64) -> Result
     if let Some(e) = rd.failed.lock().unwrap_or_else(|e| e.into_inner()).clone() {
         return Err(CliError::General(e));
     }
-    let start = n * CHUNK_SIZE;
-    let end = (start + CHUNK_SIZE).min(rd.size) - 1;
+    let start = n * ctx.tc.chunk;
+    let end = (start + ctx.tc.chunk).min(rd.size) - 1;
     let mut w = AtOffset {
         file: &rd.file,
         pos: start,
@@ -1983,8 +2066,8 @@ fn stream_upload(
     input: Map<String, Value>,
     io: &mut Io,
 ) -> Result<(), CliError> {
-    let first = read_chunk(io.stdin, CHUNK_SIZE as usize)?;
-    if (first.len() as u64) < CHUNK_SIZE {
+    let first = read_chunk(io.stdin, ctx.tc.chunk as usize)?;
+    if (first.len() as u64) < ctx.tc.chunk {
         let mut input = input;
         input.insert("Body".into(), json!(kagi_api::rest::base64(&first)));
         ctx.call(s, "PutObject", Value::Object(input))?;
@@ -1997,19 +2080,19 @@ fn stream_upload(
         let mut parts: Vec<Value> = Vec::new();
         let mut next = Some(first);
         let mut n = 0u64;
-        // Read a batch of up to WORKERS parts, send them in parallel, repeat.
+        // Read a batch of up to max_concurrent_requests parts, send them in parallel, repeat.
         loop {
             let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
-            while batch.len() < WORKERS {
+            while batch.len() < ctx.tc.workers {
                 let chunk = match next.take() {
                     Some(c) => c,
-                    None => read_chunk(io.stdin, CHUNK_SIZE as usize)?,
+                    None => read_chunk(io.stdin, ctx.tc.chunk as usize)?,
                 };
                 if chunk.is_empty() {
                     break;
                 }
                 n += 1;
-                let short = (chunk.len() as u64) < CHUNK_SIZE;
+                let short = (chunk.len() as u64) < ctx.tc.chunk;
                 batch.push((n, chunk));
                 if short {
                     break;
@@ -2018,10 +2101,10 @@ fn stream_upload(
             if batch.is_empty() {
                 break;
             }
-            let last = batch.len() < WORKERS
+            let last = batch.len() < ctx.tc.workers
                 || batch
                     .last()
-                    .is_some_and(|b| (b.1.len() as u64) < CHUNK_SIZE);
+                    .is_some_and(|b| (b.1.len() as u64) < ctx.tc.chunk);
             let results: Vec<Result<Value, CliError>> = std::thread::scope(|scope| {
                 let handles: Vec<_> = batch
                     .iter()
@@ -2122,7 +2205,14 @@ mod tests {
             "../../tmp/a.txt"
         );
         assert_eq!(abspath("../y/./z", cwd), PathBuf::from("/work/y/z"));
-        assert_eq!(part_size(20 * 1024 * 1024), CHUNK_SIZE);
-        assert_eq!(part_size(100_000 * 1024 * 1024), 16 * 1024 * 1024);
+        assert_eq!(part_size(20 * 1024 * 1024, CHUNK_SIZE), CHUNK_SIZE);
+        assert_eq!(
+            part_size(100_000 * 1024 * 1024, CHUNK_SIZE),
+            16 * 1024 * 1024
+        );
+        assert_eq!(human_to_bytes("64MB"), Some(64 << 20));
+        assert_eq!(human_to_bytes("10 KiB"), Some(10 << 10));
+        assert_eq!(human_to_bytes("1234"), Some(1234));
+        assert_eq!(human_to_bytes("x"), None);
     }
 }

@@ -639,3 +639,59 @@ fn normalising_is_what_it_says() {
     );
     let _ = PathBuf::new();
 }
+
+/// On a terminal `s3 cp` draws the AWS CLI's progress line (redrawn with `\r`) and then the
+/// result line over it; `--no-progress` draws none (and in a pipe there is never one).
+#[test]
+fn progress_is_drawn_on_a_terminal_only() {
+    let Some(bin) = crate::pty::binary() else {
+        crate::common::skip_or_fail("KAGI_BIN (the built kagi binary)");
+        return;
+    };
+    let Some(moto) = start_moto() else { return };
+    let sb = sandbox(&moto.url);
+    let root = sb.home().join("files");
+    make_files(&root);
+    let big = root.join("big.bin");
+    let run = |extra: &[&str]| -> String {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args([
+            "s3",
+            "cp",
+            big.to_str().unwrap(),
+            "s3://kagi-progress/big.bin",
+        ])
+        .args(extra)
+        .args(["--endpoint-url", &moto.url])
+        .current_dir(&root)
+        .env_clear()
+        .envs(sb.env().vars)
+        .env("PATH", "/usr/bin:/bin");
+        let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).expect("spawn in a pty");
+        let out = p.exp_eof().unwrap();
+        out.replace("\r\n", "\n")
+    };
+    assert_eq!(
+        sb.run(&[
+            "s3",
+            "mb",
+            "s3://kagi-progress",
+            "--endpoint-url",
+            &moto.url
+        ])
+        .code,
+        0
+    );
+    let shown = run(&[]);
+    assert!(
+        shown.contains("Completed ") && shown.contains(" with 1 file(s) remaining\r"),
+        "{shown:?}"
+    );
+    assert!(
+        shown.ends_with("upload: ./big.bin to s3://kagi-progress/big.bin\n")
+            || shown.contains("upload: ./big.bin to s3://kagi-progress/big.bin "),
+        "{shown:?}"
+    );
+    let quiet = run(&["--no-progress"]);
+    assert_eq!(quiet, "upload: ./big.bin to s3://kagi-progress/big.bin\n");
+}
