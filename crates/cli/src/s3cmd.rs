@@ -1957,12 +1957,67 @@ fn finish_download(tmp: &Path, dest: &Path, mtime: Option<SystemTime>) -> Result
     Ok(())
 }
 
-/// Python's `mimetypes.guess_type` for the common extensions (the AWS CLI sets the
-/// uploaded object's Content-Type from it).
-pub fn guess_content_type(path: &str) -> Option<&'static str> {
-    let ext = Path::new(path).extension()?.to_str()?.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "txt" | "text" | "log" | "conf" | "def" | "list" | "in" | "ini" => "text/plain",
+/// Python's `mimetypes.guess_type(path)[0]` (the AWS CLI sets an uploaded object's
+/// Content-Type from it): compression suffixes (`.gz`, `.bz2`, `.xz`, `.br`, `.Z`) are an
+/// encoding, not a type (`a.tar.gz` is `application/x-tar`, `a.gz` has none), `.tgz` is
+/// `.tar.gz`; `/etc/mime.types` (which `mimetypes.init` reads) wins over Python's own table,
+/// of which the common part is below.
+pub fn guess_content_type(path: &str) -> Option<String> {
+    let name = Path::new(path).file_name()?.to_str()?;
+    let mut name = name.to_string();
+    for (from, to) in [
+        (".svgz", ".svg.gz"),
+        (".tgz", ".tar.gz"),
+        (".taz", ".tar.gz"),
+        (".tz", ".tar.gz"),
+        (".tbz2", ".tar.bz2"),
+        (".txz", ".tar.xz"),
+    ] {
+        if let Some(stem) = name.strip_suffix(from) {
+            name = format!("{stem}{to}");
+            break;
+        }
+    }
+    for enc in [".gz", ".Z", ".bz2", ".xz", ".br"] {
+        if let Some(stem) = name.strip_suffix(enc) {
+            name = stem.to_string();
+            break;
+        }
+    }
+    let ext = name.rsplit_once('.')?.1;
+    if ext.is_empty() {
+        return None;
+    }
+    system_mime_types()
+        .get(ext)
+        .or_else(|| system_mime_types().get(&ext.to_ascii_lowercase()))
+        .cloned()
+        .or_else(|| builtin_type(&ext.to_ascii_lowercase()).map(str::to_string))
+}
+
+/// `/etc/mime.types`: `type ext ext ...` lines (the last mention of an extension wins).
+fn system_mime_types() -> &'static std::collections::HashMap<String, String> {
+    static M: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        if let Ok(text) = std::fs::read_to_string("/etc/mime.types") {
+            for line in text.lines() {
+                let line = line.split('#').next().unwrap_or("");
+                let mut words = line.split_whitespace();
+                let Some(t) = words.next() else { continue };
+                for ext in words {
+                    m.insert(ext.to_string(), t.to_string());
+                }
+            }
+        }
+        m
+    })
+}
+
+fn builtin_type(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "txt" | "text" | "bat" | "c" | "h" | "ksh" | "pl" | "srt" => "text/plain",
         "html" | "htm" => "text/html",
         "css" => "text/css",
         "csv" => "text/csv",
@@ -1980,16 +2035,12 @@ pub fn guess_content_type(path: &str) -> Option<&'static str> {
         "webp" => "image/webp",
         "pdf" => "application/pdf",
         "zip" => "application/zip",
-        "gz" | "tgz" => "application/gzip",
         "tar" => "application/x-tar",
-        "bz2" => "application/x-bzip2",
-        "xz" => "application/x-xz",
         "wasm" => "application/wasm",
         "mp4" => "video/mp4",
         "mp3" => "audio/mpeg",
         "wav" => "audio/x-wav",
         "bin" | "exe" | "so" | "o" | "a" | "obj" | "dll" => "application/octet-stream",
-        "yaml" | "yml" => "application/yaml",
         "rtf" => "application/rtf",
         _ => return None,
     })
@@ -2181,6 +2232,34 @@ mod tests {
         assert_eq!(human_size(20 * 1024 * 1024), "20.0 MiB");
         assert_eq!(human_size(1_048_575), "1.0 MiB");
         assert_eq!(human_size(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn content_types_as_python_mimetypes() {
+        let names = [
+            "a.txt", "a.TXT", "a.json", "a.log", "a.html", "a.tar.gz", "a.gz", "a.tgz", "a.csv",
+            "a.png", "a.JPG", "a.bin", "a.yaml", "a.md", "a.py", "a.svgz", "noext", "a.", "a.xyz",
+        ];
+        let script =
+            "import mimetypes,sys\nfor n in sys.argv[1:]: print(mimetypes.guess_type(n)[0])";
+        let Ok(out) = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .args(names)
+            .output()
+        else {
+            eprintln!("SKIPPED: no python3");
+            return;
+        };
+        let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let ours: Vec<String> = names
+            .iter()
+            .map(|n| guess_content_type(n).unwrap_or_else(|| "None".into()))
+            .collect();
+        assert_eq!(ours, theirs);
     }
 
     #[test]
