@@ -19,7 +19,8 @@
 //!   default) take tasks from one queue. Uploads above 8 MiB (`multipart_threshold`) are
 //!   multipart with 8 MiB parts (`multipart_chunksize`, grown to stay within 10,000 parts),
 //!   each part a job of its own on the same queue, read from the file as it is sent; a
-//!   download above 8 MiB is ranged GETs written at their offsets. Memory therefore stays at
+//!   download above 8 MiB is ranged GETs written at their offsets, a copy above 8 MiB is
+//!   `UploadPartCopy` in ranges. Memory therefore stays at
 //!   the workers' buffers whatever the file size (stdin uploads hold at most ten 8 MiB parts).
 //!   The profile's `s3` section changes these as it does for the AWS CLI
 //!   (`max_concurrent_requests`, `multipart_threshold`, `multipart_chunksize`).
@@ -1383,13 +1384,20 @@ struct Multipart {
     bucket: String,
     key: String,
     upload_id: String,
-    path: PathBuf,
+    /// Where the parts come from: a local file (UploadPart) or an object, `bucket/key`
+    /// (UploadPartCopy with a byte range).
+    source: PartSource,
     size: u64,
     part_size: u64,
     parts: u64,
     remaining: AtomicUsize,
     done: Mutex<Vec<Option<Value>>>,
     failed: Mutex<Option<String>>,
+}
+
+enum PartSource {
+    File(PathBuf),
+    Object(String),
 }
 
 /// A download in ranged GETs written at their offsets into a temporary file.
@@ -1739,7 +1747,7 @@ fn start_task(
                 bucket,
                 key,
                 upload_id,
-                path,
+                source: PartSource::File(path),
                 size: slice.len,
                 part_size: psize,
                 parts,
@@ -1807,6 +1815,35 @@ fn start_task(
             }
             Ok(false)
         }
+        Kind::Copy if t.size.unwrap_or(0) >= ctx.tc.threshold => {
+            // s3transfer's multipart copy: UploadPartCopy in ranges, as parts of the queue.
+            let (bucket, key) = split_s3(t.dest.as_deref().unwrap_or(""));
+            let size = t.size.unwrap_or(0);
+            let mut input = extra.clone();
+            input.insert("Bucket".into(), json!(bucket));
+            input.insert("Key".into(), json!(key));
+            let created = ctx.call(s, "CreateMultipartUpload", Value::Object(input))?;
+            let upload_id = created["UploadId"].as_str().unwrap_or_default().to_string();
+            let psize = part_size(size, ctx.tc.chunk);
+            let parts = size.div_ceil(psize);
+            let mp = Arc::new(Multipart {
+                task: i,
+                bucket,
+                key,
+                upload_id,
+                source: PartSource::Object(t.src.clone()),
+                size,
+                part_size: psize,
+                parts,
+                remaining: AtomicUsize::new(parts as usize),
+                done: Mutex::new(vec![None; parts as usize]),
+                failed: Mutex::new(None),
+            });
+            for n in (1..=parts).rev() {
+                queue.push_front(Job::Part(mp.clone(), n));
+            }
+            Ok(false)
+        }
         Kind::Copy => {
             let (bucket, key) = split_s3(t.dest.as_deref().unwrap_or(""));
             let mut input = extra.clone();
@@ -1839,11 +1876,26 @@ fn upload_part(ctx: &Ctx, s: &Session, mp: &Multipart, n: u64) -> Result<Value, 
         return Err(CliError::General(e));
     }
     let offset = (n - 1) * mp.part_size;
-    let slice = FileSlice {
-        path: mp.path.clone(),
-        offset,
-        len: mp.part_size.min(mp.size - offset),
+    let len = mp.part_size.min(mp.size - offset);
+    let path = match &mp.source {
+        PartSource::File(p) => p.clone(),
+        PartSource::Object(src) => {
+            let out = ctx.call(
+                s,
+                "UploadPartCopy",
+                json!({"Bucket": mp.bucket, "Key": mp.key, "UploadId": mp.upload_id,
+                       "PartNumber": n, "CopySource": src,
+                       "CopySourceRange": format!("bytes={offset}-{}", offset + len - 1)}),
+            )?;
+            let r = &out["CopyPartResult"];
+            let mut part = json!({"ETag": r["ETag"], "PartNumber": n});
+            if let Some(c) = r.get("ChecksumCRC32") {
+                part["ChecksumCRC32"] = c.clone();
+            }
+            return Ok(part);
+        }
     };
+    let slice = FileSlice { path, offset, len };
     let out = ctx.call_with(
         s,
         "UploadPart",

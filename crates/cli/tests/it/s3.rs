@@ -196,6 +196,15 @@ fn steps(root: &Path, url: &str) -> Vec<Step> {
             &format!("s3 mv {b}/copy/small.txt {b}/moved/ --no-progress"),
             false,
         ),
+        // Above 8 MiB: a multipart copy (UploadPartCopy in ranges).
+        step(
+            &format!("s3 cp {b}/big.bin {b}/copy/big.bin --no-progress"),
+            false,
+        ),
+        step(
+            "s3api head-object --bucket kagi-s3-{who}-b --key copy/big.bin --query ContentLength",
+            false,
+        ),
         // sync: up, again (nothing to do), down, --delete.
         step(&format!("s3 sync {r}/dir {b}/sync --no-progress"), true),
         step(&format!("s3 sync {r}/dir {b}/sync --no-progress"), true),
