@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use kagi_api::{Acceptor, Operation, Service, Waiter};
+use kagi_api::{Acceptor, Service, Waiter};
 
 use crate::http::Session;
 use crate::{CliError, Env, Globals, Io};
@@ -75,7 +75,6 @@ pub fn run(
         })
     })();
     crate::invoke::flush_debug(&s, io);
-    let _: &Operation = op;
     result
 }
 
