@@ -82,6 +82,7 @@ pub mod model;
 pub mod pattern;
 pub mod query;
 pub mod rest;
+pub mod s3;
 pub mod time;
 pub mod validate;
 pub mod xml;
@@ -89,8 +90,8 @@ pub mod xmlshape;
 
 pub use error::ApiError;
 pub use model::{
-    ErrorShape, Member, Operation, Paginator, Protocol, Service, Shape, ShapeId, ShapeKind,
-    xform_name,
+    Acceptor, ErrorShape, Member, Operation, Paginator, Protocol, Service, Shape, ShapeId,
+    ShapeKind, Waiter, xform_name,
 };
 pub use time::Timestamp;
 

@@ -39,7 +39,10 @@
 //!   botocore paginator; tokens may be lists and expressions, `%XX`-escaped). `cli=` is one of
 //!   botocore's xform exceptions (`create-oauth2-token`); `inas=`/`inns=` the rest-xml body's
 //!   root element and namespace; `http=` is written for the REST protocols and wherever it is
-//!   not `POST:/`.
+//!   not `POST:/`. `algo=M`/`cmode=M` are the flexible-checksum members (`httpChecksum`'s
+//!   `requestAlgorithmMember`, `requestValidationModeMember`). Waiters follow their operation:
+//!   `wait NAME delay=S max=N`, then `acc STATE MATCHER EXPECTED [ARGUMENT]` per acceptor
+//!   (EXPECTED is JSON, `%XX`-escaped; ARGUMENT the rest of the line).
 //! * `TYPE NAME [attrs]` where TYPE is one of `structure list map string integer long boolean
 //!   timestamp blob double float`. Attributes: `member=` (list), `key=`/`value=` (map),
 //!   `min=`/`max=` (length for strings/lists/maps, value for numbers), `sensitive`, `union`
@@ -192,6 +195,14 @@ pub struct Operation {
     pub auth: Option<&'static str>,
     /// The request must carry a checksum (`Content-MD5` or a flexible checksum).
     pub checksum_required: bool,
+    /// Flexible checksums (`httpChecksum`): the input member naming the request's checksum
+    /// algorithm (`ChecksumAlgorithm`); botocore sends CRC32 when it is unset.
+    pub checksum_algorithm_member: Option<&'static str>,
+    /// The input member that asks for a response checksum (`ChecksumMode`); botocore sets it
+    /// to `ENABLED` by default.
+    pub checksum_mode_member: Option<&'static str>,
+    /// botocore's waiters on this operation (`waiters-2.json`).
+    pub waiters: Vec<Waiter>,
     /// rest-xml: the root element of the request body and its namespace (the operation's
     /// input reference: `CreateHostedZoneRequest`, Route 53's namespace).
     pub input_location_name: Option<&'static str>,
@@ -206,6 +217,30 @@ impl std::fmt::Debug for Operation {
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
+}
+
+/// A botocore waiter: call the operation every `delay` seconds, at most `max_attempts` times,
+/// until an acceptor says success (or failure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiter {
+    /// `BucketExists` (the CLI's `bucket-exists`).
+    pub name: &'static str,
+    pub delay: u32,
+    pub max_attempts: u32,
+    pub acceptors: Vec<Acceptor>,
+}
+
+/// One acceptor of a waiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acceptor {
+    /// `success`, `failure` or `retry`.
+    pub state: &'static str,
+    /// `path`, `pathAll`, `pathAny`, `status` or `error`.
+    pub matcher: &'static str,
+    /// The expected value as JSON text (`"running"`, `200`, `true`).
+    pub expected: &'static str,
+    /// The JMESPath expression of the path matchers.
+    pub argument: Option<&'static str>,
 }
 
 /// botocore's paginator description for an operation.
@@ -485,6 +520,13 @@ impl Service {
         &self.model().operations
     }
 
+    /// Every waiter of the service with its operation, in the model's order.
+    pub fn waiters(&'static self) -> impl Iterator<Item = (&'static Operation, &'static Waiter)> {
+        self.operations()
+            .iter()
+            .flat_map(|o| o.waiters.iter().map(move |w| (o, w)))
+    }
+
     /// The operation with API name `name` (`CreateUser`).
     pub fn operation(&'static self, name: &str) -> Option<&'static Operation> {
         self.operations().iter().find(|o| o.name == name)
@@ -718,6 +760,35 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     let op = operations.last_mut().expect("op");
                     if let Some(doc) = rest.strip_prefix("doc ") {
                         op.documentation = doc;
+                    } else if let Some(w) = rest.strip_prefix("wait ") {
+                        let (name, attrs_text) = w.split_once(' ').unwrap_or((w, ""));
+                        let mut waiter = Waiter {
+                            name,
+                            delay: 0,
+                            max_attempts: 0,
+                            acceptors: Vec::new(),
+                        };
+                        for (k, v) in attrs(attrs_text) {
+                            match k {
+                                "delay" => waiter.delay = v.parse().expect("delay"),
+                                "max" => waiter.max_attempts = v.parse().expect("max"),
+                                _ => panic!("bad waiter attribute {k}"),
+                            }
+                        }
+                        op.waiters.push(waiter);
+                    } else if let Some(a) = rest.strip_prefix("acc ") {
+                        let mut parts = a.splitn(4, ' ');
+                        let acceptor = Acceptor {
+                            state: parts.next().expect("state"),
+                            matcher: parts.next().expect("matcher"),
+                            expected: unescape(parts.next().expect("expected")),
+                            argument: parts.next(),
+                        };
+                        op.waiters
+                            .last_mut()
+                            .expect("acc after wait")
+                            .acceptors
+                            .push(acceptor);
                     } else if let Some(p) = rest.strip_prefix("page ") {
                         let mut pg = Paginator {
                             input_token: "",
@@ -826,6 +897,9 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                     host_prefix: None,
                     auth: None,
                     checksum_required: false,
+                    checksum_algorithm_member: None,
+                    checksum_mode_member: None,
+                    waiters: Vec::new(),
                     input_location_name: None,
                     input_xml_namespace: None,
                     service,
@@ -855,6 +929,8 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                         "hostprefix" => op.host_prefix = Some(v),
                         "auth" => op.auth = Some(v),
                         "checksum" => op.checksum_required = true,
+                        "algo" => op.checksum_algorithm_member = Some(v),
+                        "cmode" => op.checksum_mode_member = Some(v),
                         "inas" => op.input_location_name = Some(v),
                         "inns" => op.input_xml_namespace = Some(v),
                         _ => panic!("bad op attribute {k}"),

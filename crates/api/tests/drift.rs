@@ -23,6 +23,11 @@ def pages(name):
         return l.load_service_model(name, "paginators-1").get("pagination", {})
     except botocore.exceptions.UnknownServiceError:  # a service without paginators
         return {}
+def waiters(name):
+    try:
+        return l.load_service_model(name, "waiters-2").get("waiters", {})
+    except botocore.exceptions.DataNotFoundError:  # a service without waiters
+        return {}
 for name in sys.argv[1:]:
     svc = l.load_service_model(name, "service-2")
     svc["metadata"]["resolved_protocol"] = ServiceModel(svc, name).resolved_protocol
@@ -41,6 +46,7 @@ for name in sys.argv[1:]:
     out["services"][name] = {
         "service": svc,
         "paginators": pages(name),
+        "waiters": waiters(name),
         "xform": {n: botocore.xform_name(n, "-") for n in names},
         "order": {k: list(s.get("members", {})) for k, s in svc["shapes"].items()},
     }
@@ -299,6 +305,45 @@ fn check_service(c: &mut Checker, svc: &'static Service, data: &Value, endpoints
             flag(&theirs["httpChecksumRequired"])
                 || flag(&theirs["httpChecksum"]["requestChecksumRequired"]),
         );
+        c.eq(
+            format!("{what} checksum algorithm member"),
+            op.checksum_algorithm_member,
+            str_of(&theirs["httpChecksum"]["requestAlgorithmMember"]),
+        );
+        c.eq(
+            format!("{what} checksum mode member"),
+            op.checksum_mode_member,
+            str_of(&theirs["httpChecksum"]["requestValidationModeMember"]),
+        );
+        // Waiters: every botocore waiter of this operation, acceptor by acceptor.
+        let mut theirs_waiters: Vec<String> = Vec::new();
+        for (wname, w) in data["waiters"].as_object().into_iter().flatten() {
+            if w["operation"] != op.name {
+                continue;
+            }
+            theirs_waiters.push(format!("{wname} {} {}", w["delay"], w["maxAttempts"]));
+            for a in w["acceptors"].as_array().into_iter().flatten() {
+                theirs_waiters.push(format!(
+                    "{} {} {} {:?}",
+                    a["state"].as_str().unwrap_or_default(),
+                    a["matcher"].as_str().unwrap_or_default(),
+                    a["expected"],
+                    a["argument"].as_str()
+                ));
+            }
+        }
+        let mut ours_waiters: Vec<String> = Vec::new();
+        for w in &op.waiters {
+            ours_waiters.push(format!("{} {} {}", w.name, w.delay, w.max_attempts));
+            for a in &w.acceptors {
+                let expected: Value = serde_json::from_str(a.expected).unwrap_or(Value::Null);
+                ours_waiters.push(format!(
+                    "{} {} {} {:?}",
+                    a.state, a.matcher, expected, a.argument
+                ));
+            }
+        }
+        c.eq(format!("{what} waiters"), ours_waiters, theirs_waiters);
         for e in theirs["errors"].as_array().into_iter().flatten() {
             let ename = e["shape"].as_str().unwrap_or_default();
             if !svc.errors().iter().any(|x| x.shape == ename) {

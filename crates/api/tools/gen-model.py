@@ -64,7 +64,11 @@ for name in l.list_available_services("service-2"):
         pag = l.load_service_model(name, "paginators-1")
     except Exception:
         pag = {}
-    out["services"][name] = {"service": svc, "paginators": pag}
+    try:
+        waiters = l.load_service_model(name, "waiters-2")
+    except Exception:
+        waiters = {}
+    out["services"][name] = {"service": svc, "paginators": pag, "waiters": waiters}
 print(json.dumps(out))
 """
 
@@ -163,6 +167,7 @@ XFORM = {}
 
 def gen(name, data, version):
     svc, pag = data["service"], data["paginators"].get("pagination", {})
+    waiters = data.get("waiters", {}).get("waiters", {})
     shapes = svc["shapes"]
     meta = svc["metadata"]
     protocol = resolved_protocol(meta)
@@ -234,6 +239,14 @@ def gen(name, data, version):
             line += " auth=v4-unsigned-body" if "auth=" not in line else ""
         if op.get("httpChecksumRequired") or op.get("httpChecksum", {}).get("requestChecksumRequired"):
             line += " checksum"
+        # Flexible checksums: the member naming the algorithm (botocore computes CRC32 when it
+        # is unset, `request_checksum_calculation = when_supported`), and the member that asks
+        # the server for a response checksum (set to ENABLED by default).
+        hc = op.get("httpChecksum", {})
+        if "requestAlgorithmMember" in hc:
+            line += " algo=" + tok(hc["requestAlgorithmMember"], opname)
+        if "requestValidationModeMember" in hc:
+            line += " cmode=" + tok(hc["requestValidationModeMember"], opname)
         for e in op.get("errors", []):
             if e["shape"] not in errors:
                 errors.append(e["shape"])
@@ -255,6 +268,27 @@ def gen(name, data, version):
             if p.get("non_aggregate_keys"):
                 pl += " nonagg=" + ",".join(map(enum_escape, p["non_aggregate_keys"]))
             out.append(pl)
+        # botocore's waiters on this operation (waiters-2.json), in the file's order:
+        # `wait NAME delay=S max=N`, then one `acc STATE MATCHER EXPECTED [ARGUMENT]` per
+        # acceptor (EXPECTED is compact JSON, %XX-escaped; ARGUMENT, a JMESPath expression,
+        # is the rest of the line).
+        for wname, w in waiters.items():
+            if w["operation"] != opname:
+                continue
+            extra = [k for k in w if k not in ("operation", "delay", "maxAttempts", "acceptors", "description")]
+            assert not extra, (name, wname, extra)
+            out.append(f"  wait {tok(wname, wname)} delay={int(w['delay'])} max={int(w['maxAttempts'])}")
+            for a in w["acceptors"]:
+                extra = [k for k in a if k not in ("state", "matcher", "expected", "argument")]
+                assert not extra, (name, wname, extra)
+                al = f"  acc {tok(a['state'], wname)} {tok(a['matcher'], wname)} "
+                al += enum_escape(json.dumps(a["expected"], separators=(",", ":")))
+                if "argument" in a:
+                    assert "\n" not in a["argument"], (name, wname)
+                    al += " " + a["argument"]
+                out.append(al)
+    for wname, w in waiters.items():
+        assert w["operation"] in svc["operations"], (name, wname)
     out.append("")
     for sname in order:
         s = shapes[sname]

@@ -33,6 +33,8 @@ pub struct Session<'a> {
     /// Number of HTTP requests sent (diagnostics and tests).
     pub requests: std::cell::Cell<u32>,
     last_request_id: RefCell<Option<String>>,
+    /// The HTTP status of the last response (waiters' `status` acceptors).
+    pub last_status: std::cell::Cell<u16>,
     /// Retries spent on the last call when it still failed retryably (the error says so).
     retries: std::cell::Cell<u32>,
 }
@@ -46,6 +48,45 @@ pub struct Request {
     /// `Host` first, then the protocol headers, then the SigV4 headers when signed.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A body read from a file as it is sent (S3 uploads), instead of `body`.
+    pub file: Option<FileSlice>,
+    /// Sent aws-chunked with a checksum of this algorithm (`crc32`) in the trailer (S3
+    /// uploads over https).
+    pub trailer: Option<String>,
+}
+
+/// A byte range of a file, sent as a request body without reading it into memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSlice {
+    pub path: std::path::PathBuf,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl FileSlice {
+    /// The whole file.
+    pub fn whole(path: &std::path::Path) -> std::io::Result<FileSlice> {
+        let len = std::fs::metadata(path)?.len();
+        Ok(FileSlice {
+            path: path.to_path_buf(),
+            offset: 0,
+            len,
+        })
+    }
+
+    fn open(&self) -> std::io::Result<std::io::Take<std::fs::File>> {
+        use std::io::{Read as _, Seek as _};
+        let mut f = std::fs::File::open(&self.path)?;
+        f.seek(std::io::SeekFrom::Start(self.offset))?;
+        Ok(f.take(self.len))
+    }
+}
+
+/// Where a response body goes: read whole (API responses), or copied into a writer as it
+/// arrives (S3's streaming outputs: `get-object OUTFILE`, `s3 cp` downloads).
+pub enum Sink<'w> {
+    Memory,
+    Writer(&'w mut dyn std::io::Write),
 }
 
 impl Request {
@@ -82,6 +123,7 @@ impl<'a> Session<'a> {
             debug: RefCell::new(Vec::new()),
             requests: std::cell::Cell::new(0),
             last_request_id: RefCell::new(None),
+            last_status: Default::default(),
             retries: std::cell::Cell::new(0),
         })
     }
@@ -224,10 +266,12 @@ impl<'a> Session<'a> {
             self.profile()?,
             service.service_id,
         );
-        // Without a region, services with a partition endpoint (IAM, STS's `aws-global`) use it.
-        let partition_region = service
-            .global_region
-            .or((service.service_id == "STS").then_some("us-east-1"));
+        // Without a region, services with a partition endpoint (IAM, STS's and S3's
+        // `aws-global`: `s3.amazonaws.com`, signed for us-east-1) use it.
+        let partition_region =
+            service
+                .global_region
+                .or((matches!(service.service_id, "STS" | "S3")).then_some("us-east-1"));
         let signing_region = match (service.global_region, region) {
             (Some(g), _) if configured.is_none() => g.to_string(),
             (_, Some(r)) => r.to_string(),
@@ -301,8 +345,25 @@ impl<'a> Session<'a> {
         creds: Option<&Credentials>,
         input: &Value,
     ) -> Result<Request, CliError> {
+        self.build_request_with(op, ep, creds, input, None)
+    }
+
+    /// [`Session::build_request`] with the body of a streaming-input operation (S3's
+    /// `PutObject`, `UploadPart`) read from `file` as it is sent.
+    pub fn build_request_with(
+        &self,
+        op: &'static Operation,
+        ep: &Endpoint,
+        creds: Option<&Credentials>,
+        input: &Value,
+        file: Option<FileSlice>,
+    ) -> Result<Request, CliError> {
         let service = op.service();
-        let filled = self.with_idempotency_tokens(op, input);
+        let s3 = service.name == "s3";
+        let mut filled = self.with_idempotency_tokens(op, input);
+        if s3 {
+            s3_input(op, &mut filled)?;
+        }
         let input = &filled;
         let mut method = "POST".to_string();
         let mut rest_path = None;
@@ -336,9 +397,67 @@ impl<'a> Session<'a> {
             other => return Err(unsupported_protocol(service, other)),
         };
         let url = match &rest_path {
+            Some(p) if s3 => kagi_api::s3::address(
+                &ep.url,
+                p,
+                input.get("Bucket").and_then(Value::as_str),
+                ep.source != "default endpoint",
+                self.addressing_style(),
+            ),
             Some(p) => join_url(&ep.url, p),
             None => ep.url.clone(),
         };
+        // Flexible checksums (botocore's `request_checksum_calculation = when_supported`): the
+        // algorithm asked for, or CRC32 where the operation supports or requires one. S3
+        // uploads over https carry it in an aws-chunked trailer (the payload is then not
+        // hashed: STREAMING-UNSIGNED-PAYLOAD-TRAILER), everything else in a header.
+        let streaming_input = op
+            .input_shape()
+            .and_then(|s| s.payload.and_then(|p| s.member(p)))
+            .is_some_and(|m| m.streaming || service.shape(m.shape).streaming);
+        let https = url.starts_with("https://");
+        let mut trailer = None;
+        let body_len = file.as_ref().map_or(body.len() as u64, |f| f.len);
+        if let Some((algorithm, defaulted)) = request_checksum(op, input, &headers)? {
+            if defaulted
+                && let Some(m) = op
+                    .checksum_algorithm_member
+                    .and_then(|m| op.input_shape()?.member(m))
+            {
+                headers.push((m.wire_name().to_string(), algorithm.to_ascii_uppercase()));
+            }
+            let name = format!("x-amz-checksum-{algorithm}");
+            if s3 && streaming_input && https {
+                match headers
+                    .iter_mut()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+                {
+                    Some((_, v)) => v.push_str(",aws-chunked"),
+                    None => headers.push(("Content-Encoding".into(), "aws-chunked".into())),
+                }
+                headers.push(("X-Amz-Trailer".into(), name));
+                headers.push(("X-Amz-Decoded-Content-Length".into(), body_len.to_string()));
+                trailer = Some(algorithm);
+            } else {
+                let (digest, _) = digest_body(&body, file.as_ref(), Some(&algorithm), false)?;
+                headers.push((name, digest.unwrap_or_default()));
+            }
+        }
+        if s3 && streaming_input && matches!(method.as_str(), "PUT" | "POST") {
+            headers.push(("Expect".into(), "100-continue".into()));
+        }
+        // S3 signs with the payload's SHA-256 in `x-amz-content-sha256` (or says it is not
+        // signed); a file is hashed as it is read, never held in memory.
+        if s3 && creds.is_some() {
+            let hash = if trailer.is_some() {
+                "STREAMING-UNSIGNED-PAYLOAD-TRAILER".to_string()
+            } else if https && op.auth == Some("v4-unsigned-body") {
+                "UNSIGNED-PAYLOAD".to_string()
+            } else {
+                digest_body(&body, file.as_ref(), None, true)?.1
+            };
+            headers.push(("X-Amz-Content-SHA256".into(), hash));
+        }
         // The model's host prefix (`data.`, `{AccountId}.`) on AWS's own endpoints only.
         let url = match op.host_prefix {
             Some(prefix) if ep.source == "default endpoint" => {
@@ -407,12 +526,34 @@ impl<'a> Session<'a> {
                 )
             });
         }
+        if let Some(f) = &file
+            && trailer.is_none()
+        {
+            headers.push(("Content-Length".into(), f.len.to_string()));
+        }
         Ok(Request {
             method,
             url,
             headers,
             body,
+            file,
+            trailer,
         })
+    }
+
+    /// The profile's `s3` section `addressing_style` (`auto`, `path`, `virtual`).
+    fn addressing_style(&self) -> kagi_api::s3::AddressingStyle {
+        self.profile()
+            .ok()
+            .flatten()
+            .and_then(|p| p.get("s3"))
+            .and_then(|v| {
+                crate::ini::sub_properties(v)
+                    .into_iter()
+                    .find(|(k, _)| k == "addressing_style")
+                    .map(|(_, v)| kagi_api::s3::AddressingStyle::parse(&v))
+            })
+            .unwrap_or_default()
     }
 
     /// The input as botocore's handlers leave it: every unset top-level idempotency token
@@ -453,14 +594,32 @@ impl<'a> Session<'a> {
         creds: Option<&Credentials>,
         input: &Value,
     ) -> Result<Value, CliError> {
+        self.call_with(op, ep, creds, input, None, Sink::Memory)
+    }
+
+    /// [`Session::call`] with a request body read from `file` and the response's streaming
+    /// payload (S3's `GetObject` body) copied into `sink` as it arrives.
+    pub fn call_with(
+        &self,
+        op: &'static Operation,
+        ep: &Endpoint,
+        creds: Option<&Credentials>,
+        input: &Value,
+        file: Option<FileSlice>,
+        sink: Sink,
+    ) -> Result<Value, CliError> {
         let service = op.service();
-        let Request {
-            method,
-            url,
-            headers,
-            body,
-        } = self.build_request(op, ep, creds, input)?;
-        let (status, resp_headers, resp_body) = self.send(&method, &url, &headers, &body)?;
+        let s3 = service.name == "s3";
+        let auto_encoding = s3
+            && kagi_api::s3::lists_with_encoding_type(op.name)
+            && input.get("EncodingType").is_none();
+        let req = self.build_request_with(op, ep, creds, input, file)?;
+        let (mut status, resp_headers, resp_body) = self.send(&req, sink)?;
+        self.last_status.set(status);
+        // botocore's `_handle_200_error`: a copy that failed after S3 sent `200 OK`.
+        if s3 && status == 200 && kagi_api::s3::is_200_error(op.name, &resp_body) {
+            status = 500;
+        }
         *self.last_request_id.borrow_mut() = request_id(service, &resp_body);
         self.debug(|| {
             format!(
@@ -480,11 +639,20 @@ impl<'a> Session<'a> {
                     kagi_api::xmlshape::decode_body(op, &text)
                 }
                 Protocol::Json11 { .. } => kagi_api::json11::decode_response(op, &resp_body),
+                Protocol::RestXml { .. } if s3 && op.name == "GetBucketLocation" => {
+                    Ok(kagi_api::s3::bucket_location(&resp_body))
+                }
                 Protocol::RestJson | Protocol::RestXml { .. } => {
                     kagi_api::rest::decode_response(op, status, &resp_headers, &resp_body)
                 }
                 other => return Err(unsupported_protocol(service, other)),
             };
+            let decoded = decoded.map(|mut v| {
+                if auto_encoding {
+                    kagi_api::s3::decode_list_keys(op.name, &mut v);
+                }
+                v
+            });
             return decoded.map_err(|e| {
                 CliError::General(format!(
                     "Unable to parse the response of {}: {}",
@@ -522,28 +690,55 @@ impl<'a> Session<'a> {
         })
     }
 
-    fn send(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(String, String)],
-        body: &[u8],
-    ) -> Result<Response, CliError> {
+    /// Sends `req` with botocore's standard retries. A successful response's body goes to
+    /// `sink` (then the returned body is empty); anything else is read whole.
+    fn send(&self, req: &Request, mut sink: Sink) -> Result<Response, CliError> {
+        let url = req.url.as_str();
         let mut attempt = 0;
         self.retries.set(0);
         loop {
             attempt += 1;
             self.requests.set(self.requests.get() + 1);
-            let mut req = ureq::http::Request::builder().method(method).uri(url);
-            for (k, v) in headers {
+            let mut builder = ureq::http::Request::builder()
+                .method(req.method.as_str())
+                .uri(url);
+            for (k, v) in &req.headers {
                 if !k.eq_ignore_ascii_case("host") {
-                    req = req.header(k.as_str(), v.as_str());
+                    builder = builder.header(k.as_str(), v.as_str());
                 }
             }
-            let req = req
-                .body(body.to_vec())
-                .map_err(|e| CliError::General(format!("Invalid request to \"{url}\": {e}")))?;
-            match self.agent()?.run(req) {
+            let invalid = |e: ureq::http::Error| {
+                CliError::General(format!("Invalid request to \"{url}\": {e}"))
+            };
+            let result = match &req.file {
+                Some(f) => {
+                    let reader = f.open().map_err(|e| file_error(&f.path, e))?;
+                    let mut reader: Box<dyn std::io::Read> = match &req.trailer {
+                        Some(algorithm) => Box::new(AwsChunked::new(reader, algorithm)),
+                        None => Box::new(reader),
+                    };
+                    let r = builder
+                        .body(ureq::SendBody::from_reader(&mut reader))
+                        .map_err(invalid)?;
+                    self.agent()?.run(r)
+                }
+                None => match &req.trailer {
+                    // An in-memory body (stdin parts, `put-object` without `--body`) framed
+                    // as aws-chunked too.
+                    Some(algorithm) => {
+                        let mut reader = AwsChunked::new(req.body.as_slice(), algorithm);
+                        let r = builder
+                            .body(ureq::SendBody::from_reader(&mut reader))
+                            .map_err(invalid)?;
+                        self.agent()?.run(r)
+                    }
+                    None => {
+                        let r = builder.body(req.body.as_slice()).map_err(invalid)?;
+                        self.agent()?.run(r)
+                    }
+                },
+            };
+            match result {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let resp_headers: Vec<(String, String)> = resp
@@ -556,16 +751,59 @@ impl<'a> Session<'a> {
                             )
                         })
                         .collect();
+                    let read_error = |e: &dyn std::fmt::Display| {
+                        CliError::General(format!("Read timeout on endpoint URL: \"{url}\" ({e})"))
+                    };
+                    if (200..300).contains(&status)
+                        && let Sink::Writer(w) = &mut sink
+                    {
+                        // botocore validates a response checksum S3 sent (not the
+                        // `-N` composite of a multipart object).
+                        let expected = ["crc32", "crc32c", "sha256", "sha1"].iter().find_map(|a| {
+                            let h = format!("x-amz-checksum-{a}");
+                            resp_headers
+                                .iter()
+                                .find(|(k, v)| k.eq_ignore_ascii_case(&h) && !v.contains('-'))
+                                .map(|(_, v)| (a.to_string(), v.clone()))
+                        });
+                        let mut check = expected
+                            .as_ref()
+                            .and_then(|(a, _)| kagi_api::s3::Checksum::new(a));
+                        let mut r = resp.into_body().into_reader();
+                        let mut buf = vec![0u8; 256 * 1024];
+                        loop {
+                            use std::io::Read as _;
+                            let n = r.read(&mut buf).map_err(|e| read_error(&e))?;
+                            if n == 0 {
+                                break;
+                            }
+                            if let Some(c) = check.as_mut() {
+                                c.update(&buf[..n]);
+                            }
+                            w.write_all(&buf[..n]).map_err(|e| {
+                                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                                    CliError::Silent(0)
+                                } else {
+                                    CliError::General(e.to_string())
+                                }
+                            })?;
+                        }
+                        if let (Some(c), Some((_, want))) = (check, expected) {
+                            let got = c.finish();
+                            if got != want {
+                                return Err(CliError::General(format!(
+                                    "Expected checksum {want} did not match calculated checksum: {got}"
+                                )));
+                            }
+                        }
+                        return Ok((status, resp_headers, Vec::new()));
+                    }
                     let bytes = resp
                         .into_body()
                         .with_config()
                         .limit(64 * 1024 * 1024)
                         .read_to_vec()
-                        .map_err(|e| {
-                            CliError::General(format!(
-                                "Read timeout on endpoint URL: \"{url}\" ({e})"
-                            ))
-                        })?;
+                        .map_err(|e| read_error(&e))?;
                     // botocore's standard retry mode: 3 attempts for throttling, transient
                     // errors and 5xx.
                     if retryable(status, &bytes) {
@@ -600,6 +838,195 @@ impl<'a> Session<'a> {
                 }
             }
         }
+    }
+}
+
+/// botocore's S3 input handlers: the bucket name checked (`validate_bucket_name`), listings
+/// asked for URL-encoded keys (`set_list_objects_encoding_type_url`), `CopySource` quoted
+/// (`handle_copy_source_param`), a response checksum asked for (`ChecksumMode=ENABLED`,
+/// `response_checksum_validation = when_supported`).
+fn s3_input(op: &'static Operation, input: &mut Value) -> Result<(), CliError> {
+    let Value::Object(m) = input else {
+        return Ok(());
+    };
+    if let Some(Value::String(b)) = m.get("Bucket")
+        && !kagi_api::s3::valid_bucket_name(b)
+    {
+        return Err(CliError::ParamValidation(vec![
+            kagi_api::s3::invalid_bucket_message(b),
+        ]));
+    }
+    if kagi_api::s3::lists_with_encoding_type(op.name) && !m.contains_key("EncodingType") {
+        m.insert("EncodingType".into(), Value::String("url".into()));
+    }
+    if matches!(op.name, "CopyObject" | "UploadPartCopy")
+        && let Some(Value::String(src)) = m.get_mut("CopySource")
+    {
+        *src = kagi_api::s3::quote_copy_source(src);
+    }
+    if let Some(mode) = op.checksum_mode_member
+        && !m.contains_key(mode)
+    {
+        m.insert(mode.to_string(), Value::String("ENABLED".into()));
+    }
+    Ok(())
+}
+
+/// The request checksum botocore computes: `(algorithm, defaulted)`, the algorithm in lower
+/// case (`crc32`). None when the caller gave a checksum header already or the operation
+/// takes none.
+fn request_checksum(
+    op: &'static Operation,
+    input: &Value,
+    headers: &[(String, String)],
+) -> Result<Option<(String, bool)>, CliError> {
+    let given = headers.iter().any(|(k, _)| {
+        k.len() > 15
+            && k[..15].eq_ignore_ascii_case("x-amz-checksum-")
+            && k[15..].bytes().all(|c| c.is_ascii_alphanumeric())
+            && !k[15..].eq_ignore_ascii_case("mode")
+            && !k[15..].eq_ignore_ascii_case("type")
+            && !k[15..].eq_ignore_ascii_case("algorithm")
+    });
+    if given {
+        return Ok(None);
+    }
+    if let Some(m) = op.checksum_algorithm_member
+        && let Some(a) = input.get(m).and_then(Value::as_str)
+    {
+        let a = a.to_ascii_lowercase();
+        if kagi_api::s3::Checksum::new(&a).is_none() {
+            return Err(CliError::General(if a == "crc64nvme" {
+                "Using CRC64NVME requires an additional dependency. kagi does not compute it yet; choose CRC32, CRC32C, SHA1 or SHA256".into()
+            } else {
+                format!("Unsupported checksum algorithm: {a}")
+            }));
+        }
+        return Ok(Some((a, false)));
+    }
+    if op.checksum_required || op.checksum_algorithm_member.is_some() {
+        return Ok(Some(("crc32".into(), true)));
+    }
+    Ok(None)
+}
+
+/// One pass over a body (bytes, or a file slice read 1 MiB at a time): the base64 checksum
+/// of `algorithm` and, when `sha256`, the payload's hex SHA-256.
+fn digest_body(
+    body: &[u8],
+    file: Option<&FileSlice>,
+    algorithm: Option<&str>,
+    sha256: bool,
+) -> Result<(Option<String>, String), CliError> {
+    use sha2::Digest as _;
+    let mut c = algorithm.and_then(kagi_api::s3::Checksum::new);
+    let mut h = sha256.then(sha2::Sha256::new);
+    let mut feed = |chunk: &[u8]| {
+        if let Some(c) = c.as_mut() {
+            c.update(chunk);
+        }
+        if let Some(h) = h.as_mut() {
+            h.update(chunk);
+        }
+    };
+    match file {
+        None => feed(body),
+        Some(f) => {
+            use std::io::Read as _;
+            let mut r = f.open().map_err(|e| file_error(&f.path, e))?;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = r.read(&mut buf).map_err(|e| file_error(&f.path, e))?;
+                if n == 0 {
+                    break;
+                }
+                feed(&buf[..n]);
+            }
+        }
+    }
+    let hex = h
+        .map(|h| h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default();
+    Ok((c.map(kagi_api::s3::Checksum::finish), hex))
+}
+
+fn file_error(path: &std::path::Path, e: std::io::Error) -> CliError {
+    CliError::General(format!(
+        "[Errno {}] {}: '{}'",
+        e.raw_os_error().unwrap_or(5),
+        io_reason(&e),
+        path.display()
+    ))
+}
+
+/// Python's wording of an OS error (`No such file or directory`).
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "Is a directory".into(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_string()
+        }
+    }
+}
+
+/// A body framed as aws-chunked (botocore's `AwsChunkedWrapper`): each read of the file
+/// becomes one chunk, then the last chunk carries the checksum trailer.
+struct AwsChunked<R> {
+    inner: R,
+    checksum: Option<kagi_api::s3::Checksum>,
+    name: String,
+    pending: Vec<u8>,
+    pos: usize,
+    done: bool,
+    buf: Vec<u8>,
+}
+
+impl<R: std::io::Read> AwsChunked<R> {
+    fn new(inner: R, algorithm: &str) -> Self {
+        AwsChunked {
+            inner,
+            checksum: kagi_api::s3::Checksum::new(algorithm),
+            name: format!("x-amz-checksum-{algorithm}"),
+            pending: Vec::new(),
+            pos: 0,
+            done: false,
+            buf: vec![0u8; 1 << 20],
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for AwsChunked<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.pending.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.buf)?;
+            self.pending.clear();
+            self.pos = 0;
+            if n == 0 {
+                self.done = true;
+                let value = self.checksum.take().map(kagi_api::s3::Checksum::finish);
+                let t =
+                    kagi_api::s3::chunk_trailer(value.as_deref().map(|v| (self.name.as_str(), v)));
+                self.pending.extend_from_slice(t.as_bytes());
+            } else {
+                if let Some(c) = self.checksum.as_mut() {
+                    c.update(&self.buf[..n]);
+                }
+                self.pending
+                    .extend_from_slice(kagi_api::s3::chunk_header(n).as_bytes());
+                self.pending.extend_from_slice(&self.buf[..n]);
+                self.pending.extend_from_slice(b"\r\n");
+            }
+        }
+        let n = out.len().min(self.pending.len() - self.pos);
+        out[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
@@ -782,6 +1209,107 @@ mod tests {
     }
 
     #[test]
+    fn aws_chunked_framing_as_botocore() {
+        use std::io::Read as _;
+        // botocore's AwsChunkedWrapper over b"hello" with CRC32: one chunk, then the trailer.
+        let mut r = AwsChunked::new(&b"hello"[..], "crc32");
+        let mut out = String::new();
+        r.read_to_string(&mut out).unwrap();
+        assert_eq!(
+            out,
+            "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"
+        );
+        let mut r = AwsChunked::new(&b""[..], "crc32");
+        let mut out = String::new();
+        r.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n");
+    }
+
+    #[test]
+    fn s3_requests_carry_s3s_rules() {
+        let env = Env::default();
+        let g = Globals::default();
+        let s = session_with(&env, &g, "[default]\n");
+        let s3 = kagi_api::service("s3api").unwrap();
+        let creds = Credentials::new("AKIDEXAMPLE", "secret");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("body");
+        std::fs::write(&file, b"hello").unwrap();
+        let put = s3.operation("PutObject").unwrap();
+        let input = serde_json::json!({"Bucket": "my-bucket", "Key": "a b/c+d.txt"});
+        // A configured http endpoint: path style, the payload's SHA-256, CRC32 in a header.
+        let ep = Endpoint {
+            url: "http://127.0.0.1:9000".into(),
+            signing_region: "us-east-1".into(),
+            source: "--endpoint-url".into(),
+        };
+        let slice = FileSlice::whole(&file).unwrap();
+        let r = s
+            .build_request_with(put, &ep, Some(&creds), &input, Some(slice.clone()))
+            .unwrap();
+        assert_eq!(r.url, "http://127.0.0.1:9000/my-bucket/a%20b/c%2Bd.txt");
+        assert_eq!(r.header("x-amz-checksum-crc32"), Some("NhCmhg=="));
+        assert_eq!(r.header("x-amz-sdk-checksum-algorithm"), Some("CRC32"));
+        assert_eq!(
+            r.header("x-amz-content-sha256"),
+            Some("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+        );
+        assert_eq!(r.header("expect"), Some("100-continue"));
+        assert_eq!(r.header("content-length"), Some("5"));
+        assert!(r.body.is_empty() && r.trailer.is_none());
+        // AWS's https endpoint: virtual-hosted style, the checksum in an aws-chunked trailer,
+        // the payload not hashed.
+        let ep = Endpoint {
+            url: "https://s3.us-west-2.amazonaws.com".into(),
+            signing_region: "us-west-2".into(),
+            source: "default endpoint".into(),
+        };
+        let r = s
+            .build_request_with(put, &ep, Some(&creds), &input, Some(slice))
+            .unwrap();
+        assert_eq!(
+            r.url,
+            "https://my-bucket.s3.us-west-2.amazonaws.com/a%20b/c%2Bd.txt"
+        );
+        assert_eq!(
+            r.header("host"),
+            Some("my-bucket.s3.us-west-2.amazonaws.com")
+        );
+        assert_eq!(
+            r.header("x-amz-content-sha256"),
+            Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        );
+        assert_eq!(r.header("content-encoding"), Some("aws-chunked"));
+        assert_eq!(r.header("x-amz-trailer"), Some("x-amz-checksum-crc32"));
+        assert_eq!(r.header("x-amz-decoded-content-length"), Some("5"));
+        assert_eq!(r.header("content-length"), None);
+        assert_eq!(r.trailer.as_deref(), Some("crc32"));
+        // Listings ask for URL-encoded keys; GetObject for a response checksum.
+        let list = s3.operation("ListObjectsV2").unwrap();
+        let r = s
+            .build_request(
+                list,
+                &ep,
+                Some(&creds),
+                &serde_json::json!({"Bucket": "my-bucket"}),
+            )
+            .unwrap();
+        assert_eq!(
+            r.url,
+            "https://my-bucket.s3.us-west-2.amazonaws.com/?list-type=2&encoding-type=url"
+        );
+        let get = s3.operation("GetObject").unwrap();
+        let r = s.build_request(get, &ep, Some(&creds), &input).unwrap();
+        assert_eq!(r.header("x-amz-checksum-mode"), Some("ENABLED"));
+        // botocore's bucket name check.
+        let bad = serde_json::json!({"Bucket": "a/b", "Key": "k"});
+        assert!(matches!(
+            s.build_request(get, &ep, Some(&creds), &bad),
+            Err(CliError::ParamValidation(_))
+        ));
+    }
+
+    #[test]
     fn default_endpoints() {
         let env = Env::default();
         let g = Globals::default();
@@ -794,6 +1322,7 @@ mod tests {
             debug: RefCell::new(vec![]),
             requests: Default::default(),
             last_request_id: RefCell::new(None),
+            last_status: Default::default(),
             retries: Default::default(),
         };
         let iam = kagi_api::service("iam").unwrap();
@@ -851,6 +1380,7 @@ mod tests {
             debug: RefCell::new(vec![]),
             requests: Default::default(),
             last_request_id: RefCell::new(None),
+            last_status: Default::default(),
             retries: Default::default(),
         }
     }

@@ -35,6 +35,9 @@ pub fn service_command(
     if opname == "help" {
         return crate::help::service(service, io);
     }
+    if opname == "wait" && service.waiters().next().is_some() {
+        return crate::waiter::run(service, g, &sub[1..], env, io);
+    }
     if service.cli_name == "ecr" && opname == "get-login-password" {
         return ecr_get_login_password(service, g, &sub[1..], env, io);
     }
@@ -225,7 +228,79 @@ pub(crate) fn run_operation(
     let input = Value::Object(args.input.clone());
     let paginated = op.paginator.is_some() && !s.g.no_paginate && !args.manual_paging;
     let Some(p) = op.paginator.as_ref().filter(|_| paginated) else {
-        let out = s.call(op, ep, sig.as_ref(), &input)?;
+        let file = match &args.body_file {
+            Some(path) => Some(crate::http::FileSlice::whole(path).map_err(|e| {
+                CliError::General(format!(
+                    "[Errno {}] {}: '{}'",
+                    e.raw_os_error().unwrap_or(5),
+                    crate::http::io_reason(&e),
+                    path.display()
+                ))
+            })?),
+            None => None,
+        };
+        let out = match &args.outfile {
+            // The streaming payload goes to OUTFILE (created only once the call succeeds, as
+            // the AWS CLI's StreamingOutputArgument writes it after the response arrives).
+            Some(outfile) => {
+                let path = s.env.expand(outfile);
+                // A device or a pipe (`/dev/stdout`) is written directly.
+                let special = std::fs::metadata(&path).is_ok_and(|m| !m.is_file());
+                let tmp = if special {
+                    path.clone()
+                } else {
+                    path.with_file_name(format!(
+                        ".{}.kagi-{}",
+                        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+                        std::process::id()
+                    ))
+                };
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(!special)
+                    .open(&tmp)
+                    .map_err(|e| {
+                        CliError::General(format!(
+                            "[Errno {}] {}: '{}'",
+                            e.raw_os_error().unwrap_or(5),
+                            crate::http::io_reason(&e),
+                            outfile
+                        ))
+                    })?;
+                let r = s.call_with(
+                    op,
+                    ep,
+                    sig.as_ref(),
+                    &input,
+                    file,
+                    crate::http::Sink::Writer(&mut f),
+                );
+                drop(f);
+                match r {
+                    Ok(v) => {
+                        if !special {
+                            std::fs::rename(&tmp, &path)?;
+                        }
+                        v
+                    }
+                    Err(e) => {
+                        if !special {
+                            let _ = std::fs::remove_file(&tmp);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            None => s.call_with(
+                op,
+                ep,
+                sig.as_ref(),
+                &input,
+                file,
+                crate::http::Sink::Memory,
+            )?,
+        };
         return Ok(Pages {
             full: out.clone(),
             pages: vec![out],

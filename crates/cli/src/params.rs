@@ -23,6 +23,26 @@ pub struct OpArgs {
     pub help: bool,
     /// The user set a paging member (e.g. `--marker`) directly: no automatic pagination.
     pub manual_paging: bool,
+    /// A streaming blob input (`s3api put-object --body FILE`): the file to send, read as it
+    /// is sent.
+    pub body_file: Option<std::path::PathBuf>,
+    /// The positional `outfile` of an operation with a streaming output (`get-object`).
+    pub outfile: Option<String>,
+}
+
+/// The input member that is a streaming blob payload (`Body` of `PutObject`), if any.
+pub fn streaming_input_member(op: &'static Operation) -> Option<&'static str> {
+    let shape = op.input_shape()?;
+    let m = shape.member(shape.payload?)?;
+    (m.streaming || op.service().shape(m.shape).streaming).then_some(m.name)
+}
+
+/// Whether the output's payload is a streaming blob (`GetObject`): the CLI then takes an
+/// `outfile` positional argument and writes the payload there.
+pub fn has_streaming_output(op: &'static Operation) -> bool {
+    op.output_shape()
+        .and_then(|s| s.member(s.payload?))
+        .is_some_and(|m| m.streaming || op.service().shape(m.shape).streaming)
 }
 
 struct ArgDef {
@@ -132,6 +152,8 @@ pub fn parse(
     let service = op.service();
     let defs = arg_defs(op);
     let paginated = op.paginator.is_some();
+    let streaming_in = streaming_input_member(op);
+    let streaming_out = has_streaming_output(op);
     let mut out = OpArgs::default();
     let mut unknown = Vec::new();
     let mut seen: Vec<&'static str> = Vec::new();
@@ -217,10 +239,29 @@ pub fn parse(
                     })
                 });
                 let Some(def) = def else {
-                    unknown.push(raw.clone());
+                    if streaming_out && out.outfile.is_none() && !raw.starts_with("--") {
+                        out.outfile = Some(raw.clone());
+                    } else {
+                        unknown.push(raw.clone());
+                    }
                     i += 1;
                     continue;
                 };
+                if Some(def.member) == streaming_in {
+                    // The AWS CLI opens the file named and streams it.
+                    let v = value_of(&mut i)?;
+                    let path = env.expand(&v);
+                    if !path.is_file() {
+                        return Err(CliError::BadParam(format!(
+                            "Error parsing parameter '{}': Blob values must be a path to a file.",
+                            def.cli
+                        )));
+                    }
+                    out.body_file = Some(path);
+                    seen.push(def.member);
+                    i += 1;
+                    continue;
+                }
                 let shape_kind = kind(service, def.shape);
                 let value = match shape_kind {
                     ShapeKind::Boolean => {
@@ -278,6 +319,18 @@ pub fn parse(
     }
     if out.skeleton.is_some() {
         return Ok(out);
+    }
+    if streaming_out && out.outfile.is_none() {
+        let mut missing: Vec<&str> = defs
+            .iter()
+            .filter(|d| d.required && !seen.contains(&d.member))
+            .map(|d| d.cli.as_str())
+            .collect();
+        missing.push("outfile");
+        return Err(CliError::Usage(format!(
+            "the following arguments are required: {}",
+            missing.join(", ")
+        )));
     }
     if let Some(Value::Object(m)) = cli_input {
         // Command-line values win over --cli-input-json.

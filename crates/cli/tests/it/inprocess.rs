@@ -111,9 +111,20 @@ fn argument_errors_exit_252_with_the_aws_cli_wording() {
         let o = s.run(&cmd);
         assert_eq!(o.code, 0, "{cmd:?}: {}", o.stderr);
     }
-    let o = s.run(&["s3", "ls"]);
+    // The s3 commands are there; a customization kagi lacks says so.
+    let o = s.run(&["s3", "website", "s3://b"]);
     assert_eq!(o.code, 255);
-    assert!(o.stderr.contains("`kagi s3api ...`"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("kagi does not have `aws s3 website` yet"),
+        "{}",
+        o.stderr
+    );
+    let o = s.run(&["s3", "cp", "s3://b/k"]);
+    assert_eq!(o.code, 252);
+    assert!(
+        o.stderr
+            .contains("aws: error: the following arguments are required: paths")
+    );
     let o = s.run(&["nosuchservice", "op"]);
     assert_eq!(o.code, 252);
     assert!(

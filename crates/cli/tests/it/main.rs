@@ -9,6 +9,7 @@ mod moto;
 mod official;
 mod profile_parser;
 mod pty;
+mod s3;
 mod seed;
 mod serve;
 mod services;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::common::{Sandbox, skip_or_fail};
 
-fn binary() -> Option<PathBuf> {
+pub(crate) fn binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("KAGI_BIN") {
         return Some(PathBuf::from(p));
     }
