@@ -837,16 +837,20 @@ fn principal_exists(tx: &dyn Tx, inst: &Instance, kind: &str, id: &str) -> anyho
     })
 }
 
+fn principal_not_found(inst: &Instance, a: &Assignment) -> AwsError {
+    not_found(format!(
+        "The principal {} ({}) does not exist in identity store {}.",
+        a.principal_id, a.principal_type, inst.identity_store_id
+    ))
+}
+
 fn create_assignment(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let (inst, ps, a) = assignment_of(ctx, "CreateAccountAssignment", i)?;
     check_target(ctx, &inst, &a.account)?;
     let exists =
         global(ctx).view(|tx| principal_exists(tx, &inst, &a.principal_type, &a.principal_id))?;
     if !exists {
-        return Err(not_found(format!(
-            "The principal {} ({}) does not exist in identity store {}.",
-            a.principal_id, a.principal_type, inst.identity_store_id
-        )));
+        return Err(principal_not_found(&inst, &a));
     }
     let now = ctx.now;
     let request_id = new_request_id();
@@ -858,6 +862,12 @@ fn create_assignment(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         else {
             return Err(ps_not_found(&ps.id).into());
         };
+        // And the principal as it is now (a concurrent DeleteUser leaves no assignment behind).
+        if !store::in_account(raw, GLOBAL, |tx| {
+            principal_exists(tx, &inst, &a.principal_type, &a.principal_id)
+        })? {
+            return Err(principal_not_found(&inst, &a).into());
+        }
         let outcome = ic::provision(raw, &inst, &a.account, &ps, now)?;
         let status = OpStatus {
             kind: "CREATE".into(),
