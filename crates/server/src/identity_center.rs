@@ -487,3 +487,79 @@ pub fn provisioned_role(
         &keys::provisioned(instance, account, ps),
     )
 }
+
+/// The instance whose identity store is `store` (`d-…`).
+pub fn instance_by_store(tx: &dyn Tx, store: &str) -> anyhow::Result<Option<Instance>> {
+    Ok(instances(tx)?
+        .into_iter()
+        .find(|i| i.identity_store_id == store))
+}
+
+/// The permission set id (`ps-…`) of an assignment.
+pub fn assignment_ps_id(a: &Assignment) -> &str {
+    a.permission_set.rsplit('/').next().unwrap_or("")
+}
+
+/// Removes the assignments of `instance` that `pick` selects, inside a transaction over the
+/// whole store, and the role of every (account, permission set) pair no remaining assignment
+/// needs. Returns the removed assignments.
+pub fn remove_assignments(
+    raw: &mut dyn RawTx,
+    instance: &Instance,
+    pick: &dyn Fn(&Assignment) -> bool,
+) -> anyhow::Result<Vec<Assignment>> {
+    let all = store::in_account(raw, GLOBAL, |tx| assignments(tx, &instance.id))?;
+    let (gone, kept): (Vec<Assignment>, Vec<Assignment>) = all.into_iter().partition(|a| pick(a));
+    store::in_account(raw, GLOBAL, |tx| {
+        for a in &gone {
+            tx.delete(Table::IdentityCenter, &keys::assignment(&instance.id, a))?;
+        }
+        Ok(())
+    })?;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for a in &gone {
+        let pair = (a.account.clone(), assignment_ps_id(a).to_owned());
+        if !pairs.contains(&pair) {
+            pairs.push(pair);
+        }
+    }
+    for (account, ps) in pairs {
+        let needed = kept
+            .iter()
+            .any(|a| a.account == account && assignment_ps_id(a) == ps);
+        if !needed {
+            deprovision(raw, instance, &account, &ps)?;
+        }
+    }
+    Ok(gone)
+}
+
+/// Gives `user_id` of the identity store `identity_store_id` a portal password (what AWS's
+/// e-mailed invitation lets a person choose): checked against IAM's default password policy,
+/// stored as an argon2id hash. `kagi sso set-password`, the console and the tests
+/// (`RunningServer::set_sso_password`) call it; it is no AWS operation.
+pub fn set_portal_password(
+    state: &crate::state::AppState,
+    identity_store_id: &str,
+    user_id: &str,
+    password: &str,
+) -> crate::error::AwsResult<()> {
+    use crate::error::AwsError;
+    use crate::store::StoreExt;
+    crate::iam::login::check_password(password)?;
+    let phc = kagi_console::password::hash(password);
+    let now = ids::now_secs();
+    state.store(GLOBAL).write(|tx| {
+        let Some(mut u) = user(tx, identity_store_id, user_id)? else {
+            return Err(AwsError::new(404, "ResourceNotFoundException", "USER not found.").into());
+        };
+        u.password_phc = Some(phc.clone());
+        u.updated = now;
+        tx.put_json(
+            Table::IdentityCenter,
+            &keys::user(identity_store_id, user_id),
+            &u,
+        )
+    })?;
+    Ok(())
+}

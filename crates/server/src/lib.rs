@@ -225,6 +225,27 @@ impl RunningServer {
         console_host::set_root_password(&*self.state.store(&self.state.bootstrap_account), password)
     }
 
+    /// Gives the Identity Center user `user_name` of the identity store `identity_store_id`
+    /// (`d-…`) a portal password, as `kagi sso set-password` does (AWS e-mails an invitation
+    /// instead; no AWS operation sets one): IAM's default password policy applies, the hash is
+    /// argon2id ([`identity_center::set_portal_password`]).
+    pub fn set_sso_password(
+        &self,
+        identity_store_id: &str,
+        user_name: &str,
+        password: &str,
+    ) -> std::result::Result<(), error::AwsError> {
+        use store::StoreExt;
+        let user = self
+            .state
+            .store(store::GLOBAL)
+            .view(|tx| identity_center::user_by_name(tx, identity_store_id, user_name))?
+            .ok_or_else(|| {
+                error::AwsError::new(404, "ResourceNotFoundException", "USER not found.")
+            })?;
+        identity_center::set_portal_password(&self.state, identity_store_id, &user.id, password)
+    }
+
     /// Stops accepting, lets in-flight requests finish, and joins the server thread.
     pub fn shutdown(mut self) {
         self.stop();

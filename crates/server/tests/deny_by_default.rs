@@ -1,6 +1,6 @@
 //! Deny by default, for every operation: a signed request from an IAM user with no policy at
-//! all is refused with AccessDenied for every IAM, STS, ECR and Organizations operation of the
-//! model, except
+//! all is refused with AccessDenied for every IAM, STS, ECR, Organizations, Identity Store and
+//! SSO Admin operation of the model, except
 //! the ones AWS itself lets anyone call ([`ALLOWED`]) and the unsigned web-identity/SAML ones
 //! (their credential is the token, checked against the role's trust policy; their own tests
 //! cover them). The input of each call is generated from the model so that it passes the
@@ -51,6 +51,16 @@ fn sample_string(member: &str, shape: &Shape) -> String {
             "arn:aws:signer:us-east-1:123456789012:/signing-profiles/nothing".to_owned(),
             "arn:aws:iam::123456789012:role/nothing".to_owned(),
             "arn:aws:iam::123456789012:policy/nothing".to_owned(),
+            // Identity Center's instance, permission set, application, application provider,
+            // AWS managed policy and trusted token issuer ARNs.
+            "arn:aws:sso:::instance/ssoins-0123456789abcdef".to_owned(),
+            "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef".to_owned(),
+            "arn:aws:sso::123456789012:application/ssoins-0123456789abcdef/apl-0123456789abcdef"
+                .to_owned(),
+            "arn:aws:sso::aws:applicationProvider/custom".to_owned(),
+            "arn:aws:iam::aws:policy/AdministratorAccess".to_owned(),
+            "arn:aws:sso::123456789012:trustedTokenIssuer/ssoins-0123456789abcdef/tti-01234567-89ab-cdef-0123-456789abcdef"
+                .to_owned(),
         ]);
     }
     if lower.contains("versionid") {
@@ -151,7 +161,17 @@ fn every_operation_denies_a_principal_without_policies() {
         json!({"FeatureSet": "ALL"}),
     )
     .unwrap();
-    for service in ["iam", "sts", "ecr", "organizations"] {
+    // And an Identity Center instance, so that the account owns what the identitystore and
+    // sso-admin operations name.
+    root.json("sso-admin", "CreateInstance", json!({})).unwrap();
+    for service in [
+        "iam",
+        "sts",
+        "ecr",
+        "organizations",
+        "identitystore",
+        "sso-admin",
+    ] {
         let svc = kagi_api::service(service).unwrap();
         for op in svc.operations() {
             if UNSIGNED.contains(&op.name) {
@@ -159,7 +179,9 @@ fn every_operation_denies_a_principal_without_policies() {
             }
             let input = input_of(svc, op);
             let outcome: Result<Value, (u16, String, String)> = match service {
-                "ecr" | "organizations" => nobody.json(service, op.name, input.clone()),
+                "ecr" | "organizations" | "identitystore" | "sso-admin" => {
+                    nobody.json(service, op.name, input.clone())
+                }
                 _ => nobody
                     .call(service, op.name, input.clone())
                     .map_err(|(s, e)| (s, e.code, e.message)),

@@ -305,7 +305,7 @@ impl Client {
         self.json("ecr", action, input)
     }
 
-    /// A JSON 1.1 call (ECR, Organizations) signed for `service`.
+    /// A JSON 1.1 call (ECR, Organizations, Identity Center) signed for `service`.
     pub fn json(
         &self,
         service: &str,
@@ -325,7 +325,8 @@ impl Client {
         ];
         let params = SigningParams {
             region: "ap-northeast-1",
-            service,
+            // The model's signing name (`sso` for sso-admin).
+            service: svc.signing_name,
             time: SystemTime::now(),
         };
         kagi_sigv4::sign_headers("POST", "/", "", &mut headers, &body, &self.creds, &params)
