@@ -139,6 +139,9 @@ async fn aws_entry(
         if t.starts_with(ECR_TARGET_PREFIX) {
             return Some(("ecr", ECR_TARGET_PREFIX));
         }
+        if t == crate::sso::SET_PASSWORD_TARGET {
+            return Some(("kagi-identity-center", "KagiIdentityCenter."));
+        }
         JSON_SERVICES
             .iter()
             .find(|(p, _)| t.starts_with(p))
@@ -271,12 +274,24 @@ async fn aws_entry(
                 source_ip: peer.ip(),
                 request_id: request_id.clone(),
             };
-            match crate::dispatch::json_call(
-                &ctx,
-                &service_name,
-                target.as_deref().unwrap_or(""),
-                &body,
-            ) {
+            let out = if service_name == "kagi-identity-center" {
+                crate::sso::set_portal_password(&ctx, &body)
+                    .map(|v| v.to_string().into_bytes())
+                    .map_err(|mut e| {
+                        if e.code == "AccessDenied" {
+                            e.code = "AccessDeniedException".into();
+                        }
+                        e
+                    })
+            } else {
+                crate::dispatch::json_call(
+                    &ctx,
+                    &service_name,
+                    target.as_deref().unwrap_or(""),
+                    &body,
+                )
+            };
+            match out {
                 Ok(out) => json_response(out, &request_id),
                 Err(e) => error_response(&proto, Some(&service_name), &e, &request_id),
             }

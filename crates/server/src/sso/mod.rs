@@ -9,3 +9,55 @@ pub mod oidc;
 pub mod portal;
 pub mod tokens;
 pub mod web;
+
+use crate::error::{AwsError, AwsResult};
+use crate::state::Ctx;
+use crate::store::{GLOBAL, StoreExt};
+use serde_json::{Value, json};
+
+/// `X-Amz-Target` of kagi's one extension to IAM Identity Center: setting a user's portal
+/// password (AWS e-mails an invitation to choose one; kagi cannot). JSON 1.1, signed, body
+/// `{"IdentityStoreId", "UserName", "Password"}`; authorised as `identitystore:UpdateUser` on
+/// the user, for principals of the account that owns the identity store. `kagi portal
+/// set-password` calls it.
+pub const SET_PASSWORD_TARGET: &str = "KagiIdentityCenter.SetPortalPassword";
+
+pub fn set_portal_password(ctx: &Ctx, body: &[u8]) -> AwsResult<Value> {
+    let i: Value = serde_json::from_slice(body)
+        .map_err(|e| AwsError::new(400, "SerializationException", e.to_string()))?;
+    let field = |k: &str| -> AwsResult<String> {
+        i[k].as_str()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| AwsError::new(400, "ValidationException", format!("{k} is required")))
+    };
+    let (store_id, user_name, password) = (
+        field("IdentityStoreId")?,
+        field("UserName")?,
+        field("Password")?,
+    );
+    let (instance, user) = ctx.state.store(GLOBAL).view(|tx| {
+        let instance = crate::identity_center::instances(tx)?
+            .into_iter()
+            .find(|x| x.identity_store_id == store_id);
+        let user = crate::identity_center::user_by_name(tx, &store_id, &user_name)?;
+        Ok((instance, user))
+    })?;
+    let owner = instance.as_ref().map(|x| x.owner_account.clone());
+    let arn = match &user {
+        Some(u) => format!("arn:aws:identitystore:::user/{}", u.id),
+        None => "arn:aws:identitystore:::user/*".to_owned(),
+    };
+    ctx.authorize("identitystore:UpdateUser", &arn)?;
+    if owner.as_deref() != Some(ctx.account()) {
+        return Err(AwsError::new(
+            400,
+            "AccessDeniedException",
+            "The identity store does not belong to the caller's account.",
+        ));
+    }
+    let user =
+        user.ok_or_else(|| AwsError::new(404, "ResourceNotFoundException", "USER not found."))?;
+    crate::identity_center::set_portal_password(ctx.state, &store_id, &user.id, &password)?;
+    Ok(json!({}))
+}

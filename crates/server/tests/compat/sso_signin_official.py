@@ -211,6 +211,42 @@ ptok = oidc.create_token(clientId=preg["clientId"], clientSecret=preg["clientSec
 portal.list_account_roles(accessToken=ptok["accessToken"], accountId=ACCT)
 step("PKCE: CreateToken with the code and its verifier gives a working portal token")
 
+# --- kagi's extension: an administrator sets a portal password (AWS e-mails an invitation) ---
+import botocore.auth, botocore.awsrequest, botocore.credentials
+
+
+def set_password(akid, secret, user, password, token=None):
+    body = json.dumps({"IdentityStoreId": os.environ["KAGI_STORE_ID"], "UserName": user, "Password": password})
+    req = botocore.awsrequest.AWSRequest(method="POST", url=E + "/", data=body, headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "KagiIdentityCenter.SetPortalPassword"})
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(akid, secret, token), "identitystore", "us-east-1").add_auth(req)
+    r = urllib.request.Request(E + "/", data=body.encode(), headers=dict(req.headers), method="POST")
+    try:
+        with urllib.request.urlopen(r) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+st, out = set_password(os.environ["KAGI_ROOT_AKID"], os.environ["KAGI_ROOT_SECRET"], "alice", "short")
+if st != 400 or "PasswordPolicyViolation" not in out:
+    fail(f"a weak portal password: {st} {out}")
+st, out = set_password(creds["accessKeyId"], creds["secretAccessKey"], "alice", "New-Portal-Passw0rd!",
+                       creds["sessionToken"])
+if st not in (400, 403) or "AccessDenied" not in out:
+    fail(f"a principal without identitystore:UpdateUser set a password: {st} {out}")
+st, out = set_password(os.environ["KAGI_ROOT_AKID"], os.environ["KAGI_ROOT_SECRET"], "alice", "New-Portal-Passw0rd!")
+if st != 200:
+    fail(f"set-password: {st} {out}")
+b3 = Browser()
+s, h, _ = b3.sign_in("alice", "New-Portal-Passw0rd!", "/start/")
+if s != 303:
+    fail(f"sign-in with the new password: {s}")
+s, h, _ = Browser().sign_in("alice", "Portal-Passw0rd!", "/start/")
+if s != 401:
+    fail(f"the old password still works: {s}")
+step("KagiIdentityCenter.SetPortalPassword: the password policy applies, only an authorised principal may, the new password signs in")
+
 # --- the portal's own pages ---
 s, h, body = b.request("/start/")
 if "EcrReader" not in body or ACCT not in body:
