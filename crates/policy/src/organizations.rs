@@ -94,6 +94,7 @@ fn managed(text: &str, t: PolicyType, name: &str, arn: &str) -> CompiledPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::PolicyError;
     use crate::parse::parse;
 
     fn err(text: &str, t: PolicyType) -> PolicyError {
