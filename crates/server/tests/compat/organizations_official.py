@@ -157,6 +157,20 @@ w_iam.create_role(RoleName="OrgReader", AssumeRolePolicyDocument=json.dumps({
 ops_sts.assume_role(RoleArn=f"arn:aws:iam::{WORK}:role/OrgReader", RoleSessionName="r1")
 step("a trust policy with aws:PrincipalOrgID admits a principal of the organization")
 
+# Role chaining back across accounts: from the workload session into a management role.
+iam.create_role(RoleName="AuditFromWorkloads", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{WORK}:root"}, "Action": "sts:AssumeRole",
+                   "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [f"{o['Id']}/*/{ou['Id']}/*"]}}}]}))
+chained = client("sts", *work_creds).assume_role(
+    RoleArn=f"arn:aws:iam::{MGMT}:role/AuditFromWorkloads", RoleSessionName="chain")["Credentials"]
+who = client("sts", chained["AccessKeyId"], chained["SecretAccessKey"], chained["SessionToken"]).get_caller_identity()
+if who["Arn"] != f"arn:aws:sts::{MGMT}:assumed-role/AuditFromWorkloads/chain":
+    fail(f"chained caller {who}")
+expect_error("ValidationError", client("sts", *work_creds).assume_role,
+             RoleArn=f"arn:aws:iam::{MGMT}:role/AuditFromWorkloads", RoleSessionName="chain2", DurationSeconds=7200)
+step("role chaining across accounts (workload session → management role, aws:PrincipalOrgPaths in the trust policy; the 1-hour chaining limit)")
+
 # Role chaining into the next account, and the CLI's role profiles.
 cfg = os.path.join(home, ".aws/config")
 creds = os.path.join(home, ".aws/credentials")
