@@ -5,38 +5,10 @@
 
 mod common;
 use common::*;
-use std::path::PathBuf;
-use std::process::Command;
 
 #[test]
 fn identity_center_admin_with_the_official_client() {
-    let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV").map(PathBuf::from) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "KAGI_COMPAT_VENV (a venv with awscli and boto3) is required under CI"
-        );
-        eprintln!("SKIPPED: KAGI_COMPAT_VENV is not set; run `bash scripts/test`");
-        return;
-    };
+    let Some(venv) = compat_venv() else { return };
     let server = start_with_dir(None);
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/compat/identity_center_official.py"
-    );
-    let out = Command::new(venv.join("bin/python"))
-        .arg(script)
-        .env("KAGI_ENDPOINT", format!("http://{}", server.addr))
-        .env("KAGI_ACCOUNT", ACCOUNT)
-        .env("KAGI_ROOT_AKID", ROOT_AKID)
-        .env("KAGI_ROOT_SECRET", ROOT_SECRET)
-        .output()
-        .expect("run identity_center_official.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "official client failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("OK:"), "{stdout}");
+    run_compat_script(&venv, "identity_center_official.py", &server, &[]);
 }

@@ -5,39 +5,16 @@
 
 mod common;
 use common::*;
-use std::path::PathBuf;
-use std::process::Command;
 
 #[test]
 fn organizations_and_cross_account_switch_role_with_official_clients() {
-    let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV").map(PathBuf::from) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "KAGI_COMPAT_VENV (a venv with awscli and boto3) is required under CI"
-        );
-        eprintln!("SKIPPED: KAGI_COMPAT_VENV is not set; run `bash scripts/test`");
-        return;
-    };
+    let Some(venv) = compat_venv() else { return };
     let server = start_with_dir(None);
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/compat/organizations_official.py"
+    let aws = venv.join("bin/aws");
+    run_compat_script(
+        &venv,
+        "organizations_official.py",
+        &server,
+        &[("AWS_BIN", aws.as_os_str())],
     );
-    let out = Command::new(venv.join("bin/python"))
-        .arg(script)
-        .env("KAGI_ENDPOINT", format!("http://{}", server.addr))
-        .env("KAGI_ACCOUNT", ACCOUNT)
-        .env("KAGI_ROOT_AKID", ROOT_AKID)
-        .env("KAGI_ROOT_SECRET", ROOT_SECRET)
-        .env("AWS_BIN", venv.join("bin/aws"))
-        .output()
-        .expect("run organizations_official.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "official clients failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("OK:"), "{stdout}");
 }

@@ -9,8 +9,6 @@ mod common;
 use common::*;
 use kagi_server::identity_center::{self as ic, Instance, PermissionSet, StoreUser};
 use kagi_server::store::{self, Durability, GLOBAL, Table, TxExt};
-use std::path::PathBuf;
-use std::process::Command;
 
 /// An instance owned by the server's account, a user `alice` with a portal password and a
 /// permission set `EcrReader` assigned to her in the server's own account, provisioned.
@@ -97,35 +95,13 @@ fn seed(server: &kagi_server::RunningServer) -> Instance {
 
 #[test]
 fn device_flow_pkce_and_portal_with_botocore() {
-    let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV").map(PathBuf::from) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "KAGI_COMPAT_VENV (a venv with boto3) is required under CI"
-        );
-        eprintln!("SKIPPED: KAGI_COMPAT_VENV is not set; run `bash scripts/test`");
-        return;
-    };
+    let Some(venv) = compat_venv() else { return };
     let server = start_with_dir(None);
     let instance = seed(&server);
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/compat/sso_signin_official.py"
+    run_compat_script(
+        &venv,
+        "sso_signin_official.py",
+        &server,
+        &[("KAGI_STORE_ID", instance.identity_store_id.as_ref())],
     );
-    let out = Command::new(venv.join("bin/python"))
-        .arg(script)
-        .env("KAGI_ENDPOINT", format!("http://{}", server.addr))
-        .env("KAGI_ACCOUNT", ACCOUNT)
-        .env("KAGI_STORE_ID", &instance.identity_store_id)
-        .env("KAGI_ROOT_AKID", ROOT_AKID)
-        .env("KAGI_ROOT_SECRET", ROOT_SECRET)
-        .output()
-        .expect("run sso_signin_official.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "official clients failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("OK:"), "{stdout}");
 }

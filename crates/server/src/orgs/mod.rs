@@ -1014,35 +1014,28 @@ fn create_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     Ok(json!({"Policy": {"PolicySummary": summary(&org, &p), "Content": p.content}}))
 }
 
-fn describe_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    let id = req(i, "PolicyId")?;
+/// The caller's organization and its policy `id`, authorised for `action` first (on the ARN
+/// the policy would have, so the caller learns whether it exists only when allowed).
+fn authorized_policy(ctx: &Ctx, action: &str, id: &str) -> AwsResult<(Organization, OrgPolicy)> {
     let (org, p) = global(ctx).view(|tx| {
         let org = managed_org(ctx, tx)?;
         let p = load_policy(tx, &org.id, id)?;
         Ok((org, p))
     })?;
-    // Authorised before the policy's existence is told (on the ARN it would have).
-    ctx.authorize(
-        "organizations:DescribePolicy",
-        &policy_arn_of(&org, id, p.as_ref()),
-    )?;
+    ctx.authorize(action, &policy_arn_of(&org, id, p.as_ref()))?;
     let p = p.ok_or_else(policy_not_found)?;
+    Ok((org, p))
+}
+
+fn describe_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
+    let id = req(i, "PolicyId")?;
+    let (org, p) = authorized_policy(ctx, "organizations:DescribePolicy", id)?;
     Ok(json!({"Policy": {"PolicySummary": summary(&org, &p), "Content": p.content}}))
 }
 
 fn update_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let id = req(i, "PolicyId")?;
-    let (org, p) = global(ctx).view(|tx| {
-        let org = managed_org(ctx, tx)?;
-        let p = load_policy(tx, &org.id, id)?;
-        Ok((org, p))
-    })?;
-    // Authorised before the policy's existence is told (on the ARN it would have).
-    ctx.authorize(
-        "organizations:UpdatePolicy",
-        &policy_arn_of(&org, id, p.as_ref()),
-    )?;
-    let p = p.ok_or_else(policy_not_found)?;
+    let (org, p) = authorized_policy(ctx, "organizations:UpdatePolicy", id)?;
     if p.aws_managed {
         return Err(constraint(
             "You can't modify an AWS managed policy. (CANNOT_MODIFY_AWS_MANAGED_POLICY)",
@@ -1072,17 +1065,7 @@ fn update_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 
 fn delete_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let id = req(i, "PolicyId")?;
-    let (org, p) = global(ctx).view(|tx| {
-        let org = managed_org(ctx, tx)?;
-        let p = load_policy(tx, &org.id, id)?;
-        Ok((org, p))
-    })?;
-    // Authorised before the policy's existence is told (on the ARN it would have).
-    ctx.authorize(
-        "organizations:DeletePolicy",
-        &policy_arn_of(&org, id, p.as_ref()),
-    )?;
-    let p = p.ok_or_else(policy_not_found)?;
+    let (org, p) = authorized_policy(ctx, "organizations:DeletePolicy", id)?;
     if p.aws_managed {
         return Err(constraint(
             "You can't delete an AWS managed policy. (CANNOT_DELETE_AWS_MANAGED_POLICY)",

@@ -342,3 +342,46 @@ impl Client {
         }
     }
 }
+
+/// The venv with the official clients (`KAGI_COMPAT_VENV`, set by scripts/test); `None` (and a
+/// SKIPPED line) without one, except under CI (`CI` set), where it is required.
+pub fn compat_venv() -> Option<std::path::PathBuf> {
+    let venv = std::env::var_os("KAGI_COMPAT_VENV").map(std::path::PathBuf::from);
+    if venv.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "KAGI_COMPAT_VENV (a venv with awscli and boto3) is required under CI"
+        );
+        eprintln!("SKIPPED: KAGI_COMPAT_VENV is not set; run `bash scripts/test`");
+    }
+    venv
+}
+
+/// Runs `tests/compat/SCRIPT` with the venv's Python against `server` (its endpoint, account
+/// and root keys in `KAGI_*`, plus `extra`), prints its output and fails the test unless it
+/// exits 0 and says `OK:`.
+pub fn run_compat_script(
+    venv: &std::path::Path,
+    script: &str,
+    server: &kagi_server::RunningServer,
+    extra: &[(&str, &std::ffi::OsStr)],
+) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/compat")
+        .join(script);
+    let mut cmd = std::process::Command::new(venv.join("bin/python"));
+    cmd.arg(&path)
+        .env("KAGI_ENDPOINT", format!("http://{}", server.addr))
+        .env("KAGI_ACCOUNT", ACCOUNT)
+        .env("KAGI_ROOT_AKID", ROOT_AKID)
+        .env("KAGI_ROOT_SECRET", ROOT_SECRET);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("OK:"), "{stdout}");
+}
