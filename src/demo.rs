@@ -28,6 +28,8 @@ const ROLE: &str = "ECRLoginAndPushRole";
 const ROLE_PROFILE: &str = "ECRLoginAndPushRoleProfile";
 const REPO: &str = "test-repos";
 const OTHER_REPO: &str = "other-repos";
+const WORKLOAD_PROFILE: &str = "WorkloadPushProfile";
+const PLATFORM: &str = "platform-admin";
 
 /// The seed's `ECRPushAndLoginPolicy` exactly as the tutorial prints it, `//` comments included.
 const ECR_POLICY_WITH_COMMENTS: &str = r#"{
@@ -68,6 +70,8 @@ struct Options {
     data_dir: Option<PathBuf>,
     keep_running: bool,
     format: Format,
+    /// The second act: the role in a workload account of an organization, under an SCP.
+    organization: bool,
 }
 
 fn parse_args(args: &[OsString]) -> Result<Options, String> {
@@ -75,6 +79,7 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
         data_dir: None,
         keep_running: false,
         format: Format::Human,
+        organization: false,
     };
     let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
     while let Some(arg) = it.next() {
@@ -84,6 +89,7 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
                 opts.data_dir = Some(PathBuf::from(v));
             }
             "--keep-running" => opts.keep_running = true,
+            "--organization" => opts.organization = true,
             "--output" => match it.next().as_deref() {
                 Some("json") => opts.format = Format::Json,
                 Some("text") | Some("human") => opts.format = Format::Human,
@@ -91,7 +97,7 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
             },
             "-h" | "--help" => {
                 return Err(
-                    "usage: kagi demo [--data-dir DIR] [--keep-running] [--output text|json]"
+                    "usage: kagi demo [--organization] [--data-dir DIR] [--keep-running] [--output text|json]"
                         .into(),
                 );
             }
@@ -703,6 +709,10 @@ fn run(opts: &Options) -> Result<bool> {
         expect_denied(&out, "AccessDenied"),
     );
 
+    if opts.organization {
+        organization_act(&mut r, &shell, &home, &files, &server, &image)?;
+    }
+
     let passed = r.steps.iter().filter(|s| s["passed"] == true).count();
     let total = r.steps.len();
     match r.format {
@@ -744,6 +754,10 @@ fn run(opts: &Options) -> Result<bool> {
             );
             println!("  export AWS_ENDPOINT_URL={endpoint}");
             println!("  kagi sts get-caller-identity --profile {ROLE_PROFILE}");
+            if opts.organization {
+                println!("  kagi sts get-caller-identity --profile {WORKLOAD_PROFILE}");
+                println!("  kagi organizations list-accounts --profile admin --output table");
+            }
             println!("  kagi ecr describe-repositories --profile admin --output table");
             println!(
                 "  aws sts get-caller-identity --profile {ROLE_PROFILE}   # the official CLI works too"
@@ -772,4 +786,360 @@ fn run(opts: &Options) -> Result<bool> {
     }
     server.shutdown();
     Ok(r.ok)
+}
+
+/// The second act (`--organization`): the same least-privilege push, but the role lives in a
+/// workload account of an organization, reached by cross-account switch role, and a service
+/// control policy forbids something the role's own policy allows.
+fn organization_act(
+    r: &mut Report,
+    shell: &Shell,
+    home: &Path,
+    files: &Path,
+    server: &kagi_server::RunningServer,
+    image: &kagi_ecr::client::Image,
+) -> Result<()> {
+    let account = server.account_id.clone();
+    let admin = |args: &[&str]| -> Result<Outcome> {
+        let mut v = args.to_vec();
+        v.extend(["--profile", "admin"]);
+        shell.aws(&v, None)
+    };
+    let append_config = |text: &str| -> Result<()> {
+        let mut config = std::fs::read_to_string(home.join(".aws/config"))?;
+        config.push_str(text);
+        write_file(&home.join(".aws/config"), &config)
+    };
+
+    r.section("11. An organization: the push role moves to a workload account");
+    let out = admin(&["organizations", "create-organization"])?;
+    r.step(
+        "create-organization",
+        "aws organizations create-organization",
+        "this account becomes the organization's management account",
+        expect_ok(&out).and_then(|v| {
+            Ok(format!(
+                "{} managed by {}",
+                str_at(&v, &["Organization", "Id"])?,
+                str_at(&v, &["Organization", "MasterAccountId"])?
+            ))
+        }),
+    );
+    let out = admin(&[
+        "organizations",
+        "create-account",
+        "--email",
+        "workload@example.com",
+        "--account-name",
+        "workload",
+    ])?;
+    let mut workload = String::new();
+    r.step(
+        "create-account",
+        "aws organizations create-account --email workload@example.com --account-name workload",
+        "a member account with OrganizationAccountAccessRole",
+        expect_ok(&out).and_then(|v| {
+            let state = str_at(&v, &["CreateAccountStatus", "State"])?;
+            workload = str_at(&v, &["CreateAccountStatus", "AccountId"])?.to_string();
+            if state == "SUCCEEDED" {
+                Ok(format!("account {workload}: {state}"))
+            } else {
+                bail!("state {state}")
+            }
+        }),
+    );
+    if workload.is_empty() {
+        return Ok(());
+    }
+
+    // The root user cannot assume roles: a platform administrator of the management account
+    // reaches the new account through OrganizationAccountAccessRole.
+    let admin_ok = |args: &[&str]| -> Result<Value> { expect_ok(&admin(args)?) };
+    let platform = (|| -> Result<(String, String)> {
+        admin_ok(&["iam", "create-user", "--user-name", PLATFORM])?;
+        admin_ok(&[
+            "iam",
+            "attach-user-policy",
+            "--user-name",
+            PLATFORM,
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+        ])?;
+        let k = admin_ok(&["iam", "create-access-key", "--user-name", PLATFORM])?;
+        Ok((
+            str_at(&k, &["AccessKey", "AccessKeyId"])?.to_string(),
+            str_at(&k, &["AccessKey", "SecretAccessKey"])?.to_string(),
+        ))
+    })();
+    let (pid, psecret) = platform.unwrap_or_default();
+    let mut creds = std::fs::read_to_string(home.join(".aws/credentials"))?;
+    creds.push_str(&format!(
+        "\n[{PLATFORM}]\naws_access_key_id = {pid}\naws_secret_access_key = {psecret}\n"
+    ));
+    write_file(&home.join(".aws/credentials"), &creds)?;
+    let access_role = format!("arn:aws:iam::{workload}:role/OrganizationAccountAccessRole");
+    append_config(&format!(
+        "\n[profile {PLATFORM}]\nregion = {REGION}\n\n[profile workload-admin]\nrole_arn = {access_role}\nsource_profile = {PLATFORM}\nregion = {REGION}\n"
+    ))?;
+    let wadmin = |args: &[&str]| -> Result<Outcome> {
+        let mut v = args.to_vec();
+        v.extend(["--profile", "workload-admin"]);
+        shell.aws(&v, None)
+    };
+    let out = wadmin(&["sts", "get-caller-identity"])?;
+    r.step(
+        "into-workload",
+        "aws sts get-caller-identity --profile workload-admin   # OrganizationAccountAccessRole",
+        "a session in the workload account",
+        expect_ok(&out).and_then(|v| {
+            let arn = str_at(&v, &["Arn"])?;
+            if arn.starts_with(&format!(
+                "arn:aws:sts::{workload}:assumed-role/OrganizationAccountAccessRole/"
+            )) {
+                Ok(arn.to_string())
+            } else {
+                bail!("unexpected identity {arn}")
+            }
+        }),
+    );
+
+    // The workload account's repository and push role: trusted by user-for-switch of the
+    // management account; its policy allows pushing to test-repos and deleting its images.
+    let workload_role = format!("arn:aws:iam::{workload}:role/{ROLE}");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{account}:user/{USER}")}, "Action": "sts:AssumeRole"}]});
+    let role_policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+            "ecr:CompleteLayerUpload", "ecr:UploadLayerPart", "ecr:InitiateLayerUpload",
+            "ecr:BatchCheckLayerAvailability", "ecr:PutImage", "ecr:BatchDeleteImage"],
+         "Resource": format!("arn:aws:ecr:{REGION}:{workload}:repository/{REPO}")},
+        {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}]});
+    let trust_path = files.join("workload-trust.json");
+    let policy_path = files.join("workload-ecr-policy.json");
+    write_file(&trust_path, &serde_json::to_string_pretty(&trust)?)?;
+    write_file(&policy_path, &serde_json::to_string_pretty(&role_policy)?)?;
+    let setup = (|| -> Result<String> {
+        expect_ok(&wadmin(&[
+            "ecr",
+            "create-repository",
+            "--repository-name",
+            REPO,
+        ])?)?;
+        expect_ok(&wadmin(&[
+            "iam",
+            "create-role",
+            "--role-name",
+            ROLE,
+            "--assume-role-policy-document",
+            &format!("file://{}", trust_path.display()),
+        ])?)?;
+        expect_ok(&wadmin(&[
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            ROLE,
+            "--policy-name",
+            "ECRPushAndLoginPolicy",
+            "--policy-document",
+            &format!("file://{}", policy_path.display()),
+        ])?)?;
+        Ok(format!(
+            "{workload_role} trusts {account}'s {USER}; test-repos created"
+        ))
+    })();
+    r.step(
+        "workload-role",
+        "aws iam create-role --role-name ECRLoginAndPushRole ... --profile workload-admin",
+        "the workload account's repository and push role (it may also delete images)",
+        setup,
+    );
+    // The user's own side of a cross-account switch: its policy must name the other role too.
+    let switch = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": workload_role}]});
+    let switch_path = files.join("switch-to-workload.json");
+    write_file(&switch_path, &serde_json::to_string_pretty(&switch)?)?;
+    let out = admin(&[
+        "iam",
+        "put-user-policy",
+        "--user-name",
+        USER,
+        "--policy-name",
+        "SwitchToWorkload",
+        "--policy-document",
+        &format!("file://{}", switch_path.display()),
+    ])?;
+    r.step(
+        "user-switch-policy",
+        "aws iam put-user-policy --user-name user-for-switch --policy-name SwitchToWorkload ...",
+        "cross-account: the user's own policy must allow the role too, not only the role's trust",
+        expect_ok(&out).map(|_| format!("user-for-switch may assume {workload_role}")),
+    );
+
+    r.section("12. A service control policy: workload images are never deleted");
+    let roots = admin_ok(&["organizations", "list-roots"]);
+    let root_id = roots
+        .as_ref()
+        .ok()
+        .and_then(|v| v["Roots"][0]["Id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let out = admin(&[
+        "organizations",
+        "enable-policy-type",
+        "--root-id",
+        &root_id,
+        "--policy-type",
+        "SERVICE_CONTROL_POLICY",
+    ])?;
+    r.step(
+        "enable-scp",
+        &format!("aws organizations enable-policy-type --root-id {root_id} --policy-type SERVICE_CONTROL_POLICY"),
+        "SCPs on, FullAWSAccess attached everywhere",
+        expect_ok(&out).map(|_| "enabled".to_string()),
+    );
+    let scp = json!({"Version": "2012-10-17", "Statement": [{"Sid": "KeepImages", "Effect": "Deny",
+        "Action": ["ecr:BatchDeleteImage", "ecr:DeleteRepository"], "Resource": "*"}]});
+    let scp_path = files.join("keep-images-scp.json");
+    write_file(&scp_path, &serde_json::to_string_pretty(&scp)?)?;
+    let out = admin(&[
+        "organizations",
+        "create-policy",
+        "--name",
+        "KeepWorkloadImages",
+        "--type",
+        "SERVICE_CONTROL_POLICY",
+        "--description",
+        "Images in workload accounts are history: never deleted",
+        "--content",
+        &format!("file://{}", scp_path.display()),
+    ])?;
+    let mut scp_id = String::new();
+    r.step(
+        "create-scp",
+        "aws organizations create-policy --name KeepWorkloadImages --type SERVICE_CONTROL_POLICY --content file://keep-images-scp.json",
+        "the SCP is created",
+        expect_ok(&out).and_then(|v| {
+            scp_id = str_at(&v, &["Policy", "PolicySummary", "Id"])?.to_string();
+            Ok(scp_id.clone())
+        }),
+    );
+    let out = admin(&[
+        "organizations",
+        "attach-policy",
+        "--policy-id",
+        &scp_id,
+        "--target-id",
+        &workload,
+    ])?;
+    r.step(
+        "attach-scp",
+        &format!("aws organizations attach-policy --policy-id {scp_id} --target-id {workload}"),
+        "attached to the workload account",
+        expect_ok(&out).map(|_| "attached".to_string()),
+    );
+
+    r.section("13. Switch role across accounts and push");
+    let profile = format!(
+        "\n[profile {WORKLOAD_PROFILE}]\nrole_arn = {workload_role}\nsource_profile = default\nregion = {REGION}\n"
+    );
+    append_config(&profile)?;
+    r.note(profile.trim());
+    let out = shell.aws(
+        &["sts", "get-caller-identity", "--profile", WORKLOAD_PROFILE],
+        None,
+    )?;
+    r.step(
+        "whoami-workload",
+        &format!("aws sts get-caller-identity --profile {WORKLOAD_PROFILE}"),
+        "the role session in the workload account",
+        expect_ok(&out).and_then(|v| {
+            let arn = str_at(&v, &["Arn"])?;
+            if arn.starts_with(&format!("arn:aws:sts::{workload}:assumed-role/{ROLE}/")) {
+                Ok(arn.to_string())
+            } else {
+                bail!("unexpected identity {arn}")
+            }
+        }),
+    );
+    let out = shell.aws(
+        &["ecr", "get-login-password", "--profile", WORKLOAD_PROFILE],
+        None,
+    )?;
+    let password = out.stdout.trim().to_string();
+    let registry = server.addr.to_string();
+    // The password names the workload account's key: the registry at kagi's address is that
+    // account's (another account's is reached as ACCOUNT.dkr.ecr.REGION.localhost:PORT).
+    let reg = kagi_ecr::client::Registry::new(&registry, "AWS", &password);
+    let pushed = if out.status == 0 {
+        reg.push(REPO, "v1", image, &mut |_, _| {})
+    } else {
+        Err(anyhow::anyhow!("get-login-password: {}", out.error_line()))
+    };
+    r.step(
+        "push-workload",
+        &format!("aws ecr get-login-password --profile {WORKLOAD_PROFILE} | docker login ... && docker push {registry}/{REPO}:v1"),
+        "pushed to the workload account's test-repos",
+        pushed.map(|d| format!("pushed {REPO}:v1 @ {d} into account {workload}")),
+    );
+    let theirs = wadmin(&["ecr", "describe-images", "--repository-name", REPO])?;
+    let ours = admin(&["ecr", "describe-images", "--repository-name", REPO])?;
+    r.step(
+        "two-registries",
+        &format!("aws ecr describe-images --repository-name {REPO} --profile workload-admin"),
+        "the workload's test-repos holds the image; the management account's is another repository",
+        (|| -> Result<String> {
+            let t = expect_ok(&theirs)?;
+            let o = expect_ok(&ours)?;
+            let n = t["imageDetails"].as_array().map_or(0, Vec::len);
+            let m = o["imageDetails"].as_array().map_or(0, Vec::len);
+            if n == 1 && t["imageDetails"][0]["registryId"] == json!(workload) {
+                Ok(format!(
+                    "{n} image in {workload}/{REPO}; {m} in {account}/{REPO}"
+                ))
+            } else {
+                bail!("workload images {t}")
+            }
+        })(),
+    );
+
+    r.section("14. The SCP bites: the role's own policy allows deleting images, the organization does not");
+    let out = shell.aws(
+        &[
+            "ecr",
+            "batch-delete-image",
+            "--repository-name",
+            REPO,
+            "--image-ids",
+            "imageTag=v1",
+            "--profile",
+            WORKLOAD_PROFILE,
+        ],
+        None,
+    )?;
+    r.step(
+        "scp-denies",
+        &format!("aws ecr batch-delete-image --repository-name {REPO} --image-ids imageTag=v1 --profile {WORKLOAD_PROFILE}"),
+        "AccessDeniedException with an explicit deny in a service control policy",
+        expect_denied(&out, "AccessDeniedException").and_then(|d| {
+            if d.contains("service control policy") {
+                Ok(d)
+            } else {
+                bail!("denied, but not by the SCP: {d}")
+            }
+        }),
+    );
+    let out = admin(&[
+        "ecr",
+        "batch-delete-image",
+        "--repository-name",
+        REPO,
+        "--image-ids",
+        "imageTag=v1",
+    ])?;
+    r.step(
+        "management-exempt",
+        "aws ecr batch-delete-image --repository-name test-repos --image-ids imageTag=v1 --profile admin",
+        "the management account's own repository is not under the SCP",
+        expect_ok(&out).map(|_| "deleted in the management account".to_string()),
+    );
+    Ok(())
 }

@@ -66,6 +66,51 @@ fn demo_walks_the_seed_story() {
     );
 }
 
+/// The second act: the push role in a workload account of an organization, reached by
+/// cross-account switch role, and an SCP that forbids what the role's own policy allows.
+#[test]
+fn demo_organization_act() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kagi"))
+        .args(["demo", "--organization", "--output", "json"])
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run kagi demo --organization");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("demo output is not JSON ({e}):\n{stdout}"));
+    let steps = report["steps"].as_array().expect("steps");
+    let failed: Vec<String> = steps
+        .iter()
+        .filter(|s| s["passed"] != true)
+        .map(|s| format!("{}: {} -> {}", s["id"], s["command"], s["detail"]))
+        .collect();
+    assert!(failed.is_empty(), "failed steps:\n{}", failed.join("\n"));
+    assert!(out.status.success());
+    let detail = |id: &str| {
+        steps
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("step {id} missing"))["detail"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let workload = detail("create-account");
+    let workload = workload
+        .strip_prefix("account ")
+        .and_then(|r| r.split(':').next())
+        .expect("the new account's id");
+    assert!(detail("whoami-workload").starts_with(&format!(
+        "arn:aws:sts::{workload}:assumed-role/ECRLoginAndPushRole/"
+    )));
+    assert!(detail("push-workload").contains(workload));
+    assert!(
+        detail("scp-denies").contains("with an explicit deny in a service control policy"),
+        "{}",
+        detail("scp-denies")
+    );
+}
+
 /// The `pushed N/N bytes` lines of `text`.
 fn pushed_lines(text: &str) -> Vec<&str> {
     text.split(['\n', '\r'])

@@ -596,6 +596,92 @@ pub fn decode_error(status: u16, headers: &[(String, String)], body: &[u8]) -> O
     Some(ApiError::new(code, message, status))
 }
 
+/// Server side (rest-json): the input of `op` from a request's query pairs, headers and JSON
+/// body, validated against the model (the rest-json services kagi serves itself: sso-oidc and
+/// the access portal). Query and header members are read by their wire names and typed by
+/// their shapes; body members by their JSON names.
+pub fn decode_server_request(
+    op: &'static Operation,
+    query: &[(String, String)],
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let service = op.service();
+    let mut out = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => {
+                return Err(ApiError::serialization(
+                    "Start of structure or map found where not expected.",
+                ));
+            }
+            Err(e) => return Err(ApiError::serialization(e.to_string())),
+        }
+    };
+    let members: &[Member] = op.input_shape().map_or(&[], |s| s.members());
+    // Body members only: a body key that names a bound member is ignored.
+    out.retain(|k, _| {
+        members
+            .iter()
+            .any(|m| m.location.is_none() && m.wire_name() == k)
+    });
+    for m in members {
+        let text = match m.location {
+            Some("querystring") => query
+                .iter()
+                .find(|(k, _)| k == m.wire_name())
+                .map(|(_, v)| v.clone()),
+            Some("header") => headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(m.wire_name()))
+                .map(|(_, v)| v.clone()),
+            _ => None,
+        };
+        let Some(text) = text else { continue };
+        let v = match service.shape(m.shape).kind {
+            ShapeKind::Integer | ShapeKind::Long => match text.trim().parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => {
+                    return Err(ApiError::serialization(format!(
+                        "Expected an integer for {}",
+                        m.wire_name()
+                    )));
+                }
+            },
+            ShapeKind::Boolean => Value::Bool(text.eq_ignore_ascii_case("true")),
+            _ => Value::String(text),
+        };
+        out.insert(m.name.to_string(), v);
+    }
+    let value = Value::Object(out);
+    if let Some(shape) = op.input {
+        let violations = crate::validate::violations(service, shape, &value);
+        if !violations.is_empty() {
+            return Err(ApiError::validation_exception(crate::validate::message(
+                &violations,
+            )));
+        }
+    }
+    Ok(value)
+}
+
+/// Server side (rest-json): the JSON body of `op`'s output (members bound to headers are the
+/// caller's to send; kagi's rest-json outputs have none).
+pub fn encode_server_response(op: &'static Operation, output: &Value) -> Vec<u8> {
+    let members: &[Member] = op.output_shape().map_or(&[], |s| s.members());
+    let mut body = Map::new();
+    if let Value::Object(o) = output {
+        for m in members.iter().filter(|m| m.location.is_none()) {
+            if let Some(v) = o.get(m.name).filter(|v| !v.is_null()) {
+                body.insert(m.wire_name().to_string(), v.clone());
+            }
+        }
+    }
+    serde_json::to_vec(&Value::Object(body)).unwrap_or_else(|_| b"{}".to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

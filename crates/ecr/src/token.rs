@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
+#[derive(Clone)]
 pub struct TokenKey {
     key: [u8; 32],
 }

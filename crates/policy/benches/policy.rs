@@ -151,6 +151,63 @@ fn decision(bencher: divan::Bencher) {
     });
 }
 
+/// The same decision under SCPs (root, two OUs, account: FullAWSAccess each, a region guard
+/// and an allow-list) and RCPs (root, account), as the server passes them for a member account.
+#[divan::bench]
+fn decision_with_scp_rcp(bencher: divan::Bencher) {
+    let f = fixture();
+    let refs: Vec<&CompiledPolicy> = f.policies.iter().collect();
+    let full = kagi_policy::organizations::full_aws_access();
+    let rfull = kagi_policy::organizations::rcp_full_aws_access();
+    let guard = CompiledPolicy::from_text(
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Regions","Effect":"Deny","NotAction":["iam:*","sts:*"],"Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["ap-northeast-1","us-east-1"]}}},{"Sid":"ProtectIam","Effect":"Deny","Action":["iam:Delete*","iam:Create*"],"Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/Admin"}}}]}"#,
+        PolicyType::ServiceControl,
+        PolicyMeta::named("guard"),
+    )
+    .unwrap();
+    let allow_list = CompiledPolicy::from_text(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:*","ecr:*","iam:*","ec2:*","dynamodb:*","kms:*","lambda:*","sqs:*"],"Resource":"*"}}"#,
+        PolicyType::ServiceControl,
+        PolicyMeta::named("allow-list"),
+    )
+    .unwrap();
+    let perimeter = CompiledPolicy::from_text(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":["s3:*","sqs:*","kms:*"],"Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}}"#,
+        PolicyType::ResourceControl,
+        PolicyMeta::named("perimeter"),
+    )
+    .unwrap();
+    let root = [&full, &guard];
+    let ou1 = [&full];
+    let ou2 = [&allow_list];
+    let account = [&full];
+    let scp: [&[&CompiledPolicy]; 4] = [&root, &ou1, &ou2, &account];
+    let rroot = [&rfull, &perimeter];
+    let raccount = [&rfull];
+    let rcp: [&[&CompiledPolicy]; 2] = [&rroot, &raccount];
+    let policies = kagi_policy::Policies {
+        identity: &refs,
+        scp: Some(&scp),
+        rcp: Some(&rcp),
+        ..Default::default()
+    };
+    let mut i = 0usize;
+    bencher.bench_local(|| {
+        let (a, r) = &f.requests[i % f.requests.len()];
+        i += 1;
+        let ev = evaluate(
+            &Request {
+                principal: &f.principal,
+                action: a,
+                resource: r,
+                context: &f.context,
+            },
+            black_box(&policies),
+        );
+        black_box(ev.decision)
+    });
+}
+
 /// A 6 KB policy document (about 6,100 characters).
 fn six_kb_policy() -> String {
     let mut stmts = Vec::new();

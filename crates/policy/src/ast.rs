@@ -22,9 +22,33 @@ pub enum PolicyType {
     /// A role's trust policy (`AWS::IAM::AssumeRolePolicyDocument`). Needs `Principal`;
     /// `Resource` is prohibited.
     Trust,
+    /// An AWS Organizations service control policy (SCP), as `CreatePolicy --type
+    /// SERVICE_CONTROL_POLICY` accepts it
+    /// (<https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_syntax.html>):
+    /// `Version` must be `2012-10-17`; no `Principal`/`NotPrincipal`; `Action` or `NotAction`
+    /// (a `*`/`?` wildcard only alone or at the end of the action name); `Resource` or
+    /// `NotResource`; `Condition`; at most 5,120 characters, whitespace included.
+    ServiceControl,
+    /// An AWS Organizations resource control policy (RCP), as `CreatePolicy --type
+    /// RESOURCE_CONTROL_POLICY` accepts it
+    /// (<https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html>):
+    /// `Version` must be `2012-10-17`; `Effect` only `Deny` (`Allow` exists only in the
+    /// AWS-managed `RCPFullAWSAccess`, see [`crate::organizations`]); `Principal` must be `"*"`
+    /// (no `NotPrincipal`); `Action` only (no `NotAction`), of services that support RCPs;
+    /// `Resource` or `NotResource`; `Condition`; at most 5,120 characters, whitespace included.
+    ResourceControl,
 }
 
 impl PolicyType {
+    /// Whether AWS Organizations (not IAM) stores this kind of document: its errors are
+    /// Organizations' (`MalformedPolicyDocumentException`, `ConstraintViolationException`).
+    pub fn is_organizations(self) -> bool {
+        matches!(
+            self,
+            PolicyType::ServiceControl | PolicyType::ResourceControl
+        )
+    }
+
     /// Maps Access Analyzer's `policyType` (and optional `validatePolicyResourceType`), plus
     /// kagi's `TRUST_POLICY` shorthand, to a policy type.
     pub fn from_access_analyzer(
@@ -38,6 +62,8 @@ impl PolicyType {
             }
             ("RESOURCE_POLICY", _) => Some(PolicyType::Resource),
             ("IDENTITY_POLICY", _) => Some(PolicyType::Identity),
+            ("SERVICE_CONTROL_POLICY", _) => Some(PolicyType::ServiceControl),
+            ("RESOURCE_CONTROL_POLICY", _) => Some(PolicyType::ResourceControl),
             _ => None,
         }
     }

@@ -28,6 +28,12 @@ pub enum ErrorCode {
     LimitExceeded,
     /// A simulation request is malformed (`InvalidInput`, HTTP 400).
     InvalidInput,
+    /// AWS Organizations: an SCP or RCP does not meet its policy type's rules
+    /// (`MalformedPolicyDocumentException`, HTTP 400).
+    OrganizationsMalformedPolicyDocument,
+    /// AWS Organizations: an SCP or RCP is larger than 5,120 characters
+    /// (`ConstraintViolationException` with `Reason` `POLICY_CONTENT_LIMIT_EXCEEDED`, HTTP 400).
+    OrganizationsConstraintViolation,
 }
 
 impl ErrorCode {
@@ -36,6 +42,8 @@ impl ErrorCode {
             ErrorCode::MalformedPolicyDocument => "MalformedPolicyDocument",
             ErrorCode::LimitExceeded => "LimitExceeded",
             ErrorCode::InvalidInput => "InvalidInput",
+            ErrorCode::OrganizationsMalformedPolicyDocument => "MalformedPolicyDocumentException",
+            ErrorCode::OrganizationsConstraintViolation => "ConstraintViolationException",
         }
     }
 
@@ -62,6 +70,16 @@ pub mod aws_message {
     pub const VENDOR: &str =
         "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.";
     pub const VERSION_2012: &str = "Policy document must be version 2012-10-17 or greater.";
+    /// AWS Organizations' `MalformedPolicyDocumentException` (CreatePolicy / UpdatePolicy of
+    /// an SCP or RCP), as the Organizations API reference describes the error.
+    pub const ORGANIZATIONS_MALFORMED: &str =
+        "The provided policy document does not meet the requirements of the specified policy type.";
+    /// AWS Organizations' `ConstraintViolationException` for a policy over the size quota;
+    /// the `Reason` is [`POLICY_CONTENT_LIMIT_EXCEEDED`].
+    pub const ORGANIZATIONS_TOO_LARGE: &str =
+        "You attempted to create a policy that is larger than the maximum size.";
+    /// The `Reason` member of that `ConstraintViolationException`.
+    pub const POLICY_CONTENT_LIMIT_EXCEEDED: &str = "POLICY_CONTENT_LIMIT_EXCEEDED";
 }
 
 /// A policy that IAM would refuse, or a simulation request that IAM would refuse.

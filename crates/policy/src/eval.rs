@@ -4,16 +4,25 @@
 //! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html>,
 //! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html>):
 //!
-//! 1. an explicit `Deny` in any applicable policy (identity, resource/trust, boundary, session)
-//!    is final;
-//! 2. a role trust policy must allow (it is required, not just sufficient);
-//! 3. a resource-based policy that names the caller itself (user ARN, session ARN, or `*`)
+//! 1. an explicit `Deny` in any applicable policy (RCP, SCP, identity, resource/trust,
+//!    boundary, session) is final;
+//! 2. when resource control policies apply ([`Policies::rcp`]), every level (root, each OU,
+//!    the resource's account) must have an RCP statement that allows; then, when service
+//!    control policies apply ([`Policies::scp`]), every level of the principal's account must
+//!    have an SCP statement that allows
+//!    (<https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html>).
+//!    Neither ever grants anything: they only cap. They apply to the root user of a member
+//!    account too ("SCPs affect all users and roles in attached accounts, including the root
+//!    user"); exemptions (management account, service-linked roles, unsupported services) are
+//!    the caller's to decide: it passes `None`;
+//! 3. a role trust policy must allow (it is required, not just sufficient);
+//! 4. a resource-based policy that names the caller itself (user ARN, session ARN, or `*`)
 //!    allows on its own; one that names the role of a session is still limited by the
 //!    permissions boundary and session policies; one that names the account delegates to the
 //!    identity policies;
-//! 4. otherwise an identity policy must allow, and the permissions boundary (if any) and the
+//! 5. otherwise an identity policy must allow, and the permissions boundary (if any) and the
 //!    session policies (if any) must allow too;
-//! 5. the account root user is allowed everything not explicitly denied by a resource policy.
+//! 6. the account root user is allowed everything not explicitly denied by a resource policy.
 //!
 //! Cross-account requests (resource owner ≠ principal account) need both an identity allow and
 //! a resource-policy allow.
@@ -62,6 +71,10 @@ pub enum PolicyRole {
     Resource,
     PermissionsBoundary,
     Session,
+    /// An AWS Organizations service control policy of the principal's account.
+    ServiceControl,
+    /// An AWS Organizations resource control policy of the resource's account.
+    ResourceControl,
 }
 
 impl PolicyRole {
@@ -72,6 +85,8 @@ impl PolicyRole {
             PolicyRole::Resource => "a resource-based policy",
             PolicyRole::PermissionsBoundary => "a permissions boundary",
             PolicyRole::Session => "a session policy",
+            PolicyRole::ServiceControl => "a service control policy",
+            PolicyRole::ResourceControl => "a resource control policy",
         }
     }
 }
@@ -382,6 +397,24 @@ pub struct Policies<'a> {
     pub permissions_boundary: Option<&'a CompiledPolicy>,
     /// Session policies (empty = the session has none, so no restriction).
     pub session: &'a [&'a CompiledPolicy],
+    /// The service control policies (SCPs) that apply to the *principal's* account, one slice
+    /// per level of its path in the organization: the root, each OU from the root down, the
+    /// account itself. An explicit `Deny` at any level denies; every level needs an `Allow`
+    /// that matches (a level with no policy allows nothing); SCPs never grant.
+    ///
+    /// `None`: SCPs do not apply: the account is in no organization, or the SCP policy type is
+    /// not enabled, or the principal belongs to the management account, or it is a
+    /// service-linked role. The caller knows these facts; the engine does not guess them.
+    /// `Some(&[])` (no level) restricts nothing.
+    pub scp: Option<&'a [&'a [&'a CompiledPolicy]]>,
+    /// The resource control policies (RCPs) that apply to the *resource's* account, same
+    /// shape and rules as [`Policies::scp`]. They apply whoever calls (principals of other
+    /// accounts and the root user included).
+    ///
+    /// `None`: RCPs do not apply: the resource belongs to the management account or to no
+    /// organization, the RCP policy type is not enabled, or the action's service does not
+    /// support RCPs ([`crate::organizations::rcp_supports_service`]).
+    pub rcp: Option<&'a [&'a [&'a CompiledPolicy]]>,
 }
 
 /// The final decision.
@@ -423,6 +456,16 @@ pub enum Reason {
     NoResourceAllow,
     /// The role's trust policy does not allow the caller.
     TrustPolicyDoesNotAllow,
+    /// No service control policy at this level (0 = the root; the last = the account) of the
+    /// principal's organization path allows the request.
+    NoServiceControlAllow {
+        level: usize,
+    },
+    /// No resource control policy at this level of the resource account's organization path
+    /// allows the request.
+    NoResourceControlAllow {
+        level: usize,
+    },
 }
 
 /// A statement that matched the request.
@@ -432,6 +475,9 @@ pub struct MatchedStatement<'p> {
     pub policy: &'p CompiledPolicy,
     pub statement: usize,
     pub effect: Effect,
+    /// For SCP and RCP statements, the level (0 = the organization root) the policy is
+    /// attached at; `None` for other policies.
+    pub level: Option<u16>,
 }
 
 impl MatchedStatement<'_> {
@@ -472,6 +518,11 @@ pub struct Evaluation<'p> {
     /// The request was checked against a role trust policy (`sts:AssumeRole`): AWS's implicit
     /// denial message then has no "because" clause.
     pub trust: bool,
+    /// Whether the service control policies allow (no SCP denies and every level allows);
+    /// `None` when SCPs do not apply ([`Policies::scp`] is `None`).
+    pub scp_allows: Option<bool>,
+    /// Whether the resource control policies allow; `None` when RCPs do not apply.
+    pub rcp_allows: Option<bool>,
 }
 
 #[derive(Default)]
@@ -489,7 +540,47 @@ struct Prepared<'r> {
     ids: Ids<'r>,
 }
 
+/// The outcome of the SCPs or RCPs (all levels).
+#[derive(Default)]
+struct OrgOutcome {
+    deny: bool,
+    first_deny_arn: Option<String>,
+    /// The first level with no matching Allow.
+    no_allow_level: Option<usize>,
+}
+
 impl<'r> Prepared<'r> {
+    /// Evaluates SCPs or RCPs level by level: one [`SetOutcome`] per level on the stack, no
+    /// allocation beyond the matched statements.
+    fn eval_levels<'p>(
+        &self,
+        levels: &[&[&'p CompiledPolicy]],
+        role: PolicyRole,
+        matched: &mut Vec<MatchedStatement<'p>>,
+        missing: &mut Vec<String>,
+    ) -> OrgOutcome {
+        let mut out = OrgOutcome::default();
+        for (n, level) in levels.iter().enumerate() {
+            let mut o = SetOutcome::default();
+            let first = matched.len();
+            for p in level.iter() {
+                self.eval_policy(p, role, &mut o, matched, missing);
+            }
+            let tag = u16::try_from(n).unwrap_or(u16::MAX);
+            for m in &mut matched[first..] {
+                m.level = Some(tag);
+            }
+            if o.deny && !out.deny {
+                out.deny = true;
+                out.first_deny_arn = o.first_deny_arn;
+            }
+            if !o.allow && out.no_allow_level.is_none() {
+                out.no_allow_level = Some(n);
+            }
+        }
+        out
+    }
+
     fn eval_policy<'p>(
         &self,
         p: &'p CompiledPolicy,
@@ -502,7 +593,7 @@ impl<'r> Prepared<'r> {
         p.candidates(self.action_lc, svc, |i| {
             let st = &p.statements[i];
             let mut strength = PrincipalMatch::Direct;
-            if role == PolicyRole::Resource {
+            if role == PolicyRole::Resource || role == PolicyRole::ResourceControl {
                 let Some(pr) = &st.principal else { return };
                 match self.ids.principal_applies(pr, st.effect) {
                     Some(s) => strength = s,
@@ -545,6 +636,7 @@ impl<'r> Prepared<'r> {
                 policy: p,
                 statement: i,
                 effect: st.effect,
+                level: None,
             });
             match st.effect {
                 Effect::Deny => {
@@ -623,6 +715,23 @@ pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p
         }
         o
     });
+    // Organizations policies apply to the root user of a member account too.
+    let rcp = policies.rcp.map(|levels| {
+        prepared.eval_levels(
+            levels,
+            PolicyRole::ResourceControl,
+            &mut matched,
+            &mut missing,
+        )
+    });
+    let scp = policies.scp.map(|levels| {
+        prepared.eval_levels(
+            levels,
+            PolicyRole::ServiceControl,
+            &mut matched,
+            &mut missing,
+        )
+    });
 
     let mut ev = Evaluation {
         decision: Decision::ImplicitDeny,
@@ -634,9 +743,24 @@ pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p
         session_allows: session.as_ref().map(|o| o.allow),
         resource_allows: resource.as_ref().and_then(|o| o.strength),
         trust: policies.resource.is_some() && policies.resource_kind == ResourcePolicyKind::Trust,
+        scp_allows: scp.as_ref().map(|o| !o.deny && o.no_allow_level.is_none()),
+        rcp_allows: rcp.as_ref().map(|o| !o.deny && o.no_allow_level.is_none()),
     };
 
-    // 1. Explicit deny anywhere.
+    // 1. Explicit deny anywhere (the Organizations policies first, as AWS's flowchart reads).
+    for (role, o) in [
+        (PolicyRole::ResourceControl, rcp.as_ref()),
+        (PolicyRole::ServiceControl, scp.as_ref()),
+    ] {
+        if let Some(o) = o.filter(|o| o.deny) {
+            ev.decision = Decision::ExplicitDeny;
+            ev.reason = Reason::ExplicitDeny {
+                role,
+                policy_arn: o.first_deny_arn.clone(),
+            };
+            return ev;
+        }
+    }
     let denies = [
         (PolicyRole::Identity, Some(&identity)),
         (PolicyRole::Resource, resource.as_ref()),
@@ -653,9 +777,18 @@ pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p
             return ev;
         }
     }
+    // 2. Every level of the RCPs, then of the SCPs, must allow.
+    if let Some(level) = rcp.as_ref().and_then(|o| o.no_allow_level) {
+        ev.reason = Reason::NoResourceControlAllow { level };
+        return ev;
+    }
+    if let Some(level) = scp.as_ref().and_then(|o| o.no_allow_level) {
+        ev.reason = Reason::NoServiceControlAllow { level };
+        return ev;
+    }
     let trust = policies.resource.is_some() && policies.resource_kind == ResourcePolicyKind::Trust;
     let resource_strength = resource.as_ref().and_then(|o| o.strength);
-    // 2. A trust policy must allow.
+    // 3. A trust policy must allow.
     if trust && resource_strength.is_none() {
         ev.reason = Reason::TrustPolicyDoesNotAllow;
         return ev;
@@ -670,7 +803,7 @@ pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p
         .is_none_or(|o| o == req.principal.account);
     let boundary_ok = boundary.as_ref().is_none_or(|o| o.allow);
     let session_ok = session.as_ref().is_none_or(|o| o.allow);
-    // 3. Resource-based policy naming the caller.
+    // 4. Resource-based policy naming the caller.
     if same_account {
         match resource_strength {
             Some(PrincipalMatch::Direct) => {
@@ -692,7 +825,7 @@ pub fn evaluate<'p>(req: &Request<'_>, policies: &Policies<'p>) -> Evaluation<'p
             _ => {}
         }
     }
-    // 4. Identity policies, limited by boundary and session policies.
+    // 5. Identity policies, limited by boundary and session policies.
     ev.reason = if !identity.allow {
         Reason::NoIdentityAllow
     } else if !boundary_ok {
@@ -713,12 +846,35 @@ impl Evaluation<'_> {
         self.decision == Decision::Allowed
     }
 
+    /// IAM's simulator `OrganizationsDecisionDetail.AllowedByOrganizations`: whether the
+    /// Organizations policies (SCPs and RCPs that apply) allow the request; `None` when
+    /// neither applies.
+    pub fn organizations_allows(&self) -> Option<bool> {
+        match (self.scp_allows, self.rcp_allows) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(true) && b.unwrap_or(true)),
+        }
+    }
+
     /// AWS's AccessDenied message for this evaluation, or `None` when allowed.
     ///
     /// `User: ARN is not authorized to perform: ACTION on resource: RES because no
     /// identity-based policy allows the ACTION action`, `... with an explicit deny in an
     /// identity-based policy[: POLICY-ARN]`, and the resource-based / permissions boundary /
     /// session policy variants. A trust-policy refusal has no "because" clause.
+    ///
+    /// Organizations policies, in the words of IAM's "Troubleshoot access denied error
+    /// messages" (<https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html>):
+    /// `... with an explicit deny in a service control policy[: POLICY-ARN]`, `... because no
+    /// service control policy allows the ACTION action`, `... with an explicit deny in a
+    /// resource control policy[: POLICY-ARN]`. The policy ARN is appended, as for identity-based
+    /// policies, when the denying policy's [`PolicyMeta::arn`] is set (AWS names the policy in
+    /// same-account and same-organization denials); the caller sets it.
+    ///
+    /// AWS documents no implicit-deny wording for RCPs (the AWS-managed `RCPFullAWSAccess`
+    /// cannot be detached, so in AWS every level always allows); kagi uses the parallel form
+    /// `... because no resource control policy allows the ACTION action`. SCP and RCP denials
+    /// keep their clause for `sts:AssumeRole` too: the clause-less form is the trust policy's.
     pub fn access_denied_message(
         &self,
         principal_arn: &str,
@@ -739,6 +895,12 @@ impl Evaluation<'_> {
                     s.push_str(arn);
                 }
                 s
+            }
+            Reason::NoServiceControlAllow { .. } => {
+                format!(" because no service control policy allows the {action} action")
+            }
+            Reason::NoResourceControlAllow { .. } => {
+                format!(" because no resource control policy allows the {action} action")
             }
             _ if self.trust => String::new(),
             Reason::NoIdentityAllow => {
@@ -786,11 +948,18 @@ impl Evaluation<'_> {
             Reason::TrustPolicyDoesNotAllow => {
                 "the role's trust policy does not allow this principal".into()
             }
+            Reason::NoServiceControlAllow { level } => format!(
+                "no service control policy attached at level {level} of the principal's organization path (0 = root) allows it"
+            ),
+            Reason::NoResourceControlAllow { level } => format!(
+                "no resource control policy attached at level {level} of the resource account's organization path (0 = root) allows it"
+            ),
         });
         for m in &self.matched {
             let sp = m.span();
+            let level = m.level.map(|l| format!(", level {l}")).unwrap_or_default();
             s.push_str(&format!(
-                "; {} statement {} of {} ({:?}) at line {}, column {}",
+                "; {} statement {} of {} ({:?}{level}) at line {}, column {}",
                 m.effect.as_str(),
                 m.label(),
                 m.policy.meta.id,
@@ -919,6 +1088,150 @@ mod tests {
             e.access_denied_message(&u.arn, "ecr:PutImage", "*")
                 .unwrap()
                 .ends_with("because no identity-based policy allows the ecr:PutImage action")
+        );
+    }
+
+    #[test]
+    fn organizations_policies_messages_and_explanation() {
+        let admin = compile(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+            PolicyType::Identity,
+            "admin",
+        );
+        let full = crate::organizations::full_aws_access();
+        let ecr_only = compile(
+            r#"{"Version":"2012-10-17","Statement":{"Sid":"EcrOnly","Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#,
+            PolicyType::ServiceControl,
+            "ecr-only",
+        );
+        let guard = CompiledPolicy::from_text(
+            r#"{"Version":"2012-10-17","Statement":{"Sid":"NoDelete","Effect":"Deny","Action":"ecr:Delete*","Resource":"*"}}"#,
+            PolicyType::ServiceControl,
+            PolicyMeta {
+                id: "guard".into(),
+                arn: Some(
+                    "arn:aws:organizations::111111111111:policy/o-a1b2c3d4e5/service_control_policy/p-guard1".into(),
+                ),
+                origin: PolicyOrigin::None,
+            },
+        )
+        .unwrap();
+        let u = user();
+        let ctx = Context::new();
+        let ids = [&admin];
+        let root_level = [&full];
+        let ou_level = [&ecr_only];
+        let account_level = [&full, &guard];
+        let levels: [&[&CompiledPolicy]; 3] = [&root_level, &ou_level, &account_level];
+        let pol = Policies {
+            identity: &ids,
+            scp: Some(&levels),
+            ..Default::default()
+        };
+        let r = |a: &'static str| Request {
+            principal: &u,
+            action: a,
+            resource: "*",
+            context: &ctx,
+        };
+        let e = evaluate(&r("ecr:PutImage"), &pol);
+        assert_eq!(e.decision, Decision::Allowed);
+        assert_eq!(e.scp_allows, Some(true));
+        assert_eq!(e.rcp_allows, None);
+        assert_eq!(e.organizations_allows(), Some(true));
+        // FullAWSAccess (root, account) and EcrOnly (OU) matched, with their levels.
+        let levels_seen: Vec<Option<u16>> = e
+            .matched
+            .iter()
+            .filter(|m| m.role == PolicyRole::ServiceControl)
+            .map(|m| m.level)
+            .collect();
+        assert_eq!(levels_seen, [Some(0), Some(1), Some(2)]);
+
+        let e = evaluate(&r("s3:GetObject"), &pol);
+        assert_eq!(e.decision, Decision::ImplicitDeny);
+        assert_eq!(e.reason, Reason::NoServiceControlAllow { level: 1 });
+        assert_eq!(e.organizations_allows(), Some(false));
+        assert_eq!(
+            e.access_denied_message(&u.arn, "s3:GetObject", "*")
+                .unwrap(),
+            "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: s3:GetObject on resource: * because no service control policy allows the s3:GetObject action"
+        );
+        assert!(
+            e.explain()
+                .starts_with("implicitDeny: no service control policy attached at level 1"),
+            "{}",
+            e.explain()
+        );
+
+        let e = evaluate(&r("ecr:DeleteRepository"), &pol);
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+        assert_eq!(
+            e.access_denied_message(&u.arn, "ecr:DeleteRepository", "*")
+                .unwrap(),
+            "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: ecr:DeleteRepository on resource: * with an explicit deny in a service control policy: arn:aws:organizations::111111111111:policy/o-a1b2c3d4e5/service_control_policy/p-guard1"
+        );
+        let text = e.explain();
+        assert!(
+            text.contains("Deny statement NoDelete of guard (ServiceControl, level 2)"),
+            "{text}"
+        );
+
+        // RCPs: explicit deny and the parallel implicit-deny wording.
+        let rfull = crate::organizations::rcp_full_aws_access();
+        let perimeter = compile(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}}"#,
+            PolicyType::ResourceControl,
+            "perimeter",
+        );
+        let rroot = [&rfull, &perimeter];
+        let racct = [&rfull];
+        let rlevels: [&[&CompiledPolicy]; 2] = [&rroot, &racct];
+        let rpol = Policies {
+            identity: &ids,
+            rcp: Some(&rlevels),
+            ..Default::default()
+        };
+        let e = evaluate(&r("s3:GetObject"), &rpol);
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+        assert_eq!(e.rcp_allows, Some(false));
+        assert!(
+            e.access_denied_message(&u.arn, "s3:GetObject", "*")
+                .unwrap()
+                .ends_with(" with an explicit deny in a resource control policy")
+        );
+        let empty: [&[&CompiledPolicy]; 2] = [&racct, &[]];
+        let epol = Policies {
+            identity: &ids,
+            rcp: Some(&empty),
+            ..Default::default()
+        };
+        let e = evaluate(&r("sqs:SendMessage"), &epol);
+        assert_eq!(e.reason, Reason::NoResourceControlAllow { level: 1 });
+        assert!(
+            e.access_denied_message(&u.arn, "sqs:SendMessage", "*")
+                .unwrap()
+                .ends_with(" because no resource control policy allows the sqs:SendMessage action")
+        );
+        // No level at all restricts nothing.
+        let none: [&[&CompiledPolicy]; 0] = [];
+        let npol = Policies {
+            identity: &ids,
+            scp: Some(&none),
+            ..Default::default()
+        };
+        assert_eq!(
+            evaluate(&r("s3:GetObject"), &npol).decision,
+            Decision::Allowed
+        );
+    }
+
+    #[test]
+    fn matched_statement_stays_small() {
+        // The SCP/RCP level fits in the padding: no extra memory per matched statement.
+        assert_eq!(
+            std::mem::size_of::<MatchedStatement<'static>>(),
+            3 * std::mem::size_of::<usize>()
         );
     }
 }

@@ -36,9 +36,13 @@
 //!   AWS's missing-key rules, dates (ISO 8601 or epoch), IPv4/IPv6 CIDRs, base64.
 //! * [`context`]: typed condition keys ([`Context`]), the principal ([`PrincipalInfo`]) and
 //!   [`global_context`] which fills `aws:PrincipalArn`, `aws:userid`, `aws:CurrentTime`, ...
-//! * [`eval`]: compiled policies and the decision logic (explicit deny; trust policy required;
-//!   resource policy naming the caller; identity ∩ boundary ∩ session), with AWS's AccessDenied
-//!   wording ([`Evaluation::access_denied_message`], [`assume_role_denied_message`]).
+//! * [`eval`]: compiled policies and the decision logic (explicit deny; an allow at every
+//!   level of the resource control policies and service control policies; trust policy
+//!   required; resource policy naming the caller; identity ∩ boundary ∩ session), with AWS's
+//!   AccessDenied wording ([`Evaluation::access_denied_message`], [`assume_role_denied_message`]).
+//! * [`organizations`]: the document rules of SCPs and RCPs ([`PolicyType::ServiceControl`],
+//!   [`PolicyType::ResourceControl`], Organizations' error codes), the AWS-managed
+//!   `FullAWSAccess` / `RCPFullAWSAccess`, and the services RCPs apply to.
 //! * [`mod@simulate`]: IAM's `SimulateCustomPolicy` over `serde_json::Value` request/response shapes,
 //!   and [`simulate()`] for callers holding compiled policies (`SimulatePrincipalPolicy`).
 //!
@@ -62,6 +66,9 @@
 //! * <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html>
 //! * <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>
 //! * <https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html>
+//! * <https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html>
+//! * <https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html>
+//! * <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html>
 //!
 //! ## Example
 //!
@@ -96,6 +103,7 @@ pub mod error;
 pub mod eval;
 mod fxhash;
 pub mod json;
+pub mod organizations;
 pub mod parse;
 pub mod pattern;
 pub mod simulate;
@@ -112,6 +120,10 @@ pub use eval::{
     PolicyRole, PrincipalMatch, Reason, Request, ResourcePolicyKind, assume_role_denied_message,
     evaluate,
 };
+pub use organizations::{FULL_AWS_ACCESS, RCP_FULL_AWS_ACCESS};
 pub use parse::{SizeQuota, check_size, parse, policy_size};
-pub use simulate::{SimulationInput, parse_context_entries, simulate, simulate_custom_policy};
+pub use simulate::{
+    OrganizationsPolicies, SimulationInput, parse_context_entries, simulate,
+    simulate_custom_policy, simulate_custom_policy_with,
+};
 pub use validate::{Finding, FindingType, findings_json, has_errors, validate};

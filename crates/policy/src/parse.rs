@@ -9,7 +9,25 @@ use crate::error::{PathElement, PolicyError, aws_message as msg};
 use crate::json::{self, Member, Node, Position, Span, Value};
 
 /// Parses and checks a policy document of the given type.
+///
+/// For the AWS Organizations types ([`PolicyType::ServiceControl`],
+/// [`PolicyType::ResourceControl`]) the error is Organizations': over 5,120 characters
+/// (whitespace included) `ConstraintViolationException` ([`ErrorCode::OrganizationsConstraintViolation`]),
+/// any other problem `MalformedPolicyDocumentException`
+/// ([`ErrorCode::OrganizationsMalformedPolicyDocument`]); the `detail` still says precisely what
+/// is wrong and where.
+///
+/// [`ErrorCode::OrganizationsConstraintViolation`]: crate::error::ErrorCode::OrganizationsConstraintViolation
+/// [`ErrorCode::OrganizationsMalformedPolicyDocument`]: crate::error::ErrorCode::OrganizationsMalformedPolicyDocument
 pub fn parse(text: &str, policy_type: PolicyType) -> Result<Policy, PolicyError> {
+    if policy_type.is_organizations() {
+        crate::organizations::check_size(text)?;
+        return parse_iam(text, policy_type).map_err(crate::organizations::as_organizations_error);
+    }
+    parse_iam(text, policy_type)
+}
+
+fn parse_iam(text: &str, policy_type: PolicyType) -> Result<Policy, PolicyError> {
     let root = json::parse(text).map_err(|e| {
         PolicyError::malformed(msg::SYNTAX, e.message.clone(), Some(e.position))
             .issue("JSON_SYNTAX_ERROR")
@@ -505,16 +523,16 @@ pub(crate) fn statement_path(p: &Policy, s: &Statement) -> Vec<PathElement> {
     v
 }
 
-fn with(mut path: Vec<PathElement>, more: &[PathElement]) -> Vec<PathElement> {
+pub(crate) fn with(mut path: Vec<PathElement>, more: &[PathElement]) -> Vec<PathElement> {
     path.extend_from_slice(more);
     path
 }
 
-fn key(k: &str) -> PathElement {
+pub(crate) fn key(k: &str) -> PathElement {
     PathElement::Key(k.to_string())
 }
 
-fn list_path(
+pub(crate) fn list_path(
     base: &[PathElement],
     el: &ListElement,
     name: &str,
@@ -532,6 +550,9 @@ fn list_path(
 /// The structural rules IAM applies when a policy is saved: every violation, in document order.
 pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
     let mut errs = Vec::new();
+    if p.policy_type.is_organizations() {
+        crate::organizations::check_document(p, &mut errs);
+    }
     let mut sids: Vec<&Spanned<String>> = Vec::new();
     for s in &p.statements {
         let sp = || statement_path(p, s);
@@ -567,6 +588,9 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                 );
             }
             sids.push(sid);
+        }
+        if p.policy_type.is_organizations() {
+            crate::organizations::check_statement(p, s, &mut errs);
         }
         match (&s.principal, p.policy_type) {
             (Some(pr), PolicyType::Identity) => errs.push(
@@ -702,7 +726,10 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                     r.key_span,
                 ),
             ),
-            (None, PolicyType::Identity) => errs.push(
+            (
+                None,
+                PolicyType::Identity | PolicyType::ServiceControl | PolicyType::ResourceControl,
+            ) => errs.push(
                 PolicyError::malformed(
                     msg::MISSING_RESOURCES,
                     format!(
@@ -714,7 +741,10 @@ pub(crate) fn check_all(p: &Policy) -> Vec<PolicyError> {
                 .issue("MISSING_RESOURCE")
                 .at(sp(), s.span),
             ),
-            (Some(r), PolicyType::Identity) if r.values.is_empty() => errs.push(
+            (
+                Some(r),
+                PolicyType::Identity | PolicyType::ServiceControl | PolicyType::ResourceControl,
+            ) if r.values.is_empty() => errs.push(
                 PolicyError::malformed(
                     msg::MISSING_RESOURCES,
                     format!("the resource list of statement {} is empty", s.index + 1),
@@ -995,8 +1025,13 @@ mod more_tests {
         );
         assert_eq!(
             PolicyType::from_access_analyzer("SERVICE_CONTROL_POLICY", None),
-            None
+            Some(PolicyType::ServiceControl)
         );
+        assert_eq!(
+            PolicyType::from_access_analyzer("RESOURCE_CONTROL_POLICY", None),
+            Some(PolicyType::ResourceControl)
+        );
+        assert_eq!(PolicyType::from_access_analyzer("TAG_POLICY", None), None);
         assert_eq!(policy_size("{\u{a0}}"), 3);
     }
 }

@@ -32,6 +32,9 @@ pub struct SimulationInput<'a> {
 }
 
 /// Runs a simulation; returns the `SimulatePolicyResponse` members.
+///
+/// Resource control policies ([`Policies::rcp`]) are applied only to actions of services that
+/// support RCPs ([`crate::organizations::rcp_supports_service`]).
 pub fn simulate(input: &SimulationInput<'_>) -> Value {
     let star = ["*".to_string()];
     let resources = if input.resources.is_empty() {
@@ -41,6 +44,11 @@ pub fn simulate(input: &SimulationInput<'_>) -> Value {
     };
     let mut results = Vec::new();
     for action in input.actions {
+        let mut policies = input.policies;
+        let service = action.split_once(':').map_or(action.as_str(), |(s, _)| s);
+        if !crate::organizations::rcp_supports_service(service) {
+            policies.rcp = None;
+        }
         for resource in resources {
             let ev = evaluate(
                 &crate::eval::Request {
@@ -49,13 +57,13 @@ pub fn simulate(input: &SimulationInput<'_>) -> Value {
                     resource,
                     context: input.context,
                 },
-                &input.policies,
+                &policies,
             );
             results.push(evaluation_result(
                 action,
                 resource,
                 &ev,
-                &input.policies,
+                &policies,
                 input.resource_specific,
             ));
         }
@@ -96,7 +104,28 @@ fn statements_json(ev: &Evaluation<'_>) -> Vec<Value> {
         .collect()
 }
 
+/// The simulator's decision for the policies of one role: `explicitDeny` when one of its
+/// statements denies, else `allowed` / `implicitDeny`.
+fn role_decision(ev: &Evaluation<'_>, role: PolicyRole, allows: bool) -> Decision {
+    if ev
+        .matched
+        .iter()
+        .any(|m| m.role == role && m.effect == Effect::Deny)
+    {
+        Decision::ExplicitDeny
+    } else if allows {
+        Decision::Allowed
+    } else {
+        Decision::ImplicitDeny
+    }
+}
+
 /// One `EvaluationResult` for an evaluation.
+///
+/// With SCPs or RCPs ([`Policies::scp`], [`Policies::rcp`]) the result also has IAM's
+/// `OrganizationsDecisionDetail` (`AllowedByOrganizations`) and `EvalDecisionDetails` entries
+/// `Service Control Policy` / `Resource Control Policy` beside `IAM Policy`; without them the
+/// result is unchanged.
 pub fn evaluation_result(
     action: &str,
     resource: &str,
@@ -117,32 +146,30 @@ pub fn evaluation_result(
         .collect();
     o.insert("MissingContextValues".into(), Value::Array(missing.clone()));
     let mut details = Map::new();
-    if policies.resource.is_some() {
-        let id_decision = if ev
-            .matched
-            .iter()
-            .any(|m| m.role == PolicyRole::Identity && m.effect == Effect::Deny)
-        {
-            Decision::ExplicitDeny
-        } else if ev.identity_allows {
-            Decision::Allowed
-        } else {
-            Decision::ImplicitDeny
-        };
-        let res_decision = if ev
-            .matched
-            .iter()
-            .any(|m| m.role == PolicyRole::Resource && m.effect == Effect::Deny)
-        {
-            Decision::ExplicitDeny
-        } else if ev.resource_allows.is_some() {
-            Decision::Allowed
-        } else {
-            Decision::ImplicitDeny
-        };
+    let organizations = policies.scp.is_some() || policies.rcp.is_some();
+    if policies.resource.is_some() || organizations {
+        let id_decision = role_decision(ev, PolicyRole::Identity, ev.identity_allows);
         details.insert("IAM Policy".into(), id_decision.as_str().into());
-        details.insert("Resource Policy".into(), res_decision.as_str().into());
+        if policies.resource.is_some() {
+            let res_decision =
+                role_decision(ev, PolicyRole::Resource, ev.resource_allows.is_some());
+            details.insert("Resource Policy".into(), res_decision.as_str().into());
+        }
+        if let Some(a) = ev.scp_allows {
+            let d = role_decision(ev, PolicyRole::ServiceControl, a);
+            details.insert("Service Control Policy".into(), d.as_str().into());
+        }
+        if let Some(a) = ev.rcp_allows {
+            let d = role_decision(ev, PolicyRole::ResourceControl, a);
+            details.insert("Resource Control Policy".into(), d.as_str().into());
+        }
         o.insert("EvalDecisionDetails".into(), Value::Object(details.clone()));
+    }
+    let org_detail = ev
+        .organizations_allows()
+        .map(|a| json!({ "AllowedByOrganizations": a }));
+    if let Some(d) = &org_detail {
+        o.insert("OrganizationsDecisionDetail".into(), d.clone());
     }
     let boundary = ev
         .boundary_allows
@@ -161,6 +188,9 @@ pub fn evaluation_result(
         }
         if let Some(b) = boundary {
             r.insert("PermissionsBoundaryDecisionDetail".into(), b);
+        }
+        if let Some(d) = org_detail {
+            r.insert("OrganizationsDecisionDetail".into(), d);
         }
         o.insert(
             "ResourceSpecificResults".into(),
@@ -296,12 +326,32 @@ fn parse_input_policy(
     })
 }
 
+/// The AWS Organizations policies of an offline simulation: see [`Policies::scp`] and
+/// [`Policies::rcp`] (`None`: not applicable).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OrganizationsPolicies<'a> {
+    pub scp: Option<&'a [&'a [&'a CompiledPolicy]]>,
+    pub rcp: Option<&'a [&'a [&'a CompiledPolicy]]>,
+}
+
 /// `SimulateCustomPolicy`, offline. `input` is the request shape (`PolicyInputList`,
 /// `PermissionsBoundaryPolicyInputList`, `ActionNames`, `ResourceArns`, `ResourcePolicy`,
 /// `ResourceOwner`, `CallerArn`, `ContextEntries`, `ResourceHandlingOption`); the result is the
 /// `SimulatePolicyResponse` shape. `now` fills `aws:CurrentTime` and `aws:EpochTime` when
 /// `ContextEntries` does not give them (the crate never reads the clock itself).
 pub fn simulate_custom_policy(input: &Value, now: SystemTime) -> Result<Value, PolicyError> {
+    simulate_custom_policy_with(input, now, OrganizationsPolicies::default())
+}
+
+/// [`simulate_custom_policy`] under service control policies and resource control policies
+/// (kagi's extension: IAM's `SimulateCustomPolicy` has no such input). The SCPs are those of
+/// the caller's account, the RCPs those of the resource's account; RCPs apply only to actions
+/// of services that support them.
+pub fn simulate_custom_policy_with(
+    input: &Value,
+    now: SystemTime,
+    organizations: OrganizationsPolicies<'_>,
+) -> Result<Value, PolicyError> {
     if !input.is_object() {
         return Err(PolicyError::invalid_input("The request must be an object"));
     }
@@ -422,6 +472,8 @@ pub fn simulate_custom_policy(input: &Value, now: SystemTime) -> Result<Value, P
             resource_owner: owner.as_deref(),
             permissions_boundary: boundary.as_ref(),
             session: &[],
+            scp: organizations.scp,
+            rcp: organizations.rcp,
         },
         actions: &actions,
         resources: &resources,
@@ -504,6 +556,63 @@ mod tests {
             r[2]["ResourceSpecificResults"][0]["EvalResourceName"],
             "arn:aws:ecr:us-east-1:123456789012:repository/r"
         );
+    }
+
+    #[test]
+    fn organizations_details() {
+        let input = json!({
+            "PolicyInputList": [r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#],
+            "ActionNames": ["ecr:PutImage", "iam:ListUsers"]
+        });
+        let full = crate::organizations::full_aws_access();
+        let ecr = CompiledPolicy::from_text(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#,
+            PolicyType::ServiceControl,
+            PolicyMeta::named("ecr"),
+        )
+        .unwrap();
+        let deny_all = CompiledPolicy::from_text(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}}"#,
+            PolicyType::ResourceControl,
+            PolicyMeta::named("deny-all"),
+        )
+        .unwrap();
+        let root = [&full];
+        let ou = [&ecr];
+        let scp: [&[&CompiledPolicy]; 2] = [&root, &ou];
+        let rlevel = [&deny_all];
+        let rcp: [&[&CompiledPolicy]; 1] = [&rlevel];
+        let out = simulate_custom_policy_with(
+            &input,
+            SystemTime::UNIX_EPOCH,
+            OrganizationsPolicies {
+                scp: Some(&scp),
+                rcp: Some(&rcp),
+            },
+        )
+        .unwrap();
+        let r = &out["EvaluationResults"];
+        // ECR supports RCPs: the RCP's deny applies.
+        assert_eq!(r[0]["EvalDecision"], "explicitDeny");
+        assert_eq!(
+            r[0]["EvalDecisionDetails"],
+            json!({"IAM Policy": "allowed", "Service Control Policy": "allowed", "Resource Control Policy": "explicitDeny"})
+        );
+        assert_eq!(
+            r[0]["OrganizationsDecisionDetail"],
+            json!({"AllowedByOrganizations": false})
+        );
+        // IAM does not: only the SCPs apply, and the OU's allows only ECR.
+        assert_eq!(r[1]["EvalDecision"], "implicitDeny");
+        assert_eq!(
+            r[1]["EvalDecisionDetails"],
+            json!({"IAM Policy": "allowed", "Service Control Policy": "implicitDeny"})
+        );
+        // Without Organizations policies, nothing of this appears.
+        let out = simulate_custom_policy(&input, SystemTime::UNIX_EPOCH).unwrap();
+        let r = &out["EvaluationResults"][0];
+        assert!(r.get("EvalDecisionDetails").is_none());
+        assert!(r.get("OrganizationsDecisionDetail").is_none());
     }
 
     #[test]

@@ -218,6 +218,17 @@ pub fn validate(text: &str, policy_type: PolicyType) -> Vec<Finding> {
             6144,
             "a managed policy (it fits only as a role's inline policy)",
         )),
+        PolicyType::ServiceControl | PolicyType::ResourceControl => {
+            // Organizations counts every character, whitespace included.
+            if let Err(e) = crate::organizations::check_size(text) {
+                out.push(Finding::new(
+                    FindingType::Error,
+                    "POLICY_SIZE_EXCEEDS_QUOTA",
+                    format!("{} ({})", e.detail, e.message),
+                    whole.clone(),
+                ));
+            }
+        }
         _ => {}
     }
     if policy.version == Version::Absent {
@@ -506,6 +517,31 @@ mod tests {
         );
         let c = codes("{\n // x\n}", PolicyType::Identity);
         assert_eq!(c, ["JSON_SYNTAX_ERROR"]);
+        // Organizations policy types.
+        let c = codes(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","NotAction":"iam:*","Resource":"*"}}"#,
+            PolicyType::ResourceControl,
+        );
+        assert_eq!(
+            c,
+            [
+                "UNSUPPORTED_EFFECT",
+                "UNSUPPORTED_ELEMENT",
+                "ALLOW_WITH_NOT_ACTION"
+            ]
+        );
+        let c = codes(
+            r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}}"#,
+            PolicyType::ServiceControl,
+        );
+        assert_eq!(
+            c,
+            [
+                "INVALID_VERSION",
+                "UNSUPPORTED_PRINCIPAL",
+                "MISSING_VERSION"
+            ]
+        );
     }
 
     #[test]

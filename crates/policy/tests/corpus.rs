@@ -5,6 +5,13 @@
 //! expected decision; optionally the missing context keys and AWS's AccessDenied message. Every
 //! case cites the AWS documentation rule it checks in `rule`.
 //!
+//! AWS Organizations policies: `scp` (the principal's account) and `rcp` (the resource's
+//! account) list the levels of the organization path, root first, each
+//! `{"at": "root"|"ou NAME"|"account", "policies": [...]}`; a policy is a document (statement
+//! list or text), `{"arn": ..., "document": ...}`, or the name of an AWS-managed document
+//! (`"FullAWSAccess"`, `"RCPFullAWSAccess"`). `organizations_allows` checks IAM's
+//! `AllowedByOrganizations`.
+//!
 //! The request context is built like the server builds it: the global keys from the principal
 //! and the request facts (time 2026-11-24T10:30:00Z, source IP 127.0.0.1, plain HTTP, region
 //! ap-northeast-1), then the case's `context` (a `null` value removes a key).
@@ -12,8 +19,9 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use kagi_policy::{
-    CompiledPolicy, Context, ContextType, Policies, PolicyMeta, PolicyType, PrincipalInfo,
-    PrincipalType, Request, RequestFacts, ResourcePolicyKind, evaluate, global_context,
+    CompiledPolicy, Context, ContextType, Policies, PolicyMeta, PolicyOrigin, PolicyType,
+    PrincipalInfo, PrincipalType, Request, RequestFacts, ResourcePolicyKind, evaluate,
+    global_context, organizations,
 };
 use serde_json::{Value, json};
 
@@ -29,6 +37,45 @@ fn compile(v: &Value, t: PolicyType, id: &str) -> CompiledPolicy {
     let text = policy_text(v);
     CompiledPolicy::from_text(&text, t, PolicyMeta::named(id))
         .unwrap_or_else(|e| panic!("policy {id} does not parse: {e}\n{text}"))
+}
+
+/// The levels of an `scp` / `rcp` member: one list of compiled policies per level.
+fn org_levels(v: Option<&Value>, t: PolicyType, case: &str) -> Option<Vec<Vec<CompiledPolicy>>> {
+    let levels = v?.as_array().expect("scp/rcp is a list of levels");
+    Some(
+        levels
+            .iter()
+            .map(|level| {
+                let at = level["at"].as_str().expect("level.at");
+                level["policies"]
+                    .as_array()
+                    .expect("level.policies")
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| match p {
+                        Value::String(s) if s == "FullAWSAccess" => {
+                            organizations::full_aws_access()
+                        }
+                        Value::String(s) if s == "RCPFullAWSAccess" => {
+                            organizations::rcp_full_aws_access()
+                        }
+                        Value::Object(o) if o.contains_key("document") => {
+                            let text = policy_text(&o["document"]);
+                            let meta = PolicyMeta {
+                                id: format!("{at}.{}", i + 1),
+                                arn: o.get("arn").and_then(Value::as_str).map(str::to_string),
+                                origin: PolicyOrigin::None,
+                            };
+                            CompiledPolicy::from_text(&text, t, meta).unwrap_or_else(|e| {
+                                panic!("case {case}: {at} policy does not parse: {e}\n{text}")
+                            })
+                        }
+                        other => compile(other, t, &format!("{at}.{}", i + 1)),
+                    })
+                    .collect()
+            })
+            .collect(),
+    )
 }
 
 fn principal(v: Option<&Value>, has_boundary: bool) -> PrincipalInfo {
@@ -142,6 +189,20 @@ fn corpus() {
         }
         let id_refs: Vec<&CompiledPolicy> = identity.iter().collect();
         let sess_refs: Vec<&CompiledPolicy> = session.iter().collect();
+        let scp = org_levels(c.get("scp"), PolicyType::ServiceControl, name);
+        let rcp = org_levels(c.get("rcp"), PolicyType::ResourceControl, name);
+        let scp_levels: Option<Vec<Vec<&CompiledPolicy>>> = scp
+            .as_ref()
+            .map(|l| l.iter().map(|p| p.iter().collect()).collect());
+        let rcp_levels: Option<Vec<Vec<&CompiledPolicy>>> = rcp
+            .as_ref()
+            .map(|l| l.iter().map(|p| p.iter().collect()).collect());
+        let scp_refs: Option<Vec<&[&CompiledPolicy]>> = scp_levels
+            .as_ref()
+            .map(|l| l.iter().map(Vec::as_slice).collect());
+        let rcp_refs: Option<Vec<&[&CompiledPolicy]>> = rcp_levels
+            .as_ref()
+            .map(|l| l.iter().map(Vec::as_slice).collect());
         let policies = Policies {
             identity: &id_refs,
             resource: resource.as_ref(),
@@ -153,6 +214,8 @@ fn corpus() {
             resource_owner: c.get("resource_owner").and_then(Value::as_str),
             permissions_boundary: boundary.as_ref(),
             session: &sess_refs,
+            scp: scp_refs.as_deref(),
+            rcp: rcp_refs.as_deref(),
         };
         let action = c["action"].as_str().unwrap();
         let res = c["resource"].as_str().unwrap();
@@ -187,6 +250,14 @@ fn corpus() {
                         ev.missing_context_keys
                     ));
                 }
+            }
+        }
+        if let Some(expected) = c.get("organizations_allows") {
+            let got = ev.organizations_allows();
+            if got != expected.as_bool() {
+                failures.push(format!(
+                    "{name}: organizations_allows expected {expected}, got {got:?}"
+                ));
             }
         }
         if let Some(msg) = c.get("message").and_then(Value::as_str) {

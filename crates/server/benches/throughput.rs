@@ -9,6 +9,8 @@
 //!     BENCH_BACKEND=postgres ...    # state in a throw-away PostgreSQL (kagi-testkit) instead of SQLite
 //!     BENCH_BACKEND=postgres BENCH_NODES=2 ...   # two nodes on that database, connections
 //!                                   # split between them (as a round-robin proxy would)
+//!     BENCH_ORG=1 ...               # also: AssumeRole and an ECR call in a member account of an
+//!                                   # organization, before and after three levels of SCPs
 //!
 //! The server runs in a child process (this binary re-executed with `--serve-child`) so that
 //! its idle RSS can be read from /proc and it does not share an allocator with the load
@@ -106,6 +108,183 @@ fn signed_request(
     }
     req.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
     req.into_bytes()
+}
+
+/// A complete signed HTTP/1.1 request for a JSON 1.1 call (ECR, Organizations).
+fn signed_json(
+    addr: SocketAddr,
+    creds: &Credentials,
+    service: &str,
+    action: &str,
+    input: &Value,
+) -> Vec<u8> {
+    let svc = kagi_api::service(service).unwrap();
+    let op = svc.operation(action).unwrap();
+    let (target, body) = kagi_api::json11::encode_request(svc, op, input);
+    let mut headers = vec![
+        ("host".to_string(), addr.to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.1".to_string(),
+        ),
+        ("x-amz-target".to_string(), target),
+    ];
+    let params = SigningParams {
+        region: "us-east-1",
+        service: svc.signing_name,
+        time: SystemTime::now(),
+    };
+    kagi_sigv4::sign_headers("POST", "/", "", &mut headers, &body, creds, &params).unwrap();
+    let mut req = String::from("POST / HTTP/1.1\r\n");
+    for (k, v) in &headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut req = req.into_bytes();
+    req.extend_from_slice(&body);
+    req
+}
+
+/// An organization with a member account three levels down (root → OU → OU → account), a user
+/// and a role in that account: returns (enable three levels of SCPs, then the member user's
+/// signed AssumeRole and ECR DescribeRepositories).
+fn prepare_org(addr: SocketAddr) -> (Box<dyn Fn()>, Vec<u8>, Vec<u8>) {
+    let root = Credentials::new(ROOT_AKID, ROOT_SECRET);
+    let org = move |action: &str, input: Value| -> Value {
+        let (s, body) = once(
+            addr,
+            &signed_json(addr, &root, "organizations", action, &input),
+        );
+        assert_eq!(s, 200, "{action}: {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    org("CreateOrganization", json!({"FeatureSet": "ALL"}));
+    let root_id = org("ListRoots", json!({}))["Roots"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ou1 = org(
+        "CreateOrganizationalUnit",
+        json!({"ParentId": root_id, "Name": "Workloads"}),
+    )["OrganizationalUnit"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ou2 = org(
+        "CreateOrganizationalUnit",
+        json!({"ParentId": ou1, "Name": "Prod"}),
+    )["OrganizationalUnit"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = org(
+        "CreateAccount",
+        json!({"Email": "bench@example.com", "AccountName": "bench"}),
+    )["CreateAccountStatus"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    org(
+        "MoveAccount",
+        json!({"AccountId": member, "SourceParentId": root_id, "DestinationParentId": ou2}),
+    );
+    // Into the member account through OrganizationAccountAccessRole, as a management user.
+    let q = |creds: &Credentials, action: &str, input: Value| -> String {
+        let (s, body) = once(addr, &signed_request(addr, creds, "iam", action, &input));
+        assert_eq!(s, 200, "{action}: {body}");
+        body
+    };
+    let root = Credentials::new(ROOT_AKID, ROOT_SECRET);
+    q(&root, "CreateUser", json!({"UserName": "org-admin"}));
+    q(
+        &root,
+        "AttachUserPolicy",
+        json!({"UserName": "org-admin", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    );
+    let body = q(&root, "CreateAccessKey", json!({"UserName": "org-admin"}));
+    let admin = Credentials::new(
+        xml_field(&body, "AccessKeyId"),
+        xml_field(&body, "SecretAccessKey"),
+    );
+    let (s, body) = once(
+        addr,
+        &signed_request(
+            addr,
+            &admin,
+            "sts",
+            "AssumeRole",
+            &json!({"RoleArn": format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole"), "RoleSessionName": "setup"}),
+        ),
+    );
+    assert_eq!(s, 200, "AssumeRole into the member: {body}");
+    let setup = Credentials::new(
+        xml_field(&body, "AccessKeyId"),
+        xml_field(&body, "SecretAccessKey"),
+    )
+    .with_session_token(xml_field(&body, "SessionToken"));
+    q(&setup, "CreateUser", json!({"UserName": "bench"}));
+    q(
+        &setup,
+        "AttachUserPolicy",
+        json!({"UserName": "bench", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    );
+    let body = q(&setup, "CreateAccessKey", json!({"UserName": "bench"}));
+    let user = Credentials::new(
+        xml_field(&body, "AccessKeyId"),
+        xml_field(&body, "SecretAccessKey"),
+    );
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{member}:user/bench"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    q(
+        &setup,
+        "CreateRole",
+        json!({"RoleName": "BenchRole", "AssumeRolePolicyDocument": trust}),
+    );
+    let assume = signed_request(
+        addr,
+        &user,
+        "sts",
+        "AssumeRole",
+        &json!({"RoleArn": format!("arn:aws:iam::{member}:role/BenchRole"), "RoleSessionName": "bench"}),
+    );
+    let ecr = signed_json(addr, &user, "ecr", "DescribeRepositories", &json!({}));
+    for r in [&assume, &ecr] {
+        let (s, body) = once(addr, r);
+        assert_eq!(s, 200, "member call: {body}");
+    }
+    let enable = Box::new(move || {
+        let root = Credentials::new(ROOT_AKID, ROOT_SECRET);
+        let org = |action: &str, input: Value| -> Value {
+            let (s, body) = once(
+                addr,
+                &signed_json(addr, &root, "organizations", action, &input),
+            );
+            assert_eq!(s, 200, "{action}: {body}");
+            serde_json::from_str(&body).unwrap()
+        };
+        org(
+            "EnablePolicyType",
+            json!({"RootId": root_id, "PolicyType": "SERVICE_CONTROL_POLICY"}),
+        );
+        // A realistic guardrail at each level (on top of FullAWSAccess): none denies the calls
+        // measured, so every level is evaluated to its end.
+        for (target, n) in [(&root_id, 0), (&ou1, 1), (&ou2, 2)] {
+            let id = org(
+                "CreatePolicy",
+                json!({"Name": format!("guard{n}"), "Description": "bench", "Type": "SERVICE_CONTROL_POLICY",
+                       "Content": json!({"Version": "2012-10-17", "Statement": [
+                           {"Effect": "Deny", "Action": ["iam:CreateUser", "iam:DeleteRole", "organizations:LeaveOrganization"], "Resource": "*"},
+                           {"Effect": "Deny", "NotAction": ["iam:*", "sts:*", "ecr:*", "s3:*"], "Resource": "*",
+                            "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}}]}).to_string()}),
+            )["Policy"]["PolicySummary"]["Id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            org("AttachPolicy", json!({"PolicyId": id, "TargetId": target}));
+        }
+    });
+    (enable, assume, ecr)
 }
 
 /// A complete unsigned HTTP/1.1 request for a query-protocol call (AssumeRoleWithWebIdentity).
@@ -573,6 +752,47 @@ fn main() {
         conns,
         seconds,
     );
+    if std::env::var("BENCH_ORG").is_ok_and(|v| v == "1") {
+        let (enable_scps, assume, ecr) = prepare_org(addrs[0]);
+        let a0 = measured(
+            "kagi  member account: AssumeRole, no SCPs",
+            &pids,
+            &addrs,
+            assume.clone(),
+            conns,
+            seconds,
+        );
+        let e0 = measured(
+            "kagi  member account: ECR DescribeRepositories, no SCPs",
+            &pids,
+            &addrs,
+            ecr.clone(),
+            conns,
+            seconds,
+        );
+        enable_scps();
+        let a3 = measured(
+            "kagi  member account: AssumeRole, SCPs at 3 levels",
+            &pids,
+            &addrs,
+            assume,
+            conns,
+            seconds,
+        );
+        let e3 = measured(
+            "kagi  member account: ECR DescribeRepositories, SCPs at 3 levels",
+            &pids,
+            &addrs,
+            ecr,
+            conns,
+            seconds,
+        );
+        println!(
+            "SCPs at 3 levels vs none: AssumeRole {:.1}%, ECR {:.1}% of the throughput",
+            100.0 * a3.rps / a0.rps.max(1e-9),
+            100.0 * e3.rps / e0.rps.max(1e-9)
+        );
+    }
     println!(
         "kagi RSS after load: {} MiB",
         rss_kib(pids[0]).map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))

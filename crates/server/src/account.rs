@@ -142,7 +142,10 @@ fn bootstrap_once(
                 .context("cannot decrypt the root secret: wrong kagi.key for this database?")?;
             (k.id, s)
         }
-        _ => (ids::access_key_id(false), ids::secret_access_key()),
+        _ => (
+            ids::access_key_id(false, &meta.account_id),
+            ids::secret_access_key(),
+        ),
     };
     let meta = AccountMeta {
         root_access_key_id: key_id.clone(),

@@ -88,6 +88,7 @@ pub fn authenticate(
             .as_deref()
             .ok_or_else(AwsError::invalid_client_token)?;
         let session = open_session(state, token).ok_or_else(AwsError::invalid_client_token)?;
+        let account = session.account_or(&state.bootstrap_account).to_owned();
         if session.access_key_id != key_id {
             return Err(AwsError::invalid_client_token().into());
         }
@@ -100,11 +101,14 @@ pub fn authenticate(
         if session.expires <= crate::ids::secs_of(now) {
             return Err(AwsError::expired_token().into());
         }
-        let principal =
-            session_principal(state, &session)?.ok_or_else(AwsError::invalid_client_token)?;
+        if crate::organization::is_closed(state, &account)? {
+            return Err(AwsError::invalid_client_token().into());
+        }
+        let principal = session_principal(state, &account, &session)?
+            .ok_or_else(AwsError::invalid_client_token)?;
         let caller = Caller {
             principal,
-            account_id: state.account_id.clone(),
+            account_id: account,
             access_key_id: key_id.to_owned(),
             session: Some(Arc::new(session)),
         };
@@ -117,9 +121,12 @@ pub fn authenticate(
     let entry = lookup_key(state, key_id)?.ok_or_else(AwsError::invalid_client_token)?;
     kagi_sigv4::verify_cached(req, &info, &entry.secret, now, &state.signing_keys)
         .map_err(AuthFailure::Sig)?;
+    if crate::organization::is_closed(state, &entry.account)? {
+        return Err(AwsError::invalid_client_token().into());
+    }
     let caller = Caller {
         principal: entry.principal,
-        account_id: state.account_id.clone(),
+        account_id: entry.account.to_string(),
         access_key_id: key_id.to_owned(),
         session: None,
     };
@@ -132,11 +139,12 @@ pub fn open_session(state: &AppState, token: &str) -> Option<Session> {
     serde_json::from_slice(&plain).ok()
 }
 
-fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principal>> {
+fn session_principal(state: &AppState, account: &str, s: &Session) -> AwsResult<Option<Principal>> {
     Ok(match &s.kind {
         SessionKind::Root => Some(Principal::Root),
         SessionKind::User { user_name, user_id } => {
-            let u: Option<User> = crate::entities::cached_entity(state, Table::Users, user_name)?;
+            let u: Option<User> =
+                crate::entities::cached_entity(state, account, Table::Users, user_name)?;
             // A user deleted and re-created under the same name is a different user.
             u.filter(|u| user_id.as_deref().is_none_or(|id| id == u.id))
                 .map(|u| Principal::User {
@@ -150,7 +158,8 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
             role_id,
             session_name,
         } => {
-            let r: Option<Role> = crate::entities::cached_entity(state, Table::Roles, role_name)?;
+            let r: Option<Role> =
+                crate::entities::cached_entity(state, account, Table::Roles, role_name)?;
             // A role deleted and re-created under the same name is a different role.
             r.filter(|r| &r.id == role_id).map(|r| Principal::Role {
                 name: r.name,
@@ -169,7 +178,8 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
                 user: None,
             }),
             Some(u) => {
-                let u: Option<User> = crate::entities::cached_entity(state, Table::Users, u)?;
+                let u: Option<User> =
+                    crate::entities::cached_entity(state, account, Table::Users, u)?;
                 u.filter(|u| user_id.as_deref().is_none_or(|id| id == u.id))
                     .map(|u| Principal::Federated {
                         name: federated_name.clone(),
@@ -183,11 +193,28 @@ fn session_principal(state: &AppState, s: &Session) -> AwsResult<Option<Principa
 fn lookup_key(state: &AppState, key_id: &str) -> AwsResult<Option<KeyEntry>> {
     state
         .keys
-        .get_or_load(state.store.generation(), key_id, || load_key(state, key_id))
+        .get_or_load(state.generation(), key_id, || load_key(state, key_id))
 }
 
+/// Finds a long-term key in the account its id names, or (keys issued before ids named their
+/// account) in the bootstrap account.
 fn load_key(state: &AppState, key_id: &str) -> AwsResult<Option<KeyEntry>> {
-    let found = state.store.view(|tx| {
+    let mut accounts = vec![state.bootstrap_account.clone()];
+    if let Some(a) = crate::ids::account_of_key(key_id)
+        && a != state.bootstrap_account
+    {
+        accounts.insert(0, a);
+    }
+    for account in accounts {
+        if let Some(e) = load_key_in(state, &account, key_id)? {
+            return Ok(Some(e));
+        }
+    }
+    Ok(None)
+}
+
+fn load_key_in(state: &AppState, account: &str, key_id: &str) -> AwsResult<Option<KeyEntry>> {
+    let found = state.store(account).view(|tx| {
         let Some(k) = tx.get_json::<AccessKey>(Table::AccessKeys, key_id)? else {
             return Ok(None);
         };
@@ -217,6 +244,7 @@ fn load_key(state: &AppState, key_id: &str) -> AwsResult<Option<KeyEntry>> {
     Ok(Some(KeyEntry {
         secret: secret.into(),
         principal,
+        account: account.into(),
     }))
 }
 
@@ -228,18 +256,25 @@ pub fn caller_for_key(state: &AppState, key_id: &str) -> Option<Caller> {
         if s.expires <= crate::ids::now_secs() {
             return None;
         }
-        let principal = session_principal(state, &s).ok()??;
+        let account = s.account_or(&state.bootstrap_account).to_owned();
+        if crate::organization::is_closed(state, &account).unwrap_or(true) {
+            return None;
+        }
+        let principal = session_principal(state, &account, &s).ok()??;
         return Some(Caller {
             principal,
-            account_id: state.account_id.clone(),
+            account_id: account,
             access_key_id: key_id.to_owned(),
             session: Some(s),
         });
     }
     let e = lookup_key(state, key_id).ok()??;
+    if crate::organization::is_closed(state, &e.account).unwrap_or(true) {
+        return None;
+    }
     Some(Caller {
         principal: e.principal,
-        account_id: state.account_id.clone(),
+        account_id: e.account.to_string(),
         access_key_id: key_id.to_owned(),
         session: None,
     })

@@ -169,17 +169,18 @@ pub fn load_principal_policies(
 /// Cached [`load_principal_policies`].
 pub fn principal_policies(
     state: &AppState,
+    account: &str,
     kind: EntityKind,
     name: &str,
 ) -> AwsResult<Arc<PrincipalPolicies>> {
-    let key = format!("{}\0{}", kind.as_str(), name_key(name));
+    let key = format!("{account}\0{}\0{}", kind.as_str(), name_key(name));
     state
         .policies
         .principals
-        .get_or_load(state.store.generation(), &key, || {
+        .get_or_load(state.generation(), &key, || {
             Ok::<_, AwsError>(Arc::new(
                 state
-                    .store
+                    .store(account)
                     .view(|tx| load_principal_policies(tx, kind, name))?
                     .unwrap_or_default(),
             ))
@@ -192,7 +193,7 @@ pub fn trust_policy(state: &AppState, role: &Role) -> AwsResult<Arc<CompiledPoli
     state
         .policies
         .trust
-        .get_or_load(state.store.generation(), &key, || {
+        .get_or_load(state.generation(), &key, || {
             Ok(Arc::new(
                 CompiledPolicy::from_text(
                     &role.trust_policy,
@@ -276,7 +277,7 @@ pub fn subject(state: &AppState, caller: &Caller) -> AwsResult<Subject> {
             mfa,
         },
         Principal::User { name, .. } => {
-            let pp = principal_policies(state, EntityKind::User, name)?;
+            let pp = principal_policies(state, &caller.account_id, EntityKind::User, name)?;
             let session = match &caller.session {
                 Some(s) => session_policies(state, &caller.access_key_id, s),
                 None => empty(),
@@ -303,7 +304,7 @@ pub fn subject(state: &AppState, caller: &Caller) -> AwsResult<Subject> {
             path,
             session_name,
         } => {
-            let pp = principal_policies(state, EntityKind::Role, name)?;
+            let pp = principal_policies(state, &caller.account_id, EntityKind::Role, name)?;
             let mut tags = pp.tags.clone();
             if let Some(s) = &caller.session {
                 for t in &s.tags {
@@ -342,7 +343,7 @@ pub fn subject(state: &AppState, caller: &Caller) -> AwsResult<Subject> {
             // session policies; a session without any has no permissions (GetFederationToken
             // records `has_session_policy` for every session).
             let pp = match user {
-                Some(u) => principal_policies(state, EntityKind::User, u)?,
+                Some(u) => principal_policies(state, &caller.account_id, EntityKind::User, u)?,
                 None => root_everything(),
             };
             let mut tags = pp.tags.clone();
@@ -428,21 +429,40 @@ pub fn context_for(
     c
 }
 
+/// The control policies of an organization view, level by level, as kagi-policy takes them.
+pub fn levels(policies: &[Vec<CompiledPolicy>]) -> Vec<Vec<&CompiledPolicy>> {
+    policies.iter().map(|l| l.iter().collect()).collect()
+}
+
+/// Organizations' policies that apply to one request: the SCPs of the principal's account and
+/// the RCPs of the resource's account, level by level (`None`: they do not apply).
+#[derive(Default, Clone, Copy)]
+pub struct OrgPolicies<'p> {
+    pub scp: Option<&'p [&'p [&'p CompiledPolicy]]>,
+    pub rcp: Option<&'p [&'p [&'p CompiledPolicy]]>,
+}
+
 /// Evaluates `action` on `resource` for `subject` with an optional resource/trust policy.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate<'p>(
     subject: &'p Subject,
     context: &Context,
     action: &str,
-    resource: &str,
+    resource: &'p str,
     resource_policy: Option<(&'p CompiledPolicy, ResourcePolicyKind)>,
     identity: &'p [&'p CompiledPolicy],
     session: &'p [&'p CompiledPolicy],
+    org: OrgPolicies<'p>,
 ) -> Evaluation<'p> {
     let policies = Policies {
+        scp: org.scp,
+        rcp: org.rcp,
         identity,
         resource: resource_policy.map(|(p, _)| p),
         resource_kind: resource_policy.map(|(_, k)| k).unwrap_or_default(),
-        resource_owner: None,
+        // A resource of another account (a role to assume, a repository): its policy and
+        // the caller's own policies must then both allow.
+        resource_owner: arn_account(resource),
         permissions_boundary: subject.policies.boundary.as_ref(),
         session,
     };
@@ -457,6 +477,17 @@ pub fn evaluate<'p>(
     )
 }
 
+/// The account an ARN names (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`), when it is an
+/// account id (not `aws`, as AWS managed policies have, nor empty, as S3's ARNs have).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    if parts.next() != Some("arn") {
+        return None;
+    }
+    let account = parts.nth(3)?;
+    crate::ids::is_account_id(account).then_some(account)
+}
+
 /// `aws:RequestTag/K` and `aws:TagKeys` entries for tags in a request.
 pub fn request_tag_context(tags: &[crate::model::Tag]) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -469,18 +500,23 @@ pub fn request_tag_context(tags: &[crate::model::Tag]) -> Vec<(String, String)> 
 
 /// `aws:ResourceTag/K` (and `iam:ResourceTag/K`) for an IAM user or role ARN of this account.
 pub fn resource_tag_context(state: &AppState, resource: &str) -> AwsResult<Vec<(String, String)>> {
-    let prefix = format!("arn:aws:iam::{}:", state.account_id);
-    let Some(rest) = resource.strip_prefix(&prefix) else {
+    let Some(rest) = resource.strip_prefix("arn:aws:iam::") else {
         return Ok(Vec::new());
     };
+    let Some((account, rest)) = rest.split_once(':') else {
+        return Ok(Vec::new());
+    };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Vec::new());
+    }
     let name = rest.rsplit('/').next().unwrap_or("");
     let tags: Vec<crate::model::Tag> = if rest.starts_with("user/") {
-        match cached_entity::<User>(state, Table::Users, name)? {
+        match cached_entity::<User>(state, account, Table::Users, name)? {
             Some(u) if u.arn == resource => u.tags,
             _ => Vec::new(),
         }
     } else if rest.starts_with("role/") {
-        match cached_entity::<Role>(state, Table::Roles, name)? {
+        match cached_entity::<Role>(state, account, Table::Roles, name)? {
             Some(r) if r.arn == resource => r.tags,
             _ => Vec::new(),
         }
@@ -514,6 +550,23 @@ pub fn decide(
 ) -> AwsResult<Result<(), String>> {
     let subject = subject(state, caller)?;
     let mut context = context_for(&subject, caller, facts.0, facts.1, facts.2);
+    let mut resource_org = None;
+    if let Some(a) = arn_account(resource) {
+        context.set_string("aws:ResourceAccount", a);
+        resource_org = crate::organization::view(state, a)?;
+        if let Some(v) = &resource_org {
+            context.set_string("aws:ResourceOrgID", v.org_id.clone());
+        }
+    }
+    let org = crate::organization::view(state, &caller.account_id)?;
+    if let Some(v) = &org {
+        context.set_string("aws:PrincipalOrgID", v.org_id.clone());
+        context.set_list(
+            "aws:PrincipalOrgPaths",
+            ContextType::String,
+            vec![v.path.clone()],
+        );
+    }
     let mut tag_keys = Vec::new();
     for (k, ty, v) in extra {
         if *k == "aws:TagKeys" {
@@ -527,6 +580,26 @@ pub fn decide(
     }
     let identity: Vec<&CompiledPolicy> = subject.policies.identity.iter().collect();
     let session: Vec<&CompiledPolicy> = subject.session.iter().collect();
+    // SCPs: the principal's account's (the view leaves them out for the management account);
+    // service-linked roles are exempt. RCPs: the resource's account's, for the services AWS
+    // applies them to.
+    let scp_refs = org
+        .as_ref()
+        .filter(|_| !is_service_linked(caller))
+        .and_then(|v| v.scp.as_deref())
+        .map(levels);
+    let scp_levels: Option<Vec<&[&CompiledPolicy]>> = scp_refs
+        .as_ref()
+        .map(|l| l.iter().map(Vec::as_slice).collect());
+    let service = action.split(':').next().unwrap_or("");
+    let rcp_refs = resource_org
+        .as_ref()
+        .filter(|_| kagi_policy::organizations::rcp_supports_service(service))
+        .and_then(|v| v.rcp.as_deref())
+        .map(levels);
+    let rcp_levels: Option<Vec<&[&CompiledPolicy]>> = rcp_refs
+        .as_ref()
+        .map(|l| l.iter().map(Vec::as_slice).collect());
     let ev = evaluate(
         &subject,
         &context,
@@ -535,6 +608,10 @@ pub fn decide(
         resource_policy,
         &identity,
         &session,
+        OrgPolicies {
+            scp: scp_levels.as_deref(),
+            rcp: rcp_levels.as_deref(),
+        },
     );
     if ev.is_allowed() {
         return Ok(Ok(()));
@@ -549,6 +626,11 @@ pub fn decide(
         });
     tracing::debug!(caller = %subject.info.arn, action, resource, why = %ev.explain(), "denied");
     Ok(Err(msg))
+}
+
+/// A service-linked role (path `/aws-service-role/`): SCPs do not apply to it.
+fn is_service_linked(caller: &Caller) -> bool {
+    matches!(&caller.principal, Principal::Role { path, .. } if path.starts_with("/aws-service-role/"))
 }
 
 /// Whether `caller`'s credentials may call IAM at all: credentials from GetSessionToken without
@@ -583,8 +665,13 @@ impl Ctx<'_> {
         resource: &str,
         extra: &[(&str, ContextType, String)],
     ) -> AwsResult<()> {
-        // The root's long-term key and the root's console session may do everything.
-        if self.caller.is_root() && self.caller.session.as_ref().is_none_or(|s| s.console) {
+        // The root's long-term key and the root's console session may do everything, except
+        // what the SCPs of its organization (a member account's) deny.
+        if self.caller.is_root()
+            && self.caller.session.as_ref().is_none_or(|s| s.console)
+            && crate::organization::view(self.state, self.account())?
+                .is_none_or(|v| v.scp.is_none())
+        {
             return Ok(());
         }
         if action.starts_with("iam:") {

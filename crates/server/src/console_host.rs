@@ -79,13 +79,14 @@ impl ConsoleHost {
     ) -> Result<Credentials, SignInError> {
         let caller = Caller {
             principal,
-            account_id: self.state.account_id.clone(),
+            account_id: self.state.bootstrap_account.clone(),
             access_key_id: String::new(),
             session: None,
         };
         let ctx = Ctx {
             state: &self.state,
             caller: &caller,
+            store: self.state.store(&caller.account_id),
             now: crate::ids::now_secs(),
             region: "us-east-1".into(),
             source_ip,
@@ -110,7 +111,7 @@ impl Backend for ConsoleHost {
     }
 
     fn account_id(&self) -> String {
-        self.state.account_id.clone()
+        self.state.bootstrap_account.clone()
     }
 
     fn invoke(
@@ -143,7 +144,7 @@ impl Backend for ConsoleHost {
         operation: &str,
         input: Value,
     ) -> Result<Value, CallError> {
-        let Some(ecr) = &self.state.ecr else {
+        let Some(ecrs) = &self.state.ecr else {
             return Err(CallError {
                 code: "UnknownOperationException".into(),
                 message: "The requested service is not available.".into(),
@@ -155,6 +156,12 @@ impl Backend for ConsoleHost {
                 code: "UnrecognizedClientException".into(),
                 message: "The security token included in the request is invalid.".into(),
                 status: 400,
+            })?;
+        let ecr = crate::ecr_host::api_target(ecrs, &caller, input.to_string().as_bytes())
+            .map_err(|e| CallError {
+                code: e.code,
+                message: e.message,
+                status: e.status,
             })?;
         let caller = crate::ecr_host::ecr_caller(&caller);
         let fut = ecr.call(&caller, region, operation, &input);
@@ -204,9 +211,8 @@ impl Backend for ConsoleHost {
                 "Only the root user can change the root user's password.",
             ));
         }
-        let stored: Option<RootPassword> = self
-            .state
-            .store
+        let store = self.state.store(&caller.account_id);
+        let stored: Option<RootPassword> = store
             .view(|tx| tx.get_json(Table::Meta, ROOT_PASSWORD_KEY))
             .map_err(|_| err(500, "ServiceFailure", "The password could not be read."))?;
         if !stored.is_some_and(|s| kagi_console::password::verify(old, &s.phc)) {
@@ -221,12 +227,15 @@ impl Backend for ConsoleHost {
             message: e.message,
             status: e.status,
         })?;
-        set_root_password(&*self.state.store, new)
+        set_root_password(&*store, new)
             .map_err(|_| err(500, "ServiceFailure", "The password could not be stored."))
     }
 
     fn registry_endpoint(&self, region: &str) -> Option<String> {
-        self.state.ecr.as_ref().map(|e| e.registry_endpoint(region))
+        self.state
+            .ecr
+            .as_ref()
+            .map(|e| e.bootstrap().registry_endpoint(region))
     }
 
     fn federate(
@@ -286,6 +295,7 @@ impl Backend for ConsoleHost {
             let ctx = Ctx {
                 state: &self.state,
                 caller: &caller,
+                store: self.state.store(&caller.account_id),
                 now,
                 region: "us-east-1".into(),
                 source_ip: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
@@ -317,7 +327,7 @@ impl Backend for ConsoleHost {
         code: &str,
         source_ip: IpAddr,
     ) -> Result<Credentials, SignInError> {
-        let store = &self.state.store;
+        let store = self.state.store(&self.state.bootstrap_account);
         let found: Option<User> = store
             .view(|tx| tx.get_json(Table::Users, &name_key(user_name)))
             .map_err(|_| SignInError::Failed)?;
@@ -331,13 +341,14 @@ impl Backend for ConsoleHost {
         };
         let caller = Caller {
             principal: principal.clone(),
-            account_id: self.state.account_id.clone(),
+            account_id: self.state.bootstrap_account.clone(),
             access_key_id: String::new(),
             session: None,
         };
         let ctx = Ctx {
             state: &self.state,
             caller: &caller,
+            store: store.clone(),
             now: crate::ids::now_secs(),
             region: "us-east-1".into(),
             source_ip,
@@ -373,7 +384,7 @@ impl Backend for ConsoleHost {
         password: &str,
         source_ip: IpAddr,
     ) -> Result<Credentials, SignInError> {
-        let store = &self.state.store;
+        let store = self.state.store(&self.state.bootstrap_account);
         match user_name {
             None => {
                 let stored: Option<RootPassword> = store
@@ -460,7 +471,7 @@ mod tests {
         console: bool,
         expires: i64,
     ) -> (String, String, String) {
-        let akid = crate::ids::access_key_id(true);
+        let akid = crate::ids::access_key_id(true, &state.bootstrap_account);
         let secret = crate::ids::secret_access_key();
         let s = Session {
             access_key_id: akid.clone(),
@@ -474,6 +485,7 @@ mod tests {
             has_session_policy: false,
             tags: Vec::new(),
             source_identity: None,
+            account: String::new(),
         };
         state.sessions.put(&s, expires - 3600).unwrap();
         let t = state.sealer.seal_token(&serde_json::to_vec(&s).unwrap());
@@ -490,7 +502,7 @@ mod tests {
         let c = host.federate(&akid, &secret, &tok, None).unwrap();
         assert_eq!(
             c.arn,
-            format!("arn:aws:iam::{}:root", built.state.account_id)
+            format!("arn:aws:iam::{}:root", built.state.bootstrap_account)
         );
         assert_eq!(c.expires, now + 600);
         // The same credentials one second past their expiry: refused.

@@ -36,6 +36,32 @@ pub fn ecr_caller(c: &Caller) -> kagi_ecr::Caller {
 
 const INVALID: &str = "The security token included in the request is invalid.";
 
+/// The ECR an API call is for: the account its `registryId` names, else the caller's.
+/// Another account that the store does not have is refused as AWS refuses a registry that
+/// grants nothing.
+pub fn api_target(
+    ecrs: &crate::registries::Registries,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<std::sync::Arc<kagi_ecr::Ecr>, crate::error::AwsError> {
+    let named = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["registryId"].as_str().map(str::to_owned));
+    let account = named.unwrap_or_else(|| caller.account_id.clone());
+    match ecrs.get(&account) {
+        Ok(Some(e)) => Ok(e),
+        Ok(None) => Err(crate::error::AwsError::new(
+            400,
+            "AccessDeniedException",
+            format!(
+                "User: {} is not authorized to access the registry {account}: no such account on this server",
+                caller.arn()
+            ),
+        )),
+        Err(e) => Err(crate::error::AwsError::from(e)),
+    }
+}
+
 impl kagi_ecr::Host for ServerHost {
     fn authorize(
         &self,

@@ -36,12 +36,11 @@ pub fn load_user(tx: &dyn Tx, name: &str) -> AwsResult<User> {
 /// The ARN of a (possibly not existing) user, for authorisation.
 pub fn user_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
     let u: Option<User> = ctx
-        .state
         .store
         .view(|tx| tx.get_json(Table::Users, &name_key(name)))?;
     Ok(match u {
         Some(u) => u.arn,
-        None => ids::iam_arn(&ctx.state.account_id, "user", "/", name),
+        None => ids::iam_arn(&ctx.caller.account_id, "user", "/", name),
     })
 }
 
@@ -119,12 +118,11 @@ pub fn load_group(tx: &dyn Tx, name: &str) -> AwsResult<Group> {
 
 pub fn group_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
     let g: Option<Group> = ctx
-        .state
         .store
         .view(|tx| tx.get_json(Table::Groups, &name_key(name)))?;
     Ok(match g {
         Some(g) => g.arn,
-        None => ids::iam_arn(&ctx.state.account_id, "group", "/", name),
+        None => ids::iam_arn(&ctx.caller.account_id, "group", "/", name),
     })
 }
 
@@ -198,12 +196,11 @@ pub fn load_role(tx: &dyn Tx, name: &str) -> AwsResult<Role> {
 
 pub fn role_arn(ctx: &Ctx, name: &str) -> AwsResult<String> {
     let r: Option<Role> = ctx
-        .state
         .store
         .view(|tx| tx.get_json(Table::Roles, &name_key(name)))?;
     Ok(match r {
         Some(r) => r.arn,
-        None => ids::iam_arn(&ctx.state.account_id, "role", "/", name),
+        None => ids::iam_arn(&ctx.caller.account_id, "role", "/", name),
     })
 }
 
@@ -241,24 +238,26 @@ pub fn load_profile(tx: &dyn Tx, user: &str) -> anyhow::Result<Option<LoginProfi
 /// authentication and AssumeRole then do not touch the database).
 pub fn cached_entity<T: serde::de::DeserializeOwned>(
     state: &AppState,
+    account: &str,
     table: Table,
     name: &str,
 ) -> AwsResult<Option<T>> {
-    cached_row(state, table, &name_key(name))
+    cached_row(state, account, table, &name_key(name))
 }
 
 /// The document of `table`'s row `key`, cached per store generation.
 pub fn cached_row<T: serde::de::DeserializeOwned>(
     state: &AppState,
+    account: &str,
     table: Table,
     key: &str,
 ) -> AwsResult<Option<T>> {
-    let cache_key = format!("{}\0{key}", table.name());
+    let cache_key = format!("{account}\0{}\0{key}", table.name());
     let v = state
         .policies
         .entities
-        .get_or_load(state.store.generation(), &cache_key, || {
-            let v: Option<Value> = state.store.view(|tx| tx.get_json(table, key))?;
+        .get_or_load(state.generation(), &cache_key, || {
+            let v: Option<Value> = state.store(account).view(|tx| tx.get_json(table, key))?;
             Ok::<_, AwsError>(v.map(Arc::new))
         })?;
     match v {

@@ -32,12 +32,21 @@ use std::time::{Instant, SystemTime};
 pub const QUERY_BODY_LIMIT: usize = 1 << 20;
 pub const JSON_BODY_LIMIT: usize = 64 << 20;
 pub const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
+/// JSON 1.1 services answered by the server's own handlers ([`crate::dispatch::json_call`]),
+/// by `X-Amz-Target` prefix.
+pub const JSON_SERVICES: &[(&str, &str)] = &[
+    ("AWSOrganizationsV20161128.", "organizations"),
+    ("AWSIdentityStore.", "identitystore"),
+    ("SWBExternalService.", "sso-admin"),
+];
 
 pub fn router(state: Arc<AppState>) -> Router {
     let ecr = state.ecr.clone();
     let console = kagi_console::router(Arc::new(crate::console_host::ConsoleHost::new(
         state.clone(),
     )));
+    // IAM Identity Center's sign-in half: sso-oidc, the portal API and pages.
+    let sso = crate::sso::web::router(state.clone(), console.clone());
     let mut r: Router = Router::new()
         .route("/health", axum::routing::get(|| async { "ok" }))
         // Browsers ask for it on every console page; it is not an AWS request.
@@ -48,11 +57,64 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(aws_entry)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .with_state(state)
-        .merge(console);
-    if let Some(ecr) = ecr {
-        r = r.merge(ecr.registry_router());
+        .merge(console)
+        .merge(sso);
+    if let Some(ecrs) = ecr {
+        // Every account's registry behind the one address (see `crate::registries`).
+        let registry = Router::new()
+            .route("/v2", axum::routing::any(registry_entry))
+            .route("/v2/", axum::routing::any(registry_entry))
+            .route("/v2/{*rest}", axum::routing::any(registry_entry))
+            .with_state(ecrs);
+        r = r.merge(registry);
     }
     r
+}
+
+/// A registry request, handed to the registry of the account it is for.
+async fn registry_entry(
+    State(ecrs): State<Arc<crate::registries::Registries>>,
+    req: Request,
+) -> Response {
+    use tower::ServiceExt as _;
+    let (host, auth, pq) = {
+        let header = |name: header::HeaderName| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let host = header(header::HOST).or_else(|| req.uri().authority().map(|a| a.to_string()));
+        let pq = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
+        (host, header(header::AUTHORIZATION), pq)
+    };
+    // A map lookup, except the first request of an account (which opens its ECR).
+    let routed = ecrs.router_for(host.as_deref(), auth.as_deref(), &pq);
+    match routed {
+        Ok(Some(router)) => match router.oneshot(req).await {
+            Ok(r) => r,
+            Err(e) => match e {},
+        },
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"errors":[{"code":"NAME_UNKNOWN","message":"The registry host names no account of this server."}]}"#,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "opening an account's registry");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"errors":[{"code":"UNKNOWN","message":"The registry could not be opened."}]}"#,
+            )
+                .into_response()
+        }
+    }
 }
 
 enum Proto {
@@ -73,9 +135,18 @@ async fn aws_entry(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let proto = match &target {
-        Some(t) if t.starts_with(ECR_TARGET_PREFIX) => Proto::Json,
-        _ => Proto::Query,
+    let json_service = target.as_deref().and_then(|t| {
+        if t.starts_with(ECR_TARGET_PREFIX) {
+            return Some(("ecr", ECR_TARGET_PREFIX));
+        }
+        JSON_SERVICES
+            .iter()
+            .find(|(p, _)| t.starts_with(p))
+            .map(|(p, s)| (*s, *p))
+    });
+    let proto = match json_service {
+        Some(_) => Proto::Json,
+        None => Proto::Query,
     };
     let limit = match proto {
         Proto::Query => QUERY_BODY_LIMIT,
@@ -113,9 +184,10 @@ async fn aws_entry(
     let now = SystemTime::now();
     let parsed = auth::parse(&inreq);
     let scope_service = parsed.as_ref().ok().map(|i| i.service.clone());
-    let service_name = match proto {
-        Proto::Json => "ecr".to_owned(),
-        Proto::Query => scope_service
+    let service_name = match json_service {
+        Some((s, _)) => s.to_owned(),
+        None if matches!(proto, Proto::Json) => "ecr".to_owned(),
+        None => scope_service
             .clone()
             .unwrap_or_else(|| guess_service(&form).to_owned()),
     };
@@ -123,7 +195,7 @@ async fn aws_entry(
         Proto::Json => target
             .as_deref()
             .unwrap_or("")
-            .trim_start_matches(ECR_TARGET_PREFIX)
+            .trim_start_matches(json_service.map(|(_, p)| p).unwrap_or(ECR_TARGET_PREFIX))
             .to_owned(),
         Proto::Query => form
             .iter()
@@ -182,12 +254,33 @@ async fn aws_entry(
     };
     let caller_arn = authed.caller.arn();
     state.note_use(
+        &authed.caller.account_id,
         &authed.caller.access_key_id,
         &authed.info.service,
         &authed.info.region,
         crate::ids::secs_of(now),
     );
     let resp = match proto {
+        Proto::Json if service_name != "ecr" => {
+            let ctx = Ctx {
+                state: &state,
+                caller: &authed.caller,
+                store: state.store(&authed.caller.account_id),
+                now: crate::ids::secs_of(now),
+                region: authed.info.region.clone(),
+                source_ip: peer.ip(),
+                request_id: request_id.clone(),
+            };
+            match crate::dispatch::json_call(
+                &ctx,
+                &service_name,
+                target.as_deref().unwrap_or(""),
+                &body,
+            ) {
+                Ok(out) => json_response(out, &request_id),
+                Err(e) => error_response(&proto, Some(&service_name), &e, &request_id),
+            }
+        }
         Proto::Json => {
             // ECR re-resolves its caller by access key id (and registry passwords carry only
             // that), so a session calling ECR must be in the session book.
@@ -196,14 +289,19 @@ async fn aws_entry(
             }
             let caller = crate::ecr_host::ecr_caller(&authed.caller);
             match &state.ecr {
-                Some(ecr) if authed.info.service == "ecr" => {
-                    ecr.handle_api(
-                        &caller,
-                        &authed.info.region,
-                        target.as_deref().unwrap_or(""),
-                        body,
-                    )
-                    .await
+                Some(ecrs) if authed.info.service == "ecr" => {
+                    match crate::ecr_host::api_target(ecrs, &authed.caller, &body) {
+                        Ok(ecr) => {
+                            ecr.handle_api(
+                                &caller,
+                                &authed.info.region,
+                                target.as_deref().unwrap_or(""),
+                                body,
+                            )
+                            .await
+                        }
+                        Err(e) => error_response(&proto, Some("ecr"), &e, &request_id),
+                    }
                 }
                 _ => error_response(
                     &proto,
@@ -221,6 +319,7 @@ async fn aws_entry(
             let ctx = Ctx {
                 state: &state,
                 caller: &authed.caller,
+                store: state.store(&authed.caller.account_id),
                 now: crate::ids::secs_of(now),
                 region: authed.info.region.clone(),
                 source_ip: peer.ip(),
@@ -313,6 +412,19 @@ fn query_form(
         form.extend(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())));
     }
     form
+}
+
+fn json_response(body: Vec<u8>, request_id: &str) -> Response {
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-amz-json-1.1")],
+        body,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut().insert("x-amzn-requestid", v);
+    }
+    r
 }
 
 fn xml_response(status: u16, xml: String, request_id: &str) -> Response {

@@ -82,12 +82,50 @@ pub fn unique_id(kind: IdKind) -> String {
 }
 
 /// A fresh access key id: `AKIA…` (long-term) or `ASIA…` (temporary), 20 characters.
-pub fn access_key_id(temporary: bool) -> String {
-    format!(
-        "{}{}",
-        if temporary { "ASIA" } else { "AKIA" },
-        random_base32(16)
-    )
+pub fn access_key_id(temporary: bool, account: &str) -> String {
+    // As AWS's keys: 10 bytes in base32 after the prefix; the first six hold the account id
+    // shifted left by 7 bits (bit 47 clear, the low 7 bits random), the other four are random.
+    // `sts get-access-key-info` decodes it, and so does authentication ([`account_of_key`]):
+    // finding a key's account costs no lookup.
+    let mut raw = [0u8; 10];
+    random_bytes(&mut raw);
+    let acct: u64 = account.parse().unwrap_or(0);
+    let v = (acct << 7) | u64::from(raw[5] & 0x7f);
+    raw[..6].copy_from_slice(&v.to_be_bytes()[2..]);
+    let mut out = String::with_capacity(20);
+    out.push_str(if temporary { "ASIA" } else { "AKIA" });
+    let mut bits: u32 = 0;
+    let mut n = 0;
+    for b in raw {
+        bits = (bits << 8) | u32::from(b);
+        n += 8;
+        while n >= 5 {
+            n -= 5;
+            out.push(BASE32[((bits >> n) & 31) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The account id an access key id encodes (see [`access_key_id`]); `None` when it is not
+/// 20 characters of `A-Z2-7` after a four-letter prefix. Keys issued before kagi encoded the
+/// account decode to some other number: callers fall back to the bootstrap account.
+pub fn account_of_key(key_id: &str) -> Option<String> {
+    let body = key_id.as_bytes().get(4..20)?;
+    if key_id.len() != 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    // The first 48 bits are the first 9.6 characters: take ten (50 bits) and drop two.
+    for &c in &body[..10] {
+        let d = BASE32.iter().position(|&b| b == c)? as u64;
+        v = (v << 5) | d;
+    }
+    for &c in &body[10..] {
+        BASE32.iter().position(|&b| b == c)?;
+    }
+    let v = v >> 2;
+    Some(format!("{:012}", (v & 0x7fff_ffff_ff80) >> 7))
 }
 
 /// A fresh 40-character secret access key.
@@ -112,6 +150,11 @@ pub fn account_id() -> String {
 }
 
 /// True when `s` looks like an access key id of ours.
+/// Twelve ASCII digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 pub fn is_access_key_id(s: &str) -> bool {
     s.len() == 20
         && (s.starts_with("AKIA") || s.starts_with("ASIA"))
@@ -213,14 +256,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn access_key_ids_carry_their_account_as_aws_does() {
+        // The example of "A short note on AWS KEY ID" (Tal Be'ery, 2023), also decoded by
+        // `aws sts get-access-key-info`.
+        assert_eq!(
+            account_of_key("ASIAY34FZKBOKMUTVV7A").as_deref(),
+            Some("609629065308")
+        );
+        for account in [
+            "000000000000",
+            "123456789012",
+            "999999999999",
+            "609629065308",
+        ] {
+            for temporary in [false, true] {
+                let k = access_key_id(temporary, account);
+                assert!(is_access_key_id(&k), "{k}");
+                assert_eq!(&k[..4], if temporary { "ASIA" } else { "AKIA" });
+                assert_eq!(account_of_key(&k).as_deref(), Some(account), "{k}");
+            }
+        }
+        assert_ne!(
+            access_key_id(false, "123456789012"),
+            access_key_id(false, "123456789012")
+        );
+        assert_eq!(account_of_key("AKIA1"), None);
+        assert_eq!(account_of_key("AKIAaaaaaaaaaaaaaaaa"), None);
+    }
+
+    #[test]
     fn id_shapes() {
         let u = unique_id(IdKind::User);
         assert_eq!(u.len(), 21);
         assert!(u.starts_with("AIDA"));
         assert!(u.bytes().all(|b| BASE32.contains(&b)));
-        let k = access_key_id(false);
+        let k = access_key_id(false, "123456789012");
         assert!(is_access_key_id(&k) && k.starts_with("AKIA"));
-        assert!(access_key_id(true).starts_with("ASIA"));
+        assert!(access_key_id(true, "123456789012").starts_with("ASIA"));
         assert_eq!(secret_access_key().len(), 40);
         let a = account_id();
         assert_eq!(a.len(), 12);

@@ -57,6 +57,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod accounts;
 pub mod auth;
 pub mod authz;
 pub mod backup;
@@ -72,9 +73,14 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod iam;
+pub mod identity_center;
 pub mod ids;
 pub mod model;
+pub mod organization;
+pub mod orgs;
 pub mod params;
+pub mod registries;
+pub mod sso;
 pub mod state;
 /// The storage seam lives in its own crate (`kagi-store`), shared with kagi-ecr.
 pub use kagi_store as store;
@@ -202,6 +208,12 @@ impl RunningServer {
         &self.root_secret_access_key
     }
 
+    /// The server's state, for tests that set up data no API writes (and benchmarks).
+    #[doc(hidden)]
+    pub fn state(&self) -> &Arc<state::AppState> {
+        &self.state
+    }
+
     /// Sets the root user's console password (stored as an argon2id hash).
     /// Merges this server's last-use records into the shared store now (what it does every
     /// [`state::LAST_USED_FLUSH`] and at shutdown).
@@ -210,7 +222,7 @@ impl RunningServer {
     }
 
     pub fn set_console_root_password(&self, password: &str) -> Result<()> {
-        console_host::set_root_password(&*self.state.store, password)
+        console_host::set_root_password(&*self.state.store(&self.state.bootstrap_account), password)
     }
 
     /// Stops accepting, lets in-flight requests finish, and joins the server thread.
@@ -293,14 +305,18 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         .context("opening the ECR store")?;
     let state = Arc::new(state::AppState {
         // Other nodes must find a session recorded here at once (registry passwords, console).
-        sessions: state::book::SessionBook::new(store.clone(), config.database_url.is_some()),
-        store,
+        sessions: state::book::SessionBook::new(
+            kv.clone(),
+            &account.account_id,
+            config.database_url.is_some(),
+        ),
+        kv: kv.clone(),
         sealer,
-        account_id: account.account_id.clone(),
+        bootstrap_account: account.account_id.clone(),
         signing_keys: kagi_sigv4::SigningKeyCache::default(),
         keys: Default::default(),
         policies: Default::default(),
-        ecr: Some(ecr),
+        ecr: Some(Arc::new(ecr)),
         last_used: Default::default(),
         role_last_used: Default::default(),
         jwks: Default::default(),
@@ -308,7 +324,18 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         public_url: config.public_url.clone(),
     });
     host.set_state(&state);
-    let root_password_file = console_root_password(&*state.store, config.data_dir.as_deref())?;
+    // Every account's AWS managed policies follow this version's documents; stores from before
+    // accounts had records give the bootstrap account one.
+    accounts::ensure_bootstrap(&state)?;
+    let others: Vec<String> = store::StoreExt::view(&*state.store(store::GLOBAL), accounts::all)?
+        .into_iter()
+        .map(|a| a.id)
+        .filter(|a| *a != state.bootstrap_account)
+        .collect();
+    for a in others {
+        iam::managed::install_aws_managed(&*state.store(&a))?;
+    }
+    let root_password_file = console_root_password(&*store, config.data_dir.as_deref())?;
     Ok(Built {
         state,
         account,
@@ -325,7 +352,7 @@ fn open_ecr(
     kv: &Arc<dyn store::Kv>,
     account_id: &str,
     host: Arc<ecr_host::ServerHost>,
-) -> Result<Arc<kagi_ecr::Ecr>> {
+) -> Result<registries::Registries> {
     let (dir, tmp) = match &config.data_dir {
         Some(d) => (d.join("ecr"), None),
         None => {
@@ -338,16 +365,25 @@ fn open_ecr(
         Some(_) => kagi_ecr::token::TokenKey::shared(kv)?,
         None => kagi_ecr::token::TokenKey::load_or_create(&dir.join("registry-token.key"))?,
     };
+    let blobs = blob_store(config, &dir.join("blobs"), true)?;
     let storage = kagi_ecr::Storage {
         kv: kv.clone(),
-        blobs: blob_store(config, &dir.join("blobs"), true)?,
-        token_key,
+        blobs: blobs.clone(),
+        token_key: token_key.clone(),
         legacy_dir: Some(dir),
     };
-    match tmp {
-        Some(t) => kagi_ecr::Ecr::with_storage_in(storage, account_id, host, t),
-        None => kagi_ecr::Ecr::with_storage(storage, account_id, host),
-    }
+    let bootstrap = match tmp {
+        Some(t) => kagi_ecr::Ecr::with_storage_in(storage, account_id, host.clone(), t)?,
+        None => kagi_ecr::Ecr::with_storage(storage, account_id, host.clone())?,
+    };
+    Ok(registries::Registries::new(
+        bootstrap,
+        account_id,
+        kv.clone(),
+        blobs,
+        token_key,
+        host,
+    ))
 }
 
 /// ECR's blob store: the S3 bucket of `--blob-store` (checked to answer), or files under
@@ -431,7 +467,7 @@ async fn run(
     if let Some(ecr) = &state.ecr {
         match state.public_url.as_deref().and_then(split_public_url) {
             Some((scheme, host_port)) => ecr.set_public_endpoint(scheme, host_port.to_owned()),
-            None => ecr.set_registry_endpoint(addr.to_string()),
+            None => ecr.set_public_endpoint("http", addr.to_string()),
         }
     }
     // Each node's last-use records reach the shared store every LAST_USED_FLUSH.
@@ -775,27 +811,53 @@ pub fn check_store(config: &ServerConfig) -> Result<Vec<String>> {
         global.view(|tx| tx.get_json(store::Table::Meta, "account"))?
     };
     let mut problems = Vec::new();
-    match meta.as_ref().and_then(|m| m["account_id"].as_str()) {
-        Some(account) => {
-            problems.extend(store::check(&store::AccountStore::new(
-                kv.clone(),
-                account,
-            ))?);
-            // ECR's rows name objects in the blob store (files under DATA_DIR/ecr/blobs, or
-            // the bucket); without either there are none to check. (An earlier version's
-            // `ecr.sqlite`, not imported yet, is imported at the next start.)
-            let files = config.data_dir.as_ref().map(|d| d.join("ecr/blobs"));
-            if config.blob_store.is_some() || files.is_some() {
-                let files = files.unwrap_or_default();
-                let blobs = blob_store(config, &files, false)?;
-                problems.extend(
-                    kagi_ecr::Ecr::check(kv, account, blobs)?
-                        .into_iter()
-                        .map(|p| format!("ecr: {p}")),
-                );
-            }
+    let Some(bootstrap) = meta
+        .as_ref()
+        .and_then(|m| m["account_id"].as_str())
+        .map(str::to_owned)
+    else {
+        problems.push("the store names no account".to_owned());
+        return Ok(problems);
+    };
+    let mut accounts: Vec<String> = {
+        use store::StoreExt;
+        global
+            .view(accounts::all)?
+            .into_iter()
+            .map(|a| a.id)
+            .collect()
+    };
+    if !accounts.contains(&bootstrap) {
+        accounts.insert(0, bootstrap);
+    }
+    problems.extend(store::check(&global)?);
+    // ECR's rows name objects in the blob store (files under DATA_DIR/ecr/blobs, or the
+    // bucket); without either there are none to check. (An earlier version's `ecr.sqlite`,
+    // not imported yet, is imported at the next start.)
+    let files = config.data_dir.as_ref().map(|d| d.join("ecr/blobs"));
+    let blobs = if config.blob_store.is_some() || files.is_some() {
+        Some(blob_store(config, &files.unwrap_or_default(), false)?)
+    } else {
+        None
+    };
+    for account in &accounts {
+        let prefix = if accounts.len() > 1 {
+            format!("account {account}: ")
+        } else {
+            String::new()
+        };
+        problems.extend(
+            store::check(&store::AccountStore::new(kv.clone(), account))?
+                .into_iter()
+                .map(|p| format!("{prefix}{p}")),
+        );
+        if let Some(blobs) = &blobs {
+            problems.extend(
+                kagi_ecr::Ecr::check(kv.clone(), account, blobs.clone())?
+                    .into_iter()
+                    .map(|p| format!("{prefix}ecr: {p}")),
+            );
         }
-        None => problems.push("the store names no account".to_owned()),
     }
     Ok(problems)
 }

@@ -230,6 +230,21 @@ pub struct Session {
     pub tags: Vec<Tag>,
     #[serde(default)]
     pub source_identity: Option<String>,
+    /// The account whose principal the session is (the role's account for a role session);
+    /// empty in tokens minted before sessions named it: the bootstrap account's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub account: String,
+}
+
+impl Session {
+    /// The session's account, `bootstrap` for sessions minted before they named it.
+    pub fn account_or<'a>(&'a self, bootstrap: &'a str) -> &'a str {
+        if self.account.is_empty() {
+            bootstrap
+        } else {
+            &self.account
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

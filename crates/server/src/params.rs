@@ -161,6 +161,39 @@ pub fn paginate_into(
     Ok(Value::Object(out))
 }
 
+/// `NextToken`/`MaxResults` pagination (the JSON services' spelling) over an already-ordered
+/// list, with the same opaque tokens as [`paginate`]; `max` is the service's page limit (and
+/// default).
+pub fn paginate_token(input: &Value, items: Vec<Value>, key: &str, max: i64) -> AwsResult<Value> {
+    let size = opt_i64(input, "MaxResults").unwrap_or(max);
+    if !(1..=max).contains(&size) {
+        return Err(AwsError::new(
+            400,
+            "InvalidInputException",
+            format!("MaxResults must be between 1 and {max}. (INVALID_PAGINATION_TOKEN)"),
+        ));
+    }
+    let start = match opt(input, "NextToken") {
+        None => 0,
+        Some(m) => decode_marker(m).ok_or_else(|| {
+            AwsError::new(
+                400,
+                "InvalidInputException",
+                "You specified an invalid value for nextToken. (INVALID_PAGINATION_TOKEN)",
+            )
+        })?,
+    };
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(start).take(size as usize).collect();
+    let next = start + page.len();
+    let mut out = Map::new();
+    out.insert(key.to_owned(), Value::Array(page));
+    if next < total {
+        out.insert("NextToken".into(), Value::String(encode_marker(next)));
+    }
+    Ok(Value::Object(out))
+}
+
 fn encode_marker(n: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("kagi:{n}"))
 }
@@ -196,12 +229,12 @@ pub fn authorize_rename(
     new_name: Option<&str>,
 ) -> AwsResult<()> {
     let Some(cur) = current else {
-        let arn = crate::ids::iam_arn(&ctx.state.account_id, kind, "/", name);
+        let arn = crate::ids::iam_arn(&ctx.caller.account_id, kind, "/", name);
         return ctx.authorize(action, &arn);
     };
     ctx.authorize(action, cur.arn)?;
     let target = crate::ids::iam_arn(
-        &ctx.state.account_id,
+        &ctx.caller.account_id,
         kind,
         new_path.unwrap_or(cur.path),
         new_name.unwrap_or(cur.name),

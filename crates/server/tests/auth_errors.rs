@@ -196,6 +196,7 @@ fn session_tokens_tampered_missing_and_expired() {
         has_session_policy: false,
         tags: vec![],
         source_identity: None,
+        account: String::new(),
     };
     let token = sealer.seal_token(&serde_json::to_vec(&s).unwrap());
     let expired = Client::new(server.addr, "ASIAEXPIREDEXPIRED22", secret, Some(&token));

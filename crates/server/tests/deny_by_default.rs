@@ -1,5 +1,6 @@
 //! Deny by default, for every operation: a signed request from an IAM user with no policy at
-//! all is refused with AccessDenied for every IAM, STS and ECR operation of the model, except
+//! all is refused with AccessDenied for every IAM, STS, ECR and Organizations operation of the
+//! model, except
 //! the ones AWS itself lets anyone call ([`ALLOWED`]) and the unsigned web-identity/SAML ones
 //! (their credential is the token, checked against the role's trust policy; their own tests
 //! cover them). The input of each call is generated from the model so that it passes the
@@ -67,6 +68,14 @@ fn sample_string(member: &str, shape: &Shape) -> String {
         "nothing".to_owned(),
         "/".to_owned(),
         "o-aaaaaaaaaa/r-aaaa".to_owned(),
+        // Organizations' ids and e-mail addresses.
+        "r-aaaa".to_owned(),
+        "p-aaaaaaaa".to_owned(),
+        "ou-aaaa-aaaaaaaa".to_owned(),
+        "h-aaaaaaaa".to_owned(),
+        "car-aaaaaaaa".to_owned(),
+        "rt-aaaaaaaa".to_owned(),
+        "nobody@example.com".to_owned(),
         "a".repeat(min.max(40)),
         "a".repeat(min),
     ]);
@@ -134,7 +143,15 @@ fn every_operation_denies_a_principal_without_policies() {
     let nobody = user_with_key(&root, "nobody");
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for service in ["iam", "sts", "ecr"] {
+    // With an organization, so that the Organizations operations reach their authorisation
+    // (a caller outside any organization would learn only AWSOrganizationsNotInUseException).
+    root.json(
+        "organizations",
+        "CreateOrganization",
+        json!({"FeatureSet": "ALL"}),
+    )
+    .unwrap();
+    for service in ["iam", "sts", "ecr", "organizations"] {
         let svc = kagi_api::service(service).unwrap();
         for op in svc.operations() {
             if UNSIGNED.contains(&op.name) {
@@ -142,7 +159,7 @@ fn every_operation_denies_a_principal_without_policies() {
             }
             let input = input_of(svc, op);
             let outcome: Result<Value, (u16, String, String)> = match service {
-                "ecr" => nobody.ecr(op.name, input.clone()),
+                "ecr" | "organizations" => nobody.json(service, op.name, input.clone()),
                 _ => nobody
                     .call(service, op.name, input.clone())
                     .map_err(|(s, e)| (s, e.code, e.message)),

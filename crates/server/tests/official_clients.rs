@@ -77,6 +77,7 @@ fn run_script(venv: &std::path::Path, aws: &std::path::Path) {
         has_session_policy: false,
         tags: vec![],
         source_identity: None,
+        account: String::new(),
     };
     let token = sealer.seal_token(&serde_json::to_vec(&s).unwrap());
     let script = concat!(

@@ -98,10 +98,26 @@ pub enum Table {
     /// node's records, merged (the latest wins) every minute, so every node answers
     /// `GetAccessKeyLastUsed` with every node's use.
     LastUsed,
+    /// The accounts this store serves (store-wide scope), key: the 12-digit account id; the
+    /// document is kagi-server's account record (name, e-mail, status, alias, when created).
+    /// The bootstrap account is one of them.
+    Accounts,
+    /// AWS Organizations (store-wide scope): `org\0ID` the organization, `member\0ACCOUNT` the
+    /// organization an account belongs to, and under `ID\0` its OUs, policies, attachments
+    /// and account-creation statuses (kagi-server's `orgs` module).
+    Organizations,
+    /// IAM Identity Center (store-wide scope): instances, identity stores (users, groups,
+    /// memberships), permission sets, account assignments, provisioning records
+    /// (kagi-server's `identity_center` module).
+    IdentityCenter,
+    /// Identity Center's sign-in state (store-wide scope): OIDC clients, device authorizations,
+    /// authorization codes, access and refresh tokens (by hash), portal sessions. Documents
+    /// carry `expires`; short-lived, so writing them never changes the cache generation.
+    SsoTokens,
 }
 
 impl Table {
-    pub const ALL: [Table; 28] = [
+    pub const ALL: [Table; 32] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -130,6 +146,10 @@ impl Table {
         Table::EcrLifecycle,
         Table::Jobs,
         Table::LastUsed,
+        Table::Accounts,
+        Table::Organizations,
+        Table::IdentityCenter,
+        Table::SsoTokens,
     ];
 
     /// Rows that the generation-keyed caches never derive from (STS session records, console
@@ -151,6 +171,9 @@ impl Table {
                 | Table::UserGroups
                 | Table::KeysByOwner
                 | Table::MfaByUser
+                | Table::Accounts
+                | Table::Organizations
+                | Table::IdentityCenter
         )
     }
 
@@ -184,6 +207,10 @@ impl Table {
             Table::EcrLifecycle => "ecr_lifecycle",
             Table::Jobs => "jobs",
             Table::LastUsed => "last_used",
+            Table::Accounts => "accounts",
+            Table::Organizations => "organizations",
+            Table::IdentityCenter => "identity_center",
+            Table::SsoTokens => "sso_tokens",
         }
     }
 }
@@ -373,8 +400,8 @@ pub trait Store: Send + Sync + 'static {
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
     /// See the module invariants.
     fn generation(&self) -> u64;
-    /// Deletes the STS session records and console state (of every account) that expired
-    /// before `expired_before` (Unix seconds); returns how many.
+    /// Deletes the STS session records, console state and Identity Center sign-in state (of
+    /// every account) that expired before `expired_before` (Unix seconds); returns how many.
     fn purge_expired(&self, expired_before: i64) -> Result<usize>;
     /// [`jobs::claim`] on the store this one scopes.
     fn claim_job(&self, name: &str, period: std::time::Duration, node: &str) -> Result<bool>;
@@ -436,7 +463,8 @@ impl Store for AccountStore {
     }
     fn purge_expired(&self, expired_before: i64) -> Result<usize> {
         Ok(self.kv.purge_expired(Table::Sessions, expired_before)?
-            + self.kv.purge_expired(Table::Console, expired_before)?)
+            + self.kv.purge_expired(Table::Console, expired_before)?
+            + self.kv.purge_expired(Table::SsoTokens, expired_before)?)
     }
     fn claim_job(&self, name: &str, period: std::time::Duration, node: &str) -> Result<bool> {
         jobs::claim(&self.kv, name, period, node)

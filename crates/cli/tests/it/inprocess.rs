@@ -512,6 +512,138 @@ fn policy_validate_and_simulate_offline() {
 }
 
 #[test]
+fn policy_simulate_with_service_and_resource_control_policies() {
+    let s = Sandbox::new();
+    let admin = s.write(
+        "admin.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    );
+    let ou = s.write(
+        "ou.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"EcrAndS3","Effect":"Allow","Action":["ecr:*","s3:*"],"Resource":"*"}]}"#,
+    );
+    let no_delete = s.write(
+        "nodelete.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoDelete","Effect":"Deny","Action":"ecr:Delete*","Resource":"*"}]}"#,
+    );
+    let perimeter = s.write(
+        "perimeter.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}"#,
+    );
+    let base = [
+        "policy".to_string(),
+        "simulate".into(),
+        "--policy-input-list".into(),
+        format!("file://{}", admin.display()),
+        "--caller-arn".into(),
+        "arn:aws:iam::123456789012:user/alice".into(),
+        "--action-names".into(),
+        "ecr:PutImage".into(),
+        "ecr:DeleteRepository".into(),
+        "sqs:SendMessage".into(),
+        "s3:GetObject".into(),
+        "iam:ListUsers".into(),
+        "--scp".into(),
+        "root:FullAWSAccess".into(),
+        format!("--scp=ou/Prod:file://{}", ou.display()),
+        "--scp".into(),
+        "account:FullAWSAccess".into(),
+        "--scp".into(),
+        format!("account:{}", no_delete.display()),
+        "--rcp".into(),
+        "root:RCPFullAWSAccess".into(),
+        "--rcp".into(),
+        format!("root:file://{}", perimeter.display()),
+        "--rcp".into(),
+        "account:RCPFullAWSAccess".into(),
+    ];
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.iter().map(String::as_str).collect();
+        a.extend_from_slice(extra);
+        s.run(&a)
+    };
+    let o = run(&[
+        "--query",
+        "EvaluationResults[].[EvalActionName,EvalDecision,OrganizationsDecisionDetail.AllowedByOrganizations]",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        "ecr:PutImage\tallowed\tTrue\necr:DeleteRepository\texplicitDeny\tFalse\nsqs:SendMessage\timplicitDeny\tFalse\ns3:GetObject\texplicitDeny\tFalse\niam:ListUsers\timplicitDeny\tFalse\n"
+    );
+    let o = run(&["--output", "json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let r = &v["EvaluationResults"];
+    assert_eq!(
+        r[0]["EvalDecisionDetails"],
+        serde_json::json!({"IAM Policy": "allowed", "Service Control Policy": "allowed", "Resource Control Policy": "allowed"})
+    );
+    assert_eq!(
+        r[1]["MatchedStatements"][0]["SourcePolicyId"],
+        "scp.account.2"
+    );
+    // The OU's SCP allows only ECR and S3; SQS supports RCPs, IAM does not.
+    assert_eq!(
+        r[2]["EvalDecisionDetails"]["Service Control Policy"],
+        "implicitDeny"
+    );
+    assert_eq!(
+        r[2]["EvalDecisionDetails"]["Resource Control Policy"],
+        "allowed"
+    );
+    assert_eq!(
+        r[4]["EvalDecisionDetails"],
+        serde_json::json!({"IAM Policy": "allowed", "Service Control Policy": "implicitDeny"})
+    );
+    assert_eq!(
+        r[3]["EvalDecisionDetails"]["Resource Control Policy"],
+        "explicitDeny"
+    );
+    // A malformed SCP is refused with Organizations' words and the precise reason.
+    let bad = s.write(
+        "bad-scp.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
+    );
+    let o = s.run(&[
+        "policy",
+        "simulate",
+        "--policy-input-list",
+        &format!("file://{}", admin.display()),
+        "--action-names",
+        "s3:GetObject",
+        "--scp",
+        &format!("root:file://{}", bad.display()),
+    ]);
+    assert_eq!(o.code, 252);
+    assert!(
+        o.stderr.contains("MalformedPolicyDocumentException")
+            && o.stderr.contains("cannot have \"Principal\""),
+        "{}",
+        o.stderr
+    );
+    let o = s.run(&["policy", "simulate", "--scp", "nowhere:FullAWSAccess"]);
+    assert_eq!(o.code, 252);
+    assert!(
+        o.stderr.contains("root, ou, ou/NAME or account"),
+        "{}",
+        o.stderr
+    );
+    // `validate` knows the Organizations types.
+    let o = s.run(&[
+        "policy",
+        "validate",
+        bad.to_str().unwrap(),
+        "--policy-type",
+        "SERVICE_CONTROL_POLICY",
+    ]);
+    assert_eq!(o.code, 1);
+    assert!(o.stdout.contains("UNSUPPORTED_PRINCIPAL"), "{}", o.stdout);
+}
+
+#[test]
 fn cli_input_json_and_yaml_stream() {
     let s = Sandbox::new();
     let o = s.run(&[

@@ -14,7 +14,7 @@ pub fn empty_user_list(ctx: &Ctx, i: &Value, op: &str, key: &str) -> AwsResult<V
     use crate::store::StoreExt;
     let user = implicit_user(ctx, i)?;
     ctx.authorize(&format!("iam:{op}"), &user_arn(ctx, &user)?)?;
-    ctx.state.store.view(|tx| Ok(load_user(tx, &user)?))?;
+    ctx.store.view(|tx| Ok(load_user(tx, &user)?))?;
     paginate(i, Vec::new(), key)
 }
 
@@ -22,10 +22,7 @@ pub const ALIAS_KEY: &str = "account-alias";
 
 fn account_alias(ctx: &Ctx) -> AwsResult<Option<String>> {
     use crate::store::{StoreExt, Table, TxExt};
-    let v: Option<Value> = ctx
-        .state
-        .store
-        .view(|tx| tx.get_json(Table::Meta, ALIAS_KEY))?;
+    let v: Option<Value> = ctx.store.view(|tx| tx.get_json(Table::Meta, ALIAS_KEY))?;
     Ok(v.and_then(|v| v["alias"].as_str().map(str::to_owned)))
 }
 
@@ -41,7 +38,7 @@ fn valid_alias(a: &str) -> bool {
 }
 
 pub fn create_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    use crate::store::{StoreExt, Table, TxExt};
+    use crate::store::{Table, TxExt};
     let alias = req(i, "AccountAlias")?;
     ctx.authorize("iam:CreateAccountAlias", "*")?;
     if !valid_alias(alias) {
@@ -49,27 +46,66 @@ pub fn create_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             "1 validation error detected: Value '{alias}' at 'accountAlias' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){{1,61}}[a-z0-9]$"
         )));
     }
+    // Aliases are unique across accounts (the store-wide index in `Table::Accounts`), and an
+    // account has one: creating an alias replaces the account's previous one.
+    let account = ctx.account().to_owned();
     ctx.state
-        .store
-        .write(|tx| tx.put_json(Table::Meta, ALIAS_KEY, &json!({"alias": alias})))?;
+        .kv
+        .transaction(crate::store::Durability::Full, &mut |raw| {
+            let previous = crate::store::in_account(raw, &account, |tx| {
+                let v: Option<Value> = tx.get_json(Table::Meta, ALIAS_KEY)?;
+                Ok(v.and_then(|v| v["alias"].as_str().map(str::to_owned)))
+            })?;
+            crate::store::in_account(raw, crate::store::GLOBAL, |tx| {
+                match crate::accounts::account_of_alias(tx, alias)? {
+                    Some(owner) if owner != account => {
+                        return Err(AwsError::already_exists(format!(
+                            "The account alias {alias} already exists."
+                        ))
+                        .into());
+                    }
+                    _ => {}
+                }
+                if let Some(p) = previous.as_deref().filter(|p| *p != alias) {
+                    tx.delete(Table::Accounts, &crate::accounts::alias_key(p))?;
+                }
+                tx.put_json(
+                    Table::Accounts,
+                    &crate::accounts::alias_key(alias),
+                    &account,
+                )
+            })?;
+            crate::store::in_account(raw, &account, |tx| {
+                tx.put_json(Table::Meta, ALIAS_KEY, &json!({"alias": alias}))
+            })
+        })?;
     Ok(json!({}))
 }
 
 pub fn delete_account_alias(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
-    use crate::store::{StoreExt, Table, TxExt};
+    use crate::store::{Table, TxExt};
     let alias = req(i, "AccountAlias")?;
     ctx.authorize("iam:DeleteAccountAlias", "*")?;
-    ctx.state.store.write(|tx| {
-        let current: Option<Value> = tx.get_json(Table::Meta, ALIAS_KEY)?;
-        if current.as_ref().and_then(|v| v["alias"].as_str()) != Some(alias) {
-            return Err(AwsError::no_such_entity(format!(
-                "The account alias {alias} cannot be found."
-            ))
-            .into());
-        }
-        tx.delete(Table::Meta, ALIAS_KEY)?;
-        Ok(())
-    })?;
+    let account = ctx.account().to_owned();
+    ctx.state
+        .kv
+        .transaction(crate::store::Durability::Full, &mut |raw| {
+            crate::store::in_account(raw, &account, |tx| {
+                let current: Option<Value> = tx.get_json(Table::Meta, ALIAS_KEY)?;
+                if current.as_ref().and_then(|v| v["alias"].as_str()) != Some(alias) {
+                    return Err(AwsError::no_such_entity(format!(
+                        "The account alias {alias} cannot be found."
+                    ))
+                    .into());
+                }
+                tx.delete(Table::Meta, ALIAS_KEY)?;
+                Ok(())
+            })?;
+            crate::store::in_account(raw, crate::store::GLOBAL, |tx| {
+                tx.delete(Table::Accounts, &crate::accounts::alias_key(alias))?;
+                Ok(())
+            })
+        })?;
     Ok(json!({}))
 }
 
@@ -82,7 +118,7 @@ pub fn list_account_aliases(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get_account_summary(ctx: &Ctx) -> AwsResult<Value> {
     use crate::store::{StoreExt, Table};
     ctx.authorize("iam:GetAccountSummary", "*")?;
-    let counts = ctx.state.store.view(|tx| {
+    let counts = ctx.store.view(|tx| {
         Ok((
             tx.scan(Table::Users, "")?.len(),
             tx.scan(Table::Groups, "")?.len(),

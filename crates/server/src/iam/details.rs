@@ -150,7 +150,7 @@ pub fn get_account_authorization_details(ctx: &Ctx, i: &Value) -> AwsResult<Valu
         )));
     }
     let wants = |f: &str| filter.is_empty() || filter.contains(&f);
-    let items: Vec<(Kind, Value)> = ctx.state.store.view(|tx| {
+    let items: Vec<(Kind, Value)> = ctx.store.view(|tx| {
         let mut items = Vec::new();
         if wants("User") {
             for (_, u) in tx.scan_json::<User>(Table::Users, "")? {
@@ -164,7 +164,7 @@ pub fn get_account_authorization_details(ctx: &Ctx, i: &Value) -> AwsResult<Valu
         }
         if wants("Role") {
             for (_, mut r) in tx.scan_json::<Role>(Table::Roles, "")? {
-                r.last_used = ctx.state.role_last_used_in(tx, &r)?;
+                r.last_used = ctx.state.role_last_used_in(ctx.account(), tx, &r)?;
                 items.push((Kind::Role, role_detail(tx, &r)?));
             }
         }

@@ -18,9 +18,9 @@ pub fn group_value(g: &Group) -> Value {
 pub fn create_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = name_param(i, "GroupName", 128)?;
     let path = path_param(i, "Path")?;
-    let arn = ids::iam_arn(&ctx.state.account_id, "group", &path, name);
+    let arn = ids::iam_arn(&ctx.caller.account_id, "group", &path, name);
     ctx.authorize("iam:CreateGroup", &arn)?;
-    let g = ctx.state.store.write(|tx| {
+    let g = ctx.store.write(|tx| {
         if tx.get(Table::Groups, &name_key(name))?.is_some() {
             return Err(AwsError::already_exists(format!(
                 "Group with name {name} already exists."
@@ -43,7 +43,7 @@ pub fn create_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "GroupName")?;
     ctx.authorize("iam:GetGroup", &group_arn(ctx, name)?)?;
-    let (g, users) = ctx.state.store.view(|tx| {
+    let (g, users) = ctx.store.view(|tx| {
         let g = load_group(tx, name)?;
         let mut users = Vec::new();
         for (_, m) in
@@ -69,10 +69,9 @@ pub fn list_groups(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let prefix = opt(i, "PathPrefix").unwrap_or("/");
     ctx.authorize(
         "iam:ListGroups",
-        &format!("arn:aws:iam::{}:group/", ctx.state.account_id),
+        &format!("arn:aws:iam::{}:group/", ctx.caller.account_id),
     )?;
-    let groups: Vec<(String, Group)> =
-        ctx.state.store.view(|tx| tx.scan_json(Table::Groups, ""))?;
+    let groups: Vec<(String, Group)> = ctx.store.view(|tx| tx.scan_json(Table::Groups, ""))?;
     let items = groups
         .iter()
         .filter(|(_, g)| g.path.starts_with(prefix))
@@ -96,7 +95,6 @@ pub fn update_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         None => None,
     };
     let current: Option<Group> = ctx
-        .state
         .store
         .view(|tx| tx.get_json(Table::Groups, &name_key(name)))?;
     crate::params::authorize_rename(
@@ -112,7 +110,7 @@ pub fn update_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         new_path.as_deref(),
         new_name.as_deref(),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut g = load_group(tx, name)?;
         if let Some(p) = &new_path {
             g.path = p.clone();
@@ -128,7 +126,7 @@ pub fn update_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             rename_group_refs(tx, &g.name, n)?;
             g.name = n.clone();
         }
-        g.arn = ids::iam_arn(&ctx.state.account_id, "group", &g.path, &g.name);
+        g.arn = ids::iam_arn(&ctx.caller.account_id, "group", &g.path, &g.name);
         tx.delete(Table::Groups, &old_key)?;
         tx.put_json(Table::Groups, &name_key(&g.name), &g)
     })?;
@@ -173,7 +171,7 @@ fn rename_group_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()
 pub fn delete_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "GroupName")?;
     ctx.authorize("iam:DeleteGroup", &group_arn(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let g = load_group(tx, name)?;
         if !tx
             .scan(Table::GroupMembers, &format!("{}\0", name_key(&g.name)))?
@@ -207,7 +205,7 @@ pub fn add_user_to_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let group = req(i, "GroupName")?;
     let user = req(i, "UserName")?;
     ctx.authorize("iam:AddUserToGroup", &group_arn(ctx, group)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let g = load_group(tx, group)?;
         let u = load_user(tx, user)?;
         if tx
@@ -235,7 +233,7 @@ pub fn remove_user_from_group(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let group = req(i, "GroupName")?;
     let user = req(i, "UserName")?;
     ctx.authorize("iam:RemoveUserFromGroup", &group_arn(ctx, group)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let g = load_group(tx, group)?;
         let u = load_user(tx, user)?;
         if !tx.delete(Table::GroupMembers, &member_key(&g.name, &u.name))? {
@@ -255,7 +253,7 @@ pub fn list_groups_for_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         "iam:ListGroupsForUser",
         &crate::entities::user_arn(ctx, user)?,
     )?;
-    let groups = ctx.state.store.view(|tx| {
+    let groups = ctx.store.view(|tx| {
         let u = load_user(tx, user)?;
         groups_of(tx, &u.name)
     })?;

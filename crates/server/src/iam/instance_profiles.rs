@@ -32,13 +32,10 @@ fn load(tx: &dyn Tx, name: &str) -> AwsResult<InstanceProfile> {
 }
 
 fn arn_of(ctx: &Ctx, name: &str) -> AwsResult<String> {
-    let p: Option<InstanceProfile> = ctx
-        .state
-        .store
-        .view(|tx| tx.get_json(Table::Meta, &key(name)))?;
+    let p: Option<InstanceProfile> = ctx.store.view(|tx| tx.get_json(Table::Meta, &key(name)))?;
     Ok(match p {
         Some(p) => p.arn,
-        None => ids::iam_arn(&ctx.state.account_id, "instance-profile", "/", name),
+        None => ids::iam_arn(&ctx.caller.account_id, "instance-profile", "/", name),
     })
 }
 
@@ -63,14 +60,14 @@ pub fn create_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = name_param(i, "InstanceProfileName", 128)?;
     let path = path_param(i, "Path")?;
     let tags = tags_param(i)?;
-    let arn = ids::iam_arn(&ctx.state.account_id, "instance-profile", &path, name);
+    let arn = ids::iam_arn(&ctx.caller.account_id, "instance-profile", &path, name);
     let context = crate::authz::request_tag_context(&tags);
     ctx.authorize_with(
         "iam:CreateInstanceProfile",
         &arn,
         &crate::authz::as_extra(&context),
     )?;
-    let v = ctx.state.store.write(|tx| {
+    let v = ctx.store.write(|tx| {
         if tx.get(Table::Meta, &key(name))?.is_some() {
             return Err(AwsError::already_exists(format!(
                 "Instance Profile {name} already exists."
@@ -96,7 +93,7 @@ pub fn create_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "InstanceProfileName")?;
     ctx.authorize("iam:GetInstanceProfile", &arn_of(ctx, name)?)?;
-    let v = ctx.state.store.view(|tx| {
+    let v = ctx.store.view(|tx| {
         let p = load(tx, name)?;
         value(tx, &p)
     })?;
@@ -106,7 +103,7 @@ pub fn get_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn delete_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "InstanceProfileName")?;
     ctx.authorize("iam:DeleteInstanceProfile", &arn_of(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let p = load(tx, name)?;
         if !p.roles.is_empty() {
             return Err(AwsError::delete_conflict(
@@ -126,7 +123,7 @@ pub fn add_role_to_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:AddRoleToInstanceProfile", &arn_of(ctx, name)?)?;
     // Putting a role in an instance profile passes it (AWS requires iam:PassRole too).
     ctx.authorize("iam:PassRole", &role_arn(ctx, role)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load(tx, name)?;
         let r = load_role(tx, role)?;
         if !p.roles.is_empty() {
@@ -145,7 +142,7 @@ pub fn remove_role_from_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Valu
     let name = req(i, "InstanceProfileName")?;
     let role = req(i, "RoleName")?;
     ctx.authorize("iam:RemoveRoleFromInstanceProfile", &arn_of(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load(tx, name)?;
         let before = p.roles.len();
         p.roles.retain(|r| name_key(r) != name_key(role));
@@ -165,9 +162,9 @@ pub fn list_instance_profiles(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let prefix = opt(i, "PathPrefix").unwrap_or("/");
     ctx.authorize(
         "iam:ListInstanceProfiles",
-        &format!("arn:aws:iam::{}:instance-profile/", ctx.state.account_id),
+        &format!("arn:aws:iam::{}:instance-profile/", ctx.caller.account_id),
     )?;
-    let items = ctx.state.store.view(|tx| {
+    let items = ctx.store.view(|tx| {
         crate::entities::all_instance_profiles(tx)?
             .iter()
             .filter(|p| p.path.starts_with(prefix))
@@ -180,7 +177,7 @@ pub fn list_instance_profiles(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_instance_profiles_for_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let role = req(i, "RoleName")?;
     ctx.authorize("iam:ListInstanceProfilesForRole", &role_arn(ctx, role)?)?;
-    let items = ctx.state.store.view(|tx| {
+    let items = ctx.store.view(|tx| {
         let r = load_role(tx, role)?;
         profiles_of_role(tx, &r.name)?
             .iter()
@@ -199,7 +196,7 @@ pub fn tag_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         &arn_of(ctx, name)?,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load(tx, name)?;
         crate::params::merge_tags(&mut p.tags, tags.clone())?;
         tx.put_json(Table::Meta, &key(&p.name), &p)
@@ -210,7 +207,7 @@ pub fn tag_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn untag_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "InstanceProfileName")?;
     ctx.authorize("iam:UntagInstanceProfile", &arn_of(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load(tx, name)?;
         crate::params::remove_tags(&mut p.tags, i);
         tx.put_json(Table::Meta, &key(&p.name), &p)
@@ -221,7 +218,7 @@ pub fn untag_instance_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_instance_profile_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "InstanceProfileName")?;
     ctx.authorize("iam:ListInstanceProfileTags", &arn_of(ctx, name)?)?;
-    let p = ctx.state.store.view(|tx| Ok(load(tx, name)?))?;
+    let p = ctx.store.view(|tx| Ok(load(tx, name)?))?;
     paginate(
         i,
         crate::params::tags_value(&p.tags)

@@ -40,15 +40,12 @@ pub struct PasswordPolicy {
 fn policy_missing(ctx: &Ctx) -> AwsError {
     AwsError::no_such_entity(format!(
         "The Password Policy with domain name {} cannot be found.",
-        ctx.state.account_id
+        ctx.caller.account_id
     ))
 }
 
 pub fn load_policy(ctx: &Ctx) -> AwsResult<Option<PasswordPolicy>> {
-    Ok(ctx
-        .state
-        .store
-        .view(|tx| tx.get_json(Table::Meta, POLICY_KEY))?)
+    Ok(ctx.store.view(|tx| tx.get_json(Table::Meta, POLICY_KEY))?)
 }
 
 pub fn update_account_password_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
@@ -65,8 +62,7 @@ pub fn update_account_password_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> 
         reuse_prevention: crate::params::opt_i64(i, "PasswordReusePrevention"),
         hard_expiry: opt_bool(i, "HardExpiry"),
     };
-    ctx.state
-        .store
+    ctx.store
         .write(|tx| tx.put_json(Table::Meta, POLICY_KEY, &p))?;
     Ok(json!({}))
 }
@@ -97,10 +93,7 @@ pub fn get_account_password_policy(ctx: &Ctx) -> AwsResult<Value> {
 
 pub fn delete_account_password_policy(ctx: &Ctx) -> AwsResult<Value> {
     ctx.authorize("iam:DeleteAccountPasswordPolicy", "*")?;
-    let gone = ctx
-        .state
-        .store
-        .write(|tx| tx.delete(Table::Meta, POLICY_KEY))?;
+    let gone = ctx.store.write(|tx| tx.delete(Table::Meta, POLICY_KEY))?;
     if !gone {
         return Err(policy_missing(ctx));
     }
@@ -187,7 +180,7 @@ pub fn create_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     check_for(ctx, password)?;
     let phc = kagi_console::password::hash(password);
     let reset = opt_bool(i, "PasswordResetRequired").unwrap_or(false);
-    let p = ctx.state.store.write(|tx| {
+    let p = ctx.store.write(|tx| {
         let u = load_user(tx, name)?;
         if load_profile(tx, &u.name)?.is_some() {
             return Err(AwsError::new(
@@ -225,7 +218,7 @@ fn target_user(ctx: &Ctx, i: &Value) -> AwsResult<String> {
 pub fn get_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = target_user(ctx, i)?;
     ctx.authorize("iam:GetLoginProfile", &user_arn(ctx, &name)?)?;
-    let p = ctx.state.store.view(|tx| {
+    let p = ctx.store.view(|tx| {
         let u = load_user(tx, &name)?;
         load_profile(tx, &u.name)
     })?;
@@ -244,7 +237,7 @@ pub fn update_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         None => None,
     };
     let reset = opt_bool(i, "PasswordResetRequired");
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let u = load_user(tx, name)?;
         let mut p = load_profile(tx, &u.name)?.ok_or_else(|| not_found(name))?;
         if let Some(phc) = &phc {
@@ -263,7 +256,7 @@ pub fn update_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn delete_login_profile(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = &crate::params::implicit_user(ctx, i)?;
     ctx.authorize("iam:DeleteLoginProfile", &user_arn(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let u = load_user(tx, name)?;
         if !tx.delete(Table::Meta, &profile_key(&u.name))? {
             return Err(not_found(name).into());
@@ -291,7 +284,7 @@ pub fn change_password(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     if !everyone_may {
         ctx.authorize("iam:ChangePassword", &user_arn(ctx, name)?)?;
     }
-    let current = ctx.state.store.view(|tx| {
+    let current = ctx.store.view(|tx| {
         let u = load_user(tx, name)?;
         load_profile(tx, &u.name)
     })?;
@@ -301,7 +294,7 @@ pub fn change_password(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     }
     check_for(ctx, new)?;
     let phc = kagi_console::password::hash(new);
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let u = load_user(tx, name)?;
         let mut p = load_profile(tx, &u.name)?.ok_or_else(|| not_found(name))?;
         // The profile changed under us (another password set meanwhile): start again.

@@ -199,37 +199,40 @@ pub fn arn(name: &str) -> String {
 
 /// Installs (or refreshes) the AWS managed policies.
 pub fn install_aws_managed(store: &dyn Store) -> anyhow::Result<()> {
-    store.write(|tx| {
-        for (name, description, doc) in AWS_MANAGED {
-            let arn = arn(name);
-            let existing: Option<ManagedPolicy> = tx.get_json(Table::Policies, &arn)?;
-            if existing
-                .as_ref()
-                .is_some_and(|p| p.default_document() == *doc)
-            {
-                continue;
-            }
-            let p = ManagedPolicy {
-                id: stable_id(name),
-                name: (*name).into(),
-                path: "/".into(),
-                arn: arn.clone(),
-                created: PUBLISHED,
-                updated: PUBLISHED,
-                description: Some((*description).into()),
-                default_version: "v1".into(),
-                next_version: 2,
-                versions: vec![PolicyVersion {
-                    version_id: "v1".into(),
-                    document: (*doc).into(),
-                    created: PUBLISHED,
-                }],
-                tags: Vec::new(),
-            };
-            tx.put_json(Table::Policies, &arn, &p)?;
+    store.write(|tx| install_aws_managed_in(tx))
+}
+
+/// [`install_aws_managed`] in an open transaction (an account being created).
+pub fn install_aws_managed_in(tx: &mut dyn crate::store::Tx) -> anyhow::Result<()> {
+    for (name, description, doc) in AWS_MANAGED {
+        let arn = arn(name);
+        let existing: Option<ManagedPolicy> = tx.get_json(Table::Policies, &arn)?;
+        if existing
+            .as_ref()
+            .is_some_and(|p| p.default_document() == *doc)
+        {
+            continue;
         }
-        Ok(())
-    })
+        let p = ManagedPolicy {
+            id: stable_id(name),
+            name: (*name).into(),
+            path: "/".into(),
+            arn: arn.clone(),
+            created: PUBLISHED,
+            updated: PUBLISHED,
+            description: Some((*description).into()),
+            default_version: "v1".into(),
+            next_version: 2,
+            versions: vec![PolicyVersion {
+                version_id: "v1".into(),
+                document: (*doc).into(),
+                created: PUBLISHED,
+            }],
+            tags: Vec::new(),
+        };
+        tx.put_json(Table::Policies, &arn, &p)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

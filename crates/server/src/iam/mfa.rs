@@ -27,13 +27,13 @@ fn six_digits(c: &str) -> bool {
 pub fn create_virtual_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = name_param(i, "VirtualMFADeviceName", 226)?;
     let path = path_param(i, "Path")?;
-    let serial = crate::ids::iam_arn(&ctx.state.account_id, "mfa", &path, name);
+    let serial = crate::ids::iam_arn(&ctx.caller.account_id, "mfa", &path, name);
     ctx.authorize("iam:CreateVirtualMFADevice", &serial)?;
     let mut seed = [0u8; 40];
     crate::ids::random_bytes(&mut seed);
     let b32 = totp::base32_encode(&seed);
     let sealed = ctx.state.sealer.seal("mfa-seed", &seed);
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let existing = tx.scan_json::<MfaDevice>(Table::MfaDevices, "")?;
         if existing
             .iter()
@@ -81,7 +81,7 @@ pub fn enable_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     if !six_digits(c1) || !six_digits(c2) {
         return Err(invalid_code());
     }
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let u = load_user(tx, user)?;
         let mut d: MfaDevice = tx.get_json(Table::MfaDevices, serial)?.ok_or_else(|| {
             AwsError::no_such_entity(format!(
@@ -126,7 +126,7 @@ pub fn resync_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     if !six_digits(c1) || !six_digits(c2) {
         return Err(invalid_code());
     }
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let u = load_user(tx, user)?;
         let mut d: MfaDevice = tx
             .get_json(Table::MfaDevices, serial)?
@@ -162,7 +162,7 @@ pub fn deactivate_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         "iam:DeactivateMFADevice",
         &crate::entities::user_arn(ctx, &user)?,
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut d: MfaDevice = tx
             .get_json(Table::MfaDevices, serial)?
             .filter(|d: &MfaDevice| {
@@ -185,7 +185,7 @@ pub fn deactivate_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn delete_virtual_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let serial = req(i, "SerialNumber")?;
     ctx.authorize("iam:DeleteVirtualMFADevice", serial)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let d: MfaDevice = tx.get_json(Table::MfaDevices, serial)?.ok_or_else(|| {
             AwsError::no_such_entity(format!(
                 "VirtualMFADevice with serial number {serial} does not exist."
@@ -206,7 +206,7 @@ pub fn list_mfa_devices(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         "iam:ListMFADevices",
         &crate::entities::user_arn(ctx, &user)?,
     )?;
-    let devices = ctx.state.store.view(|tx| {
+    let devices = ctx.store.view(|tx| {
         let u = load_user(tx, &user)?;
         Ok(crate::entities::by_index::<MfaDevice>(tx, Table::MfaByUser, Table::MfaDevices, Some(&u.name))?
             .into_iter()
@@ -219,10 +219,10 @@ pub fn list_mfa_devices(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_virtual_mfa_devices(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize(
         "iam:ListVirtualMFADevices",
-        &format!("arn:aws:iam::{}:mfa/", ctx.state.account_id),
+        &format!("arn:aws:iam::{}:mfa/", ctx.caller.account_id),
     )?;
     let status = opt(i, "AssignmentStatus").unwrap_or("Any");
-    let devices = ctx.state.store.view(|tx| {
+    let devices = ctx.store.view(|tx| {
         let mut out = Vec::new();
         for (_, d) in tx.scan_json::<MfaDevice>(Table::MfaDevices, "")? {
             let assigned = d.user.is_some();
@@ -252,7 +252,7 @@ pub fn get_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let serial = req(i, "SerialNumber")?;
     let user = implicit_user(ctx, i)?;
     ctx.authorize("iam:GetMFADevice", &crate::entities::user_arn(ctx, &user)?)?;
-    let (u, d) = ctx.state.store.view(|tx| {
+    let (u, d) = ctx.store.view(|tx| {
         let u = load_user(tx, &user)?;
         let d: Option<MfaDevice> = tx.get_json(Table::MfaDevices, serial)?;
         Ok((u, d))
@@ -281,7 +281,7 @@ pub fn tag_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         serial,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut d: MfaDevice = tx
             .get_json(Table::MfaDevices, serial)?
             .ok_or_else(|| no_such_device(serial))?;
@@ -294,7 +294,7 @@ pub fn tag_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn untag_mfa_device(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let serial = req(i, "SerialNumber")?;
     ctx.authorize("iam:UntagMFADevice", serial)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut d: MfaDevice = tx
             .get_json(Table::MfaDevices, serial)?
             .ok_or_else(|| no_such_device(serial))?;
@@ -308,7 +308,6 @@ pub fn list_mfa_device_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let serial = req(i, "SerialNumber")?;
     ctx.authorize("iam:ListMFADeviceTags", serial)?;
     let d: MfaDevice = ctx
-        .state
         .store
         .view(|tx| tx.get_json(Table::MfaDevices, serial))?
         .ok_or_else(|| no_such_device(serial))?;
@@ -329,8 +328,7 @@ pub fn verify_code(ctx: &Ctx, user: Option<&str>, serial: &str, code: &str) -> A
         return Ok(false);
     }
     let Some(user) = user else { return Ok(false) };
-    ctx.state
-        .store
+    ctx.store
         .write(|tx| {
             let Some(mut d) = tx.get_json::<MfaDevice>(Table::MfaDevices, serial)? else {
                 return Ok(false);

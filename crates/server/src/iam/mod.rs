@@ -205,7 +205,7 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "ListServerCertificates" => {
             ctx.authorize(
                 "iam:ListServerCertificates",
-                &format!("arn:aws:iam::{}:server-certificate/", ctx.state.account_id),
+                &format!("arn:aws:iam::{}:server-certificate/", ctx.caller.account_id),
             )?;
             paginate(i, Vec::new(), "ServerCertificateMetadataList")
         }

@@ -90,14 +90,17 @@ pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let thumbprints = strings(i, "ThumbprintList");
     check_thumbprints(&thumbprints)?;
     let tags = tags_param(i)?;
-    let arn = format!("arn:aws:iam::{}:oidc-provider/{rest}", ctx.state.account_id);
+    let arn = format!(
+        "arn:aws:iam::{}:oidc-provider/{rest}",
+        ctx.caller.account_id
+    );
     let context = crate::authz::request_tag_context(&tags);
     ctx.authorize_with(
         "iam:CreateOpenIDConnectProvider",
         &arn,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         if tx.get(Table::Meta, &key(&arn))?.is_some() {
             return Err(AwsError::already_exists(format!(
                 "Provider with url https://{rest} already exists."
@@ -127,7 +130,7 @@ pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "OpenIDConnectProviderArn")?;
     ctx.authorize("iam:GetOpenIDConnectProvider", arn)?;
-    let p = ctx.state.store.view(|tx| Ok(load(tx, arn)?))?;
+    let p = ctx.store.view(|tx| Ok(load(tx, arn)?))?;
     Ok(with_tags(
         json!({
             "Url": p.url, "ClientIDList": p.client_ids, "ThumbprintList": p.thumbprints,
@@ -140,12 +143,10 @@ pub fn get(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list(ctx: &Ctx) -> AwsResult<Value> {
     ctx.authorize(
         "iam:ListOpenIDConnectProviders",
-        &format!("arn:aws:iam::{}:oidc-provider/", ctx.state.account_id),
+        &format!("arn:aws:iam::{}:oidc-provider/", ctx.caller.account_id),
     )?;
-    let all: Vec<(String, OidcProvider)> = ctx
-        .state
-        .store
-        .view(|tx| tx.scan_json(Table::Meta, PREFIX))?;
+    let all: Vec<(String, OidcProvider)> =
+        ctx.store.view(|tx| tx.scan_json(Table::Meta, PREFIX))?;
     Ok(json!({
         "OpenIDConnectProviderList": all.iter().map(|(_, p)| json!({"Arn": p.arn})).collect::<Vec<_>>(),
     }))
@@ -154,7 +155,7 @@ pub fn list(ctx: &Ctx) -> AwsResult<Value> {
 pub fn delete(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "OpenIDConnectProviderArn")?;
     ctx.authorize("iam:DeleteOpenIDConnectProvider", arn)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         if !tx.delete(Table::Meta, &key(arn))? {
             return Err(not_found(arn).into());
         }
@@ -172,7 +173,7 @@ fn modify(
 ) -> AwsResult<Value> {
     let arn = req(i, "OpenIDConnectProviderArn")?;
     ctx.authorize(action, arn)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load(tx, arn)?;
         change(&mut p)?;
         tx.put_json(Table::Meta, &key(arn), &p)
@@ -225,7 +226,7 @@ pub fn tag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         arn,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load(tx, arn)?;
         crate::params::merge_tags(&mut p.tags, tags.clone())?;
         tx.put_json(Table::Meta, &key(arn), &p)
@@ -243,7 +244,7 @@ pub fn untag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "OpenIDConnectProviderArn")?;
     ctx.authorize("iam:ListOpenIDConnectProviderTags", arn)?;
-    let p = ctx.state.store.view(|tx| Ok(load(tx, arn)?))?;
+    let p = ctx.store.view(|tx| Ok(load(tx, arn)?))?;
     paginate(
         i,
         crate::params::tags_value(&p.tags)

@@ -102,14 +102,14 @@ pub fn create_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = name_param(i, "PolicyName", 128)?;
     let path = path_param(i, "Path")?;
     let doc = req(i, "PolicyDocument")?;
-    let arn = ids::iam_arn(&ctx.state.account_id, "policy", &path, name);
+    let arn = ids::iam_arn(&ctx.caller.account_id, "policy", &path, name);
     ctx.authorize("iam:CreatePolicy", &arn)?;
     check_managed_doc(doc, name)?;
     let tags = tags_param(i)?;
-    let p = ctx.state.store.write(|tx| {
+    let p = ctx.store.write(|tx| {
         let existing = tx.scan_json::<ManagedPolicy>(
             Table::Policies,
-            &format!("arn:aws:iam::{}:policy/", ctx.state.account_id),
+            &format!("arn:aws:iam::{}:policy/", ctx.caller.account_id),
         )?;
         if existing
             .iter()
@@ -146,7 +146,7 @@ pub fn create_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "PolicyArn")?;
     ctx.authorize("iam:GetPolicy", arn)?;
-    let (p, a, b) = ctx.state.store.view(|tx| {
+    let (p, a, b) = ctx.store.view(|tx| {
         let p = load_policy(tx, arn)?;
         let (a, b) = counts(tx, arn)?;
         Ok((p, a, b))
@@ -162,7 +162,7 @@ pub fn delete_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             "{arn} is an AWS managed policy; it cannot be deleted."
         )));
     }
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let p = load_policy(tx, arn)?;
         let (a, b) = counts(tx, arn)?;
         if a > 0 || b > 0 {
@@ -180,7 +180,7 @@ pub fn delete_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_policies(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize(
         "iam:ListPolicies",
-        &format!("arn:aws:iam::{}:policy/", ctx.state.account_id),
+        &format!("arn:aws:iam::{}:policy/", ctx.caller.account_id),
     )?;
     let scope = opt(i, "Scope").unwrap_or("All");
     let only_attached = opt_bool(i, "OnlyAttached").unwrap_or(false);
@@ -191,7 +191,7 @@ pub fn list_policies(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             "1 validation error detected: Value '{scope}' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]"
         )));
     }
-    let rows = ctx.state.store.view(|tx| {
+    let rows = ctx.store.view(|tx| {
         let mut out = Vec::new();
         for (_, p) in tx.scan_json::<ManagedPolicy>(Table::Policies, "")? {
             let aws = is_aws_managed(&p.arn);
@@ -235,7 +235,7 @@ pub fn create_policy_version(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let set_default = opt_bool(i, "SetAsDefault").unwrap_or(false);
     ctx.authorize("iam:CreatePolicyVersion", arn)?;
     forbid_aws(arn)?;
-    let v = ctx.state.store.write(|tx| {
+    let v = ctx.store.write(|tx| {
         let mut p = load_policy(tx, arn)?;
         check_managed_doc(doc, &p.name)?;
         if p.versions.len() >= MAX_VERSIONS {
@@ -260,7 +260,7 @@ pub fn get_policy_version(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "PolicyArn")?;
     let vid = req(i, "VersionId")?;
     ctx.authorize("iam:GetPolicyVersion", arn)?;
-    let p = ctx.state.store.view(|tx| Ok(load_policy(tx, arn)?))?;
+    let p = ctx.store.view(|tx| Ok(load_policy(tx, arn)?))?;
     let v = p
         .versions
         .iter()
@@ -279,7 +279,7 @@ pub fn get_policy_version(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_policy_versions(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "PolicyArn")?;
     ctx.authorize("iam:ListPolicyVersions", arn)?;
-    let p = ctx.state.store.view(|tx| Ok(load_policy(tx, arn)?))?;
+    let p = ctx.store.view(|tx| Ok(load_policy(tx, arn)?))?;
     let mut versions = p.versions.clone();
     versions.reverse(); // newest first, as IAM lists them
     let items = versions
@@ -294,7 +294,7 @@ pub fn set_default_policy_version(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let vid = req(i, "VersionId")?;
     ctx.authorize("iam:SetDefaultPolicyVersion", arn)?;
     forbid_aws(arn)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load_policy(tx, arn)?;
         if !p.versions.iter().any(|v| v.version_id == vid) {
             return Err(AwsError::no_such_entity(format!(
@@ -314,7 +314,7 @@ pub fn delete_policy_version(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let vid = req(i, "VersionId")?;
     ctx.authorize("iam:DeletePolicyVersion", arn)?;
     forbid_aws(arn)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load_policy(tx, arn)?;
         if p.default_version == vid {
             return Err(AwsError::delete_conflict(
@@ -340,7 +340,7 @@ pub fn tag_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:TagPolicy", arn)?;
     forbid_aws(arn)?;
     let tags = tags_param(i)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load_policy(tx, arn)?;
         crate::params::merge_tags(&mut p.tags, tags.clone())?;
         tx.put_json(Table::Policies, arn, &p)
@@ -351,7 +351,7 @@ pub fn tag_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn untag_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "PolicyArn")?;
     ctx.authorize("iam:UntagPolicy", arn)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load_policy(tx, arn)?;
         crate::params::remove_tags(&mut p.tags, i);
         tx.put_json(Table::Policies, arn, &p)
@@ -362,7 +362,7 @@ pub fn untag_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_policy_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "PolicyArn")?;
     ctx.authorize("iam:ListPolicyTags", arn)?;
-    let p = ctx.state.store.view(|tx| Ok(load_policy(tx, arn)?))?;
+    let p = ctx.store.view(|tx| Ok(load_policy(tx, arn)?))?;
     paginate(
         i,
         p.tags
@@ -377,7 +377,7 @@ pub fn list_entities_for_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "PolicyArn")?;
     ctx.authorize("iam:ListEntitiesForPolicy", arn)?;
     let filter = opt(i, "EntityFilter");
-    let (groups, users, roles) = ctx.state.store.view(|tx| {
+    let (groups, users, roles) = ctx.store.view(|tx| {
         load_policy(tx, arn)?;
         let (mut g, mut u, mut r) = (Vec::new(), Vec::new(), Vec::new());
         for (_, a) in tx.scan_json::<Attachment>(Table::Attachments, "")? {
@@ -453,7 +453,7 @@ pub fn attach(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value> {
         &entity_arn(ctx, kind, entity)?,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let name = load_entity(tx, kind, entity)?;
         require_attachable(tx, arn)?;
         let key = attachment_key(kind, &name, arn);
@@ -493,7 +493,7 @@ pub fn detach(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value> {
         &entity_arn(ctx, kind, entity)?,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let name = load_entity(tx, kind, entity)?;
         if !tx.delete(Table::Attachments, &attachment_key(kind, &name, arn))? {
             return Err(AwsError::no_such_entity(format!("Policy {arn} was not found.")).into());
@@ -510,7 +510,7 @@ pub fn list_attached(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value>
         &entity_arn(ctx, kind, entity)?,
     )?;
     let prefix = opt(i, "PathPrefix").unwrap_or("/");
-    let items = ctx.state.store.view(|tx| {
+    let items = ctx.store.view(|tx| {
         let name = load_entity(tx, kind, entity)?;
         let mut out = Vec::new();
         for (_, a) in tx.scan_json::<Attachment>(Table::Attachments, &entity_prefix(kind, &name))? {
@@ -544,7 +544,7 @@ pub fn put_inline(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value> {
         &entity_arn(ctx, kind, entity)?,
     )?;
     crate::authz::check_identity_policy(doc)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let name = load_entity(tx, kind, entity)?;
         let mut aggregate = String::from(doc);
         for (_, p) in
@@ -574,7 +574,7 @@ pub fn get_inline(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value> {
         &format!("iam:Get{}Policy", kind_title(kind)),
         &entity_arn(ctx, kind, entity)?,
     )?;
-    let (name, p) = ctx.state.store.view(|tx| {
+    let (name, p) = ctx.store.view(|tx| {
         let name = load_entity(tx, kind, entity)?;
         let p =
             tx.get_json::<InlinePolicy>(Table::InlinePolicies, &inline_key(kind, &name, pname))?;
@@ -600,7 +600,7 @@ pub fn delete_inline(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value>
         &format!("iam:Delete{}Policy", kind_title(kind)),
         &entity_arn(ctx, kind, entity)?,
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let name = load_entity(tx, kind, entity)?;
         if !tx.delete(Table::InlinePolicies, &inline_key(kind, &name, pname))? {
             return Err(AwsError::no_such_entity(format!(
@@ -620,7 +620,7 @@ pub fn list_inline(ctx: &Ctx, i: &Value, kind: EntityKind) -> AwsResult<Value> {
         &format!("iam:List{}Policies", kind_title(kind)),
         &entity_arn(ctx, kind, entity)?,
     )?;
-    let names = ctx.state.store.view(|tx| {
+    let names = ctx.store.view(|tx| {
         let name = load_entity(tx, kind, entity)?;
         Ok(tx
             .scan_json::<InlinePolicy>(Table::InlinePolicies, &entity_prefix(kind, &name))?

@@ -34,7 +34,7 @@ fn key_columns(
             Some(k) => {
                 out.push(k.active.to_string());
                 out.push(iso8601(k.created));
-                match ctx.state.key_last_used_in(tx, k)? {
+                match ctx.state.key_last_used_in(ctx.account(), tx, k)? {
                     Some(l) => {
                         out.push(iso8601(l.date));
                         out.push(l.region);
@@ -65,7 +65,7 @@ fn generate(ctx: &Ctx, tx: &dyn Tx) -> anyhow::Result<String> {
     let mut lines = vec![HEADER.to_owned()];
     let mut root = vec![
         "<root_account>".to_owned(),
-        format!("arn:aws:iam::{}:root", ctx.state.account_id),
+        format!("arn:aws:iam::{}:root", ctx.caller.account_id),
         iso8601(created),
         "not_supported".into(),
         "no_information".into(),
@@ -116,7 +116,7 @@ fn generate(ctx: &Ctx, tx: &dyn Tx) -> anyhow::Result<String> {
 
 pub fn generate_credential_report(ctx: &Ctx) -> AwsResult<Value> {
     ctx.authorize("iam:GenerateCredentialReport", "*")?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let csv = generate(ctx, tx)?;
         tx.put_json(
             Table::Meta,
@@ -131,10 +131,7 @@ pub fn generate_credential_report(ctx: &Ctx) -> AwsResult<Value> {
 
 pub fn get_credential_report(ctx: &Ctx) -> AwsResult<Value> {
     ctx.authorize("iam:GetCredentialReport", "*")?;
-    let stored: Option<Value> = ctx
-        .state
-        .store
-        .view(|tx| tx.get_json(Table::Meta, REPORT_KEY))?;
+    let stored: Option<Value> = ctx.store.view(|tx| tx.get_json(Table::Meta, REPORT_KEY))?;
     let Some(stored) = stored else {
         return Err(AwsError::new(410, "ReportNotPresent", "Unknown"));
     };

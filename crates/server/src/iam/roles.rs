@@ -80,7 +80,7 @@ pub fn check_trust_policy(ctx: &Ctx, tx: &dyn Tx, doc: &str, role: &str) -> AwsR
 }
 
 fn provider_exists(ctx: &Ctx, tx: &dyn Tx, f: &str) -> AwsResult<bool> {
-    let Some(res) = f.strip_prefix(&format!("arn:aws:iam::{}:", ctx.state.account_id)) else {
+    let Some(res) = f.strip_prefix(&format!("arn:aws:iam::{}:", ctx.caller.account_id)) else {
         return Ok(true);
     };
     Ok(if let Some(name) = res.strip_prefix("saml-provider/") {
@@ -103,7 +103,7 @@ fn principal_exists(ctx: &Ctx, tx: &dyn Tx, p: &str) -> AwsResult<bool> {
         return Ok(false);
     }
     let (svc, acct, res) = (parts[2], parts[4], parts[5]);
-    if acct != ctx.state.account_id {
+    if acct != ctx.caller.account_id {
         // Another account: kagi knows only its own; accept well-formed ARNs.
         return Ok(acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit()));
     }
@@ -131,7 +131,7 @@ pub fn create_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = name_param(i, "RoleName", 64)?;
     let path = path_param(i, "Path")?;
     let doc = req(i, "AssumeRolePolicyDocument")?;
-    let arn = ids::iam_arn(&ctx.state.account_id, "role", &path, name);
+    let arn = ids::iam_arn(&ctx.caller.account_id, "role", &path, name);
 
     let msd = max_session(i)?.unwrap_or(3600);
     let tags = tags_param(i)?;
@@ -141,7 +141,7 @@ pub fn create_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         context.push(("iam:PermissionsBoundary".into(), b.clone()));
     }
     ctx.authorize_with("iam:CreateRole", &arn, &crate::authz::as_extra(&context))?;
-    let r = ctx.state.store.write(|tx| {
+    let r = ctx.store.write(|tx| {
         if tx.get(Table::Roles, &name_key(name))?.is_some() {
             return Err(
                 AwsError::already_exists(format!("Role with name {name} already exists.")).into(),
@@ -177,8 +177,8 @@ pub fn create_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     ctx.authorize("iam:GetRole", &role_arn(ctx, name)?)?;
-    let mut r = ctx.state.store.view(|tx| Ok(load_role(tx, name)?))?;
-    r.last_used = ctx.state.role_last_used_of(&r);
+    let mut r = ctx.store.view(|tx| Ok(load_role(tx, name)?))?;
+    r.last_used = ctx.state.role_last_used_of(ctx.account(), &r);
     Ok(json!({"Role": role_value(&r, true)}))
 }
 
@@ -186,9 +186,9 @@ pub fn list_roles(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let prefix = opt(i, "PathPrefix").unwrap_or("/");
     ctx.authorize(
         "iam:ListRoles",
-        &format!("arn:aws:iam::{}:role/", ctx.state.account_id),
+        &format!("arn:aws:iam::{}:role/", ctx.caller.account_id),
     )?;
-    let roles: Vec<(String, Role)> = ctx.state.store.view(|tx| tx.scan_json(Table::Roles, ""))?;
+    let roles: Vec<(String, Role)> = ctx.store.view(|tx| tx.scan_json(Table::Roles, ""))?;
     let items = roles
         .iter()
         .filter(|(_, r)| r.path.starts_with(prefix))
@@ -201,7 +201,7 @@ pub fn update_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     ctx.authorize("iam:UpdateRole", &role_arn(ctx, name)?)?;
     let msd = max_session(i)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut r = load_role(tx, name)?;
         if let Some(d) = opt(i, "Description") {
             r.description = Some(d.into());
@@ -218,7 +218,7 @@ pub fn update_role_description(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     let d = req(i, "Description")?;
     ctx.authorize("iam:UpdateRoleDescription", &role_arn(ctx, name)?)?;
-    let r = ctx.state.store.write(|tx| {
+    let r = ctx.store.write(|tx| {
         let mut r = load_role(tx, name)?;
         r.description = Some(d.into());
         tx.put_json(Table::Roles, &name_key(&r.name), &r)?;
@@ -231,7 +231,7 @@ pub fn update_assume_role_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     let doc = req(i, "PolicyDocument")?;
     ctx.authorize("iam:UpdateAssumeRolePolicy", &role_arn(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut r = load_role(tx, name)?;
         check_trust_policy(ctx, tx, doc, &r.name)?;
         r.trust_policy = doc.into();
@@ -243,7 +243,7 @@ pub fn update_assume_role_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn delete_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     ctx.authorize("iam:DeleteRole", &role_arn(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let r = load_role(tx, name)?;
         let p = crate::entities::entity_prefix(crate::model::EntityKind::Role, &r.name);
         if !tx.scan(Table::Attachments, &p)?.is_empty() {
@@ -279,7 +279,7 @@ pub fn tag_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         &role_arn(ctx, name)?,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut r = load_role(tx, name)?;
         crate::params::merge_tags(&mut r.tags, tags.clone())?;
         tx.put_json(Table::Roles, &name_key(&r.name), &r)
@@ -290,7 +290,7 @@ pub fn tag_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn untag_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     ctx.authorize("iam:UntagRole", &role_arn(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut r = load_role(tx, name)?;
         crate::params::remove_tags(&mut r.tags, i);
         tx.put_json(Table::Roles, &name_key(&r.name), &r)
@@ -301,7 +301,7 @@ pub fn untag_role(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_role_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     ctx.authorize("iam:ListRoleTags", &role_arn(ctx, name)?)?;
-    let r = ctx.state.store.view(|tx| Ok(load_role(tx, name)?))?;
+    let r = ctx.store.view(|tx| Ok(load_role(tx, name)?))?;
     paginate(
         i,
         r.tags
@@ -321,7 +321,7 @@ pub fn put_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         &role_arn(ctx, name)?,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut r = load_role(tx, name)?;
         crate::entities::require_attachable(tx, b)?;
         r.boundary = Some(b.into());
@@ -333,7 +333,7 @@ pub fn put_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn delete_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "RoleName")?;
     ctx.authorize("iam:DeleteRolePermissionsBoundary", &role_arn(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut r = load_role(tx, name)?;
         r.boundary = None;
         tx.put_json(Table::Roles, &name_key(&r.name), &r)

@@ -28,7 +28,7 @@ fn not_found(arn: &str) -> AwsError {
 fn name_of<'a>(ctx: &Ctx, arn: &'a str) -> Option<&'a str> {
     arn.strip_prefix(&format!(
         "arn:aws:iam::{}:saml-provider/",
-        ctx.state.account_id
+        ctx.caller.account_id
     ))
 }
 
@@ -67,7 +67,10 @@ pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         )));
     }
     let tags = tags_param(i)?;
-    let arn = format!("arn:aws:iam::{}:saml-provider/{name}", ctx.state.account_id);
+    let arn = format!(
+        "arn:aws:iam::{}:saml-provider/{name}",
+        ctx.caller.account_id
+    );
     let context = crate::authz::request_tag_context(&tags);
     ctx.authorize_with(
         "iam:CreateSAMLProvider",
@@ -78,7 +81,7 @@ pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     // a document is refused.
     let doc = req(i, "SAMLMetadataDocument")?;
     let valid_until = metadata_valid_until(doc, ctx.now)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         if tx.get(Table::Meta, &key(name))?.is_some() {
             return Err(
                 AwsError::already_exists(format!("SAMLProvider {name} already exists")).into(),
@@ -102,7 +105,7 @@ pub fn create(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "SAMLProviderArn")?;
     ctx.authorize("iam:GetSAMLProvider", arn)?;
-    let p = ctx.state.store.view(|tx| Ok(load(ctx, tx, arn)?))?;
+    let p = ctx.store.view(|tx| Ok(load(ctx, tx, arn)?))?;
     Ok(with_tags(
         json!({
             "SAMLMetadataDocument": p.metadata, "CreateDate": ts(p.created),
@@ -115,12 +118,10 @@ pub fn get(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list(ctx: &Ctx) -> AwsResult<Value> {
     ctx.authorize(
         "iam:ListSAMLProviders",
-        &format!("arn:aws:iam::{}:saml-provider/", ctx.state.account_id),
+        &format!("arn:aws:iam::{}:saml-provider/", ctx.caller.account_id),
     )?;
-    let all: Vec<(String, SamlProvider)> = ctx
-        .state
-        .store
-        .view(|tx| tx.scan_json(Table::Meta, PREFIX))?;
+    let all: Vec<(String, SamlProvider)> =
+        ctx.store.view(|tx| tx.scan_json(Table::Meta, PREFIX))?;
     Ok(json!({
         "SAMLProviderList": all.iter().map(|(_, p)| json!({
             "Arn": p.arn, "ValidUntil": ts(p.valid_until), "CreateDate": ts(p.created),
@@ -133,7 +134,7 @@ pub fn update(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:UpdateSAMLProvider", arn)?;
     let doc = req(i, "SAMLMetadataDocument")?;
     let valid_until = metadata_valid_until(doc, ctx.now)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load(ctx, tx, arn)?;
         p.metadata = doc.to_owned();
         p.valid_until = valid_until;
@@ -145,7 +146,7 @@ pub fn update(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn delete(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "SAMLProviderArn")?;
     ctx.authorize("iam:DeleteSAMLProvider", arn)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let p = load(ctx, tx, arn)?;
         tx.delete(Table::Meta, &key(&p.name))?;
         Ok(())
@@ -162,7 +163,7 @@ pub fn tag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         arn,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load(ctx, tx, arn)?;
         crate::params::merge_tags(&mut p.tags, tags.clone())?;
         tx.put_json(Table::Meta, &key(&p.name), &p)
@@ -173,7 +174,7 @@ pub fn tag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn untag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "SAMLProviderArn")?;
     ctx.authorize("iam:UntagSAMLProvider", arn)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut p = load(ctx, tx, arn)?;
         crate::params::remove_tags(&mut p.tags, i);
         tx.put_json(Table::Meta, &key(&p.name), &p)
@@ -184,7 +185,7 @@ pub fn untag(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let arn = req(i, "SAMLProviderArn")?;
     ctx.authorize("iam:ListSAMLProviderTags", arn)?;
-    let p = ctx.state.store.view(|tx| Ok(load(ctx, tx, arn)?))?;
+    let p = ctx.store.view(|tx| Ok(load(ctx, tx, arn)?))?;
     paginate(
         i,
         crate::params::tags_value(&p.tags)

@@ -63,12 +63,10 @@ pub fn context_keys_for_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Valu
     ctx.authorize("iam:GetContextKeysForPrincipalPolicy", source)?;
     let (kind, name) = principal_of(ctx, source)?;
     if kind == EntityKind::Group {
-        ctx.state
-            .store
+        ctx.store
             .view(|tx| Ok(crate::entities::load_group(tx, name)?))?;
     }
     let pp = ctx
-        .state
         .store
         .view(|tx| crate::authz::load_principal_policies(tx, kind, name))?
         .ok_or_else(|| {
@@ -86,7 +84,7 @@ pub fn context_keys_for_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Valu
 /// The entity a `PolicySourceArn` of this account names.
 fn principal_of<'a>(ctx: &Ctx, source: &'a str) -> AwsResult<(EntityKind, &'a str)> {
     let parts: Vec<&str> = source.splitn(6, ':').collect();
-    if parts.len() != 6 || parts[2] != "iam" || parts[4] != ctx.state.account_id {
+    if parts.len() != 6 || parts[2] != "iam" || parts[4] != ctx.caller.account_id {
         return Err(AwsError::invalid_input(format!("Invalid ARN: {source}")));
     }
     let res = parts[5];
@@ -112,7 +110,7 @@ pub fn simulate_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let source = req(i, "PolicySourceArn")?;
     ctx.authorize("iam:SimulatePrincipalPolicy", source)?;
     let parts: Vec<&str> = source.splitn(6, ':').collect();
-    if parts.len() != 6 || parts[2] != "iam" || parts[4] != ctx.state.account_id {
+    if parts.len() != 6 || parts[2] != "iam" || parts[4] != ctx.caller.account_id {
         return Err(AwsError::invalid_input(format!("Invalid ARN: {source}")));
     }
     let res = parts[5];
@@ -126,7 +124,6 @@ pub fn simulate_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         return Err(AwsError::invalid_input(format!("Invalid ARN: {source}")));
     };
     let pp = ctx
-        .state
         .store
         .view(|tx| crate::authz::load_principal_policies(tx, kind, name))?
         .ok_or_else(|| {
@@ -210,6 +207,14 @@ pub fn simulate_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         ));
     }
     let resources = strings(i, "ResourceArns");
+    let org = crate::organization::view(ctx.state, ctx.account())?;
+    let scp_refs = org
+        .as_ref()
+        .and_then(|v| v.scp.as_deref())
+        .map(crate::authz::levels);
+    let scp_levels: Option<Vec<&[&CompiledPolicy]>> = scp_refs
+        .as_ref()
+        .map(|l| l.iter().map(Vec::as_slice).collect());
     let input = kagi_policy::SimulationInput {
         principal: &principal,
         policies: Policies {
@@ -219,6 +224,10 @@ pub fn simulate_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             resource_owner: None,
             permissions_boundary: boundary,
             session: &[],
+            // The simulated principal's SCPs, as IAM's simulator reports them
+            // (`OrganizationsDecisionDetail`).
+            scp: scp_levels.as_deref(),
+            rcp: None,
         },
         actions: &actions,
         resources: &resources,

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 pub fn create_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = name_param(i, "UserName", 64)?;
     let path = path_param(i, "Path")?;
-    let arn = ids::iam_arn(&ctx.state.account_id, "user", &path, name);
+    let arn = ids::iam_arn(&ctx.caller.account_id, "user", &path, name);
 
     let tags = tags_param(i)?;
     let boundary = opt(i, "PermissionsBoundary").map(str::to_owned);
@@ -24,7 +24,7 @@ pub fn create_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         context.push(("iam:PermissionsBoundary".into(), b.clone()));
     }
     ctx.authorize_with("iam:CreateUser", &arn, &crate::authz::as_extra(&context))?;
-    let user = ctx.state.store.write(|tx| {
+    let user = ctx.store.write(|tx| {
         if tx.get(Table::Users, &name_key(name))?.is_some() {
             return Err(
                 AwsError::already_exists(format!("User with name {name} already exists.")).into(),
@@ -56,8 +56,8 @@ pub fn get_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             crate::caller::Principal::Root => {
                 // AWS answers the root's bare GetUser with the root "user".
                 return Ok(json!({"User": {
-                    "Path": "/", "UserName": ctx.state.account_id, "UserId": ctx.state.account_id,
-                    "Arn": format!("arn:aws:iam::{}:root", ctx.state.account_id), "CreateDate": ts(0),
+                    "Path": "/", "UserName": ctx.caller.account_id, "UserId": ctx.caller.account_id,
+                    "Arn": format!("arn:aws:iam::{}:root", ctx.caller.account_id), "CreateDate": ts(0),
                 }}));
             }
             _ => {
@@ -68,7 +68,7 @@ pub fn get_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         },
     };
     ctx.authorize("iam:GetUser", &user_arn(ctx, &name)?)?;
-    let u = ctx.state.store.view(|tx| Ok(load_user(tx, &name)?))?;
+    let u = ctx.store.view(|tx| Ok(load_user(tx, &name)?))?;
     Ok(json!({"User": user_value(&u, true)}))
 }
 
@@ -76,9 +76,9 @@ pub fn list_users(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let prefix = opt(i, "PathPrefix").unwrap_or("/");
     ctx.authorize(
         "iam:ListUsers",
-        &format!("arn:aws:iam::{}:user/", ctx.state.account_id),
+        &format!("arn:aws:iam::{}:user/", ctx.caller.account_id),
     )?;
-    let users: Vec<(String, User)> = ctx.state.store.view(|tx| tx.scan_json(Table::Users, ""))?;
+    let users: Vec<(String, User)> = ctx.store.view(|tx| tx.scan_json(Table::Users, ""))?;
     let items = users
         .iter()
         .filter(|(_, u)| u.path.starts_with(prefix))
@@ -99,7 +99,6 @@ pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     };
     // As on AWS, a rename or move needs permission on the user as it is and as it will be.
     let current: Option<User> = ctx
-        .state
         .store
         .view(|tx| tx.get_json(Table::Users, &name_key(name)))?;
     crate::params::authorize_rename(
@@ -115,7 +114,7 @@ pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         new_path.as_deref(),
         new_name.as_deref(),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut u = load_user(tx, name)?;
         if let Some(p) = new_path.clone() {
             u.path = p;
@@ -131,7 +130,7 @@ pub fn update_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             rename_user_refs(tx, &u.name, n)?;
             u.name = n.clone();
         }
-        u.arn = ids::iam_arn(&ctx.state.account_id, "user", &u.path, &u.name);
+        u.arn = ids::iam_arn(&ctx.caller.account_id, "user", &u.path, &u.name);
         tx.delete(Table::Users, &old_key)?;
         tx.put_json(Table::Users, &name_key(&u.name), &u)?;
         Ok(())
@@ -193,7 +192,7 @@ fn rename_user_refs(tx: &mut dyn Tx, old: &str, new: &str) -> anyhow::Result<()>
 pub fn delete_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "UserName")?;
     ctx.authorize("iam:DeleteUser", &user_arn(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let u = load_user(tx, name)?;
         let conflict = |what: &str| -> anyhow::Error {
             AwsError::delete_conflict(format!("Cannot delete entity, must {what} first.")).into()
@@ -236,7 +235,7 @@ pub fn tag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         &user_arn(ctx, name)?,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut u = load_user(tx, name)?;
         crate::params::merge_tags(&mut u.tags, tags.clone())?;
         tx.put_json(Table::Users, &name_key(&u.name), &u)
@@ -247,7 +246,7 @@ pub fn tag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn untag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "UserName")?;
     ctx.authorize("iam:UntagUser", &user_arn(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut u = load_user(tx, name)?;
         crate::params::remove_tags(&mut u.tags, i);
         tx.put_json(Table::Users, &name_key(&u.name), &u)
@@ -258,7 +257,7 @@ pub fn untag_user(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn list_user_tags(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "UserName")?;
     ctx.authorize("iam:ListUserTags", &user_arn(ctx, name)?)?;
-    let u = ctx.state.store.view(|tx| Ok(load_user(tx, name)?))?;
+    let u = ctx.store.view(|tx| Ok(load_user(tx, name)?))?;
     let items = u
         .tags
         .iter()
@@ -276,7 +275,7 @@ pub fn put_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         &user_arn(ctx, name)?,
         &crate::authz::as_extra(&context),
     )?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut u = load_user(tx, name)?;
         crate::entities::require_attachable(tx, b)?;
         u.boundary = Some(b.to_owned());
@@ -288,7 +287,7 @@ pub fn put_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn delete_boundary(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let name = req(i, "UserName")?;
     ctx.authorize("iam:DeleteUserPermissionsBoundary", &user_arn(ctx, name)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut u = load_user(tx, name)?;
         u.boundary = None;
         tx.put_json(Table::Users, &name_key(&u.name), &u)
@@ -328,7 +327,7 @@ impl KeyOwner {
 
     fn arn(&self, ctx: &Ctx) -> AwsResult<String> {
         match self {
-            KeyOwner::Root => Ok(format!("arn:aws:iam::{}:root", ctx.state.account_id)),
+            KeyOwner::Root => Ok(format!("arn:aws:iam::{}:root", ctx.caller.account_id)),
             KeyOwner::User(name) => user_arn(ctx, name),
         }
     }
@@ -371,7 +370,7 @@ pub fn create_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:CreateAccessKey", &owner.arn(ctx)?)?;
     let secret = ids::secret_access_key();
     let sealed = ctx.state.sealer.seal_str("access-key", &secret);
-    let key = ctx.state.store.write(|tx| {
+    let key = ctx.store.write(|tx| {
         let user = match &owner {
             KeyOwner::Root => None,
             KeyOwner::User(name) => Some(load_user(tx, name)?.name),
@@ -382,7 +381,7 @@ pub fn create_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             );
         }
         let k = AccessKey {
-            id: ids::access_key_id(false),
+            id: ids::access_key_id(false, ctx.account()),
             user,
             secret_sealed: sealed.clone(),
             active: true,
@@ -407,7 +406,7 @@ fn status(k: &AccessKey) -> &'static str {
 pub fn list_access_keys(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let owner = KeyOwner::of(ctx, i)?;
     ctx.authorize("iam:ListAccessKeys", &owner.arn(ctx)?)?;
-    let keys = ctx.state.store.view(|tx| Ok(owner.keys(tx)?))?;
+    let keys = ctx.store.view(|tx| Ok(owner.keys(tx)?))?;
     paginate(
         i,
         keys.iter().map(key_metadata).collect(),
@@ -429,7 +428,7 @@ pub fn update_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             )));
         }
     };
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let mut k = owner.key(tx, key_id)?;
         k.active = active;
         tx.put_json(Table::AccessKeys, &k.id, &k)
@@ -441,7 +440,7 @@ pub fn delete_access_key(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let owner = KeyOwner::of(ctx, i)?;
     let key_id = req(i, "AccessKeyId")?;
     ctx.authorize("iam:DeleteAccessKey", &owner.arn(ctx)?)?;
-    ctx.state.store.write(|tx| {
+    ctx.store.write(|tx| {
         let k = owner.key(tx, key_id)?;
         tx.delete(Table::AccessKeys, &k.id)?;
         if k.user.is_none() {
@@ -501,7 +500,7 @@ fn replace_root_tombstone(tx: &mut dyn Tx, new_id: &str) -> anyhow::Result<()> {
 
 pub fn get_access_key_last_used(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     let key_id = req(i, "AccessKeyId")?;
-    let k: Option<AccessKey> = ctx.state.store.view(|tx| {
+    let k: Option<AccessKey> = ctx.store.view(|tx| {
         let k: Option<AccessKey> = tx.get_json(Table::AccessKeys, key_id)?;
         let tomb = crate::entities::root_tombstone(tx)?;
         // The root's deleted last key (kept for start-up) is gone as far as the API goes.
@@ -513,10 +512,10 @@ pub fn get_access_key_last_used(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )))?;
     let resource = match &k.user {
         Some(u) => user_arn(ctx, u)?,
-        None => format!("arn:aws:iam::{}:root", ctx.state.account_id),
+        None => format!("arn:aws:iam::{}:root", ctx.caller.account_id),
     };
     ctx.authorize("iam:GetAccessKeyLastUsed", &resource)?;
-    let last = ctx.state.key_last_used(&k);
+    let last = ctx.state.key_last_used(ctx.account(), &k);
     let used = match last {
         Some(l) => {
             json!({"LastUsedDate": ts(l.date), "ServiceName": l.service, "Region": l.region})

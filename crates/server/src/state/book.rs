@@ -13,19 +13,22 @@
 //! deletes the records of sessions that have expired.
 
 use crate::model::Session;
-use crate::store::{Store, StoreExt, Table, TxExt};
+use crate::store::{AccountStore, Durability, Kv, Store, StoreExt, Table, TxExt};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc;
 
 enum Msg {
-    Put(String, String),
+    /// (account, key id, document)
+    Put(String, String, String),
     Flush(mpsc::Sender<()>),
 }
 
 pub struct SessionBook {
-    store: Arc<dyn Store>,
+    kv: Arc<dyn Kv>,
+    /// Where sessions minted before they carried their account are recorded.
+    bootstrap: String,
     /// Sessions not yet committed by the writer (it removes them once they are); with
     /// `write_through`, the sessions this node recorded (bounded, a cache of the table).
     recent: Arc<Mutex<HashMap<String, Arc<Session>>>>,
@@ -44,9 +47,9 @@ const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 impl SessionBook {
     /// `write_through`: commit each record before [`SessionBook::put`] returns instead of in
     /// the writer's next batch (for a store that other nodes read).
-    pub fn new(store: Arc<dyn Store>, write_through: bool) -> SessionBook {
+    pub fn new(kv: Arc<dyn Kv>, bootstrap: &str, write_through: bool) -> SessionBook {
         let (tx, rx) = mpsc::channel::<Msg>();
-        let writer_store = store.clone();
+        let writer_store = kv.clone();
         let recent = Arc::new(Mutex::new(HashMap::new()));
         let writer_recent = recent.clone();
         std::thread::Builder::new()
@@ -54,7 +57,8 @@ impl SessionBook {
             .spawn(move || writer(writer_store, writer_recent, rx))
             .expect("spawn session writer");
         SessionBook {
-            store,
+            kv,
+            bootstrap: bootstrap.to_owned(),
             recent,
             tx,
             write_through,
@@ -64,8 +68,9 @@ impl SessionBook {
     /// Records a new session (visible to [`SessionBook::get`] immediately).
     pub fn put(&self, s: &Session, now: i64) -> anyhow::Result<()> {
         let doc = serde_json::to_string(s)?;
+        let account = s.account_or(&self.bootstrap).to_owned();
         if self.write_through {
-            self.store
+            AccountStore::new(self.kv.clone(), &account)
                 .write_relaxed(|tx| tx.put(Table::Sessions, &s.access_key_id, &doc))?;
         }
         {
@@ -81,7 +86,9 @@ impl SessionBook {
             m.insert(s.access_key_id.clone(), Arc::new(s.clone()));
         }
         if !self.write_through {
-            let _ = self.tx.send(Msg::Put(s.access_key_id.clone(), doc));
+            let _ = self
+                .tx
+                .send(Msg::Put(account, s.access_key_id.clone(), doc));
         }
         Ok(())
     }
@@ -97,11 +104,23 @@ impl SessionBook {
         if let Some(s) = self.recent.lock().get(key_id) {
             return Some(s.clone());
         }
-        let s: Session = self
-            .store
-            .view(|tx| tx.get_json(Table::Sessions, key_id))
-            .ok()??;
-        Some(Arc::new(s))
+        // The key id names its account; sessions of keys minted before it did are the
+        // bootstrap account's.
+        let mut accounts = vec![self.bootstrap.clone()];
+        if let Some(a) = crate::ids::account_of_key(key_id)
+            && a != self.bootstrap
+        {
+            accounts.insert(0, a);
+        }
+        for a in accounts {
+            let s: Option<Session> = AccountStore::new(self.kv.clone(), &a)
+                .view(|tx| tx.get_json(Table::Sessions, key_id))
+                .ok()?;
+            if let Some(s) = s {
+                return Some(Arc::new(s));
+            }
+        }
+        None
     }
 
     /// Blocks until every session recorded before the call is committed.
@@ -114,7 +133,7 @@ impl SessionBook {
 }
 
 fn writer(
-    store: Arc<dyn Store>,
+    kv: Arc<dyn Kv>,
     recent: Arc<Mutex<HashMap<String, Arc<Session>>>>,
     rx: mpsc::Receiver<Msg>,
 ) {
@@ -134,6 +153,7 @@ fn writer(
     loop {
         if last_purge.elapsed() >= PURGE_EVERY {
             last_purge = std::time::Instant::now();
+            let store = AccountStore::new(kv.clone(), crate::store::GLOBAL);
             match store
                 .claim_job("sts-purge", PURGE_EVERY, &node)
                 .and_then(|mine| {
@@ -168,7 +188,7 @@ fn writer(
         }
         while let Some(m) = next {
             match m {
-                Msg::Put(k, d) => batch.push((k, d)),
+                Msg::Put(a, k, d) => batch.push((a, k, d)),
                 Msg::Flush(a) => acks.push(a),
             }
             next = if batch.len() >= MAX_BATCH {
@@ -178,16 +198,16 @@ fn writer(
             };
         }
         if !batch.is_empty() {
-            let r = store.write_relaxed(|tx| {
-                for (k, d) in &batch {
-                    tx.put(Table::Sessions, k, d)?;
+            let r = kv.transaction(Durability::Relaxed, &mut |raw| {
+                for (a, k, d) in &batch {
+                    crate::store::in_account(raw, a, |tx| tx.put(Table::Sessions, k, d))?;
                 }
                 Ok(())
             });
             match r {
                 Ok(()) => {
                     let mut m = recent.lock();
-                    for (k, _) in &batch {
+                    for (_, k, _) in &batch {
                         m.remove(k);
                     }
                 }
@@ -210,11 +230,10 @@ mod tests {
     #[test]
     fn put_get_flush_persists() {
         let d = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(crate::store::AccountStore::new(
-            Arc::new(crate::store::sqlite::SqliteStore::open(&d.path().join("db")).unwrap()),
-            "123456789012",
-        ));
-        let book = SessionBook::new(store.clone(), false);
+        let kv: Arc<dyn Kv> =
+            Arc::new(crate::store::sqlite::SqliteStore::open(&d.path().join("db")).unwrap());
+        let store: Arc<dyn Store> = Arc::new(AccountStore::new(kv.clone(), "123456789012"));
+        let book = SessionBook::new(kv.clone(), "123456789012", false);
         let s = Session {
             access_key_id: "ASIATESTTESTTESTTEST".into(),
             secret_sealed: "x".into(),
@@ -227,6 +246,7 @@ mod tests {
             has_session_policy: false,
             tags: vec![],
             source_identity: None,
+            account: String::new(),
         };
         book.put(&s, 0).unwrap();
         assert!(book.get("ASIATESTTESTTESTTEST").is_some());
@@ -240,7 +260,7 @@ mod tests {
             .view(|tx| tx.get_json(Table::Sessions, "ASIATESTTESTTESTTEST"))
             .unwrap();
         assert_eq!(stored.unwrap().expires, 2);
-        let fresh = SessionBook::new(store, false);
+        let fresh = SessionBook::new(kv, "123456789012", false);
         assert!(
             fresh.get("ASIATESTTESTTESTTEST").is_some(),
             "found in the database"

@@ -77,6 +77,8 @@ impl<V: Clone> Default for GenMap<V> {
 pub struct KeyEntry {
     pub secret: Arc<str>,
     pub principal: Principal,
+    /// The account the key belongs to.
+    pub account: Arc<str>,
 }
 
 /// Long-term access keys by key id (`None`: unknown, inactive, or its user is gone).
@@ -90,15 +92,35 @@ pub struct PrincipalPolicies {
     pub tags: Vec<(String, String)>,
 }
 
+/// An account's place in its organization, ready for evaluation (built by
+/// `crate::orgs::view`).
+#[derive(Debug)]
+pub struct OrgView {
+    pub org_id: String,
+    pub management_account: String,
+    /// The account was closed (CloseAccount): its credentials and roles no longer work.
+    pub closed: bool,
+    /// `o-…/r-…/ou-…/…/` (the account's parent path, as `aws:PrincipalOrgPaths` lists it).
+    pub path: String,
+    /// The SCPs at each level (root, each OU down to the account, the account): `None` when
+    /// the type is not enabled or the account is the management account (SCPs do not apply).
+    pub scp: Option<Vec<Vec<CompiledPolicy>>>,
+    /// The RCPs that cap the account's resources, same shape (`None`: not enabled, or the
+    /// management account's resources).
+    pub rcp: Option<Vec<Vec<CompiledPolicy>>>,
+}
+
 /// What [`crate::authz`] caches.
 #[derive(Default)]
 pub struct PolicyCache {
-    /// By `KIND\0lower(name)`.
+    /// By `ACCOUNT\0KIND\0lower(name)`.
     pub principals: GenMap<Arc<PrincipalPolicies>>,
     /// Roles' compiled trust policies, by `ROLE-ID\0lower(name)`.
     pub trust: GenMap<Arc<CompiledPolicy>>,
-    /// User and role documents, by `TABLE\0lower(name)`.
+    /// User and role documents, by `ACCOUNT\0TABLE\0lower(name)`.
     pub entities: GenMap<Option<Arc<Value>>>,
+    /// Accounts' places in their organizations (control policies, org ids), by account id.
+    pub orgs: GenMap<Option<Arc<OrgView>>>,
     /// Session policies by access key id (a session's never change: not generation-keyed).
     pub sessions: RwLock<HashMap<String, Arc<Vec<CompiledPolicy>>>>,
 }

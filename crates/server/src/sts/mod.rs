@@ -70,8 +70,20 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
                     "Member must satisfy regular expression pattern: [\\w]*",
                 ));
             }
-            // Every key this server issues belongs to its one account.
-            Ok(json!({"Account": ctx.state.account_id}))
+            // The key id names its account (as AWS's do); keys issued before kagi encoded it
+            // decode to no account kagi has, and all belong to the bootstrap account.
+            let decoded = crate::ids::account_of_key(key).filter(|a| {
+                crate::entities::cached_row::<serde_json::Value>(
+                    ctx.state,
+                    crate::store::GLOBAL,
+                    crate::store::Table::Accounts,
+                    a,
+                )
+                .ok()
+                .flatten()
+                .is_some()
+            });
+            Ok(json!({"Account": decoded.unwrap_or_else(|| ctx.state.bootstrap_account.clone())}))
         }
         other => {
             ctx.authorize(&format!("sts:{other}"), "*")?;

@@ -76,8 +76,14 @@ fn mfa_check(ctx: &Ctx, input: &Value) -> AwsResult<bool> {
     }
 }
 
-fn new_credentials(state: &AppState, mut session: Session) -> AwsResult<(Value, Session)> {
-    let key_id = crate::ids::access_key_id(true);
+/// Seals `session` (a principal of `account`) into new temporary credentials.
+fn new_credentials(
+    state: &AppState,
+    account: &str,
+    mut session: Session,
+) -> AwsResult<(Value, Session)> {
+    let key_id = crate::ids::access_key_id(true, account);
+    session.account = account.to_owned();
     let secret = crate::ids::secret_access_key();
     session.access_key_id = key_id.clone();
     session.secret_sealed = state.sealer.seal_str("session-secret", &secret);
@@ -94,13 +100,18 @@ fn new_credentials(state: &AppState, mut session: Session) -> AwsResult<(Value, 
     Ok((creds, session))
 }
 
-pub fn parse_role_arn(account: &str, arn: &str) -> Option<String> {
+/// A role ARN's account and role name: `arn:aws:iam::ACCOUNT:role/PATH/NAME`.
+pub fn parse_role_arn(arn: &str) -> Option<(String, String)> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if parts.len() != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] != account {
+    if parts.len() != 6
+        || parts[0] != "arn"
+        || parts[2] != "iam"
+        || !crate::ids::is_account_id(parts[4])
+    {
         return None;
     }
     let res = parts[5].strip_prefix("role/")?;
-    Some(res.rsplit('/').next()?.to_owned())
+    Some((parts[4].to_owned(), res.rsplit('/').next()?.to_owned()))
 }
 
 fn session_tags(input: &Value) -> AwsResult<Vec<Tag>> {
@@ -127,7 +138,13 @@ pub struct SessionParams<'i> {
     pub packed_pct: usize,
 }
 
-pub fn session_params<'i>(state: &AppState, input: &'i Value) -> AwsResult<SessionParams<'i>> {
+/// `account`: where `PolicyArns` must exist (the role's account; AWS: "the policies must exist
+/// in the same account as the role").
+pub fn session_params<'i>(
+    state: &AppState,
+    account: &str,
+    input: &'i Value,
+) -> AwsResult<SessionParams<'i>> {
     // Session policies: validated like identity policies; together at most 2,048 characters.
     let inline = opt(input, "Policy");
     if let Some(p) = inline {
@@ -151,7 +168,9 @@ pub fn session_params<'i>(state: &AppState, input: &'i Value) -> AwsResult<Sessi
     }
     let mut session_policies: Vec<String> = inline.map(|p| vec![p.to_owned()]).unwrap_or_default();
     for a in &arns {
-        let p: Option<ManagedPolicy> = state.store.view(|tx| tx.get_json(Table::Policies, a))?;
+        let p: Option<ManagedPolicy> = state
+            .store(account)
+            .view(|tx| tx.get_json(Table::Policies, a))?;
         let p = p.ok_or_else(|| {
             AwsError::invalid_input(format!("Policy {a} does not exist or is not attachable."))
         })?;
@@ -226,10 +245,16 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
             role_arn,
         ))
     };
-    let role_name = parse_role_arn(&ctx.state.account_id, role_arn).ok_or_else(denied)?;
-    let role: Role = crate::entities::cached_entity::<Role>(ctx.state, Table::Roles, &role_name)?
-        .filter(|r| r.arn == role_arn)
-        .ok_or_else(denied)?;
+    // The role may be in another account: its trust policy and the caller's own policies must
+    // then both allow (the evaluation sees the role ARN's account as the resource's owner).
+    let (role_account, role_name) = parse_role_arn(role_arn).ok_or_else(denied)?;
+    if crate::organization::is_closed(ctx.state, &role_account)? {
+        return Err(denied());
+    }
+    let role: Role =
+        crate::entities::cached_entity::<Role>(ctx.state, &role_account, Table::Roles, &role_name)?
+            .filter(|r| r.arn == role_arn)
+            .ok_or_else(denied)?;
 
     // Duration rules.
     let chaining = matches!(ctx.caller.principal, Principal::Role { .. });
@@ -251,7 +276,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         session_policies,
         tags,
         packed_pct,
-    } = session_params(ctx.state, input)?;
+    } = session_params(ctx.state, &role_account, input)?;
 
     let mfa = mfa_check(ctx, input)?;
 
@@ -323,6 +348,7 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         ctx.state,
         &RoleSession {
             role: &role,
+            account: &role_account,
             session_name,
             now: ctx.now,
             duration,
@@ -346,6 +372,8 @@ pub fn assume_role(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
 /// A role session being minted (AssumeRole, AssumeRoleWithWebIdentity).
 pub struct RoleSession<'a> {
     pub role: &'a Role,
+    /// The role's account.
+    pub account: &'a str,
     pub session_name: &'a str,
     pub now: i64,
     pub duration: i64,
@@ -379,10 +407,12 @@ pub fn mint_role_session(
         session_policies,
         tags,
         source_identity: r.source_identity.map(str::to_owned),
+        account: String::new(),
     };
-    let (creds, _) = new_credentials(state, session)?;
-    state.role_last_used.lock().insert(
-        crate::store::name_key(&r.role.name),
+    let (creds, _) = new_credentials(state, r.account, session)?;
+    state.note_role_use(
+        r.account,
+        &r.role.name,
         crate::model::LastUsed {
             date: r.now,
             service: "sts".into(),
@@ -394,7 +424,7 @@ pub fn mint_role_session(
         "Credentials": creds,
         "AssumedRoleUser": {
             "AssumedRoleId": format!("{}:{name}", role.id),
-            "Arn": format!("arn:aws:sts::{}:assumed-role/{}/{name}", state.account_id, role.name),
+            "Arn": format!("arn:aws:sts::{}:assumed-role/{}/{name}", r.account, role.name),
         },
     }))
 }
@@ -428,8 +458,9 @@ pub fn console_session(ctx: &Ctx, duration: i64, mfa: bool) -> AwsResult<(Value,
         has_session_policy: false,
         tags: Vec::new(),
         source_identity: None,
+        account: String::new(),
     };
-    let (creds, session) = new_credentials(ctx.state, session)?;
+    let (creds, session) = new_credentials(ctx.state, ctx.account(), session)?;
     ctx.state.sessions.put(&session, ctx.now)?; // the console names it by key id
     Ok((creds, session))
 }
@@ -456,7 +487,7 @@ pub fn federated_console_session(
         console: true,
         ..base.clone()
     };
-    let (creds, session) = new_credentials(ctx.state, session)?;
+    let (creds, session) = new_credentials(ctx.state, ctx.account(), session)?;
     ctx.state.sessions.put(&session, ctx.now)?; // the console names it by key id
     Ok((creds, session))
 }
@@ -496,11 +527,11 @@ pub fn get_federation_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         session_policies,
         tags,
         packed_pct,
-    } = session_params(ctx.state, input)?;
+    } = session_params(ctx.state, ctx.account(), input)?;
 
     let arn = format!(
         "arn:aws:sts::{}:federated-user/{name}",
-        ctx.state.account_id
+        ctx.caller.account_id
     );
     let context = crate::authz::request_tag_context(&tags);
     let extra = crate::authz::as_extra(&context);
@@ -526,12 +557,13 @@ pub fn get_federation_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         has_session_policy: true,
         tags,
         source_identity: None,
+        account: String::new(),
     };
-    let (creds, _) = new_credentials(ctx.state, session)?;
+    let (creds, _) = new_credentials(ctx.state, ctx.account(), session)?;
     let mut out = json!({
         "Credentials": creds,
         "FederatedUser": {
-            "FederatedUserId": format!("{}:{name}", ctx.state.account_id),
+            "FederatedUserId": format!("{}:{name}", ctx.caller.account_id),
             "Arn": arn,
         },
     });
@@ -578,8 +610,9 @@ pub fn get_session_token(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
         has_session_policy: false,
         tags: Vec::new(),
         source_identity: None,
+        account: String::new(),
     };
-    let (creds, _) = new_credentials(ctx.state, session)?;
+    let (creds, _) = new_credentials(ctx.state, ctx.account(), session)?;
     Ok(json!({"Credentials": creds}))
 }
 
@@ -594,16 +627,14 @@ mod tests {
         assert!(check_session_name("has space").is_err());
         assert!(check_session_name(&"x".repeat(65)).is_err());
         assert_eq!(
-            parse_role_arn("123456789012", "arn:aws:iam::123456789012:role/a/b/R").as_deref(),
-            Some("R")
+            parse_role_arn("arn:aws:iam::123456789012:role/a/b/R"),
+            Some(("123456789012".into(), "R".into()))
         );
         assert_eq!(
-            parse_role_arn("123456789012", "arn:aws:iam::999999999999:role/R"),
-            None
+            parse_role_arn("arn:aws:iam::999999999999:role/R"),
+            Some(("999999999999".into(), "R".into()))
         );
-        assert_eq!(
-            parse_role_arn("123456789012", "arn:aws:iam::123456789012:user/R"),
-            None
-        );
+        assert_eq!(parse_role_arn("arn:aws:iam::123456789012:user/R"), None);
+        assert_eq!(parse_role_arn("arn:aws:iam::12345:role/R"), None);
     }
 }

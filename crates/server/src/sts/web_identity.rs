@@ -175,7 +175,7 @@ fn verify_signature(cache: &JwksCache, issuer: &str, jwt: &Jwt) -> AwsResult<()>
 }
 
 /// `iss` → the provider of this account it names.
-fn provider_for(state: &AppState, iss: &str) -> AwsResult<OidcProvider> {
+fn provider_for(state: &AppState, account: &str, iss: &str) -> AwsResult<OidcProvider> {
     let not_found = || {
         invalid_token(format!(
             "No OpenIDConnect provider found in your account for {iss}"
@@ -188,13 +188,17 @@ fn provider_for(state: &AppState, iss: &str) -> AwsResult<OidcProvider> {
     };
     let arn = format!(
         "arn:aws:iam::{}:oidc-provider/{}",
-        state.account_id,
+        account,
         rest.trim_end_matches('/')
     );
     // Cached per store generation like users and roles: the token exchange is a hot path and
     // must not read the database (several nodes: a round trip) for every request.
-    let p: Option<OidcProvider> =
-        crate::entities::cached_row(state, Table::Meta, &format!("oidc-provider\0{arn}"))?;
+    let p: Option<OidcProvider> = crate::entities::cached_row(
+        state,
+        account,
+        Table::Meta,
+        &format!("oidc-provider\0{arn}"),
+    )?;
     p.filter(|p| p.http == http).ok_or_else(not_found)
 }
 
@@ -268,7 +272,12 @@ pub fn assume_role_with_web_identity(
     // The token: well formed, from a provider of this account, signed by it, current, for us.
     let jwt = decode_jwt(token)?;
     let iss = jwt.claims["iss"].as_str().unwrap_or("").to_owned();
-    let provider = provider_for(state, &iss)?;
+    // The role's account: its providers are the ones that count. (A role ARN that does not
+    // parse is refused below, after the token's own checks, as AWS orders them.)
+    let account = super::tokens::parse_role_arn(role_arn)
+        .map(|(a, _)| a)
+        .unwrap_or_else(|| state.bootstrap_account.clone());
+    let provider = provider_for(state, &account, &iss)?;
     verify_signature(&state.jwks, &iss, &jwt)?;
     let number = |name: &str| jwt.claims[name].as_f64().map(|v| v as i64);
     let exp =
@@ -298,11 +307,11 @@ pub fn assume_role_with_web_identity(
     let subject = jwt.claims["sub"].as_str().unwrap_or("").to_owned();
 
     let denied = || AwsError::access_denied(NOT_AUTHORIZED);
-    let role_name =
-        super::tokens::parse_role_arn(&state.account_id, role_arn).ok_or_else(denied)?;
-    let role: Role = crate::entities::cached_entity::<Role>(state, Table::Roles, &role_name)?
-        .filter(|r| r.arn == role_arn)
-        .ok_or_else(denied)?;
+    let (_, role_name) = super::tokens::parse_role_arn(role_arn).ok_or_else(denied)?;
+    let role: Role =
+        crate::entities::cached_entity::<Role>(state, &account, Table::Roles, &role_name)?
+            .filter(|r| r.arn == role_arn)
+            .ok_or_else(denied)?;
     let duration = super::tokens::duration_param(input, 3600, 43200)?;
     if duration > role.max_session_duration {
         return Err(AwsError::validation(
@@ -316,7 +325,7 @@ pub fn assume_role_with_web_identity(
     if let Some(t) = &token_tags {
         with_tags["Tags"] = t.clone();
     }
-    let params = super::tokens::session_params(state, &with_tags)?;
+    let params = super::tokens::session_params(state, &account, &with_tags)?;
 
     // Only the trust policy decides, for the principal {"Federated": PROVIDER-ARN}.
     let trust = crate::authz::trust_policy(state, &role)?;
@@ -387,6 +396,7 @@ pub fn assume_role_with_web_identity(
         state,
         &super::tokens::RoleSession {
             role: &role,
+            account: &account,
             session_name,
             now,
             duration,

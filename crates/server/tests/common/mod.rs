@@ -302,7 +302,17 @@ pub fn user_with_key(root: &Client, name: &str) -> Client {
 impl Client {
     /// A signed ECR (JSON 1.1) call; Ok(output) or Err((status, __type, message)).
     pub fn ecr(&self, action: &str, input: Value) -> Result<Value, (u16, String, String)> {
-        let svc = kagi_api::service("ecr").unwrap();
+        self.json("ecr", action, input)
+    }
+
+    /// A JSON 1.1 call (ECR, Organizations) signed for `service`.
+    pub fn json(
+        &self,
+        service: &str,
+        action: &str,
+        input: Value,
+    ) -> Result<Value, (u16, String, String)> {
+        let svc = kagi_api::service(service).unwrap();
         let op = svc.operation(action).unwrap();
         let (target, body) = kagi_api::json11::encode_request(svc, op, &input);
         let mut headers = vec![
@@ -315,7 +325,7 @@ impl Client {
         ];
         let params = SigningParams {
             region: "ap-northeast-1",
-            service: "ecr",
+            service,
             time: SystemTime::now(),
         };
         kagi_sigv4::sign_headers("POST", "/", "", &mut headers, &body, &self.creds, &params)

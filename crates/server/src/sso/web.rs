@@ -1,0 +1,796 @@
+//! HTTP for Identity Center's sign-in half: the sso-oidc and portal APIs (rest-json, decoded
+//! and validated by kagi-api against botocore's models) and the access portal's pages under
+//! `/start` (sign in with the identity store's user name and password, approve a device code
+//! or a PKCE request, see your accounts and roles, copy access keys, open the console).
+//!
+//! The pages follow the console's rules: the console's stylesheet and security headers (CSP
+//! without inline script, no framing, no referrer), an HttpOnly SameSite=Lax session cookie
+//! whose value is only stored hashed, a per-session CSRF token on every form, argon2id
+//! password checks whose timing does not tell whether the user exists.
+
+use super::tokens::{self, PortalSession};
+use super::{oidc, portal};
+use crate::error::AwsError;
+use crate::identity_center::{self, Instance};
+use crate::state::AppState;
+use crate::store::{GLOBAL, StoreExt};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use kagi_console::html::esc;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+const COOKIE: &str = "kagi-portal";
+const BODY_LIMIT: usize = 64 << 10;
+
+#[derive(Clone)]
+struct Web {
+    state: Arc<AppState>,
+    /// The console's router: the portal's "Management console" link federates into it.
+    console: Router,
+}
+
+pub fn router(state: Arc<AppState>, console: Router) -> Router {
+    let web = Web { state, console };
+    Router::new()
+        .route("/client/register", axum::routing::post(oidc_entry))
+        .route("/device_authorization", axum::routing::post(oidc_entry))
+        .route("/token", axum::routing::post(oidc_entry))
+        .route("/authorize", axum::routing::get(authorize_entry))
+        .route("/federation/credentials", axum::routing::get(portal_entry))
+        .route("/assignment/accounts", axum::routing::get(portal_entry))
+        .route("/assignment/roles", axum::routing::get(portal_entry))
+        .route("/logout", axum::routing::post(portal_entry))
+        .route("/start", axum::routing::any(page_entry))
+        .route("/start/", axum::routing::any(page_entry))
+        .route("/start/{*rest}", axum::routing::any(page_entry))
+        .with_state(web)
+}
+
+fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn body_of(req: Request) -> Result<(axum::http::request::Parts, Bytes), Response> {
+    let (parts, body) = req.into_parts();
+    match http_body_util::Limited::new(body, BODY_LIMIT)
+        .collect()
+        .await
+    {
+        Ok(c) => Ok((parts, c.to_bytes())),
+        Err(_) => Err((StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()),
+    }
+}
+
+/// The address clients reach this server at (`--public-url`, else the request's Host).
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(u) = &state.public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+/// A rest-json error as sso-oidc and the portal send them: `x-amzn-errortype` and a JSON body
+/// (`error`/`error_description` for OIDC, `message` for the portal).
+fn rest_error(e: &AwsError, oidc: bool) -> Response {
+    let body = if oidc {
+        let (error, description) = e
+            .message
+            .split_once('\n')
+            .unwrap_or(("invalid_request", &e.message));
+        serde_json::json!({"error": error, "error_description": description})
+    } else {
+        serde_json::json!({"message": e.message})
+    };
+    let mut r = (
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&e.code) {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+fn json_ok(body: Vec<u8>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+fn operation(
+    service: &str,
+    method: &Method,
+    path: &str,
+) -> Option<&'static kagi_api::model::Operation> {
+    let svc = kagi_api::service(service)?;
+    svc.operations().iter().find(|op| {
+        op.http_method == method.as_str() && op.request_uri.split('?').next() == Some(path)
+    })
+}
+
+async fn oidc_entry(State(web): State<Web>, req: Request) -> Response {
+    let (parts, body) = match body_of(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(op) = operation("sso-oidc", &parts.method, parts.uri.path()) else {
+        return rest_error(
+            &AwsError::new(404, "InvalidRequestException", "no such operation"),
+            true,
+        );
+    };
+    let input = match kagi_api::rest::decode_server_request(op, &[], &[], &body) {
+        Ok(v) => v,
+        Err(e) => {
+            return rest_error(
+                &oidc::oidc_error(e.status, &e.code, "invalid_request", &e.message),
+                true,
+            );
+        }
+    };
+    let base = base_url(&web.state, &parts.headers);
+    let state = web.state.clone();
+    let now = crate::ids::now_secs();
+    let name = op.name;
+    let out = tokio::task::spawn_blocking(move || match name {
+        "RegisterClient" => oidc::register_client(&state, &input, now),
+        "StartDeviceAuthorization" => oidc::start_device_authorization(&state, &base, &input, now),
+        "CreateToken" => oidc::create_token(&state, &input, now),
+        _ => Err(oidc::oidc_error(
+            400,
+            "InvalidRequestException",
+            "invalid_request",
+            "CreateTokenWithIAM is not served",
+        )),
+    })
+    .await
+    .unwrap_or_else(|e| Err(AwsError::from(anyhow::anyhow!("{e}"))));
+    match out {
+        Ok(v) => json_ok(kagi_api::rest::encode_server_response(op, &v)),
+        Err(e) if e.message.contains('\n') => rest_error(&e, true),
+        Err(e) => {
+            let status = e.status;
+            rest_error(
+                &oidc::oidc_error(status, &e.code, "server_error", &e.message),
+                true,
+            )
+        }
+    }
+}
+
+async fn authorize_entry(State(web): State<Web>, req: Request) -> Response {
+    let q = query_pairs(req.uri().query());
+    let state = web.state.clone();
+    let now = crate::ids::now_secs();
+    match tokio::task::spawn_blocking(move || oidc::authorize(&state, &q, now)).await {
+        Ok(Ok(next)) => kagi_console::secure(kagi_console::redirect(&next, &[])),
+        Ok(Err(why)) => page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in request refused",
+            &format!("<p>{}</p>", esc(&why)),
+        ),
+        Err(_) => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            "<p>The request failed.</p>",
+        ),
+    }
+}
+
+async fn portal_entry(State(web): State<Web>, req: Request) -> Response {
+    let (parts, body) = match body_of(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(op) = operation("sso", &parts.method, parts.uri.path()) else {
+        return rest_error(
+            &AwsError::new(404, "InvalidRequestException", "no such operation"),
+            false,
+        );
+    };
+    let input = match kagi_api::rest::decode_server_request(
+        op,
+        &query_pairs(parts.uri.query()),
+        &header_pairs(&parts.headers),
+        &body,
+    ) {
+        Ok(v) => v,
+        Err(e) => {
+            return rest_error(
+                &AwsError::new(e.status, "InvalidRequestException", e.message),
+                false,
+            );
+        }
+    };
+    let token = input["accessToken"].as_str().map(str::to_owned);
+    let state = web.state.clone();
+    let now = crate::ids::now_secs();
+    let name = op.name;
+    let out = tokio::task::spawn_blocking(move || {
+        portal::handle(&state, name, token.as_deref(), &input, now, "us-east-1")
+    })
+    .await
+    .unwrap_or_else(|e| Err(AwsError::from(anyhow::anyhow!("{e}"))));
+    match out {
+        Ok(v) => json_ok(kagi_api::rest::encode_server_response(op, &v)),
+        Err(e) => rest_error(&e, false),
+    }
+}
+
+// ---- pages ----
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · AWS access portal · kagi</title><link rel=\"stylesheet\" href=\"/console/static/console.css\"></head><body><header class=\"topbar\"><span class=\"brand\">kagi · AWS access portal</span></header><main id=\"main\" class=\"page\"><h1>{}</h1>{}</main></body></html>",
+        esc(title),
+        esc(title),
+        body
+    );
+    kagi_console::secure(kagi_console::html_response(status, html))
+}
+
+fn session_cookie(value: &str, max_age: i64) -> String {
+    format!("{COOKIE}={value}; HttpOnly; SameSite=Lax; Path=/start; Max-Age={max_age}")
+}
+
+fn cookie_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn portal_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Option<(PortalSession, Instance)> {
+    let c = cookie_of(headers)?;
+    let s: PortalSession = tokens::get(state, "portal", &tokens::hash(&c)).ok()??;
+    if s.expires <= now {
+        return None;
+    }
+    let instance = oidc::instance_by_id(state, &s.instance_id).ok()??;
+    Some((s, instance))
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn field<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
+    f.iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// Only same-origin, relative `/start…` paths are followed after sign-in.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with("/start") && !next.starts_with("//") && !next.contains(['\\', '\r', '\n']) {
+        next
+    } else {
+        "/start/"
+    }
+}
+
+async fn page_entry(
+    State(web): State<Web>,
+    ConnectInfo(_peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let (parts, body) = match body_of(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let console = web.console.clone();
+    let state = web.state.clone();
+    let r = tokio::task::spawn_blocking(move || pages(&state, &parts, &body)).await;
+    match r {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(Federate(creds))) => federate(console, creds).await,
+        Err(_) => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            "<p>The request failed.</p>",
+        ),
+    }
+}
+
+/// Role credentials to sign in to the console with (the portal's "Management console").
+struct Federate(Value);
+
+fn pages(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+) -> Result<Response, Federate> {
+    let now = crate::ids::now_secs();
+    let path = parts.uri.path().trim_end_matches('/');
+    let sub = path.strip_prefix("/start").unwrap_or("");
+    let q = query_pairs(parts.uri.query());
+    let session = portal_session(state, &parts.headers, now);
+    let post = parts.method == Method::POST;
+    let f = if post { form(body) } else { Vec::new() };
+    // Every POST but the sign-in carries the session's CSRF token.
+    if post && sub != "/signin" {
+        let ok = session.as_ref().is_some_and(|(s, _)| {
+            crate::crypto::ct_eq(s.csrf.as_bytes(), field(&f, "csrf").as_bytes())
+        });
+        if !ok {
+            return Ok(page(
+                StatusCode::FORBIDDEN,
+                "Request refused",
+                "<p>The form expired. Go back and try again.</p>",
+            ));
+        }
+    }
+    let here = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/start/".into());
+    match (sub, post, &session) {
+        ("/signin", true, _) => Ok(sign_in(state, &f, now)),
+        ("/signout", true, Some((s, _))) => {
+            if let Some(c) = cookie_of(&parts.headers) {
+                let _ = tokens::delete(state, "portal", &tokens::hash(&c));
+            }
+            let _ = s;
+            Ok(kagi_console::secure(kagi_console::redirect(
+                "/start/",
+                &[session_cookie("", 0)],
+            )))
+        }
+        (_, false, None) => Ok(sign_in_form(state, &here, None)),
+        ("/device", false, Some((s, _))) => Ok(device_form(
+            s,
+            q.iter()
+                .find(|(k, _)| k == "user_code")
+                .map(|(_, v)| v.as_str())
+                .unwrap_or(""),
+        )),
+        ("/device", true, Some((s, i))) => Ok(device_approve(state, s, i, &f, now)),
+        ("/authorize", false, Some((s, _))) => Ok(authorize_form(
+            state,
+            s,
+            q.iter()
+                .find(|(k, _)| k == "request")
+                .map(|(_, v)| v.as_str())
+                .unwrap_or(""),
+            now,
+        )),
+        ("/authorize", true, Some((s, i))) => Ok(authorize_approve(state, s, i, &f, now)),
+        ("/credentials", true, Some((s, i))) => Ok(credentials(state, s, i, &f, now)),
+        ("/console", true, Some((s, i))) => console_link(state, s, i, &f, now),
+        ("" | "/", false, Some((s, i))) => Ok(home(state, s, i)),
+        _ => Ok(page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "<p>No such page. <a href=\"/start/\">Your accounts</a></p>",
+        )),
+    }
+}
+
+fn sign_in_form(state: &AppState, next: &str, error: Option<&str>) -> Response {
+    let instance = oidc::instance_for_start_url(state, "/start").ok().flatten();
+    let notice = match instance {
+        None => "<p class=\"error\" role=\"alert\">IAM Identity Center is not enabled on this server (sso-admin CreateInstance).</p>".to_owned(),
+        Some(_) => String::new(),
+    };
+    let err = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    page(
+        if error.is_some() {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        },
+        "Sign in",
+        &format!(
+            "{notice}{err}<form method=\"post\" action=\"/start/signin\" class=\"form\"><input type=\"hidden\" name=\"next\" value=\"{}\"><label>Username <input name=\"username\" autocomplete=\"username\" required></label><label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label><button type=\"submit\" class=\"primary\">Sign in</button></form>",
+            esc(safe_next(next))
+        ),
+    )
+}
+
+fn sign_in(state: &AppState, f: &[(String, String)], now: i64) -> Response {
+    let next = safe_next(field(f, "next")).to_owned();
+    let Ok(Some(instance)) = oidc::instance_for_start_url(state, "/start") else {
+        return sign_in_form(
+            state,
+            &next,
+            Some("IAM Identity Center is not enabled on this server."),
+        );
+    };
+    let name = field(f, "username");
+    let password = field(f, "password");
+    let user = state
+        .store(GLOBAL)
+        .view(|tx| identity_center::user_by_name(tx, &instance.identity_store_id, name))
+        .ok()
+        .flatten();
+    // Hash anyway when the user or password is missing: the timing tells nothing.
+    let ok = match user.as_ref().and_then(|u| u.password_phc.as_deref()) {
+        Some(phc) => kagi_console::password::verify(password, phc),
+        None => {
+            let _ = kagi_console::password::verify(password, dummy_phc());
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        return sign_in_form(state, &next, Some("Incorrect username or password."));
+    };
+    let cookie = tokens::random_token(32);
+    let s = PortalSession {
+        instance_id: instance.id.clone(),
+        user_id: user.id.clone(),
+        csrf: tokens::random_token(24),
+        expires: now + instance.session_secs,
+    };
+    if tokens::put(state, "portal", &tokens::hash(&cookie), &s).is_err() {
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign in",
+            "<p>The sign-in could not be recorded.</p>",
+        );
+    }
+    kagi_console::secure(kagi_console::redirect(
+        &next,
+        &[session_cookie(&cookie, instance.session_secs)],
+    ))
+}
+
+fn dummy_phc() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| kagi_console::password::hash(&kagi_console::password::random_password()))
+}
+
+fn csrf(s: &PortalSession) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(&s.csrf)
+    )
+}
+
+fn device_form(s: &PortalSession, code: &str) -> Response {
+    page(
+        StatusCode::OK,
+        "Authorize request",
+        &format!(
+            "<p>A device or application asks to act as you. Approve it only if you started it and the code matches what it shows.</p><form method=\"post\" action=\"/start/device\" class=\"form\">{}<label>Code <input name=\"user_code\" value=\"{}\" required autocomplete=\"off\"></label><button type=\"submit\" name=\"decision\" value=\"allow\" class=\"primary\">Allow access</button> <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+            csrf(s),
+            esc(code)
+        ),
+    )
+}
+
+fn device_approve(
+    state: &AppState,
+    s: &PortalSession,
+    instance: &Instance,
+    f: &[(String, String)],
+    now: i64,
+) -> Response {
+    let code = field(f, "user_code").trim().to_ascii_uppercase();
+    let allow = field(f, "decision") == "allow";
+    let found: Option<Value> = tokens::get(state, "usercode", &code).ok().flatten();
+    let device_key = found
+        .as_ref()
+        .filter(|v| v["expires"].as_i64().unwrap_or(0) > now)
+        .and_then(|v| v["device"].as_str().map(str::to_owned));
+    let Some(key) = device_key else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Authorize request",
+            "<p class=\"error\" role=\"alert\">This code is unknown or has expired.</p>",
+        );
+    };
+    let d: Option<tokens::Device> = tokens::get(state, "device", &key).ok().flatten();
+    let Some(mut d) = d.filter(|d| d.instance_id == instance.id && d.approved_by.is_none()) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Authorize request",
+            "<p class=\"error\" role=\"alert\">This code is unknown or has expired.</p>",
+        );
+    };
+    d.approved_by = Some(if allow {
+        s.user_id.clone()
+    } else {
+        String::new()
+    });
+    let _ = tokens::put(state, "device", &key, &d);
+    let _ = tokens::delete(state, "usercode", &code);
+    page(
+        StatusCode::OK,
+        if allow {
+            "Request approved"
+        } else {
+            "Request denied"
+        },
+        if allow {
+            "<p>You can close this window and return to your terminal.</p>"
+        } else {
+            "<p>The request was denied.</p>"
+        },
+    )
+}
+
+fn authorize_form(state: &AppState, s: &PortalSession, request: &str, now: i64) -> Response {
+    let a: Option<tokens::Authorization> = tokens::get(state, "authreq", request).ok().flatten();
+    let Some(a) = a.filter(|a| a.expires > now) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Authorize request",
+            "<p class=\"error\" role=\"alert\">This request is unknown or has expired.</p>",
+        );
+    };
+    let client: Option<tokens::Client> = tokens::get(state, "client", &a.client_id).ok().flatten();
+    let name = client.map(|c| c.name).unwrap_or_default();
+    page(
+        StatusCode::OK,
+        "Allow access?",
+        &format!(
+            "<p><strong>{}</strong> asks to access your AWS accounts and roles (scopes: {}).</p><form method=\"post\" action=\"/start/authorize\" class=\"form\">{}<input type=\"hidden\" name=\"request\" value=\"{}\"><button type=\"submit\" name=\"decision\" value=\"allow\" class=\"primary\">Allow access</button> <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+            esc(&name),
+            esc(&a.scopes.join(", ")),
+            csrf(s),
+            esc(request)
+        ),
+    )
+}
+
+fn authorize_approve(
+    state: &AppState,
+    s: &PortalSession,
+    instance: &Instance,
+    f: &[(String, String)],
+    now: i64,
+) -> Response {
+    let request = field(f, "request");
+    let a: Option<tokens::Authorization> = tokens::take(state, "authreq", request).ok().flatten();
+    let Some(mut a) = a.filter(|a| a.expires > now && a.instance_id == instance.id) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Authorize request",
+            "<p class=\"error\" role=\"alert\">This request is unknown or has expired.</p>",
+        );
+    };
+    let mut target = a.redirect_uri.clone();
+    target.push(if target.contains('?') { '&' } else { '?' });
+    if field(f, "decision") != "allow" {
+        target.push_str(&format!(
+            "error=access_denied&state={}",
+            kagi_api::rest::percent_encode(&a.state, false)
+        ));
+        return kagi_console::secure(kagi_console::redirect(&target, &[]));
+    }
+    let code = tokens::random_token(32);
+    a.user_id = Some(s.user_id.clone());
+    a.expires = now + oidc::CODE_SECS;
+    if tokens::put(state, "code", &tokens::hash(&code), &a).is_err() {
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Authorize request",
+            "<p>The approval could not be recorded.</p>",
+        );
+    }
+    target.push_str(&format!(
+        "code={}&state={}",
+        kagi_api::rest::percent_encode(&code, false),
+        kagi_api::rest::percent_encode(&a.state, false)
+    ));
+    // The redirect goes to the client's loopback listener (checked at registration).
+    kagi_console::secure(kagi_console::redirect(&target, &[]))
+}
+
+fn home(state: &AppState, s: &PortalSession, instance: &Instance) -> Response {
+    let entitled = state
+        .store(GLOBAL)
+        .view(|tx| identity_center::entitlements(tx, instance, &s.user_id))
+        .unwrap_or_default();
+    let records = state
+        .store(GLOBAL)
+        .view(crate::accounts::all)
+        .unwrap_or_default();
+    let user = state
+        .store(GLOBAL)
+        .view(|tx| identity_center::user(tx, &instance.identity_store_id, &s.user_id))
+        .ok()
+        .flatten();
+    let mut rows = String::new();
+    for (account, ps) in &entitled {
+        let name = records
+            .iter()
+            .find(|r| r.id == *account)
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/start/console\" class=\"inline\">{c}<input type=\"hidden\" name=\"account\" value=\"{a}\"><input type=\"hidden\" name=\"role\" value=\"{r}\"><button type=\"submit\">Management console</button></form> <form method=\"post\" action=\"/start/credentials\" class=\"inline\">{c}<input type=\"hidden\" name=\"account\" value=\"{a}\"><input type=\"hidden\" name=\"role\" value=\"{r}\"><button type=\"submit\">Access keys</button></form></td></tr>",
+            esc(&name),
+            esc(account),
+            esc(&ps.name),
+            c = csrf(s),
+            a = esc(account),
+            r = esc(&ps.name),
+        ));
+    }
+    let table = if entitled.is_empty() {
+        "<p>You have no AWS account assignments yet. An administrator assigns permission sets to you (sso-admin CreateAccountAssignment).</p>".to_owned()
+    } else {
+        format!(
+            "<table><caption>Your accounts and roles</caption><thead><tr><th scope=\"col\">Account</th><th scope=\"col\">Account ID</th><th scope=\"col\">Permission set</th><th scope=\"col\">Access</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    };
+    page(
+        StatusCode::OK,
+        "AWS accounts",
+        &format!(
+            "<p>Signed in as <strong>{}</strong>.</p>{table}<form method=\"post\" action=\"/start/signout\">{}<button type=\"submit\">Sign out</button></form>",
+            esc(&user.map(|u| u.user_name).unwrap_or_default()),
+            csrf(s)
+        ),
+    )
+}
+
+/// Role credentials for the signed-in user (`None`: not entitled).
+fn role_credentials(
+    state: &AppState,
+    s: &PortalSession,
+    instance: &Instance,
+    f: &[(String, String)],
+    now: i64,
+) -> Result<Value, AwsError> {
+    let grant = tokens::Grant {
+        instance_id: instance.id.clone(),
+        user_id: s.user_id.clone(),
+        client_id: String::new(),
+        scopes: Vec::new(),
+        expires: s.expires,
+        family: String::new(),
+    };
+    portal::get_role_credentials(
+        state,
+        &grant,
+        instance,
+        field(f, "account"),
+        field(f, "role"),
+        now,
+        "us-east-1",
+    )
+}
+
+fn credentials(
+    state: &AppState,
+    s: &PortalSession,
+    instance: &Instance,
+    f: &[(String, String)],
+    now: i64,
+) -> Response {
+    match role_credentials(state, s, instance, f, now) {
+        Ok(v) => {
+            let c = &v["roleCredentials"];
+            let text = format!(
+                "export AWS_ACCESS_KEY_ID=\"{}\"\nexport AWS_SECRET_ACCESS_KEY=\"{}\"\nexport AWS_SESSION_TOKEN=\"{}\"",
+                c["accessKeyId"].as_str().unwrap_or(""),
+                c["secretAccessKey"].as_str().unwrap_or(""),
+                c["sessionToken"].as_str().unwrap_or("")
+            );
+            page(
+                StatusCode::OK,
+                "Access keys",
+                &format!(
+                    "<p>Temporary credentials for <strong>{}</strong> in account <strong>{}</strong>. They expire; do not share them.</p><pre aria-label=\"Credentials\">{}</pre><p><a href=\"/start/\">Back to your accounts</a></p>",
+                    esc(field(f, "role")),
+                    esc(field(f, "account")),
+                    esc(&text)
+                ),
+            )
+        }
+        Err(e) => page(
+            StatusCode::FORBIDDEN,
+            "Access keys",
+            &format!("<p class=\"error\" role=\"alert\">{}</p>", esc(&e.message)),
+        ),
+    }
+}
+
+fn console_link(
+    state: &AppState,
+    s: &PortalSession,
+    instance: &Instance,
+    f: &[(String, String)],
+    now: i64,
+) -> Result<Response, Federate> {
+    match role_credentials(state, s, instance, f, now) {
+        Ok(v) => Err(Federate(v["roleCredentials"].clone())),
+        Err(e) => Ok(page(
+            StatusCode::FORBIDDEN,
+            "Management console",
+            &format!("<p class=\"error\" role=\"alert\">{}</p>", esc(&e.message)),
+        )),
+    }
+}
+
+/// Signs in to the console with role credentials through its own federation endpoint (an
+/// in-process call: the credentials never reach the browser), then sends the browser to the
+/// console with the sign-in token.
+async fn federate(console: Router, creds: Value) -> Response {
+    use tower::ServiceExt as _;
+    let session = serde_json::json!({
+        "sessionId": creds["accessKeyId"],
+        "sessionKey": creds["secretAccessKey"],
+        "sessionToken": creds["sessionToken"],
+    })
+    .to_string();
+    let uri = format!(
+        "/federation?Action=getSigninToken&Session={}",
+        kagi_api::rest::percent_encode(&session, false)
+    );
+    let Ok(req) = Request::builder().uri(uri).body(axum::body::Body::empty()) else {
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Management console",
+            "<p>The sign-in failed.</p>",
+        );
+    };
+    let Ok(resp) = console.oneshot(req).await;
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let token = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["SigninToken"].as_str().map(str::to_owned));
+    match token {
+        Some(t) => kagi_console::secure(kagi_console::redirect(
+            &format!(
+                "/federation?Action=login&Issuer=portal&Destination=%2Fconsole%2F&SigninToken={}",
+                kagi_api::rest::percent_encode(&t, false)
+            ),
+            &[],
+        )),
+        None => page(
+            StatusCode::BAD_GATEWAY,
+            "Management console",
+            "<p>The console refused the sign-in.</p>",
+        ),
+    }
+}
