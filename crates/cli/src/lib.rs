@@ -79,7 +79,9 @@
 //! * S3 (`http.rs` with `kagi_api::s3`): virtual-hosted or path-style addressing as botocore
 //!   chooses, CRC32 flexible checksums (a header over http, an aws-chunked trailer over https),
 //!   `x-amz-content-sha256`, streaming bodies from and to files, `Expect: 100-continue`.
-//! * Not implemented: SSO, instance/container credential providers (clear errors),
+//! * IAM Identity Center (`sso`): `sso login|logout`, `configure sso` and the SSO credential
+//!   provider with AWS CLI v2's caches (see `sso`).
+//! * Not implemented: instance/container credential providers (clear errors),
 //!   `--cli-input-yaml`, auto-prompt (accepted and ignored), `s3 website`, the official CLI's
 //!   hand-written options (`--zip-file`, ...), multi-token paginators (one page at a time).
 //!
@@ -114,6 +116,7 @@ pub mod output;
 pub mod params;
 mod policy_cmd;
 mod s3cmd;
+pub mod sso;
 mod tz;
 mod waiter;
 
@@ -313,6 +316,8 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
         "policy" => policy_cmd::run(g, sub, env, io),
         // The official CLI's hand-written `s3` commands (ls, cp, sync, ...).
         "s3" => s3cmd::run(g, sub, env, io),
+        // `sso login|logout` (the rest of `sso` is the portal API).
+        "sso" => sso::run(g, sub, env, io),
         name => match kagi_api::service(name) {
             Some(service) => invoke::service_command(service, g, sub, env, io),
             None => Err(CliError::Usage(format!(
@@ -341,6 +346,12 @@ fn pager_command(args: &[OsString], env: &Env) -> Option<String> {
         return None;
     }
     if rest.iter().any(|a| a == "help") {
+        return None;
+    }
+    // `sso login` waits for the person with its instructions on stdout.
+    if rest.first().map(String::as_str) == Some("sso")
+        && matches!(rest.get(1).map(String::as_str), Some("login" | "logout"))
+    {
         return None;
     }
     if let Some(v) = env.vars.get("AWS_PAGER") {
