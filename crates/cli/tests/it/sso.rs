@@ -716,9 +716,10 @@ fn configure_sso_writes_the_session_and_the_profile() {
     let (rc, err) = h.join().unwrap();
     let text = out.text();
     assert_eq!(rc, 0, "{text}{err}");
-    assert!(text.starts_with(&format!(
-        "SSO session name (Recommended): SSO start URL [None]: SSO region [None]: SSO registration scopes [sso:account:access]: "
-    )), "{text}");
+    assert!(
+        text.starts_with("SSO session name (Recommended): SSO start URL [None]: SSO region [None]: SSO registration scopes [sso:account:access]: "),
+        "{text}"
+    );
     let profile = format!("EcrReader-{}", w.account());
     assert!(text.ends_with(&format!(
         "The only AWS account available to you is: {a}\nUsing the account ID {a}\nThe only role available to you is: EcrReader\nUsing the role name \"EcrReader\"\nDefault client Region [None]: CLI default output format (json if not specified) [None]: Profile name [{profile}]: To use this profile, specify the profile name using --profile, as shown:\n\naws sts get-caller-identity --profile {profile}\n",
