@@ -383,18 +383,26 @@ fn on_pending(
     Ok(())
 }
 
-/// Opens `url` as Python's `webbrowser` does on Linux: `$BROWSER` (`%s` replaced, else the URL
-/// appended; the first of a `:`-separated list), else `xdg-open`. Failures are not errors.
+/// Opens `url` as Python's `webbrowser` does on Linux: `$BROWSER` (a `:`-separated list, each
+/// split as shlex does, `%s` replaced by the URL, else the URL appended), else `xdg-open`;
+/// never through a shell, never waited for. Failures are not errors.
 fn open_browser(s: &Session, url: &str) {
     let spawn = |cmd: &str| -> bool {
-        let line = if cmd.contains("%s") {
-            cmd.replace("%s", url)
-        } else {
-            format!("{cmd} {}", shell_quote(url))
+        let Ok(mut words) = creds::shell_split(cmd) else {
+            return false;
         };
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(line)
+        if words.is_empty() {
+            return false;
+        }
+        if words.iter().any(|w| w.contains("%s")) {
+            for w in &mut words {
+                *w = w.replace("%s", url);
+            }
+        } else {
+            words.push(url.to_string());
+        }
+        std::process::Command::new(&words[0])
+            .args(&words[1..])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -411,10 +419,6 @@ fn open_browser(s: &Session, url: &str) {
     if !spawn("xdg-open") {
         s.debug(|| "kagi: [DEBUG] Failed to open browser".into());
     }
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\"'\"'"))
 }
 
 /// The device code grant (`SSOTokenFetcher._poll_for_token`).
@@ -710,23 +714,31 @@ fn auth_code_flow(
     ))
 }
 
-/// `do_sso_login` with `force_refresh`: a new token, written to the cache.
+/// `do_sso_login`: a new token, written to the cache (without `force_refresh`, a cached token
+/// with 15 minutes left is used as it is).
 pub fn do_login(
     s: &Session,
     io: &mut Io,
     cfg: &LoginConfig,
     no_browser: bool,
     use_device_code: bool,
+    force_refresh: bool,
 ) -> Result<Value, CliError> {
+    let path = token_path(s.env, &cfg.start_url, cfg.session_name.as_deref());
+    if !force_refresh
+        && let Some(t) = read_json(&path)
+        && field(&t, "expiresAt")
+            .and_then(creds::parse_expiration)
+            .is_some_and(|e| e - now_secs() >= EXPIRY_WINDOW)
+    {
+        return Ok(t);
+    }
     let token = if cfg.session_name.is_some() && !use_device_code {
         auth_code_flow(s, io, cfg, no_browser)?
     } else {
         device_flow(s, io, cfg, no_browser)?
     };
-    write_json(
-        &token_path(s.env, &cfg.start_url, cfg.session_name.as_deref()),
-        &token,
-    )?;
+    write_json(&path, &token)?;
     Ok(token)
 }
 
@@ -835,7 +847,7 @@ fn login(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), Cli
     let empty = Props::default();
     let profile = s.profile()?.unwrap_or(&empty);
     let cfg = login_config(&s.files, profile, session.as_deref())?;
-    do_login(&s, io, &cfg, no_browser, device)?;
+    do_login(&s, io, &cfg, no_browser, device, true)?;
     writeln!(
         io.stdout,
         "Successfully logged into Start URL: {}",
@@ -1233,8 +1245,16 @@ fn list_all(
 /// `aws configure sso [--profile NAME] [--no-browser] [--use-device-code]`.
 pub fn configure(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
     let (no_browser, device, _) = login_args(args, false)?;
-    let s = Session::new(env, g)?;
-    let original_profile = g.profile.clone();
+    // The profile being configured (`--profile` or AWS_PROFILE), which may not exist yet; the
+    // clients use none (`_unset_session_profile`).
+    let choice = crate::config::choose_profile(g.profile.as_deref(), env);
+    let original_profile = choice.explicit.then(|| choice.name.clone());
+    let mut g = g.clone();
+    g.profile = None;
+    let mut env = env.clone();
+    env.vars.remove("AWS_PROFILE");
+    env.vars.remove("AWS_DEFAULT_PROFILE");
+    let s = Session::new(&env, &g)?;
     let profile_config: Props = original_profile
         .as_deref()
         .and_then(|p| s.files.set.profile(p))
@@ -1278,6 +1298,8 @@ pub fn configure(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result
     let lookup = |cfg: &[(String, String)], k: &str| {
         cfg.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone())
     };
+    // Only a new sso-session forces a new sign-in; otherwise a cached token is used.
+    let mut force_refresh = false;
     let cfg: LoginConfig = match &session {
         None => {
             write!(
@@ -1349,6 +1371,7 @@ pub fn configure(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result
                 if !raw.is_empty() {
                     set(&mut session_config, "sso_registration_scopes", raw.clone());
                 }
+                force_refresh = true;
                 LoginConfig {
                     session_name: Some(name.clone()),
                     start_url: url,
@@ -1358,7 +1381,7 @@ pub fn configure(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result
             }
         }
     };
-    let token = do_login(&s, p.io, &cfg, no_browser, device)?;
+    let token = do_login(&s, p.io, &cfg, no_browser, device, force_refresh)?;
     let access_token = field(&token, "accessToken").unwrap_or_default().to_string();
 
     // The account and the role.

@@ -735,6 +735,33 @@ fn configure_sso_writes_the_session_and_the_profile() {
     );
     let who = arn(&sb.run(&["sts", "get-caller-identity", "--profile", &profile]));
     assert_sso_arn(&w, &who);
+
+    // A second profile on the same session: the cached token serves (no sign-in), and
+    // `--profile` names the new profile, which need not exist yet.
+    let out = sb.run_with_stdin(
+        &["configure", "sso", "--profile", "second", "--no-browser"],
+        "my-sso\n\n\n",
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "SSO session name (Recommended): The only AWS account available to you is: {a}\nUsing the account ID {a}\nThe only role available to you is: EcrReader\nUsing the role name \"EcrReader\"\nDefault client Region [None]: CLI default output format (json if not specified) [None]: To use this profile, specify the profile name using --profile, as shown:\n\naws sts get-caller-identity --profile second\n",
+            a = w.account()
+        )
+    );
+    assert!(
+        sb.read(".aws/config").ends_with(&format!(
+            "[profile second]\nsso_session = my-sso\nsso_account_id = {}\nsso_role_name = EcrReader\n",
+            w.account()
+        )),
+        "{}",
+        sb.read(".aws/config")
+    );
+    assert_sso_arn(
+        &w,
+        &arn(&sb.run(&["sts", "get-caller-identity", "--profile", "second"])),
+    );
 }
 
 /// botocore reads kagi's caches (a boto3 Session of the profile gets the role credentials from
@@ -784,6 +811,121 @@ print(tok.token[:4])
     let written = read_json(&tf);
     assert_ne!(written["accessToken"], before);
     assert!(written["expiresAt"].as_str().unwrap().ends_with('Z'));
+    clear_role_cache(&w);
+    assert_sso_arn(
+        &w,
+        &arn(&w
+            .sb
+            .run(&["sts", "get-caller-identity", "--profile", "dev"])),
+    );
+}
+
+/// The browser tools of tests/browser (node, chromium, playwright-core), or `None`.
+fn browser_script() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    let chromium = std::env::var_os("KAGI_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (node && chromium.exists() && dir.join("node_modules/playwright-core").exists())
+        .then(|| dir.join("sso-login.mjs").canonicalize().unwrap())
+}
+
+/// Runs `args` (an `sso login` that opens `$BROWSER`) until it ends, or fails as soon as the
+/// browser script reports an error; returns stdout and the script's report.
+fn login_with_browser(
+    sb: &Sandbox,
+    args: &[&str],
+    log: &std::path::Path,
+    n: usize,
+) -> (String, Value) {
+    let (out, h) = spawn(sb, args);
+    let start = Instant::now();
+    let report = loop {
+        let lines: Vec<Value> = std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if lines.len() >= n {
+            break lines[n - 1].clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "no browser report: {}",
+            out.text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(report["ok"], true, "{report}\n{}", out.text());
+    let (rc, err) = h.join().unwrap();
+    assert_eq!(rc, 0, "{}{err}", out.text());
+    (out.text(), report)
+}
+
+/// `kagi sso login` with a real browser (Chromium through playwright-core, as `$BROWSER`):
+/// PKCE (the portal's approval redirects the browser to kagi's loopback listener), then the
+/// device code flow with the browser opened at the code's page.
+#[test]
+fn sso_login_in_chromium() {
+    let Some(script) = browser_script() else {
+        crate::common::skip_or_fail("node, chromium and tests/browser/node_modules");
+        return;
+    };
+    let mut w = world();
+    let log = w.sb.home().join("browser.log");
+    let browser = format!(
+        "node {} {} alice {PASSWORD} %s",
+        script.display(),
+        log.display()
+    );
+    w.sb.set("BROWSER", &browser);
+    let (text, report) = login_with_browser(&w.sb, &["sso", "login", "--profile", "dev"], &log, 1);
+    assert!(
+        text.starts_with("Attempting to open your default browser. If the browser does not open, open the following URL.\nIf you are unable to open the URL on this device, run this command again with the '--use-device-code' option.\n\n"),
+        "{text}"
+    );
+    assert!(
+        report["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:"),
+        "{report}"
+    );
+    assert!(
+        report["url"].as_str().unwrap().contains("/oauth/callback?"),
+        "{report}"
+    );
+    assert_eq!(report["violations"], serde_json::json!([]), "{report}");
+    assert_sso_arn(
+        &w,
+        &arn(&w
+            .sb
+            .run(&["sts", "get-caller-identity", "--profile", "dev"])),
+    );
+
+    let (text, report) = login_with_browser(
+        &w.sb,
+        &["sso", "login", "--profile", "dev", "--use-device-code"],
+        &log,
+        2,
+    );
+    assert!(
+        text.starts_with("Attempting to open your default browser.\nIf the browser does not open or you wish to use a different device to authorize this request, open the following URL:\n\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nThen enter the code:\n\n"), "{text}");
+    assert!(
+        report["text"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("approved"),
+        "{report}"
+    );
     clear_role_cache(&w);
     assert_sso_arn(
         &w,
