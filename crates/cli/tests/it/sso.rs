@@ -934,3 +934,41 @@ fn sso_login_in_chromium() {
             .run(&["sts", "get-caller-identity", "--profile", "dev"])),
     );
 }
+
+/// The official AWS CLI v2 (Debian's) takes the role credentials kagi cached: same file name
+/// (SSOCredentialFetcher's key), same content, so it answers without calling the portal.
+#[test]
+fn official_aws_cli_v2_uses_kagis_role_credential_cache() {
+    let Some(official) = crate::common::official_v2() else {
+        return;
+    };
+    let w = world();
+    device_login(&w, "dev");
+    let ours = arn(&w
+        .sb
+        .run(&["sts", "get-caller-identity", "--profile", "dev"]));
+    let out = std::process::Command::new(&official.bin)
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "dev",
+            "--endpoint-url",
+        ])
+        .arg(w.endpoint())
+        .env_clear()
+        .env("HOME", w.sb.home())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_PAGER", "")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{} {stdout}{}",
+        official.version,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["Arn"], ours.as_str());
+}
