@@ -13,7 +13,7 @@
 //!   (+ `sso_session`, or the legacy `sso_start_url`/`sso_region`): the token from the cache,
 //!   refreshed with its refresh token when less than 15 minutes remain, GetRoleCredentials at
 //!   the portal endpoint, the role credentials cached in `~/.aws/cli/cache`.
-//! * `kagi configure sso` ([`configure`]).
+//! * `kagi configure sso` ([`configure`]) and `kagi configure sso-session` ([`configure_session`]).
 //!
 //! Files (botocore's `JSONFileCache`, 0600): `~/.aws/sso/cache/<sha1(session name | start
 //! URL)>.json` holds the token (`startUrl`, `region`, `accessToken`, `expiresAt` as
@@ -1550,6 +1550,81 @@ pub fn configure(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result
         format!("Successfully configured SSO for profile: {profile_name}\n")
     };
     write!(p.io.stdout, "{msg}")?;
+    Ok(())
+}
+
+/// `aws configure sso-session`: the session's name, start URL, region and scopes, written to
+/// `[sso-session NAME]`.
+pub fn configure_session(
+    g: &Globals,
+    args: &[String],
+    env: &Env,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    if !args.is_empty() {
+        return Err(CliError::UnknownArgs(args.to_vec()));
+    }
+    let files = Files::load(env)?;
+    let mut p = Prompter { io };
+    let name = p
+        .get(
+            None,
+            "SSO session name",
+            Some("SSO session name: "),
+            &required,
+        )?
+        .unwrap_or_default();
+    let mut cfg: Vec<(String, String)> = files
+        .set
+        .sso_sessions
+        .get(&name)
+        .map(|props| props.0.clone())
+        .unwrap_or_default();
+    let lookup = |cfg: &[(String, String)], k: &str| {
+        cfg.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone())
+    };
+    let set = |cfg: &mut Vec<(String, String)>, k: &str, v: String| match cfg
+        .iter_mut()
+        .find(|(x, _)| x == k)
+    {
+        Some(e) => e.1 = v,
+        None => cfg.push((k.to_string(), v)),
+    };
+    for (key, text, check) in [
+        (
+            "sso_start_url",
+            "SSO start URL",
+            &start_url_check as &dyn Fn(&str, Option<&str>) -> Option<&'static str>,
+        ),
+        ("sso_region", "SSO region", &required),
+    ] {
+        if let Some(v) = p.get(lookup(&cfg, key).as_deref(), text, None, check)?
+            && !v.is_empty()
+        {
+            set(&mut cfg, key, v);
+        }
+    }
+    if lookup(&cfg, "sso_registration_scopes").is_none() {
+        set(&mut cfg, "sso_registration_scopes", DEFAULT_SCOPE.into());
+    }
+    if let Some(v) = p.get(
+        lookup(&cfg, "sso_registration_scopes").as_deref(),
+        "SSO registration scopes",
+        None,
+        &scopes_check,
+    )? && !v.is_empty()
+    {
+        set(&mut cfg, "sso_registration_scopes", v);
+    }
+    let edits: Vec<(String, EditValue)> = cfg
+        .iter()
+        .map(|(k, v)| (k.clone(), EditValue::Set(v.clone())))
+        .collect();
+    crate::configure::update_file(&files.config_path, &format!("sso-session {name}"), &edits)?;
+    write!(
+        p.io.stdout,
+        "\nCompleted configuring SSO session: {name}\nRun the following to login and refresh access token for this session:\n\naws sso login --sso-session {name}\n"
+    )?;
     Ok(())
 }
 

@@ -972,3 +972,53 @@ fn official_aws_cli_v2_uses_kagis_role_credential_cache() {
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["Arn"], ours.as_str());
 }
+
+#[test]
+fn configure_sso_session_then_login_with_it() {
+    let w = world();
+    let mut sb = Sandbox::new();
+    sb.set("AWS_ENDPOINT_URL", &w.endpoint());
+    let out = sb.run_with_stdin(
+        &["configure", "sso-session"],
+        &format!("\nteam\n{}\nus-east-1\n\n", w.start_url()),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout,
+        "SSO session name: A value is required\nSSO session name: SSO start URL [None]: SSO region [None]: SSO registration scopes [sso:account:access]: \nCompleted configuring SSO session: team\nRun the following to login and refresh access token for this session:\n\naws sso login --sso-session team\n"
+    );
+    assert_eq!(
+        sb.read(".aws/config"),
+        format!(
+            "[sso-session team]\nsso_start_url = {}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n",
+            w.start_url()
+        )
+    );
+    // `sso login --sso-session` without any profile (device code, approved in the portal).
+    let (out, h) = spawn(
+        &sb,
+        &[
+            "sso",
+            "login",
+            "--sso-session",
+            "team",
+            "--use-device-code",
+            "--no-browser",
+        ],
+    );
+    let text = out.wait_for("autofill the code upon loading:\n");
+    approve_device(&w.endpoint(), line_after(&text, "Then enter the code:\n"));
+    let (rc, err) = h.join().unwrap();
+    assert_eq!(rc, 0, "{}{err}", out.text());
+    assert!(
+        sb.home()
+            .join(format!(".aws/sso/cache/{}.json", sha1("team")))
+            .exists()
+    );
+    let out = sb.run(&["sso", "login", "--sso-session", "nope"]);
+    assert_eq!(out.code, 253);
+    assert_eq!(
+        out.stderr,
+        "\nThe specified sso-session does not exist: \"nope\"\n"
+    );
+}
