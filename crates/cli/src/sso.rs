@@ -1556,7 +1556,7 @@ pub fn configure(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result
 /// `aws configure sso-session`: the session's name, start URL, region and scopes, written to
 /// `[sso-session NAME]`.
 pub fn configure_session(
-    g: &Globals,
+    _g: &Globals,
     args: &[String],
     env: &Env,
     io: &mut Io,
