@@ -17,8 +17,10 @@
 //! the assume-role provider uses. `duration_seconds` is not used (botocore does not read it for
 //! web identity). The session name defaults to `botocore-session-<unix seconds>`.
 //!
-//! SSO and the instance/container providers are not implemented; profiles that need them get
-//! one clear sentence instead of a silent fall-through.
+//! 4. SSO (`sso_account_id`/`sso_role_name` with `sso_session` or the legacy
+//!    `sso_start_url`/`sso_region`; `crate::sso`), before the static keys.
+//!
+//! The instance/container providers are not implemented.
 //!
 //! The cache is the AWS CLI's own (`awscli/customizations/assumerole.py` installs one
 //! `JSONFileCache` for both the assume-role and the web identity provider;
@@ -192,10 +194,9 @@ fn profile_creds(
     if let Some(cfg) = web_identity_config(env, props)? {
         return web_identity(s, &cfg).map(Some);
     }
-    if props.get("sso_session").is_some() || props.get("sso_start_url").is_some() {
-        return Err(CliError::General(format!(
-            "The profile \"{name}\" uses IAM Identity Center (SSO), which kagi does not support yet."
-        )));
+    // botocore's SSOProvider: a profile with sso_account_id / sso_role_name.
+    if let Some(c) = crate::sso::credentials(s, name, props)? {
+        return Ok(Some(c));
     }
     // Static keys: the credentials file's, then credential_process, then the config file's.
     let in_creds_file = s.files.credentials_only.profile(name);

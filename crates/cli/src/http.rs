@@ -1106,7 +1106,7 @@ fn with_host_prefix(url: &str, prefix: &str, op: &'static Operation, input: &Val
 }
 
 /// A random UUID v4 (idempotency tokens).
-fn uuid_v4() -> String {
+pub(crate) fn uuid_v4() -> String {
     let mut b = [0u8; 16];
     if getrandom::fill(&mut b).is_err() {
         // No OS randomness: the clock still makes the token unique per call.

@@ -13,4 +13,5 @@ mod s3;
 mod seed;
 mod serve;
 mod services;
+mod sso;
 mod web_identity;

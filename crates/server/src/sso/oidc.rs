@@ -106,7 +106,7 @@ pub fn register_client(state: &AppState, i: &Value, now: i64) -> AwsResult<Value
     let redirect_uris = strings(i, "redirectUris");
     for u in &redirect_uris {
         // As AWS: PKCE redirects go to the client's own loopback listener.
-        if !(u.starts_with("http://127.0.0.1:") || u.starts_with("http://localhost:")) {
+        if loopback(u).is_none() {
             return Err(oidc_error(
                 400,
                 "InvalidRedirectUriException",
@@ -135,6 +135,33 @@ pub fn register_client(state: &AppState, i: &Value, now: i64) -> AwsResult<Value
         "clientIdIssuedAt": now,
         "clientSecretExpiresAt": c.expires,
     }))
+}
+
+/// A loopback redirect URI split into (host, port, path): `http://127.0.0.1[:PORT]/PATH` or
+/// `http://localhost[:PORT]/PATH`; `None` otherwise.
+fn loopback(u: &str) -> Option<(&str, Option<&str>, &str)> {
+    let rest = u.strip_prefix("http://")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
+        Some(_) => return None,
+        None => (authority, None),
+    };
+    matches!(host, "127.0.0.1" | "localhost").then_some((host, port, path))
+}
+
+/// Whether `requested` may be used with the registered redirect URI `registered`: equal, or,
+/// for a loopback URI registered without a port (AWS CLI v2 registers
+/// `http://127.0.0.1/oauth/callback` and listens on a random port), the same host and path on
+/// any port (RFC 8252 section 7.3).
+fn redirect_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    match (loopback(registered), loopback(requested)) {
+        (Some((h1, None, p1)), Some((h2, Some(_), p2))) => h1 == h2 && p1 == p2,
+        _ => false,
+    }
 }
 
 /// `XXXX-XXXX` from letters that read unambiguously.
@@ -353,7 +380,11 @@ pub fn authorize(state: &AppState, query: &[(String, String)], now: i64) -> Resu
         .map_err(|e| format!("{e:#}"))?
         .filter(|c: &Client| c.expires > now)
         .ok_or("unknown client")?;
-    if !c.redirect_uris.iter().any(|u| u == q("redirect_uri")) {
+    if !c
+        .redirect_uris
+        .iter()
+        .any(|u| redirect_matches(u, q("redirect_uri")))
+    {
         return Err("the redirect URI is not registered for this client".into());
     }
     if q("code_challenge").len() < 43 {
@@ -380,4 +411,31 @@ pub fn authorize(state: &AppState, query: &[(String, String)], now: i64) -> Resu
     };
     tokens::put(state, "authreq", &request, &a).map_err(|e| format!("{e:#}"))?;
     Ok(format!("/start/authorize?request={request}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_redirects_match_on_any_port_when_registered_without_one() {
+        let reg = "http://127.0.0.1/oauth/callback";
+        assert!(loopback(reg).is_some());
+        assert!(redirect_matches(
+            reg,
+            "http://127.0.0.1:49152/oauth/callback"
+        ));
+        assert!(!redirect_matches(reg, "http://127.0.0.1:49152/other"));
+        assert!(!redirect_matches(
+            reg,
+            "http://localhost:49152/oauth/callback"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1:1000/oauth/callback",
+            "http://127.0.0.1:2000/oauth/callback"
+        ));
+        assert!(loopback("https://evil.example/cb").is_none());
+        assert!(loopback("http://127.0.0.1.evil.example/cb").is_none());
+        assert!(loopback("http://127.0.0.1:x/cb").is_none());
+    }
 }

@@ -562,7 +562,7 @@ fn authorize_form(state: &AppState, s: &PortalSession, request: &str, now: i64) 
     };
     let client: Option<tokens::Client> = tokens::get(state, "client", &a.client_id).ok().flatten();
     let name = client.map(|c| c.name).unwrap_or_default();
-    page(
+    let resp = page(
         StatusCode::OK,
         "Allow access?",
         &format!(
@@ -572,7 +572,34 @@ fn authorize_form(state: &AppState, s: &PortalSession, request: &str, now: i64) 
             csrf(s),
             esc(request)
         ),
-    )
+    );
+    allow_form_redirect(resp, &a.redirect_uri)
+}
+
+/// The approval form's answer redirects to the client's loopback listener: browsers apply
+/// `form-action` to the redirects of a form submission (Chromium blocks it under `'self'`), so
+/// this page's policy also names the listener's origin (a loopback URI, checked at
+/// `/authorize`), and nothing else.
+fn allow_form_redirect(mut resp: Response, redirect_uri: &str) -> Response {
+    let Some(rest) = redirect_uri.strip_prefix("http://") else {
+        return resp;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.split(':').next().unwrap_or("");
+    if !matches!(host, "127.0.0.1" | "localhost")
+        || !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b':')
+    {
+        return resp;
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self' http://{authority}; base-uri 'none'"
+    )) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
 }
 
 fn authorize_approve(
