@@ -97,6 +97,11 @@ fuzz_target!(|data: &[u8]| {
                     Some(&compiled),
                     ResourcePolicyKind::Resource,
                 ),
+                // Control policies cap what an identity policy allows (evaluated below as a
+                // one-level SCP over an allow-everything identity).
+                PolicyType::ServiceControl | PolicyType::ResourceControl => {
+                    (vec![&deny], vec![&deny], None, ResourcePolicyKind::Resource)
+                }
             };
             let ev = evaluate(
                 &request,
