@@ -41,8 +41,6 @@ pub fn run(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
         }
         Some("export-credentials") => export_credentials(g, &args[1..], env, io),
         Some("import") => import(&args[1..], env, io),
-        Some("sso") => crate::sso::configure(g, &args[1..], env, io),
-        Some("sso-session") => crate::sso::configure_session(g, &args[1..], env, io),
         Some(other) if other.starts_with("--") => Err(CliError::UnknownArgs(args.to_vec())),
         Some(other) => Err(CliError::Usage(format!(
             "argument subcommand: Found invalid choice '{other}'\n"

@@ -86,6 +86,13 @@ impl Creds {
 }
 
 /// Credentials from the environment, if both keys are set.
+/// The SSO credential provider of the chain (`crate::sso`'s, set by [`crate::run`]): `sso`
+/// sits above this module (its login and configure commands use the chain), so the chain
+/// reaches it through this hook instead of an import.
+pub type SsoProvider = fn(&Session, &str, &Props) -> Result<Option<Creds>, CliError>;
+
+pub static SSO_PROVIDER: std::sync::OnceLock<SsoProvider> = std::sync::OnceLock::new();
+
 pub fn from_env(s: &Session) -> Result<Option<Creds>, CliError> {
     let env = s.env;
     let akid = env.var("AWS_ACCESS_KEY_ID");
@@ -195,7 +202,9 @@ fn profile_creds(
         return web_identity(s, &cfg).map(Some);
     }
     // botocore's SSOProvider: a profile with sso_account_id / sso_role_name.
-    if let Some(c) = crate::sso::credentials(s, name, props)? {
+    if let Some(provider) = SSO_PROVIDER.get()
+        && let Some(c) = provider(s, name, props)?
+    {
         return Ok(Some(c));
     }
     // Static keys: the credentials file's, then credential_process, then the config file's.

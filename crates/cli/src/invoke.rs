@@ -35,9 +35,6 @@ pub fn service_command(
     if opname == "help" {
         return crate::help::service(service, io);
     }
-    if opname == "wait" && service.waiters().next().is_some() {
-        return crate::waiter::run(service, g, &sub[1..], env, io);
-    }
     if service.cli_name == "ecr" && opname == "get-login-password" {
         return ecr_get_login_password(service, g, &sub[1..], env, io);
     }

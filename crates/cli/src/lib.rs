@@ -257,6 +257,8 @@ pub fn version_line(env: &Env) -> String {
 
 /// Runs one command in-process. `args` includes argv[0]. Returns the exit status.
 pub fn run(args: &[OsString], env: &Env, io: &mut Io) -> i32 {
+    // The chain's SSO provider lives above the chain (see `creds::SSO_PROVIDER`).
+    creds::SSO_PROVIDER.get_or_init(|| sso::credentials);
     let args: Vec<String> = match args
         .iter()
         .skip(1)
@@ -313,6 +315,13 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
     let sub = &rest[1..];
     match command.as_str() {
         "help" => help::top(io),
+        // `configure sso|sso-session` are the SSO module's (it builds on configure's editor).
+        "configure" if sub.first().map(String::as_str) == Some("sso") => {
+            sso::configure(g, &sub[1..], env, io)
+        }
+        "configure" if sub.first().map(String::as_str) == Some("sso-session") => {
+            sso::configure_session(g, &sub[1..], env, io)
+        }
         "configure" => configure::run(g, sub, env, io),
         "console" => console_cmd::run(g, sub, env, io),
         "policy" => policy_cmd::run(g, sub, env, io),
@@ -321,6 +330,13 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
         // `sso login|logout` (the rest of `sso` is the portal API).
         "sso" => sso::run(g, sub, env, io),
         name => match kagi_api::service(name) {
+            // `SERVICE wait WAITER` (the waiter polls through invoke's operations).
+            Some(service)
+                if sub.first().map(String::as_str) == Some("wait")
+                    && service.waiters().next().is_some() =>
+            {
+                waiter::run(service, g, &sub[1..], env, io)
+            }
             Some(service) => invoke::service_command(service, g, sub, env, io),
             None => Err(CliError::Usage(format!(
                 "argument command: Found invalid choice '{name}'\n"
@@ -352,7 +368,10 @@ fn pager_command(args: &[OsString], env: &Env) -> Option<String> {
     }
     // `sso login` waits for the person with its instructions on stdout.
     if rest.first().map(String::as_str) == Some("sso")
-        && matches!(rest.get(1).map(String::as_str), Some("login" | "logout"))
+        && matches!(
+            rest.get(1).map(String::as_str),
+            Some("login" | "logout" | "set-password")
+        )
     {
         return None;
     }

@@ -490,6 +490,10 @@ async fn run(
             Some((scheme, host_port)) => ecr.set_public_endpoint(scheme, host_port.to_owned()),
             None => ecr.set_public_endpoint("http", addr.to_string()),
         }
+        // Every account's background jobs run from the start, called or not.
+        if let Err(e) = ecr.start_all() {
+            tracing::error!(error = %format!("{e:#}"), "starting the accounts' registries");
+        }
     }
     // Each node's last-use records reach the shared store every LAST_USED_FLUSH.
     let flusher = {

@@ -141,6 +141,25 @@ impl Registries {
             .map(|(_, r)| r))
     }
 
+    /// Opens every account's ECR and starts its background jobs (garbage collection, lifecycle
+    /// policies): at start-up, so that an account nobody calls still has its lifecycle
+    /// policies applied and its uploads collected. Inside the server's runtime.
+    pub fn start_all(&self) -> Result<()> {
+        // Account records are the rows of `Table::Accounts` keyed by an account id (alias rows
+        // share the table).
+        let accounts: Vec<String> = store::AccountStore::new(self.kv.clone(), GLOBAL)
+            .view(|tx| tx.scan(Table::Accounts, ""))?
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| crate::ids::is_account_id(k))
+            .collect();
+        self.get_with_router(&self.bootstrap_account.clone())?;
+        for a in accounts {
+            self.get_with_router(&a)?;
+        }
+        Ok(())
+    }
+
     /// Every account's ECR opened so far (the bootstrap account's first).
     pub fn opened(&self) -> Vec<Arc<Ecr>> {
         let mut v = vec![self.bootstrap.clone()];
