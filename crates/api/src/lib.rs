@@ -175,6 +175,27 @@ pub fn services() -> &'static [&'static Service] {
 /// The service with CLI name `cli_name` (`iam`, `sts`, `ecr`, `s3api`, `configservice`), or a
 /// hidden alias of one (`runtime.sagemaker`).
 pub fn service(cli_name: &str) -> Option<&'static Service> {
+    // A server names the same few services on every request: remember what a name found
+    // (the catalogue search below reads the whole table; found names only, so the map stays
+    // as small as the set of services in use).
+    static FOUND: std::sync::RwLock<Vec<(&'static str, &'static Service)>> =
+        std::sync::RwLock::new(Vec::new());
+    if let Ok(found) = FOUND.read()
+        && let Some((_, s)) = found.iter().find(|(n, _)| *n == cli_name)
+    {
+        return Some(s);
+    }
+    let s = search(cli_name)?;
+    if let Ok(mut found) = FOUND.write()
+        && found.len() < 64
+        && !found.iter().any(|(n, _)| *n == cli_name)
+    {
+        found.push((Box::leak(cli_name.to_owned().into_boxed_str()), s));
+    }
+    Some(s)
+}
+
+fn search(cli_name: &str) -> Option<&'static Service> {
     if cli_name.is_empty() || cli_name.contains(['\n', '\t']) {
         return None;
     }
