@@ -23,6 +23,7 @@ impl Host for AllowAll {
             access_key_id: KEY.into(),
             arn: format!("arn:aws:iam::{ACCOUNT}:root"),
             account_id: ACCOUNT.into(),
+            notes: Default::default(),
         })
     }
 }

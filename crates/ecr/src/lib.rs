@@ -64,7 +64,71 @@ pub struct Caller {
     /// `arn:aws:iam::ACCT:user/x`, `arn:aws:sts::ACCT:assumed-role/R/s` or `arn:aws:iam::ACCT:root`.
     pub arn: String,
     pub account_id: String,
+    /// The host's notes on its decisions for this request (explanations for the event
+    /// history); kagi-ecr only carries them back to the host ([`Host::record_registry`]).
+    pub notes: Notes,
 }
+
+/// See [`Caller::notes`]. Equal whatever they hold: they are not part of who calls.
+#[derive(Clone, Default)]
+pub struct Notes(Arc<std::sync::Mutex<Vec<serde_json::Value>>>);
+
+impl Notes {
+    pub fn push(&self, v: serde_json::Value) {
+        if let Ok(mut n) = self.0.lock()
+            && n.len() < 16
+        {
+            n.push(v);
+        }
+    }
+
+    pub fn take(&self) -> Vec<serde_json::Value> {
+        self.0
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Notes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Notes")
+    }
+}
+
+impl PartialEq for Notes {
+    fn eq(&self, _: &Notes) -> bool {
+        true
+    }
+}
+
+impl Eq for Notes {}
+
+/// A registry (data plane) request that reached authorisation, for the host's event
+/// history: named by the ECR action it was authorised as (`InitiateLayerUpload`,
+/// `UploadLayerPart`, `CompleteLayerUpload`, `PutImage`, `BatchCheckLayerAvailability`,
+/// `BatchGetImage`, `GetDownloadUrlForLayer`, ...), as AWS records registry calls.
+#[derive(Debug, Clone)]
+pub struct RegistryEvent {
+    pub caller: Caller,
+    pub action: String,
+    pub region: String,
+    /// The account whose registry was called.
+    pub registry_id: String,
+    pub repository: String,
+    /// `imageTag`, `imageDigest`, `layerDigest`, `uploadId` as the route named them.
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// `(code, message)` when the request failed (denied or otherwise).
+    pub error: Option<(String, String)>,
+    pub user_agent: String,
+    pub source_ip: Option<std::net::IpAddr>,
+    /// Whether the request changes anything (its answer then waits for the event).
+    pub write: bool,
+}
+
+/// What [`Host::record_registry`] returns: resolves once the event is recorded (for writes,
+/// durably); `Err` when it could not be.
+pub type Recorded = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
 
 /// What kagi-ecr needs from the server.
 pub trait Host: Send + Sync + 'static {
@@ -84,6 +148,10 @@ pub trait Host: Send + Sync + 'static {
     /// outlive it. The default says "no expiry".
     fn session_expiry(&self, _caller: &Caller) -> Option<SystemTime> {
         None
+    }
+    /// Records a registry request in the host's event history. The default records nothing.
+    fn record_registry(&self, _event: RegistryEvent) -> Recorded {
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 

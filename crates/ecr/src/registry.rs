@@ -55,12 +55,99 @@ pub fn router(ecr: Arc<Ecr>) -> Router {
         .with_state(ecr)
 }
 
+/// What one registry request was authorised as, for the host's event history: the caller, the
+/// region and the last action and repository [`Req::authorize`] checked.
+#[derive(Default)]
+struct Trail(std::sync::Mutex<Option<(Caller, String, String, String)>>);
+
+impl Trail {
+    fn note(&self, caller: &Caller, region: &str, action: &str, repository: &str) {
+        if let Ok(mut t) = self.0.lock() {
+            *t = Some((
+                caller.clone(),
+                region.to_owned(),
+                action.to_owned(),
+                repository.to_owned(),
+            ));
+        }
+    }
+}
+
+/// The members a registry route names, as ECR's API would carry them.
+fn route_parameters(path: &str) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    match parse_route(path) {
+        Some(Route::Manifest(_, reference)) => {
+            let key = if reference.starts_with("sha256:") {
+                "imageDigest"
+            } else {
+                "imageTag"
+            };
+            m.insert(key.into(), reference.into());
+        }
+        Some(Route::Blob(_, digest)) => {
+            m.insert("layerDigest".into(), digest.into());
+        }
+        Some(Route::Upload(_, id)) => {
+            m.insert("uploadId".into(), id.into());
+        }
+        _ => {}
+    }
+    m
+}
+
 async fn dispatch(State(ecr): State<Arc<Ecr>>, req: Request) -> Response {
     let with_body = has_body(req.headers());
-    let mut resp = match handle(&ecr, req).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    let user_agent: String = req
+        .headers()
+        .get(header::USER_AGENT)
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(512)
+                .collect()
+        })
+        .unwrap_or_default();
+    let source_ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let path = req.uri().path().to_owned();
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let trail = Trail::default();
+    let (mut resp, error) = match handle(&ecr, req, &trail).await {
+        Ok(r) => (r, None),
+        Err(e) => {
+            let error = (e.code.to_owned(), e.message.clone());
+            (e.into_response(), Some(error))
+        }
     };
+    let noted = trail.0.lock().ok().and_then(|mut t| t.take());
+    if let Some((caller, region, action, repository)) = noted {
+        let event = crate::RegistryEvent {
+            caller,
+            action,
+            region,
+            registry_id: ecr.account_id.clone(),
+            repository,
+            parameters: route_parameters(&path),
+            error,
+            user_agent,
+            source_ip,
+            write,
+        };
+        if let Err(e) = ecr.host.record_registry(event).await
+            && write
+        {
+            // Not acknowledged: an acknowledged write always has its event.
+            resp = RegistryError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN",
+                format!("the request was carried out but its event could not be recorded: {e}"),
+            )
+            .into_response();
+        }
+    }
     // An error may leave the request body unread; the connection cannot be reused then, so
     // say so rather than let a client's pool hit a closed socket.
     if with_body && (resp.status().is_client_error() || resp.status().is_server_error()) {
@@ -190,6 +277,7 @@ struct Req<'a> {
     ecr: &'a Arc<Ecr>,
     caller: Caller,
     region: String,
+    trail: &'a Trail,
 }
 
 impl Req<'_> {
@@ -199,6 +287,7 @@ impl Req<'_> {
         name: &str,
         repo: Option<&Repo>,
     ) -> Result<(), RegistryError> {
+        self.trail.note(&self.caller, &self.region, action, name);
         self.ecr
             .host
             .authorize(
@@ -228,7 +317,7 @@ impl Req<'_> {
     }
 }
 
-async fn handle(ecr: &Arc<Ecr>, req: Request) -> Result<Response, RegistryError> {
+async fn handle(ecr: &Arc<Ecr>, req: Request, trail: &Trail) -> Result<Response, RegistryError> {
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let headers = parts.headers;
@@ -262,6 +351,7 @@ async fn handle(ecr: &Arc<Ecr>, req: Request) -> Result<Response, RegistryError>
             ecr,
             caller,
             region: c.region,
+            trail,
         };
         let repo = rq.repo(name, &["GetDownloadUrlForLayer"])?;
         return get_blob(&rq, &repo, digest, &headers, false).await;
@@ -281,6 +371,7 @@ async fn handle(ecr: &Arc<Ecr>, req: Request) -> Result<Response, RegistryError>
         ecr,
         caller,
         region,
+        trail,
     };
     match route {
         Route::Base => {

@@ -613,6 +613,9 @@ pub fn decide(
             rcp: rcp_levels.as_deref(),
         },
     );
+    if crate::trail::notes::active() {
+        crate::trail::notes::push(explanation(&ev, action, resource));
+    }
     if ev.is_allowed() {
         return Ok(Ok(()));
     }
@@ -626,6 +629,41 @@ pub fn decide(
         });
     tracing::debug!(caller = %subject.info.arn, action, resource, why = %ev.explain(), "denied");
     Ok(Err(msg))
+}
+
+/// kagi's explanation of a decision for the event history (administrators only; callers keep
+/// AWS's AccessDenied wording): the decision, why, every statement that applied with where it
+/// is, and the context keys conditions needed but the request lacked.
+fn explanation(ev: &Evaluation<'_>, action: &str, resource: &str) -> serde_json::Value {
+    let statements: Vec<serde_json::Value> = ev
+        .matched
+        .iter()
+        .map(|m| {
+            let sp = m.span();
+            serde_json::json!({
+                "effect": m.effect.as_str(),
+                "policy": m.policy.meta.id,
+                "policyArn": m.policy.meta.arn,
+                "policyType": format!("{:?}", m.role),
+                "sid": m.sid(),
+                "statementIndex": m.statement,
+                "line": sp.start.line,
+                "column": sp.start.column,
+                "level": m.level,
+            })
+        })
+        .collect();
+    let mut v = serde_json::json!({
+        "action": action,
+        "resource": resource,
+        "decision": ev.decision.as_str(),
+        "reason": ev.explain(),
+        "statements": statements,
+    });
+    if !ev.missing_context_keys.is_empty() {
+        v["missingContextKeys"] = serde_json::json!(ev.missing_context_keys);
+    }
+    v
 }
 
 /// A service-linked role (path `/aws-service-role/`): SCPs do not apply to it.

@@ -168,7 +168,8 @@ impl Backend for ConsoleHost {
                 message: e.message,
                 status: e.status,
             })?;
-        let caller = crate::ecr_host::ecr_caller(&caller);
+        let server_caller = caller;
+        let caller = crate::ecr_host::ecr_caller(&server_caller);
         let fut = ecr.call(&caller, region, operation, &input);
         // The console runs pages on blocking threads of the server's runtime.
         let out = match tokio::runtime::Handle::try_current() {
@@ -184,6 +185,26 @@ impl Backend for ConsoleHost {
                 .block_on(fut),
         };
         tracing::debug!(service = "ecr", action = operation, caller = %caller.arn, ok = out.is_ok(), "console call");
+        let err = out
+            .as_ref()
+            .err()
+            .map(|e| crate::dispatch::from_api(e.clone()));
+        crate::dispatch::record_console(
+            &self.state,
+            &server_caller,
+            IpAddr::from([127, 0, 0, 1]),
+            "ecr",
+            operation,
+            Some(input.clone()),
+            out.as_ref().ok().cloned(),
+            err.as_ref(),
+            caller.notes.take(),
+        )
+        .map_err(|e| CallError {
+            code: e.code,
+            message: e.message,
+            status: e.status,
+        })?;
         out.map_err(|e| CallError {
             code: e.code,
             message: e.message,

@@ -60,7 +60,24 @@ pub fn invoke(
         // signed request's; the answer decoded from the response body the same way.
         let (target, body) = kagi_api::json11::encode_request(svc, op, input);
         state.note_use(&caller.account_id, access_key_id, service, region, now);
-        let out = json_call(&ctx, service, &target, &body);
+        let (out, notes) =
+            crate::trail::notes::collect(|| json_call(&ctx, service, &target, &body));
+        let decoded = match &out {
+            Ok(bytes) => serde_json::from_slice(bytes).ok(),
+            Err(_) => None,
+        };
+        record_console(
+            state,
+            &caller,
+            source_ip,
+            service,
+            operation,
+            Some(input.clone()),
+            decoded,
+            out.as_ref().err(),
+            notes,
+        )
+        .map_err(|e| to_api(&e))?;
         tracing::debug!(
             service,
             action = operation,
@@ -73,10 +90,23 @@ pub fn invoke(
     let form = kagi_api::query::encode_pairs(op, svc, input);
     let (op, input) = kagi_api::query::decode(svc, &form)?;
     state.note_use(&caller.account_id, access_key_id, service, region, now);
-    let out = match service {
+    let kept = state.trail.enabled().then(|| input.clone());
+    let (out, notes) = crate::trail::notes::collect(|| match service {
         "iam" => crate::iam::handle(&ctx, op.name, input),
         _ => crate::sts::handle(&ctx, op.name, input),
-    };
+    });
+    record_console(
+        state,
+        &caller,
+        source_ip,
+        service,
+        operation,
+        kept,
+        out.as_ref().ok().cloned(),
+        out.as_ref().err(),
+        notes,
+    )
+    .map_err(|e| to_api(&e))?;
     // Credentials minted for the console (switch role) never leave the server: the console
     // names them by key id alone, so their session goes into the book.
     if let Ok(v) = &out
@@ -95,7 +125,21 @@ pub fn invoke(
     out.map_err(|e| to_api(&e))
 }
 
-pub fn query_call(ctx: &Ctx, service_name: &str, form: &[(String, String)]) -> AwsResult<String> {
+/// What the event history keeps of a call: its decoded input and its output.
+#[derive(Default)]
+pub struct Call {
+    pub input: Option<Value>,
+    pub output: Option<Value>,
+}
+
+/// A query-protocol operation (IAM, STS): decoded and validated by kagi-api, run, encoded.
+/// With `call`, the input and output are kept for the event history.
+pub fn query_call(
+    ctx: &Ctx,
+    service_name: &str,
+    form: &[(String, String)],
+    call: Option<&mut Call>,
+) -> AwsResult<String> {
     let service = match service_name {
         "iam" | "sts" => kagi_api::service(service_name).expect("iam and sts are modelled"),
         _ => {
@@ -107,10 +151,17 @@ pub fn query_call(ctx: &Ctx, service_name: &str, form: &[(String, String)]) -> A
         }
     };
     let (op, input) = kagi_api::query::decode(service, form).map_err(from_api)?;
-    let output: Value = match service_name {
-        "iam" => crate::iam::handle(ctx, op.name, input)?,
-        _ => crate::sts::handle(ctx, op.name, input)?,
+    let keep = call.is_some();
+    let kept_input = keep.then(|| input.clone());
+    let result = match service_name {
+        "iam" => crate::iam::handle(ctx, op.name, input),
+        _ => crate::sts::handle(ctx, op.name, input),
     };
+    if let Some(c) = call {
+        c.input = kept_input;
+        c.output = result.as_ref().ok().cloned();
+    }
+    let output = result?;
     Ok(kagi_api::xml::encode_response(
         service,
         op,
@@ -135,6 +186,7 @@ pub fn json_call(ctx: &Ctx, service_name: &str, target: &str, body: &[u8]) -> Aw
         "organizations" => crate::orgs::handle(ctx, op.name, input),
         "identitystore" => crate::sso::identitystore::handle(ctx, op.name, input),
         "sso-admin" => crate::sso::admin::handle(ctx, op.name, input),
+        "cloudtrail" => crate::cloudtrail::handle(ctx, op.name, input),
         _ => Err(AwsError::new(
             400,
             "UnknownOperationException",
@@ -149,6 +201,56 @@ pub fn json_call(ctx: &Ctx, service_name: &str, target: &str, body: &[u8]) -> Aw
             }
             Err(e)
         }
+    }
+}
+
+/// Records a console call in the event history (AWS records the console's calls as API calls,
+/// user agent `AWS Internal`); a write's event is durable before the page is answered.
+#[allow(clippy::too_many_arguments)]
+pub fn record_console(
+    state: &AppState,
+    caller: &crate::caller::Caller,
+    source_ip: IpAddr,
+    service: &str,
+    operation: &str,
+    input: Option<Value>,
+    output: Option<Value>,
+    error: Option<&AwsError>,
+    notes: Vec<Value>,
+) -> AwsResult<()> {
+    if !state.trail.enabled() {
+        return Ok(());
+    }
+    let mut ev = crate::trail::Event::new(
+        crate::trail::now_ms(),
+        &caller.account_id,
+        &format!("{service}.amazonaws.com"),
+        operation,
+    );
+    ev.identity = crate::trail::Identity::Caller(caller.clone());
+    ev.source_ip = source_ip;
+    ev.user_agent = "AWS Internal".to_owned();
+    ev.request_id = uuid::Uuid::new_v4().to_string();
+    ev.request_parameters = input;
+    ev.response_elements = output;
+    ev.error = error.map(|e| (e.code.clone(), e.message.clone()));
+    ev.resources = crate::trail::resources_of(&notes);
+    ev.explanation = notes;
+    match state.trail.submit(ev) {
+        Some(rx) => match rx.blocking_recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(AwsError::new(
+                500,
+                "InternalFailure",
+                format!("The request was carried out but its event could not be recorded: {e}"),
+            )),
+            Err(_) => Err(AwsError::new(
+                500,
+                "InternalFailure",
+                "The request was carried out but its event could not be recorded.",
+            )),
+        },
+        None => Ok(()),
     }
 }
 

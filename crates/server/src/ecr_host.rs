@@ -31,6 +31,7 @@ pub fn ecr_caller(c: &Caller) -> kagi_ecr::Caller {
         access_key_id: c.access_key_id.clone(),
         arn: c.arn(),
         account_id: c.account_id.clone(),
+        notes: Default::default(),
     }
 }
 
@@ -95,15 +96,27 @@ impl kagi_ecr::Host for ServerHost {
         };
         let region = resource_arn.split(':').nth(3).filter(|r| !r.is_empty());
         let rp = policy.as_ref().map(|p| (p, ResourcePolicyKind::Resource));
-        match crate::authz::decide(
-            &state,
-            &c,
-            action,
-            resource_arn,
-            rp,
-            &[],
-            (crate::ids::now_secs(), None, region),
-        ) {
+        let decide = || {
+            crate::authz::decide(
+                &state,
+                &c,
+                action,
+                resource_arn,
+                rp,
+                &[],
+                (crate::ids::now_secs(), None, region),
+            )
+        };
+        let decision = if state.trail.enabled() {
+            let (d, notes) = crate::trail::notes::collect(decide);
+            for n in notes {
+                caller.notes.push(n);
+            }
+            d
+        } else {
+            decide()
+        };
+        match decision {
             Ok(r) => r,
             Err(e) => Err(e.message),
         }
@@ -112,6 +125,60 @@ impl kagi_ecr::Host for ServerHost {
     fn caller_for_key(&self, access_key_id: &str) -> Option<kagi_ecr::Caller> {
         let state = self.state()?;
         auth::caller_for_key(&state, access_key_id).map(|c| ecr_caller(&c))
+    }
+
+    fn record_registry(&self, event: kagi_ecr::RegistryEvent) -> kagi_ecr::Recorded {
+        let Some(state) = self.state() else {
+            return Box::pin(std::future::ready(Ok(())));
+        };
+        if !state.trail.enabled() {
+            return Box::pin(std::future::ready(Ok(())));
+        }
+        let identity = match auth::caller_for_key(&state, &event.caller.access_key_id) {
+            Some(c) => crate::trail::Identity::Caller(c),
+            None => crate::trail::Identity::Unknown {
+                access_key_id: event.caller.access_key_id.clone(),
+            },
+        };
+        let mut ev = crate::trail::Event::new(
+            crate::trail::now_ms(),
+            &event.caller.account_id,
+            "ecr.amazonaws.com",
+            &event.action,
+        );
+        let mut params = event.parameters;
+        params.insert("registryId".into(), event.registry_id.clone().into());
+        params.insert("repositoryName".into(), event.repository.clone().into());
+        ev.identity = identity;
+        ev.region = event.region.clone();
+        if let Some(ip) = event.source_ip {
+            ev.source_ip = ip;
+        }
+        ev.user_agent = event.user_agent;
+        ev.request_id = uuid::Uuid::new_v4().to_string();
+        ev.request_parameters = Some(serde_json::Value::Object(params));
+        ev.error = event.error;
+        ev.read_only = !event.write;
+        ev.explanation = event.caller.notes.take();
+        ev.resources = crate::trail::resources_of(&ev.explanation);
+        if ev.resources.is_empty() {
+            ev.resources.push((
+                format!(
+                    "arn:aws:ecr:{}:{}:repository/{}",
+                    event.region, event.registry_id, event.repository
+                ),
+                "AWS::ECR::Repository".to_owned(),
+            ));
+        }
+        match state.trail.submit(ev) {
+            Some(rx) => Box::pin(async move {
+                match rx.await {
+                    Ok(r) => r,
+                    Err(_) => Err("the event history stopped".to_owned()),
+                }
+            }),
+            None => Box::pin(std::future::ready(Ok(()))),
+        }
     }
 
     fn session_expiry(&self, caller: &kagi_ecr::Caller) -> Option<SystemTime> {

@@ -38,6 +38,10 @@ pub const JSON_SERVICES: &[(&str, &str)] = &[
     ("AWSOrganizationsV20161128.", "organizations"),
     ("AWSIdentityStore.", "identitystore"),
     ("SWBExternalService.", "sso-admin"),
+    (
+        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.",
+        "cloudtrail",
+    ),
 ];
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -235,6 +239,8 @@ async fn aws_entry(
             started,
         );
     }
+    let key_id = parsed.as_ref().ok().map(|i| i.access_key_id.clone());
+    let region = parsed.as_ref().ok().map(|i| i.region.clone());
     let authed = parsed.and_then(|info| auth::authenticate(&state, &inreq, info, now));
     let authed = match authed {
         Ok(a) => a,
@@ -243,6 +249,27 @@ async fn aws_entry(
                 Proto::Query => f.for_query(),
                 Proto::Json => f.for_json(),
             };
+            // A failed authentication is recorded when it names an access key.
+            if let Some(key) = key_id.filter(|k| !k.is_empty())
+                && state.trail.enabled()
+            {
+                let mut ev = crate::trail::Event::new(
+                    crate::trail::now_ms(),
+                    &crate::ids::account_of_key(&key)
+                        .unwrap_or_else(|| state.bootstrap_account.clone()),
+                    &event_source(&service_name),
+                    &action,
+                );
+                ev.identity = crate::trail::Identity::Unknown { access_key_id: key };
+                ev.region = region.unwrap_or_else(|| "us-east-1".into());
+                ev.source_ip = peer.ip();
+                ev.user_agent = user_agent(&parts.headers);
+                ev.error = Some((e.code.clone(), e.message.clone()));
+                ev.request_id = request_id.clone();
+                // Refused before anything happened: nothing to wait for.
+                ev.read_only = true;
+                state.trail.submit(ev);
+            }
             let resp = error_response(&proto, Some(&service_name), &e, &request_id);
             return finish(
                 &parts.method,
@@ -274,25 +301,52 @@ async fn aws_entry(
                 source_ip: peer.ip(),
                 request_id: request_id.clone(),
             };
-            let out = if service_name == "kagi-identity-center" {
-                crate::sso::set_portal_password(&ctx, &body)
-                    .map(|v| v.to_string().into_bytes())
-                    .map_err(|mut e| {
-                        if e.code == "AccessDenied" {
-                            e.code = "AccessDeniedException".into();
-                        }
-                        e
-                    })
-            } else {
-                crate::dispatch::json_call(
-                    &ctx,
+            let (out, notes) = crate::trail::notes::collect(|| {
+                if service_name == "kagi-identity-center" {
+                    crate::sso::set_portal_password(&ctx, &body)
+                        .map(|v| v.to_string().into_bytes())
+                        .map_err(|mut e| {
+                            if e.code == "AccessDenied" {
+                                e.code = "AccessDeniedException".into();
+                            }
+                            e
+                        })
+                } else {
+                    crate::dispatch::json_call(
+                        &ctx,
+                        &service_name,
+                        target.as_deref().unwrap_or(""),
+                        &body,
+                    )
+                }
+            });
+            drop(ctx);
+            let durable = if state.trail.enabled() {
+                let mut ev = api_event(
+                    &authed,
                     &service_name,
-                    target.as_deref().unwrap_or(""),
-                    &body,
-                )
+                    &action,
+                    peer,
+                    &parts.headers,
+                    &request_id,
+                );
+                ev.request_parameters = serde_json::from_slice(&body).ok();
+                match &out {
+                    Ok(bytes) => ev.response_elements = serde_json::from_slice(bytes).ok(),
+                    Err(e) => ev.error = Some((e.code.clone(), e.message.clone())),
+                }
+                ev.resources = crate::trail::resources_of(&notes);
+                ev.explanation = notes;
+                state.trail.submit(ev)
+            } else {
+                None
             };
-            match out {
+            let resp = match out {
                 Ok(out) => json_response(out, &request_id),
+                Err(e) => error_response(&proto, Some(&service_name), &e, &request_id),
+            };
+            match durable_or_error(durable).await {
+                Ok(()) => resp,
                 Err(e) => error_response(&proto, Some(&service_name), &e, &request_id),
             }
         }
@@ -305,7 +359,12 @@ async fn aws_entry(
             let caller = crate::ecr_host::ecr_caller(&authed.caller);
             match &state.ecr {
                 Some(ecrs) if authed.info.service == "ecr" => {
-                    match crate::ecr_host::api_target(ecrs, &authed.caller, &body) {
+                    let params = state
+                        .trail
+                        .enabled()
+                        .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
+                        .flatten();
+                    let resp = match crate::ecr_host::api_target(ecrs, &authed.caller, &body) {
                         Ok(ecr) => {
                             ecr.handle_api(
                                 &caller,
@@ -316,6 +375,24 @@ async fn aws_entry(
                             .await
                         }
                         Err(e) => error_response(&proto, Some("ecr"), &e, &request_id),
+                    };
+                    if state.trail.enabled() {
+                        let mut ev =
+                            api_event(&authed, "ecr", &action, peer, &parts.headers, &request_id);
+                        ev.request_parameters = params;
+                        ev.explanation = caller.notes.take();
+                        let (resp, outcome) = json_outcome(resp).await;
+                        match outcome {
+                            Ok(v) => ev.response_elements = v,
+                            Err(e) => ev.error = Some(e),
+                        }
+                        ev.resources = crate::trail::resources_of(&ev.explanation);
+                        match durable_or_error(state.trail.submit(ev)).await {
+                            Ok(()) => resp,
+                            Err(e) => error_response(&proto, Some("ecr"), &e, &request_id),
+                        }
+                    } else {
+                        resp
                     }
                 }
                 _ => error_response(
@@ -341,9 +418,40 @@ async fn aws_entry(
                 request_id: request_id.clone(),
             };
             // Handlers run inline: SQLite calls take microseconds and writes are serialised anyway.
-            match query_call(&ctx, &authed.info.service, &form) {
-                Ok(xml) => xml_response(200, xml, &request_id),
-                Err(e) => error_response(&proto, Some(&authed.info.service), &e, &request_id),
+            if state.trail.enabled() {
+                let mut call = crate::dispatch::Call::default();
+                let (out, notes) = crate::trail::notes::collect(|| {
+                    query_call(&ctx, &authed.info.service, &form, Some(&mut call))
+                });
+                drop(ctx);
+                let mut ev = api_event(
+                    &authed,
+                    &authed.info.service,
+                    &action,
+                    peer,
+                    &parts.headers,
+                    &request_id,
+                );
+                ev.request_parameters = call.input;
+                match &out {
+                    Ok(_) => ev.response_elements = call.output,
+                    Err(e) => ev.error = Some((e.code.clone(), e.message.clone())),
+                }
+                ev.resources = crate::trail::resources_of(&notes);
+                ev.explanation = notes;
+                let resp = match out {
+                    Ok(xml) => xml_response(200, xml, &request_id),
+                    Err(e) => error_response(&proto, Some(&authed.info.service), &e, &request_id),
+                };
+                match durable_or_error(state.trail.submit(ev)).await {
+                    Ok(()) => resp,
+                    Err(e) => error_response(&proto, Some(&authed.info.service), &e, &request_id),
+                }
+            } else {
+                match query_call(&ctx, &authed.info.service, &form, None) {
+                    Ok(xml) => xml_response(200, xml, &request_id),
+                    Err(e) => error_response(&proto, Some(&authed.info.service), &e, &request_id),
+                }
             }
         }
     };
@@ -356,6 +464,94 @@ async fn aws_entry(
         &request_id,
         started,
     )
+}
+
+/// `iam.amazonaws.com` for `iam`, ... (CloudTrail's `eventSource`).
+fn event_source(service: &str) -> String {
+    match service {
+        "kagi-identity-center" => "identitystore.amazonaws.com".to_owned(),
+        "sso-admin" => "sso.amazonaws.com".to_owned(),
+        s => format!("{s}.amazonaws.com"),
+    }
+}
+
+fn user_agent(h: &HeaderMap) -> String {
+    let ua = h
+        .get(header::USER_AGENT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    // A user agent is the caller's to choose: bounded, as everything recorded.
+    ua.chars().take(512).collect()
+}
+
+/// The event of an authenticated API call, before its parts are filled in.
+fn api_event(
+    authed: &auth::Authenticated,
+    service: &str,
+    action: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    request_id: &str,
+) -> crate::trail::Event {
+    let mut ev = crate::trail::Event::new(
+        crate::trail::now_ms(),
+        &authed.caller.account_id,
+        &event_source(service),
+        action,
+    );
+    ev.identity = crate::trail::Identity::Caller(authed.caller.clone());
+    ev.region = authed.info.region.clone();
+    ev.source_ip = peer.ip();
+    ev.user_agent = user_agent(headers);
+    ev.request_id = request_id.to_owned();
+    ev
+}
+
+/// Waits until a write's event is durable (nothing for reads). A write whose event cannot be
+/// written is not acknowledged: the history never misses an acknowledged write.
+async fn durable_or_error(durable: Option<crate::trail::Durable>) -> AwsResult<()> {
+    let Some(rx) = durable else { return Ok(()) };
+    match rx.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(AwsError::new(
+            500,
+            "InternalFailure",
+            format!("The request was carried out but its event could not be recorded: {e}"),
+        )),
+        Err(_) => Err(AwsError::new(
+            500,
+            "InternalFailure",
+            "The request was carried out but its event could not be recorded.",
+        )),
+    }
+}
+
+/// A JSON API response, its body read: the response rebuilt, and the parsed output or the
+/// error's `(code, message)`.
+async fn json_outcome(
+    resp: Response,
+) -> (
+    Response,
+    Result<Option<serde_json::Value>, (String, String)>,
+) {
+    let (parts, body) = resp.into_parts();
+    let bytes = match http_body_util::BodyExt::collect(body).await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let v: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+    let outcome = if parts.status.is_success() {
+        Ok(v)
+    } else {
+        let v = v.unwrap_or_default();
+        let code = v["__type"]
+            .as_str()
+            .map(|t| t.rsplit('#').next().unwrap_or(t).to_owned())
+            .unwrap_or_else(|| parts.status.as_u16().to_string());
+        let message = v["message"].as_str().unwrap_or("").to_owned();
+        Err((code, message))
+    };
+    (Response::from_parts(parts, Body::from(bytes)), outcome)
 }
 
 /// Which query service an unauthenticated request was probably meant for (for the error's

@@ -62,6 +62,7 @@ pub mod auth;
 pub mod authz;
 pub mod backup;
 pub mod caller;
+pub mod cloudtrail;
 pub mod console_host;
 pub mod console_state;
 pub mod crypto;
@@ -86,6 +87,7 @@ pub mod state;
 pub use kagi_store as store;
 pub mod sts;
 pub mod totp;
+pub mod trail;
 
 use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
@@ -127,6 +129,9 @@ pub struct ServerConfig {
     pub root_secret_access_key: Option<String>,
     /// Connection limit and timeouts at the edge (`--max-connections`, `--*-timeout`).
     pub limits: edge::Limits,
+    /// The event history (`--no-trail`, `--trail-retention-days`, `--trail-max-events`,
+    /// `--audit-log`).
+    pub trail: trail::TrailConfig,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -178,6 +183,7 @@ impl ServerConfig {
             root_access_key_id: None,
             root_secret_access_key: None,
             limits: edge::Limits::default(),
+            trail: trail::TrailConfig::default(),
         }
     }
 }
@@ -343,6 +349,7 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         jwks: Default::default(),
         console_state,
         public_url: config.public_url.clone(),
+        trail: trail::Recorder::new(kv.clone(), config.trail.clone()),
     });
     host.set_state(&state);
     // Every account's AWS managed policies follow this version's documents; stores from before
@@ -604,6 +611,13 @@ with SigV4 and authorising it with IAM policies.
   --idle-timeout SECS
                    a connection without a request in flight that sends and receives nothing
                    for SECS is closed (env KAGI_IDLE_TIMEOUT; default 60)
+  --no-trail       record no event history (CloudTrail LookupEvents answers nothing)
+  --trail-retention-days N
+                   keep recorded events N days (default 90, as AWS's event history)
+  --trail-max-events N
+                   keep at most about N events per account, oldest deleted first
+                   (default 1000000)
+  --audit-log FILE also append every event's CloudTrail record to FILE, one JSON a line
   --log LEVEL      error|warn|info|debug|trace (default info; RUST_LOG also works)
   --check          verify the store instead of serving (indexes, references, every blob's
                    size and sha256, every image's blobs); exit 1 on damage
@@ -671,6 +685,22 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
             "--body-timeout" => body_timeout = Some(value("--body-timeout")?),
             "--idle-timeout" => idle_timeout = Some(value("--idle-timeout")?),
             "--in-memory" => in_memory = true,
+            "--no-trail" => config.trail.enabled = false,
+            "--trail-retention-days" => {
+                config.trail.retention_days = value("--trail-retention-days")?
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=36_500).contains(d))
+                    .context("--trail-retention-days: a number of days from 1 to 36500")?
+            }
+            "--trail-max-events" => {
+                config.trail.max_events = value("--trail-max-events")?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1_000)
+                    .context("--trail-max-events: a number, at least 1000")?
+            }
+            "--audit-log" => config.trail.audit_log = Some(PathBuf::from(value("--audit-log")?)),
             "--log" => log = Some(value("--log")?),
             "--check" => check = true,
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),

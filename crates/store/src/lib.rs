@@ -114,10 +114,25 @@ pub enum Table {
     /// authorization codes, access and refresh tokens (by hash), portal sessions. Documents
     /// carry `expires`; short-lived, so writing them never changes the cache generation.
     SsoTokens,
+    /// The event history (kagi-server's `trail`): one row per recorded segment (a batch of
+    /// events of one account, at most [`TRAIL_SEGMENT_SPAN_MS`] apart), key
+    /// `REV-NEWEST\0NODE\0SEQ` (`REV-NEWEST`: 16 hex digits of `u64::MAX - newest event ms`,
+    /// so a key-order scan is newest first); the document holds the events, strings interned.
+    TrailSegments,
+    /// A small header per [`Table::TrailSegments`] row, same key: how many events, oldest and
+    /// newest time, size (what retention and pagination read without loading events).
+    TrailHeads,
+    /// The attribute values of each segment (LookupEvents' filters), key
+    /// `ATTRIBUTE\0VALUE\0SEGMENT-KEY`; the document is empty.
+    TrailIndex,
 }
 
+/// How far apart (event time) two events of one [`Table::TrailSegments`] row may be: what a
+/// paginated lookup must look back to find events of a page's boundary.
+pub const TRAIL_SEGMENT_SPAN_MS: i64 = 2_000;
+
 impl Table {
-    pub const ALL: [Table; 32] = [
+    pub const ALL: [Table; 35] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -150,6 +165,9 @@ impl Table {
         Table::Organizations,
         Table::IdentityCenter,
         Table::SsoTokens,
+        Table::TrailSegments,
+        Table::TrailHeads,
+        Table::TrailIndex,
     ];
 
     /// Rows that the generation-keyed caches never derive from (STS session records, console
@@ -211,6 +229,9 @@ impl Table {
             Table::Organizations => "organizations",
             Table::IdentityCenter => "identity_center",
             Table::SsoTokens => "sso_tokens",
+            Table::TrailSegments => "trail_segments",
+            Table::TrailHeads => "trail_heads",
+            Table::TrailIndex => "trail_index",
         }
     }
 }

@@ -52,6 +52,7 @@ impl TestHost {
                     access_key_id: akid.into(),
                     arn: arn.into(),
                     account_id: ACCT.into(),
+                    notes: Default::default(),
                 },
                 policies: policies.to_vec(),
                 expiry: None,

@@ -42,6 +42,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// OIDC issuers' signing keys (AssumeRoleWithWebIdentity).
     pub jwks: jwks::JwksCache,
+    /// The event history's recorder ([`crate::trail`]).
+    pub trail: crate::trail::Recorder,
 }
 
 impl AppState {

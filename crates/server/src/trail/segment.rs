@@ -1,0 +1,397 @@
+//! How the history is stored: segments of events (one account, at most
+//! [`SPAN_MS`](super::SPAN_MS) apart), strings interned once per segment, with a small header
+//! and one index row per attribute value LookupEvents filters by (kagi-store's
+//! `Table::TrailSegments`, `TrailHeads`, `TrailIndex`). A batch of a busy second is a handful
+//! of rows, not one per event: recording stays off the hot path's bill.
+
+use super::record::{self, StoredParts};
+use super::{Event, SPAN_MS};
+use crate::store::{Durability, GLOBAL, Kv, RawTx, Table};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// LookupEvents' attributes that have index rows (EventId is found from its time).
+pub const ATTRIBUTES: [&str; 7] = [
+    "EventName",
+    "EventSource",
+    "ReadOnly",
+    "Username",
+    "AccessKeyId",
+    "ResourceType",
+    "ResourceName",
+];
+
+/// One stored event: string fields are indexes into the segment's strings.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Stored(
+    /* 0 time ms */ pub i64,
+    /* 1 event id */ pub String,
+    /* 2 name */ pub u32,
+    /* 3 source */ pub u32,
+    /* 4 region */ pub u32,
+    /* 5 source ip */ pub u32,
+    /* 6 user agent */ pub u32,
+    /* 7 userIdentity (JSON text) */ pub u32,
+    /* 8 username */ pub Option<u32>,
+    /* 9 access key id */ pub Option<u32>,
+    /* 10 requestParameters */ pub Option<Value>,
+    /* 11 responseElements */ pub Option<Value>,
+    /* 12 errorCode */ pub Option<u32>,
+    /* 13 errorMessage */ pub Option<String>,
+    /* 14 request id */ pub String,
+    /* 15 read only */ pub bool,
+    /* 16 resources (ARN, type) */ pub Vec<(u32, u32)>,
+    /* 17 explanation */ pub Option<Value>,
+);
+
+#[derive(Serialize, Deserialize, Default, Debug)]
+pub struct SegmentDoc {
+    pub v: u8,
+    pub s: Vec<String>,
+    pub e: Vec<Stored>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Head {
+    pub n: u64,
+    pub min: i64,
+    pub max: i64,
+    pub bytes: u64,
+    /// The segment's index rows (attribute, value), for deleting them with it.
+    pub ix: Vec<(String, String)>,
+}
+
+/// `u64::MAX - ms` in 16 hex digits: newer sorts first.
+pub fn rev(ms: i64) -> String {
+    format!("{:016x}", u64::MAX - ms.max(0) as u64)
+}
+
+/// The newest time a segment key names.
+pub fn newest_of_key(key: &str) -> Option<i64> {
+    let hex = key.get(..16)?;
+    u64::from_str_radix(hex, 16)
+        .ok()
+        .map(|r| (u64::MAX - r) as i64)
+}
+
+fn clean(v: &str) -> String {
+    v.replace('\0', "")
+}
+
+/// The resource name LookupEvents shows: the last part of the ARN's resource.
+pub fn resource_name(arn: &str) -> &str {
+    let rest = arn.splitn(6, ':').nth(5).unwrap_or(arn);
+    match rest.split_once('/') {
+        Some((_, name)) => name.rsplit('/').next().unwrap_or(name),
+        None => rest,
+    }
+}
+
+#[derive(Default)]
+struct Interner {
+    strings: Vec<String>,
+    at: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.at.get(s) {
+            return *i;
+        }
+        let i = self.strings.len() as u32;
+        self.strings.push(s.to_owned());
+        self.at.insert(s.to_owned(), i);
+        i
+    }
+}
+
+/// Builds one segment of `events` (same account, within [`SPAN_MS`]).
+fn build(events: &[&Event]) -> (SegmentDoc, Head) {
+    let mut strings = Interner::default();
+    let mut identities: HashMap<String, u32> = HashMap::new();
+    let mut ix: Vec<(String, String)> = Vec::new();
+    let mut out = Vec::with_capacity(events.len());
+    let (mut min, mut max) = (i64::MAX, i64::MIN);
+    for e in events {
+        min = min.min(e.time_ms);
+        max = max.max(e.time_ms);
+        // The rendered identity, once per access key per segment.
+        let ident_key = match record::access_key_id(&e.identity) {
+            Some(k) => k.to_owned(),
+            None => record::user_identity(&e.identity).to_string(),
+        };
+        let ident = match identities.get(&ident_key) {
+            Some(i) => *i,
+            None => {
+                let i = strings.id(&record::user_identity(&e.identity).to_string());
+                identities.insert(ident_key, i);
+                i
+            }
+        };
+        let user = record::username(&e.identity);
+        let key = record::access_key_id(&e.identity).map(str::to_owned);
+        ix.push(("EventName".into(), clean(&e.name)));
+        ix.push(("EventSource".into(), clean(&e.source)));
+        ix.push(("ReadOnly".into(), e.read_only.to_string()));
+        if let Some(u) = &user {
+            ix.push(("Username".into(), clean(u)));
+        }
+        if let Some(k) = &key {
+            ix.push(("AccessKeyId".into(), clean(k)));
+        }
+        let mut resources = Vec::new();
+        for (arn, ty) in &e.resources {
+            ix.push(("ResourceType".into(), clean(ty)));
+            ix.push(("ResourceName".into(), clean(resource_name(arn))));
+            ix.push(("ResourceName".into(), clean(arn)));
+            resources.push((strings.id(arn), strings.id(ty)));
+        }
+        out.push(Stored(
+            e.time_ms,
+            e.id.clone(),
+            strings.id(&e.name),
+            strings.id(&e.source),
+            strings.id(&e.region),
+            strings.id(&e.source_ip.to_string()),
+            strings.id(&e.user_agent),
+            ident,
+            user.as_deref().map(|u| strings.id(u)),
+            key.as_deref().map(|k| strings.id(k)),
+            e.request_parameters.clone(),
+            e.response_elements.clone(),
+            e.error.as_ref().map(|(c, _)| strings.id(c)),
+            e.error.as_ref().map(|(_, m)| m.clone()),
+            e.request_id.clone(),
+            e.read_only,
+            resources,
+            (!e.explanation.is_empty()).then(|| Value::Array(e.explanation.clone())),
+        ));
+    }
+    ix.sort();
+    ix.dedup();
+    let doc = SegmentDoc {
+        v: 1,
+        s: strings.strings,
+        e: out,
+    };
+    let head = Head {
+        n: events.len() as u64,
+        min,
+        max,
+        bytes: 0,
+        ix,
+    };
+    (doc, head)
+}
+
+/// Writes `events` as segments in one transaction (`durable`: with the store's full
+/// durability, because a write's answer waits on it).
+pub fn write(
+    kv: &Arc<dyn Kv>,
+    node: &str,
+    seq: &AtomicU64,
+    events: &[Event],
+    durable: bool,
+) -> anyhow::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut groups: HashMap<(&str, i64), Vec<&Event>> = HashMap::new();
+    for e in events {
+        groups
+            .entry((e.account.as_str(), e.time_ms.div_euclid(SPAN_MS)))
+            .or_default()
+            .push(e);
+    }
+    // (account, key, segment, header, index rows)
+    type Row = (String, String, String, String, Vec<(String, String)>);
+    let mut rows: Vec<Row> = Vec::new();
+    for ((account, _), group) in groups {
+        let (doc, mut head) = build(&group);
+        let text = serde_json::to_string(&doc)?;
+        head.bytes = text.len() as u64;
+        let key = format!(
+            "{}\0{node}\0{:016x}",
+            rev(head.max),
+            seq.fetch_add(1, Ordering::Relaxed)
+        );
+        let ix = head.ix.clone();
+        rows.push((
+            account.to_owned(),
+            key,
+            text,
+            serde_json::to_string(&head)?,
+            ix,
+        ));
+    }
+    let durability = if durable {
+        Durability::Full
+    } else {
+        Durability::Relaxed
+    };
+    kv.transaction(durability, &mut |tx: &mut dyn RawTx| {
+        for (account, key, doc, head, ix) in &rows {
+            tx.put(Table::TrailSegments, account, key, doc)?;
+            tx.put(Table::TrailHeads, account, key, head)?;
+            for (attr, value) in ix {
+                tx.put(
+                    Table::TrailIndex,
+                    account,
+                    &format!("{attr}\0{value}\0{key}"),
+                    "1",
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn delete_segment(tx: &mut dyn RawTx, account: &str, key: &str, head: &Head) -> anyhow::Result<()> {
+    tx.delete(Table::TrailSegments, account, key)?;
+    tx.delete(Table::TrailHeads, account, key)?;
+    for (attr, value) in &head.ix {
+        tx.delete(
+            Table::TrailIndex,
+            account,
+            &format!("{attr}\0{value}\0{key}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Deletes, in every account, the segments whose newest event is before `cutoff_ms` and
+/// those beyond the newest `max_events`; returns how many segments went.
+pub fn retain(kv: &Arc<dyn Kv>, cutoff_ms: i64, max_events: u64) -> anyhow::Result<usize> {
+    let mut accounts = Vec::new();
+    kv.read(&mut |tx| {
+        let mut after: Option<String> = None;
+        loop {
+            let page = tx.scan_page(Table::Accounts, GLOBAL, "", after.as_deref(), 500)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.0.clone());
+            accounts.extend(
+                page.into_iter()
+                    .map(|(k, _)| k)
+                    .filter(|k| crate::ids::is_account_id(k)),
+            );
+        }
+        Ok(())
+    })?;
+    let mut deleted = 0;
+    for account in accounts {
+        // Walk the headers newest first; everything past the cutoff or the bound goes.
+        let mut doomed: Vec<(String, Head)> = Vec::new();
+        kv.read(&mut |tx| {
+            doomed.clear();
+            let mut after: Option<String> = None;
+            let mut kept: u64 = 0;
+            loop {
+                let page = tx.scan_page(Table::TrailHeads, &account, "", after.as_deref(), 1000)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.0.clone());
+                for (k, doc) in page {
+                    let Ok(head) = serde_json::from_str::<Head>(&doc) else {
+                        continue;
+                    };
+                    if head.max < cutoff_ms || kept >= max_events {
+                        doomed.push((k, head));
+                    } else {
+                        kept += head.n;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        for chunk in doomed.chunks(200) {
+            kv.transaction(Durability::Relaxed, &mut |tx| {
+                for (k, head) in chunk {
+                    delete_segment(tx, &account, k, head)?;
+                }
+                Ok(())
+            })?;
+            deleted += chunk.len();
+        }
+    }
+    Ok(deleted)
+}
+
+/// A decoded segment, ready to filter and render.
+pub struct Segment {
+    pub doc: SegmentDoc,
+    identities: Vec<Option<Value>>,
+}
+
+impl Segment {
+    pub fn parse(text: &str) -> anyhow::Result<Segment> {
+        let doc: SegmentDoc = serde_json::from_str(text)?;
+        let n = doc.s.len();
+        Ok(Segment {
+            doc,
+            identities: vec![None; n],
+        })
+    }
+
+    pub fn str(&self, i: u32) -> &str {
+        self.doc.s.get(i as usize).map(String::as_str).unwrap_or("")
+    }
+
+    /// Whether event `e` has `value` for `attr`.
+    pub fn matches(&self, e: &Stored, attr: &str, value: &str) -> bool {
+        match attr {
+            "EventName" => self.str(e.2) == value,
+            "EventSource" => self.str(e.3) == value,
+            "ReadOnly" => e.15.to_string() == value,
+            "Username" => e.8.is_some_and(|u| self.str(u) == value),
+            "AccessKeyId" => e.9.is_some_and(|k| self.str(k) == value),
+            "ResourceType" => e.16.iter().any(|(_, t)| self.str(*t) == value),
+            "ResourceName" => e.16.iter().any(|(a, _)| {
+                let arn = self.str(*a);
+                arn == value || resource_name(arn) == value
+            }),
+            "EventId" => e.1 == value,
+            _ => false,
+        }
+    }
+
+    fn identity(&mut self, i: u32) -> Value {
+        let slot = i as usize;
+        if let Some(Some(v)) = self.identities.get(slot) {
+            return v.clone();
+        }
+        let v: Value = serde_json::from_str(self.str(i)).unwrap_or(Value::Null);
+        if let Some(s) = self.identities.get_mut(slot) {
+            *s = Some(v.clone());
+        }
+        v
+    }
+
+    /// The CloudTrail record of event `at`.
+    pub fn record(&mut self, at: usize, account: &str) -> Value {
+        let identity = self.identity(self.doc.e[at].7);
+        let e = &self.doc.e[at];
+        let s = |i: u32| self.str(i);
+        record::render(
+            &StoredParts {
+                time_ms: e.0,
+                id: &e.1,
+                account,
+                source: s(e.3),
+                name: s(e.2),
+                region: s(e.4),
+                source_ip: s(e.5),
+                user_agent: s(e.6),
+                request_parameters: e.10.as_ref(),
+                response_elements: e.11.as_ref(),
+                error: e.12.map(|c| (s(c), e.13.as_deref().unwrap_or(""))),
+                request_id: &e.14,
+                read_only: e.15,
+                resources: e.16.iter().map(|(a, t)| (s(*a), s(*t))).collect(),
+                explanation: e.17.as_ref(),
+            },
+            &identity,
+        )
+    }
+}
