@@ -7,7 +7,7 @@
 //! segments that can hold older events (their newest event is at most
 //! [`SPAN_MS`](super::SPAN_MS) after that time, since a segment spans less).
 
-use super::SPAN_MS;
+use super::event::{SPAN_MS, time_of_id};
 use super::segment::{self, Segment};
 use crate::store::{Table, Tx};
 use base64::Engine as _;
@@ -47,7 +47,7 @@ pub fn find(tx: &dyn Tx, account: &str, q: &Query) -> anyhow::Result<(Vec<Found>
         && attr == "EventId"
     {
         // The id carries its time: at most a few segments to read.
-        let Some(t) = super::time_of_id(value) else {
+        let Some(t) = time_of_id(value) else {
             return Ok((Vec::new(), false));
         };
         if t > upper {

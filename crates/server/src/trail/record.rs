@@ -3,7 +3,7 @@
 //! letter lower case) and secrets replaced as AWS replaces them, `additionalEventData` with
 //! kagi's explanation of the decision.
 
-use super::{Event, Identity};
+use super::event::{Event, Identity};
 use crate::caller::{Caller, Principal};
 use serde_json::{Map, Value, json};
 
@@ -39,23 +39,6 @@ const SECRET_MEMBERS: &[&str] = &[
 /// The largest request/response part kept; beyond it long strings are cut (AWS truncates
 /// large parameters too).
 const PART_LIMIT: usize = 64 << 10;
-
-/// Whether CloudTrail marks the call read-only: reads by name (`Get`, `List`, `Describe`,
-/// `BatchGet`, `BatchCheck`, `Lookup`, `Simulate`), and every STS call.
-pub fn is_read_only(source: &str, name: &str) -> bool {
-    source == "sts.amazonaws.com"
-        || [
-            "Get",
-            "List",
-            "Describe",
-            "BatchGet",
-            "BatchCheck",
-            "Lookup",
-            "Simulate",
-        ]
-        .iter()
-        .any(|p| name.starts_with(p))
-}
 
 /// A request's or response's members as CloudTrail records them: member names with a lower
 /// case first letter, secrets replaced by [`HIDDEN`], long strings cut; `None` when empty.
@@ -384,4 +367,21 @@ pub fn resource_type(arn: &str) -> Option<&'static str> {
         ("identitystore", _) => "AWS::IdentityStore::Resource",
         _ => return None,
     })
+}
+
+/// The resources a request's decisions were about (`resources` of its record): each ARN
+/// once, with its CloudTrail type; `*` and ARNs of unknown types are left out.
+pub fn resources_of(notes: &[Value]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for n in notes {
+        let Some(arn) = n["resource"].as_str() else {
+            continue;
+        };
+        if let Some(ty) = resource_type(arn)
+            && !out.iter().any(|(a, _)| a == arn)
+        {
+            out.push((arn.to_owned(), ty.to_owned()));
+        }
+    }
+    out
 }

@@ -4,8 +4,8 @@
 //! `Table::TrailSegments`, `TrailHeads`, `TrailIndex`). A batch of a busy second is a handful
 //! of rows, not one per event: recording stays off the hot path's bill.
 
+use super::event::{Event, SPAN_MS};
 use super::record::{self, StoredParts};
-use super::{Event, SPAN_MS};
 use crate::store::{Durability, GLOBAL, Kv, RawTx, Table};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

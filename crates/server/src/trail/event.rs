@@ -1,0 +1,125 @@
+//! One recorded call before it is written ([`Event`]), and who made it ([`Identity`]).
+
+use crate::caller::Caller;
+use crate::store::TRAIL_SEGMENT_SPAN_MS;
+use serde_json::Value;
+use std::net::IpAddr;
+
+/// Who made a call, as far as authentication found out.
+#[derive(Clone, Debug)]
+pub enum Identity {
+    Caller(Caller),
+    /// Authentication failed, but the access key id is known (CloudTrail's `Unknown` type).
+    Unknown {
+        access_key_id: String,
+    },
+    /// AssumeRoleWithWebIdentity: the token's issuer and subject.
+    WebIdentity {
+        provider: String,
+        subject: String,
+    },
+}
+
+/// One recorded call, before it is written.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub time_ms: i64,
+    /// A UUID whose first 48 bits are `time_ms` (as UUIDv7): LookupEvents by EventId finds the
+    /// segment from the id alone.
+    pub id: String,
+    /// The account whose history it joins (`recipientAccountId`).
+    pub account: String,
+    /// `iam.amazonaws.com`, ...
+    pub source: String,
+    pub name: String,
+    pub region: String,
+    pub source_ip: IpAddr,
+    pub user_agent: String,
+    pub identity: Identity,
+    /// Already redacted and with CloudTrail's member names ([`record::parameters`]).
+    pub request_parameters: Option<Value>,
+    pub response_elements: Option<Value>,
+    /// `(errorCode, errorMessage)`.
+    pub error: Option<(String, String)>,
+    pub request_id: String,
+    pub read_only: bool,
+    /// `(ARN, type)`, e.g. `("arn:aws:ecr:…:repository/x", "AWS::ECR::Repository")`.
+    pub resources: Vec<(String, String)>,
+    /// kagi's explanations of the authorisation decisions ([`notes`]).
+    pub explanation: Vec<Value>,
+}
+
+impl Event {
+    /// An event at `time_ms` with a fresh time-ordered id; the rest as the caller fills it.
+    pub fn new(time_ms: i64, account: &str, source: &str, name: &str) -> Event {
+        Event {
+            time_ms,
+            id: event_id(time_ms),
+            account: account.to_owned(),
+            source: source.to_owned(),
+            name: name.to_owned(),
+            region: "us-east-1".to_owned(),
+            source_ip: IpAddr::from([127, 0, 0, 1]),
+            user_agent: String::new(),
+            identity: Identity::Unknown {
+                access_key_id: String::new(),
+            },
+            request_parameters: None,
+            response_elements: None,
+            error: None,
+            request_id: String::new(),
+            read_only: is_read_only(source, name),
+            resources: Vec::new(),
+            explanation: Vec::new(),
+        }
+    }
+}
+
+/// A UUID (RFC 9562 version 7 layout) carrying `time_ms` in its first 48 bits.
+pub fn event_id(time_ms: i64) -> String {
+    let mut b = *uuid::Uuid::new_v4().as_bytes();
+    let ms = (time_ms.max(0) as u64).to_be_bytes();
+    b[..6].copy_from_slice(&ms[2..]);
+    b[6] = 0x70 | (b[6] & 0x0f);
+    b[8] = 0x80 | (b[8] & 0x3f);
+    uuid::Uuid::from_bytes(b).to_string()
+}
+
+/// The time an [`event_id`] carries.
+pub fn time_of_id(id: &str) -> Option<i64> {
+    let u = uuid::Uuid::parse_str(id).ok()?;
+    let b = u.as_bytes();
+    if b[6] >> 4 != 7 {
+        return None;
+    }
+    let mut ms = [0u8; 8];
+    ms[2..].copy_from_slice(&b[..6]);
+    Some(u64::from_be_bytes(ms) as i64)
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// How far a paginated scan must look back (see [`TRAIL_SEGMENT_SPAN_MS`]).
+pub const SPAN_MS: i64 = TRAIL_SEGMENT_SPAN_MS;
+
+/// Whether CloudTrail marks the call read-only: reads by name (`Get`, `List`, `Describe`,
+/// `BatchGet`, `BatchCheck`, `Lookup`, `Simulate`), and every STS call.
+pub fn is_read_only(source: &str, name: &str) -> bool {
+    source == "sts.amazonaws.com"
+        || [
+            "Get",
+            "List",
+            "Describe",
+            "BatchGet",
+            "BatchCheck",
+            "Lookup",
+            "Simulate",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
