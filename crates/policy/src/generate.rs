@@ -960,7 +960,7 @@ mod tests {
             ["arn:aws:iam::123456789012:user/dev/Bob"]
         );
         // Its own keys: the user itself.
-        assert_eq!(res("iam:CreateAccessKey"), [alice.clone()]);
+        assert_eq!(res("iam:CreateAccessKey"), [alice.as_str()]);
         assert_eq!(
             res("iam:AttachRolePolicy"),
             ["arn:aws:iam::123456789012:role/r"]
