@@ -487,7 +487,8 @@ fn lookup_events(
         let (ep, creds) = crate::invoke::prepare_op(&s, op, io)?;
         let sig = creds.as_ref().map(crate::creds::Creds::to_sigv4);
         let mut records = Vec::new();
-        let mut token: Option<String> = None;
+        // The previous page's NextToken (a paging cursor, no secret).
+        let mut next_page: Option<String> = None;
         loop {
             let mut input = serde_json::Map::new();
             if let Some(t) = start {
@@ -497,7 +498,7 @@ fn lookup_events(
                 input.insert("EndTime".into(), t.to_value_string().into());
             }
             input.insert("MaxResults".into(), 50.into());
-            if let Some(t) = &token {
+            if let Some(t) = &next_page {
                 input.insert("NextToken".into(), t.clone().into());
             }
             let page = s.call(op, &ep, sig.as_ref(), &Value::Object(input))?;
@@ -520,8 +521,8 @@ fn lookup_events(
                 }
             }
             match page.get("NextToken").and_then(Value::as_str) {
-                Some(t) if !t.is_empty() && token.as_deref() != Some(t) => {
-                    token = Some(t.to_string());
+                Some(t) if !t.is_empty() && next_page.as_deref() != Some(t) => {
+                    next_page = Some(t.to_string());
                 }
                 _ => return Ok(records),
             }
