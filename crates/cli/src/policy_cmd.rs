@@ -399,7 +399,9 @@ OPTIONS
           saved lookup-events output ({\"Events\": [...]}) or JSON lines.
 
        --profile, --region, --endpoint-url and the other global options choose
-       the account and endpoint, as for any command.
+       the account and endpoint, as for any command. On AWS, LookupEvents reads
+       one region's event history: calls to IAM and STS's global endpoint are
+       recorded in us-east-1, ECR calls in the repository's region.
 ";
 
 /// `--since` durations: a number and a unit (`s`, `m`, `h`, `d`, `w`).

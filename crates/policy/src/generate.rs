@@ -38,7 +38,8 @@
 //!   with a `path` parameter when the record has one, else the path `/`; STS `roleArn`). A
 //!   user acting on itself without a `userName` (its own access keys) is scoped to its own
 //!   ARN. An action with no resource type (`ecr:GetAuthorizationToken`), or whose record names
-//!   none, is on `"*"`.
+//!   none, is on `"*"`; so is one whose record names a resource a policy would read as a
+//!   pattern (`*`, `?`, `${...}`): a record never widens a grant beyond what it names.
 //!
 //! Pure: no I/O, no clock (the window is an argument).
 
@@ -540,6 +541,14 @@ fn derived(rec: &Value, rtype: &str, p: &Principal) -> Vec<String> {
     }
 }
 
+/// Whether a resource taken from a record can go into a policy as it is: printable ASCII
+/// without the characters a policy reads as wildcards or variables (`*`, `?`, `${`), so a
+/// record can never widen a grant.
+fn literal_arn(arn: &str) -> bool {
+    arn.bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'*' | b'?' | b'$'))
+}
+
 /// The resources a record's action is on: `["*"]` when the action has no resource type or
 /// the record names none.
 fn resources_of(rec: &Value, action: &str, p: &Principal) -> Vec<String> {
@@ -555,11 +564,11 @@ fn resources_of(rec: &Value, action: &str, p: &Principal) -> Vec<String> {
             .filter(|a| arn_is_type(a, t))
             .map(str::to_string)
             .collect();
-        if !listed.is_empty() {
+        if !listed.is_empty() && listed.iter().all(|a| literal_arn(a)) {
             return listed;
         }
         let d = derived(rec, t, p);
-        if !d.is_empty() {
+        if !d.is_empty() && d.iter().all(|a| literal_arn(a)) {
             return d;
         }
     }
@@ -985,6 +994,39 @@ mod tests {
             ]
         );
         assert!(!has_errors(&g.findings), "{:?}", g.findings);
+    }
+
+    #[test]
+    fn a_record_never_widens_a_grant_with_wildcards_or_variables() {
+        let alice = format!("arn:aws:iam::{ACCOUNT}:user/alice");
+        let recs = [
+            user_record(
+                "alice",
+                "ecr.amazonaws.com",
+                "BatchGetImage",
+                json!({"repositoryName": "prod-*"}),
+            ),
+            user_record(
+                "alice",
+                "iam.amazonaws.com",
+                "GetRole",
+                json!({"roleName": "${aws:username}"}),
+            ),
+        ];
+        let g = generate(
+            &recs,
+            &GenerateOptions {
+                resource_level: true,
+                ..opts(&alice)
+            },
+        )
+        .unwrap();
+        // Not derivable as a literal ARN: on "*", as without resource level.
+        assert_eq!(
+            g.allowed["ecr:BatchGetImage"].iter().collect::<Vec<_>>(),
+            ["*"]
+        );
+        assert_eq!(g.allowed["iam:GetRole"].iter().collect::<Vec<_>>(), ["*"]);
     }
 
     #[test]
