@@ -298,6 +298,27 @@ fn generate_reads_every_page_of_lookup_events_and_keeps_the_principals_calls() {
     let reqs = t.requests.lock().unwrap().clone();
     assert_eq!(reqs[3], json!({"MaxResults": 50}));
 
+    // A service error is the AWS CLI's, naming LookupEvents (the endpoint refuses other keys).
+    let mut other = sandbox();
+    other.set("AWS_ACCESS_KEY_ID", "AKIDOTHER");
+    let o = other.run(&[
+        "policy",
+        "generate",
+        "--principal",
+        ROLE,
+        "--endpoint-url",
+        &t.url,
+    ]);
+    assert_eq!(o.code, 254, "{}", o.stderr);
+    assert!(
+        o.stderr.starts_with(
+            "\nAn error occurred (InvalidRequest) when calling the LookupEvents operation"
+        ),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stdout.is_empty());
+
     // The user: its switch role only.
     let o = s.run(&[
         "policy",
