@@ -1,4 +1,4 @@
-//! IAM Access Analyzer's policy-generation API shapes over [`crate::generate`]:
+//! IAM Access Analyzer's policy-generation API shapes over [`mod@crate::generate`]:
 //! `StartPolicyGeneration` (its input, read into a [`PolicyGenerationRequest`]),
 //! `GetGeneratedPolicy` ([`get_generated_policy_output`]) and `ListPolicyGenerations`
 //! ([`list_policy_generations_output`]), as botocore's `accessanalyzer` model shapes them

@@ -8,7 +8,7 @@
 //! policy (`Version` 2012-10-17) allowing exactly the actions the principal used successfully
 //! in the window, one statement per service (per service and resource set with
 //! [`GenerateOptions::resource_level`]), each with a `Sid`, actions sorted; it passes
-//! [`crate::validate`] without an `ERROR` finding (checked, and returned as
+//! [`crate::validate()`] without an `ERROR` finding (checked, and returned as
 //! [`Generated::findings`]).
 //!
 //! * **Whose events.** A user ARN (or a root or an assumed-role session ARN) matches records
