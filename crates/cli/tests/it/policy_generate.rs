@@ -298,6 +298,29 @@ fn generate_reads_every_page_of_lookup_events_and_keeps_the_principals_calls() {
     let reqs = t.requests.lock().unwrap().clone();
     assert_eq!(reqs[3], json!({"MaxResults": 50}));
 
+    // --since: the window starts that long ago and runs to now (no EndTime).
+    let before = t.requests.lock().unwrap().len();
+    let o = s.run(&[
+        "policy",
+        "generate",
+        "--principal",
+        ROLE,
+        "--since",
+        "1d",
+        "--endpoint-url",
+        &t.url,
+    ]);
+    // The fixed records are from 2026-12-07: outside the window on another day, but read.
+    assert!(o.code == 0 || o.code == 255, "{}", o.stderr);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let first = t.requests.lock().unwrap()[before].clone();
+    assert_eq!(first.as_object().unwrap().len(), 2, "{first}");
+    let since = first["StartTime"].as_i64().unwrap();
+    assert!((now - 86_400 - since).abs() < 120, "{since} vs {now}");
+
     // A service error is the AWS CLI's, naming LookupEvents (the endpoint refuses other keys).
     let mut other = sandbox();
     other.set("AWS_ACCESS_KEY_ID", "AKIDOTHER");
