@@ -251,6 +251,206 @@ pub const ECR: &[&str] = &[
     "ValidatePullThroughCacheRule",
 ];
 
+// Resource types each action can be scoped to (the "Resource types" column of the Service
+// Authorization Reference pages above; an action missing here supports only `"Resource": "*"`).
+// The first type is the one the action names in the usual case; several types mean "whichever
+// the request names" (`iam:GenerateServiceLastAccessedDetails` on a user, group, role or policy).
+
+pub const ECR_RESOURCES: &[(&str, &[&str])] = &[
+    ("BatchCheckLayerAvailability", &["repository"]),
+    ("BatchDeleteImage", &["repository"]),
+    ("BatchGetImage", &["repository"]),
+    ("BatchGetRepositoryScanningConfiguration", &["repository"]),
+    ("BatchImportUpstreamImage", &["repository"]),
+    ("CompleteLayerUpload", &["repository"]),
+    ("CreateRepository", &["repository"]),
+    ("DeleteLifecyclePolicy", &["repository"]),
+    ("DeleteRepository", &["repository"]),
+    ("DeleteRepositoryPolicy", &["repository"]),
+    ("DescribeImageReplicationStatus", &["repository"]),
+    ("DescribeImageScanFindings", &["repository"]),
+    ("DescribeImages", &["repository"]),
+    ("DescribeRepositories", &["repository"]),
+    ("GetDownloadUrlForLayer", &["repository"]),
+    ("GetLifecyclePolicy", &["repository"]),
+    ("GetLifecyclePolicyPreview", &["repository"]),
+    ("GetRepositoryPolicy", &["repository"]),
+    ("InitiateLayerUpload", &["repository"]),
+    ("ListImages", &["repository"]),
+    ("ListTagsForResource", &["repository"]),
+    ("PutImage", &["repository"]),
+    ("PutImageScanningConfiguration", &["repository"]),
+    ("PutImageTagMutability", &["repository"]),
+    ("PutLifecyclePolicy", &["repository"]),
+    ("ReplicateImage", &["repository"]),
+    ("SetRepositoryPolicy", &["repository"]),
+    ("StartImageScan", &["repository"]),
+    ("StartLifecyclePolicyPreview", &["repository"]),
+    ("TagResource", &["repository"]),
+    ("UntagResource", &["repository"]),
+    ("UploadLayerPart", &["repository"]),
+];
+pub const STS_RESOURCES: &[(&str, &[&str])] = &[
+    ("AssumeRole", &["role"]),
+    ("AssumeRoleWithSAML", &["role"]),
+    ("AssumeRoleWithWebIdentity", &["role"]),
+    ("AssumeRoot", &["root-user"]),
+    ("GetFederationToken", &["federated-user", "user"]),
+    ("SetContext", &["role", "self-session"]),
+    ("SetSourceIdentity", &["role", "user"]),
+    ("TagSession", &["role", "user"]),
+];
+pub const IAM_RESOURCES: &[(&str, &[&str])] = &[
+    ("AddClientIDToOpenIDConnectProvider", &["oidc-provider"]),
+    ("AddRoleToInstanceProfile", &["instance-profile"]),
+    ("AddUserToGroup", &["group"]),
+    ("AttachGroupPolicy", &["group"]),
+    ("AttachRolePolicy", &["role"]),
+    ("AttachUserPolicy", &["user"]),
+    ("ChangePassword", &["user"]),
+    ("CreateAccessKey", &["user"]),
+    ("CreateGroup", &["group"]),
+    ("CreateInstanceProfile", &["instance-profile"]),
+    ("CreateLoginProfile", &["user"]),
+    ("CreateOpenIDConnectProvider", &["oidc-provider"]),
+    ("CreatePolicy", &["policy"]),
+    ("CreatePolicyVersion", &["policy"]),
+    ("CreateRole", &["role"]),
+    ("CreateSAMLProvider", &["saml-provider"]),
+    ("CreateServiceLinkedRole", &["role"]),
+    ("CreateServiceSpecificCredential", &["user"]),
+    ("CreateUser", &["user"]),
+    ("CreateVirtualMFADevice", &["mfa"]),
+    ("DeactivateMFADevice", &["user"]),
+    ("DeleteAccessKey", &["user"]),
+    ("DeleteGroup", &["group"]),
+    ("DeleteGroupPolicy", &["group"]),
+    ("DeleteInstanceProfile", &["instance-profile"]),
+    ("DeleteLoginProfile", &["user"]),
+    ("DeleteOpenIDConnectProvider", &["oidc-provider"]),
+    ("DeletePolicy", &["policy"]),
+    ("DeletePolicyVersion", &["policy"]),
+    ("DeleteRole", &["role"]),
+    ("DeleteRolePermissionsBoundary", &["role"]),
+    ("DeleteRolePolicy", &["role"]),
+    ("DeleteSAMLProvider", &["saml-provider"]),
+    ("DeleteSSHPublicKey", &["user"]),
+    ("DeleteServerCertificate", &["server-certificate"]),
+    ("DeleteServiceLinkedRole", &["role"]),
+    ("DeleteServiceSpecificCredential", &["user"]),
+    ("DeleteSigningCertificate", &["user"]),
+    ("DeleteUser", &["user"]),
+    ("DeleteUserPermissionsBoundary", &["user"]),
+    ("DeleteUserPolicy", &["user"]),
+    ("DeleteVirtualMFADevice", &["mfa", "sms-mfa"]),
+    ("DetachGroupPolicy", &["group"]),
+    ("DetachRolePolicy", &["role"]),
+    ("DetachUserPolicy", &["user"]),
+    ("EnableMFADevice", &["user"]),
+    ("GenerateOrganizationsAccessReport", &["access-report"]),
+    (
+        "GenerateServiceLastAccessedDetails",
+        &["group", "policy", "role", "user"],
+    ),
+    ("GetAccessKeyLastUsed", &["user"]),
+    (
+        "GetContextKeysForPrincipalPolicy",
+        &["group", "role", "user"],
+    ),
+    ("GetGroup", &["group"]),
+    ("GetGroupPolicy", &["group"]),
+    ("GetInstanceProfile", &["instance-profile"]),
+    ("GetLoginProfile", &["user"]),
+    ("GetMFADevice", &["user"]),
+    ("GetOpenIDConnectProvider", &["oidc-provider"]),
+    ("GetPolicy", &["policy"]),
+    ("GetPolicyVersion", &["policy"]),
+    ("GetRole", &["role"]),
+    ("GetRolePolicy", &["role"]),
+    ("GetSAMLProvider", &["saml-provider"]),
+    ("GetSSHPublicKey", &["user"]),
+    ("GetServerCertificate", &["server-certificate"]),
+    ("GetServiceLinkedRoleDeletionStatus", &["role"]),
+    ("GetUser", &["user"]),
+    ("GetUserPolicy", &["user"]),
+    ("ListAccessKeys", &["user"]),
+    ("ListAttachedGroupPolicies", &["group"]),
+    ("ListAttachedRolePolicies", &["role"]),
+    ("ListAttachedUserPolicies", &["user"]),
+    ("ListEntitiesForPolicy", &["policy"]),
+    ("ListGroupPolicies", &["group"]),
+    ("ListGroupsForUser", &["user"]),
+    ("ListInstanceProfileTags", &["instance-profile"]),
+    ("ListInstanceProfiles", &["instance-profile"]),
+    ("ListInstanceProfilesForRole", &["role"]),
+    ("ListMFADeviceTags", &["mfa"]),
+    ("ListMFADevices", &["user"]),
+    ("ListOpenIDConnectProviderTags", &["oidc-provider"]),
+    (
+        "ListPoliciesGrantingServiceAccess",
+        &["group", "role", "user"],
+    ),
+    ("ListPolicyTags", &["policy"]),
+    ("ListPolicyVersions", &["policy"]),
+    ("ListRolePolicies", &["role"]),
+    ("ListRoleTags", &["role"]),
+    ("ListSAMLProviderTags", &["saml-provider"]),
+    ("ListSSHPublicKeys", &["user"]),
+    ("ListServerCertificateTags", &["server-certificate"]),
+    ("ListServiceSpecificCredentials", &["user"]),
+    ("ListSigningCertificates", &["user"]),
+    ("ListUserPolicies", &["user"]),
+    ("ListUserTags", &["user"]),
+    ("PassRole", &["role"]),
+    ("PutGroupPolicy", &["group"]),
+    ("PutRolePermissionsBoundary", &["role"]),
+    ("PutRolePolicy", &["role"]),
+    ("PutUserPermissionsBoundary", &["user"]),
+    ("PutUserPolicy", &["user"]),
+    (
+        "RemoveClientIDFromOpenIDConnectProvider",
+        &["oidc-provider"],
+    ),
+    ("RemoveRoleFromInstanceProfile", &["instance-profile"]),
+    ("RemoveUserFromGroup", &["group"]),
+    ("ResetServiceSpecificCredential", &["user"]),
+    ("ResyncMFADevice", &["user"]),
+    ("SetDefaultPolicyVersion", &["policy"]),
+    ("SimulatePrincipalPolicy", &["group", "role", "user"]),
+    ("TagInstanceProfile", &["instance-profile"]),
+    ("TagMFADevice", &["mfa"]),
+    ("TagOpenIDConnectProvider", &["oidc-provider"]),
+    ("TagPolicy", &["policy"]),
+    ("TagRole", &["role"]),
+    ("TagSAMLProvider", &["saml-provider"]),
+    ("TagServerCertificate", &["server-certificate"]),
+    ("TagUser", &["user"]),
+    ("UntagInstanceProfile", &["instance-profile"]),
+    ("UntagMFADevice", &["mfa"]),
+    ("UntagOpenIDConnectProvider", &["oidc-provider"]),
+    ("UntagPolicy", &["policy"]),
+    ("UntagRole", &["role"]),
+    ("UntagSAMLProvider", &["saml-provider"]),
+    ("UntagServerCertificate", &["server-certificate"]),
+    ("UntagUser", &["user"]),
+    ("UpdateAccessKey", &["user"]),
+    ("UpdateAssumeRolePolicy", &["role"]),
+    ("UpdateGroup", &["group"]),
+    ("UpdateLoginProfile", &["user"]),
+    ("UpdateOpenIDConnectProviderThumbprint", &["oidc-provider"]),
+    ("UpdateRole", &["role"]),
+    ("UpdateRoleDescription", &["role"]),
+    ("UpdateSAMLProvider", &["saml-provider"]),
+    ("UpdateSSHPublicKey", &["user"]),
+    ("UpdateServerCertificate", &["server-certificate"]),
+    ("UpdateServiceSpecificCredential", &["user"]),
+    ("UpdateSigningCertificate", &["user"]),
+    ("UpdateUser", &["user"]),
+    ("UploadSSHPublicKey", &["user"]),
+    ("UploadServerCertificate", &["server-certificate"]),
+    ("UploadSigningCertificate", &["user"]),
+];
+
 /// Service prefixes kagi knows the full action list of.
 pub const KNOWN_SERVICES: &[(&str, &[&str])] = &[("iam", IAM), ("sts", STS), ("ecr", ECR)];
 
@@ -292,6 +492,7 @@ pub const OTHER_SERVICES: &[&str] = &[
     "firehose",
     "glue",
     "guardduty",
+    "identitystore",
     "kinesis",
     "kms",
     "lambda",
@@ -340,6 +541,21 @@ pub fn expand(service_lc: &str, name_pattern: &str) -> Option<Vec<&'static str>>
     )
 }
 
+/// The resource types an action of a known service can be scoped to (`ecr:PutImage` →
+/// `["repository"]`), empty when it supports only `*` or is not in the catalogue.
+pub fn resource_types(service_lc: &str, action: &str) -> &'static [&'static str] {
+    let table: &[(&str, &[&str])] = match service_lc {
+        "iam" => IAM_RESOURCES,
+        "sts" => STS_RESOURCES,
+        "ecr" => ECR_RESOURCES,
+        _ => return &[],
+    };
+    table
+        .binary_search_by(|(a, _)| (*a).cmp(action))
+        .map(|i| table[i].1)
+        .unwrap_or(&[])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +569,21 @@ mod tests {
         assert_eq!(canonical("ecr", "PushImage"), None);
         assert_eq!(expand("ecr", "Batch*").unwrap().len(), 5);
         assert!(service_exists("s3") && !service_exists("s4"));
+        for (svc, table) in [
+            ("iam", IAM_RESOURCES),
+            ("sts", STS_RESOURCES),
+            ("ecr", ECR_RESOURCES),
+        ] {
+            assert!(table.windows(2).all(|w| w[0].0 < w[1].0), "{svc}");
+            // Every action with resource types is an action of the service.
+            assert!(
+                table.iter().all(|(a, _)| canonical(svc, a) == Some(*a)),
+                "{svc}"
+            );
+        }
+        assert_eq!(resource_types("ecr", "PutImage"), ["repository"]);
+        assert!(resource_types("ecr", "GetAuthorizationToken").is_empty());
+        assert_eq!(resource_types("sts", "AssumeRole"), ["role"]);
+        assert!(resource_types("s3", "GetObject").is_empty());
     }
 }

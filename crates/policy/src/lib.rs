@@ -43,6 +43,11 @@
 //! * [`organizations`]: the document rules of SCPs and RCPs ([`PolicyType::ServiceControl`],
 //!   [`PolicyType::ResourceControl`], Organizations' error codes), the AWS-managed
 //!   `FullAWSAccess` / `RCPFullAWSAccess`, and the services RCPs apply to.
+//! * [`mod@generate`]: least privilege from recorded activity: CloudTrail event records in,
+//!   the policy allowing what a principal used (per service, optionally per resource, the
+//!   denied part optionally in statements of its own) out, checked by [`mod@validate`];
+//!   [`access_analyzer`] maps it onto Access Analyzer's `GetGeneratedPolicy` /
+//!   `ListPolicyGenerations` shapes.
 //! * [`mod@simulate`]: IAM's `SimulateCustomPolicy` over `serde_json::Value` request/response shapes,
 //!   and [`simulate()`] for callers holding compiled policies (`SimulatePrincipalPolicy`).
 //!
@@ -95,6 +100,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod access_analyzer;
 pub mod actions;
 pub mod ast;
 pub mod condition;
@@ -102,6 +108,7 @@ pub mod context;
 pub mod error;
 pub mod eval;
 mod fxhash;
+pub mod generate;
 pub mod json;
 pub mod org_rules;
 pub mod organizations;
@@ -122,6 +129,7 @@ pub use eval::{
     PolicyRole, PrincipalMatch, Reason, Request, ResourcePolicyKind, assume_role_denied_message,
     evaluate,
 };
+pub use generate::{GenerateError, GenerateOptions, Generated, generate};
 pub use organizations::{FULL_AWS_ACCESS, RCP_FULL_AWS_ACCESS};
 pub use parse::{SizeQuota, check_size, parse, policy_size};
 pub use simulate::{

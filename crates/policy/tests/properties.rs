@@ -1,6 +1,7 @@
 //! Property tests: statement order never changes a decision; adding a Deny never turns a denial
 //! into an allow; the wildcard and ARN matchers agree with straightforward oracles; the parser
-//! never panics.
+//! never panics; a policy generated from any records validates and never holds a pattern a
+//! record smuggled in.
 
 use kagi_policy::pattern::{ArnPattern, wildcard_match};
 use kagi_policy::{
@@ -78,6 +79,109 @@ proptest! {
         let text = format!("{}{}{}", &base[..cut], insert, &base[cut..]);
         let _ = kagi_policy::parse(&text, PolicyType::Identity);
         let _ = kagi_policy::validate(&text, PolicyType::Identity);
+    }
+}
+
+// ---------- policy generation
+
+const SOURCES: &[&str] = &[
+    "ecr.amazonaws.com",
+    "iam.amazonaws.com",
+    "sts.amazonaws.com",
+    "s3.amazonaws.com",
+    "lambda.amazonaws.com",
+    "signin.amazonaws.com",
+    "nosuch.amazonaws.com",
+];
+const EVENTS: &[&str] = &[
+    "PutImage",
+    "GetAuthorizationToken",
+    "CreateUser",
+    "CreateAccessKey",
+    "AssumeRole",
+    "GetCallerIdentity",
+    "ListObjectsV2",
+    "GetFunction20150331v2",
+    "ConsoleLogin",
+];
+const NAMES: &[&str] = &[
+    "r",
+    "prod-*",
+    "${aws:username}",
+    "a?b",
+    "ok/nested",
+    "",
+    "日本",
+];
+
+fn record() -> impl Strategy<Value = Value> {
+    (
+        prop::sample::select(SOURCES),
+        prop::sample::select(EVENTS),
+        "[A-Za-z0-9*?${}:/_-]{0,12}",
+        prop::sample::select(NAMES),
+        prop::option::of(prop::sample::select(&["AccessDenied", "NoSuchEntity"][..])),
+        any::<bool>(),
+    )
+        .prop_map(|(source, event, odd, name, error, user)| {
+            let identity = if user {
+                json!({"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice"})
+            } else {
+                json!({"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/r/s",
+                       "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::123456789012:role/r"}}})
+            };
+            let mut r = json!({
+                "userIdentity": identity,
+                "eventTime": "2026-12-07T10:00:00Z",
+                "eventSource": source,
+                "eventName": if odd.len() % 3 == 0 { odd.clone() } else { event.to_string() },
+                "awsRegion": "us-east-1",
+                "requestParameters": {"repositoryName": name, "userName": name, "roleArn": odd,
+                                      "policyArn": format!("arn:aws:iam::aws:policy/{name}")},
+                "resources": [{"ARN": format!("arn:aws:ecr:us-east-1:123456789012:repository/{odd}")}]
+            });
+            if let Some(e) = error {
+                r["errorCode"] = json!(e);
+            }
+            r
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn generated_policies_validate_and_hold_no_smuggled_pattern(
+        records in prop::collection::vec(record(), 0..12),
+        resource_level in any::<bool>(),
+        include_denied in any::<bool>(),
+        role in any::<bool>(),
+    ) {
+        let principal = if role { "arn:aws:iam::123456789012:role/r" } else { "arn:aws:iam::123456789012:user/alice" };
+        let g = kagi_policy::generate(&records, &kagi_policy::GenerateOptions {
+            principal_arn: principal.into(),
+            resource_level,
+            include_denied,
+            ..Default::default()
+        }).unwrap();
+        let Some(text) = g.policy_pretty() else { return Ok(()); };
+        let findings = kagi_policy::validate(&text, PolicyType::Identity);
+        prop_assert!(!kagi_policy::has_errors(&findings), "{:?}\n{}", findings, text);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        for st in doc["Statement"].as_array().unwrap() {
+            prop_assert_eq!(&st["Effect"], "Allow");
+            for a in st["Action"].as_array().unwrap() {
+                prop_assert!(!a.as_str().unwrap().contains(['*', '?']), "{}", text);
+            }
+            let res: Vec<&str> = match &st["Resource"] {
+                Value::String(s) => vec![s.as_str()],
+                v => v.as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect(),
+            };
+            for r in res {
+                prop_assert!(r == "*" || !r.contains(['*', '?', '$']), "{}", text);
+                prop_assert!(resource_level || r == "*", "{}", text);
+            }
+        }
     }
 }
 

@@ -268,3 +268,133 @@ fn walkthrough_decisions() {
     assert_eq!(ev.matched[0].sid(), Some("VisualEditor0"));
     assert_eq!(ev.matched[0].span().start.line, 4);
 }
+
+/// A registry call of the role's session as ECR records it (CloudTrail's AssumedRole
+/// `userIdentity`, the repository in `requestParameters` and `resources`).
+fn recorded(event: &str, repo_name: Option<&str>, error: Option<&str>) -> serde_json::Value {
+    let s = session();
+    let mut r = serde_json::json!({
+        "eventVersion": "1.08",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": s.unique_id,
+            "arn": s.arn,
+            "accountId": ACCT,
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEROLE00001",
+                "arn": role_arn(), "accountId": ACCT, "userName": "ECRLoginAndPushRole"}}
+        },
+        "eventTime": "2026-11-24T10:31:40Z",
+        "eventSource": "ecr.amazonaws.com",
+        "eventName": event,
+        "awsRegion": "ap-northeast-1",
+        "requestParameters": {},
+        "eventType": "AwsApiCall",
+        "recipientAccountId": ACCT
+    });
+    if let Some(name) = repo_name {
+        r["requestParameters"] = serde_json::json!({"repositoryName": name, "registryId": ACCT});
+        r["resources"] = serde_json::json!([{"ARN": repo(name), "accountId": ACCT}]);
+    }
+    if let Some(code) = error {
+        r["errorCode"] = code.into();
+    }
+    r
+}
+
+/// Issue 14: the policy generated from the role's recorded push and pull is the tutorial's
+/// `ECRPushAndLoginPolicy` or smaller; applied alone it lets the same calls through and keeps
+/// the other repository denied.
+#[test]
+fn the_policy_generated_from_the_roles_push_is_the_tutorials_or_smaller() {
+    let mut records = vec![recorded("GetAuthorizationToken", None, None)];
+    for e in [
+        "BatchCheckLayerAvailability",
+        "InitiateLayerUpload",
+        "UploadLayerPart",
+        "CompleteLayerUpload",
+        "PutImage",
+        "BatchGetImage",
+        "GetDownloadUrlForLayer",
+    ] {
+        records.push(recorded(e, Some("test-repos"), None));
+    }
+    // The walkthrough's denied push to another repository.
+    records.push(recorded(
+        "InitiateLayerUpload",
+        Some("other-repos"),
+        Some("AccessDeniedException"),
+    ));
+    let generated = kagi_policy::generate(
+        &records,
+        &kagi_policy::GenerateOptions {
+            principal_arn: role_arn(),
+            resource_level: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let text = generated.policy_pretty().unwrap();
+    assert!(validate(&text, PolicyType::Identity).is_empty(), "{text}");
+    let gen_policy =
+        CompiledPolicy::from_text(&text, PolicyType::Identity, PolicyMeta::named("generated"))
+            .unwrap();
+    let ecr = CompiledPolicy::from_text(
+        &ecr_policy_fixed(),
+        PolicyType::Identity,
+        PolicyMeta::named("ECRPushAndLoginPolicy"),
+    )
+    .unwrap();
+    let s = session();
+    let ctx = global_context(&s, &facts());
+    let decide = |p: &CompiledPolicy, action: &str, resource: &str| {
+        evaluate(
+            &Request {
+                principal: &s,
+                action,
+                resource,
+                context: &ctx,
+            },
+            &Policies {
+                identity: &[p],
+                ..Default::default()
+            },
+        )
+        .decision
+    };
+    // Everything the generated policy allows, the tutorial's allows too: it is no larger.
+    for (action, resources) in &generated.allowed {
+        for r in resources {
+            assert_eq!(decide(&ecr, action, r), Decision::Allowed, "{action} {r}");
+        }
+    }
+    // And here it is exactly as large: the same eight actions, the same repository.
+    let all_ecr = [
+        "ecr:GetAuthorizationToken",
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+        "ecr:PutImage",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:DescribeRepositories",
+        "ecr:BatchDeleteImage",
+    ];
+    for action in all_ecr {
+        for r in [repo("test-repos"), repo("other-repos"), "*".to_string()] {
+            assert_eq!(
+                decide(&gen_policy, action, &r),
+                decide(&ecr, action, &r),
+                "{action} on {r}\n{text}"
+            );
+        }
+    }
+    assert_eq!(
+        decide(&gen_policy, "ecr:PutImage", &repo("other-repos")),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        generated.denied.keys().collect::<Vec<_>>(),
+        ["ecr:InitiateLayerUpload"]
+    );
+}

@@ -7,6 +7,7 @@ mod formats;
 mod inprocess;
 mod moto;
 mod official;
+mod policy_generate;
 mod profile_parser;
 mod pty;
 mod s3;
