@@ -78,6 +78,18 @@ pub enum PolicyRole {
 }
 
 impl PolicyRole {
+    /// The kind's name (`Identity`, `PermissionsBoundary`, `ServiceControl`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyRole::Identity => "Identity",
+            PolicyRole::Resource => "Resource",
+            PolicyRole::PermissionsBoundary => "PermissionsBoundary",
+            PolicyRole::Session => "Session",
+            PolicyRole::ServiceControl => "ServiceControl",
+            PolicyRole::ResourceControl => "ResourceControl",
+        }
+    }
+
     /// How AWS's AccessDenied message names this kind of policy.
     pub fn denial_phrase(self) -> &'static str {
         match self {
@@ -928,7 +940,34 @@ impl Evaluation<'_> {
     /// A one-paragraph English explanation (for `kagi policy simulate --explain` and logs).
     pub fn explain(&self) -> String {
         let mut s = format!("{}: ", self.decision.as_str());
-        s.push_str(&match &self.reason {
+        s.push_str(&self.reason.describe());
+        for m in &self.matched {
+            let sp = m.span();
+            let level = m.level.map(|l| format!(", level {l}")).unwrap_or_default();
+            s.push_str(&format!(
+                "; {} statement {} of {} ({:?}{level}) at line {}, column {}",
+                m.effect.as_str(),
+                m.label(),
+                m.policy.meta.id,
+                m.role,
+                sp.start.line,
+                sp.start.column
+            ));
+        }
+        if !self.missing_context_keys.is_empty() {
+            s.push_str(&format!(
+                "; missing context keys: {}",
+                self.missing_context_keys.join(", ")
+            ));
+        }
+        s
+    }
+}
+
+impl Reason {
+    /// Why, in a phrase: "no identity-based policy allows it", ...
+    pub fn describe(&self) -> String {
+        match self {
             Reason::AllowedByIdentity => "an identity-based policy allows it".to_string(),
             Reason::AllowedByResource(m) => {
                 format!("the resource-based policy allows it (principal matched as {m:?})")
@@ -954,27 +993,7 @@ impl Evaluation<'_> {
             Reason::NoResourceControlAllow { level } => format!(
                 "no resource control policy attached at level {level} of the resource account's organization path (0 = root) allows it"
             ),
-        });
-        for m in &self.matched {
-            let sp = m.span();
-            let level = m.level.map(|l| format!(", level {l}")).unwrap_or_default();
-            s.push_str(&format!(
-                "; {} statement {} of {} ({:?}{level}) at line {}, column {}",
-                m.effect.as_str(),
-                m.label(),
-                m.policy.meta.id,
-                m.role,
-                sp.start.line,
-                sp.start.column
-            ));
         }
-        if !self.missing_context_keys.is_empty() {
-            s.push_str(&format!(
-                "; missing context keys: {}",
-                self.missing_context_keys.join(", ")
-            ));
-        }
-        s
     }
 }
 

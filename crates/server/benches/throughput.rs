@@ -9,6 +9,7 @@
 //!     BENCH_BACKEND=postgres ...    # state in a throw-away PostgreSQL (kagi-testkit) instead of SQLite
 //!     BENCH_BACKEND=postgres BENCH_NODES=2 ...   # two nodes on that database, connections
 //!                                   # split between them (as a round-robin proxy would)
+//!     BENCH_TRAIL=off ...           # without the event history (`--no-trail`), to compare
 //!     BENCH_ORG=1 ...               # also: AssumeRole and an ECR call in a member account of an
 //!                                   # organization, before and after three levels of SCPs
 //!
@@ -686,6 +687,11 @@ fn main() {
                         database_url
                             .iter()
                             .flat_map(|u| ["--database-url".to_owned(), u.clone()]),
+                    )
+                    .args(
+                        std::env::var("BENCH_TRAIL")
+                            .is_ok_and(|v| v == "off")
+                            .then_some("--no-trail"),
                     )
                     .env("KAGI_ACCOUNT_ID", ACCOUNT)
                     .env("KAGI_ROOT_ACCESS_KEY_ID", ROOT_AKID)

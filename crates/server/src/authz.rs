@@ -644,7 +644,7 @@ fn explanation(ev: &Evaluation<'_>, action: &str, resource: &str) -> serde_json:
                 "effect": m.effect.as_str(),
                 "policy": m.policy.meta.id,
                 "policyArn": m.policy.meta.arn,
-                "policyType": format!("{:?}", m.role),
+                "policyType": m.role.as_str(),
                 "sid": m.sid(),
                 "statementIndex": m.statement,
                 "line": sp.start.line,
@@ -657,7 +657,7 @@ fn explanation(ev: &Evaluation<'_>, action: &str, resource: &str) -> serde_json:
         "action": action,
         "resource": resource,
         "decision": ev.decision.as_str(),
-        "reason": ev.explain(),
+        "reason": ev.reason.describe(),
         "statements": statements,
     });
     if !ev.missing_context_keys.is_empty() {

@@ -159,7 +159,15 @@ pub fn query_call(
     };
     if let Some(c) = call {
         c.input = kept_input;
-        c.output = result.as_ref().ok().cloned();
+        let source = if service_name == "sts" {
+            "sts.amazonaws.com"
+        } else {
+            "iam.amazonaws.com"
+        };
+        let read_only = crate::trail::event::is_read_only(source, op.name);
+        if crate::trail::event::keeps_response(source, op.name, read_only) {
+            c.output = result.as_ref().ok().cloned();
+        }
     }
     let output = result?;
     Ok(kagi_api::xml::encode_response(
@@ -232,7 +240,9 @@ pub fn record_console(
     ev.user_agent = "AWS Internal".to_owned();
     ev.request_id = uuid::Uuid::new_v4().to_string();
     ev.request_parameters = input;
-    ev.response_elements = output;
+    if crate::trail::event::keeps_response(&ev.source, &ev.name, ev.read_only) {
+        ev.response_elements = output;
+    }
     ev.error = error.map(|e| (e.code.clone(), e.message.clone()));
     ev.resources = crate::trail::resources_of(&notes);
     ev.explanation = notes;

@@ -332,7 +332,11 @@ async fn aws_entry(
                 );
                 ev.request_parameters = serde_json::from_slice(&body).ok();
                 match &out {
-                    Ok(bytes) => ev.response_elements = serde_json::from_slice(bytes).ok(),
+                    Ok(bytes) => {
+                        if crate::trail::event::keeps_response(&ev.source, &ev.name, ev.read_only) {
+                            ev.response_elements = serde_json::from_slice(bytes).ok();
+                        }
+                    }
                     Err(e) => ev.error = Some((e.code.clone(), e.message.clone())),
                 }
                 ev.resources = crate::trail::resources_of(&notes);
@@ -381,7 +385,9 @@ async fn aws_entry(
                             api_event(&authed, "ecr", &action, peer, &parts.headers, &request_id);
                         ev.request_parameters = params;
                         ev.explanation = caller.notes.take();
-                        let (resp, outcome) = json_outcome(resp).await;
+                        let keep =
+                            crate::trail::event::keeps_response(&ev.source, &ev.name, ev.read_only);
+                        let (resp, outcome) = json_outcome(resp, keep).await;
                         match outcome {
                             Ok(v) => ev.response_elements = v,
                             Err(e) => ev.error = Some(e),
@@ -530,10 +536,14 @@ async fn durable_or_error(durable: Option<crate::trail::Durable>) -> AwsResult<(
 /// error's `(code, message)`.
 async fn json_outcome(
     resp: Response,
+    keep: bool,
 ) -> (
     Response,
     Result<Option<serde_json::Value>, (String, String)>,
 ) {
+    if !keep && resp.status().is_success() {
+        return (resp, Ok(None));
+    }
     let (parts, body) = resp.into_parts();
     let bytes = match http_body_util::BodyExt::collect(body).await {
         Ok(c) => c.to_bytes(),

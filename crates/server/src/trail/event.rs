@@ -75,14 +75,41 @@ impl Event {
     }
 }
 
-/// A UUID (RFC 9562 version 7 layout) carrying `time_ms` in its first 48 bits.
+/// A UUID (RFC 9562 version 7 layout) carrying `time_ms` in its first 48 bits; the other 74
+/// bits from a per-thread generator seeded by the OS (ids must be unique, not secret: one
+/// system call per thread instead of one per event).
 pub fn event_id(time_ms: i64) -> String {
-    let mut b = *uuid::Uuid::new_v4().as_bytes();
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(0);
+    }
+    let next = || {
+        STATE.with(|s| {
+            let mut x = s.get();
+            if x == 0 {
+                x = u64::from_le_bytes(
+                    uuid::Uuid::new_v4().as_bytes()[..8]
+                        .try_into()
+                        .unwrap_or([1; 8]),
+                ) | 1;
+            }
+            // xorshift64*
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            s.set(x);
+            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        })
+    };
+    let (a, b) = (next(), next());
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
     let ms = (time_ms.max(0) as u64).to_be_bytes();
-    b[..6].copy_from_slice(&ms[2..]);
-    b[6] = 0x70 | (b[6] & 0x0f);
-    b[8] = 0x80 | (b[8] & 0x3f);
-    uuid::Uuid::from_bytes(b).to_string()
+    bytes[..6].copy_from_slice(&ms[2..]);
+    bytes[6] = 0x70 | (bytes[6] & 0x0f);
+    bytes[8] = 0x80 | (bytes[8] & 0x3f);
+    uuid::Uuid::from_bytes(bytes).to_string()
 }
 
 /// The time an [`event_id`] carries.
@@ -122,4 +149,13 @@ pub fn is_read_only(source: &str, name: &str) -> bool {
         ]
         .iter()
         .any(|p| name.starts_with(p))
+}
+
+/// Whether CloudTrail keeps a call's `responseElements`: for writes, and for STS's calls that
+/// mint credentials; read-only calls are recorded without their (possibly large) answers.
+pub fn keeps_response(source: &str, name: &str, read_only: bool) -> bool {
+    !read_only
+        || (source == "sts.amazonaws.com"
+            && (name.starts_with("AssumeRole")
+                || name.starts_with("Get") && name.ends_with("Token")))
 }

@@ -233,14 +233,15 @@ impl Inner {
             }
         }
         let durable = !acks.is_empty();
-        let result = segment::write(&self.kv, &self.node, &self.seq, &events, durable);
-        if let Err(e) = &result {
-            tracing::error!(error = %format!("{e:#}"), events = events.len(), "writing the event history");
-        }
         if let Some(path) = &self.config.audit_log
             && let Err(e) = append_audit_log(path, &events)
         {
             tracing::error!(error = %format!("{e:#}"), "writing the audit log");
+        }
+        let n = events.len();
+        let result = segment::write(&self.kv, &self.node, &self.seq, events, durable);
+        if let Err(e) = &result {
+            tracing::error!(error = %format!("{e:#}"), events = n, "writing the event history");
         }
         let outcome = result.map_err(|e| format!("{e:#}"));
         for a in acks {

@@ -108,77 +108,92 @@ impl Interner {
     }
 }
 
-/// Builds one segment of `events` (same account, within [`SPAN_MS`]).
-fn build(events: &[&Event]) -> (SegmentDoc, Head) {
+/// The most events one segment holds: a page of a lookup reads whole segments.
+const SEGMENT_EVENTS: usize = 500;
+
+/// Builds one segment of `events` (same account, within [`SPAN_MS`]), taking their parts.
+fn build(events: Vec<Event>) -> (SegmentDoc, Head) {
     let mut strings = Interner::default();
     let mut identities: HashMap<String, u32> = HashMap::new();
-    let mut ix: Vec<(String, String)> = Vec::new();
-    let mut out = Vec::with_capacity(events.len());
+    // (attribute, interned value): each once per segment, no allocation per event.
+    let mut ix: std::collections::HashSet<(u8, u32)> = std::collections::HashSet::new();
+    let n = events.len();
+    let mut out = Vec::with_capacity(n);
     let (mut min, mut max) = (i64::MAX, i64::MIN);
     for e in events {
         min = min.min(e.time_ms);
         max = max.max(e.time_ms);
         // The rendered identity, once per access key per segment.
-        let ident_key = match record::access_key_id(&e.identity) {
-            Some(k) => k.to_owned(),
-            None => record::user_identity(&e.identity).to_string(),
-        };
-        let ident = match identities.get(&ident_key) {
+        let key = record::access_key_id(&e.identity).map(str::to_owned);
+        let ident = match key.as_ref().and_then(|k| identities.get(k)) {
             Some(i) => *i,
             None => {
                 let i = strings.id(&record::user_identity(&e.identity).to_string());
-                identities.insert(ident_key, i);
+                if let Some(k) = &key {
+                    identities.insert(k.clone(), i);
+                }
                 i
             }
         };
-        let user = record::username(&e.identity);
-        let key = record::access_key_id(&e.identity).map(str::to_owned);
-        ix.push(("EventName".into(), clean(&e.name)));
-        ix.push(("EventSource".into(), clean(&e.source)));
-        ix.push(("ReadOnly".into(), e.read_only.to_string()));
-        if let Some(u) = &user {
-            ix.push(("Username".into(), clean(u)));
+        let user = record::username(&e.identity).map(|u| strings.id(&u));
+        let key = key.map(|k| strings.id(&k));
+        let name = strings.id(&e.name);
+        let source = strings.id(&e.source);
+        ix.insert((0, name));
+        ix.insert((1, source));
+        ix.insert((2, strings.id(if e.read_only { "true" } else { "false" })));
+        if let Some(u) = user {
+            ix.insert((3, u));
         }
-        if let Some(k) = &key {
-            ix.push(("AccessKeyId".into(), clean(k)));
+        if let Some(k) = key {
+            ix.insert((4, k));
         }
-        let mut resources = Vec::new();
+        let mut resources = Vec::with_capacity(e.resources.len());
         for (arn, ty) in &e.resources {
-            ix.push(("ResourceType".into(), clean(ty)));
-            ix.push(("ResourceName".into(), clean(resource_name(arn))));
-            ix.push(("ResourceName".into(), clean(arn)));
-            resources.push((strings.id(arn), strings.id(ty)));
+            let (a, t) = (strings.id(arn), strings.id(ty));
+            ix.insert((5, t));
+            ix.insert((6, a));
+            ix.insert((6, strings.id(resource_name(arn))));
+            resources.push((a, t));
         }
         out.push(Stored(
             e.time_ms,
-            e.id.clone(),
-            strings.id(&e.name),
-            strings.id(&e.source),
+            e.id,
+            name,
+            source,
             strings.id(&e.region),
             strings.id(&e.source_ip.to_string()),
             strings.id(&e.user_agent),
             ident,
-            user.as_deref().map(|u| strings.id(u)),
-            key.as_deref().map(|k| strings.id(k)),
-            e.request_parameters.clone(),
-            e.response_elements.clone(),
+            user,
+            key,
+            e.request_parameters,
+            e.response_elements,
             e.error.as_ref().map(|(c, _)| strings.id(c)),
-            e.error.as_ref().map(|(_, m)| m.clone()),
-            e.request_id.clone(),
+            e.error.map(|(_, m)| m),
+            e.request_id,
             e.read_only,
             resources,
-            (!e.explanation.is_empty()).then(|| Value::Array(e.explanation.clone())),
+            (!e.explanation.is_empty()).then_some(Value::Array(e.explanation)),
         ));
     }
+    let mut ix: Vec<(String, String)> = ix
+        .into_iter()
+        .map(|(a, v)| {
+            (
+                ATTRIBUTES[a as usize].to_owned(),
+                clean(&strings.strings[v as usize]),
+            )
+        })
+        .collect();
     ix.sort();
-    ix.dedup();
     let doc = SegmentDoc {
         v: 1,
         s: strings.strings,
         e: out,
     };
     let head = Head {
-        n: events.len() as u64,
+        n: n as u64,
         min,
         max,
         bytes: 0,
@@ -193,39 +208,30 @@ pub fn write(
     kv: &Arc<dyn Kv>,
     node: &str,
     seq: &AtomicU64,
-    events: &[Event],
+    events: Vec<Event>,
     durable: bool,
 ) -> anyhow::Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let mut groups: HashMap<(&str, i64), Vec<&Event>> = HashMap::new();
+    let mut groups: HashMap<(String, i64), Vec<Vec<Event>>> = HashMap::new();
     for e in events {
-        groups
-            .entry((e.account.as_str(), e.time_ms.div_euclid(SPAN_MS)))
-            .or_default()
-            .push(e);
+        let chunks = groups
+            .entry((e.account.clone(), e.time_ms.div_euclid(SPAN_MS)))
+            .or_default();
+        match chunks.last_mut() {
+            Some(c) if c.len() < SEGMENT_EVENTS => c.push(e),
+            _ => chunks.push(vec![e]),
+        }
     }
     // (account, key, segment, header, index rows)
     type Row = (String, String, String, String, Vec<(String, String)>);
     let mut rows: Vec<Row> = Vec::new();
-    for ((account, _), group) in groups {
-        let (doc, mut head) = build(&group);
-        let text = serde_json::to_string(&doc)?;
-        head.bytes = text.len() as u64;
-        let key = format!(
-            "{}\0{node}\0{:016x}",
-            rev(head.max),
-            seq.fetch_add(1, Ordering::Relaxed)
-        );
-        let ix = head.ix.clone();
-        rows.push((
-            account.to_owned(),
-            key,
-            text,
-            serde_json::to_string(&head)?,
-            ix,
-        ));
+    for ((account, _), chunks) in groups {
+        for group in chunks {
+            let (doc, head) = build(group);
+            rows.push(row(&account, node, seq, &doc, head)?);
+        }
     }
     let durability = if durable {
         Durability::Full
@@ -247,6 +253,33 @@ pub fn write(
         }
         Ok(())
     })
+}
+
+/// A segment's rows: (account, key, segment, header, index rows).
+fn row(
+    account: &str,
+    node: &str,
+    seq: &AtomicU64,
+    doc: &SegmentDoc,
+    mut head: Head,
+) -> anyhow::Result<(String, String, String, String, Vec<(String, String)>)> {
+    let text = serde_json::to_string(doc)?;
+    head.bytes = text.len() as u64;
+    let key = format!(
+        "{}\0{node}\0{:016x}",
+        rev(head.max),
+        seq.fetch_add(1, Ordering::Relaxed)
+    );
+    let ix = std::mem::take(&mut head.ix);
+    let mut h = head;
+    h.ix = ix.clone();
+    Ok((
+        account.to_owned(),
+        key,
+        text,
+        serde_json::to_string(&h)?,
+        ix,
+    ))
 }
 
 fn delete_segment(tx: &mut dyn RawTx, account: &str, key: &str, head: &Head) -> anyhow::Result<()> {

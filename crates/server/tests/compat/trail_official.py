@@ -92,7 +92,7 @@ step("a request signed with the wrong secret for alice's key")
 
 session = (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
 s_ecr = client("ecr", *session)
-s_ecr.get_authorization_token()
+registry_token = s_ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
 s_ecr.describe_repositories(repositoryNames=["test-repos"])
 expect_error("AccessDeniedException", s_ecr.describe_repositories, repositoryNames=["other"])
 step("the role session: GetAuthorizationToken, DescribeRepositories allowed and denied")
@@ -184,7 +184,8 @@ step("the role session's records: AssumedRole with its issuer, the repository as
 
 # Secrets never reach the history.
 dump = json.dumps([record(e) for e in everything])
-for secret in [alice[1], session[1], session[2], "Correct-Horse-9-battery", root[1]]:
+for secret in [alice[1], session[1], session[2], "Correct-Horse-9-battery", root[1],
+               registry_token]:
     if secret in dump:
         fail("a secret is in the event history")
 ak = [record(e) for e in everything if e["EventName"] == "CreateAccessKey"][0]
@@ -198,8 +199,9 @@ if c["sessionToken"] != "HIDDEN_DUE_TO_SECURITY_REASONS" or c["accessKeyId"] != 
 lp = [record(e) for e in everything if e["EventName"] == "CreateLoginProfile"][0]
 if lp["requestParameters"]["password"] != "HIDDEN_DUE_TO_SECURITY_REASONS":
     fail(f"CreateLoginProfile: {lp['requestParameters']}")
+# Read-only calls are recorded without their answers, as CloudTrail records them.
 tok = [record(e) for e in everything if e["EventName"] == "GetAuthorizationToken"][0]
-if "HIDDEN_DUE_TO_SECURITY_REASONS" not in json.dumps(tok["responseElements"]):
+if tok["responseElements"] is not None:
     fail(f"GetAuthorizationToken: {tok['responseElements']}")
 step("secrets hidden: secret keys, session tokens, passwords, registry passwords")
 
