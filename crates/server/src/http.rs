@@ -275,14 +275,7 @@ async fn aws_entry(
                 request_id: request_id.clone(),
             };
             let out = if service_name == "kagi-identity-center" {
-                crate::sso::set_portal_password(&ctx, &body)
-                    .map(|v| v.to_string().into_bytes())
-                    .map_err(|mut e| {
-                        if e.code == "AccessDenied" {
-                            e.code = "AccessDeniedException".into();
-                        }
-                        e
-                    })
+                crate::sso::set_portal_password(&ctx, &body).map(|v| v.to_string().into_bytes())
             } else {
                 crate::dispatch::json_call(
                     &ctx,
