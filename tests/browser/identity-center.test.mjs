@@ -76,6 +76,7 @@ await feature("identity-center", async (t) => {
     await clickForPage(root, root.getByRole("button", { name: "Save inline policy" }), "");
     await root.getByText("Inline policy saved.").waitFor();
     await root.getByRole("table", { name: /What the inline policy allows/ }).waitFor();
+    await root.evaluate(() => window.scrollTo(0, 0)); // the redirect's #permissions scrolled
   }, { docs: "identity-center-permission-set" });
 
   await t.step("assigned", async () => {
@@ -104,6 +105,7 @@ await feature("identity-center", async (t) => {
     await root.getByLabel("Confirm password").fill(PASSWORD);
     await clickForPage(root, root.getByRole("button", { name: "Set password" }), `/sso/users/${USER}`);
     await root.getByText(`Password set: ${USER} can sign in to the AWS access portal`).waitFor();
+    await root.evaluate(() => window.scrollTo(0, 0));
   }, { docs: "identity-center-user" });
 
   const portal = await t.newPage();

@@ -4725,6 +4725,30 @@ fn identity_center_pages_enable_users_groups_permission_sets_and_assignments() {
         (p.status, p.location.as_deref()),
         (303, Some("/console/sso/groups"))
     );
+    // A permission set still assigned (to bob) goes with its assignments and their role.
+    let p = root.post(
+        &format!("{acct}/assign"),
+        &[
+            ("csrf", &csrf),
+            ("Principal", &format!("USER:{bob}")),
+            ("PermissionSetArn", &ps_arn),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let sso_roles = || {
+        root_api.ok(
+            "iam",
+            "ListRoles",
+            json!({"PathPrefix": "/aws-reserved/sso.amazonaws.com/"}),
+        )["Roles"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(sso_roles(), 1);
+    assert!(root.get(&ps_path).body.contains(
+        "<p>Its account assignments are removed first, and the roles provisioned for them.</p>"
+    ));
     let p = root.post(
         &format!("{ps_path}/delete"),
         &[("csrf", &csrf), ("ConfirmName", "IamReader")],
@@ -4740,6 +4764,7 @@ fn identity_center_pages_enable_users_groups_permission_sets_and_assignments() {
         p.body.contains("Permission set IamReader deleted.")
             && p.body.contains("No permission sets yet")
     );
+    assert_eq!(sso_roles(), 0, "the role went with the last assignment");
     // A page of an unknown user is AWS's not-found, readably.
     let p = root.get("/console/sso/users/nobody");
     assert_eq!(p.status, 404, "{}", p.body);

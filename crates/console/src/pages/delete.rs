@@ -14,8 +14,24 @@ use serde_json::{Value, json};
 impl P<'_> {
     /// The "Delete" section of a detail page: type `name` to confirm.
     pub(super) fn delete_section(&self, what: &str, name: &str, action: &str) -> String {
+        self.delete_section_noting(what, name, action, "")
+    }
+
+    /// A "Delete" section that says first (`note`) what else goes.
+    pub(super) fn delete_section_noting(
+        &self,
+        what: &str,
+        name: &str,
+        action: &str,
+        note: &str,
+    ) -> String {
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!("<p>{}</p>", esc(note))
+        };
         format!(
-            r#"<section class="danger-zone" data-confirm="Delete {what} {n}?" aria-labelledby="delete-heading"><h2 id="delete-heading">Delete {what}</h2><form method="post" action="{action}">{csrf}
+            r#"<section class="danger-zone" data-confirm="Delete {what} {n}?" aria-labelledby="delete-heading"><h2 id="delete-heading">Delete {what}</h2><form method="post" action="{action}">{csrf}{note}
 <label for="confirm-delete">To confirm, enter the {what} name: <code>{n}</code></label> <input type="text" id="confirm-delete" name="ConfirmName" required autocomplete="off">
 <button type="submit" class="danger">Delete {what}</button></form></section>"#,
             action = esc(action),

@@ -426,8 +426,9 @@ impl P<'_> {
             Ok(ic) => ic,
             Err(page) => return *page,
         };
-        let password = self.r.field("Password").unwrap_or("");
-        if self.r.field("ConfirmPassword").unwrap_or("") != password {
+        // The two typed copies of the new password (no stored secret is compared here).
+        let new = self.r.field("Password").unwrap_or("");
+        if self.r.field("ConfirmPassword").unwrap_or("") != new {
             return self.page_with_status(
                 StatusCode::BAD_REQUEST,
                 "Set password",
@@ -441,7 +442,7 @@ impl P<'_> {
                 ),
             );
         }
-        match self.set_portal_password(&ic, name, password) {
+        match self.set_portal_password(&ic, name, new) {
             Ok(()) => self.done(
                 &back,
                 format!(

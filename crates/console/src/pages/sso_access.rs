@@ -347,7 +347,12 @@ impl P<'_> {
                     ("settings", "Settings", &settings),
                 ],
             ),
-            delete = self.delete_section("permission set", &name, &format!("{base}/delete")),
+            delete = self.delete_section_noting(
+                "permission set",
+                &name,
+                &format!("{base}/delete"),
+                "Its account assignments are removed first, and the roles provisioned for them.",
+            ),
         );
         self.page_with_status(status, &name, &body)
     }
@@ -491,7 +496,35 @@ impl P<'_> {
         if let Some(r) = self.confirmed(&name) {
             return r;
         }
-        match self.ssoa("DeletePermissionSet", key) {
+        // As the IAM deletions do: the dependents first (AWS refuses to delete a permission set
+        // still provisioned), each removal a call by the signed-in principal.
+        let steps = || -> Result<(), CallError> {
+            let accounts = self.call_all(
+                "sso-admin",
+                "ListAccountsForProvisionedPermissionSet",
+                key.clone(),
+                "AccountIds",
+            )?;
+            for account in accounts.iter().map(txt) {
+                let mut input = key.clone();
+                input["AccountId"] = json!(account);
+                for a in self.call_all(
+                    "sso-admin",
+                    "ListAccountAssignments",
+                    input,
+                    "AccountAssignments",
+                )? {
+                    self.ssoa(
+                        "DeleteAccountAssignment",
+                        json!({"InstanceArn": ic.arn, "TargetId": account,
+                            "TargetType": "AWS_ACCOUNT", "PermissionSetArn": a["PermissionSetArn"],
+                            "PrincipalType": a["PrincipalType"], "PrincipalId": a["PrincipalId"]}),
+                    )?;
+                }
+            }
+            self.ssoa("DeletePermissionSet", key.clone()).map(|_| ())
+        };
+        match steps() {
             Ok(_) => self.done(back, format!("Permission set {name} deleted.")),
             Err(e) => self.failed_back("Delete permission set", &e, back),
         }
