@@ -385,8 +385,8 @@ impl P<'_> {
         };
         format!(
             r#"{shown}{problems}<details{open}><summary>Edit lifecycle policy</summary><form method="post" action="/console/ecr/lifecycle-policy">{csrf}{hidden}
-<label for="lifecycle-policy">Lifecycle policy (JSON)</label>
-<textarea id="lifecycle-policy" name="lifecyclePolicyText" rows="16" spellcheck="false">{doc}</textarea>
+<label for="lifecycle-policy-text">Lifecycle policy (JSON)</label>
+<textarea id="lifecycle-policy-text" name="lifecyclePolicyText" rows="16" spellcheck="false">{doc}</textarea>
 <p class="muted">Saving applies the policy at once: the images it expires are deleted.</p>
 <button type="submit">Save lifecycle policy</button></form></details>"#,
             doc = esc(&text),
