@@ -4146,7 +4146,7 @@ const PORTAL_PASSWORD: &str = "Portal-Console-Passw0rd!";
 #[test]
 fn identity_center_pages_enable_users_groups_permission_sets_and_assignments() {
     let server = common::start_in_memory();
-    let (root_api, _) = seed_by_api(&server);
+    let (root_api, user_api) = seed_by_api(&server);
     let (mut root, csrf) = signed_in_root(&server);
 
     // A principal with no Identity Center permissions sees AWS's denial in the page.
@@ -4384,6 +4384,93 @@ fn identity_center_pages_enable_users_groups_permission_sets_and_assignments() {
         ],
     );
     assert_eq!(p.status, 403);
+    assert!(
+        p.body.contains(&format!(
+            // (the page looks the instance up first)
+            "AccessDeniedException</strong>: User: {} is not authorized to perform: sso:ListInstances",
+            role_session_arn()
+        )),
+        "{}",
+        p.body
+    );
+    // A user who may read Identity Center but not change users: the password form reaches the
+    // extension, which is authorised as identitystore:UpdateUser on the user.
+    root_api.ok("iam", "CreateUser", json!({"UserName": "ic-viewer"}));
+    root_api.ok(
+        "iam",
+        "CreateLoginProfile",
+        json!({"UserName": "ic-viewer", "Password": USER_PASSWORD}),
+    );
+    root_api.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "ic-viewer", "PolicyName": "ReadIdentityCenter",
+            "PolicyDocument": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sso:ListInstances","sso:Describe*","sso:List*","identitystore:Describe*","identitystore:List*","identitystore:Get*"],"Resource":"*"}]}"#}),
+    );
+    let mut viewer = Browser::new(server.addr);
+    assert_eq!(viewer.sign_in("ic-viewer", USER_PASSWORD).status, 303);
+    let vcsrf = viewer.get("/console/sso/users").csrf();
+    assert!(
+        viewer
+            .get("/console/sso/users/alice")
+            .body
+            .contains("Alice Liddell")
+    );
+    let p = viewer.post(
+        "/console/sso/users/alice/password",
+        &[
+            ("csrf", &vcsrf),
+            ("Password", PORTAL_PASSWORD),
+            ("ConfirmPassword", PORTAL_PASSWORD),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body.contains(&format!(
+            "AccessDeniedException</strong>: User: arn:aws:iam::{ACCOUNT}:user/ic-viewer is not authorized to perform: identitystore:UpdateUser on resource: arn:aws:identitystore:::user/"
+        )),
+        "{}",
+        p.body
+    );
+    // The signed call `kagi sso set-password` sends runs the same handler: a user without
+    // permission is refused in the JSON services' spelling.
+    let body = json!({"IdentityStoreId": store, "UserName": "alice", "Password": PORTAL_PASSWORD})
+        .to_string();
+    let mut headers = vec![
+        ("host".to_string(), user_api.addr.to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.1".to_string(),
+        ),
+        (
+            "x-amz-target".to_string(),
+            "KagiIdentityCenter.SetPortalPassword".to_string(),
+        ),
+    ];
+    let params = kagi_sigv4::SigningParams {
+        region: "us-east-1",
+        service: "identitystore",
+        time: std::time::SystemTime::now(),
+    };
+    kagi_sigv4::sign_headers(
+        "POST",
+        "/",
+        "",
+        &mut headers,
+        body.as_bytes(),
+        &user_api.creds,
+        &params,
+    )
+    .unwrap();
+    let raw = user_api.post_raw(&headers, &body);
+    assert_eq!(
+        kagi_api::json11::decode_error(raw.body.as_bytes())
+            .unwrap()
+            .code,
+        "AccessDeniedException",
+        "{}",
+        raw.body
+    );
     let p = root.post(
         "/console/sso/users/alice/password",
         &[
