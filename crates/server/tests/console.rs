@@ -5173,3 +5173,104 @@ fn bulk_deletes_confirm_dialog_markup_and_the_lifecycle_policy_tab() {
         "{left}"
     );
 }
+
+#[test]
+fn identity_center_accounts_are_the_organizations_and_assignments_provision_there() {
+    let server = common::start_in_memory();
+    let (_, member, in_member) = organization_with_member(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    assert_eq!(
+        root.post("/console/sso/enable", &[("csrf", &csrf)]).status,
+        303
+    );
+    let p = root.post(
+        "/console/sso/users",
+        &[
+            ("csrf", &csrf),
+            ("UserName", "carol"),
+            ("GivenName", "Carol"),
+            ("FamilyName", "Member"),
+            ("GroupId", ""),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = root.post(
+        "/console/sso/permission-sets",
+        &[
+            ("csrf", &csrf),
+            ("Name", "Admin"),
+            ("SessionDuration", "PT1H"),
+        ],
+    );
+    let ps_id = p.location.unwrap().rsplit('/').next().unwrap().to_owned();
+    assert!(
+        root.post(
+            &format!("/console/sso/permission-sets/{ps_id}/managed"),
+            &[
+                ("csrf", &csrf),
+                (
+                    "ManagedPolicyArn",
+                    "arn:aws:iam::aws:policy/AdministratorAccess"
+                )
+            ],
+        )
+        .status
+            == 303
+    );
+    // The organization's accounts, the management account's and the member's.
+    let p = root.get("/console/sso/accounts");
+    assert!(
+        p.body.contains(&format!(
+            r#"<a href="/console/sso/accounts/{member}">workload</a>"#
+        )),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(&format!(r#"<a href="/console/sso/accounts/{ACCOUNT}">"#))
+    );
+    let page = root.get(&format!("/console/sso/accounts/{member}")).body;
+    let carol = page
+        .split(r#"name="Principal" value="USER:"#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let ps_arn = page
+        .split(r#"name="PermissionSetArn" value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let p = root.post(
+        &format!("/console/sso/accounts/{member}/assign"),
+        &[
+            ("csrf", &csrf),
+            ("Principal", &format!("USER:{carol}")),
+            ("PermissionSetArn", &ps_arn),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let roles = in_member.ok(
+        "iam",
+        "ListRoles",
+        json!({"PathPrefix": "/aws-reserved/sso.amazonaws.com/"}),
+    );
+    assert!(
+        roles["Roles"][0]["RoleName"]
+            .as_str()
+            .unwrap()
+            .starts_with("AWSReservedSSO_Admin_"),
+        "{roles}"
+    );
+    let p = root.get(&format!("/console/sso/accounts/{member}"));
+    assert!(
+        p.body.contains("<td>Admin</td><td>Provisioned</td>"),
+        "{}",
+        p.body
+    );
+    // The management account has none.
+    let p = root.get(&format!("/console/sso/accounts/{ACCOUNT}"));
+    assert!(p.body.contains("No users or groups assigned."));
+}
