@@ -22,6 +22,7 @@
 //! | `browser_keyboard` | `keyboard.test.mjs` | the seed's console steps with the keyboard only |
 //! | `browser_tables` | `tables.test.mjs` | 120 users: filter, sort, pages (mouse, keyboard), no script, empty state |
 //! | `browser_cross_account` | `cross-account.test.mjs` | switch role into a created account's OrganizationAccountAccessRole, band, switch back |
+//! | `browser_identity_center` | `identity-center.test.mjs` | Identity Center: user, group, permission set with an inline policy, assignment, portal password; the user signs in to `/start`; the delete dialog |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
 //! feature: no CSP violation, the security headers, HttpOnly/SameSite=Strict cookies, and no
@@ -254,7 +255,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 18] = [
+const FEATURES: [(&str, &str, &str); 19] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -279,6 +280,11 @@ const FEATURES: [(&str, &str, &str); 18] = [
         "cross-account",
     ),
     ("browser_groups", "groups.test.mjs", "groups"),
+    (
+        "browser_identity_center",
+        "identity-center.test.mjs",
+        "identity-center",
+    ),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
     (
         "browser_web_identity",
@@ -419,6 +425,13 @@ fn seed_console_steps_in_chromium() {
 #[test]
 fn browser_mfa() {
     feature("browser_mfa");
+}
+
+/// IAM Identity Center: users, groups, a permission set with an inline policy, an
+/// assignment, the portal password; the new user signs in to the access portal.
+#[test]
+fn browser_identity_center() {
+    feature("browser_identity_center");
 }
 
 /// Groups: a member's permissions follow the group's policies.

@@ -112,8 +112,10 @@ await feature("ecr", async (t) => {
 
   await t.step("repository-deleted", async () => {
     await openRepo(root, NEW_REPO);
-    await root.getByLabel(/To confirm, enter the repository name/).fill(NEW_REPO);
     await root.getByRole("button", { name: "Delete repository" }).click();
+    const dialog = root.getByRole("dialog", { name: `Delete repository ${NEW_REPO} and its images?` });
+    await dialog.getByLabel(/To confirm, enter the repository name/).fill(NEW_REPO);
+    await dialog.getByRole("button", { name: "Delete repository" }).click();
     await root.getByRole("heading", { name: "ECR repositories" }).waitFor();
     assert.equal(await root.getByRole("link", { name: NEW_REPO, exact: true }).count(), 0);
     await root.getByRole("link", { name: REPO, exact: true }).waitFor();

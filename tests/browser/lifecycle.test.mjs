@@ -176,9 +176,12 @@ await feature("lifecycle", async (t) => {
   });
 
   // ---------------------------------------------------------------- deleting
+  // The delete section's button opens a modal dialog that names what goes and asks for its name.
   const confirmDelete = async (what, typed) => {
-    await root.getByLabel(/To confirm, enter the/).fill(typed);
-    return clickForPage(root, root.getByRole("button", { name: `Delete ${what}`, exact: true }), "");
+    await root.getByRole("button", { name: `Delete ${what}`, exact: true }).click();
+    const dialog = root.getByRole("dialog", { name: new RegExp(`^Delete ${what} `) });
+    await dialog.getByLabel(/To confirm, enter the/).fill(typed);
+    return clickForPage(root, dialog.getByRole("button", { name: `Delete ${what}`, exact: true }), "");
   };
 
   await t.step("user-delete-wrong-name-refused", async () => {

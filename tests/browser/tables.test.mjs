@@ -1,6 +1,7 @@
 // Data tables: the Users list with 120 users (made with the CLI) is filtered, sorted and paged
 // in the browser (the console's script; 25 rows a page), by mouse and by keyboard; without the
-// script the same page lists every user; an empty list says what to do next.
+// script the same page lists every user; two are selected and deleted together (the confirm
+// dialog names them); an empty list says what to do next.
 
 import { accountMenu, assert, endpoint, feature, nav, rootCli, rootPage, rootPassword, signIn } from "./lib.mjs";
 
@@ -125,6 +126,28 @@ await feature("tables", async (t) => {
     await page.getByRole("status").getByText("2 policies detached.").waitFor();
     await page.getByRole("table", { name: "Permissions policies (0)" }).getByText("No policies attached.").waitFor();
     assert.deepEqual(rootCli(["iam", "list-attached-user-policies", "--user-name", "user-000"]).AttachedPolicies, []);
+  });
+
+  await t.step("delete-selected", async () => {
+    // Selection and bulk delete: the button opens only with rows chosen; its modal dialog names
+    // them and asks for "delete"; Cancel leaves everything as it was.
+    await nav(page).getByRole("link", { name: "Users" }).click();
+    const open = page.getByRole("button", { name: "Delete selected users" });
+    assert.equal(await open.isDisabled(), true);
+    await page.getByLabel("Filter users").fill("user-11");
+    await page.getByRole("checkbox", { name: "Select user-118" }).check();
+    await page.getByRole("checkbox", { name: "Select user-119" }).check();
+    await open.click();
+    const dialog = page.getByRole("dialog", { name: "Delete the selected users?" });
+    assert.deepEqual(await dialog.getByRole("listitem").allInnerTexts(), ["user-118", "user-119"]);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await open.click();
+    await dialog.getByLabel(/To confirm deleting the selected users, enter/).fill("delete");
+    await dialog.getByRole("button", { name: "Delete selected users" }).click();
+    await page.getByRole("status").getByText("Deleted users: user-118, user-119.").waitFor();
+    await page.getByRole("table", { name: `Users (${N - 2})` }).waitFor();
+    assert.equal(rootCli(["iam", "list-users"]).Users.length, N - 2);
   });
 
   await t.step("empty-state", async () => {

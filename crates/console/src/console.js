@@ -9,6 +9,7 @@
 //   - Copy buttons (<p data-copy="ID">) for a new access key's secret.
 //   - Tables and code blocks that scroll sideways on a small screen become focusable.
 //   - A form being sent disables its submit button and says so (no double submits).
+//   - Delete sections and "Delete selected" open as modal confirm dialogs.
 // textContent only: no HTML is built from strings.
 (function () {
   "use strict";
@@ -253,6 +254,60 @@
       if (menu.open && !menu.contains(e.target)) menu.open = false;
     });
   }
+
+  // Confirm dialogs: a delete section (<section data-confirm="Delete user alice?">, its form
+  // asking for the name typed) becomes a button opening a modal <dialog> with that form, named
+  // by the question, with Cancel. A list's "Delete selected" (data-bulk="FORM-ID") lists the
+  // rows whose checkboxes belong to that form, and opens only when some are chosen. Without
+  // this script the sections are plain forms on the page.
+  var dialogs = 0;
+  Array.prototype.forEach.call(document.querySelectorAll("section[data-confirm]"), function (zone) {
+    var form = zone.querySelector("form");
+    var submit = form && form.querySelector("button[type=submit]");
+    if (!form || !submit || typeof HTMLDialogElement !== "function") return;
+    dialogs += 1;
+    var id = "confirm-dialog-" + dialogs;
+    var dialog = el("dialog", { class: "confirm-dialog", "aria-labelledby": id + "-title" });
+    dialog.appendChild(el("h2", { id: id + "-title" }, zone.getAttribute("data-confirm")));
+    var bulk = zone.getAttribute("data-bulk");
+    var list = el("ul", { class: "confirm-names" });
+    var boxes = function () {
+      return Array.prototype.slice.call(document.querySelectorAll('input[type=checkbox][form="' + bulk + '"]'));
+    };
+    if (bulk) dialog.appendChild(list);
+    dialog.appendChild(form);
+    var cancel = el("button", { type: "button", class: "cancel" }, "Cancel");
+    cancel.addEventListener("click", function () {
+      dialog.close();
+    });
+    form.appendChild(cancel);
+    var open = el("button", { type: "button", class: "danger" }, submit.textContent);
+    open.addEventListener("click", function () {
+      if (bulk) {
+        list.textContent = "";
+        boxes().forEach(function (b) {
+          if (b.checked) list.appendChild(el("li", {}, b.getAttribute("data-name") || b.value));
+        });
+      }
+      dialog.showModal();
+      var input = form.querySelector("input[type=text]");
+      if (input) input.focus();
+    });
+    dialog.addEventListener("close", function () {
+      open.focus();
+    });
+    zone.appendChild(open);
+    zone.appendChild(dialog);
+    if (bulk) {
+      var sync = function () {
+        open.disabled = !boxes().some(function (b) {
+          return b.checked;
+        });
+      };
+      document.addEventListener("change", sync);
+      sync();
+    }
+  });
 
   // A form being sent: its submit button says so and cannot be pressed twice.
   document.addEventListener("submit", function (e) {

@@ -180,7 +180,60 @@ const ORGS: Service = Service {
     )],
 };
 
-const SERVICES: [&Service; 3] = [&IAM, &ECR, &ORGS];
+const SSO: Service = Service {
+    name: "IAM Identity Center",
+    long: "IAM Identity Center",
+    home: "/console/sso",
+    nav: &[
+        (
+            "IAM Identity Center",
+            &[
+                NavItem {
+                    prefix: &["sso"],
+                    label: "Dashboard",
+                    href: "/console/sso",
+                    list_title: "IAM Identity Center",
+                    actions: &[],
+                },
+                NavItem {
+                    prefix: &["sso", "users"],
+                    label: "Users",
+                    href: "/console/sso/users",
+                    list_title: "Users",
+                    actions: &[("Add user", "#create-user")],
+                },
+                NavItem {
+                    prefix: &["sso", "groups"],
+                    label: "Groups",
+                    href: "/console/sso/groups",
+                    list_title: "Groups",
+                    actions: &[("Create group", "#create-group")],
+                },
+            ],
+        ),
+        (
+            "Multi-account permissions",
+            &[
+                NavItem {
+                    prefix: &["sso", "accounts"],
+                    label: "AWS accounts",
+                    href: "/console/sso/accounts",
+                    list_title: "",
+                    actions: &[],
+                },
+                NavItem {
+                    prefix: &["sso", "permission-sets"],
+                    label: "Permission sets",
+                    href: "/console/sso/permission-sets",
+                    list_title: "Permission sets",
+                    actions: &[("Create permission set", "#create-permission-set")],
+                },
+            ],
+        ),
+    ],
+};
+
+const SERVICES: [&Service; 4] = [&IAM, &ECR, &ORGS, &SSO];
 
 /// The service and navigation entry a path belongs to (the account pages — switch role,
 /// security credentials — show IAM's navigation with no entry current).
@@ -245,7 +298,8 @@ fn breadcrumbs(segs: &[String], title: &str, svc: &Service, item: Option<&NavIte
                         && id != "validate"
                         && id != "review"
                         && id != "trust-preview"
-                        && item.prefix != ["organizations"] =>
+                        && item.prefix != ["organizations"]
+                        && item.prefix != ["sso"] =>
                 {
                     let label = if id.starts_with("arn:") {
                         id.rsplit('/').next().unwrap_or(id).to_owned()
@@ -599,6 +653,18 @@ mod tests {
         assert!(
             accounts.contains(r#"<li aria-current="page">AWS accounts</li>"#),
             "{accounts}"
+        );
+        // Identity Center: its own entries under the dashboard's prefix; a dashboard form's
+        // path segment is no entity.
+        let ps = crumbs(&["sso", "permission-sets", "ps-1"], "ReadIam");
+        assert!(
+            ps.contains(r#"<li><a href="/console/sso">IAM Identity Center</a></li><li><a href="/console/sso/permission-sets">Permission sets</a></li><li><a href="/console/sso/permission-sets/ps-1">ps-1</a></li><li aria-current="page">ReadIam</li>"#),
+            "{ps}"
+        );
+        let enable = crumbs(&["sso", "enable"], "Enable IAM Identity Center");
+        assert!(
+            enable.contains(r#"<li><a href="/console/sso">Dashboard</a></li><li aria-current="page">Enable IAM Identity Center</li>"#),
+            "{enable}"
         );
         let new = crumbs(&["policies", "new"], "Create policy");
         assert!(new.contains(r#"<a href="/console/policies">Policies</a></li><li aria-current="page">Create policy</li>"#), "{new}");

@@ -3,7 +3,8 @@
 //! # Design
 //!
 //! * **Server-rendered HTML**, built with `format!` and one escaping function ([`html::esc`]),
-//!   in one layout ([`html::layout`]): a header with the service switcher (IAM, ECR), the
+//!   in one layout ([`html::layout`]): a header with the service switcher (IAM, ECR,
+//!   Organizations, IAM Identity Center), the
 //!   signed-in principal's menu (switch role, recent roles, security credentials, sign out) and
 //!   the switched role's colour band (with the role's account); the service's left navigation; breadcrumbs; the page's
 //!   title with its primary actions. Service, navigation entry, breadcrumbs and actions follow
@@ -15,7 +16,7 @@
 //!   (`src/console.css`: design tokens as CSS variables, a dark theme following
 //!   `prefers-color-scheme`, responsive down to a phone, visible focus);
 //!   `/console/static/console.js` (`src/console.js`: the data tables' filter, sorting and
-//!   pages, tabs, the account menu, busy submit buttons, copy buttons); and
+//!   pages, tabs, the account menu, busy submit buttons, copy buttons, confirm dialogs); and
 //!   `/console/static/policy-editor.js` (`src/policy-editor.js`): the policy editors (line
 //!   numbers, JSON highlighting, bracket matching, the policy engine's findings fetched from
 //!   `POST /console/policies/validate` (CSRF-protected), listed and marked on their lines, and
@@ -71,6 +72,13 @@
 //!   account, create OU, move account — each an Organizations API call through
 //!   [`Backend::invoke`] (service `organizations`), for principals of the management account;
 //!   a member account sees a read-only notice, an account in none "Create organization".
+//! * **IAM Identity Center** (`/console/sso`): the instance (or "Enable" when the account has
+//!   none), the identity store's users and groups, permission sets, and AWS accounts with their
+//!   assignments and provisioning status — each an `identitystore` or `sso-admin` call through
+//!   [`Backend::invoke`]; a user's portal password is kagi's extension
+//!   (`kagi-identity-center` `SetPortalPassword`, authorised as `identitystore:UpdateUser`).
+//! * **Deleting** asks for the name typed (`delete` for a list's selection); the console's
+//!   script opens those forms as modal `<dialog>`s naming what goes (without it, plain forms).
 //! * Pages run on tokio's blocking pool (`spawn_blocking`): backend calls are synchronous
 //!   (SQLite, argon2) and must not stall the server's async workers.
 //! * The crate depends on kagi-policy (pure) only to show the policy engine's validation findings
@@ -97,7 +105,9 @@
 //! | `pages/oidc.rs` | identity providers (OpenID Connect): list, add, audiences, delete; the role wizard's "Web identity" options |
 //! | `pages/inline.rs` | inline policies of users, roles, groups (list with documents, add, delete) |
 //! | `pages/tags.rs` | tags of users and roles (list, add or change, remove) |
-//! | `pages/delete.rs` | deleting users, roles, groups, policies, repositories (name typed to confirm; dependents first) |
+//! | `pages/delete.rs` | deleting users, roles, groups, policies, repositories (name typed to confirm; dependents first), and several at once from their lists ("Delete selected", `delete` typed) |
+//! | `pages/sso.rs` | IAM Identity Center: the instance (enable), users (portal password), groups and members |
+//! | `pages/sso_access.rs` | IAM Identity Center: permission sets (policies, boundary, settings) and AWS accounts (assignments, provisioning) |
 //! | `pages/mfa.rs` | assigning a virtual MFA device (QR code via the `qrcode` crate, inline SVG) and removing it |
 //! | [`federation`] | `/federation`: getSigninToken and login |
 //! | [`session`] | sessions, CSRF tokens, constant-time compare, lockout |

@@ -9,13 +9,19 @@ use serde_json::Value;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// Runs one IAM, STS or Organizations operation as the principal owning `access_key_id` (a
-/// long-term key or a live STS session, resolved by [`auth::caller_for_key`]) through the same
-/// steps as a signed API call after its signature check: kagi-api encodes the input to the
-/// query form (IAM, STS) or the JSON 1.1 body (Organizations, through [`json_call`]) and
-/// decodes and validates it exactly as a wire request, the handler authorises with kagi-policy
-/// and runs. There is no other way in: this is what the console ([`crate::console_host`])
-/// calls.
+/// The console's name for kagi's Identity Center extension (`KagiIdentityCenter.*`, no model):
+/// [`invoke`] with operation `SetPortalPassword` runs [`crate::sso::set_portal_password`].
+pub const KAGI_IDENTITY_CENTER: &str = "kagi-identity-center";
+
+/// Runs one IAM, STS, Organizations, Identity Store or SSO Admin operation as the principal
+/// owning `access_key_id` (a long-term key or a live STS session, resolved by
+/// [`auth::caller_for_key`]) through the same steps as a signed API call after its signature
+/// check: kagi-api encodes the input to the query form (IAM, STS) or the JSON 1.1 body
+/// (Organizations, `identitystore`, `sso-admin`, through [`json_call`]) and decodes and
+/// validates it exactly as a wire request, the handler authorises with kagi-policy and runs.
+/// The one extension operation, [`KAGI_IDENTITY_CENTER`] `SetPortalPassword`, takes its JSON
+/// body as the signed call does. There is no other way in: this is what the console
+/// ([`crate::console_host`]) calls.
 pub fn invoke(
     state: &AppState,
     access_key_id: &str,
@@ -26,7 +32,41 @@ pub fn invoke(
 ) -> Result<Value, kagi_api::ApiError> {
     let caller = auth::caller_for_key(state, access_key_id)
         .ok_or_else(|| to_api(&AwsError::invalid_client_token()))?;
-    let Some(svc) = ["iam", "sts", "organizations"]
+    let now = crate::ids::now_secs();
+    let region = "us-east-1";
+    let ctx = Ctx {
+        state,
+        caller: &caller,
+        store: state.store(&caller.account_id),
+        now,
+        region: region.to_owned(),
+        source_ip,
+        request_id: uuid::Uuid::new_v4().to_string(),
+    };
+    if service == KAGI_IDENTITY_CENTER && operation == "SetPortalPassword" {
+        // kagi's one extension (no model): the JSON body the CLI signs, through the same
+        // handler and authorisation (`identitystore:UpdateUser`) as the signed call.
+        let body = serde_json::to_vec(input).unwrap_or_default();
+        state.note_use(&caller.account_id, access_key_id, "sso", region, now);
+        let (out, notes) =
+            crate::trail::notes::collect(|| crate::sso::set_portal_password(&ctx, &body));
+        // The password is hidden in the record like every password.
+        record_console(
+            state,
+            &caller,
+            source_ip,
+            service,
+            operation,
+            Some(input.clone()),
+            None,
+            out.as_ref().err(),
+            notes,
+        )
+        .map_err(|e| to_api(&e))?;
+        tracing::debug!(service, action = operation, caller = %caller.arn(), ok = out.is_ok(), "console call");
+        return out.map_err(|e| to_api(&e));
+    }
+    let Some(svc) = ["iam", "sts", "organizations", "identitystore", "sso-admin"]
         .contains(&service)
         .then(|| kagi_api::service(service))
         .flatten()
@@ -44,18 +84,7 @@ pub fn invoke(
             format!("Could not find operation {operation}"),
         ))
     })?;
-    let now = crate::ids::now_secs();
-    let region = "us-east-1";
-    let ctx = Ctx {
-        state,
-        caller: &caller,
-        store: state.store(&caller.account_id),
-        now,
-        region: region.to_owned(),
-        source_ip,
-        request_id: uuid::Uuid::new_v4().to_string(),
-    };
-    if service == "organizations" {
+    if service != "iam" && service != "sts" {
         // JSON 1.1: the input encoded to the wire body and decoded and validated from it, as a
         // signed request's; the answer decoded from the response body the same way.
         let (target, body) = kagi_api::json11::encode_request(svc, op, input);
@@ -232,7 +261,7 @@ pub fn record_console(
     let mut ev = crate::trail::Event::new(
         crate::trail::now_ms(),
         &caller.account_id,
-        &format!("{service}.amazonaws.com"),
+        &crate::trail::event::event_source(service),
         operation,
     );
     ev.identity = crate::trail::Identity::Caller(caller.clone());

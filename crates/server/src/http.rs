@@ -257,7 +257,7 @@ async fn aws_entry(
                     crate::trail::now_ms(),
                     &crate::ids::account_of_key(&key)
                         .unwrap_or_else(|| state.bootstrap_account.clone()),
-                    &event_source(&service_name),
+                    &crate::trail::event::event_source(&service_name),
                     &action,
                 );
                 ev.identity = crate::trail::Identity::Unknown { access_key_id: key };
@@ -303,14 +303,7 @@ async fn aws_entry(
             };
             let (out, notes) = crate::trail::notes::collect(|| {
                 if service_name == "kagi-identity-center" {
-                    crate::sso::set_portal_password(&ctx, &body)
-                        .map(|v| v.to_string().into_bytes())
-                        .map_err(|mut e| {
-                            if e.code == "AccessDenied" {
-                                e.code = "AccessDeniedException".into();
-                            }
-                            e
-                        })
+                    crate::sso::set_portal_password(&ctx, &body).map(|v| v.to_string().into_bytes())
                 } else {
                     crate::dispatch::json_call(
                         &ctx,
@@ -472,15 +465,6 @@ async fn aws_entry(
     )
 }
 
-/// `iam.amazonaws.com` for `iam`, ... (CloudTrail's `eventSource`).
-fn event_source(service: &str) -> String {
-    match service {
-        "kagi-identity-center" => "identitystore.amazonaws.com".to_owned(),
-        "sso-admin" => "sso.amazonaws.com".to_owned(),
-        s => format!("{s}.amazonaws.com"),
-    }
-}
-
 fn user_agent(h: &HeaderMap) -> String {
     let ua = h
         .get(header::USER_AGENT)
@@ -502,7 +486,7 @@ fn api_event(
     let mut ev = crate::trail::Event::new(
         crate::trail::now_ms(),
         &authed.caller.account_id,
-        &event_source(service),
+        &crate::trail::event::event_source(service),
         action,
     );
     ev.identity = crate::trail::Identity::Caller(authed.caller.clone());

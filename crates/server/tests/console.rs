@@ -2542,7 +2542,7 @@ fn deletes_confirm_by_name_and_remove_dependents_first() {
     let page = root
         .get("/console/ecr/repositories/test-repos?region=ap-northeast-1")
         .body;
-    assert!(page.contains("<h2>Delete repository</h2>"));
+    assert!(page.contains(r#"<h2 id="delete-heading">Delete repository</h2>"#));
     let p = root.post(
         "/console/ecr/delete-repository",
         &[
@@ -4139,4 +4139,1138 @@ fn mfa_sign_in_to_a_member_account_named_by_its_alias() {
     assert!(users.body.contains(&format!(
         r#"<span class="who-name">wl-user</span> <span class="who-account">@ {member}</span>"#
     )));
+}
+
+const PORTAL_PASSWORD: &str = "Portal-Console-Passw0rd!";
+
+#[test]
+fn identity_center_pages_enable_users_groups_permission_sets_and_assignments() {
+    let server = common::start_in_memory();
+    let (root_api, user_api) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+
+    // A principal with no Identity Center permissions sees AWS's denial in the page.
+    let (mut denied, dcsrf) = switched_user(&server, "blue");
+    let p = denied.get("/console/sso");
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(
+        p.body.contains(&format!(
+            "AccessDeniedException</strong>: User: {} is not authorized to perform: sso:ListInstances",
+            role_session_arn()
+        )),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(r#"<a href="/console/sso" aria-current="true">IAM Identity Center</a>"#),
+        "the switcher names it"
+    );
+
+    // No instance yet: the dashboard says so and offers to enable it.
+    let p = root.get("/console/sso/users");
+    assert_eq!(p.status, 200);
+    assert!(
+        p.body
+            .contains("IAM Identity Center is not enabled in this account (123456789012)"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(r#"<form method="post" action="/console/sso/enable">"#)
+    );
+    // Enabling needs the CSRF token, and the role session may not.
+    assert_eq!(
+        root.post("/console/sso/enable", &[("csrf", "forged")])
+            .status,
+        403
+    );
+    assert!(
+        root_api
+            .json("sso-admin", "ListInstances", json!({}))
+            .unwrap()["Instances"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let p = denied.post("/console/sso/enable", &[("csrf", &dcsrf)]);
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body
+            .contains("is not authorized to perform: sso:CreateInstance"),
+        "{}",
+        p.body
+    );
+    let p = root.post("/console/sso/enable", &[("csrf", &csrf)]);
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/sso"))
+    );
+    let instances = root_api
+        .json("sso-admin", "ListInstances", json!({}))
+        .unwrap();
+    let instance = instances["Instances"][0].clone();
+    let store = instance["IdentityStoreId"].as_str().unwrap().to_owned();
+    let instance_arn = instance["InstanceArn"].as_str().unwrap().to_owned();
+    let p = root.get("/console/sso");
+    assert!(p.body.contains("IAM Identity Center enabled."), "flash");
+    assert!(
+        p.body
+            .contains(&format!(r#"<a href="/start/{store}">/start/{store}</a>"#)),
+        "{}",
+        p.body
+    );
+
+    // Users: the empty state, then one added with a group and a portal password.
+    let p = root.get("/console/sso/users");
+    assert!(
+        p.body.contains("<strong>No users yet</strong>"),
+        "{}",
+        p.body
+    );
+    let p = root.post(
+        "/console/sso/groups",
+        &[
+            ("csrf", &csrf),
+            ("DisplayName", "Developers"),
+            ("Description", "People who build"),
+        ],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/sso/groups/Developers"))
+    );
+    let developers = root_api
+        .json("identitystore", "GetGroupId", json!({"IdentityStoreId": store,
+            "AlternateIdentifier": {"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "Developers"}}}))
+        .unwrap()["GroupId"].as_str().unwrap().to_owned();
+    // Without the CSRF token nothing is created.
+    let p = root.post(
+        "/console/sso/users",
+        &[
+            ("UserName", "mallory"),
+            ("GivenName", "M"),
+            ("FamilyName", "X"),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("InvalidCsrfToken"));
+    let p = root.get("/console/sso/users");
+    assert!(!p.body.contains("mallory"));
+    // A weak portal password: the user is added without one, and the page says so.
+    let p = root.post(
+        "/console/sso/users",
+        &[
+            ("csrf", &csrf),
+            ("UserName", "bob"),
+            ("GivenName", "Bob"),
+            ("FamilyName", "Builder"),
+            ("Password", "short"),
+            ("GroupId", ""),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body
+            .contains("The user bob was added without a portal password."),
+        "{}",
+        p.body
+    );
+    let p = root.post(
+        "/console/sso/users",
+        &[
+            ("csrf", &csrf),
+            ("UserName", "alice"),
+            ("GivenName", "Alice"),
+            ("FamilyName", "Liddell"),
+            ("Email", "alice@example.com"),
+            ("GroupId", &developers),
+        ],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/sso/users/alice")),
+        "{}",
+        p.body
+    );
+    let p = root.get("/console/sso/users/alice");
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("User alice added."));
+    assert!(p.body.contains("alice@example.com") && p.body.contains("Alice Liddell"));
+    assert!(
+        p.body
+            .contains(r#"<a href="/console/sso/groups/Developers">Developers</a>"#),
+        "{}",
+        p.body
+    );
+    let p = root.get("/console/sso/users");
+    assert!(
+        p.body
+            .contains(r#"<caption>Users <span class="count">(2)</span></caption>"#),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(r#"<a href="/console/sso/users/alice">alice</a>"#)
+    );
+
+    // The group page: members added and removed.
+    let p = root.get("/console/sso/groups/Developers");
+    assert!(
+        p.body.contains("People who build")
+            && p.body
+                .contains(r#"<a href="/console/sso/users/alice">alice</a>"#),
+        "{}",
+        p.body
+    );
+    let bob = root_api
+        .json("identitystore", "GetUserId", json!({"IdentityStoreId": store,
+            "AlternateIdentifier": {"UniqueAttribute": {"AttributePath": "userName", "AttributeValue": "bob"}}}))
+        .unwrap()["UserId"].as_str().unwrap().to_owned();
+    let p = root.post(
+        "/console/sso/groups/Developers/members",
+        &[("csrf", &csrf), ("UserId", &bob)],
+    );
+    assert_eq!(p.status, 303);
+    let members = || {
+        root_api
+            .json(
+                "identitystore",
+                "ListGroupMemberships",
+                json!({"IdentityStoreId": store, "GroupId": developers}),
+            )
+            .unwrap()["GroupMemberships"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(members().len(), 2);
+    let bob_membership = members()
+        .iter()
+        .find(|m| m["MemberId"]["UserId"] == bob)
+        .unwrap()["MembershipId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p = root.post(
+        "/console/sso/groups/Developers/members/remove",
+        &[("csrf", &csrf), ("MembershipId", &bob_membership)],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/sso/groups/Developers"))
+    );
+    assert_eq!(members().len(), 1);
+
+    // Portal password: mismatch refused, then set through the extension.
+    let p = root.post(
+        "/console/sso/users/alice/password",
+        &[
+            ("csrf", &csrf),
+            ("Password", PORTAL_PASSWORD),
+            ("ConfirmPassword", "other"),
+        ],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("The passwords do not match."));
+    let p = denied.post(
+        "/console/sso/users/alice/password",
+        &[
+            ("csrf", &dcsrf),
+            ("Password", PORTAL_PASSWORD),
+            ("ConfirmPassword", PORTAL_PASSWORD),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body.contains(&format!(
+            // (the page looks the instance up first)
+            "AccessDeniedException</strong>: User: {} is not authorized to perform: sso:ListInstances",
+            role_session_arn()
+        )),
+        "{}",
+        p.body
+    );
+    // A user who may read Identity Center but not change users: the password form reaches the
+    // extension, which is authorised as identitystore:UpdateUser on the user.
+    root_api.ok("iam", "CreateUser", json!({"UserName": "ic-viewer"}));
+    root_api.ok(
+        "iam",
+        "CreateLoginProfile",
+        json!({"UserName": "ic-viewer", "Password": USER_PASSWORD}),
+    );
+    root_api.ok(
+        "iam",
+        "PutUserPolicy",
+        json!({"UserName": "ic-viewer", "PolicyName": "ReadIdentityCenter",
+            "PolicyDocument": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sso:ListInstances","sso:Describe*","sso:List*","identitystore:Describe*","identitystore:List*","identitystore:Get*"],"Resource":"*"}]}"#}),
+    );
+    let mut viewer = Browser::new(server.addr);
+    assert_eq!(viewer.sign_in("ic-viewer", USER_PASSWORD).status, 303);
+    let vcsrf = viewer.get("/console/sso/users").csrf();
+    assert!(
+        viewer
+            .get("/console/sso/users/alice")
+            .body
+            .contains("Alice Liddell")
+    );
+    let p = viewer.post(
+        "/console/sso/users/alice/password",
+        &[
+            ("csrf", &vcsrf),
+            ("Password", PORTAL_PASSWORD),
+            ("ConfirmPassword", PORTAL_PASSWORD),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body.contains(&format!(
+            "AccessDeniedException</strong>: User: arn:aws:iam::{ACCOUNT}:user/ic-viewer is not authorized to perform: identitystore:UpdateUser on resource: arn:aws:identitystore:::user/"
+        )),
+        "{}",
+        p.body
+    );
+    // The signed call `kagi sso set-password` sends runs the same handler: a user without
+    // permission is refused in the JSON services' spelling.
+    let body = json!({"IdentityStoreId": store, "UserName": "alice", "Password": PORTAL_PASSWORD})
+        .to_string();
+    let mut headers = vec![
+        ("host".to_string(), user_api.addr.to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.1".to_string(),
+        ),
+        (
+            "x-amz-target".to_string(),
+            "KagiIdentityCenter.SetPortalPassword".to_string(),
+        ),
+    ];
+    let params = kagi_sigv4::SigningParams {
+        region: "us-east-1",
+        service: "identitystore",
+        time: std::time::SystemTime::now(),
+    };
+    kagi_sigv4::sign_headers(
+        "POST",
+        "/",
+        "",
+        &mut headers,
+        body.as_bytes(),
+        &user_api.creds,
+        &params,
+    )
+    .unwrap();
+    let raw = user_api.post_raw(&headers, &body);
+    assert_eq!(
+        kagi_api::json11::decode_error(raw.body.as_bytes())
+            .unwrap()
+            .code,
+        "AccessDeniedException",
+        "{}",
+        raw.body
+    );
+    let p = root.post(
+        "/console/sso/users/alice/password",
+        &[
+            ("csrf", &csrf),
+            ("Password", PORTAL_PASSWORD),
+            ("ConfirmPassword", PORTAL_PASSWORD),
+        ],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/sso/users/alice#password")),
+        "{}",
+        p.body
+    );
+    assert!(
+        !root
+            .get("/console/sso/users/alice")
+            .body
+            .contains(PORTAL_PASSWORD),
+        "never echoed"
+    );
+
+    // Permission sets: create with a session duration, inline policy (refused draft kept),
+    // managed and customer managed policies, boundary, settings.
+    let p = root.get("/console/sso/permission-sets");
+    assert!(p.body.contains("<strong>No permission sets yet</strong>"));
+    let p = root.post(
+        "/console/sso/permission-sets",
+        &[
+            ("csrf", &csrf),
+            ("Name", "IamReader"),
+            ("Description", "Reads IAM"),
+            ("SessionDuration", "PT4H"),
+            ("RelayState", ""),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let ps_path = p.location.unwrap();
+    let ps_id = ps_path.rsplit('/').next().unwrap().to_owned();
+    assert!(ps_id.starts_with("ps-"), "{ps_path}");
+    let ps_arn = format!(
+        "arn:aws:sso:::permissionSet/{}/{ps_id}",
+        instance_arn.rsplit('/').next().unwrap()
+    );
+    let p = root.get(&ps_path);
+    assert!(
+        p.body.contains("Permission set IamReader created.") && p.body.contains("<dd>4 hours</dd>"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(r#"data-policy-type="identity""#),
+        "the policy editor"
+    );
+    let list = root.get("/console/sso/permission-sets").body;
+    assert!(
+        list.contains(&format!(
+            r#"<a href="/console/sso/permission-sets/{ps_id}">IamReader</a>"#
+        )),
+        "{list}"
+    );
+    let p = root.post(
+        &format!("{ps_path}/inline"),
+        &[("csrf", &csrf), ("InlinePolicy", COMMENTED_POLICY)],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Line 3, column 20"), "{}", p.body);
+    assert!(
+        p.body
+            .contains(&html_escaped("\"Statement\": [ // ECR push and login")),
+        "the draft is kept"
+    );
+    let inline = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListUsers","iam:GetUser"],"Resource":"*"}]}"#;
+    let p = root.post(
+        &format!("{ps_path}/inline"),
+        &[("csrf", &csrf), ("InlinePolicy", inline)],
+    );
+    assert_eq!(
+        p.location.as_deref(),
+        Some(format!("{ps_path}#permissions").as_str()),
+        "{}",
+        p.body
+    );
+    let key = json!({"InstanceArn": instance_arn, "PermissionSetArn": ps_arn});
+    assert_eq!(
+        root_api
+            .json("sso-admin", "GetInlinePolicyForPermissionSet", key.clone())
+            .unwrap()["InlinePolicy"],
+        inline
+    );
+    for (path, form) in [
+        (
+            "managed",
+            vec![(
+                "ManagedPolicyArn",
+                "arn:aws:iam::aws:policy/IAMReadOnlyAccess",
+            )],
+        ),
+        (
+            "customer",
+            vec![("Name", "ECRPushAndLoginPolicy"), ("Path", "")],
+        ),
+        (
+            "boundary",
+            vec![(
+                "ManagedPolicyArn",
+                "arn:aws:iam::aws:policy/AdministratorAccess",
+            )],
+        ),
+    ] {
+        let mut f = vec![("csrf", csrf.as_str())];
+        f.extend(form);
+        let p = root.post(&format!("{ps_path}/{path}"), &f);
+        assert_eq!(p.status, 303, "{path}: {}", p.body);
+    }
+    let p = root.get(&ps_path);
+    assert!(
+        p.body.contains(
+            r#"<button type="submit" aria-label="Detach IAMReadOnlyAccess">Detach</button>"#
+        ),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(r#"aria-label="Detach ECRPushAndLoginPolicy""#)
+    );
+    assert!(p.body.contains(
+        "Permissions boundary: <code>arn:aws:iam::aws:policy/AdministratorAccess</code>"
+    ));
+    assert!(
+        p.body.contains("iam:ListUsers"),
+        "the summary of the inline policy"
+    );
+    let p = root.post(
+        &format!("{ps_path}/managed/detach"),
+        &[
+            ("csrf", &csrf),
+            (
+                "ManagedPolicyArn",
+                "arn:aws:iam::aws:policy/IAMReadOnlyAccess",
+            ),
+        ],
+    );
+    assert_eq!(p.status, 303);
+    let p = root.post(&format!("{ps_path}/boundary/delete"), &[("csrf", &csrf)]);
+    assert_eq!(p.status, 303);
+    let managed = root_api
+        .json(
+            "sso-admin",
+            "ListManagedPoliciesInPermissionSet",
+            key.clone(),
+        )
+        .unwrap();
+    assert!(
+        managed["AttachedManagedPolicies"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        root_api
+            .json(
+                "sso-admin",
+                "GetPermissionsBoundaryForPermissionSet",
+                key.clone()
+            )
+            .unwrap_err()
+            .1,
+        "ResourceNotFoundException"
+    );
+
+    // AWS accounts: this account (no organization), assignment of alice and the group.
+    let p = root.get("/console/sso/accounts");
+    assert!(
+        p.body
+            .contains(&format!(r#"<a href="/console/sso/accounts/{ACCOUNT}">"#)),
+        "{}",
+        p.body
+    );
+    let acct = format!("/console/sso/accounts/{ACCOUNT}");
+    let p = root.get(&acct);
+    assert!(
+        p.body
+            .contains("<strong>No users or groups assigned.</strong>"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(
+            r#"<label class="check"><input type="checkbox" name="Principal" value="USER:"#
+        )
+    );
+    let p = root.post(
+        &format!("{acct}/assign"),
+        &[("csrf", &csrf), ("PermissionSetArn", &ps_arn)],
+    );
+    assert_eq!(p.status, 400, "nothing chosen");
+    // The customer managed policy exists in the account, so provisioning succeeds.
+    let alice_id = root_api
+        .json("identitystore", "GetUserId", json!({"IdentityStoreId": store,
+            "AlternateIdentifier": {"UniqueAttribute": {"AttributePath": "userName", "AttributeValue": "alice"}}}))
+        .unwrap()["UserId"].as_str().unwrap().to_owned();
+    assert!(root.get(&acct).body.contains(&format!(r#"<label class="check"><input type="checkbox" name="Principal" value="USER:{alice_id}"> alice (User)</label>"#)));
+    let p = root.post(
+        &format!("{acct}/assign"),
+        &[
+            ("csrf", &csrf),
+            ("Principal", &format!("USER:{alice_id}")),
+            ("Principal", &format!("GROUP:{developers}")),
+            ("PermissionSetArn", &ps_arn),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = root.get(&acct);
+    assert!(
+        p.body.contains("2 assignment(s) created and provisioned"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(r#"<a href="/console/sso/users/alice">alice</a>"#)
+            && p.body
+                .contains(r#"<a href="/console/sso/groups/Developers">Developers</a>"#),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("<td>IamReader</td><td>Provisioned</td>"),
+        "{}",
+        p.body
+    );
+    let roles = root_api.ok(
+        "iam",
+        "ListRoles",
+        json!({"PathPrefix": "/aws-reserved/sso.amazonaws.com/"}),
+    );
+    let role = roles["Roles"][0]["RoleName"].as_str().unwrap().to_owned();
+    assert!(role.starts_with("AWSReservedSSO_IamReader_"), "{role}");
+    assert!(root.get("/console/sso/users/alice").body.contains(&format!(
+        r#"<a href="/console/sso/permission-sets/{ps_id}"><code>{ps_id}</code></a>"#
+    )));
+    // A settings change marks the account outdated until it is reprovisioned.
+    let p = root.post(
+        &format!("{ps_path}/settings"),
+        &[
+            ("csrf", &csrf),
+            ("Description", "Reads IAM users"),
+            ("SessionDuration", "PT8H"),
+        ],
+    );
+    assert_eq!(p.status, 303);
+    let p = root.get(&acct);
+    assert!(
+        p.body.contains("Outdated: the permission set changed"),
+        "{}",
+        p.body
+    );
+    let p = root.post(
+        &format!("{acct}/provision"),
+        &[("csrf", &csrf), ("PermissionSetArn", &ps_arn)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(
+        root.get(&acct)
+            .body
+            .contains("<td>IamReader</td><td>Provisioned</td>")
+    );
+
+    // The portal: alice signs in with the password the console set and sees the account and
+    // the permission set.
+    let mut portal = Browser::new(server.addr);
+    let p = portal.post(
+        "/start/signin",
+        &[
+            ("username", "alice"),
+            ("password", PORTAL_PASSWORD),
+            ("next", "/start/"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = portal.get("/start/");
+    assert!(
+        p.body.contains(ACCOUNT) && p.body.contains("IamReader"),
+        "{}",
+        p.body
+    );
+
+    // Removing the group's access leaves alice's; deleting needs the typed name.
+    let p = root.post(
+        &format!("{acct}/assignments/remove"),
+        &[
+            ("csrf", &csrf),
+            ("PrincipalType", "GROUP"),
+            ("PrincipalId", &developers),
+            ("PermissionSetArn", &ps_arn),
+        ],
+    );
+    assert_eq!(p.status, 303);
+    let list = root_api
+        .json(
+            "sso-admin",
+            "ListAccountAssignments",
+            json!({"InstanceArn": instance_arn, "AccountId": ACCOUNT, "PermissionSetArn": ps_arn}),
+        )
+        .unwrap();
+    assert_eq!(list["AccountAssignments"].as_array().unwrap().len(), 1);
+    let p = root.post(
+        "/console/sso/users/alice/delete",
+        &[("csrf", &csrf), ("ConfirmName", "alic")],
+    );
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Nothing was deleted"));
+    let p = root.post(
+        "/console/sso/users/alice/delete",
+        &[("csrf", &csrf), ("ConfirmName", "alice")],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/sso/users"))
+    );
+    let list = root_api
+        .json(
+            "sso-admin",
+            "ListAccountAssignments",
+            json!({"InstanceArn": instance_arn, "AccountId": ACCOUNT, "PermissionSetArn": ps_arn}),
+        )
+        .unwrap();
+    assert!(
+        list["AccountAssignments"].as_array().unwrap().is_empty(),
+        "the user's assignment went with it"
+    );
+    let p = root.post(
+        "/console/sso/groups/Developers/delete",
+        &[("csrf", &csrf), ("ConfirmName", "Developers")],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/sso/groups"))
+    );
+    // A permission set still assigned (to bob) goes with its assignments and their role.
+    let p = root.post(
+        &format!("{acct}/assign"),
+        &[
+            ("csrf", &csrf),
+            ("Principal", &format!("USER:{bob}")),
+            ("PermissionSetArn", &ps_arn),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let sso_roles = || {
+        root_api.ok(
+            "iam",
+            "ListRoles",
+            json!({"PathPrefix": "/aws-reserved/sso.amazonaws.com/"}),
+        )["Roles"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(sso_roles(), 1);
+    assert!(root.get(&ps_path).body.contains(
+        "<p>Its account assignments are removed first, and the roles provisioned for them.</p>"
+    ));
+    let p = root.post(
+        &format!("{ps_path}/delete"),
+        &[("csrf", &csrf), ("ConfirmName", "IamReader")],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/sso/permission-sets")),
+        "{}",
+        p.body
+    );
+    let p = root.get("/console/sso/permission-sets");
+    assert!(
+        p.body.contains("Permission set IamReader deleted.")
+            && p.body.contains("No permission sets yet")
+    );
+    assert_eq!(sso_roles(), 0, "the role went with the last assignment");
+    // A page of an unknown user is AWS's not-found, readably.
+    let p = root.get("/console/sso/users/nobody");
+    assert_eq!(p.status, 404, "{}", p.body);
+    assert!(p.body.contains("ResourceNotFoundException"), "{}", p.body);
+}
+
+#[test]
+fn bulk_deletes_confirm_dialog_markup_and_the_lifecycle_policy_tab() {
+    let server = common::start_in_memory();
+    let (root_api, _) = seed_by_api(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    let region = "ap-northeast-1";
+
+    // Users: checkboxes, "Delete selected" with `delete` typed; dependents go first.
+    for u in ["bulk-a", "bulk-b", "bulk-c"] {
+        root_api.ok("iam", "CreateUser", json!({"UserName": u}));
+    }
+    root_api.ok(
+        "iam",
+        "CreateLoginProfile",
+        json!({"UserName": "bulk-a", "Password": USER_PASSWORD}),
+    );
+    let page = root.get("/console/users").body;
+    assert!(page.contains(r#"<input type="checkbox" name="UserName" value="bulk-a" form="delete-selected" data-name="bulk-a" aria-label="Select bulk-a">"#), "{page}");
+    assert!(page.contains(r#"<section class="danger-zone" data-confirm="Delete the selected users?" data-bulk="delete-selected""#), "{page}");
+    assert!(page.contains(
+        r#"<form method="post" action="/console/users/delete-selected" id="delete-selected""#
+    ));
+    let users = |names: &[&str], confirm: &str, csrf: &str| -> Vec<(String, String)> {
+        let mut f = vec![("csrf".to_owned(), csrf.to_owned())];
+        f.extend(names.iter().map(|n| ("UserName".to_owned(), n.to_string())));
+        f.push(("ConfirmName".to_owned(), confirm.to_owned()));
+        f
+    };
+    let post = |b: &mut Browser, path: &str, f: Vec<(String, String)>| {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        b.post(path, &f)
+    };
+    let p = post(
+        &mut root,
+        "/console/users/delete-selected",
+        users(&["bulk-a", "bulk-b"], "bulk-a", &csrf),
+    );
+    assert_eq!(p.status, 400);
+    assert!(
+        p.body
+            .contains("type &#39;delete&#39; to confirm. Nothing was deleted."),
+        "{}",
+        p.body
+    );
+    let p = post(
+        &mut root,
+        "/console/users/delete-selected",
+        users(&[], "delete", &csrf),
+    );
+    assert_eq!(p.status, 400, "nothing selected");
+    let p = post(
+        &mut root,
+        "/console/users/delete-selected",
+        users(&["bulk-a", "bulk-b"], "delete", "forged"),
+    );
+    assert_eq!(p.status, 403);
+    root_api.ok("iam", "GetUser", json!({"UserName": "bulk-a"}));
+    let p = post(
+        &mut root,
+        "/console/users/delete-selected",
+        users(&["bulk-a", "bulk-b"], "delete", &csrf),
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/users"))
+    );
+    assert!(
+        root.get("/console/users")
+            .body
+            .contains("Deleted users: bulk-a, bulk-b.")
+    );
+    for u in ["bulk-a", "bulk-b"] {
+        assert_eq!(
+            root_api.err("iam", "GetUser", json!({"UserName": u})).1,
+            "NoSuchEntity"
+        );
+    }
+    root_api.ok("iam", "GetUser", json!({"UserName": "bulk-c"}));
+
+    // Roles: a principal that may not is refused in AWS's words, and nothing is deleted.
+    for r in ["BulkRole1", "BulkRole2"] {
+        root_api.ok(
+            "iam",
+            "CreateRole",
+            json!({"RoleName": r, "AssumeRolePolicyDocument": common::root_trust()}),
+        );
+    }
+    let roles = |csrf: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.to_owned()),
+            ("RoleName".to_owned(), "BulkRole1".to_owned()),
+            ("RoleName".to_owned(), "BulkRole2".to_owned()),
+            ("ConfirmName".to_owned(), "delete".to_owned()),
+        ]
+    };
+    let (mut role, rcsrf) = switched_user(&server, "orange");
+    let p = post(&mut role, "/console/roles/delete-selected", roles(&rcsrf));
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body
+            .contains("is not authorized to perform: iam:ListAttachedRolePolicies"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains("BulkRole1 could not be deleted. Nothing was deleted."),
+        "{}",
+        p.body
+    );
+    root_api.ok("iam", "GetRole", json!({"RoleName": "BulkRole1"}));
+    assert!(
+        root.get("/console/roles")
+            .body
+            .contains(r#"value="BulkRole2" form="delete-selected""#)
+    );
+    let p = post(&mut root, "/console/roles/delete-selected", roles(&csrf));
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(
+        root_api
+            .err("iam", "GetRole", json!({"RoleName": "BulkRole2"}))
+            .1,
+        "NoSuchEntity"
+    );
+
+    // Policies: only customer managed ones can be chosen; attachments go first.
+    for n in ["BulkP1", "BulkP2"] {
+        root_api.ok(
+            "iam",
+            "CreatePolicy",
+            json!({"PolicyName": n, "PolicyDocument": common::switch_role_policy()}),
+        );
+    }
+    let p1 = format!("arn:aws:iam::{ACCOUNT}:policy/BulkP1");
+    let p2 = format!("arn:aws:iam::{ACCOUNT}:policy/BulkP2");
+    root_api.ok(
+        "iam",
+        "AttachUserPolicy",
+        json!({"UserName": "bulk-c", "PolicyArn": p1}),
+    );
+    let page = root.get("/console/policies").body;
+    assert!(
+        page.contains(&format!(r#"value="{p1}" form="delete-selected""#)),
+        "{page}"
+    );
+    assert!(
+        !page.contains(
+            r#"value="arn:aws:iam::aws:policy/AdministratorAccess" form="delete-selected""#
+        )
+    );
+    let p = post(
+        &mut root,
+        "/console/policies/delete-selected",
+        vec![
+            ("csrf".into(), csrf.clone()),
+            ("PolicyArn".into(), p1.clone()),
+            ("PolicyArn".into(), p2.clone()),
+            ("ConfirmName".into(), "delete".into()),
+        ],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/policies?type=customer")),
+        "{}",
+        p.body
+    );
+    assert!(
+        root.get("/console/policies?type=customer")
+            .body
+            .contains("Deleted policies: BulkP1, BulkP2.")
+    );
+    assert_eq!(
+        root_api.err("iam", "GetPolicy", json!({"PolicyArn": p1})).1,
+        "NoSuchEntity"
+    );
+
+    // Repositories: the lifecycle policy tab (view, a refused draft kept, save, delete), then
+    // "Delete selected" with their images.
+    for n in ["bulk/one", "bulk/two"] {
+        root_api
+            .ecr("CreateRepository", json!({"repositoryName": n}))
+            .unwrap();
+    }
+    let repo_page = format!("/console/ecr/repositories/bulk%2Fone?region={region}");
+    let page = root.get(&repo_page).body;
+    assert!(
+        page.contains(r##"<a href="#lifecycle-policy">Lifecycle policy</a>"##),
+        "{page}"
+    );
+    assert!(page.contains("<strong>No lifecycle policy.</strong>"));
+    assert!(
+        page.contains("Expire untagged images older than 14 days"),
+        "the starter"
+    );
+    assert!(page.contains(r#"data-confirm="Delete repository bulk/one and its images?""#));
+    let lifecycle = json!({"rules": [{"rulePriority": 1, "description": "keep 3",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 3},
+        "action": {"type": "expire"}}]})
+    .to_string();
+    let p = root.post(
+        "/console/ecr/lifecycle-policy",
+        &[
+            ("csrf", &csrf),
+            ("region", region),
+            ("repositoryName", "bulk/one"),
+            ("lifecyclePolicyText", r#"{"rules": []}"#),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body
+            .contains("Member must have length greater than or equal to 100"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(&html_escaped(r#"{"rules": []}"#)),
+        "the draft is kept"
+    );
+    let p = root.post(
+        "/console/ecr/lifecycle-policy",
+        &[
+            ("csrf", "forged"),
+            ("region", region),
+            ("repositoryName", "bulk/one"),
+            ("lifecyclePolicyText", &lifecycle),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    let p = root.post(
+        "/console/ecr/lifecycle-policy",
+        &[
+            ("csrf", &csrf),
+            ("region", region),
+            ("repositoryName", "bulk/one"),
+            ("lifecyclePolicyText", &lifecycle),
+        ],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (
+            303,
+            Some(
+                format!("/console/ecr/repositories/bulk%2Fone?region={region}#lifecycle-policy")
+                    .as_str()
+            )
+        )
+    );
+    let stored = root_api
+        .ecr("GetLifecyclePolicy", json!({"repositoryName": "bulk/one"}))
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(stored["lifecyclePolicyText"].as_str().unwrap())
+            .unwrap()["rules"][0]["description"],
+        "keep 3"
+    );
+    let page = root.get(&repo_page).body;
+    assert!(
+        page.contains("Lifecycle policy saved and applied.")
+            && page.contains("&quot;description&quot;: &quot;keep 3&quot;"),
+        "{page}"
+    );
+    // A role session that may not read it sees ECR's denial in the tab.
+    let denied = role.get(&repo_page).body;
+    assert!(
+        denied.contains("is not authorized to perform: ecr:GetLifecyclePolicy"),
+        "{denied}"
+    );
+    let p = root.post(
+        "/console/ecr/lifecycle-policy/delete",
+        &[
+            ("csrf", &csrf),
+            ("region", region),
+            ("repositoryName", "bulk/one"),
+        ],
+    );
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        root_api
+            .ecr("GetLifecyclePolicy", json!({"repositoryName": "bulk/one"}))
+            .unwrap_err()
+            .1,
+        "LifecyclePolicyNotFoundException"
+    );
+    let page = root
+        .get(&format!("/console/ecr/repositories?region={region}"))
+        .body;
+    assert!(
+        page.contains(r#"value="bulk/one" form="delete-selected""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<input type="hidden" name="region" value="ap-northeast-1">"#));
+    let p = post(
+        &mut root,
+        "/console/ecr/delete-repositories",
+        vec![
+            ("csrf".into(), csrf.clone()),
+            ("region".into(), region.into()),
+            ("repositoryName".into(), "bulk/one".into()),
+            ("repositoryName".into(), "bulk/two".into()),
+            ("ConfirmName".into(), "delete".into()),
+        ],
+    );
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/console/ecr/repositories?region=ap-northeast-1")),
+        "{}",
+        p.body
+    );
+    let left = root_api.ecr("DescribeRepositories", json!({})).unwrap();
+    assert!(
+        left["repositories"].as_array().unwrap().is_empty(),
+        "{left}"
+    );
+}
+
+#[test]
+fn identity_center_accounts_are_the_organizations_and_assignments_provision_there() {
+    let server = common::start_in_memory();
+    let (_, member, in_member) = organization_with_member(&server);
+    let (mut root, csrf) = signed_in_root(&server);
+    assert_eq!(
+        root.post("/console/sso/enable", &[("csrf", &csrf)]).status,
+        303
+    );
+    let p = root.post(
+        "/console/sso/users",
+        &[
+            ("csrf", &csrf),
+            ("UserName", "carol"),
+            ("GivenName", "Carol"),
+            ("FamilyName", "Member"),
+            ("GroupId", ""),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = root.post(
+        "/console/sso/permission-sets",
+        &[
+            ("csrf", &csrf),
+            ("Name", "Admin"),
+            ("SessionDuration", "PT1H"),
+        ],
+    );
+    let ps_id = p.location.unwrap().rsplit('/').next().unwrap().to_owned();
+    assert!(
+        root.post(
+            &format!("/console/sso/permission-sets/{ps_id}/managed"),
+            &[
+                ("csrf", &csrf),
+                (
+                    "ManagedPolicyArn",
+                    "arn:aws:iam::aws:policy/AdministratorAccess"
+                )
+            ],
+        )
+        .status
+            == 303
+    );
+    // The organization's accounts, the management account's and the member's.
+    let p = root.get("/console/sso/accounts");
+    assert!(
+        p.body.contains(&format!(
+            r#"<a href="/console/sso/accounts/{member}">workload</a>"#
+        )),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(&format!(r#"<a href="/console/sso/accounts/{ACCOUNT}">"#))
+    );
+    let page = root.get(&format!("/console/sso/accounts/{member}")).body;
+    let carol = page
+        .split(r#"name="Principal" value="USER:"#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let ps_arn = page
+        .split(r#"name="PermissionSetArn" value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let p = root.post(
+        &format!("/console/sso/accounts/{member}/assign"),
+        &[
+            ("csrf", &csrf),
+            ("Principal", &format!("USER:{carol}")),
+            ("PermissionSetArn", &ps_arn),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let roles = in_member.ok(
+        "iam",
+        "ListRoles",
+        json!({"PathPrefix": "/aws-reserved/sso.amazonaws.com/"}),
+    );
+    assert!(
+        roles["Roles"][0]["RoleName"]
+            .as_str()
+            .unwrap()
+            .starts_with("AWSReservedSSO_Admin_"),
+        "{roles}"
+    );
+    let p = root.get(&format!("/console/sso/accounts/{member}"));
+    assert!(
+        p.body.contains("<td>Admin</td><td>Provisioned</td>"),
+        "{}",
+        p.body
+    );
+    // The management account has none.
+    let p = root.get(&format!("/console/sso/accounts/{ACCOUNT}"));
+    assert!(p.body.contains("No users or groups assigned."));
 }

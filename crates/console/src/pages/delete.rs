@@ -14,10 +14,26 @@ use serde_json::{Value, json};
 impl P<'_> {
     /// The "Delete" section of a detail page: type `name` to confirm.
     pub(super) fn delete_section(&self, what: &str, name: &str, action: &str) -> String {
+        self.delete_section_noting(what, name, action, "")
+    }
+
+    /// A "Delete" section that says first (`note`) what else goes.
+    pub(super) fn delete_section_noting(
+        &self,
+        what: &str,
+        name: &str,
+        action: &str,
+        note: &str,
+    ) -> String {
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!("<p>{}</p>", esc(note))
+        };
         format!(
-            r#"<h2>Delete {what}</h2><form method="post" action="{action}">{csrf}
+            r#"<section class="danger-zone" data-confirm="Delete {what} {n}?" aria-labelledby="delete-heading"><h2 id="delete-heading">Delete {what}</h2><form method="post" action="{action}">{csrf}{note}
 <label for="confirm-delete">To confirm, enter the {what} name: <code>{n}</code></label> <input type="text" id="confirm-delete" name="ConfirmName" required autocomplete="off">
-<button type="submit">Delete {what}</button></form>"#,
+<button type="submit" class="danger">Delete {what}</button></form></section>"#,
             action = esc(action),
             csrf = self.csrf(),
             n = esc(name),
@@ -66,6 +82,12 @@ impl P<'_> {
             return r;
         }
         self.steps("/console/users", &format!("User {user} deleted."), || {
+            self.user_steps(user)
+        })
+    }
+
+    fn user_steps(&self, user: &str) -> Result<(), CallError> {
+        {
             let u = json!({"UserName": user});
             for k in self.names(
                 "ListAccessKeys",
@@ -120,7 +142,7 @@ impl P<'_> {
             }
             self.call("iam", "DeleteUser", u)?;
             Ok(())
-        })
+        }
     }
 
     pub(super) fn delete_role(&self, role: &str) -> Response {
@@ -128,6 +150,12 @@ impl P<'_> {
             return r;
         }
         self.steps("/console/roles", &format!("Role {role} deleted."), || {
+            self.role_steps(role)
+        })
+    }
+
+    fn role_steps(&self, role: &str) -> Result<(), CallError> {
+        {
             let r = json!({"RoleName": role});
             for a in self.names(
                 "ListAttachedRolePolicies",
@@ -151,7 +179,7 @@ impl P<'_> {
             }
             self.call("iam", "DeleteRole", r)?;
             Ok(())
-        })
+        }
     }
 
     pub(super) fn delete_group(&self, group: &str) -> Response {
@@ -204,7 +232,13 @@ impl P<'_> {
         self.steps(
             "/console/policies",
             &format!("Policy {name} deleted."),
-            || {
+            || self.policy_steps(arn),
+        )
+    }
+
+    fn policy_steps(&self, arn: &str) -> Result<(), CallError> {
+        {
+            {
                 let p = json!({"PolicyArn": arn});
                 let e = self.call("iam", "ListEntitiesForPolicy", p.clone())?;
                 for (list, member, op, key) in [
@@ -233,8 +267,30 @@ impl P<'_> {
                 }
                 self.call("iam", "DeletePolicy", p)?;
                 Ok(())
-            },
-        )
+            }
+        }
+    }
+
+    /// The region a repository form names (else the session's).
+    fn form_region(&self) -> String {
+        let region = self.field("region");
+        if super::ecr::valid_region(&region) {
+            region
+        } else {
+            self.s.region.clone()
+        }
+    }
+
+    fn repository_steps(&self, region: &str, name: &str) -> Result<(), CallError> {
+        self.c
+            .backend
+            .invoke_ecr(
+                &self.s.access_key_id,
+                region,
+                "DeleteRepository",
+                json!({"repositoryName": name, "force": true}),
+            )
+            .map(|_| ())
     }
 
     /// Deletes an ECR repository with its images (`force`), as the ECR console does.
@@ -242,23 +298,118 @@ impl P<'_> {
         if let Some(r) = self.confirmed(name) {
             return r;
         }
-        let region = self.field("region");
-        let region = if super::ecr::valid_region(&region) {
-            region
-        } else {
-            self.s.region.clone()
-        };
-        match self.c.backend.invoke_ecr(
-            &self.s.access_key_id,
-            &region,
-            "DeleteRepository",
-            json!({"repositoryName": name, "force": true}),
-        ) {
+        let region = self.form_region();
+        match self.repository_steps(&region, name) {
             Ok(_) => self.done(
                 &format!("/console/ecr/repositories?region={}", seg(&region)),
                 format!("Repository {name} deleted."),
             ),
             Err(e) => self.failed("Delete repository", &e),
         }
+    }
+
+    /// A list's "Delete selected": the chosen entities (checkboxes of the table, which belong
+    /// to this form by `form=`), `delete` typed to confirm, as the IAM console asks for several.
+    /// The console's script opens it as a modal dialog naming the selection; without the
+    /// script it is a plain form under the table.
+    pub(super) fn bulk_delete_section(&self, noun: &str, action: &str, extra: &str) -> String {
+        format!(
+            r#"<section class="danger-zone" data-confirm="Delete the selected {noun}?" data-bulk="delete-selected" aria-label="Delete selected {noun}"><form method="post" action="{action}" id="delete-selected" class="bulk-actions">{csrf}{extra}
+<label for="confirm-bulk-delete">To confirm deleting the selected {noun}, enter <code>delete</code></label> <input type="text" id="confirm-bulk-delete" name="ConfirmName" required autocomplete="off">
+<button type="submit" class="danger">Delete selected {noun}</button></form></section>"#,
+            action = esc(action),
+            csrf = self.csrf(),
+        )
+    }
+
+    /// Runs `one` for each selected name (field `field`) after the typed `delete`; stops at
+    /// the first refusal, saying what was deleted before it.
+    fn bulk(
+        &self,
+        field: &str,
+        noun: &str,
+        to: &str,
+        label: impl Fn(&str) -> String,
+        one: impl Fn(&str) -> Result<(), CallError>,
+    ) -> Response {
+        let chosen: Vec<String> = self
+            .r
+            .fields(field)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if chosen.is_empty() || self.r.field("ConfirmName").map(str::trim) != Some("delete") {
+            return super::kit::page_status(
+                StatusCode::BAD_REQUEST,
+                "Not deleted",
+                Some(self.s),
+                &format!(
+                    r#"{}<p><a href="{}">Back</a></p>"#,
+                    error_box(
+                        "ValidationError",
+                        &format!(
+                            "Select the {noun} to delete and type 'delete' to confirm. Nothing was deleted."
+                        ),
+                    ),
+                    esc(to)
+                ),
+            );
+        }
+        let mut deleted = Vec::new();
+        for name in &chosen {
+            if let Err(e) = one(name) {
+                let before = if deleted.is_empty() {
+                    "Nothing was deleted.".to_owned()
+                } else {
+                    format!("Deleted before it: {}.", deleted.join(", "))
+                };
+                return self.page_with_status(
+                    super::kit::error_status(&e),
+                    "Delete",
+                    &format!(
+                        r#"{}<p>{} could not be deleted. {}</p><p><a href="{}">Back</a></p>"#,
+                        error_box(&e.code, &e.message),
+                        esc(&label(name)),
+                        esc(&before),
+                        esc(to)
+                    ),
+                );
+            }
+            deleted.push(label(name));
+        }
+        self.done(to, format!("Deleted {}: {}.", noun, deleted.join(", ")))
+    }
+
+    pub(super) fn delete_selected_users(&self) -> Response {
+        self.bulk("UserName", "users", "/console/users", str::to_owned, |u| {
+            self.user_steps(u)
+        })
+    }
+
+    pub(super) fn delete_selected_roles(&self) -> Response {
+        self.bulk("RoleName", "roles", "/console/roles", str::to_owned, |r| {
+            self.role_steps(r)
+        })
+    }
+
+    pub(super) fn delete_selected_policies(&self) -> Response {
+        self.bulk(
+            "PolicyArn",
+            "policies",
+            "/console/policies?type=customer",
+            |a| a.rsplit('/').next().unwrap_or(a).to_owned(),
+            |a| self.policy_steps(a),
+        )
+    }
+
+    pub(super) fn delete_selected_repositories(&self) -> Response {
+        let region = self.form_region();
+        self.bulk(
+            "repositoryName",
+            "repositories",
+            &format!("/console/ecr/repositories?region={}", seg(&region)),
+            str::to_owned,
+            |n| self.repository_steps(&region, n),
+        )
     }
 }

@@ -92,7 +92,8 @@ impl P<'_> {
                     .map(|r| {
                         let name = txt(&r["repositoryName"]);
                         format!(
-                            r#"<tr><td><a href="/console/ecr/repositories/{s}?region={rg}">{n}</a></td><td><code>{uri}</code></td><td>{cr}</td><td>{m}</td></tr>"#,
+                            r#"<tr>{sel}<td><a href="/console/ecr/repositories/{s}?region={rg}">{n}</a></td><td><code>{uri}</code></td><td>{cr}</td><td>{m}</td></tr>"#,
+                            sel = super::kit::select_cell("repositoryName", &name, &name),
                             s = seg(&name),
                             rg = seg(&region),
                             n = esc(&name),
@@ -105,11 +106,21 @@ impl P<'_> {
                 body.push_str(&crate::html::data_table(
                     "Private repositories",
                     "repositories",
-                    &["Repository name", "URI", "Created at", "Tag immutability"],
+                    &["Select", "Repository name", "URI", "Created at", "Tag immutability"],
                     &rows,
                     list.len(),
                     r##"<strong>No repositories in this region yet</strong> <a href="#create-repository">Create a repository</a> to push images to."##,
                 ));
+                if !list.is_empty() {
+                    body.push_str(&self.bulk_delete_section(
+                        "repositories",
+                        "/console/ecr/delete-repositories",
+                        &format!(
+                            r#"<input type="hidden" name="region" value="{}">"#,
+                            esc(&region)
+                        ),
+                    ));
+                }
             }
             Err(e) => {
                 status = error_status(&e);
@@ -290,18 +301,20 @@ impl P<'_> {
         };
         body.push_str(&self.repository_policy_editor(&region, name, &current, false));
         let permissions = std::mem::take(&mut body);
+        let lifecycle = self.lifecycle_tab(&region, name, None);
         body.push_str(&crate::html::tabs(
             &format!("Sections of repository {name}"),
             &[
                 ("images", "Images", &images),
                 ("permissions", "Permissions", &permissions),
+                ("lifecycle-policy", "Lifecycle policy", &lifecycle),
             ],
         ));
         body.push_str(&format!(
-            r#"<h2>Delete repository</h2><form method="post" action="/console/ecr/delete-repository">{csrf}
+            r#"<section class="danger-zone" data-confirm="Delete repository {n} and its images?" aria-labelledby="delete-heading"><h2 id="delete-heading">Delete repository</h2><form method="post" action="/console/ecr/delete-repository">{csrf}
 <input type="hidden" name="region" value="{rg}"><input type="hidden" name="repositoryName" value="{n}">
 <label for="confirm-delete">To confirm, enter the repository name (its images are deleted too): <code>{n}</code></label> <input type="text" id="confirm-delete" name="ConfirmName" required autocomplete="off">
-<button type="submit">Delete repository</button></form>"#,
+<button type="submit" class="danger">Delete repository</button></form></section>"#,
             csrf = self.csrf(),
             rg = esc(&region),
             n = esc(name),
@@ -310,7 +323,126 @@ impl P<'_> {
     }
 }
 
+/// What a new lifecycle policy's editor starts with: AWS's first example rule.
+const LIFECYCLE_STARTER: &str = r#"{
+  "rules": [
+    {
+      "rulePriority": 1,
+      "description": "Expire untagged images older than 14 days",
+      "selection": {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countUnit": "days",
+        "countNumber": 14
+      },
+      "action": { "type": "expire" }
+    }
+  ]
+}"#;
+
 impl P<'_> {
+    /// The Lifecycle policy tab: the policy (GetLifecyclePolicy), its editor, delete.
+    /// `draft`: a refused draft and ECR's error, shown in the open editor.
+    fn lifecycle_tab(&self, region: &str, name: &str, draft: Option<(&str, &str)>) -> String {
+        let csrf = self.csrf();
+        let hidden = format!(
+            r#"<input type="hidden" name="region" value="{}"><input type="hidden" name="repositoryName" value="{}">"#,
+            esc(region),
+            esc(name)
+        );
+        let (shown, current) = match self.ecr(
+            "GetLifecyclePolicy",
+            region,
+            json!({"repositoryName": name}),
+        ) {
+            Ok(v) => {
+                let text = super::kit::pretty_document(&txt(&v["lifecyclePolicyText"]));
+                let evaluated = match txt(&v["lastEvaluatedAt"]) {
+                    t if t.is_empty() => String::new(),
+                    t => format!("<p class=\"muted\">Last evaluated at {}</p>", esc(&t)),
+                };
+                (
+                    format!(
+                        r#"<pre>{}</pre>{evaluated}<form method="post" action="/console/ecr/lifecycle-policy/delete" class="inline">{csrf}{hidden}<button type="submit">Delete lifecycle policy</button></form>"#,
+                        esc(&text)
+                    ),
+                    Some(text),
+                )
+            }
+            Err(e) if e.code == "LifecyclePolicyNotFoundException" => (
+                "<p><strong>No lifecycle policy.</strong> Add one to expire images you no longer need (untagged images, or all but the newest).</p>".to_owned(),
+                None,
+            ),
+            Err(e) => (error_box(&e.code, &e.message), None),
+        };
+        let (text, problems, open) = match draft {
+            Some((d, p)) => (d.to_owned(), p.to_owned(), " open"),
+            None => (
+                current.unwrap_or_else(|| LIFECYCLE_STARTER.to_owned()),
+                String::new(),
+                "",
+            ),
+        };
+        format!(
+            r#"{shown}{problems}<details{open}><summary>Edit lifecycle policy</summary><form method="post" action="/console/ecr/lifecycle-policy">{csrf}{hidden}
+<label for="lifecycle-policy-text">Lifecycle policy (JSON)</label>
+<textarea id="lifecycle-policy-text" name="lifecyclePolicyText" rows="16" spellcheck="false">{doc}</textarea>
+<p class="muted">Saving applies the policy at once: the images it expires are deleted.</p>
+<button type="submit">Save lifecycle policy</button></form></details>"#,
+            doc = esc(&text),
+        )
+    }
+
+    pub(super) fn ecr_set_lifecycle_policy(&self) -> Response {
+        let region = self.region();
+        let name = self.field("repositoryName");
+        let text = self.r.field("lifecyclePolicyText").unwrap_or("").to_owned();
+        match self.ecr(
+            "PutLifecyclePolicy",
+            &region,
+            json!({"repositoryName": name, "lifecyclePolicyText": text}),
+        ) {
+            Ok(_) => self.back_to_repository(
+                &region,
+                &name,
+                "Lifecycle policy saved and applied.",
+                "#lifecycle-policy",
+            ),
+            Err(e) => {
+                let tab = self.lifecycle_tab(
+                    &region,
+                    &name,
+                    Some((&text, &error_box(&e.code, &e.message))),
+                );
+                let body = format!(
+                    r#"<p><a href="/console/ecr/repositories/{ns}?region={rs}#lifecycle-policy">Back to {n}</a></p>{tab}"#,
+                    rs = seg(&region),
+                    ns = seg(&name),
+                    n = esc(&name),
+                );
+                super::kit::page_status(error_status(&e), "Lifecycle policy", Some(self.s), &body)
+            }
+        }
+    }
+
+    pub(super) fn ecr_delete_lifecycle_policy(&self) -> Response {
+        let region = self.region();
+        let name = self.field("repositoryName");
+        match self.ecr(
+            "DeleteLifecyclePolicy",
+            &region,
+            json!({"repositoryName": name}),
+        ) {
+            Ok(_) => self.back_to_repository(
+                &region,
+                &name,
+                "Lifecycle policy deleted.",
+                "#lifecycle-policy",
+            ),
+            Err(e) => self.failed("Delete lifecycle policy", &e),
+        }
+    }
+
     /// The repository policy editor (a `<details>`, `open` when it holds a refused draft).
     fn repository_policy_editor(&self, region: &str, name: &str, doc: &str, open: bool) -> String {
         format!(

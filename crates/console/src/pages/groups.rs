@@ -13,7 +13,14 @@ impl P<'_> {
             Err(e) => return self.failed("User groups", &e),
         };
         let list = items(&out, "Groups");
-        let rows = entity_rows(list, "groups", "GroupName", "GroupName", &["CreateDate"]);
+        let rows = entity_rows(
+            list,
+            "groups",
+            "GroupName",
+            "GroupName",
+            &["CreateDate"],
+            None,
+        );
         let table = crate::html::data_table(
             "User groups",
             "groups",

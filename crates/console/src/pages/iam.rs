@@ -18,6 +18,40 @@ impl P<'_> {
             .invoke(&self.s.access_key_id, self.r.source_ip, service, op, input)
     }
 
+    /// Every item of a paginated list (following `NextToken`), `key` naming the list.
+    pub(super) fn call_all(
+        &self,
+        service: &str,
+        op: &str,
+        input: Value,
+        key: &str,
+    ) -> Result<Vec<Value>, CallError> {
+        let mut out = Vec::new();
+        let mut input = input;
+        for _ in 0..500 {
+            let v = self.call(service, op, input.clone())?;
+            out.extend(items(&v, key).iter().cloned());
+            match v["NextToken"].as_str() {
+                Some(t) if !t.is_empty() => input["NextToken"] = json!(t),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The page for a form whose call failed: AWS's error and a link back to `back`.
+    pub(super) fn failed_back(&self, title: &str, e: &CallError, back: &str) -> Response {
+        self.page_with_status(
+            error_status(e),
+            title,
+            &format!(
+                r#"{}<p><a href="{}">Back</a></p>"#,
+                error_box(&e.code, &e.message),
+                esc(back)
+            ),
+        )
+    }
+
     /// After an action: `msg` is shown once on the page `to` (a 303 there).
     pub(super) fn done(&self, to: &str, msg: impl Into<String>) -> Response {
         let msg = msg.into();
@@ -83,11 +117,18 @@ impl P<'_> {
             Err(e) => return self.failed("Users", &e),
         };
         let list = items(&out, "Users");
-        let rows = entity_rows(list, "users", "UserName", "UserName", &["CreateDate"]);
+        let rows = entity_rows(
+            list,
+            "users",
+            "UserName",
+            "UserName",
+            &["CreateDate"],
+            Some("UserName"),
+        );
         let table = data_table(
             "Users",
             "users",
-            &["User name", "ARN", "Created"],
+            &["Select", "User name", "ARN", "Created"],
             &rows,
             list.len(),
             r##"<strong>No users yet</strong> <a href="#create-user">Create a user</a> to give a person or a program its own credentials."##,
@@ -95,7 +136,7 @@ impl P<'_> {
         self.page(
             "Users",
             &format!(
-                r#"{table}
+                r#"{table}{bulk}
 <h2 id="create-user">Create user</h2><form method="post" action="/console/users">{csrf}
 <label>User name <input type="text" name="UserName" required maxlength="64"></label>
 <label>Console password (optional: leave empty for no console access) <input type="password" name="Password" autocomplete="new-password"></label>
@@ -105,7 +146,12 @@ impl P<'_> {
 <button type="submit">Create user</button></form>"#,
                 acct = esc(&self.account()),
                 csrf = self.csrf(),
-                arns = self.policy_datalist()
+                arns = self.policy_datalist(),
+                bulk = if list.is_empty() {
+                    String::new()
+                } else {
+                    self.bulk_delete_section("users", "/console/users/delete-selected", "")
+                },
             ),
         )
     }
@@ -492,11 +538,12 @@ impl P<'_> {
             "Arn",
             "PolicyName",
             &["Type", "AttachmentCount"],
+            Some("PolicyArn"),
         );
         let table = data_table(
             "Policies",
             "policies",
-            &["Policy name", "ARN", "Type", "Attachments"],
+            &["Select", "Policy name", "ARN", "Type", "Attachments"],
             &rows,
             listed.len(),
             r#"<strong>No policies of this type</strong> <a href="/console/policies/new">Create a policy</a> to say what an identity may do."#,
@@ -515,8 +562,16 @@ impl P<'_> {
             "Policies",
             &format!(
                 r#"<p role="group" aria-label="Filter by type">Type: {filter}</p>
-{table}"#,
-                filter = filter.join(" · ")
+{table}{bulk}"#,
+                filter = filter.join(" · "),
+                bulk = if listed
+                    .iter()
+                    .any(|p| !txt(&p["Arn"]).starts_with("arn:aws:iam::aws:"))
+                {
+                    self.bulk_delete_section("policies", "/console/policies/delete-selected", "")
+                } else {
+                    String::new()
+                },
             ),
         )
     }
@@ -614,18 +669,21 @@ impl P<'_> {
             Err(e) => return self.failed("Roles", &e),
         };
         let list = items(&out, "Roles");
-        let rows = entity_rows(list, "roles", "RoleName", "RoleName", &[]);
-        self.page(
+        let rows = entity_rows(list, "roles", "RoleName", "RoleName", &[], Some("RoleName"));
+        let table = data_table(
             "Roles",
-            &data_table(
-                "Roles",
-                "roles",
-                &["Role name", "ARN"],
-                &rows,
-                list.len(),
-                r#"<strong>No roles yet</strong> <a href="/console/roles/new">Create a role</a> that people, programs or identity providers can switch to."#,
-            ),
-        )
+            "roles",
+            &["Select", "Role name", "ARN"],
+            &rows,
+            list.len(),
+            r#"<strong>No roles yet</strong> <a href="/console/roles/new">Create a role</a> that people, programs or identity providers can switch to."#,
+        );
+        let bulk = if list.is_empty() {
+            String::new()
+        } else {
+            self.bulk_delete_section("roles", "/console/roles/delete-selected", "")
+        };
+        self.page("Roles", &format!("{table}{bulk}"))
     }
 
     /// The wizard; a provider's "Assign role" (`?provider=ARN`) starts it on "Web identity"

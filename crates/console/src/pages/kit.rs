@@ -58,19 +58,41 @@ pub(super) fn items<'v>(v: &'v Value, key: &str) -> &'v [Value] {
         .unwrap_or(&[])
 }
 
-/// The rows of a list page: the entity's name linked to `/console/{base}/{its id_key}`, its
-/// ARN, then the plain columns `extra`.
+/// A row's checkbox for a list's "Delete selected" (`field` = its id, in the form
+/// `delete-selected`, which may stand anywhere on the page).
+pub(super) fn select_cell(field: &str, id: &str, name: &str) -> String {
+    format!(
+        r#"<td><input type="checkbox" name="{f}" value="{v}" form="delete-selected" data-name="{n}" aria-label="Select {n}"></td>"#,
+        f = esc(field),
+        v = esc(id),
+        n = esc(name),
+    )
+}
+
+/// The rows of a list page: with `select` (a form field), a checkbox for "Delete selected"
+/// (none for AWS managed policies, which cannot be deleted); the entity's name linked to
+/// `/console/{base}/{its id_key}`, its ARN, then the plain columns `extra`.
 pub(super) fn entity_rows(
     list: &[Value],
     base: &str,
     id_key: &str,
     name_key: &str,
     extra: &[&str],
+    select: Option<&str>,
 ) -> String {
     let mut rows = String::new();
     for e in list {
+        rows.push_str("<tr>");
+        if let Some(field) = select {
+            let id = txt(&e[id_key]);
+            if id.starts_with("arn:aws:iam::aws:policy/") {
+                rows.push_str("<td></td>");
+            } else {
+                rows.push_str(&select_cell(field, &id, &txt(&e[name_key])));
+            }
+        }
         rows.push_str(&format!(
-            "<tr><td><a href=\"/console/{base}/{}\">{}</a></td><td><code>{}</code></td>",
+            "<td><a href=\"/console/{base}/{}\">{}</a></td><td><code>{}</code></td>",
             seg(&txt(&e[id_key])),
             esc(&txt(&e[name_key])),
             esc(&txt(&e["Arn"]))

@@ -2,7 +2,7 @@
 //! principal and renders what it answered; an AWS error is rendered with its own status (403 for
 //! AccessDenied) and message instead of the data.
 
-use crate::html::error_box;
+use crate::html::{error_box, seg};
 use crate::session::ct_eq;
 use crate::{Console, Req, SESSION_COOKIE, cookie, now, redirect};
 use axum::http::{Method, StatusCode, header};
@@ -19,6 +19,8 @@ mod mfa;
 mod oidc;
 mod orgs;
 mod signin;
+mod sso;
+mod sso_access;
 mod switch;
 mod tags;
 
@@ -195,10 +197,16 @@ fn route(c: &Console, r: &Req) -> Response {
         (["ecr", "repositories"], _, true) => p.ecr_create_repository(),
         (["ecr", "delete-image"], _, true) => p.ecr_delete_image(),
         (["ecr", "repository-policy"], _, true) => p.ecr_set_policy(),
+        (["ecr", "lifecycle-policy"], _, true) => p.ecr_set_lifecycle_policy(),
+        (["ecr", "lifecycle-policy", "delete"], _, true) => p.ecr_delete_lifecycle_policy(),
         (["ecr", "delete-repository"], _, true) => {
             let name = p.r.field("repositoryName").unwrap_or("").to_owned();
             p.ecr_delete_repository(&name)
         }
+        (["users", "delete-selected"], _, true) => p.delete_selected_users(),
+        (["roles", "delete-selected"], _, true) => p.delete_selected_roles(),
+        (["policies", "delete-selected"], _, true) => p.delete_selected_policies(),
+        (["ecr", "delete-repositories"], _, true) => p.delete_selected_repositories(),
         (["users", u, "delete"], _, true) => p.delete_user(u),
         (["roles", n, "delete"], _, true) => p.delete_role(n),
         (["groups", g, "delete"], _, true) => p.delete_group(g),
@@ -230,6 +238,36 @@ fn route(c: &Console, r: &Req) -> Response {
         (["organizations", "policies", id], _, true) => p.update_org_policy(id),
         (["organizations", "policies", id, "attach"], _, true) => p.attach_org_policy(id, true),
         (["organizations", "policies", id, "detach"], _, true) => p.attach_org_policy(id, false),
+        (["sso"], true, _) => p.sso_dashboard(),
+        (["sso", "enable"], _, true) => p.sso_enable(),
+        (["sso", "users"], true, _) => p.sso_users(),
+        (["sso", "users"], _, true) => p.sso_create_user(),
+        (["sso", "users", u], true, _) => p.sso_user(u),
+        (["sso", "users", u, "password"], _, true) => p.sso_user_password(u),
+        (["sso", "users", u, "groups"], _, true) => p.sso_user_add_group(u),
+        (["sso", "users", u, "groups", "remove"], _, true) => {
+            p.sso_remove_membership(&format!("/console/sso/users/{}#groups", seg(u)))
+        }
+        (["sso", "users", u, "delete"], _, true) => p.sso_delete_user(u),
+        (["sso", "groups"], true, _) => p.sso_groups(),
+        (["sso", "groups"], _, true) => p.sso_create_group(),
+        (["sso", "groups", g], true, _) => p.sso_group(g),
+        (["sso", "groups", g, "members"], _, true) => p.sso_add_member(g),
+        (["sso", "groups", g, "members", "remove"], _, true) => {
+            p.sso_remove_membership(&format!("/console/sso/groups/{}", seg(g)))
+        }
+        (["sso", "groups", g, "delete"], _, true) => p.sso_delete_group(g),
+        (["sso", "permission-sets"], true, _) => p.sso_permission_sets(),
+        (["sso", "permission-sets"], _, true) => p.sso_create_permission_set(),
+        (["sso", "permission-sets", id], true, _) => p.sso_permission_set(id, None, StatusCode::OK),
+        (["sso", "permission-sets", id, "inline"], _, true) => p.sso_put_inline(id),
+        (["sso", "permission-sets", id, "delete"], _, true) => p.sso_delete_permission_set(id),
+        (["sso", "permission-sets", id, rest @ ..], _, true) => p.sso_ps_action(id, rest),
+        (["sso", "accounts"], true, _) => p.sso_accounts(),
+        (["sso", "accounts", a], true, _) => p.sso_account(a),
+        (["sso", "accounts", a, "assign"], _, true) => p.sso_assign(a),
+        (["sso", "accounts", a, "assignments", "remove"], _, true) => p.sso_unassign(a),
+        (["sso", "accounts", a, "provision"], _, true) => p.sso_provision(a),
         (["simulator"], true, _) => p.simulator(),
         (["simulator"], _, true) => p.simulate(),
         (["password"], true, _) => p.password_form(None, StatusCode::OK),

@@ -77,19 +77,8 @@ impl P<'_> {
         self.call("organizations", op, input)
     }
 
-    /// Every item of a paginated list (following `NextToken`).
     fn org_all(&self, op: &str, input: Value, key: &str) -> Result<Vec<Value>, CallError> {
-        let mut out = Vec::new();
-        let mut input = input;
-        for _ in 0..500 {
-            let v = self.org(op, input.clone())?;
-            out.extend(items(&v, key).iter().cloned());
-            match v["NextToken"].as_str() {
-                Some(t) if !t.is_empty() => input["NextToken"] = json!(t),
-                _ => break,
-            }
-        }
-        Ok(out)
+        self.call_all("organizations", op, input, key)
     }
 
     /// The organization's description and, for its management account, its whole tree;
@@ -340,15 +329,7 @@ impl P<'_> {
     }
 
     fn org_failed(&self, title: &str, e: &CallError, back: &str) -> Response {
-        self.page_with_status(
-            super::kit::error_status(e),
-            title,
-            &format!(
-                r#"{}<p><a href="{}">Back</a></p>"#,
-                error_box(&e.code, &e.message),
-                esc(back)
-            ),
-        )
+        self.failed_back(title, e, back)
     }
 
     pub(super) fn create_organization(&self) -> Response {

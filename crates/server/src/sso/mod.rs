@@ -22,7 +22,18 @@ use serde_json::{Value, json};
 /// set-password` calls it.
 pub const SET_PASSWORD_TARGET: &str = "KagiIdentityCenter.SetPortalPassword";
 
+/// Runs the extension (for the signed call and for the console's `invoke`); a denial
+/// takes the JSON services' spelling (`AccessDeniedException`).
 pub fn set_portal_password(ctx: &Ctx, body: &[u8]) -> AwsResult<Value> {
+    set_password(ctx, body).map_err(|mut e| {
+        if e.code == "AccessDenied" {
+            e.code = "AccessDeniedException".into();
+        }
+        e
+    })
+}
+
+fn set_password(ctx: &Ctx, body: &[u8]) -> AwsResult<Value> {
     let i: Value = serde_json::from_slice(body)
         .map_err(|e| AwsError::new(400, "SerializationException", e.to_string()))?;
     let field = |k: &str| -> AwsResult<String> {

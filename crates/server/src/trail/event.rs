@@ -159,3 +159,12 @@ pub fn keeps_response(source: &str, name: &str, read_only: bool) -> bool {
             && (name.starts_with("AssumeRole")
                 || name.starts_with("Get") && name.ends_with("Token")))
 }
+
+/// `iam.amazonaws.com` for `iam`, ... (CloudTrail's `eventSource`).
+pub fn event_source(service: &str) -> String {
+    match service {
+        "kagi-identity-center" => "identitystore.amazonaws.com".to_owned(),
+        "sso-admin" => "sso.amazonaws.com".to_owned(),
+        s => format!("{s}.amazonaws.com"),
+    }
+}
