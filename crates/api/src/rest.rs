@@ -599,9 +599,22 @@ pub fn decode_error(status: u16, headers: &[(String, String)], body: &[u8]) -> O
 /// Server side (rest-json): the input of `op` from a request's query pairs, headers and JSON
 /// body, validated against the model (the rest-json services kagi serves itself: sso-oidc and
 /// the access portal). Query and header members are read by their wire names and typed by
-/// their shapes; body members by their JSON names.
+/// their shapes; body members by their JSON names. See [`decode_server_request_at`] for
+/// operations whose URI has labels.
 pub fn decode_server_request(
     op: &'static Operation,
+    query: &[(String, String)],
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    decode_server_request_at(op, &[], query, headers, body)
+}
+
+/// [`decode_server_request`] with the URI's labels (`("jobId", "…")` for
+/// `/policy/generation/{jobId}`), already percent-decoded by the caller's router.
+pub fn decode_server_request_at(
+    op: &'static Operation,
+    labels: &[(&str, &str)],
     query: &[(String, String)],
     headers: &[(String, String)],
     body: &[u8],
@@ -629,6 +642,10 @@ pub fn decode_server_request(
     });
     for m in members {
         let text = match m.location {
+            Some("uri") => labels
+                .iter()
+                .find(|(k, _)| *k == m.wire_name())
+                .map(|(_, v)| (*v).to_owned()),
             Some("querystring") => query
                 .iter()
                 .find(|(k, _)| k == m.wire_name())

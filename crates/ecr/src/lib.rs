@@ -82,6 +82,11 @@ impl Notes {
         }
     }
 
+    /// What the notes hold now, leaving them.
+    pub fn snapshot(&self) -> Vec<serde_json::Value> {
+        self.0.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+
     pub fn take(&self) -> Vec<serde_json::Value> {
         self.0
             .lock()

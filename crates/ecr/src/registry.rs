@@ -56,14 +56,17 @@ pub fn router(ecr: Arc<Ecr>) -> Router {
 }
 
 /// What one registry request was authorised as, for the host's event history: the caller, the
-/// region and the last action and repository [`Req::authorize`] checked.
+/// region, and each action and repository [`Req::authorize`] checked (a monolithic upload is
+/// both `UploadLayerPart` and `CompleteLayerUpload`, as ECR's API would be two calls).
 #[derive(Default)]
-struct Trail(std::sync::Mutex<Option<(Caller, String, String, String)>>);
+struct Trail(std::sync::Mutex<Vec<(Caller, String, String, String)>>);
 
 impl Trail {
     fn note(&self, caller: &Caller, region: &str, action: &str, repository: &str) {
-        if let Ok(mut t) = self.0.lock() {
-            *t = Some((
+        if let Ok(mut t) = self.0.lock()
+            && !t.iter().any(|(_, _, a, r)| a == action && r == repository)
+        {
+            t.push((
                 caller.clone(),
                 region.to_owned(),
                 action.to_owned(),
@@ -122,8 +125,13 @@ async fn dispatch(State(ecr): State<Arc<Ecr>>, req: Request) -> Response {
             (e.into_response(), Some(error))
         }
     };
-    let noted = trail.0.lock().ok().and_then(|mut t| t.take());
-    if let Some((caller, region, action, repository)) = noted {
+    let noted = trail
+        .0
+        .lock()
+        .map(|mut t| std::mem::take(&mut *t))
+        .unwrap_or_default();
+    let last = noted.len().saturating_sub(1);
+    for (i, (caller, region, action, repository)) in noted.into_iter().enumerate() {
         let event = crate::RegistryEvent {
             caller,
             action,
@@ -131,8 +139,9 @@ async fn dispatch(State(ecr): State<Arc<Ecr>>, req: Request) -> Response {
             registry_id: ecr.account_id.clone(),
             repository,
             parameters: route_parameters(&path),
-            error,
-            user_agent,
+            // The request failed at its last check, or after all of them.
+            error: if i == last { error.clone() } else { None },
+            user_agent: user_agent.clone(),
             source_ip,
             write,
         };

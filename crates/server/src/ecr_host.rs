@@ -159,7 +159,14 @@ impl kagi_ecr::Host for ServerHost {
         ev.request_parameters = Some(serde_json::Value::Object(params));
         ev.error = event.error;
         ev.read_only = !event.write;
-        ev.explanation = event.caller.notes.take();
+        let action = format!("ecr:{}", event.action);
+        ev.explanation = event
+            .caller
+            .notes
+            .snapshot()
+            .into_iter()
+            .filter(|n| n["action"].as_str() == Some(action.as_str()))
+            .collect();
         ev.resources = crate::trail::resources_of(&ev.explanation);
         if ev.resources.is_empty() {
             ev.resources.push((

@@ -58,6 +58,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/favicon.ico",
             axum::routing::get(|| async { axum::http::StatusCode::NOT_FOUND }),
         )
+        // IAM Access Analyzer's policy generation (rest-json).
+        .route("/policy/generation", axum::routing::any(analyzer_entry))
+        .route(
+            "/policy/generation/{job}",
+            axum::routing::any(analyzer_entry),
+        )
         .fallback(aws_entry)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .with_state(state)
@@ -546,6 +552,158 @@ async fn json_outcome(
         Err((code, message))
     };
     (Response::from_parts(parts, Body::from(bytes)), outcome)
+}
+
+/// A rest-json error as AWS's rest-json services send it (`x-amzn-ErrorType`, `message`).
+fn rest_json_error(e: &AwsError, request_id: &str) -> Response {
+    let mut r = (
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({"message": e.message}).to_string(),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&e.code) {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut().insert("x-amzn-requestid", v);
+    }
+    r
+}
+
+/// IAM Access Analyzer's policy-generation operations (rest-json): authenticated as every
+/// signed call, decoded by kagi-api, answered by [`crate::analyzer`], recorded.
+async fn analyzer_entry(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = req.into_parts();
+    let body = match read_body(body, QUERY_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(e) => return rest_json_error(&e, &request_id),
+    };
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    // Job ids are UUIDs: nothing to percent-decode.
+    let job = path.strip_prefix("/policy/generation/").map(str::to_owned);
+    let name = match (&parts.method, job.is_some()) {
+        (&Method::PUT, false) => "StartPolicyGeneration",
+        (&Method::GET, false) => "ListPolicyGenerations",
+        (&Method::GET, true) => "GetGeneratedPolicy",
+        (&Method::PUT, true) => "CancelPolicyGeneration",
+        _ => {
+            return rest_json_error(
+                &AwsError::new(404, "ResourceNotFoundException", "No such operation."),
+                &request_id,
+            );
+        }
+    };
+    let headers = header_pairs(&parts.headers);
+    let payload = kagi_sigv4::sha256_hex(&body);
+    let inreq = kagi_sigv4::IncomingRequest {
+        method: parts.method.as_str(),
+        path: &path,
+        query: &query,
+        headers: &headers,
+        payload_sha256_hex: &payload,
+    };
+    let authed = auth::parse(&inreq)
+        .and_then(|info| auth::authenticate(&state, &inreq, info, SystemTime::now()));
+    let authed = match authed {
+        Ok(a) => a,
+        Err(f) => return rest_json_error(&f.for_json(), &request_id),
+    };
+    let op = kagi_api::service("accessanalyzer").and_then(|s| s.operation(name));
+    let Some(op) = op else {
+        return rest_json_error(
+            &AwsError::new(
+                500,
+                "InternalServerException",
+                "accessanalyzer is not modelled",
+            ),
+            &request_id,
+        );
+    };
+    let query_pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let labels: Vec<(&str, &str)> = job.iter().map(|j| ("jobId", j.as_str())).collect();
+    let input = match kagi_api::rest::decode_server_request_at(
+        op,
+        &labels,
+        &query_pairs,
+        &headers,
+        &body,
+    ) {
+        Ok(v) => v,
+        Err(e) => return rest_json_error(&crate::dispatch::from_api(e), &request_id),
+    };
+    let now = SystemTime::now();
+    let ctx = Ctx {
+        state: &state,
+        caller: &authed.caller,
+        store: state.store(&authed.caller.account_id),
+        now: crate::ids::secs_of(now),
+        region: authed.info.region.clone(),
+        source_ip: peer.ip(),
+        request_id: request_id.clone(),
+    };
+    let (out, notes) =
+        crate::trail::notes::collect(|| crate::analyzer::handle(&ctx, name, input.clone()));
+    drop(ctx);
+    let durable = if state.trail.enabled() {
+        let mut ev = api_event(
+            &authed,
+            "access-analyzer",
+            name,
+            peer,
+            &parts.headers,
+            &request_id,
+        );
+        ev.request_parameters = Some(input);
+        match &out {
+            Ok(v) if crate::trail::event::keeps_response(&ev.source, name, ev.read_only) => {
+                ev.response_elements = Some(v.clone())
+            }
+            Ok(_) => {}
+            Err(e) => ev.error = Some((e.code.clone(), e.message.clone())),
+        }
+        ev.explanation = notes;
+        state.trail.submit(ev)
+    } else {
+        None
+    };
+    let resp = match out {
+        Ok(v) => {
+            let mut r = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                kagi_api::rest::encode_server_response(op, &v),
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                r.headers_mut().insert("x-amzn-requestid", v);
+            }
+            r
+        }
+        Err(e) => rest_json_error(&e, &request_id),
+    };
+    let resp = match durable_or_error(durable).await {
+        Ok(()) => resp,
+        Err(e) => rest_json_error(&e, &request_id),
+    };
+    finish(
+        &parts.method,
+        "access-analyzer",
+        name,
+        &authed.caller.arn(),
+        resp,
+        &request_id,
+        started,
+    )
 }
 
 /// Which query service an unauthenticated request was probably meant for (for the error's

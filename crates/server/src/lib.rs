@@ -58,6 +58,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod analyzer;
 pub mod auth;
 pub mod authz;
 pub mod backup;

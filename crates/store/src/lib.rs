@@ -125,6 +125,8 @@ pub enum Table {
     /// The attribute values of each segment (LookupEvents' filters), key
     /// `ATTRIBUTE\0VALUE\0SEGMENT-KEY`; the document is empty.
     TrailIndex,
+    /// IAM Access Analyzer's policy-generation jobs (kagi-server's `analyzer`), key: the job id.
+    PolicyGenerations,
 }
 
 /// How far apart (event time) two events of one [`Table::TrailSegments`] row may be: what a
@@ -132,7 +134,7 @@ pub enum Table {
 pub const TRAIL_SEGMENT_SPAN_MS: i64 = 2_000;
 
 impl Table {
-    pub const ALL: [Table; 35] = [
+    pub const ALL: [Table; 36] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -168,6 +170,7 @@ impl Table {
         Table::TrailSegments,
         Table::TrailHeads,
         Table::TrailIndex,
+        Table::PolicyGenerations,
     ];
 
     /// Rows that the generation-keyed caches never derive from (STS session records, console
@@ -232,6 +235,7 @@ impl Table {
             Table::TrailSegments => "trail_segments",
             Table::TrailHeads => "trail_heads",
             Table::TrailIndex => "trail_index",
+            Table::PolicyGenerations => "policy_generations",
         }
     }
 }

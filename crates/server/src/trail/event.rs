@@ -81,7 +81,7 @@ impl Event {
 pub fn event_id(time_ms: i64) -> String {
     use std::cell::Cell;
     thread_local! {
-        static STATE: Cell<u64> = Cell::new(0);
+        static STATE: Cell<u64> = const { Cell::new(0) };
     }
     let next = || {
         STATE.with(|s| {

@@ -224,8 +224,6 @@ pub fn write(
             _ => chunks.push(vec![e]),
         }
     }
-    // (account, key, segment, header, index rows)
-    type Row = (String, String, String, String, Vec<(String, String)>);
     let mut rows: Vec<Row> = Vec::new();
     for ((account, _), chunks) in groups {
         for group in chunks {
@@ -256,13 +254,15 @@ pub fn write(
 }
 
 /// A segment's rows: (account, key, segment, header, index rows).
+type Row = (String, String, String, String, Vec<(String, String)>);
+
 fn row(
     account: &str,
     node: &str,
     seq: &AtomicU64,
     doc: &SegmentDoc,
     mut head: Head,
-) -> anyhow::Result<(String, String, String, String, Vec<(String, String)>)> {
+) -> anyhow::Result<Row> {
     let text = serde_json::to_string(doc)?;
     head.bytes = text.len() as u64;
     let key = format!(

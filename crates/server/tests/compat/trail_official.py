@@ -300,4 +300,119 @@ if both != alls:
     fail(f"aws --max-items/--starting-token: {both} vs {alls}")
 step("aws cloudtrail lookup-events: a filter, --max-items and --starting-token")
 
+# --- registry pushes recorded as ECR events, then the least-privilege policy from them ---
+import base64, hashlib, urllib.request
+
+user, password = base64.b64decode(registry_token).decode().split(":", 1)
+auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def registry(method, path, body=b"", headers=None):
+    req = urllib.request.Request(E + path, data=body if method in ("POST", "PUT", "PATCH") else None,
+                                 method=method, headers={"Authorization": auth, **(headers or {})})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def push(repo):
+    layer = b"kagi trail layer " + repo.encode()
+    config = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
+    for blob in (layer, config):
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        st, h, _ = registry("POST", f"/v2/{repo}/blobs/uploads/")
+        if st != 202:
+            return st
+        loc = h.get("Location") or h.get("location")
+        sep = "&" if "?" in loc else "?"
+        st, _, _ = registry("PUT", f"{loc}{sep}digest={digest}", blob,
+                            {"Content-Type": "application/octet-stream"})
+        if st != 201:
+            return st
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": "sha256:" + hashlib.sha256(config).hexdigest(), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": "sha256:" + hashlib.sha256(layer).hexdigest(), "size": len(layer)}],
+    }).encode()
+    st, _, _ = registry("PUT", f"/v2/{repo}/manifests/v1", manifest,
+                        {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    return st
+
+
+# The role may not push yet: its policy lacks the upload actions.
+if push("test-repos") != 403:
+    fail("a push without the upload actions was not refused")
+iam.put_role_policy(RoleName="Pusher", PolicyName="push", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+                  {"Effect": "Allow", "Action": ["ecr:DescribeRepositories", "ecr:PutImage",
+                                                 "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                                                 "ecr:CompleteLayerUpload",
+                                                 "ecr:BatchCheckLayerAvailability"],
+                   "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/test-repos"}]}))
+if push("test-repos") != 201:
+    fail("the push with the upload actions failed")
+pushed = [record(e) for e in lookup(LookupAttributes=[{"AttributeKey": "Username",
+                                                       "AttributeValue": "ci-job"}])]
+names = {p["eventName"] for p in pushed}
+for want in ["InitiateLayerUpload", "CompleteLayerUpload", "PutImage"]:
+    if want not in names:
+        fail(f"no {want} event for the push: {sorted(names)}")
+put = [p for p in pushed if p["eventName"] == "PutImage"][0]
+if put["requestParameters"] != {"imageTag": "v1", "registryId": ACCOUNT, "repositoryName": "test-repos"} \
+        or put["readOnly"] is not False or put["eventSource"] != "ecr.amazonaws.com":
+    fail(f"PutImage record: {put}")
+refused = [p for p in pushed if p["eventName"] == "InitiateLayerUpload" and p.get("errorCode")]
+if not refused or refused[0]["errorCode"] != "DENIED":
+    fail(f"the refused upload: {refused}")
+step("registry pushes recorded as ECR events (a refused upload among them), as AWS names them")
+
+aa = client("accessanalyzer", *root)
+job = aa.start_policy_generation(
+    policyGenerationDetails={"principalArn": f"arn:aws:iam::{ACCOUNT}:role/Pusher"},
+    cloudTrailDetails={"trails": [{"cloudTrailArn": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/t",
+                                   "allRegions": True}],
+                       "accessRole": f"arn:aws:iam::{ACCOUNT}:role/Pusher", "startTime": started})
+got = aa.get_generated_policy(jobId=job["jobId"], includeResourcePlaceholders=True)
+if got["jobDetails"]["status"] != "SUCCEEDED":
+    fail(f"job: {got['jobDetails']}")
+policy = json.loads(got["generatedPolicyResult"]["generatedPolicies"][0]["policy"])
+allowed = {}
+for st in policy["Statement"]:
+    for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]):
+        allowed[a] = st["Resource"]
+repo_arn = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/test-repos"
+for a in ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload",
+          "ecr:DescribeRepositories"]:
+    if a not in allowed or repo_arn not in json.dumps(allowed[a]):
+        fail(f"generated policy lacks {a} on test-repos: {policy}")
+if "ecr:GetAuthorizationToken" not in allowed or any("other" in json.dumps(r) for r in allowed.values()):
+    fail(f"generated policy: {policy}")
+gens = aa.list_policy_generations(principalArn=f"arn:aws:iam::{ACCOUNT}:role/Pusher")
+if [g["jobId"] for g in gens["policyGenerations"]] != [job["jobId"]]:
+    fail(f"ListPolicyGenerations: {gens}")
+step(f"Access Analyzer: the generated policy allows {len(allowed)} actions, test-repos only")
+
+# The generated policy, on a fresh role, lets the same push through and nothing else.
+iam.create_role(RoleName="Generated", AssumeRolePolicyDocument=json.dumps(trust))
+iam.put_role_policy(RoleName="Generated", PolicyName="generated",
+                    PolicyDocument=got["generatedPolicyResult"]["generatedPolicies"][0]["policy"])
+g = client("sts", *alice).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Generated",
+                                      RoleSessionName="generated")["Credentials"]
+g_ecr = client("ecr", g["AccessKeyId"], g["SecretAccessKey"], g["SessionToken"])
+token = g_ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+user, password = base64.b64decode(token).decode().split(":", 1)
+auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+if push("test-repos") != 201:
+    fail("the generated policy does not let the push through")
+if push("other") != 403:
+    fail("the generated policy lets a push to another repository through")
+g_ecr.describe_repositories(repositoryNames=["test-repos"])
+expect_error("AccessDeniedException", g_ecr.describe_repositories, repositoryNames=["other"])
+step("a fresh role with the generated policy pushes to test-repos and is refused elsewhere")
+
 print(f"OK: {steps} steps")
