@@ -1056,3 +1056,63 @@ fn sso_set_password_sets_the_portal_password_and_is_authorised() {
     let (s, _, _) = Browser::new(&w.endpoint()).sign_in_with(new, "/start/");
     assert_eq!(s, 303);
 }
+
+/// The help pages of the hand-written Identity Center commands.
+#[test]
+fn help_pages_of_the_sso_commands() {
+    let sb = Sandbox::new();
+    for (args, first, must) in [
+        (
+            &["sso", "login", "help"][..],
+            "LOGIN()\n\nNAME\n       login -\n\nDESCRIPTION\n       Retrieves and caches an AWS IAM Identity Center access token",
+            &[
+                "SYNOPSIS\n            login\n          [--no-browser]\n          [--use-device-code]\n          [--sso-session <value>]\n",
+                "       --use-device-code (boolean) Uses the Device Code authorization grant",
+            ][..],
+        ),
+        (
+            &["sso", "logout", "help"][..],
+            "LOGOUT()\n\nNAME\n       logout -\n\nDESCRIPTION\n       Removes all cached AWS IAM Identity Center access tokens",
+            &["OPTIONS\n       None\n"][..],
+        ),
+        (
+            &["configure", "sso", "help"][..],
+            "SSO()\n\nNAME\n       sso -\n\nDESCRIPTION\n       The aws configure sso command interactively prompts",
+            &[
+                "SYNOPSIS\n          aws configure sso [--profile profile-name]\n",
+                "       --no-browser (boolean) Disables automatically opening the verification\n       URL in the default browser.\n",
+                "https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sso.html",
+            ][..],
+        ),
+        (
+            &["configure", "sso-session", "help"][..],
+            "SSO-SESSION()\n\nNAME\n       sso-session -\n\nDESCRIPTION\n       The aws configure sso-session command",
+            &["SYNOPSIS\n          aws configure sso-session\n\nOPTIONS\n       None\n"][..],
+        ),
+        (
+            &["sso", "set-password", "help"][..],
+            "SET-PASSWORD()\n\nNAME\n       set-password -\n\nDESCRIPTION\n       kagi's extension to IAM Identity Center",
+            &[
+                "identitystore:UpdateUser",
+                "       --password-stdin (boolean)",
+            ][..],
+        ),
+    ] {
+        let out = sb.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.starts_with(first), "{args:?}:\n{}", out.stdout);
+        for m in must {
+            assert!(
+                out.stdout.contains(m),
+                "{args:?} lacks {m:?}:\n{}",
+                out.stdout
+            );
+        }
+        // Wrapped at 79 columns, as the AWS CLI's pages.
+        assert!(
+            out.stdout.lines().all(|l| l.chars().count() <= 79),
+            "{}",
+            out.stdout
+        );
+    }
+}
