@@ -1335,6 +1335,31 @@ fn identity_center_act(
     );
     let out = admin(&[
         "sso-admin",
+        "get-inline-policy-for-permission-set",
+        "--instance-arn",
+        &instance,
+        "--permission-set-arn",
+        &ps,
+    ])?;
+    r.step(
+        "get-inline-policy",
+        "aws sso-admin get-inline-policy-for-permission-set --instance-arn ... --permission-set-arn ...",
+        "exactly the seed's ECRPushAndLoginPolicy, the same document the role of step 6 has",
+        expect_ok(&out).and_then(|v| {
+            let held: Value = serde_json::from_str(str_at(&v, &["InlinePolicy"])?)?;
+            let file: Value = serde_json::from_str(&std::fs::read_to_string(ecr_policy)?)?;
+            if held == file {
+                Ok(format!(
+                    "{} statements, equal to ecr-policy.json",
+                    held["Statement"].as_array().map_or(0, Vec::len)
+                ))
+            } else {
+                bail!("the permission set holds {held}")
+            }
+        }),
+    );
+    let out = admin(&[
+        "sso-admin",
         "create-account-assignment",
         "--instance-arn",
         &instance,

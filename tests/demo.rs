@@ -159,6 +159,7 @@ fn demo_identity_center_act() {
         );
         assert_eq!(user, "alice");
     }
+    assert!(detail("get-inline-policy").contains("equal to ecr-policy.json"));
     assert!(detail("portal-approve").starts_with("approved "));
     assert!(detail("configure-sso").contains("[profile ECRPushSSOProfile]"));
     assert!(detail("sso-push").contains("test-repos:sso"));
