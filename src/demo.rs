@@ -15,7 +15,8 @@ use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -30,6 +31,11 @@ const REPO: &str = "test-repos";
 const OTHER_REPO: &str = "other-repos";
 const WORKLOAD_PROFILE: &str = "WorkloadPushProfile";
 const PLATFORM: &str = "platform-admin";
+/// The third act's person in the identity store, permission set, `[sso-session]` and profile.
+const SSO_USER: &str = "alice";
+const PERMISSION_SET: &str = "ECRLoginAndPush";
+const SSO_SESSION: &str = "kagi";
+const SSO_PROFILE: &str = "ECRPushSSOProfile";
 
 /// The seed's `ECRPushAndLoginPolicy` exactly as the tutorial prints it, `//` comments included.
 const ECR_POLICY_WITH_COMMENTS: &str = r#"{
@@ -72,6 +78,8 @@ struct Options {
     format: Format,
     /// The second act: the role in a workload account of an organization, under an SCP.
     organization: bool,
+    /// The third act: the same push under an IAM Identity Center permission set.
+    identity_center: bool,
 }
 
 fn parse_args(args: &[OsString]) -> Result<Options, String> {
@@ -80,6 +88,7 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
         keep_running: false,
         format: Format::Human,
         organization: false,
+        identity_center: false,
     };
     let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
     while let Some(arg) = it.next() {
@@ -90,6 +99,7 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
             }
             "--keep-running" => opts.keep_running = true,
             "--organization" => opts.organization = true,
+            "--identity-center" => opts.identity_center = true,
             "--output" => match it.next().as_deref() {
                 Some("json") => opts.format = Format::Json,
                 Some("text") | Some("human") => opts.format = Format::Human,
@@ -97,7 +107,7 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
             },
             "-h" | "--help" => {
                 return Err(
-                    "usage: kagi demo [--organization] [--data-dir DIR] [--keep-running] [--output text|json]"
+                    "usage: kagi demo [--organization] [--identity-center] [--data-dir DIR] [--keep-running] [--output text|json]"
                         .into(),
                 );
             }
@@ -161,7 +171,8 @@ struct Shell {
 }
 
 impl Shell {
-    fn aws(&self, args: &[&str], stdin: Option<&str>) -> Result<Outcome> {
+    /// This binary as `aws` in the sandbox: private HOME, the local endpoint, no pager.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.exe);
         cmd.arg0("aws").args(args);
         for (k, _) in std::env::vars_os() {
@@ -176,14 +187,19 @@ impl Shell {
                 self.home.join(".aws/credentials"),
             )
             .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_PAGER", "")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env("AWS_PAGER", "");
+        cmd
+    }
+
+    fn aws(&self, args: &[&str], stdin: Option<&str>) -> Result<Outcome> {
+        let mut cmd = self.command(args);
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().context("running kagi as aws")?;
         if let Some(input) = stdin {
             child
@@ -712,6 +728,18 @@ fn run(opts: &Options) -> Result<bool> {
     if opts.organization {
         organization_act(&mut r, &shell, &home, &files, &server, &image)?;
     }
+    if opts.identity_center {
+        let first = if opts.organization { 15 } else { 11 };
+        identity_center_act(
+            &mut r,
+            &shell,
+            first,
+            opts.organization,
+            &ecr_path,
+            &server,
+            &image,
+        )?;
+    }
 
     let passed = r.steps.iter().filter(|s| s["passed"] == true).count();
     let total = r.steps.len();
@@ -757,6 +785,12 @@ fn run(opts: &Options) -> Result<bool> {
             if opts.organization {
                 println!("  kagi sts get-caller-identity --profile {WORKLOAD_PROFILE}");
                 println!("  kagi organizations list-accounts --profile admin --output table");
+            }
+            if opts.identity_center {
+                println!(
+                    "  kagi sts get-caller-identity --profile {}   # the permission set's session",
+                    SSO_PROFILE
+                );
             }
             println!("  kagi ecr describe-repositories --profile admin --output table");
             println!(
@@ -1142,4 +1176,580 @@ fn organization_act(
         expect_ok(&out).map(|_| "deleted in the management account".to_string()),
     );
     Ok(())
+}
+
+/// The third act (`--identity-center`): the same least-privilege push, but for a person of
+/// IAM Identity Center instead of an IAM user with an access key: an instance, a user with a
+/// portal password, a permission set holding exactly the seed's `ECRPushAndLoginPolicy`,
+/// assigned on the account; then `aws configure sso` and `aws sso login` with the device code
+/// flow, the push under the `AWSReservedSSO_` role session, and the denials.
+fn identity_center_act(
+    r: &mut Report,
+    shell: &Shell,
+    first: u32,
+    have_organization: bool,
+    ecr_policy: &Path,
+    server: &kagi_server::RunningServer,
+    image: &kagi_ecr::client::Image,
+) -> Result<()> {
+    let account = server.account_id.clone();
+    let endpoint = shell.endpoint.clone();
+    let start_url = format!("{endpoint}/start");
+    let admin = |args: &[&str]| -> Result<Outcome> {
+        let mut v = args.to_vec();
+        v.extend(["--profile", "admin"]);
+        shell.aws(&v, None)
+    };
+    // The person's portal password: made here, never printed.
+    let password = format!("Demo-{}-Portal!", kagi_server::identity_center::hex16());
+
+    r.section(&format!(
+        "{first}. IAM Identity Center: people sign in once, no long-term access key"
+    ));
+    if !have_organization {
+        let out = admin(&["organizations", "create-organization"])?;
+        r.step(
+            "ic-create-organization",
+            "aws organizations create-organization",
+            "the organization whose management account runs Identity Center",
+            expect_ok(&out).and_then(|v| Ok(str_at(&v, &["Organization", "Id"])?.to_string())),
+        );
+    }
+    let out = admin(&["sso-admin", "create-instance", "--name", "kagi"])?;
+    let mut instance = String::new();
+    r.step(
+        "create-instance",
+        "aws sso-admin create-instance --name kagi",
+        "the organization's Identity Center instance",
+        expect_ok(&out).and_then(|v| {
+            instance = str_at(&v, &["InstanceArn"])?.to_string();
+            Ok(instance.clone())
+        }),
+    );
+    let out = admin(&["sso-admin", "list-instances"])?;
+    let mut store = String::new();
+    r.step(
+        "list-instances",
+        "aws sso-admin list-instances",
+        "the instance and its identity store",
+        expect_ok(&out).and_then(|v| {
+            let i = &v["Instances"][0];
+            store = str_at(i, &["IdentityStoreId"])?.to_string();
+            if str_at(i, &["InstanceArn"])? == instance {
+                Ok(format!("identity store {store}, start URL {start_url}"))
+            } else {
+                bail!("another instance: {v}")
+            }
+        }),
+    );
+    if instance.is_empty() || store.is_empty() {
+        return Ok(());
+    }
+
+    r.section(&format!(
+        "{}. A person in the identity store, with a portal password",
+        first + 1
+    ));
+    let out = admin(&[
+        "identitystore",
+        "create-user",
+        "--identity-store-id",
+        &store,
+        "--user-name",
+        SSO_USER,
+        "--display-name",
+        "Alice Example",
+        "--name",
+        "GivenName=Alice,FamilyName=Example",
+    ])?;
+    let mut user_id = String::new();
+    r.step(
+        "create-sso-user",
+        &format!("aws identitystore create-user --identity-store-id {store} --user-name {SSO_USER} --display-name \"Alice Example\" --name GivenName=Alice,FamilyName=Example"),
+        "the user is created",
+        expect_ok(&out).and_then(|v| {
+            user_id = str_at(&v, &["UserId"])?.to_string();
+            Ok(format!("UserId {user_id}"))
+        }),
+    );
+    let out = shell.aws(
+        &[
+            "sso",
+            "set-password",
+            "--identity-store-id",
+            &store,
+            "--user-name",
+            SSO_USER,
+            "--password-stdin",
+            "--profile",
+            "admin",
+        ],
+        Some(&format!("{password}\n")),
+    )?;
+    r.step(
+        "set-portal-password",
+        &format!("kagi sso set-password --identity-store-id {store} --user-name {SSO_USER} --password-stdin"),
+        "the portal password is set (kagi's one extension: AWS e-mails an invitation instead)",
+        expect_ok(&out).map(|_| format!("{SSO_USER} may sign in at {start_url}")),
+    );
+
+    r.section(&format!(
+        "{}. A permission set holding exactly the seed's ECRPushAndLoginPolicy",
+        first + 2
+    ));
+    let out = admin(&[
+        "sso-admin",
+        "create-permission-set",
+        "--instance-arn",
+        &instance,
+        "--name",
+        PERMISSION_SET,
+        "--session-duration",
+        "PT1H",
+    ])?;
+    let mut ps = String::new();
+    r.step(
+        "create-permission-set",
+        &format!("aws sso-admin create-permission-set --instance-arn {instance} --name {PERMISSION_SET} --session-duration PT1H"),
+        "the permission set is created",
+        expect_ok(&out).and_then(|v| {
+            ps = str_at(&v, &["PermissionSet", "PermissionSetArn"])?.to_string();
+            Ok(ps.clone())
+        }),
+    );
+    let out = admin(&[
+        "sso-admin",
+        "put-inline-policy-to-permission-set",
+        "--instance-arn",
+        &instance,
+        "--permission-set-arn",
+        &ps,
+        "--inline-policy",
+        &format!("file://{}", ecr_policy.display()),
+    ])?;
+    r.step(
+        "put-inline-policy",
+        "aws sso-admin put-inline-policy-to-permission-set --instance-arn ... --permission-set-arn ... --inline-policy file://ecr-policy.json",
+        "the seed's policy: push to test-repos, GetAuthorizationToken, nothing else",
+        expect_ok(&out).map(|_| format!("{PERMISSION_SET} holds ECRPushAndLoginPolicy")),
+    );
+    let out = admin(&[
+        "sso-admin",
+        "get-inline-policy-for-permission-set",
+        "--instance-arn",
+        &instance,
+        "--permission-set-arn",
+        &ps,
+    ])?;
+    r.step(
+        "get-inline-policy",
+        "aws sso-admin get-inline-policy-for-permission-set --instance-arn ... --permission-set-arn ...",
+        "exactly the seed's ECRPushAndLoginPolicy, the same document the role of step 6 has",
+        expect_ok(&out).and_then(|v| {
+            let held: Value = serde_json::from_str(str_at(&v, &["InlinePolicy"])?)?;
+            let file: Value = serde_json::from_str(&std::fs::read_to_string(ecr_policy)?)?;
+            if held == file {
+                Ok(format!(
+                    "{} statements, equal to ecr-policy.json",
+                    held["Statement"].as_array().map_or(0, Vec::len)
+                ))
+            } else {
+                bail!("the permission set holds {held}")
+            }
+        }),
+    );
+    let out = admin(&[
+        "sso-admin",
+        "create-account-assignment",
+        "--instance-arn",
+        &instance,
+        "--target-id",
+        &account,
+        "--target-type",
+        "AWS_ACCOUNT",
+        "--permission-set-arn",
+        &ps,
+        "--principal-type",
+        "USER",
+        "--principal-id",
+        &user_id,
+    ])?;
+    r.step(
+        "create-account-assignment",
+        &format!("aws sso-admin create-account-assignment --instance-arn ... --target-id {account} --target-type AWS_ACCOUNT --permission-set-arn ... --principal-type USER --principal-id {user_id}"),
+        "assigned and provisioned (kagi completes before it answers)",
+        expect_ok(&out).and_then(|v| {
+            let status = str_at(&v, &["AccountAssignmentCreationStatus", "Status"])?;
+            if status == "SUCCEEDED" {
+                Ok(format!("{status}: {SSO_USER} may use {PERMISSION_SET} in {account}"))
+            } else {
+                bail!("status {status}: {v}")
+            }
+        }),
+    );
+    let out = admin(&[
+        "iam",
+        "list-roles",
+        "--path-prefix",
+        "/aws-reserved/sso.amazonaws.com/",
+    ])?;
+    let reserved_prefix = format!("AWSReservedSSO_{PERMISSION_SET}_");
+    r.step(
+        "reserved-role",
+        "aws iam list-roles --path-prefix /aws-reserved/sso.amazonaws.com/",
+        "the provisioned role AWSReservedSSO_<permission set>_<hex>",
+        expect_ok(&out).and_then(|v| {
+            let names: Vec<&str> = v["Roles"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["RoleName"].as_str())
+                .collect();
+            match names.as_slice() {
+                [one] if one.starts_with(&reserved_prefix) => Ok(one.to_string()),
+                _ => bail!("roles under the path: {names:?}"),
+            }
+        }),
+    );
+
+    r.section(&format!(
+        "{}. aws configure sso: sign in once, pick the account and role",
+        first + 3
+    ));
+    r.note(&format!(
+        "The demo plays the person in the browser too: it signs in to the access portal\nas {SSO_USER} and allows the device code by posting the portal's own forms\n({endpoint}/start/signin, /start/device) over HTTP.\nYou would open the URL the command prints and do the same in your browser."
+    ));
+    let answers = format!("{SSO_SESSION}\n{start_url}\n{REGION}\n\n{REGION}\n\n{SSO_PROFILE}\n");
+    let (out, approval) = with_device_approval(
+        shell,
+        &["configure", "sso", "--use-device-code", "--no-browser"],
+        &answers,
+        |code| approve_in_portal(&endpoint, SSO_USER, &password, code),
+    )?;
+    r.step(
+        "portal-approve",
+        &format!("(browser) {endpoint}/start/device?user_code=CODE: sign in as {SSO_USER}, Allow"),
+        "the portal signs alice in and approves the code the CLI shows",
+        approval.map(|code| format!("approved {code}")),
+    );
+    let config = std::fs::read_to_string(shell.home.join(".aws/config")).unwrap_or_default();
+    r.step(
+        "configure-sso",
+        "aws configure sso --use-device-code --no-browser",
+        "the [sso-session] and the profile are written, the only account and role picked",
+        if out.status != 0 {
+            Err(anyhow::anyhow!(
+                "exit {}: {} {}",
+                out.status,
+                out.error_line(),
+                out.stdout.trim()
+            ))
+        } else if !out
+            .stdout
+            .contains(&format!("Using the role name \"{PERMISSION_SET}\""))
+        {
+            Err(anyhow::anyhow!("no role picked: {}", out.stdout.trim()))
+        } else {
+            let section = |name: &str| -> String {
+                config
+                    .split_inclusive('\n')
+                    .skip_while(|l| l.trim() != name)
+                    .take_while({
+                        let mut first = true;
+                        move |l| std::mem::take(&mut first) || !l.starts_with('[')
+                    })
+                    .collect()
+            };
+            let written = format!(
+                "{}{}",
+                section(&format!("[profile {SSO_PROFILE}]")),
+                section(&format!("[sso-session {SSO_SESSION}]"))
+            );
+            if written.contains(&format!("sso_session = {SSO_SESSION}"))
+                && written.contains(&format!("sso_start_url = {start_url}"))
+            {
+                Ok(written.trim_end().to_string())
+            } else {
+                Err(anyhow::anyhow!("~/.aws/config:\n{config}"))
+            }
+        },
+    );
+
+    r.section(&format!(
+        "{}. Work under the permission set: who am I, log in to ECR, push",
+        first + 4
+    ));
+    let sso_prefix = format!("arn:aws:sts::{account}:assumed-role/{reserved_prefix}");
+    let whoami = |id: &str, r: &mut Report| -> Result<()> {
+        let out = shell.aws(
+            &["sts", "get-caller-identity", "--profile", SSO_PROFILE],
+            None,
+        )?;
+        r.step(
+            id,
+            &format!("aws sts get-caller-identity --profile {SSO_PROFILE}"),
+            "the AWSReservedSSO_ role session, named after the person",
+            expect_ok(&out).and_then(|v| {
+                let arn = str_at(&v, &["Arn"])?;
+                if arn.starts_with(&sso_prefix) && arn.ends_with(&format!("/{SSO_USER}")) {
+                    Ok(arn.to_string())
+                } else {
+                    bail!("unexpected identity {arn}")
+                }
+            }),
+        );
+        Ok(())
+    };
+    whoami("whoami-sso", r)?;
+    let out = shell.aws(
+        &["ecr", "get-login-password", "--profile", SSO_PROFILE],
+        None,
+    )?;
+    let registry_password = out.stdout.trim().to_string();
+    r.step(
+        "sso-get-login-password",
+        &format!("aws ecr get-login-password --profile {SSO_PROFILE}"),
+        "a registry password for the permission set's session",
+        if out.status == 0 && !registry_password.is_empty() {
+            Ok(format!(
+                "password of {} characters",
+                registry_password.len()
+            ))
+        } else {
+            Err(anyhow::anyhow!("exit {}: {}", out.status, out.error_line()))
+        },
+    );
+    let registry = server.addr.to_string();
+    let reg = kagi_ecr::client::Registry::new(&registry, "AWS", &registry_password);
+    let pushed = reg.push(REPO, "sso", image, &mut |_, _| {});
+    r.step(
+        "sso-push",
+        &format!("aws ecr get-login-password --profile {SSO_PROFILE} | docker login --username AWS --password-stdin {registry} && docker push {registry}/{REPO}:sso"),
+        "the image is pushed",
+        pushed.map(|d| format!("pushed {registry}/{REPO}:sso @ {d}")),
+    );
+    let denied = reg.push(OTHER_REPO, "sso", image, &mut |_, _| {});
+    r.step(
+        "sso-push-other-repo",
+        &format!("docker push {registry}/{OTHER_REPO}:sso"),
+        "denied: the permission set may push only to test-repos",
+        match denied {
+            Ok(d) => Err(anyhow::anyhow!("the push succeeded ({d})")),
+            Err(e) => {
+                let msg = format!("{e:#}");
+                if msg.contains("DENIED") || msg.contains("not authorized") {
+                    Ok(format!("denied as expected: {msg}"))
+                } else {
+                    Err(anyhow::anyhow!("failed, but not with DENIED: {msg}"))
+                }
+            }
+        },
+    );
+    let out = shell.aws(&["iam", "list-users", "--profile", SSO_PROFILE], None)?;
+    r.step(
+        "sso-iam",
+        &format!("aws iam list-users --profile {SSO_PROFILE}"),
+        "AccessDenied: the permission set holds nothing but the push",
+        expect_denied(&out, "AccessDenied"),
+    );
+
+    r.section(&format!(
+        "{}. Sign out, and in again with aws sso login",
+        first + 5
+    ));
+    let out = shell.aws(&["sso", "logout"], None)?;
+    r.step(
+        "sso-logout",
+        "aws sso logout",
+        "the token and the role credentials are gone from the caches",
+        if out.status == 0 {
+            Ok("signed out".to_string())
+        } else {
+            Err(anyhow::anyhow!("exit {}: {}", out.status, out.error_line()))
+        },
+    );
+    let out = shell.aws(
+        &["sts", "get-caller-identity", "--profile", SSO_PROFILE],
+        None,
+    )?;
+    r.step(
+        "after-logout",
+        &format!("aws sts get-caller-identity --profile {SSO_PROFILE}"),
+        "refused: no token until the person signs in again",
+        if out.status == 255 && out.stderr.contains("Error loading SSO Token") {
+            Ok(out.error_line())
+        } else {
+            Err(anyhow::anyhow!(
+                "exit {}: {} {}",
+                out.status,
+                out.error_line(),
+                out.stdout.trim()
+            ))
+        },
+    );
+    let (out, approval) = with_device_approval(
+        shell,
+        &[
+            "sso",
+            "login",
+            "--profile",
+            SSO_PROFILE,
+            "--use-device-code",
+            "--no-browser",
+        ],
+        "",
+        |code| approve_in_portal(&endpoint, SSO_USER, &password, code),
+    )?;
+    r.step(
+        "sso-login",
+        &format!("aws sso login --profile {SSO_PROFILE} --use-device-code --no-browser   # approved in the portal as above"),
+        "Successfully logged into Start URL",
+        approval.and_then(|_| {
+            let line = format!("Successfully logged into Start URL: {start_url}");
+            if out.status == 0 && out.stdout.contains(&line) {
+                Ok(line)
+            } else {
+                bail!("exit {}: {} {}", out.status, out.error_line(), out.stdout.trim())
+            }
+        }),
+    );
+    whoami("whoami-sso-again", r)?;
+    Ok(())
+}
+
+/// Runs `aws ARGS` with `answers` on stdin; when it prints a device code (`--use-device-code
+/// --no-browser`), `approve(code)` plays the person. The command is killed if the approval
+/// fails or no code appears within a minute. Returns its outcome and the approval's result.
+fn with_device_approval(
+    shell: &Shell,
+    args: &[&str],
+    answers: &str,
+    approve: impl FnOnce(&str) -> Result<()>,
+) -> Result<(Outcome, Result<String>)> {
+    let mut child = shell
+        .command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running kagi as aws")?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(answers.as_bytes())?;
+    let read_all = |mut from: Box<dyn std::io::Read + Send>, into: Arc<Mutex<Vec<u8>>>| {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                into.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let stdout = Arc::new(Mutex::new(Vec::new()));
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    let t_out = read_all(
+        Box::new(child.stdout.take().expect("piped stdout")),
+        stdout.clone(),
+    );
+    let t_err = read_all(
+        Box::new(child.stderr.take().expect("piped stderr")),
+        stderr.clone(),
+    );
+    let text = |b: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&b.lock().unwrap()).into_owned();
+    const MARK: &str = "Then enter the code:\n\n";
+    let started = Instant::now();
+    let approval = loop {
+        let t = text(&stdout);
+        if let Some(at) = t.find(MARK)
+            && let Some(code) = t[at + MARK.len()..].split_once('\n').map(|(c, _)| c.trim())
+        {
+            let code = code.to_string();
+            break approve(&code).map(|()| code);
+        }
+        if child.try_wait()?.is_some() {
+            break Err(anyhow::anyhow!("no device code was shown"));
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            break Err(anyhow::anyhow!("no device code within 60 s"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if approval.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait()?;
+    let _ = (t_out.join(), t_err.join());
+    Ok((
+        Outcome {
+            status: status.code().unwrap_or(-1),
+            stdout: text(&stdout),
+            stderr: text(&stderr),
+        },
+        approval,
+    ))
+}
+
+/// What the person does in the browser, as plain HTTP: sign in to the access portal
+/// (`POST /start/signin`), open the device page and allow the code (with the page's CSRF
+/// token). No private way in: the same forms a browser posts.
+fn approve_in_portal(endpoint: &str, user: &str, password: &str, user_code: &str) -> Result<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let next = format!("/start/device?user_code={user_code}");
+    let resp = agent
+        .post(format!("{endpoint}/start/signin"))
+        .send_form([
+            ("username", user),
+            ("password", password),
+            ("next", next.as_str()),
+        ])
+        .context("portal sign-in")?;
+    if resp.status() != 303 {
+        bail!("portal sign-in answered HTTP {}", resp.status());
+    }
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .find(|c| !c.ends_with('='))
+        .context("the portal set no session cookie")?
+        .to_string();
+    let mut page = agent
+        .get(format!("{endpoint}{next}"))
+        .header("Cookie", &cookie)
+        .call()
+        .context("the device page")?;
+    let html = page.body_mut().read_to_string()?;
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .context("no CSRF field on the device page")?
+        .to_string();
+    let mut resp = agent
+        .post(format!("{endpoint}/start/device"))
+        .header("Cookie", &cookie)
+        .send_form([
+            ("user_code", user_code),
+            ("decision", "allow"),
+            ("csrf", csrf.as_str()),
+        ])
+        .context("allowing the code")?;
+    let body = resp.body_mut().read_to_string()?;
+    if resp.status() == 200 && body.contains("approved") {
+        Ok(())
+    } else {
+        bail!(
+            "the portal did not approve the code (HTTP {})",
+            resp.status()
+        )
+    }
 }

@@ -111,6 +111,65 @@ fn demo_organization_act() {
     );
 }
 
+/// The third act: the seed's push for a person of IAM Identity Center, under a permission set
+/// that holds exactly the seed's policy, signed in with `configure sso` / `sso login`.
+#[test]
+fn demo_identity_center_act() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kagi"))
+        .args(["demo", "--identity-center", "--output", "json"])
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run kagi demo --identity-center");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "demo output is not JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let steps = report["steps"].as_array().expect("steps");
+    let failed: Vec<String> = steps
+        .iter()
+        .filter(|s| s["passed"] != true)
+        .map(|s| format!("{}: {} -> {}", s["id"], s["command"], s["detail"]))
+        .collect();
+    assert!(failed.is_empty(), "failed steps:\n{}", failed.join("\n"));
+    assert!(out.status.success());
+    let detail = |id: &str| {
+        steps
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("step {id} missing"))["detail"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let account = report["account"].as_str().unwrap();
+    for id in ["whoami-sso", "whoami-sso-again"] {
+        let arn = detail(id);
+        let rest = arn
+            .strip_prefix(&format!(
+                "arn:aws:sts::{account}:assumed-role/AWSReservedSSO_ECRLoginAndPush_"
+            ))
+            .unwrap_or_else(|| panic!("{id}: {arn}"));
+        let (hex, user) = rest.split_once('/').unwrap();
+        assert!(
+            hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{arn}"
+        );
+        assert_eq!(user, "alice");
+    }
+    assert!(detail("get-inline-policy").contains("equal to ecr-policy.json"));
+    assert!(detail("portal-approve").starts_with("approved "));
+    assert!(detail("configure-sso").contains("[profile ECRPushSSOProfile]"));
+    assert!(detail("sso-push").contains("test-repos:sso"));
+    assert!(detail("sso-push-other-repo").starts_with("denied as expected"));
+    assert!(detail("sso-iam").contains("(AccessDenied)"));
+    assert!(detail("after-logout").contains("Error loading SSO Token"));
+    // The portal password never reaches the report.
+    assert!(!stdout.contains("-Portal!"), "{stdout}");
+}
+
 /// The `pushed N/N bytes` lines of `text`.
 fn pushed_lines(text: &str) -> Vec<&str> {
     text.split(['\n', '\r'])

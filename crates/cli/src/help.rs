@@ -142,3 +142,78 @@ pub fn operation(op: &'static Operation, io: &mut Io) -> Result<(), CliError> {
     io.stdout.write_all(s.as_bytes())?;
     Ok(())
 }
+
+/// A hand-written command's help page (`kagi sso login help`, `kagi configure sso help`, ...),
+/// laid out as the AWS CLI prints its customizations' pages: NAME, DESCRIPTION (paragraphs
+/// wrapped at 79 columns), SYNOPSIS (the command's own line, or its name and options), OPTIONS.
+pub struct Page<'a> {
+    pub name: &'a str,
+    pub description: &'a [&'a str],
+    /// The synopsis as written (`aws configure sso [--profile profile-name]`, one line per
+    /// line); without it the synopsis lists the options.
+    pub synopsis: Option<&'a str>,
+    /// `(name, type, text)`; `<value>` options are those whose type is not `boolean`.
+    pub options: &'a [(&'a str, &'a str, &'a str)],
+}
+
+fn wrap(text: &str, indent: usize, out: &mut String) {
+    let width = 79 - indent;
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            out.push_str(&format!("{}{line}\n", " ".repeat(indent)));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&format!("{}{line}\n", " ".repeat(indent)));
+    }
+}
+
+pub fn command(page: &Page, io: &mut Io) -> Result<(), CliError> {
+    let mut s = format!(
+        "{}()\n\nNAME\n       {} -\n\nDESCRIPTION\n",
+        page.name.to_uppercase(),
+        page.name
+    );
+    for (i, p) in page.description.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        wrap(p, 7, &mut s);
+    }
+    s.push_str("\nSYNOPSIS\n");
+    match page.synopsis {
+        Some(lines) => {
+            for line in lines.lines() {
+                s.push_str(&format!("          {line}\n"));
+            }
+        }
+        None => {
+            s.push_str(&format!("            {}\n", page.name));
+            for (name, ty, _) in page.options {
+                if *ty == "boolean" {
+                    s.push_str(&format!("          [{name}]\n"));
+                } else {
+                    s.push_str(&format!("          [{name} <value>]\n"));
+                }
+            }
+        }
+    }
+    s.push_str("\nOPTIONS\n");
+    if page.options.is_empty() {
+        s.push_str("       None\n");
+    }
+    for (i, (name, ty, text)) in page.options.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        wrap(&format!("{name} ({ty}) {text}"), 7, &mut s);
+    }
+    io.stdout.write_all(s.as_bytes())?;
+    Ok(())
+}

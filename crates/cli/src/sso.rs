@@ -828,8 +828,118 @@ fn login_args(
     Ok((no_browser, device, session))
 }
 
+// ---- help pages: AWS CLI v2's texts for its own commands, kagi's for set-password ----
+
+const LOGIN_OPTIONS: [(&str, &str, &str); 2] = [
+    (
+        "--no-browser",
+        "boolean",
+        "Disables automatically opening the verification URL in the default browser.",
+    ),
+    (
+        "--use-device-code",
+        "boolean",
+        "Uses the Device Code authorization grant and login flow instead of the Authorization Code flow.",
+    ),
+];
+const PROMPT_USAGE: &str = "To keep an existing value, hit enter when prompted for the value. When you are prompted for information, the current value will be displayed in [brackets]. If the config item has no value, it is displayed as [None] or omitted entirely.";
+const CONFIG_EXTRA_INFO: &str = "Note: The configuration is saved in the shared configuration file. By default, ~/.aws/config. For more information, see the \"Configuring the AWS CLI to use AWS IAM Identity Center\" section in the AWS CLI User Guide:";
+const CONFIG_GUIDE: &str =
+    "https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sso.html";
+
+/// `kagi sso login help`, `sso logout help`, `sso set-password help`, `configure sso help`,
+/// `configure sso-session help`.
+fn help_page(command: &str, io: &mut Io) -> Result<(), CliError> {
+    use crate::help::{Page, command as print};
+    let login_options = [
+        LOGIN_OPTIONS[0],
+        LOGIN_OPTIONS[1],
+        (
+            "--sso-session",
+            "string",
+            "An explicit SSO session to use to login. By default, this command will login using the SSO session configured as part of the requested profile and generally does not require this argument to be set.",
+        ),
+    ];
+    let page = match command {
+        "login" => Page {
+            name: "login",
+            description: &[
+                "Retrieves and caches an AWS IAM Identity Center access token to exchange for AWS credentials. To login, the requested profile must have first been setup using aws configure sso. Each time the login command is called, a new SSO access token will be retrieved. Please note that only one login session can be active for a given SSO Session and creating multiple profiles does not allow for multiple users to be authenticated against the same SSO Session.",
+            ],
+            synopsis: None,
+            options: &login_options,
+        },
+        "logout" => Page {
+            name: "logout",
+            description: &[
+                "Removes all cached AWS IAM Identity Center access tokens and any cached temporary AWS credentials retrieved with SSO access tokens across all profiles. To use these profiles again, run: aws sso login",
+            ],
+            synopsis: None,
+            options: &[],
+        },
+        "sso" => Page {
+            name: "sso",
+            description: &[
+                "The aws configure sso command interactively prompts for the configuration values required to create a profile that sources temporary AWS credentials from AWS IAM Identity Center.",
+                PROMPT_USAGE,
+                "When providing the --profile parameter the named profile will be created or updated. When a profile is not explicitly set the profile name will be prompted for.",
+                CONFIG_EXTRA_INFO,
+                CONFIG_GUIDE,
+            ],
+            synopsis: Some("aws configure sso [--profile profile-name]"),
+            options: &LOGIN_OPTIONS,
+        },
+        "sso-session" => Page {
+            name: "sso-session",
+            description: &[
+                "The aws configure sso-session command interactively prompts for the configuration values required to create a SSO session. The SSO session can then be associated to a profile to retrieve SSO access tokens and AWS credentials.",
+                PROMPT_USAGE,
+                CONFIG_EXTRA_INFO,
+                CONFIG_GUIDE,
+            ],
+            synopsis: Some("aws configure sso-session"),
+            options: &[],
+        },
+        _ => Page {
+            name: "set-password",
+            description: &[
+                "kagi's extension to IAM Identity Center: sets the access portal password of a user of the identity store, as the invitation AWS e-mails lets the user choose one. kagi serve cannot send e-mail, so an administrator sets it, and the user signs in to the access portal (aws sso login, aws configure sso) with it.",
+                "The call is signed with the profile's credentials and sent to the identitystore endpoint (KagiIdentityCenter.SetPortalPassword); it is authorised as identitystore:UpdateUser on the user. The password must satisfy IAM's default password policy (PasswordPolicyViolation otherwise); an unknown user is a ResourceNotFoundException.",
+                "The password is read from standard input with --password-stdin, else prompted for without echo. It is never printed or logged. Against real AWS the call fails: AWS has no such operation.",
+            ],
+            synopsis: Some(
+                "kagi sso set-password\n  --identity-store-id <value>\n  --user-name <value>\n  [--password-stdin]",
+            ),
+            options: &[
+                (
+                    "--identity-store-id",
+                    "string",
+                    "The identity store of the user (d-XXXXXXXXXX, from aws sso-admin list-instances).",
+                ),
+                (
+                    "--user-name",
+                    "string",
+                    "The user's UserName in the identity store.",
+                ),
+                (
+                    "--password-stdin",
+                    "boolean",
+                    "Reads the password from the first line of standard input instead of prompting.",
+                ),
+            ],
+        },
+    };
+    print(&page, io)
+}
+
 /// `kagi sso login|logout`; other `sso` subcommands are the portal API's operations.
 pub fn run(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
+    if let [command, help] = args
+        && help == "help"
+        && matches!(command.as_str(), "login" | "logout" | "set-password")
+    {
+        return help_page(command, io);
+    }
     match args.first().map(String::as_str) {
         Some("login") => login(g, &args[1..], env, io),
         Some("logout") => logout(g, &args[1..], env),
@@ -1341,6 +1451,9 @@ fn list_all(
 
 /// `aws configure sso [--profile NAME] [--no-browser] [--use-device-code]`.
 pub fn configure(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
+    if args.len() == 1 && args[0] == "help" {
+        return help_page("sso", io);
+    }
     let (no_browser, device, _) = login_args(args, false)?;
     // The profile being configured (`--profile` or AWS_PROFILE), which may not exist yet; the
     // clients use none (`_unset_session_profile`).
@@ -1658,6 +1771,9 @@ pub fn configure_session(
     env: &Env,
     io: &mut Io,
 ) -> Result<(), CliError> {
+    if args.len() == 1 && args[0] == "help" {
+        return help_page("sso-session", io);
+    }
     if !args.is_empty() {
         return Err(CliError::UnknownArgs(args.to_vec()));
     }

@@ -2,106 +2,27 @@
 //! flow (RegisterClient, StartDeviceAuthorization, CreateToken polling until the user approves
 //! in the access portal's pages), the portal API (ListAccounts, ListAccountRoles,
 //! GetRoleCredentials, Logout), PKCE through `/authorize`, refresh tokens, and the role
-//! session's permissions. The identity store and the assignment are written here directly
-//! (the administration API has its own tests); the script is compat/sso_signin_official.py.
+//! session's permissions. The identity store and the assignment are made through the
+//! administration API by kagi-testkit's `identity_center::seed` (shared with the CLI's tests);
+//! the script is compat/sso_signin_official.py.
 
 mod common;
 use common::*;
-use kagi_server::identity_center::{self as ic, Instance, PermissionSet, StoreUser};
-use kagi_server::store::{self, Durability, GLOBAL, Table, TxExt};
-
-/// An instance owned by the server's account, a user `alice` with a portal password and a
-/// permission set `EcrReader` assigned to her in the server's own account, provisioned.
-fn seed(server: &kagi_server::RunningServer) -> Instance {
-    let state = server.state();
-    let now = kagi_server::ids::now_secs();
-    let instance = Instance {
-        id: format!("ssoins-{}", ic::hex16()),
-        identity_store_id: "d-1234567890".into(),
-        owner_account: ACCOUNT.into(),
-        name: Some("kagi".into()),
-        created: now,
-        session_secs: 8 * 3600,
-    };
-    let user = StoreUser {
-        id: uuid::Uuid::new_v4().to_string(),
-        user_name: "alice".into(),
-        attributes: serde_json::json!({"DisplayName": "Alice"}),
-        password_phc: Some(kagi_console::password::hash("Portal-Passw0rd!")),
-        created: now,
-        updated: now,
-    };
-    let ps = PermissionSet {
-        id: format!("ps-{}", ic::hex16()),
-        instance_id: instance.id.clone(),
-        name: "EcrReader".into(),
-        description: None,
-        session_duration: "PT2H".into(),
-        relay_state: None,
-        inline_policy: Some(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:DescribeRepositories","ecr:CreateRepository"],"Resource":"*"}]}"#.into(),
-        ),
-        managed_policies: vec![],
-        customer_policies: vec![],
-        boundary_arn: None,
-        boundary_ref: None,
-        tags: vec![],
-        created: now,
-    };
-    let a = ic::Assignment {
-        account: ACCOUNT.into(),
-        permission_set: ps.arn(),
-        principal_type: "USER".into(),
-        principal_id: user.id.clone(),
-    };
-    state
-        .kv
-        .transaction(Durability::Full, &mut |raw| {
-            store::in_account(raw, GLOBAL, |tx| {
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::instance(&instance.id),
-                    &instance,
-                )?;
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::owner(ACCOUNT),
-                    &instance.id,
-                )?;
-                let s = &instance.identity_store_id;
-                tx.put_json(Table::IdentityCenter, &ic::keys::user(s, &user.id), &user)?;
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::user_name(s, "alice"),
-                    &user.id,
-                )?;
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::permission_set(&instance.id, &ps.id),
-                    &ps,
-                )?;
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::assignment(&instance.id, &a),
-                    &a,
-                )
-            })?;
-            ic::provision(raw, &instance, ACCOUNT, &ps, now)?.map_err(|e| anyhow::anyhow!(e))?;
-            Ok(())
-        })
-        .unwrap();
-    instance
-}
 
 #[test]
 fn device_flow_pkce_and_portal_with_botocore() {
     let Some(venv) = compat_venv() else { return };
     let server = start_with_dir(None);
-    let instance = seed(&server);
+    let seeded = kagi_testkit::identity_center::seed(
+        &format!("http://{}", server.addr),
+        ACCOUNT,
+        ROOT_AKID,
+        ROOT_SECRET,
+    );
     run_compat_script(
         &venv,
         "sso_signin_official.py",
         &server,
-        &[("KAGI_STORE_ID", instance.identity_store_id.as_ref())],
+        &[("KAGI_STORE_ID", seeded.identity_store_id.as_ref())],
     );
 }

@@ -7,7 +7,11 @@
 //!
 //! [`postgres`]: a throw-away PostgreSQL server (Debian's binaries) on a free loopback port,
 //! one per test process, with a fresh database per caller.
+//!
+//! [`identity_center`]: IAM Identity Center seeded through a running server's administration
+//! API (an instance, a user with a portal password, a permission set assigned to her).
 
+pub mod identity_center;
 pub mod postgres;
 pub mod s3;
 

@@ -6,8 +6,9 @@
 //! denials (no token, expired without refresh, after logout), `configure sso`, and botocore
 //! reading kagi's caches and writing one kagi reads.
 //!
-//! The identity store, the permission set and the assignment are written into the server's
-//! store directly, as the server's own sso_signin test does.
+//! The identity store, the permission set and the assignment are made through the
+//! administration API by kagi-testkit's `identity_center::seed`, as the server's own sso_signin
+//! test does.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -16,101 +17,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kagi_server::identity_center::{self as ic, Instance, PermissionSet, StoreUser};
-use kagi_server::store::{self, Durability, GLOBAL, Table, TxExt};
+use kagi_testkit::identity_center::PASSWORD;
 use serde_json::Value;
 
 use crate::common::{Outcome, Sandbox};
 
-const PASSWORD: &str = "Portal-Passw0rd!";
-
-/// An instance of the server's account, `alice` with a portal password, and the permission set
-/// `EcrReader` (ECR reads and CreateRepository) assigned to her in that account, provisioned.
-fn seed(server: &kagi_server::RunningServer) -> Instance {
-    let account = server.account_id.clone();
-    let state = server.state();
-    let now = kagi_server::ids::now_secs();
-    let instance = Instance {
-        id: format!("ssoins-{}", ic::hex16()),
-        identity_store_id: "d-1234567890".into(),
-        owner_account: account.clone(),
-        name: Some("kagi".into()),
-        created: now,
-        session_secs: 8 * 3600,
-    };
-    let user = StoreUser {
-        id: uuid::Uuid::new_v4().to_string(),
-        user_name: "alice".into(),
-        attributes: serde_json::json!({"DisplayName": "Alice"}),
-        password_phc: Some(kagi_console::password::hash(PASSWORD)),
-        created: now,
-        updated: now,
-    };
-    let ps = PermissionSet {
-        id: format!("ps-{}", ic::hex16()),
-        instance_id: instance.id.clone(),
-        name: "EcrReader".into(),
-        description: None,
-        session_duration: "PT2H".into(),
-        relay_state: None,
-        inline_policy: Some(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:DescribeRepositories","ecr:CreateRepository"],"Resource":"*"}]}"#.into(),
-        ),
-        managed_policies: vec![],
-        customer_policies: vec![],
-        boundary_arn: None,
-        boundary_ref: None,
-        tags: vec![],
-        created: now,
-    };
-    let a = ic::Assignment {
-        account: account.clone(),
-        permission_set: ps.arn(),
-        principal_type: "USER".into(),
-        principal_id: user.id.clone(),
-    };
-    state
-        .kv
-        .transaction(Durability::Full, &mut |raw| {
-            store::in_account(raw, GLOBAL, |tx| {
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::instance(&instance.id),
-                    &instance,
-                )?;
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::owner(&account),
-                    &instance.id,
-                )?;
-                let s = &instance.identity_store_id;
-                tx.put_json(Table::IdentityCenter, &ic::keys::user(s, &user.id), &user)?;
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::user_name(s, "alice"),
-                    &user.id,
-                )?;
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::permission_set(&instance.id, &ps.id),
-                    &ps,
-                )?;
-                tx.put_json(
-                    Table::IdentityCenter,
-                    &ic::keys::assignment(&instance.id, &a),
-                    &a,
-                )
-            })?;
-            ic::provision(raw, &instance, &account, &ps, now)?.map_err(|e| anyhow::anyhow!(e))?;
-            Ok(())
-        })
-        .unwrap();
-    instance
-}
-
 struct World {
     server: kagi_server::RunningServer,
     sb: Sandbox,
+    seeded: kagi_testkit::identity_center::Seeded,
 }
 
 impl World {
@@ -128,7 +43,12 @@ impl World {
 fn world() -> World {
     let server = kagi_server::start_background(kagi_server::ServerConfig::in_memory())
         .expect("kagi serve starts");
-    seed(&server);
+    let seeded = kagi_testkit::identity_center::seed(
+        &format!("http://{}", server.addr),
+        &server.account_id,
+        &server.root_access_key_id,
+        server.root_secret_access_key(),
+    );
     let mut sb = Sandbox::new();
     let ep = format!("http://{}", server.addr);
     // Only the services' own variables: the provider must find sso/sso-oidc/sts there.
@@ -140,7 +60,7 @@ fn world() -> World {
             acct = server.account_id
         ),
     );
-    World { server, sb }
+    World { server, sb, seeded }
 }
 
 /// A writer the test can read while the command still runs.
@@ -267,16 +187,21 @@ impl Browser {
     }
 
     fn sign_in(&mut self, next: &str) {
-        let (s, _, body) = self.post(
+        let (s, _, body) = self.sign_in_with(PASSWORD, next);
+        assert_eq!(s, 303, "sign-in: {body}");
+        assert!(self.cookie.is_some(), "no session cookie");
+    }
+
+    /// alice's portal sign-in with `password`, whatever its answer.
+    fn sign_in_with(&mut self, password: &str, next: &str) -> Page {
+        self.post(
             "/start/signin",
             &[
                 ("username", "alice"),
-                ("password", PASSWORD),
+                ("password", password),
                 ("next", next),
             ],
-        );
-        assert_eq!(s, 303, "sign-in: {body}");
-        assert!(self.cookie.is_some(), "no session cookie");
+        )
     }
 }
 
@@ -1021,4 +946,173 @@ fn configure_sso_session_then_login_with_it() {
         out.stderr,
         "\nThe specified sso-session does not exist: \"nope\"\n"
     );
+}
+
+/// `kagi sso set-password`: the portal password kagi lets an administrator set (AWS e-mails an
+/// invitation instead), signed with the profile's keys and authorised as
+/// `identitystore:UpdateUser`.
+#[test]
+fn sso_set_password_sets_the_portal_password_and_is_authorised() {
+    let mut w = world();
+    let store = w.seeded.identity_store_id.clone();
+    let root_id = w.server.root_access_key_id.clone();
+    let root_secret = w.server.root_secret_access_key().to_string();
+    w.sb.set("AWS_ACCESS_KEY_ID", &root_id)
+        .set("AWS_SECRET_ACCESS_KEY", &root_secret)
+        .set("AWS_DEFAULT_REGION", "us-east-1");
+    let set = |sb: &Sandbox, user: &str, password: &str| {
+        sb.run_with_stdin(
+            &[
+                "sso",
+                "set-password",
+                "--identity-store-id",
+                &store,
+                "--user-name",
+                user,
+                "--password-stdin",
+            ],
+            &format!("{password}\n"),
+        )
+    };
+
+    // Success: nothing printed; the new password signs in to the portal, the old one no more.
+    let new = "Another-Portal-Passw0rd!";
+    let out = set(&w.sb, "alice", new);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+    assert!(!out.stderr.contains(new));
+    let mut b = Browser::new(&w.endpoint());
+    let (s, _, body) = b.sign_in_with(new, "/start/");
+    assert_eq!(s, 303, "{body}");
+    let (s, _, home) = b.get("/start/");
+    assert_eq!(s, 200);
+    assert!(home.contains("EcrReader"), "{home}");
+    let mut b = Browser::new(&w.endpoint());
+    let (s, _, body) = b.sign_in_with(PASSWORD, "/start/");
+    assert_ne!(s, 303, "the old password still signs in");
+    assert!(body.contains("Incorrect username or password."), "{body}");
+
+    // A password IAM's default policy refuses.
+    let out = set(&w.sb, "alice", "short");
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "\nAn error occurred (PasswordPolicyViolation) when calling the SetPortalPassword operation: "
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("short"), "{}", out.stderr);
+    // An unknown user.
+    let out = set(&w.sb, "nobody", new);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("(ResourceNotFoundException) when calling the SetPortalPassword operation"),
+        "{}",
+        out.stderr
+    );
+    // A usage error, before any prompt or call.
+    let out = w.sb.run_with_stdin(
+        &[
+            "sso",
+            "set-password",
+            "--user-name",
+            "alice",
+            "--password-stdin",
+        ],
+        "x\n",
+    );
+    assert_eq!(out.code, 252, "{}", out.stderr);
+    assert!(out.stderr.contains("--identity-store-id"), "{}", out.stderr);
+
+    // A principal of the account without identitystore:UpdateUser.
+    let out = w.sb.run(&["iam", "create-user", "--user-name", "bob"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out =
+        w.sb.run(&["iam", "create-access-key", "--user-name", "bob"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let key: Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut bob = Sandbox::new();
+    bob.set("AWS_ENDPOINT_URL", &w.endpoint())
+        .set(
+            "AWS_ACCESS_KEY_ID",
+            key["AccessKey"]["AccessKeyId"].as_str().unwrap(),
+        )
+        .set(
+            "AWS_SECRET_ACCESS_KEY",
+            key["AccessKey"]["SecretAccessKey"].as_str().unwrap(),
+        )
+        .set("AWS_DEFAULT_REGION", "us-east-1");
+    let out = set(&bob, "alice", "Bobs-Portal-Passw0rd!");
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("(AccessDeniedException) when calling the SetPortalPassword operation: ")
+            && out.stderr.contains("identitystore:UpdateUser"),
+        "{}",
+        out.stderr
+    );
+    // alice's password is still the one the administrator set.
+    let (s, _, _) = Browser::new(&w.endpoint()).sign_in_with(new, "/start/");
+    assert_eq!(s, 303);
+}
+
+/// The help pages of the hand-written Identity Center commands.
+#[test]
+fn help_pages_of_the_sso_commands() {
+    let sb = Sandbox::new();
+    for (args, first, must) in [
+        (
+            &["sso", "login", "help"][..],
+            "LOGIN()\n\nNAME\n       login -\n\nDESCRIPTION\n       Retrieves and caches an AWS IAM Identity Center access token",
+            &[
+                "SYNOPSIS\n            login\n          [--no-browser]\n          [--use-device-code]\n          [--sso-session <value>]\n",
+                "       --use-device-code (boolean) Uses the Device Code authorization grant",
+            ][..],
+        ),
+        (
+            &["sso", "logout", "help"][..],
+            "LOGOUT()\n\nNAME\n       logout -\n\nDESCRIPTION\n       Removes all cached AWS IAM Identity Center access tokens",
+            &["OPTIONS\n       None\n"][..],
+        ),
+        (
+            &["configure", "sso", "help"][..],
+            "SSO()\n\nNAME\n       sso -\n\nDESCRIPTION\n       The aws configure sso command interactively prompts",
+            &[
+                "SYNOPSIS\n          aws configure sso [--profile profile-name]\n",
+                "       --no-browser (boolean) Disables automatically opening the verification\n       URL in the default browser.\n",
+                "https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sso.html",
+            ][..],
+        ),
+        (
+            &["configure", "sso-session", "help"][..],
+            "SSO-SESSION()\n\nNAME\n       sso-session -\n\nDESCRIPTION\n       The aws configure sso-session command",
+            &["SYNOPSIS\n          aws configure sso-session\n\nOPTIONS\n       None\n"][..],
+        ),
+        (
+            &["sso", "set-password", "help"][..],
+            "SET-PASSWORD()\n\nNAME\n       set-password -\n\nDESCRIPTION\n       kagi's extension to IAM Identity Center",
+            &[
+                "identitystore:UpdateUser",
+                "       --password-stdin (boolean)",
+            ][..],
+        ),
+    ] {
+        let out = sb.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.starts_with(first), "{args:?}:\n{}", out.stdout);
+        for m in must {
+            assert!(
+                out.stdout.contains(m),
+                "{args:?} lacks {m:?}:\n{}",
+                out.stdout
+            );
+        }
+        // Wrapped at 79 columns, as the AWS CLI's pages.
+        assert!(
+            out.stdout.lines().all(|l| l.chars().count() <= 79),
+            "{}",
+            out.stdout
+        );
+    }
 }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 /// `X-Amz-Target` of kagi's one extension to IAM Identity Center: setting a user's portal
 /// password (AWS e-mails an invitation to choose one; kagi cannot). JSON 1.1, signed, body
 /// `{"IdentityStoreId", "UserName", "Password"}`; authorised as `identitystore:UpdateUser` on
-/// the user, for principals of the account that owns the identity store. `kagi portal
+/// the user, for principals of the account that owns the identity store. `kagi sso
 /// set-password` calls it.
 pub const SET_PASSWORD_TARGET: &str = "KagiIdentityCenter.SetPortalPassword";
 

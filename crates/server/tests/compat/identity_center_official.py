@@ -112,6 +112,36 @@ if [x["MembershipId"] for x in lm] != [m["MembershipId"]]:
     fail(f"ListGroupMemberships {lm}")
 step("CreateGroup, CreateGroupMembership, IsMemberInGroups, ListGroupMemberships")
 
+for name in ("bob", "carol"):
+    ids.create_user(IdentityStoreId=store, UserName=name, DisplayName=name.title(),
+                    Name={"GivenName": name.title(), "FamilyName": "Example"})
+pages = [p["Users"] for p in ids.get_paginator("list_users").paginate(
+    IdentityStoreId=store, PaginationConfig={"PageSize": 1})]
+names = [u["UserName"] for p in pages for u in p]
+if sorted(names) != ["alice", "bob", "carol"] or [len(p) for p in pages if p] != [1, 1, 1]:
+    fail(f"ListUsers pages {pages}")
+got = ids.list_users(IdentityStoreId=store, Filters=[{"AttributePath": "UserName", "AttributeValue": "carol"}])
+if [u["UserName"] for u in got["Users"]] != ["carol"] or "NextToken" in got:
+    fail(f"ListUsers UserName=carol {got}")
+if ids.list_users(IdentityStoreId=store, Filters=[
+        {"AttributePath": "UserName", "AttributeValue": "nobody"}])["Users"] != []:
+    fail("ListUsers UserName=nobody")
+expect_error("ValidationException", ids.list_users, IdentityStoreId=store,
+             Filters=[{"AttributePath": "DisplayName", "AttributeValue": "Bob"}])
+expect_error("ValidationException", ids.list_users, IdentityStoreId=store, NextToken="not-a-token")
+ids.create_group(IdentityStoreId=store, DisplayName="ops")
+groups = [p["Groups"] for p in ids.get_paginator("list_groups").paginate(
+    IdentityStoreId=store, PaginationConfig={"PageSize": 1})]
+if sorted(x["DisplayName"] for p in groups for x in p) != ["devs", "ops"] or [len(p) for p in groups if p] != [1, 1]:
+    fail(f"ListGroups pages {groups}")
+got = ids.list_groups(IdentityStoreId=store, Filters=[{"AttributePath": "DisplayName", "AttributeValue": "ops"}])
+if [x["DisplayName"] for x in got["Groups"]] != ["ops"]:
+    fail(f"ListGroups DisplayName=ops {got}")
+expect_error("ValidationException", ids.list_groups, IdentityStoreId=store,
+             Filters=[{"AttributePath": "UserName", "AttributeValue": "ops"}])
+step("ListUsers/ListGroups: botocore's paginators one item a page, Filters on UserName/DisplayName, "
+     "another attribute or a bad NextToken is a ValidationException")
+
 ps = sso.create_permission_set(InstanceArn=arn, Name="Developer", SessionDuration="PT2H")["PermissionSet"]
 ps_arn = ps["PermissionSetArn"]
 expect_error("ConflictException", sso.create_permission_set, InstanceArn=arn, Name="Developer")
