@@ -725,6 +725,8 @@ fn run(opts: &Options) -> Result<bool> {
         expect_denied(&out, "AccessDenied"),
     );
 
+    least_privilege_from_history(&mut r, &shell, &account, &ecr_policy)?;
+
     if opts.organization {
         organization_act(&mut r, &shell, &home, &files, &server, &image)?;
     }
@@ -820,6 +822,146 @@ fn run(opts: &Options) -> Result<bool> {
     }
     server.shutdown();
     Ok(r.ok)
+}
+
+/// The seed's last lesson, from the other side: every call above was recorded (CloudTrail's
+/// event history), the denied push says why, and the policy generated from what the role
+/// really did is no larger than the hand-written one.
+fn least_privilege_from_history(
+    r: &mut Report,
+    shell: &Shell,
+    account: &str,
+    hand_written: &str,
+) -> Result<()> {
+    r.section("…and the policy it really needed: the event history and policy generation");
+    let out = shell.aws(
+        &[
+            "cloudtrail",
+            "lookup-events",
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=PutImage",
+            "--profile",
+            "admin",
+        ],
+        None,
+    )?;
+    r.step(
+        "trail-put-image",
+        "aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=PutImage --profile admin",
+        "the push is recorded, as the role's session",
+        expect_ok(&out).and_then(|v| {
+            let events = v["Events"].as_array().cloned().unwrap_or_default();
+            let by_role = events.iter().any(|e| {
+                e["CloudTrailEvent"].as_str().is_some_and(|c| {
+                    c.contains(&format!(":role/{ROLE}\""))
+                        && c.contains("\"errorCode\"").eq(&false)
+                })
+            });
+            if by_role {
+                Ok(format!("{} PutImage event(s), the push by {ROLE}", events.len()))
+            } else {
+                bail!("no PutImage event of the role: {v}")
+            }
+        }),
+    );
+    let out = shell.aws(
+        &[
+            "cloudtrail",
+            "lookup-events",
+            "--lookup-attributes",
+            "AttributeKey=ResourceName,AttributeValue=other-repos",
+            "--query",
+            "Events[0].CloudTrailEvent",
+            "--output",
+            "text",
+            "--profile",
+            "admin",
+        ],
+        None,
+    )?;
+    r.step(
+        "trail-why-denied",
+        "aws cloudtrail lookup-events --lookup-attributes AttributeKey=ResourceName,AttributeValue=other-repos --query 'Events[0].CloudTrailEvent'",
+        "the denied push to other-repos, and kagi's reason for the administrator",
+        (|| {
+            if out.status != 0 {
+                bail!("{}", out.error_line());
+            }
+            let v: Value = serde_json::from_str(out.stdout.trim())?;
+            let why = &v["additionalEventData"]["kagiAuthorization"][0];
+            match (v["errorCode"].as_str(), why["reason"].as_str()) {
+                (Some(code), Some(reason)) => Ok(format!(
+                    "{} {code}: {} on {} — {reason}",
+                    v["eventName"].as_str().unwrap_or("?"),
+                    why["action"].as_str().unwrap_or("?"),
+                    why["resource"].as_str().unwrap_or("?")
+                )),
+                _ => bail!("no denial with a reason: {v}"),
+            }
+        })(),
+    );
+    let role_arn = format!("arn:aws:iam::{account}:role/{ROLE}");
+    let out = shell.aws(
+        &[
+            "policy",
+            "generate",
+            "--principal",
+            &role_arn,
+            "--resource-level",
+            "--profile",
+            "admin",
+        ],
+        None,
+    )?;
+    r.step(
+        "policy-generate",
+        &format!("kagi policy generate --principal {role_arn} --resource-level --profile admin"),
+        "a policy from the role's recorded calls, within the hand-written ECRPushAndLoginPolicy",
+        (|| {
+            if out.status != 0 {
+                bail!("{}", out.error_line());
+            }
+            let generated: Value = serde_json::from_str(&out.stdout)?;
+            let written: Value = serde_json::from_str(hand_written)?;
+            let list = |v: &Value| -> Vec<String> {
+                match v {
+                    Value::String(s) => vec![s.clone()],
+                    Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+                    _ => Vec::new(),
+                }
+            };
+            let allows = |stmts: &Value, action: &str, resource: &str| -> bool {
+                stmts.as_array().into_iter().flatten().any(|s| {
+                    list(&s["Action"]).iter().any(|a| a == action)
+                        && list(&s["Resource"]).iter().any(|r| r == resource || r == "*")
+                })
+            };
+            let mut actions = 0;
+            for st in generated["Statement"].as_array().into_iter().flatten() {
+                for a in list(&st["Action"]) {
+                    for res in list(&st["Resource"]) {
+                        if !allows(&written["Statement"], &a, &res) {
+                            bail!("the generated policy allows {a} on {res}, which the hand-written one does not");
+                        }
+                    }
+                    actions += 1;
+                }
+            }
+            if actions == 0 {
+                bail!("an empty policy: {generated}");
+            }
+            let written_actions: usize = written["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| list(&s["Action"]).len())
+                .sum();
+            Ok(format!(
+                "{actions} actions (the hand-written policy has {written_actions}), every one on {REPO} or, for GetAuthorizationToken, *"
+            ))
+        })(),
+    );
+    Ok(())
 }
 
 /// The second act (`--organization`): the same least-privilege push, but the role lives in a

@@ -45,6 +45,9 @@ fn demo_walks_the_seed_story() {
         "user-ecr-login",
         "role-iam",
         "user-iam",
+        "trail-put-image",
+        "trail-why-denied",
+        "policy-generate",
     ] {
         assert!(
             ids.contains(&id),
@@ -58,6 +61,13 @@ fn demo_walks_the_seed_story() {
             .to_string()
     };
     assert!(detail("whoami-role").contains(":assumed-role/ECRLoginAndPushRole/botocore-session-"));
+    // The event history explains the denied push; the generated policy fits in the tutorial's.
+    assert!(
+        detail("trail-why-denied").contains("no identity-based policy allows it"),
+        "{}",
+        detail("trail-why-denied")
+    );
+    assert!(detail("policy-generate").contains("on test-repos"));
     assert!(detail("whoami-user").ends_with(":user/user-for-switch"));
     assert!(
         detail("push-other-repo").contains("other-repos"),
