@@ -900,6 +900,33 @@ fn least_privilege_from_history(
             }
         })(),
     );
+    let denied_id = serde_json::from_str::<Value>(out.stdout.trim())
+        .ok()
+        .and_then(|v| v["eventID"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let out = shell.aws(
+        &["policy", "explain", &denied_id, "--profile", "admin"],
+        None,
+    )?;
+    r.step(
+        "policy-explain",
+        &format!("kagi policy explain {denied_id} --profile admin"),
+        "the same event, explained for the administrator",
+        (|| {
+            if out.status != 0 {
+                bail!("{}", out.error_line());
+            }
+            let text = out.stdout.trim();
+            if text.contains("Decision: ecr:")
+                && text.contains("implicitDeny")
+                && text.contains("because ")
+            {
+                Ok(text.lines().take(5).collect::<Vec<_>>().join(" | "))
+            } else {
+                bail!("no explanation of the decision: {text}")
+            }
+        })(),
+    );
     let role_arn = format!("arn:aws:iam::{account}:role/{ROLE}");
     let out = shell.aws(
         &[

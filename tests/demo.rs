@@ -47,6 +47,7 @@ fn demo_walks_the_seed_story() {
         "user-iam",
         "trail-put-image",
         "trail-why-denied",
+        "policy-explain",
         "policy-generate",
     ] {
         assert!(

@@ -28,13 +28,14 @@ use crate::config::Env;
 use crate::output::{self, Doc};
 use crate::{CliError, Globals, Io};
 
-const USAGE: &str = "usage: kagi policy validate FILE [--policy-type IDENTITY_POLICY|RESOURCE_POLICY|TRUST_POLICY|SERVICE_CONTROL_POLICY|RESOURCE_CONTROL_POLICY]\n       kagi policy generate --principal ARN [--since DURATION | --start-time T --end-time T]\n                            [--resource-level] [--include-denied] [--from-file FILE]\n       kagi policy simulate --policy-input-list file://p.json --action-names s3:GetObject [...]\n                            [--scp LEVEL:DOC ...] [--rcp LEVEL:DOC ...]\n\n  --scp / --rcp: service control policies of the caller's account / resource control policies\n  of the resource's account. LEVEL: root | ou | ou/NAME | account (root first, OUs in order,\n  account last; several DOCs per level allowed). DOC: file://PATH, PATH, inline JSON,\n  FullAWSAccess or RCPFullAWSAccess. Example:\n    --scp root:FullAWSAccess --scp ou/Prod:file://prod-scp.json --scp account:FullAWSAccess\n";
+const USAGE: &str = "usage: kagi policy validate FILE [--policy-type IDENTITY_POLICY|RESOURCE_POLICY|TRUST_POLICY|SERVICE_CONTROL_POLICY|RESOURCE_CONTROL_POLICY]\n       kagi policy explain EVENT_ID\n       kagi policy generate --principal ARN [--since DURATION | --start-time T --end-time T]\n                            [--resource-level] [--include-denied] [--from-file FILE]\n       kagi policy simulate --policy-input-list file://p.json --action-names s3:GetObject [...]\n                            [--scp LEVEL:DOC ...] [--rcp LEVEL:DOC ...]\n\n  --scp / --rcp: service control policies of the caller's account / resource control policies\n  of the resource's account. LEVEL: root | ou | ou/NAME | account (root first, OUs in order,\n  account last; several DOCs per level allowed). DOC: file://PATH, PATH, inline JSON,\n  FullAWSAccess or RCPFullAWSAccess. Example:\n    --scp root:FullAWSAccess --scp ou/Prod:file://prod-scp.json --scp account:FullAWSAccess\n";
 
 pub fn run(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
     match args.first().map(String::as_str) {
         Some("validate") => validate(g, &args[1..], env, io),
         Some("simulate") => simulate(g, &args[1..], env, io),
         Some("generate") => generate(g, &args[1..], env, io),
+        Some("explain") => explain(g, &args[1..], env, io),
         Some("help") | None => {
             io.stdout.write_all(USAGE.as_bytes())?;
             if args.is_empty() {
@@ -471,6 +472,93 @@ fn records_from_text(text: &str) -> Result<Vec<Value>, String> {
     }
 }
 
+/// `kagi policy explain EVENT_ID`: one recorded call and why it was allowed or denied, from
+/// the `additionalEventData.kagiAuthorization` kagi's event history adds for administrators
+/// (the caller saw AWS's AccessDenied wording only).
+fn explain(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
+    let [id] = args else {
+        return Err(CliError::Usage(
+            "usage: kagi policy explain EVENT_ID   (an eventID from cloudtrail lookup-events)\n"
+                .into(),
+        ));
+    };
+    let records = lookup_events(g, env, io, None, None, Some(("EventId", id)))?;
+    let Some(r) = records.first() else {
+        return Err(CliError::General(format!(
+            "No event {id} in the event history (LookupEvents found nothing)."
+        )));
+    };
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    let who = r["userIdentity"]["arn"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| {
+            r["userIdentity"]["accessKeyId"]
+                .as_str()
+                .map(|k| format!("access key {k}"))
+        })
+        .unwrap_or_else(|| "-".into());
+    let service = text(&r["eventSource"]);
+    let service = service.trim_end_matches(".amazonaws.com");
+    let mut out = format!(
+        "Event {}: {service}:{} by {who}\n  at {} from {} ({})\n",
+        text(&r["eventID"]),
+        text(&r["eventName"]),
+        text(&r["eventTime"]),
+        text(&r["sourceIPAddress"]),
+        text(&r["userAgent"]),
+    );
+    match r["errorCode"].as_str() {
+        Some(code) => out.push_str(&format!(
+            "Result: {code}: {}\n",
+            r["errorMessage"].as_str().unwrap_or("")
+        )),
+        None => out.push_str("Result: succeeded\n"),
+    }
+    let decisions = r["additionalEventData"]["kagiAuthorization"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if decisions.is_empty() {
+        out.push_str("No authorisation decision was recorded (a call that needs none, or a record not made by kagi).\n");
+    }
+    for d in &decisions {
+        out.push_str(&format!(
+            "\nDecision: {} on {}: {}\n  because {}\n",
+            text(&d["action"]),
+            text(&d["resource"]),
+            text(&d["decision"]),
+            text(&d["reason"]),
+        ));
+        for st in d["statements"].as_array().into_iter().flatten() {
+            let name = st["sid"]
+                .as_str()
+                .map(|s| format!("\"{s}\""))
+                .unwrap_or_else(|| format!("#{}", st["statementIndex"].as_u64().unwrap_or(0) + 1));
+            let policy = st["policyArn"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| text(&st["policy"]));
+            out.push_str(&format!(
+                "  {} statement {name} of {policy} ({} policy) at line {}, column {}\n",
+                text(&st["effect"]),
+                text(&st["policyType"]),
+                st["line"],
+                st["column"],
+            ));
+        }
+        if let Some(keys) = d["missingContextKeys"].as_array() {
+            let keys: Vec<String> = keys.iter().map(text).collect();
+            out.push_str(&format!(
+                "  conditions needed context keys the request did not have: {}\n",
+                keys.join(", ")
+            ));
+        }
+    }
+    io.stdout.write_all(out.as_bytes())?;
+    Ok(())
+}
+
 /// Every event of the window through CloudTrail's `LookupEvents`, page by page.
 fn lookup_events(
     g: &Globals,
@@ -478,6 +566,7 @@ fn lookup_events(
     io: &mut Io,
     start: Option<kagi_api::Timestamp>,
     end: Option<kagi_api::Timestamp>,
+    attribute: Option<(&str, &str)>,
 ) -> Result<Vec<Value>, CliError> {
     let op = kagi_api::service("cloudtrail")
         .and_then(|s| s.operation("LookupEvents"))
@@ -500,6 +589,12 @@ fn lookup_events(
                 input.insert("EndTime".into(), t.to_value_string().into());
             }
             input.insert("MaxResults".into(), 50.into());
+            if let Some((k, v)) = attribute {
+                input.insert(
+                    "LookupAttributes".into(),
+                    serde_json::json!([{"AttributeKey": k, "AttributeValue": v}]),
+                );
+            }
             if let Some(t) = &next_page {
                 input.insert("NextToken".into(), t.clone().into());
             }
@@ -622,7 +717,7 @@ fn generate(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), 
             let text = read_doc(f, io, env)?;
             records_from_text(&text).map_err(|e| CliError::BadParam(format!("{f}: {e}")))?
         }
-        None => lookup_events(g, env, io, start, end)?,
+        None => lookup_events(g, env, io, start, end, None)?,
     };
     let out =
         kagi_policy::generate(&records, &opts).map_err(|e| CliError::BadParam(e.to_string()))?;

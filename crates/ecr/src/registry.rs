@@ -59,19 +59,40 @@ pub fn router(ecr: Arc<Ecr>) -> Router {
 /// region, and each action and repository [`Req::authorize`] checked (a monolithic upload is
 /// both `UploadLayerPart` and `CompleteLayerUpload`, as ECR's API would be two calls).
 #[derive(Default)]
-struct Trail(std::sync::Mutex<Vec<(Caller, String, String, String)>>);
+struct Trail(std::sync::Mutex<Vec<Noted>>);
+
+/// One authorised (or refused) action of a registry request.
+struct Noted {
+    caller: Caller,
+    region: String,
+    action: String,
+    repository: String,
+    /// The refusal, as the history must tell it even where the protocol answers otherwise
+    /// (a refused HEAD of a blob is answered "unknown"; its event says DENIED).
+    denied: Option<String>,
+}
 
 impl Trail {
-    fn note(&self, caller: &Caller, region: &str, action: &str, repository: &str) {
+    fn note(
+        &self,
+        caller: &Caller,
+        region: &str,
+        action: &str,
+        repository: &str,
+        denied: Option<&str>,
+    ) {
         if let Ok(mut t) = self.0.lock()
-            && !t.iter().any(|(_, _, a, r)| a == action && r == repository)
+            && !t
+                .iter()
+                .any(|n| n.action == action && n.repository == repository)
         {
-            t.push((
-                caller.clone(),
-                region.to_owned(),
-                action.to_owned(),
-                repository.to_owned(),
-            ));
+            t.push(Noted {
+                caller: caller.clone(),
+                region: region.to_owned(),
+                action: action.to_owned(),
+                repository: repository.to_owned(),
+                denied: denied.map(str::to_owned),
+            });
         }
     }
 }
@@ -131,16 +152,20 @@ async fn dispatch(State(ecr): State<Arc<Ecr>>, req: Request) -> Response {
         .map(|mut t| std::mem::take(&mut *t))
         .unwrap_or_default();
     let last = noted.len().saturating_sub(1);
-    for (i, (caller, region, action, repository)) in noted.into_iter().enumerate() {
+    for (i, n) in noted.into_iter().enumerate() {
         let event = crate::RegistryEvent {
-            caller,
-            action,
-            region,
+            caller: n.caller,
+            action: n.action,
+            region: n.region,
             registry_id: ecr.account_id.clone(),
-            repository,
+            repository: n.repository,
             parameters: route_parameters(&path),
-            // The request failed at its last check, or after all of them.
-            error: if i == last { error.clone() } else { None },
+            // Refused at this check, or the request failed after its last one.
+            error: match n.denied {
+                Some(m) => Some(("DENIED".to_owned(), m)),
+                None if i == last => error.clone(),
+                None => None,
+            },
             user_agent: user_agent.clone(),
             source_ip,
             write,
@@ -296,16 +321,20 @@ impl Req<'_> {
         name: &str,
         repo: Option<&Repo>,
     ) -> Result<(), RegistryError> {
-        self.trail.note(&self.caller, &self.region, action, name);
-        self.ecr
-            .host
-            .authorize(
-                &self.caller,
-                &format!("ecr:{action}"),
-                &repo_arn(&self.region, &self.ecr.account_id, name),
-                repo.and_then(|r| r.policy.as_deref()),
-            )
-            .map_err(RegistryError::denied)
+        let decision = self.ecr.host.authorize(
+            &self.caller,
+            &format!("ecr:{action}"),
+            &repo_arn(&self.region, &self.ecr.account_id, name),
+            repo.and_then(|r| r.policy.as_deref()),
+        );
+        self.trail.note(
+            &self.caller,
+            &self.region,
+            action,
+            name,
+            decision.as_ref().err().map(String::as_str),
+        );
+        decision.map_err(RegistryError::denied)
     }
 
     /// Checks the name, authorises every action, then requires the repository.
