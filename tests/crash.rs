@@ -161,50 +161,6 @@ fn assert_all_there(server: Endpoint, acked: &Acked) {
         "users",
     );
 
-    // Every acknowledged write has its event in the history (written before the answer).
-    let recorded = |name: &str| -> std::collections::HashSet<String> {
-        let v = at.root_json(&[
-            "cloudtrail",
-            "lookup-events",
-            "--lookup-attributes",
-            &format!("AttributeKey=EventName,AttributeValue={name}"),
-            "--query",
-            "Events[].CloudTrailEvent",
-            "--output",
-            "json",
-        ]);
-        v.as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| serde_json::from_str::<serde_json::Value>(e.as_str()?).ok())
-            .filter(|r| r.get("errorCode").is_none())
-            .filter_map(|r| {
-                r["requestParameters"]["userName"]
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .collect()
-    };
-    let created = recorded("CreateUser");
-    let unrecorded: Vec<&String> = acked
-        .users
-        .iter()
-        .filter(|u| !created.contains(*u))
-        .collect();
-    assert!(
-        unrecorded.is_empty(),
-        "acknowledged CreateUser calls without their event: {unrecorded:?}"
-    );
-    let deleted = recorded("DeleteUser");
-    let unrecorded: Vec<&String> = acked
-        .deleted_users
-        .iter()
-        .filter(|u| !deleted.contains(*u))
-        .collect();
-    assert!(
-        unrecorded.is_empty(),
-        "acknowledged DeleteUser calls without their event: {unrecorded:?}"
-    );
     for (user, akid, secret) in &acked.keys {
         let out = server.kagi((akid, secret), &["sts", "get-caller-identity"]);
         assert!(
@@ -670,6 +626,50 @@ fn assert_mixed_there(at: Endpoint, acked: &MixedAcked) {
         .filter(|u| listed.contains(u.as_str()))
         .collect();
     assert!(back.is_empty(), "acknowledged deletions undone: {back:?}");
+    // Every acknowledged write has its event in the history (written before the answer).
+    let recorded = |name: &str| -> std::collections::HashSet<String> {
+        let v = at.root_json(&[
+            "cloudtrail",
+            "lookup-events",
+            "--lookup-attributes",
+            &format!("AttributeKey=EventName,AttributeValue={name}"),
+            "--query",
+            "Events[].CloudTrailEvent",
+            "--output",
+            "json",
+        ]);
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| serde_json::from_str::<serde_json::Value>(e.as_str()?).ok())
+            .filter(|r| r.get("errorCode").is_none())
+            .filter_map(|r| {
+                r["requestParameters"]["userName"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect()
+    };
+    let created = recorded("CreateUser");
+    let unrecorded: Vec<&String> = acked
+        .users
+        .iter()
+        .filter(|u| !created.contains(*u))
+        .collect();
+    assert!(
+        unrecorded.is_empty(),
+        "acknowledged CreateUser calls without their event: {unrecorded:?}"
+    );
+    let deleted = recorded("DeleteUser");
+    let unrecorded: Vec<&String> = acked
+        .deleted_users
+        .iter()
+        .filter(|u| !deleted.contains(*u))
+        .collect();
+    assert!(
+        unrecorded.is_empty(),
+        "acknowledged DeleteUser calls without their event: {unrecorded:?}"
+    );
     for (user, akid, secret) in &acked.keys {
         let (status, body) = signed::sts(
             at,

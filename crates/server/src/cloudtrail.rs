@@ -14,13 +14,18 @@ fn err(code: &str, msg: impl Into<String>) -> AwsError {
 pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
     match op {
         "LookupEvents" => lookup_events(ctx, &input),
-        _ => Err(AwsError::new(
-            400,
-            "UnknownOperationException",
-            format!(
-                "kagi does not implement CloudTrail's {op}: only LookupEvents (the event history)."
-            ),
-        )),
+        _ => {
+            // Authorised first, as every operation: a caller without permissions learns
+            // nothing about what kagi serves.
+            ctx.authorize(&format!("cloudtrail:{op}"), "*")?;
+            Err(AwsError::new(
+                400,
+                "UnknownOperationException",
+                format!(
+                    "kagi does not implement CloudTrail's {op}: only LookupEvents (the event history)."
+                ),
+            ))
+        }
     }
 }
 

@@ -86,6 +86,8 @@ fn sample_string(member: &str, shape: &Shape) -> String {
         "car-aaaaaaaa".to_owned(),
         "rt-aaaaaaaa".to_owned(),
         "nobody@example.com".to_owned(),
+        // CloudTrail's event sources.
+        "iam.amazonaws.com".to_owned(),
         "a".repeat(min.max(40)),
         "a".repeat(min),
     ]);
@@ -171,6 +173,7 @@ fn every_operation_denies_a_principal_without_policies() {
         "organizations",
         "identitystore",
         "sso-admin",
+        "cloudtrail",
     ] {
         let svc = kagi_api::service(service).unwrap();
         for op in svc.operations() {
@@ -179,7 +182,7 @@ fn every_operation_denies_a_principal_without_policies() {
             }
             let input = input_of(svc, op);
             let outcome: Result<Value, (u16, String, String)> = match service {
-                "ecr" | "organizations" | "identitystore" | "sso-admin" => {
+                "ecr" | "organizations" | "identitystore" | "sso-admin" | "cloudtrail" => {
                     nobody.json(service, op.name, input.clone())
                 }
                 _ => nobody
