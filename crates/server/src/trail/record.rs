@@ -40,6 +40,73 @@ const SECRET_MEMBERS: &[&str] = &[
 /// large parameters too).
 const PART_LIMIT: usize = 64 << 10;
 
+/// The model's service of an event source (`iam.amazonaws.com` → `iam`, ...).
+fn service_of(source: &str) -> Option<&'static kagi_api::Service> {
+    let name = match source.strip_suffix(".amazonaws.com")? {
+        "sso" => "sso-admin",
+        "access-analyzer" => "accessanalyzer",
+        s => s,
+    };
+    kagi_api::service(name)
+}
+
+/// Replaces, in `v` (an operation's input or output as the API names its members), the value
+/// of every member whose shape the model marks sensitive (passwords, secret keys, private
+/// keys, MFA seeds, assertions, e-mail addresses and names where AWS marks them), as CloudTrail
+/// hides them. [`parameters`] then hides the secrets the model does not mark (session tokens,
+/// registry passwords) by name.
+pub fn hide_sensitive(source: &str, operation: &str, output: bool, v: &mut Value) {
+    let Some(svc) = service_of(source) else {
+        return;
+    };
+    let Some(op) = svc.operation(operation) else {
+        return;
+    };
+    let shape = if output { op.output } else { op.input };
+    if let Some(id) = shape {
+        hide(svc, id, v, 0);
+    }
+}
+
+fn hide(
+    svc: &'static kagi_api::Service,
+    id: kagi_api::model::ShapeId,
+    v: &mut Value,
+    depth: usize,
+) {
+    use kagi_api::model::ShapeKind;
+    if depth > 32 {
+        return;
+    }
+    let shape = svc.shape(id);
+    if shape.sensitive {
+        if !v.is_null() {
+            *v = Value::String(HIDDEN.to_owned());
+        }
+        return;
+    }
+    match (&shape.kind, v) {
+        (ShapeKind::Structure { members }, Value::Object(m)) => {
+            for member in members {
+                if let Some(child) = m.get_mut(member.name) {
+                    hide(svc, member.shape, child, depth + 1);
+                }
+            }
+        }
+        (ShapeKind::List { member }, Value::Array(items)) => {
+            for item in items {
+                hide(svc, *member, item, depth + 1);
+            }
+        }
+        (ShapeKind::Map { value, .. }, Value::Object(m)) => {
+            for child in m.values_mut() {
+                hide(svc, *value, child, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A request's or response's members as CloudTrail records them: member names with a lower
 /// case first letter, secrets replaced by [`HIDDEN`], long strings cut; `None` when empty.
 pub fn parameters(v: &Value) -> Option<Value> {
@@ -384,4 +451,70 @@ pub fn resources_of(notes: &[Value]) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every member the model marks sensitive, in every operation of every service kagi
+    /// serves, is hidden in the record, whatever its name.
+    #[test]
+    fn every_sensitive_member_of_the_served_services_is_hidden() {
+        use kagi_api::model::ShapeKind;
+        let mut checked = 0;
+        for (service, source) in [
+            ("iam", "iam.amazonaws.com"),
+            ("sts", "sts.amazonaws.com"),
+            ("ecr", "ecr.amazonaws.com"),
+            ("organizations", "organizations.amazonaws.com"),
+            ("identitystore", "identitystore.amazonaws.com"),
+            ("sso-admin", "sso.amazonaws.com"),
+            ("cloudtrail", "cloudtrail.amazonaws.com"),
+            ("accessanalyzer", "access-analyzer.amazonaws.com"),
+        ] {
+            let svc = kagi_api::service(service).unwrap();
+            for op in svc.operations() {
+                for (output, id) in [(false, op.input), (true, op.output)] {
+                    let Some(id) = id else { continue };
+                    let ShapeKind::Structure { members } = &svc.shape(id).kind else {
+                        continue;
+                    };
+                    for m in members {
+                        if !svc.shape(m.shape).sensitive {
+                            continue;
+                        }
+                        let secret = format!("s3cr3t-{}-{}", op.name, m.name);
+                        let mut v = json!({ m.name: secret });
+                        hide_sensitive(source, op.name, output, &mut v);
+                        let kept = parameters(&v).unwrap();
+                        assert!(
+                            !kept.to_string().contains(&secret),
+                            "{service}:{} {} kept {}: {kept}",
+                            op.name,
+                            if output { "output" } else { "input" },
+                            m.name
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 40, "{checked} sensitive members checked");
+    }
+
+    #[test]
+    fn secrets_the_model_does_not_mark_are_hidden_by_name() {
+        let v = json!({"Credentials": {"AccessKeyId": "ASIAX", "SecretAccessKey": "s",
+            "SessionToken": "t", "Expiration": "2026-12-07T00:00:00Z"}});
+        let p = parameters(&v).unwrap();
+        assert_eq!(p["credentials"]["accessKeyId"], "ASIAX");
+        assert_eq!(p["credentials"]["secretAccessKey"], HIDDEN);
+        assert_eq!(p["credentials"]["sessionToken"], HIDDEN);
+        let v = json!({"authorizationData": [{"authorizationToken": "QVdTOnBhc3M="}]});
+        assert_eq!(
+            parameters(&v).unwrap()["authorizationData"][0]["authorizationToken"],
+            HIDDEN
+        );
+    }
 }

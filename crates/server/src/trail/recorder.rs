@@ -221,14 +221,14 @@ impl Inner {
             }
             if !e.id.is_empty() {
                 // CloudTrail's member names, secrets hidden: done here, off the request's path.
-                e.request_parameters = e
-                    .request_parameters
-                    .take()
-                    .and_then(|v| record::parameters(&v));
-                e.response_elements = e
-                    .response_elements
-                    .take()
-                    .and_then(|v| record::parameters(&v));
+                e.request_parameters = e.request_parameters.take().and_then(|mut v| {
+                    record::hide_sensitive(&e.source, &e.name, false, &mut v);
+                    record::parameters(&v)
+                });
+                e.response_elements = e.response_elements.take().and_then(|mut v| {
+                    record::hide_sensitive(&e.source, &e.name, true, &mut v);
+                    record::parameters(&v)
+                });
                 events.push(e);
             }
         }
