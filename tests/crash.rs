@@ -718,7 +718,7 @@ fn assert_mixed_there(at: Endpoint, acked: &MixedAcked) {
         // The lifecycle job runs as the server starts: an image listed a moment ago may have
         // expired since. Broken means still listed yet not whole.
         assert!(
-            lifecycle_lists(at, digest),
+            !lifecycle_lists(at, digest),
             "{LIFECYCLE}@{digest} kept but broken: {e}"
         );
     }

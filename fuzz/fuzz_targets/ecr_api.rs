@@ -25,6 +25,7 @@ fn caller() -> Caller {
         access_key_id: "AKIAFUZZFUZZFUZZFUZZ".into(),
         arn: "arn:aws:iam::123456789012:root".into(),
         account_id: "123456789012".into(),
+        notes: Default::default(),
     }
 }
 
