@@ -394,7 +394,11 @@ impl<'a> Session<'a> {
                 rest_path = Some(r.path);
                 (r.headers, r.body)
             }
-            other => return Err(unsupported_protocol(service, other)),
+            Protocol::Cbor { .. } => {
+                let r = kagi_api::cbor::encode_request(op, input);
+                rest_path = Some(r.path);
+                (r.headers, r.body)
+            }
         };
         let url = match &rest_path {
             Some(p) if s3 => kagi_api::s3::address(
@@ -645,7 +649,7 @@ impl<'a> Session<'a> {
                 Protocol::RestJson | Protocol::RestXml { .. } => {
                     kagi_api::rest::decode_response(op, status, &resp_headers, &resp_body)
                 }
-                other => return Err(unsupported_protocol(service, other)),
+                Protocol::Cbor { .. } => kagi_api::cbor::decode_response(op, &resp_body),
             };
             let decoded = decoded.map(|mut v| {
                 if auto_encoding {
@@ -665,7 +669,8 @@ impl<'a> Session<'a> {
             Protocol::RestJson | Protocol::RestXml { .. } => {
                 kagi_api::rest::decode_error(status, &resp_headers, &resp_body)
             }
-            _ => kagi_api::json11::decode_error(&resp_body),
+            Protocol::Cbor { .. } => kagi_api::cbor::decode_error(status, &resp_body),
+            Protocol::Json11 { .. } => kagi_api::json11::decode_error(&resp_body),
         };
         // A JSON service compatible with its old query protocol (SQS) names the query
         // error code in `x-amzn-query-error: Code;Sender`, and botocore reports that code.
@@ -1127,16 +1132,6 @@ pub(crate) fn uuid_v4() -> String {
         &h[16..20],
         &h[20..32]
     )
-}
-
-/// A service whose wire protocol kagi does not speak yet: said plainly, before anything is
-/// sent.
-pub fn unsupported_protocol(service: &Service, protocol: Protocol) -> CliError {
-    CliError::General(format!(
-        "kagi does not speak the {} protocol of {} yet (issue #18); the official AWS CLI does",
-        protocol.name(),
-        service.cli_name
-    ))
 }
 
 fn reason(status: u16) -> &'static str {

@@ -74,8 +74,7 @@
 //!   no credentials (botocore's model marks them `noAuth`).
 //! * Every service of the pinned botocore: its model is kagi-api's (compiled in, decoded on
 //!   first use); requests go through kagi-api's codec for the service's protocol (`query`,
-//!   `json`, `rest-json`, `rest-xml`, `ec2`; the three CBOR-only services answer that kagi
-//!   does not speak their protocol yet). botocore's request handlers kagi applies: idempotency
+//!   `json`, `rest-json`, `rest-xml`, `ec2`, `smithy-rpc-v2-cbor`). botocore's request handlers kagi applies: idempotency
 //!   tokens filled (UUID v4), Route 53 ids reduced to their last segment, host prefixes on
 //!   AWS's endpoints; SQS's query-compatible error codes (`x-amzn-query-error`).
 //! * S3 (`http.rs` with `kagi_api::s3`): virtual-hosted or path-style addressing as botocore

@@ -1,6 +1,7 @@
 //! kagi-cli integration tests: one binary, one module per area.
 
 mod cache_interop;
+mod cbor;
 mod common;
 mod console;
 mod formats;
