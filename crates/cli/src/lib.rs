@@ -83,8 +83,8 @@
 //! * IAM Identity Center (`sso`): `sso login|logout`, `configure sso` and the SSO credential
 //!   provider with AWS CLI v2's caches (see `sso`).
 //! * Not implemented: instance/container credential providers (clear errors),
-//!   `--cli-input-yaml`, auto-prompt (accepted and ignored), `s3 website`, the official CLI's
-//!   hand-written options (`--zip-file`, ...), multi-token paginators (one page at a time).
+//!   `--cli-input-yaml`, auto-prompt (accepted and ignored), the official CLI's
+//!   hand-written options (`--zip-file`, ...).
 //!
 //! # Invariants
 //!

@@ -10,6 +10,7 @@ mod moto;
 mod official;
 mod profile_parser;
 mod pty;
+mod paginators;
 mod s3;
 mod seed;
 mod serve;
