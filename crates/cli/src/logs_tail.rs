@@ -76,18 +76,9 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
             "--format" => {
                 let v = value()?;
                 if !FORMATS.contains(&v.as_str()) {
-                    // argparse's choices table, two columns.
-                    let table: Vec<String> = FORMATS
-                        .chunks(2)
-                        .map(|pair| match pair {
-                            [a, b] => format!("{a:<41}| {b:<40}"),
-                            [a] => format!("{a:<40}"),
-                            _ => String::new(),
-                        })
-                        .collect();
                     return Err(CliError::Usage(format!(
                         "argument --format: Invalid choice, valid choices are:\n\n{}",
-                        table.join("\n")
+                        crate::params::choices_table(&FORMATS)
                     )));
                 }
                 a.format = Some(v);
