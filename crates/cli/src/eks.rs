@@ -213,7 +213,7 @@ fn update_kubeconfig(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Re
     if has("--verbose") {
         write!(io.stdout, "Entries:\n\n")?;
         for entry in [&context, &new_user, &new_cluster] {
-            write!(io.stdout, "{}\n", crate::output::to_yaml_ordered(entry))?;
+            writeln!(io.stdout, "{}", crate::output::to_yaml_ordered(entry))?;
         }
     }
     Ok(())

@@ -154,6 +154,11 @@ struct Opts {
     sse_c: Option<(String, String)>,
     sse_c_copy_source: Option<(String, String)>,
     metadata_directive: Option<String>,
+    no_guess_mime_type: bool,
+    /// `--request-payer [requester]`.
+    request_payer: Option<String>,
+    /// `--copy-props none|metadata-directive|default`.
+    copy_props: Option<String>,
     /// `s3 website`'s documents.
     index_document: Option<String>,
     error_document: Option<String>,
@@ -186,7 +191,9 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
             "--dryrun" | "--quiet" | "--exclude" | "--include" | "--only-show-errors" => {
                 transfer || cmd == "rm"
             }
-            "--no-progress" => transfer,
+            "--no-progress" | "--no-guess-mime-type" => transfer,
+            "--request-payer" => matches!(cmd, "ls" | "cp" | "mv" | "rm" | "sync"),
+            "--copy-props" => transfer,
             "--delete" | "--size-only" | "--exact-timestamps" => cmd == "sync",
             "--force" => cmd == "rb",
             "--expires-in" => cmd == "presign",
@@ -254,7 +261,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
             "--size-only" => o.size_only = true,
             "--exact-timestamps" => o.exact_timestamps = true,
             // `--sse` and `--sse-c` take an optional value (`AES256` when alone).
-            "--sse" | "--sse-c" | "--sse-c-copy-source" => {
+            "--sse" | "--sse-c" | "--sse-c-copy-source" | "--request-payer" => {
                 let v = match &inline {
                     Some(v) => v.clone(),
                     None => match args.get(i + 1) {
@@ -263,13 +270,14 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
                             i += 1;
                             v.clone()
                         }
+                        _ if name == "--request-payer" => "requester".to_string(),
                         _ => "AES256".to_string(),
                     },
                 };
-                let choices: &[&str] = if name == "--sse" {
-                    &["AES256", "aws:kms"]
-                } else {
-                    &["AES256"]
+                let choices: &[&str] = match name {
+                    "--sse" => &["AES256", "aws:kms"],
+                    "--request-payer" => &["requester"],
+                    _ => &["AES256"],
                 };
                 if !choices.contains(&v.as_str()) {
                     return Err(CliError::Usage(format!(
@@ -280,6 +288,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
                 match name {
                     "--sse" => o.object_params.push(("ServerSideEncryption", json!(v))),
                     "--sse-c" => sse_c_alg = Some(v),
+                    "--request-payer" => o.request_payer = Some(v),
                     _ => sse_c_copy_alg = Some(v),
                 }
             }
@@ -350,6 +359,18 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
             "--storage-class" => o.storage_class = Some(take(&mut i)?),
             "--follow-symlinks" => o.no_follow_symlinks = false,
             "--no-follow-symlinks" => o.no_follow_symlinks = true,
+            "--no-guess-mime-type" => o.no_guess_mime_type = true,
+            "--copy-props" => {
+                let v = take(&mut i)?;
+                let choices = ["none", "metadata-directive", "default"];
+                if !choices.contains(&v.as_str()) {
+                    return Err(CliError::Usage(format!(
+                        "argument {name}: Invalid choice, valid choices are:\n\n{}",
+                        crate::params::choices_table(&choices)
+                    )));
+                }
+                o.copy_props = Some(v);
+            }
             "--expected-size" => o.expected_size = Some(int(&take(&mut i)?, name)?.max(0) as u64),
             _ => unreachable!("allowed() names every option"),
         }
@@ -422,6 +443,9 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         ctx.sse_c = o.sse_c.clone();
         ctx.sse_c_copy_source = o.sse_c_copy_source.clone();
         ctx.metadata_directive = o.metadata_directive.clone();
+        ctx.no_guess_mime_type = o.no_guess_mime_type;
+        ctx.request_payer = o.request_payer.clone();
+        ctx.copy_props = o.copy_props.clone();
         let code = match cmd.as_str() {
             "ls" => ls(&ctx, &s, &o, io)?,
             "mb" => mb(&ctx, &s, &o, io)?,
@@ -453,6 +477,9 @@ struct Ctx<'a> {
     sse_c: Option<(String, String)>,
     sse_c_copy_source: Option<(String, String)>,
     metadata_directive: Option<String>,
+    no_guess_mime_type: bool,
+    request_payer: Option<String>,
+    copy_props: Option<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -471,6 +498,9 @@ impl<'a> Ctx<'a> {
             sse_c: None,
             sse_c_copy_source: None,
             metadata_directive: None,
+            no_guess_mime_type: false,
+            request_payer: None,
+            copy_props: None,
         })
     }
 
@@ -511,6 +541,14 @@ impl<'a> Ctx<'a> {
         {
             m.insert("CopySourceSSECustomerAlgorithm".into(), json!(alg));
             m.insert("CopySourceSSECustomerKey".into(), json!(key));
+        }
+        // `_set_request_payer_param`: on every object and listing request.
+        if let (Some(payer), Value::Object(m)) = (&self.request_payer, &mut input)
+            && op
+                .input_shape()
+                .is_some_and(|i| i.member("RequestPayer").is_some())
+        {
+            m.insert("RequestPayer".into(), json!(payer));
         }
         s.call_with(op, &self.ep, self.creds.as_ref(), &input, file, sink)
     }
@@ -1906,6 +1944,7 @@ fn start_task(
             input.insert("Bucket".into(), json!(bucket));
             input.insert("Key".into(), json!(key));
             if !input.contains_key("ContentType")
+                && !ctx.no_guess_mime_type
                 && let Some(ct) = guess_content_type(&t.src)
             {
                 input.insert("ContentType".into(), json!(ct));
@@ -2010,8 +2049,43 @@ fn start_task(
             input.insert("Bucket".into(), json!(bucket));
             input.insert("Key".into(), json!(key));
             // A multipart copy starts empty: the source's properties are set on it (v2's
-            // `--copy-props default`), those given on the command line first.
-            copy_source_props(ctx, s, &t.src, &mut input)?;
+            // `--copy-props default` and `metadata-directive`), those given on the command
+            // line first.
+            if ctx.copy_props.as_deref() != Some("none") {
+                copy_source_props(ctx, s, &t.src, &mut input)?;
+            }
+            // `default` also carries the tags over (`SetTagsSubscriber`; a single CopyObject
+            // copies them itself), in the `Tagging` header.
+            if ctx.copy_props.as_deref().unwrap_or("default") == "default" {
+                let (src_bucket, src_key) = split_s3(&t.src);
+                let tags = ctx.call(
+                    s,
+                    "GetObjectTagging",
+                    json!({"Bucket": src_bucket, "Key": src_key}),
+                )?;
+                let header: Vec<String> = tags["TagSet"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| {
+                        let part = |k: &str| {
+                            kagi_api::rest::percent_encode(t[k].as_str().unwrap_or_default(), false)
+                        };
+                        format!("{}={}", part("Key"), part("Value"))
+                    })
+                    .collect();
+                if !header.is_empty() {
+                    let header = header.join("&");
+                    if header.len() > 2048 {
+                        return Err(CliError::General(format!(
+                            "kagi does not copy more than 2 KiB of tags on a multipart copy yet ({} has {} bytes)",
+                            t.src,
+                            header.len()
+                        )));
+                    }
+                    input.insert("Tagging".into(), json!(header));
+                }
+            }
             let created = ctx.call(s, "CreateMultipartUpload", Value::Object(input))?;
             let upload_id = created["UploadId"].as_str().unwrap_or_default().to_string();
             let psize = part_size(size, ctx.tc.chunk);
@@ -2043,11 +2117,23 @@ fn start_task(
             if let Some(d) = &ctx.metadata_directive {
                 input.insert("MetadataDirective".into(), json!(d));
             }
-            // v2's `--copy-props default`: a copy given any of the object's properties replaces
-            // them, the others carried over from the source.
-            if COPY_PROPS.iter().any(|p| input.contains_key(*p)) {
-                input.insert("MetadataDirective".into(), json!("REPLACE"));
-                copy_source_props(ctx, s, &t.src, &mut input)?;
+            // v2's `--copy-props`: `default` and `metadata-directive` replace the properties of
+            // a copy given any of them, the others carried over from the source;
+            // `metadata-directive` and `none` do not copy the tags; `none` copies no property.
+            match ctx.copy_props.as_deref().unwrap_or("default") {
+                "none" => {
+                    input.insert("MetadataDirective".into(), json!("REPLACE"));
+                    input.insert("TaggingDirective".into(), json!("REPLACE"));
+                }
+                mode => {
+                    if COPY_PROPS.iter().any(|p| input.contains_key(*p)) {
+                        input.insert("MetadataDirective".into(), json!("REPLACE"));
+                        copy_source_props(ctx, s, &t.src, &mut input)?;
+                    }
+                    if mode == "metadata-directive" {
+                        input.insert("TaggingDirective".into(), json!("REPLACE"));
+                    }
+                }
             }
             ctx.call(s, "CopyObject", Value::Object(input))?;
             let _ = tx.send(Event::Bytes(t.size.unwrap_or(0)));

@@ -299,8 +299,40 @@ fn steps(root: &Path, url: &str) -> Vec<Step> {
             "s3api head-object --bucket kagi-s3-{who}-b --key opts/copy.txt --query [ContentType,CacheControl,Metadata]",
             false,
         ),
+        v2_step(
+            &format!("s3 cp {b}/opts/meta.txt {b}/v2only/none.txt --copy-props none --no-progress"),
+            false,
+        ),
+        v2_step(
+            "s3api head-object --bucket kagi-s3-{who}-b --key v2only/none.txt --query [ContentType,CacheControl,Metadata]",
+            false,
+        ),
+        // (v1 has no `--copy-props`: what only v2 made goes before the listings.)
+        v2_step(&format!("s3 rm {b}/v2only --recursive"), true),
+        step(
+            &format!(
+                "s3 cp {r}/dir/b.json {b}/opts/noguess.json --no-guess-mime-type --request-payer --no-progress"
+            ),
+            false,
+        ),
+        step(
+            "s3api head-object --bucket kagi-s3-{who}-b --key opts/noguess.json --query ContentType",
+            false,
+        ),
+        step(
+            &format!("s3 ls {b}/opts/noguess --request-payer requester"),
+            false,
+        ),
+        step(
+            "s3api put-object-tagging --bucket kagi-s3-{who}-b --key opts/big.bin --tagging TagSet=[{Key=team,Value=blue},{Key=a+b,Value=c=d}]",
+            false,
+        ),
         step(
             &format!("s3 cp {b}/opts/big.bin {b}/opts/big-copy.bin --no-progress"),
+            false,
+        ),
+        v2_step(
+            "s3api get-object-tagging --bucket kagi-s3-{who}-b --key opts/big-copy.bin --query TagSet",
             false,
         ),
         v2_step(
