@@ -31,6 +31,18 @@ use crate::{CliError, Env, Globals, Io};
 const API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
 
 pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
+    if sub.get(1).is_some_and(|a| a == "help") {
+        let text = match sub[0].as_str() {
+            "get-token" => {
+                "get-token\n\nGet a token for authentication with an Amazon EKS cluster. This can be used as an alternative to the aws-iam-authenticator.\n\nSynopsis\n\n  get-token\n[--cluster-name <value>]\n[--role-arn <value>]\n[--cluster-id <value>]"
+            }
+            _ => {
+                "update-kubeconfig\n\nConfigures kubectl so that you can connect to an Amazon EKS cluster.\n\nSynopsis\n\n  update-kubeconfig\n--name <value>\n[--kubeconfig <value>]\n[--role-arn <value>]\n[--dry-run]\n[--verbose]\n[--alias <value>]"
+            }
+        };
+        writeln!(io.stdout, "{text}")?;
+        return Ok(());
+    }
     match sub.first().map(String::as_str) {
         Some("update-kubeconfig") => update_kubeconfig(g, &sub[1..], env, io),
         Some("get-token") => get_token(g, &sub[1..], env, io),

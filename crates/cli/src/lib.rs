@@ -382,10 +382,15 @@ fn pager_command(args: &[OsString], env: &Env) -> Option<String> {
     if rest.iter().any(|a| a == "help") {
         return None;
     }
-    // `logs tail` writes as events arrive (the AWS CLI's text writer, no pager).
-    if rest.first().map(String::as_str) == Some("logs")
-        && rest.get(1).map(String::as_str) == Some("tail")
-    {
+    // `logs tail` writes as events arrive, `eks update-kubeconfig|get-token` print for other
+    // programs (the AWS CLI's plain writer for its hand-written commands, no pager).
+    if matches!(
+        (
+            rest.first().map(String::as_str),
+            rest.get(1).map(String::as_str)
+        ),
+        (Some("logs"), Some("tail")) | (Some("eks"), Some("update-kubeconfig" | "get-token"))
+    ) {
         return None;
     }
     // `sso login` waits for the person with its instructions on stdout.
