@@ -23,6 +23,7 @@
 //!   [`query::encode`], server [`query::decode`] (with validation; IAM, STS).
 //! * [`xml`]: query protocol responses and `ErrorResponse` errors, both directions.
 //! * [`json11`]: AWS JSON 1.1 (ECR) requests, responses and errors, both directions.
+//! * [`cbor`]: Smithy RPC v2 CBOR, client side (requests, responses, errors; ciborium's bytes).
 //! * [`validate`]: AWS's server-side constraint checks and their exact wording;
 //!   [`pattern`] is the small regex matcher for the models' `pattern` constraints.
 //! * [`time`]: timestamp parsing and the wire/Value formats.
@@ -63,7 +64,7 @@
 //! * `tests/drift.rs`: the model equals botocore's, service by service (needs
 //!   `KAGI_COMPAT_VENV`).
 //! * `tests/protocols.rs`: botocore's own protocol test suites (query, ec2, rest-json,
-//!   rest-xml; inputs and outputs) through the codecs (needs `KAGI_BOTOCORE_SRC`).
+//!   rest-xml, smithy-rpc-v2-cbor; inputs and outputs) through the codecs (needs `KAGI_BOTOCORE_SRC`).
 //! * `tests/golden.rs`: AWS documentation examples decode to what the AWS CLI prints.
 //! * `tests/robustness.rs`: decoders never panic on arbitrary input.
 //!
@@ -75,6 +76,7 @@
 //!   shape (`ValidationError`, `SerializationException`, `InvalidAction`, ...).
 //! * Shapes marked `sensitive` are never echoed in validation messages.
 
+pub mod cbor;
 pub mod endpoints;
 pub mod error;
 pub mod json11;

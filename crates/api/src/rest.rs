@@ -69,6 +69,11 @@ fn b64(bytes: &[u8]) -> String {
     out
 }
 
+/// Standard (or URL-safe) base64, padding optional; `None` on another character.
+pub fn unbase64(s: &str) -> Option<Vec<u8>> {
+    unb64(s)
+}
+
 fn unb64(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() / 4 * 3);
     let (mut acc, mut bits) = (0u32, 0);

@@ -14,7 +14,7 @@
 //! * **Outputs**: `GetBucketLocation`'s bare `<LocationConstraint>` ([`bucket_location`]); a
 //!   `200 OK` whose body is an `<Error>` (CopyObject, UploadPartCopy, CompleteMultipartUpload)
 //!   is an error ([`is_200_error`]).
-//! * **Checksums** ([`Checksum`]): CRC32 (botocore's default), CRC32C, SHA-1 and SHA-256,
+//! * **Checksums** ([`Checksum`]): CRC32 (botocore's default), CRC32C, CRC64NVME, SHA-1 and SHA-256,
 //!   base64 as the `x-amz-checksum-*` headers carry them; the aws-chunked framing of a
 //!   streamed body with a trailing checksum ([`chunk_header`], [`chunk_trailer`]).
 
@@ -238,6 +238,8 @@ pub fn is_200_error(op: &str, body: &[u8]) -> bool {
 pub enum Checksum {
     Crc32(u32),
     Crc32c(u32),
+    /// CRC-64/NVME (S3's `CRC64NVME`).
+    Crc64Nvme(u64),
     Sha1(Box<Sha1State>),
     Sha256(Box<sha2::Sha256>),
 }
@@ -346,6 +348,31 @@ fn crc_update(table: &[u32; 256], crc: u32, data: &[u8]) -> u32 {
     !c
 }
 
+/// CRC-64/NVME: reflected, polynomial 0xAD93D23594C93659, init and xorout all ones.
+fn crc64nvme_update(crc: u64, data: &[u8]) -> u64 {
+    static T: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
+    let t = T.get_or_init(|| {
+        let mut t = [0u64; 256];
+        for (i, e) in t.iter_mut().enumerate() {
+            let mut c = i as u64;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0x9A6C_9329_AC4B_C9B5 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *e = c;
+        }
+        t
+    });
+    let mut c = !crc;
+    for b in data {
+        c = t[((c ^ *b as u64) & 0xff) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
 fn crc32c_table() -> &'static [u32; 256] {
     static T: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
     T.get_or_init(|| crc_table(0x82F6_3B78))
@@ -360,12 +387,12 @@ pub fn crc32(crc: u32, data: &[u8]) -> u32 {
 }
 
 impl Checksum {
-    /// The algorithm by its S3 name (`CRC32`, any case); `None` for one kagi does not
-    /// compute (CRC64NVME, which botocore computes only with the CRT).
+    /// The algorithm by its S3 name (`CRC32`, any case); `None` for an unknown one.
     pub fn new(algorithm: &str) -> Option<Checksum> {
         Some(match algorithm.to_ascii_lowercase().as_str() {
             "crc32" => Checksum::Crc32(0),
             "crc32c" => Checksum::Crc32c(0),
+            "crc64nvme" => Checksum::Crc64Nvme(0),
             "sha1" => Checksum::Sha1(Box::new(Sha1State::new())),
             "sha256" => Checksum::Sha256(Box::default()),
             _ => return None,
@@ -377,6 +404,7 @@ impl Checksum {
         match self {
             Checksum::Crc32(_) => "crc32",
             Checksum::Crc32c(_) => "crc32c",
+            Checksum::Crc64Nvme(_) => "crc64nvme",
             Checksum::Sha1(_) => "sha1",
             Checksum::Sha256(_) => "sha256",
         }
@@ -387,6 +415,7 @@ impl Checksum {
         match self {
             Checksum::Crc32(c) => *c = crc32(*c, data),
             Checksum::Crc32c(c) => *c = crc_update(crc32c_table(), *c, data),
+            Checksum::Crc64Nvme(c) => *c = crc64nvme_update(*c, data),
             Checksum::Sha1(s) => s.update(data),
             Checksum::Sha256(s) => s.update(data),
         }
@@ -397,6 +426,7 @@ impl Checksum {
         use sha2::Digest;
         let bytes: Vec<u8> = match self {
             Checksum::Crc32(c) | Checksum::Crc32c(c) => c.to_be_bytes().to_vec(),
+            Checksum::Crc64Nvme(c) => c.to_be_bytes().to_vec(),
             Checksum::Sha1(s) => s.finish().to_vec(),
             Checksum::Sha256(s) => s.finalize().to_vec(),
         };
@@ -551,6 +581,14 @@ mod tests {
             c.finish(),
             crate::rest::base64(&0xE306_9283u32.to_be_bytes())
         );
+        // CRC-64/NVME's check value of "123456789" is 0xAE8B14860A799888; across updates.
+        let mut c = Checksum::new("CRC64NVME").unwrap();
+        c.update(b"1234");
+        c.update(b"56789");
+        assert_eq!(
+            c.finish(),
+            crate::rest::base64(&0xAE8B_1486_0A79_9888u64.to_be_bytes())
+        );
         // SHA-1 ("abc", FIPS 180-2's example), across block boundaries too.
         let mut s = Checksum::new("sha1").unwrap();
         s.update(b"abc");
@@ -573,7 +611,7 @@ mod tests {
                 0x27, 0x31, 0x65, 0x34, 0x01, 0x6f
             ])
         );
-        assert!(Checksum::new("crc64nvme").is_none());
+        assert!(Checksum::new("crc64").is_none());
         assert_eq!(chunk_header(1048576), "100000\r\n");
         assert_eq!(
             chunk_trailer(Some(("x-amz-checksum-crc32", "NhCmhg=="))),

@@ -269,6 +269,48 @@ const SKIP: &[(&str, &str, &str)] = &[
         "MediaTypeHeaderOutputBase64",
         "a jsonvalue given as JSON text",
     ),
+    // serde_json Values cannot hold NaN or infinities.
+    (
+        "output/smithy-rpc-v2-cbor",
+        "RpcV2CborFloat16Inf",
+        "infinity in a Value",
+    ),
+    (
+        "output/smithy-rpc-v2-cbor",
+        "RpcV2CborFloat16NegInf",
+        "infinity in a Value",
+    ),
+    (
+        "output/smithy-rpc-v2-cbor",
+        "RpcV2CborFloat16LSBNaN",
+        "NaN in a Value",
+    ),
+    (
+        "output/smithy-rpc-v2-cbor",
+        "RpcV2CborFloat16MSBNaN",
+        "NaN in a Value",
+    ),
+    (
+        "output/smithy-rpc-v2-cbor",
+        "RpcV2CborSupportsNaNFloatOutputs",
+        "NaN in a Value",
+    ),
+    (
+        "output/smithy-rpc-v2-cbor",
+        "RpcV2CborSupportsInfinityFloatOutputs",
+        "infinity in a Value",
+    ),
+    (
+        "output/smithy-rpc-v2-cbor",
+        "RpcV2CborSupportsNegativeInfinityFloatOutputs",
+        "infinity in a Value",
+    ),
+    // The test transcription does not carry `awsQueryCompatible` (the real models do).
+    (
+        "input/smithy-rpc-v2-cbor-query-compatible",
+        "QueryCompatibleRpcV2CborSendsQueryModeHeader",
+        "awsQueryCompatible not transcribed for test models",
+    ),
     // kagi-api is pure (no randomness): the CLI fills idempotency tokens before encoding.
     (
         "input/rest-json",
@@ -297,6 +339,9 @@ fn protocol_of(meta: &Value) -> Protocol {
         "query" => Protocol::Query {
             version: s("apiVersion"),
             xmlns: "",
+        },
+        "smithy-rpc-v2-cbor" => Protocol::Cbor {
+            target_prefix: s("targetPrefix"),
         },
         _ => Protocol::Json11 {
             target_prefix: s("targetPrefix"),
@@ -707,4 +752,106 @@ fn json_1_0_requests() {
 #[test]
 fn json_1_0_responses() {
     json_responses("output/json_1_0");
+}
+
+/// A CBOR item with map entries sorted and NaN made comparable (botocore's harness compares
+/// the parsed bodies, not the bytes: definite or indefinite lengths, float widths and key
+/// order are all one body).
+fn cbor_normal(item: ciborium::value::Value) -> ciborium::value::Value {
+    use ciborium::value::Value as C;
+    match item {
+        C::Float(f) if f.is_nan() => C::Text("NaN".into()),
+        C::Array(a) => C::Array(a.into_iter().map(cbor_normal).collect()),
+        C::Map(m) => {
+            let mut m: Vec<_> = m
+                .into_iter()
+                .map(|(k, v)| (cbor_normal(k), cbor_normal(v)))
+                .collect();
+            m.sort_by(|a, b| format!("{:?}", a.0).cmp(&format!("{:?}", b.0)));
+            C::Map(m)
+        }
+        C::Tag(t, v) => C::Tag(t, Box::new(cbor_normal(*v))),
+        other => other,
+    }
+}
+
+fn cbor_requests(suite: &str) {
+    run(suite, |_svc, op, case| {
+        let req = kagi_api::cbor::encode_request(op, &case["params"]);
+        let want = &case["serialized"];
+        let mut diffs = Vec::new();
+        if let Some(m) = want["method"].as_str()
+            && m != req.method
+        {
+            diffs.push(format!("method {} != {m}", req.method));
+        }
+        let uri = want["uri"].as_str().unwrap_or_default();
+        if req.path != uri {
+            diffs.push(format!("uri {} != {uri}", req.path));
+        }
+        match want["body"].as_str().filter(|b| !b.is_empty()) {
+            Some(b64) => {
+                let expected = kagi_api::rest::unbase64(b64)
+                    .and_then(|b| kagi_api::cbor::parse(&b).ok())
+                    .map(cbor_normal);
+                let ours = kagi_api::cbor::parse(&req.body).ok().map(cbor_normal);
+                if ours != expected {
+                    diffs.push(format!("body {ours:?} != {expected:?}"));
+                }
+            }
+            None if !req.body.is_empty() => diffs.push("a body where none is expected".into()),
+            None => {}
+        }
+        for (k, v) in headers_of(&want["headers"]) {
+            let got = req
+                .headers
+                .iter()
+                .find(|(h, _)| h.eq_ignore_ascii_case(&k))
+                .map(|(_, v)| v.clone());
+            if got.as_deref() != Some(v.as_str()) {
+                diffs.push(format!("header {k}: {got:?} != {v:?}"));
+            }
+        }
+        for k in want["forbidHeaders"].as_array().into_iter().flatten() {
+            let k = k.as_str().unwrap_or_default();
+            if req.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
+                diffs.push(format!("forbidden header {k} sent"));
+            }
+        }
+        (!diffs.is_empty()).then(|| diffs.join("; "))
+    });
+}
+
+fn cbor_responses(suite: &str) {
+    run(suite, |_svc, op, case| {
+        let resp = &case["response"];
+        let status = resp["status_code"].as_u64().unwrap_or(200) as u16;
+        let body =
+            kagi_api::rest::unbase64(resp["body"].as_str().unwrap_or_default()).unwrap_or_default();
+        if let Some(code) = case["errorCode"].as_str() {
+            let e = kagi_api::cbor::decode_error(status, &body);
+            let msg = case["errorMessage"].as_str().unwrap_or_default();
+            return match e {
+                Some(e) if e.code == code && e.message == msg => None,
+                other => Some(format!("error {other:?} != ({code}, {msg:?})")),
+            };
+        }
+        match kagi_api::cbor::decode_response(op, &body) {
+            Ok(v) if v == case["result"] => None,
+            Ok(v) => Some(format!("result {v} != {}", case["result"])),
+            Err(e) => Some(format!("error {e}")),
+        }
+    });
+}
+
+#[test]
+fn smithy_rpc_v2_cbor_requests() {
+    cbor_requests("input/smithy-rpc-v2-cbor");
+    cbor_requests("input/smithy-rpc-v2-cbor-query-compatible");
+}
+
+#[test]
+fn smithy_rpc_v2_cbor_responses() {
+    cbor_responses("output/smithy-rpc-v2-cbor");
+    cbor_responses("output/smithy-rpc-v2-cbor-non-query-compatible");
 }

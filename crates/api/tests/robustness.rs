@@ -1,4 +1,4 @@
-//! Decoders face untrusted bytes (the server decodes requests, the client decodes whatever an
+//! Decoders face untrusted bytes (query, XML, JSON, CBOR) (the server decodes requests, the client decodes whatever an
 //! endpoint sends): on any input they return a value or an `ApiError`, never panic.
 
 use kagi_api::{json11, query, xml};
@@ -82,6 +82,28 @@ proptest! {
         }
         let _ = json11::decode_error(&body);
         let _ = json11::decode_error(json.as_bytes());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// CBOR responses: arbitrary bytes, and well-formed CBOR of one operation's input read as
+    /// every operation's output (wrong types, wrong shapes, nested all the way).
+    #[test]
+    fn cbor_decode_never_panics(body in prop::collection::vec(any::<u8>(), 0..200), v in arb_json()) {
+        let svc = kagi_api::service("eventbridgev2").unwrap();
+        let ops = svc.operations();
+        let _ = kagi_api::cbor::decode_error(400, &body);
+        for op in ops.iter().take(8) {
+            let _ = kagi_api::cbor::decode_response(op, &body);
+            let wrapped = serde_json::json!({"Name": v.clone(), "Tags": v.clone(), "EventBuses": [v.clone()]});
+            let req = kagi_api::cbor::encode_request(op, &wrapped);
+            for other in ops.iter().take(8) {
+                let _ = kagi_api::cbor::decode_response(other, &req.body);
+            }
+            let _ = kagi_api::cbor::decode_error(500, &req.body);
+        }
     }
 }
 

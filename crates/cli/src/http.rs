@@ -394,7 +394,11 @@ impl<'a> Session<'a> {
                 rest_path = Some(r.path);
                 (r.headers, r.body)
             }
-            other => return Err(unsupported_protocol(service, other)),
+            Protocol::Cbor { .. } => {
+                let r = kagi_api::cbor::encode_request(op, input);
+                rest_path = Some(r.path);
+                (r.headers, r.body)
+            }
         };
         let url = match &rest_path {
             Some(p) if s3 => kagi_api::s3::address(
@@ -645,7 +649,7 @@ impl<'a> Session<'a> {
                 Protocol::RestJson | Protocol::RestXml { .. } => {
                     kagi_api::rest::decode_response(op, status, &resp_headers, &resp_body)
                 }
-                other => return Err(unsupported_protocol(service, other)),
+                Protocol::Cbor { .. } => kagi_api::cbor::decode_response(op, &resp_body),
             };
             let decoded = decoded.map(|mut v| {
                 if auto_encoding {
@@ -665,7 +669,8 @@ impl<'a> Session<'a> {
             Protocol::RestJson | Protocol::RestXml { .. } => {
                 kagi_api::rest::decode_error(status, &resp_headers, &resp_body)
             }
-            _ => kagi_api::json11::decode_error(&resp_body),
+            Protocol::Cbor { .. } => kagi_api::cbor::decode_error(status, &resp_body),
+            Protocol::Json11 { .. } => kagi_api::json11::decode_error(&resp_body),
         };
         // A JSON service compatible with its old query protocol (SQS) names the query
         // error code in `x-amzn-query-error: Code;Sender`, and botocore reports that code.
@@ -844,7 +849,7 @@ impl<'a> Session<'a> {
 /// botocore's S3 input handlers: the bucket name checked (`validate_bucket_name`), listings
 /// asked for URL-encoded keys (`set_list_objects_encoding_type_url`), `CopySource` quoted
 /// (`handle_copy_source_param`), a response checksum asked for (`ChecksumMode=ENABLED`,
-/// `response_checksum_validation = when_supported`).
+/// `response_checksum_validation = when_supported`), SSE-C keys encoded (`sse_md5`).
 fn s3_input(op: &'static Operation, input: &mut Value) -> Result<(), CliError> {
     let Value::Object(m) = input else {
         return Ok(());
@@ -868,6 +873,24 @@ fn s3_input(op: &'static Operation, input: &mut Value) -> Result<(), CliError> {
         && !m.contains_key(mode)
     {
         m.insert(mode.to_string(), Value::String("ENABLED".into()));
+    }
+    // `sse_md5`: an SSE-C key goes base64-encoded, with the base64 of its MD5 beside it.
+    for prefix in ["SSECustomer", "CopySourceSSECustomer"] {
+        let md5_member = format!("{prefix}KeyMD5");
+        if m.contains_key(&md5_member) {
+            continue;
+        }
+        if let Some(Value::String(key)) = m.get(&format!("{prefix}Key")).cloned() {
+            use base64::Engine;
+            use md5::Digest;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let digest = md5::Md5::digest(key.as_bytes());
+            m.insert(
+                format!("{prefix}Key"),
+                Value::String(b64.encode(key.as_bytes())),
+            );
+            m.insert(md5_member, Value::String(b64.encode(digest)));
+        }
     }
     Ok(())
 }
@@ -896,11 +919,9 @@ fn request_checksum(
     {
         let a = a.to_ascii_lowercase();
         if kagi_api::s3::Checksum::new(&a).is_none() {
-            return Err(CliError::General(if a == "crc64nvme" {
-                "Using CRC64NVME requires an additional dependency. kagi does not compute it yet; choose CRC32, CRC32C, SHA1 or SHA256".into()
-            } else {
-                format!("Unsupported checksum algorithm: {a}")
-            }));
+            return Err(CliError::General(format!(
+                "Unsupported checksum algorithm: {a}"
+            )));
         }
         return Ok(Some((a, false)));
     }
@@ -1127,16 +1148,6 @@ pub(crate) fn uuid_v4() -> String {
         &h[16..20],
         &h[20..32]
     )
-}
-
-/// A service whose wire protocol kagi does not speak yet: said plainly, before anything is
-/// sent.
-pub fn unsupported_protocol(service: &Service, protocol: Protocol) -> CliError {
-    CliError::General(format!(
-        "kagi does not speak the {} protocol of {} yet (issue #18); the official AWS CLI does",
-        protocol.name(),
-        service.cli_name
-    ))
 }
 
 fn reason(status: u16) -> &'static str {

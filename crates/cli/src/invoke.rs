@@ -6,8 +6,10 @@
 //! concatenated (dotted keys such as `imageScanFindings.findings` too), the first page's
 //! `non_aggregate_keys` merged in after them (`Group` of `iam get-group`), other members
 //! dropped; `--max-items` truncates the primary result key and emits `NextToken`, a base64 JSON
-//! resume token (`{"Marker": ..., "boto_truncate_amount": n}`) that `--starting-token`
-//! accepts. The text format prints page by page, the first page with its non-aggregate keys.
+//! resume token (`{"Marker": ..., "boto_truncate_amount": n}`, one key per input token:
+//! `{"KeyMarker": ..., "VersionIdMarker": ...}` for S3's ListObjectVersions) that
+//! `--starting-token` accepts. Output tokens may be JMESPath expressions (`NextMarker ||
+//! Contents[-1].Key`). The text format prints page by page, the first page with its non-aggregate keys.
 
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -323,21 +325,22 @@ fn paginate(
     if let (Some(l), Some(n)) = (p.limit_key, args.page_size) {
         req.insert(l.to_string(), Value::from(n));
     }
-    // botocore's PageIterator.__iter__, step by step.
+    // botocore's PageIterator.__iter__, step by step. A token is a map from each input token
+    // member to its value (several for S3's ListObjectVersions, Route 53's record sets); null
+    // where the service gave none.
     let mut starting_truncation = 0usize;
-    let mut current_token: Option<Value> = None;
+    let mut current: Map<String, Value> = p
+        .input_tokens
+        .iter()
+        .map(|k| (k.to_string(), Value::Null))
+        .collect();
     if let Some(t) = &args.starting_token {
-        let m = decode_token(t)?;
-        if let Some(n) = m.get("boto_truncate_amount").and_then(Value::as_u64) {
-            starting_truncation = n as usize;
+        let mut m = decode_token(t)?;
+        if let Some(n) = m.remove("boto_truncate_amount") {
+            starting_truncation = n.as_u64().unwrap_or(0) as usize;
         }
-        if let Some(v) = m
-            .get(p.input_token)
-            .filter(|v| !v.is_null() && v.as_str() != Some("None"))
-        {
-            req.insert(p.input_token.to_string(), v.clone());
-            current_token = Some(v.clone());
-        }
+        inject_tokens(&mut req, &m);
+        current = m;
     }
     let primary = p.result_keys[0];
     let max_items = args.max_items.map(|m| m.max(0) as usize);
@@ -345,7 +348,7 @@ fn paginate(
     let mut non_aggregate = Map::new();
     let mut total_items = 0usize;
     let mut resume: Option<Map<String, Value>> = None;
-    let mut previous: Option<Value> = None;
+    let mut previous: Option<Map<String, Value>> = None;
     loop {
         let mut page = call(&req)?;
         let first = pages.is_empty();
@@ -362,17 +365,14 @@ fn paginate(
         let truncate = max_items.map_or(0, |max| (total_items + n).saturating_sub(max));
         let mut next = None;
         if truncate > 0 {
-            // Only the primary result key is truncated (botocore's _truncate_response).
+            // Only the primary result key is truncated (botocore's _truncate_response); the
+            // resume token is the one that fetched this page.
             let kept = n - truncate;
             if let Some(Value::Array(a)) = search(&page, primary) {
                 let a = a[..kept].to_vec();
                 set_path(&mut page, primary, Value::Array(a));
             }
-            let mut t = Map::new();
-            t.insert(
-                p.input_token.to_string(),
-                current_token.clone().unwrap_or(Value::Null),
-            );
+            let mut t = current.clone();
             t.insert(
                 "boto_truncate_amount".into(),
                 Value::from(kept + starting_truncation),
@@ -380,12 +380,7 @@ fn paginate(
             resume = Some(t);
         } else {
             total_items += n;
-            let more = p
-                .more_results
-                .is_none_or(|k| search(&page, k).is_some_and(truthy));
-            next = search(&page, p.output_token)
-                .filter(|v| more && truthy(v))
-                .cloned();
+            next = next_tokens(p, &page);
         }
         if first {
             // _record_non_aggregate_key_values: botocore keeps references into the first page,
@@ -398,21 +393,21 @@ fn paginate(
         pages.push(page);
         let Some(next) = next else { break };
         if max_items == Some(total_items) {
-            let mut t = Map::new();
-            t.insert(p.input_token.to_string(), next);
-            resume = Some(t);
+            resume = Some(next);
             break;
         }
         if previous.as_ref() == Some(&next) {
             return Err(CliError::General(format!(
-                "Error during pagination: The same next token was received twice: {{'{}': {}}}",
-                p.input_token,
-                python_repr(&next)
+                "Error during pagination: The same next token was received twice: {{{}}}",
+                next.iter()
+                    .map(|(k, v)| format!("'{k}': {}", python_repr(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
-        req.insert(p.input_token.to_string(), next.clone());
+        inject_tokens(&mut req, &next);
         previous = Some(next.clone());
-        current_token = Some(next);
+        current = next;
     }
     let next_token = resume.map(|t| encode_token(&t));
     // build_full_result: result keys concatenated page by page, then the first page's
@@ -492,6 +487,59 @@ fn paginate(
     })
 }
 
+/// botocore's `_get_next_token`: each output token's value for its input member (null when
+/// falsy), or `None` when there is no next page (`more_results` false, or every token null).
+fn next_tokens(p: &kagi_api::Paginator, page: &Value) -> Option<Map<String, Value>> {
+    if let Some(k) = p.more_results
+        && !token_search(page, k).is_some_and(|v| truthy(&v))
+    {
+        return None;
+    }
+    let next: Map<String, Value> = p
+        .output_tokens
+        .iter()
+        .zip(&p.input_tokens)
+        .map(|(out, input)| {
+            let v = token_search(page, out)
+                .filter(truthy)
+                .unwrap_or(Value::Null);
+            (input.to_string(), v)
+        })
+        .collect();
+    (!next.values().all(Value::is_null)).then_some(next)
+}
+
+/// botocore's `_inject_token_into_kwargs`: a token's members into the request (a null or
+/// `"None"` one removed).
+fn inject_tokens(req: &mut Map<String, Value>, token: &Map<String, Value>) {
+    for (name, v) in token {
+        if v.is_null() || v.as_str() == Some("None") {
+            req.remove(name);
+        } else {
+            req.insert(name.clone(), v.clone());
+        }
+    }
+}
+
+/// A paginator's output token or `more_results` key: a member path, or a JMESPath
+/// expression (`NextMarker || Contents[-1].Key`, `Jobs[-1].JobId`).
+fn token_search(page: &Value, expr: &str) -> Option<Value> {
+    if expr
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return search(page, expr).cloned();
+    }
+    jmes_search(expr, page).filter(|v| !v.is_null())
+}
+
+/// A JMESPath expression over a Value (`None` if it does not compile).
+pub(crate) fn jmes_search(expr: &str, v: &Value) -> Option<Value> {
+    let e = jmespath::compile(expr).ok()?;
+    let r = e.search(v.clone()).ok()?;
+    serde_json::to_value(&*r).ok()
+}
+
 /// JMESPath's truthiness, as botocore tests `more_results` and next tokens (an empty string,
 /// list or object and `false` are not "more").
 fn truthy(v: &Value) -> bool {
@@ -509,6 +557,9 @@ fn truthy(v: &Value) -> bool {
 fn python_repr(v: &Value) -> String {
     match v {
         Value::String(s) => format!("'{s}'"),
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
         other => other.to_string(),
     }
 }
@@ -1063,7 +1114,7 @@ print(json.dumps({"full": full, "calls": calls}))
         })
         .unwrap();
         let case = serde_json::json!({
-            "service": op.service().cli_name, "op": op.name, "pages": pages,
+            "service": op.service().name, "op": op.name, "pages": pages,
             "config": {"MaxItems": max_items, "PageSize": page_size, "StartingToken": starting_token},
         });
         use std::io::Write as _;
@@ -1164,5 +1215,48 @@ print(json.dumps({"full": full, "calls": calls}))
         let truncated = same_as_botocore(&venv, details, &pages, Some(1), None, None);
         let token = truncated["NextToken"].as_str().unwrap().to_string();
         same_as_botocore(&venv, details, &pages, None, None, Some(&token));
+        // Several tokens: S3's ListObjectVersions (KeyMarker and VersionIdMarker), Route 53's
+        // record sets (three), resumed from a token in the middle of a page and on a boundary.
+        let s3 = kagi_api::service("s3api").unwrap();
+        let versions = s3.operation("ListObjectVersions").unwrap();
+        let version = |k: &str, v: &str| serde_json::json!({"Key": k, "VersionId": v});
+        let pages = [
+            serde_json::json!({"Versions": [version("a", "1"), version("a", "2")], "IsTruncated": true,
+                "NextKeyMarker": "a", "NextVersionIdMarker": "2", "Name": "b"}),
+            serde_json::json!({"Versions": [version("b", "1"), version("c", "1")], "IsTruncated": true,
+                "NextKeyMarker": "c", "NextVersionIdMarker": "1", "Name": "b"}),
+            serde_json::json!({"Versions": [version("d", "1")], "DeleteMarkers": [version("e", "9")],
+                "IsTruncated": false, "Name": "b"}),
+        ];
+        let full = same_as_botocore(&venv, versions, &pages, None, Some(2), None);
+        assert_eq!(full["Versions"].as_array().unwrap().len(), 5);
+        let truncated = same_as_botocore(&venv, versions, &pages, Some(3), None, None);
+        let token = truncated["NextToken"].as_str().unwrap().to_string();
+        let resumed = same_as_botocore(&venv, versions, &pages[1..], None, None, Some(&token));
+        assert_eq!(resumed["Versions"][0]["Key"], "c");
+        let boundary = same_as_botocore(&venv, versions, &pages, Some(2), None, None);
+        let token = boundary["NextToken"].as_str().unwrap().to_string();
+        same_as_botocore(&venv, versions, &pages[1..], Some(1), None, Some(&token));
+        let route53 = kagi_api::service("route53").unwrap();
+        let records = route53.operation("ListResourceRecordSets").unwrap();
+        let rr = |n: &str| serde_json::json!({"Name": n, "Type": "A", "TTL": 60});
+        let pages = [
+            serde_json::json!({"ResourceRecordSets": [rr("a."), rr("b.")], "IsTruncated": true,
+                "NextRecordName": "c.", "NextRecordType": "A", "MaxItems": "2"}),
+            serde_json::json!({"ResourceRecordSets": [rr("c.")], "IsTruncated": false, "MaxItems": "2"}),
+        ];
+        same_as_botocore(&venv, records, &pages, None, None, None);
+        let truncated = same_as_botocore(&venv, records, &pages, Some(1), None, None);
+        let token = truncated["NextToken"].as_str().unwrap().to_string();
+        same_as_botocore(&venv, records, &pages, None, None, Some(&token));
+        // An output token that is an expression: ListObjects' `NextMarker || Contents[-1].Key`.
+        let objects = s3.operation("ListObjects").unwrap();
+        let obj = |k: &str| serde_json::json!({"Key": k, "Size": 1});
+        let pages = [
+            serde_json::json!({"Contents": [obj("a"), obj("b")], "IsTruncated": true, "Name": "b"}),
+            serde_json::json!({"Contents": [obj("c")], "IsTruncated": false, "Name": "b"}),
+        ];
+        let full = same_as_botocore(&venv, objects, &pages, None, None, None);
+        assert_eq!(full["Contents"].as_array().unwrap().len(), 3);
     }
 }

@@ -43,7 +43,9 @@
 //!   AWS's federation endpoint), `help` — the non-API commands.
 //! * `sso` — IAM Identity Center: `sso login|logout`, `configure sso`, the SSO credential
 //!   provider and AWS CLI v2's token/registration/role-credential caches.
-//! * `s3cmd` — `kagi s3 ls|cp|mv|rm|sync|mb|rb|presign` and their transfer manager; `tz` — the
+//! * `eks` — `eks update-kubeconfig` (kubeconfig YAML read and merged) and `eks get-token`.
+//! * `logs_tail` — AWS CLI v2's `logs tail` (FilterLogEvents, its formats, `--follow`).
+//! * `s3cmd` — `kagi s3 ls|cp|mv|rm|sync|mb|rb|presign|website` and their transfer manager; `tz` — the
 //!   local time offset `s3 ls` prints in (TZif); `waiter` — `kagi SERVICE wait NAME`.
 //!
 //! # Behaviour notes (all pinned by tests; see `tests/it/`)
@@ -74,8 +76,7 @@
 //!   no credentials (botocore's model marks them `noAuth`).
 //! * Every service of the pinned botocore: its model is kagi-api's (compiled in, decoded on
 //!   first use); requests go through kagi-api's codec for the service's protocol (`query`,
-//!   `json`, `rest-json`, `rest-xml`, `ec2`; the three CBOR-only services answer that kagi
-//!   does not speak their protocol yet). botocore's request handlers kagi applies: idempotency
+//!   `json`, `rest-json`, `rest-xml`, `ec2`, `smithy-rpc-v2-cbor`). botocore's request handlers kagi applies: idempotency
 //!   tokens filled (UUID v4), Route 53 ids reduced to their last segment, host prefixes on
 //!   AWS's endpoints; SQS's query-compatible error codes (`x-amzn-query-error`).
 //! * S3 (`http.rs` with `kagi_api::s3`): virtual-hosted or path-style addressing as botocore
@@ -84,8 +85,8 @@
 //! * IAM Identity Center (`sso`): `sso login|logout`, `configure sso` and the SSO credential
 //!   provider with AWS CLI v2's caches (see `sso`).
 //! * Not implemented: instance/container credential providers (clear errors),
-//!   `--cli-input-yaml`, auto-prompt (accepted and ignored), `s3 website`, the official CLI's
-//!   hand-written options (`--zip-file`, ...), multi-token paginators (one page at a time).
+//!   `--cli-input-yaml`, auto-prompt (accepted and ignored), the official CLI's
+//!   hand-written options (`--zip-file`, ...).
 //!
 //! # Invariants
 //!
@@ -109,11 +110,13 @@ pub mod configure;
 mod console_cmd;
 pub mod creds;
 mod east_asian_width;
+mod eks;
 mod globals;
 mod help;
 pub mod http;
 pub mod ini;
 mod invoke;
+mod logs_tail;
 pub mod output;
 pub mod params;
 mod policy_cmd;
@@ -327,6 +330,19 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
         "policy" => policy_cmd::run(g, sub, env, io),
         // The official CLI's hand-written `s3` commands (ls, cp, sync, ...).
         "s3" => s3cmd::run(g, sub, env, io),
+        // AWS CLI v2's `eks update-kubeconfig` and `eks get-token`.
+        "eks"
+            if matches!(
+                sub.first().map(String::as_str),
+                Some("update-kubeconfig" | "get-token")
+            ) =>
+        {
+            eks::run(g, sub, env, io)
+        }
+        // AWS CLI v2's `logs tail` (the rest of `logs` is the API).
+        "logs" if sub.first().map(String::as_str) == Some("tail") => {
+            logs_tail::run(g, &sub[1..], env, io)
+        }
         // `sso login|logout` (the rest of `sso` is the portal API).
         "sso" => sso::run(g, sub, env, io),
         name => match kagi_api::service(name) {
@@ -364,6 +380,17 @@ fn pager_command(args: &[OsString], env: &Env) -> Option<String> {
         return None;
     }
     if rest.iter().any(|a| a == "help") {
+        return None;
+    }
+    // `logs tail` writes as events arrive, `eks update-kubeconfig|get-token` print for other
+    // programs (the AWS CLI's plain writer for its hand-written commands, no pager).
+    if matches!(
+        (
+            rest.first().map(String::as_str),
+            rest.get(1).map(String::as_str)
+        ),
+        (Some("logs"), Some("tail")) | (Some("eks"), Some("update-kubeconfig" | "get-token"))
+    ) {
         return None;
     }
     // `sso login` waits for the person with its instructions on stdout.
@@ -413,7 +440,11 @@ fn page(cmd: &str, env: &Env, output: &[u8]) -> std::io::Result<()> {
 pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     // Ctrl-C: exit 130 as the AWS CLI's InterruptExceptionHandler does (stdout may be locked by
     // the interrupted command, so the handler writes nothing).
-    let _ = ctrlc::set_handler(|| std::process::exit(130));
+    // `logs tail --follow` ends on Ctrl-C with status 0 (its output is flushed as it goes).
+    let _ = ctrlc::set_handler(|| {
+        let following = logs_tail::FOLLOWING.load(std::sync::atomic::Ordering::SeqCst);
+        std::process::exit(if following { 0 } else { 130 })
+    });
     let env = Env::from_process();
     let stdin = std::io::stdin();
     let mut stdin = stdin.lock();

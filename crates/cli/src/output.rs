@@ -748,9 +748,17 @@ pub fn to_yaml(d: &Doc) -> String {
             other => other.clone(),
         }
     }
-    let d = sorted(d);
+    to_yaml_ordered(&sorted(d))
+}
+
+/// [`to_yaml`] keeping the document's key order (ruamel with an OrderedDict representer, as
+/// the AWS CLI's `eks update-kubeconfig` dumps a kubeconfig).
+pub fn to_yaml_ordered(d: &Doc) -> String {
+    if d.is_scalar() {
+        return to_json_compact(d) + "\n";
+    }
     let mut out = String::new();
-    yaml_node(&d, 0, &mut out, Ctx::Top);
+    yaml_node(d, 0, &mut out, Ctx::Top);
     if !out.ends_with('\n') {
         out.push('\n');
     }
@@ -870,7 +878,7 @@ fn yaml_plain_scalar(d: &Doc) -> String {
 
 /// True when a plain scalar `s` would be read back as something other than a string
 /// (YAML 1.2 core resolvers as ruamel uses them, plus timestamps).
-fn resolves_non_str(s: &str) -> bool {
+pub(crate) fn resolves_non_str(s: &str) -> bool {
     if matches!(
         s,
         "" | "~"

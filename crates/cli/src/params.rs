@@ -509,6 +509,24 @@ fn coerce(service: &'static Service, shape: ShapeId, v: Value) -> Value {
 
 /// The AWS CLI shorthand syntax (`awscli/shorthand.py`): `k=v,k2=v2`, `k=a,b,c` (list),
 /// `k=[a,b]`, `k={a=b}`, quoted values with `'` or `"`.
+/// The AWS CLI's table of an option's choices in an "Invalid choice" error: two columns
+/// (`{a:<41}| {b:<40}`), and a blank line after a last row that is full.
+pub(crate) fn choices_table(choices: &[&str]) -> String {
+    let mut t = choices
+        .chunks(2)
+        .map(|pair| match pair {
+            [a, b] => format!("{a:<41}| {b:<40}"),
+            [a] => format!("{a:<40}"),
+            _ => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if choices.len().is_multiple_of(2) {
+        t.push('\n');
+    }
+    t
+}
+
 pub fn shorthand(input: &str) -> Result<Value, String> {
     let mut p = Sh {
         s: input.chars().collect(),

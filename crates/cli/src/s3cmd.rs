@@ -1,4 +1,4 @@
-//! `kagi s3 ls|cp|mv|rm|sync|mb|rb|presign`: the AWS CLI's hand-written S3 commands
+//! `kagi s3 ls|cp|mv|rm|sync|mb|rb|presign|website`: the AWS CLI's hand-written S3 commands
 //! (`awscli/customizations/s3`), on kagi's S3 wire (`s3api`'s codec, addressing, checksums
 //! and streaming bodies).
 //!
@@ -147,12 +147,29 @@ struct Opts {
     content_type: Option<String>,
     acl: Option<String>,
     storage_class: Option<String>,
+    /// The other object options of cp/mv/sync, as request members (`--cache-control` →
+    /// `CacheControl`, `--metadata` → `Metadata`, `--sse` → `ServerSideEncryption`, ...).
+    object_params: Vec<(&'static str, Value)>,
+    /// `--sse-c [ALG] --sse-c-key KEY`, and the same for the copy source.
+    sse_c: Option<(String, String)>,
+    sse_c_copy_source: Option<(String, String)>,
+    metadata_directive: Option<String>,
+    no_guess_mime_type: bool,
+    /// `--request-payer [requester]`.
+    request_payer: Option<String>,
+    /// `--copy-props none|metadata-directive|default`.
+    copy_props: Option<String>,
+    /// `s3 website`'s documents.
+    index_document: Option<String>,
+    error_document: Option<String>,
     no_follow_symlinks: bool,
     expected_size: Option<u64>,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
     let mut o = Opts::default();
+    let (mut sse_c_alg, mut sse_c_key) = (None, None);
+    let (mut sse_c_copy_alg, mut sse_c_copy_key) = (None, None);
     let mut unknown = Vec::new();
     let mut i = 0;
     let value = |i: &mut usize, name: &str| -> Result<String, CliError> {
@@ -174,15 +191,33 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
             "--dryrun" | "--quiet" | "--exclude" | "--include" | "--only-show-errors" => {
                 transfer || cmd == "rm"
             }
-            "--no-progress" => transfer,
+            "--no-progress" | "--no-guess-mime-type" => transfer,
+            "--request-payer" => matches!(cmd, "ls" | "cp" | "mv" | "rm" | "sync"),
+            "--copy-props" => transfer,
             "--delete" | "--size-only" | "--exact-timestamps" => cmd == "sync",
             "--force" => cmd == "rb",
             "--expires-in" => cmd == "presign",
+            "--index-document" | "--error-document" => cmd == "website",
             "--content-type"
             | "--acl"
             | "--storage-class"
             | "--follow-symlinks"
-            | "--no-follow-symlinks" => transfer,
+            | "--no-follow-symlinks"
+            | "--sse"
+            | "--sse-c"
+            | "--sse-c-key"
+            | "--sse-kms-key-id"
+            | "--sse-c-copy-source"
+            | "--sse-c-copy-source-key"
+            | "--metadata"
+            | "--metadata-directive"
+            | "--cache-control"
+            | "--content-disposition"
+            | "--content-encoding"
+            | "--content-language"
+            | "--expires"
+            | "--website-redirect"
+            | "--grants" => transfer,
             "--expected-size" => matches!(cmd, "cp" | "mv"),
             _ => false,
         }
@@ -225,11 +260,117 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
             "--expires-in" => o.expires_in = Some(int(&take(&mut i)?, name)?.max(0) as u64),
             "--size-only" => o.size_only = true,
             "--exact-timestamps" => o.exact_timestamps = true,
+            // `--sse` and `--sse-c` take an optional value (`AES256` when alone).
+            "--sse" | "--sse-c" | "--sse-c-copy-source" | "--request-payer" => {
+                let v = match &inline {
+                    Some(v) => v.clone(),
+                    None => match args.get(i + 1) {
+                        // argparse's `nargs='?'`: the next argument when it is no option.
+                        Some(v) if !v.starts_with('-') || v == "-" => {
+                            i += 1;
+                            v.clone()
+                        }
+                        _ if name == "--request-payer" => "requester".to_string(),
+                        _ => "AES256".to_string(),
+                    },
+                };
+                let choices: &[&str] = match name {
+                    "--sse" => &["AES256", "aws:kms"],
+                    "--request-payer" => &["requester"],
+                    _ => &["AES256"],
+                };
+                if !choices.contains(&v.as_str()) {
+                    return Err(CliError::Usage(format!(
+                        "argument {name}: Invalid choice, valid choices are:\n\n{}",
+                        crate::params::choices_table(choices)
+                    )));
+                }
+                match name {
+                    "--sse" => o.object_params.push(("ServerSideEncryption", json!(v))),
+                    "--sse-c" => sse_c_alg = Some(v),
+                    "--request-payer" => o.request_payer = Some(v),
+                    _ => sse_c_copy_alg = Some(v),
+                }
+            }
+            "--sse-c-key" => sse_c_key = Some(take(&mut i)?),
+            "--sse-c-copy-source-key" => sse_c_copy_key = Some(take(&mut i)?),
+            "--sse-kms-key-id" => o.object_params.push(("SSEKMSKeyId", json!(take(&mut i)?))),
+            "--metadata" => {
+                let v = take(&mut i)?;
+                let parsed = match serde_json::from_str::<Value>(&v) {
+                    Ok(m @ Value::Object(_)) => m,
+                    _ => crate::params::shorthand(&v).map_err(|e| {
+                        CliError::BadParam(format!("Error parsing parameter '--metadata': {e}"))
+                    })?,
+                };
+                if !parsed.is_object() {
+                    return Err(CliError::BadParam(format!(
+                        "Error parsing parameter '--metadata': Expected a map, got: {v}"
+                    )));
+                }
+                o.object_params.push(("Metadata", parsed));
+            }
+            "--metadata-directive" => o.metadata_directive = Some(take(&mut i)?),
+            "--cache-control" => o.object_params.push(("CacheControl", json!(take(&mut i)?))),
+            "--content-disposition" => o
+                .object_params
+                .push(("ContentDisposition", json!(take(&mut i)?))),
+            "--content-encoding" => o
+                .object_params
+                .push(("ContentEncoding", json!(take(&mut i)?))),
+            "--content-language" => o
+                .object_params
+                .push(("ContentLanguage", json!(take(&mut i)?))),
+            "--expires" => o.object_params.push(("Expires", json!(take(&mut i)?))),
+            "--website-redirect" => o
+                .object_params
+                .push(("WebsiteRedirectLocation", json!(take(&mut i)?))),
+            "--grants" => {
+                // nargs '+': every value up to the next option.
+                let mut grants: Vec<String> = inline.iter().cloned().collect();
+                while let Some(v) = args.get(i + 1).filter(|v| !v.starts_with("--")) {
+                    grants.push(v.clone());
+                    i += 1;
+                }
+                for g in grants {
+                    let (perm, grantee) = g.split_once('=').ok_or_else(|| {
+                        CliError::ParamValidation(vec![
+                            "grants should be of the form permission=principal".into(),
+                        ])
+                    })?;
+                    let member = match perm {
+                        "read" => "GrantRead",
+                        "full" => "GrantFullControl",
+                        "readacl" => "GrantReadACP",
+                        "writeacl" => "GrantWriteACP",
+                        _ => {
+                            return Err(CliError::ParamValidation(vec![
+                                "permission must be one of: read|readacl|writeacl|full".into(),
+                            ]));
+                        }
+                    };
+                    o.object_params.push((member, json!(grantee)));
+                }
+            }
+            "--index-document" => o.index_document = Some(take(&mut i)?),
+            "--error-document" => o.error_document = Some(take(&mut i)?),
             "--content-type" => o.content_type = Some(take(&mut i)?),
             "--acl" => o.acl = Some(take(&mut i)?),
             "--storage-class" => o.storage_class = Some(take(&mut i)?),
             "--follow-symlinks" => o.no_follow_symlinks = false,
             "--no-follow-symlinks" => o.no_follow_symlinks = true,
+            "--no-guess-mime-type" => o.no_guess_mime_type = true,
+            "--copy-props" => {
+                let v = take(&mut i)?;
+                let choices = ["none", "metadata-directive", "default"];
+                if !choices.contains(&v.as_str()) {
+                    return Err(CliError::Usage(format!(
+                        "argument {name}: Invalid choice, valid choices are:\n\n{}",
+                        crate::params::choices_table(&choices)
+                    )));
+                }
+                o.copy_props = Some(v);
+            }
             "--expected-size" => o.expected_size = Some(int(&take(&mut i)?, name)?.max(0) as u64),
             _ => unreachable!("allowed() names every option"),
         }
@@ -238,6 +379,19 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
     if !unknown.is_empty() {
         return Err(CliError::UnknownArgs(unknown));
     }
+    // The AWS CLI's checks of the SSE-C options (`_validate_sse_c_args`).
+    let pair = |alg: Option<String>, key: Option<String>, name: &str| match (alg, key) {
+        (Some(a), Some(k)) => Ok(Some((a, k))),
+        (Some(_), None) => Err(CliError::BadParam(format!(
+            "If --{name} is specified, --{name}-key must be specified as well."
+        ))),
+        (None, Some(_)) => Err(CliError::BadParam(format!(
+            "If --{name}-key is specified, --{name} must be specified as well."
+        ))),
+        (None, None) => Ok(None),
+    };
+    o.sse_c = pair(sse_c_alg, sse_c_key, "sse-c")?;
+    o.sse_c_copy_source = pair(sse_c_copy_alg, sse_c_copy_key, "sse-c-copy-source")?;
     Ok(o)
 }
 
@@ -265,11 +419,6 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             "argument operation: Found invalid choice '{cmd}'\n"
         )));
     }
-    if cmd == "website" {
-        return Err(CliError::General(
-            "kagi does not have `aws s3 website` yet; `kagi s3api put-bucket-website` sets the same configuration".into(),
-        ));
-    }
     let o = parse_opts(cmd, &sub[1..])?;
     let nargs = match cmd.as_str() {
         "cp" | "mv" | "sync" => 2,
@@ -290,12 +439,19 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
     }
     let s = Session::new(env, g)?;
     let result = (|| {
-        let ctx = Ctx::new(&s, env, g, io)?;
+        let mut ctx = Ctx::new(&s, env, g, io)?;
+        ctx.sse_c = o.sse_c.clone();
+        ctx.sse_c_copy_source = o.sse_c_copy_source.clone();
+        ctx.metadata_directive = o.metadata_directive.clone();
+        ctx.no_guess_mime_type = o.no_guess_mime_type;
+        ctx.request_payer = o.request_payer.clone();
+        ctx.copy_props = o.copy_props.clone();
         let code = match cmd.as_str() {
             "ls" => ls(&ctx, &s, &o, io)?,
             "mb" => mb(&ctx, &s, &o, io)?,
             "rb" => rb(&ctx, &s, &o, io)?,
             "presign" => presign(&ctx, &o, io)?,
+            "website" => website(&ctx, &s, &o)?,
             other => transfer_command(&ctx, other, &o, io)?,
         };
         if code != 0 {
@@ -317,6 +473,13 @@ struct Ctx<'a> {
     region: Option<String>,
     service: &'static kagi_api::Service,
     tc: TransferConfig,
+    /// `--sse-c`/`--sse-c-key` and the copy source's, added to the requests that take them.
+    sse_c: Option<(String, String)>,
+    sse_c_copy_source: Option<(String, String)>,
+    metadata_directive: Option<String>,
+    no_guess_mime_type: bool,
+    request_payer: Option<String>,
+    copy_props: Option<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -332,6 +495,12 @@ impl<'a> Ctx<'a> {
             region: s.region()?,
             service,
             tc: TransferConfig::from_profile(s)?,
+            sse_c: None,
+            sse_c_copy_source: None,
+            metadata_directive: None,
+            no_guess_mime_type: false,
+            request_payer: None,
+            copy_props: None,
         })
     }
 
@@ -351,6 +520,36 @@ impl<'a> Ctx<'a> {
             .service
             .operation(op)
             .ok_or_else(|| CliError::General(format!("{op} is missing from the S3 model")))?;
+        let mut input = input;
+        // RequestParamsMapper's SSE-C members, on the operations that take them.
+        let sse_c = match op.name {
+            "PutObject"
+            | "CreateMultipartUpload"
+            | "UploadPart"
+            | "GetObject"
+            | "HeadObject"
+            | "CopyObject"
+            | "UploadPartCopy" => self.sse_c.as_ref(),
+            _ => None,
+        };
+        if let (Some((alg, key)), Value::Object(m)) = (sse_c, &mut input) {
+            m.insert("SSECustomerAlgorithm".into(), json!(alg));
+            m.insert("SSECustomerKey".into(), json!(key));
+        }
+        if let (Some((alg, key)), Value::Object(m), "CopyObject" | "UploadPartCopy") =
+            (&self.sse_c_copy_source, &mut input, op.name)
+        {
+            m.insert("CopySourceSSECustomerAlgorithm".into(), json!(alg));
+            m.insert("CopySourceSSECustomerKey".into(), json!(key));
+        }
+        // `_set_request_payer_param`: on every object and listing request.
+        if let (Some(payer), Value::Object(m)) = (&self.request_payer, &mut input)
+            && op
+                .input_shape()
+                .is_some_and(|i| i.member("RequestPayer").is_some())
+        {
+            m.insert("RequestPayer".into(), json!(payer));
+        }
         s.call_with(op, &self.ep, self.creds.as_ref(), &input, file, sink)
     }
 }
@@ -606,6 +805,27 @@ fn rb(ctx: &Ctx, s: &Session, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// `aws s3 website s3://BUCKET [--index-document S] [--error-document K]`: PutBucketWebsite
+/// with the documents given (`s3://` and a trailing `/` stripped from the bucket).
+fn website(ctx: &Ctx, s: &Session, o: &Opts) -> Result<i32, CliError> {
+    let path = &o.paths[0];
+    let bucket = path.strip_prefix("s3://").unwrap_or(path);
+    let bucket = bucket.strip_suffix('/').unwrap_or(bucket);
+    let mut config = Map::new();
+    if let Some(d) = &o.index_document {
+        config.insert("IndexDocument".into(), json!({ "Suffix": d }));
+    }
+    if let Some(d) = &o.error_document {
+        config.insert("ErrorDocument".into(), json!({ "Key": d }));
+    }
+    ctx.call(
+        s,
+        "PutBucketWebsite",
+        json!({"Bucket": bucket, "WebsiteConfiguration": config}),
+    )?;
+    Ok(0)
 }
 
 /// `aws s3 presign`: a SigV4 query-signed GET (`UNSIGNED-PAYLOAD`, only `host` signed),
@@ -1338,8 +1558,10 @@ fn transfer_command(ctx: &Ctx, cmd: &str, o: &Opts, io: &mut Io) -> Result<i32, 
     Ok(if failed > 0 { 1 } else { rc })
 }
 
-/// Upload options that become request members (`--content-type`, `--acl`,
-/// `--storage-class`).
+/// Upload options that become request members of PutObject, CreateMultipartUpload and
+/// CopyObject (the AWS CLI's `RequestParamsMapper`: `--content-type`, `--acl`,
+/// `--storage-class`, `--cache-control`, `--metadata`, `--sse`, `--sse-kms-key-id`, ...;
+/// SSE-C goes on every object request, see [`Ctx::call_with`]).
 fn extra_args(o: &Opts) -> Map<String, Value> {
     let mut m = Map::new();
     if let Some(v) = &o.content_type {
@@ -1350,6 +1572,9 @@ fn extra_args(o: &Opts) -> Map<String, Value> {
     }
     if let Some(v) = &o.storage_class {
         m.insert("StorageClass".into(), json!(v));
+    }
+    for (k, v) in &o.object_params {
+        m.insert(k.to_string(), v.clone());
     }
     m
 }
@@ -1719,6 +1944,7 @@ fn start_task(
             input.insert("Bucket".into(), json!(bucket));
             input.insert("Key".into(), json!(key));
             if !input.contains_key("ContentType")
+                && !ctx.no_guess_mime_type
                 && let Some(ct) = guess_content_type(&t.src)
             {
                 input.insert("ContentType".into(), json!(ct));
@@ -1822,6 +2048,44 @@ fn start_task(
             let mut input = extra.clone();
             input.insert("Bucket".into(), json!(bucket));
             input.insert("Key".into(), json!(key));
+            // A multipart copy starts empty: the source's properties are set on it (v2's
+            // `--copy-props default` and `metadata-directive`), those given on the command
+            // line first.
+            if ctx.copy_props.as_deref() != Some("none") {
+                copy_source_props(ctx, s, &t.src, &mut input)?;
+            }
+            // `default` also carries the tags over (`SetTagsSubscriber`; a single CopyObject
+            // copies them itself), in the `Tagging` header.
+            if ctx.copy_props.as_deref().unwrap_or("default") == "default" {
+                let (src_bucket, src_key) = split_s3(&t.src);
+                let tags = ctx.call(
+                    s,
+                    "GetObjectTagging",
+                    json!({"Bucket": src_bucket, "Key": src_key}),
+                )?;
+                let header: Vec<String> = tags["TagSet"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| {
+                        let part = |k: &str| {
+                            kagi_api::rest::percent_encode(t[k].as_str().unwrap_or_default(), false)
+                        };
+                        format!("{}={}", part("Key"), part("Value"))
+                    })
+                    .collect();
+                if !header.is_empty() {
+                    let header = header.join("&");
+                    if header.len() > 2048 {
+                        return Err(CliError::General(format!(
+                            "kagi does not copy more than 2 KiB of tags on a multipart copy yet ({} has {} bytes)",
+                            t.src,
+                            header.len()
+                        )));
+                    }
+                    input.insert("Tagging".into(), json!(header));
+                }
+            }
             let created = ctx.call(s, "CreateMultipartUpload", Value::Object(input))?;
             let upload_id = created["UploadId"].as_str().unwrap_or_default().to_string();
             let psize = part_size(size, ctx.tc.chunk);
@@ -1850,9 +2114,26 @@ fn start_task(
             input.insert("Bucket".into(), json!(bucket));
             input.insert("Key".into(), json!(key));
             input.insert("CopySource".into(), json!(t.src));
-            if let Some(ct) = input.get("ContentType").cloned() {
-                input.insert("ContentType".into(), ct);
-                input.insert("MetadataDirective".into(), json!("REPLACE"));
+            if let Some(d) = &ctx.metadata_directive {
+                input.insert("MetadataDirective".into(), json!(d));
+            }
+            // v2's `--copy-props`: `default` and `metadata-directive` replace the properties of
+            // a copy given any of them, the others carried over from the source;
+            // `metadata-directive` and `none` do not copy the tags; `none` copies no property.
+            match ctx.copy_props.as_deref().unwrap_or("default") {
+                "none" => {
+                    input.insert("MetadataDirective".into(), json!("REPLACE"));
+                    input.insert("TaggingDirective".into(), json!("REPLACE"));
+                }
+                mode => {
+                    if COPY_PROPS.iter().any(|p| input.contains_key(*p)) {
+                        input.insert("MetadataDirective".into(), json!("REPLACE"));
+                        copy_source_props(ctx, s, &t.src, &mut input)?;
+                    }
+                    if mode == "metadata-directive" {
+                        input.insert("TaggingDirective".into(), json!("REPLACE"));
+                    }
+                }
             }
             ctx.call(s, "CopyObject", Value::Object(input))?;
             let _ = tx.send(Event::Bytes(t.size.unwrap_or(0)));
@@ -1869,6 +2150,36 @@ fn start_task(
             Ok(true)
         }
     }
+}
+
+/// The object properties a copy carries over (`SetMetadataDirectivePropsSubscriber`).
+const COPY_PROPS: [&str; 7] = [
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "ContentType",
+    "Expires",
+    "Metadata",
+];
+
+/// The source object's properties (HeadObject) for those of [`COPY_PROPS`] not in `input`.
+fn copy_source_props(
+    ctx: &Ctx,
+    s: &Session,
+    src: &str,
+    input: &mut Map<String, Value>,
+) -> Result<(), CliError> {
+    let (bucket, key) = split_s3(src);
+    let head = ctx.call(s, "HeadObject", json!({"Bucket": bucket, "Key": key}))?;
+    for p in COPY_PROPS {
+        if !input.contains_key(p)
+            && let Some(v) = head.get(p).filter(|v| !v.is_null())
+        {
+            input.insert(p.to_string(), v.clone());
+        }
+    }
+    Ok(())
 }
 
 fn upload_part(ctx: &Ctx, s: &Session, mp: &Multipart, n: u64) -> Result<Value, CliError> {

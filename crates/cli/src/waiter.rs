@@ -181,9 +181,7 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 fn search(expr: &str, v: &Value) -> Option<Value> {
-    let e = jmespath::compile(expr).ok()?;
-    let r = e.search(v.clone()).ok()?;
-    serde_json::to_value(&*r).ok()
+    crate::invoke::jmes_search(expr, v)
 }
 
 /// Whether acceptor `a` matches `o` (botocore's matcher functions).

@@ -1,12 +1,16 @@
 //! kagi-cli integration tests: one binary, one module per area.
 
 mod cache_interop;
+mod cbor;
 mod common;
 mod console;
+mod eks;
 mod formats;
 mod inprocess;
+mod logs_tail;
 mod moto;
 mod official;
+mod paginators;
 mod policy_generate;
 mod profile_parser;
 mod pty;
