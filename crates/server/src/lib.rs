@@ -133,6 +133,10 @@ pub struct ServerConfig {
     /// The event history (`--no-trail`, `--trail-retention-days`, `--trail-max-events`,
     /// `--audit-log`).
     pub trail: trail::TrailConfig,
+    /// How long an sso-oidc device code waits for approval (StartDeviceAuthorization's
+    /// `expiresIn`): AWS's 600 s unless `KAGI_SSO_DEVICE_CODE_SECONDS` says otherwise (tests
+    /// of expiry shorten it).
+    pub sso_device_code_secs: i64,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -163,6 +167,7 @@ impl std::fmt::Debug for ServerConfig {
                 &self.root_secret_access_key.as_ref().map(|_| "<redacted>"),
             )
             .field("limits", &self.limits)
+            .field("sso_device_code_secs", &self.sso_device_code_secs)
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +190,7 @@ impl ServerConfig {
             root_secret_access_key: None,
             limits: edge::Limits::default(),
             trail: trail::TrailConfig::default(),
+            sso_device_code_secs: sso::oidc::DEVICE_SECS,
         }
     }
 }
@@ -351,6 +357,7 @@ pub fn build(config: &ServerConfig) -> Result<Built> {
         console_state,
         public_url: config.public_url.clone(),
         trail: trail::Recorder::new(kv.clone(), config.trail.clone()),
+        sso_device_code_secs: config.sso_device_code_secs,
     });
     host.set_state(&state);
     // Every account's AWS managed policies follow this version's documents; stores from before
@@ -625,7 +632,8 @@ with SigV4 and authorising it with IAM policies.
 
 Environment: KAGI_ACCOUNT_ID, KAGI_ROOT_ACCESS_KEY_ID, KAGI_ROOT_SECRET_ACCESS_KEY make the
 account deterministic; KAGI_ROOT_PASSWORD sets the root user's console password (otherwise one
-is generated on first start and written to DIR/root-password).";
+is generated on first start and written to DIR/root-password); KAGI_SSO_DEVICE_CODE_SECONDS
+(1 to 3600) shortens how long an IAM Identity Center device code waits for approval (600).";
 
 struct ServeArgs {
     config: ServerConfig,
@@ -766,6 +774,16 @@ fn parse_args(args: &[OsString]) -> Result<Option<ServeArgs>> {
         if let Some(v) = value.or_else(|| env(&var)) {
             *slot = seconds(&v).with_context(|| format!("{flag} ({var}): {v:?}"))?;
         }
+    }
+    // Not a flag: only tests of expiry (and the curious) shorten AWS's ten minutes.
+    if let Some(v) = env("KAGI_SSO_DEVICE_CODE_SECONDS") {
+        config.sso_device_code_secs = v
+            .parse()
+            .ok()
+            .filter(|n| (1..=3600).contains(n))
+            .with_context(|| {
+                format!("KAGI_SSO_DEVICE_CODE_SECONDS: {v:?} is not 1 to 3600 seconds")
+            })?;
     }
     config.account_id = env("KAGI_ACCOUNT_ID");
     config.root_access_key_id = env("KAGI_ROOT_ACCESS_KEY_ID");

@@ -2,9 +2,11 @@
 //! flow (RegisterClient, StartDeviceAuthorization, CreateToken polling until the user approves
 //! in the access portal's pages), the portal API (ListAccounts, ListAccountRoles,
 //! GetRoleCredentials, Logout), PKCE through `/authorize`, refresh tokens, and the role
-//! session's permissions. The identity store and the assignment are made through the
-//! administration API by kagi-testkit's `identity_center::seed` (shared with the CLI's tests);
-//! the script is compat/sso_signin_official.py.
+//! session's permissions; then the denials: an expired device code, an account assignment
+//! removed and a user deleted while they hold tokens. The identity store and the assignment
+//! are made through the administration API by kagi-testkit's `identity_center::seed` (shared
+//! with the CLI's tests); the scripts are compat/sso_signin_official.py and
+//! compat/sso_denials_official.py.
 
 mod common;
 use common::*;
@@ -24,5 +26,34 @@ fn device_flow_pkce_and_portal_with_botocore() {
         "sso_signin_official.py",
         &server,
         &[("KAGI_STORE_ID", seeded.identity_store_id.as_ref())],
+    );
+}
+
+/// Device codes last this long on the denials' server (`KAGI_SSO_DEVICE_CODE_SECONDS`), so
+/// that one expires within the test.
+const DEVICE_SECS: i64 = 3;
+
+#[test]
+fn expired_code_removed_assignment_and_deleted_user_with_botocore() {
+    let Some(venv) = compat_venv() else { return };
+    let server = start_configured(None, |c| c.sso_device_code_secs = DEVICE_SECS);
+    let seeded = kagi_testkit::identity_center::seed(
+        &format!("http://{}", server.addr),
+        ACCOUNT,
+        ROOT_AKID,
+        ROOT_SECRET,
+    );
+    let secs = DEVICE_SECS.to_string();
+    run_compat_script(
+        &venv,
+        "sso_denials_official.py",
+        &server,
+        &[
+            ("KAGI_STORE_ID", seeded.identity_store_id.as_ref()),
+            ("KAGI_INSTANCE_ARN", seeded.instance_arn.as_ref()),
+            ("KAGI_USER_ID", seeded.user_id.as_ref()),
+            ("KAGI_PS_ARN", seeded.permission_set_arn.as_ref()),
+            ("KAGI_DEVICE_SECS", secs.as_ref()),
+        ],
     );
 }

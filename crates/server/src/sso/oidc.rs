@@ -11,6 +11,8 @@ use crate::store::{GLOBAL, StoreExt, Table, TxExt};
 use serde_json::{Value, json};
 
 /// How long a device code or an authorization request may wait for approval (AWS: 600 s).
+/// A server may shorten it for device codes (`AppState::sso_device_code_secs`, set from
+/// `KAGI_SSO_DEVICE_CODE_SECONDS` at start).
 pub const DEVICE_SECS: i64 = 600;
 /// How long an authorization code is good for once issued.
 pub const CODE_SECS: i64 = 300;
@@ -191,12 +193,13 @@ pub fn start_device_authorization(
     })?;
     let device_code = tokens::random_token(48);
     let code = user_code();
+    let lifetime = state.sso_device_code_secs;
     let d = Device {
         client_id: c.id.clone(),
         user_code: code.clone(),
         instance_id: instance.id.clone(),
         interval: INTERVAL,
-        expires: now + DEVICE_SECS,
+        expires: now + lifetime,
         last_poll: 0,
         approved_by: None,
         scopes: c.scopes.clone(),
@@ -216,7 +219,7 @@ pub fn start_device_authorization(
         "userCode": code,
         "verificationUri": verify,
         "verificationUriComplete": format!("{verify}?user_code={code}"),
-        "expiresIn": DEVICE_SECS,
+        "expiresIn": lifetime,
         "interval": INTERVAL,
     }))
 }

@@ -26,11 +26,18 @@ fn forbidden() -> AwsError {
     AwsError::new(403, "ForbiddenException", "No access")
 }
 
-/// The grant and instance behind a bearer token.
+/// The grant and instance behind a bearer token. The token's user must still exist: deleting
+/// a user (identitystore DeleteUser) ends their tokens at once, as on AWS.
 pub fn session(state: &AppState, token: Option<&str>, now: i64) -> AwsResult<(Grant, Instance)> {
     let token = token.filter(|t| !t.is_empty()).ok_or_else(unauthorized)?;
     let g = tokens::access_grant(state, token, now)?.ok_or_else(unauthorized)?;
     let instance = super::oidc::instance_by_id(state, &g.instance_id)?.ok_or_else(unauthorized)?;
+    let alive = state.store(GLOBAL).view(|tx| {
+        identity_center::user(tx, &instance.identity_store_id, &g.user_id).map(|u| u.is_some())
+    })?;
+    if !alive {
+        return Err(unauthorized());
+    }
     Ok((g, instance))
 }
 

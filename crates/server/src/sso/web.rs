@@ -283,6 +283,11 @@ fn portal_session(
         return None;
     }
     let instance = oidc::instance_by_id(state, &s.instance_id).ok()??;
+    // A deleted user's session ends with the user.
+    state
+        .store(GLOBAL)
+        .view(|tx| identity_center::user(tx, &instance.identity_store_id, &s.user_id))
+        .ok()??;
     Some((s, instance))
 }
 

@@ -44,6 +44,8 @@ pub struct AppState {
     pub jwks: jwks::JwksCache,
     /// The event history's recorder ([`crate::trail`]).
     pub trail: crate::trail::Recorder,
+    /// How long an sso-oidc device code waits for approval (`ServerConfig::sso_device_code_secs`).
+    pub sso_device_code_secs: i64,
 }
 
 impl AppState {

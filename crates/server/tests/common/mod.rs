@@ -85,8 +85,17 @@ pub fn test_blob_store(dir: Option<&std::path::Path>) -> Option<(String, String)
 }
 
 pub fn start_with_dir(dir: Option<std::path::PathBuf>) -> kagi_server::RunningServer {
+    start_configured(dir, |_| {})
+}
+
+/// [`start_with_dir`], with `edit` changing the configuration (a setting `kagi serve` reads
+/// from its flags or environment) before the server starts.
+pub fn start_configured(
+    dir: Option<std::path::PathBuf>,
+    edit: impl FnOnce(&mut kagi_server::ServerConfig),
+) -> kagi_server::RunningServer {
     let blobs = test_blob_store(dir.as_deref());
-    kagi_server::start_background(kagi_server::ServerConfig {
+    let mut config = kagi_server::ServerConfig {
         blob_store: blobs.as_ref().map(|(url, _)| url.clone()),
         s3_endpoint: blobs.map(|(_, endpoint)| endpoint),
         s3_credentials: Some(("testing".into(), "testing".into())),
@@ -96,8 +105,9 @@ pub fn start_with_dir(dir: Option<std::path::PathBuf>) -> kagi_server::RunningSe
         root_access_key_id: Some(ROOT_AKID.into()),
         root_secret_access_key: Some(ROOT_SECRET.into()),
         ..kagi_server::ServerConfig::in_memory()
-    })
-    .expect("server starts")
+    };
+    edit(&mut config);
+    kagi_server::start_background(config).expect("server starts")
 }
 
 #[derive(Clone)]
