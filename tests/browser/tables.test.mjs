@@ -132,7 +132,16 @@ await feature("tables", async (t) => {
     // Selection and bulk delete: the button opens only with rows chosen; its modal dialog names
     // them and asks for "delete"; Cancel leaves everything as it was.
     await nav(page).getByRole("link", { name: "Users" }).click();
+    // The page's script disables the button until rows are chosen: wait until it has run.
+    await page.waitForURL(/\/console\/users$/);
+    await page.waitForLoadState("load");
     const open = page.getByRole("button", { name: "Delete selected users" });
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("button")].some(
+        (b) => b.textContent.trim() === "Delete selected users" && b.disabled),
+      null,
+      { timeout: 5000 },
+    ).catch(() => {});
     assert.equal(await open.isDisabled(), true);
     await page.getByLabel("Filter users").fill("user-11");
     await page.getByRole("checkbox", { name: "Select user-118" }).check();
