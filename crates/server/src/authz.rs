@@ -640,17 +640,24 @@ fn explanation(ev: &Evaluation<'_>, action: &str, resource: &str) -> serde_json:
         .iter()
         .map(|m| {
             let sp = m.span();
-            serde_json::json!({
+            let mut st = serde_json::json!({
                 "effect": m.effect.as_str(),
                 "policy": m.policy.meta.id,
-                "policyArn": m.policy.meta.arn,
                 "policyType": m.role.as_str(),
-                "sid": m.sid(),
                 "statementIndex": m.statement,
                 "line": sp.start.line,
                 "column": sp.start.column,
-                "level": m.level,
-            })
+            });
+            if let Some(arn) = &m.policy.meta.arn {
+                st["policyArn"] = serde_json::json!(arn);
+            }
+            if let Some(sid) = m.sid() {
+                st["sid"] = serde_json::json!(sid);
+            }
+            if let Some(level) = m.level {
+                st["level"] = serde_json::json!(level);
+            }
+            st
         })
         .collect();
     let mut v = serde_json::json!({

@@ -37,14 +37,16 @@ pub struct Stored(
     /* 7 userIdentity (JSON text) */ pub u32,
     /* 8 username */ pub Option<u32>,
     /* 9 access key id */ pub Option<u32>,
-    /* 10 requestParameters */ pub Option<Value>,
+    /* 10 requestParameters (JSON text, interned: a job repeats its calls) */
+    pub Option<u32>,
     /* 11 responseElements */ pub Option<Value>,
     /* 12 errorCode */ pub Option<u32>,
     /* 13 errorMessage */ pub Option<String>,
     /* 14 request id */ pub String,
     /* 15 read only */ pub bool,
     /* 16 resources (ARN, type) */ pub Vec<(u32, u32)>,
-    /* 17 explanation */ pub Option<Value>,
+    /* 17 explanation (JSON text, interned: the same decision explains many calls) */
+    pub Option<u32>,
 );
 
 #[derive(Serialize, Deserialize, Default, Debug)]
@@ -167,14 +169,17 @@ fn build(events: Vec<Event>) -> (SegmentDoc, Head) {
             ident,
             user,
             key,
-            e.request_parameters,
+            e.request_parameters
+                .as_ref()
+                .map(|v| strings.id(&v.to_string())),
             e.response_elements,
             e.error.as_ref().map(|(c, _)| strings.id(c)),
             e.error.map(|(_, m)| m),
             e.request_id,
             e.read_only,
             resources,
-            (!e.explanation.is_empty()).then_some(Value::Array(e.explanation)),
+            (!e.explanation.is_empty())
+                .then(|| strings.id(&Value::Array(e.explanation).to_string())),
         ));
     }
     let mut ix: Vec<(String, String)> = ix
@@ -401,9 +406,16 @@ impl Segment {
         v
     }
 
+    /// An interned JSON text, parsed.
+    fn json(&self, i: Option<u32>) -> Option<Value> {
+        i.and_then(|i| serde_json::from_str(self.str(i)).ok())
+    }
+
     /// The CloudTrail record of event `at`.
     pub fn record(&mut self, at: usize, account: &str) -> Value {
         let identity = self.identity(self.doc.e[at].7);
+        let params = self.json(self.doc.e[at].10);
+        let why = self.json(self.doc.e[at].17);
         let e = &self.doc.e[at];
         let s = |i: u32| self.str(i);
         record::render(
@@ -416,13 +428,13 @@ impl Segment {
                 region: s(e.4),
                 source_ip: s(e.5),
                 user_agent: s(e.6),
-                request_parameters: e.10.as_ref(),
+                request_parameters: params.as_ref(),
                 response_elements: e.11.as_ref(),
                 error: e.12.map(|c| (s(c), e.13.as_deref().unwrap_or(""))),
                 request_id: &e.14,
                 read_only: e.15,
                 resources: e.16.iter().map(|(a, t)| (s(*a), s(*t))).collect(),
-                explanation: e.17.as_ref(),
+                explanation: why.as_ref(),
             },
             &identity,
         )
