@@ -331,7 +331,13 @@ class Harness {
 
   /** A fresh browser (own cookies) with one page, watched by the harness. */
   async newPage(options = {}) {
-    const ctx = await this.browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    // Reduced motion: the console's 0.12 s colour transitions are off, so axe measures
+    // contrast at rest, never halfway through a hover or focus change (CI saw that once).
+    const ctx = await this.browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      reducedMotion: "reduce",
+      ...options,
+    });
     this.contexts.push(ctx);
     await guardContext(ctx, this.problems);
     const page = await ctx.newPage();
