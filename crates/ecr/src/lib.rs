@@ -71,10 +71,10 @@ pub struct Caller {
 
 /// See [`Caller::notes`]. Equal whatever they hold: they are not part of who calls.
 #[derive(Clone, Default)]
-pub struct Notes(Arc<std::sync::Mutex<Vec<serde_json::Value>>>);
+pub struct Notes(Arc<std::sync::Mutex<Vec<kagi_policy::Note>>>);
 
 impl Notes {
-    pub fn push(&self, v: serde_json::Value) {
+    pub fn push(&self, v: kagi_policy::Note) {
         if let Ok(mut n) = self.0.lock()
             && n.len() < 16
         {
@@ -83,11 +83,11 @@ impl Notes {
     }
 
     /// What the notes hold now, leaving them.
-    pub fn snapshot(&self) -> Vec<serde_json::Value> {
+    pub fn snapshot(&self) -> Vec<kagi_policy::Note> {
         self.0.lock().map(|n| n.clone()).unwrap_or_default()
     }
 
-    pub fn take(&self) -> Vec<serde_json::Value> {
+    pub fn take(&self) -> Vec<kagi_policy::Note> {
         self.0
             .lock()
             .map(|mut n| std::mem::take(&mut *n))

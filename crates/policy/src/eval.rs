@@ -449,7 +449,7 @@ impl Decision {
 }
 
 /// Why the decision came out as it did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// Allowed by an identity policy (within boundary and session policies).
     AllowedByIdentity,

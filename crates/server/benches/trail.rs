@@ -96,7 +96,7 @@ fn main() {
                 "AWS::ECR::Repository".into(),
             ));
         }
-        batch.push(e);
+        batch.push(kagi_server::trail::record::prepare(e));
         if batch.len() == 10_000 {
             kagi_server::trail::segment::write(
                 &kv,

@@ -614,7 +614,7 @@ pub fn decide(
         },
     );
     if crate::trail::notes::active() {
-        crate::trail::notes::push(explanation(&ev, action, resource));
+        crate::trail::notes::push(ev.note(action, resource));
     }
     if ev.is_allowed() {
         return Ok(Ok(()));
@@ -629,48 +629,6 @@ pub fn decide(
         });
     tracing::debug!(caller = %subject.info.arn, action, resource, why = %ev.explain(), "denied");
     Ok(Err(msg))
-}
-
-/// kagi's explanation of a decision for the event history (administrators only; callers keep
-/// AWS's AccessDenied wording): the decision, why, every statement that applied with where it
-/// is, and the context keys conditions needed but the request lacked.
-fn explanation(ev: &Evaluation<'_>, action: &str, resource: &str) -> serde_json::Value {
-    let statements: Vec<serde_json::Value> = ev
-        .matched
-        .iter()
-        .map(|m| {
-            let sp = m.span();
-            let mut st = serde_json::json!({
-                "effect": m.effect.as_str(),
-                "policy": m.policy.meta.id,
-                "policyType": m.role.as_str(),
-                "statementIndex": m.statement,
-                "line": sp.start.line,
-                "column": sp.start.column,
-            });
-            if let Some(arn) = &m.policy.meta.arn {
-                st["policyArn"] = serde_json::json!(arn);
-            }
-            if let Some(sid) = m.sid() {
-                st["sid"] = serde_json::json!(sid);
-            }
-            if let Some(level) = m.level {
-                st["level"] = serde_json::json!(level);
-            }
-            st
-        })
-        .collect();
-    let mut v = serde_json::json!({
-        "action": action,
-        "resource": resource,
-        "decision": ev.decision.as_str(),
-        "reason": ev.reason.describe(),
-        "statements": statements,
-    });
-    if !ev.missing_context_keys.is_empty() {
-        v["missingContextKeys"] = serde_json::json!(ev.missing_context_keys);
-    }
-    v
 }
 
 /// A service-linked role (path `/aws-service-role/`): SCPs do not apply to it.

@@ -186,25 +186,28 @@ pub fn query_call(
         "iam" => crate::iam::handle(ctx, op.name, input),
         _ => crate::sts::handle(ctx, op.name, input),
     };
-    if let Some(c) = call {
-        c.input = kept_input;
-        let source = if service_name == "sts" {
-            "sts.amazonaws.com"
-        } else {
-            "iam.amazonaws.com"
-        };
-        let read_only = crate::trail::event::is_read_only(source, op.name);
-        if crate::trail::event::keeps_response(source, op.name, read_only) {
-            c.output = result.as_ref().ok().cloned();
-        }
-    }
+    let Some(c) = call else {
+        return Ok(kagi_api::xml::encode_response(
+            service,
+            op,
+            &result?,
+            &ctx.request_id,
+        ));
+    };
+    c.input = kept_input;
     let output = result?;
-    Ok(kagi_api::xml::encode_response(
-        service,
-        op,
-        &output,
-        &ctx.request_id,
-    ))
+    let xml = kagi_api::xml::encode_response(service, op, &output, &ctx.request_id);
+    let source = if service_name == "sts" {
+        "sts.amazonaws.com"
+    } else {
+        "iam.amazonaws.com"
+    };
+    let read_only = crate::trail::event::is_read_only(source, op.name);
+    if crate::trail::event::keeps_response(source, op.name, read_only) {
+        // Moved, not copied: the answer is already encoded.
+        c.output = Some(output);
+    }
+    Ok(xml)
 }
 
 /// A JSON 1.1 operation of a service the server's own handlers answer (Organizations): decoded
@@ -253,21 +256,23 @@ pub fn record_console(
     input: Option<Value>,
     output: Option<Value>,
     error: Option<&AwsError>,
-    notes: Vec<Value>,
+    notes: Vec<kagi_policy::Note>,
 ) -> AwsResult<()> {
     if !state.trail.enabled() {
         return Ok(());
     }
-    let mut ev = crate::trail::Event::new(
-        crate::trail::now_ms(),
+    let mut ev = crate::trail::Event::of_call(
+        crate::trail::Identity::Caller(caller.clone()),
         &caller.account_id,
         &crate::trail::event::event_source(service),
         operation,
+        crate::trail::Origin {
+            region: "us-east-1",
+            source_ip,
+            user_agent: "AWS Internal",
+            request_id: &uuid::Uuid::new_v4().to_string(),
+        },
     );
-    ev.identity = crate::trail::Identity::Caller(caller.clone());
-    ev.source_ip = source_ip;
-    ev.user_agent = "AWS Internal".to_owned();
-    ev.request_id = uuid::Uuid::new_v4().to_string();
     ev.request_parameters = input;
     if crate::trail::event::keeps_response(&ev.source, &ev.name, ev.read_only) {
         ev.response_elements = output;

@@ -140,22 +140,23 @@ impl kagi_ecr::Host for ServerHost {
                 access_key_id: event.caller.access_key_id.clone(),
             },
         };
-        let mut ev = crate::trail::Event::new(
-            crate::trail::now_ms(),
+        let mut ev = crate::trail::Event::of_call(
+            identity,
             &event.caller.account_id,
             "ecr.amazonaws.com",
             &event.action,
+            crate::trail::Origin {
+                region: &event.region,
+                source_ip: event
+                    .source_ip
+                    .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1])),
+                user_agent: &event.user_agent,
+                request_id: &uuid::Uuid::new_v4().to_string(),
+            },
         );
         let mut params = event.parameters;
         params.insert("registryId".into(), event.registry_id.clone().into());
         params.insert("repositoryName".into(), event.repository.clone().into());
-        ev.identity = identity;
-        ev.region = event.region.clone();
-        if let Some(ip) = event.source_ip {
-            ev.source_ip = ip;
-        }
-        ev.user_agent = event.user_agent;
-        ev.request_id = uuid::Uuid::new_v4().to_string();
         ev.request_parameters = Some(serde_json::Value::Object(params));
         ev.error = event.error;
         ev.read_only = !event.write;
@@ -165,7 +166,7 @@ impl kagi_ecr::Host for ServerHost {
             .notes
             .snapshot()
             .into_iter()
-            .filter(|n| n["action"].as_str() == Some(action.as_str()))
+            .filter(|n| n.action == action)
             .collect();
         ev.resources = crate::trail::resources_of(&ev.explanation);
         if ev.resources.is_empty() {

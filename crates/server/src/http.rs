@@ -489,18 +489,18 @@ fn api_event(
     headers: &HeaderMap,
     request_id: &str,
 ) -> crate::trail::Event {
-    let mut ev = crate::trail::Event::new(
-        crate::trail::now_ms(),
+    crate::trail::Event::of_call(
+        crate::trail::Identity::Caller(authed.caller.clone()),
         &authed.caller.account_id,
         &crate::trail::event::event_source(service),
         action,
-    );
-    ev.identity = crate::trail::Identity::Caller(authed.caller.clone());
-    ev.region = authed.info.region.clone();
-    ev.source_ip = peer.ip();
-    ev.user_agent = user_agent(headers);
-    ev.request_id = request_id.to_owned();
-    ev
+        crate::trail::Origin {
+            region: &authed.info.region,
+            source_ip: peer.ip(),
+            user_agent: &user_agent(headers),
+            request_id,
+        },
+    )
 }
 
 /// Waits until a write's event is durable (nothing for reads). A write whose event cannot be

@@ -46,10 +46,37 @@ pub struct Event {
     /// `(ARN, type)`, e.g. `("arn:aws:ecr:…:repository/x", "AWS::ECR::Repository")`.
     pub resources: Vec<(String, String)>,
     /// kagi's explanations of the authorisation decisions ([`notes`]).
-    pub explanation: Vec<Value>,
+    pub explanation: Vec<kagi_policy::Note>,
+}
+
+/// Where a call came from: its region, address, client and request id.
+pub struct Origin<'a> {
+    pub region: &'a str,
+    pub source_ip: IpAddr,
+    pub user_agent: &'a str,
+    pub request_id: &'a str,
 }
 
 impl Event {
+    /// The event of a call `identity` makes now in `account`'s history (`source` as
+    /// [`event_source`] names it): every entry point (signed API calls, console calls,
+    /// registry requests) builds its events here.
+    pub fn of_call(
+        identity: Identity,
+        account: &str,
+        source: &str,
+        name: &str,
+        origin: Origin<'_>,
+    ) -> Event {
+        let mut ev = Event::new(now_ms(), account, source, name);
+        ev.identity = identity;
+        ev.region = origin.region.to_owned();
+        ev.source_ip = origin.source_ip;
+        ev.user_agent = origin.user_agent.to_owned();
+        ev.request_id = origin.request_id.to_owned();
+        ev
+    }
+
     /// An event at `time_ms` with a fresh time-ordered id; the rest as the caller fills it.
     pub fn new(time_ms: i64, account: &str, source: &str, name: &str) -> Event {
         Event {

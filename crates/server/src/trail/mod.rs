@@ -24,6 +24,6 @@ pub mod record;
 pub mod recorder;
 pub mod segment;
 
-pub use event::{Event, Identity, SPAN_MS, event_id, now_ms, time_of_id};
+pub use event::{Event, Identity, Origin, SPAN_MS, event_id, now_ms, time_of_id};
 pub use record::resources_of;
 pub use recorder::{Durable, Recorder, TrailConfig};

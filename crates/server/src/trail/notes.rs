@@ -3,16 +3,16 @@
 //! thread), [`crate::authz::decide`] adds to it when one is open ([`active`], [`push`]).
 //! Nothing is built when no collection is open (recording off, or a caller that keeps none).
 
-use serde_json::Value;
+use kagi_policy::Note;
 use std::cell::RefCell;
 
 thread_local! {
-    static NOTES: RefCell<Option<Vec<Value>>> = const { RefCell::new(None) };
+    static NOTES: RefCell<Option<Vec<Note>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with a collection open; returns its result and what was collected. Nested calls
 /// collect into the outer collection too (the inner one sees only its own decisions).
-pub fn collect<R>(f: impl FnOnce() -> R) -> (R, Vec<Value>) {
+pub fn collect<R>(f: impl FnOnce() -> R) -> (R, Vec<Note>) {
     let outer = NOTES.with(|n| n.borrow_mut().replace(Vec::new()));
     let r = f();
     let mine = NOTES
@@ -33,7 +33,7 @@ pub fn active() -> bool {
     NOTES.with(|n| n.borrow().is_some())
 }
 
-pub fn push(note: Value) {
+pub fn push(note: Note) {
     NOTES.with(|n| {
         if let Some(v) = n.borrow_mut().as_mut() {
             // A request makes a handful of decisions; a bound keeps a pathological one small.

@@ -109,20 +109,108 @@ fn hide(
 
 /// A request's or response's members as CloudTrail records them: member names with a lower
 /// case first letter, secrets replaced by [`HIDDEN`], long strings cut; `None` when empty.
+/// (The parsed form of [`part_text`], for tests and readers.)
 pub fn parameters(v: &Value) -> Option<Value> {
-    let out = convert(v);
-    match &out {
-        Value::Object(m) if m.is_empty() => None,
-        Value::Null => None,
-        _ => {
-            let size = serde_json::to_vec(&out).map(|b| b.len()).unwrap_or(0);
-            if size > PART_LIMIT {
-                Some(cut(&out))
-            } else {
-                Some(out)
+    part_text(v).and_then(|t| serde_json::from_str(&t).ok())
+}
+
+/// [`parameters`] as JSON text, written in one pass over `v` (no converted copy of it: this
+/// runs for every recorded call).
+pub fn part_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => return None,
+        Value::Object(m) if m.is_empty() => return None,
+        _ => {}
+    }
+    let mut out = String::with_capacity(256);
+    write_part(v, &mut out);
+    if out.len() > PART_LIMIT {
+        return Some(cut(&convert(v)).to_string());
+    }
+    Some(out)
+}
+
+fn is_secret_member(name: &str) -> bool {
+    SECRET_MEMBERS.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+fn write_part(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            out.push('{');
+            for (i, (k, val)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_member_name(k, out);
+                out.push(':');
+                if is_secret_member(k) {
+                    write_json_str(HIDDEN, out);
+                } else {
+                    write_part(val, out);
+                }
             }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_part(item, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_json_str(s, out),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.push_str("null"),
+        Value::Number(n) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{n}");
         }
     }
+}
+
+/// A member name with its first letter in lower case, as a JSON string.
+fn write_member_name(k: &str, out: &mut String) {
+    match k.chars().next() {
+        Some(f) if f.is_ascii_uppercase() => {
+            let mut name = String::with_capacity(k.len());
+            name.push(f.to_ascii_lowercase());
+            name.push_str(&k[1..]);
+            write_json_str(&name, out);
+        }
+        Some(f) if !f.is_ascii() => write_json_str(&lower_first(k), out),
+        _ => write_json_str(k, out),
+    }
+}
+
+/// `s` as a JSON string literal.
+fn write_json_str(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            use std::fmt::Write as _;
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 fn convert(v: &Value) -> Value {
@@ -131,7 +219,7 @@ fn convert(v: &Value) -> Value {
             let mut out = Map::new();
             for (k, val) in m {
                 let name = lower_first(k);
-                if SECRET_MEMBERS.contains(&k.to_ascii_lowercase().as_str()) {
+                if is_secret_member(k) {
                     out.insert(name, Value::String(HIDDEN.to_owned()));
                 } else {
                     out.insert(name, convert(val));
@@ -374,10 +462,46 @@ pub struct StoredParts<'a> {
     pub explanation: Option<&'a Value>,
 }
 
+/// An event ready to store: its request and response parts as CloudTrail's JSON text,
+/// secrets hidden ([`hide_sensitive`], [`part_text`]); done on the recorder's thread.
+pub struct Prepared {
+    pub event: Event,
+    pub params: Option<String>,
+    pub response: Option<String>,
+}
+
+pub fn prepare(mut e: Event) -> Prepared {
+    let params = e.request_parameters.take().and_then(|mut v| {
+        hide_sensitive(&e.source, &e.name, false, &mut v);
+        part_text(&v)
+    });
+    let response = e.response_elements.take().and_then(|mut v| {
+        hide_sensitive(&e.source, &e.name, true, &mut v);
+        part_text(&v)
+    });
+    Prepared {
+        event: e,
+        params,
+        response,
+    }
+}
+
 /// The record of an event not yet stored (the audit log).
-pub fn render_event(e: &Event) -> Value {
+pub fn render_event(p: &Prepared) -> Value {
+    let e = &p.event;
+    let parse = |t: &Option<String>| -> Option<Value> {
+        t.as_deref().and_then(|t| serde_json::from_str(t).ok())
+    };
+    let (params, response) = (parse(&p.params), parse(&p.response));
     let ip = e.source_ip.to_string();
-    let why = (!e.explanation.is_empty()).then(|| Value::Array(e.explanation.clone()));
+    let why = (!e.explanation.is_empty()).then(|| {
+        Value::Array(
+            e.explanation
+                .iter()
+                .map(kagi_policy::Note::to_json)
+                .collect(),
+        )
+    });
     render(
         &StoredParts {
             time_ms: e.time_ms,
@@ -388,8 +512,8 @@ pub fn render_event(e: &Event) -> Value {
             region: &e.region,
             source_ip: &ip,
             user_agent: &e.user_agent,
-            request_parameters: e.request_parameters.as_ref(),
-            response_elements: e.response_elements.as_ref(),
+            request_parameters: params.as_ref(),
+            response_elements: response.as_ref(),
             error: e.error.as_ref().map(|(c, m)| (c.as_str(), m.as_str())),
             request_id: &e.request_id,
             read_only: e.read_only,
@@ -438,12 +562,10 @@ pub fn resource_type(arn: &str) -> Option<&'static str> {
 
 /// The resources a request's decisions were about (`resources` of its record): each ARN
 /// once, with its CloudTrail type; `*` and ARNs of unknown types are left out.
-pub fn resources_of(notes: &[Value]) -> Vec<(String, String)> {
+pub fn resources_of(notes: &[kagi_policy::Note]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for n in notes {
-        let Some(arn) = n["resource"].as_str() else {
-            continue;
-        };
+        let arn = n.resource.as_str();
         if let Some(ty) = resource_type(arn)
             && !out.iter().any(|(a, _)| a == arn)
         {
@@ -501,6 +623,38 @@ mod tests {
             }
         }
         assert!(checked > 40, "{checked} sensitive members checked");
+    }
+
+    /// The one-pass writer gives what converting the value would: names with a lower case
+    /// first letter, secrets hidden, every string escaped (quotes, backslashes, controls,
+    /// non-ASCII), numbers and nesting kept.
+    #[test]
+    fn part_text_is_the_converted_value_as_json() {
+        let v = json!({
+            "RoleArn": "arn:aws:iam::123456789012:role/a\"b\\c",
+            "Ünïcode": "naïve \u{1f511} \n\t\r\u{1}\u{1f}",
+            "lower": [1, -2.5, 1e300, true, false, null, {"Password": "p", "Deep": [{"SessionToken": "t"}]}],
+            "Empty": {},
+            "": "",
+        });
+        let text = part_text(&v).unwrap();
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, convert(&v));
+        assert_eq!(parsed["lower"][6]["password"], HIDDEN);
+        assert_eq!(parsed["lower"][6]["deep"][0]["sessionToken"], HIDDEN);
+        assert_eq!(parsed["roleArn"], "arn:aws:iam::123456789012:role/a\"b\\c");
+        assert!(parsed.get("ünïcode").is_some());
+        assert_eq!(part_text(&json!({})), None);
+        assert_eq!(part_text(&Value::Null), None);
+        // Beyond the limit long strings are cut.
+        let big = json!({"PolicyDocument": "x".repeat(PART_LIMIT + 1)});
+        let cut: Value = serde_json::from_str(&part_text(&big).unwrap()).unwrap();
+        assert!(
+            cut["policyDocument"]
+                .as_str()
+                .unwrap()
+                .contains("characters omitted")
+        );
     }
 
     #[test]

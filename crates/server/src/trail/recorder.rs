@@ -215,21 +215,13 @@ impl Inner {
     fn write(&self, batch: Vec<(Event, Option<Ack>)>) {
         let mut events = Vec::with_capacity(batch.len());
         let mut acks = Vec::new();
-        for (mut e, ack) in batch {
+        for (e, ack) in batch {
             if let Some(a) = ack {
                 acks.push(a);
             }
             if !e.id.is_empty() {
                 // CloudTrail's member names, secrets hidden: done here, off the request's path.
-                e.request_parameters = e.request_parameters.take().and_then(|mut v| {
-                    record::hide_sensitive(&e.source, &e.name, false, &mut v);
-                    record::parameters(&v)
-                });
-                e.response_elements = e.response_elements.take().and_then(|mut v| {
-                    record::hide_sensitive(&e.source, &e.name, true, &mut v);
-                    record::parameters(&v)
-                });
-                events.push(e);
+                events.push(record::prepare(e));
             }
         }
         let durable = !acks.is_empty();
@@ -267,7 +259,7 @@ impl Inner {
     }
 }
 
-fn append_audit_log(path: &std::path::Path, events: &[Event]) -> anyhow::Result<()> {
+fn append_audit_log(path: &std::path::Path, events: &[record::Prepared]) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     if events.is_empty() {

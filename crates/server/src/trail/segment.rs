@@ -4,8 +4,8 @@
 //! `Table::TrailSegments`, `TrailHeads`, `TrailIndex`). A batch of a busy second is a handful
 //! of rows, not one per event: recording stays off the hot path's bill.
 
-use super::event::{Event, SPAN_MS};
-use super::record::{self, StoredParts};
+use super::event::SPAN_MS;
+use super::record::{self, Prepared, StoredParts};
 use crate::store::{Durability, GLOBAL, Kv, RawTx, Table};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -39,7 +39,7 @@ pub struct Stored(
     /* 9 access key id */ pub Option<u32>,
     /* 10 requestParameters (JSON text, interned: a job repeats its calls) */
     pub Option<u32>,
-    /* 11 responseElements */ pub Option<Value>,
+    /* 11 responseElements (JSON as is) */ pub Option<Box<serde_json::value::RawValue>>,
     /* 12 errorCode */ pub Option<u32>,
     /* 13 errorMessage */ pub Option<String>,
     /* 14 request id */ pub String,
@@ -114,15 +114,19 @@ impl Interner {
 const SEGMENT_EVENTS: usize = 500;
 
 /// Builds one segment of `events` (same account, within [`SPAN_MS`]), taking their parts.
-fn build(events: Vec<Event>) -> (SegmentDoc, Head) {
+fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
     let mut strings = Interner::default();
     let mut identities: HashMap<String, u32> = HashMap::new();
+    // Each distinct explanation rendered once per segment (a job repeats its decisions).
+    let mut explained: HashMap<Vec<kagi_policy::Note>, u32> = HashMap::new();
+    let mut addresses: HashMap<std::net::IpAddr, u32> = HashMap::new();
     // (attribute, interned value): each once per segment, no allocation per event.
     let mut ix: std::collections::HashSet<(u8, u32)> = std::collections::HashSet::new();
     let n = events.len();
     let mut out = Vec::with_capacity(n);
     let (mut min, mut max) = (i64::MAX, i64::MIN);
-    for e in events {
+    for p in events {
+        let e = p.event;
         min = min.min(e.time_ms);
         max = max.max(e.time_ms);
         // The rendered identity, once per access key per segment.
@@ -164,22 +168,36 @@ fn build(events: Vec<Event>) -> (SegmentDoc, Head) {
             name,
             source,
             strings.id(&e.region),
-            strings.id(&e.source_ip.to_string()),
+            *addresses
+                .entry(e.source_ip)
+                .or_insert_with(|| strings.id(&e.source_ip.to_string())),
             strings.id(&e.user_agent),
             ident,
             user,
             key,
-            e.request_parameters
-                .as_ref()
-                .map(|v| strings.id(&v.to_string())),
-            e.response_elements,
+            p.params.as_deref().map(|t| strings.id(t)),
+            p.response
+                .and_then(|t| serde_json::value::RawValue::from_string(t).ok()),
             e.error.as_ref().map(|(c, _)| strings.id(c)),
             e.error.map(|(_, m)| m),
             e.request_id,
             e.read_only,
             resources,
-            (!e.explanation.is_empty())
-                .then(|| strings.id(&Value::Array(e.explanation).to_string())),
+            (!e.explanation.is_empty()).then(|| match explained.get(&e.explanation) {
+                Some(i) => *i,
+                None => {
+                    let text = Value::Array(
+                        e.explanation
+                            .iter()
+                            .map(kagi_policy::Note::to_json)
+                            .collect(),
+                    )
+                    .to_string();
+                    let i = strings.id(&text);
+                    explained.insert(e.explanation, i);
+                    i
+                }
+            }),
         ));
     }
     let mut ix: Vec<(String, String)> = ix
@@ -213,16 +231,16 @@ pub fn write(
     kv: &Arc<dyn Kv>,
     node: &str,
     seq: &AtomicU64,
-    events: Vec<Event>,
+    events: Vec<Prepared>,
     durable: bool,
 ) -> anyhow::Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let mut groups: HashMap<(String, i64), Vec<Vec<Event>>> = HashMap::new();
+    let mut groups: HashMap<(String, i64), Vec<Vec<Prepared>>> = HashMap::new();
     for e in events {
         let chunks = groups
-            .entry((e.account.clone(), e.time_ms.div_euclid(SPAN_MS)))
+            .entry((e.event.account.clone(), e.event.time_ms.div_euclid(SPAN_MS)))
             .or_default();
         match chunks.last_mut() {
             Some(c) if c.len() < SEGMENT_EVENTS => c.push(e),
@@ -416,6 +434,10 @@ impl Segment {
         let identity = self.identity(self.doc.e[at].7);
         let params = self.json(self.doc.e[at].10);
         let why = self.json(self.doc.e[at].17);
+        let response: Option<Value> = self.doc.e[at]
+            .11
+            .as_ref()
+            .and_then(|r| serde_json::from_str(r.get()).ok());
         let e = &self.doc.e[at];
         let s = |i: u32| self.str(i);
         record::render(
@@ -429,7 +451,7 @@ impl Segment {
                 source_ip: s(e.5),
                 user_agent: s(e.6),
                 request_parameters: params.as_ref(),
-                response_elements: e.11.as_ref(),
+                response_elements: response.as_ref(),
                 error: e.12.map(|c| (s(c), e.13.as_deref().unwrap_or(""))),
                 request_id: &e.14,
                 read_only: e.15,
