@@ -488,7 +488,7 @@ impl P<'_> {
                     r#"<p>Users register authenticator apps in the <a href="{portal}">AWS access portal</a> (MFA devices). When you delete a user's last device, what their next sign-in asks depends on the <a href="/console/sso/settings">MFA settings</a>.</p>{}"#,
                     data_table(
                         "MFA devices",
-                        "mfa-devices",
+                        "devices",
                         &["Device name", "Type", "Registered", "Last used", "Actions"],
                         &rows,
                         list.len(),
