@@ -6,7 +6,8 @@ code approval waits for the whole sign-in, context-aware MFA remembers the brows
 always-on asks every time; the administrator lists and deletes her device through kagi's
 extension (signed like the official clients sign; a role session without the sso-directory
 actions is refused), and the settings "allow", "require registration at sign in", "block" and
-"never" decide what a sign-in without a device does; five wrong codes lock the user out.
+"never" decide what a sign-in without a device does, "users manage their devices" what the
+portal offers; five wrong codes lock the user out.
 
 Run by crates/server/tests/sso_signin.rs. Environment:
   KAGI_ENDPOINT   http://127.0.0.1:PORT;  KAGI_ACCOUNT  the account alice is assigned in
@@ -366,10 +367,21 @@ if s != 401 or "Incorrect username or password" not in body:
     fail(f"a wrong password under block: {s}")
 step("block: without a device alice cannot sign in (a wrong password still reads as one)")
 
-# --- lockout: five wrong codes ---
-settings(NoMfaSignInBehavior="ALLOWED")
+# --- only the administrator manages devices ---
+settings(NoMfaSignInBehavior="ALLOWED", UsersCanManageMfaDevices=False)
 h_ = Browser()
 h_.sign_in()
+s, h, body = h_.request("/start/mfa")
+if "Your administrator manages MFA devices." not in body or 'action="/start/mfa/register"' in body:
+    fail(f"users may not manage devices, yet the page offers it: {body[:400]}")
+s, h, home = h_.request("/start/")
+s, h, _ = h_.request("/start/mfa/register", {"csrf": h_.csrf(home)})
+if s != 403:
+    fail(f"a registration when users may not manage devices: {s}")
+settings(UsersCanManageMfaDevices=True)
+step("UsersCanManageMfaDevices false: the portal lists devices but offers no registration (refused when posted)")
+
+# --- lockout: five wrong codes ---
 s, h, body = h_.request("/start/mfa")
 s, h, body = h_.request("/start/mfa/register", {"csrf": h_.csrf(body)})
 app3 = App(secret_of(body))
