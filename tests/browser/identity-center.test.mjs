@@ -174,7 +174,7 @@ await feature("identity-center", async (t) => {
     await root.getByRole("link", { name: USER, exact: true }).click();
     await root.getByRole("tab", { name: "MFA devices", exact: true }).click();
     await root.getByRole("row", { name: /phone.*Authenticator app/ }).waitFor();
-  }, { docs: "identity-center-mfa-settings" });
+  }, { docs: "identity-center-user-mfa" });
 
   t.page = portal;
   await t.step("portal-sign-in-with-mfa", async () => {

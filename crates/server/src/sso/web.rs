@@ -399,6 +399,7 @@ fn pages(
         ("/signout", true, Some((s, _))) => {
             if let Some(c) = cookie_of(&parts.headers) {
                 let _ = tokens::delete(state, "portal", &tokens::hash(&c));
+                let _ = tokens::delete(state, "mfareg", &tokens::hash(&c));
             }
             let _ = s;
             Ok(kagi_console::secure(kagi_console::redirect(
