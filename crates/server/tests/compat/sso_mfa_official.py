@@ -287,6 +287,36 @@ portal = boto3.client("sso", endpoint_url=E, region_name="us-east-1")
 creds = portal.get_role_credentials(accessToken=tok["accessToken"], accountId=ACCT, roleName="EcrReader")["roleCredentials"]
 step("device code: the approval is refused until the MFA code is in, then CreateToken gives a token")
 
+# --- PKCE, access keys and the console link wait for it too ---
+redirect = "http://127.0.0.1:54321/oauth/callback"
+preg = oidc.register_client(clientName="botocore-mfa-pkce", clientType="public", scopes=["sso:account:access"],
+                            grantTypes=["authorization_code", "refresh_token"], redirectUris=[redirect],
+                            issuerUrl=f"{E}/start/{STORE}")
+q = urllib.parse.urlencode({"response_type": "code", "client_id": preg["clientId"], "redirect_uri": redirect,
+                            "state": "st", "code_challenge_method": "S256", "scopes": "sso:account:access",
+                            "code_challenge": base64.urlsafe_b64encode(hashlib.sha256(b"v" * 64).digest()).rstrip(b"=").decode()})
+k = Browser()
+s, h, _ = k.request(f"/authorize?{q}")
+approve_path = h.get("location", "")
+s, h, body = k.sign_in(next_path=approve_path)
+if not asks_for_code(s, body):
+    fail(f"PKCE sign-in: {s}")
+req_id = urllib.parse.parse_qs(urllib.parse.urlparse(approve_path).query)["request"][0]
+for path, form in (("/start/authorize", {"request": req_id, "decision": "allow"}),
+                   ("/start/credentials", {"account": ACCT, "role": "EcrReader"}),
+                   ("/start/console", {"account": ACCT, "role": "EcrReader"})):
+    s, h, _ = k.request(path, {**form, "csrf": k.csrf(body)})
+    if s != 403 or h.get("location"):
+        fail(f"{path} before the MFA code: {s} {h}")
+s, h, _ = k.code(body, app.code())
+if s != 303 or h.get("location") != approve_path:
+    fail(f"after the code the browser does not return to the PKCE approval: {s} {h}")
+s, h, body = k.request(approve_path)
+s, h, _ = k.request("/start/authorize", {"request": req_id, "decision": "allow", "csrf": k.csrf(body)})
+if s != 303 or not h.get("location", "").startswith(redirect + "?code="):
+    fail(f"PKCE approval after MFA: {s} {h}")
+step("PKCE approval, access keys and the console link are refused before the MFA code; after it the approval redirects with a code")
+
 # --- only an authorised principal manages MFA ---
 role = (creds["accessKeyId"], creds["secretAccessKey"], creds["sessionToken"])
 st, out = ext("ListMfaDevicesForUser", {"IdentityStoreId": STORE, "UserId": ALICE}, role)
