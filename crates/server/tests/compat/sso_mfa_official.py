@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """IAM Identity Center MFA with botocore and the access portal's forms (driven over HTTP as a
 browser would): alice registers an authenticator app in the portal, signs in with password +
-code (a wrong code and a replayed code refused, no portal session before the code), a device
-code approval waits for the whole sign-in, context-aware MFA remembers the browser while
+code (a wrong code and a replayed code refused, no portal session before the code), device-code
+and PKCE approvals, access keys and the console link wait for the whole sign-in, context-aware
+MFA remembers the browser while
 always-on asks every time; the administrator lists and deletes her device through kagi's
 extension (signed like the official clients sign; a role session without the sso-directory
 actions is refused), and the settings "allow", "require registration at sign in", "block" and
