@@ -7,10 +7,26 @@
 //   ic-alice's page: set the portal password (the confirmation must match).
 //   A fresh browser: the AWS access portal (/start): ic-alice signs in and sees this account
 //     with the permission set ReadIam.
+//   MFA: ic-alice registers an authenticator app on the portal's "MFA devices" page (the QR
+//     code, decoded here, and the secret; one code computed here, RFC 6238); root sets "Every
+//     time they sign in" on the Settings page and sees the device on ic-alice's "MFA devices"
+//     tab; ic-alice signs out and in again: the password, then a wrong code is refused, the
+//     right one lands. Root deletes the device; the password alone signs in again.
 //   Delete confirm dialogs: the permission set's delete opens a modal dialog naming it, Cancel
 //     closes it, typing the name deletes it.
 
-import { account, assert, clickForPage, endpoint, feature, rootPage } from "./lib.mjs";
+import {
+  account,
+  assert,
+  base32Decode,
+  clickForPage,
+  endpoint,
+  feature,
+  qrText,
+  rootPage,
+  stepNow,
+  totp,
+} from "./lib.mjs";
 
 const USER = "ic-alice";
 const GROUP = "Builders";
@@ -118,6 +134,78 @@ await feature("identity-center", async (t) => {
     const row = portal.getByRole("row", { name: new RegExp(`${account}.*${PS}`) });
     await row.waitFor();
     await row.getByRole("button", { name: "Access keys" }).waitFor();
+  });
+
+  let seed;
+  let registeredAt;
+  await t.step("portal-mfa-registered", async () => {
+    await portal.getByRole("link", { name: "MFA devices" }).click();
+    await portal.getByText("You have no MFA devices registered.").waitFor();
+    await portal.getByRole("button", { name: "Register device" }).click();
+    await portal.getByRole("heading", { name: "Register an MFA device" }).waitFor();
+    await portal.getByText("Show secret key").click();
+    const secret = (await portal.locator("details", { hasText: "Show secret key" }).locator("code").innerText()).trim();
+    assert.match(secret, /^[A-Z2-7]{32}$/, "a 160-bit seed in base32");
+    seed = base32Decode(secret);
+    const svg = await portal.getByRole("img", { name: "QR code for the authenticator app" }).evaluate((e) => e.outerHTML);
+    const uri = new URL(qrText(svg));
+    assert.equal(uri.protocol, "otpauth:");
+    assert.equal(uri.searchParams.get("secret"), secret);
+    assert.equal(uri.searchParams.get("issuer"), "kagi");
+    assert.match(decodeURIComponent(uri.pathname), new RegExp(`^/kagi:${USER}@d-[0-9a-f]{10}$`));
+    await portal.getByLabel("Device name").fill("phone");
+    registeredAt = stepNow();
+    await portal.getByLabel("Authenticator code").fill(totp(seed, registeredAt));
+    await portal.getByRole("button", { name: "Assign MFA" }).click();
+    await portal.getByText("MFA device registered.").waitFor();
+    await portal.getByRole("row", { name: /phone.*Authenticator app/ }).waitFor();
+  }, { docs: "identity-center-portal-mfa" });
+
+  t.page = root;
+  await t.step("console-mfa-settings", async () => {
+    await side().getByRole("link", { name: "Settings" }).click();
+    await root.getByRole("heading", { name: "Settings", exact: true }).waitFor();
+    assert.ok(await root.getByLabel(/Only when their sign-in context changes/).isChecked(), "context-aware by default");
+    await root.getByLabel(/Every time they sign in/).check();
+    await clickForPage(root, root.getByRole("button", { name: "Save changes" }), "/console/sso/settings");
+    await root.getByText("MFA settings saved.").waitFor();
+    assert.ok(await root.getByLabel(/Every time they sign in/).isChecked());
+    await side().getByRole("link", { name: "Users" }).click();
+    await root.getByRole("link", { name: USER, exact: true }).click();
+    await root.getByRole("tab", { name: "MFA devices", exact: true }).click();
+    await root.getByRole("row", { name: /phone.*Authenticator app/ }).waitFor();
+  }, { docs: "identity-center-user-mfa" });
+
+  t.page = portal;
+  await t.step("portal-sign-in-with-mfa", async () => {
+    await portal.goto(`${endpoint}/start/`);
+    await portal.getByRole("button", { name: "Sign out" }).click();
+    await portal.getByLabel("Username").fill(USER);
+    await portal.getByLabel("Password").fill(PASSWORD);
+    await portal.getByRole("button", { name: "Sign in" }).click();
+    await portal.getByRole("heading", { name: "Multi-factor authentication" }).waitFor();
+    const right = totp(seed, Math.max(stepNow(), registeredAt + 1));
+    const wrong = ["000000", "123456", "999999"].find((c) => c !== right && c !== totp(seed, registeredAt));
+    await portal.getByLabel("MFA code").fill(wrong);
+    await portal.getByRole("button", { name: "Sign in" }).click();
+    await portal.getByText("The MFA code is incorrect. Try again.").waitFor();
+    await portal.getByLabel("MFA code").fill(right);
+    await portal.getByRole("button", { name: "Sign in" }).click();
+    await portal.getByText(`Signed in as ${USER}.`).waitFor();
+  });
+
+  t.page = root;
+  await t.step("console-mfa-device-deleted", async () => {
+    await root.getByRole("button", { name: "Delete MFA device phone" }).click();
+    await root.getByText(`MFA device deleted for ${USER}.`).waitFor();
+    await root.getByRole("tab", { name: "MFA devices", exact: true }).click();
+    await root.getByText("No MFA devices.").waitFor();
+    const again = await t.newPage();
+    await again.goto(`${endpoint}/start`);
+    await again.getByLabel("Username").fill(USER);
+    await again.getByLabel("Password").fill(PASSWORD);
+    await again.getByRole("button", { name: "Sign in" }).click();
+    await again.getByText(`Signed in as ${USER}.`).waitFor();
   });
 
   t.page = root;

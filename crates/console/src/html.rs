@@ -209,6 +209,13 @@ const SSO: Service = Service {
                     list_title: "Groups",
                     actions: &[("Create group", "#create-group")],
                 },
+                NavItem {
+                    prefix: &["sso", "settings"],
+                    label: "Settings",
+                    href: "/console/sso/settings",
+                    list_title: "Settings",
+                    actions: &[],
+                },
             ],
         ),
         (

@@ -76,7 +76,9 @@
 //!   none), the identity store's users and groups, permission sets, and AWS accounts with their
 //!   assignments and provisioning status — each an `identitystore` or `sso-admin` call through
 //!   [`Backend::invoke`]; a user's portal password is kagi's extension
-//!   (`kagi-identity-center` `SetPortalPassword`, authorised as `identitystore:UpdateUser`).
+//!   (`kagi-identity-center` `SetPortalPassword`, authorised as `identitystore:UpdateUser`),
+//!   and so are a user's MFA devices (`ListMfaDevicesForUser`, `DeleteMfaDeviceForUser`) and
+//!   the MFA settings (`Get`/`PutMfaDeviceManagementForDirectory`, `/console/sso/settings`).
 //! * **Deleting** asks for the name typed (`delete` for a list's selection); the console's
 //!   script opens those forms as modal `<dialog>`s naming what goes (without it, plain forms).
 //! * Pages run on tokio's blocking pool (`spawn_blocking`): backend calls are synchronous

@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The console's name for kagi's Identity Center extension (`KagiIdentityCenter.*`, no model):
-/// [`invoke`] with operation `SetPortalPassword` runs [`crate::sso::set_portal_password`].
+/// [`invoke`] runs its operations (`SetPortalPassword`, the MFA ones) through
+/// [`crate::sso::extension`].
 pub const KAGI_IDENTITY_CENTER: &str = "kagi-identity-center";
 
 /// Runs one IAM, STS, Organizations, Identity Store or SSO Admin operation as the principal
@@ -19,8 +20,8 @@ pub const KAGI_IDENTITY_CENTER: &str = "kagi-identity-center";
 /// check: kagi-api encodes the input to the query form (IAM, STS) or the JSON 1.1 body
 /// (Organizations, `identitystore`, `sso-admin`, through [`json_call`]) and decodes and
 /// validates it exactly as a wire request, the handler authorises with kagi-policy and runs.
-/// The one extension operation, [`KAGI_IDENTITY_CENTER`] `SetPortalPassword`, takes its JSON
-/// body as the signed call does. There is no other way in: this is what the console
+/// The extension's operations ([`KAGI_IDENTITY_CENTER`]) take their JSON body as the signed
+/// call does. There is no other way in: this is what the console
 /// ([`crate::console_host`]) calls.
 pub fn invoke(
     state: &AppState,
@@ -43,13 +44,14 @@ pub fn invoke(
         source_ip,
         request_id: uuid::Uuid::new_v4().to_string(),
     };
-    if service == KAGI_IDENTITY_CENTER && operation == "SetPortalPassword" {
-        // kagi's one extension (no model): the JSON body the CLI signs, through the same
-        // handler and authorisation (`identitystore:UpdateUser`) as the signed call.
+    if service == KAGI_IDENTITY_CENTER {
+        // kagi's extension (no model): the JSON body a signed call carries, through the same
+        // handler and authorisation (`identitystore:UpdateUser` for SetPortalPassword, the
+        // `sso-directory`/`sso` MFA actions) as the signed call.
         let body = serde_json::to_vec(input).unwrap_or_default();
         state.note_use(&caller.account_id, access_key_id, "sso", region, now);
         let (out, notes) =
-            crate::trail::notes::collect(|| crate::sso::set_portal_password(&ctx, &body));
+            crate::trail::notes::collect(|| crate::sso::extension(&ctx, operation, &body));
         // The password is hidden in the record like every password.
         record_console(
             state,

@@ -149,8 +149,8 @@ async fn aws_entry(
         if t.starts_with(ECR_TARGET_PREFIX) {
             return Some(("ecr", ECR_TARGET_PREFIX));
         }
-        if t == crate::sso::SET_PASSWORD_TARGET {
-            return Some(("kagi-identity-center", "KagiIdentityCenter."));
+        if t.starts_with(crate::sso::EXTENSION_PREFIX) {
+            return Some(("kagi-identity-center", crate::sso::EXTENSION_PREFIX));
         }
         JSON_SERVICES
             .iter()
@@ -309,7 +309,7 @@ async fn aws_entry(
             };
             let (out, notes) = crate::trail::notes::collect(|| {
                 if service_name == "kagi-identity-center" {
-                    crate::sso::set_portal_password(&ctx, &body).map(|v| v.to_string().into_bytes())
+                    crate::sso::extension(&ctx, &action, &body).map(|v| v.to_string().into_bytes())
                 } else {
                     crate::dispatch::json_call(
                         &ctx,

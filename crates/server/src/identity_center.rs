@@ -26,7 +26,66 @@ pub struct Instance {
     /// How long portal tokens last (seconds; AWS's default session is 8 hours).
     #[serde(default = "default_session")]
     pub session_secs: i64,
+    /// The MFA settings of the access portal's sign-in (absent in instances made before them:
+    /// the defaults).
+    #[serde(default)]
+    pub mfa: MfaSettings,
 }
+
+/// How the AWS access portal asks for MFA (the IAM Identity Center console's Settings →
+/// Authentication → Multi-factor authentication).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaSettings {
+    /// "Prompt users for MFA": [`MFA_CONTEXT_AWARE`] (only when the sign-in context changes,
+    /// AWS's default), [`MFA_ALWAYS_ON`] (every time they sign in) or [`MFA_DISABLED`] (never).
+    pub mode: String,
+    /// "If a user does not yet have a registered MFA device": [`NO_MFA_ALLOWED`] (allow them to
+    /// sign in), [`NO_MFA_REGISTER`] (require them to register one at sign in) or
+    /// [`NO_MFA_BLOCKED`] (block their sign-in). AWS's default, a one-time password e-mailed,
+    /// needs an e-mail kagi cannot send; kagi's default is to allow them.
+    pub no_device: String,
+    /// "Users can add and manage their own MFA devices" in the access portal.
+    pub users_manage: bool,
+}
+
+pub const MFA_CONTEXT_AWARE: &str = "CONTEXT_AWARE";
+pub const MFA_ALWAYS_ON: &str = "ALWAYS_ON";
+pub const MFA_DISABLED: &str = "DISABLED";
+pub const NO_MFA_ALLOWED: &str = "ALLOWED";
+pub const NO_MFA_REGISTER: &str = "REGISTRATION_REQUIRED";
+pub const NO_MFA_BLOCKED: &str = "BLOCKED";
+/// Authenticator apps a user may register (AWS allows eight MFA devices per user).
+pub const MAX_MFA_DEVICES: usize = 8;
+
+impl Default for MfaSettings {
+    fn default() -> Self {
+        MfaSettings {
+            mode: MFA_CONTEXT_AWARE.to_owned(),
+            no_device: NO_MFA_ALLOWED.to_owned(),
+            users_manage: true,
+        }
+    }
+}
+
+/// A user's authenticator app (RFC 6238 TOTP): the seed sealed with the data key (purpose
+/// [`MFA_SEED_PURPOSE`]), the last time step a code was accepted for (never accepted twice).
+/// No `Debug`: the row holds a (sealed) secret.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct MfaDevice {
+    /// `mfa-` + 16 hex.
+    pub id: String,
+    pub user_id: String,
+    /// The name the user gave it.
+    pub name: String,
+    pub seed_sealed: String,
+    pub registered: i64,
+    #[serde(default)]
+    pub last_step: u64,
+    #[serde(default)]
+    pub last_used: i64,
+}
+
+pub const MFA_SEED_PURPOSE: &str = "sso-mfa-seed";
 
 fn default_session() -> i64 {
     8 * 3600
@@ -205,6 +264,13 @@ pub mod keys {
     pub fn status(instance: &str, id: &str) -> String {
         format!("{instance}\0status\0{id}")
     }
+    /// A user's MFA device: `STORE\0mfa\0USER\0DEVICE`.
+    pub fn mfa_device(store: &str, user: &str, id: &str) -> String {
+        format!("{store}\0mfa\0{user}\0{id}")
+    }
+    pub fn mfa_devices(store: &str, user: &str) -> String {
+        format!("{store}\0mfa\0{user}\0")
+    }
 }
 
 /// The instance `account` owns, if any.
@@ -233,6 +299,17 @@ pub fn user_by_name(tx: &dyn Tx, store: &str, name: &str) -> anyhow::Result<Opti
         Some(id) => user(tx, store, &id),
         None => Ok(None),
     }
+}
+
+/// A user's MFA devices, oldest first.
+pub fn mfa_devices(tx: &dyn Tx, store: &str, user: &str) -> anyhow::Result<Vec<MfaDevice>> {
+    let mut v: Vec<MfaDevice> = tx
+        .scan_json::<MfaDevice>(Table::IdentityCenter, &keys::mfa_devices(store, user))?
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    v.sort_by(|a, b| (a.registered, &a.id).cmp(&(b.registered, &b.id)));
+    Ok(v)
 }
 
 pub fn permission_set(

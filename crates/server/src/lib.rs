@@ -31,7 +31,7 @@
 //! | [`crypto`] | AES-GCM sealing of secrets at rest and of session tokens |
 //! | [`files`] | files that hold secrets (0600 before the first byte) |
 //! | [`ids`] | AWS-style ids, ARNs, timestamps, name/path validation |
-//! | [`totp`] | RFC 6238 TOTP for virtual MFA devices |
+//! | [`totp`] | RFC 6238 TOTP for virtual MFA devices (IAM) and Identity Center users' authenticator apps ([`sso::mfa`]) |
 //! | [`error`] | [`error::AwsError`]: code, message, HTTP status |
 //!
 //! The modules form a DAG (checked by `tests/module_graph.rs`): handlers sit above `state`,

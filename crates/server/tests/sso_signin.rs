@@ -3,10 +3,11 @@
 //! in the access portal's pages), the portal API (ListAccounts, ListAccountRoles,
 //! GetRoleCredentials, Logout), PKCE through `/authorize`, refresh tokens, and the role
 //! session's permissions; then the denials: an expired device code, an account assignment
-//! removed and a user deleted while they hold tokens. The identity store and the assignment
-//! are made through the administration API by kagi-testkit's `identity_center::seed` (shared
-//! with the CLI's tests); the scripts are compat/sso_signin_official.py and
-//! compat/sso_denials_official.py.
+//! removed and a user deleted while they hold tokens; and MFA in the portal. The identity
+//! store and the assignment are made through the administration API by kagi-testkit's
+//! `identity_center::seed` (shared with the CLI's tests); the scripts are
+//! compat/sso_signin_official.py, compat/sso_denials_official.py and
+//! compat/sso_mfa_official.py.
 
 mod common;
 use common::*;
@@ -55,5 +56,28 @@ fn expired_code_removed_assignment_and_deleted_user_with_botocore() {
             ("KAGI_PS_ARN", seeded.permission_set_arn.as_ref()),
             ("KAGI_DEVICE_SECS", secs.as_ref()),
         ],
+    );
+}
+
+/// MFA in the access portal (compat/sso_mfa_official.py): alice registers an authenticator
+/// app, signs in with password + code (wrong and replayed codes refused), approvals wait for
+/// the whole sign-in; the administrator's extension lists and deletes devices and sets the
+/// instance's MFA settings (context-aware, always-on, never; allow, require registration,
+/// block); five wrong codes lock her out. With `KAGI_TEST_BACKEND=postgres`, on PostgreSQL.
+#[test]
+fn portal_mfa_with_botocore() {
+    let Some(venv) = compat_venv() else { return };
+    let server = start_with_dir(None);
+    let seeded = kagi_testkit::identity_center::seed(
+        &format!("http://{}", server.addr),
+        ACCOUNT,
+        ROOT_AKID,
+        ROOT_SECRET,
+    );
+    run_compat_script(
+        &venv,
+        "sso_mfa_official.py",
+        &server,
+        &[("KAGI_STORE_ID", seeded.identity_store_id.as_ref())],
     );
 }

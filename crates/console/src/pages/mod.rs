@@ -26,6 +26,7 @@ mod tags;
 
 use kit::{P, page_status};
 pub use kit::{access_key_csv, findings_html};
+pub use mfa::qr_svg;
 use signin::{mfa_form, signin, signin_form, signin_mfa};
 
 /// The policy editor's script (handwritten, served from `'self'`).
@@ -249,6 +250,9 @@ fn route(c: &Console, r: &Req) -> Response {
             p.sso_remove_membership(&format!("/console/sso/users/{}#groups", seg(u)))
         }
         (["sso", "users", u, "delete"], _, true) => p.sso_delete_user(u),
+        (["sso", "users", u, "mfa", "delete"], _, true) => p.sso_delete_mfa_device(u),
+        (["sso", "settings"], true, _) => p.sso_settings(),
+        (["sso", "settings"], _, true) => p.sso_save_settings(),
         (["sso", "groups"], true, _) => p.sso_groups(),
         (["sso", "groups"], _, true) => p.sso_create_group(),
         (["sso", "groups", g], true, _) => p.sso_group(g),

@@ -8,7 +8,10 @@
 //! account's principals reach an instance) decide; a refusal is shown in AWS's words. The
 //! portal password (AWS e-mails an invitation; kagi cannot) is kagi's extension
 //! `KagiIdentityCenter.SetPortalPassword`, the call `kagi sso set-password` signs, authorised
-//! as `identitystore:UpdateUser`.
+//! as `identitystore:UpdateUser`. A user's MFA devices (the "MFA devices" tab: list, delete)
+//! and the instance's MFA settings (`/console/sso/settings`) are the same extension's
+//! `ListMfaDevicesForUser`/`DeleteMfaDeviceForUser` (`sso-directory:…`) and
+//! `Get`/`PutMfaDeviceManagementForDirectory` (`sso:…`), the internal calls AWS's console makes.
 
 use super::kit::{P, items, txt};
 use crate::CallError;
@@ -405,6 +408,7 @@ impl P<'_> {
 <button type="submit">Set password</button></form>"#,
             portal = esc(&ic.portal()),
         );
+        let mfa_tab = self.sso_mfa_tab(&ic, &id, &base);
         let body = format!(
             "{facts}{tabs}{delete}",
             tabs = crate::html::tabs(
@@ -413,6 +417,7 @@ impl P<'_> {
                     ("groups", "Groups", &groups_tab),
                     ("accounts", "AWS accounts", &accounts_tab),
                     ("password", "Portal password", &password_tab),
+                    ("mfa", "MFA devices", &mfa_tab),
                 ],
             ),
             delete = self.delete_section("user", name, &format!("{base}/delete")),
@@ -451,6 +456,158 @@ impl P<'_> {
                 ),
             ),
             Err(e) => self.failed_back("Set password", &e, &back),
+        }
+    }
+
+    /// A user's "MFA devices" tab: the authenticator apps they registered in the AWS access
+    /// portal, each with Delete.
+    fn sso_mfa_tab(&self, ic: &Ic, id: &str, base: &str) -> String {
+        let csrf = self.csrf();
+        match self.call(
+            "kagi-identity-center",
+            "ListMfaDevicesForUser",
+            json!({"IdentityStoreId": ic.store, "UserId": id}),
+        ) {
+            Ok(v) => {
+                let list = items(&v, "MfaDevices");
+                let rows: String = list
+                    .iter()
+                    .map(|d| {
+                        let n = txt(&d["DeviceName"]);
+                        let used = txt(&d["LastUsedDate"]);
+                        format!(
+                            r#"<tr><td>{n}</td><td>Authenticator app</td><td>{r}</td><td>{u}</td><td><form method="post" action="{base}/mfa/delete" class="inline">{csrf}<input type="hidden" name="DeviceId" value="{id}"><button type="submit" aria-label="Delete MFA device {n}">Delete</button></form></td></tr>"#,
+                            n = esc(&n),
+                            r = esc(&txt(&d["RegisteredDate"])),
+                            u = if used.is_empty() { "Never".to_owned() } else { esc(&used) },
+                            id = esc(&txt(&d["DeviceId"])),
+                        )
+                    })
+                    .collect();
+                format!(
+                    r#"<p>Users register authenticator apps in the <a href="{portal}">AWS access portal</a> (MFA devices). When you delete a user's last device, what their next sign-in asks depends on the <a href="/console/sso/settings">MFA settings</a>.</p>{}"#,
+                    data_table(
+                        "MFA devices",
+                        "devices",
+                        &["Device name", "Type", "Registered", "Last used", "Actions"],
+                        &rows,
+                        list.len(),
+                        "<strong>No MFA devices.</strong> The user registers one in the AWS access portal.",
+                    ),
+                    portal = esc(&ic.portal()),
+                )
+            }
+            Err(e) => error_box(&e.code, &e.message),
+        }
+    }
+
+    pub(super) fn sso_delete_mfa_device(&self, name: &str) -> Response {
+        let back = format!("/console/sso/users/{}#mfa", seg(name));
+        let ic = match self.ic("Delete MFA device") {
+            Ok(ic) => ic,
+            Err(page) => return *page,
+        };
+        let out = self.sso_user_id(&ic, name).and_then(|id| {
+            self.call(
+                "kagi-identity-center",
+                "DeleteMfaDeviceForUser",
+                json!({"IdentityStoreId": ic.store, "UserId": id,
+                    "DeviceId": self.field("DeviceId")}),
+            )
+        });
+        match out {
+            Ok(_) => self.done(&back, format!("MFA device deleted for {name}.")),
+            Err(e) => self.failed_back("Delete MFA device", &e, &back),
+        }
+    }
+
+    /// `/console/sso/settings`: the Authentication settings' multi-factor authentication.
+    pub(super) fn sso_settings(&self) -> Response {
+        let title = "Settings";
+        let ic = match self.ic(title) {
+            Ok(ic) => ic,
+            Err(page) => return *page,
+        };
+        let v = match self.call(
+            "kagi-identity-center",
+            "GetMfaDeviceManagementForDirectory",
+            json!({"IdentityStoreId": ic.store}),
+        ) {
+            Ok(v) => v,
+            Err(e) => return self.failed(title, &e),
+        };
+        let radio = |name: &str, value: &str, label: &str, current: &str| {
+            format!(
+                r#"<label><input type="radio" name="{name}" value="{value}"{c}> {label}</label>"#,
+                c = if value == current { " checked" } else { "" },
+            )
+        };
+        let mode = txt(&v["MfaMode"]);
+        let none = txt(&v["NoMfaSignInBehavior"]);
+        let manage = v["UsersCanManageMfaDevices"].as_bool().unwrap_or(true);
+        let body = format!(
+            r#"<dl class="facts"><dt>Instance ARN</dt><dd><code>{arn}</code></dd><dt>Identity source</dt><dd>Identity Center directory</dd></dl>
+<h2>Multi-factor authentication</h2><p>Users of the Identity Center directory sign in to the <a href="{portal}">AWS access portal</a> with their password and, as set here, a code from an authenticator app they registered.</p>
+<form method="post" action="/console/sso/settings">{csrf}
+<fieldset><legend>Prompt users for MFA</legend>{m1}{m2}{m3}</fieldset>
+<fieldset><legend>If a user does not yet have a registered MFA device</legend>{n1}{n2}{n3}</fieldset>
+<fieldset><legend>Who can manage MFA devices</legend><label><input type="checkbox" name="UsersCanManageMfaDevices" value="true"{um}> Users can add and manage their own MFA devices</label></fieldset>
+<p>Users authenticate with authenticator apps (TOTP). AWS's default for a user without a device, a one-time password sent by e-mail, needs an e-mail kagi cannot send.</p>
+<button type="submit" class="primary">Save changes</button></form>"#,
+            arn = esc(&ic.arn),
+            portal = esc(&ic.portal()),
+            csrf = self.csrf(),
+            m1 = radio(
+                "MfaMode",
+                "CONTEXT_AWARE",
+                "Only when their sign-in context changes (context-aware)",
+                &mode
+            ),
+            m2 = radio(
+                "MfaMode",
+                "ALWAYS_ON",
+                "Every time they sign in (always-on)",
+                &mode
+            ),
+            m3 = radio("MfaMode", "DISABLED", "Never (disabled)", &mode),
+            n1 = radio(
+                "NoMfaSignInBehavior",
+                "REGISTRATION_REQUIRED",
+                "Require them to register an MFA device at sign in",
+                &none
+            ),
+            n2 = radio(
+                "NoMfaSignInBehavior",
+                "BLOCKED",
+                "Block their sign-in",
+                &none
+            ),
+            n3 = radio(
+                "NoMfaSignInBehavior",
+                "ALLOWED",
+                "Allow them to sign in",
+                &none
+            ),
+            um = if manage { " checked" } else { "" },
+        );
+        self.page(title, &body)
+    }
+
+    pub(super) fn sso_save_settings(&self) -> Response {
+        let back = "/console/sso/settings";
+        let ic = match self.ic("Settings") {
+            Ok(ic) => ic,
+            Err(page) => return *page,
+        };
+        match self.call(
+            "kagi-identity-center",
+            "PutMfaDeviceManagementForDirectory",
+            json!({"IdentityStoreId": ic.store, "MfaMode": self.field("MfaMode"),
+                "NoMfaSignInBehavior": self.field("NoMfaSignInBehavior"),
+                "UsersCanManageMfaDevices": self.field("UsersCanManageMfaDevices") == "true"}),
+        ) {
+            Ok(_) => self.done(back, "MFA settings saved."),
+            Err(e) => self.failed_back("Settings", &e, back),
         }
     }
 

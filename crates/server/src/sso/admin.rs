@@ -387,6 +387,7 @@ fn create_instance(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
             name: name.clone(),
             created: now,
             session_secs: 8 * 3600,
+            mfa: Default::default(),
         };
         tx.put_json(Table::IdentityCenter, &keys::instance(&inst.id), &inst)?;
         tx.put_json(Table::IdentityCenter, &keys::owner(&me), &inst.id)?;

@@ -505,6 +505,12 @@ fn delete_principal(ctx: &Ctx, i: &Value, inst: &Instance, kind: &str, id: &str)
             tx.delete(Table::IdentityCenter, &row)?;
             tx.delete(Table::IdentityCenter, &index)?;
             tx.delete(Table::IdentityCenter, &rev_key(&sid, id))?;
+            if kind == "USER" {
+                // The user's MFA devices go with the user.
+                for (k, _) in tx.scan(Table::IdentityCenter, &keys::mfa_devices(&sid, id))? {
+                    tx.delete(Table::IdentityCenter, &k)?;
+                }
+            }
             for (k, m) in
                 tx.scan_json::<Membership>(Table::IdentityCenter, &format!("{sid}\0membership\0"))?
             {

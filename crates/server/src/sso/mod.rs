@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod identitystore;
+pub mod mfa;
 pub mod oidc;
 pub mod portal;
 pub mod tokens;
@@ -22,15 +23,48 @@ use serde_json::{Value, json};
 /// set-password` calls it.
 pub const SET_PASSWORD_TARGET: &str = "KagiIdentityCenter.SetPortalPassword";
 
-/// Runs the extension (for the signed call and for the console's `invoke`); a denial
-/// takes the JSON services' spelling (`AccessDeniedException`).
-pub fn set_portal_password(ctx: &Ctx, body: &[u8]) -> AwsResult<Value> {
-    set_password(ctx, body).map_err(|mut e| {
+/// The prefix of every `X-Amz-Target` of kagi's Identity Center extension: besides
+/// `SetPortalPassword`, the MFA operations AWS's console reaches through its internal
+/// `sso-directory` and `sso` calls, authorised as those actions (resource `*`, as AWS
+/// documents them): `ListMfaDevicesForUser` and `DeleteMfaDeviceForUser`
+/// (`sso-directory:…`, body `{"IdentityStoreId", "UserId"[, "DeviceId"]}`),
+/// `GetMfaDeviceManagementForDirectory` and `PutMfaDeviceManagementForDirectory` (`sso:…`,
+/// body `{"IdentityStoreId"[, "MfaMode", "NoMfaSignInBehavior",
+/// "UsersCanManageMfaDevices"]}`). See [`mfa`].
+pub const EXTENSION_PREFIX: &str = "KagiIdentityCenter.";
+
+/// Runs one operation of the extension (for the signed call and for the console's
+/// `invoke`); a denial takes the JSON services' spelling (`AccessDeniedException`).
+pub fn extension(ctx: &Ctx, operation: &str, body: &[u8]) -> AwsResult<Value> {
+    let run = || -> AwsResult<Value> {
+        if operation == "SetPortalPassword" {
+            return set_password(ctx, body);
+        }
+        let i: Value = serde_json::from_slice(body)
+            .map_err(|e| AwsError::new(400, "SerializationException", e.to_string()))?;
+        match operation {
+            "ListMfaDevicesForUser" => mfa::list_devices_op(ctx, &i),
+            "DeleteMfaDeviceForUser" => mfa::delete_device_op(ctx, &i),
+            "GetMfaDeviceManagementForDirectory" => mfa::get_settings_op(ctx, &i),
+            "PutMfaDeviceManagementForDirectory" => mfa::put_settings_op(ctx, &i),
+            _ => Err(AwsError::new(
+                400,
+                "UnknownOperationException",
+                format!("KagiIdentityCenter has no operation {operation}."),
+            )),
+        }
+    };
+    run().map_err(|mut e| {
         if e.code == "AccessDenied" {
             e.code = "AccessDeniedException".into();
         }
         e
     })
+}
+
+/// [`extension`]'s `SetPortalPassword`.
+pub fn set_portal_password(ctx: &Ctx, body: &[u8]) -> AwsResult<Value> {
+    extension(ctx, "SetPortalPassword", body)
 }
 
 fn set_password(ctx: &Ctx, body: &[u8]) -> AwsResult<Value> {

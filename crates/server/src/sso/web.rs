@@ -1,15 +1,20 @@
 //! HTTP for Identity Center's sign-in half: the sso-oidc and portal APIs (rest-json, decoded
 //! and validated by kagi-api against botocore's models) and the access portal's pages under
-//! `/start` (sign in with the identity store's user name and password, approve a device code
-//! or a PKCE request, see your accounts and roles, copy access keys, open the console).
+//! `/start` (sign in with the identity store's user name and password and, when the instance's
+//! MFA settings ask for it, an authenticator app's code; approve a device code or a PKCE
+//! request, see your accounts and roles, copy access keys, open the console; register and
+//! delete your MFA devices). A portal session exists only after the whole sign-in, so every
+//! approval, the access keys and the console link sit behind it.
 //!
 //! The pages follow the console's rules: the console's stylesheet and security headers (CSP
 //! without inline script, no framing, no referrer), an HttpOnly SameSite=Lax session cookie
 //! whose value is only stored hashed, a per-session CSRF token on every form, argon2id
-//! password checks whose timing does not tell whether the user exists.
+//! password checks whose timing does not tell whether the user exists, and the console's
+//! lockout (failures of the password or the code count per user name and per source address:
+//! [`mfa::locked`]).
 
 use super::tokens::{self, PortalSession};
-use super::{oidc, portal};
+use super::{mfa, oidc, portal};
 use crate::error::AwsError;
 use crate::identity_center::{self, Instance};
 use crate::state::AppState;
@@ -26,6 +31,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 const COOKIE: &str = "kagi-portal";
+/// A sign-in whose password was right, waiting for its MFA code or device registration.
+const PENDING_COOKIE: &str = "kagi-portal-mfa";
+/// A browser that completed MFA (context-aware MFA asks it again only from elsewhere).
+const CONTEXT_COOKIE: &str = "kagi-portal-context";
+/// How long a pending sign-in waits for its code (the console's five minutes).
+const PENDING_SECS: i64 = kagi_console::session::MFA_WAIT_SECS;
+/// How long a device registration started in the portal waits for its code.
+const REGISTER_SECS: i64 = 10 * 60;
 const BODY_LIMIT: usize = 64 << 10;
 
 #[derive(Clone)]
@@ -262,13 +275,17 @@ fn session_cookie(value: &str, max_age: i64) -> String {
 }
 
 fn cookie_of(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, COOKIE)
+}
+
+fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, v)| *k == name && !v.is_empty())
         .map(|(_, v)| v.to_owned())
 }
 
@@ -315,7 +332,7 @@ fn safe_next(next: &str) -> &str {
 
 async fn page_entry(
     State(web): State<Web>,
-    ConnectInfo(_peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
     let (parts, body) = match body_of(req).await {
@@ -324,7 +341,8 @@ async fn page_entry(
     };
     let console = web.console.clone();
     let state = web.state.clone();
-    let r = tokio::task::spawn_blocking(move || pages(&state, &parts, &body)).await;
+    let ip = peer.ip();
+    let r = tokio::task::spawn_blocking(move || pages(&state, &parts, &body, ip)).await;
     match r {
         Ok(Ok(resp)) => resp,
         Ok(Err(Federate(creds))) => federate(console, creds).await,
@@ -343,6 +361,7 @@ fn pages(
     state: &AppState,
     parts: &axum::http::request::Parts,
     body: &[u8],
+    ip: std::net::IpAddr,
 ) -> Result<Response, Federate> {
     let now = crate::ids::now_secs();
     let path = parts.uri.path().trim_end_matches('/');
@@ -351,8 +370,9 @@ fn pages(
     let session = portal_session(state, &parts.headers, now);
     let post = parts.method == Method::POST;
     let f = if post { form(body) } else { Vec::new() };
-    // Every POST but the sign-in carries the session's CSRF token.
-    if post && sub != "/signin" {
+    // Every POST but the sign-in carries the session's CSRF token (the MFA steps of a sign-in
+    // carry the pending sign-in's).
+    if post && !matches!(sub, "/signin" | "/signin/mfa" | "/signin/register") {
         let ok = session.as_ref().is_some_and(|(s, _)| {
             crate::crypto::ct_eq(s.csrf.as_bytes(), field(&f, "csrf").as_bytes())
         });
@@ -370,10 +390,16 @@ fn pages(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/start/".into());
     match (sub, post, &session) {
-        ("/signin", true, _) => Ok(sign_in(state, &f, now)),
+        ("/signin", true, _) => Ok(sign_in(state, &parts.headers, &f, now, ip)),
+        ("/signin/mfa", true, _) => Ok(sign_in_code(state, &parts.headers, &f, now, ip)),
+        ("/signin/register", true, _) => Ok(sign_in_register(state, &parts.headers, &f, now, ip)),
+        ("/signin/mfa" | "/signin/register", false, _) => {
+            Ok(kagi_console::secure(kagi_console::redirect("/start/", &[])))
+        }
         ("/signout", true, Some((s, _))) => {
             if let Some(c) = cookie_of(&parts.headers) {
                 let _ = tokens::delete(state, "portal", &tokens::hash(&c));
+                let _ = tokens::delete(state, "mfareg", &tokens::hash(&c));
             }
             let _ = s;
             Ok(kagi_console::secure(kagi_console::redirect(
@@ -403,6 +429,14 @@ fn pages(
         ("/credentials", true, Some((s, i))) => Ok(credentials(state, s, i, &f, now)),
         ("/console", true, Some((s, i))) => console_link(state, s, i, &f, now),
         ("" | "/", false, Some((s, i))) => Ok(home(state, s, i)),
+        ("/mfa", false, Some((s, i))) => Ok(mfa_devices_page(state, s, i, &q, None)),
+        ("/mfa/register", true, Some((s, i))) => {
+            Ok(mfa_register_start(state, &parts.headers, s, i, now))
+        }
+        ("/mfa/confirm", true, Some((s, i))) => {
+            Ok(mfa_register_finish(state, &parts.headers, s, i, &f, now))
+        }
+        ("/mfa/delete", true, Some((s, i))) => Ok(mfa_delete(state, s, i, &f)),
         _ => Ok(page(
             StatusCode::NOT_FOUND,
             "Not found",
@@ -434,7 +468,73 @@ fn sign_in_form(state: &AppState, next: &str, error: Option<&str>) -> Response {
     )
 }
 
-fn sign_in(state: &AppState, f: &[(String, String)], now: i64) -> Response {
+/// The form again with AWS's words for a refused sign-in, or the lockout's (429, as the
+/// console answers it).
+fn refused(state: &AppState, next: &str, locked: Option<Lock>) -> Response {
+    match locked {
+        Some(lock) => {
+            let mins = (lock.secs + 59) / 60;
+            let mut r = sign_in_form(
+                state,
+                next,
+                Some(&if lock.source {
+                    format!(
+                        "Too many failed sign-in attempts from this address. Try again in {mins} minute(s)."
+                    )
+                } else {
+                    format!(
+                        "Too many failed sign-in attempts. Sign-in for this user is locked; try again in {mins} minute(s)."
+                    )
+                }),
+            );
+            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            r
+        }
+        None => sign_in_form(state, next, Some("Incorrect username or password.")),
+    }
+}
+
+/// A lock in force: seconds left, and whether it is the source address's.
+struct Lock {
+    secs: i64,
+    source: bool,
+}
+
+/// The lock in force for this source address or this user name, if any.
+fn lock_of(
+    state: &AppState,
+    instance: &Instance,
+    name: &str,
+    ip: std::net::IpAddr,
+    now: i64,
+) -> Option<Lock> {
+    if let Some(secs) = mfa::locked(state, &mfa::source_lock(ip), now) {
+        return Some(Lock { secs, source: true });
+    }
+    mfa::locked(state, &mfa::user_lock(instance, name), now).map(|secs| Lock {
+        secs,
+        source: false,
+    })
+}
+
+fn count_failure(
+    state: &AppState,
+    instance: &Instance,
+    name: &str,
+    ip: std::net::IpAddr,
+    now: i64,
+) {
+    mfa::fail(state, &mfa::user_lock(instance, name), now);
+    mfa::fail(state, &mfa::source_lock(ip), now);
+}
+
+fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    f: &[(String, String)],
+    now: i64,
+    ip: std::net::IpAddr,
+) -> Response {
     let next = safe_next(field(f, "next")).to_owned();
     let Ok(Some(instance)) = oidc::instance_for_start_url(state, "/start") else {
         return sign_in_form(
@@ -445,6 +545,9 @@ fn sign_in(state: &AppState, f: &[(String, String)], now: i64) -> Response {
     };
     let name = field(f, "username");
     let password = field(f, "password");
+    if let Some(lock) = lock_of(state, &instance, name, ip, now) {
+        return refused(state, &next, Some(lock));
+    }
     let user = state
         .store(GLOBAL)
         .view(|tx| identity_center::user_by_name(tx, &instance.identity_store_id, name))
@@ -459,12 +562,95 @@ fn sign_in(state: &AppState, f: &[(String, String)], now: i64) -> Response {
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        return sign_in_form(state, &next, Some("Incorrect username or password."));
+        count_failure(state, &instance, name, ip, now);
+        return refused(state, &next, None);
     };
+    let has_device = !mfa::devices(state, &instance.identity_store_id, &user.id).is_empty();
+    let known = mfa::remembered(
+        state,
+        cookie_named(headers, CONTEXT_COOKIE).as_deref(),
+        &instance,
+        &user.id,
+        ip,
+        now,
+    );
+    match mfa::next_step(&instance.mfa, has_device, known) {
+        mfa::Next::SignIn => {
+            mfa::succeed(state, &mfa::user_lock(&instance, name));
+            start_session(state, &instance, &user.id, &next, now, None)
+        }
+        mfa::Next::Blocked => page(
+            StatusCode::FORBIDDEN,
+            "Sign in",
+            "<p class=\"error\" role=\"alert\">Your administrator requires multi-factor authentication (MFA), and you have no MFA device registered. Contact your administrator to register one.</p><p><a href=\"/start/\">Back to sign in</a></p>",
+        ),
+        step => {
+            let register = step == mfa::Next::Register;
+            let p = Pending {
+                instance_id: instance.id.clone(),
+                user_id: user.id.clone(),
+                user_name: user.user_name.clone(),
+                next: next.clone(),
+                csrf: tokens::random_token(24),
+                seed_sealed: register.then(|| {
+                    state
+                        .sealer
+                        .seal(identity_center::MFA_SEED_PURPOSE, &mfa::new_seed())
+                }),
+                expires: now + PENDING_SECS,
+            };
+            let token = tokens::random_token(32);
+            if tokens::put(state, "mfapending", &tokens::hash(&token), &p).is_err() {
+                return page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Sign in",
+                    "<p>The sign-in could not be recorded.</p>",
+                );
+            }
+            let cookie = format!(
+                "{PENDING_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/start; Max-Age={PENDING_SECS}"
+            );
+            let mut resp = if register {
+                register_at_sign_in_page(state, &instance, &p, StatusCode::OK, None)
+            } else {
+                code_page(&p, StatusCode::OK, None)
+            };
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
+        }
+    }
+}
+
+/// A sign-in whose password was right, waiting for the MFA step (`Table::SsoTokens`, keyed
+/// by the SHA-256 of its cookie). It holds no password; a registration's seed is sealed.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pending {
+    instance_id: String,
+    user_id: String,
+    user_name: String,
+    next: String,
+    csrf: String,
+    /// Set when the user must register a device first: the new device's seed.
+    #[serde(default)]
+    seed_sealed: Option<String>,
+    expires: i64,
+}
+
+/// Creates the portal session (the cookie), remembering the browser when it came through MFA.
+fn start_session(
+    state: &AppState,
+    instance: &Instance,
+    user_id: &str,
+    next: &str,
+    now: i64,
+    mfa_from: Option<std::net::IpAddr>,
+) -> Response {
     let cookie = tokens::random_token(32);
     let s = PortalSession {
         instance_id: instance.id.clone(),
-        user_id: user.id.clone(),
+        user_id: user_id.to_owned(),
         csrf: tokens::random_token(24),
         expires: now + instance.session_secs,
     };
@@ -475,10 +661,423 @@ fn sign_in(state: &AppState, f: &[(String, String)], now: i64) -> Response {
             "<p>The sign-in could not be recorded.</p>",
         );
     }
-    kagi_console::secure(kagi_console::redirect(
-        &next,
-        &[session_cookie(&cookie, instance.session_secs)],
-    ))
+    let mut cookies = vec![session_cookie(&cookie, instance.session_secs)];
+    if let Some(ip) = mfa_from {
+        cookies.push(format!(
+            "{PENDING_COOKIE}=; HttpOnly; SameSite=Lax; Path=/start; Max-Age=0"
+        ));
+        if let Some(t) = mfa::remember(state, instance, user_id, ip, now) {
+            cookies.push(format!(
+                "{CONTEXT_COOKIE}={t}; HttpOnly; SameSite=Lax; Path=/start; Max-Age={}",
+                mfa::CONTEXT_SECS
+            ));
+        }
+    }
+    kagi_console::secure(kagi_console::redirect(next, &cookies))
+}
+
+/// The pending sign-in of this browser, if its form's CSRF token matches.
+fn pending_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    f: &[(String, String)],
+    now: i64,
+) -> Option<(String, Pending, Instance)> {
+    let token = cookie_named(headers, PENDING_COOKIE)?;
+    let key = tokens::hash(&token);
+    let p: Pending = tokens::get(state, "mfapending", &key).ok()??;
+    if p.expires <= now || !crate::crypto::ct_eq(p.csrf.as_bytes(), field(f, "csrf").as_bytes()) {
+        return None;
+    }
+    let instance = oidc::instance_by_id(state, &p.instance_id).ok()??;
+    Some((key, p, instance))
+}
+
+fn expired_sign_in(state: &AppState) -> Response {
+    sign_in_form(
+        state,
+        "/start/",
+        Some("Your sign-in expired. Sign in again."),
+    )
+}
+
+fn code_page(p: &Pending, status: StatusCode, error: Option<&str>) -> Response {
+    let err = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    page(
+        status,
+        "Multi-factor authentication",
+        &format!(
+            "{err}<p>Your administrator requires additional verification for <strong>{}</strong>. Open your authenticator app and type the code it shows.</p><form method=\"post\" action=\"/start/signin/mfa\" class=\"form\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>MFA code <input name=\"code\" required inputmode=\"numeric\" pattern=\"[0-9]{{6}}\" maxlength=\"6\" autocomplete=\"one-time-code\"></label><button type=\"submit\" class=\"primary\">Sign in</button></form>",
+            esc(&p.user_name),
+            esc(&p.csrf)
+        ),
+    )
+}
+
+/// `POST /start/signin/mfa`: the code of a registered device.
+fn sign_in_code(
+    state: &AppState,
+    headers: &HeaderMap,
+    f: &[(String, String)],
+    now: i64,
+    ip: std::net::IpAddr,
+) -> Response {
+    let Some((key, p, instance)) = pending_of(state, headers, f, now) else {
+        return expired_sign_in(state);
+    };
+    if let Some(lock) = lock_of(state, &instance, &p.user_name, ip, now) {
+        let _ = tokens::delete(state, "mfapending", &key);
+        return refused(state, &p.next, Some(lock));
+    }
+    let code = field(f, "code").trim();
+    if !mfa::verify(state, &instance.identity_store_id, &p.user_id, code, now) {
+        count_failure(state, &instance, &p.user_name, ip, now);
+        return code_page(
+            &p,
+            StatusCode::UNAUTHORIZED,
+            Some("The MFA code is incorrect. Try again."),
+        );
+    }
+    let _ = tokens::delete(state, "mfapending", &key);
+    mfa::succeed(state, &mfa::user_lock(&instance, &p.user_name));
+    start_session(state, &instance, &p.user_id, &p.next, now, Some(ip))
+}
+
+/// The registration form: the QR code of the `otpauth://` URI, the secret for typing in, a
+/// device name and the app's code.
+fn register_form(
+    user_name: &str,
+    store: &str,
+    seed: &[u8],
+    action: &str,
+    hidden: &str,
+    error: Option<&str>,
+) -> String {
+    let uri = mfa::otpauth_uri(user_name, store, seed);
+    let err = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    format!(
+        "{err}<ol><li>Install an authenticator app on your phone or computer.</li><li>Open it and scan this QR code (or type the secret key instead).<div class=\"qr\">{qr}</div><details><summary>Show secret key</summary><p><code>{secret}</code></p></details></li><li>Type the code the app shows.</li></ol><form method=\"post\" action=\"{action}\" class=\"form\">{hidden}<label>Device name <input name=\"name\" value=\"Authenticator app\" required maxlength=\"64\"></label><label>Authenticator code <input name=\"code\" required inputmode=\"numeric\" pattern=\"[0-9]{{6}}\" maxlength=\"6\" autocomplete=\"one-time-code\"></label><button type=\"submit\" class=\"primary\">Assign MFA</button></form>",
+        qr = kagi_console::pages::qr_svg(&uri),
+        secret = esc(&crate::totp::base32_encode(seed)),
+        action = esc(action),
+    )
+}
+
+fn register_at_sign_in_page(
+    state: &AppState,
+    instance: &Instance,
+    p: &Pending,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let seed = p
+        .seed_sealed
+        .as_deref()
+        .and_then(|s| state.sealer.open(identity_center::MFA_SEED_PURPOSE, s))
+        .unwrap_or_default();
+    page(
+        status,
+        "Register an MFA device",
+        &format!(
+            "<p>Your administrator requires multi-factor authentication (MFA). Register an authenticator app to finish signing in as <strong>{}</strong>.</p>{}",
+            esc(&p.user_name),
+            register_form(
+                &p.user_name,
+                &instance.identity_store_id,
+                &seed,
+                "/start/signin/register",
+                &format!(
+                    "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+                    esc(&p.csrf)
+                ),
+                error
+            )
+        ),
+    )
+}
+
+/// `POST /start/signin/register`: the first device, registered at sign-in, then signed in.
+fn sign_in_register(
+    state: &AppState,
+    headers: &HeaderMap,
+    f: &[(String, String)],
+    now: i64,
+    ip: std::net::IpAddr,
+) -> Response {
+    let Some((key, p, instance)) = pending_of(state, headers, f, now) else {
+        return expired_sign_in(state);
+    };
+    let Some(seed) = p
+        .seed_sealed
+        .as_deref()
+        .and_then(|s| state.sealer.open(identity_center::MFA_SEED_PURPOSE, s))
+    else {
+        return expired_sign_in(state);
+    };
+    if let Some(lock) = lock_of(state, &instance, &p.user_name, ip, now) {
+        let _ = tokens::delete(state, "mfapending", &key);
+        return refused(state, &p.next, Some(lock));
+    }
+    match mfa::register(
+        state,
+        &instance.identity_store_id,
+        &p.user_id,
+        field(f, "name"),
+        &seed,
+        field(f, "code").trim(),
+        now,
+    ) {
+        Ok(_) => {
+            let _ = tokens::delete(state, "mfapending", &key);
+            mfa::succeed(state, &mfa::user_lock(&instance, &p.user_name));
+            start_session(state, &instance, &p.user_id, &p.next, now, Some(ip))
+        }
+        Err(e) => {
+            if e.code == "ValidationException" && e.message.contains("code") {
+                count_failure(state, &instance, &p.user_name, ip, now);
+            }
+            register_at_sign_in_page(
+                state,
+                &instance,
+                &p,
+                StatusCode::BAD_REQUEST,
+                Some(&e.message),
+            )
+        }
+    }
+}
+
+// ---- the signed-in user's MFA devices ----
+
+/// A device registration begun in the portal: the new seed, sealed, by the session.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Registration {
+    user_id: String,
+    seed_sealed: String,
+    expires: i64,
+}
+
+fn mfa_devices_page(
+    state: &AppState,
+    s: &PortalSession,
+    instance: &Instance,
+    q: &[(String, String)],
+    error: Option<&str>,
+) -> Response {
+    let store = &instance.identity_store_id;
+    let manage = instance.mfa.users_manage;
+    let list = mfa::devices(state, store, &s.user_id);
+    let rows: String = list
+        .iter()
+        .map(|d| {
+            let delete = if manage {
+                format!(
+                    "<form method=\"post\" action=\"/start/mfa/delete\" class=\"inline\">{}<input type=\"hidden\" name=\"device\" value=\"{id}\"><button type=\"submit\" aria-label=\"Delete {n}\">Delete</button></form>",
+                    csrf(s),
+                    id = esc(&d.id),
+                    n = esc(&d.name),
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "<tr><td>{}</td><td>Authenticator app</td><td>{}</td><td>{}</td><td>{delete}</td></tr>",
+                esc(&d.name),
+                esc(&crate::ids::iso8601(d.registered)),
+                if d.last_used > 0 {
+                    esc(&crate::ids::iso8601(d.last_used))
+                } else {
+                    "Never".to_owned()
+                },
+            )
+        })
+        .collect();
+    let done = q
+        .iter()
+        .find(|(k, _)| k == "done")
+        .map(|(_, v)| match v.as_str() {
+            "registered" => "<p class=\"notice\" role=\"status\">MFA device registered.</p>",
+            "deleted" => "<p class=\"notice\" role=\"status\">MFA device deleted.</p>",
+            _ => "",
+        })
+        .unwrap_or("");
+    let err = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    let table = if list.is_empty() {
+        "<p>You have no MFA devices registered.</p>".to_owned()
+    } else {
+        format!(
+            "<table><caption>Your MFA devices</caption><thead><tr><th scope=\"col\">Device name</th><th scope=\"col\">Type</th><th scope=\"col\">Registered</th><th scope=\"col\">Last used</th><th scope=\"col\">Actions</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    };
+    let register = if manage {
+        format!(
+            "<form method=\"post\" action=\"/start/mfa/register\">{}<button type=\"submit\" class=\"primary\">Register device</button></form>",
+            csrf(s)
+        )
+    } else {
+        "<p>Your administrator manages MFA devices.</p>".to_owned()
+    };
+    page(
+        if error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        "MFA devices",
+        &format!(
+            "{done}{err}<p>An authenticator app gives a code to type after your password when you sign in.</p>{table}{register}<p><a href=\"/start/\">Back to your accounts</a></p>"
+        ),
+    )
+}
+
+fn not_managed() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        "MFA devices",
+        "<p class=\"error\" role=\"alert\">Your administrator manages MFA devices.</p><p><a href=\"/start/mfa\">Back</a></p>",
+    )
+}
+
+fn registration_page(
+    state: &AppState,
+    s: &PortalSession,
+    instance: &Instance,
+    seed: &[u8],
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let name = state
+        .store(GLOBAL)
+        .view(|tx| identity_center::user(tx, &instance.identity_store_id, &s.user_id))
+        .ok()
+        .flatten()
+        .map(|u| u.user_name)
+        .unwrap_or_default();
+    page(
+        status,
+        "Register an MFA device",
+        &register_form(
+            &name,
+            &instance.identity_store_id,
+            seed,
+            "/start/mfa/confirm",
+            &csrf(s),
+            error,
+        ),
+    )
+}
+
+/// `POST /start/mfa/register`: a new seed, kept (sealed) for this session until confirmed.
+fn mfa_register_start(
+    state: &AppState,
+    headers: &HeaderMap,
+    s: &PortalSession,
+    instance: &Instance,
+    now: i64,
+) -> Response {
+    if !instance.mfa.users_manage {
+        return not_managed();
+    }
+    let Some(cookie) = cookie_of(headers) else {
+        return expired_sign_in(state);
+    };
+    let seed = mfa::new_seed();
+    let r = Registration {
+        user_id: s.user_id.clone(),
+        seed_sealed: state.sealer.seal(identity_center::MFA_SEED_PURPOSE, &seed),
+        expires: now + REGISTER_SECS,
+    };
+    if tokens::put(state, "mfareg", &tokens::hash(&cookie), &r).is_err() {
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Register an MFA device",
+            "<p>The registration could not be recorded.</p>",
+        );
+    }
+    registration_page(state, s, instance, &seed, StatusCode::OK, None)
+}
+
+/// `POST /start/mfa/confirm`: the app's code; the device is registered.
+fn mfa_register_finish(
+    state: &AppState,
+    headers: &HeaderMap,
+    s: &PortalSession,
+    instance: &Instance,
+    f: &[(String, String)],
+    now: i64,
+) -> Response {
+    if !instance.mfa.users_manage {
+        return not_managed();
+    }
+    let key = cookie_of(headers)
+        .map(|c| tokens::hash(&c))
+        .unwrap_or_default();
+    let r: Option<Registration> = tokens::get(state, "mfareg", &key).ok().flatten();
+    let seed = r
+        .filter(|r| r.expires > now && r.user_id == s.user_id)
+        .and_then(|r| {
+            state
+                .sealer
+                .open(identity_center::MFA_SEED_PURPOSE, &r.seed_sealed)
+        });
+    let Some(seed) = seed else {
+        return mfa_devices_page(
+            state,
+            s,
+            instance,
+            &[],
+            Some("The registration expired. Register the device again."),
+        );
+    };
+    match mfa::register(
+        state,
+        &instance.identity_store_id,
+        &s.user_id,
+        field(f, "name"),
+        &seed,
+        field(f, "code").trim(),
+        now,
+    ) {
+        Ok(_) => {
+            let _ = tokens::delete(state, "mfareg", &key);
+            kagi_console::secure(kagi_console::redirect("/start/mfa?done=registered", &[]))
+        }
+        Err(e) => registration_page(
+            state,
+            s,
+            instance,
+            &seed,
+            StatusCode::BAD_REQUEST,
+            Some(&e.message),
+        ),
+    }
+}
+
+/// `POST /start/mfa/delete`.
+fn mfa_delete(
+    state: &AppState,
+    s: &PortalSession,
+    instance: &Instance,
+    f: &[(String, String)],
+) -> Response {
+    if !instance.mfa.users_manage {
+        return not_managed();
+    }
+    match mfa::delete(
+        state,
+        &instance.identity_store_id,
+        &s.user_id,
+        field(f, "device"),
+    ) {
+        Ok(true) => kagi_console::secure(kagi_console::redirect("/start/mfa?done=deleted", &[])),
+        _ => mfa_devices_page(state, s, instance, &[], Some("No such MFA device.")),
+    }
 }
 
 fn dummy_phc() -> &'static str {
@@ -693,7 +1292,7 @@ fn home(state: &AppState, s: &PortalSession, instance: &Instance) -> Response {
         StatusCode::OK,
         "AWS accounts",
         &format!(
-            "<p>Signed in as <strong>{}</strong>.</p>{table}<form method=\"post\" action=\"/start/signout\">{}<button type=\"submit\">Sign out</button></form>",
+            "<p>Signed in as <strong>{}</strong>. <a href=\"/start/mfa\">MFA devices</a></p>{table}<form method=\"post\" action=\"/start/signout\">{}<button type=\"submit\">Sign out</button></form>",
             esc(&user.map(|u| u.user_name).unwrap_or_default()),
             csrf(s)
         ),
