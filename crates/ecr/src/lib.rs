@@ -71,10 +71,10 @@ pub struct Caller {
 
 /// See [`Caller::notes`]. Equal whatever they hold: they are not part of who calls.
 #[derive(Clone, Default)]
-pub struct Notes(Arc<std::sync::Mutex<Vec<kagi_policy::Note>>>);
+pub struct Notes(Arc<std::sync::Mutex<Vec<Arc<kagi_policy::Explained>>>>);
 
 impl Notes {
-    pub fn push(&self, v: kagi_policy::Note) {
+    pub fn push(&self, v: Arc<kagi_policy::Explained>) {
         if let Ok(mut n) = self.0.lock()
             && n.len() < 16
         {
@@ -83,11 +83,11 @@ impl Notes {
     }
 
     /// What the notes hold now, leaving them.
-    pub fn snapshot(&self) -> Vec<kagi_policy::Note> {
+    pub fn snapshot(&self) -> Vec<Arc<kagi_policy::Explained>> {
         self.0.lock().map(|n| n.clone()).unwrap_or_default()
     }
 
-    pub fn take(&self) -> Vec<kagi_policy::Note> {
+    pub fn take(&self) -> Vec<Arc<kagi_policy::Explained>> {
         self.0
             .lock()
             .map(|mut n| std::mem::take(&mut *n))

@@ -108,3 +108,92 @@ impl Note {
         v
     }
 }
+
+/// A [`Note`] with its JSON text, made once per distinct decision ([`NoteCache`]) and shared.
+#[derive(Debug)]
+pub struct Explained {
+    pub note: Note,
+    /// `note.to_json()` as text.
+    pub json: String,
+}
+
+impl Note {
+    /// Whether this note is what [`Evaluation::note`] would make of `ev` — without making it.
+    pub fn matches(&self, ev: &Evaluation<'_>, action: &str, resource: &str) -> bool {
+        self.action == action
+            && self.resource == resource
+            && self.decision == ev.decision
+            && self.reason == ev.reason
+            && self.missing_context_keys == ev.missing_context_keys
+            && self.statements.len() == ev.matched.len()
+            && self.statements.iter().zip(&ev.matched).all(|(s, m)| {
+                let at = m.span().start;
+                s.index == m.statement
+                    && s.role == m.role
+                    && s.effect == m.effect
+                    && s.level == m.level
+                    && s.line == at.line
+                    && s.column == at.column
+                    && s.policy == m.policy.meta.id
+                    && s.policy_arn == m.policy.meta.arn
+                    && s.sid.as_deref() == m.sid()
+            })
+    }
+}
+
+/// The decisions a server keeps explaining, each rendered once: a request takes an
+/// `Arc<Explained>` (no allocation once its decision has been seen), the history stores its
+/// text. Bounded: past `capacity` distinct decisions the cache starts over.
+pub struct NoteCache {
+    shards: Vec<std::sync::RwLock<crate::fxhash::FxMap<u64, Vec<std::sync::Arc<Explained>>>>>,
+    capacity_per_shard: usize,
+}
+
+impl NoteCache {
+    pub fn new(capacity: usize) -> NoteCache {
+        NoteCache {
+            shards: (0..16).map(|_| Default::default()).collect(),
+            capacity_per_shard: (capacity / 16).max(1),
+        }
+    }
+
+    /// The explanation of `ev` for `action` on `resource`.
+    pub fn get(
+        &self,
+        ev: &Evaluation<'_>,
+        action: &str,
+        resource: &str,
+    ) -> std::sync::Arc<Explained> {
+        use std::hash::{Hash, Hasher};
+        let mut h = crate::fxhash::FxHasher::default();
+        action.hash(&mut h);
+        resource.hash(&mut h);
+        ev.decision.hash(&mut h);
+        ev.reason.hash(&mut h);
+        for m in &ev.matched {
+            m.statement.hash(&mut h);
+            m.role.hash(&mut h);
+            m.policy.meta.id.hash(&mut h);
+        }
+        ev.missing_context_keys.hash(&mut h);
+        let key = h.finish();
+        let shard = &self.shards[(key as usize) % self.shards.len()];
+        if let Ok(map) = shard.read()
+            && let Some(e) = map
+                .get(&key)
+                .and_then(|v| v.iter().find(|e| e.note.matches(ev, action, resource)))
+        {
+            return e.clone();
+        }
+        let note = ev.note(action, resource);
+        let json = note.to_json().to_string();
+        let made = std::sync::Arc::new(Explained { note, json });
+        if let Ok(mut map) = shard.write() {
+            if map.len() >= self.capacity_per_shard {
+                map.clear();
+            }
+            map.entry(key).or_default().push(made.clone());
+        }
+        made
+    }
+}

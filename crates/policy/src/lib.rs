@@ -130,7 +130,7 @@ pub use eval::{
     PolicyRole, PrincipalMatch, Reason, Request, ResourcePolicyKind, assume_role_denied_message,
     evaluate,
 };
-pub use explain::{Note, NoteStatement};
+pub use explain::{Explained, Note, NoteCache, NoteStatement};
 pub use generate::{GenerateError, GenerateOptions, Generated, generate};
 pub use organizations::{FULL_AWS_ACCESS, RCP_FULL_AWS_ACCESS};
 pub use parse::{SizeQuota, check_size, parse, policy_size};

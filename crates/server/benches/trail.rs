@@ -85,7 +85,7 @@ fn main() {
             "iam.amazonaws.com"
         };
         let mut e = Event::new(start + i as i64, ACCOUNT, source, name);
-        e.identity = Identity::Caller(caller(user));
+        e.identity = kagi_server::trail::record::who(&Identity::Caller(caller(user)));
         e.user_agent = "aws-cli/2.9.19 Python/3.11".into();
         e.request_id = format!("{i:032x}");
         if source == "ecr.amazonaws.com" {

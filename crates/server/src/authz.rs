@@ -614,7 +614,7 @@ pub fn decide(
         },
     );
     if crate::trail::notes::active() {
-        crate::trail::notes::push(ev.note(action, resource));
+        crate::trail::notes::push(crate::trail::notes::explained(&ev, action, resource));
     }
     if ev.is_allowed() {
         return Ok(Ok(()));

@@ -5,7 +5,7 @@ use crate::model::Session;
 use std::sync::Arc;
 
 /// Who is calling.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
     Root,
     User {

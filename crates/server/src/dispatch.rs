@@ -159,8 +159,10 @@ pub fn invoke(
 /// What the event history keeps of a call: its decoded input and its output.
 #[derive(Default)]
 pub struct Call {
-    pub input: Option<Value>,
-    pub output: Option<Value>,
+    /// The input and (when the history keeps it) the output as CloudTrail's JSON text,
+    /// secrets hidden.
+    pub input: Option<String>,
+    pub output: Option<String>,
 }
 
 /// A query-protocol operation (IAM, STS): decoded and validated by kagi-api, run, encoded.
@@ -182,8 +184,16 @@ pub fn query_call(
         }
     };
     let (op, input) = kagi_api::query::decode(service, form).map_err(from_api)?;
-    let keep = call.is_some();
-    let kept_input = keep.then(|| input.clone());
+    let source = if service_name == "sts" {
+        "sts.amazonaws.com"
+    } else {
+        "iam.amazonaws.com"
+    };
+    // Written before the handler takes the input: no copy of it.
+    let kept_input = call
+        .is_some()
+        .then(|| crate::trail::record::part_text_hidden(source, op.name, false, &input))
+        .flatten();
     let result = match service_name {
         "iam" => crate::iam::handle(ctx, op.name, input),
         _ => crate::sts::handle(ctx, op.name, input),
@@ -199,15 +209,9 @@ pub fn query_call(
     c.input = kept_input;
     let output = result?;
     let xml = kagi_api::xml::encode_response(service, op, &output, &ctx.request_id);
-    let source = if service_name == "sts" {
-        "sts.amazonaws.com"
-    } else {
-        "iam.amazonaws.com"
-    };
     let read_only = crate::trail::event::is_read_only(source, op.name);
     if crate::trail::event::keeps_response(source, op.name, read_only) {
-        // Moved, not copied: the answer is already encoded.
-        c.output = Some(output);
+        c.output = crate::trail::record::part_text_hidden(source, op.name, true, &output);
     }
     Ok(xml)
 }
@@ -258,13 +262,13 @@ pub fn record_console(
     input: Option<Value>,
     output: Option<Value>,
     error: Option<&AwsError>,
-    notes: Vec<kagi_policy::Note>,
+    notes: Vec<std::sync::Arc<kagi_policy::Explained>>,
 ) -> AwsResult<()> {
     if !state.trail.enabled() {
         return Ok(());
     }
     let mut ev = crate::trail::Event::of_call(
-        crate::trail::Identity::Caller(caller.clone()),
+        crate::trail::record::who_of_caller(caller),
         &caller.account_id,
         &crate::trail::event::event_source(service),
         operation,

@@ -135,10 +135,10 @@ impl kagi_ecr::Host for ServerHost {
             return Box::pin(std::future::ready(Ok(())));
         }
         let identity = match auth::caller_for_key(&state, &event.caller.access_key_id) {
-            Some(c) => crate::trail::Identity::Caller(c),
-            None => crate::trail::Identity::Unknown {
+            Some(c) => crate::trail::record::who_of_caller(&c),
+            None => crate::trail::record::who(&crate::trail::Identity::Unknown {
                 access_key_id: event.caller.access_key_id.clone(),
-            },
+            }),
         };
         let mut ev = crate::trail::Event::of_call(
             identity,
@@ -166,7 +166,7 @@ impl kagi_ecr::Host for ServerHost {
             .notes
             .snapshot()
             .into_iter()
-            .filter(|n| n.action == action)
+            .filter(|n| n.note.action == action)
             .collect();
         ev.resources = crate::trail::resources_of(&ev.explanation);
         if ev.resources.is_empty() {

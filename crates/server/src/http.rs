@@ -266,7 +266,9 @@ async fn aws_entry(
                     &crate::trail::event::event_source(&service_name),
                     &action,
                 );
-                ev.identity = crate::trail::Identity::Unknown { access_key_id: key };
+                ev.identity = crate::trail::record::who(&crate::trail::Identity::Unknown {
+                    access_key_id: key,
+                });
                 ev.region = region.unwrap_or_else(|| "us-east-1".into());
                 ev.source_ip = peer.ip();
                 ev.user_agent = user_agent(&parts.headers);
@@ -437,9 +439,9 @@ async fn aws_entry(
                     &parts.headers,
                     &request_id,
                 );
-                ev.request_parameters = call.input;
+                ev.request_text = call.input;
                 match &out {
-                    Ok(_) => ev.response_elements = call.output,
+                    Ok(_) => ev.response_text = call.output,
                     Err(e) => ev.error = Some((e.code.clone(), e.message.clone())),
                 }
                 ev.resources = crate::trail::resources_of(&notes);
@@ -490,7 +492,7 @@ fn api_event(
     request_id: &str,
 ) -> crate::trail::Event {
     crate::trail::Event::of_call(
-        crate::trail::Identity::Caller(authed.caller.clone()),
+        crate::trail::record::who_of_caller(&authed.caller),
         &authed.caller.account_id,
         &crate::trail::event::event_source(service),
         action,

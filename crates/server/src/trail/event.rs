@@ -20,6 +20,16 @@ pub enum Identity {
     },
 }
 
+/// Who made a call, as the history keeps it: `userIdentity` as JSON text, and the user name
+/// and access key LookupEvents filters by. Shared: one per access key while it stays the same
+/// caller ([`super::record::who_of_caller`]).
+#[derive(Debug)]
+pub struct Who {
+    pub json: String,
+    pub username: Option<String>,
+    pub access_key_id: Option<String>,
+}
+
 /// One recorded call, before it is written.
 #[derive(Clone, Debug)]
 pub struct Event {
@@ -35,10 +45,14 @@ pub struct Event {
     pub region: String,
     pub source_ip: IpAddr,
     pub user_agent: String,
-    pub identity: Identity,
+    pub identity: std::sync::Arc<Who>,
     /// Already redacted and with CloudTrail's member names ([`record::parameters`]).
     pub request_parameters: Option<Value>,
     pub response_elements: Option<Value>,
+    /// The same parts already written as CloudTrail's JSON text, secrets hidden
+    /// ([`super::record::part_text_hidden`]); used instead of the values when present.
+    pub request_text: Option<String>,
+    pub response_text: Option<String>,
     /// `(errorCode, errorMessage)`.
     pub error: Option<(String, String)>,
     pub request_id: String,
@@ -46,7 +60,7 @@ pub struct Event {
     /// `(ARN, type)`, e.g. `("arn:aws:ecr:…:repository/x", "AWS::ECR::Repository")`.
     pub resources: Vec<(String, String)>,
     /// kagi's explanations of the authorisation decisions ([`notes`]).
-    pub explanation: Vec<kagi_policy::Note>,
+    pub explanation: Vec<std::sync::Arc<kagi_policy::Explained>>,
 }
 
 /// Where a call came from: its region, address, client and request id.
@@ -62,7 +76,7 @@ impl Event {
     /// [`event_source`] names it): every entry point (signed API calls, console calls,
     /// registry requests) builds its events here.
     pub fn of_call(
-        identity: Identity,
+        identity: std::sync::Arc<Who>,
         account: &str,
         source: &str,
         name: &str,
@@ -88,11 +102,11 @@ impl Event {
             region: "us-east-1".to_owned(),
             source_ip: IpAddr::from([127, 0, 0, 1]),
             user_agent: String::new(),
-            identity: Identity::Unknown {
-                access_key_id: String::new(),
-            },
+            identity: NOBODY.clone(),
             request_parameters: None,
             response_elements: None,
+            request_text: None,
+            response_text: None,
             error: None,
             request_id: String::new(),
             read_only: is_read_only(source, name),
@@ -101,6 +115,14 @@ impl Event {
         }
     }
 }
+
+static NOBODY: std::sync::LazyLock<std::sync::Arc<Who>> = std::sync::LazyLock::new(|| {
+    std::sync::Arc::new(Who {
+        json: r#"{"type":"Unknown"}"#.to_owned(),
+        username: None,
+        access_key_id: None,
+    })
+});
 
 /// A UUID (RFC 9562 version 7 layout) carrying `time_ms` in its first 48 bits; the other 74
 /// bits from a per-thread generator seeded by the OS (ids must be unique, not secret: one

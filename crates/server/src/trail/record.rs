@@ -3,9 +3,10 @@
 //! letter lower case) and secrets replaced as AWS replaces them, `additionalEventData` with
 //! kagi's explanation of the decision.
 
-use super::event::{Event, Identity};
+use super::event::{Event, Identity, Who};
 use crate::caller::{Caller, Principal};
 use serde_json::{Map, Value, json};
+use std::sync::{Arc, LazyLock};
 
 /// What AWS writes in place of a secret.
 pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
@@ -128,6 +129,95 @@ pub fn part_text(v: &Value) -> Option<String> {
         return Some(cut(&convert(v)).to_string());
     }
     Some(out)
+}
+
+/// [`hide_sensitive`] and [`part_text`] in one pass, without a copy of `v`: what the request
+/// thread does with an operation's input before the handler takes it, and with its answer
+/// once encoded.
+pub fn part_text_hidden(source: &str, operation: &str, output: bool, v: &Value) -> Option<String> {
+    match v {
+        Value::Null => return None,
+        Value::Object(m) if m.is_empty() => return None,
+        _ => {}
+    }
+    let shaped = service_of(source).and_then(|svc| {
+        let op = svc.operation(operation)?;
+        Some((svc, if output { op.output } else { op.input }?))
+    });
+    let Some((svc, id)) = shaped else {
+        return part_text(v);
+    };
+    let mut out = String::with_capacity(256);
+    write_shaped(svc, Some(id), v, &mut out, 0);
+    if out.len() > PART_LIMIT {
+        let mut hidden = v.clone();
+        hide_sensitive(source, operation, output, &mut hidden);
+        return part_text(&hidden);
+    }
+    Some(out)
+}
+
+fn write_shaped(
+    svc: &'static kagi_api::Service,
+    id: Option<kagi_api::model::ShapeId>,
+    v: &Value,
+    out: &mut String,
+    depth: usize,
+) {
+    use kagi_api::model::ShapeKind;
+    let Some(id) = id.filter(|_| depth <= 32) else {
+        return write_part(v, out);
+    };
+    let shape = svc.shape(id);
+    if shape.sensitive && !v.is_null() {
+        return write_json_str(HIDDEN, out);
+    }
+    match (&shape.kind, v) {
+        (ShapeKind::Structure { members }, Value::Object(m)) => {
+            out.push('{');
+            for (i, (k, val)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_member_name(k, out);
+                out.push(':');
+                if is_secret_member(k) {
+                    write_json_str(HIDDEN, out);
+                } else {
+                    let child = members.iter().find(|mm| mm.name == k).map(|mm| mm.shape);
+                    write_shaped(svc, child, val, out, depth + 1);
+                }
+            }
+            out.push('}');
+        }
+        (ShapeKind::List { member }, Value::Array(items)) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_shaped(svc, Some(*member), item, out, depth + 1);
+            }
+            out.push(']');
+        }
+        (ShapeKind::Map { value, .. }, Value::Object(m)) => {
+            out.push('{');
+            for (i, (k, val)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_member_name(k, out);
+                out.push(':');
+                if is_secret_member(k) {
+                    write_json_str(HIDDEN, out);
+                } else {
+                    write_shaped(svc, Some(*value), val, out, depth + 1);
+                }
+            }
+            out.push('}');
+        }
+        _ => write_part(v, out),
+    }
 }
 
 fn is_secret_member(name: &str) -> bool {
@@ -253,6 +343,58 @@ fn lower_first(k: &str) -> String {
 
 fn iso_ms(ms: i64) -> String {
     kagi_time::iso8601_z(ms.div_euclid(1000))
+}
+
+/// `identity` as the history keeps it.
+pub fn who(identity: &Identity) -> Arc<Who> {
+    if let Identity::Caller(c) = identity {
+        return who_of_caller(c);
+    }
+    Arc::new(render_who(identity))
+}
+
+fn render_who(identity: &Identity) -> Who {
+    Who {
+        json: user_identity(identity).to_string(),
+        username: username(identity),
+        access_key_id: access_key_id(identity).map(str::to_owned),
+    }
+}
+
+/// The rendered callers by access key (bounded: past 10,000 keys it starts over).
+type WhoCache = parking_lot::RwLock<std::collections::HashMap<String, (Caller, Arc<Who>)>>;
+static WHO: LazyLock<WhoCache> = LazyLock::new(Default::default);
+
+/// Whether two callers render the same `userIdentity`.
+fn same_identity(a: &Caller, b: &Caller) -> bool {
+    a.principal == b.principal
+        && a.account_id == b.account_id
+        && a.access_key_id == b.access_key_id
+        && match (&a.session, &b.session) {
+            (None, None) => true,
+            (Some(x), Some(y)) => x.issued == y.issued && x.mfa == y.mfa,
+            _ => false,
+        }
+}
+
+/// `c` as the history keeps it, rendered once per access key while it stays the same caller
+/// (a renamed user renders anew).
+pub fn who_of_caller(c: &Caller) -> Arc<Who> {
+    if c.access_key_id.is_empty() {
+        return Arc::new(render_who(&Identity::Caller(c.clone())));
+    }
+    if let Some((cached, w)) = WHO.read().get(c.access_key_id.as_str())
+        && same_identity(cached, c)
+    {
+        return w.clone();
+    }
+    let w = Arc::new(render_who(&Identity::Caller(c.clone())));
+    let mut map = WHO.write();
+    if map.len() >= 10_000 {
+        map.clear();
+    }
+    map.insert(c.access_key_id.clone(), (c.clone(), w.clone()));
+    w
 }
 
 /// `userIdentity` as AWS shapes it for the identity's type.
@@ -471,13 +613,17 @@ pub struct Prepared {
 }
 
 pub fn prepare(mut e: Event) -> Prepared {
-    let params = e.request_parameters.take().and_then(|mut v| {
-        hide_sensitive(&e.source, &e.name, false, &mut v);
-        part_text(&v)
+    let params = e.request_text.take().or_else(|| {
+        e.request_parameters.take().and_then(|mut v| {
+            hide_sensitive(&e.source, &e.name, false, &mut v);
+            part_text(&v)
+        })
     });
-    let response = e.response_elements.take().and_then(|mut v| {
-        hide_sensitive(&e.source, &e.name, true, &mut v);
-        part_text(&v)
+    let response = e.response_text.take().or_else(|| {
+        e.response_elements.take().and_then(|mut v| {
+            hide_sensitive(&e.source, &e.name, true, &mut v);
+            part_text(&v)
+        })
     });
     Prepared {
         event: e,
@@ -498,7 +644,7 @@ pub fn render_event(p: &Prepared) -> Value {
         Value::Array(
             e.explanation
                 .iter()
-                .map(kagi_policy::Note::to_json)
+                .filter_map(|x| serde_json::from_str(&x.json).ok())
                 .collect(),
         )
     });
@@ -524,7 +670,7 @@ pub fn render_event(p: &Prepared) -> Value {
                 .collect(),
             explanation: why.as_ref(),
         },
-        &user_identity(&e.identity),
+        &serde_json::from_str(&e.identity.json).unwrap_or(Value::Null),
     )
 }
 
@@ -562,10 +708,10 @@ pub fn resource_type(arn: &str) -> Option<&'static str> {
 
 /// The resources a request's decisions were about (`resources` of its record): each ARN
 /// once, with its CloudTrail type; `*` and ARNs of unknown types are left out.
-pub fn resources_of(notes: &[kagi_policy::Note]) -> Vec<(String, String)> {
+pub fn resources_of(notes: &[std::sync::Arc<kagi_policy::Explained>]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for n in notes {
-        let arn = n.resource.as_str();
+        let arn = n.note.resource.as_str();
         if let Some(ty) = resource_type(arn)
             && !out.iter().any(|(a, _)| a == arn)
         {
@@ -608,8 +754,12 @@ mod tests {
                         }
                         let secret = format!("s3cr3t-{}-{}", op.name, m.name);
                         let mut v = json!({ m.name: secret });
+                        // The one-pass writer the request thread uses hides it too.
+                        let text = part_text_hidden(source, op.name, output, &v).unwrap();
+                        assert!(!text.contains(&secret), "{}: {text}", op.name);
                         hide_sensitive(source, op.name, output, &mut v);
                         let kept = parameters(&v).unwrap();
+                        assert_eq!(kept, serde_json::from_str::<Value>(&text).unwrap());
                         assert!(
                             !kept.to_string().contains(&secret),
                             "{service}:{} {} kept {}: {kept}",

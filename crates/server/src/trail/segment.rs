@@ -116,9 +116,11 @@ const SEGMENT_EVENTS: usize = 500;
 /// Builds one segment of `events` (same account, within [`SPAN_MS`]), taking their parts.
 fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
     let mut strings = Interner::default();
-    let mut identities: HashMap<String, u32> = HashMap::new();
+    let mut identities: HashMap<usize, u32> = HashMap::new();
     // Each distinct explanation rendered once per segment (a job repeats its decisions).
-    let mut explained: HashMap<Vec<kagi_policy::Note>, u32> = HashMap::new();
+    // Keyed by the shared explanations' addresses: every event of the batch holds its own,
+    // so no address is reused while the segment is built.
+    let mut explained: HashMap<Vec<usize>, u32> = HashMap::new();
     let mut addresses: HashMap<std::net::IpAddr, u32> = HashMap::new();
     // (attribute, interned value): each once per segment, no allocation per event.
     let mut ix: std::collections::HashSet<(u8, u32)> = std::collections::HashSet::new();
@@ -129,20 +131,13 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
         let e = p.event;
         min = min.min(e.time_ms);
         max = max.max(e.time_ms);
-        // The rendered identity, once per access key per segment.
-        let key = record::access_key_id(&e.identity).map(str::to_owned);
-        let ident = match key.as_ref().and_then(|k| identities.get(k)) {
-            Some(i) => *i,
-            None => {
-                let i = strings.id(&record::user_identity(&e.identity).to_string());
-                if let Some(k) = &key {
-                    identities.insert(k.clone(), i);
-                }
-                i
-            }
-        };
-        let user = record::username(&e.identity).map(|u| strings.id(&u));
-        let key = key.map(|k| strings.id(&k));
+        // The rendered identity, once per caller per segment (shared: one address each).
+        let who = &e.identity;
+        let ident = *identities
+            .entry(std::sync::Arc::as_ptr(who) as usize)
+            .or_insert_with(|| strings.id(&who.json));
+        let user = who.username.as_deref().map(|u| strings.id(u));
+        let key = who.access_key_id.as_deref().map(|k| strings.id(k));
         let name = strings.id(&e.name);
         let source = strings.id(&e.source);
         ix.insert((0, name));
@@ -183,20 +178,23 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
             e.request_id,
             e.read_only,
             resources,
-            (!e.explanation.is_empty()).then(|| match explained.get(&e.explanation) {
-                Some(i) => *i,
-                None => {
-                    let text = Value::Array(
-                        e.explanation
-                            .iter()
-                            .map(kagi_policy::Note::to_json)
-                            .collect(),
-                    )
-                    .to_string();
-                    let i = strings.id(&text);
-                    explained.insert(e.explanation, i);
-                    i
-                }
+            (!e.explanation.is_empty()).then(|| {
+                let key: Vec<usize> = e
+                    .explanation
+                    .iter()
+                    .map(|x| std::sync::Arc::as_ptr(x) as usize)
+                    .collect();
+                *explained.entry(key).or_insert_with(|| {
+                    let mut text = String::from("[");
+                    for (i, x) in e.explanation.iter().enumerate() {
+                        if i > 0 {
+                            text.push(',');
+                        }
+                        text.push_str(&x.json);
+                    }
+                    text.push(']');
+                    strings.id(&text)
+                })
             }),
         ));
     }
