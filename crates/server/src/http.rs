@@ -271,7 +271,7 @@ async fn aws_entry(
                 });
                 ev.region = region.unwrap_or_else(|| "us-east-1".into());
                 ev.source_ip = peer.ip();
-                ev.user_agent = user_agent(&parts.headers);
+                ev.user_agent = user_agent(&parts.headers).into_owned();
                 ev.error = Some((e.code.clone(), e.message.clone()));
                 ev.request_id = request_id.clone();
                 // Refused before anything happened: nothing to wait for.
@@ -473,13 +473,16 @@ async fn aws_entry(
     )
 }
 
-fn user_agent(h: &HeaderMap) -> String {
+fn user_agent(h: &HeaderMap) -> std::borrow::Cow<'_, str> {
     let ua = h
         .get(header::USER_AGENT)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
         .unwrap_or_default();
     // A user agent is the caller's to choose: bounded, as everything recorded.
-    ua.chars().take(512).collect()
+    match ua.char_indices().nth(512) {
+        Some((at, _)) => std::borrow::Cow::Owned(ua[..at].to_owned()),
+        None => ua,
+    }
 }
 
 /// The event of an authenticated API call, before its parts are filled in.

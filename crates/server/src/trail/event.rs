@@ -82,13 +82,27 @@ impl Event {
         name: &str,
         origin: Origin<'_>,
     ) -> Event {
-        let mut ev = Event::new(now_ms(), account, source, name);
-        ev.identity = identity;
-        ev.region = origin.region.to_owned();
-        ev.source_ip = origin.source_ip;
-        ev.user_agent = origin.user_agent.to_owned();
-        ev.request_id = origin.request_id.to_owned();
-        ev
+        let time_ms = now_ms();
+        Event {
+            time_ms,
+            id: event_id(time_ms),
+            account: account.to_owned(),
+            source: source.to_owned(),
+            name: name.to_owned(),
+            region: origin.region.to_owned(),
+            source_ip: origin.source_ip,
+            user_agent: origin.user_agent.to_owned(),
+            identity,
+            request_parameters: None,
+            response_elements: None,
+            request_text: None,
+            response_text: None,
+            error: None,
+            request_id: origin.request_id.to_owned(),
+            read_only: is_read_only(source, name),
+            resources: Vec::new(),
+            explanation: Vec::new(),
+        }
     }
 
     /// An event at `time_ms` with a fresh time-ordered id; the rest as the caller fills it.
@@ -210,10 +224,16 @@ pub fn keeps_response(source: &str, name: &str, read_only: bool) -> bool {
 }
 
 /// `iam.amazonaws.com` for `iam`, ... (CloudTrail's `eventSource`).
-pub fn event_source(service: &str) -> String {
-    match service {
-        "kagi-identity-center" => "identitystore.amazonaws.com".to_owned(),
-        "sso-admin" => "sso.amazonaws.com".to_owned(),
-        s => format!("{s}.amazonaws.com"),
-    }
+pub fn event_source(service: &str) -> std::borrow::Cow<'static, str> {
+    std::borrow::Cow::Borrowed(match service {
+        "iam" => "iam.amazonaws.com",
+        "sts" => "sts.amazonaws.com",
+        "ecr" => "ecr.amazonaws.com",
+        "organizations" => "organizations.amazonaws.com",
+        "cloudtrail" => "cloudtrail.amazonaws.com",
+        "access-analyzer" => "access-analyzer.amazonaws.com",
+        "identitystore" | "kagi-identity-center" => "identitystore.amazonaws.com",
+        "sso-admin" => "sso.amazonaws.com",
+        s => return std::borrow::Cow::Owned(format!("{s}.amazonaws.com")),
+    })
 }

@@ -362,7 +362,7 @@ fn render_who(identity: &Identity) -> Who {
 }
 
 /// The rendered callers by access key (bounded: past 10,000 keys it starts over).
-type WhoCache = parking_lot::RwLock<std::collections::HashMap<String, (Caller, Arc<Who>)>>;
+type WhoCache = parking_lot::RwLock<rustc_hash::FxHashMap<String, (Caller, Arc<Who>)>>;
 static WHO: LazyLock<WhoCache> = LazyLock::new(Default::default);
 
 /// Whether two callers render the same `userIdentity`.

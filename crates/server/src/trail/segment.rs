@@ -95,7 +95,9 @@ pub fn resource_name(arn: &str) -> &str {
 #[derive(Default)]
 struct Interner {
     strings: Vec<String>,
-    at: HashMap<String, u32>,
+    /// Fx: the keys are the server's own strings and the callers' few (a user agent, a key),
+    /// one segment's worth; a fast hash matters more than flooding resistance here.
+    at: rustc_hash::FxHashMap<String, u32>,
 }
 
 impl Interner {
@@ -116,14 +118,14 @@ const SEGMENT_EVENTS: usize = 500;
 /// Builds one segment of `events` (same account, within [`SPAN_MS`]), taking their parts.
 fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
     let mut strings = Interner::default();
-    let mut identities: HashMap<usize, u32> = HashMap::new();
+    let mut identities: rustc_hash::FxHashMap<usize, u32> = Default::default();
     // Each distinct explanation rendered once per segment (a job repeats its decisions).
     // Keyed by the shared explanations' addresses: every event of the batch holds its own,
     // so no address is reused while the segment is built.
-    let mut explained: HashMap<Vec<usize>, u32> = HashMap::new();
-    let mut addresses: HashMap<std::net::IpAddr, u32> = HashMap::new();
+    let mut explained: rustc_hash::FxHashMap<Vec<usize>, u32> = Default::default();
+    let mut addresses: rustc_hash::FxHashMap<std::net::IpAddr, u32> = Default::default();
     // (attribute, interned value): each once per segment, no allocation per event.
-    let mut ix: std::collections::HashSet<(u8, u32)> = std::collections::HashSet::new();
+    let mut ix: rustc_hash::FxHashSet<(u8, u32)> = Default::default();
     let n = events.len();
     let mut out = Vec::with_capacity(n);
     let (mut min, mut max) = (i64::MAX, i64::MIN);
