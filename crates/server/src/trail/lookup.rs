@@ -132,6 +132,27 @@ pub fn find(tx: &dyn Tx, account: &str, q: &Query) -> anyhow::Result<(Vec<Found>
     Ok((out, more))
 }
 
+/// The events of one IAM principal (`arn`: a user's, a role's for all its sessions, the
+/// root's) between `start_ms` and `end_ms`, newest first, at most `max`: through kagi's own
+/// [`segment::PRINCIPAL_ARN`] index, so only the segments that hold its events are read.
+pub fn by_principal(
+    tx: &dyn Tx,
+    account: &str,
+    arn: &str,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    max: usize,
+) -> anyhow::Result<Vec<Found>> {
+    let q = Query {
+        attribute: Some((segment::PRINCIPAL_ARN.to_owned(), arn.to_owned())),
+        start_ms,
+        end_ms,
+        max,
+        after: None,
+    };
+    Ok(find(tx, account, &q)?.0)
+}
+
 /// Moves the pending events newer than `bound` (all of them for `None`) to `out`, newest
 /// first, up to `want`.
 fn emit(pending: &mut Vec<Found>, out: &mut Vec<Found>, bound: Option<i64>, want: usize) {

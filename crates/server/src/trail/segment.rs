@@ -24,6 +24,40 @@ pub const ATTRIBUTES: [&str; 7] = [
     "ResourceName",
 ];
 
+/// kagi's own index attribute (LookupEvents does not accept it): the ARN of the IAM principal
+/// that made the call: the user, the role for its sessions, the root. What IAM's last-accessed
+/// reports and Access Analyzer's policy generation read ([`super::lookup::by_principal`]).
+pub const PRINCIPAL_ARN: &str = "PrincipalArn";
+
+/// The name of index attribute number `a` (the [`ATTRIBUTES`], then [`PRINCIPAL_ARN`]).
+fn attribute_name(a: u8) -> &'static str {
+    ATTRIBUTES.get(a as usize).copied().unwrap_or(PRINCIPAL_ARN)
+}
+
+/// The principal ARN of an identity: the user's, the role's (its sessions), the root's.
+fn principal_arn(identity: &super::Identity) -> Option<String> {
+    use crate::caller::Principal;
+    let super::Identity::Caller(c) = identity else {
+        return None;
+    };
+    match &c.principal {
+        Principal::Root | Principal::User { .. } => Some(c.arn()),
+        Principal::Role { name, path, .. } => {
+            Some(crate::ids::iam_arn(&c.account_id, "role", path, name))
+        }
+        Principal::Federated { .. } => None,
+    }
+}
+
+/// The principal ARN of a rendered `userIdentity` (see [`principal_arn`]).
+fn principal_arn_of_record(identity: &Value) -> Option<&str> {
+    match identity["type"].as_str()? {
+        "Root" | "IAMUser" => identity["arn"].as_str(),
+        "AssumedRole" => identity["sessionContext"]["sessionIssuer"]["arn"].as_str(),
+        _ => None,
+    }
+}
+
 /// One stored event: string fields are indexes into the segment's strings.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Stored(
@@ -154,6 +188,9 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
         if let Some(k) = key {
             ix.insert((4, k));
         }
+        if let Some(p) = principal_arn(&e.identity) {
+            ix.insert((ATTRIBUTES.len() as u8, strings.id(&p)));
+        }
         let mut resources = Vec::with_capacity(e.resources.len());
         for (arn, ty) in &e.resources {
             let (a, t) = (strings.id(arn), strings.id(ty));
@@ -204,7 +241,7 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
         .into_iter()
         .map(|(a, v)| {
             (
-                ATTRIBUTES[a as usize].to_owned(),
+                attribute_name(a).to_owned(),
                 clean(&strings.strings[v as usize]),
             )
         })
@@ -408,6 +445,9 @@ impl Segment {
                 arn == value || resource_name(arn) == value
             }),
             "EventId" => e.1 == value,
+            PRINCIPAL_ARN => serde_json::from_str::<Value>(self.str(e.7))
+                .ok()
+                .is_some_and(|i| principal_arn_of_record(&i) == Some(value)),
             _ => false,
         }
     }
