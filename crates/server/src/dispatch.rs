@@ -76,10 +76,9 @@ pub fn invoke(
         "sso-admin",
         "cloudtrail",
     ]
-        .contains(&service)
-        .then(|| kagi_api::service(service))
-        .flatten()
-    else {
+    .contains(&service)
+    .then(|| kagi_api::service(service))
+    .flatten() else {
         return Err(to_api(&AwsError::new(
             400,
             "InvalidAction",

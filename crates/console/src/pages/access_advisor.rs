@@ -119,10 +119,7 @@ impl P<'_> {
                             Some(a) => {
                                 format!(r#"<a href="/console/policies/{}">{name}</a>"#, seg(a))
                             }
-                            None => format!(
-                                "{name} (inline, {})",
-                                esc(&txt(&p["EntityName"]).to_string())
-                            ),
+                            None => format!("{name} (inline, {})", esc(&txt(&p["EntityName"]))),
                         }
                     })
                     .collect();
@@ -195,7 +192,13 @@ impl P<'_> {
         body.push_str(&data_table(
             "Sessions",
             "sessions",
-            &["Session name", "Assumed by", "Issued at", "Source IP", "Status"],
+            &[
+                "Session name",
+                "Assumed by",
+                "Issued at",
+                "Source IP",
+                "Status",
+            ],
             &rows,
             count,
             "No session of this role in the event history.",
@@ -229,7 +232,8 @@ impl P<'_> {
                 json!({"RoleName": role, "PolicyName": REVOKE_POLICY}),
             )
             .ok()?;
-        let doc: Value = serde_json::from_str(&super::kit::document_text(&v["PolicyDocument"])).ok()?;
+        let doc: Value =
+            serde_json::from_str(&super::kit::document_text(&v["PolicyDocument"])).ok()?;
         let statements = match &doc["Statement"] {
             Value::Array(a) => a.clone(),
             s => vec![s.clone()],

@@ -18,7 +18,9 @@
 
 use crate::caller::Principal;
 use crate::error::{AwsError, AwsResult};
-use crate::model::{Attachment, EntityKind, Group, InlinePolicy, ManagedPolicy, Membership, Role, User};
+use crate::model::{
+    Attachment, EntityKind, Group, InlinePolicy, ManagedPolicy, Membership, Role, User,
+};
 use crate::params::{opt, paginate_into, req, ts};
 use crate::state::Ctx;
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
@@ -215,7 +217,9 @@ fn managed_grant(p: &ManagedPolicy) -> Grant {
 
 fn members_of(tx: &dyn Tx, group: &str) -> AwsResult<Vec<Entity>> {
     let mut out = Vec::new();
-    for (_, m) in tx.scan_json::<Membership>(Table::GroupMembers, &format!("{}\0", name_key(group)))? {
+    for (_, m) in
+        tx.scan_json::<Membership>(Table::GroupMembers, &format!("{}\0", name_key(group)))?
+    {
         if let Some(u) = tx.get_json::<User>(Table::Users, &name_key(&m.user))? {
             out.push(user_entity(&u));
         }
@@ -311,7 +315,11 @@ fn glob(pattern: &str, text: &str) -> bool {
 fn strings(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -341,7 +349,7 @@ fn allowed_services(grants: &[Grant]) -> BTreeMap<&'static str, Allowed> {
             }
             let actions = strings(&s["Action"]);
             let not_actions = strings(&s["NotAction"]);
-            for (ns, _, _) in SERVICES {
+            for &(ns, _, _) in SERVICES {
                 let hit = if s.get("NotAction").is_some() {
                     // Allowed unless every action of the service is excluded.
                     !not_actions.iter().any(|a| {
@@ -350,9 +358,9 @@ fn allowed_services(grants: &[Grant]) -> BTreeMap<&'static str, Allowed> {
                                 .is_some_and(|(n, act)| glob(n, ns) && act == "*")
                     })
                 } else {
-                    actions.iter().any(|a| {
-                        a == "*" || a.split_once(':').is_some_and(|(n, _)| glob(n, ns))
-                    })
+                    actions
+                        .iter()
+                        .any(|a| a == "*" || a.split_once(':').is_some_and(|(n, _)| glob(n, ns)))
                 };
                 if !hit {
                     continue;
@@ -408,8 +416,14 @@ fn report(ctx: &Ctx, job: &Job) -> AwsResult<Report> {
         let (grants, entities) = scope(tx, &target, &job.arn)?;
         let mut events = Vec::new();
         for e in &entities {
-            let found =
-                crate::trail::lookup::by_principal(tx, &account, &e.arn, None, Some(end_ms), MAX_EVENTS)?;
+            let found = crate::trail::lookup::by_principal(
+                tx,
+                &account,
+                &e.arn,
+                None,
+                Some(end_ms),
+                MAX_EVENTS,
+            )?;
             events.push((e.arn.clone(), found));
         }
         Ok((grants, entities, events))
@@ -453,7 +467,7 @@ fn services_value(r: &Report, action_level: bool) -> Vec<Value> {
     let mut out: Vec<Value> = r
         .allowed
         .iter()
-        .map(|(ns, allowed)| {
+        .map(|(&ns, allowed)| {
             let mut m = Map::new();
             m.insert("ServiceName".into(), json!(service_name(ns).unwrap_or(ns)));
             m.insert("ServiceNamespace".into(), json!(ns));
@@ -526,7 +540,8 @@ pub fn generate(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:GenerateServiceLastAccessedDetails", arn)?;
     let target = target_of(ctx, arn)?;
     let granularity = opt(i, "Granularity").unwrap_or("SERVICE_LEVEL").to_owned();
-    ctx.store.view(|tx| scope(tx, &target, arn).map(|_| ()).map_err(Into::into))?;
+    ctx.store
+        .view(|tx| scope(tx, &target, arn).map(|_| ()).map_err(Into::into))?;
     let job = Job {
         id: uuid::Uuid::new_v4().to_string(),
         arn: arn.to_owned(),
@@ -599,7 +614,9 @@ pub fn list_policies_granting(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         )));
     }
     let namespaces = strings(&i["ServiceNamespaces"]);
-    let (grants, _) = ctx.store.view(|tx| scope(tx, &target, arn).map_err(Into::into))?;
+    let (grants, _) = ctx
+        .store
+        .view(|tx| scope(tx, &target, arn).map_err(Into::into))?;
     let allowed = allowed_services(&grants);
     let entries: Vec<Value> = namespaces
         .iter()

@@ -502,3 +502,51 @@ impl Segment {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caller::{Caller, Principal};
+
+    fn event(principal: Principal) -> Event {
+        let mut e = Event::new(1_000, "123456789012", "ecr.amazonaws.com", "PutImage");
+        e.identity = super::super::Identity::Caller(Caller {
+            principal,
+            account_id: "123456789012".into(),
+            access_key_id: "ASIAEXAMPLE".into(),
+            session: None,
+        });
+        e
+    }
+
+    #[test]
+    fn a_role_session_is_indexed_under_its_role() {
+        let role = event(Principal::Role {
+            name: "Builder".into(),
+            id: "AROAEXAMPLE".into(),
+            path: "/ci/".into(),
+            session_name: "job-1".into(),
+        });
+        let user = event(Principal::User {
+            name: "dev".into(),
+            id: "AIDAEXAMPLE".into(),
+            path: "/".into(),
+        });
+        let (doc, head) = build(vec![role, user]);
+        let principals: Vec<&str> = head
+            .ix
+            .iter()
+            .filter(|(a, _)| a == PRINCIPAL_ARN)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let role_arn = "arn:aws:iam::123456789012:role/ci/Builder";
+        let user_arn = "arn:aws:iam::123456789012:user/dev";
+        assert_eq!(principals, [role_arn, user_arn]);
+        let seg = Segment::parse(&serde_json::to_string(&doc).unwrap()).unwrap();
+        assert!(seg.matches(&seg.doc.e[0], PRINCIPAL_ARN, role_arn));
+        assert!(!seg.matches(&seg.doc.e[0], PRINCIPAL_ARN, user_arn));
+        assert!(seg.matches(&seg.doc.e[1], PRINCIPAL_ARN, user_arn));
+        // Not one of LookupEvents' attributes.
+        assert!(!ATTRIBUTES.contains(&PRINCIPAL_ARN));
+    }
+}
