@@ -401,7 +401,6 @@ struct Usage {
 }
 
 struct Report {
-    grants: Vec<Grant>,
     entities: Vec<Entity>,
     allowed: BTreeMap<&'static str, Allowed>,
     usage: BTreeMap<&'static str, Usage>,
@@ -452,7 +451,6 @@ fn report(ctx: &Ctx, job: &Job) -> AwsResult<Report> {
         }
     }
     Ok(Report {
-        grants,
         entities,
         allowed,
         usage,
