@@ -86,6 +86,8 @@ struct Job {
     /// The principal that created it (user, role, root): only it may read the job.
     owner: String,
     created: i64,
+    /// The job's creation in milliseconds: the report covers the events up to it.
+    created_ms: i64,
 }
 
 /// What a report is about.
@@ -409,7 +411,7 @@ struct Report {
 fn report(ctx: &Ctx, job: &Job) -> AwsResult<Report> {
     let target = target_of(ctx, &job.arn)?;
     ctx.state.trail.flush();
-    let end_ms = job.created * 1000 + 999;
+    let end_ms = job.created_ms;
     let account = ctx.account().to_owned();
     let (grants, entities, events) = ctx.store.view(|tx| {
         let (grants, entities) = scope(tx, &target, &job.arn)?;
@@ -546,6 +548,7 @@ pub fn generate(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         granularity,
         owner: owner_of(ctx),
         created: ctx.now,
+        created_ms: crate::trail::now_ms(),
     };
     ctx.store
         .write(|tx| tx.put_json(Table::LastAccessedJobs, &job.id, &job))?;
