@@ -35,9 +35,9 @@ fn attribute_name(a: u8) -> &'static str {
 }
 
 /// The principal ARN of an identity: the user's, the role's (its sessions), the root's.
-fn principal_arn(identity: &super::Identity) -> Option<String> {
+fn principal_arn(identity: &super::event::Identity) -> Option<String> {
     use crate::caller::Principal;
-    let super::Identity::Caller(c) = identity else {
+    let super::event::Identity::Caller(c) = identity else {
         return None;
     };
     match &c.principal {
@@ -510,7 +510,7 @@ mod tests {
 
     fn event(principal: Principal) -> Event {
         let mut e = Event::new(1_000, "123456789012", "ecr.amazonaws.com", "PutImage");
-        e.identity = super::super::Identity::Caller(Caller {
+        e.identity = super::super::event::Identity::Caller(Caller {
             principal,
             account_id: "123456789012".into(),
             access_key_id: "ASIAEXAMPLE".into(),
