@@ -508,12 +508,13 @@ mod tests {
     use super::*;
     use crate::caller::{Caller, Principal};
 
-    fn event(principal: Principal) -> Event {
+    /// An event of `principal` (identities are rendered once per access key: one key each).
+    fn event(principal: Principal, key: &str) -> Event {
         let mut e = Event::new(1_000, "123456789012", "ecr.amazonaws.com", "PutImage");
         e.identity = super::super::event::Identity::Caller(Caller {
             principal,
             account_id: "123456789012".into(),
-            access_key_id: "ASIAEXAMPLE".into(),
+            access_key_id: key.into(),
             session: None,
         });
         e
@@ -521,17 +522,23 @@ mod tests {
 
     #[test]
     fn a_role_session_is_indexed_under_its_role() {
-        let role = event(Principal::Role {
-            name: "Builder".into(),
-            id: "AROAEXAMPLE".into(),
-            path: "/ci/".into(),
-            session_name: "job-1".into(),
-        });
-        let user = event(Principal::User {
-            name: "dev".into(),
-            id: "AIDAEXAMPLE".into(),
-            path: "/".into(),
-        });
+        let role = event(
+            Principal::Role {
+                name: "Builder".into(),
+                id: "AROAEXAMPLE".into(),
+                path: "/ci/".into(),
+                session_name: "job-1".into(),
+            },
+            "ASIAROLESESSION",
+        );
+        let user = event(
+            Principal::User {
+                name: "dev".into(),
+                id: "AIDAEXAMPLE".into(),
+                path: "/".into(),
+            },
+            "AKIAUSERKEY",
+        );
         let (doc, head) = build(vec![role, user]);
         let principals: Vec<&str> = head
             .ix
