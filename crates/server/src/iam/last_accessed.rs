@@ -9,7 +9,7 @@
 //!   and `NotAction`; other policy types are not considered, as on AWS).
 //! * An access is an attempt that reached authorisation, allowed or not, as AWS counts them:
 //!   the principal's events of the history, found through the trail's own principal index
-//!   ([`crate::trail::lookup::by_principal`]). The tracking period is the history's
+//!   ([`crate::trail::lookup::principal_activity`]). The tracking period is the history's
 //!   retention (`--trail-retention-days`, 90 by default; AWS's is 400 days).
 //! * A job completes when it is created (the history is local); it stores only its request
 //!   (`Table::LastAccessedJobs`) and the report is computed when asked, over the events up to
@@ -73,9 +73,6 @@ fn tracks_actions(namespace: &str) -> bool {
 fn namespace_of_source(source: &str) -> &str {
     source.strip_suffix(".amazonaws.com").unwrap_or(source)
 }
-
-/// The most events one entity's part of a report reads (newest first).
-const MAX_EVENTS: usize = 200_000;
 
 /// A job as stored.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -411,47 +408,37 @@ struct Report {
 fn report(ctx: &Ctx, job: &Job) -> AwsResult<Report> {
     let target = target_of(ctx, &job.arn)?;
     ctx.state.trail.flush();
-    let end_ms = job.created_ms;
-    let account = ctx.account().to_owned();
-    let (grants, entities, events) = ctx.store.view(|tx| {
+    let (entities, allowed, usage) = ctx.store.view(|tx| {
         let (grants, entities) = scope(tx, &target, &job.arn)?;
-        let mut events = Vec::new();
+        let allowed = allowed_services(&grants);
+        let mut usage: BTreeMap<&'static str, Usage> = BTreeMap::new();
         for e in &entities {
-            let found = crate::trail::lookup::by_principal(
+            let entity = e.arn.as_str();
+            crate::trail::lookup::principal_activity(
                 tx,
-                &account,
-                &e.arn,
-                None,
-                Some(end_ms),
-                MAX_EVENTS,
+                entity,
+                job.created_ms,
+                &mut |t, source, name, region| {
+                    let Some((&ns, _)) = allowed.get_key_value(namespace_of_source(source)) else {
+                        return;
+                    };
+                    let u = usage.entry(ns).or_default();
+                    later(&mut u.last, t, region, entity);
+                    let seen = u.by_entity.entry(entity.to_owned()).or_insert(t);
+                    *seen = (*seen).max(t);
+                    match u.actions.get_mut(name) {
+                        Some(slot) if slot.0 >= t => {}
+                        Some(slot) => *slot = (t, region.to_owned(), entity.to_owned()),
+                        None => {
+                            u.actions
+                                .insert(name.to_owned(), (t, region.to_owned(), entity.to_owned()));
+                        }
+                    }
+                },
             )?;
-            events.push((e.arn.clone(), found));
         }
-        Ok((grants, entities, events))
+        Ok((entities, allowed, usage))
     })?;
-    let allowed = allowed_services(&grants);
-    let mut usage: BTreeMap<&'static str, Usage> = BTreeMap::new();
-    for (entity, found) in events {
-        for f in found {
-            let r = &f.record;
-            let ns = namespace_of_source(r["eventSource"].as_str().unwrap_or(""));
-            let Some((&key, _)) = allowed.get_key_value(ns) else {
-                continue;
-            };
-            let region = r["awsRegion"].as_str().unwrap_or("us-east-1");
-            let u = usage.entry(key).or_default();
-            later(&mut u.last, f.time_ms, region, &entity);
-            let t = u.by_entity.entry(entity.clone()).or_insert(f.time_ms);
-            *t = (*t).max(f.time_ms);
-            if let Some(name) = r["eventName"].as_str() {
-                let mut slot = u.actions.remove(name);
-                later(&mut slot, f.time_ms, region, &entity);
-                if let Some(s) = slot {
-                    u.actions.insert(name.to_owned(), s);
-                }
-            }
-        }
-    }
     Ok(Report {
         entities,
         allowed,
