@@ -545,10 +545,15 @@ pub fn generate(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
 pub fn get(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:GetServiceLastAccessedDetails", "*")?;
     let job = load(ctx, req(i, "JobId")?)?;
-    let r = report(ctx, &job)?;
-    let action_level = job.granularity == "ACTION_LEVEL";
     let mut out = job_fields(&job);
     out.insert("JobType".into(), json!(job.granularity));
+    let r = match report(ctx, &job) {
+        Ok(r) => r,
+        // The entity went away after the job was created: the job failed, and says why.
+        Err(e) if e.code == "NoSuchEntity" => return Ok(failed(out, &e, "ServicesLastAccessed")),
+        Err(e) => return Err(e),
+    };
+    let action_level = job.granularity == "ACTION_LEVEL";
     paginate_into(
         i,
         services_value(&r, action_level),
@@ -557,11 +562,29 @@ pub fn get(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     )
 }
 
+/// A job whose entity no longer exists: `FAILED`, with the reason in `Error`, and no items.
+fn failed(mut out: Map<String, Value>, e: &AwsError, key: &str) -> Value {
+    out.insert("JobStatus".into(), json!("FAILED"));
+    out.insert(key.into(), json!([]));
+    out.insert("IsTruncated".into(), json!(false));
+    out.insert(
+        "Error".into(),
+        json!({"Code": e.code, "Message": e.message}),
+    );
+    Value::Object(out)
+}
+
 pub fn get_with_entities(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
     ctx.authorize("iam:GetServiceLastAccessedDetailsWithEntities", "*")?;
     let job = load(ctx, req(i, "JobId")?)?;
     let ns = req(i, "ServiceNamespace")?;
-    let r = report(ctx, &job)?;
+    let r = match report(ctx, &job) {
+        Ok(r) => r,
+        Err(e) if e.code == "NoSuchEntity" => {
+            return Ok(failed(job_fields(&job), &e, "EntityDetailsList"));
+        }
+        Err(e) => return Err(e),
+    };
     if !r.allowed.contains_key(ns) {
         return Err(AwsError::invalid_input(format!(
             "The service namespace {ns} is not one the report's policies allow."

@@ -254,8 +254,14 @@ msg = expect_error("ValidationException", client("cloudtrail", *root).lookup_eve
                    LookupAttributes=[{"AttributeKey": "PrincipalArn", "AttributeValue": arn("user", "dev")}])
 if "PrincipalArn" not in msg:
     fail(msg)
+iam.create_user(UserName="temp")
+temp_job = iam.generate_service_last_accessed_details(Arn=arn("user", "temp"))["JobId"]
+iam.delete_user(UserName="temp")
+gone = iam.get_service_last_accessed_details(JobId=temp_job)
+if gone["JobStatus"] != "FAILED" or gone["Error"]["Code"] != "NoSuchEntity" or gone["ServicesLastAccessed"]:
+    fail(f"a job whose user was deleted: {gone}")
 step("errors: unknown JobId NoSuchEntity, malformed InvalidInput, unknown entity, not an IAM ARN; "
-     "LookupEvents refuses kagi's internal PrincipalArn attribute")
+     "LookupEvents refuses kagi's internal PrincipalArn attribute; a deleted entity's job FAILED")
 
 msg = expect_error("AccessDenied", d_iam.get_service_last_accessed_details, JobId=user_job)
 if "iam:GetServiceLastAccessedDetails" not in msg:
