@@ -491,8 +491,13 @@ fn services_value(r: &Report, action_level: bool) -> Vec<Value> {
             Value::Object(m)
         })
         .collect();
-    out.sort_by(|a, b| a["ServiceName"].as_str().cmp(&b["ServiceName"].as_str()));
+    // By name, as IAM lists them ("Amazon S3" before "AWS Identity and Access Management").
+    out.sort_by_cached_key(|s| txt_lower(&s["ServiceName"]));
     out
+}
+
+fn txt_lower(v: &Value) -> String {
+    v.as_str().unwrap_or("").to_ascii_lowercase()
 }
 
 fn parse_job_id(id: &str) -> AwsResult<()> {

@@ -159,7 +159,7 @@ for ns, s in services.items():
     if "TrackedActionsLastAccessed" in s:
         fail(f"a SERVICE_LEVEL report with actions: {s}")
 listed = [s["ServiceName"] for s in out["ServicesLastAccessed"]]
-if listed != sorted(listed):
+if listed != sorted(listed, key=str.lower):
     fail(f"services not sorted by name: {listed}")
 step("user dev: ECR, IAM, STS accessed by dev in us-east-1; DynamoDB, Logs, S3 never")
 
