@@ -188,8 +188,8 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
         if let Some(k) = key {
             ix.insert((4, k));
         }
-        if let Some(p) = principal_arn(&e.identity) {
-            ix.insert((ATTRIBUTES.len() as u8, strings.id(&p)));
+        if let Some(arn) = principal_arn(&e.identity) {
+            ix.insert((ATTRIBUTES.len() as u8, strings.id(&arn)));
         }
         let mut resources = Vec::with_capacity(e.resources.len());
         for (arn, ty) in &e.resources {
@@ -505,6 +505,7 @@ impl Segment {
 
 #[cfg(test)]
 mod tests {
+    use super::super::event::Event;
     use super::*;
     use crate::caller::{Caller, Principal};
 
@@ -539,7 +540,7 @@ mod tests {
             },
             "AKIAUSERKEY",
         );
-        let (doc, head) = build(vec![role, user]);
+        let (doc, head) = build(vec![record::prepare(role), record::prepare(user)]);
         let principals: Vec<&str> = head
             .ix
             .iter()
