@@ -22,6 +22,7 @@
 //! | `browser_keyboard` | `keyboard.test.mjs` | the seed's console steps with the keyboard only |
 //! | `browser_tables` | `tables.test.mjs` | 120 users: filter, sort, pages (mouse, keyboard), no script, empty state |
 //! | `browser_cross_account` | `cross-account.test.mjs` | switch role into a created account's OrganizationAccountAccessRole, band, switch back |
+//! | `browser_access_advisor` | `access-advisor.test.mjs` | Access Advisor tabs (role, user); a role's sessions; revoke active sessions (the old session denied at once); without scripts |
 //! | `browser_identity_center` | `identity-center.test.mjs` | Identity Center: user, group, permission set with an inline policy, assignment, portal password; the user signs in to `/start`; the delete dialog |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
@@ -255,7 +256,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 19] = [
+const FEATURES: [(&str, &str, &str); 20] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -286,6 +287,11 @@ const FEATURES: [(&str, &str, &str); 19] = [
         "identity-center",
     ),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
+    (
+        "browser_access_advisor",
+        "access-advisor.test.mjs",
+        "access-advisor",
+    ),
     (
         "browser_web_identity",
         "web-identity.test.mjs",
@@ -432,6 +438,12 @@ fn browser_mfa() {
 #[test]
 fn browser_identity_center() {
     feature("browser_identity_center");
+}
+
+/// Access Advisor tabs; a role's sessions and "Revoke active sessions".
+#[test]
+fn browser_access_advisor() {
+    feature("browser_access_advisor");
 }
 
 /// Groups: a member's permissions follow the group's policies.

@@ -105,6 +105,7 @@
 //! | `pages/groups.rs` | groups: members, attached policies |
 //! | `pages/iam_more.rs` | role wizard (this account, another account, web identity, custom) and trust editing, detach, policy versions, simulator, password pages |
 //! | `pages/oidc.rs` | identity providers (OpenID Connect): list, add, audiences, delete; the role wizard's "Web identity" options |
+//! | `pages/access_advisor.rs` | the Access Advisor tab (users, groups, roles, policies: IAM's last-accessed report), a role's Sessions tab and "Revoke active sessions" |
 //! | `pages/inline.rs` | inline policies of users, roles, groups (list with documents, add, delete) |
 //! | `pages/tags.rs` | tags of users and roles (list, add or change, remove) |
 //! | `pages/delete.rs` | deleting users, roles, groups, policies, repositories (name typed to confirm; dependents first), and several at once from their lists ("Delete selected", `delete` typed) |

@@ -130,15 +130,29 @@ fn get(ctx: &Ctx, input: &Value) -> AwsResult<Value> {
     opts.end_ms = Some(opts.end_ms.unwrap_or(stored.started_on * 1000 + 999));
     let generated = if job.status == JobStatus::Succeeded {
         ctx.state.trail.flush();
-        let q = crate::trail::lookup::Query {
-            start_ms: opts.start_ms,
-            end_ms: opts.end_ms,
-            max: MAX_EVENTS,
-            ..Default::default()
-        };
-        let (found, _) = ctx
-            .store
-            .view(|tx| crate::trail::lookup::find(tx, ctx.account(), &q))?;
+        let principal = &job.request.principal_arn;
+        let by_principal = principal.contains(":user/") || principal.contains(":role/");
+        let found = ctx.store.view(|tx| {
+            if by_principal {
+                // Only the segments that hold the user's or the role's sessions' events.
+                crate::trail::lookup::by_principal(
+                    tx,
+                    ctx.account(),
+                    principal,
+                    opts.start_ms,
+                    opts.end_ms,
+                    MAX_EVENTS,
+                )
+            } else {
+                let q = crate::trail::lookup::Query {
+                    start_ms: opts.start_ms,
+                    end_ms: opts.end_ms,
+                    max: MAX_EVENTS,
+                    ..Default::default()
+                };
+                Ok(crate::trail::lookup::find(tx, ctx.account(), &q)?.0)
+            }
+        })?;
         let records: Vec<Value> = found.into_iter().map(|f| f.record).collect();
         // Nothing used in the window: no policy, as AWS answers.
         kagi_policy::generate(&records, &opts).ok()

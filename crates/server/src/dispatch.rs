@@ -14,11 +14,11 @@ use std::sync::Arc;
 /// [`crate::sso::extension`].
 pub const KAGI_IDENTITY_CENTER: &str = "kagi-identity-center";
 
-/// Runs one IAM, STS, Organizations, Identity Store or SSO Admin operation as the principal
+/// Runs one IAM, STS, Organizations, Identity Store, SSO Admin or CloudTrail operation as the principal
 /// owning `access_key_id` (a long-term key or a live STS session, resolved by
 /// [`auth::caller_for_key`]) through the same steps as a signed API call after its signature
 /// check: kagi-api encodes the input to the query form (IAM, STS) or the JSON 1.1 body
-/// (Organizations, `identitystore`, `sso-admin`, through [`json_call`]) and decodes and
+/// (Organizations, `identitystore`, `sso-admin`, `cloudtrail`, through [`json_call`]) and decodes and
 /// validates it exactly as a wire request, the handler authorises with kagi-policy and runs.
 /// The extension's operations ([`KAGI_IDENTITY_CENTER`]) take their JSON body as the signed
 /// call does. There is no other way in: this is what the console
@@ -68,11 +68,17 @@ pub fn invoke(
         tracing::debug!(service, action = operation, caller = %caller.arn(), ok = out.is_ok(), "console call");
         return out.map_err(|e| to_api(&e));
     }
-    let Some(svc) = ["iam", "sts", "organizations", "identitystore", "sso-admin"]
-        .contains(&service)
-        .then(|| kagi_api::service(service))
-        .flatten()
-    else {
+    let Some(svc) = [
+        "iam",
+        "sts",
+        "organizations",
+        "identitystore",
+        "sso-admin",
+        "cloudtrail",
+    ]
+    .contains(&service)
+    .then(|| kagi_api::service(service))
+    .flatten() else {
         return Err(to_api(&AwsError::new(
             400,
             "InvalidAction",

@@ -127,6 +127,9 @@ pub enum Table {
     TrailIndex,
     /// IAM Access Analyzer's policy-generation jobs (kagi-server's `analyzer`), key: the job id.
     PolicyGenerations,
+    /// IAM's service-last-accessed report jobs (`GenerateServiceLastAccessedDetails`,
+    /// kagi-server's `iam::last_accessed`), key: the job id; the document is the request.
+    LastAccessedJobs,
 }
 
 /// How far apart (event time) two events of one [`Table::TrailSegments`] row may be: what a
@@ -134,7 +137,7 @@ pub enum Table {
 pub const TRAIL_SEGMENT_SPAN_MS: i64 = 2_000;
 
 impl Table {
-    pub const ALL: [Table; 36] = [
+    pub const ALL: [Table; 37] = [
         Table::Meta,
         Table::Users,
         Table::AccessKeys,
@@ -171,6 +174,7 @@ impl Table {
         Table::TrailHeads,
         Table::TrailIndex,
         Table::PolicyGenerations,
+        Table::LastAccessedJobs,
     ];
 
     /// Rows that the generation-keyed caches never derive from (STS session records, console
@@ -236,6 +240,7 @@ impl Table {
             Table::TrailHeads => "trail_heads",
             Table::TrailIndex => "trail_index",
             Table::PolicyGenerations => "policy_generations",
+            Table::LastAccessedJobs => "last_accessed_jobs",
         }
     }
 }

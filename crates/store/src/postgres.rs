@@ -32,7 +32,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// 4: kagi-ecr's tables.
-pub const SCHEMA_VERSION: i32 = 7;
+/// 8: `last_accessed_jobs` (IAM's service-last-accessed reports).
+pub const SCHEMA_VERSION: i32 = 8;
 /// How often each node reads the generation even without a notification: the bound on how
 /// long another node's write can go unseen by this node's caches.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -239,7 +240,7 @@ fn migrate(c: &mut Client) -> Result<()> {
         }
         Some(v) if v == SCHEMA_VERSION => {}
         _ => {
-            // Version 3 is PostgreSQL's first; 4 to 7 add tables. Every table is created if
+            // Version 3 is PostgreSQL's first; 4 to 8 add tables. Every table is created if
             // missing, so this brings any older version up to date.
             for t in Table::ALL {
                 tx.batch_execute(&table_ddl(t)).map_err(pg_error)?;

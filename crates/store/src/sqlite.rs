@@ -8,7 +8,7 @@
 //! transactions begin `IMMEDIATE` (they take the write lock first), so they never conflict:
 //! SQLite never reports [`super::StoreError::Conflict`].
 //!
-//! Schema (version 3; 4 to 7 added tables): every table is `(account TEXT, k TEXT, doc TEXT, PRIMARY KEY (account,
+//! Schema (version 3; 4 to 8 added tables): every table is `(account TEXT, k TEXT, doc TEXT, PRIMARY KEY (account,
 //! k)) WITHOUT ROWID` except the STS sessions, which arrive at tens of thousands per second with
 //! random `ASIA…` keys: they live in a rowid table (documents appended in arrival order, so a
 //! batch dirties a few sequential pages) with a unique index on (account, k) (small entries, so
@@ -33,7 +33,8 @@ pub struct SqliteStore {
 }
 
 /// 4: kagi-ecr's tables (created empty; `kagi_ecr::store` imports an old `ecr.sqlite`).
-pub const SCHEMA_VERSION: i64 = 7;
+/// 8: `last_accessed_jobs` (IAM's service-last-accessed reports).
+pub const SCHEMA_VERSION: i64 = 8;
 /// Page cache per connection, in KiB (SQLite grows it only as pages are used).
 const CACHE_KIB: i64 = 32 * 1024;
 

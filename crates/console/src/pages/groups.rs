@@ -105,6 +105,7 @@ impl P<'_> {
             arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("Group", name));
+        body.push_str(&self.access_advisor(&txt(&g["Group"]["Arn"])));
         body.push_str(&self.delete_section("group", name, &format!("{base}/delete")));
         self.page(name, &body)
     }

@@ -340,6 +340,11 @@ impl P<'_> {
                 ("groups", "Groups", &groups),
                 ("tags", "Tags", &self.tags_section("User", name)),
                 ("security-credentials", "Security credentials", &credentials),
+                (
+                    "access-advisor",
+                    "Access Advisor",
+                    &self.access_advisor(&txt(&u["Arn"])),
+                ),
             ],
         );
         let delete = self.delete_section("user", name, &format!("{base}/delete"));
@@ -751,6 +756,16 @@ impl P<'_> {
                 ("permissions", "Permissions", &body),
                 ("trust-relationships", "Trust relationships", &trust_tab),
                 ("tags", "Tags", &self.tags_section("Role", name)),
+                (
+                    "access-advisor",
+                    "Access Advisor",
+                    &self.access_advisor(&txt(&r["Arn"])),
+                ),
+                (
+                    "sessions",
+                    "Sessions",
+                    &self.role_sessions(name, &txt(&r["Arn"])),
+                ),
             ],
         );
         let delete = self.delete_section(

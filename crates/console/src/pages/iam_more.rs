@@ -574,6 +574,11 @@ impl P<'_> {
                 ("permissions", "Permissions", &permissions),
                 ("entities", "Entities attached", &self.policy_entities(arn)),
                 ("versions", "Policy versions", &versions),
+                (
+                    "access-advisor",
+                    "Access Advisor",
+                    &self.access_advisor(arn),
+                ),
             ],
         );
         self.page(&name, &format!("{head}{tabs}{delete}"))

@@ -8,6 +8,7 @@ use crate::{Console, Req, SESSION_COOKIE, cookie, now, redirect};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+mod access_advisor;
 mod delete;
 mod ecr;
 mod groups;
@@ -173,6 +174,7 @@ fn route(c: &Console, r: &Req) -> Response {
         (["roles"], _, true) => p.create_role(),
         (["roles", n], true, _) => p.role(n),
         (["roles", n, "attach-policy"], _, true) => p.attach(n, "Role"),
+        (["roles", n, "revoke-sessions"], _, true) => p.revoke_sessions(n),
         (["roles", "review"], _, true) => p.review_role(),
         (["roles", "trust-preview"], _, true) => p.trust_preview(),
         (["roles", n, "trust"], _, true) => p.update_trust(n),

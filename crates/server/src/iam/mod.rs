@@ -17,6 +17,7 @@
 //! | [`simulate`] | SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor{Custom,Principal}Policy |
 //! | [`details`] | GetAccountAuthorizationDetails |
 //! | [`report`] | GenerateCredentialReport, GetCredentialReport |
+//! | [`last_accessed`] | last-accessed reports from the event history (GenerateServiceLastAccessedDetails, GetServiceLastAccessedDetails[WithEntities]), ListPoliciesGrantingServiceAccess |
 //! | [`account`] | account aliases, GetAccountSummary, the per-user lists kagi never fills |
 //!
 //! This module only dispatches; request parameters, tags and pagination are [`crate::params`],
@@ -26,6 +27,7 @@ pub mod account;
 pub mod details;
 pub mod groups;
 pub mod instance_profiles;
+pub mod last_accessed;
 pub mod login;
 pub mod managed;
 pub mod mfa;
@@ -213,6 +215,10 @@ pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
         "GetAccountAuthorizationDetails" => details::get_account_authorization_details(ctx, i),
         "GenerateCredentialReport" => report::generate_credential_report(ctx),
         "GetCredentialReport" => report::get_credential_report(ctx),
+        "GenerateServiceLastAccessedDetails" => last_accessed::generate(ctx, i),
+        "GetServiceLastAccessedDetails" => last_accessed::get(ctx, i),
+        "GetServiceLastAccessedDetailsWithEntities" => last_accessed::get_with_entities(ctx, i),
+        "ListPoliciesGrantingServiceAccess" => last_accessed::list_policies_granting(ctx, i),
         "ListAccountAliases" => list_account_aliases(ctx, i),
         other => {
             ctx.authorize(&format!("iam:{other}"), "*")?;

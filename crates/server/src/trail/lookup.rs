@@ -132,6 +132,70 @@ pub fn find(tx: &dyn Tx, account: &str, q: &Query) -> anyhow::Result<(Vec<Found>
     Ok((out, more))
 }
 
+/// The events of one IAM principal (`arn`: a user's, a role's for all its sessions, the
+/// root's) between `start_ms` and `end_ms`, newest first, at most `max`: through kagi's own
+/// [`segment::PRINCIPAL_ARN`] index, so only the segments that hold its events are read.
+pub fn by_principal(
+    tx: &dyn Tx,
+    account: &str,
+    arn: &str,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    max: usize,
+) -> anyhow::Result<Vec<Found>> {
+    let q = Query {
+        attribute: Some((segment::PRINCIPAL_ARN.to_owned(), arn.to_owned())),
+        start_ms,
+        end_ms,
+        max,
+        after: None,
+    };
+    Ok(find(tx, account, &q)?.0)
+}
+
+/// Calls `f(time ms, eventSource, eventName, awsRegion)` for every event of the IAM principal
+/// `arn` (see [`by_principal`]) at or before `end_ms`, in no particular order and without
+/// rendering records: what IAM's last-accessed reports read, for every event in the history.
+pub fn principal_activity(
+    tx: &dyn Tx,
+    arn: &str,
+    end_ms: i64,
+    f: &mut dyn FnMut(i64, &str, &str, &str),
+) -> anyhow::Result<()> {
+    let prefix = format!("{}\0{}\0", segment::PRINCIPAL_ARN, arn.replace('\0', ""));
+    // Segments whose newest event is past `end_ms + SPAN_MS` hold nothing at or before it.
+    let mut after_key = Some(format!(
+        "{prefix}{}\x01",
+        segment::rev(end_ms.saturating_add(SPAN_MS + 1))
+    ));
+    loop {
+        let page = tx.scan_page(Table::TrailIndex, &prefix, after_key.as_deref(), 64)?;
+        let Some(last) = page.last() else { break };
+        after_key = Some(last.0.clone());
+        for (k, _) in page {
+            let Some(text) = tx.get(Table::TrailSegments, &k[prefix.len()..])? else {
+                continue;
+            };
+            let Ok(seg) = Segment::parse(&text) else {
+                continue;
+            };
+            // Whether an event is the principal's depends only on its (interned) identity.
+            let mut mine: std::collections::HashMap<u32, bool> = Default::default();
+            for e in &seg.doc.e {
+                if e.0 > end_ms
+                    || !*mine
+                        .entry(e.7)
+                        .or_insert_with(|| seg.matches(e, segment::PRINCIPAL_ARN, arn))
+                {
+                    continue;
+                }
+                f(e.0, seg.str(e.3), seg.str(e.2), seg.str(e.4));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Moves the pending events newer than `bound` (all of them for `None`) to `out`, newest
 /// first, up to `want`.
 fn emit(pending: &mut Vec<Found>, out: &mut Vec<Found>, bound: Option<i64>, want: usize) {

@@ -24,6 +24,40 @@ pub const ATTRIBUTES: [&str; 7] = [
     "ResourceName",
 ];
 
+/// kagi's own index attribute (LookupEvents does not accept it): the ARN of the IAM principal
+/// that made the call: the user, the role for its sessions, the root. What IAM's last-accessed
+/// reports and Access Analyzer's policy generation read ([`super::lookup::by_principal`]).
+pub const PRINCIPAL_ARN: &str = "PrincipalArn";
+
+/// The name of index attribute number `a` (the [`ATTRIBUTES`], then [`PRINCIPAL_ARN`]).
+fn attribute_name(a: u8) -> &'static str {
+    ATTRIBUTES.get(a as usize).copied().unwrap_or(PRINCIPAL_ARN)
+}
+
+/// The principal ARN of an identity: the user's, the role's (its sessions), the root's.
+fn principal_arn(identity: &super::event::Identity) -> Option<String> {
+    use crate::caller::Principal;
+    let super::event::Identity::Caller(c) = identity else {
+        return None;
+    };
+    match &c.principal {
+        Principal::Root | Principal::User { .. } => Some(c.arn()),
+        Principal::Role { name, path, .. } => {
+            Some(crate::ids::iam_arn(&c.account_id, "role", path, name))
+        }
+        Principal::Federated { .. } => None,
+    }
+}
+
+/// The principal ARN of a rendered `userIdentity` (see [`principal_arn`]).
+fn principal_arn_of_record(identity: &Value) -> Option<&str> {
+    match identity["type"].as_str()? {
+        "Root" | "IAMUser" => identity["arn"].as_str(),
+        "AssumedRole" => identity["sessionContext"]["sessionIssuer"]["arn"].as_str(),
+        _ => None,
+    }
+}
+
 /// One stored event: string fields are indexes into the segment's strings.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Stored(
@@ -151,6 +185,9 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
         if let Some(k) = key {
             ix.insert((4, k));
         }
+        if let Some(arn) = principal_arn(&e.identity) {
+            ix.insert((ATTRIBUTES.len() as u8, strings.id(&arn)));
+        }
         let mut resources = Vec::with_capacity(e.resources.len());
         for (arn, ty) in &e.resources {
             let (a, t) = (strings.id(arn), strings.id(ty));
@@ -204,7 +241,7 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
         .into_iter()
         .map(|(a, v)| {
             (
-                ATTRIBUTES[a as usize].to_owned(),
+                attribute_name(a).to_owned(),
                 clean(&strings.strings[v as usize]),
             )
         })
@@ -408,6 +445,9 @@ impl Segment {
                 arn == value || resource_name(arn) == value
             }),
             "EventId" => e.1 == value,
+            PRINCIPAL_ARN => serde_json::from_str::<Value>(self.str(e.7))
+                .ok()
+                .is_some_and(|i| principal_arn_of_record(&i) == Some(value)),
             _ => false,
         }
     }
@@ -460,5 +500,61 @@ impl Segment {
             },
             &identity,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::event::Event;
+    use super::*;
+    use crate::caller::{Caller, Principal};
+
+    /// An event of `principal` (identities are rendered once per access key: one key each).
+    fn event(principal: Principal, key: &str) -> Event {
+        let mut e = Event::new(1_000, "123456789012", "ecr.amazonaws.com", "PutImage");
+        e.identity = super::super::event::Identity::Caller(Caller {
+            principal,
+            account_id: "123456789012".into(),
+            access_key_id: key.into(),
+            session: None,
+        });
+        e
+    }
+
+    #[test]
+    fn a_role_session_is_indexed_under_its_role() {
+        let role = event(
+            Principal::Role {
+                name: "Builder".into(),
+                id: "AROAEXAMPLE".into(),
+                path: "/ci/".into(),
+                session_name: "job-1".into(),
+            },
+            "ASIAROLESESSION",
+        );
+        let user = event(
+            Principal::User {
+                name: "dev".into(),
+                id: "AIDAEXAMPLE".into(),
+                path: "/".into(),
+            },
+            "AKIAUSERKEY",
+        );
+        let (doc, head) = build(vec![record::prepare(role), record::prepare(user)]);
+        let principals: Vec<&str> = head
+            .ix
+            .iter()
+            .filter(|(a, _)| a == PRINCIPAL_ARN)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let role_arn = "arn:aws:iam::123456789012:role/ci/Builder";
+        let user_arn = "arn:aws:iam::123456789012:user/dev";
+        assert_eq!(principals, [role_arn, user_arn]);
+        let seg = Segment::parse(&serde_json::to_string(&doc).unwrap()).unwrap();
+        assert!(seg.matches(&seg.doc.e[0], PRINCIPAL_ARN, role_arn));
+        assert!(!seg.matches(&seg.doc.e[0], PRINCIPAL_ARN, user_arn));
+        assert!(seg.matches(&seg.doc.e[1], PRINCIPAL_ARN, user_arn));
+        // Not one of LookupEvents' attributes.
+        assert!(!ATTRIBUTES.contains(&PRINCIPAL_ARN));
     }
 }
