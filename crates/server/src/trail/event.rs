@@ -28,6 +28,9 @@ pub struct Who {
     pub json: String,
     pub username: Option<String>,
     pub access_key_id: Option<String>,
+    /// The principal that made the call: the user's ARN, the role's for its sessions, the
+    /// root's (the history's internal `PrincipalArn` index).
+    pub principal_arn: Option<String>,
 }
 
 /// One recorded call, before it is written.
@@ -135,6 +138,7 @@ static NOBODY: std::sync::LazyLock<std::sync::Arc<Who>> = std::sync::LazyLock::n
         json: r#"{"type":"Unknown"}"#.to_owned(),
         username: None,
         access_key_id: None,
+        principal_arn: None,
     })
 });
 

@@ -358,6 +358,21 @@ fn render_who(identity: &Identity) -> Who {
         json: user_identity(identity).to_string(),
         username: username(identity),
         access_key_id: access_key_id(identity).map(str::to_owned),
+        principal_arn: principal_arn(identity),
+    }
+}
+
+/// The principal ARN of an identity: the user's, the role's (its sessions), the root's.
+pub fn principal_arn(identity: &Identity) -> Option<String> {
+    let Identity::Caller(c) = identity else {
+        return None;
+    };
+    match &c.principal {
+        Principal::Root | Principal::User { .. } => Some(c.arn()),
+        Principal::Role { name, path, .. } => {
+            Some(crate::ids::iam_arn(&c.account_id, "role", path, name))
+        }
+        Principal::Federated { .. } => None,
     }
 }
 

@@ -34,22 +34,7 @@ fn attribute_name(a: u8) -> &'static str {
     ATTRIBUTES.get(a as usize).copied().unwrap_or(PRINCIPAL_ARN)
 }
 
-/// The principal ARN of an identity: the user's, the role's (its sessions), the root's.
-fn principal_arn(identity: &super::event::Identity) -> Option<String> {
-    use crate::caller::Principal;
-    let super::event::Identity::Caller(c) = identity else {
-        return None;
-    };
-    match &c.principal {
-        Principal::Root | Principal::User { .. } => Some(c.arn()),
-        Principal::Role { name, path, .. } => {
-            Some(crate::ids::iam_arn(&c.account_id, "role", path, name))
-        }
-        Principal::Federated { .. } => None,
-    }
-}
-
-/// The principal ARN of a rendered `userIdentity` (see [`principal_arn`]).
+/// The principal ARN of a rendered `userIdentity` (see [`record::principal_arn`]).
 fn principal_arn_of_record(identity: &Value) -> Option<&str> {
     match identity["type"].as_str()? {
         "Root" | "IAMUser" => identity["arn"].as_str(),
@@ -185,8 +170,8 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
         if let Some(k) = key {
             ix.insert((4, k));
         }
-        if let Some(arn) = principal_arn(&e.identity) {
-            ix.insert((ATTRIBUTES.len() as u8, strings.id(&arn)));
+        if let Some(arn) = e.identity.principal_arn.as_deref() {
+            ix.insert((ATTRIBUTES.len() as u8, strings.id(arn)));
         }
         let mut resources = Vec::with_capacity(e.resources.len());
         for (arn, ty) in &e.resources {
@@ -512,12 +497,12 @@ mod tests {
     /// An event of `principal` (identities are rendered once per access key: one key each).
     fn event(principal: Principal, key: &str) -> Event {
         let mut e = Event::new(1_000, "123456789012", "ecr.amazonaws.com", "PutImage");
-        e.identity = super::super::event::Identity::Caller(Caller {
+        e.identity = record::who(&super::super::event::Identity::Caller(Caller {
             principal,
             account_id: "123456789012".into(),
             access_key_id: key.into(),
             session: None,
-        });
+        }));
         e
     }
 
