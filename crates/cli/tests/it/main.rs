@@ -2,6 +2,7 @@
 
 mod cache_interop;
 mod cbor;
+mod cfn;
 mod common;
 mod console;
 mod eks;
