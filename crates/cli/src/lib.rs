@@ -47,6 +47,8 @@
 //! * `cfn` — `cloudformation deploy` (change set, its waiters, the official lines) and
 //!   `cloudformation package` (artifacts uploaded by MD5, folders zipped, the template rewritten);
 //!   `cfn_yaml` — CloudFormation's YAML (short-form intrinsics) read as PyYAML reads it.
+//! * `codeartifact` — `codeartifact login --tool pip|twine|npm` (the tool's configuration as the
+//!   official CLI sets it).
 //! * `logs_tail` — AWS CLI v2's `logs tail` (FilterLogEvents, its formats, `--follow`).
 //! * `s3cmd` — `kagi s3 ls|cp|mv|rm|sync|mb|rb|presign|website` and their transfer manager; `tz` — the
 //!   local time offset `s3 ls` prints in (TZif); `waiter` — `kagi SERVICE wait NAME`.
@@ -110,6 +112,7 @@ use std::process::ExitCode;
 
 mod cfn;
 mod cfn_yaml;
+mod codeartifact;
 pub mod config;
 pub mod configure;
 mod console_cmd;
@@ -341,6 +344,10 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
         {
             cfn::run(g, sub, env, io)
         }
+        // AWS CLI's `codeartifact login`.
+        "codeartifact" if sub.first().map(String::as_str) == Some("login") => {
+            codeartifact::run(g, sub, env, io)
+        }
         // AWS CLI v2's `eks update-kubeconfig` and `eks get-token`.
         "eks"
             if matches!(
@@ -403,6 +410,7 @@ fn pager_command(args: &[OsString], env: &Env) -> Option<String> {
         (Some("logs"), Some("tail"))
             | (Some("eks"), Some("update-kubeconfig" | "get-token"))
             | (Some("cloudformation"), Some("deploy" | "package"))
+            | (Some("codeartifact"), Some("login"))
     ) {
         return None;
     }

@@ -3,6 +3,7 @@
 mod cache_interop;
 mod cbor;
 mod cfn;
+mod codeartifact;
 mod common;
 mod console;
 mod eks;
