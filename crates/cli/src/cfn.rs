@@ -157,7 +157,11 @@ fn parse_opts(
         )));
     }
     if !unknown.is_empty() {
-        return Err(CliError::UnknownArgs(unknown));
+        // BasicCommand's check: a parameter error, without argparse's usage frame.
+        return Err(CliError::BadParam(format!(
+            "Unknown options: {}",
+            unknown.join(",")
+        )));
     }
     Ok(Opts { values })
 }

@@ -106,7 +106,11 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
         )));
     }
     if !unknown.is_empty() {
-        return Err(CliError::UnknownArgs(unknown));
+        // BasicCommand's check: a parameter error, without argparse's usage frame.
+        return Err(CliError::BadParam(format!(
+            "Unknown options: {}",
+            unknown.join(",")
+        )));
     }
     Ok(a)
 }

@@ -188,6 +188,8 @@ fn deploy_steps(
     // AWS CLI v1's argparse errors are worded and numbered otherwise (v2's are kagi's).
     if usage_step {
         step(&["cloudformation", "deploy", "--stack-name", &stack]);
+        let v = with(&["--bogus", "x"]);
+        step(&v.iter().map(String::as_str).collect::<Vec<_>>());
     }
     let big = dir.join("big.json");
     let big = big.to_str().unwrap();
