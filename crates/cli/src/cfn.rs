@@ -225,14 +225,14 @@ impl<'s, 'a> Client<'s, 'a> {
         delay: u32,
         max_attempts: Option<u32>,
         input: &Value,
-    ) -> Result<(), (CliError, Option<Value>)> {
+    ) -> Result<(), Box<(CliError, Option<Value>)>> {
         let found =
             kagi_api::service(self.service).and_then(|s| s.waiters().find(|(_, w)| w.name == name));
         let Some((wop, w)) = found else {
-            return Err((
+            return Err(Box::new((
                 CliError::General(format!("waiter {name} is missing from the model")),
                 None,
-            ));
+            )));
         };
         let mut waiter = w.clone();
         waiter.delay = delay;
@@ -259,7 +259,7 @@ impl<'s, 'a> Client<'s, 'a> {
                 Err(e) => Err(e),
             }
         });
-        r.map_err(|e| (e, last.into_inner()))
+        r.map_err(|e| Box::new((e, last.into_inner())))
     }
 }
 
@@ -461,8 +461,8 @@ fn deploy(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             parameters
                 .into_iter()
                 .filter(|p| {
-                    !(p.get("UsePreviousValue").is_some()
-                        && !existing.contains(&p["ParameterKey"].as_str().unwrap_or_default()))
+                    p.get("UsePreviousValue").is_none()
+                        || existing.contains(&p["ParameterKey"].as_str().unwrap_or_default())
                 })
                 .collect()
         } else {
@@ -532,7 +532,8 @@ fn deploy(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             None,
             &json!({"ChangeSetName": id, "StackName": stack}),
         );
-        if let Err((e, last)) = waited {
+        if let Err(failure) = waited {
+            let (e, last) = *failure;
             let Some(last) = last else { return Err(e) };
             let status = last["Status"].as_str().unwrap_or_default();
             let reason = last["StatusReason"].as_str().unwrap_or_default();
@@ -557,7 +558,7 @@ fn deploy(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
                 "ExecuteChangeSet",
                 json!({"ChangeSetName": id, "StackName": stack, "DisableRollback": disable_rollback}),
             )?;
-            write!(io.stdout, "Waiting for stack create/update to complete\n")?;
+            writeln!(io.stdout, "Waiting for stack create/update to complete")?;
             io.stdout.flush()?;
             let waiter = if change_set_type == "CREATE" {
                 "StackCreateComplete"
@@ -572,7 +573,7 @@ fn deploy(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
                     "Failed to create/update the stack. Run the following command\nto fetch the list of events leading up to the failure\naws cloudformation describe-stack-events --stack-name {stack}"
                 )));
             }
-            write!(io.stdout, "Successfully created/updated stack - {stack}\n")?;
+            writeln!(io.stdout, "Successfully created/updated stack - {stack}")?;
         } else {
             write!(
                 io.stdout,
@@ -825,10 +826,10 @@ fn set_path(v: &mut Value, path: &str, value: Value) {
     let parts: Vec<&str> = path.split('.').collect();
     let mut cur = v;
     for part in &parts[..parts.len() - 1] {
-        if !cur.get(*part).is_some_and(Value::is_object) {
-            if let Value::Object(m) = cur {
-                m.insert((*part).to_string(), Value::Object(Map::new()));
-            }
+        if !cur.get(*part).is_some_and(Value::is_object)
+            && let Value::Object(m) = cur
+        {
+            m.insert((*part).to_string(), Value::Object(Map::new()));
         }
         cur = &mut cur[*part];
     }
@@ -1341,7 +1342,7 @@ fn package(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
         } else {
             crate::output::to_yaml_pyyaml(&doc)
         };
-        write!(io.stdout, "\n")?;
+        writeln!(io.stdout)?;
         match o.one("--output-template-file") {
             None => write!(io.stdout, "{text}")?,
             Some(out) => {

@@ -211,7 +211,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
                 let text = match pypirc(existing.as_deref(), &endpoint, &token) {
                     Ok(t) => t,
                     Err(e) => {
-                        write!(io.stdout, "{} is in an invalid state.\n", path.display())?;
+                        writeln!(io.stdout, "{} is in an invalid state.", path.display())?;
                         return Err(CliError::General(e));
                     }
                 };

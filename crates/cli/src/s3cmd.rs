@@ -14,7 +14,13 @@
 //!   source root, and to the destination root for `sync --delete`), and `sync` merges the
 //!   two sorted listings as `Comparator` does: a file missing at the destination is sent, one
 //!   present is sent when the sizes differ or the source is newer (`--size-only`,
-//!   `--exact-timestamps`), one missing at the source is deleted with `--delete`.
+//!   `--exact-timestamps`), one missing at the source is deleted with `--delete`. Objects in
+//!   GLACIER or DEEP_ARCHIVE that are not restored (the listing's or HeadObject's
+//!   `StorageClass` and `Restore`) are not downloaded, copied or moved: a warning each and
+//!   status 2 (`--ignore-glacier-warnings`: silently), unless `--force-glacier-transfer`.
+//!   `--source-region` reads an S3-to-S3 command's source (listing, HeadObject, tags, a move's
+//!   DeleteObject) in that region, through its regional endpoint (a configured endpoint such
+//!   as `AWS_ENDPOINT_URL` still applies, `--endpoint-url` does not, as in the AWS CLI).
 //! * **Transfer manager** ([`transfer`]): ten workers (the AWS CLI's `max_concurrent_requests`
 //!   default) take tasks from one queue. Uploads above 8 MiB (`multipart_threshold`) are
 //!   multipart with 8 MiB parts (`multipart_chunksize`, grown to stay within 10,000 parts),

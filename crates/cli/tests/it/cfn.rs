@@ -463,11 +463,11 @@ Outputs:
             .chain(["--output-template-file", out_file.as_str()])
             .collect();
         let (stdout, to_file_run) = if who == "k" {
-            (kagi(&sb, &args), kagi(&sb, &to_file))
+            (kagi(sb, &args), kagi(sb, &to_file))
         } else {
             (
-                official(&sb, &official_cli, &args, &dir),
-                official(&sb, &official_cli, &to_file, &dir),
+                official(sb, &official_cli, &args, &dir),
+                official(sb, &official_cli, &to_file, &dir),
             )
         };
         assert_eq!(stdout.code, 0, "{who}: {}", stdout.stderr);
