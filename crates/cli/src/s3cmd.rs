@@ -641,12 +641,24 @@ fn local_time_str(v: &Value, tz: Option<&str>) -> String {
         .as_str()
         .and_then(kagi_api::time::parse_any)
         .map_or(0, |t| t.secs);
-    let local = Timestamp {
-        secs: t + crate::tz::offset_at(tz, t),
-        micros: 0,
-    };
-    let iso = local.to_value_string();
-    format!("{} {}", &iso[..10], &iso[11..19])
+    // One `format!` from the civil date (`s3 ls` prints a time per object).
+    let local = t + crate::tz::offset_at(tz, t);
+    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 fn epoch_of(v: &Value) -> f64 {
