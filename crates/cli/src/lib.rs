@@ -44,6 +44,11 @@
 //! * `sso` — IAM Identity Center: `sso login|logout`, `configure sso`, the SSO credential
 //!   provider and AWS CLI v2's token/registration/role-credential caches.
 //! * `eks` — `eks update-kubeconfig` (kubeconfig YAML read and merged) and `eks get-token`.
+//! * `cfn` — `cloudformation deploy` (change set, its waiters, the official lines) and
+//!   `cloudformation package` (artifacts uploaded by MD5, folders zipped, the template rewritten);
+//!   `cfn_yaml` — CloudFormation's YAML (short-form intrinsics) read as PyYAML reads it.
+//! * `codeartifact` — `codeartifact login --tool pip|twine|npm` (the tool's configuration as the
+//!   official CLI sets it).
 //! * `logs_tail` — AWS CLI v2's `logs tail` (FilterLogEvents, its formats, `--follow`).
 //! * `s3cmd` — `kagi s3 ls|cp|mv|rm|sync|mb|rb|presign|website` and their transfer manager; `tz` — the
 //!   local time offset `s3 ls` prints in (TZif); `waiter` — `kagi SERVICE wait NAME`.
@@ -105,6 +110,9 @@ use std::ffi::OsString;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
+mod cfn;
+mod cfn_yaml;
+mod codeartifact;
 pub mod config;
 pub mod configure;
 mod console_cmd;
@@ -330,6 +338,16 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
         "policy" => policy_cmd::run(g, sub, env, io),
         // The official CLI's hand-written `s3` commands (ls, cp, sync, ...).
         "s3" => s3cmd::run(g, sub, env, io),
+        // AWS CLI's `cloudformation deploy` and `cloudformation package`.
+        "cloudformation"
+            if matches!(sub.first().map(String::as_str), Some("deploy" | "package")) =>
+        {
+            cfn::run(g, sub, env, io)
+        }
+        // AWS CLI's `codeartifact login`.
+        "codeartifact" if sub.first().map(String::as_str) == Some("login") => {
+            codeartifact::run(g, sub, env, io)
+        }
         // AWS CLI v2's `eks update-kubeconfig` and `eks get-token`.
         "eks"
             if matches!(
@@ -389,7 +407,10 @@ fn pager_command(args: &[OsString], env: &Env) -> Option<String> {
             rest.first().map(String::as_str),
             rest.get(1).map(String::as_str)
         ),
-        (Some("logs"), Some("tail")) | (Some("eks"), Some("update-kubeconfig" | "get-token"))
+        (Some("logs"), Some("tail"))
+            | (Some("eks"), Some("update-kubeconfig" | "get-token"))
+            | (Some("cloudformation"), Some("deploy" | "package"))
+            | (Some("codeartifact"), Some("login"))
     ) {
         return None;
     }

@@ -751,6 +751,26 @@ pub fn to_yaml(d: &Doc) -> String {
     to_yaml_ordered(&sorted(d))
 }
 
+thread_local! {
+    /// Set while [`to_yaml_pyyaml`] writes: PyYAML's rules instead of ruamel's.
+    static PYYAML: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// PyYAML's `yaml.dump(default_flow_style=False)` of an ordered tree (the AWS CLI's
+/// `cloudformation package` output): [`to_yaml_ordered`] with YAML 1.1's implicit types
+/// (`yes`, `on`, `0777` quoted), multi-line strings single-quoted, and non-ASCII escaped in
+/// double quotes (`allow_unicode` off).
+pub fn to_yaml_pyyaml(d: &Doc) -> String {
+    PYYAML.with(|p| p.set(true));
+    let out = to_yaml_ordered(d);
+    PYYAML.with(|p| p.set(false));
+    out
+}
+
+fn pyyaml() -> bool {
+    PYYAML.with(std::cell::Cell::get)
+}
+
 /// [`to_yaml`] keeping the document's key order (ruamel with an OrderedDict representer, as
 /// the AWS CLI's `eks update-kubeconfig` dumps a kubeconfig).
 pub fn to_yaml_ordered(d: &Doc) -> String {
@@ -879,6 +899,13 @@ fn yaml_plain_scalar(d: &Doc) -> String {
 /// True when a plain scalar `s` would be read back as something other than a string
 /// (YAML 1.2 core resolvers as ruamel uses them, plus timestamps).
 pub(crate) fn resolves_non_str(s: &str) -> bool {
+    if pyyaml() {
+        return !matches!(crate::cfn_yaml::resolve(s), serde_json::Value::String(_))
+            || s == "<<"
+            || s == "="
+            || is_timestamp(s)
+            || sexagesimal(s);
+    }
     if matches!(
         s,
         "" | "~"
@@ -922,6 +949,32 @@ pub(crate) fn resolves_non_str(s: &str) -> bool {
         return true;
     }
     is_timestamp(s)
+}
+
+/// YAML 1.1's base-60 numbers (`1:30`, `-2:05:00.5`).
+fn sexagesimal(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let mut parts = body.split(':');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let rest: Vec<&str> = parts.collect();
+    if rest.is_empty()
+        || !first.starts_with(|c: char| ('1'..='9').contains(&c))
+        || !first.chars().all(|c| c.is_ascii_digit() || c == '_')
+    {
+        return false;
+    }
+    rest.iter().enumerate().all(|(k, p)| {
+        let p = if k == rest.len() - 1 {
+            p.split_once('.').map_or(*p, |(a, _)| a)
+        } else {
+            p
+        };
+        (1..=2).contains(&p.len())
+            && p.chars().all(|c| c.is_ascii_digit())
+            && (p.len() == 1 || p.as_bytes()[0] <= b'5')
+    })
 }
 
 fn is_float(b: &str) -> bool {
@@ -1083,7 +1136,8 @@ fn analyze(s: &str) -> Analysis {
         if is_break(c) {
             line_breaks = true;
         }
-        if !printable(c) {
+        // PyYAML without allow_unicode: anything but a line feed and printable ASCII.
+        if !printable(c) || (pyyaml() && !(c == '\n' || (' '..='~').contains(&c))) {
             special = true;
         }
         if c == ' ' {
@@ -1156,7 +1210,7 @@ fn yaml_scalar_str(s: &str, indent: usize, column: usize, _simple_key: bool, out
         return write_plain(s, indent, column, out);
     }
     // ruamel (unlike PyYAML) double-quotes scalars with line breaks.
-    if a.single && !a.multiline {
+    if a.single && (!a.multiline || pyyaml()) {
         return write_single_quoted(s, indent, column, out);
     }
     out.push_str(&double_quoted(s));
@@ -1172,6 +1226,30 @@ fn newline_indent(out: &mut String, indent: usize) -> usize {
 /// ruamel's `write_plain` (split enabled): a word that would pass column 80 starts a new line
 /// (when not already at the indentation); a single space at or past column 80 becomes a break.
 fn write_plain(s: &str, indent: usize, mut column: usize, out: &mut String) {
+    if pyyaml() {
+        // PyYAML breaks only at a single space once past column 80.
+        let chars: Vec<char> = s.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            if chars[i] == ' ' {
+                let st = i;
+                while i < chars.len() && chars[i] == ' ' {
+                    i += 1;
+                }
+                if i - st == 1 && column > BEST_WIDTH {
+                    column = newline_indent(out, indent);
+                } else {
+                    out.extend(&chars[st..i]);
+                    column += i - st;
+                }
+            } else {
+                out.push(chars[i]);
+                column += 1;
+                i += 1;
+            }
+        }
+        return;
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
     while i < chars.len() {
@@ -1266,7 +1344,7 @@ fn double_quoted(s: &str) -> String {
             '\u{a0}' => out.push_str("\\_"),
             '\u{2028}' => out.push_str("\\L"),
             '\u{2029}' => out.push_str("\\P"),
-            c if !printable(c) => {
+            c if !printable(c) || (!c.is_ascii() && pyyaml()) => {
                 let n = c as u32;
                 if n <= 0xff {
                     let _ = write!(out, "\\x{n:02X}");

@@ -108,6 +108,14 @@ pub fn option_names(op: &'static Operation) -> Vec<(String, &'static str, bool)>
         .collect()
 }
 
+/// A hand-written command's `file://` / `fileb://` value (its text), or the value itself.
+pub(crate) fn read_file_arg(cli: &str, value: &str, env: &Env) -> Result<String, CliError> {
+    match load_param(cli, value, false, env)? {
+        Value::String(s) => Ok(s),
+        other => Ok(other.to_string()),
+    }
+}
+
 /// Reads `file://` / `fileb://` values.
 fn load_param(cli: &str, value: &str, binary_blob: bool, env: &Env) -> Result<Value, CliError> {
     use base64::Engine;

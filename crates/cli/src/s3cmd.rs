@@ -14,7 +14,13 @@
 //!   source root, and to the destination root for `sync --delete`), and `sync` merges the
 //!   two sorted listings as `Comparator` does: a file missing at the destination is sent, one
 //!   present is sent when the sizes differ or the source is newer (`--size-only`,
-//!   `--exact-timestamps`), one missing at the source is deleted with `--delete`.
+//!   `--exact-timestamps`), one missing at the source is deleted with `--delete`. Objects in
+//!   GLACIER or DEEP_ARCHIVE that are not restored (the listing's or HeadObject's
+//!   `StorageClass` and `Restore`) are not downloaded, copied or moved: a warning each and
+//!   status 2 (`--ignore-glacier-warnings`: silently), unless `--force-glacier-transfer`.
+//!   `--source-region` reads an S3-to-S3 command's source (listing, HeadObject, tags, a move's
+//!   DeleteObject) in that region, through its regional endpoint (a configured endpoint such
+//!   as `AWS_ENDPOINT_URL` still applies, `--endpoint-url` does not, as in the AWS CLI).
 //! * **Transfer manager** ([`transfer`]): ten workers (the AWS CLI's `max_concurrent_requests`
 //!   default) take tasks from one queue. Uploads above 8 MiB (`multipart_threshold`) are
 //!   multipart with 8 MiB parts (`multipart_chunksize`, grown to stay within 10,000 parts),
@@ -164,6 +170,11 @@ struct Opts {
     error_document: Option<String>,
     no_follow_symlinks: bool,
     expected_size: Option<u64>,
+    /// `--source-region`: the region of an S3-to-S3 command's source bucket.
+    source_region: Option<String>,
+    /// `--force-glacier-transfer`, `--ignore-glacier-warnings`.
+    force_glacier: bool,
+    ignore_glacier: bool,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
@@ -219,6 +230,9 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
             | "--website-redirect"
             | "--grants" => transfer,
             "--expected-size" => matches!(cmd, "cp" | "mv"),
+            "--source-region" | "--force-glacier-transfer" | "--ignore-glacier-warnings" => {
+                transfer
+            }
             _ => false,
         }
     };
@@ -372,6 +386,9 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
                 o.copy_props = Some(v);
             }
             "--expected-size" => o.expected_size = Some(int(&take(&mut i)?, name)?.max(0) as u64),
+            "--source-region" => o.source_region = Some(take(&mut i)?),
+            "--force-glacier-transfer" => o.force_glacier = true,
+            "--ignore-glacier-warnings" => o.ignore_glacier = true,
             _ => unreachable!("allowed() names every option"),
         }
         i += 1;
@@ -446,6 +463,12 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         ctx.no_guess_mime_type = o.no_guess_mime_type;
         ctx.request_payer = o.request_payer.clone();
         ctx.copy_props = o.copy_props.clone();
+        if let Some(r) = &o.source_region
+            && o.paths.len() == 2
+            && o.paths.iter().all(|p| p.starts_with("s3://"))
+        {
+            ctx.source = Some(Box::new(ctx.for_region(&s, r, io)?));
+        }
         let code = match cmd.as_str() {
             "ls" => ls(&ctx, &s, &o, io)?,
             "mb" => mb(&ctx, &s, &o, io)?,
@@ -480,9 +503,33 @@ struct Ctx<'a> {
     no_guess_mime_type: bool,
     request_payer: Option<String>,
     copy_props: Option<String>,
+    /// `--source-region` of an S3-to-S3 command: the source bucket's side (its listing, the
+    /// HeadObject/GetObjectTagging of a copy's source, a move's DeleteObject).
+    source: Option<Box<Ctx<'a>>>,
 }
 
 impl<'a> Ctx<'a> {
+    /// The side that reads the source objects.
+    fn src(&self) -> &Ctx<'a> {
+        self.source.as_deref().unwrap_or(self)
+    }
+
+    /// The same command's requests to `region` (the AWS CLI's source client: the region's
+    /// endpoint, not `--endpoint-url`; a configured endpoint such as `AWS_ENDPOINT_URL` still
+    /// applies).
+    fn for_region(&self, s: &Session, region: &str, io: &mut Io) -> Result<Ctx<'a>, CliError> {
+        let mut c = Ctx::new(s, self.env, self.g, io)?;
+        c.ep = s.endpoint(self.service, Some(region), false)?;
+        c.region = Some(region.to_string());
+        c.sse_c = self.sse_c.clone();
+        c.sse_c_copy_source = self.sse_c_copy_source.clone();
+        c.metadata_directive = self.metadata_directive.clone();
+        c.no_guess_mime_type = self.no_guess_mime_type;
+        c.request_payer = self.request_payer.clone();
+        c.copy_props = self.copy_props.clone();
+        Ok(c)
+    }
+
     fn new(s: &Session, env: &'a Env, g: &'a Globals, io: &mut Io) -> Result<Ctx<'a>, CliError> {
         let service = kagi_api::service("s3api")
             .ok_or_else(|| CliError::General("the S3 model is missing".into()))?;
@@ -501,6 +548,7 @@ impl<'a> Ctx<'a> {
             no_guess_mime_type: false,
             request_payer: None,
             copy_props: None,
+            source: None,
         })
     }
 
@@ -593,12 +641,24 @@ fn local_time_str(v: &Value, tz: Option<&str>) -> String {
         .as_str()
         .and_then(kagi_api::time::parse_any)
         .map_or(0, |t| t.secs);
-    let local = Timestamp {
-        secs: t + crate::tz::offset_at(tz, t),
-        micros: 0,
-    };
-    let iso = local.to_value_string();
-    format!("{} {}", &iso[..10], &iso[11..19])
+    // One `format!` from the civil date (`s3 ls` prints a time per object).
+    let local = t + crate::tz::offset_at(tz, t);
+    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 fn epoch_of(v: &Value) -> f64 {
@@ -644,18 +704,16 @@ fn ls(ctx: &Ctx, s: &Session, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
         let delimiter = (!o.recursive).then_some("/");
         let mut first = true;
         list_pages(ctx, s, &bucket, &key, delimiter, o.page_size, &mut |page| {
-            let prefixes = page["CommonPrefixes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let contents = page["Contents"].as_array().cloned().unwrap_or_default();
+            let none = Vec::new();
+            let prefixes = page["CommonPrefixes"].as_array().unwrap_or(&none);
+            let contents = page["Contents"].as_array().unwrap_or(&none);
             if prefixes.is_empty() && contents.is_empty() {
                 if first {
                     empty_first = true;
                 }
                 return Ok(());
             }
-            for p in &prefixes {
+            for p in prefixes {
                 let parts: Vec<&str> = p["Prefix"]
                     .as_str()
                     .unwrap_or_default()
@@ -667,7 +725,7 @@ fn ls(ctx: &Ctx, s: &Session, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
                     .unwrap_or("");
                 writeln!(io.stdout, "{:>30} {name}/", "PRE")?;
             }
-            for c in &contents {
+            for c in contents {
                 let size = c["Size"].as_u64().unwrap_or(0);
                 total_size += size;
                 total_objects += 1;
@@ -894,6 +952,16 @@ struct Entry {
     size: u64,
     /// Seconds since the epoch.
     mtime: f64,
+    /// An S3 object in GLACIER or DEEP_ARCHIVE, not restored (`FileInfo._is_glacier_object`).
+    glacier: bool,
+}
+
+/// `_is_glacier_object` of a listing entry or a HeadObject response.
+fn is_glacier(v: &Value) -> bool {
+    matches!(v["StorageClass"].as_str(), Some("GLACIER" | "DEEP_ARCHIVE"))
+        && !v["Restore"]
+            .as_str()
+            .is_some_and(|r| r.contains("ongoing-request=\"false\""))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1204,6 +1272,7 @@ fn list_source(
                     compare_key: prefix.rsplit('/').next().unwrap_or("").to_string(),
                     size: 0,
                     mtime: 0.0,
+                    glacier: false,
                 });
                 return Ok(out);
             }
@@ -1229,6 +1298,7 @@ fn list_source(
                 compare_key: prefix.rsplit('/').next().unwrap_or("").to_string(),
                 size: head["ContentLength"].as_u64().unwrap_or(0),
                 mtime: epoch_of(&head["LastModified"]),
+                glacier: is_glacier(&head),
             });
             return Ok(out);
         }
@@ -1257,6 +1327,7 @@ fn list_source(
                     src: full,
                     size,
                     mtime: epoch_of(&c["LastModified"]),
+                    glacier: is_glacier(c),
                 });
             }
             Ok(())
@@ -1275,6 +1346,7 @@ fn list_source(
                 src: ps,
                 size,
                 mtime,
+                glacier: false,
             });
         }
     } else {
@@ -1287,6 +1359,7 @@ fn list_source(
                 src: abs.to_string_lossy().into_owned(),
                 size: m.len(),
                 mtime: mtime_of(&m),
+                glacier: false,
             }),
             Ok(_) => warnings.push(format!(
                 "warning: Skipping file {}. File is character special device, block special device, FIFO, or socket.",
@@ -1392,7 +1465,7 @@ fn transfer_command(ctx: &Ctx, cmd: &str, o: &Opts, io: &mut Io) -> Result<i32, 
     let delete_op = kind == Kind::DeleteS3;
     let follow = !o.no_follow_symlinks;
     let sources = list_source(
-        ctx,
+        ctx.src(),
         &s,
         &src,
         dir_op,
@@ -1525,6 +1598,35 @@ fn transfer_command(ctx: &Ctx, cmd: &str, o: &Opts, io: &mut Io) -> Result<i32, 
     } else {
         for e in &sources {
             tasks.push(make(e, kind.clone()));
+        }
+    }
+    // `_warn_glacier`: downloads, copies and moves of GLACIER/DEEP_ARCHIVE objects not
+    // restored are skipped (a warning and status 2, unless `--ignore-glacier-warnings`),
+    // unless `--force-glacier-transfer`.
+    if !o.force_glacier {
+        let frozen: std::collections::HashSet<&str> = sources
+            .iter()
+            .filter(|e| e.glacier)
+            .map(|e| e.src.as_str())
+            .collect();
+        if !frozen.is_empty() {
+            tasks.retain(|t| {
+                let skip = matches!(t.kind, Kind::Download | Kind::Copy)
+                    && frozen.contains(t.src.as_str());
+                if skip && !o.ignore_glacier {
+                    // The operation's name, a move's too (`mv` is a download or a copy).
+                    let op = if t.kind == Kind::Download {
+                        "download"
+                    } else {
+                        "copy"
+                    };
+                    warnings.push(format!(
+                        "warning: Skipping file s3://{}. Object is of storage class GLACIER. Unable to perform {op} operations on GLACIER objects. You must restore the object to be able to perform the operation. See aws s3 {op} help for additional parameter options to ignore or force these transfers.",
+                        t.src
+                    ));
+                }
+                !skip
+            });
         }
     }
     let printer = Printer {
@@ -1915,7 +2017,8 @@ fn after_success(ctx: &Ctx, s: &Session, t: &Task) -> Result<(), CliError> {
         Kind::Upload => std::fs::remove_file(&t.src).map_err(CliError::from),
         Kind::Download | Kind::Copy => {
             let (b, k) = split_s3(&t.src);
-            ctx.call(s, "DeleteObject", json!({"Bucket": b, "Key": k}))
+            ctx.src()
+                .call(s, "DeleteObject", json!({"Bucket": b, "Key": k}))
                 .map(|_| ())
         }
         _ => Ok(()),
@@ -2052,13 +2155,13 @@ fn start_task(
             // `--copy-props default` and `metadata-directive`), those given on the command
             // line first.
             if ctx.copy_props.as_deref() != Some("none") {
-                copy_source_props(ctx, s, &t.src, &mut input)?;
+                copy_source_props(ctx.src(), s, &t.src, &mut input)?;
             }
             // `default` also carries the tags over (`SetTagsSubscriber`; a single CopyObject
             // copies them itself), in the `Tagging` header.
             if ctx.copy_props.as_deref().unwrap_or("default") == "default" {
                 let (src_bucket, src_key) = split_s3(&t.src);
-                let tags = ctx.call(
+                let tags = ctx.src().call(
                     s,
                     "GetObjectTagging",
                     json!({"Bucket": src_bucket, "Key": src_key}),
@@ -2128,7 +2231,7 @@ fn start_task(
                 mode => {
                     if COPY_PROPS.iter().any(|p| input.contains_key(*p)) {
                         input.insert("MetadataDirective".into(), json!("REPLACE"));
-                        copy_source_props(ctx, s, &t.src, &mut input)?;
+                        copy_source_props(ctx.src(), s, &t.src, &mut input)?;
                     }
                     if mode == "metadata-directive" {
                         input.insert("TaggingDirective".into(), json!("REPLACE"));

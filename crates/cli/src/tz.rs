@@ -14,9 +14,24 @@ pub fn offset_at(tz: Option<&str>, t: i64) -> i64 {
         Some(z) => PathBuf::from("/usr/share/zoneinfo").join(z),
         None => PathBuf::from("/etc/localtime"),
     };
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| offset_in(&b, t))
+    // The zone file is read once per process (`s3 ls` asks for every object's time).
+    static ZONES: std::sync::Mutex<Vec<(PathBuf, Option<Vec<u8>>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut zones = ZONES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let i = match zones.iter().position(|(p, _)| *p == path) {
+        Some(i) => i,
+        None => {
+            let bytes = std::fs::read(&path).ok();
+            zones.push((path, bytes));
+            zones.len() - 1
+        }
+    };
+    zones[i]
+        .1
+        .as_deref()
+        .and_then(|b| offset_in(b, t))
         .unwrap_or(0)
 }
 

@@ -2,6 +2,8 @@
 
 mod cache_interop;
 mod cbor;
+mod cfn;
+mod codeartifact;
 mod common;
 mod console;
 mod eks;
@@ -15,6 +17,7 @@ mod policy_generate;
 mod profile_parser;
 mod pty;
 mod s3;
+mod s3_glacier;
 mod seed;
 mod serve;
 mod services;

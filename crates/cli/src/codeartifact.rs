@@ -1,0 +1,654 @@
+//! AWS CLI v2's `codeartifact login --tool pip|twine|npm --domain D --repository R`
+//! (`awscli/customizations/codeartifact/login.py`): GetAuthorizationToken (`--domain-owner`,
+//! `--duration-seconds`), then GetRepositoryEndpoint (format `pypi` or `npm`,
+//! `--endpoint-type`), then the tool is configured as the official CLI does it:
+//!
+//! * `pip`: runs `pip config set global.index-url https://aws:TOKEN@HOST/PATH/simple/`;
+//! * `npm`: runs `npm config set [@SCOPE:]registry ENDPOINT`, `npm config set
+//!   //HOST/PATH:always-auth true` (its failure ignored) and `npm config set
+//!   //HOST/PATH:_authToken TOKEN`; `--namespace` is the scope (`@` added);
+//! * `twine`: writes `~/.pypirc` (0600) as configparser writes it: the `codeartifact`
+//!   server added to `[distutils] index-servers` and its `[codeartifact]` section set, the
+//!   file's other sections kept (its comments are not, as with the official CLI).
+//!
+//! Then `Successfully configured TOOL to use AWS CodeArtifact repository ENDPOINT` and
+//! `Login expires in 12 hours at 2026-12-08 03:00:00+00:00`. `--dry-run` prints the commands
+//! (or the `.pypirc` it would write) instead: like the official CLI it prints the token.
+//! A failed command's message has the token replaced by `******`. `swift`, `nuget` and
+//! `dotnet` are the official CLI's other tools; kagi reports them as not supported.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+use crate::http::Session;
+use crate::{CliError, Env, Globals, Io};
+
+const TOOLS: [&str; 6] = ["swift", "nuget", "dotnet", "npm", "pip", "twine"];
+
+#[derive(Default)]
+struct Args {
+    tool: Option<String>,
+    domain: Option<String>,
+    domain_owner: Option<String>,
+    namespace: Option<String>,
+    duration: Option<i64>,
+    repository: Option<String>,
+    endpoint_type: Option<String>,
+    dry_run: bool,
+}
+
+fn parse(args: &[String]) -> Result<Args, CliError> {
+    let mut a = Args::default();
+    let mut unknown = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || -> Result<String, CliError> {
+            if let Some(v) = &inline {
+                return Ok(v.clone());
+            }
+            match args.get(i) {
+                Some(v) if !v.starts_with("--") => {
+                    i += 1;
+                    Ok(v.clone())
+                }
+                _ => Err(CliError::Usage(format!(
+                    "argument {name}: expected one argument"
+                ))),
+            }
+        };
+        match name {
+            "--tool" => {
+                let v = value()?;
+                if !TOOLS.contains(&v.as_str()) {
+                    return Err(CliError::Usage(format!(
+                        "argument --tool: Invalid choice, valid choices are:\n\n{}",
+                        crate::params::choices_table(&TOOLS)
+                    )));
+                }
+                a.tool = Some(v);
+            }
+            "--domain" => a.domain = Some(value()?),
+            "--domain-owner" => a.domain_owner = Some(value()?),
+            "--namespace" => a.namespace = Some(value()?),
+            "--duration-seconds" => {
+                let v = value()?;
+                a.duration = Some(v.trim().parse().map_err(|_| {
+                    CliError::BadParam(format!("invalid literal for int() with base 10: '{v}'"))
+                })?);
+            }
+            "--repository" => a.repository = Some(value()?),
+            "--endpoint-type" => a.endpoint_type = Some(value()?),
+            "--dry-run" => a.dry_run = true,
+            _ => unknown.push(arg.clone()),
+        }
+    }
+    let missing: Vec<&str> = [
+        ("--tool", a.tool.is_none()),
+        ("--domain", a.domain.is_none()),
+        ("--repository", a.repository.is_none()),
+    ]
+    .iter()
+    .filter(|(_, m)| *m)
+    .map(|(n, _)| *n)
+    .collect();
+    if !missing.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the following arguments are required: {}",
+            missing.join(", ")
+        )));
+    }
+    if !unknown.is_empty() {
+        // BasicCommand's check: a parameter error, without argparse's usage frame.
+        return Err(CliError::BadParam(format!(
+            "Unknown options: {}",
+            unknown.join(",")
+        )));
+    }
+    Ok(a)
+}
+
+pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
+    let args = &sub[1..];
+    if args.first().is_some_and(|a| a == "help") {
+        writeln!(
+            io.stdout,
+            "login\n\nSets up the idiomatic tool for your package format to use your CodeArtifact repository. Your login information is valid for up to 12 hours after which you must login again.\n\nSynopsis\n\n  login\n--tool <value>\n--domain <value>\n[--domain-owner <value>]\n[--namespace <value>]\n[--duration-seconds <value>]\n--repository <value>\n[--endpoint-type <value>]\n[--dry-run]"
+        )?;
+        return Ok(());
+    }
+    let a = parse(args)?;
+    let tool = a.tool.clone().unwrap_or_default().to_lowercase();
+    let format = match tool.as_str() {
+        "pip" | "twine" => "pypi",
+        "npm" => "npm",
+        other => {
+            return Err(CliError::General(format!(
+                "kagi does not support codeartifact login --tool {other} (pip, twine and npm are supported)"
+            )));
+        }
+    };
+    let service = kagi_api::service("codeartifact")
+        .ok_or_else(|| CliError::General("CodeArtifact missing from the model".into()))?;
+    let op = |name: &str| {
+        service
+            .operation(name)
+            .ok_or_else(|| CliError::General(format!("{name} missing from the model")))
+    };
+    let s = Session::new(env, g)?;
+    let result = (|| {
+        let (ep, creds) = crate::invoke::prepare(&s, service, io)?;
+        let sig = creds.as_ref().map(crate::creds::Creds::to_sigv4);
+        let mut input = Map::new();
+        input.insert("domain".into(), json!(a.domain));
+        if let Some(o) = &a.domain_owner {
+            input.insert("domainOwner".into(), json!(o));
+        }
+        if let Some(d) = a.duration.filter(|d| *d != 0) {
+            input.insert("durationSeconds".into(), json!(d));
+        }
+        let token_res = s.call(
+            op("GetAuthorizationToken")?,
+            &ep,
+            sig.as_ref(),
+            &Value::Object(input),
+        )?;
+        let mut input = Map::new();
+        input.insert("domain".into(), json!(a.domain));
+        input.insert("repository".into(), json!(a.repository));
+        input.insert("format".into(), json!(format));
+        if let Some(t) = &a.endpoint_type {
+            input.insert("endpointType".into(), json!(t));
+        }
+        if let Some(o) = &a.domain_owner {
+            input.insert("domainOwner".into(), json!(o));
+        }
+        let endpoint_res = s.call(
+            op("GetRepositoryEndpoint")?,
+            &ep,
+            sig.as_ref(),
+            &Value::Object(input),
+        )?;
+        let endpoint = endpoint_res["repositoryEndpoint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if tool != "npm" && a.namespace.is_some() {
+            return Err(CliError::General(format!(
+                "Argument --namespace is not supported for {tool}"
+            )));
+        }
+        let token = token_res["authorizationToken"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let expiration = kagi_api::time::parse_any(&match &token_res["expiration"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .or_else(|| {
+            token_res["expiration"]
+                .as_f64()
+                .and_then(kagi_api::time::Timestamp::from_epoch_f64)
+        });
+        let login = Login {
+            tool: &tool,
+            token: &token,
+            endpoint: &endpoint,
+            expiration,
+        };
+        match tool.as_str() {
+            "twine" => {
+                let path = env.home.join(".pypirc");
+                let existing = std::fs::read_to_string(&path).ok();
+                let text = match pypirc(existing.as_deref(), &endpoint, &token) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        writeln!(io.stdout, "{} is in an invalid state.", path.display())?;
+                        return Err(CliError::General(e));
+                    }
+                };
+                if a.dry_run {
+                    write!(
+                        io.stdout,
+                        "Dryrun mode is enabled, not writing to pypirc.\n{} would have been set to the following:\n\n{text}\n",
+                        path.display()
+                    )?;
+                    return Ok(());
+                }
+                write_private(&path, &text)?;
+                login.success(io)
+            }
+            "pip" => login.run(&pip_commands(&endpoint, &token), a.dry_run, io),
+            _ => {
+                let scope = npm_scope(a.namespace.as_deref())?;
+                login.run(
+                    &npm_commands(&endpoint, &token, scope.as_deref()),
+                    a.dry_run,
+                    io,
+                )
+            }
+        }
+    })();
+    crate::invoke::flush_debug(&s, io);
+    result
+}
+
+struct Login<'a> {
+    tool: &'a str,
+    token: &'a str,
+    endpoint: &'a str,
+    expiration: Option<kagi_api::time::Timestamp>,
+}
+
+impl Login<'_> {
+    /// `_run_commands`: printed (`--dry-run`), or run with their output captured.
+    fn run(&self, commands: &[Vec<String>], dry_run: bool, io: &mut Io) -> Result<(), CliError> {
+        if dry_run {
+            for c in commands {
+                write!(io.stdout, "{}\n\n", c.join(" "))?;
+            }
+            return Ok(());
+        }
+        for c in commands {
+            let ignore_errors = c.iter().any(|a| a.contains("always-auth"));
+            let out = std::process::Command::new(&c[0])
+                .args(&c[1..])
+                .stdin(std::process::Stdio::null())
+                .output();
+            match out {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(CliError::General(format!(
+                        "{} was not found. Please verify installation.",
+                        self.tool
+                    )));
+                }
+                Err(e) => return Err(CliError::from(e)),
+                Ok(o) if !o.status.success() && !ignore_errors => {
+                    let list: Vec<String> = c
+                        .iter()
+                        .map(|a| format!("'{}'", a.replace('\'', "\\'")))
+                        .collect();
+                    let mut msg = format!(
+                        "Command '[{}]' returned non-zero exit status {}.",
+                        list.join(", "),
+                        o.status.code().unwrap_or(-1)
+                    )
+                    .replace(self.token, "******");
+                    msg.push_str(&format!(
+                        " Stderr from command:\n{}",
+                        String::from_utf8_lossy(&o.stderr)
+                    ));
+                    return Err(CliError::General(msg));
+                }
+                Ok(_) => {}
+            }
+        }
+        self.success(io)
+    }
+
+    fn success(&self, io: &mut Io) -> Result<(), CliError> {
+        let now = kagi_api::time::Timestamp::from_system_time(std::time::SystemTime::now());
+        let (remaining, at) = match self.expiration {
+            Some(e) => (
+                relative_expiration(e.secs - now.secs + 30),
+                python_datetime(e),
+            ),
+            None => (String::new(), "None".into()),
+        };
+        write!(
+            io.stdout,
+            "Successfully configured {} to use AWS CodeArtifact repository {} \nLogin expires in {remaining} at {at}\n",
+            self.tool, self.endpoint
+        )?;
+        Ok(())
+    }
+}
+
+/// `str()` of an aware UTC datetime: `2026-12-08 03:00:00[.ffffff]+00:00`.
+fn python_datetime(t: kagi_api::time::Timestamp) -> String {
+    let iso = t.to_iso_z_micros(); // 2026-12-08T03:00:00.000000Z
+    let body = iso.trim_end_matches('Z').replacen('T', " ", 1);
+    let body = match body.split_once('.') {
+        Some((whole, frac)) if frac.chars().all(|c| c == '0') => whole.to_string(),
+        _ => body,
+    };
+    format!("{body}+00:00")
+}
+
+/// `get_relative_expiration_time` of a `relativedelta` (tokens last 12 hours at most, so
+/// days, hours and minutes): the first non-zero unit and, if the next one is non-zero too,
+/// `and` it.
+fn relative_expiration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let units = [
+        ("days", secs / 86_400),
+        ("hours", secs % 86_400 / 3600),
+        ("minutes", secs % 3600 / 60),
+    ];
+    let mut values: Vec<String> = Vec::new();
+    let mut prev = false;
+    for (name, v) in units {
+        if v > 0 {
+            if prev {
+                values.push("and".into());
+            }
+            values.push(v.to_string());
+            values.push(if v == 1 {
+                name[..name.len() - 1].to_string()
+            } else {
+                name.to_string()
+            });
+        }
+        if prev {
+            break;
+        }
+        prev = v > 0;
+    }
+    values.join(" ")
+}
+
+/// `urlsplit(endpoint)`: scheme, netloc, path.
+fn split(endpoint: &str) -> (&str, &str, &str) {
+    let (scheme, rest) = endpoint.split_once("://").unwrap_or(("", endpoint));
+    let (netloc, path) = match rest.find(['/', '?', '#']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    (scheme, netloc, path)
+}
+
+fn pip_commands(endpoint: &str, token: &str) -> Vec<Vec<String>> {
+    let (scheme, netloc, path) = split(endpoint);
+    vec![vec![
+        "pip".into(),
+        "config".into(),
+        "set".into(),
+        "global.index-url".into(),
+        format!("{scheme}://aws:{token}@{netloc}{path}simple/"),
+    ]]
+}
+
+/// `NpmLogin.get_scope`: `@` added; `@[a-z0-9-~][a-z0-9-._~]*` at its start.
+fn npm_scope(namespace: Option<&str>) -> Result<Option<String>, CliError> {
+    let Some(ns) = namespace else { return Ok(None) };
+    let scope = if ns.starts_with('@') {
+        ns.to_string()
+    } else {
+        format!("@{ns}")
+    };
+    let ok = scope[1..]
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '~');
+    if !ok {
+        return Err(CliError::General(
+            "Invalid scope name, scope must contain URL-safe characters, no leading dots or underscores".into(),
+        ));
+    }
+    Ok(Some(scope))
+}
+
+fn npm_commands(endpoint: &str, token: &str, scope: Option<&str>) -> Vec<Vec<String>> {
+    let (_, netloc, path) = split(endpoint);
+    let registry = match scope {
+        Some(s) => format!("{s}:registry"),
+        None => "registry".into(),
+    };
+    let cmd = |k: String, v: &str| -> Vec<String> {
+        vec![
+            "npm".into(),
+            "config".into(),
+            "set".into(),
+            k,
+            v.to_string(),
+        ]
+    };
+    vec![
+        cmd(registry, endpoint),
+        cmd(format!("//{netloc}{path}:always-auth"), "true"),
+        cmd(format!("//{netloc}{path}:_authToken"), token),
+    ]
+}
+
+/// One configparser section: its name and its options (lower-cased keys) in order.
+type Section = (String, Vec<(String, String)>);
+
+/// `RawConfigParser.read_string` of a `.pypirc`: sections, `key = value` / `key: value`,
+/// indented continuation lines, `#`/`;` comments.
+fn read_ini(text: &str) -> Result<Vec<Section>, String> {
+    let mut sections: Vec<Section> = Vec::new();
+    let mut last_key: Option<usize> = None;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim_end();
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() {
+            // An empty line inside a value keeps it going (configparser's empty_lines_in_values).
+            if let (Some(k), Some(sec)) = (last_key, sections.last_mut()) {
+                sec.1[k].1.push('\n');
+            }
+            continue;
+        }
+        if trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let indented = line.len() != trimmed.len();
+        if indented && let (Some(k), Some(sec)) = (last_key, sections.last_mut()) {
+            let v = &mut sec.1[k].1;
+            v.push('\n');
+            v.push_str(trimmed);
+            continue;
+        }
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            if sections.iter().any(|(s, _)| s == name) {
+                return Err(format!(
+                    "While reading from '<string>' [line {:2}]: section '{name}' already exists",
+                    n + 1
+                ));
+            }
+            sections.push((name.to_string(), Vec::new()));
+            last_key = None;
+            continue;
+        }
+        let Some(sec) = sections.last_mut() else {
+            return Err(format!(
+                "File contains no section headers.\nfile: '<string>', line: {}\n'{raw}'",
+                n + 1
+            ));
+        };
+        let pos = trimmed.find(['=', ':']).ok_or_else(|| {
+            format!(
+                "Source contains parsing errors: '<string>'\n\t[line {:2}]: '{raw}'",
+                n + 1
+            )
+        })?;
+        let key = trimmed[..pos].trim().to_lowercase();
+        let value = trimmed[pos + 1..].trim().to_string();
+        if let Some(i) = sec.1.iter().position(|(k, _)| *k == key) {
+            sec.1[i].1 = value;
+            last_key = Some(i);
+        } else {
+            sec.1.push((key, value));
+            last_key = Some(sec.1.len() - 1);
+        }
+    }
+    // Trailing empty lines of a value go (configparser strips values).
+    for (_, opts) in &mut sections {
+        for (_, v) in opts {
+            let t = v.trim_end_matches('\n').to_string();
+            *v = t;
+        }
+    }
+    Ok(sections)
+}
+
+/// `RawConfigParser.write`: `[section]`, `key = value` (continuation lines tab-indented), an
+/// empty line after each section.
+fn write_ini(sections: &[Section]) -> String {
+    let mut out = String::new();
+    for (name, opts) in sections {
+        out.push_str(&format!("[{name}]\n"));
+        for (k, v) in opts {
+            out.push_str(&format!("{k} = {}\n", v.replace('\n', "\n\t")));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `TwineLogin.get_commands`: the `.pypirc` to write.
+fn pypirc(existing: Option<&str>, endpoint: &str, token: &str) -> Result<String, String> {
+    let Some(text) = existing else {
+        let default = format!(
+            "[distutils]\nindex-servers=\n    pypi\n    codeartifact\n\n[codeartifact]\nrepository: {endpoint}\nusername: aws\npassword: {token}"
+        );
+        return Ok(write_ini(&read_ini(&default)?));
+    };
+    let mut sections = read_ini(text)?;
+    let servers_value = sections
+        .iter()
+        .find(|(n, _)| n == "distutils")
+        .ok_or_else(|| "No section: 'distutils'".to_string())?
+        .1
+        .iter()
+        .find(|(k, _)| k == "index-servers")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| "No option 'index-servers' in section: 'distutils'".to_string())?;
+    let mut servers: Vec<String> = servers_value
+        .split('\n')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !servers.iter().any(|s| s == "codeartifact") {
+        servers.push("codeartifact".into());
+        let v = format!("\n{}", servers.join("\n"));
+        if let Some(sec) = sections.iter_mut().find(|(n, _)| n == "distutils")
+            && let Some(o) = sec.1.iter_mut().find(|(k, _)| k == "index-servers")
+        {
+            o.1 = v;
+        }
+    }
+    if !sections.iter().any(|(n, _)| n == "codeartifact") {
+        sections.push(("codeartifact".into(), Vec::new()));
+    }
+    if let Some(sec) = sections.iter_mut().find(|(n, _)| n == "codeartifact") {
+        for (k, v) in [
+            ("repository", endpoint),
+            ("username", "aws"),
+            ("password", token),
+        ] {
+            match sec.1.iter_mut().find(|(ek, _)| ek == k) {
+                Some(o) => o.1 = v.to_string(),
+                None => sec.1.push((k.to_string(), v.to_string())),
+            }
+        }
+    }
+    Ok(write_ini(&sections))
+}
+
+/// Written 0600 (created so, and narrowed if it existed).
+fn write_private(path: &Path, text: &str) -> Result<(), CliError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path).map_err(CliError::from)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    f.write_all(text.as_bytes()).map_err(CliError::from)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_expiration_as_the_aws_cli_words_it() {
+        assert_eq!(relative_expiration(12 * 3600 + 29), "12 hours");
+        assert_eq!(
+            relative_expiration(3600 + 30 * 60 + 5),
+            "1 hour and 30 minutes"
+        );
+        assert_eq!(relative_expiration(15 * 60 + 30), "15 minutes");
+        assert_eq!(relative_expiration(60), "1 minute");
+    }
+
+    /// The official CLI's own classes (AWS CLI v1 from `KAGI_COMPAT_VENV`, the same
+    /// `login.py` as v2) produce the same commands and `.pypirc` text as kagi.
+    #[test]
+    fn same_commands_and_pypirc_as_the_official_cli() {
+        let Some(venv) = std::env::var_os("KAGI_COMPAT_VENV") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "KAGI_COMPAT_VENV is not set"
+            );
+            eprintln!("SKIPPED: KAGI_COMPAT_VENV (the official aws CLI v1) is not set");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let existing = "# mine\n[distutils]\nindex-servers =\n    pypi\n    private\n\n[pypi]\nusername: __token__\n\n[private]\nrepository = https://example.com/x\nUserName = me\n";
+        let rc = dir.path().join("pypirc");
+        std::fs::write(&rc, existing).unwrap();
+        let endpoint = "https://dom-123456789012.d.codeartifact.us-east-1.amazonaws.com/pypi/repo/";
+        let npm_ep = "https://dom-123456789012.d.codeartifact.us-east-1.amazonaws.com/npm/repo/";
+        let script = format!(
+            r#"
+import json
+from awscli.customizations.codeartifact.login import PipLogin, NpmLogin, TwineLogin
+print(json.dumps({{
+  "pip": PipLogin.get_commands({endpoint:?}, "tok/en="),
+  "npm": NpmLogin.get_commands({npm_ep:?}, "tok/en=", scope=NpmLogin.get_scope("my-scope")),
+  "npm0": NpmLogin.get_commands({npm_ep:?}, "tok/en=", scope=None),
+  "twine_new": TwineLogin.get_commands({endpoint:?}, "tok/en=", pypi_rc_path={missing:?}),
+  "twine_old": TwineLogin.get_commands({endpoint:?}, "tok/en=", pypi_rc_path={rc:?}),
+}}))
+"#,
+            missing = dir.path().join("absent").display().to_string(),
+            rc = rc.display().to_string(),
+        );
+        let out = std::process::Command::new(std::path::Path::new(&venv).join("bin/python"))
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let cmds = |v: &Value| -> Vec<Vec<String>> { serde_json::from_value(v.clone()).unwrap() };
+        assert_eq!(cmds(&v["pip"]), pip_commands(endpoint, "tok/en="));
+        assert_eq!(
+            cmds(&v["npm"]),
+            npm_commands(
+                npm_ep,
+                "tok/en=",
+                npm_scope(Some("my-scope")).unwrap().as_deref()
+            )
+        );
+        assert_eq!(cmds(&v["npm0"]), npm_commands(npm_ep, "tok/en=", None));
+        assert_eq!(
+            v["twine_new"].as_str().unwrap(),
+            pypirc(None, endpoint, "tok/en=").unwrap()
+        );
+        assert_eq!(
+            v["twine_old"].as_str().unwrap(),
+            pypirc(Some(existing), endpoint, "tok/en=").unwrap()
+        );
+    }
+}
