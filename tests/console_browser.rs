@@ -22,6 +22,7 @@
 //! | `browser_keyboard` | `keyboard.test.mjs` | the seed's console steps with the keyboard only |
 //! | `browser_tables` | `tables.test.mjs` | 120 users: filter, sort, pages (mouse, keyboard), no script, empty state |
 //! | `browser_cross_account` | `cross-account.test.mjs` | switch role into a created account's OrganizationAccountAccessRole, band, switch back |
+//! | `browser_trail` | `trail.test.mjs` | Event history: filters, pages, a denied event's explanation; a role's generated policy created and attached |
 //! | `browser_identity_center` | `identity-center.test.mjs` | Identity Center: user, group, permission set with an inline policy, assignment, portal password; the user signs in to `/start`; the delete dialog |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
@@ -255,7 +256,7 @@ fn seed_setup(fx: &Fixture) {
 
 /// `(test name, script, screenshot folder)` of every feature, the longest first (they start in
 /// this order).
-const FEATURES: [(&str, &str, &str); 19] = [
+const FEATURES: [(&str, &str, &str); 20] = [
     ("seed_console_steps_in_chromium", "console.test.mjs", ""),
     ("browser_lifecycle", "lifecycle.test.mjs", "lifecycle"),
     ("browser_mfa", "mfa.test.mjs", "mfa"),
@@ -285,6 +286,7 @@ const FEATURES: [(&str, &str, &str); 19] = [
         "identity-center.test.mjs",
         "identity-center",
     ),
+    ("browser_trail", "trail.test.mjs", "trail"),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
     (
         "browser_web_identity",
@@ -432,6 +434,13 @@ fn browser_mfa() {
 #[test]
 fn browser_identity_center() {
     feature("browser_identity_center");
+}
+
+/// CloudTrail's Event history: filters by event name and user name, time ranges, "Load more";
+/// a denied event's explanation; a policy generated from a role's calls, created and attached.
+#[test]
+fn browser_trail() {
+    feature("browser_trail");
 }
 
 /// Groups: a member's permissions follow the group's policies.
