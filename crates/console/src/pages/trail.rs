@@ -360,7 +360,7 @@ impl P<'_> {
         self.page(
             title,
             &format!(
-                "<p>The account's management events of the last 90 days, newest first: every call that reached authorisation, from the API, the console and the registry. Choose an event to see its record and why it was allowed or denied.</p>{form}{table}{pages}"
+                r#"<p>The account's management events of the last 90 days, newest first: every call that reached authorisation, from the API, the console and the registry. Choose an event to see its record and why it was allowed or denied.</p>{form}<div class="trail-events">{table}</div>{pages}"#
             ),
         )
     }
