@@ -142,6 +142,19 @@ fn utc(t: &str) -> String {
     }
 }
 
+/// An event's time for the table (`2026-12-07 09:30:00`; the column says UTC): a UTC ISO 8601
+/// time without its `T` and zone; anything else unchanged.
+fn short_time(t: &str) -> String {
+    let utc = t
+        .strip_suffix("+00:00")
+        .or_else(|| t.strip_suffix('Z'))
+        .filter(|s| s.len() == 19 && s.as_bytes()[10] == b'T');
+    match utc {
+        Some(s) => s.replacen('T', " ", 1),
+        None => t.to_owned(),
+    }
+}
+
 /// The record of a LookupEvents event (its `CloudTrailEvent`, a JSON document).
 fn record_of(e: &Value) -> Value {
     e["CloudTrailEvent"]
@@ -166,8 +179,9 @@ fn event_row(e: &Value) -> String {
         None => String::new(),
     };
     format!(
-        r#"<tr><td>{time}</td><td>{user}</td><td><a href="/console/cloudtrail/events/{id}">{name}</a></td><td>{source}</td><td>{rtype}</td><td>{rname}</td><td>{error}</td><td><code>{key}</code></td></tr>"#,
-        time = esc(&txt(&e["EventTime"])),
+        r#"<tr><td><time datetime="{iso}">{time}</time></td><td>{user}</td><td><a href="/console/cloudtrail/events/{id}">{name}</a></td><td>{source}</td><td>{rtype}</td><td>{rname}</td><td>{error}</td><td><code class="id">{key}</code></td></tr>"#,
+        iso = esc(&txt(&e["EventTime"])),
+        time = esc(&short_time(&txt(&e["EventTime"]))),
         user = esc(&txt(&e["Username"])),
         id = seg(&txt(&e["EventId"])),
         name = esc(&txt(&e["EventName"])),
@@ -323,7 +337,7 @@ impl P<'_> {
             "Events",
             "events",
             &[
-                "Event time",
+                "Event time (UTC)",
                 "User name",
                 "Event name",
                 "Event source",
@@ -435,8 +449,8 @@ fn filter_form(f: &Filter) -> String {
         r#"<form method="get" action="/console/cloudtrail/events" class="trail-filter" aria-label="Filter events">
 <div class="filter-row"><label for="trail-attribute">Lookup attribute</label> <select id="trail-attribute" name="attribute">{attributes}</select>
 <label for="trail-value">Value</label> <input type="text" id="trail-value" name="value" value="{value}" placeholder="Enter a value (empty: every event)" autocomplete="off"></div>
-<div class="filter-row"><label for="trail-range">Time range</label> <select id="trail-range" name="range">{ranges}</select>
-<label for="trail-start">Start (UTC)</label> <input type="datetime-local" id="trail-start" name="start" value="{start}">
+<div class="filter-row"><label for="trail-range">Time range</label> <select id="trail-range" name="range">{ranges}</select></div>
+<div class="filter-row"><label for="trail-start">Start (UTC)</label> <input type="datetime-local" id="trail-start" name="start" value="{start}">
 <label for="trail-end">End (UTC)</label> <input type="datetime-local" id="trail-end" name="end" value="{end}"></div>
 <button type="submit">Apply filter</button> <a href="/console/cloudtrail/events">Clear filters</a></form>"#,
         value = esc(&f.value),
@@ -551,6 +565,20 @@ mod tests {
             "{row}"
         );
         assert!(row.contains("<td>&lt;alice&gt;</td>"), "{row}");
+        assert!(
+            row.contains(
+                r#"<td><time datetime="2026-12-07T09:00:00Z">2026-12-07 09:00:00</time></td>"#
+            ),
+            "{row}"
+        );
+        assert_eq!(
+            short_time("2026-12-07T09:00:00+00:00"),
+            "2026-12-07 09:00:00"
+        );
+        assert_eq!(
+            short_time("2026-12-07T09:00:00+09:00"),
+            "2026-12-07T09:00:00+09:00"
+        );
         assert!(
             row.contains(r#"<span class="bad">AccessDenied</span>"#),
             "{row}"
