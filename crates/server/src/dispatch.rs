@@ -219,12 +219,7 @@ fn analyzer_call(
     );
     let (out, notes) =
         crate::trail::notes::collect(|| crate::analyzer::handle(ctx, op.name, input.clone()));
-    let out = out.map_err(|mut e| {
-        if e.code == "AccessDenied" {
-            e.code = "AccessDeniedException".into();
-        }
-        e
-    });
+    // The error as the signed call answers and records it (`http::analyzer_entry`).
     record_console(
         state,
         ctx.caller,
