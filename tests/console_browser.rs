@@ -23,6 +23,7 @@
 //! | `browser_tables` | `tables.test.mjs` | 120 users: filter, sort, pages (mouse, keyboard), no script, empty state |
 //! | `browser_cross_account` | `cross-account.test.mjs` | switch role into a created account's OrganizationAccountAccessRole, band, switch back |
 //! | `browser_access_advisor` | `access-advisor.test.mjs` | Access Advisor tabs (role, user); a role's sessions; revoke active sessions (the old session denied at once); without scripts |
+//! | `browser_trail` | `trail.test.mjs` | Event history: filters, pages, a denied event's explanation; a role's generated policy created and attached |
 //! | `browser_identity_center` | `identity-center.test.mjs` | Identity Center: user, group, permission set with an inline policy, assignment, portal password; the user signs in to `/start`; the delete dialog |
 //!
 //! The feature scripts share `tests/browser/lib.mjs`, which also checks on every page of every
@@ -286,6 +287,7 @@ const FEATURES: [(&str, &str, &str); 20] = [
         "identity-center.test.mjs",
         "identity-center",
     ),
+    ("browser_trail", "trail.test.mjs", "trail"),
     ("browser_simulator", "simulator.test.mjs", "simulator"),
     (
         "browser_access_advisor",
@@ -444,6 +446,13 @@ fn browser_identity_center() {
 #[test]
 fn browser_access_advisor() {
     feature("browser_access_advisor");
+}
+
+/// CloudTrail's Event history: filters by event name and user name, time ranges, "Load more";
+/// a denied event's explanation; a policy generated from a role's calls, created and attached.
+#[test]
+fn browser_trail() {
+    feature("browser_trail");
 }
 
 /// Groups: a member's permissions follow the group's policies.

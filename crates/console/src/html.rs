@@ -240,7 +240,23 @@ const SSO: Service = Service {
     ],
 };
 
-const SERVICES: [&Service; 4] = [&IAM, &ECR, &ORGS, &SSO];
+const CLOUDTRAIL: Service = Service {
+    name: "CloudTrail",
+    long: "AWS CloudTrail",
+    home: "/console/cloudtrail/events",
+    nav: &[(
+        "CloudTrail",
+        &[NavItem {
+            prefix: &["cloudtrail", "events"],
+            label: "Event history",
+            href: "/console/cloudtrail/events",
+            list_title: "Event history",
+            actions: &[],
+        }],
+    )],
+};
+
+const SERVICES: [&Service; 5] = [&IAM, &ECR, &ORGS, &SSO, &CLOUDTRAIL];
 
 /// The service and navigation entry a path belongs to (the account pages — switch role,
 /// security credentials — show IAM's navigation with no entry current).

@@ -4,7 +4,7 @@
 //!
 //! * **Server-rendered HTML**, built with `format!` and one escaping function ([`html::esc`]),
 //!   in one layout ([`html::layout`]): a header with the service switcher (IAM, ECR,
-//!   Organizations, IAM Identity Center), the
+//!   Organizations, IAM Identity Center, CloudTrail), the
 //!   signed-in principal's menu (switch role, recent roles, security credentials, sign out) and
 //!   the switched role's colour band (with the role's account); the service's left navigation; breadcrumbs; the page's
 //!   title with its primary actions. Service, navigation entry, breadcrumbs and actions follow
@@ -30,8 +30,9 @@
 //!   `Content-Security-Policy: default-src 'self'` holds.
 //! * **No second model, no privileged path.** The console never touches the store. It talks to
 //!   the server only through the [`Backend`] trait, which kagi-server implements
-//!   (`kagi_server::console_host`): [`Backend::invoke`] runs an IAM/STS/Organizations
-//!   operation *as the principal owning an access key id*, through the server's own pipeline (kagi-api validation
+//!   (`kagi_server::console_host`): [`Backend::invoke`] runs an IAM, STS, Organizations,
+//!   Identity Center, CloudTrail or Access Analyzer operation *as the principal owning an
+//!   access key id*, through the server's own pipeline (kagi-api validation
 //!   → the handler, which authorises with kagi-policy → response value), exactly as an API call
 //!   signed with that key would. A denial is AWS's `AccessDenied` message, shown in the page with
 //!   status 403.
@@ -76,9 +77,21 @@
 //!   none), the identity store's users and groups, permission sets, and AWS accounts with their
 //!   assignments and provisioning status — each an `identitystore` or `sso-admin` call through
 //!   [`Backend::invoke`]; a user's portal password is kagi's extension
+<<<<<<< HEAD
 //!   (`kagi-identity-center` `SetPortalPassword`, authorised as `identitystore:UpdateUser`),
 //!   and so are a user's MFA devices (`ListMfaDevicesForUser`, `DeleteMfaDeviceForUser`) and
 //!   the MFA settings (`Get`/`PutMfaDeviceManagementForDirectory`, `/console/sso/settings`).
+=======
+//!   (`kagi-identity-center` `SetPortalPassword`, authorised as `identitystore:UpdateUser`).
+//! * **CloudTrail's Event history** (`/console/cloudtrail/events`): the account's events newest
+//!   first, filtered by one lookup attribute and a time range, paged with `NextToken`; an
+//!   event's page shows its record and kagi's explanation of its authorisation (the
+//!   statements that applied, with line and column; the context keys a condition missed) —
+//!   each page a `cloudtrail` `LookupEvents` call through [`Backend::invoke`]. A role's
+//!   Permissions tab generates a policy from the role's recorded calls (`access-analyzer`
+//!   `StartPolicyGeneration`, `GetGeneratedPolicy`, `ListPolicyGenerations`) and creates and
+//!   attaches it in one step (`iam` `CreatePolicy` + `AttachRolePolicy`).
+>>>>>>> console-trail
 //! * **Deleting** asks for the name typed (`delete` for a list's selection); the console's
 //!   script opens those forms as modal `<dialog>`s naming what goes (without it, plain forms).
 //! * Pages run on tokio's blocking pool (`spawn_blocking`): backend calls are synchronous
@@ -111,6 +124,8 @@
 //! | `pages/delete.rs` | deleting users, roles, groups, policies, repositories (name typed to confirm; dependents first), and several at once from their lists ("Delete selected", `delete` typed) |
 //! | `pages/sso.rs` | IAM Identity Center: the instance (enable), users (portal password), groups and members |
 //! | `pages/sso_access.rs` | IAM Identity Center: permission sets (policies, boundary, settings) and AWS accounts (assignments, provisioning) |
+//! | `pages/trail.rs` | CloudTrail's Event history: filters, pages, an event's record and kagi's explanation |
+//! | `pages/generate.rs` | a role's "Generate policy based on CloudTrail events": window, result, create and attach, earlier generations |
 //! | `pages/mfa.rs` | assigning a virtual MFA device (QR code via the `qrcode` crate, inline SVG) and removing it |
 //! | [`federation`] | `/federation`: getSigninToken and login |
 //! | [`session`] | sessions, CSRF tokens, constant-time compare, lockout |

@@ -14,6 +14,7 @@ use std::sync::Arc;
 /// [`crate::sso::extension`].
 pub const KAGI_IDENTITY_CENTER: &str = "kagi-identity-center";
 
+<<<<<<< HEAD
 /// Runs one IAM, STS, Organizations, Identity Store, SSO Admin or CloudTrail operation as the principal
 /// owning `access_key_id` (a long-term key or a live STS session, resolved by
 /// [`auth::caller_for_key`]) through the same steps as a signed API call after its signature
@@ -22,6 +23,22 @@ pub const KAGI_IDENTITY_CENTER: &str = "kagi-identity-center";
 /// validates it exactly as a wire request, the handler authorises with kagi-policy and runs.
 /// The extension's operations ([`KAGI_IDENTITY_CENTER`]) take their JSON body as the signed
 /// call does. There is no other way in: this is what the console
+=======
+/// The console's name for IAM Access Analyzer (the IAM action prefix and the event source's;
+/// the model's is `accessanalyzer`).
+pub const ACCESS_ANALYZER: &str = "access-analyzer";
+
+/// Runs one IAM, STS, Organizations, Identity Store, SSO Admin, CloudTrail or Access Analyzer
+/// operation as the principal owning `access_key_id` (a long-term key or a live STS session,
+/// resolved by [`auth::caller_for_key`]) through the same steps as a signed API call after its
+/// signature check: kagi-api encodes the input to the query form (IAM, STS), the JSON 1.1 body
+/// (Organizations, `identitystore`, `sso-admin`, `cloudtrail`, through [`json_call`]) or the
+/// rest-json request ([`ACCESS_ANALYZER`]'s policy generation: path, query and body) and
+/// decodes and validates it exactly as a wire request, the handler authorises with kagi-policy
+/// and runs.
+/// The one extension operation, [`KAGI_IDENTITY_CENTER`] `SetPortalPassword`, takes its JSON
+/// body as the signed call does. There is no other way in: this is what the console
+>>>>>>> console-trail
 /// ([`crate::console_host`]) calls.
 pub fn invoke(
     state: &AppState,
@@ -68,6 +85,12 @@ pub fn invoke(
         tracing::debug!(service, action = operation, caller = %caller.arn(), ok = out.is_ok(), "console call");
         return out.map_err(|e| to_api(&e));
     }
+<<<<<<< HEAD
+=======
+    if service == ACCESS_ANALYZER {
+        return analyzer_call(&ctx, access_key_id, operation, input);
+    }
+>>>>>>> console-trail
     let Some(svc) = [
         "iam",
         "sts",
@@ -160,6 +183,102 @@ pub fn invoke(
         "console call"
     );
     out.map_err(|e| to_api(&e))
+}
+
+/// An Access Analyzer operation for [`invoke`]: the input encoded to its rest-json request
+/// (URI labels, query string, JSON body) and decoded and validated from it as
+/// `http::analyzer_entry` decodes a signed one, answered by [`crate::analyzer`], recorded as a
+/// console call, and the answer decoded from the response body it would have had.
+fn analyzer_call(
+    ctx: &Ctx,
+    access_key_id: &str,
+    operation: &str,
+    input: &Value,
+) -> Result<Value, kagi_api::ApiError> {
+    let state = ctx.state;
+    let op = kagi_api::service("accessanalyzer")
+        .and_then(|s| s.operation(operation))
+        .filter(|op| {
+            matches!(
+                op.name,
+                "StartPolicyGeneration"
+                    | "GetGeneratedPolicy"
+                    | "ListPolicyGenerations"
+                    | "CancelPolicyGeneration"
+            )
+        })
+        .ok_or_else(|| {
+            to_api(&AwsError::new(
+                400,
+                "ValidationException",
+                format!("kagi's Access Analyzer answers policy generation only, not {operation}."),
+            ))
+        })?;
+    let req = kagi_api::rest::encode_request(op, input);
+    let (path, query) = req.path.split_once('?').unwrap_or((req.path.as_str(), ""));
+    let labels = uri_labels(op.request_uri, path);
+    let labels: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let query: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let input =
+        kagi_api::rest::decode_server_request_at(op, &labels, &query, &req.headers, &req.body)?;
+    state.note_use(
+        &ctx.caller.account_id,
+        access_key_id,
+        ACCESS_ANALYZER,
+        &ctx.region,
+        ctx.now,
+    );
+    let (out, notes) =
+        crate::trail::notes::collect(|| crate::analyzer::handle(ctx, op.name, input.clone()));
+    // The error as the signed call answers and records it (`http::analyzer_entry`).
+    record_console(
+        state,
+        ctx.caller,
+        ctx.source_ip,
+        ACCESS_ANALYZER,
+        op.name,
+        Some(input),
+        out.as_ref().ok().cloned(),
+        out.as_ref().err(),
+        notes,
+    )
+    .map_err(|e| to_api(&e))?;
+    tracing::debug!(
+        service = ACCESS_ANALYZER,
+        action = op.name,
+        caller = %ctx.caller.arn(),
+        ok = out.is_ok(),
+        "console call"
+    );
+    let body = kagi_api::rest::encode_server_response(op, &out.map_err(|e| to_api(&e))?);
+    kagi_api::rest::decode_response(op, 200, &[], &body)
+}
+
+/// The percent-decoded values of a request URI's `{labels}`: `template` is the operation's
+/// (`/policy/generation/{jobId}`), `path` the encoded request's.
+fn uri_labels(template: &str, path: &str) -> Vec<(String, String)> {
+    let template = template.split('?').next().unwrap_or(template);
+    let mut out = Vec::new();
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    for (i, part) in t.iter().enumerate() {
+        let Some(name) = part.strip_prefix('{').and_then(|n| n.strip_suffix('}')) else {
+            continue;
+        };
+        let (name, raw) = match name.strip_suffix('+') {
+            Some(n) => (n, p.get(i..).map(|r| r.join("/")).unwrap_or_default()),
+            None => (name, p.get(i).map(|s| (*s).to_owned()).unwrap_or_default()),
+        };
+        let value = String::from_utf8_lossy(&kagi_sigv4::canonical::percent_decode(&raw, false))
+            .into_owned();
+        out.push((name.to_owned(), value));
+    }
+    out
 }
 
 /// What the event history keeps of a call: its decoded input and its output.
@@ -360,5 +479,27 @@ pub async fn web_identity(
                 "web identity task failed: {e}"
             )))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_labels;
+
+    #[test]
+    fn labels_come_back_from_an_encoded_path() {
+        let at = |t: &str, p: &str| uri_labels(t, p);
+        assert_eq!(
+            at("/policy/generation/{jobId}", "/policy/generation/a%20b"),
+            vec![("jobId".to_owned(), "a b".to_owned())]
+        );
+        assert!(at("/policy/generation", "/policy/generation").is_empty());
+        assert_eq!(
+            at("/{Bucket}/{Key+}?uploads", "/b/k/e%2By"),
+            vec![
+                ("Bucket".to_owned(), "b".to_owned()),
+                ("Key".to_owned(), "k/e+y".to_owned())
+            ]
+        );
     }
 }

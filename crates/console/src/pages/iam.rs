@@ -750,6 +750,7 @@ impl P<'_> {
             arns = self.policy_datalist()
         ));
         body.push_str(&self.inline_section("Role", name));
+        body.push_str(&self.generation_section(name, &txt(&r["Arn"])));
         let tabs = crate::html::tabs(
             &format!("Sections of role {name}"),
             &[

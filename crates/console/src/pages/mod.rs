@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 mod access_advisor;
 mod delete;
 mod ecr;
+mod generate;
 mod groups;
 mod iam;
 mod iam_more;
@@ -24,6 +25,7 @@ mod sso;
 mod sso_access;
 mod switch;
 mod tags;
+mod trail;
 
 use kit::{P, page_status};
 pub use kit::{access_key_csv, findings_html};
@@ -178,6 +180,9 @@ fn route(c: &Console, r: &Req) -> Response {
         (["roles", "review"], _, true) => p.review_role(),
         (["roles", "trust-preview"], _, true) => p.trust_preview(),
         (["roles", n, "trust"], _, true) => p.update_trust(n),
+        (["roles", n, "generate-policy"], _, true) => p.start_generation(n),
+        (["roles", n, "generated-policies", job], true, _) => p.generated_policy(n, job),
+        (["roles", n, "generated-policies", job], _, true) => p.create_generated_policy(n, job),
         (["roles", n, "detach-policy"], _, true) => p.detach(n, "Role"),
         (["users", u, "detach-policy"], _, true) => p.detach(u, "User"),
         (["users", u, "groups"], _, true) => p.add_user_to_group_from_user(u),
@@ -274,6 +279,9 @@ fn route(c: &Console, r: &Req) -> Response {
         (["sso", "accounts", a, "assign"], _, true) => p.sso_assign(a),
         (["sso", "accounts", a, "assignments", "remove"], _, true) => p.sso_unassign(a),
         (["sso", "accounts", a, "provision"], _, true) => p.sso_provision(a),
+        (["cloudtrail"], true, _) => redirect("/console/cloudtrail/events", &[]),
+        (["cloudtrail", "events"], true, _) => p.trail_events(),
+        (["cloudtrail", "events", id], true, _) => p.trail_event(id),
         (["simulator"], true, _) => p.simulator(),
         (["simulator"], _, true) => p.simulate(),
         (["password"], true, _) => p.password_form(None, StatusCode::OK),
