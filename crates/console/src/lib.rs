@@ -77,12 +77,9 @@
 //!   none), the identity store's users and groups, permission sets, and AWS accounts with their
 //!   assignments and provisioning status — each an `identitystore` or `sso-admin` call through
 //!   [`Backend::invoke`]; a user's portal password is kagi's extension
-<<<<<<< HEAD
 //!   (`kagi-identity-center` `SetPortalPassword`, authorised as `identitystore:UpdateUser`),
 //!   and so are a user's MFA devices (`ListMfaDevicesForUser`, `DeleteMfaDeviceForUser`) and
 //!   the MFA settings (`Get`/`PutMfaDeviceManagementForDirectory`, `/console/sso/settings`).
-=======
-//!   (`kagi-identity-center` `SetPortalPassword`, authorised as `identitystore:UpdateUser`).
 //! * **CloudTrail's Event history** (`/console/cloudtrail/events`): the account's events newest
 //!   first, filtered by one lookup attribute and a time range, paged with `NextToken`; an
 //!   event's page shows its record and kagi's explanation of its authorisation (the
@@ -91,7 +88,6 @@
 //!   Permissions tab generates a policy from the role's recorded calls (`access-analyzer`
 //!   `StartPolicyGeneration`, `GetGeneratedPolicy`, `ListPolicyGenerations`) and creates and
 //!   attaches it in one step (`iam` `CreatePolicy` + `AttachRolePolicy`).
->>>>>>> console-trail
 //! * **Deleting** asks for the name typed (`delete` for a list's selection); the console's
 //!   script opens those forms as modal `<dialog>`s naming what goes (without it, plain forms).
 //! * Pages run on tokio's blocking pool (`spawn_blocking`): backend calls are synchronous

@@ -14,16 +14,6 @@ use std::sync::Arc;
 /// [`crate::sso::extension`].
 pub const KAGI_IDENTITY_CENTER: &str = "kagi-identity-center";
 
-<<<<<<< HEAD
-/// Runs one IAM, STS, Organizations, Identity Store, SSO Admin or CloudTrail operation as the principal
-/// owning `access_key_id` (a long-term key or a live STS session, resolved by
-/// [`auth::caller_for_key`]) through the same steps as a signed API call after its signature
-/// check: kagi-api encodes the input to the query form (IAM, STS) or the JSON 1.1 body
-/// (Organizations, `identitystore`, `sso-admin`, `cloudtrail`, through [`json_call`]) and decodes and
-/// validates it exactly as a wire request, the handler authorises with kagi-policy and runs.
-/// The extension's operations ([`KAGI_IDENTITY_CENTER`]) take their JSON body as the signed
-/// call does. There is no other way in: this is what the console
-=======
 /// The console's name for IAM Access Analyzer (the IAM action prefix and the event source's;
 /// the model's is `accessanalyzer`).
 pub const ACCESS_ANALYZER: &str = "access-analyzer";
@@ -35,10 +25,9 @@ pub const ACCESS_ANALYZER: &str = "access-analyzer";
 /// (Organizations, `identitystore`, `sso-admin`, `cloudtrail`, through [`json_call`]) or the
 /// rest-json request ([`ACCESS_ANALYZER`]'s policy generation: path, query and body) and
 /// decodes and validates it exactly as a wire request, the handler authorises with kagi-policy
-/// and runs.
-/// The one extension operation, [`KAGI_IDENTITY_CENTER`] `SetPortalPassword`, takes its JSON
-/// body as the signed call does. There is no other way in: this is what the console
->>>>>>> console-trail
+/// and runs. The extension's operations ([`KAGI_IDENTITY_CENTER`]: `SetPortalPassword`, the
+/// MFA ones) take their JSON body as the signed call does. There is no other way in: this is
+/// what the console
 /// ([`crate::console_host`]) calls.
 pub fn invoke(
     state: &AppState,
@@ -85,12 +74,9 @@ pub fn invoke(
         tracing::debug!(service, action = operation, caller = %caller.arn(), ok = out.is_ok(), "console call");
         return out.map_err(|e| to_api(&e));
     }
-<<<<<<< HEAD
-=======
     if service == ACCESS_ANALYZER {
         return analyzer_call(&ctx, access_key_id, operation, input);
     }
->>>>>>> console-trail
     let Some(svc) = [
         "iam",
         "sts",
