@@ -148,7 +148,7 @@ pub fn part_text_hidden(source: &str, operation: &str, output: bool, v: &Value) 
         return part_text(v);
     };
     let mut out = String::with_capacity(256);
-    write_shaped(svc, Some(id), v, &mut out, 0);
+    write_shaped(Some((svc, id)), v, &mut out, 0);
     if out.len() > PART_LIMIT {
         let mut hidden = v.clone();
         hide_sensitive(source, operation, output, &mut hidden);
@@ -157,74 +157,18 @@ pub fn part_text_hidden(source: &str, operation: &str, output: bool, v: &Value) 
     Some(out)
 }
 
-fn write_shaped(
-    svc: &'static kagi_api::Service,
-    id: Option<kagi_api::model::ShapeId>,
-    v: &Value,
-    out: &mut String,
-    depth: usize,
-) {
+/// Writes `v` as CloudTrail records it. With a model shape, members the model marks
+/// sensitive are hidden too (and the shape follows the value down); without, only the secret
+/// names are.
+fn write_shaped(shape: Option<Shape>, v: &Value, out: &mut String, depth: usize) {
     use kagi_api::model::ShapeKind;
-    let Some(id) = id.filter(|_| depth <= 32) else {
-        return write_part(v, out);
+    let shape = shape.filter(|_| depth <= 32);
+    let (kind, within) = match shape.map(|(svc, id)| (svc, svc.shape(id))) {
+        Some((_, s)) if s.sensitive && !v.is_null() => return write_json_str(HIDDEN, out),
+        Some((svc, s)) => (Some(&s.kind), Some(svc)),
+        None => (None, None),
     };
-    let shape = svc.shape(id);
-    if shape.sensitive && !v.is_null() {
-        return write_json_str(HIDDEN, out);
-    }
-    match (&shape.kind, v) {
-        (ShapeKind::Structure { members }, Value::Object(m)) => {
-            out.push('{');
-            for (i, (k, val)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_member_name(k, out);
-                out.push(':');
-                if is_secret_member(k) {
-                    write_json_str(HIDDEN, out);
-                } else {
-                    let child = members.iter().find(|mm| mm.name == k).map(|mm| mm.shape);
-                    write_shaped(svc, child, val, out, depth + 1);
-                }
-            }
-            out.push('}');
-        }
-        (ShapeKind::List { member }, Value::Array(items)) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_shaped(svc, Some(*member), item, out, depth + 1);
-            }
-            out.push(']');
-        }
-        (ShapeKind::Map { value, .. }, Value::Object(m)) => {
-            out.push('{');
-            for (i, (k, val)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_member_name(k, out);
-                out.push(':');
-                if is_secret_member(k) {
-                    write_json_str(HIDDEN, out);
-                } else {
-                    write_shaped(svc, Some(*value), val, out, depth + 1);
-                }
-            }
-            out.push('}');
-        }
-        _ => write_part(v, out),
-    }
-}
-
-fn is_secret_member(name: &str) -> bool {
-    SECRET_MEMBERS.iter().any(|s| s.eq_ignore_ascii_case(name))
-}
-
-fn write_part(v: &Value, out: &mut String) {
+    let child = |id: Option<kagi_api::model::ShapeId>| within.zip(id);
     match v {
         Value::Object(m) => {
             out.push('{');
@@ -236,19 +180,30 @@ fn write_part(v: &Value, out: &mut String) {
                 out.push(':');
                 if is_secret_member(k) {
                     write_json_str(HIDDEN, out);
-                } else {
-                    write_part(val, out);
+                    continue;
                 }
+                let member = match kind {
+                    Some(ShapeKind::Structure { members }) => {
+                        members.iter().find(|mm| mm.name == k).map(|mm| mm.shape)
+                    }
+                    Some(ShapeKind::Map { value, .. }) => Some(*value),
+                    _ => None,
+                };
+                write_shaped(child(member), val, out, depth + 1);
             }
             out.push('}');
         }
         Value::Array(a) => {
             out.push('[');
+            let item_shape = child(match kind {
+                Some(ShapeKind::List { member }) => Some(*member),
+                _ => None,
+            });
             for (i, item) in a.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_part(item, out);
+                write_shaped(item_shape, item, out, depth + 1);
             }
             out.push(']');
         }
@@ -260,6 +215,18 @@ fn write_part(v: &Value, out: &mut String) {
             let _ = write!(out, "{n}");
         }
     }
+}
+
+fn is_secret_member(name: &str) -> bool {
+    SECRET_MEMBERS.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// A model shape: the service and the shape's id in it.
+type Shape = (&'static kagi_api::Service, kagi_api::model::ShapeId);
+
+/// [`write_shaped`] without a shape: secret names hidden, everything else as is.
+fn write_part(v: &Value, out: &mut String) {
+    write_shaped(None, v, out, 0);
 }
 
 /// A member name with its first letter in lower case, as a JSON string.
