@@ -70,6 +70,16 @@ fn job_of(j: &Job) -> AwsResult<PolicyGenerationJob> {
 }
 
 pub fn handle(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
+    // A rest-json service: AccessDenied takes its `…Exception` spelling, as AWS answers it.
+    serve(ctx, op, input).map_err(|mut e| {
+        if e.code == "AccessDenied" {
+            e.code = "AccessDeniedException".into();
+        }
+        e
+    })
+}
+
+fn serve(ctx: &Ctx, op: &str, input: Value) -> AwsResult<Value> {
     match op {
         "StartPolicyGeneration" => start(ctx, &input),
         "GetGeneratedPolicy" => get(ctx, &input),

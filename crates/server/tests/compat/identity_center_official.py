@@ -13,38 +13,11 @@ import datetime, json, os, re, sys
 
 import boto3
 import botocore.exceptions
+from kagitest import done, fail, step, client, expect_error
 
 E = os.environ["KAGI_ENDPOINT"]
 MGMT = os.environ["KAGI_ACCOUNT"]
 REGION = "us-east-1"
-steps = 0
-
-
-def fail(msg):
-    print(f"FAIL after {steps} steps: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def step(msg):
-    global steps
-    steps += 1
-    print(f"{steps:3} {msg}")
-
-
-def client(service, akid, secret, token=None):
-    return boto3.client(service, endpoint_url=E, region_name=REGION, aws_access_key_id=akid,
-                        aws_secret_access_key=secret, aws_session_token=token)
-
-
-def expect_error(code, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except botocore.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        if got != code:
-            fail(f"expected {code}, got {got}: {e}")
-        return e.response["Error"]["Message"]
-    fail(f"expected {code}, the call succeeded")
 
 
 root = (os.environ["KAGI_ROOT_AKID"], os.environ["KAGI_ROOT_SECRET"])
@@ -197,4 +170,4 @@ if st["Status"] != "SUCCEEDED":
 expect_error("NoSuchEntity", w_iam.get_role, RoleName=role)
 step("DeleteAccountAssignment removes the role")
 
-print(f"OK: {steps} steps")
+done()

@@ -12,45 +12,19 @@ Run by crates/server/tests/last_accessed.rs. Environment:
   AWS_BIN          the official aws CLI (v1)
 Prints "OK: N steps" on success; exits non-zero at the first step that misbehaves.
 """
+import functools
 import datetime, json, os, subprocess, sys, tempfile, time
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
+from kagitest import done, fail, step, client as _client, expect_error
+client = functools.partial(_client, attempts=1)
 
 E = os.environ["KAGI_ENDPOINT"]
 ACCOUNT = os.environ["KAGI_ACCOUNT"]
 AWS = os.environ["AWS_BIN"]
 REGION = "us-east-1"
-steps = 0
-
-
-def fail(msg):
-    print(f"FAIL after {steps} steps: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def step(msg):
-    global steps
-    steps += 1
-    print(f"{steps:3} {msg}")
-
-
-def client(service, akid, secret, token=None, region=REGION):
-    return boto3.client(service, endpoint_url=E, region_name=region, aws_access_key_id=akid,
-                        aws_secret_access_key=secret, aws_session_token=token,
-                        config=Config(retries={"max_attempts": 1}))
-
-
-def expect_error(code, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except botocore.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        if got != code:
-            fail(f"expected {code}, got {got}: {e}")
-        return e.response["Error"]["Message"]
-    fail(f"expected {code}, the call succeeded")
 
 
 def doc(*statements):
@@ -315,4 +289,4 @@ if p.returncode == 0 or "NoSuchEntity" not in p.stderr:
     fail(f"aws cli bad job id: {p.returncode} {p.stderr}")
 step("aws CLI v1: the role's ACTION_LEVEL report, a group's entities, NoSuchEntity")
 
-print(f"OK: {steps} steps")
+done()

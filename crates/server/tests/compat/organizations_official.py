@@ -12,44 +12,15 @@ import base64, gzip, hashlib, io, json, os, shutil, subprocess, sys, tarfile, te
 
 import boto3
 import botocore.exceptions
+from kagitest import done, fail, step, client, expect_error
 
 E = os.environ["KAGI_ENDPOINT"]
 MGMT = os.environ["KAGI_ACCOUNT"]
 AWS = os.environ["AWS_BIN"]
 REGION = "us-east-1"
-steps = 0
 work = tempfile.mkdtemp(prefix="kagi-orgs-")
 home = os.path.join(work, "home")
 os.makedirs(os.path.join(home, ".aws"))
-
-
-def fail(msg):
-    print(f"FAIL after {steps} steps: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def step(msg):
-    global steps
-    steps += 1
-    print(f"{steps:3} {msg}")
-
-
-def client(service, akid, secret, token=None):
-    return boto3.client(service, endpoint_url=E, region_name=REGION, aws_access_key_id=akid,
-                        aws_secret_access_key=secret, aws_session_token=token)
-
-
-def expect_error(code, fn, *args, contains=None, **kw):
-    try:
-        fn(*args, **kw)
-    except botocore.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        if got != code:
-            fail(f"expected {code}, got {got}: {e}")
-        if contains and contains not in e.response["Error"]["Message"]:
-            fail(f"{code} message {e.response['Error']['Message']!r} lacks {contains!r}")
-        return e.response["Error"]["Message"]
-    fail(f"expected {code}, the call succeeded")
 
 
 root = (os.environ["KAGI_ROOT_AKID"], os.environ["KAGI_ROOT_SECRET"])
@@ -379,4 +350,4 @@ org.close_account(AccountId=WORK)
 expect_error("InvalidClientTokenId", client("sts", *work_creds).get_caller_identity)
 expect_error("AccessDenied", ops_sts.assume_role, RoleArn=role_arn, RoleSessionName="late")
 step("CloseAccount: the account's sessions stop working and its roles can no longer be assumed")
-print(f"OK: {steps} steps")
+done()

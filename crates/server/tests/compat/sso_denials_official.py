@@ -14,6 +14,7 @@ import base64, hashlib, http.cookiejar, os, re, secrets, sys, time, urllib.parse
 
 import boto3
 import botocore.exceptions
+from kagitest import done, fail, step, client_error
 
 E = os.environ["KAGI_ENDPOINT"]
 ACCT = os.environ["KAGI_ACCOUNT"]
@@ -24,29 +25,6 @@ ALICE = os.environ["KAGI_USER_ID"]
 READER_PS = os.environ["KAGI_PS_ARN"]
 DEVICE_SECS = int(os.environ["KAGI_DEVICE_SECS"])
 PASSWORD = "Portal-Passw0rd!"
-steps = 0
-
-
-def fail(msg):
-    print(f"FAIL after {steps} steps: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def step(msg):
-    global steps
-    steps += 1
-    print(f"{steps:3} {msg}")
-
-
-def expect_error(want, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except botocore.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        if got != want:
-            fail(f"expected {want}, got {got}: {e}")
-        return e
-    fail(f"expected {want}, the call succeeded")
 
 
 root = dict(endpoint_url=E, region_name="us-east-1", aws_access_key_id=os.environ["KAGI_ROOT_AKID"],
@@ -130,14 +108,14 @@ if dev["expiresIn"] != DEVICE_SECS:
     fail(f"expiresIn {dev['expiresIn']}, the server was told {DEVICE_SECS}")
 poll = dict(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
             grantType="urn:ietf:params:oauth:grant-type:device_code", deviceCode=dev["deviceCode"])
-expect_error("AuthorizationPendingException", oidc.create_token, **poll)
+client_error("AuthorizationPendingException", oidc.create_token, **poll)
 form_path = f"/start/device?user_code={dev['userCode']}"
 s, h, form = b.request(form_path)
 time.sleep(DEVICE_SECS + 1.1)
 s, h, body = b.request("/start/device", {"user_code": dev["userCode"], "decision": "allow", "csrf": b.csrf(form)})
 if s != 400 or "expired" not in body:
     fail(f"the portal approved an expired code: {s} {body[:300]}")
-e = expect_error("ExpiredTokenException", oidc.create_token, **poll)
+e = client_error("ExpiredTokenException", oidc.create_token, **poll)
 if e.response["ResponseMetadata"]["HTTPStatusCode"] != 400 or e.response.get("error") != "expired_token":
     fail(f"ExpiredTokenException's shape: {e.response}")
 step(f"a device code past its expiresIn ({DEVICE_SECS} s): the portal no longer approves it, "
@@ -172,7 +150,7 @@ st = admin.delete_account_assignment(InstanceArn=INSTANCE, TargetId=ACCT, Target
                                      PermissionSetArn=READER_PS, PrincipalType="USER", PrincipalId=ALICE)
 if st["AccountAssignmentDeletionStatus"]["Status"] != "SUCCEEDED":
     fail(f"DeleteAccountAssignment {st}")
-e = expect_error("ForbiddenException", portal.get_role_credentials, accessToken=tok["accessToken"],
+e = client_error("ForbiddenException", portal.get_role_credentials, accessToken=tok["accessToken"],
                  accountId=ACCT, roleName="EcrReader")
 if e.response["ResponseMetadata"]["HTTPStatusCode"] != 403:
     fail(f"ForbiddenException's status {e.response}")
@@ -213,12 +191,12 @@ idstore.delete_user(IdentityStoreId=STORE, UserId=ALICE)
 for call, kw in [(portal.list_accounts, {}), (portal.list_account_roles, {"accountId": ACCT}),
                  (portal.get_role_credentials, {"accountId": ACCT, "roleName": "EcrPusher"}),
                  (portal.logout, {})]:
-    e = expect_error("UnauthorizedException", call, accessToken=tok["accessToken"], **kw)
+    e = client_error("UnauthorizedException", call, accessToken=tok["accessToken"], **kw)
     if e.response["ResponseMetadata"]["HTTPStatusCode"] != 401:
         fail(f"UnauthorizedException's status {e.response}")
 step("identitystore DeleteUser: the user's access token is UnauthorizedException (401) at once "
      "(ListAccounts, ListAccountRoles, GetRoleCredentials, Logout)")
-e = expect_error("InvalidGrantException", oidc.create_token, clientId=client["clientId"],
+e = client_error("InvalidGrantException", oidc.create_token, clientId=client["clientId"],
                  clientSecret=client["clientSecret"], grantType="refresh_token", refreshToken=tok["refreshToken"])
 if e.response.get("error") != "invalid_grant":
     fail(f"InvalidGrantException's shape {e.response}")
@@ -236,6 +214,6 @@ step("the portal: signing in as the deleted user fails like a wrong password; he
      "session asks to sign in again and its forms are refused")
 idstore.create_user(IdentityStoreId=STORE, UserName="alice", DisplayName="Alice again",
                     Name={"GivenName": "Alice", "FamilyName": "Again"})
-expect_error("UnauthorizedException", portal.list_accounts, accessToken=tok["accessToken"])
+client_error("UnauthorizedException", portal.list_accounts, accessToken=tok["accessToken"])
 step("a new user named alice does not revive the deleted one's tokens")
-print(f"OK: {steps} steps")
+done()

@@ -19,24 +19,13 @@ import base64, hashlib, hmac, html, http.cookiejar, json, os, re, struct, sys, t
 
 import boto3
 import botocore.auth, botocore.awsrequest, botocore.credentials, botocore.exceptions
+from kagitest import done, fail, step
 
 E = os.environ["KAGI_ENDPOINT"]
 ACCT = os.environ["KAGI_ACCOUNT"]
 STORE = os.environ["KAGI_STORE_ID"]
 ROOT = (os.environ["KAGI_ROOT_AKID"], os.environ["KAGI_ROOT_SECRET"], None)
 PASSWORD = "Portal-Passw0rd!"
-steps = 0
-
-
-def fail(msg):
-    print(f"FAIL after {steps} steps: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def step(msg):
-    global steps
-    steps += 1
-    print(f"{steps:3} {msg}")
 
 
 # ---- RFC 6238, computed here (SHA1, 30 s, 6 digits) ----
@@ -432,4 +421,4 @@ s, h, body = Browser().sign_in()
 if s != 429:
     fail("the lock does not hold for another browser")
 step("five wrong codes lock alice's sign-in (429, as the console's lockout), whatever the browser")
-print(f"OK: {steps} steps")
+done()

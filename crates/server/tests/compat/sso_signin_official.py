@@ -12,33 +12,11 @@ import base64, hashlib, http.cookiejar, json, os, re, secrets, sys, time, urllib
 
 import boto3
 import botocore.exceptions
+from kagitest import done, fail, step, client_error
 
 E = os.environ["KAGI_ENDPOINT"]
 ACCT = os.environ["KAGI_ACCOUNT"]
 START = f"{E}/start/{os.environ['KAGI_STORE_ID']}"
-steps = 0
-
-
-def fail(msg):
-    print(f"FAIL after {steps} steps: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def step(msg):
-    global steps
-    steps += 1
-    print(f"{steps:3} {msg}")
-
-
-def expect_error(want, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except botocore.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        if got != want:
-            fail(f"expected {want}, got {got}: {e}")
-        return e
-    fail(f"expected {want}, the call succeeded")
 
 
 oidc = boto3.client("sso-oidc", endpoint_url=E, region_name="us-east-1")
@@ -80,7 +58,7 @@ class Browser:
 # --- device flow ---
 reg = oidc.register_client(clientName="botocore-client-kagi-test", clientType="public",
                            scopes=["sso:account:access"])
-expect_error("InvalidClientException", oidc.start_device_authorization, clientId=reg["clientId"],
+client_error("InvalidClientException", oidc.start_device_authorization, clientId=reg["clientId"],
              clientSecret=reg["clientSecret"] + "x", startUrl=START)
 dev = oidc.start_device_authorization(clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=START)
 if not re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", dev["userCode"]) or not dev["verificationUriComplete"].endswith(dev["userCode"]):
@@ -88,8 +66,8 @@ if not re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", dev["userCode"]) or not dev["verificat
 step(f"RegisterClient + StartDeviceAuthorization: user code {dev['userCode']} (a wrong client secret: InvalidClientException)")
 poll = dict(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
             grantType="urn:ietf:params:oauth:grant-type:device_code", deviceCode=dev["deviceCode"])
-expect_error("AuthorizationPendingException", oidc.create_token, **poll)
-expect_error("SlowDownException", oidc.create_token, **poll)
+client_error("AuthorizationPendingException", oidc.create_token, **poll)
+client_error("SlowDownException", oidc.create_token, **poll)
 step("CreateToken before approval: AuthorizationPendingException, then SlowDownException when polled faster than the interval")
 
 b = Browser()
@@ -122,7 +100,7 @@ time.sleep(1.1)
 tok = oidc.create_token(**poll)
 if tok["tokenType"] != "Bearer" or not tok["accessToken"] or tok["expiresIn"] <= 0 or not tok.get("refreshToken"):
     fail(f"token {tok}")
-expect_error("InvalidGrantException", oidc.create_token, **poll)
+client_error("InvalidGrantException", oidc.create_token, **poll)
 step("CreateToken after approval: a bearer token and a refresh token; the device code works once")
 
 # --- the portal API ---
@@ -147,30 +125,30 @@ ecr = boto3.client("ecr", endpoint_url=E, region_name="us-east-1", aws_access_ke
 ecr.describe_repositories()
 iam = boto3.client("iam", endpoint_url=E, region_name="us-east-1", aws_access_key_id=creds["accessKeyId"],
                    aws_secret_access_key=creds["secretAccessKey"], aws_session_token=creds["sessionToken"])
-expect_error("AccessDenied", iam.list_users)
+client_error("AccessDenied", iam.list_users)
 step(f"the session is {who['Arn']}: ECR allowed by the permission set, IAM denied")
-expect_error("ForbiddenException", portal.get_role_credentials, accessToken=tok["accessToken"],
+client_error("ForbiddenException", portal.get_role_credentials, accessToken=tok["accessToken"],
              accountId=ACCT, roleName="AdministratorAccess")
-expect_error("UnauthorizedException", portal.list_accounts, accessToken="aoa-not-a-token")
+client_error("UnauthorizedException", portal.list_accounts, accessToken="aoa-not-a-token")
 step("a role not assigned: ForbiddenException; a made-up token: UnauthorizedException")
 
 # --- refresh, logout ---
 ref = oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"], grantType="refresh_token",
                         refreshToken=tok["refreshToken"])
 portal.list_accounts(accessToken=ref["accessToken"])
-expect_error("InvalidGrantException", oidc.create_token, clientId=reg["clientId"], clientSecret=reg["clientSecret"],
+client_error("InvalidGrantException", oidc.create_token, clientId=reg["clientId"], clientSecret=reg["clientSecret"],
              grantType="refresh_token", refreshToken=tok["refreshToken"])
 step("a refresh token gives a new access token, once")
 portal.logout(accessToken=ref["accessToken"])
-expect_error("UnauthorizedException", portal.list_accounts, accessToken=ref["accessToken"])
-expect_error("UnauthorizedException", portal.list_accounts, accessToken=tok["accessToken"])
+client_error("UnauthorizedException", portal.list_accounts, accessToken=ref["accessToken"])
+client_error("UnauthorizedException", portal.list_accounts, accessToken=tok["accessToken"])
 step("Logout ends the session's tokens (the refreshed one and the one it came from)")
 
 # --- PKCE (authorization code), as AWS CLI v2 >= 2.22 does it ---
 redirect = "http://127.0.0.1:54321/oauth/callback"
 preg = oidc.register_client(clientName="botocore-client-pkce", clientType="public", scopes=["sso:account:access"],
                             grantTypes=["authorization_code", "refresh_token"], redirectUris=[redirect], issuerUrl=START)
-expect_error("InvalidRedirectUriException", oidc.register_client, clientName="x", clientType="public",
+client_error("InvalidRedirectUriException", oidc.register_client, clientName="x", clientType="public",
              redirectUris=["https://evil.example/cb"])
 verifier = secrets.token_urlsafe(64)
 challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -196,7 +174,7 @@ params = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
 if params.get("state") != [state]:
     fail(f"state {params}")
 code = params["code"][0]
-expect_error("InvalidGrantException", oidc.create_token, clientId=preg["clientId"], clientSecret=preg["clientSecret"],
+client_error("InvalidGrantException", oidc.create_token, clientId=preg["clientId"], clientSecret=preg["clientSecret"],
              grantType="authorization_code", code=code, codeVerifier="wrong" * 10, redirectUri=redirect)
 step("PKCE: /authorize sends the browser to the portal's approval; the loopback redirect carries code and state; a wrong verifier is refused and spends the code")
 # Again, with the right verifier.
@@ -263,4 +241,4 @@ s, h, _ = b.request(loc)
 if s not in (302, 303) or "kagi-console=" not in h.get("set-cookie", ""):
     fail(f"console federation: {s} {h}")
 step("the portal page lists the assignment, shows access keys, and opens the console as the role session")
-print(f"OK: {steps} steps")
+done()

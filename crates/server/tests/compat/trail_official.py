@@ -9,45 +9,19 @@ Run by crates/server/tests/trail.rs. Environment:
   AWS_BIN          the official aws CLI (v1)
 Prints "OK: N steps" on success; exits non-zero at the first step that misbehaves.
 """
+import functools
 import datetime, json, os, subprocess, sys, tempfile
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
+from kagitest import done, fail, step, client as _client, expect_error
+client = functools.partial(_client, attempts=1)
 
 E = os.environ["KAGI_ENDPOINT"]
 ACCOUNT = os.environ["KAGI_ACCOUNT"]
 AWS = os.environ["AWS_BIN"]
 REGION = "us-east-1"
-steps = 0
-
-
-def fail(msg):
-    print(f"FAIL after {steps} steps: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def step(msg):
-    global steps
-    steps += 1
-    print(f"{steps:3} {msg}")
-
-
-def client(service, akid, secret, token=None):
-    return boto3.client(service, endpoint_url=E, region_name=REGION, aws_access_key_id=akid,
-                        aws_secret_access_key=secret, aws_session_token=token,
-                        config=Config(retries={"max_attempts": 1}))
-
-
-def expect_error(code, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except botocore.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        if got != code:
-            fail(f"expected {code}, got {got}: {e}")
-        return e.response["Error"]["Message"]
-    fail(f"expected {code}, the call succeeded")
 
 
 root = (os.environ["KAGI_ROOT_AKID"], os.environ["KAGI_ROOT_SECRET"])
@@ -415,4 +389,4 @@ g_ecr.describe_repositories(repositoryNames=["test-repos"])
 expect_error("AccessDeniedException", g_ecr.describe_repositories, repositoryNames=["other"])
 step("a fresh role with the generated policy pushes to test-repos and is refused elsewhere")
 
-print(f"OK: {steps} steps")
+done()
