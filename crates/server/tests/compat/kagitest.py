@@ -35,9 +35,9 @@ def client(service, akid, secret, token=None, region=REGION, attempts=None):
                         aws_secret_access_key=secret, aws_session_token=token, config=config)
 
 
-def client_error(code, fn, *args, contains=None, **kw):
+def client_error(code, fn, /, *args, contains=None, **kw):
     """Calls `fn`, which must fail with `code` (and a message containing `contains`); returns
-    the ClientError."""
+    the ClientError. (Positional-only: `fn`'s own arguments may be called `code`.)"""
     try:
         fn(*args, **kw)
     except botocore.exceptions.ClientError as e:
@@ -50,6 +50,6 @@ def client_error(code, fn, *args, contains=None, **kw):
     fail(f"expected {code}, the call succeeded")
 
 
-def expect_error(code, fn, *args, contains=None, **kw):
+def expect_error(code, fn, /, *args, contains=None, **kw):
     """[`client_error`], returning the error's message."""
     return client_error(code, fn, *args, contains=contains, **kw).response["Error"]["Message"]
