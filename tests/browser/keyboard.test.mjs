@@ -71,8 +71,10 @@ await feature("keyboard", async (t) => {
   });
 
   await t.step("access-key", async () => {
-    // The user's tabs: focus the selected one, arrow keys move to the last.
+    // The user's tabs: focus the selected one, End moves to the last, arrows between them.
     await press(page.getByRole("tab", { name: "Permissions" }), "End");
+    assert.equal(await focused(), "Access Advisor");
+    await key("ArrowLeft");
     assert.equal(await focused(), "Security credentials");
     await key("Enter");
     await press(page.getByRole("radio", { name: "Command Line Interface (CLI)" }), "Space");

@@ -178,6 +178,9 @@ await feature("lifecycle", async (t) => {
   // ---------------------------------------------------------------- deleting
   // The delete section's button opens a modal dialog that names what goes and asks for its name.
   const confirmDelete = async (what, typed) => {
+    // The page's script turns the delete section into a dialog: wait for it before clicking
+    // (on a busy machine it runs late, and the click would find the plain form's button).
+    await root.locator("dialog.confirm-dialog").first().waitFor({ state: "attached" });
     await root.getByRole("button", { name: `Delete ${what}`, exact: true }).click();
     const dialog = root.getByRole("dialog", { name: new RegExp(`^Delete ${what} `) });
     await dialog.getByLabel(/To confirm, enter the/).fill(typed);

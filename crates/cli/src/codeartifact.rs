@@ -229,11 +229,22 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             "pip" => login.run(&pip_commands(&endpoint, &token), a.dry_run, io),
             _ => {
                 let scope = npm_scope(a.namespace.as_deref())?;
-                login.run(
-                    &npm_commands(&endpoint, &token, scope.as_deref()),
-                    a.dry_run,
-                    io,
-                )
+                if !a.dry_run {
+                    // The token goes into the npmrc file (0600), never on a command line, as the
+                    // official CLI writes it (awscli 1.46's NpmLogin).
+                    let (_, netloc, path) = split(&endpoint);
+                    let key = format!("//{netloc}{path}:_authToken");
+                    let npmrc = match env
+                        .vars
+                        .get("NPM_CONFIG_USERCONFIG")
+                        .filter(|v| !v.is_empty())
+                    {
+                        Some(custom) => env.expand(custom),
+                        None => env.home.join(".npmrc"),
+                    };
+                    write_npmrc_value(&npmrc, &key, &token)?;
+                }
+                login.run(&npm_commands(&endpoint, scope.as_deref()), a.dry_run, io)
             }
         }
     })();
@@ -397,7 +408,50 @@ fn npm_scope(namespace: Option<&str>) -> Result<Option<String>, CliError> {
     Ok(Some(scope))
 }
 
-fn npm_commands(endpoint: &str, token: &str, scope: Option<&str>) -> Vec<Vec<String>> {
+/// Sets `key=value` in the npmrc file at `path`: the line replaced where the key is, appended
+/// otherwise; a new file is created 0600, an existing one replaced through a 0600 temporary
+/// file beside it.
+fn write_npmrc_value(path: &Path, key: &str, value: &str) -> Result<(), CliError> {
+    let entry = format!("{key}={value}");
+    let Ok(contents) = std::fs::read_to_string(path) else {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(CliError::from)?;
+        }
+        return write_private(path, &format!("{entry}\n"));
+    };
+    let prefix = format!("{key}=");
+    let mut found = false;
+    let mut text = String::with_capacity(contents.len() + entry.len() + 2);
+    for piece in contents.split_inclusive('\n') {
+        let line = piece.strip_suffix('\n').unwrap_or(piece);
+        if line.starts_with(&prefix) {
+            found = true;
+            text.push_str(&entry);
+            text.push_str(&piece[line.len()..]);
+        } else {
+            text.push_str(piece);
+        }
+    }
+    if !found {
+        if !contents.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&entry);
+        text.push('\n');
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".npmrc.tmp.{}", std::process::id()));
+    write_private(&tmp, &text)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        CliError::from(e)
+    })
+}
+
+fn npm_commands(endpoint: &str, scope: Option<&str>) -> Vec<Vec<String>> {
     let (_, netloc, path) = split(endpoint);
     let registry = match scope {
         Some(s) => format!("{s}:registry"),
@@ -415,7 +469,6 @@ fn npm_commands(endpoint: &str, token: &str, scope: Option<&str>) -> Vec<Vec<Str
     vec![
         cmd(registry, endpoint),
         cmd(format!("//{netloc}{path}:always-auth"), "true"),
-        cmd(format!("//{netloc}{path}:_authToken"), token),
     ]
 }
 
@@ -588,6 +641,36 @@ mod tests {
         assert_eq!(relative_expiration(60), "1 minute");
     }
 
+    /// The npmrc file as the official CLI leaves it: a new file with the line (0600), the
+    /// line replaced where the key is, appended (after a newline if the file lacks one).
+    #[test]
+    fn npmrc_token_written_as_the_official_cli() {
+        let dir = tempfile::tempdir().unwrap();
+        let rc = dir.path().join("sub/.npmrc");
+        write_npmrc_value(&rc, "//h/npm/r/:_authToken", "t1").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&rc).unwrap(),
+            "//h/npm/r/:_authToken=t1\n"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&rc).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&rc, "a=1\n//h/npm/r/:_authToken=old\nb=2").unwrap();
+        write_npmrc_value(&rc, "//h/npm/r/:_authToken", "t2").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&rc).unwrap(),
+            "a=1\n//h/npm/r/:_authToken=t2\nb=2"
+        );
+        write_npmrc_value(&rc, "//other/:_authToken", "t3").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&rc).unwrap(),
+            "a=1\n//h/npm/r/:_authToken=t2\nb=2\n//other/:_authToken=t3\n"
+        );
+    }
+
     /// The official CLI's own classes (AWS CLI v1 from `KAGI_COMPAT_VENV`, the same
     /// `login.py` as v2) produce the same commands and `.pypirc` text as kagi.
     #[test]
@@ -635,13 +718,9 @@ print(json.dumps({{
         assert_eq!(cmds(&v["pip"]), pip_commands(endpoint, "tok/en="));
         assert_eq!(
             cmds(&v["npm"]),
-            npm_commands(
-                npm_ep,
-                "tok/en=",
-                npm_scope(Some("my-scope")).unwrap().as_deref()
-            )
+            npm_commands(npm_ep, npm_scope(Some("my-scope")).unwrap().as_deref())
         );
-        assert_eq!(cmds(&v["npm0"]), npm_commands(npm_ep, "tok/en=", None));
+        assert_eq!(cmds(&v["npm0"]), npm_commands(npm_ep, None));
         assert_eq!(
             v["twine_new"].as_str().unwrap(),
             pypirc(None, endpoint, "tok/en=").unwrap()
