@@ -390,9 +390,13 @@ pub fn record_console(
             request_id: &uuid::Uuid::new_v4().to_string(),
         },
     );
-    ev.request_parameters = input;
-    if crate::trail::event::keeps_response(&ev.source, &ev.name, ev.read_only) {
-        ev.response_elements = output;
+    if let Some(v) = &input {
+        ev.set_request(v);
+    }
+    if let Some(v) = &output
+        && crate::trail::event::keeps_response(&ev.source, &ev.name, ev.read_only)
+    {
+        ev.set_response(v);
     }
     ev.error = error.map(|e| (e.code.clone(), e.message.clone()));
     ev.resources = crate::trail::resources_of(&notes);

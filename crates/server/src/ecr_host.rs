@@ -157,7 +157,7 @@ impl kagi_ecr::Host for ServerHost {
         let mut params = event.parameters;
         params.insert("registryId".into(), event.registry_id.clone().into());
         params.insert("repositoryName".into(), event.repository.clone().into());
-        ev.request_parameters = Some(serde_json::Value::Object(params));
+        ev.set_request(&serde_json::Value::Object(params));
         ev.error = event.error;
         ev.read_only = !event.write;
         let action = format!("ecr:{}", event.action);

@@ -259,21 +259,23 @@ async fn aws_entry(
             if let Some(key) = key_id.filter(|k| !k.is_empty())
                 && state.trail.enabled()
             {
-                let mut ev = crate::trail::Event::new(
-                    crate::trail::now_ms(),
-                    &crate::ids::account_of_key(&key)
-                        .unwrap_or_else(|| state.bootstrap_account.clone()),
+                let account = crate::ids::account_of_key(&key)
+                    .unwrap_or_else(|| state.bootstrap_account.clone());
+                let mut ev = crate::trail::Event::of_call(
+                    crate::trail::record::who(&crate::trail::Identity::Unknown {
+                        access_key_id: key,
+                    }),
+                    &account,
                     &crate::trail::event::event_source(&service_name),
                     &action,
+                    crate::trail::Origin {
+                        region: region.as_deref().unwrap_or("us-east-1"),
+                        source_ip: peer.ip(),
+                        user_agent: &user_agent(&parts.headers),
+                        request_id: &request_id,
+                    },
                 );
-                ev.identity = crate::trail::record::who(&crate::trail::Identity::Unknown {
-                    access_key_id: key,
-                });
-                ev.region = region.unwrap_or_else(|| "us-east-1".into());
-                ev.source_ip = peer.ip();
-                ev.user_agent = user_agent(&parts.headers).into_owned();
                 ev.error = Some((e.code.clone(), e.message.clone()));
-                ev.request_id = request_id.clone();
                 // Refused before anything happened: nothing to wait for.
                 ev.read_only = true;
                 state.trail.submit(ev);
@@ -331,11 +333,15 @@ async fn aws_entry(
                     &parts.headers,
                     &request_id,
                 );
-                ev.request_parameters = serde_json::from_slice(&body).ok();
+                if let Ok(v) = serde_json::from_slice(&body) {
+                    ev.set_request(&v);
+                }
                 match &out {
                     Ok(bytes) => {
-                        if crate::trail::event::keeps_response(&ev.source, &ev.name, ev.read_only) {
-                            ev.response_elements = serde_json::from_slice(bytes).ok();
+                        if crate::trail::event::keeps_response(&ev.source, &ev.name, ev.read_only)
+                            && let Ok(v) = serde_json::from_slice(bytes)
+                        {
+                            ev.set_response(&v);
                         }
                     }
                     Err(e) => ev.error = Some((e.code.clone(), e.message.clone())),
@@ -384,13 +390,16 @@ async fn aws_entry(
                     if state.trail.enabled() {
                         let mut ev =
                             api_event(&authed, "ecr", &action, peer, &parts.headers, &request_id);
-                        ev.request_parameters = params;
+                        if let Some(v) = &params {
+                            ev.set_request(v);
+                        }
                         ev.explanation = caller.notes.take();
                         let keep =
                             crate::trail::event::keeps_response(&ev.source, &ev.name, ev.read_only);
                         let (resp, outcome) = json_outcome(resp, keep).await;
                         match outcome {
-                            Ok(v) => ev.response_elements = v,
+                            Ok(Some(v)) => ev.set_response(&v),
+                            Ok(None) => {}
                             Err(e) => ev.error = Some(e),
                         }
                         ev.resources = crate::trail::resources_of(&ev.explanation);
@@ -439,9 +448,9 @@ async fn aws_entry(
                     &parts.headers,
                     &request_id,
                 );
-                ev.request_text = call.input;
+                ev.request_parameters = call.input;
                 match &out {
-                    Ok(_) => ev.response_text = call.output,
+                    Ok(_) => ev.response_elements = call.output,
                     Err(e) => ev.error = Some((e.code.clone(), e.message.clone())),
                 }
                 ev.resources = crate::trail::resources_of(&notes);
@@ -668,10 +677,10 @@ async fn analyzer_entry(
             &parts.headers,
             &request_id,
         );
-        ev.request_parameters = Some(input);
+        ev.set_request(&input);
         match &out {
             Ok(v) if crate::trail::event::keeps_response(&ev.source, name, ev.read_only) => {
-                ev.response_elements = Some(v.clone())
+                ev.set_response(v)
             }
             Ok(_) => {}
             Err(e) => ev.error = Some((e.code.clone(), e.message.clone())),

@@ -49,13 +49,11 @@ pub struct Event {
     pub source_ip: IpAddr,
     pub user_agent: String,
     pub identity: std::sync::Arc<Who>,
-    /// Already redacted and with CloudTrail's member names ([`record::parameters`]).
-    pub request_parameters: Option<Value>,
-    pub response_elements: Option<Value>,
-    /// The same parts already written as CloudTrail's JSON text, secrets hidden
-    /// ([`super::record::part_text_hidden`]); used instead of the values when present.
-    pub request_text: Option<String>,
-    pub response_text: Option<String>,
+    /// `requestParameters` as CloudTrail's JSON text: CloudTrail's member names, secrets
+    /// hidden, cut to size ([`Event::set_request`], or written by the query path in one pass).
+    pub request_parameters: Option<String>,
+    /// `responseElements`, the same way ([`Event::set_response`]).
+    pub response_elements: Option<String>,
     /// `(errorCode, errorMessage)`.
     pub error: Option<(String, String)>,
     pub request_id: String,
@@ -98,14 +96,24 @@ impl Event {
             identity,
             request_parameters: None,
             response_elements: None,
-            request_text: None,
-            response_text: None,
             error: None,
             request_id: origin.request_id.to_owned(),
             read_only: is_read_only(source, name),
             resources: Vec::new(),
             explanation: Vec::new(),
         }
+    }
+
+    /// Keeps `v` as the request's parameters, written as CloudTrail's JSON with the secrets
+    /// of this event's operation hidden ([`super::record::part_text_hidden`]).
+    pub fn set_request(&mut self, v: &Value) {
+        self.request_parameters =
+            super::record::part_text_hidden(&self.source, &self.name, false, v);
+    }
+
+    /// Keeps `v` as the response's elements (as [`Event::set_request`]).
+    pub fn set_response(&mut self, v: &Value) {
+        self.response_elements = super::record::part_text_hidden(&self.source, &self.name, true, v);
     }
 
     /// An event at `time_ms` with a fresh time-ordered id; the rest as the caller fills it.
@@ -122,8 +130,6 @@ impl Event {
             identity: NOBODY.clone(),
             request_parameters: None,
             response_elements: None,
-            request_text: None,
-            response_text: None,
             error: None,
             request_id: String::new(),
             read_only: is_read_only(source, name),

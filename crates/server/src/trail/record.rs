@@ -586,41 +586,12 @@ pub struct StoredParts<'a> {
     pub explanation: Option<&'a Value>,
 }
 
-/// An event ready to store: its request and response parts as CloudTrail's JSON text,
-/// secrets hidden ([`hide_sensitive`], [`part_text`]); done on the recorder's thread.
-pub struct Prepared {
-    pub event: Event,
-    pub params: Option<String>,
-    pub response: Option<String>,
-}
-
-pub fn prepare(mut e: Event) -> Prepared {
-    let params = e.request_text.take().or_else(|| {
-        e.request_parameters.take().and_then(|mut v| {
-            hide_sensitive(&e.source, &e.name, false, &mut v);
-            part_text(&v)
-        })
-    });
-    let response = e.response_text.take().or_else(|| {
-        e.response_elements.take().and_then(|mut v| {
-            hide_sensitive(&e.source, &e.name, true, &mut v);
-            part_text(&v)
-        })
-    });
-    Prepared {
-        event: e,
-        params,
-        response,
-    }
-}
-
 /// The record of an event not yet stored (the audit log).
-pub fn render_event(p: &Prepared) -> Value {
-    let e = &p.event;
+pub fn render_event(e: &Event) -> Value {
     let parse = |t: &Option<String>| -> Option<Value> {
         t.as_deref().and_then(|t| serde_json::from_str(t).ok())
     };
-    let (params, response) = (parse(&p.params), parse(&p.response));
+    let (params, response) = (parse(&e.request_parameters), parse(&e.response_elements));
     let ip = e.source_ip.to_string();
     let why = (!e.explanation.is_empty()).then(|| {
         Value::Array(

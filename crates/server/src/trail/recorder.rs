@@ -220,8 +220,7 @@ impl Inner {
                 acks.push(a);
             }
             if !e.id.is_empty() {
-                // CloudTrail's member names, secrets hidden: done here, off the request's path.
-                events.push(record::prepare(e));
+                events.push(e);
             }
         }
         let durable = !acks.is_empty();
@@ -259,7 +258,7 @@ impl Inner {
     }
 }
 
-fn append_audit_log(path: &std::path::Path, events: &[record::Prepared]) -> anyhow::Result<()> {
+fn append_audit_log(path: &std::path::Path, events: &[Event]) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     if events.is_empty() {

@@ -4,8 +4,9 @@
 //! `Table::TrailSegments`, `TrailHeads`, `TrailIndex`). A batch of a busy second is a handful
 //! of rows, not one per event: recording stays off the hot path's bill.
 
+use super::event::Event;
 use super::event::SPAN_MS;
-use super::record::{self, Prepared, StoredParts};
+use super::record::{self, StoredParts};
 use crate::store::{Durability, GLOBAL, Kv, RawTx, Table};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -131,25 +132,44 @@ impl Interner {
     }
 }
 
+/// The addresses of an event's shared explanations, the key of their rendering in a segment;
+/// without an allocation for the usual one or two decisions.
+#[derive(PartialEq, Eq, Hash)]
+enum Shared {
+    One(usize),
+    Two(usize, usize),
+    More(Vec<usize>),
+}
+
+impl Shared {
+    fn of(x: &[std::sync::Arc<kagi_policy::Explained>]) -> Shared {
+        let at = |i: usize| std::sync::Arc::as_ptr(&x[i]) as usize;
+        match x.len() {
+            1 => Shared::One(at(0)),
+            2 => Shared::Two(at(0), at(1)),
+            n => Shared::More((0..n).map(at).collect()),
+        }
+    }
+}
+
 /// The most events one segment holds: a page of a lookup reads whole segments.
 const SEGMENT_EVENTS: usize = 500;
 
 /// Builds one segment of `events` (same account, within [`SPAN_MS`]), taking their parts.
-fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
+fn build(events: Vec<Event>) -> (SegmentDoc, Head) {
     let mut strings = Interner::default();
     let mut identities: rustc_hash::FxHashMap<usize, u32> = Default::default();
     // Each distinct explanation rendered once per segment (a job repeats its decisions).
     // Keyed by the shared explanations' addresses: every event of the batch holds its own,
     // so no address is reused while the segment is built.
-    let mut explained: rustc_hash::FxHashMap<Vec<usize>, u32> = Default::default();
+    let mut explained: rustc_hash::FxHashMap<Shared, u32> = Default::default();
     let mut addresses: rustc_hash::FxHashMap<std::net::IpAddr, u32> = Default::default();
     // (attribute, interned value): each once per segment, no allocation per event.
     let mut ix: rustc_hash::FxHashSet<(u8, u32)> = Default::default();
     let n = events.len();
     let mut out = Vec::with_capacity(n);
     let (mut min, mut max) = (i64::MAX, i64::MIN);
-    for p in events {
-        let e = p.event;
+    for e in events {
         min = min.min(e.time_ms);
         max = max.max(e.time_ms);
         // The rendered identity, once per caller per segment (shared: one address each).
@@ -194,8 +214,8 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
             ident,
             user,
             key,
-            p.params.as_deref().map(|t| strings.id(t)),
-            p.response
+            e.request_parameters.as_deref().map(|t| strings.id(t)),
+            e.response_elements
                 .and_then(|t| serde_json::value::RawValue::from_string(t).ok()),
             e.error.as_ref().map(|(c, _)| strings.id(c)),
             e.error.map(|(_, m)| m),
@@ -203,22 +223,19 @@ fn build(events: Vec<Prepared>) -> (SegmentDoc, Head) {
             e.read_only,
             resources,
             (!e.explanation.is_empty()).then(|| {
-                let key: Vec<usize> = e
-                    .explanation
-                    .iter()
-                    .map(|x| std::sync::Arc::as_ptr(x) as usize)
-                    .collect();
-                *explained.entry(key).or_insert_with(|| {
-                    let mut text = String::from("[");
-                    for (i, x) in e.explanation.iter().enumerate() {
-                        if i > 0 {
-                            text.push(',');
+                *explained
+                    .entry(Shared::of(&e.explanation))
+                    .or_insert_with(|| {
+                        let mut text = String::from("[");
+                        for (i, x) in e.explanation.iter().enumerate() {
+                            if i > 0 {
+                                text.push(',');
+                            }
+                            text.push_str(&x.json);
                         }
-                        text.push_str(&x.json);
-                    }
-                    text.push(']');
-                    strings.id(&text)
-                })
+                        text.push(']');
+                        strings.id(&text)
+                    })
             }),
         ));
     }
@@ -253,16 +270,16 @@ pub fn write(
     kv: &Arc<dyn Kv>,
     node: &str,
     seq: &AtomicU64,
-    events: Vec<Prepared>,
+    events: Vec<Event>,
     durable: bool,
 ) -> anyhow::Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let mut groups: HashMap<(String, i64), Vec<Vec<Prepared>>> = HashMap::new();
+    let mut groups: HashMap<(String, i64), Vec<Vec<Event>>> = HashMap::new();
     for e in events {
         let chunks = groups
-            .entry((e.event.account.clone(), e.event.time_ms.div_euclid(SPAN_MS)))
+            .entry((e.account.clone(), e.time_ms.div_euclid(SPAN_MS)))
             .or_default();
         match chunks.last_mut() {
             Some(c) if c.len() < SEGMENT_EVENTS => c.push(e),
@@ -490,7 +507,6 @@ impl Segment {
 
 #[cfg(test)]
 mod tests {
-    use super::super::event::Event;
     use super::*;
     use crate::caller::{Caller, Principal};
 
@@ -525,7 +541,7 @@ mod tests {
             },
             "AKIAUSERKEY",
         );
-        let (doc, head) = build(vec![record::prepare(role), record::prepare(user)]);
+        let (doc, head) = build(vec![role, user]);
         let principals: Vec<&str> = head
             .ix
             .iter()
