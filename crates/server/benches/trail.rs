@@ -89,14 +89,15 @@ fn main() {
         e.user_agent = "aws-cli/2.9.19 Python/3.11".into();
         e.request_id = format!("{i:032x}");
         if source == "ecr.amazonaws.com" {
-            e.request_parameters =
-                Some(serde_json::json!({"repositoryName": "test-repos", "registryId": ACCOUNT}));
+            e.set_request(
+                &serde_json::json!({"repositoryName": "test-repos", "registryId": ACCOUNT}),
+            );
             e.resources.push((
                 format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/test-repos"),
                 "AWS::ECR::Repository".into(),
             ));
         }
-        batch.push(kagi_server::trail::record::prepare(e));
+        batch.push(e);
         if batch.len() == 10_000 {
             kagi_server::trail::segment::write(
                 &kv,
