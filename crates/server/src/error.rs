@@ -19,6 +19,31 @@ impl AwsError {
             sender_fault: status < 500,
         }
     }
+    /// The answer of a rest-json service (Access Analyzer, sso-oidc, the access portal): the
+    /// status, the code in `x-amzn-errortype`, `body` (the service's own error members) and
+    /// the request id when the service sends one.
+    pub fn rest_json_response(
+        &self,
+        body: &serde_json::Value,
+        request_id: Option<&str>,
+    ) -> axum::response::Response {
+        use axum::http::{HeaderValue, StatusCode, header};
+        use axum::response::IntoResponse as _;
+        let mut r = (
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST),
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&self.code) {
+            r.headers_mut().insert("x-amzn-errortype", v);
+        }
+        if let Some(v) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+            r.headers_mut().insert("x-amzn-requestid", v);
+        }
+        r
+    }
+
     pub fn validation(msg: impl Into<String>) -> AwsError {
         Self::new(400, "ValidationError", msg)
     }

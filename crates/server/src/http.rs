@@ -570,19 +570,7 @@ async fn json_outcome(
 
 /// A rest-json error as AWS's rest-json services send it (`x-amzn-ErrorType`, `message`).
 fn rest_json_error(e: &AwsError, request_id: &str) -> Response {
-    let mut r = (
-        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::json!({"message": e.message}).to_string(),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&e.code) {
-        r.headers_mut().insert("x-amzn-errortype", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        r.headers_mut().insert("x-amzn-requestid", v);
-    }
-    r
+    e.rest_json_response(&serde_json::json!({"message": e.message}), Some(request_id))
 }
 
 /// IAM Access Analyzer's policy-generation operations (rest-json): authenticated as every

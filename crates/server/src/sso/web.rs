@@ -117,16 +117,7 @@ fn rest_error(e: &AwsError, oidc: bool) -> Response {
     } else {
         serde_json::json!({"message": e.message})
     };
-    let mut r = (
-        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&e.code) {
-        r.headers_mut().insert("x-amzn-errortype", v);
-    }
-    r
+    e.rest_json_response(&body, None)
 }
 
 fn json_ok(body: Vec<u8>) -> Response {
@@ -724,13 +715,10 @@ fn sign_in_code(
     now: i64,
     ip: std::net::IpAddr,
 ) -> Response {
-    let Some((key, p, instance)) = pending_of(state, headers, f, now) else {
-        return expired_sign_in(state);
+    let (key, p, instance) = match pending_unlocked(state, headers, f, now, ip) {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
-    if let Some(lock) = lock_of(state, &instance, &p.user_name, ip, now) {
-        let _ = tokens::delete(state, "mfapending", &key);
-        return refused(state, &p.next, Some(lock));
-    }
     let code = field(f, "code").trim();
     if !mfa::verify(state, &instance.identity_store_id, &p.user_id, code, now) {
         count_failure(state, &instance, &p.user_name, ip, now);
@@ -740,9 +728,41 @@ fn sign_in_code(
             Some("The MFA code is incorrect. Try again."),
         );
     }
-    let _ = tokens::delete(state, "mfapending", &key);
-    mfa::succeed(state, &mfa::user_lock(&instance, &p.user_name));
-    start_session(state, &instance, &p.user_id, &p.next, now, Some(ip))
+    finish_sign_in(state, &key, &p, &instance, now, ip)
+}
+
+/// The pending sign-in a second-factor form continues — unless it expired, or its user or
+/// source is locked out (the pending sign-in then ends): the answer to send instead.
+fn pending_unlocked(
+    state: &AppState,
+    headers: &HeaderMap,
+    f: &[(String, String)],
+    now: i64,
+    ip: std::net::IpAddr,
+) -> Result<(String, Pending, Instance), Box<Response>> {
+    let Some((key, p, instance)) = pending_of(state, headers, f, now) else {
+        return Err(Box::new(expired_sign_in(state)));
+    };
+    if let Some(lock) = lock_of(state, &instance, &p.user_name, ip, now) {
+        let _ = tokens::delete(state, "mfapending", &key);
+        return Err(Box::new(refused(state, &p.next, Some(lock))));
+    }
+    Ok((key, p, instance))
+}
+
+/// The second factor passed: the pending sign-in ends, the failures counted against the user
+/// are forgotten, and the portal session starts.
+fn finish_sign_in(
+    state: &AppState,
+    key: &str,
+    p: &Pending,
+    instance: &Instance,
+    now: i64,
+    ip: std::net::IpAddr,
+) -> Response {
+    let _ = tokens::delete(state, "mfapending", key);
+    mfa::succeed(state, &mfa::user_lock(instance, &p.user_name));
+    start_session(state, instance, &p.user_id, &p.next, now, Some(ip))
 }
 
 /// The registration form: the QR code of the `otpauth://` URI, the secret for typing in, a
@@ -808,8 +828,9 @@ fn sign_in_register(
     now: i64,
     ip: std::net::IpAddr,
 ) -> Response {
-    let Some((key, p, instance)) = pending_of(state, headers, f, now) else {
-        return expired_sign_in(state);
+    let (key, p, instance) = match pending_unlocked(state, headers, f, now, ip) {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let Some(seed) = p
         .seed_sealed
@@ -818,10 +839,6 @@ fn sign_in_register(
     else {
         return expired_sign_in(state);
     };
-    if let Some(lock) = lock_of(state, &instance, &p.user_name, ip, now) {
-        let _ = tokens::delete(state, "mfapending", &key);
-        return refused(state, &p.next, Some(lock));
-    }
     match mfa::register(
         state,
         &instance.identity_store_id,
@@ -831,11 +848,7 @@ fn sign_in_register(
         field(f, "code").trim(),
         now,
     ) {
-        Ok(_) => {
-            let _ = tokens::delete(state, "mfapending", &key);
-            mfa::succeed(state, &mfa::user_lock(&instance, &p.user_name));
-            start_session(state, &instance, &p.user_id, &p.next, now, Some(ip))
-        }
+        Ok(_) => finish_sign_in(state, &key, &p, &instance, now, ip),
         Err(e) => {
             if e.code == "ValidationException" && e.message.contains("code") {
                 count_failure(state, &instance, &p.user_name, ip, now);

@@ -168,7 +168,17 @@ impl Recorder {
             q.urgent = true;
             inner.wake.notify_one();
         }
-        let _ = rx.recv_timeout(Duration::from_secs(10));
+        // The callers are handlers running on a runtime worker: waiting for the writer there
+        // would stall the worker's other connections, so the wait hands the worker's queue on.
+        let wait = move || {
+            let _ = rx.recv_timeout(Duration::from_secs(10));
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        }
     }
 }
 
