@@ -381,7 +381,7 @@ pub fn record_console(
     let mut ev = crate::trail::Event::of_call(
         crate::trail::record::who_of_caller(caller),
         &caller.account_id,
-        &crate::trail::event::event_source(service),
+        &crate::trail::event::event_source(service, operation),
         operation,
         crate::trail::Origin {
             region: "us-east-1",

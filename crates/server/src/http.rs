@@ -266,7 +266,7 @@ async fn aws_entry(
                         access_key_id: key,
                     }),
                     &account,
-                    &crate::trail::event::event_source(&service_name),
+                    &crate::trail::event::event_source(&service_name, &action),
                     &action,
                     crate::trail::Origin {
                         region: region.as_deref().unwrap_or("us-east-1"),
@@ -506,7 +506,7 @@ fn api_event(
     crate::trail::Event::of_call(
         crate::trail::record::who_of_caller(&authed.caller),
         &authed.caller.account_id,
-        &crate::trail::event::event_source(service),
+        &crate::trail::event::event_source(service, action),
         action,
         crate::trail::Origin {
             region: &authed.info.region,

@@ -233,16 +233,26 @@ pub fn keeps_response(source: &str, name: &str, read_only: bool) -> bool {
                 || name.starts_with("Get") && name.ends_with("Token")))
 }
 
-/// `iam.amazonaws.com` for `iam`, ... (CloudTrail's `eventSource`).
-pub fn event_source(service: &str) -> std::borrow::Cow<'static, str> {
+/// `iam.amazonaws.com` for `iam`, ... (CloudTrail's `eventSource` of `operation`). kagi's
+/// Identity Center extension takes the source of the service AWS serves each operation from:
+/// a user's MFA devices are Identity Center's directory's (`sso-directory`), the directory's MFA
+/// settings Identity Center's (`sso`), a portal password the identity store's.
+pub fn event_source(service: &str, operation: &str) -> std::borrow::Cow<'static, str> {
     std::borrow::Cow::Borrowed(match service {
+        "kagi-identity-center" => match operation {
+            "ListMfaDevicesForUser" | "DeleteMfaDeviceForUser" => "sso-directory.amazonaws.com",
+            "GetMfaDeviceManagementForDirectory" | "PutMfaDeviceManagementForDirectory" => {
+                "sso.amazonaws.com"
+            }
+            _ => "identitystore.amazonaws.com",
+        },
         "iam" => "iam.amazonaws.com",
         "sts" => "sts.amazonaws.com",
         "ecr" => "ecr.amazonaws.com",
         "organizations" => "organizations.amazonaws.com",
         "cloudtrail" => "cloudtrail.amazonaws.com",
         "access-analyzer" => "access-analyzer.amazonaws.com",
-        "identitystore" | "kagi-identity-center" => "identitystore.amazonaws.com",
+        "identitystore" => "identitystore.amazonaws.com",
         "sso-admin" => "sso.amazonaws.com",
         s => return std::borrow::Cow::Owned(format!("{s}.amazonaws.com")),
     })

@@ -19,7 +19,7 @@ import base64, hashlib, hmac, html, http.cookiejar, json, os, re, struct, sys, t
 
 import boto3
 import botocore.auth, botocore.awsrequest, botocore.credentials, botocore.exceptions
-from kagitest import done, fail, step
+from kagitest import client, done, fail, step
 
 E = os.environ["KAGI_ENDPOINT"]
 ACCT = os.environ["KAGI_ACCOUNT"]
@@ -207,6 +207,14 @@ if len(devs) != 1 or devs[0]["DeviceName"] != "phone" or devs[0]["MfaType"] != "
         or not devs[0]["DeviceId"].startswith("mfa-") or "RegisteredDate" not in devs[0]:
     fail(f"ListMfaDevicesForUser: {devs}")
 step(f"ListMfaDevicesForUser (root, signed): {devs[0]['DeviceId']} named phone")
+
+trail = client("cloudtrail", ROOT[0], ROOT[1])
+for name, source in [("ListMfaDevicesForUser", "sso-directory.amazonaws.com"),
+                     ("PutMfaDeviceManagementForDirectory", "sso.amazonaws.com")]:
+    evs = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])["Events"]
+    if not evs or {e["EventSource"] for e in evs} != {source}:
+        fail(f"{name}'s events: {[(e['EventName'], e['EventSource']) for e in evs]}")
+step("the history records the directory's device calls from sso-directory.amazonaws.com, its settings from sso.amazonaws.com")
 
 # --- sign-in with password + code ---
 b = Browser()
