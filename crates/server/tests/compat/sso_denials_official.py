@@ -10,11 +10,11 @@ KAGI_DEVICE_SECS seconds (`KAGI_SSO_DEVICE_CODE_SECONDS`). Environment:
   KAGI_INSTANCE_ARN, KAGI_USER_ID, KAGI_PS_ARN  the seeded instance, alice, EcrReader
 Prints "OK: N steps"; exits non-zero at the first step that misbehaves.
 """
-import base64, hashlib, http.cookiejar, os, re, secrets, sys, time, urllib.parse, urllib.request
+import base64, hashlib, os, re, secrets, sys, time, urllib.parse
 
 import boto3
 import botocore.exceptions
-from kagitest import done, fail, step, client_error
+from kagitest import Browser, done, fail, step, client_error
 
 E = os.environ["KAGI_ENDPOINT"]
 ACCT = os.environ["KAGI_ACCOUNT"]
@@ -38,35 +38,6 @@ idstore = boto3.client("identitystore", **root)
 def session_client(service, creds):
     return boto3.client(service, endpoint_url=E, region_name="us-east-1", aws_access_key_id=creds["accessKeyId"],
                         aws_secret_access_key=creds["secretAccessKey"], aws_session_token=creds["sessionToken"])
-
-
-class Browser:
-    """Cookies, no automatic redirects (we read Location ourselves)."""
-
-    def __init__(self):
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *a, **k):
-                return None
-
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-                                                  NoRedirect)
-
-    def request(self, path, form=None):
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        try:
-            r = self.opener.open(urllib.request.Request(E + path, data=data))
-            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read().decode()
-
-    def csrf(self, html):
-        m = re.search(r'name="csrf" value="([^"]+)"', html)
-        if not m:
-            fail(f"no CSRF token in {html[:300]}")
-        return m.group(1)
-
-    def sign_in(self, user, password, next_path="/start/"):
-        return self.request("/start/signin", {"username": user, "password": password, "next": next_path})
 
 
 def pkce_tokens(browser):

@@ -15,10 +15,11 @@ Run by crates/server/tests/sso_signin.rs. Environment:
   KAGI_STORE_ID   the identity store;  KAGI_ROOT_AKID / KAGI_ROOT_SECRET  root keys
 Prints "OK: N steps"; exits non-zero at the first step that misbehaves.
 """
-import base64, hashlib, hmac, html, http.cookiejar, json, os, re, struct, sys, time, urllib.parse, urllib.request
+import base64, hashlib, hmac, html, json, os, re, struct, sys, time, urllib.parse, urllib.request
 
 import boto3
 import botocore.auth, botocore.awsrequest, botocore.credentials, botocore.exceptions
+import kagitest
 from kagitest import client, done, fail, step
 
 E = os.environ["KAGI_ENDPOINT"]
@@ -74,40 +75,14 @@ class App:
 
 # ---- a browser: cookies, no automatic redirects ----
 
-class Browser:
-    def __init__(self):
-        self.jar = http.cookiejar.CookieJar()
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *a, **k):
-                return None
-
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
-
-    def request(self, path, form=None):
-        url = path if path.startswith("http") else E + path
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        try:
-            r = self.opener.open(urllib.request.Request(url, data=data))
-            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read().decode()
-
-    def cookies(self):
-        return {c.name: c.value for c in self.jar}
+class Browser(kagitest.Browser):
+    """alice's browser: signs in as alice with her password unless told otherwise."""
 
     def signed_in(self):
         return "kagi-portal" in self.cookies()
 
-    @staticmethod
-    def csrf(body):
-        m = re.search(r'name="csrf" value="([^"]+)"', body)
-        if not m:
-            fail(f"no CSRF token in {body[:300]}")
-        return m.group(1)
-
     def sign_in(self, password=PASSWORD, next_path="/start/", user="alice"):
-        return self.request("/start/signin", {"username": user, "password": password, "next": next_path})
+        return super().sign_in(user, password, next_path)
 
     def code(self, body, code):
         return self.request("/start/signin/mfa", {"code": code, "csrf": self.csrf(body)})

@@ -8,11 +8,11 @@ Run by crates/server/tests/sso_signin.rs. Environment:
   KAGI_STORE_ID   the identity store;  KAGI_ROOT_AKID / KAGI_ROOT_SECRET  root keys
 Prints "OK: N steps"; exits non-zero at the first step that misbehaves.
 """
-import base64, hashlib, http.cookiejar, json, os, re, secrets, sys, time, urllib.parse, urllib.request
+import base64, hashlib, json, os, re, secrets, sys, time, urllib.parse, urllib.request
 
 import boto3
 import botocore.exceptions
-from kagitest import done, fail, step, client_error
+from kagitest import Browser, done, fail, step, client_error
 
 E = os.environ["KAGI_ENDPOINT"]
 ACCT = os.environ["KAGI_ACCOUNT"]
@@ -21,38 +21,6 @@ START = f"{E}/start/{os.environ['KAGI_STORE_ID']}"
 
 oidc = boto3.client("sso-oidc", endpoint_url=E, region_name="us-east-1")
 portal = boto3.client("sso", endpoint_url=E, region_name="us-east-1")
-
-
-class Browser:
-    """Cookies, no automatic redirects (we read Location ourselves)."""
-
-    def __init__(self):
-        self.jar = http.cookiejar.CookieJar()
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *a, **k):
-                return None
-
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
-
-    def request(self, path, form=None):
-        url = path if path.startswith("http") else E + path
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        try:
-            r = self.opener.open(urllib.request.Request(url, data=data))
-            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read().decode()
-
-    def csrf(self, html):
-        m = re.search(r'name="csrf" value="([^"]+)"', html)
-        if not m:
-            fail(f"no CSRF token in {html[:300]}")
-        return m.group(1)
-
-    def sign_in(self, user, password, next_path):
-        s, h, body = self.request("/start/signin", {"username": user, "password": password, "next": next_path})
-        return s, h, body
 
 
 # --- device flow ---
