@@ -1,12 +1,5 @@
-//! The AWS CLI shorthand syntax (`--tags Key=team,Value=web`, `k=[a,b]`, `k={a=b}`, quotes):
-//! any argument parses to a value or a ParamError message, never a panic.
+//! The `shorthand` target: [`kagi_fuzzcheck::shorthand`] states what it checks (the same check replays
+//! the committed seeds in the test suite: crates/fuzzcheck/tests/replay.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = kagi_cli::params::shorthand(text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kagi_fuzzcheck::shorthand::check(data));
