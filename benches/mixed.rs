@@ -6,7 +6,7 @@
 //!
 //!     cargo bench --bench mixed                                    # SQLite + files, 1,000 × 60 s
 //!     MIXED_CONNECTIONS=50 MIXED_SECONDS=5 cargo bench --bench mixed
-//!     MIXED_PUSHERS=4 MIXED_PULLERS=4 ...                          # registry threads (default 4 + 4)
+//!     MIXED_PUSHERS=4 MIXED_PULLERS=4 MIXED_SKOPEO=2 ...           # registry threads (default 4 + 4, 2 skopeo)
 //!     MIXED_BACKEND=postgres KAGI_COMPAT_VENV=target/pyvenv cargo bench --bench mixed
 //!                      # rows in a throw-away PostgreSQL, blobs in moto's S3 (kagi-testkit)
 //!
@@ -28,6 +28,7 @@ fn main() {
         seconds: 60.0,
         pushers: 4,
         pullers: 4,
+        skopeo: 2,
     });
     let data = tempfile::tempdir().unwrap();
     let backend = std::env::var("MIXED_BACKEND").unwrap_or_default();

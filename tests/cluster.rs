@@ -24,7 +24,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{ACCOUNT, Endpoint, Server};
+use support::{ACCOUNT, Endpoint, Server, skopeo_found};
 
 /// The revocation bound this test holds the cluster to (the stated one is 200 ms).
 const BOUND: Duration = Duration::from_secs(1);
@@ -167,22 +167,6 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&raw[eol + 2..eol + 2 + size]);
         raw = &raw[eol + 2 + size + 2..];
     }
-}
-
-/// Whether skopeo is installed (required under CI).
-fn skopeo_found() -> bool {
-    let found = std::process::Command::new("skopeo")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "skopeo is required under CI"
-    );
-    if !found {
-        eprintln!("SKIPPED the skopeo part: skopeo is not installed");
-    }
-    found
 }
 
 /// The path (and query) of a `Location` that may be absolute.

@@ -15,6 +15,7 @@ fn mixed_load_smoke_has_no_unexpected_answer() {
         seconds: 5.0,
         pushers: 2,
         pullers: 2,
+        skopeo: 1,
     });
     let data = tempfile::tempdir().unwrap();
     let server = support::Server::start(data.path(), &["--log", "warn"]);
@@ -30,7 +31,15 @@ fn mixed_load_smoke_has_no_unexpected_answer() {
         let ran = report.ops.get(op).map_or(0, |o| o.count());
         assert!(ran > 0, "{op} never ran");
     }
-    for op in ["registry push (chunked)", "registry pull"] {
+    let skopeo: &[&str] = if cfg.skopeo > 0 {
+        &["skopeo push", "skopeo pull"]
+    } else {
+        &[]
+    };
+    for op in ["registry push (chunked)", "registry pull"]
+        .iter()
+        .chain(skopeo)
+    {
         assert!(
             report.ops.get(op).is_some_and(|o| o.count() > 0),
             "{op} never ran"

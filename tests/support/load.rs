@@ -8,8 +8,10 @@
 //! one deliberate denial (iam:DeleteRole, which the load's policy does not allow: it must be
 //! AWS's 403 AccessDenied). Beside them, `pushers` threads push freshly generated images over
 //! the registry API in 64 KiB chunks and `pullers` threads pull images, digests verified
-//! (kagi-ecr's registry client). Every answer other than the expected one is an error: a
-//! non-2xx status, a reset or closed connection, a digest mismatch.
+//! (kagi-ecr's registry client), and `skopeo` threads push a fresh image with the real skopeo
+//! (from an OCI layout, the ECR password in an auth file) and pull it back, digests compared.
+//! Every answer other than the expected one is an error: a non-2xx status, a reset or closed
+//! connection, a digest mismatch, skopeo failing.
 //!
 //! The server's peak RSS is its `VmHWM` (kernel-kept high-water mark) at the end of the run.
 
@@ -24,13 +26,15 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What to run; [`Config::from_env`] reads `MIXED_CONNECTIONS`, `MIXED_SECONDS`,
-/// `MIXED_PUSHERS`, `MIXED_PULLERS`.
+/// `MIXED_PUSHERS`, `MIXED_PULLERS`, `MIXED_SKOPEO`.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub connections: usize,
     pub seconds: f64,
     pub pushers: usize,
     pub pullers: usize,
+    /// Threads looping over a skopeo push and pull (0 when skopeo is not installed).
+    pub skopeo: usize,
 }
 
 impl Config {
@@ -41,6 +45,11 @@ impl Config {
             seconds: num("MIXED_SECONDS").unwrap_or(default.seconds),
             pushers: num("MIXED_PUSHERS").map_or(default.pushers, |v| v as usize),
             pullers: num("MIXED_PULLERS").map_or(default.pullers, |v| v as usize),
+            skopeo: if crate::support::skopeo_found() {
+                num("MIXED_SKOPEO").map_or(default.skopeo, |v| v as usize)
+            } else {
+                0
+            },
         }
     }
 }
@@ -94,8 +103,8 @@ impl Report {
     pub fn print(&self) {
         let c = &self.config;
         println!(
-            "{} connections held (at most {} open at once), {} registry pushers, {} pullers, {:.1} s",
-            c.connections, self.max_open, c.pushers, c.pullers, self.elapsed
+            "{} connections held (at most {} open at once), {} registry pushers, {} pullers, {} skopeo push+pull loops, {:.1} s",
+            c.connections, self.max_open, c.pushers, c.pullers, c.skopeo, self.elapsed
         );
         println!(
             "{:<26} {:>9} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9}",
@@ -537,7 +546,110 @@ fn registry_workers(
             stats
         }));
     }
+    for w in 0..cfg.skopeo {
+        let (shared, endpoint, password) =
+            (shared.clone(), endpoint.clone(), setup.password.clone());
+        threads.push(std::thread::spawn(move || {
+            skopeo_loop(w, &endpoint, &password, &shared)
+        }));
+    }
     threads
+}
+
+/// One skopeo thread: push a fresh two-layer image from an OCI layout, pull it back into
+/// another, compare the manifest digests (`--preserve-digests`); until `stop`.
+fn skopeo_loop(w: usize, endpoint: &str, password: &str, shared: &Shared) -> Stats {
+    use base64::Engine as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    // The ECR password in an auth file (0600), not on skopeo's command line.
+    let auth = dir.path().join("auth.json");
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
+    std::io::Write::write_all(
+        &mut std::fs::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(&auth)
+            .unwrap(),
+        json!({"auths": {endpoint: {"auth": token}}})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let skopeo = |args: &[&str]| -> Result<(), String> {
+        let out = std::process::Command::new("skopeo")
+            .args([
+                "--command-timeout",
+                "120s",
+                "copy",
+                "--quiet",
+                "--preserve-digests",
+            ])
+            .args(["--authfile", auth.to_str().unwrap()])
+            .args(args)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        }
+    };
+    let mut stats: Stats = BTreeMap::new();
+    for i in 0u64.. {
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let image =
+            kagi_ecr::client::generate_image(0x5c0 << 40 | (w as u64) << 32 | i, 2, 256 << 10);
+        let (src, dst) = (
+            dir.path().join(format!("src-{i}")),
+            dir.path().join(format!("dst-{i}")),
+        );
+        kagi_ecr::client::write_oci_layout(&image, &src, "t").unwrap();
+        let remote = format!("docker://{endpoint}/{REPO}:skopeo-{w}-{i}");
+        let t0 = Instant::now();
+        let pushed = skopeo(&[
+            "--dest-tls-verify=false",
+            &format!("oci:{}:t", src.display()),
+            &remote,
+        ]);
+        let st = stats.entry("skopeo push").or_default();
+        if let Err(e) = pushed {
+            st.errors += 1;
+            shared.sample(format!("skopeo push: {e}"));
+            continue;
+        }
+        st.latencies.push(t0.elapsed().as_micros() as u32);
+        let t0 = Instant::now();
+        let pulled = skopeo(&[
+            "--src-tls-verify=false",
+            &remote,
+            &format!("oci:{}:t", dst.display()),
+        ])
+        .and_then(|()| kagi_ecr::client::read_oci_layout(&dst, "t").map_err(|e| e.to_string()));
+        let st = stats.entry("skopeo pull").or_default();
+        match pulled {
+            Ok(img) if img.manifest_digest == image.manifest_digest => {
+                st.latencies.push(t0.elapsed().as_micros() as u32)
+            }
+            Ok(img) => {
+                st.errors += 1;
+                shared.sample(format!(
+                    "skopeo pull: digest {} != {}",
+                    img.manifest_digest, image.manifest_digest
+                ));
+            }
+            Err(e) => {
+                st.errors += 1;
+                shared.sample(format!("skopeo pull: {e}"));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&src);
+        let _ = std::fs::remove_dir_all(&dst);
+    }
+    stats
 }
 
 /// Sets up the load's user, role and repository on a fresh server (root key from

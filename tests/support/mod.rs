@@ -152,3 +152,19 @@ pub fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Whether skopeo is installed (required under CI; a run without it says what it skipped).
+pub fn skopeo_found() -> bool {
+    let found = std::process::Command::new("skopeo")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "skopeo is required under CI"
+    );
+    if !found {
+        eprintln!("SKIPPED the skopeo part: skopeo is not installed");
+    }
+    found
+}
