@@ -97,6 +97,136 @@ fn fsync_dir(p: &Path) -> std::io::Result<()> {
     std::fs::File::open(p)?.sync_all()
 }
 
+/// How many bytes the hashing thread hands the writing thread at a time (one `writev`).
+const BATCH: usize = 1 << 20;
+
+/// Writes everything `next` yields to `f` and makes it durable (`fsync`) before returning:
+/// the chunks go to `tap` (hashing) on this thread while a writer thread writes the previous
+/// batch of them as they were received (`writev` of the `Bytes`, no copy in user space), and a
+/// third thread `fdatasync`s in the background every [`SYNC_EVERY`] bytes so that the final
+/// `fsync` only has the tail left to flush. On an error (of `next` or of the disk) the file is
+/// left unsynced and the error returned; the caller removes the file. Small objects (one batch)
+/// are written on this thread, without starting any.
+fn write_synced(
+    f: std::fs::File,
+    next: &mut dyn FnMut() -> Option<std::io::Result<Bytes>>,
+    tap: &mut dyn FnMut(&[u8]),
+) -> std::io::Result<u64> {
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut batched = 0usize;
+    let mut n = 0u64;
+    // Until the first batch is full: maybe a small object, written here.
+    loop {
+        match next() {
+            None => {
+                let mut f = f;
+                write_all_vectored(&mut f, &batch)?;
+                f.sync_all()?;
+                return Ok(n);
+            }
+            Some(chunk) => {
+                let chunk = chunk?;
+                tap(&chunk);
+                n += chunk.len() as u64;
+                batched += chunk.len();
+                batch.push(chunk);
+                if batched >= BATCH {
+                    break;
+                }
+            }
+        }
+    }
+    enum Msg {
+        Data(Vec<Bytes>),
+        /// Everything was sent: sync.
+        Done,
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+    std::thread::scope(|s| {
+        let writer = s.spawn(move || -> std::io::Result<()> {
+            let mut f = f;
+            // Flush to disk in the background while receiving.
+            let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let for_sync = f.try_clone()?;
+            std::thread::spawn(move || {
+                while sync_rx.recv().is_ok() {
+                    let _ = for_sync.sync_data();
+                }
+            });
+            let mut unsynced = 0usize;
+            loop {
+                match rx.recv() {
+                    Ok(Msg::Data(b)) => {
+                        write_all_vectored(&mut f, &b)?;
+                        unsynced += b.iter().map(Bytes::len).sum::<usize>();
+                        if unsynced >= SYNC_EVERY {
+                            let _ = sync_tx.try_send(());
+                            unsynced = 0;
+                        }
+                    }
+                    Ok(Msg::Done) => {
+                        drop(sync_tx);
+                        return f.sync_all();
+                    }
+                    // The sender failed: nothing to make durable.
+                    Err(_) => return Err(std::io::Error::other("the write was abandoned")),
+                }
+            }
+        });
+        let sent = (|| -> std::io::Result<bool> {
+            if tx.send(Msg::Data(std::mem::take(&mut batch))).is_err() {
+                return Ok(false);
+            }
+            batched = 0;
+            while let Some(chunk) = next() {
+                let chunk = chunk?;
+                n += chunk.len() as u64;
+                batched += chunk.len();
+                batch.push(chunk.clone());
+                // Hashed while the writer writes the batch before.
+                tap(&chunk);
+                if batched >= BATCH {
+                    if tx.send(Msg::Data(std::mem::take(&mut batch))).is_err() {
+                        return Ok(false);
+                    }
+                    batched = 0;
+                }
+            }
+            if !batch.is_empty() && tx.send(Msg::Data(std::mem::take(&mut batch))).is_err() {
+                return Ok(false);
+            }
+            Ok(tx.send(Msg::Done).is_ok())
+        })();
+        drop(tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the writer thread panicked")));
+        // The writer's own error explains a refused send; `next`'s error comes first otherwise.
+        match (sent, written) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(e),
+            (Ok(true), Ok(())) => Ok(n),
+            (Ok(false), Ok(())) => Err(std::io::Error::other("the writer stopped early")),
+        }
+    })
+}
+
+/// `write_all` of the concatenation of `bufs`, in as few `writev`s as the kernel takes.
+fn write_all_vectored(f: &mut std::fs::File, bufs: &[Bytes]) -> std::io::Result<()> {
+    let mut slices: Vec<std::io::IoSlice<'_>> =
+        bufs.iter().map(|b| std::io::IoSlice::new(b)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match f.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(k) => std::io::IoSlice::advance_slices(&mut rest, k),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 impl FileBlobs {
     /// Opens (creating) the directory. Temporary files older than a day (writes a crash
     /// interrupted; no write takes that long) are removed.
@@ -149,32 +279,7 @@ impl BlobStore for FileBlobs {
         let tmp = self.root.join("tmp").join(nonce());
         let result = (|| -> std::io::Result<u64> {
             let f = std::fs::File::create(&tmp)?;
-            // Flush to disk in the background while receiving.
-            let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<()>(1);
-            let for_sync = f.try_clone()?;
-            std::thread::spawn(move || {
-                while sync_rx.recv().is_ok() {
-                    let _ = for_sync.sync_data();
-                }
-            });
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-            let mut n = 0u64;
-            let mut unsynced = 0usize;
-            while let Some(chunk) = next() {
-                let chunk = chunk?;
-                tap(&chunk);
-                w.write_all(&chunk)?;
-                n += chunk.len() as u64;
-                unsynced += chunk.len();
-                if unsynced >= SYNC_EVERY {
-                    w.flush()?;
-                    let _ = sync_tx.try_send(());
-                    unsynced = 0;
-                }
-            }
-            drop(sync_tx);
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
+            let n = write_synced(f, next, tap)?;
             let dir = dest.parent().expect("an object path has a parent");
             std::fs::create_dir_all(dir)?;
             std::fs::rename(&tmp, &dest)?;
