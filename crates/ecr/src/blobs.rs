@@ -440,6 +440,33 @@ pub fn conformance(s: &dyn BlobStore) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest as _, Sha256};
+
+    /// `len` bytes of a pattern that repeats only every 251 bytes.
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    /// Writes `data` in chunks of the sizes `sizes` cycles through; answers the object's
+    /// content and the hash of what the tap saw.
+    fn write_chunked(s: &FileBlobs, key: &str, data: &[u8], sizes: &[usize]) -> (Vec<u8>, String) {
+        let mut at = 0;
+        let mut i = 0;
+        let mut next = || {
+            if at == data.len() {
+                return None;
+            }
+            let k = sizes[i % sizes.len()].min(data.len() - at);
+            i += 1;
+            at += k;
+            Some(Ok(Bytes::copy_from_slice(&data[at - k..at])))
+        };
+        let mut h = Sha256::new();
+        let n = s.write(key, &mut next, &mut |b| h.update(b)).unwrap();
+        assert_eq!(n, data.len() as u64);
+        let got = std::fs::read(s.path(key).unwrap()).unwrap();
+        (got, crate::util::hex(&h.finalize()))
+    }
 
     #[test]
     fn files_conform_and_stay_under_their_root() {
@@ -448,6 +475,65 @@ mod tests {
         conformance(&s);
         for bad in ["../x", "/etc/passwd", "a/../../b", "", "tmp/x"] {
             assert!(s.path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn writes_keep_every_byte_and_its_order_across_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FileBlobs::open(dir.path()).unwrap();
+        // A small object (written without the writer thread), exactly one batch and a byte
+        // either side, several batches with a ragged tail, more than one background sync.
+        let lens = [
+            0,
+            1,
+            BATCH - 1,
+            BATCH,
+            BATCH + 1,
+            3 * BATCH + 12_345,
+            SYNC_EVERY + 5 * 4096 + 7,
+        ];
+        for (j, &len) in lens.iter().enumerate() {
+            let data = pattern(len);
+            let expect = crate::util::hex(&Sha256::digest(&data));
+            // Odd chunk sizes, and chunks larger than a batch.
+            for sizes in [&[65_521, 7, 4_096, 131_071][..], &[BATCH + 3][..]] {
+                let key = chunk_key(&format!("u{j}"), sizes[0] as u64);
+                let (got, tapped) = write_chunked(&s, &key, &data, sizes);
+                assert!(got == data, "{len} bytes in chunks of {sizes:?}");
+                assert_eq!(tapped, expect);
+                assert_eq!(s.size(&key).unwrap(), Some(len as u64));
+            }
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_write_failing_after_several_batches_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FileBlobs::open(dir.path()).unwrap();
+        // In the first batch (no writer thread yet), just after it, and well into the stream.
+        for fail_at in [1, 4, 40] {
+            let key = chunk_key("broken", fail_at);
+            let mut sent = 0;
+            let mut next = || {
+                sent += 1;
+                if sent == fail_at {
+                    return Some(Err(std::io::Error::other("client went away")));
+                }
+                Some(Ok(Bytes::from(pattern(BATCH / 2 + 1))))
+            };
+            let e = s.write(&key, &mut next, &mut |_| {}).unwrap_err();
+            assert_eq!(e.to_string(), "client went away");
+            assert_eq!(s.size(&key).unwrap(), None);
+            assert!(s.list().unwrap().is_empty());
+            assert_eq!(
+                std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+                0
+            );
         }
     }
 }
