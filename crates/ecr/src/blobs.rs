@@ -141,7 +141,7 @@ fn write_synced(
         /// Everything was sent: sync.
         Done,
     }
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(2);
     std::thread::scope(|s| {
         let writer = s.spawn(move || -> std::io::Result<()> {
             let mut f = f;

@@ -860,7 +860,7 @@ impl Store {
         // The body's frames go over in batches of about `SEND_BATCH` bytes: one wake-up of the
         // writer per batch rather than per frame.
         const SEND_BATCH: usize = 1 << 20;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(4);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(2);
         let store = self.blobs.clone();
         let k = key.clone();
         let writer = tokio::task::spawn_blocking(move || {
