@@ -857,12 +857,22 @@ impl Store {
             .map(|(_, h)| h)
             .or_else(|| (offset == 0).then(Sha256::new));
         let key = blobs::chunk_key(id, offset);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+        // The body's frames go over in batches of about `SEND_BATCH` bytes: one wake-up of the
+        // writer per batch rather than per frame.
+        const SEND_BATCH: usize = 1 << 20;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(2);
         let store = self.blobs.clone();
         let k = key.clone();
         let writer = tokio::task::spawn_blocking(move || {
             let mut h = hasher;
-            let n = store.write(&k, &mut || rx.blocking_recv().map(Ok), &mut |b| {
+            let mut pending = Vec::new().into_iter();
+            let mut next = || loop {
+                if let Some(b) = pending.next() {
+                    return Some(Ok(b));
+                }
+                pending = rx.blocking_recv()?.into_iter();
+            };
+            let n = store.write(&k, &mut next, &mut |b| {
                 if let Some(h) = h.as_mut() {
                     h.update(b);
                 }
@@ -872,25 +882,38 @@ impl Store {
         let mut body_err = None;
         match src {
             Source::Bytes(b) => {
-                let _ = tx.send(b).await;
+                let _ = tx.send(vec![b]).await;
             }
-            Source::Body(mut body) => loop {
-                match body.frame().await {
-                    None => break,
-                    Some(Ok(f)) => {
-                        if let Ok(d) = f.into_data()
-                            && !d.is_empty()
-                            && tx.send(d).await.is_err()
-                        {
+            Source::Body(mut body) => {
+                let mut batch = Vec::new();
+                let mut batched = 0usize;
+                loop {
+                    match body.frame().await {
+                        None => break,
+                        Some(Ok(f)) => {
+                            if let Ok(d) = f.into_data()
+                                && !d.is_empty()
+                            {
+                                batched += d.len();
+                                batch.push(d);
+                                if batched >= SEND_BATCH {
+                                    batched = 0;
+                                    if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        Some(Err(e)) => {
+                            body_err = Some(e);
                             break;
                         }
                     }
-                    Some(Err(e)) => {
-                        body_err = Some(e);
-                        break;
-                    }
                 }
-            },
+                if !batch.is_empty() {
+                    let _ = tx.send(batch).await;
+                }
+            }
         }
         drop(tx);
         let (n, h) = writer.await.map_err(|e| StoreError::Io(e.into()))??;
