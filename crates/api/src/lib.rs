@@ -84,6 +84,7 @@ pub mod model;
 pub mod pattern;
 pub mod query;
 pub mod rest;
+pub mod rules;
 pub mod s3;
 pub mod time;
 pub mod validate;
