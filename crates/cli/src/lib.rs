@@ -128,6 +128,7 @@ mod logs_tail;
 pub mod output;
 pub mod params;
 mod policy_cmd;
+mod s3addr;
 mod s3cmd;
 pub mod sso;
 mod tz;
