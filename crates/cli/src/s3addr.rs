@@ -154,10 +154,6 @@ pub(crate) fn params(
         p.insert("UseFIPS".into(), fips.into());
         p.insert("UseDualStack".into(), dualstack.into());
     }
-    p.insert(
-        "ForcePathStyle".into(),
-        (s.addressing_style() == kagi_api::s3::AddressingStyle::Path).into(),
-    );
     let profile = s.profile()?;
     let s3_key = |k: &str| -> Option<String> {
         let v = profile?.get("s3")?;
@@ -168,9 +164,26 @@ pub(crate) fn params(
     };
     let top = |k: &str| profile.and_then(|p| p.get(k)).map(str::to_string);
     let env = |k: &str| s.env.var(k).map(str::to_string);
-    if let Some(v) = s3_key("use_accelerate_endpoint") {
-        p.insert("Accelerate".into(), flag(&v).into());
-    }
+    let accelerate = s3_key("use_accelerate_endpoint").is_some_and(|v| flag(&v));
+    p.insert("Accelerate".into(), accelerate.into());
+    // botocore's `ForcePathStyle`: a configured endpoint keeps the path style unless
+    // `addressing_style = virtual`; never for an ARN (`customize_endpoint_resolver_builtins`),
+    // always for GetBucketLocation.
+    let style = s.addressing_style();
+    let bucket_is_arn = input
+        .get("Bucket")
+        .and_then(Value::as_str)
+        .is_some_and(|b| b.starts_with("arn:") && b.splitn(6, ':').count() == 6);
+    let force_path = if op.name == "GetBucketLocation" {
+        true
+    } else if bucket_is_arn || accelerate {
+        false
+    } else if custom {
+        style != kagi_api::s3::AddressingStyle::Virtual
+    } else {
+        style == kagi_api::s3::AddressingStyle::Path
+    };
+    p.insert("ForcePathStyle".into(), force_path.into());
     let arn_region = env("AWS_S3_USE_ARN_REGION")
         .or_else(|| top("s3_use_arn_region"))
         .or_else(|| s3_key("use_arn_region"))
@@ -264,10 +277,10 @@ fn rule_error(msg: String) -> CliError {
     CliError::General(msg)
 }
 
-/// The request URL: the rule set's endpoint, then the codec's path without its first
-/// segment (the bucket, `encoded_bucket`), as botocore drops `/{Bucket}` from S3's paths.
+/// The request URL: the rule set's endpoint joined with the codec's path without its first
+/// segment (the bucket), as botocore drops `/{Bucket}` from S3's paths and joins them
+/// (`_urljoin`: an empty path keeps the endpoint's own path, or is `/`).
 pub(crate) fn url(endpoint: &str, path: &str, bucket: Option<&str>) -> String {
-    let endpoint = endpoint.trim_end_matches('/');
     let tail = match bucket {
         Some(b) => {
             let encoded = kagi_api::rest::percent_encode(b, false);
@@ -277,10 +290,22 @@ pub(crate) fn url(endpoint: &str, path: &str, bucket: Option<&str>) -> String {
         }
         None => path,
     };
-    if tail.is_empty() || tail.starts_with('?') {
-        format!("{endpoint}/{tail}")
+    let (tail_path, query) = match tail.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (tail, None),
+    };
+    let (scheme, rest) = endpoint.split_once("://").unwrap_or(("https", endpoint));
+    let (authority, base) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    let new_path = if tail_path.is_empty() || tail_path == "/" {
+        if base.is_empty() { "/" } else { base }.to_string()
+    } else if base.ends_with('/') && tail_path.starts_with('/') {
+        format!("{}{tail_path}", &base[..base.len() - 1])
     } else {
-        format!("{endpoint}{tail}")
+        format!("{base}{tail_path}")
+    };
+    match query {
+        Some(q) => format!("{scheme}://{authority}{new_path}?{q}"),
+        None => format!("{scheme}://{authority}{new_path}"),
     }
 }
 
@@ -378,6 +403,15 @@ mod tests {
                 Some("b--usw2-az1--x-s3")
             ),
             "http://127.0.0.1:9/b--usw2-az1--x-s3/k"
+        );
+        // botocore's `_urljoin`: no trailing `/` after a bucket in the endpoint's path.
+        assert_eq!(
+            url(
+                "http://127.0.0.1:9/b--usw2-az1--x-s3",
+                "/b--usw2-az1--x-s3?session",
+                Some("b--usw2-az1--x-s3")
+            ),
+            "http://127.0.0.1:9/b--usw2-az1--x-s3?session"
         );
         assert_eq!(
             url(

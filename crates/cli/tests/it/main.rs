@@ -17,6 +17,7 @@ mod policy_generate;
 mod profile_parser;
 mod pty;
 mod s3;
+mod s3_arn;
 mod s3_glacier;
 mod seed;
 mod serve;
