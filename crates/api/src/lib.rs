@@ -79,6 +79,7 @@
 pub mod cbor;
 pub mod endpoints;
 pub mod error;
+pub mod eventstream;
 pub mod json11;
 pub mod model;
 pub mod pattern;
