@@ -9,6 +9,7 @@ mod console;
 mod eks;
 mod formats;
 mod inprocess;
+mod logs_live_tail;
 mod logs_tail;
 mod moto;
 mod official;
