@@ -67,16 +67,17 @@ pub fn valid_s3_arn(b: &str) -> bool {
         }
         if let Some(r) = rest.strip_prefix("s3-outposts:") {
             let f: Vec<&str> = r.splitn(3, ':').collect();
-            if f.len() == 3 && region(f[0], 1) && account(f[1]) {
-                if let Some(o) = f[2]
+            if f.len() == 3
+                && region(f[0], 1)
+                && account(f[1])
+                && let Some(o) = f[2]
                     .strip_prefix("outpost")
                     .and_then(|o| o.strip_prefix(sep))
-                {
-                    let mut parts = o.splitn(2, sep);
-                    let id = parts.next().unwrap_or_default();
-                    if name(id, false) && parts.next().is_some_and(|a| ap(a, false)) {
-                        return true;
-                    }
+            {
+                let mut parts = o.splitn(2, sep);
+                let id = parts.next().unwrap_or_default();
+                if name(id, false) && parts.next().is_some_and(|a| ap(a, false)) {
+                    return true;
                 }
             }
         }
