@@ -476,7 +476,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             "ls" => ls(&ctx, &s, &o, io)?,
             "mb" => mb(&ctx, &s, &o, io)?,
             "rb" => rb(&ctx, &s, &o, io)?,
-            "presign" => presign(&ctx, &o, io)?,
+            "presign" => presign(&ctx, &s, &o, io)?,
             "website" => website(&ctx, &s, &o)?,
             other => transfer_command(&ctx, other, &o, io)?,
         };
@@ -1024,14 +1024,20 @@ fn website(ctx: &Ctx, s: &Session, o: &Opts) -> Result<i32, CliError> {
 
 /// `aws s3 presign`: a SigV4 query-signed GET (`UNSIGNED-PAYLOAD`, only `host` signed),
 /// default 3600 s, as botocore's `generate_presigned_url('get_object')`.
-fn presign(ctx: &Ctx, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
+fn presign(ctx: &Ctx, s: &Session, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
     let (bucket, key) = split_s3(&o.paths[0]);
-    let url = presigned_get_url(ctx, &bucket, &key, o.expires_in.unwrap_or(3600))?;
+    let url = presigned_get_url(ctx, s, &bucket, &key, o.expires_in.unwrap_or(3600))?;
     writeln!(io.stdout, "{url}")?;
     Ok(0)
 }
 
-fn presigned_get_url(ctx: &Ctx, bucket: &str, key: &str, expires: u64) -> Result<String, CliError> {
+fn presigned_get_url(
+    ctx: &Ctx,
+    s: &Session,
+    bucket: &str,
+    key: &str,
+    expires: u64,
+) -> Result<String, CliError> {
     let Some(creds) = &ctx.creds else {
         return Err(CliError::NoCredentials);
     };
@@ -1039,15 +1045,30 @@ fn presigned_get_url(ctx: &Ctx, bucket: &str, key: &str, expires: u64) -> Result
         .service
         .operation("GetObject")
         .ok_or_else(|| CliError::General("GetObject is missing".into()))?;
-    let r = kagi_api::rest::encode_request(op, &json!({"Bucket": bucket, "Key": key}));
-    let style = kagi_api::s3::AddressingStyle::Auto;
-    let url = kagi_api::s3::address(
-        &ctx.ep.url,
-        &r.path,
-        Some(bucket),
-        ctx.ep.source != "default endpoint",
-        style,
-    );
+    let input = json!({"Bucket": bucket, "Key": key});
+    let r = kagi_api::rest::encode_request(op, &input);
+    // Access point ARNs: S3's endpoint rule set (host, signing region and name).
+    let target = if crate::s3addr::applies(op.name, Some(bucket)) {
+        let t = crate::s3addr::target(s, op, &ctx.ep, &input)?;
+        if t.express {
+            return Err(CliError::General(
+                "kagi does not presign URLs of S3 Express One Zone directory buckets yet".into(),
+            ));
+        }
+        Some(t)
+    } else {
+        None
+    };
+    let url = match &target {
+        Some(t) => crate::s3addr::url(&t.url, &r.path, Some(bucket)),
+        None => kagi_api::s3::address(
+            &ctx.ep.url,
+            &r.path,
+            Some(bucket),
+            ctx.ep.source != "default endpoint",
+            kagi_api::s3::AddressingStyle::Auto,
+        ),
+    };
     let (scheme_host, path, query) = crate::http::split_url(&url).map_err(CliError::General)?;
     let authority = scheme_host
         .split_once("://")
@@ -1058,8 +1079,10 @@ fn presigned_get_url(ctx: &Ctx, bucket: &str, key: &str, expires: u64) -> Result
         authority.strip_suffix(":80").unwrap_or(authority)
     };
     let params = kagi_sigv4::SigningParams {
-        region: &ctx.ep.signing_region,
-        service: "s3",
+        region: target.as_ref().map_or(ctx.ep.signing_region.as_str(), |t| {
+            t.signing_region.as_str()
+        }),
+        service: target.as_ref().map_or("s3", |t| t.signing_name.as_str()),
         time: SystemTime::now(),
     };
     let q = kagi_sigv4::presign(

@@ -281,3 +281,44 @@ fn s3_express_requests_as_the_official_cli() {
             .any(|r| r.header("x-amz-s3session-token") == Some("TOKEN-1"))
     );
 }
+
+/// `s3 presign` of an access point object: the same URL as the official CLI's but for the
+/// time and the signature (which depends on it).
+#[test]
+fn presigned_access_point_urls_as_the_official_cli() {
+    let Some(official) = official_v1() else {
+        return;
+    };
+    let sb = sandbox();
+    let args = ["s3", "presign", &format!("s3://{AP}/a b.txt")];
+    let ours = sb.run(&args);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let theirs = std::process::Command::new(&official.bin)
+        .args(args)
+        .env_clear()
+        .envs(sb.env().vars)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    let normalize = |u: &str| {
+        u.trim()
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k == "X-Amz-Date" || k == "X-Amz-Signature" => k.to_string(),
+                Some((k, v)) if k == "X-Amz-Credential" => {
+                    // AKID/DATE/region/s3/aws4_request: without the date.
+                    let parts: Vec<&str> = v.split("%2F").collect();
+                    format!("{k}={}", [&parts[..1], &parts[2..]].concat().join("%2F"))
+                }
+                _ => kv.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let theirs = String::from_utf8_lossy(&theirs.stdout).to_string();
+    assert!(
+        theirs.starts_with("https://myap-123456789012.s3-accesspoint.us-west-2.amazonaws.com/"),
+        "{theirs}"
+    );
+    assert_eq!(normalize(&ours.stdout), normalize(&theirs));
+}
