@@ -39,6 +39,19 @@ fn main() {
         count += 1;
     }
     std::fs::write(Path::new(&out).join("models.bin"), &blob).expect("write models.bin");
+    // S3's endpoint rule set and botocore's partitions (`rules.rs`), deflated the same way.
+    for (src, dst) in [
+        ("s3.endpoint-rules.json", "s3_rules.bin"),
+        ("partitions.json", "partitions.bin"),
+    ] {
+        let text = std::fs::read(Path::new("model").join(src))
+            .unwrap_or_else(|e| panic!("model/{src}: {e}"));
+        std::fs::write(
+            Path::new(&out).join(dst),
+            miniz_oxide::deflate::compress_to_vec(&text, 9),
+        )
+        .unwrap_or_else(|e| panic!("write {dst}: {e}"));
+    }
     let index = format!(
         "/// Offset and length of each service's deflated model in `models.bin`.\n\
          static MODEL_SPANS: [(u32, u32); {count}] = [{spans}];\n\

@@ -79,11 +79,13 @@
 pub mod cbor;
 pub mod endpoints;
 pub mod error;
+pub mod eventstream;
 pub mod json11;
 pub mod model;
 pub mod pattern;
 pub mod query;
 pub mod rest;
+pub mod rules;
 pub mod s3;
 pub mod time;
 pub mod validate;

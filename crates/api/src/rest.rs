@@ -166,18 +166,22 @@ pub fn encode_request(op: &'static Operation, input: &Value) -> HttpRequest {
         rest = rest.get(close + 1..).unwrap_or("");
     }
     path.push_str(rest);
-    // Query string: the URI's literal part, then the members in model order; a key named by
-    // a member wins over the same key in a map bound to the query string (botocore's
-    // precedence), whatever their order.
+    // Query string: the URI's literal part, then the members in the input's order (botocore
+    // serialises the parameters dict as given: a handler's late `EncodingType` comes last);
+    // a key named by a member wins over the same key in a map bound to the query string
+    // (botocore's precedence), whatever their order.
     let mut query: Vec<(String, Vec<String>)> = Vec::new();
     let mut from_maps: Vec<(String, Vec<String>)> = Vec::new();
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut body_members = Map::new();
     let payload = op.input_shape().and_then(|s| s.payload);
-    for m in members {
-        let Some(v) = obj.get(m.name).filter(|v| !v.is_null()) else {
+    let in_input_order = obj
+        .iter()
+        .filter_map(|(k, v)| Some((members.iter().find(|m| m.name == k)?, v)));
+    for (m, v) in in_input_order {
+        if v.is_null() {
             continue;
-        };
+        }
         let shape = service.shape(m.shape);
         match m.location {
             Some("uri") | Some("statusCode") => {}

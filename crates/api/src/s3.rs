@@ -20,13 +20,69 @@
 
 use serde_json::Value;
 
-/// botocore's `VALID_BUCKET` (`^[a-zA-Z0-9.\-_]{1,255}$`); ARNs are checked by S3.
+/// botocore's `VALID_BUCKET` (`^[a-zA-Z0-9.\-_]{1,255}$`) or `VALID_S3_ARN` (an access point
+/// ARN of `s3`, `s3-object-lambda` or `s3-outposts`, see [`invalid_bucket_message`]).
 pub fn valid_bucket_name(b: &str) -> bool {
-    (b.starts_with("arn:") && b.len() < 2048)
+    valid_s3_arn(b)
         || (!b.is_empty()
             && b.len() <= 255
             && b.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_')))
+}
+
+/// botocore's `VALID_S3_ARN`: `^arn:(aws).*:(s3|s3-object-lambda):[a-z\-0-9]*:[0-9]{12}:
+/// accesspoint[/:][a-zA-Z0-9\-.]{1,63}$` or `^arn:(aws).*:s3-outposts:[a-z\-0-9]+:[0-9]{12}:
+/// outpost[/:][a-zA-Z0-9\-]{1,63}[/:]accesspoint[/:][a-zA-Z0-9\-]{1,63}$` (`.*` may span
+/// anything, so every `:SERVICE:` occurrence is a candidate).
+pub fn valid_s3_arn(b: &str) -> bool {
+    let Some(after) = b.strip_prefix("arn:aws") else {
+        return false;
+    };
+    let region = |s: &str, min: usize| {
+        s.len() >= min
+            && s.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    };
+    let account = |s: &str| s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit());
+    let name = |s: &str, dots: bool| {
+        (1..=63).contains(&s.len())
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || (dots && c == b'.'))
+    };
+    let sep = |c: char| c == '/' || c == ':';
+    let ap = |s: &str, dots: bool| {
+        s.strip_prefix("accesspoint")
+            .and_then(|r| r.strip_prefix(sep))
+            .is_some_and(|n| name(n, dots))
+    };
+    after.match_indices(':').any(|(i, _)| {
+        let rest = &after[i + 1..];
+        for svc in ["s3:", "s3-object-lambda:"] {
+            if let Some(r) = rest.strip_prefix(svc) {
+                let f: Vec<&str> = r.splitn(3, ':').collect();
+                if f.len() == 3 && region(f[0], 0) && account(f[1]) && ap(f[2], true) {
+                    return true;
+                }
+            }
+        }
+        if let Some(r) = rest.strip_prefix("s3-outposts:") {
+            let f: Vec<&str> = r.splitn(3, ':').collect();
+            if f.len() == 3
+                && region(f[0], 1)
+                && account(f[1])
+                && let Some(o) = f[2]
+                    .strip_prefix("outpost")
+                    .and_then(|o| o.strip_prefix(sep))
+            {
+                let mut parts = o.splitn(2, sep);
+                let id = parts.next().unwrap_or_default();
+                if name(id, false) && parts.next().is_some_and(|a| ap(a, false)) {
+                    return true;
+                }
+            }
+        }
+        false
+    })
 }
 
 /// The error botocore's `validate_bucket_name` raises for a bad name.
@@ -452,6 +508,30 @@ pub fn chunk_trailer(checksum: Option<(&str, &str)>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arns_as_botocores_valid_s3_arn() {
+        for ok in [
+            "arn:aws:s3:us-west-2:123456789012:accesspoint/myap",
+            "arn:aws:s3:us-west-2:123456789012:accesspoint:my.ap",
+            "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap",
+            "arn:aws-cn:s3:cn-north-1:123456789012:accesspoint/a",
+            "arn:aws:s3-object-lambda:us-east-1:123456789012:accesspoint/ol",
+            "arn:aws:s3-outposts:us-west-2:123456789012:outpost/op-0123/accesspoint/ap",
+        ] {
+            assert!(valid_bucket_name(ok), "{ok}");
+        }
+        for bad in [
+            "arn:aws:not-s3:us-west-2:123456789012:accesspoint/myap",
+            "arn:aws:s3:us-west-2:1234:accesspoint/myap",
+            "arn:aws:s3:us-west-2:123456789012:bucket/myap",
+            "arn:aws:s3:us-west-2:123456789012:accesspoint/my/ap",
+            "arn:other:s3:us-west-2:123456789012:accesspoint/myap",
+            "arn:aws:s3-outposts::123456789012:outpost/op/accesspoint/ap",
+        ] {
+            assert!(!valid_bucket_name(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn addressing_as_botocore() {

@@ -320,7 +320,7 @@ impl<'a> Session<'a> {
     /// FIPS and dual-stack endpoints: `AWS_USE_FIPS_ENDPOINT` > profile `use_fips_endpoint`,
     /// `AWS_USE_DUALSTACK_ENDPOINT` > profile `use_dualstack_endpoint` (botocore's config
     /// chain; only `true`, any case, turns one on).
-    fn endpoint_variants(&self) -> Result<(bool, bool), CliError> {
+    pub(crate) fn endpoint_variants(&self) -> Result<(bool, bool), CliError> {
         let profile = self.profile()?;
         let flag = |env: &str, key: &str| {
             self.env
@@ -400,16 +400,24 @@ impl<'a> Session<'a> {
                 (r.headers, r.body)
             }
         };
-        let url = match &rest_path {
-            Some(p) if s3 => kagi_api::s3::address(
+        // Access points, directory buckets and the like: S3's endpoint rule set (`s3addr`).
+        let bucket = input.get("Bucket").and_then(Value::as_str);
+        let target = if s3 && crate::s3addr::applies(op.name, bucket) {
+            Some(crate::s3addr::target(self, op, ep, input)?)
+        } else {
+            None
+        };
+        let url = match (&rest_path, &target) {
+            (Some(p), Some(t)) => crate::s3addr::url(&t.url, p, bucket),
+            (Some(p), None) if s3 => kagi_api::s3::address(
                 &ep.url,
                 p,
-                input.get("Bucket").and_then(Value::as_str),
+                bucket,
                 ep.source != "default endpoint",
                 self.addressing_style(),
             ),
-            Some(p) => join_url(&ep.url, p),
-            None => ep.url.clone(),
+            (Some(p), None) => join_url(&ep.url, p),
+            (None, _) => ep.url.clone(),
         };
         // Flexible checksums (botocore's `request_checksum_calculation = when_supported`): the
         // algorithm asked for, or CRC32 where the operation supports or requires one. S3
@@ -477,20 +485,43 @@ impl<'a> Session<'a> {
             .to_string();
         let host = strip_default_port(&scheme_host, &host);
         headers.insert(0, ("Host".to_string(), host));
+        let (signing_region, signing_name) = match &target {
+            Some(t) => (t.signing_region.as_str(), t.signing_name.as_str()),
+            None => (ep.signing_region.as_str(), service.signing_name),
+        };
+        // S3 Express: signed with the bucket's `CreateSession` credentials, the session token
+        // in `x-amz-s3session-token` (never `X-Amz-Security-Token`).
+        let express;
+        let creds = match (creds, &target) {
+            (Some(c), Some(t)) if t.express => {
+                let session =
+                    crate::s3addr::express_credentials(self, ep, c, bucket.unwrap_or_default())?;
+                headers.push((
+                    "x-amz-s3session-token".into(),
+                    session.session_token.clone().unwrap_or_default(),
+                ));
+                express = Credentials {
+                    session_token: None,
+                    ..session
+                };
+                Some(&express)
+            }
+            (c, _) => c,
+        };
         self.debug(|| {
             format!(
                 "kagi: [DEBUG] {}.{} -> {method} {url} (endpoint from {}; signing region {}, service {})",
                 service.cli_name,
                 op.name,
                 ep.source,
-                ep.signing_region,
-                service.signing_name
+                signing_region,
+                signing_name
             )
         });
         if let Some(c) = creds {
             let params = SigningParams {
-                region: &ep.signing_region,
-                service: service.signing_name,
+                region: signing_region,
+                service: signing_name,
                 time: SystemTime::now(),
             };
             let out = kagi_sigv4::sign_headers_with(
@@ -509,7 +540,7 @@ impl<'a> Session<'a> {
                     .canonical_request
                     .lines()
                     .map(|l| {
-                        if l.starts_with("x-amz-security-token:") { "x-amz-security-token:<redacted>".to_string() } else { l.to_string() }
+                        if l.starts_with("x-amz-security-token:") || l.starts_with("x-amz-s3session-token:") { format!("{}:<redacted>", l.split(':').next().unwrap_or_default()) } else { l.to_string() }
                     })
                     .collect();
                 format!(
@@ -546,7 +577,7 @@ impl<'a> Session<'a> {
     }
 
     /// The profile's `s3` section `addressing_style` (`auto`, `path`, `virtual`).
-    fn addressing_style(&self) -> kagi_api::s3::AddressingStyle {
+    pub(crate) fn addressing_style(&self) -> kagi_api::s3::AddressingStyle {
         self.profile()
             .ok()
             .flatten()
@@ -1394,6 +1425,143 @@ mod tests {
             last_status: Default::default(),
             retries: Default::default(),
         }
+    }
+
+    #[test]
+    fn s3_arns_follow_s3s_endpoint_rule_set() {
+        let env = Env::default();
+        let g = Globals::default();
+        let s3 = kagi_api::service("s3api").unwrap();
+        let get = s3.operation("GetObject").unwrap();
+        let creds = Credentials::new("AKIDEXAMPLE", "secret");
+        let aws = Endpoint {
+            url: "https://s3.us-east-1.amazonaws.com".into(),
+            signing_region: "us-east-1".into(),
+            source: "default endpoint".into(),
+        };
+        let build = |s: &Session, ep: &Endpoint, bucket: &str| {
+            let input = serde_json::json!({"Bucket": bucket, "Key": "a b.txt"});
+            s.build_request(get, ep, Some(&creds), &input)
+        };
+        let scope = |r: &Request| {
+            let auth = r.header("authorization").unwrap_or_default().to_string();
+            let cred = auth.split("Credential=").nth(1).unwrap_or_default();
+            cred.split(',')
+                .next()
+                .unwrap_or_default()
+                .splitn(3, '/')
+                .nth(2)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let s = session_with(&env, &g, "[default]\nregion = us-east-1\n");
+        // The ARN's region (use_arn_region defaults to true), signed for it.
+        let r = build(
+            &s,
+            &aws,
+            "arn:aws:s3:us-west-2:123456789012:accesspoint/myap",
+        )
+        .unwrap();
+        assert_eq!(
+            r.url,
+            "https://myap-123456789012.s3-accesspoint.us-west-2.amazonaws.com/a%20b.txt"
+        );
+        assert_eq!(scope(&r), "us-west-2/s3/aws4_request");
+        // Object Lambda: its own signing name.
+        let r = build(
+            &s,
+            &aws,
+            "arn:aws:s3-object-lambda:us-east-1:123456789012:accesspoint/ol",
+        )
+        .unwrap();
+        assert_eq!(
+            r.url,
+            "https://ol-123456789012.s3-object-lambda.us-east-1.amazonaws.com/a%20b.txt"
+        );
+        assert_eq!(scope(&r), "us-east-1/s3-object-lambda/aws4_request");
+        // A configured endpoint: the access point's name and account before its host.
+        let local = Endpoint {
+            url: "http://localhost:9000".into(),
+            signing_region: "us-east-1".into(),
+            source: "--endpoint-url".into(),
+        };
+        let r = build(
+            &s,
+            &local,
+            "arn:aws:s3:us-west-2:123456789012:accesspoint/myap",
+        )
+        .unwrap();
+        assert_eq!(r.url, "http://myap-123456789012.localhost:9000/a%20b.txt");
+        assert_eq!(r.header("host"), Some("myap-123456789012.localhost:9000"));
+        // Multi-Region Access Points need SigV4a.
+        let e = build(
+            &s,
+            &aws,
+            "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap",
+        )
+        .unwrap_err();
+        assert!(e.message().contains("SigV4a"), "{e:?}");
+        // use_arn_region = false: botocore's error.
+        let s = session_with(
+            &env,
+            &g,
+            "[default]\nregion = us-east-1\ns3 =\n  use_arn_region = false\n",
+        );
+        assert_eq!(
+            build(
+                &s,
+                &aws,
+                "arn:aws:s3:us-west-2:123456789012:accesspoint/myap"
+            )
+            .unwrap_err()
+            .message(),
+            "Unsupported configuration when using S3 access-points: Invalid configuration: region from ARN `us-west-2` does not match client region `us-east-1` and UseArnRegion is `false`"
+        );
+        // `addressing_style = path` does not apply to ARNs (botocore turns it off for them).
+        let s = session_with(
+            &env,
+            &g,
+            "[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n",
+        );
+        assert_eq!(
+            build(
+                &s,
+                &aws,
+                "arn:aws:s3:us-west-2:123456789012:accesspoint/myap"
+            )
+            .unwrap()
+            .url,
+            "https://myap-123456789012.s3-accesspoint.us-west-2.amazonaws.com/a%20b.txt"
+        );
+        // FIPS and dual-stack.
+        let s = session_with(
+            &env,
+            &g,
+            "[default]\nregion = us-west-2\nuse_fips_endpoint = true\nuse_dualstack_endpoint = true\n",
+        );
+        let r = build(
+            &s,
+            &aws,
+            "arn:aws:s3:us-west-2:123456789012:accesspoint/myap",
+        )
+        .unwrap();
+        assert_eq!(
+            r.url,
+            "https://myap-123456789012.s3-accesspoint-fips.dualstack.us-west-2.amazonaws.com/a%20b.txt"
+        );
+        // S3 Express bucket management goes to the control endpoint, signed as s3express.
+        let s = session_with(&env, &g, "[default]\nregion = us-west-2\n");
+        let list = s3.operation("ListDirectoryBuckets").unwrap();
+        let r = s
+            .build_request(list, &aws, Some(&creds), &serde_json::json!({}))
+            .unwrap();
+        assert!(
+            r.url
+                .starts_with("https://s3express-control.us-west-2.amazonaws.com/"),
+            "{}",
+            r.url
+        );
+        assert_eq!(scope(&r), "us-west-2/s3express/aws4_request");
     }
 
     #[test]

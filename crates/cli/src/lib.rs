@@ -50,6 +50,7 @@
 //! * `codeartifact` — `codeartifact login --tool pip|twine|npm` (the tool's configuration as the
 //!   official CLI sets it).
 //! * `logs_tail` — AWS CLI v2's `logs tail` (FilterLogEvents, its formats, `--follow`).
+//! * `logs_live_tail` — AWS CLI v2's `logs start-live-tail` (StartLiveTail's event stream).
 //! * `s3cmd` — `kagi s3 ls|cp|mv|rm|sync|mb|rb|presign|website` and their transfer manager; `tz` — the
 //!   local time offset `s3 ls` prints in (TZif); `waiter` — `kagi SERVICE wait NAME`.
 //!
@@ -124,10 +125,12 @@ mod help;
 pub mod http;
 pub mod ini;
 mod invoke;
+mod logs_live_tail;
 mod logs_tail;
 pub mod output;
 pub mod params;
 mod policy_cmd;
+mod s3addr;
 mod s3cmd;
 pub mod sso;
 mod tz;
@@ -361,6 +364,10 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
         "logs" if sub.first().map(String::as_str) == Some("tail") => {
             logs_tail::run(g, &sub[1..], env, io)
         }
+        // AWS CLI v2's `logs start-live-tail` (an event stream, print-only mode).
+        "logs" if sub.first().map(String::as_str) == Some("start-live-tail") => {
+            logs_live_tail::run(g, &sub[1..], env, io)
+        }
         // `sso login|logout` (the rest of `sso` is the portal API).
         "sso" => sso::run(g, sub, env, io),
         name => match kagi_api::service(name) {
@@ -407,7 +414,7 @@ fn pager_command(args: &[OsString], env: &Env) -> Option<String> {
             rest.first().map(String::as_str),
             rest.get(1).map(String::as_str)
         ),
-        (Some("logs"), Some("tail"))
+        (Some("logs"), Some("tail" | "start-live-tail"))
             | (Some("eks"), Some("update-kubeconfig" | "get-token"))
             | (Some("cloudformation"), Some("deploy" | "package"))
             | (Some("codeartifact"), Some("login"))

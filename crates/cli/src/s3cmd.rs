@@ -454,6 +454,9 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
     if nargs > 0 && o.paths.len() > nargs {
         return Err(CliError::UnknownArgs(o.paths[nargs..].to_vec()));
     }
+    for p in &o.paths {
+        check_resource(p)?;
+    }
     let s = Session::new(env, g)?;
     let result = (|| {
         let mut ctx = Ctx::new(&s, env, g, io)?;
@@ -473,7 +476,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             "ls" => ls(&ctx, &s, &o, io)?,
             "mb" => mb(&ctx, &s, &o, io)?,
             "rb" => rb(&ctx, &s, &o, io)?,
-            "presign" => presign(&ctx, &o, io)?,
+            "presign" => presign(&ctx, &s, &o, io)?,
             "website" => website(&ctx, &s, &o)?,
             other => transfer_command(&ctx, other, &o, io)?,
         };
@@ -602,13 +605,146 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// `s3://bucket/key` → (`bucket`, `key`); botocore's `find_bucket_key` (after `s3://`).
+/// `s3://bucket/key` → (`bucket`, `key`); the AWS CLI's `find_bucket_key` (after `s3://`):
+/// an access point ARN (`arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME`) or an Outposts access
+/// point ARN is the bucket, whatever `/` it holds.
 fn split_s3(path: &str) -> (String, String) {
     let p = path.strip_prefix("s3://").unwrap_or(path);
+    if let Some(end) = arn_bucket_end(p) {
+        let rest = &p[end..];
+        let key = rest
+            .strip_prefix('/')
+            .or_else(|| {
+                rest.strip_prefix(':')
+                    .filter(|_| p.contains(":s3-outposts:"))
+            })
+            .unwrap_or(rest);
+        return (p[..end].to_string(), key.to_string());
+    }
     match p.split_once('/') {
         Some((b, k)) => (b.to_string(), k.to_string()),
         None => (p.to_string(), String::new()),
     }
+}
+
+/// Where the bucket of `p` ends when it starts with an access point ARN the AWS CLI's
+/// `_S3_ACCESSPOINT_TO_BUCKET_KEY_REGEX` (`^arn:(aws).*:s3:[a-z\-0-9]*:[0-9]{12}:accesspoint
+/// [:/][^/]+`) or `_S3_OUTPOST_TO_BUCKET_KEY_REGEX` (`...:s3-outposts:REGION:ACCOUNT:outpost
+/// [/:]ID[/:]accesspoint[/:]NAME`) matches.
+fn arn_bucket_end(p: &str) -> Option<usize> {
+    if !p.starts_with("arn:aws") {
+        return None;
+    }
+    let digits12 = |s: &str| s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit());
+    let region_ok = |s: &str, min: usize| {
+        s.len() >= min
+            && s.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    };
+    let label = |s: &str| {
+        (1..=63).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    };
+    // `.*` is greedy: the last `:s3:` (or `:s3-outposts:`) that matches wins.
+    let starts: Vec<usize> = p.match_indices(':').map(|(i, _)| i).collect();
+    for &i in starts.iter().rev() {
+        if i < 7 {
+            break;
+        }
+        let rest = &p[i + 1..];
+        if let Some(r) = rest.strip_prefix("s3:") {
+            let mut f = r.splitn(3, ':');
+            let (Some(region), Some(account), Some(res)) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            if !region_ok(region, 0) || !digits12(account) {
+                continue;
+            }
+            let Some(name) = res
+                .strip_prefix("accesspoint/")
+                .or_else(|| res.strip_prefix("accesspoint:"))
+            else {
+                continue;
+            };
+            let n = name.find('/').unwrap_or(name.len());
+            if n == 0 {
+                continue;
+            }
+            return Some(p.len() - name.len() + n);
+        }
+        if let Some(r) = rest.strip_prefix("s3-outposts:") {
+            let mut f = r.splitn(3, ':');
+            let (Some(region), Some(account), Some(res)) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            if !region_ok(region, 1) || !digits12(account) {
+                continue;
+            }
+            let Some(res) = res
+                .strip_prefix("outpost/")
+                .or_else(|| res.strip_prefix("outpost:"))
+            else {
+                continue;
+            };
+            let parts: Vec<&str> = res.splitn(4, ['/', ':']).collect();
+            if parts.len() >= 3 && label(parts[0]) && parts[1] == "accesspoint" {
+                let name_len = parts[2]
+                    .bytes()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == b'-')
+                    .count()
+                    .min(63);
+                if name_len == 0 {
+                    continue;
+                }
+                let start = p.len() - res.len() + parts[0].len() + 1 + "accesspoint".len() + 1;
+                return Some(start + name_len);
+            }
+        }
+    }
+    None
+}
+
+/// The AWS CLI's `block_unsupported_resources`: the `s3` commands refuse Object Lambda
+/// access points and Outposts bucket ARNs.
+fn check_resource(path: &str) -> Result<(), CliError> {
+    let Some(p) = path.strip_prefix("s3://") else {
+        return Ok(());
+    };
+    if !p.starts_with("arn:aws") {
+        return Ok(());
+    }
+    let lambda = p.contains(":s3-object-lambda:") && {
+        let t = &p[p.rfind(":s3-object-lambda:").unwrap_or(0) + ":s3-object-lambda:".len()..];
+        let f: Vec<&str> = t.splitn(3, ':').collect();
+        f.len() == 3
+            && !f[0].is_empty()
+            && f[1].len() == 12
+            && f[1].bytes().all(|c| c.is_ascii_digit())
+            && (f[2].starts_with("accesspoint/") || f[2].starts_with("accesspoint:"))
+            && f[2].len() > "accesspoint/".len()
+    };
+    if lambda {
+        return Err(CliError::General(
+            "s3 commands do not support S3 Object Lambda resources. Use s3api commands instead."
+                .into(),
+        ));
+    }
+    if let Some(i) = p.rfind(":s3-outposts:") {
+        let f: Vec<&str> = p[i + 13..].splitn(3, ':').collect();
+        if f.len() == 3 {
+            let parts: Vec<&str> = f[2].splitn(5, ['/', ':']).collect();
+            if parts.len() >= 4
+                && parts[0] == "outpost"
+                && parts[2] == "bucket"
+                && !parts[3].is_empty()
+            {
+                return Err(CliError::General(
+                    "s3 commands do not support Outpost Bucket ARNs. Use s3control commands instead."
+                        .into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `human_readable_size`: `1 Byte`, `10 Bytes`, `1.0 KiB`, ... (base 2).
@@ -888,14 +1024,20 @@ fn website(ctx: &Ctx, s: &Session, o: &Opts) -> Result<i32, CliError> {
 
 /// `aws s3 presign`: a SigV4 query-signed GET (`UNSIGNED-PAYLOAD`, only `host` signed),
 /// default 3600 s, as botocore's `generate_presigned_url('get_object')`.
-fn presign(ctx: &Ctx, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
+fn presign(ctx: &Ctx, s: &Session, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
     let (bucket, key) = split_s3(&o.paths[0]);
-    let url = presigned_get_url(ctx, &bucket, &key, o.expires_in.unwrap_or(3600))?;
+    let url = presigned_get_url(ctx, s, &bucket, &key, o.expires_in.unwrap_or(3600))?;
     writeln!(io.stdout, "{url}")?;
     Ok(0)
 }
 
-fn presigned_get_url(ctx: &Ctx, bucket: &str, key: &str, expires: u64) -> Result<String, CliError> {
+fn presigned_get_url(
+    ctx: &Ctx,
+    s: &Session,
+    bucket: &str,
+    key: &str,
+    expires: u64,
+) -> Result<String, CliError> {
     let Some(creds) = &ctx.creds else {
         return Err(CliError::NoCredentials);
     };
@@ -903,15 +1045,30 @@ fn presigned_get_url(ctx: &Ctx, bucket: &str, key: &str, expires: u64) -> Result
         .service
         .operation("GetObject")
         .ok_or_else(|| CliError::General("GetObject is missing".into()))?;
-    let r = kagi_api::rest::encode_request(op, &json!({"Bucket": bucket, "Key": key}));
-    let style = kagi_api::s3::AddressingStyle::Auto;
-    let url = kagi_api::s3::address(
-        &ctx.ep.url,
-        &r.path,
-        Some(bucket),
-        ctx.ep.source != "default endpoint",
-        style,
-    );
+    let input = json!({"Bucket": bucket, "Key": key});
+    let r = kagi_api::rest::encode_request(op, &input);
+    // Access point ARNs: S3's endpoint rule set (host, signing region and name).
+    let target = if crate::s3addr::applies(op.name, Some(bucket)) {
+        let t = crate::s3addr::target(s, op, &ctx.ep, &input)?;
+        if t.express {
+            return Err(CliError::General(
+                "kagi does not presign URLs of S3 Express One Zone directory buckets yet".into(),
+            ));
+        }
+        Some(t)
+    } else {
+        None
+    };
+    let url = match &target {
+        Some(t) => crate::s3addr::url(&t.url, &r.path, Some(bucket)),
+        None => kagi_api::s3::address(
+            &ctx.ep.url,
+            &r.path,
+            Some(bucket),
+            ctx.ep.source != "default endpoint",
+            kagi_api::s3::AddressingStyle::Auto,
+        ),
+    };
     let (scheme_host, path, query) = crate::http::split_url(&url).map_err(CliError::General)?;
     let authority = scheme_host
         .split_once("://")
@@ -922,8 +1079,10 @@ fn presigned_get_url(ctx: &Ctx, bucket: &str, key: &str, expires: u64) -> Result
         authority.strip_suffix(":80").unwrap_or(authority)
     };
     let params = kagi_sigv4::SigningParams {
-        region: &ctx.ep.signing_region,
-        service: "s3",
+        region: target.as_ref().map_or(ctx.ep.signing_region.as_str(), |t| {
+            t.signing_region.as_str()
+        }),
+        service: target.as_ref().map_or("s3", |t| t.signing_name.as_str()),
         time: SystemTime::now(),
     };
     let q = kagi_sigv4::presign(
@@ -2686,6 +2845,53 @@ fn stream_upload(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_point_arns_are_buckets() {
+        let ap = "arn:aws:s3:us-west-2:123456789012:accesspoint/myap";
+        for (path, bucket, key) in [
+            (format!("s3://{ap}/a/b.txt"), ap.to_string(), "a/b.txt"),
+            (format!("s3://{ap}"), ap.to_string(), ""),
+            (format!("s3://{ap}/"), ap.to_string(), ""),
+            (
+                "s3://arn:aws:s3:us-west-2:123456789012:accesspoint:myap/k".to_string(),
+                "arn:aws:s3:us-west-2:123456789012:accesspoint:myap".to_string(),
+                "k",
+            ),
+            (
+                "s3://arn:aws:s3-outposts:us-west-2:123456789012:outpost/op-01234567890123456/accesspoint/myap/k/x".to_string(),
+                "arn:aws:s3-outposts:us-west-2:123456789012:outpost/op-01234567890123456/accesspoint/myap".to_string(),
+                "k/x",
+            ),
+            // Not an access point: the first segment is the bucket.
+            (
+                "s3://arn:aws:s3:us-west-2:1234:accesspoint/myap/k".to_string(),
+                "arn:aws:s3:us-west-2:1234:accesspoint".to_string(),
+                "myap/k",
+            ),
+            ("s3://bucket/k/x".to_string(), "bucket".to_string(), "k/x"),
+        ] {
+            assert_eq!(split_s3(&path), (bucket, key.to_string()), "{path}");
+        }
+    }
+
+    #[test]
+    fn object_lambda_and_outposts_buckets_are_refused() {
+        assert_eq!(
+            check_resource("s3://arn:aws:s3-object-lambda:us-west-2:123456789012:accesspoint/ol/k")
+                .unwrap_err()
+                .message(),
+            "s3 commands do not support S3 Object Lambda resources. Use s3api commands instead."
+        );
+        assert_eq!(
+            check_resource("s3://arn:aws:s3-outposts:us-west-2:123456789012:outpost/op-1/bucket/b")
+                .unwrap_err()
+                .message(),
+            "s3 commands do not support Outpost Bucket ARNs. Use s3control commands instead."
+        );
+        assert!(check_resource("s3://arn:aws:s3:us-west-2:123456789012:accesspoint/ap/k").is_ok());
+        assert!(check_resource("s3://bucket/arn:aws:s3-object-lambda:x").is_ok());
+    }
 
     #[test]
     fn human_sizes_as_the_aws_cli() {

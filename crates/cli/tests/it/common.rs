@@ -207,3 +207,90 @@ pub fn without_v1_note(err: &str) -> String {
     let body = body.replacen("help\naws: error:", "help\n\naws: error:", 1);
     format!("\n{}\n", body)
 }
+
+/// One request a [`capture_server`] received.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub method: String,
+    /// The request target: path and query string.
+    pub target: String,
+    /// Header names lower-cased, in the order sent.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Captured {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response of a [`capture_server`]: status, headers, body.
+pub type Reply = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// A local HTTP/1.1 server (one connection at a time, `Connection: close`) that records every
+/// request and answers each with `respond(request)`. Returns its URL and the record.
+pub fn capture_server(
+    respond: impl Fn(&Captured) -> Reply + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Captured>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap_or_default().to_string();
+            let target = parts.next().unwrap_or_default().to_string();
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = h.trim_end().split_once(':') {
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            let req = Captured {
+                method,
+                target,
+                body: Vec::new(),
+                headers,
+            };
+            let len: usize = req
+                .header("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if req.header("expect") == Some("100-continue") {
+                let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let req = Captured { body, ..req };
+            let (status, headers, body) = respond(&req);
+            log2.lock().unwrap().push(req);
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    (url, log)
+}

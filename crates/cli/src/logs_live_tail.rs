@@ -1,0 +1,301 @@
+//! AWS CLI v2's `logs start-live-tail` (`awscli/customizations/logs/startlivetail.py`), its
+//! print-only mode: `StartLiveTail`'s event stream decoded as it arrives
+//! (`kagi_api::eventstream`), each `sessionUpdate`'s log events printed as their bare
+//! `message` lines, flushed one by one. A stream that ends with an exception event
+//! (`SessionTimeoutException`, `SessionStreamingException`) or a broken frame prints the error
+//! on stdout after the events, as the official collector does, and exits 0; an HTTP error is
+//! the usual service error. Ctrl-C ends the session with status 0.
+//!
+//! `--mode interactive` (prompt_toolkit's full-screen UI with highlighting) is not
+//! implemented: it needs colour as in v2 (`--color off` is v2's parameter error), and says
+//! kagi does not have it otherwise.
+
+use std::io::Write;
+
+use serde_json::{Map, Value};
+
+use crate::config::Env;
+use crate::http::{Session, Sink};
+use crate::{CliError, Globals, Io};
+
+#[derive(Default)]
+struct Args {
+    groups: Option<Vec<String>>,
+    stream_names: Option<Vec<String>>,
+    prefixes: Option<Vec<String>>,
+    pattern: Option<String>,
+    mode: Option<String>,
+}
+
+fn parse(args: &[String]) -> Result<Args, CliError> {
+    let mut a = Args::default();
+    let mut unknown = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut many = || -> Result<Vec<String>, CliError> {
+            let mut v: Vec<String> = inline.iter().cloned().collect();
+            while let Some(x) = args.get(i).filter(|x| !x.starts_with("--")) {
+                v.push(x.clone());
+                i += 1;
+            }
+            if v.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "argument {name}: expected at least one argument"
+                )));
+            }
+            Ok(v)
+        };
+        match name.as_str() {
+            "--log-group-identifiers" => a.groups = Some(many()?),
+            "--log-stream-names" => a.stream_names = Some(many()?),
+            "--log-stream-name-prefixes" => a.prefixes = Some(many()?),
+            "--log-event-filter-pattern" | "--mode" => {
+                let v = match inline {
+                    Some(v) => v,
+                    None => match args.get(i) {
+                        Some(v) if !v.starts_with("--") => {
+                            i += 1;
+                            v.clone()
+                        }
+                        _ => {
+                            return Err(CliError::Usage(format!(
+                                "argument {name}: expected one argument"
+                            )));
+                        }
+                    },
+                };
+                if name == "--mode" {
+                    let choices = ["interactive", "print-only"];
+                    if !choices.contains(&v.as_str()) {
+                        return Err(CliError::Usage(format!(
+                            "argument --mode: Invalid choice, valid choices are:\n\n{}",
+                            crate::params::choices_table(&choices)
+                        )));
+                    }
+                    a.mode = Some(v);
+                } else {
+                    a.pattern = Some(v);
+                }
+            }
+            _ => unknown.push(arg.clone()),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(CliError::UnknownArgs(unknown));
+    }
+    if a.groups.is_none() {
+        return Err(CliError::Usage(
+            "the following arguments are required: --log-group-identifiers".into(),
+        ));
+    }
+    Ok(a)
+}
+
+/// The event stream's consumer: frames decoded as bytes arrive, log lines written through.
+struct Printer<'w> {
+    out: &'w mut dyn Write,
+    buf: Vec<u8>,
+    /// What the official collector prints when the stream fails.
+    error: Option<String>,
+}
+
+impl Printer<'_> {
+    fn handle(&mut self, m: &kagi_api::eventstream::Message) -> std::io::Result<bool> {
+        let error = |code: &str, msg: &str| {
+            format!("An error occurred ({code}) when calling the StartLiveTail operation: {msg}")
+        };
+        match m.header(":message-type") {
+            Some("event") if m.header(":event-type") == Some("sessionUpdate") => {
+                let v: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
+                let results = v.get("sessionResults").and_then(Value::as_array);
+                for e in results.into_iter().flatten() {
+                    let msg = e.get("message").and_then(Value::as_str).unwrap_or_default();
+                    writeln!(self.out, "{msg}")?;
+                }
+                self.out.flush()?;
+                Ok(true)
+            }
+            Some("event") => Ok(true),
+            Some("exception") => {
+                let v: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
+                let msg = v
+                    .get("message")
+                    .or_else(|| v.get("Message"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                self.error = Some(error(m.header(":exception-type").unwrap_or_default(), msg));
+                Ok(false)
+            }
+            Some("error") => {
+                self.error = Some(error(
+                    m.header(":error-code").unwrap_or_default(),
+                    m.header(":error-message").unwrap_or_default(),
+                ));
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
+    }
+}
+
+impl Write for Printer<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        loop {
+            match kagi_api::eventstream::decode(&self.buf) {
+                Ok(None) => return Ok(data.len()),
+                Ok(Some((m, n))) => {
+                    self.buf.drain(..n);
+                    if !self.handle(&m)? {
+                        return Err(std::io::Error::other("event stream ended"));
+                    }
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    return Err(std::io::Error::other("event stream broken"));
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `aws logs start-live-tail ...`.
+pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
+    let a = parse(sub)?;
+    if a.mode.as_deref() == Some("interactive") {
+        let color = match g.color.as_deref() {
+            Some("on") => true,
+            Some("off") => false,
+            _ => env.stdout_tty,
+        };
+        if !color {
+            return Err(CliError::BadParam(
+                "Color is not allowed by your output. Use print-only mode or enable color.".into(),
+            ));
+        }
+        return Err(CliError::General(
+            "kagi does not have Live Tail's interactive mode yet: use --mode print-only".into(),
+        ));
+    }
+    let service = kagi_api::service("logs")
+        .ok_or_else(|| CliError::General("CloudWatch Logs missing from the model".into()))?;
+    let op = service
+        .operation("StartLiveTail")
+        .ok_or_else(|| CliError::General("StartLiveTail missing from the model".into()))?;
+    let mut input = Map::new();
+    input.insert("logGroupIdentifiers".into(), Value::from(a.groups));
+    if let Some(v) = a.stream_names {
+        input.insert("logStreamNames".into(), Value::from(v));
+    }
+    if let Some(v) = a.prefixes {
+        input.insert("logStreamNamePrefixes".into(), Value::from(v));
+    }
+    if let Some(v) = a.pattern {
+        input.insert("logEventFilterPattern".into(), Value::from(v));
+    }
+    let s = Session::new(env, g)?;
+    let result = (|| {
+        let (ep, creds) = crate::invoke::prepare_op(&s, op, io)?;
+        let sig = creds.as_ref().map(crate::creds::Creds::to_sigv4);
+        crate::logs_tail::FOLLOWING.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut printer = Printer {
+            out: &mut *io.stdout,
+            buf: Vec::new(),
+            error: None,
+        };
+        let r = s.call_with(
+            op,
+            &ep,
+            sig.as_ref(),
+            &Value::Object(input),
+            None,
+            Sink::Writer(&mut printer),
+        );
+        crate::logs_tail::FOLLOWING.store(false, std::sync::atomic::Ordering::SeqCst);
+        match (r, printer.error.take()) {
+            (_, Some(e)) => {
+                writeln!(io.stdout, "{e}")?;
+                io.stdout.flush()?;
+                Ok(())
+            }
+            (Ok(_), None) => Ok(()),
+            (Err(e), None) => Err(e),
+        }
+    })();
+    crate::invoke::flush_debug(&s, io);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kagi_api::eventstream::encode;
+
+    #[test]
+    fn prints_messages_and_the_stream_error() {
+        let mut out = Vec::new();
+        let mut p = Printer {
+            out: &mut out,
+            buf: Vec::new(),
+            error: None,
+        };
+        let start = encode(
+            &[(":message-type", "event"), (":event-type", "sessionStart")],
+            b"{\"sessionId\":\"s\"}",
+        );
+        let update = encode(
+            &[(":message-type", "event"), (":event-type", "sessionUpdate")],
+            br#"{"sessionMetadata":{"sampled":false},"sessionResults":[{"message":"one"},{"message":"two {\"a\":1}"}]}"#,
+        );
+        let timeout = encode(
+            &[
+                (":message-type", "exception"),
+                (":exception-type", "SessionTimeoutException"),
+            ],
+            br#"{"message":"Session timed out"}"#,
+        );
+        let mut all = [start, update].concat();
+        // Byte by byte: frames split anywhere.
+        for b in all.iter() {
+            p.write_all(std::slice::from_ref(b)).unwrap();
+        }
+        all = timeout;
+        assert!(p.write_all(&all).is_err());
+        assert_eq!(
+            p.error.as_deref(),
+            Some(
+                "An error occurred (SessionTimeoutException) when calling the StartLiveTail operation: Session timed out"
+            )
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), "one\ntwo {\"a\":1}\n");
+    }
+
+    #[test]
+    fn arguments_as_v2() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let a = parse(&s(&[
+            "--log-group-identifiers",
+            "a",
+            "b",
+            "--mode",
+            "print-only",
+        ]))
+        .unwrap();
+        assert_eq!(a.groups, Some(s(&["a", "b"])));
+        assert_eq!(
+            parse(&s(&[])).err().unwrap().message(),
+            "the following arguments are required: --log-group-identifiers"
+        );
+        assert!(parse(&s(&["--log-group-identifiers", "a", "--mode", "x"])).is_err());
+    }
+}

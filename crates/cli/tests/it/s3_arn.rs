@@ -1,0 +1,315 @@
+//! S3 access points and directory buckets, differentially: kagi and the official CLI v1 (the
+//! pinned botocore) on the same commands.
+//!
+//! * Access point ARNs: the hosts (`NAME-ACCOUNT.` before a configured endpoint's authority;
+//!   no such host resolves, so both CLIs print the URL they tried in `Could not connect to
+//!   the endpoint URL`), the configuration errors (region mismatch with `use_arn_region =
+//!   false`, path style forced, an ARN of another service, a bad region label) and the `s3`
+//!   commands' access point paths and refusals (Object Lambda).
+//! * S3 Express One Zone: against a local server playing S3 Express (`CreateSession`, then
+//!   the object call), the requests both CLIs send: targets, the session token header, the
+//!   signing scope and signed headers.
+
+use crate::common::{Captured, Sandbox, capture_server, differences, official_v1};
+
+const AP: &str = "arn:aws:s3:us-west-2:123456789012:accesspoint/myap";
+
+fn sandbox() -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.set("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .set("AWS_SECRET_ACCESS_KEY", "secret")
+        .set("AWS_DEFAULT_REGION", "us-east-1")
+        .set("AWS_MAX_ATTEMPTS", "1")
+        .set("AWS_PAGER", "");
+    sb.write(
+        ".aws/config",
+        "[default]\n[profile pathstyle]\ns3 =\n  addressing_style = path\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n[profile pinned]\ns3_use_arn_region = false\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n",
+    );
+    sb
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn access_point_arns_as_the_official_cli() {
+    let Some(official) = official_v1() else {
+        return;
+    };
+    let sb = sandbox();
+    let out = sb.home().join("out");
+    let out = out.to_str().unwrap();
+    // Nothing listens on port 9 of a name that does not resolve either.
+    let e = "http://127.0.0.1:9";
+    let commands = vec![
+        args(&[
+            "s3api",
+            "get-object",
+            "--bucket",
+            AP,
+            "--key",
+            "a b.txt",
+            out,
+            "--endpoint-url",
+            e,
+        ]),
+        args(&[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            AP,
+            "--prefix",
+            "p/",
+            "--endpoint-url",
+            e,
+        ]),
+        args(&[
+            "s3api",
+            "get-object",
+            "--bucket",
+            AP,
+            "--key",
+            "k",
+            out,
+            "--profile",
+            "pinned",
+        ]),
+        args(&[
+            "s3api",
+            "get-object",
+            "--bucket",
+            AP,
+            "--key",
+            "k",
+            out,
+            "--profile",
+            "pathstyle",
+        ]),
+        args(&[
+            "s3api",
+            "get-object",
+            "--bucket",
+            "arn:aws:not-s3:us-west-2:123456789012:accesspoint/myap",
+            "--key",
+            "k",
+            out,
+        ]),
+        args(&[
+            "s3api",
+            "head-object",
+            "--bucket",
+            "arn:aws:s3:us-west-2:123456789012:accesspoint/my.ap",
+            "--key",
+            "k",
+        ]),
+        args(&[
+            "s3api",
+            "get-object",
+            "--bucket",
+            "arn:aws:s3-object-lambda:us-west-2:123456789012:accesspoint/ol",
+            "--key",
+            "k",
+            out,
+            "--endpoint-url",
+            e,
+        ]),
+        args(&["s3", "ls", &format!("s3://{AP}/p/"), "--endpoint-url", e]),
+        args(&[
+            "s3",
+            "cp",
+            &format!("s3://{AP}/a/b.txt"),
+            "-",
+            "--endpoint-url",
+            e,
+        ]),
+        args(&[
+            "s3",
+            "cp",
+            "s3://arn:aws:s3-object-lambda:us-west-2:123456789012:accesspoint/ol/k",
+            "-",
+        ]),
+    ];
+    let diffs = differences(&sb, &official, &commands, &|e| e.to_string());
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// The local S3 Express: `CreateSession` answers session credentials, anything else `hello`.
+fn express_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Captured>>>) {
+    capture_server(|r| {
+        if r.target.ends_with("?session") {
+            let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CreateSessionResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Credentials><SessionToken>TOKEN-1</SessionToken><SecretAccessKey>session-secret</SecretAccessKey><AccessKeyId>ASIASESSION</AccessKeyId><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></CreateSessionResult>";
+            (
+                200,
+                vec![("Content-Type".into(), "application/xml".into())],
+                xml.into(),
+            )
+        } else if r.target == "/" || r.target.starts_with("/?") {
+            let xml = "<ListAllMyDirectoryBucketsResult><Buckets><Bucket><Name>mybucket--usw2-az1--x-s3</Name><BucketRegion>us-west-2</BucketRegion></Bucket></Buckets></ListAllMyDirectoryBucketsResult>";
+            (
+                200,
+                vec![("Content-Type".into(), "application/xml".into())],
+                xml.into(),
+            )
+        } else {
+            (
+                200,
+                vec![("Content-Type".into(), "text/plain".into())],
+                b"hello".to_vec(),
+            )
+        }
+    })
+}
+
+/// What must be equal between two CLIs' requests: method, target, the session token, the
+/// credential scope (and key) and the signed header names.
+fn shape(r: &Captured) -> String {
+    let auth = r.header("authorization").unwrap_or_default();
+    let cred = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split(',').next())
+        .map(|c| {
+            let mut p = c.split('/');
+            let key = p.next().unwrap_or_default();
+            let _date = p.next();
+            format!("{key}/{}", p.collect::<Vec<_>>().join("/"))
+        })
+        .unwrap_or_default();
+    let signed = auth
+        .split("SignedHeaders=")
+        .nth(1)
+        .and_then(|c| c.split(',').next())
+        .unwrap_or_default();
+    // The user agent, invocation id and checksum-mode headers differ by CLI, not by design
+    // of the addressing; the rest must match.
+    let signed: Vec<&str> = signed
+        .split(';')
+        .filter(|h| {
+            !matches!(
+                *h,
+                "x-amz-checksum-mode" | "amz-sdk-invocation-id" | "amz-sdk-request"
+            )
+        })
+        .collect();
+    format!(
+        "{} {} body={}B token={:?} security-token={:?} cred={cred} signed={}",
+        r.method,
+        r.target,
+        r.body.len(),
+        r.header("x-amz-s3session-token"),
+        r.header("x-amz-security-token"),
+        signed.join(";")
+    )
+}
+
+#[test]
+fn s3_express_requests_as_the_official_cli() {
+    let Some(official) = official_v1() else {
+        return;
+    };
+    let sb = sandbox();
+    let bucket = "mybucket--usw2-az1--x-s3";
+    let run = |kagi: bool, cmd: &[&str]| {
+        let (url, log) = express_server();
+        let mut a: Vec<&str> = cmd.to_vec();
+        a.extend(["--endpoint-url", url.as_str(), "--region", "us-west-2"]);
+        if kagi {
+            let o = sb.run(&a);
+            assert_eq!(
+                o.code,
+                0,
+                "{}{}\n{:?}",
+                o.stdout,
+                o.stderr,
+                log.lock().unwrap()
+            );
+        } else {
+            let o = std::process::Command::new(&official.bin)
+                .args(&a)
+                .env_clear()
+                .envs(sb.env().vars)
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        let reqs: Vec<String> = log.lock().unwrap().iter().map(shape).collect();
+        reqs
+    };
+    let out = sb.home().join("obj");
+    let out = out.to_str().unwrap();
+    for cmd in [
+        vec![
+            "s3api",
+            "get-object",
+            "--bucket",
+            bucket,
+            "--key",
+            "a b.txt",
+            out,
+        ],
+        vec!["s3api", "list-directory-buckets"],
+        vec!["s3api", "get-bucket-policy", "--bucket", bucket],
+        vec!["s3", "cp", &format!("s3://{bucket}/k"), "-"],
+    ] {
+        let theirs = run(false, &cmd);
+        let ours = run(true, &cmd);
+        assert!(!theirs.is_empty(), "{cmd:?}: the official CLI sent nothing");
+        assert_eq!(ours, theirs, "{cmd:?}");
+    }
+    // The session is made once and reused: two object calls, one CreateSession.
+    let (url, log) = express_server();
+    let o = sb.run(&[
+        "s3",
+        "cp",
+        &format!("s3://{bucket}/k"),
+        "-",
+        "--endpoint-url",
+        &url,
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let reqs = log.lock().unwrap();
+    assert_eq!(
+        reqs.iter()
+            .filter(|r| r.target.ends_with("?session"))
+            .count(),
+        1
+    );
+    assert!(
+        reqs.iter()
+            .any(|r| r.header("x-amz-s3session-token") == Some("TOKEN-1"))
+    );
+}
+
+/// `s3 presign` of an access point object: the official CLI v1's URL (host and path; v1
+/// presigns with SigV2, kagi with SigV4 as CLI v2), signed for the ARN's region.
+#[test]
+fn presigned_access_point_urls_as_the_official_cli() {
+    let Some(official) = official_v1() else {
+        return;
+    };
+    let sb = sandbox();
+    let args = ["s3", "presign", &format!("s3://{AP}/a b.txt")];
+    let ours = sb.run(&args);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let theirs = std::process::Command::new(&official.bin)
+        .args(args)
+        .env_clear()
+        .envs(sb.env().vars)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    let theirs = String::from_utf8_lossy(&theirs.stdout).to_string();
+    let base = |u: &str| u.trim().split('?').next().unwrap_or_default().to_string();
+    assert_eq!(
+        base(&theirs),
+        "https://myap-123456789012.s3-accesspoint.us-west-2.amazonaws.com/a%20b.txt"
+    );
+    assert_eq!(base(&ours.stdout), base(&theirs));
+    assert!(
+        ours.stdout.contains("%2Fus-west-2%2Fs3%2Faws4_request&"),
+        "{}",
+        ours.stdout
+    );
+}
