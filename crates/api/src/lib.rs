@@ -13,8 +13,9 @@
 //!   `model/endpoints.txt`; `tests/drift.rs` checks them against an installed botocore
 //!   (`KAGI_COMPAT_VENV`). `build.rs` deflates the models into one blob (miniz_oxide); IAM,
 //!   STS and ECR, which `kagi serve` speaks, stay as text. A service's model is inflated and
-//!   parsed on first use (release build: STS ≈ 0.1 ms, ECR ≈ 0.7 ms, IAM ≈ 1 ms cold; see
-//!   `examples/model_load.rs`) and then shared for the life of the process.
+//!   indexed on first use, and each shape decoded when first reached (see [`model`]'s
+//!   "Decoding on demand"; `examples/model_load.rs` times it), then shared for the life of the
+//!   process.
 //! * [`endpoints`]: default endpoints by region and partition (botocore's `endpoints.json`).
 //! * [`rest`]: the REST protocols, client side (rest-json, rest-xml: URI, query string,
 //!   headers, payloads); [`xmlshape`]: shape-driven XML for query/EC2/rest-xml responses and
@@ -150,8 +151,11 @@ fn nth(i: usize) -> &'static Service {
         let source = match text_model(f[0]) {
             Some(text) => model::ModelSource::Text(text),
             None => {
-                let (at, len) = MODEL_SPANS[i];
-                model::ModelSource::Deflate(&MODELS[at as usize..(at + len) as usize])
+                let (at, len, text_len) = MODEL_SPANS[i];
+                model::ModelSource::Deflate(
+                    &MODELS[at as usize..(at + len) as usize],
+                    text_len as usize,
+                )
             }
         };
         Service::generated(
