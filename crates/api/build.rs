@@ -3,13 +3,17 @@
 //! * `OUT_DIR/models.bin`: every `model/<name>.model`, raw-deflated (miniz_oxide), one after
 //!   the other in the order of `model/catalog.txt`;
 //! * `OUT_DIR/catalog_index.rs`: `MODEL_SPANS` (offset and length of each service's deflated
-//!   model in `models.bin`), `LINE_STARTS` (where each service's line starts in
+//!   model in `models.bin`, and the length of its text: inflated into a buffer of that size), `LINE_STARTS` (where each service's line starts in
 //!   `catalog.txt`) and `CLI_NAMES` (`\nname\n...`, the CLI names in catalog order, searched
 //!   for a command). Plain integers and one string: the table needs no relocation when the
 //!   binary loads, so `kagi --version` pays nothing for 439 services.
 
 use std::fmt::Write as _;
 use std::path::Path;
+
+/// The models `src/lib.rs` embeds as text (its `text_model`): not deflated into `models.bin`
+/// (their span is empty).
+const TEXT_MODELS: [&str; 4] = ["iam", "sts", "ecr", "ec2"];
 
 fn main() {
     let out = std::env::var("OUT_DIR").expect("OUT_DIR");
@@ -30,8 +34,19 @@ fn main() {
         let cli = fields.next().expect("cli name");
         let text = std::fs::read(Path::new("model").join(format!("{name}.model")))
             .unwrap_or_else(|e| panic!("model/{name}.model: {e}"));
-        let packed = miniz_oxide::deflate::compress_to_vec(&text, 9);
-        write!(spans, "({}, {}), ", blob.len(), packed.len()).unwrap();
+        let packed = if TEXT_MODELS.contains(&name) {
+            Vec::new()
+        } else {
+            miniz_oxide::deflate::compress_to_vec(&text, 9)
+        };
+        write!(
+            spans,
+            "({}, {}, {}), ",
+            blob.len(),
+            packed.len(),
+            text.len()
+        )
+        .unwrap();
         write!(starts, "{start}, ").unwrap();
         names.push_str(cli);
         names.push('\n');
@@ -53,8 +68,8 @@ fn main() {
         .unwrap_or_else(|e| panic!("write {dst}: {e}"));
     }
     let index = format!(
-        "/// Offset and length of each service's deflated model in `models.bin`.\n\
-         static MODEL_SPANS: [(u32, u32); {count}] = [{spans}];\n\
+        "/// Offset and length of each service's deflated model in `models.bin`, and its text's length.\n\
+         static MODEL_SPANS: [(u32, u32, u32); {count}] = [{spans}];\n\
          /// Where each service's line starts in `catalog.txt`.\n\
          static LINE_STARTS: [u32; {count}] = [{starts}];\n\
          /// The CLI names, `\\n`-separated, in catalog order.\n\

@@ -13,8 +13,9 @@
 //!   `model/endpoints.txt`; `tests/drift.rs` checks them against an installed botocore
 //!   (`KAGI_COMPAT_VENV`). `build.rs` deflates the models into one blob (miniz_oxide); IAM,
 //!   STS and ECR, which `kagi serve` speaks, stay as text. A service's model is inflated and
-//!   parsed on first use (release build: STS ≈ 0.1 ms, ECR ≈ 0.7 ms, IAM ≈ 1 ms cold; see
-//!   `examples/model_load.rs`) and then shared for the life of the process.
+//!   indexed on first use, and each shape decoded when first reached (see [`model`]'s
+//!   "Decoding on demand"; `examples/model_load.rs` times it), then shared for the life of the
+//!   process.
 //! * [`endpoints`]: default endpoints by region and partition (botocore's `endpoints.json`).
 //! * [`rest`]: the REST protocols, client side (rest-json, rest-xml: URI, query string,
 //!   headers, payloads); [`xmlshape`]: shape-driven XML for query/EC2/rest-xml responses and
@@ -111,13 +112,16 @@ const COUNT: usize = LINE_STARTS.len();
 static CELLS: [std::sync::OnceLock<Service>; COUNT] = [const { std::sync::OnceLock::new() }; COUNT];
 static ALL: std::sync::OnceLock<Vec<&'static Service>> = std::sync::OnceLock::new();
 
-/// The models of the services kagi serve speaks, kept as text (the server parses them at every
-/// start; the seed story's CLI calls them).
+/// The models kept as text (build.rs leaves them out of `models.bin`: its `TEXT_MODELS`): the
+/// services kagi serve speaks (the server indexes them at every start; the seed story's CLI
+/// calls them), and EC2's, the one model over 1 MB (1.25 MB of text, 187 KB deflated):
+/// inflating it cost ~2 ms, more than the rest of an `ec2` command's own work.
 fn text_model(name: &str) -> Option<&'static str> {
     match name {
         "iam" => Some(include_str!("../model/iam.model")),
         "sts" => Some(include_str!("../model/sts.model")),
         "ecr" => Some(include_str!("../model/ecr.model")),
+        "ec2" => Some(include_str!("../model/ec2.model")),
         _ => None,
     }
 }
@@ -152,8 +156,11 @@ fn nth(i: usize) -> &'static Service {
         let source = match text_model(f[0]) {
             Some(text) => model::ModelSource::Text(text),
             None => {
-                let (at, len) = MODEL_SPANS[i];
-                model::ModelSource::Deflate(&MODELS[at as usize..(at + len) as usize])
+                let (at, len, text_len) = MODEL_SPANS[i];
+                model::ModelSource::Deflate(
+                    &MODELS[at as usize..(at + len) as usize],
+                    text_len as usize,
+                )
             }
         };
         Service::generated(
@@ -246,6 +253,15 @@ pub fn service_by_signing_name(signing_name: &str) -> Option<&'static Service> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// build.rs's `TEXT_MODELS` and `text_model` name the same services.
+    #[test]
+    fn text_models_are_the_ones_build_rs_left_out() {
+        for (i, &(_, packed, _)) in MODEL_SPANS.iter().enumerate() {
+            let name = nth(i).name;
+            assert_eq!(packed == 0, text_model(name).is_some(), "{name}");
+        }
+    }
 
     #[test]
     fn every_model_parses_and_is_consistent() {

@@ -9,9 +9,21 @@
 //! checked against botocore by `tests/drift.rs`. Every operation is transcribed (the CLI can
 //! call any of them); `kagi serve` implements the subset of IAM, STS and ECR listed in the
 //! generator's `OPS`, which must exist. `build.rs` deflates the files into the binary (IAM,
-//! STS and ECR stay text); a service's model is inflated and parsed on first use of the
-//! service; every name is a slice of the (then leaked) text, so parsing allocates only the
-//! tables.
+//! STS and ECR stay text); every name is a slice of the (then leaked) text, so parsing
+//! allocates only the tables.
+//!
+//! # Decoding on demand
+//!
+//! A service's model is inflated on first use of the service and then indexed in one pass
+//! (`index`): operations (with their paginators and waiters) and errors are parsed; each shape
+//! is only named and located (its block of lines), and decoded the first time something asks
+//! for it ([`Service::shape`], `decode_shape`). A command therefore decodes the shapes its
+//! operation reaches, not the service (EC2: ~100 of 4,400 shapes for `describe-instances`).
+//! A [`ShapeId`] is the shape's position in the file either way, and a shape decoded on demand
+//! is the one a full decode ([`Service::shapes`]) gives (unit tests, every operation of every
+//! service). The text format stays the one decoder's input: no build-time index to keep in
+//! step with it, and the protocol test suites' models (`Service::from_model_text`) take the
+//! same path.
 //!
 //! The format is line oriented; `#` starts a comment line, blank lines are ignored. Top-level
 //! lines start with a keyword, indented lines belong to the preceding top-level line:
@@ -60,7 +72,9 @@
 //! * `error SHAPE code=CODE status=HTTP [sender]`: the operations' modelled errors.
 //!
 //! Shapes are referenced by name anywhere in the file (forward references included); the
-//! parser assigns [`ShapeId`]s in file order and resolves references at the end. A malformed model is a bug caught by the unit tests, so the parser panics on it.
+//! index assigns [`ShapeId`]s in file order, and a shape's references are resolved through it
+//! when the shape is decoded. A malformed model is a bug caught by the unit tests (which decode
+//! every shape of every service), so the parser panics on it.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -111,8 +125,9 @@ impl Protocol {
 pub(crate) enum ModelSource {
     /// Uncompressed (`include_str!`).
     Text(&'static str),
-    /// Raw deflate, inflated on first use.
-    Deflate(&'static [u8]),
+    /// Raw deflate, inflated on first use into a buffer of the text's length (the second
+    /// field: build.rs records it, so the buffer is allocated once and never grown).
+    Deflate(&'static [u8], usize),
 }
 
 /// One AWS service: static metadata plus the lazily parsed model.
@@ -155,11 +170,19 @@ impl std::fmt::Debug for Service {
     }
 }
 
+/// A service's model as [`index`] leaves it: operations and errors parsed, shapes located by
+/// name and decoded one by one on first use, so a command pays for the shapes its operation
+/// reaches, not for the whole service (EC2: 4,400 shapes, ~70 for `describe-instances`).
 struct Model {
     operations: Vec<Operation>,
-    shapes: Vec<Shape>,
-    shape_index: ShapeIndex,
     errors: Vec<ErrorShape>,
+    /// Each shape's block of the model text (its line, and a structure's member lines), in
+    /// file order: a [`ShapeId`] is an index of it.
+    blocks: Vec<&'static str>,
+    /// The decoded shapes, beside `blocks`: each filled by [`decode_shape`] on first use.
+    shapes: Vec<OnceLock<Box<Shape>>>,
+    /// Shape name → id.
+    shape_index: ShapeIndex,
 }
 
 /// Index of a shape in its service's shape table.
@@ -472,18 +495,25 @@ impl Service {
 
     fn model(&'static self) -> &'static Model {
         self.model
-            .get_or_init(|| Box::new(parse(self, self.inflate())))
+            .get_or_init(|| Box::new(index(self, self.inflate())))
     }
 
     /// The model's text, inflated (once, by `model`: it then lives as long as the process,
     /// every name in the parsed model is a slice of it).
     fn inflate(&self) -> &'static str {
-        let packed = match self.source {
+        let (packed, len) = match self.source {
             ModelSource::Text(text) => return text,
-            ModelSource::Deflate(packed) => packed,
+            ModelSource::Deflate(packed, len) => (packed, len),
         };
-        let bytes = miniz_oxide::inflate::decompress_to_vec(packed)
-            .unwrap_or_else(|e| panic!("{}: corrupt embedded model: {e:?}", self.name));
+        let mut bytes = vec![0; len];
+        let n = miniz_oxide::inflate::decompress_slice_iter_to_slice(
+            &mut bytes,
+            std::iter::once(packed),
+            false,
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{}: corrupt embedded model: {e:?}", self.name));
+        assert_eq!(n, len, "{}: corrupt embedded model", self.name);
         let text = String::from_utf8(bytes)
             .unwrap_or_else(|_| panic!("{}: embedded model is not UTF-8", self.name));
         Box::leak(text.into_boxed_str())
@@ -511,7 +541,7 @@ impl Service {
     pub fn compressed_len(&self) -> usize {
         match self.source {
             ModelSource::Text(t) => t.len(),
-            ModelSource::Deflate(b) => b.len(),
+            ModelSource::Deflate(b, _) => b.len(),
         }
     }
 
@@ -540,20 +570,24 @@ impl Service {
             .or_else(|| ops.iter().find(|o| o.cli_alias.as_deref() == Some(name)))
     }
 
-    /// The shape with id `id`. Panics on an id from another service.
+    /// The shape with id `id`, decoded on first use. Panics on an id from another service.
     pub fn shape(&'static self, id: ShapeId) -> &'static Shape {
-        &self.model().shapes[id.0 as usize]
+        let m = self.model();
+        let i = id.0 as usize;
+        m.shapes[i].get_or_init(|| Box::new(decode_shape(self, &m.shape_index, m.blocks[i])))
     }
 
     /// The shape called `name`.
     pub fn shape_by_name(&'static self, name: &str) -> Option<&'static Shape> {
-        let m = self.model();
-        m.shape_index.get(name).map(|id| &m.shapes[id.0 as usize])
+        let id = *self.model().shape_index.get(name)?;
+        Some(self.shape(id))
     }
 
-    /// All shapes reachable from the modelled operations.
-    pub fn shapes(&'static self) -> &'static [Shape] {
-        &self.model().shapes
+    /// All shapes reachable from the modelled operations, in the model's order (decoding each:
+    /// for tests and tools; a command reaches its shapes through [`Operation::input_shape`],
+    /// [`Member::shape`] and [`Service::shape`]).
+    pub fn shapes(&'static self) -> impl ExactSizeIterator<Item = &'static Shape> {
+        (0..self.model().blocks.len()).map(|i| self.shape(ShapeId(i as u32)))
     }
 
     /// The modelled errors of the service's operations.
@@ -725,161 +759,56 @@ fn list(v: &'static str) -> Vec<&'static str> {
     v.split(',').map(unescape).collect()
 }
 
-fn parse(service: &'static Service, src: &'static str) -> Model {
-    // One pass: shape references may point forward, so they are recorded as names in `fixups`
-    // and resolved once every shape has an id.
-    let mut shape_index = ShapeIndex::with_capacity_and_hasher(1024, Default::default());
+/// The first pass over a model's text ([`Service::model`]): operations (with their paginators
+/// and waiters) and errors are parsed; each shape is only named and located (its block: its
+/// line and a structure's member lines), to be decoded on first use by [`decode_shape`].
+fn index(service: &'static Service, src: &'static str) -> Model {
+    // About one shape per 280 bytes of text (EC2: 4,411 in 1.25 MB): sized so as not to grow.
+    let capacity = src.len() / 256 + 16;
+    let mut shape_index = ShapeIndex::with_capacity_and_hasher(capacity, Default::default());
+    let mut blocks: Vec<&'static str> = Vec::with_capacity(capacity);
+    // Operation input/output references may point forward: recorded as names, resolved once
+    // every shape has an id.
     enum Fix {
-        Member(usize, usize),
-        ListMember(usize),
-        MapKey(usize),
-        MapValue(usize),
         OpIn(usize),
         OpOut(usize),
     }
-    let mut fixups: Vec<(Fix, &'static str)> = Vec::with_capacity(4096);
-    const UNRESOLVED: ShapeId = ShapeId(u32::MAX);
-
+    let mut fixups: Vec<(Fix, &'static str)> = Vec::with_capacity(256);
     let mut operations: Vec<Operation> = Vec::with_capacity(128);
-    let mut shapes: Vec<Shape> = Vec::with_capacity(1024);
     let mut errors = Vec::new();
     // What indented lines attach to.
     enum Ctx {
         None,
         Op,
-        Struct,
+        Shape,
     }
     let mut ctx = Ctx::None;
-    for line in src.split('\n') {
+    // Where the current shape's block starts (a byte offset of `src`).
+    let mut block_start = None;
+    let offset = |line: &str| line.as_ptr() as usize - src.as_ptr() as usize;
+    // Lines found with memchr's SIMD search: `str::split` costs more than the rest of the pass.
+    let mut at = 0;
+    let ends = memchr::memchr_iter(b'\n', src.as_bytes()).chain([src.len()]);
+    for end in ends {
+        let line = &src[at..end];
+        at = end + 1;
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         if let Some(rest) = line.strip_prefix("  ") {
             match ctx {
-                Ctx::Op => {
-                    let op = operations.last_mut().expect("op");
-                    if let Some(doc) = rest.strip_prefix("doc ") {
-                        op.documentation = doc;
-                    } else if let Some(w) = rest.strip_prefix("wait ") {
-                        let (name, attrs_text) = w.split_once(' ').unwrap_or((w, ""));
-                        let mut waiter = Waiter {
-                            name,
-                            delay: 0,
-                            max_attempts: 0,
-                            acceptors: Vec::new(),
-                        };
-                        for (k, v) in attrs(attrs_text) {
-                            match k {
-                                "delay" => waiter.delay = v.parse().expect("delay"),
-                                "max" => waiter.max_attempts = v.parse().expect("max"),
-                                _ => panic!("bad waiter attribute {k}"),
-                            }
-                        }
-                        op.waiters.push(waiter);
-                    } else if let Some(a) = rest.strip_prefix("acc ") {
-                        let mut parts = a.splitn(4, ' ');
-                        let acceptor = Acceptor {
-                            state: parts.next().expect("state"),
-                            matcher: parts.next().expect("matcher"),
-                            expected: unescape(parts.next().expect("expected")),
-                            argument: parts.next(),
-                        };
-                        op.waiters
-                            .last_mut()
-                            .expect("acc after wait")
-                            .acceptors
-                            .push(acceptor);
-                    } else if let Some(p) = rest.strip_prefix("page ") {
-                        let mut pg = Paginator {
-                            input_token: "",
-                            output_token: "",
-                            input_tokens: Vec::new(),
-                            output_tokens: Vec::new(),
-                            limit_key: None,
-                            result_keys: Vec::new(),
-                            more_results: None,
-                            non_aggregate_keys: Vec::new(),
-                        };
-                        for (k, v) in attrs(p) {
-                            match k {
-                                "in" => pg.input_tokens = list(v),
-                                "out" => pg.output_tokens = list(v),
-                                "limit" => pg.limit_key = Some(v),
-                                "more" => pg.more_results = Some(unescape(v)),
-                                "keys" => pg.result_keys = list(v),
-                                "nonagg" => pg.non_aggregate_keys = list(v),
-                                _ => panic!("bad paginator attribute {k}"),
-                            }
-                        }
-                        pg.input_token = pg.input_tokens.first().copied().unwrap_or("");
-                        pg.output_token = pg.output_tokens.first().copied().unwrap_or("");
-                        op.paginator = Some(pg);
-                    } else {
-                        panic!("bad op line {line:?}");
-                    }
-                }
-                Ctx::Struct => {
-                    // `Name Shape [required] [attrs] [-- doc]`
-                    let (rest, documentation) = match rest.split_once(" -- ") {
-                        Some((r, d)) => (r, d),
-                        None => (rest, ""),
-                    };
-                    let mut words = rest.split(' ');
-                    let name = words.next().expect("member name");
-                    let shape = words.next().expect("member shape");
-                    let mut m = Member {
-                        name,
-                        shape: UNRESOLVED,
-                        required: false,
-                        documentation,
-                        location: None,
-                        location_name: None,
-                        query_name: None,
-                        idempotency_token: false,
-                        host_label: false,
-                        json_value: false,
-                        xml_attribute: false,
-                        flattened: false,
-                        xml_namespace: None,
-                        xml_namespace_prefix: None,
-                        event_payload: false,
-                        streaming: false,
-                    };
-                    for w in words {
-                        let (k, v) = w.split_once('=').unwrap_or((w, ""));
-                        match k {
-                            "required" => m.required = true,
-                            "loc" => m.location = Some(v),
-                            "as" => m.location_name = Some(v),
-                            "qn" => m.query_name = Some(v),
-                            "idem" => m.idempotency_token = true,
-                            "host" => m.host_label = true,
-                            "jsonvalue" => m.json_value = true,
-                            "xmlattr" => m.xml_attribute = true,
-                            "flat" => m.flattened = true,
-                            "ns" => m.xml_namespace = Some(v),
-                            "nsprefix" => m.xml_namespace_prefix = Some(v),
-                            "eventpayload" => m.event_payload = true,
-                            "streaming" => m.streaming = true,
-                            _ => panic!("bad member line {line:?}"),
-                        }
-                    }
-                    let si = shapes.len() - 1;
-                    if let Some(Shape {
-                        kind: ShapeKind::Structure { members },
-                        ..
-                    }) = shapes.last_mut()
-                    {
-                        fixups.push((Fix::Member(si, members.len()), shape));
-                        members.push(m);
-                    }
-                }
+                Ctx::Op => op_line(operations.last_mut().expect("op"), rest),
+                Ctx::Shape => {}
                 Ctx::None => panic!("indented line outside a block: {line:?}"),
             }
             continue;
         }
-        let (kw, rest) = line.split_once(' ').expect("keyword and name");
-        let (name, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        if let Some(start) = block_start.take() {
+            blocks.push(&src[start..offset(line)]);
+        }
+        let (kw, rest) = first_word(line);
+        assert!(!rest.is_empty(), "keyword and name: {line:?}");
+        let (name, rest) = first_word(rest);
         match kw {
             "op" => {
                 let mut op = Operation {
@@ -957,154 +886,365 @@ fn parse(service: &'static Service, src: &'static str) -> Model {
                 errors.push(e);
                 ctx = Ctx::None;
             }
-            _ => {
-                // A pattern is the rest of the line after `pattern=` (always last).
-                let (rest, pattern) = match rest.find("pattern=") {
-                    Some(i) => (&rest[..i], Some(&rest[i + "pattern=".len()..])),
-                    None => (rest, None),
-                };
-                let mut shape = Shape {
-                    name,
-                    kind: ShapeKind::String,
-                    min: None,
-                    max: None,
-                    enum_values: Vec::new(),
-                    pattern,
-                    sensitive: false,
-                    union: false,
-                    fmin: None,
-                    fmax: None,
-                    document: false,
-                    flattened: false,
-                    streaming: false,
-                    eventstream: false,
-                    event: false,
-                    requires_length: false,
-                    payload: None,
-                    timestamp_format: None,
-                    location_name: None,
-                    xml_namespace: None,
-                    member_location_name: None,
-                    key_location_name: None,
-                    value_location_name: None,
-                    member_json_value: false,
-                    compiled: OnceLock::new(),
-                };
-                let si = shapes.len();
-                let id = ShapeId(si as u32);
+            "structure" | "list" | "map" | "string" | "integer" | "long" | "boolean"
+            | "timestamp" | "blob" | "double" | "float" => {
+                let id = ShapeId(blocks.len() as u32);
                 assert!(
                     shape_index.insert(name, id).is_none(),
                     "duplicate shape {name}"
                 );
-                let (mut member, mut key, mut value) = (None, None, None);
-                for (k, v) in attrs(rest) {
-                    match k {
-                        "member" => {
-                            member = Some(UNRESOLVED);
-                            fixups.push((Fix::ListMember(si), v));
-                        }
-                        "key" => {
-                            key = Some(UNRESOLVED);
-                            fixups.push((Fix::MapKey(si), v));
-                        }
-                        "value" => {
-                            value = Some(UNRESOLVED);
-                            fixups.push((Fix::MapValue(si), v));
-                        }
-                        "min" => shape.min = Some(v.parse().expect("min")),
-                        "max" => shape.max = Some(v.parse().expect("max")),
-                        "fmin" => shape.fmin = Some(v.parse().expect("fmin")),
-                        "fmax" => shape.fmax = Some(v.parse().expect("fmax")),
-                        "sensitive" => shape.sensitive = true,
-                        "union" => shape.union = true,
-                        "document" => shape.document = true,
-                        "flat" => shape.flattened = true,
-                        "streaming" => shape.streaming = true,
-                        "requireslength" => shape.requires_length = true,
-                        "eventstream" => shape.eventstream = true,
-                        "event" => shape.event = true,
-                        "payload" => shape.payload = Some(v),
-                        "ts" => shape.timestamp_format = Some(v),
-                        "as" => shape.location_name = Some(v),
-                        "ns" => shape.xml_namespace = Some(v),
-                        "memberas" => shape.member_location_name = Some(v),
-                        "keyas" => shape.key_location_name = Some(v),
-                        "valueas" => shape.value_location_name = Some(v),
-                        "memberjsonvalue" => shape.member_json_value = true,
-                        "enum" => shape.enum_values = list(v),
-                        _ => panic!("bad shape attribute {k}"),
-                    }
-                }
-                shape.kind = match kw {
-                    "structure" => ShapeKind::Structure {
-                        members: Vec::new(),
-                    },
-                    "list" => ShapeKind::List {
-                        member: member.expect("list member"),
-                    },
-                    "map" => ShapeKind::Map {
-                        key: key.expect("map key"),
-                        value: value.expect("map value"),
-                    },
-                    "string" => ShapeKind::String,
-                    "integer" => ShapeKind::Integer,
-                    "long" => ShapeKind::Long,
-                    "boolean" => ShapeKind::Boolean,
-                    "timestamp" => ShapeKind::Timestamp,
-                    "blob" => ShapeKind::Blob,
-                    "double" => ShapeKind::Double,
-                    "float" => ShapeKind::Float,
-                    _ => panic!("bad model line {line:?}"),
-                };
-                shapes.push(shape);
+                block_start = Some(offset(line));
+                // Only a structure has indented lines (its members).
                 ctx = if kw == "structure" {
-                    Ctx::Struct
+                    Ctx::Shape
                 } else {
                     Ctx::None
                 };
             }
+            _ => panic!("bad model line {line:?}"),
         }
     }
+    if let Some(start) = block_start {
+        blocks.push(&src[start..]);
+    }
     for (fix, name) in fixups {
-        let id = *shape_index
-            .get(name)
-            .unwrap_or_else(|| panic!("{}: unknown shape {name}", service.cli_name));
+        let id = resolve(service, &shape_index, name);
         match fix {
             Fix::OpIn(i) => operations[i].input = Some(id),
             Fix::OpOut(i) => operations[i].output = Some(id),
-            Fix::Member(si, mi) => {
-                if let ShapeKind::Structure { members } = &mut shapes[si].kind {
-                    members[mi].shape = id;
-                }
-            }
-            Fix::ListMember(si) => {
-                if let ShapeKind::List { member } = &mut shapes[si].kind {
-                    *member = id;
-                }
-            }
-            Fix::MapKey(si) => {
-                if let ShapeKind::Map { key, .. } = &mut shapes[si].kind {
-                    *key = id;
-                }
-            }
-            Fix::MapValue(si) => {
-                if let ShapeKind::Map { value, .. } = &mut shapes[si].kind {
-                    *value = id;
-                }
-            }
         }
     }
     Model {
         operations,
-        shapes,
-        shape_index,
         errors,
+        shapes: blocks.iter().map(|_| OnceLock::new()).collect(),
+        blocks,
+        shape_index,
     }
+}
+
+/// `text` split at its first space (`(text, "")` without one); memchr's search, as the lines.
+fn first_word(text: &'static str) -> (&'static str, &'static str) {
+    match memchr::memchr(b' ', text.as_bytes()) {
+        Some(i) => (&text[..i], &text[i + 1..]),
+        None => (text, ""),
+    }
+}
+
+/// A shape reference awaiting its id (operations' `in=`/`out=` during [`index`]).
+const UNRESOLVED: ShapeId = ShapeId(u32::MAX);
+
+/// The id of the shape called `name`; a reference to no shape is a bug of the model.
+fn resolve(service: &Service, index: &ShapeIndex, name: &str) -> ShapeId {
+    *index
+        .get(name)
+        .unwrap_or_else(|| panic!("{}: unknown shape {name}", service.cli_name))
+}
+
+/// One indented line of an operation: `doc`, `wait`, `acc` or `page`.
+fn op_line(op: &mut Operation, rest: &'static str) {
+    if let Some(doc) = rest.strip_prefix("doc ") {
+        op.documentation = doc;
+    } else if let Some(w) = rest.strip_prefix("wait ") {
+        let (name, attrs_text) = w.split_once(' ').unwrap_or((w, ""));
+        let mut waiter = Waiter {
+            name,
+            delay: 0,
+            max_attempts: 0,
+            acceptors: Vec::new(),
+        };
+        for (k, v) in attrs(attrs_text) {
+            match k {
+                "delay" => waiter.delay = v.parse().expect("delay"),
+                "max" => waiter.max_attempts = v.parse().expect("max"),
+                _ => panic!("bad waiter attribute {k}"),
+            }
+        }
+        op.waiters.push(waiter);
+    } else if let Some(a) = rest.strip_prefix("acc ") {
+        let mut parts = a.splitn(4, ' ');
+        let acceptor = Acceptor {
+            state: parts.next().expect("state"),
+            matcher: parts.next().expect("matcher"),
+            expected: unescape(parts.next().expect("expected")),
+            argument: parts.next(),
+        };
+        op.waiters
+            .last_mut()
+            .expect("acc after wait")
+            .acceptors
+            .push(acceptor);
+    } else if let Some(p) = rest.strip_prefix("page ") {
+        let mut pg = Paginator {
+            input_token: "",
+            output_token: "",
+            input_tokens: Vec::new(),
+            output_tokens: Vec::new(),
+            limit_key: None,
+            result_keys: Vec::new(),
+            more_results: None,
+            non_aggregate_keys: Vec::new(),
+        };
+        for (k, v) in attrs(p) {
+            match k {
+                "in" => pg.input_tokens = list(v),
+                "out" => pg.output_tokens = list(v),
+                "limit" => pg.limit_key = Some(v),
+                "more" => pg.more_results = Some(unescape(v)),
+                "keys" => pg.result_keys = list(v),
+                "nonagg" => pg.non_aggregate_keys = list(v),
+                _ => panic!("bad paginator attribute {k}"),
+            }
+        }
+        pg.input_token = pg.input_tokens.first().copied().unwrap_or("");
+        pg.output_token = pg.output_tokens.first().copied().unwrap_or("");
+        op.paginator = Some(pg);
+    } else {
+        panic!("bad op line {rest:?}");
+    }
+}
+
+/// Decodes one shape from its block (located by [`index`]); references to other shapes are
+/// resolved to their ids through `index`, without decoding them.
+fn decode_shape(service: &Service, index: &ShapeIndex, block: &'static str) -> Shape {
+    let mut lines = block
+        .split('\n')
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let line = lines.next().expect("shape line");
+    let (kw, rest) = line.split_once(' ').expect("keyword and name");
+    let (name, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    // A pattern is the rest of the line after `pattern=` (always last).
+    let (rest, pattern) = match rest.find("pattern=") {
+        Some(i) => (&rest[..i], Some(&rest[i + "pattern=".len()..])),
+        None => (rest, None),
+    };
+    let mut shape = Shape {
+        name,
+        kind: ShapeKind::String,
+        min: None,
+        max: None,
+        enum_values: Vec::new(),
+        pattern,
+        sensitive: false,
+        union: false,
+        fmin: None,
+        fmax: None,
+        document: false,
+        flattened: false,
+        streaming: false,
+        eventstream: false,
+        event: false,
+        requires_length: false,
+        payload: None,
+        timestamp_format: None,
+        location_name: None,
+        xml_namespace: None,
+        member_location_name: None,
+        key_location_name: None,
+        value_location_name: None,
+        member_json_value: false,
+        compiled: OnceLock::new(),
+    };
+    let (mut member, mut key, mut value) = (None, None, None);
+    for (k, v) in attrs(rest) {
+        match k {
+            "member" => member = Some(resolve(service, index, v)),
+            "key" => key = Some(resolve(service, index, v)),
+            "value" => value = Some(resolve(service, index, v)),
+            "min" => shape.min = Some(v.parse().expect("min")),
+            "max" => shape.max = Some(v.parse().expect("max")),
+            "fmin" => shape.fmin = Some(v.parse().expect("fmin")),
+            "fmax" => shape.fmax = Some(v.parse().expect("fmax")),
+            "sensitive" => shape.sensitive = true,
+            "union" => shape.union = true,
+            "document" => shape.document = true,
+            "flat" => shape.flattened = true,
+            "streaming" => shape.streaming = true,
+            "requireslength" => shape.requires_length = true,
+            "eventstream" => shape.eventstream = true,
+            "event" => shape.event = true,
+            "payload" => shape.payload = Some(v),
+            "ts" => shape.timestamp_format = Some(v),
+            "as" => shape.location_name = Some(v),
+            "ns" => shape.xml_namespace = Some(v),
+            "memberas" => shape.member_location_name = Some(v),
+            "keyas" => shape.key_location_name = Some(v),
+            "valueas" => shape.value_location_name = Some(v),
+            "memberjsonvalue" => shape.member_json_value = true,
+            "enum" => shape.enum_values = list(v),
+            _ => panic!("bad shape attribute {k}"),
+        }
+    }
+    shape.kind = match kw {
+        "structure" => ShapeKind::Structure {
+            members: lines.map(|l| decode_member(service, index, l)).collect(),
+        },
+        "list" => ShapeKind::List {
+            member: member.expect("list member"),
+        },
+        "map" => ShapeKind::Map {
+            key: key.expect("map key"),
+            value: value.expect("map value"),
+        },
+        "string" => ShapeKind::String,
+        "integer" => ShapeKind::Integer,
+        "long" => ShapeKind::Long,
+        "boolean" => ShapeKind::Boolean,
+        "timestamp" => ShapeKind::Timestamp,
+        "blob" => ShapeKind::Blob,
+        "double" => ShapeKind::Double,
+        "float" => ShapeKind::Float,
+        _ => panic!("bad model line {line:?}"),
+    };
+    shape
+}
+
+/// One member line of a structure: `  Name Shape [required] [attrs] [-- doc]`.
+fn decode_member(service: &Service, index: &ShapeIndex, line: &'static str) -> Member {
+    let rest = line.strip_prefix("  ").expect("member line");
+    let (rest, documentation) = match rest.split_once(" -- ") {
+        Some((r, d)) => (r, d),
+        None => (rest, ""),
+    };
+    let mut words = rest.split(' ');
+    let name = words.next().expect("member name");
+    let shape = words.next().expect("member shape");
+    let mut m = Member {
+        name,
+        shape: resolve(service, index, shape),
+        required: false,
+        documentation,
+        location: None,
+        location_name: None,
+        query_name: None,
+        idempotency_token: false,
+        host_label: false,
+        json_value: false,
+        xml_attribute: false,
+        flattened: false,
+        xml_namespace: None,
+        xml_namespace_prefix: None,
+        event_payload: false,
+        streaming: false,
+    };
+    for w in words {
+        let (k, v) = w.split_once('=').unwrap_or((w, ""));
+        match k {
+            "required" => m.required = true,
+            "loc" => m.location = Some(v),
+            "as" => m.location_name = Some(v),
+            "qn" => m.query_name = Some(v),
+            "idem" => m.idempotency_token = true,
+            "host" => m.host_label = true,
+            "jsonvalue" => m.json_value = true,
+            "xmlattr" => m.xml_attribute = true,
+            "flat" => m.flattened = true,
+            "ns" => m.xml_namespace = Some(v),
+            "nsprefix" => m.xml_namespace_prefix = Some(v),
+            "eventpayload" => m.event_payload = true,
+            "streaming" => m.streaming = true,
+            _ => panic!("bad member line {line:?}"),
+        }
+    }
+    m
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ids of the shapes `op` reaches: its input and output, their members, items, keys
+    /// and values, transitively (and the shapes of the service's modelled errors).
+    fn reached(op: &'static Operation) -> Vec<ShapeId> {
+        let svc = op.service();
+        let mut seen = std::collections::HashSet::new();
+        let mut todo: Vec<ShapeId> = op.input.into_iter().chain(op.output).collect();
+        let index = &svc.model().shape_index;
+        todo.extend(svc.errors().iter().filter_map(|e| index.get(e.shape)));
+        let mut out = Vec::new();
+        while let Some(id) = todo.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            out.push(id);
+            match &svc.shape(id).kind {
+                ShapeKind::Structure { members } => todo.extend(members.iter().map(|m| m.shape)),
+                ShapeKind::List { member } => todo.push(*member),
+                ShapeKind::Map { key, value } => todo.extend([*key, *value]),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// How many shapes of `svc` have been decoded so far.
+    fn decoded(svc: &'static Service) -> usize {
+        svc.model()
+            .shapes
+            .iter()
+            .filter(|s| s.get().is_some())
+            .count()
+    }
+
+    /// A shape's decoded fields (its `Debug` form without the pattern compiled on first use,
+    /// which other tests may have compiled already).
+    fn decoded_fields(shape: &Shape) -> String {
+        let text = format!("{shape:?}");
+        let end = text.rfind(", compiled: ").expect("compiled");
+        text[..end].to_string()
+    }
+
+    /// A fresh copy of a catalog service's model (nothing decoded yet).
+    fn fresh(svc: &'static Service) -> &'static Service {
+        Service::from_model_text(svc.name, svc.protocol, svc.inflate().to_string())
+    }
+
+    /// Every shape of every service decodes, and what an operation decodes on demand equals
+    /// the same shapes of a full decode: for every operation of every service (all six
+    /// protocols), walked from a fresh copy of the model.
+    #[test]
+    fn shapes_decoded_on_demand_equal_a_full_decode() {
+        let mut protocols = std::collections::BTreeSet::new();
+        for &svc in crate::services() {
+            protocols.insert(svc.protocol.name());
+            let full: Vec<String> = svc.shapes().map(decoded_fields).collect();
+            let lazy = fresh(svc);
+            assert_eq!(decoded(lazy), 0, "{}", svc.name);
+            for op in lazy.operations() {
+                for id in reached(op) {
+                    let shape = decoded_fields(lazy.shape(id));
+                    assert_eq!(shape, full[id.0 as usize], "{} {}", svc.name, op.name);
+                }
+            }
+            let ops: Vec<_> = lazy
+                .operations()
+                .iter()
+                .map(|o| (o.name, o.input, o.output))
+                .collect();
+            let want: Vec<_> = svc
+                .operations()
+                .iter()
+                .map(|o| (o.name, o.input, o.output))
+                .collect();
+            assert_eq!(ops, want, "{}", svc.name);
+        }
+        assert_eq!(protocols.len(), 6, "{protocols:?}");
+    }
+
+    /// A command decodes only what its operation reaches: EC2's `DescribeInstances` decodes
+    /// a few dozen of EC2's thousands of shapes.
+    #[test]
+    fn an_operation_decodes_only_the_shapes_it_reaches() {
+        let ec2 = fresh(crate::service("ec2").unwrap());
+        let op = ec2.operation("DescribeInstances").unwrap();
+        assert_eq!(decoded(ec2), 0);
+        let reached = reached(op).len();
+        assert_eq!(decoded(ec2), reached);
+        let total = ec2.model().blocks.len();
+        assert!(reached * 10 < total, "{reached} of {total}");
+        assert_eq!(ec2.shapes().count(), total);
+        assert_eq!(decoded(ec2), total);
+    }
 
     #[test]
     fn xform_name_matches_botocore_rules() {

@@ -402,7 +402,7 @@ pub fn run(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
             &session_json(&c, &token),
             opts.session_duration,
         );
-        let mut resp = s.agent()?.get(&url).call().map_err(|_| {
+        let mut resp = s.agent(&url)?.get(&url).call().map_err(|_| {
             CliError::General(format!(
                 "Could not connect to the endpoint URL: \"{federation}\""
             ))

@@ -1,5 +1,6 @@
 //! One API call: endpoint selection, SigV4 signing (kagi-sigv4), transport (blocking ureq,
-//! created on first use), wire codecs (kagi-api) and the `--debug` trace.
+//! created on first use; the CA bundle is read only for an `https` URL, as botocore does),
+//! wire codecs (kagi-api) and the `--debug` trace.
 //!
 //! Endpoints when nothing is configured: kagi-api's `endpoints::resolve` (botocore's
 //! `endpoints.json`, every partition, FIPS and dual-stack variants with `use_fips_endpoint` /
@@ -22,13 +23,14 @@ use crate::ini::Props;
 use crate::{CliError, Globals};
 
 /// Everything one invocation resolves once: environment, options, files, the chosen profile,
-/// and the lazily built HTTP agent. (botocore's Session.)
+/// and the lazily built HTTP agents. (botocore's Session.)
 pub struct Session<'a> {
     pub env: &'a Env,
     pub g: &'a Globals,
     pub files: Files,
     pub choice: ProfileChoice,
-    agent: OnceCell<ureq::Agent>,
+    /// The HTTP agents: `[0]` for `http` URLs, `[1]` for `https` (with the CA bundle).
+    agents: [OnceCell<ureq::Agent>; 2],
     debug: RefCell<Vec<String>>,
     /// Number of HTTP requests sent (diagnostics and tests).
     pub requests: std::cell::Cell<u32>,
@@ -119,7 +121,7 @@ impl<'a> Session<'a> {
             g,
             files,
             choice,
-            agent: OnceCell::new(),
+            agents: Default::default(),
             debug: RefCell::new(Vec::new()),
             requests: std::cell::Cell::new(0),
             last_request_id: RefCell::new(None),
@@ -189,9 +191,17 @@ impl<'a> Session<'a> {
             })
     }
 
-    /// The invocation's HTTP agent (TLS, CA bundle, timeouts, user agent), built once.
-    pub(crate) fn agent(&self) -> Result<&ureq::Agent, CliError> {
-        if let Some(a) = self.agent.get() {
+    /// The invocation's HTTP agent for `url` (timeouts, user agent; TLS and the CA bundle for
+    /// an `https` URL), built once per scheme. An `http` URL never reads the CA bundle:
+    /// parsing a system bundle (`AWS_CA_BUNDLE` is often set to one) was ~14 % of an
+    /// `sts get-caller-identity`'s CPU against a local endpoint, and botocore too reads it
+    /// only for https (so a missing file is no error there).
+    pub(crate) fn agent(&self, url: &str) -> Result<&ureq::Agent, CliError> {
+        let https = url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+        let cell = &self.agents[usize::from(https)];
+        if let Some(a) = cell.get() {
             return Ok(a);
         }
         let mut b = ureq::Agent::config_builder()
@@ -218,7 +228,7 @@ impl<'a> Session<'a> {
         if self.g.no_verify_ssl {
             tls = tls.disable_verification(true);
         }
-        if let Some(path) = self.ca_bundle() {
+        if https && let Some(path) = self.ca_bundle() {
             let p = self.env.expand(&path);
             let pem = std::fs::read(&p).map_err(|e| {
                 CliError::General(format!("Unable to read the CA bundle {}: {e}", p.display()))
@@ -238,7 +248,7 @@ impl<'a> Session<'a> {
             tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
         }
         let agent: ureq::Agent = b.tls_config(tls.build()).build().into();
-        Ok(self.agent.get_or_init(|| agent))
+        Ok(cell.get_or_init(|| agent))
     }
 
     /// Resolves the endpoint of `service` for `region` (see the module docs).
@@ -756,7 +766,7 @@ impl<'a> Session<'a> {
                     let r = builder
                         .body(ureq::SendBody::from_reader(&mut reader))
                         .map_err(invalid)?;
-                    self.agent()?.run(r)
+                    self.agent(url)?.run(r)
                 }
                 None => match &req.trailer {
                     // An in-memory body (stdin parts, `put-object` without `--body`) framed
@@ -766,11 +776,11 @@ impl<'a> Session<'a> {
                         let r = builder
                             .body(ureq::SendBody::from_reader(&mut reader))
                             .map_err(invalid)?;
-                        self.agent()?.run(r)
+                        self.agent(url)?.run(r)
                     }
                     None => {
                         let r = builder.body(req.body.as_slice()).map_err(invalid)?;
-                        self.agent()?.run(r)
+                        self.agent(url)?.run(r)
                     }
                 },
             };
@@ -1351,6 +1361,37 @@ mod tests {
         ));
     }
 
+    /// The CA bundle is read for an https URL only (botocore's behaviour): a missing bundle
+    /// fails https requests and leaves http ones alone.
+    #[test]
+    fn ca_bundle_is_read_for_https_only() {
+        let env = Env::default();
+        let g = Globals {
+            ca_bundle: Some("/nonexistent/kagi-ca-bundle.pem".into()),
+            ..Globals::default()
+        };
+        let s = Session {
+            env: &env,
+            g: &g,
+            files: Files::default(),
+            choice: config::choose_profile(None, &env),
+            agents: Default::default(),
+            debug: RefCell::new(vec![]),
+            requests: Default::default(),
+            last_request_id: RefCell::new(None),
+            last_status: Default::default(),
+            retries: Default::default(),
+        };
+        assert!(s.agent("http://127.0.0.1:5000/").is_ok());
+        let Err(err) = s.agent("HTTPS://sts.amazonaws.com/") else {
+            panic!("an https agent without its CA bundle");
+        };
+        assert!(
+            err.message().contains("Unable to read the CA bundle"),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn default_endpoints() {
         let env = Env::default();
@@ -1360,7 +1401,7 @@ mod tests {
             g: &g,
             files: Files::default(),
             choice: config::choose_profile(None, &env),
-            agent: OnceCell::new(),
+            agents: Default::default(),
             debug: RefCell::new(vec![]),
             requests: Default::default(),
             last_request_id: RefCell::new(None),
@@ -1418,7 +1459,7 @@ mod tests {
                 ..Default::default()
             },
             choice: config::choose_profile(None, env),
-            agent: OnceCell::new(),
+            agents: Default::default(),
             debug: RefCell::new(vec![]),
             requests: Default::default(),
             last_request_id: RefCell::new(None),

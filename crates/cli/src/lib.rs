@@ -96,8 +96,8 @@
 //!
 //! # Invariants
 //!
-//! * No async runtime and nothing heavy at startup: the model of a service is parsed on first use
-//!   (kagi-api), files are read only when the command needs them; `--version` reads no configuration.
+//! * No async runtime and nothing heavy at startup: the model of a service is indexed on first
+//!   use and its shapes decoded as the operation reaches them (kagi-api), files are read only when the command needs them; `--version` reads no configuration.
 //!   Figures: `bench/bench.sh`, `bench/RESULTS.md` (~4 ms per call against a local server,
 //!   >100x the official CLI, ~6 MB peak RSS).
 //! * Secrets (secret keys, session tokens, MFA codes, passwords in request bodies) never reach

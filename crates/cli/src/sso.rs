@@ -1023,7 +1023,8 @@ fn set_password(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<
         &params,
     )
     .map_err(|e| CliError::General(format!("signing: {e}")))?;
-    let mut req = s.agent()?.post(format!("{origin}/"));
+    let url = format!("{origin}/");
+    let mut req = s.agent(&url)?.post(url.as_str());
     for (k, v) in headers.iter().filter(|(k, _)| k != "host") {
         req = req.header(k.as_str(), v.as_str());
     }
