@@ -131,9 +131,10 @@ pub struct PolicyCache {
 /// (the document's text, its type, its [`PolicyMeta`]), so an entry can never be stale and
 /// needs no generation: a changed document is a different key and compiles anew. What it
 /// saves: after every committed IAM write the [`GenMap`]s empty, and reloading a principal's
-/// policies re-reads its rows (cheap) but no longer re-parses and re-compiles documents that
-/// did not change (the bulk of the reload, and under a write-heavy mix nearly every request
-/// reloads: `benches/RESULTS.md`, session 10).
+/// policies, a role's trust policy or a session's policies re-reads rows but no longer
+/// re-parses and re-compiles documents that did not change (under a write-heavy mix nearly
+/// every request reloads; what that costs, and what the compile was of it, is measured in
+/// `crates/server/benches/RESULTS.md`, session 10).
 ///
 /// Bounded: two maps of at most `cap` entries each; lookups search the newer, then the older
 /// (moving a hit to the newer); when the newer is full it becomes the older and the older is
@@ -230,7 +231,7 @@ impl CompiledCache {
     }
 
     /// How many compiled policies are kept.
-    pub fn len(&self) -> usize {
+    pub fn kept(&self) -> usize {
         let maps = self.maps.lock();
         maps.0.values().chain(maps.1.values()).map(Vec::len).sum()
     }
@@ -324,12 +325,12 @@ mod tests {
             .unwrap();
         assert!(!Arc::ptr_eq(&a, &renamed));
         assert_eq!(renamed.meta.id, "q");
-        assert_eq!(c.len(), 3);
+        assert_eq!(c.kept(), 3);
 
         // A document that does not parse is an error, every time, and is not kept.
         assert!(c.compile("{", PolicyType::Identity, meta.clone()).is_err());
         assert!(c.compile("{", PolicyType::Identity, meta).is_err());
-        assert_eq!(c.len(), 3);
+        assert_eq!(c.kept(), 3);
     }
 
     #[test]
@@ -351,7 +352,7 @@ mod tests {
                 .compile(&doc("s3:GetObject"), PolicyType::Identity, meta())
                 .unwrap();
             assert!(Arc::ptr_eq(&hot, &again), "round {i}");
-            assert!(c.len() <= 4, "at most twice the cap: {}", c.len());
+            assert!(c.kept() <= 4, "at most twice the cap: {}", c.kept());
         }
     }
 }
