@@ -157,7 +157,7 @@ struct CompiledEntry {
 
 impl CompiledEntry {
     fn is(&self, text: &str, ty: PolicyType, meta: &PolicyMeta) -> bool {
-        self.ty == ty && &*self.text == text && self.policy.meta == *meta
+        self.ty == ty && *self.text == *text && self.policy.meta == *meta
     }
 }
 
