@@ -224,7 +224,9 @@ impl PgStore {
     /// An idle connection, or a new one. Called only once admitted by the gate, so the
     /// connections in use are at most its slots (plus nested calls'): never waited for.
     fn client(&self) -> Result<Client> {
-        match self.pool.lock().pop() {
+        // Not `match self.pool.lock().pop()`: the guard would live through `connect`.
+        let idle = self.pool.lock().pop();
+        match idle {
             Some(c) => Ok(c),
             None => connect(&self.url),
         }
