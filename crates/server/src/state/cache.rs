@@ -185,10 +185,10 @@ impl CompiledCache {
         ty: PolicyType,
         meta: PolicyMeta,
     ) -> Result<Arc<CompiledPolicy>, PolicyError> {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let mut h = self.hasher.build_hasher();
-        (text, ty, &meta.id, &meta.arn, meta.origin).hash(&mut h);
-        let hash = h.finish();
+        use std::hash::BuildHasher;
+        let hash = self
+            .hasher
+            .hash_one((text, ty, &meta.id, &meta.arn, meta.origin));
         {
             let mut maps = self.maps.lock();
             let (newer, older) = &mut *maps;
