@@ -20,7 +20,7 @@ use crate::caller::{Caller, Principal};
 use crate::entities::cached_entity;
 use crate::error::{AwsError, AwsResult};
 use crate::model::{Attachment, EntityKind, InlinePolicy, ManagedPolicy, Role, Session, User};
-use crate::state::cache::PrincipalPolicies;
+use crate::state::cache::{CompiledCache, PrincipalPolicies};
 use crate::state::{AppState, Ctx};
 use crate::store::{StoreExt, Table, Tx, TxExt, name_key};
 use kagi_policy::{
@@ -53,8 +53,9 @@ pub fn check_identity_policy(doc: &str) -> AwsResult<()> {
     check_policy(doc, PolicyType::Identity)
 }
 
-fn compile(doc: &str, meta: PolicyMeta) -> Option<CompiledPolicy> {
-    match CompiledPolicy::from_text(doc, PolicyType::Identity, meta) {
+/// A stored identity policy, compiled once per distinct content ([`CompiledCache`]).
+fn compile(doc: &str, meta: PolicyMeta) -> Option<Arc<CompiledPolicy>> {
+    match CompiledCache::global().compile(doc, PolicyType::Identity, meta) {
         Ok(p) => Some(p),
         Err(e) => {
             // Stored documents were validated on the way in; a parser change may still reject
@@ -82,7 +83,7 @@ fn entity_policies(
     tx: &dyn Tx,
     kind: EntityKind,
     name: &str,
-    out: &mut Vec<CompiledPolicy>,
+    out: &mut Vec<Arc<CompiledPolicy>>,
 ) -> anyhow::Result<()> {
     let prefix = crate::entities::entity_prefix(kind, name);
     let origin = match kind {
@@ -108,13 +109,13 @@ fn entity_policies(
     Ok(())
 }
 
-fn boundary_policy(tx: &dyn Tx, arn: Option<&str>) -> anyhow::Result<Option<CompiledPolicy>> {
+fn boundary_policy(tx: &dyn Tx, arn: Option<&str>) -> anyhow::Result<Option<Arc<CompiledPolicy>>> {
     let Some(arn) = arn else { return Ok(None) };
     Ok(match tx.get_json::<ManagedPolicy>(Table::Policies, arn)? {
         Some(p) => compile(p.default_document(), managed_meta(&p)),
         // A boundary that no longer exists allows nothing.
         None => Some(
-            CompiledPolicy::from_text(
+            CompiledCache::global().compile(
                 r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":"sts:GetCallerIdentity","Resource":"*"}]}"#,
                 PolicyType::Identity,
                 PolicyMeta { id: "missing-boundary".into(), arn: Some(arn.into()), origin: PolicyOrigin::None },
@@ -187,15 +188,15 @@ pub fn principal_policies(
         })
 }
 
-/// A role's trust policy, compiled (cached per store generation).
+/// A role's trust policy, compiled (cached per store generation, and by content beneath).
 pub fn trust_policy(state: &AppState, role: &Role) -> AwsResult<Arc<CompiledPolicy>> {
     let key = format!("{}\0{}", role.id, name_key(&role.name));
     state
         .policies
         .trust
         .get_or_load(state.generation(), &key, || {
-            Ok(Arc::new(
-                CompiledPolicy::from_text(
+            CompiledCache::global()
+                .compile(
                     &role.trust_policy,
                     PolicyType::Trust,
                     PolicyMeta {
@@ -204,16 +205,15 @@ pub fn trust_policy(state: &AppState, role: &Role) -> AwsResult<Arc<CompiledPoli
                         origin: PolicyOrigin::Resource,
                     },
                 )
-                .map_err(policy_error)?,
-            ))
+                .map_err(policy_error)
         })
 }
 
-fn session_policies(state: &AppState, key_id: &str, s: &Session) -> Arc<Vec<CompiledPolicy>> {
+fn session_policies(state: &AppState, key_id: &str, s: &Session) -> Arc<Vec<Arc<CompiledPolicy>>> {
     if let Some(p) = state.policies.sessions.read().get(key_id) {
         return p.clone();
     }
-    let compiled: Vec<CompiledPolicy> = s
+    let compiled: Vec<Arc<CompiledPolicy>> = s
         .session_policies
         .iter()
         .enumerate()
@@ -246,7 +246,7 @@ fn session_policies(state: &AppState, key_id: &str, s: &Session) -> Arc<Vec<Comp
 pub struct Subject {
     pub info: PrincipalInfo,
     pub policies: Arc<PrincipalPolicies>,
-    pub session: Arc<Vec<CompiledPolicy>>,
+    pub session: Arc<Vec<Arc<CompiledPolicy>>>,
     pub mfa: bool,
 }
 
@@ -382,14 +382,14 @@ fn root_everything() -> Arc<PrincipalPolicies> {
     static ALL: std::sync::OnceLock<Arc<PrincipalPolicies>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
         Arc::new(PrincipalPolicies {
-            identity: vec![
+            identity: vec![Arc::new(
                 CompiledPolicy::from_text(
                     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
                     PolicyType::Identity,
                     PolicyMeta::named("AccountRoot"),
                 )
                 .expect("static policy"),
-            ],
+            )],
             boundary: None,
             tags: Vec::new(),
         })
@@ -463,7 +463,7 @@ pub fn evaluate<'p>(
         // A resource of another account (a role to assume, a repository): its policy and
         // the caller's own policies must then both allow.
         resource_owner: arn_account(resource),
-        permissions_boundary: subject.policies.boundary.as_ref(),
+        permissions_boundary: subject.policies.boundary.as_deref(),
         session,
     };
     kagi_policy::evaluate(
@@ -578,8 +578,8 @@ pub fn decide(
     if !tag_keys.is_empty() {
         context.set_list("aws:TagKeys", ContextType::String, tag_keys);
     }
-    let identity: Vec<&CompiledPolicy> = subject.policies.identity.iter().collect();
-    let session: Vec<&CompiledPolicy> = subject.session.iter().collect();
+    let identity: Vec<&CompiledPolicy> = subject.policies.identity.iter().map(|p| &**p).collect();
+    let session: Vec<&CompiledPolicy> = subject.session.iter().map(|p| &**p).collect();
     // SCPs: the principal's account's (the view leaves them out for the management account);
     // service-linked roles are exempt. RCPs: the resource's account's, for the services AWS
     // applies them to.

@@ -225,3 +225,85 @@ fn console_state_is_shared_by_nodes() {
     assert!(tb.redeem(&token, now).is_some());
     assert!(tb.redeem(&token, now).is_none(), "a token works once");
 }
+
+/// The gate (issue #15): far more concurrent calls than [`POOL_MAX`] from a server-like
+/// runtime (2 workers) never put more than [`POOL_MAX`] threads inside database work, so the
+/// runtime's threads stay near `POOL_MAX` (before the gate: one per waiting call, up to 512);
+/// a nested call made inside a transaction's closure is admitted at once (no deadlock even with
+/// every slot taken), and nothing is lost.
+#[test]
+fn concurrent_calls_are_bounded_by_the_gate() {
+    use kagi_server::store::postgres::POOL_MAX;
+    let Some(url) = database("gate") else {
+        return;
+    };
+    let store = Arc::new(PgStore::open(&url).unwrap());
+    let kv: Arc<dyn Kv> = store.clone();
+    const CALLS: usize = 8 * POOL_MAX;
+    const NAME: &str = "kagi-gate-test";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(NAME)
+        .enable_all()
+        .build()
+        .unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The runtime's threads (workers and its blocking pool), sampled every millisecond.
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut most = 0;
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                let n = std::fs::read_dir("/proc/self/task")
+                    .map(|d| {
+                        d.flatten()
+                            .filter(|t| {
+                                std::fs::read_to_string(t.path().join("comm"))
+                                    .is_ok_and(|c| c.trim() == NAME)
+                            })
+                            .count()
+                    })
+                    .unwrap_or(0);
+                most = most.max(n);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            most
+        })
+    };
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..CALLS)
+            .map(|i| {
+                let kv = kv.clone();
+                tokio::spawn(async move {
+                    let s = AccountStore::new(kv.clone(), "123456789012");
+                    s.write(|tx| {
+                        // Nested: a read of the same store inside the transaction's closure.
+                        let nested = AccountStore::new(kv.clone(), "123456789012")
+                            .view(|r| r.get(Table::Users, "nobody"))?;
+                        assert!(nested.is_none());
+                        tx.put(Table::Users, &format!("u{i}"), "{}")
+                    })
+                    .unwrap();
+                    s.view(|tx| {
+                        // Hold the slot a little, as a slow query would.
+                        std::thread::sleep(Duration::from_millis(5));
+                        tx.get(Table::Users, &format!("u{i}"))
+                    })
+                    .unwrap()
+                    .is_some()
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap());
+        }
+    });
+    done.store(true, std::sync::atomic::Ordering::Release);
+    let threads = sampler.join().unwrap();
+    let inside = store.peak_inside();
+    eprintln!("{CALLS} calls: at most {inside} inside, {threads} runtime threads");
+    assert!(inside <= POOL_MAX, "{inside} calls inside at once");
+    // 2 workers, POOL_MAX inside, and threads that left database work but still finish their
+    // task (they hold no slot): far below one per call.
+    assert!(threads <= 2 * POOL_MAX + 4, "{threads} runtime threads");
+}

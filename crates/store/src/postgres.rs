@@ -16,10 +16,19 @@
 //!   thread), and a poll every [`POLL`] in case a notification is lost. So a revocation on one
 //!   node invalidates every node's caches within [`POLL`] (notifications arrive in
 //!   milliseconds; the poll is the bound).
-//! * **Off the worker**: the client is synchronous; called on a tokio worker thread, every
-//!   operation runs inside `tokio::task::block_in_place`, so a database round trip never stalls
-//!   the other tasks of that worker.
-//! * A pool of at most [`POOL_MAX`] connections, made on demand; a connection that broke is
+//! * **Off the worker, a bounded number at a time**: the client is synchronous; called on a
+//!   tokio worker thread, every operation runs inside `tokio::task::block_in_place`, so a
+//!   database round trip never stalls the other tasks of that worker. Each `block_in_place`
+//!   hands the worker's core to another thread of tokio's blocking pool, so without a bound
+//!   1,000 concurrent requests grew that pool to its 512-thread cap (each thread keeping an
+//!   allocator heap: 660–880 MiB RSS under `benches/mixed.rs`). A [`Gate`] of [`POOL_MAX`]
+//!   slots admits a call *before* it enters `block_in_place`: a call that waits for a slot
+//!   waits on the thread it was made on and holds no other, so at most [`POOL_MAX`] threads
+//!   are ever inside database work, whatever the number of requests (see [`Gate`] for why
+//!   this cannot deadlock, and why capping tokio's blocking pool instead would).
+//! * A pool of connections made on demand, bounded by the gate: a call takes a connection only
+//!   once admitted, so at most [`POOL_MAX`] are in use (plus nested calls', rare) and at most
+//!   [`POOL_MAX`] are kept idle, and no call ever waits for one; a connection that broke is
 //!   dropped when it comes back.
 
 use super::{Durability, Kv, RawTx, StoreError, Table};
@@ -37,15 +46,17 @@ pub const SCHEMA_VERSION: i32 = 8;
 /// How often each node reads the generation even without a notification: the bound on how
 /// long another node's write can go unseen by this node's caches.
 pub const POLL: Duration = Duration::from_millis(200);
+/// How many calls may be inside database work at once (the [`Gate`]'s slots), hence also the
+/// most connections one node opens (besides its listener's).
 pub const POOL_MAX: usize = 16;
 /// Every schema change takes this advisory lock (any number; kagi's own).
 const MIGRATION_LOCK: i64 = 0x6b61_6769;
 
 pub struct PgStore {
     url: String,
+    /// Idle connections (at most [`POOL_MAX`]).
     pool: Mutex<Vec<Client>>,
-    open: Mutex<usize>,
-    returned: Condvar,
+    gate: Gate,
     generation: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     /// Held by a write transaction for all its attempts: this node's writers commit one at a
@@ -55,6 +66,91 @@ pub struct PgStore {
     /// some exhausted [`super::MAX_ATTEMPTS`] and answered 500: `tests/crash.rs`.) Writes
     /// serialize through the generation row anyway; reads never take this.
     writing: Mutex<()>,
+}
+
+/// Admission to database work: at most `slots` calls (threads) inside at once; the others
+/// wait, each on its own thread, before they take anything.
+///
+/// * **Where a call waits.** [`PgStore`] enters the gate *before* `block_in_place`: a waiting
+///   call blocks the thread it runs on (a tokio worker, or a blocking-pool thread of a
+///   `spawn_blocking` handler) and makes tokio start no new one. So the threads ever inside
+///   `block_in_place` for the database are at most `slots`, and the waiters at most the
+///   runtime's workers (2 for `kagi serve`) plus the blocking threads the server already had.
+///   A worker that waits stalls its other tasks for at most one database call; the other
+///   worker keeps stealing them.
+/// * **No deadlock.** A slot is held only over synchronous database work (a transaction's or
+///   read's closure and its round trips), which never waits for a tokio task of the server's
+///   runtime (S3 runs on its own runtime) nor for another slot: a call made while this thread
+///   already holds a slot (a nested store call inside a transaction's closure) is admitted at
+///   once (a thread-local flag), so a holder can always finish and free its slot, even when
+///   every worker is waiting at the gate.
+/// * **Why not cap tokio's blocking pool** (`max_blocking_threads`) instead: `block_in_place`
+///   hands the worker's core to a blocking-pool thread, and the server's `spawn_blocking`
+///   tasks live in the same pool, some of them waiting for async tasks (a registry pull's
+///   `FileBody` reader blocks in `blocking_send` until the response writer, a worker task,
+///   drains it). With the pool full of such waiters and of database calls, the cores that
+///   would run those async tasks wait for a free pool thread that never comes: a deadlock
+///   the gate cannot cause, since its waiters hold no pool thread and its holders wait for
+///   nothing async.
+pub struct Gate {
+    inside: Mutex<GateCount>,
+    freed: Condvar,
+    slots: usize,
+}
+
+#[derive(Default)]
+struct GateCount {
+    now: usize,
+    peak: usize,
+}
+
+thread_local! {
+    /// Whether this thread holds a slot of a [`Gate`] (a nested call then enters at once).
+    static ADMITTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A slot of a [`Gate`], freed when dropped (on the thread that entered: everything between
+/// is synchronous). `None` for a nested call, which took no slot.
+pub struct Admitted<'g>(Option<&'g Gate>);
+
+impl Gate {
+    pub fn new(slots: usize) -> Gate {
+        Gate {
+            inside: Mutex::new(GateCount::default()),
+            freed: Condvar::new(),
+            slots: slots.max(1),
+        }
+    }
+
+    /// Waits (blocking this thread) until fewer than `slots` calls are inside, then enters.
+    pub fn enter(&self) -> Admitted<'_> {
+        if ADMITTED.get() {
+            return Admitted(None);
+        }
+        let mut c = self.inside.lock();
+        while c.now >= self.slots {
+            self.freed.wait(&mut c);
+        }
+        c.now += 1;
+        c.peak = c.peak.max(c.now);
+        ADMITTED.set(true);
+        Admitted(Some(self))
+    }
+
+    /// The most calls that were inside at once since the gate was made.
+    pub fn peak(&self) -> usize {
+        self.inside.lock().peak
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if let Some(g) = self.0 {
+            ADMITTED.set(false);
+            g.inside.lock().now -= 1;
+            g.freed.notify_one();
+        }
+    }
 }
 
 /// Runs blocking database work; on a tokio worker thread, through `block_in_place`.
@@ -118,46 +214,46 @@ impl PgStore {
         Ok(PgStore {
             url: url.to_owned(),
             pool: Mutex::new(vec![client]),
-            open: Mutex::new(1),
-            returned: Condvar::new(),
+            gate: Gate::new(POOL_MAX),
             generation,
             stop,
             writing: Mutex::new(()),
         })
     }
 
+    /// An idle connection, or a new one. Called only once admitted by the gate, so the
+    /// connections in use are at most its slots (plus nested calls'): never waited for.
     fn client(&self) -> Result<Client> {
-        loop {
-            if let Some(c) = self.pool.lock().pop() {
-                return Ok(c);
-            }
-            let mut open = self.open.lock();
-            if *open < POOL_MAX {
-                *open += 1;
-                drop(open);
-                return connect(&self.url).inspect_err(|_| *self.open.lock() -= 1);
-            }
-            self.returned
-                .wait_for(&mut open, Duration::from_millis(100));
+        // Not `match self.pool.lock().pop()`: the guard would live through `connect`.
+        let idle = self.pool.lock().pop();
+        match idle {
+            Some(c) => Ok(c),
+            None => connect(&self.url),
         }
     }
 
     fn give_back(&self, c: Client) {
-        if c.is_closed() {
-            *self.open.lock() -= 1;
-        } else {
-            self.pool.lock().push(c);
+        let mut pool = self.pool.lock();
+        if !c.is_closed() && pool.len() < POOL_MAX {
+            pool.push(c);
         }
-        self.returned.notify_one();
     }
 
+    /// Every database call but the first connection's: admitted by the gate, then off the
+    /// worker with a connection of the pool.
     fn with_client<R>(&self, f: impl FnOnce(&mut Client) -> Result<R>) -> Result<R> {
+        let _slot = self.gate.enter();
         offload(|| {
             let mut c = self.client()?;
             let r = f(&mut c);
             self.give_back(c);
             r
         })
+    }
+
+    /// The most calls that were inside database work at once (at most [`POOL_MAX`]).
+    pub fn peak_inside(&self) -> usize {
+        self.gate.peak()
     }
 
     fn seen(&self, n: u64) {
@@ -502,5 +598,45 @@ mod tests {
         );
         assert!(!msg.contains("s3cret"), "{msg}");
         assert!(PgStore::open("mysql://x").is_err());
+    }
+
+    /// More concurrent calls than slots, from a 2-worker runtime as `kagi serve` has: never
+    /// more than `slots` inside; a nested call (this thread already inside) enters at once.
+    #[test]
+    fn the_gate_admits_at_most_its_slots_and_nested_calls_at_once() {
+        use std::sync::atomic::AtomicUsize;
+        const SLOTS: usize = 3;
+        let gate = Arc::new(Gate::new(SLOTS));
+        let now = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..8 * SLOTS)
+                .map(|_| {
+                    let (gate, now, most) = (gate.clone(), now.clone(), most.clone());
+                    tokio::spawn(async move {
+                        let _slot = gate.enter();
+                        offload(|| {
+                            let n = now.fetch_add(1, Ordering::AcqRel) + 1;
+                            most.fetch_max(n, Ordering::AcqRel);
+                            std::thread::sleep(Duration::from_millis(5));
+                            drop(gate.enter()); // nested: would wait forever were it counted
+                            now.fetch_sub(1, Ordering::AcqRel);
+                        })
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        let most = most.load(Ordering::Acquire);
+        assert!((2..=SLOTS).contains(&most), "{most} inside at once");
+        assert!(most <= gate.peak() && gate.peak() <= SLOTS);
+        assert_eq!(gate.inside.lock().now, 0, "every slot came back");
+        assert!(!ADMITTED.get(), "and this thread holds none");
     }
 }

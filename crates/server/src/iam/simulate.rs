@@ -197,8 +197,13 @@ pub fn simulate_principal_policy(ctx: &Ctx, i: &Value) -> AwsResult<Value> {
         }
         c
     };
-    let identity: Vec<&CompiledPolicy> = pp.identity.iter().chain(extra.iter()).collect();
-    let boundary = boundary_override.as_ref().or(pp.boundary.as_ref());
+    let identity: Vec<&CompiledPolicy> = pp
+        .identity
+        .iter()
+        .map(|p| &**p)
+        .chain(extra.iter())
+        .collect();
+    let boundary = boundary_override.as_ref().or(pp.boundary.as_deref());
     principal.has_permissions_boundary = boundary.is_some();
     let actions = strings(i, "ActionNames");
     if actions.is_empty() {
