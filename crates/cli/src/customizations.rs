@@ -13,7 +13,7 @@
 //! replaced: `exec`).
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::{CliError, Env, Globals, Io, config};

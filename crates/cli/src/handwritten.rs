@@ -1,7 +1,6 @@
 //! Small hand-written commands of the official CLI: `rds generate-db-auth-token` and
 //! `ecr-public get-login-password` (`ecr get-login-password` is `invoke`'s).
 
-use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
