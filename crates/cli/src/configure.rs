@@ -42,9 +42,15 @@ pub fn run(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
         Some("export-credentials") => export_credentials(g, &args[1..], env, io),
         Some("import") => import(&args[1..], env, io),
         Some(other) if other.starts_with("--") => Err(CliError::UnknownArgs(args.to_vec())),
-        Some(other) => Err(CliError::Usage(format!(
-            "argument subcommand: Found invalid choice '{other}'\n"
-        ))),
+        Some(other) => match crate::customizations::command(&["configure".into(), other.into()]) {
+            Some(name) => Err(CliError::MissingCustomization {
+                name: name.into(),
+                fallback: false,
+            }),
+            None => Err(CliError::Usage(format!(
+                "argument subcommand: Found invalid choice '{other}'\n"
+            ))),
+        },
     }
 }
 

@@ -40,7 +40,23 @@ pub fn service_command(
     if service.cli_name == "ecr" && opname == "get-login-password" {
         return ecr_get_login_password(service, g, &sub[1..], env, io);
     }
+    if service.cli_name == "ecr-public" && opname == "get-login-password" {
+        return crate::handwritten::ecr_public_get_login_password(g, &sub[1..], env, io);
+    }
+    if service.cli_name == "rds" && opname == "generate-db-auth-token" {
+        return crate::handwritten::rds_generate_db_auth_token(g, &sub[1..], env, io);
+    }
     let Some(op) = service.operation_by_cli_name(opname) else {
+        // A hand-written command of the official CLI (`rds generate-db-auth-token`, ...).
+        let words: Vec<String> = std::iter::once(service.cli_name.to_string())
+            .chain(sub.iter().cloned())
+            .collect();
+        if let Some(name) = crate::customizations::command(&words) {
+            return Err(CliError::MissingCustomization {
+                name: name.into(),
+                fallback: false,
+            });
+        }
         return Err(CliError::Usage(format!(
             "argument operation: Found invalid choice '{opname}'\n"
         )));
@@ -49,7 +65,23 @@ pub fn service_command(
         .cli_binary_format
         .clone()
         .unwrap_or_else(|| "base64".into());
-    let mut args = params::parse(op, &sub[1..], env, &binary_format)?;
+    // An argument the official CLI adds or reshapes (`--zip-file`, ...) kagi cannot parse.
+    let mut tail: Vec<String> = sub[1..].to_vec();
+    // The official CLI's `iam create-virtual-mfa-device --outfile F --bootstrap-method M`.
+    let mfa = if op.name == "CreateVirtualMFADevice" && service.cli_name == "iam" {
+        Some(crate::handwritten::MfaOptions::take(&mut tail)?)
+    } else {
+        None
+    };
+    let mut args = params::parse(op, &tail, env, &binary_format).map_err(|e| {
+        match crate::customizations::argument(service.cli_name, opname, &sub[1..]) {
+            Some(name) => CliError::MissingCustomization {
+                name,
+                fallback: false,
+            },
+            None => e,
+        }
+    })?;
     if op.paginator.is_some() && (g.no_paginate || args.manual_paging) {
         unpaginated(op, &mut args)?;
     }
@@ -77,10 +109,19 @@ pub fn service_command(
         io.stdout.write_all(text.as_bytes())?;
         return Ok(());
     }
+    if let Some(m) = &mfa {
+        m.check(&[])?;
+    }
     let s = Session::new(env, g)?;
     let result = (|| {
         let (ep, creds) = prepare_op(&s, op, io)?;
-        let pages = run_operation(&s, op, &ep, creds.as_ref(), &args)?;
+        let mut pages = run_operation(&s, op, &ep, creds.as_ref(), &args)?;
+        if let Some(m) = &mfa {
+            let Pages { full, pages, .. } = &mut pages;
+            let mut outputs: Vec<&mut Value> =
+                std::iter::once(full).chain(pages.iter_mut()).collect();
+            m.save(env, &mut outputs)?;
+        }
         print_result(&s, op, pages, io)
     })();
     flush_debug(&s, io);
@@ -942,16 +983,24 @@ fn ecr_get_login_password(
             .ok_or_else(|| {
                 CliError::General("GetAuthorizationToken returned no authorization data".into())
             })?;
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(token)
-            .map_err(|_| CliError::General("The authorization token is not valid base64".into()))?;
-        let decoded = String::from_utf8_lossy(&decoded).into_owned();
-        let password = decoded.split_once(':').map(|x| x.1).unwrap_or(&decoded);
+        let password = password_of(token)?;
         writeln!(io.stdout, "{password}")?;
         Ok(())
     })();
     flush_debug(&s, io);
     result
+}
+
+/// The password of an ECR (or ECR Public) authorization token, base64 of `AWS:<password>`.
+pub(crate) fn password_of(token: &str) -> Result<String, CliError> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .map_err(|_| CliError::General("The authorization token is not valid base64".into()))?;
+    let decoded = String::from_utf8_lossy(&decoded).into_owned();
+    Ok(decoded
+        .split_once(':')
+        .map(|x| x.1.to_string())
+        .unwrap_or(decoded))
 }
 
 #[cfg(test)]

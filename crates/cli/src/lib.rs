@@ -49,6 +49,11 @@
 //!   `cfn_yaml` — CloudFormation's YAML (short-form intrinsics) read as PyYAML reads it.
 //! * `codeartifact` — `codeartifact login --tool pip|twine|npm` (the tool's configuration as the
 //!   official CLI sets it).
+//! * `handwritten` — `rds generate-db-auth-token`, `ecr-public get-login-password`, `iam
+//!   create-virtual-mfa-device --outfile --bootstrap-method`.
+//! * `customizations` — the official CLI's customizations kagi does not have
+//!   (`docs/cli-customizations.md`'s missing rows): the usage error that says so and the
+//!   `cli_fallback = aws` fallthrough to an official `aws` on `PATH`.
 //! * `logs_tail` — AWS CLI v2's `logs tail` (FilterLogEvents, its formats, `--follow`).
 //! * `logs_live_tail` — AWS CLI v2's `logs start-live-tail` (StartLiveTail's event stream).
 //! * `s3cmd` — `kagi s3 ls|cp|mv|rm|sync|mb|rb|presign|website` and their transfer manager; `tz` — the
@@ -91,8 +96,9 @@
 //! * IAM Identity Center (`sso`): `sso login|logout`, `configure sso` and the SSO credential
 //!   provider with AWS CLI v2's caches (see `sso`).
 //! * Not implemented: instance/container credential providers (clear errors),
-//!   `--cli-input-yaml`, auto-prompt (accepted and ignored), the official CLI's
-//!   hand-written options (`--zip-file`, ...).
+//!   auto-prompt (accepted and ignored), the customizations `docs/cli-customizations.md` marks
+//!   missing (`--cli-input-yaml`, `--zip-file`, `ddb`, `emr create-cluster`, ...: an error
+//!   that says so, or the official CLI with `cli_fallback = aws`).
 //!
 //! # Invariants
 //!
@@ -118,9 +124,11 @@ pub mod config;
 pub mod configure;
 mod console_cmd;
 pub mod creds;
+mod customizations;
 mod east_asian_width;
 mod eks;
 mod globals;
+mod handwritten;
 mod help;
 pub mod http;
 pub mod ini;
@@ -175,6 +183,13 @@ pub enum CliError {
     },
     /// Anything else (255).
     General(String),
+    /// A customization of the official CLI kagi does not have yet (252, a usage error):
+    /// its name (`rds generate-db-auth-token`, `lambda create-function --zip-file`), and
+    /// whether `cli_fallback = aws` was set but found no official `aws` on `PATH`.
+    MissingCustomization {
+        name: String,
+        fallback: bool,
+    },
     /// Exit silently with this status.
     Silent(i32),
 }
@@ -187,7 +202,8 @@ impl CliError {
             CliError::Usage(_)
             | CliError::UnknownArgs(_)
             | CliError::ParamValidation(_)
-            | CliError::BadParam(_) => 252,
+            | CliError::BadParam(_)
+            | CliError::MissingCustomization { .. } => 252,
             CliError::Config(_)
             | CliError::ProfileNotFound(_)
             | CliError::NoRegion
@@ -216,6 +232,12 @@ impl CliError {
                 let suffix = if *retries > 0 { format!(" (reached max retries: {retries})") } else { String::new() };
                 format!("An error occurred ({code}) when calling the {operation} operation{suffix}: {message}")
             }
+            CliError::MissingCustomization { name, fallback: false } => format!(
+                "kagi does not have the AWS CLI customization '{name}' yet. To run the official AWS CLI for it, set cli_fallback = aws in the profile's section of the config file (or in [default])"
+            ),
+            CliError::MissingCustomization { name, fallback: true } => format!(
+                "kagi does not have the AWS CLI customization '{name}' yet, and cli_fallback = aws found no official AWS CLI on PATH (an `aws` that is not kagi)"
+            ),
             CliError::Silent(_) => String::new(),
         }
     }
@@ -229,6 +251,9 @@ impl CliError {
             // through write_exception (a newline before and after); UnknownArgumentErrorHandler
             // writes the same frame around `Unknown options: ...`.
             CliError::Usage(m) => write!(stderr, "\n{USAGE}\naws: error: {m}\n\n"),
+            CliError::MissingCustomization { .. } => {
+                write!(stderr, "\n{USAGE}\naws: error: {}\n\n", self.message())
+            }
             CliError::UnknownArgs(_) => write!(stderr, "\n{USAGE}\n{}\n\n", self.message()),
             _ if enhanced => write!(stderr, "\naws: [ERROR]: {}\n", self.message().trim()),
             _ => write!(stderr, "\n{}\n", self.message()),
@@ -271,6 +296,7 @@ pub fn version_line(env: &Env) -> String {
 
 /// Runs one command in-process. `args` includes argv[0]. Returns the exit status.
 pub fn run(args: &[OsString], env: &Env, io: &mut Io) -> i32 {
+    let args_os = args;
     // The chain's SSO provider lives above the chain (see `creds::SSO_PROVIDER`).
     creds::SSO_PROVIDER.get_or_init(|| sso::credentials);
     let args: Vec<String> = match args
@@ -296,8 +322,21 @@ pub fn run(args: &[OsString], env: &Env, io: &mut Io) -> i32 {
             return e.exit_code();
         }
     };
-    match dispatch(&globals, &rest, env, io) {
-        Ok(()) => 0,
+    let outcome = match dispatch(&globals, &rest, env, io) {
+        // A customization kagi does not have: the official CLI's, when the configuration
+        // opts in (`cli_fallback = aws`) and one is on PATH.
+        Err(CliError::MissingCustomization {
+            name,
+            fallback: false,
+        }) => {
+            customizations::fallthrough(&name, &globals, args_os.get(1..).unwrap_or(&[]), env, io)
+                .map(Some)
+        }
+        other => other.map(|()| None),
+    };
+    match outcome {
+        Ok(Some(code)) => code,
+        Ok(None) => 0,
         Err(e) => {
             let _ = io.stdout.flush();
             // --cli-error-format > AWS_CLI_ERROR_FORMAT > the profile's cli_error_format.
@@ -379,9 +418,15 @@ fn dispatch(g: &Globals, rest: &[String], env: &Env, io: &mut Io) -> Result<(), 
                 waiter::run(service, g, &sub[1..], env, io)
             }
             Some(service) => invoke::service_command(service, g, sub, env, io),
-            None => Err(CliError::Usage(format!(
-                "argument command: Found invalid choice '{name}'\n"
-            ))),
+            None => match customizations::command(rest) {
+                Some(c) => Err(CliError::MissingCustomization {
+                    name: c.to_string(),
+                    fallback: false,
+                }),
+                None => Err(CliError::Usage(format!(
+                    "argument command: Found invalid choice '{name}'\n"
+                ))),
+            },
         },
     }
 }
@@ -474,6 +519,8 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
         std::process::exit(if following { 0 } else { 130 })
     });
     let env = Env::from_process();
+    // A fallthrough to the official CLI may replace this process (see `customizations`).
+    customizations::PROCESS_STREAMS.store(true, std::sync::atomic::Ordering::SeqCst);
     let stdin = std::io::stdin();
     let mut stdin = stdin.lock();
     let mut stderr = std::io::stderr().lock();

@@ -327,7 +327,7 @@ fn debug_shows_routing_and_canonical_request_but_no_secret() {
 }
 
 /// A server that always answers `status` with `body`; returns its URL and a request counter.
-fn always(status: u16, body: &'static str) -> (String, Arc<Mutex<u32>>) {
+pub(crate) fn always(status: u16, body: &'static str) -> (String, Arc<Mutex<u32>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let count = Arc::new(Mutex::new(0));

@@ -6,6 +6,7 @@ mod cfn;
 mod codeartifact;
 mod common;
 mod console;
+mod customizations;
 mod eks;
 mod formats;
 mod inprocess;
