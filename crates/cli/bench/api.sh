@@ -9,6 +9,9 @@
 #   KAGI=/path/to/kagi               (default: target/release/kagi)
 #   AWS_V2=/usr/bin/aws              (AWS CLI v2, measured too when present)
 #   RUNS=20
+#   REPLAY=1                          (the clients talk to replay.py in front of moto: each
+#                                      client's warm-up run records its answers, the timed runs
+#                                      get them from memory — the figures are the clients' own)
 #   bash crates/cli/bench/api.sh
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -38,10 +41,23 @@ until python3 -c "import socket;socket.create_connection(('127.0.0.1',$port),1)"
 ami="$("$KAGI" ec2 describe-images --owners amazon --query 'Images[0].ImageId' --output text)"
 "$KAGI" ec2 run-instances --image-id "$ami" --min-count 3 --max-count 3 --instance-type t3.micro >/dev/null
 
+bench_ep="$AWS_ENDPOINT_URL"
+server="moto"
+if [ "${REPLAY:-0}" = 1 ]; then
+  rport="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
+  python3 crates/cli/bench/replay.py "$rport" "$port" &
+  rep=$!
+  trap 'kill $srv $rep 2>/dev/null; rm -rf "$work"' EXIT
+  until python3 -c "import socket;socket.create_connection(('127.0.0.1',$rport),1)" 2>/dev/null; do sleep 0.2; done
+  bench_ep="http://127.0.0.1:$rport"
+  server="moto behind replay.py (answers from memory after each client's warm-up run)"
+fi
+export BENCH_ENDPOINT="$bench_ep"
+
 clients=("kagi:$KAGI" "aws-v1:$AWS1")
 [ -x "$AWS2" ] && "$AWS2" --version 2>/dev/null | grep -q '^aws-cli/2' && clients+=("aws-v2:$AWS2")
 
-echo "server: moto ($AWS_ENDPOINT_URL); runs: $RUNS (median wall, max peak RSS), clients interleaved"
+echo "server: $server ($BENCH_ENDPOINT); runs: $RUNS (median wall, max peak RSS), clients interleaved"
 echo "$(uname -sr), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "official: $("$AWS1" --version 2>&1)"
 python3 - "$RUNS" "${clients[@]}" <<'EOF'
@@ -53,7 +69,7 @@ commands = {
     "ec2 describe-instances": ["ec2", "describe-instances"],
 }
 # AWS CLI v2 before 2.13 ignores AWS_ENDPOINT_URL: every client is given --endpoint-url.
-ep = ["--endpoint-url", os.environ["AWS_ENDPOINT_URL"]]
+ep = ["--endpoint-url", os.environ["BENCH_ENDPOINT"]]
 def once(cmd):
     cmd = cmd + ep
     t = time.perf_counter()

@@ -13,6 +13,9 @@
 #   KAGI_COMPAT_VENV=/path/to/venv   (awscli v1 + moto; default: target/pyvenv)
 #   AWS_V2=/usr/bin/aws              (AWS CLI v2; skipped when missing)
 #   SIZE_MIB=256 RUNS=3 OBJECTS=1000
+#   REPLAY=1      (the ls rows go through replay.py in front of the server: each client's
+#                  warm-up run records its answers, the timed runs get them from memory, so
+#                  those rows measure the clients, not the server's listing)
 #   bash crates/cli/bench/s3.sh
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -76,6 +79,16 @@ for i in $(seq 1 "$OBJECTS"); do echo "$i" > "$work/many/f$i.txt"; done
 "$KAGI" s3 cp "$work/many" s3://bench/many --recursive --quiet --endpoint-url "$ep"
 "$KAGI" s3 mb s3://empty --endpoint-url "$ep" >/dev/null
 
+lsep="$ep"
+if [ "${REPLAY:-0}" = 1 ]; then
+  rport="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
+  python3 crates/cli/bench/replay.py "$rport" "$port" &
+  rep=$!
+  trap 'kill $srv $rep 2>/dev/null; rm -rf "$work"' EXIT
+  until python3 -c "import socket;socket.create_connection(('127.0.0.1',$rport),1)" 2>/dev/null; do sleep 0.2; done
+  lsep="http://127.0.0.1:$rport"
+  echo "ls rows: through replay.py ($lsep), answers from memory after each client's warm-up run"
+fi
 echo "server: $SERVER ($ep); file: $SIZE_MIB MiB; runs: $RUNS (median wall, max peak RSS)"
 echo "$(uname -sr), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %-38s %10s %10s\n' client command "wall s" "RSS MB"
@@ -86,6 +99,9 @@ for c in "${clients[@]}"; do
   rm -f "$work/down.bin"
   row "s3 cp ${SIZE_MIB}MiB down" "$(measure "$bin" s3 cp "s3://bench/big-$name.bin" "$work/down.bin" --no-progress --only-show-errors --endpoint-url "$ep")"
   cmp -s "$work/big.bin" "$work/down.bin" || { echo "$name: downloaded bytes differ" >&2; exit 1; }
-  row "s3 ls ($OBJECTS objects)" "$(measure "$bin" s3 ls s3://bench/many/ --endpoint-url "$ep")"
-  row "s3 ls (empty bucket)" "$(measure "$bin" s3 ls s3://empty --endpoint-url "$ep")"
+  # Warm-up runs (with REPLAY=1 they record this client's answers).
+  "$bin" s3 ls s3://bench/many/ --endpoint-url "$lsep" >/dev/null
+  "$bin" s3 ls s3://empty --endpoint-url "$lsep" >/dev/null
+  row "s3 ls ($OBJECTS objects)" "$(measure "$bin" s3 ls s3://bench/many/ --endpoint-url "$lsep")"
+  row "s3 ls (empty bucket)" "$(measure "$bin" s3 ls s3://empty --endpoint-url "$lsep")"
 done
