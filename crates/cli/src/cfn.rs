@@ -187,7 +187,7 @@ impl<'s, 'a> Client<'s, 'a> {
     fn new(s: &'s Session<'a>, service: &'static str, io: &mut Io) -> Result<Self, CliError> {
         let svc = kagi_api::service(service)
             .ok_or_else(|| CliError::General(format!("{service} is missing from the model")))?;
-        let (mut ep, creds) = crate::invoke::prepare(s, svc, io)?;
+        let (mut ep, creds) = crate::calls::prepare(s, svc, io)?;
         if service == "s3api" {
             ep = s.endpoint(svc, s.region()?.as_deref(), false)?;
         }
@@ -583,7 +583,7 @@ fn deploy(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         io.stdout.flush()?;
         Ok(())
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     result
 }
 
@@ -1358,7 +1358,7 @@ fn package(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
         io.stdout.flush()?;
         Ok(())
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     result
 }
 

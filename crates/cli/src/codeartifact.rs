@@ -144,7 +144,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
     };
     let s = Session::new(env, g)?;
     let result = (|| {
-        let (ep, creds) = crate::invoke::prepare(&s, service, io)?;
+        let (ep, creds) = crate::calls::prepare(&s, service, io)?;
         let sig = creds.as_ref().map(crate::creds::Creds::to_sigv4);
         let mut input = Map::new();
         input.insert("domain".into(), json!(a.domain));
@@ -248,7 +248,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             }
         }
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     result
 }
 

@@ -587,7 +587,7 @@ fn export_credentials(
             )));
         }
     };
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     let mut vars = vec![
         ("AWS_ACCESS_KEY_ID", c.access_key_id.clone()),
         ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.clone()),

@@ -35,10 +35,10 @@ use std::io::Read as _;
 
 use serde_json::{Value, json};
 
+use crate::calls::flush_debug;
 use crate::config::{self, Env};
 use crate::creds::{self, Creds};
 use crate::http::Session;
-use crate::invoke::flush_debug;
 use crate::{CliError, Globals, Io};
 
 /// AWS's global sign-in federation endpoint.

@@ -120,11 +120,11 @@ fn update_kubeconfig(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Re
         .ok_or_else(|| CliError::General("DescribeCluster missing from the model".into()))?;
     let s = Session::new(env, g)?;
     let described = (|| {
-        let (ep, creds) = crate::invoke::prepare_op(&s, op, io)?;
+        let (ep, creds) = crate::calls::prepare_op(&s, op, io)?;
         let sig = creds.as_ref().map(crate::creds::Creds::to_sigv4);
         s.call(op, &ep, sig.as_ref(), &json!({ "name": name }))
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     let cluster = described?.get("cluster").cloned().unwrap_or(Value::Null);
     match cluster.get("status").and_then(Value::as_str) {
         None => return Err(CliError::General("Cluster not found".into())),
@@ -468,7 +468,7 @@ fn get_token(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(),
         writeln!(io.stdout, "{}", crate::output::to_json_compact(&doc))?;
         Ok(())
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     result
 }
 

@@ -93,7 +93,7 @@ pub(crate) fn rds_generate_db_auth_token(
             SystemTime::now(),
         )
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     writeln!(io.stdout, "{}", result?)?;
     Ok(())
 }
@@ -149,7 +149,7 @@ pub(crate) fn ecr_public_get_login_password(
         .ok_or_else(|| CliError::General("GetAuthorizationToken missing from the model".into()))?;
     let s = Session::new(env, g)?;
     let result = (|| {
-        let (ep, creds) = crate::invoke::prepare(&s, service, io)?;
+        let (ep, creds) = crate::calls::prepare(&s, service, io)?;
         let out = s.call(
             op,
             &ep,
@@ -162,9 +162,9 @@ pub(crate) fn ecr_public_get_login_password(
             .ok_or_else(|| {
                 CliError::General("GetAuthorizationToken returned no authorization data".into())
             })?;
-        crate::invoke::password_of(token)
+        crate::calls::password_of(token)
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     writeln!(io.stdout, "{}", result?)?;
     Ok(())
 }

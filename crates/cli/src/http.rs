@@ -130,6 +130,30 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// What S3's endpoint rule set reads from this session for a request to `ep`
+    /// ([`crate::s3addr`]).
+    pub(crate) fn s3_settings<'s>(
+        &'s self,
+        ep: &'s Endpoint,
+    ) -> Result<crate::s3addr::Settings<'s>, CliError> {
+        let custom = ep.source != "default endpoint";
+        let (fips, dualstack) = if custom {
+            (false, false)
+        } else {
+            self.endpoint_variants()?
+        };
+        Ok(crate::s3addr::Settings {
+            region: self.region()?.unwrap_or_else(|| ep.signing_region.clone()),
+            custom_endpoint: custom.then_some(ep.url.as_str()),
+            signing_region: &ep.signing_region,
+            fips,
+            dualstack,
+            profile: self.profile()?,
+            env: self.env,
+            style: self.addressing_style(),
+        })
+    }
+
     /// The active profile (error if it was named explicitly and does not exist).
     pub fn profile(&self) -> Result<Option<&Props>, CliError> {
         config::active_profile(&self.files, &self.choice)
@@ -413,7 +437,7 @@ impl<'a> Session<'a> {
         // Access points, directory buckets and the like: S3's endpoint rule set (`s3addr`).
         let bucket = input.get("Bucket").and_then(Value::as_str);
         let target = if s3 && crate::s3addr::applies(op.name, bucket) {
-            Some(crate::s3addr::target(self, op, ep, input)?)
+            Some(crate::s3addr::target(&self.s3_settings(ep)?, op, input)?)
         } else {
             None
         };
@@ -504,8 +528,12 @@ impl<'a> Session<'a> {
         let express;
         let creds = match (creds, &target) {
             (Some(c), Some(t)) if t.express => {
-                let session =
-                    crate::s3addr::express_credentials(self, ep, c, bucket.unwrap_or_default())?;
+                let session = crate::s3addr::express_credentials(
+                    c,
+                    &ep.url,
+                    bucket.unwrap_or_default(),
+                    &|op, input| self.call(op, ep, Some(c), input),
+                )?;
                 headers.push((
                     "x-amz-s3session-token".into(),
                     session.session_token.clone().unwrap_or_default(),

@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 
 use kagi_api::{Operation, Service, ShapeId, ShapeKind};
 
-use crate::creds::{self, Creds};
+use crate::calls::{flush_debug, password_of, prepare, prepare_op};
+use crate::creds::Creds;
 use crate::http::{Endpoint, Session};
 use crate::output::{self, Doc};
 use crate::params::{self, OpArgs};
@@ -126,51 +127,6 @@ pub fn service_command(
     })();
     flush_debug(&s, io);
     result
-}
-
-pub(crate) fn flush_debug(s: &Session, io: &mut Io) {
-    for l in s.take_debug() {
-        let _ = writeln!(io.stderr, "{l}");
-    }
-}
-
-/// Endpoint, then credentials (botocore's order: region errors before missing credentials).
-pub(crate) fn prepare(
-    s: &Session,
-    service: &'static Service,
-    io: &mut Io,
-) -> Result<(Endpoint, Option<Creds>), CliError> {
-    let profile_region = s.region()?;
-    let ep = s.endpoint(service, profile_region.as_deref(), true)?;
-    let creds = if s.g.no_sign_request {
-        None
-    } else {
-        Some(creds::resolve(s, io)?)
-    };
-    Ok((ep, creds))
-}
-
-/// Operations that botocore's model marks as taking no authentication (`"auth":
-/// ["smithy.api#noAuth"]`, `"authtype": "none"`): the AWS CLI sends them unsigned and never
-/// resolves credentials for them. kagi-api's model carries no auth trait, so they are listed
-/// here (all of sts-2011-06-15's: AssumeRoleWithSAML and AssumeRoleWithWebIdentity).
-pub(crate) fn takes_no_auth(op: &Operation) -> bool {
-    op.service().cli_name == "sts"
-        && matches!(op.name, "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML")
-}
-
-/// [`prepare`] for one operation: no credentials for an operation that takes no authentication.
-pub(crate) fn prepare_op(
-    s: &Session,
-    op: &'static Operation,
-    io: &mut Io,
-) -> Result<(Endpoint, Option<Creds>), CliError> {
-    if takes_no_auth(op) {
-        let profile_region = s.region()?;
-        let ep = s.endpoint(op.service(), profile_region.as_deref(), true)?;
-        return Ok((ep, None));
-    }
-    prepare(s, op.service(), io)
 }
 
 /// Pagination is off (`--no-paginate`, or a paging member such as `--marker` given): the AWS
@@ -991,21 +947,10 @@ fn ecr_get_login_password(
     result
 }
 
-/// The password of an ECR (or ECR Public) authorization token, base64 of `AWS:<password>`.
-pub(crate) fn password_of(token: &str) -> Result<String, CliError> {
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .map_err(|_| CliError::General("The authorization token is not valid base64".into()))?;
-    let decoded = String::from_utf8_lossy(&decoded).into_owned();
-    Ok(decoded
-        .split_once(':')
-        .map(|x| x.1.to_string())
-        .unwrap_or(decoded))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calls::takes_no_auth;
 
     #[test]
     fn no_auth_operations_need_no_credentials_and_are_not_signed() {

@@ -117,6 +117,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
+mod calls;
 mod cfn;
 mod cfn_yaml;
 mod codeartifact;

@@ -205,7 +205,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
     }
     let s = Session::new(env, g)?;
     let result = (|| {
-        let (ep, creds) = crate::invoke::prepare_op(&s, op, io)?;
+        let (ep, creds) = crate::calls::prepare_op(&s, op, io)?;
         let sig = creds.as_ref().map(crate::creds::Creds::to_sigv4);
         crate::logs_tail::FOLLOWING.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut printer = Printer {
@@ -232,7 +232,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             (Err(e), None) => Err(e),
         }
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     result
 }
 

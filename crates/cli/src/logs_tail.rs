@@ -190,7 +190,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         .max(0.0);
     let s = Session::new(env, g)?;
     let result = (|| {
-        let (ep, creds) = crate::invoke::prepare_op(&s, op, io)?;
+        let (ep, creds) = crate::calls::prepare_op(&s, op, io)?;
         let sig = creds.as_ref().map(crate::creds::Creds::to_sigv4);
         let call =
             |req: &Map<String, Value>| s.call(op, &ep, sig.as_ref(), &Value::Object(req.clone()));
@@ -253,7 +253,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             }
         }
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     result
 }
 

@@ -575,7 +575,7 @@ fn lookup_events(
         })?;
     let s = crate::http::Session::new(env, g)?;
     let result = (|| {
-        let (ep, creds) = crate::invoke::prepare_op(&s, op, io)?;
+        let (ep, creds) = crate::calls::prepare_op(&s, op, io)?;
         let sig = creds.as_ref().map(crate::creds::Creds::to_sigv4);
         let mut records = Vec::new();
         // The previous page's NextToken (a paging cursor, no secret).
@@ -625,7 +625,7 @@ fn lookup_events(
             }
         }
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     result
 }
 

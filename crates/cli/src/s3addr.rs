@@ -30,7 +30,25 @@ use kagi_sigv4::Credentials;
 use serde_json::{Map, Value};
 
 use crate::CliError;
-use crate::http::{Endpoint, Session};
+use crate::config::Env;
+use crate::ini::Props;
+
+/// What the rule set's parameters are read from: the session's settings, gathered by
+/// `http::Session::s3_settings` (this module sits below `http`: it never calls back into it).
+pub(crate) struct Settings<'a> {
+    /// The region requests go to (the session's, else the endpoint's signing region).
+    pub region: String,
+    /// The endpoint's URL when it was configured (`--endpoint-url`, ...), not the default.
+    pub custom_endpoint: Option<&'a str>,
+    /// The endpoint's signing region (the target's when the rule set names none).
+    pub signing_region: &'a str,
+    /// `use_fips_endpoint`, `use_dualstack_endpoint` (read for default endpoints only).
+    pub fips: bool,
+    pub dualstack: bool,
+    pub profile: Option<&'a Props>,
+    pub env: &'a Env,
+    pub style: kagi_api::s3::AddressingStyle,
+}
 
 /// Where the rule set sends a request and how it is signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,26 +153,23 @@ fn flag(v: &str) -> bool {
 
 /// The rule set's parameters for this request.
 pub(crate) fn params(
-    s: &Session,
+    s: &Settings<'_>,
     op: &'static Operation,
-    ep: &Endpoint,
     input: &Value,
-) -> Result<Map<String, Value>, CliError> {
+) -> Map<String, Value> {
     let mut p = Map::new();
-    let custom = ep.source != "default endpoint";
-    let region = s.region()?.unwrap_or_else(|| ep.signing_region.clone());
-    p.insert("Region".into(), region.into());
+    let custom = s.custom_endpoint.is_some();
+    p.insert("Region".into(), s.region.clone().into());
     if let Some(b) = input.get("Bucket").and_then(Value::as_str) {
         p.insert("Bucket".into(), b.into());
     }
-    if custom {
-        p.insert("Endpoint".into(), ep.url.clone().into());
+    if let Some(url) = s.custom_endpoint {
+        p.insert("Endpoint".into(), url.into());
     } else {
-        let (fips, dualstack) = s.endpoint_variants()?;
-        p.insert("UseFIPS".into(), fips.into());
-        p.insert("UseDualStack".into(), dualstack.into());
+        p.insert("UseFIPS".into(), s.fips.into());
+        p.insert("UseDualStack".into(), s.dualstack.into());
     }
-    let profile = s.profile()?;
+    let profile = s.profile;
     let s3_key = |k: &str| -> Option<String> {
         let v = profile?.get("s3")?;
         crate::ini::sub_properties(v)
@@ -169,7 +184,7 @@ pub(crate) fn params(
     // botocore's `ForcePathStyle`: a configured endpoint keeps the path style unless
     // `addressing_style = virtual`; never for an ARN (`customize_endpoint_resolver_builtins`),
     // always for GetBucketLocation.
-    let style = s.addressing_style();
+    let style = s.style;
     let bucket_is_arn = input
         .get("Bucket")
         .and_then(Value::as_str)
@@ -212,17 +227,16 @@ pub(crate) fn params(
     if op.name == "WriteGetObjectResponse" {
         p.insert("UseObjectLambdaEndpoint".into(), true.into());
     }
-    Ok(p)
+    p
 }
 
 /// Resolves the request's endpoint with S3's rule set.
 pub(crate) fn target(
-    s: &Session,
+    s: &Settings<'_>,
     op: &'static Operation,
-    ep: &Endpoint,
     input: &Value,
 ) -> Result<Target, CliError> {
-    let params = params(s, op, ep, input)?;
+    let params = params(s, op, input);
     let r = kagi_api::rules::resolve(kagi_api::rules::s3(), &params).map_err(rule_error)?;
     let scheme = r.auth_scheme().cloned().unwrap_or_default();
     let get = |k: &str| scheme.get(k).and_then(Value::as_str).map(str::to_string);
@@ -237,7 +251,7 @@ pub(crate) fn target(
     }
     Ok(Target {
         url: r.url,
-        signing_region: get("signingRegion").unwrap_or_else(|| ep.signing_region.clone()),
+        signing_region: get("signingRegion").unwrap_or_else(|| s.signing_region.to_owned()),
         signing_name: get("signingName").unwrap_or_else(|| "s3".into()),
         express: name == "sigv4-s3express",
     })
@@ -319,15 +333,17 @@ fn cache() -> &'static Mutex<ExpressCache> {
 }
 
 /// The `CreateSession` credentials for `bucket` (botocore's `S3ExpressIdentityCache`).
+/// `call` sends an operation of S3 with the caller's credentials to the request's endpoint
+/// (`endpoint_url`, part of the cache's key) and answers its output.
 pub(crate) fn express_credentials(
-    s: &Session,
-    ep: &Endpoint,
     creds: &Credentials,
+    endpoint_url: &str,
     bucket: &str,
+    call: &dyn Fn(&'static Operation, &Value) -> Result<Value, CliError>,
 ) -> Result<Credentials, CliError> {
     let key = (
         creds.access_key_id.clone(),
-        ep.url.clone(),
+        endpoint_url.to_owned(),
         bucket.to_string(),
     );
     let now = std::time::SystemTime::now()
@@ -343,7 +359,7 @@ pub(crate) fn express_credentials(
         .ok_or_else(|| CliError::General("CreateSession is not in S3's model".into()))?;
     let mut input = Map::new();
     input.insert("Bucket".into(), bucket.into());
-    let out = s.call(op, ep, Some(creds), &Value::Object(input))?;
+    let out = call(op, &Value::Object(input))?;
     let c = out.get("Credentials").cloned().unwrap_or(Value::Null);
     let field = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
     let (Some(ak), Some(sk), Some(token)) = (
@@ -356,7 +372,7 @@ pub(crate) fn express_credentials(
         ));
     };
     let exp = field("Expiration")
-        .and_then(|e| crate::creds::parse_expiration(&e))
+        .and_then(|e| kagi_api::time::Timestamp::parse(&e).map(|t| t.secs))
         .unwrap_or(now);
     let session = Credentials {
         access_key_id: ak,

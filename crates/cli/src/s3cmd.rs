@@ -485,7 +485,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         }
         Ok(())
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     result
 }
 
@@ -536,7 +536,7 @@ impl<'a> Ctx<'a> {
     fn new(s: &Session, env: &'a Env, g: &'a Globals, io: &mut Io) -> Result<Ctx<'a>, CliError> {
         let service = kagi_api::service("s3api")
             .ok_or_else(|| CliError::General("the S3 model is missing".into()))?;
-        let (ep, creds) = crate::invoke::prepare(s, service, io)?;
+        let (ep, creds) = crate::calls::prepare(s, service, io)?;
         Ok(Ctx {
             env,
             g,
@@ -1049,7 +1049,7 @@ fn presigned_get_url(
     let r = kagi_api::rest::encode_request(op, &input);
     // Access point ARNs: S3's endpoint rule set (host, signing region and name).
     let target = if crate::s3addr::applies(op.name, Some(bucket)) {
-        let t = crate::s3addr::target(s, op, &ctx.ep, &input)?;
+        let t = crate::s3addr::target(&s.s3_settings(&ctx.ep)?, op, &input)?;
         if t.express {
             return Err(CliError::General(
                 "kagi does not presign URLs of S3 Express One Zone directory buckets yet".into(),

@@ -54,7 +54,7 @@ pub fn run(
     }
     let s = Session::new(env, g)?;
     let result = (|| {
-        let (ep, creds) = crate::invoke::prepare_op(&s, op, io)?;
+        let (ep, creds) = crate::calls::prepare_op(&s, op, io)?;
         let sig = creds.as_ref().map(crate::creds::Creds::to_sigv4);
         let input = Value::Object(parsed.input.clone());
         let delay = env
@@ -74,7 +74,7 @@ pub fn run(
             }
         })
     })();
-    crate::invoke::flush_debug(&s, io);
+    crate::calls::flush_debug(&s, io);
     result
 }
 

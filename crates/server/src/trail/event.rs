@@ -2,7 +2,6 @@
 
 use crate::caller::Caller;
 use crate::store::TRAIL_SEGMENT_SPAN_MS;
-use serde_json::Value;
 use std::net::IpAddr;
 
 /// Who made a call, as far as authentication found out.
@@ -50,9 +49,10 @@ pub struct Event {
     pub user_agent: String,
     pub identity: std::sync::Arc<Who>,
     /// `requestParameters` as CloudTrail's JSON text: CloudTrail's member names, secrets
-    /// hidden, cut to size ([`Event::set_request`], or written by the query path in one pass).
+    /// hidden, cut to size (`Event::set_request` in `record`, or written by the query path in
+    /// one pass).
     pub request_parameters: Option<String>,
-    /// `responseElements`, the same way ([`Event::set_response`]).
+    /// `responseElements`, the same way (`Event::set_response`).
     pub response_elements: Option<String>,
     /// `(errorCode, errorMessage)`.
     pub error: Option<(String, String)>,
@@ -102,18 +102,6 @@ impl Event {
             resources: Vec::new(),
             explanation: Vec::new(),
         }
-    }
-
-    /// Keeps `v` as the request's parameters, written as CloudTrail's JSON with the secrets
-    /// of this event's operation hidden ([`super::record::part_text_hidden`]).
-    pub fn set_request(&mut self, v: &Value) {
-        self.request_parameters =
-            super::record::part_text_hidden(&self.source, &self.name, false, v);
-    }
-
-    /// Keeps `v` as the response's elements (as [`Event::set_request`]).
-    pub fn set_response(&mut self, v: &Value) {
-        self.response_elements = super::record::part_text_hidden(&self.source, &self.name, true, v);
     }
 
     /// An event at `time_ms` with a fresh time-ordered id; the rest as the caller fills it.

@@ -586,6 +586,21 @@ pub struct StoredParts<'a> {
     pub explanation: Option<&'a Value>,
 }
 
+/// The parts of an event, kept as their CloudTrail text (the entry points that have them as
+/// values: the JSON protocol, the console, the registry; the query path writes its text itself).
+impl Event {
+    /// Keeps `v` as the request's parameters, written as CloudTrail's JSON with the secrets
+    /// of this event's operation hidden ([`part_text_hidden`]).
+    pub fn set_request(&mut self, v: &Value) {
+        self.request_parameters = part_text_hidden(&self.source, &self.name, false, v);
+    }
+
+    /// Keeps `v` as the response's elements (as [`Event::set_request`]).
+    pub fn set_response(&mut self, v: &Value) {
+        self.response_elements = part_text_hidden(&self.source, &self.name, true, v);
+    }
+}
+
 /// The record of an event not yet stored (the audit log).
 pub fn render_event(e: &Event) -> Value {
     let parse = |t: &Option<String>| -> Option<Value> {
