@@ -34,6 +34,9 @@
 //!   JSON, `file://`/`fileb://`, booleans, client-side validation with botocore's messages.
 //! * `http` — endpoint selection, SigV4 signing (kagi-sigv4), ureq transport, protocol codecs
 //!   (kagi-api), `--debug` trace (never a secret: no bodies, no keys, no tokens).
+//! * `calls` — what every command does around its calls (endpoint then credentials, the
+//!   operations without authentication, `--debug` lines, ECR tokens as passwords); below
+//!   `invoke` and the hand-written commands.
 //! * `invoke` — one operation: pagination (`--max-items`, `--starting-token`, `--page-size`),
 //!   `--query`, output formatting; customisations (`ecr get-login-password`).
 //! * `output` — json/text/table/yaml/yaml-stream renderers over an ordered [`output::Doc`];
