@@ -4,9 +4,14 @@
 # Debian's `docker-registry` (github.com/docker/distribution, apt-get install docker-registry),
 # both on loopback with fresh data directories, and report kagi's peak RSS (VmHWM) during push.
 #
-#   crates/ecr/bench/run.sh            # SIZE_MIB=1024 LAYERS=4 ROUNDS=2
+#   crates/ecr/bench/run.sh            # SIZE_MIB=1024 LAYERS=4 ROUNDS=2 FORMAT=gzip
+#   FORMAT=tar crates/ecr/bench/run.sh # plain-tar layers: skopeo gzips them on the way (~9 s of
+#                                      # its CPU per GiB on 2 cores), which then dominates
 #   S3=1 crates/ecr/bench/run.sh       # kagi's blobs in an S3-compatible bucket: moto's server
 #                                      # from target/pyvenv (bash scripts/test makes it), on loopback
+#
+# Each round also pushes the image to sink.py, a registry that discards what it is sent: its
+# time is skopeo's own, the bound under any server's push time with this client.
 #
 # Both registries fsync blobs (docker-registry's filesystem driver does too; checked with strace).
 # A `sync` before each timed phase keeps one server's writeback from landing in the other's
@@ -52,11 +57,18 @@ if [ -n "$S3" ]; then
     export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 fi
 
+# Layers as published images have them (gzip'd tar, pushed as they are) unless FORMAT=tar.
+FORMAT=${FORMAT:-gzip}
+case "$FORMAT" in
+    gzip) gen_flags=(--gzip) ;;
+    tar) gen_flags=() ;;
+    *) echo "FORMAT is gzip or tar" >&2; exit 1 ;;
+esac
 per=$((SIZE_MIB / LAYERS))
 sizes=()
 for _ in $(seq "$LAYERS"); do sizes+=("$per"); done
-echo "generating a ${SIZE_MIB} MiB image in ${LAYERS} plain-tar layers..."
-"$BIN" gen-layout "$WORK/src" bench 1 "${sizes[@]}" >/dev/null
+echo "generating a ${SIZE_MIB} MiB image in ${LAYERS} ${FORMAT} layers..."
+"$BIN" gen-layout "${gen_flags[@]}" "$WORK/src" bench 1 "${sizes[@]}" >/dev/null
 du -sh "$WORK/src"
 
 now() { date +%s.%N; }
@@ -146,13 +158,31 @@ YML
     rm -rf "$dir" "$WORK/ref-pull-$1"
 }
 
+run_sink() { # round: the same push to sink.py, a registry that keeps nothing (the client's bound)
+    local port pid t0 t1
+    port=$(free_port)
+    python3 "$ROOT/crates/ecr/bench/sink.py" "$port" &
+    pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+    sync
+    t0=$(now)
+    skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$WORK/src:bench" "docker://127.0.0.1:$port/bench:v1"
+    t1=$(now)
+    SINK_PUSH=$(elapsed "$t0" "$t1")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
 printf '%-6s %-16s %9s %9s %12s %12s %14s\n' round server push_s pull_s push_cpu_s pull_cpu_s peakRSS_push
-best_kp=999999 best_kl=999999 best_rp=999999 best_rl=999999 max_hwm=0
+best_kp=999999 best_kl=999999 best_rp=999999 best_rl=999999 best_sp=999999 max_hwm=0
 ALL_KP=() ALL_KL=() ALL_RP=() ALL_RL=()
 for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) -eq 1 ]; then run_kagi "$r"; run_ref "$r"; else run_ref "$r"; run_kagi "$r"; fi
     printf '%-6s %-16s %9.2f %9.2f %12.2f %12.2f %11s kB\n' "$r" kagi "$KAGI_PUSH" "$KAGI_PULL" "$KAGI_CPU_PUSH" "$KAGI_CPU_PULL" "$KAGI_HWM_PUSH"
     printf '%-6s %-16s %9.2f %9.2f %12.2f %12.2f %11s kB\n' "$r" docker-registry "$REF_PUSH" "$REF_PULL" "$REF_CPU_PUSH" "$REF_CPU_PULL" "$REF_HWM_PUSH"
+    run_sink "$r"
+    printf '%-6s %-16s %9.2f %9s %12s %12s %14s\n' "$r" "sink (keeps none)" "$SINK_PUSH" - - - -
+    best_sp=$(echo "if ($SINK_PUSH < $best_sp) $SINK_PUSH else $best_sp" | bc)
     best_kp=$(echo "if ($KAGI_PUSH < $best_kp) $KAGI_PUSH else $best_kp" | bc)
     best_kl=$(echo "if ($KAGI_PULL < $best_kl) $KAGI_PULL else $best_kl" | bc)
     best_rp=$(echo "if ($REF_PUSH < $best_rp) $REF_PUSH else $best_rp" | bc)
@@ -165,6 +195,8 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 echo
 echo "best of $ROUNDS, ${SIZE_MIB} MiB in ${LAYERS} layers:"
 printf 'push: kagi %.2f s, docker-registry %.2f s, reference/kagi = %.2f (>1: kagi faster)\n' "$best_kp" "$best_rp" "$(echo "scale=4; $best_rp / $best_kp" | bc)"
+printf 'push to sink.py (keeps nothing: skopeo alone): %.2f s; the most any registry can show is reference/sink = %.2f\n' \
+    "$best_sp" "$(echo "scale=4; $best_rp / $best_sp" | bc)"
 printf 'pull: kagi %.2f s, docker-registry %.2f s, reference/kagi = %.2f\n' "$best_kl" "$best_rl" "$(echo "scale=4; $best_rl / $best_kl" | bc)"
 printf 'median of %s: push kagi %.2f s vs reference %.2f s; pull kagi %.2f s vs reference %.2f s\n' "$ROUNDS" \
     "$(median "${ALL_KP[@]}")" "$(median "${ALL_RP[@]}")" "$(median "${ALL_KL[@]}")" "$(median "${ALL_RL[@]}")"

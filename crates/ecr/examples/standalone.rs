@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! standalone serve --data DIR [--port N] [--repo NAME]... [--s3 s3://BUCKET --s3-endpoint URL]   # prints LISTEN, PASSWORD lines
-//! standalone gen-layout DIR TAG SEED SIZE_MIB...            # writes a plain-tar OCI layout
+//! standalone gen-layout [--gzip] DIR TAG SEED SIZE_MIB...   # writes an OCI layout (plain or gzip'd tar)
 //! ```
 //! `serve` allows everything for one synthetic principal; the password it prints is a real
 //! registry token for that principal (Basic `AWS:<password>`).
@@ -32,8 +32,12 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("gen-layout") => {
-            let [dir, tag, seed, sizes @ ..] = &args[1..] else {
-                anyhow::bail!("gen-layout DIR TAG SEED SIZE_MIB...")
+            let (format, rest) = match args.get(1).map(String::as_str) {
+                Some("--gzip") => (kagi_ecr::client::LayerFormat::Gzip, &args[2..]),
+                _ => (kagi_ecr::client::LayerFormat::Tar, &args[1..]),
+            };
+            let [dir, tag, seed, sizes @ ..] = rest else {
+                anyhow::bail!("gen-layout [--gzip] DIR TAG SEED SIZE_MIB...")
             };
             let sizes: Vec<u64> = sizes
                 .iter()
@@ -44,13 +48,14 @@ fn main() -> anyhow::Result<()> {
                 tag,
                 seed.parse()?,
                 &sizes,
+                format,
             )?;
             println!("{d}");
             Ok(())
         }
         Some("serve") => serve(&args[1..]),
         _ => anyhow::bail!(
-            "usage: standalone serve --data DIR [--port N] [--repo NAME]... | gen-layout DIR TAG SEED SIZE_MIB..."
+            "usage: standalone serve --data DIR [--port N] [--repo NAME]... | gen-layout [--gzip] DIR TAG SEED SIZE_MIB..."
         ),
     }
 }

@@ -4,7 +4,7 @@
 //! Basic `AWS:<password>` authentication, verifying every digest, and reports progress through
 //! a callback. [`generate_image`] builds a small multi-layer OCI image (gzip'd tar layers) that
 //! is a pure function of its seed; [`write_oci_layout`] writes one as an OCI image layout
-//! directory (for skopeo), and [`write_large_oci_layout`] streams a big image with plain tar
+//! directory (for skopeo), and [`write_large_oci_layout`] streams a big image with plain or gzip'd tar
 //! layers straight to such a directory (for the benchmark) without holding it in memory.
 
 use crate::manifest::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
@@ -268,13 +268,24 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Streams an image with plain (uncompressed) tar layers of the given content sizes into an
-/// OCI layout at `dir`, tagged `tag`. Returns the manifest digest. Memory use is constant.
+/// How [`write_large_oci_layout`] stores its layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerFormat {
+    /// Plain tar (`…layer.v1.tar`). A client pushing to a registry may compress it on the way
+    /// (skopeo gzips uncompressed layers for `docker://` destinations).
+    Tar,
+    /// Gzip'd tar (`…layer.v1.tar+gzip`), as layers of published images are: pushed as they are.
+    Gzip,
+}
+
+/// Streams an image with tar layers of the given content sizes into an OCI layout at `dir`,
+/// tagged `tag`, in `format`. Returns the manifest digest. Memory use is constant.
 pub fn write_large_oci_layout(
     dir: &Path,
     tag: &str,
     seed: u64,
     layer_sizes: &[u64],
+    format: LayerFormat,
 ) -> std::io::Result<String> {
     let blobs_dir = dir.join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs_dir)?;
@@ -283,25 +294,47 @@ pub fn write_large_oci_layout(
     for (i, &size) in layer_sizes.iter().enumerate() {
         let tmp = blobs_dir.join(format!(".tmp-layer-{i}"));
         let f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-        let mut w = HashingWriter {
+        // The stored blob's digest (outer) and, for gzip, the uncompressed tar's (the diff id).
+        let mut stored = HashingWriter {
             inner: f,
             hash: Sha256::new(),
             len: 0,
         };
-        {
-            let mut b = tar::Builder::new(&mut w);
+        let write_tar = |out: &mut dyn Write| -> std::io::Result<String> {
+            let mut plain = HashingWriter {
+                inner: out,
+                hash: Sha256::new(),
+                len: 0,
+            };
+            let mut b = tar::Builder::new(&mut plain);
             let mut prng = Prng(seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
             b.append(
                 &tar_header(&format!("layer{i}/data.bin"), size),
                 (&mut prng).take(size),
             )?;
-            b.finish()?;
-        }
-        w.flush()?;
-        let digest = format!("sha256:{}", hex(&w.hash.finalize()));
+            b.into_inner()?;
+            Ok(format!("sha256:{}", hex(&plain.hash.finalize())))
+        };
+        let diff_id = match format {
+            LayerFormat::Tar => write_tar(&mut stored)?,
+            LayerFormat::Gzip => {
+                let mut gz = flate2::GzBuilder::new()
+                    .mtime(0)
+                    .write(&mut stored, flate2::Compression::fast());
+                let d = write_tar(&mut gz)?;
+                gz.finish()?;
+                d
+            }
+        };
+        stored.flush()?;
+        let digest = format!("sha256:{}", hex(&stored.hash.finalize()));
         std::fs::rename(&tmp, blob_file(dir, &digest))?;
-        descs.push(json!({ "mediaType": OCI_LAYER_TAR, "digest": digest, "size": w.len }));
-        diff_ids.push(digest);
+        let media_type = match format {
+            LayerFormat::Tar => OCI_LAYER_TAR,
+            LayerFormat::Gzip => OCI_LAYER_GZIP,
+        };
+        descs.push(json!({ "mediaType": media_type, "digest": digest, "size": stored.len }));
+        diff_ids.push(diff_id);
     }
     let config = config_for(&diff_ids, seed);
     std::fs::write(blob_file(dir, &config.digest), &config.data)?;
@@ -784,10 +817,37 @@ mod tests {
     #[test]
     fn large_layout_streams() {
         let dir = tempfile::tempdir().unwrap();
-        let d = write_large_oci_layout(dir.path(), "big", 7, &[100_000, 3]).unwrap();
+        let d = write_large_oci_layout(dir.path(), "big", 7, &[100_000, 3], LayerFormat::Tar)
+            .unwrap();
         let img = read_oci_layout(dir.path(), "big").unwrap();
         assert_eq!(img.manifest_digest, d);
         assert_eq!(img.layers.len(), 2);
         assert!(img.layers[0].data.len() > 100_000);
+    }
+
+    #[test]
+    fn large_gzip_layout_names_the_uncompressed_tar_as_diff_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [70_000, 5];
+        let d = write_large_oci_layout(dir.path(), "gz", 9, &sizes, LayerFormat::Gzip).unwrap();
+        let img = read_oci_layout(dir.path(), "gz").unwrap();
+        assert_eq!(img.manifest_digest, d);
+        let manifest: Value = serde_json::from_slice(&img.manifest).unwrap();
+        let config: Value = serde_json::from_slice(&img.config.data).unwrap();
+        for (i, layer) in img.layers.iter().enumerate() {
+            assert_eq!(manifest["layers"][i]["mediaType"], OCI_LAYER_GZIP);
+            let mut tar = vec![];
+            flate2::read::GzDecoder::new(&layer.data[..])
+                .read_to_end(&mut tar)
+                .unwrap();
+            assert_eq!(config["rootfs"]["diff_ids"][i], sha256_digest(&tar));
+            let mut ar = tar::Archive::new(&tar[..]);
+            let entry = ar.entries().unwrap().next().unwrap().unwrap();
+            assert_eq!(entry.header().size().unwrap(), sizes[i]);
+        }
+        // The same seed and sizes give the same image.
+        let again = tempfile::tempdir().unwrap();
+        let d2 = write_large_oci_layout(again.path(), "gz", 9, &sizes, LayerFormat::Gzip).unwrap();
+        assert_eq!(d, d2);
     }
 }
