@@ -817,8 +817,8 @@ mod tests {
     #[test]
     fn large_layout_streams() {
         let dir = tempfile::tempdir().unwrap();
-        let d = write_large_oci_layout(dir.path(), "big", 7, &[100_000, 3], LayerFormat::Tar)
-            .unwrap();
+        let d =
+            write_large_oci_layout(dir.path(), "big", 7, &[100_000, 3], LayerFormat::Tar).unwrap();
         let img = read_oci_layout(dir.path(), "big").unwrap();
         assert_eq!(img.manifest_digest, d);
         assert_eq!(img.layers.len(), 2);
