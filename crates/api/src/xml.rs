@@ -246,7 +246,7 @@ impl Element {
     }
 }
 
-fn xml_error(msg: impl std::fmt::Display) -> ApiError {
+pub(crate) fn xml_error(msg: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         "MalformedResponse",
         format!("unable to parse the XML response: {msg}"),
@@ -266,6 +266,31 @@ fn push_normalized(out: &mut String, raw: &str) {
             out.push(c);
         }
     }
+}
+
+/// Appends what a text event (text, CDATA, an entity or character reference) contributes to
+/// an element's text; other events add nothing. Text gets XML 1.0 end-of-line handling only
+/// (CRLF and CR become LF); NEL and U+2028 are ordinary characters, as in expat/ElementTree.
+/// One place for every XML reader of responses ([`parse_document`], the S3 listing decoder).
+pub fn push_text(ev: &quick_xml::events::Event<'_>, out: &mut String) -> Result<(), ApiError> {
+    use quick_xml::events::Event;
+    match ev {
+        Event::Text(t) => push_normalized(out, &t.decode().map_err(xml_error)?),
+        Event::CData(t) => out.push_str(&t.decode().map_err(xml_error)?),
+        Event::GeneralRef(r) => out.push(match r.resolve_char_ref().map_err(xml_error)? {
+            Some(c) => c,
+            None => match r.decode().map_err(xml_error)?.as_ref() {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" => '\'',
+                other => return Err(xml_error(format!("unknown entity &{other};"))),
+            },
+        }),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Deeper documents are refused (no AWS response comes close; it bounds recursion on drop).
@@ -308,37 +333,15 @@ pub fn parse_document(body: &str) -> Result<Element, ApiError> {
                     None => return Err(xml_error("more than one root element")),
                 }
             }
-            Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    // XML 1.0 end-of-line handling only (CRLF and CR become LF); NEL and
-                    // U+2028 are ordinary characters, as in expat/ElementTree.
-                    let raw = t.decode().map_err(xml_error)?;
-                    push_normalized(&mut top.text, &raw);
-                }
-            }
-            Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.decode().map_err(xml_error)?);
-                }
-            }
-            Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref().map_err(xml_error)? {
-                    Some(c) => c,
-                    None => match r.decode().map_err(xml_error)?.as_ref() {
-                        "amp" => '&',
-                        "lt" => '<',
-                        "gt" => '>',
-                        "quot" => '"',
-                        "apos" => '\'',
-                        other => return Err(xml_error(format!("unknown entity &{other};"))),
-                    },
-                };
-                if let Some(top) = stack.last_mut() {
-                    top.text.push(resolved);
-                }
-            }
             Event::Eof => break,
-            _ => {}
+            ev => {
+                let mut scratch = String::new();
+                let text = match stack.last_mut() {
+                    Some(top) => &mut top.text,
+                    None => &mut scratch,
+                };
+                push_text(&ev, text)?;
+            }
         }
     }
     if !stack.is_empty() {
@@ -403,7 +406,7 @@ pub fn decode_response(
 }
 
 /// One pull-parser event, names already reduced to local names.
-enum Ev<'a> {
+pub(crate) enum Ev<'a> {
     Start(Cow<'a, str>),
     Empty(Cow<'a, str>),
     End,
@@ -411,14 +414,16 @@ enum Ev<'a> {
     Eof,
 }
 
-struct Stream<'a> {
+/// A pull parser over a response body: local names borrowed from the document, text with
+/// entities resolved ([`push_text`]), depth bounded by `MAX_DEPTH`.
+pub(crate) struct Stream<'a> {
     reader: quick_xml::Reader<&'a [u8]>,
     body: &'a str,
     depth: usize,
 }
 
 impl<'a> Stream<'a> {
-    fn new(body: &'a str) -> Stream<'a> {
+    pub(crate) fn new(body: &'a str) -> Stream<'a> {
         Stream {
             reader: quick_xml::Reader::from_str(body),
             body,
@@ -446,7 +451,7 @@ impl<'a> Stream<'a> {
         }
     }
 
-    fn next(&mut self) -> Result<Ev<'a>, ApiError> {
+    pub(crate) fn next(&mut self) -> Result<Ev<'a>, ApiError> {
         use quick_xml::events::Event;
         loop {
             return Ok(match self.reader.read_event().map_err(xml_error)? {
@@ -462,26 +467,10 @@ impl<'a> Stream<'a> {
                     self.depth = self.depth.saturating_sub(1);
                     Ev::End
                 }
-                Event::Text(t) => {
-                    let raw = t.decode().map_err(xml_error)?;
-                    let mut s = String::with_capacity(raw.len());
-                    push_normalized(&mut s, &raw);
+                ev @ (Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)) => {
+                    let mut s = String::new();
+                    push_text(&ev, &mut s)?;
                     Ev::Text(s.into())
-                }
-                Event::CData(t) => Ev::Text(t.decode().map_err(xml_error)?.into_owned().into()),
-                Event::GeneralRef(r) => {
-                    let c = match r.resolve_char_ref().map_err(xml_error)? {
-                        Some(c) => c,
-                        None => match r.decode().map_err(xml_error)?.as_ref() {
-                            "amp" => '&',
-                            "lt" => '<',
-                            "gt" => '>',
-                            "quot" => '"',
-                            "apos" => '\'',
-                            other => return Err(xml_error(format!("unknown entity &{other};"))),
-                        },
-                    };
-                    Ev::Text(c.to_string().into())
                 }
                 Event::Eof => Ev::Eof,
                 _ => continue,
@@ -490,7 +479,7 @@ impl<'a> Stream<'a> {
     }
 
     /// Skips the rest of the current element (its start tag has been read).
-    fn skip(&mut self) -> Result<(), ApiError> {
+    pub(crate) fn skip(&mut self) -> Result<(), ApiError> {
         let mut depth = 1usize;
         while depth > 0 {
             match self.next()? {
@@ -504,7 +493,7 @@ impl<'a> Stream<'a> {
     }
 
     /// The text of the current element, up to its end tag (child elements are skipped).
-    fn text(&mut self) -> Result<String, ApiError> {
+    pub(crate) fn text(&mut self) -> Result<String, ApiError> {
         let mut out = String::new();
         loop {
             match self.next()? {

@@ -64,7 +64,7 @@ for _ in range(runs):
     rss.append(usage.ru_maxrss / 1024)
     if status != 0:
         sys.exit(f"failed: {' '.join(cmd)}: {p.stderr.read().decode()}")
-print(f"{statistics.median(walls):.3f} {max(rss):.1f}")
+print(f"{statistics.median(walls):.4f} {max(rss):.1f}")
 EOF
 }
 

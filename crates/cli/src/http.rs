@@ -102,7 +102,7 @@ impl Request {
 }
 
 /// A response: status, headers, body.
-type Response = (u16, Vec<(String, String)>, Vec<u8>);
+pub type Response = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// Where a request goes and how it is signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -686,6 +686,49 @@ impl<'a> Session<'a> {
         let auto_encoding = s3
             && kagi_api::s3::lists_with_encoding_type(op.name)
             && input.get("EncodingType").is_none();
+        let (status, resp_headers, resp_body) = self.exchange(op, ep, creds, input, file, sink)?;
+        let text = String::from_utf8_lossy(&resp_body);
+        let decoded = match service.protocol {
+            // IAM and STS: the streaming decoder that unquotes policy documents.
+            Protocol::Query { .. } if matches!(service.name, "iam" | "sts") => {
+                kagi_api::xml::decode_response(service, op, &text)
+            }
+            Protocol::Query { .. } | Protocol::Ec2 { .. } => {
+                kagi_api::xmlshape::decode_body(op, &text)
+            }
+            Protocol::Json11 { .. } => kagi_api::json11::decode_response(op, &resp_body),
+            Protocol::RestXml { .. } if s3 && op.name == "GetBucketLocation" => {
+                Ok(kagi_api::s3::bucket_location(&resp_body))
+            }
+            Protocol::RestJson | Protocol::RestXml { .. } => {
+                kagi_api::rest::decode_response(op, status, &resp_headers, &resp_body)
+            }
+            Protocol::Cbor { .. } => kagi_api::cbor::decode_response(op, &resp_body),
+        };
+        let decoded = decoded.map(|mut v| {
+            if auto_encoding {
+                kagi_api::s3::decode_list_keys(op.name, &mut v);
+            }
+            v
+        });
+        decoded.map_err(|e| unparsable(op, e))
+    }
+
+    /// Sends one operation: a successful (2xx) answer's status, headers and body, undecoded
+    /// ([`Session::call_with`] decodes it; the `s3` listings read theirs with
+    /// `kagi_api::s3::decode_object_page`), or the error the answer carries, as a
+    /// [`CliError::Service`].
+    pub fn exchange(
+        &self,
+        op: &'static Operation,
+        ep: &Endpoint,
+        creds: Option<&Credentials>,
+        input: &Value,
+        file: Option<FileSlice>,
+        sink: Sink,
+    ) -> Result<Response, CliError> {
+        let service = op.service();
+        let s3 = service.name == "s3";
         let req = self.build_request_with(op, ep, creds, input, file)?;
         let (mut status, resp_headers, resp_body) = self.send(&req, sink)?;
         self.last_status.set(status);
@@ -701,38 +744,10 @@ impl<'a> Session<'a> {
                 request_id(service, &resp_body).unwrap_or_else(|| "-".into())
             )
         });
-        let text = String::from_utf8_lossy(&resp_body);
         if (200..300).contains(&status) {
-            let decoded = match service.protocol {
-                // IAM and STS: the streaming decoder that unquotes policy documents.
-                Protocol::Query { .. } if matches!(service.name, "iam" | "sts") => {
-                    kagi_api::xml::decode_response(service, op, &text)
-                }
-                Protocol::Query { .. } | Protocol::Ec2 { .. } => {
-                    kagi_api::xmlshape::decode_body(op, &text)
-                }
-                Protocol::Json11 { .. } => kagi_api::json11::decode_response(op, &resp_body),
-                Protocol::RestXml { .. } if s3 && op.name == "GetBucketLocation" => {
-                    Ok(kagi_api::s3::bucket_location(&resp_body))
-                }
-                Protocol::RestJson | Protocol::RestXml { .. } => {
-                    kagi_api::rest::decode_response(op, status, &resp_headers, &resp_body)
-                }
-                Protocol::Cbor { .. } => kagi_api::cbor::decode_response(op, &resp_body),
-            };
-            let decoded = decoded.map(|mut v| {
-                if auto_encoding {
-                    kagi_api::s3::decode_list_keys(op.name, &mut v);
-                }
-                v
-            });
-            return decoded.map_err(|e| {
-                CliError::General(format!(
-                    "Unable to parse the response of {}: {}",
-                    op.name, e.message
-                ))
-            });
+            return Ok((status, resp_headers, resp_body));
         }
+        let text = String::from_utf8_lossy(&resp_body);
         let mut err = match service.protocol {
             Protocol::Query { .. } | Protocol::Ec2 { .. } => kagi_api::xml::decode_error(&text),
             Protocol::RestJson | Protocol::RestXml { .. } => {
@@ -1163,6 +1178,14 @@ fn retryable(status: u16, body: &[u8]) -> bool {
             || text.contains(&format!("\"{c}\""))
             || text.contains(&format!("#{c}\""))
     })
+}
+
+/// The error for a successful answer that does not decode.
+pub fn unparsable(op: &Operation, e: kagi_api::ApiError) -> CliError {
+    CliError::General(format!(
+        "Unable to parse the response of {}: {}",
+        op.name, e.message
+    ))
 }
 
 fn request_id(service: &'static Service, body: &[u8]) -> Option<String> {

@@ -49,6 +49,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Map, Value, json};
 
 use kagi_api::Timestamp;
+use kagi_api::s3::ObjectPage;
 
 use crate::http::{Endpoint, FileSlice, Session, Sink};
 use crate::{CliError, Env, Globals, Io};
@@ -559,14 +560,13 @@ impl<'a> Ctx<'a> {
         self.call_with(s, op, input, None, Sink::Memory)
     }
 
-    fn call_with(
+    /// The operation and its input with what the `s3` commands add to every request (SSE-C,
+    /// request payer).
+    fn prepare(
         &self,
-        s: &Session,
         op: &str,
         input: Value,
-        file: Option<FileSlice>,
-        sink: Sink,
-    ) -> Result<Value, CliError> {
+    ) -> Result<(&'static kagi_api::Operation, Value), CliError> {
         let op = self
             .service
             .operation(op)
@@ -601,7 +601,34 @@ impl<'a> Ctx<'a> {
         {
             m.insert("RequestPayer".into(), json!(payer));
         }
+        Ok((op, input))
+    }
+
+    fn call_with(
+        &self,
+        s: &Session,
+        op: &str,
+        input: Value,
+        file: Option<FileSlice>,
+        sink: Sink,
+    ) -> Result<Value, CliError> {
+        let (op, input) = self.prepare(op, input)?;
         s.call_with(op, &self.ep, self.creds.as_ref(), &input, file, sink)
+    }
+
+    /// One ListObjectsV2 page, decoded by `kagi_api::s3::decode_object_page` (no Values).
+    fn list_page(&self, s: &Session, input: Value) -> Result<ObjectPage, CliError> {
+        let (op, input) = self.prepare("ListObjectsV2", input)?;
+        let (_, _, body) = s.exchange(
+            op,
+            &self.ep,
+            self.creds.as_ref(),
+            &input,
+            None,
+            Sink::Memory,
+        )?;
+        kagi_api::s3::decode_object_page(&String::from_utf8_lossy(&body))
+            .map_err(|e| crate::http::unparsable(op, e))
     }
 }
 
@@ -777,6 +804,11 @@ fn local_time_str(v: &Value, tz: Option<&str>) -> String {
         .as_str()
         .and_then(kagi_api::time::parse_any)
         .map_or(0, |t| t.secs);
+    local_time_at(t, tz)
+}
+
+/// [`local_time_str`] of Unix time `t`.
+fn local_time_at(t: i64, tz: Option<&str>) -> String {
     // One `format!` from the civil date (`s3 ls` prints a time per object).
     let local = t + crate::tz::offset_at(tz, t);
     let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
@@ -800,7 +832,11 @@ fn local_time_str(v: &Value, tz: Option<&str>) -> String {
 fn epoch_of(v: &Value) -> f64 {
     v.as_str()
         .and_then(kagi_api::time::parse_any)
-        .map_or(0.0, |t| t.secs as f64 + t.micros as f64 / 1e6)
+        .map_or(0.0, epoch_secs)
+}
+
+fn epoch_secs(t: Timestamp) -> f64 {
+    t.secs as f64 + t.micros as f64 / 1e6
 }
 
 // ---------------------------------------------------------------------------------------
@@ -839,30 +875,24 @@ fn ls(ctx: &Ctx, s: &Session, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
     } else {
         let delimiter = (!o.recursive).then_some("/");
         let mut first = true;
+        let tz = ctx.env.var("TZ");
         list_pages(ctx, s, &bucket, &key, delimiter, o.page_size, &mut |page| {
-            let none = Vec::new();
-            let prefixes = page["CommonPrefixes"].as_array().unwrap_or(&none);
-            let contents = page["Contents"].as_array().unwrap_or(&none);
-            if prefixes.is_empty() && contents.is_empty() {
+            if page.common_prefixes.is_empty() && page.contents.is_empty() {
                 if first {
                     empty_first = true;
                 }
                 return Ok(());
             }
-            for p in prefixes {
-                let parts: Vec<&str> = p["Prefix"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .split('/')
-                    .collect();
+            for p in &page.common_prefixes {
+                let parts: Vec<&str> = p.split('/').collect();
                 let name = parts
                     .get(parts.len().wrapping_sub(2))
                     .copied()
                     .unwrap_or("");
                 writeln!(io.stdout, "{:>30} {name}/", "PRE")?;
             }
-            for c in contents {
-                let size = c["Size"].as_u64().unwrap_or(0);
+            for c in &page.contents {
+                let size = listed_size(c);
                 total_size += size;
                 total_objects += 1;
                 let size_str = if o.human {
@@ -870,7 +900,7 @@ fn ls(ctx: &Ctx, s: &Session, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
                 } else {
                     size.to_string()
                 };
-                let k = c["Key"].as_str().unwrap_or_default();
+                let k = c.key.as_str();
                 let name = if o.recursive {
                     k
                 } else {
@@ -879,7 +909,7 @@ fn ls(ctx: &Ctx, s: &Session, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
                 writeln!(
                     io.stdout,
                     "{:<19} {size_str:>10} {name}",
-                    local_time_str(&c["LastModified"], ctx.env.var("TZ"))
+                    local_time_at(c.last_modified.map_or(0, |t| t.secs), tz)
                 )?;
             }
             first = false;
@@ -906,7 +936,7 @@ fn list_pages(
     prefix: &str,
     delimiter: Option<&str>,
     page_size: Option<i64>,
-    each: &mut dyn FnMut(&Value) -> Result<(), CliError>,
+    each: &mut dyn FnMut(&ObjectPage) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let mut token: Option<String> = None;
     loop {
@@ -922,12 +952,10 @@ fn list_pages(
         if let Some(t) = &token {
             input.insert("ContinuationToken".into(), json!(t));
         }
-        let page = ctx.call(s, "ListObjectsV2", Value::Object(input))?;
+        let page = ctx.list_page(s, Value::Object(input))?;
         each(&page)?;
-        match page["NextContinuationToken"].as_str() {
-            Some(t) if page["IsTruncated"].as_bool() == Some(true) && !t.is_empty() => {
-                token = Some(t.to_string())
-            }
+        match page.next_continuation_token {
+            Some(t) if page.is_truncated && !t.is_empty() => token = Some(t),
             _ => break,
         }
     }
@@ -1116,11 +1144,19 @@ struct Entry {
 }
 
 /// `_is_glacier_object` of a listing entry or a HeadObject response.
+/// A listed object's size as the AWS CLI reads it (a negative one, never sent by S3, as 0).
+fn listed_size(o: &kagi_api::s3::ListedObject) -> u64 {
+    u64::try_from(o.size).unwrap_or(0)
+}
+
 fn is_glacier(v: &Value) -> bool {
-    matches!(v["StorageClass"].as_str(), Some("GLACIER" | "DEEP_ARCHIVE"))
-        && !v["Restore"]
-            .as_str()
-            .is_some_and(|r| r.contains("ongoing-request=\"false\""))
+    glacier(v["StorageClass"].as_str(), v["Restore"].as_str())
+}
+
+/// Whether an object of storage class `class` (and `Restore` status) cannot be read now.
+fn glacier(class: Option<&str>, restore: Option<&str>) -> bool {
+    matches!(class, Some("GLACIER" | "DEEP_ARCHIVE"))
+        && !restore.is_some_and(|r| r.contains("ongoing-request=\"false\""))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1467,9 +1503,9 @@ fn list_source(
             prefix.clone()
         };
         list_pages(ctx, s, &bucket, &root, None, page_size, &mut |page| {
-            for c in page["Contents"].as_array().into_iter().flatten() {
-                let key = c["Key"].as_str().unwrap_or_default();
-                let size = c["Size"].as_u64().unwrap_or(0);
+            for c in &page.contents {
+                let key = c.key.as_str();
+                let size = listed_size(c);
                 if size == 0 && key.ends_with('/') && !delete_op {
                     continue;
                 }
@@ -1485,8 +1521,8 @@ fn list_source(
                     },
                     src: full,
                     size,
-                    mtime: epoch_of(&c["LastModified"]),
-                    glacier: is_glacier(c),
+                    mtime: c.last_modified.map_or(0.0, epoch_secs),
+                    glacier: glacier(c.storage_class.as_deref(), None),
                 });
             }
             Ok(())

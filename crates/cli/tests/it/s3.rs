@@ -145,6 +145,8 @@ fn make_files(root: &Path) {
     std::fs::write(root.join("dir/b.json"), "{\"b\": 1}\n").unwrap();
     std::fs::write(root.join("dir/sub/c.log"), "c\n").unwrap();
     std::fs::write(root.join("dir/sub/d.txt"), "dd\n").unwrap();
+    // A key S3 lists URL-encoded (space, `+`, `%`, non-ASCII): every listing decodes it back.
+    std::fs::write(root.join("dir/sub/sp ace+é%2F.txt"), "e\n").unwrap();
     // 20 MiB: over the 8 MiB multipart threshold (three parts), deterministic bytes.
     let mut big = Vec::with_capacity(20 << 20);
     let mut x: u32 = 0x1234_5678;
