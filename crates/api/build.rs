@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// The models `src/lib.rs` embeds as text (its `text_model`): not deflated into `models.bin`
 /// (their span is empty).
-const TEXT_MODELS: [&str; 4] = ["iam", "sts", "ecr", "ec2"];
+const TEXT_MODELS: [&str; 5] = ["iam", "sts", "ecr", "ec2", "s3"];
 
 fn main() {
     let out = std::env::var("OUT_DIR").expect("OUT_DIR");

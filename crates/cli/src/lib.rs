@@ -518,10 +518,19 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     // Ctrl-C: exit 130 as the AWS CLI's InterruptExceptionHandler does (stdout may be locked by
     // the interrupted command, so the handler writes nothing).
     // `logs tail --follow` ends on Ctrl-C with status 0 (its output is flushed as it goes).
-    let _ = ctrlc::set_handler(|| {
-        let following = logs_tail::FOLLOWING.load(std::sync::atomic::Ordering::SeqCst);
-        std::process::exit(if following { 0 } else { 130 })
-    });
+    // Both in the signal handler itself (`_exit`, async-signal-safe; the first registered
+    // action whose condition holds wins): no watcher thread to start in every command.
+    let int = signal_hook::consts::SIGINT;
+    let _ = signal_hook::flag::register_conditional_shutdown(
+        int,
+        0,
+        std::sync::Arc::clone(&logs_tail::FOLLOWING),
+    );
+    let _ = signal_hook::flag::register_conditional_shutdown(
+        int,
+        130,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+    );
     let env = Env::from_process();
     // A fallthrough to the official CLI may replace this process (see `customizations`).
     customizations::PROCESS_STREAMS.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -21,8 +21,10 @@ use serde_json::{Map, Value};
 use crate::http::Session;
 use crate::{CliError, Env, Globals, Io};
 
-/// Set while `--follow` polls: Ctrl-C then ends the command with status 0 (lib.rs's handler).
-pub(crate) static FOLLOWING: AtomicBool = AtomicBool::new(false);
+/// Set while `--follow` polls: Ctrl-C then ends the command with status 0 (lib.rs's handler;
+/// shared with the signal handler, hence the `Arc`).
+pub(crate) static FOLLOWING: std::sync::LazyLock<std::sync::Arc<AtomicBool>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(AtomicBool::new(false)));
 
 const FORMATS: [&str; 3] = ["detailed", "short", "json"];
 
