@@ -1077,15 +1077,25 @@ fn presigned_get_url(
     let r = kagi_api::rest::encode_request(op, &input);
     // Access point ARNs: S3's endpoint rule set (host, signing region and name).
     let target = if crate::s3addr::applies(op.name, Some(bucket)) {
-        let t = crate::s3addr::target(&s.s3_settings(&ctx.ep)?, op, &input)?;
-        if t.express {
-            return Err(CliError::General(
-                "kagi does not presign URLs of S3 Express One Zone directory buckets yet".into(),
-            ));
-        }
-        Some(t)
+        Some(crate::s3addr::target(&s.s3_settings(&ctx.ep)?, op, &input)?)
     } else {
         None
+    };
+    // S3 Express One Zone (botocore's `S3ExpressQueryAuth`): signed with the bucket's
+    // `CreateSession` credentials (made or taken from the process's cache), their token in
+    // `X-Amz-S3session-Token`.
+    let mut settings = kagi_sigv4::SigningSettings::default();
+    let session;
+    let creds = match &target {
+        Some(t) if t.express => {
+            session =
+                crate::s3addr::express_credentials(creds, &ctx.ep.url, bucket, &|op, input| {
+                    s.call(op, &ctx.ep, Some(creds), input)
+                })?;
+            settings.token_param = kagi_sigv4::TokenParam::S3Session;
+            &session
+        }
+        _ => creds,
     };
     let url = match &target {
         Some(t) => crate::s3addr::url(&t.url, &r.path, Some(bucket)),
@@ -1113,7 +1123,7 @@ fn presigned_get_url(
         service: target.as_ref().map_or("s3", |t| t.signing_name.as_str()),
         time: SystemTime::now(),
     };
-    let q = kagi_sigv4::presign(
+    let (q, _) = kagi_sigv4::presign_with(
         "GET",
         &path,
         &query,
@@ -1122,6 +1132,7 @@ fn presigned_get_url(
         creds,
         &params,
         Duration::from_secs(expires),
+        &settings,
     )
     .map_err(|e| CliError::General(e.to_string()))?;
     Ok(format!("{scheme_host}{path}?{q}"))

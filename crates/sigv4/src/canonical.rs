@@ -43,11 +43,22 @@ pub enum PathMode {
     S3,
 }
 
+/// Whether `service` is one of S3's signing names: `s3`, and `s3express` (directory buckets),
+/// `s3-object-lambda`, `s3-outposts` (access points). botocore signs all four with
+/// `S3SigV4Auth`'s rules: the path as sent ([`PathMode::S3`]) and, presigned, an
+/// `UNSIGNED-PAYLOAD`.
+pub fn is_s3(service: &str) -> bool {
+    matches!(
+        service,
+        "s3" | "s3express" | "s3-object-lambda" | "s3-outposts"
+    )
+}
+
 impl PathMode {
     /// Resolves [`PathMode::Auto`] for `service`.
     pub fn resolve(self, service: &str) -> PathMode {
         match self {
-            PathMode::Auto if service == "s3" => PathMode::S3,
+            PathMode::Auto if is_s3(service) => PathMode::S3,
             PathMode::Auto => PathMode::Normalized,
             other => other,
         }

@@ -118,8 +118,8 @@ mod verify;
 pub use cache::SigningKeyCache;
 pub use canonical::{PathMode, SigningKey, sha256_hex};
 pub use sign::{
-    Credentials, SignError, SigningOutput, SigningParams, SigningSettings, presign, presign_with,
-    sign_headers, sign_headers_with,
+    Credentials, SignError, SigningOutput, SigningParams, SigningSettings, TokenParam, presign,
+    presign_with, sign_headers, sign_headers_with,
 };
 pub use time::{format_amz_date, format_date, parse_amz_date};
 pub use verify::{

@@ -67,6 +67,29 @@ pub struct SigningParams<'a> {
 pub struct SigningSettings {
     /// Canonical URI rules (default: from the service).
     pub path_mode: PathMode,
+    /// The query parameter a presigned URL carries the session token in.
+    pub token_param: TokenParam,
+}
+
+/// Where [`presign_with`] puts the credentials' session token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenParam {
+    /// `X-Amz-Security-Token` (STS session credentials).
+    #[default]
+    SecurityToken,
+    /// `X-Amz-S3session-Token`: an S3 Express One Zone `CreateSession` token (botocore's
+    /// `S3ExpressQueryAuth`), in the same place among the `X-Amz-*` parameters.
+    S3Session,
+}
+
+impl TokenParam {
+    /// The parameter's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenParam::SecurityToken => "X-Amz-Security-Token",
+            TokenParam::S3Session => "X-Amz-S3session-Token",
+        }
+    }
 }
 
 /// What signing computed, for diagnostics and tests. `Debug` redacts the signature and does not
@@ -245,13 +268,14 @@ pub fn sign_headers_with(
 }
 
 /// The parameters presigning adds (the verifier reads them back).
-const ADDED_BY_PRESIGN: [&str; 7] = [
+const ADDED_BY_PRESIGN: [&str; 8] = [
     "X-Amz-Algorithm",
     "X-Amz-Credential",
     "X-Amz-Date",
     "X-Amz-Expires",
     "X-Amz-SignedHeaders",
     "X-Amz-Security-Token",
+    "X-Amz-S3session-Token",
     "X-Amz-Signature",
 ];
 
@@ -349,12 +373,12 @@ pub fn presign_with(
     add("X-Amz-Expires", &secs.to_string());
     add("X-Amz-SignedHeaders", &signed_str);
     if let Some(token) = &creds.session_token {
-        add("X-Amz-Security-Token", token);
+        add(settings.token_param.name(), token);
     }
 
     let payload_hash = match header(headers, "x-amz-content-sha256") {
         Some(v) => v.trim().to_owned(),
-        None if params.service == "s3" => UNSIGNED_PAYLOAD.to_owned(),
+        None if crate::canonical::is_s3(params.service) => UNSIGNED_PAYLOAD.to_owned(),
         None => sha256_hex(body),
     };
     let creq = canonical::canonical_request(

@@ -640,7 +640,7 @@ pub fn verify_with(
                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, or a valid sha256 value.",
             ));
         }
-        None if info.is_presigned() && info.service == "s3" => UNSIGNED_PAYLOAD,
+        None if info.is_presigned() && crate::canonical::is_s3(&info.service) => UNSIGNED_PAYLOAD,
         None => req.payload_sha256_hex,
     };
 

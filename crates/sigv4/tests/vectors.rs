@@ -314,7 +314,10 @@ fn check_verification(name: &str, mode: &str, signed: &Request, ctx: &Context, p
 fn run_header_mode(name: &str, dir: &Path) {
     let ctx = context(dir, name);
     let pm = path_mode(name, &ctx);
-    let settings = SigningSettings { path_mode: pm };
+    let settings = SigningSettings {
+        path_mode: pm,
+        ..Default::default()
+    };
     let req = parse_http(&fs::read_to_string(dir.join("request.txt")).unwrap());
     let mut creds = ctx.creds.clone();
     if ctx.omit_session_token {
@@ -407,7 +410,10 @@ fn run_query_mode(name: &str, dir: &Path) -> bool {
     };
     let ctx = context(dir, name);
     let pm = path_mode(name, &ctx);
-    let settings = SigningSettings { path_mode: pm };
+    let settings = SigningSettings {
+        path_mode: pm,
+        ..Default::default()
+    };
     let req = parse_http(&fs::read_to_string(dir.join("request.txt")).unwrap());
     let mut creds = ctx.creds.clone();
     if ctx.omit_session_token {

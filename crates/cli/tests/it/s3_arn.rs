@@ -313,3 +313,98 @@ fn presigned_access_point_urls_as_the_official_cli() {
         ours.stdout
     );
 }
+
+/// `s3 presign` of an object in a directory bucket: one `CreateSession`, then a URL signed with
+/// the session's credentials, their token in `X-Amz-S3session-Token` (botocore's
+/// `S3ExpressQueryAuth`). The official CLI v1's URL and kagi's are equal but for the date and
+/// signature, and both verify with the session's secret (S3's canonical path: a key that
+/// double encoding would change).
+#[test]
+fn presigned_directory_bucket_urls_as_the_official_cli() {
+    let Some(official) = official_v1() else {
+        return;
+    };
+    let sb = sandbox();
+    let (url, log) = express_server();
+    let args = [
+        "s3",
+        "presign",
+        "s3://mybucket--usw2-az1--x-s3/a b+c~=.txt",
+        "--endpoint-url",
+        url.as_str(),
+        "--region",
+        "us-west-2",
+        "--expires-in",
+        "600",
+    ];
+    let ours = sb.run(&args);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let theirs = std::process::Command::new(&official.bin)
+        .args(args)
+        .env_clear()
+        .envs(sb.env().vars)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert!(
+        theirs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    let theirs = String::from_utf8_lossy(&theirs.stdout).trim().to_string();
+    let ours = ours.stdout.trim().to_string();
+    // Each CLI made one session.
+    let sessions = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.target.ends_with("?session"))
+        .count();
+    assert_eq!(sessions, 2);
+    let masked = |u: &str| -> String {
+        u.split('&')
+            .map(|p| match p.split_once('=') {
+                Some(("X-Amz-Date" | "X-Amz-Signature", _)) => {
+                    format!("{}=*", p.split('=').next().unwrap())
+                }
+                _ if p.contains("X-Amz-Credential=") => {
+                    // ASIASESSION/DATE/us-west-2/s3express/aws4_request: the date masked.
+                    let (head, cred) = p.split_once("X-Amz-Credential=").unwrap();
+                    let parts: Vec<&str> = cred.split("%2F").collect();
+                    format!(
+                        "{head}X-Amz-Credential={}%2F*%2F{}",
+                        parts[0],
+                        parts[2..].join("%2F")
+                    )
+                }
+                _ => p.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    assert_eq!(masked(&ours), masked(&theirs));
+    assert!(ours.contains("X-Amz-S3session-Token=TOKEN-1&"), "{ours}");
+    assert!(
+        ours.contains("%2Fus-west-2%2Fs3express%2Faws4_request&"),
+        "{ours}"
+    );
+    for u in [&ours, &theirs] {
+        let rest = u.split_once("://").unwrap().1;
+        let (host, target) = rest.split_at(rest.find('/').unwrap());
+        let (path, query) = target.split_once('?').unwrap();
+        let headers = vec![("host".to_string(), host.to_string())];
+        let req = kagi_sigv4::IncomingRequest {
+            method: "GET",
+            path,
+            query,
+            headers: &headers,
+            payload_sha256_hex: &kagi_sigv4::sha256_hex(b""),
+        };
+        let info = kagi_sigv4::parse(&req).unwrap();
+        assert_eq!(info.access_key_id, "ASIASESSION");
+        let now = std::time::SystemTime::now();
+        kagi_sigv4::verify(&req, &info, "session-secret", now)
+            .unwrap_or_else(|e| panic!("{u}: {e:?}"));
+        assert!(kagi_sigv4::verify(&req, &info, "another-secret", now).is_err());
+    }
+}
