@@ -68,3 +68,40 @@ pub(crate) fn password_of(token: &str) -> Result<String, CliError> {
         .map(|x| x.1.to_string())
         .unwrap_or(decoded))
 }
+
+/// `aws ecr get-login-password` and `aws ecr-public get-login-password` (`service`): no
+/// options, GetAuthorizationToken, the password of its token printed (ECR's `authorizationData`
+/// is a list, ECR Public's one structure).
+pub(crate) fn print_login_password(
+    service: &'static Service,
+    g: &crate::Globals,
+    args: &[String],
+    env: &crate::Env,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    crate::opts::parse(args, &crate::opts::Spec::new(&[]))?;
+    let op = service
+        .operation("GetAuthorizationToken")
+        .ok_or_else(|| CliError::General("GetAuthorizationToken missing from the model".into()))?;
+    let s = Session::new(env, g)?;
+    let result = (|| {
+        let (ep, creds) = prepare(&s, service, io)?;
+        let out = s.call(
+            op,
+            &ep,
+            creds.as_ref().map(Creds::to_sigv4).as_ref(),
+            &serde_json::Value::Object(serde_json::Map::new()),
+        )?;
+        let token = out
+            .pointer("/authorizationData/0/authorizationToken")
+            .or_else(|| out.pointer("/authorizationData/authorizationToken"))
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| {
+                CliError::General("GetAuthorizationToken returned no authorization data".into())
+            })?;
+        writeln!(io.stdout, "{}", password_of(token)?)?;
+        Ok(())
+    })();
+    flush_debug(&s, io);
+    result
+}

@@ -23,11 +23,22 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::http::Session;
+use crate::opts::{Opt, Spec};
 use crate::{CliError, Env, Globals, Io};
 
 const TOOLS: [&str; 6] = ["swift", "nuget", "dotnet", "npm", "pip", "twine"];
 
-#[derive(Default)]
+const SPEC: Spec = Spec::new(&[
+    Opt::one("--tool").required().choices(&TOOLS),
+    Opt::one("--domain").required(),
+    Opt::one("--domain-owner"),
+    Opt::one("--namespace"),
+    Opt::int("--duration-seconds"),
+    Opt::one("--repository").required(),
+    Opt::one("--endpoint-type"),
+    Opt::flag("--dry-run"),
+]);
+
 struct Args {
     tool: Option<String>,
     domain: Option<String>,
@@ -40,79 +51,18 @@ struct Args {
 }
 
 fn parse(args: &[String]) -> Result<Args, CliError> {
-    let mut a = Args::default();
-    let mut unknown = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || -> Result<String, CliError> {
-            if let Some(v) = &inline {
-                return Ok(v.clone());
-            }
-            match args.get(i) {
-                Some(v) if !v.starts_with("--") => {
-                    i += 1;
-                    Ok(v.clone())
-                }
-                _ => Err(CliError::Usage(format!(
-                    "argument {name}: expected one argument"
-                ))),
-            }
-        };
-        match name {
-            "--tool" => {
-                let v = value()?;
-                if !TOOLS.contains(&v.as_str()) {
-                    return Err(CliError::Usage(format!(
-                        "argument --tool: Invalid choice, valid choices are:\n\n{}",
-                        crate::params::choices_table(&TOOLS)
-                    )));
-                }
-                a.tool = Some(v);
-            }
-            "--domain" => a.domain = Some(value()?),
-            "--domain-owner" => a.domain_owner = Some(value()?),
-            "--namespace" => a.namespace = Some(value()?),
-            "--duration-seconds" => {
-                let v = value()?;
-                a.duration = Some(v.trim().parse().map_err(|_| {
-                    CliError::BadParam(format!("invalid literal for int() with base 10: '{v}'"))
-                })?);
-            }
-            "--repository" => a.repository = Some(value()?),
-            "--endpoint-type" => a.endpoint_type = Some(value()?),
-            "--dry-run" => a.dry_run = true,
-            _ => unknown.push(arg.clone()),
-        }
-    }
-    let missing: Vec<&str> = [
-        ("--tool", a.tool.is_none()),
-        ("--domain", a.domain.is_none()),
-        ("--repository", a.repository.is_none()),
-    ]
-    .iter()
-    .filter(|(_, m)| *m)
-    .map(|(n, _)| *n)
-    .collect();
-    if !missing.is_empty() {
-        return Err(CliError::Usage(format!(
-            "the following arguments are required: {}",
-            missing.join(", ")
-        )));
-    }
-    if !unknown.is_empty() {
-        // BasicCommand's check: a parameter error, without argparse's usage frame.
-        return Err(CliError::BadParam(format!(
-            "Unknown options: {}",
-            unknown.join(",")
-        )));
-    }
-    Ok(a)
+    let p = crate::opts::parse(args, &SPEC)?;
+    let one = |n: &str| p.one(n).map(str::to_string);
+    Ok(Args {
+        tool: one("--tool"),
+        domain: one("--domain"),
+        domain_owner: one("--domain-owner"),
+        namespace: one("--namespace"),
+        duration: p.int("--duration-seconds"),
+        repository: one("--repository"),
+        endpoint_type: one("--endpoint-type"),
+        dry_run: p.flag("--dry-run"),
+    })
 }
 
 pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {

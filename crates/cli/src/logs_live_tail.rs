@@ -16,9 +16,9 @@ use serde_json::{Map, Value};
 
 use crate::config::Env;
 use crate::http::{Session, Sink};
+use crate::opts::{Opt, Spec};
 use crate::{CliError, Globals, Io};
 
-#[derive(Default)]
 struct Args {
     groups: Option<Vec<String>>,
     stream_names: Option<Vec<String>>,
@@ -27,74 +27,24 @@ struct Args {
     mode: Option<String>,
 }
 
+const SPEC: Spec = Spec::new(&[
+    Opt::list("--log-group-identifiers").required(),
+    Opt::list("--log-stream-names"),
+    Opt::list("--log-stream-name-prefixes"),
+    Opt::one("--log-event-filter-pattern"),
+    Opt::one("--mode").choices(&["interactive", "print-only"]),
+]);
+
 fn parse(args: &[String]) -> Result<Args, CliError> {
-    let mut a = Args::default();
-    let mut unknown = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut many = || -> Result<Vec<String>, CliError> {
-            let mut v: Vec<String> = inline.iter().cloned().collect();
-            while let Some(x) = args.get(i).filter(|x| !x.starts_with("--")) {
-                v.push(x.clone());
-                i += 1;
-            }
-            if v.is_empty() {
-                return Err(CliError::Usage(format!(
-                    "argument {name}: expected at least one argument"
-                )));
-            }
-            Ok(v)
-        };
-        match name.as_str() {
-            "--log-group-identifiers" => a.groups = Some(many()?),
-            "--log-stream-names" => a.stream_names = Some(many()?),
-            "--log-stream-name-prefixes" => a.prefixes = Some(many()?),
-            "--log-event-filter-pattern" | "--mode" => {
-                let v = match inline {
-                    Some(v) => v,
-                    None => match args.get(i) {
-                        Some(v) if !v.starts_with("--") => {
-                            i += 1;
-                            v.clone()
-                        }
-                        _ => {
-                            return Err(CliError::Usage(format!(
-                                "argument {name}: expected one argument"
-                            )));
-                        }
-                    },
-                };
-                if name == "--mode" {
-                    let choices = ["interactive", "print-only"];
-                    if !choices.contains(&v.as_str()) {
-                        return Err(CliError::Usage(format!(
-                            "argument --mode: Invalid choice, valid choices are:\n\n{}",
-                            crate::params::choices_table(&choices)
-                        )));
-                    }
-                    a.mode = Some(v);
-                } else {
-                    a.pattern = Some(v);
-                }
-            }
-            _ => unknown.push(arg.clone()),
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(CliError::UnknownArgs(unknown));
-    }
-    if a.groups.is_none() {
-        return Err(CliError::Usage(
-            "the following arguments are required: --log-group-identifiers".into(),
-        ));
-    }
-    Ok(a)
+    let p = crate::opts::parse(args, &SPEC)?;
+    let many = |n: &str| p.many(n).map(<[String]>::to_vec);
+    Ok(Args {
+        groups: many("--log-group-identifiers"),
+        stream_names: many("--log-stream-names"),
+        prefixes: many("--log-stream-name-prefixes"),
+        pattern: p.one("--log-event-filter-pattern").map(str::to_string),
+        mode: p.one("--mode").map(str::to_string),
+    })
 }
 
 /// The event stream's consumer: frames decoded as bytes arrive, log lines written through.
