@@ -55,8 +55,8 @@
 //! * `cfn` — `cloudformation deploy` (change set, its waiters, the official lines) and
 //!   `cloudformation package` (artifacts uploaded by MD5, folders zipped, the template rewritten);
 //!   `cfn_yaml` — CloudFormation's YAML (short-form intrinsics) read as PyYAML reads it.
-//! * `codeartifact` — `codeartifact login --tool pip|twine|npm` (the tool's configuration as the
-//!   official CLI sets it).
+//! * `codeartifact` — `codeartifact login --tool pip|twine|npm|swift|nuget|dotnet` (the tool's
+//!   configuration as the official CLI sets it).
 //! * `handwritten` — `rds generate-db-auth-token`, `iam create-virtual-mfa-device --outfile
 //!   --bootstrap-method`.
 //! * `customizations` — the official CLI's customizations kagi does not have
