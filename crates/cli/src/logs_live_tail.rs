@@ -4,7 +4,11 @@
 //! `message` lines, flushed one by one. A stream that ends with an exception event
 //! (`SessionTimeoutException`, `SessionStreamingException`) or a broken frame prints the error
 //! on stdout after the events, as the official collector does, and exits 0; an HTTP error is
-//! the usual service error. Ctrl-C ends the session with status 0.
+//! the usual service error. Ctrl-C ends the session with status 0. `--cli-read-timeout`
+//! (default 60 s) bounds each read of the stream, as botocore's socket timeout does: a session
+//! that keeps receiving frames lives on, one silent for longer ends with urllib3's `Read timed
+//! out.` error printed the same way (exit 0); a timeout before the response is the usual
+//! `Read timeout on endpoint URL` (255).
 //!
 //! `--mode interactive` (prompt_toolkit's full-screen UI with highlighting) is not
 //! implemented: it needs colour as in v2 (`--color off` is v2's parameter error), and says
@@ -119,6 +123,33 @@ impl Write for Printer<'_> {
     }
 }
 
+/// urllib3's `ReadTimeoutError` for the endpoint `url`: `HTTPConnectionPool(host='H',
+/// port=P): Read timed out.`
+fn read_timed_out(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let https = scheme.eq_ignore_ascii_case("https");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |x| x.1);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (h, p) = v6.split_once(']').unwrap_or((v6, ""));
+            (h, p.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let port = port
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(if https { 443 } else { 80 });
+    format!(
+        "{}ConnectionPool(host='{}', port={port}): Read timed out.",
+        if https { "HTTPS" } else { "HTTP" },
+        host.to_lowercase()
+    )
+}
+
 /// `aws logs start-live-tail ...`.
 pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
     let a = parse(sub)?;
@@ -172,7 +203,15 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             Sink::Writer(&mut printer),
         );
         crate::logs_tail::FOLLOWING.store(false, std::sync::atomic::Ordering::SeqCst);
-        match (r, printer.error.take()) {
+        // A stream silent for longer than `--cli-read-timeout` (each read of it is bounded,
+        // as botocore's socket timeout bounds it): urllib3's error, printed as the
+        // collector prints any error of the stream.
+        let silent = matches!(&r, Err(CliError::General(m)) if m.ends_with("(timeout: per read)"));
+        let error = printer
+            .error
+            .take()
+            .or_else(|| silent.then(|| read_timed_out(&ep.url)));
+        match (r, error) {
             (_, Some(e)) => {
                 writeln!(io.stdout, "{e}")?;
                 io.stdout.flush()?;
