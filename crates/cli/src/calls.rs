@@ -1,6 +1,7 @@
 //! What every command that calls AWS does around its calls: endpoint and credentials in
 //! botocore's order (`prepare`, `prepare_op`), the operations that take no authentication, the
-//! `--debug` lines flushed to stderr, and ECR's authorization token read as a password. Shared
+//! `--debug` lines flushed to stderr, botocore's validation of a hand-written command's input,
+//! and ECR's authorization token read as a password. Shared
 //! by `invoke` (modelled operations) and the hand-written commands; below both.
 
 use base64::Engine;
@@ -55,6 +56,24 @@ pub(crate) fn prepare_op(
         return Ok((ep, None));
     }
     prepare(s, op.service(), io)
+}
+
+/// botocore's `ParamValidator` over `input` (every client call validates before sending, those
+/// of the hand-written commands too): the errors as a parameter validation error.
+pub(crate) fn validate_input(
+    op: &'static Operation,
+    input: &serde_json::Value,
+) -> Result<(), CliError> {
+    let Some(shape) = op.input else {
+        return Ok(());
+    };
+    let mut errors = Vec::new();
+    crate::params::validate(op.service(), shape, input, "", &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::ParamValidation(errors))
+    }
 }
 
 /// The password of an ECR (or ECR Public) authorization token, base64 of `AWS:<password>`.

@@ -109,12 +109,9 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         if let Some(d) = a.duration.filter(|d| *d != 0) {
             input.insert("durationSeconds".into(), json!(d));
         }
-        let token_res = s.call(
-            op("GetAuthorizationToken")?,
-            &ep,
-            sig.as_ref(),
-            &Value::Object(input),
-        )?;
+        let input = Value::Object(input);
+        crate::calls::validate_input(op("GetAuthorizationToken")?, &input)?;
+        let token_res = s.call(op("GetAuthorizationToken")?, &ep, sig.as_ref(), &input)?;
         let mut input = Map::new();
         input.insert("domain".into(), json!(a.domain));
         input.insert("repository".into(), json!(a.repository));
@@ -125,12 +122,9 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         if let Some(o) = &a.domain_owner {
             input.insert("domainOwner".into(), json!(o));
         }
-        let endpoint_res = s.call(
-            op("GetRepositoryEndpoint")?,
-            &ep,
-            sig.as_ref(),
-            &Value::Object(input),
-        )?;
+        let input = Value::Object(input);
+        crate::calls::validate_input(op("GetRepositoryEndpoint")?, &input)?;
+        let endpoint_res = s.call(op("GetRepositoryEndpoint")?, &ep, sig.as_ref(), &input)?;
         let endpoint = endpoint_res["repositoryEndpoint"]
             .as_str()
             .unwrap_or_default()

@@ -47,7 +47,7 @@ fn login_reaches_the_codeartifact_endpoint() {
         "--tool",
         "pip",
         "--domain",
-        "d",
+        "dom",
         "--repository",
         "r",
         "--dry-run",
@@ -55,7 +55,7 @@ fn login_reaches_the_codeartifact_endpoint() {
     assert_eq!(out.code, 255, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("Could not connect to the endpoint URL: \"http://127.0.0.1:9/v1/authorization-token?domain=d\""),
+            .contains("Could not connect to the endpoint URL: \"http://127.0.0.1:9/v1/authorization-token?domain=dom\""),
         "{}",
         out.stderr
     );
@@ -314,6 +314,8 @@ fn login_swift_nuget_dotnet_as_the_official_clis() {
             None,
             true,
         ),
+        // botocore's validation of the calls' input: a domain of one character.
+        (login("dotnet", "--domain d"), None, "", true, None, true),
         // A failed update: the token masked (v1's and later v2's CommandFailedError).
         (
             login("dotnet", ""),
