@@ -1,8 +1,8 @@
 //! What every command that calls AWS does around its calls: endpoint and credentials in
 //! botocore's order (`prepare`, `prepare_op`), the operations that take no authentication, the
 //! `--debug` lines flushed to stderr, botocore's validation of a hand-written command's input,
-//! and ECR's authorization token read as a password. Shared
-//! by `invoke` (modelled operations) and the hand-written commands; below both.
+//! and ECR's authorization token read as a password. Shared by `invoke` (modelled operations)
+//! and the hand-written commands; below both.
 
 use base64::Engine;
 
