@@ -201,7 +201,7 @@ pub(crate) fn py_repr(s: &str) -> String {
 }
 
 /// Python's `int()` of a string: surrounding whitespace, a sign, `_` between digits.
-fn py_int(s: &str) -> Option<i64> {
+pub(crate) fn py_int(s: &str) -> Option<i64> {
     let t = s.trim();
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),

@@ -43,6 +43,13 @@ fn argument_errors_match_aws_cli_v2() {
         // Python's int(): a general error (255), before the unknown options.
         cmd("codeartifact login --tool pip --domain d --repository r --duration-seconds x --bogus"),
         cmd("rds generate-db-auth-token --hostname h --port x --username u"),
+        // The s3 commands (their own parser, the same rules at its edges).
+        cmd("s3 ls --bogus a"),
+        cmd("s3 ls s3://a s3://b"),
+        cmd("s3 cp a b c"),
+        cmd("s3 rm s3://b/k --bogus"),
+        cmd("s3 cp a s3://b/k --page-size x"),
+        cmd("s3 ls --page-size=-5 --recursive=1"),
     ];
     let diffs = differences(&sb, &official, &commands, &|e| e.to_string());
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
