@@ -40,8 +40,9 @@
 //! * `opts` — the hand-written commands' option parser: a static table per command (flag,
 //!   value, integer, list; required; choices; `logs tail`'s positional) parsed as argparse and
 //!   `BasicCommand` do it, with their errors; used by `eks`, `logs_tail`, `logs_live_tail`,
-//!   `codeartifact`, `cfn`, `handwritten` and `calls`, below all of them (it imports only
-//!   `params`' choices table).
+//!   `codeartifact`, `cfn`, `handwritten` and `calls` (`s3cmd`, whose own parser keeps the
+//!   s3 commands' optional values, takes its `int()` and `repr()`), below all of them (it
+//!   imports only `params`' choices table).
 //! * `invoke` — one operation: pagination (`--max-items`, `--starting-token`, `--page-size`),
 //!   `--query`, output formatting; customisations (`ecr get-login-password`'s help).
 //! * `output` — json/text/table/yaml/yaml-stream renderers over an ordered [`output::Doc`];
