@@ -35,7 +35,7 @@ fn compiled_in_rule_set_is_the_pinned_botocores() {
     let theirs = read_json(src.join("botocore/data/s3/2006-03-01/endpoint-rule-set-1.json"));
     assert!(
         &theirs == kagi_api::rules::s3(),
-        "crates/api/model/s3.endpoint-rules.json differs from the pinned botocore's rule set"
+        "crates/api/model/s3.endpoint-rules.json differs from the pinned botocore's rule set: run tools/gen-model.py"
     );
 }
 

@@ -8,6 +8,11 @@ Writes, for every service of the installed botocore:
   crates/api/model/catalog.txt    the service table (metadata, CLI names, aliases), compiled in
                                   as text: choosing a service reads one line of it
   crates/api/model/endpoints.txt  botocore's endpoints.json as a compact table (src/endpoints.rs)
+  crates/api/model/s3.endpoint-rules.json  S3's endpoint rule set (endpoint-rule-set-1.json)
+  crates/api/model/partitions.json         botocore's partitions.json
+                                  both as compact JSON, key order kept; build.rs deflates them
+                                  for src/rules.rs (tests/endpoint_rules.rs checks the first
+                                  against the pinned botocore)
 OPS lists the operations kagi serve implements (the generator fails if botocore lost one).
 The drift test (tests/drift.rs) checks the result against botocore again.
 """
@@ -56,6 +61,8 @@ import json, sys, botocore, botocore.loaders
 l = botocore.loaders.Loader()
 out = {"version": botocore.__version__, "services": {},
        "endpoints": l.load_data("endpoints"),
+       "partitions": l.load_data("partitions"),
+       "s3_rules": l.load_service_model("s3", "endpoint-rule-set-1"),
        # botocore's xform_name exceptions (CreateOAuth2Token -> create-oauth2-token)
        "xform": {k[0]: v for k, v in botocore._xform_cache.items() if k[1] == "-"}}
 for name in l.list_available_services("service-2"):
@@ -527,6 +534,9 @@ def main():
         os.remove(os.path.join(here, "catalog.rs"))
     with open(os.path.join(here, "endpoints.txt"), "w") as f:
         f.write(endpoint_table(data["endpoints"]))
+    for file, key in (("s3.endpoint-rules.json", "s3_rules"), ("partitions.json", "partitions")):
+        with open(os.path.join(here, file), "w") as f:
+            f.write(json.dumps(data[key], separators=(",", ":")))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 //! What every command that calls AWS does around its calls: endpoint and credentials in
 //! botocore's order (`prepare`, `prepare_op`), the operations that take no authentication, the
-//! `--debug` lines flushed to stderr, and ECR's authorization token read as a password. Shared
-//! by `invoke` (modelled operations) and the hand-written commands; below both.
+//! `--debug` lines flushed to stderr, botocore's validation of a hand-written command's input,
+//! and ECR's authorization token read as a password. Shared by `invoke` (modelled operations)
+//! and the hand-written commands; below both.
 
 use base64::Engine;
 
@@ -57,6 +58,24 @@ pub(crate) fn prepare_op(
     prepare(s, op.service(), io)
 }
 
+/// botocore's `ParamValidator` over `input` (every client call validates before sending, those
+/// of the hand-written commands too): the errors as a parameter validation error.
+pub(crate) fn validate_input(
+    op: &'static Operation,
+    input: &serde_json::Value,
+) -> Result<(), CliError> {
+    let Some(shape) = op.input else {
+        return Ok(());
+    };
+    let mut errors = Vec::new();
+    crate::params::validate(op.service(), shape, input, "", &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::ParamValidation(errors))
+    }
+}
+
 /// The password of an ECR (or ECR Public) authorization token, base64 of `AWS:<password>`.
 pub(crate) fn password_of(token: &str) -> Result<String, CliError> {
     let decoded = base64::engine::general_purpose::STANDARD
@@ -67,4 +86,41 @@ pub(crate) fn password_of(token: &str) -> Result<String, CliError> {
         .split_once(':')
         .map(|x| x.1.to_string())
         .unwrap_or(decoded))
+}
+
+/// `aws ecr get-login-password` and `aws ecr-public get-login-password` (`service`): no
+/// options, GetAuthorizationToken, the password of its token printed (ECR's `authorizationData`
+/// is a list, ECR Public's one structure).
+pub(crate) fn print_login_password(
+    service: &'static Service,
+    g: &crate::Globals,
+    args: &[String],
+    env: &crate::Env,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    crate::opts::parse(args, &crate::opts::Spec::new(&[]))?;
+    let op = service
+        .operation("GetAuthorizationToken")
+        .ok_or_else(|| CliError::General("GetAuthorizationToken missing from the model".into()))?;
+    let s = Session::new(env, g)?;
+    let result = (|| {
+        let (ep, creds) = prepare(&s, service, io)?;
+        let out = s.call(
+            op,
+            &ep,
+            creds.as_ref().map(Creds::to_sigv4).as_ref(),
+            &serde_json::Value::Object(serde_json::Map::new()),
+        )?;
+        let token = out
+            .pointer("/authorizationData/0/authorizationToken")
+            .or_else(|| out.pointer("/authorizationData/authorizationToken"))
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| {
+                CliError::General("GetAuthorizationToken returned no authorization data".into())
+            })?;
+        writeln!(io.stdout, "{}", password_of(token)?)?;
+        Ok(())
+    })();
+    flush_debug(&s, io);
+    result
 }

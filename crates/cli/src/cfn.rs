@@ -30,6 +30,7 @@ use md5::Digest as _;
 use serde_json::{Map, Value, json};
 
 use crate::http::{FileSlice, Session, Sink};
+use crate::opts::{Opt, Spec};
 use crate::waiter::Outcome;
 use crate::{CliError, Env, Globals, Io};
 
@@ -41,129 +42,6 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             "not a cloudformation customization".into(),
         )),
     }
-}
-
-/// How an option of a hand-written command takes its value.
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    Flag,
-    One,
-    Many,
-}
-
-struct Opts {
-    values: Vec<(&'static str, Vec<String>)>,
-}
-
-impl Opts {
-    fn one(&self, name: &str) -> Option<&str> {
-        self.values
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| v.first().map(String::as_str))
-    }
-
-    fn many(&self, name: &str) -> Option<&[String]> {
-        self.values
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_slice())
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.values.iter().any(|(n, _)| *n == name)
-    }
-
-    /// The last of two opposite flags given, if any.
-    fn last_of(&self, yes: &str, no: &str) -> Option<bool> {
-        self.values.iter().rev().find_map(|(n, _)| {
-            if *n == yes {
-                Some(true)
-            } else if *n == no {
-                Some(false)
-            } else {
-                None
-            }
-        })
-    }
-}
-
-/// argparse over `spec`: `--name value`, `--name=value`, `--name v1 v2 ...` for `Many`;
-/// missing required options and unknown ones as argparse reports them.
-fn parse_opts(
-    args: &[String],
-    spec: &[(&'static str, Kind)],
-    required: &[&str],
-) -> Result<Opts, CliError> {
-    let mut values: Vec<(&'static str, Vec<String>)> = Vec::new();
-    let mut unknown = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let Some(&(name, kind)) = spec.iter().find(|(n, _)| *n == name) else {
-            unknown.push(arg.clone());
-            continue;
-        };
-        match kind {
-            Kind::Flag => values.push((name, Vec::new())),
-            Kind::One => {
-                let v = match inline {
-                    Some(v) => v,
-                    None => match args.get(i) {
-                        Some(v) if !v.starts_with("--") => {
-                            i += 1;
-                            v.clone()
-                        }
-                        _ => {
-                            return Err(CliError::Usage(format!(
-                                "argument {name}: expected one argument"
-                            )));
-                        }
-                    },
-                };
-                values.push((name, vec![v]));
-            }
-            Kind::Many => {
-                let mut vs: Vec<String> = inline.into_iter().collect();
-                while let Some(v) = args.get(i).filter(|v| !v.starts_with("--")) {
-                    vs.push(v.clone());
-                    i += 1;
-                }
-                if vs.is_empty() {
-                    return Err(CliError::Usage(format!(
-                        "argument {name}: expected at least one argument"
-                    )));
-                }
-                values.push((name, vs));
-            }
-        }
-    }
-    let missing: Vec<&str> = required
-        .iter()
-        .copied()
-        .filter(|r| !values.iter().any(|(n, _)| n == r))
-        .collect();
-    if !missing.is_empty() {
-        return Err(CliError::Usage(format!(
-            "the following arguments are required: {}",
-            missing.join(", ")
-        )));
-    }
-    if !unknown.is_empty() {
-        // BasicCommand's check: a parameter error, without argparse's usage frame.
-        return Err(CliError::BadParam(format!(
-            "Unknown options: {}",
-            unknown.join(",")
-        )));
-    }
-    Ok(Opts { values })
 }
 
 /// The model's operation `name` of `service`.
@@ -366,24 +244,24 @@ fn epoch_secs() -> u64 {
         .unwrap_or(0)
 }
 
-const DEPLOY_OPTS: &[(&str, Kind)] = &[
-    ("--template-file", Kind::One),
-    ("--stack-name", Kind::One),
-    ("--s3-bucket", Kind::One),
-    ("--force-upload", Kind::Flag),
-    ("--s3-prefix", Kind::One),
-    ("--kms-key-id", Kind::One),
-    ("--parameter-overrides", Kind::Many),
-    ("--capabilities", Kind::Many),
-    ("--no-execute-changeset", Kind::Flag),
-    ("--disable-rollback", Kind::Flag),
-    ("--no-disable-rollback", Kind::Flag),
-    ("--role-arn", Kind::One),
-    ("--notification-arns", Kind::Many),
-    ("--fail-on-empty-changeset", Kind::Flag),
-    ("--no-fail-on-empty-changeset", Kind::Flag),
-    ("--tags", Kind::Many),
-];
+const DEPLOY_OPTS: Spec = Spec::new(&[
+    Opt::one("--template-file").required(),
+    Opt::one("--stack-name").required(),
+    Opt::one("--s3-bucket"),
+    Opt::flag("--force-upload"),
+    Opt::one("--s3-prefix"),
+    Opt::one("--kms-key-id"),
+    Opt::list("--parameter-overrides"),
+    Opt::list("--capabilities"),
+    Opt::flag("--no-execute-changeset"),
+    Opt::flag("--disable-rollback"),
+    Opt::flag("--no-disable-rollback"),
+    Opt::one("--role-arn"),
+    Opt::list("--notification-arns"),
+    Opt::flag("--fail-on-empty-changeset"),
+    Opt::flag("--no-fail-on-empty-changeset"),
+    Opt::list("--tags"),
+]);
 
 fn deploy(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
     if args.first().is_some_and(|a| a == "help") {
@@ -393,7 +271,7 @@ fn deploy(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         )?;
         return Ok(());
     }
-    let o = parse_opts(args, DEPLOY_OPTS, &["--template-file", "--stack-name"])?;
+    let o = crate::opts::parse(args, &DEPLOY_OPTS)?;
     let stack = o.one("--stack-name").unwrap_or_default().to_string();
     let path = expand(env, o.one("--template-file").unwrap_or_default());
     if !path.is_file() {
@@ -1291,16 +1169,16 @@ impl Packager<'_, '_, '_, '_> {
     }
 }
 
-const PACKAGE_OPTS: &[(&str, Kind)] = &[
-    ("--template-file", Kind::One),
-    ("--s3-bucket", Kind::One),
-    ("--s3-prefix", Kind::One),
-    ("--kms-key-id", Kind::One),
-    ("--output-template-file", Kind::One),
-    ("--use-json", Kind::Flag),
-    ("--force-upload", Kind::Flag),
-    ("--metadata", Kind::One),
-];
+const PACKAGE_OPTS: Spec = Spec::new(&[
+    Opt::one("--template-file").required(),
+    Opt::one("--s3-bucket").required(),
+    Opt::one("--s3-prefix"),
+    Opt::one("--kms-key-id"),
+    Opt::one("--output-template-file"),
+    Opt::flag("--use-json"),
+    Opt::flag("--force-upload"),
+    Opt::one("--metadata"),
+]);
 
 fn package(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
     if args.first().is_some_and(|a| a == "help") {
@@ -1310,7 +1188,7 @@ fn package(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), C
         )?;
         return Ok(());
     }
-    let o = parse_opts(args, PACKAGE_OPTS, &["--template-file", "--s3-bucket"])?;
+    let o = crate::opts::parse(args, &PACKAGE_OPTS)?;
     let template_file = o.one("--template-file").unwrap_or_default().to_string();
     let metadata = match o.one("--metadata") {
         None => None,

@@ -1,7 +1,7 @@
-//! AWS CLI v2's `codeartifact login --tool pip|twine|npm --domain D --repository R`
+//! AWS CLI v2's `codeartifact login --tool TOOL --domain D --repository R`
 //! (`awscli/customizations/codeartifact/login.py`): GetAuthorizationToken (`--domain-owner`,
-//! `--duration-seconds`), then GetRepositoryEndpoint (format `pypi` or `npm`,
-//! `--endpoint-type`), then the tool is configured as the official CLI does it:
+//! `--duration-seconds`), then GetRepositoryEndpoint (format `pypi`, `npm`, `swift` or
+//! `nuget`, `--endpoint-type`), then the tool is configured as the official CLI does it:
 //!
 //! * `pip`: runs `pip config set global.index-url https://aws:TOKEN@HOST/PATH/simple/`;
 //! * `npm`: runs `npm config set [@SCOPE:]registry ENDPOINT`, `npm config set
@@ -9,13 +9,22 @@
 //!   //HOST/PATH:_authToken TOKEN`; `--namespace` is the scope (`@` added);
 //! * `twine`: writes `~/.pypirc` (0600) as configparser writes it: the `codeartifact`
 //!   server added to `[distutils] index-servers` and its `[codeartifact]` section set, the
-//!   file's other sections kept (its comments are not, as with the official CLI).
+//!   file's other sections kept (its comments are not, as with the official CLI);
+//! * `swift`: `machine HOST login token password TOKEN` in `~/.netrc` (0600; an entry for the
+//!   host gets the new token, else the line is appended), then `swift package-registry set
+//!   ENDPOINT [--scope NAMESPACE]` and `swift package-registry login ENDPOINTlogin`; on macOS
+//!   no netrc, the token goes to the Keychain through `login`'s `--token`;
+//! * `nuget` / `dotnet`: the sources listed (`nuget sources list -format detailed`, `dotnet
+//!   nuget list source --format detailed`); the one whose URL is the repository's
+//!   `v3/index.json` (else the one named `DOMAIN/REPOSITORY`) updated, or `DOMAIN/REPOSITORY`
+//!   added, user `aws`, the token as password (`--store-password-in-clear-text` but on
+//!   Windows); `Added source ...` / `Updated source ...` printed.
 //!
-//! Then `Successfully configured TOOL to use AWS CodeArtifact repository ENDPOINT` and
-//! `Login expires in 12 hours at 2026-12-08 03:00:00+00:00`. `--dry-run` prints the commands
-//! (or the `.pypirc` it would write) instead: like the official CLI it prints the token.
-//! A failed command's message has the token replaced by `******`. `swift`, `nuget` and
-//! `dotnet` are the official CLI's other tools; kagi reports them as not supported.
+//! Then `Successfully configured TOOL to use AWS CodeArtifact repository ENDPOINT` (`nuget`
+//! for `dotnet` too) and `Login expires in 12 hours at 2026-12-08 03:00:00+00:00`. `--dry-run`
+//! prints the commands (or the `.pypirc` it would write, the netrc line) instead: like the
+//! official CLI it prints the token. A failed command's message has the token replaced by
+//! `******`. The tools run with the environment kagi was given, without input.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -23,11 +32,22 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::http::Session;
+use crate::opts::{Opt, Spec};
 use crate::{CliError, Env, Globals, Io};
 
 const TOOLS: [&str; 6] = ["swift", "nuget", "dotnet", "npm", "pip", "twine"];
 
-#[derive(Default)]
+const SPEC: Spec = Spec::new(&[
+    Opt::one("--tool").required().choices(&TOOLS),
+    Opt::one("--domain").required(),
+    Opt::one("--domain-owner"),
+    Opt::one("--namespace"),
+    Opt::int("--duration-seconds"),
+    Opt::one("--repository").required(),
+    Opt::one("--endpoint-type"),
+    Opt::flag("--dry-run"),
+]);
+
 struct Args {
     tool: Option<String>,
     domain: Option<String>,
@@ -40,79 +60,18 @@ struct Args {
 }
 
 fn parse(args: &[String]) -> Result<Args, CliError> {
-    let mut a = Args::default();
-    let mut unknown = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || -> Result<String, CliError> {
-            if let Some(v) = &inline {
-                return Ok(v.clone());
-            }
-            match args.get(i) {
-                Some(v) if !v.starts_with("--") => {
-                    i += 1;
-                    Ok(v.clone())
-                }
-                _ => Err(CliError::Usage(format!(
-                    "argument {name}: expected one argument"
-                ))),
-            }
-        };
-        match name {
-            "--tool" => {
-                let v = value()?;
-                if !TOOLS.contains(&v.as_str()) {
-                    return Err(CliError::Usage(format!(
-                        "argument --tool: Invalid choice, valid choices are:\n\n{}",
-                        crate::params::choices_table(&TOOLS)
-                    )));
-                }
-                a.tool = Some(v);
-            }
-            "--domain" => a.domain = Some(value()?),
-            "--domain-owner" => a.domain_owner = Some(value()?),
-            "--namespace" => a.namespace = Some(value()?),
-            "--duration-seconds" => {
-                let v = value()?;
-                a.duration = Some(v.trim().parse().map_err(|_| {
-                    CliError::BadParam(format!("invalid literal for int() with base 10: '{v}'"))
-                })?);
-            }
-            "--repository" => a.repository = Some(value()?),
-            "--endpoint-type" => a.endpoint_type = Some(value()?),
-            "--dry-run" => a.dry_run = true,
-            _ => unknown.push(arg.clone()),
-        }
-    }
-    let missing: Vec<&str> = [
-        ("--tool", a.tool.is_none()),
-        ("--domain", a.domain.is_none()),
-        ("--repository", a.repository.is_none()),
-    ]
-    .iter()
-    .filter(|(_, m)| *m)
-    .map(|(n, _)| *n)
-    .collect();
-    if !missing.is_empty() {
-        return Err(CliError::Usage(format!(
-            "the following arguments are required: {}",
-            missing.join(", ")
-        )));
-    }
-    if !unknown.is_empty() {
-        // BasicCommand's check: a parameter error, without argparse's usage frame.
-        return Err(CliError::BadParam(format!(
-            "Unknown options: {}",
-            unknown.join(",")
-        )));
-    }
-    Ok(a)
+    let p = crate::opts::parse(args, &SPEC)?;
+    let one = |n: &str| p.one(n).map(str::to_string);
+    Ok(Args {
+        tool: one("--tool"),
+        domain: one("--domain"),
+        domain_owner: one("--domain-owner"),
+        namespace: one("--namespace"),
+        duration: p.int("--duration-seconds"),
+        repository: one("--repository"),
+        endpoint_type: one("--endpoint-type"),
+        dry_run: p.flag("--dry-run"),
+    })
 }
 
 pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
@@ -128,12 +87,8 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
     let tool = a.tool.clone().unwrap_or_default().to_lowercase();
     let format = match tool.as_str() {
         "pip" | "twine" => "pypi",
-        "npm" => "npm",
-        other => {
-            return Err(CliError::General(format!(
-                "kagi does not support codeartifact login --tool {other} (pip, twine and npm are supported)"
-            )));
-        }
+        "nuget" | "dotnet" => "nuget",
+        other => other,
     };
     let service = kagi_api::service("codeartifact")
         .ok_or_else(|| CliError::General("CodeArtifact missing from the model".into()))?;
@@ -154,12 +109,9 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         if let Some(d) = a.duration.filter(|d| *d != 0) {
             input.insert("durationSeconds".into(), json!(d));
         }
-        let token_res = s.call(
-            op("GetAuthorizationToken")?,
-            &ep,
-            sig.as_ref(),
-            &Value::Object(input),
-        )?;
+        let input = Value::Object(input);
+        crate::calls::validate_input(op("GetAuthorizationToken")?, &input)?;
+        let token_res = s.call(op("GetAuthorizationToken")?, &ep, sig.as_ref(), &input)?;
         let mut input = Map::new();
         input.insert("domain".into(), json!(a.domain));
         input.insert("repository".into(), json!(a.repository));
@@ -170,17 +122,14 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         if let Some(o) = &a.domain_owner {
             input.insert("domainOwner".into(), json!(o));
         }
-        let endpoint_res = s.call(
-            op("GetRepositoryEndpoint")?,
-            &ep,
-            sig.as_ref(),
-            &Value::Object(input),
-        )?;
+        let input = Value::Object(input);
+        crate::calls::validate_input(op("GetRepositoryEndpoint")?, &input)?;
+        let endpoint_res = s.call(op("GetRepositoryEndpoint")?, &ep, sig.as_ref(), &input)?;
         let endpoint = endpoint_res["repositoryEndpoint"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        if tool != "npm" && a.namespace.is_some() {
+        if !matches!(tool.as_str(), "npm" | "swift") && a.namespace.is_some() {
             return Err(CliError::General(format!(
                 "Argument --namespace is not supported for {tool}"
             )));
@@ -224,9 +173,41 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
                     return Ok(());
                 }
                 write_private(&path, &text)?;
-                login.success(io)
+                login.success(&tool, io)
             }
-            "pip" => login.run(&pip_commands(&endpoint, &token), a.dry_run, io),
+            "pip" => login.run(&pip_commands(&endpoint, &token), a.dry_run, env, io),
+            "swift" => {
+                let scope = swift_scope(a.namespace.as_deref())?;
+                let macos = cfg!(target_os = "macos");
+                // The token goes into ~/.netrc, except on macOS (the Keychain, through
+                // `--token`).
+                if !macos {
+                    let entry = format!(
+                        "machine {} login token password {token}",
+                        hostname(&endpoint)
+                    );
+                    let netrc = env.home.join(".netrc");
+                    if a.dry_run {
+                        write!(
+                            io.stdout,
+                            "Dryrun mode is enabled, not writing to netrc.\nThe following line would have been written to {}:\n\n{entry}\n\nAnd would have run the following commands:\n\n",
+                            netrc.display()
+                        )?;
+                    } else {
+                        update_netrc(&netrc, &hostname(&endpoint), &entry, &token)?;
+                    }
+                }
+                let commands = swift_commands(&endpoint, &token, scope.as_deref(), macos);
+                login.run(&commands, a.dry_run, env, io)
+            }
+            "nuget" | "dotnet" => nuget_login(
+                &login,
+                a.domain.as_deref().unwrap_or_default(),
+                a.repository.as_deref().unwrap_or_default(),
+                a.dry_run,
+                env,
+                io,
+            ),
             _ => {
                 let scope = npm_scope(a.namespace.as_deref())?;
                 if !a.dry_run {
@@ -244,7 +225,12 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
                     };
                     write_npmrc_value(&npmrc, &key, &token)?;
                 }
-                login.run(&npm_commands(&endpoint, scope.as_deref()), a.dry_run, io)
+                login.run(
+                    &npm_commands(&endpoint, scope.as_deref()),
+                    a.dry_run,
+                    env,
+                    io,
+                )
             }
         }
     })();
@@ -261,7 +247,13 @@ struct Login<'a> {
 
 impl Login<'_> {
     /// `_run_commands`: printed (`--dry-run`), or run with their output captured.
-    fn run(&self, commands: &[Vec<String>], dry_run: bool, io: &mut Io) -> Result<(), CliError> {
+    fn run(
+        &self,
+        commands: &[Vec<String>],
+        dry_run: bool,
+        env: &Env,
+        io: &mut Io,
+    ) -> Result<(), CliError> {
         if dry_run {
             for c in commands {
                 write!(io.stdout, "{}\n\n", c.join(" "))?;
@@ -270,42 +262,42 @@ impl Login<'_> {
         }
         for c in commands {
             let ignore_errors = c.iter().any(|a| a.contains("always-auth"));
-            let out = std::process::Command::new(&c[0])
-                .args(&c[1..])
-                .stdin(std::process::Stdio::null())
-                .output();
-            match out {
+            match self.command(c, env) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(CliError::General(format!(
-                        "{} was not found. Please verify installation.",
-                        self.tool
-                    )));
+                    return Err(not_found(self.tool));
                 }
                 Err(e) => return Err(CliError::from(e)),
                 Ok(o) if !o.status.success() && !ignore_errors => {
-                    let list: Vec<String> = c
-                        .iter()
-                        .map(|a| format!("'{}'", a.replace('\'', "\\'")))
-                        .collect();
-                    let mut msg = format!(
-                        "Command '[{}]' returned non-zero exit status {}.",
-                        list.join(", "),
-                        o.status.code().unwrap_or(-1)
-                    )
-                    .replace(self.token, "******");
-                    msg.push_str(&format!(
-                        " Stderr from command:\n{}",
-                        String::from_utf8_lossy(&o.stderr)
-                    ));
-                    return Err(CliError::General(msg));
+                    return Err(self.failed(c, &o));
                 }
                 Ok(_) => {}
             }
         }
-        self.success(io)
+        self.success(self.tool, io)
     }
 
-    fn success(&self, io: &mut Io) -> Result<(), CliError> {
+    /// `subprocess.run(command, capture_output=True)`: the environment kagi was given (`PATH`
+    /// and `HOME` included), no input.
+    fn command(&self, c: &[String], env: &Env) -> std::io::Result<std::process::Output> {
+        std::process::Command::new(&c[0])
+            .args(&c[1..])
+            .envs(&env.vars)
+            .stdin(std::process::Stdio::null())
+            .output()
+    }
+
+    /// `CommandFailedError`: the `CalledProcessError` with the token masked, then the
+    /// command's stderr.
+    fn failed(&self, c: &[String], o: &std::process::Output) -> CliError {
+        let mut msg = called_process_error(c, o).replace(self.token, "******");
+        msg.push_str(&format!(
+            " Stderr from command:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
+        CliError::General(msg)
+    }
+
+    fn success(&self, tool: &str, io: &mut Io) -> Result<(), CliError> {
         let now = kagi_api::time::Timestamp::from_system_time(std::time::SystemTime::now());
         let (remaining, at) = match self.expiration {
             Some(e) => (
@@ -316,8 +308,8 @@ impl Login<'_> {
         };
         write!(
             io.stdout,
-            "Successfully configured {} to use AWS CodeArtifact repository {} \nLogin expires in {remaining} at {at}\n",
-            self.tool, self.endpoint
+            "Successfully configured {tool} to use AWS CodeArtifact repository {} \nLogin expires in {remaining} at {at}\n",
+            self.endpoint
         )?;
         Ok(())
     }
@@ -375,6 +367,271 @@ fn split(endpoint: &str) -> (&str, &str, &str) {
     };
     let path = path.split(['?', '#']).next().unwrap_or_default();
     (scheme, netloc, path)
+}
+
+fn not_found(tool: &str) -> CliError {
+    CliError::General(format!("{tool} was not found. Please verify installation."))
+}
+
+/// `str(CalledProcessError)`: `Command '['a', 'b']' returned non-zero exit status N.`
+fn called_process_error(c: &[String], o: &std::process::Output) -> String {
+    let list: Vec<String> = c.iter().map(|a| crate::opts::py_repr(a)).collect();
+    format!(
+        "Command '[{}]' returned non-zero exit status {}.",
+        list.join(", "),
+        o.status.code().unwrap_or(-1)
+    )
+}
+
+/// `urlparse(endpoint).hostname`: the netloc without user information and port, lower-cased.
+fn hostname(endpoint: &str) -> String {
+    let (_, netloc, _) = split(endpoint);
+    let host = netloc.rsplit_once('@').map_or(netloc, |x| x.1);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    host.to_lowercase()
+}
+
+/// `SwiftLogin.get_scope`: `[a-zA-Z0-9]` then up to 38 more, a `-` only between two of them.
+fn swift_scope(namespace: Option<&str>) -> Result<Option<String>, CliError> {
+    let Some(ns) = namespace else { return Ok(None) };
+    let b = ns.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 39
+        && b[0].is_ascii_alphanumeric()
+        && b.iter().enumerate().all(|(i, c)| {
+            c.is_ascii_alphanumeric()
+                || (*c == b'-' && i > 0 && b.get(i + 1).is_some_and(u8::is_ascii_alphanumeric))
+        });
+    if !ok {
+        return Err(CliError::General(
+            "Invalid scope name, scope must contain URL-safe characters, no leading dots or underscores and no more than 39 characters".into(),
+        ));
+    }
+    Ok(Some(ns.to_string()))
+}
+
+/// `SwiftLogin.get_commands`: `swift package-registry set ENDPOINT [--scope S]`, then
+/// `swift package-registry login ENDPOINTlogin` (`--token TOKEN` on macOS).
+fn swift_commands(
+    endpoint: &str,
+    token: &str,
+    scope: Option<&str>,
+    macos: bool,
+) -> Vec<Vec<String>> {
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut set = words(&["swift", "package-registry", "set", endpoint]);
+    if let Some(s) = scope {
+        set.extend(words(&["--scope", s]));
+    }
+    let mut login = words(&["swift", "package-registry", "login"]);
+    login.push(format!("{endpoint}login"));
+    if macos {
+        login.extend(words(&["--token", token]));
+    }
+    vec![set, login]
+}
+
+/// `SwiftLogin._update_netrc_entry`: every `machine HOST login X password TOKEN` entry (the
+/// words separated by any whitespace) gets the new token; without one (or when nothing
+/// changed), `entry` is appended. A new file is created 0600, an existing one rewritten 0600.
+fn update_netrc(path: &Path, host: &str, entry: &str, token: &str) -> Result<(), CliError> {
+    let Ok(contents) = std::fs::read_to_string(path) else {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(CliError::from)?;
+        }
+        return write_private(path, &format!("{entry}\n"));
+    };
+    let mut text = netrc_with_token(&contents, host, token);
+    if text == contents {
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(entry);
+        text.push('\n');
+    }
+    write_private(path, &text)
+}
+
+/// `re.sub(r'\bmachine\s+HOST\s+login\s+\S+\s+password\s+(\S+)', ...)` with the token
+/// replaced.
+fn netrc_with_token(contents: &str, host: &str, token: &str) -> String {
+    fn ws(s: &str, i: usize) -> Option<usize> {
+        let n = s[i..].len() - s[i..].trim_start().len();
+        (n > 0).then_some(i + n)
+    }
+    fn word(s: &str, i: usize) -> Option<usize> {
+        let n = s[i..].find(char::is_whitespace).unwrap_or(s.len() - i);
+        (n > 0).then_some(i + n)
+    }
+    fn lit(s: &str, i: usize, w: &str) -> Option<usize> {
+        s[i..].starts_with(w).then_some(i + w.len())
+    }
+    let entry = |i: usize| -> Option<(usize, usize)> {
+        let i = ws(contents, lit(contents, i, "machine")?)?;
+        let i = ws(contents, lit(contents, i, host)?)?;
+        let i = ws(contents, lit(contents, i, "login")?)?;
+        let i = ws(contents, word(contents, i)?)?;
+        let start = ws(contents, lit(contents, i, "password")?)?;
+        Some((start, word(contents, start)?))
+    };
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(contents.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < contents.len() {
+        let boundary = !contents[..i].chars().next_back().is_some_and(is_word);
+        if boundary && let Some((start, end)) = entry(i) {
+            out.push_str(&contents[copied..start]);
+            out.push_str(token);
+            copied = end;
+            i = end;
+            continue;
+        }
+        i += contents[i..].chars().next().map_or(1, char::len_utf8);
+    }
+    out.push_str(&contents[copied..]);
+    out
+}
+
+/// `NuGetBaseLogin._get_source_to_url_dict`'s line: `N. NAME [STATUS]` (`^\d+\.\s(.+)\s\[.*\]`,
+/// the name as long as it can be), its name stripped.
+fn nuget_source_name(line: &str) -> Option<&str> {
+    let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let rest = line[digits..].strip_prefix('.').filter(|_| digits > 0)?;
+    let first = rest.chars().next().filter(|c| c.is_whitespace())?;
+    let rest = &rest[first.len_utf8()..];
+    let ends: Vec<usize> = rest
+        .char_indices()
+        .filter(|&(p, c)| {
+            p > 0
+                && c.is_whitespace()
+                && rest[p + c.len_utf8()..].starts_with('[')
+                && rest[p + c.len_utf8() + 1..].contains(']')
+        })
+        .map(|(p, _)| p)
+        .collect();
+    ends.last().map(|&p| rest[..p].trim())
+}
+
+/// The sources the list command printed, in order: name and URL (the line after the name).
+fn nuget_sources(output: &str) -> Result<Vec<(String, String)>, CliError> {
+    let lines: Vec<&str> = output
+        .lines()
+        .flat_map(|l| {
+            l.split([
+                '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}', '\u{2029}',
+            ])
+        })
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let mut sources: Vec<(String, String)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(name) = nuget_source_name(line.trim()) {
+            let url = lines
+                .get(i + 1)
+                .ok_or_else(|| CliError::General("list index out of range".into()))?
+                .trim()
+                .to_string();
+            match sources.iter_mut().find(|(n, _)| n == name) {
+                Some(s) => s.1 = url,
+                None => sources.push((name.to_string(), url)),
+            }
+        }
+    }
+    Ok(sources)
+}
+
+/// `NuGetBaseLogin.login` (`--tool nuget|dotnet`): the configured sources listed; the one with
+/// the repository's `v3/index.json` URL (else the one named `DOMAIN/REPOSITORY`) updated,
+/// or `DOMAIN/REPOSITORY` added.
+fn nuget_login(
+    login: &Login,
+    domain: &str,
+    repository: &str,
+    dry_run: bool,
+    env: &Env,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    let tool = login.tool;
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let list = if tool == "nuget" {
+        words(&["nuget", "sources", "list", "-format", "detailed"])
+    } else {
+        words(&["dotnet", "nuget", "list", "source", "--format", "detailed"])
+    };
+    let listed = match login.command(&list, env) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found(tool)),
+        Err(e) => return Err(CliError::from(e)),
+        // check_output's CalledProcessError, not masked (the list has no token).
+        Ok(o) if !o.status.success() => {
+            return Err(CliError::General(called_process_error(&list, &o)));
+        }
+        Ok(o) => o,
+    };
+    let sources = nuget_sources(&String::from_utf8_lossy(&listed.stdout))?;
+    let url = format!("{}v3/index.json", login.endpoint);
+    let default_name = format!("{domain}/{repository}");
+    let (name, exists) = match sources.iter().find(|(_, u)| *u == url) {
+        Some((n, _)) => (n.clone(), true),
+        None => {
+            let exists = sources.iter().any(|(n, _)| *n == default_name);
+            (default_name, exists)
+        }
+    };
+    let operation = if exists { "update" } else { "add" };
+    let command = if tool == "nuget" {
+        words(&[
+            "nuget",
+            "sources",
+            operation,
+            "-name",
+            &name,
+            "-source",
+            &url,
+            "-username",
+            "aws",
+            "-password",
+            login.token,
+        ])
+    } else {
+        let mut c = words(&["dotnet", "nuget", operation, "source"]);
+        if exists {
+            c.extend(words(&[&name, "--source", &url]));
+        } else {
+            c.extend(words(&[&url, "--name", &name]));
+        }
+        c.extend(words(&["--username", "aws", "--password", login.token]));
+        // Encryption is Windows-only.
+        if !cfg!(windows) {
+            c.push("--store-password-in-clear-text".into());
+        }
+        c
+    };
+    if dry_run {
+        writeln!(io.stdout, "{}", command.join(" "))?;
+        return Ok(());
+    }
+    match login.command(&command, env) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found(tool)),
+        Err(e) => return Err(CliError::from(e)),
+        Ok(o) if !o.status.success() => {
+            writeln!(io.stdout, "Failed to update the NuGet.Config")?;
+            return Err(login.failed(&command, &o));
+        }
+        Ok(_) => {}
+    }
+    if exists {
+        writeln!(io.stdout, "Updated source {name} in the NuGet.Config")?;
+    } else {
+        writeln!(
+            io.stdout,
+            "Added source {name} to the user level NuGet.Config"
+        )?;
+    }
+    login.success("nuget", io)
 }
 
 fn pip_commands(endpoint: &str, token: &str) -> Vec<Vec<String>> {
@@ -629,6 +886,51 @@ fn write_private(path: &Path, text: &str) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn swift_netrc_and_nuget_listing_as_login_py_reads_them() {
+        let host = "d-1.d.codeartifact.us-east-1.amazonaws.com";
+        // Every entry for the host (words split by any whitespace) gets the new token.
+        let before = format!(
+            "machine {host} login token password old\nmachine x{host} login a password keep\nmachine {host}\n  login t\n  password old2 \n"
+        );
+        assert_eq!(
+            netrc_with_token(&before, host, "NEW"),
+            format!(
+                "machine {host} login token password NEW\nmachine x{host} login a password keep\nmachine {host}\n  login t\n  password NEW \n"
+            )
+        );
+        assert_eq!(
+            netrc_with_token("machine other login a password b", host, "N"),
+            "machine other login a password b"
+        );
+        assert_eq!(swift_scope(Some("a-b9")).unwrap().as_deref(), Some("a-b9"));
+        for bad in ["-a", "a-", "a--b", "a_b", "", &"a".repeat(40)] {
+            assert!(swift_scope(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(
+            nuget_source_name("1. nuget.org [Enabled]"),
+            Some("nuget.org")
+        );
+        assert_eq!(
+            nuget_source_name("12.  My [x] src [Disabled]"),
+            Some("My [x] src")
+        );
+        assert_eq!(nuget_source_name("1.nuget.org [Enabled]"), None);
+        assert_eq!(nuget_source_name("Registered Sources:"), None);
+        let listed = nuget_sources("Registered Sources:\n\n  1.  a [Enabled]\n      https://a/\n  2.  b [Disabled]\n      https://b/\n").unwrap();
+        assert_eq!(
+            listed,
+            [
+                ("a".to_string(), "https://a/".to_string()),
+                ("b".into(), "https://b/".into())
+            ]
+        );
+        assert_eq!(
+            hostname("https://User@Host.Example:8443/swift/r/"),
+            "host.example"
+        );
+    }
 
     #[test]
     fn relative_expiration_as_the_aws_cli_words_it() {

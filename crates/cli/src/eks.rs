@@ -25,6 +25,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use crate::http::Session;
+use crate::opts::{self, Opt, Spec};
 use crate::output::Doc;
 use crate::{CliError, Env, Globals, Io};
 
@@ -50,69 +51,25 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
     }
 }
 
-/// `--name value` / `--name=value` options and flags of a hand-written command.
-fn options(
-    args: &[String],
-    with_value: &[&str],
-    flags: &[&str],
-) -> Result<Vec<(String, Option<String>)>, CliError> {
-    let mut out = Vec::new();
-    let mut unknown = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        if flags.contains(&name) {
-            out.push((name.to_string(), None));
-        } else if with_value.contains(&name) {
-            let v = match inline {
-                Some(v) => v,
-                None => match args.get(i) {
-                    Some(v) if !v.starts_with("--") => {
-                        i += 1;
-                        v.clone()
-                    }
-                    _ => {
-                        return Err(CliError::Usage(format!(
-                            "argument {name}: expected one argument"
-                        )));
-                    }
-                },
-            };
-            out.push((name.to_string(), Some(v)));
-        } else {
-            unknown.push(arg.clone());
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(CliError::UnknownArgs(unknown));
-    }
-    Ok(out)
-}
+const UPDATE_KUBECONFIG: Spec = Spec::new(&[
+    Opt::one("--name").required(),
+    Opt::one("--kubeconfig"),
+    Opt::one("--role-arn"),
+    Opt::flag("--dry-run"),
+    Opt::flag("--verbose"),
+    Opt::one("--alias"),
+]);
 
-fn value_of(opts: &[(String, Option<String>)], name: &str) -> Option<String> {
-    opts.iter()
-        .rev()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| v.clone())
-}
+const GET_TOKEN: Spec = Spec::new(&[
+    Opt::one("--cluster-name"),
+    Opt::one("--role-arn"),
+    Opt::one("--cluster-id"),
+]);
 
 fn update_kubeconfig(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
-    let opts = options(
-        args,
-        &["--name", "--kubeconfig", "--role-arn", "--alias"],
-        &["--dry-run", "--verbose"],
-    )?;
-    let Some(name) = value_of(&opts, "--name") else {
-        return Err(CliError::Usage(
-            "the following arguments are required: --name".into(),
-        ));
-    };
-    let has = |f: &str| opts.iter().any(|(n, _)| n == f);
+    let opts = opts::parse(args, &UPDATE_KUBECONFIG)?;
+    let name = opts.one("--name").unwrap_or_default().to_string();
+    let has = |f: &str| opts.flag(f);
     let service = kagi_api::service("eks")
         .ok_or_else(|| CliError::General("EKS missing from the model".into()))?;
     let op = service
@@ -160,7 +117,7 @@ fn update_kubeconfig(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Re
         .iter()
         .map(|a| Doc::Str(a.to_string()))
         .collect();
-    if let Some(role) = value_of(&opts, "--role-arn") {
+    if let Some(role) = opts.one("--role-arn").map(str::to_string) {
         exec_args.push(Doc::Str("--role".into()));
         exec_args.push(Doc::Str(role));
     }
@@ -187,9 +144,13 @@ fn update_kubeconfig(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Re
         ),
     ]);
 
-    let (path, mut content) = choose_kubeconfig(env, value_of(&opts, "--kubeconfig"), &arn)?;
+    let (path, mut content) =
+        choose_kubeconfig(env, opts.one("--kubeconfig").map(str::to_string), &arn)?;
     let updating = has_named(&content, "clusters", &arn);
-    let context_name = value_of(&opts, "--alias").unwrap_or_else(|| arn.clone());
+    let context_name = opts
+        .one("--alias")
+        .map(str::to_string)
+        .unwrap_or_else(|| arn.clone());
     let context = Doc::Map(vec![
         (
             "context".into(),
@@ -396,9 +357,9 @@ fn insert_entry(content: &mut Doc, key: &str, entry: Doc) -> Result<(), CliError
 // get-token
 
 fn get_token(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
-    let opts = options(args, &["--cluster-name", "--cluster-id", "--role-arn"], &[])?;
-    let name = value_of(&opts, "--cluster-name");
-    let id = value_of(&opts, "--cluster-id");
+    let opts = opts::parse(args, &GET_TOKEN)?;
+    let name = opts.one("--cluster-name").map(str::to_string);
+    let id = opts.one("--cluster-id").map(str::to_string);
     if name.is_some() && id.is_some() {
         return Err(CliError::BadParam(
             "cannot specify --cluster-name and --cluster-id together".into(),
@@ -418,7 +379,7 @@ fn get_token(g: &Globals, args: &[String], env: &Env, io: &mut Io) -> Result<(),
         let region = s.region()?;
         let ep = s.endpoint(sts, region.as_deref(), false)?;
         let mut sig = crate::creds::resolve(&s, io)?.to_sigv4();
-        if let Some(role) = value_of(&opts, "--role-arn") {
+        if let Some(role) = opts.one("--role-arn").map(str::to_string) {
             let op = sts
                 .operation("AssumeRole")
                 .ok_or_else(|| CliError::General("AssumeRole missing".into()))?;

@@ -1,56 +1,20 @@
-//! Small hand-written commands of the official CLI: `rds generate-db-auth-token` and
-//! `ecr-public get-login-password` (`ecr get-login-password` is `invoke`'s).
+//! Small hand-written commands of the official CLI: `rds generate-db-auth-token` and `iam
+//! create-virtual-mfa-device`'s `--outfile` (both `get-login-password`s are `calls`').
 
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::creds::{self, Creds};
 use crate::http::Session;
+use crate::opts::{Opt, Spec};
 use crate::{CliError, Env, Globals, Io};
 
-/// Options `--name value` / `--name=value` of a hand-written command; `names` are accepted
-/// (without `--`), anything else is argparse's "Unknown options".
-fn options(
-    args: &[String],
-    names: &[&str],
-) -> Result<std::collections::HashMap<String, String>, CliError> {
-    let mut out = std::collections::HashMap::new();
-    let mut unknown = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let raw = &args[i];
-        let (flag, inline) = match raw.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (raw.as_str(), None),
-        };
-        match flag.strip_prefix("--").filter(|n| names.contains(n)) {
-            Some(name) => {
-                let value = match inline {
-                    Some(v) => v,
-                    None => {
-                        i += 1;
-                        match args.get(i) {
-                            Some(v) if !v.starts_with("--") => v.clone(),
-                            _ => {
-                                return Err(CliError::Usage(format!(
-                                    "argument --{name}: expected one argument"
-                                )));
-                            }
-                        }
-                    }
-                };
-                out.insert(name.to_string(), value);
-            }
-            None => unknown.push(raw.clone()),
-        }
-        i += 1;
-    }
-    if !unknown.is_empty() {
-        return Err(CliError::UnknownArgs(unknown));
-    }
-    Ok(out)
-}
+const RDS_AUTH_TOKEN: Spec = Spec::new(&[
+    Opt::one("--hostname").required(),
+    Opt::int("--port").required(),
+    Opt::one("--username").required(),
+]);
 
 /// `aws rds generate-db-auth-token --hostname H --port P --username U`: botocore's
 /// `generate_db_auth_token`, a SigV4 presigned `GET https://H:P/?Action=connect&DBUser=U`
@@ -61,37 +25,17 @@ pub(crate) fn rds_generate_db_auth_token(
     env: &Env,
     io: &mut Io,
 ) -> Result<(), CliError> {
-    let names = ["hostname", "port", "username"];
-    let o = options(args, &names)?;
-    let missing: Vec<String> = names
-        .iter()
-        .filter(|n| !o.contains_key(**n))
-        .map(|n| format!("--{n}"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(CliError::Usage(format!(
-            "the following arguments are required: {}",
-            missing.join(", ")
-        )));
-    }
-    let port: i64 = o["port"].parse().map_err(|_| {
-        CliError::Usage(format!(
-            "argument --port: invalid int value: '{}'",
-            o["port"]
-        ))
-    })?;
+    let o = crate::opts::parse(args, &RDS_AUTH_TOKEN)?;
+    let port = o.int("--port").unwrap_or_default();
+    let (hostname, username) = (
+        o.one("--hostname").unwrap_or_default(),
+        o.one("--username").unwrap_or_default(),
+    );
     let s = Session::new(env, g)?;
     let result = (|| {
         let region = s.region()?.ok_or(CliError::NoRegion)?;
         let creds = creds::resolve(&s, io)?;
-        token(
-            &o["hostname"],
-            port,
-            &o["username"],
-            &region,
-            &creds,
-            SystemTime::now(),
-        )
+        token(hostname, port, username, &region, &creds, SystemTime::now())
     })();
     crate::calls::flush_debug(&s, io);
     writeln!(io.stdout, "{}", result?)?;
@@ -131,42 +75,6 @@ pub(crate) fn token(
     )
     .map_err(|e| CliError::General(e.to_string()))?;
     Ok(format!("{authority}/?{q}"))
-}
-
-/// `aws ecr-public get-login-password`: ECR Public's GetAuthorizationToken, the password of
-/// `AWS:<password>`.
-pub(crate) fn ecr_public_get_login_password(
-    g: &Globals,
-    args: &[String],
-    env: &Env,
-    io: &mut Io,
-) -> Result<(), CliError> {
-    options(args, &[])?;
-    let service = kagi_api::service("ecr-public")
-        .ok_or_else(|| CliError::General("ecr-public is missing from the model".into()))?;
-    let op = service
-        .operation("GetAuthorizationToken")
-        .ok_or_else(|| CliError::General("GetAuthorizationToken missing from the model".into()))?;
-    let s = Session::new(env, g)?;
-    let result = (|| {
-        let (ep, creds) = crate::calls::prepare(&s, service, io)?;
-        let out = s.call(
-            op,
-            &ep,
-            creds.as_ref().map(Creds::to_sigv4).as_ref(),
-            &Value::Object(Map::new()),
-        )?;
-        let token = out
-            .pointer("/authorizationData/authorizationToken")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                CliError::General("GetAuthorizationToken returned no authorization data".into())
-            })?;
-        crate::calls::password_of(token)
-    })();
-    crate::calls::flush_debug(&s, io);
-    writeln!(io.stdout, "{}", result?)?;
-    Ok(())
 }
 
 /// `iam create-virtual-mfa-device`'s `--outfile` and `--bootstrap-method` (the official CLI's

@@ -242,11 +242,13 @@ impl<'a> Session<'a> {
                     .max(Duration::from_millis(1)),
             ))
             .max_redirects(0);
+        // `--cli-read-timeout` is botocore's socket timeout: it bounds each read of a body
+        // (a download, an event stream), not the whole body.
         let read = self.g.read_timeout.unwrap_or(60);
         if read > 0 {
             b = b
                 .timeout_recv_response(Some(Duration::from_secs(read)))
-                .timeout_recv_body(Some(Duration::from_secs(read)));
+                .timeout_per_read(Some(Duration::from_secs(read)));
         }
         let mut tls = ureq::tls::TlsConfig::builder();
         if self.g.no_verify_ssl {

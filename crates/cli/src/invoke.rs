@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use kagi_api::{Operation, Service, ShapeId, ShapeKind};
 
-use crate::calls::{flush_debug, password_of, prepare, prepare_op};
+use crate::calls::{flush_debug, prepare_op};
 use crate::creds::Creds;
 use crate::http::{Endpoint, Session};
 use crate::output::{self, Doc};
@@ -42,7 +42,7 @@ pub fn service_command(
         return ecr_get_login_password(service, g, &sub[1..], env, io);
     }
     if service.cli_name == "ecr-public" && opname == "get-login-password" {
-        return crate::handwritten::ecr_public_get_login_password(g, &sub[1..], env, io);
+        return crate::calls::print_login_password(service, g, &sub[1..], env, io);
     }
     if service.cli_name == "rds" && opname == "generate-db-auth-token" {
         return crate::handwritten::rds_generate_db_auth_token(g, &sub[1..], env, io);
@@ -903,7 +903,7 @@ pub(crate) fn print_result(
     Ok(())
 }
 
-/// `aws ecr get-login-password`: GetAuthorizationToken, print the password of `AWS:<password>`.
+/// `aws ecr get-login-password`: its help, else [`crate::calls::print_login_password`].
 fn ecr_get_login_password(
     service: &'static Service,
     g: &Globals,
@@ -918,33 +918,7 @@ fn ecr_get_login_password(
         )?;
         return Ok(());
     }
-    if let Some(a) = args.first() {
-        return Err(CliError::UnknownArgs(vec![a.clone()]));
-    }
-    let op = service
-        .operation("GetAuthorizationToken")
-        .ok_or_else(|| CliError::General("GetAuthorizationToken missing from the model".into()))?;
-    let s = Session::new(env, g)?;
-    let result = (|| {
-        let (ep, creds) = prepare(&s, service, io)?;
-        let out = s.call(
-            op,
-            &ep,
-            creds.as_ref().map(Creds::to_sigv4).as_ref(),
-            &Value::Object(Map::new()),
-        )?;
-        let token = out
-            .pointer("/authorizationData/0/authorizationToken")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                CliError::General("GetAuthorizationToken returned no authorization data".into())
-            })?;
-        let password = password_of(token)?;
-        writeln!(io.stdout, "{password}")?;
-        Ok(())
-    })();
-    flush_debug(&s, io);
-    result
+    crate::calls::print_login_password(service, g, args, env, io)
 }
 
 #[cfg(test)]

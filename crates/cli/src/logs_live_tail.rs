@@ -4,7 +4,11 @@
 //! `message` lines, flushed one by one. A stream that ends with an exception event
 //! (`SessionTimeoutException`, `SessionStreamingException`) or a broken frame prints the error
 //! on stdout after the events, as the official collector does, and exits 0; an HTTP error is
-//! the usual service error. Ctrl-C ends the session with status 0.
+//! the usual service error. Ctrl-C ends the session with status 0. `--cli-read-timeout`
+//! (default 60 s) bounds each read of the stream, as botocore's socket timeout does: a session
+//! that keeps receiving frames lives on, one silent for longer ends with urllib3's `Read timed
+//! out.` error printed the same way (exit 0); a timeout before the response is the usual
+//! `Read timeout on endpoint URL` (255).
 //!
 //! `--mode interactive` (prompt_toolkit's full-screen UI with highlighting) is not
 //! implemented: it needs colour as in v2 (`--color off` is v2's parameter error), and says
@@ -16,9 +20,9 @@ use serde_json::{Map, Value};
 
 use crate::config::Env;
 use crate::http::{Session, Sink};
+use crate::opts::{Opt, Spec};
 use crate::{CliError, Globals, Io};
 
-#[derive(Default)]
 struct Args {
     groups: Option<Vec<String>>,
     stream_names: Option<Vec<String>>,
@@ -27,74 +31,24 @@ struct Args {
     mode: Option<String>,
 }
 
+const SPEC: Spec = Spec::new(&[
+    Opt::list("--log-group-identifiers").required(),
+    Opt::list("--log-stream-names"),
+    Opt::list("--log-stream-name-prefixes"),
+    Opt::one("--log-event-filter-pattern"),
+    Opt::one("--mode").choices(&["interactive", "print-only"]),
+]);
+
 fn parse(args: &[String]) -> Result<Args, CliError> {
-    let mut a = Args::default();
-    let mut unknown = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut many = || -> Result<Vec<String>, CliError> {
-            let mut v: Vec<String> = inline.iter().cloned().collect();
-            while let Some(x) = args.get(i).filter(|x| !x.starts_with("--")) {
-                v.push(x.clone());
-                i += 1;
-            }
-            if v.is_empty() {
-                return Err(CliError::Usage(format!(
-                    "argument {name}: expected at least one argument"
-                )));
-            }
-            Ok(v)
-        };
-        match name.as_str() {
-            "--log-group-identifiers" => a.groups = Some(many()?),
-            "--log-stream-names" => a.stream_names = Some(many()?),
-            "--log-stream-name-prefixes" => a.prefixes = Some(many()?),
-            "--log-event-filter-pattern" | "--mode" => {
-                let v = match inline {
-                    Some(v) => v,
-                    None => match args.get(i) {
-                        Some(v) if !v.starts_with("--") => {
-                            i += 1;
-                            v.clone()
-                        }
-                        _ => {
-                            return Err(CliError::Usage(format!(
-                                "argument {name}: expected one argument"
-                            )));
-                        }
-                    },
-                };
-                if name == "--mode" {
-                    let choices = ["interactive", "print-only"];
-                    if !choices.contains(&v.as_str()) {
-                        return Err(CliError::Usage(format!(
-                            "argument --mode: Invalid choice, valid choices are:\n\n{}",
-                            crate::params::choices_table(&choices)
-                        )));
-                    }
-                    a.mode = Some(v);
-                } else {
-                    a.pattern = Some(v);
-                }
-            }
-            _ => unknown.push(arg.clone()),
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(CliError::UnknownArgs(unknown));
-    }
-    if a.groups.is_none() {
-        return Err(CliError::Usage(
-            "the following arguments are required: --log-group-identifiers".into(),
-        ));
-    }
-    Ok(a)
+    let p = crate::opts::parse(args, &SPEC)?;
+    let many = |n: &str| p.many(n).map(<[String]>::to_vec);
+    Ok(Args {
+        groups: many("--log-group-identifiers"),
+        stream_names: many("--log-stream-names"),
+        prefixes: many("--log-stream-name-prefixes"),
+        pattern: p.one("--log-event-filter-pattern").map(str::to_string),
+        mode: p.one("--mode").map(str::to_string),
+    })
 }
 
 /// The event stream's consumer: frames decoded as bytes arrive, log lines written through.
@@ -169,6 +123,33 @@ impl Write for Printer<'_> {
     }
 }
 
+/// urllib3's `ReadTimeoutError` for the endpoint `url`: `HTTPConnectionPool(host='H',
+/// port=P): Read timed out.`
+fn read_timed_out(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let https = scheme.eq_ignore_ascii_case("https");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |x| x.1);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (h, p) = v6.split_once(']').unwrap_or((v6, ""));
+            (h, p.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let port = port
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(if https { 443 } else { 80 });
+    format!(
+        "{}ConnectionPool(host='{}', port={port}): Read timed out.",
+        if https { "HTTPS" } else { "HTTP" },
+        host.to_lowercase()
+    )
+}
+
 /// `aws logs start-live-tail ...`.
 pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), CliError> {
     let a = parse(sub)?;
@@ -222,7 +203,15 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
             Sink::Writer(&mut printer),
         );
         crate::logs_tail::FOLLOWING.store(false, std::sync::atomic::Ordering::SeqCst);
-        match (r, printer.error.take()) {
+        // A stream silent for longer than `--cli-read-timeout` (each read of it is bounded,
+        // as botocore's socket timeout bounds it): urllib3's error, printed as the
+        // collector prints any error of the stream.
+        let silent = matches!(&r, Err(CliError::General(m)) if m.ends_with("(timeout: per read)"));
+        let error = printer
+            .error
+            .take()
+            .or_else(|| silent.then(|| read_timed_out(&ep.url)));
+        match (r, error) {
             (_, Some(e)) => {
                 writeln!(io.stdout, "{e}")?;
                 io.stdout.flush()?;

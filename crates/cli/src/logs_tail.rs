@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{Map, Value};
 
 use crate::http::Session;
+use crate::opts::{Opt, Spec};
 use crate::{CliError, Env, Globals, Io};
 
 /// Set while `--follow` polls: Ctrl-C then ends the command with status 0 (lib.rs's handler;
@@ -28,7 +29,6 @@ pub(crate) static FOLLOWING: std::sync::LazyLock<std::sync::Arc<AtomicBool>> =
 
 const FORMATS: [&str; 3] = ["detailed", "short", "json"];
 
-#[derive(Default)]
 struct Args {
     group: Option<String>,
     since: Option<String>,
@@ -39,79 +39,28 @@ struct Args {
     stream_prefix: Option<String>,
 }
 
+const SPEC: Spec = Spec::new(&[
+    Opt::one("--since"),
+    Opt::flag("--follow"),
+    Opt::one("--format").choices(&FORMATS),
+    Opt::one("--filter-pattern"),
+    Opt::list("--log-stream-names"),
+    Opt::one("--log-stream-name-prefix"),
+])
+.with_positional("group_name");
+
 fn parse(args: &[String]) -> Result<Args, CliError> {
-    let mut a = Args::default();
-    let mut unknown = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        if !arg.starts_with("--") {
-            if a.group.is_none() {
-                a.group = Some(arg.clone());
-            } else {
-                unknown.push(arg.clone());
-            }
-            continue;
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_string())),
-            None => (arg.as_str(), None),
-        };
-        let mut value = || -> Result<String, CliError> {
-            if let Some(v) = &inline {
-                return Ok(v.clone());
-            }
-            match args.get(i) {
-                Some(v) if !v.starts_with("--") => {
-                    i += 1;
-                    Ok(v.clone())
-                }
-                _ => Err(CliError::Usage(format!(
-                    "argument {name}: expected one argument"
-                ))),
-            }
-        };
-        match name {
-            "--since" => a.since = Some(value()?),
-            "--follow" => a.follow = true,
-            "--format" => {
-                let v = value()?;
-                if !FORMATS.contains(&v.as_str()) {
-                    return Err(CliError::Usage(format!(
-                        "argument --format: Invalid choice, valid choices are:\n\n{}",
-                        crate::params::choices_table(&FORMATS)
-                    )));
-                }
-                a.format = Some(v);
-            }
-            "--filter-pattern" => a.filter_pattern = Some(value()?),
-            "--log-stream-name-prefix" => a.stream_prefix = Some(value()?),
-            "--log-stream-names" => {
-                let mut names: Vec<String> = inline.into_iter().collect();
-                while let Some(v) = args.get(i).filter(|v| !v.starts_with("--")) {
-                    names.push(v.clone());
-                    i += 1;
-                }
-                if names.is_empty() {
-                    return Err(CliError::Usage(
-                        "argument --log-stream-names: expected at least one argument".into(),
-                    ));
-                }
-                a.stream_names = Some(names);
-            }
-            _ => unknown.push(arg.clone()),
-        }
-    }
-    if a.group.is_none() {
-        return Err(CliError::Usage(
-            "the following arguments are required: group_name".into(),
-        ));
-    }
-    if !unknown.is_empty() {
-        return Err(CliError::UnknownArgs(unknown));
-    }
-    Ok(a)
+    let p = crate::opts::parse(args, &SPEC)?;
+    let one = |n: &str| p.one(n).map(str::to_string);
+    Ok(Args {
+        group: p.positional.clone(),
+        since: one("--since"),
+        follow: p.flag("--follow"),
+        format: one("--format"),
+        filter_pattern: one("--filter-pattern"),
+        stream_names: p.many("--log-stream-names").map(<[String]>::to_vec),
+        stream_prefix: one("--log-stream-name-prefix"),
+    })
 }
 
 /// `--since`: `N` and one unit of `s|m|h|d|w` before now, or a timestamp; epoch milliseconds.

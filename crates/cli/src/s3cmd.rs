@@ -190,10 +190,33 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
             .cloned()
             .ok_or_else(|| CliError::Usage(format!("argument {name}: expected one argument")))
     };
-    let int = |v: &str, name: &str| -> Result<i64, CliError> {
-        v.parse::<i64>()
-            .map_err(|_| CliError::Usage(format!("argument {name}: invalid int value: '{v}'")))
+    // BasicCommand's `int()` of an integer option: Python's ValueError, a general error.
+    let int = |v: &str, _name: &str| -> Result<i64, CliError> {
+        crate::opts::py_int(v).ok_or_else(|| {
+            CliError::General(format!(
+                "invalid literal for int() with base 10: {}",
+                crate::opts::py_repr(v)
+            ))
+        })
     };
+    let flags = [
+        "--recursive",
+        "--human-readable",
+        "--summarize",
+        "--dryrun",
+        "--quiet",
+        "--only-show-errors",
+        "--no-progress",
+        "--delete",
+        "--force",
+        "--size-only",
+        "--exact-timestamps",
+        "--follow-symlinks",
+        "--no-follow-symlinks",
+        "--no-guess-mime-type",
+        "--force-glacier-transfer",
+        "--ignore-glacier-warnings",
+    ];
     let allowed = |opt: &str| -> bool {
         let transfer = matches!(cmd, "cp" | "mv" | "sync");
         match opt {
@@ -252,6 +275,12 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
             unknown.push(a.to_string());
             i += 1;
             continue;
+        }
+        if let Some(v) = inline.as_deref().filter(|_| flags.contains(&name)) {
+            return Err(CliError::Usage(format!(
+                "argument {name}: ignored explicit argument {}",
+                crate::opts::py_repr(v)
+            )));
         }
         let take = |i: &mut usize| -> Result<String, CliError> {
             match &inline {
@@ -395,7 +424,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
         i += 1;
     }
     if !unknown.is_empty() {
-        return Err(CliError::UnknownArgs(unknown));
+        return Err(unknown_options(&unknown));
     }
     // The AWS CLI's checks of the SSE-C options (`_validate_sse_c_args`).
     let pair = |alg: Option<String>, key: Option<String>, name: &str| match (alg, key) {
@@ -411,6 +440,12 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts, CliError> {
     o.sse_c = pair(sse_c_alg, sse_c_key, "sse-c")?;
     o.sse_c_copy_source = pair(sse_c_copy_alg, sse_c_copy_key, "sse-c-copy-source")?;
     Ok(o)
+}
+
+/// `BasicCommand`'s leftover arguments: a parameter error, joined by `,`, without argparse's
+/// usage frame (as `opts` reports them for the other hand-written commands).
+fn unknown_options(words: &[String]) -> CliError {
+    CliError::BadParam(format!("Unknown options: {}", words.join(",")))
 }
 
 /// Entry point of `kagi s3 ...`.
@@ -444,7 +479,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         _ => 1,
     };
     if cmd == "ls" && o.paths.len() > 1 {
-        return Err(CliError::UnknownArgs(o.paths[1..].to_vec()));
+        return Err(unknown_options(&o.paths[1..]));
     }
     if nargs > 0 && o.paths.len() < nargs {
         return Err(CliError::Usage(format!(
@@ -453,7 +488,7 @@ pub fn run(g: &Globals, sub: &[String], env: &Env, io: &mut Io) -> Result<(), Cl
         )));
     }
     if nargs > 0 && o.paths.len() > nargs {
-        return Err(CliError::UnknownArgs(o.paths[nargs..].to_vec()));
+        return Err(unknown_options(&o.paths[nargs..]));
     }
     for p in &o.paths {
         check_resource(p)?;

@@ -169,15 +169,12 @@ fn update_kubeconfig_as_aws_cli_v2() {
             ));
         }
     }
-    // An unknown option: 2.9 prints `Unknown options` alone, 2.36 (kagi's target) inside the
-    // usage frame of every other command.
+    // An unknown option: a hand-written command's (BasicCommand's) parameter error, alone, as
+    // 2.9 prints it and 2.36.7 raises it (`ParamValidationError`, awscli/customizations/
+    // commands.py), not the usage frame of a modelled operation's.
     let bogus = sb.run(&["eks", "update-kubeconfig", "--name", "c1", "--bogus"]);
     assert_eq!(bogus.code, 252);
-    assert!(
-        bogus.stderr.ends_with("\nUnknown options: --bogus\n\n"),
-        "{}",
-        bogus.stderr
-    );
+    assert_eq!(bogus.stderr, "\nUnknown options: --bogus\n");
     // kagi's YAML is the newer ruamel's (the AWS CLI's current bundle), byte for byte: the
     // venv's ruamel loads it ordered and dumps it again, as update-kubeconfig does.
     let dry = sb.run(&first);

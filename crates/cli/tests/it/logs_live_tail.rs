@@ -191,3 +191,113 @@ fn a_corrupted_frame_and_http_errors() {
             .contains("the following arguments are required: --log-group-identifiers")
     );
 }
+
+/// A server that answers one request with an event stream sent as it goes: each frame (a
+/// chunk of a chunked body) after its delay, then the end of the body.
+fn trickling_server(frames: Vec<(std::time::Duration, Vec<u8>)>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut len = 0;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = h.trim_end().split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; len];
+        let _ = reader.read_exact(&mut body);
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        for (delay, f) in frames {
+            std::thread::sleep(delay);
+            let mut chunk = format!("{:x}\r\n", f.len()).into_bytes();
+            chunk.extend_from_slice(&f);
+            chunk.extend_from_slice(b"\r\n");
+            if stream.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+    });
+    url
+}
+
+fn update(message: &str) -> Vec<u8> {
+    event(
+        "sessionUpdate",
+        &format!(
+            r#"{{"sessionMetadata":{{"sampled":false}},"sessionResults":[{{"message":"{message}"}}]}}"#
+        ),
+    )
+}
+
+#[test]
+fn the_read_timeout_bounds_each_read_not_the_session() {
+    use std::time::{Duration, Instant};
+    let ms = Duration::from_millis;
+    // Frames every 0.6 s for 2.4 s with a 1 s read timeout: the session lives on.
+    let mut frames = vec![(
+        ms(0),
+        event("sessionStart", r#"{"requestId":"r","sessionId":"s"}"#),
+    )];
+    for n in 0..5 {
+        frames.push((
+            ms(if n == 0 { 0 } else { 600 }),
+            update(&format!("line {n}")),
+        ));
+    }
+    let url = trickling_server(frames);
+    let sb = sandbox();
+    let args = [
+        "logs",
+        "start-live-tail",
+        "--log-group-identifiers",
+        GROUP,
+        "--cli-read-timeout",
+        "1",
+        "--endpoint-url",
+        &url,
+    ];
+    let start = Instant::now();
+    let o = sb.run(&args);
+    assert!(start.elapsed() >= ms(2400), "{:?}", start.elapsed());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, "line 0\nline 1\nline 2\nline 3\nline 4\n");
+    assert_eq!(o.stderr, "");
+
+    // One frame, then silence longer than the timeout: urllib3's error after the events, as
+    // the official collector prints it, exit 0, without waiting for the next frame.
+    let url = trickling_server(vec![(ms(0), update("before")), (ms(4000), update("after"))]);
+    let port = url.rsplit(':').next().unwrap().to_string();
+    let args = [
+        "logs",
+        "start-live-tail",
+        "--log-group-identifiers",
+        GROUP,
+        "--cli-read-timeout",
+        "1",
+        "--endpoint-url",
+        &url,
+    ];
+    let start = Instant::now();
+    let o = sb.run(&args);
+    let took = start.elapsed();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        format!("before\nHTTPConnectionPool(host='127.0.0.1', port={port}): Read timed out.\n")
+    );
+    assert!(took >= ms(900) && took < ms(3500), "{took:?}");
+}

@@ -162,15 +162,12 @@ fn logs_tail_prints_as_aws_cli_v2() {
         );
     }
     let diffs = differences(&sb, &v2, &commands, &|e| e.to_string());
-    // An unknown option: 2.9 prints `Unknown options` alone, 2.36 (kagi's target) inside the
-    // usage frame of every other command.
+    // An unknown option: a hand-written command's (BasicCommand's) parameter error, alone, as
+    // 2.9 prints it and 2.36.7 raises it (`ParamValidationError`, awscli/customizations/
+    // commands.py), not the usage frame of a modelled operation's.
     let bogus = sb.run(&["logs", "tail", "app", "--bogus", "--endpoint-url", url]);
     assert_eq!(bogus.code, 252);
-    assert!(
-        bogus.stderr.ends_with("\nUnknown options: --bogus\n\n"),
-        "{}",
-        bogus.stderr
-    );
+    assert_eq!(bogus.stderr, "\nUnknown options: --bogus\n");
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 

@@ -9,6 +9,7 @@ mod console;
 mod customizations;
 mod eks;
 mod formats;
+mod handwritten_args;
 mod inprocess;
 mod logs_live_tail;
 mod logs_tail;
