@@ -111,16 +111,22 @@
 
 mod cache;
 pub mod canonical;
+mod ecdsa;
 mod sign;
+mod sigv4a;
 mod time;
 mod verify;
 
-pub use cache::SigningKeyCache;
+pub use cache::{EcdsaKeyCache, SigningKeyCache};
 pub use canonical::{PathMode, SigningKey, sha256_hex};
+pub use ecdsa::{
+    ALGORITHM_V4A, EcdsaKey, PublicKey, REGION_SET_HEADER, credential_scope_v4a, string_to_sign_v4a,
+};
 pub use sign::{
     Credentials, SignError, SigningOutput, SigningParams, SigningSettings, presign, presign_with,
     sign_headers, sign_headers_with,
 };
+pub use sigv4a::{SigningParamsV4a, parse_v4a, presign_v4a, sign_headers_v4a, verify_v4a};
 pub use time::{format_amz_date, format_date, parse_amz_date};
 pub use verify::{
     AuthError, AuthErrorCode, IncomingRequest, MAX_SKEW, SIGNATURE_MISMATCH_MESSAGE, SignedInfo,
@@ -157,6 +163,17 @@ pub(crate) mod hex {
             b'A'..=b'F' => Some(c - b'A' + 10),
             _ => None,
         }
+    }
+
+    /// Decodes an even number of hex characters.
+    pub fn decode(s: &str) -> Option<Vec<u8>> {
+        let b = s.as_bytes();
+        if !b.len().is_multiple_of(2) {
+            return None;
+        }
+        b.chunks_exact(2)
+            .map(|p| Some(val(p[0])? << 4 | val(p[1])?))
+            .collect()
     }
 
     /// Decodes exactly 64 hex characters.
