@@ -448,13 +448,23 @@ pub(crate) fn presign_as(
         &format!("{}/{scope}", creds.access_key_id),
     );
     add("X-Amz-Date", &amz_date);
-    add("X-Amz-Expires", &secs.to_string());
-    add("X-Amz-SignedHeaders", &signed_str);
-    if let Scheme::V4a { region_set, .. } = scheme {
-        add(ADDED_BY_PRESIGN_V4A, region_set);
-    }
-    if let Some(token) = &creds.session_token {
-        add("X-Amz-Security-Token", token);
+    // The order of the signers people compare with: botocore (SigV4), aws-c-auth (SigV4a).
+    match scheme {
+        Scheme::V4 { .. } => {
+            add("X-Amz-Expires", &secs.to_string());
+            add("X-Amz-SignedHeaders", &signed_str);
+            if let Some(token) = &creds.session_token {
+                add("X-Amz-Security-Token", token);
+            }
+        }
+        Scheme::V4a { region_set, .. } => {
+            add("X-Amz-SignedHeaders", &signed_str);
+            add("X-Amz-Expires", &secs.to_string());
+            if let Some(token) = &creds.session_token {
+                add("X-Amz-Security-Token", token);
+            }
+            add(ADDED_BY_PRESIGN_V4A, region_set);
+        }
     }
 
     let payload_hash = match header(headers, "x-amz-content-sha256") {

@@ -675,6 +675,9 @@ fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `x-amz-content-sha256` of an S3 aws-chunked upload with an unsigned body and a trailer.
+const STREAMING_UNSIGNED_PAYLOAD_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+
 /// Headers a presigned URL's user may add without signing them.
 const PRESIGN_UNSIGNED_OK: &[&str] = &["x-amz-user-agent", "x-amz-checksum-mode"];
 
@@ -728,6 +731,12 @@ pub(crate) fn checked_canonical_request(
     let sent_hash = header(req.headers, "x-amz-content-sha256").map(str::trim);
     let payload_hash = match sent_hash {
         Some(UNSIGNED_PAYLOAD) => UNSIGNED_PAYLOAD,
+        // S3's aws-chunked uploads with an unsigned body and a trailing checksum (what the AWS
+        // CLI sends over https): as unsigned as UNSIGNED-PAYLOAD; decoding the chunks and
+        // checking the trailer is the S3 handler's business.
+        Some(STREAMING_UNSIGNED_PAYLOAD_TRAILER) if info.service == "s3" => {
+            STREAMING_UNSIGNED_PAYLOAD_TRAILER
+        }
         Some(h) if is_sha256_hex(h) => {
             if !h.eq_ignore_ascii_case(req.payload_sha256_hex) {
                 return Err(AuthError::new(
@@ -1083,6 +1092,41 @@ mod tests {
                     res.unwrap_err().code,
                     AuthErrorCode::XAmzContentSHA256Mismatch
                 );
+            }
+        }
+    }
+
+    /// S3's unsigned aws-chunked uploads: accepted for `s3` (the body is not signed), an
+    /// invalid value elsewhere.
+    #[test]
+    fn streaming_unsigned_trailer_is_s3_only() {
+        let at = t("20200706T195306Z");
+        let creds = Credentials::new("AKIDEXAMPLE", SECRET);
+        for (service, ok) in [("s3", true), ("ecr", false)] {
+            let params = SigningParams {
+                region: "us-east-1",
+                service,
+                time: at,
+            };
+            let mut headers = h(&[
+                ("Host", "x"),
+                ("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ]);
+            sign_headers("PUT", "/k", "", &mut headers, b"", &creds, &params).unwrap();
+            let hash = sha256_hex(b"5\r\nhello\r\n0\r\n\r\n");
+            let r = IncomingRequest {
+                method: "PUT",
+                path: "/k",
+                ..req(&headers, &hash)
+            };
+            let info = parse(&r).unwrap();
+            let res = verify(&r, &info, SECRET, at);
+            if ok {
+                res.unwrap();
+                let wrong = IncomingRequest { path: "/j", ..r };
+                assert!(verify(&wrong, &info, SECRET, at).is_err());
+            } else {
+                assert_eq!(res.unwrap_err().code, AuthErrorCode::InvalidArgument);
             }
         }
     }
