@@ -1454,6 +1454,45 @@ mod tests {
         ));
     }
 
+    /// Proxies as botocore picks them, from the invocation's environment: by URL scheme, the
+    /// lower-case variable first, `no_proxy` hosts bypassed, no SOCKS.
+    #[test]
+    fn proxies_come_from_the_invocations_environment() {
+        let g = Globals::default();
+        let mut env = Env::default();
+        for (k, v) in [
+            ("HTTPS_PROXY", "http://127.0.0.1:3128"),
+            ("http_proxy", "http://user:pw@proxy.local:8080"),
+            ("HTTP_PROXY", "http://ignored:1"),
+            ("NO_PROXY", "localhost, .internal"),
+        ] {
+            env.vars.insert(k.into(), v.into());
+        }
+        let s = session_with(&env, &g, "[default]\n");
+        let p = s.proxy(true).unwrap();
+        assert_eq!((p.host(), p.port()), ("127.0.0.1", 3128));
+        let p = s.proxy(false).unwrap();
+        assert_eq!(
+            (p.host(), p.port(), p.username(), p.password()),
+            ("proxy.local", 8080, Some("user"), Some("pw"))
+        );
+        let uri = |u: &str| u.parse::<ureq::http::Uri>().unwrap();
+        assert!(p.is_no_proxy(&uri("http://localhost:4566/")));
+        assert!(p.is_no_proxy(&uri("http://a.internal/")));
+        assert!(!p.is_no_proxy(&uri("http://example.com/")));
+        let none = Env::default();
+        assert!(session_with(&none, &g, "[default]\n").proxy(true).is_none());
+        let mut socks = Env::default();
+        socks
+            .vars
+            .insert("HTTPS_PROXY".into(), "socks5://127.0.0.1:1080".into());
+        assert!(
+            session_with(&socks, &g, "[default]\n")
+                .proxy(true)
+                .is_none()
+        );
+    }
+
     /// The CA bundle is read for an https URL only (botocore's behaviour): a missing bundle
     /// fails https requests and leaves http ones alone.
     #[test]

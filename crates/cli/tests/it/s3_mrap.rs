@@ -400,3 +400,62 @@ fn mrap_presigned_urls_as_the_official_cli_v2() {
         assert!(verify("GET", &tampered, &headers, b"").is_err(), "{who}");
     }
 }
+
+/// `--debug` with temporary credentials: the canonical request and string to sign are shown
+/// (SigV4a's scope and region set), the session token, the secret and the signature are not;
+/// the request, token included, verifies.
+#[test]
+fn mrap_debug_output_redacts_and_session_tokens_are_signed() {
+    let (proxy, log, _) = tls_proxy(s3);
+    let mut sb = sandbox(&proxy);
+    sb.set("AWS_SESSION_TOKEN", "SESSION-TOKEN-SECRET");
+    let out = sb.home().join("out").display().to_string();
+    let o = sb.run(&[
+        "s3api",
+        "get-object",
+        "--bucket",
+        MRAP,
+        "--key",
+        "k",
+        &out,
+        "--no-verify-ssl",
+        "--debug",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let reqs = log.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(
+        r.header("x-amz-security-token"),
+        Some("SESSION-TOKEN-SECRET")
+    );
+    assert!(
+        r.header("authorization")
+            .unwrap()
+            .contains(";x-amz-region-set;x-amz-security-token,"),
+        "{:?}",
+        r.header("authorization")
+    );
+    assert_verifies("kagi with a session token", r);
+    let signature = r
+        .header("authorization")
+        .unwrap()
+        .rsplit("Signature=")
+        .next()
+        .unwrap();
+    assert!(o.stderr.contains("SigV4a region set *"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("\nAWS4-ECDSA-P256-SHA256\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("x-amz-region-set:*\n"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("x-amz-security-token:<redacted>"),
+        "{}",
+        o.stderr
+    );
+    for secret in ["SESSION-TOKEN-SECRET", SECRET, signature] {
+        assert!(!o.stderr.contains(secret), "{secret} in {}", o.stderr);
+    }
+}
