@@ -41,6 +41,14 @@ pub struct Session<'a> {
     retries: std::cell::Cell<u32>,
 }
 
+/// The SigV4a key of `creds`, derived once per process and credentials (a scalar
+/// multiplication: worth keeping for the many requests of an `s3 sync`).
+pub(crate) fn sigv4a_key(creds: &Credentials) -> kagi_sigv4::EcdsaKey {
+    static KEYS: std::sync::OnceLock<kagi_sigv4::EcdsaKeyCache> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| kagi_sigv4::EcdsaKeyCache::new(16))
+        .get_or_derive(&creds.access_key_id, &creds.secret_access_key)
+}
+
 /// One encoded (and possibly signed) HTTP request: `POST` to the endpoint for the RPC
 /// protocols; the model's method and path for the REST protocols.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,6 +223,41 @@ impl<'a> Session<'a> {
             })
     }
 
+    /// botocore's proxy for a scheme (`urllib.request.getproxies_environment`): `https_proxy`
+    /// for https URLs, `http_proxy` for http ones (the lower-case name first), bypassed for the
+    /// hosts of `no_proxy`. Read from the invocation's environment, never ureq's own
+    /// process-wide lookup (which would also send http URLs to an `HTTPS_PROXY`). Only http(s)
+    /// proxies; botocore takes no SOCKS proxy either.
+    fn proxy(&self, https: bool) -> Option<ureq::Proxy> {
+        let var = |name: &str| {
+            self.env
+                .var(name)
+                .or_else(|| self.env.var(&name.to_ascii_uppercase()))
+                .filter(|v| !v.is_empty())
+        };
+        let url = var(if https { "https_proxy" } else { "http_proxy" })?;
+        let parsed = ureq::Proxy::new(url).ok()?;
+        if !matches!(
+            parsed.protocol(),
+            ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+        ) {
+            return None;
+        }
+        let mut b = ureq::Proxy::builder(parsed.protocol())
+            .host(parsed.host())
+            .port(parsed.port());
+        if let Some(user) = parsed.username() {
+            b = b.username(user);
+        }
+        if let Some(password) = parsed.password() {
+            b = b.password(password);
+        }
+        for host in var("no_proxy").unwrap_or_default().split(',') {
+            b = b.no_proxy(host.trim());
+        }
+        b.build().ok()
+    }
+
     /// The invocation's HTTP agent for `url` (timeouts, user agent; TLS and the CA bundle for
     /// an `https` URL), built once per scheme. An `http` URL never reads the CA bundle:
     /// parsing a system bundle (`AWS_CA_BUNDLE` is often set to one) was ~14 % of an
@@ -273,7 +316,11 @@ impl<'a> Session<'a> {
             }
             tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
         }
-        let agent: ureq::Agent = b.tls_config(tls.build()).build().into();
+        let agent: ureq::Agent = b
+            .proxy(self.proxy(https))
+            .tls_config(tls.build())
+            .build()
+            .into();
         Ok(cell.get_or_init(|| agent))
     }
 
@@ -549,31 +596,49 @@ impl<'a> Session<'a> {
             (c, _) => c,
         };
         self.debug(|| {
+            let region = match target.as_ref().and_then(|t| t.region_set.as_deref()) {
+                Some(set) => format!("SigV4a region set {set}"),
+                None => format!("signing region {signing_region}"),
+            };
             format!(
-                "kagi: [DEBUG] {}.{} -> {method} {url} (endpoint from {}; signing region {}, service {})",
-                service.cli_name,
-                op.name,
-                ep.source,
-                signing_region,
-                signing_name
+                "kagi: [DEBUG] {}.{} -> {method} {url} (endpoint from {}; {region}, service {})",
+                service.cli_name, op.name, ep.source, signing_name
             )
         });
         if let Some(c) = creds {
-            let params = SigningParams {
-                region: signing_region,
-                service: signing_name,
-                time: SystemTime::now(),
-            };
-            let out = kagi_sigv4::sign_headers_with(
-                &method,
-                &path,
-                &query,
-                &mut headers,
-                &body,
-                c,
-                &params,
-                &SigningSettings::default(),
-            )
+            let region_set = target.as_ref().and_then(|t| t.region_set.as_deref());
+            let out = match region_set {
+                // Multi-Region Access Points: SigV4a for the rule set's region set.
+                Some(region_set) => kagi_sigv4::sign_headers_v4a(
+                    &method,
+                    &path,
+                    &query,
+                    &mut headers,
+                    &body,
+                    c,
+                    &sigv4a_key(c),
+                    &kagi_sigv4::SigningParamsV4a {
+                        region_set,
+                        service: signing_name,
+                        time: SystemTime::now(),
+                    },
+                    &SigningSettings::default(),
+                ),
+                None => kagi_sigv4::sign_headers_with(
+                    &method,
+                    &path,
+                    &query,
+                    &mut headers,
+                    &body,
+                    c,
+                    &SigningParams {
+                        region: signing_region,
+                        service: signing_name,
+                        time: SystemTime::now(),
+                    },
+                    &SigningSettings::default(),
+                ),
+            }
             .map_err(|e| CliError::General(e.to_string()))?;
             self.debug(|| {
                 let redacted: Vec<String> = out
@@ -1414,6 +1479,45 @@ mod tests {
         ));
     }
 
+    /// Proxies as botocore picks them, from the invocation's environment: by URL scheme, the
+    /// lower-case variable first, `no_proxy` hosts bypassed, no SOCKS.
+    #[test]
+    fn proxies_come_from_the_invocations_environment() {
+        let g = Globals::default();
+        let mut env = Env::default();
+        for (k, v) in [
+            ("HTTPS_PROXY", "http://127.0.0.1:3128"),
+            ("http_proxy", "http://user:pw@proxy.local:8080"),
+            ("HTTP_PROXY", "http://ignored:1"),
+            ("NO_PROXY", "localhost, .internal"),
+        ] {
+            env.vars.insert(k.into(), v.into());
+        }
+        let s = session_with(&env, &g, "[default]\n");
+        let p = s.proxy(true).unwrap();
+        assert_eq!((p.host(), p.port()), ("127.0.0.1", 3128));
+        let p = s.proxy(false).unwrap();
+        assert_eq!(
+            (p.host(), p.port(), p.username(), p.password()),
+            ("proxy.local", 8080, Some("user"), Some("pw"))
+        );
+        let uri = |u: &str| u.parse::<ureq::http::Uri>().unwrap();
+        assert!(p.is_no_proxy(&uri("http://localhost:4566/")));
+        assert!(p.is_no_proxy(&uri("http://a.internal/")));
+        assert!(!p.is_no_proxy(&uri("http://example.com/")));
+        let none = Env::default();
+        assert!(session_with(&none, &g, "[default]\n").proxy(true).is_none());
+        let mut socks = Env::default();
+        socks
+            .vars
+            .insert("HTTPS_PROXY".into(), "socks5://127.0.0.1:1080".into());
+        assert!(
+            session_with(&socks, &g, "[default]\n")
+                .proxy(true)
+                .is_none()
+        );
+    }
+
     /// The CA bundle is read for an https URL only (botocore's behaviour): a missing bundle
     /// fails https requests and leaves http ones alone.
     #[test]
@@ -1521,6 +1625,49 @@ mod tests {
         }
     }
 
+    /// Checks a SigV4a-signed request with the verifier of `kagi_sigv4` and the public key of
+    /// `creds`; a changed header, path or signature must fail.
+    fn assert_sigv4a_verifies(r: &Request, creds: &Credentials) {
+        let (_, path, query) = split_url(&r.url).unwrap();
+        let hash = kagi_sigv4::sha256_hex(&r.body);
+        let key = kagi_sigv4::EcdsaKey::derive(&creds.access_key_id, &creds.secret_access_key)
+            .public_key();
+        let verify = |path: &str, headers: &[(String, String)]| {
+            let req = kagi_sigv4::IncomingRequest {
+                method: &r.method,
+                path,
+                query: &query,
+                headers,
+                payload_sha256_hex: &hash,
+            };
+            let info = kagi_sigv4::parse_v4a(&req)?;
+            kagi_sigv4::verify_v4a(
+                &req,
+                &info,
+                &key,
+                SystemTime::now(),
+                &kagi_sigv4::VerifyOptions::default(),
+            )
+        };
+        verify(&path, &r.headers).unwrap();
+        assert!(verify(&format!("{path}x"), &r.headers).is_err());
+        let mut headers = r.headers.clone();
+        for (k, v) in headers.iter_mut() {
+            if k.eq_ignore_ascii_case("x-amz-region-set") {
+                v.push_str(",us-west-1");
+            }
+        }
+        assert!(verify(&path, &headers).is_err());
+        let mut headers = r.headers.clone();
+        for (k, v) in headers.iter_mut() {
+            if k.eq_ignore_ascii_case("authorization") {
+                let last = v.pop().unwrap();
+                v.push(if last == '0' { '1' } else { '0' });
+            }
+        }
+        assert!(verify(&path, &headers).is_err());
+    }
+
     #[test]
     fn s3_arns_follow_s3s_endpoint_rule_set() {
         let env = Env::default();
@@ -1587,14 +1734,46 @@ mod tests {
         .unwrap();
         assert_eq!(r.url, "http://myap-123456789012.localhost:9000/a%20b.txt");
         assert_eq!(r.header("host"), Some("myap-123456789012.localhost:9000"));
-        // Multi-Region Access Points need SigV4a.
-        let e = build(
-            &s,
-            &aws,
-            "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap",
-        )
-        .unwrap_err();
-        assert!(e.message().contains("SigV4a"), "{e:?}");
+        // Multi-Region Access Points: SigV4a for the region set `*`, verifiable with the public
+        // key of the credentials.
+        let mrap = "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap";
+        let r = build(&s, &aws, mrap).unwrap();
+        assert_eq!(
+            r.url,
+            "https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com/a%20b.txt"
+        );
+        assert_eq!(scope(&r), "s3/aws4_request");
+        assert_eq!(r.header("x-amz-region-set"), Some("*"));
+        let auth = r.header("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/"),
+            "{auth}"
+        );
+        assert!(auth.contains(";x-amz-region-set,"), "{auth}");
+        assert_sigv4a_verifies(&r, &creds);
+        // `sigv4a_signing_region_set` (environment first, then the profile) replaces the rule
+        // set's region set.
+        let s = session_with(
+            &env,
+            &g,
+            "[default]\nregion = us-east-1\nsigv4a_signing_region_set = us-west-2,eu-west-1\n",
+        );
+        let r = build(&s, &aws, mrap).unwrap();
+        assert_eq!(r.header("x-amz-region-set"), Some("us-west-2,eu-west-1"));
+        assert_sigv4a_verifies(&r, &creds);
+        let mut vars = env.vars.clone();
+        vars.insert("AWS_SIGV4A_SIGNING_REGION_SET".into(), "us-east-2".into());
+        let env2 = Env {
+            vars,
+            ..env.clone()
+        };
+        let s = session_with(
+            &env2,
+            &g,
+            "[default]\nregion = us-east-1\nsigv4a_signing_region_set = us-west-2\n",
+        );
+        let r = build(&s, &aws, mrap).unwrap();
+        assert_eq!(r.header("x-amz-region-set"), Some("us-east-2"));
         // use_arn_region = false: botocore's error.
         let s = session_with(
             &env,

@@ -32,8 +32,10 @@
 //!   (`~/.aws/cli/cache`, identical key and JSON), `credential_process`.
 //! * `params` — model-driven argument parsing (kagi-api's shapes): kebab-case options, shorthand,
 //!   JSON, `file://`/`fileb://`, booleans, client-side validation with botocore's messages.
-//! * `http` — endpoint selection, SigV4 signing (kagi-sigv4), ureq transport, protocol codecs
-//!   (kagi-api), `--debug` trace (never a secret: no bodies, no keys, no tokens).
+//! * `http` — endpoint selection, SigV4 signing (kagi-sigv4; SigV4a for S3 Multi-Region
+//!   Access Points), ureq transport (proxies from the invocation's environment), protocol
+//!   codecs (kagi-api), `--debug` trace (never a secret: no bodies, no keys, no tokens, no
+//!   signatures).
 //! * `calls` — what every command does around its calls (endpoint then credentials, the
 //!   operations without authentication, `--debug` lines, ECR tokens as passwords, both
 //!   `get-login-password`s); below `invoke` and the hand-written commands.
@@ -101,7 +103,9 @@
 //!   AWS's endpoints; SQS's query-compatible error codes (`x-amzn-query-error`).
 //! * S3 (`http.rs` with `kagi_api::s3`): virtual-hosted or path-style addressing as botocore
 //!   chooses, CRC32 flexible checksums (a header over http, an aws-chunked trailer over https),
-//!   `x-amz-content-sha256`, streaming bodies from and to files, `Expect: 100-continue`.
+//!   `x-amz-content-sha256`, streaming bodies from and to files, `Expect: 100-continue`;
+//!   ARNs, directory buckets and Multi-Region Access Points (SigV4a, region set `*` or
+//!   `sigv4a_signing_region_set`) through S3's endpoint rule set (`s3addr`).
 //! * IAM Identity Center (`sso`): `sso login|logout`, `configure sso` and the SSO credential
 //!   provider with AWS CLI v2's caches (see `sso`).
 //! * Not implemented: instance/container credential providers (clear errors),

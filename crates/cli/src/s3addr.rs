@@ -15,8 +15,10 @@
 //!   `ruleset_error_to_botocore_exception` wraps them (`Unsupported configuration when using
 //!   S3 access-points: ...`, parameter validation for invalid ARNs, invalid host labels).
 //! * **Signing**: the first auth scheme's signing name and region (`s3-object-lambda`,
-//!   `s3-outposts`, `s3express`); SigV4a (Multi-Region Access Points, Outposts' fallback) is
-//!   not implemented: an error says so, as botocore without CRT does. `sigv4-s3express`: a
+//!   `s3-outposts`, `s3express`). `sigv4a` (Multi-Region Access Points): SigV4a
+//!   (`kagi_sigv4::sign_headers_v4a`) for the region set `sigv4a_signing_region_set`
+//!   (`AWS_SIGV4A_SIGNING_REGION_SET` > profile) or else the scheme's `signingRegionSet`
+//!   joined with `,` (`*` for MRAPs), as botocore with CRT signs. `sigv4-s3express`: a
 //!   `CreateSession` for the bucket (signed with the caller's credentials), its session
 //!   credentials cached for the process until 45 s before they expire (botocore's
 //!   `S3ExpressIdentityCache` advisory refresh), the request signed with them and the session
@@ -59,6 +61,9 @@ pub(crate) struct Target {
     pub signing_name: String,
     /// `sigv4-s3express`: signed with a `CreateSession` session.
     pub express: bool,
+    /// `sigv4a` (Multi-Region Access Points): signed with SigV4a for this region set
+    /// (`*`, or regions joined with `,`).
+    pub region_set: Option<String>,
 }
 
 /// The operations with `UseS3ExpressControlEndpoint` among their static context parameters
@@ -241,20 +246,43 @@ pub(crate) fn target(
     let scheme = r.auth_scheme().cloned().unwrap_or_default();
     let get = |k: &str| scheme.get(k).and_then(Value::as_str).map(str::to_string);
     let name = get("name").unwrap_or_else(|| "sigv4".into());
-    if name == "sigv4a" {
-        return Err(CliError::General(
-            "Missing Dependency: This operation requires an additional dependency. \
-             kagi does not sign SigV4a requests yet (Multi-Region Access Points); use an \
-             access point's regional ARN instead."
-                .into(),
-        ));
-    }
+    let region_set = (name == "sigv4a").then(|| {
+        let from_rules = scheme
+            .get("signingRegionSet")
+            .and_then(Value::as_array)
+            .map(|set| {
+                set.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .filter(|set| !set.is_empty());
+        sigv4a_region_set(s)
+            .or(from_rules)
+            .unwrap_or_else(|| "*".into())
+    });
     Ok(Target {
         url: r.url,
         signing_region: get("signingRegion").unwrap_or_else(|| s.signing_region.to_owned()),
         signing_name: get("signingName").unwrap_or_else(|| "s3".into()),
         express: name == "sigv4-s3express",
+        region_set,
     })
+}
+
+/// botocore's `sigv4a_signing_region_set` (`AWS_SIGV4A_SIGNING_REGION_SET` > the profile's
+/// `sigv4a_signing_region_set`): when set, it replaces the rule set's `signingRegionSet`
+/// (`_resolve_sigv4a_region`).
+fn sigv4a_region_set(s: &Settings<'_>) -> Option<String> {
+    s.env
+        .var("AWS_SIGV4A_SIGNING_REGION_SET")
+        .map(str::to_string)
+        .or_else(|| {
+            s.profile
+                .and_then(|p| p.get("sigv4a_signing_region_set"))
+                .map(str::to_string)
+        })
+        .filter(|v| !v.is_empty())
 }
 
 /// botocore's `ruleset_error_to_botocore_exception` for S3.

@@ -1086,7 +1086,8 @@ fn website(ctx: &Ctx, s: &Session, o: &Opts) -> Result<i32, CliError> {
 }
 
 /// `aws s3 presign`: a SigV4 query-signed GET (`UNSIGNED-PAYLOAD`, only `host` signed),
-/// default 3600 s, as botocore's `generate_presigned_url('get_object')`.
+/// default 3600 s, as botocore's `generate_presigned_url('get_object')`; SigV4a with
+/// `X-Amz-Region-Set` for a Multi-Region Access Point.
 fn presign(ctx: &Ctx, s: &Session, o: &Opts, io: &mut Io) -> Result<i32, CliError> {
     let (bucket, key) = split_s3(&o.paths[0]);
     let url = presigned_get_url(ctx, s, &bucket, &key, o.expires_in.unwrap_or(3600))?;
@@ -1151,24 +1152,46 @@ fn presigned_get_url(
     } else {
         authority.strip_suffix(":80").unwrap_or(authority)
     };
-    let params = kagi_sigv4::SigningParams {
-        region: target.as_ref().map_or(ctx.ep.signing_region.as_str(), |t| {
-            t.signing_region.as_str()
-        }),
-        service: target.as_ref().map_or("s3", |t| t.signing_name.as_str()),
-        time: SystemTime::now(),
-    };
-    let (q, _) = kagi_sigv4::presign_with(
-        "GET",
-        &path,
-        &query,
-        &[("host".to_string(), host.to_string())],
-        b"",
-        creds,
-        &params,
-        Duration::from_secs(expires),
-        &settings,
-    )
+    let service = target.as_ref().map_or("s3", |t| t.signing_name.as_str());
+    let headers = [("host".to_string(), host.to_string())];
+    let q = match target.as_ref().and_then(|t| t.region_set.as_deref()) {
+        // Multi-Region Access Points: SigV4a, as the AWS CLI v2 (CRT) presigns them.
+        Some(region_set) => kagi_sigv4::presign_v4a(
+            "GET",
+            &path,
+            &query,
+            &headers,
+            b"",
+            creds,
+            &crate::http::sigv4a_key(creds),
+            &kagi_sigv4::SigningParamsV4a {
+                region_set,
+                service,
+                time: SystemTime::now(),
+            },
+            Duration::from_secs(expires),
+            &settings,
+        )
+        .map(|(q, _)| q),
+        None => kagi_sigv4::presign_with(
+            "GET",
+            &path,
+            &query,
+            &headers,
+            b"",
+            creds,
+            &kagi_sigv4::SigningParams {
+                region: target.as_ref().map_or(ctx.ep.signing_region.as_str(), |t| {
+                    t.signing_region.as_str()
+                }),
+                service,
+                time: SystemTime::now(),
+            },
+            Duration::from_secs(expires),
+            &settings,
+        )
+        .map(|(q, _)| q),
+    }
     .map_err(|e| CliError::General(e.to_string()))?;
     Ok(format!("{scheme_host}{path}?{q}"))
 }

@@ -7,6 +7,9 @@ use crate::canonical::{
     self, ALGORITHM, PathMode, SigningKey, UNSIGNED_PAYLOAD, canonical_headers, canonical_query,
     canonical_uri, credential_scope, percent_decode, sha256_hex, string_to_sign, uri_encode,
 };
+use crate::ecdsa::{
+    ALGORITHM_V4A, EcdsaKey, REGION_SET_HEADER, credential_scope_v4a, string_to_sign_v4a,
+};
 use crate::time::{format_amz_date, format_date};
 
 /// An access key, its secret and an optional session token. `Debug` redacts the secret and the
@@ -216,16 +219,91 @@ pub fn sign_headers_with(
     params: &SigningParams<'_>,
     settings: &SigningSettings,
 ) -> Result<SigningOutput, SignError> {
+    let scheme = Scheme::V4 {
+        region: params.region,
+    };
+    let (service, time) = (params.service, params.time);
+    sign_headers_as(
+        method, path, query, headers, body, creds, service, time, settings, &scheme,
+    )
+}
+
+/// How the signature is made: SigV4 (HMAC, scoped to one region) or SigV4a (ECDSA, scoped to a
+/// region set). Everything else is shared.
+pub(crate) enum Scheme<'a> {
+    /// `AWS4-HMAC-SHA256`
+    V4 {
+        /// Credential scope region.
+        region: &'a str,
+    },
+    /// `AWS4-ECDSA-P256-SHA256`
+    V4a {
+        /// Comma-separated region set (`x-amz-region-set`).
+        region_set: &'a str,
+        /// The key derived from the credentials.
+        key: &'a EcdsaKey,
+    },
+}
+
+impl Scheme<'_> {
+    fn algorithm(&self) -> &'static str {
+        match self {
+            Scheme::V4 { .. } => ALGORITHM,
+            Scheme::V4a { .. } => ALGORITHM_V4A,
+        }
+    }
+
+    fn scope(&self, date: &str, service: &str) -> String {
+        match self {
+            Scheme::V4 { region } => credential_scope(date, region, service),
+            Scheme::V4a { .. } => credential_scope_v4a(date, service),
+        }
+    }
+
+    fn string_to_sign(&self, amz_date: &str, scope: &str, creq: &str) -> String {
+        match self {
+            Scheme::V4 { .. } => string_to_sign(amz_date, scope, creq),
+            Scheme::V4a { .. } => string_to_sign_v4a(amz_date, scope, creq),
+        }
+    }
+
+    fn sign(&self, secret: &str, date: &str, service: &str, sts: &str) -> String {
+        match self {
+            Scheme::V4 { region } => SigningKey::derive(secret, date, region, service).sign(sts),
+            Scheme::V4a { key, .. } => key.sign(sts),
+        }
+    }
+}
+
+/// [`sign_headers_with`] for either scheme.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sign_headers_as(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &mut Vec<(String, String)>,
+    body: &[u8],
+    creds: &Credentials,
+    service: &str,
+    time: SystemTime,
+    settings: &SigningSettings,
+    scheme: &Scheme<'_>,
+) -> Result<SigningOutput, SignError> {
     if header(headers, "host").is_none() {
         return Err(SignError::MissingHost);
     }
+    let v4a = matches!(scheme, Scheme::V4a { .. });
     headers.retain(|(n, _)| {
         !(n.eq_ignore_ascii_case("authorization")
             || n.eq_ignore_ascii_case("x-amz-date")
-            || n.eq_ignore_ascii_case("x-amz-security-token"))
+            || n.eq_ignore_ascii_case("x-amz-security-token")
+            || (v4a && n.eq_ignore_ascii_case(REGION_SET_HEADER)))
     });
-    let amz_date = format_amz_date(params.time);
+    let amz_date = format_amz_date(time);
     headers.push(("x-amz-date".to_owned(), amz_date.clone()));
+    if let Scheme::V4a { region_set, .. } = scheme {
+        headers.push((REGION_SET_HEADER.to_owned(), (*region_set).to_owned()));
+    }
     if let Some(token) = &creds.session_token {
         headers.push(("x-amz-security-token".to_owned(), token.clone()));
     }
@@ -237,26 +315,21 @@ pub fn sign_headers_with(
     let signed_str = signed.join(";");
     let creq = canonical::canonical_request(
         method,
-        &canonical_uri(path, settings.path_mode, params.service),
+        &canonical_uri(path, settings.path_mode, service),
         &canonical_query(query, false),
         &canonical_headers(headers, &signed),
         &signed_str,
         &payload_hash,
     );
-    let date = format_date(params.time);
-    let scope = credential_scope(&date, params.region, params.service);
-    let sts = string_to_sign(&amz_date, &scope, &creq);
-    let key = SigningKey::derive(
-        &creds.secret_access_key,
-        &date,
-        params.region,
-        params.service,
-    );
-    let signature = key.sign(&sts);
+    let date = format_date(time);
+    let scope = scheme.scope(&date, service);
+    let sts = scheme.string_to_sign(&amz_date, &scope, &creq);
+    let signature = scheme.sign(&creds.secret_access_key, &date, service, &sts);
     headers.push((
         "authorization".to_owned(),
         format!(
-            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_str}, Signature={signature}",
+            "{} Credential={}/{scope}, SignedHeaders={signed_str}, Signature={signature}",
+            scheme.algorithm(),
             creds.access_key_id
         ),
     ));
@@ -279,16 +352,21 @@ const ADDED_BY_PRESIGN: [&str; 8] = [
     "X-Amz-Signature",
 ];
 
+/// Also added by SigV4a presigning.
+const ADDED_BY_PRESIGN_V4A: &str = "X-Amz-Region-Set";
+
 /// `query` without the parameters named in [`ADDED_BY_PRESIGN`]; everything else byte for byte.
-fn without_presign_params(query: &str) -> String {
+fn without_presign_params(query: &str, v4a: bool) -> String {
     query
         .split('&')
         .filter(|pair| {
             let name = pair.split('=').next().unwrap_or_default();
             let name = percent_decode(name, true);
-            !ADDED_BY_PRESIGN
+            let added = ADDED_BY_PRESIGN
                 .iter()
                 .any(|p| p.as_bytes() == name.as_slice())
+                || (v4a && ADDED_BY_PRESIGN_V4A.as_bytes() == name.as_slice());
+            !added
         })
         .collect::<Vec<_>>()
         .join("&")
@@ -342,6 +420,30 @@ pub fn presign_with(
     expires_in: Duration,
     settings: &SigningSettings,
 ) -> Result<(String, SigningOutput), SignError> {
+    let scheme = Scheme::V4 {
+        region: params.region,
+    };
+    let (service, time) = (params.service, params.time);
+    presign_as(
+        method, path, query, headers, body, creds, service, time, expires_in, settings, &scheme,
+    )
+}
+
+/// [`presign_with`] for either scheme.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn presign_as(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    creds: &Credentials,
+    service: &str,
+    time: SystemTime,
+    expires_in: Duration,
+    settings: &SigningSettings,
+    scheme: &Scheme<'_>,
+) -> Result<(String, SigningOutput), SignError> {
     if header(headers, "host").is_none() {
         return Err(SignError::MissingHost);
     }
@@ -349,13 +451,13 @@ pub fn presign_with(
     if !(1..=crate::MAX_PRESIGN_EXPIRES_SECS).contains(&secs) {
         return Err(SignError::InvalidExpires(expires_in));
     }
-    let amz_date = format_amz_date(params.time);
-    let date = format_date(params.time);
-    let scope = credential_scope(&date, params.region, params.service);
+    let amz_date = format_amz_date(time);
+    let date = format_date(time);
+    let scope = scheme.scope(&date, service);
     let signed = headers_to_sign(headers, true);
     let signed_str = signed.join(";");
 
-    let mut q = without_presign_params(query);
+    let mut q = without_presign_params(query, matches!(scheme, Scheme::V4a { .. }));
     let mut add = |k: &str, v: &str| {
         if !q.is_empty() {
             q.push('&');
@@ -364,39 +466,46 @@ pub fn presign_with(
         q.push('=');
         q.push_str(&uri_encode(v.as_bytes(), false));
     };
-    add("X-Amz-Algorithm", ALGORITHM);
+    add("X-Amz-Algorithm", scheme.algorithm());
     add(
         "X-Amz-Credential",
         &format!("{}/{scope}", creds.access_key_id),
     );
     add("X-Amz-Date", &amz_date);
-    add("X-Amz-Expires", &secs.to_string());
-    add("X-Amz-SignedHeaders", &signed_str);
-    if let Some(token) = &creds.session_token {
-        add(settings.token_param.name(), token);
+    // The order of the signers people compare with: botocore (SigV4), aws-c-auth (SigV4a).
+    match scheme {
+        Scheme::V4 { .. } => {
+            add("X-Amz-Expires", &secs.to_string());
+            add("X-Amz-SignedHeaders", &signed_str);
+            if let Some(token) = &creds.session_token {
+                add(settings.token_param.name(), token);
+            }
+        }
+        Scheme::V4a { region_set, .. } => {
+            add("X-Amz-SignedHeaders", &signed_str);
+            add("X-Amz-Expires", &secs.to_string());
+            if let Some(token) = &creds.session_token {
+                add(settings.token_param.name(), token);
+            }
+            add(ADDED_BY_PRESIGN_V4A, region_set);
+        }
     }
 
     let payload_hash = match header(headers, "x-amz-content-sha256") {
         Some(v) => v.trim().to_owned(),
-        None if crate::canonical::is_s3(params.service) => UNSIGNED_PAYLOAD.to_owned(),
+        None if crate::canonical::is_s3(service) => UNSIGNED_PAYLOAD.to_owned(),
         None => sha256_hex(body),
     };
     let creq = canonical::canonical_request(
         method,
-        &canonical_uri(path, settings.path_mode, params.service),
+        &canonical_uri(path, settings.path_mode, service),
         &canonical_query(&q, false),
         &canonical_headers(headers, &signed),
         &signed_str,
         &payload_hash,
     );
-    let sts = string_to_sign(&amz_date, &scope, &creq);
-    let key = SigningKey::derive(
-        &creds.secret_access_key,
-        &date,
-        params.region,
-        params.service,
-    );
-    let signature = key.sign(&sts);
+    let sts = scheme.string_to_sign(&amz_date, &scope, &creq);
+    let signature = scheme.sign(&creds.secret_access_key, &date, service, &sts);
     q.push_str("&X-Amz-Signature=");
     q.push_str(&signature);
     Ok((

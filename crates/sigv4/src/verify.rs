@@ -236,8 +236,11 @@ pub struct SignedInfo {
     pub access_key_id: String,
     /// Credential scope date, `YYYYMMDD`.
     pub date: String,
-    /// Credential scope region.
+    /// Credential scope region (empty for SigV4a, whose scope has no region).
     pub region: String,
+    /// SigV4a only: the region set (`x-amz-region-set` / `X-Amz-Region-Set`) as sent,
+    /// comma-separated. `None` for SigV4.
+    pub region_set: Option<String>,
     /// Credential scope service.
     pub service: String,
     /// Request time exactly as sent (`X-Amz-Date`, or the `Date` header in basic format).
@@ -260,9 +263,12 @@ impl SignedInfo {
         self.presigned_expires.is_some()
     }
 
-    /// `DATE/REGION/SERVICE/aws4_request`
+    /// `DATE/REGION/SERVICE/aws4_request` (SigV4a: `DATE/SERVICE/aws4_request`)
     pub fn scope(&self) -> String {
-        credential_scope(&self.date, &self.region, &self.service)
+        match self.region_set {
+            None => credential_scope(&self.date, &self.region, &self.service),
+            Some(_) => crate::ecdsa::credential_scope_v4a(&self.date, &self.service),
+        }
     }
 }
 
@@ -272,6 +278,7 @@ impl fmt::Debug for SignedInfo {
             .field("access_key_id", &self.access_key_id)
             .field("date", &self.date)
             .field("region", &self.region)
+            .field("region_set", &self.region_set)
             .field("service", &self.service)
             .field("amz_date", &self.amz_date)
             .field("signed_headers", &self.signed_headers)
@@ -314,6 +321,29 @@ const PRESIGN_PARAMS: [&str; 6] = [
 /// Checks only syntax and self-consistency (the credential scope's date must be the date of
 /// `X-Amz-Date`); the server then looks the access key up and calls [`verify`].
 pub fn parse(req: &IncomingRequest<'_>) -> Result<SignedInfo, AuthError> {
+    parse_as(req, Algorithm::HmacSha256)
+}
+
+/// The two signature algorithms: SigV4 and SigV4a.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Algorithm {
+    /// `AWS4-HMAC-SHA256`, scope `DATE/REGION/SERVICE/aws4_request`.
+    HmacSha256,
+    /// `AWS4-ECDSA-P256-SHA256`, scope `DATE/SERVICE/aws4_request` plus a region set.
+    EcdsaP256,
+}
+
+impl Algorithm {
+    fn name(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha256 => ALGORITHM,
+            Algorithm::EcdsaP256 => crate::ecdsa::ALGORITHM_V4A,
+        }
+    }
+}
+
+/// [`parse`] for one algorithm (the other one is "unsupported").
+pub(crate) fn parse_as(req: &IncomingRequest<'_>, alg: Algorithm) -> Result<SignedInfo, AuthError> {
     let auth = header(req.headers, "authorization");
     let query = parse_query(req.query);
     let q = |name: &str| {
@@ -334,8 +364,8 @@ pub fn parse(req: &IncomingRequest<'_>) -> Result<SignedInfo, AuthError> {
             AuthErrorCode::InvalidArgument,
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
         )),
-        (Some(value), false) => parse_authorization(value, req.headers),
-        (None, true) => parse_presigned(&q),
+        (Some(value), false) => parse_authorization(value, req.headers, alg),
+        (None, true) => parse_presigned(&q, alg),
     }
 }
 
@@ -346,21 +376,34 @@ struct Credential {
     service: String,
 }
 
-fn parse_credential(cred: &str) -> Result<Credential, AuthError> {
-    let parts: Vec<&str> = cred.split('/').collect();
-    if parts.len() != 5 || parts[0].is_empty() {
+fn parse_credential(cred: &str, alg: Algorithm) -> Result<Credential, AuthError> {
+    let mut parts: Vec<&str> = cred.split('/').collect();
+    let (count, example) = match alg {
+        Algorithm::HmacSha256 => (
+            5,
+            "5 slash-delimited elements, e.g. keyid/date/region/service/term",
+        ),
+        Algorithm::EcdsaP256 => (
+            4,
+            "4 slash-delimited elements, e.g. keyid/date/service/term",
+        ),
+    };
+    if parts.len() != count || parts[0].is_empty() {
         return Err(incomplete(format!(
-            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{cred}'"
+            "Credential must have exactly {example}, got '{cred}'"
         )));
     }
-    if parts[4] != "aws4_request" {
+    if parts[count - 1] != "aws4_request" {
         return Err(AuthError::new(
             AuthErrorCode::SignatureDoesNotMatch,
             format!(
                 "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'. ",
-                parts[4]
+                parts[count - 1]
             ),
         ));
+    }
+    if alg == Algorithm::EcdsaP256 {
+        parts.insert(2, "");
     }
     Ok(Credential {
         access_key_id: parts[0].to_owned(),
@@ -368,6 +411,20 @@ fn parse_credential(cred: &str) -> Result<Credential, AuthError> {
         region: parts[2].to_owned(),
         service: parts[3].to_owned(),
     })
+}
+
+/// SigV4a's region set (`x-amz-region-set` header or `X-Amz-Region-Set` parameter), required;
+/// `None` for SigV4.
+fn region_set(alg: Algorithm, sent: Option<String>) -> Result<Option<String>, AuthError> {
+    match (alg, sent) {
+        (Algorithm::HmacSha256, _) => Ok(None),
+        (Algorithm::EcdsaP256, Some(set)) if !set.trim().is_empty() => {
+            Ok(Some(set.trim().to_owned()))
+        }
+        (Algorithm::EcdsaP256, _) => Err(incomplete(
+            "AWS4-ECDSA-P256-SHA256 requires the 'X-Amz-Region-Set' header or query parameter.",
+        )),
+    }
 }
 
 fn check_scope_date(cred: &Credential, amz_date: &str) -> Result<(), AuthError> {
@@ -396,11 +453,15 @@ fn split_signed_headers(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn parse_authorization(value: &str, headers: &[(String, String)]) -> Result<SignedInfo, AuthError> {
+fn parse_authorization(
+    value: &str,
+    headers: &[(String, String)],
+    alg: Algorithm,
+) -> Result<SignedInfo, AuthError> {
     let trimmed = value.trim();
     let (algorithm, rest) = trimmed.split_once([' ', '\t']).unwrap_or((trimmed, ""));
     let (mut credential, mut signed, mut signature) = (None, None, None);
-    if algorithm == ALGORITHM {
+    if algorithm == alg.name() {
         for part in rest.split(',') {
             let Some((k, v)) = part.trim().split_once('=') else {
                 continue;
@@ -443,7 +504,8 @@ fn parse_authorization(value: &str, headers: &[(String, String)]) -> Result<Sign
     let (Some(credential), Some(signed), Some(signature)) = (credential, signed, signature) else {
         unreachable!("checked above")
     };
-    let cred = parse_credential(credential)?;
+    let cred = parse_credential(credential, alg)?;
+    let region_set = region_set(alg, header(headers, "x-amz-region-set").map(str::to_owned))?;
     let (amz_date, time) = match (x_amz_date, date_header) {
         (Some(d), _) => {
             let d = d.trim();
@@ -462,6 +524,7 @@ fn parse_authorization(value: &str, headers: &[(String, String)]) -> Result<Sign
         access_key_id: cred.access_key_id,
         date: cred.date,
         region: cred.region,
+        region_set,
         service: cred.service,
         amz_date,
         time,
@@ -472,17 +535,21 @@ fn parse_authorization(value: &str, headers: &[(String, String)]) -> Result<Sign
     })
 }
 
-fn parse_presigned(q: &dyn Fn(&str) -> Option<String>) -> Result<SignedInfo, AuthError> {
+fn parse_presigned(
+    q: &dyn Fn(&str) -> Option<String>,
+    alg: Algorithm,
+) -> Result<SignedInfo, AuthError> {
     if PRESIGN_PARAMS.iter().any(|p| q(p).is_none()) {
         return Err(query_error(
             "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders', and 'X-Amz-Expires'. Re-examine the query-string parameters.",
         ));
     }
     let get = |p: &str| q(p).unwrap_or_default();
-    if get("X-Amz-Algorithm") != ALGORITHM {
-        return Err(query_error(
-            "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
-        ));
+    if get("X-Amz-Algorithm") != alg.name() {
+        return Err(query_error(format!(
+            "X-Amz-Algorithm only supports \"{}\"",
+            alg.name()
+        )));
     }
     let expires_raw = get("X-Amz-Expires");
     let expires: i64 = expires_raw
@@ -497,7 +564,8 @@ fn parse_presigned(q: &dyn Fn(&str) -> Option<String>) -> Result<SignedInfo, Aut
             "X-Amz-Expires must be less than a week (in seconds) that is 604800",
         ));
     }
-    let cred = parse_credential(&get("X-Amz-Credential"))?;
+    let cred = parse_credential(&get("X-Amz-Credential"), alg)?;
+    let region_set = region_set(alg, q("X-Amz-Region-Set"))?;
     let amz_date = get("X-Amz-Date");
     let time = parse_amz_date(&amz_date).ok_or_else(|| bad_date(&amz_date))?;
     check_scope_date(&cred, &amz_date)?;
@@ -505,6 +573,7 @@ fn parse_presigned(q: &dyn Fn(&str) -> Option<String>) -> Result<SignedInfo, Aut
         access_key_id: cred.access_key_id,
         date: cred.date,
         region: cred.region,
+        region_set,
         service: cred.service,
         amz_date,
         time,
@@ -606,6 +675,9 @@ fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `x-amz-content-sha256` of an S3 aws-chunked upload with an unsigned body and a trailer.
+const STREAMING_UNSIGNED_PAYLOAD_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+
 /// Headers a presigned URL's user may add without signing them.
 const PRESIGN_UNSIGNED_OK: &[&str] = &["x-amz-user-agent", "x-amz-checksum-mode"];
 
@@ -617,6 +689,40 @@ pub fn verify_with(
     now: SystemTime,
     opts: &VerifyOptions<'_>,
 ) -> Result<(), AuthError> {
+    if info.region_set.is_some() {
+        return Err(incomplete(format!(
+            "Unsupported AWS 'algorithm': '{}'",
+            crate::ecdsa::ALGORITHM_V4A
+        )));
+    }
+    let creq = checked_canonical_request(req, info, now, opts)?;
+    let sts = string_to_sign(&info.amz_date, &info.scope(), &creq);
+    let ok = match opts.cache {
+        Some(cache) => cache
+            .get_or_derive(secret_access_key, &info.date, &info.region, &info.service)
+            .verify(&sts, &info.signature),
+        None => SigningKey::derive(secret_access_key, &info.date, &info.region, &info.service)
+            .verify(&sts, &info.signature),
+    };
+    if ok { Ok(()) } else { Err(mismatch(creq, sts)) }
+}
+
+/// `SignatureDoesNotMatch` carrying the canonical request and string to sign the server computed.
+pub(crate) fn mismatch(creq: String, sts: String) -> AuthError {
+    let mut e = AuthError::signature_mismatch();
+    e.canonical_request = Some(creq);
+    e.string_to_sign = Some(sts);
+    e
+}
+
+/// Everything [`verify_with`] checks before the signature itself (time, payload hash, signed
+/// headers), shared by SigV4 and SigV4a; returns the canonical request.
+pub(crate) fn checked_canonical_request(
+    req: &IncomingRequest<'_>,
+    info: &SignedInfo,
+    now: SystemTime,
+    opts: &VerifyOptions<'_>,
+) -> Result<String, AuthError> {
     check_time(info, now)?;
 
     // Payload hash: the client's x-amz-content-sha256 if sent (and then it must match the
@@ -625,6 +731,12 @@ pub fn verify_with(
     let sent_hash = header(req.headers, "x-amz-content-sha256").map(str::trim);
     let payload_hash = match sent_hash {
         Some(UNSIGNED_PAYLOAD) => UNSIGNED_PAYLOAD,
+        // S3's aws-chunked uploads with an unsigned body and a trailing checksum (what the AWS
+        // CLI sends over https): as unsigned as UNSIGNED-PAYLOAD; decoding the chunks and
+        // checking the trailer is the S3 handler's business.
+        Some(STREAMING_UNSIGNED_PAYLOAD_TRAILER) if info.service == "s3" => {
+            STREAMING_UNSIGNED_PAYLOAD_TRAILER
+        }
         Some(h) if is_sha256_hex(h) => {
             if !h.eq_ignore_ascii_case(req.payload_sha256_hex) {
                 return Err(AuthError::new(
@@ -675,30 +787,14 @@ pub fn verify_with(
         ));
     }
 
-    let creq = canonical::canonical_request(
+    Ok(canonical::canonical_request(
         req.method,
         &canonical_uri(req.path, opts.path_mode, &info.service),
         &canonical_query(req.query, info.is_presigned()),
         &canonical_headers(req.headers, &info.signed_headers),
         &info.signed_headers.join(";"),
         payload_hash,
-    );
-    let sts = string_to_sign(&info.amz_date, &info.scope(), &creq);
-    let ok = match opts.cache {
-        Some(cache) => cache
-            .get_or_derive(secret_access_key, &info.date, &info.region, &info.service)
-            .verify(&sts, &info.signature),
-        None => SigningKey::derive(secret_access_key, &info.date, &info.region, &info.service)
-            .verify(&sts, &info.signature),
-    };
-    if ok {
-        Ok(())
-    } else {
-        let mut e = AuthError::signature_mismatch();
-        e.canonical_request = Some(creq);
-        e.string_to_sign = Some(sts);
-        Err(e)
-    }
+    ))
 }
 
 #[cfg(test)]
@@ -996,6 +1092,41 @@ mod tests {
                     res.unwrap_err().code,
                     AuthErrorCode::XAmzContentSHA256Mismatch
                 );
+            }
+        }
+    }
+
+    /// S3's unsigned aws-chunked uploads: accepted for `s3` (the body is not signed), an
+    /// invalid value elsewhere.
+    #[test]
+    fn streaming_unsigned_trailer_is_s3_only() {
+        let at = t("20200706T195306Z");
+        let creds = Credentials::new("AKIDEXAMPLE", SECRET);
+        for (service, ok) in [("s3", true), ("ecr", false)] {
+            let params = SigningParams {
+                region: "us-east-1",
+                service,
+                time: at,
+            };
+            let mut headers = h(&[
+                ("Host", "x"),
+                ("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ]);
+            sign_headers("PUT", "/k", "", &mut headers, b"", &creds, &params).unwrap();
+            let hash = sha256_hex(b"5\r\nhello\r\n0\r\n\r\n");
+            let r = IncomingRequest {
+                method: "PUT",
+                path: "/k",
+                ..req(&headers, &hash)
+            };
+            let info = parse(&r).unwrap();
+            let res = verify(&r, &info, SECRET, at);
+            if ok {
+                res.unwrap();
+                let wrong = IncomingRequest { path: "/j", ..r };
+                assert!(verify(&wrong, &info, SECRET, at).is_err());
+            } else {
+                assert_eq!(res.unwrap_err().code, AuthErrorCode::InvalidArgument);
             }
         }
     }

@@ -236,7 +236,6 @@ pub type Reply = (u16, Vec<(String, String)>, Vec<u8>);
 pub fn capture_server(
     respond: impl Fn(&Captured) -> Reply + Send + 'static,
 ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Captured>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -244,53 +243,96 @@ pub fn capture_server(
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                continue;
-            }
-            let mut parts = line.split_whitespace();
-            let method = parts.next().unwrap_or_default().to_string();
-            let target = parts.next().unwrap_or_default().to_string();
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-                if let Some((k, v)) = h.trim_end().split_once(':') {
-                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-                }
-            }
-            let req = Captured {
-                method,
-                target,
-                body: Vec::new(),
-                headers,
-            };
-            let len: usize = req
-                .header("content-length")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            if req.header("expect") == Some("100-continue") {
-                let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
-            }
-            let mut body = vec![0; len];
-            let _ = reader.read_exact(&mut body);
-            let req = Captured { body, ..req };
-            let (status, headers, body) = respond(&req);
-            log2.lock().unwrap().push(req);
-            let mut head = format!(
-                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                body.len()
-            );
-            for (k, v) in headers {
-                head.push_str(&format!("{k}: {v}\r\n"));
-            }
-            head.push_str("\r\n");
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
+            serve_one(&mut stream, &respond, &log2);
         }
     });
     (url, log)
+}
+
+/// Reads one HTTP/1.1 request from `stream` (answering `Expect: 100-continue`; a body of
+/// `Content-Length` bytes or `Transfer-Encoding: chunked`, decoded), records it in `log` and
+/// writes `respond(request)` with `Connection: close`. The connection handling of
+/// [`capture_server`], for other transports too (a TLS stream).
+pub fn serve_one<S: std::io::Read + std::io::Write>(
+    stream: &mut S,
+    respond: &dyn Fn(&Captured) -> Reply,
+    log: &std::sync::Mutex<Vec<Captured>>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let target = parts.next().unwrap_or_default().to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = h.trim_end().split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let req = Captured {
+        method,
+        target,
+        body: Vec::new(),
+        headers,
+    };
+    if req.header("expect") == Some("100-continue") {
+        let _ = reader.get_mut().write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    let mut body = Vec::new();
+    if req
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        loop {
+            let mut size = String::new();
+            if reader.read_line(&mut size).unwrap_or(0) == 0 {
+                break;
+            }
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            if n == 0 {
+                // Trailer fields up to the empty line.
+                let mut t = String::new();
+                while reader.read_line(&mut t).unwrap_or(0) > 0 && t != "\r\n" {
+                    t.clear();
+                }
+                break;
+            }
+            let mut chunk = vec![0; n + 2];
+            if reader.read_exact(&mut chunk).is_err() {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    } else {
+        let len: usize = req
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        body = vec![0; len];
+        let _ = reader.read_exact(&mut body);
+    }
+    let req = Captured { body, ..req };
+    let (status, headers, body) = respond(&req);
+    log.lock().unwrap().push(req);
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let stream = reader.get_mut();
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(&body);
+    let _ = stream.flush();
 }

@@ -22,6 +22,7 @@ mod pty;
 mod s3;
 mod s3_arn;
 mod s3_glacier;
+mod s3_mrap;
 mod seed;
 mod serve;
 mod services;
