@@ -230,7 +230,10 @@ fn check_verification(
 
 fn run_header_mode(name: &str, dir: &Path, ctx: &Context, key: &EcdsaKey) {
     let pm = path_mode(name, ctx);
-    let settings = SigningSettings { path_mode: pm };
+    let settings = SigningSettings {
+        path_mode: pm,
+        ..Default::default()
+    };
     let req = parse_http(&fs::read_to_string(dir.join("request.txt")).unwrap());
     let mut creds = ctx.creds.clone();
     if ctx.omit_session_token {
@@ -310,7 +313,10 @@ fn run_header_mode(name: &str, dir: &Path, ctx: &Context, key: &EcdsaKey) {
 
 fn run_query_mode(name: &str, dir: &Path, ctx: &Context, key: &EcdsaKey) {
     let pm = path_mode(name, ctx);
-    let settings = SigningSettings { path_mode: pm };
+    let settings = SigningSettings {
+        path_mode: pm,
+        ..Default::default()
+    };
     let req = parse_http(&fs::read_to_string(dir.join("request.txt")).unwrap());
     let mut creds = ctx.creds.clone();
     if ctx.omit_session_token {
