@@ -148,6 +148,22 @@ fn official_at(bin: std::path::PathBuf) -> Option<Official> {
     Some(Official { bin, version: text })
 }
 
+/// The `Credential=` of an `Authorization` header without its date (`KEY/REGION/SERVICE/
+/// aws4_request`, or `KEY/SERVICE/aws4_request` for SigV4a): what two signers of the same
+/// request on different days still agree on.
+pub fn credential_without_date(auth: &str) -> String {
+    auth.split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split(',').next())
+        .map(|c| {
+            let mut p = c.split('/');
+            let key = p.next().unwrap_or_default();
+            let _date = p.next();
+            format!("{key}/{}", p.collect::<Vec<_>>().join("/"))
+        })
+        .unwrap_or_default()
+}
+
 /// Runs each command with kagi (in-process) and with `official`, both with the sandbox's
 /// environment, and returns the commands whose stdout, stderr or success differ (as readable
 /// diffs). `normalize_err` adapts the official CLI's stderr where it differs by design.

@@ -165,17 +165,7 @@ fn version_dependent(h: &str) -> bool {
 fn shape(r: &Captured) -> String {
     let auth = r.header("authorization").unwrap_or_default();
     let algorithm = auth.split(' ').next().unwrap_or_default();
-    let cred = auth
-        .split("Credential=")
-        .nth(1)
-        .and_then(|c| c.split(',').next())
-        .map(|c| {
-            let mut p = c.split('/');
-            let key = p.next().unwrap_or_default();
-            let _date = p.next();
-            format!("{key}/{}", p.collect::<Vec<_>>().join("/"))
-        })
-        .unwrap_or_default();
+    let cred = crate::common::credential_without_date(auth);
     let signed: Vec<&str> = auth
         .split("SignedHeaders=")
         .nth(1)
