@@ -227,7 +227,10 @@ fn s3_express_requests_as_the_official_cli() {
         let log = log.lock().unwrap();
         // Requests signed with the session verify with its secret (S3's canonical path: the
         // key `a b.txt` is not encoded twice).
-        for r in log.iter().filter(|r| r.header("x-amz-s3session-token").is_some()) {
+        for r in log
+            .iter()
+            .filter(|r| r.header("x-amz-s3session-token").is_some())
+        {
             let (path, query) = r.target.split_once('?').unwrap_or((&r.target, ""));
             let hash = kagi_sigv4::sha256_hex(&r.body);
             let req = kagi_sigv4::IncomingRequest {
