@@ -135,4 +135,23 @@ await feature("access-advisor", async (t) => {
     await ctx.close();
     assert.match(cli(fresh, ["ecr", "describe-repositories"]).error || "", /AccessDenied/);
   });
+
+  // Before console.js has made the tabs (here: it never loads), the page shows the first
+  // section and the one its URL names, not every section at once.
+  await t.step("before-the-script", async () => {
+    const ctx = await t.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    t.contexts.push(ctx);
+    const page = await ctx.newPage();
+    await page.route("**/console/static/console.js", (r) => r.abort());
+    await signIn(page, null, rootPassword);
+    await page.goto(`${endpoint}/console/roles/${ROLE}`);
+    await page.getByRole("heading", { name: ROLE, exact: true }).waitFor();
+    const advisor = page.getByRole("row", { name: /Amazon Elastic Container Registry/ });
+    assert.equal(await advisor.isVisible(), false, "Access Advisor's rows wait for their tab");
+    assert.equal(await page.locator("[data-tabs] > .tab-panel").first().isVisible(), true);
+    await page.goto(`${endpoint}/console/roles/${ROLE}#access-advisor`);
+    await advisor.waitFor();
+    await t.shot("before-the-script", page);
+    await ctx.close();
+  });
 });

@@ -154,7 +154,10 @@
   // keys, Home and End move between tabs.
   Array.prototype.forEach.call(document.querySelectorAll("[data-tabs]"), function (box) {
     var nav = box.querySelector(".tab-links");
-    if (!nav) return;
+    if (!nav) {
+      box.setAttribute("data-ready", "");
+      return;
+    }
     var list = el("div", { role: "tablist", class: "tab-list", "aria-label": nav.getAttribute("aria-label") || "Sections" });
     var tabs = [];
     var panels = [];
@@ -182,7 +185,10 @@
       panels.push(panel);
       list.appendChild(tab);
     });
-    if (!tabs.length) return;
+    if (!tabs.length) {
+      box.setAttribute("data-ready", "");
+      return;
+    }
     nav.parentNode.replaceChild(list, nav);
     function select(i, remember) {
       tabs.forEach(function (t, j) {
@@ -202,6 +208,8 @@
       if (target && i >= 0 && target !== panels[i]) target.scrollIntoView();
     }
     fromHash();
+    // From here the panels' `hidden` attributes decide (console.css hid all but the first).
+    box.setAttribute("data-ready", "");
     window.addEventListener("hashchange", fromHash);
   });
 

@@ -553,7 +553,8 @@ pub fn data_table(
 /// The tabs of a detail page: `(id, label, content)`. Without the script, links to the
 /// sections and every section shown; with it (`console.js`), ARIA tabs showing one panel at a
 /// time, chosen by the URL's fragment (`#security-credentials`), so that a link or a redirect
-/// can open a tab.
+/// can open a tab. Until the script has run, `console.css` shows the first section and the
+/// fragment's (`@media (scripting: enabled)`), so a page never flashes every section.
 pub fn tabs(label: &str, tabs: &[(&str, &str, &str)]) -> String {
     let links: String = tabs
         .iter()
