@@ -286,13 +286,7 @@ pub fn decode_object_page(body: &str) -> Result<ObjectPage, crate::ApiError> {
         return Ok(ObjectPage::default());
     }
     let mut r = Stream::new(body);
-    let bad = |what: &str, shape: &str, text: &str| {
-        crate::ApiError::new(
-            "MalformedResponse",
-            format!("invalid {what} {text:?} in <{shape}>"),
-            500,
-        )
-    };
+    let bad = crate::xmlshape::invalid_scalar;
     // The root element, whatever its name (as the generic decoder).
     loop {
         match r.next()? {

@@ -21,6 +21,12 @@ fn bad(msg: String) -> ApiError {
     ApiError::new("MalformedResponse", msg, 500)
 }
 
+/// A scalar whose text does not parse as its shape (`what`: integer, number, timestamp) says:
+/// one wording for every XML decoder (this one and `s3::decode_object_page`).
+pub(crate) fn invalid_scalar(what: &str, shape: &str, text: &str) -> ApiError {
+    bad(format!("invalid {what} {text:?} in <{shape}>"))
+}
+
 /// The element name a structure member is found under (botocore's `_member_key_name`).
 fn member_key(service: &'static Service, m: &Member) -> &'static str {
     let shape = service.shape(m.shape);
@@ -123,7 +129,7 @@ fn decode_structure(
 }
 
 fn scalar(shape: &Shape, kind: &ShapeKind, text: &str) -> Result<Value, ApiError> {
-    let what = |w: &str| bad(format!("invalid {w} {text:?} in <{}>", shape.name));
+    let what = |w: &str| invalid_scalar(w, shape.name, text);
     Ok(match kind {
         ShapeKind::Integer | ShapeKind::Long => {
             Value::from(text.trim().parse::<i64>().map_err(|_| what("integer"))?)

@@ -102,6 +102,21 @@ impl Official {
     pub fn v2(&self) -> bool {
         self.version.starts_with("aws-cli/2.")
     }
+
+    /// Runs this CLI with `args` in the sandbox's environment (and the test's `PATH`).
+    pub fn run<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        sb: &Sandbox,
+        args: impl IntoIterator<Item = S>,
+    ) -> std::process::Output {
+        std::process::Command::new(&self.bin)
+            .args(args)
+            .env_clear()
+            .envs(sb.env().vars)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .unwrap()
+    }
 }
 
 /// AWS CLI v1 from the compat venv (`KAGI_COMPAT_VENV`), or a skip notice (a failure under CI).
@@ -177,13 +192,7 @@ pub fn differences(
     for args in commands {
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let ours = sb.run(&argv);
-        let theirs = std::process::Command::new(&official.bin)
-            .args(args)
-            .env_clear()
-            .envs(sb.env().vars)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .output()
-            .unwrap();
+        let theirs = official.run(sb, args);
         let their_out = String::from_utf8_lossy(&theirs.stdout).to_string();
         let their_err = normalize_err(&String::from_utf8_lossy(&theirs.stderr));
         if ours.stdout != their_out

@@ -75,13 +75,7 @@ fn raw((code, out, err): &(i32, String, String)) -> String {
 }
 
 fn official_run(sb: &Sandbox, official: &Official, args: &[&str]) -> (i32, String, String) {
-    let o = std::process::Command::new(&official.bin)
-        .args(args)
-        .env_clear()
-        .envs(sb.env().vars)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .unwrap();
+    let o = official.run(sb, args);
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),

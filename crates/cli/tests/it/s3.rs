@@ -34,13 +34,7 @@ fn run_kagi(sb: &Sandbox, args: &[String]) -> Run {
 }
 
 fn run_official(sb: &Sandbox, official: &Official, args: &[String]) -> Run {
-    let o = std::process::Command::new(&official.bin)
-        .args(args)
-        .env_clear()
-        .envs(sb.env().vars)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .unwrap();
+    let o = official.run(sb, args);
     Run {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),

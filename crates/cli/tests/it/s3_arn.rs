@@ -215,13 +215,7 @@ fn s3_express_requests_as_the_official_cli() {
                 log.lock().unwrap()
             );
         } else {
-            let o = std::process::Command::new(&official.bin)
-                .args(&a)
-                .env_clear()
-                .envs(sb.env().vars)
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .output()
-                .unwrap();
+            let o = official.run(&sb, &a);
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         }
         let log = log.lock().unwrap();
@@ -303,13 +297,7 @@ fn presigned_access_point_urls_as_the_official_cli() {
     let args = ["s3", "presign", &format!("s3://{AP}/a b.txt")];
     let ours = sb.run(&args);
     assert_eq!(ours.code, 0, "{}", ours.stderr);
-    let theirs = std::process::Command::new(&official.bin)
-        .args(args)
-        .env_clear()
-        .envs(sb.env().vars)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .unwrap();
+    let theirs = official.run(&sb, args);
     let theirs = String::from_utf8_lossy(&theirs.stdout).to_string();
     let base = |u: &str| u.trim().split('?').next().unwrap_or_default().to_string();
     assert_eq!(
@@ -349,13 +337,7 @@ fn presigned_directory_bucket_urls_as_the_official_cli() {
     ];
     let ours = sb.run(&args);
     assert_eq!(ours.code, 0, "{}", ours.stderr);
-    let theirs = std::process::Command::new(&official.bin)
-        .args(args)
-        .env_clear()
-        .envs(sb.env().vars)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .unwrap();
+    let theirs = official.run(&sb, args);
     assert!(
         theirs.status.success(),
         "{}",

@@ -48,13 +48,7 @@ fn run(sb: &Sandbox, official: Option<&Official>, args: &[String]) -> String {
             (o.code, o.stdout, o.stderr)
         }
         Some(off) => {
-            let o = std::process::Command::new(&off.bin)
-                .args(args)
-                .env_clear()
-                .envs(sb.env().vars)
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .output()
-                .unwrap();
+            let o = off.run(sb, args);
             (
                 o.status.code().unwrap_or(-1),
                 String::from_utf8_lossy(&o.stdout).into_owned(),

@@ -134,13 +134,7 @@ fn sandbox(proxy: &str) -> Sandbox {
 }
 
 fn run_official(official: &Official, sb: &Sandbox, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(&official.bin)
-        .args(args)
-        .env_clear()
-        .envs(sb.env().vars)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .unwrap()
+    official.run(sb, args)
 }
 
 /// Signed header names that differ by CLI version, not by SigV4a or the addressing: invocation
